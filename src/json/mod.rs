@@ -1,0 +1,1 @@
+//! Placeholder: the spanned JSON reader lands in the next commit.

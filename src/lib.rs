@@ -1,0 +1,9 @@
+//! eperm: an interactive debugger for seccomp profiles.
+//!
+//! Data flows one way: a profile is loaded ([`profile`]), resolved for a
+//! target into effective rules, compiled to BPF, and run; what the kernel
+//! reports comes back as events. See `DESIGN.md` in the repository for the map.
+
+pub mod arch;
+pub mod json;
+pub mod profile;
