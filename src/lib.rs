@@ -5,5 +5,10 @@
 //! reports comes back as events. See `DESIGN.md` in the repository for the map.
 
 pub mod arch;
+pub mod caps;
+pub mod cli;
+pub mod cmd;
+pub mod errno;
 pub mod json;
 pub mod profile;
+pub mod suggest;

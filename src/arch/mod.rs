@@ -38,31 +38,115 @@ struct Info {
     audit: u32,
 }
 
-const fn info(arch: Arch, scmp: &'static str, short: &'static str, go: &'static str, audit: u32) -> Info {
-    Info { arch, scmp, short, go, audit }
+const fn info(
+    arch: Arch,
+    scmp: &'static str,
+    short: &'static str,
+    go: &'static str,
+    audit: u32,
+) -> Info {
+    Info {
+        arch,
+        scmp,
+        short,
+        go,
+        audit,
+    }
 }
 
 // AUDIT_ARCH_* = EM_* | __AUDIT_ARCH_64BIT (0x8000_0000) | __AUDIT_ARCH_LE (0x4000_0000).
 const INFO: &[Info] = &[
-    info(Arch::X86_64, "SCMP_ARCH_X86_64", "x86_64", "amd64", 0xC000_003E),
+    info(
+        Arch::X86_64,
+        "SCMP_ARCH_X86_64",
+        "x86_64",
+        "amd64",
+        0xC000_003E,
+    ),
     info(Arch::X86, "SCMP_ARCH_X86", "x86", "386", 0x4000_0003),
     // The kernel reports x32 as AUDIT_ARCH_X86_64; only the nr's bit 30 differs.
     info(Arch::X32, "SCMP_ARCH_X32", "x32", "x32", 0xC000_003E),
-    info(Arch::Aarch64, "SCMP_ARCH_AARCH64", "aarch64", "arm64", 0xC000_00B7),
+    info(
+        Arch::Aarch64,
+        "SCMP_ARCH_AARCH64",
+        "aarch64",
+        "arm64",
+        0xC000_00B7,
+    ),
     info(Arch::Arm, "SCMP_ARCH_ARM", "arm", "arm", 0x4000_0028),
-    info(Arch::Riscv64, "SCMP_ARCH_RISCV64", "riscv64", "riscv64", 0xC000_00F3),
-    info(Arch::S390x, "SCMP_ARCH_S390X", "s390x", "s390x", 0x8000_0016),
+    info(
+        Arch::Riscv64,
+        "SCMP_ARCH_RISCV64",
+        "riscv64",
+        "riscv64",
+        0xC000_00F3,
+    ),
+    info(
+        Arch::S390x,
+        "SCMP_ARCH_S390X",
+        "s390x",
+        "s390x",
+        0x8000_0016,
+    ),
     info(Arch::S390, "SCMP_ARCH_S390", "s390", "s390", 0x0000_0016),
-    info(Arch::Ppc64le, "SCMP_ARCH_PPC64LE", "ppc64le", "ppc64le", 0xC000_0015),
-    info(Arch::Ppc64, "SCMP_ARCH_PPC64", "ppc64", "ppc64", 0x8000_0015),
+    info(
+        Arch::Ppc64le,
+        "SCMP_ARCH_PPC64LE",
+        "ppc64le",
+        "ppc64le",
+        0xC000_0015,
+    ),
+    info(
+        Arch::Ppc64,
+        "SCMP_ARCH_PPC64",
+        "ppc64",
+        "ppc64",
+        0x8000_0015,
+    ),
     info(Arch::Ppc, "SCMP_ARCH_PPC", "ppc", "ppc", 0x0000_0014),
     info(Arch::Mips, "SCMP_ARCH_MIPS", "mips", "mips", 0x0000_0008),
-    info(Arch::Mipsel, "SCMP_ARCH_MIPSEL", "mipsel", "mipsle", 0x4000_0008),
-    info(Arch::Mips64, "SCMP_ARCH_MIPS64", "mips64", "mips64", 0x8000_0008),
-    info(Arch::Mips64el, "SCMP_ARCH_MIPSEL64", "mipsel64", "mips64le", 0xC000_0008),
-    info(Arch::Mips64n32, "SCMP_ARCH_MIPS64N32", "mips64n32", "mips64p32", 0xA000_0008),
-    info(Arch::Mips64n32el, "SCMP_ARCH_MIPSEL64N32", "mipsel64n32", "mips64p32le", 0xE000_0008),
-    info(Arch::Loongarch64, "SCMP_ARCH_LOONGARCH64", "loongarch64", "loong64", 0xC000_0102),
+    info(
+        Arch::Mipsel,
+        "SCMP_ARCH_MIPSEL",
+        "mipsel",
+        "mipsle",
+        0x4000_0008,
+    ),
+    info(
+        Arch::Mips64,
+        "SCMP_ARCH_MIPS64",
+        "mips64",
+        "mips64",
+        0x8000_0008,
+    ),
+    info(
+        Arch::Mips64el,
+        "SCMP_ARCH_MIPSEL64",
+        "mipsel64",
+        "mips64le",
+        0xC000_0008,
+    ),
+    info(
+        Arch::Mips64n32,
+        "SCMP_ARCH_MIPS64N32",
+        "mips64n32",
+        "mips64p32",
+        0xA000_0008,
+    ),
+    info(
+        Arch::Mips64n32el,
+        "SCMP_ARCH_MIPSEL64N32",
+        "mipsel64n32",
+        "mips64p32le",
+        0xE000_0008,
+    ),
+    info(
+        Arch::Loongarch64,
+        "SCMP_ARCH_LOONGARCH64",
+        "loongarch64",
+        "loong64",
+        0xC000_0102,
+    ),
 ];
 
 impl Arch {
@@ -88,7 +172,9 @@ impl Arch {
     ];
 
     fn info(self) -> &'static Info {
-        INFO.iter().find(|i| i.arch == self).expect("every arch has an INFO row")
+        INFO.iter()
+            .find(|i| i.arch == self)
+            .expect("every arch has an INFO row")
     }
 
     /// libseccomp's name, as profiles write it: `SCMP_ARCH_X86_64`.
@@ -135,7 +221,11 @@ impl Arch {
     /// The arch a kernel report means: AUDIT_ARCH plus the raw nr (for x32's bit).
     pub fn from_audit(audit: u32, nr: u32) -> Option<Arch> {
         if audit == Arch::X86_64.audit_arch() {
-            return Some(if nr & X32_SYSCALL_BIT != 0 { Arch::X32 } else { Arch::X86_64 });
+            return Some(if nr & X32_SYSCALL_BIT != 0 {
+                Arch::X32
+            } else {
+                Arch::X86_64
+            });
         }
         INFO.iter().find(|i| i.audit == audit).map(|i| i.arch)
     }

@@ -16,7 +16,10 @@ impl Table {
         entries.sort_by_key(|&(name, nr)| (nr, name));
         entries.dedup();
         let by_name = entries.iter().copied().collect();
-        Table { by_nr: entries, by_name }
+        Table {
+            by_nr: entries,
+            by_name,
+        }
     }
 
     pub fn nr(&self, name: &str) -> Option<u32> {
@@ -25,7 +28,10 @@ impl Table {
 
     pub fn name(&self, nr: u32) -> Option<&'static str> {
         let i = self.by_nr.partition_point(|&(_, n)| n < nr);
-        self.by_nr.get(i).filter(|&&(_, n)| n == nr).map(|&(name, _)| name)
+        self.by_nr
+            .get(i)
+            .filter(|&&(_, n)| n == nr)
+            .map(|&(name, _)| name)
     }
 
     pub fn entries(&self) -> &[(&'static str, u32)] {
@@ -35,14 +41,19 @@ impl Table {
 
 macro_rules! from_crate {
     ($module:ident) => {
-        syscalls::$module::Sysno::iter().map(|s| (s.name(), s.id() as u32)).collect::<Vec<_>>()
+        syscalls::$module::Sysno::iter()
+            .map(|s| (s.name(), s.id() as u32))
+            .collect::<Vec<_>>()
     };
 }
 
 fn build(arch: Arch) -> Table {
     let entries = match arch {
         Arch::X86_64 => from_crate!(x86_64),
-        Arch::X32 => from_crate!(x86_64).into_iter().map(|(n, nr)| (n, nr | X32_SYSCALL_BIT)).collect(),
+        Arch::X32 => from_crate!(x86_64)
+            .into_iter()
+            .map(|(n, nr)| (n, nr | X32_SYSCALL_BIT))
+            .collect(),
         Arch::X86 => from_crate!(x86),
         Arch::Aarch64 => from_crate!(aarch64),
         Arch::Arm => from_crate!(arm),
@@ -60,6 +71,9 @@ fn build(arch: Arch) -> Table {
 pub fn table(arch: Arch) -> &'static Table {
     static TABLES: OnceLock<Vec<Table>> = OnceLock::new();
     let tables = TABLES.get_or_init(|| Arch::ALL.iter().map(|&a| build(a)).collect());
-    let i = Arch::ALL.iter().position(|&a| a == arch).expect("arch is in ALL");
+    let i = Arch::ALL
+        .iter()
+        .position(|&a| a == arch)
+        .expect("arch is in ALL");
     &tables[i]
 }
