@@ -4,10 +4,12 @@
 pub mod diag;
 pub mod load;
 pub mod model;
+pub mod resolve;
 
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use load::{load_file, load_str};
 pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Rule};
+pub use resolve::{resolve, Effective, Resolved, Skip, Target, Verdict};
 
 /// The embedded default profile, Docker-compatible in behaviour.
 pub const DEFAULT_PROFILE: &str = include_str!("../../assets/profiles/default.json");
