@@ -46,6 +46,9 @@ pub struct CheckArgs {
     /// Machine-readable output: one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also list notes: rules and names that have no effect on this target.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug)]

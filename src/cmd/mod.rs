@@ -29,3 +29,35 @@ impl CmdError {
         }
     }
 }
+
+use crate::arch::Arch;
+use crate::caps::CapSet;
+use crate::cli::TargetArgs;
+use crate::profile::{KernelVersion, Target};
+
+/// The target a command evaluates a profile for; unset parts default to this host.
+pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
+    let arch = match &args.arch {
+        None => Arch::native(),
+        Some(name) => Arch::parse(name).ok_or_else(|| {
+            let names = Arch::ALL
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            CmdError::BadInput(format!(
+                "--arch: unknown architecture {name:?}\n  hint: one of {names}"
+            ))
+        })?,
+    };
+    let caps = CapSet::parse(&args.caps).map_err(|e| CmdError::BadInput(format!("--caps: {e}")))?;
+    let kernel = match &args.kernel {
+        None => KernelVersion::running(),
+        Some(v) => Some(KernelVersion::parse(v).ok_or_else(|| {
+            CmdError::BadInput(format!(
+                "--kernel: invalid version {v:?}\n  hint: write it as MAJOR.MINOR, e.g. 6.1"
+            ))
+        })?),
+    };
+    Ok(Target { arch, caps, kernel })
+}

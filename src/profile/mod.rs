@@ -2,11 +2,14 @@
 //! target, lints, and minimal-diff edits.
 
 pub mod diag;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod resolve;
+pub mod risk;
 
 pub use diag::{Diagnostic, LoadError, Severity};
+pub use lint::lint;
 pub use load::{load_file, load_str};
 pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Rule};
 pub use resolve::{resolve, Effective, Resolved, Skip, Target, Verdict};

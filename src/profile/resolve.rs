@@ -23,7 +23,11 @@ pub struct Target {
 impl Target {
     /// This machine, with Docker's default capabilities.
     pub fn docker_on_host() -> Target {
-        Target { arch: Arch::native(), caps: CapSet::docker_default(), kernel: KernelVersion::running() }
+        Target {
+            arch: Arch::native(),
+            caps: CapSet::docker_default(),
+            kernel: KernelVersion::running(),
+        }
     }
 }
 
@@ -39,18 +43,29 @@ pub struct Verdict {
 pub const EPERM: u32 = 1;
 
 impl Verdict {
-    pub const ALLOW: Verdict = Verdict { action: Action::Allow, data: 0 };
+    pub const ALLOW: Verdict = Verdict {
+        action: Action::Allow,
+        data: 0,
+    };
 
     /// How runc turns an action and an optional `errnoRet` into a verdict.
     pub fn of(action: Action, errno_ret: Option<u32>) -> Verdict {
-        let data = if action.takes_data() { errno_ret.unwrap_or(EPERM) } else { 0 };
+        let data = if action.takes_data() {
+            errno_ret.unwrap_or(EPERM)
+        } else {
+            0
+        };
         Verdict { action, data }
     }
 
     /// `SCMP_ACT_ERRNO(ENOSYS)`, `SCMP_ACT_ALLOW`, …
     pub fn describe(&self) -> String {
         match self.action {
-            Action::Errno => format!("{}({})", self.action.name(), crate::errno::describe(self.data)),
+            Action::Errno => format!(
+                "{}({})",
+                self.action.name(),
+                crate::errno::describe(self.data)
+            ),
             Action::Trace => format!("{}({})", self.action.name(), self.data),
             _ => self.action.name().to_string(),
         }
@@ -82,9 +97,17 @@ pub enum Skip {
     /// The rule lists no syscall names.
     NoNames { rule: usize },
     /// A name no arch knows (a typo, or a syscall newer than our tables).
-    UnknownName { rule: usize, name_index: usize, name: String },
+    UnknownName {
+        rule: usize,
+        name_index: usize,
+        name: String,
+    },
     /// A real syscall that none of the target's arches has (e.g. `s390_runtime_instr` on x86_64).
-    NotOnTarget { rule: usize, name_index: usize, name: String },
+    NotOnTarget {
+        rule: usize,
+        name_index: usize,
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -101,7 +124,9 @@ pub struct Resolved {
 impl Resolved {
     /// The effective rules for one syscall on one arch, in profile order.
     pub fn rules_for(&self, arch: Arch, nr: u32) -> impl Iterator<Item = &Effective> {
-        self.rules.iter().filter(move |r| r.arch == arch && r.nr == nr)
+        self.rules
+            .iter()
+            .filter(move |r| r.arch == arch && r.nr == nr)
     }
 }
 
@@ -112,7 +137,10 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
     let arches = arches(profile, target.arch);
     for rule in &profile.rules {
         if let Some(reason) = filtered_out(rule, target) {
-            skipped.push(Skip::Filtered { rule: rule.index, reason });
+            skipped.push(Skip::Filtered {
+                rule: rule.index,
+                reason,
+            });
             continue;
         }
         let verdict = Verdict::of(rule.action, rule.errno_ret);
@@ -126,14 +154,24 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
         }
         let cond_sets = condition_sets(&rule.args);
         for (name_index, name) in rule.names.iter().enumerate() {
-            let on_target: Vec<(Arch, u32)> =
-                arches.iter().filter_map(|&a| Some((a, a.syscall_nr(&name.name)?))).collect();
+            let on_target: Vec<(Arch, u32)> = arches
+                .iter()
+                .filter_map(|&a| Some((a, a.syscall_nr(&name.name)?)))
+                .collect();
             if on_target.is_empty() {
                 let (rule, name) = (rule.index, name.name.clone());
                 skipped.push(if crate::arch::is_known_anywhere(&name) {
-                    Skip::NotOnTarget { rule, name_index, name }
+                    Skip::NotOnTarget {
+                        rule,
+                        name_index,
+                        name,
+                    }
                 } else {
-                    Skip::UnknownName { rule, name_index, name }
+                    Skip::UnknownName {
+                        rule,
+                        name_index,
+                        name,
+                    }
                 });
                 continue;
             }
@@ -152,14 +190,22 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
             }
         }
     }
-    Resolved { target: target.clone(), default, arches, rules, skipped }
+    Resolved {
+        target: target.clone(),
+        default,
+        arches,
+        rules,
+        skipped,
+    }
 }
 
 /// The arches a filter built from this profile covers on a `native` host.
 pub fn arches(profile: &Profile, native: Arch) -> Vec<Arch> {
-    let mapped = profile.arch_map.iter().filter(|m| m.arch == native).flat_map(|m| {
-        std::iter::once(m.arch).chain(m.sub_arches.iter().copied())
-    });
+    let mapped = profile
+        .arch_map
+        .iter()
+        .filter(|m| m.arch == native)
+        .flat_map(|m| std::iter::once(m.arch).chain(m.sub_arches.iter().copied()));
     // libseccomp always includes the native arch.
     let mut arches = vec![native];
     for arch in profile.architectures.iter().copied().chain(mapped) {
@@ -191,12 +237,18 @@ pub fn filtered_out(rule: &Rule, target: &Target) -> Option<String> {
     if let Some(cap) = ex.caps.iter().find(|c| target.caps.has(c)) {
         return Some(format!("excludes.caps: the target has {cap}"));
     }
-    if let Some(v) = ex.min_kernel.filter(|&v| target.kernel.is_some() && kernel_at_least(v)) {
+    if let Some(v) = ex
+        .min_kernel
+        .filter(|&v| target.kernel.is_some() && kernel_at_least(v))
+    {
         return Some(format!("excludes.minKernel {v}: the kernel is newer"));
     }
     let inc = &rule.includes;
     if !inc.arches.is_empty() && !arch_matches(inc) {
-        return Some(format!("includes.arches does not list {}", target.arch.go_name()));
+        return Some(format!(
+            "includes.arches does not list {}",
+            target.arch.go_name()
+        ));
     }
     if let Some(cap) = inc.caps.iter().find(|c| !target.caps.has(c)) {
         return Some(format!("includes.caps: the target lacks {cap}"));
@@ -222,7 +274,11 @@ mod tests {
     }
 
     fn x86_64(caps: &str, kernel: &str) -> Target {
-        Target { arch: Arch::X86_64, caps: CapSet::parse(caps).unwrap(), kernel: KernelVersion::parse(kernel) }
+        Target {
+            arch: Arch::X86_64,
+            caps: CapSet::parse(caps).unwrap(),
+            kernel: KernelVersion::parse(kernel),
+        }
     }
 
     #[test]
@@ -232,7 +288,10 @@ mod tests {
                 {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
                 {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}]}"#,
         );
-        assert_eq!(arches(&p, Arch::X86_64), [Arch::X86_64, Arch::X86, Arch::X32]);
+        assert_eq!(
+            arches(&p, Arch::X86_64),
+            [Arch::X86_64, Arch::X86, Arch::X32]
+        );
         assert_eq!(arches(&p, Arch::Aarch64), [Arch::Aarch64, Arch::Arm]);
         assert_eq!(arches(&p, Arch::Riscv64), [Arch::Riscv64]);
     }
@@ -253,10 +312,16 @@ mod tests {
             v.dedup();
             v
         };
-        assert_eq!(names(&x86_64("docker", "6.1")), ["clone3", "ptrace", "arch_prctl"]);
+        assert_eq!(
+            names(&x86_64("docker", "6.1")),
+            ["clone3", "ptrace", "arch_prctl"]
+        );
         assert_eq!(names(&x86_64("all", "4.7")), ["reboot", "arch_prctl"]);
         let skipped = resolve(&p, &x86_64("docker", "6.1")).skipped;
-        assert!(skipped.contains(&Skip::Filtered { rule: 0, reason: "includes.caps: the target lacks CAP_SYS_BOOT".into() }));
+        assert!(skipped.contains(&Skip::Filtered {
+            rule: 0,
+            reason: "includes.caps: the target lacks CAP_SYS_BOOT".into()
+        }));
     }
 
     #[test]
@@ -268,7 +333,12 @@ mod tests {
         );
         let r = resolve(&p, &x86_64("none", "6.1"));
         assert_eq!(r.skipped, [Skip::EqualsDefault { rule: 0 }]);
-        assert!(r.rules.iter().all(|e| e.name == "clone3" && e.verdict == Verdict { action: Action::Errno, data: 38 }));
+        assert!(r.rules.iter().all(|e| e.name == "clone3"
+            && e.verdict
+                == Verdict {
+                    action: Action::Errno,
+                    data: 38
+                }));
     }
 
     #[test]
@@ -278,8 +348,20 @@ mod tests {
                 {"names": ["mount"], "action": "SCMP_ACT_ERRNO"}]}"#,
         );
         let r = resolve(&p, &x86_64("none", "6.1"));
-        assert_eq!(r.default, Verdict { action: Action::Errno, data: 38 });
-        assert_eq!(r.rules[0].verdict, Verdict { action: Action::Errno, data: EPERM });
+        assert_eq!(
+            r.default,
+            Verdict {
+                action: Action::Errno,
+                data: 38
+            }
+        );
+        assert_eq!(
+            r.rules[0].verdict,
+            Verdict {
+                action: Action::Errno,
+                data: EPERM
+            }
+        );
     }
 
     #[test]
@@ -307,13 +389,32 @@ mod tests {
                 {"names": ["read", "socketcall", "s390_runtime_instr", "raed"], "action": "SCMP_ACT_ALLOW"}]}"#,
         );
         let r = resolve(&p, &x86_64("none", "6.1"));
-        let got: Vec<_> = r.rules.iter().map(|e| (e.name.as_str(), e.arch, e.nr)).collect();
-        assert_eq!(got, [("read", Arch::X86_64, 0), ("read", Arch::X86, 3), ("socketcall", Arch::X86, 102)]);
+        let got: Vec<_> = r
+            .rules
+            .iter()
+            .map(|e| (e.name.as_str(), e.arch, e.nr))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("read", Arch::X86_64, 0),
+                ("read", Arch::X86, 3),
+                ("socketcall", Arch::X86, 102)
+            ]
+        );
         assert_eq!(
             r.skipped,
             [
-                Skip::NotOnTarget { rule: 0, name_index: 2, name: "s390_runtime_instr".into() },
-                Skip::UnknownName { rule: 0, name_index: 3, name: "raed".into() },
+                Skip::NotOnTarget {
+                    rule: 0,
+                    name_index: 2,
+                    name: "s390_runtime_instr".into()
+                },
+                Skip::UnknownName {
+                    rule: 0,
+                    name_index: 3,
+                    name: "raed".into()
+                },
             ]
         );
     }

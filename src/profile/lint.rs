@@ -1,0 +1,484 @@
+//! Lints: what `eperm check` reports beyond what stops a profile from loading.
+//!
+//! Errors are things a runtime refuses; warnings are things that probably do
+//! not do what the author meant, or that weaken the container; infos explain
+//! what has no effect on this target.
+
+use super::diag::{Diagnostic, Severity};
+use super::model::{Action, Profile, Rule};
+use super::resolve::{Effective, Resolved, Skip, Verdict};
+use crate::arch::Arch;
+use crate::json::Span;
+use std::collections::BTreeMap;
+
+const ENOSYS: u32 = 38;
+
+pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
+    let mut l = Linter {
+        profile,
+        resolved,
+        out: Vec::new(),
+    };
+    l.rules();
+    l.skipped();
+    l.overlaps();
+    l.can_start_and_exit();
+    l.arches();
+    l.clone3();
+    l.risky();
+    l.out.sort_by_key(|d| (d.severity, d.line, d.column));
+    l.out
+}
+
+struct Linter<'a> {
+    profile: &'a Profile,
+    resolved: &'a Resolved,
+    out: Vec<Diagnostic>,
+}
+
+impl Linter<'_> {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        span: Span,
+        rest: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
+        let path = self.profile.path(rest);
+        let d = Diagnostic::new(severity, code, &self.profile.text, span, path, message);
+        self.out.push(d.maybe_hint(hint));
+    }
+
+    fn rule(&self, index: usize) -> &Rule {
+        &self.profile.rules[index]
+    }
+
+    /// The JSON path of a rule's name: `syscalls[3].names[1]`, or `.name` in the old format.
+    fn name_path(&self, rule: usize, name_index: usize) -> String {
+        let node = self
+            .profile
+            .seccomp_node()
+            .get("syscalls")
+            .and_then(|s| s.items())
+            .map(|items| &items[rule]);
+        if node
+            .and_then(|n| n.get("names"))
+            .is_some_and(|n| !n.is_null())
+        {
+            format!("syscalls[{rule}].names[{name_index}]")
+        } else {
+            format!("syscalls[{rule}].name")
+        }
+    }
+
+    fn name_span(&self, rule: usize, name_index: usize) -> Span {
+        self.rule(rule).names[name_index].span
+    }
+
+    /// Checks on each rule alone, whatever the target.
+    fn rules(&mut self) {
+        let profile = self.profile;
+        let mut notify_rules = false;
+        for rule in &profile.rules {
+            let at = format!("syscalls[{}]", rule.index);
+            if rule.errno_ret.is_some() && !rule.action.takes_data() {
+                let msg = format!("errnoRet has no effect with {}", rule.action.name());
+                self.push(
+                    Severity::Warning,
+                    "ignored-errno",
+                    rule.span,
+                    &at,
+                    msg,
+                    Some("only SCMP_ACT_ERRNO and SCMP_ACT_TRACE use it".into()),
+                );
+            }
+            if rule.action == Action::Notify {
+                notify_rules = true;
+                if let Some(j) = rule.names.iter().position(|n| n.name == "write") {
+                    let hint = "runc must write to its parent after loading the filter; use another action for write";
+                    let path = self.name_path(rule.index, j);
+                    self.push(
+                        Severity::Error,
+                        "notify-write",
+                        self.name_span(rule.index, j),
+                        &path,
+                        "runc refuses SCMP_ACT_NOTIFY for write".into(),
+                        Some(hint.into()),
+                    );
+                }
+            }
+            for (j, name) in rule.names.iter().enumerate() {
+                if rule.names[..j].iter().any(|n| n.name == name.name) {
+                    let path = self.name_path(rule.index, j);
+                    self.push(
+                        Severity::Warning,
+                        "duplicate-name",
+                        name.span,
+                        &path,
+                        format!("{:?} is listed twice in this rule", name.name),
+                        None,
+                    );
+                }
+            }
+            for (field, filter) in [("includes", &rule.includes), ("excludes", &rule.excludes)] {
+                for cap in filter.caps.iter().filter(|c| !crate::caps::is_known(c)) {
+                    let msg = format!("{field}.caps names an unknown capability {cap:?}");
+                    self.push(
+                        Severity::Warning,
+                        "unknown-cap",
+                        rule.span,
+                        &at,
+                        msg,
+                        Some(
+                            "Docker compares names exactly, so this condition never matches".into(),
+                        ),
+                    );
+                }
+                for arch in filter.arches.iter().filter(|a| Arch::parse(a).is_none()) {
+                    let msg = format!("{field}.arches names an unknown architecture {arch:?}");
+                    self.push(Severity::Warning, "unknown-arch", rule.span, &at, msg, Some("Docker uses Go's names: amd64, arm64, 386, arm, ppc64le, s390x, riscv64 …".into()));
+                }
+            }
+            if rule.args.len() > 1 {
+                self.arg_semantics(rule, &at);
+            }
+        }
+        if notify_rules && profile.listener_path.is_none() {
+            let msg = "SCMP_ACT_NOTIFY rules but no listenerPath: nobody answers the notifications"
+                .to_string();
+            self.push(
+                Severity::Warning,
+                "notify-no-listener",
+                profile.seccomp_node().span,
+                "",
+                msg,
+                Some("set listenerPath to the seccomp agent's socket".into()),
+            );
+        }
+    }
+
+    /// Several conditions in one rule are read differently by different runtimes.
+    fn arg_semantics(&mut self, rule: &Rule, at: &str) {
+        let repeated = (0..6).any(|i| rule.args.iter().filter(|a| a.index == i).count() > 1);
+        let (message, hint) = if repeated {
+            (
+                "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed",
+                "if you meant AND, a range needs both bounds in one rule, which runc cannot express for one index",
+            )
+        } else {
+            (
+                "runc ANDs these conditions, but youki ORs every condition of a rule",
+                "if the profile must mean the same everywhere, use one condition per rule",
+            )
+        };
+        self.push(
+            Severity::Warning,
+            "arg-semantics",
+            rule.span,
+            &format!("{at}.args"),
+            message.into(),
+            Some(hint.into()),
+        );
+    }
+
+    /// What resolution dropped, said once per rule.
+    fn skipped(&mut self) {
+        let resolved = self.resolved;
+        let arches: Vec<&str> = resolved.arches.iter().map(|a| a.name()).collect();
+        let arches = arches.join("/");
+        let mut not_on_target: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for skip in &resolved.skipped {
+            match skip {
+                Skip::Filtered { rule, reason } => {
+                    let span = self.rule(*rule).span;
+                    self.push(
+                        Severity::Info,
+                        "not-for-target",
+                        span,
+                        &format!("syscalls[{rule}]"),
+                        format!("has no effect here: {reason}"),
+                        None,
+                    );
+                }
+                Skip::EqualsDefault { rule } => {
+                    let span = self.rule(*rule).span;
+                    let msg = format!(
+                        "does the same as the default action ({}), so runc skips it",
+                        resolved.default.describe()
+                    );
+                    self.push(
+                        Severity::Warning,
+                        "equals-default",
+                        span,
+                        &format!("syscalls[{rule}]"),
+                        msg,
+                        Some("delete the rule, or give it a different action or errnoRet".into()),
+                    );
+                }
+                Skip::NoNames { rule } => {
+                    let span = self.rule(*rule).span;
+                    self.push(
+                        Severity::Warning,
+                        "no-names",
+                        span,
+                        &format!("syscalls[{rule}]"),
+                        "the rule names no syscalls".into(),
+                        None,
+                    );
+                }
+                Skip::UnknownName {
+                    rule,
+                    name_index,
+                    name,
+                } => {
+                    let all = Arch::ALL
+                        .iter()
+                        .flat_map(|a| a.syscalls().iter().map(|&(n, _)| n));
+                    let hint =
+                        crate::suggest::closest(name, all).map(|s| format!("did you mean {s:?}?"));
+                    let hint = hint.or_else(|| Some("runc skips names it cannot resolve; if this is a new syscall, eperm's tables may predate it".into()));
+                    let path = self.name_path(*rule, *name_index);
+                    self.push(
+                        Severity::Warning,
+                        "unknown-syscall",
+                        self.name_span(*rule, *name_index),
+                        &path,
+                        format!("{name:?} is not a syscall on any architecture"),
+                        hint,
+                    );
+                }
+                Skip::NotOnTarget { rule, name, .. } => {
+                    not_on_target.entry(*rule).or_default().push(name)
+                }
+            }
+        }
+        for (rule, names) in not_on_target {
+            let msg = format!(
+                "{} not on {arches}, skipped here: {}",
+                plural(names.len(), "name is", "names are"),
+                names.join(", ")
+            );
+            self.push(
+                Severity::Info,
+                "not-on-arch",
+                self.rule(rule).span,
+                &format!("syscalls[{rule}]"),
+                msg,
+                None,
+            );
+        }
+    }
+
+    /// Rules that can never decide, because another rule for the same syscall always does.
+    fn overlaps(&mut self) {
+        let native = self.resolved.target.arch;
+        let mut by_nr: BTreeMap<u32, Vec<&Effective>> = BTreeMap::new();
+        for e in self.resolved.rules.iter().filter(|e| e.arch == native) {
+            by_nr.entry(e.nr).or_default().push(e);
+        }
+        for rules in by_nr.values() {
+            let Some(full) = rules.iter().find(|e| e.conds.is_empty()) else {
+                continue;
+            };
+            for e in rules.iter().filter(|e| !std::ptr::eq(**e, *full)) {
+                let (code, message) = match (e.conds.is_empty(), e.verdict == full.verdict) {
+                    (true, true) => ("duplicate", format!("{} is already {} by syscalls[{}]", e.name, verb(full.verdict), full.rule)),
+                    (true, false) => (
+                        "conflict",
+                        format!("{} is also given {} unconditionally by syscalls[{}]: only one can win", e.name, full.verdict.describe(), full.rule),
+                    ),
+                    (false, _) => (
+                        "shadowed",
+                        format!("these conditions never decide: syscalls[{}] gives {} {} unconditionally", full.rule, e.name, full.verdict.describe()),
+                    ),
+                };
+                let path = self.name_path(e.rule, e.name_index);
+                let hint = Some(format!(
+                    "see `eperm explain PROFILE {}` for the verdict",
+                    e.name
+                ));
+                self.push(
+                    Severity::Warning,
+                    code,
+                    self.name_span(e.rule, e.name_index),
+                    &path,
+                    message,
+                    hint,
+                );
+            }
+        }
+    }
+
+    /// The verdict for a syscall without arguments on the native arch, ignoring conditions.
+    fn unconditional_verdict(&self, name: &str) -> Option<Verdict> {
+        let arch = self.resolved.target.arch;
+        let nr = arch.syscall_nr(name)?;
+        let rules: Vec<_> = self.resolved.rules_for(arch, nr).collect();
+        Some(
+            rules
+                .iter()
+                .find(|e| e.conds.is_empty())
+                .map_or(self.resolved.default, |e| e.verdict),
+        )
+    }
+
+    fn allowed(&self, name: &str) -> bool {
+        let arch = self.resolved.target.arch;
+        self.unconditional_verdict(name)
+            .is_some_and(|v| v.action == Action::Allow)
+            || arch.syscall_nr(name).is_some_and(|nr| {
+                self.resolved
+                    .rules_for(arch, nr)
+                    .any(|e| e.verdict.action == Action::Allow)
+            })
+    }
+
+    fn can_start_and_exit(&mut self) {
+        let span = self.profile.seccomp_node().span;
+        if !self.allowed("execve") && !self.allowed("execveat") {
+            let msg =
+                "neither execve nor execveat is allowed: the runtime cannot start the workload"
+                    .to_string();
+            self.push(
+                Severity::Warning,
+                "no-exec",
+                span,
+                "",
+                msg,
+                Some("eperm edit PROFILE --allow execve".into()),
+            );
+        }
+        if !self.allowed("exit_group") {
+            let msg = "exit_group is not allowed: processes cannot exit normally".to_string();
+            self.push(
+                Severity::Warning,
+                "no-exit",
+                span,
+                "",
+                msg,
+                Some("eperm edit PROFILE --allow exit_group,exit".into()),
+            );
+        }
+    }
+
+    /// A 64-bit host also runs 32-bit code; syscalls from an arch the filter lacks are killed.
+    fn arches(&mut self) {
+        let native = self.resolved.target.arch;
+        let expected: &[Arch] = match native {
+            Arch::X86_64 => &[Arch::X86, Arch::X32],
+            Arch::Aarch64 => &[Arch::Arm],
+            _ => &[],
+        };
+        let missing: Vec<&str> = expected
+            .iter()
+            .filter(|a| !self.resolved.arches.contains(a))
+            .map(|a| a.scmp_name())
+            .collect();
+        if missing.is_empty() || self.profile.default_action == Action::Allow {
+            return;
+        }
+        let node = self.profile.seccomp_node();
+        let (span, rest) = match node.get("architectures") {
+            Some(n) => (n.span, "architectures"),
+            None => (node.span, ""),
+        };
+        let msg = format!("on {native} the filter will not cover {}: such syscalls get the bad-arch action and the process is killed", missing.join(", "));
+        let hint = "add them (or an archMap like Docker's) if 32-bit programs must run; leave them out to forbid 32-bit code";
+        self.push(
+            Severity::Warning,
+            "missing-sub-arch",
+            span,
+            rest,
+            msg,
+            Some(hint.into()),
+        );
+    }
+
+    /// glibc falls back from clone3 to clone only on ENOSYS.
+    fn clone3(&mut self) {
+        let Some(verdict) = self.unconditional_verdict("clone3") else {
+            return;
+        };
+        if verdict.action != Action::Errno || verdict.data == ENOSYS || !self.allowed("clone") {
+            return;
+        }
+        let arch = self.resolved.target.arch;
+        let rule = arch.syscall_nr("clone3").and_then(|nr| {
+            self.resolved
+                .rules_for(arch, nr)
+                .find(|e| e.conds.is_empty())
+        });
+        let (span, path) = match rule {
+            Some(e) => (
+                self.name_span(e.rule, e.name_index),
+                self.name_path(e.rule, e.name_index),
+            ),
+            None => {
+                let node = self.profile.seccomp_node();
+                (
+                    node.get("defaultAction").unwrap_or(node).span,
+                    "defaultAction".to_string(),
+                )
+            }
+        };
+        let msg = format!("clone3 fails with {} while clone is allowed: glibc 2.34+ falls back to clone only on ENOSYS, so threads and fork fail", crate::errno::describe(verdict.data));
+        let hint = "deny clone3 with ENOSYS: eperm edit PROFILE --deny clone3:ENOSYS";
+        self.push(
+            Severity::Warning,
+            "clone3-errno",
+            span,
+            &path,
+            msg,
+            Some(hint.into()),
+        );
+    }
+
+    fn risky(&mut self) {
+        let native = self.resolved.target.arch;
+        let mut seen = std::collections::HashSet::new();
+        for e in self
+            .resolved
+            .rules
+            .iter()
+            .filter(|e| e.arch == native && e.verdict.action == Action::Allow)
+        {
+            let Some(why) = super::risk::risk(&e.name) else {
+                continue;
+            };
+            if !seen.insert(&e.name) {
+                continue;
+            }
+            let when = if e.conds.is_empty() {
+                "allows"
+            } else {
+                "allows (with argument conditions)"
+            };
+            let path = self.name_path(e.rule, e.name_index);
+            self.push(
+                Severity::Warning,
+                "risky",
+                self.name_span(e.rule, e.name_index),
+                &path,
+                format!("{when} {}: {why}", e.name),
+                None,
+            );
+        }
+    }
+}
+
+fn verb(v: Verdict) -> String {
+    match v.action {
+        Action::Allow => "allowed".into(),
+        _ => format!("given {}", v.describe()),
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
