@@ -2,6 +2,7 @@
 
 use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::CheckArgs;
+use crate::profile::lint::plural;
 use crate::profile::{lint, load_file, resolve, Diagnostic, Severity};
 
 pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
@@ -35,10 +36,11 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
             println!("{}", d.render(&profile.file));
         }
         println!(
-            "{}: {errors} errors, {} warnings, {} notes{} for {target_line}; {} effective rules",
+            "{}: {}, {}, {}{} for {target_line}; {} effective rules",
             profile.file,
-            count(Severity::Warning),
-            count(Severity::Info),
+            plural(errors, "error", "errors"),
+            plural(count(Severity::Warning), "warning", "warnings"),
+            plural(count(Severity::Info), "note", "notes"),
             if args.verbose { "" } else { " (-v lists them)" },
             resolved.rules.len()
         );

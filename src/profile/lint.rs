@@ -282,7 +282,11 @@ impl Linter<'_> {
             let Some(full) = rules.iter().find(|e| e.conds.is_empty()) else {
                 continue;
             };
-            for e in rules.iter().filter(|e| !std::ptr::eq(**e, *full)) {
+            // A name listed twice in one rule is reported as duplicate-name already.
+            for e in rules
+                .iter()
+                .filter(|e| !std::ptr::eq(**e, *full) && e.rule != full.rule)
+            {
                 let (code, message) = match (e.conds.is_empty(), e.verdict == full.verdict) {
                     (true, true) => ("duplicate", format!("{} is already {} by syscalls[{}]", e.name, verb(full.verdict), full.rule)),
                     (true, false) => (
@@ -475,7 +479,7 @@ fn verb(v: Verdict) -> String {
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
