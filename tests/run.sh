@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of eperm, installing first what the tests need.
+# Debian/Ubuntu: needs root (or sudo) the first time, for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Packages the tests use: libseccomp-dev is the referee of the differential tests.
+packages=(libseccomp-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+cargo test --features differential "$@"
