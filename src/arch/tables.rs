@@ -1,22 +1,34 @@
-//! Name <-> number tables, built once from the `syscalls` crate.
+//! Name <-> number tables.
 //!
-//! First cut: straight from the crate. Known gaps are fixed in `fixups`.
+//! Most rows come from the `syscalls` crate, which is generated from the
+//! kernel's syscall tables. Where the crate is wrong for an ABI, or has no
+//! table for it at all (x32, mips n32, 31-bit s390), the short explicit lists
+//! below correct it, each with the reason. The feature-gated test
+//! `tests/integration/arch.rs` checks the result against libseccomp.
+//!
+//! Lists of names written as text use one format: a line `NNN: a b c` gives
+//! `a` the number NNN, `b` NNN+1 and so on; `-` skips a number.
 
 use super::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+type Row = (&'static str, u32);
+
 pub struct Table {
-    by_nr: Vec<(&'static str, u32)>,
+    by_nr: Vec<Row>,
     by_name: HashMap<&'static str, u32>,
 }
 
 impl Table {
-    fn new(mut entries: Vec<(&'static str, u32)>) -> Table {
+    fn new(mut entries: Vec<Row>) -> Table {
         entries.sort_by_key(|&(name, nr)| (nr, name));
         entries.dedup();
         let by_name = entries.iter().copied().collect();
-        Table { by_nr: entries, by_name }
+        Table {
+            by_nr: entries,
+            by_name,
+        }
     }
 
     pub fn nr(&self, name: &str) -> Option<u32> {
@@ -25,34 +37,137 @@ impl Table {
 
     pub fn name(&self, nr: u32) -> Option<&'static str> {
         let i = self.by_nr.partition_point(|&(_, n)| n < nr);
-        self.by_nr.get(i).filter(|&&(_, n)| n == nr).map(|&(name, _)| name)
+        self.by_nr
+            .get(i)
+            .filter(|&&(_, n)| n == nr)
+            .map(|&(name, _)| name)
     }
 
-    pub fn entries(&self) -> &[(&'static str, u32)] {
+    pub fn entries(&self) -> &[Row] {
         &self.by_nr
     }
 }
 
+/// Every syscall of one of the crate's arch modules.
+///
+/// Walks the number range with `Sysno::new`: the crate's `From<u32>` panics on
+/// numbers it does not know, and its `Sysno::iter()` (0.8) stops one short of
+/// the last syscall.
 macro_rules! from_crate {
-    ($module:ident) => {
-        syscalls::$module::Sysno::iter().map(|s| (s.name(), s.id() as u32)).collect::<Vec<_>>()
-    };
+    ($module:ident) => {{
+        use syscalls::$module::Sysno;
+        let (first, last) = (Sysno::first().id(), Sysno::last().id());
+        (first..=last)
+            .filter_map(|nr| Sysno::new(nr as usize))
+            .map(|s| (plain_name(s.name()), s.id() as u32))
+            .filter(|&(name, _)| !is_placeholder(name))
+            .collect::<Vec<Row>>()
+    }};
 }
+
+/// The crate spells `break` (a Rust keyword) as the raw identifier `r#break`.
+fn plain_name(name: &'static str) -> &'static str {
+    name.strip_prefix("r#").unwrap_or(name)
+}
+
+/// The mips tables name their empty slots `unused18`, `reserved221` and so on.
+/// Those are not syscalls and no profile should be able to name them.
+fn is_placeholder(name: &str) -> bool {
+    ["unused", "reserved"].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Reads the `NNN: a b c` format described at the top of this file.
+fn parse_block(block: &'static str) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (start, names) = line.split_once(':').expect("block line has `NNN:`");
+        let start: u32 = start
+            .trim()
+            .parse()
+            .expect("block line starts with a number");
+        for (nr, name) in (start..).zip(names.split_whitespace()) {
+            if name != "-" {
+                rows.push((name, nr));
+            }
+        }
+    }
+    rows
+}
+
+fn names_of(rows: &[Row]) -> Vec<&'static str> {
+    rows.iter().map(|&(name, _)| name).collect()
+}
+
+fn drop_names(rows: &mut Vec<Row>, names: &[&str]) {
+    rows.retain(|(name, _)| !names.contains(name));
+}
+
+/// The 64-bit time calls that 32-bit ABIs got in 5.1 (numbers as in the
+/// generic table; add the ABI's base).
+const TIME64_CALLS: &str = "
+    403: clock_gettime64 clock_settime64 clock_adjtime64 clock_getres_time64
+    407: clock_nanosleep_time64 timer_gettime64 timer_settime64 timerfd_gettime64
+    411: timerfd_settime64 utimensat_time64 pselect6_time64 ppoll_time64
+    416: io_pgetevents_time64 recvmmsg_time64 mq_timedsend_time64 mq_timedreceive_time64
+    420: semtimedop_time64 rt_sigtimedwait_time64 futex_time64 sched_rr_get_interval_time64
+";
+
+/// ARM's private calls live at `__ARM_NR_BASE` (0x0f0000); the crate leaves them out.
+const ARM_PRIVATE: &[Row] = &[
+    ("breakpoint", 0x0f_0001),
+    ("cacheflush", 0x0f_0002),
+    ("usr26", 0x0f_0003),
+    ("usr32", 0x0f_0004),
+    ("set_tls", 0x0f_0005),
+    ("get_tls", 0x0f_0006),
+];
+
+/// 64-bit arches on the generic table (scripts/syscall.tbl).
+fn generic64(mut rows: Vec<Row>) -> Vec<Row> {
+    // Row 79 is `fstatat64` on 32-bit ABIs and `newfstatat` on 64-bit ones;
+    // the crate calls it `fstatat`, a name no kernel table uses.
+    for row in rows.iter_mut().filter(|(name, _)| *name == "fstatat") {
+        row.0 = "newfstatat";
+    }
+    // 403..=423 are `32` rows: 64-bit ABIs never had 32-bit time_t to replace.
+    drop_names(&mut rows, &names_of(&parse_block(TIME64_CALLS)));
+    rows
+}
+
+/// The crate's loongarch64 module is a copy of aarch64's, but loongarch
+/// enables none of the optional ABIs of the generic table (as of 6.18): no
+/// `renameat`, no `rlimit`, no `memfd_secret` rows.
+const NOT_ON_LOONGARCH: &[&str] = &["renameat", "getrlimit", "setrlimit", "memfd_secret"];
 
 fn build(arch: Arch) -> Table {
     let entries = match arch {
         Arch::X86_64 => from_crate!(x86_64),
-        Arch::X32 => from_crate!(x86_64).into_iter().map(|(n, nr)| (n, nr | X32_SYSCALL_BIT)).collect(),
+        Arch::X32 => from_crate!(x86_64)
+            .into_iter()
+            .map(|(n, nr)| (n, nr | X32_SYSCALL_BIT))
+            .collect(),
         Arch::X86 => from_crate!(x86),
-        Arch::Aarch64 => from_crate!(aarch64),
-        Arch::Arm => from_crate!(arm),
+        Arch::Aarch64 => generic64(from_crate!(aarch64)),
+        Arch::Loongarch64 => {
+            let mut rows = generic64(from_crate!(loongarch64));
+            drop_names(&mut rows, NOT_ON_LOONGARCH);
+            rows
+        }
         Arch::Riscv64 => from_crate!(riscv64),
+        Arch::Arm => {
+            let mut rows = from_crate!(arm);
+            rows.extend_from_slice(ARM_PRIVATE);
+            rows
+        }
         Arch::S390x | Arch::S390 => from_crate!(s390x),
+
         Arch::Ppc64le | Arch::Ppc64 => from_crate!(powerpc64),
         Arch::Ppc => from_crate!(powerpc),
         Arch::Mips | Arch::Mipsel => from_crate!(mips),
         Arch::Mips64 | Arch::Mips64el | Arch::Mips64n32 | Arch::Mips64n32el => from_crate!(mips64),
-        Arch::Loongarch64 => from_crate!(loongarch64),
     };
     Table::new(entries)
 }
@@ -60,6 +175,9 @@ fn build(arch: Arch) -> Table {
 pub fn table(arch: Arch) -> &'static Table {
     static TABLES: OnceLock<Vec<Table>> = OnceLock::new();
     let tables = TABLES.get_or_init(|| Arch::ALL.iter().map(|&a| build(a)).collect());
-    let i = Arch::ALL.iter().position(|&a| a == arch).expect("arch is in ALL");
+    let i = Arch::ALL
+        .iter()
+        .position(|&a| a == arch)
+        .expect("arch is in ALL");
     &tables[i]
 }
