@@ -101,6 +101,13 @@ fn names_of(rows: &[Row]) -> Vec<&'static str> {
     rows.iter().map(|&(name, _)| name).collect()
 }
 
+/// Replaces rows by name: every name in `new` loses its old number, then `new` is added.
+fn override_rows(rows: &mut Vec<Row>, new: Vec<Row>) {
+    let names = names_of(&new);
+    rows.retain(|(name, _)| !names.contains(name));
+    rows.extend(new);
+}
+
 fn drop_names(rows: &mut Vec<Row>, names: &[&str]) {
     rows.retain(|(name, _)| !names.contains(name));
 }
@@ -114,6 +121,43 @@ const TIME64_CALLS: &str = "
     416: io_pgetevents_time64 recvmmsg_time64 mq_timedsend_time64 mq_timedreceive_time64
     420: semtimedop_time64 rt_sigtimedwait_time64 futex_time64 sched_rr_get_interval_time64
 ";
+
+/// x32 has its own numbers for the calls whose arguments differ from x86_64
+/// (`x32` rows of syscall_64.tbl). Their x86_64 numbers are `64` rows, which
+/// x32 does not have.
+const X32_OWN: &str = "
+    512: rt_sigaction rt_sigreturn ioctl readv writev recvfrom sendmsg recvmsg
+    520: execve ptrace rt_sigpending rt_sigtimedwait rt_sigqueueinfo sigaltstack
+    526: timer_create mq_notify kexec_load waitid set_robust_list get_robust_list
+    532: vmsplice move_pages preadv pwritev rt_tgsigqueueinfo recvmmsg sendmmsg
+    539: process_vm_readv process_vm_writev setsockopt getsockopt io_setup io_submit
+    545: execveat preadv2 pwritev2
+";
+
+/// The other `64` rows of syscall_64.tbl: x86_64 only, with no x32 counterpart.
+const X86_64_ONLY: &[&str] = &[
+    "uselib",
+    "_sysctl",
+    "create_module",
+    "get_kernel_syms",
+    "query_module",
+    "nfsservctl",
+    "set_thread_area",
+    "get_thread_area",
+    "epoll_ctl_old",
+    "epoll_wait_old",
+    "vserver",
+];
+
+fn x32() -> Vec<Row> {
+    let own = parse_block(X32_OWN);
+    let mut rows = from_crate!(x86_64);
+    drop_names(&mut rows, X86_64_ONLY);
+    override_rows(&mut rows, own);
+    rows.into_iter()
+        .map(|(name, nr)| (name, nr | X32_SYSCALL_BIT))
+        .collect()
+}
 
 /// ARM's private calls live at `__ARM_NR_BASE` (0x0f0000); the crate leaves them out.
 const ARM_PRIVATE: &[Row] = &[
@@ -145,10 +189,7 @@ const NOT_ON_LOONGARCH: &[&str] = &["renameat", "getrlimit", "setrlimit", "memfd
 fn build(arch: Arch) -> Table {
     let entries = match arch {
         Arch::X86_64 => from_crate!(x86_64),
-        Arch::X32 => from_crate!(x86_64)
-            .into_iter()
-            .map(|(n, nr)| (n, nr | X32_SYSCALL_BIT))
-            .collect(),
+        Arch::X32 => x32(),
         Arch::X86 => from_crate!(x86),
         Arch::Aarch64 => generic64(from_crate!(aarch64)),
         Arch::Loongarch64 => {
