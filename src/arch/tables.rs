@@ -112,6 +112,12 @@ fn drop_names(rows: &mut Vec<Row>, names: &[&str]) {
     rows.retain(|(name, _)| !names.contains(name));
 }
 
+fn shift(rows: Vec<Row>, from_base: u32, to_base: u32) -> Vec<Row> {
+    rows.into_iter()
+        .map(|(name, nr)| (name, nr - from_base + to_base))
+        .collect()
+}
+
 /// The 64-bit time calls that 32-bit ABIs got in 5.1 (numbers as in the
 /// generic table; add the ABI's base).
 const TIME64_CALLS: &str = "
@@ -186,6 +192,88 @@ fn generic64(mut rows: Vec<Row>) -> Vec<Row> {
 /// `renameat`, no `rlimit`, no `memfd_secret` rows.
 const NOT_ON_LOONGARCH: &[&str] = &["renameat", "getrlimit", "setrlimit", "memfd_secret"];
 
+/// 31-bit s390 shares s390x's `common` rows. These are its `32` rows: the old
+/// 16-bit-uid calls under the plain names (s390x gives the plain names the
+/// numbers that s390 uses for the `*32` calls), plus the usual 32-bit extras.
+const S390_32BIT: &str = "
+    13: time
+    16: lchown
+    23: setuid getuid stime
+    46: setgid getgid - geteuid getegid
+    70: setreuid setregid
+    76: getrlimit
+    80: getgroups setgroups
+    95: fchown
+    101: ioperm
+    138: setfsuid setfsgid _llseek - _newselect
+    164: setresuid getresuid
+    170: setresgid getresgid
+    182: chown
+    191: ugetrlimit mmap2 truncate64 ftruncate64 stat64 lstat64 fstat64
+    198: lchown32 getuid32 getgid32 geteuid32 getegid32 setreuid32 setregid32 getgroups32
+    206: setgroups32 fchown32 setresuid32 getresuid32 setresgid32 getresgid32 chown32 setuid32
+    214: setgid32 setfsuid32 setfsgid32
+    221: fcntl64 - sendfile64
+    264: fadvise64_64
+    293: fstatat64
+";
+
+/// s390x's `64` rows, which 31-bit s390 does not have.
+const S390X_ONLY: &[&str] = &["select", "newfstatat", "semtimedop"];
+
+fn s390() -> Vec<Row> {
+    let mut rows = from_crate!(s390x);
+    drop_names(&mut rows, S390X_ONLY);
+    override_rows(&mut rows, parse_block(S390_32BIT));
+    rows.extend(parse_block(TIME64_CALLS));
+    rows
+}
+
+const MIPS_N64_BASE: u32 = 5000;
+const MIPS_N32_BASE: u32 = 6000;
+
+fn mips_n64() -> Vec<Row> {
+    let mut rows = from_crate!(mips64);
+    // syscall_n64.tbl marks this row `common` instead of `n64`, so the crate's
+    // generator skipped it.
+    rows.push(("set_mempolicy_home_node", MIPS_N64_BASE + 450));
+    rows
+}
+
+/// n32 numbers its calls like n64 below 212 and from 424 on. In between it
+/// has the 32-bit extras (`fcntl64`, `statfs64`, ...), which shift the rest,
+/// and `getdents64` sits elsewhere. Numbers relative to 6000, from syscall_n32.tbl.
+const N32_MIDDLE: &str = "
+    212: fcntl64 set_tid_address restart_syscall semtimedop fadvise64 statfs64 fstatfs64 sendfile64
+    220: timer_create timer_settime timer_gettime timer_getoverrun timer_delete
+    225: clock_settime clock_gettime clock_getres clock_nanosleep tgkill utimes mbind
+    232: get_mempolicy set_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive
+    238: mq_notify mq_getsetattr vserver waitid - add_key request_key keyctl
+    246: set_thread_area inotify_init inotify_add_watch inotify_rm_watch migrate_pages
+    251: openat mkdirat mknodat fchownat futimesat newfstatat unlinkat renameat linkat
+    260: symlinkat readlinkat fchmodat faccessat pselect6 ppoll unshare splice
+    268: sync_file_range tee vmsplice move_pages set_robust_list get_robust_list
+    274: kexec_load getcpu epoll_pwait ioprio_set ioprio_get utimensat signalfd timerfd
+    282: eventfd fallocate timerfd_create timerfd_gettime timerfd_settime signalfd4
+    288: eventfd2 epoll_create1 dup3 pipe2 inotify_init1 preadv pwritev rt_tgsigqueueinfo
+    296: perf_event_open accept4 recvmmsg getdents64 fanotify_init fanotify_mark prlimit64
+    303: name_to_handle_at open_by_handle_at clock_adjtime syncfs sendmmsg setns
+    309: process_vm_readv process_vm_writev kcmp finit_module sched_setattr sched_getattr
+    315: renameat2 seccomp getrandom memfd_create bpf execveat userfaultfd membarrier
+    323: mlock2 copy_file_range preadv2 pwritev2 pkey_mprotect pkey_alloc pkey_free statx
+    331: rseq io_pgetevents
+";
+
+fn mips_n32() -> Vec<Row> {
+    let mut rows: Vec<Row> = shift(mips_n64(), MIPS_N64_BASE, 0)
+        .into_iter()
+        .filter(|&(_, nr)| !(212..424).contains(&nr))
+        .collect();
+    rows.extend(parse_block(N32_MIDDLE));
+    rows.extend(parse_block(TIME64_CALLS));
+    shift(rows, 0, MIPS_N32_BASE)
+}
+
 fn build(arch: Arch) -> Table {
     let entries = match arch {
         Arch::X86_64 => from_crate!(x86_64),
@@ -203,12 +291,13 @@ fn build(arch: Arch) -> Table {
             rows.extend_from_slice(ARM_PRIVATE);
             rows
         }
-        Arch::S390x | Arch::S390 => from_crate!(s390x),
-
+        Arch::S390x => from_crate!(s390x),
+        Arch::S390 => s390(),
         Arch::Ppc64le | Arch::Ppc64 => from_crate!(powerpc64),
         Arch::Ppc => from_crate!(powerpc),
         Arch::Mips | Arch::Mipsel => from_crate!(mips),
-        Arch::Mips64 | Arch::Mips64el | Arch::Mips64n32 | Arch::Mips64n32el => from_crate!(mips64),
+        Arch::Mips64 | Arch::Mips64el => mips_n64(),
+        Arch::Mips64n32 | Arch::Mips64n32el => mips_n32(),
     };
     Table::new(entries)
 }
