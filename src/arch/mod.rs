@@ -4,6 +4,8 @@
 //! Docker profiles use in `includes.arches`.
 
 mod tables;
+#[cfg(test)]
+mod tests;
 
 /// `__X32_SYSCALL_BIT`: x32 syscalls arrive under AUDIT_ARCH_X86_64 with this bit set.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
@@ -38,11 +40,25 @@ struct Info {
     audit: u32,
 }
 
-const fn info(arch: Arch, scmp: &'static str, short: &'static str, go: &'static str, audit: u32) -> Info {
-    Info { arch, scmp, short, go, audit }
+const fn info(
+    arch: Arch,
+    scmp: &'static str,
+    short: &'static str,
+    go: &'static str,
+    audit: u32,
+) -> Info {
+    Info {
+        arch,
+        scmp,
+        short,
+        go,
+        audit,
+    }
 }
 
 // AUDIT_ARCH_* = EM_* | __AUDIT_ARCH_64BIT (0x8000_0000) | __AUDIT_ARCH_LE (0x4000_0000).
+// One row per arch; kept as an aligned table.
+#[rustfmt::skip]
 const INFO: &[Info] = &[
     info(Arch::X86_64, "SCMP_ARCH_X86_64", "x86_64", "amd64", 0xC000_003E),
     info(Arch::X86, "SCMP_ARCH_X86", "x86", "386", 0x4000_0003),
@@ -88,7 +104,9 @@ impl Arch {
     ];
 
     fn info(self) -> &'static Info {
-        INFO.iter().find(|i| i.arch == self).expect("every arch has an INFO row")
+        INFO.iter()
+            .find(|i| i.arch == self)
+            .expect("every arch has an INFO row")
     }
 
     /// libseccomp's name, as profiles write it: `SCMP_ARCH_X86_64`.
@@ -126,8 +144,13 @@ impl Arch {
             })
             .map(|i| i.arch)
             .or(match s.to_ascii_lowercase().as_str() {
-                "i386" | "i686" => Some(Arch::X86),
+                // `uname -m` and Debian spellings.
+                "i386" | "i486" | "i586" | "i686" => Some(Arch::X86),
                 "arm64" => Some(Arch::Aarch64),
+                "armv7l" | "armhf" | "armel" => Some(Arch::Arm),
+                "ppc64el" => Some(Arch::Ppc64le),
+                "mips64el" => Some(Arch::Mips64el),
+                "mips64n32el" => Some(Arch::Mips64n32el),
                 _ => None,
             })
     }
@@ -135,14 +158,20 @@ impl Arch {
     /// The arch a kernel report means: AUDIT_ARCH plus the raw nr (for x32's bit).
     pub fn from_audit(audit: u32, nr: u32) -> Option<Arch> {
         if audit == Arch::X86_64.audit_arch() {
-            return Some(if nr & X32_SYSCALL_BIT != 0 { Arch::X32 } else { Arch::X86_64 });
+            return Some(if nr & X32_SYSCALL_BIT != 0 {
+                Arch::X32
+            } else {
+                Arch::X86_64
+            });
         }
         INFO.iter().find(|i| i.audit == audit).map(|i| i.arch)
     }
 
     /// The arch this binary was built for.
     pub fn native() -> Arch {
-        if cfg!(target_arch = "x86_64") {
+        if cfg!(all(target_arch = "x86_64", target_pointer_width = "32")) {
+            Arch::X32
+        } else if cfg!(target_arch = "x86_64") {
             Arch::X86_64
         } else if cfg!(target_arch = "aarch64") {
             Arch::Aarch64
@@ -154,8 +183,20 @@ impl Arch {
             Arch::Riscv64
         } else if cfg!(target_arch = "s390x") {
             Arch::S390x
-        } else if cfg!(target_arch = "powerpc64") {
+        } else if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
             Arch::Ppc64le
+        } else if cfg!(target_arch = "powerpc64") {
+            Arch::Ppc64
+        } else if cfg!(target_arch = "powerpc") {
+            Arch::Ppc
+        } else if cfg!(all(target_arch = "mips", target_endian = "little")) {
+            Arch::Mipsel
+        } else if cfg!(target_arch = "mips") {
+            Arch::Mips
+        } else if cfg!(all(target_arch = "mips64", target_endian = "little")) {
+            Arch::Mips64el
+        } else if cfg!(target_arch = "mips64") {
+            Arch::Mips64
         } else if cfg!(target_arch = "loongarch64") {
             Arch::Loongarch64
         } else {
