@@ -24,7 +24,11 @@ fn median_per_iter(rounds: usize, iters: u32, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let target = Target { arch: Arch::X86_64, caps: CapSet::docker_default(), kernel: KernelVersion::parse("6.1") };
+    let target = Target {
+        arch: Arch::X86_64,
+        caps: CapSet::docker_default(),
+        kernel: KernelVersion::parse("6.1"),
+    };
     let text = DEFAULT_PROFILE.to_string();
     // Build the syscall tables once, as a long-running eperm would have.
     let _ = Arch::X86_64.syscall_nr("read");
@@ -41,8 +45,22 @@ fn main() {
         black_box(resolve(&p, &target));
     });
     let rules = resolve(&profile, &target).rules.len();
-    println!("default profile: {} bytes, {} rules, {rules} effective rules for x86_64+x86+x32", text.len(), profile.rules.len());
-    println!("load            median {:>9.1} µs/iter", load.as_secs_f64() * 1e6);
-    println!("resolve         median {:>9.1} µs/iter", resolve_only.as_secs_f64() * 1e6);
-    println!("load + resolve  median {:>9.1} µs/iter  ({:.2} of the 1 ms budget)", both.as_secs_f64() * 1e6, both.as_secs_f64() / 1e-3);
+    println!(
+        "default profile: {} bytes, {} rules, {rules} effective rules for x86_64+x86+x32",
+        text.len(),
+        profile.rules.len()
+    );
+    println!(
+        "load            median {:>9.1} µs/iter",
+        load.as_secs_f64() * 1e6
+    );
+    println!(
+        "resolve         median {:>9.1} µs/iter",
+        resolve_only.as_secs_f64() * 1e6
+    );
+    println!(
+        "load + resolve  median {:>9.1} µs/iter  ({:.2} of the 1 ms budget)",
+        both.as_secs_f64() * 1e6,
+        both.as_secs_f64() / 1e-3
+    );
 }

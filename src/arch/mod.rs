@@ -4,6 +4,8 @@
 //! Docker profiles use in `includes.arches`.
 
 mod tables;
+#[cfg(test)]
+mod tests;
 
 /// `__X32_SYSCALL_BIT`: x32 syscalls arrive under AUDIT_ARCH_X86_64 with this bit set.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
@@ -55,6 +57,8 @@ const fn info(
 }
 
 // AUDIT_ARCH_* = EM_* | __AUDIT_ARCH_64BIT (0x8000_0000) | __AUDIT_ARCH_LE (0x4000_0000).
+// One row per arch; kept as an aligned table.
+#[rustfmt::skip]
 const INFO: &[Info] = &[
     info(
         Arch::X86_64,
@@ -212,8 +216,13 @@ impl Arch {
             })
             .map(|i| i.arch)
             .or(match s.to_ascii_lowercase().as_str() {
-                "i386" | "i686" => Some(Arch::X86),
+                // `uname -m` and Debian spellings.
+                "i386" | "i486" | "i586" | "i686" => Some(Arch::X86),
                 "arm64" => Some(Arch::Aarch64),
+                "armv7l" | "armhf" | "armel" => Some(Arch::Arm),
+                "ppc64el" => Some(Arch::Ppc64le),
+                "mips64el" => Some(Arch::Mips64el),
+                "mips64n32el" => Some(Arch::Mips64n32el),
                 _ => None,
             })
     }
@@ -232,7 +241,9 @@ impl Arch {
 
     /// The arch this binary was built for.
     pub fn native() -> Arch {
-        if cfg!(target_arch = "x86_64") {
+        if cfg!(all(target_arch = "x86_64", target_pointer_width = "32")) {
+            Arch::X32
+        } else if cfg!(target_arch = "x86_64") {
             Arch::X86_64
         } else if cfg!(target_arch = "aarch64") {
             Arch::Aarch64
@@ -244,8 +255,20 @@ impl Arch {
             Arch::Riscv64
         } else if cfg!(target_arch = "s390x") {
             Arch::S390x
-        } else if cfg!(target_arch = "powerpc64") {
+        } else if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
             Arch::Ppc64le
+        } else if cfg!(target_arch = "powerpc64") {
+            Arch::Ppc64
+        } else if cfg!(target_arch = "powerpc") {
+            Arch::Ppc
+        } else if cfg!(all(target_arch = "mips", target_endian = "little")) {
+            Arch::Mipsel
+        } else if cfg!(target_arch = "mips") {
+            Arch::Mips
+        } else if cfg!(all(target_arch = "mips64", target_endian = "little")) {
+            Arch::Mips64el
+        } else if cfg!(target_arch = "mips64") {
+            Arch::Mips64
         } else if cfg!(target_arch = "loongarch64") {
             Arch::Loongarch64
         } else {

@@ -1,4 +1,5 @@
 //! The one integration test binary: each module tests one area end to end.
 
+mod arch;
 mod check;
 mod util;
