@@ -2,6 +2,7 @@
 //! target, lints, and minimal-diff edits.
 
 pub mod diag;
+pub mod edit;
 pub mod indent;
 pub mod load;
 pub mod model;
