@@ -6,6 +6,7 @@ pub mod edit;
 pub mod indent;
 pub mod load;
 pub mod model;
+pub mod save;
 
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use load::{load_file, load_str};
