@@ -79,6 +79,10 @@ pub struct Style {
     pub rule_multiline: bool,
     /// `names` lists have one name per line.
     pub names_multiline: bool,
+    /// Blanks just inside the braces of a one-line rule: `{ "names": … }`.
+    pub object_pad: String,
+    /// Blanks just inside the brackets of a one-line list: `[ "a", "b" ]`.
+    pub array_pad: String,
     /// Every rule uses the old singular `"name"`; new rules should too.
     pub singular_name: bool,
     pub key_order: [RuleKey; 3],
@@ -115,11 +119,12 @@ impl Style {
         let rule_multiline = rules
             .last()
             .map_or(!unit.is_empty(), |rule| spans_lines(text, rule.span));
-        let names_multiline = rules
+        let names_list = rules
             .iter()
             .rev()
-            .find_map(|rule| rule.get("names").filter(|n| !elements(n).is_empty()))
-            .map_or(rule_multiline, |names| spans_lines(text, names.span));
+            .find_map(|rule| rule.get("names").filter(|n| !elements(n).is_empty()));
+        let names_multiline =
+            names_list.map_or(rule_multiline, |names| spans_lines(text, names.span));
         let singular_name = rules.iter().any(|r| r.get("name").is_some())
             && rules.iter().all(|r| r.get("names").is_none());
 
@@ -129,6 +134,8 @@ impl Style {
             comma,
             rule_multiline,
             names_multiline,
+            object_pad: rules.last().map_or(String::new(), |r| inner_pad(text, r)),
+            array_pad: names_list.map_or(String::new(), |n| inner_pad(text, n)),
             singular_name,
             key_order: key_order(&rules),
         }
@@ -169,13 +176,32 @@ impl Style {
             let body = parts.join(&format!(",\n{inner}"));
             format!("{open}\n{inner}{body}\n{base}{close}")
         } else {
-            format!("{open}{}{close}", parts.join(&self.comma))
+            let pad = match open {
+                '{' => &self.object_pad,
+                _ => &self.array_pad,
+            };
+            let pad = if parts.is_empty() { "" } else { pad.as_str() };
+            format!("{open}{pad}{}{pad}{close}", parts.join(&self.comma))
         }
     }
 }
 
 fn spans_lines(text: &str, span: Span) -> bool {
     text[span.start..span.end].contains('\n')
+}
+
+/// The blanks between the opening bracket of a one-line container and its
+/// first element.
+fn inner_pad(text: &str, node: &Node) -> String {
+    let Some(first) = elements(node).first().copied() else {
+        return String::new();
+    };
+    let pad = &text[node.span.start + 1..first.start];
+    if pad.contains('\n') {
+        String::new()
+    } else {
+        pad.to_string()
+    }
 }
 
 /// One level of indentation, read from an object whose first member starts a
@@ -307,6 +333,26 @@ mod tests {
         assert_eq!(s.unit, "  ");
         assert_eq!(s.comma, ", ");
         assert!(!s.rule_multiline && !s.names_multiline);
+        assert_eq!((s.object_pad.as_str(), s.array_pad.as_str()), ("", ""));
+    }
+
+    #[test]
+    fn padded_one_line_rules() {
+        let s = style(
+            "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{ \"names\": [ \"a\" ], \"action\": \"SCMP_ACT_ALLOW\" }]}",
+        );
+        assert_eq!((s.object_pad.as_str(), s.array_pad.as_str()), (" ", " "));
+        let rule = Out::Object {
+            members: vec![(
+                "names",
+                Out::Array {
+                    items: vec![Out::Str("b".into())],
+                    multiline: false,
+                },
+            )],
+            multiline: false,
+        };
+        assert_eq!(s.render(&rule, ""), "{ \"names\": [ \"b\" ] }");
     }
 
     #[test]
