@@ -972,6 +972,13 @@ mod tests {
     }
 
     #[test]
+    fn equal_blocks_the_first_wins() {
+        let doc = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["write"], "action": "SCMP_ACT_ALLOW"}]}"#;
+        let (text, _) = edit(doc, &[allow("close")]);
+        assert!(text.contains(r#"["close", "read"]"#), "{text}");
+    }
+
+    #[test]
     fn empty_names_list_is_filled() {
         let doc = "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [\n    {\n      \"names\": [],\n      \"action\": \"SCMP_ACT_ALLOW\"\n    }\n  ]\n}";
         let (text, _) = edit(doc, &[allow("read")]);
@@ -1146,5 +1153,111 @@ mod tests {
         );
         let (text, _) = edit(DOCKER, &[remove("close")]);
         assert_eq!(text, DOCKER.replace("\t\t\t\t\"close\",\n", ""));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const FIXTURES: &[&str] = &[
+            include_str!("../../tests/fixtures/edit/docker-like.json"),
+            include_str!("../../tests/fixtures/edit/inline.json"),
+            include_str!("../../tests/fixtures/edit/old-format.json"),
+            include_str!("../../tests/fixtures/edit/oci-config.json"),
+            include_str!("../../tests/fixtures/edit/no-syscalls.json"),
+            include_str!("../../tests/fixtures/edit/allow-default.json"),
+            include_str!("../../tests/fixtures/edit/spaces4.json"),
+        ];
+
+        const NAMES: &[&str] = &[
+            "read",
+            "write",
+            "kill",
+            "reboot",
+            "ptrace",
+            "clone3",
+            "personality",
+            "acct",
+            "kexec_load",
+            "unshare",
+            "_llseek",
+            "close",
+            "open",
+            "syslog",
+            "vhangup",
+        ];
+
+        fn any_edit() -> impl Strategy<Value = Edit> {
+            let name = proptest::sample::select(NAMES).prop_map(str::to_string);
+            let errno = proptest::sample::select(&[None, Some(1), Some(13), Some(38)][..]);
+            prop_oneof![
+                name.clone().prop_map(Edit::Allow),
+                (name.clone(), errno).prop_map(|(name, errno)| Edit::Deny { name, errno }),
+                name.prop_map(Edit::Remove),
+            ]
+        }
+
+        /// Does `profile` now do what `edit` asked?
+        fn holds(profile: &Profile, edit: &Edit) -> Result<(), String> {
+            let name = edit.name();
+            let naming: Vec<&Rule> = profile.rules.iter().filter(|r| names(r, name)).collect();
+            let ok = match Target::of(profile, edit) {
+                _ if matches!(edit, Edit::Remove(_)) => naming.is_empty(),
+                Target::Default if matches!(edit, Edit::Allow(_)) => naming
+                    .iter()
+                    .all(|r| !unconditional(r) || r.action == Action::Allow),
+                Target::Default => naming
+                    .iter()
+                    .all(|r| !unconditional(r) && r.action != Action::Allow),
+                target @ Target::Rule { action, .. } => {
+                    naming.iter().any(|r| unconditional(r) && target.met_by(r))
+                        && naming.iter().all(|r| {
+                            if unconditional(r) {
+                                target.met_by(r)
+                            } else {
+                                action == Action::Allow || r.action != Action::Allow
+                            }
+                        })
+                }
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{edit:?} does not hold in:\n{}", profile.text))
+            }
+        }
+
+        /// The document without the seccomp object's `syscalls`.
+        fn outside_syscalls(profile: &Profile) -> serde_json::Value {
+            let mut value = profile.root.to_serde();
+            let seccomp = match profile.form {
+                crate::profile::Form::Docker => &mut value,
+                crate::profile::Form::OciConfig => &mut value["linux"]["seccomp"],
+            };
+            seccomp.as_object_mut().unwrap().shift_remove("syscalls");
+            value
+        }
+
+        proptest! {
+            #[test]
+            fn edits_hold_load_and_touch_only_syscalls(
+                fixture in proptest::sample::select(FIXTURES),
+                edits in proptest::collection::vec(any_edit(), 1..6),
+            ) {
+                let mut profile = load(fixture);
+                for edit in &edits {
+                    let applied = apply(&profile, std::slice::from_ref(edit)).unwrap();
+                    let next = applied.profile;
+                    holds(&next, edit).map_err(TestCaseError::fail)?;
+                    prop_assert_eq!(outside_syscalls(&next), outside_syscalls(&profile));
+                    prop_assert_eq!(applied.reports[0].changed(), next.text != profile.text);
+
+                    let again = apply(&next, std::slice::from_ref(edit)).unwrap();
+                    prop_assert!(!again.changed(), "{:?} twice changed:\n{}", edit, next.text);
+                    prop_assert_eq!(&again.profile.text, &next.text);
+                    profile = next;
+                }
+            }
+        }
     }
 }
