@@ -7,7 +7,7 @@
 //! rule, add one name, add one rule) is a single splice followed by a re-load,
 //! so no step works from stale spans and the result is always a valid profile.
 
-use super::indent::{elements, indent_of_line, starts_line, Out, RuleKey, Style};
+use super::indent::{elements, indent_of_line, sorted_position, starts_line, Out, RuleKey, Style};
 use super::model::{Action, Profile, Rule};
 use super::{load_str, LoadError};
 use crate::arch::{is_known_anywhere, Arch};
@@ -621,12 +621,8 @@ fn add_name(profile: &Profile, style: &Style, rule: &Rule, name: &str) -> Splice
             text: style.render(&filled, indent_of_line(text, list.span.start)),
         };
     }
-    let sorted = rule.names.windows(2).all(|w| w[0].name <= w[1].name);
-    let k = if sorted {
-        rule.names.partition_point(|n| n.name.as_str() < name)
-    } else {
-        rule.names.len()
-    };
+    let current: Vec<&str> = rule.names.iter().map(|n| n.name.as_str()).collect();
+    let k = sorted_position(&current, name).unwrap_or(current.len());
     insert_element(text, &spans, k, &style.comma, |_| json::quote(name))
 }
 

@@ -101,6 +101,19 @@ fn allow_adds_one_line_in_sorted_position() {
 }
 
 #[test]
+fn allow_follows_dockers_underscore_blind_order() {
+    // Docker's list sorts as `sort` does in most locales: io_destroy after
+    // ioctl, _llseek after listen. Byte order would put io_setup before ioctl.
+    let path = fixture("edit/docker-like.json");
+    let (diff, _) = edit_ok(&path, &["--allow", "io_setup", "--dry-run"]);
+    assert!(
+        diff.contains(" \t\t\t\t\"ioctl\",\n \t\t\t\t\"io_destroy\",\n+\t\t\t\t\"io_setup\",\n \t\t\t\t\"kill\",\n"),
+        "{diff}"
+    );
+    assert_eq!(counts(&diff), (1, 0));
+}
+
+#[test]
 fn deny_removes_one_line() {
     let (_dir, path) = copy("docker-like.json");
     let mut expected = loaded_value(&path);
