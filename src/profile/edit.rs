@@ -564,7 +564,7 @@ fn insert_element(
     text: &str,
     spans: &[Span],
     k: usize,
-    comma: &str,
+    style: &Style,
     render: impl FnOnce(&str) -> String,
 ) -> Splice {
     let n = spans.len();
@@ -573,9 +573,10 @@ fn insert_element(
         let i = k.clamp(1, n - 1);
         text[spans[i - 1].end..spans[i].start].to_string()
     } else if starts_line(text, spans[0].start) {
-        format!(",\n{}", indent_of_line(text, spans[0].start))
+        let indent = indent_of_line(text, spans[0].start);
+        format!(",{}{indent}", style.newline)
     } else {
-        comma.to_string()
+        style.comma.clone()
     };
     let neighbour = spans[k.min(n - 1)];
     let element = render(indent_of_line(text, neighbour.start));
@@ -623,7 +624,7 @@ fn add_name(profile: &Profile, style: &Style, rule: &Rule, name: &str) -> Splice
     }
     let current: Vec<&str> = rule.names.iter().map(|n| n.name.as_str()).collect();
     let k = sorted_position(&current, name).unwrap_or(current.len());
-    insert_element(text, &spans, k, &style.comma, |_| json::quote(name))
+    insert_element(text, &spans, k, style, |_| json::quote(name))
 }
 
 /// Writes a new rule for `name` at the end of `syscalls` (created if need be).
@@ -670,7 +671,7 @@ fn add_rule(
     match syscalls_node(profile) {
         Some(list) if !elements(list).is_empty() => {
             let spans = elements(list);
-            let splice = insert_element(text, &spans, spans.len(), &style.comma, |base| {
+            let splice = insert_element(text, &spans, spans.len(), style, |base| {
                 style.render(&rule, base)
             });
             (splice, spans.len())
@@ -686,7 +687,7 @@ fn add_rule(
         }
         None => {
             let spans = elements(seccomp);
-            let splice = insert_element(text, &spans, spans.len(), &style.comma, |base| {
+            let splice = insert_element(text, &spans, spans.len(), style, |base| {
                 let value = style.render(&new_list(rule), base);
                 format!("{}{}{value}", json::quote("syscalls"), style.colon)
             });
@@ -972,6 +973,25 @@ mod tests {
         let doc = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["write"], "action": "SCMP_ACT_ALLOW"}]}"#;
         let (text, _) = edit(doc, &[allow("close")]);
         assert!(text.contains(r#"["close", "read"]"#), "{text}");
+    }
+
+    #[test]
+    fn crlf_files_keep_crlf() {
+        let doc = "{\r\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\r\n  \"syscalls\": [\r\n    {\r\n      \"names\": [\r\n        \"read\"\r\n      ],\r\n      \"action\": \"SCMP_ACT_ALLOW\"\r\n    }\r\n  ]\r\n}\r\n";
+        let (text, _) = edit(doc, &[allow("write"), deny("ptrace", Some(38))]);
+        assert_eq!(
+            text.matches('\n').count(),
+            text.matches("\r\n").count(),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\"read\",\r\n        \"write\"\r\n"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("},\r\n    {\r\n      \"names\": [\r\n        \"ptrace\""),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -117,6 +117,8 @@ pub struct Style {
     pub colon: String,
     /// What separates elements written on one line, usually `", "`.
     pub comma: String,
+    /// `"\n"`, or `"\r\n"` in a file written on Windows.
+    pub newline: &'static str,
     /// Rules are written over several lines.
     pub rule_multiline: bool,
     /// `names` lists have one name per line.
@@ -174,6 +176,7 @@ impl Style {
             unit,
             colon,
             comma,
+            newline: if text.contains("\r\n") { "\r\n" } else { "\n" },
             rule_multiline,
             names_multiline,
             object_pad: rules.last().map_or(String::new(), |r| inner_pad(text, r)),
@@ -215,8 +218,9 @@ impl Style {
             })
             .collect();
         if multiline && !parts.is_empty() {
-            let body = parts.join(&format!(",\n{inner}"));
-            format!("{open}\n{inner}{body}\n{base}{close}")
+            let nl = self.newline;
+            let body = parts.join(&format!(",{nl}{inner}"));
+            format!("{open}{nl}{inner}{body}{nl}{base}{close}")
         } else {
             let pad = match open {
                 '{' => &self.object_pad,

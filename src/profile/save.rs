@@ -34,7 +34,9 @@ pub enum SaveError {
 /// link stays. The file keeps its mode (and, where allowed, its owner).
 ///
 /// Returns whether the file was written: when `new_text` is `expected_old`
-/// nothing is.
+/// nothing is. The check and the rename are two steps, not one: a write
+/// landing in the microseconds between them would still be lost (editors
+/// share this limit; only a lock every writer honours would close it).
 pub fn save(path: &Path, new_text: &str, expected_old: &str) -> Result<bool, SaveError> {
     let file = path.display().to_string();
     let io_err = |op| {
