@@ -386,23 +386,28 @@ fn apply_one(mut profile: Profile, edit: &Edit) -> Result<(Profile, Vec<Change>)
     // before the edit: taking out a later rule never moves an earlier one.
     while let Some((rule_pos, name_pos)) = last_to_remove(&profile, edit, target) {
         let rule = &profile.rules[rule_pos];
-        let (path, action, conditional) =
-            (rule_path(&profile, rule), rule.action, !unconditional(rule));
-        let splice = if rule.names.len() == 1 {
-            changes.push(Change::RemovedRule {
+        let (path, action, conditional) = (
+            rule_path(&profile, rule.index),
+            rule.action,
+            !unconditional(rule),
+        );
+        // A rule left with no names would mean nothing: it goes whole.
+        let (change, splice) = if rule.names.len() == 1 {
+            let change = Change::RemovedRule {
                 rule: path,
                 action,
                 conditional,
-            });
-            remove_rule(&profile, rule)
+            };
+            (change, remove_rule(&profile, rule))
         } else {
-            changes.push(Change::Removed {
+            let change = Change::Removed {
                 rule: path,
                 action,
                 conditional,
-            });
-            remove_name(&profile, rule, name_pos)
+            };
+            (change, remove_name(&profile, rule, name_pos))
         };
+        changes.push(change);
         profile = reload(&profile, splice)?;
     }
 
@@ -416,7 +421,7 @@ fn apply_one(mut profile: Profile, edit: &Edit) -> Result<(Profile, Vec<Change>)
         if let Some(rule) = existing {
             keeper = Some(rule.index);
             changes.push(Change::Already {
-                rule: rule_path(&profile, rule),
+                rule: rule_path(&profile, rule.index),
                 action,
                 errno,
             });
@@ -426,14 +431,14 @@ fn apply_one(mut profile: Profile, edit: &Edit) -> Result<(Profile, Vec<Change>)
             profile = reload(&profile, splice)?;
             keeper = Some(index);
             changes.push(Change::Added {
-                rule: rule_path(&profile, &profile.rules[index]),
+                rule: rule_path(&profile, index),
             });
         } else {
             let (splice, index) = add_rule(&profile, &style, name, action, errno);
             profile = reload(&profile, splice)?;
             keeper = Some(index);
             changes.push(Change::AddedRule {
-                rule: rule_path(&profile, &profile.rules[index]),
+                rule: rule_path(&profile, index),
                 action,
                 errno,
             });
@@ -443,7 +448,7 @@ fn apply_one(mut profile: Profile, edit: &Edit) -> Result<(Profile, Vec<Change>)
     for rule in &profile.rules {
         if Some(rule.index) != keeper && names(rule, name) {
             changes.push(Change::Kept {
-                rule: rule_path(&profile, rule),
+                rule: rule_path(&profile, rule.index),
                 action: rule.action,
                 conditional: !unconditional(rule),
             });
@@ -490,8 +495,8 @@ fn best_block(profile: &Profile, target: Target) -> Option<&Rule> {
         .max_by_key(|r| r.names.len())
 }
 
-fn rule_path(profile: &Profile, rule: &Rule) -> String {
-    profile.path(&format!("syscalls[{}]", rule.index))
+fn rule_path(profile: &Profile, index: usize) -> String {
+    profile.path(&format!("syscalls[{index}]"))
 }
 
 fn syscalls_node(profile: &Profile) -> Option<&Node> {
