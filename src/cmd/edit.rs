@@ -1,9 +1,101 @@
-//! `eperm edit`: being written.
+//! `eperm edit`: allow, deny or remove syscalls with the smallest diff, then
+//! save atomically (or, with `--dry-run`, show the diff and write nothing).
 
+use super::{CmdError, EXIT_OK};
 use crate::cli::EditArgs;
+use crate::profile::edit::{self, Edit, EditError};
+use crate::profile::save::{save, SaveError};
+use crate::profile::{load_file, Profile};
+use similar::TextDiff;
+use std::io;
 
-pub fn run(_args: &EditArgs) -> Result<u8, super::CmdError> {
-    Err(super::CmdError::BadInput(
-        "eperm edit is not written yet".into(),
-    ))
+pub fn run(args: &EditArgs) -> Result<u8, CmdError> {
+    let edits = edits(args)?;
+    let profile = load_file(&args.profile)?;
+    let applied = edit::apply(&profile, &edits).map_err(bad_input)?;
+    for report in &applied.reports {
+        eprintln!("{report}");
+    }
+    if args.dry_run {
+        print!("{}", unified_diff(&profile, applied.text()));
+        return Ok(EXIT_OK);
+    }
+    if save(&args.profile, applied.text(), &profile.text).map_err(save_error)? {
+        eprintln!("saved {}", profile.file);
+    } else {
+        eprintln!("{}: nothing to change, not written", profile.file);
+    }
+    Ok(EXIT_OK)
+}
+
+/// The edits the flags ask for, checked before the profile is read.
+fn edits(args: &EditArgs) -> Result<Vec<Edit>, CmdError> {
+    if args.allow.is_empty() && args.deny.is_empty() && args.remove.is_empty() {
+        return Err(CmdError::BadInput(
+            "nothing to do: give --allow, --deny or --remove\n  \
+             hint: eperm edit profile.json --allow reboot --deny ptrace,clone3:ENOSYS --dry-run"
+                .into(),
+        ));
+    }
+    let mut edits: Vec<Edit> = args
+        .allow
+        .iter()
+        .map(|name| Edit::Allow(name.trim().to_string()))
+        .collect();
+    for spec in &args.deny {
+        edits.push(Edit::parse_deny(spec).map_err(bad_input)?);
+    }
+    edits.extend(
+        args.remove
+            .iter()
+            .map(|n| Edit::Remove(n.trim().to_string())),
+    );
+    for edit in &edits {
+        edit.validate().map_err(bad_input)?;
+    }
+    for (i, a) in edits.iter().enumerate() {
+        if let Some(b) = edits[i + 1..].iter().find(|b| b.name() == a.name()) {
+            if std::mem::discriminant(a) != std::mem::discriminant(b) {
+                return Err(CmdError::BadInput(format!(
+                    "{} is given to both {} and {}: say which one you mean",
+                    a.name(),
+                    flag(a),
+                    flag(b)
+                )));
+            }
+        }
+    }
+    Ok(edits)
+}
+
+fn flag(edit: &Edit) -> &'static str {
+    match edit {
+        Edit::Allow(_) => "--allow",
+        Edit::Deny { .. } => "--deny",
+        Edit::Remove(_) => "--remove",
+    }
+}
+
+fn bad_input(e: EditError) -> CmdError {
+    CmdError::BadInput(e.to_string())
+}
+
+fn save_error(e: SaveError) -> CmdError {
+    let kind = match &e {
+        SaveError::Io { source, .. } => source.kind(),
+        SaveError::ChangedOnDisk { .. } => io::ErrorKind::Other,
+    };
+    CmdError::Io(io::Error::new(kind, e.to_string()))
+}
+
+/// `--- a/FILE` / `+++ b/FILE` with three lines of context; empty when nothing changed.
+fn unified_diff(profile: &Profile, new_text: &str) -> String {
+    TextDiff::from_lines(profile.text.as_str(), new_text)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("a/{}", profile.file),
+            &format!("b/{}", profile.file),
+        )
+        .to_string()
 }

@@ -2,11 +2,14 @@
 //! target, lints, and minimal-diff edits.
 
 pub mod diag;
+pub mod edit;
+pub mod indent;
 pub mod lint;
 pub mod load;
 pub mod model;
 pub mod resolve;
 pub mod risk;
+pub mod save;
 
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use lint::lint;

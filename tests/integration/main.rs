@@ -2,4 +2,5 @@
 
 mod arch;
 mod check;
+mod edit;
 mod util;
