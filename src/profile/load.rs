@@ -70,9 +70,10 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
                 "syntax",
                 &text,
                 span,
-                String::new(),
+                e.path.clone(),
                 format!("invalid JSON: {e}"),
-            );
+            )
+            .maybe_hint(e.hint.clone());
             return Err(invalid(vec![d]));
         }
     };
