@@ -459,37 +459,42 @@ impl Reader<'_> {
     fn rule(&mut self, index: usize, node: &Node) -> Option<Rule> {
         let at = format!("syscalls[{index}]");
         self.object(node, &at)?;
-        let name = Self::field(node, "name");
-        let names_node = Self::field(node, "names");
-        let names = match (name, names_node) {
-            (Some(single), Some(_)) => {
+        // Docker reads `name` as a Go string, so `""` (like null or absent)
+        // means "no name", and it refuses the rule only when `name` and
+        // `names` are both non-empty: `"name": ""` beside `names`, or a name
+        // beside `"names": []`, is accepted and means what it says.
+        let single = Self::field(node, "name").and_then(|n| {
+            let name = self.string(n, &format!("{at}.name"))?;
+            (!name.is_empty()).then_some((name, n))
+        });
+        let mut names: Vec<Name> = match Self::field(node, "names") {
+            Some(list) => self
+                .strings(list, &format!("{at}.names"))
+                .into_iter()
+                .map(|(name, n)| Name { name, span: n.span })
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some((name, single)) = single {
+            if names.is_empty() {
+                names.push(Name {
+                    name,
+                    span: single.span,
+                });
+            } else {
                 let hint = "move the name into \"names\" and delete \"name\"";
                 self.error(
                     "name-and-names",
                     single,
                     &format!("{at}.name"),
-                    "both \"name\" and \"names\" are given".into(),
+                    format!(
+                        "both \"name\" ({}) and \"names\" are given",
+                        json::quote(&name)
+                    ),
                     Some(hint.into()),
                 );
-                Vec::new()
             }
-            (Some(single), None) => {
-                let name = self.string(single, &format!("{at}.name"));
-                name.map(|name| {
-                    vec![Name {
-                        name,
-                        span: single.span,
-                    }]
-                })
-                .unwrap_or_default()
-            }
-            (None, Some(list)) => self
-                .strings(list, &format!("{at}.names"))
-                .into_iter()
-                .map(|(name, n)| Name { name, span: n.span })
-                .collect(),
-            (None, None) => Vec::new(),
-        };
+        }
 
         let action = match node.get("action") {
             Some(n) => self.action(n, &format!("{at}.action")),
