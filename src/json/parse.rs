@@ -112,8 +112,21 @@ impl Parser<'_> {
     fn unexpected(&self, expected: &str) -> SyntaxError {
         let rest = &self.text[self.pos..];
         if rest.starts_with("//") || rest.starts_with("/*") {
+            let line = rest.lines().next().unwrap_or_default();
+            let comment = match line.find("*/") {
+                Some(end) if line.starts_with("/*") => &line[..end + 2],
+                _ => line.trim_end(),
+            };
+            let comment = if comment.chars().count() > 40 {
+                format!("{}…", comment.chars().take(39).collect::<String>())
+            } else {
+                comment.to_string()
+            };
             return self
-                .error("a comment: JSON has no comments")
+                .error(&format!(
+                    "a comment {}: JSON has no comments",
+                    super::quote(&comment)
+                ))
                 .hint("delete it; a rule can carry its note in a \"comment\" field instead");
         }
         let e = self.error(&format!(
@@ -504,8 +517,8 @@ mod tests {
             ("[tru]", 1, "expected a JSON value"),
             ("\"\\x\"", 1, "invalid escape \\x"),
             ("\"\\", 2, "unterminated"),
-            ("{\n  // note\n}", 4, "comment"),
-            ("[1, /* two */ 2]", 4, "comment"),
+            ("{\n  // note\n}", 4, "comment \"// note\""),
+            ("[1, /* two */ 2]", 4, "comment \"/* two */\""),
             ("[1 2]", 3, "expected ',' or ']'"),
             ("-", 1, "digit"),
             ("\u{feff}{}", 0, "byte-order mark"),
