@@ -293,3 +293,510 @@ fn the_embedded_default_profile_loads() {
         .expect("the embedded default loads");
     assert_eq!(p.default_action, Action::Errno);
 }
+
+/// One malformed profile and what `eperm check` must say about it.
+struct Bad {
+    file: &'static str,
+    /// `line:column` of the problem.
+    at: &'static str,
+    code: &'static str,
+    /// JSON path of the bad value ("" only for the document itself).
+    path: &'static str,
+    /// The bad value (or character) as the message quotes it.
+    value: &'static str,
+    hint: &'static str,
+}
+
+const BAD: &[Bad] = &[
+    Bad {
+        file: "syntax-trailing-comma.json",
+        at: "4:32",
+        code: "syntax",
+        path: "syscalls[0].names",
+        value: "trailing comma before ']'",
+        hint: "delete this comma",
+    },
+    Bad {
+        file: "syntax-unterminated-string.json",
+        at: "4:36",
+        code: "syntax",
+        path: "syscalls[0].action",
+        value: "\"SCMP_ACT_ALLOW }",
+        hint: "add the closing \"",
+    },
+    Bad {
+        file: "syntax-truncated.json",
+        at: "6:1",
+        code: "syntax",
+        path: "syscalls[1]",
+        value: "end of file",
+        hint: "is the file truncated?",
+    },
+    Bad {
+        file: "syntax-comment.json",
+        at: "4:5",
+        code: "syntax",
+        path: "syscalls[0]",
+        value: "\"// reads are harmless\"",
+        hint: "delete it; a rule can carry its note in a \"comment\" field",
+    },
+    Bad {
+        file: "bom.json",
+        at: "1:1",
+        code: "syntax",
+        path: "",
+        value: "U+FEFF",
+        hint: "UTF-8 without a BOM",
+    },
+    Bad {
+        file: "not-utf8.json",
+        at: "4:69",
+        code: "not-utf8",
+        path: "syscalls[0].comment",
+        value: "0xE9",
+        hint: "re-save it as UTF-8",
+    },
+    Bad {
+        file: "root-not-object.json",
+        at: "1:1",
+        code: "wrong-type",
+        path: "",
+        value: "[ { \"defaultAction\": \"SCMP_ACT_ERRNO\" } ]",
+        hint: "remove the [ ] around it",
+    },
+    Bad {
+        file: "type-names-string.json",
+        at: "4:16",
+        code: "wrong-type",
+        path: "syscalls[0].names",
+        value: "\"read\"",
+        hint: "write it as a list: [\"read\"]",
+    },
+    Bad {
+        file: "type-action-number.json",
+        at: "4:36",
+        code: "wrong-type",
+        path: "syscalls[0].action",
+        value: "2147418112",
+        hint: "quoted name, e.g. \"SCMP_ACT_ERRNO\"",
+    },
+    Bad {
+        file: "type-value-string.json",
+        at: "7:39",
+        code: "wrong-type",
+        path: "syscalls[0].args[0].value",
+        value: "\"131072\"",
+        hint: "write the number without quotes: 131072",
+    },
+    Bad {
+        file: "type-args-object.json",
+        at: "7:15",
+        code: "wrong-type",
+        path: "syscalls[0].args",
+        value: "{ \"index\": 0, \"value\": 40, \"op\": \"SCMP_CMP_EQ\" }",
+        hint: "put the object inside [ ]",
+    },
+    Bad {
+        file: "type-syscalls-object.json",
+        at: "3:15",
+        code: "wrong-type",
+        path: "syscalls",
+        value: "{ \"names\": [\"read\", \"write\"],",
+        hint: "put the object inside [ ]",
+    },
+    Bad {
+        file: "type-errno-name.json",
+        at: "4:68",
+        code: "wrong-type",
+        path: "syscalls[0].errnoRet",
+        value: "\"ENOSYS\"",
+        hint: "write the errno as a number: 38 (ENOSYS)",
+    },
+    Bad {
+        file: "unknown-action.json",
+        at: "4:36",
+        code: "unknown-action",
+        path: "syscalls[0].action",
+        value: "\"SCMP_ACT_ALOW\"",
+        hint: "did you mean \"SCMP_ACT_ALLOW\"?",
+    },
+    Bad {
+        file: "unknown-op.json",
+        at: "7:49",
+        code: "unknown-op",
+        path: "syscalls[0].args[0].op",
+        value: "\"SCMP_CMP_GTE\"",
+        hint: "did you mean \"SCMP_CMP_GE\"?",
+    },
+    Bad {
+        file: "arg-index-6.json",
+        at: "7:27",
+        code: "bad-arg-index",
+        path: "syscalls[0].args[0].index",
+        value: "index 6",
+        hint: "numbered 0 to 5",
+    },
+    Bad {
+        file: "negative-value.json",
+        at: "7:39",
+        code: "wrong-type",
+        path: "syscalls[0].args[0].value",
+        value: "-100",
+        hint: "write -100 as 18446744073709551516",
+    },
+    Bad {
+        file: "errnoret-too-large.json",
+        at: "4:68",
+        code: "out-of-range",
+        path: "syscalls[0].errnoRet",
+        value: "70000",
+        hint: "16 bits",
+    },
+    Bad {
+        file: "name-and-names.json",
+        at: "4:15",
+        code: "name-and-names",
+        path: "syscalls[0].name",
+        value: "\"chmod\"",
+        hint: "move the name into \"names\"",
+    },
+    Bad {
+        file: "architectures-and-archmap.json",
+        at: "4:14",
+        code: "arches-and-archmap",
+        path: "archMap",
+        value: "both \"architectures\" and \"archMap\"",
+        hint: "keep one",
+    },
+    Bad {
+        file: "notify-default.json",
+        at: "2:20",
+        code: "notify-default",
+        path: "defaultAction",
+        value: "\"SCMP_ACT_NOTIFY\"",
+        hint: "runc refuses NOTIFY as the default",
+    },
+    Bad {
+        file: "missing-default-action.json",
+        at: "1:1",
+        code: "missing-field",
+        path: "defaultAction",
+        value: "missing \"defaultAction\"",
+        hint: "add \"defaultAction\": \"SCMP_ACT_ERRNO\"",
+    },
+    Bad {
+        file: "missing-action.json",
+        at: "5:5",
+        code: "missing-field",
+        path: "syscalls[1].action",
+        value: "missing \"action\"",
+        hint: "add \"action\": \"SCMP_ACT_ALLOW\"",
+    },
+    Bad {
+        file: "missing-op.json",
+        at: "7:16",
+        code: "missing-field",
+        path: "syscalls[0].args[0].op",
+        value: "missing \"op\"",
+        hint: "add \"op\": \"SCMP_CMP_EQ\"",
+    },
+    Bad {
+        file: "unknown-arch.json",
+        at: "3:21",
+        code: "unknown-arch",
+        path: "architectures[0]",
+        value: "\"SCMP_ARCH_AMD64\"",
+        hint: "did you mean \"SCMP_ARCH_X86_64\"?",
+    },
+    Bad {
+        file: "bad-min-kernel.json",
+        at: "7:34",
+        code: "bad-kernel-version",
+        path: "syscalls[0].includes.minKernel",
+        value: "\"5.10.0-21-amd64\"",
+        hint: "write exactly MAJOR.MINOR, e.g. \"5.8\"",
+    },
+    Bad {
+        file: "bad-min-kernel-empty.json",
+        at: "7:34",
+        code: "bad-kernel-version",
+        path: "syscalls[0].excludes.minKernel",
+        value: "version \"\"",
+        hint: "Docker releases disagree",
+    },
+    Bad {
+        file: "unknown-flag.json",
+        at: "3:42",
+        code: "unknown-flag",
+        path: "flags[1]",
+        value: "\"SECCOMP_FILTER_FLAG_LOGS\"",
+        hint: "did you mean \"SECCOMP_FILTER_FLAG_LOG\"?",
+    },
+    Bad {
+        file: "oci-no-seccomp.json",
+        at: "5:12",
+        code: "no-seccomp",
+        path: "linux.seccomp",
+        value: "no linux.seccomp profile",
+        hint: "add one under linux.seccomp",
+    },
+    Bad {
+        file: "oci-docker-only-field.json",
+        at: "10:11",
+        code: "docker-only-field",
+        path: "linux.seccomp.syscalls[0].includes",
+        value: "\"includes\"",
+        hint: "Docker applies includes/excludes when it writes config.json",
+    },
+    Bad {
+        file: "key-case.json",
+        at: "2:3",
+        code: "key-case",
+        path: "DefaultAction",
+        value: "\"DefaultAction\"",
+        hint: "did you mean \"defaultAction\"?",
+    },
+    Bad {
+        file: "key-case-rule.json",
+        at: "4:26",
+        code: "key-case",
+        path: "syscalls[0].Action",
+        value: "\"Action\"",
+        hint: "did you mean \"action\"?",
+    },
+    Bad {
+        file: "key-case-long-s.json",
+        at: "3:3",
+        code: "key-case",
+        path: "\u{17F}yscalls",
+        value: "\"\u{17F}yscalls\"",
+        hint: "did you mean \"syscalls\"?",
+    },
+    Bad {
+        file: "several-problems.json",
+        at: "3:13",
+        code: "unknown-flag",
+        path: "flags[0]",
+        value: "\"SECCOMP_FILTER_FLAG_SPEC_ALOW\"",
+        hint: "did you mean \"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"?",
+    },
+];
+
+/// What is wrong with eperm's answer for `case`, if anything.
+fn judge(case: &Bad) -> Option<String> {
+    let path = util::fixture(&format!("bad/{}", case.file));
+    let out = util::run(&["check", path.to_str().unwrap()]);
+    let err = util::stderr(&out);
+    let mut wrong = Vec::new();
+    if out.status.code() != Some(2) {
+        wrong.push(format!("exit status {} instead of 2", out.status));
+    }
+    if err.contains("panicked") {
+        wrong.push("it panicked".into());
+    }
+    // The first line about this problem: `FILE:LINE:COL: error[CODE]: PATH: MESSAGE`.
+    let head = format!("{}:{}: error[{}]", case.file, case.at, case.code);
+    match err.lines().position(|l| l.contains(&head)) {
+        None => wrong.push(format!("no line with {head:?}")),
+        Some(i) => {
+            let line = err.lines().nth(i).unwrap();
+            if !case.path.is_empty() && !line.contains(&format!("]: {}: ", case.path)) {
+                wrong.push(format!("path {:?} not in {line:?}", case.path));
+            }
+            if !line.contains(case.value) {
+                wrong.push(format!("value {:?} not in {line:?}", case.value));
+            }
+            let hint = err.lines().nth(i + 1).unwrap_or_default();
+            if !(hint.trim_start().starts_with("hint: ") && hint.contains(case.hint)) {
+                wrong.push(format!("hint {:?} not in {hint:?}", case.hint));
+            }
+        }
+    }
+    (!wrong.is_empty()).then(|| format!("{}:\n  {}\n{err}", case.file, wrong.join("\n  ")))
+}
+
+#[test]
+fn check_explains_each_bad_profile() {
+    // Judge them all before failing, so one run shows every broken case.
+    let failures: Vec<String> = BAD.iter().filter_map(judge).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bad_fixture_has_a_case_and_every_case_a_fixture() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(util::fixture("bad"))
+        .expect("tests/fixtures/bad exists")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut in_table: Vec<String> = BAD.iter().map(|c| c.file.to_string()).collect();
+    in_table.sort();
+    assert_eq!(on_disk, in_table);
+    assert!(BAD.len() >= 24);
+}
+
+#[test]
+fn every_bad_fixture_fails_to_load_with_its_code_first() {
+    for case in BAD {
+        let path = util::fixture(&format!("bad/{}", case.file));
+        let err = match load_file(&path) {
+            Ok(_) => panic!("{} loaded", case.file),
+            Err(e) => e,
+        };
+        let first = &err.problems()[0];
+        assert_eq!(first.code, case.code, "{}", case.file);
+        assert_eq!(
+            format!("{}:{}", first.line, first.column),
+            case.at,
+            "{}",
+            case.file
+        );
+        assert_eq!(first.path, case.path, "{}", case.file);
+    }
+}
+
+#[test]
+fn several_problems_are_all_reported_in_order() {
+    let path = util::fixture("bad/several-problems.json");
+    let err = load_file(&path).expect_err("several problems");
+    let got: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|d| (d.line, d.column, d.code, d.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, 13, "unknown-flag", "flags[0]"),
+            (5, 36, "unknown-action", "syscalls[0].action"),
+            (9, 19, "out-of-range", "syscalls[1].errnoRet"),
+            (10, 27, "bad-arg-index", "syscalls[1].args[0].index"),
+            (12, 5, "missing-field", "syscalls[2].action"),
+            (14, 21, "unknown-arch", "architectures[0]"),
+        ]
+    );
+    // The command line shows them all, in the same order.
+    let out = util::run(&["check", path.to_str().unwrap()]);
+    let err = util::stderr(&out);
+    let positions: Vec<_> = err
+        .lines()
+        .filter_map(|l| l.split("several-problems.json:").nth(1))
+        .map(|rest| rest.split(": ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        positions,
+        ["3:13", "5:36", "9:19", "10:27", "12:5", "14:21"]
+    );
+}
+
+#[test]
+fn a_miscased_key_is_not_also_reported_missing() {
+    for file in ["key-case.json", "key-case-rule.json"] {
+        let err = load_file(&util::fixture(&format!("bad/{file}"))).unwrap_err();
+        let codes: Vec<_> = err.problems().iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["key-case"], "{file}");
+    }
+}
+
+/// The (path, hint) of each problem loading `text`.
+fn problems_of(text: &str) -> Vec<(String, String)> {
+    let err = load_str("case.json", text.to_string()).expect_err("should not load");
+    err.problems()
+        .iter()
+        .map(|d| (d.path.clone(), d.hint.clone().unwrap_or_default()))
+        .collect()
+}
+
+fn assert_miscased(text: &str, expect: &[(&str, &str)]) {
+    let got = problems_of(text);
+    let wanted: Vec<_> = expect
+        .iter()
+        .map(|(path, meant)| (path.to_string(), format!("did you mean \"{meant}\"?")))
+        .collect();
+    assert_eq!(got.len(), wanted.len(), "{got:#?}");
+    for ((path, hint), (want_path, want_hint)) in got.iter().zip(&wanted) {
+        assert_eq!(path, want_path);
+        assert!(hint.starts_with(want_hint.as_str()), "{path}: {hint}");
+    }
+}
+
+#[test]
+fn miscased_keys_are_found_at_every_level() {
+    // One pass finds them all and nothing else: no "missing" or "no
+    // linux.seccomp" for keys that are merely miscased.
+    assert_miscased(
+        r#"{
+  "ociVersion": "1.0.2",
+  "Linux": {
+    "Seccomp": {
+      "defaultAction": "SCMP_ACT_ERRNO",
+      "syscalls": [{
+        "names": ["read"], "action": "SCMP_ACT_ALLOW", "ErrnoRet": 1,
+        "args": [{ "INDEX": 0, "op": "SCMP_CMP_EQ" }]
+      }]
+    }
+  }
+}"#,
+        &[
+            ("Linux", "linux"),
+            ("linux.Seccomp", "seccomp"),
+            ("linux.seccomp.syscalls[0].ErrnoRet", "errnoRet"),
+            ("linux.seccomp.syscalls[0].args[0].INDEX", "index"),
+        ],
+    );
+    assert_miscased(
+        r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "ARCHMAP": [{ "Architecture": "SCMP_ARCH_X86_64" }],
+  "syscalls": [{
+    "Names": ["read"], "action": "SCMP_ACT_ALLOW",
+    "excludes": { "min\u212Aernel": "5.8", "Caps": [] },
+    "Includes": {}
+  }]
+}"#,
+        &[
+            ("ARCHMAP", "archMap"),
+            ("archMap[0].Architecture", "architecture"),
+            ("syscalls[0].Names", "names"),
+            ("syscalls[0].excludes.min\u{212A}ernel", "minKernel"),
+            ("syscalls[0].excludes.Caps", "caps"),
+            ("syscalls[0].Includes", "includes"),
+        ],
+    );
+}
+
+#[test]
+fn a_value_under_a_miscased_key_is_still_checked() {
+    let got = problems_of(r#"{"DefaultAction": "SCMP_ACT_ALOW"}"#);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].1.starts_with("did you mean \"defaultAction\"?"));
+    assert_eq!(got[1].1, "did you mean \"SCMP_ACT_ALLOW\"?");
+}
+
+#[test]
+fn docker_only_fields_are_refused_in_a_config_json_only() {
+    let rule = r#"{ "name": "bpf", "action": "SCMP_ACT_ALLOW",
+        "includes": { "caps": ["CAP_BPF"] }, "excludes": { "arches": ["s390x"] } }"#;
+    let seccomp = format!(
+        r#"{{ "defaultAction": "SCMP_ACT_ERRNO",
+        "archMap": [{{ "architecture": "SCMP_ARCH_X86_64" }}], "syscalls": [{rule}] }}"#
+    );
+    let docker = load_str("p.json", seccomp.clone()).expect("fine as a Docker profile");
+    assert_eq!(docker.rules[0].includes.caps, ["CAP_BPF"]);
+    let config = format!(r#"{{ "ociVersion": "1.0.2", "linux": {{ "seccomp": {seccomp} }} }}"#);
+    let paths: Vec<_> = problems_of(&config).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "linux.seccomp.archMap",
+            "linux.seccomp.syscalls[0].name",
+            "linux.seccomp.syscalls[0].includes",
+            "linux.seccomp.syscalls[0].excludes",
+        ]
+    );
+    // null is as good as absent, for runc as for Docker.
+    let nulls = r#"{ "ociVersion": "1.0.2", "linux": { "seccomp": {
+        "defaultAction": "SCMP_ACT_ERRNO", "archMap": null,
+        "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": null }] } } }"#;
+    load_str("config.json", nulls.to_string()).expect("nulls are absent");
+}
