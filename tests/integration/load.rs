@@ -800,3 +800,526 @@ fn docker_only_fields_are_refused_in_a_config_json_only() {
         "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": null }] } } }"#;
     load_str("config.json", nulls.to_string()).expect("nulls are absent");
 }
+
+/// Loading never panics; whatever it refuses, it says where, inside the text.
+mod never_panics {
+    use super::*;
+    use eperm::json::{self, Node, Span, Value};
+    use eperm::profile::LoadError;
+    use proptest::prelude::*;
+
+    /// The properties every load must have, whatever the input.
+    fn sane(text: &str, result: Result<Profile, LoadError>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(profile) => {
+                // If serde_json reads it, it must be the very same document.
+                if let Ok(theirs) = serde_json::from_str::<serde_json::Value>(text) {
+                    let ours = profile.root.to_serde();
+                    prop_assert_eq!(
+                        serde_json::to_string(&ours).unwrap(),
+                        serde_json::to_string(&theirs).unwrap()
+                    );
+                }
+            }
+            Err(LoadError::Io { .. }) => prop_assert!(false, "no I/O in load_str"),
+            Err(LoadError::Invalid { problems, .. }) => {
+                prop_assert!(!problems.is_empty(), "an error without a diagnostic");
+                let lines: Vec<&str> = text.split('\n').collect();
+                for d in &problems {
+                    prop_assert!(d.line >= 1 && d.line <= lines.len(), "{:?}", d);
+                    let width = lines[d.line - 1].chars().count();
+                    prop_assert!(d.column >= 1 && d.column <= width + 1, "{:?}", d);
+                    prop_assert!(!d.message.is_empty());
+                }
+                let sorted = problems
+                    .windows(2)
+                    .all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column));
+                prop_assert!(sorted, "problems out of order: {:?}", problems);
+            }
+        }
+        // A strict parser must not refuse what serde_json accepts.
+        if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+            prop_assert!(json::parse(text).is_ok(), "refused valid JSON");
+        }
+        Ok(())
+    }
+
+    fn load(text: String) -> Result<(), TestCaseError> {
+        let result = load_str("fuzz.json", text.clone());
+        sane(&text, result)
+    }
+
+    /// Pieces of JSON and of profiles, for token soup and insertions.
+    const TOKENS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\n",
+        "\"",
+        "\\",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-1",
+        "1.5e3",
+        "18446744073709551616",
+        "65536",
+        "6",
+        "\"\"",
+        "\"x\"",
+        "\"\\u00e9\"",
+        "\"\\ud800\"",
+        "\"é✓\"",
+        "\u{feff}",
+        "//",
+        "/*",
+        "\"defaultAction\"",
+        "\"DefaultAction\"",
+        "\"syscalls\"",
+        "\"names\"",
+        "\"name\"",
+        "\"action\"",
+        "\"errnoRet\"",
+        "\"args\"",
+        "\"index\"",
+        "\"value\"",
+        "\"valueTwo\"",
+        "\"op\"",
+        "\"includes\"",
+        "\"excludes\"",
+        "\"caps\"",
+        "\"arches\"",
+        "\"minKernel\"",
+        "\"5.8\"",
+        "\"architectures\"",
+        "\"archMap\"",
+        "\"architecture\"",
+        "\"subArchitectures\"",
+        "\"flags\"",
+        "\"listenerPath\"",
+        "\"linux\"",
+        "\"seccomp\"",
+        "\"ociVersion\"",
+        "\"SCMP_ACT_ALLOW\"",
+        "\"SCMP_ACT_ERRNO\"",
+        "\"SCMP_ACT_NOTIFY\"",
+        "\"SCMP_ACT_ALOW\"",
+        "\"SCMP_CMP_MASKED_EQ\"",
+        "\"SCMP_ARCH_X86_64\"",
+        "\"SCMP_ARCH_AMD64\"",
+        "\"SECCOMP_FILTER_FLAG_LOG\"",
+        "\"read\"",
+    ];
+
+    fn token() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(TOKENS)
+    }
+
+    /// Whole values, good and bad, that a profile's fields might hold.
+    fn value_token() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(
+            &[
+                "null",
+                "true",
+                "0",
+                "1",
+                "5",
+                "6",
+                "-1",
+                "65535",
+                "65536",
+                "1.5",
+                "1e2",
+                "18446744073709551615",
+                "18446744073709551616",
+                "\"\"",
+                "\"7\"",
+                "\"0x10\"",
+                "\"EPERM\"",
+                "\"read\"",
+                "\"5.8\"",
+                "\"5.8.1\"",
+                "\"SCMP_ACT_ALLOW\"",
+                "\"SCMP_ACT_NOTIFY\"",
+                "\"SCMP_ACT_ALOW\"",
+                "\"SCMP_CMP_GTE\"",
+                "\"SCMP_CMP_MASKED_EQ\"",
+                "\"SCMP_ARCH_X86_64\"",
+                "\"SCMP_ARCH_AMD64\"",
+                "\"SECCOMP_FILTER_FLAG_LOGS\"",
+                "[]",
+                "{}",
+                "[null]",
+                "[\"read\"]",
+                "[{}]",
+                "[\"SCMP_ARCH_X32\"]",
+                "{\"seccomp\": {}}",
+                "{\"caps\": \"CAP_X\"}",
+                "[{\"op\": \"SCMP_CMP_EQ\", \"index\": 9}]",
+            ][..],
+        )
+    }
+
+    /// Keys a profile has, miscased ones and strangers.
+    fn key_token() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(
+            &[
+                "\"defaultAction\"",
+                "\"DefaultAction\"",
+                "\"defaultErrnoRet\"",
+                "\"architectures\"",
+                "\"archMap\"",
+                "\"flags\"",
+                "\"syscalls\"",
+                "\"\u{17F}yscalls\"",
+                "\"name\"",
+                "\"names\"",
+                "\"action\"",
+                "\"Action\"",
+                "\"errnoRet\"",
+                "\"args\"",
+                "\"index\"",
+                "\"INDEX\"",
+                "\"value\"",
+                "\"valueTwo\"",
+                "\"op\"",
+                "\"includes\"",
+                "\"excludes\"",
+                "\"minKernel\"",
+                "\"caps\"",
+                "\"linux\"",
+                "\"seccomp\"",
+                "\"ociVersion\"",
+                "\"comment\"",
+                "\"x\"",
+                "\"\"",
+            ][..],
+        )
+    }
+
+    /// One change to a good profile.
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        FlipBit {
+            at: usize,
+            bit: u8,
+        },
+        Delete {
+            at: usize,
+            len: usize,
+        },
+        Insert {
+            at: usize,
+            token: &'static str,
+        },
+        SwapValues {
+            a: usize,
+            b: usize,
+        },
+        DeleteMember {
+            which: usize,
+        },
+        DuplicateMember {
+            which: usize,
+        },
+        ReplaceValue {
+            which: usize,
+            token: &'static str,
+        },
+        RenameKey {
+            which: usize,
+            token: &'static str,
+        },
+        /// Replace the value of a member the loader reads.
+        SetField {
+            which: usize,
+            token: &'static str,
+        },
+    }
+
+    /// Keys whose values the loader reads.
+    const PROFILE_KEYS: &[&str] = &[
+        "defaultAction",
+        "defaultErrnoRet",
+        "architectures",
+        "archMap",
+        "architecture",
+        "subArchitectures",
+        "flags",
+        "listenerPath",
+        "listenerMetadata",
+        "syscalls",
+        "name",
+        "names",
+        "action",
+        "errnoRet",
+        "args",
+        "index",
+        "value",
+        "valueTwo",
+        "op",
+        "comment",
+        "includes",
+        "excludes",
+        "caps",
+        "arches",
+        "minKernel",
+        "linux",
+        "seccomp",
+    ];
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            1 => (any::<usize>(), 0..8u8).prop_map(|(at, bit)| Mutation::FlipBit { at, bit }),
+            1 => (any::<usize>(), 1..40usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
+            1 => (any::<usize>(), token()).prop_map(|(at, token)| Mutation::Insert { at, token }),
+            1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapValues { a, b }),
+            1 => any::<usize>().prop_map(|which| Mutation::DeleteMember { which }),
+            1 => any::<usize>().prop_map(|which| Mutation::DuplicateMember { which }),
+            3 => (any::<usize>(), value_token())
+                .prop_map(|(which, token)| Mutation::ReplaceValue { which, token }),
+            1 => (any::<usize>(), key_token())
+                .prop_map(|(which, token)| Mutation::RenameKey { which, token }),
+            4 => (any::<usize>(), value_token())
+                .prop_map(|(which, token)| Mutation::SetField { which, token }),
+        ]
+    }
+
+    /// Spans in a document: each value, each member (key to value), each
+    /// key, and each member's key with its value's span.
+    #[derive(Default)]
+    struct Spans {
+        values: Vec<Span>,
+        members: Vec<Span>,
+        keys: Vec<Span>,
+        fields: Vec<(String, Span)>,
+    }
+
+    fn collect(node: &Node, out: &mut Spans) {
+        out.values.push(node.span);
+        match &node.value {
+            Value::Object(ms) => {
+                for m in ms {
+                    out.members.push(Span {
+                        start: m.key_span.start,
+                        end: m.value.span.end,
+                    });
+                    out.keys.push(m.key_span);
+                    out.fields.push((m.key.clone(), m.value.span));
+                    collect(&m.value, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|n| collect(n, out)),
+            _ => {}
+        }
+    }
+
+    fn replace(text: &str, span: Span, with: &str) -> String {
+        format!("{}{with}{}", &text[..span.start], &text[span.end..])
+    }
+
+    fn boundary(text: &str, at: usize) -> usize {
+        let mut at = at % (text.len() + 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+
+    fn apply(text: String, m: &Mutation) -> String {
+        match *m {
+            Mutation::FlipBit { at, bit } => {
+                let mut bytes = text.into_bytes();
+                if !bytes.is_empty() {
+                    let at = at % bytes.len();
+                    bytes[at] ^= 1 << bit;
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Mutation::Delete { at, len } => {
+                let start = boundary(&text, at);
+                let end = boundary(&text, (start + len).min(text.len()));
+                format!("{}{}", &text[..start], &text[end.max(start)..])
+            }
+            Mutation::Insert { at, token } => {
+                let at = boundary(&text, at);
+                format!("{}{token}{}", &text[..at], &text[at..])
+            }
+            _ => structural(text, m),
+        }
+    }
+
+    /// Mutations that need the document's structure; a no-op on broken JSON.
+    fn structural(text: String, m: &Mutation) -> String {
+        let Ok(root) = json::parse(&text) else {
+            return text;
+        };
+        let mut spans = Spans::default();
+        collect(&root, &mut spans);
+        let fields: Vec<Span> = spans
+            .fields
+            .iter()
+            .filter(|(key, _)| PROFILE_KEYS.contains(&key.as_str()))
+            .map(|&(_, value)| value)
+            .collect();
+        let Spans {
+            values,
+            members,
+            keys,
+            ..
+        } = spans;
+        let piece = |s: Span| &text[s.start..s.end];
+        match *m {
+            Mutation::SwapValues { a, b } => {
+                let (a, b) = (values[a % values.len()], values[b % values.len()]);
+                let (first, second) = if a.start <= b.start { (a, b) } else { (b, a) };
+                if first.end > second.start {
+                    return text; // one holds the other
+                }
+                format!(
+                    "{}{}{}{}{}",
+                    &text[..first.start],
+                    piece(second),
+                    &text[first.end..second.start],
+                    piece(first),
+                    &text[second.end..]
+                )
+            }
+            Mutation::DeleteMember { which } if !members.is_empty() => {
+                let m = members[which % members.len()];
+                let after = &text[m.end..];
+                let (start, end) = match after.trim_start().strip_prefix(',') {
+                    Some(rest) => (m.start, text.len() - rest.len()),
+                    None => {
+                        let before = text[..m.start].trim_end();
+                        match before.strip_suffix(',') {
+                            Some(kept) => (kept.len(), m.end),
+                            None => (m.start, m.end),
+                        }
+                    }
+                };
+                format!("{}{}", &text[..start], &text[end..])
+            }
+            Mutation::DuplicateMember { which } if !members.is_empty() => {
+                let m = members[which % members.len()];
+                format!("{}, {}{}", &text[..m.end], piece(m), &text[m.end..])
+            }
+            Mutation::ReplaceValue { which, token } => {
+                replace(&text, values[which % values.len()], token)
+            }
+            Mutation::RenameKey { which, token } if !keys.is_empty() => {
+                replace(&text, keys[which % keys.len()], token)
+            }
+            Mutation::SetField { which, token } if !fields.is_empty() => {
+                replace(&text, fields[which % fields.len()], token)
+            }
+            _ => text,
+        }
+    }
+
+    fn fixtures() -> &'static [(String, String)] {
+        static FIXTURES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+        FIXTURES.get_or_init(good_fixtures)
+    }
+
+    #[test]
+    fn mutations_keep_the_document_valid_json_where_they_should() {
+        // The structural mutations are meant to yield JSON: check they do, so
+        // that the fuzzing below really reaches the reader, not just the parser.
+        let text = fixtures()
+            .iter()
+            .find(|(n, _)| n == "all-ops.json")
+            .map(|(_, t)| t.clone())
+            .unwrap();
+        for which in 0..40 {
+            for m in [
+                Mutation::DeleteMember { which },
+                Mutation::DuplicateMember { which },
+                Mutation::SwapValues {
+                    a: which,
+                    b: which * 7 + 3,
+                },
+            ] {
+                let out = apply(text.clone(), &m);
+                assert!(json::parse(&out).is_ok(), "{m:?}:\n{out}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            load(String::from_utf8_lossy(&bytes).into_owned())?;
+        }
+
+        #[test]
+        fn random_json_characters(
+            bytes in prop::collection::vec(
+                prop::sample::select(b"{}[],:\"\\ \n\t0123456789-+.eEtrufalsn/*u".to_vec()),
+                0..200,
+            )
+        ) {
+            load(String::from_utf8(bytes).unwrap())?;
+        }
+
+        #[test]
+        fn token_soup(tokens in prop::collection::vec(token(), 0..80)) {
+            load(tokens.concat())?;
+        }
+
+        #[test]
+        fn mutated_good_profiles(
+            which in any::<usize>(),
+            mutations in prop::collection::vec(mutation(), 1..5),
+        ) {
+            let all = fixtures();
+            let mut text = all[which % all.len()].1.clone();
+            for m in &mutations {
+                text = apply(text, m);
+            }
+            load(text)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Through a file, so that bytes that are not UTF-8 reach the loader.
+        #[test]
+        fn random_bytes_from_a_file(
+            which in any::<usize>(),
+            flips in prop::collection::vec((any::<usize>(), 0x80..=0xffu8), 0..3),
+        ) {
+            let all = fixtures();
+            let mut bytes = all[which % all.len()].1.clone().into_bytes();
+            for (at, b) in flips {
+                let at = at % bytes.len();
+                bytes[at] = b;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("p.json");
+            std::fs::write(&path, &bytes).unwrap();
+            let result = load_file(&path);
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => sane(text, result)?,
+                Err(e) => {
+                    let Err(LoadError::Invalid { problems, .. }) = result else {
+                        return Err(TestCaseError::fail("non-UTF-8 file loaded"));
+                    };
+                    prop_assert_eq!(problems.len(), 1);
+                    prop_assert_eq!(problems[0].code, "not-utf8");
+                    let text = String::from_utf8_lossy(&bytes);
+                    let at = json::LineCol::of(&text, e.valid_up_to());
+                    prop_assert_eq!((problems[0].line, problems[0].column), (at.line, at.col));
+                }
+            }
+        }
+    }
+}
