@@ -147,7 +147,13 @@ fn all_seven_operators() {
             cond(5, CmpOp::Gt, u64::MAX, 0),
         ]
     );
-    assert_eq!(p.rules[1].args, [cond(0, CmpOp::MaskedEq, 2114060288, 0)]);
+    assert_eq!(
+        p.rules[1].args,
+        [
+            cond(0, CmpOp::MaskedEq, 2114060288, 0),
+            cond(1, CmpOp::MaskedEq, 255, 8),
+        ]
+    );
     // A missing index is 0, as Go's zero value makes it.
     assert_eq!(p.rules[2].args, [cond(0, CmpOp::Eq, 16, 0)]);
     // `args: null` and `args: []` both mean no conditions.
