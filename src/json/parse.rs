@@ -11,6 +11,11 @@ pub struct SyntaxError {
     /// Byte offset of the offending character.
     pub offset: usize,
     pub message: String,
+    /// JSON path of the value being read when the text went wrong, e.g.
+    /// `syscalls[2].names`; empty at the top level.
+    pub path: String,
+    /// What the user most likely has to do.
+    pub hint: Option<String>,
 }
 
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
@@ -19,22 +24,33 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         bytes: text.as_bytes(),
         pos: 0,
         depth: 0,
+        path: Vec::new(),
     };
-    p.skip_ws();
     if text.starts_with('\u{feff}') {
-        return Err(
-            p.error("a byte-order mark before the JSON; save the file as UTF-8 without BOM")
-        );
+        // Go's encoding/json (Docker, runc) rejects a BOM too, so this is an
+        // error rather than something to skip quietly.
+        return Err(p
+            .error("the file starts with a byte-order mark (U+FEFF)")
+            .hint("save the file as UTF-8 without a BOM; Docker and runc reject it as well"));
     }
+    p.skip_ws();
     let node = p.value()?;
     p.skip_ws();
     if p.pos < p.bytes.len() {
-        return Err(p.error(&format!(
-            "unexpected {} after the end of the JSON value",
-            p.describe_here()
-        )));
+        let e = p.unexpected("the end of the file after the JSON value");
+        return Err(if e.message.starts_with("a comment") {
+            e
+        } else {
+            e.hint("a profile is one JSON object: remove what follows its closing '}'")
+        });
     }
     Ok(node)
+}
+
+/// One step of a JSON path.
+enum Step {
+    Key(String),
+    Index(usize),
 }
 
 struct Parser<'a> {
@@ -42,13 +58,88 @@ struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Where in the document the parser is, for error messages.
+    path: Vec<Step>,
+}
+
+impl SyntaxError {
+    fn hint(mut self, hint: &str) -> Self {
+        self.hint = Some(hint.to_string());
+        self
+    }
+}
+
+/// Renders a path the way the loader writes them: `syscalls[0].names`,
+/// with `["odd key"]` for keys that are not plain identifiers.
+fn render_path(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Index(i) => out += &format!("[{i}]"),
+            Step::Key(k) if is_identifier(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out += k;
+            }
+            Step::Key(k) => out += &format!("[{}]", super::quote(k)),
+        }
+    }
+    out
+}
+
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl Parser<'_> {
     fn error(&self, message: &str) -> SyntaxError {
+        self.error_at(self.pos, message)
+    }
+
+    fn error_at(&self, offset: usize, message: &str) -> SyntaxError {
         SyntaxError {
-            offset: self.pos,
+            offset,
             message: message.to_string(),
+            path: render_path(&self.path),
+            hint: None,
+        }
+    }
+
+    /// "expected X, found Y", with a hint when Y is a usual mistake.
+    fn unexpected(&self, expected: &str) -> SyntaxError {
+        let rest = &self.text[self.pos..];
+        if rest.starts_with("//") || rest.starts_with("/*") {
+            let line = rest.lines().next().unwrap_or_default();
+            let comment = match line.find("*/") {
+                Some(end) if line.starts_with("/*") => &line[..end + 2],
+                _ => line.trim_end(),
+            };
+            let comment = if comment.chars().count() > 40 {
+                format!("{}…", comment.chars().take(39).collect::<String>())
+            } else {
+                comment.to_string()
+            };
+            return self
+                .error(&format!(
+                    "a comment {}: JSON has no comments",
+                    super::quote(&comment)
+                ))
+                .hint("delete it; a rule can carry its note in a \"comment\" field instead");
+        }
+        let e = self.error(&format!(
+            "expected {expected}, found {}",
+            self.describe_here()
+        ));
+        match rest.chars().next() {
+            None => e.hint("the JSON stops before it is complete: is the file truncated?"),
+            Some('\'') => e.hint("JSON strings and keys take double quotes: \"like this\""),
+            Some(c) if c.is_ascii_alphabetic() => {
+                e.hint("strings and keys must be in double quotes; the only bare words are true, false and null")
+            }
+            _ => e,
         }
     }
 
@@ -79,12 +170,7 @@ impl Parser<'_> {
             Some(b't') => self.keyword("true", Value::Bool(true))?,
             Some(b'f') => self.keyword("false", Value::Bool(false))?,
             Some(b'n') => self.keyword("null", Value::Null)?,
-            _ => {
-                return Err(self.error(&format!(
-                    "expected a JSON value, found {}",
-                    self.describe_here()
-                )))
-            }
+            _ => return Err(self.unexpected("a JSON value")),
         };
         Ok(Node {
             span: Span {
@@ -113,10 +199,7 @@ impl Parser<'_> {
             self.pos += word.len();
             Ok(value)
         } else {
-            Err(self.error(&format!(
-                "expected a JSON value, found {}",
-                self.describe_here()
-            )))
+            Err(self.unexpected("a JSON value"))
         }
     }
 
@@ -128,18 +211,16 @@ impl Parser<'_> {
             self.pos += 1;
             return Ok(Value::Object(members));
         }
+        let mut comma: Option<usize> = None;
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
-                let hint = if self.peek() == Some(b'}') {
-                    " (JSON allows no trailing comma)"
-                } else {
-                    ""
-                };
-                return Err(self.error(&format!(
-                    "expected a quoted key, found {}{hint}",
-                    self.describe_here()
-                )));
+                if let (Some(at), Some(b'}')) = (comma, self.peek()) {
+                    return Err(self
+                        .error_at(at, "a trailing comma before '}'")
+                        .hint("delete this comma: JSON allows none after the last member"));
+                }
+                return Err(self.unexpected("a quoted key"));
             }
             let key_start = self.pos;
             let key = self.string()?;
@@ -149,14 +230,13 @@ impl Parser<'_> {
             };
             self.skip_ws();
             if self.peek() != Some(b':') {
-                return Err(self.error(&format!(
-                    "expected ':' after key {key:?}, found {}",
-                    self.describe_here()
-                )));
+                return Err(self.unexpected(&format!("':' after key {}", super::quote(&key))));
             }
             self.pos += 1;
             self.skip_ws();
+            self.path.push(Step::Key(key.clone()));
             let value = self.value()?;
+            self.path.pop();
             members.push(Member {
                 key,
                 key_span,
@@ -164,17 +244,15 @@ impl Parser<'_> {
             });
             self.skip_ws();
             match self.peek() {
-                Some(b',') => self.pos += 1,
+                Some(b',') => {
+                    comma = Some(self.pos);
+                    self.pos += 1;
+                }
                 Some(b'}') => {
                     self.pos += 1;
                     return Ok(Value::Object(members));
                 }
-                _ => {
-                    return Err(self.error(&format!(
-                        "expected ',' or '}}', found {}",
-                        self.describe_here()
-                    )))
-                }
+                _ => return Err(self.missing_comma("'}'")),
             }
         }
     }
@@ -187,28 +265,40 @@ impl Parser<'_> {
             self.pos += 1;
             return Ok(Value::Array(items));
         }
+        let mut comma: Option<usize> = None;
         loop {
             self.skip_ws();
-            if self.peek() == Some(b']') {
-                return Err(
-                    self.error("expected a JSON value, found ']' (JSON allows no trailing comma)")
-                );
+            if let (Some(at), Some(b']')) = (comma, self.peek()) {
+                return Err(self
+                    .error_at(at, "a trailing comma before ']'")
+                    .hint("delete this comma: JSON allows none after the last item"));
             }
-            items.push(self.value()?);
+            self.path.push(Step::Index(items.len()));
+            let item = self.value()?;
+            self.path.pop();
+            items.push(item);
             self.skip_ws();
             match self.peek() {
-                Some(b',') => self.pos += 1,
+                Some(b',') => {
+                    comma = Some(self.pos);
+                    self.pos += 1;
+                }
                 Some(b']') => {
                     self.pos += 1;
                     return Ok(Value::Array(items));
                 }
-                _ => {
-                    return Err(self.error(&format!(
-                        "expected ',' or ']', found {}",
-                        self.describe_here()
-                    )))
-                }
+                _ => return Err(self.missing_comma("']'")),
             }
+        }
+    }
+
+    /// After a member or item, neither ',' nor the closing bracket came.
+    fn missing_comma(&self, close: &str) -> SyntaxError {
+        let e = self.unexpected(&format!("',' or {close}"));
+        if e.hint.is_none() && matches!(self.peek(), Some(b'"' | b'{' | b'[')) {
+            e.hint("a comma is missing before this")
+        } else {
+            e
         }
     }
 
@@ -220,7 +310,7 @@ impl Parser<'_> {
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
-            _ => return Err(self.error("expected a digit")),
+            _ => return Err(self.unexpected("a digit after '-'")),
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
@@ -234,7 +324,9 @@ impl Parser<'_> {
             self.require_digits()?;
         }
         if let Some(b'0'..=b'9') = self.peek() {
-            return Err(self.error("numbers may not have leading zeros"));
+            return Err(self
+                .error("numbers may not have leading zeros")
+                .hint("write the number without the leading 0 (JSON has no octal)"));
         }
         Ok(self.text[start..self.pos].to_string())
     }
@@ -247,13 +339,14 @@ impl Parser<'_> {
 
     fn require_digits(&mut self) -> Result<(), SyntaxError> {
         if !matches!(self.peek(), Some(b'0'..=b'9')) {
-            return Err(self.error(&format!("expected a digit, found {}", self.describe_here())));
+            return Err(self.unexpected("a digit"));
         }
         self.digits();
         Ok(())
     }
 
     fn string(&mut self) -> Result<String, SyntaxError> {
+        let start = self.pos;
         self.pos += 1; // opening quote
         let mut out = String::new();
         loop {
@@ -274,12 +367,25 @@ impl Parser<'_> {
                     self.pos += 1;
                     out.push(self.escape()?);
                 }
-                Some(_) => {
-                    return Err(self.error(
-                        "control character inside a string (write it as an escape like \\n)",
-                    ))
+                Some(b'\n' | b'\r') => {
+                    let so_far = &self.text[start..self.pos];
+                    return Err(self
+                        .error_at(
+                            start,
+                            &format!("unterminated string {so_far} (no closing quote on its line)"),
+                        )
+                        .hint("add the closing \"; a line break inside a string is written \\n"));
                 }
-                None => return Err(self.error("unterminated string")),
+                Some(b) => {
+                    return Err(self
+                        .error(&format!("control character U+{b:04X} inside a string"))
+                        .hint("write it as an escape such as \\t or \\u0009"))
+                }
+                None => {
+                    return Err(self
+                        .error_at(start, "unterminated string: the file ends inside it")
+                        .hint("add the closing \"; or is the file truncated?"))
+                }
             }
         }
     }
@@ -313,11 +419,19 @@ impl Parser<'_> {
                 }
                 return Ok('\u{fffd}');
             }
-            _ => {
-                return Err(self.error(&format!(
-                    "invalid escape '\\{}'",
-                    self.describe_here().trim_matches('\'')
-                )))
+            None => {
+                return Err(self
+                    .error("unterminated string: the file ends inside it")
+                    .hint("add the closing \"; or is the file truncated?"))
+            }
+            Some(_) => {
+                let c = self.text[self.pos..]
+                    .chars()
+                    .next()
+                    .expect("not at the end");
+                return Err(self
+                    .error_at(self.pos - 1, &format!("invalid escape \\{c}"))
+                    .hint("the escapes JSON knows are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX; write a backslash as \\\\"));
             }
         };
         self.pos += 1;
@@ -330,7 +444,9 @@ impl Parser<'_> {
             .get(self.pos..self.pos + 4)
             .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
         let Some(digits) = digits else {
-            return Err(self.error("expected four hex digits after \\u"));
+            return Err(self
+                .error("expected four hex digits after \\u")
+                .hint("write the character as \\u followed by exactly four hex digits"));
         };
         self.pos += 4;
         Ok(u32::from_str_radix(digits, 16).expect("checked hex digits"))
@@ -388,20 +504,62 @@ mod tests {
     #[test]
     fn rejects_what_json_rejects() {
         for (text, offset, words) in [
-            ("{\"a\": 1,}", 8, "trailing comma"),
-            ("[1,]", 3, "trailing comma"),
+            ("{\"a\": 1,}", 7, "trailing comma"),
+            ("[1,]", 2, "trailing comma"),
+            ("[1 , ]", 3, "trailing comma"),
             ("{'a': 1}", 1, "quoted key"),
             ("[01]", 2, "leading zeros"),
-            ("\"abc", 4, "unterminated"),
-            ("[1] x", 4, "after the end"),
+            ("\"abc", 0, "unterminated"),
+            ("[\"ab\ncd\"]", 1, "unterminated"),
+            ("\"a\tb\"", 2, "control character U+0009"),
+            ("[1] x", 4, "after the JSON value"),
             ("{\"a\" 1}", 5, "expected ':'"),
             ("[tru]", 1, "expected a JSON value"),
-            ("\"\\x\"", 2, "invalid escape"),
+            ("\"\\x\"", 1, "invalid escape \\x"),
+            ("\"\\", 2, "unterminated"),
+            ("{\n  // note\n}", 4, "comment \"// note\""),
+            ("[1, /* two */ 2]", 4, "comment \"/* two */\""),
+            ("[1 2]", 3, "expected ',' or ']'"),
+            ("-", 1, "digit"),
+            ("\u{feff}{}", 0, "byte-order mark"),
             ("", 0, "end of file"),
         ] {
             let err = parse(text).unwrap_err();
             assert_eq!(err.offset, offset, "{text}: {err}");
             assert!(err.message.contains(words), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn errors_say_where_in_the_document_they_are() {
+        for (text, path) in [
+            ("{\"a\": {\"b\": [1, 2,]}}", "a.b"),
+            ("{\"a\": [{\"c\": tru}]}", "a[0].c"),
+            ("{\"odd key\": [1 2]}", "[\"odd key\"]"),
+            ("[[], [\"x]", "[1][0]"),
+            ("{\"a\": 1,}", ""),
+            ("{\"a\": 1", ""),
+        ] {
+            assert_eq!(parse(text).unwrap_err().path, path, "{text}");
+        }
+    }
+
+    #[test]
+    fn usual_mistakes_get_hints() {
+        for (text, hint) in [
+            ("{\"a\": 1,}", "delete this comma"),
+            ("{\"a\": [1", "truncated"),
+            ("{\"a\": \"b", "truncated"),
+            ("{// c\n}", "\"comment\" field"),
+            ("{'a': 1}", "double quotes"),
+            ("{\"a\": SCMP_ACT_ALLOW}", "double quotes"),
+            ("{\"a\": 1 \"b\": 2}", "comma is missing"),
+            ("\u{feff}{}", "without a BOM"),
+            ("{} {}", "one JSON object"),
+        ] {
+            let err = parse(text).unwrap_err();
+            let got = err.hint.unwrap_or_default();
+            assert!(got.contains(hint), "{text}: {got}");
         }
     }
 

@@ -2,6 +2,20 @@
 //!
 //! The reader does not stop at the first problem: it reports every one it can
 //! find in a single pass, each with the line:column and JSON path of the bad value.
+//!
+//! Where Docker (moby) and runc read a profile in a way that is easy to miss,
+//! the loader either reads it the same way or refuses it with a reason; it
+//! never quietly reads a different profile than the runtime would:
+//!
+//! - Duplicate keys: the last one counts, as in Go's encoding/json.
+//! - `null` for an optional field means absent, as in Go.
+//! - `"name": ""` means no name; `name` and `names` conflict only when both
+//!   are non-empty (moby's check).
+//! - Keys differing from a known key only by case are refused (see
+//!   [`Reader::check_keys`] for why).
+//! - `minKernel` is read as moby reads it: exactly `MAJOR.MINOR`.
+//! - In a whole OCI `config.json`, the Docker-only fields runc ignores
+//!   (`name`, `includes`, `excludes`, `archMap`) are refused.
 
 use super::diag::{excerpt, Diagnostic, LoadError, Severity};
 use super::model::*;
@@ -21,6 +35,26 @@ pub const KNOWN_FLAGS: &[&str] = &[
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ];
 
+/// The keys each object of a profile may have that the loader reads.
+const OCI_ROOT_KEYS: &[&str] = &["ociVersion", "linux"];
+const OCI_LINUX_KEYS: &[&str] = &["seccomp"];
+const SECCOMP_KEYS: &[&str] = &[
+    "defaultAction",
+    "defaultErrnoRet",
+    "architectures",
+    "archMap",
+    "flags",
+    "listenerPath",
+    "listenerMetadata",
+    "syscalls",
+];
+const ARCH_MAP_KEYS: &[&str] = &["architecture", "subArchitectures"];
+const RULE_KEYS: &[&str] = &[
+    "name", "names", "action", "errnoRet", "args", "comment", "includes", "excludes",
+];
+const ARG_KEYS: &[&str] = &["index", "value", "valueTwo", "op"];
+const FILTER_KEYS: &[&str] = &["caps", "arches", "minKernel"];
+
 pub fn load_file(path: &Path) -> Result<Profile, LoadError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
@@ -31,20 +65,30 @@ pub fn load_file(path: &Path) -> Result<Profile, LoadError> {
         Ok(text) => load_str(&file, text),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
+            let bad: Vec<String> = e.as_bytes()[offset..]
+                .iter()
+                .take(e.utf8_error().error_len().unwrap_or(1))
+                .map(|b| format!("0x{b:02X}"))
+                .collect();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let span = Span {
                 start: offset,
                 end: offset,
             };
+            // The bytes before the bad one are unchanged in the lossy text, so
+            // the offset and the JSON path found there are those of the file.
+            let path = json::parse(&text)
+                .map(|root| path_at(&root, offset))
+                .unwrap_or_default();
             let d = Diagnostic::new(
                 Severity::Error,
                 "not-utf8",
                 &text,
                 span,
-                String::new(),
-                "the file is not UTF-8 text".into(),
+                path,
+                format!("the file is not UTF-8 text: byte {} here", bad.join(" ")),
             )
-            .hint("profiles are JSON, which must be UTF-8; is this the right file?");
+            .hint("profiles are JSON, which must be UTF-8: re-save it as UTF-8 (is it Latin-1, or UTF-16?)");
             Err(LoadError::Invalid {
                 file,
                 problems: vec![d],
@@ -70,15 +114,17 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
                 "syntax",
                 &text,
                 span,
-                String::new(),
+                e.path.clone(),
                 format!("invalid JSON: {e}"),
-            );
+            )
+            .maybe_hint(e.hint.clone());
             return Err(invalid(vec![d]));
         }
     };
     let mut reader = Reader {
         text: &text,
         base: "",
+        form: Form::Docker,
         problems: Vec::new(),
     };
     let loaded = reader.profile(&root);
@@ -97,6 +143,19 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
             text,
         }),
         _ => {
+            if reader.problems.is_empty() {
+                // Every path that gives up reports why; this is a safety net
+                // so that an Err never comes without a diagnostic.
+                let d = Diagnostic::new(
+                    Severity::Error,
+                    "unreadable",
+                    &text,
+                    root.span,
+                    String::new(),
+                    "the profile could not be read".into(),
+                );
+                reader.problems.push(d);
+            }
             reader.problems.sort_by_key(|d| (d.line, d.column));
             Err(invalid(reader.problems))
         }
@@ -119,7 +178,49 @@ struct Reader<'t> {
     text: &'t str,
     /// JSON path of the seccomp object (`linux.seccomp` inside a config.json).
     base: &'static str,
+    form: Form,
     problems: Vec<Diagnostic>,
+}
+
+/// Folds a key the way Go's encoding/json compares keys with struct fields
+/// (`bytes.EqualFold`, simple Unicode case folding). For the ASCII keys of a
+/// profile that is ASCII case plus two non-ASCII letters whose fold orbits
+/// reach ASCII: U+017F LATIN SMALL LETTER LONG S (s) and U+212A KELVIN SIGN (k).
+fn go_fold(key: &str) -> String {
+    key.chars()
+        .map(|c| match c {
+            '\u{17F}' => 's',
+            '\u{212A}' => 'k',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Joins a JSON path and a key.
+fn join(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_string()
+    } else {
+        format!("{at}.{key}")
+    }
+}
+
+/// A `minKernel` as moby reads it (`KernelVersion.UnmarshalJSON`): exactly
+/// two dot-separated decimal numbers, each 0–255, not both zero. Older Docker
+/// releases parsed it more loosely ("5.10.0-21-amd64"); the strict form is
+/// what every release agrees on.
+fn docker_kernel_version(s: &str) -> Option<KernelVersion> {
+    let (major, minor) = s.split_once('.')?;
+    let part = |p: &str| -> Option<u32> {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse::<u8>().ok().map(u32::from)
+    };
+    let (major, minor) = (part(major)?, part(minor)?);
+    (major, minor)
+        .ne(&(0, 0))
+        .then_some(KernelVersion { major, minor })
 }
 
 impl Reader<'_> {
@@ -131,10 +232,10 @@ impl Reader<'_> {
         }
     }
 
-    fn error(
+    fn error_span(
         &mut self,
         code: &'static str,
-        node: &Node,
+        span: Span,
         rest: &str,
         message: String,
         hint: Option<String>,
@@ -143,34 +244,134 @@ impl Reader<'_> {
             Severity::Error,
             code,
             self.text,
-            node.span,
+            span,
             self.path(rest),
             message,
         );
         self.problems.push(d.maybe_hint(hint));
     }
 
+    fn error(
+        &mut self,
+        code: &'static str,
+        node: &Node,
+        rest: &str,
+        message: String,
+        hint: Option<String>,
+    ) {
+        self.error_span(code, node.span, rest, message, hint);
+    }
+
+    /// `key` is missing from `node` (reported at the object, with the key's path).
+    fn missing(&mut self, node: &Node, at: &str, key: &str, hint: &str) {
+        let hint = Some(hint.to_string());
+        let message = format!("missing {}", json::quote(key));
+        self.error("missing-field", node, &join(at, key), message, hint);
+    }
+
+    /// Go's encoding/json would read a key such as `"DefaultAction"` as
+    /// `defaultAction`: it matches struct fields case-insensitively, and the
+    /// last of several matching keys wins (golang/go#14750, #43664). moby reads
+    /// profiles and runc reads config.json that way; crun, which has its own
+    /// parser, does not. So such a key means different things to different
+    /// runtimes, and a reader that ignored it would debug another profile than
+    /// the one Docker runs. Accepting it silently would hide the problem from
+    /// crun users and from every case-sensitive tool. eperm refuses it instead,
+    /// with the exact spelling to use: the fix is one edit and works everywhere.
+    fn check_keys(&mut self, node: &Node, at: &str, known: &[&str]) {
+        let Some(members) = node.members() else {
+            return;
+        };
+        for m in members {
+            if known.contains(&m.key.as_str()) {
+                continue;
+            }
+            let folded = go_fold(&m.key);
+            let Some(&meant) = known.iter().find(|k| go_fold(k) == folded) else {
+                continue;
+            };
+            let message = format!(
+                "key {} is not {}: keys are case-sensitive",
+                json::quote(&m.key),
+                json::quote(meant)
+            );
+            let hint = format!(
+                "did you mean {}? (Docker and runc would read this key as {meant}, crun would ignore it)",
+                json::quote(meant)
+            );
+            self.error_span(
+                "key-case",
+                m.key_span,
+                &join(at, &m.key),
+                message,
+                Some(hint),
+            );
+        }
+    }
+
+    /// A member whose key differs from `key` only by case, as Go would match it.
+    fn case_variant<'n>(node: &'n Node, key: &str) -> Option<&'n json::Member> {
+        let folded = go_fold(key);
+        node.members()?
+            .iter()
+            .find(|m| m.key != key && go_fold(&m.key) == folded)
+    }
+
+    /// In a whole config.json, runc reads `linux.seccomp` as the runtime spec
+    /// defines it: Docker's extensions are unknown fields there, ignored.
+    fn docker_only(&mut self, node: &Node, at: &str, key: &str, hint: &str) {
+        if self.form != Form::OciConfig {
+            return;
+        }
+        let Some(m) = node
+            .members()
+            .and_then(|ms| ms.iter().rev().find(|m| m.key == key))
+        else {
+            return;
+        };
+        if m.value.is_null() {
+            return;
+        }
+        let message = format!(
+            "{} is a Docker profile field: runc ignores it in a config.json",
+            json::quote(key)
+        );
+        self.error_span(
+            "docker-only-field",
+            m.key_span,
+            &join(at, key),
+            message,
+            Some(hint.into()),
+        );
+    }
+
     fn wrong_type(&mut self, node: &Node, rest: &str, expected: &str) {
-        let found = excerpt(self.text, node.span);
         let hint = match (&node.value, expected) {
             (json::Value::String(s), "a list of strings") => {
                 Some(format!("write it as a list: [{}]", json::quote(s)))
             }
-            (json::Value::String(s), e)
-                if e.contains("integer") && s.trim().parse::<u64>().is_ok() =>
-            {
-                Some(format!("write the number without quotes: {}", s.trim()))
+            (json::Value::Object(_), e) if e.starts_with("a list") => {
+                Some("this field takes a list: put the object inside [ ]".to_string())
             }
+            (json::Value::String(s), e) if e.contains("integer") => integer_hint(s),
             (json::Value::Number(n), e) if e.contains("unsigned") && n.starts_with('-') => {
-                Some("values are unsigned 64-bit numbers: write -1 as 18446744073709551615".into())
+                Some(negative_hint(n))
             }
             _ => None,
+        };
+        self.wrong_type_hint(node, rest, expected, hint);
+    }
+
+    fn wrong_type_hint(&mut self, node: &Node, rest: &str, expected: &str, hint: Option<String>) {
+        let found = match node.value {
+            json::Value::Null => "null".to_string(),
+            _ => format!("{} {}", node.kind(), excerpt(self.text, node.span)),
         };
         self.error(
             "wrong-type",
             node,
             rest,
-            format!("expected {expected}, found {} {found}", node.kind()),
+            format!("expected {expected}, found {found}"),
             hint,
         );
     }
@@ -183,9 +384,17 @@ impl Reader<'_> {
         members
     }
 
+    /// The member `key`, or failing that one whose key differs only by case.
+    /// check_keys has already refused the latter, so the load fails either
+    /// way; reading on through it finds the problems inside it in the same pass.
+    fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+        node.get(key)
+            .or_else(|| Self::case_variant(node, key).map(|m| &m.value))
+    }
+
     /// A field that may be absent or null.
     fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
-        node.get(key).filter(|n| !n.is_null())
+        Self::get(node, key).filter(|n| !n.is_null())
     }
 
     fn string(&mut self, node: &Node, rest: &str) -> Option<String> {
@@ -216,16 +425,30 @@ impl Reader<'_> {
         match node.as_u64() {
             Some(n) if n <= max => Some(n),
             Some(n) => {
+                let hint = (max == ERRNO_MAX).then(|| {
+                    "the kernel keeps only 16 bits of it; errno values are small, e.g. 1 (EPERM) or 38 (ENOSYS)".to_string()
+                });
                 self.error(
                     "out-of-range",
                     node,
                     rest,
                     format!("{n} is larger than the largest allowed, {max}"),
-                    None,
+                    hint,
                 );
                 None
             }
             None => {
+                // An errno written by name, e.g. "errnoRet": "EPERM".
+                let errno = node
+                    .as_str()
+                    .filter(|s| max == ERRNO_MAX && s.trim().parse::<u64>().is_err())
+                    .and_then(crate::errno::parse);
+                if let Some(nr) = errno {
+                    let name = crate::errno::describe(nr);
+                    let hint = format!("write the errno as a number: {nr} ({name})");
+                    self.wrong_type_hint(node, rest, "an unsigned integer", Some(hint));
+                    return None;
+                }
                 let expected = if max == u64::MAX {
                     "an unsigned 64-bit integer"
                 } else {
@@ -238,23 +461,27 @@ impl Reader<'_> {
     }
 
     fn action(&mut self, node: &Node, rest: &str) -> Option<Action> {
-        let name = self.string(node, rest)?;
-        let action = Action::parse(&name);
+        let Some(name) = node.as_str() else {
+            let hint = "write the action as a quoted name, e.g. \"SCMP_ACT_ERRNO\"";
+            self.wrong_type_hint(node, rest, "a string", Some(hint.into()));
+            return None;
+        };
+        let action = Action::parse(name);
         if action.is_none() {
-            let hint = closest(&name, Action::spellings())
-                .map(|s| format!("did you mean {}?", json::quote(s)));
-            let hint = hint.or_else(|| {
-                Some(format!(
-                    "one of {}",
-                    Action::spellings().collect::<Vec<_>>().join(", ")
-                ))
-            });
+            let hint = closest(name, Action::spellings())
+                .map(|s| format!("did you mean {}?", json::quote(s)))
+                .unwrap_or_else(|| {
+                    format!(
+                        "one of {}",
+                        Action::spellings().collect::<Vec<_>>().join(", ")
+                    )
+                });
             self.error(
                 "unknown-action",
                 node,
                 rest,
-                format!("unknown action {}", json::quote(&name)),
-                hint,
+                format!("unknown action {}", json::quote(name)),
+                Some(hint),
             );
         }
         action
@@ -263,10 +490,21 @@ impl Reader<'_> {
     fn arch(&mut self, name: &str, node: &Node, rest: &str) -> Option<Arch> {
         let arch = Arch::from_scmp_name(name);
         if arch.is_none() {
+            // "SCMP_ARCH_AMD64" is a Go name behind the libseccomp prefix: look
+            // the part after the prefix up among every spelling before falling
+            // back to edit distance, which would pick SCMP_ARCH_PPC64 for it.
+            let after_prefix = name
+                .get(..10)
+                .filter(|p| p.eq_ignore_ascii_case("SCMP_ARCH_"))
+                .and_then(|_| name.get(10..));
             let hint = Arch::parse(name)
+                .or_else(|| after_prefix.and_then(Arch::parse))
                 .map(|a| a.scmp_name())
                 .or_else(|| closest(name, Arch::ALL.iter().map(|a| a.scmp_name())))
-                .map(|s| format!("did you mean {}?", json::quote(s)));
+                .map(|s| format!("did you mean {}?", json::quote(s)))
+                .or_else(|| {
+                    Some("architectures are written like \"SCMP_ARCH_X86_64\"".to_string())
+                });
             self.error(
                 "unknown-arch",
                 node,
@@ -279,19 +517,42 @@ impl Reader<'_> {
     }
 
     fn profile(&mut self, root: &Node) -> Option<Parts> {
-        self.object(root, "")?;
-        let (form, seccomp) = if root.get("linux").is_some() || root.get("ociVersion").is_some() {
+        if root.members().is_none() {
+            let hint = match root.items() {
+                Some([only]) if only.members().is_some() => {
+                    "a profile is one object, not a list: remove the [ ] around it"
+                }
+                _ => "a profile is an object: { \"defaultAction\": ..., \"syscalls\": [...] }",
+            };
+            self.wrong_type_hint(root, "", "an object", Some(hint.into()));
+            return None;
+        }
+        // A config.json is told apart by its OCI keys, spelled in any case so
+        // that a miscased one is reported as such below.
+        let oci = ["linux", "ociVersion"].iter().any(|k| {
+            root.members()
+                .is_some_and(|ms| ms.iter().any(|m| go_fold(&m.key) == go_fold(k)))
+        });
+        let (form, seccomp) = if oci {
+            self.check_keys(root, "", OCI_ROOT_KEYS);
+            let linux = Self::get(root, "linux").filter(|l| !l.is_null());
+            if let Some(linux) = linux {
+                self.object(linux, "linux")?;
+                self.check_keys(linux, "linux", OCI_LINUX_KEYS);
+            }
             self.base = "linux.seccomp";
-            let seccomp = root.get("linux").and_then(|l| l.get("seccomp"));
+            self.form = Form::OciConfig;
+            let seccomp = linux.and_then(|l| Self::get(l, "seccomp"));
             let Some(seccomp) = seccomp.filter(|s| !s.is_null()) else {
-                self.base = "";
                 let msg = "this OCI config.json has no linux.seccomp profile".to_string();
+                let hint = "add one under linux.seccomp, or point eperm at a Docker profile";
+                self.base = "";
                 self.error(
                     "no-seccomp",
-                    root,
-                    "",
+                    linux.unwrap_or(root),
+                    "linux.seccomp",
                     msg,
-                    Some("add one, or point eperm at a Docker profile".into()),
+                    Some(hint.into()),
                 );
                 return None;
             };
@@ -300,16 +561,15 @@ impl Reader<'_> {
             (Form::Docker, root)
         };
         self.object(seccomp, "")?;
+        self.check_keys(seccomp, "", SECCOMP_KEYS);
 
-        let default_action = match seccomp.get("defaultAction") {
+        let default_action = match Self::get(seccomp, "defaultAction") {
             None => {
-                let msg = "missing \"defaultAction\"".to_string();
-                self.error(
-                    "missing-field",
+                self.missing(
                     seccomp,
                     "",
-                    msg,
-                    Some("add \"defaultAction\": \"SCMP_ACT_ERRNO\"".into()),
+                    "defaultAction",
+                    "add \"defaultAction\": \"SCMP_ACT_ERRNO\" (what every syscall no rule names gets)",
                 );
                 None
             }
@@ -321,7 +581,7 @@ impl Reader<'_> {
                         "notify-default",
                         node,
                         "defaultAction",
-                        "SCMP_ACT_NOTIFY cannot be the default action".into(),
+                        "\"SCMP_ACT_NOTIFY\" cannot be the default action".into(),
                         Some(hint.into()),
                     );
                 }
@@ -344,11 +604,17 @@ impl Reader<'_> {
                 .collect(),
             None => Vec::new(),
         };
+        self.docker_only(
+            seccomp,
+            "",
+            "archMap",
+            "Docker expands archMap when it writes config.json: list the arches in \"architectures\" instead",
+        );
         let arch_map = Self::field(seccomp, "archMap")
             .map(|n| self.arch_map(n))
             .unwrap_or_default();
         if !architectures.is_empty() && !arch_map.is_empty() {
-            let node = seccomp.get("archMap").expect("archMap was read");
+            let node = Self::get(seccomp, "archMap").expect("archMap was read");
             let hint = "keep one: archMap (expanded for the host's arch, as Docker does) or architectures (used as listed)";
             self.error(
                 "arches-and-archmap",
@@ -366,13 +632,14 @@ impl Reader<'_> {
         for (i, (flag, node)) in flags.iter().enumerate() {
             if !KNOWN_FLAGS.contains(&flag.as_str()) {
                 let hint = closest(flag, KNOWN_FLAGS.iter().copied())
-                    .map(|s| format!("did you mean {}?", json::quote(s)));
+                    .map(|s| format!("did you mean {}?", json::quote(s)))
+                    .unwrap_or_else(|| format!("one of {}", KNOWN_FLAGS.join(", ")));
                 self.error(
                     "unknown-flag",
                     node,
                     &format!("flags[{i}]"),
                     format!("unknown flag {}", json::quote(flag)),
-                    hint,
+                    Some(hint),
                 );
             }
         }
@@ -424,18 +691,14 @@ impl Reader<'_> {
             if self.object(item, &at).is_none() {
                 continue;
             }
-            let arch = match item.get("architecture") {
+            self.check_keys(item, &at, ARCH_MAP_KEYS);
+            let arch = match Self::get(item, "architecture") {
                 Some(n) => self
                     .string(n, &format!("{at}.architecture"))
                     .and_then(|s| self.arch(&s, n, &format!("{at}.architecture"))),
                 None => {
-                    self.error(
-                        "missing-field",
-                        item,
-                        &at,
-                        "missing \"architecture\"".into(),
-                        None,
-                    );
+                    let hint = "add \"architecture\": \"SCMP_ARCH_X86_64\" (the host arch this entry is for)";
+                    self.missing(item, &at, "architecture", hint);
                     None
                 }
             };
@@ -458,50 +721,64 @@ impl Reader<'_> {
     fn rule(&mut self, index: usize, node: &Node) -> Option<Rule> {
         let at = format!("syscalls[{index}]");
         self.object(node, &at)?;
-        let name = Self::field(node, "name");
-        let names_node = Self::field(node, "names");
-        let names = match (name, names_node) {
-            (Some(single), Some(_)) => {
+        self.check_keys(node, &at, RULE_KEYS);
+        self.docker_only(
+            node,
+            &at,
+            "name",
+            "write the name as \"names\": [\"...\"]; runc reads only \"names\"",
+        );
+        for key in ["includes", "excludes"] {
+            self.docker_only(
+                node,
+                &at,
+                key,
+                "Docker applies includes/excludes when it writes config.json: keep the rule or delete it, as it should be for this host",
+            );
+        }
+        // Docker reads `name` as a Go string, so `""` (like null or absent)
+        // means "no name", and it refuses the rule only when `name` and
+        // `names` are both non-empty: `"name": ""` beside `names`, or a name
+        // beside `"names": []`, is accepted and means what it says.
+        let single = Self::field(node, "name").and_then(|n| {
+            let name = self.string(n, &format!("{at}.name"))?;
+            (!name.is_empty()).then_some((name, n))
+        });
+        let mut names: Vec<Name> = match Self::field(node, "names") {
+            Some(list) => self
+                .strings(list, &format!("{at}.names"))
+                .into_iter()
+                .map(|(name, n)| Name { name, span: n.span })
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some((name, single)) = single {
+            if names.is_empty() {
+                names.push(Name {
+                    name,
+                    span: single.span,
+                });
+            } else {
                 let hint = "move the name into \"names\" and delete \"name\"";
                 self.error(
                     "name-and-names",
                     single,
                     &format!("{at}.name"),
-                    "both \"name\" and \"names\" are given".into(),
+                    format!(
+                        "both \"name\" ({}) and \"names\" are given",
+                        json::quote(&name)
+                    ),
                     Some(hint.into()),
                 );
-                Vec::new()
             }
-            (Some(single), None) => {
-                let name = self.string(single, &format!("{at}.name"));
-                name.map(|name| {
-                    vec![Name {
-                        name,
-                        span: single.span,
-                    }]
-                })
-                .unwrap_or_default()
-            }
-            (None, Some(list)) => self
-                .strings(list, &format!("{at}.names"))
-                .into_iter()
-                .map(|(name, n)| Name { name, span: n.span })
-                .collect(),
-            (None, None) => Vec::new(),
-        };
+        }
 
-        let action = match node.get("action") {
+        let action = match Self::get(node, "action") {
             Some(n) => self.action(n, &format!("{at}.action")),
             None => {
                 let hint =
                     "add \"action\": \"SCMP_ACT_ALLOW\" (or the action this rule should take)";
-                self.error(
-                    "missing-field",
-                    node,
-                    &at,
-                    "missing \"action\"".into(),
-                    Some(hint.into()),
-                );
+                self.missing(node, &at, "action", hint);
                 None
             }
         };
@@ -546,17 +823,21 @@ impl Reader<'_> {
 
     fn arg(&mut self, node: &Node, at: &str) -> Option<ArgCond> {
         self.object(node, at)?;
-        let index = match node.get("index") {
+        self.check_keys(node, at, ARG_KEYS);
+        let index = match Self::field(node, "index") {
             None => Some(0),
             Some(n) => match n.as_u64() {
                 Some(i @ 0..=5) => Some(i as u8),
-                Some(i) => {
+                Some(_) => {
                     let hint = "syscalls have six arguments, numbered 0 to 5";
                     self.error(
                         "bad-arg-index",
                         n,
                         &format!("{at}.index"),
-                        format!("argument index {i} is out of range"),
+                        format!(
+                            "argument index {} is out of range",
+                            excerpt(self.text, n.span)
+                        ),
                         Some(hint.into()),
                     );
                     None
@@ -573,16 +854,10 @@ impl Reader<'_> {
         let value_two = Self::field(node, "valueTwo").map_or(Some(0), |n| {
             self.unsigned(n, &format!("{at}.valueTwo"), u64::MAX)
         });
-        let op = match node.get("op") {
+        let op = match Self::get(node, "op") {
             None => {
                 let hint = "add \"op\": \"SCMP_CMP_EQ\" (or another SCMP_CMP_* operator)";
-                self.error(
-                    "missing-field",
-                    node,
-                    at,
-                    "missing \"op\"".into(),
-                    Some(hint.into()),
-                );
+                self.missing(node, at, "op", hint);
                 None
             }
             Some(n) => {
@@ -620,6 +895,7 @@ impl Reader<'_> {
         if self.object(node, at).is_none() {
             return Filter::default();
         }
+        self.check_keys(node, at, FILTER_KEYS);
         let caps = Self::field(node, "caps")
             .map(|n| self.strings(n, &format!("{at}.caps")))
             .unwrap_or_default();
@@ -627,14 +903,19 @@ impl Reader<'_> {
             .map(|n| self.strings(n, &format!("{at}.arches")))
             .unwrap_or_default();
         let min_kernel = Self::field(node, "minKernel").and_then(|n| {
-            let text = self.string(n, &format!("{at}.minKernel"))?;
-            let version = KernelVersion::parse(&text);
+            let rest = format!("{at}.minKernel");
+            let text = self.string(n, &rest)?;
+            let version = docker_kernel_version(&text);
             if version.is_none() {
-                let hint = "write the version as MAJOR.MINOR, e.g. \"4.8\"";
+                let hint = if text.is_empty() {
+                    "delete \"minKernel\", or write a version: Docker releases disagree on what an empty one means"
+                } else {
+                    "write exactly MAJOR.MINOR, e.g. \"5.8\", as Docker reads it (no patch level or suffix)"
+                };
                 self.error(
                     "bad-kernel-version",
                     n,
-                    &format!("{at}.minKernel"),
+                    &rest,
                     format!("invalid kernel version {}", json::quote(&text)),
                     Some(hint.into()),
                 );
@@ -646,5 +927,110 @@ impl Reader<'_> {
             arches: arches.into_iter().map(|(s, _)| s).collect(),
             min_kernel,
         }
+    }
+}
+
+/// The JSON path of the innermost value whose text contains `offset`.
+fn path_at(root: &Node, offset: usize) -> String {
+    let inside = |n: &Node| n.span.start <= offset && offset < n.span.end;
+    let mut path = String::new();
+    let mut node = root;
+    loop {
+        let next = match &node.value {
+            json::Value::Object(members) => members.iter().find(|m| inside(&m.value)).map(|m| {
+                path = join(&path, &m.key);
+                &m.value
+            }),
+            json::Value::Array(items) => {
+                items
+                    .iter()
+                    .enumerate()
+                    .find(|(_, n)| inside(n))
+                    .map(|(i, n)| {
+                        path += &format!("[{i}]");
+                        n
+                    })
+            }
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return path,
+        }
+    }
+}
+
+/// A hint for an integer written as a string, when it reads as one.
+fn integer_hint(s: &str) -> Option<String> {
+    let t = s.trim();
+    if t.parse::<u64>().is_ok() {
+        return Some(format!("write the number without quotes: {t}"));
+    }
+    let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"))?;
+    let n = u64::from_str_radix(hex, 16).ok()?;
+    Some(format!(
+        "write the number without quotes, in decimal (JSON has no hex): {n}"
+    ))
+}
+
+/// Values are unsigned 64-bit: say what a negative number is written as.
+fn negative_hint(raw: &str) -> String {
+    match raw.parse::<i64>() {
+        Ok(n) => format!(
+            "values are unsigned 64-bit numbers: write {n} as {} (its two's complement)",
+            n as u64
+        ),
+        Err(_) => "values are unsigned 64-bit numbers, from 0 to 18446744073709551615".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_keys_as_go_does() {
+        assert_eq!(go_fold("DefaultAction"), go_fold("defaultAction"));
+        assert_eq!(go_fold("\u{17F}yscalls"), "syscalls");
+        assert_eq!(go_fold("min\u{212A}ernel"), "minkernel");
+        // Dotless i is not in the fold orbit of i.
+        assert_ne!(go_fold("\u{131}ndex"), "index");
+    }
+
+    #[test]
+    fn kernel_versions_read_as_moby_reads_them() {
+        let v = |major, minor| Some(KernelVersion { major, minor });
+        assert_eq!(docker_kernel_version("5.8"), v(5, 8));
+        assert_eq!(docker_kernel_version("4.14"), v(4, 14));
+        assert_eq!(docker_kernel_version("05.08"), v(5, 8));
+        assert_eq!(docker_kernel_version("0.1"), v(0, 1));
+        for bad in [
+            "", "5", "5.", ".8", "5.8.1", "5.10-rc1", "5.x", "+5.8", " 5.8", "256.0", "0.0", "5..8",
+        ] {
+            assert_eq!(docker_kernel_version(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn finds_the_path_of_an_offset() {
+        let text = r#"{"a": [1, {"b c": "xyz"}], "d": 2}"#;
+        let root = json::parse(text).unwrap();
+        let at = |s: &str| path_at(&root, text.find(s).unwrap());
+        assert_eq!(at("xyz"), "a[1].b c");
+        assert_eq!(at("1,"), "a[0]");
+        assert_eq!(at("2}"), "d");
+        assert_eq!(path_at(&root, 0), "");
+    }
+
+    #[test]
+    fn hints_for_numbers_people_write() {
+        assert_eq!(
+            integer_hint(" 42 ").as_deref(),
+            Some("write the number without quotes: 42")
+        );
+        assert!(integer_hint("0x10").unwrap().ends_with(": 16"));
+        assert_eq!(integer_hint("lots"), None);
+        assert!(negative_hint("-2").contains("write -2 as 18446744073709551614"));
+        assert!(negative_hint("-99999999999999999999").contains("from 0 to"));
     }
 }

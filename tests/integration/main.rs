@@ -3,4 +3,5 @@
 mod arch;
 mod check;
 mod edit;
+mod load;
 mod util;
