@@ -16,11 +16,7 @@ use crate::json::{self, Node, Span};
 use crate::suggest::closest;
 use std::fmt;
 
-/// What `errnoRet` means when a rule or the default leaves it out.
-const EPERM: u32 = 1;
-
-/// The largest errno the kernel can return from a filter (SECCOMP_RET_DATA).
-const ERRNO_MAX: u32 = 0xffff;
+use super::model::{EPERM, ERRNO_MAX};
 
 /// One change asked of a profile.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,8 +24,8 @@ use crate::json::{self, Node, Span};
 use crate::suggest::closest;
 use std::path::Path;
 
-/// The kernel keeps 16 bits of a filter's return data (SECCOMP_RET_DATA).
-const ERRNO_MAX: u64 = 0xffff;
+/// `ERRNO_MAX` as the width `unsigned` compares in.
+const ERRNO_LIMIT: u64 = ERRNO_MAX as u64;
 
 /// Flags runc and crun accept in `flags`.
 pub const KNOWN_FLAGS: &[&str] = &[
@@ -425,7 +425,7 @@ impl Reader<'_> {
         match node.as_u64() {
             Some(n) if n <= max => Some(n),
             Some(n) => {
-                let hint = (max == ERRNO_MAX).then(|| {
+                let hint = (max == ERRNO_LIMIT).then(|| {
                     "the kernel keeps only 16 bits of it; errno values are small, e.g. 1 (EPERM) or 38 (ENOSYS)".to_string()
                 });
                 self.error(
@@ -441,7 +441,7 @@ impl Reader<'_> {
                 // An errno written by name, e.g. "errnoRet": "EPERM".
                 let errno = node
                     .as_str()
-                    .filter(|s| max == ERRNO_MAX && s.trim().parse::<u64>().is_err())
+                    .filter(|s| max == ERRNO_LIMIT && s.trim().parse::<u64>().is_err())
                     .and_then(crate::errno::parse);
                 if let Some(nr) = errno {
                     let name = crate::errno::describe(nr);
@@ -589,7 +589,7 @@ impl Reader<'_> {
             }
         };
         let default_errno = Self::field(seccomp, "defaultErrnoRet").and_then(|n| {
-            self.unsigned(n, "defaultErrnoRet", ERRNO_MAX)
+            self.unsigned(n, "defaultErrnoRet", ERRNO_LIMIT)
                 .map(|n| n as u32)
         });
 
@@ -783,7 +783,7 @@ impl Reader<'_> {
             }
         };
         let errno_ret = Self::field(node, "errnoRet").and_then(|n| {
-            self.unsigned(n, &format!("{at}.errnoRet"), ERRNO_MAX)
+            self.unsigned(n, &format!("{at}.errnoRet"), ERRNO_LIMIT)
                 .map(|n| n as u32)
         });
         let args = match Self::field(node, "args") {

@@ -6,6 +6,12 @@
 use crate::arch::Arch;
 use crate::json::{Node, Span};
 
+/// The largest `errnoRet`: the kernel keeps 16 bits of a filter's return data (SECCOMP_RET_DATA).
+pub const ERRNO_MAX: u32 = 0xffff;
+
+/// What `errnoRet` means when a rule or the default leaves it out, as runc reads it.
+pub const EPERM: u32 = 1;
+
 /// What a rule (or the default) tells the kernel to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {

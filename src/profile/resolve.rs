@@ -39,8 +39,7 @@ pub struct Verdict {
     pub data: u32,
 }
 
-/// The errno (and trace message) runc uses when `errnoRet` is absent.
-pub const EPERM: u32 = 1;
+pub use super::model::EPERM;
 
 impl Verdict {
     pub const ALLOW: Verdict = Verdict {
