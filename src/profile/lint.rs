@@ -439,15 +439,17 @@ impl Linter<'_> {
         );
     }
 
+    /// Risky allowances; those Docker's default makes too (for the same target) are notes.
     fn risky(&mut self) {
         let native = self.resolved.target.arch;
+        let docker = docker_allows(&self.resolved.target);
         let mut seen = std::collections::HashSet::new();
-        for e in self
+        let allowed = self
             .resolved
             .rules
             .iter()
-            .filter(|e| e.arch == native && e.verdict.action == Action::Allow)
-        {
+            .filter(|e| e.arch == native && e.verdict.action == Action::Allow);
+        for e in allowed {
             let Some(why) = super::risk::risk(&e.name) else {
                 continue;
             };
@@ -459,17 +461,35 @@ impl Linter<'_> {
             } else {
                 "allows (with argument conditions)"
             };
+            let (severity, also) = match docker.contains(&e.name) {
+                true => (Severity::Info, "; Docker's default allows it too"),
+                false => (Severity::Warning, ""),
+            };
             let path = self.name_path(e.rule, e.name_index);
+            let message = format!("{when} {}: {why}{also}", e.name);
             self.push(
-                Severity::Warning,
+                severity,
                 "risky",
                 self.name_span(e.rule, e.name_index),
                 &path,
-                format!("{when} {}: {why}", e.name),
+                message,
                 None,
             );
         }
     }
+}
+
+/// Names the embedded default profile allows on `target`'s native arch.
+fn docker_allows(target: &super::Target) -> std::collections::HashSet<String> {
+    let Ok(default) = super::load_str("default.json", super::DEFAULT_PROFILE.to_string()) else {
+        return Default::default();
+    };
+    let resolved = super::resolve(&default, target);
+    let allowed = resolved
+        .rules
+        .into_iter()
+        .filter(|e| e.arch == target.arch && e.verdict.action == Action::Allow);
+    allowed.map(|e| e.name).collect()
 }
 
 fn verb(v: Verdict) -> String {

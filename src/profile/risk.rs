@@ -19,11 +19,10 @@ const RISKY: &[(&[&str], &str)] = &[
     (&["reboot"], "restarts or halts the machine where the namespace permits it"),
     (&["swapon", "swapoff"], "changes the host's swap devices"),
     (&["syslog"], "reads the kernel log, which can reveal kernel addresses and other containers' activity"),
-    (&["settimeofday", "clock_settime", "clock_settime64", "stime", "clock_adjtime", "clock_adjtime64"], "sets the clock, which is not namespaced: every container and the host see the change"),
+    (&["settimeofday", "clock_settime", "clock_settime64", "stime"], "sets the clock, which is not namespaced: every container and the host see the change"),
     (&["iopl", "ioperm"], "gives direct access to hardware I/O ports"),
     (&["acct"], "switches process accounting for the whole host"),
     (&["lookup_dcookie", "quotactl", "quotactl_fd", "nfsservctl", "uselib", "vm86", "vm86old", "sysfs", "_sysctl"], "an old or rarely needed interface with a history of kernel bugs"),
-    (&["name_to_handle_at"], "turns paths into handles that open_by_handle_at can reopen later, outside the path walk"),
 ];
 
 /// Why allowing `name` is risky, or `None` for ordinary syscalls.

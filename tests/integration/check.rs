@@ -72,7 +72,7 @@ fn every_lint_names_its_rule() {
         .unwrap();
     assert_eq!(
         (typo["line"].as_u64(), typo["column"].as_u64()),
-        (Some(6), Some(76))
+        (Some(6), Some(73))
     );
     assert_eq!(typo["hint"], "did you mean \"openat\"?");
 }
