@@ -57,6 +57,19 @@ fn word_name(off: u32) -> String {
     }
 }
 
+/// The first comparison that tests an accumulator whose content depends on the
+/// path taken, or tests `arch` against something that is no AUDIT_ARCH value.
+/// Our programs never do; libseccomp 2.5.4 sometimes does (a stale accumulator).
+pub fn stale_accumulator(prog: &[SockFilter]) -> Option<usize> {
+    let text = disassemble(prog);
+    text.lines().position(|l| {
+        let l = l.trim_start();
+        let body = l.split_once("  ").map_or("", |(_, b)| b);
+        (body.starts_with('j') && !body.starts_with("ja") && body.contains(" A "))
+            || (body.starts_with("jeq  arch") && body.contains("== 0x"))
+    })
+}
+
 /// The listing, one instruction a line: `  12  jge  nr >= 59 (execve)  -> 20 : 13`.
 pub fn disassemble(prog: &[SockFilter]) -> String {
     let mut states: Vec<Option<State>> = vec![None; prog.len() + 1];

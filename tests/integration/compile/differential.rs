@@ -204,6 +204,8 @@ fn arg_vectors(profile: &Profile) -> Vec<[u64; 6]> {
 #[derive(Default)]
 struct Tally {
     checked: usize,
+    /// Programs libseccomp generated wrongly (not compared).
+    libseccomp_bugs: Vec<String>,
     mismatches: Vec<String>,
 }
 
@@ -236,6 +238,12 @@ fn compare(
         }
         (Some(t), Ok(o)) => (t, o.program),
     };
+    if let Some(pc) = compile::disasm::stale_accumulator(&theirs) {
+        tally.libseccomp_bugs.push(format!(
+            "{name} {set:?}: libseccomp's instruction {pc} tests a stale accumulator"
+        ));
+        return None;
+    }
     if std::env::var_os("EPERM_DIFF_DEBUG").is_some() {
         println!(
             "ours:\n{}\nlibseccomp:\n{}",
@@ -360,10 +368,8 @@ mod random {
     use super::*;
     use proptest::prelude::*;
 
-    // Names every arch of both sets has. A name missing on an arch becomes a
-    // pseudo-syscall entry in libseccomp 2.5.4, and when that entry heads the arch's
-    // list the generated code skips loading `nr` (the arch's checks then compare
-    // against the arch value and never match): a libseccomp bug we do not copy.
+    // `mmap` is missing on arm: libseccomp 2.5.4 then sometimes forgets to load `nr`
+    // for arm (its checks compare the arch value); such programs are skipped.
     const NAMES: &[&str] = &[
         "read",
         "write",
@@ -459,6 +465,8 @@ mod random {
             for set in [SETS[0], SETS[1]] {
                 let mut tally = Tally::default();
                 compare(&p, "random", set, &mut tally);
+                // libseccomp's own code-generation bugs are not verdicts to match.
+                prop_assume!(tally.libseccomp_bugs.is_empty());
                 let shown: Vec<_> = tally.mismatches.iter().filter(|m| !m.is_empty()).take(5).cloned().collect();
                 prop_assert!(tally.mismatches.is_empty(), "{text}\n{}", shown.join("\n"));
             }
