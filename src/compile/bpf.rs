@@ -1,7 +1,8 @@
 //! Classic BPF as seccomp uses it: the instruction record, the opcodes we emit,
 //! seccomp's action words, and an emulator that runs a program on one syscall.
 
-/// `struct sock_filter`.
+/// `struct sock_filter`, laid out as the kernel reads it.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SockFilter {
     pub code: u16,
