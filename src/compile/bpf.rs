@@ -289,10 +289,10 @@ mod tests {
         assert_eq!(run(&prog, &data(0, 3, [0; 6])), (RET_KILL_PROCESS, 3));
         assert_eq!(
             run(&prog, &data(59, 0xC000_003E, [0; 6])),
-            (RET_ERRNO | 1, 6)
+            (RET_ERRNO | 1, 5)
         );
         let r = run_traced(&prog, &data(1, 0xC000_003E, [0x1_0000_0000, 0, 0, 0, 0, 0]));
-        assert_eq!((r.action, r.executed, r.read_args), (RET_TRAP, 10, true));
+        assert_eq!((r.action, r.executed, r.read_args), (RET_TRAP, 8, true));
         assert_eq!(
             run(&prog, &data(1, 0xC000_003E, [0x2_0000_0001, 0, 0, 0, 0, 0])).0,
             RET_ALLOW
