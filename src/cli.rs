@@ -22,6 +22,10 @@ pub enum Command {
     Edit(EditArgs),
     /// Print the embedded default profile (Docker-compatible).
     Default,
+    /// Compile a profile to a seccomp BPF program: write it, list it, or measure it.
+    Compile(CompileArgs),
+    /// Explain what a profile does with one syscall, and which rule decides it.
+    Explain(ExplainArgs),
 }
 
 /// What a profile is resolved for: `includes`/`excludes` and `archMap` depend on it.
@@ -66,4 +70,42 @@ pub struct EditArgs {
     /// Print the change as a unified diff instead of saving it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["output", "disasm", "stats"])))]
+pub struct CompileArgs {
+    pub profile: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// enforce (as written), trace, notify or log (non-ALLOW verdicts become TRACE / USER_NOTIF / LOG).
+    #[arg(long, default_value = "enforce")]
+    pub mode: String,
+    /// Write raw `struct sock_filter` records (8 bytes each, little-endian) to FILE.
+    #[arg(short = 'o', long = "output", value_name = "FILE.bpf")]
+    pub output: Option<PathBuf>,
+    /// Print a readable listing.
+    #[arg(long)]
+    pub disasm: bool,
+    /// Print instructions, executed path lengths and cacheable syscalls.
+    #[arg(long)]
+    pub stats: bool,
+    /// With --stats: one JSON object.
+    #[arg(long, requires = "stats")]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    pub profile: PathBuf,
+    /// A syscall name (or number) of the target arch.
+    pub syscall: String,
+    /// Up to six arguments: decimal, 0x hex, or names such as AF_NETLINK, CLONE_NEWUSER|CLONE_NEWNS.
+    #[arg(num_args = 0..=6, value_name = "ARG")]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Machine-readable output: one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }

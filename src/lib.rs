@@ -8,6 +8,7 @@ pub mod arch;
 pub mod caps;
 pub mod cli;
 pub mod cmd;
+pub mod compile;
 pub mod errno;
 pub mod json;
 pub mod profile;

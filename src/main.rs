@@ -8,6 +8,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Edit(args) => cmd::edit::run(args),
+        Command::Compile(args) => cmd::compile::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Default => {
             print!("{}", eperm::profile::DEFAULT_PROFILE);
             Ok(cmd::EXIT_OK)

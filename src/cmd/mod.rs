@@ -1,7 +1,9 @@
 //! One module per subcommand. Each returns the process exit code or a [`CmdError`].
 
 pub mod check;
+pub mod compile;
 pub mod edit;
+pub mod explain;
 
 use crate::profile::LoadError;
 

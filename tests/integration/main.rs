@@ -2,6 +2,7 @@
 
 mod arch;
 mod check;
+mod compile;
 mod edit;
 mod load;
 mod util;

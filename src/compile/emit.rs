@@ -1,0 +1,437 @@
+//! From libseccomp's per-syscall decisions ([`Db`]) to a BPF program.
+//!
+//! Shape, per AUDIT_ARCH value:
+//!
+//! ```text
+//! ld arch; jeq ARCH_1 -> block 1; jeq ARCH_2 -> block 2; …; ret BAD_ARCH
+//! block: ld nr; binary search (jge) over runs of syscall numbers with the same
+//!        outcome; a run ends in a shared `ret`, or in the syscall's argument block
+//! ```
+//!
+//! Adjacent numbers with the same verdict collapse into one run, so the search is
+//! over far fewer than one entry per syscall. The search only loads `nr`/`arch`
+//! and compares with constants, which the kernel's action cache can emulate:
+//! unconditionally allowed syscalls get cached. Argument blocks are libseccomp's
+//! comparison tree, with the accumulator tracked so a word is loaded only when the
+//! previous comparison left a different one. Jumps further than 255 go through a
+//! `ja` trampoline.
+
+use super::bpf::{self, SockFilter};
+use super::db::{Db, Entry, Leaf};
+use crate::arch::{Arch, X32_SYSCALL_BIT};
+use std::collections::HashMap;
+
+pub type Label = usize;
+
+#[derive(Clone, Copy, Debug)]
+enum Ins {
+    Ld(u32),
+    And(u32),
+    J {
+        code: u16,
+        k: u32,
+        jt: Label,
+        jf: Label,
+    },
+    Ja(Label),
+    Ret(u32),
+    Mark(Label),
+}
+
+/// Where a syscall number leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    Ret(u32),
+    Block(Label),
+}
+
+/// What comes after a level of the tree runs out: an action, or the next sibling
+/// of the parent (with its own continuation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Cont {
+    Ret(u32),
+    Node(usize, usize),
+}
+
+#[derive(Clone, Copy)]
+struct NodeLabels {
+    full: Label,
+    and: Label,
+    cmp: Label,
+}
+
+/// Turns verdicts into action words for the chosen mode.
+pub trait Words {
+    fn leaf(&mut self, leaf: &Leaf) -> u32;
+    fn default(&mut self) -> u32;
+    fn bad_arch(&self) -> u32;
+}
+
+struct Asm<'a, W: Words> {
+    db: &'a Db,
+    words: &'a mut W,
+    out: Vec<Ins>,
+    next_label: Label,
+    conts: Vec<Cont>,
+    cont_ids: HashMap<Cont, usize>,
+    nodes: HashMap<(usize, usize), NodeLabels>,
+    order: Vec<(usize, usize)>,
+    rets: HashMap<u32, Label>,
+}
+
+impl<W: Words> Asm<'_, W> {
+    fn label(&mut self) -> Label {
+        self.next_label += 1;
+        self.next_label - 1
+    }
+
+    fn cont(&mut self, c: Cont) -> usize {
+        if let Some(&id) = self.cont_ids.get(&c) {
+            return id;
+        }
+        self.conts.push(c);
+        self.cont_ids.insert(c, self.conts.len() - 1);
+        self.conts.len() - 1
+    }
+
+    fn ret(&mut self, word: u32) -> Label {
+        if let Some(&l) = self.rets.get(&word) {
+            return l;
+        }
+        let l = self.label();
+        self.rets.insert(word, l);
+        l
+    }
+
+    /// The continuation after node `n` (its next sibling, else `cont`).
+    fn next_of(&mut self, n: usize, cont: usize) -> usize {
+        match self.db.nodes[n].lvl_nxt {
+            Some(s) => self.cont(Cont::Node(s, cont)),
+            None => cont,
+        }
+    }
+
+    /// Depth-first discovery of every (node, continuation) pair reachable from
+    /// `key`, recording a post-order so that emitting in reverse only jumps forward.
+    fn discover(&mut self, key: (usize, usize)) {
+        if self.nodes.contains_key(&key) {
+            return;
+        }
+        let labels = NodeLabels {
+            full: self.label(),
+            and: self.label(),
+            cmp: self.label(),
+        };
+        self.nodes.insert(key, labels);
+        let (n, cont) = key;
+        let next = self.next_of(n, cont);
+        let node = self.db.nodes[n].clone();
+        for (nxt, act) in [(node.nxt_t, node.act_t), (node.nxt_f, node.act_f)] {
+            match (nxt, act) {
+                (Some(sub), _) => {
+                    let head = self.db.level_head(sub);
+                    self.discover((head, next));
+                }
+                (None, Some(_)) => {}
+                (None, None) => {
+                    if let Cont::Node(s, c) = self.conts[next] {
+                        self.discover((s, c));
+                    }
+                }
+            }
+        }
+        self.order.push(key);
+    }
+
+    /// The label to jump to for continuation `cont` when the accumulator holds `acc`.
+    fn cont_entry(&mut self, cont: usize, acc: Option<(u32, u32)>) -> Label {
+        match self.conts[cont] {
+            Cont::Ret(w) => self.ret(w),
+            Cont::Node(n, c) => self.node_entry((n, c), acc),
+        }
+    }
+
+    fn node_entry(&self, key: (usize, usize), acc: Option<(u32, u32)>) -> Label {
+        let l = self.nodes[&key];
+        let node = &self.db.nodes[key.0];
+        match acc {
+            Some((off, mask)) if off == node.offset && mask == node.mask => l.cmp,
+            Some((off, u32::MAX)) if off == node.offset => l.and,
+            _ => l.full,
+        }
+    }
+
+    fn emit_node(&mut self, key: (usize, usize)) {
+        let (n, cont) = key;
+        let node = self.db.nodes[n].clone();
+        let labels = self.nodes[&key];
+        let next = self.next_of(n, cont);
+        self.out.push(Ins::Mark(labels.full));
+        self.out.push(Ins::Ld(node.offset));
+        self.out.push(Ins::Mark(labels.and));
+        if node.mask != u32::MAX {
+            self.out.push(Ins::And(node.mask));
+        }
+        self.out.push(Ins::Mark(labels.cmp));
+        let acc = Some((node.offset, node.mask));
+        let branch = |asm: &mut Self, nxt: Option<usize>, act: Option<Leaf>| match (nxt, act) {
+            (Some(sub), _) => {
+                let head = asm.db.level_head(sub);
+                asm.node_entry((head, next), acc)
+            }
+            (None, Some(leaf)) => {
+                let w = asm.words.leaf(&leaf);
+                asm.ret(w)
+            }
+            (None, None) => asm.cont_entry(next, acc),
+        };
+        let jt = branch(self, node.nxt_t, node.act_t);
+        let jf = branch(self, node.nxt_f, node.act_f);
+        let code = match node.op {
+            super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
+            super::db::NodeOp::Gt => bpf::JGT_K,
+            super::db::NodeOp::Ge => bpf::JGE_K,
+        };
+        self.out.push(Ins::J {
+            code,
+            k: node.datum,
+            jt,
+            jf,
+        });
+    }
+
+    /// Binary search over runs `segs` (start, target); the caller placed `me`'s label.
+    fn search(&mut self, segs: &[(u32, Target)]) {
+        if segs.len() == 1 {
+            match segs[0].1 {
+                Target::Ret(w) => self.out.push(Ins::Ret(w)),
+                Target::Block(l) => self.out.push(Ins::Ja(l)),
+            }
+            return;
+        }
+        let mid = segs.len() / 2;
+        let (left, right) = segs.split_at(mid);
+        let side = |asm: &mut Self, s: &[(u32, Target)]| -> (Label, bool) {
+            if s.len() == 1 {
+                let l = match s[0].1 {
+                    Target::Ret(w) => asm.ret(w),
+                    Target::Block(l) => l,
+                };
+                (l, false)
+            } else {
+                (asm.label(), true)
+            }
+        };
+        let (jf, emit_left) = side(self, left);
+        let (jt, emit_right) = side(self, right);
+        self.out.push(Ins::J {
+            code: bpf::JGE_K,
+            k: right[0].0,
+            jt,
+            jf,
+        });
+        if emit_left {
+            self.out.push(Ins::Mark(jf));
+            self.search(left);
+        }
+        if emit_right {
+            self.out.push(Ins::Mark(jt));
+            self.search(right);
+        }
+    }
+}
+
+/// Emits the program for the arches of `arches` (x86_64 and x32 share one block).
+pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter> {
+    let mut asm = Asm {
+        db,
+        words,
+        out: Vec::new(),
+        next_label: 0,
+        conts: Vec::new(),
+        cont_ids: HashMap::new(),
+        nodes: HashMap::new(),
+        order: Vec::new(),
+        rets: HashMap::new(),
+    };
+    // Groups by AUDIT_ARCH, in the order of `arches`.
+    let mut groups: Vec<(u32, Vec<Arch>)> = Vec::new();
+    for &a in arches {
+        match groups.iter_mut().find(|g| g.0 == a.audit_arch()) {
+            Some(g) => g.1.push(a),
+            None => groups.push((a.audit_arch(), vec![a])),
+        }
+    }
+    let bad_arch = asm.words.bad_arch();
+    asm.out.push(Ins::Ld(bpf::OFF_ARCH));
+    let group_labels: Vec<Label> = groups.iter().map(|_| asm.label()).collect();
+    for (g, &l) in groups.iter().zip(&group_labels) {
+        let next = asm.label();
+        asm.out.push(Ins::J {
+            code: bpf::JEQ_K,
+            k: g.0,
+            jt: l,
+            jf: next,
+        });
+        asm.out.push(Ins::Mark(next));
+    }
+    asm.out.push(Ins::Ret(bad_arch));
+    for ((_, group), &l) in groups.iter().zip(&group_labels) {
+        asm.rets.clear();
+        asm.nodes.clear();
+        asm.order.clear();
+        let default = asm.words.default();
+        let default_cont = asm.cont(Cont::Ret(default));
+        // What each listed syscall number leads to.
+        let mut points: Vec<(u32, Target)> = Vec::new();
+        let mut roots = Vec::new();
+        for (&(arch, nr), entry) in &db.entries {
+            if !group.contains(&arch) {
+                continue;
+            }
+            let t = match entry {
+                Entry::Always(leaf) => Target::Ret(asm.words.leaf(leaf)),
+                Entry::Tree(n) => {
+                    let key = (db.level_head(*n), default_cont);
+                    asm.discover(key);
+                    roots.push(key);
+                    Target::Block(asm.nodes[&key].full)
+                }
+            };
+            points.push((nr, t));
+        }
+        points.sort_by_key(|p| p.0);
+        let has = |a| group.contains(&a);
+        let base: Vec<(u32, Target)> = if has(Arch::X86_64) && !has(Arch::X32) {
+            // x32 numbers under AUDIT_ARCH_X86_64 are a different ABI: bad arch,
+            // except -1, which tracers use to skip a call.
+            vec![
+                (0, Target::Ret(default)),
+                (X32_SYSCALL_BIT, Target::Ret(bad_arch)),
+                (u32::MAX, Target::Ret(default)),
+            ]
+        } else if has(Arch::X32) && !has(Arch::X86_64) {
+            vec![
+                (0, Target::Ret(bad_arch)),
+                (X32_SYSCALL_BIT, Target::Ret(default)),
+            ]
+        } else {
+            vec![(0, Target::Ret(default))]
+        };
+        let base_at = |nr: u32| {
+            base.iter()
+                .rev()
+                .find(|b| b.0 <= nr)
+                .expect("base starts at 0")
+                .1
+        };
+        let mut bounds: Vec<u32> = base.iter().map(|b| b.0).collect();
+        for &(nr, _) in &points {
+            bounds.push(nr);
+            if nr < u32::MAX {
+                bounds.push(nr + 1);
+            }
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut segs: Vec<(u32, Target)> = Vec::new();
+        for b in bounds {
+            let t = match points.binary_search_by_key(&b, |p| p.0) {
+                Ok(i) => points[i].1,
+                Err(_) => base_at(b),
+            };
+            if segs.last().is_none_or(|s| s.1 != t) {
+                segs.push((b, t));
+            }
+        }
+        asm.out.push(Ins::Mark(l));
+        asm.out.push(Ins::Ld(bpf::OFF_NR));
+        asm.search(&segs);
+        let order: Vec<(usize, usize)> = asm.order.iter().rev().copied().collect();
+        for key in order {
+            asm.emit_node(key);
+        }
+        let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
+        rets.sort_unstable();
+        for (w, l) in rets {
+            asm.out.push(Ins::Mark(l));
+            asm.out.push(Ins::Ret(w));
+        }
+    }
+    assemble(asm.out, asm.next_label)
+}
+
+/// Resolves labels to offsets, adding `ja` trampolines for jumps over 255.
+fn assemble(mut ins: Vec<Ins>, mut next_label: Label) -> Vec<SockFilter> {
+    loop {
+        let pos = positions(&ins, next_label);
+        let mut fixed = Vec::with_capacity(ins.len());
+        let mut changed = false;
+        let mut at = 0usize;
+        for i in ins {
+            match i {
+                Ins::J { code, k, jt, jf } => {
+                    let far = |l: Label| pos[l] - (at + 1) > 255;
+                    let (mut jt2, mut jf2) = (jt, jf);
+                    let mut tramps = Vec::new();
+                    if far(jt) {
+                        jt2 = next_label;
+                        next_label += 1;
+                        tramps.push((jt2, jt));
+                    }
+                    if far(jf) {
+                        jf2 = next_label;
+                        next_label += 1;
+                        tramps.push((jf2, jf));
+                    }
+                    changed |= !tramps.is_empty();
+                    fixed.push(Ins::J {
+                        code,
+                        k,
+                        jt: jt2,
+                        jf: jf2,
+                    });
+                    for (l, to) in tramps {
+                        fixed.push(Ins::Mark(l));
+                        fixed.push(Ins::Ja(to));
+                    }
+                }
+                other => fixed.push(other),
+            }
+            if !matches!(i, Ins::Mark(_)) {
+                at += 1;
+            }
+        }
+        ins = fixed;
+        if !changed {
+            break;
+        }
+    }
+    let pos = positions(&ins, next_label);
+    let mut out = Vec::new();
+    for i in ins {
+        let at = out.len();
+        let off = |l: Label| (pos[l] - (at + 1)) as u32;
+        out.push(match i {
+            Ins::Mark(_) => continue,
+            Ins::Ld(k) => SockFilter::new(bpf::LD_ABS, 0, 0, k),
+            Ins::And(k) => SockFilter::new(bpf::AND_K, 0, 0, k),
+            Ins::Ret(k) => SockFilter::new(bpf::RET_K, 0, 0, k),
+            Ins::Ja(l) => SockFilter::new(bpf::JA, 0, 0, off(l)),
+            Ins::J { code, k, jt, jf } => SockFilter::new(code, off(jt) as u8, off(jf) as u8, k),
+        });
+    }
+    out
+}
+
+fn positions(ins: &[Ins], labels: Label) -> Vec<usize> {
+    let mut pos = vec![usize::MAX; labels];
+    let mut at = 0;
+    for i in ins {
+        match i {
+            Ins::Mark(l) => pos[*l] = at,
+            _ => at += 1,
+        }
+    }
+    pos
+}

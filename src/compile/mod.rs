@@ -1,0 +1,212 @@
+//! The BPF compiler: effective rules to a seccomp program, with an emulator,
+//! a disassembler and statistics.
+//!
+//! Verdicts follow libseccomp as runc drives it (see [`db`]); the program's shape
+//! is our own (see [`emit`]).
+
+pub mod bpf;
+pub mod db;
+pub mod disasm;
+pub mod emit;
+pub mod stats;
+
+pub use bpf::{run, validate, SeccompData, SockFilter};
+
+use crate::arch::Arch;
+use crate::profile::{Action, Resolved, Verdict};
+use db::{Db, Leaf, Outcome};
+use std::collections::HashMap;
+
+/// How denials are turned into something a debugger can watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// As the profile says.
+    #[default]
+    Enforce,
+    /// Every non-ALLOW verdict becomes `TRACE(id)`; `id` indexes [`Compiled::table`].
+    Trace,
+    /// Every non-ALLOW verdict becomes `USER_NOTIF`. The kernel passes no data with
+    /// it: the supervisor re-evaluates (arch, nr, args) with [`Compiled::evaluate`].
+    Notify,
+    /// Every non-ALLOW verdict becomes `LOG`.
+    Log,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "enforce" => Some(Mode::Enforce),
+            "trace" => Some(Mode::Trace),
+            "notify" => Some(Mode::Notify),
+            "log" => Some(Mode::Log),
+            _ => None,
+        }
+    }
+}
+
+/// libseccomp's default bad-arch action, `SCMP_ACT_KILL` (= KILL_THREAD).
+pub const BAD_ARCH: u32 = bpf::RET_KILL_THREAD;
+
+/// What a `TRACE` data value stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableEntry {
+    /// The verdict the profile gives.
+    pub verdict: Verdict,
+    /// Index into `Resolved::rules`; `None` for the default action.
+    pub effective: Option<usize>,
+    /// Index into the profile's `syscalls[]`; `None` for the default action.
+    pub rule: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub program: Vec<SockFilter>,
+    pub mode: Mode,
+    pub arches: Vec<Arch>,
+    pub default: Verdict,
+    /// libseccomp's view of the rules, for [`Compiled::evaluate`].
+    pub db: Db,
+    /// TRACE data -> what it stands for (trace mode; index 0 is the default action).
+    pub table: Vec<TableEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("the program has {0} instructions; the kernel accepts at most 4096")]
+    TooLong(usize),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("more than 65535 distinct rules to trace")]
+    TooManyRules,
+}
+
+/// The action word the kernel gets for a verdict.
+pub fn action_word(v: Verdict) -> u32 {
+    match v.action {
+        Action::Allow => bpf::RET_ALLOW,
+        Action::Errno => bpf::RET_ERRNO | (v.data & bpf::RET_DATA),
+        Action::KillThread => bpf::RET_KILL_THREAD,
+        Action::KillProcess => bpf::RET_KILL_PROCESS,
+        Action::Trap => bpf::RET_TRAP,
+        Action::Trace => bpf::RET_TRACE | (v.data & bpf::RET_DATA),
+        Action::Log => bpf::RET_LOG,
+        Action::Notify => bpf::RET_USER_NOTIF,
+    }
+}
+
+struct ModeWords<'a> {
+    mode: Mode,
+    default: Verdict,
+    resolved: &'a Resolved,
+    table: Vec<TableEntry>,
+    ids: HashMap<Option<usize>, u32>,
+}
+
+impl ModeWords<'_> {
+    fn word(&mut self, v: Verdict, effective: Option<usize>) -> u32 {
+        if v.action == Action::Allow {
+            return bpf::RET_ALLOW;
+        }
+        match self.mode {
+            Mode::Enforce => action_word(v),
+            Mode::Log => bpf::RET_LOG,
+            Mode::Notify => bpf::RET_USER_NOTIF,
+            Mode::Trace => {
+                let id = match self.ids.get(&effective) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.table.len() as u32;
+                        self.table.push(TableEntry {
+                            verdict: v,
+                            effective,
+                            rule: effective.map(|e| self.resolved.rules[e].rule),
+                        });
+                        self.ids.insert(effective, id);
+                        id
+                    }
+                };
+                bpf::RET_TRACE | (id & bpf::RET_DATA)
+            }
+        }
+    }
+}
+
+impl emit::Words for ModeWords<'_> {
+    fn leaf(&mut self, leaf: &Leaf) -> u32 {
+        self.word(leaf.verdict, Some(leaf.origin))
+    }
+    fn default(&mut self) -> u32 {
+        self.word(self.default, None)
+    }
+    fn bad_arch(&self) -> u32 {
+        BAD_ARCH
+    }
+}
+
+/// Compiles the effective rules for `resolved.arches` into one program.
+pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError> {
+    let db = Db::build(resolved).map_err(|c| {
+        let e = &resolved.rules[c.effective];
+        let with = c
+            .with
+            .map(|w| format!(" (it clashes with syscalls[{}])", resolved.rules[w].rule))
+            .unwrap_or_default();
+        CompileError::Conflict(format!(
+            "libseccomp refuses syscalls[{}] for {} on {}: the same argument test would have two different actions{with}; runc would fail to start the container",
+            e.rule, e.name, e.arch
+        ))
+    })?;
+    let mut words = ModeWords {
+        mode,
+        default: resolved.default,
+        resolved,
+        table: Vec::new(),
+        ids: HashMap::new(),
+    };
+    if mode == Mode::Trace {
+        // Data 0 is always the default action.
+        emit::Words::default(&mut words);
+    }
+    let program = emit::emit(&db, &resolved.arches, &mut words);
+    if words.table.len() > 0x1_0000 {
+        return Err(CompileError::TooManyRules);
+    }
+    if program.len() > bpf::MAX_INSNS {
+        return Err(CompileError::TooLong(program.len()));
+    }
+    debug_assert_eq!(validate(&program), Ok(()));
+    Ok(Compiled {
+        program,
+        mode,
+        arches: resolved.arches.clone(),
+        default: resolved.default,
+        db,
+        table: words.table,
+    })
+}
+
+impl Compiled {
+    /// The profile's verdict for a call (whatever the mode) and the rule that decided it.
+    pub fn evaluate(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Outcome {
+        let data = SeccompData {
+            nr,
+            arch: arch.audit_arch(),
+            ip: 0,
+            args,
+        };
+        self.db.evaluate(arch, nr, &data, self.default)
+    }
+
+    /// Runs the program on a call of `arch`.
+    pub fn run(&self, arch: Arch, nr: u32, args: [u64; 6]) -> (u32, usize) {
+        run(
+            &self.program,
+            &SeccompData {
+                nr,
+                arch: arch.audit_arch(),
+                ip: 0,
+                args,
+            },
+        )
+    }
+}
