@@ -12,6 +12,7 @@ pub const FIXTURES: &[&str] = &[
     "compile/overlap.json",
     "compile/includes.json",
     "compile/docker-like.json",
+    "compile/default.json",
 ];
 
 /// Fixtures libseccomp refuses (two actions for one argument test).

@@ -3,6 +3,7 @@
 mod arch;
 mod check;
 mod compile;
+mod default_profile;
 mod edit;
 mod load;
 mod util;

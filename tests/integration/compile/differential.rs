@@ -445,12 +445,13 @@ mod random {
         })
     }
 
-    /// `EPERM_DIFF_DEBUG='{profile json}'`: compare one profile, print both programs.
+    /// A debugging aid, not a test: `EPERM_DIFF_DEBUG='{profile json}' cargo test
+    /// --features differential debug_one -- --ignored --nocapture` compares one profile.
     #[test]
+    #[ignore = "debugging aid: needs EPERM_DIFF_DEBUG"]
     fn debug_one() {
-        let Ok(text) = std::env::var("EPERM_DIFF_DEBUG") else {
-            return;
-        };
+        let text =
+            std::env::var("EPERM_DIFF_DEBUG").expect("set EPERM_DIFF_DEBUG to a profile's JSON");
         let p = eperm::profile::load_str("debug.json", text).unwrap();
         let mut tally = Tally::default();
         compare(&p, "debug", SETS[1], &mut tally);
