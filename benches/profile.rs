@@ -33,6 +33,9 @@ fn main() {
     // Build the syscall tables once, as a long-running eperm would have.
     let _ = Arch::X86_64.syscall_nr("read");
 
+    let parse = median_per_iter(21, 200, || {
+        black_box(eperm::json::parse(black_box(&text)).unwrap());
+    });
     let load = median_per_iter(21, 200, || {
         black_box(load_str("default.json", black_box(text.clone())).unwrap());
     });
@@ -49,6 +52,10 @@ fn main() {
         "default profile: {} bytes, {} rules, {rules} effective rules for x86_64+x86+x32",
         text.len(),
         profile.rules.len()
+    );
+    println!(
+        "json parse      median {:>9.1} µs/iter",
+        parse.as_secs_f64() * 1e6
     );
     println!(
         "load            median {:>9.1} µs/iter",
