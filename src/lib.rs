@@ -12,4 +12,6 @@ pub mod compile;
 pub mod errno;
 pub mod json;
 pub mod profile;
+pub mod run;
+pub mod sources;
 pub mod suggest;

@@ -6,4 +6,5 @@ mod compile;
 mod default_profile;
 mod edit;
 mod load;
+mod run;
 mod util;

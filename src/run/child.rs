@@ -1,0 +1,370 @@
+//! Starting the workload: everything the child needs is built before `fork`, so
+//! that between `fork` and `execve` the child makes only raw system calls.
+//!
+//! The child, in order: its own process group; die with eperm (PDEATHSIG); join
+//! eperm's cgroup when there is one; default signal handling; drop to `--user`;
+//! in trace mode stop for the tracer; in notify mode tell the parent which fd the
+//! listener will get; no_new_privs when it lacks CAP_SYS_ADMIN; install the
+//! filter; exec. A failure before exec is reported through a close-on-exec pipe;
+//! a successful exec closes it, which the parent reads as "started".
+
+use crate::compile::SockFilter;
+use std::ffi::{CString, OsStr, OsString};
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
+pub const SECCOMP_FILTER_FLAG_LOG: u32 = 1 << 1;
+pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 1 << 3;
+
+/// Why the workload could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// Exit status 127, as a shell would give.
+    #[error("{0}: command not found")]
+    NotFound(String),
+    #[error("{program}: {stage} failed: {source}")]
+    Child {
+        program: String,
+        stage: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot start the workload: {0}")]
+    Os(#[from] std::io::Error),
+}
+
+/// Messages on the report pipe: one tag byte, a stage byte, an i32.
+const MSG_FAILED: u8 = b'F';
+const MSG_LISTENER: u8 = b'L';
+
+/// Steps of the child, named in error messages.
+const STAGES: &[&str] = &[
+    "setpgid",
+    "prctl(PR_SET_PDEATHSIG)",
+    "joining the cgroup",
+    "setgroups",
+    "setgid",
+    "setuid",
+    "ptrace(PTRACE_TRACEME)",
+    "reporting the listener fd",
+    "prctl(PR_SET_NO_NEW_PRIVS)",
+    "seccomp(SECCOMP_SET_MODE_FILTER)",
+    "execve",
+];
+
+/// The user the workload runs as (`--user`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// How the child sets itself up; everything is owned and ready before fork.
+pub struct Prepared {
+    program: String,
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    filter: Vec<SockFilter>,
+    filter_flags: u32,
+    no_new_privs: bool,
+    traceme: bool,
+    user: Option<Credentials>,
+    cgroup_procs: Option<OwnedFd>,
+}
+
+/// What the parent holds after fork.
+pub struct Spawned {
+    pub pid: i32,
+    report: std::fs::File,
+    /// The listener's fd number in the child (notify mode), once reported.
+    pub listener_fd: Option<RawFd>,
+}
+
+impl Prepared {
+    /// `argv[0]` is looked up in PATH now, so "not found" is known before anything runs.
+    pub fn new(argv: &[OsString], filter: Vec<SockFilter>) -> Result<Prepared, SpawnError> {
+        let program = argv
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = find_program(argv.first().map(OsString::as_os_str).unwrap_or_default())
+            .ok_or_else(|| SpawnError::NotFound(program.clone()))?;
+        let cstring = |s: &OsStr| {
+            CString::new(s.as_bytes()).map_err(|_| SpawnError::NotFound(program.clone()))
+        };
+        let argv = argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+        let envp = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let mut kv = std::os::unix::ffi::OsStringExt::into_vec(k);
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).ok()
+            })
+            .collect();
+        let path = cstring(path.as_os_str())?;
+        Ok(Prepared {
+            program,
+            path,
+            argv,
+            envp,
+            filter,
+            filter_flags: 0,
+            no_new_privs: !crate::caps::CapSet::current().has("CAP_SYS_ADMIN"),
+            traceme: false,
+            user: None,
+            cgroup_procs: None,
+        })
+    }
+
+    /// The command as the user wrote it, for messages.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// `SECCOMP_FILTER_FLAG_*` for the filter (NEW_LISTENER for notify mode, LOG …).
+    pub fn filter_flags(mut self, flags: u32) -> Self {
+        self.filter_flags = flags;
+        self
+    }
+
+    /// Stop with SIGSTOP after PTRACE_TRACEME, before the filter (trace mode).
+    pub fn traceme(mut self, yes: bool) -> Self {
+        self.traceme = yes;
+        self
+    }
+
+    pub fn user(mut self, user: Option<Credentials>) -> Self {
+        // Changing user needs no_new_privs unless we keep CAP_SYS_ADMIN, which we don't.
+        if user.is_some() {
+            self.no_new_privs = true;
+        }
+        self.user = user;
+        self
+    }
+
+    /// An open `cgroup.procs` the child writes itself into.
+    pub fn cgroup(mut self, procs: Option<OwnedFd>) -> Self {
+        self.cgroup_procs = procs;
+        self
+    }
+
+    /// Forks the child. It runs [`Prepared::child`] and never returns here.
+    pub fn spawn(&self) -> Result<Spawned, SpawnError> {
+        let (read, write) = pipe_cloexec()?;
+        let parent = std::process::id() as libc::pid_t;
+        let argv: Vec<*const libc::c_char> = self
+            .argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let envp: Vec<*const libc::c_char> = self
+            .envp
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        let prog = SockFprog {
+            len: self.filter.len() as u16,
+            filter: self.filter.as_ptr(),
+        };
+        // SAFETY: after fork the child only calls async-signal-safe functions on data
+        // prepared above, and ends in execve or _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        if pid == 0 {
+            drop(read);
+            // SAFETY: see above.
+            unsafe { self.child(parent, write.as_raw_fd(), &prog, &argv, &envp) }
+        }
+        drop(write);
+        Ok(Spawned {
+            pid,
+            report: std::fs::File::from(read),
+            listener_fd: None,
+        })
+    }
+
+    /// The child's side. Only raw syscalls from here to execve.
+    unsafe fn child(
+        &self,
+        parent: libc::pid_t,
+        report: RawFd,
+        prog: &SockFprog,
+        argv: &[*const libc::c_char],
+        envp: &[*const libc::c_char],
+    ) -> ! {
+        let fail = |stage: usize| -> ! {
+            let errno = *libc::__errno_location();
+            send(report, MSG_FAILED, stage as u8, errno);
+            libc::_exit(126)
+        };
+        if libc::setpgid(0, 0) != 0 {
+            fail(0);
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            fail(1);
+        }
+        if libc::getppid() != parent {
+            libc::_exit(126); // eperm died before we could ask to die with it
+        }
+        if let Some(procs) = &self.cgroup_procs {
+            if libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                fail(2);
+            }
+        }
+        // Rust ignores SIGPIPE and eperm may block signals: the workload gets defaults.
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        for sig in [
+            libc::SIGPIPE,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGTERM,
+            libc::SIGTSTP,
+            libc::SIGTTOU,
+            libc::SIGTTIN,
+            libc::SIGCHLD,
+        ] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        if let Some(user) = &self.user {
+            if libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0 {
+                fail(3);
+            }
+            if libc::setgid(user.gid) != 0 {
+                fail(4);
+            }
+            if libc::setuid(user.uid) != 0 {
+                fail(5);
+            }
+        }
+        if self.traceme {
+            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                fail(6);
+            }
+            libc::raise(libc::SIGSTOP);
+        }
+        if self.filter_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+            // The listener gets the lowest free fd: find it, free it, tell the parent.
+            let next = libc::fcntl(report, libc::F_DUPFD, 0);
+            if next < 0 || libc::close(next) != 0 || !send(report, MSG_LISTENER, 0, next) {
+                fail(7);
+            }
+        }
+        if self.no_new_privs && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            fail(8);
+        }
+        let flags = self.filter_flags as libc::c_long;
+        if libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            prog as *const SockFprog,
+        ) < 0
+        {
+            fail(9);
+        }
+        libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        // The profile may deny even this write; the exit status still tells.
+        fail(10)
+    }
+}
+
+impl Spawned {
+    /// Reads the child's reports until it has exec'd (`Ok`) or failed.
+    ///
+    /// `on_listener` is called as soon as the child says where the listener will be,
+    /// before it installs the filter, so that a supervisor can answer even `execve`.
+    pub fn wait_started(
+        &mut self,
+        program: &str,
+        mut on_listener: impl FnMut(RawFd),
+    ) -> Result<(), SpawnError> {
+        let mut msg = [0u8; 6];
+        loop {
+            match read_full(&mut self.report, &mut msg)? {
+                false => return Ok(()), // EOF: execve closed the pipe
+                true if msg[0] == MSG_LISTENER => {
+                    let fd = i32::from_ne_bytes(msg[2..6].try_into().expect("4 bytes"));
+                    self.listener_fd = Some(fd);
+                    on_listener(fd);
+                }
+                true => {
+                    let errno = i32::from_ne_bytes(msg[2..6].try_into().expect("4 bytes"));
+                    let stage = STAGES.get(msg[1] as usize).copied().unwrap_or("setup");
+                    let source = std::io::Error::from_raw_os_error(errno);
+                    return Err(SpawnError::Child {
+                        program: program.to_string(),
+                        stage,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[repr(C)]
+struct SockFprog {
+    len: u16,
+    filter: *const SockFilter,
+}
+
+unsafe fn send(fd: RawFd, tag: u8, stage: u8, value: i32) -> bool {
+    let v = value.to_ne_bytes();
+    let msg = [tag, stage, v[0], v[1], v[2], v[3]];
+    libc::write(fd, msg.as_ptr().cast(), msg.len()) == msg.len() as isize
+}
+
+/// `Ok(false)` on a clean EOF before any byte.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+fn pipe_cloexec() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds are fresh and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Looks `name` up the way execvp does: as given when it has a slash, else in PATH.
+pub fn find_program(name: &OsStr) -> Option<PathBuf> {
+    let is_exec = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if name.is_empty() {
+        return None;
+    }
+    if name.as_bytes().contains(&b'/') {
+        let p = PathBuf::from(name);
+        return is_exec(&p).then_some(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_exec(p))
+}

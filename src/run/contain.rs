@@ -1,0 +1,169 @@
+//! The workload never outlives eperm, even when eperm is SIGKILLed.
+//!
+//! A watchdog process, forked before anything else, holds the read end of a pipe
+//! whose write end only eperm has. When eperm ends — by returning, panicking or
+//! being killed — the pipe reaches EOF and the watchdog kills what is left: the
+//! workload's cgroup (`cgroup.kill`, which catches daemons that left the process
+//! group) when eperm could make one, and the workload's process group always.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+pub struct Containment {
+    /// eperm's end of the pipe; dropping it is the watchdog's signal.
+    signal: Option<OwnedFd>,
+    watchdog: libc::pid_t,
+    cgroup: Option<PathBuf>,
+}
+
+impl Containment {
+    /// Forks the watchdog. Call before starting threads or opening other fds, so the
+    /// watchdog holds nothing of eperm's (a held seccomp listener would keep calls waiting).
+    pub fn start() -> std::io::Result<Containment> {
+        let cgroup = make_cgroup();
+        let kill_file = cgroup.as_ref().map(|c| cstring(&c.join("cgroup.kill")));
+        let dir = cgroup.as_ref().map(|c| cstring(c));
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills the array with two new fds.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: the fds are new and owned here.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: the child only makes async-signal-safe calls on data prepared above.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if pid == 0 {
+            drop(write);
+            // SAFETY: see above.
+            unsafe { watchdog(read.as_raw_fd(), kill_file.as_deref(), dir.as_deref()) }
+        }
+        drop(read);
+        Ok(Containment {
+            signal: Some(write),
+            watchdog: pid,
+            cgroup,
+        })
+    }
+
+    /// The workload's process group: the watchdog kills it when eperm ends.
+    pub fn watch_group(&self, pgid: libc::pid_t) -> std::io::Result<()> {
+        let fd = self
+            .signal
+            .as_ref()
+            .expect("watchdog is running")
+            .as_raw_fd();
+        let bytes = pgid.to_ne_bytes();
+        // SAFETY: writing four bytes from a local array.
+        if unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) } != bytes.len() as isize {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// `cgroup.procs` of the workload's cgroup, opened for the child to join.
+    pub fn cgroup_procs(&self) -> Option<OwnedFd> {
+        let path = self.cgroup.as_ref()?.join("cgroup.procs");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .ok()
+            .map(OwnedFd::from)
+    }
+
+    /// Kills everything left of the workload and waits for the watchdog.
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if self.signal.take().is_some() {
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(self.watchdog, &mut status, 0) };
+        }
+    }
+}
+
+impl Drop for Containment {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The watchdog: wait for EOF, then kill the cgroup and the process group.
+unsafe fn watchdog(
+    pipe: i32,
+    kill_file: Option<&std::ffi::CStr>,
+    dir: Option<&std::ffi::CStr>,
+) -> ! {
+    // Its own group, so that ^C at the terminal does not take it down before eperm.
+    libc::setpgid(0, 0);
+    let mut pgid: libc::pid_t = 0;
+    let mut buf = [0u8; 4];
+    loop {
+        let n = libc::read(pipe, buf.as_mut_ptr().cast(), buf.len());
+        if n == 4 {
+            pgid = libc::pid_t::from_ne_bytes(buf);
+        } else if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+            break;
+        }
+    }
+    if let Some(kill_file) = kill_file {
+        let fd = libc::open(kill_file.as_ptr(), libc::O_WRONLY);
+        if fd >= 0 {
+            libc::write(fd, b"1".as_ptr().cast(), 1);
+            libc::close(fd);
+        }
+    }
+    if pgid > 0 {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    if let Some(dir) = dir {
+        // The cgroup can go once its last process is gone: retry for up to a second.
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 10_000_000,
+        };
+        for _ in 0..100 {
+            if libc::rmdir(dir.as_ptr()) == 0 || *libc::__errno_location() == libc::ENOENT {
+                break;
+            }
+            libc::nanosleep(&pause, std::ptr::null_mut());
+        }
+    }
+    libc::_exit(0)
+}
+
+/// A cgroup v2 directory for the workload, below eperm's own; `None` when there is
+/// no cgroup2 mount or we may not write there (not root, delegated elsewhere).
+fn make_cgroup() -> Option<PathBuf> {
+    let mount = cgroup2_mount()?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))?
+        .trim_start_matches('/');
+    let dir = mount
+        .join(own)
+        .join(format!("eperm-{}", std::process::id()));
+    std::fs::create_dir(&dir).ok()?;
+    Some(dir)
+}
+
+fn cgroup2_mount() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mount_point = left.split_whitespace().nth(4)?;
+        (right.split_whitespace().next() == Some("cgroup2")).then(|| PathBuf::from(mount_point))
+    })
+}
+
+fn cstring(p: &Path) -> CString {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes()).expect("paths from /proc have no NUL")
+}

@@ -1,0 +1,205 @@
+//! Running a workload under a profile whose denials are intercepted.
+//!
+//! The pieces: [`child`] starts the workload with the filter installed,
+//! [`contain`] makes sure it never outlives eperm, [`Judge`] says what the
+//! profile would have done with an intercepted call, and [`Policy`] says what
+//! to do with it now (let it run, apply the verdict, or ask the UI).
+
+pub mod child;
+pub mod contain;
+
+use crate::arch::Arch;
+use crate::compile::{self, Compiled, Mode};
+use crate::profile::{Action, Profile, Resolved, Target, Verdict};
+use std::sync::mpsc;
+
+/// What the profile would have done with one call, and which rule says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// Index into the profile's `syscalls[]`; `None` when the default action decided.
+    pub rule: Option<usize>,
+    /// JSON path of the deciding rule, or `defaultAction`.
+    pub rule_path: String,
+}
+
+/// The profile, resolved and compiled for one run, answering "what would it do?".
+pub struct Judge {
+    pub profile: Profile,
+    pub resolved: Resolved,
+    pub compiled: Compiled,
+}
+
+impl Judge {
+    /// Compiles `profile` for `target` with denials turned into `mode`'s action.
+    pub fn new(
+        profile: Profile,
+        target: &Target,
+        mode: Mode,
+    ) -> Result<Judge, compile::CompileError> {
+        let resolved = crate::profile::resolve(&profile, target);
+        let compiled = compile::compile(&resolved, mode)?;
+        Ok(Judge {
+            profile,
+            resolved,
+            compiled,
+        })
+    }
+
+    pub fn judge(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Judgement {
+        let outcome = self.compiled.evaluate(arch, nr, args);
+        let rule = outcome.origin.map(|e| self.resolved.rules[e].rule);
+        let rule_path = match rule {
+            Some(i) => self.profile.path(&format!("syscalls[{i}]")),
+            None => self.profile.path("defaultAction"),
+        };
+        Judgement {
+            verdict: outcome.verdict,
+            rule,
+            rule_path,
+        }
+    }
+}
+
+/// What to do with a call right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Let it run.
+    Continue,
+    /// Fail it with this errno.
+    Fail(u32),
+    /// Kill the calling process.
+    Kill,
+}
+
+/// How intercepted calls are decided.
+pub enum Policy {
+    /// Every call runs and is reported (the default).
+    Permissive,
+    /// What the profile says happens, so the real failure is reproduced.
+    Enforce,
+    /// Each call waits for an answer from the UI.
+    Hold(mpsc::Sender<HoldRequest>),
+}
+
+/// A call waiting for the user.
+pub struct HoldRequest {
+    pub event: crate::sources::event::Event,
+    pub reply: mpsc::Sender<HoldAnswer>,
+}
+
+/// The user's answer to a held call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldAnswer {
+    AllowOnce,
+    /// Allow this call and every later one of the same syscall on the same arch.
+    AllowAlways,
+    /// Fail with the profile's errno (or EPERM when the profile kills).
+    Deny,
+    Kill,
+}
+
+/// What enforcing a verdict means for one call.
+pub fn enforce(verdict: Verdict) -> Decision {
+    match verdict.action {
+        Action::Allow | Action::Log => Decision::Continue,
+        Action::Errno => Decision::Fail(verdict.data),
+        // No tracer or listener would answer these: the kernel fails them with ENOSYS.
+        Action::Trace | Action::Notify => Decision::Fail(38),
+        Action::KillThread | Action::KillProcess | Action::Trap => Decision::Kill,
+    }
+}
+
+/// One intercepted call, as the kernel describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub pid: u32,
+    pub tid: u32,
+    pub arch: Arch,
+    pub nr: u32,
+    pub args: [u64; 6],
+}
+
+/// What both interception modes share: the judge, the policy, where events go.
+pub struct Supervision {
+    pub judge: Judge,
+    pub policy: Policy,
+    pub events: mpsc::Sender<crate::sources::event::Event>,
+    pub started: std::time::Instant,
+    /// eperm's own executable: a process still running it has not exec'd the workload yet.
+    pub own_exe: Option<std::path::PathBuf>,
+}
+
+impl Supervision {
+    /// The event for an intercepted call, with what the profile says and what was done.
+    pub fn event(
+        &self,
+        source: crate::sources::event::Source,
+        call: &Call,
+        judgement: &Judgement,
+        decision: crate::sources::event::Decision,
+    ) -> crate::sources::event::Event {
+        let Call {
+            pid,
+            tid,
+            arch,
+            nr,
+            args,
+        } = *call;
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let bootstrap = exe.is_some() && exe == self.own_exe;
+        let comm =
+            std::fs::read_to_string(format!("/proc/{tid}/comm")).map(|c| c.trim_end().to_string());
+        let verdict = judgement.verdict;
+        crate::sources::event::Event {
+            time_ms: self.started.elapsed().as_millis() as u64,
+            source,
+            pid,
+            tid,
+            comm: comm.unwrap_or_default(),
+            exe: exe.map(|e| e.display().to_string()),
+            arch: arch.name().to_string(),
+            syscall: arch
+                .syscall_name(nr)
+                .map_or_else(|| format!("nr_{nr}"), str::to_string),
+            nr,
+            args: Some(args),
+            call: None,
+            action: verdict.action.name().to_string(),
+            errno: (verdict.action == Action::Errno).then(|| crate::errno::describe(verdict.data)),
+            rule: judgement.rule_path.clone(),
+            bootstrap,
+            decision,
+        }
+    }
+
+    /// Decides one call: by policy, asking the UI when holding.
+    pub fn decide(&self, event: &crate::sources::event::Event, verdict: Verdict) -> Decision {
+        match &self.policy {
+            Policy::Permissive => Decision::Continue,
+            Policy::Enforce => enforce(verdict),
+            Policy::Hold(ui) => {
+                let (reply, answer) = mpsc::channel();
+                if ui
+                    .send(HoldRequest {
+                        event: event.clone(),
+                        reply,
+                    })
+                    .is_err()
+                {
+                    return Decision::Continue; // nobody is listening any more
+                }
+                match answer.recv() {
+                    Ok(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) | Err(_) => {
+                        Decision::Continue
+                    }
+                    Ok(HoldAnswer::Deny) => match enforce(verdict) {
+                        Decision::Fail(errno) => Decision::Fail(errno),
+                        _ => Decision::Fail(1),
+                    },
+                    Ok(HoldAnswer::Kill) => Decision::Kill,
+                }
+            }
+        }
+    }
+}
