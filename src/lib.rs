@@ -12,4 +12,5 @@ pub mod compile;
 pub mod errno;
 pub mod json;
 pub mod profile;
+pub mod sources;
 pub mod suggest;
