@@ -1,3 +1,5 @@
 //! Where events come from, and what turns their raw numbers into text.
 
+pub mod memory;
+pub mod procinfo;
 pub mod symbols;
