@@ -2,95 +2,24 @@
 //! it, and why every other rule naming the syscall does not.
 
 use super::{CmdError, EXIT_OK};
+use crate::arch::Arch;
 use crate::cli::ExplainArgs;
 use crate::compile::{self, bpf, Mode};
 use crate::profile::resolve::{condition_sets, filtered_out};
 use crate::profile::{load_file, resolve, Action, ArgCond, Profile, Verdict};
+use crate::sources::symbols;
 
-/// Names accepted for argument values (ORed with `|`).
-const SYMBOLS: &[(&str, u64)] = &[
-    ("AF_UNSPEC", 0),
-    ("AF_UNIX", 1),
-    ("AF_LOCAL", 1),
-    ("AF_INET", 2),
-    ("AF_INET6", 10),
-    ("AF_NETLINK", 16),
-    ("AF_PACKET", 17),
-    ("AF_BLUETOOTH", 31),
-    ("AF_ALG", 38),
-    ("AF_VSOCK", 40),
-    ("SOCK_STREAM", 1),
-    ("SOCK_DGRAM", 2),
-    ("SOCK_RAW", 3),
-    ("SOCK_SEQPACKET", 5),
-    ("SOCK_NONBLOCK", 0o4000),
-    ("SOCK_CLOEXEC", 0o2000000),
-    ("CLONE_VM", 0x100),
-    ("CLONE_FS", 0x200),
-    ("CLONE_FILES", 0x400),
-    ("CLONE_SIGHAND", 0x800),
-    ("CLONE_PIDFD", 0x1000),
-    ("CLONE_PTRACE", 0x2000),
-    ("CLONE_VFORK", 0x4000),
-    ("CLONE_PARENT", 0x8000),
-    ("CLONE_THREAD", 0x10000),
-    ("CLONE_NEWNS", 0x20000),
-    ("CLONE_SYSVSEM", 0x40000),
-    ("CLONE_SETTLS", 0x80000),
-    ("CLONE_NEWTIME", 0x80),
-    ("CLONE_NEWCGROUP", 0x0200_0000),
-    ("CLONE_NEWUTS", 0x0400_0000),
-    ("CLONE_NEWIPC", 0x0800_0000),
-    ("CLONE_NEWUSER", 0x1000_0000),
-    ("CLONE_NEWPID", 0x2000_0000),
-    ("CLONE_NEWNET", 0x4000_0000),
-    ("CLONE_IO", 0x8000_0000),
-    ("PR_SET_PDEATHSIG", 1),
-    ("PR_SET_DUMPABLE", 4),
-    ("PR_SET_KEEPCAPS", 8),
-    ("PR_SET_NAME", 15),
-    ("PR_GET_NAME", 16),
-    ("PR_SET_SECCOMP", 22),
-    ("PR_CAPBSET_READ", 23),
-    ("PR_CAPBSET_DROP", 24),
-    ("PR_SET_NO_NEW_PRIVS", 38),
-    ("PR_GET_NO_NEW_PRIVS", 39),
-    ("PR_CAP_AMBIENT", 47),
-    ("O_RDONLY", 0),
-    ("O_WRONLY", 1),
-    ("O_RDWR", 2),
-    ("O_CREAT", 0o100),
-    ("O_EXCL", 0o200),
-    ("O_NOCTTY", 0o400),
-    ("O_TRUNC", 0o1000),
-    ("O_APPEND", 0o2000),
-    ("O_NONBLOCK", 0o4000),
-    ("O_DIRECTORY", 0o200000),
-    ("O_NOFOLLOW", 0o400000),
-    ("O_CLOEXEC", 0o2000000),
-    ("O_PATH", 0o10000000),
-    ("O_TMPFILE", 0o20200000),
-];
-
-/// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`.
-pub fn parse_arg(s: &str) -> Result<u64, String> {
-    let mut value = 0u64;
-    for part in s.split('|').map(str::trim) {
-        let v = if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
-            u64::from_str_radix(hex, 16).ok()
-        } else if let Some(neg) = part.strip_prefix('-') {
-            neg.parse::<u64>().ok().map(|n| n.wrapping_neg())
-        } else if part.starts_with(|c: char| c.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            SYMBOLS
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(part))
-                .map(|&(_, v)| v)
-        };
-        value |= v.ok_or_else(|| format!("invalid argument value {part:?}"))?;
-    }
-    Ok(value)
+/// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
+/// (the names are those of [`crate::sources::symbols`]).
+pub fn parse_arg(arch: Arch, s: &str) -> Result<u64, String> {
+    symbols::parse_value_for(arch, s).ok_or_else(|| {
+        let bad = s
+            .split('|')
+            .map(str::trim)
+            .find(|p| symbols::parse_value_for(arch, p).is_none())
+            .unwrap_or(s);
+        format!("invalid argument value {bad:?}")
+    })
 }
 
 fn cond_text(c: &ArgCond, arg: u64) -> String {
@@ -162,7 +91,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
     let name = arch.syscall_name(nr).unwrap_or("?").to_string();
     let mut values = [0u64; 6];
     for (i, a) in args.args.iter().enumerate() {
-        values[i] = parse_arg(a).map_err(|e| {
+        values[i] = parse_arg(arch, a).map_err(|e| {
             CmdError::BadInput(format!(
                 "ARG{i}: {e}\n  hint: write a number (42, 0x2a, -1) or a name such as AF_NETLINK or CLONE_NEWUSER|CLONE_NEWNS"
             ))
@@ -247,11 +176,20 @@ mod tests {
     #[test]
     fn argument_values_parse() {
         use super::parse_arg;
-        assert_eq!(parse_arg("42"), Ok(42));
-        assert_eq!(parse_arg("0x2a"), Ok(42));
-        assert_eq!(parse_arg("-1"), Ok(u64::MAX));
-        assert_eq!(parse_arg("AF_NETLINK"), Ok(16));
-        assert_eq!(parse_arg("CLONE_NEWUSER|CLONE_NEWNS"), Ok(0x1002_0000));
-        assert!(parse_arg("AF_BOGUS").is_err());
+        use crate::arch::Arch::{Aarch64, X86_64};
+        assert_eq!(parse_arg(X86_64, "42"), Ok(42));
+        assert_eq!(parse_arg(X86_64, "0x2a"), Ok(42));
+        assert_eq!(parse_arg(X86_64, "-1"), Ok(u64::MAX));
+        assert_eq!(parse_arg(X86_64, "AF_NETLINK"), Ok(16));
+        assert_eq!(
+            parse_arg(X86_64, "CLONE_NEWUSER|CLONE_NEWNS"),
+            Ok(0x1002_0000)
+        );
+        assert_eq!(parse_arg(X86_64, "O_DIRECTORY"), Ok(0o200000));
+        assert_eq!(parse_arg(Aarch64, "O_DIRECTORY"), Ok(0o40000));
+        assert_eq!(
+            parse_arg(X86_64, "AF_INET|AF_BOGUS"),
+            Err("invalid argument value \"AF_BOGUS\"".into())
+        );
     }
 }

@@ -1,3 +1,8 @@
-//! Where events come from, and the one `Event` type they all produce.
+//! Where events come from, the one `Event` type they produce, and what turns
+//! their raw numbers into text.
 
+pub mod decode;
 pub mod event;
+pub mod memory;
+pub mod procinfo;
+pub mod symbols;

@@ -3,6 +3,7 @@
 mod arch;
 mod check;
 mod compile;
+mod decode;
 mod default_profile;
 mod edit;
 mod load;

@@ -1,0 +1,129 @@
+//! Facts about a process from `/proc`. A process that has exited is not an
+//! error here: every function answers `None`.
+
+use std::os::unix::ffi::OsStrExt;
+
+fn read(pid: u32, file: &str) -> Option<Vec<u8>> {
+    std::fs::read(format!("/proc/{pid}/{file}")).ok()
+}
+
+/// The thread's name (`comm`), without the trailing newline.
+pub fn comm(pid: u32) -> Option<String> {
+    let raw = read(pid, "comm")?;
+    let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
+    Some(String::from_utf8_lossy(raw).into_owned())
+}
+
+/// The executable's path. A binary replaced or removed since exec reads as
+/// `/usr/bin/x (deleted)`; the suffix is dropped. Kernel threads and
+/// processes we may not inspect have none.
+pub fn exe(pid: u32) -> Option<String> {
+    let link = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let bytes = link.as_os_str().as_bytes();
+    let bytes = bytes.strip_suffix(b" (deleted)").unwrap_or(bytes);
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// A `Key:\tvalue` field of `/proc/PID/status`.
+fn status_field(pid: u32, key: &str) -> Option<String> {
+    let raw = read(pid, "status")?;
+    String::from_utf8_lossy(&raw).lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// The parent's pid (0 for init and kernel threads' parent).
+pub fn ppid(pid: u32) -> Option<u32> {
+    status_field(pid, "PPid")?.parse().ok()
+}
+
+/// The process (thread group) a thread belongs to.
+pub fn tgid_of(tid: u32) -> Option<u32> {
+    status_field(tid, "Tgid")?.parse().ok()
+}
+
+/// The argument vector; empty for kernel threads and zombies.
+pub fn cmdline(pid: u32) -> Option<Vec<String>> {
+    let raw = read(pid, "cmdline")?;
+    let raw = raw.strip_suffix(b"\0").unwrap_or(&raw);
+    if raw.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(
+        raw.split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process() {
+        let pid = std::process::id();
+        let exe_path = std::env::current_exe().unwrap();
+        assert_eq!(exe(pid).as_deref(), exe_path.to_str());
+        let args: Vec<String> = std::env::args().collect();
+        assert_eq!(cmdline(pid), Some(args));
+        assert_eq!(tgid_of(pid), Some(pid));
+        assert_eq!(ppid(pid), Some(std::os::unix::process::parent_id()));
+        // The test harness runs tests on named threads; the process keeps its name.
+        let name = comm(pid).unwrap();
+        assert!(!name.is_empty() && !name.ends_with('\n'));
+    }
+
+    #[test]
+    fn a_thread_knows_its_process() {
+        let pid = std::process::id();
+        let tid = std::thread::spawn(|| nix::unistd::gettid().as_raw() as u32)
+            .join()
+            .unwrap();
+        // The thread has exited; its /proc entry may or may not linger.
+        let _ = tgid_of(tid);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let h = std::thread::Builder::new()
+            .name("probe".into())
+            .spawn(move || {
+                tx.send(nix::unistd::gettid().as_raw() as u32).unwrap();
+                let _ = done_rx.recv();
+            })
+            .unwrap();
+        let tid = rx.recv().unwrap();
+        assert_ne!(tid, pid);
+        assert_eq!(tgid_of(tid), Some(pid));
+        assert_eq!(comm(tid).as_deref(), Some("probe"));
+        done_tx.send(()).unwrap();
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn a_vanished_process_is_none() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert_eq!(comm(pid), None);
+        assert_eq!(exe(pid), None);
+        assert_eq!(ppid(pid), None);
+        assert_eq!(tgid_of(pid), None);
+        assert_eq!(cmdline(pid), None);
+        assert_eq!(comm(u32::MAX), None);
+    }
+
+    #[test]
+    fn deleted_executables_keep_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("sleeper");
+        std::fs::copy("/bin/sleep", &copy).unwrap();
+        let mut child = std::process::Command::new(&copy).arg("5").spawn().unwrap();
+        std::fs::remove_file(&copy).unwrap();
+        let got = exe(child.id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(got.as_deref(), copy.to_str());
+    }
+}
