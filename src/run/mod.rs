@@ -146,25 +146,27 @@ impl Supervision {
             nr,
             args,
         } = *call;
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-        let bootstrap = exe.is_some() && exe == self.own_exe;
-        let comm =
-            std::fs::read_to_string(format!("/proc/{tid}/comm")).map(|c| c.trim_end().to_string());
+        use crate::sources::{decode, memory::ProcessMemory, procinfo};
+        let exe = procinfo::exe(pid);
+        let own = self.own_exe.as_ref().map(|p| p.display().to_string());
+        let bootstrap = exe.is_some() && exe == own;
+        // The caller is stopped in the call, so its arguments can be read now.
+        let call_text = decode::decode(arch, nr, &args, Some(&ProcessMemory { pid: tid })).text;
         let verdict = judgement.verdict;
         crate::sources::event::Event {
             time_ms: self.started.elapsed().as_millis() as u64,
             source,
             pid,
             tid,
-            comm: comm.unwrap_or_default(),
-            exe: exe.map(|e| e.display().to_string()),
+            comm: procinfo::comm(tid).unwrap_or_default(),
+            exe,
             arch: arch.name().to_string(),
             syscall: arch
                 .syscall_name(nr)
                 .map_or_else(|| format!("nr_{nr}"), str::to_string),
             nr,
             args: Some(args),
-            call: None,
+            call: Some(call_text),
             action: verdict.action.name().to_string(),
             errno: (verdict.action == Action::Errno).then(|| crate::errno::describe(verdict.data)),
             rule: judgement.rule_path.clone(),
