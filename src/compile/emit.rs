@@ -358,7 +358,37 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
             asm.out.push(Ins::Ret(w));
         }
     }
-    assemble(asm.out, asm.next_label)
+    let live = reachable(asm.out, asm.next_label);
+    assemble(live, asm.next_label)
+}
+
+/// Drops instructions no path reaches (a node's `ld` when every way in jumps past it).
+fn reachable(ins: Vec<Ins>, labels: Label) -> Vec<Ins> {
+    let mut at = vec![usize::MAX; labels];
+    for (i, x) in ins.iter().enumerate() {
+        if let Ins::Mark(l) = x {
+            at[*l] = i;
+        }
+    }
+    let mut seen = vec![false; ins.len()];
+    let mut todo = vec![0usize];
+    while let Some(i) = todo.pop() {
+        if i >= ins.len() || seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        match ins[i] {
+            Ins::Mark(_) | Ins::Ld(_) | Ins::And(_) => todo.push(i + 1),
+            Ins::J { jt, jf, .. } => todo.extend([at[jt], at[jf]]),
+            Ins::Ja(l) => todo.push(at[l]),
+            Ins::Ret(_) => {}
+        }
+    }
+    ins.into_iter()
+        .zip(seen)
+        .filter(|(x, live)| *live || matches!(x, Ins::Mark(_)))
+        .map(|(x, _)| x)
+        .collect()
 }
 
 /// Resolves labels to offsets, adding `ja` trampolines for jumps over 255.
