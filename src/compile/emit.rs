@@ -17,7 +17,7 @@
 //! `ja` trampoline.
 
 use super::bpf::{self, SockFilter};
-use super::db::{Db, Entry, Leaf};
+use super::db::{Db, Entry, Leaf, Node};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
 
@@ -151,7 +151,10 @@ impl<W: Words> Asm<'_, W> {
         }
     }
 
-    fn node_entry(&self, key: (usize, usize), acc: Option<(u32, u32)>) -> Label {
+    fn node_entry(&mut self, key: (usize, usize), acc: Option<(u32, u32)>) -> Label {
+        if let Some(taken) = constant(&self.db.nodes[key.0]) {
+            return self.branch_entry(key, taken, acc);
+        }
         let l = self.nodes[&key];
         let node = &self.db.nodes[key.0];
         match acc {
@@ -161,11 +164,35 @@ impl<W: Words> Asm<'_, W> {
         }
     }
 
-    fn emit_node(&mut self, key: (usize, usize)) {
+    /// Where node `key` leads when its test gives `taken`, with `acc` in A.
+    fn branch_entry(&mut self, key: (usize, usize), taken: bool, acc: Option<(u32, u32)>) -> Label {
         let (n, cont) = key;
-        let node = self.db.nodes[n].clone();
-        let labels = self.nodes[&key];
         let next = self.next_of(n, cont);
+        let node = &self.db.nodes[n];
+        let (nxt, act) = if taken {
+            (node.nxt_t, node.act_t)
+        } else {
+            (node.nxt_f, node.act_f)
+        };
+        match (nxt, act) {
+            (Some(sub), _) => {
+                let head = self.db.level_head(sub);
+                self.node_entry((head, next), acc)
+            }
+            (None, Some(leaf)) => {
+                let w = self.words.leaf(&leaf);
+                self.ret(w)
+            }
+            (None, None) => self.cont_entry(next, acc),
+        }
+    }
+
+    fn emit_node(&mut self, key: (usize, usize)) {
+        let node = self.db.nodes[key.0].clone();
+        if constant(&node).is_some() {
+            return;
+        }
+        let labels = self.nodes[&key];
         self.out.push(Ins::Mark(labels.full));
         self.out.push(Ins::Ld(node.offset));
         self.out.push(Ins::Mark(labels.and));
@@ -174,19 +201,8 @@ impl<W: Words> Asm<'_, W> {
         }
         self.out.push(Ins::Mark(labels.cmp));
         let acc = Some((node.offset, node.mask));
-        let branch = |asm: &mut Self, nxt: Option<usize>, act: Option<Leaf>| match (nxt, act) {
-            (Some(sub), _) => {
-                let head = asm.db.level_head(sub);
-                asm.node_entry((head, next), acc)
-            }
-            (None, Some(leaf)) => {
-                let w = asm.words.leaf(&leaf);
-                asm.ret(w)
-            }
-            (None, None) => asm.cont_entry(next, acc),
-        };
-        let jt = branch(self, node.nxt_t, node.act_t);
-        let jf = branch(self, node.nxt_f, node.act_f);
+        let jt = self.branch_entry(key, true, acc);
+        let jf = self.branch_entry(key, false, acc);
         let code = match node.op {
             super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
             super::db::NodeOp::Gt => bpf::JGT_K,
@@ -295,7 +311,7 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
                     let key = (db.level_head(*n), default_cont);
                     asm.discover(key);
                     roots.push(key);
-                    Target::Block(asm.nodes[&key].full)
+                    Target::Block(asm.node_entry(key, None))
                 }
             };
             points.push((nr, t));
@@ -389,6 +405,18 @@ fn reachable(ins: Vec<Ins>, labels: Label) -> Vec<Ins> {
         .filter(|(x, live)| *live || matches!(x, Ins::Mark(_)))
         .map(|(x, _)| x)
         .collect()
+}
+
+/// The outcome of a node's test when it cannot depend on the word: a zero mask,
+/// `>= 0`, or `>` something no masked word exceeds.
+fn constant(node: &Node) -> Option<bool> {
+    use super::db::NodeOp;
+    match node.op {
+        _ if node.mask == 0 => Some(node.test(0)),
+        NodeOp::Ge if node.datum == 0 => Some(true),
+        NodeOp::Gt if node.datum >= node.mask => Some(false),
+        _ => None,
+    }
 }
 
 /// Resolves labels to offsets, adding `ja` trampolines for jumps over 255.
