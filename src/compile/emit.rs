@@ -281,19 +281,21 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
     let bad_arch = asm.words.bad_arch();
     asm.out.push(Ins::Ld(bpf::OFF_ARCH));
     let group_labels: Vec<Label> = groups.iter().map(|_| asm.label()).collect();
-    for (g, &l) in groups.iter().zip(&group_labels) {
-        let next = asm.label();
+    let bad_arch_ret = asm.ret(bad_arch);
+    for (i, (g, &l)) in groups.iter().zip(&group_labels).enumerate() {
+        let last = i + 1 == groups.len();
+        let next = if last { bad_arch_ret } else { asm.label() };
         asm.out.push(Ins::J {
             code: bpf::JEQ_K,
             k: g.0,
             jt: l,
             jf: next,
         });
-        asm.out.push(Ins::Mark(next));
+        if !last {
+            asm.out.push(Ins::Mark(next));
+        }
     }
-    asm.out.push(Ins::Ret(bad_arch));
     for ((_, group), &l) in groups.iter().zip(&group_labels) {
-        asm.rets.clear();
         asm.nodes.clear();
         asm.order.clear();
         let default = asm.words.default();
@@ -367,12 +369,13 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         for key in order {
             asm.emit_node(key);
         }
-        let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
-        rets.sort_unstable();
-        for (w, l) in rets {
-            asm.out.push(Ins::Mark(l));
-            asm.out.push(Ins::Ret(w));
-        }
+    }
+    // One `ret` per action word for the whole program: the arch blocks share them.
+    let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
+    rets.sort_unstable();
+    for (w, l) in rets {
+        asm.out.push(Ins::Mark(l));
+        asm.out.push(Ins::Ret(w));
     }
     let live = reachable(asm.out, asm.next_label);
     assemble(live, asm.next_label)
@@ -419,51 +422,105 @@ fn constant(node: &Node) -> Option<bool> {
     }
 }
 
-/// Resolves labels to offsets, adding `ja` trampolines for jumps over 255.
+/// Resolves labels to offsets. A conditional jump reaches at most 255 ahead: a far
+/// jump to a `ret` goes to a copy of it placed within reach (shared by the jumps near
+/// it), any other far jump through a `ja` trampoline.
 fn assemble(mut ins: Vec<Ins>, mut next_label: Label) -> Vec<SockFilter> {
+    const SLACK: usize = 32;
     loop {
         let pos = positions(&ins, next_label);
-        let mut fixed = Vec::with_capacity(ins.len());
+        // Program position -> index in `ins`, and what each label marks.
+        let idx: Vec<usize> = (0..ins.len())
+            .filter(|&i| !matches!(ins[i], Ins::Mark(_)))
+            .collect();
+        let ret_at = |p: usize| match idx.get(p).map(|&i| ins[i]) {
+            Some(Ins::Ret(w)) => Some(w),
+            _ => None,
+        };
+        let ends_flow = |p: usize| matches!(ins[idx[p]], Ins::J { .. } | Ins::Ja(_) | Ins::Ret(_));
+        // Copies of each word, existing and planned: (position, label).
+        let mut copies: HashMap<u32, Vec<(usize, Label)>> = HashMap::new();
+        let mut insert: Vec<(usize, Ins)> = Vec::new(); // (index in `ins`, instruction)
+        let mut marks: Vec<(usize, Label)> = Vec::new(); // labels to add before a position
         let mut changed = false;
-        let mut at = 0usize;
-        for i in ins {
-            match i {
-                Ins::J { code, k, jt, jf } => {
-                    let far = |l: Label| pos[l] - (at + 1) > 255;
-                    let (mut jt2, mut jf2) = (jt, jf);
-                    let mut tramps = Vec::new();
-                    if far(jt) {
-                        jt2 = next_label;
-                        next_label += 1;
-                        tramps.push((jt2, jt));
-                    }
-                    if far(jf) {
-                        jf2 = next_label;
-                        next_label += 1;
-                        tramps.push((jf2, jf));
-                    }
-                    changed |= !tramps.is_empty();
-                    fixed.push(Ins::J {
-                        code,
-                        k,
-                        jt: jt2,
-                        jf: jf2,
-                    });
-                    for (l, to) in tramps {
-                        fixed.push(Ins::Mark(l));
-                        fixed.push(Ins::Ja(to));
-                    }
+        let mut retarget = Vec::new();
+        for (at, &i) in idx.iter().enumerate() {
+            let Ins::J { code, k, jt, jf } = ins[i] else {
+                continue;
+            };
+            let mut fix = |l: Label, next_label: &mut Label| -> Label {
+                if pos[l] - (at + 1) <= 255 {
+                    return l;
                 }
-                other => fixed.push(other),
-            }
-            if !matches!(i, Ins::Mark(_)) {
-                at += 1;
-            }
+                changed = true;
+                let Some(w) = ret_at(pos[l]) else {
+                    let t = *next_label;
+                    *next_label += 1;
+                    insert.push((i + 1, Ins::Mark(t)));
+                    insert.push((i + 1, Ins::Ja(l)));
+                    return t;
+                };
+                let near = copies.get(&w).and_then(|c| {
+                    c.iter()
+                        .find(|&&(p, _)| p > at && p - (at + 1) <= 255 - SLACK)
+                });
+                if let Some(&(_, cl)) = near {
+                    return cl;
+                }
+                if let Some(p) = (at + 1..=(at + 256 - SLACK).min(idx.len() - 1))
+                    .rev()
+                    .find(|&p| ret_at(p) == Some(w))
+                {
+                    let t = *next_label;
+                    *next_label += 1;
+                    marks.push((idx[p], t));
+                    copies.entry(w).or_default().push((p, t));
+                    return t;
+                }
+                let p = (at + 1..=(at + 256 - SLACK).min(idx.len() - 1))
+                    .rev()
+                    .find(|&p| ends_flow(p - 1))
+                    .expect("the jump itself ends a flow");
+                let t = *next_label;
+                *next_label += 1;
+                insert.push((idx[p - 1] + 1, Ins::Mark(t)));
+                insert.push((idx[p - 1] + 1, Ins::Ret(w)));
+                copies.entry(w).or_default().push((p, t));
+                t
+            };
+            let jt2 = fix(jt, &mut next_label);
+            let jf2 = fix(jf, &mut next_label);
+            retarget.push((
+                i,
+                Ins::J {
+                    code,
+                    k,
+                    jt: jt2,
+                    jf: jf2,
+                },
+            ));
         }
-        ins = fixed;
         if !changed {
             break;
         }
+        for (i, x) in retarget {
+            ins[i] = x;
+        }
+        for (i, l) in marks {
+            insert.push((i, Ins::Mark(l)));
+        }
+        // Stable sort keeps each group's order (mark before its instruction).
+        insert.sort_by_key(|x| x.0);
+        let mut fixed = Vec::with_capacity(ins.len() + insert.len());
+        let mut it = insert.into_iter().peekable();
+        for (i, x) in ins.into_iter().enumerate() {
+            while let Some((_, y)) = it.next_if(|(j, _)| *j == i) {
+                fixed.push(y);
+            }
+            fixed.push(x);
+        }
+        fixed.extend(it.map(|(_, y)| y));
+        ins = fixed;
     }
     let pos = positions(&ins, next_label);
     let mut out = Vec::new();
