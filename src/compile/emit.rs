@@ -113,34 +113,48 @@ impl<W: Words> Asm<'_, W> {
 
     /// Depth-first discovery of every (node, continuation) pair reachable from
     /// `key`, recording a post-order so that emitting in reverse only jumps forward.
+    /// Iterative: a level can have thousands of siblings.
     fn discover(&mut self, key: (usize, usize)) {
-        if self.nodes.contains_key(&key) {
-            return;
-        }
-        let labels = NodeLabels {
-            full: self.label(),
-            and: self.label(),
-            cmp: self.label(),
-        };
-        self.nodes.insert(key, labels);
-        let (n, cont) = key;
-        let next = self.next_of(n, cont);
-        let node = self.db.nodes[n].clone();
-        for (nxt, act) in [(node.nxt_t, node.act_t), (node.nxt_f, node.act_f)] {
-            match (nxt, act) {
-                (Some(sub), _) => {
-                    let head = self.db.level_head(sub);
-                    self.discover((head, next));
-                }
-                (None, Some(_)) => {}
-                (None, None) => {
-                    if let Cont::Node(s, c) = self.conts[next] {
-                        self.discover((s, c));
+        // (key, its successors still to visit)
+        let mut stack: Vec<((usize, usize), Vec<(usize, usize)>)> = Vec::new();
+        let mut enter = |asm: &mut Self, key: (usize, usize), stack: &mut Vec<_>| {
+            if asm.nodes.contains_key(&key) {
+                return;
+            }
+            let labels = NodeLabels {
+                full: asm.label(),
+                and: asm.label(),
+                cmp: asm.label(),
+            };
+            asm.nodes.insert(key, labels);
+            let (n, cont) = key;
+            let next = asm.next_of(n, cont);
+            let node = asm.db.nodes[n].clone();
+            let mut succ = Vec::new();
+            for (nxt, act) in [(node.nxt_t, node.act_t), (node.nxt_f, node.act_f)] {
+                match (nxt, act) {
+                    (Some(sub), _) => succ.push((asm.db.level_head(sub), next)),
+                    (None, Some(_)) => {}
+                    (None, None) => {
+                        if let Cont::Node(s, c) = asm.conts[next] {
+                            succ.push((s, c));
+                        }
                     }
                 }
             }
+            succ.reverse();
+            stack.push((key, succ));
+        };
+        enter(self, key, &mut stack);
+        while let Some((k, succ)) = stack.last_mut() {
+            match succ.pop() {
+                Some(s) => enter(self, s, &mut stack),
+                None => {
+                    self.order.push(*k);
+                    stack.pop();
+                }
+            }
         }
-        self.order.push(key);
     }
 
     /// The label to jump to for continuation `cont` when the accumulator holds `acc`.
