@@ -18,6 +18,7 @@
 
 use super::bpf::{self, SockFilter};
 use super::db::{Db, Entry, Leaf, Node};
+use super::dispatch::{self, Plan, Seg, Test};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
 
@@ -117,7 +118,7 @@ impl<W: Words> Asm<'_, W> {
     fn discover(&mut self, key: (usize, usize)) {
         // (key, its successors still to visit)
         let mut stack: Vec<((usize, usize), Vec<(usize, usize)>)> = Vec::new();
-        let mut enter = |asm: &mut Self, key: (usize, usize), stack: &mut Vec<_>| {
+        let enter = |asm: &mut Self, key: (usize, usize), stack: &mut Vec<_>| {
             if asm.nodes.contains_key(&key) {
                 return;
             }
@@ -230,46 +231,84 @@ impl<W: Words> Asm<'_, W> {
         });
     }
 
-    /// Binary search over runs `segs` (start, target); the caller placed `me`'s label.
-    fn search(&mut self, segs: &[(u32, Target)]) {
-        if segs.len() == 1 {
-            match segs[0].1 {
-                Target::Ret(w) => self.out.push(Ins::Ret(w)),
-                Target::Block(l) => self.out.push(Ins::Ja(l)),
-            }
-            return;
+    fn target_label(&mut self, t: Target) -> Label {
+        match t {
+            Target::Ret(w) => self.ret(w),
+            Target::Block(l) => l,
         }
-        let mid = segs.len() / 2;
-        let (left, right) = segs.split_at(mid);
-        let side = |asm: &mut Self, s: &[(u32, Target)]| -> (Label, bool) {
-            if s.len() == 1 {
-                let l = match s[0].1 {
-                    Target::Ret(w) => asm.ret(w),
-                    Target::Block(l) => l,
-                };
-                (l, false)
-            } else {
-                (asm.label(), true)
-            }
-        };
-        let (jf, emit_left) = side(self, left);
-        let (jt, emit_right) = side(self, right);
-        self.out.push(Ins::J {
-            code: bpf::JGE_K,
-            k: right[0].0,
-            jt,
-            jf,
-        });
-        if emit_left {
-            self.out.push(Ins::Mark(jf));
-            self.search(left);
+    }
+
+    /// The label a jump to `p` takes: its target itself when it has no code.
+    fn plan_label(&mut self, p: &Plan<Target>) -> Label {
+        match p {
+            Plan::Jump(t) => self.target_label(*t),
+            _ => self.label(),
         }
-        if emit_right {
-            self.out.push(Ins::Mark(jt));
-            self.search(right);
+    }
+
+    /// Emits the number tests of `p` here; the caller placed `p`'s label.
+    fn emit_plan(&mut self, p: &Plan<Target>) {
+        match p {
+            Plan::Jump(Target::Ret(w)) => self.out.push(Ins::Ret(*w)),
+            Plan::Jump(Target::Block(l)) => self.out.push(Ins::Ja(*l)),
+            Plan::Chain { tests, fall } => {
+                let fall = self.target_label(*fall);
+                for (i, t) in tests.iter().enumerate() {
+                    let next = if i + 1 == tests.len() {
+                        fall
+                    } else {
+                        self.label()
+                    };
+                    let j = |code, k, jt, jf| Ins::J { code, k, jt, jf };
+                    match *t {
+                        Test::Eq(k, x) => {
+                            let x = self.target_label(x);
+                            self.out.push(j(bpf::JEQ_K, k, x, next));
+                        }
+                        Test::AtLeast(k, x) => {
+                            let x = self.target_label(x);
+                            self.out.push(j(bpf::JGE_K, k, x, next));
+                        }
+                        Test::Below(k, x) => {
+                            let x = self.target_label(x);
+                            self.out.push(j(bpf::JGE_K, k, next, x));
+                        }
+                        Test::Range(lo, hi, x) => {
+                            let x = self.target_label(x);
+                            let second = self.label();
+                            self.out.push(j(bpf::JGT_K, hi, next, second));
+                            self.out.push(Ins::Mark(second));
+                            self.out.push(j(bpf::JGE_K, lo, x, next));
+                        }
+                    }
+                    if i + 1 < tests.len() {
+                        self.out.push(Ins::Mark(next));
+                    }
+                }
+            }
+            Plan::Split { at, lo, hi } => {
+                let jf = self.plan_label(lo);
+                let jt = self.plan_label(hi);
+                self.out.push(Ins::J {
+                    code: bpf::JGE_K,
+                    k: *at,
+                    jt,
+                    jf,
+                });
+                for (l, sub) in [(jf, lo), (jt, hi)] {
+                    if !matches!(**sub, Plan::Jump(_)) {
+                        self.out.push(Ins::Mark(l));
+                        self.emit_plan(sub);
+                    }
+                }
+            }
         }
     }
 }
+
+/// How many executed instructions, per known syscall number of a block, one
+/// instruction of size is worth when planning the number tests.
+const SIZE_WEIGHT: u64 = 2;
 
 /// Emits the program for the arches of `arches` (x86_64 and x32 share one block).
 pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter> {
@@ -366,19 +405,39 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         }
         bounds.sort_unstable();
         bounds.dedup();
-        let mut segs: Vec<(u32, Target)> = Vec::new();
+        let mut segs: Vec<Seg<Target>> = Vec::new();
         for b in bounds {
             let t = match points.binary_search_by_key(&b, |p| p.0) {
                 Ok(i) => points[i].1,
                 Err(_) => base_at(b),
             };
-            if segs.last().is_none_or(|s| s.1 != t) {
-                segs.push((b, t));
+            if segs.last().is_none_or(|s| s.target != t) {
+                if let Some(s) = segs.last_mut() {
+                    s.end = b - 1;
+                }
+                segs.push(Seg {
+                    start: b,
+                    end: u32::MAX,
+                    target: t,
+                    weight: 0,
+                });
             }
         }
+        let mut known: Vec<u32> = group
+            .iter()
+            .flat_map(|a| a.syscalls().iter().map(|&(_, nr)| nr))
+            .collect();
+        known.sort_unstable();
+        for s in &mut segs {
+            let from = known.partition_point(|&n| n < s.start);
+            let to = known.partition_point(|&n| n <= s.end);
+            s.weight = (to - from) as u64;
+        }
+        let per_insn = SIZE_WEIGHT * (known.len() as u64).max(1);
         asm.out.push(Ins::Mark(l));
         asm.out.push(Ins::Ld(bpf::OFF_NR));
-        asm.search(&segs);
+        let plan = dispatch::plan(&segs, per_insn);
+        asm.emit_plan(&plan);
         let order: Vec<(usize, usize)> = asm.order.iter().rev().copied().collect();
         for key in order {
             asm.emit_node(key);
