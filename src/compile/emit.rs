@@ -77,6 +77,12 @@ struct Asm<'a, W: Words> {
     cont_ids: HashMap<Cont, usize>,
     nodes: HashMap<(usize, usize), NodeLabels>,
     order: Vec<(usize, usize)>,
+    /// How much of `order` [`Asm::share`] has seen.
+    shared: usize,
+    /// Node code already planned, by what it is: (offset, mask, jump code, k, jt, jf).
+    canon: HashMap<(u32, u32, u16, u32, Label, Label), NodeLabels>,
+    /// Node code to emit, in post-order.
+    code: Vec<(NodeLabels, u32, u32, Ins)>,
     rets: HashMap<u32, Label>,
 }
 
@@ -202,33 +208,54 @@ impl<W: Words> Asm<'_, W> {
         }
     }
 
-    fn emit_node(&mut self, key: (usize, usize)) {
-        let node = self.db.nodes[key.0].clone();
-        if constant(&node).is_some() {
-            return;
+    /// Plans the code of the nodes discovered since the last call, children first.
+    /// A node whose code (load, mask, compare and both targets) matches one already
+    /// planned, from any arch, takes over its labels instead: the arches share it.
+    fn share(&mut self) {
+        while self.shared < self.order.len() {
+            let key = self.order[self.shared];
+            self.shared += 1;
+            let node = self.db.nodes[key.0].clone();
+            if constant(&node).is_some() {
+                continue;
+            }
+            let acc = Some((node.offset, node.mask));
+            let jt = self.branch_entry(key, true, acc);
+            let jf = self.branch_entry(key, false, acc);
+            let code = match node.op {
+                super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
+                super::db::NodeOp::Gt => bpf::JGT_K,
+                super::db::NodeOp::Ge => bpf::JGE_K,
+            };
+            let what = (node.offset, node.mask, code, node.datum, jt, jf);
+            if let Some(&labels) = self.canon.get(&what) {
+                self.nodes.insert(key, labels);
+                continue;
+            }
+            let labels = self.nodes[&key];
+            self.canon.insert(what, labels);
+            let j = Ins::J {
+                code,
+                k: node.datum,
+                jt,
+                jf,
+            };
+            self.code.push((labels, node.offset, node.mask, j));
         }
-        let labels = self.nodes[&key];
-        self.out.push(Ins::Mark(labels.full));
-        self.out.push(Ins::Ld(node.offset));
-        self.out.push(Ins::Mark(labels.and));
-        if node.mask != u32::MAX {
-            self.out.push(Ins::And(node.mask));
+    }
+
+    /// Emits the planned node code, parents before children so jumps go forward.
+    fn emit_code(&mut self) {
+        for (labels, offset, mask, j) in std::mem::take(&mut self.code).into_iter().rev() {
+            self.out.push(Ins::Mark(labels.full));
+            self.out.push(Ins::Ld(offset));
+            self.out.push(Ins::Mark(labels.and));
+            if mask != u32::MAX {
+                self.out.push(Ins::And(mask));
+            }
+            self.out.push(Ins::Mark(labels.cmp));
+            self.out.push(j);
         }
-        self.out.push(Ins::Mark(labels.cmp));
-        let acc = Some((node.offset, node.mask));
-        let jt = self.branch_entry(key, true, acc);
-        let jf = self.branch_entry(key, false, acc);
-        let code = match node.op {
-            super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
-            super::db::NodeOp::Gt => bpf::JGT_K,
-            super::db::NodeOp::Ge => bpf::JGE_K,
-        };
-        self.out.push(Ins::J {
-            code,
-            k: node.datum,
-            jt,
-            jf,
-        });
     }
 
     fn target_label(&mut self, t: Target) -> Label {
@@ -321,6 +348,9 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         cont_ids: HashMap::new(),
         nodes: HashMap::new(),
         order: Vec::new(),
+        shared: 0,
+        canon: HashMap::new(),
+        code: Vec::new(),
         rets: HashMap::new(),
     };
     // Groups by AUDIT_ARCH, in the order of `arches`.
@@ -349,23 +379,27 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         }
     }
     for ((_, group), &l) in groups.iter().zip(&group_labels) {
-        asm.nodes.clear();
-        asm.order.clear();
         let default = asm.words.default();
         let default_cont = asm.cont(Cont::Ret(default));
+        let entries: Vec<(u32, Entry)> = db
+            .entries
+            .iter()
+            .filter(|((arch, _), _)| group.contains(arch))
+            .map(|(&(_, nr), &e)| (nr, e))
+            .collect();
+        for (_, e) in &entries {
+            if let Entry::Tree(n) = e {
+                asm.discover((db.level_head(*n), default_cont));
+            }
+        }
+        asm.share();
         // What each listed syscall number leads to.
         let mut points: Vec<(u32, Target)> = Vec::new();
-        let mut roots = Vec::new();
-        for (&(arch, nr), entry) in &db.entries {
-            if !group.contains(&arch) {
-                continue;
-            }
+        for (nr, entry) in entries {
             let t = match entry {
-                Entry::Always(leaf) => Target::Ret(asm.words.leaf(leaf)),
+                Entry::Always(leaf) => Target::Ret(asm.words.leaf(&leaf)),
                 Entry::Tree(n) => {
-                    let key = (db.level_head(*n), default_cont);
-                    asm.discover(key);
-                    roots.push(key);
+                    let key = (db.level_head(n), default_cont);
                     Target::Block(asm.node_entry(key, None))
                 }
             };
@@ -438,11 +472,10 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         asm.out.push(Ins::Ld(bpf::OFF_NR));
         let plan = dispatch::plan(&segs, per_insn);
         asm.emit_plan(&plan);
-        let order: Vec<(usize, usize)> = asm.order.iter().rev().copied().collect();
-        for key in order {
-            asm.emit_node(key);
-        }
     }
+    // Argument blocks after every arch's number tests, so any arch can jump into
+    // code another arch shares with it.
+    asm.emit_code();
     // One `ret` per action word for the whole program: the arch blocks share them.
     let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
     rets.sort_unstable();
