@@ -108,7 +108,7 @@ impl<T: Copy + Eq> Planner<'_, T> {
             tests.push((s.weight, t));
         }
         // Busy numbers first.
-        tests.sort_by(|a, b| b.0.cmp(&a.0));
+        tests.sort_by_key(|t| std::cmp::Reverse(t.0));
         let (mut size, mut path) = (0, 0);
         for (w, t) in &tests {
             size += t.size();
@@ -184,6 +184,11 @@ impl<T: Copy + Eq> Planner<'_, T> {
 /// The cheapest way to test `segs` (sorted, contiguous, neighbours with different
 /// targets), an instruction costing `per_insn` executed instructions.
 pub fn plan<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> Plan<T> {
+    plan_measured(segs, per_insn).0
+}
+
+/// [`plan`], with its size and its executed instructions summed over the weights.
+pub fn plan_measured<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> (Plan<T>, u64, u64) {
     let mut prefix = vec![0];
     for s in segs {
         prefix.push(prefix.last().unwrap() + s.weight);
@@ -194,12 +199,51 @@ pub fn plan<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> Plan<T> {
         prefix,
         memo: HashMap::new(),
     };
-    p.build(0, segs.len() - 1)
+    let plan = p.build(0, segs.len() - 1);
+    let (size, path) = measure(&plan, segs);
+    (plan, size, path)
 }
 
-/// Every number `lo..=hi` (or the whole line) with its target, for tests.
+/// Size and summed path of `plan` over `segs`, as [`Planner`] counts them.
+fn measure<T: Copy + Eq>(plan: &Plan<T>, segs: &[Seg<T>]) -> (u64, u64) {
+    fn go<T: Copy + Eq>(p: &Plan<T>, segs: &[Seg<T>], depth: u64, lo: u32, hi: u32) -> (u64, u64) {
+        let inside = segs.iter().filter(|s| s.start >= lo && s.end <= hi);
+        match p {
+            Plan::Jump(_) => (0, inside.map(|s| s.weight).sum::<u64>() * depth),
+            Plan::Chain { tests, fall } => {
+                let size: u64 = tests.iter().map(|t| t.size()).sum();
+                let mut path = 0;
+                for s in inside {
+                    let mut at = 0;
+                    let mut hit = None;
+                    for t in tests {
+                        at += t.size();
+                        let x = match *t {
+                            Test::Eq(_, x) | Test::Below(_, x) | Test::AtLeast(_, x) => x,
+                            Test::Range(_, _, x) => x,
+                        };
+                        if x == s.target && x != *fall {
+                            hit = Some(at);
+                            break;
+                        }
+                    }
+                    path += s.weight * (depth + hit.unwrap_or(size));
+                }
+                (size, path)
+            }
+            Plan::Split { at, lo: l, hi: h } => {
+                let (s1, p1) = go(l, segs, depth + 1, lo, at - 1);
+                let (s2, p2) = go(h, segs, depth + 1, *at, hi);
+                (1 + s1 + s2, p1 + p2)
+            }
+        }
+    }
+    go(plan, segs, 0, 0, u32::MAX)
+}
+
+/// Where `p` sends `nr`, for tests.
 #[cfg(test)]
-fn lookup<T: Copy>(p: &Plan<T>, nr: u32, segs: &[Seg<T>]) -> T {
+fn lookup<T: Copy>(p: &Plan<T>, nr: u32) -> T {
     match p {
         Plan::Jump(t) => *t,
         Plan::Chain { tests, fall } => {
@@ -218,9 +262,9 @@ fn lookup<T: Copy>(p: &Plan<T>, nr: u32, segs: &[Seg<T>]) -> T {
         }
         Plan::Split { at, lo, hi } => {
             if nr >= *at {
-                lookup(hi, nr, segs)
+                lookup(hi, nr)
             } else {
-                lookup(lo, nr, segs)
+                lookup(lo, nr)
             }
         }
     }
@@ -267,7 +311,7 @@ mod tests {
                 let p = plan(s, per_insn);
                 for seg in s {
                     for nr in [seg.start, seg.end, seg.start + (seg.end - seg.start) / 2] {
-                        assert_eq!(lookup(&p, nr, s), seg.target, "{nr} {p:?}");
+                        assert_eq!(lookup(&p, nr), seg.target, "{nr} {p:?}");
                     }
                 }
             }

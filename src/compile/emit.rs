@@ -24,6 +24,9 @@ use std::collections::HashMap;
 
 pub type Label = usize;
 
+/// A tree node together with the continuation after its level.
+type NodeKey = (usize, usize);
+
 #[derive(Clone, Copy, Debug)]
 enum Ins {
     Ld(u32),
@@ -123,7 +126,7 @@ impl<W: Words> Asm<'_, W> {
     /// Iterative: a level can have thousands of siblings.
     fn discover(&mut self, key: (usize, usize)) {
         // (key, its successors still to visit)
-        let mut stack: Vec<((usize, usize), Vec<(usize, usize)>)> = Vec::new();
+        let mut stack: Vec<(NodeKey, Vec<NodeKey>)> = Vec::new();
         let enter = |asm: &mut Self, key: (usize, usize), stack: &mut Vec<_>| {
             if asm.nodes.contains_key(&key) {
                 return;
@@ -335,7 +338,11 @@ impl<W: Words> Asm<'_, W> {
 
 /// How many executed instructions, per known syscall number of a block, one
 /// instruction of size is worth when planning the number tests.
-const SIZE_WEIGHT: u64 = 2;
+const SIZE_WEIGHT: u64 = 4;
+
+/// A block whose smallest number tests execute at most this many instructions on
+/// average keeps them: short filters stay linear, as small as libseccomp's.
+const SHORT_PATH: u64 = 16;
 
 /// Emits the program for the arches of `arches` (x86_64 and x32 share one block).
 pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter> {
@@ -467,10 +474,17 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
             let to = known.partition_point(|&n| n <= s.end);
             s.weight = (to - from) as u64;
         }
-        let per_insn = SIZE_WEIGHT * (known.len() as u64).max(1);
+        let weight = (known.len() as u64).max(1);
+        // Smallest first, while the mean path stays short, below one test per
+        // listed number; else balanced.
+        let budget = SHORT_PATH.min(points.len() as u64);
+        let plan = [1 << 12, 64, 16]
+            .into_iter()
+            .map(|m| dispatch::plan_measured(&segs, m * weight))
+            .find(|&(_, _, path)| path <= budget * weight)
+            .map_or_else(|| dispatch::plan(&segs, SIZE_WEIGHT * weight), |p| p.0);
         asm.out.push(Ins::Mark(l));
         asm.out.push(Ins::Ld(bpf::OFF_NR));
-        let plan = dispatch::plan(&segs, per_insn);
         asm.emit_plan(&plan);
     }
     // Argument blocks after every arch's number tests, so any arch can jump into
