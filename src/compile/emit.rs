@@ -17,11 +17,15 @@
 //! `ja` trampoline.
 
 use super::bpf::{self, SockFilter};
-use super::db::{Db, Entry, Leaf};
+use super::db::{Db, Entry, Leaf, Node};
+use super::dispatch::{self, Plan, Seg, Test};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
 
 pub type Label = usize;
+
+/// A tree node together with the continuation after its level.
+type NodeKey = (usize, usize);
 
 #[derive(Clone, Copy, Debug)]
 enum Ins {
@@ -76,6 +80,12 @@ struct Asm<'a, W: Words> {
     cont_ids: HashMap<Cont, usize>,
     nodes: HashMap<(usize, usize), NodeLabels>,
     order: Vec<(usize, usize)>,
+    /// How much of `order` [`Asm::share`] has seen.
+    shared: usize,
+    /// Node code already planned, by what it is: (offset, mask, jump code, k, jt, jf).
+    canon: HashMap<(u32, u32, u16, u32, Label, Label), NodeLabels>,
+    /// Node code to emit, in post-order.
+    code: Vec<(NodeLabels, u32, u32, Ins)>,
     rets: HashMap<u32, Label>,
 }
 
@@ -113,34 +123,48 @@ impl<W: Words> Asm<'_, W> {
 
     /// Depth-first discovery of every (node, continuation) pair reachable from
     /// `key`, recording a post-order so that emitting in reverse only jumps forward.
+    /// Iterative: a level can have thousands of siblings.
     fn discover(&mut self, key: (usize, usize)) {
-        if self.nodes.contains_key(&key) {
-            return;
-        }
-        let labels = NodeLabels {
-            full: self.label(),
-            and: self.label(),
-            cmp: self.label(),
-        };
-        self.nodes.insert(key, labels);
-        let (n, cont) = key;
-        let next = self.next_of(n, cont);
-        let node = self.db.nodes[n].clone();
-        for (nxt, act) in [(node.nxt_t, node.act_t), (node.nxt_f, node.act_f)] {
-            match (nxt, act) {
-                (Some(sub), _) => {
-                    let head = self.db.level_head(sub);
-                    self.discover((head, next));
-                }
-                (None, Some(_)) => {}
-                (None, None) => {
-                    if let Cont::Node(s, c) = self.conts[next] {
-                        self.discover((s, c));
+        // (key, its successors still to visit)
+        let mut stack: Vec<(NodeKey, Vec<NodeKey>)> = Vec::new();
+        let enter = |asm: &mut Self, key: (usize, usize), stack: &mut Vec<_>| {
+            if asm.nodes.contains_key(&key) {
+                return;
+            }
+            let labels = NodeLabels {
+                full: asm.label(),
+                and: asm.label(),
+                cmp: asm.label(),
+            };
+            asm.nodes.insert(key, labels);
+            let (n, cont) = key;
+            let next = asm.next_of(n, cont);
+            let node = asm.db.nodes[n].clone();
+            let mut succ = Vec::new();
+            for (nxt, act) in [(node.nxt_t, node.act_t), (node.nxt_f, node.act_f)] {
+                match (nxt, act) {
+                    (Some(sub), _) => succ.push((asm.db.level_head(sub), next)),
+                    (None, Some(_)) => {}
+                    (None, None) => {
+                        if let Cont::Node(s, c) = asm.conts[next] {
+                            succ.push((s, c));
+                        }
                     }
                 }
             }
+            succ.reverse();
+            stack.push((key, succ));
+        };
+        enter(self, key, &mut stack);
+        while let Some((k, succ)) = stack.last_mut() {
+            match succ.pop() {
+                Some(s) => enter(self, s, &mut stack),
+                None => {
+                    self.order.push(*k);
+                    stack.pop();
+                }
+            }
         }
-        self.order.push(key);
     }
 
     /// The label to jump to for continuation `cont` when the accumulator holds `acc`.
@@ -151,7 +175,10 @@ impl<W: Words> Asm<'_, W> {
         }
     }
 
-    fn node_entry(&self, key: (usize, usize), acc: Option<(u32, u32)>) -> Label {
+    fn node_entry(&mut self, key: (usize, usize), acc: Option<(u32, u32)>) -> Label {
+        if let Some(taken) = constant(&self.db.nodes[key.0]) {
+            return self.branch_entry(key, taken, acc);
+        }
         let l = self.nodes[&key];
         let node = &self.db.nodes[key.0];
         match acc {
@@ -161,85 +188,161 @@ impl<W: Words> Asm<'_, W> {
         }
     }
 
-    fn emit_node(&mut self, key: (usize, usize)) {
+    /// Where node `key` leads when its test gives `taken`, with `acc` in A.
+    fn branch_entry(&mut self, key: (usize, usize), taken: bool, acc: Option<(u32, u32)>) -> Label {
         let (n, cont) = key;
-        let node = self.db.nodes[n].clone();
-        let labels = self.nodes[&key];
         let next = self.next_of(n, cont);
-        self.out.push(Ins::Mark(labels.full));
-        self.out.push(Ins::Ld(node.offset));
-        self.out.push(Ins::Mark(labels.and));
-        if node.mask != u32::MAX {
-            self.out.push(Ins::And(node.mask));
-        }
-        self.out.push(Ins::Mark(labels.cmp));
-        let acc = Some((node.offset, node.mask));
-        let branch = |asm: &mut Self, nxt: Option<usize>, act: Option<Leaf>| match (nxt, act) {
+        let node = &self.db.nodes[n];
+        let (nxt, act) = if taken {
+            (node.nxt_t, node.act_t)
+        } else {
+            (node.nxt_f, node.act_f)
+        };
+        match (nxt, act) {
             (Some(sub), _) => {
-                let head = asm.db.level_head(sub);
-                asm.node_entry((head, next), acc)
+                let head = self.db.level_head(sub);
+                self.node_entry((head, next), acc)
             }
             (None, Some(leaf)) => {
-                let w = asm.words.leaf(&leaf);
-                asm.ret(w)
+                let w = self.words.leaf(&leaf);
+                self.ret(w)
             }
-            (None, None) => asm.cont_entry(next, acc),
-        };
-        let jt = branch(self, node.nxt_t, node.act_t);
-        let jf = branch(self, node.nxt_f, node.act_f);
-        let code = match node.op {
-            super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
-            super::db::NodeOp::Gt => bpf::JGT_K,
-            super::db::NodeOp::Ge => bpf::JGE_K,
-        };
-        self.out.push(Ins::J {
-            code,
-            k: node.datum,
-            jt,
-            jf,
-        });
+            (None, None) => self.cont_entry(next, acc),
+        }
     }
 
-    /// Binary search over runs `segs` (start, target); the caller placed `me`'s label.
-    fn search(&mut self, segs: &[(u32, Target)]) {
-        if segs.len() == 1 {
-            match segs[0].1 {
-                Target::Ret(w) => self.out.push(Ins::Ret(w)),
-                Target::Block(l) => self.out.push(Ins::Ja(l)),
+    /// Plans the code of the nodes discovered since the last call, children first.
+    /// A node whose code (load, mask, compare and both targets) matches one already
+    /// planned, from any arch, takes over its labels instead: the arches share it.
+    fn share(&mut self) {
+        while self.shared < self.order.len() {
+            let key = self.order[self.shared];
+            self.shared += 1;
+            let node = self.db.nodes[key.0].clone();
+            if constant(&node).is_some() {
+                continue;
             }
-            return;
-        }
-        let mid = segs.len() / 2;
-        let (left, right) = segs.split_at(mid);
-        let side = |asm: &mut Self, s: &[(u32, Target)]| -> (Label, bool) {
-            if s.len() == 1 {
-                let l = match s[0].1 {
-                    Target::Ret(w) => asm.ret(w),
-                    Target::Block(l) => l,
-                };
-                (l, false)
-            } else {
-                (asm.label(), true)
+            let acc = Some((node.offset, node.mask));
+            let jt = self.branch_entry(key, true, acc);
+            let jf = self.branch_entry(key, false, acc);
+            let code = match node.op {
+                super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
+                super::db::NodeOp::Gt => bpf::JGT_K,
+                super::db::NodeOp::Ge => bpf::JGE_K,
+            };
+            let what = (node.offset, node.mask, code, node.datum, jt, jf);
+            if let Some(&labels) = self.canon.get(&what) {
+                self.nodes.insert(key, labels);
+                continue;
             }
-        };
-        let (jf, emit_left) = side(self, left);
-        let (jt, emit_right) = side(self, right);
-        self.out.push(Ins::J {
-            code: bpf::JGE_K,
-            k: right[0].0,
-            jt,
-            jf,
-        });
-        if emit_left {
-            self.out.push(Ins::Mark(jf));
-            self.search(left);
+            let labels = self.nodes[&key];
+            self.canon.insert(what, labels);
+            let j = Ins::J {
+                code,
+                k: node.datum,
+                jt,
+                jf,
+            };
+            self.code.push((labels, node.offset, node.mask, j));
         }
-        if emit_right {
-            self.out.push(Ins::Mark(jt));
-            self.search(right);
+    }
+
+    /// Emits the planned node code, parents before children so jumps go forward.
+    fn emit_code(&mut self) {
+        for (labels, offset, mask, j) in std::mem::take(&mut self.code).into_iter().rev() {
+            self.out.push(Ins::Mark(labels.full));
+            self.out.push(Ins::Ld(offset));
+            self.out.push(Ins::Mark(labels.and));
+            if mask != u32::MAX {
+                self.out.push(Ins::And(mask));
+            }
+            self.out.push(Ins::Mark(labels.cmp));
+            self.out.push(j);
+        }
+    }
+
+    fn target_label(&mut self, t: Target) -> Label {
+        match t {
+            Target::Ret(w) => self.ret(w),
+            Target::Block(l) => l,
+        }
+    }
+
+    /// The label a jump to `p` takes: its target itself when it has no code.
+    fn plan_label(&mut self, p: &Plan<Target>) -> Label {
+        match p {
+            Plan::Jump(t) => self.target_label(*t),
+            _ => self.label(),
+        }
+    }
+
+    /// Emits the number tests of `p` here; the caller placed `p`'s label.
+    fn emit_plan(&mut self, p: &Plan<Target>) {
+        match p {
+            Plan::Jump(Target::Ret(w)) => self.out.push(Ins::Ret(*w)),
+            Plan::Jump(Target::Block(l)) => self.out.push(Ins::Ja(*l)),
+            Plan::Chain { tests, fall } => {
+                let fall = self.target_label(*fall);
+                for (i, t) in tests.iter().enumerate() {
+                    let next = if i + 1 == tests.len() {
+                        fall
+                    } else {
+                        self.label()
+                    };
+                    let j = |code, k, jt, jf| Ins::J { code, k, jt, jf };
+                    match *t {
+                        Test::Eq(k, x) => {
+                            let x = self.target_label(x);
+                            self.out.push(j(bpf::JEQ_K, k, x, next));
+                        }
+                        Test::AtLeast(k, x) => {
+                            let x = self.target_label(x);
+                            self.out.push(j(bpf::JGE_K, k, x, next));
+                        }
+                        Test::Below(k, x) => {
+                            let x = self.target_label(x);
+                            self.out.push(j(bpf::JGE_K, k, next, x));
+                        }
+                        Test::Range(lo, hi, x) => {
+                            let x = self.target_label(x);
+                            let second = self.label();
+                            self.out.push(j(bpf::JGT_K, hi, next, second));
+                            self.out.push(Ins::Mark(second));
+                            self.out.push(j(bpf::JGE_K, lo, x, next));
+                        }
+                    }
+                    if i + 1 < tests.len() {
+                        self.out.push(Ins::Mark(next));
+                    }
+                }
+            }
+            Plan::Split { at, lo, hi } => {
+                let jf = self.plan_label(lo);
+                let jt = self.plan_label(hi);
+                self.out.push(Ins::J {
+                    code: bpf::JGE_K,
+                    k: *at,
+                    jt,
+                    jf,
+                });
+                for (l, sub) in [(jf, lo), (jt, hi)] {
+                    if !matches!(**sub, Plan::Jump(_)) {
+                        self.out.push(Ins::Mark(l));
+                        self.emit_plan(sub);
+                    }
+                }
+            }
         }
     }
 }
+
+/// How many executed instructions, per known syscall number of a block, one
+/// instruction of size is worth when planning the number tests.
+const SIZE_WEIGHT: u64 = 4;
+
+/// A block whose smallest number tests execute at most this many instructions on
+/// average keeps them: short filters stay linear, as small as libseccomp's.
+const SHORT_PATH: u64 = 16;
 
 /// Emits the program for the arches of `arches` (x86_64 and x32 share one block).
 pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter> {
@@ -252,6 +355,9 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         cont_ids: HashMap::new(),
         nodes: HashMap::new(),
         order: Vec::new(),
+        shared: 0,
+        canon: HashMap::new(),
+        code: Vec::new(),
         rets: HashMap::new(),
     };
     // Groups by AUDIT_ARCH, in the order of `arches`.
@@ -265,37 +371,43 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
     let bad_arch = asm.words.bad_arch();
     asm.out.push(Ins::Ld(bpf::OFF_ARCH));
     let group_labels: Vec<Label> = groups.iter().map(|_| asm.label()).collect();
-    for (g, &l) in groups.iter().zip(&group_labels) {
-        let next = asm.label();
+    let bad_arch_ret = asm.ret(bad_arch);
+    for (i, (g, &l)) in groups.iter().zip(&group_labels).enumerate() {
+        let last = i + 1 == groups.len();
+        let next = if last { bad_arch_ret } else { asm.label() };
         asm.out.push(Ins::J {
             code: bpf::JEQ_K,
             k: g.0,
             jt: l,
             jf: next,
         });
-        asm.out.push(Ins::Mark(next));
+        if !last {
+            asm.out.push(Ins::Mark(next));
+        }
     }
-    asm.out.push(Ins::Ret(bad_arch));
     for ((_, group), &l) in groups.iter().zip(&group_labels) {
-        asm.rets.clear();
-        asm.nodes.clear();
-        asm.order.clear();
         let default = asm.words.default();
         let default_cont = asm.cont(Cont::Ret(default));
+        let entries: Vec<(u32, Entry)> = db
+            .entries
+            .iter()
+            .filter(|((arch, _), _)| group.contains(arch))
+            .map(|(&(_, nr), &e)| (nr, e))
+            .collect();
+        for (_, e) in &entries {
+            if let Entry::Tree(n) = e {
+                asm.discover((db.level_head(*n), default_cont));
+            }
+        }
+        asm.share();
         // What each listed syscall number leads to.
         let mut points: Vec<(u32, Target)> = Vec::new();
-        let mut roots = Vec::new();
-        for (&(arch, nr), entry) in &db.entries {
-            if !group.contains(&arch) {
-                continue;
-            }
+        for (nr, entry) in entries {
             let t = match entry {
-                Entry::Always(leaf) => Target::Ret(asm.words.leaf(leaf)),
+                Entry::Always(leaf) => Target::Ret(asm.words.leaf(&leaf)),
                 Entry::Tree(n) => {
-                    let key = (db.level_head(*n), default_cont);
-                    asm.discover(key);
-                    roots.push(key);
-                    Target::Block(asm.nodes[&key].full)
+                    let key = (db.level_head(n), default_cont);
+                    Target::Block(asm.node_entry(key, None))
                 }
             };
             points.push((nr, t));
@@ -334,78 +446,201 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
         }
         bounds.sort_unstable();
         bounds.dedup();
-        let mut segs: Vec<(u32, Target)> = Vec::new();
+        let mut segs: Vec<Seg<Target>> = Vec::new();
         for b in bounds {
             let t = match points.binary_search_by_key(&b, |p| p.0) {
                 Ok(i) => points[i].1,
                 Err(_) => base_at(b),
             };
-            if segs.last().is_none_or(|s| s.1 != t) {
-                segs.push((b, t));
+            if segs.last().is_none_or(|s| s.target != t) {
+                if let Some(s) = segs.last_mut() {
+                    s.end = b - 1;
+                }
+                segs.push(Seg {
+                    start: b,
+                    end: u32::MAX,
+                    target: t,
+                    weight: 0,
+                });
             }
         }
+        let mut known: Vec<u32> = group
+            .iter()
+            .flat_map(|a| a.syscalls().iter().map(|&(_, nr)| nr))
+            .collect();
+        known.sort_unstable();
+        for s in &mut segs {
+            let from = known.partition_point(|&n| n < s.start);
+            let to = known.partition_point(|&n| n <= s.end);
+            s.weight = (to - from) as u64;
+        }
+        let weight = (known.len() as u64).max(1);
+        // Smallest first, while the mean path stays short, below one test per
+        // listed number; else balanced.
+        let budget = SHORT_PATH.min(points.len() as u64);
+        let plan = [1 << 12, 64, 16]
+            .into_iter()
+            .map(|m| dispatch::plan_measured(&segs, m * weight))
+            .find(|&(_, _, path)| path <= budget * weight)
+            .map_or_else(|| dispatch::plan(&segs, SIZE_WEIGHT * weight), |p| p.0);
         asm.out.push(Ins::Mark(l));
         asm.out.push(Ins::Ld(bpf::OFF_NR));
-        asm.search(&segs);
-        let order: Vec<(usize, usize)> = asm.order.iter().rev().copied().collect();
-        for key in order {
-            asm.emit_node(key);
-        }
-        let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
-        rets.sort_unstable();
-        for (w, l) in rets {
-            asm.out.push(Ins::Mark(l));
-            asm.out.push(Ins::Ret(w));
-        }
+        asm.emit_plan(&plan);
     }
-    assemble(asm.out, asm.next_label)
+    // Argument blocks after every arch's number tests, so any arch can jump into
+    // code another arch shares with it.
+    asm.emit_code();
+    // One `ret` per action word for the whole program: the arch blocks share them.
+    let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
+    rets.sort_unstable();
+    for (w, l) in rets {
+        asm.out.push(Ins::Mark(l));
+        asm.out.push(Ins::Ret(w));
+    }
+    let live = reachable(asm.out, asm.next_label);
+    assemble(live, asm.next_label)
 }
 
-/// Resolves labels to offsets, adding `ja` trampolines for jumps over 255.
+/// Drops instructions no path reaches (a node's `ld` when every way in jumps past it).
+fn reachable(ins: Vec<Ins>, labels: Label) -> Vec<Ins> {
+    let mut at = vec![usize::MAX; labels];
+    for (i, x) in ins.iter().enumerate() {
+        if let Ins::Mark(l) = x {
+            at[*l] = i;
+        }
+    }
+    let mut seen = vec![false; ins.len()];
+    let mut todo = vec![0usize];
+    while let Some(i) = todo.pop() {
+        if i >= ins.len() || seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        match ins[i] {
+            Ins::Mark(_) | Ins::Ld(_) | Ins::And(_) => todo.push(i + 1),
+            Ins::J { jt, jf, .. } => todo.extend([at[jt], at[jf]]),
+            Ins::Ja(l) => todo.push(at[l]),
+            Ins::Ret(_) => {}
+        }
+    }
+    ins.into_iter()
+        .zip(seen)
+        .filter(|(x, live)| *live || matches!(x, Ins::Mark(_)))
+        .map(|(x, _)| x)
+        .collect()
+}
+
+/// The outcome of a node's test when it cannot depend on the word: a zero mask,
+/// `>= 0`, or `>` something no masked word exceeds.
+fn constant(node: &Node) -> Option<bool> {
+    use super::db::NodeOp;
+    match node.op {
+        _ if node.mask == 0 => Some(node.test(0)),
+        NodeOp::Ge if node.datum == 0 => Some(true),
+        NodeOp::Gt if node.datum >= node.mask => Some(false),
+        _ => None,
+    }
+}
+
+/// Resolves labels to offsets. A conditional jump reaches at most 255 ahead: a far
+/// jump to a `ret` goes to a copy of it placed within reach (shared by the jumps near
+/// it), any other far jump through a `ja` trampoline.
 fn assemble(mut ins: Vec<Ins>, mut next_label: Label) -> Vec<SockFilter> {
+    const SLACK: usize = 32;
     loop {
         let pos = positions(&ins, next_label);
-        let mut fixed = Vec::with_capacity(ins.len());
+        // Program position -> index in `ins`, and what each label marks.
+        let idx: Vec<usize> = (0..ins.len())
+            .filter(|&i| !matches!(ins[i], Ins::Mark(_)))
+            .collect();
+        let ret_at = |p: usize| match idx.get(p).map(|&i| ins[i]) {
+            Some(Ins::Ret(w)) => Some(w),
+            _ => None,
+        };
+        let ends_flow = |p: usize| matches!(ins[idx[p]], Ins::J { .. } | Ins::Ja(_) | Ins::Ret(_));
+        // Copies of each word, existing and planned: (position, label).
+        let mut copies: HashMap<u32, Vec<(usize, Label)>> = HashMap::new();
+        let mut insert: Vec<(usize, Ins)> = Vec::new(); // (index in `ins`, instruction)
+        let mut marks: Vec<(usize, Label)> = Vec::new(); // labels to add before a position
         let mut changed = false;
-        let mut at = 0usize;
-        for i in ins {
-            match i {
-                Ins::J { code, k, jt, jf } => {
-                    let far = |l: Label| pos[l] - (at + 1) > 255;
-                    let (mut jt2, mut jf2) = (jt, jf);
-                    let mut tramps = Vec::new();
-                    if far(jt) {
-                        jt2 = next_label;
-                        next_label += 1;
-                        tramps.push((jt2, jt));
-                    }
-                    if far(jf) {
-                        jf2 = next_label;
-                        next_label += 1;
-                        tramps.push((jf2, jf));
-                    }
-                    changed |= !tramps.is_empty();
-                    fixed.push(Ins::J {
-                        code,
-                        k,
-                        jt: jt2,
-                        jf: jf2,
-                    });
-                    for (l, to) in tramps {
-                        fixed.push(Ins::Mark(l));
-                        fixed.push(Ins::Ja(to));
-                    }
+        let mut retarget = Vec::new();
+        for (at, &i) in idx.iter().enumerate() {
+            let Ins::J { code, k, jt, jf } = ins[i] else {
+                continue;
+            };
+            let mut fix = |l: Label, next_label: &mut Label| -> Label {
+                if pos[l] - (at + 1) <= 255 {
+                    return l;
                 }
-                other => fixed.push(other),
-            }
-            if !matches!(i, Ins::Mark(_)) {
-                at += 1;
-            }
+                changed = true;
+                let Some(w) = ret_at(pos[l]) else {
+                    let t = *next_label;
+                    *next_label += 1;
+                    insert.push((i + 1, Ins::Mark(t)));
+                    insert.push((i + 1, Ins::Ja(l)));
+                    return t;
+                };
+                let near = copies.get(&w).and_then(|c| {
+                    c.iter()
+                        .find(|&&(p, _)| p > at && p - (at + 1) <= 255 - SLACK)
+                });
+                if let Some(&(_, cl)) = near {
+                    return cl;
+                }
+                if let Some(p) = (at + 1..=(at + 256 - SLACK).min(idx.len() - 1))
+                    .rev()
+                    .find(|&p| ret_at(p) == Some(w))
+                {
+                    let t = *next_label;
+                    *next_label += 1;
+                    marks.push((idx[p], t));
+                    copies.entry(w).or_default().push((p, t));
+                    return t;
+                }
+                let p = (at + 1..=(at + 256 - SLACK).min(idx.len() - 1))
+                    .rev()
+                    .find(|&p| ends_flow(p - 1))
+                    .expect("the jump itself ends a flow");
+                let t = *next_label;
+                *next_label += 1;
+                insert.push((idx[p - 1] + 1, Ins::Mark(t)));
+                insert.push((idx[p - 1] + 1, Ins::Ret(w)));
+                copies.entry(w).or_default().push((p, t));
+                t
+            };
+            let jt2 = fix(jt, &mut next_label);
+            let jf2 = fix(jf, &mut next_label);
+            retarget.push((
+                i,
+                Ins::J {
+                    code,
+                    k,
+                    jt: jt2,
+                    jf: jf2,
+                },
+            ));
         }
-        ins = fixed;
         if !changed {
             break;
         }
+        for (i, x) in retarget {
+            ins[i] = x;
+        }
+        for (i, l) in marks {
+            insert.push((i, Ins::Mark(l)));
+        }
+        // Stable sort keeps each group's order (mark before its instruction).
+        insert.sort_by_key(|x| x.0);
+        let mut fixed = Vec::with_capacity(ins.len() + insert.len());
+        let mut it = insert.into_iter().peekable();
+        for (i, x) in ins.into_iter().enumerate() {
+            while let Some((_, y)) = it.next_if(|(j, _)| *j == i) {
+                fixed.push(y);
+            }
+            fixed.push(x);
+        }
+        fixed.extend(it.map(|(_, y)| y));
+        ins = fixed;
     }
     let pos = positions(&ins, next_label);
     let mut out = Vec::new();

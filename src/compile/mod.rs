@@ -7,6 +7,7 @@
 pub mod bpf;
 pub mod db;
 pub mod disasm;
+pub mod dispatch;
 pub mod emit;
 pub mod stats;
 

@@ -335,9 +335,15 @@ fn verdicts_match_libseccomp_for_every_fixture() {
             if let Some((oi, op, ti, tp)) = compare(&profile, name, set, &mut tally) {
                 let arches: Vec<_> = set.iter().map(|a| a.name()).collect();
                 println!(
-                    "{name:<28} {:<24} {oi:>6} {ti:>6} {op:>8.1} {tp:>8.1}",
+                    "{name:<28} {:<24} {oi:>6} {ti:>6} {op:>8.2} {tp:>8.2}",
                     arches.join("+")
                 );
+                // Issue #3: never larger or slower than libseccomp on the same profile.
+                if oi > ti || op > tp {
+                    tally.mismatches.push(format!(
+                        "{name} {set:?}: {oi} instructions (libseccomp {ti}), mean path {op:.3} (libseccomp {tp:.3})"
+                    ));
+                }
             }
         }
     }
