@@ -81,6 +81,7 @@ pub struct Options<'a> {
 
 pub struct Outcome {
     pub exit: WorkloadExit,
+    pub mode: Interception,
     pub summary: Summary,
     /// The profile's file, `None` for the embedded default.
     pub profile_file: Option<String>,
@@ -176,6 +177,7 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     Ok(Outcome {
         exit: exit?,
+        mode,
         summary,
         profile_file,
     })
