@@ -142,7 +142,17 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
     let collector = std::thread::spawn(move || -> std::io::Result<Summary> {
         let mut summary = Summary::default();
         let mut out = sink.as_mut().map(std::io::BufWriter::new);
-        for event in rx {
+        // Polled, not blocked on: a blocked receiver costs the supervisor a wake-up
+        // (a context switch) for every event; polling batches them.
+        loop {
+            let event = match rx.try_recv() {
+                Ok(event) => event,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+            };
             if let Some(out) = out.as_mut() {
                 serde_json::to_writer(&mut *out, &event)?;
                 out.write_all(b"\n")?;

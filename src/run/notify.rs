@@ -9,9 +9,10 @@
 use super::{Call, Decision, HoldAnswer, Supervision};
 use crate::arch::Arch;
 use crate::sources::event::{Decision as Outcome, Source};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 // ioctl numbers: _IOWR('!', 0, struct seccomp_notif) and friends.
@@ -138,6 +139,8 @@ pub struct Supervisor<'a> {
     sup: &'a Supervision,
     /// `(arch, nr)` the user allowed for good while holding.
     always: HashSet<(Arch, u32)>,
+    /// What eperm knows of each calling thread (see [`Task`]).
+    tasks: HashMap<u32, Task>,
     stats: Stats,
 }
 
@@ -148,6 +151,7 @@ impl<'a> Supervisor<'a> {
             listener,
             sup,
             always: HashSet::new(),
+            tasks: HashMap::new(),
             stats: Stats::default(),
         }
     }
@@ -226,17 +230,23 @@ impl<'a> Supervisor<'a> {
             return;
         };
         let tid = notif.pid;
+        let (pid, comm, exe) = self.task(tid);
         let call = Call {
-            pid: tgid(tid).unwrap_or(tid),
+            pid,
             tid,
             arch,
             nr,
             args: notif.data.args,
         };
         let judgement = self.sup.judge.judge(arch, nr, call.args);
-        let mut event = self
-            .sup
-            .event(Source::Notify, &call, &judgement, Outcome::Allowed);
+        let mut event = self.sup.event_from(
+            Source::Notify,
+            &call,
+            &judgement,
+            Outcome::Allowed,
+            comm,
+            exe,
+        );
         // Anything read from the caller's memory must be re-checked before it is
         // trusted: the caller may have died and its pid been reused meanwhile.
         if event.call.is_some() && !self.valid(notif.id) {
@@ -263,6 +273,30 @@ impl<'a> Supervisor<'a> {
         }
         let _ = self.sup.events.send(event);
         self.answer(notif.id, decision);
+    }
+
+    /// The calling thread's process, comm and exe, from the cache when still current.
+    fn task(&mut self, tid: u32) -> (u32, String, Option<PathBuf>) {
+        let fresh = match self.tasks.get_mut(&tid) {
+            Some(task) => task.refresh(),
+            None => false,
+        };
+        if !fresh {
+            if self.tasks.len() >= MAX_TASKS {
+                self.tasks.clear(); // most are dead threads; the live ones come back
+            }
+            match Task::open(tid) {
+                Some(task) => {
+                    self.tasks.insert(tid, task);
+                }
+                None => {
+                    self.tasks.remove(&tid);
+                    return (tid, String::new(), None);
+                }
+            }
+        }
+        let task = &self.tasks[&tid];
+        (task.tgid, task.comm.clone(), task.exe.clone())
     }
 
     /// Is the notification still pending (its caller alive and waiting)?
@@ -300,6 +334,57 @@ impl<'a> Supervisor<'a> {
             // ENOENT: the caller was killed or interrupted meanwhile; nothing to do.
             self.stats.vanished += 1;
         }
+    }
+}
+
+/// At most this many threads are cached (each holds an fd).
+const MAX_TASKS: usize = 256;
+
+/// A calling thread. Reading `exe`, `comm` and the tgid costs three /proc path walks
+/// per call; instead `comm` stays open and is re-read with one pread. A new comm
+/// means an exec happened (the kernel sets comm from the new file's name), so `exe`
+/// is read again; a dead thread (the pread fails) is forgotten, which also covers a
+/// tid reused later. An exec of a file with the same name as before keeps the old
+/// `exe` until comm changes: only `bootstrap` and the shown exe could be stale.
+struct Task {
+    comm_file: std::fs::File,
+    tgid: u32,
+    comm: String,
+    exe: Option<PathBuf>,
+}
+
+impl Task {
+    fn open(tid: u32) -> Option<Task> {
+        let comm_file = std::fs::File::open(format!("/proc/{tid}/comm")).ok()?;
+        let mut task = Task {
+            comm_file,
+            tgid: tgid(tid).unwrap_or(tid),
+            comm: String::new(),
+            exe: None,
+        };
+        task.comm = task.read_comm()?;
+        task.exe = std::fs::read_link(format!("/proc/{}/exe", task.tgid)).ok();
+        Some(task)
+    }
+
+    fn read_comm(&self) -> Option<String> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 64];
+        let n = self.comm_file.read_at(&mut buf, 0).ok()?;
+        let comm = String::from_utf8_lossy(&buf[..n]);
+        Some(comm.trim_end_matches('\n').to_string())
+    }
+
+    /// Re-reads comm; `false` when the thread is gone.
+    fn refresh(&mut self) -> bool {
+        let Some(comm) = self.read_comm() else {
+            return false;
+        };
+        if comm != self.comm {
+            self.comm = comm;
+            self.exe = std::fs::read_link(format!("/proc/{}/exe", self.tgid)).ok();
+        }
+        true
     }
 }
 

@@ -533,3 +533,43 @@ fn record_empty_verify_a_shell_pipeline() {
 fn record_empty_verify_python() {
     record_and_verify(&["python3", "-c", "print(1)"]);
 }
+
+#[test]
+fn events_follow_a_process_across_exec() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let after = helper(dir.path(), "after", HAMMER);
+    let before = helper(
+        dir.path(),
+        "before",
+        r#"
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    (void)argc;
+    syscall(SYS_uselib, 0);
+    execl(argv[1], "after", "1", "0", "1", (char *)0);
+    return 9;
+}
+"#,
+    );
+    let file = dir.path().join("events.jsonl");
+    let out = eperm_run(
+        &["run", "--no-tui", "--events", file.to_str().unwrap(), "--"]
+            .into_iter()
+            .chain([before.to_str().unwrap(), after.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = events(&file);
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["comm"].as_str().unwrap(), e["exe"].as_str().unwrap()))
+        .collect();
+    let before_exe = before.to_str().unwrap();
+    let after_exe = after.to_str().unwrap();
+    assert_eq!(seen[0], ("before", before_exe));
+    // The exec'd program's forked child (T=0 threads, P=1 child).
+    assert_eq!(&seen[1..], &[("after", after_exe)]);
+}
