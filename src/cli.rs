@@ -1,6 +1,7 @@
 //! The command line, as DESIGN.md promises it. Names here are a contract.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -26,6 +27,75 @@ pub enum Command {
     Compile(CompileArgs),
     /// Explain what a profile does with one syscall, and which rule decides it.
     Explain(ExplainArgs),
+    /// Run a program under a profile and report every call it would deny
+    /// (`eperm -- CMD` is short for `eperm run -- CMD`).
+    Run(RunArgs),
+    /// Run a program permissively and write a profile that allows what it needed.
+    Record(RecordArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The profile (default: the embedded Docker-compatible profile).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// How denials are intercepted (default: notify where the kernel has it, else trace).
+    #[arg(long, value_parser = ["trace", "notify", "log"])]
+    pub mode: Option<String>,
+    /// Apply what the profile says (errno, kill), reproducing the real failure.
+    #[arg(long, conflicts_with = "hold")]
+    pub enforce: bool,
+    /// Hold each would-be-denied call until you decide (needs the TUI).
+    #[arg(long)]
+    pub hold: bool,
+    /// With --hold: let a held call run after S seconds without an answer.
+    #[arg(long, value_name = "S", requires = "hold")]
+    pub hold_timeout: Option<f64>,
+    /// Event sources, comma-separated: ptrace, notify, audit, kmsg.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub source: Vec<String>,
+    /// Don't save the profile after each decision (TUI).
+    #[arg(long)]
+    pub no_autosave: bool,
+    /// Run the workload again after each save (TUI).
+    #[arg(long)]
+    pub rerun_on_save: bool,
+    /// No interface: the workload's output passes through, a summary follows on stderr.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Write events to FILE (`-`: stdout) as JSON lines.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<String>,
+    /// Run the workload as this user: NAME, UID or UID:GID.
+    #[arg(long, value_name = "NAME|UID[:GID]")]
+    pub user: Option<String>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// Start from this profile (default: the embedded default profile).
+    #[arg(
+        short = 'p',
+        long = "profile",
+        value_name = "BASE",
+        conflicts_with = "empty"
+    )]
+    pub base: Option<PathBuf>,
+    /// Start from "deny everything with EPERM" for the native arch and its sub-arches.
+    #[arg(long)]
+    pub empty: bool,
+    /// Where to write the recorded profile.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Run the program again under OUT with --enforce; fail if anything is still denied.
+    #[arg(long)]
+    pub verify: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+    pub command: Vec<OsString>,
 }
 
 /// What a profile is resolved for: `includes`/`excludes` and `archMap` depend on it.

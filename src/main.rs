@@ -4,12 +4,14 @@ use eperm::cmd;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
     let result = match &cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Edit(args) => cmd::edit::run(args),
         Command::Compile(args) => cmd::compile::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Record(args) => cmd::record::run(args),
         Command::Default => {
             print!("{}", eperm::profile::DEFAULT_PROFILE);
             Ok(cmd::EXIT_OK)
@@ -22,4 +24,14 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `eperm [run options] -- CMD` means `eperm run [run options] -- CMD`.
+fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let own_flag = ["-h", "--help", "-V", "--version"].contains(&first);
+    if first.starts_with('-') && !own_flag {
+        args.insert(1, "run".into());
+    }
+    args
 }

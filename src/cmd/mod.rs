@@ -4,6 +4,8 @@ pub mod check;
 pub mod compile;
 pub mod edit;
 pub mod explain;
+pub mod record;
+pub mod run;
 
 use crate::profile::LoadError;
 
@@ -21,6 +23,8 @@ pub enum CmdError {
     Load(#[from] LoadError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
 }
 
 impl CmdError {
@@ -28,6 +32,7 @@ impl CmdError {
         match self {
             CmdError::BadInput(_) | CmdError::Load(_) => EXIT_BAD_INPUT,
             CmdError::Io(_) => EXIT_FINDINGS,
+            CmdError::Run(e) => e.exit_code(),
         }
     }
 }

@@ -288,11 +288,20 @@ impl Applied {
 /// Applies `edits` in order to `profile`'s text. Names are validated first,
 /// so either every edit applies or none does.
 pub fn apply(profile: &Profile, edits: &[Edit]) -> Result<Applied, EditError> {
+    apply_commented(profile, edits, None)
+}
+
+/// Like [`apply`], giving every rule it has to create a `"comment"` (e.g. who made it).
+pub fn apply_commented(
+    profile: &Profile,
+    edits: &[Edit],
+    comment: Option<&str>,
+) -> Result<Applied, EditError> {
     edits.iter().try_for_each(Edit::validate)?;
     let mut current = profile.clone();
     let mut reports = Vec::with_capacity(edits.len());
     for edit in edits {
-        let (next, changes) = apply_one(current, edit)?;
+        let (next, changes) = apply_one(current, edit, comment)?;
         current = next;
         reports.push(Report {
             edit: edit.clone(),
@@ -373,7 +382,11 @@ fn must_go(edit: &Edit, target: Target, rule: &Rule) -> bool {
     }
 }
 
-fn apply_one(mut profile: Profile, edit: &Edit) -> Result<(Profile, Vec<Change>), EditError> {
+fn apply_one(
+    mut profile: Profile,
+    edit: &Edit,
+    comment: Option<&str>,
+) -> Result<(Profile, Vec<Change>), EditError> {
     let name = edit.name();
     let target = Target::of(&profile, edit);
     let mut changes = Vec::new();
@@ -430,7 +443,7 @@ fn apply_one(mut profile: Profile, edit: &Edit) -> Result<(Profile, Vec<Change>)
                 rule: rule_path(&profile, index),
             });
         } else {
-            let (splice, index) = add_rule(&profile, &style, name, action, errno);
+            let (splice, index) = add_rule(&profile, &style, name, action, errno, comment);
             profile = reload(&profile, splice)?;
             keeper = Some(index);
             changes.push(Change::AddedRule {
@@ -636,6 +649,7 @@ fn add_rule(
     name: &str,
     action: Action,
     errno: Option<u32>,
+    comment: Option<&str>,
 ) -> (Splice, usize) {
     let text = profile.text.as_str();
     let mut members = Vec::new();
@@ -658,6 +672,9 @@ fn add_rule(
                 }
             }
         }
+    }
+    if let Some(comment) = comment {
+        members.push(("comment", Out::Str(comment.to_string())));
     }
     let rule = Out::Object {
         members,

@@ -52,6 +52,7 @@ const STAGES: &[&str] = &[
     "prctl(PR_SET_NO_NEW_PRIVS)",
     "seccomp(SECCOMP_SET_MODE_FILTER)",
     "execve",
+    "waiting for the supervisor",
 ];
 
 /// The user the workload runs as (`--user`).
@@ -80,6 +81,8 @@ pub struct Prepared {
 pub struct Spawned {
     pub pid: i32,
     report: std::fs::File,
+    /// Notify mode: closed once the supervisor holds the listener, releasing the child.
+    ack: Option<OwnedFd>,
     /// The listener's fd number in the child (notify mode), once reported.
     pub listener_fd: Option<RawFd>,
 }
@@ -155,6 +158,10 @@ impl Prepared {
     /// Forks the child. It runs [`Prepared::child`] and never returns here.
     pub fn spawn(&self) -> Result<Spawned, SpawnError> {
         let (read, write) = pipe_cloexec()?;
+        // The listener is close-on-exec: the child must wait after seccomp() until the
+        // parent has copied it (pidfd_getfd), or an allowed execve would close it first.
+        let notify = self.filter_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0;
+        let ack = if notify { Some(pipe_cloexec()?) } else { None };
         let parent = std::process::id() as libc::pid_t;
         let argv: Vec<*const libc::c_char> = self
             .argv
@@ -180,13 +187,18 @@ impl Prepared {
         }
         if pid == 0 {
             drop(read);
+            let ack_read = ack.map(|(r, w)| {
+                drop(w);
+                std::os::fd::IntoRawFd::into_raw_fd(r)
+            });
             // SAFETY: see above.
-            unsafe { self.child(parent, write.as_raw_fd(), &prog, &argv, &envp) }
+            unsafe { self.child(parent, write.as_raw_fd(), ack_read, &prog, &argv, &envp) }
         }
         drop(write);
         Ok(Spawned {
             pid,
             report: std::fs::File::from(read),
+            ack: ack.map(|(_, w)| w),
             listener_fd: None,
         })
     }
@@ -196,6 +208,7 @@ impl Prepared {
         &self,
         parent: libc::pid_t,
         report: RawFd,
+        ack: Option<RawFd>,
         prog: &SockFprog,
         argv: &[*const libc::c_char],
         envp: &[*const libc::c_char],
@@ -272,6 +285,15 @@ impl Prepared {
         {
             fail(9);
         }
+        if let Some(ack) = ack {
+            // EOF once the parent holds the listener; this read may itself be notified.
+            let mut byte = 0u8;
+            while libc::read(ack, (&mut byte as *mut u8).cast(), 1) < 0 {
+                if *libc::__errno_location() != libc::EINTR {
+                    fail(11);
+                }
+            }
+        }
         libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
         // The profile may deny even this write; the exit status still tells.
         fail(10)
@@ -283,6 +305,8 @@ impl Spawned {
     ///
     /// `on_listener` is called as soon as the child says where the listener will be,
     /// before it installs the filter, so that a supervisor can answer even `execve`.
+    /// In notify mode the child waits after installing the filter until `on_listener`
+    /// returns: copy the listener (pidfd_getfd) and start answering inside it.
     pub fn wait_started(
         &mut self,
         program: &str,
@@ -296,6 +320,8 @@ impl Spawned {
                     let fd = i32::from_ne_bytes(msg[2..6].try_into().expect("4 bytes"));
                     self.listener_fd = Some(fd);
                     on_listener(fd);
+                    // The supervisor has the listener: let the child go on to exec.
+                    self.ack = None;
                 }
                 true => {
                     let errno = i32::from_ne_bytes(msg[2..6].try_into().expect("4 bytes"));

@@ -7,6 +7,9 @@
 
 pub mod child;
 pub mod contain;
+pub mod notify;
+pub mod session;
+pub mod trace;
 
 use crate::arch::Arch;
 use crate::compile::{self, Compiled, Mode};
@@ -139,6 +142,23 @@ impl Supervision {
         judgement: &Judgement,
         decision: crate::sources::event::Decision,
     ) -> crate::sources::event::Event {
+        use crate::sources::procinfo;
+        let exe = procinfo::exe(call.pid).map(std::path::PathBuf::from);
+        let comm = procinfo::comm(call.tid).unwrap_or_default();
+        self.event_from(source, call, judgement, decision, comm, exe)
+    }
+
+    /// Like [`Supervision::event`], with the caller's `comm` and `exe` already known
+    /// (a supervisor that caches them per thread saves three /proc reads per call).
+    pub fn event_from(
+        &self,
+        source: crate::sources::event::Source,
+        call: &Call,
+        judgement: &Judgement,
+        decision: crate::sources::event::Decision,
+        comm: String,
+        exe: Option<std::path::PathBuf>,
+    ) -> crate::sources::event::Event {
         let Call {
             pid,
             tid,
@@ -146,20 +166,18 @@ impl Supervision {
             nr,
             args,
         } = *call;
-        use crate::sources::{decode, memory::ProcessMemory, procinfo};
-        let exe = procinfo::exe(pid);
-        let own = self.own_exe.as_ref().map(|p| p.display().to_string());
-        let bootstrap = exe.is_some() && exe == own;
+        let bootstrap = exe.is_some() && exe == self.own_exe;
         // The caller is stopped in the call, so its arguments can be read now.
-        let call_text = decode::decode(arch, nr, &args, Some(&ProcessMemory { pid: tid })).text;
+        let memory = crate::sources::memory::ProcessMemory { pid: tid };
+        let call_text = crate::sources::decode::decode(arch, nr, &args, Some(&memory)).text;
         let verdict = judgement.verdict;
         crate::sources::event::Event {
             time_ms: self.started.elapsed().as_millis() as u64,
             source,
             pid,
             tid,
-            comm: procinfo::comm(tid).unwrap_or_default(),
-            exe,
+            comm,
+            exe: exe.map(|e| e.display().to_string()),
             arch: arch.name().to_string(),
             syscall: arch
                 .syscall_name(nr)
@@ -177,9 +195,19 @@ impl Supervision {
 
     /// Decides one call: by policy, asking the UI when holding.
     pub fn decide(&self, event: &crate::sources::event::Event, verdict: Verdict) -> Decision {
+        self.decide_answered(event, verdict).0
+    }
+
+    /// Like [`Supervision::decide`], also giving the user's answer when one was asked,
+    /// so that a supervisor can remember "allow always".
+    pub fn decide_answered(
+        &self,
+        event: &crate::sources::event::Event,
+        verdict: Verdict,
+    ) -> (Decision, Option<HoldAnswer>) {
         match &self.policy {
-            Policy::Permissive => Decision::Continue,
-            Policy::Enforce => enforce(verdict),
+            Policy::Permissive => (Decision::Continue, None),
+            Policy::Enforce => (enforce(verdict), None),
             Policy::Hold(ui) => {
                 let (reply, answer) = mpsc::channel();
                 if ui
@@ -189,19 +217,85 @@ impl Supervision {
                     })
                     .is_err()
                 {
-                    return Decision::Continue; // nobody is listening any more
+                    return (Decision::Continue, None); // nobody is listening any more
                 }
-                match answer.recv() {
-                    Ok(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) | Err(_) => {
+                let answer = answer.recv().ok();
+                let decision = match answer {
+                    Some(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) | None => {
                         Decision::Continue
                     }
-                    Ok(HoldAnswer::Deny) => match enforce(verdict) {
+                    Some(HoldAnswer::Deny) => match enforce(verdict) {
                         Decision::Fail(errno) => Decision::Fail(errno),
                         _ => Decision::Fail(1),
                     },
-                    Ok(HoldAnswer::Kill) => Decision::Kill,
-                }
+                    Some(HoldAnswer::Kill) => Decision::Kill,
+                };
+                (decision, answer)
             }
+        }
+    }
+}
+
+/// How the workload ended, as a shell would see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadExit {
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+}
+
+impl WorkloadExit {
+    /// The status a shell would give: the exit code, or 128 + the signal.
+    pub fn code(&self) -> u8 {
+        match *self {
+            WorkloadExit::Exited(code) => code as u8,
+            WorkloadExit::Signaled(sig) => 128u8.wrapping_add(sig as u8),
+        }
+    }
+
+    /// From a `waitpid` status.
+    pub fn from_status(status: i32) -> WorkloadExit {
+        if libc::WIFSIGNALED(status) {
+            WorkloadExit::Signaled(libc::WTERMSIG(status))
+        } else {
+            WorkloadExit::Exited(libc::WEXITSTATUS(status))
+        }
+    }
+}
+
+impl std::fmt::Display for WorkloadExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            WorkloadExit::Exited(code) => write!(f, "exited with status {code}"),
+            WorkloadExit::Signaled(sig) => write!(f, "killed by signal {sig}"),
+        }
+    }
+}
+
+/// Why a run failed before the workload could end on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Spawn(#[from] child::SpawnError),
+    /// Bad usage or bad input (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Compile(#[from] compile::CompileError),
+    /// The kernel lacks what this mode needs; the message suggests another mode.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl RunError {
+    /// 127 for a command not found (as a shell), 2 for bad input, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Spawn(child::SpawnError::NotFound(_)) => 127,
+            RunError::BadInput(_) | RunError::Compile(_) => 2,
+            _ => 1,
         }
     }
 }

@@ -131,3 +131,445 @@ pub fn running_in_group(pgid: i32) -> Vec<i32> {
     }
     pids
 }
+
+// ---------------------------------------------------------------------------
+// `eperm run` and `eperm record`, end to end, through the binary.
+
+use crate::util::{eperm, stderr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn require_root() {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test installs filters, joins cgroups and switches users: run it as root (CI does)");
+    }
+}
+
+/// Compiles a C helper into `dir`.
+fn helper(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, source).unwrap();
+    let out = Command::new("cc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("cc (gcc) is needed to build the test helpers");
+    assert!(out.status.success(), "cc failed: {}", stderr(&out));
+    exe
+}
+
+/// Waits for `child` with a deadline: a hang is a failure, not a stuck test run.
+fn finish(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "eperm did not finish within {limit:?}; stderr:\n{}",
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn eperm_run(args: &[&str], limit: Duration) -> Output {
+    let child = eperm()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, limit)
+}
+
+fn events(file: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn count(events: &[serde_json::Value], syscall: &str) -> usize {
+    events.iter().filter(|e| e["syscall"] == syscall).count()
+}
+
+/// `uselib` is denied by the default profile whatever the capabilities. The helper
+/// calls it N times in each of T threads and each of P forked children.
+const HAMMER: &str = r#"
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static int n;
+static void burst(void) { for (int i = 0; i < n; i++) syscall(SYS_uselib, 0); }
+static void *thread(void *arg) { (void)arg; burst(); return 0; }
+int main(int argc, char **argv) {
+    n = atoi(argv[1]);
+    int t = atoi(argv[2]), p = atoi(argv[3]);
+    pthread_t *ts = calloc(t ? t : 1, sizeof *ts);
+    for (int i = 0; i < p; i++) if (fork() == 0) { burst(); _exit(0); }
+    for (int i = 0; i < t; i++) pthread_create(&ts[i], 0, thread, 0);
+    for (int i = 0; i < t; i++) pthread_join(ts[i], 0);
+    while (wait(0) > 0) {}
+    return 0;
+}
+"#;
+
+#[test]
+fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "hammer", HAMMER);
+    let file = dir.path().join("events.jsonl");
+    let (n, t, p) = (50, 4, 3);
+    let out = eperm_run(
+        &[
+            "run",
+            "--no-tui",
+            "--events",
+            file.to_str().unwrap(),
+            "--",
+            exe.to_str().unwrap(),
+            &n.to_string(),
+            &t.to_string(),
+            &p.to_string(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = events(&file);
+    assert_eq!(count(&events, "uselib"), n * (t + p));
+    let first = events.iter().find(|e| e["syscall"] == "uselib").unwrap();
+    assert_eq!(first["source"], "notify");
+    assert_eq!(first["action"], "SCMP_ACT_ERRNO");
+    assert_eq!(first["rule"], "defaultAction");
+    assert_eq!(first["decision"], "allowed");
+    assert_eq!(first["bootstrap"], false);
+    assert_eq!(first["comm"], "hammer");
+    let summary = stderr(&out);
+    assert!(summary.contains("uselib"), "{summary}");
+    assert!(summary.contains(&format!("{}×", n * (t + p))), "{summary}");
+    assert!(
+        summary.contains("eperm default > profile.json")
+            && summary.contains("eperm edit profile.json --allow uselib"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn two_hundred_threads_and_three_hundred_processes_neither_hang_nor_lose_events() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "hammer", HAMMER);
+    let file = dir.path().join("events.jsonl");
+    let out = eperm_run(
+        &[
+            "--events",
+            file.to_str().unwrap(),
+            "--no-tui",
+            "--",
+            exe.to_str().unwrap(),
+            "2",
+            "200",
+            "300",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&events(&file), "uselib"), 2 * 500);
+}
+
+#[test]
+fn enforce_reproduces_the_real_failure_and_permissive_lets_it_run() {
+    require_root();
+    // As nobody, the workload has no CAP_SYS_ADMIN: the default profile denies unshare.
+    let enforced = eperm_run(
+        &[
+            "run",
+            "--no-tui",
+            "--enforce",
+            "--user",
+            "nobody",
+            "--",
+            "unshare",
+            "--user",
+            "true",
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(
+        stderr(&enforced).contains("Operation not permitted"),
+        "{}",
+        stderr(&enforced)
+    );
+    assert_eq!(enforced.status.code(), Some(1), "unshare's own status");
+    let permissive = eperm_run(
+        &[
+            "run", "--no-tui", "--user", "nobody", "--", "unshare", "--user", "true",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(permissive.status.code(), Some(0), "{}", stderr(&permissive));
+    assert!(
+        stderr(&permissive).contains("unshare"),
+        "the summary names it"
+    );
+}
+
+#[test]
+fn enforce_fails_mkdir_under_a_profile_that_denies_it() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let target = dir.path().join("made");
+    let args = |enforce: bool| {
+        let mut a = vec!["run", "--no-tui", "-p", profile.to_str().unwrap()];
+        if enforce {
+            a.push("--enforce");
+        }
+        a.extend(["--", "mkdir", target.to_str().unwrap()]);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let out = eperm().args(args(true)).output().unwrap();
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!target.exists());
+    let summary = stderr(&out);
+    assert!(
+        summary.contains(&format!("eperm edit {} --allow mkdir", profile.display())),
+        "{summary}"
+    );
+    let out = eperm().args(args(false)).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(target.is_dir());
+}
+
+#[test]
+fn exit_statuses_pass_through_like_a_shell() {
+    require_root();
+    let run = |cmd: &[&str]| {
+        let mut args = vec!["run", "--no-tui", "--"];
+        args.extend_from_slice(cmd);
+        eperm_run(&args, Duration::from_secs(20))
+    };
+    assert_eq!(run(&["sh", "-c", "exit 7"]).status.code(), Some(7));
+    assert_eq!(
+        run(&["sh", "-c", "kill -9 $$"]).status.code(),
+        Some(128 + 9)
+    );
+    assert_eq!(run(&["true"]).status.code(), Some(0));
+    let missing = run(&["no-such-command-eperm"]);
+    assert_eq!(missing.status.code(), Some(127));
+    assert!(stderr(&missing).contains("no-such-command-eperm: command not found"));
+    // Bare `eperm -- CMD` is `eperm run -- CMD`.
+    let bare = eperm_run(
+        &["--no-tui", "--", "sh", "-c", "exit 5"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(bare.status.code(), Some(5), "{}", stderr(&bare));
+}
+
+#[test]
+fn a_bad_profile_stops_eperm_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("bad.json");
+    std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_NOPE"}"#).unwrap();
+    let marker = dir.path().join("ran");
+    let out = eperm_run(
+        &[
+            "run",
+            "--no-tui",
+            "-p",
+            profile.to_str().unwrap(),
+            "--",
+            "touch",
+            marker.to_str().unwrap(),
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
+    assert!(!marker.exists(), "the workload ran");
+}
+
+#[test]
+fn killing_eperm_takes_the_whole_workload_with_it() {
+    require_root();
+    let mut child = eperm()
+        .args(["run", "--no-tui", "--", "sh", "-c", "sleep 60 & sleep 60"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let eperm_pid = child.id() as i32;
+    // The workload is eperm's child running sh; its process group is its pid.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let group = loop {
+        let sh = children_of(eperm_pid).into_iter().find(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sh")
+        });
+        if let Some(sh) = sh {
+            if running_in_group(sh).len() == 3 {
+                break sh;
+            }
+        }
+        assert!(Instant::now() < deadline, "the workload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !running_in_group(group).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "workload processes outlived eperm by a second: {:?}",
+            running_in_group(group)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn children_of(parent: i32) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        if rest[1].parse() == Ok(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn record_and_verify(cmd: &[&str]) {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("recorded.json");
+    let mut args = vec![
+        "record",
+        "--empty",
+        "-o",
+        out_file.to_str().unwrap(),
+        "--verify",
+        "--",
+    ];
+    args.extend_from_slice(cmd);
+    let out = eperm_run(&args, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(text.contains("recorded by eperm from: "), "{text}");
+    assert!(
+        text.contains("\"execve\""),
+        "the exec must be allowed: {text}"
+    );
+    // The recorded profile really is enforced: the program runs and prints as before.
+    let mut args = vec![
+        "run",
+        "--no-tui",
+        "--enforce",
+        "-p",
+        out_file.to_str().unwrap(),
+        "--",
+    ];
+    args.extend_from_slice(cmd);
+    let enforced = eperm_run(&args, Duration::from_secs(30));
+    let plain = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap();
+    assert_eq!(enforced.status.code(), Some(0), "{}", stderr(&enforced));
+    assert_eq!(enforced.stdout, plain.stdout);
+    assert!(
+        stderr(&enforced).contains("would have denied nothing"),
+        "{}",
+        stderr(&enforced)
+    );
+    // And the profile is not simply "allow everything": a call it never saw fails.
+    let mut args = vec![
+        "run",
+        "--no-tui",
+        "--enforce",
+        "-p",
+        out_file.to_str().unwrap(),
+        "--",
+    ];
+    args.extend(["sh", "-c", "mkdir /tmp/eperm-never-recorded-$$"]);
+    let other = eperm_run(&args, Duration::from_secs(30));
+    assert_ne!(other.status.code(), Some(0), "{}", stderr(&other));
+}
+
+#[test]
+fn record_empty_verify_ls() {
+    record_and_verify(&["ls", "/"]);
+}
+
+#[test]
+fn record_empty_verify_a_shell_pipeline() {
+    record_and_verify(&["sh", "-c", "echo hi | cat"]);
+}
+
+#[test]
+fn record_empty_verify_python() {
+    record_and_verify(&["python3", "-c", "print(1)"]);
+}
+
+#[test]
+fn events_follow_a_process_across_exec() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let after = helper(dir.path(), "after", HAMMER);
+    let before = helper(
+        dir.path(),
+        "before",
+        r#"
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    (void)argc;
+    syscall(SYS_uselib, 0);
+    execl(argv[1], "after", "1", "0", "1", (char *)0);
+    return 9;
+}
+"#,
+    );
+    let file = dir.path().join("events.jsonl");
+    let out = eperm_run(
+        &["run", "--no-tui", "--events", file.to_str().unwrap(), "--"]
+            .into_iter()
+            .chain([before.to_str().unwrap(), after.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = events(&file);
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["comm"].as_str().unwrap(), e["exe"].as_str().unwrap()))
+        .collect();
+    let before_exe = before.to_str().unwrap();
+    let after_exe = after.to_str().unwrap();
+    assert_eq!(seen[0], ("before", before_exe));
+    // The exec'd program's forked child (T=0 threads, P=1 child).
+    assert_eq!(&seen[1..], &[("after", after_exe)]);
+}

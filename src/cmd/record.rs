@@ -1,0 +1,137 @@
+//! `eperm record`: run a program permissively, then write a profile that allows
+//! every syscall it needed — the base profile plus allowances made through the
+//! edit engine, so the diff against the base is as small as a reviewer would make.
+
+use super::run::{execute, load_profile, Options};
+use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
+use crate::arch::Arch;
+use crate::cli::RecordArgs;
+use crate::profile::edit::{apply_commented, Edit};
+use crate::profile::load_str;
+
+pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
+    let out_name = args.output.display().to_string();
+    let base = if args.empty {
+        load_str(&out_name, empty_profile(Arch::native()))?
+    } else {
+        load_profile(args.base.as_deref())?
+    };
+    let command = command_line(&args.command);
+    let recorded = execute(
+        base.clone(),
+        &Options {
+            mode: None,
+            enforce: false,
+            user: None,
+            events: None,
+            command: &args.command,
+        },
+    )?;
+    let mut names = recorded.summary.names();
+    names.sort();
+    let (known, unknown): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .partition(|n| Edit::Allow(n.clone()).validate().is_ok());
+    if !unknown.is_empty() {
+        eprintln!(
+            "eperm: syscalls without a name cannot be written to a profile: {}",
+            unknown.join(", ")
+        );
+    }
+    let edits: Vec<Edit> = known.iter().cloned().map(Edit::Allow).collect();
+    let comment = format!("recorded by eperm from: {command}");
+    let applied = apply_commented(&base, &edits, Some(&comment))
+        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    std::fs::write(&args.output, applied.text())
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{out_name}: {e}")))?;
+    eprintln!(
+        "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",
+        command,
+        recorded.exit,
+        known.len(),
+        if known.len() == 1 { "" } else { "s" },
+        if known.is_empty() { "" } else { ": " },
+        known.join(", ")
+    );
+    if !args.verify {
+        return Ok(recorded.exit.code());
+    }
+
+    let profile = load_profile(Some(&args.output))?;
+    let verified = execute(
+        profile,
+        &Options {
+            mode: None,
+            enforce: true,
+            user: None,
+            events: None,
+            command: &args.command,
+        },
+    )?;
+    if !verified.summary.entries.is_empty() {
+        eprintln!("eperm: verify failed: under {out_name} with --enforce, still denied:");
+        eprint!("{}", verified.summary.render(Some(&out_name)));
+        return Ok(EXIT_FINDINGS);
+    }
+    if verified.exit != recorded.exit {
+        eprintln!(
+            "eperm: verify failed: under {out_name} the program {}, but {} when recorded",
+            verified.exit, recorded.exit
+        );
+        return Ok(EXIT_FINDINGS);
+    }
+    eprintln!(
+        "eperm: verified: under {out_name} nothing was denied and the program {}",
+        verified.exit
+    );
+    Ok(EXIT_OK)
+}
+
+/// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it.
+pub fn empty_profile(native: Arch) -> String {
+    let subs: Vec<String> = sub_arches(native)
+        .iter()
+        .map(|a| format!("\n\t\t\t\t\"{}\"", a.scmp_name()))
+        .collect();
+    let subs = if subs.is_empty() {
+        "[]".to_string()
+    } else {
+        format!("[{}\n\t\t\t]", subs.join(","))
+    };
+    format!(
+        "{{\n\t\"defaultAction\": \"SCMP_ACT_ERRNO\",\n\t\"archMap\": [\n\t\t{{\n\t\t\t\"architecture\": \"{}\",\n\t\t\t\"subArchitectures\": {subs}\n\t\t}}\n\t],\n\t\"syscalls\": []\n}}\n",
+        native.scmp_name()
+    )
+}
+
+/// The sub-architectures Docker's `archMap` lists for a native arch.
+fn sub_arches(native: Arch) -> &'static [Arch] {
+    match native {
+        Arch::X86_64 => &[Arch::X86, Arch::X32],
+        Arch::Aarch64 => &[Arch::Arm],
+        Arch::Mips64 => &[Arch::Mips, Arch::Mips64n32],
+        Arch::Mips64n32 => &[Arch::Mips, Arch::Mips64],
+        Arch::Mips64el => &[Arch::Mipsel, Arch::Mips64n32el],
+        Arch::Mips64n32el => &[Arch::Mipsel, Arch::Mips64el],
+        Arch::S390x => &[Arch::S390],
+        _ => &[],
+    }
+}
+
+/// The command as a shell would show it.
+fn command_line(argv: &[std::ffi::OsString]) -> String {
+    argv.iter()
+        .map(|a| {
+            let a = a.to_string_lossy();
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                a.into_owned()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,398 @@
+//! The user-notification supervisor: the workload's filter turns every
+//! would-be-denied call into `SECCOMP_RET_USER_NOTIF`; this module receives each
+//! one on the listener, judges it, reports it and answers it (run it, or fail it).
+//!
+//! The listener is created in the child by `seccomp(NEW_LISTENER)` and is
+//! close-on-exec, so eperm copies it out of the child with `pidfd_getfd` while
+//! the child waits (see [`super::child`]).
+
+use super::{Call, Decision, HoldAnswer, Supervision};
+use crate::arch::Arch;
+use crate::sources::event::{Decision as Outcome, Source};
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+// ioctl numbers: _IOWR('!', 0, struct seccomp_notif) and friends.
+const IOCTL_NOTIF_RECV: libc::c_ulong = 0xC050_2100;
+const IOCTL_NOTIF_SEND: libc::c_ulong = 0xC018_2101;
+const IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
+const IOCTL_NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
+
+const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+const SECCOMP_GET_ACTION_AVAIL: libc::c_long = 2;
+const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct SeccompData {
+    nr: i32,
+    arch: u32,
+    instruction_pointer: u64,
+    args: [u64; 6],
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct Notif {
+    id: u64,
+    /// The calling thread, in eperm's pid namespace.
+    pid: u32,
+    flags: u32,
+    data: SeccompData,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct NotifResp {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+/// Can this kernel notify, and can eperm reach the listener (pidfd_getfd)?
+pub fn available() -> bool {
+    let action = SECCOMP_RET_USER_NOTIF;
+    // SAFETY: the kernel reads one u32.
+    let avail = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_GET_ACTION_AVAIL,
+            0,
+            &action as *const u32,
+        )
+    } == 0;
+    avail && pidfd_open(std::process::id() as i32).is_ok()
+}
+
+fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the result is a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the fd is new and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Is `fd` (ours) a seccomp listener?
+fn is_listener(fd: RawFd) -> bool {
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .is_ok_and(|target| target.as_os_str() == "anon_inode:seccomp notify")
+}
+
+/// Copies the listener at `fd` out of process `pid`, retrying until its seccomp()
+/// has created it (or `timeout` passes, or the child is gone).
+pub fn take_listener(pid: i32, fd: RawFd, timeout: Duration) -> io::Result<OwnedFd> {
+    let pidfd = pidfd_open(pid)?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        // SAFETY: plain syscall; the result is a new fd or -1.
+        let got = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+        if got >= 0 {
+            // SAFETY: the fd is new and ours.
+            let owned = unsafe { OwnedFd::from_raw_fd(got as RawFd) };
+            if is_listener(owned.as_raw_fd()) {
+                return Ok(owned);
+            }
+            // Something else still sits at that number: seccomp() has not run yet.
+        } else {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ESRCH) {
+                return Err(err);
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the workload's seccomp listener never appeared",
+            ));
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Wakes the supervisor on the CPU the workload waits on (kernel ≥ 6.6): much
+/// cheaper round trips. Returns whether the kernel took it.
+pub fn set_sync_wake_up(listener: &OwnedFd) -> bool {
+    let flags = USER_NOTIF_FD_SYNC_WAKE_UP;
+    // SAFETY: the ioctl reads one u64 by value.
+    unsafe { libc::ioctl(listener.as_raw_fd(), IOCTL_NOTIF_SET_FLAGS, flags) == 0 }
+}
+
+/// Counters, for messages and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub received: u64,
+    /// Notifications whose caller was gone before the answer arrived.
+    pub vanished: u64,
+}
+
+/// The supervisor for one listener.
+pub struct Supervisor<'a> {
+    listener: OwnedFd,
+    sup: &'a Supervision,
+    /// `(arch, nr)` the user allowed for good while holding.
+    always: HashSet<(Arch, u32)>,
+    /// What eperm knows of each calling thread (see [`Task`]).
+    tasks: HashMap<u32, Task>,
+    stats: Stats,
+}
+
+impl<'a> Supervisor<'a> {
+    pub fn new(listener: OwnedFd, sup: &'a Supervision) -> Supervisor<'a> {
+        set_sync_wake_up(&listener);
+        Supervisor {
+            listener,
+            sup,
+            always: HashSet::new(),
+            tasks: HashMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Answers notifications until every process using the filter is gone (POLLHUP)
+    /// or `stop` becomes readable or hung up.
+    pub fn run(mut self, stop: BorrowedFd<'_>) -> io::Result<Stats> {
+        loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: self.listener.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: stop.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: two valid pollfds.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                if err.raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(err);
+            }
+            if fds[1].revents != 0 {
+                return Ok(self.stats);
+            }
+            let revents = fds[0].revents;
+            if revents & libc::POLLIN != 0 {
+                if let Some(notif) = self.receive()? {
+                    self.handle(&notif);
+                }
+            } else if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                return Ok(self.stats);
+            }
+        }
+    }
+
+    /// One notification; `None` when it went away before we read it.
+    fn receive(&mut self) -> io::Result<Option<Notif>> {
+        loop {
+            // The kernel insists on a zeroed struct.
+            let mut notif = Notif::default();
+            // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
+            let r = unsafe {
+                libc::ioctl(
+                    self.listener.as_raw_fd(),
+                    IOCTL_NOTIF_RECV,
+                    &mut notif as *mut Notif,
+                )
+            };
+            if r == 0 {
+                self.stats.received += 1;
+                return Ok(Some(notif));
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                // The caller died or was interrupted before we read it.
+                Some(libc::ENOENT) => return Ok(None),
+                _ => return Err(err),
+            }
+        }
+    }
+
+    fn handle(&mut self, notif: &Notif) {
+        let nr = notif.data.nr as u32;
+        let Some(arch) = Arch::from_audit(notif.data.arch, nr) else {
+            // The filter kills foreign arches before it could notify; run it anyway.
+            self.answer(notif.id, Decision::Continue);
+            return;
+        };
+        let tid = notif.pid;
+        let (pid, comm, exe) = self.task(tid);
+        let call = Call {
+            pid,
+            tid,
+            arch,
+            nr,
+            args: notif.data.args,
+        };
+        let judgement = self.sup.judge.judge(arch, nr, call.args);
+        let mut event = self.sup.event_from(
+            Source::Notify,
+            &call,
+            &judgement,
+            Outcome::Allowed,
+            comm,
+            exe,
+        );
+        // Anything read from the caller's memory must be re-checked before it is
+        // trusted: the caller may have died and its pid been reused meanwhile.
+        if event.call.is_some() && !self.valid(notif.id) {
+            self.stats.vanished += 1;
+            return;
+        }
+        let decision = if self.always.contains(&(arch, nr)) {
+            Decision::Continue
+        } else {
+            let (decision, answer) = self.sup.decide_answered(&event, judgement.verdict);
+            if answer == Some(HoldAnswer::AllowAlways) {
+                self.always.insert((arch, nr));
+            }
+            decision
+        };
+        event.decision = match decision {
+            Decision::Continue => Outcome::Allowed,
+            Decision::Fail(_) => Outcome::Denied,
+            Decision::Kill => Outcome::Killed,
+        };
+        if decision == Decision::Kill {
+            // SAFETY: plain syscall. The thread id names its whole process for kill().
+            unsafe { libc::kill(call.pid as i32, libc::SIGKILL) };
+        }
+        let _ = self.sup.events.send(event);
+        self.answer(notif.id, decision);
+    }
+
+    /// The calling thread's process, comm and exe, from the cache when still current.
+    fn task(&mut self, tid: u32) -> (u32, String, Option<PathBuf>) {
+        let fresh = match self.tasks.get_mut(&tid) {
+            Some(task) => task.refresh(),
+            None => false,
+        };
+        if !fresh {
+            if self.tasks.len() >= MAX_TASKS {
+                self.tasks.clear(); // most are dead threads; the live ones come back
+            }
+            match Task::open(tid) {
+                Some(task) => {
+                    self.tasks.insert(tid, task);
+                }
+                None => {
+                    self.tasks.remove(&tid);
+                    return (tid, String::new(), None);
+                }
+            }
+        }
+        let task = &self.tasks[&tid];
+        (task.tgid, task.comm.clone(), task.exe.clone())
+    }
+
+    /// Is the notification still pending (its caller alive and waiting)?
+    pub fn valid(&self, id: u64) -> bool {
+        // SAFETY: the ioctl reads one u64.
+        unsafe {
+            libc::ioctl(
+                self.listener.as_raw_fd(),
+                IOCTL_NOTIF_ID_VALID,
+                &id as *const u64,
+            ) == 0
+        }
+    }
+
+    fn answer(&mut self, id: u64, decision: Decision) {
+        let mut resp = NotifResp {
+            id,
+            ..NotifResp::default()
+        };
+        match decision {
+            Decision::Continue => resp.flags = USER_NOTIF_FLAG_CONTINUE,
+            Decision::Fail(errno) => resp.error = -(errno as i32),
+            // The process is being killed; the answer only releases the thread.
+            Decision::Kill => resp.error = -libc::EPERM,
+        }
+        // SAFETY: the kernel reads a struct of the size the ioctl number encodes.
+        let r = unsafe {
+            libc::ioctl(
+                self.listener.as_raw_fd(),
+                IOCTL_NOTIF_SEND,
+                &resp as *const NotifResp,
+            )
+        };
+        if r != 0 {
+            // ENOENT: the caller was killed or interrupted meanwhile; nothing to do.
+            self.stats.vanished += 1;
+        }
+    }
+}
+
+/// At most this many threads are cached (each holds an fd).
+const MAX_TASKS: usize = 256;
+
+/// A calling thread. Reading `exe`, `comm` and the tgid costs three /proc path walks
+/// per call; instead `comm` stays open and is re-read with one pread. A new comm
+/// means an exec happened (the kernel sets comm from the new file's name), so `exe`
+/// is read again; a dead thread (the pread fails) is forgotten, which also covers a
+/// tid reused later. An exec of a file with the same name as before keeps the old
+/// `exe` until comm changes: only `bootstrap` and the shown exe could be stale.
+struct Task {
+    comm_file: std::fs::File,
+    tgid: u32,
+    comm: String,
+    exe: Option<PathBuf>,
+}
+
+impl Task {
+    fn open(tid: u32) -> Option<Task> {
+        let comm_file = std::fs::File::open(format!("/proc/{tid}/comm")).ok()?;
+        let mut task = Task {
+            comm_file,
+            tgid: tgid(tid).unwrap_or(tid),
+            comm: String::new(),
+            exe: None,
+        };
+        task.comm = task.read_comm()?;
+        task.exe = std::fs::read_link(format!("/proc/{}/exe", task.tgid)).ok();
+        Some(task)
+    }
+
+    fn read_comm(&self) -> Option<String> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 64];
+        let n = self.comm_file.read_at(&mut buf, 0).ok()?;
+        let comm = String::from_utf8_lossy(&buf[..n]);
+        Some(comm.trim_end_matches('\n').to_string())
+    }
+
+    /// Re-reads comm; `false` when the thread is gone.
+    fn refresh(&mut self) -> bool {
+        let Some(comm) = self.read_comm() else {
+            return false;
+        };
+        if comm != self.comm {
+            self.comm = comm;
+            self.exe = std::fs::read_link(format!("/proc/{}/exe", self.tgid)).ok();
+        }
+        true
+    }
+}
+
+/// The process a thread belongs to.
+fn tgid(tid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
