@@ -87,21 +87,21 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
     Ok(EXIT_OK)
 }
 
-/// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it.
+/// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it;
+/// clone3 alone gets ENOSYS, so that glibc falls back to clone when clone3 is not needed.
 pub fn empty_profile(native: Arch) -> String {
-    let subs: Vec<String> = sub_arches(native)
-        .iter()
-        .map(|a| format!("\n\t\t\t\t\"{}\"", a.scmp_name()))
-        .collect();
-    let subs = if subs.is_empty() {
-        "[]".to_string()
-    } else {
-        format!("[{}\n\t\t\t]", subs.join(","))
-    };
-    format!(
-        "{{\n\t\"defaultAction\": \"SCMP_ACT_ERRNO\",\n\t\"archMap\": [\n\t\t{{\n\t\t\t\"architecture\": \"{}\",\n\t\t\t\"subArchitectures\": {subs}\n\t\t}}\n\t],\n\t\"syscalls\": []\n}}\n",
-        native.scmp_name()
-    )
+    let subs: Vec<&str> = sub_arches(native).iter().map(|a| a.scmp_name()).collect();
+    let profile = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "archMap": [{ "architecture": native.scmp_name(), "subArchitectures": subs }],
+        "syscalls": [{
+            "names": ["clone3"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 38,
+            "comment": "ENOSYS, not EPERM: glibc then falls back to clone, whose flags a profile can check"
+        }]
+    });
+    serde_json::to_string_pretty(&profile).expect("a JSON value serializes") + "\n"
 }
 
 /// The sub-architectures Docker's `archMap` lists for a native arch.
