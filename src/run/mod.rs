@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod contain;
+pub mod trace;
 
 use crate::arch::Arch;
 use crate::compile::{self, Compiled, Mode};
@@ -200,6 +201,44 @@ impl Supervision {
                     Ok(HoldAnswer::Kill) => Decision::Kill,
                 }
             }
+        }
+    }
+}
+
+/// How the workload ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadExit {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl WorkloadExit {
+    /// The exit code a shell would give: the status, or 128 + the signal.
+    pub fn code(&self) -> u8 {
+        match *self {
+            WorkloadExit::Exited(code) => code as u8,
+            WorkloadExit::Signaled(sig) => 128u8.wrapping_add(sig as u8),
+        }
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Spawn(#[from] child::SpawnError),
+    #[error("{0}")]
+    Os(#[from] std::io::Error),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl RunError {
+    /// eperm's exit code for this error: 127 when the command was not found.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Spawn(child::SpawnError::NotFound(_)) => 127,
+            _ => 1,
         }
     }
 }

@@ -7,4 +7,5 @@ mod default_profile;
 mod edit;
 mod load;
 mod run;
+mod trace;
 mod util;
