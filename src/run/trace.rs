@@ -14,9 +14,10 @@ use super::child::{Prepared, Spawned};
 use super::contain::Containment;
 use super::{Call, Decision, Judgement, RunError, Supervision, WorkloadExit};
 use crate::arch::Arch;
-use crate::sources::event::{self, Source};
+use crate::sources::event::{self, Event, Source};
 use std::collections::{HashMap, HashSet};
 use std::io;
+use std::time::{Duration, Instant};
 
 const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
 const PTRACE_SYSCALL_INFO_SECCOMP: u8 = 3;
@@ -45,13 +46,21 @@ const OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
     | libc::PTRACE_O_TRACEEXEC
     | libc::PTRACE_O_EXITKILL;
 
+/// How long a thread's comm and exe, read from `/proc` for one event, are reused
+/// for its next ones. An exec forgets them at once; only a rename (PR_SET_NAME)
+/// can go unseen, for at most this long. Reading `/proc` for every event would
+/// double the cost of a stop.
+const IDENTITY_TTL: Duration = Duration::from_millis(100);
+
 /// What the tracer knows about one traced thread.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Tracee {
     /// Attached by the kernel and its initial SIGSTOP not seen yet.
     fresh: bool,
     /// Its process (thread-group) id, once looked up.
     tgid: Option<i32>,
+    /// Its last event and when it was made: comm, exe and bootstrap for the next.
+    last: Option<(Instant, Event)>,
 }
 
 /// Runs the workload under ptrace until its first process ends; returns how it ended.
@@ -72,6 +81,7 @@ pub fn run_traced(
         tracees: HashMap::new(),
         gone: HashSet::new(),
         exit: None,
+        rule_paths: vec![None; sup.judge.compiled.table.len()],
     };
     let result = tracer.run(prepared, &mut spawned, containment);
     tracer.finish();
@@ -85,6 +95,8 @@ struct Tracer<'a> {
     /// Threads that ended before their parent's clone event named them.
     gone: HashSet<i32>,
     exit: Option<WorkloadExit>,
+    /// JSON paths of the table's rules, made once each.
+    rule_paths: Vec<Option<String>>,
 }
 
 /// A decoded `waitpid` status.
@@ -148,8 +160,8 @@ impl Tracer<'_> {
         self.tracees.insert(
             pid,
             Tracee {
-                fresh: false,
                 tgid: Some(pid),
+                ..Tracee::default()
             },
         );
         ptrace(
@@ -222,7 +234,7 @@ impl Tracer<'_> {
         }
         self.tracees.entry(tid).or_insert(Tracee {
             fresh: true,
-            tgid: None,
+            ..Tracee::default()
         });
     }
 
@@ -279,6 +291,7 @@ impl Tracer<'_> {
                 }
                 if let Some(t) = self.tracees.get_mut(&tid) {
                     t.tgid = Some(tid);
+                    t.last = None; // new exe, new comm
                 }
                 resume(tid, 0);
             }
@@ -326,22 +339,8 @@ impl Tracer<'_> {
             nr,
             args: info.args,
         };
-        let judge = &self.sup.judge;
-        let judgement = match judge.compiled.table.get(info.ret_data as usize) {
-            Some(entry) => Judgement {
-                verdict: entry.verdict,
-                rule: entry.rule,
-                rule_path: match entry.rule {
-                    Some(i) => judge.profile.path(&format!("syscalls[{i}]")),
-                    None => judge.profile.path("defaultAction"),
-                },
-            },
-            // Data we never compiled (the workload's own filter?): ask the profile.
-            None => judge.judge(arch, nr, info.args),
-        };
-        let mut ev = self
-            .sup
-            .event(Source::Ptrace, &call, &judgement, event::Decision::Allowed);
+        let judgement = self.judgement(&call, info.ret_data as usize);
+        let mut ev = self.make_event(&call, &judgement);
         let decision = self.sup.decide(&ev, judgement.verdict);
         let outcome = match decision {
             Decision::Continue => {
@@ -368,6 +367,58 @@ impl Tracer<'_> {
         ev.decision = outcome;
         let _ = self.sup.events.send(ev);
         Ok(())
+    }
+
+    /// What the profile says about a call, from the TRACE data the filter returned.
+    fn judgement(&mut self, call: &Call, data: usize) -> Judgement {
+        let judge = &self.sup.judge;
+        let Some(entry) = judge.compiled.table.get(data) else {
+            // Data we never compiled (the workload's own filter?): ask the profile.
+            return judge.judge(call.arch, call.nr, call.args);
+        };
+        let path = self.rule_paths[data].get_or_insert_with(|| match entry.rule {
+            Some(i) => judge.profile.path(&format!("syscalls[{i}]")),
+            None => judge.profile.path("defaultAction"),
+        });
+        Judgement {
+            verdict: entry.verdict,
+            rule: entry.rule,
+            rule_path: path.clone(),
+        }
+    }
+
+    /// The event for a call; comm, exe and bootstrap come from the thread's previous
+    /// event when that is recent and no exec happened since.
+    fn make_event(&mut self, call: &Call, judgement: &Judgement) -> Event {
+        let tracee = self.tracees.entry(call.tid as i32).or_default();
+        let now = Instant::now();
+        if let Some((at, last)) = &tracee.last {
+            if now.duration_since(*at) < IDENTITY_TTL && last.pid == call.pid {
+                let verdict = judgement.verdict;
+                return Event {
+                    time_ms: now.duration_since(self.sup.started).as_millis() as u64,
+                    arch: call.arch.name().to_string(),
+                    syscall: call
+                        .arch
+                        .syscall_name(call.nr)
+                        .map_or_else(|| format!("nr_{}", call.nr), str::to_string),
+                    nr: call.nr,
+                    args: Some(call.args),
+                    call: None,
+                    action: verdict.action.name().to_string(),
+                    errno: (verdict.action == crate::profile::Action::Errno)
+                        .then(|| crate::errno::describe(verdict.data)),
+                    rule: judgement.rule_path.clone(),
+                    decision: event::Decision::Allowed,
+                    ..last.clone()
+                };
+            }
+        }
+        let ev = self
+            .sup
+            .event(Source::Ptrace, call, judgement, event::Decision::Allowed);
+        tracee.last = Some((now, ev.clone()));
+        ev
     }
 
     /// Kills whatever is left of the workload and reaps it, so no tracee stays
