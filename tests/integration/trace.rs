@@ -535,3 +535,91 @@ fn processes_left_behind_are_killed_and_reaped() {
     assert!(count(&run.events, "acct") >= 5);
     assert_clean();
 }
+
+/// Allows everything but acct and unshare.
+const KILL_PROFILE: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    { "names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13 },
+    { "names": ["acct"], "action": "SCMP_ACT_KILL_PROCESS" }
+  ]
+}"#;
+
+#[test]
+fn enforce_kills_when_the_profile_kills() {
+    let run = trace_with(
+        helper_argv(&["exit", "0"]),
+        None,
+        KILL_PROFILE,
+        true,
+        Duration::from_secs(20),
+    );
+    assert_eq!(run.result.unwrap(), WorkloadExit::Signaled(libc::SIGKILL));
+    assert_eq!(run.events.len(), 1, "{:?}", run.events);
+    let e = &run.events[0];
+    assert_eq!((e.syscall.as_str(), e.decision), ("acct", Decision::Killed));
+    assert_eq!(e.action, "SCMP_ACT_KILL_PROCESS");
+    assert_eq!(e.rule, "syscalls[1]");
+    assert_clean();
+}
+
+#[test]
+fn the_errno_and_rule_come_from_the_rule_that_matched() {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut argv = helper_argv(&["-o"]);
+    argv.push(out.path().into());
+    argv.push("unshare".into());
+    let run = trace_with(argv, Some(out), KILL_PROFILE, true, Duration::from_secs(20));
+    assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
+    assert_eq!(run.stdout, "unshare=EACCES\n");
+    assert_eq!(run.events.len(), 1, "{:?}", run.events);
+    assert_eq!(run.events[0].rule, "syscalls[0]");
+    assert_eq!(run.events[0].decision, Decision::Denied);
+}
+
+#[test]
+fn held_calls_wait_for_the_answer() {
+    use eperm::run::HoldAnswer;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tx, rx) = mpsc::channel();
+    let (hold_tx, hold_rx) = mpsc::channel::<eperm::run::HoldRequest>();
+    // The "UI": deny the first acct, allow the rest, count what it was asked.
+    let ui = std::thread::spawn(move || {
+        let mut asked = 0;
+        for req in hold_rx {
+            asked += 1;
+            let answer = if asked == 1 {
+                HoldAnswer::Deny
+            } else {
+                HoldAnswer::AllowOnce
+            };
+            req.reply.send(answer).unwrap();
+        }
+        asked
+    });
+    let judge = judge(DEFAULT_PROFILE);
+    let tracer = std::thread::spawn(move || {
+        let containment = Containment::start().unwrap();
+        let prepared = Prepared::new(
+            &helper_argv(&["calls", "3"]),
+            judge.compiled.program.clone(),
+        )
+        .unwrap()
+        .traceme(true);
+        let sup = Supervision {
+            judge,
+            policy: Policy::Hold(hold_tx),
+            events: tx,
+            started: Instant::now(),
+            own_exe: None,
+        };
+        run_traced(&prepared, &sup, &containment)
+    });
+    assert_eq!(tracer.join().unwrap().unwrap(), WorkloadExit::Exited(0));
+    assert_eq!(ui.join().unwrap(), 3);
+    let decisions: Vec<Decision> = rx.try_iter().map(|e| e.decision).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Denied, Decision::Allowed, Decision::Allowed]
+    );
+}
