@@ -1,0 +1,173 @@
+//! Trace mode's cost: a workload whose every call the profile would deny, traced by
+//! eperm (permissive) and by `strace -f -o /dev/null`, side by side.
+//!
+//! `cargo bench --bench trace [-- CALLS RUNS]`
+
+use eperm::arch::Arch;
+use eperm::caps::CapSet;
+use eperm::compile::Mode;
+use eperm::profile::{load_str, KernelVersion, Target};
+use eperm::run::child::Prepared;
+use eperm::run::contain::Containment;
+use eperm::run::trace::run_traced;
+use eperm::run::{Judge, Policy, Supervision, WorkloadExit};
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const WORKLOAD_C: &str = r#"
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 0;
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    return 0;
+}
+"#;
+
+/// Everything allowed except getppid, which the profile denies.
+const PROFILE: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [{ "names": ["getppid"], "action": "SCMP_ACT_ERRNO" }]
+}"#;
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let calls: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workload = build(dir.path());
+    let argv: Vec<OsString> = vec![workload.clone().into(), calls.to_string().into()];
+
+    let mut native = Vec::new();
+    let mut eperm = Vec::new();
+    let mut eperm_tick = Vec::new();
+    let mut strace = Vec::new();
+    // Interleaved, so that both see the same machine.
+    for _ in 0..runs {
+        let t = Instant::now();
+        let status = Command::new(&workload).arg(calls.to_string()).status();
+        assert!(status.expect("workload runs").success());
+        native.push(t.elapsed());
+
+        eperm.push(traced(&argv, calls, Consumer::Blocking));
+        eperm_tick.push(traced(&argv, calls, Consumer::Tick));
+
+        let t = Instant::now();
+        let status = Command::new("strace")
+            .args(["-f", "-o", "/dev/null"])
+            .arg(&workload)
+            .arg(calls.to_string())
+            .status()
+            .expect("strace is installed");
+        assert!(status.success());
+        strace.push(t.elapsed());
+    }
+    let (native, eperm, eperm_tick, strace) = (
+        median(native),
+        median(eperm),
+        median(eperm_tick),
+        median(strace),
+    );
+    println!("{calls} would-be-denied getppid calls, median of {runs} runs:");
+    println!("  native                 {native:>10.3?}");
+    println!(
+        "  eperm --mode trace     {eperm:>10.3?}  ({:.2} µs per call)",
+        eperm.as_secs_f64() * 1e6 / calls as f64
+    );
+    println!(
+        "  eperm, UI-like reader   {eperm_tick:>10.3?}  ({:.2} µs per call)",
+        eperm_tick.as_secs_f64() * 1e6 / calls as f64
+    );
+    println!("  strace -f -o /dev/null {strace:>10.3?}");
+    println!(
+        "  eperm / strace = {:.2}; with a reader that drains every 20 ms: {:.2} (goal <= 0.60)",
+        eperm.as_secs_f64() / strace.as_secs_f64(),
+        eperm_tick.as_secs_f64() / strace.as_secs_f64()
+    );
+}
+
+/// How the events are read.
+#[derive(Clone, Copy)]
+enum Consumer {
+    /// Blocked in `recv`, woken for every event (like `--events FILE`).
+    Blocking,
+    /// Drains what arrived every 20 ms, like a UI at its frame rate.
+    Tick,
+}
+
+/// One run under eperm's tracer, on its own thread as the session does it.
+fn traced(argv: &[OsString], calls: u64, consumer: Consumer) -> Duration {
+    let target = Target {
+        arch: Arch::native(),
+        caps: CapSet::docker_default(),
+        kernel: KernelVersion::running(),
+    };
+    let profile = load_str("bench.json", PROFILE.to_string()).expect("profile loads");
+    let judge = Judge::new(profile, &target, Mode::Trace).expect("profile compiles");
+    let prepared = Prepared::new(argv, judge.compiled.program.clone())
+        .expect("workload found")
+        .traceme(true);
+    let (tx, rx) = mpsc::channel();
+    let consumer = std::thread::spawn(move || match consumer {
+        Consumer::Blocking => rx.iter().count() as u64,
+        Consumer::Tick => {
+            let mut n = 0;
+            loop {
+                std::thread::sleep(Duration::from_millis(20));
+                loop {
+                    match rx.try_recv() {
+                        Ok(_) => n += 1,
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => return n,
+                    }
+                }
+            }
+        }
+    });
+    let containment = Containment::start().expect("containment");
+    let t = Instant::now();
+    let exit = std::thread::scope(|s| {
+        s.spawn(|| {
+            let sup = Supervision {
+                judge,
+                policy: Policy::Permissive,
+                events: tx,
+                started: Instant::now(),
+                own_exe: None,
+            };
+            run_traced(&prepared, &sup, &containment)
+        })
+        .join()
+        .expect("tracer thread")
+    });
+    let elapsed = t.elapsed();
+    containment.finish();
+    assert_eq!(exit.expect("traced run"), WorkloadExit::Exited(0));
+    assert_eq!(consumer.join().expect("consumer"), calls, "lost events");
+    elapsed
+}
+
+fn build(dir: &Path) -> std::path::PathBuf {
+    let src = dir.join("getppid.c");
+    std::fs::write(&src, WORKLOAD_C).expect("write source");
+    let bin = dir.join("getppid");
+    let ok = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("cc runs")
+        .success();
+    assert!(ok, "cc failed");
+    bin
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
