@@ -514,9 +514,18 @@ fn record_and_verify(cmd: &[&str]) {
         out_file.to_str().unwrap(),
         "--",
     ];
-    args.extend(["sh", "-c", "mkdir /tmp/eperm-never-recorded-$$"]);
+    args.extend(["unshare", "--user", "true"]);
     let other = eperm_run(&args, Duration::from_secs(30));
     assert_ne!(other.status.code(), Some(0), "{}", stderr(&other));
+    let summary = stderr(&other);
+    let allow_line = summary
+        .lines()
+        .find(|l| l.contains("--allow"))
+        .unwrap_or_default();
+    assert!(
+        allow_line.contains("unshare"),
+        "unshare(2) was never recorded, so it must be denied: {summary}"
+    );
 }
 
 #[test]
@@ -572,4 +581,15 @@ int main(int argc, char **argv) {
     assert_eq!(seen[0], ("before", before_exe));
     // The exec'd program's forked child (T=0 threads, P=1 child).
     assert_eq!(&seen[1..], &[("after", after_exe)]);
+}
+
+#[test]
+fn record_empty_verify_git() {
+    // git forks helpers, reads config from several places and writes a repository.
+    let repo = tempfile::tempdir().unwrap();
+    let script = format!(
+        "cd {} && git init -q && git status --short",
+        repo.path().display()
+    );
+    record_and_verify(&["sh", "-c", &script]);
 }
