@@ -3,6 +3,8 @@
 
 pub mod decode;
 pub mod event;
+pub mod file;
 pub mod memory;
+pub mod parse;
 pub mod procinfo;
 pub mod symbols;

@@ -7,5 +7,6 @@ mod decode;
 mod default_profile;
 mod edit;
 mod load;
+mod logs;
 mod run;
 mod util;
