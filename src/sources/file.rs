@@ -28,7 +28,7 @@ pub struct Scan {
 /// Reads every record of `data`.
 pub fn scan(format: Format, data: &[u8]) -> Scan {
     let mut out = Scan::default();
-    let mut take = |r: Result<Record, Skip>, out: &mut Scan| match r {
+    let take = |r: Result<Record, Skip>, out: &mut Scan| match r {
         Ok(r) => out.records.push(r),
         Err(Skip::Truncated) => out.truncated += 1,
         Err(Skip::NotSeccomp) => {}

@@ -142,8 +142,7 @@ fn find_type(line: &str) -> Option<usize> {
         let at = from + i + "type=".len();
         let rest = &line[at..];
         for word in ["1326", "SECCOMP"] {
-            if rest.starts_with(word) {
-                let after = &rest[word.len()..];
+            if let Some(after) = rest.strip_prefix(word) {
                 if after.is_empty() || after.starts_with([' ', '\t']) {
                     return Some(at + word.len());
                 }
