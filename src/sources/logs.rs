@@ -1,0 +1,316 @@
+//! The kernel log sources together: start audit and/or kmsg readers, merge their
+//! records into one stream with each record once, decide which records belong to
+//! whom, and turn records into events.
+
+use super::event::{Decision, Event, Source};
+use super::health::{machine_warnings, Health, Shared};
+use super::parse::Record;
+use super::{audit, kmsg, procinfo};
+use std::collections::{HashSet, VecDeque};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// One record and the source that read it.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub source: Source,
+    pub record: Record,
+}
+
+/// Which sources to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wanted {
+    pub audit: bool,
+    pub kmsg: bool,
+}
+
+impl Wanted {
+    /// From `--source` names; `None` when the list names no log source.
+    pub fn from_names(names: &[String]) -> Option<Wanted> {
+        let has = |n: &str| names.iter().any(|s| s.trim() == n);
+        let w = Wanted {
+            audit: has("audit"),
+            kmsg: has("kmsg"),
+        };
+        (w.audit || w.kmsg).then_some(w)
+    }
+
+    pub const BOTH: Wanted = Wanted {
+        audit: true,
+        kmsg: true,
+    };
+}
+
+/// The running readers.
+pub struct LogSources {
+    stop: Option<OwnedFd>,
+    threads: Vec<JoinHandle<()>>,
+    health: Vec<Shared>,
+}
+
+impl LogSources {
+    /// Opens the wanted sources now (so nothing logged from here on is missed) and
+    /// reads them on threads of their own, sending every record to `tx`.
+    pub fn start(wanted: Wanted, tx: mpsc::Sender<Incoming>) -> std::io::Result<LogSources> {
+        let (stop_read, stop_write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+        let mut threads = Vec::new();
+        let mut health = Vec::new();
+        let warnings = machine_warnings();
+        if wanted.audit {
+            match audit::start() {
+                Ok(source) => {
+                    let mut h = audit::initial_health();
+                    h.warnings.extend(warnings.iter().cloned());
+                    let shared = Shared::new(h);
+                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
+                    threads.push(std::thread::spawn(move || {
+                        source.run(stop.as_fd(), &shared2, |record| {
+                            let _ = tx.send(Incoming {
+                                source: Source::Audit,
+                                record,
+                            });
+                        })
+                    }));
+                    health.push(shared);
+                }
+                Err(why) => health.push(Shared::new(Health::unavailable(Source::Audit, why))),
+            }
+        }
+        if wanted.kmsg {
+            match kmsg::KmsgSource::open() {
+                Ok(source) => {
+                    let mut h = Health::new(Source::Kmsg);
+                    h.warnings.extend(warnings.iter().cloned());
+                    if let Ok(s) = audit::status() {
+                        if s.pid != 0 {
+                            h.warnings.push(format!(
+                                "an audit daemon (pid {}) is registered: the kernel prints no records to kmsg",
+                                s.pid
+                            ));
+                        }
+                    }
+                    let shared = Shared::new(h);
+                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
+                    threads.push(std::thread::spawn(move || {
+                        source.run(stop.as_fd(), &shared2, |record| {
+                            let _ = tx.send(Incoming {
+                                source: Source::Kmsg,
+                                record,
+                            });
+                        })
+                    }));
+                    health.push(shared);
+                }
+                Err(e) => health.push(Shared::new(Health::unavailable(
+                    Source::Kmsg,
+                    e.to_string(),
+                ))),
+            }
+        }
+        Ok(LogSources {
+            stop: Some(stop_write),
+            threads,
+            health,
+        })
+    }
+
+    pub fn health(&self) -> Vec<Health> {
+        self.health.iter().map(Shared::get).collect()
+    }
+
+    pub fn any_active(&self) -> bool {
+        self.health.iter().any(|h| h.get().is_active())
+    }
+
+    /// Stops the readers and gives their final health.
+    pub fn stop(mut self) -> Vec<Health> {
+        self.stop = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        self.health()
+    }
+}
+
+/// Remembers recently seen records, so that one read by both sources counts once.
+pub struct Dedupe {
+    seen: HashSet<(u64, u32, u64)>,
+    order: VecDeque<(u64, u32, u64)>,
+}
+
+impl Default for Dedupe {
+    fn default() -> Self {
+        Dedupe {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl Dedupe {
+    const KEEP: usize = 1 << 17;
+
+    /// True the first time a record is seen. Records without a stamp always pass.
+    pub fn first(&mut self, r: &Record) -> bool {
+        let Some(key) = r.key() else { return true };
+        if !self.seen.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::KEEP {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// Which records count: the workload's audit session, or its process tree, and for
+/// `watch` also a comm or exe.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// The audit session of the workload (its own, fresh one).
+    pub ses: Option<u32>,
+    /// The root of a process tree; descendants are found through /proc while alive.
+    pub root: Option<u32>,
+    pub comm: Option<String>,
+    pub exe: Option<String>,
+    known: HashSet<u32>,
+    strangers: HashSet<u32>,
+}
+
+impl Filter {
+    pub fn session(ses: u32) -> Filter {
+        Filter {
+            ses: Some(ses),
+            ..Filter::default()
+        }
+    }
+
+    pub fn tree(root: u32) -> Filter {
+        Filter {
+            root: Some(root),
+            ..Filter::default()
+        }
+    }
+
+    pub fn matches(&mut self, r: &Record) -> bool {
+        if let Some(ses) = self.ses {
+            if r.ses != Some(ses) {
+                return false;
+            }
+        }
+        if let Some(root) = self.root {
+            if !self.in_tree(root, r.pid) {
+                return false;
+            }
+        }
+        if let Some(comm) = &self.comm {
+            if r.comm.as_deref() != Some(comm.as_str()) {
+                return false;
+            }
+        }
+        if let Some(exe) = &self.exe {
+            if r.exe.as_deref() != Some(exe.as_str()) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn in_tree(&mut self, root: u32, pid: u32) -> bool {
+        if pid == root || self.known.contains(&pid) {
+            return true;
+        }
+        if self.strangers.contains(&pid) {
+            return false;
+        }
+        let mut chain = vec![pid];
+        let mut at = pid;
+        let found = loop {
+            match procinfo::ppid(at) {
+                Some(p) if p == root || self.known.contains(&p) => break true,
+                Some(0) | None => break false,
+                Some(p) if chain.len() > 4096 => break p == root,
+                Some(p) => {
+                    chain.push(p);
+                    at = p;
+                }
+            }
+        };
+        if found {
+            self.known.extend(chain);
+        } else if procinfo::ppid(pid).is_some() {
+            // Alive and not ours (a dead one's pid may be reused by a descendant).
+            self.strangers.insert(pid);
+        }
+        found
+    }
+}
+
+/// The event for a record. `judged`: what the profile says and the deciding rule's
+/// path; without a profile the record's own action stands.
+pub fn event(
+    incoming: &Incoming,
+    judged: Option<(&str, Option<String>, &str)>,
+    time_ms: u64,
+    own_exe: Option<&str>,
+) -> Event {
+    let r = &incoming.record;
+    let decision = match r.code & 0xffff_0000 {
+        0x7ffc_0000 => Decision::Logged,
+        0x7fff_0000 => Decision::Allowed,
+        0x0003_0000 => Decision::Trapped,
+        0x8000_0000 | 0 => Decision::Killed,
+        _ => Decision::Denied,
+    };
+    let (action, errno, rule) = match judged {
+        Some((action, errno, rule)) => (action.to_string(), errno, rule.to_string()),
+        None => (
+            r.action().to_string(),
+            r.errno().map(crate::errno::describe),
+            String::new(),
+        ),
+    };
+    Event {
+        time_ms,
+        source: incoming.source,
+        pid: r.pid,
+        tid: r.pid,
+        comm: r.comm.clone().unwrap_or_default(),
+        exe: r.exe.clone(),
+        arch: r.arch_name(),
+        syscall: r.syscall(),
+        nr: r.nr,
+        args: None,
+        call: None,
+        action,
+        errno,
+        rule,
+        bootstrap: own_exe.is_some() && r.exe.as_deref() == own_exe,
+        decision,
+    }
+}
+
+/// The summary's words about the sources: each one's health, and the warning when
+/// kmsg alone carried the run and dropped records.
+pub fn render_health(health: &[Health]) -> String {
+    let mut s = String::new();
+    for h in health {
+        s += &format!("  {}\n", h.render());
+    }
+    let audit_active = health
+        .iter()
+        .any(|h| h.source == Source::Audit && h.is_active());
+    let kmsg_dropped = health
+        .iter()
+        .any(|h| h.source == Source::Kmsg && h.is_active() && h.dropped());
+    if kmsg_dropped && !audit_active {
+        s += "  warning: kmsg alone saw these records and the printk rate limit (10 per 5 s) dropped some: the counts above are a lower bound\n  \
+              hint: use --source audit (needs CAP_AUDIT_READ, the initial network namespace) or --mode notify to see every call\n";
+    }
+    s
+}
