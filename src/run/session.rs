@@ -6,11 +6,11 @@ use super::contain::Containment;
 use super::notify::{self, Supervisor};
 use super::{RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
-use std::ffi::OsString;
-use std::os::fd::{AsFd, OwnedFd};
 use crate::profile::Action;
 use crate::sources::health::Health;
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
+use std::ffi::OsString;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -142,8 +142,8 @@ pub fn run_with_logs(
         Interception::Notify => SECCOMP_FILTER_FLAG_NEW_LISTENER,
         Interception::Trace | Interception::Log => 0,
     };
-    let log_session = (spec.mode == Interception::Log)
-        .then(|| login_uid(spec.user.as_ref().map(|u| u.uid)));
+    let log_session =
+        (spec.mode == Interception::Log).then(|| login_uid(spec.user.as_ref().map(|u| u.uid)));
     let prepared = Prepared::new(&spec.argv, sup.judge.compiled.program.clone())?
         .filter_flags(flags)
         .traceme(spec.mode == Interception::Trace)
@@ -336,15 +336,13 @@ fn consume(rx: mpsc::Receiver<Incoming>, filter: mpsc::Receiver<Filter>, sup: &S
         let judged = r.arch.map(|arch| {
             // Audit records carry no arguments: the rule is judged on (arch, nr).
             let j = sup.judge.judge(arch, r.nr, [0; 6]);
-            let errno = (j.verdict.action == Action::Errno)
-                .then(|| crate::errno::describe(j.verdict.data));
+            let errno =
+                (j.verdict.action == Action::Errno).then(|| crate::errno::describe(j.verdict.data));
             (j.verdict.action.name(), errno, j.rule_path)
         });
         let event = logs::event(
             &incoming,
-            judged
-                .as_ref()
-                .map(|(a, e, p)| (*a, e.clone(), p.as_str())),
+            judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
             sup.started.elapsed().as_millis() as u64,
             own_exe.as_deref(),
         );

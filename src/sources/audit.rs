@@ -111,13 +111,7 @@ impl AuditSource {
         for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
             // SAFETY: setting an int socket option.
             let r = unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&RCVBUF as *const i32).cast(),
-                    4,
-                )
+                libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&RCVBUF as *const i32).cast(), 4)
             };
             if r == 0 {
                 break;
@@ -256,7 +250,10 @@ fn serial_of(payload: &[u8]) -> Option<u64> {
     let head = &payload[..payload.len().min(64)];
     let colon = head.iter().position(|&b| b == b':')?;
     let close = head[colon..].iter().position(|&b| b == b')')? + colon;
-    std::str::from_utf8(&head[colon + 1..close]).ok()?.parse().ok()
+    std::str::from_utf8(&head[colon + 1..close])
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// AUDIT_GET on a socket of its own (needs CAP_AUDIT_CONTROL).
@@ -366,7 +363,10 @@ mod tests {
     #[test]
     fn messages_are_split_and_serials_read() {
         let mut data = Vec::new();
-        for (kind, text) in [(1326u16, "audit(1.2:77): pid=1"), (1300, "audit(1.2:78): x")] {
+        for (kind, text) in [
+            (1326u16, "audit(1.2:77): pid=1"),
+            (1300, "audit(1.2:78): x"),
+        ] {
             let len = NLMSG_HDRLEN + text.len();
             data.extend_from_slice(&(len as u32).to_ne_bytes());
             data.extend_from_slice(&kind.to_ne_bytes());

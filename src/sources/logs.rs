@@ -6,7 +6,7 @@ use super::event::{Decision, Event, Source};
 use super::health::{machine_warnings, Health, Shared};
 use super::parse::Record;
 use super::{audit, kmsg, procinfo};
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -134,37 +134,62 @@ impl LogSources {
     }
 }
 
-/// Remembers recently seen records, so that one read by both sources counts once.
+/// Remembers which audit serials were seen, so that a record read by both sources
+/// counts once. Serials are dense integers, so a bitmap over a sliding window of
+/// 16 M serials (2 MiB) holds a whole flood, however far one source lags the other.
 pub struct Dedupe {
-    seen: HashSet<(u64, u32, u64)>,
-    order: VecDeque<(u64, u32, u64)>,
+    base: u64,
+    bits: Vec<u64>,
+    started: bool,
 }
 
 impl Default for Dedupe {
     fn default() -> Self {
         Dedupe {
-            seen: HashSet::new(),
-            order: VecDeque::new(),
+            base: 0,
+            bits: vec![0; Self::WINDOW as usize / 64],
+            started: false,
         }
     }
 }
 
 impl Dedupe {
-    const KEEP: usize = 1 << 17;
+    const WINDOW: u64 = 1 << 24;
 
-    /// True the first time a record is seen. Records without a stamp always pass.
+    /// True the first time a record is seen. Records without a serial always pass.
     pub fn first(&mut self, r: &Record) -> bool {
-        let Some(key) = r.key() else { return true };
-        if !self.seen.insert(key) {
-            return false;
+        let Some(serial) = r.serial else { return true };
+        if !self.started {
+            self.started = true;
+            self.base = serial.saturating_sub(Self::WINDOW / 2);
         }
-        self.order.push_back(key);
-        if self.order.len() > Self::KEEP {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
+        if serial < self.base {
+            return true; // older than anything remembered
+        }
+        if serial >= self.base + Self::WINDOW {
+            // Slide: keep the newer half of what is remembered.
+            let new_base = serial - Self::WINDOW / 2;
+            let shift = new_base - self.base;
+            let mut moved = vec![0u64; self.bits.len()];
+            if shift < Self::WINDOW && shift % 64 == 0 {
+                let words = (shift / 64) as usize;
+                moved[..self.bits.len() - words].copy_from_slice(&self.bits[words..]);
+            } else if shift < Self::WINDOW {
+                for i in shift..Self::WINDOW {
+                    if self.bits[(i / 64) as usize] >> (i % 64) & 1 == 1 {
+                        let j = i - shift;
+                        moved[(j / 64) as usize] |= 1 << (j % 64);
+                    }
+                }
             }
+            self.bits = moved;
+            self.base = new_base;
         }
-        true
+        let i = serial - self.base;
+        let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+        let seen = self.bits[word] & bit != 0;
+        self.bits[word] |= bit;
+        !seen
     }
 }
 
@@ -313,4 +338,33 @@ pub fn render_health(health: &[Health]) -> String {
               hint: use --source audit (needs CAP_AUDIT_READ, the initial network namespace) or --mode notify to see every call\n";
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(serial: u64) -> Record {
+        Record {
+            serial: Some(serial),
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn each_serial_passes_once_however_far_apart() {
+        let mut d = Dedupe::default();
+        assert!(d.first(&rec(1000)));
+        assert!(!d.first(&rec(1000)));
+        assert!(d.first(&rec(1001)));
+        let far = 1000 + Dedupe::WINDOW + 5;
+        assert!(d.first(&rec(far)));
+        assert!(!d.first(&rec(far)));
+        assert!(!d.first(&rec(far)));
+        // 1001 is still within the window after the slide? It is older than the base.
+        assert!(d.first(&rec(far - 3)));
+        assert!(!d.first(&rec(far - 3)));
+        assert!(d.first(&Record::default()));
+        assert!(d.first(&Record::default()));
+    }
 }

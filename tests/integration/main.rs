@@ -8,5 +8,6 @@ mod default_profile;
 mod edit;
 mod load;
 mod logs;
+mod logsrc;
 mod run;
 mod util;
