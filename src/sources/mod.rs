@@ -11,4 +11,5 @@ pub mod logs;
 pub mod memory;
 pub mod parse;
 pub mod procinfo;
+pub mod strace;
 pub mod symbols;

@@ -6,6 +6,7 @@ mod compile;
 mod decode;
 mod default_profile;
 mod edit;
+mod import;
 mod load;
 mod logs;
 mod logsrc;
