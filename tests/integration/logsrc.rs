@@ -254,3 +254,55 @@ fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
     );
     assert!(r.stderr.contains("audit: active"), "{}", r.stderr);
 }
+
+#[test]
+fn watch_streams_another_processs_records_filtered_by_comm() {
+    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
+    let (dir, exe, profile) = setup();
+    let watch = eperm()
+        .args([
+            "watch",
+            "--no-tui",
+            "--json",
+            "--source",
+            "audit",
+            "--comm",
+            "helper",
+            "--duration",
+            "6",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // The workload runs elsewhere (here: another eperm) under a LOG profile.
+    let r = run(
+        dir.path(),
+        &profile,
+        "audit",
+        &[exe.to_str().unwrap()],
+        Duration::from_secs(60),
+    );
+    let pids: Vec<u64> = r
+        .stdout
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let out = watch.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let find = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["syscall"] == name)
+            .unwrap_or_else(|| panic!("watch missed {name}: {text}\n{}", stderr(&out)))
+    };
+    assert_eq!(find("getppid")["pid"], pids[0]);
+    assert_eq!(find("getsid")["pid"], pids[1]);
+    assert_eq!(find("getpgid")["action"], "SCMP_ACT_LOG");
+    assert!(events.iter().all(|e| e["comm"] == "helper"), "{text}");
+}
