@@ -8,7 +8,7 @@ use crate::cli::ImportArgs;
 use crate::profile::edit::{apply_commented, Edit};
 use crate::sources::file::{self, Format};
 use crate::sources::strace;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
@@ -49,16 +49,58 @@ pub fn read(format: &str, name: &str, data: &[u8], into: &mut Evidence) {
                 "kmsg" => Format::Kmsg,
                 _ => Format::Journal,
             };
-            let scan = file::scan(f, data);
-            into.truncated += scan.truncated;
-            into.suppressed += scan.suppressed;
-            for r in &scan.records {
+            // Records are counted by (arch, nr, action) and named once at the end:
+            // a million records name a few dozen syscalls. Line-based files are
+            // read in parallel.
+            type Counts = HashMap<(u32, u32, u32), u64>;
+            let read_part = |part: &[u8]| -> (Counts, u64, u64) {
+                let mut counts = Counts::new();
+                let (t, s) = file::each_record(f, part, |r| {
+                    let key = (r.audit_arch, r.nr, r.code & 0xffff_0000);
+                    *counts.entry(key).or_default() += 1;
+                });
+                (counts, t, s)
+            };
+            let parts = if f == Format::Journal {
+                vec![data]
+            } else {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                file::chunks(data, cpus * 4)
+            };
+            let results: Vec<(Counts, u64, u64)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .map(|part| scope.spawn(move || read_part(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            let mut total = Counts::new();
+            for (counts, t, s) in results {
+                into.truncated += t;
+                into.suppressed += s;
+                for (k, n) in counts {
+                    *total.entry(k).or_default() += n;
+                }
+            }
+            let mut keys: Vec<_> = total.into_iter().collect();
+            keys.sort();
+            for ((audit_arch, nr, action), n) in keys {
                 // An ALLOW record (FILTER_FLAG_LOG with ALLOW is never logged, but be safe).
-                if r.code & 0xffff_0000 == 0x7fff_0000 {
+                if action == 0x7fff_0000 {
                     continue;
                 }
+                let r = crate::sources::parse::Record {
+                    audit_arch,
+                    nr,
+                    arch: crate::arch::Arch::from_audit(audit_arch, nr),
+                    code: action,
+                    ..Default::default()
+                };
                 let action = r.action().trim_start_matches("SCMP_ACT_").to_string();
-                into.add(r.syscall(), Some(action), 1);
+                into.add(r.syscall(), Some(action), n);
             }
         }
         "strace" => {
@@ -95,6 +137,12 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
     let mut evidence = Evidence::default();
     for path in &args.files {
         let name = path.display().to_string();
+        if name != "-" {
+            if let Some(mapped) = file::Mapped::open(path) {
+                read(&args.format, &name, mapped.bytes(), &mut evidence);
+                continue;
+            }
+        }
         let data = if name == "-" {
             let mut d = Vec::new();
             std::io::stdin().read_to_end(&mut d)?;

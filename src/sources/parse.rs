@@ -137,18 +137,30 @@ pub fn parse_payload(payload: &[u8]) -> Result<Record, Skip> {
 
 /// The index just past `type=1326` or `type=SECCOMP`, if the line has either.
 fn find_type(line: &str) -> Option<usize> {
+    // audit.log: the type comes first.
+    if let Some(rest) = line.strip_prefix("type=") {
+        return type_word(rest).map(|n| 5 + n);
+    }
     let mut from = 0;
     while let Some(i) = line[from..].find("type=") {
         let at = from + i + "type=".len();
         let rest = &line[at..];
-        for word in ["1326", "SECCOMP"] {
-            if let Some(after) = rest.strip_prefix(word) {
-                if after.is_empty() || after.starts_with([' ', '\t']) {
-                    return Some(at + word.len());
-                }
-            }
+        if let Some(n) = type_word(rest) {
+            return Some(at + n);
         }
         from = at;
+    }
+    None
+}
+
+/// The length of `1326` or `SECCOMP` at the start of `rest`, as a whole word.
+fn type_word(rest: &str) -> Option<usize> {
+    for word in ["1326", "SECCOMP"] {
+        if let Some(after) = rest.strip_prefix(word) {
+            if after.is_empty() || after.starts_with([' ', '\t']) {
+                return Some(word.len());
+            }
+        }
     }
     None
 }
@@ -182,35 +194,44 @@ fn parse_stamped(rest: &str) -> Result<Record, Skip> {
 }
 
 /// The `key=value` pairs. Stops at audit.log's enrichment separator (0x1d).
+/// A single pass over the bytes: this is the hot loop of `import`.
 fn parse_body(body: &str, mut r: Record) -> Result<Record, Skip> {
-    let body = body.split('\u{1d}').next().unwrap_or("").trim_end();
+    let cut = body.bytes().position(|c| c == 0x1d).unwrap_or(body.len());
+    let body = &body[..cut];
+    let b = body.as_bytes();
     let mut arch = None;
     let mut nr: Option<u64> = None;
-    let mut rest = body;
-    loop {
-        rest = rest.trim_start();
-        if rest.is_empty() {
-            break;
+    let mut i = 0;
+    // Every index used to slice is at an ASCII byte or the end: a char boundary.
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
         }
-        let Some(eq) = rest.find('=') else { break };
-        let key = &rest[..eq];
-        // A key never holds spaces: skip a stray word.
-        if let Some(sp) = key.find(' ') {
-            rest = &rest[sp..];
-            continue;
+        let key_start = i;
+        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() {
+            i += 1;
         }
-        let after = &rest[eq + 1..];
-        let (value, quoted, next) = if let Some(q) = after.strip_prefix('"') {
-            match q.find('"') {
-                Some(end) => (&q[..end], true, &q[end + 1..]),
-                // An unterminated quote: the line was cut.
-                None => (q, true, ""),
+        if i >= b.len() || b[i] != b'=' {
+            continue; // a stray word
+        }
+        let key = &body[key_start..i];
+        i += 1;
+        let (value, quoted) = if i < b.len() && b[i] == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && b[j] != b'"' {
+                j += 1;
             }
+            // An unterminated quote: the line was cut; take what is there.
+            i = (j + 1).min(b.len());
+            (&body[start..j], true)
         } else {
-            let end = after.find([' ', '\t', '\n', '\r']).unwrap_or(after.len());
-            (&after[..end], false, &after[end..])
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            (&body[start..i], false)
         };
-        rest = next;
         match key {
             "pid" => r.pid = value.parse().unwrap_or(0),
             "uid" => r.uid = value.parse().ok(),
