@@ -11,6 +11,7 @@ use crate::sources::health::Health;
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -114,6 +115,9 @@ pub fn credentials(spec: &str) -> Result<Credentials, RunError> {
 pub struct LogOptions {
     pub wanted: Wanted,
     pub health: Arc<Mutex<Vec<Health>>>,
+    /// Every half second while the workload runs, and once at the end: each
+    /// source's health (for a UI's status line).
+    pub updates: Option<mpsc::Sender<Vec<Health>>>,
 }
 
 impl Default for LogOptions {
@@ -121,6 +125,7 @@ impl Default for LogOptions {
         LogOptions {
             wanted: Wanted::BOTH,
             health: Arc::default(),
+            updates: None,
         }
     }
 }
@@ -257,6 +262,19 @@ fn run_logged(
     let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
     let result = std::thread::scope(|scope| {
         let consumer = scope.spawn(move || consume(rx, filter_rx, sup));
+        let reporting = Arc::new(AtomicBool::new(true));
+        let reporter = logs.updates.clone().map(|updates| {
+            let (handles, reporting) = (sources.handles(), reporting.clone());
+            scope.spawn(move || {
+                while reporting.load(Ordering::Relaxed) {
+                    let health = handles.iter().map(|h| h.get()).collect();
+                    if updates.send(health).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+        });
         let started = spawned.wait_started(prepared.program(), |_| {});
         let ours = read_id("/proc/self/sessionid");
         let theirs = read_id(&format!("/proc/{pid}/sessionid"));
@@ -280,6 +298,10 @@ fn run_logged(
             }
         };
         settle(&sources);
+        reporting.store(false, Ordering::Relaxed);
+        if let Some(reporter) = reporter {
+            let _ = reporter.join();
+        }
         let mut health = sources.stop();
         if let Some(why) = fallback {
             for h in &mut health {
@@ -288,6 +310,9 @@ fn run_logged(
         }
         if let Err(panic) = consumer.join() {
             std::panic::resume_unwind(panic);
+        }
+        if let Some(updates) = &logs.updates {
+            let _ = updates.send(health.clone());
         }
         *logs.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
         result

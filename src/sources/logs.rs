@@ -120,6 +120,11 @@ impl LogSources {
         self.health.iter().map(Shared::get).collect()
     }
 
+    /// Live views of each source's health, for a reporter thread.
+    pub fn handles(&self) -> Vec<Shared> {
+        self.health.clone()
+    }
+
     pub fn any_active(&self) -> bool {
         self.health.iter().any(|h| h.get().is_active())
     }

@@ -306,3 +306,50 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
     assert_eq!(find("getpgid")["action"], "SCMP_ACT_LOG");
     assert!(events.iter().all(|e| e["comm"] == "helper"), "{text}");
 }
+
+#[test]
+fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
+    use eperm::run::session::{self, Interception, LogOptions, RunSpec};
+    use eperm::run::{Judge, Policy, Supervision};
+    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
+    let (_dir, exe, profile) = setup();
+    let profile = eperm::profile::load_file(&profile).unwrap();
+    let target = eperm::profile::Target {
+        arch: eperm::arch::Arch::native(),
+        caps: eperm::caps::CapSet::current(),
+        kernel: eperm::profile::KernelVersion::running(),
+    };
+    let judge = Judge::new(profile, &target, eperm::compile::Mode::Log).unwrap();
+    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    let sup = Supervision {
+        judge,
+        policy: Policy::Permissive,
+        events: events_tx,
+        started: Instant::now(),
+        own_exe: std::env::current_exe().ok(),
+    };
+    let (updates_tx, updates_rx) = std::sync::mpsc::channel();
+    let options = LogOptions {
+        wanted: eperm::sources::logs::Wanted {
+            audit: true,
+            kmsg: false,
+        },
+        updates: Some(updates_tx),
+        ..LogOptions::default()
+    };
+    let spec = RunSpec {
+        argv: vec![exe.into_os_string()],
+        mode: Interception::Log,
+        user: None,
+    };
+    let exit = session::run_with_logs(spec, sup, &options).unwrap();
+    assert_eq!(exit.code(), 0);
+    let events: Vec<_> = events_rx.try_iter().collect();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    let updates: Vec<_> = updates_rx.try_iter().collect();
+    assert!(updates.len() >= 2, "{updates:#?}");
+    let last = updates.last().unwrap();
+    assert_eq!(last, &*options.health.lock().unwrap());
+    assert_eq!(last.len(), 1);
+    assert!(last[0].is_active() && last[0].received >= 3, "{last:#?}");
+}
