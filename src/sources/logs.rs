@@ -357,6 +357,25 @@ mod tests {
     }
 
     #[test]
+    fn kmsg_alone_dropping_records_is_called_out() {
+        let mut kmsg = Health::new(Source::Kmsg);
+        kmsg.received = 10;
+        kmsg.suppressed = 990;
+        let audit_off = Health::unavailable(Source::Audit, "needs root or CAP_AUDIT_READ".into());
+        let text = render_health(&[audit_off.clone(), kmsg.clone()]);
+        assert!(text.contains("audit: unavailable: needs root"), "{text}");
+        assert!(
+            text.contains("kmsg: active, received 10, lost 0, suppressed 990"),
+            "{text}"
+        );
+        assert!(text.contains("hint: use --source audit"), "{text}");
+        let audit_on = Health::new(Source::Audit);
+        assert!(!render_health(&[audit_on, kmsg.clone()]).contains("hint"));
+        kmsg.suppressed = 0;
+        assert!(!render_health(&[audit_off, kmsg]).contains("hint"));
+    }
+
+    #[test]
     fn each_serial_passes_once_however_far_apart() {
         let mut d = Dedupe::default();
         assert!(d.first(&rec(1000)));
