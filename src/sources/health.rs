@@ -12,7 +12,7 @@ pub struct Health {
     /// `None`: active; otherwise why the source is not running.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
-    /// Seccomp records read.
+    /// Seccomp records read, from the whole machine (before attribution).
     pub received: u64,
     /// Audit messages known missing: gaps in the serials (multicast overflow, or,
     /// for kmsg, the printk rate limit).

@@ -233,15 +233,21 @@ fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
         .filter(|e| e["syscall"] == "getppid")
         .count() as u64;
     eprintln!("{}", r.stderr);
+    // The sources' counts are machine-wide (other processes may log too); the
+    // events are the workload's alone, each record once.
     assert!(
-        received * 100 >= N * 99,
-        "audit received {received} of {N} (lost {lost}):\n{}",
+        events * 100 >= N * 99,
+        "the workload's events: {events} of {N} (audit received {received}, lost {lost}):\n{}",
         r.stderr
     );
-    // Exactly: every record audit counted became an event (kmsg may add the few it
-    // alone saw), and nothing is counted twice.
-    assert!(received <= N && events <= N, "{received} / {events} of {N}");
-    assert!(events >= received, "{events} events, {received} received");
+    assert!(
+        events <= N,
+        "{events} events for {N} calls: some counted twice"
+    );
+    assert!(
+        received + k_received >= events,
+        "{events} events, but audit received {received} and kmsg {k_received}"
+    );
     assert!(
         received + lost >= N,
         "received {received} + lost {lost} < {N}"
