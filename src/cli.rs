@@ -32,6 +32,54 @@ pub enum Command {
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
     Record(RecordArgs),
+    /// Stream seccomp records of the whole machine from the kernel log (no workload).
+    Watch(WatchArgs),
+    /// Turn saved evidence (audit.log, kmsg, journal, strace) into a profile.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Judge each record against this profile (rule paths); otherwise the record's action.
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// Kernel log sources, comma-separated: audit, kmsg (default: both).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub source: Vec<String>,
+    /// Only this process and its descendants.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Only processes with this name (comm).
+    #[arg(long, value_name = "NAME")]
+    pub comm: Option<String>,
+    /// Only processes running this executable.
+    #[arg(long, value_name = "PATH")]
+    pub exe: Option<String>,
+    /// No interface: one line per record on stdout.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// One JSON event per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many seconds (default: until interrupted).
+    #[arg(long, value_name = "S", hide = true)]
+    pub duration: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// What the files are.
+    #[arg(long, value_parser = ["audit", "kmsg", "journal", "strace", "strace-summary"])]
+    pub format: String,
+    /// Start from this profile (default: the embedded default profile).
+    #[arg(short = 'p', long = "profile", value_name = "BASE")]
+    pub base: Option<PathBuf>,
+    /// Where to write the profile.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// The evidence (`-`: stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

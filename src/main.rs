@@ -12,6 +12,8 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Record(args) => cmd::record::run(args),
+        Command::Watch(args) => cmd::watch::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Default => {
             print!("{}", eperm::profile::DEFAULT_PROFILE);
             Ok(cmd::EXIT_OK)

@@ -4,8 +4,10 @@ pub mod check;
 pub mod compile;
 pub mod edit;
 pub mod explain;
+pub mod import;
 pub mod record;
 pub mod run;
+pub mod watch;
 
 use crate::profile::LoadError;
 

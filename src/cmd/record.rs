@@ -25,6 +25,7 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
             user: None,
             events: None,
             command: &args.command,
+            sources: &[],
         },
     )?;
     let mut names = recorded.summary.names();
@@ -66,6 +67,7 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
             user: None,
             events: None,
             command: &args.command,
+            sources: &[],
         },
     )?;
     if !verified.summary.entries.is_empty() {

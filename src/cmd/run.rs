@@ -8,9 +8,11 @@ use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::cli::RunArgs;
 use crate::profile::{load_file, load_str, KernelVersion, Profile, Target, DEFAULT_PROFILE};
-use crate::run::session::{self, Interception, RunSpec};
+use crate::run::session::{self, Interception, LogOptions, RunSpec};
 use crate::run::{notify, Judge, Policy, RunError, Supervision, WorkloadExit};
 use crate::sources::event::Event;
+use crate::sources::health::Health;
+use crate::sources::logs::{self, Wanted};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
@@ -33,12 +35,19 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
         user: args.user.as_deref(),
         events: args.events.as_deref(),
         command: &args.command,
+        sources: &args.source,
     };
     let outcome = execute(profile, &options)?;
     eprint!(
         "{}",
         outcome.summary.render(outcome.profile_file.as_deref())
     );
+    if outcome.mode == Interception::Log {
+        eprint!(
+            "eperm: kernel log sources:\n{}",
+            logs::render_health(&outcome.health)
+        );
+    }
     Ok(outcome.exit.code())
 }
 
@@ -46,11 +55,7 @@ fn check_sources(sources: &[String]) -> Result<(), CmdError> {
     for s in sources {
         match s.trim() {
             "ptrace" | "notify" => {}
-            "audit" | "kmsg" => {
-                eprintln!(
-                    "eperm: --source {s}: audit/kmsg sources: not implemented yet in this version"
-                )
-            }
+            "audit" | "kmsg" => {}
             other => {
                 return Err(CmdError::BadInput(format!(
                     "--source: unknown source {other:?}\n  hint: ptrace, notify, audit or kmsg"
@@ -77,6 +82,8 @@ pub struct Options<'a> {
     /// `--events FILE|-`.
     pub events: Option<&'a str>,
     pub command: &'a [OsString],
+    /// `--source`: with `--mode log`, which kernel log sources to read (default: both).
+    pub sources: &'a [String],
 }
 
 pub struct Outcome {
@@ -85,6 +92,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// The profile's file, `None` for the embedded default.
     pub profile_file: Option<String>,
+    /// `--mode log`: how each kernel log source did.
+    pub health: Vec<Health>,
 }
 
 /// Runs the workload under `profile` and collects what it would have denied.
@@ -132,12 +141,6 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
             ))
         })?)),
     };
-    if mode == Interception::Log {
-        eprintln!(
-            "eperm: --mode log: the kernel logs each call the profile would deny (type=SECCOMP in the audit log or dmesg); \
-             audit/kmsg sources: not implemented yet in this version, so eperm reports none of them here"
-        );
-    }
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
     let collector = std::thread::spawn(move || -> std::io::Result<Summary> {
         let mut summary = Summary::default();
@@ -180,8 +183,13 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         mode,
         user,
     };
+    let log_options = LogOptions {
+        wanted: Wanted::from_names(options.sources).unwrap_or(Wanted::BOTH),
+        ..LogOptions::default()
+    };
     // `session::run` consumes the supervision; the channel closes when it returns.
-    let exit = session::run(spec, sup);
+    let exit = session::run_with_logs(spec, sup, &log_options);
+    let health = std::mem::take(&mut *log_options.health.lock().unwrap_or_else(|p| p.into_inner()));
     let summary = collector
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
@@ -190,6 +198,7 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         mode,
         summary,
         profile_file,
+        health,
     })
 }
 

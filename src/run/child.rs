@@ -75,6 +75,8 @@ pub struct Prepared {
     traceme: bool,
     user: Option<Credentials>,
     cgroup_procs: Option<OwnedFd>,
+    /// Written to /proc/self/loginuid before exec: a fresh audit session (`ses`).
+    loginuid: Option<Vec<u8>>,
 }
 
 /// What the parent holds after fork.
@@ -120,6 +122,7 @@ impl Prepared {
             traceme: false,
             user: None,
             cgroup_procs: None,
+            loginuid: None,
         })
     }
 
@@ -152,6 +155,14 @@ impl Prepared {
     /// An open `cgroup.procs` the child writes itself into.
     pub fn cgroup(mut self, procs: Option<OwnedFd>) -> Self {
         self.cgroup_procs = procs;
+        self
+    }
+
+    /// Gives the workload an audit session of its own, so that kernel log records
+    /// can be told apart by `ses` even after the process exited. Writing loginuid
+    /// needs CAP_AUDIT_CONTROL; without it the child goes on in eperm's session.
+    pub fn new_audit_session(mut self, loginuid: Option<u32>) -> Self {
+        self.loginuid = loginuid.map(|uid| uid.to_string().into_bytes());
         self
     }
 
@@ -230,6 +241,14 @@ impl Prepared {
         if let Some(procs) = &self.cgroup_procs {
             if libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
                 fail(2);
+            }
+        }
+        if let Some(uid) = &self.loginuid {
+            // Best effort: the parent compares sessions and falls back otherwise.
+            let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+            if fd >= 0 {
+                libc::write(fd, uid.as_ptr().cast(), uid.len());
+                libc::close(fd);
             }
         }
         // Rust ignores SIGPIPE and eperm may block signals: the workload gets defaults.

@@ -6,9 +6,14 @@ use super::contain::Containment;
 use super::notify::{self, Supervisor};
 use super::{RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
+use crate::profile::Action;
+use crate::sources::health::Health;
+use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How would-be-denied calls are intercepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,25 +109,57 @@ pub fn credentials(spec: &str) -> Result<Credentials, RunError> {
     Ok(Credentials { uid, gid, groups })
 }
 
+/// Log mode's extras: which kernel log sources to read, and where their final
+/// health is left for the caller's summary.
+#[derive(Clone)]
+pub struct LogOptions {
+    pub wanted: Wanted,
+    pub health: Arc<Mutex<Vec<Health>>>,
+    /// Every half second while the workload runs, and once at the end: each
+    /// source's health (for a UI's status line).
+    pub updates: Option<mpsc::Sender<Vec<Health>>>,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            wanted: Wanted::BOTH,
+            health: Arc::default(),
+            updates: None,
+        }
+    }
+}
+
 /// Runs the workload to its end under `sup`, returning how it ended.
 pub fn run(spec: RunSpec, sup: Supervision) -> Result<WorkloadExit, RunError> {
+    run_with_logs(spec, sup, &LogOptions::default())
+}
+
+/// Like [`run`], with the kernel log sources of `--mode log` chosen by `logs`.
+pub fn run_with_logs(
+    spec: RunSpec,
+    sup: Supervision,
+    logs: &LogOptions,
+) -> Result<WorkloadExit, RunError> {
     // First, before any thread or listener exists: the watchdog must hold nothing of ours.
     let containment = Containment::start()?;
     let flags = match spec.mode {
         Interception::Notify => SECCOMP_FILTER_FLAG_NEW_LISTENER,
         Interception::Trace | Interception::Log => 0,
     };
+    let log_session =
+        (spec.mode == Interception::Log).then(|| login_uid(spec.user.as_ref().map(|u| u.uid)));
     let prepared = Prepared::new(&spec.argv, sup.judge.compiled.program.clone())?
         .filter_flags(flags)
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
-        .cgroup(containment.cgroup_procs());
+        .cgroup(containment.cgroup_procs())
+        .new_audit_session(log_session);
     let terminal = Terminal::enter();
     let result = match spec.mode {
         Interception::Trace => super::trace::run_traced(&prepared, &sup, &containment),
-        Interception::Notify | Interception::Log => {
-            run_child(&prepared, &sup, &containment, &terminal)
-        }
+        Interception::Log => run_logged(&prepared, &sup, &containment, &terminal, logs),
+        Interception::Notify => run_child(&prepared, &sup, &containment, &terminal),
     };
     drop(terminal);
     containment.finish();
@@ -185,6 +222,159 @@ fn run_child(
         }
         result
     })
+}
+
+/// The loginuid the workload's new audit session is opened with: `--user`'s uid,
+/// else eperm's own login uid, else its uid.
+fn login_uid(user: Option<u32>) -> u32 {
+    user.or_else(|| read_id("/proc/self/loginuid"))
+        .unwrap_or_else(|| nix::unistd::getuid().as_raw())
+}
+
+/// A `/proc` id file; 4294967295 (unset) is `None`.
+fn read_id(path: &str) -> Option<u32> {
+    let n: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    (n != u32::MAX).then_some(n)
+}
+
+/// `--mode log`: the kernel logs each would-be-denied call; the log sources read the
+/// records, and those of the workload's audit session (or, failing that, its process
+/// tree) become events.
+fn run_logged(
+    prepared: &Prepared,
+    sup: &Supervision,
+    containment: &Containment,
+    terminal: &Terminal,
+    logs: &LogOptions,
+) -> Result<WorkloadExit, RunError> {
+    // Before the workload starts, so that none of its records is missed.
+    let (tx, rx) = mpsc::channel::<Incoming>();
+    let sources = LogSources::start(logs.wanted, tx)?;
+    let mut spawned = prepared.spawn()?;
+    let pid = spawned.pid;
+    // SAFETY: plain syscall on our own child.
+    unsafe { libc::setpgid(pid, pid) };
+    if let Err(e) = containment.watch_group(pid) {
+        kill_and_reap(pid);
+        return Err(e.into());
+    }
+    terminal.give_to(pid);
+    let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
+    let result = std::thread::scope(|scope| {
+        let consumer = scope.spawn(move || consume(rx, filter_rx, sup));
+        let reporting = Arc::new(AtomicBool::new(true));
+        let reporter = logs.updates.clone().map(|updates| {
+            let (handles, reporting) = (sources.handles(), reporting.clone());
+            scope.spawn(move || {
+                while reporting.load(Ordering::Relaxed) {
+                    let health = handles.iter().map(|h| h.get()).collect();
+                    if updates.send(health).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+        });
+        let started = spawned.wait_started(prepared.program(), |_| {});
+        let ours = read_id("/proc/self/sessionid");
+        let theirs = read_id(&format!("/proc/{pid}/sessionid"));
+        let mut fallback = None;
+        let filter = match theirs {
+            Some(ses) if Some(ses) != ours => Filter::session(ses),
+            _ => {
+                fallback = Some(
+                    "the workload could not get an audit session of its own (writing /proc/self/loginuid needs CAP_AUDIT_CONTROL); \
+                     records are matched by process tree, so children that exit before their records arrive are missed",
+                );
+                Filter::tree(pid as u32)
+            }
+        };
+        let _ = filter_tx.send(filter);
+        let result = match started {
+            Ok(()) => wait(pid).map_err(RunError::from),
+            Err(e) => {
+                kill_and_reap(pid);
+                Err(RunError::from(e))
+            }
+        };
+        settle(&sources);
+        reporting.store(false, Ordering::Relaxed);
+        if let Some(reporter) = reporter {
+            let _ = reporter.join();
+        }
+        let mut health = sources.stop();
+        if let Some(why) = fallback {
+            for h in &mut health {
+                h.warnings.push(why.to_string());
+            }
+        }
+        if let Err(panic) = consumer.join() {
+            std::panic::resume_unwind(panic);
+        }
+        if let Some(updates) = &logs.updates {
+            let _ = updates.send(health.clone());
+        }
+        *logs.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
+        result
+    });
+    result
+}
+
+/// After the workload ended: waits until the sources have been quiet for a while
+/// (the kernel delivers records asynchronously), at most 30 s.
+fn settle(sources: &LogSources) {
+    let started = Instant::now();
+    let count = || {
+        sources
+            .health()
+            .iter()
+            .map(|h| h.received + h.lost + h.suppressed)
+            .sum::<u64>()
+    };
+    let mut last = count();
+    let mut quiet = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = count();
+        if now != last {
+            last = now;
+            quiet = Instant::now();
+        } else if quiet.elapsed() >= Duration::from_millis(400) {
+            break;
+        }
+    }
+}
+
+/// Turns the workload's records into events, each record once.
+fn consume(rx: mpsc::Receiver<Incoming>, filter: mpsc::Receiver<Filter>, sup: &Supervision) {
+    // Records wait in the channel until the workload's session is known.
+    let Ok(mut filter) = filter.recv() else {
+        return;
+    };
+    let own_exe = sup.own_exe.as_ref().map(|p| p.display().to_string());
+    let mut dedupe = Dedupe::default();
+    for incoming in rx {
+        if !filter.matches(&incoming.record) || !dedupe.first(&incoming.record) {
+            continue;
+        }
+        let r = &incoming.record;
+        let judged = r.arch.map(|arch| {
+            // Audit records carry no arguments: the rule is judged on (arch, nr).
+            let j = sup.judge.judge(arch, r.nr, [0; 6]);
+            let errno =
+                (j.verdict.action == Action::Errno).then(|| crate::errno::describe(j.verdict.data));
+            (j.verdict.action.name(), errno, j.rule_path)
+        });
+        let event = logs::event(
+            &incoming,
+            judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
+            sup.started.elapsed().as_millis() as u64,
+            own_exe.as_deref(),
+        );
+        if sup.events.send(event).is_err() {
+            break;
+        }
+    }
 }
 
 fn wait(pid: i32) -> std::io::Result<WorkloadExit> {

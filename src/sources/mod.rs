@@ -1,8 +1,15 @@
 //! Where events come from, the one `Event` type they produce, and what turns
 //! their raw numbers into text.
 
+pub mod audit;
 pub mod decode;
 pub mod event;
+pub mod file;
+pub mod health;
+pub mod kmsg;
+pub mod logs;
 pub mod memory;
+pub mod parse;
 pub mod procinfo;
+pub mod strace;
 pub mod symbols;

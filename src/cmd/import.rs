@@ -1,0 +1,231 @@
+//! `eperm import`: turn saved evidence into a profile through the edit engine —
+//! the base plus an allowance for every syscall the evidence shows was denied or
+//! logged (kernel logs), or made at all (strace).
+
+use super::run::load_profile;
+use super::{CmdError, EXIT_OK};
+use crate::cli::ImportArgs;
+use crate::profile::edit::{apply_commented, Edit};
+use crate::sources::file::{self, Format};
+use crate::sources::strace;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::Path;
+
+/// What the evidence says about one syscall.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    pub count: u64,
+    /// Failures by errno (strace) or action (kernel logs).
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// Every syscall the evidence names, by name.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    pub syscalls: BTreeMap<String, Seen>,
+    pub records: u64,
+    pub truncated: u64,
+    pub suppressed: u64,
+}
+
+impl Evidence {
+    fn add(&mut self, name: String, failure: Option<String>, count: u64) {
+        let seen = self.syscalls.entry(name).or_default();
+        seen.count += count;
+        if let Some(f) = failure {
+            *seen.failures.entry(f).or_default() += count;
+        }
+        self.records += count;
+    }
+}
+
+/// Reads one file's evidence into `into`.
+pub fn read(format: &str, name: &str, data: &[u8], into: &mut Evidence) {
+    match format {
+        "audit" | "kmsg" | "journal" => {
+            let f = match format {
+                "audit" => Format::Audit,
+                "kmsg" => Format::Kmsg,
+                _ => Format::Journal,
+            };
+            // Records are counted by (arch, nr, action) and named once at the end:
+            // a million records name a few dozen syscalls. Line-based files are
+            // read in parallel.
+            type Counts = HashMap<(u32, u32, u32), u64>;
+            let read_part = |part: &[u8]| -> (Counts, u64, u64) {
+                let mut counts = Counts::new();
+                let (t, s) = file::each_record(f, part, |r| {
+                    let key = (r.audit_arch, r.nr, r.code & 0xffff_0000);
+                    *counts.entry(key).or_default() += 1;
+                });
+                (counts, t, s)
+            };
+            let parts = if f == Format::Journal {
+                vec![data]
+            } else {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                file::chunks(data, cpus * 4)
+            };
+            let results: Vec<(Counts, u64, u64)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .map(|part| scope.spawn(move || read_part(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            let mut total = Counts::new();
+            for (counts, t, s) in results {
+                into.truncated += t;
+                into.suppressed += s;
+                for (k, n) in counts {
+                    *total.entry(k).or_default() += n;
+                }
+            }
+            let mut keys: Vec<_> = total.into_iter().collect();
+            keys.sort();
+            for ((audit_arch, nr, action), n) in keys {
+                // An ALLOW record (FILTER_FLAG_LOG with ALLOW is never logged, but be safe).
+                if action == 0x7fff_0000 {
+                    continue;
+                }
+                let r = crate::sources::parse::Record {
+                    audit_arch,
+                    nr,
+                    arch: crate::arch::Arch::from_audit(audit_arch, nr),
+                    code: action,
+                    ..Default::default()
+                };
+                let action = r.action().trim_start_matches("SCMP_ACT_").to_string();
+                into.add(r.syscall(), Some(action), n);
+            }
+        }
+        "strace" => {
+            let text = String::from_utf8_lossy(data);
+            let pid = Path::new(name)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(strace::pid_of_file);
+            for call in strace::parse(&text, pid).calls {
+                let failure = call.errno.filter(|e| e == "EPERM" || e == "ENOSYS");
+                into.add(call.name, failure, 1);
+            }
+        }
+        _ => {
+            let text = String::from_utf8_lossy(data);
+            for row in strace::parse_summary(&text) {
+                into.add(row.name.clone(), None, row.calls.max(1));
+                if row.errors > 0 {
+                    *into
+                        .syscalls
+                        .entry(row.name)
+                        .or_default()
+                        .failures
+                        .entry("errors".into())
+                        .or_default() += row.errors;
+                }
+            }
+        }
+    }
+}
+
+pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
+    let base = load_profile(args.base.as_deref())?;
+    let mut evidence = Evidence::default();
+    for path in &args.files {
+        let name = path.display().to_string();
+        if name != "-" {
+            if let Some(mapped) = file::Mapped::open(path) {
+                read(&args.format, &name, mapped.bytes(), &mut evidence);
+                continue;
+            }
+        }
+        let data = if name == "-" {
+            let mut d = Vec::new();
+            std::io::stdin().read_to_end(&mut d)?;
+            d
+        } else {
+            std::fs::read(path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{name}: {e}")))?
+        };
+        read(&args.format, &name, &data, &mut evidence);
+    }
+    let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
+        .syscalls
+        .keys()
+        .partition(|n| Edit::Allow((*n).clone()).validate().is_ok());
+    if !unknown.is_empty() {
+        let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+        eprintln!(
+            "eperm: not syscalls on any architecture eperm knows, left out: {}",
+            list.join(", ")
+        );
+    }
+    let edits: Vec<Edit> = known.iter().map(|n| Edit::Allow((*n).clone())).collect();
+    let files: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    let comment = format!(
+        "imported by eperm from {} ({})",
+        files.join(", "),
+        args.format
+    );
+    let applied = apply_commented(&base, &edits, Some(&comment))
+        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let out = args.output.display().to_string();
+    std::fs::write(&args.output, applied.text())
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{out}: {e}")))?;
+    eprintln!(
+        "eperm: read {} record{} naming {} syscall{}",
+        evidence.records,
+        if evidence.records == 1 { "" } else { "s" },
+        evidence.syscalls.len(),
+        if evidence.syscalls.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    if evidence.truncated > 0 {
+        eprintln!(
+            "eperm: {} record(s) were cut short and skipped",
+            evidence.truncated
+        );
+    }
+    if evidence.suppressed > 0 {
+        eprintln!(
+            "eperm: the kernel log says the printk rate limit dropped {} record(s): the evidence is incomplete\n  hint: the audit log (type=SECCOMP) keeps every record",
+            evidence.suppressed
+        );
+    }
+    let failed: Vec<String> = evidence
+        .syscalls
+        .iter()
+        .filter(|(_, s)| s.failures.contains_key("EPERM") || s.failures.contains_key("ENOSYS"))
+        .map(|(n, s)| {
+            let f: Vec<String> = s.failures.iter().map(|(e, c)| format!("{e}×{c}")).collect();
+            format!("{n} ({})", f.join(", "))
+        })
+        .collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "eperm: failed with EPERM/ENOSYS in the trace: {}",
+            failed.join(", ")
+        );
+    }
+    let changed: Vec<&str> = applied
+        .reports
+        .iter()
+        .filter(|r| r.changed())
+        .map(|r| r.edit.name())
+        .collect();
+    eprintln!(
+        "eperm: wrote {out} allowing {} more syscall{}{}{}",
+        changed.len(),
+        if changed.len() == 1 { "" } else { "s" },
+        if changed.is_empty() { "" } else { ": " },
+        changed.join(", ")
+    );
+    Ok(EXIT_OK)
+}

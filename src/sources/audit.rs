@@ -1,0 +1,384 @@
+//! The kernel audit netlink source: every seccomp record, live.
+//!
+//! eperm joins the read-only multicast group (AUDIT_NLGRP_READLOG) and never
+//! registers as the audit daemon: that would stop the kernel printing records to
+//! kmsg and could stall the workload when eperm falls behind. Multicast never slows
+//! the sender; when eperm's receive buffer fills, the kernel drops messages and the
+//! next read fails with ENOBUFS, counted here as an overflow. Messages lost that way
+//! show as gaps in the audit serials, counted as `lost`.
+
+use super::health::{Health, Shared};
+use super::parse::{self, Record, AUDIT_SECCOMP};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+const NETLINK_AUDIT: i32 = 9;
+/// `AUDIT_NLGRP_READLOG`: group 1, bit 0 of `nl_groups`.
+const AUDIT_NLGRP_READLOG: u32 = 1;
+const AUDIT_GET: u16 = 1000;
+const NLMSG_HDRLEN: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+/// The receive buffer asked for: a flood of records fits while eperm catches up.
+const RCVBUF: i32 = 256 << 20;
+
+/// `struct audit_status`, the answer to AUDIT_GET (the fields eperm reads).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    pub enabled: u32,
+    /// The pid of the registered audit daemon (0: none).
+    pub pid: u32,
+    pub backlog_limit: u32,
+    /// Records the kernel dropped (backlog full, out of memory) since boot.
+    pub lost: u32,
+    pub backlog: u32,
+}
+
+/// The open multicast socket.
+pub struct AuditSource {
+    sock: OwnedFd,
+}
+
+/// Why the audit source cannot run here.
+pub fn unavailable_reason() -> Option<String> {
+    if !is_root_or_audit_read() {
+        return Some("needs root or CAP_AUDIT_READ".into());
+    }
+    if std::fs::read_to_string("/proc/cmdline")
+        .is_ok_and(|c| c.split_whitespace().any(|w| w == "audit=0"))
+    {
+        return Some("audit is disabled at boot (audit=0 on the kernel command line)".into());
+    }
+    if let Some(why) = other_netns() {
+        return Some(why);
+    }
+    None
+}
+
+fn is_root_or_audit_read() -> bool {
+    let caps = crate::caps::CapSet::current();
+    caps.has("CAP_AUDIT_READ") || caps.has("CAP_SYS_ADMIN")
+}
+
+/// The kernel multicasts audit records only in the initial network namespace.
+fn other_netns() -> Option<String> {
+    let ours = std::fs::read_link("/proc/self/ns/net").ok()?;
+    let init = std::fs::read_link("/proc/1/ns/net").ok()?;
+    (ours != init).then(|| {
+        "eperm runs in another network namespace; the kernel sends audit records only to the initial one".into()
+    })
+}
+
+fn socket() -> std::io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the fd is owned at once.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            NETLINK_AUDIT,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn bind(fd: RawFd, groups: u32) -> std::io::Result<()> {
+    // SAFETY: zeroed sockaddr_nl is valid; filled below.
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as u16;
+    addr.nl_groups = groups;
+    // SAFETY: addr is a valid sockaddr_nl of the given size.
+    let r = unsafe {
+        libc::bind(
+            fd,
+            (&addr as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl AuditSource {
+    /// Joins the read-log group with a large receive buffer.
+    pub fn open() -> std::io::Result<AuditSource> {
+        let sock = socket()?;
+        let fd = sock.as_raw_fd();
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: setting an int socket option.
+            let r = unsafe {
+                libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&RCVBUF as *const i32).cast(), 4)
+            };
+            if r == 0 {
+                break;
+            }
+        }
+        bind(fd, AUDIT_NLGRP_READLOG).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("joining the audit read-log group: {e} (needs CAP_AUDIT_READ)"),
+            )
+        })?;
+        Ok(AuditSource { sock })
+    }
+
+    /// Reads until `stop` becomes readable (or hangs up), calling `each` with every
+    /// seccomp record; keeps `health` current.
+    pub fn run(self, stop: BorrowedFd, health: &Shared, mut each: impl FnMut(Record)) {
+        let fd = self.sock.as_raw_fd();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut last_serial: Option<u64> = None;
+        let mut last_status = Instant::now() - Duration::from_secs(10);
+        let baseline = status().ok().map(|s| s.lost);
+        loop {
+            if last_status.elapsed() >= Duration::from_millis(500) {
+                last_status = Instant::now();
+                if let Ok(s) = status() {
+                    health.update(|h| {
+                        h.kernel_lost = baseline.map(|b| s.lost.wrapping_sub(b) as u64);
+                        h.audit_status = Some(s);
+                    });
+                }
+            }
+            let mut fds = [
+                libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: stop.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: fds is a valid array of two pollfd.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 200) };
+            if n < 0 {
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                break;
+            }
+            if fds[1].revents != 0 && fds[0].revents & libc::POLLIN == 0 {
+                break;
+            }
+            if fds[0].revents == 0 {
+                continue;
+            }
+            // Drain everything queued before polling again.
+            let mut batch = Batch::default();
+            loop {
+                // SAFETY: buf is valid for its length.
+                let len = unsafe {
+                    libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
+                };
+                if len < 0 {
+                    match std::io::Error::last_os_error().raw_os_error() {
+                        Some(libc::ENOBUFS) => {
+                            batch.overflows += 1;
+                            continue;
+                        }
+                        Some(libc::EINTR) => continue,
+                        _ => break,
+                    }
+                }
+                messages(&buf[..len as usize], |kind, payload| {
+                    let serial = serial_of(payload);
+                    if let Some(s) = serial {
+                        if let Some(last) = last_serial {
+                            if s > last + 1 {
+                                batch.lost += s - last - 1;
+                            }
+                        }
+                        if last_serial.is_none_or(|l| s > l) {
+                            last_serial = Some(s);
+                        }
+                    }
+                    if kind == AUDIT_SECCOMP {
+                        match parse::parse_payload(payload) {
+                            Ok(r) => {
+                                batch.received += 1;
+                                each(r);
+                            }
+                            Err(_) => batch.truncated += 1,
+                        }
+                    }
+                });
+            }
+            health.update(|h| {
+                h.received += batch.received;
+                h.lost += batch.lost;
+                h.overflows += batch.overflows;
+                h.truncated += batch.truncated;
+            });
+        }
+    }
+}
+
+#[derive(Default)]
+struct Batch {
+    received: u64,
+    lost: u64,
+    overflows: u64,
+    truncated: u64,
+}
+
+/// Calls `each(type, payload)` for every netlink message in a datagram.
+fn messages(mut data: &[u8], mut each: impl FnMut(u16, &[u8])) {
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        let kind = u16::from_ne_bytes([data[4], data[5]]);
+        // The kernel's audit messages may carry a length that omits or includes the
+        // header; take what is there.
+        let end = len.clamp(NLMSG_HDRLEN, data.len());
+        each(kind, &data[NLMSG_HDRLEN..end]);
+        let aligned = (end + 3) & !3;
+        if aligned >= data.len() {
+            break;
+        }
+        data = &data[aligned..];
+    }
+}
+
+/// The serial of `audit(SECS.MS:SERIAL): …`.
+fn serial_of(payload: &[u8]) -> Option<u64> {
+    let head = &payload[..payload.len().min(64)];
+    let colon = head.iter().position(|&b| b == b':')?;
+    let close = head[colon..].iter().position(|&b| b == b')')? + colon;
+    std::str::from_utf8(&head[colon + 1..close])
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// AUDIT_GET on a socket of its own (needs CAP_AUDIT_CONTROL).
+pub fn status() -> std::io::Result<Status> {
+    let sock = socket()?;
+    let fd = sock.as_raw_fd();
+    let timeout = libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    // SAFETY: setting a timeval socket option.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&timeout as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    let mut req = [0u8; NLMSG_HDRLEN];
+    req[0..4].copy_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+    req[4..6].copy_from_slice(&AUDIT_GET.to_ne_bytes());
+    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    req[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    // SAFETY: zeroed sockaddr_nl addresses the kernel (pid 0).
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as u16;
+    // SAFETY: valid buffer and address.
+    let sent = unsafe {
+        libc::sendto(
+            fd,
+            req.as_ptr().cast(),
+            req.len(),
+            0,
+            (&kernel as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        )
+    };
+    if sent < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut buf = [0u8; 8192];
+    for _ in 0..4 {
+        // SAFETY: buf is valid for its length.
+        let len = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if len < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut found = None;
+        messages(&buf[..len as usize], |kind, payload| {
+            if kind == NLMSG_ERROR && payload.len() >= 4 {
+                let err = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                if err < 0 {
+                    found = Some(Err(std::io::Error::from_raw_os_error(-err)));
+                }
+            } else if kind == AUDIT_GET && payload.len() >= 32 {
+                let word = |i: usize| {
+                    u32::from_ne_bytes([
+                        payload[4 * i],
+                        payload[4 * i + 1],
+                        payload[4 * i + 2],
+                        payload[4 * i + 3],
+                    ])
+                };
+                // mask, enabled, failure, pid, rate_limit, backlog_limit, lost, backlog
+                found = Some(Ok(Status {
+                    enabled: word(1),
+                    pid: word(3),
+                    backlog_limit: word(5),
+                    lost: word(6),
+                    backlog: word(7),
+                }));
+            }
+        });
+        if let Some(result) = found {
+            return result;
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer to AUDIT_GET",
+    ))
+}
+
+/// Opens the source, or says why it cannot run.
+pub fn start() -> Result<AuditSource, String> {
+    if let Some(why) = unavailable_reason() {
+        return Err(why);
+    }
+    AuditSource::open().map_err(|e| e.to_string())
+}
+
+/// The starting health: active, with the audit status when it can be read.
+pub fn initial_health() -> Health {
+    let mut h = Health::new(super::event::Source::Audit);
+    if let Ok(s) = status() {
+        h.audit_status = Some(s);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_split_and_serials_read() {
+        let mut data = Vec::new();
+        for (kind, text) in [
+            (1326u16, "audit(1.2:77): pid=1"),
+            (1300, "audit(1.2:78): x"),
+        ] {
+            let len = NLMSG_HDRLEN + text.len();
+            data.extend_from_slice(&(len as u32).to_ne_bytes());
+            data.extend_from_slice(&kind.to_ne_bytes());
+            data.extend_from_slice(&[0; 10]);
+            data.extend_from_slice(text.as_bytes());
+            while data.len() % 4 != 0 {
+                data.push(0);
+            }
+        }
+        let mut seen = Vec::new();
+        messages(&data, |k, p| seen.push((k, serial_of(p))));
+        assert_eq!(seen, vec![(1326, Some(77)), (1300, Some(78))]);
+        messages(&data[..7], |_, _| panic!("a cut header is no message"));
+    }
+}

@@ -1,0 +1,394 @@
+//! The kernel log sources together: start audit and/or kmsg readers, merge their
+//! records into one stream with each record once, decide which records belong to
+//! whom, and turn records into events.
+
+use super::event::{Decision, Event, Source};
+use super::health::{machine_warnings, Health, Shared};
+use super::parse::Record;
+use super::{audit, kmsg, procinfo};
+use std::collections::HashSet;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// One record and the source that read it.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub source: Source,
+    pub record: Record,
+}
+
+/// Which sources to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wanted {
+    pub audit: bool,
+    pub kmsg: bool,
+}
+
+impl Wanted {
+    /// From `--source` names; `None` when the list names no log source.
+    pub fn from_names(names: &[String]) -> Option<Wanted> {
+        let has = |n: &str| names.iter().any(|s| s.trim() == n);
+        let w = Wanted {
+            audit: has("audit"),
+            kmsg: has("kmsg"),
+        };
+        (w.audit || w.kmsg).then_some(w)
+    }
+
+    pub const BOTH: Wanted = Wanted {
+        audit: true,
+        kmsg: true,
+    };
+}
+
+/// The running readers.
+pub struct LogSources {
+    stop: Option<OwnedFd>,
+    threads: Vec<JoinHandle<()>>,
+    health: Vec<Shared>,
+}
+
+impl LogSources {
+    /// Opens the wanted sources now (so nothing logged from here on is missed) and
+    /// reads them on threads of their own, sending every record to `tx`.
+    pub fn start(wanted: Wanted, tx: mpsc::Sender<Incoming>) -> std::io::Result<LogSources> {
+        let (stop_read, stop_write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+        let mut threads = Vec::new();
+        let mut health = Vec::new();
+        let warnings = machine_warnings();
+        if wanted.audit {
+            match audit::start() {
+                Ok(source) => {
+                    let mut h = audit::initial_health();
+                    h.warnings.extend(warnings.iter().cloned());
+                    let shared = Shared::new(h);
+                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
+                    threads.push(std::thread::spawn(move || {
+                        source.run(stop.as_fd(), &shared2, |record| {
+                            let _ = tx.send(Incoming {
+                                source: Source::Audit,
+                                record,
+                            });
+                        })
+                    }));
+                    health.push(shared);
+                }
+                Err(why) => health.push(Shared::new(Health::unavailable(Source::Audit, why))),
+            }
+        }
+        if wanted.kmsg {
+            match kmsg::KmsgSource::open() {
+                Ok(source) => {
+                    let mut h = Health::new(Source::Kmsg);
+                    h.warnings.extend(warnings.iter().cloned());
+                    if let Ok(s) = audit::status() {
+                        if s.pid != 0 {
+                            h.warnings.push(format!(
+                                "an audit daemon (pid {}) is registered: the kernel prints no records to kmsg",
+                                s.pid
+                            ));
+                        }
+                    }
+                    let shared = Shared::new(h);
+                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
+                    threads.push(std::thread::spawn(move || {
+                        source.run(stop.as_fd(), &shared2, |record| {
+                            let _ = tx.send(Incoming {
+                                source: Source::Kmsg,
+                                record,
+                            });
+                        })
+                    }));
+                    health.push(shared);
+                }
+                Err(e) => health.push(Shared::new(Health::unavailable(
+                    Source::Kmsg,
+                    e.to_string(),
+                ))),
+            }
+        }
+        Ok(LogSources {
+            stop: Some(stop_write),
+            threads,
+            health,
+        })
+    }
+
+    pub fn health(&self) -> Vec<Health> {
+        self.health.iter().map(Shared::get).collect()
+    }
+
+    /// Live views of each source's health, for a reporter thread.
+    pub fn handles(&self) -> Vec<Shared> {
+        self.health.clone()
+    }
+
+    pub fn any_active(&self) -> bool {
+        self.health.iter().any(|h| h.get().is_active())
+    }
+
+    /// Stops the readers and gives their final health.
+    pub fn stop(mut self) -> Vec<Health> {
+        self.stop = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        self.health()
+    }
+}
+
+/// Remembers which audit serials were seen, so that a record read by both sources
+/// counts once. Serials are dense integers, so a bitmap over a sliding window of
+/// 16 M serials (2 MiB) holds a whole flood, however far one source lags the other.
+pub struct Dedupe {
+    base: u64,
+    bits: Vec<u64>,
+    started: bool,
+}
+
+impl Default for Dedupe {
+    fn default() -> Self {
+        Dedupe {
+            base: 0,
+            bits: vec![0; Self::WINDOW as usize / 64],
+            started: false,
+        }
+    }
+}
+
+impl Dedupe {
+    const WINDOW: u64 = 1 << 24;
+
+    /// True the first time a record is seen. Records without a serial always pass.
+    pub fn first(&mut self, r: &Record) -> bool {
+        let Some(serial) = r.serial else { return true };
+        if !self.started {
+            self.started = true;
+            self.base = serial.saturating_sub(Self::WINDOW / 2);
+        }
+        if serial < self.base {
+            return true; // older than anything remembered
+        }
+        if serial >= self.base + Self::WINDOW {
+            // Slide: keep the newer half of what is remembered.
+            let new_base = serial - Self::WINDOW / 2;
+            let shift = new_base - self.base;
+            let mut moved = vec![0u64; self.bits.len()];
+            if shift < Self::WINDOW && shift % 64 == 0 {
+                let words = (shift / 64) as usize;
+                moved[..self.bits.len() - words].copy_from_slice(&self.bits[words..]);
+            } else if shift < Self::WINDOW {
+                for i in shift..Self::WINDOW {
+                    if self.bits[(i / 64) as usize] >> (i % 64) & 1 == 1 {
+                        let j = i - shift;
+                        moved[(j / 64) as usize] |= 1 << (j % 64);
+                    }
+                }
+            }
+            self.bits = moved;
+            self.base = new_base;
+        }
+        let i = serial - self.base;
+        let (word, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+        let seen = self.bits[word] & bit != 0;
+        self.bits[word] |= bit;
+        !seen
+    }
+}
+
+/// Which records count: the workload's audit session, or its process tree, and for
+/// `watch` also a comm or exe.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// The audit session of the workload (its own, fresh one).
+    pub ses: Option<u32>,
+    /// The root of a process tree; descendants are found through /proc while alive.
+    pub root: Option<u32>,
+    pub comm: Option<String>,
+    pub exe: Option<String>,
+    known: HashSet<u32>,
+    strangers: HashSet<u32>,
+}
+
+impl Filter {
+    pub fn session(ses: u32) -> Filter {
+        Filter {
+            ses: Some(ses),
+            ..Filter::default()
+        }
+    }
+
+    pub fn tree(root: u32) -> Filter {
+        Filter {
+            root: Some(root),
+            ..Filter::default()
+        }
+    }
+
+    pub fn matches(&mut self, r: &Record) -> bool {
+        if let Some(ses) = self.ses {
+            if r.ses != Some(ses) {
+                return false;
+            }
+        }
+        if let Some(root) = self.root {
+            if !self.in_tree(root, r.pid) {
+                return false;
+            }
+        }
+        if let Some(comm) = &self.comm {
+            if r.comm.as_deref() != Some(comm.as_str()) {
+                return false;
+            }
+        }
+        if let Some(exe) = &self.exe {
+            if r.exe.as_deref() != Some(exe.as_str()) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn in_tree(&mut self, root: u32, pid: u32) -> bool {
+        if pid == root || self.known.contains(&pid) {
+            return true;
+        }
+        if self.strangers.contains(&pid) {
+            return false;
+        }
+        let mut chain = vec![pid];
+        let mut at = pid;
+        let found = loop {
+            match procinfo::ppid(at) {
+                Some(p) if p == root || self.known.contains(&p) => break true,
+                Some(0) | None => break false,
+                Some(p) if chain.len() > 4096 => break p == root,
+                Some(p) => {
+                    chain.push(p);
+                    at = p;
+                }
+            }
+        };
+        if found {
+            self.known.extend(chain);
+        } else if procinfo::ppid(pid).is_some() {
+            // Alive and not ours (a dead one's pid may be reused by a descendant).
+            self.strangers.insert(pid);
+        }
+        found
+    }
+}
+
+/// The event for a record. `judged`: what the profile says and the deciding rule's
+/// path; without a profile the record's own action stands.
+pub fn event(
+    incoming: &Incoming,
+    judged: Option<(&str, Option<String>, &str)>,
+    time_ms: u64,
+    own_exe: Option<&str>,
+) -> Event {
+    let r = &incoming.record;
+    let decision = match r.code & 0xffff_0000 {
+        0x7ffc_0000 => Decision::Logged,
+        0x7fff_0000 => Decision::Allowed,
+        0x0003_0000 => Decision::Trapped,
+        0x8000_0000 | 0 => Decision::Killed,
+        _ => Decision::Denied,
+    };
+    let (action, errno, rule) = match judged {
+        Some((action, errno, rule)) => (action.to_string(), errno, rule.to_string()),
+        None => (
+            r.action().to_string(),
+            r.errno().map(crate::errno::describe),
+            String::new(),
+        ),
+    };
+    Event {
+        time_ms,
+        source: incoming.source,
+        pid: r.pid,
+        tid: r.pid,
+        comm: r.comm.clone().unwrap_or_default(),
+        exe: r.exe.clone(),
+        arch: r.arch_name(),
+        syscall: r.syscall(),
+        nr: r.nr,
+        args: None,
+        call: None,
+        action,
+        errno,
+        rule,
+        bootstrap: own_exe.is_some() && r.exe.as_deref() == own_exe,
+        decision,
+    }
+}
+
+/// The summary's words about the sources: each one's health, and the warning when
+/// kmsg alone carried the run and dropped records.
+pub fn render_health(health: &[Health]) -> String {
+    let mut s = String::new();
+    for h in health {
+        s += &format!("  {}\n", h.render());
+    }
+    let audit_active = health
+        .iter()
+        .any(|h| h.source == Source::Audit && h.is_active());
+    let kmsg_dropped = health
+        .iter()
+        .any(|h| h.source == Source::Kmsg && h.is_active() && h.dropped());
+    if kmsg_dropped && !audit_active {
+        s += "  warning: kmsg alone saw these records and the printk rate limit (10 per 5 s) dropped some: the counts above are a lower bound\n  \
+              hint: use --source audit (needs CAP_AUDIT_READ, the initial network namespace) or --mode notify to see every call\n";
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(serial: u64) -> Record {
+        Record {
+            serial: Some(serial),
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn kmsg_alone_dropping_records_is_called_out() {
+        let mut kmsg = Health::new(Source::Kmsg);
+        kmsg.received = 10;
+        kmsg.suppressed = 990;
+        let audit_off = Health::unavailable(Source::Audit, "needs root or CAP_AUDIT_READ".into());
+        let text = render_health(&[audit_off.clone(), kmsg.clone()]);
+        assert!(text.contains("audit: unavailable: needs root"), "{text}");
+        assert!(
+            text.contains("kmsg: active, received 10, lost 0, suppressed 990"),
+            "{text}"
+        );
+        assert!(text.contains("hint: use --source audit"), "{text}");
+        let audit_on = Health::new(Source::Audit);
+        assert!(!render_health(&[audit_on, kmsg.clone()]).contains("hint"));
+        kmsg.suppressed = 0;
+        assert!(!render_health(&[audit_off, kmsg]).contains("hint"));
+    }
+
+    #[test]
+    fn each_serial_passes_once_however_far_apart() {
+        let mut d = Dedupe::default();
+        assert!(d.first(&rec(1000)));
+        assert!(!d.first(&rec(1000)));
+        assert!(d.first(&rec(1001)));
+        let far = 1000 + Dedupe::WINDOW + 5;
+        assert!(d.first(&rec(far)));
+        assert!(!d.first(&rec(far)));
+        assert!(!d.first(&rec(far)));
+        // 1001 is still within the window after the slide? It is older than the base.
+        assert!(d.first(&rec(far - 3)));
+        assert!(!d.first(&rec(far - 3)));
+        assert!(d.first(&Record::default()));
+        assert!(d.first(&Record::default()));
+    }
+}
