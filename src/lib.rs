@@ -4,6 +4,7 @@
 //! target into effective rules, compiled to BPF, and run; what the kernel
 //! reports comes back as events. See `DESIGN.md` in the repository for the map.
 
+pub mod app;
 pub mod arch;
 pub mod caps;
 pub mod cli;
