@@ -16,3 +16,4 @@ pub mod profile;
 pub mod run;
 pub mod sources;
 pub mod suggest;
+pub mod ui;

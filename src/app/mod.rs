@@ -5,7 +5,7 @@
 pub mod describe;
 pub mod keys;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::profile::edit::{self, Edit};
 use crate::profile::Profile;
@@ -136,6 +136,15 @@ pub enum UserDecision {
 }
 
 impl UserDecision {
+    /// A short label for narrow screens.
+    pub fn short(&self) -> String {
+        match self {
+            UserDecision::StillDenied => "denied".into(),
+            UserDecision::AllowedNow => "allowed".into(),
+            UserDecision::Errno(e) => format!("→{}", crate::errno::name(*e).unwrap_or("errno")),
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             UserDecision::StillDenied => "still denied".into(),
@@ -1122,7 +1131,7 @@ pub mod layout {
         let left_w = if width >= 100 {
             width * 55 / 100
         } else {
-            width * 60 / 100
+            width / 2
         };
         let syscalls = Rect {
             x: 0,
