@@ -16,4 +16,5 @@ pub mod profile;
 pub mod run;
 pub mod sources;
 pub mod suggest;
+pub mod tui;
 pub mod ui;

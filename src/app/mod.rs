@@ -245,6 +245,7 @@ pub struct Held {
     pub deadline_ms: u64,
 }
 
+#[derive(Clone, Debug)]
 pub struct Config {
     pub command: String,
     pub mode: String,

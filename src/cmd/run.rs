@@ -1,7 +1,8 @@
 //! `eperm run`: run a workload under a profile, report what it would deny.
 //!
-//! Without a TUI (not written yet) this is `--no-tui`: the workload's stdio is its
-//! own, events go to `--events` as JSON lines, and a summary follows on stderr.
+//! With a terminal on stdout (and no `--no-tui`) it opens the TUI. Otherwise the
+//! workload's stdio is its own, events go to `--events` as JSON lines, and a
+//! summary follows on stderr.
 
 use super::CmdError;
 use crate::arch::Arch;
@@ -19,14 +20,21 @@ use std::path::Path;
 pub const DEFAULT_NAME: &str = "<default profile>";
 
 pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
-    if !args.no_tui {
-        eprintln!("eperm: the TUI is not written yet; running as with --no-tui");
+    use std::io::IsTerminal;
+    let tui = !args.no_tui && std::io::stdout().is_terminal();
+    if args.hold && !tui {
+        eprintln!("eperm: --hold needs the TUI (a terminal on stdout); calls run permissively");
     }
-    if args.hold {
-        eprintln!("eperm: --hold needs the TUI, which is not written yet; calls run permissively");
+    if tui && args.events.is_some() {
+        return Err(CmdError::BadInput(
+            "--events needs --no-tui (the TUI shows the events)".into(),
+        ));
     }
     check_sources(&args.source)?;
     let profile = load_profile(args.profile.as_deref())?;
+    if tui {
+        return run_tui(args, profile);
+    }
     let options = Options {
         mode: args.mode.as_deref(),
         enforce: args.enforce,
@@ -40,6 +48,48 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
         outcome.summary.render(outcome.profile_file.as_deref())
     );
     Ok(outcome.exit.code())
+}
+
+fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
+    let options = Options {
+        mode: args.mode.as_deref(),
+        enforce: args.enforce,
+        user: args.user.as_deref(),
+        events: None,
+        command: &args.command,
+    };
+    let (mode, user, target) = prepare(&options)?;
+    let command = args
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let config = crate::app::Config {
+        command,
+        mode: mode.name().to_string(),
+        enforce: args.enforce,
+        hold: args.hold,
+        hold_timeout_ms: (args.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
+        autosave: !args.no_autosave,
+        rerun_on_save: args.rerun_on_save,
+        path: args.profile.clone(),
+    };
+    // Fail before the screen changes when the command cannot be found.
+    crate::run::child::find_program(args.command[0].as_os_str()).ok_or_else(|| {
+        CmdError::from(RunError::Spawn(crate::run::child::SpawnError::NotFound(
+            args.command[0].to_string_lossy().into_owned(),
+        )))
+    })?;
+    let setup = crate::tui::Setup {
+        profile,
+        config,
+        mode,
+        user,
+        target,
+        argv: args.command.clone(),
+    };
+    Ok(crate::tui::run(setup)?)
 }
 
 fn check_sources(sources: &[String]) -> Result<(), CmdError> {
@@ -87,8 +137,10 @@ pub struct Outcome {
     pub profile_file: Option<String>,
 }
 
-/// Runs the workload under `profile` and collects what it would have denied.
-pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError> {
+/// The interception mode, the user and the target a run gets from its options.
+pub fn prepare(
+    options: &Options,
+) -> Result<(Interception, Option<crate::run::child::Credentials>, Target), CmdError> {
     let mode = match options.mode {
         None => Interception::best_available(),
         Some(name) => Interception::parse(name).ok_or_else(|| {
@@ -119,6 +171,12 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         caps,
         kernel: KernelVersion::running(),
     };
+    Ok((mode, user, target))
+}
+
+/// Runs the workload under `profile` and collects what it would have denied.
+pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError> {
+    let (mode, user, target) = prepare(options)?;
     let profile_file = (profile.file != DEFAULT_NAME).then(|| profile.file.clone());
     let judge = Judge::new(profile, &target, mode.compile_mode())
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
