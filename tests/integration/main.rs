@@ -8,4 +8,5 @@ mod default_profile;
 mod edit;
 mod load;
 mod run;
+mod tui;
 mod util;
