@@ -1023,6 +1023,11 @@ impl App {
         self.selected = 0;
         self.events_back = 0;
         self.message = format!("run {} under the current profile", self.run.number);
+        if self.output.len() == OUTPUT_CAPACITY {
+            self.output.pop_front();
+        }
+        self.output
+            .push_back((format!("── run {} ──", self.run.number), false));
         Effect::Restart {
             profile_text: self.profile.text.clone(),
         }

@@ -1,7 +1,7 @@
 //! The main table: one row per would-be-denied syscall and arch.
 
 use super::{seconds, Theme};
-use crate::app::{layout, App, Sort, UserDecision};
+use crate::app::{layout, App, RunState, Sort, UserDecision};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
@@ -16,15 +16,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let title = format!(" Syscalls ({}) · by {sort} ", visible.len());
     let b = super::block(title, focused, theme);
     if visible.is_empty() {
-        let text = if app.rows.is_empty() {
-            "nothing the profile would deny, so far"
+        let clean = matches!(app.run.state, RunState::Exited(_)) && app.run.denials == 0;
+        let line = if clean {
+            Line::styled(
+                format!(
+                    " ✔ clean run {}: the profile would have denied nothing ",
+                    app.run.number
+                ),
+                theme.banner(),
+            )
+        } else if app.rows.is_empty() {
+            Line::styled("nothing the profile would deny, so far", theme.dim())
         } else {
-            "no syscall matches the filter"
+            Line::styled("no syscall matches the filter", theme.dim())
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(text, theme.dim())).block(b),
-            area,
-        );
+        frame.render_widget(Paragraph::new(line).block(b), area);
         return;
     }
     // Only the rows on screen are built: thousands of rows cost nothing to draw.
