@@ -282,6 +282,8 @@ fn watch(path: &Path, tx: &mpsc::Sender<Incoming>) -> Option<notify::Recommended
         if event.kind.is_access() || !event.paths.iter().any(|p| p.file_name() == Some(&name)) {
             return;
         }
+        // Editors write in steps: let a burst settle before reading.
+        std::thread::sleep(Duration::from_millis(30));
         if let Ok(text) = std::fs::read_to_string(&file) {
             let _ = tx.send(Incoming::Msg(Msg::FileChanged(text)));
         }

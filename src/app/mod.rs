@@ -644,6 +644,9 @@ impl App {
             Key::Char('u') => return self.undo(),
             Key::Char('w') => return self.save_now(),
             Key::Char('r') => return vec![self.restart()],
+            Key::Char('h') if self.run.enforce => {
+                self.message = "hold mode needs a permissive run (without --enforce)".into();
+            }
             Key::Char('h') => {
                 self.run.hold = !self.run.hold;
                 self.message = format!("hold mode {}", if self.run.hold { "on" } else { "off" });
@@ -1075,10 +1078,11 @@ impl App {
                 self.message = "reloaded the profile changed on disk (u brings yours back)".into();
             }
             Err(e) => {
+                // Perhaps half-written: wait for the next change. Ours stays in
+                // memory; a save now would be refused, as the file is not what we wrote.
                 self.disk_text = Some(text);
-                self.file_state = FileState::ChangedOnDisk;
                 self.message = format!(
-                    "the file on disk does not load ({}); w keeps yours",
+                    "the file on disk does not load ({}); keeping yours",
                     e.to_string().lines().next().unwrap_or("")
                 );
             }

@@ -402,3 +402,15 @@ fn pausing_stops_the_stream_not_the_counts() {
     assert_eq!(app.ring.len(), 0);
     assert_eq!(app.hits(), 1);
 }
+
+#[test]
+fn a_half_written_file_is_waited_for() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::FileChanged("{\"defaultAction\": ".into()));
+    assert_eq!(app.profile.text, PROFILE);
+    assert!(app.prompt.is_none());
+    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    app.update(Msg::FileChanged(theirs.clone()));
+    assert_eq!(app.profile.text, theirs);
+    assert_eq!(app.file_state, FileState::Saved);
+}

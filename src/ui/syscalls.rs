@@ -91,12 +91,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         &[
             Constraint::Length(1),
             Constraint::Min(10),
-            Constraint::Length(7),
-            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(6),
             Constraint::Length(8),
             Constraint::Length(12),
-            Constraint::Min(6),
-            Constraint::Length(8),
+            Constraint::Min(5),
+            Constraint::Length(7),
         ]
     } else {
         &[

@@ -240,3 +240,47 @@ fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
     tmux.wait_for("EPERM-EXIT=0", 10);
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), theirs);
 }
+
+#[test]
+fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let command = format!(
+        "{} run --hold --hold-timeout 1 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        d = dir.path().display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("o allow once", 20);
+    tmux.keys("o");
+    tmux.wait_for("first-ok", 10);
+    // The second call is held too; nobody answers, the profile's EPERM applies.
+    tmux.wait_for("timed out", 10);
+    tmux.wait_for("second-denied", 10);
+    assert!(dir.path().join("a").is_dir());
+    assert!(!dir.path().join("b").exists());
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 10);
+}
+
+#[test]
+fn quitting_kills_the_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let marker = dir.path().join("still-running");
+    let command = format!(
+        "{} run -p {} -- sh -c 'mkdir {d}/m; echo looping; while :; do touch {m}; sleep 0.1; done'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        d = dir.path().display(),
+        m = marker.display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("looping", 20);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+    std::fs::remove_file(&marker).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!marker.exists(), "the workload outlived eperm");
+}
