@@ -27,8 +27,13 @@ pub struct Theme {
 impl Theme {
     /// Honours `NO_COLOR` (any non-empty value), as no-color.org asks.
     pub fn from_env() -> Theme {
+        Theme::from_no_color(std::env::var_os("NO_COLOR"))
+    }
+
+    /// From the value of `NO_COLOR`: set and not empty means no colour.
+    pub fn from_no_color(value: Option<std::ffi::OsString>) -> Theme {
         Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: value.is_none_or(|v| v.is_empty()),
         }
     }
 

@@ -143,3 +143,42 @@ fn thousands_of_rows_draw_only_what_fits() {
     let selected = app.selected_row().unwrap().syscall.clone();
     assert!(s.contains(&selected), "{selected} not on screen:\n{s}");
 }
+
+#[test]
+fn the_plain_theme_draws_no_colour_and_the_coloured_one_does() {
+    use ratatui::style::Color;
+    let app = busy(false);
+    let colours = |theme: Theme| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|f| draw(f, &app, &theme)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        buf.content()
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count()
+    };
+    assert_eq!(colours(Theme::PLAIN), 0);
+    assert!(colours(Theme { color: true }) > 0);
+}
+
+#[test]
+fn no_color_is_read_as_no_color_org_says() {
+    assert!(Theme::from_no_color(None).color);
+    assert!(Theme::from_no_color(Some("".into())).color);
+    assert!(!Theme::from_no_color(Some("1".into())).color);
+}
+
+#[test]
+fn a_click_selects_the_row_under_it() {
+    let mut app = busy(false);
+    app.update(Msg::Resize {
+        width: 120,
+        height: 40,
+    });
+    // Row 2 is the status bar's end; the table's border and header follow, so the
+    // third syscall is at y = 2 + 2 + 2.
+    app.update(Msg::Click { column: 5, row: 6 });
+    assert_eq!(app.selected_row().unwrap().syscall, "mount");
+    app.update(Msg::Scroll(-1));
+    assert_eq!(app.selected_row().unwrap().syscall, "unshare");
+}

@@ -284,3 +284,56 @@ fn quitting_kills_the_workload() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(!marker.exists(), "the workload outlived eperm");
 }
+
+#[test]
+fn edits_of_the_embedded_default_go_to_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bare `eperm -- CMD`; as nobody, the default profile denies a user namespace.
+    let command = format!(
+        "{} --user nobody -- unshare --user true; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm")
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("unshare(", 20);
+    tmux.wait_for("first edit writes ./eperm-profile.json", 5);
+    tmux.keys("a");
+    tmux.wait_for("your edits are in eperm-profile.json", 5);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+    let written = dir.path().join("eperm-profile.json");
+    let profile = load_file(&written).unwrap();
+    assert!(profile.rules.iter().any(|r| r.action == Action::Allow
+        && r.args.is_empty()
+        && r.includes.is_empty()
+        && r.names.iter().any(|n| n.name == "unshare")));
+}
+
+#[test]
+fn no_color_means_no_colour_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let colour = |no_color: bool| {
+        let prefix = if no_color { "NO_COLOR=1 " } else { "" };
+        let tmux = Tmux::start(
+            dir.path(),
+            &format!(
+                "{prefix}{}",
+                eperm_command(&profile, dir.path(), "--no-autosave")
+            ),
+        );
+        tmux.wait_for("mkdir(", 20);
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-e", "-p", "-t", &tmux.name])
+            .output()
+            .unwrap();
+        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        // Foreground colours: ESC[3Xm, ESC[9Xm or 38;5 / 38;2 forms.
+        [
+            "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[90m", "38;5;", "\x1b[42m",
+        ]
+        .iter()
+        .any(|c| screen.contains(c))
+    };
+    assert!(colour(false), "expected colours without NO_COLOR");
+    assert!(!colour(true), "NO_COLOR=1 still drew colours");
+}
