@@ -386,6 +386,15 @@ pub fn run(setup: Setup) -> std::io::Result<u8> {
         let mut next = first.ok();
         while let Some(incoming) = next {
             match incoming {
+                Incoming::Msg(Msg::FileChanged(text)) => {
+                    // Read again now: a late notice of our own earlier write must
+                    // not bring back what the file held then.
+                    let fresh = app
+                        .path
+                        .as_ref()
+                        .and_then(|p| std::fs::read_to_string(p).ok());
+                    msgs.push(Msg::FileChanged(fresh.unwrap_or(text)));
+                }
                 Incoming::Msg(m) => msgs.push(m),
                 Incoming::Event(n, e) if n == runner.number => msgs.push(Msg::Event(e)),
                 Incoming::Output(n, line, err) if n == runner.number => {

@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             " (autosave off)"
         }),
         Span::raw(format!(
-            " · {} {} · hold {} · source {}: ok, lost 0 · {} events",
+            " · {} {} · hold {} · source {}: {} · {} events",
             run.mode,
             if run.enforce {
                 "enforcing"
@@ -74,6 +74,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             },
             if run.hold { "on" } else { "off" },
             run.mode,
+            if matches!(run.state, RunState::Failed(_)) {
+                "down"
+            } else {
+                "ok"
+            },
             run.denials,
         )),
     ];
