@@ -1,6 +1,6 @@
 //! Whole screens rendered into TestBackend, compared with insta snapshots.
-//! Pids and times come from synthetic events, so they are fixed: nothing to redact
-//! beyond what `screen` masks (none of the real clock reaches the App here).
+//! Pids and times are redacted (`snap!`), so the snapshots hold only what the
+//! screens mean to show, whatever the synthetic events carry.
 
 use super::{draw, Theme};
 use crate::app::tests::event;
@@ -9,6 +9,20 @@ use crate::profile::load_str;
 use crate::run::WorkloadExit;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+
+/// `assert_snapshot!` with pids and times redacted.
+macro_rules! snap {
+    ($screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\bpid \d+", "pid [PID]"),
+            (r"\b\d+\.\d{3}s\b", "[T]"),
+            (r"(\s)\d{4,7}( \w)", "$1[PID]$2"),
+            (r"\[\d{4,7}\]", "[PID]"),
+        ]}, {
+            insta::assert_snapshot!($screen);
+        })
+    };
+}
 
 fn app(hold: bool) -> App {
     let profile = load_str(
@@ -67,24 +81,24 @@ fn screen(app: &App, w: u16, h: u16) -> String {
 
 #[test]
 fn main_screen_80x24() {
-    insta::assert_snapshot!(screen(&busy(false), 80, 24));
+    snap!(screen(&busy(false), 80, 24));
 }
 
 #[test]
 fn main_screen_120x40() {
-    insta::assert_snapshot!(screen(&busy(false), 120, 40));
+    snap!(screen(&busy(false), 120, 40));
 }
 
 #[test]
 fn empty_screen_80x24() {
-    insta::assert_snapshot!(screen(&app(false), 80, 24));
+    snap!(screen(&app(false), 80, 24));
 }
 
 #[test]
 fn help_overlay_80x24() {
     let mut app = busy(false);
     app.update(Msg::Key(Key::Char('?'), Mods::NONE));
-    insta::assert_snapshot!(screen(&app, 80, 24));
+    snap!(screen(&app, 80, 24));
 }
 
 #[test]
@@ -94,7 +108,7 @@ fn hold_prompt_120x40() {
         id: 1,
         event: event("mkdir", 4242, 0),
     });
-    insta::assert_snapshot!(screen(&app, 120, 40));
+    snap!(screen(&app, 120, 40));
 }
 
 #[test]
@@ -110,7 +124,7 @@ fn allowed_and_clean_run_120x40() {
     app.update(Msg::Exited(WorkloadExit::Exited(0)));
     let s = screen(&app, 120, 40);
     assert!(s.contains("clean run"), "{s}");
-    insta::assert_snapshot!(s);
+    snap!(s);
 }
 
 #[test]
@@ -119,7 +133,7 @@ fn quit_prompt_80x24() {
     app.update(Msg::Key(Key::Char('a'), Mods::NONE));
     // Autosave asked for a write that never finished: still unsaved.
     app.update(Msg::Key(Key::Char('q'), Mods::NONE));
-    insta::assert_snapshot!(screen(&app, 80, 24));
+    snap!(screen(&app, 80, 24));
 }
 
 #[test]
@@ -181,4 +195,25 @@ fn a_click_selects_the_row_under_it() {
     assert_eq!(app.selected_row().unwrap().syscall, "mount");
     app.update(Msg::Scroll(-1));
     assert_eq!(app.selected_row().unwrap().syscall, "unshare");
+}
+
+#[test]
+fn errno_prompt_80x24() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('e'), Mods::NONE));
+    snap!(screen(&app, 80, 24));
+}
+
+#[test]
+fn conflict_with_diff_120x40() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('w'), Mods::NONE));
+    // Autosave's write has not been confirmed: the edit is unsaved.
+    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    let theirs = app.profile.text.replacen("\"chmod\",", "", 1);
+    app.update(Msg::FileChanged(theirs));
+    app.update(Msg::Key(Key::Char('s'), Mods::NONE));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("keep mine"), "{s}");
+    snap!(s);
 }
