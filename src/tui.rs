@@ -41,6 +41,8 @@ pub struct Setup {
     pub user: Option<Credentials>,
     pub target: Target,
     pub argv: Vec<OsString>,
+    /// `--events FILE`: every event of every run, as JSON lines.
+    pub events: Option<std::fs::File>,
 }
 
 /// What reaches the loop.
@@ -134,11 +136,23 @@ impl Runner {
         };
         let (events_tx, events_rx) = mpsc::channel::<Event>();
         let forward = tx.clone();
+        let mut log = setup
+            .events
+            .as_ref()
+            .and_then(|f| f.try_clone().ok())
+            .map(std::io::BufWriter::new);
         std::thread::spawn(move || {
             for e in events_rx {
+                if let Some(out) = log.as_mut() {
+                    let _ = serde_json::to_writer(&mut *out, &e);
+                    let _ = out.write_all(b"\n");
+                }
                 if forward.send(Incoming::Event(number, e)).is_err() {
                     break;
                 }
+            }
+            if let Some(mut out) = log {
+                let _ = out.flush();
             }
         });
         let policy = if setup.config.enforce {

@@ -25,9 +25,9 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     if args.hold && !tui {
         eprintln!("eperm: --hold needs the TUI (a terminal on stdout); calls run permissively");
     }
-    if tui && args.events.is_some() {
+    if tui && args.events.as_deref() == Some("-") {
         return Err(CmdError::BadInput(
-            "--events needs --no-tui (the TUI shows the events)".into(),
+            "--events -: stdout is the TUI's screen\n  hint: --events FILE, or --no-tui".into(),
         ));
     }
     check_sources(&args.source)?;
@@ -81,7 +81,17 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
             args.command[0].to_string_lossy().into_owned(),
         )))
     })?;
+    let events = match args.events.as_deref() {
+        None => None,
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            CmdError::Io(std::io::Error::new(
+                e.kind(),
+                format!("--events {path}: {e}"),
+            ))
+        })?),
+    };
     let setup = crate::tui::Setup {
+        events,
         profile,
         config,
         mode,

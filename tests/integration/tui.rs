@@ -190,7 +190,10 @@ fn quitting_without_an_edit_leaves_the_profile_alone() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     let before = std::fs::read_to_string(&profile).unwrap();
-    let tmux = Tmux::start(dir.path(), &eperm_command(&profile, dir.path(), ""));
+    let tmux = Tmux::start(
+        dir.path(),
+        &eperm_command(&profile, dir.path(), "--events ev.jsonl"),
+    );
     tmux.wait_for("mkdir(", 20);
     // Permissive: the call ran, the workload printed its line.
     tmux.wait_for("workload-says-ok", 10);
@@ -202,6 +205,10 @@ fn quitting_without_an_edit_leaves_the_profile_alone() {
     tmux.keys("q");
     tmux.wait_for("EPERM-EXIT=0", 10);
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), before);
+    // --events FILE works beside the TUI: one JSON line per event.
+    let events = std::fs::read_to_string(dir.path().join("ev.jsonl")).unwrap();
+    assert_eq!(events.lines().count(), 1, "{events}");
+    assert!(events.contains("\"syscall\":\"mkdir\""), "{events}");
 }
 
 #[test]
