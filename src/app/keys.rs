@@ -28,7 +28,7 @@ impl Mods {
 /// Every key, as the help overlay lists it.
 pub const HELP: &[(&str, &str)] = &[
     ("↑/↓ j/k", "move (in the focused pane)"),
-    ("Tab", "next pane"),
+    ("Tab", "next pane (mouse: click selects, wheel scrolls)"),
     ("/", "filter the syscalls; Esc clears"),
     ("a", "allow the selected syscall"),
     ("d", "deny it again (the profile's verdict)"),

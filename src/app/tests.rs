@@ -414,3 +414,74 @@ fn a_half_written_file_is_waited_for() {
     assert_eq!(app.profile.text, theirs);
     assert_eq!(app.file_state, FileState::Saved);
 }
+
+#[test]
+fn deny_restores_a_rules_own_errno() {
+    let text = r#"{
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [
+        {
+            "names": ["mkdir"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 38
+        }
+    ]
+}
+"#;
+    let mut app = App::new(
+        load_str("p.json", text.into()).unwrap(),
+        config(Some("p.json")),
+    );
+    let mut e = event("mkdir", 1, 0);
+    e.rule = "syscalls[0]".into();
+    e.errno = Some("ENOSYS (Function not implemented)".into());
+    app.update(Msg::Event(e));
+    assert_eq!(app.rows[0].verdict, "ENOSYS");
+    let allowed = saved_text(&key(&mut app, 'a'));
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: allowed,
+    });
+    let denied = saved_text(&key(&mut app, 'd'));
+    let p = load_str("p.json", denied).unwrap();
+    assert!(p
+        .rules
+        .iter()
+        .any(|r| r.action == crate::profile::Action::Errno
+            && r.errno_ret == Some(38)
+            && r.names.iter().any(|n| n.name == "mkdir")));
+    assert!(!p
+        .rules
+        .iter()
+        .any(|r| r.action == crate::profile::Action::Allow
+            && r.names.iter().any(|n| n.name == "mkdir")));
+}
+
+#[test]
+fn hold_cannot_be_turned_on_when_enforcing() {
+    let mut c = config(Some("p.json"));
+    c.enforce = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    key(&mut app, 'h');
+    assert!(!app.run.hold);
+    assert!(app.message.contains("--enforce"), "{}", app.message);
+}
+
+#[test]
+fn a_kill_verdict_times_out_to_kill() {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    c.hold_timeout_ms = 10;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    let mut e = event("reboot", 1, 0);
+    e.action = "SCMP_ACT_KILL_PROCESS".into();
+    e.errno = None;
+    app.update(Msg::Hold { id: 4, event: e });
+    assert_eq!(
+        app.update(Msg::Tick { now_ms: 10 }),
+        vec![Effect::AnswerHold {
+            id: 4,
+            answer: HoldAnswer::Kill
+        }]
+    );
+}

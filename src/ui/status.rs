@@ -37,10 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ];
     if matches!(run.state, RunState::Exited(_)) && run.denials == 0 {
         first.push(Span::raw(" "));
-        first.push(Span::styled(
-            " ✔ clean run: nothing would have been denied ",
-            theme.banner(),
-        ));
+        first.push(Span::styled(" ✔ clean run ", theme.banner()));
     }
     let file = match (&app.path, app.path_pending) {
         (Some(p), false) => p.display().to_string(),
