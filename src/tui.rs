@@ -366,11 +366,48 @@ fn input(tx: mpsc::Sender<Incoming>, stop: Arc<AtomicBool>) {
 
 /// Runs the TUI until the user quits; returns the last run's exit status.
 pub fn run(setup: Setup) -> std::io::Result<u8> {
-    let theme = Theme::from_env();
     let (tx, rx) = mpsc::channel::<Incoming>();
-    let mut watcher = setup.config.path.as_deref().and_then(|p| watch(p, &tx));
-    let text = setup.profile.text.clone();
-    let mut app = App::new(setup.profile.clone(), setup.config.clone());
+    let app = App::new(setup.profile.clone(), setup.config.clone());
+    let runner = Runner::start(&setup, 1, &setup.profile.text, &tx);
+    drive(Some(&setup), app, tx, rx, runner)
+}
+
+/// The same UI without a workload (`eperm watch`, `eperm replay`): events come
+/// from `events` until it closes; `r` has nothing to restart.
+pub fn view(
+    profile: crate::profile::Profile,
+    config: app::Config,
+    events: mpsc::Receiver<Event>,
+) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Incoming>();
+    let mut app = App::new(profile, config);
+    app.run.state = app::RunState::Watching;
+    let forward = tx.clone();
+    std::thread::spawn(move || {
+        for e in events {
+            if forward.send(Incoming::Event(1, e)).is_err() {
+                break;
+            }
+        }
+    });
+    let runner = Runner {
+        number: 1,
+        pid: Arc::new(AtomicI32::new(0)),
+        thread: None,
+    };
+    drive(None, app, tx, rx, runner).map(|_| ())
+}
+
+/// The loop: input, messages and effects until the user quits.
+fn drive(
+    setup: Option<&Setup>,
+    mut app: App,
+    tx: mpsc::Sender<Incoming>,
+    rx: mpsc::Receiver<Incoming>,
+    mut runner: Runner,
+) -> std::io::Result<u8> {
+    let theme = Theme::from_env();
+    let mut watcher = app.path.as_deref().and_then(|p| watch(p, &tx));
     let screen = Screen::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
@@ -385,7 +422,6 @@ pub fn run(setup: Setup) -> std::io::Result<u8> {
         let stop = stop.clone();
         std::thread::spawn(move || input(tx, stop))
     };
-    let mut runner = Runner::start(&setup, 1, &text, &tx);
     let mut replies: HashMap<u64, mpsc::Sender<HoldAnswer>> = HashMap::new();
     let mut next_hold = 0u64;
     let started = Instant::now();
@@ -483,7 +519,10 @@ pub fn run(setup: Setup) -> std::io::Result<u8> {
                     Effect::Restart { profile_text } => {
                         runner.stop();
                         replies.clear();
-                        runner = Runner::start(&setup, runner.number + 1, &profile_text, &tx);
+                        // Without a workload (watching) the App asks for no restart.
+                        if let Some(setup) = setup {
+                            runner = Runner::start(setup, runner.number + 1, &profile_text, &tx);
+                        }
                     }
                     Effect::AnswerHold { id, answer } => {
                         if let Some(reply) = replies.remove(&id) {

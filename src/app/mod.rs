@@ -94,6 +94,8 @@ pub enum Effect {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunState {
+    /// No workload: events come from logs (`watch`, `replay`).
+    Watching,
     Starting,
     Running,
     Exited(WorkloadExit),
@@ -447,7 +449,7 @@ impl App {
                 } else {
                     format!("saved {}", path.display())
                 };
-                if self.config.rerun_on_save {
+                if self.config.rerun_on_save && self.run.state != RunState::Watching {
                     return vec![self.restart()];
                 }
                 vec![]
@@ -643,6 +645,9 @@ impl App {
             }
             Key::Char('u') => return self.undo(),
             Key::Char('w') => return self.save_now(),
+            Key::Char('r') if self.run.state == RunState::Watching => {
+                self.message = "no workload to restart: watching logs".into();
+            }
             Key::Char('r') => return vec![self.restart()],
             Key::Char('h') if self.run.enforce => {
                 self.message = "hold mode needs a permissive run (without --enforce)".into();

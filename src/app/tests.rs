@@ -485,3 +485,22 @@ fn a_kill_verdict_times_out_to_kill() {
         }]
     );
 }
+
+#[test]
+fn watching_has_no_workload_to_restart() {
+    let mut c = config(Some("p.json"));
+    c.rerun_on_save = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.run.state = RunState::Watching;
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(key(&mut app, 'r'), vec![]);
+    let text = saved_text(&key(&mut app, 'a'));
+    assert_eq!(
+        app.update(Msg::Saved {
+            path: "p.json".into(),
+            text
+        }),
+        vec![]
+    );
+    assert_eq!(app.rows.len(), 1);
+}

@@ -12,6 +12,7 @@ use ratatui::Frame;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let run = &app.run;
     let state = match &run.state {
+        RunState::Watching => Span::styled("watching", theme.good()),
         RunState::Starting => Span::styled("starting", theme.warn()),
         RunState::Running => Span::styled("running", theme.good()),
         RunState::Exited(WorkloadExit::Exited(code)) => Span::styled(
