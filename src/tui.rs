@@ -544,6 +544,9 @@ fn drive(
     for (_, reply) in replies.drain() {
         let _ = reply.send(HoldAnswer::Kill);
     }
+    // Held calls still on their way find nobody and are let go, so the supervisor
+    // never waits for an answer while the workload is being killed.
+    drop(rx);
     runner.stop();
     drop(terminal);
     drop(screen);
