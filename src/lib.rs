@@ -4,6 +4,7 @@
 //! target into effective rules, compiled to BPF, and run; what the kernel
 //! reports comes back as events. See `DESIGN.md` in the repository for the map.
 
+pub mod app;
 pub mod arch;
 pub mod caps;
 pub mod cli;
@@ -15,3 +16,5 @@ pub mod profile;
 pub mod run;
 pub mod sources;
 pub mod suggest;
+pub mod tui;
+pub mod ui;

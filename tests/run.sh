@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Packages the tests use: libseccomp-dev is the referee of the differential tests.
-packages=(libseccomp-dev pkg-config)
+# Packages the tests use: libseccomp-dev is the referee of the differential tests;
+# tmux is the real terminal of the TUI tests.
+packages=(libseccomp-dev pkg-config tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,7 +1,8 @@
 //! `eperm run`: run a workload under a profile, report what it would deny.
 //!
-//! Without a TUI (not written yet) this is `--no-tui`: the workload's stdio is its
-//! own, events go to `--events` as JSON lines, and a summary follows on stderr.
+//! With a terminal on stdout (and no `--no-tui`) it opens the TUI. Otherwise the
+//! workload's stdio is its own, events go to `--events` as JSON lines, and a
+//! summary follows on stderr.
 
 use super::CmdError;
 use crate::arch::Arch;
@@ -21,14 +22,21 @@ use std::path::Path;
 pub const DEFAULT_NAME: &str = "<default profile>";
 
 pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
-    if !args.no_tui {
-        eprintln!("eperm: the TUI is not written yet; running as with --no-tui");
+    use std::io::IsTerminal;
+    let tui = !args.no_tui && std::io::stdout().is_terminal();
+    if args.hold && !tui {
+        eprintln!("eperm: --hold needs the TUI (a terminal on stdout); calls run permissively");
     }
-    if args.hold {
-        eprintln!("eperm: --hold needs the TUI, which is not written yet; calls run permissively");
+    if tui && args.events.as_deref() == Some("-") {
+        return Err(CmdError::BadInput(
+            "--events -: stdout is the TUI's screen\n  hint: --events FILE, or --no-tui".into(),
+        ));
     }
     check_sources(&args.source)?;
     let profile = load_profile(args.profile.as_deref())?;
+    if tui {
+        return run_tui(args, profile);
+    }
     let options = Options {
         mode: args.mode.as_deref(),
         enforce: args.enforce,
@@ -49,6 +57,59 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
         );
     }
     Ok(outcome.exit.code())
+}
+
+fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
+    let options = Options {
+        mode: args.mode.as_deref(),
+        enforce: args.enforce,
+        user: args.user.as_deref(),
+        events: None,
+        command: &args.command,
+        sources: &args.source,
+    };
+    let (mode, user, target) = prepare(&options)?;
+    let command = args
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let config = crate::app::Config {
+        command,
+        mode: mode.name().to_string(),
+        enforce: args.enforce,
+        hold: args.hold,
+        hold_timeout_ms: (args.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
+        autosave: !args.no_autosave,
+        rerun_on_save: args.rerun_on_save,
+        path: args.profile.clone(),
+    };
+    // Fail before the screen changes when the command cannot be found.
+    crate::run::child::find_program(args.command[0].as_os_str()).ok_or_else(|| {
+        CmdError::from(RunError::Spawn(crate::run::child::SpawnError::NotFound(
+            args.command[0].to_string_lossy().into_owned(),
+        )))
+    })?;
+    let events = match args.events.as_deref() {
+        None => None,
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            CmdError::Io(std::io::Error::new(
+                e.kind(),
+                format!("--events {path}: {e}"),
+            ))
+        })?),
+    };
+    let setup = crate::tui::Setup {
+        events,
+        profile,
+        config,
+        mode,
+        user,
+        target,
+        argv: args.command.clone(),
+    };
+    Ok(crate::tui::run(setup)?)
 }
 
 fn check_sources(sources: &[String]) -> Result<(), CmdError> {
@@ -96,8 +157,10 @@ pub struct Outcome {
     pub health: Vec<Health>,
 }
 
-/// Runs the workload under `profile` and collects what it would have denied.
-pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError> {
+/// The interception mode, the user and the target a run gets from its options.
+pub fn prepare(
+    options: &Options,
+) -> Result<(Interception, Option<crate::run::child::Credentials>, Target), CmdError> {
     let mode = match options.mode {
         None => Interception::best_available(),
         Some(name) => Interception::parse(name).ok_or_else(|| {
@@ -128,6 +191,12 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         caps,
         kernel: KernelVersion::running(),
     };
+    Ok((mode, user, target))
+}
+
+/// Runs the workload under `profile` and collects what it would have denied.
+pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError> {
+    let (mode, user, target) = prepare(options)?;
     let profile_file = (profile.file != DEFAULT_NAME).then(|| profile.file.clone());
     let judge = Judge::new(profile, &target, mode.compile_mode())
         .map_err(|e| CmdError::BadInput(e.to_string()))?;

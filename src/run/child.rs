@@ -53,6 +53,7 @@ const STAGES: &[&str] = &[
     "seccomp(SECCOMP_SET_MODE_FILTER)",
     "execve",
     "waiting for the supervisor",
+    "redirecting stdin/stdout/stderr",
 ];
 
 /// The user the workload runs as (`--user`).
@@ -77,6 +78,10 @@ pub struct Prepared {
     cgroup_procs: Option<OwnedFd>,
     /// Written to /proc/self/loginuid before exec: a fresh audit session (`ses`).
     loginuid: Option<Vec<u8>>,
+    /// fds the child makes its stdin, stdout and stderr (dup2) before anything else.
+    stdio: Option<[RawFd; 3]>,
+    /// Where the parent notes the child's pid as soon as it is forked.
+    pid_slot: Option<std::sync::Arc<std::sync::atomic::AtomicI32>>,
 }
 
 /// What the parent holds after fork.
@@ -123,6 +128,8 @@ impl Prepared {
             user: None,
             cgroup_procs: None,
             loginuid: None,
+            stdio: None,
+            pid_slot: None,
         })
     }
 
@@ -166,6 +173,19 @@ impl Prepared {
         self
     }
 
+    /// Gives the child these fds as its stdin, stdout and stderr (the TUI captures
+    /// the workload's output this way). The caller keeps them open until `spawn`.
+    pub fn stdio(mut self, fds: Option<[RawFd; 3]>) -> Self {
+        self.stdio = fds;
+        self
+    }
+
+    /// Stores the child's pid here right after fork, for whoever must show or kill it.
+    pub fn pid_slot(mut self, slot: Option<std::sync::Arc<std::sync::atomic::AtomicI32>>) -> Self {
+        self.pid_slot = slot;
+        self
+    }
+
     /// Forks the child. It runs [`Prepared::child`] and never returns here.
     pub fn spawn(&self) -> Result<Spawned, SpawnError> {
         let (read, write) = pipe_cloexec()?;
@@ -206,6 +226,9 @@ impl Prepared {
             unsafe { self.child(parent, write.as_raw_fd(), ack_read, &prog, &argv, &envp) }
         }
         drop(write);
+        if let Some(slot) = &self.pid_slot {
+            slot.store(pid, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(Spawned {
             pid,
             report: std::fs::File::from(read),
@@ -231,6 +254,13 @@ impl Prepared {
         };
         if libc::setpgid(0, 0) != 0 {
             fail(0);
+        }
+        if let Some(fds) = &self.stdio {
+            for (target, &fd) in fds.iter().enumerate() {
+                if fd != target as RawFd && libc::dup2(fd, target as RawFd) < 0 {
+                    fail(12);
+                }
+            }
         }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
             fail(1);

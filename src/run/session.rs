@@ -130,9 +130,20 @@ impl Default for LogOptions {
     }
 }
 
+/// How the workload is attached to eperm's terminal.
+#[derive(Default)]
+pub struct Attach {
+    /// stdin, stdout and stderr for the workload; `None`: eperm's own.
+    pub stdio: Option<[OwnedFd; 3]>,
+    /// eperm keeps the terminal (the TUI draws on it; the workload must not read it).
+    pub keep_terminal: bool,
+    /// Gets the workload's pid as soon as it is forked.
+    pub pid: Option<std::sync::Arc<std::sync::atomic::AtomicI32>>,
+}
+
 /// Runs the workload to its end under `sup`, returning how it ended.
 pub fn run(spec: RunSpec, sup: Supervision) -> Result<WorkloadExit, RunError> {
-    run_with_logs(spec, sup, &LogOptions::default())
+    run_full(spec, sup, Attach::default(), &LogOptions::default())
 }
 
 /// Like [`run`], with the kernel log sources of `--mode log` chosen by `logs`.
@@ -141,6 +152,25 @@ pub fn run_with_logs(
     sup: Supervision,
     logs: &LogOptions,
 ) -> Result<WorkloadExit, RunError> {
+    run_full(spec, sup, Attach::default(), logs)
+}
+
+/// Like [`run`], with the workload's stdio and terminal as `attach` says.
+pub fn run_attached(
+    spec: RunSpec,
+    sup: Supervision,
+    attach: Attach,
+) -> Result<WorkloadExit, RunError> {
+    run_full(spec, sup, attach, &LogOptions::default())
+}
+
+fn run_full(
+    spec: RunSpec,
+    sup: Supervision,
+    attach: Attach,
+    logs: &LogOptions,
+) -> Result<WorkloadExit, RunError> {
+    use std::os::fd::AsRawFd;
     // First, before any thread or listener exists: the watchdog must hold nothing of ours.
     let containment = Containment::start()?;
     let flags = match spec.mode {
@@ -154,8 +184,19 @@ pub fn run_with_logs(
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
         .cgroup(containment.cgroup_procs())
-        .new_audit_session(log_session);
-    let terminal = Terminal::enter();
+        .new_audit_session(log_session)
+        .stdio(
+            attach
+                .stdio
+                .as_ref()
+                .map(|fds| fds.each_ref().map(|f| f.as_raw_fd())),
+        )
+        .pid_slot(attach.pid.clone());
+    let terminal = if attach.keep_terminal {
+        Terminal::keep()
+    } else {
+        Terminal::enter()
+    };
     let result = match spec.mode {
         Interception::Trace => super::trace::run_traced(&prepared, &sup, &containment),
         Interception::Log => run_logged(&prepared, &sup, &containment, &terminal, logs),
@@ -163,6 +204,7 @@ pub fn run_with_logs(
     };
     drop(terminal);
     containment.finish();
+    drop(attach);
     result
 }
 
@@ -425,6 +467,22 @@ impl Terminal {
                 old_int,
                 old_quit,
                 foreground,
+            }
+        }
+    }
+
+    /// eperm keeps the terminal and its signals: the TUI reads ^C as a key.
+    fn keep() -> Terminal {
+        // SAFETY: reading the current dispositions back by setting them to themselves.
+        unsafe {
+            let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGINT, old_int);
+            let old_quit = libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+            libc::signal(libc::SIGQUIT, old_quit);
+            Terminal {
+                old_int,
+                old_quit,
+                foreground: None,
             }
         }
     }

@@ -12,4 +12,5 @@ mod logs;
 mod logsrc;
 mod run;
 mod trace;
+mod tui;
 mod util;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Captures PNGs of the real TUI: tmux runs eperm, capture-pane -e keeps the
+# colours, aha turns the ANSI text into HTML, headless Chromium photographs it.
+#   screenshots/capture.sh            (uses target/release/eperm, building it if needed)
+#   EPERM=path/to/eperm screenshots/capture.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$PWD/screenshots
+
+need=()
+command -v tmux >/dev/null || need+=(tmux)
+command -v aha >/dev/null || need+=(aha)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+
+if [ -z "${EPERM:-}" ]; then
+  cargo build --release --quiet
+  EPERM=${CARGO_TARGET_DIR:-$PWD/target}/release/eperm
+fi
+
+work=$(mktemp -d)
+session=eperm-shot-$$
+trap 'tmux kill-session -t $session 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# The default profile without mkdir: the workload's mkdir is denied.
+"$EPERM" default | grep -v -e '"mkdir",' -e '"mkdirat",' >"$work/profile.json"
+
+wait_for() { # TEXT: poll the pane until it shows TEXT (10 s at most)
+  for _ in $(seq 100); do
+    tmux capture-pane -p -t "$session" | grep -qF -- "$1" && return 0
+    sleep 0.1
+  done
+  echo "capture.sh: \"$1\" never appeared" >&2
+  tmux capture-pane -p -t "$session" >&2
+  return 1
+}
+
+shoot() { # NAME: the pane as NAME.png
+  tmux capture-pane -e -p -t "$session" >"$work/$1.ansi"
+  {
+    printf '<!doctype html><meta charset="utf-8"><style>'
+    printf 'body{margin:0;background:#1d1f21}pre{margin:8px;font:14px/1.2 "DejaVu Sans Mono",monospace;color:#d0d0d0}'
+    printf '</style><pre>'
+    aha --no-header --black <"$work/$1.ansi"
+    printf '</pre>'
+  } >"$work/$1.html"
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --window-size=1040,700 --screenshot="$out/$1.png" "file://$work/$1.html" >/dev/null 2>&1
+  echo "wrote screenshots/$1.png"
+}
+
+tmux new-session -d -s "$session" -x 120 -y 40 -c "$work" \
+  "$EPERM run --enforce -p profile.json -- sh -c 'mkdir $work/made && echo made it'; sleep 60"
+wait_for "mkdir("
+wait_for "cannot create"
+shoot denied
+tmux send-keys -t "$session" a
+wait_for "allowed now"
+tmux send-keys -t "$session" r
+wait_for "clean run"
+shoot clean-run
+tmux send-keys -t "$session" '?'
+wait_for "hold mode on/off"
+shoot help

@@ -1,0 +1,1198 @@
+//! The headless App: everything the TUI shows, updated by messages, answering with
+//! effects. It never touches the terminal, the disk or the workload: `tui.rs` turns
+//! the effects into actions and feeds the results back as messages.
+
+pub mod describe;
+pub mod keys;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use crate::profile::edit::{self, Edit};
+use crate::profile::Profile;
+use crate::run::{HoldAnswer, WorkloadExit};
+use crate::sources::event::{Event, Source};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+
+pub use keys::{Key, Mods};
+
+/// How many recent events are kept for the Events pane; older ones only count.
+pub const RING_CAPACITY: usize = 2000;
+/// How many lines of the workload's output are kept.
+pub const OUTPUT_CAPACITY: usize = 1000;
+/// How many distinct pids a row remembers.
+const PIDS_PER_ROW: usize = 8;
+/// Where the embedded default profile goes on the first edit.
+pub const DEFAULT_SAVE_PATH: &str = "eperm-profile.json";
+
+/// Something that happened.
+#[derive(Debug)]
+pub enum Msg {
+    Event(Event),
+    Key(Key, Mods),
+    /// Scroll (+1 down, -1 up) or click at a terminal cell.
+    Scroll(i32),
+    Click {
+        column: u16,
+        row: u16,
+    },
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// Time since the TUI started.
+    Tick {
+        now_ms: u64,
+    },
+    Started {
+        pid: u32,
+    },
+    Exited(WorkloadExit),
+    /// The run could not start or failed.
+    RunFailed(String),
+    /// A line the workload wrote (`err`: on stderr).
+    Output {
+        line: String,
+        err: bool,
+    },
+    /// The profile's file now holds this text (from the watcher).
+    FileChanged(String),
+    /// A save finished: the file now holds `text`, at `path`.
+    Saved {
+        path: PathBuf,
+        text: String,
+    },
+    SaveFailed(String),
+    /// A held call waits for an answer.
+    Hold {
+        id: u64,
+        event: Event,
+    },
+}
+
+/// Something `tui.rs` must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Write `text` to `path`; `expected_old` is what the file should hold now
+    /// (`None`: it should not exist yet).
+    Save {
+        path: PathBuf,
+        text: String,
+        expected_old: Option<String>,
+    },
+    /// Kill the workload if it runs and start it again under `profile_text`.
+    Restart {
+        profile_text: String,
+    },
+    AnswerHold {
+        id: u64,
+        answer: HoldAnswer,
+    },
+    /// Kill the workload and leave.
+    Quit,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// No workload: events come from logs (`watch`, `replay`).
+    Watching,
+    Starting,
+    Running,
+    Exited(WorkloadExit),
+    Failed(String),
+}
+
+/// The run in progress (or the last one).
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    pub command: String,
+    pub pid: Option<u32>,
+    pub state: RunState,
+    /// trace, notify or log.
+    pub mode: String,
+    pub enforce: bool,
+    pub hold: bool,
+    /// 1 for the first run, 2 after the first restart …
+    pub number: usize,
+    /// Would-be denials seen in this run.
+    pub denials: u64,
+}
+
+/// An earlier run, kept when the workload is restarted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PastRun {
+    pub number: usize,
+    pub state: RunState,
+    pub denials: u64,
+    pub syscalls: usize,
+}
+
+/// What the user decided for a syscall, in the profile being edited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserDecision {
+    /// Nothing yet: the profile's verdict stands.
+    StillDenied,
+    AllowedNow,
+    /// Denied with another errno.
+    Errno(u32),
+}
+
+impl UserDecision {
+    /// A short label for narrow screens.
+    pub fn short(&self) -> String {
+        match self {
+            UserDecision::StillDenied => "denied".into(),
+            UserDecision::AllowedNow => "allowed".into(),
+            UserDecision::Errno(e) => format!("→{}", crate::errno::name(*e).unwrap_or("errno")),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            UserDecision::StillDenied => "still denied".into(),
+            UserDecision::AllowedNow => "allowed now".into(),
+            UserDecision::Errno(e) => {
+                format!("→ {}", crate::errno::name(*e).unwrap_or("errno"))
+            }
+        }
+    }
+}
+
+/// One would-be-denied syscall on one arch, aggregated.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub syscall: String,
+    pub arch: String,
+    pub nr: u32,
+    pub hits: u64,
+    /// What the profile would do: `EPERM`, `ENOSYS`, `KILL_PROCESS`, `TRAP` …
+    pub verdict: String,
+    pub action: String,
+    pub errno: Option<String>,
+    /// JSON path of the deciding rule, or `defaultAction`.
+    pub rule: String,
+    pub decision: UserDecision,
+    pub pids: Vec<(u32, String)>,
+    pub first_ms: u64,
+    pub last_ms: u64,
+    /// The first call seen, decoded.
+    pub example: String,
+    pub example_args: Option<[u64; 6]>,
+    /// Per argument: the value every call so far had, if they all agreed.
+    pub common_args: [Option<u64>; 6],
+    pub bootstrap: bool,
+}
+
+/// One line of the Events pane (the event, trimmed to what it shows).
+#[derive(Clone, Debug)]
+pub struct EventLine {
+    pub time_ms: u64,
+    pub pid: u32,
+    pub comm: String,
+    pub call: String,
+    pub source: Source,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Syscalls,
+    Events,
+    Output,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    FirstSeen,
+    Hits,
+}
+
+/// The profile file's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileState {
+    Saved,
+    Unsaved,
+    /// Someone else changed the file while we had unsaved edits.
+    ChangedOnDisk,
+}
+
+/// A question on screen, taking the keys until answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// Which errno the selected syscall gets; `typing` holds "other" input.
+    Errno {
+        syscall: String,
+        typing: Option<String>,
+    },
+    /// Quit with unsaved edits?
+    Quit,
+    /// The file changed on disk while edits were unsaved.
+    Conflict { theirs: String, show_diff: bool },
+}
+
+/// One step of the undo history.
+#[derive(Clone, Debug)]
+struct Step {
+    before: Profile,
+    after: Profile,
+    key: (String, String),
+    old: UserDecision,
+    new: UserDecision,
+}
+
+/// A call held for the user's answer.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub id: u64,
+    pub event: Event,
+    pub deadline_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub command: String,
+    pub mode: String,
+    pub enforce: bool,
+    pub hold: bool,
+    pub hold_timeout_ms: u64,
+    pub autosave: bool,
+    pub rerun_on_save: bool,
+    /// The profile's file; `None` for the embedded default.
+    pub path: Option<PathBuf>,
+}
+
+pub struct App {
+    pub run: RunInfo,
+    pub past_runs: Vec<PastRun>,
+    pub rows: Vec<Row>,
+    index: HashMap<(String, String), usize>,
+    pub ring: VecDeque<EventLine>,
+    /// Every event received, ever (all runs).
+    pub total_events: u64,
+    pub output: VecDeque<(String, bool)>,
+    pub filter: String,
+    pub filtering: bool,
+    /// Index into [`App::visible`].
+    pub selected: usize,
+    pub focus: Pane,
+    pub sort: Sort,
+    pub paused: bool,
+    /// Events pane: lines scrolled back from the tail (0: following).
+    pub events_back: usize,
+    pub output_back: usize,
+    pub help: bool,
+    pub prompt: Option<Prompt>,
+    pub held: VecDeque<Held>,
+    pub profile: Profile,
+    /// The file, or where the default profile will be written.
+    pub path: Option<PathBuf>,
+    /// True while `path` is only where the embedded default *will* go.
+    pub path_pending: bool,
+    /// What the file holds as far as we know (what we loaded or last wrote).
+    pub disk_text: Option<String>,
+    pub file_state: FileState,
+    undo: Vec<Step>,
+    redo: Vec<Step>,
+    /// One line for the user at the bottom, e.g. what the last key did.
+    pub message: String,
+    pub now_ms: u64,
+    pub size: (u16, u16),
+    config: Config,
+    pub quitting: bool,
+}
+
+impl App {
+    pub fn new(profile: Profile, config: Config) -> App {
+        let disk_text = config.path.as_ref().map(|_| profile.text.clone());
+        App {
+            run: RunInfo {
+                command: config.command.clone(),
+                pid: None,
+                state: RunState::Starting,
+                mode: config.mode.clone(),
+                enforce: config.enforce,
+                hold: config.hold,
+                number: 1,
+                denials: 0,
+            },
+            past_runs: Vec::new(),
+            rows: Vec::new(),
+            index: HashMap::new(),
+            ring: VecDeque::with_capacity(RING_CAPACITY),
+            total_events: 0,
+            output: VecDeque::new(),
+            filter: String::new(),
+            filtering: false,
+            selected: 0,
+            focus: Pane::Syscalls,
+            sort: Sort::FirstSeen,
+            paused: false,
+            events_back: 0,
+            output_back: 0,
+            help: false,
+            prompt: None,
+            held: VecDeque::new(),
+            path_pending: config.path.is_none(),
+            path: config.path.clone(),
+            disk_text,
+            file_state: FileState::Saved,
+            profile,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            message: "? for help".into(),
+            now_ms: 0,
+            size: (80, 24),
+            config,
+            quitting: false,
+        }
+    }
+
+    /// Rows shown in the Syscalls table: filtered, sorted. Indices into `rows`.
+    pub fn visible(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        let mut v: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| {
+                needle.is_empty() || {
+                    let r = &self.rows[i];
+                    r.syscall.contains(&needle)
+                        || r.arch.contains(&needle)
+                        || r.verdict.to_lowercase().contains(&needle)
+                        || r.pids
+                            .iter()
+                            .any(|(_, c)| c.to_lowercase().contains(&needle))
+                }
+            })
+            .collect();
+        if self.sort == Sort::Hits {
+            v.sort_by(|&a, &b| self.rows[b].hits.cmp(&self.rows[a].hits).then(a.cmp(&b)));
+        }
+        v
+    }
+
+    /// The selected row, if any.
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.visible().get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    pub fn unsaved(&self) -> bool {
+        self.file_state != FileState::Saved
+    }
+
+    pub fn autosave(&self) -> bool {
+        self.config.autosave
+    }
+
+    /// Total hits over the rows: equals the events received in this run.
+    pub fn hits(&self) -> u64 {
+        self.rows.iter().map(|r| r.hits).sum()
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Event(e) => {
+                self.ingest(e);
+                vec![]
+            }
+            Msg::Key(k, m) => self.key(k, m),
+            Msg::Scroll(d) => {
+                self.scroll(d);
+                vec![]
+            }
+            Msg::Click { column, row } => {
+                self.click(column, row);
+                vec![]
+            }
+            Msg::Resize { width, height } => {
+                self.size = (width, height);
+                vec![]
+            }
+            Msg::Tick { now_ms } => self.tick(now_ms),
+            Msg::Started { pid } => {
+                self.run.pid = Some(pid);
+                self.run.state = RunState::Running;
+                vec![]
+            }
+            Msg::Exited(exit) => {
+                self.run.state = RunState::Exited(exit);
+                // Nobody answers for a dead workload any more.
+                self.held.clear();
+                vec![]
+            }
+            Msg::RunFailed(why) => {
+                self.message = format!("the run failed: {why}");
+                self.run.state = RunState::Failed(why);
+                self.held.clear();
+                vec![]
+            }
+            Msg::Output { line, err } => {
+                if self.output.len() == OUTPUT_CAPACITY {
+                    self.output.pop_front();
+                }
+                self.output.push_back((line, err));
+                vec![]
+            }
+            Msg::FileChanged(text) => self.file_changed(text),
+            Msg::Saved { path, text } => {
+                let first = self.path_pending;
+                self.path = Some(path.clone());
+                self.path_pending = false;
+                self.disk_text = Some(text.clone());
+                if text == self.profile.text {
+                    self.file_state = FileState::Saved;
+                }
+                // Later messages refer to the file, not the embedded profile.
+                self.profile.file = path.display().to_string();
+                self.message = if first {
+                    format!(
+                        "the embedded default profile has no file: your edits are in {}",
+                        path.display()
+                    )
+                } else {
+                    format!("saved {}", path.display())
+                };
+                if self.config.rerun_on_save && self.run.state != RunState::Watching {
+                    return vec![self.restart()];
+                }
+                vec![]
+            }
+            Msg::SaveFailed(why) => {
+                self.message = format!("not saved: {why}");
+                vec![]
+            }
+            Msg::Hold { id, event } => self.hold_request(id, event),
+        }
+    }
+
+    fn ingest(&mut self, e: Event) {
+        self.total_events += 1;
+        self.run.denials += 1;
+        let key = (e.syscall.clone(), e.arch.clone());
+        let args = e.args;
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let verdict = match &e.errno {
+                    Some(errno) => errno.split_whitespace().next().unwrap_or(errno).to_string(),
+                    None => e.action.trim_start_matches("SCMP_ACT_").to_string(),
+                };
+                let example = e.call.clone().unwrap_or_else(|| raw_call(&e.syscall, args));
+                self.rows.push(Row {
+                    syscall: e.syscall.clone(),
+                    arch: e.arch.clone(),
+                    nr: e.nr,
+                    hits: 0,
+                    verdict,
+                    action: e.action.clone(),
+                    errno: e.errno.clone(),
+                    rule: e.rule.clone(),
+                    decision: UserDecision::StillDenied,
+                    pids: Vec::new(),
+                    first_ms: e.time_ms,
+                    last_ms: e.time_ms,
+                    example,
+                    example_args: args,
+                    common_args: args.map_or([None; 6], |a| a.map(Some)),
+                    bootstrap: e.bootstrap,
+                });
+                self.index.insert(key, self.rows.len() - 1);
+                self.rows.len() - 1
+            }
+        };
+        let row = &mut self.rows[i];
+        row.hits += 1;
+        row.last_ms = e.time_ms;
+        row.bootstrap &= e.bootstrap;
+        match args {
+            Some(a) => {
+                for (slot, v) in row.common_args.iter_mut().zip(a) {
+                    if *slot != Some(v) {
+                        *slot = None;
+                    }
+                }
+            }
+            None => row.common_args = [None; 6],
+        }
+        if row.pids.len() < PIDS_PER_ROW && !row.pids.iter().any(|(p, _)| *p == e.pid) {
+            row.pids.push((e.pid, e.comm.clone()));
+        }
+        if !self.paused {
+            if self.ring.len() == RING_CAPACITY {
+                self.ring.pop_front();
+            }
+            let call = e.call.unwrap_or_else(|| raw_call(&e.syscall, args));
+            self.ring.push_back(EventLine {
+                time_ms: e.time_ms,
+                pid: e.pid,
+                comm: e.comm,
+                call,
+                source: e.source,
+            });
+        }
+    }
+
+    fn tick(&mut self, now_ms: u64) -> Vec<Effect> {
+        self.now_ms = now_ms;
+        let mut effects = Vec::new();
+        while let Some(h) = self.held.front() {
+            if h.deadline_ms > now_ms {
+                break;
+            }
+            let h = self.held.pop_front().expect("checked");
+            let answer = verdict_answer(&h.event);
+            self.message = format!(
+                "held {} timed out: the profile's verdict applies",
+                h.event.syscall
+            );
+            effects.push(Effect::AnswerHold { id: h.id, answer });
+        }
+        effects
+    }
+
+    fn hold_request(&mut self, id: u64, event: Event) -> Vec<Effect> {
+        let allowed = self
+            .index
+            .get(&(event.syscall.clone(), event.arch.clone()))
+            .is_some_and(|&i| self.rows[i].decision == UserDecision::AllowedNow);
+        if !self.run.hold || allowed {
+            // Not holding: the call runs, as in permissive mode.
+            return vec![Effect::AnswerHold {
+                id,
+                answer: HoldAnswer::AllowOnce,
+            }];
+        }
+        self.held.push_back(Held {
+            id,
+            event,
+            deadline_ms: self.now_ms + self.config.hold_timeout_ms,
+        });
+        vec![]
+    }
+
+    fn key(&mut self, key: Key, mods: Mods) -> Vec<Effect> {
+        if let Some(prompt) = self.prompt.clone() {
+            return self.prompt_key(prompt, key);
+        }
+        if let Some(h) = self.held.front().cloned() {
+            let answer = match key {
+                Key::Char('o') => Some(HoldAnswer::AllowOnce),
+                Key::Char('a') => Some(HoldAnswer::AllowAlways),
+                Key::Char('d') => Some(HoldAnswer::Deny),
+                Key::Char('k') => Some(HoldAnswer::Kill),
+                _ => None,
+            };
+            if let Some(answer) = answer {
+                self.held.pop_front();
+                let mut effects = vec![Effect::AnswerHold { id: h.id, answer }];
+                if answer == HoldAnswer::AllowAlways {
+                    self.select_syscall(&h.event.syscall, &h.event.arch);
+                    effects.extend(self.allow_selected());
+                }
+                return effects;
+            }
+            if !matches!(key, Key::Char('q' | '?') | Key::Esc) {
+                return vec![];
+            }
+        }
+        if self.help {
+            self.help = false;
+            return vec![];
+        }
+        if self.filtering {
+            match key {
+                Key::Esc => {
+                    self.filtering = false;
+                    self.filter.clear();
+                }
+                Key::Enter => self.filtering = false,
+                Key::Backspace => {
+                    self.filter.pop();
+                }
+                Key::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.selected = 0;
+            return vec![];
+        }
+        match key {
+            Key::Char('r') if mods.ctrl => return self.redo(),
+            Key::Char('c') if mods.ctrl => return self.quit(),
+            Key::Up | Key::Char('k') => self.scroll(-1),
+            Key::Down | Key::Char('j') => self.scroll(1),
+            Key::PageUp => self.scroll(-10),
+            Key::PageDown => self.scroll(10),
+            Key::Home => self.selected = 0,
+            Key::End => self.selected = self.visible().len().saturating_sub(1),
+            Key::Tab => {
+                self.focus = match self.focus {
+                    Pane::Syscalls => Pane::Events,
+                    Pane::Events => Pane::Output,
+                    Pane::Output => Pane::Syscalls,
+                }
+            }
+            Key::Char('/') => {
+                self.filtering = true;
+                self.filter.clear();
+            }
+            Key::Esc => self.filter.clear(),
+            Key::Char('a') => return self.allow_selected(),
+            Key::Char('d') => return self.deny_selected(),
+            Key::Char('e') => {
+                if let Some(row) = self.selected_row() {
+                    self.prompt = Some(Prompt::Errno {
+                        syscall: row.syscall.clone(),
+                        typing: None,
+                    });
+                }
+            }
+            Key::Char('u') => return self.undo(),
+            Key::Char('w') => return self.save_now(),
+            Key::Char('r') if self.run.state == RunState::Watching => {
+                self.message = "no workload to restart: watching logs".into();
+            }
+            Key::Char('r') => return vec![self.restart()],
+            Key::Char('h') if self.run.enforce => {
+                self.message = "hold mode needs a permissive run (without --enforce)".into();
+            }
+            Key::Char('h') => {
+                self.run.hold = !self.run.hold;
+                self.message = format!("hold mode {}", if self.run.hold { "on" } else { "off" });
+                if !self.run.hold {
+                    // Whatever waits runs now, as it would have without hold.
+                    return self
+                        .held
+                        .drain(..)
+                        .map(|h| Effect::AnswerHold {
+                            id: h.id,
+                            answer: HoldAnswer::AllowOnce,
+                        })
+                        .collect();
+                }
+            }
+            Key::Char(' ') => {
+                self.paused = !self.paused;
+                self.message = if self.paused {
+                    "event stream paused (counts go on)".into()
+                } else {
+                    "event stream follows".into()
+                };
+            }
+            Key::Char('s') => {
+                self.sort = match self.sort {
+                    Sort::FirstSeen => Sort::Hits,
+                    Sort::Hits => Sort::FirstSeen,
+                }
+            }
+            Key::Char('?') => self.help = true,
+            Key::Char('q') => return self.quit(),
+            _ => {}
+        }
+        vec![]
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        if self.unsaved() {
+            self.prompt = Some(Prompt::Quit);
+            return vec![];
+        }
+        self.quit_now()
+    }
+
+    fn quit_now(&mut self) -> Vec<Effect> {
+        self.quitting = true;
+        let mut effects: Vec<Effect> = self
+            .held
+            .drain(..)
+            .map(|h| Effect::AnswerHold {
+                id: h.id,
+                answer: HoldAnswer::Kill,
+            })
+            .collect();
+        effects.push(Effect::Quit);
+        effects
+    }
+
+    fn prompt_key(&mut self, prompt: Prompt, key: Key) -> Vec<Effect> {
+        match prompt {
+            Prompt::Quit => match key {
+                Key::Char('w') => {
+                    self.prompt = None;
+                    let mut effects = self.save_now();
+                    effects.extend(self.quit_now());
+                    effects
+                }
+                Key::Char('q' | 'y') => {
+                    self.prompt = None;
+                    self.quit_now()
+                }
+                Key::Esc | Key::Char('n') => {
+                    self.prompt = None;
+                    vec![]
+                }
+                _ => vec![],
+            },
+            Prompt::Errno { syscall, typing } => match (typing, key) {
+                (None, Key::Char(c @ ('1' | '2' | '3' | 'p' | 'n' | 'a'))) => {
+                    let errno = match c {
+                        '1' | 'p' => 1,
+                        '2' | 'n' => 38,
+                        _ => 13,
+                    };
+                    self.prompt = None;
+                    self.set_errno(errno)
+                }
+                (None, Key::Char('4' | 'o')) => {
+                    self.prompt = Some(Prompt::Errno {
+                        syscall,
+                        typing: Some(String::new()),
+                    });
+                    vec![]
+                }
+                (_, Key::Esc) => {
+                    self.prompt = None;
+                    vec![]
+                }
+                (Some(mut t), Key::Char(c)) => {
+                    t.push(c);
+                    self.prompt = Some(Prompt::Errno {
+                        syscall,
+                        typing: Some(t),
+                    });
+                    vec![]
+                }
+                (Some(mut t), Key::Backspace) => {
+                    t.pop();
+                    self.prompt = Some(Prompt::Errno {
+                        syscall,
+                        typing: Some(t),
+                    });
+                    vec![]
+                }
+                (Some(t), Key::Enter) => match crate::errno::parse(t.trim()) {
+                    Some(errno) => {
+                        self.prompt = None;
+                        self.set_errno(errno)
+                    }
+                    None => {
+                        self.message = format!("{t:?} is not an errno (EPERM, ENOSYS, 13 …)");
+                        self.prompt = Some(Prompt::Errno {
+                            syscall,
+                            typing: Some(t),
+                        });
+                        vec![]
+                    }
+                },
+                (typing, _) => {
+                    self.prompt = Some(Prompt::Errno { syscall, typing });
+                    vec![]
+                }
+            },
+            Prompt::Conflict { theirs, show_diff } => match key {
+                Key::Char('k') => {
+                    // Keep mine: ours overwrites theirs, knowingly.
+                    self.prompt = None;
+                    self.disk_text = Some(theirs);
+                    self.file_state = FileState::Unsaved;
+                    self.save_now()
+                }
+                Key::Char('t') => {
+                    self.prompt = None;
+                    self.take_theirs(theirs);
+                    vec![]
+                }
+                Key::Char('s') | Key::Char('v') => {
+                    self.prompt = Some(Prompt::Conflict {
+                        theirs,
+                        show_diff: !show_diff,
+                    });
+                    vec![]
+                }
+                _ => {
+                    self.prompt = Some(Prompt::Conflict { theirs, show_diff });
+                    vec![]
+                }
+            },
+        }
+    }
+
+    fn scroll(&mut self, d: i32) {
+        match self.focus {
+            Pane::Syscalls => {
+                let n = self.visible().len();
+                let s = self.selected as i64 + d as i64;
+                self.selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
+            }
+            Pane::Events => {
+                let b = self.events_back as i64 - d as i64;
+                self.events_back = b.clamp(0, self.ring.len() as i64) as usize;
+            }
+            Pane::Output => {
+                let b = self.output_back as i64 - d as i64;
+                self.output_back = b.clamp(0, self.output.len() as i64) as usize;
+            }
+        }
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        let areas = layout::areas(self.size.0, self.size.1);
+        let inside = |r: layout::Rect| {
+            column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height
+        };
+        if inside(areas.syscalls) {
+            self.focus = Pane::Syscalls;
+            // Border and header take two lines.
+            let line = row.saturating_sub(areas.syscalls.y + 2) as usize;
+            let body = areas.syscalls.height.saturating_sub(3) as usize;
+            let offset = layout::offset(self.selected, body);
+            let n = self.visible().len();
+            if row >= areas.syscalls.y + 2 && offset + line < n {
+                self.selected = offset + line;
+            }
+        } else if inside(areas.events) {
+            self.focus = Pane::Events;
+        } else if inside(areas.output) {
+            self.focus = Pane::Output;
+        }
+    }
+
+    fn select_syscall(&mut self, syscall: &str, arch: &str) {
+        self.filter.clear();
+        if let Some(pos) = self
+            .visible()
+            .iter()
+            .position(|&i| self.rows[i].syscall == syscall && self.rows[i].arch == arch)
+        {
+            self.selected = pos;
+        }
+    }
+
+    fn allow_selected(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let name = row.syscall.clone();
+        self.decide(Edit::Allow(name), UserDecision::AllowedNow)
+    }
+
+    /// Back to the profile's verdict: the errno it gave, or the default action.
+    fn deny_selected(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let name = row.syscall.clone();
+        let edit = if row.rule.ends_with("defaultAction") {
+            Edit::Remove(name)
+        } else {
+            let errno = row
+                .errno
+                .as_deref()
+                .and_then(|e| e.split_whitespace().next())
+                .and_then(crate::errno::parse);
+            Edit::Deny { name, errno }
+        };
+        self.decide(edit, UserDecision::StillDenied)
+    }
+
+    fn set_errno(&mut self, errno: u32) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let name = row.syscall.clone();
+        self.decide(
+            Edit::Deny {
+                name,
+                errno: Some(errno),
+            },
+            UserDecision::Errno(errno),
+        )
+    }
+
+    fn decide(&mut self, edit: Edit, decision: UserDecision) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let key = (row.syscall.clone(), row.arch.clone());
+        let old = row.decision.clone();
+        let applied = match edit::apply(&self.profile, std::slice::from_ref(&edit)) {
+            Ok(a) => a,
+            Err(e) => {
+                self.message = format!("cannot edit: {e}");
+                return vec![];
+            }
+        };
+        self.message = applied
+            .reports
+            .first()
+            .map_or_else(String::new, |r| r.to_string());
+        let step = Step {
+            before: self.profile.clone(),
+            after: applied.profile,
+            key,
+            old,
+            new: decision,
+        };
+        self.redo.clear();
+        self.apply_step(&step, true);
+        self.undo.push(step);
+        self.after_edit()
+    }
+
+    fn apply_step(&mut self, step: &Step, forward: bool) {
+        let (profile, decision) = if forward {
+            (&step.after, &step.new)
+        } else {
+            (&step.before, &step.old)
+        };
+        // Keep the name the file goes by (it changes when the default is first saved).
+        let file = self.profile.file.clone();
+        self.profile = profile.clone();
+        self.profile.file = file;
+        // Every row of that syscall (all arches) follows the profile.
+        for row in self.rows.iter_mut().filter(|r| r.syscall == step.key.0) {
+            row.decision = decision.clone();
+        }
+    }
+
+    fn undo(&mut self) -> Vec<Effect> {
+        let Some(step) = self.undo.pop() else {
+            self.message = "nothing to undo".into();
+            return vec![];
+        };
+        self.apply_step(&step, false);
+        self.message = format!("undone: {}", step.key.0);
+        self.redo.push(step);
+        self.after_edit()
+    }
+
+    fn redo(&mut self) -> Vec<Effect> {
+        let Some(step) = self.redo.pop() else {
+            self.message = "nothing to redo".into();
+            return vec![];
+        };
+        self.apply_step(&step, true);
+        self.message = format!("redone: {}", step.key.0);
+        self.undo.push(step);
+        self.after_edit()
+    }
+
+    fn after_edit(&mut self) -> Vec<Effect> {
+        let on_disk = self.disk_text.as_deref() == Some(self.profile.text.as_str());
+        self.file_state = if on_disk && !self.path_pending {
+            FileState::Saved
+        } else {
+            FileState::Unsaved
+        };
+        if self.config.autosave && self.file_state == FileState::Unsaved {
+            return self.save_now();
+        }
+        vec![]
+    }
+
+    fn save_now(&mut self) -> Vec<Effect> {
+        if self.file_state == FileState::ChangedOnDisk {
+            self.message = "the file changed on disk: answer the prompt first".into();
+            return vec![];
+        }
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SAVE_PATH));
+        if self.path.is_none() {
+            self.path = Some(path.clone());
+        }
+        if !self.path_pending && self.disk_text.as_deref() == Some(self.profile.text.as_str()) {
+            self.message = "nothing to save".into();
+            return vec![];
+        }
+        vec![Effect::Save {
+            path,
+            text: self.profile.text.clone(),
+            expected_old: if self.path_pending {
+                None
+            } else {
+                self.disk_text.clone()
+            },
+        }]
+    }
+
+    fn restart(&mut self) -> Effect {
+        self.past_runs.push(PastRun {
+            number: self.run.number,
+            state: self.run.state.clone(),
+            denials: self.run.denials,
+            syscalls: self.rows.len(),
+        });
+        self.run.number += 1;
+        self.run.denials = 0;
+        self.run.pid = None;
+        self.run.state = RunState::Starting;
+        self.rows.clear();
+        self.index.clear();
+        self.ring.clear();
+        self.held.clear();
+        self.selected = 0;
+        self.events_back = 0;
+        self.message = format!("run {} under the current profile", self.run.number);
+        if self.output.len() == OUTPUT_CAPACITY {
+            self.output.pop_front();
+        }
+        self.output
+            .push_back((format!("── run {} ──", self.run.number), false));
+        Effect::Restart {
+            profile_text: self.profile.text.clone(),
+        }
+    }
+
+    fn file_changed(&mut self, text: String) -> Vec<Effect> {
+        if self.disk_text.as_deref() == Some(text.as_str()) || self.path_pending {
+            return vec![]; // our own write, or nothing new
+        }
+        if text == self.profile.text {
+            self.disk_text = Some(text);
+            self.file_state = FileState::Saved;
+            return vec![];
+        }
+        if self.unsaved() {
+            self.file_state = FileState::ChangedOnDisk;
+            self.prompt = Some(Prompt::Conflict {
+                theirs: text,
+                show_diff: false,
+            });
+            return vec![];
+        }
+        self.take_theirs(text);
+        vec![]
+    }
+
+    /// Loads the file's new text; our version stays reachable with `u`.
+    fn take_theirs(&mut self, text: String) {
+        let file = self.profile.file.clone();
+        match crate::profile::load_str(&file, text.clone()) {
+            Ok(theirs) => {
+                let step = Step {
+                    before: self.profile.clone(),
+                    after: theirs,
+                    key: (String::new(), String::new()),
+                    old: UserDecision::StillDenied,
+                    new: UserDecision::StillDenied,
+                };
+                self.apply_step(&step, true);
+                self.undo.push(step);
+                self.redo.clear();
+                self.disk_text = Some(text);
+                // `u` brings ours back as an unsaved edit: nothing is lost.
+                self.file_state = FileState::Saved;
+                self.message = "reloaded the profile changed on disk (u brings yours back)".into();
+            }
+            Err(e) => {
+                // Perhaps half-written: wait for the next change. Ours stays in
+                // memory; a save now would be refused, as the file is not what we wrote.
+                self.disk_text = Some(text);
+                self.message = format!(
+                    "the file on disk does not load ({}); keeping yours",
+                    e.to_string().lines().next().unwrap_or("")
+                );
+            }
+        }
+    }
+}
+
+/// What the profile would do with a held call, as an answer.
+fn verdict_answer(e: &Event) -> HoldAnswer {
+    if e.action.contains("KILL") || e.action.contains("TRAP") {
+        HoldAnswer::Kill
+    } else {
+        HoldAnswer::Deny
+    }
+}
+
+fn raw_call(syscall: &str, args: Option<[u64; 6]>) -> String {
+    let args = args.unwrap_or_default();
+    let used = args.iter().rposition(|&a| a != 0).map_or(0, |i| i + 1);
+    let shown: Vec<String> = args[..used].iter().map(|a| format!("{a:#x}")).collect();
+    format!("{syscall}({})", shown.join(", "))
+}
+
+/// Where the panes go: shared by the drawing and by mouse clicks.
+pub mod layout {
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Rect {
+        pub x: u16,
+        pub y: u16,
+        pub width: u16,
+        pub height: u16,
+    }
+
+    pub struct Areas {
+        pub status: Rect,
+        pub syscalls: Rect,
+        pub detail: Rect,
+        pub events: Rect,
+        pub output: Rect,
+        pub message: Rect,
+    }
+
+    /// Status (2 lines) on top, a message line at the bottom; between them the
+    /// syscalls table and the detail side by side, then events and output.
+    pub fn areas(width: u16, height: u16) -> Areas {
+        let status = Rect {
+            x: 0,
+            y: 0,
+            width,
+            height: 2.min(height),
+        };
+        let body_y = status.height;
+        let body_h = height.saturating_sub(body_y + 1);
+        let top_h = body_h * 55 / 100;
+        let bottom_h = body_h - top_h;
+        let left_w = if width >= 100 {
+            width * 55 / 100
+        } else {
+            width / 2
+        };
+        let syscalls = Rect {
+            x: 0,
+            y: body_y,
+            width: left_w,
+            height: top_h,
+        };
+        let detail = Rect {
+            x: left_w,
+            y: body_y,
+            width: width - left_w,
+            height: top_h,
+        };
+        let events = Rect {
+            x: 0,
+            y: body_y + top_h,
+            width: left_w,
+            height: bottom_h,
+        };
+        let output = Rect {
+            x: left_w,
+            y: body_y + top_h,
+            width: width - left_w,
+            height: bottom_h,
+        };
+        let message = Rect {
+            x: 0,
+            y: height.saturating_sub(1),
+            width,
+            height: 1.min(height),
+        };
+        Areas {
+            status,
+            syscalls,
+            detail,
+            events,
+            output,
+            message,
+        }
+    }
+
+    /// The first row shown when `selected` must be visible in `body` rows.
+    pub fn offset(selected: usize, body: usize) -> usize {
+        if body == 0 {
+            return selected;
+        }
+        selected.saturating_sub(body - 1)
+    }
+}

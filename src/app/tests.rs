@@ -1,0 +1,506 @@
+use super::*;
+use crate::profile::load_str;
+use crate::sources::event::{Decision, Event, Source};
+
+const PROFILE: &str = r#"{
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "syscalls": [
+        {
+            "names": ["read", "write"],
+            "action": "SCMP_ACT_ALLOW"
+        }
+    ]
+}
+"#;
+
+pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
+    Event {
+        time_ms: 5,
+        source: Source::Notify,
+        pid,
+        tid: pid,
+        comm: "mkdir".into(),
+        exe: None,
+        arch: "x86_64".into(),
+        syscall: syscall.into(),
+        nr: 83,
+        args: Some([arg0, 0o777, 0, 0, 0, 0]),
+        call: Some(format!("{syscall}(\"/tmp/x\", 0777)")),
+        action: "SCMP_ACT_ERRNO".into(),
+        errno: Some("EPERM (Operation not permitted)".into()),
+        rule: "defaultAction".into(),
+        bootstrap: false,
+        decision: Decision::Allowed,
+    }
+}
+
+fn config(path: Option<&str>) -> Config {
+    Config {
+        command: "mkdir /tmp/x".into(),
+        mode: "notify".into(),
+        enforce: false,
+        hold: false,
+        hold_timeout_ms: 30_000,
+        autosave: true,
+        rerun_on_save: false,
+        path: path.map(PathBuf::from),
+    }
+}
+
+fn app(path: Option<&str>) -> App {
+    App::new(load_str("p.json", PROFILE.into()).unwrap(), config(path))
+}
+
+fn key(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(Key::Char(c), Mods::NONE))
+}
+
+fn saved_text(effects: &[Effect]) -> String {
+    match effects {
+        [Effect::Save { text, .. }] => text.clone(),
+        other => panic!("expected one save, got {other:?}"),
+    }
+}
+
+#[test]
+fn events_aggregate_per_syscall_and_arch() {
+    let mut app = app(Some("p.json"));
+    for i in 0..10 {
+        app.update(Msg::Event(event("mkdir", 100 + i % 3, 7)));
+    }
+    app.update(Msg::Event(event("chmod", 100, 7)));
+    assert_eq!(app.rows.len(), 2);
+    assert_eq!(app.rows[0].hits, 10);
+    assert_eq!(app.rows[0].pids.len(), 3);
+    assert_eq!(app.rows[0].verdict, "EPERM");
+    assert_eq!(app.rows[0].decision, UserDecision::StillDenied);
+    assert_eq!(app.hits(), 11);
+    assert_eq!(app.ring.len(), 11);
+}
+
+#[test]
+fn the_ring_is_capped_and_counts_are_not() {
+    let mut app = app(Some("p.json"));
+    let n = RING_CAPACITY as u64 + 500;
+    for i in 0..n {
+        app.update(Msg::Event(event("mkdir", 1, i)));
+    }
+    assert_eq!(app.ring.len(), RING_CAPACITY);
+    assert_eq!(app.hits(), n);
+    assert_eq!(app.total_events, n);
+    // Arguments differ call to call: no common value for arg 0, arg 1 agrees.
+    assert_eq!(app.rows[0].common_args[0], None);
+    assert_eq!(app.rows[0].common_args[1], Some(0o777));
+}
+
+#[test]
+fn allow_saves_at_once_through_the_edit_engine() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let effects = key(&mut app, 'a');
+    let text = saved_text(&effects);
+    let p = load_str("p.json", text.clone()).unwrap();
+    assert!(p
+        .rules
+        .iter()
+        .any(|r| r.action == crate::profile::Action::Allow
+            && r.names.iter().any(|n| n.name == "mkdir")));
+    assert!(matches!(&effects[0], Effect::Save { expected_old: Some(old), .. } if old == PROFILE));
+    assert_eq!(app.rows[0].decision, UserDecision::AllowedNow);
+    assert_eq!(app.file_state, FileState::Unsaved);
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text,
+    });
+    assert_eq!(app.file_state, FileState::Saved);
+}
+
+#[test]
+fn without_autosave_only_w_writes() {
+    let mut c = config(Some("p.json"));
+    c.autosave = false;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(key(&mut app, 'a'), vec![]);
+    assert!(app.unsaved());
+    assert!(saved_text(&key(&mut app, 'w')).contains("mkdir"));
+}
+
+#[test]
+fn undo_and_redo_walk_the_edits() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let allowed = saved_text(&key(&mut app, 'a'));
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: allowed.clone(),
+    });
+    let effects = key(&mut app, 'u');
+    assert!(!effects.is_empty(), "{}", app.message);
+    let undone = saved_text(&effects);
+    assert_eq!(undone, PROFILE);
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: undone,
+    });
+    assert_eq!(app.rows[0].decision, UserDecision::StillDenied);
+    let redone = saved_text(&app.update(Msg::Key(Key::Char('r'), Mods::CTRL)));
+    assert_eq!(redone, allowed);
+    assert_eq!(app.rows[0].decision, UserDecision::AllowedNow);
+}
+
+#[test]
+fn deny_goes_back_to_the_profiles_verdict() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let allowed = saved_text(&key(&mut app, 'a'));
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: allowed,
+    });
+    let denied = saved_text(&key(&mut app, 'd'));
+    assert!(!denied.contains("mkdir"), "{denied}");
+}
+
+#[test]
+fn errno_prompt_sets_the_errno() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(key(&mut app, 'e'), vec![]);
+    assert!(matches!(app.prompt, Some(Prompt::Errno { .. })));
+    let text = saved_text(&key(&mut app, '2'));
+    let p = load_str("p.json", text).unwrap();
+    assert!(p.rules.iter().any(|r| r.errno_ret == Some(38)));
+    assert_eq!(app.rows[0].decision, UserDecision::Errno(38));
+    // "other": typed by name.
+    key(&mut app, 'e');
+    key(&mut app, '4');
+    for c in "EACCES".chars() {
+        key(&mut app, c);
+    }
+    let text = saved_text(&app.update(Msg::Key(Key::Enter, Mods::NONE)));
+    assert!(load_str("p.json", text)
+        .unwrap()
+        .rules
+        .iter()
+        .any(|r| r.errno_ret == Some(13)));
+}
+
+#[test]
+fn filter_and_selection() {
+    let mut app = app(Some("p.json"));
+    for s in ["mkdir", "chmod", "mknod"] {
+        app.update(Msg::Event(event(s, 1, 0)));
+    }
+    key(&mut app, 'j');
+    assert_eq!(app.selected_row().unwrap().syscall, "chmod");
+    key(&mut app, '/');
+    key(&mut app, 'o');
+    key(&mut app, 'd');
+    assert_eq!(app.visible().len(), 2);
+    app.update(Msg::Key(Key::Enter, Mods::NONE));
+    key(&mut app, 'j');
+    assert_eq!(app.selected_row().unwrap().syscall, "mknod");
+    app.update(Msg::Key(Key::Esc, Mods::NONE));
+    assert_eq!(app.visible().len(), 3);
+}
+
+#[test]
+fn quit_asks_when_unsaved() {
+    let mut c = config(Some("p.json"));
+    c.autosave = false;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    assert_eq!(key(&mut app, 'q'), vec![Effect::Quit]);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    key(&mut app, 'a');
+    assert_eq!(key(&mut app, 'q'), vec![]);
+    assert_eq!(app.prompt, Some(Prompt::Quit));
+    assert_eq!(app.update(Msg::Key(Key::Esc, Mods::NONE)), vec![]);
+    key(&mut app, 'q');
+    let effects = key(&mut app, 'w');
+    assert!(matches!(effects[..], [Effect::Save { .. }, Effect::Quit]));
+}
+
+#[test]
+fn hold_prompts_answer_and_time_out() {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    c.hold_timeout_ms = 1000;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    assert_eq!(
+        app.update(Msg::Hold {
+            id: 1,
+            event: event("mkdir", 1, 0)
+        }),
+        vec![]
+    );
+    assert_eq!(app.held.len(), 1);
+    // Other keys do not answer.
+    assert_eq!(key(&mut app, 'j'), vec![]);
+    assert_eq!(
+        key(&mut app, 'o'),
+        vec![Effect::AnswerHold {
+            id: 1,
+            answer: HoldAnswer::AllowOnce
+        }]
+    );
+    app.update(Msg::Hold {
+        id: 2,
+        event: event("mkdir", 1, 0),
+    });
+    assert_eq!(app.update(Msg::Tick { now_ms: 999 }), vec![]);
+    assert_eq!(
+        app.update(Msg::Tick { now_ms: 1000 }),
+        vec![Effect::AnswerHold {
+            id: 2,
+            answer: HoldAnswer::Deny
+        }]
+    );
+    // `h` turns holding off: requests are answered at once.
+    key(&mut app, 'h');
+    assert_eq!(
+        app.update(Msg::Hold {
+            id: 3,
+            event: event("mkdir", 1, 0)
+        }),
+        vec![Effect::AnswerHold {
+            id: 3,
+            answer: HoldAnswer::AllowOnce
+        }]
+    );
+}
+
+#[test]
+fn hold_allow_always_edits_the_profile() {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    app.update(Msg::Hold {
+        id: 9,
+        event: event("mkdir", 1, 0),
+    });
+    let effects = key(&mut app, 'a');
+    assert_eq!(
+        effects[0],
+        Effect::AnswerHold {
+            id: 9,
+            answer: HoldAnswer::AllowAlways
+        }
+    );
+    assert!(matches!(&effects[1], Effect::Save { text, .. } if text.contains("mkdir")));
+}
+
+#[test]
+fn own_writes_do_not_reload_and_outside_edits_do() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let text = saved_text(&key(&mut app, 'a'));
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: text.clone(),
+    });
+    assert_eq!(app.update(Msg::FileChanged(text.clone())), vec![]);
+    assert_eq!(app.profile.text, text);
+    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    app.update(Msg::FileChanged(theirs.clone()));
+    assert_eq!(app.profile.text, theirs);
+    assert_eq!(app.file_state, FileState::Saved);
+    assert!(app.prompt.is_none());
+}
+
+#[test]
+fn outside_edits_with_unsaved_work_ask() {
+    let mut c = config(Some("p.json"));
+    c.autosave = false;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    key(&mut app, 'a');
+    let mine = app.profile.text.clone();
+    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    app.update(Msg::FileChanged(theirs.clone()));
+    assert!(matches!(app.prompt, Some(Prompt::Conflict { .. })));
+    assert_eq!(app.file_state, FileState::ChangedOnDisk);
+    // Keep mine: saved over theirs, knowingly.
+    let effects = key(&mut app, 'k');
+    assert_eq!(
+        effects,
+        vec![Effect::Save {
+            path: "p.json".into(),
+            text: mine,
+            expected_old: Some(theirs)
+        }]
+    );
+}
+
+#[test]
+fn take_theirs_keeps_mine_in_undo() {
+    let mut c = config(Some("p.json"));
+    c.autosave = false;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    key(&mut app, 'a');
+    let mine = app.profile.text.clone();
+    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    app.update(Msg::FileChanged(theirs.clone()));
+    key(&mut app, 't');
+    assert_eq!(app.profile.text, theirs);
+    key(&mut app, 'u');
+    assert_eq!(app.profile.text, mine);
+}
+
+#[test]
+fn the_default_profile_is_written_to_a_new_file_on_first_edit() {
+    let mut app = app(None);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let effects = key(&mut app, 'a');
+    match &effects[..] {
+        [Effect::Save {
+            path,
+            expected_old: None,
+            ..
+        }] => {
+            assert_eq!(path, &PathBuf::from(DEFAULT_SAVE_PATH))
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = saved_text(&effects);
+    app.update(Msg::Saved {
+        path: DEFAULT_SAVE_PATH.into(),
+        text,
+    });
+    assert!(app.message.contains(DEFAULT_SAVE_PATH), "{}", app.message);
+    assert!(!app.path_pending);
+}
+
+#[test]
+fn restart_keeps_history() {
+    let mut c = config(Some("p.json"));
+    c.rerun_on_save = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Started { pid: 42 });
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    app.update(Msg::Exited(WorkloadExit::Exited(1)));
+    let text = saved_text(&key(&mut app, 'a'));
+    let effects = app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: text.clone(),
+    });
+    assert_eq!(effects, vec![Effect::Restart { profile_text: text }]);
+    assert_eq!(app.run.number, 2);
+    assert_eq!(app.past_runs.len(), 1);
+    assert_eq!(app.past_runs[0].denials, 1);
+    assert!(app.rows.is_empty());
+    assert_eq!(app.run.state, RunState::Starting);
+}
+
+#[test]
+fn pausing_stops_the_stream_not_the_counts() {
+    let mut app = app(Some("p.json"));
+    key(&mut app, ' ');
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(app.ring.len(), 0);
+    assert_eq!(app.hits(), 1);
+}
+
+#[test]
+fn a_half_written_file_is_waited_for() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::FileChanged("{\"defaultAction\": ".into()));
+    assert_eq!(app.profile.text, PROFILE);
+    assert!(app.prompt.is_none());
+    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    app.update(Msg::FileChanged(theirs.clone()));
+    assert_eq!(app.profile.text, theirs);
+    assert_eq!(app.file_state, FileState::Saved);
+}
+
+#[test]
+fn deny_restores_a_rules_own_errno() {
+    let text = r#"{
+    "defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [
+        {
+            "names": ["mkdir"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 38
+        }
+    ]
+}
+"#;
+    let mut app = App::new(
+        load_str("p.json", text.into()).unwrap(),
+        config(Some("p.json")),
+    );
+    let mut e = event("mkdir", 1, 0);
+    e.rule = "syscalls[0]".into();
+    e.errno = Some("ENOSYS (Function not implemented)".into());
+    app.update(Msg::Event(e));
+    assert_eq!(app.rows[0].verdict, "ENOSYS");
+    let allowed = saved_text(&key(&mut app, 'a'));
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: allowed,
+    });
+    let denied = saved_text(&key(&mut app, 'd'));
+    let p = load_str("p.json", denied).unwrap();
+    assert!(p
+        .rules
+        .iter()
+        .any(|r| r.action == crate::profile::Action::Errno
+            && r.errno_ret == Some(38)
+            && r.names.iter().any(|n| n.name == "mkdir")));
+    assert!(!p
+        .rules
+        .iter()
+        .any(|r| r.action == crate::profile::Action::Allow
+            && r.names.iter().any(|n| n.name == "mkdir")));
+}
+
+#[test]
+fn hold_cannot_be_turned_on_when_enforcing() {
+    let mut c = config(Some("p.json"));
+    c.enforce = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    key(&mut app, 'h');
+    assert!(!app.run.hold);
+    assert!(app.message.contains("--enforce"), "{}", app.message);
+}
+
+#[test]
+fn a_kill_verdict_times_out_to_kill() {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    c.hold_timeout_ms = 10;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    let mut e = event("reboot", 1, 0);
+    e.action = "SCMP_ACT_KILL_PROCESS".into();
+    e.errno = None;
+    app.update(Msg::Hold { id: 4, event: e });
+    assert_eq!(
+        app.update(Msg::Tick { now_ms: 10 }),
+        vec![Effect::AnswerHold {
+            id: 4,
+            answer: HoldAnswer::Kill
+        }]
+    );
+}
+
+#[test]
+fn watching_has_no_workload_to_restart() {
+    let mut c = config(Some("p.json"));
+    c.rerun_on_save = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.run.state = RunState::Watching;
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(key(&mut app, 'r'), vec![]);
+    let text = saved_text(&key(&mut app, 'a'));
+    assert_eq!(
+        app.update(Msg::Saved {
+            path: "p.json".into(),
+            text
+        }),
+        vec![]
+    );
+    assert_eq!(app.rows.len(), 1);
+}

@@ -1,0 +1,122 @@
+//! Detail of the selected syscall: the deciding rule, other rules naming it, the
+//! risk of allowing it, what it does, what was seen, and a narrower rule.
+
+use super::{block, seconds, Theme};
+use crate::app::{describe::describe, App, Row};
+use crate::profile::risk::risk;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let Some(row) = app.selected_row() else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("select a syscall to see why", theme.dim())).block(block(
+                " Detail ".into(),
+                false,
+                theme,
+            )),
+            area,
+        );
+        return;
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(row.syscall.clone(), theme.title()),
+        Span::raw(format!(" ({}, nr {}) — ", row.arch, row.nr)),
+        Span::raw(describe(&row.syscall).unwrap_or("no description yet")),
+    ])];
+    let verdict = row.errno.clone().unwrap_or_else(|| row.action.clone());
+    lines.push(Line::from(vec![
+        Span::raw("decided by "),
+        Span::styled(row.rule.clone(), theme.title()),
+        Span::raw(": "),
+        Span::styled(verdict, theme.bad()),
+    ]));
+    let index = rule_index(&row.rule);
+    if let Some(rule) = index.and_then(|i| app.profile.rules.get(i)) {
+        if let Some(c) = &rule.comment {
+            lines.push(Line::styled(format!("  \"{c}\""), theme.dim()));
+        }
+    }
+    let others: Vec<String> = app
+        .profile
+        .rules
+        .iter()
+        .filter(|r| Some(r.index) != index && r.names.iter().any(|n| n.name == row.syscall))
+        .map(|r| {
+            let mut s = format!("syscalls[{}] {}", r.index, r.action.name());
+            if !r.args.is_empty() {
+                s += " when args match";
+            }
+            if !r.includes.is_empty() || !r.excludes.is_empty() {
+                s += " (conditional)";
+            }
+            s
+        })
+        .collect();
+    lines.push(Line::raw(if others.is_empty() {
+        "other rules: none mention it".to_string()
+    } else {
+        format!("other rules: {}", others.join("; "))
+    }));
+    match risk(&row.syscall) {
+        Some(why) => lines.push(Line::from(vec![
+            Span::styled("risk: ", theme.warn()),
+            Span::raw(why),
+        ])),
+        None => lines.push(Line::from(vec![
+            Span::styled("risk: ", theme.good()),
+            Span::raw("nothing special known; usually safe to allow"),
+        ])),
+    }
+    lines.push(Line::from(vec![
+        Span::raw("you: "),
+        Span::styled(row.decision.label(), theme.title()),
+        Span::raw(format!(
+            " · {} hits · first {} · last {}{}",
+            row.hits,
+            seconds(row.first_ms),
+            seconds(row.last_ms),
+            if row.bootstrap { " · bootstrap" } else { "" }
+        )),
+    ]));
+    let procs: Vec<String> = row.pids.iter().map(|(p, c)| format!("{c}[{p}]")).collect();
+    lines.push(Line::raw(format!("processes: {}", procs.join(" "))));
+    lines.push(Line::raw(format!("e.g. {}", row.example)));
+    if let Some(s) = suggestion(row) {
+        lines.push(Line::from(vec![
+            Span::styled("narrower: ", theme.good()),
+            Span::raw(s),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(" Detail ".into(), false, theme)),
+        area,
+    );
+}
+
+/// `syscalls[3]` (or `linux.seccomp.syscalls[3]`) → 3.
+fn rule_index(path: &str) -> Option<usize> {
+    let rest = &path[path.find("syscalls[")? + "syscalls[".len()..];
+    rest[..rest.find(']')?].parse().ok()
+}
+
+/// A rule allowing the syscall only with the argument values every call so far
+/// shared, when at least two calls agreed on a small (non-pointer) value.
+pub fn suggestion(row: &Row) -> Option<String> {
+    if row.hits < 2 {
+        return None;
+    }
+    let (index, value) = row
+        .common_args
+        .iter()
+        .enumerate()
+        .find_map(|(i, v)| v.filter(|&v| v != 0 && v <= 0xffff_ffff).map(|v| (i, v)))?;
+    Some(format!(
+        "{{\"names\": [\"{}\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{{\"index\": {index}, \"value\": {value}, \"op\": \"SCMP_CMP_EQ\"}}]}} — all {} calls had arg{index} = {value:#x}",
+        row.syscall, row.hits
+    ))
+}

@@ -1,0 +1,109 @@
+//! Questions: a held call, the errno to give, quitting with unsaved edits, and a
+//! file changed on disk under unsaved edits.
+
+use super::{centered, Theme};
+use crate::app::{App, Prompt};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let (title, lines): (&str, Vec<Line>) = match &app.prompt {
+        Some(Prompt::Errno { syscall, typing }) => (
+            " Errno ",
+            match typing {
+                None => vec![
+                    Line::raw(format!("Which errno should {syscall} get?")),
+                    Line::raw(""),
+                    Line::raw("1 EPERM · 2 ENOSYS · 3 EACCES · 4 other · Esc cancel"),
+                ],
+                Some(t) => vec![
+                    Line::raw(format!("Errno for {syscall} (name or number):")),
+                    Line::styled(format!("> {t}▏"), theme.title()),
+                    Line::raw("Enter accept · Esc cancel"),
+                ],
+            },
+        ),
+        Some(Prompt::Quit) => (
+            " Quit? ",
+            vec![
+                Line::styled("The profile has unsaved edits.", theme.warn()),
+                Line::raw(""),
+                Line::raw("w save and quit · q quit without saving · Esc stay"),
+            ],
+        ),
+        Some(Prompt::Conflict { theirs, show_diff }) => {
+            let mut lines = vec![
+                Line::styled(
+                    "The profile changed on disk, and you have unsaved edits.",
+                    theme.bad(),
+                ),
+                Line::raw(
+                    "k keep mine (overwrite) · t take theirs (u brings mine back) · s show diff",
+                ),
+            ];
+            if *show_diff {
+                lines.push(Line::raw(""));
+                let diff =
+                    similar::TextDiff::from_lines(theirs.as_str(), app.profile.text.as_str());
+                for change in diff
+                    .unified_diff()
+                    .context_radius(1)
+                    .header("on disk", "yours")
+                    .to_string()
+                    .lines()
+                    .take(area.height.saturating_sub(8) as usize)
+                {
+                    let style = match change.chars().next() {
+                        Some('+') => theme.good(),
+                        Some('-') => theme.bad(),
+                        _ => theme.dim(),
+                    };
+                    lines.push(Line::styled(change.to_string(), style));
+                }
+            }
+            (" Changed on disk ", lines)
+        }
+        None => match app.held.front() {
+            Some(h) => {
+                let e = &h.event;
+                let left = h.deadline_ms.saturating_sub(app.now_ms).div_ceil(1000);
+                (
+                    " Held ",
+                    vec![
+                        Line::from(vec![
+                            Span::raw(format!("{} (pid {}) is waiting in ", e.comm, e.pid)),
+                            Span::styled(
+                                e.call.clone().unwrap_or_else(|| e.syscall.clone()),
+                                theme.title(),
+                            ),
+                        ]),
+                        Line::raw(format!(
+                            "the profile says {} ({}); in {left}s that applies{}",
+                            e.errno.as_deref().unwrap_or(&e.action),
+                            e.rule,
+                            if app.held.len() > 1 {
+                                format!(" · {} more waiting", app.held.len() - 1)
+                            } else {
+                                String::new()
+                            }
+                        )),
+                        Line::raw(""),
+                        Line::raw("o allow once · a allow always · d deny · k kill the workload"),
+                    ],
+                )
+            }
+            None => return,
+        },
+    };
+    let height = lines.len() as u16 + 2;
+    let r = centered(area, area.width.saturating_sub(4).min(90), height);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title).title_style(theme.title())),
+        r,
+    );
+}

@@ -1,0 +1,219 @@
+//! Whole screens rendered into TestBackend, compared with insta snapshots.
+//! Pids and times are redacted (`snap!`), so the snapshots hold only what the
+//! screens mean to show, whatever the synthetic events carry.
+
+use super::{draw, Theme};
+use crate::app::tests::event;
+use crate::app::{App, Config, Key, Mods, Msg};
+use crate::profile::load_str;
+use crate::run::WorkloadExit;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+/// `assert_snapshot!` with pids and times redacted.
+macro_rules! snap {
+    ($screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\bpid \d+", "pid [PID]"),
+            (r"\b\d+\.\d{3}s\b", "[T]"),
+            (r"(\s)\d{4,7}( \w)", "$1[PID]$2"),
+            (r"\[\d{4,7}\]", "[PID]"),
+        ]}, {
+            insta::assert_snapshot!($screen);
+        })
+    };
+}
+
+fn app(hold: bool) -> App {
+    let profile = load_str(
+        "p.json",
+        // The default profile without mkdir: the workload's mkdir is denied.
+        crate::profile::DEFAULT_PROFILE.replacen("\"mkdir\",", "", 1),
+    )
+    .unwrap();
+    App::new(
+        profile,
+        Config {
+            command: "sh -c mkdir /tmp/x && echo ok".into(),
+            mode: "notify".into(),
+            enforce: false,
+            hold,
+            hold_timeout_ms: 30_000,
+            autosave: true,
+            rerun_on_save: false,
+            path: Some("profiles/p.json".into()),
+        },
+    )
+}
+
+fn busy(hold: bool) -> App {
+    let mut app = app(hold);
+    app.update(Msg::Started { pid: 4242 });
+    for (i, name) in ["mkdir", "unshare", "mkdir", "mount", "mkdir", "chmod"]
+        .iter()
+        .enumerate()
+    {
+        let mut e = event(name, 4242 + (i as u32 % 2), 2);
+        e.time_ms = 10 * i as u64;
+        e.args = Some([0x7ffd_0000_1000 + i as u64, 0o755, 0, 0, 0, 0]);
+        app.update(Msg::Event(e));
+    }
+    app.update(Msg::Output {
+        line: "mkdir: cannot create directory '/tmp/x': Operation not permitted".into(),
+        err: true,
+    });
+    app
+}
+
+/// The screen as text, one line per row, trailing blanks trimmed.
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| draw(f, app, &Theme::PLAIN)).unwrap();
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol()).collect();
+        out += line.trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn main_screen_80x24() {
+    snap!(screen(&busy(false), 80, 24));
+}
+
+#[test]
+fn main_screen_120x40() {
+    snap!(screen(&busy(false), 120, 40));
+}
+
+#[test]
+fn empty_screen_80x24() {
+    snap!(screen(&app(false), 80, 24));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('?'), Mods::NONE));
+    snap!(screen(&app, 80, 24));
+}
+
+#[test]
+fn hold_prompt_120x40() {
+    let mut app = busy(true);
+    app.update(Msg::Hold {
+        id: 1,
+        event: event("mkdir", 4242, 0),
+    });
+    snap!(screen(&app, 120, 40));
+}
+
+#[test]
+fn allowed_and_clean_run_120x40() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    app.update(Msg::Key(Key::Char('r'), Mods::NONE));
+    app.update(Msg::Started { pid: 4343 });
+    app.update(Msg::Output {
+        line: "ok".into(),
+        err: false,
+    });
+    app.update(Msg::Exited(WorkloadExit::Exited(0)));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("clean run"), "{s}");
+    snap!(s);
+}
+
+#[test]
+fn quit_prompt_80x24() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    // Autosave asked for a write that never finished: still unsaved.
+    app.update(Msg::Key(Key::Char('q'), Mods::NONE));
+    snap!(screen(&app, 80, 24));
+}
+
+#[test]
+fn thousands_of_rows_draw_only_what_fits() {
+    let mut app = app(false);
+    let names: Vec<&str> = crate::arch::Arch::native()
+        .syscalls()
+        .iter()
+        .map(|&(n, _)| n)
+        .collect();
+    for (i, name) in names.iter().cycle().take(5000).enumerate() {
+        let mut e = event(name, i as u32, 0);
+        e.arch = format!("a{}", i / names.len());
+        app.update(Msg::Event(e));
+    }
+    assert_eq!(app.hits(), 5000);
+    for _ in 0..3000 {
+        app.update(Msg::Key(Key::Down, Mods::NONE));
+    }
+    let s = screen(&app, 80, 24);
+    let selected = app.selected_row().unwrap().syscall.clone();
+    assert!(s.contains(&selected), "{selected} not on screen:\n{s}");
+}
+
+#[test]
+fn the_plain_theme_draws_no_colour_and_the_coloured_one_does() {
+    use ratatui::style::Color;
+    let app = busy(false);
+    let colours = |theme: Theme| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|f| draw(f, &app, &theme)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        buf.content()
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count()
+    };
+    assert_eq!(colours(Theme::PLAIN), 0);
+    assert!(colours(Theme { color: true }) > 0);
+}
+
+#[test]
+fn no_color_is_read_as_no_color_org_says() {
+    assert!(Theme::from_no_color(None).color);
+    assert!(Theme::from_no_color(Some("".into())).color);
+    assert!(!Theme::from_no_color(Some("1".into())).color);
+}
+
+#[test]
+fn a_click_selects_the_row_under_it() {
+    let mut app = busy(false);
+    app.update(Msg::Resize {
+        width: 120,
+        height: 40,
+    });
+    // Row 2 is the status bar's end; the table's border and header follow, so the
+    // third syscall is at y = 2 + 2 + 2.
+    app.update(Msg::Click { column: 5, row: 6 });
+    assert_eq!(app.selected_row().unwrap().syscall, "mount");
+    app.update(Msg::Scroll(-1));
+    assert_eq!(app.selected_row().unwrap().syscall, "unshare");
+}
+
+#[test]
+fn errno_prompt_80x24() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('e'), Mods::NONE));
+    snap!(screen(&app, 80, 24));
+}
+
+#[test]
+fn conflict_with_diff_120x40() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('w'), Mods::NONE));
+    // Autosave's write has not been confirmed: the edit is unsaved.
+    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    let theirs = app.profile.text.replacen("\"chmod\",", "", 1);
+    app.update(Msg::FileChanged(theirs));
+    app.update(Msg::Key(Key::Char('s'), Mods::NONE));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("keep mine"), "{s}");
+    snap!(s);
+}

@@ -1,0 +1,346 @@
+//! The TUI in a real terminal: tmux runs `eperm run`, keys are sent, the screen is
+//! read back with capture-pane. Needs tmux (tests/run.sh installs it).
+
+use crate::util;
+use eperm::arch::Arch;
+use eperm::compile::Mode;
+use eperm::profile::{load_file, Action, KernelVersion, Target, DEFAULT_PROFILE};
+use eperm::run::Judge;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux session, killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(dir: &Path, command: &str) -> Tmux {
+        let name = format!("eperm-test-{}-{}", std::process::id(), rand_suffix());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                "-c",
+            ])
+            .arg(dir)
+            .arg(command)
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux is installed (tests/run.sh installs it)");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { name }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, keys])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Polls the screen until it shows `text`, failing with the screen after `secs`.
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("{text:?} did not appear within {secs}s; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Tmux {
+    fn wait_gone(&self, text: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.screen().contains(text) {
+            assert!(Instant::now() < deadline, "{text:?} stayed on screen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_007
+}
+
+/// The default profile without mkdir and mkdirat: `mkdir` fails under it.
+fn profile_without_mkdir(dir: &Path) -> std::path::PathBuf {
+    let text: String = DEFAULT_PROFILE
+        .lines()
+        .filter(|l| !matches!(l.trim(), "\"mkdir\"," | "\"mkdirat\","))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = dir.join("p.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn verdict_for_mkdir(path: &Path) -> Action {
+    let profile = load_file(path).unwrap();
+    let target = Target {
+        arch: Arch::native(),
+        caps: eperm::caps::CapSet::current(),
+        kernel: KernelVersion::running(),
+    };
+    let arch = Arch::native();
+    let nr = arch
+        .syscall_nr("mkdir")
+        .or_else(|| arch.syscall_nr("mkdirat"))
+        .unwrap();
+    let judge = Judge::new(profile, &target, Mode::Enforce).unwrap();
+    judge.judge(arch, nr, [0; 6]).verdict.action
+}
+
+fn eperm_command(profile: &Path, dir: &Path, extra: &str) -> String {
+    format!(
+        "{} run {extra} -p {} -- sh -c 'mkdir {}/made && echo workload-says-ok'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        dir.display()
+    )
+}
+
+#[test]
+fn allow_then_save_fixes_the_profile_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    assert_ne!(
+        verdict_for_mkdir(&profile),
+        Action::Allow,
+        "the fixture must deny mkdir"
+    );
+    // Under --enforce the workload really fails, as it would in the container.
+    let tmux = Tmux::start(
+        dir.path(),
+        &eperm_command(&profile, dir.path(), "--enforce --no-autosave"),
+    );
+    let screen = tmux.wait_for("mkdir(", 20);
+    assert!(screen.contains("EPERM"), "{screen}");
+    // The workload's stderr is in the Output pane, not scribbled over the UI.
+    let screen = tmux.wait_for("cannot create directory", 10);
+    assert!(
+        screen.contains("│mkdir: cannot create directory"),
+        "{screen}"
+    );
+    tmux.keys("a");
+    tmux.wait_for("allowed now", 5);
+    assert_ne!(
+        verdict_for_mkdir(&profile),
+        Action::Allow,
+        "--no-autosave wrote the file"
+    );
+    tmux.keys("w");
+    tmux.wait_for("[saved]", 5);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+    assert_eq!(verdict_for_mkdir(&profile), Action::Allow);
+    // The re-run under the saved profile is clean and really succeeds.
+    let out = util::eperm()
+        .args(["run", "--no-tui", "--enforce", "-p"])
+        .arg(&profile)
+        .args(["--", "sh", "-c"])
+        .arg(format!("mkdir {}/again && echo ok", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(util::stdout(&out), "ok\n");
+    assert!(
+        util::stderr(&out).contains("would have denied nothing"),
+        "{}",
+        util::stderr(&out)
+    );
+}
+
+#[test]
+fn quitting_without_an_edit_leaves_the_profile_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let before = std::fs::read_to_string(&profile).unwrap();
+    let tmux = Tmux::start(
+        dir.path(),
+        &eperm_command(&profile, dir.path(), "--events ev.jsonl"),
+    );
+    tmux.wait_for("mkdir(", 20);
+    // Permissive: the call ran, the workload printed its line.
+    tmux.wait_for("workload-says-ok", 10);
+    tmux.keys("?");
+    tmux.wait_for("hold mode on/off", 5);
+    tmux.keys("Escape");
+    // Apart, or the terminal reads Escape then q as Alt-q.
+    tmux.wait_gone("hold mode on/off", 5);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 10);
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), before);
+    // --events FILE works beside the TUI: one JSON line per event.
+    let events = std::fs::read_to_string(dir.path().join("ev.jsonl")).unwrap();
+    assert_eq!(events.lines().count(), 1, "{events}");
+    assert!(events.contains("\"syscall\":\"mkdir\""), "{events}");
+}
+
+#[test]
+fn restart_after_allowing_shows_a_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let tmux = Tmux::start(
+        dir.path(),
+        &eperm_command(&profile, dir.path(), "--enforce"),
+    );
+    tmux.wait_for("mkdir(", 20);
+    tmux.keys("a");
+    tmux.wait_for("[saved]", 5);
+    tmux.keys("r");
+    tmux.wait_for("clean run", 20);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 10);
+}
+
+#[test]
+fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let tmux = Tmux::start(dir.path(), &eperm_command(&profile, dir.path(), ""));
+    tmux.wait_for("mkdir(", 20);
+    // Our own save: no reload message.
+    tmux.keys("a");
+    tmux.wait_for("[saved]", 5);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!tmux.screen().contains("reloaded"), "{}", tmux.screen());
+    // An editor's change is taken in, since nothing is unsaved.
+    let theirs = DEFAULT_PROFILE.replace("\"reboot\",", "");
+    std::fs::write(&profile, &theirs).unwrap();
+    tmux.wait_for("reloaded the profile changed on disk", 10);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 10);
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), theirs);
+}
+
+#[test]
+fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let command = format!(
+        "{} run --hold --hold-timeout 1 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        d = dir.path().display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("o allow once", 20);
+    tmux.keys("o");
+    tmux.wait_for("first-ok", 10);
+    // The second call is held too; nobody answers, the profile's EPERM applies.
+    tmux.wait_for("timed out", 10);
+    tmux.wait_for("second-denied", 10);
+    assert!(dir.path().join("a").is_dir());
+    assert!(!dir.path().join("b").exists());
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 10);
+}
+
+#[test]
+fn quitting_kills_the_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let marker = dir.path().join("still-running");
+    let command = format!(
+        "{} run -p {} -- sh -c 'mkdir {d}/m; echo looping; while :; do touch {m}; sleep 0.1; done'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        d = dir.path().display(),
+        m = marker.display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("looping", 20);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+    std::fs::remove_file(&marker).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!marker.exists(), "the workload outlived eperm");
+}
+
+#[test]
+fn edits_of_the_embedded_default_go_to_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bare `eperm -- CMD`; as nobody, the default profile denies a user namespace.
+    let command = format!(
+        "{} --user nobody -- unshare --user true; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm")
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("unshare(", 20);
+    tmux.wait_for("first edit writes ./eperm-profile.json", 5);
+    tmux.keys("a");
+    tmux.wait_for("your edits are in eperm-profile.json", 5);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+    let written = dir.path().join("eperm-profile.json");
+    let profile = load_file(&written).unwrap();
+    assert!(profile.rules.iter().any(|r| r.action == Action::Allow
+        && r.args.is_empty()
+        && r.includes.is_empty()
+        && r.names.iter().any(|n| n.name == "unshare")));
+}
+
+#[test]
+fn no_color_means_no_colour_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let colour = |no_color: bool| {
+        let prefix = if no_color { "NO_COLOR=1 " } else { "" };
+        let tmux = Tmux::start(
+            dir.path(),
+            &format!(
+                "{prefix}{}",
+                eperm_command(&profile, dir.path(), "--no-autosave")
+            ),
+        );
+        tmux.wait_for("mkdir(", 20);
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-e", "-p", "-t", &tmux.name])
+            .output()
+            .unwrap();
+        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        // Foreground colours: ESC[3Xm, ESC[9Xm or 38;5 / 38;2 forms.
+        [
+            "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[90m", "38;5;", "\x1b[42m",
+        ]
+        .iter()
+        .any(|c| screen.contains(c))
+    };
+    assert!(colour(false), "expected colours without NO_COLOR");
+    assert!(!colour(true), "NO_COLOR=1 still drew colours");
+}
