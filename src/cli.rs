@@ -36,6 +36,23 @@ pub enum Command {
     Watch(WatchArgs),
     /// Turn saved evidence (audit.log, kmsg, journal, strace) into a profile.
     Import(ImportArgs),
+    /// Open saved kernel logs (audit.log, kmsg, dmesg, syslog, journal) in the UI.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The profile that explains the records (deciding rules); edits are saved to it.
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// Print the records instead of opening the UI.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// With --no-tui: one JSON object per record.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

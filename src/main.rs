@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Record(args) => cmd::record::run(args),
         Command::Watch(args) => cmd::watch::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
         Command::Default => {
             print!("{}", eperm::profile::DEFAULT_PROFILE);
             Ok(cmd::EXIT_OK)

@@ -6,6 +6,7 @@ pub mod edit;
 pub mod explain;
 pub mod import;
 pub mod record;
+pub mod replay;
 pub mod run;
 pub mod watch;
 

@@ -11,7 +11,7 @@ use crate::profile::{Action, KernelVersion, Target};
 use crate::run::Judge;
 use crate::sources::event::Event;
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -23,9 +23,6 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
-    if !args.no_tui {
-        eprintln!("eperm: the TUI is not written yet; running as with --no-tui");
-    }
     for s in &args.source {
         if !matches!(s.trim(), "audit" | "kmsg") {
             return Err(CmdError::BadInput(format!(
@@ -33,22 +30,12 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             )));
         }
     }
-    let judge = match &args.profile {
-        None => None,
-        Some(path) => {
-            let profile = load_profile(Some(path))?;
-            // A container started elsewhere: Docker's capabilities are the best guess.
-            let target = Target {
-                arch: Arch::native(),
-                caps: CapSet::docker_default(),
-                kernel: KernelVersion::running(),
-            };
-            Some(
-                Judge::new(profile, &target, crate::compile::Mode::Enforce)
-                    .map_err(|e| CmdError::BadInput(e.to_string()))?,
-            )
-        }
-    };
+    let profile = load_profile(args.profile.as_deref())?;
+    let judge = args
+        .profile
+        .as_ref()
+        .map(|_| judge_for(profile.clone()))
+        .transpose()?;
     let wanted = Wanted::from_names(&args.source).unwrap_or(Wanted::BOTH);
     let (tx, rx) = mpsc::channel::<Incoming>();
     let sources = LogSources::start(wanted, tx)?;
@@ -60,59 +47,69 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             "no kernel log source is available",
         )));
     }
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
     let mut filter = match args.pid {
         Some(pid) => Filter::tree(pid),
         None => Filter::default(),
     };
     filter.comm = args.comm.clone();
     filter.exe = args.exe.clone();
-    let started = Instant::now();
     let deadline = args.duration.map(Duration::from_secs_f64);
-    let mut dedupe = Dedupe::default();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut shown = 0u64;
-    while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| started.elapsed() < d) {
-        let incoming = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(i) => i,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                out.flush()?;
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        if !dedupe.first(&incoming.record) || !filter.matches(&incoming.record) {
-            continue;
+    let shown = if args.no_tui || !std::io::stdout().is_terminal() {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+            libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         }
-        let judged = judge.as_ref().and_then(|j| {
-            let r = &incoming.record;
-            let arch = r.arch?;
-            let judgement = j.judge(arch, r.nr, [0; 6]);
-            let errno = (judgement.verdict.action == Action::Errno)
-                .then(|| crate::errno::describe(judgement.verdict.data));
-            Some((judgement.verdict.action.name(), errno, judgement.rule_path))
-        });
-        let event = logs::event(
-            &incoming,
-            judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
-            started.elapsed().as_millis() as u64,
-            None,
-        );
-        if args.json {
-            serde_json::to_writer(&mut out, &event).map_err(std::io::Error::other)?;
-            out.write_all(b"\n")?;
-        } else {
-            writeln!(out, "{}", line(&event))?;
-        }
-        shown += 1;
-    }
-    out.flush()?;
-    drop(out);
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let shown = pump(
+            &rx,
+            &mut filter,
+            judge.as_ref(),
+            deadline,
+            &mut |event, flush| {
+                if let Some(event) = event {
+                    if args.json {
+                        serde_json::to_writer(&mut out, &event).map_err(std::io::Error::other)?;
+                        out.write_all(b"\n")?;
+                    } else {
+                        writeln!(out, "{}", line(&event))?;
+                    }
+                }
+                if flush {
+                    out.flush()?;
+                }
+                Ok(())
+            },
+        )?;
+        out.flush()?;
+        shown
+    } else {
+        // The UI reads events from a channel; the pump stops when the UI has quit.
+        let (events, ui_events) = mpsc::channel::<Event>();
+        let pumping = std::thread::scope(|scope| {
+            let judge = judge.as_ref();
+            let pumper = scope.spawn(move || {
+                pump(&rx, &mut filter, judge, deadline, &mut |event, _| {
+                    if let Some(event) = event {
+                        events
+                            .send(event)
+                            .map_err(|_| std::io::Error::other("the UI has quit"))?;
+                    }
+                    Ok(())
+                })
+            });
+            let ui = crate::tui::view(
+                profile,
+                view_config("eperm watch", args.profile.clone()),
+                ui_events,
+            );
+            STOP.store(true, Ordering::SeqCst);
+            let shown = pumper.join().expect("the pump does not panic");
+            ui.map(|_| shown)
+        })?;
+        pumping.unwrap_or(0)
+    };
     let health = sources.stop();
     eprint!(
         "eperm: {shown} record{} shown\n{}",
@@ -122,12 +119,93 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
     Ok(EXIT_OK)
 }
 
+/// The UI's configuration when there is no workload to run.
+pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::Config {
+    crate::app::Config {
+        command: what.to_string(),
+        mode: "log".to_string(),
+        enforce: false,
+        hold: false,
+        hold_timeout_ms: 0,
+        autosave: true,
+        rerun_on_save: false,
+        path,
+    }
+}
+
+/// The profile that explains records: Docker's capabilities are the best guess for a
+/// container started elsewhere.
+pub fn judge_for(profile: crate::profile::Profile) -> Result<Judge, CmdError> {
+    let target = Target {
+        arch: Arch::native(),
+        caps: CapSet::docker_default(),
+        kernel: KernelVersion::running(),
+    };
+    Judge::new(profile, &target, crate::compile::Mode::Enforce)
+        .map_err(|e| CmdError::BadInput(e.to_string()))
+}
+
+/// The event for a record, with the deciding rule when a profile was given.
+pub fn judged_event(incoming: &Incoming, judge: Option<&Judge>, time_ms: u64) -> Event {
+    let judged = judge.and_then(|j| {
+        let r = &incoming.record;
+        let judgement = j.judge(r.arch?, r.nr, [0; 6]);
+        let errno = (judgement.verdict.action == Action::Errno)
+            .then(|| crate::errno::describe(judgement.verdict.data));
+        Some((judgement.verdict.action.name(), errno, judgement.rule_path))
+    });
+    logs::event(
+        incoming,
+        judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
+        time_ms,
+        None,
+    )
+}
+
+/// Moves records from the sources to `emit` (deduplicated and filtered) until STOP,
+/// the deadline, or `emit` fails; `emit(None, true)` is a quiet moment to flush.
+fn pump(
+    rx: &mpsc::Receiver<Incoming>,
+    filter: &mut Filter,
+    judge: Option<&Judge>,
+    deadline: Option<Duration>,
+    emit: &mut dyn FnMut(Option<Event>, bool) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
+    let started = Instant::now();
+    let mut dedupe = Dedupe::default();
+    let mut shown = 0u64;
+    while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| started.elapsed() < d) {
+        let incoming = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(i) => i,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                emit(None, true)?;
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if !dedupe.first(&incoming.record) || !filter.matches(&incoming.record) {
+            continue;
+        }
+        emit(
+            Some(judged_event(
+                &incoming,
+                judge,
+                started.elapsed().as_millis() as u64,
+            )),
+            false,
+        )?;
+        shown += 1;
+    }
+    Ok(shown)
+}
+
 /// `audit pid 1234 (curl /usr/bin/curl) x86_64 socket: SCMP_ACT_LOG [syscalls[3]]`
-fn line(e: &Event) -> String {
+pub fn line(e: &Event) -> String {
     let mut s = format!(
         "{:<5} pid {} ({}{}) {} {}: {}",
         match e.source {
             crate::sources::event::Source::Audit => "audit",
+            crate::sources::event::Source::File => "file",
             _ => "kmsg",
         },
         e.pid,

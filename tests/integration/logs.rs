@@ -116,3 +116,42 @@ proptest::proptest! {
         let _ = parse_line(&line[..cut]);
     }
 }
+
+#[test]
+fn replay_explains_saved_records_with_the_profiles_rules() {
+    let profile = crate::util::fixture("logs/deny-all.json");
+    let log = crate::util::fixture("logs/audit.log");
+    let out = crate::util::run(&[
+        "replay",
+        "--no-tui",
+        "--json",
+        "-p",
+        profile.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let events: Vec<serde_json::Value> = crate::util::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["syscall"].as_str().unwrap(),
+                e["arch"].as_str().unwrap(),
+                e["rule"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // deny-all allows only exit, so every record is decided by the default action.
+    assert_eq!(
+        got,
+        [
+            ("socket", "x86_64", "defaultAction"),
+            ("execve", "x86", "defaultAction"),
+            ("execve", "x32", "defaultAction")
+        ]
+    );
+    assert!(crate::util::stderr(&out).contains("3 seccomp records, 1 cut short"));
+}

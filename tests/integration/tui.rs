@@ -344,3 +344,41 @@ fn no_color_means_no_colour_escapes() {
     assert!(colour(false), "expected colours without NO_COLOR");
     assert!(!colour(true), "NO_COLOR=1 still drew colours");
 }
+
+#[test]
+fn replay_opens_saved_logs_in_the_ui_and_allowances_are_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::copy(crate::util::fixture("logs/deny-all.json"), &profile).unwrap();
+    let log = crate::util::fixture("logs/audit.log");
+    let command = format!(
+        "{} replay -p {} {}; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        log.display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    // Rows come in order of first appearance: socket is the first record of the log.
+    tmux.wait_for("socket", 10);
+    tmux.wait_for("execve", 10);
+    tmux.keys("a");
+    tmux.keys("w");
+    tmux.keys("q");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&profile)
+        .unwrap()
+        .contains("\"socket\"")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "socket was not saved: {}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let saved = eperm::profile::load_file(&profile).expect("the saved profile loads");
+    assert!(saved
+        .rules
+        .iter()
+        .any(|r| r.action == Action::Allow && r.names.iter().any(|n| n.name == "socket")));
+}

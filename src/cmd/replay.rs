@@ -1,0 +1,87 @@
+//! `eperm replay FILE...`: saved kernel logs in the same UI as a live run, each
+//! record explained by the profile's deciding rule.
+
+use super::run::load_profile;
+use super::watch::{judge_for, judged_event, line, view_config};
+use super::{CmdError, EXIT_OK};
+use crate::cli::ReplayArgs;
+use crate::sources::event::{Event, Source};
+use crate::sources::file::{self, Format};
+use crate::sources::logs::Incoming;
+use std::io::{IsTerminal, Write};
+
+pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
+    let profile = load_profile(args.profile.as_deref())?;
+    let judge = args
+        .profile
+        .as_ref()
+        .map(|_| judge_for(profile.clone()))
+        .transpose()?;
+    let mut events = Vec::new();
+    for path in &args.files {
+        let data = std::fs::read(path)
+            .map_err(|e| CmdError::BadInput(format!("{}: {e}", path.display())))?;
+        let before = events.len();
+        let (truncated, suppressed) = file::each_record(format_of(&data), &data, |record| {
+            let incoming = Incoming {
+                source: Source::File,
+                record,
+            };
+            events.push(judged_event(&incoming, judge.as_ref(), 0));
+        });
+        eprintln!(
+            "eperm: {}: {} seccomp records{}{}",
+            path.display(),
+            events.len() - before,
+            if truncated > 0 {
+                format!(", {truncated} cut short")
+            } else {
+                String::new()
+            },
+            if suppressed > 0 {
+                format!(", {suppressed} suppressed by the printk limit")
+            } else {
+                String::new()
+            },
+        );
+    }
+    if args.no_tui || !std::io::stdout().is_terminal() {
+        print(&events, args.json)?;
+        return Ok(EXIT_OK);
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    for event in events {
+        tx.send(event).expect("the receiver is alive");
+    }
+    drop(tx);
+    crate::tui::view(
+        profile,
+        view_config("eperm replay", args.profile.clone()),
+        rx,
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// The journal's JSON and export forms are read whole; every other form line by line.
+fn format_of(data: &[u8]) -> Format {
+    let start = &data[..data.len().min(4096)];
+    let first = start.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') || start.starts_with(b"__CURSOR=") {
+        Format::Journal
+    } else {
+        Format::Audit
+    }
+}
+
+fn print(events: &[Event], json: bool) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for event in events {
+        if json {
+            serde_json::to_writer(&mut out, event).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")?;
+        } else {
+            writeln!(out, "{}", line(event))?;
+        }
+    }
+    out.flush()
+}
