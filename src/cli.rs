@@ -32,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
     Record(RecordArgs),
+    /// Run a program under coverage and write the profile without what it never used.
+    Tighten(TightenArgs),
     /// Stream seccomp records of the whole machine from the kernel log (no workload).
     Watch(WatchArgs),
     /// Turn saved evidence (audit.log, kmsg, journal, strace) into a profile.
@@ -134,6 +136,29 @@ pub struct RunArgs {
     /// Run the workload as this user: NAME, UID or UID:GID.
     #[arg(long, value_name = "NAME|UID[:GID]")]
     pub user: Option<String>,
+    /// Run under the profile as written and count what each allowance is used for;
+    /// with -p, the counts are merged into PROFILE.coverage.json next to it.
+    #[arg(long, conflicts_with_all = ["hold", "mode", "enforce"])]
+    pub coverage: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct TightenArgs {
+    /// The profile to tighten; its coverage file (PROFILE.coverage.json) is used and updated.
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profile: PathBuf,
+    /// Where to write the tightened profile.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Run the workload this many times under coverage first.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub runs: u32,
+    /// Also narrow allowances used with few argument values (socket families).
+    #[arg(long)]
+    pub narrow: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
     pub command: Vec<OsString>,

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Record(args) => cmd::record::run(args),
+        Command::Tighten(args) => cmd::tighten::run(args),
         Command::Watch(args) => cmd::watch::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Replay(args) => cmd::replay::run(args),

@@ -8,6 +8,7 @@ pub mod import;
 pub mod record;
 pub mod replay;
 pub mod run;
+pub mod tighten;
 pub mod watch;
 
 use crate::profile::LoadError;
@@ -28,13 +29,15 @@ pub enum CmdError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
+    #[error(transparent)]
+    Coverage(#[from] crate::run::coverage::CoverageError),
 }
 
 impl CmdError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CmdError::BadInput(_) | CmdError::Load(_) => EXIT_BAD_INPUT,
-            CmdError::Io(_) => EXIT_FINDINGS,
+            CmdError::Io(_) | CmdError::Coverage(_) => EXIT_FINDINGS,
             CmdError::Run(e) => e.exit_code(),
         }
     }

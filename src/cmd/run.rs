@@ -34,6 +34,9 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     }
     check_sources(&args.source)?;
     let profile = load_profile(args.profile.as_deref())?;
+    if args.coverage {
+        return super::tighten::run_coverage(args, profile);
+    }
     if tui {
         return run_tui(args, profile);
     }

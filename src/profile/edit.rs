@@ -314,6 +314,29 @@ pub fn apply_commented(
     })
 }
 
+/// Appends a rule `name` with `action` that applies only when argument `index`
+/// equals `value`: one condition, so that every runtime reads it the same way.
+pub fn add_arg_rule(
+    profile: &Profile,
+    name: &str,
+    action: Action,
+    (index, value): (u8, u32),
+    comment: Option<&str>,
+) -> Result<Profile, EditError> {
+    Edit::Allow(name.to_string()).validate()?;
+    let style = Style::detect(profile);
+    let (splice, _) = add_rule(
+        profile,
+        &style,
+        name,
+        action,
+        None,
+        Some((index, value)),
+        comment,
+    );
+    reload(profile, splice)
+}
+
 /// Where the syscall should end up: in a rule with this action, or with the default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
@@ -443,7 +466,7 @@ fn apply_one(
                 rule: rule_path(&profile, index),
             });
         } else {
-            let (splice, index) = add_rule(&profile, &style, name, action, errno, comment);
+            let (splice, index) = add_rule(&profile, &style, name, action, errno, None, comment);
             profile = reload(&profile, splice)?;
             keeper = Some(index);
             changes.push(Change::AddedRule {
@@ -649,6 +672,7 @@ fn add_rule(
     name: &str,
     action: Action,
     errno: Option<u32>,
+    cond: Option<(u8, u32)>,
     comment: Option<&str>,
 ) -> (Splice, usize) {
     let text = profile.text.as_str();
@@ -672,6 +696,24 @@ fn add_rule(
                 }
             }
         }
+    }
+    if let Some((index, value)) = cond {
+        let cond = Out::Object {
+            members: vec![
+                ("index", Out::Num(u32::from(index))),
+                ("value", Out::Num(value)),
+                ("valueTwo", Out::Num(0)),
+                ("op", Out::Str("SCMP_CMP_EQ".into())),
+            ],
+            multiline: false,
+        };
+        members.push((
+            "args",
+            Out::Array {
+                items: vec![cond],
+                multiline: style.rule_multiline,
+            },
+        ));
     }
     if let Some(comment) = comment {
         members.push(("comment", Out::Str(comment.to_string())));

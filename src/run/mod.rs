@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod contain;
+pub mod coverage;
 pub mod notify;
 pub mod session;
 pub mod trace;

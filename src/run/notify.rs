@@ -29,21 +29,21 @@ const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-struct SeccompData {
-    nr: i32,
-    arch: u32,
+pub(super) struct SeccompData {
+    pub(super) nr: i32,
+    pub(super) arch: u32,
     instruction_pointer: u64,
-    args: [u64; 6],
+    pub(super) args: [u64; 6],
 }
 
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-struct Notif {
-    id: u64,
+pub(super) struct Notif {
+    pub(super) id: u64,
     /// The calling thread, in eperm's pid namespace.
-    pid: u32,
+    pub(super) pid: u32,
     flags: u32,
-    data: SeccompData,
+    pub(super) data: SeccompData,
 }
 
 #[repr(C)]
@@ -197,29 +197,11 @@ impl<'a> Supervisor<'a> {
 
     /// One notification; `None` when it went away before we read it.
     fn receive(&mut self) -> io::Result<Option<Notif>> {
-        loop {
-            // The kernel insists on a zeroed struct.
-            let mut notif = Notif::default();
-            // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
-            let r = unsafe {
-                libc::ioctl(
-                    self.listener.as_raw_fd(),
-                    IOCTL_NOTIF_RECV,
-                    &mut notif as *mut Notif,
-                )
-            };
-            if r == 0 {
-                self.stats.received += 1;
-                return Ok(Some(notif));
-            }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                // The caller died or was interrupted before we read it.
-                Some(libc::ENOENT) => return Ok(None),
-                _ => return Err(err),
-            }
+        let got = receive(&self.listener)?;
+        if got.is_some() {
+            self.stats.received += 1;
         }
+        Ok(got)
     }
 
     fn handle(&mut self, notif: &Notif) {
@@ -312,29 +294,60 @@ impl<'a> Supervisor<'a> {
     }
 
     fn answer(&mut self, id: u64, decision: Decision) {
-        let mut resp = NotifResp {
-            id,
-            ..NotifResp::default()
-        };
-        match decision {
-            Decision::Continue => resp.flags = USER_NOTIF_FLAG_CONTINUE,
-            Decision::Fail(errno) => resp.error = -(errno as i32),
-            // The process is being killed; the answer only releases the thread.
-            Decision::Kill => resp.error = -libc::EPERM,
-        }
-        // SAFETY: the kernel reads a struct of the size the ioctl number encodes.
-        let r = unsafe {
-            libc::ioctl(
-                self.listener.as_raw_fd(),
-                IOCTL_NOTIF_SEND,
-                &resp as *const NotifResp,
-            )
-        };
-        if r != 0 {
+        if !answer(&self.listener, id, decision) {
             // ENOENT: the caller was killed or interrupted meanwhile; nothing to do.
             self.stats.vanished += 1;
         }
     }
+}
+
+/// One notification from `listener`; `None` when its caller went away before we read it.
+pub(super) fn receive(listener: &OwnedFd) -> io::Result<Option<Notif>> {
+    loop {
+        // The kernel insists on a zeroed struct.
+        let mut notif = Notif::default();
+        // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
+        let r = unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                IOCTL_NOTIF_RECV,
+                &mut notif as *mut Notif,
+            )
+        };
+        if r == 0 {
+            return Ok(Some(notif));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            // The caller died or was interrupted before we read it.
+            Some(libc::ENOENT) => return Ok(None),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Answers notification `id`: run the call, or fail it. `false` when the caller is gone.
+pub(super) fn answer(listener: &OwnedFd, id: u64, decision: Decision) -> bool {
+    let mut resp = NotifResp {
+        id,
+        ..NotifResp::default()
+    };
+    match decision {
+        Decision::Continue => resp.flags = USER_NOTIF_FLAG_CONTINUE,
+        Decision::Fail(errno) => resp.error = -(errno as i32),
+        // The process is being killed; the answer only releases the thread.
+        Decision::Kill => resp.error = -libc::EPERM,
+    }
+    // SAFETY: the kernel reads a struct of the size the ioctl number encodes.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            IOCTL_NOTIF_SEND,
+            &resp as *const NotifResp,
+        )
+    };
+    r == 0
 }
 
 /// At most this many threads are cached (each holds an fd).
@@ -389,7 +402,7 @@ impl Task {
 }
 
 /// The process a thread belongs to.
-fn tgid(tid: u32) -> Option<u32> {
+pub(super) fn tgid(tid: u32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     status
         .lines()

@@ -3,6 +3,7 @@
 
 use super::child::{Credentials, Prepared, SECCOMP_FILTER_FLAG_NEW_LISTENER};
 use super::contain::Containment;
+use super::coverage::Coverage;
 use super::notify::{self, Supervisor};
 use super::{RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
@@ -164,6 +165,35 @@ pub fn run_attached(
     run_full(spec, sup, attach, &LogOptions::default())
 }
 
+/// Runs the workload to its end under the profile as written, seeing every call
+/// (see [`super::coverage`]); returns how it ended and what it used. `sup.judge`
+/// may be compiled in any mode: only its verdicts are used.
+pub fn run_coverage(
+    argv: &[OsString],
+    user: Option<Credentials>,
+    sup: Supervision,
+) -> Result<(WorkloadExit, Coverage), RunError> {
+    if !notify::available() {
+        return Err(RunError::Unsupported(
+            "coverage needs seccomp user notification (Linux 5.6 or later)".into(),
+        ));
+    }
+    let containment = Containment::start()?;
+    let program = super::coverage::program(&sup.judge.compiled);
+    let prepared = Prepared::new(argv, program)?
+        .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
+        .user(user)
+        .cgroup(containment.cgroup_procs());
+    let terminal = Terminal::enter();
+    let result = run_child_with(&prepared, &containment, &terminal, |listener, stop| {
+        super::coverage::Supervisor::new(listener, &sup).run(stop)
+    });
+    drop(terminal);
+    containment.finish();
+    let (exit, coverage) = result?;
+    Ok((exit, coverage.unwrap_or_default()))
+}
+
 fn run_full(
     spec: RunSpec,
     sup: Supervision,
@@ -214,6 +244,20 @@ fn run_child(
     containment: &Containment,
     terminal: &Terminal,
 ) -> Result<WorkloadExit, RunError> {
+    run_child_with(prepared, containment, terminal, |listener, stop| {
+        Supervisor::new(listener, sup).run(stop)
+    })
+    .map(|(exit, _stats)| exit)
+}
+
+/// Spawns the child and serves its listener with `serve` on a thread of its own
+/// until the initial process is gone; returns what `serve` returned, if it ran.
+fn run_child_with<T: Send>(
+    prepared: &Prepared,
+    containment: &Containment,
+    terminal: &Terminal,
+    serve: impl FnOnce(OwnedFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<T> + Send,
+) -> Result<(WorkloadExit, Option<T>), RunError> {
     let mut spawned = prepared.spawn()?;
     let pid = spawned.pid;
     // Also here, not only in the child, so the group exists whoever runs first.
@@ -225,6 +269,7 @@ fn run_child(
     }
     terminal.give_to(pid);
     let (stop_read, stop_write) = pipe()?;
+    let mut serve = Some(serve);
     std::thread::scope(|scope| {
         let mut supervisor = None;
         let mut taken = Ok(());
@@ -232,8 +277,9 @@ fn run_child(
             match notify::take_listener(pid, fd, Duration::from_secs(5)) {
                 Ok(listener) => {
                     let stop = stop_read.as_fd();
-                    supervisor =
-                        Some(scope.spawn(move || Supervisor::new(listener, sup).run(stop)));
+                    if let Some(serve) = serve.take() {
+                        supervisor = Some(scope.spawn(move || serve(listener, stop)));
+                    }
                 }
                 Err(e) => taken = Err(e),
             }
@@ -255,14 +301,15 @@ fn run_child(
         };
         // The initial process is gone: stop answering (leftovers are killed next).
         drop(stop_write);
+        let mut served = None;
         if let Some(handle) = supervisor {
             match handle.join() {
-                Ok(Ok(_stats)) => {}
+                Ok(Ok(value)) => served = Some(value),
                 Ok(Err(e)) => eprintln!("eperm: the notify supervisor failed: {e}"),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        result
+        result.map(|exit| (exit, served))
     })
 }
 

@@ -1,0 +1,293 @@
+//! `eperm run --coverage` and `eperm tighten`: which allowances does the workload
+//! use, and the profile without the ones it never did.
+
+use super::run::{execute, load_profile, prepare, Options, Summary, DEFAULT_NAME};
+use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
+use crate::cli::{RunArgs, TightenArgs};
+use crate::compile::Mode;
+use crate::profile::edit::{add_arg_rule, apply_commented, Edit};
+use crate::profile::{Action, Profile};
+use crate::run::coverage::Coverage;
+use crate::run::{session, Judge, Policy, Supervision, WorkloadExit};
+use crate::sources::event::Event;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Narrowing is proposed when a syscall's argument takes at most this many values.
+const NARROW_MAX: usize = 4;
+
+/// One coverage run of `command` under `profile`.
+pub fn cover(
+    profile: Profile,
+    command: &[OsString],
+    user: Option<&str>,
+) -> Result<(WorkloadExit, Coverage, Summary), CmdError> {
+    let options = Options {
+        mode: Some("notify"),
+        enforce: true,
+        user,
+        events: None,
+        command,
+        sources: &[],
+    };
+    let (_, user, target) = prepare(&options)?;
+    let judge = Judge::new(profile, &target, Mode::Enforce)
+        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    let collector = std::thread::spawn(move || {
+        let mut summary = Summary::default();
+        for event in rx {
+            summary.add(&event);
+        }
+        summary
+    });
+    let sup = Supervision {
+        judge,
+        policy: Policy::Enforce,
+        events: tx,
+        started: std::time::Instant::now(),
+        own_exe: std::env::current_exe().ok(),
+    };
+    let result = session::run_coverage(command, user, sup);
+    let summary = collector
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let (exit, coverage) = result?;
+    Ok((exit, coverage, summary))
+}
+
+/// `eperm run --coverage`.
+pub fn run_coverage(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
+    let file = (profile.file != DEFAULT_NAME).then(|| PathBuf::from(&profile.file));
+    let (exit, run, summary) = cover(profile.clone(), &args.command, args.user.as_deref())?;
+    let coverage = match &file {
+        Some(file) => {
+            let path = Coverage::path_for(file);
+            let merged = Coverage::merge_into(&path, &run)?;
+            eprintln!(
+                "eperm: coverage of {} run{} in {}",
+                merged.runs,
+                if merged.runs == 1 { "" } else { "s" },
+                path.display()
+            );
+            merged
+        }
+        None => {
+            eprintln!("eperm: the embedded profile has no file: coverage is not kept (use -p)");
+            run
+        }
+    };
+    eprint!("{}", report(&profile, &coverage));
+    if !summary.entries.is_empty() {
+        eprint!(
+            "{}",
+            summary.render(file.as_ref().map(|f| f.to_string_lossy()).as_deref())
+        );
+    }
+    Ok(exit.code())
+}
+
+/// Each allowance (an ALLOW rule's name) with its use count; unused ones listed.
+pub fn report(profile: &Profile, coverage: &Coverage) -> String {
+    let mut s = String::new();
+    let mut unused = Vec::new();
+    let (mut total, mut used) = (0usize, 0usize);
+    for rule in profile.rules.iter().filter(|r| r.action == Action::Allow) {
+        let mut line = Vec::new();
+        for n in &rule.names {
+            total += 1;
+            let count: u64 = coverage
+                .tallies
+                .iter()
+                .filter(|t| t.rule == Some(rule.index) && t.syscall == n.name)
+                .map(|t| t.count)
+                .sum();
+            if count > 0 {
+                used += 1;
+                line.push(format!("{}×{count}", n.name));
+            } else {
+                unused.push(n.name.clone());
+            }
+        }
+        if !line.is_empty() {
+            s += &format!(
+                "  {}: {}\n",
+                profile.path(&format!("syscalls[{}]", rule.index)),
+                line.join(", ")
+            );
+        }
+    }
+    let mut out = format!("eperm: coverage: {used} of {total} allowances used\n{s}");
+    if !unused.is_empty() {
+        out += &format!("unused ({}): {}\n", unused.len(), unused.join(", "));
+    }
+    out
+}
+
+/// The edits that take out what was never used: names of ALLOW rules that no
+/// run used, except what the runtime needs to exec and names any non-ALLOW rule
+/// also lists (removing those would change more than the allowance).
+pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
+    let used = coverage.used();
+    let before = coverage.before_exec();
+    let elsewhere: BTreeSet<&str> = profile
+        .rules
+        .iter()
+        .filter(|r| r.action != Action::Allow)
+        .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
+        .collect();
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for rule in profile.rules.iter().filter(|r| r.action == Action::Allow) {
+        for n in &rule.names {
+            let name = n.name.as_str();
+            if used.contains(name)
+                || before.contains(name)
+                || name == "execve"
+                || elsewhere.contains(name)
+            {
+                continue;
+            }
+            names.insert(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| Edit::Remove(n.to_string()))
+        .filter(|e| e.validate().is_ok())
+        .collect()
+}
+
+/// Socket families used, when `socket` is narrowable: an unconditional ALLOW
+/// in the profile, used only after exec, with few families.
+pub fn socket_families(profile: &Profile, coverage: &Coverage) -> Option<Vec<u32>> {
+    let rules: Vec<_> = profile
+        .rules
+        .iter()
+        .filter(|r| r.names.iter().any(|n| n.name == "socket"))
+        .collect();
+    if rules.is_empty()
+        || rules
+            .iter()
+            .any(|r| r.action != Action::Allow || !r.args.is_empty())
+    {
+        return None;
+    }
+    if coverage.before_exec().contains("socket") {
+        return None;
+    }
+    let families = coverage.values("socket", 0);
+    if families.is_empty() || families.len() > NARROW_MAX {
+        return None;
+    }
+    families
+        .into_iter()
+        .map(|f| u32::try_from(f).ok())
+        .collect()
+}
+
+/// `eperm tighten`.
+pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
+    let profile = load_profile(Some(&args.profile))?;
+    let path = Coverage::path_for(&args.profile);
+    let mut last_exit = None;
+    let mut coverage = Coverage::load(&path)?;
+    for i in 0..args.runs.max(1) {
+        let (exit, run, _summary) = cover(profile.clone(), &args.command, None)?;
+        coverage = Coverage::merge_into(&path, &run)?;
+        eprintln!("eperm: coverage run {}: the program {exit}", i + 1);
+        last_exit = Some(exit);
+    }
+    let last_exit = last_exit.expect("at least one run");
+    eprint!("{}", report(&profile, &coverage));
+
+    let edits = prune_edits(&profile, &coverage);
+    let comment = "tightened by eperm";
+    let applied =
+        apply_commented(&profile, &edits, None).map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let mut out = applied.profile;
+    eprintln!(
+        "eperm: removed {} unused allowance{}",
+        edits.len(),
+        if edits.len() == 1 { "" } else { "s" }
+    );
+    if args.narrow {
+        if let Some(families) = socket_families(&out, &coverage) {
+            out = narrow_socket(&out, &families, comment)?;
+            let names: Vec<String> = families.iter().map(|&f| family_name(f)).collect();
+            eprintln!(
+                "eperm: narrowed socket to {} (one rule per family: runc, crun and youki all OR separate rules)",
+                names.join(", ")
+            );
+        }
+    }
+    write(&args.output, &out.text)?;
+    let out_name = args.output.display().to_string();
+    eprintln!("eperm: wrote {out_name}");
+
+    let verified = execute(
+        load_profile(Some(&args.output))?,
+        &Options {
+            mode: None,
+            enforce: true,
+            user: None,
+            events: None,
+            command: &args.command,
+            sources: &[],
+        },
+    )?;
+    if !verified.summary.entries.is_empty() {
+        eprintln!("eperm: verify failed: under {out_name} with --enforce, still denied:");
+        eprint!("{}", verified.summary.render(Some(&out_name)));
+        return Ok(EXIT_FINDINGS);
+    }
+    if verified.exit != last_exit {
+        eprintln!(
+            "eperm: verify failed: under {out_name} the program {}, but {} under coverage",
+            verified.exit, last_exit
+        );
+        return Ok(EXIT_FINDINGS);
+    }
+    eprintln!(
+        "eperm: verified: under {out_name} nothing was denied and the program {}",
+        verified.exit
+    );
+    Ok(EXIT_OK)
+}
+
+/// Replaces `socket`'s unconditional allowance by one rule per family, each with a
+/// single `arg0 == family` condition. A single rule with several arg0 conditions
+/// would be read as OR by libseccomp (repeated index) but as AND by runtimes that
+/// AND every condition; one condition per rule means the same everywhere.
+pub fn narrow_socket(
+    profile: &Profile,
+    families: &[u32],
+    comment: &str,
+) -> Result<Profile, CmdError> {
+    let bad = |e: crate::profile::edit::EditError| CmdError::BadInput(e.to_string());
+    let mut out = apply_commented(profile, &[Edit::Remove("socket".into())], None)
+        .map_err(bad)?
+        .profile;
+    for &family in families {
+        let why = format!("{comment}: socket only for {}", family_name(family));
+        out = add_arg_rule(&out, "socket", Action::Allow, (0, family), Some(&why)).map_err(bad)?;
+    }
+    Ok(out)
+}
+
+fn family_name(family: u32) -> String {
+    use crate::sources::symbols::{enum_or_number, Set};
+    enum_or_number(
+        Set::SocketFamily.table(crate::arch::Arch::native()),
+        u64::from(family),
+    )
+}
+
+fn write(path: &Path, text: &str) -> Result<(), CmdError> {
+    std::fs::write(path, text).map_err(|e| {
+        CmdError::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })
+}
