@@ -158,22 +158,28 @@ pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
         .collect()
 }
 
-/// Socket families used, when `socket` is narrowable: an unconditional ALLOW
-/// in the profile, used only after exec, with few families.
+/// Socket families used, when `socket` is narrowable: only ALLOW rules (with
+/// or without conditions) name it, every use was allowed, none before exec, and
+/// few families. One EQ rule per family is then never looser than the profile.
 pub fn socket_families(profile: &Profile, coverage: &Coverage) -> Option<Vec<u32>> {
-    let rules: Vec<_> = profile
+    let mut rules = profile
         .rules
         .iter()
         .filter(|r| r.names.iter().any(|n| n.name == "socket"))
-        .collect();
-    if rules.is_empty()
-        || rules
-            .iter()
-            .any(|r| r.action != Action::Allow || !r.args.is_empty())
-    {
+        .peekable();
+    rules.peek()?;
+    if rules.any(|r| r.action != Action::Allow) {
         return None;
     }
-    if coverage.before_exec().contains("socket") {
+    let uses: Vec<_> = coverage
+        .tallies
+        .iter()
+        .filter(|t| t.syscall == "socket")
+        .collect();
+    if uses
+        .iter()
+        .any(|t| t.action != Action::Allow.name() || t.before_exec > 0)
+    {
         return None;
     }
     let families = coverage.values("socket", 0);

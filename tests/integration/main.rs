@@ -11,6 +11,7 @@ mod load;
 mod logs;
 mod logsrc;
 mod run;
+mod tighten;
 mod trace;
 mod tui;
 mod util;

@@ -1,0 +1,247 @@
+//! Coverage and `eperm tighten`: pruning, narrowing, merging runs.
+
+use crate::util::{eperm, stderr};
+use eperm::arch::Arch;
+use eperm::compile::Mode;
+use eperm::profile::{load_file, Action, Target, DEFAULT_PROFILE};
+use eperm::run::coverage::Coverage;
+use eperm::run::Judge;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Creates a socket of the family named by argv[1] ("unix" or "inet"); exit 3 if refused.
+const SOCKETS: &str = r#"
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int family = (argc > 1 && strcmp(argv[1], "inet") == 0) ? AF_INET : AF_UNIX;
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0) return 3;
+    close(fd);
+    return 0;
+}
+"#;
+
+fn require_root() {
+    // SAFETY: plain syscall.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests install filters and join cgroups: run them as root"
+    );
+}
+
+fn helper(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, source).unwrap();
+    let out = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("cc is needed to build the test helpers");
+    assert!(
+        out.status.success(),
+        "cc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+fn eperm_out(args: &[&str]) -> Output {
+    eperm().args(args).output().expect("eperm runs")
+}
+
+/// The names the profile's ALLOW rules list.
+fn allowed(path: &Path) -> BTreeSet<String> {
+    let profile = load_file(path).unwrap();
+    profile
+        .rules
+        .iter()
+        .filter(|r| r.action == Action::Allow)
+        .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+        .collect()
+}
+
+fn default_profile(dir: &Path) -> PathBuf {
+    let path = dir.join("docker.json");
+    std::fs::write(&path, DEFAULT_PROFILE).unwrap();
+    path
+}
+
+#[test]
+fn tighten_keeps_exactly_what_the_workload_used_and_it_still_runs_enforced() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_profile(dir.path());
+    let out = dir.path().join("out.json");
+    let run = eperm_out(&[
+        "tighten",
+        "-p",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--",
+        "true",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(stderr(&run).contains("verified"), "{}", stderr(&run));
+
+    let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
+    assert_eq!(coverage.runs, 2);
+    let used: BTreeSet<String> = coverage.used().into_iter().map(str::to_string).collect();
+    let kept = allowed(&out);
+    // Everything used is kept, execve too, and nothing the workload never made.
+    assert!(used.is_subset(&kept), "used {used:?} kept {kept:?}");
+    assert!(kept.contains("execve"));
+    for name in ["exit_group", "mmap", "openat"] {
+        assert!(kept.contains(name), "{name} missing from {kept:?}");
+    }
+    let before = allowed(&profile);
+    // Names listed both by an ALLOW and a non-ALLOW rule are left alone.
+    let original = load_file(&profile).unwrap();
+    let elsewhere: BTreeSet<String> = original
+        .rules
+        .iter()
+        .filter(|r| r.action != Action::Allow)
+        .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+        .collect();
+    let extra: Vec<&String> = kept
+        .iter()
+        .filter(|n| !used.contains(*n) && *n != "execve" && !elsewhere.contains(*n))
+        .collect();
+    assert!(extra.is_empty(), "kept unused: {extra:?}");
+    assert!(
+        kept.len() < before.len() / 4,
+        "{} of {}",
+        kept.len(),
+        before.len()
+    );
+    for gone in ["mount", "chdir", "socket", "ptrace"] {
+        assert!(!kept.contains(gone), "{gone} still allowed");
+    }
+
+    // Enforced by the real filter: the workload runs clean.
+    let enforced = eperm_out(&[
+        "run",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        out.to_str().unwrap(),
+        "--",
+        "true",
+    ]);
+    assert_eq!(enforced.status.code(), Some(0), "{}", stderr(&enforced));
+    assert!(stderr(&enforced).contains("would have denied nothing"));
+}
+
+#[test]
+fn narrowing_socket_to_af_unix_denies_af_inet() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "sockets", SOCKETS);
+    let profile = default_profile(dir.path());
+    let out = dir.path().join("narrow.json");
+    let run = eperm_out(&[
+        "tighten",
+        "-p",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--narrow",
+        "--",
+        exe.to_str().unwrap(),
+        "unix",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("narrowed socket to AF_UNIX"),
+        "{}",
+        stderr(&run)
+    );
+
+    // One rule per family, one condition per rule: arg0 == AF_UNIX.
+    let narrowed = load_file(&out).unwrap();
+    let socket_rules: Vec<_> = narrowed
+        .rules
+        .iter()
+        .filter(|r| r.names.iter().any(|n| n.name == "socket"))
+        .collect();
+    assert_eq!(socket_rules.len(), 1, "{}", narrowed.text);
+    assert_eq!(socket_rules[0].args.len(), 1);
+    assert_eq!(socket_rules[0].args[0].index, 0);
+    assert_eq!(socket_rules[0].args[0].value, libc::AF_UNIX as u64);
+
+    // Our libseccomp-faithful judge reads it as allow for AF_UNIX, deny for AF_INET.
+    let judge = Judge::new(narrowed, &Target::docker_on_host(), Mode::Enforce).unwrap();
+    let arch = Arch::native();
+    let nr = arch.syscall_nr("socket").unwrap();
+    let unix = judge.judge(arch, nr, [libc::AF_UNIX as u64, 1, 0, 0, 0, 0]);
+    let inet = judge.judge(arch, nr, [libc::AF_INET as u64, 1, 0, 0, 0, 0]);
+    assert_eq!(unix.verdict.action, Action::Allow);
+    assert_ne!(inet.verdict.action, Action::Allow);
+
+    // Enforced: the AF_INET workload is refused.
+    let denied = eperm_out(&[
+        "run",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        out.to_str().unwrap(),
+        "--",
+        exe.to_str().unwrap(),
+        "inet",
+    ]);
+    assert_eq!(denied.status.code(), Some(3), "{}", stderr(&denied));
+    assert!(stderr(&denied).contains("socket"), "{}", stderr(&denied));
+}
+
+#[test]
+fn coverage_survives_a_restart_and_merges_runs() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "sockets", SOCKETS);
+    let profile = default_profile(dir.path());
+    let path = Coverage::path_for(&profile);
+    assert_eq!(path, dir.path().join("docker.coverage.json"));
+    for family in ["unix", "inet"] {
+        // Each run is a new eperm process: only the file carries coverage over.
+        let run = eperm_out(&[
+            "run",
+            "--coverage",
+            "--no-tui",
+            "-p",
+            profile.to_str().unwrap(),
+            "--",
+            exe.to_str().unwrap(),
+            family,
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+        assert!(stderr(&run).contains("allowances used"), "{}", stderr(&run));
+    }
+    let coverage = Coverage::load(&path).unwrap();
+    assert_eq!(coverage.runs, 2);
+    let execve: u64 = coverage
+        .tallies
+        .iter()
+        .filter(|t| t.syscall == "execve")
+        .map(|t| t.count)
+        .sum();
+    assert_eq!(execve, 2);
+    let families = coverage.values("socket", 0);
+    let expected: BTreeSet<u64> = [libc::AF_UNIX as u64, libc::AF_INET as u64].into();
+    assert_eq!(families, expected);
+    let socket = coverage
+        .tallies
+        .iter()
+        .find(|t| t.syscall == "socket")
+        .unwrap();
+    assert_eq!(socket.count, 2);
+    assert_eq!(socket.pids.len(), 2);
+    assert_eq!(socket.action, "SCMP_ACT_ALLOW");
+}
