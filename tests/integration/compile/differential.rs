@@ -370,6 +370,98 @@ fn verdicts_match_libseccomp_for_every_fixture() {
     );
 }
 
+/// A rule's action, and its operator and value for `args[2]`.
+type Cond = (&'static str, &'static str, u64);
+
+/// Two `read` rules on `args[2]`, the second also requiring `args[0] != 0`.
+fn two_rules(first: Cond, second: Cond) -> String {
+    let rule = |(action, op, value): Cond, extra: &str| {
+        format!(
+            r#"{{"names": ["read"], {action}, "args": [{{"index": 2, "value": {value}, "op": "SCMP_CMP_{op}"}}{extra}]}}"#
+        )
+    };
+    let ne0 = r#", {"index": 0, "value": 0, "op": "SCMP_CMP_NE"}"#;
+    format!(
+        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{}, {}]}}"#,
+        rule(first, ""),
+        rule(second, ne0)
+    )
+}
+
+const ALLOW: &str = r#""action": "SCMP_ACT_ALLOW""#;
+const ENOSYS: &str = r#""action": "SCMP_ACT_ERRNO", "errnoRet": 38"#;
+
+/// Every set, both programs, no mismatch (and libseccomp accepting the profile
+/// exactly when we do).
+fn assert_matches_libseccomp(text: &str) {
+    let p = eperm::profile::load_str("pair.json", text.to_string()).unwrap();
+    for set in SETS {
+        let mut tally = Tally::default();
+        compare(&p, "pair", set, &mut tally);
+        assert!(
+            tally.libseccomp_bugs.is_empty(),
+            "{text}: {:?}",
+            tally.libseccomp_bugs
+        );
+        let shown: Vec<_> = tally
+            .mismatches
+            .iter()
+            .filter(|m| !m.is_empty())
+            .take(5)
+            .cloned()
+            .collect();
+        assert!(tally.mismatches.is_empty(), "{text}\n{}", shown.join("\n"));
+    }
+}
+
+/// On 32-bit arches libseccomp compares only the low word, so `LT 2^64-1` and
+/// `GE 2^64-1` become the same node (`lo >= 0xffffffff`). Its prune step then
+/// finds the new rule's `args[2]` test on a leaf of the tree, below an extra
+/// `args[0]` level, and drops the new rule as redundant, although it acts on the
+/// other branch with another action. On 64-bit arches the high-word nodes keep
+/// the two apart and the rule stays.
+#[test]
+fn high_datums_on_32bit_arches_match_libseccomp() {
+    let max = u64::MAX;
+    let big = 0x1_0000_0005;
+    let pairs: &[(Cond, Cond)] = &[
+        ((ALLOW, "LT", max), (ENOSYS, "GE", max)),
+        ((ALLOW, "LE", big), (ENOSYS, "GT", big)),
+        ((ALLOW, "GT", big), (ENOSYS, "LE", big)),
+        ((ALLOW, "GE", big), (ENOSYS, "LT", big)),
+        ((ALLOW, "EQ", 0x1_0000_0001), (ENOSYS, "EQ", 0x2_0000_0001)),
+        ((ALLOW, "NE", 0x1_0000_0001), (ENOSYS, "EQ", 0x2_0000_0001)),
+        ((ALLOW, "EQ", big), (ENOSYS, "NE", big)),
+        ((ALLOW, "LT", max), (ALLOW, "GE", max)),
+    ];
+    for &(a, b) in pairs {
+        assert_matches_libseccomp(&two_rules(a, b));
+        assert_matches_libseccomp(&two_rules(b, a));
+    }
+}
+
+/// The profile the random test found, verdict by verdict.
+#[test]
+fn errno_rule_under_a_high_datum_is_dropped_on_arm_only() {
+    let text = two_rules((ALLOW, "LT", u64::MAX), (ENOSYS, "GE", u64::MAX));
+    assert_matches_libseccomp(&text);
+    let p = eperm::profile::load_str("pair.json", text).unwrap();
+    let c = compile::compile(&resolve_for(&p, SETS[1]), Mode::Enforce).unwrap();
+    let nr = |a: Arch| a.syscall_nr("read").unwrap();
+    let eperm = Verdict::of(Action::Errno, None);
+    let enosys = Verdict {
+        action: Action::Errno,
+        data: 38,
+    };
+    let args = [1, 0, 0xffff_ffff, 0, 0, 0];
+    assert_eq!(c.evaluate(Arch::Arm, nr(Arch::Arm), args).verdict, eperm);
+    let args = [1, 0, u64::MAX, 0, 0, 0];
+    assert_eq!(
+        c.evaluate(Arch::Aarch64, nr(Arch::Aarch64), args).verdict,
+        enosys
+    );
+}
+
 mod random {
     use super::*;
     use proptest::prelude::*;
