@@ -10,7 +10,12 @@
 //! - argument rules are merged into a decision tree of 32-bit comparisons, one
 //!   level per argument word, siblings ordered by argument, operator and value;
 //!   identical comparisons share a node, and a rule that would give one path two
-//!   different actions is refused (runc then fails to start the container).
+//!   different actions is refused (runc then fails to start the container);
+//! - before merging, libseccomp prunes: a subtree the new rule makes "redundant"
+//!   is removed, or the new rule itself is dropped. Its test is structural (equal
+//!   nodes, not equal meanings), so on 32-bit arches, where only the low word of
+//!   a datum is compared, rules whose 64-bit values differ can be dropped. We keep
+//!   libseccomp's pointers and reference counts so the same nodes go.
 //!
 //! The tree is evaluated as libseccomp's generated BPF does: siblings are tried in
 //! order, a node's true or false branch leads to an action or to the next level,
@@ -59,6 +64,13 @@ pub struct Node {
     pub act_f: Option<Leaf>,
     pub lvl_prv: Option<usize>,
     pub lvl_nxt: Option<usize>,
+    /// libseccomp's reference count: one per pointer to the node (parents, level
+    /// neighbours, the syscall entry). Pruning frees nodes by it.
+    refcnt: u32,
+    /// The action value libseccomp stores while the flag is off (`act_t` is the
+    /// flag and value together); `None` is its zeroed KILL_THREAD.
+    ghost_t: Option<Leaf>,
+    ghost_f: Option<Leaf>,
 }
 
 impl Node {
@@ -73,6 +85,19 @@ impl Node {
 
     fn leaf(&self) -> bool {
         self.nxt_t.is_none() && self.nxt_f.is_none()
+    }
+
+    /// The true action's value as libseccomp holds it, flag or not.
+    fn val_t(&self) -> Verdict {
+        self.act_t
+            .or(self.ghost_t)
+            .map_or(KILL_THREAD, |l| l.verdict)
+    }
+
+    fn val_f(&self) -> Verdict {
+        self.act_f
+            .or(self.ghost_f)
+            .map_or(KILL_THREAD, |l| l.verdict)
     }
 }
 
@@ -91,7 +116,47 @@ pub struct Conflict {
     pub effective: usize,
     /// The effective rule whose action it clashes with.
     pub with: Option<usize>,
+    /// libseccomp never returns from adding this rule (its level list loops).
+    pub hang: bool,
 }
+
+/// Why libseccomp does not add a rule: a clash with this effective rule's action,
+/// or a loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AddError {
+    Clash(Option<usize>),
+    Hang,
+}
+
+/// A pointer to a level that libseccomp's merge may rewrite: the syscall's tree
+/// (held in `Db::root` during an add) or a node's true or false branch.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Root,
+    T(usize),
+    F(usize),
+}
+
+// `_db_tree_prune`'s state flags.
+const IST_MATCH: u32 = 0x1;
+const IST_MATCH_ONCE: u32 = 0x2;
+const IST_X_FINISHED: u32 = 0x10;
+const IST_N_FINISHED: u32 = 0x20;
+const IST_X_PREFIX: u32 = 0x100;
+const IST_N_PREFIX: u32 = 0x200;
+const IST_MATCHSET: u32 = IST_MATCH | IST_MATCH_ONCE;
+const IST_REDUNDANT: u32 = IST_MATCH | IST_X_FINISHED | IST_N_PREFIX;
+
+#[derive(Clone, Copy, Debug)]
+struct PruneState {
+    flags: u32,
+    action: Verdict,
+}
+
+const KILL_THREAD: Verdict = Verdict {
+    action: crate::profile::Action::KillThread,
+    data: 0,
+};
 
 /// The outcome for one syscall: a verdict and the effective rule that decided it
 /// (`None`: the default action).
@@ -105,6 +170,8 @@ pub struct Outcome {
 pub struct Db {
     pub nodes: Vec<Node>,
     pub entries: BTreeMap<(Arch, u32), Entry>,
+    /// The tree of the syscall being added to, while a rule is merged.
+    root: Option<usize>,
 }
 
 /// Does libseccomp compare this arch's arguments as 64-bit values?
@@ -228,10 +295,45 @@ impl Db {
                 self.entries.insert(key, Entry::Always(leaf));
             }
             (Some(Entry::Tree(existing)), Some(new)) => {
-                self.tree_add(existing, new).map_err(|with| Conflict {
-                    effective: origin,
-                    with,
-                })?;
+                let err = |e| match e {
+                    AddError::Clash(with) => Conflict {
+                        effective: origin,
+                        with,
+                        hang: false,
+                    },
+                    AddError::Hang => Conflict {
+                        effective: origin,
+                        with: None,
+                        hang: true,
+                    },
+                };
+                // First prune: the new rule may make parts of the tree redundant,
+                // or be redundant itself. The test is structural (see `prune`), so
+                // it also drops rules that are not redundant at all.
+                self.root = Some(existing);
+                let mut state = PruneState {
+                    flags: 0,
+                    action: verdict,
+                };
+                let freed = self.prune(Some(existing), Some(new), &mut state);
+                match self.root {
+                    // Everything pruned: the new rule is the tree.
+                    None => {
+                        self.entries.insert(key, Entry::Tree(new));
+                        return Ok(());
+                    }
+                    Some(r) if freed == 0 && state.flags & IST_REDUNDANT == IST_REDUNDANT => {
+                        self.entries.insert(key, Entry::Tree(r));
+                        self.tree_put(Some(new));
+                        return Ok(());
+                    }
+                    Some(_) => {}
+                }
+                let added = self.tree_add(Slot::Root, new);
+                let root = self.root.take().expect("the tree survives the merge");
+                self.entries.insert(key, Entry::Tree(root));
+                added.map_err(err)?;
+                self.tree_put(Some(new));
             }
         }
         Ok(())
@@ -271,6 +373,9 @@ impl Db {
                 act_f: None,
                 lvl_prv: None,
                 lvl_nxt: None,
+                refcnt: 0,
+                ghost_t: None,
+                ghost_f: None,
             };
             let (lo_off, hi_off) = arg_offsets(arch, c.index);
             let (mlo, mhi, dlo, dhi) = (
@@ -315,8 +420,8 @@ impl Db {
                     let n1 = blank(true, hi_off, NodeOp::Eq, mhi, dhi);
                     let n2 = blank(false, lo_off, lo_op, mlo, dlo);
                     let (i0, i1, i2) = (self.node(n0), self.node(n1), self.node(n2));
-                    self.nodes[i0].nxt_f = Some(i1);
-                    self.nodes[i1].nxt_t = Some(i2);
+                    self.link(&[i0], false, i1);
+                    self.link(&[i1], true, i2);
                     self.link(&prev, tf, i0);
                     head.get_or_insert(i0);
                     if matches!(c.op, CmpOp::Gt | CmpOp::Ge) {
@@ -336,7 +441,7 @@ impl Db {
                     let n0 = blank(true, hi_off, op, mhi, dhi);
                     let n1 = blank(false, lo_off, op, mlo, dlo);
                     let (i0, i1) = (self.node(n0), self.node(n1));
-                    self.nodes[i0].nxt_t = Some(i1);
+                    self.link(&[i0], true, i1);
                     self.link(&prev, tf, i0);
                     head.get_or_insert(i0);
                     if c.op == CmpOp::Ne {
@@ -350,6 +455,8 @@ impl Db {
             }
         }
         let head = head?;
+        // The syscall entry's reference.
+        self.nodes[head].refcnt += 1;
         for &p in &prev {
             if tf {
                 self.nodes[p].act_t = Some(leaf);
@@ -362,6 +469,7 @@ impl Db {
 
     fn link(&mut self, prev: &[usize], tf: bool, to: usize) {
         for &p in prev {
+            self.nodes[to].refcnt += 1;
             if tf {
                 self.nodes[p].nxt_t = Some(to);
             } else {
@@ -428,9 +536,347 @@ impl Db {
         Ok(())
     }
 
-    /// Merges the chain `new` into the level holding `existing`.
-    fn tree_add(&mut self, existing: usize, new: usize) -> Result<(), Option<usize>> {
-        let mut x = self.level_head(existing);
+    fn slot(&self, s: Slot) -> Option<usize> {
+        match s {
+            Slot::Root => self.root,
+            Slot::T(n) => self.nodes[n].nxt_t,
+            Slot::F(n) => self.nodes[n].nxt_f,
+        }
+    }
+
+    fn set_slot(&mut self, s: Slot, v: Option<usize>) {
+        match s {
+            Slot::Root => self.root = v,
+            Slot::T(n) => self.nodes[n].nxt_t = v,
+            Slot::F(n) => self.nodes[n].nxt_f = v,
+        }
+    }
+
+    fn get(&mut self, n: Option<usize>) -> Option<usize> {
+        if let Some(i) = n {
+            self.nodes[i].refcnt += 1;
+        }
+        n
+    }
+
+    /// Drops a reference; the last one frees the node, splices its level and drops
+    /// its subtrees. Returns the nodes freed and what the caller's pointer becomes
+    /// (a level neighbour when the node was freed).
+    fn node_put(&mut self, n: Option<usize>) -> (u32, Option<usize>) {
+        let Some(i) = n else { return (0, None) };
+        let node = &mut self.nodes[i];
+        node.refcnt = node.refcnt.wrapping_sub(1);
+        if node.refcnt != 0 {
+            return (0, n);
+        }
+        let (mut lvl_p, mut lvl_n, nxt_t, nxt_f) =
+            (node.lvl_prv, node.lvl_nxt, node.nxt_t, node.nxt_f);
+        let mut cnt = 0;
+        if let Some(p) = lvl_p {
+            self.nodes[p].lvl_nxt = None;
+        }
+        if let Some(q) = lvl_n {
+            self.nodes[q].lvl_prv = None;
+        }
+        if lvl_p.is_some() {
+            let (c, p) = self.node_put(lvl_p);
+            cnt += c;
+            lvl_p = p;
+        }
+        if lvl_n.is_some() {
+            let (c, q) = self.node_put(lvl_n);
+            cnt += c;
+            lvl_n = q;
+        }
+        if let Some(p) = lvl_p {
+            self.nodes[p].lvl_nxt = self.get(lvl_n);
+        }
+        if let Some(q) = lvl_n {
+            self.nodes[q].lvl_prv = self.get(lvl_p);
+        }
+        cnt += self.tree_put(nxt_t);
+        cnt += self.tree_put(nxt_f);
+        (cnt + 1, lvl_p.or(lvl_n))
+    }
+
+    /// Drops a reference to a level, and the whole level if nothing else points
+    /// into it. Returns the nodes freed.
+    fn tree_put(&mut self, t: Option<usize>) -> u32 {
+        let (mut cnt, t) = self.node_put(t);
+        if let Some(t) = t {
+            cnt += self.level_clean(t);
+        }
+        cnt
+    }
+
+    fn level_clean(&mut self, n: usize) -> u32 {
+        let start = self.level_head(n);
+        let mut cur = Some(start);
+        while let Some(c) = cur {
+            let node = &self.nodes[c];
+            let links = node.lvl_prv.is_some() as u32 + node.lvl_nxt.is_some() as u32;
+            if node.refcnt > links {
+                return 0;
+            }
+            cur = node.lvl_nxt;
+        }
+        let mut cnt = 0;
+        let mut cur = Some(start);
+        while let Some(c) = cur {
+            let (k, next) = self.node_put(cur);
+            cnt += k;
+            // libseccomp would spin here on a node it cannot free.
+            if next == Some(c) {
+                break;
+            }
+            cur = next;
+        }
+        cnt
+    }
+
+    /// Unlinks `node` (searched for from the tree in `slot`) from its level and drops
+    /// a reference to it; nodes left with neither branch nor action on the way
+    /// back up are unlinked too. Stops after a level where something was freed.
+    fn tree_remove(&mut self, slot: Slot, node: usize) -> u32 {
+        let Some(t) = self.slot(slot) else { return 0 };
+        let mut c = self.level_head(t);
+        let mut cnt = 0;
+        loop {
+            let zombie = |n: &Node| n.leaf() && n.act_t.is_none() && n.act_f.is_none();
+            if c != node {
+                cnt += self.tree_remove(Slot::T(c), node);
+                cnt += self.tree_remove(Slot::F(c), node);
+            }
+            if c == node || zombie(&self.nodes[c]) {
+                let (prv, nxt) = (self.nodes[c].lvl_prv, self.nodes[c].lvl_nxt);
+                if self.slot(slot) == Some(c) {
+                    self.set_slot(slot, prv.or(nxt));
+                }
+                if let Some(p) = prv {
+                    self.nodes[p].lvl_nxt = nxt;
+                }
+                if let Some(q) = nxt {
+                    self.nodes[q].lvl_prv = prv;
+                }
+                self.nodes[c].lvl_prv = None;
+                self.nodes[c].lvl_nxt = None;
+                return cnt + self.node_put(Some(c)).0;
+            }
+            match self.nodes[c].lvl_nxt {
+                Some(next) if cnt == 0 => c = next,
+                _ => return cnt,
+            }
+        }
+    }
+
+    /// libseccomp's `_db_tree_prune`: walks the new chain against the tree before
+    /// merging. Where the new rule ends on a matched node that the tree continues
+    /// below with actions all equal to the new rule's, that subtree goes (the new
+    /// rule is "shorter"); where the new rule has extra levels above a match on a
+    /// leaf of the tree, the new rule is flagged redundant and is not added at all.
+    /// A match is `chain_eq` on a node: argument, word, comparison, datum and
+    /// mask, but neither which branch acts nor the action. On 32-bit arches, where
+    /// only the low word of a datum is compared, `LT 2^64-1` and `GE 2^64-1` are
+    /// the same node (`lo >= 0xffffffff`), so an ERRNO rule `GE 2^64-1 && arg0 != 0`
+    /// after an ALLOW rule `LT 2^64-1` is dropped there (but not on 64-bit arches).
+    /// Returns the nodes freed.
+    fn prune(
+        &mut self,
+        existing: Option<usize>,
+        new: Option<usize>,
+        state: &mut PruneState,
+    ) -> u32 {
+        let mut cnt = 0;
+        let mut sn = *state;
+        'ret: {
+            let (Some(x0), Some(n)) = (existing, new) else {
+                break 'ret;
+            };
+            if state.flags & IST_MATCHSET == IST_MATCH_ONCE {
+                break 'ret;
+            }
+            let mut x = self.level_head(x0);
+            loop {
+                let x_next = self.nodes[x].lvl_nxt;
+                'next: {
+                    let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
+                    if Db::chain_eq(xn, nn) {
+                        sn.flags |= IST_MATCHSET;
+                        if nn.leaf() {
+                            sn.flags |= IST_N_FINISHED;
+                        }
+                        if xn.leaf() {
+                            sn.flags |= IST_X_FINISHED;
+                        }
+                        if (xn.act_t.is_some() || xn.nxt_t.is_some())
+                            && !(nn.act_t.is_some() || nn.nxt_t.is_some())
+                        {
+                            break 'ret;
+                        }
+                        if (xn.act_f.is_some() || xn.nxt_f.is_some())
+                            && !(nn.act_f.is_some() || nn.nxt_f.is_some())
+                        {
+                            break 'ret;
+                        }
+                        if sn.flags & IST_N_FINISHED != 0
+                            && sn.flags & IST_X_FINISHED != 0
+                            && (nn.act_t.is_some() != xn.act_t.is_some()
+                                || nn.val_t() != xn.val_t()
+                                || nn.act_f.is_some() != xn.act_f.is_some()
+                                || nn.val_f() != xn.val_f())
+                        {
+                            break 'ret;
+                        }
+                        for tf in [true, false] {
+                            let nb = if tf {
+                                self.nodes[n].nxt_t
+                            } else {
+                                self.nodes[n].nxt_f
+                            };
+                            if nb.is_none() {
+                                continue;
+                            }
+                            let xb = if tf {
+                                self.nodes[x].nxt_t
+                            } else {
+                                self.nodes[x].nxt_f
+                            };
+                            self.get(Some(x));
+                            let mut st = *state;
+                            st.flags |= IST_MATCHSET;
+                            cnt += self.prune(xb, nb, &mut st);
+                            let (c, xp) = self.node_put(Some(x));
+                            cnt += c;
+                            if st.flags & IST_MATCH != 0 {
+                                sn.flags |= st.flags;
+                            }
+                            match xp {
+                                None => break 'next,
+                                Some(v) => x = v,
+                            }
+                        }
+                        let acts_agree = self.act_check(Some(x), sn.action).is_ok();
+                        if acts_agree
+                            && sn.flags & IST_MATCH != 0
+                            && sn.flags & IST_N_FINISHED != 0
+                            && sn.flags & IST_X_PREFIX != 0
+                        {
+                            cnt += self.tree_remove(Slot::Root, x);
+                            if self.root.is_none() {
+                                break 'ret;
+                            }
+                        } else if acts_agree
+                            && sn.flags & IST_MATCH != 0
+                            && sn.flags & IST_X_FINISHED != 0
+                            && sn.flags & IST_N_PREFIX != 0
+                        {
+                            break 'ret;
+                        }
+                    } else if Db::chain_lt(xn, nn) {
+                        if state.flags & IST_N_PREFIX != 0 {
+                            break 'ret;
+                        }
+                        // Look for the new node further down the existing tree.
+                        for tf in [true, false] {
+                            let xb = if tf {
+                                self.nodes[x].nxt_t
+                            } else {
+                                self.nodes[x].nxt_f
+                            };
+                            if xb.is_none() {
+                                continue;
+                            }
+                            self.get(Some(x));
+                            let mut st = *state;
+                            st.flags &= !IST_MATCH;
+                            st.flags |= IST_X_PREFIX;
+                            cnt += self.prune(xb, Some(n), &mut st);
+                            let (c, xp) = self.node_put(Some(x));
+                            cnt += c;
+                            if st.flags & IST_MATCH != 0 {
+                                sn.flags |= st.flags;
+                                break 'ret;
+                            }
+                            match xp {
+                                None => break 'next,
+                                Some(v) => x = v,
+                            }
+                        }
+                    } else {
+                        if state.flags & IST_X_PREFIX != 0 {
+                            break 'ret;
+                        }
+                        // Look for the existing node further down the new chain.
+                        for tf in [true, false] {
+                            let nb = if tf {
+                                self.nodes[n].nxt_t
+                            } else {
+                                self.nodes[n].nxt_f
+                            };
+                            if nb.is_none() {
+                                continue;
+                            }
+                            self.get(Some(x));
+                            let mut st = *state;
+                            st.flags &= !IST_MATCH;
+                            st.flags |= IST_N_PREFIX;
+                            cnt += self.prune(Some(x), nb, &mut st);
+                            let (c, xp) = self.node_put(Some(x));
+                            cnt += c;
+                            if st.flags & IST_MATCH != 0 {
+                                sn.flags |= st.flags;
+                                break 'ret;
+                            }
+                            match xp {
+                                None => break 'next,
+                                Some(v) => x = v,
+                            }
+                        }
+                    }
+                }
+                match x_next {
+                    Some(v) => x = v,
+                    None => break,
+                }
+            }
+            // Fell off the level: nothing matched here.
+            sn.flags &= !IST_MATCH;
+        }
+        if sn.flags & IST_MATCH != 0 {
+            state.flags |= sn.flags;
+        } else {
+            state.flags &= !IST_MATCH;
+        }
+        cnt
+    }
+
+    /// Does the level holding `n` loop (libseccomp would never finish walking it)?
+    fn level_loops(&self, n: usize) -> bool {
+        let limit = self.nodes.len();
+        let mut head = n;
+        for _ in 0..=limit {
+            match self.nodes[head].lvl_prv {
+                Some(p) => head = p,
+                None => {
+                    let mut cur = Some(head);
+                    for _ in 0..=limit {
+                        match cur {
+                            Some(c) => cur = self.nodes[c].lvl_nxt,
+                            None => return false,
+                        }
+                    }
+                    return true;
+                }
+            }
+        }
+        true
+    }
+
+    /// libseccomp's `_db_tree_add`: merges the chain `new` into the level `slot`
+    /// points at, starting from that node (not the level's head: a level reached
+    /// from two parents can have grown in front of one of them).
+    fn tree_add(&mut self, slot: Slot, new: usize) -> Result<(), AddError> {
+        let mut x = self.slot(slot).expect("merging into an existing level");
         let n = new;
         loop {
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
@@ -438,19 +884,19 @@ impl Db {
                 if let Some(nt) = nn.act_t {
                     match xn.act_t {
                         None => {
-                            self.act_check(xn.nxt_t, nt.verdict)?;
-                            let xm = &mut self.nodes[x];
-                            xm.nxt_t = None;
-                            xm.act_t = Some(nt);
+                            self.act_check(xn.nxt_t, nt.verdict)
+                                .map_err(AddError::Clash)?;
+                            let old = self.nodes[x].nxt_t.take();
+                            self.node_put(old);
+                            self.nodes[x].act_t = Some(nt);
                         }
                         Some(xt) if xt.verdict != nt.verdict => {
-                            let (n_hi, n_full, x_full) = (nn.hi, nn.datum_full, xn.datum_full);
-                            let leafy = xn.leaf() || nn.leaf();
-                            if n_hi && n_full > x_full {
+                            // libseccomp's adjustment for 64-bit GT/GE.
+                            if nn.hi && nn.datum_full > xn.datum_full {
                                 self.nodes[x].act_t = Some(nt);
                             }
-                            if leafy {
-                                return Err(Some(xt.origin));
+                            if self.nodes[x].leaf() || self.nodes[n].leaf() {
+                                return Err(AddError::Clash(Some(xt.origin)));
                             }
                         }
                         _ => {}
@@ -460,70 +906,93 @@ impl Db {
                 if let Some(nf) = nn.act_f {
                     match xn.act_f {
                         None => {
-                            self.act_check(xn.nxt_f, nf.verdict)?;
-                            let xm = &mut self.nodes[x];
-                            xm.nxt_f = None;
-                            xm.act_f = Some(nf);
+                            self.act_check(xn.nxt_f, nf.verdict)
+                                .map_err(AddError::Clash)?;
+                            let old = self.nodes[x].nxt_f.take();
+                            self.node_put(old);
+                            self.nodes[x].act_f = Some(nf);
                         }
                         Some(xf) if xf.verdict != nf.verdict => {
-                            let (n_hi, n_full, x_full) = (nn.hi, nn.datum_full, xn.datum_full);
-                            let leafy = xn.leaf() || nn.leaf();
-                            // libseccomp updates the true action here, as written.
-                            if n_hi && n_full < x_full {
-                                let nt = nn.act_t;
-                                if let Some(xt) = self.nodes[x].act_t.as_mut() {
-                                    *xt = nt.unwrap_or(Leaf {
-                                        verdict: Verdict {
-                                            action: crate::profile::Action::KillThread,
-                                            data: 0,
-                                        },
-                                        origin: nf.origin,
-                                    });
+                            // libseccomp's adjustment for 64-bit LT/LE, which sets
+                            // the true action's value (flag untouched), as written.
+                            if nn.hi && nn.datum_full < xn.datum_full {
+                                let v = nn.act_t.or(nn.ghost_t).unwrap_or(Leaf {
+                                    verdict: KILL_THREAD,
+                                    origin: nf.origin,
+                                });
+                                let xm = &mut self.nodes[x];
+                                if xm.act_t.is_some() {
+                                    xm.act_t = Some(v);
+                                } else {
+                                    xm.ghost_t = Some(v);
                                 }
                             }
-                            if leafy {
-                                return Err(Some(xf.origin));
+                            if self.nodes[x].leaf() || self.nodes[n].leaf() {
+                                return Err(AddError::Clash(Some(xf.origin)));
                             }
                         }
                         _ => {}
                     }
                 }
-                let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
-                let (n_nt, n_nf) = (nn.nxt_t, nn.nxt_f);
-                if let Some(nt) = n_nt {
-                    match (xn.nxt_t, xn.act_t) {
-                        (Some(xt), _) => self.tree_add(xt, nt)?,
-                        (None, None) => self.nodes[x].nxt_t = Some(nt),
-                        (None, Some(_)) => return Ok(()),
-                    }
-                }
-                let xn = &self.nodes[x];
-                if let Some(nf) = n_nf {
-                    match (xn.nxt_f, xn.act_f) {
-                        (Some(xf), _) => self.tree_add(xf, nf)?,
-                        (None, None) => self.nodes[x].nxt_f = Some(nf),
-                        (None, Some(_)) => return Ok(()),
+                for tf in [true, false] {
+                    let (xs, nb) = if tf {
+                        (Slot::T(x), self.nodes[n].nxt_t)
+                    } else {
+                        (Slot::F(x), self.nodes[n].nxt_f)
+                    };
+                    let Some(nb) = nb else { continue };
+                    let xact = if tf {
+                        self.nodes[x].act_t
+                    } else {
+                        self.nodes[x].act_f
+                    };
+                    if self.slot(xs).is_some() {
+                        self.tree_add(xs, nb)?;
+                    } else if xact.is_none() {
+                        let g = self.get(Some(nb));
+                        self.set_slot(xs, g);
+                    } else {
+                        // The existing tree is "shorter".
+                        return Ok(());
                     }
                 }
                 return Ok(());
             } else if !Db::chain_lt(xn, nn) {
                 match xn.lvl_nxt {
                     None => {
-                        self.nodes[n].lvl_prv = Some(x);
-                        self.nodes[x].lvl_nxt = Some(n);
-                        return Ok(());
+                        self.nodes[n].lvl_prv = self.get(Some(x));
+                        self.nodes[x].lvl_nxt = self.get(Some(n));
+                        return if self.level_loops(n) {
+                            Err(AddError::Hang)
+                        } else {
+                            Ok(())
+                        };
                     }
                     Some(next) => x = next,
                 }
             } else {
-                let prv = self.nodes[x].lvl_prv;
-                if let Some(p) = prv {
-                    self.nodes[p].lvl_nxt = Some(n);
+                match self.nodes[x].lvl_prv {
+                    Some(p) => {
+                        self.nodes[p].lvl_nxt = self.get(Some(n));
+                        self.nodes[n].lvl_prv = Some(p);
+                        self.nodes[x].lvl_prv = self.get(Some(n));
+                        self.nodes[n].lvl_nxt = Some(x);
+                    }
+                    None => {
+                        self.nodes[x].lvl_prv = self.get(Some(n));
+                        self.nodes[n].lvl_nxt = self.get(Some(x));
+                    }
                 }
-                self.nodes[n].lvl_prv = prv;
-                self.nodes[n].lvl_nxt = Some(x);
-                self.nodes[x].lvl_prv = Some(n);
-                return Ok(());
+                if self.slot(slot) == Some(x) {
+                    let g = self.get(Some(n));
+                    self.set_slot(slot, g);
+                    self.node_put(Some(x));
+                }
+                return if self.level_loops(n) {
+                    Err(AddError::Hang)
+                } else {
+                    Ok(())
+                };
             }
         }
     }

@@ -148,6 +148,12 @@ impl emit::Words for ModeWords<'_> {
 pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError> {
     let db = Db::build(resolved).map_err(|c| {
         let e = &resolved.rules[c.effective];
+        if c.hang {
+            return CompileError::Conflict(format!(
+                "libseccomp 2.5.4 never returns from adding syscalls[{}] for {} on {}: its merge of the argument tests loops; runc would hang starting the container",
+                e.rule, e.name, e.arch
+            ));
+        }
         let with = c
             .with
             .map(|w| format!(" (it clashes with syscalls[{}])", resolved.rules[w].rule))

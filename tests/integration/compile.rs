@@ -173,6 +173,32 @@ fn rules_libseccomp_refuses_are_refused() {
     }
 }
 
+/// libseccomp 2.5.4 never returns from the second `seccomp_rule_add` here (checked
+/// with a C program against the installed library): on a 64-bit arch both the
+/// high-word `>` node and the low-word `>=` node of `args[0] >= 5` lead to the
+/// `args[1]` level. The new `args[1] == 2^32` node goes in front of the existing
+/// one through the first parent, and the merge through the second parent, which
+/// still points at the old node, inserts it in front again: the level's list
+/// now loops. We refuse such profiles rather than model a hang.
+#[test]
+fn rules_libseccomp_hangs_on_are_refused() {
+    let rule = |v: u64| {
+        format!(
+            r#"{{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{{"index": 0, "value": 5, "op": "SCMP_CMP_GE"}}, {{"index": 1, "value": {v}, "op": "SCMP_CMP_EQ"}}]}}"#
+        )
+    };
+    let text = format!(
+        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{}, {}]}}"#,
+        rule(7),
+        rule(0x1_0000_0000)
+    );
+    let p = eperm::profile::load_str("hang.json", text).unwrap();
+    let err = compile::compile(&resolve_for(&p, &[Arch::Aarch64]), Mode::Enforce).unwrap_err();
+    assert!(err.to_string().contains("never returns"), "{err}");
+    // On a 32-bit arch the chain is linear and the merge is fine.
+    compile::compile(&resolve_for(&p, &[Arch::Arm]), Mode::Enforce).unwrap();
+}
+
 #[cfg(feature = "differential")]
 mod differential;
 
