@@ -17,7 +17,7 @@ use crate::sources::event::{Decision as Outcome, Source};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// At most this many pids are remembered per tally.
@@ -267,40 +267,10 @@ impl<'a> Supervisor<'a> {
 
     /// Answers until every process using the filter is gone or `stop` is readable.
     pub fn run(mut self, stop: BorrowedFd<'_>) -> io::Result<Coverage> {
-        loop {
-            let mut fds = [
-                libc::pollfd {
-                    fd: self.listener.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: stop.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: two valid pollfds.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return Err(err);
-            }
-            if fds[1].revents != 0 {
-                break;
-            }
-            let revents = fds[0].revents;
-            if revents & libc::POLLIN != 0 {
-                if let Some(n) = notify::receive(&self.listener)? {
-                    self.handle(n.id, n.pid, n.data.arch, n.data.nr as u32, n.data.args);
-                }
-            } else if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                break;
-            }
-        }
+        let listener = self.listener.try_clone()?;
+        notify::serve(&listener, stop, |n| {
+            self.handle(n.id, n.pid, n.data.arch, n.data.nr as u32, n.data.args);
+        })?;
         Ok(self.finish())
     }
 

@@ -159,49 +159,12 @@ impl<'a> Supervisor<'a> {
     /// Answers notifications until every process using the filter is gone (POLLHUP)
     /// or `stop` becomes readable or hung up.
     pub fn run(mut self, stop: BorrowedFd<'_>) -> io::Result<Stats> {
-        loop {
-            let mut fds = [
-                libc::pollfd {
-                    fd: self.listener.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: stop.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: two valid pollfds.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return Err(err);
-            }
-            if fds[1].revents != 0 {
-                return Ok(self.stats);
-            }
-            let revents = fds[0].revents;
-            if revents & libc::POLLIN != 0 {
-                if let Some(notif) = self.receive()? {
-                    self.handle(&notif);
-                }
-            } else if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                return Ok(self.stats);
-            }
-        }
-    }
-
-    /// One notification; `None` when it went away before we read it.
-    fn receive(&mut self) -> io::Result<Option<Notif>> {
-        let got = receive(&self.listener)?;
-        if got.is_some() {
+        let listener = self.listener.try_clone()?;
+        serve(&listener, stop, |notif| {
             self.stats.received += 1;
-        }
-        Ok(got)
+            self.handle(&notif);
+        })?;
+        Ok(self.stats)
     }
 
     fn handle(&mut self, notif: &Notif) {
@@ -297,6 +260,42 @@ impl<'a> Supervisor<'a> {
         if !answer(&self.listener, id, decision) {
             // ENOENT: the caller was killed or interrupted meanwhile; nothing to do.
             self.stats.vanished += 1;
+        }
+    }
+}
+
+/// Waits on `listener` and hands each notification to `handle`, until every process
+/// using the filter is gone (POLLHUP) or `stop` becomes readable or hung up.
+pub(super) fn serve(
+    listener: &OwnedFd,
+    stop: BorrowedFd<'_>,
+    mut handle: impl FnMut(Notif),
+) -> io::Result<()> {
+    loop {
+        let pollfd = |fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let mut fds = [pollfd(listener.as_raw_fd()), pollfd(stop.as_raw_fd())];
+        // SAFETY: two valid pollfds.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(err);
+        }
+        if fds[1].revents != 0 {
+            return Ok(());
+        }
+        let revents = fds[0].revents;
+        if revents & libc::POLLIN != 0 {
+            if let Some(notif) = receive(listener)? {
+                handle(notif);
+            }
+        } else if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            return Ok(());
         }
     }
 }
