@@ -248,9 +248,12 @@ fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
         received + k_received >= events,
         "{events} events, but audit received {received} and kmsg {k_received}"
     );
+    // Every call is accounted for: received, counted as lost, or the source says its
+    // receive buffer overflowed (ENOBUFS: the kernel does not say how many were dropped).
+    let overflowed = r.stderr.contains("receive buffer overflowed");
     assert!(
-        received + lost >= N,
-        "received {received} + lost {lost} < {N}"
+        received + lost >= N || overflowed,
+        "received {received} + lost {lost} < {N}, and no overflow reported"
     );
     // kmsg is rate limited: it saw few, and says that it missed the rest.
     assert!(k_received < N / 100, "kmsg received {k_received}");
