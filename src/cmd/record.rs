@@ -58,27 +58,36 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
         return Ok(recorded.exit.code());
     }
 
-    let profile = load_profile(Some(&args.output))?;
-    let verified = execute(
-        profile,
-        &Options {
-            mode: None,
-            enforce: true,
-            user: None,
-            events: None,
-            command: &args.command,
-            sources: &[],
-        },
-    )?;
+    verify(&args.output, &args.command, recorded.exit, "when recorded")
+}
+
+/// Re-runs `command` under the written profile with `--enforce`: nothing may be denied
+/// and the program must end as it did when `expected` was seen (`seen` says when).
+pub fn verify(
+    output: &std::path::Path,
+    command: &[std::ffi::OsString],
+    expected: crate::run::WorkloadExit,
+    seen: &str,
+) -> Result<u8, CmdError> {
+    let out_name = output.display().to_string();
+    let options = Options {
+        mode: None,
+        enforce: true,
+        user: None,
+        events: None,
+        command,
+        sources: &[],
+    };
+    let verified = execute(load_profile(Some(output))?, &options)?;
     if !verified.summary.entries.is_empty() {
         eprintln!("eperm: verify failed: under {out_name} with --enforce, still denied:");
         eprint!("{}", verified.summary.render(Some(&out_name)));
         return Ok(EXIT_FINDINGS);
     }
-    if verified.exit != recorded.exit {
+    if verified.exit != expected {
         eprintln!(
-            "eperm: verify failed: under {out_name} the program {}, but {} when recorded",
-            verified.exit, recorded.exit
+            "eperm: verify failed: under {out_name} the program {}, but {expected} {seen}",
+            verified.exit
         );
         return Ok(EXIT_FINDINGS);
     }

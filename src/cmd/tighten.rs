@@ -1,8 +1,8 @@
 //! `eperm run --coverage` and `eperm tighten`: which allowances does the workload
 //! use, and the profile without the ones it never did.
 
-use super::run::{execute, load_profile, prepare, Options, Summary, DEFAULT_NAME};
-use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
+use super::run::{load_profile, prepare, Options, Summary, DEFAULT_NAME};
+use super::CmdError;
 use crate::cli::{RunArgs, TightenArgs};
 use crate::compile::Mode;
 use crate::profile::edit::{add_arg_rule, apply_commented, Edit};
@@ -231,34 +231,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let out_name = args.output.display().to_string();
     eprintln!("eperm: wrote {out_name}");
 
-    let verified = execute(
-        load_profile(Some(&args.output))?,
-        &Options {
-            mode: None,
-            enforce: true,
-            user: None,
-            events: None,
-            command: &args.command,
-            sources: &[],
-        },
-    )?;
-    if !verified.summary.entries.is_empty() {
-        eprintln!("eperm: verify failed: under {out_name} with --enforce, still denied:");
-        eprint!("{}", verified.summary.render(Some(&out_name)));
-        return Ok(EXIT_FINDINGS);
-    }
-    if verified.exit != last_exit {
-        eprintln!(
-            "eperm: verify failed: under {out_name} the program {}, but {} under coverage",
-            verified.exit, last_exit
-        );
-        return Ok(EXIT_FINDINGS);
-    }
-    eprintln!(
-        "eperm: verified: under {out_name} nothing was denied and the program {}",
-        verified.exit
-    );
-    Ok(EXIT_OK)
+    super::record::verify(&args.output, &args.command, last_exit, "under coverage")
 }
 
 /// Replaces `socket`'s unconditional allowance by one rule per family, each with a
