@@ -272,29 +272,15 @@ pub(super) fn serve(
     mut handle: impl FnMut(Notif),
 ) -> io::Result<()> {
     loop {
-        let pollfd = |fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let mut fds = [pollfd(listener.as_raw_fd()), pollfd(stop.as_raw_fd())];
-        // SAFETY: two valid pollfds.
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(err);
-        }
-        if fds[1].revents != 0 {
+        let ready = crate::sources::wait::wait(listener.as_raw_fd(), stop, -1)?;
+        if ready.stop {
             return Ok(());
         }
-        let revents = fds[0].revents;
-        if revents & libc::POLLIN != 0 {
+        if ready.data {
             if let Some(notif) = receive(listener)? {
                 handle(notif);
             }
-        } else if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        } else if ready.hangup {
             return Ok(());
         }
     }

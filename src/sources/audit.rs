@@ -144,30 +144,13 @@ impl AuditSource {
                     });
                 }
             }
-            let mut fds = [
-                libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: stop.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: fds is a valid array of two pollfd.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 200) };
-            if n < 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
+            let Ok(ready) = super::wait::wait(fd, stop, 200) else {
+                break;
+            };
+            if ready.stop && !ready.data {
                 break;
             }
-            if fds[1].revents != 0 && fds[0].revents & libc::POLLIN == 0 {
-                break;
-            }
-            if fds[0].revents == 0 {
+            if !ready.data && !ready.hangup {
                 continue;
             }
             // Drain everything queued before polling again.

@@ -13,3 +13,4 @@ pub mod parse;
 pub mod procinfo;
 pub mod strace;
 pub mod symbols;
+pub mod wait;
