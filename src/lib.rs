@@ -10,6 +10,7 @@ pub mod caps;
 pub mod cli;
 pub mod cmd;
 pub mod compile;
+pub mod container;
 pub mod errno;
 pub mod json;
 pub mod profile;
