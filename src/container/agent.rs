@@ -91,8 +91,11 @@ fn receive(conn: &UnixStream) -> io::Result<Handoff> {
         json.extend_from_slice(&buf[..n]);
     }
     let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
-    let state: ProcessState = serde_json::from_slice(&json)
-        .map_err(|e| bad(format!("the runtime's container state is not what runc sends: {e}")))?;
+    let state: ProcessState = serde_json::from_slice(&json).map_err(|e| {
+        bad(format!(
+            "the runtime's container state is not what runc sends: {e}"
+        ))
+    })?;
     let at = state
         .fds
         .iter()

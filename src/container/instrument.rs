@@ -5,8 +5,10 @@
 //! - LOG: denying actions (and a denying default) become `SCMP_ACT_LOG`; the kernel
 //!   logs each such call and lets it run; events come from audit / kmsg.
 //! - NOTIFY: runc refuses NOTIFY as the default action and for `write`, so the
-//!   default becomes LOG, denying rules become NOTIFY (`write` stays LOG), and one
-//!   extra rule sends every syscall that only the default would deny to NOTIFY.
+//!   default becomes LOG, denying rules become NOTIFY, and one extra rule sends
+//!   every syscall that only the default would deny to NOTIFY. runc's init makes
+//!   calls after loading the filter and before eperm holds the listener: a NOTIFY
+//!   on any of those would wait for ever, so they ([`RUNC_HANDOFF`]) stay LOG.
 //!   Calls that an argument condition lets through only sometimes are left to the
 //!   default (LOG): a JSON rule cannot express "none of those conditions held".
 //!
@@ -23,12 +25,63 @@ pub enum Instrument {
     Log,
     /// `listener`: the agent's socket (`listenerPath`), when the runtime reads it
     /// from the profile; `None` when something else sets it (eperm's runc wrapper).
-    Notify { listener: Option<String> },
+    Notify {
+        listener: Option<String>,
+    },
 }
 
 /// The `comment` of the extra rule, so a reader of the copy knows where it came from.
 pub const EXTRA_RULE_COMMENT: &str =
     "eperm: syscalls the original profile denies by its default action, reported to eperm";
+
+/// Syscalls that stay LOG in a NOTIFY copy: what runc 1.1's init (Go) calls
+/// between loading the filter and handing the listener over, as measured here
+/// under a deny-everything profile, plus the Go runtime's own housekeeping.
+pub const RUNC_HANDOFF: &[&str] = &[
+    "capget",
+    "capset",
+    "chdir",
+    "clone",
+    "close",
+    "epoll_ctl",
+    "epoll_pwait",
+    "execve",
+    "exit",
+    "exit_group",
+    "faccessat2",
+    "fcntl",
+    "fstat",
+    "fstatfs",
+    "futex",
+    "getcwd",
+    "getdents64",
+    "getpid",
+    "getppid",
+    "gettid",
+    "madvise",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "openat",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "setgid",
+    "setgroups",
+    "setuid",
+    "sigaltstack",
+    "tgkill",
+    "write",
+];
+
+fn logged_in_notify(name: &str) -> bool {
+    RUNC_HANDOFF.contains(&name)
+}
 
 /// Actions that stop a call: the ones eperm reports instead of applying.
 pub fn denies(action: Action) -> bool {
@@ -100,18 +153,20 @@ fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
             fields.insert("action".into(), json!("SCMP_ACT_LOG"));
             vec![rule]
         }
-        Instrument::Notify { .. } => split_write(fields),
+        Instrument::Notify { .. } => split_handoff(fields),
     }
 }
 
-fn split_write(fields: &mut Map<String, Value>) -> Vec<Value> {
+/// A NOTIFY rule for the names runc allows it for, a LOG rule for the others.
+fn split_handoff(fields: &mut Map<String, Value>) -> Vec<Value> {
     let names: Vec<Value> = fields
         .get("names")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let (write, others): (Vec<Value>, Vec<Value>) =
-        names.into_iter().partition(|n| n.as_str() == Some("write"));
+    let (write, others): (Vec<Value>, Vec<Value>) = names
+        .into_iter()
+        .partition(|n| n.as_str().is_some_and(logged_in_notify));
     let mut out = Vec::new();
     if !others.is_empty() {
         let mut notify = fields.clone();
@@ -131,20 +186,24 @@ fn split_write(fields: &mut Map<String, Value>) -> Vec<Value> {
 /// The syscalls of the target's arches that no kept rule mentions: only the default
 /// action decides them. Names of rules the runtime drops for equalling the default
 /// are left out too (those rules became NOTIFY themselves; a name twice would be a
-/// duplicate rule). `write` is left to the default (LOG).
+/// duplicate rule). [`RUNC_HANDOFF`] is left to the default (LOG).
 fn only_default_denies(profile: &Profile, target: &Target) -> Vec<String> {
     let resolved = resolve(profile, target);
     let mut decided: BTreeSet<&str> = resolved.rules.iter().map(|r| r.name.as_str()).collect();
     for skip in &resolved.skipped {
         if let Skip::EqualsDefault { rule } = skip {
             let rule = profile.rules.iter().find(|r| r.index == *rule);
-            decided.extend(rule.into_iter().flat_map(|r| &r.names).map(|n| n.name.as_str()));
+            decided.extend(
+                rule.into_iter()
+                    .flat_map(|r| &r.names)
+                    .map(|n| n.name.as_str()),
+            );
         }
     }
     let mut names = BTreeSet::new();
     for arch in &resolved.arches {
         for &(name, _) in arch.syscalls() {
-            if name != "write" && !decided.contains(name) {
+            if !logged_in_notify(name) && !decided.contains(name) {
                 names.insert(name.to_string());
             }
         }
@@ -214,7 +273,7 @@ mod tests {
                 {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
                  "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
                 {"names": ["clone3", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-                {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}
+                {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}
             ]
         }"#;
         let original = load_str("p.json", text.to_string()).unwrap();
@@ -235,14 +294,37 @@ mod tests {
         assert_eq!(x86_64("read", 0), Action::Allow);
         assert_eq!(x86_64("clone3", 0), Action::Notify);
         assert_eq!(x86_64("mkdir", 0), Action::Notify);
-        assert_eq!(x86_64("mount", 0), Action::Notify, "denied by the default only");
-        assert_eq!(x86_64("write", 0), Action::Log, "runc refuses NOTIFY for write");
+        assert_eq!(
+            x86_64("mount", 0),
+            Action::Notify,
+            "denied by the default only"
+        );
+        assert_eq!(
+            x86_64("write", 0),
+            Action::Log,
+            "runc refuses NOTIFY for write"
+        );
+        assert_eq!(
+            x86_64("futex", 0),
+            Action::Log,
+            "runc's init needs it unanswered"
+        );
+        assert_eq!(
+            x86_64("execve", 0),
+            Action::Log,
+            "runc's init needs it unanswered"
+        );
         assert_eq!(x86_64("personality", 8), Action::Allow);
-        assert_eq!(x86_64("personality", 9), Action::Log, "the default decides it");
-        // runc would reject a copy that notifies on write anywhere.
+        assert_eq!(
+            x86_64("personality", 9),
+            Action::Log,
+            "the default decides it"
+        );
+        // runc would reject a copy that notifies on write, and hang on the handoff set.
         for rule in parsed["syscalls"].as_array().unwrap() {
             if rule["action"] == "SCMP_ACT_NOTIFY" {
-                assert!(!rule["names"].as_array().unwrap().iter().any(|n| n == "write"));
+                let names = rule["names"].as_array().unwrap();
+                assert!(!names.iter().any(|n| logged_in_notify(n.as_str().unwrap())));
             }
         }
     }

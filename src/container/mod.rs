@@ -4,4 +4,8 @@
 //! for NOTIFY, or on the kernel log sources for LOG.
 
 pub mod agent;
+pub mod docker;
 pub mod instrument;
+pub mod oci;
+pub mod session;
+pub mod wrapper;

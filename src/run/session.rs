@@ -411,7 +411,7 @@ fn run_logged(
 
 /// After the workload ended: waits until the sources have been quiet for a while
 /// (the kernel delivers records asynchronously), at most 30 s.
-fn settle(sources: &LogSources) {
+pub(crate) fn settle(sources: &LogSources) {
     let started = Instant::now();
     let count = || {
         sources
@@ -435,7 +435,11 @@ fn settle(sources: &LogSources) {
 }
 
 /// Turns the workload's records into events, each record once.
-fn consume(rx: mpsc::Receiver<Incoming>, filter: mpsc::Receiver<Filter>, sup: &Supervision) {
+pub(crate) fn consume(
+    rx: mpsc::Receiver<Incoming>,
+    filter: mpsc::Receiver<Filter>,
+    sup: &Supervision,
+) {
     // Records wait in the channel until the workload's session is known.
     let Ok(mut filter) = filter.recv() else {
         return;
@@ -494,7 +498,7 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 
 /// While the workload runs: ^C and ^\ are for it, not for eperm, and it owns the
 /// terminal when eperm did.
-struct Terminal {
+pub(crate) struct Terminal {
     old_int: libc::sighandler_t,
     old_quit: libc::sighandler_t,
     /// The foreground group to give back, when eperm had the terminal.
@@ -502,7 +506,7 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn enter() -> Terminal {
+    pub(crate) fn enter() -> Terminal {
         // SAFETY: installing SIG_IGN and reading terminal state are plain calls.
         unsafe {
             let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);
@@ -534,7 +538,7 @@ impl Terminal {
         }
     }
 
-    fn give_to(&self, pgid: libc::pid_t) {
+    pub(crate) fn give_to(&self, pgid: libc::pid_t) {
         if self.foreground.is_some() {
             // SAFETY: plain call; failure leaves the terminal with eperm.
             unsafe { libc::tcsetpgrp(0, pgid) };

@@ -44,6 +44,14 @@ pub fn tgid_of(tid: u32) -> Option<u32> {
     status_field(tid, "Tgid")?.parse().ok()
 }
 
+/// The pid namespace's inode (zombies too, until reaped).
+pub fn pid_ns(pid: u32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/pid"))
+        .ok()
+        .map(|m| m.ino())
+}
+
 /// The argument vector; empty for kernel threads and zombies.
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
     let raw = read(pid, "cmdline")?;
