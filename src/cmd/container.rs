@@ -11,9 +11,9 @@ use crate::arch::Arch;
 use crate::cli::{ContainerArgs, DockerArgs, OciArgs};
 use crate::container::agent::Agent;
 use crate::container::instrument::{instrument, Instrument};
-use crate::container::session::{self, ContainerId, Launch};
-use crate::container::{docker as dockerrun, oci as ocirun};
-use crate::profile::edit::{apply_commented, Edit};
+use crate::container::session::{self, Attribution, ContainerId, Launch};
+use crate::container::{docker as dockerrun, oci as ocirun, wrapper};
+use crate::profile::edit::{apply_commented, apply_grouped, Edit};
 use crate::profile::{Form, KernelVersion, Profile, Target};
 use crate::run::session::{Interception, LogOptions};
 use crate::run::{Judge, Policy, Supervision, WorkloadExit};
@@ -56,15 +56,28 @@ pub fn docker(args: &DockerArgs) -> Result<u8, CmdError> {
         .name
         .clone()
         .unwrap_or_else(|| format!("eperm-{}", std::process::id()));
+    // Through the wrapper (when registered) the container gets an audit session of
+    // its own, which tells its log records apart exactly; NOTIFY needs it anyway.
+    let session_file = work.path.join("session");
+    let mut env = Vec::new();
+    if let Some(agent) = &agent {
+        let mut var = std::ffi::OsString::from(format!("{}=", wrapper::AGENT_ENV));
+        var.push(agent.path());
+        env.push(var);
+    }
+    if runtime.is_some() {
+        let uid = crate::run::session::login_uid(None);
+        env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session_file.display()).into());
+    }
     let client = dockerrun::Client {
         run: &run,
         profile: copy.as_os_str(),
         cidfile: cidfile.as_os_str(),
         name: &name,
-        notify: runtime
-            .as_deref()
-            .zip(agent.as_ref().map(|a| a.path().as_os_str())),
+        runtime: runtime.as_deref(),
+        env,
     };
+    let id = ContainerId::File(cidfile.clone());
     let launch = Launch {
         argv: client.argv(),
         cleanup: ["docker", "rm", "--force", &name]
@@ -73,7 +86,13 @@ pub fn docker(args: &DockerArgs) -> Result<u8, CmdError> {
             .collect(),
         mode,
         agent,
-        id: ContainerId::File(cidfile),
+        attribution: match runtime {
+            Some(_) => Attribution::SessionFile {
+                file: session_file,
+                id,
+            },
+            None => Attribution::Container(id),
+        },
     };
     let command = format!("docker {}", shown(&args.docker));
     let outcome = follow(launch, profile.clone(), &target, &args.common)?;
@@ -126,7 +145,9 @@ pub fn oci(args: &OciArgs) -> Result<u8, CmdError> {
         cleanup: ocirun::cleanup_argv(&id),
         mode,
         agent,
-        id: ContainerId::Known(id),
+        attribution: Attribution::OwnSession {
+            loginuid: crate::run::session::login_uid(None),
+        },
     };
     let command = format!("runc run --bundle {}", args.bundle.display());
     let outcome = follow(launch, profile.clone(), &target, &args.common)?;
@@ -283,8 +304,7 @@ fn with_allowances(
     let bad = |e: crate::profile::edit::EditError| CmdError::BadInput(e.to_string());
     let comment = format!("recorded by eperm from: {command}");
     let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
-    let second =
-        apply_commented(&first.profile, &bootstrap, Some(BOOTSTRAP_COMMENT)).map_err(bad)?;
+    let second = apply_grouped(&first.profile, &bootstrap, BOOTSTRAP_COMMENT).map_err(bad)?;
     Ok(second.text().to_string())
 }
 

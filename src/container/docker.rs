@@ -131,8 +131,10 @@ pub struct Client<'a> {
     pub profile: &'a OsStr,
     pub cidfile: &'a OsStr,
     pub name: &'a str,
-    /// Notify: the runtime that sets `listenerPath`, and the agent's socket.
-    pub notify: Option<(&'a str, &'a OsStr)>,
+    /// eperm's runc wrapper, registered with dockerd under this name.
+    pub runtime: Option<&'a str>,
+    /// Variables for the wrapper (`NAME=VALUE`; it takes them out again).
+    pub env: Vec<OsString>,
 }
 
 impl Client<'_> {
@@ -150,13 +152,13 @@ impl Client<'_> {
             argv.push("--name".into());
             argv.push(self.name.into());
         }
-        if let Some((runtime, agent)) = self.notify {
+        if let Some(runtime) = self.runtime {
             argv.push("--runtime".into());
             argv.push(runtime.into());
-            let mut env = OsString::from(format!("{}=", super::wrapper::AGENT_ENV));
-            env.push(agent);
+        }
+        for var in &self.env {
             argv.push("--env".into());
-            argv.push(env);
+            argv.push(var.clone());
         }
         argv.extend(self.run.args.iter().cloned());
         argv
@@ -223,7 +225,8 @@ mod tests {
             profile: OsStr::new("/tmp/p.json"),
             cidfile: OsStr::new("/tmp/cid"),
             name: "eperm-1",
-            notify: Some(("eperm", OsStr::new("/run/a.sock"))),
+            runtime: Some("eperm"),
+            env: vec!["EPERM_AGENT=/run/a.sock".into()],
         };
         let text: Vec<String> = client
             .argv()

@@ -26,8 +26,26 @@ pub struct Launch {
     pub mode: Interception,
     /// The socket the instrumented profile's `listenerPath` names.
     pub agent: Option<Agent>,
-    /// How the container's id becomes known (LOG mode attributes records by it).
-    pub id: ContainerId,
+    /// How kernel log records are matched to this container.
+    pub attribution: Attribution,
+}
+
+/// How log records are told apart from other containers'. An audit session of
+/// the container's own is exact, even for processes gone before their record is
+/// read; the container's id is a fallback that can miss such processes.
+pub enum Attribution {
+    /// The client gets a fresh audit session, inherited by the container (runc
+    /// run's container is its descendant); `loginuid` opens it.
+    OwnSession {
+        loginuid: u32,
+    },
+    /// eperm's runc wrapper opens the session and writes its id to this file;
+    /// until then, and without it, by the container id in `id`.
+    SessionFile {
+        file: PathBuf,
+        id: ContainerId,
+    },
+    Container(ContainerId),
 }
 
 pub enum ContainerId {
@@ -70,14 +88,17 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
             let (sup, stop) = (&sup, stop_read.as_fd());
             scope.spawn(move || serve_agent(agent, sup, stop))
         });
-        let client = spawn_client(&launch.argv, &containment);
+        let loginuid = match launch.attribution {
+            Attribution::OwnSession { loginuid } => Some(loginuid),
+            _ => None,
+        };
+        let client = spawn_client(&launch.argv, &containment, loginuid);
         let exit = match client {
             Ok(pid) => {
                 terminal.give_to(pid);
                 if consumer.is_some() {
-                    let id = learn_id(&launch.id, pid);
-                    if !id.is_empty() {
-                        let _ = filter_tx.send(Filter::container(&id));
+                    if let Some(filter) = filter_for(&launch.attribution, pid) {
+                        let _ = filter_tx.send(filter);
                     }
                 }
                 wait(pid)
@@ -131,11 +152,40 @@ fn serve_agent(
     })
 }
 
+/// The filter for the container's records; `None` when the client ended before
+/// the container existed.
+fn filter_for(attribution: &Attribution, client: i32) -> Option<Filter> {
+    let ses = |pid: u32| crate::sources::procinfo::session(pid);
+    match attribution {
+        Attribution::OwnSession { .. } => match ses(client as u32) {
+            Some(s) if Some(s) != ses(std::process::id()) => Some(Filter::session(s)),
+            _ => {
+                eprintln!("eperm: the runtime could not get an audit session of its own (needs CAP_AUDIT_CONTROL): records are matched by process, and processes that end before their records arrive are missed");
+                None
+            }
+        },
+        Attribution::SessionFile { file, id } => {
+            let id = learn_id(id, client)?;
+            match wait_for(file, client).and_then(|t| t.parse().ok()) {
+                Some(s) => Some(Filter::session(s)),
+                None => Some(Filter::container(&id)),
+            }
+        }
+        Attribution::Container(id) => learn_id(id, client).map(|id| Filter::container(&id)),
+    }
+}
+
 /// The client in a process group of its own, in the watchdog's cgroup, killed
-/// with eperm (a parent-death signal besides the watchdog).
-fn spawn_client(argv: &[OsString], containment: &Containment) -> Result<i32, RunError> {
+/// with eperm (a parent-death signal besides the watchdog); with `loginuid`, in
+/// a fresh audit session.
+fn spawn_client(
+    argv: &[OsString],
+    containment: &Containment,
+    loginuid: Option<u32>,
+) -> Result<i32, RunError> {
     let cgroup = containment.cgroup_procs();
     let cgroup_fd = cgroup.as_ref().map(|fd| fd.as_raw_fd());
+    let loginuid = loginuid.map(|uid| uid.to_string().into_bytes());
     let mut command = std::process::Command::new(&argv[0]);
     command.args(&argv[1..]);
     // SAFETY: only async-signal-safe calls between fork and exec.
@@ -145,6 +195,13 @@ fn spawn_client(argv: &[OsString], containment: &Containment) -> Result<i32, Run
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if let Some(fd) = cgroup_fd {
                 libc::write(fd, b"0".as_ptr().cast(), 1);
+            }
+            if let Some(uid) = &loginuid {
+                let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+                if fd >= 0 {
+                    libc::write(fd, uid.as_ptr().cast(), uid.len());
+                    libc::close(fd);
+                }
             }
             Ok(())
         });
@@ -170,16 +227,21 @@ fn spawn_client(argv: &[OsString], containment: &Containment) -> Result<i32, Run
 }
 
 /// The container's id: known, or read from docker's cidfile once it is written
-/// (empty when the client ends before creating a container).
-fn learn_id(id: &ContainerId, client: i32) -> String {
-    let path = match id {
-        ContainerId::Known(id) => return id.clone(),
-        ContainerId::File(path) => path,
-    };
+/// (`None` when the client ends before creating a container).
+fn learn_id(id: &ContainerId, client: i32) -> Option<String> {
+    match id {
+        ContainerId::Known(id) => Some(id.clone()),
+        ContainerId::File(path) => wait_for(path, client),
+    }
+}
+
+/// The trimmed contents of `path` once something wrote them; `None` when the
+/// client ended first.
+fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
     loop {
         if let Ok(text) = std::fs::read_to_string(path) {
             if !text.trim().is_empty() {
-                return text.trim().to_string();
+                return Some(text.trim().to_string());
             }
         }
         // SAFETY: probing our own child without reaping it.
@@ -194,7 +256,7 @@ fn learn_id(id: &ContainerId, client: i32) -> String {
                 && info.si_pid() != 0
         };
         if gone {
-            return String::new();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(5));
     }

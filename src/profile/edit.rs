@@ -297,11 +297,31 @@ pub fn apply_commented(
     edits: &[Edit],
     comment: Option<&str>,
 ) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, comment, false)
+}
+
+/// Like [`apply_commented`], but names are only added to rules carrying the same
+/// comment (else a new rule gets it): allowances made for one reason stay
+/// together, apart from the profile's own, e.g. what a container runtime needs.
+pub fn apply_grouped(
+    profile: &Profile,
+    edits: &[Edit],
+    comment: &str,
+) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, Some(comment), true)
+}
+
+fn apply_placed(
+    profile: &Profile,
+    edits: &[Edit],
+    comment: Option<&str>,
+    grouped: bool,
+) -> Result<Applied, EditError> {
     edits.iter().try_for_each(Edit::validate)?;
     let mut current = profile.clone();
     let mut reports = Vec::with_capacity(edits.len());
     for edit in edits {
-        let (next, changes) = apply_one(current, edit, comment)?;
+        let (next, changes) = apply_one(current, edit, comment, grouped)?;
         current = next;
         reports.push(Report {
             edit: edit.clone(),
@@ -409,6 +429,7 @@ fn apply_one(
     mut profile: Profile,
     edit: &Edit,
     comment: Option<&str>,
+    grouped: bool,
 ) -> Result<(Profile, Vec<Change>), EditError> {
     let name = edit.name();
     let target = Target::of(&profile, edit);
@@ -457,7 +478,7 @@ fn apply_one(
                 action,
                 errno,
             });
-        } else if let Some(rule) = best_block(&profile, target) {
+        } else if let Some(rule) = best_block(&profile, target, grouped.then_some(comment)) {
             let index = rule.index;
             let splice = add_name(&profile, &style, rule, name);
             profile = reload(&profile, splice)?;
@@ -512,8 +533,13 @@ fn last_to_remove(profile: &Profile, edit: &Edit, target: Target) -> Option<(usi
 }
 
 /// The block to add the name to: an unconditional rule doing what the target
-/// asks with a `names` list; the largest such (Docker's big allow list), first on ties.
-fn best_block(profile: &Profile, target: Target) -> Option<&Rule> {
+/// asks with a `names` list (and, when `comment` is given, that comment); the
+/// largest such (Docker's big allow list), first on ties.
+fn best_block<'p>(
+    profile: &'p Profile,
+    target: Target,
+    comment: Option<Option<&str>>,
+) -> Option<&'p Rule> {
     let has_list = |rule: &Rule| {
         let list = rule_node(profile, rule).get("names");
         list.and_then(Node::items).is_some()
@@ -522,6 +548,7 @@ fn best_block(profile: &Profile, target: Target) -> Option<&Rule> {
         .rules
         .iter()
         .filter(|r| unconditional(r) && target.met_by(r) && has_list(r))
+        .filter(|r| comment.is_none_or(|c| r.comment.as_deref() == c))
         // max_by_key keeps the last of equals: reversed, that is the first.
         .rev()
         .max_by_key(|r| r.names.len())

@@ -315,7 +315,7 @@ fn run_child_with<T: Send>(
 
 /// The loginuid the workload's new audit session is opened with: `--user`'s uid,
 /// else eperm's own login uid, else its uid.
-fn login_uid(user: Option<u32>) -> u32 {
+pub(crate) fn login_uid(user: Option<u32>) -> u32 {
     user.or_else(|| read_id("/proc/self/loginuid"))
         .unwrap_or_else(|| nix::unistd::getuid().as_raw())
 }
