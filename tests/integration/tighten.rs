@@ -3,7 +3,7 @@
 use crate::util::{eperm, stderr};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
-use eperm::profile::{load_file, Action, Target, DEFAULT_PROFILE};
+use eperm::profile::{load_file, Action, CmpOp, Target, DEFAULT_PROFILE};
 use eperm::run::coverage::Coverage;
 use eperm::run::Judge;
 use std::collections::BTreeSet;
@@ -160,12 +160,12 @@ fn narrowing_socket_to_af_unix_denies_af_inet() {
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert!(
-        stderr(&run).contains("narrowed socket to AF_UNIX"),
+        stderr(&run).contains("narrowed socket only with family: AF_UNIX; type: SOCK_STREAM"),
         "{}",
         stderr(&run)
     );
 
-    // One rule per family, one condition per rule: arg0 == AF_UNIX.
+    // One rule, one condition per argument: arg0 == AF_UNIX (and the type, flags free).
     let narrowed = load_file(&out).unwrap();
     let socket_rules: Vec<_> = narrowed
         .rules
@@ -173,9 +173,15 @@ fn narrowing_socket_to_af_unix_denies_af_inet() {
         .filter(|r| r.names.iter().any(|n| n.name == "socket"))
         .collect();
     assert_eq!(socket_rules.len(), 1, "{}", narrowed.text);
-    assert_eq!(socket_rules[0].args.len(), 1);
-    assert_eq!(socket_rules[0].args[0].index, 0);
-    assert_eq!(socket_rules[0].args[0].value, libc::AF_UNIX as u64);
+    let args = &socket_rules[0].args;
+    assert_eq!(args.len(), 2, "{}", narrowed.text);
+    assert_eq!((args[0].index, args[0].op), (0, CmpOp::Eq));
+    assert_eq!(args[0].value, libc::AF_UNIX as u64);
+    assert_eq!((args[1].index, args[1].op), (1, CmpOp::MaskedEq));
+    assert_eq!(
+        (args[1].value, args[1].value_two),
+        (0xf, libc::SOCK_STREAM as u64)
+    );
 
     // Our libseccomp-faithful judge reads it as allow for AF_UNIX, deny for AF_INET.
     let judge = Judge::new(narrowed, &Target::docker_on_host(), Mode::Enforce).unwrap();
