@@ -24,6 +24,38 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// "work": forks a child and runs a thread, no namespaces; "newnet": clone with
+/// CLONE_NEWNET, exit 3 if refused.
+const CLONES: &str = r#"
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void *thread(void *arg) { return arg; }
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "newnet") == 0) {
+        long pid = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+        if (pid < 0) return 3;
+        if (pid == 0) _exit(0);
+        waitpid(pid, 0, 0);
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid < 0) return 4;
+    if (pid == 0) _exit(0);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || status != 0) return 5;
+    pthread_t t;
+    if (pthread_create(&t, 0, thread, 0) != 0) return 6;
+    pthread_join(t, 0);
+    return 0;
+}
+"#;
+
 fn require_root() {
     // SAFETY: plain syscall.
     assert_eq!(
@@ -33,12 +65,12 @@ fn require_root() {
     );
 }
 
-fn helper(dir: &Path, name: &str, source: &str) -> PathBuf {
+pub fn helper(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     let exe = dir.join(name);
     std::fs::write(&src, source).unwrap();
     let out = Command::new("cc")
-        .args(["-O2", "-o"])
+        .args(["-O2", "-pthread", "-o"])
         .arg(&exe)
         .arg(&src)
         .output()
@@ -250,4 +282,103 @@ fn coverage_survives_a_restart_and_merges_runs() {
     assert_eq!(socket.count, 2);
     assert_eq!(socket.pids.len(), 2);
     assert_eq!(socket.action, "SCMP_ACT_ALLOW");
+}
+
+/// `flags` of every allowed `clone` call against the narrowed profile's verdict.
+fn clone_verdict(judge: &Judge, flags: u64) -> Action {
+    let arch = Arch::native();
+    let nr = arch.syscall_nr("clone").unwrap();
+    judge.judge(arch, nr, [flags, 0, 0, 0, 0, 0]).verdict.action
+}
+
+#[test]
+fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "clones", CLONES);
+    let profile = default_profile(dir.path());
+    let out = dir.path().join("narrow.json");
+    let run = eperm_out(&[
+        "tighten",
+        "-p",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--narrow",
+        "--",
+        exe.to_str().unwrap(),
+        "work",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("narrowed clone only with namespace flags: none"),
+        "{}",
+        stderr(&run)
+    );
+
+    // Every clone rule of the result carries the namespace mask: as root the
+    // privileged (CAP_SYS_ADMIN) allowance was narrowed, the others already had it.
+    let narrowed = load_file(&out).unwrap();
+    let clone_rules: Vec<_> = narrowed
+        .rules
+        .iter()
+        .filter(|r| r.names.iter().any(|n| n.name == "clone"))
+        .collect();
+    assert!(!clone_rules.is_empty(), "{}", narrowed.text);
+    for rule in &clone_rules {
+        assert_eq!(rule.action, Action::Allow);
+        assert_eq!(rule.args.len(), 1, "{}", narrowed.text);
+        assert_eq!(rule.args[0].op, CmpOp::MaskedEq);
+        assert_eq!(rule.args[0].value, 0x7E02_0000);
+        assert_eq!(rule.args[0].value_two, 0);
+    }
+
+    // Every flags value the workload used is allowed, CLONE_NEWNET is not.
+    let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
+    let seen = coverage.values("clone", 0);
+    assert!(!seen.is_empty(), "fork makes a clone call");
+    let judge = Judge::new(narrowed, &Target::docker_on_host(), Mode::Enforce).unwrap();
+    for &flags in &seen {
+        assert_eq!(clone_verdict(&judge, flags), Action::Allow, "{flags:#x}");
+    }
+    let newnet = (libc::CLONE_NEWNET | libc::SIGCHLD) as u64;
+    assert_ne!(clone_verdict(&judge, newnet), Action::Allow);
+
+    // Enforced: the workload still runs; a clone into a new network namespace fails.
+    let enforced = eperm_out(&[
+        "run",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        out.to_str().unwrap(),
+        "--",
+        exe.to_str().unwrap(),
+        "work",
+    ]);
+    assert_eq!(enforced.status.code(), Some(0), "{}", stderr(&enforced));
+    assert!(stderr(&enforced).contains("would have denied nothing"));
+    let denied = eperm_out(&[
+        "run",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        out.to_str().unwrap(),
+        "--",
+        exe.to_str().unwrap(),
+        "newnet",
+    ]);
+    assert_eq!(denied.status.code(), Some(3), "{}", stderr(&denied));
+    assert!(stderr(&denied).contains("clone"), "{}", stderr(&denied));
+    // Under the original profile (as root) the same call is allowed.
+    let before = eperm_out(&[
+        "run",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        profile.to_str().unwrap(),
+        "--",
+        exe.to_str().unwrap(),
+        "newnet",
+    ]);
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
 }
