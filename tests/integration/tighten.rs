@@ -1,6 +1,6 @@
 //! Coverage and `eperm tighten`: pruning, narrowing, merging runs.
 
-use crate::util::{eperm, stderr};
+use crate::util::{eperm, stderr, stdout};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
 use eperm::profile::{load_file, Action, CmpOp, Target, DEFAULT_PROFILE};
@@ -381,4 +381,44 @@ fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
         "newnet",
     ]);
     assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+}
+
+#[test]
+fn coverage_counts_children_that_outlive_the_initial_process() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_profile(dir.path());
+    let run = eperm_out(&[
+        "run",
+        "--coverage",
+        "--no-tui",
+        "-p",
+        profile.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "(sleep 0.2; ls /) & exit 0",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    // ls ran after sh had exited, and printed.
+    assert!(stdout(&run).lines().any(|l| l == "proc"), "{}", stdout(&run));
+    let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
+    let count = |name: &str| -> u64 {
+        coverage
+            .tallies
+            .iter()
+            .filter(|t| t.syscall == name)
+            .map(|t| t.count)
+            .sum()
+    };
+    // sh, sleep and ls each exec'd; only ls lists a directory.
+    assert_eq!(count("execve"), 3, "{:?}", coverage.used());
+    assert!(count("getdents64") > 0, "{:?}", coverage.used());
+    let pids: BTreeSet<u32> = coverage
+        .tallies
+        .iter()
+        .filter(|t| t.syscall == "execve")
+        .flat_map(|t| t.pids.iter().copied())
+        .collect();
+    assert_eq!(pids.len(), 3, "{pids:?}");
 }
