@@ -337,7 +337,25 @@ fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
     let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
     let seen = coverage.values("clone", 0);
     assert!(!seen.is_empty(), "fork makes a clone call");
-    let judge = Judge::new(narrowed, &Target::docker_on_host(), Mode::Enforce).unwrap();
+    // libseccomp, built as runc builds it, reads the narrowed rules the same way
+    // (as root: the privileged allowance is the one narrowed).
+    #[cfg(feature = "differential")]
+    {
+        let t = crate::narrow::target(eperm::caps::CapSet::all());
+        let newnet = (libc::CLONE_NEWNET | libc::SIGCHLD) as u64;
+        for &flags in seen.iter().chain([&newnet]) {
+            let (ours, theirs) =
+                crate::narrow::verdicts(&narrowed, &t, "clone", [flags, 0, 0, 0, 0, 0]);
+            assert_eq!(ours, theirs, "clone({flags:#x})");
+            assert_eq!(ours == eperm::compile::bpf::RET_ALLOW, flags != newnet);
+        }
+    }
+    // As root (all capabilities), as the workload ran.
+    let root = Target {
+        caps: eperm::caps::CapSet::all(),
+        ..Target::docker_on_host()
+    };
+    let judge = Judge::new(narrowed, &root, Mode::Enforce).unwrap();
     for &flags in &seen {
         assert_eq!(clone_verdict(&judge, flags), Action::Allow, "{flags:#x}");
     }
@@ -401,7 +419,11 @@ fn coverage_counts_children_that_outlive_the_initial_process() {
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     // ls ran after sh had exited, and printed.
-    assert!(stdout(&run).lines().any(|l| l == "proc"), "{}", stdout(&run));
+    assert!(
+        stdout(&run).lines().any(|l| l == "proc"),
+        "{}",
+        stdout(&run)
+    );
     let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
     let count = |name: &str| -> u64 {
         coverage
