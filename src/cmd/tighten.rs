@@ -198,7 +198,7 @@ fn narrow(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Profi
     for p in &proposals {
         let why = format!("{comment}: {}", p.explanation);
         out = p
-            .apply(&out, Some(&why))
+            .apply_commented(&out, Some(&why))
             .map_err(|e| CmdError::BadInput(e.to_string()))?;
         eprintln!("eperm: narrowed {}", p.explanation);
         for rule in p.rules_text() {

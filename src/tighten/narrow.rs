@@ -7,7 +7,7 @@
 //! let mut out = profile.clone();
 //! for p in narrow::proposals(profile, coverage) {
 //!     println!("{}: {}\n  {}", p.syscall, p.explanation, p.semantics);
-//!     out = p.apply(&out, Some("narrowed by eperm"))?;
+//!     out = p.apply_commented(&out, Some("narrowed by eperm"))?;
 //! }
 //! # Ok(()) }
 //! ```
@@ -136,10 +136,19 @@ pub const SEMANTICS: &str = "one rule per alternative, at most one condition per
 impl Proposal {
     /// `profile` with this narrowing: each ALLOW rule naming the syscall is replaced
     /// by copies ANDed with the proposal's conditions (rules that already imply them
-    /// are left as they are; rules that can never match them lose the name). New
-    /// rules carry `comment`. Works on any profile, e.g. one already pruned or
-    /// narrowed for other syscalls.
-    pub fn apply(&self, profile: &Profile, comment: Option<&str>) -> Result<Profile, EditError> {
+    /// are left as they are; rules that can never match them lose the name). Works
+    /// on any profile, e.g. one already pruned or narrowed for other syscalls; the
+    /// result's `text` is what to save (diff it against `profile.text` to show).
+    pub fn apply(&self, profile: &Profile) -> Result<Profile, EditError> {
+        self.apply_commented(profile, None)
+    }
+
+    /// Like [`Proposal::apply`], giving every new rule a `"comment"`.
+    pub fn apply_commented(
+        &self,
+        profile: &Profile,
+        comment: Option<&str>,
+    ) -> Result<Profile, EditError> {
         let Ok(plan) = plan(profile, &self.syscall, &self.conditions, self.arch) else {
             // The profile changed under the proposal so that it cannot be written
             // soundly: leave the syscall as it is.
@@ -516,7 +525,7 @@ mod tests {
             op: CmpOp::MaskedEq,
         };
         assert_eq!(ps[0].conditions, vec![vec![mask]]);
-        let out = ps[0].apply(&p, Some("narrowed")).unwrap();
+        let out = ps[0].apply_commented(&p, Some("narrowed")).unwrap();
         let clone: Vec<&Rule> = out.rules.iter().filter(|r| names(r, "clone")).collect();
         // The privileged copy keeps its includes; the two others are untouched.
         assert_eq!(clone.len(), 3, "{}", out.text);
@@ -531,7 +540,7 @@ mod tests {
             .text
             .contains(r#""excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"]}"#));
         // Applying again changes nothing.
-        assert_eq!(ps[0].apply(&out, None).unwrap().text, out.text);
+        assert_eq!(ps[0].apply(&out).unwrap().text, out.text);
         assert!(proposals_for(&out, &c, Arch::X86_64).is_empty());
     }
 
@@ -545,7 +554,7 @@ mod tests {
         assert_eq!(values, [0, newuser]);
         // The unprivileged rule cannot allow CLONE_NEWUSER: that alternative drops
         // there, so it is left alone; nothing gets looser.
-        let out = ps[0].apply(&p, None).unwrap();
+        let out = ps[0].apply(&p).unwrap();
         assert_eq!(out.rules.iter().filter(|r| names(r, "clone")).count(), 4);
     }
 
@@ -561,7 +570,7 @@ mod tests {
         let ps = proposals_for(&p, &coverage(vec![t]), Arch::X86_64);
         assert_eq!(ps.len(), 1);
         assert_eq!(ps[0].conditions.len(), 2);
-        let out = ps[0].apply(&p, None).unwrap();
+        let out = ps[0].apply(&p).unwrap();
         let args: Vec<Vec<ArgCond>> = out.rules.iter().map(|r| r.args.clone()).collect();
         let eq = |v| ArgCond {
             index: 0,
@@ -620,5 +629,26 @@ mod tests {
         assert_eq!(ps.len(), 1);
         let classes: Vec<u64> = ps[0].conditions.iter().map(|c| c[0].value_two).collect();
         assert_eq!(classes, [0, 2, 4]);
+    }
+
+    #[test]
+    fn narrowing_works_inside_an_oci_config() {
+        let p = load(
+            r#"{"ociVersion": "1.0.2", "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["prctl", "read"], "action": "SCMP_ACT_ALLOW"}]}}}"#,
+        );
+        let ps = proposals_for(
+            &p,
+            &coverage(vec![tally(0, "prctl", 0, &[15])]),
+            Arch::X86_64,
+        );
+        let out = ps[0].apply_commented(&p, Some("why")).unwrap();
+        assert_eq!(out.rules.len(), 2, "{}", out.text);
+        assert_eq!(out.rules[0].names.len(), 1);
+        assert_eq!(out.rules[1].names[0].name, "prctl");
+        assert_eq!(out.rules[1].args[0].value, 15);
+        assert_eq!(out.rules[1].comment.as_deref(), Some("why"));
+        assert!(out.text.starts_with(r#"{"ociVersion": "1.0.2""#));
+        assert_eq!(ps[0].explanation, "prctl only with option: PR_SET_NAME");
     }
 }
