@@ -290,7 +290,7 @@ fn proposal(profile: &Profile, coverage: &Coverage, arch: Arch, name: &str) -> O
     }
     Some(Proposal {
         syscall: name.to_string(),
-        explanation: explain(arch, name, &seen),
+        explanation: explain(profile, arch, name, &seen),
         semantics: SEMANTICS.to_string(),
         conditions,
         seen,
@@ -454,7 +454,7 @@ fn value_name(arch: Arch, name: &str, p: Position, v: u64) -> String {
     }
 }
 
-fn explain(arch: Arch, name: &str, seen: &[Seen]) -> String {
+fn explain(profile: &Profile, arch: Arch, name: &str, seen: &[Seen]) -> String {
     let parts: Vec<String> = seen
         .iter()
         .map(|s| {
@@ -468,9 +468,14 @@ fn explain(arch: Arch, name: &str, seen: &[Seen]) -> String {
         .collect();
     let mut text = format!("{name} only with {}", parts.join("; "));
     match name {
-        "clone" => {
-            text += " (the workload made no other namespace; clone3's flags sit in memory \
-                     seccomp cannot read: deny clone3 with ENOSYS, glibc then falls back to clone)";
+        "clone"
+            if profile
+                .rules
+                .iter()
+                .any(|r| r.action == Action::Allow && names(r, "clone3")) =>
+        {
+            text += " (where the profile allows clone3, its flags sit in memory seccomp \
+                     cannot read: deny it with ENOSYS and glibc falls back to clone)";
         }
         "mmap" | "mmap2" | "mprotect" | "pkey_mprotect" => {
             text += " (memory never both writable and executable)";
