@@ -17,5 +17,6 @@ pub mod profile;
 pub mod run;
 pub mod sources;
 pub mod suggest;
+pub mod tighten;
 pub mod tui;
 pub mod ui;

@@ -98,6 +98,17 @@ impl Containment {
             .map(OwnedFd::from)
     }
 
+    /// Does any process of the workload live (`cgroup.events`' `populated`)? `None`
+    /// without a cgroup of its own. Exited processes count as gone even before
+    /// they are reaped.
+    pub fn populated(&self) -> Option<bool> {
+        let events = std::fs::read_to_string(self.cgroup.as_ref()?.join("cgroup.events")).ok()?;
+        events
+            .lines()
+            .find_map(|l| l.strip_prefix("populated "))
+            .map(|v| v.trim() != "0")
+    }
+
     /// Kills everything left of the workload and waits for the watchdog.
     pub fn finish(mut self) {
         self.stop();

@@ -185,9 +185,15 @@ pub fn run_coverage(
         .user(user)
         .cgroup(containment.cgroup_procs());
     let terminal = Terminal::enter();
-    let result = run_child_with(&prepared, &containment, &terminal, |listener, stop| {
-        super::coverage::Supervisor::new(listener, &sup).run(stop)
-    });
+    // Coverage follows the whole workload: calls of children that outlive the
+    // initial process count too (see `Follow::Workload`).
+    let result = run_child_with(
+        &prepared,
+        &containment,
+        &terminal,
+        Follow::Workload,
+        |listener, stop| super::coverage::Supervisor::new(listener, &sup).run(stop),
+    );
     drop(terminal);
     containment.finish();
     let (exit, coverage) = result?;
@@ -244,18 +250,38 @@ fn run_child(
     containment: &Containment,
     terminal: &Terminal,
 ) -> Result<WorkloadExit, RunError> {
-    run_child_with(prepared, containment, terminal, |listener, stop| {
-        Supervisor::new(listener, sup).run(stop)
-    })
+    run_child_with(
+        prepared,
+        containment,
+        terminal,
+        Follow::Initial,
+        |listener, stop| Supervisor::new(listener, sup).run(stop),
+    )
     .map(|(exit, _stats)| exit)
 }
 
+/// How long the listener is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follow {
+    /// Until the initial process is gone; what is left is then killed, as a
+    /// container's processes die with its init. `eperm run` reports denials of the
+    /// workload as a container would run it.
+    Initial,
+    /// Until no process uses the filter any more (the listener hangs up) or the
+    /// workload's cgroup is empty: coverage must count every call the workload
+    /// makes, also those of children that outlive the initial process (`sh -c 'x &'`).
+    /// A daemon that never exits keeps the run going until eperm is stopped.
+    Workload,
+}
+
 /// Spawns the child and serves its listener with `serve` on a thread of its own
-/// until the initial process is gone; returns what `serve` returned, if it ran.
+/// until the initial process is gone (or, with [`Follow::Workload`], every process
+/// of the workload); returns what `serve` returned, if it ran.
 fn run_child_with<T: Send>(
     prepared: &Prepared,
     containment: &Containment,
     terminal: &Terminal,
+    follow: Follow,
     serve: impl FnOnce(OwnedFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<T> + Send,
 ) -> Result<(WorkloadExit, Option<T>), RunError> {
     let mut spawned = prepared.spawn()?;
@@ -299,7 +325,16 @@ fn run_child_with<T: Send>(
                 Err(e)
             }
         };
-        // The initial process is gone: stop answering (leftovers are killed next).
+        if follow == Follow::Workload && result.is_ok() {
+            if let Some(handle) = &supervisor {
+                // The serving thread ends by itself when the listener hangs up.
+                while !handle.is_finished() && containment.populated() != Some(false) {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        // The initial process (or the whole workload) is gone: stop answering
+        // (leftovers are killed next).
         drop(stop_write);
         let mut served = None;
         if let Some(handle) = supervisor {
