@@ -50,6 +50,8 @@ impl Agent {
             }
             if ready.data {
                 let (conn, _) = self.socket.accept()?;
+                // A runtime that never finishes its message must not hang eperm.
+                conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
                 return receive(&conn).map(Some);
             }
         }
@@ -78,24 +80,27 @@ struct ContainerState {
     id: String,
 }
 
-/// Reads one handoff: the JSON to its end, and the fds that came with it.
+/// Reads one handoff: the JSON to its end, and the fds that came with it. runc
+/// may keep the connection open (`runc run` never closes it): the message ends
+/// where the JSON does, not at EOF.
 fn receive(conn: &UnixStream) -> io::Result<Handoff> {
+    let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
     let mut json = Vec::new();
     let mut fds = Vec::new();
-    loop {
+    let state: ProcessState = loop {
         let mut buf = [0u8; 4096];
         let n = recv_with_fds(conn.as_raw_fd(), &mut buf, &mut fds)?;
-        if n == 0 {
-            break;
-        }
         json.extend_from_slice(&buf[..n]);
-    }
-    let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
-    let state: ProcessState = serde_json::from_slice(&json).map_err(|e| {
-        bad(format!(
-            "the runtime's container state is not what runc sends: {e}"
-        ))
-    })?;
+        match serde_json::from_slice(&json) {
+            Ok(state) => break state,
+            Err(e) if e.is_eof() && n > 0 => continue,
+            Err(e) => {
+                return Err(bad(format!(
+                    "the runtime's container state is not what runc sends: {e}"
+                )))
+            }
+        }
+    };
     let at = state
         .fds
         .iter()
@@ -165,8 +170,9 @@ mod tests {
     use std::io::Write;
     use std::os::fd::AsFd;
 
-    /// Sends `json` and `fd` the way runc does: one sendmsg, then close.
-    fn send_like_runc(path: &Path, json: &str, fd: RawFd) {
+    /// Sends `json` and `fd` the way `runc run` does: one sendmsg, and the
+    /// connection stays open (returned).
+    fn send_like_runc(path: &Path, json: &str, fd: RawFd) -> UnixStream {
         let conn = UnixStream::connect(path).unwrap();
         let mut iov = libc::iovec {
             iov_base: json.as_ptr() as *mut _,
@@ -190,6 +196,7 @@ mod tests {
                 json.len() as isize
             );
         }
+        conn
     }
 
     #[test]
@@ -204,7 +211,7 @@ mod tests {
         let sender = std::thread::spawn(move || send_like_runc(&path, json, read.as_raw_fd()));
         let (stop, _stop_write) = nix::unistd::pipe().unwrap();
         let handoff = agent.accept(stop.as_fd()).unwrap().expect("a handoff");
-        sender.join().unwrap();
+        let _still_open = sender.join().unwrap();
         assert_eq!((handoff.pid, handoff.id.as_str()), (4242, "ctr1"));
         assert_eq!(handoff.metadata, "m");
         // The fd we got is the pipe's read end: what is written arrives there.

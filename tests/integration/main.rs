@@ -3,6 +3,7 @@
 mod arch;
 mod check;
 mod compile;
+mod container;
 mod decode;
 mod default_profile;
 mod edit;
