@@ -42,6 +42,14 @@ pub const HELP: &[(&str, &str)] = &[
     ("h", "hold mode on/off"),
     ("space", "pause the event stream"),
     ("s", "sort by first seen / hits"),
+    (
+        "c",
+        "Coverage view: each allowance and its use (--coverage)",
+    ),
+    (
+        "in Coverage",
+        "d deny · p prune unused (diff first) · n narrow · c back",
+    ),
     ("?", "this help"),
     ("q", "quit (asks when edits are unsaved)"),
     (

@@ -2,6 +2,9 @@
 //! effects. It never touches the terminal, the disk or the workload: `tui.rs` turns
 //! the effects into actions and feeds the results back as messages.
 
+pub mod coverage;
+#[cfg(test)]
+pub(crate) mod coverage_tests;
 pub mod describe;
 pub mod keys;
 #[cfg(test)]
@@ -9,8 +12,11 @@ pub(crate) mod tests;
 
 use crate::profile::edit::{self, Edit};
 use crate::profile::Profile;
+use crate::run::coverage::Coverage;
 use crate::run::{HoldAnswer, WorkloadExit};
 use crate::sources::event::{Event, Source};
+use crate::sources::health::Health;
+use coverage::{Allowance, Proposal};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 
@@ -68,6 +74,16 @@ pub enum Msg {
         id: u64,
         event: Event,
     },
+    /// The kernel log sources' health (`--mode log`), every half second.
+    Health(Vec<Health>),
+    /// Coverage stored next to the profile, read at start.
+    CoverageLoaded(Coverage),
+    /// A coverage run ended: its own tallies, and what the coverage file holds
+    /// after they were merged in (`None`: no file to keep them in).
+    CoverageRun {
+        run: Coverage,
+        stored: Option<Result<Coverage, String>>,
+    },
 }
 
 /// Something `tui.rs` must do.
@@ -80,7 +96,8 @@ pub enum Effect {
         text: String,
         expected_old: Option<String>,
     },
-    /// Kill the workload if it runs and start it again under `profile_text`.
+    /// Kill the workload if it runs and start it again under `profile_text`
+    /// (answering its held calls first, so that it dies at once).
     Restart {
         profile_text: String,
     },
@@ -114,6 +131,8 @@ pub struct RunInfo {
     pub hold: bool,
     /// 1 for the first run, 2 after the first restart …
     pub number: usize,
+    /// The run collects coverage (`--coverage`): it runs as under the profile.
+    pub coverage: bool,
     /// Would-be denials seen in this run.
     pub denials: u64,
 }
@@ -200,6 +219,15 @@ pub enum Pane {
     Output,
 }
 
+/// What the top half of the screen shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Would-be denials and their detail.
+    Syscalls,
+    /// The profile's allowances and their use.
+    Coverage,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sort {
     FirstSeen,
@@ -227,6 +255,15 @@ pub enum Prompt {
     Quit,
     /// The file changed on disk while edits were unsaved.
     Conflict { theirs: String, show_diff: bool },
+    /// Prune unused allowances? Shows the whole diff first; `scroll` is its first line shown.
+    Prune {
+        /// The profile's text the diff was made from.
+        before: String,
+        after: String,
+        names: Vec<String>,
+        diff: String,
+        scroll: usize,
+    },
 }
 
 /// One step of the undo history.
@@ -234,9 +271,10 @@ pub enum Prompt {
 struct Step {
     before: Profile,
     after: Profile,
-    key: (String, String),
-    old: UserDecision,
-    new: UserDecision,
+    /// What the step did, for "undone: …".
+    label: String,
+    /// The syscall whose rows change decision, with the old and new decision.
+    rows: Option<(String, UserDecision, UserDecision)>,
 }
 
 /// A call held for the user's answer.
@@ -258,6 +296,8 @@ pub struct Config {
     pub rerun_on_save: bool,
     /// The profile's file; `None` for the embedded default.
     pub path: Option<PathBuf>,
+    /// The workload runs under coverage (`--coverage`).
+    pub coverage: bool,
 }
 
 pub struct App {
@@ -298,12 +338,23 @@ pub struct App {
     pub size: (u16, u16),
     config: Config,
     pub quitting: bool,
+    /// Each kernel log source's last known health (empty: no log sources).
+    pub sources: Vec<Health>,
+    pub view: View,
+    /// Every coverage run known: the stored file and this session's runs.
+    pub coverage: Coverage,
+    /// The profile's allowances with their use, for the Coverage view.
+    pub allowances: Vec<Allowance>,
+    /// The narrowings eperm proposes, one per syscall at most.
+    pub proposals: Vec<Proposal>,
+    /// Index into [`App::coverage_visible`].
+    pub cov_selected: usize,
 }
 
 impl App {
     pub fn new(profile: Profile, config: Config) -> App {
         let disk_text = config.path.as_ref().map(|_| profile.text.clone());
-        App {
+        let mut app = App {
             run: RunInfo {
                 command: config.command.clone(),
                 pid: None,
@@ -312,6 +363,7 @@ impl App {
                 enforce: config.enforce,
                 hold: config.hold,
                 number: 1,
+                coverage: config.coverage,
                 denials: 0,
             },
             past_runs: Vec::new(),
@@ -343,7 +395,49 @@ impl App {
             size: (80, 24),
             config,
             quitting: false,
-        }
+            sources: Vec::new(),
+            view: View::Syscalls,
+            coverage: Coverage::default(),
+            allowances: Vec::new(),
+            proposals: Vec::new(),
+            cov_selected: 0,
+        };
+        app.refresh_coverage();
+        app
+    }
+
+    /// Rows of the Coverage view: filtered by name. Indices into `allowances`.
+    pub fn coverage_visible(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        (0..self.allowances.len())
+            .filter(|&i| needle.is_empty() || self.allowances[i].name.contains(&needle))
+            .collect()
+    }
+
+    /// The allowance selected in the Coverage view.
+    pub fn selected_allowance(&self) -> Option<&Allowance> {
+        self.coverage_visible()
+            .get(self.cov_selected)
+            .map(|&i| &self.allowances[i])
+    }
+
+    /// The narrowing proposed for `name`, if any.
+    pub fn proposal(&self, name: &str) -> Option<&Proposal> {
+        self.proposals.iter().find(|p| p.name == name)
+    }
+
+    /// Recomputes the Coverage view after the profile or the coverage changed.
+    fn refresh_coverage(&mut self) {
+        self.allowances = coverage::allowances(&self.profile, &self.coverage);
+        let mut names: Vec<&str> = self.allowances.iter().map(|a| a.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        self.proposals = names
+            .into_iter()
+            .filter_map(|n| coverage::proposal(&self.profile, &self.coverage, n))
+            .collect();
+        let n = self.coverage_visible().len();
+        self.cov_selected = self.cov_selected.min(n.saturating_sub(1));
     }
 
     /// Rows shown in the Syscalls table: filtered, sorted. Indices into `rows`.
@@ -450,7 +544,7 @@ impl App {
                     format!("saved {}", path.display())
                 };
                 if self.config.rerun_on_save && self.run.state != RunState::Watching {
-                    return vec![self.restart()];
+                    return self.restart();
                 }
                 vec![]
             }
@@ -459,7 +553,45 @@ impl App {
                 vec![]
             }
             Msg::Hold { id, event } => self.hold_request(id, event),
+            Msg::Health(health) => {
+                self.sources = health;
+                vec![]
+            }
+            Msg::CoverageLoaded(stored) => {
+                self.coverage = stored;
+                self.refresh_coverage();
+                vec![]
+            }
+            Msg::CoverageRun { run, stored } => {
+                self.coverage_run(run, stored);
+                vec![]
+            }
         }
+    }
+
+    fn coverage_run(&mut self, run: Coverage, stored: Option<Result<Coverage, String>>) {
+        let calls: u64 = run.tallies.iter().map(|t| t.count).sum();
+        match stored {
+            Some(Ok(merged)) => {
+                self.coverage = merged;
+                self.message = format!(
+                    "coverage: {calls} calls of this run counted; {} run{} in all",
+                    self.coverage.runs,
+                    if self.coverage.runs == 1 { "" } else { "s" }
+                );
+            }
+            Some(Err(why)) => {
+                self.coverage.merge(&run);
+                self.message = format!("coverage not saved: {why}");
+            }
+            None => {
+                self.coverage.merge(&run);
+                self.message = format!(
+                    "coverage: {calls} calls counted (the embedded profile has no file to keep them next to)"
+                );
+            }
+        }
+        self.refresh_coverage();
     }
 
     fn ingest(&mut self, e: Event) {
@@ -610,7 +742,13 @@ impl App {
                 _ => {}
             }
             self.selected = 0;
+            self.cov_selected = 0;
             return vec![];
+        }
+        if self.view == View::Coverage {
+            if let Some(effects) = self.coverage_key(key, mods) {
+                return effects;
+            }
         }
         match key {
             Key::Char('r') if mods.ctrl => return self.redo(),
@@ -648,7 +786,8 @@ impl App {
             Key::Char('r') if self.run.state == RunState::Watching => {
                 self.message = "no workload to restart: watching logs".into();
             }
-            Key::Char('r') => return vec![self.restart()],
+            Key::Char('r') => return self.restart(),
+            Key::Char('c') => self.open_coverage(),
             Key::Char('h') if self.run.enforce => {
                 self.message = "hold mode needs a permissive run (without --enforce)".into();
             }
@@ -785,6 +924,7 @@ impl App {
                     vec![]
                 }
             },
+            prune @ Prompt::Prune { .. } => self.prune_key(prune, key),
             Prompt::Conflict { theirs, show_diff } => match key {
                 Key::Char('k') => {
                     // Keep mine: ours overwrites theirs, knowingly.
@@ -815,6 +955,11 @@ impl App {
 
     fn scroll(&mut self, d: i32) {
         match self.focus {
+            Pane::Syscalls if self.view == View::Coverage => {
+                let n = self.coverage_visible().len();
+                let s = self.cov_selected as i64 + d as i64;
+                self.cov_selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
+            }
             Pane::Syscalls => {
                 let n = self.visible().len();
                 let s = self.selected as i64 + d as i64;
@@ -841,10 +986,19 @@ impl App {
             // Border and header take two lines.
             let line = row.saturating_sub(areas.syscalls.y + 2) as usize;
             let body = areas.syscalls.height.saturating_sub(3) as usize;
-            let offset = layout::offset(self.selected, body);
-            let n = self.visible().len();
+            let coverage = self.view == View::Coverage;
+            let (selected, n) = if coverage {
+                (self.cov_selected, self.coverage_visible().len())
+            } else {
+                (self.selected, self.visible().len())
+            };
+            let offset = layout::offset(selected, body);
             if row >= areas.syscalls.y + 2 && offset + line < n {
-                self.selected = offset + line;
+                if coverage {
+                    self.cov_selected = offset + line;
+                } else {
+                    self.selected = offset + line;
+                }
             }
         } else if inside(areas.events) {
             self.focus = Pane::Events;
@@ -909,25 +1063,44 @@ impl App {
         let Some(row) = self.selected_row() else {
             return vec![];
         };
-        let key = (row.syscall.clone(), row.arch.clone());
+        let name = row.syscall.clone();
         let old = row.decision.clone();
-        let applied = match edit::apply(&self.profile, std::slice::from_ref(&edit)) {
-            Ok(a) => a,
+        let Some(after) = self.edited(&edit) else {
+            return vec![];
+        };
+        self.commit(after, name.clone(), Some((name, old, decision)))
+    }
+
+    /// The profile with `edit` applied (the message says what it did), or `None`
+    /// with the message saying why not.
+    fn edited(&mut self, edit: &Edit) -> Option<Profile> {
+        match edit::apply(&self.profile, std::slice::from_ref(edit)) {
+            Ok(applied) => {
+                self.message = applied
+                    .reports
+                    .first()
+                    .map_or_else(String::new, |r| r.to_string());
+                Some(applied.profile)
+            }
             Err(e) => {
                 self.message = format!("cannot edit: {e}");
-                return vec![];
+                None
             }
-        };
-        self.message = applied
-            .reports
-            .first()
-            .map_or_else(String::new, |r| r.to_string());
+        }
+    }
+
+    /// Makes `after` the profile as one undoable step, and saves it when autosaving.
+    fn commit(
+        &mut self,
+        after: Profile,
+        label: String,
+        rows: Option<(String, UserDecision, UserDecision)>,
+    ) -> Vec<Effect> {
         let step = Step {
             before: self.profile.clone(),
-            after: applied.profile,
-            key,
-            old,
-            new: decision,
+            after,
+            label,
+            rows,
         };
         self.redo.clear();
         self.apply_step(&step, true);
@@ -936,19 +1109,19 @@ impl App {
     }
 
     fn apply_step(&mut self, step: &Step, forward: bool) {
-        let (profile, decision) = if forward {
-            (&step.after, &step.new)
-        } else {
-            (&step.before, &step.old)
-        };
+        let profile = if forward { &step.after } else { &step.before };
         // Keep the name the file goes by (it changes when the default is first saved).
         let file = self.profile.file.clone();
         self.profile = profile.clone();
         self.profile.file = file;
         // Every row of that syscall (all arches) follows the profile.
-        for row in self.rows.iter_mut().filter(|r| r.syscall == step.key.0) {
-            row.decision = decision.clone();
+        if let Some((name, old, new)) = &step.rows {
+            let decision = if forward { new } else { old };
+            for row in self.rows.iter_mut().filter(|r| &r.syscall == name) {
+                row.decision = decision.clone();
+            }
         }
+        self.refresh_coverage();
     }
 
     fn undo(&mut self) -> Vec<Effect> {
@@ -957,7 +1130,7 @@ impl App {
             return vec![];
         };
         self.apply_step(&step, false);
-        self.message = format!("undone: {}", step.key.0);
+        self.message = format!("undone: {}", step.label);
         self.redo.push(step);
         self.after_edit()
     }
@@ -968,7 +1141,7 @@ impl App {
             return vec![];
         };
         self.apply_step(&step, true);
-        self.message = format!("redone: {}", step.key.0);
+        self.message = format!("redone: {}", step.label);
         self.undo.push(step);
         self.after_edit()
     }
@@ -1013,7 +1186,9 @@ impl App {
         }]
     }
 
-    fn restart(&mut self) -> Effect {
+    /// Held calls are answered (killed) first: the workload is killed anyway, and a
+    /// call left waiting would keep its supervisor from ending.
+    fn restart(&mut self) -> Vec<Effect> {
         self.past_runs.push(PastRun {
             number: self.run.number,
             state: self.run.state.clone(),
@@ -1027,7 +1202,14 @@ impl App {
         self.rows.clear();
         self.index.clear();
         self.ring.clear();
-        self.held.clear();
+        let mut effects: Vec<Effect> = self
+            .held
+            .drain(..)
+            .map(|h| Effect::AnswerHold {
+                id: h.id,
+                answer: HoldAnswer::Kill,
+            })
+            .collect();
         self.selected = 0;
         self.events_back = 0;
         self.message = format!("run {} under the current profile", self.run.number);
@@ -1036,9 +1218,180 @@ impl App {
         }
         self.output
             .push_back((format!("── run {} ──", self.run.number), false));
-        Effect::Restart {
+        effects.push(Effect::Restart {
             profile_text: self.profile.text.clone(),
+        });
+        effects
+    }
+
+    fn open_coverage(&mut self) {
+        self.view = View::Coverage;
+        self.message = if self.coverage.runs > 0 {
+            "Coverage: d deny · p prune unused · n narrow · c back".into()
+        } else if self.run.coverage {
+            "collecting coverage: the counts come when the run ends (c back)".into()
+        } else {
+            "no coverage yet: eperm run --coverage -p PROFILE -- CMD collects it (c back)".into()
+        };
+    }
+
+    /// Keys of the Coverage view; `None`: not one of them.
+    fn coverage_key(&mut self, key: Key, mods: Mods) -> Option<Vec<Effect>> {
+        if mods.ctrl {
+            return None;
         }
+        match key {
+            Key::Char('c') => {
+                self.view = View::Syscalls;
+                self.message = "would-be denials".into();
+            }
+            Key::Esc if self.filter.is_empty() => self.view = View::Syscalls,
+            Key::Home => self.cov_selected = 0,
+            Key::End => self.cov_selected = self.coverage_visible().len().saturating_sub(1),
+            Key::Char('d') => return Some(self.deny_allowance()),
+            Key::Char('p') => self.prune_prompt(),
+            Key::Char('n') => return Some(self.narrow_selected()),
+            Key::Char('a' | 'e') => {
+                self.message = "a and e decide would-be denials: c goes back to them".into();
+            }
+            _ => return None,
+        }
+        Some(vec![])
+    }
+
+    /// `d` in the Coverage view: the allowance goes, and the profile's denial applies.
+    fn deny_allowance(&mut self) -> Vec<Effect> {
+        let Some(name) = self.selected_allowance().map(|a| a.name.clone()) else {
+            return vec![];
+        };
+        let edit = Edit::Deny {
+            name: name.clone(),
+            errno: None,
+        };
+        let Some(after) = self.edited(&edit) else {
+            return vec![];
+        };
+        let rows = self
+            .rows
+            .iter()
+            .find(|r| r.syscall == name)
+            .map(|r| (name.clone(), r.decision.clone(), UserDecision::StillDenied));
+        self.commit(after, format!("deny {name}"), rows)
+    }
+
+    /// `p`: the diff of pruning every unused allowance, for the user to confirm.
+    fn prune_prompt(&mut self) {
+        if self.coverage.runs == 0 {
+            self.message =
+                "nothing to prune by: no coverage yet (eperm run --coverage collects it)".into();
+            return;
+        }
+        let edits = crate::cmd::tighten::prune_edits(&self.profile, &self.coverage);
+        if edits.is_empty() {
+            self.message = "nothing to prune: every allowance was used or is needed".into();
+            return;
+        }
+        let applied = match edit::apply(&self.profile, &edits) {
+            Ok(a) => a,
+            Err(e) => {
+                self.message = format!("cannot prune: {e}");
+                return;
+            }
+        };
+        let file = self
+            .path
+            .as_ref()
+            .map_or_else(|| self.profile.file.clone(), |p| p.display().to_string());
+        let diff = similar::TextDiff::from_lines(&self.profile.text, &applied.profile.text)
+            .unified_diff()
+            .context_radius(2)
+            .header(&file, &format!("{file} (pruned)"))
+            .to_string();
+        self.prompt = Some(Prompt::Prune {
+            before: self.profile.text.clone(),
+            after: applied.profile.text,
+            names: edits.iter().map(|e| e.name().to_string()).collect(),
+            diff,
+            scroll: 0,
+        });
+    }
+
+    fn prune_key(&mut self, prompt: Prompt, key: Key) -> Vec<Effect> {
+        let Prompt::Prune {
+            before,
+            after,
+            names,
+            diff,
+            scroll,
+        } = prompt
+        else {
+            return vec![];
+        };
+        let lines = diff.lines().count();
+        let moved = |d: i64| (scroll as i64 + d).clamp(0, lines.saturating_sub(1) as i64) as usize;
+        let scroll = match key {
+            Key::Char('y') | Key::Enter => return self.prune(before, after, names),
+            Key::Esc | Key::Char('n' | 'q') => {
+                self.prompt = None;
+                self.message = "nothing pruned".into();
+                return vec![];
+            }
+            Key::Down | Key::Char('j') => moved(1),
+            Key::Up | Key::Char('k') => moved(-1),
+            Key::PageDown | Key::Char(' ') => moved(10),
+            Key::PageUp => moved(-10),
+            Key::Home => 0,
+            Key::End => moved(lines as i64),
+            _ => scroll,
+        };
+        self.prompt = Some(Prompt::Prune {
+            before,
+            after,
+            names,
+            diff,
+            scroll,
+        });
+        vec![]
+    }
+
+    fn prune(&mut self, before: String, after: String, names: Vec<String>) -> Vec<Effect> {
+        self.prompt = None;
+        if self.profile.text != before {
+            self.message =
+                "the profile changed since the diff was made: nothing pruned (p again)".into();
+            return vec![];
+        }
+        let pruned = match crate::profile::load_str(&self.profile.file, after) {
+            Ok(p) => p,
+            Err(e) => {
+                self.message = format!("cannot prune: {e}");
+                return vec![];
+            }
+        };
+        let label = format!(
+            "prune {} unused allowance{}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" }
+        );
+        let effects = self.commit(pruned, label.clone(), None);
+        self.message = format!("{label}: {} (u brings them back)", names.join(", "));
+        effects
+    }
+
+    /// `n`: the narrower rule eperm proposes for the selected allowance.
+    fn narrow_selected(&mut self) -> Vec<Effect> {
+        let Some(name) = self.selected_allowance().map(|a| a.name.clone()) else {
+            return vec![];
+        };
+        let Some(p) = self.proposal(&name).cloned() else {
+            self.message = format!(
+                "no narrower rule for {name}: eperm narrows socket by family when the runs used few"
+            );
+            return vec![];
+        };
+        let effects = self.commit(p.profile, format!("narrow {name}"), None);
+        self.message = format!("narrowed {name}: {}", p.rules.join(" · "));
+        effects
     }
 
     fn file_changed(&mut self, text: String) -> Vec<Effect> {
@@ -1070,9 +1423,8 @@ impl App {
                 let step = Step {
                     before: self.profile.clone(),
                     after: theirs,
-                    key: (String::new(), String::new()),
-                    old: UserDecision::StillDenied,
-                    new: UserDecision::StillDenied,
+                    label: "reload of the file changed on disk".into(),
+                    rows: None,
                 };
                 self.apply_step(&step, true);
                 self.undo.push(step);

@@ -43,6 +43,7 @@ fn config(path: Option<&str>) -> Config {
         hold_timeout_ms: 30_000,
         autosave: true,
         rerun_on_save: false,
+        coverage: false,
         path: path.map(PathBuf::from),
     }
 }

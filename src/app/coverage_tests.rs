@@ -1,0 +1,331 @@
+//! The Coverage view driven by synthetic messages: counts, deny, prune behind
+//! its diff, narrowing, undo, and coverage merging across runs.
+
+use super::tests::event;
+use super::*;
+use crate::profile::{load_str, Action};
+use crate::run::coverage::Tally;
+
+pub const PROFILE: &str = r#"{
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "syscalls": [
+        {
+            "names": ["execve", "mkdir", "read", "socket", "write"],
+            "action": "SCMP_ACT_ALLOW"
+        },
+        {
+            "names": ["getpid"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]
+        }
+    ]
+}
+"#;
+
+pub fn tally(syscall: &str, rule: Option<usize>, count: u64, pid: u32) -> Tally {
+    Tally {
+        rule,
+        syscall: syscall.into(),
+        arch: "x86_64".into(),
+        action: "SCMP_ACT_ALLOW".into(),
+        count,
+        pids: [pid].into(),
+        ..Tally::default()
+    }
+}
+
+/// One run: read 5×, socket(AF_UNIX, SOCK_STREAM) 2×, execve once; mkdir, write
+/// and getpid never.
+pub fn one_run() -> Coverage {
+    let mut socket = tally("socket", Some(0), 2, 101);
+    socket.values.insert("arg0".into(), [1].into());
+    socket.values.insert("arg1".into(), [1].into());
+    Coverage {
+        runs: 1,
+        tallies: vec![
+            tally("execve", Some(0), 1, 100),
+            tally("read", Some(0), 5, 100),
+            socket,
+        ],
+    }
+}
+
+pub fn app_with(coverage: Coverage) -> App {
+    let config = Config {
+        command: "worker".into(),
+        mode: "notify".into(),
+        enforce: true,
+        hold: false,
+        hold_timeout_ms: 30_000,
+        autosave: true,
+        rerun_on_save: false,
+        path: Some("p.json".into()),
+        coverage: true,
+    };
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), config);
+    app.update(Msg::CoverageLoaded(coverage));
+    app
+}
+
+fn key(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(Key::Char(c), Mods::NONE))
+}
+
+/// The profile a save effect writes; the write is then confirmed to the App.
+fn saved(app: &mut App, effects: &[Effect]) -> Profile {
+    match effects {
+        [Effect::Save { path, text, .. }] => {
+            app.update(Msg::Saved {
+                path: path.clone(),
+                text: text.clone(),
+            });
+            load_str("p.json", text.clone()).unwrap()
+        }
+        other => panic!("expected one save, got {other:?}"),
+    }
+}
+
+fn allowed(p: &Profile) -> Vec<String> {
+    let mut names: Vec<String> = p
+        .rules
+        .iter()
+        .filter(|r| r.action == Action::Allow && r.args.is_empty())
+        .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+        .collect();
+    names.sort();
+    names
+}
+
+fn select(app: &mut App, name: &str) {
+    app.cov_selected = app
+        .coverage_visible()
+        .iter()
+        .position(|&i| app.allowances[i].name == name)
+        .unwrap_or_else(|| panic!("{name} is no allowance"));
+}
+
+#[test]
+fn each_allowance_has_its_count_and_unused_ones_are_marked() {
+    let app = app_with(one_run());
+    let by_name = |n: &str| app.allowances.iter().find(|a| a.name == n).unwrap();
+    assert_eq!(app.allowances.len(), 6);
+    assert_eq!(by_name("read").count, 5);
+    assert_eq!(by_name("socket").count, 2);
+    assert!(!by_name("read").unused);
+    for unused in ["mkdir", "write", "getpid"] {
+        assert!(by_name(unused).unused, "{unused}");
+        assert_eq!(by_name(unused).kept, None, "{unused}");
+    }
+    assert!(by_name("getpid").conditional);
+    assert_eq!(by_name("getpid").path, "syscalls[1]");
+    assert_eq!(
+        by_name("socket").values,
+        vec![
+            (0, vec!["AF_UNIX".to_string()]),
+            (1, vec!["SOCK_STREAM".to_string()])
+        ]
+    );
+}
+
+#[test]
+fn uses_recorded_under_a_rule_index_that_moved_still_count() {
+    // Recorded when the ALLOW rule was syscalls[3]: the name still finds its rule.
+    let coverage = Coverage {
+        runs: 1,
+        tallies: vec![tally("write", Some(3), 7, 1)],
+    };
+    let app = app_with(coverage);
+    let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
+    assert_eq!((write.count, write.unused), (7, false));
+}
+
+#[test]
+fn c_toggles_the_view_and_its_keys_stay_inside_it() {
+    let mut app = app_with(one_run());
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(key(&mut app, 'c'), vec![]);
+    assert_eq!(app.view, View::Coverage);
+    key(&mut app, 'j');
+    assert_eq!(app.cov_selected, 1);
+    assert_eq!(app.selected, 0, "the Syscalls table did not move");
+    key(&mut app, 'c');
+    assert_eq!(app.view, View::Syscalls);
+}
+
+#[test]
+fn d_denies_the_allowance_and_u_brings_it_back() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    select(&mut app, "write");
+    let denied = {
+        let e = key(&mut app, 'd');
+        saved(&mut app, &e)
+    };
+    assert!(!allowed(&denied).contains(&"write".to_string()));
+    assert!(allowed(&denied).contains(&"read".to_string()));
+    // The view follows the profile: write is no allowance any more.
+    assert!(!app.allowances.iter().any(|a| a.name == "write"));
+    match key(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+        other => panic!("{other:?}"),
+    }
+    assert!(app.allowances.iter().any(|a| a.name == "write"));
+}
+
+#[test]
+fn prune_shows_the_diff_and_writes_only_when_confirmed() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    assert_eq!(key(&mut app, 'p'), vec![], "nothing is written before yes");
+    let Some(Prompt::Prune { names, diff, .. }) = app.prompt.clone() else {
+        panic!("no prune prompt: {}", app.message);
+    };
+    assert_eq!(names, ["getpid", "mkdir", "write"]);
+    assert!(
+        diff.contains(
+            "-            \"names\": [\"execve\", \"mkdir\", \"read\", \"socket\", \"write\"],"
+        ),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+            \"names\": [\"execve\", \"read\", \"socket\"],"),
+        "{diff}"
+    );
+    assert!(diff.contains("getpid"), "{diff}");
+    // Esc: nothing happens.
+    assert_eq!(app.update(Msg::Key(Key::Esc, Mods::NONE)), vec![]);
+    assert_eq!(app.prompt, None);
+    assert_eq!(app.profile.text, PROFILE);
+    // Again, and yes.
+    key(&mut app, 'p');
+    let pruned = {
+        let e = key(&mut app, 'y');
+        saved(&mut app, &e)
+    };
+    assert_eq!(allowed(&pruned), ["execve", "read", "socket"]);
+    assert!(!pruned
+        .rules
+        .iter()
+        .any(|r| r.names.iter().any(|n| n.name == "getpid")));
+    // Minimal diff: the lines that held nothing pruned are untouched.
+    assert!(pruned
+        .text
+        .starts_with("{\n    \"defaultAction\": \"SCMP_ACT_ERRNO\",\n"));
+    assert!(app.allowances.iter().all(|a| !a.unused));
+    // One step undoes the whole prune.
+    match key(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn prune_scrolls_and_refuses_a_diff_made_from_an_older_profile() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    key(&mut app, 'p');
+    key(&mut app, 'j');
+    assert!(matches!(app.prompt, Some(Prompt::Prune { scroll: 1, .. })));
+    // An editor changed the file meanwhile (nothing unsaved: it is taken in).
+    let theirs = PROFILE.replace("\"read\", ", "");
+    app.update(Msg::FileChanged(theirs.clone()));
+    assert_eq!(app.profile.text, theirs);
+    assert_eq!(key(&mut app, 'y'), vec![]);
+    assert!(
+        app.message.contains("changed since the diff"),
+        "{}",
+        app.message
+    );
+    assert_eq!(app.profile.text, theirs);
+}
+
+#[test]
+fn nothing_to_prune_without_coverage() {
+    let mut app = app_with(Coverage::default());
+    key(&mut app, 'c');
+    assert_eq!(key(&mut app, 'p'), vec![]);
+    assert_eq!(app.prompt, None);
+    assert!(app.message.contains("no coverage yet"), "{}", app.message);
+}
+
+#[test]
+fn socket_used_for_one_family_gets_a_narrower_rule() {
+    let mut app = app_with(one_run());
+    let p = app.proposal("socket").expect("a proposal for socket");
+    assert_eq!(p.rules, ["socket if arg0 == AF_UNIX"]);
+    assert!(p.semantics.contains("OR"), "{}", p.semantics);
+    assert!(app.proposal("read").is_none());
+    key(&mut app, 'c');
+    select(&mut app, "socket");
+    let narrowed = {
+        let e = key(&mut app, 'n');
+        saved(&mut app, &e)
+    };
+    assert!(!allowed(&narrowed).contains(&"socket".to_string()));
+    let rule = narrowed
+        .rules
+        .iter()
+        .find(|r| r.names.iter().any(|n| n.name == "socket"))
+        .expect("a socket rule");
+    assert_eq!(rule.action, Action::Allow);
+    assert_eq!(rule.args.len(), 1);
+    assert_eq!((rule.args[0].index, rule.args[0].value), (0, 1));
+    // n on something eperm cannot narrow explains and writes nothing.
+    select(&mut app, "read");
+    assert_eq!(key(&mut app, 'n'), vec![]);
+    assert!(app.message.contains("no narrower rule"), "{}", app.message);
+}
+
+#[test]
+fn a_coverage_run_merges_with_what_was_stored() {
+    let mut app = app_with(one_run());
+    // Without a file: merged in memory.
+    app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: None,
+    });
+    assert_eq!(app.coverage.runs, 2);
+    let read = app.allowances.iter().find(|a| a.name == "read").unwrap();
+    assert_eq!(read.count, 10);
+    // With a file: what the file now holds is the truth (it may hold other runs).
+    let mut on_disk = one_run();
+    on_disk.merge(&one_run());
+    on_disk.merge(&Coverage {
+        runs: 1,
+        tallies: vec![tally("write", Some(0), 1, 7)],
+    });
+    app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(on_disk)),
+    });
+    assert_eq!(app.coverage.runs, 3);
+    assert!(
+        !app.allowances
+            .iter()
+            .find(|a| a.name == "write")
+            .unwrap()
+            .unused
+    );
+    // A failed save still counts the run, and says so.
+    app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Err("disk full".into())),
+    });
+    assert_eq!(app.coverage.runs, 4);
+    assert!(app.message.contains("disk full"), "{}", app.message);
+}
+
+#[test]
+fn health_updates_replace_the_sources() {
+    use crate::sources::event::Source;
+    use crate::sources::health::Health;
+    let mut app = app_with(one_run());
+    let mut kmsg = Health::new(Source::Kmsg);
+    kmsg.suppressed = 12;
+    app.update(Msg::Health(vec![Health::new(Source::Audit), kmsg.clone()]));
+    assert_eq!(app.sources.len(), 2);
+    kmsg.suppressed = 30;
+    app.update(Msg::Health(vec![kmsg]));
+    assert_eq!(app.sources.len(), 1);
+    assert_eq!(app.sources[0].suppressed, 30);
+}
