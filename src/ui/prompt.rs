@@ -145,7 +145,7 @@ fn prune(
             ),
             theme.warn(),
         ),
-        Line::raw(names.join(", ")),
+        Line::raw(fit(names, r.width.saturating_sub(2) as usize)),
     ];
     if app.run.coverage && matches!(app.run.state, crate::app::RunState::Running) {
         lines.push(Line::styled(
@@ -180,4 +180,22 @@ fn prune(
         ),
         r,
     );
+}
+
+/// As many names as fit in `width` columns, then how many more the diff shows.
+pub(super) fn fit(names: &[String], width: usize) -> String {
+    let all = names.join(", ");
+    if all.chars().count() <= width {
+        return all;
+    }
+    let mut shown = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let more = format!(" … and {} more (in the diff)", names.len() - i);
+        let next = if i == 0 { name.clone() } else { format!(", {name}") };
+        if shown.chars().count() + next.chars().count() + more.chars().count() > width {
+            return shown + &more;
+        }
+        shown += &next;
+    }
+    shown
 }

@@ -274,3 +274,14 @@ fn prune_diff_prompt_120x40() {
     assert!(s.contains("y write it"), "{s}");
     snap!(s);
 }
+
+#[test]
+fn a_long_prune_list_is_cut_to_the_width_and_says_how_many_more() {
+    let names: Vec<String> = (0..50).map(|i| format!("call{i}")).collect();
+    let line = super::prompt::fit(&names, 60);
+    assert!(line.chars().count() <= 60, "{line}");
+    assert!(line.starts_with("call0, call1"), "{line}");
+    let shown = line.matches("call").count();
+    assert!(line.ends_with(&format!("… and {} more (in the diff)", 50 - shown)), "{line}");
+    assert_eq!(super::prompt::fit(&names[..2], 60), "call0, call1");
+}
