@@ -54,6 +54,6 @@ pub const HELP: &[(&str, &str)] = &[
     ("q", "quit (asks when edits are unsaved)"),
     (
         "hold prompt",
-        "o allow once · a allow always · d deny · k kill",
+        "o allow once · a allow always · d deny · k kill · r restart",
     ),
 ];

@@ -332,6 +332,8 @@ pub struct App {
     pub file_state: FileState,
     undo: Vec<Step>,
     redo: Vec<Step>,
+    /// The user's decision per syscall name, for rows that do not exist yet.
+    decided: HashMap<String, UserDecision>,
     /// One line for the user at the bottom, e.g. what the last key did.
     pub message: String,
     pub now_ms: u64,
@@ -390,6 +392,7 @@ impl App {
             profile,
             undo: Vec::new(),
             redo: Vec::new(),
+            decided: HashMap::new(),
             message: "? for help".into(),
             now_ms: 0,
             size: (80, 24),
@@ -616,7 +619,11 @@ impl App {
                     action: e.action.clone(),
                     errno: e.errno.clone(),
                     rule: e.rule.clone(),
-                    decision: UserDecision::StillDenied,
+                    decision: self
+                        .decided
+                        .get(&e.syscall)
+                        .cloned()
+                        .unwrap_or(UserDecision::StillDenied),
                     pids: Vec::new(),
                     first_ms: e.time_ms,
                     last_ms: e.time_ms,
@@ -680,10 +687,7 @@ impl App {
     }
 
     fn hold_request(&mut self, id: u64, event: Event) -> Vec<Effect> {
-        let allowed = self
-            .index
-            .get(&(event.syscall.clone(), event.arch.clone()))
-            .is_some_and(|&i| self.rows[i].decision == UserDecision::AllowedNow);
+        let allowed = self.decided.get(&event.syscall) == Some(&UserDecision::AllowedNow);
         if !self.run.hold || allowed {
             // Not holding: the call runs, as in permissive mode.
             return vec![Effect::AnswerHold {
@@ -715,12 +719,22 @@ impl App {
                 self.held.pop_front();
                 let mut effects = vec![Effect::AnswerHold { id: h.id, answer }];
                 if answer == HoldAnswer::AllowAlways {
-                    self.select_syscall(&h.event.syscall, &h.event.arch);
-                    effects.extend(self.allow_selected());
+                    // By name: the call's row may not have arrived yet.
+                    let name = h.event.syscall.clone();
+                    self.select_syscall(&name, &h.event.arch);
+                    // Others waiting in the same syscall are allowed now too.
+                    let (same, rest): (VecDeque<Held>, VecDeque<Held>) =
+                        self.held.drain(..).partition(|o| o.event.syscall == name);
+                    self.held = rest;
+                    effects.extend(same.into_iter().map(|o| Effect::AnswerHold {
+                        id: o.id,
+                        answer: HoldAnswer::AllowOnce,
+                    }));
+                    effects.extend(self.decide(Edit::Allow(name), UserDecision::AllowedNow));
                 }
                 return effects;
             }
-            if !matches!(key, Key::Char('q' | '?') | Key::Esc) {
+            if !matches!(key, Key::Char('q' | '?' | 'r') | Key::Esc) {
                 return vec![];
             }
         }
@@ -1059,12 +1073,15 @@ impl App {
         )
     }
 
+    /// Edits the profile for one syscall (by name, every arch) and records the
+    /// decision its rows show.
     fn decide(&mut self, edit: Edit, decision: UserDecision) -> Vec<Effect> {
-        let Some(row) = self.selected_row() else {
-            return vec![];
-        };
-        let name = row.syscall.clone();
-        let old = row.decision.clone();
+        let name = edit.name().to_string();
+        let old = self
+            .decided
+            .get(&name)
+            .cloned()
+            .unwrap_or(UserDecision::StillDenied);
         let Some(after) = self.edited(&edit) else {
             return vec![];
         };
@@ -1117,6 +1134,7 @@ impl App {
         // Every row of that syscall (all arches) follows the profile.
         if let Some((name, old, new)) = &step.rows {
             let decision = if forward { new } else { old };
+            self.decided.insert(name.clone(), decision.clone());
             for row in self.rows.iter_mut().filter(|r| &r.syscall == name) {
                 row.decision = decision.clone();
             }
@@ -1271,11 +1289,12 @@ impl App {
         let Some(after) = self.edited(&edit) else {
             return vec![];
         };
-        let rows = self
-            .rows
-            .iter()
-            .find(|r| r.syscall == name)
-            .map(|r| (name.clone(), r.decision.clone(), UserDecision::StillDenied));
+        let old = self
+            .decided
+            .get(&name)
+            .cloned()
+            .unwrap_or(UserDecision::StillDenied);
+        let rows = Some((name.clone(), old, UserDecision::StillDenied));
         self.commit(after, format!("deny {name}"), rows)
     }
 

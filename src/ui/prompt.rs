@@ -100,7 +100,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                             }
                         )),
                         Line::raw(""),
-                        Line::raw("o allow once · a allow always · d deny · k kill the workload"),
+                        Line::raw("o allow once · a allow always · d deny · k kill the workload · r restart"),
                     ],
                 )
             }
@@ -191,7 +191,11 @@ pub(super) fn fit(names: &[String], width: usize) -> String {
     let mut shown = String::new();
     for (i, name) in names.iter().enumerate() {
         let more = format!(" … and {} more (in the diff)", names.len() - i);
-        let next = if i == 0 { name.clone() } else { format!(", {name}") };
+        let next = if i == 0 {
+            name.clone()
+        } else {
+            format!(", {name}")
+        };
         if shown.chars().count() + next.chars().count() + more.chars().count() > width {
             return shown + &more;
         }

@@ -282,6 +282,9 @@ fn a_long_prune_list_is_cut_to_the_width_and_says_how_many_more() {
     assert!(line.chars().count() <= 60, "{line}");
     assert!(line.starts_with("call0, call1"), "{line}");
     let shown = line.matches("call").count();
-    assert!(line.ends_with(&format!("… and {} more (in the diff)", 50 - shown)), "{line}");
+    assert!(
+        line.ends_with(&format!("… and {} more (in the diff)", 50 - shown)),
+        "{line}"
+    );
     assert_eq!(super::prompt::fit(&names[..2], 60), "call0, call1");
 }

@@ -382,3 +382,128 @@ fn replay_opens_saved_logs_in_the_ui_and_allowances_are_saved() {
         .iter()
         .any(|r| r.action == Action::Allow && r.names.iter().any(|n| n.name == "socket")));
 }
+
+impl Tmux {
+    /// A tmux format (`#{alternate_on}` …) for the pane.
+    fn display(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, format])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+/// After eperm: whether the terminal is back in cooked mode, per flag raw mode clears.
+const TTY_CHECK: &str = "for f in icanon echo isig; do stty -a | grep -qw -- -$f && echo TTY-$f=off || echo TTY-$f=on; done; echo TTY-CHECKED";
+
+/// A panic (debug builds: `EPERM_DEBUG_PANIC`) on the UI loop or on a helper
+/// thread: the terminal is restored (cooked mode, main screen, cursor shown, mouse
+/// off) and the usual panic report follows, from the hook eperm chains to.
+#[test]
+fn a_panic_restores_the_terminal() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: EPERM_DEBUG_PANIC exists in debug builds only");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    for (place, report) in [
+        ("main", "a panic in the UI loop"),
+        ("thread", "a panic on a helper thread"),
+    ] {
+        let command = format!(
+            "EPERM_DEBUG_PANIC={place} RUST_BACKTRACE=0 {} run -p {} -- sleep 30; echo EPERM-EXIT=$?; {TTY_CHECK}; sleep 60",
+            env!("CARGO_BIN_EXE_eperm"),
+            profile.display(),
+        );
+        let tmux = Tmux::start(dir.path(), &command);
+        let screen = tmux.wait_for("TTY-CHECKED", 20);
+        assert!(
+            screen.contains(report),
+            "{place}: no panic report:\n{screen}"
+        );
+        for flag in ["icanon", "echo", "isig"] {
+            assert!(
+                screen.contains(&format!("TTY-{flag}=on")),
+                "{place}: {flag} still off (raw mode):\n{screen}"
+            );
+        }
+        assert!(!screen.contains("EPERM-EXIT=0"), "{place}: {screen}");
+        assert_eq!(
+            tmux.display("#{alternate_on}"),
+            "0",
+            "{place}: still on the alternate screen"
+        );
+        assert_eq!(
+            tmux.display("#{cursor_flag}"),
+            "1",
+            "{place}: the cursor is hidden"
+        );
+        assert_eq!(
+            tmux.display("#{mouse_any_flag}#{mouse_standard_flag}#{mouse_sgr_flag}"),
+            "000",
+            "{place}: mouse capture is on"
+        );
+    }
+}
+
+/// Two processes each make a call the profile denies; the supervisor holds one
+/// and the other waits behind it. Allowing the first for good (`a`) saves, and
+/// `--rerun-on-save` restarts at once, while the second is on its way to the UI.
+/// The restart answers it instead of waiting for the run to end, which used to
+/// take the whole 3 s stop deadline.
+#[test]
+fn a_restart_answers_the_calls_still_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let text: String = DEFAULT_PROFILE
+        .lines()
+        .filter(|l| !matches!(l.trim(), "\"mkdir\"," | "\"mkdirat\"," | "\"rmdir\","))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&profile, text).unwrap();
+    let command = format!(
+        "{} run --hold --rerun-on-save -p {} -- sh -c 'mkdir {d}/a & rmdir {d}/none & wait'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        d = dir.path().display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("o allow once", 20);
+    let asked = Instant::now();
+    tmux.keys("a");
+    // The screen is drawn again only once the old run is gone.
+    tmux.wait_for("run 2 ·", 10);
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_millis(2500),
+        "the restart took {took:?}"
+    );
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+}
+
+/// `--mode log`: the status bar names each kernel log source with its health, and
+/// the printk rate limit's suppressions once kmsg learns of them.
+#[test]
+fn log_sources_show_their_health_in_the_status_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    // 40 denials at once exceed printk's 10 per 5 s; the record after the pause
+    // makes the kernel print how many it suppressed.
+    let command = format!(
+        "{} run --mode log -p {} -- sh -c 'for i in $(seq 40); do mkdir {d}/a/b 2>/dev/null; done; sleep 6; mkdir {d}/a/c 2>/dev/null; sleep 2'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        d = dir.path().display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    let screen = tmux.wait_for("audit ok · kmsg ", 20);
+    assert!(screen.contains("log permissive"), "{screen}");
+    let screen = tmux.wait_for("suppressed", 30);
+    let status = screen.lines().nth(1).unwrap_or_default();
+    assert!(status.contains("· kmsg lost"), "{status}");
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+}
