@@ -399,7 +399,10 @@ const TTY_CHECK: &str = "for f in icanon echo isig; do stty -a | grep -qw -- -$f
 
 /// A panic (debug builds: `EPERM_DEBUG_PANIC`) on the UI loop or on a helper
 /// thread: the terminal is restored (cooked mode, main screen, cursor shown, mouse
-/// off) and the usual panic report follows, from the hook eperm chains to.
+/// off) and the usual panic report follows, from the hook eperm chains to. The
+/// report must be printed after the restore: printed on the alternate screen it
+/// would vanish with it. A helper thread's panic must end the UI, not leave it
+/// drawing on a restored terminal.
 #[test]
 fn a_panic_restores_the_terminal() {
     if !cfg!(debug_assertions) {
@@ -506,4 +509,79 @@ fn log_sources_show_their_health_in_the_status_bar() {
     assert!(status.contains("· kmsg lost"), "{status}");
     tmux.keys("q");
     tmux.wait_for("EPERM-EXIT=", 10);
+}
+
+/// Polls until `done` holds, failing with `what` and the screen after `secs`.
+fn until(tmux: &Tmux, secs: u64, what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}; the screen:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn allows(path: &Path, name: &str) -> bool {
+    load_file(path).unwrap().rules.iter().any(|r| {
+        r.action == Action::Allow && r.args.is_empty() && r.names.iter().any(|n| n.name == name)
+    })
+}
+
+/// `eperm run --coverage` in the UI: the Coverage view lists what the run used,
+/// `p` shows the diff and writes only on `y`, the pruned profile still runs the
+/// workload enforced, `u` brings everything back, and a re-run merges.
+#[test]
+fn coverage_in_the_ui_prunes_only_what_no_run_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::write(&profile, DEFAULT_PROFILE).unwrap();
+    let stored = eperm::run::coverage::Coverage::path_for(&profile);
+    let command = format!(
+        "{} run --coverage -p {} -- sh -c 'echo covered'; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("1 run in all", 20);
+    assert_eq!(
+        eperm::run::coverage::Coverage::load(&stored).unwrap().runs,
+        1
+    );
+    tmux.keys("c");
+    let screen = tmux.wait_for("UNUSED", 5);
+    assert!(screen.contains("Coverage · "), "{screen}");
+    tmux.keys("p");
+    let screen = tmux.wait_for("y write it", 10);
+    assert!(screen.contains("(pruned)"), "no diff header:\n{screen}");
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), DEFAULT_PROFILE);
+    tmux.keys("y");
+    until(&tmux, 10, "the prune was not written", || {
+        std::fs::read_to_string(&profile).unwrap() != DEFAULT_PROFILE
+    });
+    assert!(allows(&profile, "execve") && allows(&profile, "write"));
+    assert!(!allows(&profile, "mkdir"), "mkdir was never used");
+    // What the run used is all the workload needs, enforced.
+    let out = util::eperm()
+        .args(["run", "--no-tui", "--enforce", "-p"])
+        .arg(&profile)
+        .args(["--", "sh", "-c", "echo covered"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert_eq!(util::stdout(&out), "covered\n");
+    tmux.keys("u");
+    until(&tmux, 10, "u did not bring the profile back", || {
+        std::fs::read_to_string(&profile).unwrap() == DEFAULT_PROFILE
+    });
+    tmux.keys("r");
+    tmux.wait_for("2 runs in all", 20);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 10);
+    assert_eq!(
+        eperm::run::coverage::Coverage::load(&stored).unwrap().runs,
+        2
+    );
 }
