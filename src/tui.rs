@@ -698,6 +698,11 @@ fn drive(
                             let _ = reply.send(answer);
                         }
                     }
+                    Effect::StoreCoverage { path, coverage } => {
+                        if let Err(e) = Coverage::merge_into(&path, &coverage) {
+                            work.push_back(Msg::SaveFailed(e.to_string()));
+                        }
+                    }
                     Effect::Quit => break 'outer,
                 }
             }
@@ -769,9 +774,11 @@ mod tests {
         let mut kept = VecDeque::new();
         assert!(runner.stop(Some(&rx), &mut kept), "the run did not end");
         assert_eq!(answered.recv().unwrap(), Some(HoldAnswer::Kill));
-        // Everything else read meanwhile is kept, in order, for the loop.
+        // Everything else read meanwhile is kept, in order, for the loop; what the
+        // wait did not read is still in the channel, after it.
         let lines: Vec<String> = kept
             .into_iter()
+            .chain(rx.try_iter())
             .map(|i| match i {
                 Incoming::Output(_, line, _) => line,
                 _ => panic!("only output was sent"),

@@ -279,26 +279,22 @@ fn socket_used_for_one_family_gets_a_narrower_rule() {
 #[test]
 fn a_coverage_run_merges_with_what_was_stored() {
     let mut app = app_with(one_run());
-    // Without a file: merged in memory.
-    app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: None,
-    });
-    assert_eq!(app.coverage.runs, 2);
-    let read = app.allowances.iter().find(|a| a.name == "read").unwrap();
-    assert_eq!(read.count, 10);
-    // With a file: what the file now holds is the truth (it may hold other runs).
+    // What the file holds after the run was merged in is the truth (it may hold
+    // runs of other sessions too).
     let mut on_disk = one_run();
     on_disk.merge(&one_run());
     on_disk.merge(&Coverage {
         runs: 1,
         tallies: vec![tally("write", Some(0), 1, 7)],
     });
-    app.update(Msg::CoverageRun {
+    let effects = app.update(Msg::CoverageRun {
         run: one_run(),
-        stored: Some(Ok(on_disk)),
+        stored: Some(Ok(on_disk.clone())),
     });
+    assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(app.coverage.runs, 3);
+    let read = app.allowances.iter().find(|a| a.name == "read").unwrap();
+    assert_eq!(read.count, 10);
     assert!(
         !app.allowances
             .iter()
@@ -306,13 +302,26 @@ fn a_coverage_run_merges_with_what_was_stored() {
             .unwrap()
             .unused
     );
-    // A failed save still counts the run, and says so.
+    // A failed save still counts the run, says so, and stores it with the next.
     app.update(Msg::CoverageRun {
         run: one_run(),
         stored: Some(Err("disk full".into())),
     });
     assert_eq!(app.coverage.runs, 4);
     assert!(app.message.contains("disk full"), "{}", app.message);
+    on_disk.merge(&one_run());
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(on_disk)),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::StoreCoverage {
+            path: "p.coverage.json".into(),
+            coverage: one_run(),
+        }]
+    );
+    assert_eq!(app.coverage.runs, 5);
 }
 
 #[test]
@@ -328,4 +337,67 @@ fn health_updates_replace_the_sources() {
     app.update(Msg::Health(vec![kmsg]));
     assert_eq!(app.sources.len(), 1);
     assert_eq!(app.sources[0].suppressed, 30);
+}
+
+#[test]
+fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_one() {
+    let config = Config {
+        path: None,
+        ..app_with(Coverage::default()).config.clone()
+    };
+    let mut app = App::new(
+        load_str("<default profile>", PROFILE.into()).unwrap(),
+        config,
+    );
+    assert!(app
+        .update(Msg::CoverageRun {
+            run: one_run(),
+            stored: None,
+        })
+        .is_empty());
+    // The first edit writes ./eperm-profile.json; the next run is stored next to it.
+    key(&mut app, 'c');
+    key(&mut app, 'd');
+    app.update(Msg::Saved {
+        path: "eperm-profile.json".into(),
+        text: app.profile.text.clone(),
+    });
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(one_run())),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::StoreCoverage {
+            path: "eperm-profile.coverage.json".into(),
+            coverage: one_run(),
+        }]
+    );
+    assert_eq!(app.coverage.runs, 2);
+    // Stored once: the next run does not store it again.
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(one_run())),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+}
+
+#[test]
+fn s_sorts_the_allowances_by_uses() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    let names = |app: &App| -> Vec<String> {
+        app.coverage_visible()
+            .iter()
+            .map(|&i| app.allowances[i].name.clone())
+            .collect()
+    };
+    assert_eq!(names(&app)[..3], ["execve", "mkdir", "read"]);
+    key(&mut app, 's');
+    assert_eq!(names(&app)[..3], ["read", "socket", "execve"]);
+    // The filter applies in this view too.
+    key(&mut app, '/');
+    key(&mut app, 'w');
+    app.update(Msg::Key(Key::Enter, Mods::NONE));
+    assert_eq!(names(&app), ["write"]);
 }

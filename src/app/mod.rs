@@ -105,6 +105,11 @@ pub enum Effect {
         id: u64,
         answer: HoldAnswer,
     },
+    /// Merge `coverage` (runs no file holds yet) into the coverage file at `path`.
+    StoreCoverage {
+        path: PathBuf,
+        coverage: Coverage,
+    },
     /// Kill the workload and leave.
     Quit,
 }
@@ -345,6 +350,8 @@ pub struct App {
     pub view: View,
     /// Every coverage run known: the stored file and this session's runs.
     pub coverage: Coverage,
+    /// Runs no coverage file holds (the embedded profile has none until saved).
+    unstored: Coverage,
     /// The profile's allowances with their use, for the Coverage view.
     pub allowances: Vec<Allowance>,
     /// The narrowings eperm proposes, one per syscall at most.
@@ -401,6 +408,7 @@ impl App {
             sources: Vec::new(),
             view: View::Syscalls,
             coverage: Coverage::default(),
+            unstored: Coverage::default(),
             allowances: Vec::new(),
             proposals: Vec::new(),
             cov_selected: 0,
@@ -409,12 +417,17 @@ impl App {
         app
     }
 
-    /// Rows of the Coverage view: filtered by name. Indices into `allowances`.
+    /// Rows of the Coverage view: filtered by name; in the profile's order, or by
+    /// uses (`s`). Indices into `allowances`.
     pub fn coverage_visible(&self) -> Vec<usize> {
         let needle = self.filter.to_lowercase();
-        (0..self.allowances.len())
+        let mut v: Vec<usize> = (0..self.allowances.len())
             .filter(|&i| needle.is_empty() || self.allowances[i].name.contains(&needle))
-            .collect()
+            .collect();
+        if self.sort == Sort::Hits {
+            v.sort_by_key(|&i| std::cmp::Reverse(self.allowances[i].count));
+        }
+        v
     }
 
     /// The allowance selected in the Coverage view.
@@ -565,18 +578,32 @@ impl App {
                 self.refresh_coverage();
                 vec![]
             }
-            Msg::CoverageRun { run, stored } => {
-                self.coverage_run(run, stored);
-                vec![]
-            }
+            Msg::CoverageRun { run, stored } => self.coverage_run(run, stored),
         }
     }
 
-    fn coverage_run(&mut self, run: Coverage, stored: Option<Result<Coverage, String>>) {
+    fn coverage_run(
+        &mut self,
+        run: Coverage,
+        stored: Option<Result<Coverage, String>>,
+    ) -> Vec<Effect> {
         let calls: u64 = run.tallies.iter().map(|t| t.count).sum();
+        let mut effects = Vec::new();
         match stored {
             Some(Ok(merged)) => {
                 self.coverage = merged;
+                // Runs from before the file existed (or could be written) go in now:
+                // nothing any run used may be forgotten, or prune would take it.
+                if self.unstored.runs > 0 {
+                    let unstored = std::mem::take(&mut self.unstored);
+                    self.coverage.merge(&unstored);
+                    if let Some(path) = self.path.as_deref().filter(|_| !self.path_pending) {
+                        effects.push(Effect::StoreCoverage {
+                            path: Coverage::path_for(path),
+                            coverage: unstored,
+                        });
+                    }
+                }
                 self.message = format!(
                     "coverage: {calls} calls of this run counted; {} run{} in all",
                     self.coverage.runs,
@@ -585,16 +612,19 @@ impl App {
             }
             Some(Err(why)) => {
                 self.coverage.merge(&run);
+                self.unstored.merge(&run);
                 self.message = format!("coverage not saved: {why}");
             }
             None => {
                 self.coverage.merge(&run);
+                self.unstored.merge(&run);
                 self.message = format!(
                     "coverage: {calls} calls counted (the embedded profile has no file to keep them next to)"
                 );
             }
         }
         self.refresh_coverage();
+        effects
     }
 
     fn ingest(&mut self, e: Event) {

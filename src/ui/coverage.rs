@@ -3,7 +3,7 @@
 
 use super::{block, Theme};
 use crate::app::coverage::Allowance;
-use crate::app::{describe::describe, layout, App};
+use crate::app::{describe::describe, layout, App, RunState, Sort};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
@@ -12,11 +12,17 @@ use ratatui::Frame;
 pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let visible = app.coverage_visible();
     let used = app.allowances.iter().filter(|a| !a.unused).count();
+    let collecting = app.run.coverage && app.run.state == RunState::Running;
     let title = format!(
-        " Coverage · {used} of {} allowances used · {} run{} ",
+        " Coverage · {used}/{} used · {} run{}{} ",
         app.allowances.len(),
         app.coverage.runs,
-        if app.coverage.runs == 1 { "" } else { "s" }
+        if app.coverage.runs == 1 { "" } else { "s" },
+        if collecting {
+            format!(" · run {} collecting", app.run.number)
+        } else {
+            String::new()
+        },
     );
     let b = block(title, focused, theme);
     if visible.is_empty() || app.coverage.runs == 0 {
@@ -83,10 +89,15 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
             Constraint::Min(8),
         ]
     };
+    // `s` sorts by uses: the column says so.
+    let uses = match app.sort {
+        Sort::FirstSeen => "uses",
+        Sort::Hits => "uses▼",
+    };
     let names: &[&str] = if wide {
-        &["", "allowance", "rule", "uses", "procs", ""]
+        &["", "allowance", "rule", uses, "procs", ""]
     } else {
-        &["", "allowance", "uses", ""]
+        &["", "allowance", uses, ""]
     };
     frame.render_widget(
         Table::new(rows, widths.iter().copied())
