@@ -155,10 +155,11 @@ pub struct Proposal {
     pub profile: Profile,
 }
 
-/// How libseccomp, runc, crun and youki read argument conditions, in one line.
-pub const ONE_RULE_PER_VALUE: &str = "one rule per value, each with one condition: every runtime ORs separate rules. \
-     (Conditions on distinct args in one rule are ANDed; when an index repeats, libseccomp and runc \
-     make each condition its own rule (OR) while crun and youki AND them: eperm never writes that.)";
+/// How runtimes read argument conditions (as `eperm check` says it), in one line.
+pub const ONE_RULE_PER_VALUE: &str =
+    "one rule per value, each with one condition: every runtime ORs separate rules. \
+     Within one rule runc (driving libseccomp) ANDs conditions on distinct args and ORs them \
+     when an index repeats, while youki ORs every condition: eperm never writes several.";
 
 /// The narrowing of `name`, when `cmd::tighten` knows how to narrow it and the
 /// runs allow it. The narrowing itself is tighten's: the view only shows it.

@@ -253,7 +253,16 @@ fn socket_used_for_one_family_gets_a_narrower_rule() {
     let mut app = app_with(one_run());
     let p = app.proposal("socket").expect("a proposal for socket");
     assert_eq!(p.rules, ["socket if arg0 == AF_UNIX"]);
-    assert!(p.semantics.contains("OR"), "{}", p.semantics);
+    assert!(
+        p.semantics.contains("ANDs conditions on distinct args"),
+        "{}",
+        p.semantics
+    );
+    assert!(
+        p.semantics.contains("youki ORs every condition"),
+        "{}",
+        p.semantics
+    );
     assert!(app.proposal("read").is_none());
     key(&mut app, 'c');
     select(&mut app, "socket");
