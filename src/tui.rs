@@ -670,7 +670,7 @@ fn drive(
                         }
                     }
                     Effect::Restart { profile_text } => {
-                        // Answered calls let their supervisor go; unanswered ones die too.
+                        // Calls still waiting for an answer get one, so their supervisor can end.
                         for (_, reply) in replies.drain() {
                             let _ = reply.send(HoldAnswer::Kill);
                         }
