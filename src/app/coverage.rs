@@ -92,7 +92,8 @@ pub fn allowances(profile: &Profile, coverage: &Coverage) -> Vec<Allowance> {
                 } else if elsewhere.contains(name) {
                     "a non-ALLOW rule names it too"
                 } else {
-                    "used before exec"
+                    // Every other unused name is pruned unless the edit engine refuses it.
+                    "not a syscall eperm can edit"
                 }
             });
             out.push(Allowance {

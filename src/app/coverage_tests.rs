@@ -410,3 +410,31 @@ fn s_sorts_the_allowances_by_uses() {
     app.update(Msg::Key(Key::Enter, Mods::NONE));
     assert_eq!(names(&app), ["write"]);
 }
+
+#[test]
+fn a_click_selects_the_allowance_under_it() {
+    let mut app = app_with(one_run());
+    app.update(Msg::Resize {
+        width: 120,
+        height: 40,
+    });
+    key(&mut app, 'c');
+    // Status (2 lines), the table's border and header: the third row is at y = 6.
+    app.update(Msg::Click { column: 5, row: 6 });
+    assert_eq!(app.selected_allowance().unwrap().name, "read");
+    app.update(Msg::Scroll(1));
+    assert_eq!(app.selected_allowance().unwrap().name, "socket");
+}
+
+#[test]
+fn an_unused_name_another_rule_denies_is_kept_and_says_why() {
+    let text = PROFILE.replace(
+        "    ]\n}",
+        "    ,{\"names\": [\"write\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38}\n    ]\n}",
+    );
+    let mut app = app_with(one_run());
+    app.update(Msg::FileChanged(text));
+    let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
+    assert!(write.unused);
+    assert_eq!(write.kept, Some("a non-ALLOW rule names it too"));
+}

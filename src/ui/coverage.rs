@@ -154,13 +154,22 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ];
     let uses = if a.unused {
         Span::styled(
-            format!("never used in {} run(s)", app.coverage.runs),
+            format!(
+                "never used in {} run{}",
+                app.coverage.runs,
+                plural(app.coverage.runs, "s")
+            ),
             theme.bad(),
         )
     } else {
         Span::raw(format!(
-            "{} uses through this rule by {} process(es), over {} run(s)",
-            a.count, a.pids, app.coverage.runs
+            "{} use{} through this rule by {} process{}, over {} run{}",
+            a.count,
+            plural(a.count, "s"),
+            a.pids,
+            plural(a.pids as u64, "es"),
+            app.coverage.runs,
+            plural(app.coverage.runs, "s"),
         ))
     };
     lines.push(Line::from(uses));
@@ -194,4 +203,12 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(b),
         area,
     );
+}
+
+fn plural(n: u64, ending: &'static str) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        ending
+    }
 }
