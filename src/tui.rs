@@ -141,7 +141,7 @@ impl Runner {
         setup: &Setup,
         number: usize,
         text: &str,
-        coverage_file: Option<PathBuf>,
+        coverage: Option<Option<PathBuf>>,
         tx: &mpsc::Sender<Incoming>,
     ) -> Runner {
         let pid = Arc::new(AtomicI32::new(0));
@@ -160,7 +160,10 @@ impl Runner {
                 };
             }
         };
-        let coverage = setup.config.coverage;
+        let (coverage, coverage_file) = match coverage {
+            Some(file) => (true, file),
+            None => (false, None),
+        };
         // Coverage runs the workload as under the profile: the verdicts are enforced.
         let compile_mode = if coverage {
             crate::compile::Mode::Enforce
@@ -488,8 +491,11 @@ fn input(tx: mpsc::Sender<Incoming>, stop: Arc<AtomicBool>) {
 pub fn run(setup: Setup) -> std::io::Result<u8> {
     let (tx, rx) = mpsc::channel::<Incoming>();
     let app = App::new(setup.profile.clone(), setup.config.clone());
-    let coverage_file = setup.config.path.as_deref().map(Coverage::path_for);
-    let runner = Runner::start(&setup, 1, &setup.profile.text, coverage_file, &tx);
+    let coverage = setup
+        .config
+        .coverage
+        .then(|| setup.config.path.as_deref().map(Coverage::path_for));
+    let runner = Runner::start(&setup, 1, &setup.profile.text, coverage, &tx);
     drive(Some(&setup), app, tx, rx, runner)
 }
 
@@ -669,7 +675,10 @@ fn drive(
                             Err(why) => work.push_back(Msg::SaveFailed(why)),
                         }
                     }
-                    Effect::Restart { profile_text } => {
+                    Effect::Restart {
+                        profile_text,
+                        coverage,
+                    } => {
                         // Calls still waiting for an answer get one, so their supervisor can end.
                         for (_, reply) in replies.drain() {
                             let _ = reply.send(HoldAnswer::Kill);
@@ -679,16 +688,17 @@ fn drive(
                         work.retain(|m| !of_the_run(m));
                         // Without a workload (watching) the App asks for no restart.
                         if let Some(setup) = setup {
-                            let coverage_file = app
+                            let file = app
                                 .path
                                 .as_deref()
                                 .filter(|_| !app.path_pending)
                                 .map(Coverage::path_for);
+                            let coverage = coverage.then_some(file);
                             runner = Runner::start(
                                 setup,
                                 runner.number + 1,
                                 &profile_text,
-                                coverage_file,
+                                coverage,
                                 &tx,
                             );
                         }

@@ -438,3 +438,37 @@ fn an_unused_name_another_rule_denies_is_kept_and_says_why() {
     assert!(write.unused);
     assert_eq!(write.kept, Some("a non-ALLOW rule names it too"));
 }
+
+#[test]
+fn m_makes_the_next_runs_collect_coverage() {
+    let mut c = super::tests::config(Some("p.json"));
+    c.hold = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Started { pid: 9 });
+    key(&mut app, 'c');
+    assert_eq!(key(&mut app, 'm'), vec![]);
+    assert!(app.collect && !app.run.coverage, "only the next runs");
+    let effects = key(&mut app, 'r');
+    assert_eq!(
+        effects,
+        vec![Effect::Restart {
+            profile_text: PROFILE.into(),
+            coverage: true
+        }]
+    );
+    assert!(app.run.coverage);
+    // A coverage run holds nothing: h says why instead of turning hold on.
+    key(&mut app, 'c');
+    key(&mut app, 'h');
+    assert!(app.message.contains("--coverage"), "{}", app.message);
+    // And back.
+    key(&mut app, 'c');
+    key(&mut app, 'm');
+    assert!(matches!(
+        key(&mut app, 'r').as_slice(),
+        [Effect::Restart {
+            coverage: false,
+            ..
+        }]
+    ));
+}

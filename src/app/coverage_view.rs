@@ -2,7 +2,7 @@
 //! its diff, narrow), and coverage runs arriving.
 
 use super::coverage::{self, Allowance, Proposal};
-use super::{App, Effect, Key, Mods, Prompt, Sort, UserDecision, View};
+use super::{App, Effect, Key, Mods, Prompt, RunState, Sort, UserDecision, View};
 use crate::profile::edit::{self, Edit};
 use crate::run::coverage::Coverage;
 
@@ -94,11 +94,11 @@ impl App {
     pub(super) fn open_coverage(&mut self) {
         self.view = View::Coverage;
         self.message = if self.coverage.runs > 0 {
-            "Coverage: d deny · p prune unused · n narrow · c back".into()
+            "Coverage: d deny · p prune unused · n narrow · m collect on/off · c back".into()
         } else if self.run.coverage {
             "collecting coverage: the counts come when the run ends (c back)".into()
         } else {
-            "no coverage yet: eperm run --coverage -p PROFILE -- CMD collects it (c back)".into()
+            "no coverage yet: m then r runs the workload collecting it (c back)".into()
         };
     }
 
@@ -118,12 +118,29 @@ impl App {
             Key::Char('d') => return Some(self.deny_allowance()),
             Key::Char('p') => self.prune_prompt(),
             Key::Char('n') => return Some(self.narrow_selected()),
+            Key::Char('m') => self.toggle_collect(),
             Key::Char('a' | 'e') => {
                 self.message = "a and e decide would-be denials: c goes back to them".into();
             }
             _ => return None,
         }
         Some(vec![])
+    }
+
+    /// `m`: whether the next runs collect coverage. A coverage run is the workload
+    /// as under the profile (verdicts enforced, nothing held) with every call counted.
+    fn toggle_collect(&mut self) {
+        if self.run.state == RunState::Watching {
+            self.message = "no workload to collect coverage of: watching logs".into();
+            return;
+        }
+        self.collect = !self.collect;
+        self.message = if self.collect {
+            "the next runs collect coverage (verdicts enforced, nothing held): r restarts now"
+        } else {
+            "the next runs collect no coverage: r restarts now"
+        }
+        .into();
     }
 
     /// `d` in the Coverage view: the allowance goes, and the profile's denial applies.

@@ -48,7 +48,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "in Coverage",
-        "d deny · p prune unused (diff first) · n narrow · c back",
+        "d deny · p prune unused · n narrow · m collect · c back",
     ),
     ("?", "this help"),
     ("q", "quit (asks when edits are unsaved)"),

@@ -98,9 +98,11 @@ pub enum Effect {
         expected_old: Option<String>,
     },
     /// Kill the workload if it runs and start it again under `profile_text`
-    /// (answering its held calls first, so that it dies at once).
+    /// (answering its held calls first, so that it dies at once), collecting
+    /// coverage or not.
     Restart {
         profile_text: String,
+        coverage: bool,
     },
     AnswerHold {
         id: u64,
@@ -359,6 +361,8 @@ pub struct App {
     pub proposals: Vec<Proposal>,
     /// Index into [`App::coverage_visible`].
     pub cov_selected: usize,
+    /// The next runs collect coverage (`m` in the Coverage view turns it on/off).
+    pub collect: bool,
 }
 
 impl App {
@@ -404,6 +408,7 @@ impl App {
             message: "? for help".into(),
             now_ms: 0,
             size: (80, 24),
+            collect: config.coverage,
             config,
             quitting: false,
             sources: Vec::new(),
@@ -749,7 +754,7 @@ impl App {
             }
             Key::Char('r') => return self.restart(),
             Key::Char('c') => self.open_coverage(),
-            Key::Char('h') if self.run.enforce => {
+            Key::Char('h') if self.run.enforce || self.run.coverage => {
                 self.message =
                     "hold mode needs a permissive run (not --enforce, not --coverage)".into();
             }
@@ -1184,8 +1189,10 @@ impl App {
         }
         self.output
             .push_back((format!("── run {} ──", self.run.number), false));
+        self.run.coverage = self.collect;
         effects.push(Effect::Restart {
             profile_text: self.profile.text.clone(),
+            coverage: self.collect,
         });
         effects
     }

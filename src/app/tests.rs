@@ -34,7 +34,7 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
     }
 }
 
-fn config(path: Option<&str>) -> Config {
+pub fn config(path: Option<&str>) -> Config {
     Config {
         command: "mkdir /tmp/x".into(),
         mode: "notify".into(),
@@ -387,7 +387,13 @@ fn restart_keeps_history() {
         path: "p.json".into(),
         text: text.clone(),
     });
-    assert_eq!(effects, vec![Effect::Restart { profile_text: text }]);
+    assert_eq!(
+        effects,
+        vec![Effect::Restart {
+            profile_text: text,
+            coverage: false
+        }]
+    );
     assert_eq!(app.run.number, 2);
     assert_eq!(app.past_runs.len(), 1);
     assert_eq!(app.past_runs[0].denials, 1);

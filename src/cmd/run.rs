@@ -82,7 +82,7 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
     let config = crate::app::Config {
         command,
         mode: if args.coverage { "notify" } else { mode.name() }.to_string(),
-        enforce: args.enforce || args.coverage,
+        enforce: args.enforce,
         hold: args.hold && !args.coverage,
         hold_timeout_ms: (args.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
         autosave: !args.no_autosave,

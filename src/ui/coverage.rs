@@ -29,7 +29,7 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
         let line = if app.coverage.runs == 0 && app.run.coverage {
             "collecting: the counts come when the run ends"
         } else if app.coverage.runs == 0 {
-            "no coverage yet: eperm run --coverage -p PROFILE -- CMD collects it"
+            "no coverage yet: m then r runs the workload collecting it (or eperm run --coverage)"
         } else if app.allowances.is_empty() {
             "the profile has no ALLOW rule"
         } else {

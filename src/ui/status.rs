@@ -65,13 +65,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             " (autosave off)"
         }),
         Span::raw(format!(
-            " · {}{} {} · hold {} · ",
+            " · {}{} {}{} · hold {} · ",
             run.mode,
             if run.coverage { " + coverage" } else { "" },
-            if run.enforce {
+            if run.enforce || run.coverage {
                 "enforcing"
             } else {
                 "permissive"
+            },
+            match (app.collect, run.coverage) {
+                (true, false) => " (next run: coverage)",
+                (false, true) => " (next run: no coverage)",
+                _ => "",
             },
             if run.hold { "on" } else { "off" },
         )),

@@ -587,3 +587,46 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
         2
     );
 }
+
+/// An ordinary run, then `c` `m` `r`: the next run collects coverage, stored next
+/// to the profile, and the Coverage view counts it.
+#[test]
+fn coverage_can_be_turned_on_from_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let tmux = Tmux::start(
+        dir.path(),
+        &eperm_command(&profile, dir.path(), "--events ev.jsonl"),
+    );
+    tmux.wait_for("mkdir(", 20);
+    tmux.wait_for("exited 0", 10);
+    tmux.keys("c");
+    tmux.wait_for("no coverage yet", 5);
+    tmux.keys("m");
+    tmux.wait_for("(next run: coverage)", 5);
+    tmux.keys("r");
+    let screen = tmux.wait_for("1 run in all", 20);
+    assert!(screen.contains("+ coverage enforcing"), "{screen}");
+    assert!(screen.contains("UNUSED"), "{screen}");
+
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=", 10);
+    let stored = eperm::run::coverage::Coverage::path_for(&profile);
+    let coverage = eperm::run::coverage::Coverage::load(&stored).unwrap();
+    assert_eq!(coverage.runs, 1);
+    assert!(coverage.used().contains("execve"), "{coverage:?}");
+    // Run 1 was permissive: mkdir ran. Coverage runs as under the profile: denied.
+    let events = std::fs::read_to_string(dir.path().join("ev.jsonl")).unwrap();
+    let decisions: Vec<&str> = events
+        .lines()
+        .filter(|l| l.contains("\"syscall\":\"mkdir\""))
+        .map(|l| {
+            if l.contains("\"decision\":\"denied\"") {
+                "denied"
+            } else {
+                "ran"
+            }
+        })
+        .collect();
+    assert_eq!(decisions, ["ran", "denied"], "{events}");
+}
