@@ -285,6 +285,10 @@ fn quitting_kills_the_workload() {
     );
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("looping", 20);
+    // "looping" comes before the first touch: wait for the loop itself.
+    until(&tmux, 10, "the workload never touched its marker", || {
+        marker.exists()
+    });
     tmux.keys("q");
     tmux.wait_for("EPERM-EXIT=", 10);
     std::fs::remove_file(&marker).unwrap();
