@@ -86,8 +86,10 @@ impl Screen {
         });
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
+        // Made before the next step, so that raw mode is undone if it fails.
+        let screen = Screen;
         execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-        Ok(Screen)
+        Ok(screen)
     }
 }
 
