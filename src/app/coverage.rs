@@ -1,7 +1,7 @@
 //! The Coverage view's data: each allowance of the profile with its use count
-//! from coverage (every run merged), what pruning would keep, and the narrower
-//! rule eperm proposes. Pure functions of (profile, coverage); the App caches
-//! their result whenever either changes.
+//! from coverage (every run merged) and what pruning would keep. A pure function
+//! of (profile, coverage); the App caches its result whenever either changes. The
+//! narrower rules come from [`crate::tighten::narrow`], shared with the CLI.
 
 use crate::arch::Arch;
 use crate::cmd::tighten;
@@ -9,9 +9,6 @@ use crate::profile::{Action, Profile};
 use crate::run::coverage::{watched, Coverage};
 use crate::sources::symbols::{self, Set};
 use std::collections::{BTreeSet, HashMap};
-
-/// Comment of the rules a narrowing writes.
-const NARROW_COMMENT: &str = "narrowed by eperm";
 
 /// One name of one ALLOW rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,51 +138,5 @@ pub fn value_name(arch: Arch, name: &str, index: usize, value: u64) -> String {
         ("ioctl", _) => symbols::ioctl_request(arch, value),
         ("mmap" | "mmap2" | "mprotect" | "pkey_mprotect", _) => flags(Set::Prot),
         _ => format!("{value:#x}"),
-    }
-}
-
-/// A narrower rule eperm proposes for a syscall, from what the runs used.
-#[derive(Clone, Debug)]
-pub struct Proposal {
-    pub name: String,
-    /// One line per rule the narrowing writes.
-    pub rules: Vec<String>,
-    /// How runtimes read it.
-    pub semantics: &'static str,
-    /// The profile with the narrowing applied.
-    pub profile: Profile,
-}
-
-/// How runtimes read argument conditions (as `eperm check` says it), in one line.
-pub const ONE_RULE_PER_VALUE: &str =
-    "one rule per value, each with one condition: every runtime ORs separate rules. \
-     Within one rule runc (driving libseccomp) ANDs conditions on distinct args and ORs them \
-     when an index repeats, while youki ORs every condition: eperm never writes several.";
-
-/// The narrowing of `name`, when `cmd::tighten` knows how to narrow it and the
-/// runs allow it. The narrowing itself is tighten's: the view only shows it.
-pub fn proposal(profile: &Profile, coverage: &Coverage, name: &str) -> Option<Proposal> {
-    match name {
-        "socket" => {
-            let families = tighten::socket_families(profile, coverage)?;
-            let narrowed = tighten::narrow_socket(profile, &families, NARROW_COMMENT).ok()?;
-            let arch = Arch::native();
-            let rules = families
-                .iter()
-                .map(|&f| {
-                    format!(
-                        "socket if arg0 == {}",
-                        value_name(arch, "socket", 0, u64::from(f))
-                    )
-                })
-                .collect();
-            Some(Proposal {
-                name: name.to_string(),
-                rules,
-                semantics: ONE_RULE_PER_VALUE,
-                profile: narrowed,
-            })
-        }
-        _ => None,
     }
 }

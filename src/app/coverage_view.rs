@@ -1,10 +1,14 @@
 //! The Coverage view's side of the App: its rows, its keys (deny, prune behind
 //! its diff, narrow), and coverage runs arriving.
 
-use super::coverage::{self, Allowance, Proposal};
+use super::coverage::{self, Allowance};
 use super::{App, Effect, Key, Mods, Prompt, RunState, Sort, UserDecision, View};
 use crate::profile::edit::{self, Edit};
 use crate::run::coverage::Coverage;
+use crate::tighten::narrow::{self, Proposal};
+
+/// The comment of the rules a narrowing writes.
+const NARROW_COMMENT: &str = "narrowed by eperm";
 
 impl App {
     /// Rows of the Coverage view: filtered by name; in the profile's order, or by
@@ -29,19 +33,13 @@ impl App {
 
     /// The narrowing proposed for `name`, if any.
     pub fn proposal(&self, name: &str) -> Option<&Proposal> {
-        self.proposals.iter().find(|p| p.name == name)
+        self.proposals.iter().find(|p| p.syscall == name)
     }
 
     /// Recomputes the Coverage view after the profile or the coverage changed.
     pub(super) fn refresh_coverage(&mut self) {
         self.allowances = coverage::allowances(&self.profile, &self.coverage);
-        let mut names: Vec<&str> = self.allowances.iter().map(|a| a.name.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        self.proposals = names
-            .into_iter()
-            .filter_map(|n| coverage::proposal(&self.profile, &self.coverage, n))
-            .collect();
+        self.proposals = narrow::proposals(&self.profile, &self.coverage);
         let n = self.coverage_visible().len();
         self.cov_selected = self.cov_selected.min(n.saturating_sub(1));
     }
@@ -270,12 +268,23 @@ impl App {
         };
         let Some(p) = self.proposal(&name).cloned() else {
             self.message = format!(
-                "no narrower rule for {name}: eperm narrows socket by family when the runs used few"
+                "no narrower rule for {name}: the runs used too many values, or other rules name it"
             );
             return vec![];
         };
-        let effects = self.commit(p.profile, format!("narrow {name}"), None);
-        self.message = format!("narrowed {name}: {}", p.rules.join(" · "));
+        let narrowed = match p.apply_commented(&self.profile, Some(NARROW_COMMENT)) {
+            Ok(n) if n.text != self.profile.text => n,
+            Ok(_) => {
+                self.message = format!("{name}: the profile allows no more than that already");
+                return vec![];
+            }
+            Err(e) => {
+                self.message = format!("cannot narrow {name}: {e}");
+                return vec![];
+            }
+        };
+        let effects = self.commit(narrowed, format!("narrow {name}"), None);
+        self.message = format!("narrowed {name}: {} (u undoes)", p.explanation);
         effects
     }
 }

@@ -17,7 +17,8 @@ use crate::run::coverage::Coverage;
 use crate::run::{HoldAnswer, WorkloadExit};
 use crate::sources::event::{Event, Source};
 use crate::sources::health::Health;
-use coverage::{Allowance, Proposal};
+use crate::tighten::narrow::Proposal;
+use coverage::Allowance;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 

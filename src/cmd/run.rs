@@ -206,7 +206,54 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
     let profile_file = (profile.file != DEFAULT_NAME).then(|| profile.file.clone());
     let judge = Judge::new(profile, &target, mode.compile_mode())
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let mut sink: Option<Box<dyn Write + Send>> = match options.events {
+    let (tx, collector) = collect(options.events)?;
+    let sup = Supervision {
+        judge,
+        policy: if options.enforce {
+            Policy::Enforce
+        } else {
+            Policy::Permissive
+        },
+        events: tx,
+        started: std::time::Instant::now(),
+        own_exe: std::env::current_exe().ok(),
+    };
+    let spec = RunSpec {
+        argv: options.command.to_vec(),
+        mode,
+        user,
+    };
+    let log_options = LogOptions {
+        wanted: Wanted::from_names(options.sources).unwrap_or(Wanted::BOTH),
+        ..LogOptions::default()
+    };
+    // `session::run` consumes the supervision; the channel closes when it returns.
+    let exit = session::run_with_logs(spec, sup, &log_options);
+    let health = std::mem::take(&mut *log_options.health.lock().unwrap_or_else(|p| p.into_inner()));
+    let summary = collector
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok(Outcome {
+        exit: exit?,
+        mode,
+        summary,
+        profile_file,
+        health,
+    })
+}
+
+/// Where a run's events go: a thread that writes them to `--events` (FILE, or `-`
+/// for stdout) and sums them up; it ends when every sender is dropped.
+pub fn collect(
+    events: Option<&str>,
+) -> Result<
+    (
+        std::sync::mpsc::Sender<Event>,
+        std::thread::JoinHandle<std::io::Result<Summary>>,
+    ),
+    CmdError,
+> {
+    let mut sink: Option<Box<dyn Write + Send>> = match events {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
         Some(path) => Some(Box::new(std::fs::File::create(path).map_err(|e| {
@@ -242,39 +289,7 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         }
         Ok(summary)
     });
-    let sup = Supervision {
-        judge,
-        policy: if options.enforce {
-            Policy::Enforce
-        } else {
-            Policy::Permissive
-        },
-        events: tx,
-        started: std::time::Instant::now(),
-        own_exe: std::env::current_exe().ok(),
-    };
-    let spec = RunSpec {
-        argv: options.command.to_vec(),
-        mode,
-        user,
-    };
-    let log_options = LogOptions {
-        wanted: Wanted::from_names(options.sources).unwrap_or(Wanted::BOTH),
-        ..LogOptions::default()
-    };
-    // `session::run` consumes the supervision; the channel closes when it returns.
-    let exit = session::run_with_logs(spec, sup, &log_options);
-    let health = std::mem::take(&mut *log_options.health.lock().unwrap_or_else(|p| p.into_inner()));
-    let summary = collector
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    Ok(Outcome {
-        exit: exit?,
-        mode,
-        summary,
-        profile_file,
-        health,
-    })
+    Ok((tx, collector))
 }
 
 /// One would-be-denied syscall, aggregated over a run.

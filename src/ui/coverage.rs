@@ -188,8 +188,11 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(p) => {
             lines.push(Line::from(vec![
                 Span::styled("narrower (n): ", theme.good()),
-                Span::raw(p.rules.join(" · ")),
+                Span::raw(p.explanation.clone()),
             ]));
+            for rule in p.rules_text() {
+                lines.push(Line::raw(format!("  {rule}")));
+            }
             lines.push(Line::styled(format!("  {}", p.semantics), theme.dim()));
         }
         None if !a.values.is_empty() => lines.push(Line::styled(

@@ -257,7 +257,11 @@ fn coverage_view_120x40() {
     }
     let s = screen(&app, 120, 40);
     assert!(s.contains("UNUSED"), "{s}");
-    assert!(s.contains("socket if arg0 == AF_UNIX"), "{s}");
+    assert!(
+        s.contains("socket: arg0 == 0x1 && arg1 & 0xf == 0x1"),
+        "{s}"
+    );
+    assert!(s.contains("repeated index"), "{s}");
     snap!(s);
 }
 

@@ -10,6 +10,8 @@ mod import;
 mod load;
 mod logs;
 mod logsrc;
+#[cfg(feature = "differential")]
+mod narrow;
 mod run;
 mod tighten;
 mod trace;
