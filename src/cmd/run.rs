@@ -34,7 +34,7 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     }
     check_sources(&args.source)?;
     let profile = load_profile(args.profile.as_deref())?;
-    if args.coverage {
+    if args.coverage && !tui {
         return super::tighten::run_coverage(args, profile);
     }
     if tui {
@@ -78,14 +78,16 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
+    // Coverage runs the workload as under the profile, through notify, never holding.
     let config = crate::app::Config {
         command,
-        mode: mode.name().to_string(),
+        mode: if args.coverage { "notify" } else { mode.name() }.to_string(),
         enforce: args.enforce,
-        hold: args.hold,
+        hold: args.hold && !args.coverage,
         hold_timeout_ms: (args.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
         autosave: !args.no_autosave,
         rerun_on_save: args.rerun_on_save,
+        coverage: args.coverage,
         path: args.profile.clone(),
     };
     // Fail before the screen changes when the command cannot be found.
@@ -111,6 +113,7 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
         user,
         target,
         argv: args.command.clone(),
+        sources: Wanted::from_names(&args.source).unwrap_or(Wanted::BOTH),
     };
     Ok(crate::tui::run(setup)?)
 }

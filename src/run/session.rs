@@ -165,6 +165,16 @@ pub fn run_attached(
     run_full(spec, sup, attach, &LogOptions::default())
 }
 
+/// Like [`run_attached`], with `--mode log`'s sources (and their health updates).
+pub fn run_attached_with_logs(
+    spec: RunSpec,
+    sup: Supervision,
+    attach: Attach,
+    logs: &LogOptions,
+) -> Result<WorkloadExit, RunError> {
+    run_full(spec, sup, attach, logs)
+}
+
 /// Runs the workload to its end under the profile as written, seeing every call
 /// (see [`super::coverage`]); returns how it ended and what it used. `sup.judge`
 /// may be compiled in any mode: only its verdicts are used.
@@ -173,6 +183,18 @@ pub fn run_coverage(
     user: Option<Credentials>,
     sup: Supervision,
 ) -> Result<(WorkloadExit, Coverage), RunError> {
+    run_coverage_attached(argv, user, sup, Attach::default())
+}
+
+/// Like [`run_coverage`], with the workload's stdio and terminal as `attach` says
+/// (the TUI keeps the terminal and captures the output).
+pub fn run_coverage_attached(
+    argv: &[OsString],
+    user: Option<Credentials>,
+    sup: Supervision,
+    attach: Attach,
+) -> Result<(WorkloadExit, Coverage), RunError> {
+    use std::os::fd::AsRawFd;
     if !notify::available() {
         return Err(RunError::Unsupported(
             "coverage needs seccomp user notification (Linux 5.6 or later)".into(),
@@ -183,8 +205,19 @@ pub fn run_coverage(
     let prepared = Prepared::new(argv, program)?
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
         .user(user)
-        .cgroup(containment.cgroup_procs());
-    let terminal = Terminal::enter();
+        .cgroup(containment.cgroup_procs())
+        .stdio(
+            attach
+                .stdio
+                .as_ref()
+                .map(|fds| fds.each_ref().map(|f| f.as_raw_fd())),
+        )
+        .pid_slot(attach.pid.clone());
+    let terminal = if attach.keep_terminal {
+        Terminal::keep()
+    } else {
+        Terminal::enter()
+    };
     // Coverage follows the whole workload: calls of children that outlive the
     // initial process count too (see `Follow::Workload`).
     let result = run_child_with(
@@ -196,6 +229,7 @@ pub fn run_coverage(
     );
     drop(terminal);
     containment.finish();
+    drop(attach);
     let (exit, coverage) = result?;
     Ok((exit, coverage.unwrap_or_default()))
 }
