@@ -428,6 +428,47 @@ mod tests {
         assert!(!render_health(&[audit_off, kmsg]).contains("hint"));
     }
 
+    /// A process tree whose top names the container id (as `runc run ID` or the
+    /// shim's `-id ID` do) is the container's; a process of another tree is not,
+    /// and neither is one with the id only as part of a longer argument.
+    #[test]
+    fn container_records_are_the_ones_below_the_runtime_naming_the_id() {
+        use std::process::{Command, Stdio};
+        let id = format!("ctr-{}", std::process::id());
+        let spawn = |args: &[&str]| {
+            Command::new("sh")
+                .args(args)
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        // `sh -c SCRIPT ID`: the id is the shell's $0, a whole argument; its child
+        // prints its own pid and waits.
+        let mut ours = spawn(&["-c", "sh -c 'echo $$; exec sleep 5'; true", &id]);
+        let mut other = spawn(&["-c", "sh -c 'echo $$; exec sleep 5'; true", &format!("{id}x")]);
+        let pid_of = |child: &mut std::process::Child| {
+            use std::io::BufRead;
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.as_mut().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            line.trim().parse::<u32>().unwrap()
+        };
+        let (inside, outside) = (pid_of(&mut ours), pid_of(&mut other));
+        let record = |pid| Record {
+            pid,
+            ..Record::default()
+        };
+        let mut filter = Filter::container(&id);
+        assert!(filter.matches(&record(inside)));
+        assert!(!filter.matches(&record(outside)));
+        assert!(!filter.matches(&record(std::process::id())));
+        for mut child in [ours, other] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     #[test]
     fn each_serial_passes_once_however_far_apart() {
         let mut d = Dedupe::default();
