@@ -74,6 +74,17 @@ impl Containment {
             .map(OwnedFd::from)
     }
 
+    /// The workload's cgroup directory, open for `clone3(CLONE_INTO_CGROUP)`.
+    pub fn cgroup_dir(&self) -> Option<OwnedFd> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(self.cgroup.as_ref()?)
+            .ok()
+            .map(OwnedFd::from)
+    }
+
     /// Kills everything left of the workload and waits for the watchdog.
     pub fn finish(mut self) {
         self.stop();

@@ -183,7 +183,8 @@ pub fn run_coverage(
     let prepared = Prepared::new(argv, program)?
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
         .user(user)
-        .cgroup(containment.cgroup_procs());
+        .cgroup(containment.cgroup_procs())
+        .cgroup_dir(containment.cgroup_dir());
     let terminal = Terminal::enter();
     let result = run_child_with(&prepared, &containment, &terminal, |listener, stop| {
         super::coverage::Supervisor::new(listener, &sup).run(stop)
@@ -214,6 +215,7 @@ fn run_full(
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
         .cgroup(containment.cgroup_procs())
+        .cgroup_dir(containment.cgroup_dir())
         .new_audit_session(log_session)
         .stdio(
             attach

@@ -8,6 +8,7 @@ use eperm::run::child::{Prepared, SpawnError};
 use eperm::run::contain::Containment;
 use eperm::run::Judge;
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 
 fn default_filter(mode: Mode) -> Vec<eperm::compile::SockFilter> {
     let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
@@ -111,6 +112,57 @@ fn nothing_the_workload_started_survives_containment() {
         Vec::<i32>::new(),
         "workload processes survived"
     );
+}
+
+#[test]
+fn the_workload_is_born_in_its_cgroup_and_a_daemon_that_left_its_group_dies_with_it() {
+    require_root();
+    let containment = Containment::start().unwrap();
+    let Some(dir) = containment.cgroup_dir() else {
+        panic!("no cgroup2 mount to make the workload's cgroup in");
+    };
+    let dir_path = std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).unwrap();
+    // `setsid` puts the daemon in a session and group of its own: only the cgroup holds it.
+    let prepared = Prepared::new(
+        &argv(&["sh", "-c", "setsid sleep 60 & exec sleep 60"]),
+        default_filter(Mode::Enforce),
+    )
+    .unwrap()
+    .cgroup(containment.cgroup_procs())
+    .cgroup_dir(Some(dir));
+    let mut child = prepared.spawn().unwrap();
+    child.wait_started("sh", |_| {}).unwrap();
+    containment.watch_group(child.pid).unwrap();
+    let procs = dir_path.join("cgroup.procs");
+    let members = || -> Vec<i32> {
+        let text = std::fs::read_to_string(&procs).unwrap_or_default();
+        text.lines().filter_map(|l| l.parse().ok()).collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while members().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let inside = members();
+    assert!(
+        inside.contains(&child.pid),
+        "{inside:?} lacks {}",
+        child.pid
+    );
+    let daemon = *inside
+        .iter()
+        .find(|&&p| p != child.pid)
+        .expect("the daemon");
+    containment.finish();
+    wait(child.pid);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s[s.rfind(')').unwrap() + 2..].starts_with('Z'))
+    };
+    while alive(daemon) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(daemon), "the daemon {daemon} outlived containment");
 }
 
 /// Processes of process group `pgid` that are not zombies, from /proc.
