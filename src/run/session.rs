@@ -210,7 +210,15 @@ fn run_full(
     };
     let log_session =
         (spec.mode == Interception::Log).then(|| login_uid(spec.user.as_ref().map(|u| u.uid)));
-    let prepared = Prepared::new(&spec.argv, sup.judge.compiled.program.clone())?
+    // Notify mode: every exec notified too, so that the supervisor knows when cached
+    // comm and exe go stale (see `notify::notify_execs`).
+    let execs = match spec.mode {
+        Interception::Notify => notify::notify_execs(&sup.judge.compiled),
+        Interception::Trace | Interception::Log => None,
+    };
+    let execs_notified = execs.is_some();
+    let program = execs.unwrap_or_else(|| sup.judge.compiled.program.clone());
+    let prepared = Prepared::new(&spec.argv, program)?
         .filter_flags(flags)
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
@@ -232,7 +240,7 @@ fn run_full(
     let result = match spec.mode {
         Interception::Trace => super::trace::run_traced(&prepared, &sup, &containment),
         Interception::Log => run_logged(&prepared, &sup, &containment, &terminal, logs),
-        Interception::Notify => run_child(&prepared, &sup, &containment, &terminal),
+        Interception::Notify => run_child(&prepared, &sup, execs_notified, &containment, &terminal),
     };
     drop(terminal);
     containment.finish();
@@ -243,11 +251,14 @@ fn run_full(
 fn run_child(
     prepared: &Prepared,
     sup: &Supervision,
+    execs_notified: bool,
     containment: &Containment,
     terminal: &Terminal,
 ) -> Result<WorkloadExit, RunError> {
     run_child_with(prepared, containment, terminal, |listener, stop| {
-        Supervisor::new(listener, sup).run(stop)
+        Supervisor::new(listener, sup)
+            .execs_notified(execs_notified)
+            .run(stop)
     })
     .map(|(exit, _stats)| exit)
 }
