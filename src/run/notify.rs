@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 // ioctl numbers: _IOWR('!', 0, struct seccomp_notif) and friends.
@@ -395,7 +396,70 @@ impl<'a> Supervisor<'a> {
 
 /// Waits on `listener` and hands each notification to `handle`, until every process
 /// using the filter is gone (POLLHUP) or `stop` becomes readable or hung up.
+///
+/// The wait is the RECV ioctl itself: a `poll` before every RECV would cost a system
+/// call per notification (~1 µs of a ~7 µs round trip here), and with
+/// `SYNC_WAKE_UP` the kernel wakes a blocked RECV on the caller's CPU just as it
+/// wakes a poll. A RECV only returns for a notification or a signal, so a helper
+/// thread waits (without being woken by notifications) for `stop` or the hangup and
+/// then interrupts it with [`WAKE_SIGNAL`]. Where that signal is taken by someone
+/// else, poll and RECV as before.
 pub(super) fn serve(
+    listener: &OwnedFd,
+    stop: BorrowedFd<'_>,
+    mut handle: impl FnMut(Notif),
+) -> io::Result<()> {
+    if !wake_signal_ready() {
+        return serve_polling(listener, stop, handle);
+    }
+    let stopping = AtomicBool::new(false);
+    let served = AtomicBool::new(false);
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    let (quit_read, quit_write) = pipe()?;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Wakes for stop, our return (quit) or the listener's hangup: no events
+            // are asked of the listener, so notifications do not wake this thread.
+            let mut fds = [
+                pollfd(stop.as_raw_fd(), libc::POLLIN),
+                pollfd(quit_read.as_raw_fd(), libc::POLLIN),
+                pollfd(listener.as_raw_fd(), 0),
+            ];
+            loop {
+                // SAFETY: three valid pollfds.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) };
+                if n > 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    break;
+                }
+            }
+            stopping.store(true, Ordering::SeqCst);
+            // Again until it is seen: the signal may land just before the RECV.
+            // The serving thread outlives this one (the scope joins it first).
+            while !served.load(Ordering::SeqCst) {
+                // SAFETY: `me` is alive until this thread is joined.
+                unsafe { libc::pthread_kill(me, WAKE_SIGNAL()) };
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let result = loop {
+            if stopping.load(Ordering::SeqCst) {
+                break Ok(());
+            }
+            match receive(listener) {
+                Ok(Some(notif)) => handle(notif),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        served.store(true, Ordering::SeqCst);
+        drop(quit_write);
+        result
+    })
+}
+
+/// [`serve`] with a poll before every RECV.
+fn serve_polling(
     listener: &OwnedFd,
     stop: BorrowedFd<'_>,
     mut handle: impl FnMut(Notif),
@@ -415,29 +479,79 @@ pub(super) fn serve(
     }
 }
 
-/// One notification from `listener`; `None` when its caller went away before we read it.
+/// The signal that interrupts a supervisor blocked in RECV when it must stop: a
+/// real-time signal that the C library leaves to applications.
+#[allow(non_snake_case)]
+fn WAKE_SIGNAL() -> libc::c_int {
+    libc::SIGRTMIN() + 6
+}
+
+extern "C" fn on_wake_signal(_: libc::c_int) {}
+
+/// Installs the no-op handler for [`WAKE_SIGNAL`] (without SA_RESTART, so that it
+/// interrupts RECV) unless something else handles that signal already.
+fn wake_signal_ready() -> bool {
+    static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *READY.get_or_init(|| {
+        let sig = WAKE_SIGNAL();
+        // SAFETY: sigaction reads and writes the structs given; the handler is
+        // async-signal-safe (it does nothing).
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction != libc::SIG_DFL
+            {
+                return false;
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_wake_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(sig, &action, std::ptr::null_mut()) == 0
+        }
+    })
+}
+
+fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are new and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One notification from `listener`; `None` when its caller went away before we read
+/// it, or when a signal interrupted the wait.
 pub(super) fn receive(listener: &OwnedFd) -> io::Result<Option<Notif>> {
-    loop {
-        // The kernel insists on a zeroed struct.
-        let mut notif = Notif::default();
-        // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
-        let r = unsafe {
-            libc::ioctl(
-                listener.as_raw_fd(),
-                IOCTL_NOTIF_RECV,
-                &mut notif as *mut Notif,
-            )
-        };
-        if r == 0 {
-            return Ok(Some(notif));
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            // The caller died or was interrupted before we read it.
-            Some(libc::ENOENT) => return Ok(None),
-            _ => return Err(err),
-        }
+    // The kernel insists on a zeroed struct.
+    let mut notif = Notif::default();
+    // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            IOCTL_NOTIF_RECV,
+            &mut notif as *mut Notif,
+        )
+    };
+    if r == 0 {
+        return Ok(Some(notif));
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        // Interrupted (the caller checks why), or the caller died or was
+        // interrupted before we read it.
+        Some(libc::EINTR) | Some(libc::ENOENT) => Ok(None),
+        _ => Err(err),
     }
 }
 

@@ -277,6 +277,34 @@ int main(int argc, char **argv) {
 "#;
 
 #[test]
+fn the_run_ends_with_its_first_process_even_while_leftovers_still_make_denied_calls() {
+    // The supervisor waits in RECV; when the first process is gone it must be woken
+    // (no notification may be coming, or a stream of them) and stop answering, and
+    // the leftovers die with the run.
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "hammer", HAMMER);
+    let quiet = "sleep 60 & sleep 0.3; exit 3".to_string();
+    let busy = format!(
+        "sleep 60 & (while :; do {} 20 0 0; done) & sleep 0.3; exit 3",
+        exe.display()
+    );
+    for (mode, script) in [("notify", &quiet), ("notify", &busy), ("trace", &busy)] {
+        let started = Instant::now();
+        let out = eperm_run(
+            &["run", "--no-tui", "--mode", mode, "--", "sh", "-c", &script],
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.code(), Some(3), "{mode}: {}", stderr(&out));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{mode}: took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
 fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
     require_root();
     let dir = tempfile::tempdir().unwrap();
