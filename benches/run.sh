@@ -7,8 +7,9 @@
 #   denied:  100k uselib the profile denies, run permissively: eperm notify and trace
 #            vs `strace -f -o /dev/null`         (goals: notify ≤ 0.15×, trace ≤ 0.6×)
 #            and the floor: a bare C supervisor (poll + RECV + SEND per call, with
-#            SYNC_WAKE_UP) and a bare C tracer (waitpid + PTRACE_CONT per stop), the
-#            latter also with tracer and tracee pinned to one CPU.
+#            SYNC_WAKE_UP; and RECV + SEND only, as eperm waits) and a bare C tracer
+#            (waitpid + PTRACE_CONT per stop), also with tracer and tracee pinned to
+#            one CPU.
 #
 # Usage: benches/run.sh [RUNS]   (root; needs cc and strace)
 #   EPERM_BASE=path/to/older/eperm  also times that binary, for before/after in one run.
@@ -48,7 +49,8 @@ C
 
 cat >"$TMP/floor.c" <<'C'
 /* The least any supervisor or tracer can cost here: argv[1] "notify" (a child makes
-   argv[2] uselib calls, each notified; the parent answers CONTINUE), "trace" (each
+   argv[2] uselib calls, each notified; the parent waits in poll, then RECV, and answers
+   CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "trace" (each
    uselib is a seccomp stop; the parent resumes it), "trace1" (the same, both pinned
    to CPU 0). No decoding, no events: only the kernel round trips. */
 #define _GNU_SOURCE
@@ -84,9 +86,10 @@ static void filter(unsigned action, unsigned flags, int report) {
     if (report >= 0) write(report, &fd, sizeof fd);
 }
 int main(int argc, char **argv) {
-    long n = atol(argv[2]);
     if (argc < 3) return 2;
-    if (!strcmp(argv[1], "notify")) {
+    long n = atol(argv[2]);
+    if (!strcmp(argv[1], "notify") || !strcmp(argv[1], "recv")) {
+        int polling = !strcmp(argv[1], "notify");
         int pipefd[2], fd;
         if (pipe(pipefd)) return 1;
         pid_t child = fork();
@@ -100,8 +103,10 @@ int main(int argc, char **argv) {
         ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
         for (;;) {
             struct pollfd p = { listener, POLLIN, 0 };
-            if (poll(&p, 1, -1) < 0) continue;
-            if (!(p.revents & POLLIN)) break; /* POLLHUP: the child is gone */
+            if (polling && poll(&p, 1, -1) < 0) continue;
+            if (polling && !(p.revents & POLLIN)) break; /* POLLHUP: the child is gone */
+            /* Waiting in RECV: the last call's answer ends the loop instead. */
+            if (!polling && --n < 0) break;
             struct seccomp_notif req;
             struct seccomp_notif_resp resp;
             memset(&req, 0, sizeof req);
@@ -162,6 +167,7 @@ while [ $round -lt "$RUNS" ]; do
     time_one notify "$EPERM" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
     time_one trace "$EPERM" run --no-tui --mode trace -- "$TMP/calls" denied "$N"
     time_one floor_notify "$TMP/floor" notify "$N"
+    time_one floor_recv "$TMP/floor" recv "$N"
     time_one floor_trace "$TMP/floor" trace "$N"
     time_one floor_trace1 "$TMP/floor" trace1 "$N"
     if [ -n "${EPERM_BASE:-}" ]; then
@@ -181,7 +187,8 @@ echo "$N would-be-denied uselib, permissive:"
 echo "  strace -f -o /dev/null        $(ms strace)"
 echo "  eperm --mode notify           $(ms notify)  $(ratio notify strace) strace (goal ≤ 0.15×)"
 echo "  eperm --mode trace            $(ms trace)  $(ratio trace strace) strace (goal ≤ 0.6×)"
-echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify strace) strace; eperm notify = $(ratio notify floor_notify) of it"
+echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify strace) strace (poll, then RECV)"
+echo "  floor: the same, RECV only    $(ms floor_recv)  $(ratio floor_recv strace) strace; eperm notify = $(ratio notify floor_recv) of it"
 echo "  floor: bare C tracer          $(ms floor_trace)  $(ratio floor_trace strace) strace; eperm trace = $(ratio trace floor_trace) of it"
 echo "  floor: bare C tracer, 1 CPU   $(ms floor_trace1)  $(ratio floor_trace1 strace) strace (tracer and tracee pinned together)"
 if [ -n "${EPERM_BASE:-}" ]; then

@@ -175,7 +175,7 @@ pub fn notify_execs(compiled: &Compiled) -> Option<Vec<SockFilter>> {
     let main_at = len;
     let mut out = Vec::with_capacity(len + program.len());
     for (audit, nrs) in &blocks {
-        let block = 3 + nrs.len(); // after the arch test: ld nr, the jeqs, ja
+        let block = nrs.len() + 2; // after the arch test: ld nr, the jeqs, ja
         out.push(SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_ARCH));
         out.push(SockFilter::new(bpf::JEQ_K, 0, block as u8, *audit));
         out.push(SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_NR));
@@ -327,12 +327,15 @@ impl<'a> Supervisor<'a> {
 
     /// An exec notification from `tid`: what is cached of its process is stale once
     /// the exec is done, and a thread other than the leader takes the leader's id.
+    /// A single-threaded process waits in the exec, so its next call comes after it;
+    /// other threads of a multi-threaded one may make calls until the exec kills them,
+    /// so its identity is read afresh for every call for a while.
     fn exec_seen(&mut self, tid: u32) {
-        let tgid = self
-            .tasks
-            .get(&tid)
-            .map_or_else(|| tgid(tid).unwrap_or(tid), |t| t.tgid);
+        let (tgid, threads) = tgid_and_threads(tid).unwrap_or((tid, 0));
         self.tasks.retain(|&t, task| t != tid && task.tgid != tgid);
+        if threads == 1 {
+            return;
+        }
         let now = Instant::now();
         if self.execs.len() >= MAX_TASKS {
             self.execs
@@ -643,6 +646,18 @@ impl Task {
         }
         true
     }
+}
+
+/// The process a thread belongs to, and how many threads that process has.
+fn tgid_and_threads(tid: u32) -> Option<(u32, u32)> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let field = |key: &str| -> Option<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some((field("Tgid:")?, field("Threads:")?))
 }
 
 /// The process a thread belongs to.

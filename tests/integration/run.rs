@@ -165,6 +165,69 @@ fn the_workload_is_born_in_its_cgroup_and_a_daemon_that_left_its_group_dies_with
     assert!(!alive(daemon), "the daemon {daemon} outlived containment");
 }
 
+#[test]
+fn the_exec_prologue_notifies_execs_and_changes_nothing_else() {
+    use eperm::compile::bpf::{self, SeccompData};
+    let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
+    let target = Target {
+        arch: Arch::native(),
+        caps: eperm::caps::CapSet::docker_default(),
+        kernel: KernelVersion::running(),
+    };
+    let compiled = Judge::new(profile, &target, Mode::Notify).unwrap().compiled;
+    let with = eperm::run::notify::notify_execs(&compiled).expect("a prologue");
+    bpf::validate(&with).unwrap();
+    let mut execs = 0;
+    let mut cached_execs = 0;
+    for &arch in &compiled.arches {
+        for &(name, nr) in arch.syscalls() {
+            for args in [[0; 6], [u64::MAX, 1, 2, 3, 4, 5]] {
+                let data = SeccompData {
+                    nr,
+                    arch: arch.audit_arch(),
+                    ip: 0,
+                    args,
+                };
+                let (before, _) = bpf::run(&compiled.program, &data);
+                let (after, _) = bpf::run(&with, &data);
+                if name == "execve" || name == "execveat" {
+                    assert_eq!(after, bpf::RET_USER_NOTIF, "{arch} {name}");
+                    execs += 1;
+                    let r = bpf::run_traced(&compiled.program, &data);
+                    let cached = r.action == bpf::RET_ALLOW && !r.read_args;
+                    if cached && arch != Arch::X32 && args == [0; 6] {
+                        cached_execs += 1;
+                    }
+                } else {
+                    assert_eq!(after, before, "{arch} {name} {args:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        execs,
+        2 * 2 * compiled.arches.len(),
+        "execve and execveat everywhere"
+    );
+    // Calls the kernel's action cache let through for free still are, execs aside.
+    let stats = |p: &[eperm::compile::SockFilter]| {
+        eperm::compile::stats::stats(p, &compiled.arches).cacheable
+    };
+    assert!(cached_execs > 0);
+    assert_eq!(stats(&with) + cached_execs, stats(&compiled.program));
+    // Another arch's call goes on to the profile's program (which kills it).
+    let foreign = SeccompData {
+        nr: 59,
+        arch: 0xdead_beef,
+        ip: 0,
+        args: [0; 6],
+    };
+    assert_eq!(
+        bpf::run(&with, &foreign).0,
+        bpf::run(&compiled.program, &foreign).0
+    );
+}
+
 /// Processes of process group `pgid` that are not zombies, from /proc.
 pub fn running_in_group(pgid: i32) -> Vec<i32> {
     let mut pids = Vec::new();
