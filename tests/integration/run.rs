@@ -355,7 +355,7 @@ fn the_run_ends_with_its_first_process_even_while_leftovers_still_make_denied_ca
     for (mode, script) in [("notify", &quiet), ("notify", &busy), ("trace", &busy)] {
         let started = Instant::now();
         let out = eperm_run(
-            &["run", "--no-tui", "--mode", mode, "--", "sh", "-c", &script],
+            &["run", "--no-tui", "--mode", mode, "--", "sh", "-c", script],
             Duration::from_secs(20),
         );
         assert_eq!(out.status.code(), Some(3), "{mode}: {}", stderr(&out));
