@@ -417,8 +417,16 @@ pub(super) fn serve(
     }
     let stopping = AtomicBool::new(false);
     let served = AtomicBool::new(false);
-    // SAFETY: pthread_self has no preconditions.
-    let me = unsafe { libc::pthread_self() };
+    // SAFETY: pthread_self has no preconditions; the sigset is initialised by
+    // sigemptyset before use. A thread started with the signal blocked would never
+    // be interrupted: unblock it here.
+    let me = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, WAKE_SIGNAL());
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::pthread_self()
+    };
     let (quit_read, quit_write) = pipe()?;
     std::thread::scope(|scope| {
         scope.spawn(|| {
