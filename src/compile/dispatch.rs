@@ -77,8 +77,9 @@ struct Planner<'a, T> {
     /// Prefix sums of weights.
     prefix: Vec<u64>,
     memo: HashMap<(usize, usize), (u64, Choice), BuildPairHasher>,
-    /// (weight, size) of a chain's tests, reused by [`Planner::chain_cost`].
-    scratch: Vec<(u64, u64)>,
+    /// (weight, size, target) of an interval's segments, busiest first, reused by
+    /// [`Planner::sort_tests`].
+    scratch: Vec<(u64, u64, T)>,
 }
 
 /// The memo is hit millions of times for a large profile: hashing its `(i, j)` keys
@@ -153,35 +154,45 @@ impl<T: Copy + Eq> Planner<'_, T> {
         (tests.into_iter().map(|(_, t)| t).collect(), size, path)
     }
 
-    /// [`Planner::chain`]'s size and summed path, without building the chain.
-    fn chain_cost(&mut self, i: usize, j: usize, f: usize) -> (u64, u64) {
-        let fall = self.segs[f].target;
+    /// Fills `scratch` with the tests `i..=j` would need, busiest first (a stable
+    /// sort, as in [`Planner::chain`]): one sort serves every fall-through target,
+    /// since leaving out the fall-through's segments keeps the others' order.
+    fn sort_tests(&mut self, i: usize, j: usize) {
         let tests = &mut self.scratch;
         tests.clear();
-        let mut fall_weight = 0;
         for k in i..=j {
             let s = self.segs[k];
-            if s.target == fall {
-                fall_weight += s.weight;
-                continue;
-            }
             // A range strictly inside the interval takes two compares (see `chain`).
             let size = if s.start != s.end && k != i && k != j {
                 2
             } else {
                 1
             };
-            tests.push((s.weight, size));
+            tests.push((s.weight, size, s.target));
         }
-        // The same stable order as `chain`: busy numbers first.
         tests.sort_by_key(|t| std::cmp::Reverse(t.0));
-        let (mut size, mut path) = (0, 0);
-        for (w, t) in tests.iter() {
-            size += t;
-            path += w * size;
+    }
+
+    /// [`Planner::chain`]'s size and summed path for the interval last given to
+    /// [`Planner::sort_tests`], falling through to `fall`.
+    fn sorted_cost(&self, fall: T) -> (u64, u64) {
+        let (mut size, mut path, mut fall_weight) = (0, 0, 0);
+        for &(w, t, target) in &self.scratch {
+            if target == fall {
+                fall_weight += w;
+            } else {
+                size += t;
+                path += w * size;
+            }
         }
-        path += fall_weight * size;
-        (size, path)
+        (size, path + fall_weight * size)
+    }
+
+    /// [`Planner::chain`]'s size and summed path, without building the chain.
+    #[cfg(test)]
+    fn chain_cost(&mut self, i: usize, j: usize, f: usize) -> (u64, u64) {
+        self.sort_tests(i, j);
+        self.sorted_cost(self.segs[f].target)
     }
 
     fn best(&mut self, i: usize, j: usize) -> u64 {
@@ -196,12 +207,13 @@ impl<T: Copy + Eq> Planner<'_, T> {
         let n = j - i + 1;
         if n <= FULL {
             let mut tried: Vec<T> = Vec::new();
+            self.sort_tests(i, j);
             for f in i..=j {
                 if tried.contains(&self.segs[f].target) {
                     continue;
                 }
                 tried.push(self.segs[f].target);
-                let (size, path) = self.chain_cost(i, j, f);
+                let (size, path) = self.sorted_cost(self.segs[f].target);
                 let c = size * self.per_insn + path;
                 if c < best.0 {
                     best = (c, Choice::Chain(f));
