@@ -13,6 +13,8 @@
 #
 # Usage: benches/run.sh [RUNS]   (root; needs cc and strace)
 #   EPERM_BASE=path/to/older/eperm  also times that binary, for before/after in one run.
+#   EXTRA=1  also times CPU placements eperm does not use: a supervisor pinned to one
+#            CPU, and a tracer that re-pins itself to the tracee's last CPU every stop.
 set -eu
 RUNS=${1:-7}
 N=${DENIED_CALLS:-100000}
@@ -50,9 +52,11 @@ C
 cat >"$TMP/floor.c" <<'C'
 /* The least any supervisor or tracer can cost here: argv[1] "notify" (a child makes
    argv[2] uselib calls, each notified; the parent waits in poll, then RECV, and answers
-   CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "trace" (each
-   uselib is a seccomp stop; the parent resumes it), "trace1" (the same, both pinned
-   to CPU 0). No decoding, no events: only the kernel round trips. */
+   CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "recv0" (the
+   same with only the supervisor pinned to CPU 0), "trace" (each uselib is a seccomp
+   stop; the parent resumes it), "trace1" (the same, both pinned to CPU 0), "follow"
+   (only the tracer pinned, at every stop to the CPU the tracee last ran on, read from
+   /proc/PID/stat). No decoding, no events: only the kernel round trips. */
 #define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -68,10 +72,33 @@ cat >"$TMP/floor.c" <<'C'
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <stdio.h>
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS 0x40082104
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
 #endif
+static void pin(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof one, &one);
+}
+/* The CPU `pid` last ran on: field 39 of /proc/PID/stat. */
+static int last_cpu(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && *p; p++)
+        if (*p == ' ' && ++field == 39) return atoi(p + 1);
+    return -1;
+}
 static void filter(unsigned action, unsigned flags, int report) {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -88,7 +115,7 @@ static void filter(unsigned action, unsigned flags, int report) {
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     long n = atol(argv[2]);
-    if (!strcmp(argv[1], "notify") || !strcmp(argv[1], "recv")) {
+    if (!strcmp(argv[1], "notify") || !strncmp(argv[1], "recv", 4)) {
         int polling = !strcmp(argv[1], "notify");
         int pipefd[2], fd;
         if (pipe(pipefd)) return 1;
@@ -101,6 +128,7 @@ int main(int argc, char **argv) {
         if (read(pipefd[0], &fd, sizeof fd) != sizeof fd) return 1;
         int listener = syscall(SYS_pidfd_getfd, syscall(SYS_pidfd_open, child, 0), fd, 0);
         ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+        if (!strcmp(argv[1], "recv0")) pin(0);
         for (;;) {
             struct pollfd p = { listener, POLLIN, 0 };
             if (polling && poll(&p, 1, -1) < 0) continue;
@@ -119,12 +147,8 @@ int main(int argc, char **argv) {
         waitpid(child, 0, 0);
         return 0;
     }
-    if (!strcmp(argv[1], "trace1")) {
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(0, &one);
-        sched_setaffinity(0, sizeof one, &one); /* the child inherits it */
-    }
+    if (!strcmp(argv[1], "trace1")) pin(0); /* the child inherits it */
+    int follow = !strcmp(argv[1], "follow"), at = -1, moves = 0;
     pid_t child = fork();
     if (child == 0) {
         ptrace(PTRACE_TRACEME, 0, 0, 0);
@@ -137,8 +161,18 @@ int main(int argc, char **argv) {
     waitpid(child, &status, 0);
     ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL);
     ptrace(PTRACE_CONT, child, 0, 0);
-    while (waitpid(child, &status, 0) == child && WIFSTOPPED(status))
+    while (waitpid(child, &status, 0) == child && WIFSTOPPED(status)) {
+        if (follow) {
+            int cpu = last_cpu(child);
+            if (cpu >= 0 && cpu != at) {
+                pin(cpu);
+                at = cpu;
+                moves++;
+            }
+        }
         ptrace(PTRACE_CONT, child, 0, 0);
+    }
+    if (follow) fprintf(stderr, "the tracer moved %d times\n", moves);
     return 0;
 }
 C
@@ -170,6 +204,10 @@ while [ $round -lt "$RUNS" ]; do
     time_one floor_recv "$TMP/floor" recv "$N"
     time_one floor_trace "$TMP/floor" trace "$N"
     time_one floor_trace1 "$TMP/floor" trace1 "$N"
+    if [ -n "${EXTRA:-}" ]; then
+        time_one floor_recv0 "$TMP/floor" recv0 "$N"
+        time_one floor_follow "$TMP/floor" follow "$N"
+    fi
     if [ -n "${EPERM_BASE:-}" ]; then
         time_one base_eperm "$EPERM_BASE" run --no-tui -- "$TMP/calls" allowed 1000000
         time_one base_notify "$EPERM_BASE" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
@@ -191,6 +229,10 @@ echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify s
 echo "  floor: the same, RECV only    $(ms floor_recv)  $(ratio floor_recv strace) strace; eperm notify = $(ratio notify floor_recv) of it"
 echo "  floor: bare C tracer          $(ms floor_trace)  $(ratio floor_trace strace) strace; eperm trace = $(ratio trace floor_trace) of it"
 echo "  floor: bare C tracer, 1 CPU   $(ms floor_trace1)  $(ratio floor_trace1 strace) strace (tracer and tracee pinned together)"
+if [ -n "${EXTRA:-}" ]; then
+    echo "  floor: RECV only, supervisor pinned to CPU 0  $(ms floor_recv0)  $(ratio floor_recv0 strace) strace"
+    echo "  floor: tracer following the tracee's CPU      $(ms floor_follow)  $(ratio floor_follow strace) strace"
+fi
 if [ -n "${EPERM_BASE:-}" ]; then
     echo "EPERM_BASE ($EPERM_BASE), same rounds:"
     echo "  allowed                       $(ms base_eperm)  $(ratio base_eperm native) native"
