@@ -30,6 +30,7 @@ fn main() {
             hold_timeout_ms: 30_000,
             autosave: false,
             rerun_on_save: false,
+            coverage: false,
             path: Some("p.json".into()),
         },
     );

@@ -121,6 +121,14 @@ impl CapSet {
         CapSet(self.0 | (1 << n))
     }
 
+    pub fn union(self, other: CapSet) -> CapSet {
+        CapSet(self.0 | other.0)
+    }
+
+    pub fn minus(self, other: CapSet) -> CapSet {
+        CapSet(self.0 & !other.0)
+    }
+
     /// Does the set hold the capability called `name`? Unknown names are never held.
     pub fn has(self, name: &str) -> bool {
         number(name).is_some_and(|n| self.0 & (1 << n) != 0)

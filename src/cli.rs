@@ -40,6 +40,61 @@ pub enum Command {
     Import(ImportArgs),
     /// Open saved kernel logs (audit.log, kmsg, dmesg, syslog, journal) in the UI.
     Replay(ReplayArgs),
+    /// Run a Docker container under a profile and report every call it would deny.
+    Docker(DockerArgs),
+    /// Run an OCI bundle with runc under its config.json's profile and report denials.
+    Oci(OciArgs),
+}
+
+/// What `eperm docker` and `eperm oci` share.
+#[derive(Args, Debug)]
+pub struct ContainerArgs {
+    /// notify: eperm is runc's seccomp agent (live, exact, can --enforce);
+    /// log: the kernel logs denials (works with any runtime). Default: notify when
+    /// the runtime can hand eperm the listener, else log.
+    #[arg(long, value_parser = ["notify", "log"])]
+    pub mode: Option<String>,
+    /// With --mode notify: apply what the profile says (errno, kill), reproducing the real failure.
+    #[arg(long)]
+    pub enforce: bool,
+    /// With --mode log: kernel log sources, comma-separated: audit, kmsg.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub source: Vec<String>,
+    /// Write events to FILE (`-`: stdout) as JSON lines.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<String>,
+    /// Write the profile plus allowances for every call it would have denied
+    /// (the runtime's own start-up calls get a comment saying so).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DockerArgs {
+    /// The profile (default: the embedded Docker-compatible profile).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: ContainerArgs,
+    /// `run [docker run options] IMAGE [CMD…]`, after `--`.
+    #[arg(last = true, required = true, num_args = 1.., value_name = "DOCKER_ARGS")]
+    pub docker: Vec<OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct OciArgs {
+    #[command(flatten)]
+    pub common: ContainerArgs,
+    /// Save the allowances back into BUNDLE/config.json (atomically; refuses when
+    /// the file changed meanwhile).
+    #[arg(long, conflicts_with = "output")]
+    pub save: bool,
+    /// The container id given to runc (default: eperm-PID).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The bundle: a directory with config.json (its linux.seccomp is the profile) and the rootfs.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -1,9 +1,16 @@
 use clap::Parser;
 use eperm::cli::{Cli, Command};
 use eperm::cmd;
+use eperm::container::wrapper;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Installed as a runtime for dockerd under this name: act as runc's wrapper.
+    let mut args = std::env::args_os();
+    let program = args.next().unwrap_or_default();
+    if std::path::Path::new(&program).file_name() == Some(wrapper::PROGRAM.as_ref()) {
+        wrapper::main(args.collect());
+    }
     let cli = Cli::parse_from(with_default_command(std::env::args_os().collect()));
     let result = match &cli.command {
         Command::Check(args) => cmd::check::run(args),
@@ -16,6 +23,8 @@ fn main() -> ExitCode {
         Command::Watch(args) => cmd::watch::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Docker(args) => cmd::container::docker(args),
+        Command::Oci(args) => cmd::container::oci(args),
         Command::Default => {
             print!("{}", eperm::profile::DEFAULT_PROFILE);
             Ok(cmd::EXIT_OK)

@@ -9,9 +9,12 @@
 use crate::app::{self, App, Effect, Key, Mods, Msg};
 use crate::profile::{load_str, Target};
 use crate::run::child::Credentials;
-use crate::run::session::{self, Attach, Interception, RunSpec};
+use crate::run::coverage::Coverage;
+use crate::run::session::{self, Attach, Interception, LogOptions, RunSpec};
 use crate::run::{HoldAnswer, HoldRequest, Judge, Policy, Supervision, WorkloadExit};
 use crate::sources::event::Event;
+use crate::sources::health::Health;
+use crate::sources::logs::Wanted;
 use crate::ui::{self, Theme};
 use crossterm::event::{
     self as term, DisableMouseCapture, EnableMouseCapture, KeyCode, KeyEventKind, KeyModifiers,
@@ -23,14 +26,14 @@ use crossterm::terminal::{
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 /// Everything the TUI needs to run the workload again and again.
@@ -43,6 +46,8 @@ pub struct Setup {
     pub argv: Vec<OsString>,
     /// `--events FILE`: every event of every run, as JSON lines.
     pub events: Option<std::fs::File>,
+    /// `--mode log`: which kernel log sources to read.
+    pub sources: Wanted,
 }
 
 /// What reaches the loop.
@@ -53,29 +58,66 @@ enum Incoming {
     Hold(usize, HoldRequest),
     Output(usize, String, bool),
     Exited(usize, Result<WorkloadExit, String>),
+    /// The kernel log sources' health during run `.0`.
+    Health(usize, Vec<Health>),
 }
+
+/// The terminal is in the TUI's state (raw, alternate screen, mouse on).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Some thread of eperm panicked: the terminal is restored, the UI must end.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
 
 /// Restores the terminal when dropped, whatever way the TUI ends.
 struct Screen;
 
 impl Screen {
     fn enter() -> std::io::Result<Screen> {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            restore();
-            previous(info);
-        }));
+        HOOK.call_once(|| {
+            // Restore first, then the usual report: on a restored screen it is readable.
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if ACTIVE.swap(false, Ordering::SeqCst) {
+                    restore();
+                }
+                PANICKED.store(true, Ordering::SeqCst);
+                previous(info);
+            }));
+        });
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        // Made before the next step, so that raw mode is undone if it fails.
+        let screen = Screen;
         execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-        Ok(Screen)
+        Ok(screen)
     }
 }
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        restore();
+        if ACTIVE.swap(false, Ordering::SeqCst) {
+            restore();
+        }
     }
 }
+
+/// Debug builds only: `EPERM_DEBUG_PANIC=main|thread` panics once the UI is up, on
+/// the UI loop or on a helper thread, so that the end-to-end test sees the terminal
+/// restored through the real code path. Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn debug_panic() {
+    match std::env::var("EPERM_DEBUG_PANIC").as_deref() {
+        Ok("main") => panic!("EPERM_DEBUG_PANIC: a panic in the UI loop"),
+        Ok("thread") => {
+            let _ = std::thread::spawn(|| panic!("EPERM_DEBUG_PANIC: a panic on a helper thread"))
+                .join();
+        }
+        _ => {}
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_panic() {}
 
 fn restore() {
     let _ = disable_raw_mode();
@@ -95,7 +137,15 @@ struct Runner {
 }
 
 impl Runner {
-    fn start(setup: &Setup, number: usize, text: &str, tx: &mpsc::Sender<Incoming>) -> Runner {
+    /// Starts run `number` under `text`; a coverage run merges what it used into
+    /// `coverage_file` when it ends.
+    fn start(
+        setup: &Setup,
+        number: usize,
+        text: &str,
+        coverage: Option<Option<PathBuf>>,
+        tx: &mpsc::Sender<Incoming>,
+    ) -> Runner {
         let pid = Arc::new(AtomicI32::new(0));
         let tx = tx.clone();
         let fail = |tx: &mpsc::Sender<Incoming>, why: String| {
@@ -112,7 +162,17 @@ impl Runner {
                 };
             }
         };
-        let judge = match Judge::new(profile, &setup.target, setup.mode.compile_mode()) {
+        let (coverage, coverage_file) = match coverage {
+            Some(file) => (true, file),
+            None => (false, None),
+        };
+        // Coverage runs the workload as under the profile: the verdicts are enforced.
+        let compile_mode = if coverage {
+            crate::compile::Mode::Enforce
+        } else {
+            setup.mode.compile_mode()
+        };
+        let judge = match Judge::new(profile, &setup.target, compile_mode) {
             Ok(j) => j,
             Err(e) => {
                 fail(&tx, e.to_string());
@@ -155,7 +215,7 @@ impl Runner {
                 let _ = out.flush();
             }
         });
-        let policy = if setup.config.enforce {
+        let policy = if setup.config.enforce || coverage {
             Policy::Enforce
         } else {
             // Held or not is the App's call: it answers at once when hold is off.
@@ -190,10 +250,39 @@ impl Runner {
             keep_terminal: true,
             pid: Some(pid.clone()),
         };
-        let thread = std::thread::spawn(move || {
-            let result = session::run_attached(spec, sup, attach).map_err(|e| e.to_string());
-            let _ = tx.send(Incoming::Exited(number, result));
-        });
+        let thread = if coverage {
+            std::thread::spawn(move || {
+                let result = session::run_coverage_attached(&spec.argv, spec.user, sup, attach);
+                let result = result.map(|(exit, run)| {
+                    // Even a run killed by a restart used what it used: keep it.
+                    let stored = coverage_file
+                        .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
+                    let _ = tx.send(Incoming::Msg(Msg::CoverageRun { run, stored }));
+                    exit
+                });
+                let _ = tx.send(Incoming::Exited(number, result.map_err(|e| e.to_string())));
+            })
+        } else {
+            let (health_tx, health_rx) = mpsc::channel::<Vec<Health>>();
+            let forward = tx.clone();
+            std::thread::spawn(move || {
+                for health in health_rx {
+                    if forward.send(Incoming::Health(number, health)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let logs = LogOptions {
+                wanted: setup.sources,
+                updates: Some(health_tx),
+                ..LogOptions::default()
+            };
+            std::thread::spawn(move || {
+                let result = session::run_attached_with_logs(spec, sup, attach, &logs)
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Incoming::Exited(number, result));
+            })
+        };
         Runner {
             number,
             pid,
@@ -206,22 +295,58 @@ impl Runner {
         (p > 0).then_some(p as u32)
     }
 
-    /// Kills the workload's process group and waits (briefly) for the run to end.
-    fn stop(&mut self) {
+    /// Kills the workload's process group and waits (at most 3 s) for the run to
+    /// end; true when it did.
+    ///
+    /// A supervisor waiting for the answer to a held call cannot end, so while
+    /// waiting, held calls still on their way in `rx` are answered (kill: the
+    /// workload is being killed anyway); what else arrives goes to `kept`, in order.
+    /// Without `rx` (quitting: the receiver is gone) nobody waits for answers.
+    fn stop(
+        &mut self,
+        rx: Option<&mpsc::Receiver<Incoming>>,
+        kept: &mut VecDeque<Incoming>,
+    ) -> bool {
         if let Some(pid) = self.pid() {
             // SAFETY: plain syscall on the workload's own process group.
             unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
         }
-        if let Some(thread) = self.thread.take() {
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while !thread.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if thread.is_finished() {
-                let _ = thread.join();
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !thread.is_finished() && Instant::now() < deadline {
+            match rx.map(|rx| rx.recv_timeout(Duration::from_millis(10))) {
+                Some(Ok(Incoming::Hold(_, req))) => {
+                    let _ = req.reply.send(HoldAnswer::Kill);
+                }
+                Some(Ok(other)) => kept.push_back(other),
+                Some(Err(mpsc::RecvTimeoutError::Timeout)) => {}
+                None | Some(Err(mpsc::RecvTimeoutError::Disconnected)) => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
             }
         }
+        let ended = thread.is_finished();
+        if ended {
+            let _ = thread.join();
+        }
+        ended
     }
+}
+
+/// Messages that belong to one run of the workload.
+fn of_the_run(m: &Msg) -> bool {
+    matches!(
+        m,
+        Msg::Event(_)
+            | Msg::Hold { .. }
+            | Msg::Output { .. }
+            | Msg::Started { .. }
+            | Msg::Exited(_)
+            | Msg::RunFailed(_)
+            | Msg::Health(_)
+    )
 }
 
 /// stdin from /dev/null; stdout and stderr into pipes read line by line.
@@ -368,16 +493,22 @@ fn input(tx: mpsc::Sender<Incoming>, stop: Arc<AtomicBool>) {
 pub fn run(setup: Setup) -> std::io::Result<u8> {
     let (tx, rx) = mpsc::channel::<Incoming>();
     let app = App::new(setup.profile.clone(), setup.config.clone());
-    let runner = Runner::start(&setup, 1, &setup.profile.text, &tx);
+    let coverage = setup
+        .config
+        .coverage
+        .then(|| setup.config.path.as_deref().map(Coverage::path_for));
+    let runner = Runner::start(&setup, 1, &setup.profile.text, coverage, &tx);
     drive(Some(&setup), app, tx, rx, runner)
 }
 
 /// The same UI without a workload (`eperm watch`, `eperm replay`): events come
-/// from `events` until it closes; `r` has nothing to restart.
+/// from `events` until it closes, the log sources' health from `health`; `r` has
+/// nothing to restart.
 pub fn view(
     profile: crate::profile::Profile,
     config: app::Config,
     events: mpsc::Receiver<Event>,
+    health: Option<mpsc::Receiver<Vec<Health>>>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Incoming>();
     let mut app = App::new(profile, config);
@@ -390,6 +521,16 @@ pub fn view(
             }
         }
     });
+    if let Some(health) = health {
+        let forward = tx.clone();
+        std::thread::spawn(move || {
+            for h in health {
+                if forward.send(Incoming::Health(1, h)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     let runner = Runner {
         number: 1,
         pid: Arc::new(AtomicI32::new(0)),
@@ -416,6 +557,15 @@ fn drive(
         width: size.width,
         height: size.height,
     });
+    // What earlier coverage runs left next to the profile: the Coverage view goes on from there.
+    if let Some(path) = app.path.as_deref().filter(|_| !app.path_pending) {
+        match Coverage::load(&Coverage::path_for(path)) {
+            Ok(stored) => {
+                app.update(Msg::CoverageLoaded(stored));
+            }
+            Err(e) => app.message = format!("coverage not read: {e}"),
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let input_thread = {
         let tx = tx.clone();
@@ -429,11 +579,19 @@ fn drive(
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
     let mut last_exit: Option<WorkloadExit> = None;
+    // Read while a run was being stopped, to be handled first.
+    let mut kept: VecDeque<Incoming> = VecDeque::new();
     'outer: loop {
+        if PANICKED.load(Ordering::SeqCst) {
+            break;
+        }
         let mut msgs: Vec<Msg> = Vec::new();
-        let first = rx.recv_timeout(Duration::from_millis(16));
+        let first = match kept.pop_front() {
+            Some(incoming) => Some(incoming),
+            None => rx.recv_timeout(Duration::from_millis(16)).ok(),
+        };
         let mut batch = 0;
-        let mut next = first.ok();
+        let mut next = first;
         while let Some(incoming) = next {
             match incoming {
                 Incoming::Msg(Msg::FileChanged(text)) => {
@@ -473,14 +631,17 @@ fn drive(
                 Incoming::Hold(_, req) => {
                     let _ = req.reply.send(HoldAnswer::Kill);
                 }
+                Incoming::Health(n, health) if n == runner.number => msgs.push(Msg::Health(health)),
                 _ => {}
             }
             batch += 1;
             // Keep drawing under a flood: at most ~10 000 messages between frames.
-            next = if batch < 10_000 {
-                rx.try_recv().ok()
-            } else {
+            next = if batch >= 10_000 {
                 None
+            } else if let Some(incoming) = kept.pop_front() {
+                Some(incoming)
+            } else {
+                rx.try_recv().ok()
             };
         }
         if app.run.pid.is_none() {
@@ -516,12 +677,32 @@ fn drive(
                             Err(why) => work.push_back(Msg::SaveFailed(why)),
                         }
                     }
-                    Effect::Restart { profile_text } => {
-                        runner.stop();
-                        replies.clear();
+                    Effect::Restart {
+                        profile_text,
+                        coverage,
+                    } => {
+                        // Calls still waiting for an answer get one, so their supervisor can end.
+                        for (_, reply) in replies.drain() {
+                            let _ = reply.send(HoldAnswer::Kill);
+                        }
+                        runner.stop(Some(&rx), &mut kept);
+                        // What the old run sent in this batch is not the new run's.
+                        work.retain(|m| !of_the_run(m));
                         // Without a workload (watching) the App asks for no restart.
                         if let Some(setup) = setup {
-                            runner = Runner::start(setup, runner.number + 1, &profile_text, &tx);
+                            let file = app
+                                .path
+                                .as_deref()
+                                .filter(|_| !app.path_pending)
+                                .map(Coverage::path_for);
+                            let coverage = coverage.then_some(file);
+                            runner = Runner::start(
+                                setup,
+                                runner.number + 1,
+                                &profile_text,
+                                coverage,
+                                &tx,
+                            );
                         }
                     }
                     Effect::AnswerHold { id, answer } => {
@@ -529,13 +710,22 @@ fn drive(
                             let _ = reply.send(answer);
                         }
                     }
+                    Effect::StoreCoverage { path, coverage } => {
+                        if let Err(e) = Coverage::merge_into(&path, &coverage) {
+                            work.push_back(Msg::SaveFailed(e.to_string()));
+                        }
+                    }
                     Effect::Quit => break 'outer,
                 }
             }
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(16));
-        if dirty && due {
+        // After a panic the terminal is restored: drawing would scribble on it.
+        if dirty && due && !PANICKED.load(Ordering::SeqCst) {
             terminal.draw(|f| ui::draw(f, &app, &theme))?;
+            if last_draw.is_none() {
+                debug_panic();
+            }
             last_draw = Some(Instant::now());
             dirty = false;
         }
@@ -547,9 +737,80 @@ fn drive(
     // Held calls still on their way find nobody and are let go, so the supervisor
     // never waits for an answer while the workload is being killed.
     drop(rx);
-    runner.stop();
+    runner.stop(None, &mut kept);
     drop(terminal);
     drop(screen);
     let _ = input_thread.join();
+    if PANICKED.load(Ordering::SeqCst) {
+        return Err(std::io::Error::other(
+            "a thread of eperm panicked (above); the workload was killed",
+        ));
+    }
     Ok(last_exit.map_or(0, |e| e.code()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tests::event;
+
+    /// A stand-in for a run whose supervisor holds a call: it sends the request,
+    /// then cannot end before someone answers it (or drops the reply).
+    fn holding_run(tx: &mpsc::Sender<Incoming>) -> (Runner, mpsc::Receiver<Option<HoldAnswer>>) {
+        let (answered_tx, answered) = mpsc::channel();
+        let tx = tx.clone();
+        let thread = std::thread::spawn(move || {
+            let (reply, answer) = mpsc::channel();
+            let req = HoldRequest {
+                event: event("mkdir", 1, 0),
+                reply,
+            };
+            tx.send(Incoming::Output(1, "before".into(), false))
+                .unwrap();
+            tx.send(Incoming::Hold(1, req)).unwrap();
+            tx.send(Incoming::Output(1, "after".into(), false)).unwrap();
+            let _ = answered_tx.send(answer.recv().ok());
+        });
+        let runner = Runner {
+            number: 1,
+            pid: Arc::new(AtomicI32::new(0)),
+            thread: Some(thread),
+        };
+        (runner, answered)
+    }
+
+    #[test]
+    fn stopping_a_run_answers_the_held_call_it_waits_for() {
+        let (tx, rx) = mpsc::channel();
+        let (mut runner, answered) = holding_run(&tx);
+        let mut kept = VecDeque::new();
+        assert!(runner.stop(Some(&rx), &mut kept), "the run did not end");
+        assert_eq!(answered.recv().unwrap(), Some(HoldAnswer::Kill));
+        // Everything else read meanwhile is kept, in order, for the loop; what the
+        // wait did not read is still in the channel, after it.
+        let lines: Vec<String> = kept
+            .into_iter()
+            .chain(rx.try_iter())
+            .map(|i| match i {
+                Incoming::Output(_, line, _) => line,
+                _ => panic!("only output was sent"),
+            })
+            .collect();
+        assert_eq!(lines, ["before", "after"]);
+    }
+
+    #[test]
+    fn only_messages_of_a_run_are_dropped_at_a_restart() {
+        assert!(of_the_run(&Msg::Event(event("mkdir", 1, 0))));
+        assert!(of_the_run(&Msg::Hold {
+            id: 1,
+            event: event("mkdir", 1, 0)
+        }));
+        assert!(!of_the_run(&Msg::Key(Key::Char('q'), Mods::NONE)));
+        assert!(!of_the_run(&Msg::FileChanged(String::new())));
+        assert!(!of_the_run(&Msg::CoverageRun {
+            run: Coverage::default(),
+            stored: None
+        }));
+    }
 }

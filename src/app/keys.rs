@@ -42,10 +42,18 @@ pub const HELP: &[(&str, &str)] = &[
     ("h", "hold mode on/off"),
     ("space", "pause the event stream"),
     ("s", "sort by first seen / hits"),
+    (
+        "c",
+        "Coverage view: each allowance and its use (--coverage)",
+    ),
+    (
+        "in Coverage",
+        "d deny · p prune unused · n narrow · m collect · c back",
+    ),
     ("?", "this help"),
     ("q", "quit (asks when edits are unsaved)"),
     (
         "hold prompt",
-        "o allow once · a allow always · d deny · k kill",
+        "o allow once · a allow always · d deny · k kill · r restart",
     ),
 ];

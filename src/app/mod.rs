@@ -2,6 +2,10 @@
 //! effects. It never touches the terminal, the disk or the workload: `tui.rs` turns
 //! the effects into actions and feeds the results back as messages.
 
+pub mod coverage;
+#[cfg(test)]
+pub(crate) mod coverage_tests;
+mod coverage_view;
 pub mod describe;
 pub mod keys;
 #[cfg(test)]
@@ -9,8 +13,12 @@ pub(crate) mod tests;
 
 use crate::profile::edit::{self, Edit};
 use crate::profile::Profile;
+use crate::run::coverage::Coverage;
 use crate::run::{HoldAnswer, WorkloadExit};
 use crate::sources::event::{Event, Source};
+use crate::sources::health::Health;
+use crate::tighten::narrow::Proposal;
+use coverage::Allowance;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 
@@ -68,6 +76,16 @@ pub enum Msg {
         id: u64,
         event: Event,
     },
+    /// The kernel log sources' health (`--mode log`), every half second.
+    Health(Vec<Health>),
+    /// Coverage stored next to the profile, read at start.
+    CoverageLoaded(Coverage),
+    /// A coverage run ended: its own tallies, and what the coverage file holds
+    /// after they were merged in (`None`: no file to keep them in).
+    CoverageRun {
+        run: Coverage,
+        stored: Option<Result<Coverage, String>>,
+    },
 }
 
 /// Something `tui.rs` must do.
@@ -80,13 +98,21 @@ pub enum Effect {
         text: String,
         expected_old: Option<String>,
     },
-    /// Kill the workload if it runs and start it again under `profile_text`.
+    /// Kill the workload if it runs and start it again under `profile_text`
+    /// (answering its held calls first, so that it dies at once), collecting
+    /// coverage or not.
     Restart {
         profile_text: String,
+        coverage: bool,
     },
     AnswerHold {
         id: u64,
         answer: HoldAnswer,
+    },
+    /// Merge `coverage` (runs no file holds yet) into the coverage file at `path`.
+    StoreCoverage {
+        path: PathBuf,
+        coverage: Coverage,
     },
     /// Kill the workload and leave.
     Quit,
@@ -114,6 +140,8 @@ pub struct RunInfo {
     pub hold: bool,
     /// 1 for the first run, 2 after the first restart …
     pub number: usize,
+    /// The run collects coverage (`--coverage`): it runs as under the profile.
+    pub coverage: bool,
     /// Would-be denials seen in this run.
     pub denials: u64,
 }
@@ -200,6 +228,15 @@ pub enum Pane {
     Output,
 }
 
+/// What the top half of the screen shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Would-be denials and their detail.
+    Syscalls,
+    /// The profile's allowances and their use.
+    Coverage,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sort {
     FirstSeen,
@@ -227,6 +264,15 @@ pub enum Prompt {
     Quit,
     /// The file changed on disk while edits were unsaved.
     Conflict { theirs: String, show_diff: bool },
+    /// Prune unused allowances? Shows the whole diff first; `scroll` is its first line shown.
+    Prune {
+        /// The profile's text the diff was made from.
+        before: String,
+        after: String,
+        names: Vec<String>,
+        diff: String,
+        scroll: usize,
+    },
 }
 
 /// One step of the undo history.
@@ -234,9 +280,10 @@ pub enum Prompt {
 struct Step {
     before: Profile,
     after: Profile,
-    key: (String, String),
-    old: UserDecision,
-    new: UserDecision,
+    /// What the step did, for "undone: …".
+    label: String,
+    /// The syscall whose rows change decision, with the old and new decision.
+    rows: Option<(String, UserDecision, UserDecision)>,
 }
 
 /// A call held for the user's answer.
@@ -258,6 +305,8 @@ pub struct Config {
     pub rerun_on_save: bool,
     /// The profile's file; `None` for the embedded default.
     pub path: Option<PathBuf>,
+    /// The workload runs under coverage (`--coverage`).
+    pub coverage: bool,
 }
 
 pub struct App {
@@ -292,18 +341,35 @@ pub struct App {
     pub file_state: FileState,
     undo: Vec<Step>,
     redo: Vec<Step>,
+    /// The user's decision per syscall name, for rows that do not exist yet.
+    decided: HashMap<String, UserDecision>,
     /// One line for the user at the bottom, e.g. what the last key did.
     pub message: String,
     pub now_ms: u64,
     pub size: (u16, u16),
     config: Config,
     pub quitting: bool,
+    /// Each kernel log source's last known health (empty: no log sources).
+    pub sources: Vec<Health>,
+    pub view: View,
+    /// Every coverage run known: the stored file and this session's runs.
+    pub coverage: Coverage,
+    /// Runs no coverage file holds (the embedded profile has none until saved).
+    unstored: Coverage,
+    /// The profile's allowances with their use, for the Coverage view.
+    pub allowances: Vec<Allowance>,
+    /// The narrowings eperm proposes, one per syscall at most.
+    pub proposals: Vec<Proposal>,
+    /// Index into [`App::coverage_visible`].
+    pub cov_selected: usize,
+    /// The next runs collect coverage (`m` in the Coverage view turns it on/off).
+    pub collect: bool,
 }
 
 impl App {
     pub fn new(profile: Profile, config: Config) -> App {
         let disk_text = config.path.as_ref().map(|_| profile.text.clone());
-        App {
+        let mut app = App {
             run: RunInfo {
                 command: config.command.clone(),
                 pid: None,
@@ -312,6 +378,7 @@ impl App {
                 enforce: config.enforce,
                 hold: config.hold,
                 number: 1,
+                coverage: config.coverage,
                 denials: 0,
             },
             past_runs: Vec::new(),
@@ -338,12 +405,23 @@ impl App {
             profile,
             undo: Vec::new(),
             redo: Vec::new(),
+            decided: HashMap::new(),
             message: "? for help".into(),
             now_ms: 0,
             size: (80, 24),
+            collect: config.coverage,
             config,
             quitting: false,
-        }
+            sources: Vec::new(),
+            view: View::Syscalls,
+            coverage: Coverage::default(),
+            unstored: Coverage::default(),
+            allowances: Vec::new(),
+            proposals: Vec::new(),
+            cov_selected: 0,
+        };
+        app.refresh_coverage();
+        app
     }
 
     /// Rows shown in the Syscalls table: filtered, sorted. Indices into `rows`.
@@ -450,7 +528,7 @@ impl App {
                     format!("saved {}", path.display())
                 };
                 if self.config.rerun_on_save && self.run.state != RunState::Watching {
-                    return vec![self.restart()];
+                    return self.restart();
                 }
                 vec![]
             }
@@ -459,6 +537,16 @@ impl App {
                 vec![]
             }
             Msg::Hold { id, event } => self.hold_request(id, event),
+            Msg::Health(health) => {
+                self.sources = health;
+                vec![]
+            }
+            Msg::CoverageLoaded(stored) => {
+                self.coverage = stored;
+                self.refresh_coverage();
+                vec![]
+            }
+            Msg::CoverageRun { run, stored } => self.coverage_run(run, stored),
         }
     }
 
@@ -484,7 +572,11 @@ impl App {
                     action: e.action.clone(),
                     errno: e.errno.clone(),
                     rule: e.rule.clone(),
-                    decision: UserDecision::StillDenied,
+                    decision: self
+                        .decided
+                        .get(&e.syscall)
+                        .cloned()
+                        .unwrap_or(UserDecision::StillDenied),
                     pids: Vec::new(),
                     first_ms: e.time_ms,
                     last_ms: e.time_ms,
@@ -548,10 +640,7 @@ impl App {
     }
 
     fn hold_request(&mut self, id: u64, event: Event) -> Vec<Effect> {
-        let allowed = self
-            .index
-            .get(&(event.syscall.clone(), event.arch.clone()))
-            .is_some_and(|&i| self.rows[i].decision == UserDecision::AllowedNow);
+        let allowed = self.decided.get(&event.syscall) == Some(&UserDecision::AllowedNow);
         if !self.run.hold || allowed {
             // Not holding: the call runs, as in permissive mode.
             return vec![Effect::AnswerHold {
@@ -583,12 +672,22 @@ impl App {
                 self.held.pop_front();
                 let mut effects = vec![Effect::AnswerHold { id: h.id, answer }];
                 if answer == HoldAnswer::AllowAlways {
-                    self.select_syscall(&h.event.syscall, &h.event.arch);
-                    effects.extend(self.allow_selected());
+                    // By name: the call's row may not have arrived yet.
+                    let name = h.event.syscall.clone();
+                    self.select_syscall(&name, &h.event.arch);
+                    // Others waiting in the same syscall are allowed now too.
+                    let (same, rest): (VecDeque<Held>, VecDeque<Held>) =
+                        self.held.drain(..).partition(|o| o.event.syscall == name);
+                    self.held = rest;
+                    effects.extend(same.into_iter().map(|o| Effect::AnswerHold {
+                        id: o.id,
+                        answer: HoldAnswer::AllowOnce,
+                    }));
+                    effects.extend(self.decide(Edit::Allow(name), UserDecision::AllowedNow));
                 }
                 return effects;
             }
-            if !matches!(key, Key::Char('q' | '?') | Key::Esc) {
+            if !matches!(key, Key::Char('q' | '?' | 'r') | Key::Esc) {
                 return vec![];
             }
         }
@@ -610,7 +709,13 @@ impl App {
                 _ => {}
             }
             self.selected = 0;
+            self.cov_selected = 0;
             return vec![];
+        }
+        if self.view == View::Coverage {
+            if let Some(effects) = self.coverage_key(key, mods) {
+                return effects;
+            }
         }
         match key {
             Key::Char('r') if mods.ctrl => return self.redo(),
@@ -648,9 +753,11 @@ impl App {
             Key::Char('r') if self.run.state == RunState::Watching => {
                 self.message = "no workload to restart: watching logs".into();
             }
-            Key::Char('r') => return vec![self.restart()],
-            Key::Char('h') if self.run.enforce => {
-                self.message = "hold mode needs a permissive run (without --enforce)".into();
+            Key::Char('r') => return self.restart(),
+            Key::Char('c') => self.open_coverage(),
+            Key::Char('h') if self.run.enforce || self.run.coverage => {
+                self.message =
+                    "hold mode needs a permissive run (not --enforce, not --coverage)".into();
             }
             Key::Char('h') => {
                 self.run.hold = !self.run.hold;
@@ -785,6 +892,7 @@ impl App {
                     vec![]
                 }
             },
+            prune @ Prompt::Prune { .. } => self.prune_key(prune, key),
             Prompt::Conflict { theirs, show_diff } => match key {
                 Key::Char('k') => {
                     // Keep mine: ours overwrites theirs, knowingly.
@@ -815,6 +923,11 @@ impl App {
 
     fn scroll(&mut self, d: i32) {
         match self.focus {
+            Pane::Syscalls if self.view == View::Coverage => {
+                let n = self.coverage_visible().len();
+                let s = self.cov_selected as i64 + d as i64;
+                self.cov_selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
+            }
             Pane::Syscalls => {
                 let n = self.visible().len();
                 let s = self.selected as i64 + d as i64;
@@ -841,10 +954,19 @@ impl App {
             // Border and header take two lines.
             let line = row.saturating_sub(areas.syscalls.y + 2) as usize;
             let body = areas.syscalls.height.saturating_sub(3) as usize;
-            let offset = layout::offset(self.selected, body);
-            let n = self.visible().len();
+            let coverage = self.view == View::Coverage;
+            let (selected, n) = if coverage {
+                (self.cov_selected, self.coverage_visible().len())
+            } else {
+                (self.selected, self.visible().len())
+            };
+            let offset = layout::offset(selected, body);
             if row >= areas.syscalls.y + 2 && offset + line < n {
-                self.selected = offset + line;
+                if coverage {
+                    self.cov_selected = offset + line;
+                } else {
+                    self.selected = offset + line;
+                }
             }
         } else if inside(areas.events) {
             self.focus = Pane::Events;
@@ -905,29 +1027,51 @@ impl App {
         )
     }
 
+    /// Edits the profile for one syscall (by name, every arch) and records the
+    /// decision its rows show.
     fn decide(&mut self, edit: Edit, decision: UserDecision) -> Vec<Effect> {
-        let Some(row) = self.selected_row() else {
+        let name = edit.name().to_string();
+        let old = self
+            .decided
+            .get(&name)
+            .cloned()
+            .unwrap_or(UserDecision::StillDenied);
+        let Some(after) = self.edited(&edit) else {
             return vec![];
         };
-        let key = (row.syscall.clone(), row.arch.clone());
-        let old = row.decision.clone();
-        let applied = match edit::apply(&self.profile, std::slice::from_ref(&edit)) {
-            Ok(a) => a,
+        self.commit(after, name.clone(), Some((name, old, decision)))
+    }
+
+    /// The profile with `edit` applied (the message says what it did), or `None`
+    /// with the message saying why not.
+    fn edited(&mut self, edit: &Edit) -> Option<Profile> {
+        match edit::apply(&self.profile, std::slice::from_ref(edit)) {
+            Ok(applied) => {
+                self.message = applied
+                    .reports
+                    .first()
+                    .map_or_else(String::new, |r| r.to_string());
+                Some(applied.profile)
+            }
             Err(e) => {
                 self.message = format!("cannot edit: {e}");
-                return vec![];
+                None
             }
-        };
-        self.message = applied
-            .reports
-            .first()
-            .map_or_else(String::new, |r| r.to_string());
+        }
+    }
+
+    /// Makes `after` the profile as one undoable step, and saves it when autosaving.
+    fn commit(
+        &mut self,
+        after: Profile,
+        label: String,
+        rows: Option<(String, UserDecision, UserDecision)>,
+    ) -> Vec<Effect> {
         let step = Step {
             before: self.profile.clone(),
-            after: applied.profile,
-            key,
-            old,
-            new: decision,
+            after,
+            label,
+            rows,
         };
         self.redo.clear();
         self.apply_step(&step, true);
@@ -936,19 +1080,20 @@ impl App {
     }
 
     fn apply_step(&mut self, step: &Step, forward: bool) {
-        let (profile, decision) = if forward {
-            (&step.after, &step.new)
-        } else {
-            (&step.before, &step.old)
-        };
+        let profile = if forward { &step.after } else { &step.before };
         // Keep the name the file goes by (it changes when the default is first saved).
         let file = self.profile.file.clone();
         self.profile = profile.clone();
         self.profile.file = file;
         // Every row of that syscall (all arches) follows the profile.
-        for row in self.rows.iter_mut().filter(|r| r.syscall == step.key.0) {
-            row.decision = decision.clone();
+        if let Some((name, old, new)) = &step.rows {
+            let decision = if forward { new } else { old };
+            self.decided.insert(name.clone(), decision.clone());
+            for row in self.rows.iter_mut().filter(|r| &r.syscall == name) {
+                row.decision = decision.clone();
+            }
         }
+        self.refresh_coverage();
     }
 
     fn undo(&mut self) -> Vec<Effect> {
@@ -957,7 +1102,7 @@ impl App {
             return vec![];
         };
         self.apply_step(&step, false);
-        self.message = format!("undone: {}", step.key.0);
+        self.message = format!("undone: {}", step.label);
         self.redo.push(step);
         self.after_edit()
     }
@@ -968,7 +1113,7 @@ impl App {
             return vec![];
         };
         self.apply_step(&step, true);
-        self.message = format!("redone: {}", step.key.0);
+        self.message = format!("redone: {}", step.label);
         self.undo.push(step);
         self.after_edit()
     }
@@ -1013,7 +1158,9 @@ impl App {
         }]
     }
 
-    fn restart(&mut self) -> Effect {
+    /// Held calls are answered (killed) first: the workload is killed anyway, and a
+    /// call left waiting would keep its supervisor from ending.
+    fn restart(&mut self) -> Vec<Effect> {
         self.past_runs.push(PastRun {
             number: self.run.number,
             state: self.run.state.clone(),
@@ -1027,7 +1174,14 @@ impl App {
         self.rows.clear();
         self.index.clear();
         self.ring.clear();
-        self.held.clear();
+        let mut effects: Vec<Effect> = self
+            .held
+            .drain(..)
+            .map(|h| Effect::AnswerHold {
+                id: h.id,
+                answer: HoldAnswer::Kill,
+            })
+            .collect();
         self.selected = 0;
         self.events_back = 0;
         self.message = format!("run {} under the current profile", self.run.number);
@@ -1036,9 +1190,12 @@ impl App {
         }
         self.output
             .push_back((format!("── run {} ──", self.run.number), false));
-        Effect::Restart {
+        self.run.coverage = self.collect;
+        effects.push(Effect::Restart {
             profile_text: self.profile.text.clone(),
-        }
+            coverage: self.collect,
+        });
+        effects
     }
 
     fn file_changed(&mut self, text: String) -> Vec<Effect> {
@@ -1070,9 +1227,8 @@ impl App {
                 let step = Step {
                     before: self.profile.clone(),
                     after: theirs,
-                    key: (String::new(), String::new()),
-                    old: UserDecision::StillDenied,
-                    new: UserDecision::StillDenied,
+                    label: "reload of the file changed on disk".into(),
+                    rows: None,
                 };
                 self.apply_step(&step, true);
                 self.undo.push(step);

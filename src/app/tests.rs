@@ -34,7 +34,7 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
     }
 }
 
-fn config(path: Option<&str>) -> Config {
+pub fn config(path: Option<&str>) -> Config {
     Config {
         command: "mkdir /tmp/x".into(),
         mode: "notify".into(),
@@ -43,6 +43,7 @@ fn config(path: Option<&str>) -> Config {
         hold_timeout_ms: 30_000,
         autosave: true,
         rerun_on_save: false,
+        coverage: false,
         path: path.map(PathBuf::from),
     }
 }
@@ -386,7 +387,13 @@ fn restart_keeps_history() {
         path: "p.json".into(),
         text: text.clone(),
     });
-    assert_eq!(effects, vec![Effect::Restart { profile_text: text }]);
+    assert_eq!(
+        effects,
+        vec![Effect::Restart {
+            profile_text: text,
+            coverage: false
+        }]
+    );
     assert_eq!(app.run.number, 2);
     assert_eq!(app.past_runs.len(), 1);
     assert_eq!(app.past_runs[0].denials, 1);
@@ -503,4 +510,79 @@ fn watching_has_no_workload_to_restart() {
         vec![]
     );
     assert_eq!(app.rows.len(), 1);
+}
+
+fn holding_app() -> App {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    App::new(load_str("p.json", PROFILE.into()).unwrap(), c)
+}
+
+#[test]
+fn allow_always_allows_the_held_syscall_even_before_its_row_arrives() {
+    let mut app = holding_app();
+    // chmod's row is selected; mkdir's event has not come in yet (it travels on
+    // another channel than the hold request).
+    app.update(Msg::Event(event("chmod", 1, 0)));
+    app.update(Msg::Hold {
+        id: 1,
+        event: event("mkdir", 2, 0),
+    });
+    app.update(Msg::Hold {
+        id: 2,
+        event: event("mkdir", 3, 0),
+    });
+    app.update(Msg::Hold {
+        id: 3,
+        event: event("chmod", 3, 0),
+    });
+    let effects = key(&mut app, 'a');
+    assert_eq!(
+        effects[..2],
+        [
+            Effect::AnswerHold {
+                id: 1,
+                answer: HoldAnswer::AllowAlways
+            },
+            // The other mkdir waiting is allowed now too; chmod still waits.
+            Effect::AnswerHold {
+                id: 2,
+                answer: HoldAnswer::AllowOnce
+            }
+        ]
+    );
+    let text = saved_text(&effects[2..]);
+    let p = load_str("p.json", text).unwrap();
+    let allows = |n: &str| {
+        p.rules.iter().any(|r| {
+            r.action == crate::profile::Action::Allow && r.names.iter().any(|x| x.name == n)
+        })
+    };
+    assert!(allows("mkdir") && !allows("chmod"));
+    assert_eq!(app.held.len(), 1);
+    assert_eq!(app.held[0].id, 3);
+    // mkdir's row, arriving now, shows the decision.
+    app.update(Msg::Event(event("mkdir", 2, 0)));
+    let row = app.rows.iter().find(|r| r.syscall == "mkdir").unwrap();
+    assert_eq!(row.decision, UserDecision::AllowedNow);
+}
+
+#[test]
+fn a_restart_answers_every_held_call_before_restarting() {
+    let mut app = holding_app();
+    app.update(Msg::Hold {
+        id: 7,
+        event: event("mkdir", 2, 0),
+    });
+    // In a hold prompt, r restarts too: the workload is killed either way.
+    let effects = key(&mut app, 'r');
+    assert_eq!(
+        effects[0],
+        Effect::AnswerHold {
+            id: 7,
+            answer: HoldAnswer::Kill
+        }
+    );
+    assert!(matches!(effects[1], Effect::Restart { .. }), "{effects:?}");
+    assert!(app.held.is_empty());
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod container;
 pub mod edit;
 pub mod explain;
 pub mod import;

@@ -58,6 +58,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         profile,
         view_config("eperm replay", args.profile.clone()),
         rx,
+        None,
     )?;
     Ok(EXIT_OK)
 }

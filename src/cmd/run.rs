@@ -34,7 +34,7 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     }
     check_sources(&args.source)?;
     let profile = load_profile(args.profile.as_deref())?;
-    if args.coverage {
+    if args.coverage && !tui {
         return super::tighten::run_coverage(args, profile);
     }
     if tui {
@@ -78,14 +78,16 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
+    // Coverage runs the workload as under the profile, through notify, never holding.
     let config = crate::app::Config {
         command,
-        mode: mode.name().to_string(),
+        mode: if args.coverage { "notify" } else { mode.name() }.to_string(),
         enforce: args.enforce,
-        hold: args.hold,
+        hold: args.hold && !args.coverage,
         hold_timeout_ms: (args.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
         autosave: !args.no_autosave,
         rerun_on_save: args.rerun_on_save,
+        coverage: args.coverage,
         path: args.profile.clone(),
     };
     // Fail before the screen changes when the command cannot be found.
@@ -111,6 +113,7 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
         user,
         target,
         argv: args.command.clone(),
+        sources: Wanted::from_names(&args.source).unwrap_or(Wanted::BOTH),
     };
     Ok(crate::tui::run(setup)?)
 }
@@ -203,43 +206,7 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
     let profile_file = (profile.file != DEFAULT_NAME).then(|| profile.file.clone());
     let judge = Judge::new(profile, &target, mode.compile_mode())
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let mut sink: Option<Box<dyn Write + Send>> = match options.events {
-        None => None,
-        Some("-") => Some(Box::new(std::io::stdout())),
-        Some(path) => Some(Box::new(std::fs::File::create(path).map_err(|e| {
-            CmdError::Io(std::io::Error::new(
-                e.kind(),
-                format!("--events {path}: {e}"),
-            ))
-        })?)),
-    };
-    let (tx, rx) = std::sync::mpsc::channel::<Event>();
-    let collector = std::thread::spawn(move || -> std::io::Result<Summary> {
-        let mut summary = Summary::default();
-        let mut out = sink.as_mut().map(std::io::BufWriter::new);
-        // Polled, not blocked on: a blocked receiver costs the supervisor a wake-up
-        // (a context switch) for every event; polling batches them.
-        loop {
-            let event = match rx.try_recv() {
-                Ok(event) => event,
-                Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    // Unparked at once when the run ends: no 5 ms tail on every run.
-                    std::thread::park_timeout(std::time::Duration::from_millis(5));
-                    continue;
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
-            };
-            if let Some(out) = out.as_mut() {
-                serde_json::to_writer(&mut *out, &event)?;
-                out.write_all(b"\n")?;
-            }
-            summary.add(&event);
-        }
-        if let Some(mut out) = out {
-            out.flush()?;
-        }
-        Ok(summary)
-    });
+    let (tx, collector) = collect(options.events)?;
     let sup = Supervision {
         judge,
         policy: if options.enforce {
@@ -274,6 +241,58 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
         profile_file,
         health,
     })
+}
+
+/// Where a run's events go: a thread that writes them to `--events` (FILE, or `-`
+/// for stdout) and sums them up; it ends when every sender is dropped.
+pub fn collect(
+    events: Option<&str>,
+) -> Result<
+    (
+        std::sync::mpsc::Sender<Event>,
+        std::thread::JoinHandle<std::io::Result<Summary>>,
+    ),
+    CmdError,
+> {
+    let mut sink: Option<Box<dyn Write + Send>> = match events {
+        None => None,
+        Some("-") => Some(Box::new(std::io::stdout())),
+        Some(path) => Some(Box::new(std::fs::File::create(path).map_err(|e| {
+            CmdError::Io(std::io::Error::new(
+                e.kind(),
+                format!("--events {path}: {e}"),
+            ))
+        })?)),
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    let collector = std::thread::spawn(move || -> std::io::Result<Summary> {
+        let mut summary = Summary::default();
+        let mut out = sink.as_mut().map(std::io::BufWriter::new);
+        // Polled, not blocked on: a blocked receiver costs the supervisor a wake-up
+        // (a context switch) for every event; polling batches them.
+        loop {
+            let event = match rx.try_recv() {
+                Ok(event) => event,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    // Unparked at once when the run ends (the caller may `unpark` it
+                    // before joining): no 5 ms tail on every run.
+                    std::thread::park_timeout(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+            };
+            if let Some(out) = out.as_mut() {
+                serde_json::to_writer(&mut *out, &event)?;
+                out.write_all(b"\n")?;
+            }
+            summary.add(&event);
+        }
+        if let Some(mut out) = out {
+            out.flush()?;
+        }
+        Ok(summary)
+    });
+    Ok((tx, collector))
 }
 
 /// One would-be-denied syscall, aggregated over a run.

@@ -5,17 +5,15 @@ use super::run::{load_profile, prepare, Options, Summary, DEFAULT_NAME};
 use super::CmdError;
 use crate::cli::{RunArgs, TightenArgs};
 use crate::compile::Mode;
-use crate::profile::edit::{add_arg_rule, apply_commented, Edit};
+use crate::profile::edit::{apply_commented, Edit};
 use crate::profile::{Action, Profile};
 use crate::run::coverage::Coverage;
 use crate::run::{session, Judge, Policy, Supervision, WorkloadExit};
 use crate::sources::event::Event;
+use crate::tighten::narrow;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-
-/// Narrowing is proposed when a syscall's argument takes at most this many values.
-const NARROW_MAX: usize = 4;
 
 /// One coverage run of `command` under `profile`.
 pub fn cover(
@@ -158,40 +156,6 @@ pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
         .collect()
 }
 
-/// Socket families used, when `socket` is narrowable: only ALLOW rules (with
-/// or without conditions) name it, every use was allowed, none before exec, and
-/// few families. One EQ rule per family is then never looser than the profile.
-pub fn socket_families(profile: &Profile, coverage: &Coverage) -> Option<Vec<u32>> {
-    let mut rules = profile
-        .rules
-        .iter()
-        .filter(|r| r.names.iter().any(|n| n.name == "socket"))
-        .peekable();
-    rules.peek()?;
-    if rules.any(|r| r.action != Action::Allow) {
-        return None;
-    }
-    let uses: Vec<_> = coverage
-        .tallies
-        .iter()
-        .filter(|t| t.syscall == "socket")
-        .collect();
-    if uses
-        .iter()
-        .any(|t| t.action != Action::Allow.name() || t.before_exec > 0)
-    {
-        return None;
-    }
-    let families = coverage.values("socket", 0);
-    if families.is_empty() || families.len() > NARROW_MAX {
-        return None;
-    }
-    families
-        .into_iter()
-        .map(|f| u32::try_from(f).ok())
-        .collect()
-}
-
 /// `eperm tighten`.
 pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let profile = load_profile(Some(&args.profile))?;
@@ -218,14 +182,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
         if edits.len() == 1 { "" } else { "s" }
     );
     if args.narrow {
-        if let Some(families) = socket_families(&out, &coverage) {
-            out = narrow_socket(&out, &families, comment)?;
-            let names: Vec<String> = families.iter().map(|&f| family_name(f)).collect();
-            eprintln!(
-                "eperm: narrowed socket to {} (one rule per family: runc, crun and youki all OR separate rules)",
-                names.join(", ")
-            );
-        }
+        out = narrow(&out, &coverage, comment)?;
     }
     write(&args.output, &out.text)?;
     let out_name = args.output.display().to_string();
@@ -234,32 +191,24 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     super::record::verify(&args.output, &args.command, last_exit, "under coverage")
 }
 
-/// Replaces `socket`'s unconditional allowance by one rule per family, each with a
-/// single `arg0 == family` condition. A single rule with several arg0 conditions
-/// would be read as OR by libseccomp (repeated index) but as AND by runtimes that
-/// AND every condition; one condition per rule means the same everywhere.
-pub fn narrow_socket(
-    profile: &Profile,
-    families: &[u32],
-    comment: &str,
-) -> Result<Profile, CmdError> {
-    let bad = |e: crate::profile::edit::EditError| CmdError::BadInput(e.to_string());
-    let mut out = apply_commented(profile, &[Edit::Remove("socket".into())], None)
-        .map_err(bad)?
-        .profile;
-    for &family in families {
-        let why = format!("{comment}: socket only for {}", family_name(family));
-        out = add_arg_rule(&out, "socket", Action::Allow, (0, family), Some(&why)).map_err(bad)?;
+/// Applies every narrowing proposal for `coverage` to `profile`, saying what each does.
+fn narrow(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Profile, CmdError> {
+    let proposals = narrow::proposals(profile, coverage);
+    let mut out = profile.clone();
+    for p in &proposals {
+        let why = format!("{comment}: {}", p.explanation);
+        out = p
+            .apply_commented(&out, Some(&why))
+            .map_err(|e| CmdError::BadInput(e.to_string()))?;
+        eprintln!("eperm: narrowed {}", p.explanation);
+        for rule in p.rules_text() {
+            eprintln!("  {rule}");
+        }
+    }
+    if let Some(p) = proposals.first() {
+        eprintln!("eperm: rules read alike by every runtime: {}", p.semantics);
     }
     Ok(out)
-}
-
-fn family_name(family: u32) -> String {
-    use crate::sources::symbols::{enum_or_number, Set};
-    enum_or_number(
-        Set::SocketFamily.table(crate::arch::Arch::native()),
-        u64::from(family),
-    )
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CmdError> {

@@ -87,6 +87,16 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
     } else {
         // The UI reads events from a channel; the pump stops when the UI has quit.
         let (events, ui_events) = mpsc::channel::<Event>();
+        // The status bar's source health, every half second until the UI has quit.
+        let (health, ui_health) = mpsc::channel();
+        let handles = sources.handles();
+        std::thread::spawn(move || loop {
+            let now: Vec<_> = handles.iter().map(|h| h.get()).collect();
+            if health.send(now).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        });
         let pumping = std::thread::scope(|scope| {
             let judge = judge.as_ref();
             let pumper = scope.spawn(move || {
@@ -103,6 +113,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
                 profile,
                 view_config("eperm watch", args.profile.clone()),
                 ui_events,
+                Some(ui_health),
             );
             STOP.store(true, Ordering::SeqCst);
             let shown = pumper.join().expect("the pump does not panic");
@@ -129,6 +140,7 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
         hold_timeout_ms: 0,
         autosave: true,
         rerun_on_save: false,
+        coverage: false,
         path,
     }
 }

@@ -8,7 +8,7 @@
 //! so no step works from stale spans and the result is always a valid profile.
 
 use super::indent::{elements, indent_of_line, sorted_position, starts_line, Out, RuleKey, Style};
-use super::model::{Action, Profile, Rule};
+use super::model::{Action, ArgCond, CmpOp, Profile, Rule};
 use super::{load_str, LoadError};
 use crate::arch::{is_known_anywhere, Arch};
 use crate::errno;
@@ -297,11 +297,31 @@ pub fn apply_commented(
     edits: &[Edit],
     comment: Option<&str>,
 ) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, comment, false)
+}
+
+/// Like [`apply_commented`], but names are only added to rules carrying the same
+/// comment (else a new rule gets it): allowances made for one reason stay
+/// together, apart from the profile's own, e.g. what a container runtime needs.
+pub fn apply_grouped(
+    profile: &Profile,
+    edits: &[Edit],
+    comment: &str,
+) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, Some(comment), true)
+}
+
+fn apply_placed(
+    profile: &Profile,
+    edits: &[Edit],
+    comment: Option<&str>,
+    grouped: bool,
+) -> Result<Applied, EditError> {
     edits.iter().try_for_each(Edit::validate)?;
     let mut current = profile.clone();
     let mut reports = Vec::with_capacity(edits.len());
     for edit in edits {
-        let (next, changes) = apply_one(current, edit, comment)?;
+        let (next, changes) = apply_one(current, edit, comment, grouped)?;
         current = next;
         reports.push(Report {
             edit: edit.clone(),
@@ -325,16 +345,72 @@ pub fn add_arg_rule(
 ) -> Result<Profile, EditError> {
     Edit::Allow(name.to_string()).validate()?;
     let style = Style::detect(profile);
-    let (splice, _) = add_rule(
-        profile,
-        &style,
-        name,
+    let cond = ArgCond {
+        index,
+        value: u64::from(value),
+        value_two: 0,
+        op: CmpOp::Eq,
+    };
+    let body = RuleBody {
         action,
-        None,
-        Some((index, value)),
+        errno: None,
+        conds: &[cond],
+        raw: &[],
         comment,
-    );
+    };
+    let (splice, _) = add_rule(profile, &style, name, &body, None);
     reload(profile, splice)
+}
+
+/// Narrows rule `syscalls[rule_index]`'s allowance of `name`: the name leaves the
+/// rule (the whole rule goes when it is its only name) and one new rule per entry
+/// of `alternatives` takes its place, each with the rule's action, `errnoRet`,
+/// `includes` and `excludes` (copied as written) and the entry as its `args`.
+/// Give each entry conditions on distinct indices: they are then ANDed by every
+/// runtime, and the separate rules ORed. No alternatives: the name only leaves.
+pub fn narrow_rule(
+    profile: &Profile,
+    rule_index: usize,
+    name: &str,
+    alternatives: &[Vec<ArgCond>],
+    comment: Option<&str>,
+) -> Result<Profile, EditError> {
+    Edit::Allow(name.to_string()).validate()?;
+    let Some(rule) = profile.rules.iter().find(|r| r.index == rule_index) else {
+        return Ok(profile.clone());
+    };
+    let Some(name_pos) = rule.names.iter().position(|n| n.name == name) else {
+        return Ok(profile.clone());
+    };
+    let node = rule_node(profile, rule);
+    let raw: Vec<(&'static str, String)> = ["includes", "excludes"]
+        .into_iter()
+        .filter_map(|key| {
+            let n = node.get(key)?;
+            Some((key, profile.text[n.span.start..n.span.end].to_string()))
+        })
+        .collect();
+    let (action, errno) = (rule.action, rule.errno_ret);
+    let (splice, mut at) = if rule.names.len() == 1 {
+        (remove_rule(profile, rule), rule_index)
+    } else {
+        (remove_name(profile, rule, name_pos), rule_index + 1)
+    };
+    let mut out = reload(profile, splice)?;
+    for conds in alternatives {
+        let style = Style::detect(&out);
+        let body = RuleBody {
+            action,
+            errno,
+            conds,
+            raw: &raw,
+            comment,
+        };
+        let (splice, k) = add_rule(&out, &style, name, &body, Some(at));
+        out = reload(&out, splice)?;
+        at = k + 1;
+    }
+    Ok(out)
 }
 
 /// Where the syscall should end up: in a rule with this action, or with the default.
@@ -409,6 +485,7 @@ fn apply_one(
     mut profile: Profile,
     edit: &Edit,
     comment: Option<&str>,
+    grouped: bool,
 ) -> Result<(Profile, Vec<Change>), EditError> {
     let name = edit.name();
     let target = Target::of(&profile, edit);
@@ -457,7 +534,7 @@ fn apply_one(
                 action,
                 errno,
             });
-        } else if let Some(rule) = best_block(&profile, target) {
+        } else if let Some(rule) = best_block(&profile, target, grouped.then_some(comment)) {
             let index = rule.index;
             let splice = add_name(&profile, &style, rule, name);
             profile = reload(&profile, splice)?;
@@ -466,7 +543,14 @@ fn apply_one(
                 rule: rule_path(&profile, index),
             });
         } else {
-            let (splice, index) = add_rule(&profile, &style, name, action, errno, None, comment);
+            let body = RuleBody {
+                action,
+                errno,
+                conds: &[],
+                raw: &[],
+                comment,
+            };
+            let (splice, index) = add_rule(&profile, &style, name, &body, None);
             profile = reload(&profile, splice)?;
             keeper = Some(index);
             changes.push(Change::AddedRule {
@@ -512,8 +596,13 @@ fn last_to_remove(profile: &Profile, edit: &Edit, target: Target) -> Option<(usi
 }
 
 /// The block to add the name to: an unconditional rule doing what the target
-/// asks with a `names` list; the largest such (Docker's big allow list), first on ties.
-fn best_block(profile: &Profile, target: Target) -> Option<&Rule> {
+/// asks with a `names` list (and, when `comment` is given, that comment); the
+/// largest such (Docker's big allow list), first on ties.
+fn best_block<'p>(
+    profile: &'p Profile,
+    target: Target,
+    comment: Option<Option<&str>>,
+) -> Option<&'p Rule> {
     let has_list = |rule: &Rule| {
         let list = rule_node(profile, rule).get("names");
         list.and_then(Node::items).is_some()
@@ -522,6 +611,7 @@ fn best_block(profile: &Profile, target: Target) -> Option<&Rule> {
         .rules
         .iter()
         .filter(|r| unconditional(r) && target.met_by(r) && has_list(r))
+        .filter(|r| comment.is_none_or(|c| r.comment.as_deref() == c))
         // max_by_key keeps the last of equals: reversed, that is the first.
         .rev()
         .max_by_key(|r| r.names.len())
@@ -664,16 +754,25 @@ fn add_name(profile: &Profile, style: &Style, rule: &Rule, name: &str) -> Splice
     insert_element(text, &spans, k, style, |_| json::quote(name))
 }
 
-/// Writes a new rule for `name` at the end of `syscalls` (created if need be).
-/// Returns the splice and the new rule's index.
+/// What a new rule says besides its name: action, errno, conditions, and
+/// members copied verbatim from another rule (`includes`, `excludes`).
+struct RuleBody<'a> {
+    action: Action,
+    errno: Option<u32>,
+    conds: &'a [ArgCond],
+    raw: &'a [(&'static str, String)],
+    comment: Option<&'a str>,
+}
+
+/// Writes a new rule for `name` at position `at` of `syscalls` (the end when
+/// `None`; the list is created if need be). Returns the splice and the new
+/// rule's index.
 fn add_rule(
     profile: &Profile,
     style: &Style,
     name: &str,
-    action: Action,
-    errno: Option<u32>,
-    cond: Option<(u8, u32)>,
-    comment: Option<&str>,
+    body: &RuleBody<'_>,
+    at: Option<usize>,
 ) -> (Splice, usize) {
     let text = profile.text.as_str();
     let mut members = Vec::new();
@@ -689,33 +788,40 @@ fn add_rule(
                     multiline: style.names_multiline,
                 },
             )),
-            RuleKey::Action => members.push(("action", Out::Str(action.name().to_string()))),
+            RuleKey::Action => members.push(("action", Out::Str(body.action.name().to_string()))),
             RuleKey::ErrnoRet => {
-                if let Some(e) = errno {
-                    members.push(("errnoRet", Out::Num(e)));
+                if let Some(e) = body.errno {
+                    members.push(("errnoRet", Out::Num(u64::from(e))));
                 }
             }
         }
     }
-    if let Some((index, value)) = cond {
-        let cond = Out::Object {
-            members: vec![
-                ("index", Out::Num(u32::from(index))),
-                ("value", Out::Num(value)),
-                ("valueTwo", Out::Num(0)),
-                ("op", Out::Str("SCMP_CMP_EQ".into())),
-            ],
-            multiline: false,
-        };
+    if !body.conds.is_empty() {
+        let items = body
+            .conds
+            .iter()
+            .map(|c| Out::Object {
+                members: vec![
+                    ("index", Out::Num(u64::from(c.index))),
+                    ("value", Out::Num(c.value)),
+                    ("valueTwo", Out::Num(c.value_two)),
+                    ("op", Out::Str(c.op.name().into())),
+                ],
+                multiline: false,
+            })
+            .collect();
         members.push((
             "args",
             Out::Array {
-                items: vec![cond],
+                items,
                 multiline: style.rule_multiline,
             },
         ));
     }
-    if let Some(comment) = comment {
+    for (key, raw) in body.raw {
+        members.push((key, Out::Raw(raw.clone())));
+    }
+    if let Some(comment) = body.comment {
         members.push(("comment", Out::Str(comment.to_string())));
     }
     let rule = Out::Object {
@@ -731,10 +837,9 @@ fn add_rule(
     match syscalls_node(profile) {
         Some(list) if !elements(list).is_empty() => {
             let spans = elements(list);
-            let splice = insert_element(text, &spans, spans.len(), style, |base| {
-                style.render(&rule, base)
-            });
-            (splice, spans.len())
+            let k = at.unwrap_or(spans.len()).min(spans.len());
+            let splice = insert_element(text, &spans, k, style, |base| style.render(&rule, base));
+            (splice, k)
         }
         // `[]` or `null`: write the list afresh.
         Some(list) => {

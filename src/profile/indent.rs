@@ -88,7 +88,9 @@ pub fn sorted_position(names: &[&str], name: &str) -> Option<usize> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Out {
     Str(String),
-    Num(u32),
+    Num(u64),
+    /// JSON text written as it is (e.g. an `includes` object copied from another rule).
+    Raw(String),
     /// `multiline`: one element per line, or all on one line.
     Array {
         items: Vec<Out>,
@@ -192,6 +194,7 @@ impl Style {
         match value {
             Out::Str(s) => json::quote(s),
             Out::Num(n) => n.to_string(),
+            Out::Raw(text) => text.clone(),
             Out::Array { items, multiline } => {
                 let parts = items.iter().map(|item| (None, item));
                 self.block(('[', ']'), parts, *multiline, base)

@@ -124,7 +124,7 @@ impl CmpOp {
 }
 
 /// One entry of a rule's `args`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ArgCond {
     pub index: u8,
     pub value: u64,

@@ -5,6 +5,8 @@
 //! being killed — the pipe reaches EOF and the watchdog kills what is left: the
 //! workload's cgroup (`cgroup.kill`, which catches daemons that left the process
 //! group) when eperm could make one, and the workload's process group always.
+//! A container lives outside both (the runtime's daemon made it): for that the
+//! watchdog last runs a cleanup command (e.g. `docker rm -f NAME`).
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -21,6 +23,21 @@ impl Containment {
     /// Forks the watchdog. Call before starting threads or opening other fds, so the
     /// watchdog holds nothing of eperm's (a held seccomp listener would keep calls waiting).
     pub fn start() -> std::io::Result<Containment> {
+        Containment::start_with_cleanup(&[])
+    }
+
+    /// Like [`Containment::start`]; after killing, the watchdog also runs `cleanup`
+    /// (when not empty), with its output discarded, and waits for it.
+    pub fn start_with_cleanup(cleanup: &[std::ffi::OsString]) -> std::io::Result<Containment> {
+        use std::os::unix::ffi::OsStrExt;
+        let cleanup: Vec<CString> = cleanup
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let mut cleanup_argv: Vec<*const libc::c_char> =
+            cleanup.iter().map(|a| a.as_ptr()).collect();
+        cleanup_argv.push(std::ptr::null());
         let cgroup = make_cgroup();
         let kill_file = cgroup.as_ref().map(|c| cstring(&c.join("cgroup.kill")));
         let dir = cgroup.as_ref().map(|c| cstring(c));
@@ -39,7 +56,14 @@ impl Containment {
         if pid == 0 {
             drop(write);
             // SAFETY: see above.
-            unsafe { watchdog(read.as_raw_fd(), kill_file.as_deref(), dir.as_deref()) }
+            unsafe {
+                watchdog(
+                    read.as_raw_fd(),
+                    kill_file.as_deref(),
+                    dir.as_deref(),
+                    &cleanup_argv,
+                )
+            }
         }
         drop(read);
         Ok(Containment {
@@ -85,6 +109,17 @@ impl Containment {
             .map(OwnedFd::from)
     }
 
+    /// Does any process of the workload live (`cgroup.events`' `populated`)? `None`
+    /// without a cgroup of its own. Exited processes count as gone even before
+    /// they are reaped.
+    pub fn populated(&self) -> Option<bool> {
+        let events = std::fs::read_to_string(self.cgroup.as_ref()?.join("cgroup.events")).ok()?;
+        events
+            .lines()
+            .find_map(|l| l.strip_prefix("populated "))
+            .map(|v| v.trim() != "0")
+    }
+
     /// Kills everything left of the workload and waits for the watchdog.
     pub fn finish(mut self) {
         self.stop();
@@ -110,6 +145,7 @@ unsafe fn watchdog(
     pipe: i32,
     kill_file: Option<&std::ffi::CStr>,
     dir: Option<&std::ffi::CStr>,
+    cleanup: &[*const libc::c_char],
 ) -> ! {
     // Its own group, so that ^C at the terminal does not take it down before eperm.
     libc::setpgid(0, 0);
@@ -133,6 +169,9 @@ unsafe fn watchdog(
     if pgid > 0 {
         libc::kill(-pgid, libc::SIGKILL);
     }
+    if cleanup.len() > 1 {
+        run_quietly(cleanup);
+    }
     if let Some(dir) = dir {
         // The cgroup can go once its last process is gone: retry for up to a second.
         let pause = libc::timespec {
@@ -147,6 +186,23 @@ unsafe fn watchdog(
         }
     }
     libc::_exit(0)
+}
+
+/// Runs `argv` (NULL-terminated) with stdio on /dev/null and waits for it.
+unsafe fn run_quietly(argv: &[*const libc::c_char]) {
+    let pid = libc::fork();
+    if pid == 0 {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        for fd in 0..3 {
+            libc::dup2(null, fd);
+        }
+        libc::execvp(argv[0], argv.as_ptr());
+        libc::_exit(127);
+    }
+    if pid > 0 {
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+    }
 }
 
 /// A cgroup v2 directory for the workload, below eperm's own; `None` when there is

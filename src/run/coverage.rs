@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 
 /// At most this many pids are remembered per tally.
 const MAX_PIDS: usize = 64;
-/// At most this many distinct values are remembered per argument position.
-const MAX_VALUES: usize = 256;
+/// At most this many distinct values are remembered per argument position; a
+/// position holding this many may have seen more (narrowing then stays away).
+pub const MAX_VALUES: usize = 256;
 /// The bit x32 calls carry in `nr`.
 const X32_BIT: u32 = 0x4000_0000;
 

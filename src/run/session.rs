@@ -165,6 +165,16 @@ pub fn run_attached(
     run_full(spec, sup, attach, &LogOptions::default())
 }
 
+/// Like [`run_attached`], with `--mode log`'s sources (and their health updates).
+pub fn run_attached_with_logs(
+    spec: RunSpec,
+    sup: Supervision,
+    attach: Attach,
+    logs: &LogOptions,
+) -> Result<WorkloadExit, RunError> {
+    run_full(spec, sup, attach, logs)
+}
+
 /// Runs the workload to its end under the profile as written, seeing every call
 /// (see [`super::coverage`]); returns how it ended and what it used. `sup.judge`
 /// may be compiled in any mode: only its verdicts are used.
@@ -173,6 +183,18 @@ pub fn run_coverage(
     user: Option<Credentials>,
     sup: Supervision,
 ) -> Result<(WorkloadExit, Coverage), RunError> {
+    run_coverage_attached(argv, user, sup, Attach::default())
+}
+
+/// Like [`run_coverage`], with the workload's stdio and terminal as `attach` says
+/// (the TUI keeps the terminal and captures the output).
+pub fn run_coverage_attached(
+    argv: &[OsString],
+    user: Option<Credentials>,
+    sup: Supervision,
+    attach: Attach,
+) -> Result<(WorkloadExit, Coverage), RunError> {
+    use std::os::fd::AsRawFd;
     if !notify::available() {
         return Err(RunError::Unsupported(
             "coverage needs seccomp user notification (Linux 5.6 or later)".into(),
@@ -184,13 +206,31 @@ pub fn run_coverage(
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
         .user(user)
         .cgroup(containment.cgroup_procs())
-        .cgroup_dir(containment.cgroup_dir());
-    let terminal = Terminal::enter();
-    let result = run_child_with(&prepared, &containment, &terminal, |listener, stop| {
-        super::coverage::Supervisor::new(listener, &sup).run(stop)
-    });
+        .cgroup_dir(containment.cgroup_dir())
+        .stdio(
+            attach
+                .stdio
+                .as_ref()
+                .map(|fds| fds.each_ref().map(|f| f.as_raw_fd())),
+        )
+        .pid_slot(attach.pid.clone());
+    let terminal = if attach.keep_terminal {
+        Terminal::keep()
+    } else {
+        Terminal::enter()
+    };
+    // Coverage follows the whole workload: calls of children that outlive the
+    // initial process count too (see `Follow::Workload`).
+    let result = run_child_with(
+        &prepared,
+        &containment,
+        &terminal,
+        Follow::Workload,
+        |listener, stop| super::coverage::Supervisor::new(listener, &sup).run(stop),
+    );
     drop(terminal);
     containment.finish();
+    drop(attach);
     let (exit, coverage) = result?;
     Ok((exit, coverage.unwrap_or_default()))
 }
@@ -255,20 +295,42 @@ fn run_child(
     containment: &Containment,
     terminal: &Terminal,
 ) -> Result<WorkloadExit, RunError> {
-    run_child_with(prepared, containment, terminal, |listener, stop| {
-        Supervisor::new(listener, sup)
-            .execs_notified(execs_notified)
-            .run(stop)
-    })
+    run_child_with(
+        prepared,
+        containment,
+        terminal,
+        Follow::Initial,
+        |listener, stop| {
+            Supervisor::new(listener, sup)
+                .execs_notified(execs_notified)
+                .run(stop)
+        },
+    )
     .map(|(exit, _stats)| exit)
 }
 
+/// How long the listener is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follow {
+    /// Until the initial process is gone; what is left is then killed, as a
+    /// container's processes die with its init. `eperm run` reports denials of the
+    /// workload as a container would run it.
+    Initial,
+    /// Until no process uses the filter any more (the listener hangs up) or the
+    /// workload's cgroup is empty: coverage must count every call the workload
+    /// makes, also those of children that outlive the initial process (`sh -c 'x &'`).
+    /// A daemon that never exits keeps the run going until eperm is stopped.
+    Workload,
+}
+
 /// Spawns the child and serves its listener with `serve` on a thread of its own
-/// until the initial process is gone; returns what `serve` returned, if it ran.
+/// until the initial process is gone (or, with [`Follow::Workload`], every process
+/// of the workload); returns what `serve` returned, if it ran.
 fn run_child_with<T: Send>(
     prepared: &Prepared,
     containment: &Containment,
     terminal: &Terminal,
+    follow: Follow,
     serve: impl FnOnce(OwnedFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<T> + Send,
 ) -> Result<(WorkloadExit, Option<T>), RunError> {
     let mut spawned = prepared.spawn()?;
@@ -312,7 +374,16 @@ fn run_child_with<T: Send>(
                 Err(e)
             }
         };
-        // The initial process is gone: stop answering (leftovers are killed next).
+        if follow == Follow::Workload && result.is_ok() {
+            if let Some(handle) = &supervisor {
+                // The serving thread ends by itself when the listener hangs up.
+                while !handle.is_finished() && containment.populated() != Some(false) {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        // The initial process (or the whole workload) is gone: stop answering
+        // (leftovers are killed next).
         drop(stop_write);
         let mut served = None;
         if let Some(handle) = supervisor {
@@ -328,7 +399,7 @@ fn run_child_with<T: Send>(
 
 /// The loginuid the workload's new audit session is opened with: `--user`'s uid,
 /// else eperm's own login uid, else its uid.
-fn login_uid(user: Option<u32>) -> u32 {
+pub(crate) fn login_uid(user: Option<u32>) -> u32 {
     user.or_else(|| read_id("/proc/self/loginuid"))
         .unwrap_or_else(|| nix::unistd::getuid().as_raw())
 }
@@ -424,7 +495,7 @@ fn run_logged(
 
 /// After the workload ended: waits until the sources have been quiet for a while
 /// (the kernel delivers records asynchronously), at most 30 s.
-fn settle(sources: &LogSources) {
+pub(crate) fn settle(sources: &LogSources) {
     let started = Instant::now();
     let count = || {
         sources
@@ -448,7 +519,11 @@ fn settle(sources: &LogSources) {
 }
 
 /// Turns the workload's records into events, each record once.
-fn consume(rx: mpsc::Receiver<Incoming>, filter: mpsc::Receiver<Filter>, sup: &Supervision) {
+pub(crate) fn consume(
+    rx: mpsc::Receiver<Incoming>,
+    filter: mpsc::Receiver<Filter>,
+    sup: &Supervision,
+) {
     // Records wait in the channel until the workload's session is known.
     let Ok(mut filter) = filter.recv() else {
         return;
@@ -507,7 +582,7 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 
 /// While the workload runs: ^C and ^\ are for it, not for eperm, and it owns the
 /// terminal when eperm did.
-struct Terminal {
+pub(crate) struct Terminal {
     old_int: libc::sighandler_t,
     old_quit: libc::sighandler_t,
     /// The foreground group to give back, when eperm had the terminal.
@@ -515,7 +590,7 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn enter() -> Terminal {
+    pub(crate) fn enter() -> Terminal {
         // SAFETY: installing SIG_IGN and reading terminal state are plain calls.
         unsafe {
             let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);
@@ -547,7 +622,7 @@ impl Terminal {
         }
     }
 
-    fn give_to(&self, pgid: libc::pid_t) {
+    pub(crate) fn give_to(&self, pgid: libc::pid_t) {
         if self.foreground.is_some() {
             // SAFETY: plain call; failure leaves the terminal with eperm.
             unsafe { libc::tcsetpgrp(0, pgid) };

@@ -206,10 +206,16 @@ pub struct Filter {
     pub ses: Option<u32>,
     /// The root of a process tree; descendants are found through /proc while alive.
     pub root: Option<u32>,
+    /// A container's id: its processes descend from a runtime process whose
+    /// command line names the id (`runc run ID`, `containerd-shim … -id ID`).
+    pub container: Option<String>,
     pub comm: Option<String>,
     pub exe: Option<String>,
     known: HashSet<u32>,
     strangers: HashSet<u32>,
+    /// Pid namespaces of the container's processes seen so far: a later process
+    /// in one of them is the container's even when its parents are gone.
+    namespaces: HashSet<u64>,
 }
 
 impl Filter {
@@ -227,6 +233,13 @@ impl Filter {
         }
     }
 
+    pub fn container(id: &str) -> Filter {
+        Filter {
+            container: Some(id.to_string()),
+            ..Filter::default()
+        }
+    }
+
     pub fn matches(&mut self, r: &Record) -> bool {
         if let Some(ses) = self.ses {
             if r.ses != Some(ses) {
@@ -235,6 +248,11 @@ impl Filter {
         }
         if let Some(root) = self.root {
             if !self.in_tree(root, r.pid) {
+                return false;
+            }
+        }
+        if let Some(id) = self.container.clone() {
+            if !self.in_container(&id, r.pid) {
                 return false;
             }
         }
@@ -249,6 +267,38 @@ impl Filter {
             }
         }
         true
+    }
+
+    /// Is `pid` the container's? Only proven membership counts: a process gone
+    /// before its record is read, with no sibling left in its pid namespace, is
+    /// not attributed (never to the wrong container).
+    fn in_container(&mut self, id: &str, pid: u32) -> bool {
+        if self.known.contains(&pid) {
+            return true;
+        }
+        let ns = procinfo::pid_ns(pid);
+        if ns.is_some_and(|ns| self.namespaces.contains(&ns)) {
+            self.known.insert(pid);
+            return true;
+        }
+        let names_id =
+            |p: u32| procinfo::cmdline(p).is_some_and(|argv| argv.iter().any(|a| a == id));
+        let mut at = pid;
+        for _ in 0..64 {
+            if names_id(at) {
+                self.known.insert(pid);
+                // Not eperm's own namespace: the runtime itself runs there.
+                if ns.is_some() && ns != procinfo::pid_ns(std::process::id()) {
+                    self.namespaces.extend(ns);
+                }
+                return true;
+            }
+            match procinfo::ppid(at) {
+                Some(p) if p > 1 => at = p,
+                _ => break,
+            }
+        }
+        false
     }
 
     fn in_tree(&mut self, root: u32, pid: u32) -> bool {
@@ -320,7 +370,10 @@ pub fn event(
         action,
         errno,
         rule,
-        bootstrap: own_exe.is_some() && r.exe.as_deref() == own_exe,
+        bootstrap: crate::run::is_bootstrap(
+            r.comm.as_deref().unwrap_or_default(),
+            own_exe.is_some() && r.exe.as_deref() == own_exe,
+        ),
         decision,
     }
 }

@@ -44,6 +44,21 @@ pub fn tgid_of(tid: u32) -> Option<u32> {
     status_field(tid, "Tgid")?.parse().ok()
 }
 
+/// The audit session (`ses` in records); `None` when unset.
+pub fn session(pid: u32) -> Option<u32> {
+    let text = String::from_utf8(read(pid, "sessionid")?).ok()?;
+    let ses: u32 = text.trim().parse().ok()?;
+    (ses != u32::MAX).then_some(ses)
+}
+
+/// The pid namespace's inode (zombies too, until reaped).
+pub fn pid_ns(pid: u32) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/pid"))
+        .ok()
+        .map(|m| m.ino())
+}
+
 /// The argument vector; empty for kernel threads and zombies.
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
     let raw = read(pid, "cmdline")?;

@@ -1,5 +1,6 @@
 //! Drawing: a pure function of the App. One file per pane; nothing here mutates.
 
+mod coverage;
 mod detail;
 mod events;
 mod help;
@@ -10,7 +11,7 @@ mod syscalls;
 #[cfg(test)]
 mod tests;
 
-use crate::app::{layout, App, Pane};
+use crate::app::{layout, App, Pane, View};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, BorderType};
@@ -100,14 +101,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     let areas = layout::areas(area.width, area.height);
     status::draw(frame, rect(areas.status), app, theme);
-    syscalls::draw(
-        frame,
-        rect(areas.syscalls),
-        app,
-        theme,
-        app.focus == Pane::Syscalls,
-    );
-    detail::draw(frame, rect(areas.detail), app, theme);
+    let top = app.focus == Pane::Syscalls;
+    match app.view {
+        View::Syscalls => {
+            syscalls::draw(frame, rect(areas.syscalls), app, theme, top);
+            detail::draw(frame, rect(areas.detail), app, theme);
+        }
+        View::Coverage => {
+            coverage::draw_table(frame, rect(areas.syscalls), app, theme, top);
+            coverage::draw_detail(frame, rect(areas.detail), app, theme);
+        }
+    }
     events::draw(
         frame,
         rect(areas.events),

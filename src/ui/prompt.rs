@@ -9,6 +9,15 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(Prompt::Prune {
+        names,
+        diff,
+        scroll,
+        ..
+    }) = &app.prompt
+    {
+        return prune(frame, area, app, theme, names, diff, *scroll);
+    }
     let (title, lines): (&str, Vec<Line>) = match &app.prompt {
         Some(Prompt::Errno { syscall, typing }) => (
             " Errno ",
@@ -65,6 +74,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
             (" Changed on disk ", lines)
         }
+        Some(Prompt::Prune { .. }) => return,
         None => match app.held.front() {
             Some(h) => {
                 let e = &h.event;
@@ -90,7 +100,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                             }
                         )),
                         Line::raw(""),
-                        Line::raw("o allow once · a allow always · d deny · k kill the workload"),
+                        Line::raw("o allow once · a allow always · d deny · k kill the workload · r restart"),
                     ],
                 )
             }
@@ -106,4 +116,90 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .block(Block::bordered().title(title).title_style(theme.title())),
         r,
     );
+}
+
+/// The whole diff of pruning, scrollable, above the question.
+fn prune(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    names: &[String],
+    diff: &str,
+    scroll: usize,
+) {
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(100),
+        area.height.saturating_sub(2),
+    );
+    let total = diff.lines().count();
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                "Remove {} allowance{} no coverage run used ({} run{} merged):",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                app.coverage.runs,
+                if app.coverage.runs == 1 { "" } else { "s" }
+            ),
+            theme.warn(),
+        ),
+        Line::raw(fit(names, r.width.saturating_sub(2) as usize)),
+    ];
+    if app.run.coverage && matches!(app.run.state, crate::app::RunState::Running) {
+        lines.push(Line::styled(
+            "the run in progress is not counted yet: what it uses could go",
+            theme.bad(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    // Borders, the lines above and the footer take the rest.
+    let room = (r.height as usize).saturating_sub(lines.len() + 4);
+    for change in diff.lines().skip(scroll).take(room) {
+        let style = match change.chars().next() {
+            Some('+') => theme.good(),
+            Some('-') => theme.bad(),
+            Some('@') => theme.title(),
+            _ => theme.dim(),
+        };
+        lines.push(Line::styled(change.to_string(), style));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(format!(
+        "y write it (u undoes) · Esc keep the profile · j/k PgUp/PgDn scroll · lines {}-{} of {total}",
+        (scroll + 1).min(total),
+        (scroll + room).min(total)
+    )));
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" Prune unused allowances: the diff ")
+                .title_style(theme.title()),
+        ),
+        r,
+    );
+}
+
+/// As many names as fit in `width` columns, then how many more the diff shows.
+pub(super) fn fit(names: &[String], width: usize) -> String {
+    let all = names.join(", ");
+    if all.chars().count() <= width {
+        return all;
+    }
+    let mut shown = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let more = format!(" … and {} more (in the diff)", names.len() - i);
+        let next = if i == 0 {
+            name.clone()
+        } else {
+            format!(", {name}")
+        };
+        if shown.chars().count() + next.chars().count() + more.chars().count() > width {
+            return shown + &more;
+        }
+        shown += &next;
+    }
+    shown
 }

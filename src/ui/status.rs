@@ -4,6 +4,8 @@
 use super::Theme;
 use crate::app::{App, FileState, RunState};
 use crate::run::WorkloadExit;
+use crate::sources::event::Source;
+use crate::sources::health::Health;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -52,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         FileState::Unsaved => ("unsaved", theme.warn()),
         FileState::ChangedOnDisk => ("changed on disk", theme.bad()),
     };
-    let second = vec![
+    let mut second = vec![
         Span::raw("profile "),
         Span::styled(format!("[{file_state}]"), style),
         Span::raw(" "),
@@ -63,23 +65,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             " (autosave off)"
         }),
         Span::raw(format!(
-            " · {} {} · hold {} · source {}: {} · {} events",
+            " · {}{} {}{} · hold {} · ",
             run.mode,
-            if run.enforce {
+            if run.coverage { " + coverage" } else { "" },
+            if run.enforce || run.coverage {
                 "enforcing"
             } else {
                 "permissive"
             },
-            if run.hold { "on" } else { "off" },
-            run.mode,
-            if matches!(run.state, RunState::Failed(_)) {
-                "down"
-            } else {
-                "ok"
+            match (app.collect, run.coverage) {
+                (true, false) => " (next run: coverage)",
+                (false, true) => " (next run: no coverage)",
+                _ => "",
             },
-            run.denials,
+            if run.hold { "on" } else { "off" },
         )),
     ];
+    second.extend(sources(app, theme));
+    second.push(Span::raw(format!(" · {} events", run.denials)));
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
@@ -112,4 +115,65 @@ pub fn message(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Each source with its health: `audit ok · kmsg suppressed 12`. Without kernel
+/// log sources, the run's own interception (notify or trace) is the source.
+fn sources(app: &App, theme: &Theme) -> Vec<Span<'static>> {
+    if app.sources.is_empty() {
+        let (health, style) = if matches!(app.run.state, RunState::Failed(_)) {
+            ("down", theme.bad())
+        } else {
+            ("ok", theme.good())
+        };
+        return vec![
+            Span::raw(format!("{} ", app.run.mode)),
+            Span::styled(health, style),
+        ];
+    }
+    let mut spans = Vec::new();
+    for (i, h) in app.sources.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" · "));
+        }
+        let (text, style) = health(h);
+        spans.push(Span::raw(format!("{} ", source_name(h.source))));
+        spans.push(Span::styled(text, style(theme)));
+    }
+    spans
+}
+
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Audit => "audit",
+        Source::Kmsg => "kmsg",
+        Source::Ptrace => "ptrace",
+        Source::Notify => "notify",
+        Source::File => "file",
+    }
+}
+
+/// `ok`, `off`, or what the source knows it missed.
+fn health(h: &Health) -> (String, fn(&Theme) -> ratatui::style::Style) {
+    if h.unavailable.is_some() {
+        return ("off".into(), Theme::bad);
+    }
+    let mut missed = Vec::new();
+    if h.lost > 0 {
+        missed.push(format!("lost {}", h.lost));
+    }
+    if h.suppressed > 0 {
+        missed.push(format!("suppressed {}", h.suppressed));
+    }
+    if h.overflows > 0 {
+        missed.push(format!("overflowed {}×", h.overflows));
+    }
+    if let Some(k) = h.kernel_lost.filter(|&k| k > 0) {
+        missed.push(format!("kernel dropped {k}"));
+    }
+    if missed.is_empty() {
+        ("ok".into(), Theme::good)
+    } else {
+        (missed.join(", "), Theme::warn)
+    }
 }

@@ -41,6 +41,7 @@ fn app(hold: bool) -> App {
             hold_timeout_ms: 30_000,
             autosave: true,
             rerun_on_save: false,
+            coverage: false,
             path: Some("profiles/p.json".into()),
         },
     )
@@ -216,4 +217,78 @@ fn conflict_with_diff_120x40() {
     let s = screen(&app, 120, 40);
     assert!(s.contains("keep mine"), "{s}");
     snap!(s);
+}
+
+/// The status bar names each kernel log source with what it knows it missed.
+#[test]
+fn log_sources_health_in_the_status_bar_120x40() {
+    use crate::sources::event::Source;
+    use crate::sources::health::Health;
+    let mut app = busy(false);
+    app.run.mode = "log".into();
+    let mut kmsg = Health::new(Source::Kmsg);
+    kmsg.suppressed = 12;
+    let mut audit = Health::new(Source::Audit);
+    audit.received = 40;
+    app.update(Msg::Health(vec![audit.clone(), kmsg]));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("audit ok · kmsg suppressed 12"), "{s}");
+    snap!(s);
+    audit.lost = 3;
+    let off = Health::unavailable(Source::Kmsg, "no /dev/kmsg".into());
+    app.update(Msg::Health(vec![audit, off]));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("audit lost 3 · kmsg off"), "{s}");
+}
+
+fn coverage_app() -> App {
+    let mut app = crate::app::coverage_tests::app_with(crate::app::coverage_tests::one_run());
+    app.update(Msg::Started { pid: 4242 });
+    app.update(Msg::Key(Key::Char('c'), Mods::NONE));
+    app
+}
+
+#[test]
+fn coverage_view_120x40() {
+    let mut app = coverage_app();
+    // The selected row: socket, with its narrower rule.
+    for _ in 0..3 {
+        app.update(Msg::Key(Key::Down, Mods::NONE));
+    }
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("UNUSED"), "{s}");
+    assert!(
+        s.contains("socket: arg0 == 0x1 && arg1 & 0xf == 0x1"),
+        "{s}"
+    );
+    assert!(s.contains("repeated index"), "{s}");
+    snap!(s);
+}
+
+#[test]
+fn coverage_view_80x24() {
+    snap!(screen(&coverage_app(), 80, 24));
+}
+
+#[test]
+fn prune_diff_prompt_120x40() {
+    let mut app = coverage_app();
+    app.update(Msg::Key(Key::Char('p'), Mods::NONE));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("y write it"), "{s}");
+    snap!(s);
+}
+
+#[test]
+fn a_long_prune_list_is_cut_to_the_width_and_says_how_many_more() {
+    let names: Vec<String> = (0..50).map(|i| format!("call{i}")).collect();
+    let line = super::prompt::fit(&names, 60);
+    assert!(line.chars().count() <= 60, "{line}");
+    assert!(line.starts_with("call0, call1"), "{line}");
+    let shown = line.matches("call").count();
+    assert!(
+        line.ends_with(&format!("… and {} more (in the diff)", 50 - shown)),
+        "{line}"
+    );
+    assert_eq!(super::prompt::fit(&names[..2], 60), "call0, call1");
 }

@@ -200,7 +200,7 @@ fn rules_libseccomp_hangs_on_are_refused() {
 }
 
 #[cfg(feature = "differential")]
-mod differential;
+pub mod differential;
 
 #[test]
 fn compile_writes_lists_and_measures() {

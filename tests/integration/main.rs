@@ -3,6 +3,7 @@
 mod arch;
 mod check;
 mod compile;
+mod container;
 mod decode;
 mod default_profile;
 mod edit;
@@ -10,6 +11,8 @@ mod import;
 mod load;
 mod logs;
 mod logsrc;
+#[cfg(feature = "differential")]
+mod narrow;
 mod run;
 mod tighten;
 mod trace;

@@ -83,7 +83,17 @@ fn libseccomp_program(
     set: &[Arch],
     skip: &BTreeSet<String>,
 ) -> Option<Vec<SockFilter>> {
-    let t = target(set[0]);
+    libseccomp_program_for(profile, set, skip, &target(set[0]))
+}
+
+/// [`libseccomp_program`] with Docker's rule selection done for target `t`
+/// (capabilities, kernel); `t.arch` must be `set[0]`.
+pub(crate) fn libseccomp_program_for(
+    profile: &Profile,
+    set: &[Arch],
+    skip: &BTreeSet<String>,
+    t: &eperm::profile::Target,
+) -> Option<Vec<SockFilter>> {
     let default = Verdict::of(profile.default_action, profile.default_errno);
     let mut f = ScmpFilterContext::new(scmp_action(default)).unwrap();
     for &a in set {
@@ -95,7 +105,7 @@ fn libseccomp_program(
         f.remove_arch(ScmpArch::native()).unwrap();
     }
     for rule in &profile.rules {
-        if filtered_out(rule, &t).is_some() {
+        if filtered_out(rule, t).is_some() {
             continue;
         }
         let v = Verdict::of(rule.action, rule.errno_ret);
@@ -402,7 +412,7 @@ const ENOSYS: &str = r#""action": "SCMP_ACT_ERRNO", "errnoRet": 38"#;
 
 /// Every set, both programs, no mismatch (and libseccomp accepting the profile
 /// exactly when we do).
-fn assert_matches_libseccomp(text: &str) {
+pub(crate) fn assert_matches_libseccomp(text: &str) {
     let p = eperm::profile::load_str("pair.json", text.to_string()).unwrap();
     for set in SETS {
         let mut tally = Tally::default();

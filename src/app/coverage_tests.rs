@@ -1,0 +1,477 @@
+//! The Coverage view driven by synthetic messages: counts, deny, prune behind
+//! its diff, narrowing, undo, and coverage merging across runs.
+
+use super::tests::event;
+use super::*;
+use crate::profile::{load_str, Action};
+use crate::run::coverage::Tally;
+
+pub const PROFILE: &str = r#"{
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "syscalls": [
+        {
+            "names": ["execve", "mkdir", "read", "socket", "write"],
+            "action": "SCMP_ACT_ALLOW"
+        },
+        {
+            "names": ["getpid"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]
+        }
+    ]
+}
+"#;
+
+pub fn tally(syscall: &str, rule: Option<usize>, count: u64, pid: u32) -> Tally {
+    Tally {
+        rule,
+        syscall: syscall.into(),
+        arch: "x86_64".into(),
+        action: "SCMP_ACT_ALLOW".into(),
+        count,
+        pids: [pid].into(),
+        ..Tally::default()
+    }
+}
+
+/// One run: read 5×, socket(AF_UNIX, SOCK_STREAM) 2×, execve once; mkdir, write
+/// and getpid never.
+pub fn one_run() -> Coverage {
+    let mut socket = tally("socket", Some(0), 2, 101);
+    socket.values.insert("arg0".into(), [1].into());
+    socket.values.insert("arg1".into(), [1].into());
+    Coverage {
+        runs: 1,
+        tallies: vec![
+            tally("execve", Some(0), 1, 100),
+            tally("read", Some(0), 5, 100),
+            socket,
+        ],
+    }
+}
+
+pub fn app_with(coverage: Coverage) -> App {
+    let config = Config {
+        command: "worker".into(),
+        mode: "notify".into(),
+        enforce: true,
+        hold: false,
+        hold_timeout_ms: 30_000,
+        autosave: true,
+        rerun_on_save: false,
+        path: Some("p.json".into()),
+        coverage: true,
+    };
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), config);
+    app.update(Msg::CoverageLoaded(coverage));
+    app
+}
+
+fn key(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(Key::Char(c), Mods::NONE))
+}
+
+/// The profile a save effect writes; the write is then confirmed to the App.
+fn saved(app: &mut App, effects: &[Effect]) -> Profile {
+    match effects {
+        [Effect::Save { path, text, .. }] => {
+            app.update(Msg::Saved {
+                path: path.clone(),
+                text: text.clone(),
+            });
+            load_str("p.json", text.clone()).unwrap()
+        }
+        other => panic!("expected one save, got {other:?}"),
+    }
+}
+
+fn allowed(p: &Profile) -> Vec<String> {
+    let mut names: Vec<String> = p
+        .rules
+        .iter()
+        .filter(|r| r.action == Action::Allow && r.args.is_empty())
+        .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+        .collect();
+    names.sort();
+    names
+}
+
+fn select(app: &mut App, name: &str) {
+    app.cov_selected = app
+        .coverage_visible()
+        .iter()
+        .position(|&i| app.allowances[i].name == name)
+        .unwrap_or_else(|| panic!("{name} is no allowance"));
+}
+
+#[test]
+fn each_allowance_has_its_count_and_unused_ones_are_marked() {
+    let app = app_with(one_run());
+    let by_name = |n: &str| app.allowances.iter().find(|a| a.name == n).unwrap();
+    assert_eq!(app.allowances.len(), 6);
+    assert_eq!(by_name("read").count, 5);
+    assert_eq!(by_name("socket").count, 2);
+    assert!(!by_name("read").unused);
+    for unused in ["mkdir", "write", "getpid"] {
+        assert!(by_name(unused).unused, "{unused}");
+        assert_eq!(by_name(unused).kept, None, "{unused}");
+    }
+    assert!(by_name("getpid").conditional);
+    assert_eq!(by_name("getpid").path, "syscalls[1]");
+    assert_eq!(
+        by_name("socket").values,
+        vec![
+            (0, vec!["AF_UNIX".to_string()]),
+            (1, vec!["SOCK_STREAM".to_string()])
+        ]
+    );
+}
+
+#[test]
+fn uses_recorded_under_a_rule_index_that_moved_still_count() {
+    // Recorded when the ALLOW rule was syscalls[3]: the name still finds its rule.
+    let coverage = Coverage {
+        runs: 1,
+        tallies: vec![tally("write", Some(3), 7, 1)],
+    };
+    let app = app_with(coverage);
+    let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
+    assert_eq!((write.count, write.unused), (7, false));
+}
+
+#[test]
+fn c_toggles_the_view_and_its_keys_stay_inside_it() {
+    let mut app = app_with(one_run());
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(key(&mut app, 'c'), vec![]);
+    assert_eq!(app.view, View::Coverage);
+    key(&mut app, 'j');
+    assert_eq!(app.cov_selected, 1);
+    assert_eq!(app.selected, 0, "the Syscalls table did not move");
+    key(&mut app, 'c');
+    assert_eq!(app.view, View::Syscalls);
+}
+
+#[test]
+fn d_denies_the_allowance_and_u_brings_it_back() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    select(&mut app, "write");
+    let denied = {
+        let e = key(&mut app, 'd');
+        saved(&mut app, &e)
+    };
+    assert!(!allowed(&denied).contains(&"write".to_string()));
+    assert!(allowed(&denied).contains(&"read".to_string()));
+    // The view follows the profile: write is no allowance any more.
+    assert!(!app.allowances.iter().any(|a| a.name == "write"));
+    match key(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+        other => panic!("{other:?}"),
+    }
+    assert!(app.allowances.iter().any(|a| a.name == "write"));
+}
+
+#[test]
+fn prune_shows_the_diff_and_writes_only_when_confirmed() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    assert_eq!(key(&mut app, 'p'), vec![], "nothing is written before yes");
+    let Some(Prompt::Prune { names, diff, .. }) = app.prompt.clone() else {
+        panic!("no prune prompt: {}", app.message);
+    };
+    assert_eq!(names, ["getpid", "mkdir", "write"]);
+    assert!(
+        diff.contains(
+            "-            \"names\": [\"execve\", \"mkdir\", \"read\", \"socket\", \"write\"],"
+        ),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+            \"names\": [\"execve\", \"read\", \"socket\"],"),
+        "{diff}"
+    );
+    assert!(diff.contains("getpid"), "{diff}");
+    // Esc: nothing happens.
+    assert_eq!(app.update(Msg::Key(Key::Esc, Mods::NONE)), vec![]);
+    assert_eq!(app.prompt, None);
+    assert_eq!(app.profile.text, PROFILE);
+    // Again, and yes.
+    key(&mut app, 'p');
+    let pruned = {
+        let e = key(&mut app, 'y');
+        saved(&mut app, &e)
+    };
+    assert_eq!(allowed(&pruned), ["execve", "read", "socket"]);
+    assert!(!pruned
+        .rules
+        .iter()
+        .any(|r| r.names.iter().any(|n| n.name == "getpid")));
+    // Minimal diff: the lines that held nothing pruned are untouched.
+    assert!(pruned
+        .text
+        .starts_with("{\n    \"defaultAction\": \"SCMP_ACT_ERRNO\",\n"));
+    assert!(app.allowances.iter().all(|a| !a.unused));
+    // One step undoes the whole prune.
+    match key(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn prune_scrolls_and_refuses_a_diff_made_from_an_older_profile() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    key(&mut app, 'p');
+    key(&mut app, 'j');
+    assert!(matches!(app.prompt, Some(Prompt::Prune { scroll: 1, .. })));
+    // An editor changed the file meanwhile (nothing unsaved: it is taken in).
+    let theirs = PROFILE.replace("\"read\", ", "");
+    app.update(Msg::FileChanged(theirs.clone()));
+    assert_eq!(app.profile.text, theirs);
+    assert_eq!(key(&mut app, 'y'), vec![]);
+    assert!(
+        app.message.contains("changed since the diff"),
+        "{}",
+        app.message
+    );
+    assert_eq!(app.profile.text, theirs);
+}
+
+#[test]
+fn nothing_to_prune_without_coverage() {
+    let mut app = app_with(Coverage::default());
+    key(&mut app, 'c');
+    assert_eq!(key(&mut app, 'p'), vec![]);
+    assert_eq!(app.prompt, None);
+    assert!(app.message.contains("no coverage yet"), "{}", app.message);
+}
+
+#[test]
+fn socket_used_for_one_family_gets_a_narrower_rule() {
+    let mut app = app_with(one_run());
+    // The proposal is tighten::narrow's, as the CLI's.
+    let p = app
+        .proposal("socket")
+        .expect("a proposal for socket")
+        .clone();
+    assert!(p.explanation.contains("AF_UNIX"), "{}", p.explanation);
+    assert!(app.proposal("read").is_none());
+    key(&mut app, 'c');
+    select(&mut app, "socket");
+    let narrowed = {
+        let e = key(&mut app, 'n');
+        saved(&mut app, &e)
+    };
+    assert!(!allowed(&narrowed).contains(&"socket".to_string()));
+    let rules: Vec<_> = narrowed
+        .rules
+        .iter()
+        .filter(|r| r.names.iter().any(|n| n.name == "socket"))
+        .collect();
+    assert_eq!(rules.len(), 1, "{}", narrowed.text);
+    assert_eq!(rules[0].action, Action::Allow);
+    assert_eq!(rules[0].args, p.conditions[0]);
+    assert!(rules[0]
+        .args
+        .iter()
+        .any(|c| (c.index, c.value, c.op) == (0, 1, crate::profile::CmpOp::Eq)));
+    // Undone as one step.
+    match key(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+        other => panic!("{other:?}"),
+    }
+    // n on something eperm cannot narrow explains and writes nothing.
+    select(&mut app, "read");
+    assert_eq!(key(&mut app, 'n'), vec![]);
+    assert!(app.message.contains("no narrower rule"), "{}", app.message);
+}
+
+#[test]
+fn a_coverage_run_merges_with_what_was_stored() {
+    let mut app = app_with(one_run());
+    // What the file holds after the run was merged in is the truth (it may hold
+    // runs of other sessions too).
+    let mut on_disk = one_run();
+    on_disk.merge(&one_run());
+    on_disk.merge(&Coverage {
+        runs: 1,
+        tallies: vec![tally("write", Some(0), 1, 7)],
+    });
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(on_disk.clone())),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.coverage.runs, 3);
+    let read = app.allowances.iter().find(|a| a.name == "read").unwrap();
+    assert_eq!(read.count, 10);
+    assert!(
+        !app.allowances
+            .iter()
+            .find(|a| a.name == "write")
+            .unwrap()
+            .unused
+    );
+    // A failed save still counts the run, says so, and stores it with the next.
+    app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Err("disk full".into())),
+    });
+    assert_eq!(app.coverage.runs, 4);
+    assert!(app.message.contains("disk full"), "{}", app.message);
+    on_disk.merge(&one_run());
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(on_disk)),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::StoreCoverage {
+            path: "p.coverage.json".into(),
+            coverage: one_run(),
+        }]
+    );
+    assert_eq!(app.coverage.runs, 5);
+}
+
+#[test]
+fn health_updates_replace_the_sources() {
+    use crate::sources::event::Source;
+    use crate::sources::health::Health;
+    let mut app = app_with(one_run());
+    let mut kmsg = Health::new(Source::Kmsg);
+    kmsg.suppressed = 12;
+    app.update(Msg::Health(vec![Health::new(Source::Audit), kmsg.clone()]));
+    assert_eq!(app.sources.len(), 2);
+    kmsg.suppressed = 30;
+    app.update(Msg::Health(vec![kmsg]));
+    assert_eq!(app.sources.len(), 1);
+    assert_eq!(app.sources[0].suppressed, 30);
+}
+
+#[test]
+fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_one() {
+    let config = Config {
+        path: None,
+        ..app_with(Coverage::default()).config.clone()
+    };
+    let mut app = App::new(
+        load_str("<default profile>", PROFILE.into()).unwrap(),
+        config,
+    );
+    assert!(app
+        .update(Msg::CoverageRun {
+            run: one_run(),
+            stored: None,
+        })
+        .is_empty());
+    // The first edit writes ./eperm-profile.json; the next run is stored next to it.
+    key(&mut app, 'c');
+    key(&mut app, 'd');
+    app.update(Msg::Saved {
+        path: "eperm-profile.json".into(),
+        text: app.profile.text.clone(),
+    });
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(one_run())),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::StoreCoverage {
+            path: "eperm-profile.coverage.json".into(),
+            coverage: one_run(),
+        }]
+    );
+    assert_eq!(app.coverage.runs, 2);
+    // Stored once: the next run does not store it again.
+    let effects = app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(one_run())),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+}
+
+#[test]
+fn s_sorts_the_allowances_by_uses() {
+    let mut app = app_with(one_run());
+    key(&mut app, 'c');
+    let names = |app: &App| -> Vec<String> {
+        app.coverage_visible()
+            .iter()
+            .map(|&i| app.allowances[i].name.clone())
+            .collect()
+    };
+    assert_eq!(names(&app)[..3], ["execve", "mkdir", "read"]);
+    key(&mut app, 's');
+    assert_eq!(names(&app)[..3], ["read", "socket", "execve"]);
+    // The filter applies in this view too.
+    key(&mut app, '/');
+    key(&mut app, 'w');
+    app.update(Msg::Key(Key::Enter, Mods::NONE));
+    assert_eq!(names(&app), ["write"]);
+}
+
+#[test]
+fn a_click_selects_the_allowance_under_it() {
+    let mut app = app_with(one_run());
+    app.update(Msg::Resize {
+        width: 120,
+        height: 40,
+    });
+    key(&mut app, 'c');
+    // Status (2 lines), the table's border and header: the third row is at y = 6.
+    app.update(Msg::Click { column: 5, row: 6 });
+    assert_eq!(app.selected_allowance().unwrap().name, "read");
+    app.update(Msg::Scroll(1));
+    assert_eq!(app.selected_allowance().unwrap().name, "socket");
+}
+
+#[test]
+fn an_unused_name_another_rule_denies_is_kept_and_says_why() {
+    let text = PROFILE.replace(
+        "    ]\n}",
+        "    ,{\"names\": [\"write\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38}\n    ]\n}",
+    );
+    let mut app = app_with(one_run());
+    app.update(Msg::FileChanged(text));
+    let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
+    assert!(write.unused);
+    assert_eq!(write.kept, Some("a non-ALLOW rule names it too"));
+}
+
+#[test]
+fn m_makes_the_next_runs_collect_coverage() {
+    let mut c = super::tests::config(Some("p.json"));
+    c.hold = true;
+    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    app.update(Msg::Started { pid: 9 });
+    key(&mut app, 'c');
+    assert_eq!(key(&mut app, 'm'), vec![]);
+    assert!(app.collect && !app.run.coverage, "only the next runs");
+    let effects = key(&mut app, 'r');
+    assert_eq!(
+        effects,
+        vec![Effect::Restart {
+            profile_text: PROFILE.into(),
+            coverage: true
+        }]
+    );
+    assert!(app.run.coverage);
+    // A coverage run holds nothing: h says why instead of turning hold on.
+    key(&mut app, 'c');
+    key(&mut app, 'h');
+    assert!(app.message.contains("--coverage"), "{}", app.message);
+    // And back.
+    key(&mut app, 'c');
+    key(&mut app, 'm');
+    assert!(matches!(
+        key(&mut app, 'r').as_slice(),
+        [Effect::Restart {
+            coverage: false,
+            ..
+        }]
+    ));
+}

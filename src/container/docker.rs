@@ -1,0 +1,242 @@
+//! `docker run` as eperm drives it: the user's arguments, read just enough to
+//! know the container's capabilities and name, with eperm's options put in front.
+
+use crate::caps::CapSet;
+use std::ffi::{OsStr, OsString};
+
+/// What eperm needs to know of the user's `docker run …` arguments.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RunArgs {
+    /// Everything after `run`, unchanged.
+    pub args: Vec<OsString>,
+    /// `--name`, when given.
+    pub name: Option<String>,
+    /// Docker's default set with `--cap-add` / `--cap-drop` applied: Docker keeps
+    /// or drops rules by `includes.caps` / `excludes.caps` with it.
+    pub caps: CapSet,
+}
+
+/// `docker run` flags that take no value (every other flag takes one).
+const BOOLEAN_FLAGS: &[&str] = &[
+    "--detach",
+    "--disable-content-trust",
+    "--help",
+    "--init",
+    "--interactive",
+    "--no-healthcheck",
+    "--oom-kill-disable",
+    "--privileged",
+    "--publish-all",
+    "--quiet",
+    "--read-only",
+    "--rm",
+    "--sig-proxy",
+    "--tty",
+];
+const BOOLEAN_SHORT: &str = "diPqt";
+
+/// Reads `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
+    match argv.first().and_then(|a| a.to_str()) {
+        Some("run") => {}
+        Some(other) => {
+            return Err(format!(
+                "eperm docker runs containers: expected `-- run …`, not {other:?}\n  hint: eperm docker -p PROFILE -- run IMAGE CMD"
+            ))
+        }
+        None => return Err("eperm docker: missing `-- run IMAGE …`".into()),
+    }
+    let args = argv[1..].to_vec();
+    let mut name = None;
+    let mut caps = CapSet::docker_default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy().into_owned();
+        if !arg.starts_with('-') || arg == "-" {
+            break; // the image: the rest is the container's command
+        }
+        if arg == "--" {
+            break;
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if arg.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let takes_value = if flag.starts_with("--") {
+            !BOOLEAN_FLAGS.contains(&flag.as_str())
+        } else {
+            // Short flags may be grouped (-it); only the last may take a value.
+            !BOOLEAN_SHORT.contains(flag.chars().last().unwrap_or('-'))
+        };
+        let value = match (inline, takes_value) {
+            (Some(v), _) => Some(v),
+            (None, true) => {
+                i += 1;
+                Some(
+                    args.get(i)
+                        .ok_or_else(|| format!("docker run: {flag} needs a value"))?
+                        .to_string_lossy()
+                        .into_owned(),
+                )
+            }
+            (None, false) => None,
+        };
+        match (flag.as_str(), value) {
+            ("--detach", _) | ("-d", _) => return Err(detached()),
+            (short, _) if short.starts_with('-') && !short.starts_with("--") && short.contains('d') => {
+                return Err(detached())
+            }
+            ("--privileged", _) => {
+                return Err("docker run --privileged: Docker then runs the container without any seccomp profile, so there is nothing to debug\n  hint: grant capabilities with --cap-add instead".into())
+            }
+            ("--security-opt", Some(v)) if v.starts_with("seccomp") => {
+                return Err(format!("docker run --security-opt {v}: eperm sets the seccomp profile itself\n  hint: pass the profile as eperm docker -p PROFILE"))
+            }
+            ("--runtime", Some(v)) => {
+                return Err(format!("docker run --runtime {v}: eperm chooses the runtime (runc, or eperm's wrapper for notify)"))
+            }
+            ("--name", Some(v)) => name = Some(v),
+            ("--cap-add", Some(v)) => caps = cap_change(caps, &v, true)?,
+            ("--cap-drop", Some(v)) => caps = cap_change(caps, &v, false)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    if i >= args.len() {
+        return Err("docker run: no image given\n  hint: eperm docker -- run IMAGE [CMD…]".into());
+    }
+    Ok(RunArgs { args, name, caps })
+}
+
+fn detached() -> String {
+    "docker run --detach: eperm follows the container until it exits\n  hint: run it in the foreground (drop -d)".into()
+}
+
+fn cap_change(caps: CapSet, spec: &str, add: bool) -> Result<CapSet, String> {
+    if spec.eq_ignore_ascii_case("all") {
+        return Ok(if add { CapSet::all() } else { CapSet::none() });
+    }
+    let one = CapSet::parse(spec)
+        .map_err(|e| format!("--cap-{}: {e}", if add { "add" } else { "drop" }))?;
+    Ok(if add {
+        caps.union(one)
+    } else {
+        caps.minus(one)
+    })
+}
+
+/// The full client command: eperm's options first, then the user's.
+pub struct Client<'a> {
+    pub run: &'a RunArgs,
+    pub profile: &'a OsStr,
+    pub cidfile: &'a OsStr,
+    pub name: &'a str,
+    /// eperm's runc wrapper, registered with dockerd under this name.
+    pub runtime: Option<&'a str>,
+    /// Variables for the wrapper (`NAME=VALUE`; it takes them out again).
+    pub env: Vec<OsString>,
+}
+
+impl Client<'_> {
+    pub fn argv(&self) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = ["docker", "run", "--security-opt"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let mut seccomp = OsString::from("seccomp=");
+        seccomp.push(self.profile);
+        argv.push(seccomp);
+        argv.push("--cidfile".into());
+        argv.push(self.cidfile.into());
+        if self.run.name.is_none() {
+            argv.push("--name".into());
+            argv.push(self.name.into());
+        }
+        if let Some(runtime) = self.runtime {
+            argv.push("--runtime".into());
+            argv.push(runtime.into());
+        }
+        for var in &self.env {
+            argv.push("--env".into());
+            argv.push(var.clone());
+        }
+        argv.extend(self.run.args.iter().cloned());
+        argv
+    }
+}
+
+/// The name of a runtime registered with dockerd whose program is eperm's runc
+/// wrapper (`eperm-runc`), if any.
+pub fn wrapper_runtime() -> Option<String> {
+    let out = std::process::Command::new("docker")
+        .args(["info", "--format", "{{json .Runtimes}}"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let runtimes: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    runtimes.as_object()?.iter().find_map(|(name, rt)| {
+        let path = rt.get("path")?.as_str()?;
+        path.ends_with(super::wrapper::PROGRAM)
+            .then(|| name.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn reads_name_and_caps_but_not_the_containers_own_arguments() {
+        let run = parse(&args(
+            "run --rm -it --name web --cap-add SYS_ADMIN -e X=1 img sh -c --name=x",
+        ))
+        .unwrap();
+        assert_eq!(run.name.as_deref(), Some("web"));
+        assert!(run.caps.has("CAP_SYS_ADMIN"));
+        assert!(run.caps.has("CAP_CHOWN"));
+        let dropped = parse(&args("run --cap-drop=ALL --cap-add net_bind_service img")).unwrap();
+        assert!(!dropped.caps.has("CAP_CHOWN"));
+        assert!(dropped.caps.has("CAP_NET_BIND_SERVICE"));
+    }
+
+    #[test]
+    fn refuses_what_would_make_the_run_meaningless() {
+        for bad in [
+            "run -d img",
+            "run -itd img",
+            "run --privileged img",
+            "run --security-opt seccomp=unconfined img",
+            "run --rm",
+            "ps",
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn eperms_options_come_before_the_users() {
+        let run = parse(&args("run --rm img true")).unwrap();
+        let client = Client {
+            run: &run,
+            profile: OsStr::new("/tmp/p.json"),
+            cidfile: OsStr::new("/tmp/cid"),
+            name: "eperm-1",
+            runtime: Some("eperm"),
+            env: vec!["EPERM_AGENT=/run/a.sock".into()],
+        };
+        let text: Vec<String> = client
+            .argv()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            text.join(" "),
+            "docker run --security-opt seccomp=/tmp/p.json --cidfile /tmp/cid --name eperm-1 \
+             --runtime eperm --env EPERM_AGENT=/run/a.sock --rm img true"
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! The instrumented copy of a profile that a container runtime loads in place of
+//! the user's: every verdict that would deny becomes one that reports instead.
+//!
+//! Runtimes apply the copy, not eperm, so the copy must say it in their language:
+//! - LOG: denying actions (and a denying default) become `SCMP_ACT_LOG`; the kernel
+//!   logs each such call and lets it run; events come from audit / kmsg.
+//! - NOTIFY: runc refuses NOTIFY as the default action and for `write`, so the
+//!   default becomes LOG, denying rules become NOTIFY, and one extra rule sends
+//!   every syscall that only the default would deny to NOTIFY. runc's init makes
+//!   calls after loading the filter and before eperm holds the listener: a NOTIFY
+//!   on any of those would wait for ever, so they ([`RUNC_HANDOFF`]) stay LOG.
+//!   Calls that an argument condition lets through only sometimes are left to the
+//!   default (LOG): a JSON rule cannot express "none of those conditions held".
+//!
+//! The copy keeps the structure of the original (rule order, conditions, includes,
+//! excludes, archMap), so the runtime resolves it exactly as it would the original.
+
+use crate::profile::{resolve, Action, Form, Profile, Skip, Target};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+
+/// How denials are turned into reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Instrument {
+    Log,
+    /// `listener`: the agent's socket (`listenerPath`), when the runtime reads it
+    /// from the profile; `None` when something else sets it (eperm's runc wrapper).
+    Notify {
+        listener: Option<String>,
+    },
+}
+
+/// The `comment` of the extra rule, so a reader of the copy knows where it came from.
+pub const EXTRA_RULE_COMMENT: &str =
+    "eperm: syscalls the original profile denies by its default action, reported to eperm";
+
+/// Syscalls that stay LOG in a NOTIFY copy: what runc 1.1's init (Go) calls
+/// between loading the filter and handing the listener over, as measured here
+/// under a deny-everything profile, plus the Go runtime's own housekeeping.
+pub const RUNC_HANDOFF: &[&str] = &[
+    "capget",
+    "capset",
+    "chdir",
+    "clone",
+    "close",
+    "epoll_ctl",
+    "epoll_pwait",
+    "execve",
+    "exit",
+    "exit_group",
+    "faccessat2",
+    "fcntl",
+    "fstat",
+    "fstatfs",
+    "futex",
+    "getcwd",
+    "getdents64",
+    "getpid",
+    "getppid",
+    "gettid",
+    "madvise",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "openat",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "setgid",
+    "setgroups",
+    "setuid",
+    "sigaltstack",
+    "tgkill",
+    "write",
+];
+
+fn logged_in_notify(name: &str) -> bool {
+    RUNC_HANDOFF.contains(&name)
+}
+
+/// Actions that stop a call: the ones eperm reports instead of applying.
+pub fn denies(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Errno | Action::KillThread | Action::KillProcess | Action::Trap | Action::Trace
+    )
+}
+
+/// The instrumented document: a Docker profile for [`Form::Docker`], the whole
+/// config.json with its `linux.seccomp` replaced for [`Form::OciConfig`].
+pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> String {
+    let mut doc: Value =
+        serde_json::from_str(&profile.text).expect("a loaded profile is valid JSON");
+    let seccomp = match profile.form {
+        Form::Docker => &mut doc,
+        Form::OciConfig => &mut doc["linux"]["seccomp"],
+    };
+    let object = seccomp.as_object_mut().expect("the seccomp object");
+    let default_denies = denies(profile.default_action);
+    if default_denies {
+        object.insert("defaultAction".into(), json!("SCMP_ACT_LOG"));
+        object.shift_remove("defaultErrnoRet");
+    }
+    let rules = object
+        .get_mut("syscalls")
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(rules.len() + 1);
+    for rule in rules {
+        out.extend(instrument_rule(rule, how));
+    }
+    if let Instrument::Notify { listener } = how {
+        if default_denies {
+            let names = only_default_denies(profile, target);
+            if !names.is_empty() {
+                out.push(json!({
+                    "names": names,
+                    "action": "SCMP_ACT_NOTIFY",
+                    "comment": EXTRA_RULE_COMMENT,
+                }));
+            }
+        }
+        if let Some(path) = listener {
+            object.insert("listenerPath".into(), json!(path));
+        }
+    }
+    object.insert("syscalls".into(), Value::Array(out));
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+    text.push('\n');
+    text
+}
+
+/// One rule of the original, as it goes into the copy (a NOTIFY rule naming
+/// `write` is split in two, since runc will not notify on `write`).
+fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
+    let action = rule
+        .get("action")
+        .and_then(Value::as_str)
+        .and_then(Action::parse);
+    if !action.is_some_and(denies) {
+        return vec![rule];
+    }
+    let fields = rule.as_object_mut().expect("rules are objects");
+    fields.shift_remove("errnoRet");
+    match how {
+        Instrument::Log => {
+            fields.insert("action".into(), json!("SCMP_ACT_LOG"));
+            vec![rule]
+        }
+        Instrument::Notify { .. } => split_handoff(fields),
+    }
+}
+
+/// A NOTIFY rule for the names runc allows it for, a LOG rule for the others.
+fn split_handoff(fields: &mut Map<String, Value>) -> Vec<Value> {
+    let names: Vec<Value> = fields
+        .get("names")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let (write, others): (Vec<Value>, Vec<Value>) = names
+        .into_iter()
+        .partition(|n| n.as_str().is_some_and(logged_in_notify));
+    let mut out = Vec::new();
+    if !others.is_empty() {
+        let mut notify = fields.clone();
+        notify.insert("names".into(), Value::Array(others));
+        notify.insert("action".into(), json!("SCMP_ACT_NOTIFY"));
+        out.push(Value::Object(notify));
+    }
+    if !write.is_empty() {
+        let mut log = fields.clone();
+        log.insert("names".into(), Value::Array(write));
+        log.insert("action".into(), json!("SCMP_ACT_LOG"));
+        out.push(Value::Object(log));
+    }
+    out
+}
+
+/// The syscalls of the target's arches that no kept rule mentions: only the default
+/// action decides them. Names of rules the runtime drops for equalling the default
+/// are left out too (those rules became NOTIFY themselves; a name twice would be a
+/// duplicate rule). [`RUNC_HANDOFF`] is left to the default (LOG).
+fn only_default_denies(profile: &Profile, target: &Target) -> Vec<String> {
+    let resolved = resolve(profile, target);
+    let mut decided: BTreeSet<&str> = resolved.rules.iter().map(|r| r.name.as_str()).collect();
+    for skip in &resolved.skipped {
+        if let Skip::EqualsDefault { rule } = skip {
+            let rule = profile.rules.iter().find(|r| r.index == *rule);
+            decided.extend(
+                rule.into_iter()
+                    .flat_map(|r| &r.names)
+                    .map(|n| n.name.as_str()),
+            );
+        }
+    }
+    let mut names = BTreeSet::new();
+    for arch in &resolved.arches {
+        for &(name, _) in arch.syscalls() {
+            if !logged_in_notify(name) && !decided.contains(name) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+    use crate::compile::{compile, Mode};
+    use crate::profile::{load_str, Verdict, DEFAULT_PROFILE};
+
+    fn target() -> Target {
+        Target {
+            arch: Arch::X86_64,
+            caps: crate::caps::CapSet::docker_default(),
+            kernel: None,
+        }
+    }
+
+    /// Every syscall of every arch the filter covers, with the verdict a filter
+    /// compiled from `text` gives it with all arguments zero and with all set.
+    fn verdicts(text: &str) -> Vec<(Arch, u32, Verdict, Verdict)> {
+        let profile = load_str("p.json", text.to_string()).expect("instrumented copy loads");
+        let resolved = resolve(&profile, &target());
+        let compiled = compile(&resolved, Mode::Enforce).expect("compiles");
+        let mut out = Vec::new();
+        for &arch in &resolved.arches {
+            for &(_, nr) in arch.syscalls() {
+                let low = compiled.evaluate(arch, nr, [0; 6]).verdict;
+                let high = compiled.evaluate(arch, nr, [u64::MAX; 6]).verdict;
+                out.push((arch, nr, low, high));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn log_copy_allows_what_the_original_allows_and_logs_the_rest() {
+        let original = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
+        let copy = instrument(&original, &target(), &Instrument::Log);
+        let before = verdicts(DEFAULT_PROFILE);
+        let after = verdicts(&copy);
+        assert_eq!(before.len(), after.len());
+        let mut logged = 0;
+        for (b, a) in before.iter().zip(&after) {
+            for (was, now) in [(b.2, a.2), (b.3, a.3)] {
+                if denies(was.action) {
+                    assert_eq!(now.action, Action::Log, "{:?} nr {}: {was:?}", b.0, b.1);
+                    logged += 1;
+                } else {
+                    assert_eq!(now, was, "{:?} nr {}", b.0, b.1);
+                }
+            }
+        }
+        assert!(logged > 100, "the default profile denies many calls");
+    }
+
+    #[test]
+    fn notify_copy_notifies_whole_denials_and_logs_write_and_partial_ones() {
+        let text = r#"{
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["clone3", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}
+            ]
+        }"#;
+        let original = load_str("p.json", text.to_string()).unwrap();
+        let how = Instrument::Notify {
+            listener: Some("/run/eperm.sock".into()),
+        };
+        let copy = instrument(&original, &target(), &how);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["defaultAction"], "SCMP_ACT_LOG");
+        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
+        let profile = load_str("copy.json", copy).unwrap();
+        let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
+        let x86_64 = |name: &str, arg0: u64| {
+            let nr = Arch::X86_64.syscall_nr(name).unwrap();
+            let args = [arg0, 0, 0, 0, 0, 0];
+            compiled.evaluate(Arch::X86_64, nr, args).verdict.action
+        };
+        assert_eq!(x86_64("read", 0), Action::Allow);
+        assert_eq!(x86_64("clone3", 0), Action::Notify);
+        assert_eq!(x86_64("mkdir", 0), Action::Notify);
+        assert_eq!(
+            x86_64("mount", 0),
+            Action::Notify,
+            "denied by the default only"
+        );
+        assert_eq!(
+            x86_64("write", 0),
+            Action::Log,
+            "runc refuses NOTIFY for write"
+        );
+        assert_eq!(
+            x86_64("futex", 0),
+            Action::Log,
+            "runc's init needs it unanswered"
+        );
+        assert_eq!(
+            x86_64("execve", 0),
+            Action::Log,
+            "runc's init needs it unanswered"
+        );
+        assert_eq!(x86_64("personality", 8), Action::Allow);
+        assert_eq!(
+            x86_64("personality", 9),
+            Action::Log,
+            "the default decides it"
+        );
+        // runc would reject a copy that notifies on write, and hang on the handoff set.
+        for rule in parsed["syscalls"].as_array().unwrap() {
+            if rule["action"] == "SCMP_ACT_NOTIFY" {
+                let names = rule["names"].as_array().unwrap();
+                assert!(!names.iter().any(|n| logged_in_notify(n.as_str().unwrap())));
+            }
+        }
+    }
+
+    #[test]
+    fn oci_config_keeps_everything_but_the_seccomp_object() {
+        let text = r#"{"ociVersion": "1.0.2", "process": {"args": ["sh"]},
+            "linux": {"namespaces": [{"type": "pid"}], "seccomp": {
+                "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}}"#;
+        let original = load_str("config.json", text.to_string()).unwrap();
+        let copy = instrument(&original, &target(), &Instrument::Log);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["process"]["args"][0], "sh");
+        assert_eq!(parsed["linux"]["namespaces"][0]["type"], "pid");
+        assert_eq!(parsed["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_LOG");
+        assert_eq!(
+            parsed["linux"]["seccomp"]["syscalls"][0]["action"],
+            "SCMP_ACT_ALLOW"
+        );
+    }
+}

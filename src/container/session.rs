@@ -1,0 +1,288 @@
+//! One container run, start to end: the runtime's client (`docker run …`,
+//! `runc run …`) is eperm's child; the container itself belongs to the runtime,
+//! so it is reached through the agent socket (NOTIFY) or the kernel log sources
+//! (LOG), and removed by a cleanup command when eperm ends, however it ends.
+
+use super::agent::Agent;
+use crate::run::contain::Containment;
+use crate::run::notify::Supervisor;
+use crate::run::session::{consume, settle, Interception, LogOptions, Terminal};
+use crate::run::{RunError, Supervision, WorkloadExit};
+use crate::sources::logs::{Filter, Incoming, LogSources};
+use std::ffi::OsString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// What to start and how to follow it.
+pub struct Launch {
+    /// The runtime's client: `docker run …` or `runc run …`.
+    pub argv: Vec<OsString>,
+    /// Run when eperm ends, so that no container outlives it (`docker rm -f NAME`).
+    pub cleanup: Vec<OsString>,
+    /// Notify (with `agent`) or Log.
+    pub mode: Interception,
+    /// The socket the instrumented profile's `listenerPath` names.
+    pub agent: Option<Agent>,
+    /// How kernel log records are matched to this container.
+    pub attribution: Attribution,
+}
+
+/// How log records are told apart from other containers'. An audit session of
+/// the container's own is exact, even for processes gone before their record is
+/// read; the container's id is a fallback that can miss such processes.
+pub enum Attribution {
+    /// The client gets a fresh audit session, inherited by the container (runc
+    /// run's container is its descendant); `loginuid` opens it.
+    OwnSession {
+        loginuid: u32,
+    },
+    /// eperm's runc wrapper opens the session and writes its id to this file;
+    /// until then, and without it, by the container id in `id`.
+    SessionFile {
+        file: PathBuf,
+        id: ContainerId,
+    },
+    Container(ContainerId),
+}
+
+pub enum ContainerId {
+    /// Chosen by eperm (runc).
+    Known(String),
+    /// Written by `docker run --cidfile` once the container exists.
+    File(PathBuf),
+}
+
+/// Runs the client to its end; the container's would-be denials go to `sup.events`.
+pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<WorkloadExit, RunError> {
+    // First, before any thread or fd of ours exists (see `Containment::start`).
+    let containment = Containment::start_with_cleanup(&launch.cleanup)?;
+    let (stop_read, stop_write) = pipe()?;
+    // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
+    // copy had to leave LOG (see `instrument::RUNC_HANDOFF`), when it can.
+    let (tx, rx) = mpsc::channel::<Incoming>();
+    let sources = match (launch.mode, LogSources::start(logs.wanted, tx)) {
+        (_, Ok(sources)) => Some((sources, rx)),
+        (Interception::Log, Err(e)) => return Err(e.into()),
+        (_, Err(e)) => {
+            eprintln!("eperm: no kernel log source ({e}): calls runc needs unanswered (execve, read, write …) go unreported");
+            None
+        }
+    };
+    let terminal = Terminal::enter();
+    let result = std::thread::scope(|scope| {
+        let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
+        let (sources, consumer) = match sources {
+            Some((sources, rx)) => {
+                let sup = &sup;
+                (
+                    Some(sources),
+                    Some(scope.spawn(move || consume(rx, filter_rx, sup))),
+                )
+            }
+            None => (None, None),
+        };
+        let agent = launch.agent.as_ref().map(|agent| {
+            let (sup, stop) = (&sup, stop_read.as_fd());
+            scope.spawn(move || serve_agent(agent, sup, stop))
+        });
+        let loginuid = match launch.attribution {
+            Attribution::OwnSession { loginuid } => Some(loginuid),
+            _ => None,
+        };
+        let client = spawn_client(&launch.argv, &containment, loginuid);
+        let exit = match client {
+            Ok(pid) => {
+                terminal.give_to(pid);
+                if consumer.is_some() {
+                    if let Some(filter) = filter_for(&launch.attribution, pid) {
+                        let _ = filter_tx.send(filter);
+                    }
+                }
+                wait(pid)
+            }
+            Err(e) => Err(e),
+        };
+        drop(filter_tx);
+        if let Some(sources) = sources {
+            settle(&sources);
+            let health = sources.stop();
+            if let Some(updates) = &logs.updates {
+                let _ = updates.send(health.clone());
+            }
+            *logs.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
+        }
+        if let Some(consumer) = consumer {
+            join(consumer);
+        }
+        // The client is gone, and with it (docker run, runc run) the container:
+        // give the supervisors a moment to see their listeners hang up.
+        if let Some(agent) = agent {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(stop_write);
+            if let Err(e) = join(agent) {
+                eprintln!("eperm: the seccomp agent failed: {e}");
+            }
+        }
+        exit
+    });
+    drop(terminal);
+    containment.finish();
+    result
+}
+
+/// Accepts the runtime's handoffs (one per process it starts with the profile)
+/// and serves each listener until its container is gone or eperm stops.
+fn serve_agent(
+    agent: &Agent,
+    sup: &Supervision,
+    stop: std::os::fd::BorrowedFd<'_>,
+) -> std::io::Result<()> {
+    std::thread::scope(|scope| {
+        while let Some(handoff) = agent.accept(stop)? {
+            scope.spawn(move || {
+                if let Err(e) = Supervisor::new(handoff.listener, sup).run(stop) {
+                    eprintln!("eperm: container {}: {e}", handoff.id);
+                }
+            });
+        }
+        Ok(())
+    })
+}
+
+/// The filter for the container's records; `None` when the client ended before
+/// the container existed.
+fn filter_for(attribution: &Attribution, client: i32) -> Option<Filter> {
+    let ses = |pid: u32| crate::sources::procinfo::session(pid);
+    match attribution {
+        Attribution::OwnSession { .. } => match ses(client as u32) {
+            Some(s) if Some(s) != ses(std::process::id()) => Some(Filter::session(s)),
+            _ => {
+                eprintln!("eperm: the runtime could not get an audit session of its own (needs CAP_AUDIT_CONTROL): records are matched by process, and processes that end before their records arrive are missed");
+                None
+            }
+        },
+        Attribution::SessionFile { file, id } => {
+            let id = learn_id(id, client)?;
+            match wait_for(file, client).and_then(|t| t.parse().ok()) {
+                Some(s) => Some(Filter::session(s)),
+                None => Some(Filter::container(&id)),
+            }
+        }
+        Attribution::Container(id) => learn_id(id, client).map(|id| Filter::container(&id)),
+    }
+}
+
+/// The client in a process group of its own, in the watchdog's cgroup, killed
+/// with eperm (a parent-death signal besides the watchdog); with `loginuid`, in
+/// a fresh audit session.
+fn spawn_client(
+    argv: &[OsString],
+    containment: &Containment,
+    loginuid: Option<u32>,
+) -> Result<i32, RunError> {
+    let cgroup = containment.cgroup_procs();
+    let cgroup_fd = cgroup.as_ref().map(|fd| fd.as_raw_fd());
+    let loginuid = loginuid.map(|uid| uid.to_string().into_bytes());
+    let mut command = std::process::Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if let Some(fd) = cgroup_fd {
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+            }
+            if let Some(uid) = &loginuid {
+                let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+                if fd >= 0 {
+                    libc::write(fd, uid.as_ptr().cast(), uid.len());
+                    libc::close(fd);
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().map_err(|e| {
+        let name = argv[0].to_string_lossy().into_owned();
+        if e.kind() == std::io::ErrorKind::NotFound {
+            RunError::Spawn(crate::run::child::SpawnError::NotFound(name))
+        } else {
+            RunError::Io(std::io::Error::new(e.kind(), format!("{name}: {e}")))
+        }
+    })?;
+    let pid = child.id() as i32;
+    // std's Child would reap it on wait; we wait by pid ourselves (raw status).
+    std::mem::forget(child);
+    if let Err(e) = containment.watch_group(pid) {
+        // SAFETY: plain syscall on our own child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = wait(pid);
+        return Err(e.into());
+    }
+    Ok(pid)
+}
+
+/// The container's id: known, or read from docker's cidfile once it is written
+/// (`None` when the client ends before creating a container).
+fn learn_id(id: &ContainerId, client: i32) -> Option<String> {
+    match id {
+        ContainerId::Known(id) => Some(id.clone()),
+        ContainerId::File(path) => wait_for(path, client),
+    }
+}
+
+/// The trimmed contents of `path` once something wrote them; `None` when the
+/// client ended first.
+fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if !text.trim().is_empty() {
+                return Some(text.trim().to_string());
+            }
+        }
+        // SAFETY: probing our own child without reaping it.
+        let gone = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                client as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            ) == 0
+                && info.si_pid() != 0
+        };
+        if gone {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn wait(pid: i32) -> Result<WorkloadExit, RunError> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Ok(WorkloadExit::from_status(status));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err.into());
+        }
+    }
+}
+
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+}

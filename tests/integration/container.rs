@@ -1,0 +1,451 @@
+//! `eperm docker` and `eperm oci` against the real runtimes: a dockerd that
+//! tests/run.sh starts with eperm's runc wrapper registered (its socket in
+//! EPERM_TEST_DOCKER_HOST), Debian's runc, and an image made of host binaries.
+
+use super::util::{eperm, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const IMAGE: &str = "eperm-test:host";
+/// The programs the test image holds (with the libraries they load).
+const PROGRAMS: &[&str] = &[
+    "/bin/sh",
+    "/bin/mkdir",
+    "/bin/rmdir",
+    "/bin/ls",
+    "/bin/cat",
+    "/bin/sleep",
+    "/bin/true",
+];
+
+/// Denies everything: a container cannot even start under it.
+const DENY_ALL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+  "syscalls": []
+}
+"#;
+
+/// Allows everything but a few calls the workloads below make.
+const DENY_SOME: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    {"names": ["mkdir", "mkdirat", "getdents64"], "action": "SCMP_ACT_ERRNO"}
+  ]
+}
+"#;
+
+/// The docker host of the dockerd tests/run.sh started; the test image exists on it.
+fn docker_host() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        // SAFETY: plain syscall.
+        if unsafe { libc::geteuid() } != 0 {
+            panic!("the container tests drive dockerd and runc: run them as root (CI does)");
+        }
+        let host = std::env::var("EPERM_TEST_DOCKER_HOST").unwrap_or_else(|_| {
+            panic!(
+                "the container tests need a dockerd with eperm's runc wrapper registered: \
+                 run them through tests/run.sh, which starts one (EPERM_TEST_DOCKER_HOST)"
+            )
+        });
+        build_image(&host);
+        host
+    })
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .env("DOCKER_HOST", docker_host())
+        .args(args)
+        .output()
+        .expect("docker runs")
+}
+
+fn eperm_docker(args: &[&str]) -> Output {
+    eperm()
+        .env("DOCKER_HOST", docker_host())
+        .arg("docker")
+        .args(args)
+        .output()
+        .expect("eperm runs")
+}
+
+/// A root file system of host binaries, for the image and for bundles.
+fn rootfs(dir: &Path) {
+    for program in PROGRAMS {
+        copy_with_parents(Path::new(program), dir);
+        let ldd = Command::new("ldd").arg(program).output().unwrap();
+        for lib in stdout(&ldd)
+            .split_whitespace()
+            .filter(|w| w.starts_with('/'))
+        {
+            copy_with_parents(Path::new(lib), dir);
+        }
+    }
+    for d in ["proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+}
+
+fn copy_with_parents(file: &Path, root: &Path) {
+    let to = root.join(file.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+}
+
+fn build_image(host: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    rootfs(dir.path());
+    let tar = Command::new("tar")
+        .args(["-C", dir.path().to_str().unwrap(), "-c", "."])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let import = Command::new("docker")
+        .env("DOCKER_HOST", host)
+        .args(["import", "-", IMAGE])
+        .stdin(tar.stdout.unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "docker import: {}",
+        stderr(&import)
+    );
+}
+
+fn events(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The workload fails under the tight profile; under eperm it runs and its
+/// denials are reported (runc's own marked bootstrap); the saved profile then
+/// lets plain `docker run` succeed.
+fn reports_saves_and_the_saved_profile_runs(mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let tight = write(dir.path(), "tight.json", DENY_ALL);
+    let saved = dir.path().join("saved.json");
+    let log = dir.path().join("events.jsonl");
+    let workload = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "mkdir /tmp/x && echo made",
+    ];
+
+    let mut plain = vec!["run", "--rm", "--network", "none", "--security-opt"];
+    let opt = format!("seccomp={}", tight.display());
+    plain.push(&opt);
+    plain.extend(&workload[4..]);
+    let failed = docker(&plain);
+    assert!(
+        !failed.status.success(),
+        "the tight profile must stop the container"
+    );
+
+    let mut args = vec!["--mode", mode, "-p", tight.to_str().unwrap()];
+    args.extend([
+        "-o",
+        saved.to_str().unwrap(),
+        "--events",
+        log.to_str().unwrap(),
+        "--",
+    ]);
+    args.extend(workload);
+    let out = eperm_docker(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
+
+    let events = events(&log);
+    let mkdir: Vec<&Value> = events.iter().filter(|e| e["syscall"] == "mkdir").collect();
+    assert_eq!(mkdir.len(), 1, "{}", stderr(&out));
+    assert_eq!(mkdir[0]["bootstrap"], false);
+    assert_eq!(mkdir[0]["errno"], "EPERM");
+    let runtime: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["comm"] == "runc:[2:INIT]")
+        .collect();
+    assert!(!runtime.is_empty(), "runc's start-up calls are reported");
+    assert!(runtime.iter().all(|e| e["bootstrap"] == true));
+    assert!(events
+        .iter()
+        .filter(|e| e["bootstrap"] == true)
+        .all(|e| e["comm"] == "runc:[2:INIT]"));
+
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let profile: Value = serde_json::from_str(&text).unwrap();
+    let bootstrap_rule = profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["comment"]
+                .as_str()
+                .unwrap_or("")
+                .contains("container runtime")
+        })
+        .expect("a rule for runc's needs, commented");
+    assert!(bootstrap_rule["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "capset" || n == "setgroups"));
+
+    let opt = format!("seccomp={}", saved.display());
+    let mut again = vec!["run", "--rm", "--network", "none", "--security-opt", &opt];
+    again.extend(&workload[4..]);
+    let ok = docker(&again);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert_eq!(stdout(&ok), "made\n");
+}
+
+#[test]
+fn docker_notify_reports_saves_and_the_saved_profile_runs() {
+    reports_saves_and_the_saved_profile_runs("notify");
+}
+
+#[test]
+fn docker_log_reports_saves_and_the_saved_profile_runs() {
+    reports_saves_and_the_saved_profile_runs("log");
+}
+
+/// Two containers at once, each with its own eperm: each sees only its own calls.
+fn two_at_once(mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "some.json", DENY_SOME);
+    let start = |name: &str, script: &str| {
+        let log = dir.path().join(format!("{name}.jsonl"));
+        let child = eperm()
+            .env("DOCKER_HOST", docker_host())
+            .args(["docker", "--mode", mode, "-p", profile.to_str().unwrap()])
+            .args(["--events", log.to_str().unwrap(), "--"])
+            .args([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                IMAGE,
+                "sh",
+                "-c",
+                script,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        (child, log)
+    };
+    let (a, a_log) = start(
+        "a",
+        "for i in 1 2 3 4 5; do mkdir /tmp/d$i; sleep 0.2; done",
+    );
+    let (b, b_log) = start(
+        "b",
+        "for i in 1 2 3 4 5 6 7; do ls / >/dev/null; sleep 0.2; done",
+    );
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // runc's init lists fds itself (getdents64): count calls by the program making them.
+    let count = |log: &Path, comm: &str, name: &str| {
+        events(log)
+            .iter()
+            .filter(|e| e["comm"] == comm && e["syscall"] == name)
+            .count()
+    };
+    let strangers =
+        |log: &Path, comm: &str| events(log).iter().filter(|e| e["comm"] == comm).count();
+    assert_eq!(
+        count(&a_log, "mkdir", "mkdir"),
+        5,
+        "a's own mkdir calls, each once"
+    );
+    assert_eq!(strangers(&a_log, "ls"), 0, "b's calls never reach a");
+    assert_eq!(strangers(&b_log, "mkdir"), 0, "a's calls never reach b");
+    // Each ls reads / to its end: one call with entries, one that returns none.
+    assert_eq!(
+        count(&b_log, "ls", "getdents64"),
+        14,
+        "every call of every ls"
+    );
+}
+
+#[test]
+fn docker_two_containers_never_cross_notify() {
+    two_at_once("notify");
+}
+
+#[test]
+fn docker_two_containers_never_cross_log() {
+    two_at_once("log");
+}
+
+#[test]
+fn killing_eperm_removes_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "some.json", DENY_SOME);
+    let name = format!("eperm-kill-{}", std::process::id());
+    let mut child = eperm()
+        .env("DOCKER_HOST", docker_host())
+        .args(["docker", "-p", profile.to_str().unwrap(), "--"])
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--name",
+            &name,
+            IMAGE,
+            "sleep",
+            "60",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = || {
+        let out = docker(&["ps", "-q", "--filter", &format!("name=^{name}$")]);
+        !stdout(&out).trim().is_empty()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up itself
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container outlived eperm by 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn docker_refuses_runs_it_cannot_follow() {
+    for args in [
+        vec!["--", "ps"],
+        vec!["--", "run", "-d", IMAGE, "true"],
+        vec!["--", "run", "--privileged", IMAGE, "true"],
+        vec!["--mode", "log", "--enforce", "--", "run", IMAGE, "true"],
+    ] {
+        let out = eperm().arg("docker").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("hint") || stderr(&out).contains("--enforce"));
+    }
+}
+
+/// An OCI bundle: `runc spec`'s config with the workload and a profile.
+fn bundle(dir: &Path, script: &str, seccomp: Value) -> PathBuf {
+    let bundle = dir.join("bundle");
+    rootfs(&bundle.join("rootfs"));
+    let spec = Command::new("runc")
+        .args(["spec", "--bundle", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(spec.status.success(), "runc spec: {}", stderr(&spec));
+    let path = bundle.join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["process"]["terminal"] = Value::Bool(false);
+    config["process"]["args"] = serde_json::json!(["sh", "-c", script]);
+    config["root"]["readonly"] = Value::Bool(false);
+    config["linux"]["seccomp"] = seccomp;
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    bundle
+}
+
+fn runc_run(bundle: &Path, id: &str) -> Output {
+    Command::new("runc")
+        .args(["run", "--bundle", bundle.to_str().unwrap(), id])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn oci_bundle_reports_and_saves_into_config_json() {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("runc needs root: run the container tests as root (CI does)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let deny_all = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": []
+    });
+    // The rootfs is shared by both runs: leave it as found.
+    let bundle = bundle(
+        dir.path(),
+        "mkdir /tmp/x && rmdir /tmp/x && echo made",
+        deny_all,
+    );
+    let id = format!("eperm-oci-{}", std::process::id());
+    let failed = runc_run(&bundle, &id);
+    assert!(
+        !failed.status.success(),
+        "the profile must stop the container"
+    );
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
+
+    let log = dir.path().join("events.jsonl");
+    let out = eperm()
+        .args(["oci", "--save", "--events", log.to_str().unwrap()])
+        .args(["--id", &id, bundle.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
+    let events = events(&log);
+    assert!(events
+        .iter()
+        .any(|e| e["syscall"] == "mkdir" && e["bootstrap"] == false));
+    assert!(events
+        .iter()
+        .any(|e| e["comm"] == "runc:[2:INIT]" && e["bootstrap"] == true));
+
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["process"]["args"][0], "sh",
+        "the rest of config.json is kept"
+    );
+    let rules = config["linux"]["seccomp"]["syscalls"].as_array().unwrap();
+    assert!(rules
+        .iter()
+        .any(|r| r["names"].as_array().unwrap().iter().any(|n| n == "mkdir")));
+    let ok = runc_run(&bundle, &id);
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert_eq!(stdout(&ok), "made\n");
+}
