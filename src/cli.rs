@@ -64,9 +64,24 @@ pub struct ContainerArgs {
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<String>,
     /// Write the profile plus allowances for every call it would have denied
-    /// (the runtime's own start-up calls get a comment saying so).
+    /// (the runtime's own start-up calls get a comment saying so). Without the TUI.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// No interface: the container's output passes through, a summary follows on stderr.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// With --mode notify: hold each would-be-denied call until you decide (TUI).
+    #[arg(long, conflicts_with = "enforce")]
+    pub hold: bool,
+    /// With --hold: let a held call run after S seconds without an answer.
+    #[arg(long, value_name = "S", requires = "hold")]
+    pub hold_timeout: Option<f64>,
+    /// Don't save the profile after each decision (TUI).
+    #[arg(long)]
+    pub no_autosave: bool,
+    /// Run the container again after each save (TUI).
+    #[arg(long)]
+    pub rerun_on_save: bool,
 }
 
 #[derive(Args, Debug)]

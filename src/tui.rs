@@ -48,6 +48,8 @@ pub struct Setup {
     pub events: Option<std::fs::File>,
     /// `--mode log`: which kernel log sources to read.
     pub sources: Wanted,
+    /// A container run (`eperm docker`, `eperm oci`) instead of `argv`.
+    pub container: Option<crate::container::plan::Plan>,
 }
 
 /// What reaches the loop.
@@ -172,6 +174,25 @@ impl Runner {
         } else {
             setup.mode.compile_mode()
         };
+        // A container gets its own instrumented copy of the profile as it is now.
+        let launch = match &setup.container {
+            Some(plan) if coverage => Some(Err(
+                "coverage is not available for containers yet".to_string()
+            )),
+            Some(plan) => Some(plan.launch(&profile, number).map_err(|e| e.to_string())),
+            None => None,
+        };
+        let launch = match launch.transpose() {
+            Ok(launch) => launch,
+            Err(why) => {
+                fail(&tx, why);
+                return Runner {
+                    number,
+                    pid,
+                    thread: None,
+                };
+            }
+        };
         let judge = match Judge::new(profile, &setup.target, compile_mode) {
             Ok(j) => j,
             Err(e) => {
@@ -278,9 +299,11 @@ impl Runner {
                 ..LogOptions::default()
             };
             std::thread::spawn(move || {
-                let result = session::run_attached_with_logs(spec, sup, attach, &logs)
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(Incoming::Exited(number, result));
+                let result = match launch {
+                    Some(launch) => crate::container::session::run(launch, sup, &logs, attach),
+                    None => session::run_attached_with_logs(spec, sup, attach, &logs),
+                };
+                let _ = tx.send(Incoming::Exited(number, result.map_err(|e| e.to_string())));
             })
         };
         Runner {

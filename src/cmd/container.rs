@@ -9,16 +9,15 @@ use super::run::{collect, load_profile, Summary, DEFAULT_NAME};
 use super::CmdError;
 use crate::arch::Arch;
 use crate::cli::{ContainerArgs, DockerArgs, OciArgs};
-use crate::container::agent::Agent;
-use crate::container::instrument::{instrument, Instrument};
-use crate::container::session::{self, Attribution, ContainerId, Launch};
-use crate::container::{docker as dockerrun, oci as ocirun, wrapper};
+use crate::container::docker as dockerrun;
+use crate::container::plan::{Plan, Runtime};
+use crate::container::session::{self, Launch};
 use crate::profile::edit::{apply_commented, apply_grouped, Edit};
 use crate::profile::{Form, KernelVersion, Profile, Target};
 use crate::run::session::{Interception, LogOptions};
 use crate::run::{Judge, Policy, Supervision, WorkloadExit};
 use crate::sources::logs::{self, Wanted};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The comment on allowances the runtime's start-up needed.
 pub const BOOTSTRAP_COMMENT: &str =
@@ -33,76 +32,15 @@ pub fn docker(args: &DockerArgs) -> Result<u8, CmdError> {
             profile.file
         )));
     }
-    let runtime = dockerrun::wrapper_runtime();
-    let mode = choose_mode(&args.common, runtime.is_some(), DOCKER_NOTIFY_HINT)?;
+    let wrapper = dockerrun::wrapper_runtime();
+    let mode = choose_mode(&args.common, wrapper.is_some(), DOCKER_NOTIFY_HINT)?;
     let target = Target {
         arch: Arch::native(),
         caps: run.caps,
         kernel: KernelVersion::running(),
     };
-    let work = WorkDir::create()?;
-    let agent = match mode {
-        Interception::Notify => Some(Agent::bind(&work.path.join("agent.sock"))?),
-        _ => None,
-    };
-    let how = match mode {
-        Interception::Notify => Instrument::Notify { listener: None },
-        _ => Instrument::Log,
-    };
-    let copy = work.path.join("profile.json");
-    std::fs::write(&copy, instrument(&profile, &target, &how))?;
-    let cidfile = work.path.join("cid");
-    let name = run
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("eperm-{}", std::process::id()));
-    // Through the wrapper (when registered) the container gets an audit session of
-    // its own, which tells its log records apart exactly; NOTIFY needs it anyway.
-    let session_file = work.path.join("session");
-    let mut env = Vec::new();
-    if let Some(agent) = &agent {
-        let mut var = std::ffi::OsString::from(format!("{}=", wrapper::AGENT_ENV));
-        var.push(agent.path());
-        env.push(var);
-    }
-    if runtime.is_some() {
-        let uid = crate::run::session::login_uid(None);
-        env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session_file.display()).into());
-    }
-    let client = dockerrun::Client {
-        run: &run,
-        profile: copy.as_os_str(),
-        cidfile: cidfile.as_os_str(),
-        name: &name,
-        runtime: runtime.as_deref(),
-        env,
-    };
-    let id = ContainerId::File(cidfile.clone());
-    let launch = Launch {
-        argv: client.argv(),
-        cleanup: ["docker", "rm", "--force", &name]
-            .iter()
-            .map(Into::into)
-            .collect(),
-        mode,
-        agent,
-        attribution: match runtime {
-            Some(_) => Attribution::SessionFile {
-                file: session_file,
-                id,
-            },
-            None => Attribution::Container(id),
-        },
-    };
-    let command = format!("docker {}", shown(&args.docker));
-    let outcome = follow(launch, profile.clone(), &target, &args.common)?;
-    report(
-        &outcome,
-        &profile,
-        &command,
-        args.common.output.as_deref(),
-        None,
-    )
+    let plan = Plan::new(Runtime::Docker { run, wrapper }, mode, target)?;
+    follow_and_report(plan, profile, &args.common, None)
 }
 
 pub fn oci(args: &OciArgs) -> Result<u8, CmdError> {
@@ -115,50 +53,89 @@ pub fn oci(args: &OciArgs) -> Result<u8, CmdError> {
         )));
     }
     let mode = choose_mode(&args.common, crate::run::notify::available(), "")?;
+    // runc applies the profile as written: no includes/excludes to resolve.
     let target = Target {
         arch: Arch::native(),
         caps: crate::caps::CapSet::all(),
         kernel: KernelVersion::running(),
     };
-    let work = WorkDir::create()?;
-    let agent = match mode {
-        Interception::Notify => Some(Agent::bind(&work.path.join("agent.sock"))?),
-        _ => None,
-    };
-    let how = match &agent {
-        Some(agent) => Instrument::Notify {
-            listener: Some(agent.path().display().to_string()),
-        },
-        None => Instrument::Log,
-    };
-    let bundle = ocirun::prepare(
-        &args.bundle,
-        &instrument(&profile, &target, &how),
-        &work.path.join("bundle"),
-    )?;
     let id = args
         .id
         .clone()
         .unwrap_or_else(|| format!("eperm-{}", std::process::id()));
-    let launch = Launch {
-        argv: ocirun::run_argv(&bundle, &id),
-        cleanup: ocirun::cleanup_argv(&id),
-        mode,
-        agent,
-        attribution: Attribution::OwnSession {
-            loginuid: crate::run::session::login_uid(None),
-        },
+    let runtime = Runtime::Runc {
+        bundle: args.bundle.clone(),
+        id,
     };
-    let command = format!("runc run --bundle {}", args.bundle.display());
-    let outcome = follow(launch, profile.clone(), &target, &args.common)?;
+    let plan = Plan::new(runtime, mode, target)?;
     let save = args.save.then_some(config.as_path());
+    follow_and_report(plan, profile, &args.common, save)
+}
+
+/// With a terminal on stdout (and no `--no-tui`, `-o` or `--save`) the TUI;
+/// otherwise one run, its summary, and the profile written when asked.
+fn follow_and_report(
+    plan: Plan,
+    profile: Profile,
+    common: &ContainerArgs,
+    save: Option<&Path>,
+) -> Result<u8, CmdError> {
+    use std::io::IsTerminal;
+    let headless = common.no_tui || common.output.is_some() || save.is_some();
+    if !headless && std::io::stdout().is_terminal() {
+        return run_tui(plan, profile, common);
+    }
+    if common.hold {
+        eprintln!("eperm: --hold needs the TUI (a terminal on stdout); calls run permissively");
+    }
+    let launch = plan.launch(&profile, 1)?;
+    let outcome = follow(launch, profile.clone(), &plan.target, common)?;
     report(
         &outcome,
         &profile,
-        &command,
-        args.common.output.as_deref(),
+        &plan.command(),
+        common.output.as_deref(),
         save,
     )
+}
+
+fn run_tui(plan: Plan, profile: Profile, common: &ContainerArgs) -> Result<u8, CmdError> {
+    if common.events.as_deref() == Some("-") {
+        return Err(CmdError::BadInput(
+            "--events -: stdout is the TUI's screen\n  hint: --events FILE, or --no-tui".into(),
+        ));
+    }
+    let path = (profile.file != DEFAULT_NAME).then(|| std::path::PathBuf::from(&profile.file));
+    let config = crate::app::Config {
+        command: plan.command(),
+        mode: plan.mode.name().to_string(),
+        enforce: common.enforce,
+        hold: common.hold && plan.mode == Interception::Notify,
+        hold_timeout_ms: (common.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
+        autosave: !common.no_autosave,
+        rerun_on_save: common.rerun_on_save,
+        coverage: false,
+        path,
+    };
+    let events = match common.events.as_deref() {
+        None => None,
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("--events {path}: {e}")))?,
+        ),
+    };
+    let setup = crate::tui::Setup {
+        events,
+        profile,
+        config,
+        mode: plan.mode,
+        user: None,
+        target: plan.target.clone(),
+        argv: Vec::new(),
+        sources: Wanted::from_names(&common.source).unwrap_or(Wanted::BOTH),
+        container: Some(plan),
+    };
+    Ok(crate::tui::run(setup)?)
 }
 
 const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles: register eperm's runc wrapper as a runtime,\n    ln -s $(command -v eperm) /usr/local/bin/eperm-runc\n    dockerd --add-runtime eperm=/usr/local/bin/eperm-runc   (or \"runtimes\" in daemon.json)\n  or use --mode log";
@@ -223,7 +200,7 @@ fn follow(
         wanted: Wanted::from_names(&common.source).unwrap_or(Wanted::BOTH),
         ..LogOptions::default()
     };
-    let exit = session::run(launch, sup, &logs);
+    let exit = session::run(launch, sup, &logs, Default::default());
     let health = std::mem::take(&mut *logs.health.lock().unwrap_or_else(|p| p.into_inner()));
     let summary = collector
         .join()
@@ -306,34 +283,4 @@ fn with_allowances(
     let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
     let second = apply_grouped(&first.profile, &bootstrap, BOOTSTRAP_COMMENT).map_err(bad)?;
     Ok(second.text().to_string())
-}
-
-/// Arguments as one line, for comments and messages.
-fn shown(args: &[std::ffi::OsString]) -> String {
-    args.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A private directory for the run's files (profile copy, cidfile, agent socket,
-/// bundle), removed at the end.
-struct WorkDir {
-    path: PathBuf,
-}
-
-impl WorkDir {
-    fn create() -> std::io::Result<WorkDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let path = std::env::temp_dir().join(format!("eperm-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
-        Ok(WorkDir { path })
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }

@@ -114,6 +114,7 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
         target,
         argv: args.command.clone(),
         sources: Wanted::from_names(&args.source).unwrap_or(Wanted::BOTH),
+        container: None,
     };
     Ok(crate::tui::run(setup)?)
 }

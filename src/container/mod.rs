@@ -7,5 +7,6 @@ pub mod agent;
 pub mod docker;
 pub mod instrument;
 pub mod oci;
+pub mod plan;
 pub mod session;
 pub mod wrapper;

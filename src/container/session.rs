@@ -6,7 +6,7 @@
 use super::agent::Agent;
 use crate::run::contain::Containment;
 use crate::run::notify::Supervisor;
-use crate::run::session::{consume, settle, Interception, LogOptions, Terminal};
+use crate::run::session::{consume, settle, Attach, Interception, LogOptions, Terminal};
 use crate::run::{RunError, Supervision, WorkloadExit};
 use crate::sources::logs::{Filter, Incoming, LogSources};
 use std::ffi::OsString;
@@ -56,7 +56,13 @@ pub enum ContainerId {
 }
 
 /// Runs the client to its end; the container's would-be denials go to `sup.events`.
-pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<WorkloadExit, RunError> {
+/// `attach` says where the client's stdio goes (the TUI captures it).
+pub fn run(
+    launch: Launch,
+    sup: Supervision,
+    logs: &LogOptions,
+    attach: Attach,
+) -> Result<WorkloadExit, RunError> {
     // First, before any thread or fd of ours exists (see `Containment::start`).
     let containment = Containment::start_with_cleanup(&launch.cleanup)?;
     let (stop_read, stop_write) = pipe()?;
@@ -71,7 +77,11 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
             None
         }
     };
-    let terminal = Terminal::enter();
+    let terminal = if attach.keep_terminal {
+        Terminal::keep()
+    } else {
+        Terminal::enter()
+    };
     let result = std::thread::scope(|scope| {
         let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
         let (sources, consumer) = match sources {
@@ -92,9 +102,12 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
             Attribution::OwnSession { loginuid } => Some(loginuid),
             _ => None,
         };
-        let client = spawn_client(&launch.argv, &containment, loginuid);
+        let client = spawn_client(&launch.argv, &containment, loginuid, attach.stdio);
         let exit = match client {
             Ok(pid) => {
+                if let Some(slot) = &attach.pid {
+                    slot.store(pid, std::sync::atomic::Ordering::SeqCst);
+                }
                 terminal.give_to(pid);
                 if consumer.is_some() {
                     if let Some(filter) = filter_for(&launch.attribution, pid) {
@@ -108,6 +121,9 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
         drop(filter_tx);
         if let Some(sources) = sources {
             settle(&sources);
+            if let Some(updates) = &logs.updates {
+                let _ = updates.send(sources.health());
+            }
             let health = sources.stop();
             if let Some(updates) = &logs.updates {
                 let _ = updates.send(health.clone());
@@ -182,12 +198,16 @@ fn spawn_client(
     argv: &[OsString],
     containment: &Containment,
     loginuid: Option<u32>,
+    stdio: Option<[OwnedFd; 3]>,
 ) -> Result<i32, RunError> {
     let cgroup = containment.cgroup_procs();
     let cgroup_fd = cgroup.as_ref().map(|fd| fd.as_raw_fd());
     let loginuid = loginuid.map(|uid| uid.to_string().into_bytes());
     let mut command = std::process::Command::new(&argv[0]);
     command.args(&argv[1..]);
+    if let Some([stdin, stdout, stderr]) = stdio {
+        command.stdin(stdin).stdout(stdout).stderr(stderr);
+    }
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(move || {

@@ -607,7 +607,7 @@ impl Terminal {
     }
 
     /// eperm keeps the terminal and its signals: the TUI reads ^C as a key.
-    fn keep() -> Terminal {
+    pub(crate) fn keep() -> Terminal {
         // SAFETY: reading the current dispositions back by setting them to themselves.
         unsafe {
             let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);

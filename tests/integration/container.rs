@@ -37,6 +37,13 @@ const DENY_SOME: &str = r#"{
 }
 "#;
 
+/// Denies only mkdir: runc's own start-up is untouched.
+const DENY_MKDIR: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+}
+"#;
+
 /// The docker host of the dockerd tests/run.sh started; the test image exists on it.
 fn docker_host() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
@@ -448,4 +455,42 @@ fn oci_bundle_reports_and_saves_into_config_json() {
         .output();
     assert!(ok.status.success(), "{}", stderr(&ok));
     assert_eq!(stdout(&ok), "made\n");
+}
+
+/// The TUI on a container: the denial appears, `a` saves the allowance, `r`
+/// re-runs the container under the saved profile, and the run is clean.
+#[test]
+fn docker_in_the_tui_allow_then_rerun_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
+    let command = format!(
+        "DOCKER_HOST={} {} docker --mode notify --enforce -p {} -- run --rm --network none {IMAGE} \
+         sh -c 'mkdir /tmp/x && echo made'; echo EPERM-EXIT=$?; sleep 600",
+        docker_host(),
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display()
+    );
+    let tmux = super::tui::Tmux::start(dir.path(), &command);
+    tmux.wait_for("mkdir(\"/tmp/x\"", 30);
+    tmux.wait_for("Operation n", 10); // enforced: the container saw EPERM
+    tmux.keys("a");
+    tmux.wait_for("[saved]", 5);
+    tmux.keys("r");
+    tmux.wait_for("clean run", 30);
+    tmux.keys("q");
+    tmux.wait_for("EPERM-EXIT=0", 15);
+    let opt = format!("seccomp={}", profile.display());
+    let ok = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--security-opt",
+        &opt,
+        IMAGE,
+        "sh",
+        "-c",
+        "mkdir /tmp/x && echo made",
+    ]);
+    assert_eq!(stdout(&ok), "made\n", "{}", stderr(&ok));
 }

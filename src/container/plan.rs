@@ -1,0 +1,184 @@
+//! What a container command will run, made into a [`Launch`] afresh for every
+//! run (the TUI re-runs after each edit): the instrumented copy of the profile as
+//! it is now, a new agent socket, new files for docker to write.
+
+use super::agent::Agent;
+use super::docker::{Client, RunArgs};
+use super::instrument::{instrument, Instrument};
+use super::session::{Attribution, ContainerId, Launch};
+use super::{oci, wrapper};
+use crate::profile::{Profile, Target};
+use crate::run::session::Interception;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub struct Plan {
+    pub runtime: Runtime,
+    pub mode: Interception,
+    /// What the profile is resolved for (Docker keeps or drops rules by its caps).
+    pub target: Target,
+    work: WorkDir,
+}
+
+pub enum Runtime {
+    /// `docker run …`; `wrapper`: the name dockerd knows eperm's runc wrapper by.
+    Docker {
+        run: RunArgs,
+        wrapper: Option<String>,
+    },
+    /// `runc run` on a copy of this bundle, under this container id.
+    Runc { bundle: PathBuf, id: String },
+}
+
+impl Plan {
+    pub fn new(runtime: Runtime, mode: Interception, target: Target) -> std::io::Result<Plan> {
+        Ok(Plan {
+            runtime,
+            mode,
+            target,
+            work: WorkDir::create()?,
+        })
+    }
+
+    /// The command line shown to the user.
+    pub fn command(&self) -> String {
+        match &self.runtime {
+            Runtime::Docker { run, .. } => {
+                let args: Vec<String> = run
+                    .args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                format!("docker run {}", args.join(" "))
+            }
+            Runtime::Runc { bundle, .. } => format!("runc run --bundle {}", bundle.display()),
+        }
+    }
+
+    /// Run number `number` of `profile`.
+    pub fn launch(&self, profile: &Profile, number: usize) -> std::io::Result<Launch> {
+        let dir = self.work.path.join(format!("run-{number}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir)?;
+        let agent = match self.mode {
+            Interception::Notify => Some(Agent::bind(&dir.join("agent.sock"))?),
+            _ => None,
+        };
+        match &self.runtime {
+            Runtime::Docker { run, wrapper } => {
+                self.docker(profile, number, &dir, run, wrapper.as_deref(), agent)
+            }
+            Runtime::Runc { bundle, id } => self.runc(profile, &dir, bundle, id, agent),
+        }
+    }
+
+    fn docker(
+        &self,
+        profile: &Profile,
+        number: usize,
+        dir: &Path,
+        run: &RunArgs,
+        runtime: Option<&str>,
+        agent: Option<Agent>,
+    ) -> std::io::Result<Launch> {
+        let how = match agent {
+            // The wrapper sets listenerPath: dockerd 20.10 would drop it.
+            Some(_) => Instrument::Notify { listener: None },
+            None => Instrument::Log,
+        };
+        let copy = dir.join("profile.json");
+        std::fs::write(&copy, instrument(profile, &self.target, &how))?;
+        let cidfile = dir.join("cid");
+        let name = run
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("eperm-{}-{number}", std::process::id()));
+        // Through the wrapper the container gets an audit session of its own, which
+        // tells its log records apart exactly.
+        let session = dir.join("session");
+        let mut env = Vec::new();
+        if let Some(agent) = &agent {
+            let mut var = OsString::from(format!("{}=", wrapper::AGENT_ENV));
+            var.push(agent.path());
+            env.push(var);
+        }
+        if runtime.is_some() {
+            let uid = crate::run::session::login_uid(None);
+            env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session.display()).into());
+        }
+        let client = Client {
+            run,
+            profile: copy.as_os_str(),
+            cidfile: cidfile.as_os_str(),
+            name: &name,
+            runtime,
+            env,
+        };
+        let id = ContainerId::File(cidfile.clone());
+        Ok(Launch {
+            argv: client.argv(),
+            cleanup: ["docker", "rm", "--force", &name]
+                .iter()
+                .map(Into::into)
+                .collect(),
+            mode: self.mode,
+            agent,
+            attribution: match runtime {
+                Some(_) => Attribution::SessionFile { file: session, id },
+                None => Attribution::Container(id),
+            },
+        })
+    }
+
+    fn runc(
+        &self,
+        profile: &Profile,
+        dir: &Path,
+        bundle: &Path,
+        id: &str,
+        agent: Option<Agent>,
+    ) -> std::io::Result<Launch> {
+        let how = match &agent {
+            Some(agent) => Instrument::Notify {
+                listener: Some(agent.path().display().to_string()),
+            },
+            None => Instrument::Log,
+        };
+        let copy = oci::prepare(
+            bundle,
+            &instrument(profile, &self.target, &how),
+            &dir.join("bundle"),
+        )?;
+        Ok(Launch {
+            argv: oci::run_argv(&copy, id),
+            cleanup: oci::cleanup_argv(id),
+            mode: self.mode,
+            agent,
+            attribution: Attribution::OwnSession {
+                loginuid: crate::run::session::login_uid(None),
+            },
+        })
+    }
+}
+
+/// A private directory for the runs' files (profile copies, cidfiles, agent
+/// sockets, bundles), removed at the end.
+struct WorkDir {
+    path: PathBuf,
+}
+
+impl WorkDir {
+    fn create() -> std::io::Result<WorkDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let path = std::env::temp_dir().join(format!("eperm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(WorkDir { path })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
