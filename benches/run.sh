@@ -1,10 +1,23 @@
 #!/bin/sh
-# Side-by-side ratios for `eperm run` (notify mode), median of RUNS runs each:
-#   allowed: 1M syscalls the profile allows, native vs under eperm   (goal ≤ 1.05×)
-#   denied:  every call would be denied, eperm vs strace -f -o /dev/null (goal ≤ 0.15×)
+# Side-by-side ratios for `eperm run`, every variant run once per round, RUNS rounds,
+# medians printed (this machine is shared and noisy: compare within one run only).
+#
+#   allowed: 1M getppid the profile allows: native, under a 1-instruction allow-all
+#            filter (what any seccomp filter costs), under eperm   (goal ≤ 1.05× native)
+#   denied:  100k uselib the profile denies, run permissively: eperm notify and trace
+#            vs `strace -f -o /dev/null`         (goals: notify ≤ 0.15×, trace ≤ 0.6×)
+#            and the floor: a bare C supervisor (poll + RECV + SEND per call, with
+#            SYNC_WAKE_UP; and RECV + SEND only, as eperm waits) and a bare C tracer
+#            (waitpid + PTRACE_CONT per stop), also with tracer and tracee pinned to
+#            one CPU.
+#
 # Usage: benches/run.sh [RUNS]   (root; needs cc and strace)
+#   EPERM_BASE=path/to/older/eperm  also times that binary, for before/after in one run.
+#   EXTRA=1  also times CPU placements eperm does not use: a supervisor pinned to one
+#            CPU, and a tracer that re-pins itself to the tracee's last CPU every stop.
 set -eu
 RUNS=${1:-7}
+N=${DENIED_CALLS:-100000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
@@ -24,7 +37,7 @@ cat >"$TMP/calls.c" <<'C'
    "denied" (uselib, denied whatever the capabilities); argv[2]: how many calls. */
 int main(int argc, char **argv) {
     long nr = argv[1][0] == 'd' ? SYS_uselib : SYS_getppid;
-    if (argv[1][0] == 'f') { /* "filtered": the cheapest filter there is, allow-all */
+    if (argv[1][0] == 'f') {
         struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
         struct sock_fprog p = { 1, f };
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -35,31 +48,194 @@ int main(int argc, char **argv) {
     return 0;
 }
 C
-cc -O2 -o "$TMP/calls" "$TMP/calls.c"
 
-# Median wall time in microseconds of RUNS runs of "$@".
-median() {
-    i=0
-    : >"$TMP/times"
-    while [ $i -lt "$RUNS" ]; do
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s%N)
-        echo $(((end - start) / 1000)) >>"$TMP/times"
-        i=$((i + 1))
-    done
-    sort -n "$TMP/times" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+cat >"$TMP/floor.c" <<'C'
+/* The least any supervisor or tracer can cost here: argv[1] "notify" (a child makes
+   argv[2] uselib calls, each notified; the parent waits in poll, then RECV, and answers
+   CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "recv0" (the
+   same with only the supervisor pinned to CPU 0), "trace" (each uselib is a seccomp
+   stop; the parent resumes it), "trace1" (the same, both pinned to CPU 0), "follow"
+   (only the tracer pinned, at every stop to the CPU the tracee last ran on, read from
+   /proc/PID/stat). No decoding, no events: only the kernel round trips. */
+#define _GNU_SOURCE
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <stdio.h>
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS 0x40082104
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+static void pin(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    sched_setaffinity(0, sizeof one, &one);
 }
+/* The CPU `pid` last ran on: field 39 of /proc/PID/stat. */
+static int last_cpu(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && *p; p++)
+        if (*p == ' ' && ++field == 39) return atoi(p + 1);
+    return -1;
+}
+static void filter(unsigned action, unsigned flags, int report) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_uselib, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, action),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog p = { 4, f };
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    int fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &p);
+    if (fd < 0) _exit(1);
+    if (report >= 0) write(report, &fd, sizeof fd);
+}
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    long n = atol(argv[2]);
+    if (!strcmp(argv[1], "notify") || !strncmp(argv[1], "recv", 4)) {
+        int polling = !strcmp(argv[1], "notify");
+        int pipefd[2], fd;
+        if (pipe(pipefd)) return 1;
+        pid_t child = fork();
+        if (child == 0) {
+            filter(SECCOMP_RET_USER_NOTIF, SECCOMP_FILTER_FLAG_NEW_LISTENER, pipefd[1]);
+            for (long i = 0; i < n; i++) syscall(SYS_uselib, 0);
+            _exit(0);
+        }
+        if (read(pipefd[0], &fd, sizeof fd) != sizeof fd) return 1;
+        int listener = syscall(SYS_pidfd_getfd, syscall(SYS_pidfd_open, child, 0), fd, 0);
+        ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+        if (!strcmp(argv[1], "recv0")) pin(0);
+        for (;;) {
+            struct pollfd p = { listener, POLLIN, 0 };
+            if (polling && poll(&p, 1, -1) < 0) continue;
+            if (polling && !(p.revents & POLLIN)) break; /* POLLHUP: the child is gone */
+            /* Waiting in RECV: the last call's answer ends the loop instead. */
+            if (!polling && --n < 0) break;
+            struct seccomp_notif req;
+            struct seccomp_notif_resp resp;
+            memset(&req, 0, sizeof req);
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req)) continue;
+            memset(&resp, 0, sizeof resp);
+            resp.id = req.id;
+            resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        }
+        waitpid(child, 0, 0);
+        return 0;
+    }
+    if (!strcmp(argv[1], "trace1")) pin(0); /* the child inherits it */
+    int follow = !strcmp(argv[1], "follow"), at = -1, moves = 0;
+    pid_t child = fork();
+    if (child == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        kill(getpid(), SIGSTOP);
+        filter(SECCOMP_RET_TRACE, 0, -1);
+        for (long i = 0; i < n; i++) syscall(SYS_uselib, 0);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL);
+    ptrace(PTRACE_CONT, child, 0, 0);
+    while (waitpid(child, &status, 0) == child && WIFSTOPPED(status)) {
+        if (follow) {
+            int cpu = last_cpu(child);
+            if (cpu >= 0 && cpu != at) {
+                pin(cpu);
+                at = cpu;
+                moves++;
+            }
+        }
+        ptrace(PTRACE_CONT, child, 0, 0);
+    }
+    if (follow) fprintf(stderr, "the tracer moved %d times\n", moves);
+    return 0;
+}
+C
+cc -O2 -o "$TMP/calls" "$TMP/calls.c"
+cc -O2 -o "$TMP/floor" "$TMP/floor.c"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+# Runs "$@" once and appends its wall time in microseconds to $TMP/$name.
+time_one() {
+    name=$1
+    shift
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || echo "warning: $name failed" >&2
+    end=$(date +%s%N)
+    echo $(((end - start) / 1000)) >>"$TMP/$name"
+}
+median() { sort -n "$TMP/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ms() { awk -v a="$(median "$1")" 'BEGIN {printf "%9.1f ms", a / 1000}'; }
+ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN {printf "%.3f×", a / b}'; }
 
-native=$(median "$TMP/calls" allowed 1000000)
-under=$(median "$EPERM" run --no-tui -- "$TMP/calls" allowed 1000000)
-filtered=$(median "$TMP/calls" filtered 1000000)
-echo "allowed, 1M getppid:   native ${native} µs   eperm ${under} µs   ratio $(ratio "$under" "$native")×  (goal ≤ 1.05)"
-echo "  baseline: any filter (1-insn allow-all) ${filtered} µs = $(ratio "$filtered" "$native")× native; eperm vs it: $(ratio "$under" "$filtered")×"
+round=0
+while [ $round -lt "$RUNS" ]; do
+    time_one native "$TMP/calls" allowed 1000000
+    time_one filtered "$TMP/calls" filtered 1000000
+    time_one eperm "$EPERM" run --no-tui -- "$TMP/calls" allowed 1000000
+    time_one strace strace -f -o /dev/null "$TMP/calls" denied "$N"
+    time_one notify "$EPERM" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
+    time_one trace "$EPERM" run --no-tui --mode trace -- "$TMP/calls" denied "$N"
+    time_one floor_notify "$TMP/floor" notify "$N"
+    time_one floor_recv "$TMP/floor" recv "$N"
+    time_one floor_trace "$TMP/floor" trace "$N"
+    time_one floor_trace1 "$TMP/floor" trace1 "$N"
+    if [ -n "${EXTRA:-}" ]; then
+        time_one floor_recv0 "$TMP/floor" recv0 "$N"
+        time_one floor_follow "$TMP/floor" follow "$N"
+    fi
+    if [ -n "${EPERM_BASE:-}" ]; then
+        time_one base_eperm "$EPERM_BASE" run --no-tui -- "$TMP/calls" allowed 1000000
+        time_one base_notify "$EPERM_BASE" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
+        time_one base_trace "$EPERM_BASE" run --no-tui --mode trace -- "$TMP/calls" denied "$N"
+    fi
+    round=$((round + 1))
+done
 
-N=${DENIED_CALLS:-100000}
-strace_t=$(median strace -f -o /dev/null "$TMP/calls" denied "$N")
-notify_t=$(median "$EPERM" run --no-tui --mode notify -- "$TMP/calls" denied "$N")
-echo "denied, ${N} uselib: strace ${strace_t} µs   eperm notify ${notify_t} µs   ratio $(ratio "$notify_t" "$strace_t")×  (goal ≤ 0.15)"
+echo "median of $RUNS rounds, $(nproc) CPUs, kernel $(uname -r)"
+echo "1M allowed getppid:"
+echo "  native                        $(ms native)"
+echo "  1-insn allow-all filter       $(ms filtered)  $(ratio filtered native) native  (any filter's kernel cost)"
+echo "  eperm run (notify)            $(ms eperm)  $(ratio eperm native) native (goal ≤ 1.05×), $(ratio eperm filtered) the allow-all filter"
+echo "$N would-be-denied uselib, permissive:"
+echo "  strace -f -o /dev/null        $(ms strace)"
+echo "  eperm --mode notify           $(ms notify)  $(ratio notify strace) strace (goal ≤ 0.15×)"
+echo "  eperm --mode trace            $(ms trace)  $(ratio trace strace) strace (goal ≤ 0.6×)"
+echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify strace) strace (poll, then RECV)"
+echo "  floor: the same, RECV only    $(ms floor_recv)  $(ratio floor_recv strace) strace; eperm notify = $(ratio notify floor_recv) of it"
+echo "  floor: bare C tracer          $(ms floor_trace)  $(ratio floor_trace strace) strace; eperm trace = $(ratio trace floor_trace) of it"
+echo "  floor: bare C tracer, 1 CPU   $(ms floor_trace1)  $(ratio floor_trace1 strace) strace (tracer and tracee pinned together)"
+if [ -n "${EXTRA:-}" ]; then
+    echo "  floor: RECV only, supervisor pinned to CPU 0  $(ms floor_recv0)  $(ratio floor_recv0 strace) strace"
+    echo "  floor: tracer following the tracee's CPU      $(ms floor_follow)  $(ratio floor_follow strace) strace"
+fi
+if [ -n "${EPERM_BASE:-}" ]; then
+    echo "EPERM_BASE ($EPERM_BASE), same rounds:"
+    echo "  allowed                       $(ms base_eperm)  $(ratio base_eperm native) native"
+    echo "  --mode notify                 $(ms base_notify)  $(ratio base_notify strace) strace"
+    echo "  --mode trace                  $(ms base_trace)  $(ratio base_trace strace) strace"
+fi

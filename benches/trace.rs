@@ -1,6 +1,10 @@
 //! Trace mode's cost: a workload whose every call the profile would deny, traced by
 //! eperm (permissive) and by `strace -f -o /dev/null`, side by side.
 //!
+//! Also eperm's tracer with the tracer thread and the workload pinned to one CPU, which
+//! `eperm run` does not do (it would narrow the workload's own affinity, see README):
+//! it shows what crossing CPUs costs per stop.
+//!
 //! `cargo bench --bench trace [-- CALLS RUNS]`
 
 use eperm::arch::Arch;
@@ -46,6 +50,7 @@ fn main() {
     let mut native = Vec::new();
     let mut eperm = Vec::new();
     let mut eperm_tick = Vec::new();
+    let mut eperm_pinned = Vec::new();
     let mut strace = Vec::new();
     // Interleaved, so that both see the same machine.
     for _ in 0..runs {
@@ -54,8 +59,9 @@ fn main() {
         assert!(status.expect("workload runs").success());
         native.push(t.elapsed());
 
-        eperm.push(traced(&argv, calls, Consumer::Blocking));
-        eperm_tick.push(traced(&argv, calls, Consumer::Tick));
+        eperm.push(traced(&argv, calls, Consumer::Blocking, false));
+        eperm_tick.push(traced(&argv, calls, Consumer::Tick, false));
+        eperm_pinned.push(traced(&argv, calls, Consumer::Tick, true));
 
         let t = Instant::now();
         let status = Command::new("strace")
@@ -67,10 +73,11 @@ fn main() {
         assert!(status.success());
         strace.push(t.elapsed());
     }
-    let (native, eperm, eperm_tick, strace) = (
+    let (native, eperm, eperm_tick, eperm_pinned, strace) = (
         median(native),
         median(eperm),
         median(eperm_tick),
+        median(eperm_pinned),
         median(strace),
     );
     println!("{calls} would-be-denied getppid calls, median of {runs} runs:");
@@ -83,11 +90,18 @@ fn main() {
         "  eperm, UI-like reader   {eperm_tick:>10.3?}  ({:.2} µs per call)",
         eperm_tick.as_secs_f64() * 1e6 / calls as f64
     );
-    println!("  strace -f -o /dev/null {strace:>10.3?}");
     println!(
-        "  eperm / strace = {:.2}; with a reader that drains every 20 ms: {:.2} (goal <= 0.60)",
-        eperm.as_secs_f64() / strace.as_secs_f64(),
-        eperm_tick.as_secs_f64() / strace.as_secs_f64()
+        "  the same, on one CPU     {eperm_pinned:>10.3?}  ({:.2} µs per call)",
+        eperm_pinned.as_secs_f64() * 1e6 / calls as f64
+    );
+    println!("  strace -f -o /dev/null {strace:>10.3?}");
+    let ratio = |d: Duration| d.as_secs_f64() / strace.as_secs_f64();
+    println!(
+        "  eperm / strace = {:.2}; with a reader that drains every 20 ms: {:.2} (goal <= 0.60); \
+         on one CPU: {:.2}",
+        ratio(eperm),
+        ratio(eperm_tick),
+        ratio(eperm_pinned)
     );
 }
 
@@ -100,8 +114,9 @@ enum Consumer {
     Tick,
 }
 
-/// One run under eperm's tracer, on its own thread as the session does it.
-fn traced(argv: &[OsString], calls: u64, consumer: Consumer) -> Duration {
+/// One run under eperm's tracer, on its own thread as the session does it; `pinned`:
+/// the tracer thread on CPU 0, and so the workload it forks.
+fn traced(argv: &[OsString], calls: u64, consumer: Consumer, pinned: bool) -> Duration {
     let target = Target {
         arch: Arch::native(),
         caps: CapSet::docker_default(),
@@ -133,6 +148,9 @@ fn traced(argv: &[OsString], calls: u64, consumer: Consumer) -> Duration {
     let t = Instant::now();
     let exit = std::thread::scope(|s| {
         s.spawn(|| {
+            if pinned {
+                pin_to_cpu0();
+            }
             let sup = Supervision {
                 judge,
                 policy: Policy::Permissive,
@@ -165,6 +183,15 @@ fn build(dir: &Path) -> std::path::PathBuf {
         .success();
     assert!(ok, "cc failed");
     bin
+}
+
+fn pin_to_cpu0() {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -230,6 +230,7 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
     };
     // `session::run` consumes the supervision; the channel closes when it returns.
     let exit = session::run_with_logs(spec, sup, &log_options);
+    collector.thread().unpark();
     let health = std::mem::take(&mut *log_options.health.lock().unwrap_or_else(|p| p.into_inner()));
     let summary = collector
         .join()
@@ -274,7 +275,9 @@ pub fn collect(
             let event = match rx.try_recv() {
                 Ok(event) => event,
                 Err(std::sync::mpsc::TryRecvError::Empty) => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    // Unparked at once when the run ends (the caller may `unpark` it
+                    // before joining): no 5 ms tail on every run.
+                    std::thread::park_timeout(std::time::Duration::from_millis(5));
                     continue;
                 }
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => break,

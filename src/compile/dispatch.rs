@@ -76,7 +76,43 @@ struct Planner<'a, T> {
     per_insn: u64,
     /// Prefix sums of weights.
     prefix: Vec<u64>,
-    memo: HashMap<(usize, usize), (u64, Choice)>,
+    memo: HashMap<(usize, usize), (u64, Choice), BuildPairHasher>,
+    /// (weight, size, target) of an interval's segments, busiest first, reused by
+    /// [`Planner::sort_tests`].
+    scratch: Vec<(u64, u64, T)>,
+}
+
+/// The memo is hit millions of times for a large profile: hashing its `(i, j)` keys
+/// with SipHash was a third of the time `eperm run` took to start. Keys are small
+/// indices, not attacker-chosen: one multiply spreads them well enough.
+#[derive(Clone, Copy, Default)]
+struct BuildPairHasher;
+
+#[derive(Default)]
+struct PairHasher(u64);
+
+impl std::hash::BuildHasher for BuildPairHasher {
+    type Hasher = PairHasher;
+    fn build_hasher(&self) -> PairHasher {
+        PairHasher::default()
+    }
+}
+
+impl std::hash::Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b.into());
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 impl<T: Copy + Eq> Planner<'_, T> {
@@ -118,6 +154,47 @@ impl<T: Copy + Eq> Planner<'_, T> {
         (tests.into_iter().map(|(_, t)| t).collect(), size, path)
     }
 
+    /// Fills `scratch` with the tests `i..=j` would need, busiest first (a stable
+    /// sort, as in [`Planner::chain`]): one sort serves every fall-through target,
+    /// since leaving out the fall-through's segments keeps the others' order.
+    fn sort_tests(&mut self, i: usize, j: usize) {
+        let tests = &mut self.scratch;
+        tests.clear();
+        for k in i..=j {
+            let s = self.segs[k];
+            // A range strictly inside the interval takes two compares (see `chain`).
+            let size = if s.start != s.end && k != i && k != j {
+                2
+            } else {
+                1
+            };
+            tests.push((s.weight, size, s.target));
+        }
+        tests.sort_by_key(|t| std::cmp::Reverse(t.0));
+    }
+
+    /// [`Planner::chain`]'s size and summed path for the interval last given to
+    /// [`Planner::sort_tests`], falling through to `fall`.
+    fn sorted_cost(&self, fall: T) -> (u64, u64) {
+        let (mut size, mut path, mut fall_weight) = (0, 0, 0);
+        for &(w, t, target) in &self.scratch {
+            if target == fall {
+                fall_weight += w;
+            } else {
+                size += t;
+                path += w * size;
+            }
+        }
+        (size, path + fall_weight * size)
+    }
+
+    /// [`Planner::chain`]'s size and summed path, without building the chain.
+    #[cfg(test)]
+    fn chain_cost(&mut self, i: usize, j: usize, f: usize) -> (u64, u64) {
+        self.sort_tests(i, j);
+        self.sorted_cost(self.segs[f].target)
+    }
+
     fn best(&mut self, i: usize, j: usize) -> u64 {
         if let Some(&(c, _)) = self.memo.get(&(i, j)) {
             return c;
@@ -130,12 +207,13 @@ impl<T: Copy + Eq> Planner<'_, T> {
         let n = j - i + 1;
         if n <= FULL {
             let mut tried: Vec<T> = Vec::new();
+            self.sort_tests(i, j);
             for f in i..=j {
                 if tried.contains(&self.segs[f].target) {
                     continue;
                 }
                 tried.push(self.segs[f].target);
-                let (_, size, path) = self.chain(i, j, f);
+                let (size, path) = self.sorted_cost(self.segs[f].target);
                 let c = size * self.per_insn + path;
                 if c < best.0 {
                     best = (c, Choice::Chain(f));
@@ -197,7 +275,8 @@ pub fn plan_measured<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> (Plan<T>, 
         segs,
         per_insn,
         prefix,
-        memo: HashMap::new(),
+        memo: HashMap::default(),
+        scratch: Vec::new(),
     };
     let plan = p.build(0, segs.len() - 1);
     let (size, path) = measure(&plan, segs);
@@ -326,5 +405,47 @@ mod tests {
             matches!(p, Plan::Chain { ref tests, fall: 0 } if tests.len() == 2),
             "{p:?}"
         );
+    }
+}
+
+#[cfg(test)]
+mod chain_cost {
+    use super::*;
+
+    #[test]
+    fn costing_a_chain_agrees_with_building_it() {
+        // Single numbers, ranges, repeated targets and equal weights (the order of
+        // ties changes the path): every interval, every fall-through.
+        let mut segs = Vec::new();
+        let mut start = 0u32;
+        for k in 0..24u32 {
+            let len = [1, 1, 3, 1, 7, 2][k as usize % 6];
+            segs.push(Seg {
+                start,
+                end: start + len - 1,
+                target: (k * 7 % 4) as u8,
+                weight: [2, 5, 2, 0, 9, 2, 1][k as usize % 7],
+            });
+            start += len;
+        }
+        let mut p = Planner {
+            segs: &segs,
+            per_insn: 1,
+            prefix: Vec::new(),
+            memo: HashMap::default(),
+            scratch: Vec::new(),
+        };
+        for i in 0..segs.len() {
+            for j in i..segs.len() {
+                for f in i..=j {
+                    let (_, size, path) = p.chain(i, j, f);
+                    assert_eq!(
+                        p.chain_cost(i, j, f),
+                        (size, path),
+                        "{i}..={j} falling to {f}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -98,6 +98,17 @@ impl Containment {
             .map(OwnedFd::from)
     }
 
+    /// The workload's cgroup directory, open for `clone3(CLONE_INTO_CGROUP)`.
+    pub fn cgroup_dir(&self) -> Option<OwnedFd> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(self.cgroup.as_ref()?)
+            .ok()
+            .map(OwnedFd::from)
+    }
+
     /// Does any process of the workload live (`cgroup.events`' `populated`)? `None`
     /// without a cgroup of its own. Exited processes count as gone even before
     /// they are reaped.

@@ -6,13 +6,17 @@
 //! close-on-exec, so eperm copies it out of the child with `pidfd_getfd` while
 //! the child waits (see [`super::child`]).
 
-use super::{Call, Decision, HoldAnswer, Supervision};
+use super::{Call, Decision, HoldAnswer, Policy, Supervision};
 use crate::arch::Arch;
+use crate::compile::bpf::{self, SockFilter};
+use crate::compile::Compiled;
+use crate::profile::Action;
 use crate::sources::event::{Decision as Outcome, Source};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 // ioctl numbers: _IOWR('!', 0, struct seccomp_notif) and friends.
@@ -125,6 +129,70 @@ pub fn set_sync_wake_up(listener: &OwnedFd) -> bool {
     unsafe { libc::ioctl(listener.as_raw_fd(), IOCTL_NOTIF_SET_FLAGS, flags) == 0 }
 }
 
+/// The workload's filter with a prologue that also notifies `execve` and `execveat`
+/// on every arch of `compiled`, so that a [`Supervisor`] told so with
+/// [`Supervisor::execs_notified`] knows when a process changes program and can keep
+/// each thread's comm and exe between calls instead of reading `/proc` for every one.
+/// The prologue only loads `nr` and `arch`, compares with constants and returns a
+/// constant: the kernel's action cache still lets allowed syscalls through for free.
+///
+/// `None` (use the program as it is) when the profile logs an exec (intercepting it
+/// would stop the kernel's record), when the program does not begin with a load, or
+/// when the result would be too long.
+pub fn notify_execs(compiled: &Compiled) -> Option<Vec<SockFilter>> {
+    let program = &compiled.program;
+    // The prologue leaves the accumulator loaded: the program must not depend on it.
+    if program.first()?.code != bpf::LD_ABS {
+        return None;
+    }
+    // (AUDIT_ARCH, the exec numbers under it); x32 shares x86_64's AUDIT_ARCH.
+    let mut blocks: Vec<(u32, Vec<u32>)> = Vec::new();
+    for &arch in &compiled.arches {
+        for name in ["execve", "execveat"] {
+            let Some(nr) = arch.syscall_nr(name) else {
+                continue;
+            };
+            if compiled.evaluate(arch, nr, [0; 6]).verdict.action == Action::Log {
+                return None;
+            }
+            let audit = arch.audit_arch();
+            match blocks.iter_mut().find(|(a, _)| *a == audit) {
+                Some((_, nrs)) => nrs.push(nr),
+                None => blocks.push((audit, vec![nr])),
+            }
+        }
+    }
+    if blocks.is_empty() {
+        return None;
+    }
+    // Per block: ld arch; jeq AUDIT (else skip the block); ld nr; jeq nr -> notify …;
+    // ja main. Then `ja main` for the last block's miss, `ret USER_NOTIF`, main.
+    let len: usize = blocks.iter().map(|(_, nrs)| 4 + nrs.len()).sum::<usize>() + 2;
+    if len + program.len() > bpf::MAX_INSNS {
+        return None;
+    }
+    let notify_at = len - 1;
+    let main_at = len;
+    let mut out = Vec::with_capacity(len + program.len());
+    for (audit, nrs) in &blocks {
+        let block = nrs.len() + 2; // after the arch test: ld nr, the jeqs, ja
+        out.push(SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_ARCH));
+        out.push(SockFilter::new(bpf::JEQ_K, 0, block as u8, *audit));
+        out.push(SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_NR));
+        for &nr in nrs {
+            let to_notify = notify_at - out.len() - 1;
+            out.push(SockFilter::new(bpf::JEQ_K, to_notify as u8, 0, nr));
+        }
+        let to_main = main_at - out.len() - 1;
+        out.push(SockFilter::new(bpf::JA, 0, 0, to_main as u32));
+    }
+    out.push(SockFilter::new(bpf::JA, 0, 0, 1));
+    out.push(SockFilter::new(bpf::RET_K, 0, 0, SECCOMP_RET_USER_NOTIF));
+    debug_assert_eq!(out.len(), len);
+    out.extend_from_slice(program);
+    Some(out)
+}
+
 /// Counters, for messages and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -141,6 +209,11 @@ pub struct Supervisor<'a> {
     always: HashSet<(Arch, u32)>,
     /// What eperm knows of each calling thread (see [`Task`]).
     tasks: HashMap<u32, Task>,
+    /// The filter notifies every exec (see [`notify_execs`]): cached comm and exe
+    /// stay valid until the process execs.
+    execs_notified: bool,
+    /// Processes whose last exec notification came less than [`IDENTITY_TTL`] ago.
+    execs: HashMap<u32, Instant>,
     stats: Stats,
 }
 
@@ -152,8 +225,20 @@ impl<'a> Supervisor<'a> {
             sup,
             always: HashSet::new(),
             tasks: HashMap::new(),
+            execs_notified: false,
+            execs: HashMap::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Tells the supervisor that the filter notifies every `execve` and `execveat`
+    /// (it was built by [`notify_execs`]): each thread's comm and exe are then read
+    /// once and trusted until its process execs, re-checked every [`IDENTITY_TTL`]
+    /// (for a rename or a thread id reused). Without this, comm is re-read for
+    /// every notification, since an exec could have happened unseen.
+    pub fn execs_notified(mut self, yes: bool) -> Self {
+        self.execs_notified = yes;
+        self
     }
 
     /// Answers notifications until every process using the filter is gone (POLLHUP)
@@ -175,6 +260,15 @@ impl<'a> Supervisor<'a> {
             return;
         };
         let tid = notif.pid;
+        let judgement = self.sup.judge.judge(arch, nr, notif.data.args);
+        if self.execs_notified && is_exec(arch, nr) {
+            self.exec_seen(tid);
+            if matches!(judgement.verdict.action, Action::Allow | Action::Log) {
+                // Notified only so that we know: the profile lets it run.
+                self.answer(notif.id, Decision::Continue);
+                return;
+            }
+        }
         let (pid, comm, exe) = self.task(tid);
         let call = Call {
             pid,
@@ -183,7 +277,7 @@ impl<'a> Supervisor<'a> {
             nr,
             args: notif.data.args,
         };
-        let judgement = self.sup.judge.judge(arch, nr, call.args);
+        // Decoded now, while the caller waits: its memory cannot change under us.
         let mut event = self.sup.event_from(
             Source::Notify,
             &call,
@@ -192,9 +286,10 @@ impl<'a> Supervisor<'a> {
             comm,
             exe,
         );
-        // Anything read from the caller's memory must be re-checked before it is
-        // trusted: the caller may have died and its pid been reused meanwhile.
-        if event.call.is_some() && !self.valid(notif.id) {
+        let holding = matches!(self.sup.policy, Policy::Hold(_));
+        // Before asking the user about it, make sure the caller still waits (and that
+        // what was read from its memory was really its own, not a reused pid's).
+        if holding && !self.valid(notif.id) {
             self.stats.vanished += 1;
             return;
         }
@@ -216,14 +311,52 @@ impl<'a> Supervisor<'a> {
             // SAFETY: plain syscall. The thread id names its whole process for kill().
             unsafe { libc::kill(call.pid as i32, libc::SIGKILL) };
         }
-        let _ = self.sup.events.send(event);
-        self.answer(notif.id, decision);
+        // The answer is taken only while the caller still waits in this call, so a
+        // taken answer also proves that the memory read above was the caller's. A
+        // refused one means the call was interrupted (a signal: it will be made again
+        // and notified anew) or its process died: it is not reported. A killed caller
+        // refuses the answer too, but its call was made and is reported.
+        let answered = answer(&self.listener, notif.id, decision);
+        if !answered {
+            self.stats.vanished += 1;
+        }
+        if answered || decision == Decision::Kill || holding {
+            let _ = self.sup.events.send(event);
+        }
+    }
+
+    /// An exec notification from `tid`: what is cached of its process is stale once
+    /// the exec is done, and a thread other than the leader takes the leader's id.
+    /// A single-threaded process waits in the exec, so its next call comes after it;
+    /// other threads of a multi-threaded one may make calls until the exec kills them,
+    /// so its identity is read afresh for every call for a while.
+    fn exec_seen(&mut self, tid: u32) {
+        let (tgid, threads) = tgid_and_threads(tid).unwrap_or((tid, 0));
+        self.tasks.retain(|&t, task| t != tid && task.tgid != tgid);
+        if threads == 1 {
+            return;
+        }
+        let now = Instant::now();
+        if self.execs.len() >= MAX_TASKS {
+            self.execs
+                .retain(|_, at| now.duration_since(*at) < IDENTITY_TTL);
+        }
+        self.execs.insert(tgid, now);
     }
 
     /// The calling thread's process, comm and exe, from the cache when still current.
     fn task(&mut self, tid: u32) -> (u32, String, Option<PathBuf>) {
+        let now = Instant::now();
+        let trusted = |task: &Task, execs: &HashMap<u32, Instant>| {
+            now.duration_since(task.read) < IDENTITY_TTL
+                // An exec under way may finish after this read: distrust for a while.
+                && execs
+                    .get(&task.tgid)
+                    .is_none_or(|at| now.duration_since(*at) >= IDENTITY_TTL)
+        };
         let fresh = match self.tasks.get_mut(&tid) {
-            Some(task) => task.refresh(),
+            Some(task) if self.execs_notified && trusted(task, &self.execs) => true,
+            Some(task) => task.refresh(now),
             None => false,
         };
         if !fresh {
@@ -266,7 +399,78 @@ impl<'a> Supervisor<'a> {
 
 /// Waits on `listener` and hands each notification to `handle`, until every process
 /// using the filter is gone (POLLHUP) or `stop` becomes readable or hung up.
+///
+/// The wait is the RECV ioctl itself: a `poll` before every RECV would cost a system
+/// call per notification (~1 µs of a ~7 µs round trip here), and with
+/// `SYNC_WAKE_UP` the kernel wakes a blocked RECV on the caller's CPU just as it
+/// wakes a poll. A RECV only returns for a notification or a signal, so a helper
+/// thread waits (without being woken by notifications) for `stop` or the hangup and
+/// then interrupts it with [`WAKE_SIGNAL`]. Where that signal is taken by someone
+/// else, poll and RECV as before.
 pub(super) fn serve(
+    listener: &OwnedFd,
+    stop: BorrowedFd<'_>,
+    mut handle: impl FnMut(Notif),
+) -> io::Result<()> {
+    if !wake_signal_ready() {
+        return serve_polling(listener, stop, handle);
+    }
+    let stopping = AtomicBool::new(false);
+    let served = AtomicBool::new(false);
+    // SAFETY: pthread_self has no preconditions; the sigset is initialised by
+    // sigemptyset before use. A thread started with the signal blocked would never
+    // be interrupted: unblock it here.
+    let me = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, WAKE_SIGNAL());
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::pthread_self()
+    };
+    let (quit_read, quit_write) = pipe()?;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Wakes for stop, our return (quit) or the listener's hangup: no events
+            // are asked of the listener, so notifications do not wake this thread.
+            let mut fds = [
+                pollfd(stop.as_raw_fd(), libc::POLLIN),
+                pollfd(quit_read.as_raw_fd(), libc::POLLIN),
+                pollfd(listener.as_raw_fd(), 0),
+            ];
+            loop {
+                // SAFETY: three valid pollfds.
+                let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) };
+                if n > 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    break;
+                }
+            }
+            stopping.store(true, Ordering::SeqCst);
+            // Again until it is seen: the signal may land just before the RECV.
+            // The serving thread outlives this one (the scope joins it first).
+            while !served.load(Ordering::SeqCst) {
+                // SAFETY: `me` is alive until this thread is joined.
+                unsafe { libc::pthread_kill(me, WAKE_SIGNAL()) };
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let result = loop {
+            if stopping.load(Ordering::SeqCst) {
+                break Ok(());
+            }
+            match receive(listener) {
+                Ok(Some(notif)) => handle(notif),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        served.store(true, Ordering::SeqCst);
+        drop(quit_write);
+        result
+    })
+}
+
+/// [`serve`] with a poll before every RECV.
+fn serve_polling(
     listener: &OwnedFd,
     stop: BorrowedFd<'_>,
     mut handle: impl FnMut(Notif),
@@ -286,29 +490,79 @@ pub(super) fn serve(
     }
 }
 
-/// One notification from `listener`; `None` when its caller went away before we read it.
+/// The signal that interrupts a supervisor blocked in RECV when it must stop: a
+/// real-time signal that the C library leaves to applications.
+#[allow(non_snake_case)]
+fn WAKE_SIGNAL() -> libc::c_int {
+    libc::SIGRTMIN() + 6
+}
+
+extern "C" fn on_wake_signal(_: libc::c_int) {}
+
+/// Installs the no-op handler for [`WAKE_SIGNAL`] (without SA_RESTART, so that it
+/// interrupts RECV) unless something else handles that signal already.
+fn wake_signal_ready() -> bool {
+    static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *READY.get_or_init(|| {
+        let sig = WAKE_SIGNAL();
+        // SAFETY: sigaction reads and writes the structs given; the handler is
+        // async-signal-safe (it does nothing).
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction != libc::SIG_DFL
+            {
+                return false;
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_wake_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(sig, &action, std::ptr::null_mut()) == 0
+        }
+    })
+}
+
+fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are new and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One notification from `listener`; `None` when its caller went away before we read
+/// it, or when a signal interrupted the wait.
 pub(super) fn receive(listener: &OwnedFd) -> io::Result<Option<Notif>> {
-    loop {
-        // The kernel insists on a zeroed struct.
-        let mut notif = Notif::default();
-        // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
-        let r = unsafe {
-            libc::ioctl(
-                listener.as_raw_fd(),
-                IOCTL_NOTIF_RECV,
-                &mut notif as *mut Notif,
-            )
-        };
-        if r == 0 {
-            return Ok(Some(notif));
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            // The caller died or was interrupted before we read it.
-            Some(libc::ENOENT) => return Ok(None),
-            _ => return Err(err),
-        }
+    // The kernel insists on a zeroed struct.
+    let mut notif = Notif::default();
+    // SAFETY: the kernel fills a struct of the size the ioctl number encodes.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            IOCTL_NOTIF_RECV,
+            &mut notif as *mut Notif,
+        )
+    };
+    if r == 0 {
+        return Ok(Some(notif));
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        // Interrupted (the caller checks why), or the caller died or was
+        // interrupted before we read it.
+        Some(libc::EINTR) | Some(libc::ENOENT) => Ok(None),
+        _ => Err(err),
     }
 }
 
@@ -338,6 +592,18 @@ pub(super) fn answer(listener: &OwnedFd, id: u64, decision: Decision) -> bool {
 /// At most this many threads are cached (each holds an fd).
 const MAX_TASKS: usize = 256;
 
+/// How long a thread's comm and exe are trusted without a look at `/proc` when every
+/// exec is notified: only a rename (PR_SET_NAME) can go unseen, for at most this
+/// long, as in trace mode. Reading comm for every call costs ~1.5 µs of a ~9 µs
+/// round trip here.
+pub const IDENTITY_TTL: Duration = Duration::from_millis(100);
+
+/// `execve` or `execveat` on `arch`.
+fn is_exec(arch: Arch, nr: u32) -> bool {
+    arch.syscall_name(nr)
+        .is_some_and(|name| name == "execve" || name == "execveat")
+}
+
 /// A calling thread. Reading `exe`, `comm` and the tgid costs three /proc path walks
 /// per call; instead `comm` stays open and is re-read with one pread. A new comm
 /// means an exec happened (the kernel sets comm from the new file's name), so `exe`
@@ -346,6 +612,8 @@ const MAX_TASKS: usize = 256;
 /// `exe` until comm changes: only `bootstrap` and the shown exe could be stale.
 struct Task {
     comm_file: std::fs::File,
+    /// When comm was last read.
+    read: Instant,
     tgid: u32,
     comm: String,
     exe: Option<PathBuf>,
@@ -356,6 +624,7 @@ impl Task {
         let comm_file = std::fs::File::open(format!("/proc/{tid}/comm")).ok()?;
         let mut task = Task {
             comm_file,
+            read: Instant::now(),
             tgid: tgid(tid).unwrap_or(tid),
             comm: String::new(),
             exe: None,
@@ -374,16 +643,29 @@ impl Task {
     }
 
     /// Re-reads comm; `false` when the thread is gone.
-    fn refresh(&mut self) -> bool {
+    fn refresh(&mut self, now: Instant) -> bool {
         let Some(comm) = self.read_comm() else {
             return false;
         };
+        self.read = now;
         if comm != self.comm {
             self.comm = comm;
             self.exe = std::fs::read_link(format!("/proc/{}/exe", self.tgid)).ok();
         }
         true
     }
+}
+
+/// The process a thread belongs to, and how many threads that process has.
+fn tgid_and_threads(tid: u32) -> Option<(u32, u32)> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let field = |key: &str| -> Option<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some((field("Tgid:")?, field("Threads:")?))
 }
 
 /// The process a thread belongs to.

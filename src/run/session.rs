@@ -206,6 +206,7 @@ pub fn run_coverage_attached(
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
         .user(user)
         .cgroup(containment.cgroup_procs())
+        .cgroup_dir(containment.cgroup_dir())
         .stdio(
             attach
                 .stdio
@@ -249,11 +250,20 @@ fn run_full(
     };
     let log_session =
         (spec.mode == Interception::Log).then(|| login_uid(spec.user.as_ref().map(|u| u.uid)));
-    let prepared = Prepared::new(&spec.argv, sup.judge.compiled.program.clone())?
+    // Notify mode: every exec notified too, so that the supervisor knows when cached
+    // comm and exe go stale (see `notify::notify_execs`).
+    let execs = match spec.mode {
+        Interception::Notify => notify::notify_execs(&sup.judge.compiled),
+        Interception::Trace | Interception::Log => None,
+    };
+    let execs_notified = execs.is_some();
+    let program = execs.unwrap_or_else(|| sup.judge.compiled.program.clone());
+    let prepared = Prepared::new(&spec.argv, program)?
         .filter_flags(flags)
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
         .cgroup(containment.cgroup_procs())
+        .cgroup_dir(containment.cgroup_dir())
         .new_audit_session(log_session)
         .stdio(
             attach
@@ -270,7 +280,7 @@ fn run_full(
     let result = match spec.mode {
         Interception::Trace => super::trace::run_traced(&prepared, &sup, &containment),
         Interception::Log => run_logged(&prepared, &sup, &containment, &terminal, logs),
-        Interception::Notify => run_child(&prepared, &sup, &containment, &terminal),
+        Interception::Notify => run_child(&prepared, &sup, execs_notified, &containment, &terminal),
     };
     drop(terminal);
     containment.finish();
@@ -281,6 +291,7 @@ fn run_full(
 fn run_child(
     prepared: &Prepared,
     sup: &Supervision,
+    execs_notified: bool,
     containment: &Containment,
     terminal: &Terminal,
 ) -> Result<WorkloadExit, RunError> {
@@ -289,7 +300,11 @@ fn run_child(
         containment,
         terminal,
         Follow::Initial,
-        |listener, stop| Supervisor::new(listener, sup).run(stop),
+        |listener, stop| {
+            Supervisor::new(listener, sup)
+                .execs_notified(execs_notified)
+                .run(stop)
+        },
     )
     .map(|(exit, _stats)| exit)
 }

@@ -8,6 +8,7 @@ use eperm::run::child::{Prepared, SpawnError};
 use eperm::run::contain::Containment;
 use eperm::run::Judge;
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 
 fn default_filter(mode: Mode) -> Vec<eperm::compile::SockFilter> {
     let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
@@ -110,6 +111,120 @@ fn nothing_the_workload_started_survives_containment() {
         running_in_group(child.pid),
         Vec::<i32>::new(),
         "workload processes survived"
+    );
+}
+
+#[test]
+fn the_workload_is_born_in_its_cgroup_and_a_daemon_that_left_its_group_dies_with_it() {
+    require_root();
+    let containment = Containment::start().unwrap();
+    let Some(dir) = containment.cgroup_dir() else {
+        panic!("no cgroup2 mount to make the workload's cgroup in");
+    };
+    let dir_path = std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).unwrap();
+    // `setsid` puts the daemon in a session and group of its own: only the cgroup holds it.
+    let prepared = Prepared::new(
+        &argv(&["sh", "-c", "setsid sleep 60 & exec sleep 60"]),
+        default_filter(Mode::Enforce),
+    )
+    .unwrap()
+    .cgroup(containment.cgroup_procs())
+    .cgroup_dir(Some(dir));
+    let mut child = prepared.spawn().unwrap();
+    child.wait_started("sh", |_| {}).unwrap();
+    containment.watch_group(child.pid).unwrap();
+    let procs = dir_path.join("cgroup.procs");
+    let members = || -> Vec<i32> {
+        let text = std::fs::read_to_string(&procs).unwrap_or_default();
+        text.lines().filter_map(|l| l.parse().ok()).collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while members().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let inside = members();
+    assert!(
+        inside.contains(&child.pid),
+        "{inside:?} lacks {}",
+        child.pid
+    );
+    let daemon = *inside
+        .iter()
+        .find(|&&p| p != child.pid)
+        .expect("the daemon");
+    containment.finish();
+    wait(child.pid);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s[s.rfind(')').unwrap() + 2..].starts_with('Z'))
+    };
+    while alive(daemon) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(daemon), "the daemon {daemon} outlived containment");
+}
+
+#[test]
+fn the_exec_prologue_notifies_execs_and_changes_nothing_else() {
+    use eperm::compile::bpf::{self, SeccompData};
+    let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
+    let target = Target {
+        arch: Arch::native(),
+        caps: eperm::caps::CapSet::docker_default(),
+        kernel: KernelVersion::running(),
+    };
+    let compiled = Judge::new(profile, &target, Mode::Notify).unwrap().compiled;
+    let with = eperm::run::notify::notify_execs(&compiled).expect("a prologue");
+    bpf::validate(&with).unwrap();
+    let mut execs = 0;
+    let mut cached_execs = 0;
+    for &arch in &compiled.arches {
+        for &(name, nr) in arch.syscalls() {
+            for args in [[0; 6], [u64::MAX, 1, 2, 3, 4, 5]] {
+                let data = SeccompData {
+                    nr,
+                    arch: arch.audit_arch(),
+                    ip: 0,
+                    args,
+                };
+                let (before, _) = bpf::run(&compiled.program, &data);
+                let (after, _) = bpf::run(&with, &data);
+                if name == "execve" || name == "execveat" {
+                    assert_eq!(after, bpf::RET_USER_NOTIF, "{arch} {name}");
+                    execs += 1;
+                    let r = bpf::run_traced(&compiled.program, &data);
+                    let cached = r.action == bpf::RET_ALLOW && !r.read_args;
+                    if cached && arch != Arch::X32 && args == [0; 6] {
+                        cached_execs += 1;
+                    }
+                } else {
+                    assert_eq!(after, before, "{arch} {name} {args:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        execs,
+        2 * 2 * compiled.arches.len(),
+        "execve and execveat everywhere"
+    );
+    // Calls the kernel's action cache let through for free still are, execs aside.
+    let stats = |p: &[eperm::compile::SockFilter]| {
+        eperm::compile::stats::stats(p, &compiled.arches).cacheable
+    };
+    assert!(cached_execs > 0);
+    assert_eq!(stats(&with) + cached_execs, stats(&compiled.program));
+    // Another arch's call goes on to the profile's program (which kills it).
+    let foreign = SeccompData {
+        nr: 59,
+        arch: 0xdead_beef,
+        ip: 0,
+        args: [0; 6],
+    };
+    assert_eq!(
+        bpf::run(&with, &foreign).0,
+        bpf::run(&compiled.program, &foreign).0
     );
 }
 
@@ -223,6 +338,34 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#;
+
+#[test]
+fn the_run_ends_with_its_first_process_even_while_leftovers_still_make_denied_calls() {
+    // The supervisor waits in RECV; when the first process is gone it must be woken
+    // (no notification may be coming, or a stream of them) and stop answering, and
+    // the leftovers die with the run.
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = helper(dir.path(), "hammer", HAMMER);
+    let quiet = "sleep 60 & sleep 0.3; exit 3".to_string();
+    let busy = format!(
+        "sleep 60 & (while :; do {} 20 0 0; done) & sleep 0.3; exit 3",
+        exe.display()
+    );
+    for (mode, script) in [("notify", &quiet), ("notify", &busy), ("trace", &busy)] {
+        let started = Instant::now();
+        let out = eperm_run(
+            &["run", "--no-tui", "--mode", mode, "--", "sh", "-c", script],
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.code(), Some(3), "{mode}: {}", stderr(&out));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{mode}: took {:?}",
+            started.elapsed()
+        );
+    }
+}
 
 #[test]
 fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
