@@ -13,6 +13,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -82,6 +83,7 @@ pub fn run(
     } else {
         Terminal::enter()
     };
+    let reporting = AtomicBool::new(true);
     let result = std::thread::scope(|scope| {
         let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
         let (sources, consumer) = match sources {
@@ -94,6 +96,19 @@ pub fn run(
             }
             None => (None, None),
         };
+        // The sources' health, every half second while the container runs (a UI's status bar).
+        if let (Some(sources), Some(updates)) = (&sources, &logs.updates) {
+            let (handles, reporting) = (sources.handles(), &reporting);
+            scope.spawn(move || {
+                while reporting.load(Ordering::Relaxed) {
+                    let health = handles.iter().map(|h| h.get()).collect();
+                    if updates.send(health).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            });
+        }
         let agent = launch.agent.as_ref().map(|agent| {
             let (sup, stop) = (&sup, stop_read.as_fd());
             scope.spawn(move || serve_agent(agent, sup, stop))
@@ -119,11 +134,9 @@ pub fn run(
             Err(e) => Err(e),
         };
         drop(filter_tx);
+        reporting.store(false, Ordering::Relaxed);
         if let Some(sources) = sources {
             settle(&sources);
-            if let Some(updates) = &logs.updates {
-                let _ = updates.send(sources.health());
-            }
             let health = sources.stop();
             if let Some(updates) = &logs.updates {
                 let _ = updates.send(health.clone());

@@ -445,7 +445,11 @@ mod tests {
         // `sh -c SCRIPT ID`: the id is the shell's $0, a whole argument; its child
         // prints its own pid and waits.
         let mut ours = spawn(&["-c", "sh -c 'echo $$; exec sleep 5'; true", &id]);
-        let mut other = spawn(&["-c", "sh -c 'echo $$; exec sleep 5'; true", &format!("{id}x")]);
+        let mut other = spawn(&[
+            "-c",
+            "sh -c 'echo $$; exec sleep 5'; true",
+            &format!("{id}x"),
+        ]);
         let pid_of = |child: &mut std::process::Child| {
             use std::io::BufRead;
             let mut line = String::new();
