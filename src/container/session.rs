@@ -14,8 +14,9 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to start and how to follow it.
 pub struct Launch {
@@ -73,6 +74,7 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
         }
     };
     let terminal = Terminal::enter();
+    let serving = AtomicUsize::new(0);
     let result = std::thread::scope(|scope| {
         let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
         let (marker_tx, marker_rx) = mpsc::channel::<()>();
@@ -89,8 +91,8 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
             None => (None, None),
         };
         let agent = launch.agent.as_ref().map(|agent| {
-            let (sup, stop) = (&sup, stop_read.as_fd());
-            scope.spawn(move || serve_agent(agent, sup, stop))
+            let (sup, stop, serving) = (&sup, stop_read.as_fd(), &serving);
+            scope.spawn(move || serve_agent(agent, sup, stop, serving))
         });
         let loginuid = match launch.attribution {
             Attribution::OwnSession { loginuid } => Some(loginuid),
@@ -122,9 +124,13 @@ pub fn run(launch: Launch, sup: Supervision, logs: &LogOptions) -> Result<Worklo
             join(consumer);
         }
         // The client is gone, and with it (docker run, runc run) the container:
-        // give the supervisors a moment to see their listeners hang up.
+        // give the supervisors a moment (100 ms at most) to see their listeners
+        // hang up; usually they already have.
         if let Some(agent) = agent {
-            std::thread::sleep(Duration::from_millis(100));
+            let deadline = Instant::now() + Duration::from_millis(100);
+            while serving.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
             drop(stop_write);
             if let Err(e) = join(agent) {
                 eprintln!("eperm: the seccomp agent failed: {e}");
@@ -172,17 +178,21 @@ fn is_marker(r: &crate::sources::parse::Record) -> bool {
 const SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
 
 /// Passes every record on to the consumer but the marker, which is reported
-/// on `marker` instead (it is eperm's own, not the container's).
+/// on `marker` instead (it is eperm's own, not the container's). Reads on after
+/// the consumer is gone (it ends early when the container never existed), so
+/// the marker is still seen.
 fn sift_marker(
     raw: mpsc::Receiver<Incoming>,
     tx: mpsc::Sender<Incoming>,
     marker: mpsc::Sender<()>,
 ) {
     for incoming in raw {
-        if incoming.source == Source::Audit && is_marker(&incoming.record) {
-            let _ = marker.send(());
-        } else if !is_marker(&incoming.record) && tx.send(incoming).is_err() {
-            return;
+        if is_marker(&incoming.record) {
+            if incoming.source == Source::Audit {
+                let _ = marker.send(());
+            }
+        } else {
+            let _ = tx.send(incoming);
         }
     }
 }
@@ -239,18 +249,22 @@ fn emit_marker() -> bool {
 }
 
 /// Accepts the runtime's handoffs (one per process it starts with the profile)
-/// and serves each listener until its container is gone or eperm stops.
+/// and serves each listener until its container is gone or eperm stops;
+/// `serving` counts the listeners being served.
 fn serve_agent(
     agent: &Agent,
     sup: &Supervision,
     stop: std::os::fd::BorrowedFd<'_>,
+    serving: &AtomicUsize,
 ) -> std::io::Result<()> {
     std::thread::scope(|scope| {
         while let Some(handoff) = agent.accept(stop)? {
+            serving.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move || {
                 if let Err(e) = Supervisor::new(handoff.listener, sup).run(stop) {
                     eprintln!("eperm: container {}: {e}", handoff.id);
                 }
+                serving.fetch_sub(1, Ordering::AcqRel);
             });
         }
         Ok(())
