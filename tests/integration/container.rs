@@ -99,7 +99,7 @@ fn copy_with_parents(file: &Path, root: &Path) {
 fn build_image(host: &str) {
     let dir = tempfile::tempdir().unwrap();
     rootfs(dir.path());
-    let tar = Command::new("tar")
+    let mut tar = Command::new("tar")
         .args(["-C", dir.path().to_str().unwrap(), "-c", "."])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -107,9 +107,10 @@ fn build_image(host: &str) {
     let import = Command::new("docker")
         .env("DOCKER_HOST", host)
         .args(["import", "-", IMAGE])
-        .stdin(tar.stdout.unwrap())
+        .stdin(tar.stdout.take().unwrap())
         .output()
         .unwrap();
+    assert!(tar.wait().unwrap().success(), "tar of the image's root");
     assert!(
         import.status.success(),
         "docker import: {}",
