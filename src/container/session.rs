@@ -8,14 +8,15 @@ use crate::run::contain::Containment;
 use crate::run::notify::Supervisor;
 use crate::run::session::{consume, settle, Attach, Interception, LogOptions, Terminal};
 use crate::run::{RunError, Supervision, WorkloadExit};
+use crate::sources::event::Source;
 use crate::sources::logs::{Filter, Incoming, LogSources};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to start and how to follow it.
 pub struct Launch {
@@ -69,9 +70,9 @@ pub fn run(
     let (stop_read, stop_write) = pipe()?;
     // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
     // copy had to leave LOG (see `instrument::RUNC_HANDOFF`), when it can.
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, raw) = mpsc::channel::<Incoming>();
     let sources = match (launch.mode, LogSources::start(logs.wanted, tx)) {
-        (_, Ok(sources)) => Some((sources, rx)),
+        (_, Ok(sources)) => Some((sources, raw)),
         (Interception::Log, Err(e)) => return Err(e.into()),
         (_, Err(e)) => {
             eprintln!("eperm: no kernel log source ({e}): calls runc needs unanswered (execve, read, write …) go unreported");
@@ -84,11 +85,15 @@ pub fn run(
         Terminal::enter()
     };
     let reporting = AtomicBool::new(true);
+    let serving = AtomicUsize::new(0);
     let result = std::thread::scope(|scope| {
         let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
+        let (marker_tx, marker_rx) = mpsc::channel::<()>();
         let (sources, consumer) = match sources {
-            Some((sources, rx)) => {
+            Some((sources, raw)) => {
                 let sup = &sup;
+                let (tx, rx) = mpsc::channel::<Incoming>();
+                scope.spawn(move || sift_marker(raw, tx, marker_tx));
                 (
                     Some(sources),
                     Some(scope.spawn(move || consume(rx, filter_rx, sup))),
@@ -110,8 +115,8 @@ pub fn run(
             });
         }
         let agent = launch.agent.as_ref().map(|agent| {
-            let (sup, stop) = (&sup, stop_read.as_fd());
-            scope.spawn(move || serve_agent(agent, sup, stop))
+            let (sup, stop, serving) = (&sup, stop_read.as_fd(), &serving);
+            scope.spawn(move || serve_agent(agent, sup, stop, serving))
         });
         let loginuid = match launch.attribution {
             Attribution::OwnSession { loginuid } => Some(loginuid),
@@ -136,7 +141,7 @@ pub fn run(
         drop(filter_tx);
         reporting.store(false, Ordering::Relaxed);
         if let Some(sources) = sources {
-            settle(&sources);
+            drain(&sources, &marker_rx);
             let health = sources.stop();
             if let Some(updates) = &logs.updates {
                 let _ = updates.send(health.clone());
@@ -147,9 +152,13 @@ pub fn run(
             join(consumer);
         }
         // The client is gone, and with it (docker run, runc run) the container:
-        // give the supervisors a moment to see their listeners hang up.
+        // give the supervisors a moment (100 ms at most) to see their listeners
+        // hang up; usually they already have.
         if let Some(agent) = agent {
-            std::thread::sleep(Duration::from_millis(100));
+            let deadline = Instant::now() + Duration::from_millis(100);
+            while serving.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
             drop(stop_write);
             if let Err(e) = join(agent) {
                 eprintln!("eperm: the seccomp agent failed: {e}");
@@ -162,19 +171,128 @@ pub fn run(
     result
 }
 
+/// After the client ended: waits until the sources have delivered every record
+/// the container made. The container's processes are gone before its client
+/// ends, so every one of their records is already in the kernel's audit queue,
+/// which is delivered in order: a record eperm makes now (the marker) arrives
+/// after all of them. Waiting for the marker takes milliseconds where waiting for
+/// the sources to go quiet ([`settle`]) takes 400 ms at least; settle is the
+/// fallback when the audit source is not active or lost records (kmsg, rate
+/// limited, may then hold some the audit source missed), or no marker comes.
+fn drain(sources: &LogSources, marker: &mpsc::Receiver<()>) {
+    let audit_complete = sources
+        .health()
+        .iter()
+        .any(|h| h.source == Source::Audit && h.is_active() && h.lost == 0);
+    if audit_complete && emit_marker() && marker.recv_timeout(MARKER_WAIT).is_ok() {
+        return;
+    }
+    settle(sources);
+}
+
+/// How long the marker may take before eperm falls back to [`settle`].
+const MARKER_WAIT: Duration = Duration::from_secs(2);
+
+/// The syscall the marker is made of; any harmless call would do.
+const MARKER_NR: libc::c_long = libc::SYS_getppid;
+
+/// Is `r` the marker: eperm's own process, the marker call, logged by seccomp?
+fn is_marker(r: &crate::sources::parse::Record) -> bool {
+    r.pid == std::process::id()
+        && i64::from(r.nr) == MARKER_NR
+        && r.code & SECCOMP_RET_ACTION_FULL == libc::SECCOMP_RET_LOG
+}
+
+const SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
+
+/// Passes every record on to the consumer but the marker, which is reported
+/// on `marker` instead (it is eperm's own, not the container's). Reads on after
+/// the consumer is gone (it ends early when the container never existed), so
+/// the marker is still seen.
+fn sift_marker(
+    raw: mpsc::Receiver<Incoming>,
+    tx: mpsc::Sender<Incoming>,
+    marker: mpsc::Sender<()>,
+) {
+    for incoming in raw {
+        if is_marker(&incoming.record) {
+            if incoming.source == Source::Audit {
+                let _ = marker.send(());
+            }
+        } else {
+            let _ = tx.send(incoming);
+        }
+    }
+}
+
+/// Makes the marker record: a thread of ours puts itself (only itself: no
+/// TSYNC) under a filter that logs [`MARKER_NR`], makes that call and ends.
+/// `false` when the kernel would not log it or the filter cannot be installed.
+fn emit_marker() -> bool {
+    let logged = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_logged")
+        .is_ok_and(|a| a.split_whitespace().any(|w| w == "log"));
+    if !logged {
+        return false;
+    }
+    let thread = std::thread::spawn(|| {
+        let nr = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
+        let mut program = [
+            // A = seccomp_data.nr; the thread makes native calls only.
+            nr((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, 0),
+            nr(
+                (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+                MARKER_NR as u32,
+                0,
+                1,
+            ),
+            nr(
+                (libc::BPF_RET | libc::BPF_K) as u16,
+                libc::SECCOMP_RET_LOG,
+                0,
+                0,
+            ),
+            nr(
+                (libc::BPF_RET | libc::BPF_K) as u16,
+                libc::SECCOMP_RET_ALLOW,
+                0,
+                0,
+            ),
+        ];
+        let prog = libc::sock_fprog {
+            len: program.len() as u16,
+            filter: program.as_mut_ptr(),
+        };
+        // SAFETY: no_new_privs and the filter apply to this thread only, which
+        // makes one more call and ends; `prog` outlives the seccomp call.
+        unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            if libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog) != 0 {
+                return false;
+            }
+            libc::syscall(MARKER_NR);
+        }
+        true
+    });
+    thread.join().unwrap_or(false)
+}
+
 /// Accepts the runtime's handoffs (one per process it starts with the profile)
-/// and serves each listener until its container is gone or eperm stops.
+/// and serves each listener until its container is gone or eperm stops;
+/// `serving` counts the listeners being served.
 fn serve_agent(
     agent: &Agent,
     sup: &Supervision,
     stop: std::os::fd::BorrowedFd<'_>,
+    serving: &AtomicUsize,
 ) -> std::io::Result<()> {
     std::thread::scope(|scope| {
         while let Some(handoff) = agent.accept(stop)? {
+            serving.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move || {
                 if let Err(e) = Supervisor::new(handoff.listener, sup).run(stop) {
                     eprintln!("eperm: container {}: {e}", handoff.id);
                 }
+                serving.fetch_sub(1, Ordering::AcqRel);
             });
         }
         Ok(())

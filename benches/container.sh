@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Container start-to-exit time under eperm vs under the original profile, side by side
+# (issue 7's goal: ≤ 1.2× in LOG mode).
+#
+# Needs: root; Debian's docker.io (dockerd, docker) and runc; cargo (the script builds
+# eperm in release mode first). It installs nothing. It starts a private dockerd of its
+# own (own data-root, exec-root, pidfile and socket, no bridge, no iptables) with
+# eperm's runc wrapper registered as runtime `eperm`, and stops it when it ends; a
+# dockerd already running elsewhere is left alone. No network is used: the image is
+# made of host binaries with `docker import`.
+#
+# Each round runs, in this order (interleaved, so that drift on a noisy machine hits
+# every variant alike), the same container and workload:
+#   A  docker run --security-opt seccomp=ORIGINAL           the baseline
+#   B  docker run --security-opt seccomp=LOG-COPY           eperm's LOG copy, without eperm
+#   C  eperm docker --mode log    -p ORIGINAL -- run …      eperm end to end (the goal)
+#   D  eperm docker --mode notify -p ORIGINAL -- run …      eperm as the seccomp agent
+#   E  docker run --runtime eperm --security-opt seccomp=ORIGINAL   the wrapper alone
+# ORIGINAL is eperm's embedded default profile with mkdir/mkdirat denied; the workload
+# runs `ls /` 200 times, then mkdir (denied by ORIGINAL, reported under eperm).
+# The times are wall-clock, from starting the client to its exit.
+#
+# Usage: benches/container.sh [ROUNDS]   (default 15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-15}
+
+need() { command -v "$1" >/dev/null || { echo "container.sh: $1 not found: $2" >&2; exit 2; }; }
+[ "$(id -u)" -eq 0 ] || { echo "container.sh: run as root (it starts a dockerd)" >&2; exit 2; }
+need dockerd "apt-get install docker.io"
+need docker "apt-get install docker.io"
+need runc "apt-get install runc"
+need cargo "install Rust (https://rustup.rs)"
+
+cargo build --release --quiet
+target=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
+eperm=$target/eperm
+ln -sf "$eperm" "$target/eperm-runc"
+
+work=$(mktemp -d /tmp/eperm-cbench.XXXXXX)
+stop() {
+  if [ -f "$work/pid" ]; then
+    kill "$(cat "$work/pid")" 2>/dev/null || true
+    for _ in $(seq 100); do [ -f "$work/pid" ] || break; sleep 0.1; done
+  fi
+  rm -rf "$work" 2>/dev/null || true
+}
+trap stop EXIT
+export DOCKER_HOST="unix://$work/docker.sock"
+dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/pid" \
+  -H "$DOCKER_HOST" --bridge none --iptables=false \
+  --add-runtime "eperm=$target/eperm-runc" >"$work/dockerd.log" 2>&1 &
+for _ in $(seq 150); do
+  docker version >/dev/null 2>&1 && break
+  sleep 0.2
+done
+docker version >/dev/null || { cat "$work/dockerd.log"; exit 1; }
+
+# The image: a few host programs and the libraries they load.
+image=eperm-bench:host
+root=$work/rootfs
+for program in /bin/sh /bin/ls /bin/mkdir /usr/bin/seq; do
+  for file in "$program" $(ldd "$program" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$file")"
+    cp "$file" "$root$file"
+  done
+done
+mkdir -p "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/etc"
+tar -C "$root" -c . | docker import - "$image" >/dev/null
+
+original=$work/original.json
+"$eperm" default >"$original"
+"$eperm" edit "$original" --deny mkdir,mkdirat >/dev/null 2>&1
+workload=(sh -c 'for i in $(seq 200); do ls / >/dev/null; done; mkdir /tmp/x')
+run=(run --rm --network none)
+
+# B's copy is the very file `eperm docker --mode log` hands to docker: a `docker`
+# first on PATH keeps a copy of the profile it is given, then runs the real one.
+mkdir -p "$work/shim"
+cat >"$work/shim/docker" <<SHIM
+#!/bin/sh
+for a in "\$@"; do
+  case "\$a" in seccomp=*) cp "\${a#seccomp=}" "$work/logcopy.json" ;; esac
+done
+exec $(command -v docker) "\$@"
+SHIM
+chmod +x "$work/shim/docker"
+PATH="$work/shim:$PATH" "$eperm" docker --mode log -p "$original" -- \
+  "${run[@]}" "$image" ls / >/dev/null 2>"$work/shim.err" || { cat "$work/shim.err"; exit 1; }
+[ -s "$work/logcopy.json" ] || { echo "container.sh: no LOG copy captured" >&2; exit 1; }
+grep -q SCMP_ACT_LOG "$work/logcopy.json"
+
+variant_A() { docker "${run[@]}" --security-opt "seccomp=$original" "$image" "${workload[@]}"; }
+variant_B() { docker "${run[@]}" --security-opt "seccomp=$work/logcopy.json" "$image" "${workload[@]}"; }
+variant_C() { "$eperm" docker --mode log -p "$original" -- "${run[@]}" "$image" "${workload[@]}"; }
+variant_D() { "$eperm" docker --mode notify -p "$original" -- "${run[@]}" "$image" "${workload[@]}"; }
+variant_E() {
+  docker "${run[@]}" --runtime eperm --security-opt "seccomp=$original" "$image" "${workload[@]}"
+}
+variants=(A B C D E)
+label_A="docker run, original profile"
+label_B="docker run, eperm's LOG copy"
+label_C="eperm docker --mode log"
+label_D="eperm docker --mode notify"
+label_E="docker run --runtime eperm, original"
+
+# One warm-up of each (first runs pay for cold caches), then the rounds.
+for v in "${variants[@]}"; do "variant_$v" >/dev/null 2>&1 || true; done
+# The workload's mkdir fails under ORIGINAL (A, E): its status is not checked;
+# under eperm it must succeed, so C and D are checked once here.
+variant_C >/dev/null 2>"$work/c.err" || { cat "$work/c.err"; exit 1; }
+grep -q mkdir "$work/c.err" || { echo "C did not report mkdir:"; cat "$work/c.err"; exit 1; }
+variant_D >/dev/null 2>"$work/d.err" || { cat "$work/d.err"; exit 1; }
+grep -q mkdir "$work/d.err" || { echo "D did not report mkdir:"; cat "$work/d.err"; exit 1; }
+
+for r in $(seq "$rounds"); do
+  for v in "${variants[@]}"; do
+    t0=$(date +%s%N)
+    "variant_$v" >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000)) >>"$work/times.$v"
+  done
+  printf '\rround %d/%d' "$r" "$rounds" >&2
+done
+echo >&2
+
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+quartile() { sort -n "$1" | awk -v q="$2" '{ a[NR] = $1 } END { i = int(q * (NR - 1) + 1.5); print a[i] }'; }
+base=$(median "$work/times.A")
+echo "container start to exit, median of $rounds interleaved rounds (ms; p25–p75 in brackets)"
+for v in "${variants[@]}"; do
+  label="label_$v"
+  m=$(median "$work/times.$v")
+  printf '  %s  %-38s %6s ms  [%s–%s]  %5.2f×\n' "$v" "${!label}" "$m" \
+    "$(quartile "$work/times.$v" 0.25)" "$(quartile "$work/times.$v" 0.75)" \
+    "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')"
+done
+echo "goal: C (and D) ≤ 1.2× A"
