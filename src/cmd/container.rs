@@ -201,6 +201,7 @@ fn follow(
         ..LogOptions::default()
     };
     let exit = session::run(launch, sup, &logs, Default::default());
+    collector.thread().unpark();
     let health = std::mem::take(&mut *logs.health.lock().unwrap_or_else(|p| p.into_inner()));
     let summary = collector
         .join()

@@ -414,18 +414,7 @@ fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
 }
 
 fn wait(pid: i32) -> Result<WorkloadExit, RunError> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Ok(WorkloadExit::from_status(status));
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err.into());
-        }
-    }
+    Ok(crate::run::session::wait(pid)?)
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {

@@ -554,7 +554,7 @@ pub(crate) fn consume(
     }
 }
 
-fn wait(pid: i32) -> std::io::Result<WorkloadExit> {
+pub(crate) fn wait(pid: i32) -> std::io::Result<WorkloadExit> {
     loop {
         let mut status = 0;
         // SAFETY: waiting for our own child.
