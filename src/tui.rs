@@ -223,7 +223,18 @@ impl Runner {
             .and_then(|f| f.try_clone().ok())
             .map(std::io::BufWriter::new);
         std::thread::spawn(move || {
-            for e in events_rx {
+            // Polled, not blocked on: a receiver woken for every event costs the
+            // supervisor a context switch per call (trace mode: 0.70× strace instead
+            // of 0.51×); a screen drawn at 60 Hz loses nothing by 5 ms batches.
+            loop {
+                let e = match events_rx.try_recv() {
+                    Ok(e) => e,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                };
                 if let Some(out) = log.as_mut() {
                     let _ = serde_json::to_writer(&mut *out, &e);
                     let _ = out.write_all(b"\n");
