@@ -67,3 +67,26 @@ shoot clean-run
 tmux send-keys -t "$session" '?'
 wait_for "hold mode on/off"
 shoot help
+
+# A container, when a dockerd answers (DOCKER_HOST as docker reads it): an image of
+# host binaries, run by `eperm docker` under a profile that denies everything.
+if docker version >/dev/null 2>&1; then
+  tmux kill-session -t "$session"
+  root="$work/rootfs"
+  for program in /bin/sh /bin/mkdir; do
+    for file in "$program" $(ldd "$program" | grep -o '/[^ ]*'); do
+      mkdir -p "$root$(dirname "$file")" && cp -L "$file" "$root$file"
+    done
+  done
+  mkdir -p "$root/tmp" "$root/proc" "$root/dev" "$root/sys"
+  tar -C "$root" -c . | docker import - eperm-shot:host >/dev/null
+  printf '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}\n' >"$work/none.json"
+  tmux new-session -d -s "$session" -x 120 -y 40 -c "$work" \
+    "$EPERM docker -p none.json -- run --rm --network none eperm-shot:host sh -c 'mkdir /tmp/x && echo made it'; sleep 60"
+  wait_for "made it"
+  sleep 1
+  shoot docker
+  docker rmi eperm-shot:host >/dev/null
+else
+  echo "capture.sh: no dockerd answers: screenshots/docker.png not made" >&2
+fi
