@@ -83,10 +83,9 @@ pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
             (None, false) => None,
         };
         match (flag.as_str(), value) {
-            ("--detach", _) | ("-d", _) => return Err(detached()),
-            (short, _) if short.starts_with('-') && !short.starts_with("--") && short.contains('d') => {
-                return Err(detached())
-            }
+            ("--detach", v) if v.as_deref() != Some("false") => return Err(detached()),
+            // A group of short flags (-itd) with d in it.
+            (short, _) if !short.starts_with("--") && short.contains('d') => return Err(detached()),
             ("--privileged", _) => {
                 return Err("docker run --privileged: Docker then runs the container without any seccomp profile, so there is nothing to debug\n  hint: grant capabilities with --cap-add instead".into())
             }
