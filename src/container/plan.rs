@@ -12,6 +12,9 @@ use crate::run::session::Interception;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+/// runc hands the listener over within milliseconds of creating the container.
+const HANDOFF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct Plan {
     pub runtime: Runtime,
     pub mode: Interception,
@@ -127,6 +130,7 @@ impl Plan {
                 Some(_) => Attribution::SessionFile { file: session, id },
                 None => Attribution::Container(id),
             },
+            handoff_timeout: HANDOFF_TIMEOUT,
         })
     }
 
@@ -157,6 +161,7 @@ impl Plan {
             attribution: Attribution::OwnSession {
                 loginuid: crate::run::session::login_uid(None),
             },
+            handoff_timeout: HANDOFF_TIMEOUT,
         })
     }
 }

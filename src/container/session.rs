@@ -30,6 +30,9 @@ pub struct Launch {
     pub agent: Option<Agent>,
     /// How kernel log records are matched to this container.
     pub attribution: Attribution,
+    /// NOTIFY: how long after the container exists runc may take to hand the
+    /// listener over before the run is given up (see [`watch_handoff`]).
+    pub handoff_timeout: Duration,
 }
 
 /// How log records are told apart from other containers'. An audit session of
@@ -86,6 +89,7 @@ pub fn run(
     };
     let reporting = AtomicBool::new(true);
     let serving = AtomicUsize::new(0);
+    let (handed_over, stalled) = (AtomicBool::new(false), AtomicBool::new(false));
     let result = std::thread::scope(|scope| {
         let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
         let (marker_tx, marker_rx) = mpsc::channel::<()>();
@@ -115,8 +119,9 @@ pub fn run(
             });
         }
         let agent = launch.agent.as_ref().map(|agent| {
-            let (sup, stop, serving) = (&sup, stop_read.as_fd(), &serving);
-            scope.spawn(move || serve_agent(agent, sup, stop, serving))
+            let (sup, stop, serving, handed_over) =
+                (&sup, stop_read.as_fd(), &serving, &handed_over);
+            scope.spawn(move || serve_agent(agent, sup, stop, serving, handed_over))
         });
         let loginuid = match launch.attribution {
             Attribution::OwnSession { loginuid } => Some(loginuid),
@@ -129,12 +134,27 @@ pub fn run(
                     slot.store(pid, std::sync::atomic::Ordering::SeqCst);
                 }
                 terminal.give_to(pid);
+                if launch.agent.is_some() {
+                    let (attribution, timeout) = (&launch.attribution, launch.handoff_timeout);
+                    let (handed_over, stalled) = (&handed_over, &stalled);
+                    scope.spawn(move || {
+                        watch_handoff(attribution, pid, timeout, handed_over, stalled)
+                    });
+                }
                 if consumer.is_some() {
                     if let Some(filter) = filter_for(&launch.attribution, pid) {
                         let _ = filter_tx.send(filter);
                     }
                 }
-                wait(pid)
+                match wait(pid) {
+                    Ok(_) if stalled.load(Ordering::Acquire) => Err(RunError::Unsupported(format!(
+                        "runc did not hand eperm the seccomp listener within {} s of creating the container: \
+                         its init must have made a call that the NOTIFY copy holds for eperm before the handoff \
+                         (this runc differs from the one measured)\n  hint: --mode log",
+                        launch.handoff_timeout.as_secs()
+                    ))),
+                    other => other,
+                }
             }
             Err(e) => Err(e),
         };
@@ -284,9 +304,11 @@ fn serve_agent(
     sup: &Supervision,
     stop: std::os::fd::BorrowedFd<'_>,
     serving: &AtomicUsize,
+    handed_over: &AtomicBool,
 ) -> std::io::Result<()> {
     std::thread::scope(|scope| {
         while let Some(handoff) = agent.accept(stop)? {
+            handed_over.store(true, Ordering::Release);
             serving.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move || {
                 if let Err(e) = Supervisor::new(handoff.listener, sup).run(stop) {
@@ -297,6 +319,53 @@ fn serve_agent(
         }
         Ok(())
     })
+}
+
+/// runc's init waits for the agent from the moment it loads the filter: a call
+/// of its own that the copy notifies before the listener reaches eperm would
+/// wait for ever (see `instrument::RUNC_HANDOFF`). Once the container exists,
+/// runc gets `timeout` to hand over; then the client is killed and `stalled` set,
+/// so that the run ends with an error instead of hanging.
+fn watch_handoff(
+    attribution: &Attribution,
+    client: i32,
+    timeout: Duration,
+    handed_over: &AtomicBool,
+    stalled: &AtomicBool,
+) {
+    let exists = match attribution {
+        Attribution::OwnSession { .. } => true,
+        Attribution::SessionFile { id, .. } | Attribution::Container(id) => {
+            learn_id(id, client).is_some()
+        }
+    };
+    let deadline = Instant::now() + timeout;
+    while exists && Instant::now() < deadline {
+        if handed_over.load(Ordering::Acquire) || exited(client) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if exists && !handed_over.load(Ordering::Acquire) && !exited(client) {
+        stalled.store(true, Ordering::Release);
+        // SAFETY: plain syscall on the client's own process group.
+        unsafe { libc::kill(-client, libc::SIGKILL) };
+    }
+}
+
+/// Has the client ended (without reaping it)?
+fn exited(client: i32) -> bool {
+    // SAFETY: probing our own child without reaping it.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            client as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        ) == 0
+            && info.si_pid() != 0
+    }
 }
 
 /// The filter for the container's records; `None` when the client ended before
@@ -395,18 +464,7 @@ fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
                 return Some(text.trim().to_string());
             }
         }
-        // SAFETY: probing our own child without reaping it.
-        let gone = unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            libc::waitid(
-                libc::P_PID,
-                client as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            ) == 0
-                && info.si_pid() != 0
-        };
-        if gone {
+        if exited(client) {
             return None;
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -495,3 +495,53 @@ fn docker_in_the_tui_allow_then_rerun_is_clean() {
     ]);
     assert_eq!(stdout(&ok), "made\n", "{}", stderr(&ok));
 }
+
+/// A runtime that never hands the listener over (here: a client that only
+/// sleeps) must not hang eperm: the run ends with an error naming the cause.
+#[test]
+fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
+    use eperm::container::agent::Agent;
+    use eperm::container::session::{self, Attribution, Launch};
+    use eperm::profile::{load_str, KernelVersion, Target};
+    use eperm::run::session::{Interception, LogOptions};
+    use eperm::run::{Judge, Policy, RunError, Supervision};
+    use std::time::{Duration, Instant};
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("the container tests make cgroups and audit sessions: run them as root (CI does)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = load_str("some.json", DENY_SOME.to_string()).unwrap();
+    let target = Target {
+        arch: eperm::arch::Arch::native(),
+        caps: eperm::caps::CapSet::all(),
+        kernel: KernelVersion::running(),
+    };
+    let (events, _rx) = std::sync::mpsc::channel();
+    let sup = Supervision {
+        judge: Judge::new(profile, &target, eperm::compile::Mode::Notify).unwrap(),
+        policy: Policy::Permissive,
+        events,
+        started: Instant::now(),
+        own_exe: None,
+    };
+    let launch = Launch {
+        argv: vec!["sleep".into(), "30".into()],
+        cleanup: Vec::new(),
+        mode: Interception::Notify,
+        agent: Some(Agent::bind(&dir.path().join("agent.sock")).unwrap()),
+        attribution: Attribution::OwnSession { loginuid: 0 },
+        handoff_timeout: Duration::from_secs(1),
+    };
+    let started = Instant::now();
+    let result = session::run(launch, sup, &LogOptions::default(), Default::default());
+    let waited = started.elapsed();
+    match result {
+        Err(RunError::Unsupported(why)) => assert!(why.contains("--mode log"), "{why}"),
+        other => panic!("expected the stalled handoff to be reported, got {other:?}"),
+    }
+    assert!(
+        waited < Duration::from_secs(20),
+        "gave up after {waited:?}, not after ~1 s"
+    );
+}
