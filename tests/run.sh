@@ -18,29 +18,40 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-# The container tests need a dockerd with eperm's runc wrapper registered: a
-# private one (own state, socket and containerd), stopped when the tests end.
+# The container tests need dockerds of their own (own state, socket and containerd),
+# stopped when the tests end: one with eperm's runc wrapper registered, and a plain
+# one, as most users have.
 cargo build --features differential "$@"
-target="${CARGO_TARGET_DIR:-target}"
-ln -sf "$(cd "$target/debug" && pwd)/eperm" "$target/debug/eperm-runc"
-dockerd_state="$(mktemp -d /tmp/eperm-dockerd.XXXXXX)"
-stop_dockerd() {
-  if [ -f "$dockerd_state/pid" ]; then
-    kill "$(cat "$dockerd_state/pid")" 2>/dev/null || true
-    for _ in $(seq 100); do [ -f "$dockerd_state/pid" ] || break; sleep 0.1; done
-  fi
-  rm -rf "$dockerd_state" 2>/dev/null || true
+target="$(cd "${CARGO_TARGET_DIR:-target}/debug" && pwd)"
+ln -sf "$target/eperm" "$target/eperm-runc"
+states=()
+stop_dockerds() {
+  for state in "${states[@]}"; do
+    if [ -f "$state/pid" ]; then
+      kill "$(cat "$state/pid")" 2>/dev/null || true
+      for _ in $(seq 100); do [ -f "$state/pid" ] || break; sleep 0.1; done
+    fi
+    rm -rf "$state" 2>/dev/null || true
+  done
 }
-trap stop_dockerd EXIT
-export EPERM_TEST_DOCKER_HOST="unix://$dockerd_state/docker.sock"
-dockerd --data-root "$dockerd_state/data" --exec-root "$dockerd_state/exec" \
-  --pidfile "$dockerd_state/pid" -H "$EPERM_TEST_DOCKER_HOST" --bridge none --iptables=false \
-  --add-runtime "eperm=$(cd "$target/debug" && pwd)/eperm-runc" >"$dockerd_state/log" 2>&1 &
-for _ in $(seq 150); do
-  DOCKER_HOST="$EPERM_TEST_DOCKER_HOST" docker version >/dev/null 2>&1 && break
-  sleep 0.2
-done
-DOCKER_HOST="$EPERM_TEST_DOCKER_HOST" docker version >/dev/null || { cat "$dockerd_state/log"; exit 1; }
+trap stop_dockerds EXIT
+start_dockerd() { # VAR [dockerd options]: start one, its DOCKER_HOST in VAR
+  local var=$1 state
+  shift
+  state="$(mktemp -d /tmp/eperm-dockerd.XXXXXX)"
+  states+=("$state")
+  export "$var=unix://$state/docker.sock"
+  dockerd --data-root "$state/data" --exec-root "$state/exec" --pidfile "$state/pid" \
+    -H "unix://$state/docker.sock" --bridge none --iptables=false "$@" >"$state/log" 2>&1 &
+  for _ in $(seq 150); do
+    DOCKER_HOST="unix://$state/docker.sock" docker version >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  cat "$state/log"
+  return 1
+}
+start_dockerd EPERM_TEST_DOCKER_HOST --add-runtime "eperm=$target/eperm-runc"
+start_dockerd EPERM_TEST_PLAIN_DOCKER_HOST
 
 # The LOG flood measures how many of a million kernel records the audit source gets:
 # it runs on its own, after the rest, so that other tests do not compete with it.

@@ -9,13 +9,14 @@ use crate::run::notify::Supervisor;
 use crate::run::session::{consume, settle, Attach, Interception, LogOptions, Terminal};
 use crate::run::{RunError, Supervision, WorkloadExit};
 use crate::sources::event::Source;
+use crate::sources::forks::Forks;
 use crate::sources::logs::{Filter, Incoming, LogSources};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What to start and how to follow it.
@@ -82,6 +83,12 @@ pub fn run(
             None
         }
     };
+    // Matching by container id needs the parents of processes gone before their
+    // records are read: subscribe to fork events before anything is started.
+    let forks = match launch.attribution {
+        Attribution::Container(_) => Forks::open().ok().map(|f| Arc::new(Mutex::new(f))),
+        _ => None,
+    };
     let terminal = if attach.keep_terminal {
         Terminal::keep()
     } else {
@@ -142,7 +149,7 @@ pub fn run(
                     });
                 }
                 if consumer.is_some() {
-                    if let Some(filter) = filter_for(&launch.attribution, pid) {
+                    if let Some(filter) = filter_for(&launch.attribution, pid, forks.clone()) {
                         let _ = filter_tx.send(filter);
                     }
                 }
@@ -370,7 +377,11 @@ fn exited(client: i32) -> bool {
 
 /// The filter for the container's records; `None` when the client ended before
 /// the container existed.
-fn filter_for(attribution: &Attribution, client: i32) -> Option<Filter> {
+fn filter_for(
+    attribution: &Attribution,
+    client: i32,
+    forks: Option<Arc<Mutex<Forks>>>,
+) -> Option<Filter> {
     let ses = |pid: u32| crate::sources::procinfo::session(pid);
     match attribution {
         Attribution::OwnSession { .. } => match ses(client as u32) {
@@ -387,7 +398,10 @@ fn filter_for(attribution: &Attribution, client: i32) -> Option<Filter> {
                 None => Some(Filter::container(&id)),
             }
         }
-        Attribution::Container(id) => learn_id(id, client).map(|id| Filter::container(&id)),
+        Attribution::Container(id) => learn_id(id, client).map(|id| match forks {
+            Some(forks) => Filter::container_with_forks(&id, forks),
+            None => Filter::container(&id),
+        }),
     }
 }
 

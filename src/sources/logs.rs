@@ -216,6 +216,8 @@ pub struct Filter {
     /// Pid namespaces of the container's processes seen so far: a later process
     /// in one of them is the container's even when its parents are gone.
     namespaces: HashSet<u64>,
+    /// Parents of processes already gone from /proc (see [`super::forks`]).
+    forks: Option<std::sync::Arc<std::sync::Mutex<super::forks::Forks>>>,
 }
 
 impl Filter {
@@ -237,6 +239,18 @@ impl Filter {
         Filter {
             container: Some(id.to_string()),
             ..Filter::default()
+        }
+    }
+
+    /// Like [`Filter::container`], also following processes that exited before
+    /// their records were read, through the fork events `forks` saw.
+    pub fn container_with_forks(
+        id: &str,
+        forks: std::sync::Arc<std::sync::Mutex<super::forks::Forks>>,
+    ) -> Filter {
+        Filter {
+            forks: Some(forks),
+            ..Filter::container(id)
         }
     }
 
@@ -269,36 +283,48 @@ impl Filter {
         true
     }
 
-    /// Is `pid` the container's? Only proven membership counts: a process gone
-    /// before its record is read, with no sibling left in its pid namespace, is
-    /// not attributed (never to the wrong container).
+    /// Is `pid` the container's? Only proven membership counts: a process whose
+    /// ancestry cannot be followed (gone from /proc, its fork unseen) is not
+    /// attributed (never to the wrong container).
     fn in_container(&mut self, id: &str, pid: u32) -> bool {
         if self.known.contains(&pid) {
             return true;
         }
-        let ns = procinfo::pid_ns(pid);
-        if ns.is_some_and(|ns| self.namespaces.contains(&ns)) {
-            self.known.insert(pid);
-            return true;
-        }
+        let own_ns = procinfo::pid_ns(std::process::id());
         let names_id =
             |p: u32| procinfo::cmdline(p).is_some_and(|argv| argv.iter().any(|a| a == id));
+        let mut chain = Vec::new();
         let mut at = pid;
-        for _ in 0..64 {
-            if names_id(at) {
-                self.known.insert(pid);
-                // Not eperm's own namespace: the runtime itself runs there.
-                if ns.is_some() && ns != procinfo::pid_ns(std::process::id()) {
-                    self.namespaces.extend(ns);
+        let found = loop {
+            chain.push(at);
+            let ns = procinfo::pid_ns(at);
+            if self.known.contains(&at)
+                || ns.is_some_and(|ns| self.namespaces.contains(&ns))
+                || names_id(at)
+            {
+                break true;
+            }
+            // A live process's parent from /proc; a gone one's from its fork event.
+            let parent = procinfo::ppid(at).or_else(|| {
+                let forks = self.forks.as_ref()?;
+                forks.lock().unwrap_or_else(|p| p.into_inner()).parent(at)
+            });
+            match parent {
+                Some(p) if p > 1 && chain.len() < 64 => at = p,
+                _ => break false,
+            }
+        };
+        if found {
+            // Namespaces of the container's own processes, never eperm's (the
+            // runtime itself runs there).
+            for &p in &chain {
+                if let Some(ns) = procinfo::pid_ns(p).filter(|&ns| Some(ns) != own_ns) {
+                    self.namespaces.insert(ns);
                 }
-                return true;
             }
-            match procinfo::ppid(at) {
-                Some(p) if p > 1 => at = p,
-                _ => break,
-            }
+            self.known.extend(chain);
         }
-        false
+        found
     }
 
     fn in_tree(&mut self, root: u32, pid: u32) -> bool {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod decode;
 pub mod event;
 pub mod file;
+pub mod forks;
 pub mod health;
 pub mod kmsg;
 pub mod logs;

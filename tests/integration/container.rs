@@ -44,18 +44,29 @@ const DENY_MKDIR: &str = r#"{
 }
 "#;
 
-/// The docker host of the dockerd tests/run.sh started; the test image exists on it.
+/// The docker host of the dockerd tests/run.sh started with eperm's runc wrapper
+/// registered; the test image exists on it.
 fn docker_host() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
-    HOST.get_or_init(|| {
+    daemon(&HOST, "EPERM_TEST_DOCKER_HOST")
+}
+
+/// The plain dockerd tests/run.sh started (no wrapper: log mode, as most users have).
+fn plain_docker_host() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    daemon(&HOST, "EPERM_TEST_PLAIN_DOCKER_HOST")
+}
+
+fn daemon(host: &'static OnceLock<String>, var: &str) -> &'static str {
+    host.get_or_init(|| {
         // SAFETY: plain syscall.
         if unsafe { libc::geteuid() } != 0 {
             panic!("the container tests drive dockerd and runc: run them as root (CI does)");
         }
-        let host = std::env::var("EPERM_TEST_DOCKER_HOST").unwrap_or_else(|_| {
+        let host = std::env::var(var).unwrap_or_else(|_| {
             panic!(
-                "the container tests need a dockerd with eperm's runc wrapper registered: \
-                 run them through tests/run.sh, which starts one (EPERM_TEST_DOCKER_HOST)"
+                "the container tests need the dockerds tests/run.sh starts ({var} is not set): \
+                 run them through tests/run.sh"
             )
         });
         build_image(&host);
@@ -544,4 +555,32 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         waited < Duration::from_secs(20),
         "gave up after {waited:?}, not after ~1 s"
     );
+}
+
+/// Without eperm's wrapper (log mode, records matched by the container's id):
+/// processes that exit at once are still attributed, through their fork events.
+#[test]
+fn docker_log_without_the_wrapper_sees_every_short_lived_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "some.json", DENY_SOME);
+    let log = dir.path().join("events.jsonl");
+    let out = eperm()
+        .env("DOCKER_HOST", plain_docker_host())
+        .args(["docker", "--no-tui", "-p", profile.to_str().unwrap()])
+        .args(["--events", log.to_str().unwrap(), "--"])
+        .args(["run", "--rm", "--network", "none", IMAGE, "sh", "-c"])
+        .arg("for i in 1 2 3 4 5 6 7 8; do mkdir /tmp/d$i; done")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("using --mode log"),
+        "{}",
+        stderr(&out)
+    );
+    let mkdirs = events(&log)
+        .iter()
+        .filter(|e| e["comm"] == "mkdir" && e["syscall"] == "mkdir")
+        .count();
+    assert_eq!(mkdirs, 8, "one record per mkdir process: {}", stderr(&out));
 }
