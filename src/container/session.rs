@@ -38,7 +38,8 @@ pub struct Launch {
 
 /// How log records are told apart from other containers'. An audit session of
 /// the container's own is exact, even for processes gone before their record is
-/// read; the container's id is a fallback that can miss such processes.
+/// read; matching by the container's id follows each process's ancestry (through
+/// fork events once it is gone) and misses only what the kernel's event queues lost.
 pub enum Attribution {
     /// The client gets a fresh audit session, inherited by the container (runc
     /// run's container is its descendant); `loginuid` opens it.
