@@ -5,7 +5,7 @@
 //! end a summary follows on stderr, like `eperm run --no-tui`, and `-o` / `--save`
 //! writes the profile with allowances for what was seen.
 
-use super::run::{collect, load_profile, Summary, DEFAULT_NAME};
+use super::run::{collect, events_file, gather, load_profile, Summary, DEFAULT_NAME};
 use super::CmdError;
 use crate::arch::Arch;
 use crate::cli::{ContainerArgs, DockerArgs, OciArgs};
@@ -117,13 +117,7 @@ fn run_tui(plan: Plan, profile: Profile, common: &ContainerArgs) -> Result<u8, C
         coverage: false,
         path,
     };
-    let events = match common.events.as_deref() {
-        None => None,
-        Some(path) => Some(
-            std::fs::File::create(path)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("--events {path}: {e}")))?,
-        ),
-    };
+    let events = common.events.as_deref().map(events_file).transpose()?;
     let setup = crate::tui::Setup {
         events,
         profile,
@@ -201,11 +195,7 @@ fn follow(
         ..LogOptions::default()
     };
     let exit = session::run(launch, sup, &logs, Default::default());
-    collector.thread().unpark();
-    let health = std::mem::take(&mut *logs.health.lock().unwrap_or_else(|p| p.into_inner()));
-    let summary = collector
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let (summary, health) = gather(collector, &logs)?;
     Ok(Outcome {
         exit: exit?,
         mode,

@@ -96,15 +96,7 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
             args.command[0].to_string_lossy().into_owned(),
         )))
     })?;
-    let events = match args.events.as_deref() {
-        None => None,
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
-            CmdError::Io(std::io::Error::new(
-                e.kind(),
-                format!("--events {path}: {e}"),
-            ))
-        })?),
-    };
+    let events = args.events.as_deref().map(events_file).transpose()?;
     let setup = crate::tui::Setup {
         events,
         profile,
@@ -230,17 +222,23 @@ pub fn execute(profile: Profile, options: &Options) -> Result<Outcome, CmdError>
     };
     // `session::run` consumes the supervision; the channel closes when it returns.
     let exit = session::run_with_logs(spec, sup, &log_options);
-    collector.thread().unpark();
-    let health = std::mem::take(&mut *log_options.health.lock().unwrap_or_else(|p| p.into_inner()));
-    let summary = collector
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let (summary, health) = gather(collector, &log_options)?;
     Ok(Outcome {
         exit: exit?,
         mode,
         summary,
         profile_file,
         health,
+    })
+}
+
+/// `--events FILE`, created (or emptied) for writing.
+pub fn events_file(path: &str) -> Result<std::fs::File, CmdError> {
+    std::fs::File::create(path).map_err(|e| {
+        CmdError::Io(std::io::Error::new(
+            e.kind(),
+            format!("--events {path}: {e}"),
+        ))
     })
 }
 
@@ -258,12 +256,7 @@ pub fn collect(
     let mut sink: Option<Box<dyn Write + Send>> = match events {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
-        Some(path) => Some(Box::new(std::fs::File::create(path).map_err(|e| {
-            CmdError::Io(std::io::Error::new(
-                e.kind(),
-                format!("--events {path}: {e}"),
-            ))
-        })?)),
+        Some(path) => Some(Box::new(events_file(path)?)),
     };
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
     let collector = std::thread::spawn(move || -> std::io::Result<Summary> {
@@ -294,6 +287,20 @@ pub fn collect(
         Ok(summary)
     });
     Ok((tx, collector))
+}
+
+/// After a run (its supervision dropped, so the collector's channel is closed):
+/// the collector's summary and the log sources' final health.
+pub fn gather(
+    collector: std::thread::JoinHandle<std::io::Result<Summary>>,
+    logs: &LogOptions,
+) -> Result<(Summary, Vec<Health>), CmdError> {
+    collector.thread().unpark();
+    let health = std::mem::take(&mut *logs.health.lock().unwrap_or_else(|p| p.into_inner()));
+    let summary = collector
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok((summary, health))
 }
 
 /// One would-be-denied syscall, aggregated over a run.

@@ -90,11 +90,7 @@ pub fn run(
         Attribution::Container(_) => Forks::open().ok().map(|f| Arc::new(Mutex::new(f))),
         _ => None,
     };
-    let terminal = if attach.keep_terminal {
-        Terminal::keep()
-    } else {
-        Terminal::enter()
-    };
+    let terminal = Terminal::for_attach(&attach);
     let reporting = AtomicBool::new(true);
     let serving = AtomicUsize::new(0);
     let (handed_over, stalled) = (AtomicBool::new(false), AtomicBool::new(false));

@@ -194,7 +194,6 @@ pub fn run_coverage_attached(
     sup: Supervision,
     attach: Attach,
 ) -> Result<(WorkloadExit, Coverage), RunError> {
-    use std::os::fd::AsRawFd;
     if !notify::available() {
         return Err(RunError::Unsupported(
             "coverage needs seccomp user notification (Linux 5.6 or later)".into(),
@@ -202,23 +201,10 @@ pub fn run_coverage_attached(
     }
     let containment = Containment::start()?;
     let program = super::coverage::program(&sup.judge.compiled);
-    let prepared = Prepared::new(argv, program)?
+    let prepared = contained(Prepared::new(argv, program)?, &containment, &attach)
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
-        .user(user)
-        .cgroup(containment.cgroup_procs())
-        .cgroup_dir(containment.cgroup_dir())
-        .stdio(
-            attach
-                .stdio
-                .as_ref()
-                .map(|fds| fds.each_ref().map(|f| f.as_raw_fd())),
-        )
-        .pid_slot(attach.pid.clone());
-    let terminal = if attach.keep_terminal {
-        Terminal::keep()
-    } else {
-        Terminal::enter()
-    };
+        .user(user);
+    let terminal = Terminal::for_attach(&attach);
     // Coverage follows the whole workload: calls of children that outlive the
     // initial process count too (see `Follow::Workload`).
     let result = run_child_with(
@@ -235,13 +221,27 @@ pub fn run_coverage_attached(
     Ok((exit, coverage.unwrap_or_default()))
 }
 
+/// The child in the containment's cgroup, with the stdio and pid slot `attach` gives.
+fn contained(prepared: Prepared, containment: &Containment, attach: &Attach) -> Prepared {
+    use std::os::fd::AsRawFd;
+    prepared
+        .cgroup(containment.cgroup_procs())
+        .cgroup_dir(containment.cgroup_dir())
+        .stdio(
+            attach
+                .stdio
+                .as_ref()
+                .map(|fds| fds.each_ref().map(|f| f.as_raw_fd())),
+        )
+        .pid_slot(attach.pid.clone())
+}
+
 fn run_full(
     spec: RunSpec,
     sup: Supervision,
     attach: Attach,
     logs: &LogOptions,
 ) -> Result<WorkloadExit, RunError> {
-    use std::os::fd::AsRawFd;
     // First, before any thread or listener exists: the watchdog must hold nothing of ours.
     let containment = Containment::start()?;
     let flags = match spec.mode {
@@ -258,25 +258,12 @@ fn run_full(
     };
     let execs_notified = execs.is_some();
     let program = execs.unwrap_or_else(|| sup.judge.compiled.program.clone());
-    let prepared = Prepared::new(&spec.argv, program)?
+    let prepared = contained(Prepared::new(&spec.argv, program)?, &containment, &attach)
         .filter_flags(flags)
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
-        .cgroup(containment.cgroup_procs())
-        .cgroup_dir(containment.cgroup_dir())
-        .new_audit_session(log_session)
-        .stdio(
-            attach
-                .stdio
-                .as_ref()
-                .map(|fds| fds.each_ref().map(|f| f.as_raw_fd())),
-        )
-        .pid_slot(attach.pid.clone());
-    let terminal = if attach.keep_terminal {
-        Terminal::keep()
-    } else {
-        Terminal::enter()
-    };
+        .new_audit_session(log_session);
+    let terminal = Terminal::for_attach(&attach);
     let result = match spec.mode {
         Interception::Trace => super::trace::run_traced(&prepared, &sup, &containment),
         Interception::Log => run_logged(&prepared, &sup, &containment, &terminal, logs),
@@ -606,8 +593,17 @@ impl Terminal {
         }
     }
 
+    /// As `attach` asks: kept by eperm (the TUI) or given to the workload.
+    pub(crate) fn for_attach(attach: &Attach) -> Terminal {
+        if attach.keep_terminal {
+            Terminal::keep()
+        } else {
+            Terminal::enter()
+        }
+    }
+
     /// eperm keeps the terminal and its signals: the TUI reads ^C as a key.
-    pub(crate) fn keep() -> Terminal {
+    fn keep() -> Terminal {
         // SAFETY: reading the current dispositions back by setting them to themselves.
         unsafe {
             let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);
