@@ -4,10 +4,10 @@
 //! narrower rules come from [`crate::tighten::narrow`], shared with the CLI.
 
 use crate::arch::Arch;
-use crate::cmd::tighten;
 use crate::profile::{Action, Profile};
 use crate::run::coverage::{watched, Coverage};
 use crate::sources::symbols::{self, Set};
+use crate::tighten::prune;
 use std::collections::{BTreeSet, HashMap};
 
 /// One name of one ALLOW rule.
@@ -39,7 +39,7 @@ pub struct Allowance {
 /// first rule that allows it, so no use is ever lost from the view.
 pub fn allowances(profile: &Profile, coverage: &Coverage) -> Vec<Allowance> {
     let used = coverage.used();
-    let pruned: BTreeSet<String> = tighten::prune_edits(profile, coverage)
+    let pruned: BTreeSet<String> = prune::prune_edits(profile, coverage)
         .iter()
         .map(|e| e.name().to_string())
         .collect();

@@ -169,7 +169,7 @@ impl App {
                 "nothing to prune by: no coverage yet (eperm run --coverage collects it)".into();
             return;
         }
-        let edits = crate::cmd::tighten::prune_edits(&self.profile, &self.coverage);
+        let edits = crate::tighten::prune::prune_edits(&self.profile, &self.coverage);
         if edits.is_empty() {
             self.message = "nothing to prune: every allowance was used or is needed".into();
             return;

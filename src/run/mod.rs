@@ -167,7 +167,8 @@ impl Supervision {
             nr,
             args,
         } = *call;
-        let bootstrap = is_bootstrap(&comm, exe.is_some() && exe == self.own_exe);
+        let bootstrap =
+            crate::sources::event::is_bootstrap(&comm, exe.is_some() && exe == self.own_exe);
         // The caller is stopped in the call, so its arguments can be read now.
         let memory = crate::sources::memory::ProcessMemory { pid: tid };
         let call_text = crate::sources::decode::decode(arch, nr, &args, Some(&memory)).text;
@@ -235,14 +236,6 @@ impl Supervision {
             }
         }
     }
-}
-
-/// Was the call made before the workload's exec? Either the caller still runs
-/// eperm's own executable (`own_exe`: the child between fork and exec), or it is
-/// runc's init (`runc:[2:INIT]`), which loads the profile before exec'ing a
-/// container's workload.
-pub fn is_bootstrap(comm: &str, own_exe: bool) -> bool {
-    own_exe || comm.starts_with("runc:[")
 }
 
 /// How the workload ended, as a shell would see it.

@@ -61,3 +61,11 @@ pub struct Event {
     pub bootstrap: bool,
     pub decision: Decision,
 }
+
+/// Was the call made before the workload's exec? Either the caller still runs
+/// eperm's own executable (`own_exe`: the child between fork and exec), or it is
+/// runc's init (`runc:[2:INIT]`), which loads the profile before exec'ing a
+/// container's workload.
+pub fn is_bootstrap(comm: &str, own_exe: bool) -> bool {
+    own_exe || comm.starts_with("runc:[")
+}

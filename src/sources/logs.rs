@@ -396,7 +396,7 @@ pub fn event(
         action,
         errno,
         rule,
-        bootstrap: crate::run::is_bootstrap(
+        bootstrap: super::event::is_bootstrap(
             r.comm.as_deref().unwrap_or_default(),
             own_exe.is_some() && r.exe.as_deref() == own_exe,
         ),

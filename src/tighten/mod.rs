@@ -1,5 +1,6 @@
-//! Tightening a profile from what a workload really used (see [`crate::run::coverage`]).
-//! Pruning unused allowances lives with `eperm tighten` (`cmd::tighten`); narrowing
-//! allowances to the argument values seen is [`narrow`], shared with the TUI.
+//! Tightening a profile from what a workload really used (see [`crate::run::coverage`]):
+//! [`prune`] takes out the allowances no run used, [`narrow`] narrows allowances
+//! to the argument values seen. Both serve the CLI and the TUI alike.
 
 pub mod narrow;
+pub mod prune;

@@ -1,0 +1,78 @@
+//! Pruning: the allowances a workload never used, from its coverage, and the
+//! edits that take them out. Shared by `eperm tighten`, `run --coverage` and the
+//! TUI's Coverage view.
+
+use crate::profile::edit::Edit;
+use crate::profile::{Action, Profile};
+use crate::run::coverage::Coverage;
+use std::collections::BTreeSet;
+
+/// Each allowance (an ALLOW rule's name) with its use count; unused ones listed.
+pub fn report(profile: &Profile, coverage: &Coverage) -> String {
+    let mut s = String::new();
+    let mut unused = Vec::new();
+    let (mut total, mut used) = (0usize, 0usize);
+    for rule in profile.rules.iter().filter(|r| r.action == Action::Allow) {
+        let mut line = Vec::new();
+        for n in &rule.names {
+            total += 1;
+            let count: u64 = coverage
+                .tallies
+                .iter()
+                .filter(|t| t.rule == Some(rule.index) && t.syscall == n.name)
+                .map(|t| t.count)
+                .sum();
+            if count > 0 {
+                used += 1;
+                line.push(format!("{}×{count}", n.name));
+            } else {
+                unused.push(n.name.clone());
+            }
+        }
+        if !line.is_empty() {
+            s += &format!(
+                "  {}: {}\n",
+                profile.path(&format!("syscalls[{}]", rule.index)),
+                line.join(", ")
+            );
+        }
+    }
+    let mut out = format!("eperm: coverage: {used} of {total} allowances used\n{s}");
+    if !unused.is_empty() {
+        out += &format!("unused ({}): {}\n", unused.len(), unused.join(", "));
+    }
+    out
+}
+
+/// The edits that take out what was never used: names of ALLOW rules that no
+/// run used, except what the runtime needs to exec and names any non-ALLOW rule
+/// also lists (removing those would change more than the allowance).
+pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
+    let used = coverage.used();
+    let before = coverage.before_exec();
+    let elsewhere: BTreeSet<&str> = profile
+        .rules
+        .iter()
+        .filter(|r| r.action != Action::Allow)
+        .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
+        .collect();
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for rule in profile.rules.iter().filter(|r| r.action == Action::Allow) {
+        for n in &rule.names {
+            let name = n.name.as_str();
+            if used.contains(name)
+                || before.contains(name)
+                || name == "execve"
+                || elsewhere.contains(name)
+            {
+                continue;
+            }
+            names.insert(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| Edit::Remove(n.to_string()))
+        .filter(|e| e.validate().is_ok())
+        .collect()
+}
