@@ -1,8 +1,11 @@
-//! The command line, as DESIGN.md promises it. Names here are a contract.
+//! The command line. Names here are a contract (docs/architecture.md, "Contracts").
 
-use clap::{Args, Parser, Subcommand};
+use crate::run::Interception;
+use crate::sources::logs::Wanted;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,42 +49,124 @@ pub enum Command {
     Oci(OciArgs),
 }
 
+/// How would-be-denied calls are intercepted (`--mode` of `eperm run`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// SCMP_ACT_TRACE and a ptrace tracer.
+    Trace,
+    /// SCMP_ACT_NOTIFY and a user-notification supervisor.
+    Notify,
+    /// SCMP_ACT_LOG; events from the kernel log (audit, kmsg).
+    Log,
+}
+
+/// `--mode` of `eperm docker` and `eperm oci`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerMode {
+    /// eperm is the runtime's seccomp agent.
+    Notify,
+    /// The kernel logs denials.
+    Log,
+}
+
+impl From<RunMode> for Interception {
+    fn from(m: RunMode) -> Interception {
+        match m {
+            RunMode::Trace => Interception::Trace,
+            RunMode::Notify => Interception::Notify,
+            RunMode::Log => Interception::Log,
+        }
+    }
+}
+
+impl From<ContainerMode> for Interception {
+    fn from(m: ContainerMode) -> Interception {
+        match m {
+            ContainerMode::Notify => Interception::Notify,
+            ContainerMode::Log => Interception::Log,
+        }
+    }
+}
+
+/// An event source of `--source`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceName {
+    Ptrace,
+    Notify,
+    Audit,
+    Kmsg,
+}
+
+/// The flags of every command that runs a workload (`run`, `docker`, `oci`).
+#[derive(Args, Debug)]
+pub struct SessionArgs {
+    /// Apply what the profile says (errno, kill), reproducing the real failure
+    /// (containers: with --mode notify).
+    #[arg(long, conflicts_with = "hold")]
+    pub enforce: bool,
+    /// Hold each would-be-denied call until you decide (needs the TUI; containers:
+    /// with --mode notify).
+    #[arg(long)]
+    pub hold: bool,
+    /// With --hold: let a held call run after S seconds without an answer (default 30).
+    #[arg(long, value_name = "S", requires = "hold", value_parser = seconds)]
+    pub hold_timeout: Option<Duration>,
+    /// Event sources, comma-separated: ptrace, notify, audit, kmsg; with --mode
+    /// log, which kernel log sources to read (default: audit and kmsg).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub source: Vec<SourceName>,
+    /// Write events to FILE (`-`: stdout) as JSON lines.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<String>,
+    /// No interface: the workload's output passes through, a summary follows on stderr.
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Don't save the profile after each decision (TUI).
+    #[arg(long)]
+    pub no_autosave: bool,
+    /// Run the workload again after each save (TUI).
+    #[arg(long)]
+    pub rerun_on_save: bool,
+}
+
+impl SessionArgs {
+    /// The kernel log sources `--source` names (both when it names none).
+    pub fn log_sources(&self) -> Wanted {
+        let has = |n| self.source.contains(&n);
+        let wanted = Wanted {
+            audit: has(SourceName::Audit),
+            kmsg: has(SourceName::Kmsg),
+        };
+        if wanted.audit || wanted.kmsg {
+            wanted
+        } else {
+            Wanted::BOTH
+        }
+    }
+}
+
+/// `--hold-timeout S`: seconds, fractions allowed; a negative value is 0.
+fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs.max(0.0)).map_err(|e| format!("{s:?}: {e}"))
+}
+
 /// What `eperm docker` and `eperm oci` share.
 #[derive(Args, Debug)]
 pub struct ContainerArgs {
     /// notify: eperm is runc's seccomp agent (live, exact, can --enforce);
     /// log: the kernel logs denials (works with any runtime). Default: notify when
     /// the runtime can hand eperm the listener, else log.
-    #[arg(long, value_parser = ["notify", "log"])]
-    pub mode: Option<String>,
-    /// With --mode notify: apply what the profile says (errno, kill), reproducing the real failure.
     #[arg(long)]
-    pub enforce: bool,
-    /// With --mode log: kernel log sources, comma-separated: audit, kmsg.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub source: Vec<String>,
-    /// Write events to FILE (`-`: stdout) as JSON lines.
-    #[arg(long, value_name = "FILE|-")]
-    pub events: Option<String>,
+    pub mode: Option<ContainerMode>,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// Write the profile plus allowances for every call it would have denied
     /// (the runtime's own start-up calls get a comment saying so). Without the TUI.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
-    /// No interface: the container's output passes through, a summary follows on stderr.
-    #[arg(long)]
-    pub no_tui: bool,
-    /// With --mode notify: hold each would-be-denied call until you decide (TUI).
-    #[arg(long, conflicts_with = "enforce")]
-    pub hold: bool,
-    /// With --hold: let a held call run after S seconds without an answer.
-    #[arg(long, value_name = "S", requires = "hold")]
-    pub hold_timeout: Option<f64>,
-    /// Don't save the profile after each decision (TUI).
-    #[arg(long)]
-    pub no_autosave: bool,
-    /// Run the container again after each save (TUI).
-    #[arg(long)]
-    pub rerun_on_save: bool,
 }
 
 #[derive(Args, Debug)]
@@ -177,32 +262,10 @@ pub struct RunArgs {
     #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
     /// How denials are intercepted (default: notify where the kernel has it, else trace).
-    #[arg(long, value_parser = ["trace", "notify", "log"])]
-    pub mode: Option<String>,
-    /// Apply what the profile says (errno, kill), reproducing the real failure.
-    #[arg(long, conflicts_with = "hold")]
-    pub enforce: bool,
-    /// Hold each would-be-denied call until you decide (needs the TUI).
     #[arg(long)]
-    pub hold: bool,
-    /// With --hold: let a held call run after S seconds without an answer.
-    #[arg(long, value_name = "S", requires = "hold")]
-    pub hold_timeout: Option<f64>,
-    /// Event sources, comma-separated: ptrace, notify, audit, kmsg.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub source: Vec<String>,
-    /// Don't save the profile after each decision (TUI).
-    #[arg(long)]
-    pub no_autosave: bool,
-    /// Run the workload again after each save (TUI).
-    #[arg(long)]
-    pub rerun_on_save: bool,
-    /// No interface: the workload's output passes through, a summary follows on stderr.
-    #[arg(long)]
-    pub no_tui: bool,
-    /// Write events to FILE (`-`: stdout) as JSON lines.
-    #[arg(long, value_name = "FILE|-")]
-    pub events: Option<String>,
+    pub mode: Option<RunMode>,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// Run the workload as this user: NAME, UID or UID:GID.
     #[arg(long, value_name = "NAME|UID[:GID]")]
     pub user: Option<String>,

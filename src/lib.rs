@@ -1,8 +1,20 @@
 //! eperm: an interactive debugger for seccomp profiles.
 //!
-//! Data flows one way: a profile is loaded ([`profile`]), resolved for a
-//! target into effective rules, compiled to BPF, and run; what the kernel
-//! reports comes back as events. See `DESIGN.md` in the repository for the map.
+//! Data flows one way (docs/architecture.md has the whole map):
+//!
+//! - [`json`], [`arch`], [`caps`], [`errno`]: the ground floor — positions-keeping
+//!   JSON, architectures and syscall tables, capabilities, errno names.
+//! - [`profile`]: the model, loading with precise errors, resolution for a target,
+//!   lints, minimal-diff edits and atomic saves.
+//! - [`compile`]: a resolved profile to classic BPF, with its emulator.
+//! - [`sources`]: the one `Event` type and everything that produces one.
+//! - [`run`]: one local run (child, watchdog, tracer, listener, coverage).
+//! - [`container`]: one container run (instrumented copy, agent, runtime client).
+//! - [`session`]: what a run is, for every command and the TUI.
+//! - [`tighten`]: pruning and narrowing a profile from coverage.
+//! - [`app`]: the TUI's headless state (messages in, effects out); [`ui`] draws it;
+//!   [`tui`] owns the terminal and the loop.
+//! - [`cli`] and [`cmd`]: the command line and one thin file per subcommand.
 
 pub mod app;
 pub mod arch;
@@ -15,6 +27,7 @@ pub mod errno;
 pub mod json;
 pub mod profile;
 pub mod run;
+pub mod session;
 pub mod sources;
 pub mod suggest;
 pub mod tighten;

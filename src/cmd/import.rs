@@ -2,10 +2,10 @@
 //! the base plus an allowance for every syscall the evidence shows was denied or
 //! logged (kernel logs), or made at all (strace).
 
-use super::run::load_profile;
 use super::{CmdError, EXIT_OK};
 use crate::cli::ImportArgs;
 use crate::profile::edit::{apply_commented, Edit};
+use crate::profile::load_or_default as load_profile;
 use crate::sources::file::{self, Format};
 use crate::sources::strace;
 use std::collections::{BTreeMap, HashMap};

@@ -14,7 +14,7 @@ pub mod watch;
 
 use crate::profile::LoadError;
 
-/// Exit codes, as DESIGN.md promises them.
+/// Exit codes, as docs/architecture.md ("Contracts") promises them.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -32,6 +32,8 @@ pub enum CmdError {
     Run(#[from] crate::run::RunError),
     #[error(transparent)]
     Coverage(#[from] crate::run::coverage::CoverageError),
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
 }
 
 impl CmdError {
@@ -40,14 +42,16 @@ impl CmdError {
             CmdError::BadInput(_) | CmdError::Load(_) => EXIT_BAD_INPUT,
             CmdError::Io(_) | CmdError::Coverage(_) => EXIT_FINDINGS,
             CmdError::Run(e) => e.exit_code(),
+            CmdError::Session(e) => e.exit_code(),
         }
     }
 }
 
 use crate::arch::Arch;
 use crate::caps::CapSet;
-use crate::cli::TargetArgs;
+use crate::cli::{SessionArgs, TargetArgs};
 use crate::profile::{KernelVersion, Target};
+use crate::session::live::LiveOptions;
 
 /// The target a command evaluates a profile for; unset parts default to this host.
 pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
@@ -74,4 +78,68 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
         })?),
     };
     Ok(Target { arch, caps, kernel })
+}
+
+/// With the TUI, or without: a terminal on stdout and no `--no-tui` (nor
+/// `headless`, e.g. `-o`). `--events -` is refused beside the TUI, whose
+/// screen stdout is; `--hold` without it is said to run permissively.
+pub fn wants_tui(args: &SessionArgs, headless: bool) -> Result<bool, CmdError> {
+    use std::io::IsTerminal;
+    let tui = !args.no_tui && !headless && std::io::stdout().is_terminal();
+    if tui && args.events.as_deref() == Some("-") {
+        return Err(CmdError::BadInput(
+            "--events -: stdout is the TUI's screen\n  hint: --events FILE, or --no-tui".into(),
+        ));
+    }
+    if args.hold && !tui {
+        eprintln!("eperm: --hold needs the TUI (a terminal on stdout); calls run permissively");
+    }
+    Ok(tui)
+}
+
+/// The TUI's options from the session flags; `--events FILE` is opened here.
+pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, CmdError> {
+    let events = args
+        .events
+        .as_deref()
+        .map(crate::session::collect::events_file)
+        .transpose()?;
+    Ok(LiveOptions {
+        hold: args.hold,
+        hold_timeout: args
+            .hold_timeout
+            .unwrap_or(std::time::Duration::from_secs(30)),
+        autosave: !args.no_autosave,
+        rerun_on_save: args.rerun_on_save,
+        coverage,
+        events,
+    })
+}
+
+/// Writes `text` to `path` (a profile the user asked for with `-o`).
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CmdError> {
+    std::fs::write(path, text).map_err(|source| {
+        CmdError::Session(crate::session::SessionError::File {
+            op: "write",
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Re-runs `command` under the written profile with `--enforce` (see
+/// [`crate::session::verify`]) and says how it went: exit 0 when it passed, 1 when not.
+pub fn verified(
+    output: &std::path::Path,
+    command: &[std::ffi::OsString],
+    expected: crate::run::WorkloadExit,
+    seen: &str,
+) -> Result<u8, CmdError> {
+    let verification = crate::session::verify::verify(output, command, expected)?;
+    eprint!("{}", verification.render(output, seen));
+    Ok(if verification.passed() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }

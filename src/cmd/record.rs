@@ -2,49 +2,38 @@
 //! every syscall it needed — the base profile plus allowances made through the
 //! edit engine, so the diff against the base is as small as a reviewer would make.
 
-use super::run::{execute, load_profile, Options};
-use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
+use super::CmdError;
 use crate::arch::Arch;
 use crate::cli::RecordArgs;
-use crate::profile::edit::{apply_commented, Edit};
-use crate::profile::load_str;
+use crate::profile::{load_or_default, load_str};
+use crate::session::{allow, Local, Session};
+use crate::sources::logs::Wanted;
 
 pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
     let out_name = args.output.display().to_string();
     let base = if args.empty {
         load_str(&out_name, empty_profile(Arch::native()))?
     } else {
-        load_profile(args.base.as_deref())?
+        load_or_default(args.base.as_deref())?
     };
     let command = command_line(&args.command);
-    let recorded = execute(
-        base.clone(),
-        &Options {
-            mode: None,
-            enforce: false,
-            user: None,
-            events: None,
-            command: &args.command,
-            sources: &[],
-        },
-    )?;
-    let mut names = recorded.summary.names();
-    names.sort();
-    let (known, unknown): (Vec<String>, Vec<String>) = names
-        .into_iter()
-        .partition(|n| Edit::Allow(n.clone()).validate().is_ok());
-    if !unknown.is_empty() {
+    let how = Local {
+        mode: None,
+        user: None,
+        enforce: false,
+        sources: Wanted::BOTH,
+    };
+    let session = Session::local(base.clone(), args.command.clone(), &how)?;
+    let recorded = session.run(base.clone(), None)?;
+    let allowed = allow::recorded(&base, &recorded.summary, &command)?;
+    if !allowed.nameless.is_empty() {
         eprintln!(
             "eperm: syscalls without a name cannot be written to a profile: {}",
-            unknown.join(", ")
+            allowed.nameless.join(", ")
         );
     }
-    let edits: Vec<Edit> = known.iter().cloned().map(Edit::Allow).collect();
-    let comment = format!("recorded by eperm from: {command}");
-    let applied = apply_commented(&base, &edits, Some(&comment))
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    std::fs::write(&args.output, applied.text())
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{out_name}: {e}")))?;
+    super::write_file(&args.output, &allowed.text)?;
+    let known = &allowed.names;
     eprintln!(
         "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",
         command,
@@ -57,45 +46,7 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
     if !args.verify {
         return Ok(recorded.exit.code());
     }
-
-    verify(&args.output, &args.command, recorded.exit, "when recorded")
-}
-
-/// Re-runs `command` under the written profile with `--enforce`: nothing may be denied
-/// and the program must end as it did when `expected` was seen (`seen` says when).
-pub fn verify(
-    output: &std::path::Path,
-    command: &[std::ffi::OsString],
-    expected: crate::run::WorkloadExit,
-    seen: &str,
-) -> Result<u8, CmdError> {
-    let out_name = output.display().to_string();
-    let options = Options {
-        mode: None,
-        enforce: true,
-        user: None,
-        events: None,
-        command,
-        sources: &[],
-    };
-    let verified = execute(load_profile(Some(output))?, &options)?;
-    if !verified.summary.entries.is_empty() {
-        eprintln!("eperm: verify failed: under {out_name} with --enforce, still denied:");
-        eprint!("{}", verified.summary.render(Some(&out_name)));
-        return Ok(EXIT_FINDINGS);
-    }
-    if verified.exit != expected {
-        eprintln!(
-            "eperm: verify failed: under {out_name} the program {}, but {expected} {seen}",
-            verified.exit
-        );
-        return Ok(EXIT_FINDINGS);
-    }
-    eprintln!(
-        "eperm: verified: under {out_name} nothing was denied and the program {}",
-        verified.exit
-    );
-    Ok(EXIT_OK)
+    super::verified(&args.output, &args.command, recorded.exit, "when recorded")
 }
 
 /// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it;

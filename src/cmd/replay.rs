@@ -1,10 +1,10 @@
 //! `eperm replay FILE...`: saved kernel logs in the same UI as a live run, each
 //! record explained by the profile's deciding rule.
 
-use super::run::load_profile;
 use super::watch::{judge_for, judged_event, line, view_config};
 use super::{CmdError, EXIT_OK};
 use crate::cli::ReplayArgs;
+use crate::profile::load_or_default as load_profile;
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
 use crate::sources::logs::Incoming;

@@ -2,11 +2,11 @@
 //! from the kernel log sources, filtered by process, name or executable. This is
 //! how a container started elsewhere with a LOG profile is debugged.
 
-use super::run::load_profile;
 use super::{CmdError, EXIT_OK};
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::cli::WatchArgs;
+use crate::profile::load_or_default as load_profile;
 use crate::profile::{Action, KernelVersion, Target};
 use crate::run::Judge;
 use crate::sources::event::Event;

@@ -3,16 +3,16 @@
 //! copy ([`instrument`]) and listens: as the runtime's seccomp agent ([`agent`])
 //! for NOTIFY, or on the kernel log sources for LOG.
 //!
-//! A command's [`plan`] makes a [`session::Launch`] for each run: the client
-//! command ([`docker`] or [`oci`]), the copy, the agent's socket. [`session`] runs
+//! A command's [`plan`] makes a [`launch::Launch`] for each run: the client
+//! command ([`docker`] or [`oci`]), the copy, the agent's socket. [`launch`] runs
 //! it; [`marker`] tells it when the container's last log record has arrived;
 //! [`wrapper`] is `eperm-runc`, which lets Docker hand containers to the agent.
 
 pub mod agent;
 pub mod docker;
 pub mod instrument;
+pub mod launch;
 pub mod marker;
 pub mod oci;
 pub mod plan;
-pub mod session;
 pub mod wrapper;

@@ -5,10 +5,10 @@
 use super::agent::Agent;
 use super::docker::{Client, RunArgs};
 use super::instrument::{instrument, Instrument};
-use super::session::{Attribution, ContainerId, Launch};
+use super::launch::{Attribution, ContainerId, Launch};
 use super::{oci, wrapper};
 use crate::profile::{Profile, Target};
-use crate::run::session::Interception;
+use crate::run::Interception;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +41,11 @@ impl Plan {
             target,
             work: WorkDir::create()?,
         })
+    }
+
+    /// The directory each run's files (the profile's copy, the agent socket) go in.
+    pub fn work_dir(&self) -> &Path {
+        &self.work.path
     }
 
     /// The command line shown to the user.
@@ -106,7 +111,7 @@ impl Plan {
             env.push(var);
         }
         if runtime.is_some() {
-            let uid = crate::run::session::login_uid(None);
+            let uid = crate::run::local::login_uid(None);
             env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session.display()).into());
         }
         let client = Client {
@@ -159,7 +164,7 @@ impl Plan {
             mode: self.mode,
             agent,
             attribution: Attribution::OwnSession {
-                loginuid: crate::run::session::login_uid(None),
+                loginuid: crate::run::local::login_uid(None),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
         })

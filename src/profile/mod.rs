@@ -19,3 +19,26 @@ pub use resolve::{resolve, Effective, Resolved, Skip, Target, Verdict};
 
 /// The embedded default profile, Docker-compatible in behaviour.
 pub const DEFAULT_PROFILE: &str = include_str!("../../assets/profiles/default.json");
+
+/// The name the embedded default profile goes by in messages (its `file`).
+pub const DEFAULT_NAME: &str = "<default profile>";
+
+/// `-p FILE`, or the embedded default profile when no file is given.
+pub fn load_or_default(path: Option<&std::path::Path>) -> Result<Profile, LoadError> {
+    match path {
+        Some(p) => load_file(p),
+        None => load_str(DEFAULT_NAME, DEFAULT_PROFILE.to_string()),
+    }
+}
+
+impl Profile {
+    /// The file the profile was read from, as given; `None` for the embedded default.
+    pub fn own_file(&self) -> Option<&str> {
+        (self.file != DEFAULT_NAME).then_some(self.file.as_str())
+    }
+
+    /// [`Profile::own_file`] as a path.
+    pub fn file_path(&self) -> Option<std::path::PathBuf> {
+        self.own_file().map(std::path::PathBuf::from)
+    }
+}

@@ -8,9 +8,12 @@
 pub mod child;
 pub mod contain;
 pub mod coverage;
+mod interception;
+pub mod local;
 pub mod notify;
-pub mod session;
 pub mod trace;
+
+pub use interception::Interception;
 
 use crate::arch::Arch;
 use crate::compile::{self, Compiled, Mode};

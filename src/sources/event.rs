@@ -1,7 +1,7 @@
 //! The event: one syscall the profile would have denied, from any source.
 //!
 //! Serialised as one JSON object per line for `run --events` and `watch --json`;
-//! the field names are a contract (DESIGN.md, "Events as JSON").
+//! the field names are a contract (docs/architecture.md, "Contracts").
 
 use serde::Serialize;
 

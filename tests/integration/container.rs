@@ -512,9 +512,10 @@ fn docker_in_the_tui_allow_then_rerun_is_clean() {
 #[test]
 fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
     use eperm::container::agent::Agent;
-    use eperm::container::session::{self, Attribution, Launch};
+    use eperm::container::launch::{self, Attribution, Launch};
     use eperm::profile::{load_str, KernelVersion, Target};
-    use eperm::run::session::{Interception, LogOptions};
+    use eperm::run::local::LogOptions;
+    use eperm::run::Interception;
     use eperm::run::{Judge, Policy, RunError, Supervision};
     use std::time::{Duration, Instant};
     // SAFETY: plain syscall.
@@ -545,7 +546,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         handoff_timeout: Duration::from_secs(1),
     };
     let started = Instant::now();
-    let result = session::run(launch, sup, &LogOptions::default(), Default::default());
+    let result = launch::run(launch, sup, &LogOptions::default(), Default::default());
     let waited = started.elapsed();
     match result {
         Err(RunError::Unsupported(why)) => assert!(why.contains("--mode log"), "{why}"),

@@ -321,7 +321,8 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
 
 #[test]
 fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
-    use eperm::run::session::{self, Interception, LogOptions, RunSpec};
+    use eperm::run::local::{self, Attach, LogOptions, RunSpec};
+    use eperm::run::Interception;
     use eperm::run::{Judge, Policy, Supervision};
     let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
     let (_dir, exe, profile) = setup();
@@ -354,7 +355,7 @@ fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
         mode: Interception::Log,
         user: None,
     };
-    let exit = session::run_with_logs(spec, sup, &options).unwrap();
+    let exit = local::run(spec, sup, Attach::default(), &options).unwrap();
     assert_eq!(exit.code(), 0);
     let events: Vec<_> = events_rx.try_iter().collect();
     assert_eq!(events.len(), 3, "{events:#?}");

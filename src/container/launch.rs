@@ -6,8 +6,9 @@
 use super::agent::Agent;
 use super::marker::{drain, sift_marker};
 use crate::run::contain::Containment;
+use crate::run::local::{consume, Attach, LogOptions, Terminal};
 use crate::run::notify::Supervisor;
-use crate::run::session::{consume, Attach, Interception, LogOptions, Terminal};
+use crate::run::Interception;
 use crate::run::{RunError, Supervision, WorkloadExit};
 use crate::sources::forks::Forks;
 use crate::sources::logs::{Filter, Incoming, LogSources};
@@ -378,7 +379,7 @@ fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
 }
 
 fn wait(pid: i32) -> Result<WorkloadExit, RunError> {
-    Ok(crate::run::session::wait(pid)?)
+    Ok(crate::run::local::wait(pid)?)
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {

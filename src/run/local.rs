@@ -1,12 +1,12 @@
-//! One run of a workload, start to end: containment, the child, the supervisor,
-//! the terminal, and the workload's exit status.
+//! One run of a local workload, start to end: containment, the child, the
+//! supervisor (tracer, listener or log sources), the terminal, and the
+//! workload's exit status. The session layer decides what to run; this runs it.
 
 use super::child::{Credentials, Prepared, SECCOMP_FILTER_FLAG_NEW_LISTENER};
 use super::contain::Containment;
 use super::coverage::Coverage;
 use super::notify::{self, Supervisor};
-use super::{RunError, Supervision, WorkloadExit};
-use crate::compile::Mode;
+use super::{Interception, RunError, Supervision, WorkloadExit};
 use crate::profile::Action;
 use crate::sources::health::Health;
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
@@ -15,54 +15,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// How would-be-denied calls are intercepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interception {
-    /// SCMP_ACT_TRACE and a ptrace tracer.
-    Trace,
-    /// SCMP_ACT_NOTIFY and a user-notification supervisor.
-    Notify,
-    /// SCMP_ACT_LOG; events come from the kernel log sources.
-    Log,
-}
-
-impl Interception {
-    pub fn parse(s: &str) -> Option<Interception> {
-        match s {
-            "trace" => Some(Interception::Trace),
-            "notify" => Some(Interception::Notify),
-            "log" => Some(Interception::Log),
-            _ => None,
-        }
-    }
-
-    /// Notify where the kernel has it (it is the fastest), else trace.
-    pub fn best_available() -> Interception {
-        if notify::available() {
-            Interception::Notify
-        } else {
-            Interception::Trace
-        }
-    }
-
-    /// The compile mode that goes with it.
-    pub fn compile_mode(self) -> Mode {
-        match self {
-            Interception::Trace => Mode::Trace,
-            Interception::Notify => Mode::Notify,
-            Interception::Log => Mode::Log,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Interception::Trace => "trace",
-            Interception::Notify => "notify",
-            Interception::Log => "log",
-        }
-    }
-}
 
 /// What to run, and how.
 pub struct RunSpec {
@@ -142,53 +94,11 @@ pub struct Attach {
     pub pid: Option<std::sync::Arc<std::sync::atomic::AtomicI32>>,
 }
 
-/// Runs the workload to its end under `sup`, returning how it ended.
-pub fn run(spec: RunSpec, sup: Supervision) -> Result<WorkloadExit, RunError> {
-    run_full(spec, sup, Attach::default(), &LogOptions::default())
-}
-
-/// Like [`run`], with the kernel log sources of `--mode log` chosen by `logs`.
-pub fn run_with_logs(
-    spec: RunSpec,
-    sup: Supervision,
-    logs: &LogOptions,
-) -> Result<WorkloadExit, RunError> {
-    run_full(spec, sup, Attach::default(), logs)
-}
-
-/// Like [`run`], with the workload's stdio and terminal as `attach` says.
-pub fn run_attached(
-    spec: RunSpec,
-    sup: Supervision,
-    attach: Attach,
-) -> Result<WorkloadExit, RunError> {
-    run_full(spec, sup, attach, &LogOptions::default())
-}
-
-/// Like [`run_attached`], with `--mode log`'s sources (and their health updates).
-pub fn run_attached_with_logs(
-    spec: RunSpec,
-    sup: Supervision,
-    attach: Attach,
-    logs: &LogOptions,
-) -> Result<WorkloadExit, RunError> {
-    run_full(spec, sup, attach, logs)
-}
-
 /// Runs the workload to its end under the profile as written, seeing every call
 /// (see [`super::coverage`]); returns how it ended and what it used. `sup.judge`
-/// may be compiled in any mode: only its verdicts are used.
-pub fn run_coverage(
-    argv: &[OsString],
-    user: Option<Credentials>,
-    sup: Supervision,
-) -> Result<(WorkloadExit, Coverage), RunError> {
-    run_coverage_attached(argv, user, sup, Attach::default())
-}
-
-/// Like [`run_coverage`], with the workload's stdio and terminal as `attach` says
+/// may be compiled in any mode: only its verdicts are used. `attach` as for [`run`]
 /// (the TUI keeps the terminal and captures the output).
-pub fn run_coverage_attached(
+pub fn cover(
     argv: &[OsString],
     user: Option<Credentials>,
     sup: Supervision,
@@ -236,7 +146,10 @@ fn contained(prepared: Prepared, containment: &Containment, attach: &Attach) -> 
         .pid_slot(attach.pid.clone())
 }
 
-fn run_full(
+/// Runs the workload to its end under `sup`, returning how it ended: its stdio
+/// and terminal as `attach` says, and with `--mode log` the kernel log sources
+/// `logs` chooses.
+pub fn run(
     spec: RunSpec,
     sup: Supervision,
     attach: Attach,

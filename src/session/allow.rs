@@ -1,0 +1,77 @@
+//! What a run saw, made into allowances in the profile through the edit engine,
+//! so that the diff against the profile is as small as a reviewer would make it.
+
+use super::{SessionError, Summary};
+use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError};
+use crate::profile::Profile;
+
+/// The comment on allowances the runtime's start-up needed.
+pub const BOOTSTRAP_COMMENT: &str =
+    "needed by the container runtime (runc) before the workload starts, not by the workload";
+
+/// A profile with a run's allowances.
+pub struct Allowed {
+    pub text: String,
+    /// The names allowed, sorted.
+    pub names: Vec<String>,
+    /// Names the run saw that no profile can hold (numbers without a name).
+    pub nameless: Vec<String>,
+}
+
+/// `base` plus an allowance for every syscall of `summary`, in one rule whose
+/// comment names `command` (`eperm record`).
+pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allowed, SessionError> {
+    let mut names = summary.names();
+    names.sort();
+    let (names, nameless): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .partition(|n| Edit::Allow(n.clone()).validate().is_ok());
+    let edits: Vec<Edit> = names.iter().cloned().map(Edit::Allow).collect();
+    let comment = recorded_comment(command);
+    let applied = apply_commented(base, &edits, Some(&comment)).map_err(bad)?;
+    Ok(Allowed {
+        text: applied.text().to_string(),
+        names,
+        nameless,
+    })
+}
+
+/// `profile` plus allowances: the workload's calls with one comment, the
+/// runtime's start-up calls (only ever made before the workload's exec) in a
+/// rule of their own with [`BOOTSTRAP_COMMENT`] (`eperm docker -o`, `eperm oci --save`).
+pub fn with_bootstrap(
+    profile: &Profile,
+    summary: &Summary,
+    command: &str,
+) -> Result<String, SessionError> {
+    let mut workload = Vec::new();
+    let mut bootstrap = Vec::new();
+    for name in summary.names() {
+        let only_bootstrap = summary
+            .entries
+            .iter()
+            .filter(|e| e.syscall == name)
+            .all(|e| e.bootstrap);
+        let edit = Edit::Allow(name);
+        if edit.validate().is_err() {
+            continue; // a number without a name cannot go into a profile
+        }
+        if only_bootstrap {
+            bootstrap.push(edit);
+        } else {
+            workload.push(edit);
+        }
+    }
+    let comment = recorded_comment(command);
+    let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
+    let second = apply_grouped(&first.profile, &bootstrap, BOOTSTRAP_COMMENT).map_err(bad)?;
+    Ok(second.text().to_string())
+}
+
+fn recorded_comment(command: &str) -> String {
+    format!("recorded by eperm from: {command}")
+}
+
+fn bad(e: EditError) -> SessionError {
+    SessionError::BadInput(e.to_string())
+}

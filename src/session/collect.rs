@@ -1,0 +1,86 @@
+//! Where a headless run's events go: a thread that writes them to `--events`
+//! (a file, or `-` for stdout) as JSON lines and sums them up into a [`Summary`].
+
+use super::{SessionError, Summary};
+use crate::sources::event::Event;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// The collecting thread; it ends when every sender of its channel is dropped.
+pub struct Collector {
+    thread: JoinHandle<std::io::Result<Summary>>,
+    /// Where the events go, for messages.
+    sink: Option<String>,
+}
+
+/// `--events FILE`, created (or emptied) for writing.
+pub fn events_file(path: &str) -> Result<std::fs::File, SessionError> {
+    std::fs::File::create(path).map_err(|source| SessionError::File {
+        op: "create the --events file",
+        path: PathBuf::from(path),
+        source,
+    })
+}
+
+/// Starts collecting; events sent on the returned sender are written to `events`.
+pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector), SessionError> {
+    let mut sink: Option<Box<dyn Write + Send>> = match events {
+        None => None,
+        Some("-") => Some(Box::new(std::io::stdout())),
+        Some(path) => Some(Box::new(events_file(path)?)),
+    };
+    let (tx, rx) = mpsc::channel::<Event>();
+    let thread = std::thread::spawn(move || -> std::io::Result<Summary> {
+        let mut summary = Summary::default();
+        let mut out = sink.as_mut().map(std::io::BufWriter::new);
+        // Polled, not blocked on: a blocked receiver costs the supervisor a wake-up
+        // (a context switch) for every event; polling batches them.
+        loop {
+            let event = match rx.try_recv() {
+                Ok(event) => event,
+                Err(mpsc::TryRecvError::Empty) => {
+                    // Unparked at once when the run ends (see `finish`): no 5 ms
+                    // tail on every run.
+                    std::thread::park_timeout(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+            };
+            if let Some(out) = out.as_mut() {
+                serde_json::to_writer(&mut *out, &event)?;
+                out.write_all(b"\n")?;
+            }
+            summary.add(&event);
+        }
+        if let Some(mut out) = out {
+            out.flush()?;
+        }
+        Ok(summary)
+    });
+    let sink = events.map(|e| {
+        if e == "-" {
+            "stdout".into()
+        } else {
+            e.to_string()
+        }
+    });
+    Ok((tx, Collector { thread, sink }))
+}
+
+impl Collector {
+    /// After the run (its senders dropped): the summary of every event.
+    pub fn finish(self) -> Result<Summary, SessionError> {
+        self.thread.thread().unpark();
+        let written = self
+            .thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written.map_err(|source| SessionError::File {
+            op: "write events to",
+            path: PathBuf::from(self.sink.unwrap_or_default()),
+            source,
+        })
+    }
+}

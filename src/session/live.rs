@@ -1,0 +1,313 @@
+//! Live runs for the TUI: each run of the session on threads of its own, under
+//! the profile text as it is now, reporting as it goes — events, held calls, the
+//! workload's output, the log sources' health, its end — to a [`Sink`], every
+//! report tagged with the run's number so that a restart never mixes two runs.
+
+use super::{Session, Start, Workload};
+use crate::profile::load_str;
+use crate::run::coverage::Coverage;
+use crate::run::local::{self, Attach, LogOptions};
+use crate::run::{HoldAnswer, HoldRequest, Policy, WorkloadExit};
+use crate::sources::event::Event;
+use crate::sources::health::Health;
+use std::io::{BufRead, Write};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What a live run tells the UI; `.0` is the run's number.
+pub enum Report {
+    Event(usize, Event),
+    Hold(usize, HoldRequest),
+    /// A line of the workload's output (`true`: from stderr).
+    Output(usize, String, bool),
+    Exited(usize, Result<WorkloadExit, String>),
+    /// The kernel log sources' health (`--mode log`), every half second.
+    Health(usize, Vec<Health>),
+    /// A coverage run ended: what it used, and what the coverage file holds now
+    /// (`None`: no file). Not tagged: a run killed by a restart used what it used.
+    Coverage {
+        run: Coverage,
+        stored: Option<Result<Coverage, String>>,
+    },
+}
+
+pub(super) const NO_CONTAINER_COVERAGE: &str = "coverage is not available for containers yet";
+
+/// Where reports go; false once nobody listens any more.
+pub type Sink = Arc<dyn Fn(Report) -> bool + Send + Sync>;
+
+/// Whether a run counts what the workload uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoverageRun {
+    Off,
+    /// Merging what it used into `file` when it ends (`None`: not kept).
+    On {
+        file: Option<PathBuf>,
+    },
+}
+
+/// How the TUI runs the session, from the command line.
+pub struct LiveOptions {
+    /// `--hold`: each would-be-denied call waits for the user.
+    pub hold: bool,
+    /// `--hold-timeout`: then the profile's verdict applies.
+    pub hold_timeout: Duration,
+    pub autosave: bool,
+    pub rerun_on_save: bool,
+    /// `--coverage`: the first run counts what each allowance is used for.
+    pub coverage: bool,
+    /// `--events FILE`: every event of every run, as JSON lines.
+    pub events: Option<std::fs::File>,
+}
+
+/// One run of the workload, on its own threads.
+pub struct Live {
+    number: usize,
+    pid: Arc<AtomicI32>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Live {
+    /// Starts run `number` of `session` under `text`, reporting to `sink`; a
+    /// failure to start is reported as the run's end.
+    pub fn start(
+        session: &Arc<Session>,
+        number: usize,
+        text: &str,
+        coverage: CoverageRun,
+        events: Option<&std::fs::File>,
+        sink: &Sink,
+    ) -> Live {
+        let pid = Arc::new(AtomicI32::new(0));
+        let thread = match spawn(session, number, text, coverage, events, sink, &pid) {
+            Ok(thread) => Some(thread),
+            Err(why) => {
+                let _ = sink(Report::Exited(number, Err(why)));
+                None
+            }
+        };
+        Live {
+            number,
+            pid,
+            thread,
+        }
+    }
+
+    /// A run that never started: `eperm watch` and `eperm replay` have no workload.
+    pub fn none(number: usize) -> Live {
+        Live {
+            number,
+            pid: Arc::new(AtomicI32::new(0)),
+            thread: None,
+        }
+    }
+
+    /// A run on a thread of the caller's (tests stand in for a workload).
+    pub fn on_thread(number: usize, thread: JoinHandle<()>) -> Live {
+        Live {
+            number,
+            pid: Arc::new(AtomicI32::new(0)),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn number(&self) -> usize {
+        self.number
+    }
+
+    /// The workload's pid, once it is forked.
+    pub fn pid(&self) -> Option<u32> {
+        let p = self.pid.load(Ordering::SeqCst);
+        (p > 0).then_some(p as u32)
+    }
+
+    /// Kills the workload's process group and waits (at most 3 s) for the run to
+    /// end; true when it did. A supervisor waiting for the answer to a held call
+    /// cannot end, so `wait` is called meanwhile (every 10 ms or so) to answer
+    /// held calls still on their way.
+    pub fn stop(&mut self, mut wait: impl FnMut(Duration)) -> bool {
+        if let Some(pid) = self.pid() {
+            // SAFETY: plain syscall on the workload's own process group.
+            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+        }
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !thread.is_finished() && Instant::now() < deadline {
+            wait(Duration::from_millis(10));
+        }
+        let ended = thread.is_finished();
+        if ended {
+            let _ = thread.join();
+        }
+        ended
+    }
+}
+
+/// The run's threads: the workload's, and those forwarding its events, held
+/// calls, output and health to `sink`.
+fn spawn(
+    session: &Arc<Session>,
+    number: usize,
+    text: &str,
+    coverage: CoverageRun,
+    events: Option<&std::fs::File>,
+    sink: &Sink,
+    pid: &Arc<AtomicI32>,
+) -> Result<JoinHandle<()>, String> {
+    let profile = load_str(&session.profile.file, text.to_string()).map_err(|e| e.to_string())?;
+    if matches!(session.workload, Workload::Container(_)) && coverage != CoverageRun::Off {
+        return Err(NO_CONTAINER_COVERAGE.into());
+    }
+    let start = session
+        .prepare_run(&profile, number)
+        .map_err(|e| e.to_string())?;
+    // Coverage runs the workload as under the profile: the verdicts are enforced.
+    let compile_mode = match coverage {
+        CoverageRun::On { .. } => crate::compile::Mode::Enforce,
+        CoverageRun::Off => session.mode.compile_mode(),
+    };
+    let judge = session
+        .judge(profile.clone(), compile_mode)
+        .map_err(|e| e.to_string())?;
+    let stdio =
+        capture(number, sink).map_err(|e| format!("cannot make pipes for the output: {e}"))?;
+    let log = events.and_then(|f| f.try_clone().ok());
+    let events = forward_events(number, log, sink.clone());
+    let policy = if session.enforce || coverage != CoverageRun::Off {
+        Policy::Enforce
+    } else {
+        // Held or not is the App's call: it answers at once when hold is off.
+        Policy::Hold(forward_holds(number, sink.clone()))
+    };
+    let sup = session.supervise(judge, policy, events);
+    let attach = Attach {
+        stdio: Some(stdio),
+        keep_terminal: true,
+        pid: Some(pid.clone()),
+    };
+    let (session, sink) = (session.clone(), sink.clone());
+    Ok(match (coverage, start) {
+        (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
+            let result = local::cover(&spec.argv, spec.user, sup, attach);
+            let result = result.map(|(exit, run)| {
+                // Even a run killed by a restart used what it used: keep it.
+                let stored =
+                    file.map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
+                let _ = sink(Report::Coverage { run, stored });
+                exit
+            });
+            let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+        }),
+        (CoverageRun::On { .. }, Start::Container(_)) => return Err(NO_CONTAINER_COVERAGE.into()),
+        (CoverageRun::Off, start) => {
+            let logs = LogOptions {
+                wanted: session.sources,
+                updates: Some(forward_health(number, sink.clone())),
+                ..LogOptions::default()
+            };
+            std::thread::spawn(move || {
+                let result = session.start(start, sup, attach, &logs);
+                let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+            })
+        }
+    })
+}
+
+/// The run's events to `sink`, and to `log` (`--events FILE`) as JSON lines.
+fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc::Sender<Event> {
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut log = log.map(std::io::BufWriter::new);
+    std::thread::spawn(move || {
+        // Polled, not blocked on: a receiver woken for every event costs the
+        // supervisor a context switch per call (trace mode: 0.70× strace instead
+        // of 0.51×); a screen drawn at 60 Hz loses nothing by 5 ms batches.
+        loop {
+            let e = match rx.try_recv() {
+                Ok(e) => e,
+                Err(mpsc::TryRecvError::Empty) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+            };
+            if let Some(out) = log.as_mut() {
+                let _ = serde_json::to_writer(&mut *out, &e);
+                let _ = out.write_all(b"\n");
+            }
+            if !sink(Report::Event(number, e)) {
+                break;
+            }
+        }
+        if let Some(mut out) = log {
+            let _ = out.flush();
+        }
+    });
+    tx
+}
+
+/// Held calls to `sink`; when nobody listens any more, they are let run.
+fn forward_holds(number: usize, sink: Sink) -> mpsc::Sender<HoldRequest> {
+    let (tx, rx) = mpsc::channel::<HoldRequest>();
+    std::thread::spawn(move || {
+        for req in rx {
+            let reply = req.reply.clone();
+            if !sink(Report::Hold(number, req)) {
+                let _ = reply.send(HoldAnswer::AllowOnce);
+                break;
+            }
+        }
+    });
+    tx
+}
+
+/// The log sources' health updates to `sink`.
+fn forward_health(number: usize, sink: Sink) -> mpsc::Sender<Vec<Health>> {
+    let (tx, rx) = mpsc::channel::<Vec<Health>>();
+    std::thread::spawn(move || {
+        for health in rx {
+            if !sink(Report::Health(number, health)) {
+                break;
+            }
+        }
+    });
+    tx
+}
+
+/// stdin from /dev/null; stdout and stderr into pipes read line by line.
+fn capture(number: usize, sink: &Sink) -> std::io::Result<[OwnedFd; 3]> {
+    let null = OwnedFd::from(std::fs::File::open("/dev/null")?);
+    let mut ends = Vec::new();
+    for err in [false, true] {
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+        let sink = sink.clone();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(std::fs::File::from(read));
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf)
+                            .trim_end_matches(['\n', '\r'])
+                            .replace('\t', "    ");
+                        if !sink(Report::Output(number, line, err)) {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        ends.push(write);
+    }
+    let err = ends.pop().expect("two pipes");
+    let out = ends.pop().expect("two pipes");
+    Ok([null, out, err])
+}

@@ -1,0 +1,233 @@
+//! A run as a whole, for every command that runs something (`run`, `record`,
+//! `tighten`, `docker`, `oci`, and the TUI's re-runs).
+//!
+//! A [`Session`] is prepared once from what the user asked for ([`prepare`]): the
+//! profile, what to run (a local command or a container through its runtime, one
+//! [`Workload`]), the interception mode and the target the verdicts are for.
+//! Then it runs, as often as needed, each run under the profile text it is given:
+//!
+//! - [`Session::run`]: once, headless; events summed up by [`collect`] into a
+//!   [`Summary`] ([`summary`]);
+//! - [`Session::cover`]: once under coverage, counting what each allowance is
+//!   used for ([`cover`]);
+//! - [`verify`]: again under a written profile, with `--enforce`;
+//! - [`live`]: again and again for the TUI, reporting each run as it goes.
+//!
+//! [`allow`] turns what a run saw into allowances in the profile. Below this
+//! layer, `run::local` and `container::launch` carry out one run each.
+
+pub mod allow;
+pub mod collect;
+pub mod cover;
+pub mod live;
+mod prepare;
+pub mod summary;
+pub mod verify;
+
+pub use prepare::Local;
+pub use summary::{Entry, Summary};
+
+use crate::compile::Mode;
+use crate::container::launch::Launch;
+use crate::container::plan::Plan;
+use crate::profile::{LoadError, Profile, Target};
+use crate::run::child::Credentials;
+use crate::run::coverage::CoverageError;
+use crate::run::local::{self, Attach, LogOptions, RunSpec};
+use crate::run::{Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
+use crate::sources::event::Event;
+use crate::sources::health::Health;
+use crate::sources::logs::{self, Wanted};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+/// What a session runs.
+pub enum Workload {
+    /// A command started by eperm, with the filter installed before its exec.
+    Local {
+        argv: Vec<OsString>,
+        /// `--user`: run as this user instead of eperm's own.
+        user: Option<Credentials>,
+    },
+    /// A container: its runtime applies an instrumented copy of the profile.
+    Container(Plan),
+}
+
+/// Everything every run of one command shares.
+pub struct Session {
+    /// The profile as loaded; each run is given the text it runs under.
+    pub profile: Profile,
+    pub workload: Workload,
+    pub mode: Interception,
+    /// What the profile is resolved for (arch, caps, kernel).
+    pub target: Target,
+    /// `--enforce`: verdicts are applied, so the real failure is reproduced.
+    pub enforce: bool,
+    /// `--mode log`: which kernel log sources to read.
+    pub sources: Wanted,
+}
+
+/// How one headless run ended.
+pub struct Outcome {
+    pub exit: WorkloadExit,
+    pub mode: Interception,
+    pub summary: Summary,
+    /// `--mode log`: how each kernel log source did.
+    pub health: Vec<Health>,
+}
+
+impl Outcome {
+    /// The end-of-run report for stderr: the summary, then (log mode) the log
+    /// sources' health. `file` is the profile's path (`None`: the embedded one).
+    pub fn report(&self, file: Option<&str>) -> String {
+        let mut s = self.summary.render(file);
+        if self.mode == Interception::Log {
+            s += "eperm: kernel log sources:\n";
+            s += &logs::render_health(&self.health);
+        }
+        s
+    }
+}
+
+/// Why a session could not be prepared or run.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Bad usage or bad input: exit 2.
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Coverage(#[from] CoverageError),
+    /// A file of the session's own (`--events`, `-o`) could not be used.
+    #[error("cannot {op} {}: {source}", path.display())]
+    File {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl SessionError {
+    /// 2 for bad input, the run's own code (127: not found), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SessionError::BadInput(_) | SessionError::Load(_) => 2,
+            SessionError::Run(e) => e.exit_code(),
+            SessionError::Coverage(_) | SessionError::File { .. } => 1,
+        }
+    }
+}
+
+impl Session {
+    /// The command line shown to the user.
+    pub fn command(&self) -> String {
+        match &self.workload {
+            Workload::Local { argv, .. } => argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Workload::Container(plan) => plan.command(),
+        }
+    }
+
+    /// Can a call wait for the user's answer? Not in a container's log mode,
+    /// where the kernel lets every call run.
+    pub fn can_hold(&self) -> bool {
+        match self.workload {
+            Workload::Local { .. } => true,
+            Workload::Container(_) => self.mode == Interception::Notify,
+        }
+    }
+
+    /// One run under `profile`, headless: the workload's stdio is its own, events
+    /// go to `events` (FILE, or `-` for stdout) and into the outcome's summary.
+    pub fn run(&self, profile: Profile, events: Option<&str>) -> Result<Outcome, SessionError> {
+        let start = self.prepare_run(&profile, 1)?;
+        let judge = self.judge(profile, self.mode.compile_mode())?;
+        let (tx, collector) = collect::collect(events)?;
+        let policy = if self.enforce {
+            Policy::Enforce
+        } else {
+            Policy::Permissive
+        };
+        let logs = LogOptions {
+            wanted: self.sources,
+            ..LogOptions::default()
+        };
+        // `start` consumes the supervision: the collector's channel closes when it returns.
+        let sup = self.supervise(judge, policy, tx);
+        let exit = self.start(start, sup, Attach::default(), &logs);
+        let summary = collector.finish()?;
+        let health = std::mem::take(&mut *logs.health.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(Outcome {
+            exit: exit?,
+            mode: self.mode,
+            summary,
+            health,
+        })
+    }
+
+    /// What run `number` of `profile` starts: the local command, or a container's
+    /// launch with its own instrumented copy of the profile as it is now.
+    fn prepare_run(&self, profile: &Profile, number: usize) -> Result<Start, SessionError> {
+        match &self.workload {
+            Workload::Local { argv, user } => Ok(Start::Local(RunSpec {
+                argv: argv.clone(),
+                mode: self.mode,
+                user: user.clone(),
+            })),
+            Workload::Container(plan) => plan
+                .launch(profile, number)
+                .map(Start::Container)
+                .map_err(|source| SessionError::File {
+                    op: "prepare the container's files in",
+                    path: plan.work_dir().to_path_buf(),
+                    source,
+                }),
+        }
+    }
+
+    /// `profile` resolved for the target and compiled with denials turned into `mode`.
+    fn judge(&self, profile: Profile, mode: Mode) -> Result<Judge, SessionError> {
+        Judge::new(profile, &self.target, mode).map_err(|e| SessionError::BadInput(e.to_string()))
+    }
+
+    fn supervise(&self, judge: Judge, policy: Policy, events: mpsc::Sender<Event>) -> Supervision {
+        Supervision {
+            judge,
+            policy,
+            events,
+            started: std::time::Instant::now(),
+            // A local child runs eperm itself until its exec: that is bootstrap.
+            own_exe: match self.workload {
+                Workload::Local { .. } => std::env::current_exe().ok(),
+                Workload::Container(_) => None,
+            },
+        }
+    }
+
+    /// Runs the workload (or the container) to its end under `sup`.
+    fn start(
+        &self,
+        start: Start,
+        sup: Supervision,
+        attach: Attach,
+        logs: &LogOptions,
+    ) -> Result<WorkloadExit, RunError> {
+        match start {
+            Start::Local(spec) => local::run(spec, sup, attach, logs),
+            Start::Container(launch) => crate::container::launch::run(launch, sup, logs, attach),
+        }
+    }
+}
+
+/// One run, ready to start.
+enum Start {
+    Local(RunSpec),
+    Container(Launch),
+}

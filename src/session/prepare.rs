@@ -1,0 +1,190 @@
+//! Making a [`Session`] from what the user asked for: the interception mode
+//! this kernel (or this runtime) allows, the user to run as, and the target the
+//! profile's verdicts are resolved for.
+
+use super::{Session, SessionError, Workload};
+use crate::arch::Arch;
+use crate::caps::CapSet;
+use crate::container::docker as dockerrun;
+use crate::container::plan::{Plan, Runtime};
+use crate::profile::{Form, KernelVersion, Profile, Target};
+use crate::run::{local, notify, Interception, RunError};
+use crate::sources::logs::Wanted;
+use std::ffi::OsString;
+use std::path::Path;
+
+/// How a local workload is run (`eperm run`, `record`, `tighten`).
+pub struct Local<'a> {
+    /// `--mode`; `None`: notify where the kernel has it, else trace.
+    pub mode: Option<Interception>,
+    /// `--user NAME|UID[:GID]`.
+    pub user: Option<&'a str>,
+    pub enforce: bool,
+    pub sources: Wanted,
+}
+
+const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles: register eperm's runc wrapper as a runtime,\n    ln -s $(command -v eperm) /usr/local/bin/eperm-runc\n    dockerd --add-runtime eperm=/usr/local/bin/eperm-runc   (or \"runtimes\" in daemon.json)\n  or use --mode log";
+
+impl Session {
+    /// A local command under `profile`.
+    pub fn local(
+        profile: Profile,
+        argv: Vec<OsString>,
+        how: &Local,
+    ) -> Result<Session, SessionError> {
+        let mode = how.mode.unwrap_or_else(Interception::best_available);
+        if mode == Interception::Notify && !notify::available() {
+            return Err(RunError::Unsupported(
+                "this kernel cannot hand eperm a seccomp listener (SECCOMP_RET_USER_NOTIF needs Linux 5.0, pidfd_getfd 5.6)\n  hint: use --mode trace"
+                    .into(),
+            )
+            .into());
+        }
+        let user = how.user.map(local::credentials).transpose()?;
+        // After setuid to anyone but root the workload keeps no capabilities.
+        let caps = match &user {
+            Some(u) if u.uid != 0 => CapSet::none(),
+            _ => CapSet::current(),
+        };
+        Ok(Session {
+            profile,
+            workload: Workload::Local { argv, user },
+            mode,
+            target: here(caps),
+            enforce: how.enforce,
+            sources: how.sources,
+        })
+    }
+
+    /// `docker run DOCKER_ARGS` under `profile`, a Docker profile.
+    pub fn docker(
+        profile: Profile,
+        docker_args: &[OsString],
+        mode: Option<Interception>,
+        enforce: bool,
+        sources: Wanted,
+    ) -> Result<Session, SessionError> {
+        let run = dockerrun::parse(docker_args).map_err(SessionError::BadInput)?;
+        if profile.form != Form::Docker {
+            return Err(SessionError::BadInput(format!(
+                "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
+                profile.file
+            )));
+        }
+        let wrapper = dockerrun::wrapper_runtime();
+        let mode = container_mode(mode, enforce, wrapper.is_some(), DOCKER_NOTIFY_HINT)?;
+        // Docker keeps or drops the profile's rules by the container's caps.
+        let target = here(run.caps);
+        let runtime = Runtime::Docker { run, wrapper };
+        Session::container(profile, runtime, mode, target, enforce, sources)
+    }
+
+    /// `runc run` of `bundle`, under its config.json's profile.
+    pub fn oci(
+        bundle: &Path,
+        id: Option<String>,
+        mode: Option<Interception>,
+        enforce: bool,
+        sources: Wanted,
+    ) -> Result<Session, SessionError> {
+        let config = bundle.join("config.json");
+        let profile = crate::profile::load_file(&config)?;
+        if profile.form != Form::OciConfig {
+            return Err(SessionError::BadInput(format!(
+                "{}: no linux.seccomp object found\n  hint: a bundle's config.json (see `runc spec`) with a seccomp profile in linux.seccomp",
+                config.display()
+            )));
+        }
+        let mode = container_mode(mode, enforce, notify::available(), "")?;
+        let runtime = Runtime::Runc {
+            bundle: bundle.to_path_buf(),
+            id: id.unwrap_or_else(|| format!("eperm-{}", std::process::id())),
+        };
+        // runc applies the profile as written: no includes/excludes to resolve.
+        Session::container(
+            profile,
+            runtime,
+            mode,
+            here(CapSet::all()),
+            enforce,
+            sources,
+        )
+    }
+
+    fn container(
+        profile: Profile,
+        runtime: Runtime,
+        mode: Interception,
+        target: Target,
+        enforce: bool,
+        sources: Wanted,
+    ) -> Result<Session, SessionError> {
+        let plan =
+            Plan::new(runtime, mode, target.clone()).map_err(|source| SessionError::File {
+                op: "create a work directory in",
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        Ok(Session {
+            profile,
+            workload: Workload::Container(plan),
+            mode,
+            target,
+            enforce,
+            sources,
+        })
+    }
+
+    /// Fails before anything starts (before the TUI takes the screen) when the
+    /// local command cannot be found.
+    pub fn check_program(&self) -> Result<(), SessionError> {
+        let Workload::Local { argv, .. } = &self.workload else {
+            return Ok(());
+        };
+        crate::run::child::find_program(argv[0].as_os_str()).ok_or_else(|| {
+            RunError::Spawn(crate::run::child::SpawnError::NotFound(
+                argv[0].to_string_lossy().into_owned(),
+            ))
+        })?;
+        Ok(())
+    }
+}
+
+/// This machine's arch and kernel, with `caps`.
+fn here(caps: CapSet) -> Target {
+    Target {
+        arch: Arch::native(),
+        caps,
+        kernel: KernelVersion::running(),
+    }
+}
+
+/// A container's mode: notify where eperm can be the runtime's seccomp agent,
+/// else log; `--mode notify` where it cannot is refused with `hint`.
+fn container_mode(
+    asked: Option<Interception>,
+    enforce: bool,
+    notify_possible: bool,
+    hint: &str,
+) -> Result<Interception, SessionError> {
+    let mode = match asked {
+        Some(Interception::Log) => Interception::Log,
+        Some(_) if !notify_possible => {
+            return Err(SessionError::BadInput(format!(
+                "--mode notify: eperm cannot be this runtime's seccomp agent\n  hint: {hint}"
+            )))
+        }
+        Some(_) => Interception::Notify,
+        None if notify_possible => Interception::Notify,
+        None => Interception::Log,
+    };
+    if enforce && mode == Interception::Log {
+        return Err(SessionError::BadInput(
+            "--enforce needs --mode notify: in log mode the kernel lets every call run".into(),
+        ));
+    }
+    if mode == Interception::Log && !notify_possible && asked.is_none() && !hint.is_empty() {
+        eprintln!("eperm: no live decisions for this runtime, using --mode log\n  hint: {hint}");
+    }
+    Ok(mode)
+}

@@ -1,0 +1,64 @@
+//! The profile's file as the TUI sees it: saved through the edit engine's text,
+//! and watched for changes made outside eperm.
+
+use super::Incoming;
+use crate::app::Msg;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Saves through the edit engine's text; `expected_old: None` creates a new file.
+pub(super) fn save(path: &Path, text: &str, expected_old: Option<&str>) -> Result<(), String> {
+    match expected_old {
+        Some(old) => crate::profile::save::save(path, text, old)
+            .map(|_| ())
+            .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string()),
+        None => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| {
+                    format!(
+                        "{}: {e} (not overwriting it; run with -p {0} to edit it)",
+                        path.display()
+                    )
+                })?;
+            f.write_all(text.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }
+    }
+}
+
+/// Watches the profile's directory; a change to the file sends its new text.
+pub(super) fn watch(
+    path: &Path,
+    tx: &mpsc::Sender<Incoming>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let name = path.file_name()?.to_os_string();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file = path.to_path_buf();
+    let tx = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(event) = res else { return };
+        if event.kind.is_access() || !event.paths.iter().any(|p| p.file_name() == Some(&name)) {
+            return;
+        }
+        // Editors write in steps: let a burst settle before reading.
+        std::thread::sleep(Duration::from_millis(30));
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let _ = tx.send(Incoming::Msg(Msg::FileChanged(text)));
+        }
+    })
+    .ok()?;
+    watcher
+        .watch(&dir, notify::RecursiveMode::NonRecursive)
+        .ok()?;
+    Some(watcher)
+}

@@ -1,0 +1,515 @@
+//! The TUI: the event loop that feeds the App and carries out its effects —
+//! saving, asking the session layer for runs, answering held calls, quitting.
+//!
+//! Threads feed one channel: terminal input ([`terminal`]), the runs' reports
+//! ([`crate::session::live`]) and the profile's watcher ([`files`]). The loop
+//! drains the channel in batches and draws at most every 16 ms.
+
+mod files;
+mod terminal;
+
+use crate::app::{self, App, Effect, Msg};
+use crate::run::coverage::Coverage;
+use crate::run::HoldAnswer;
+use crate::session::live::{CoverageRun, Live, LiveOptions, Report, Sink};
+use crate::session::Session;
+use crate::sources::event::Event;
+use crate::sources::health::Health;
+use crate::ui::{self, Theme};
+use files::{save, watch};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use terminal::{Screen, PANICKED};
+
+/// What reaches the loop.
+enum Incoming {
+    Msg(Msg),
+    Run(Report),
+}
+
+/// What the loop needs to start runs: the session, and `--events FILE`.
+struct Runs {
+    session: Arc<Session>,
+    events: Option<std::fs::File>,
+    sink: Sink,
+}
+
+impl Runs {
+    fn start(&self, number: usize, text: &str, coverage: CoverageRun) -> Live {
+        Live::start(
+            &self.session,
+            number,
+            text,
+            coverage,
+            self.events.as_ref(),
+            &self.sink,
+        )
+    }
+}
+
+/// The runs' reports into the loop's channel.
+fn sink(tx: &mpsc::Sender<Incoming>) -> Sink {
+    let tx = tx.clone();
+    Arc::new(move |report| tx.send(Incoming::Run(report)).is_ok())
+}
+
+/// Messages that belong to one run of the workload.
+fn of_the_run(m: &Msg) -> bool {
+    matches!(
+        m,
+        Msg::Event(_)
+            | Msg::Hold { .. }
+            | Msg::Output { .. }
+            | Msg::Started { .. }
+            | Msg::Exited(_)
+            | Msg::RunFailed(_)
+            | Msg::Health(_)
+    )
+}
+
+/// Runs the TUI on `session` until the user quits; returns the last run's exit status.
+pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
+    let config = app::Config {
+        command: session.command(),
+        // Coverage runs the workload as under the profile, through notify, never holding.
+        mode: if options.coverage {
+            "notify"
+        } else {
+            session.mode.name()
+        }
+        .to_string(),
+        enforce: session.enforce,
+        hold: options.hold && !options.coverage && session.can_hold(),
+        hold_timeout_ms: options.hold_timeout.as_millis() as u64,
+        autosave: options.autosave,
+        rerun_on_save: options.rerun_on_save,
+        coverage: options.coverage,
+        path: session.profile.file_path(),
+    };
+    let (tx, rx) = mpsc::channel::<Incoming>();
+    let app = App::new(session.profile.clone(), config);
+    let coverage = match options.coverage {
+        true => CoverageRun::On {
+            file: app.path.as_deref().map(Coverage::path_for),
+        },
+        false => CoverageRun::Off,
+    };
+    let runs = Runs {
+        sink: sink(&tx),
+        events: options.events,
+        session: Arc::new(session),
+    };
+    let first = runs.start(1, &runs.session.profile.text, coverage);
+    Loop::new(Some(runs), app, tx, rx, first).drive()
+}
+
+/// The same UI without a workload (`eperm watch`, `eperm replay`): events come
+/// from `events` until it closes, the log sources' health from `health`; `r` has
+/// nothing to restart.
+pub fn view(
+    profile: crate::profile::Profile,
+    config: app::Config,
+    events: mpsc::Receiver<Event>,
+    health: Option<mpsc::Receiver<Vec<Health>>>,
+) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Incoming>();
+    let mut app = App::new(profile, config);
+    app.run.state = app::RunState::Watching;
+    let forward = sink(&tx);
+    std::thread::spawn(move || {
+        for e in events {
+            if !forward(Report::Event(1, e)) {
+                break;
+            }
+        }
+    });
+    if let Some(health) = health {
+        let forward = sink(&tx);
+        std::thread::spawn(move || {
+            for h in health {
+                if !forward(Report::Health(1, h)) {
+                    break;
+                }
+            }
+        });
+    }
+    Loop::new(None, app, tx, rx, Live::none(1))
+        .drive()
+        .map(|_| ())
+}
+
+/// The loop's state between messages.
+struct Loop {
+    /// `None` when watching: there is no workload to run again.
+    runs: Option<Runs>,
+    app: App,
+    tx: mpsc::Sender<Incoming>,
+    rx: mpsc::Receiver<Incoming>,
+    /// The current run; reports of earlier ones are dropped.
+    live: Live,
+    /// Held calls waiting for the user, by the id the App knows them by.
+    replies: HashMap<u64, mpsc::Sender<HoldAnswer>>,
+    next_hold: u64,
+    /// Read while a run was being stopped, to be handled first.
+    kept: VecDeque<Incoming>,
+    watcher: Option<notify::RecommendedWatcher>,
+    last_exit: Option<crate::run::WorkloadExit>,
+}
+
+impl Loop {
+    fn new(
+        runs: Option<Runs>,
+        app: App,
+        tx: mpsc::Sender<Incoming>,
+        rx: mpsc::Receiver<Incoming>,
+        live: Live,
+    ) -> Loop {
+        Loop {
+            runs,
+            app,
+            tx,
+            rx,
+            live,
+            replies: HashMap::new(),
+            next_hold: 0,
+            kept: VecDeque::new(),
+            watcher: None,
+            last_exit: None,
+        }
+    }
+
+    /// Input, messages and effects until the user quits.
+    fn drive(mut self) -> std::io::Result<u8> {
+        let theme = Theme::from_env();
+        self.watcher = self.app.path.as_deref().and_then(|p| watch(p, &self.tx));
+        let screen = Screen::enter()?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        terminal.clear()?;
+        let size = terminal.size()?;
+        self.app.update(Msg::Resize {
+            width: size.width,
+            height: size.height,
+        });
+        self.load_coverage();
+        let stop = Arc::new(AtomicBool::new(false));
+        let input_thread = {
+            let (tx, stop) = (self.tx.clone(), stop.clone());
+            std::thread::spawn(move || terminal::input(tx, stop))
+        };
+        let started = Instant::now();
+        let mut last_tick = Instant::now();
+        let mut last_draw: Option<Instant> = None;
+        let mut dirty = true;
+        while !PANICKED.load(Ordering::SeqCst) {
+            let mut msgs = self.gather();
+            if last_tick.elapsed() >= Duration::from_millis(100) {
+                last_tick = Instant::now();
+                msgs.push_back(Msg::Tick {
+                    now_ms: started.elapsed().as_millis() as u64,
+                });
+                dirty = true; // countdowns and times move
+            }
+            dirty |= !msgs.is_empty();
+            if self.update(msgs) == Flow::Quit {
+                break;
+            }
+            let due = last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(16));
+            // After a panic the terminal is restored: drawing would scribble on it.
+            if dirty && due && !PANICKED.load(Ordering::SeqCst) {
+                terminal.draw(|f| ui::draw(f, &self.app, &theme))?;
+                if last_draw.is_none() {
+                    terminal::debug_panic();
+                }
+                last_draw = Some(Instant::now());
+                dirty = false;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        self.answer_all(HoldAnswer::Kill);
+        // Held calls still on their way find nobody and are let go, so the supervisor
+        // never waits for an answer while the workload is being killed.
+        drop(self.rx);
+        self.live.stop(std::thread::sleep);
+        drop(terminal);
+        drop(screen);
+        let _ = input_thread.join();
+        if PANICKED.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other(
+                "a thread of eperm panicked (above); the workload was killed",
+            ));
+        }
+        Ok(self.last_exit.map_or(0, |e| e.code()))
+    }
+
+    /// What earlier coverage runs left next to the profile: the Coverage view goes on from there.
+    fn load_coverage(&mut self) {
+        let app = &mut self.app;
+        if let Some(path) = app.path.as_deref().filter(|_| !app.path_pending) {
+            match Coverage::load(&Coverage::path_for(path)) {
+                Ok(stored) => {
+                    app.update(Msg::CoverageLoaded(stored));
+                }
+                Err(e) => app.message = format!("coverage not read: {e}"),
+            }
+        }
+    }
+
+    /// The messages of one batch: what waits (at most 16 ms for the first), at
+    /// most ~10 000 so that a flood still lets the screen be drawn.
+    fn gather(&mut self) -> VecDeque<Msg> {
+        let mut msgs = VecDeque::new();
+        let mut next = match self.kept.pop_front() {
+            Some(incoming) => Some(incoming),
+            None => self.rx.recv_timeout(Duration::from_millis(16)).ok(),
+        };
+        let mut batch = 0;
+        while let Some(incoming) = next {
+            msgs.extend(self.message(incoming));
+            batch += 1;
+            next = if batch >= 10_000 {
+                None
+            } else if let Some(incoming) = self.kept.pop_front() {
+                Some(incoming)
+            } else {
+                self.rx.try_recv().ok()
+            };
+        }
+        if self.app.run.pid.is_none() {
+            if let Some(pid) = self.live.pid() {
+                msgs.push_front(Msg::Started { pid });
+            }
+        }
+        msgs
+    }
+
+    /// What one incoming thing means to the App; reports of earlier runs mean nothing.
+    fn message(&mut self, incoming: Incoming) -> Vec<Msg> {
+        let current = self.live.number();
+        let report = match incoming {
+            Incoming::Msg(Msg::FileChanged(text)) => {
+                // Read again now: a late notice of our own earlier write must
+                // not bring back what the file held then.
+                let fresh = self
+                    .app
+                    .path
+                    .as_ref()
+                    .and_then(|p| std::fs::read_to_string(p).ok());
+                return vec![Msg::FileChanged(fresh.unwrap_or(text))];
+            }
+            Incoming::Msg(m) => return vec![m],
+            Incoming::Run(report) => report,
+        };
+        match report {
+            Report::Event(n, e) if n == current => vec![Msg::Event(e)],
+            Report::Output(n, line, err) if n == current => vec![Msg::Output { line, err }],
+            Report::Exited(n, result) if n == current => {
+                let mut msgs: Vec<Msg> = self
+                    .live
+                    .pid()
+                    .map(|pid| Msg::Started { pid })
+                    .into_iter()
+                    .collect();
+                msgs.push(match result {
+                    Ok(exit) => {
+                        self.last_exit = Some(exit);
+                        Msg::Exited(exit)
+                    }
+                    Err(why) => Msg::RunFailed(why),
+                });
+                msgs
+            }
+            Report::Hold(n, req) if n == current => {
+                self.next_hold += 1;
+                self.replies.insert(self.next_hold, req.reply);
+                vec![Msg::Hold {
+                    id: self.next_hold,
+                    event: req.event,
+                }]
+            }
+            Report::Hold(_, req) => {
+                let _ = req.reply.send(HoldAnswer::Kill);
+                vec![]
+            }
+            Report::Health(n, health) if n == current => vec![Msg::Health(health)],
+            Report::Coverage { run, stored } => vec![Msg::CoverageRun { run, stored }],
+            _ => vec![],
+        }
+    }
+
+    /// Feeds `work` to the App and carries out its effects (whose results are
+    /// more work).
+    fn update(&mut self, mut work: VecDeque<Msg>) -> Flow {
+        while let Some(msg) = work.pop_front() {
+            for effect in self.app.update(msg) {
+                match effect {
+                    Effect::Save {
+                        path,
+                        text,
+                        expected_old,
+                    } => work.push_back(self.save(path, text, expected_old)),
+                    Effect::Restart {
+                        profile_text,
+                        coverage,
+                    } => {
+                        self.restart(&profile_text, coverage);
+                        // What the old run sent in this batch is not the new run's.
+                        work.retain(|m| !of_the_run(m));
+                    }
+                    Effect::AnswerHold { id, answer } => {
+                        if let Some(reply) = self.replies.remove(&id) {
+                            let _ = reply.send(answer);
+                        }
+                    }
+                    Effect::StoreCoverage { path, coverage } => {
+                        if let Err(e) = Coverage::merge_into(&path, &coverage) {
+                            work.push_back(Msg::SaveFailed(e.to_string()));
+                        }
+                    }
+                    Effect::Quit => return Flow::Quit,
+                }
+            }
+        }
+        Flow::Go
+    }
+
+    fn save(
+        &mut self,
+        path: std::path::PathBuf,
+        text: String,
+        expected_old: Option<String>,
+    ) -> Msg {
+        let first = self.watcher.is_none();
+        match save(&path, &text, expected_old.as_deref()) {
+            Ok(()) => {
+                if first {
+                    self.watcher = watch(&path, &self.tx);
+                }
+                Msg::Saved { path, text }
+            }
+            Err(why) => Msg::SaveFailed(why),
+        }
+    }
+
+    /// Stops the current run and (with a workload) starts the next under `text`.
+    fn restart(&mut self, text: &str, coverage: bool) {
+        // Calls still waiting for an answer get one, so their supervisor can end.
+        self.answer_all(HoldAnswer::Kill);
+        let (rx, kept) = (&self.rx, &mut self.kept);
+        self.live
+            .stop(|timeout| stash_while_stopping(rx, kept, timeout));
+        // Without a workload (watching) the App asks for no restart.
+        let Some(runs) = &self.runs else { return };
+        let coverage = match coverage {
+            true => CoverageRun::On {
+                file: self
+                    .app
+                    .path
+                    .as_deref()
+                    .filter(|_| !self.app.path_pending)
+                    .map(Coverage::path_for),
+            },
+            false => CoverageRun::Off,
+        };
+        self.live = runs.start(self.live.number() + 1, text, coverage);
+    }
+
+    fn answer_all(&mut self, answer: HoldAnswer) {
+        for (_, reply) in self.replies.drain() {
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Go,
+    Quit,
+}
+
+/// While a run is being stopped: held calls on their way are answered (kill: the
+/// workload is being killed anyway), so that their supervisor can end; what else
+/// arrives goes to `kept`, in order, for the loop.
+fn stash_while_stopping(
+    rx: &mpsc::Receiver<Incoming>,
+    kept: &mut VecDeque<Incoming>,
+    timeout: Duration,
+) {
+    match rx.recv_timeout(timeout) {
+        Ok(Incoming::Run(Report::Hold(_, req))) => {
+            let _ = req.reply.send(HoldAnswer::Kill);
+        }
+        Ok(other) => kept.push_back(other),
+        Err(mpsc::RecvTimeoutError::Timeout) => {}
+        Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(timeout),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tests::event;
+    use crate::app::{Key, Mods};
+    use crate::run::HoldRequest;
+
+    /// A stand-in for a run whose supervisor holds a call: it sends the request,
+    /// then cannot end before someone answers it (or drops the reply).
+    fn holding_run(tx: &mpsc::Sender<Incoming>) -> (Live, mpsc::Receiver<Option<HoldAnswer>>) {
+        let (answered_tx, answered) = mpsc::channel();
+        let tx = tx.clone();
+        let thread = std::thread::spawn(move || {
+            let (reply, answer) = mpsc::channel();
+            let req = HoldRequest {
+                event: event("mkdir", 1, 0),
+                reply,
+            };
+            let send = |r| tx.send(Incoming::Run(r)).unwrap();
+            send(Report::Output(1, "before".into(), false));
+            send(Report::Hold(1, req));
+            send(Report::Output(1, "after".into(), false));
+            let _ = answered_tx.send(answer.recv().ok());
+        });
+        (Live::on_thread(1, thread), answered)
+    }
+
+    #[test]
+    fn stopping_a_run_answers_the_held_call_it_waits_for() {
+        let (tx, rx) = mpsc::channel();
+        let (mut live, answered) = holding_run(&tx);
+        let mut kept = VecDeque::new();
+        assert!(
+            live.stop(|timeout| stash_while_stopping(&rx, &mut kept, timeout)),
+            "the run did not end"
+        );
+        assert_eq!(answered.recv().unwrap(), Some(HoldAnswer::Kill));
+        // Everything else read meanwhile is kept, in order, for the loop; what the
+        // wait did not read is still in the channel, after it.
+        let lines: Vec<String> = kept
+            .into_iter()
+            .chain(rx.try_iter())
+            .map(|i| match i {
+                Incoming::Run(Report::Output(_, line, _)) => line,
+                _ => panic!("only output was sent"),
+            })
+            .collect();
+        assert_eq!(lines, ["before", "after"]);
+    }
+
+    #[test]
+    fn only_messages_of_a_run_are_dropped_at_a_restart() {
+        assert!(of_the_run(&Msg::Event(event("mkdir", 1, 0))));
+        assert!(of_the_run(&Msg::Hold {
+            id: 1,
+            event: event("mkdir", 1, 0)
+        }));
+        assert!(!of_the_run(&Msg::Key(Key::Char('q'), Mods::NONE)));
+        assert!(!of_the_run(&Msg::FileChanged(String::new())));
+        assert!(!of_the_run(&Msg::CoverageRun {
+            run: Coverage::default(),
+            stored: None
+        }));
+    }
+}
