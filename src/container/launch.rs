@@ -72,14 +72,15 @@ pub fn run(
     attach: Attach,
 ) -> Result<WorkloadExit, RunError> {
     // First, before any thread or fd of ours exists (see `Containment::start`).
-    let containment = Containment::start_with_cleanup(&launch.cleanup)?;
-    let (stop_read, stop_write) = pipe()?;
+    let containment = Containment::start_with_cleanup(&launch.cleanup)
+        .map_err(RunError::os("start the watchdog"))?;
+    let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
     // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
     // copy had to leave LOG (see `instrument::RUNC_HANDOFF`), when it can.
     let (tx, raw) = mpsc::channel::<Incoming>();
     let sources = match (launch.mode, LogSources::start(logs.wanted, tx)) {
         (_, Ok(sources)) => Some((sources, raw)),
-        (Interception::Log, Err(e)) => return Err(e.into()),
+        (Interception::Log, Err(e)) => return Err(RunError::os("start the kernel log sources")(e)),
         (_, Err(e)) => {
             eprintln!("eperm: no kernel log source ({e}): calls runc needs unanswered (execve, read, write …) go unreported");
             None
@@ -338,7 +339,7 @@ fn spawn_client(
         if e.kind() == std::io::ErrorKind::NotFound {
             RunError::Spawn(crate::run::child::SpawnError::NotFound(name))
         } else {
-            RunError::Io(std::io::Error::new(e.kind(), format!("{name}: {e}")))
+            RunError::os(format!("start {name}"))(e)
         }
     })?;
     let pid = child.id() as i32;
@@ -348,7 +349,7 @@ fn spawn_client(
         // SAFETY: plain syscall on our own child.
         unsafe { libc::kill(pid, libc::SIGKILL) };
         let _ = wait(pid);
-        return Err(e.into());
+        return Err(RunError::os("watch the runtime client's process group")(e));
     }
     Ok(pid)
 }
@@ -379,7 +380,7 @@ fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
 }
 
 fn wait(pid: i32) -> Result<WorkloadExit, RunError> {
-    Ok(crate::run::local::wait(pid)?)
+    crate::run::local::wait(pid).map_err(RunError::os("wait for the runtime client"))
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {

@@ -109,7 +109,7 @@ pub fn cover(
             "coverage needs seccomp user notification (Linux 5.6 or later)".into(),
         ));
     }
-    let containment = Containment::start()?;
+    let containment = Containment::start().map_err(RunError::os("start the watchdog"))?;
     let program = super::coverage::program(&sup.judge.compiled);
     let prepared = contained(Prepared::new(argv, program)?, &containment, &attach)
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
@@ -156,7 +156,7 @@ pub fn run(
     logs: &LogOptions,
 ) -> Result<WorkloadExit, RunError> {
     // First, before any thread or listener exists: the watchdog must hold nothing of ours.
-    let containment = Containment::start()?;
+    let containment = Containment::start().map_err(RunError::os("start the watchdog"))?;
     let flags = match spec.mode {
         Interception::Notify => SECCOMP_FILTER_FLAG_NEW_LISTENER,
         Interception::Trace | Interception::Log => 0,
@@ -240,10 +240,10 @@ fn run_child_with<T: Send>(
     unsafe { libc::setpgid(pid, pid) };
     if let Err(e) = containment.watch_group(pid) {
         kill_and_reap(pid);
-        return Err(e.into());
+        return Err(RunError::os("watch the workload's process group")(e));
     }
     terminal.give_to(pid);
-    let (stop_read, stop_write) = pipe()?;
+    let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
     let mut serve = Some(serve);
     std::thread::scope(|scope| {
         let mut supervisor = None;
@@ -261,14 +261,11 @@ fn run_child_with<T: Send>(
         });
         let outcome = match (started, taken) {
             (Err(e), _) => Err(RunError::from(e)),
-            (Ok(()), Err(e)) => Err(RunError::Io(std::io::Error::new(
-                e.kind(),
-                format!("cannot reach the workload's seccomp listener: {e}"),
-            ))),
+            (Ok(()), Err(e)) => Err(RunError::os("reach the workload's seccomp listener")(e)),
             (Ok(()), Ok(())) => Ok(()),
         };
         let result = match outcome {
-            Ok(()) => wait(pid).map_err(RunError::from),
+            Ok(()) => wait(pid).map_err(RunError::os("wait for the workload")),
             Err(e) => {
                 kill_and_reap(pid);
                 Err(e)
@@ -322,14 +319,15 @@ fn run_logged(
 ) -> Result<WorkloadExit, RunError> {
     // Before the workload starts, so that none of its records is missed.
     let (tx, rx) = mpsc::channel::<Incoming>();
-    let sources = LogSources::start(logs.wanted, tx)?;
+    let sources =
+        LogSources::start(logs.wanted, tx).map_err(RunError::os("start the kernel log sources"))?;
     let mut spawned = prepared.spawn()?;
     let pid = spawned.pid;
     // SAFETY: plain syscall on our own child.
     unsafe { libc::setpgid(pid, pid) };
     if let Err(e) = containment.watch_group(pid) {
         kill_and_reap(pid);
-        return Err(e.into());
+        return Err(RunError::os("watch the workload's process group")(e));
     }
     terminal.give_to(pid);
     let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
@@ -364,7 +362,7 @@ fn run_logged(
         };
         let _ = filter_tx.send(filter);
         let result = match started {
-            Ok(()) => wait(pid).map_err(RunError::from),
+            Ok(()) => wait(pid).map_err(RunError::os("wait for the workload")),
             Err(e) => {
                 kill_and_reap(pid);
                 Err(RunError::from(e))

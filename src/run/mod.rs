@@ -290,8 +290,17 @@ pub enum RunError {
     /// The kernel lacks what this mode needs; the message suggests another mode.
     #[error("{0}")]
     Unsupported(String),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
+    /// An operation of eperm's own failed (a pipe, a cgroup, waitpid, ptrace).
+    #[error("cannot {op}: {source}")]
+    Os { op: String, source: std::io::Error },
+}
+
+impl RunError {
+    /// For `map_err`: `op` failed with the error it is given.
+    pub fn os(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
+        let op = op.into();
+        move |source| RunError::Os { op, source }
+    }
 }
 
 impl RunError {

@@ -134,10 +134,13 @@ impl Tracer<'_> {
         containment: &Containment,
     ) -> Result<WorkloadExit, RunError> {
         let pid = self.initial;
-        containment.watch_group(pid)?;
+        containment
+            .watch_group(pid)
+            .map_err(RunError::os("watch the workload's process group"))?;
         // The child stops itself with SIGSTOP right after PTRACE_TRACEME.
-        let Some((_, status)) = wait(pid, 0)? else {
-            return Err(io::Error::from_raw_os_error(libc::ECHILD).into());
+        let Some((_, status)) = wait(pid, 0).map_err(RunError::os("wait for the workload"))? else {
+            let gone = io::Error::from_raw_os_error(libc::ECHILD);
+            return Err(RunError::os("wait for the workload to stop")(gone));
         };
         match decode(status) {
             Some(Status::Signal(libc::SIGSTOP)) => {}
@@ -169,12 +172,14 @@ impl Tracer<'_> {
             pid,
             0,
             OPTIONS as usize as *mut libc::c_void,
-        )?;
+        )
+        .map_err(RunError::os("set the tracer's options"))?;
         resume(pid, 0);
         let mut started = false;
         // Until the first process ends.
         while self.exit.is_none() {
-            let Some((tid, status)) = wait(-1, 0)? else {
+            let Some((tid, status)) = wait(-1, 0).map_err(RunError::os("wait for the tracees"))?
+            else {
                 break; // nothing left to wait for
             };
             let Some(status) = decode(status) else {
@@ -210,8 +215,8 @@ impl Tracer<'_> {
             spawned.wait_started(prepared.program(), |_| {})?;
         }
         self.exit.ok_or_else(|| {
-            RunError::Io(io::Error::other(
-                "the workload's first process vanished without an exit status",
+            RunError::os("learn how the workload ended")(io::Error::other(
+                "its first process vanished without an exit status",
             ))
         })
     }
@@ -497,7 +502,7 @@ fn ignore_gone(e: io::Error) -> Result<(), RunError> {
     if e.raw_os_error() == Some(libc::ESRCH) {
         Ok(())
     } else {
-        Err(e.into())
+        Err(RunError::os("trace the workload")(e))
     }
 }
 
