@@ -786,7 +786,7 @@ fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::tests::event;
+    use crate::app::testing::event;
 
     /// A stand-in for a run whose supervisor holds a call: it sends the request,
     /// then cannot end before someone answers it (or drops the reply).
