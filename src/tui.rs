@@ -545,8 +545,7 @@ pub fn view(
     health: Option<mpsc::Receiver<Vec<Health>>>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Incoming>();
-    let mut app = App::new(profile, config);
-    app.run.state = app::RunState::Watching;
+    let app = App::new(profile, config);
     let forward = tx.clone();
     std::thread::spawn(move || {
         for e in events {
@@ -597,7 +596,7 @@ fn drive(
             Ok(stored) => {
                 app.update(Msg::CoverageLoaded(stored));
             }
-            Err(e) => app.message = format!("coverage not read: {e}"),
+            Err(e) => _ = app.update(Msg::CoverageUnreadable(e.to_string())),
         }
     }
     let stop = Arc::new(AtomicBool::new(false));

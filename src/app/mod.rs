@@ -98,6 +98,8 @@ pub enum Msg {
     Health(Vec<Health>),
     /// Coverage stored next to the profile, read at start.
     CoverageLoaded(Coverage),
+    /// The coverage stored next to the profile could not be read (why).
+    CoverageUnreadable(String),
     /// A coverage run ended: its own tallies, and what the coverage file holds
     /// after they were merged in (`None`: no file to keep them in).
     CoverageRun {
@@ -227,6 +229,9 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// The workload runs under coverage (`--coverage`).
     pub coverage: bool,
+    /// No workload: the events come from logs (`watch`, `replay`), so there is
+    /// nothing to start or restart.
+    pub watching: bool,
 }
 
 impl Default for Config {
@@ -241,6 +246,7 @@ impl Default for Config {
             rerun_on_save: false,
             path: None,
             coverage: false,
+            watching: false,
         }
     }
 }
@@ -309,7 +315,11 @@ impl App {
             run: RunInfo {
                 command: config.command.clone(),
                 pid: None,
-                state: RunState::Starting,
+                state: if config.watching {
+                    RunState::Watching
+                } else {
+                    RunState::Starting
+                },
                 mode: config.mode.clone(),
                 enforce: config.enforce,
                 hold: config.hold,
@@ -428,6 +438,10 @@ impl App {
             Msg::CoverageLoaded(stored) => {
                 self.coverage = stored;
                 self.refresh_coverage();
+                vec![]
+            }
+            Msg::CoverageUnreadable(why) => {
+                self.message = format!("coverage not read: {why}");
                 vec![]
             }
             Msg::CoverageRun { run, stored } => self.coverage_run(run, stored),

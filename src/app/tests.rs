@@ -342,8 +342,8 @@ fn deny_restores_a_rules_own_errno() {
 fn watching_has_no_workload_to_restart() {
     let mut c = config(Some("p.json"));
     c.rerun_on_save = true;
+    c.watching = true;
     let mut app = app_with(PROFILE, c);
-    app.run.state = RunState::Watching;
     app.update(Msg::Event(event("mkdir", 1, 0)));
     assert_eq!(press(&mut app, 'r'), vec![]);
     let text = saved_text(&press(&mut app, 'a'));
@@ -355,4 +355,17 @@ fn watching_has_no_workload_to_restart() {
         vec![]
     );
     assert_eq!(app.rows.len(), 1);
+}
+
+#[test]
+fn a_watching_config_starts_watching_and_unreadable_coverage_says_why() {
+    let mut c = config(Some("p.json"));
+    c.watching = true;
+    let mut app = app_with(PROFILE, c);
+    assert_eq!(app.run.state, RunState::Watching);
+    assert_eq!(
+        app.update(Msg::CoverageUnreadable("bad json".into())),
+        vec![]
+    );
+    assert_eq!(app.message, "coverage not read: bad json");
 }

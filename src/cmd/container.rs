@@ -114,6 +114,7 @@ fn run_tui(plan: Plan, profile: Profile, common: &ContainerArgs) -> Result<u8, C
         hold_timeout_ms: (common.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
         autosave: !common.no_autosave,
         rerun_on_save: common.rerun_on_save,
+        watching: false,
         coverage: false,
         path,
     };

@@ -87,6 +87,7 @@ fn run_tui(args: &RunArgs, profile: Profile) -> Result<u8, CmdError> {
         hold_timeout_ms: (args.hold_timeout.unwrap_or(30.0).max(0.0) * 1000.0) as u64,
         autosave: !args.no_autosave,
         rerun_on_save: args.rerun_on_save,
+        watching: false,
         coverage: args.coverage,
         path: args.profile.clone(),
     };
