@@ -172,19 +172,16 @@ const fn ctrl(mode: Mode, c: char, action: Action, help: HelpText) -> Binding {
     }
 }
 
-/// Every binding. The help overlay lists the `Line`s in this order.
+/// Every binding, one a line (kept so: a table reads down). The help overlay
+/// lists the `Line`s in this order.
+#[rustfmt::skip]
 pub const BINDINGS: &[Binding] = {
     use Action::*;
     use HelpText::*;
     use Key::Char;
     use Mode::*;
     &[
-        on(
-            Syscalls,
-            Key::Up,
-            Up,
-            Line("↑/↓ j/k", "move (in the focused pane)"),
-        ),
+        on(Syscalls, Key::Up, Up, Line("↑/↓ j/k", "move (in the focused pane)")),
         on(Syscalls, Key::Down, Down, Above),
         on(Syscalls, Char('k'), Up, Above),
         on(Syscalls, Char('j'), Down, Above),
@@ -192,80 +189,21 @@ pub const BINDINGS: &[Binding] = {
         on(Syscalls, Key::PageDown, PageDown, Above),
         on(Syscalls, Key::Home, Home, Above),
         on(Syscalls, Key::End, End, Above),
-        on(
-            Syscalls,
-            Key::Tab,
-            NextPane,
-            Line("Tab", "next pane (mouse: click selects, wheel scrolls)"),
-        ),
-        on(
-            Syscalls,
-            Char('/'),
-            Filter,
-            Line("/", "filter the syscalls; Esc clears"),
-        ),
+        on(Syscalls, Key::Tab, NextPane, Line("Tab", "next pane (mouse: click selects, wheel scrolls)")),
+        on(Syscalls, Char('/'), Filter, Line("/", "filter the syscalls; Esc clears")),
         on(Syscalls, Key::Esc, ClearFilter, Above),
-        on(
-            Syscalls,
-            Char('a'),
-            Allow,
-            Line("a", "allow the selected syscall"),
-        ),
-        on(
-            Syscalls,
-            Char('d'),
-            Deny,
-            Line("d", "deny it again (the profile's verdict)"),
-        ),
-        on(
-            Syscalls,
-            Char('e'),
-            Errno,
-            Line(
-                "e",
-                "choose the errno it gets (EPERM, ENOSYS, EACCES, other)",
-            ),
-        ),
+        on(Syscalls, Char('a'), Allow, Line("a", "allow the selected syscall")),
+        on(Syscalls, Char('d'), Deny, Line("d", "deny it again (the profile's verdict)")),
+        on(Syscalls, Char('e'), Errno, Line("e", "choose the errno it gets (EPERM, ENOSYS, EACCES, other)")),
         on(Syscalls, Char('u'), Undo, Line("u / Ctrl-r", "undo / redo")),
         ctrl(Syscalls, 'r', Redo, Above),
         on(Syscalls, Char('w'), Save, Line("w", "save now")),
-        on(
-            Syscalls,
-            Char('r'),
-            Restart,
-            Line("r", "restart the workload under the current profile"),
-        ),
+        on(Syscalls, Char('r'), Restart, Line("r", "restart the workload under the current profile")),
         on(Syscalls, Char('h'), Hold, Line("h", "hold mode on/off")),
-        on(
-            Syscalls,
-            Char(' '),
-            Pause,
-            Line("space", "pause the event stream"),
-        ),
-        on(
-            Syscalls,
-            Char('s'),
-            Sort,
-            Line("s", "sort by first seen / hits"),
-        ),
-        on(
-            Syscalls,
-            Char('c'),
-            ToggleView,
-            Line(
-                "c",
-                "Coverage view: each allowance and its use (--coverage)",
-            ),
-        ),
-        on(
-            Coverage,
-            Char('d'),
-            Deny,
-            Line(
-                "in Coverage",
-                "d deny · p prune unused · n narrow · m collect · c back",
-            ),
-        ),
+        on(Syscalls, Char(' '), Pause, Line("space", "pause the event stream")),
+        on(Syscalls, Char('s'), Sort, Line("s", "sort by first seen / hits")),
+        on(Syscalls, Char('c'), ToggleView, Line("c", "Coverage view: each allowance and its use (--coverage)")),
+        on(Coverage, Char('d'), Deny, Line("in Coverage", "d deny · p prune unused · n narrow · m collect · c back")),
         on(Coverage, Char('p'), Prune, Above),
         on(Coverage, Char('n'), Narrow, Above),
         on(Coverage, Char('m'), Collect, Above),
@@ -277,22 +215,9 @@ pub const BINDINGS: &[Binding] = {
         on(Coverage, Char('a'), Allow, Above),
         on(Coverage, Char('e'), Errno, Above),
         on(Syscalls, Char('?'), Help, Line("?", "this help")),
-        on(
-            Syscalls,
-            Char('q'),
-            Quit,
-            Line("q", "quit (asks when edits are unsaved)"),
-        ),
+        on(Syscalls, Char('q'), Quit, Line("q", "quit (asks when edits are unsaved)")),
         ctrl(Syscalls, 'c', Quit, Above),
-        on(
-            Held,
-            Char('o'),
-            AllowOnce,
-            Line(
-                "hold prompt",
-                "o allow once · a allow always · d deny · k kill · r restart",
-            ),
-        ),
+        on(Held, Char('o'), AllowOnce, Line("hold prompt", "o allow once · a allow always · d deny · k kill · r restart")),
         on(Held, Char('a'), AllowAlways, Above),
         on(Held, Char('d'), Deny, Above),
         on(Held, Char('k'), Kill, Above),
@@ -307,26 +232,11 @@ pub const BINDINGS: &[Binding] = {
         on(ErrnoPrompt, Char('n'), Enosys, Above),
         on(ErrnoPrompt, Char('3'), Eacces, Prompt("EACCES")),
         on(ErrnoPrompt, Char('a'), Eacces, Above),
-        on(
-            ErrnoPrompt,
-            Char('4'),
-            OtherErrno,
-            Prompt("other: type its name or number"),
-        ),
+        on(ErrnoPrompt, Char('4'), OtherErrno, Prompt("other: type its name or number")),
         on(ErrnoPrompt, Char('o'), OtherErrno, Above),
         on(ErrnoPrompt, Key::Esc, Cancel, Prompt("cancel")),
-        on(
-            ConflictPrompt,
-            Char('k'),
-            KeepMine,
-            Prompt("keep mine (overwrite)"),
-        ),
-        on(
-            ConflictPrompt,
-            Char('t'),
-            TakeTheirs,
-            Prompt("take theirs (u brings mine back)"),
-        ),
+        on(ConflictPrompt, Char('k'), KeepMine, Prompt("keep mine (overwrite)")),
+        on(ConflictPrompt, Char('t'), TakeTheirs, Prompt("take theirs (u brings mine back)")),
         on(ConflictPrompt, Char('s'), ShowDiff, Prompt("show diff")),
         on(ConflictPrompt, Char('v'), ShowDiff, Above),
         on(PrunePrompt, Char('y'), Confirm, Prompt("write it")),
