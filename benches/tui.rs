@@ -24,14 +24,9 @@ fn main() {
         profile,
         Config {
             command: "bench".into(),
-            mode: "notify".into(),
-            enforce: false,
-            hold: false,
-            hold_timeout_ms: 30_000,
             autosave: false,
-            rerun_on_save: false,
-            coverage: false,
             path: Some("p.json".into()),
+            ..Config::default()
         },
     );
     let names: Vec<&'static str> = eperm::arch::Arch::native()

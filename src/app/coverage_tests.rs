@@ -1,75 +1,9 @@
 //! The Coverage view driven by synthetic messages: counts, deny, prune behind
 //! its diff, narrowing, undo, and coverage merging across runs.
 
-use super::tests::event;
+use super::testing::{config, event, one_run, press, tally, with_coverage, COVERAGE_PROFILE};
 use super::*;
-use crate::profile::{load_str, Action};
-use crate::run::coverage::Tally;
-
-pub const PROFILE: &str = r#"{
-    "defaultAction": "SCMP_ACT_ERRNO",
-    "syscalls": [
-        {
-            "names": ["execve", "mkdir", "read", "socket", "write"],
-            "action": "SCMP_ACT_ALLOW"
-        },
-        {
-            "names": ["getpid"],
-            "action": "SCMP_ACT_ALLOW",
-            "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]
-        }
-    ]
-}
-"#;
-
-pub fn tally(syscall: &str, rule: Option<usize>, count: u64, pid: u32) -> Tally {
-    Tally {
-        rule,
-        syscall: syscall.into(),
-        arch: "x86_64".into(),
-        action: "SCMP_ACT_ALLOW".into(),
-        count,
-        pids: [pid].into(),
-        ..Tally::default()
-    }
-}
-
-/// One run: read 5×, socket(AF_UNIX, SOCK_STREAM) 2×, execve once; mkdir, write
-/// and getpid never.
-pub fn one_run() -> Coverage {
-    let mut socket = tally("socket", Some(0), 2, 101);
-    socket.values.insert("arg0".into(), [1].into());
-    socket.values.insert("arg1".into(), [1].into());
-    Coverage {
-        runs: 1,
-        tallies: vec![
-            tally("execve", Some(0), 1, 100),
-            tally("read", Some(0), 5, 100),
-            socket,
-        ],
-    }
-}
-
-pub fn app_with(coverage: Coverage) -> App {
-    let config = Config {
-        command: "worker".into(),
-        mode: "notify".into(),
-        enforce: true,
-        hold: false,
-        hold_timeout_ms: 30_000,
-        autosave: true,
-        rerun_on_save: false,
-        path: Some("p.json".into()),
-        coverage: true,
-    };
-    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), config);
-    app.update(Msg::CoverageLoaded(coverage));
-    app
-}
-
-fn key(app: &mut App, c: char) -> Vec<Effect> {
-    app.update(Msg::Key(Key::Char(c), Mods::NONE))
-}
+use crate::profile::{load_str, Action, Profile};
 
 /// The profile a save effect writes; the write is then confirmed to the App.
 fn saved(app: &mut App, effects: &[Effect]) -> Profile {
@@ -106,7 +40,7 @@ fn select(app: &mut App, name: &str) {
 
 #[test]
 fn each_allowance_has_its_count_and_unused_ones_are_marked() {
-    let app = app_with(one_run());
+    let app = with_coverage(one_run());
     let by_name = |n: &str| app.allowances.iter().find(|a| a.name == n).unwrap();
     assert_eq!(app.allowances.len(), 6);
     assert_eq!(by_name("read").count, 5);
@@ -134,39 +68,39 @@ fn uses_recorded_under_a_rule_index_that_moved_still_count() {
         runs: 1,
         tallies: vec![tally("write", Some(3), 7, 1)],
     };
-    let app = app_with(coverage);
+    let app = with_coverage(coverage);
     let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
     assert_eq!((write.count, write.unused), (7, false));
 }
 
 #[test]
 fn c_toggles_the_view_and_its_keys_stay_inside_it() {
-    let mut app = app_with(one_run());
+    let mut app = with_coverage(one_run());
     app.update(Msg::Event(event("mkdir", 1, 0)));
-    assert_eq!(key(&mut app, 'c'), vec![]);
+    assert_eq!(press(&mut app, 'c'), vec![]);
     assert_eq!(app.view, View::Coverage);
-    key(&mut app, 'j');
+    press(&mut app, 'j');
     assert_eq!(app.cov_selected, 1);
     assert_eq!(app.selected, 0, "the Syscalls table did not move");
-    key(&mut app, 'c');
+    press(&mut app, 'c');
     assert_eq!(app.view, View::Syscalls);
 }
 
 #[test]
 fn d_denies_the_allowance_and_u_brings_it_back() {
-    let mut app = app_with(one_run());
-    key(&mut app, 'c');
+    let mut app = with_coverage(one_run());
+    press(&mut app, 'c');
     select(&mut app, "write");
     let denied = {
-        let e = key(&mut app, 'd');
+        let e = press(&mut app, 'd');
         saved(&mut app, &e)
     };
     assert!(!allowed(&denied).contains(&"write".to_string()));
     assert!(allowed(&denied).contains(&"read".to_string()));
     // The view follows the profile: write is no allowance any more.
     assert!(!app.allowances.iter().any(|a| a.name == "write"));
-    match key(&mut app, 'u').as_slice() {
-        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+    match press(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, COVERAGE_PROFILE),
         other => panic!("{other:?}"),
     }
     assert!(app.allowances.iter().any(|a| a.name == "write"));
@@ -174,9 +108,13 @@ fn d_denies_the_allowance_and_u_brings_it_back() {
 
 #[test]
 fn prune_shows_the_diff_and_writes_only_when_confirmed() {
-    let mut app = app_with(one_run());
-    key(&mut app, 'c');
-    assert_eq!(key(&mut app, 'p'), vec![], "nothing is written before yes");
+    let mut app = with_coverage(one_run());
+    press(&mut app, 'c');
+    assert_eq!(
+        press(&mut app, 'p'),
+        vec![],
+        "nothing is written before yes"
+    );
     let Some(Prompt::Prune { names, diff, .. }) = app.prompt.clone() else {
         panic!("no prune prompt: {}", app.message);
     };
@@ -195,11 +133,11 @@ fn prune_shows_the_diff_and_writes_only_when_confirmed() {
     // Esc: nothing happens.
     assert_eq!(app.update(Msg::Key(Key::Esc, Mods::NONE)), vec![]);
     assert_eq!(app.prompt, None);
-    assert_eq!(app.profile.text, PROFILE);
+    assert_eq!(app.profile.text, COVERAGE_PROFILE);
     // Again, and yes.
-    key(&mut app, 'p');
+    press(&mut app, 'p');
     let pruned = {
-        let e = key(&mut app, 'y');
+        let e = press(&mut app, 'y');
         saved(&mut app, &e)
     };
     assert_eq!(allowed(&pruned), ["execve", "read", "socket"]);
@@ -213,24 +151,24 @@ fn prune_shows_the_diff_and_writes_only_when_confirmed() {
         .starts_with("{\n    \"defaultAction\": \"SCMP_ACT_ERRNO\",\n"));
     assert!(app.allowances.iter().all(|a| !a.unused));
     // One step undoes the whole prune.
-    match key(&mut app, 'u').as_slice() {
-        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+    match press(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, COVERAGE_PROFILE),
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn prune_scrolls_and_refuses_a_diff_made_from_an_older_profile() {
-    let mut app = app_with(one_run());
-    key(&mut app, 'c');
-    key(&mut app, 'p');
-    key(&mut app, 'j');
+    let mut app = with_coverage(one_run());
+    press(&mut app, 'c');
+    press(&mut app, 'p');
+    press(&mut app, 'j');
     assert!(matches!(app.prompt, Some(Prompt::Prune { scroll: 1, .. })));
     // An editor changed the file meanwhile (nothing unsaved: it is taken in).
-    let theirs = PROFILE.replace("\"read\", ", "");
+    let theirs = COVERAGE_PROFILE.replace("\"read\", ", "");
     app.update(Msg::FileChanged(theirs.clone()));
     assert_eq!(app.profile.text, theirs);
-    assert_eq!(key(&mut app, 'y'), vec![]);
+    assert_eq!(press(&mut app, 'y'), vec![]);
     assert!(
         app.message.contains("changed since the diff"),
         "{}",
@@ -241,16 +179,16 @@ fn prune_scrolls_and_refuses_a_diff_made_from_an_older_profile() {
 
 #[test]
 fn nothing_to_prune_without_coverage() {
-    let mut app = app_with(Coverage::default());
-    key(&mut app, 'c');
-    assert_eq!(key(&mut app, 'p'), vec![]);
+    let mut app = with_coverage(Coverage::default());
+    press(&mut app, 'c');
+    assert_eq!(press(&mut app, 'p'), vec![]);
     assert_eq!(app.prompt, None);
     assert!(app.message.contains("no coverage yet"), "{}", app.message);
 }
 
 #[test]
 fn socket_used_for_one_family_gets_a_narrower_rule() {
-    let mut app = app_with(one_run());
+    let mut app = with_coverage(one_run());
     // The proposal is tighten::narrow's, as the CLI's.
     let p = app
         .proposal("socket")
@@ -258,10 +196,10 @@ fn socket_used_for_one_family_gets_a_narrower_rule() {
         .clone();
     assert!(p.explanation.contains("AF_UNIX"), "{}", p.explanation);
     assert!(app.proposal("read").is_none());
-    key(&mut app, 'c');
+    press(&mut app, 'c');
     select(&mut app, "socket");
     let narrowed = {
-        let e = key(&mut app, 'n');
+        let e = press(&mut app, 'n');
         saved(&mut app, &e)
     };
     assert!(!allowed(&narrowed).contains(&"socket".to_string()));
@@ -278,19 +216,19 @@ fn socket_used_for_one_family_gets_a_narrower_rule() {
         .iter()
         .any(|c| (c.index, c.value, c.op) == (0, 1, crate::profile::CmpOp::Eq)));
     // Undone as one step.
-    match key(&mut app, 'u').as_slice() {
-        [Effect::Save { text, .. }] => assert_eq!(text, PROFILE),
+    match press(&mut app, 'u').as_slice() {
+        [Effect::Save { text, .. }] => assert_eq!(text, COVERAGE_PROFILE),
         other => panic!("{other:?}"),
     }
     // n on something eperm cannot narrow explains and writes nothing.
     select(&mut app, "read");
-    assert_eq!(key(&mut app, 'n'), vec![]);
+    assert_eq!(press(&mut app, 'n'), vec![]);
     assert!(app.message.contains("no narrower rule"), "{}", app.message);
 }
 
 #[test]
 fn a_coverage_run_merges_with_what_was_stored() {
-    let mut app = app_with(one_run());
+    let mut app = with_coverage(one_run());
     // What the file holds after the run was merged in is the truth (it may hold
     // runs of other sessions too).
     let mut on_disk = one_run();
@@ -340,7 +278,7 @@ fn a_coverage_run_merges_with_what_was_stored() {
 fn health_updates_replace_the_sources() {
     use crate::sources::event::Source;
     use crate::sources::health::Health;
-    let mut app = app_with(one_run());
+    let mut app = with_coverage(one_run());
     let mut kmsg = Health::new(Source::Kmsg);
     kmsg.suppressed = 12;
     app.update(Msg::Health(vec![Health::new(Source::Audit), kmsg.clone()]));
@@ -355,10 +293,10 @@ fn health_updates_replace_the_sources() {
 fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_one() {
     let config = Config {
         path: None,
-        ..app_with(Coverage::default()).config.clone()
+        ..with_coverage(Coverage::default()).config.clone()
     };
     let mut app = App::new(
-        load_str("<default profile>", PROFILE.into()).unwrap(),
+        load_str("<default profile>", COVERAGE_PROFILE.into()).unwrap(),
         config,
     );
     assert!(app
@@ -368,8 +306,8 @@ fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_on
         })
         .is_empty());
     // The first edit writes ./eperm-profile.json; the next run is stored next to it.
-    key(&mut app, 'c');
-    key(&mut app, 'd');
+    press(&mut app, 'c');
+    press(&mut app, 'd');
     app.update(Msg::Saved {
         path: "eperm-profile.json".into(),
         text: app.profile.text.clone(),
@@ -396,8 +334,8 @@ fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_on
 
 #[test]
 fn s_sorts_the_allowances_by_uses() {
-    let mut app = app_with(one_run());
-    key(&mut app, 'c');
+    let mut app = with_coverage(one_run());
+    press(&mut app, 'c');
     let names = |app: &App| -> Vec<String> {
         app.coverage_visible()
             .iter()
@@ -405,23 +343,23 @@ fn s_sorts_the_allowances_by_uses() {
             .collect()
     };
     assert_eq!(names(&app)[..3], ["execve", "mkdir", "read"]);
-    key(&mut app, 's');
+    press(&mut app, 's');
     assert_eq!(names(&app)[..3], ["read", "socket", "execve"]);
     // The filter applies in this view too.
-    key(&mut app, '/');
-    key(&mut app, 'w');
+    press(&mut app, '/');
+    press(&mut app, 'w');
     app.update(Msg::Key(Key::Enter, Mods::NONE));
     assert_eq!(names(&app), ["write"]);
 }
 
 #[test]
 fn a_click_selects_the_allowance_under_it() {
-    let mut app = app_with(one_run());
+    let mut app = with_coverage(one_run());
     app.update(Msg::Resize {
         width: 120,
         height: 40,
     });
-    key(&mut app, 'c');
+    press(&mut app, 'c');
     // Status (2 lines), the table's border and header: the third row is at y = 6.
     app.update(Msg::Click { column: 5, row: 6 });
     assert_eq!(app.selected_allowance().unwrap().name, "read");
@@ -431,11 +369,11 @@ fn a_click_selects_the_allowance_under_it() {
 
 #[test]
 fn an_unused_name_another_rule_denies_is_kept_and_says_why() {
-    let text = PROFILE.replace(
+    let text = COVERAGE_PROFILE.replace(
         "    ]\n}",
         "    ,{\"names\": [\"write\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38}\n    ]\n}",
     );
-    let mut app = app_with(one_run());
+    let mut app = with_coverage(one_run());
     app.update(Msg::FileChanged(text));
     let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
     assert!(write.unused);
@@ -444,31 +382,31 @@ fn an_unused_name_another_rule_denies_is_kept_and_says_why() {
 
 #[test]
 fn m_makes_the_next_runs_collect_coverage() {
-    let mut c = super::tests::config(Some("p.json"));
+    let mut c = config(Some("p.json"));
     c.hold = true;
-    let mut app = App::new(load_str("p.json", PROFILE.into()).unwrap(), c);
+    let mut app = App::new(load_str("p.json", COVERAGE_PROFILE.into()).unwrap(), c);
     app.update(Msg::Started { pid: 9 });
-    key(&mut app, 'c');
-    assert_eq!(key(&mut app, 'm'), vec![]);
+    press(&mut app, 'c');
+    assert_eq!(press(&mut app, 'm'), vec![]);
     assert!(app.collect && !app.run.coverage, "only the next runs");
-    let effects = key(&mut app, 'r');
+    let effects = press(&mut app, 'r');
     assert_eq!(
         effects,
         vec![Effect::Restart {
-            profile_text: PROFILE.into(),
+            profile_text: COVERAGE_PROFILE.into(),
             coverage: true
         }]
     );
     assert!(app.run.coverage);
     // A coverage run holds nothing: h says why instead of turning hold on.
-    key(&mut app, 'c');
-    key(&mut app, 'h');
+    press(&mut app, 'c');
+    press(&mut app, 'h');
     assert!(app.message.contains("--coverage"), "{}", app.message);
     // And back.
-    key(&mut app, 'c');
-    key(&mut app, 'm');
+    press(&mut app, 'c');
+    press(&mut app, 'm');
     assert!(matches!(
-        key(&mut app, 'r').as_slice(),
+        press(&mut app, 'r').as_slice(),
         [Effect::Restart {
             coverage: false,
             ..

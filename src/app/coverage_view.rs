@@ -2,6 +2,7 @@
 //! its diff, narrow), and coverage runs arriving.
 
 use super::coverage::{self, Allowance};
+use super::keys::{self, Action, Mode};
 use super::{App, Effect, Key, Mods, Prompt, RunState, Sort, UserDecision, View};
 use crate::profile::edit::{self, Edit};
 use crate::run::coverage::Coverage;
@@ -100,24 +101,25 @@ impl App {
         };
     }
 
-    /// Keys of the Coverage view; `None`: not one of them.
+    /// Keys of the Coverage view; `None`: not one of them (or not in the view),
+    /// for the main view's to take.
     pub(super) fn coverage_key(&mut self, key: Key, mods: Mods) -> Option<Vec<Effect>> {
-        if mods.ctrl {
+        if self.view != View::Coverage || mods.ctrl {
             return None;
         }
-        match key {
-            Key::Char('c') => {
+        match keys::action(Mode::Coverage, key, Mods::NONE)? {
+            Action::ToggleView => {
                 self.view = View::Syscalls;
                 self.message = "would-be denials".into();
             }
-            Key::Esc if self.filter.is_empty() => self.view = View::Syscalls,
-            Key::Home => self.cov_selected = 0,
-            Key::End => self.cov_selected = self.coverage_visible().len().saturating_sub(1),
-            Key::Char('d') => return Some(self.deny_allowance()),
-            Key::Char('p') => self.prune_prompt(),
-            Key::Char('n') => return Some(self.narrow_selected()),
-            Key::Char('m') => self.toggle_collect(),
-            Key::Char('a' | 'e') => {
+            Action::Back if self.filter.is_empty() => self.view = View::Syscalls,
+            Action::Home => self.cov_selected = 0,
+            Action::End => self.cov_selected = self.coverage_visible().len().saturating_sub(1),
+            Action::Deny => return Some(self.deny_allowance()),
+            Action::Prune => self.prune_prompt(),
+            Action::Narrow => return Some(self.narrow_selected()),
+            Action::Collect => self.toggle_collect(),
+            Action::Allow | Action::Errno => {
                 self.message = "a and e decide would-be denials: c goes back to them".into();
             }
             _ => return None,
@@ -212,19 +214,19 @@ impl App {
         };
         let lines = diff.lines().count();
         let moved = |d: i64| (scroll as i64 + d).clamp(0, lines.saturating_sub(1) as i64) as usize;
-        let scroll = match key {
-            Key::Char('y') | Key::Enter => return self.prune(before, after, names),
-            Key::Esc | Key::Char('n' | 'q') => {
+        let scroll = match keys::action(Mode::PrunePrompt, key, Mods::NONE) {
+            Some(Action::Confirm) => return self.prune(before, after, names),
+            Some(Action::Cancel) => {
                 self.prompt = None;
                 self.message = "nothing pruned".into();
                 return vec![];
             }
-            Key::Down | Key::Char('j') => moved(1),
-            Key::Up | Key::Char('k') => moved(-1),
-            Key::PageDown | Key::Char(' ') => moved(10),
-            Key::PageUp => moved(-10),
-            Key::Home => 0,
-            Key::End => moved(lines as i64),
+            Some(Action::Down) => moved(1),
+            Some(Action::Up) => moved(-1),
+            Some(Action::PageDown) => moved(10),
+            Some(Action::PageUp) => moved(-10),
+            Some(Action::Home) => 0,
+            Some(Action::End) => moved(lines as i64),
             _ => scroll,
         };
         self.prompt = Some(Prompt::Prune {

@@ -142,6 +142,7 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
         rerun_on_save: false,
         coverage: false,
         path,
+        watching: true,
     }
 }
 

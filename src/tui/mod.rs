@@ -89,6 +89,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         rerun_on_save: options.rerun_on_save,
         coverage: options.coverage,
         path: session.profile.file_path(),
+        watching: false,
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
     let app = App::new(session.profile.clone(), config);
@@ -117,8 +118,7 @@ pub fn view(
     health: Option<mpsc::Receiver<Vec<Health>>>,
 ) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Incoming>();
-    let mut app = App::new(profile, config);
-    app.run.state = app::RunState::Watching;
+    let app = App::new(profile, config);
     let forward = sink(&tx);
     std::thread::spawn(move || {
         for e in events {
@@ -253,7 +253,7 @@ impl Loop {
                 Ok(stored) => {
                     app.update(Msg::CoverageLoaded(stored));
                 }
-                Err(e) => app.message = format!("coverage not read: {e}"),
+                Err(e) => _ = app.update(Msg::CoverageUnreadable(e.to_string())),
             }
         }
     }
@@ -451,7 +451,7 @@ fn stash_while_stopping(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::tests::event;
+    use crate::app::testing::event;
     use crate::app::{Key, Mods};
     use crate::run::HoldRequest;
 

@@ -1,19 +1,18 @@
-//! The help overlay: every key.
+//! The help overlay: every key, as the bindings table (`app::keys::BINDINGS`) tells.
 
 use super::{centered, Theme};
-use crate::app::keys::HELP;
+use crate::app::keys;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let mut lines: Vec<Line> = HELP
-        .iter()
+    let mut lines: Vec<Line> = keys::help_lines()
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!("{k:>12}  "), theme.title()),
-                Span::raw(*what),
+                Span::raw(what),
             ])
         })
         .collect();

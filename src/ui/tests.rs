@@ -3,7 +3,7 @@
 //! screens mean to show, whatever the synthetic events carry.
 
 use super::{draw, Theme};
-use crate::app::tests::event;
+use crate::app::testing::{default_without, event, one_run, with_coverage};
 use crate::app::{App, Config, Key, Mods, Msg};
 use crate::profile::load_str;
 use crate::run::WorkloadExit;
@@ -25,24 +25,15 @@ macro_rules! snap {
 }
 
 fn app(hold: bool) -> App {
-    let profile = load_str(
-        "p.json",
-        // The default profile without mkdir: the workload's mkdir is denied.
-        crate::profile::DEFAULT_PROFILE.replacen("\"mkdir\",", "", 1),
-    )
-    .unwrap();
+    // The default profile without mkdir: the workload's mkdir is denied.
+    let profile = load_str("p.json", default_without(&["mkdir"])).unwrap();
     App::new(
         profile,
         Config {
             command: "sh -c mkdir /tmp/x && echo ok".into(),
-            mode: "notify".into(),
-            enforce: false,
             hold,
-            hold_timeout_ms: 30_000,
-            autosave: true,
-            rerun_on_save: false,
-            coverage: false,
             path: Some("profiles/p.json".into()),
+            ..Config::default()
         },
     )
 }
@@ -242,7 +233,7 @@ fn log_sources_health_in_the_status_bar_120x40() {
 }
 
 fn coverage_app() -> App {
-    let mut app = crate::app::coverage_tests::app_with(crate::app::coverage_tests::one_run());
+    let mut app = with_coverage(one_run());
     app.update(Msg::Started { pid: 4242 });
     app.update(Msg::Key(Key::Char('c'), Mods::NONE));
     app

@@ -1,0 +1,313 @@
+//! What the user decides and what follows from it: allow, deny and errno edits
+//! through the edit engine, each one undoable step; saving (autosave included)
+//! and the save's confirmation; restarting the workload under the edited
+//! profile; and the profile's file changing on disk, with or without a conflict.
+
+use super::{App, Effect, FileState, PastRun, Prompt, RunState, UserDecision};
+use super::{DEFAULT_SAVE_PATH, OUTPUT_CAPACITY};
+use crate::profile::edit::{self, Edit};
+use crate::profile::Profile;
+use crate::run::HoldAnswer;
+use std::path::PathBuf;
+
+/// One step of the undo history.
+#[derive(Clone, Debug)]
+pub(super) struct Step {
+    before: Profile,
+    after: Profile,
+    /// What the step did, for "undone: …".
+    label: String,
+    /// The syscall whose rows change decision, with the old and new decision.
+    rows: Option<(String, UserDecision, UserDecision)>,
+}
+
+impl App {
+    pub(super) fn allow_selected(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let name = row.syscall.clone();
+        self.decide(Edit::Allow(name), UserDecision::AllowedNow)
+    }
+
+    /// Back to the profile's verdict: the errno it gave, or the default action.
+    pub(super) fn deny_selected(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let name = row.syscall.clone();
+        let edit = if row.rule.ends_with("defaultAction") {
+            Edit::Remove(name)
+        } else {
+            let errno = row
+                .errno
+                .as_deref()
+                .and_then(|e| e.split_whitespace().next())
+                .and_then(crate::errno::parse);
+            Edit::Deny { name, errno }
+        };
+        self.decide(edit, UserDecision::StillDenied)
+    }
+
+    pub(super) fn set_errno(&mut self, errno: u32) -> Vec<Effect> {
+        let Some(row) = self.selected_row() else {
+            return vec![];
+        };
+        let name = row.syscall.clone();
+        self.decide(
+            Edit::Deny {
+                name,
+                errno: Some(errno),
+            },
+            UserDecision::Errno(errno),
+        )
+    }
+
+    /// Edits the profile for one syscall (by name, every arch) and records the
+    /// decision its rows show.
+    pub(super) fn decide(&mut self, edit: Edit, decision: UserDecision) -> Vec<Effect> {
+        let name = edit.name().to_string();
+        let old = self
+            .decided
+            .get(&name)
+            .cloned()
+            .unwrap_or(UserDecision::StillDenied);
+        let Some(after) = self.edited(&edit) else {
+            return vec![];
+        };
+        self.commit(after, name.clone(), Some((name, old, decision)))
+    }
+
+    /// The profile with `edit` applied (the message says what it did), or `None`
+    /// with the message saying why not.
+    pub(super) fn edited(&mut self, edit: &Edit) -> Option<Profile> {
+        match edit::apply(&self.profile, std::slice::from_ref(edit)) {
+            Ok(applied) => {
+                self.message = applied
+                    .reports
+                    .first()
+                    .map_or_else(String::new, |r| r.to_string());
+                Some(applied.profile)
+            }
+            Err(e) => {
+                self.message = format!("cannot edit: {e}");
+                None
+            }
+        }
+    }
+
+    /// Makes `after` the profile as one undoable step, and saves it when autosaving.
+    pub(super) fn commit(
+        &mut self,
+        after: Profile,
+        label: String,
+        rows: Option<(String, UserDecision, UserDecision)>,
+    ) -> Vec<Effect> {
+        let step = Step {
+            before: self.profile.clone(),
+            after,
+            label,
+            rows,
+        };
+        self.redo.clear();
+        self.apply_step(&step, true);
+        self.undo.push(step);
+        self.after_edit()
+    }
+
+    fn apply_step(&mut self, step: &Step, forward: bool) {
+        let profile = if forward { &step.after } else { &step.before };
+        // Keep the name the file goes by (it changes when the default is first saved).
+        let file = self.profile.file.clone();
+        self.profile = profile.clone();
+        self.profile.file = file;
+        // Every row of that syscall (all arches) follows the profile.
+        if let Some((name, old, new)) = &step.rows {
+            let decision = if forward { new } else { old };
+            self.decided.insert(name.clone(), decision.clone());
+            for row in self.rows.iter_mut().filter(|r| &r.syscall == name) {
+                row.decision = decision.clone();
+            }
+        }
+        self.refresh_coverage();
+    }
+
+    pub(super) fn undo(&mut self) -> Vec<Effect> {
+        let Some(step) = self.undo.pop() else {
+            self.message = "nothing to undo".into();
+            return vec![];
+        };
+        self.apply_step(&step, false);
+        self.message = format!("undone: {}", step.label);
+        self.redo.push(step);
+        self.after_edit()
+    }
+
+    pub(super) fn redo(&mut self) -> Vec<Effect> {
+        let Some(step) = self.redo.pop() else {
+            self.message = "nothing to redo".into();
+            return vec![];
+        };
+        self.apply_step(&step, true);
+        self.message = format!("redone: {}", step.label);
+        self.undo.push(step);
+        self.after_edit()
+    }
+
+    fn after_edit(&mut self) -> Vec<Effect> {
+        let on_disk = self.disk_text.as_deref() == Some(self.profile.text.as_str());
+        self.file_state = if on_disk && !self.path_pending {
+            FileState::Saved
+        } else {
+            FileState::Unsaved
+        };
+        if self.config.autosave && self.file_state == FileState::Unsaved {
+            return self.save_now();
+        }
+        vec![]
+    }
+
+    pub(super) fn save_now(&mut self) -> Vec<Effect> {
+        if self.file_state == FileState::ChangedOnDisk {
+            self.message = "the file changed on disk: answer the prompt first".into();
+            return vec![];
+        }
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SAVE_PATH));
+        if self.path.is_none() {
+            self.path = Some(path.clone());
+        }
+        if !self.path_pending && self.disk_text.as_deref() == Some(self.profile.text.as_str()) {
+            self.message = "nothing to save".into();
+            return vec![];
+        }
+        vec![Effect::Save {
+            path,
+            text: self.profile.text.clone(),
+            expected_old: if self.path_pending {
+                None
+            } else {
+                self.disk_text.clone()
+            },
+        }]
+    }
+
+    /// A save finished: the file holds `text` now.
+    pub(super) fn saved(&mut self, path: PathBuf, text: String) -> Vec<Effect> {
+        let first = self.path_pending;
+        self.path = Some(path.clone());
+        self.path_pending = false;
+        self.disk_text = Some(text.clone());
+        if text == self.profile.text {
+            self.file_state = FileState::Saved;
+        }
+        // Later messages refer to the file, not the embedded profile.
+        self.profile.file = path.display().to_string();
+        self.message = if first {
+            format!(
+                "the embedded default profile has no file: your edits are in {}",
+                path.display()
+            )
+        } else {
+            format!("saved {}", path.display())
+        };
+        if self.config.rerun_on_save && self.run.state != RunState::Watching {
+            return self.restart();
+        }
+        vec![]
+    }
+
+    /// Held calls are answered (killed) first: the workload is killed anyway, and a
+    /// call left waiting would keep its supervisor from ending.
+    pub(super) fn restart(&mut self) -> Vec<Effect> {
+        self.past_runs.push(PastRun {
+            number: self.run.number,
+            state: self.run.state.clone(),
+            denials: self.run.denials,
+            syscalls: self.rows.len(),
+        });
+        self.run.number += 1;
+        self.run.denials = 0;
+        self.run.pid = None;
+        self.run.state = RunState::Starting;
+        self.rows.clear();
+        self.index.clear();
+        self.ring.clear();
+        let mut effects: Vec<Effect> = self
+            .held
+            .drain(..)
+            .map(|h| Effect::AnswerHold {
+                id: h.id,
+                answer: HoldAnswer::Kill,
+            })
+            .collect();
+        self.selected = 0;
+        self.events_back = 0;
+        self.message = format!("run {} under the current profile", self.run.number);
+        if self.output.len() == OUTPUT_CAPACITY {
+            self.output.pop_front();
+        }
+        self.output
+            .push_back((format!("── run {} ──", self.run.number), false));
+        self.run.coverage = self.collect;
+        effects.push(Effect::Restart {
+            profile_text: self.profile.text.clone(),
+            coverage: self.collect,
+        });
+        effects
+    }
+
+    pub(super) fn file_changed(&mut self, text: String) -> Vec<Effect> {
+        if self.disk_text.as_deref() == Some(text.as_str()) || self.path_pending {
+            return vec![]; // our own write, or nothing new
+        }
+        if text == self.profile.text {
+            self.disk_text = Some(text);
+            self.file_state = FileState::Saved;
+            return vec![];
+        }
+        if self.unsaved() {
+            self.file_state = FileState::ChangedOnDisk;
+            self.prompt = Some(Prompt::Conflict {
+                theirs: text,
+                show_diff: false,
+            });
+            return vec![];
+        }
+        self.take_theirs(text);
+        vec![]
+    }
+
+    /// Loads the file's new text; our version stays reachable with `u`.
+    pub(super) fn take_theirs(&mut self, text: String) {
+        let file = self.profile.file.clone();
+        match crate::profile::load_str(&file, text.clone()) {
+            Ok(theirs) => {
+                let step = Step {
+                    before: self.profile.clone(),
+                    after: theirs,
+                    label: "reload of the file changed on disk".into(),
+                    rows: None,
+                };
+                self.apply_step(&step, true);
+                self.undo.push(step);
+                self.redo.clear();
+                self.disk_text = Some(text);
+                // `u` brings ours back as an unsaved edit: nothing is lost.
+                self.file_state = FileState::Saved;
+                self.message = "reloaded the profile changed on disk (u brings yours back)".into();
+            }
+            Err(e) => {
+                // Perhaps half-written: wait for the next change. Ours stays in
+                // memory; a save now would be refused, as the file is not what we wrote.
+                self.disk_text = Some(text);
+                self.message = format!(
+                    "the file on disk does not load ({}); keeping yours",
+                    e.to_string().lines().next().unwrap_or("")
+                );
+            }
+        }
+    }
+}

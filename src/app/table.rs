@@ -1,0 +1,280 @@
+//! The Syscalls table's state: one row per would-be-denied syscall and arch,
+//! built from the events as they come; what the filter and the sort leave
+//! visible; and moving the selection by keys, wheel and clicks (for the
+//! Coverage view's rows too, which share the top pane).
+
+use super::{layout, App, Pane, Sort, View, RING_CAPACITY};
+use crate::sources::event::{Event, Source};
+
+/// How many distinct pids a row remembers.
+const PIDS_PER_ROW: usize = 8;
+
+/// What the user decided for a syscall, in the profile being edited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserDecision {
+    /// Nothing yet: the profile's verdict stands.
+    StillDenied,
+    AllowedNow,
+    /// Denied with another errno.
+    Errno(u32),
+}
+
+impl UserDecision {
+    /// A short label for narrow screens.
+    pub fn short(&self) -> String {
+        match self {
+            UserDecision::StillDenied => "denied".into(),
+            UserDecision::AllowedNow => "allowed".into(),
+            UserDecision::Errno(e) => format!("→{}", crate::errno::name(*e).unwrap_or("errno")),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            UserDecision::StillDenied => "still denied".into(),
+            UserDecision::AllowedNow => "allowed now".into(),
+            UserDecision::Errno(e) => {
+                format!("→ {}", crate::errno::name(*e).unwrap_or("errno"))
+            }
+        }
+    }
+}
+
+/// One would-be-denied syscall on one arch, aggregated.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub syscall: String,
+    pub arch: String,
+    pub nr: u32,
+    pub hits: u64,
+    /// What the profile would do: `EPERM`, `ENOSYS`, `KILL_PROCESS`, `TRAP` …
+    pub verdict: String,
+    pub action: String,
+    pub errno: Option<String>,
+    /// JSON path of the deciding rule, or `defaultAction`.
+    pub rule: String,
+    pub decision: UserDecision,
+    pub pids: Vec<(u32, String)>,
+    pub first_ms: u64,
+    pub last_ms: u64,
+    /// The first call seen, decoded.
+    pub example: String,
+    pub example_args: Option<[u64; 6]>,
+    /// Per argument: the value every call so far had, if they all agreed.
+    pub common_args: [Option<u64>; 6],
+    pub bootstrap: bool,
+}
+
+/// One line of the Events pane (the event, trimmed to what it shows).
+#[derive(Clone, Debug)]
+pub struct EventLine {
+    pub time_ms: u64,
+    pub pid: u32,
+    pub comm: String,
+    pub call: String,
+    pub source: Source,
+}
+
+impl App {
+    /// Rows shown in the Syscalls table: filtered, sorted. Indices into `rows`.
+    pub fn visible(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        let mut v: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| {
+                needle.is_empty() || {
+                    let r = &self.rows[i];
+                    r.syscall.contains(&needle)
+                        || r.arch.contains(&needle)
+                        || r.verdict.to_lowercase().contains(&needle)
+                        || r.pids
+                            .iter()
+                            .any(|(_, c)| c.to_lowercase().contains(&needle))
+                }
+            })
+            .collect();
+        if self.sort == Sort::Hits {
+            v.sort_by(|&a, &b| self.rows[b].hits.cmp(&self.rows[a].hits).then(a.cmp(&b)));
+        }
+        v
+    }
+
+    /// The selected row, if any.
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.visible().get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    /// Total hits over the rows: equals the events received in this run.
+    pub fn hits(&self) -> u64 {
+        self.rows.iter().map(|r| r.hits).sum()
+    }
+
+    pub(super) fn ingest(&mut self, e: Event) {
+        self.total_events += 1;
+        self.run.denials += 1;
+        let key = (e.syscall.clone(), e.arch.clone());
+        let args = e.args;
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let verdict = match &e.errno {
+                    Some(errno) => errno.split_whitespace().next().unwrap_or(errno).to_string(),
+                    None => e.action.trim_start_matches("SCMP_ACT_").to_string(),
+                };
+                let example = e.call.clone().unwrap_or_else(|| raw_call(&e.syscall, args));
+                self.rows.push(Row {
+                    syscall: e.syscall.clone(),
+                    arch: e.arch.clone(),
+                    nr: e.nr,
+                    hits: 0,
+                    verdict,
+                    action: e.action.clone(),
+                    errno: e.errno.clone(),
+                    rule: e.rule.clone(),
+                    decision: self
+                        .decided
+                        .get(&e.syscall)
+                        .cloned()
+                        .unwrap_or(UserDecision::StillDenied),
+                    pids: Vec::new(),
+                    first_ms: e.time_ms,
+                    last_ms: e.time_ms,
+                    example,
+                    example_args: args,
+                    common_args: args.map_or([None; 6], |a| a.map(Some)),
+                    bootstrap: e.bootstrap,
+                });
+                self.index.insert(key, self.rows.len() - 1);
+                self.rows.len() - 1
+            }
+        };
+        let row = &mut self.rows[i];
+        row.hits += 1;
+        row.last_ms = e.time_ms;
+        row.bootstrap &= e.bootstrap;
+        match args {
+            Some(a) => {
+                for (slot, v) in row.common_args.iter_mut().zip(a) {
+                    if *slot != Some(v) {
+                        *slot = None;
+                    }
+                }
+            }
+            None => row.common_args = [None; 6],
+        }
+        if row.pids.len() < PIDS_PER_ROW && !row.pids.iter().any(|(p, _)| *p == e.pid) {
+            row.pids.push((e.pid, e.comm.clone()));
+        }
+        if !self.paused {
+            if self.ring.len() == RING_CAPACITY {
+                self.ring.pop_front();
+            }
+            let call = e.call.unwrap_or_else(|| raw_call(&e.syscall, args));
+            self.ring.push_back(EventLine {
+                time_ms: e.time_ms,
+                pid: e.pid,
+                comm: e.comm,
+                call,
+                source: e.source,
+            });
+        }
+    }
+
+    pub(super) fn scroll(&mut self, d: i32) {
+        match self.focus {
+            Pane::Syscalls if self.view == View::Coverage => {
+                let n = self.coverage_visible().len();
+                let s = self.cov_selected as i64 + d as i64;
+                self.cov_selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
+            }
+            Pane::Syscalls => {
+                let n = self.visible().len();
+                let s = self.selected as i64 + d as i64;
+                self.selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
+            }
+            Pane::Events => {
+                let b = self.events_back as i64 - d as i64;
+                self.events_back = b.clamp(0, self.ring.len() as i64) as usize;
+            }
+            Pane::Output => {
+                let b = self.output_back as i64 - d as i64;
+                self.output_back = b.clamp(0, self.output.len() as i64) as usize;
+            }
+        }
+    }
+
+    pub(super) fn click(&mut self, column: u16, row: u16) {
+        let areas = layout::areas(self.size.0, self.size.1);
+        let inside = |r: layout::Rect| {
+            column >= r.x && column < r.x + r.width && row >= r.y && row < r.y + r.height
+        };
+        if inside(areas.syscalls) {
+            self.focus = Pane::Syscalls;
+            // Border and header take two lines.
+            let line = row.saturating_sub(areas.syscalls.y + 2) as usize;
+            let body = areas.syscalls.height.saturating_sub(3) as usize;
+            let coverage = self.view == View::Coverage;
+            let (selected, n) = if coverage {
+                (self.cov_selected, self.coverage_visible().len())
+            } else {
+                (self.selected, self.visible().len())
+            };
+            let offset = layout::offset(selected, body);
+            if row >= areas.syscalls.y + 2 && offset + line < n {
+                if coverage {
+                    self.cov_selected = offset + line;
+                } else {
+                    self.selected = offset + line;
+                }
+            }
+        } else if inside(areas.events) {
+            self.focus = Pane::Events;
+        } else if inside(areas.output) {
+            self.focus = Pane::Output;
+        }
+    }
+
+    pub(super) fn select_syscall(&mut self, syscall: &str, arch: &str) {
+        self.filter.clear();
+        if let Some(pos) = self
+            .visible()
+            .iter()
+            .position(|&i| self.rows[i].syscall == syscall && self.rows[i].arch == arch)
+        {
+            self.selected = pos;
+        }
+    }
+
+    /// `Tab`: the next pane takes the keys.
+    pub(super) fn next_pane(&mut self) {
+        self.focus = match self.focus {
+            Pane::Syscalls => Pane::Events,
+            Pane::Events => Pane::Output,
+            Pane::Output => Pane::Syscalls,
+        }
+    }
+
+    /// `space`: the Events pane stops following; the counts go on.
+    pub(super) fn toggle_pause(&mut self) {
+        self.paused = !self.paused;
+        self.message = if self.paused {
+            "event stream paused (counts go on)".into()
+        } else {
+            "event stream follows".into()
+        };
+    }
+
+    /// `s`: by first seen, or by hits.
+    pub(super) fn toggle_sort(&mut self) {
+        self.sort = match self.sort {
+            Sort::FirstSeen => Sort::Hits,
+            Sort::Hits => Sort::FirstSeen,
+        }
+    }
+}
+
+fn raw_call(syscall: &str, args: Option<[u64; 6]>) -> String {
+    let args = args.unwrap_or_default();
+    let used = args.iter().rposition(|&a| a != 0).map_or(0, |i| i + 1);
+    let shown: Vec<String> = args[..used].iter().map(|a| format!("{a:#x}")).collect();
+    format!("{syscall}({})", shown.join(", "))
+}

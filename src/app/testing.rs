@@ -1,0 +1,157 @@
+//! Builders the App's and the UI's tests share: a synthetic event, a config, an
+//! App from a profile's text, a key press, the default profile minus some
+//! syscalls, and the coverage fixtures of the Coverage view.
+
+use super::{App, Config, Effect, Key, Mods, Msg};
+use crate::profile::load_str;
+use crate::run::coverage::{Coverage, Tally};
+use crate::sources::event::{Decision, Event, Source};
+use std::path::PathBuf;
+
+/// A would-be denial of `syscall("/tmp/x", 0777)` by `pid`, with `arg0` as its
+/// first argument, denied by the default action with EPERM.
+pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
+    Event {
+        time_ms: 5,
+        source: Source::Notify,
+        pid,
+        tid: pid,
+        comm: "mkdir".into(),
+        exe: None,
+        arch: "x86_64".into(),
+        syscall: syscall.into(),
+        nr: 83,
+        args: Some([arg0, 0o777, 0, 0, 0, 0]),
+        call: Some(format!("{syscall}(\"/tmp/x\", 0777)")),
+        action: "SCMP_ACT_ERRNO".into(),
+        errno: Some("EPERM (Operation not permitted)".into()),
+        rule: "defaultAction".into(),
+        bootstrap: false,
+        decision: Decision::Allowed,
+    }
+}
+
+/// A run of `mkdir /tmp/x` through notify, autosaving to `path`.
+pub fn config(path: Option<&str>) -> Config {
+    Config {
+        command: "mkdir /tmp/x".into(),
+        path: path.map(PathBuf::from),
+        ..Config::default()
+    }
+}
+
+/// A small profile: read and write allowed, the rest denied with EPERM.
+pub const PROFILE: &str = r#"{
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "syscalls": [
+        {
+            "names": ["read", "write"],
+            "action": "SCMP_ACT_ALLOW"
+        }
+    ]
+}
+"#;
+
+/// An App on the profile `text` (loaded as `p.json`).
+pub fn app_with(text: &str, config: Config) -> App {
+    App::new(load_str("p.json", text.into()).unwrap(), config)
+}
+
+/// The key `c`, without modifiers.
+pub fn press(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Msg::Key(Key::Char(c), Mods::NONE))
+}
+
+/// The text of the one save among `effects`; panics when there is not just one.
+pub fn saved_text(effects: &[Effect]) -> String {
+    match effects {
+        [Effect::Save { text, .. }] => text.clone(),
+        other => panic!("expected one save, got {other:?}"),
+    }
+}
+
+/// The default profile's text without the lines naming `names` (each must be
+/// there, and not last in its list): calls to them are denied under it.
+pub fn default_without(names: &[&str]) -> String {
+    let text = crate::profile::DEFAULT_PROFILE;
+    let mut out = String::with_capacity(text.len());
+    let mut left: Vec<&str> = names.to_vec();
+    for line in text.split_inclusive('\n') {
+        let named = line
+            .trim()
+            .strip_suffix(',')
+            .and_then(|n| n.strip_prefix('"')?.strip_suffix('"'));
+        match named.and_then(|n| left.iter().position(|&l| l == n)) {
+            Some(i) => {
+                left.remove(i);
+            }
+            None => out.push_str(line),
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "not in the default profile's lists: {left:?}"
+    );
+    out
+}
+
+/// The Coverage view's profile: five plain allowances and getpid(0).
+pub const COVERAGE_PROFILE: &str = r#"{
+    "defaultAction": "SCMP_ACT_ERRNO",
+    "syscalls": [
+        {
+            "names": ["execve", "mkdir", "read", "socket", "write"],
+            "action": "SCMP_ACT_ALLOW"
+        },
+        {
+            "names": ["getpid"],
+            "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]
+        }
+    ]
+}
+"#;
+
+/// `count` allowed calls to `syscall` under `rule`, by `pid`.
+pub fn tally(syscall: &str, rule: Option<usize>, count: u64, pid: u32) -> Tally {
+    Tally {
+        rule,
+        syscall: syscall.into(),
+        arch: "x86_64".into(),
+        action: "SCMP_ACT_ALLOW".into(),
+        count,
+        pids: [pid].into(),
+        ..Tally::default()
+    }
+}
+
+/// One run: read 5×, socket(AF_UNIX, SOCK_STREAM) 2×, execve once; mkdir, write
+/// and getpid never.
+pub fn one_run() -> Coverage {
+    let mut socket = tally("socket", Some(0), 2, 101);
+    socket.values.insert("arg0".into(), [1].into());
+    socket.values.insert("arg1".into(), [1].into());
+    Coverage {
+        runs: 1,
+        tallies: vec![
+            tally("execve", Some(0), 1, 100),
+            tally("read", Some(0), 5, 100),
+            socket,
+        ],
+    }
+}
+
+/// An enforcing coverage run of `worker` under [`COVERAGE_PROFILE`] (at
+/// `p.json`), with `coverage` stored next to it.
+pub fn with_coverage(coverage: Coverage) -> App {
+    let config = Config {
+        command: "worker".into(),
+        enforce: true,
+        path: Some("p.json".into()),
+        coverage: true,
+        ..Config::default()
+    };
+    let mut app = app_with(COVERAGE_PROFILE, config);
+    app.update(Msg::CoverageLoaded(coverage));
+    app
+}
