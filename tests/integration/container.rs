@@ -2,7 +2,7 @@
 //! tests/run.sh starts with eperm's runc wrapper registered (its socket in
 //! EPERM_TEST_DOCKER_HOST), Debian's runc, and an image made of host binaries.
 
-use super::util::{eperm, stderr, stdout};
+use super::util::{assert_success, eperm, events, require_root, stderr, stdout, Tmux};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -59,10 +59,7 @@ fn plain_docker_host() -> &'static str {
 
 fn daemon(host: &'static OnceLock<String>, var: &str) -> &'static str {
     host.get_or_init(|| {
-        // SAFETY: plain syscall.
-        if unsafe { libc::geteuid() } != 0 {
-            panic!("the container tests drive dockerd and runc: run them as root (CI does)");
-        }
+        require_root("the container tests drive dockerd and runc");
         let host = std::env::var(var).unwrap_or_else(|_| {
             panic!(
                 "the container tests need the dockerds tests/run.sh starts ({var} is not set): \
@@ -136,12 +133,12 @@ fn build_image(host: &str) {
     );
 }
 
-fn events(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// `docker run --rm --network none OPTIONS IMAGE sh -c SCRIPT`'s arguments.
+fn docker_run<'a>(options: &[&'a str], script: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["run", "--rm", "--network", "none"];
+    args.extend_from_slice(options);
+    args.extend([IMAGE, "sh", "-c", script]);
+    args
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -158,22 +155,13 @@ fn reports_saves_and_the_saved_profile_runs(mode: &str) {
     let tight = write(dir.path(), "tight.json", DENY_ALL);
     let saved = dir.path().join("saved.json");
     let log = dir.path().join("events.jsonl");
-    let workload = [
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        "mkdir /tmp/x && echo made",
-    ];
+    let workload = docker_run(&[], "mkdir /tmp/x && echo made");
 
-    let mut plain = vec!["run", "--rm", "--network", "none", "--security-opt"];
     let opt = format!("seccomp={}", tight.display());
-    plain.push(&opt);
-    plain.extend(&workload[4..]);
-    let failed = docker(&plain);
+    let failed = docker(&docker_run(
+        &["--security-opt", &opt],
+        "mkdir /tmp/x && echo made",
+    ));
     assert!(
         !failed.status.success(),
         "the tight profile must stop the container"
@@ -187,9 +175,9 @@ fn reports_saves_and_the_saved_profile_runs(mode: &str) {
         log.to_str().unwrap(),
         "--",
     ]);
-    args.extend(workload);
+    args.extend(&workload);
     let out = eperm_docker(&args);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
 
     let events = events(&log);
@@ -228,10 +216,11 @@ fn reports_saves_and_the_saved_profile_runs(mode: &str) {
         .any(|n| n == "capset" || n == "setgroups"));
 
     let opt = format!("seccomp={}", saved.display());
-    let mut again = vec!["run", "--rm", "--network", "none", "--security-opt", &opt];
-    again.extend(&workload[4..]);
-    let ok = docker(&again);
-    assert!(ok.status.success(), "{}", stderr(&ok));
+    let ok = docker(&docker_run(
+        &["--security-opt", &opt],
+        "mkdir /tmp/x && echo made",
+    ));
+    assert_success(&ok);
     assert_eq!(stdout(&ok), "made\n");
 }
 
@@ -255,16 +244,7 @@ fn two_at_once(mode: &str) {
             .env("DOCKER_HOST", docker_host())
             .args(["docker", "--mode", mode, "-p", profile.to_str().unwrap()])
             .args(["--events", log.to_str().unwrap(), "--"])
-            .args([
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                IMAGE,
-                "sh",
-                "-c",
-                script,
-            ])
+            .args(docker_run(&[], script))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -281,7 +261,7 @@ fn two_at_once(mode: &str) {
     );
     for child in [a, b] {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+        assert_success(&out);
     }
     // runc's init lists fds itself (getdents64): count calls by the program making them.
     let count = |log: &Path, comm: &str, name: &str| {
@@ -407,10 +387,7 @@ fn runc_run(bundle: &Path, id: &str) -> Output {
 
 #[test]
 fn oci_bundle_reports_and_saves_into_config_json() {
-    // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } != 0 {
-        panic!("runc needs root: run the container tests as root (CI does)");
-    }
+    require_root("runc needs root");
     let dir = tempfile::tempdir().unwrap();
     let deny_all = serde_json::json!({
         "defaultAction": "SCMP_ACT_ERRNO",
@@ -440,7 +417,7 @@ fn oci_bundle_reports_and_saves_into_config_json() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
     let events = events(&log);
     assert!(events
@@ -465,7 +442,7 @@ fn oci_bundle_reports_and_saves_into_config_json() {
     let _ = Command::new("runc")
         .args(["delete", "--force", &id])
         .output();
-    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert_success(&ok);
     assert_eq!(stdout(&ok), "made\n");
 }
 
@@ -482,28 +459,19 @@ fn docker_in_the_tui_allow_then_rerun_is_clean() {
         env!("CARGO_BIN_EXE_eperm"),
         profile.display()
     );
-    let tmux = super::tui::Tmux::start(dir.path(), &command);
+    let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("mkdir(\"/tmp/x\"", 30);
     tmux.wait_for("Operation n", 10); // enforced: the container saw EPERM
-    tmux.keys("a");
-    tmux.wait_for("[saved]", 5);
-    tmux.keys("r");
-    tmux.wait_for("clean run", 30);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=0", 15);
-    let opt = format!("seccomp={}", profile.display());
-    let ok = docker(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--security-opt",
-        &opt,
-        IMAGE,
-        "sh",
-        "-c",
-        "mkdir /tmp/x && echo made",
+    tmux.steps(&[
+        ("a", "[saved]", 5),
+        ("r", "clean run", 30),
+        ("q", "EPERM-EXIT=0", 15),
     ]);
+    let opt = format!("seccomp={}", profile.display());
+    let ok = docker(&docker_run(
+        &["--security-opt", &opt],
+        "mkdir /tmp/x && echo made",
+    ));
     assert_eq!(stdout(&ok), "made\n", "{}", stderr(&ok));
 }
 
@@ -518,10 +486,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
     use eperm::run::Interception;
     use eperm::run::{Judge, Policy, RunError, Supervision};
     use std::time::{Duration, Instant};
-    // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } != 0 {
-        panic!("the container tests make cgroups and audit sessions: run them as root (CI does)");
-    }
+    require_root("the container tests make cgroups and audit sessions");
     let dir = tempfile::tempdir().unwrap();
     let profile = load_str("some.json", DENY_SOME.to_string()).unwrap();
     let target = Target {
@@ -573,7 +538,7 @@ fn docker_log_without_the_wrapper_sees_every_short_lived_process() {
         .arg("for i in 1 2 3 4 5 6 7 8; do mkdir /tmp/d$i; done")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert!(
         stderr(&out).contains("using --mode log"),
         "{}",

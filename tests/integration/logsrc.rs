@@ -3,10 +3,10 @@
 //! the right names and pids, including a child that exited long before; a flood
 //! shows what each source really received and what it lost.
 
-use crate::util::{eperm, stderr};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use crate::util::{cc, eperm, output_within, require_root, stderr, stdout};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The printk rate limit is machine-wide: these tests must not share it.
@@ -44,11 +44,19 @@ const PROFILE: &str = r#"{
 }
 "#;
 
-fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } != 0 {
-        panic!("the kernel log source tests need root (CI runs them as root)");
-    }
+/// What a test of the kernel's log needs: root, the audit source, a kernel that
+/// logs `log` actions, the helper and the profile, and the machine's printk rate
+/// limit to itself (held while this lives).
+struct Kernel {
+    dir: tempfile::TempDir,
+    exe: PathBuf,
+    profile: PathBuf,
+    _one: MutexGuard<'static, ()>,
+}
+
+fn setup() -> Kernel {
+    let one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
+    require_root("it reads the kernel's log through audit and /dev/kmsg");
     if let Some(why) = eperm::sources::audit::unavailable_reason() {
         panic!("the audit source is unavailable on this machine: {why}");
     }
@@ -58,19 +66,14 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
         "`log` is missing from /proc/sys/kernel/seccomp/actions_logged ({logged:?}): the kernel logs nothing for these tests"
     );
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("helper.c");
-    let exe = dir.path().join("helper");
-    std::fs::write(&src, HELPER).unwrap();
-    let out = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .expect("cc (gcc) is needed to build the test helper");
-    assert!(out.status.success(), "cc: {}", stderr(&out));
     let profile = dir.path().join("profile.json");
     std::fs::write(&profile, PROFILE).unwrap();
-    (dir, exe, profile)
+    Kernel {
+        dir,
+        exe: cc("helper", HELPER),
+        profile,
+        _one: one,
+    }
 }
 
 struct Run {
@@ -79,39 +82,38 @@ struct Run {
     events: Vec<serde_json::Value>,
 }
 
-fn run(dir: &Path, profile: &Path, sources: &str, helper: &[&str], limit: Duration) -> Run {
-    let file = dir.join("events.jsonl");
-    let mut child = eperm()
-        .args([
-            "run", "--no-tui", "--mode", "log", "--source", sources, "--events",
-        ])
-        .arg(&file)
-        .arg("-p")
-        .arg(profile)
-        .arg("--")
-        .args(helper)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("eperm did not finish within {limit:?}");
+impl Kernel {
+    /// `eperm run --mode log --source SOURCES` of the helper with `args`.
+    fn run(&self, sources: &str, args: &[&str], limit: Duration) -> Run {
+        let file = self.dir.path().join("events.jsonl");
+        let out = output_within(
+            eperm()
+                .args([
+                    "run", "--no-tui", "--mode", "log", "--source", sources, "--events",
+                ])
+                .arg(&file)
+                .arg("-p")
+                .arg(&self.profile)
+                .arg("--")
+                .arg(&self.exe)
+                .args(args),
+            limit,
+        );
+        let events = std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        Run {
+            stdout: stdout(&out),
+            stderr: stderr(&out),
+            events,
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let out = child.wait_with_output().unwrap();
-    let events = std::fs::read_to_string(&file)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
-    Run {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        events,
+
+    /// The helper's few calls, as `run` but with one minute to make them.
+    fn run_few(&self, sources: &str) -> Run {
+        self.run(sources, &[], Duration::from_secs(60))
     }
 }
 
@@ -169,15 +171,8 @@ fn check_few(run: &Run, source: &str) -> Result<(), String> {
 
 #[test]
 fn the_audit_source_reports_the_workloads_calls_and_its_exited_child() {
-    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
-    let (dir, exe, profile) = setup();
-    let r = run(
-        dir.path(),
-        &profile,
-        "audit",
-        &[exe.to_str().unwrap()],
-        Duration::from_secs(60),
-    );
+    let kernel = setup();
+    let r = kernel.run_few("audit");
     check_few(&r, "audit").unwrap();
     assert!(!r.stderr.contains("kmsg:"), "{}", r.stderr);
     let (received, _, _) = counts(&r.stderr, "audit");
@@ -186,19 +181,12 @@ fn the_audit_source_reports_the_workloads_calls_and_its_exited_child() {
 
 #[test]
 fn the_kmsg_source_alone_reports_them_too() {
-    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
-    let (dir, exe, profile) = setup();
+    let kernel = setup();
     // Three records fit the printk limit (10 per 5 s) unless something else on the
     // machine used it up just now: then wait for the next window and try again.
     let mut last = String::new();
     for _ in 0..4 {
-        let r = run(
-            dir.path(),
-            &profile,
-            "kmsg",
-            &[exe.to_str().unwrap()],
-            Duration::from_secs(60),
-        );
+        let r = kernel.run_few("kmsg");
         assert!(!r.stderr.contains("audit:"), "{}", r.stderr);
         match check_few(&r, "kmsg") {
             Ok(()) => return,
@@ -215,14 +203,11 @@ fn the_kmsg_source_alone_reports_them_too() {
 
 #[test]
 fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
-    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
-    let (dir, exe, profile) = setup();
+    let kernel = setup();
     const N: u64 = 1_000_000;
-    let r = run(
-        dir.path(),
-        &profile,
+    let r = kernel.run(
         "audit,kmsg",
-        &[exe.to_str().unwrap(), "flood", &N.to_string()],
+        &["flood", &N.to_string()],
         Duration::from_secs(300),
     );
     let (received, lost, _) = counts(&r.stderr, "audit");
@@ -269,8 +254,7 @@ fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
 
 #[test]
 fn watch_streams_another_processs_records_filtered_by_comm() {
-    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
-    let (dir, exe, profile) = setup();
+    let kernel = setup();
     let watch = eperm()
         .args([
             "watch",
@@ -289,13 +273,7 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     // The workload runs elsewhere (here: another eperm) under a LOG profile.
-    let r = run(
-        dir.path(),
-        &profile,
-        "audit",
-        &[exe.to_str().unwrap()],
-        Duration::from_secs(60),
-    );
+    let r = kernel.run_few("audit");
     let pids: Vec<u64> = r
         .stdout
         .split_whitespace()
@@ -324,13 +302,11 @@ fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
     use eperm::run::local::{self, Attach, LogOptions, RunSpec};
     use eperm::run::Interception;
     use eperm::run::{Judge, Policy, Supervision};
-    let _one = KERNEL_LOG.lock().unwrap_or_else(|p| p.into_inner());
-    let (_dir, exe, profile) = setup();
-    let profile = eperm::profile::load_file(&profile).unwrap();
+    let kernel = setup();
+    let profile = eperm::profile::load_file(&kernel.profile).unwrap();
     let target = eperm::profile::Target {
-        arch: eperm::arch::Arch::native(),
         caps: eperm::caps::CapSet::current(),
-        kernel: eperm::profile::KernelVersion::running(),
+        ..eperm::profile::Target::docker_on_host()
     };
     let judge = Judge::new(profile, &target, eperm::compile::Mode::Log).unwrap();
     let (events_tx, events_rx) = std::sync::mpsc::channel();
@@ -351,7 +327,7 @@ fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
         ..LogOptions::default()
     };
     let spec = RunSpec {
-        argv: vec![exe.into_os_string()],
+        argv: vec![kernel.exe.clone().into_os_string()],
         mode: Interception::Log,
         user: None,
     };

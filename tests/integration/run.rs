@@ -3,21 +3,21 @@
 
 use eperm::arch::Arch;
 use eperm::compile::Mode;
-use eperm::profile::{load_str, KernelVersion, Target, DEFAULT_PROFILE};
+use eperm::profile::{load_str, Target, DEFAULT_PROFILE};
 use eperm::run::child::{Prepared, SpawnError};
 use eperm::run::contain::Containment;
 use eperm::run::Judge;
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
 
-fn default_filter(mode: Mode) -> Vec<eperm::compile::SockFilter> {
+/// Docker's default profile compiled for `mode`, as for a container on this host.
+fn default_judge(mode: Mode) -> Judge {
     let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
-    let target = Target {
-        arch: Arch::native(),
-        caps: eperm::caps::CapSet::docker_default(),
-        kernel: KernelVersion::running(),
-    };
-    Judge::new(profile, &target, mode).unwrap().compiled.program
+    Judge::new(profile, &Target::docker_on_host(), mode).unwrap()
+}
+
+fn default_filter(mode: Mode) -> Vec<eperm::compile::SockFilter> {
+    default_judge(mode).compiled.program
 }
 
 fn argv(args: &[&str]) -> Vec<OsString> {
@@ -116,7 +116,7 @@ fn nothing_the_workload_started_survives_containment() {
 
 #[test]
 fn the_workload_is_born_in_its_cgroup_and_a_daemon_that_left_its_group_dies_with_it() {
-    require_root();
+    as_root();
     let containment = Containment::start().unwrap();
     let Some(dir) = containment.cgroup_dir() else {
         panic!("no cgroup2 mount to make the workload's cgroup in");
@@ -168,13 +168,7 @@ fn the_workload_is_born_in_its_cgroup_and_a_daemon_that_left_its_group_dies_with
 #[test]
 fn the_exec_prologue_notifies_execs_and_changes_nothing_else() {
     use eperm::compile::bpf::{self, SeccompData};
-    let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
-    let target = Target {
-        arch: Arch::native(),
-        caps: eperm::caps::CapSet::docker_default(),
-        kernel: KernelVersion::running(),
-    };
-    let compiled = Judge::new(profile, &target, Mode::Notify).unwrap().compiled;
+    let compiled = default_judge(Mode::Notify).compiled;
     let with = eperm::run::notify::notify_execs(&compiled).expect("a prologue");
     bpf::validate(&with).unwrap();
     let mut execs = 0;
@@ -230,86 +224,25 @@ fn the_exec_prologue_notifies_execs_and_changes_nothing_else() {
 
 /// Processes of process group `pgid` that are not zombies, from /proc.
 pub fn running_in_group(pgid: i32) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised comm: state, ppid, pgrp, ...
-        let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-        if rest[2].parse() == Ok(pgid) && rest[0] != "Z" {
-            pids.push(pid);
-        }
-    }
-    pids
+    processes()
+        .into_iter()
+        .filter(|p| p.pgrp == Some(pgid) && !p.zombie())
+        .map(|p| p.pid)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
 // `eperm run` and `eperm record`, end to end, through the binary.
 
-use crate::util::{eperm, stderr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use crate::util::{
+    assert_success, cc, eperm, eperm_within, events, processes, require_root, stderr, with_command,
+};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn require_root() {
-    // SAFETY: plain syscall.
-    if unsafe { libc::geteuid() } != 0 {
-        panic!("this test installs filters, joins cgroups and switches users: run it as root (CI does)");
-    }
-}
-
-/// Compiles a C helper into `dir`.
-fn helper(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let src = dir.join(format!("{name}.c"));
-    let exe = dir.join(name);
-    std::fs::write(&src, source).unwrap();
-    let out = Command::new("cc")
-        .args(["-O2", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .expect("cc (gcc) is needed to build the test helpers");
-    assert!(out.status.success(), "cc failed: {}", stderr(&out));
-    exe
-}
-
-/// Waits for `child` with a deadline: a hang is a failure, not a stuck test run.
-fn finish(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "eperm did not finish within {limit:?}; stderr:\n{}",
-                stderr(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn eperm_run(args: &[&str], limit: Duration) -> Output {
-    let child = eperm()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, limit)
-}
-
-fn events(file: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
+/// As root: the tests below install filters, join cgroups and switch users.
+fn as_root() {
+    require_root("it installs filters, joins cgroups and switches users");
 }
 
 fn count(events: &[serde_json::Value], syscall: &str) -> usize {
@@ -344,9 +277,8 @@ fn the_run_ends_with_its_first_process_even_while_leftovers_still_make_denied_ca
     // The supervisor waits in RECV; when the first process is gone it must be woken
     // (no notification may be coming, or a stream of them) and stop answering, and
     // the leftovers die with the run.
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let exe = helper(dir.path(), "hammer", HAMMER);
+    as_root();
+    let exe = cc("hammer", HAMMER);
     let quiet = "sleep 60 & sleep 0.3; exit 3".to_string();
     let busy = format!(
         "sleep 60 & (while :; do {} 20 0 0; done) & sleep 0.3; exit 3",
@@ -354,7 +286,7 @@ fn the_run_ends_with_its_first_process_even_while_leftovers_still_make_denied_ca
     );
     for (mode, script) in [("notify", &quiet), ("notify", &busy), ("trace", &busy)] {
         let started = Instant::now();
-        let out = eperm_run(
+        let out = eperm_within(
             &["run", "--no-tui", "--mode", mode, "--", "sh", "-c", script],
             Duration::from_secs(20),
         );
@@ -367,29 +299,40 @@ fn the_run_ends_with_its_first_process_even_while_leftovers_still_make_denied_ca
     }
 }
 
+/// Runs the hammer helper (`n` calls in each of `t` threads and `p` children) as
+/// `eperm SUB --events FILE OPTIONS -- hammer N T P` within `limit`, expecting
+/// success: its output and the events.
+fn hammer(
+    sub: &[&str],
+    options: &[&str],
+    [n, t, p]: [usize; 3],
+    limit: Duration,
+) -> (Output, Vec<serde_json::Value>) {
+    as_root();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = cc("hammer", HAMMER);
+    let file = dir.path().join("events.jsonl");
+    let mut head = sub.to_vec();
+    head.extend(["--events", file.to_str().unwrap()]);
+    head.extend_from_slice(options);
+    let counts = [n.to_string(), t.to_string(), p.to_string()];
+    let mut cmd = vec![exe.to_str().unwrap()];
+    cmd.extend(counts.iter().map(String::as_str));
+    let out = eperm_within(&with_command(&head, &cmd), limit);
+    assert_success(&out);
+    let events = events(&file);
+    (out, events)
+}
+
 #[test]
 fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let exe = helper(dir.path(), "hammer", HAMMER);
-    let file = dir.path().join("events.jsonl");
     let (n, t, p) = (50, 4, 3);
-    let out = eperm_run(
-        &[
-            "run",
-            "--no-tui",
-            "--events",
-            file.to_str().unwrap(),
-            "--",
-            exe.to_str().unwrap(),
-            &n.to_string(),
-            &t.to_string(),
-            &p.to_string(),
-        ],
+    let (out, events) = hammer(
+        &["run", "--no-tui"],
+        &[],
+        [n, t, p],
         Duration::from_secs(30),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let events = events(&file);
     assert_eq!(count(&events, "uselib"), n * (t + p));
     let first = events.iter().find(|e| e["syscall"] == "uselib").unwrap();
     assert_eq!(first["source"], "notify");
@@ -410,32 +353,15 @@ fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
 
 #[test]
 fn two_hundred_threads_and_three_hundred_processes_neither_hang_nor_lose_events() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let exe = helper(dir.path(), "hammer", HAMMER);
-    let file = dir.path().join("events.jsonl");
-    let out = eperm_run(
-        &[
-            "--events",
-            file.to_str().unwrap(),
-            "--no-tui",
-            "--",
-            exe.to_str().unwrap(),
-            "2",
-            "200",
-            "300",
-        ],
-        Duration::from_secs(60),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(count(&events(&file), "uselib"), 2 * 500);
+    let (_, events) = hammer(&[], &["--no-tui"], [2, 200, 300], Duration::from_secs(60));
+    assert_eq!(count(&events, "uselib"), 2 * 500);
 }
 
 #[test]
 fn enforce_reproduces_the_real_failure_and_permissive_lets_it_run() {
-    require_root();
+    as_root();
     // As nobody, the workload has no CAP_SYS_ADMIN: the default profile denies unshare.
-    let enforced = eperm_run(
+    let enforced = eperm_within(
         &[
             "run",
             "--no-tui",
@@ -455,13 +381,13 @@ fn enforce_reproduces_the_real_failure_and_permissive_lets_it_run() {
         stderr(&enforced)
     );
     assert_eq!(enforced.status.code(), Some(1), "unshare's own status");
-    let permissive = eperm_run(
+    let permissive = eperm_within(
         &[
             "run", "--no-tui", "--user", "nobody", "--", "unshare", "--user", "true",
         ],
         Duration::from_secs(20),
     );
-    assert_eq!(permissive.status.code(), Some(0), "{}", stderr(&permissive));
+    assert_success(&permissive);
     assert!(
         stderr(&permissive).contains("unshare"),
         "the summary names it"
@@ -470,7 +396,7 @@ fn enforce_reproduces_the_real_failure_and_permissive_lets_it_run() {
 
 #[test]
 fn enforce_fails_mkdir_under_a_profile_that_denies_it() {
-    require_root();
+    as_root();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("no-mkdir.json");
     std::fs::write(
@@ -502,29 +428,29 @@ fn enforce_fails_mkdir_under_a_profile_that_denies_it() {
         "{summary}"
     );
     let out = eperm().args(args(false)).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_success(&out);
     assert!(target.is_dir());
 }
 
 #[test]
 fn exit_statuses_pass_through_like_a_shell() {
-    require_root();
+    as_root();
     let run = |cmd: &[&str]| {
         let mut args = vec!["run", "--no-tui", "--"];
         args.extend_from_slice(cmd);
-        eperm_run(&args, Duration::from_secs(20))
+        eperm_within(&args, Duration::from_secs(20))
     };
     assert_eq!(run(&["sh", "-c", "exit 7"]).status.code(), Some(7));
     assert_eq!(
         run(&["sh", "-c", "kill -9 $$"]).status.code(),
         Some(128 + 9)
     );
-    assert_eq!(run(&["true"]).status.code(), Some(0));
+    assert_success(&run(&["true"]));
     let missing = run(&["no-such-command-eperm"]);
     assert_eq!(missing.status.code(), Some(127));
     assert!(stderr(&missing).contains("no-such-command-eperm: command not found"));
     // Bare `eperm -- CMD` is `eperm run -- CMD`.
-    let bare = eperm_run(
+    let bare = eperm_within(
         &["--no-tui", "--", "sh", "-c", "exit 5"],
         Duration::from_secs(20),
     );
@@ -537,7 +463,7 @@ fn a_bad_profile_stops_eperm_before_anything_runs() {
     let profile = dir.path().join("bad.json");
     std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_NOPE"}"#).unwrap();
     let marker = dir.path().join("ran");
-    let out = eperm_run(
+    let out = eperm_within(
         &[
             "run",
             "--no-tui",
@@ -556,7 +482,7 @@ fn a_bad_profile_stops_eperm_before_anything_runs() {
 
 #[test]
 fn killing_eperm_takes_the_whole_workload_with_it() {
-    require_root();
+    as_root();
     let mut child = eperm()
         .args(["run", "--no-tui", "--", "sh", "-c", "sleep 60 & sleep 60"])
         .stderr(Stdio::null())
@@ -591,57 +517,33 @@ fn killing_eperm_takes_the_whole_workload_with_it() {
 }
 
 fn children_of(parent: i32) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-        if rest[1].parse() == Ok(parent) {
-            pids.push(pid);
-        }
-    }
-    pids
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == Some(parent))
+        .map(|p| p.pid)
+        .collect()
 }
 
 fn record_and_verify(cmd: &[&str]) {
-    require_root();
+    as_root();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("recorded.json");
-    let mut args = vec![
-        "record",
-        "--empty",
-        "-o",
-        out_file.to_str().unwrap(),
-        "--verify",
-        "--",
-    ];
-    args.extend_from_slice(cmd);
-    let out = eperm_run(&args, Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out_file = out_file.to_str().unwrap();
+    let head = ["record", "--empty", "-o", out_file, "--verify"];
+    let out = eperm_within(&with_command(&head, cmd), Duration::from_secs(60));
+    assert_success(&out);
     assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&out_file).unwrap();
+    let text = std::fs::read_to_string(out_file).unwrap();
     assert!(text.contains("recorded by eperm from: "), "{text}");
     assert!(
         text.contains("\"execve\""),
         "the exec must be allowed: {text}"
     );
     // The recorded profile really is enforced: the program runs and prints as before.
-    let mut args = vec![
-        "run",
-        "--no-tui",
-        "--enforce",
-        "-p",
-        out_file.to_str().unwrap(),
-        "--",
-    ];
-    args.extend_from_slice(cmd);
-    let enforced = eperm_run(&args, Duration::from_secs(30));
+    let enforce = ["run", "--no-tui", "--enforce", "-p", out_file];
+    let enforced = eperm_within(&with_command(&enforce, cmd), Duration::from_secs(30));
     let plain = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap();
-    assert_eq!(enforced.status.code(), Some(0), "{}", stderr(&enforced));
+    assert_success(&enforced);
     assert_eq!(enforced.stdout, plain.stdout);
     assert!(
         stderr(&enforced).contains("would have denied nothing"),
@@ -649,16 +551,10 @@ fn record_and_verify(cmd: &[&str]) {
         stderr(&enforced)
     );
     // And the profile is not simply "allow everything": a call it never saw fails.
-    let mut args = vec![
-        "run",
-        "--no-tui",
-        "--enforce",
-        "-p",
-        out_file.to_str().unwrap(),
-        "--",
-    ];
-    args.extend(["unshare", "--user", "true"]);
-    let other = eperm_run(&args, Duration::from_secs(30));
+    let other = eperm_within(
+        &with_command(&enforce, &["unshare", "--user", "true"]),
+        Duration::from_secs(30),
+    );
     assert_ne!(other.status.code(), Some(0), "{}", stderr(&other));
     let summary = stderr(&other);
     let allow_line = summary
@@ -688,11 +584,10 @@ fn record_empty_verify_python() {
 
 #[test]
 fn events_follow_a_process_across_exec() {
-    require_root();
+    as_root();
     let dir = tempfile::tempdir().unwrap();
-    let after = helper(dir.path(), "after", HAMMER);
-    let before = helper(
-        dir.path(),
+    let after = cc("after", HAMMER);
+    let before = cc(
         "before",
         r#"
 #include <sys/syscall.h>
@@ -706,14 +601,14 @@ int main(int argc, char **argv) {
 "#,
     );
     let file = dir.path().join("events.jsonl");
-    let out = eperm_run(
+    let out = eperm_within(
         &["run", "--no-tui", "--events", file.to_str().unwrap(), "--"]
             .into_iter()
             .chain([before.to_str().unwrap(), after.to_str().unwrap()])
             .collect::<Vec<_>>(),
         Duration::from_secs(20),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_success(&out);
     let events = events(&file);
     let seen: Vec<(&str, &str)> = events
         .iter()

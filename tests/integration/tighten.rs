@@ -1,14 +1,14 @@
 //! Coverage and `eperm tighten`: pruning, narrowing, merging runs.
 
-use crate::util::{eperm, stderr, stdout};
+use crate::util::{assert_success, cc, eperm_ok, require_root, run, stderr, with_command};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
-use eperm::profile::{load_file, Action, CmpOp, Target, DEFAULT_PROFILE};
+use eperm::profile::{load_file, Action, CmpOp, Profile, Rule, Target, DEFAULT_PROFILE};
 use eperm::run::coverage::Coverage;
 use eperm::run::Judge;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Creates a socket of the family named by argv[1] ("unix" or "inet"); exit 3 if refused.
 const SOCKETS: &str = r#"
@@ -56,35 +56,66 @@ int main(int argc, char **argv) {
 }
 "#;
 
-fn require_root() {
-    // SAFETY: plain syscall.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "these tests install filters and join cgroups: run them as root"
-    );
+/// A fresh directory with Docker's default profile in it, as root.
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    require_root("it installs filters and joins cgroups");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("docker.json");
+    std::fs::write(&profile, DEFAULT_PROFILE).unwrap();
+    (dir, profile)
 }
 
-pub fn helper(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let src = dir.join(format!("{name}.c"));
-    let exe = dir.join(name);
-    std::fs::write(&src, source).unwrap();
-    let out = Command::new("cc")
-        .args(["-O2", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .expect("cc is needed to build the test helpers");
-    assert!(
-        out.status.success(),
-        "cc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
+/// `eperm tighten -p PROFILE -o OUT [extra] -- CMD`, expecting success: its stderr.
+fn tighten(profile: &Path, out: &Path, extra: &[&str], cmd: &[&str]) -> String {
+    let mut head = vec![
+        "tighten",
+        "-p",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    head.extend_from_slice(extra);
+    eperm_ok(&with_command(&head, cmd)).1
 }
 
-fn eperm_out(args: &[&str]) -> Output {
-    eperm().args(args).output().expect("eperm runs")
+/// `eperm tighten --narrow` of `cmd` into `dir`/narrow.json: that path and the log.
+fn narrow(dir: &Path, profile: &Path, cmd: &[&str]) -> (PathBuf, String) {
+    let out = dir.join("narrow.json");
+    let log = tighten(profile, &out, &["--narrow"], cmd);
+    (out, log)
+}
+
+/// The rules of `profile` that name `syscall`.
+fn naming<'a>(profile: &'a Profile, syscall: &str) -> Vec<&'a Rule> {
+    profile
+        .rules
+        .iter()
+        .filter(|r| r.names.iter().any(|n| n.name == syscall))
+        .collect()
+}
+
+/// `eperm run --enforce --no-tui -p PROFILE -- CMD`, whatever its outcome.
+fn run_enforced(profile: &Path, cmd: &[&str]) -> Output {
+    let head = [
+        "run",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        profile.to_str().unwrap(),
+    ];
+    run(&with_command(&head, cmd))
+}
+
+/// `eperm run --coverage --no-tui -p PROFILE -- CMD`, expecting success.
+fn run_covered(profile: &Path, cmd: &[&str]) -> (String, String) {
+    let head = [
+        "run",
+        "--coverage",
+        "--no-tui",
+        "-p",
+        profile.to_str().unwrap(),
+    ];
+    eperm_ok(&with_command(&head, cmd))
 }
 
 /// The names the profile's ALLOW rules list.
@@ -98,31 +129,12 @@ fn allowed(path: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn default_profile(dir: &Path) -> PathBuf {
-    let path = dir.join("docker.json");
-    std::fs::write(&path, DEFAULT_PROFILE).unwrap();
-    path
-}
-
 #[test]
 fn tighten_keeps_exactly_what_the_workload_used_and_it_still_runs_enforced() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = default_profile(dir.path());
+    let (dir, profile) = workspace();
     let out = dir.path().join("out.json");
-    let run = eperm_out(&[
-        "tighten",
-        "-p",
-        profile.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--",
-        "true",
-    ]);
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
-    assert!(stderr(&run).contains("verified"), "{}", stderr(&run));
+    let log = tighten(&profile, &out, &["--runs", "2"], &["true"]);
+    assert!(log.contains("verified"), "{log}");
 
     let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
     assert_eq!(coverage.runs, 2);
@@ -159,51 +171,25 @@ fn tighten_keeps_exactly_what_the_workload_used_and_it_still_runs_enforced() {
     }
 
     // Enforced by the real filter: the workload runs clean.
-    let enforced = eperm_out(&[
-        "run",
-        "--enforce",
-        "--no-tui",
-        "-p",
-        out.to_str().unwrap(),
-        "--",
-        "true",
-    ]);
-    assert_eq!(enforced.status.code(), Some(0), "{}", stderr(&enforced));
+    let enforced = run_enforced(&out, &["true"]);
+    assert_success(&enforced);
     assert!(stderr(&enforced).contains("would have denied nothing"));
 }
 
 #[test]
 fn narrowing_socket_to_af_unix_denies_af_inet() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let exe = helper(dir.path(), "sockets", SOCKETS);
-    let profile = default_profile(dir.path());
-    let out = dir.path().join("narrow.json");
-    let run = eperm_out(&[
-        "tighten",
-        "-p",
-        profile.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--narrow",
-        "--",
-        exe.to_str().unwrap(),
-        "unix",
-    ]);
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let (dir, profile) = workspace();
+    let exe = cc("sockets", SOCKETS);
+    let exe = exe.to_str().unwrap();
+    let (out, log) = narrow(dir.path(), &profile, &[exe, "unix"]);
     assert!(
-        stderr(&run).contains("narrowed socket only with family: AF_UNIX; type: SOCK_STREAM"),
-        "{}",
-        stderr(&run)
+        log.contains("narrowed socket only with family: AF_UNIX; type: SOCK_STREAM"),
+        "{log}"
     );
 
     // One rule, one condition per argument: arg0 == AF_UNIX (and the type, flags free).
     let narrowed = load_file(&out).unwrap();
-    let socket_rules: Vec<_> = narrowed
-        .rules
-        .iter()
-        .filter(|r| r.names.iter().any(|n| n.name == "socket"))
-        .collect();
+    let socket_rules = naming(&narrowed, "socket");
     assert_eq!(socket_rules.len(), 1, "{}", narrowed.text);
     let args = &socket_rules[0].args;
     assert_eq!(args.len(), 2, "{}", narrowed.text);
@@ -225,42 +211,21 @@ fn narrowing_socket_to_af_unix_denies_af_inet() {
     assert_ne!(inet.verdict.action, Action::Allow);
 
     // Enforced: the AF_INET workload is refused.
-    let denied = eperm_out(&[
-        "run",
-        "--enforce",
-        "--no-tui",
-        "-p",
-        out.to_str().unwrap(),
-        "--",
-        exe.to_str().unwrap(),
-        "inet",
-    ]);
+    let denied = run_enforced(&out, &[exe, "inet"]);
     assert_eq!(denied.status.code(), Some(3), "{}", stderr(&denied));
     assert!(stderr(&denied).contains("socket"), "{}", stderr(&denied));
 }
 
 #[test]
 fn coverage_survives_a_restart_and_merges_runs() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let exe = helper(dir.path(), "sockets", SOCKETS);
-    let profile = default_profile(dir.path());
+    let (dir, profile) = workspace();
+    let exe = cc("sockets", SOCKETS);
     let path = Coverage::path_for(&profile);
     assert_eq!(path, dir.path().join("docker.coverage.json"));
     for family in ["unix", "inet"] {
         // Each run is a new eperm process: only the file carries coverage over.
-        let run = eperm_out(&[
-            "run",
-            "--coverage",
-            "--no-tui",
-            "-p",
-            profile.to_str().unwrap(),
-            "--",
-            exe.to_str().unwrap(),
-            family,
-        ]);
-        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
-        assert!(stderr(&run).contains("allowances used"), "{}", stderr(&run));
+        let (_, log) = run_covered(&profile, &[exe.to_str().unwrap(), family]);
+        assert!(log.contains("allowances used"), "{log}");
     }
     let coverage = Coverage::load(&path).unwrap();
     assert_eq!(coverage.runs, 2);
@@ -293,37 +258,19 @@ fn clone_verdict(judge: &Judge, flags: u64) -> Action {
 
 #[test]
 fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let exe = helper(dir.path(), "clones", CLONES);
-    let profile = default_profile(dir.path());
-    let out = dir.path().join("narrow.json");
-    let run = eperm_out(&[
-        "tighten",
-        "-p",
-        profile.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--narrow",
-        "--",
-        exe.to_str().unwrap(),
-        "work",
-    ]);
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let (dir, profile) = workspace();
+    let exe = cc("clones", CLONES);
+    let exe = exe.to_str().unwrap();
+    let (out, log) = narrow(dir.path(), &profile, &[exe, "work"]);
     assert!(
-        stderr(&run).contains("narrowed clone only with namespace flags: none"),
-        "{}",
-        stderr(&run)
+        log.contains("narrowed clone only with namespace flags: none"),
+        "{log}"
     );
 
     // Every clone rule of the result carries the namespace mask: as root the
     // privileged (CAP_SYS_ADMIN) allowance was narrowed, the others already had it.
     let narrowed = load_file(&out).unwrap();
-    let clone_rules: Vec<_> = narrowed
-        .rules
-        .iter()
-        .filter(|r| r.names.iter().any(|n| n.name == "clone"))
-        .collect();
+    let clone_rules = naming(&narrowed, "clone");
     assert!(!clone_rules.is_empty(), "{}", narrowed.text);
     for rule in &clone_rules {
         assert_eq!(rule.action, Action::Allow);
@@ -363,67 +310,23 @@ fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
     assert_ne!(clone_verdict(&judge, newnet), Action::Allow);
 
     // Enforced: the workload still runs; a clone into a new network namespace fails.
-    let enforced = eperm_out(&[
-        "run",
-        "--enforce",
-        "--no-tui",
-        "-p",
-        out.to_str().unwrap(),
-        "--",
-        exe.to_str().unwrap(),
-        "work",
-    ]);
-    assert_eq!(enforced.status.code(), Some(0), "{}", stderr(&enforced));
+    let enforced = run_enforced(&out, &[exe, "work"]);
+    assert_success(&enforced);
     assert!(stderr(&enforced).contains("would have denied nothing"));
-    let denied = eperm_out(&[
-        "run",
-        "--enforce",
-        "--no-tui",
-        "-p",
-        out.to_str().unwrap(),
-        "--",
-        exe.to_str().unwrap(),
-        "newnet",
-    ]);
+    let denied = run_enforced(&out, &[exe, "newnet"]);
     assert_eq!(denied.status.code(), Some(3), "{}", stderr(&denied));
     assert!(stderr(&denied).contains("clone"), "{}", stderr(&denied));
     // Under the original profile (as root) the same call is allowed.
-    let before = eperm_out(&[
-        "run",
-        "--enforce",
-        "--no-tui",
-        "-p",
-        profile.to_str().unwrap(),
-        "--",
-        exe.to_str().unwrap(),
-        "newnet",
-    ]);
-    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+    let before = run_enforced(&profile, &[exe, "newnet"]);
+    assert_success(&before);
 }
 
 #[test]
 fn coverage_counts_children_that_outlive_the_initial_process() {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = default_profile(dir.path());
-    let run = eperm_out(&[
-        "run",
-        "--coverage",
-        "--no-tui",
-        "-p",
-        profile.to_str().unwrap(),
-        "--",
-        "sh",
-        "-c",
-        "(sleep 0.2; ls /) & exit 0",
-    ]);
-    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let (_dir, profile) = workspace();
+    let (out, _) = run_covered(&profile, &["sh", "-c", "(sleep 0.2; ls /) & exit 0"]);
     // ls ran after sh had exited, and printed.
-    assert!(
-        stdout(&run).lines().any(|l| l == "proc"),
-        "{}",
-        stdout(&run)
-    );
+    assert!(out.lines().any(|l| l == "proc"), "{out}");
     let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
     let count = |name: &str| -> u64 {
         coverage

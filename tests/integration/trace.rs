@@ -2,9 +2,10 @@
 //! exec'd child is reported exactly once, decisions are applied, and the workload's
 //! exit passes through without hangs or zombies.
 
+use crate::util::{cc, processes};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
-use eperm::profile::{load_str, KernelVersion, Target, DEFAULT_PROFILE};
+use eperm::profile::{load_str, Target, DEFAULT_PROFILE};
 use eperm::run::child::Prepared;
 use eperm::run::contain::Containment;
 use eperm::run::trace::run_traced;
@@ -12,7 +13,7 @@ use eperm::run::{Judge, Policy, RunError, Supervision, WorkloadExit};
 use eperm::sources::event::{Decision, Event, Source};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The helper workload, compiled once per test run.
@@ -206,38 +207,15 @@ int main(int argc, char **argv) {
 /// Trace tests run one at a time: they count processes and share two CPUs.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn helper() -> &'static PathBuf {
-    static HELPER: OnceLock<PathBuf> = OnceLock::new();
-    HELPER.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let src = dir.join("helper.c");
-        std::fs::write(&src, HELPER_C).unwrap();
-        let bin = dir.join("eperm-trace-helper");
-        let out = std::process::Command::new("cc")
-            .args(["-O2", "-Wall", "-pthread", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .output()
-            .expect("a C compiler (cc) is needed for the trace tests");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        bin
-    })
+fn helper() -> PathBuf {
+    cc("eperm-trace-helper", HELPER_C)
 }
 
 const HELPER_COMM: &str = "eperm-trace-hel"; // comm is cut to 15 bytes
 
 fn judge(profile: &str) -> Judge {
     let profile = load_str("profile.json", profile.to_string()).unwrap();
-    let target = Target {
-        arch: Arch::native(),
-        caps: eperm::caps::CapSet::docker_default(),
-        kernel: KernelVersion::running(),
-    };
-    Judge::new(profile, &target, Mode::Trace).unwrap()
+    Judge::new(profile, &Target::docker_on_host(), Mode::Trace).unwrap()
 }
 
 struct Traced {
@@ -297,19 +275,24 @@ fn trace_with(
     }
 }
 
-/// Runs the helper with `args`; what it prints comes back in `stdout`.
-fn trace(args: &[&str], enforce: bool) -> Traced {
+/// Runs the helper with `args` under `profile`; what it prints comes back in `stdout`.
+fn trace_helper(args: &[&str], profile: &str, enforce: bool, limit: Duration) -> Traced {
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut argv = helper_argv(&["-o"]);
     argv.push(out.path().into());
     argv.extend(args.iter().map(OsString::from));
-    trace_with(
-        argv,
-        Some(out),
-        DEFAULT_PROFILE,
-        enforce,
-        Duration::from_secs(60),
-    )
+    trace_with(argv, Some(out), profile, enforce, limit)
+}
+
+/// Runs the helper with `args` under the default profile.
+fn trace(args: &[&str], enforce: bool) -> Traced {
+    trace_helper(args, DEFAULT_PROFILE, enforce, Duration::from_secs(60))
+}
+
+/// Runs `sh -c script` under the default profile, permissive.
+fn trace_shell(script: &str) -> Traced {
+    let argv = vec!["sh".into(), "-c".into(), script.into()];
+    trace_with(argv, None, DEFAULT_PROFILE, false, Duration::from_secs(60))
 }
 
 fn count(events: &[Event], syscall: &str) -> usize {
@@ -320,24 +303,12 @@ fn count(events: &[Event], syscall: &str) -> usize {
 fn leftovers() -> (Vec<i32>, Vec<i32>) {
     let me = std::process::id() as i32;
     let (mut zombies, mut running) = (Vec::new(), Vec::new());
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = &stat[open + 1..close];
-        let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
-        let zombie = rest[0] == "Z";
-        if zombie && rest[1].parse() == Ok(me) {
-            zombies.push(pid);
+    for p in processes() {
+        if p.zombie() && p.ppid == Some(me) {
+            zombies.push(p.pid);
         }
-        if !zombie && comm == HELPER_COMM {
-            running.push(pid);
+        if !p.zombie() && p.comm == HELPER_COMM {
+            running.push(p.pid);
         }
     }
     (zombies, running)
@@ -499,22 +470,10 @@ fn three_hundred_short_lived_processes() {
 fn exec_chains_through_shells() {
     let h = helper().display().to_string();
     let script = format!("sh -c 'sh -c \"{h} calls 3\"; {h} calls 4'; sh -c 'sh -c \"exit 5\"'");
-    let run = trace_with(
-        vec!["sh".into(), "-c".into(), script.into()],
-        None,
-        DEFAULT_PROFILE,
-        false,
-        Duration::from_secs(60),
-    );
+    let run = trace_shell(&script);
     assert_eq!(run.result.unwrap(), WorkloadExit::Exited(5));
     assert_eq!(count(&run.events, "acct"), 7);
-    let run = trace_with(
-        vec!["sh".into(), "-c".into(), "sh -c \"sh -c true\"".into()],
-        None,
-        DEFAULT_PROFILE,
-        false,
-        Duration::from_secs(60),
-    );
+    let run = trace_shell("sh -c \"sh -c true\"");
     assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
     assert_clean();
 }
@@ -565,11 +524,7 @@ fn enforce_kills_when_the_profile_kills() {
 
 #[test]
 fn the_errno_and_rule_come_from_the_rule_that_matched() {
-    let out = tempfile::NamedTempFile::new().unwrap();
-    let mut argv = helper_argv(&["-o"]);
-    argv.push(out.path().into());
-    argv.push("unshare".into());
-    let run = trace_with(argv, Some(out), KILL_PROFILE, true, Duration::from_secs(20));
+    let run = trace_helper(&["unshare"], KILL_PROFILE, true, Duration::from_secs(20));
     assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
     assert_eq!(run.stdout, "unshare=EACCES\n");
     assert_eq!(run.events.len(), 1, "{:?}", run.events);

@@ -1,112 +1,60 @@
 //! The TUI in a real terminal: tmux runs `eperm run`, keys are sent, the screen is
 //! read back with capture-pane. Needs tmux (tests/run.sh installs it).
 
-use crate::util;
+use crate::util::{self, Tmux};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
 use eperm::profile::{load_file, Action, KernelVersion, Target, DEFAULT_PROFILE};
 use eperm::run::Judge;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A tmux session, killed when dropped.
-pub(crate) struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    pub(crate) fn start(dir: &Path, command: &str) -> Tmux {
-        let name = format!("eperm-test-{}-{}", std::process::id(), rand_suffix());
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "-c",
-            ])
-            .arg(dir)
-            .arg(command)
-            .env_remove("NO_COLOR")
-            .status()
-            .expect("tmux is installed (tests/run.sh installs it)");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { name }
-    }
-
-    pub(crate) fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    pub(crate) fn keys(&self, keys: &str) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name, keys])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Polls the screen until it shows `text`, failing with the screen after `secs`.
-    pub(crate) fn wait_for(&self, text: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("{text:?} did not appear within {secs}s; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Tmux {
-    fn wait_gone(&self, text: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while self.screen().contains(text) {
-            assert!(Instant::now() < deadline, "{text:?} stayed on screen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_007
-}
-
-/// The default profile without mkdir and mkdirat: `mkdir` fails under it.
-fn profile_without_mkdir(dir: &Path) -> std::path::PathBuf {
+/// The default profile without `names`, written to `dir`/p.json.
+fn default_without(dir: &Path, names: &[&str]) -> PathBuf {
     let text: String = DEFAULT_PROFILE
         .lines()
-        .filter(|l| !matches!(l.trim(), "\"mkdir\"," | "\"mkdirat\","))
+        .filter(|l| {
+            let line = l.trim();
+            !names.iter().any(|n| line == format!("\"{n}\","))
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     let path = dir.join("p.json");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// The default profile without mkdir and mkdirat: `mkdir` fails under it.
+fn profile_without_mkdir(dir: &Path) -> PathBuf {
+    default_without(dir, &["mkdir", "mkdirat"])
+}
+
+/// A shell line for the pane: eperm with `args`, then its exit status, then a
+/// pause that keeps the pane (and the status) on screen.
+fn in_pane(args: &str) -> String {
+    format!(
+        "{} {args}; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm")
+    )
+}
+
+/// The usual start: the profile without mkdir, and `eperm run EXTRA` of a
+/// workload that calls mkdir, in tmux. Take it apart as `{ dir, profile, tmux }`,
+/// in that order, so that tmux goes before the directory; bind `dir` (`dir: _dir`),
+/// since `..` would delete it at once.
+struct MkdirRun {
+    dir: tempfile::TempDir,
+    profile: PathBuf,
+    tmux: Tmux,
+}
+
+/// Starts the usual run and waits for its mkdir call to show: the screen then.
+fn mkdir_run(extra: &str) -> (MkdirRun, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let tmux = Tmux::start(dir.path(), &eperm_command(&profile, dir.path(), extra));
+    let screen = tmux.wait_for("mkdir(", 20);
+    (MkdirRun { dir, profile, tmux }, screen)
 }
 
 fn verdict_for_mkdir(path: &Path) -> Action {
@@ -126,29 +74,23 @@ fn verdict_for_mkdir(path: &Path) -> Action {
 }
 
 fn eperm_command(profile: &Path, dir: &Path, extra: &str) -> String {
-    format!(
-        "{} run {extra} -p {} -- sh -c 'mkdir {}/made && echo workload-says-ok'; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
+    in_pane(&format!(
+        "run {extra} -p {} -- sh -c 'mkdir {}/made && echo workload-says-ok'",
         profile.display(),
         dir.display()
-    )
+    ))
 }
 
 #[test]
 fn allow_then_save_fixes_the_profile_on_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
+    let fixture = tempfile::tempdir().unwrap();
     assert_ne!(
-        verdict_for_mkdir(&profile),
+        verdict_for_mkdir(&profile_without_mkdir(fixture.path())),
         Action::Allow,
         "the fixture must deny mkdir"
     );
     // Under --enforce the workload really fails, as it would in the container.
-    let tmux = Tmux::start(
-        dir.path(),
-        &eperm_command(&profile, dir.path(), "--enforce --no-autosave"),
-    );
-    let screen = tmux.wait_for("mkdir(", 20);
+    let (MkdirRun { dir, profile, tmux }, screen) = mkdir_run("--enforce --no-autosave");
     assert!(screen.contains("EPERM"), "{screen}");
     // The workload's stderr is in the Output pane, not scribbled over the UI.
     let screen = tmux.wait_for("cannot create directory", 10);
@@ -156,27 +98,22 @@ fn allow_then_save_fixes_the_profile_on_disk() {
         screen.contains("│mkdir: cannot create directory"),
         "{screen}"
     );
-    tmux.keys("a");
-    tmux.wait_for("allowed now", 5);
+    tmux.steps(&[("a", "allowed now", 5)]);
     assert_ne!(
         verdict_for_mkdir(&profile),
         Action::Allow,
         "--no-autosave wrote the file"
     );
-    tmux.keys("w");
-    tmux.wait_for("[saved]", 5);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=", 10);
+    tmux.steps(&[("w", "[saved]", 5), ("q", "EPERM-EXIT=", 10)]);
     assert_eq!(verdict_for_mkdir(&profile), Action::Allow);
     // The re-run under the saved profile is clean and really succeeds.
-    let out = util::eperm()
-        .args(["run", "--no-tui", "--enforce", "-p"])
-        .arg(&profile)
-        .args(["--", "sh", "-c"])
-        .arg(format!("mkdir {}/again && echo ok", dir.path().display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", util::stderr(&out));
+    let out = util::ok(
+        util::eperm()
+            .args(["run", "--no-tui", "--enforce", "-p"])
+            .arg(&profile)
+            .args(["--", "sh", "-c"])
+            .arg(format!("mkdir {}/again && echo ok", dir.path().display())),
+    );
     assert_eq!(util::stdout(&out), "ok\n");
     assert!(
         util::stderr(&out).contains("would have denied nothing"),
@@ -187,23 +124,17 @@ fn allow_then_save_fixes_the_profile_on_disk() {
 
 #[test]
 fn quitting_without_an_edit_leaves_the_profile_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
-    let before = std::fs::read_to_string(&profile).unwrap();
-    let tmux = Tmux::start(
-        dir.path(),
-        &eperm_command(&profile, dir.path(), "--events ev.jsonl"),
-    );
-    tmux.wait_for("mkdir(", 20);
+    // What the profile holds before eperm sees it: the same fixture, written apart.
+    let apart = tempfile::tempdir().unwrap();
+    let before = std::fs::read_to_string(profile_without_mkdir(apart.path())).unwrap();
+    let (MkdirRun { dir, profile, tmux }, _) = mkdir_run("--events ev.jsonl");
     // Permissive: the call ran, the workload printed its line.
     tmux.wait_for("workload-says-ok", 10);
-    tmux.keys("?");
-    tmux.wait_for("hold mode on/off", 5);
+    tmux.steps(&[("?", "hold mode on/off", 5)]);
     tmux.keys("Escape");
     // Apart, or the terminal reads Escape then q as Alt-q.
     tmux.wait_gone("hold mode on/off", 5);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=0", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), before);
     // --events FILE works beside the TUI: one JSON line per event.
     let events = std::fs::read_to_string(dir.path().join("ev.jsonl")).unwrap();
@@ -213,38 +144,38 @@ fn quitting_without_an_edit_leaves_the_profile_alone() {
 
 #[test]
 fn restart_after_allowing_shows_a_clean_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
-    let tmux = Tmux::start(
-        dir.path(),
-        &eperm_command(&profile, dir.path(), "--enforce"),
-    );
-    tmux.wait_for("mkdir(", 20);
-    tmux.keys("a");
-    tmux.wait_for("[saved]", 5);
-    tmux.keys("r");
-    tmux.wait_for("clean run", 20);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=0", 10);
+    let (
+        MkdirRun {
+            tmux, dir: _dir, ..
+        },
+        _,
+    ) = mkdir_run("--enforce");
+    tmux.steps(&[
+        ("a", "[saved]", 5),
+        ("r", "clean run", 20),
+        ("q", "EPERM-EXIT=0", 10),
+    ]);
 }
 
 #[test]
 fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
-    let tmux = Tmux::start(dir.path(), &eperm_command(&profile, dir.path(), ""));
-    tmux.wait_for("mkdir(", 20);
+    let (
+        MkdirRun {
+            tmux,
+            profile,
+            dir: _dir,
+        },
+        _,
+    ) = mkdir_run("");
     // Our own save: no reload message.
-    tmux.keys("a");
-    tmux.wait_for("[saved]", 5);
+    tmux.steps(&[("a", "[saved]", 5)]);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!tmux.screen().contains("reloaded"), "{}", tmux.screen());
     // An editor's change is taken in, since nothing is unsaved.
     let theirs = DEFAULT_PROFILE.replace("\"reboot\",", "");
     std::fs::write(&profile, &theirs).unwrap();
     tmux.wait_for("reloaded the profile changed on disk", 10);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=0", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), theirs);
 }
 
@@ -252,23 +183,20 @@ fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
 fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
-    let command = format!(
-        "{} run --hold --hold-timeout 1 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
+    let command = in_pane(&format!(
+        "run --hold --hold-timeout 1 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'",
         profile.display(),
         d = dir.path().display()
-    );
+    ));
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("o allow once", 20);
-    tmux.keys("o");
-    tmux.wait_for("first-ok", 10);
+    tmux.steps(&[("o", "first-ok", 10)]);
     // The second call is held too; nobody answers, the profile's EPERM applies.
     tmux.wait_for("timed out", 10);
     tmux.wait_for("second-denied", 10);
     assert!(dir.path().join("a").is_dir());
     assert!(!dir.path().join("b").exists());
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=0", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
 }
 
 #[test]
@@ -276,21 +204,19 @@ fn quitting_kills_the_workload() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     let marker = dir.path().join("still-running");
-    let command = format!(
-        "{} run -p {} -- sh -c 'mkdir {d}/m; echo looping; while :; do touch {m}; sleep 0.1; done'; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
+    let command = in_pane(&format!(
+        "run -p {} -- sh -c 'mkdir {d}/m; echo looping; while :; do touch {m}; sleep 0.1; done'",
         profile.display(),
         d = dir.path().display(),
         m = marker.display()
-    );
+    ));
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("looping", 20);
     // "looping" comes before the first touch: wait for the loop itself.
     until(&tmux, 10, "the workload never touched its marker", || {
         marker.exists()
     });
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
     std::fs::remove_file(&marker).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert!(!marker.exists(), "the workload outlived eperm");
@@ -300,17 +226,14 @@ fn quitting_kills_the_workload() {
 fn edits_of_the_embedded_default_go_to_a_new_file() {
     let dir = tempfile::tempdir().unwrap();
     // Bare `eperm -- CMD`; as nobody, the default profile denies a user namespace.
-    let command = format!(
-        "{} --user nobody -- unshare --user true; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm")
-    );
+    let command = in_pane("--user nobody -- unshare --user true");
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("unshare(", 20);
     tmux.wait_for("first edit writes ./eperm-profile.json", 5);
-    tmux.keys("a");
-    tmux.wait_for("your edits are in eperm-profile.json", 5);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=", 10);
+    tmux.steps(&[
+        ("a", "your edits are in eperm-profile.json", 5),
+        ("q", "EPERM-EXIT=", 10),
+    ]);
     let written = dir.path().join("eperm-profile.json");
     let profile = load_file(&written).unwrap();
     assert!(profile.rules.iter().any(|r| r.action == Action::Allow
@@ -333,11 +256,7 @@ fn no_color_means_no_colour_escapes() {
             ),
         );
         tmux.wait_for("mkdir(", 20);
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-e", "-p", "-t", &tmux.name])
-            .output()
-            .unwrap();
-        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        let screen = tmux.screen_with_escapes();
         // Foreground colours: ESC[3Xm, ESC[9Xm or 38;5 / 38;2 forms.
         [
             "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[90m", "38;5;", "\x1b[42m",
@@ -385,17 +304,6 @@ fn replay_opens_saved_logs_in_the_ui_and_allowances_are_saved() {
         .rules
         .iter()
         .any(|r| r.action == Action::Allow && r.names.iter().any(|n| n.name == "socket")));
-}
-
-impl Tmux {
-    /// A tmux format (`#{alternate_on}` …) for the pane.
-    fn display(&self, format: &str) -> String {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.name, format])
-            .output()
-            .expect("tmux display-message");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
 }
 
 /// After eperm: whether the terminal is back in cooked mode, per flag raw mode clears.
@@ -463,19 +371,12 @@ fn a_panic_restores_the_terminal() {
 #[test]
 fn a_restart_answers_the_calls_still_held() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("p.json");
-    let text: String = DEFAULT_PROFILE
-        .lines()
-        .filter(|l| !matches!(l.trim(), "\"mkdir\"," | "\"mkdirat\"," | "\"rmdir\","))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&profile, text).unwrap();
-    let command = format!(
-        "{} run --hold --rerun-on-save -p {} -- sh -c 'mkdir {d}/a & rmdir {d}/none & wait'; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
+    let profile = default_without(dir.path(), &["mkdir", "mkdirat", "rmdir"]);
+    let command = in_pane(&format!(
+        "run --hold --rerun-on-save -p {} -- sh -c 'mkdir {d}/a & rmdir {d}/none & wait'",
         profile.display(),
         d = dir.path().display()
-    );
+    ));
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("o allow once", 20);
     let asked = Instant::now();
@@ -487,8 +388,7 @@ fn a_restart_answers_the_calls_still_held() {
         took < Duration::from_millis(2500),
         "the restart took {took:?}"
     );
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
 }
 
 /// `--mode log`: the status bar names each kernel log source with its health, and
@@ -499,12 +399,11 @@ fn log_sources_show_their_health_in_the_status_bar() {
     let profile = profile_without_mkdir(dir.path());
     // 40 denials at once exceed printk's 10 per 5 s; the record after the pause
     // makes the kernel print how many it suppressed.
-    let command = format!(
-        "{} run --mode log -p {} -- sh -c 'for i in $(seq 40); do mkdir {d}/a/b 2>/dev/null; done; sleep 6; mkdir {d}/a/c 2>/dev/null; sleep 2'; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
+    let command = in_pane(&format!(
+        "run --mode log -p {} -- sh -c 'for i in $(seq 40); do mkdir {d}/a/b 2>/dev/null; done; sleep 6; mkdir {d}/a/c 2>/dev/null; sleep 2'",
         profile.display(),
         d = dir.path().display()
-    );
+    ));
     let tmux = Tmux::start(dir.path(), &command);
     let screen = tmux.wait_for("audit ok · kmsg ", 20);
     assert!(screen.contains("log permissive"), "{screen}");
@@ -513,8 +412,7 @@ fn log_sources_show_their_health_in_the_status_bar() {
     let status = screen.lines().nth(1).unwrap_or_default();
     let kmsg = &status[status.find("· kmsg ").expect("kmsg in the status bar")..];
     assert!(kmsg.contains("suppressed"), "{status}");
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
 }
 
 /// Polls until `done` holds, failing with `what` and the screen after `secs`.
@@ -545,22 +443,19 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
     let profile = dir.path().join("p.json");
     std::fs::write(&profile, DEFAULT_PROFILE).unwrap();
     let stored = eperm::run::coverage::Coverage::path_for(&profile);
-    let command = format!(
-        "{} run --coverage -p {} -- sh -c 'echo covered'; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
+    let command = in_pane(&format!(
+        "run --coverage -p {} -- sh -c 'echo covered'",
         profile.display()
-    );
+    ));
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("1 run in all", 20);
     assert_eq!(
         eperm::run::coverage::Coverage::load(&stored).unwrap().runs,
         1
     );
-    tmux.keys("c");
-    let screen = tmux.wait_for("UNUSED", 5);
+    let screen = tmux.steps(&[("c", "UNUSED", 5)]);
     assert!(screen.contains("Coverage · "), "{screen}");
-    tmux.keys("p");
-    let screen = tmux.wait_for("y write it", 10);
+    let screen = tmux.steps(&[("p", "y write it", 10)]);
     assert!(screen.contains("(pruned)"), "no diff header:\n{screen}");
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), DEFAULT_PROFILE);
     tmux.keys("y");
@@ -570,22 +465,18 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
     assert!(allows(&profile, "execve") && allows(&profile, "write"));
     assert!(!allows(&profile, "mkdir"), "mkdir was never used");
     // What the run used is all the workload needs, enforced.
-    let out = util::eperm()
-        .args(["run", "--no-tui", "--enforce", "-p"])
-        .arg(&profile)
-        .args(["--", "sh", "-c", "echo covered"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", util::stderr(&out));
+    let out = util::ok(
+        util::eperm()
+            .args(["run", "--no-tui", "--enforce", "-p"])
+            .arg(&profile)
+            .args(["--", "sh", "-c", "echo covered"]),
+    );
     assert_eq!(util::stdout(&out), "covered\n");
     tmux.keys("u");
     until(&tmux, 10, "u did not bring the profile back", || {
         std::fs::read_to_string(&profile).unwrap() == DEFAULT_PROFILE
     });
-    tmux.keys("r");
-    tmux.wait_for("2 runs in all", 20);
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=0", 10);
+    tmux.steps(&[("r", "2 runs in all", 20), ("q", "EPERM-EXIT=0", 10)]);
     assert_eq!(
         eperm::run::coverage::Coverage::load(&stored).unwrap().runs,
         2
@@ -596,25 +487,17 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
 /// to the profile, and the Coverage view counts it.
 #[test]
 fn coverage_can_be_turned_on_from_the_ui() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
-    let tmux = Tmux::start(
-        dir.path(),
-        &eperm_command(&profile, dir.path(), "--events ev.jsonl"),
-    );
-    tmux.wait_for("mkdir(", 20);
+    let (MkdirRun { dir, profile, tmux }, _) = mkdir_run("--events ev.jsonl");
     tmux.wait_for("exited 0", 10);
-    tmux.keys("c");
-    tmux.wait_for("no coverage yet", 5);
-    tmux.keys("m");
-    tmux.wait_for("(next run: coverage)", 5);
-    tmux.keys("r");
-    let screen = tmux.wait_for("1 run in all", 20);
+    let screen = tmux.steps(&[
+        ("c", "no coverage yet", 5),
+        ("m", "(next run: coverage)", 5),
+        ("r", "1 run in all", 20),
+    ]);
     assert!(screen.contains("+ coverage enforcing"), "{screen}");
     assert!(screen.contains("UNUSED"), "{screen}");
 
-    tmux.keys("q");
-    tmux.wait_for("EPERM-EXIT=", 10);
+    tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
     let stored = eperm::run::coverage::Coverage::path_for(&profile);
     let coverage = eperm::run::coverage::Coverage::load(&stored).unwrap();
     assert_eq!(coverage.runs, 1);

@@ -1,9 +1,14 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: running eperm (and failing with all it
+//! printed), C helper workloads compiled once per run, the root check, the processes
+//! in /proc, and a real terminal (tmux) to drive the TUI in.
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// The eperm binary cargo built for these tests.
 pub fn eperm() -> Command {
@@ -28,4 +33,295 @@ pub fn stdout(out: &Output) -> String {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// What a failed command did: its line, its exit status, stdout and stderr.
+fn failure(command: &str, out: &Output) -> String {
+    format!(
+        "{command} failed: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    )
+}
+
+/// Fails the test unless `out` is a success, with its status, stdout and stderr.
+pub fn assert_success(out: &Output) {
+    assert!(out.status.success(), "{}", failure("the command", out));
+}
+
+/// Runs `command`, failing the test unless it succeeds, with the command line, its
+/// exit status, stdout and stderr.
+pub fn ok(command: &mut Command) -> Output {
+    let line = format!("{command:?}");
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{line} did not start: {e}"));
+    assert!(out.status.success(), "{}", failure(&line, &out));
+    out
+}
+
+/// Runs eperm with `args`, expecting success: its (stdout, stderr).
+pub fn eperm_ok(args: &[&str]) -> (String, String) {
+    let out = ok(eperm().args(args));
+    (stdout(&out), stderr(&out))
+}
+
+/// eperm's arguments `head`, then `--` and the workload's command line `cmd`.
+pub fn with_command<'a>(head: &[&'a str], cmd: &[&'a str]) -> Vec<&'a str> {
+    let mut args = head.to_vec();
+    args.push("--");
+    args.extend_from_slice(cmd);
+    args
+}
+
+/// Runs `command` with its output captured; a hang is a failure, not a stuck test
+/// run: after `limit` it is killed and the test fails with what it printed.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{command:?} did not finish within {limit:?}; stderr:\n{}",
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs eperm with `args`, failing the test if it takes longer than `limit`.
+pub fn eperm_within(args: &[&str], limit: Duration) -> Output {
+    output_within(eperm().args(args), limit)
+}
+
+/// The events of an `--events` file: one JSON object per line.
+pub fn events(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// Fails the test unless it runs as root, saying that it needs root and `why`.
+pub fn require_root(why: &str) {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("this test needs root ({why}): run it as root (CI does)");
+    }
+}
+
+/// The C helper workload `source`, compiled as `name` (which is its comm). Each is
+/// compiled once per run of the test binary, into a directory kept for the run.
+pub fn cc(name: &str, source: &'static str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, (&'static str, PathBuf)>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // Held while compiling: tests asking at once for one helper get one compile.
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((was, exe)) = built.get(name) {
+        assert_eq!(*was, source, "two different helpers are named {name}");
+        return exe.clone();
+    }
+    let dir = helper_dir();
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, source).unwrap();
+    let out = Command::new("cc")
+        .args(["-O2", "-Wall", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("a C compiler (cc) is needed to build the test helpers");
+    assert!(
+        out.status.success(),
+        "{}",
+        failure(&format!("cc {name}.c"), &out)
+    );
+    built.insert(name.to_string(), (source, exe.clone()));
+    exe
+}
+
+/// Where this run's helpers are compiled: a fresh directory under cargo's target
+/// tmp dir, so that runs never share (or race for) a binary.
+fn helper_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("helpers-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap()
+            .keep()
+    })
+}
+
+/// A process in /proc, from its stat line.
+pub struct Proc {
+    pub pid: i32,
+    pub comm: String,
+    /// R, S, Z, …
+    pub state: String,
+    pub ppid: Option<i32>,
+    pub pgrp: Option<i32>,
+}
+
+impl Proc {
+    pub fn zombie(&self) -> bool {
+        self.state == "Z"
+    }
+}
+
+/// Every process in /proc that could be read.
+pub fn processes() -> Vec<Proc> {
+    let mut procs = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        // Fields after the parenthesised comm: state, ppid, pgrp, ...
+        let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
+        procs.push(Proc {
+            pid,
+            comm: stat[open + 1..close].to_string(),
+            state: rest[0].to_string(),
+            ppid: rest[1].parse().ok(),
+            pgrp: rest[2].parse().ok(),
+        });
+    }
+    procs
+}
+
+/// A tmux session, killed when dropped: the real terminal the TUI tests drive.
+pub struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Runs `command` (a shell line) in a new 120×40 session in `dir`.
+    pub fn start(dir: &Path, command: &str) -> Tmux {
+        let name = format!("eperm-test-{}-{}", std::process::id(), rand_suffix());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                "-c",
+            ])
+            .arg(dir)
+            .arg(command)
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux is installed (tests/run.sh installs it)");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { name }
+    }
+
+    fn capture(&self, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", &self.name];
+        if escapes {
+            args.insert(1, "-e");
+        }
+        let out = Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen's text.
+    pub fn screen(&self) -> String {
+        self.capture(false)
+    }
+
+    /// The screen with its colour and attribute escapes.
+    pub fn screen_with_escapes(&self) -> String {
+        self.capture(true)
+    }
+
+    pub fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, keys])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Polls the screen until it shows `text`, failing with the screen after `secs`.
+    pub fn wait_for(&self, text: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("{text:?} did not appear within {secs}s; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Polls the screen until `text` is gone from it.
+    pub fn wait_gone(&self, text: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.screen().contains(text) {
+            assert!(Instant::now() < deadline, "{text:?} stayed on screen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends `keys`, one after the other, each waiting for what it should bring up
+    /// within its seconds; the last screen.
+    pub fn steps(&self, steps: &[(&str, &str, u64)]) -> String {
+        let mut screen = String::new();
+        for &(keys, text, secs) in steps {
+            self.keys(keys);
+            screen = self.wait_for(text, secs);
+        }
+        screen
+    }
+
+    /// A tmux format (`#{alternate_on}` …) for the pane.
+    pub fn display(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, format])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        % 1_000_000_007
 }
