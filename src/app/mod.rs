@@ -427,7 +427,9 @@ impl App {
             Msg::FileChanged(text) => self.file_changed(text),
             Msg::Saved { path, text } => self.saved(path, text),
             Msg::SaveFailed(why) => {
-                self.message = format!("not saved: {why}");
+                // The status line has room for the first line; the hint is for the CLI.
+                let first = why.lines().next().unwrap_or_default();
+                self.message = format!("not saved: {first}");
                 vec![]
             }
             Msg::Hold { id, event } => self.hold_request(id, event),

@@ -83,7 +83,7 @@ fn bad_input(e: EditError) -> CmdError {
 fn save_error(e: SaveError) -> CmdError {
     let kind = match &e {
         SaveError::Io { source, .. } => source.kind(),
-        SaveError::ChangedOnDisk { .. } => io::ErrorKind::Other,
+        SaveError::ChangedOnDisk { .. } | SaveError::Exists { .. } => io::ErrorKind::Other,
     };
     CmdError::Io(io::Error::new(kind, e.to_string()))
 }

@@ -27,6 +27,33 @@ pub enum SaveError {
          hint: look at the change, then run the edit again"
     )]
     ChangedOnDisk { file: String },
+    #[error("{file} exists: not overwriting it (run with -p {file} to edit it)")]
+    Exists { file: String },
+}
+
+/// Writes `text` to a new file at `path`, never over an existing one (the
+/// embedded profile's first save).
+pub fn create(path: &Path, text: &str) -> Result<(), SaveError> {
+    let file = path.display().to_string();
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|source| match source.kind() {
+            io::ErrorKind::AlreadyExists => SaveError::Exists { file: file.clone() },
+            _ => SaveError::Io {
+                file: file.clone(),
+                op: "create it",
+                source,
+            },
+        })?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|source| SaveError::Io {
+            file,
+            op: "write it",
+            source,
+        })
 }
 
 /// Writes `new_text` to `path` if the file still holds `expected_old`, the text
@@ -203,5 +230,17 @@ mod tests {
             err.to_string().starts_with(&path.display().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn create_writes_a_new_file_and_never_an_existing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.json");
+        create(&path, "first").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "first");
+        let err = create(&path, "second").unwrap_err();
+        assert!(matches!(err, SaveError::Exists { .. }), "{err}");
+        assert!(err.to_string().contains("run with -p"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "first");
     }
 }

@@ -3,32 +3,16 @@
 
 use super::Incoming;
 use crate::app::Msg;
-use std::io::Write;
+use crate::profile::save::{self, SaveError};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
 /// Saves through the edit engine's text; `expected_old: None` creates a new file.
-pub(super) fn save(path: &Path, text: &str, expected_old: Option<&str>) -> Result<(), String> {
+pub(super) fn save(path: &Path, text: &str, expected_old: Option<&str>) -> Result<(), SaveError> {
     match expected_old {
-        Some(old) => crate::profile::save::save(path, text, old)
-            .map(|_| ())
-            .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string()),
-        None => {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .map_err(|e| {
-                    format!(
-                        "{}: {e} (not overwriting it; run with -p {0} to edit it)",
-                        path.display()
-                    )
-                })?;
-            f.write_all(text.as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
+        Some(old) => save::save(path, text, old).map(|_| ()),
+        None => save::create(path, text),
     }
 }
 

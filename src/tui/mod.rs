@@ -390,7 +390,7 @@ impl Loop {
                 }
                 Msg::Saved { path, text }
             }
-            Err(why) => Msg::SaveFailed(why),
+            Err(e) => Msg::SaveFailed(e.to_string()),
         }
     }
 
