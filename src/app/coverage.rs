@@ -43,12 +43,7 @@ pub fn allowances(profile: &Profile, coverage: &Coverage) -> Vec<Allowance> {
         .iter()
         .map(|e| e.name().to_string())
         .collect();
-    let elsewhere: BTreeSet<&str> = profile
-        .rules
-        .iter()
-        .filter(|r| r.action != Action::Allow)
-        .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
-        .collect();
+    let elsewhere = prune::listed_otherwise(profile);
     let allowing: BTreeSet<(usize, &str)> = profile
         .rules
         .iter()

@@ -6,7 +6,7 @@
 use super::agent::Agent;
 use super::marker::{drain, sift_marker};
 use crate::run::contain::Containment;
-use crate::run::local::{consume, Attach, LogOptions, Terminal};
+use crate::run::local::{consume, report_health, Attach, LogOptions, Terminal};
 use crate::run::notify::Supervisor;
 use crate::run::Interception;
 use crate::run::{RunError, Supervision, WorkloadExit};
@@ -114,15 +114,7 @@ pub fn run(
         // The sources' health, every half second while the container runs (a UI's status bar).
         if let (Some(sources), Some(updates)) = (&sources, &logs.updates) {
             let (handles, reporting) = (sources.handles(), &reporting);
-            scope.spawn(move || {
-                while reporting.load(Ordering::Relaxed) {
-                    let health = handles.iter().map(|h| h.get()).collect();
-                    if updates.send(health).is_err() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            });
+            scope.spawn(move || report_health(&handles, reporting, updates));
         }
         let agent = launch.agent.as_ref().map(|agent| {
             let (sup, stop, serving, handed_over) =

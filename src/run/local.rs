@@ -2,13 +2,13 @@
 //! supervisor (tracer, listener or log sources), the terminal, and the
 //! workload's exit status. The session layer decides what to run; this runs it.
 
-use super::child::{Credentials, Prepared, SECCOMP_FILTER_FLAG_NEW_LISTENER};
+use super::child::{Credentials, Prepared, Spawned, SECCOMP_FILTER_FLAG_NEW_LISTENER};
 use super::contain::Containment;
 use super::coverage::Coverage;
 use super::notify::{self, Supervisor};
 use super::{Interception, RunError, Supervision, WorkloadExit};
 use crate::profile::Action;
-use crate::sources::health::Health;
+use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -233,16 +233,8 @@ fn run_child_with<T: Send>(
     follow: Follow,
     serve: impl FnOnce(OwnedFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<T> + Send,
 ) -> Result<(WorkloadExit, Option<T>), RunError> {
-    let mut spawned = prepared.spawn()?;
+    let mut spawned = spawn(prepared, containment, terminal)?;
     let pid = spawned.pid;
-    // Also here, not only in the child, so the group exists whoever runs first.
-    // SAFETY: plain syscall on our own child.
-    unsafe { libc::setpgid(pid, pid) };
-    if let Err(e) = containment.watch_group(pid) {
-        kill_and_reap(pid);
-        return Err(RunError::os("watch the workload's process group")(e));
-    }
-    terminal.give_to(pid);
     let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
     let mut serve = Some(serve);
     std::thread::scope(|scope| {
@@ -294,6 +286,42 @@ fn run_child_with<T: Send>(
     })
 }
 
+/// Spawns the child in a process group of its own (made here too, not only in
+/// the child, so that it exists whoever runs first), watched by the containment,
+/// with the terminal given to it when eperm had it.
+fn spawn(
+    prepared: &Prepared,
+    containment: &Containment,
+    terminal: &Terminal,
+) -> Result<Spawned, RunError> {
+    let spawned = prepared.spawn()?;
+    let pid = spawned.pid;
+    // SAFETY: plain syscall on our own child.
+    unsafe { libc::setpgid(pid, pid) };
+    if let Err(e) = containment.watch_group(pid) {
+        kill_and_reap(pid);
+        return Err(RunError::os("watch the workload's process group")(e));
+    }
+    terminal.give_to(pid);
+    Ok(spawned)
+}
+
+/// Sends the log sources' health to `updates` every half second while
+/// `reporting` holds (a UI's status bar).
+pub(crate) fn report_health(
+    sources: &[Shared],
+    reporting: &AtomicBool,
+    updates: &mpsc::Sender<Vec<Health>>,
+) {
+    while reporting.load(Ordering::Relaxed) {
+        let health = sources.iter().map(|h| h.get()).collect();
+        if updates.send(health).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// The loginuid the workload's new audit session is opened with: `--user`'s uid,
 /// else eperm's own login uid, else its uid.
 pub(crate) fn login_uid(user: Option<u32>) -> u32 {
@@ -321,30 +349,15 @@ fn run_logged(
     let (tx, rx) = mpsc::channel::<Incoming>();
     let sources =
         LogSources::start(logs.wanted, tx).map_err(RunError::os("start the kernel log sources"))?;
-    let mut spawned = prepared.spawn()?;
+    let mut spawned = spawn(prepared, containment, terminal)?;
     let pid = spawned.pid;
-    // SAFETY: plain syscall on our own child.
-    unsafe { libc::setpgid(pid, pid) };
-    if let Err(e) = containment.watch_group(pid) {
-        kill_and_reap(pid);
-        return Err(RunError::os("watch the workload's process group")(e));
-    }
-    terminal.give_to(pid);
     let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
+    let reporting = AtomicBool::new(true);
     let result = std::thread::scope(|scope| {
         let consumer = scope.spawn(move || consume(rx, filter_rx, sup));
-        let reporting = Arc::new(AtomicBool::new(true));
-        let reporter = logs.updates.clone().map(|updates| {
-            let (handles, reporting) = (sources.handles(), reporting.clone());
-            scope.spawn(move || {
-                while reporting.load(Ordering::Relaxed) {
-                    let health = handles.iter().map(|h| h.get()).collect();
-                    if updates.send(health).is_err() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            })
+        let reporter = logs.updates.as_ref().map(|updates| {
+            let (handles, reporting) = (sources.handles(), &reporting);
+            scope.spawn(move || report_health(&handles, reporting, updates))
         });
         let started = spawned.wait_started(prepared.program(), |_| {});
         let ours = read_id("/proc/self/sessionid");

@@ -99,19 +99,19 @@ impl Live {
 
     /// A run that never started: `eperm watch` and `eperm replay` have no workload.
     pub fn none(number: usize) -> Live {
-        Live {
-            number,
-            pid: Arc::new(AtomicI32::new(0)),
-            thread: None,
-        }
+        Live::on(number, None)
     }
 
     /// A run on a thread of the caller's (tests stand in for a workload).
     pub fn on_thread(number: usize, thread: JoinHandle<()>) -> Live {
+        Live::on(number, Some(thread))
+    }
+
+    fn on(number: usize, thread: Option<JoinHandle<()>>) -> Live {
         Live {
             number,
             pid: Arc::new(AtomicI32::new(0)),
-            thread: Some(thread),
+            thread,
         }
     }
 

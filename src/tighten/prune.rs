@@ -50,12 +50,7 @@ pub fn report(profile: &Profile, coverage: &Coverage) -> String {
 pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
     let used = coverage.used();
     let before = coverage.before_exec();
-    let elsewhere: BTreeSet<&str> = profile
-        .rules
-        .iter()
-        .filter(|r| r.action != Action::Allow)
-        .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
-        .collect();
+    let elsewhere = listed_otherwise(profile);
     let mut names: BTreeSet<&str> = BTreeSet::new();
     for rule in profile.rules.iter().filter(|r| r.action == Action::Allow) {
         for n in &rule.names {
@@ -74,5 +69,16 @@ pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
         .into_iter()
         .map(|n| Edit::Remove(n.to_string()))
         .filter(|e| e.validate().is_ok())
+        .collect()
+}
+
+/// The names some rule other than an ALLOW one lists: taking such a name out of
+/// an allowance would change more than the allowance.
+pub fn listed_otherwise(profile: &Profile) -> BTreeSet<&str> {
+    profile
+        .rules
+        .iter()
+        .filter(|r| r.action != Action::Allow)
+        .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
         .collect()
 }
