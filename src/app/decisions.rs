@@ -235,14 +235,7 @@ impl App {
         self.rows.clear();
         self.index.clear();
         self.ring.clear();
-        let mut effects: Vec<Effect> = self
-            .held
-            .drain(..)
-            .map(|h| Effect::AnswerHold {
-                id: h.id,
-                answer: HoldAnswer::Kill,
-            })
-            .collect();
+        let mut effects = self.answer_every_held(HoldAnswer::Kill);
         self.selected = 0;
         self.events_back = 0;
         self.message = format!("run {} under the current profile", self.run.number);

@@ -102,12 +102,14 @@ impl App {
             return vec![];
         }
         // Whatever waits runs now, as it would have without hold.
+        self.answer_every_held(HoldAnswer::AllowOnce)
+    }
+
+    /// Answers every held call with `answer` (a restart or quit kills them).
+    pub(super) fn answer_every_held(&mut self, answer: HoldAnswer) -> Vec<Effect> {
         self.held
             .drain(..)
-            .map(|h| Effect::AnswerHold {
-                id: h.id,
-                answer: HoldAnswer::AllowOnce,
-            })
+            .map(|h| Effect::AnswerHold { id: h.id, answer })
             .collect()
     }
 }

@@ -53,14 +53,7 @@ impl App {
 
     fn quit_now(&mut self) -> Vec<Effect> {
         self.quitting = true;
-        let mut effects: Vec<Effect> = self
-            .held
-            .drain(..)
-            .map(|h| Effect::AnswerHold {
-                id: h.id,
-                answer: HoldAnswer::Kill,
-            })
-            .collect();
+        let mut effects = self.answer_every_held(HoldAnswer::Kill);
         effects.push(Effect::Quit);
         effects
     }
