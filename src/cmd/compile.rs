@@ -1,6 +1,6 @@
 //! `eperm compile PROFILE (-o FILE.bpf | --disasm | --stats [--json])`.
 
-use super::{CmdError, EXIT_OK};
+use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::CompileArgs;
 use crate::compile::{self, bpf, disasm, stats, Mode};
 use crate::profile::{load_file, resolve};
@@ -21,7 +21,8 @@ pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
     let compiled = compile::compile(&resolved, mode)
         .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;
     if let Some(path) = &args.output {
-        std::fs::write(path, bpf::to_bytes(&compiled.program))?;
+        std::fs::write(path, bpf::to_bytes(&compiled.program))
+            .map_err(CmdError::file(FileOp::Write, path))?;
         eprintln!(
             "{}: {} instructions written to {}",
             profile.file,

@@ -3,7 +3,7 @@
 //! logged (kernel logs), or made at all (strace).
 
 use super::run::load_profile;
-use super::{CmdError, EXIT_OK};
+use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::ImportArgs;
 use crate::profile::edit::{apply_commented, Edit};
 use crate::sources::file::{self, Format};
@@ -145,11 +145,15 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
         }
         let data = if name == "-" {
             let mut d = Vec::new();
-            std::io::stdin().read_to_end(&mut d)?;
+            std::io::stdin()
+                .read_to_end(&mut d)
+                .map_err(|source| CmdError::Os {
+                    op: "read standard input",
+                    source,
+                })?;
             d
         } else {
-            std::fs::read(path)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{name}: {e}")))?
+            std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?
         };
         read(&args.format, &name, &data, &mut evidence);
     }
@@ -175,7 +179,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let out = args.output.display().to_string();
     std::fs::write(&args.output, applied.text())
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{out}: {e}")))?;
+        .map_err(CmdError::file(FileOp::Write, &args.output))?;
     eprintln!(
         "eperm: read {} record{} naming {} syscall{}",
         evidence.records,
