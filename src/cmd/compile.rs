@@ -2,8 +2,9 @@
 
 use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::CompileArgs;
-use crate::compile::{self, bpf, disasm, stats, Mode};
+use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
 use crate::profile::{load_file, resolve};
+use std::io::{self, Write};
 
 pub fn mode(s: &str) -> Result<Mode, CmdError> {
     Mode::parse(s).ok_or_else(|| {
@@ -29,25 +30,33 @@ pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
             compiled.program.len(),
             path.display()
         );
-    } else if args.disasm {
-        print!("{}", disasm::disassemble(&compiled.program));
     } else {
-        let s = stats::stats(&compiled.program, &compiled.arches);
-        if args.json {
-            let mut v = serde_json::to_value(&s).expect("stats serialize");
-            v["arches"] = compiled.arches.iter().map(|a| a.name()).collect();
-            v["mode"] = format!("{mode:?}").to_lowercase().into();
-            println!("{v}");
-        } else {
-            let arches: Vec<_> = compiled.arches.iter().map(|a| a.name()).collect();
-            println!("arches:         {}", arches.join("+"));
-            println!("instructions:   {}", s.instructions);
-            println!(
-                "executed path:  longest {}, mean {:.1} (over {} syscalls)",
-                s.longest_path, s.mean_path, s.syscalls
-            );
-            println!("always allowed: {} (kernel action cache)", s.cacheable);
-        }
+        super::to_stdout(|out| {
+            if args.disasm {
+                write!(out, "{}", disasm::disassemble(&compiled.program))
+            } else {
+                print_stats(out, &compiled, args.json)
+            }
+        })?;
     }
     Ok(EXIT_OK)
+}
+
+fn print_stats(out: &mut dyn Write, compiled: &Compiled, json: bool) -> io::Result<()> {
+    let s = stats::stats(&compiled.program, &compiled.arches);
+    let arches: Vec<_> = compiled.arches.iter().map(|a| a.name()).collect();
+    if json {
+        let mut v = serde_json::to_value(&s).expect("stats serialize");
+        v["arches"] = arches.into();
+        v["mode"] = format!("{:?}", compiled.mode).to_lowercase().into();
+        return writeln!(out, "{v}");
+    }
+    writeln!(out, "arches:         {}", arches.join("+"))?;
+    writeln!(out, "instructions:   {}", s.instructions)?;
+    writeln!(
+        out,
+        "executed path:  longest {}, mean {:.1} (over {} syscalls)",
+        s.longest_path, s.mean_path, s.syscalls
+    )?;
+    writeln!(out, "always allowed: {} (kernel action cache)", s.cacheable)
 }

@@ -16,7 +16,8 @@ pub fn run(args: &EditArgs) -> Result<u8, CmdError> {
         eprintln!("{report}");
     }
     if args.dry_run {
-        print!("{}", unified_diff(&profile, applied.text()));
+        let diff = unified_diff(&profile, applied.text());
+        super::to_stdout(|out| out.write_all(diff.as_bytes()))?;
         return Ok(EXIT_OK);
     }
     if save(&args.profile, applied.text(), &profile.text)? {

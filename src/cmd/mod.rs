@@ -14,7 +14,7 @@ pub mod watch;
 
 use crate::profile::save::SaveError;
 use crate::profile::LoadError;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Exit codes, as DESIGN.md promises them.
@@ -106,6 +106,15 @@ impl CmdError {
             source,
         }
     }
+}
+
+/// Runs `write` on locked, buffered standard output and flushes it. A failed
+/// write is a [`CmdError::Stdout`]: `main` keeps a broken pipe quiet.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), CmdError> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(CmdError::Stdout)
 }
 
 use crate::arch::Arch;

@@ -45,7 +45,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         );
     }
     if args.no_tui || !std::io::stdout().is_terminal() {
-        print(&events, args.json).map_err(CmdError::Stdout)?;
+        super::to_stdout(|out| print(out, &events, args.json))?;
         return Ok(EXIT_OK);
     }
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
@@ -77,16 +77,15 @@ fn format_of(data: &[u8]) -> Format {
     }
 }
 
-fn print(events: &[Event], json: bool) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+fn print(out: &mut dyn Write, events: &[Event], json: bool) -> std::io::Result<()> {
     for event in events {
         if json {
             // io::Error::from keeps the kind (BrokenPipe) of a failed write.
-            serde_json::to_writer(&mut out, event).map_err(std::io::Error::from)?;
+            serde_json::to_writer(&mut *out, event).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         } else {
             writeln!(out, "{}", line(event))?;
         }
     }
-    out.flush()
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! of their output that quits early, values the command line refuses.
 
 use crate::util::{run, stderr};
+use std::process::Stdio;
 
 /// The embedded default profile, written to a file of its own.
 fn default_profile(dir: &tempfile::TempDir) -> String {
@@ -32,4 +33,58 @@ fn an_unreadable_input_names_the_file_and_exits_2() {
         err.contains("cannot read /nonexistent-dir/audit.log: No such file or directory"),
         "{err}"
     );
+}
+
+/// Runs eperm with its standard output a pipe nobody reads: the read end is
+/// closed before eperm has started, so its first write fails with EPIPE.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let mut child = crate::util::eperm()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("eperm runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("eperm ends")
+}
+
+#[test]
+fn a_reader_that_quits_early_is_a_quiet_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_profile(&dir);
+    for args in [
+        vec!["default"],
+        vec!["compile", &profile, "--disasm"],
+        vec!["compile", &profile, "--stats"],
+        vec!["check", &profile],
+        vec!["check", "--json", &profile],
+        vec!["explain", &profile, "reboot"],
+    ] {
+        let out = with_closed_stdout(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
+
+#[test]
+fn replay_to_a_reader_that_quits_early_is_a_quiet_success() {
+    let log = crate::util::fixture("logs/audit.log");
+    let log = log.to_str().unwrap();
+    for args in [
+        vec!["replay", "--no-tui", log],
+        vec!["replay", "--no-tui", "--json", log],
+    ] {
+        let out = with_closed_stdout(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        // Only replay's own count of the records it read.
+        assert!(
+            err.starts_with("eperm: ") && err.contains("seccomp records"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{err}"
+        );
+    }
 }
