@@ -6,17 +6,9 @@ use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
 use crate::profile::{load_file, resolve};
 use std::io::{self, Write};
 
-pub fn mode(s: &str) -> Result<Mode, CmdError> {
-    Mode::parse(s).ok_or_else(|| {
-        CmdError::BadInput(format!(
-            "--mode: unknown mode {s:?}\n  hint: one of enforce, trace, notify, log"
-        ))
-    })
-}
-
 pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
-    let mode = mode(&args.mode)?;
+    let mode = Mode::from(args.mode);
     let profile = load_file(&args.profile)?;
     let resolved = resolve(&profile, &target);
     let compiled = compile::compile(&resolved, mode)

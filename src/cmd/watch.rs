@@ -6,11 +6,11 @@ use super::run::load_profile;
 use super::{CmdError, EXIT_OK};
 use crate::arch::Arch;
 use crate::caps::CapSet;
-use crate::cli::WatchArgs;
+use crate::cli::{WatchArgs, WatchSource};
 use crate::profile::{Action, KernelVersion, Target};
 use crate::run::Judge;
 use crate::sources::event::Event;
-use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
+use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -23,20 +23,13 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
-    for s in &args.source {
-        if !matches!(s.trim(), "audit" | "kmsg") {
-            return Err(CmdError::BadInput(format!(
-                "--source: {s:?} is not a kernel log source\n  hint: audit, kmsg or audit,kmsg"
-            )));
-        }
-    }
     let profile = load_profile(args.profile.as_deref())?;
     let judge = args
         .profile
         .as_ref()
         .map(|_| judge_for(profile.clone()))
         .transpose()?;
-    let wanted = Wanted::from_names(&args.source).unwrap_or(Wanted::BOTH);
+    let wanted = WatchSource::wanted(&args.source);
     let (tx, rx) = mpsc::channel::<Incoming>();
     let sources = LogSources::start(wanted, tx).map_err(|source| CmdError::Os {
         op: "start the kernel log readers",

@@ -88,3 +88,34 @@ fn replay_to_a_reader_that_quits_early_is_a_quiet_success() {
         );
     }
 }
+
+#[test]
+fn a_value_outside_a_closed_set_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_profile(&dir);
+    let out_file = dir.path().join("out.json");
+    let out_file = out_file.to_str().unwrap();
+    for (args, flag) in [
+        (
+            vec!["compile", &profile, "--stats", "--mode", "sideways"],
+            "--mode",
+        ),
+        (
+            vec!["import", "--format", "sideways", "-o", out_file, &profile],
+            "--format",
+        ),
+        (
+            vec!["watch", "--no-tui", "--source", "audit,sideways"],
+            "--source",
+        ),
+    ] {
+        let out = run(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("invalid value 'sideways'"), "{err}");
+        assert!(
+            err.contains(flag) && err.contains("possible values"),
+            "{err}"
+        );
+    }
+}
