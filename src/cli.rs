@@ -408,3 +408,15 @@ impl WatchSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the definition (clashing names, a `requires` or
+    /// `conflicts_with` naming no argument, …) for every subcommand; otherwise
+    /// they run only in debug builds, for the subcommand being parsed.
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
