@@ -217,9 +217,9 @@ pub struct WatchArgs {
     /// Judge each record against this profile (rule paths); otherwise the record's action.
     #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
-    /// Kernel log sources, comma-separated: audit, kmsg (default: both).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub source: Vec<String>,
+    /// Kernel log sources, comma-separated (default: both).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub source: Vec<WatchSource>,
     /// Only this process and its descendants.
     #[arg(long, value_name = "PID")]
     pub pid: Option<u32>,
@@ -243,8 +243,8 @@ pub struct WatchArgs {
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// What the files are.
-    #[arg(long, value_parser = ["audit", "kmsg", "journal", "strace", "strace-summary"])]
-    pub format: String,
+    #[arg(long, value_enum)]
+    pub format: ImportFormat,
     /// Start from this profile (default: the embedded default profile).
     #[arg(short = 'p', long = "profile", value_name = "BASE")]
     pub base: Option<PathBuf>,
@@ -371,9 +371,9 @@ pub struct CompileArgs {
     pub profile: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// enforce (as written), trace, notify or log (non-ALLOW verdicts become TRACE / USER_NOTIF / LOG).
-    #[arg(long, default_value = "enforce")]
-    pub mode: String,
+    /// What the program does with the profile's non-ALLOW verdicts.
+    #[arg(long, value_enum, default_value_t = CompileMode::Enforce)]
+    pub mode: CompileMode,
     /// Write raw `struct sock_filter` records (8 bytes each, little-endian) to FILE.
     #[arg(short = 'o', long = "output", value_name = "FILE.bpf")]
     pub output: Option<PathBuf>,
@@ -401,4 +401,85 @@ pub struct ExplainArgs {
     /// Machine-readable output: one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `compile --mode`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompileMode {
+    /// As the profile says.
+    Enforce,
+    /// They become TRACE (for a ptrace supervisor).
+    Trace,
+    /// They become USER_NOTIF (for a seccomp agent).
+    Notify,
+    /// They become LOG (the kernel logs them, the call goes on).
+    Log,
+}
+
+impl From<CompileMode> for crate::compile::Mode {
+    fn from(mode: CompileMode) -> Self {
+        match mode {
+            CompileMode::Enforce => crate::compile::Mode::Enforce,
+            CompileMode::Trace => crate::compile::Mode::Trace,
+            CompileMode::Notify => crate::compile::Mode::Notify,
+            CompileMode::Log => crate::compile::Mode::Log,
+        }
+    }
+}
+
+/// `import --format`: what the evidence files are.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// The audit log (type=SECCOMP records).
+    Audit,
+    /// The kernel log: dmesg, /dev/kmsg, syslog.
+    Kmsg,
+    /// `journalctl -o json` or `-o export`.
+    Journal,
+    /// strace's output (with -f, -o, -ff, timestamps): every syscall made.
+    Strace,
+    /// The table of `strace -c`.
+    StraceSummary,
+}
+
+/// As written on the command line.
+impl std::fmt::Display for ImportFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = clap::ValueEnum::to_possible_value(self).expect("no variant is skipped");
+        f.write_str(value.get_name())
+    }
+}
+
+/// `watch --source`: a kernel log source.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchSource {
+    /// The audit log, read from the kernel's audit netlink socket.
+    Audit,
+    /// The kernel log, /dev/kmsg.
+    Kmsg,
+}
+
+impl WatchSource {
+    /// The sources named, or both when none is.
+    pub fn wanted(sources: &[WatchSource]) -> crate::sources::logs::Wanted {
+        if sources.is_empty() {
+            return crate::sources::logs::Wanted::BOTH;
+        }
+        crate::sources::logs::Wanted {
+            audit: sources.contains(&WatchSource::Audit),
+            kmsg: sources.contains(&WatchSource::Kmsg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the definition (clashing names, a `requires` or
+    /// `conflicts_with` naming no argument, …) for every subcommand; otherwise
+    /// they run only in debug builds, for the subcommand being parsed.
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -26,12 +26,14 @@ fn main() -> ExitCode {
         Command::Docker(args) => cmd::container::docker(args),
         Command::Oci(args) => cmd::container::oci(args),
         Command::Default => {
-            print!("{}", eperm::profile::DEFAULT_PROFILE);
-            Ok(cmd::EXIT_OK)
+            cmd::to_stdout(|out| out.write_all(eperm::profile::DEFAULT_PROFILE.as_bytes()))
+                .map(|()| cmd::EXIT_OK)
         }
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // The reader quit early (`eperm default | head`): it has what it wanted.
+        Err(e) if e.is_broken_pipe() => ExitCode::from(cmd::EXIT_OK),
         Err(e) => {
             eprintln!("eperm: {e}");
             ExitCode::from(e.exit_code())

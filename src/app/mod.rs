@@ -1,5 +1,5 @@
 //! The headless App: everything the TUI shows, updated by messages, answering with
-//! effects. It never touches the terminal, the disk or the workload: `tui.rs` turns
+//! effects. It never touches the terminal, the disk or the workload: `tui` turns
 //! the effects into actions and feeds the results back as messages.
 //!
 //! This file holds the types and the dispatch of messages; each concern's
@@ -108,7 +108,7 @@ pub enum Msg {
     },
 }
 
-/// Something `tui.rs` must do.
+/// Something the TUI loop (`tui`) must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Write `text` to `path`; `expected_old` is what the file should hold now
@@ -379,7 +379,7 @@ impl App {
         self.config.autosave
     }
 
-    /// Every state change: one message in, what `tui.rs` must do out.
+    /// Every state change: one message in, what the TUI loop must do out.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Event(e) => {

@@ -4,6 +4,7 @@ use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::CheckArgs;
 use crate::profile::lint::plural;
 use crate::profile::{lint, load_file, resolve, Diagnostic, Severity};
+use std::io::{self, Write};
 
 pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
@@ -11,7 +12,8 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
         Ok(p) => p,
         // --json users get the load errors as JSON too.
         Err(e) if args.json && !e.problems().is_empty() => {
-            print_json(&args.profile.display().to_string(), None, e.problems());
+            let file = args.profile.display().to_string();
+            super::to_stdout(|out| print_json(out, &file, None, e.problems()))?;
             return Err(CmdError::Load(e));
         }
         Err(e) => return Err(e.into()),
@@ -27,15 +29,9 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
         .map_or("unknown".to_string(), |k| k.to_string());
     let target_line = format!("{} (caps: {caps}, kernel: {kernel})", arches.join("+"));
     if args.json {
-        print_json(&profile.file, Some(&target_line), &found);
+        super::to_stdout(|out| print_json(out, &profile.file, Some(&target_line), &found))?;
     } else {
-        for d in found
-            .iter()
-            .filter(|d| args.verbose || d.severity != Severity::Info)
-        {
-            println!("{}", d.render(&profile.file));
-        }
-        println!(
+        let summary = format!(
             "{}: {}, {}, {}{} for {target_line}; {} effective rules",
             profile.file,
             plural(errors, "error", "errors"),
@@ -44,11 +40,32 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
             if args.verbose { "" } else { " (-v lists them)" },
             resolved.rules.len()
         );
+        let shown = found
+            .iter()
+            .filter(|d| args.verbose || d.severity != Severity::Info);
+        super::to_stdout(|out| print_text(out, &profile.file, shown, &summary))?;
     }
     Ok(if errors > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-fn print_json(file: &str, target: Option<&str>, diagnostics: &[Diagnostic]) {
+fn print_text<'a>(
+    out: &mut dyn Write,
+    file: &str,
+    shown: impl Iterator<Item = &'a Diagnostic>,
+    summary: &str,
+) -> io::Result<()> {
+    for d in shown {
+        writeln!(out, "{}", d.render(file))?;
+    }
+    writeln!(out, "{summary}")
+}
+
+fn print_json(
+    out: &mut dyn Write,
+    file: &str,
+    target: Option<&str>,
+    diagnostics: &[Diagnostic],
+) -> io::Result<()> {
     let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
     let report = serde_json::json!({
         "file": file,
@@ -58,5 +75,5 @@ fn print_json(file: &str, target: Option<&str>, diagnostics: &[Diagnostic]) {
         "infos": count(Severity::Info),
         "diagnostics": diagnostics,
     });
-    println!("{report}");
+    writeln!(out, "{report}")
 }

@@ -1,52 +1,54 @@
 //! `eperm compile PROFILE (-o FILE.bpf | --disasm | --stats [--json])`.
 
-use super::{CmdError, EXIT_OK};
+use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::CompileArgs;
-use crate::compile::{self, bpf, disasm, stats, Mode};
+use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
 use crate::profile::{load_file, resolve};
-
-pub fn mode(s: &str) -> Result<Mode, CmdError> {
-    Mode::parse(s).ok_or_else(|| {
-        CmdError::BadInput(format!(
-            "--mode: unknown mode {s:?}\n  hint: one of enforce, trace, notify, log"
-        ))
-    })
-}
+use std::io::{self, Write};
 
 pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
-    let mode = mode(&args.mode)?;
+    let mode = Mode::from(args.mode);
     let profile = load_file(&args.profile)?;
     let resolved = resolve(&profile, &target);
     let compiled = compile::compile(&resolved, mode)
         .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;
     if let Some(path) = &args.output {
-        std::fs::write(path, bpf::to_bytes(&compiled.program))?;
+        std::fs::write(path, bpf::to_bytes(&compiled.program))
+            .map_err(CmdError::file(FileOp::Write, path))?;
         eprintln!(
             "{}: {} instructions written to {}",
             profile.file,
             compiled.program.len(),
             path.display()
         );
-    } else if args.disasm {
-        print!("{}", disasm::disassemble(&compiled.program));
     } else {
-        let s = stats::stats(&compiled.program, &compiled.arches);
-        if args.json {
-            let mut v = serde_json::to_value(&s).expect("stats serialize");
-            v["arches"] = compiled.arches.iter().map(|a| a.name()).collect();
-            v["mode"] = format!("{mode:?}").to_lowercase().into();
-            println!("{v}");
-        } else {
-            let arches: Vec<_> = compiled.arches.iter().map(|a| a.name()).collect();
-            println!("arches:         {}", arches.join("+"));
-            println!("instructions:   {}", s.instructions);
-            println!(
-                "executed path:  longest {}, mean {:.1} (over {} syscalls)",
-                s.longest_path, s.mean_path, s.syscalls
-            );
-            println!("always allowed: {} (kernel action cache)", s.cacheable);
-        }
+        super::to_stdout(|out| {
+            if args.disasm {
+                write!(out, "{}", disasm::disassemble(&compiled.program))
+            } else {
+                print_stats(out, &compiled, args.json)
+            }
+        })?;
     }
     Ok(EXIT_OK)
+}
+
+fn print_stats(out: &mut dyn Write, compiled: &Compiled, json: bool) -> io::Result<()> {
+    let s = stats::stats(&compiled.program, &compiled.arches);
+    let arches: Vec<_> = compiled.arches.iter().map(|a| a.name()).collect();
+    if json {
+        let mut v = serde_json::to_value(&s).expect("stats serialize");
+        v["arches"] = arches.into();
+        v["mode"] = format!("{:?}", compiled.mode).to_lowercase().into();
+        return writeln!(out, "{v}");
+    }
+    writeln!(out, "arches:         {}", arches.join("+"))?;
+    writeln!(out, "instructions:   {}", s.instructions)?;
+    writeln!(
+        out,
+        "executed path:  longest {}, mean {:.1} (over {} syscalls)",
+        s.longest_path, s.mean_path, s.syscalls
+    )?;
+    writeln!(out, "always allowed: {} (kernel action cache)", s.cacheable)
 }

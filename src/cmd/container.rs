@@ -48,7 +48,7 @@ fn follow_and_report(
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
         let options = live_options(&common.session, false)?;
-        return Ok(crate::tui::run(session, options)?);
+        return super::tui(session, options);
     }
     let profile = session.profile.clone();
     let outcome = session.run(profile.clone(), common.session.events.as_deref())?;

@@ -4,10 +4,9 @@
 use super::{CmdError, EXIT_OK};
 use crate::cli::EditArgs;
 use crate::profile::edit::{self, Edit, EditError};
-use crate::profile::save::{save, SaveError};
+use crate::profile::save::save;
 use crate::profile::{load_file, Profile};
 use similar::TextDiff;
-use std::io;
 
 pub fn run(args: &EditArgs) -> Result<u8, CmdError> {
     let edits = edits(args)?;
@@ -17,10 +16,11 @@ pub fn run(args: &EditArgs) -> Result<u8, CmdError> {
         eprintln!("{report}");
     }
     if args.dry_run {
-        print!("{}", unified_diff(&profile, applied.text()));
+        let diff = unified_diff(&profile, applied.text());
+        super::to_stdout(|out| out.write_all(diff.as_bytes()))?;
         return Ok(EXIT_OK);
     }
-    if save(&args.profile, applied.text(), &profile.text).map_err(save_error)? {
+    if save(&args.profile, applied.text(), &profile.text)? {
         eprintln!("saved {}", profile.file);
     } else {
         eprintln!("{}: nothing to change, not written", profile.file);
@@ -78,14 +78,6 @@ fn flag(edit: &Edit) -> &'static str {
 
 fn bad_input(e: EditError) -> CmdError {
     CmdError::BadInput(e.to_string())
-}
-
-fn save_error(e: SaveError) -> CmdError {
-    let kind = match &e {
-        SaveError::Io { source, .. } => source.kind(),
-        SaveError::ChangedOnDisk { .. } | SaveError::Exists { .. } => io::ErrorKind::Other,
-    };
-    CmdError::Io(io::Error::new(kind, e.to_string()))
 }
 
 /// `--- a/FILE` / `+++ b/FILE` with three lines of context; empty when nothing changed.

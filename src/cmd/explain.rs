@@ -134,18 +134,18 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
             "instructions": executed,
             "others": others.iter().map(|(i, why)| serde_json::json!({"rule": path(*i), "why": why})).collect::<Vec<_>>(),
         });
-        println!("{v}");
+        super::to_stdout(|out| writeln!(out, "{v}"))?;
         return Ok(EXIT_OK);
     }
     let shown: Vec<String> = values[..args.args.len()]
         .iter()
         .map(|v| format!("{v:#x}"))
         .collect();
-    println!(
+    let mut lines = vec![format!(
         "{name}({}) on {arch}: {}",
         shown.join(", "),
         outcome.verdict.describe()
-    );
+    )];
     match decider {
         Some(d) => {
             let via = outcome
@@ -154,20 +154,21 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
                 .filter(|e| e.name != name)
                 .map(|e| format!(" (as {}, which libseccomp also applies to {name})", e.name))
                 .unwrap_or_default();
-            println!("  decided by {}{via}", path(d));
+            lines.push(format!("  decided by {}{via}", path(d)));
             if let Some(c) = &comment {
-                println!("    comment: {c}");
+                lines.push(format!("    comment: {c}"));
             }
         }
-        None => println!("  decided by defaultAction: no rule matches"),
+        None => lines.push("  decided by defaultAction: no rule matches".into()),
     }
-    println!(
+    lines.push(format!(
         "  BPF: {} after {executed} instructions",
         bpf::action_name(word)
-    );
+    ));
     for (i, why) in &others {
-        println!("  {}: {why}", path(*i));
+        lines.push(format!("  {}: {why}", path(*i)));
     }
+    super::to_stdout(|out| lines.iter().try_for_each(|l| writeln!(out, "{l}")))?;
     Ok(EXIT_OK)
 }
 

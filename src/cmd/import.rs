@@ -2,10 +2,10 @@
 //! the base plus an allowance for every syscall the evidence shows was denied or
 //! logged (kernel logs), or made at all (strace).
 
-use super::{CmdError, EXIT_OK};
-use crate::cli::ImportArgs;
+use super::{CmdError, FileOp, EXIT_OK};
+use crate::cli::{ImportArgs, ImportFormat};
 use crate::profile::edit::{apply_commented, Edit};
-use crate::profile::load_or_default as load_profile;
+use crate::profile::load_or_default;
 use crate::sources::file::{self, Format};
 use crate::sources::strace;
 use std::collections::{BTreeMap, HashMap};
@@ -41,117 +41,127 @@ impl Evidence {
 }
 
 /// Reads one file's evidence into `into`.
-pub fn read(format: &str, name: &str, data: &[u8], into: &mut Evidence) {
+pub fn read(format: ImportFormat, name: &str, data: &[u8], into: &mut Evidence) {
     match format {
-        "audit" | "kmsg" | "journal" => {
-            let f = match format {
-                "audit" => Format::Audit,
-                "kmsg" => Format::Kmsg,
-                _ => Format::Journal,
-            };
-            // Records are counted by (arch, nr, action) and named once at the end:
-            // a million records name a few dozen syscalls. Line-based files are
-            // read in parallel.
-            type Counts = HashMap<(u32, u32, u32), u64>;
-            let read_part = |part: &[u8]| -> (Counts, u64, u64) {
-                let mut counts = Counts::new();
-                let (t, s) = file::each_record(f, part, |r| {
-                    let key = (r.audit_arch, r.nr, r.code & 0xffff_0000);
-                    *counts.entry(key).or_default() += 1;
-                });
-                (counts, t, s)
-            };
-            let parts = if f == Format::Journal {
-                vec![data]
-            } else {
-                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-                file::chunks(data, cpus * 4)
-            };
-            let results: Vec<(Counts, u64, u64)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = parts
-                    .iter()
-                    .map(|part| scope.spawn(move || read_part(part)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_default())
-                    .collect()
-            });
-            let mut total = Counts::new();
-            for (counts, t, s) in results {
-                into.truncated += t;
-                into.suppressed += s;
-                for (k, n) in counts {
-                    *total.entry(k).or_default() += n;
-                }
-            }
-            let mut keys: Vec<_> = total.into_iter().collect();
-            keys.sort();
-            for ((audit_arch, nr, action), n) in keys {
-                // An ALLOW record (FILTER_FLAG_LOG with ALLOW is never logged, but be safe).
-                if action == 0x7fff_0000 {
-                    continue;
-                }
-                let r = crate::sources::parse::Record {
-                    audit_arch,
-                    nr,
-                    arch: crate::arch::Arch::from_audit(audit_arch, nr),
-                    code: action,
-                    ..Default::default()
-                };
-                let action = r.action().trim_start_matches("SCMP_ACT_").to_string();
-                into.add(r.syscall(), Some(action), n);
-            }
+        ImportFormat::Audit => read_log(Format::Audit, data, into),
+        ImportFormat::Kmsg => read_log(Format::Kmsg, data, into),
+        ImportFormat::Journal => read_log(Format::Journal, data, into),
+        ImportFormat::Strace => read_strace(name, data, into),
+        ImportFormat::StraceSummary => read_strace_summary(data, into),
+    }
+}
+
+/// The seccomp records of a kernel log: each denied or logged syscall, by action.
+fn read_log(f: Format, data: &[u8], into: &mut Evidence) {
+    // Records are counted by (arch, nr, action) and named once at the end:
+    // a million records name a few dozen syscalls. Line-based files are
+    // read in parallel.
+    type Counts = HashMap<(u32, u32, u32), u64>;
+    let read_part = |part: &[u8]| -> (Counts, u64, u64) {
+        let mut counts = Counts::new();
+        let (t, s) = file::each_record(f, part, |r| {
+            let key = (r.audit_arch, r.nr, r.code & 0xffff_0000);
+            *counts.entry(key).or_default() += 1;
+        });
+        (counts, t, s)
+    };
+    let parts = if f == Format::Journal {
+        vec![data]
+    } else {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        file::chunks(data, cpus * 4)
+    };
+    let results: Vec<(Counts, u64, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(move || read_part(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut total = Counts::new();
+    for (counts, t, s) in results {
+        into.truncated += t;
+        into.suppressed += s;
+        for (k, n) in counts {
+            *total.entry(k).or_default() += n;
         }
-        "strace" => {
-            let text = String::from_utf8_lossy(data);
-            let pid = Path::new(name)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(strace::pid_of_file);
-            for call in strace::parse(&text, pid).calls {
-                let failure = call.errno.filter(|e| e == "EPERM" || e == "ENOSYS");
-                into.add(call.name, failure, 1);
-            }
+    }
+    let mut keys: Vec<_> = total.into_iter().collect();
+    keys.sort();
+    for ((audit_arch, nr, action), n) in keys {
+        // An ALLOW record (FILTER_FLAG_LOG with ALLOW is never logged, but be safe).
+        if action == 0x7fff_0000 {
+            continue;
         }
-        _ => {
-            let text = String::from_utf8_lossy(data);
-            for row in strace::parse_summary(&text) {
-                into.add(row.name.clone(), None, row.calls.max(1));
-                if row.errors > 0 {
-                    *into
-                        .syscalls
-                        .entry(row.name)
-                        .or_default()
-                        .failures
-                        .entry("errors".into())
-                        .or_default() += row.errors;
-                }
-            }
+        let r = crate::sources::parse::Record {
+            audit_arch,
+            nr,
+            arch: crate::arch::Arch::from_audit(audit_arch, nr),
+            code: action,
+            ..Default::default()
+        };
+        let action = r.action().trim_start_matches("SCMP_ACT_").to_string();
+        into.add(r.syscall(), Some(action), n);
+    }
+}
+
+/// Every call strace shows; failures with EPERM or ENOSYS are kept as such.
+fn read_strace(name: &str, data: &[u8], into: &mut Evidence) {
+    let text = String::from_utf8_lossy(data);
+    let pid = Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(strace::pid_of_file);
+    for call in strace::parse(&text, pid).calls {
+        let failure = call.errno.filter(|e| e == "EPERM" || e == "ENOSYS");
+        into.add(call.name, failure, 1);
+    }
+}
+
+/// The calls and errors of each row of `strace -c`.
+fn read_strace_summary(data: &[u8], into: &mut Evidence) {
+    let text = String::from_utf8_lossy(data);
+    for row in strace::parse_summary(&text) {
+        into.add(row.name.clone(), None, row.calls.max(1));
+        if row.errors > 0 {
+            *into
+                .syscalls
+                .entry(row.name)
+                .or_default()
+                .failures
+                .entry("errors".into())
+                .or_default() += row.errors;
         }
     }
 }
 
 pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
-    let base = load_profile(args.base.as_deref())?;
+    let base = load_or_default(args.base.as_deref())?;
     let mut evidence = Evidence::default();
     for path in &args.files {
         let name = path.display().to_string();
         if name != "-" {
             if let Some(mapped) = file::Mapped::open(path) {
-                read(&args.format, &name, mapped.bytes(), &mut evidence);
+                read(args.format, &name, mapped.bytes(), &mut evidence);
                 continue;
             }
         }
         let data = if name == "-" {
             let mut d = Vec::new();
-            std::io::stdin().read_to_end(&mut d)?;
+            std::io::stdin()
+                .read_to_end(&mut d)
+                .map_err(|source| CmdError::Os {
+                    op: "read standard input",
+                    source,
+                })?;
             d
         } else {
-            std::fs::read(path)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{name}: {e}")))?
+            std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?
         };
-        read(&args.format, &name, &data, &mut evidence);
+        read(args.format, &name, &data, &mut evidence);
     }
     let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
         .syscalls
@@ -175,7 +185,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let out = args.output.display().to_string();
     std::fs::write(&args.output, applied.text())
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{out}: {e}")))?;
+        .map_err(CmdError::file(FileOp::Write, &args.output))?;
     eprintln!(
         "eperm: read {} record{} naming {} syscall{}",
         evidence.records,

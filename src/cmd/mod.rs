@@ -12,12 +12,31 @@ pub mod run;
 pub mod tighten;
 pub mod watch;
 
+use crate::profile::save::SaveError;
 use crate::profile::LoadError;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 /// Exit codes, as docs/architecture.md ("Contracts") promises them.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// What a file operation was, in [`CmdError::File`]'s message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileOp {
+    Read,
+    Write,
+}
+
+impl std::fmt::Display for FileOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileOp::Read => "read",
+            FileOp::Write => "write",
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CmdError {
@@ -26,8 +45,27 @@ pub enum CmdError {
     BadInput(String),
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A file named on the command line could not be read (exit 2, as for a
+    /// profile) or written (exit 1).
+    #[error("cannot {op} {}: {source}", path.display())]
+    File {
+        op: FileOp,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// Writing to standard output failed. `BrokenPipe` here means the reader
+    /// quit early (`| head`): `main` ends quietly with success, as ripgrep does.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(#[source] io::Error),
+    /// An operation on something other than a named file: "cannot {op}: {source}".
+    #[error("cannot {op}: {source}")]
+    Os { op: &'static str, source: io::Error },
+    /// The profile could not be saved; the message names the file and the step.
+    #[error(transparent)]
+    Save(#[from] SaveError),
+    /// This machine lacks what the command needs (a kernel log source, …): exit 1.
     #[error("{0}")]
-    Io(#[from] std::io::Error),
+    Unavailable(String),
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
     #[error(transparent)]
@@ -40,11 +78,42 @@ impl CmdError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CmdError::BadInput(_) | CmdError::Load(_) => EXIT_BAD_INPUT,
-            CmdError::Io(_) | CmdError::Coverage(_) => EXIT_FINDINGS,
+            CmdError::File { op, .. } => match op {
+                FileOp::Read => EXIT_BAD_INPUT,
+                FileOp::Write => EXIT_FINDINGS,
+            },
+            CmdError::Stdout(_)
+            | CmdError::Os { .. }
+            | CmdError::Save(_)
+            | CmdError::Unavailable(_)
+            | CmdError::Coverage(_) => EXIT_FINDINGS,
             CmdError::Run(e) => e.exit_code(),
             CmdError::Session(e) => e.exit_code(),
         }
     }
+
+    /// The reader of our standard output has gone: not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CmdError::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// For `map_err`: the error of doing `op` on `path`.
+    pub fn file(op: FileOp, path: &Path) -> impl FnOnce(io::Error) -> CmdError + '_ {
+        move |source| CmdError::File {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Runs `write` on locked, buffered standard output and flushes it. A failed
+/// write is a [`CmdError::Stdout`]: `main` keeps a broken pipe quiet.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), CmdError> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(CmdError::Stdout)
 }
 
 use crate::arch::Arch;
@@ -118,13 +187,7 @@ pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, C
 
 /// Writes `text` to `path` (a profile the user asked for with `-o`).
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CmdError> {
-    std::fs::write(path, text).map_err(|source| {
-        CmdError::Session(crate::session::SessionError::File {
-            op: "write",
-            path: path.to_path_buf(),
-            source,
-        })
-    })
+    std::fs::write(path, text).map_err(CmdError::file(FileOp::Write, path))
 }
 
 /// Re-runs `command` under the written profile with `--enforce` (see
@@ -141,5 +204,13 @@ pub fn verified(
         EXIT_OK
     } else {
         EXIT_FINDINGS
+    })
+}
+
+/// Runs the TUI on `session`; returns the last run's exit status.
+pub fn tui(session: crate::session::Session, options: LiveOptions) -> Result<u8, CmdError> {
+    crate::tui::run(session, options).map_err(|source| CmdError::Os {
+        op: "run the terminal UI",
+        source,
     })
 }

@@ -2,16 +2,16 @@
 //! record explained by the profile's deciding rule.
 
 use super::watch::{judge_for, judged_event, line, view_config};
-use super::{CmdError, EXIT_OK};
+use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::ReplayArgs;
-use crate::profile::load_or_default as load_profile;
+use crate::profile::load_or_default;
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
 use crate::sources::logs::Incoming;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
-    let profile = load_profile(args.profile.as_deref())?;
+    let profile = load_or_default(args.profile.as_deref())?;
     let judge = args
         .profile
         .as_ref()
@@ -19,8 +19,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         .transpose()?;
     let mut events = Vec::new();
     for path in &args.files {
-        let data = std::fs::read(path)
-            .map_err(|e| CmdError::BadInput(format!("{}: {e}", path.display())))?;
+        let data = std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?;
         let before = events.len();
         let (truncated, suppressed) = file::each_record(format_of(&data), &data, |record| {
             let incoming = Incoming {
@@ -46,7 +45,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         );
     }
     if args.no_tui || !std::io::stdout().is_terminal() {
-        print(&events, args.json)?;
+        super::to_stdout(|out| print(out, &events, args.json))?;
         return Ok(EXIT_OK);
     }
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
@@ -59,7 +58,11 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         view_config("eperm replay", args.profile.clone()),
         rx,
         None,
-    )?;
+    )
+    .map_err(|source| CmdError::Os {
+        op: "run the terminal interface",
+        source,
+    })?;
     Ok(EXIT_OK)
 }
 
@@ -74,15 +77,15 @@ fn format_of(data: &[u8]) -> Format {
     }
 }
 
-fn print(events: &[Event], json: bool) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+fn print(out: &mut dyn Write, events: &[Event], json: bool) -> std::io::Result<()> {
     for event in events {
         if json {
-            serde_json::to_writer(&mut out, event).map_err(std::io::Error::other)?;
+            // io::Error::from keeps the kind (BrokenPipe) of a failed write.
+            serde_json::to_writer(&mut *out, event).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         } else {
             writeln!(out, "{}", line(event))?;
         }
     }
-    out.flush()
+    Ok(())
 }

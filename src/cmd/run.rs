@@ -30,7 +30,7 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
         // Fail before the screen changes when the command cannot be found.
         session.check_program()?;
         let options = live_options(&args.session, args.coverage)?;
-        return Ok(crate::tui::run(session, options)?);
+        return super::tui(session, options);
     }
     if args.coverage {
         return coverage(&session, profile);

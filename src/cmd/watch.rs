@@ -5,12 +5,12 @@
 use super::{CmdError, EXIT_OK};
 use crate::arch::Arch;
 use crate::caps::CapSet;
-use crate::cli::WatchArgs;
-use crate::profile::load_or_default as load_profile;
+use crate::cli::{WatchArgs, WatchSource};
+use crate::profile::load_or_default;
 use crate::profile::{Action, KernelVersion, Target};
 use crate::run::Judge;
 use crate::sources::event::Event;
-use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
+use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -23,29 +23,25 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
-    for s in &args.source {
-        if !matches!(s.trim(), "audit" | "kmsg") {
-            return Err(CmdError::BadInput(format!(
-                "--source: {s:?} is not a kernel log source\n  hint: audit, kmsg or audit,kmsg"
-            )));
-        }
-    }
-    let profile = load_profile(args.profile.as_deref())?;
+    let profile = load_or_default(args.profile.as_deref())?;
     let judge = args
         .profile
         .as_ref()
         .map(|_| judge_for(profile.clone()))
         .transpose()?;
-    let wanted = Wanted::from_names(&args.source).unwrap_or(Wanted::BOTH);
+    let wanted = WatchSource::wanted(&args.source);
     let (tx, rx) = mpsc::channel::<Incoming>();
-    let sources = LogSources::start(wanted, tx)?;
+    let sources = LogSources::start(wanted, tx).map_err(|source| CmdError::Os {
+        op: "start the kernel log readers",
+        source,
+    })?;
     for h in sources.health() {
         eprintln!("eperm: {}", h.render());
     }
     if !sources.any_active() {
-        return Err(CmdError::Io(std::io::Error::other(
-            "no kernel log source is available",
-        )));
+        return Err(CmdError::Unavailable(
+            "no kernel log source is available".into(),
+        ));
     }
     let mut filter = match args.pid {
         Some(pid) => Filter::tree(pid),
@@ -60,8 +56,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
             libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
         }
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let shown = pump(
             &rx,
             &mut filter,
@@ -70,7 +65,8 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             &mut |event, flush| {
                 if let Some(event) = event {
                     if args.json {
-                        serde_json::to_writer(&mut out, &event).map_err(std::io::Error::other)?;
+                        // io::Error::from keeps the kind (BrokenPipe) of a failed write.
+                        serde_json::to_writer(&mut out, &event).map_err(std::io::Error::from)?;
                         out.write_all(b"\n")?;
                     } else {
                         writeln!(out, "{}", line(&event))?;
@@ -81,8 +77,9 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
                 }
                 Ok(())
             },
-        )?;
-        out.flush()?;
+        )
+        .and_then(|shown| out.flush().map(|()| shown))
+        .map_err(CmdError::Stdout)?;
         shown
     } else {
         // The UI reads events from a channel; the pump stops when the UI has quit.
@@ -118,6 +115,10 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             STOP.store(true, Ordering::SeqCst);
             let shown = pumper.join().expect("the pump does not panic");
             ui.map(|_| shown)
+        })
+        .map_err(|source| CmdError::Os {
+            op: "run the terminal interface",
+            source,
         })?;
         pumping.unwrap_or(0)
     };

@@ -33,18 +33,6 @@ pub enum Mode {
     Log,
 }
 
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "enforce" => Some(Mode::Enforce),
-            "trace" => Some(Mode::Trace),
-            "notify" => Some(Mode::Notify),
-            "log" => Some(Mode::Log),
-            _ => None,
-        }
-    }
-}
-
 /// libseccomp's default bad-arch action, `SCMP_ACT_KILL` (= KILL_THREAD).
 pub const BAD_ARCH: u32 = bpf::RET_KILL_THREAD;
 

@@ -26,16 +26,6 @@ pub struct Wanted {
 }
 
 impl Wanted {
-    /// From `--source` names; `None` when the list names no log source.
-    pub fn from_names(names: &[String]) -> Option<Wanted> {
-        let has = |n: &str| names.iter().any(|s| s.trim() == n);
-        let w = Wanted {
-            audit: has("audit"),
-            kmsg: has("kmsg"),
-        };
-        (w.audit || w.kmsg).then_some(w)
-    }
-
     pub const BOTH: Wanted = Wanted {
         audit: true,
         kmsg: true,

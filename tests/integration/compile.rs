@@ -244,7 +244,7 @@ fn compile_writes_lists_and_measures() {
 
     let out = run(&["compile", f, "--stats", "--mode", "sideways"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("hint: one of enforce"));
+    assert!(stderr(&out).contains("[possible values: enforce, trace, notify, log]"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod arch;
 mod check;
+mod cli;
 mod compile;
 mod container;
 mod decode;
