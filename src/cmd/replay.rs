@@ -1,22 +1,16 @@
 //! `eperm replay FILE...`: saved kernel logs in the same UI as a live run, each
 //! record explained by the profile's deciding rule.
 
-use super::watch::{judge_for, judged_event, line, view_config};
+use super::watch::{judged_event, line, profile_and_judge, view_config};
 use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::ReplayArgs;
-use crate::profile::load_or_default;
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
 use crate::sources::logs::Incoming;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
-    let profile = load_or_default(args.profile.as_deref())?;
-    let judge = args
-        .profile
-        .as_ref()
-        .map(|_| judge_for(profile.clone()))
-        .transpose()?;
+    let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let mut events = Vec::new();
     for path in &args.files {
         let data = std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?;

@@ -23,12 +23,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
-    let profile = load_or_default(args.profile.as_deref())?;
-    let judge = args
-        .profile
-        .as_ref()
-        .map(|_| judge_for(profile.clone()))
-        .transpose()?;
+    let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let wanted = WatchSource::wanted(&args.source);
     let (tx, rx) = mpsc::channel::<Incoming>();
     let sources = LogSources::start(wanted, tx).map_err(|source| CmdError::Os {
@@ -147,16 +142,24 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
     }
 }
 
-/// The profile that explains records: Docker's capabilities are the best guess for a
-/// container started elsewhere.
-pub fn judge_for(profile: crate::profile::Profile) -> Result<Judge, CmdError> {
+/// The profile that explains records (`-p`, else the embedded one shown in the
+/// UI), and its judge when one was given. Docker's capabilities are the best guess
+/// for a container started elsewhere.
+pub fn profile_and_judge(
+    path: Option<&std::path::Path>,
+) -> Result<(crate::profile::Profile, Option<Judge>), CmdError> {
+    let profile = load_or_default(path)?;
+    if path.is_none() {
+        return Ok((profile, None));
+    }
     let target = Target {
         arch: Arch::native(),
         caps: CapSet::docker_default(),
         kernel: KernelVersion::running(),
     };
-    Judge::new(profile, &target, crate::compile::Mode::Enforce)
-        .map_err(|e| CmdError::BadInput(e.to_string()))
+    let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
+        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    Ok((profile, Some(judge)))
 }
 
 /// The event for a record, with the deciding rule when a profile was given.
