@@ -17,7 +17,7 @@ use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::ui::{self, Theme};
 use files::{save, watch};
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -182,24 +182,35 @@ impl Loop {
         }
     }
 
-    /// Input, messages and effects until the user quits.
-    fn drive(mut self) -> std::io::Result<u8> {
-        let theme = Theme::from_env();
-        self.watcher = self.app.path.as_deref().and_then(|p| watch(p, &self.tx));
+    /// On the real terminal, with the input thread reading keys and the mouse.
+    fn drive(self) -> std::io::Result<u8> {
         let screen = Screen::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         terminal.clear()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let input_thread = {
+            let (tx, stop) = (self.tx.clone(), stop.clone());
+            std::thread::spawn(move || terminal::input(tx, stop))
+        };
+        let result = self.drive_on(&mut terminal);
+        stop.store(true, Ordering::Relaxed);
+        drop(terminal);
+        drop(screen);
+        let _ = input_thread.join();
+        result
+    }
+
+    /// Messages, effects and frames on `terminal` until the user quits; input
+    /// comes in on the loop's channel like everything else.
+    fn drive_on<B: Backend>(mut self, terminal: &mut Terminal<B>) -> std::io::Result<u8> {
+        let theme = Theme::from_env();
+        self.watcher = self.app.path.as_deref().and_then(|p| watch(p, &self.tx));
         let size = terminal.size()?;
         self.app.update(Msg::Resize {
             width: size.width,
             height: size.height,
         });
         self.load_coverage();
-        let stop = Arc::new(AtomicBool::new(false));
-        let input_thread = {
-            let (tx, stop) = (self.tx.clone(), stop.clone());
-            std::thread::spawn(move || terminal::input(tx, stop))
-        };
         let started = Instant::now();
         let mut last_tick = Instant::now();
         let mut last_draw: Option<Instant> = None;
@@ -228,15 +239,11 @@ impl Loop {
                 dirty = false;
             }
         }
-        stop.store(true, Ordering::Relaxed);
         self.answer_all(HoldAnswer::Kill);
         // Held calls still on their way find nobody and are let go, so the supervisor
         // never waits for an answer while the workload is being killed.
         drop(self.rx);
         self.live.stop(std::thread::sleep);
-        drop(terminal);
-        drop(screen);
-        let _ = input_thread.join();
         if PANICKED.load(Ordering::SeqCst) {
             return Err(std::io::Error::other(
                 "a thread of eperm panicked (above); the workload was killed",
@@ -451,9 +458,10 @@ fn stash_while_stopping(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::testing::event;
+    use crate::app::testing::{self, event};
     use crate::app::{Key, Mods};
     use crate::run::HoldRequest;
+    use ratatui::backend::TestBackend;
 
     /// A stand-in for a run whose supervisor holds a call: it sends the request,
     /// then cannot end before someone answers it (or drops the reply).
@@ -511,5 +519,63 @@ mod tests {
             run: Coverage::default(),
             stored: None
         }));
+    }
+
+    /// The whole loop in-process: a run's event and the user's `a` come in on the
+    /// channel, the App's save effect writes the file, `Saved` comes back, and the
+    /// first frame shows it; `q` (sent once the file holds the allowance) ends it.
+    #[test]
+    fn a_decision_goes_through_the_loop_to_the_file_and_the_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        let profile = crate::profile::load_file(&path).unwrap();
+        let config = testing::config(Some(path.to_str().unwrap()));
+        let (tx, rx) = mpsc::channel();
+        let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
+        tx.send(Incoming::Run(Report::Event(1, event("mkdir", 1, 0))))
+            .unwrap();
+        tx.send(key('a')).unwrap();
+        let quitter = {
+            let (tx, path) = (tx.clone(), path.clone());
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < deadline {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    if text.contains("mkdir") {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                // Sent whether or not the save came: the loop must end either way.
+                tx.send(key('q')).unwrap();
+            })
+        };
+        let app = App::new(profile, config);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let code = Loop::new(None, app, tx, rx, Live::none(1))
+            .drive_on(&mut terminal)
+            .unwrap();
+        quitter.join().unwrap();
+        assert_eq!(code, 0, "no run ended: no exit status");
+        let saved = crate::profile::load_file(&path).unwrap();
+        assert!(
+            saved
+                .rules
+                .iter()
+                .any(|r| r.action == crate::profile::Action::Allow
+                    && r.names.iter().any(|n| n.name == "mkdir")),
+            "{}",
+            saved.text
+        );
+        let screen: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(screen.contains("mkdir"), "{screen}");
+        assert!(screen.contains("profile [saved]"), "{screen}");
     }
 }
