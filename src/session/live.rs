@@ -173,7 +173,7 @@ fn spawn(
         CoverageRun::Off => session.mode.compile_mode(),
     };
     let judge = session
-        .judge(profile.clone(), compile_mode)
+        .judge(profile, compile_mode)
         .map_err(|e| e.to_string())?;
     let stdio =
         capture(number, sink).map_err(|e| format!("cannot make pipes for the output: {e}"))?;
