@@ -145,12 +145,9 @@ pub fn run(
                     }
                 }
                 match wait(pid) {
-                    Ok(_) if stalled.load(Ordering::Acquire) => Err(RunError::Unsupported(format!(
-                        "runc did not hand eperm the seccomp listener within {} s of creating the container: \
-                         its init must have made a call that the NOTIFY copy holds for eperm before the handoff \
-                         (this runc differs from the one measured)\n  hint: --mode log",
-                        launch.handoff_timeout.as_secs()
-                    ))),
+                    Ok(_) if stalled.load(Ordering::Acquire) => {
+                        Err(stalled_handoff(launch.handoff_timeout))
+                    }
                     other => other,
                 }
             }
@@ -160,11 +157,7 @@ pub fn run(
         reporting.store(false, Ordering::Relaxed);
         if let Some(sources) = sources {
             drain(&sources, &marker_rx);
-            let health = sources.stop();
-            if let Some(updates) = &logs.updates {
-                let _ = updates.send(health.clone());
-            }
-            *logs.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
+            logs.finish(sources.stop());
         }
         if let Some(consumer) = consumer {
             join(consumer);
@@ -187,6 +180,16 @@ pub fn run(
     drop(terminal);
     containment.finish();
     result
+}
+
+/// The run's end when runc never handed the listener over (see `watch_handoff`).
+fn stalled_handoff(timeout: Duration) -> RunError {
+    RunError::Unsupported(format!(
+        "runc did not hand eperm the seccomp listener within {} s of creating the container: \
+         its init must have made a call that the NOTIFY copy holds for eperm before the handoff \
+         (this runc differs from the one measured)\n  hint: --mode log",
+        timeout.as_secs()
+    ))
 }
 
 /// Accepts the runtime's handoffs (one per process it starts with the profile)

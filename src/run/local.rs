@@ -73,6 +73,21 @@ pub struct LogOptions {
     pub updates: Option<mpsc::Sender<Vec<Health>>>,
 }
 
+impl LogOptions {
+    /// The sources' final health: sent as the last update, and left for the caller.
+    pub(crate) fn finish(&self, health: Vec<Health>) {
+        if let Some(updates) = &self.updates {
+            let _ = updates.send(health.clone());
+        }
+        *self.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
+    }
+
+    /// The final health [`LogOptions::finish`] left (empty before the run ends).
+    pub fn take_health(&self) -> Vec<Health> {
+        std::mem::take(&mut *self.health.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 impl Default for LogOptions {
     fn default() -> Self {
         LogOptions {
@@ -395,10 +410,7 @@ fn run_logged(
         if let Err(panic) = consumer.join() {
             std::panic::resume_unwind(panic);
         }
-        if let Some(updates) = &logs.updates {
-            let _ = updates.send(health.clone());
-        }
-        *logs.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
+        logs.finish(health);
         result
     });
     result

@@ -163,7 +163,7 @@ impl Session {
         let sup = self.supervise(judge, policy, tx);
         let exit = self.start(start, sup, Attach::default(), &logs);
         let summary = collector.finish()?;
-        let health = std::mem::take(&mut *logs.health.lock().unwrap_or_else(|p| p.into_inner()));
+        let health = logs.take_health();
         Ok(Outcome {
             exit: exit?,
             mode: self.mode,
