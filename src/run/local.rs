@@ -82,7 +82,7 @@ impl LogOptions {
         *self.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
     }
 
-    /// The final health [`LogOptions::finish`] left (empty before the run ends).
+    /// The final health the run left (empty before it ends).
     pub fn take_health(&self) -> Vec<Health> {
         std::mem::take(&mut *self.health.lock().unwrap_or_else(|p| p.into_inner()))
     }

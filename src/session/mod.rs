@@ -1,7 +1,7 @@
 //! A run as a whole, for every command that runs something (`run`, `record`,
 //! `tighten`, `docker`, `oci`, and the TUI's re-runs).
 //!
-//! A [`Session`] is prepared once from what the user asked for ([`prepare`]): the
+//! A [`Session`] is prepared once from what the user asked for (`prepare.rs`): the
 //! profile, what to run (a local command or a container through its runtime, one
 //! [`Workload`]), the interception mode and the target the verdicts are for.
 //! Then it runs, as often as needed, each run under the profile text it is given:

@@ -1,8 +1,8 @@
 //! The TUI: the event loop that feeds the App and carries out its effects —
 //! saving, asking the session layer for runs, answering held calls, quitting.
 //!
-//! Threads feed one channel: terminal input ([`terminal`]), the runs' reports
-//! ([`crate::session::live`]) and the profile's watcher ([`files`]). The loop
+//! Threads feed one channel: terminal input (`terminal.rs`), the runs' reports
+//! ([`crate::session::live`]) and the profile's watcher (`files.rs`). The loop
 //! drains the channel in batches and draws at most every 16 ms.
 
 mod files;
