@@ -116,7 +116,7 @@ actions! {
 }
 
 /// Which keys are live: each mode has its own bindings, and the App asks the
-/// modes in turn (see [`App::key`]).
+/// modes in turn (see `App::key`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// The main view: would-be denials.
