@@ -50,13 +50,13 @@ fn follow_and_report(
         let options = live_options(&common.session, false)?;
         return super::tui(session, options);
     }
-    let profile = session.profile.clone();
-    let outcome = session.run(profile.clone(), common.session.events.as_deref())?;
+    let outcome = session.run(common.session.events.as_deref())?;
+    let profile = &session.profile;
     eprint!("{}", outcome.report(profile.own_file()));
     let Some(path) = common.output.as_deref().or(save) else {
         return Ok(outcome.exit.code());
     };
-    let text = allow::with_bootstrap(&profile, &outcome.summary, &session.command())?;
+    let text = allow::with_bootstrap(profile, &outcome.summary, &session.command())?;
     match save {
         Some(path) => {
             crate::profile::save::save(path, &text, &profile.text)

@@ -24,7 +24,7 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
         sources: Wanted::BOTH,
     };
     let session = Session::local(base.clone(), args.command.clone(), &how)?;
-    let recorded = session.run(base.clone(), None)?;
+    let recorded = session.run(None)?;
     let allowed = allow::recorded(&base, &recorded.summary, &command)?;
     if !allowed.nameless.is_empty() {
         eprintln!(

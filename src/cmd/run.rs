@@ -6,44 +6,47 @@
 
 use super::{live_options, wants_tui, CmdError};
 use crate::cli::RunArgs;
-use crate::profile::{load_or_default, Profile};
+use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{Local, Session};
 use crate::tighten::prune;
 
 pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     let tui = wants_tui(&args.session, false)?;
-    let profile = load_or_default(args.profile.as_deref())?;
+    // Headless coverage runs through notify with the verdicts enforced, as under
+    // the profile (see `Session::cover`); the TUI switches per run.
+    let covering = args.coverage && !tui;
     let how = Local {
-        // Coverage runs through notify, as under the profile (see `Session::cover`).
-        mode: if args.coverage && !tui {
+        mode: if covering {
             Some(Interception::Notify)
         } else {
             args.mode.map(Interception::from)
         },
         user: args.user.as_deref(),
-        enforce: args.session.enforce || (args.coverage && !tui),
+        enforce: args.session.enforce || covering,
         sources: args.session.log_sources(),
     };
-    let session = Session::local(profile.clone(), args.command.clone(), &how)?;
+    let profile = load_or_default(args.profile.as_deref())?;
+    let session = Session::local(profile, args.command.clone(), &how)?;
     if tui {
         // Fail before the screen changes when the command cannot be found.
         session.check_program()?;
         let options = live_options(&args.session, args.coverage)?;
         return super::tui(session, options);
     }
-    if args.coverage {
-        return coverage(&session, profile);
+    if covering {
+        return coverage(&session);
     }
-    let outcome = session.run(profile.clone(), args.session.events.as_deref())?;
-    eprint!("{}", outcome.report(profile.own_file()));
+    let outcome = session.run(args.session.events.as_deref())?;
+    eprint!("{}", outcome.report(session.profile.own_file()));
     Ok(outcome.exit.code())
 }
 
 /// `eperm run --coverage` without the TUI: one coverage run, kept next to the
 /// profile, and what each allowance was used for.
-fn coverage(session: &Session, profile: Profile) -> Result<u8, CmdError> {
-    let covered = session.cover_and_keep(profile.clone())?;
+fn coverage(session: &Session) -> Result<u8, CmdError> {
+    let profile = &session.profile;
+    let covered = session.cover()?;
     let coverage = match &covered.stored {
         Some((path, merged)) => {
             eprintln!(
@@ -59,7 +62,7 @@ fn coverage(session: &Session, profile: Profile) -> Result<u8, CmdError> {
             &covered.run
         }
     };
-    eprint!("{}", prune::report(&profile, coverage));
+    eprint!("{}", prune::report(profile, coverage));
     if !covered.summary.entries.is_empty() {
         eprint!("{}", covered.summary.render(profile.own_file()));
     }

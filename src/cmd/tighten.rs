@@ -26,7 +26,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let mut last = None;
     let mut coverage = Coverage::load(&Coverage::path_for(&args.profile))?;
     for i in 0..args.runs.max(1) {
-        let covered = session.cover_and_keep(profile.clone())?;
+        let covered = session.cover()?;
         eprintln!(
             "eperm: coverage run {}: the program {}",
             i + 1,

@@ -4,7 +4,6 @@
 
 use super::{collect, live, Session, SessionError, Summary, Workload};
 use crate::compile::Mode;
-use crate::profile::Profile;
 use crate::run::coverage::Coverage;
 use crate::run::local::{self, Attach};
 use crate::run::{Policy, WorkloadExit};
@@ -23,30 +22,19 @@ pub struct Covered {
 }
 
 impl Session {
-    /// One coverage run under `profile`; `attach` says where its stdio goes.
-    pub fn cover(
-        &self,
-        profile: Profile,
-        attach: Attach,
-    ) -> Result<(WorkloadExit, Coverage, Summary), SessionError> {
+    /// One coverage run under the session's profile, merged into its coverage file.
+    pub fn cover(&self) -> Result<Covered, SessionError> {
         let Workload::Local { argv, user } = &self.workload else {
             return Err(SessionError::BadInput(live::NO_CONTAINER_COVERAGE.into()));
         };
         // Verdicts as written: the workload runs as it would under the profile.
-        let judge = self.judge(profile, Mode::Enforce)?;
+        let judge = self.judge(self.profile.clone(), Mode::Enforce)?;
         let (tx, collector) = collect::collect(None)?;
         let sup = self.supervise(judge, Policy::Enforce, tx);
-        let result = local::cover(argv, user.clone(), sup, attach);
+        let result = local::cover(argv, user.clone(), sup, Attach::default());
         let summary = collector.finish()?;
-        let (exit, coverage) = result?;
-        Ok((exit, coverage, summary))
-    }
-
-    /// One coverage run under `profile`, merged into its coverage file.
-    pub fn cover_and_keep(&self, profile: Profile) -> Result<Covered, SessionError> {
-        let file = profile.file_path();
-        let (exit, run, summary) = self.cover(profile, Attach::default())?;
-        let stored = match file {
+        let (exit, run) = result?;
+        let stored = match self.profile.file_path() {
             Some(file) => {
                 let path = Coverage::path_for(&file);
                 let merged = Coverage::merge_into(&path, &run)?;

@@ -64,6 +64,28 @@ pub struct LiveOptions {
     pub events: Option<std::fs::File>,
 }
 
+impl LiveOptions {
+    /// Whether the first run holds calls for the user: not under coverage (which
+    /// runs as under the profile), nor in a container's log mode, where the kernel
+    /// lets every call run.
+    pub fn holds(&self, session: &Session) -> bool {
+        let can = match session.workload {
+            Workload::Local { .. } => true,
+            Workload::Container(_) => session.mode == crate::run::Interception::Notify,
+        };
+        self.hold && !self.coverage && can
+    }
+
+    /// The mode the first run is shown in: coverage runs through notify.
+    pub fn mode_name(&self, session: &Session) -> &'static str {
+        if self.coverage {
+            "notify"
+        } else {
+            session.mode.name()
+        }
+    }
+}
+
 /// One run of the workload, on its own threads.
 pub struct Live {
     number: usize,
@@ -72,31 +94,6 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts run `number` of `session` under `text`, reporting to `sink`; a
-    /// failure to start is reported as the run's end.
-    pub fn start(
-        session: &Arc<Session>,
-        number: usize,
-        text: &str,
-        coverage: CoverageRun,
-        events: Option<&std::fs::File>,
-        sink: &Sink,
-    ) -> Live {
-        let pid = Arc::new(AtomicI32::new(0));
-        let thread = match spawn(session, number, text, coverage, events, sink, &pid) {
-            Ok(thread) => Some(thread),
-            Err(why) => {
-                let _ = sink(Report::Exited(number, Err(why)));
-                None
-            }
-        };
-        Live {
-            number,
-            pid,
-            thread,
-        }
-    }
-
     /// A run that never started: `eperm watch` and `eperm replay` have no workload.
     pub fn none(number: usize) -> Live {
         Live::on(number, None)
@@ -149,74 +146,116 @@ impl Live {
     }
 }
 
-/// The run's threads: the workload's, and those forwarding its events, held
-/// calls, output and health to `sink`.
-fn spawn(
-    session: &Arc<Session>,
-    number: usize,
-    text: &str,
-    coverage: CoverageRun,
-    events: Option<&std::fs::File>,
-    sink: &Sink,
-    pid: &Arc<AtomicI32>,
-) -> Result<JoinHandle<()>, String> {
-    let profile = load_str(&session.profile.file, text.to_string()).map_err(|e| e.to_string())?;
-    if matches!(session.workload, Workload::Container(_)) && coverage != CoverageRun::Off {
-        return Err(NO_CONTAINER_COVERAGE.into());
-    }
-    let start = session
-        .prepare_run(&profile, number)
-        .map_err(|e| e.to_string())?;
-    // Coverage runs the workload as under the profile: the verdicts are enforced.
-    let compile_mode = match coverage {
-        CoverageRun::On { .. } => crate::compile::Mode::Enforce,
-        CoverageRun::Off => session.mode.compile_mode(),
-    };
-    let judge = session
-        .judge(profile, compile_mode)
-        .map_err(|e| e.to_string())?;
-    let stdio =
-        capture(number, sink).map_err(|e| format!("cannot make pipes for the output: {e}"))?;
-    let log = events.and_then(|f| f.try_clone().ok());
-    let events = forward_events(number, log, sink.clone());
-    let policy = if session.enforce || coverage != CoverageRun::Off {
-        Policy::Enforce
-    } else {
-        // Held or not is the App's call: it answers at once when hold is off.
-        Policy::Hold(forward_holds(number, sink.clone()))
-    };
-    let sup = session.supervise(judge, policy, events);
-    let attach = Attach {
-        stdio: Some(stdio),
-        keep_terminal: true,
-        pid: Some(pid.clone()),
-    };
-    let (session, sink) = (session.clone(), sink.clone());
-    Ok(match (coverage, start) {
-        (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
-            let result = local::cover(&spec.argv, spec.user, sup, attach);
-            let result = result.map(|(exit, run)| {
-                // Even a run killed by a restart used what it used: keep it.
-                let stored =
-                    file.map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                let _ = sink(Report::Coverage { run, stored });
-                exit
-            });
-            let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
-        }),
-        (CoverageRun::On { .. }, Start::Container(_)) => return Err(NO_CONTAINER_COVERAGE.into()),
-        (CoverageRun::Off, start) => {
-            let logs = LogOptions {
-                wanted: session.sources,
-                updates: Some(forward_health(number, sink.clone())),
-                ..LogOptions::default()
-            };
-            std::thread::spawn(move || {
-                let result = session.start(start, sup, attach, &logs);
-                let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
-            })
+/// What starts a session's live runs: the session, `--events FILE` (every event
+/// of every run, as JSON lines), and where the runs report.
+pub struct Runner {
+    session: Arc<Session>,
+    events: Option<std::fs::File>,
+    sink: Sink,
+}
+
+impl Runner {
+    pub fn new(session: Session, events: Option<std::fs::File>, sink: Sink) -> Runner {
+        Runner {
+            session: Arc::new(session),
+            events,
+            sink,
         }
-    })
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Starts run `number` under `text`; a failure to start is reported as the
+    /// run's end.
+    pub fn start(&self, number: usize, text: &str, coverage: CoverageRun) -> Live {
+        let pid = Arc::new(AtomicI32::new(0));
+        let thread = match self.spawn(number, text, coverage, &pid) {
+            Ok(thread) => Some(thread),
+            Err(why) => {
+                let _ = (self.sink)(Report::Exited(number, Err(why)));
+                None
+            }
+        };
+        Live {
+            number,
+            pid,
+            thread,
+        }
+    }
+
+    /// The run's threads: the workload's, and those forwarding its events, held
+    /// calls, output and health to the sink.
+    fn spawn(
+        &self,
+        number: usize,
+        text: &str,
+        coverage: CoverageRun,
+        pid: &Arc<AtomicI32>,
+    ) -> Result<JoinHandle<()>, String> {
+        let (session, sink) = (&self.session, &self.sink);
+        let profile =
+            load_str(&session.profile.file, text.to_string()).map_err(|e| e.to_string())?;
+        if matches!(session.workload, Workload::Container(_)) && coverage != CoverageRun::Off {
+            return Err(NO_CONTAINER_COVERAGE.into());
+        }
+        let start = session
+            .prepare_run(&profile, number)
+            .map_err(|e| e.to_string())?;
+        // Coverage runs the workload as under the profile: the verdicts are enforced.
+        let compile_mode = match coverage {
+            CoverageRun::On { .. } => crate::compile::Mode::Enforce,
+            CoverageRun::Off => session.mode.compile_mode(),
+        };
+        let judge = session
+            .judge(profile, compile_mode)
+            .map_err(|e| e.to_string())?;
+        let stdio =
+            capture(number, sink).map_err(|e| format!("cannot make pipes for the output: {e}"))?;
+        let log = self.events.as_ref().and_then(|f| f.try_clone().ok());
+        let events = forward_events(number, log, sink.clone());
+        let policy = if session.enforce || coverage != CoverageRun::Off {
+            Policy::Enforce
+        } else {
+            // Held or not is the App's call: it answers at once when hold is off.
+            Policy::Hold(forward_holds(number, sink.clone()))
+        };
+        let sup = session.supervise(judge, policy, events);
+        let attach = Attach {
+            stdio: Some(stdio),
+            keep_terminal: true,
+            pid: Some(pid.clone()),
+        };
+        let (session, sink) = (session.clone(), sink.clone());
+        Ok(match (coverage, start) {
+            (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
+                let result = local::cover(&spec.argv, spec.user, sup, attach);
+                let result = result.map(|(exit, run)| {
+                    // Even a run killed by a restart used what it used: keep it.
+                    let stored = file
+                        .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
+                    let _ = sink(Report::Coverage { run, stored });
+                    exit
+                });
+                let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+            }),
+            (CoverageRun::On { .. }, Start::Container(_)) => {
+                return Err(NO_CONTAINER_COVERAGE.into())
+            }
+            (CoverageRun::Off, start) => {
+                let logs = LogOptions {
+                    wanted: session.sources,
+                    updates: Some(forward_health(number, sink.clone())),
+                    ..LogOptions::default()
+                };
+                std::thread::spawn(move || {
+                    let result = session.start(start, sup, attach, &logs);
+                    let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+                })
+            }
+        })
+    }
 }
 
 /// The run's events to `sink`, and to `log` (`--events FILE`) as JSON lines.

@@ -56,7 +56,8 @@ pub enum Workload {
 
 /// Everything every run of one command shares.
 pub struct Session {
-    /// The profile as loaded; each run is given the text it runs under.
+    /// The profile as loaded: headless runs use it; each live run is given the
+    /// text it runs under (the TUI's edits).
     pub profile: Profile,
     pub workload: Workload,
     pub mode: Interception,
@@ -135,20 +136,11 @@ impl Session {
         }
     }
 
-    /// Can a call wait for the user's answer? Not in a container's log mode,
-    /// where the kernel lets every call run.
-    pub fn can_hold(&self) -> bool {
-        match self.workload {
-            Workload::Local { .. } => true,
-            Workload::Container(_) => self.mode == Interception::Notify,
-        }
-    }
-
-    /// One run under `profile`, headless: the workload's stdio is its own, events
-    /// go to `events` (FILE, or `-` for stdout) and into the outcome's summary.
-    pub fn run(&self, profile: Profile, events: Option<&str>) -> Result<Outcome, SessionError> {
-        let start = self.prepare_run(&profile, 1)?;
-        let judge = self.judge(profile, self.mode.compile_mode())?;
+    /// One run under the session's profile, headless: the workload's stdio is its
+    /// own, events go to `events` (FILE, or `-` for stdout) and into the summary.
+    pub fn run(&self, events: Option<&str>) -> Result<Outcome, SessionError> {
+        let start = self.prepare_run(&self.profile, 1)?;
+        let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
         let (tx, collector) = collect::collect(events)?;
         let policy = if self.enforce {
             Policy::Enforce

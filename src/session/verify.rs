@@ -30,8 +30,8 @@ pub fn verify(
         enforce: true,
         sources: crate::sources::logs::Wanted::BOTH,
     };
-    let session = Session::local(profile.clone(), command.to_vec(), &how)?;
-    let verified = session.run(profile, None)?;
+    let session = Session::local(profile, command.to_vec(), &how)?;
+    let verified = session.run(None)?;
     Ok(if !verified.summary.entries.is_empty() {
         Verification::StillDenied(verified.summary)
     } else if verified.exit != expected {

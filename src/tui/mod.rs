@@ -11,7 +11,7 @@ mod terminal;
 use crate::app::{self, App, Effect, Msg};
 use crate::run::coverage::Coverage;
 use crate::run::HoldAnswer;
-use crate::session::live::{CoverageRun, Live, LiveOptions, Report, Sink};
+use crate::session::live::{CoverageRun, Live, LiveOptions, Report, Runner, Sink};
 use crate::session::Session;
 use crate::sources::event::Event;
 use crate::sources::health::Health;
@@ -29,26 +29,6 @@ use terminal::{Screen, PANICKED};
 enum Incoming {
     Msg(Msg),
     Run(Report),
-}
-
-/// What the loop needs to start runs: the session, and `--events FILE`.
-struct Runs {
-    session: Arc<Session>,
-    events: Option<std::fs::File>,
-    sink: Sink,
-}
-
-impl Runs {
-    fn start(&self, number: usize, text: &str, coverage: CoverageRun) -> Live {
-        Live::start(
-            &self.session,
-            number,
-            text,
-            coverage,
-            self.events.as_ref(),
-            &self.sink,
-        )
-    }
 }
 
 /// The runs' reports into the loop's channel.
@@ -75,15 +55,9 @@ fn of_the_run(m: &Msg) -> bool {
 pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
     let config = app::Config {
         command: session.command(),
-        // Coverage runs the workload as under the profile, through notify, never holding.
-        mode: if options.coverage {
-            "notify"
-        } else {
-            session.mode.name()
-        }
-        .to_string(),
+        mode: options.mode_name(&session).to_string(),
         enforce: session.enforce,
-        hold: options.hold && !options.coverage && session.can_hold(),
+        hold: options.holds(&session),
         hold_timeout_ms: options.hold_timeout.as_millis() as u64,
         autosave: options.autosave,
         rerun_on_save: options.rerun_on_save,
@@ -99,12 +73,8 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         },
         false => CoverageRun::Off,
     };
-    let runs = Runs {
-        sink: sink(&tx),
-        events: options.events,
-        session: Arc::new(session),
-    };
-    let first = runs.start(1, &runs.session.profile.text, coverage);
+    let runs = Runner::new(session, options.events, sink(&tx));
+    let first = runs.start(1, &runs.session().profile.text, coverage);
     Loop::new(Some(runs), app, tx, rx, first).drive()
 }
 
@@ -145,7 +115,7 @@ pub fn view(
 /// The loop's state between messages.
 struct Loop {
     /// `None` when watching: there is no workload to run again.
-    runs: Option<Runs>,
+    runs: Option<Runner>,
     app: App,
     tx: mpsc::Sender<Incoming>,
     rx: mpsc::Receiver<Incoming>,
@@ -162,7 +132,7 @@ struct Loop {
 
 impl Loop {
     fn new(
-        runs: Option<Runs>,
+        runs: Option<Runner>,
         app: App,
         tx: mpsc::Sender<Incoming>,
         rx: mpsc::Receiver<Incoming>,
