@@ -155,3 +155,74 @@ fn check_reads_the_profile_from_standard_input() {
         stderr(&bad)
     );
 }
+
+/// Runs eperm with `args` under `script`, so that its stderr (and stdout) is a
+/// terminal: every byte it wrote there.
+fn on_a_terminal(dir: &std::path::Path, args: &[&str]) -> String {
+    let eperm = env!("CARGO_BIN_EXE_eperm");
+    let quoted: Vec<String> = std::iter::once(eperm)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let log = dir.join("typescript");
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &quoted.join(" ")])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
+}
+
+#[test]
+fn import_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = crate::util::fixture("logs/audit.log");
+    let out = dir.path().join("out.json");
+    let args = [
+        "import",
+        "--format",
+        "audit",
+        "-o",
+        out.to_str().unwrap(),
+        audit.to_str().unwrap(),
+    ];
+    let screen = on_a_terminal(dir.path(), &args);
+    assert!(screen.contains("\r\x1b[2Keperm: reading "), "{screen:?}");
+    // The status line is erased before the result is printed.
+    let result = screen.find("eperm: read ").expect("the result line");
+    assert!(screen[..result].ends_with("\r\x1b[2K"), "{screen:?}");
+
+    let piped = run(&args);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains('\x1b'), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("reading "), "{}", stderr(&piped));
+}
+
+#[test]
+fn tighten_announces_each_run_on_a_terminal_and_not_when_piped() {
+    crate::util::require_root("tighten runs the workload under coverage");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::write(&profile, eperm::profile::DEFAULT_PROFILE).unwrap();
+    let out = dir.path().join("out.json");
+    let args = [
+        "tighten",
+        "-p",
+        profile.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--",
+        "true",
+    ];
+    let screen = on_a_terminal(dir.path(), &args);
+    for step in ["eperm: coverage run 1 of 2…", "eperm: coverage run 2 of 2…"] {
+        assert!(screen.contains(step), "{screen:?}");
+    }
+    let piped = run(&args);
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("of 2…"), "{}", stderr(&piped));
+}
