@@ -4,7 +4,7 @@
 # whole `eperm run --no-tui -- /bin/true` (profile load, filter compile, fork,
 # supervisor, summary), beside /bin/true alone (the floor: one fork and exec).
 # Two builds side by side: the release profile of Cargo.toml (LTO, one codegen
-# unit, line tables) and the same code built the way it was before (no LTO, 16
+# unit, symbols but no debug info) and the same code built the way it was before (no LTO, 16
 # codegen units, debug = 1), so the ratio says what the profile buys.
 #
 # Usage: benches/startup.sh [ROUNDS]   (root, for `eperm run`; default 31 rounds)
@@ -14,7 +14,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  CARGO_PROFILE_RELEASE_DEBUG=1 CARGO_TARGET_DIR="$TARGET/startup-plain" \
+  CARGO_PROFILE_RELEASE_DEBUG=1 CARGO_PROFILE_RELEASE_STRIP=none \
+  CARGO_TARGET_DIR="$TARGET/startup-plain" \
   cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 TUNED=$TARGET/release/eperm
 PLAIN=$TARGET/startup-plain/release/eperm
