@@ -3,6 +3,7 @@
 //! Serialised as one JSON object per line for `run --events` and `watch --json`;
 //! the field names are a contract (docs/architecture.md, "Contracts").
 
+use crate::untrusted::Untrusted;
 use serde::Serialize;
 
 /// Which mechanism saw the call.
@@ -39,9 +40,10 @@ pub struct Event {
     pub source: Source,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    /// The thread's name: the process chose it, so it is shown escaped.
+    pub comm: Untrusted,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exe: Option<String>,
+    pub exe: Option<Untrusted>,
     pub arch: String,
     pub syscall: String,
     pub nr: u32,
@@ -66,6 +68,6 @@ pub struct Event {
 /// eperm's own executable (`own_exe`: the child between fork and exec), or it is
 /// runc's init (`runc:[2:INIT]`), which loads the profile before exec'ing a
 /// container's workload.
-pub fn is_bootstrap(comm: &str, own_exe: bool) -> bool {
-    own_exe || comm.starts_with("runc:[")
+pub fn is_bootstrap(comm: &Untrusted, own_exe: bool) -> bool {
+    own_exe || comm.as_bytes().starts_with(b"runc:[")
 }
