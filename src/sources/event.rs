@@ -50,6 +50,8 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args: Option<[u64; 6]>,
     /// The call as a person reads it: `openat(AT_FDCWD, "/etc/shadow", O_RDONLY)`.
+    /// Shown as it is: what it quotes from the caller's memory is escaped already
+    /// (`decode::quote`); text for it from anywhere else must be escaped the same way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<String>,
     /// What the profile says, e.g. `SCMP_ACT_ERRNO`.

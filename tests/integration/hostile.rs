@@ -127,6 +127,49 @@ fn the_summary_shows_hostile_names_and_paths_escaped_and_events_keep_them_exact(
     }
 }
 
+#[test]
+fn replay_shows_hex_encoded_audit_fields_escaped_and_json_keeps_them_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let exe = [b"/tmp/".as_slice(), EXE].concat();
+    std::fs::write(
+        &log,
+        format!(
+            "type=SECCOMP msg=audit(1795377834.144:84): auid=4294967295 uid=0 gid=0 \
+             ses=4294967295 pid=30252 comm={} exe={} sig=0 arch=c000003e syscall=83 \
+             compat=0 ip=0x7fd1f3c3b829 code=0x7ffc0000\n",
+            hex(COMM),
+            hex(&exe)
+        ),
+    )
+    .unwrap();
+    let out = output_within(
+        eperm().args(["replay", "--no-tui"]).arg(&log),
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_inert("replay's stdout", &out.stdout);
+    assert_inert("replay's stderr", &out.stderr);
+    let text = crate::util::stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "pid 30252 ({COMM_SHOWN} /tmp/{EXE_SHOWN}) x86_64 mkdir"
+        )),
+        "{text}"
+    );
+    let out = output_within(
+        eperm().args(["replay", "--no-tui", "--json"]).arg(&log),
+        Duration::from_secs(20),
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["comm"].as_str().map(str::as_bytes), Some(COMM));
+    assert_eq!(
+        event["exe"].as_str().map(str::as_bytes),
+        Some(exe.as_slice())
+    );
+}
+
 /// Lines of `reader`, on a channel, read by a thread of their own.
 fn lines(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
