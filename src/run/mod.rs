@@ -171,7 +171,10 @@ impl Supervision {
             args,
         } = *call;
         let own_exe = match (&exe, &self.own_exe) {
-            (Some(exe), Some(own)) => *exe == crate::untrusted::Untrusted::from(own.as_path()),
+            (Some(exe), Some(own)) => {
+                use std::os::unix::ffi::OsStrExt;
+                exe.as_bytes() == own.as_os_str().as_bytes()
+            }
             _ => false,
         };
         let bootstrap = crate::sources::event::is_bootstrap(&comm, own_exe);

@@ -371,12 +371,15 @@ pub fn event(
             String::new(),
         ),
     };
+    let comm = r.comm.clone().unwrap_or_default();
+    let own = own_exe.is_some_and(|own| r.exe.as_ref().is_some_and(|e| e == own));
+    let bootstrap = super::event::is_bootstrap(&comm, own);
     Event {
         time_ms,
         source: incoming.source,
         pid: r.pid,
         tid: r.pid,
-        comm: r.comm.clone().unwrap_or_default(),
+        comm,
         exe: r.exe.clone(),
         arch: r.arch_name(),
         syscall: r.syscall(),
@@ -386,10 +389,7 @@ pub fn event(
         action,
         errno,
         rule,
-        bootstrap: super::event::is_bootstrap(
-            &r.comm.clone().unwrap_or_default(),
-            own_exe.is_some_and(|own| r.exe.as_ref().is_some_and(|e| e == own)),
-        ),
+        bootstrap,
         decision,
     }
 }
