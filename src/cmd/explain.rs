@@ -156,7 +156,11 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
                 .unwrap_or_default();
             lines.push(format!("  decided by {}{via}", path(d)));
             if let Some(c) = &comment {
-                lines.push(format!("    comment: {c}"));
+                // The profile is the user's, but often written by someone else.
+                lines.push(format!(
+                    "    comment: {}",
+                    crate::untrusted::escape(c.as_bytes())
+                ));
             }
         }
         None => lines.push("  decided by defaultAction: no rule matches".into()),
