@@ -502,8 +502,9 @@ fn podman_in_the_tui_allow_then_rerun_is_clean() {
 }
 
 /// Rootless: podman and eperm as nobody. Notify works (crun hands the listener
-/// to eperm, which needs no privilege to serve it) and the saved profile runs;
-/// log mode is refused, since the kernel log sources need root.
+/// to eperm, which needs no privilege to serve it, nor to read the callers'
+/// memory): the saved profile runs, and --enforce reproduces the EPERM; log
+/// mode is refused, since the kernel log sources need root.
 #[test]
 fn rootless_podman_notify_works_and_log_is_refused() {
     require_root("the test makes a store for nobody and runs as nobody");
@@ -559,6 +560,25 @@ fn rootless_podman_notify_works_and_log_is_refused() {
     assert_success(&ok);
     assert_eq!(stdout(&ok), "made\n");
 
+    // --enforce: the container gets the profile's EPERM, from eperm's answer.
+    let no_mkdir = write(&store, "nomkdir.json", DENY_MKDIR);
+    let mut args = vec!["podman", "--enforce", "--no-tui"];
+    args.extend(["-p", no_mkdir.to_str().unwrap(), "--"]);
+    args.extend([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        WORKLOAD,
+    ]);
+    let enforced = as_nobody(Command::new(&binary), &args);
+    let err = stderr(&enforced);
+    assert_eq!(enforced.status.code(), Some(1), "{err}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    assert!(err.contains("mkdir(\"/tmp/x\", 0777)"), "decoded: {err}");
     let log = as_nobody(
         Command::new(&binary),
         &[
