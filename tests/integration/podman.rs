@@ -540,6 +540,10 @@ fn rootless_podman_notify_works_and_log_is_refused() {
     let err = stderr(&out);
     assert!(err.contains("mkdir "), "{err}");
     assert!(err.contains("eperm: note: rootless:"), "{err}");
+    assert!(
+        !err.contains("runc"),
+        "podman's default here is crun: {err}"
+    );
 
     let opt = format!("seccomp={}", saved.display());
     let ok = as_nobody(
