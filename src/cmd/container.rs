@@ -63,7 +63,13 @@ fn follow_and_report(
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
         let options = live_options(&common.session, false)?;
-        return super::tui(session, options);
+        // Said once the screen is back, as at the end of a headless summary.
+        let notes = session.notes.clone();
+        let code = super::tui(session, options)?;
+        for note in notes {
+            eprintln!("eperm: note: {note}");
+        }
+        return Ok(code);
     }
     let outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;

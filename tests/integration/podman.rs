@@ -602,3 +602,29 @@ fn rootless_podman_notify_works_and_log_is_refused() {
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
 }
+
+/// The TUI under a runtime eperm has not measured: log mode, and once the screen
+/// is back the note says why.
+#[test]
+fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
+    let runtime = dir.path().join("ocirt");
+    std::os::unix::fs::symlink("/usr/bin/crun", &runtime).unwrap();
+    let command = format!(
+        "CONTAINERS_STORAGE_CONF={} {} podman --runtime {} -p {} -- run --rm --network none {} \
+         {IMAGE} sh -c '{WORKLOAD}'; echo EPERM-EXIT=$?; sleep 600",
+        store().join("storage.conf").display(),
+        env!("CARGO_BIN_EXE_eperm"),
+        runtime.display(),
+        profile.display(),
+        ULIMITS.join(" "),
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("mkdir", 30);
+    let screen = tmux.steps(&[("q", "EPERM-EXIT=0", 15)]);
+    assert!(
+        screen.contains("eperm: note: log mode, not notify: podman's runtime is"),
+        "{screen}"
+    );
+}
