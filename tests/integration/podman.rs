@@ -2,8 +2,8 @@
 //! a denied container debugged and fixed end to end, notify and log, two at once,
 //! eperm killed, the TUI, and rootless podman as an ordinary user (nobody).
 //!
-//! Every podman here uses a private store (CONTAINERS_STORAGE_CONF), so the tests
-//! touch no one's containers or images. Two things this sandbox lacks are made up
+//! Every podman here uses a private store (CONTAINERS_STORAGE_CONF as root; as
+//! nobody, a HOME of its own), so the tests touch no one's containers or images. Two things this sandbox lacks are made up
 //! for in every podman run: the hybrid cgroup layout leaves `hugetlb` on the v2
 //! hierarchy, which crun refuses (mounted on v1 once, in `store`), and without
 //! CAP_SYS_RESOURCE podman's default rlimits fail (the `--ulimit`s in `ULIMITS`).
