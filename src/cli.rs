@@ -47,6 +47,8 @@ pub enum Command {
     Docker(DockerArgs),
     /// Run an OCI bundle with runc under its config.json's profile and report denials.
     Oci(OciArgs),
+    /// Run a podman container (crun or runc) under a profile and report every call it would deny.
+    Podman(PodmanArgs),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print a man page in roff: eperm(1), or eperm-SUBCOMMAND(1).
@@ -197,6 +199,22 @@ pub struct DockerArgs {
     /// `run [docker run options] IMAGE [CMD…]`, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "DOCKER_ARGS")]
     pub docker: Vec<OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodmanArgs {
+    /// The profile (default: the embedded Docker-compatible profile).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// podman's OCI runtime, a name or a path (`podman --runtime`; default:
+    /// podman's own, crun unless configured otherwise).
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    #[command(flatten)]
+    pub common: ContainerArgs,
+    /// `run [podman run options] IMAGE [CMD…]`, after `--`.
+    #[arg(last = true, required = true, num_args = 1.., value_name = "PODMAN_ARGS")]
+    pub podman: Vec<OsString>,
 }
 
 #[derive(Args, Debug)]

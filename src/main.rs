@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Docker(args) => cmd::container::docker(args),
         Command::Oci(args) => cmd::container::oci(args),
+        Command::Podman(args) => cmd::container::podman(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),
         Command::Default => {

@@ -1,4 +1,5 @@
-//! `eperm docker` and `eperm oci`: a container's would-be denials, reported.
+//! `eperm docker`, `eperm podman` and `eperm oci`: a container's would-be
+//! denials, reported.
 //!
 //! The runtime applies an instrumented copy of the profile (see
 //! [`crate::container::instrument`]); the container runs in the foreground; at the
@@ -6,7 +7,7 @@
 //! writes the profile with allowances for what was seen.
 
 use super::{live_options, wants_tui, CmdError};
-use crate::cli::{ContainerArgs, DockerArgs, OciArgs};
+use crate::cli::{ContainerArgs, DockerArgs, OciArgs, PodmanArgs};
 use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{allow, Session};
@@ -18,6 +19,20 @@ pub fn docker(args: &DockerArgs) -> Result<u8, CmdError> {
     let session = Session::docker(
         profile,
         &args.docker,
+        common.mode.map(Interception::from),
+        common.session.enforce,
+        common.session.log_sources(),
+    )?;
+    follow_and_report(session, common, None)
+}
+
+pub fn podman(args: &PodmanArgs) -> Result<u8, CmdError> {
+    let profile = load_or_default(args.profile.as_deref())?;
+    let common = &args.common;
+    let session = Session::podman(
+        profile,
+        &args.podman,
+        args.runtime.as_deref(),
         common.mode.map(Interception::from),
         common.session.enforce,
         common.session.log_sources(),
@@ -48,7 +63,13 @@ fn follow_and_report(
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
         let options = live_options(&common.session, false)?;
-        return super::tui(session, options);
+        // Said once the screen is back, as at the end of a headless summary.
+        let notes = session.notes.clone();
+        let code = super::tui(session, options)?;
+        for note in notes {
+            eprintln!("eperm: note: {note}");
+        }
+        return Ok(code);
     }
     let outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;
@@ -56,7 +77,8 @@ fn follow_and_report(
     let Some(path) = common.output.as_deref().or(save) else {
         return Ok(outcome.exit.code());
     };
-    let text = allow::with_bootstrap(profile, &outcome.summary, &session.command())?;
+    let runtime = session.oci_runtime().map_or("unknown", |r| r.name());
+    let text = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
     match save {
         Some(path) => {
             crate::profile::save::save(path, &text, &profile.text)

@@ -272,6 +272,16 @@ fn examples(roff: &mut Roff, subcommand: Option<&str>) {
                 "write app.json plus what the container needed",
             ),
         ],
+        Some("podman") => &[
+            (
+                "eperm podman -- run --rm alpine mkdir /x",
+                "a podman container (crun) under the default profile; its would-be denials",
+            ),
+            (
+                "eperm podman --runtime runc -p app.json -o fixed.json -- run --rm app",
+                "the same under runc, writing app.json plus what the container needed",
+            ),
+        ],
         Some("oci") => &[(
             "eperm oci --save ./bundle",
             "run the bundle with runc; save allowances into its config.json",

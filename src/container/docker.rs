@@ -1,5 +1,6 @@
 //! `docker run` as eperm drives it: the user's arguments, read just enough to
 //! know the container's capabilities and name, with eperm's options put in front.
+//! `podman run` is read the same way, in its own [`Dialect`].
 
 use crate::caps::CapSet;
 use std::ffi::{OsStr, OsString};
@@ -12,10 +13,32 @@ pub struct RunArgs {
     pub args: Vec<OsString>,
     /// `--name`, when given.
     pub name: Option<String>,
-    /// Docker's default set with `--cap-add` / `--cap-drop` applied: Docker keeps
-    /// or drops rules by `includes.caps` / `excludes.caps` with it.
+    /// The client's default set with `--cap-add` / `--cap-drop` applied: Docker
+    /// and podman keep or drop rules by `includes.caps` / `excludes.caps` with it.
     pub caps: CapSet,
 }
+
+/// What sets one client's `run` apart from another's.
+pub struct Dialect {
+    /// `docker`, `podman`.
+    pub program: &'static str,
+    /// Its `run` flags that take no value (every other flag takes one).
+    pub boolean_flags: &'static [&'static str],
+    /// Its one-letter flags that take no value.
+    pub boolean_short: &'static str,
+    /// The capabilities a container gets unless told otherwise.
+    pub default_caps: fn() -> CapSet,
+    /// Said when the user's arguments choose the runtime.
+    pub runtime_hint: &'static str,
+}
+
+pub const DOCKER: Dialect = Dialect {
+    program: "docker",
+    boolean_flags: BOOLEAN_FLAGS,
+    boolean_short: BOOLEAN_SHORT,
+    default_caps: CapSet::docker_default,
+    runtime_hint: "eperm chooses the runtime (runc, or eperm's wrapper for notify)",
+};
 
 /// `docker run` flags that take no value (every other flag takes one).
 const BOOLEAN_FLAGS: &[&str] = &[
@@ -36,20 +59,26 @@ const BOOLEAN_FLAGS: &[&str] = &[
 ];
 const BOOLEAN_SHORT: &str = "diPqt";
 
-/// Reads `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+/// Reads `docker run [OPTIONS] IMAGE [COMMAND] [ARG...]`'s arguments.
 pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
+    parse_as(&DOCKER, argv)
+}
+
+/// Reads `run [OPTIONS] IMAGE [COMMAND] [ARG...]` as `dialect`'s client would.
+pub fn parse_as(dialect: &Dialect, argv: &[OsString]) -> Result<RunArgs, String> {
+    let program = dialect.program;
     match argv.first().and_then(|a| a.to_str()) {
         Some("run") => {}
         Some(other) => {
             return Err(format!(
-                "eperm docker runs containers: expected `-- run …`, not {other:?}\n  hint: eperm docker -p PROFILE -- run IMAGE CMD"
+                "eperm {program} runs containers: expected `-- run …`, not {other:?}\n  hint: eperm {program} -p PROFILE -- run IMAGE CMD"
             ))
         }
-        None => return Err("eperm docker: missing `-- run IMAGE …`".into()),
+        None => return Err(format!("eperm {program}: missing `-- run IMAGE …`")),
     }
     let args = argv[1..].to_vec();
     let mut name = None;
-    let mut caps = CapSet::docker_default();
+    let mut caps = (dialect.default_caps)();
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].to_string_lossy().into_owned();
@@ -64,10 +93,12 @@ pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
             _ => (arg.clone(), None),
         };
         let takes_value = if flag.starts_with("--") {
-            !BOOLEAN_FLAGS.contains(&flag.as_str())
+            !dialect.boolean_flags.contains(&flag.as_str())
         } else {
             // Short flags may be grouped (-it); only the last may take a value.
-            !BOOLEAN_SHORT.contains(flag.chars().last().unwrap_or('-'))
+            !dialect
+                .boolean_short
+                .contains(flag.chars().last().unwrap_or('-'))
         };
         let value = match (inline, takes_value) {
             (Some(v), _) => Some(v),
@@ -75,7 +106,7 @@ pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
                 i += 1;
                 Some(
                     args.get(i)
-                        .ok_or_else(|| format!("docker run: {flag} needs a value"))?
+                        .ok_or_else(|| format!("{program} run: {flag} needs a value"))?
                         .to_string_lossy()
                         .into_owned(),
                 )
@@ -83,17 +114,19 @@ pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
             (None, false) => None,
         };
         match (flag.as_str(), value) {
-            ("--detach", v) if v.as_deref() != Some("false") => return Err(detached()),
+            ("--detach", v) if v.as_deref() != Some("false") => return Err(detached(program)),
             // A group of short flags (-itd) with d in it.
-            (short, _) if !short.starts_with("--") && short.contains('d') => return Err(detached()),
-            ("--privileged", _) => {
-                return Err("docker run --privileged: Docker then runs the container without any seccomp profile, so there is nothing to debug\n  hint: grant capabilities with --cap-add instead".into())
+            (short, _) if !short.starts_with("--") && short.contains('d') => {
+                return Err(detached(program))
+            }
+            ("--privileged", v) if v.as_deref() != Some("false") => {
+                return Err(format!("{program} run --privileged: {program} then runs the container without any seccomp profile, so there is nothing to debug\n  hint: grant capabilities with --cap-add instead"))
             }
             ("--security-opt", Some(v)) if v.starts_with("seccomp") => {
-                return Err(format!("docker run --security-opt {v}: eperm sets the seccomp profile itself\n  hint: pass the profile as eperm docker -p PROFILE"))
+                return Err(format!("{program} run --security-opt {v}: eperm sets the seccomp profile itself\n  hint: pass the profile as eperm {program} -p PROFILE"))
             }
             ("--runtime", Some(v)) => {
-                return Err(format!("docker run --runtime {v}: eperm chooses the runtime (runc, or eperm's wrapper for notify)"))
+                return Err(format!("{program} run --runtime {v}: {}", dialect.runtime_hint))
             }
             ("--name", Some(v)) => name = Some(v),
             ("--cap-add", Some(v)) => caps = cap_change(caps, &v, true)?,
@@ -103,13 +136,15 @@ pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
         i += 1;
     }
     if i >= args.len() {
-        return Err("docker run: no image given\n  hint: eperm docker -- run IMAGE [CMD…]".into());
+        return Err(format!(
+            "{program} run: no image given\n  hint: eperm {program} -- run IMAGE [CMD…]"
+        ));
     }
     Ok(RunArgs { args, name, caps })
 }
 
-fn detached() -> String {
-    "docker run --detach: eperm follows the container until it exits\n  hint: run it in the foreground (drop -d)".into()
+fn detached(program: &str) -> String {
+    format!("{program} run --detach: eperm follows the container until it exits\n  hint: run it in the foreground (drop -d)")
 }
 
 fn cap_change(caps: CapSet, spec: &str, add: bool) -> Result<CapSet, String> {

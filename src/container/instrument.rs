@@ -4,17 +4,21 @@
 //! Runtimes apply the copy, not eperm, so the copy must say it in their language:
 //! - LOG: denying actions (and a denying default) become `SCMP_ACT_LOG`; the kernel
 //!   logs each such call and lets it run; events come from audit / kmsg.
-//! - NOTIFY: runc refuses NOTIFY as the default action and for `write`, so the
-//!   default becomes LOG, denying rules become NOTIFY, and one extra rule sends
-//!   every syscall that only the default would deny to NOTIFY. runc's init makes
-//!   calls after loading the filter and before eperm holds the listener: a NOTIFY
-//!   on any of those would wait for ever, so they ([`RUNC_HANDOFF`]) stay LOG.
-//!   Calls that an argument condition lets through only sometimes are left to the
-//!   default (LOG): a JSON rule cannot express "none of those conditions held".
+//! - NOTIFY for crun: denying rules and a denying default become NOTIFY; crun
+//!   takes it anywhere and holds no call of its own before the handoff.
+//! - NOTIFY for runc: runc refuses NOTIFY as the default action and for `write`,
+//!   so the default becomes LOG, denying rules become NOTIFY, and one extra rule
+//!   sends every syscall that only the default would deny to NOTIFY. runc's init
+//!   makes calls after loading the filter and before eperm holds the listener: a
+//!   NOTIFY on any of those would wait for ever, so they
+//!   ([`RUNC_HANDOFF`](super::oci_runtime::RUNC_HANDOFF)) stay LOG. Calls that an
+//!   argument condition lets through only sometimes are left to the default
+//!   (LOG): a JSON rule cannot express "none of those conditions held".
 //!
 //! The copy keeps the structure of the original (rule order, conditions, includes,
 //! excludes, archMap), so the runtime resolves it exactly as it would the original.
 
+use super::oci_runtime::OciRuntime;
 use crate::profile::{resolve, Action, Form, Profile, Skip, Target};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -25,63 +29,16 @@ pub enum Instrument {
     Log,
     /// `listener`: the agent's socket (`listenerPath`), when the runtime reads it
     /// from the profile; `None` when something else sets it (eperm's runc wrapper).
+    /// `runtime`: the one that loads the copy (what it takes NOTIFY for).
     Notify {
         listener: Option<String>,
+        runtime: OciRuntime,
     },
 }
 
 /// The `comment` of the extra rule, so a reader of the copy knows where it came from.
 pub const EXTRA_RULE_COMMENT: &str =
     "eperm: syscalls the original profile denies by its default action, reported to eperm";
-
-/// Syscalls that stay LOG in a NOTIFY copy: what runc 1.1's init (Go) calls
-/// between loading the filter and handing the listener over, as measured here
-/// under a deny-everything profile, plus the Go runtime's own housekeeping.
-pub const RUNC_HANDOFF: &[&str] = &[
-    "capget",
-    "capset",
-    "chdir",
-    "clone",
-    "close",
-    "epoll_ctl",
-    "epoll_pwait",
-    "execve",
-    "exit",
-    "exit_group",
-    "faccessat2",
-    "fcntl",
-    "fstat",
-    "fstatfs",
-    "futex",
-    "getcwd",
-    "getdents64",
-    "getpid",
-    "getppid",
-    "gettid",
-    "madvise",
-    "mmap",
-    "mprotect",
-    "munmap",
-    "nanosleep",
-    "newfstatat",
-    "openat",
-    "prctl",
-    "read",
-    "rt_sigaction",
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "sched_yield",
-    "setgid",
-    "setgroups",
-    "setuid",
-    "sigaltstack",
-    "tgkill",
-    "write",
-];
-
-fn logged_in_notify(name: &str) -> bool {
-    RUNC_HANDOFF.contains(&name)
-}
 
 /// Actions that stop a call: the ones eperm reports instead of applying.
 pub fn denies(action: Action) -> bool {
@@ -103,7 +60,11 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
     let object = seccomp.as_object_mut().expect("the seccomp object");
     let default_denies = denies(profile.default_action);
     if default_denies {
-        object.insert("defaultAction".into(), json!("SCMP_ACT_LOG"));
+        let action = match how {
+            Instrument::Notify { runtime, .. } if runtime.notifies_default() => "SCMP_ACT_NOTIFY",
+            _ => "SCMP_ACT_LOG",
+        };
+        object.insert("defaultAction".into(), json!(action));
         object.shift_remove("defaultErrnoRet");
     }
     let rules = object
@@ -115,9 +76,9 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
     for rule in rules {
         out.extend(instrument_rule(rule, how));
     }
-    if let Instrument::Notify { listener } = how {
-        if default_denies {
-            let names = only_default_denies(profile, target);
+    if let Instrument::Notify { listener, runtime } = how {
+        if default_denies && !runtime.notifies_default() {
+            let names = only_default_denies(profile, target, runtime.handoff());
             if !names.is_empty() {
                 out.push(json!({
                     "names": names,
@@ -136,8 +97,8 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
     text
 }
 
-/// One rule of the original, as it goes into the copy (a NOTIFY rule naming
-/// `write` is split in two, since runc will not notify on `write`).
+/// One rule of the original, as it goes into the copy (for runc, a NOTIFY rule
+/// naming `write` or another call of its handoff is split in two).
 fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
     let action = rule
         .get("action")
@@ -153,12 +114,13 @@ fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
             fields.insert("action".into(), json!("SCMP_ACT_LOG"));
             vec![rule]
         }
-        Instrument::Notify { .. } => split_handoff(fields),
+        Instrument::Notify { runtime, .. } => split_handoff(fields, runtime.handoff()),
     }
 }
 
-/// A NOTIFY rule for the names runc allows it for, a LOG rule for the others.
-fn split_handoff(fields: &mut Map<String, Value>) -> Vec<Value> {
+/// A NOTIFY rule for the names the runtime allows it for, a LOG rule for the
+/// names in its `handoff`.
+fn split_handoff(fields: &mut Map<String, Value>, handoff: &[&str]) -> Vec<Value> {
     let names: Vec<Value> = fields
         .get("names")
         .and_then(Value::as_array)
@@ -166,7 +128,7 @@ fn split_handoff(fields: &mut Map<String, Value>) -> Vec<Value> {
         .unwrap_or_default();
     let (write, others): (Vec<Value>, Vec<Value>) = names
         .into_iter()
-        .partition(|n| n.as_str().is_some_and(logged_in_notify));
+        .partition(|n| n.as_str().is_some_and(|n| handoff.contains(&n)));
     let mut out = Vec::new();
     if !others.is_empty() {
         let mut notify = fields.clone();
@@ -186,8 +148,8 @@ fn split_handoff(fields: &mut Map<String, Value>) -> Vec<Value> {
 /// The syscalls of the target's arches that no kept rule mentions: only the default
 /// action decides them. Names of rules the runtime drops for equalling the default
 /// are left out too (those rules became NOTIFY themselves; a name twice would be a
-/// duplicate rule). [`RUNC_HANDOFF`] is left to the default (LOG).
-fn only_default_denies(profile: &Profile, target: &Target) -> Vec<String> {
+/// duplicate rule). The runtime's `handoff` is left to the default (LOG).
+fn only_default_denies(profile: &Profile, target: &Target, handoff: &[&str]) -> Vec<String> {
     let resolved = resolve(profile, target);
     let mut decided: BTreeSet<&str> = resolved.rules.iter().map(|r| r.name.as_str()).collect();
     for skip in &resolved.skipped {
@@ -203,7 +165,7 @@ fn only_default_denies(profile: &Profile, target: &Target) -> Vec<String> {
     let mut names = BTreeSet::new();
     for arch in &resolved.arches {
         for &(name, _) in arch.syscalls() {
-            if !logged_in_notify(name) && !decided.contains(name) {
+            if !handoff.contains(&name) && !decided.contains(name) {
                 names.insert(name.to_string());
             }
         }
@@ -279,6 +241,7 @@ mod tests {
         let original = load_str("p.json", text.to_string()).unwrap();
         let how = Instrument::Notify {
             listener: Some("/run/eperm.sock".into()),
+            runtime: OciRuntime::Runc,
         };
         let copy = instrument(&original, &target(), &how);
         let parsed: Value = serde_json::from_str(&copy).unwrap();
@@ -324,9 +287,50 @@ mod tests {
         for rule in parsed["syscalls"].as_array().unwrap() {
             if rule["action"] == "SCMP_ACT_NOTIFY" {
                 let names = rule["names"].as_array().unwrap();
-                assert!(!names.iter().any(|n| logged_in_notify(n.as_str().unwrap())));
+                let handoff = OciRuntime::Runc.handoff();
+                assert!(!names.iter().any(|n| handoff.contains(&n.as_str().unwrap())));
             }
         }
+    }
+
+    #[test]
+    fn notify_copy_for_crun_notifies_every_denial_write_and_the_default_included() {
+        let text = r#"{
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["mkdir", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
+            ]
+        }"#;
+        let original = load_str("p.json", text.to_string()).unwrap();
+        let how = Instrument::Notify {
+            listener: Some("/run/eperm.sock".into()),
+            runtime: OciRuntime::Crun,
+        };
+        let copy = instrument(&original, &target(), &how);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["defaultAction"], "SCMP_ACT_NOTIFY");
+        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
+        // eperm's loader (rightly, for runc) refuses a NOTIFY default, so the
+        // copy is read as JSON: the rules keep their order and conditions.
+        let rules = parsed["syscalls"].as_array().unwrap();
+        let shape: Vec<(String, &str)> = rules
+            .iter()
+            .map(|r| (r["names"].to_string(), r["action"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (r#"["read","exit_group"]"#.to_string(), "SCMP_ACT_ALLOW"),
+                (r#"["personality"]"#.to_string(), "SCMP_ACT_ALLOW"),
+                (r#"["mkdir","write"]"#.to_string(), "SCMP_ACT_NOTIFY"),
+            ],
+            "no extra rule, write not split off: {copy}"
+        );
+        assert_eq!(rules[1]["args"][0]["value"], 8);
+        assert!(rules[2].get("errnoRet").is_none());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! One container run, start to end: the runtime's client (`docker run …`,
-//! `runc run …`) is eperm's child; the container itself belongs to the runtime,
+//! `podman run …`, `runc run …`) is eperm's child; the container itself belongs to the runtime,
 //! so it is reached through the agent socket (NOTIFY) or the kernel log sources
 //! (LOG), and removed by a cleanup command when eperm ends, however it ends.
 
@@ -22,18 +22,21 @@ use std::time::{Duration, Instant};
 
 /// What to start and how to follow it.
 pub struct Launch {
-    /// The runtime's client: `docker run …` or `runc run …`.
+    /// The runtime's client: `docker run …`, `podman run …` or `runc run …`.
     pub argv: Vec<OsString>,
     /// Run when eperm ends, so that no container outlives it (`docker rm -f NAME`).
     pub cleanup: Vec<OsString>,
     /// Notify (with `agent`) or Log.
     pub mode: Interception,
+    /// NOTIFY: the copy leaves some calls LOG (runc's handoff, see
+    /// `oci_runtime::RUNC_HANDOFF`), so the kernel log sources are read too.
+    pub notify_logs: bool,
     /// The socket the instrumented profile's `listenerPath` names.
     pub agent: Option<Agent>,
     /// How kernel log records are matched to this container.
     pub attribution: Attribution,
-    /// NOTIFY: how long after the container exists runc may take to hand the
-    /// listener over before the run is given up (see `watch_handoff`).
+    /// NOTIFY: how long after the container exists the runtime may take to hand
+    /// the listener over before the run is given up (see `watch_handoff`).
     pub handoff_timeout: Duration,
 }
 
@@ -43,9 +46,11 @@ pub struct Launch {
 /// fork events once it is gone) and misses only what the kernel's event queues lost.
 pub enum Attribution {
     /// The client gets a fresh audit session, inherited by the container (runc
-    /// run's container is its descendant); `loginuid` opens it.
+    /// run's container is its descendant, podman's through conmon); `loginuid`
+    /// opens it; the container exists once `id` is known.
     OwnSession {
         loginuid: u32,
+        id: ContainerId,
     },
     /// eperm's runc wrapper opens the session and writes its id to this file;
     /// until then, and without it, by the container id in `id`.
@@ -59,7 +64,8 @@ pub enum Attribution {
 pub enum ContainerId {
     /// Chosen by eperm (runc).
     Known(String),
-    /// Written by `docker run --cidfile` once the container exists.
+    /// Written by `docker run --cidfile` / `podman run --cidfile` once the
+    /// container exists.
     File(PathBuf),
 }
 
@@ -76,12 +82,17 @@ pub fn run(
         .map_err(RunError::os("start the watchdog"))?;
     let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
     // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
-    // copy had to leave LOG (see `instrument::RUNC_HANDOFF`), when it can.
+    // copy had to leave LOG (see `oci_runtime::RUNC_HANDOFF`), when it can.
     let (tx, raw) = mpsc::channel::<Incoming>();
-    let sources = match (launch.mode, LogSources::start(logs.wanted, tx)) {
-        (_, Ok(sources)) => Some((sources, raw)),
-        (Interception::Log, Err(e)) => return Err(RunError::os("start the kernel log sources")(e)),
-        (_, Err(e)) => {
+    let wanted = launch.mode == Interception::Log || launch.notify_logs;
+    let started = wanted.then(|| LogSources::start(logs.wanted, tx));
+    let sources = match (launch.mode, started) {
+        (_, None) => None,
+        (_, Some(Ok(sources))) => Some((sources, raw)),
+        (Interception::Log, Some(Err(e))) => {
+            return Err(RunError::os("start the kernel log sources")(e))
+        }
+        (_, Some(Err(e))) => {
             eprintln!("eperm: no kernel log source ({e}): calls runc needs unanswered (execve, read, write …) go unreported");
             None
         }
@@ -122,7 +133,7 @@ pub fn run(
             scope.spawn(move || serve_agent(agent, sup, stop, serving, handed_over))
         });
         let loginuid = match launch.attribution {
-            Attribution::OwnSession { loginuid } => Some(loginuid),
+            Attribution::OwnSession { loginuid, .. } => Some(loginuid),
             _ => None,
         };
         let client = spawn_client(&launch.argv, &containment, loginuid, attach.stdio);
@@ -185,9 +196,9 @@ pub fn run(
 /// The run's end when runc never handed the listener over (see `watch_handoff`).
 fn stalled_handoff(timeout: Duration) -> RunError {
     RunError::Unsupported(format!(
-        "runc did not hand eperm the seccomp listener within {} s of creating the container: \
+        "the runtime did not hand eperm the seccomp listener within {} s of creating the container: \
          its init must have made a call that the NOTIFY copy holds for eperm before the handoff \
-         (this runc differs from the one measured)\n  hint: --mode log",
+         (this runtime differs from the one measured)\n  hint: --mode log",
         timeout.as_secs()
     ))
 }
@@ -219,8 +230,8 @@ fn serve_agent(
 
 /// runc's init waits for the agent from the moment it loads the filter: a call
 /// of its own that the copy notifies before the listener reaches eperm would
-/// wait for ever (see `instrument::RUNC_HANDOFF`). Once the container exists,
-/// runc gets `timeout` to hand over; then the client is killed and `stalled` set,
+/// wait for ever (see `oci_runtime::RUNC_HANDOFF`). Once the container exists,
+/// the runtime gets `timeout` to hand over; then the client is killed and `stalled` set,
 /// so that the run ends with an error instead of hanging.
 fn watch_handoff(
     attribution: &Attribution,
@@ -230,10 +241,9 @@ fn watch_handoff(
     stalled: &AtomicBool,
 ) {
     let exists = match attribution {
-        Attribution::OwnSession { .. } => true,
-        Attribution::SessionFile { id, .. } | Attribution::Container(id) => {
-            learn_id(id, client).is_some()
-        }
+        Attribution::OwnSession { id, .. }
+        | Attribution::SessionFile { id, .. }
+        | Attribution::Container(id) => learn_id(id, client).is_some(),
     };
     let deadline = Instant::now() + timeout;
     while exists && Instant::now() < deadline {

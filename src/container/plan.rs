@@ -6,13 +6,14 @@ use super::agent::Agent;
 use super::docker::{Client, RunArgs};
 use super::instrument::{instrument, Instrument};
 use super::launch::{Attribution, ContainerId, Launch};
-use super::{oci, wrapper};
+use super::oci_runtime::OciRuntime;
+use super::{oci, podman, wrapper};
 use crate::profile::{Profile, Target};
 use crate::run::Interception;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// runc hands the listener over within milliseconds of creating the container.
+/// runc and crun hand the listener over within milliseconds of creating the container.
 const HANDOFF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Plan {
@@ -31,6 +32,13 @@ pub enum Runtime {
     },
     /// `runc run` on a copy of this bundle, under this container id.
     Runc { bundle: PathBuf, id: String },
+    /// `podman [--runtime RUNTIME] run …`; `oci`: the OCI runtime podman will
+    /// run it with (`None`: one eperm knows nothing of, log mode only).
+    Podman {
+        run: RunArgs,
+        runtime: Option<String>,
+        oci: Option<OciRuntime>,
+    },
 }
 
 impl Plan {
@@ -48,18 +56,31 @@ impl Plan {
         &self.work.path
     }
 
+    /// The OCI runtime that loads the profile (`None`: one eperm does not know).
+    pub fn oci_runtime(&self) -> Option<OciRuntime> {
+        match &self.runtime {
+            Runtime::Docker { .. } | Runtime::Runc { .. } => Some(OciRuntime::Runc),
+            Runtime::Podman { oci, .. } => *oci,
+        }
+    }
+
     /// The command line shown to the user.
     pub fn command(&self) -> String {
+        let args = |run: &RunArgs| {
+            let args: Vec<String> = run
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            args.join(" ")
+        };
         match &self.runtime {
-            Runtime::Docker { run, .. } => {
-                let args: Vec<String> = run
-                    .args
-                    .iter()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect();
-                format!("docker run {}", args.join(" "))
-            }
+            Runtime::Docker { run, .. } => format!("docker run {}", args(run)),
             Runtime::Runc { bundle, .. } => format!("runc run --bundle {}", bundle.display()),
+            Runtime::Podman { run, runtime, .. } => match runtime {
+                Some(r) => format!("podman --runtime {r} run {}", args(run)),
+                None => format!("podman run {}", args(run)),
+            },
         }
     }
 
@@ -77,6 +98,14 @@ impl Plan {
                 self.docker(profile, number, &dir, run, wrapper.as_deref(), agent)
             }
             Runtime::Runc { bundle, id } => self.runc(profile, &dir, bundle, id, agent),
+            Runtime::Podman { run, runtime, oci } => {
+                let client = PodmanRun {
+                    run,
+                    runtime: runtime.as_deref(),
+                    oci: *oci,
+                };
+                self.podman(profile, number, &dir, &client, agent)
+            }
         }
     }
 
@@ -91,7 +120,10 @@ impl Plan {
     ) -> std::io::Result<Launch> {
         let how = match agent {
             // The wrapper sets listenerPath: dockerd 20.10 would drop it.
-            Some(_) => Instrument::Notify { listener: None },
+            Some(_) => Instrument::Notify {
+                listener: None,
+                runtime: OciRuntime::Runc,
+            },
             None => Instrument::Log,
         };
         let copy = dir.join("profile.json");
@@ -130,6 +162,7 @@ impl Plan {
                 .map(Into::into)
                 .collect(),
             mode: self.mode,
+            notify_logs: true,
             agent,
             attribution: match runtime {
                 Some(_) => Attribution::SessionFile { file: session, id },
@@ -150,6 +183,7 @@ impl Plan {
         let how = match &agent {
             Some(agent) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
+                runtime: OciRuntime::Runc,
             },
             None => Instrument::Log,
         };
@@ -162,13 +196,74 @@ impl Plan {
             argv: oci::run_argv(&copy, id),
             cleanup: oci::cleanup_argv(id),
             mode: self.mode,
+            notify_logs: true,
             agent,
             attribution: Attribution::OwnSession {
                 loginuid: crate::run::local::login_uid(None),
+                id: ContainerId::Known(id.to_string()),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
         })
     }
+
+    /// podman passes `listenerPath` on to its runtime, which hands the listener
+    /// to eperm itself; the container inherits the audit session `podman run`
+    /// is given (through conmon), which tells its log records apart.
+    fn podman(
+        &self,
+        profile: &Profile,
+        number: usize,
+        dir: &Path,
+        client: &PodmanRun,
+        agent: Option<Agent>,
+    ) -> std::io::Result<Launch> {
+        let how = match (&agent, client.oci) {
+            (Some(agent), Some(runtime)) => Instrument::Notify {
+                listener: Some(agent.path().display().to_string()),
+                runtime,
+            },
+            _ => Instrument::Log,
+        };
+        let notify_logs = match &how {
+            Instrument::Notify { runtime, .. } => !runtime.handoff().is_empty(),
+            Instrument::Log => false,
+        };
+        let copy = dir.join("profile.json");
+        std::fs::write(&copy, instrument(profile, &self.target, &how))?;
+        let cidfile = dir.join("cid");
+        let name = client
+            .run
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("eperm-{}-{number}", std::process::id()));
+        let argv = podman::Client {
+            run: client.run,
+            runtime: client.runtime,
+            profile: copy.as_os_str(),
+            cidfile: cidfile.as_os_str(),
+            name: &name,
+        }
+        .argv();
+        Ok(Launch {
+            argv,
+            cleanup: podman::cleanup_argv(client.runtime, &name),
+            mode: self.mode,
+            notify_logs,
+            agent,
+            attribution: Attribution::OwnSession {
+                loginuid: crate::run::local::login_uid(None),
+                id: ContainerId::File(cidfile),
+            },
+            handoff_timeout: HANDOFF_TIMEOUT,
+        })
+    }
+}
+
+/// What [`Plan::podman`] needs of [`Runtime::Podman`].
+struct PodmanRun<'a> {
+    run: &'a RunArgs,
+    runtime: Option<&'a str>,
+    oci: Option<OciRuntime>,
 }
 
 /// A private directory for the runs' files (profile copies, cidfiles, agent

@@ -6,8 +6,9 @@ use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError};
 use crate::profile::Profile;
 
 /// The comment on allowances the runtime's start-up needed.
-pub const BOOTSTRAP_COMMENT: &str =
-    "needed by the container runtime (runc) before the workload starts, not by the workload";
+pub fn bootstrap_comment(runtime: &str) -> String {
+    format!("needed by the container runtime ({runtime}) before the workload starts, not by the workload")
+}
 
 /// A profile with a run's allowances.
 pub struct Allowed {
@@ -38,11 +39,13 @@ pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allo
 
 /// `profile` plus allowances: the workload's calls with one comment, the
 /// runtime's start-up calls (only ever made before the workload's exec) in a
-/// rule of their own with [`BOOTSTRAP_COMMENT`] (`eperm docker -o`, `eperm oci --save`).
+/// rule of their own with [`bootstrap_comment`] for `runtime` (`eperm docker -o`,
+/// `eperm podman -o`, `eperm oci --save`).
 pub fn with_bootstrap(
     profile: &Profile,
     summary: &Summary,
     command: &str,
+    runtime: &str,
 ) -> Result<String, SessionError> {
     let mut workload = Vec::new();
     let mut bootstrap = Vec::new();
@@ -64,7 +67,8 @@ pub fn with_bootstrap(
     }
     let comment = recorded_comment(command);
     let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
-    let second = apply_grouped(&first.profile, &bootstrap, BOOTSTRAP_COMMENT).map_err(bad)?;
+    let comment = bootstrap_comment(runtime);
+    let second = apply_grouped(&first.profile, &bootstrap, &comment).map_err(bad)?;
     Ok(second.text().to_string())
 }
 

@@ -67,6 +67,9 @@ pub struct Session {
     pub enforce: bool,
     /// `--mode log`: which kernel log sources to read.
     pub sources: Wanted,
+    /// What the user should know of how the runs are followed (why log and not
+    /// notify, what rootless leaves out): said at the end of every summary.
+    pub notes: Vec<String>,
 }
 
 /// How one headless run ended.
@@ -76,6 +79,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// `--mode log`: how each kernel log source did.
     pub health: Vec<Health>,
+    /// The session's notes.
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -86,6 +91,9 @@ impl Outcome {
         if self.mode == Interception::Log {
             s += "eperm: kernel log sources:\n";
             s += &logs::render_health(&self.health);
+        }
+        for note in &self.notes {
+            s += &format!("eperm: note: {note}\n");
         }
         s
     }
@@ -136,6 +144,15 @@ impl Session {
         }
     }
 
+    /// The OCI runtime that loads a container's profile (`None`: a local run, or
+    /// a runtime eperm does not know).
+    pub fn oci_runtime(&self) -> Option<crate::container::oci_runtime::OciRuntime> {
+        match &self.workload {
+            Workload::Local { .. } => None,
+            Workload::Container(plan) => plan.oci_runtime(),
+        }
+    }
+
     /// One run under the session's profile, headless: the workload's stdio is its
     /// own, events go to `events` (FILE, or `-` for stdout) and into the summary.
     pub fn run(&self, events: Option<&str>) -> Result<Outcome, SessionError> {
@@ -161,6 +178,7 @@ impl Session {
             mode: self.mode,
             summary,
             health,
+            notes: self.notes.clone(),
         })
     }
 

@@ -7,6 +7,7 @@ use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::container::docker as dockerrun;
 use crate::container::plan::{Plan, Runtime};
+use crate::container::podman;
 use crate::profile::{Form, KernelVersion, Profile, Target};
 use crate::run::{local, notify, Interception, RunError};
 use crate::sources::logs::Wanted;
@@ -53,6 +54,7 @@ impl Session {
             target: here(caps),
             enforce: how.enforce,
             sources: how.sources,
+            notes: Vec::new(),
         })
     }
 
@@ -77,6 +79,63 @@ impl Session {
         let target = here(run.caps);
         let runtime = Runtime::Docker { run, wrapper };
         Session::container(profile, runtime, mode, target, enforce, sources)
+    }
+
+    /// `podman [--runtime RUNTIME] run PODMAN_ARGS` under `profile`, a Docker
+    /// profile. Rootful or rootless: as eperm's own user.
+    pub fn podman(
+        profile: Profile,
+        podman_args: &[OsString],
+        runtime: Option<&str>,
+        mode: Option<Interception>,
+        enforce: bool,
+        sources: Wanted,
+    ) -> Result<Session, SessionError> {
+        let run = podman::parse(podman_args).map_err(SessionError::BadInput)?;
+        if profile.form != Form::Docker {
+            return Err(SessionError::BadInput(format!(
+                "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
+                profile.file
+            )));
+        }
+        let oci = podman::oci_runtime(runtime);
+        // SAFETY: plain syscall.
+        let rootless = unsafe { libc::geteuid() } != 0;
+        if rootless && mode == Some(Interception::Log) {
+            return Err(SessionError::BadInput(
+                "--mode log: the kernel log sources (audit, /dev/kmsg) need root, and rootless podman's containers are yours\n  hint: --mode notify works rootless".into(),
+            ));
+        }
+        let mut notes = Vec::new();
+        let notify_possible = notify::available() && oci.is_ok();
+        let hint = match &oci {
+            Ok(_) => "this kernel has no seccomp user notification (Linux 5.6)".to_string(),
+            Err(name) => format!(
+                "podman's runtime is {name}: eperm knows how runc and crun hand over a seccomp listener, not {name}; use eperm podman --runtime crun (or runc) for live decisions"
+            ),
+        };
+        if !notify_possible && mode.is_none() {
+            notes.push(format!("log mode, not notify: {hint}"));
+        }
+        let mode = container_mode(mode, enforce, notify_possible, &hint)?;
+        if rootless {
+            if mode == Interception::Log {
+                return Err(SessionError::BadInput(format!(
+                    "rootless podman: no live decisions here ({hint}), and log mode needs root for the kernel log sources\n  hint: run eperm podman as root"
+                )));
+            }
+            notes.push(rootless_note(oci.clone().ok()));
+        }
+        // podman keeps or drops the profile's rules by the container's caps.
+        let target = here(run.caps);
+        let runtime = Runtime::Podman {
+            run,
+            runtime: runtime.map(str::to_string),
+            oci: oci.ok(),
+        };
+        let mut session = Session::container(profile, runtime, mode, target, enforce, sources)?;
+        session.notes = notes;
+        Ok(session)
     }
 
     /// `runc run` of `bundle`, under its config.json's profile.
@@ -132,6 +191,7 @@ impl Session {
             target,
             enforce,
             sources,
+            notes: Vec::new(),
         })
     }
 
@@ -157,6 +217,15 @@ fn here(caps: CapSet) -> Target {
         caps,
         kernel: KernelVersion::running(),
     }
+}
+
+/// What a rootless podman run can and cannot show.
+fn rootless_note(oci: Option<crate::container::oci_runtime::OciRuntime>) -> String {
+    let mut note = "rootless: live decisions through the seccomp listener (notify) work; the kernel log sources need root, so log mode does not".to_string();
+    if !oci.is_some_and(|r| r.handoff().is_empty()) {
+        note += ", and the calls runc makes before it hands the listener over go unreported";
+    }
+    note
 }
 
 /// A container's mode: notify where eperm can be the runtime's seccomp agent,

@@ -68,8 +68,8 @@ pub struct Event {
 
 /// Was the call made before the workload's exec? Either the caller still runs
 /// eperm's own executable (`own_exe`: the child between fork and exec), or it is
-/// runc's init (`runc:[2:INIT]`), which loads the profile before exec'ing a
-/// container's workload.
+/// a runtime's init, which loads the profile before exec'ing a container's
+/// workload: runc's (`runc:[2:INIT]`) or crun's (`crun`, its own name until the exec).
 pub fn is_bootstrap(comm: &Untrusted, own_exe: bool) -> bool {
-    own_exe || comm.as_bytes().starts_with(b"runc:[")
+    own_exe || comm.as_bytes().starts_with(b"runc:[") || comm.as_bytes() == b"crun"
 }

@@ -2,24 +2,15 @@
 //! tests/run.sh starts with eperm's runc wrapper registered (its socket in
 //! EPERM_TEST_DOCKER_HOST), Debian's runc, and an image made of host binaries.
 
-use super::util::{assert_success, eperm, events, require_root, stderr, stdout, Tmux};
+use super::util::{
+    assert_success, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout, Tmux,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const IMAGE: &str = "eperm-test:host";
-/// The programs the test image holds (with the libraries they load).
-const PROGRAMS: &[&str] = &[
-    "/bin/sh",
-    "/bin/mkdir",
-    "/bin/rmdir",
-    "/bin/ls",
-    "/bin/cat",
-    "/bin/sleep",
-    "/bin/true",
-];
-
 /// Denies everything: a container cannot even start under it.
 const DENY_ALL: &str = r#"{
   "defaultAction": "SCMP_ACT_ERRNO",
@@ -86,29 +77,6 @@ fn eperm_docker(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("eperm runs")
-}
-
-/// A root file system of host binaries, for the image and for bundles.
-fn rootfs(dir: &Path) {
-    for program in PROGRAMS {
-        copy_with_parents(Path::new(program), dir);
-        let ldd = Command::new("ldd").arg(program).output().unwrap();
-        for lib in stdout(&ldd)
-            .split_whitespace()
-            .filter(|w| w.starts_with('/'))
-        {
-            copy_with_parents(Path::new(lib), dir);
-        }
-    }
-    for d in ["proc", "dev", "sys", "tmp", "etc"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-}
-
-fn copy_with_parents(file: &Path, root: &Path) {
-    let to = root.join(file.strip_prefix("/").unwrap());
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
 }
 
 fn build_image(host: &str) {
@@ -480,7 +448,7 @@ fn docker_in_the_tui_allow_then_rerun_is_clean() {
 #[test]
 fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
     use eperm::container::agent::Agent;
-    use eperm::container::launch::{self, Attribution, Launch};
+    use eperm::container::launch::{self, Attribution, ContainerId, Launch};
     use eperm::profile::{load_str, KernelVersion, Target};
     use eperm::run::local::LogOptions;
     use eperm::run::Interception;
@@ -506,8 +474,12 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         argv: vec!["sleep".into(), "30".into()],
         cleanup: Vec::new(),
         mode: Interception::Notify,
+        notify_logs: true,
         agent: Some(Agent::bind(&dir.path().join("agent.sock")).unwrap()),
-        attribution: Attribution::OwnSession { loginuid: 0 },
+        attribution: Attribution::OwnSession {
+            loginuid: 0,
+            id: ContainerId::Known("never-handed-over".into()),
+        },
         handoff_timeout: Duration::from_secs(1),
     };
     let started = Instant::now();

@@ -16,6 +16,7 @@ mod logs;
 mod logsrc;
 #[cfg(feature = "differential")]
 mod narrow;
+mod podman;
 mod run;
 mod tighten;
 mod trace;

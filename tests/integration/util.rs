@@ -163,6 +163,41 @@ fn helper_dir() -> &'static Path {
     })
 }
 
+/// The programs the test image holds (with the libraries they load).
+const ROOTFS_PROGRAMS: &[&str] = &[
+    "/bin/sh",
+    "/bin/mkdir",
+    "/bin/rmdir",
+    "/bin/ls",
+    "/bin/cat",
+    "/bin/sleep",
+    "/bin/true",
+];
+
+/// A root file system of host binaries (with the libraries they load), for
+/// container images and bundles.
+pub fn host_rootfs(dir: &Path) {
+    for program in ROOTFS_PROGRAMS {
+        copy_with_parents(Path::new(program), dir);
+        let ldd = Command::new("ldd").arg(program).output().unwrap();
+        for lib in stdout(&ldd)
+            .split_whitespace()
+            .filter(|w| w.starts_with('/'))
+        {
+            copy_with_parents(Path::new(lib), dir);
+        }
+    }
+    for d in ["proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+}
+
+fn copy_with_parents(file: &Path, root: &Path) {
+    let to = root.join(file.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+}
+
 /// A process in /proc, from its stat line.
 pub struct Proc {
     pub pid: i32,

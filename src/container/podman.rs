@@ -1,0 +1,229 @@
+//! `podman run` as eperm drives it. podman keeps `listenerPath` in the profile it
+//! is given and passes it to its OCI runtime (crun by default, runc with
+//! `podman --runtime runc`), which hands the listener straight to eperm: no
+//! wrapper is needed, rootful or rootless.
+
+use super::docker::{Dialect, RunArgs};
+use super::oci_runtime::OciRuntime;
+use crate::caps::CapSet;
+use std::ffi::{OsStr, OsString};
+
+/// podman 4's `run` flags that take no value.
+const BOOLEAN_FLAGS: &[&str] = &[
+    "--detach",
+    "--disable-content-trust",
+    "--env-host",
+    "--help",
+    "--http-proxy",
+    "--init",
+    "--interactive",
+    "--no-healthcheck",
+    "--no-hosts",
+    "--oom-kill-disable",
+    "--passwd",
+    "--privileged",
+    "--publish-all",
+    "--quiet",
+    "--read-only",
+    "--read-only-tmpfs",
+    "--replace",
+    "--rm",
+    "--rmi",
+    "--rootfs",
+    "--sig-proxy",
+    "--tls-verify",
+    "--tty",
+    "--unsetenv-all",
+];
+
+pub const PODMAN: Dialect = Dialect {
+    program: "podman",
+    boolean_flags: BOOLEAN_FLAGS,
+    boolean_short: "diPqt",
+    default_caps,
+    runtime_hint: "podman run has no --runtime; choose it with eperm podman --runtime NAME",
+};
+
+/// podman's built-in `default_capabilities` (containers.conf): 11, not Docker's
+/// 14 (no AUDIT_WRITE, MKNOD, NET_RAW).
+fn default_caps() -> CapSet {
+    CapSet::parse(
+        "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,NET_BIND_SERVICE,SETFCAP,SETGID,SETPCAP,SETUID,SYS_CHROOT",
+    )
+    .expect("known capability names")
+}
+
+/// Reads `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
+    super::docker::parse_as(&PODMAN, argv)
+}
+
+/// The OCI runtime podman runs containers with: `runtime` (`--runtime`, a name
+/// or a path) when given, else podman's own default. `Err` carries the name
+/// when it is neither runc nor crun.
+pub fn oci_runtime(runtime: Option<&str>) -> Result<OciRuntime, String> {
+    let name = match runtime {
+        Some(name) => name.to_string(),
+        None => default_runtime().unwrap_or_else(|| "crun".into()),
+    };
+    OciRuntime::from_name(&name).ok_or(name)
+}
+
+/// The runtime podman would use: the default its help gives `--runtime` (what
+/// containers.conf says, ~0.1 s here), else `podman info`'s (which opens the
+/// store: 0.3–0.6 s here).
+fn default_runtime() -> Option<String> {
+    let podman = |args: &[&str]| {
+        let out = std::process::Command::new("podman")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    podman(&["--help"])
+        .and_then(|help| runtime_in_help(&help))
+        .or_else(|| {
+            let name = podman(&["info", "--format", "{{.Host.OCIRuntime.Name}}"])?;
+            Some(name.trim().to_string()).filter(|n| !n.is_empty())
+        })
+}
+
+/// `--runtime string   Path to … (default "crun")` in `podman --help`.
+fn runtime_in_help(help: &str) -> Option<String> {
+    let line = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("--runtime "))?;
+    let (_, rest) = line.rsplit_once("(default \"")?;
+    let name = rest.split('"').next()?;
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The full client command: `podman [--runtime R] run`, eperm's options, then
+/// the user's.
+pub struct Client<'a> {
+    pub run: &'a RunArgs,
+    /// `--runtime` as the user gave it (podman's own default otherwise).
+    pub runtime: Option<&'a str>,
+    pub profile: &'a OsStr,
+    pub cidfile: &'a OsStr,
+    pub name: &'a str,
+}
+
+impl Client<'_> {
+    pub fn argv(&self) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = vec!["podman".into()];
+        if let Some(runtime) = self.runtime {
+            argv.push("--runtime".into());
+            argv.push(runtime.into());
+        }
+        argv.push("run".into());
+        argv.push("--security-opt".into());
+        let mut seccomp = OsString::from("seccomp=");
+        seccomp.push(self.profile);
+        argv.push(seccomp);
+        argv.push("--cidfile".into());
+        argv.push(self.cidfile.into());
+        if self.run.name.is_none() {
+            argv.push("--name".into());
+            argv.push(self.name.into());
+        }
+        argv.extend(self.run.args.iter().cloned());
+        argv
+    }
+}
+
+/// What removes the container if eperm ends first: at once (`--time 0`: no stop
+/// timeout), and quietly when `--rm` already did.
+pub fn cleanup_argv(runtime: Option<&str>, name: &str) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec!["podman".into()];
+    if let Some(runtime) = runtime {
+        argv.push("--runtime".into());
+        argv.push(runtime.into());
+    }
+    for a in ["rm", "--force", "--ignore", "--time", "0", name] {
+        argv.push(a.into());
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn reads_podmans_own_flags_and_default_caps() {
+        // --rootfs and --replace take no value in podman: the image follows.
+        let run = parse(&args("run --replace --rootfs /srv/root sh -c x")).unwrap();
+        assert_eq!(run.name, None);
+        assert!(run.caps.has("CAP_CHOWN"));
+        assert!(
+            !run.caps.has("CAP_NET_RAW"),
+            "podman's defaults are not Docker's"
+        );
+        let run = parse(&args("run --name=w --cap-add NET_RAW img")).unwrap();
+        assert_eq!(run.name.as_deref(), Some("w"));
+        assert!(run.caps.has("CAP_NET_RAW"));
+        for bad in [
+            "run -d img",
+            "run --privileged img",
+            "run --security-opt seccomp=unconfined img",
+            "run --runtime runc img",
+            "images",
+        ] {
+            let err = parse(&args(bad)).unwrap_err();
+            assert!(err.contains("podman"), "{bad}: {err}");
+        }
+        assert!(parse(&args("run --privileged=false img")).is_ok());
+    }
+
+    #[test]
+    fn runtime_goes_before_run_and_eperms_options_before_the_users() {
+        let run = parse(&args("run --rm img true")).unwrap();
+        let client = Client {
+            run: &run,
+            runtime: Some("runc"),
+            profile: OsStr::new("/tmp/p.json"),
+            cidfile: OsStr::new("/tmp/cid"),
+            name: "eperm-1",
+        };
+        let text: Vec<String> = client
+            .argv()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            text.join(" "),
+            "podman --runtime runc run --security-opt seccomp=/tmp/p.json --cidfile /tmp/cid \
+             --name eperm-1 --rm img true"
+        );
+        let cleanup: Vec<String> = cleanup_argv(None, "eperm-1")
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            cleanup.join(" "),
+            "podman rm --force --ignore --time 0 eperm-1"
+        );
+    }
+
+    #[test]
+    fn reads_the_default_runtime_from_podmans_help() {
+        let help = "Flags:\n      --root string     Path to the root directory (default \"/var/lib/containers/storage\")\n      --runtime string  Path to the OCI-compatible binary used to run containers. (default \"crun\")\n      --runtime-flag stringArray   add global flags\n";
+        assert_eq!(runtime_in_help(help).as_deref(), Some("crun"));
+        assert_eq!(runtime_in_help("      --runtime-flag stringArray\n"), None);
+    }
+
+    #[test]
+    fn a_runtime_given_by_name_or_path_needs_no_podman() {
+        assert_eq!(oci_runtime(Some("runc")), Ok(OciRuntime::Runc));
+        assert_eq!(oci_runtime(Some("/usr/bin/crun")), Ok(OciRuntime::Crun));
+        assert_eq!(oci_runtime(Some("youki")), Err("youki".to_string()));
+    }
+}
