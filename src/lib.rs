@@ -2,8 +2,9 @@
 //!
 //! Data flows one way (docs/architecture.md has the whole map):
 //!
-//! - [`json`], [`arch`], [`caps`], [`errno`]: the ground floor — positions-keeping
-//!   JSON, architectures and syscall tables, capabilities, errno names.
+//! - [`json`], [`arch`], [`caps`], [`errno`], [`progress`]: the ground floor —
+//!   positions-keeping JSON, architectures and syscall tables, capabilities, errno
+//!   names, a status line for long work.
 //! - [`profile`]: the model, loading with precise errors, resolution for a target,
 //!   lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator.
@@ -27,6 +28,7 @@ pub mod container;
 pub mod errno;
 pub mod json;
 pub mod profile;
+pub mod progress;
 pub mod run;
 pub mod session;
 pub mod sources;

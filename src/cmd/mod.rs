@@ -8,7 +8,6 @@ pub mod edit;
 pub mod explain;
 pub mod import;
 pub mod man;
-pub mod progress;
 pub mod record;
 pub mod replay;
 pub mod run;

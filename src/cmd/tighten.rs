@@ -26,7 +26,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let mut last = None;
     let mut coverage = Coverage::load(&Coverage::path_for(&args.profile))?;
     let runs = args.runs.max(1);
-    let mut progress = super::progress::Progress::new();
+    let mut progress = crate::progress::Progress::new();
     for i in 0..runs {
         progress.step(&format!("coverage run {} of {runs}…", i + 1));
         let covered = session.cover()?;
