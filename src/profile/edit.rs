@@ -1414,6 +1414,7 @@ mod tests {
             let seccomp = match profile.form {
                 crate::profile::Form::Docker => &mut value,
                 crate::profile::Form::OciConfig => &mut value["linux"]["seccomp"],
+                crate::profile::Form::Spo => &mut value["spec"],
             };
             seccomp.as_object_mut().unwrap().shift_remove("syscalls");
             value
