@@ -25,6 +25,8 @@ fn main() -> ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Docker(args) => cmd::container::docker(args),
         Command::Oci(args) => cmd::container::oci(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
         Command::Default => {
             cmd::to_stdout(|out| out.write_all(eperm::profile::DEFAULT_PROFILE.as_bytes()))
                 .map(|()| cmd::EXIT_OK)

@@ -99,7 +99,11 @@ impl Plain {
     /// `archMap` expanded.
     pub fn for_target(profile: &Profile, target: &Target) -> Plain {
         let architectures = if profile.arch_map.is_empty() {
-            profile.architectures.iter().map(|a| a.scmp_name().to_string()).collect()
+            profile
+                .architectures
+                .iter()
+                .map(|a| a.scmp_name().to_string())
+                .collect()
         } else {
             arches(profile, target.arch)
                 .iter()
@@ -107,7 +111,12 @@ impl Plain {
                 .collect()
         };
         let seccomp = profile.seccomp_node();
-        let text = |key: &str| seccomp.get(key).and_then(json::Node::as_str).map(str::to_string);
+        let text = |key: &str| {
+            seccomp
+                .get(key)
+                .and_then(json::Node::as_str)
+                .map(str::to_string)
+        };
         let rules = profile
             .rules
             .iter()
@@ -385,7 +394,9 @@ pub fn export(
     };
     match format {
         // Docker reads its own features: a Docker profile goes out as written.
-        Format::Docker if profile.form != Form::Spo => Ok(pretty(&profile.seccomp_node().to_serde())),
+        Format::Docker if profile.form != Form::Spo => {
+            Ok(pretty(&profile.seccomp_node().to_serde()))
+        }
         Format::Docker => Ok(pretty(&docker_object(profile))),
         Format::Oci => Ok(pretty(&Plain::for_target(profile, target).to_json(false))),
         Format::Spo => {
@@ -393,7 +404,7 @@ pub fn export(
             let header = format!(
                 "Exported by eperm from {} for {}",
                 profile.file,
-                target.arch.go_name()
+                target.arch.name()
             );
             plain.to_spo(meta, &header)
         }
@@ -425,7 +436,10 @@ mod tests {
         .unwrap();
         let e = export(&p, &Target::docker_on_host(), Format::Spo, &meta()).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("syscalls[1].args[0].value: 18446744073709551615 cannot"), "{msg}");
+        assert!(
+            msg.starts_with("syscalls[1].args[0].value: 18446744073709551615 cannot"),
+            "{msg}"
+        );
         assert!(msg.contains("hint:"), "{msg}");
     }
 
@@ -438,7 +452,10 @@ mod tests {
         );
         let p = load_str("t.json", text).unwrap();
         let e = export(&p, &Target::docker_on_host(), Format::Spo, &meta()).unwrap_err();
-        assert!(matches!(e, ExportError::TooManyArgs { count: 7, .. }), "{e}");
+        assert!(
+            matches!(e, ExportError::TooManyArgs { count: 7, .. }),
+            "{e}"
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@
 
 use super::diag::{excerpt, Diagnostic, LoadError, Severity};
 use super::model::*;
-use crate::arch::Arch;
 use super::yaml;
+use crate::arch::Arch;
 use crate::json::{self, Node, Span};
 use crate::suggest::closest;
 use std::path::Path;
@@ -754,7 +754,10 @@ impl Reader<'_> {
                         "unknown-api",
                         n,
                         "apiVersion",
-                        format!("apiVersion {} does not serve SeccompProfile", json::quote(&v)),
+                        format!(
+                            "apiVersion {} does not serve SeccompProfile",
+                            json::quote(&v)
+                        ),
                         Some(format!("one of {}", versions.join(", "))),
                     );
                 }
@@ -805,10 +808,16 @@ impl Reader<'_> {
                 continue;
             }
             let hint = match m.key.as_str() {
-                "defaultErrnoRet" => "a SeccompProfile has no defaultErrnoRet: the default's errno is EPERM".to_string(),
+                "defaultErrnoRet" => {
+                    "a SeccompProfile has no defaultErrnoRet: the default's errno is EPERM"
+                        .to_string()
+                }
                 "comment" => "write the comment as a YAML comment: # ...".to_string(),
                 "name" => "write the name as names: [...]".to_string(),
-                "includes" | "excludes" | "archMap" => "Docker-only: SPO applies the rules as written; keep the rule or delete it".to_string(),
+                "includes" | "excludes" | "archMap" => {
+                    "Docker-only: SPO applies the rules as written; keep the rule or delete it"
+                        .to_string()
+                }
                 key => closest(key, known.iter().copied())
                     .map(|s| format!("did you mean {}?", json::quote(s)))
                     .unwrap_or_else(|| format!("the fields here are {}", known.join(", "))),
@@ -1012,8 +1021,9 @@ impl Reader<'_> {
         };
         let value = Self::field(node, "value")
             .map_or(Some(0), |n| self.unsigned(n, &format!("{at}.value"), max));
-        let value_two = Self::field(node, "valueTwo")
-            .map_or(Some(0), |n| self.unsigned(n, &format!("{at}.valueTwo"), max));
+        let value_two = Self::field(node, "valueTwo").map_or(Some(0), |n| {
+            self.unsigned(n, &format!("{at}.valueTwo"), max)
+        });
         let op = match Self::get(node, "op") {
             None => {
                 let hint = "add \"op\": \"SCMP_CMP_EQ\" (or another SCMP_CMP_* operator)";

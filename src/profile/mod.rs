@@ -7,6 +7,7 @@ pub mod export;
 pub mod indent;
 pub mod lint;
 pub mod load;
+pub mod merge;
 pub mod model;
 pub mod resolve;
 pub mod risk;

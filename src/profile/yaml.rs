@@ -33,9 +33,11 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         match event {
             Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
             Event::DocumentStart(_) if root.is_some() => {
-                return Err(b.error(span.start, "a second YAML document (after ---)").hint(
-                    "a profile is one document: put each SeccompProfile in a file of its own",
-                ));
+                return Err(b
+                    .error(span.start, "a second YAML document (after ---)")
+                    .hint(
+                        "a profile is one document: put each SeccompProfile in a file of its own",
+                    ));
             }
             Event::DocumentStart(_) => root = Some(b.node()?),
             Event::StreamEnd => break,
@@ -112,9 +114,10 @@ impl<'t> Builder<'t> {
     }
 
     fn scan_error(&self, e: &ScanError) -> SyntaxError {
-        let hint = e.info().contains("tab").then(|| {
-            "YAML indents with spaces only: replace the tabs".to_string()
-        });
+        let hint = e
+            .info()
+            .contains("tab")
+            .then(|| "YAML indents with spaces only: replace the tabs".to_string());
         SyntaxError {
             hint,
             ..self.error(self.byte(e.marker().index()), e.info())
@@ -218,7 +221,10 @@ impl<'t> Builder<'t> {
             };
             if members.iter().any(|m| m.key == name) {
                 return Err(self
-                    .error(key.span.start, &format!("duplicate key {}", crate::json::quote(&name)))
+                    .error(
+                        key.span.start,
+                        &format!("duplicate key {}", crate::json::quote(&name)),
+                    )
                     .hint("Kubernetes refuses a mapping with a key twice: keep one"));
             }
             self.path.push(Step::Key(name.clone()));
@@ -228,7 +234,9 @@ impl<'t> Builder<'t> {
             // `key:` with nothing after it: the empty null stands right after the colon.
             if value.is_null() && value.span.start == value.span.end {
                 let after_key = key.span.end;
-                let colon = self.text[after_key..].find(':').map_or(after_key, |i| after_key + i + 1);
+                let colon = self.text[after_key..]
+                    .find(':')
+                    .map_or(after_key, |i| after_key + i + 1);
                 value.span = Span {
                     start: colon,
                     end: colon,
@@ -299,7 +307,11 @@ fn integer(raw: &str) -> Option<String> {
     }
     // Wider than u64 still reads as a number, so range errors say "too large".
     let n = u128::from_str_radix(body, radix).ok()?;
-    Some(if negative { format!("-{n}") } else { n.to_string() })
+    Some(if negative {
+        format!("-{n}")
+    } else {
+        n.to_string()
+    })
 }
 
 #[cfg(test)]

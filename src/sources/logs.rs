@@ -391,6 +391,11 @@ pub fn event(
             own_exe.is_some() && r.exe.as_deref() == own_exe,
         ),
         decision,
+        // Only a live record's pid can be looked up; a saved log's may be reused.
+        container: match incoming.source {
+            Source::Audit | Source::Kmsg => super::cgroup::of_pid(r.pid),
+            _ => None,
+        },
     }
 }
 
