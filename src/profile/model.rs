@@ -256,6 +256,7 @@ impl Profile {
     pub fn path(&self, rest: &str) -> String {
         match self.base_path() {
             "" => rest.to_string(),
+            base if rest.is_empty() => base.to_string(),
             base if rest.starts_with('[') => format!("{base}{rest}"),
             base => format!("{base}.{rest}"),
         }

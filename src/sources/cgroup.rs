@@ -81,10 +81,14 @@ fn component(c: &str) -> Option<(&'static str, &str)> {
 /// The pod uid a path names (`pod<uid>`, or a systemd slice `kubepods-…-pod<uid_with_underscores>.slice`).
 fn pod_uid(path: &str) -> Option<String> {
     path.split('/').find_map(|c| {
+        // `…-pod<uid>.slice:cri-containerd:<id>` names the pod before the ':'.
+        let c = c.split(':').next().unwrap_or(c);
         let c = c.strip_suffix(".slice").unwrap_or(c);
-        let at = c.rfind("pod")?;
-        let uid = &c[at + 3..];
-        let ok = uid.len() >= 32
+        let uid = c
+            .strip_prefix("pod")
+            .or_else(|| c.rsplit_once("-pod").map(|(_, uid)| uid))?;
+        // A uid: 32 hex digits in five dash-separated groups (`_` in slice names).
+        let ok = uid.len() == 36
             && uid
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'_');

@@ -9,6 +9,7 @@ mod decode;
 mod default_profile;
 mod edit;
 mod import;
+mod kubernetes;
 mod load;
 mod logs;
 mod logsrc;
