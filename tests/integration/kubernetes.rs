@@ -317,3 +317,85 @@ fn cgroup_paths_name_the_container_in_every_layout() {
         }
     }
 }
+
+/// The plain test dockerd tests/run.sh starts, with an image holding `sleep`.
+fn docker_with_sleep_image() -> (String, &'static str) {
+    require_root("the live container test drives a dockerd");
+    let host = std::env::var("EPERM_TEST_PLAIN_DOCKER_HOST").unwrap_or_else(|_| {
+        panic!("this test needs the dockerd tests/run.sh starts (EPERM_TEST_PLAIN_DOCKER_HOST is not set): run it through tests/run.sh")
+    });
+    const IMAGE: &str = "eperm-k8s-test:sleep";
+    let root = tempfile::tempdir().unwrap();
+    let ldd = std::process::Command::new("ldd").arg("/bin/sleep").output().unwrap();
+    let libs = stdout(&ldd);
+    let files = std::iter::once("/bin/sleep").chain(libs.split_whitespace().filter(|w| w.starts_with('/')));
+    for file in files {
+        let to = root.path().join(&file[1..]);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    let tar = std::process::Command::new("tar")
+        .args(["-C", root.path().to_str().unwrap(), "-c", "."])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let import = std::process::Command::new("docker")
+        .env("DOCKER_HOST", &host)
+        .args(["import", "-", IMAGE])
+        .stdin(tar.stdout.unwrap())
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "docker import: {}", stderr(&import));
+    (host, IMAGE)
+}
+
+#[test]
+fn watch_names_the_docker_container_of_each_record_and_filters_by_id_prefix() {
+    use std::io::{BufRead, BufReader};
+    let (host, image) = docker_with_sleep_image();
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker").env("DOCKER_HOST", &host).args(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", stderr(&out));
+        stdout(&out).trim().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("log-sleep.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clock_nanosleep","nanosleep"],"action":"SCMP_ACT_LOG"}]}"#,
+    )
+    .unwrap();
+    let name = format!("eperm-k8s-{}", std::process::id());
+    let seccomp = format!("seccomp={}", profile.display());
+    let id = docker(&["create", "--name", &name, "--network", "none", "--security-opt", &seccomp, image, "/bin/sleep", "2"]);
+    // A second container the filter must leave out.
+    let other = docker(&["create", "--network", "none", "--security-opt", &seccomp, image, "/bin/sleep", "2"]);
+    let mut watch = crate::util::eperm()
+        .args(["watch", "--no-tui", "--json", "--duration", "30", "--container", &id[..12]])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The sources say they are active before any record can be missed.
+    let mut err = BufReader::new(watch.stderr.take().unwrap());
+    let mut active = 0;
+    let mut line = String::new();
+    while active < 2 && err.read_line(&mut line).unwrap() > 0 {
+        active += usize::from(line.contains(": active"));
+        line.clear();
+    }
+    assert_eq!(active, 2, "watch did not report both sources active");
+    docker(&["start", &other]);
+    docker(&["start", &id]);
+    let mut out = BufReader::new(watch.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    docker(&["rm", "-f", &id, &other]);
+    let event: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
+    assert_eq!(event["syscall"], "clock_nanosleep", "{event}");
+    assert_eq!(event["container"]["runtime"], "docker", "{event}");
+    assert_eq!(event["container"]["id"], id.as_str(), "{event}");
+    assert_eq!(event["container"]["name"], name.as_str(), "{event}");
+}
