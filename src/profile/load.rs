@@ -165,7 +165,16 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
         form: Form::Docker,
         problems: Vec::new(),
     };
-    let loaded = reader.profile(&root);
+    let mut loaded = reader.profile(&root);
+    if let (Syntax::Yaml, Some(parts)) = (syntax, loaded.as_mut()) {
+        // YAML has comments of its own: the lines above a rule are its comment.
+        for rule in &mut parts.rules {
+            rule.comment = rule
+                .comment
+                .take()
+                .or_else(|| yaml::comment_above(&text, rule.span.start));
+        }
+    }
     match loaded {
         Some(parts) if reader.problems.is_empty() => Ok(Profile {
             file: file.to_string(),

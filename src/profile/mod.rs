@@ -13,6 +13,7 @@ pub mod resolve;
 pub mod risk;
 pub mod save;
 pub mod yaml;
+pub mod yaml_edit;
 
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use lint::lint;

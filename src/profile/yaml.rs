@@ -168,16 +168,21 @@ impl<'t> Builder<'t> {
         loop {
             let (event, span) = self.next()?;
             if event == Event::SequenceEnd {
+                // The end event's span runs on over a trailing comment: the
+                // bracket alone closes the collection.
                 let end = if flow {
-                    span.end
+                    span.start + 1
                 } else {
                     items.last().map_or(open.end, |n: &Node| n.span.end)
                 };
+                // A block sequence starts at its first dash, not its first item.
+                let start = if flow {
+                    open.start
+                } else {
+                    dash_before(self.text, open.start).unwrap_or(open.start)
+                };
                 return Ok(Node {
-                    span: Span {
-                        start: open.start,
-                        end,
-                    },
+                    span: Span { start, end },
                     value: Value::Array(items),
                 });
             }
@@ -195,7 +200,7 @@ impl<'t> Builder<'t> {
             let (event, span) = self.next()?;
             if event == Event::MappingEnd {
                 let end = if flow {
-                    span.end
+                    span.start + 1
                 } else {
                     members.last().map_or(open.end, |m| m.value.span.end)
                 };
@@ -249,6 +254,27 @@ impl<'t> Builder<'t> {
             });
         }
     }
+}
+
+/// The `-` that introduces the block sequence item starting at `item`.
+pub fn dash_before(text: &str, item: usize) -> Option<usize> {
+    let before = text[..item].trim_end_matches(' ');
+    before.ends_with('-').then(|| before.len() - 1)
+}
+
+/// The comment lines right above the line holding `offset`, without their `#`:
+/// in a SeccompProfile, a rule's comment.
+pub fn comment_above(text: &str, offset: usize) -> Option<String> {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text[..line_start].lines().rev() {
+        let Some(c) = line.trim_start().strip_prefix('#') else {
+            break;
+        };
+        lines.push(c.strip_prefix(' ').unwrap_or(c).trim_end());
+    }
+    lines.reverse();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -320,7 +346,7 @@ mod tests {
 
     #[test]
     fn values_carry_byte_spans_of_their_text() {
-        let text = "# c\nspec:\n  names:\n  - réad\n  - 'write'\n  flow: [a, \"b\"]\n";
+        let text = "# c\nspec:\n  names:\n  - réad\n  - 'write'\n  flow: [a, \"b\"] # c\n";
         let root = parse(text).unwrap();
         let names = root.get("spec").unwrap().get("names").unwrap();
         let items = names.items().unwrap();
@@ -362,6 +388,18 @@ mod tests {
         let text = "spec:\n  names: [read\n  x: 1\n";
         let e = parse(text).unwrap_err();
         assert!(e.offset > 6, "{e:?}");
+    }
+
+    #[test]
+    fn block_sequences_start_at_their_dash_and_comments_above_are_found() {
+        let text = "a:\n  # first\n  # second\n  - x\n  - y\n";
+        let root = parse(text).unwrap();
+        let a = root.get("a").unwrap();
+        assert_eq!(&text[a.span.start..a.span.end], "- x\n  - y");
+        let x = a.items().unwrap()[0].span.start;
+        assert_eq!(comment_above(text, x).as_deref(), Some("first\nsecond"));
+        let y = a.items().unwrap()[1].span.start;
+        assert_eq!(comment_above(text, y), None);
     }
 
     #[test]

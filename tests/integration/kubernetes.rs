@@ -84,7 +84,10 @@ fn arg_vectors(p: &Profile) -> Vec<[u64; 6]> {
 /// syscall of every arch the first covers.
 fn verdict_differences(a: &Profile, b: &Profile, target: &Target) -> Vec<String> {
     let (ra, rb) = (resolve(a, target), resolve(b, target));
-    let (ca, cb) = match (compile::compile(&ra, Mode::Enforce), compile::compile(&rb, Mode::Enforce)) {
+    let (ca, cb) = match (
+        compile::compile(&ra, Mode::Enforce),
+        compile::compile(&rb, Mode::Enforce),
+    ) {
         (Ok(ca), Ok(cb)) => (ca, cb),
         (Err(ea), Err(eb)) => {
             return if ea.to_string() == eb.to_string() {
@@ -93,7 +96,13 @@ fn verdict_differences(a: &Profile, b: &Profile, target: &Target) -> Vec<String>
                 vec![format!("both refused, differently: {ea} / {eb}")]
             }
         }
-        (x, y) => return vec![format!("one compiles, one not: {:?} / {:?}", x.err(), y.err())],
+        (x, y) => {
+            return vec![format!(
+                "one compiles, one not: {:?} / {:?}",
+                x.err(),
+                y.err()
+            )]
+        }
     };
     let mut diffs = Vec::new();
     if ra.arches != rb.arches {
@@ -105,7 +114,10 @@ fn verdict_differences(a: &Profile, b: &Profile, target: &Target) -> Vec<String>
             for args in &vectors {
                 let (va, vb) = (ca.evaluate(arch, nr, *args), cb.evaluate(arch, nr, *args));
                 if va.verdict != vb.verdict {
-                    diffs.push(format!("{arch:?} {name} {args:x?}: {:?} / {:?}", va.verdict, vb.verdict));
+                    diffs.push(format!(
+                        "{arch:?} {name} {args:x?}: {:?} / {:?}",
+                        va.verdict, vb.verdict
+                    ));
                 }
             }
             // The programs themselves, not only the model, on the plain call.
@@ -120,12 +132,18 @@ fn verdict_differences(a: &Profile, b: &Profile, target: &Target) -> Vec<String>
 /// What the SPO form must refuse for `p` (for `target`), if anything.
 fn spo_refusal(p: &Profile, target: &Target) -> Option<&'static str> {
     use eperm::profile::resolve::filtered_out;
-    let kept = p.rules.iter().filter(|r| filtered_out(r, target).is_none() && !r.names.is_empty());
+    let kept = p
+        .rules
+        .iter()
+        .filter(|r| filtered_out(r, target).is_none() && !r.names.is_empty());
     for r in kept {
         if r.args.len() > 6 {
             return Some("args");
         }
-        if r.args.iter().any(|a| a.value > SPO_VALUE_MAX || a.value_two > SPO_VALUE_MAX) {
+        if r.args
+            .iter()
+            .any(|a| a.value > SPO_VALUE_MAX || a.value_two > SPO_VALUE_MAX)
+        {
             return Some("value");
         }
     }
@@ -134,7 +152,10 @@ fn spo_refusal(p: &Profile, target: &Target) -> Option<&'static str> {
         return Some("defaultErrnoRet");
     }
     let spo_socket = |l: &str| l.starts_with("/var/run/security-profiles-operator/");
-    p.listener_path.as_deref().filter(|l| !spo_socket(l)).map(|_| "listenerPath")
+    p.listener_path
+        .as_deref()
+        .filter(|l| !spo_socket(l))
+        .map(|_| "listenerPath")
 }
 
 #[test]
@@ -159,7 +180,9 @@ fn every_fixture_exported_and_read_back_gives_the_same_verdicts() {
                         _ => false,
                     };
                     if !expected {
-                        failures.push(format!("{name} spo: refused for no reason the CRD has: {e}"));
+                        failures.push(format!(
+                            "{name} spo: refused for no reason the CRD has: {e}"
+                        ));
                     }
                     checked += 1;
                     continue;
@@ -181,7 +204,10 @@ fn every_fixture_exported_and_read_back_gives_the_same_verdicts() {
                     continue;
                 }
             };
-            for d in verdict_differences(&original, &back, &target).into_iter().take(5) {
+            for d in verdict_differences(&original, &back, &target)
+                .into_iter()
+                .take(5)
+            {
                 failures.push(format!("{name} {format:?}: {d}"));
             }
             checked += 1;
@@ -193,14 +219,33 @@ fn every_fixture_exported_and_read_back_gives_the_same_verdicts() {
 
 #[test]
 fn export_refuses_a_mask_of_all_ones_with_the_rule_and_exit_2() {
-    let out = run(&["export", "--format", "spo", fixture("spo/mask-all-ones.json").to_str().unwrap()]);
+    let out = run(&[
+        "export",
+        "--format",
+        "spo",
+        fixture("spo/mask-all-ones.json").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("syscalls[0].args[0].value: 18446744073709551615 cannot be written in a SeccompProfile"), "{err}");
+    assert!(
+        err.contains(
+            "syscalls[0].args[0].value: 18446744073709551615 cannot be written in a SeccompProfile"
+        ),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
-    assert!(stdout(&out).is_empty(), "nothing half-written: {}", stdout(&out));
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing half-written: {}",
+        stdout(&out)
+    );
     // The same profile goes out as Docker JSON unchanged.
-    let out = run(&["export", "--format", "docker", fixture("spo/mask-all-ones.json").to_str().unwrap()]);
+    let out = run(&[
+        "export",
+        "--format",
+        "docker",
+        fixture("spo/mask-all-ones.json").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("18446744073709551615"));
 }
@@ -208,7 +253,15 @@ fn export_refuses_a_mask_of_all_ones_with_the_rule_and_exit_2() {
 #[test]
 fn export_writes_the_resource_kubectl_applies() {
     let out = run(&[
-        "export", "--format", "spo", "--name", "web", "--namespace", "team-a", "--api", "v1beta1",
+        "export",
+        "--format",
+        "spo",
+        "--name",
+        "web",
+        "--namespace",
+        "team-a",
+        "--api",
+        "v1beta1",
         fixture("edit/docker-like.json").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -222,9 +275,20 @@ fn export_writes_the_resource_kubectl_applies() {
     ] {
         assert!(y.contains(line), "{line:?} missing from:\n{y}");
     }
-    let bad = run(&["export", "--format", "spo", "--name", "Web_1", fixture("good/minimal.json").to_str().unwrap()]);
+    let bad = run(&[
+        "export",
+        "--format",
+        "spo",
+        "--name",
+        "Web_1",
+        fixture("good/minimal.json").to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("--name \"web-1\""), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--name \"web-1\""),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
@@ -233,7 +297,11 @@ fn yaml_profiles_are_checked_and_explained_with_yaml_positions() {
     let out = run(&["explain", path.to_str().unwrap(), "socket", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("SCMP_ACT_ALLOW"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("spec.syscalls[2]"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("spec.syscalls[2]"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(&["explain", path.to_str().unwrap(), "clone3"]);
     assert!(stdout(&out).contains("ENOSYS"), "{}", stdout(&out));
     let cases: &[(&str, &str)] = &[
@@ -247,8 +315,16 @@ fn yaml_profiles_are_checked_and_explained_with_yaml_positions() {
     for (file, want) in cases {
         let out = run(&["check", fixture(file).to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
-        assert!(stderr(&out).contains(want), "{file}: want {want:?} in:\n{}", stderr(&out));
-        assert!(stderr(&out).contains("hint:") || file.contains("syntax"), "{file}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(want),
+            "{file}: want {want:?} in:\n{}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("hint:") || file.contains("syntax"),
+            "{file}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -256,33 +332,69 @@ fn yaml_profiles_are_checked_and_explained_with_yaml_positions() {
 fn record(cmd: &[&str], out: &std::path::Path) {
     let head = ["record", "--empty", "-o", out.to_str().unwrap()];
     let rec = eperm_within(&with_command(&head, cmd), Duration::from_secs(60));
-    assert_eq!(rec.status.code(), Some(0), "record {cmd:?}: {}", stderr(&rec));
+    assert_eq!(
+        rec.status.code(),
+        Some(0),
+        "record {cmd:?}: {}",
+        stderr(&rec)
+    );
 }
 
 #[test]
 fn merged_recordings_of_two_programs_run_both_enforced() {
     require_root("recording and enforcing install seccomp filters");
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, m) = (dir.path().join("ls.json"), dir.path().join("sh.json"), dir.path().join("merged.yaml"));
+    let (a, b, m) = (
+        dir.path().join("ls.json"),
+        dir.path().join("sh.json"),
+        dir.path().join("merged.yaml"),
+    );
     let ls: &[&str] = &["ls", "-l", "/"];
-    let sh: &[&str] = &["sh", "-c", "mkdir -p /tmp/eperm-merge-test && rmdir /tmp/eperm-merge-test && cat /etc/hostname"];
+    let sh: &[&str] = &[
+        "sh",
+        "-c",
+        "mkdir -p /tmp/eperm-merge-test && rmdir /tmp/eperm-merge-test && cat /etc/hostname",
+    ];
     record(ls, &a);
     record(sh, &b);
-    let out = run(&["merge", "-o", m.to_str().unwrap(), "--format", "spo", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = run(&[
+        "merge",
+        "-o",
+        m.to_str().unwrap(),
+        "--format",
+        "spo",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let yaml = std::fs::read_to_string(&m).unwrap();
     assert!(yaml.contains("kind: SeccompProfile"), "{yaml}");
     assert!(yaml.contains("# needed by every input"), "{yaml}");
-    assert!(yaml.contains(&format!("# needed by {}", b.display())), "mkdir is sh's alone:\n{yaml}");
+    assert!(
+        yaml.contains(&format!("# needed by {}", b.display())),
+        "mkdir is sh's alone:\n{yaml}"
+    );
     for cmd in [ls, sh] {
         let head = ["run", "--no-tui", "--enforce", "-p", m.to_str().unwrap()];
         let enforced = eperm_within(&with_command(&head, cmd), Duration::from_secs(30));
-        assert_eq!(enforced.status.code(), Some(0), "{cmd:?} under the merge: {}", stderr(&enforced));
-        assert!(stderr(&enforced).contains("would have denied nothing"), "{}", stderr(&enforced));
+        assert_eq!(
+            enforced.status.code(),
+            Some(0),
+            "{cmd:?} under the merge: {}",
+            stderr(&enforced)
+        );
+        assert!(
+            stderr(&enforced).contains("would have denied nothing"),
+            "{}",
+            stderr(&enforced)
+        );
     }
     // Not a blanket allow: what neither program did is still denied.
     let head = ["run", "--no-tui", "--enforce", "-p", m.to_str().unwrap()];
-    let other = eperm_within(&with_command(&head, &["unshare", "--user", "true"]), Duration::from_secs(30));
+    let other = eperm_within(
+        &with_command(&head, &["unshare", "--user", "true"]),
+        Duration::from_secs(30),
+    );
     assert_ne!(other.status.code(), Some(0), "{}", stderr(&other));
 }
 
@@ -311,7 +423,11 @@ fn cgroup_paths_name_the_container_in_every_layout() {
             None => assert_eq!(got, None, "{file}"),
             Some((runtime, pod)) => {
                 let c = got.unwrap_or_else(|| panic!("{file}: no container found in {text:?}"));
-                assert_eq!((c.runtime, c.id.as_str(), c.pod.as_deref()), (*runtime, id, *pod), "{file}");
+                assert_eq!(
+                    (c.runtime, c.id.as_str(), c.pod.as_deref()),
+                    (*runtime, id, *pod),
+                    "{file}"
+                );
                 assert!(c.matches("3f2a9c") && !c.matches("3f2b"), "{file}");
             }
         }
@@ -326,9 +442,13 @@ fn docker_with_sleep_image() -> (String, &'static str) {
     });
     const IMAGE: &str = "eperm-k8s-test:sleep";
     let root = tempfile::tempdir().unwrap();
-    let ldd = std::process::Command::new("ldd").arg("/bin/sleep").output().unwrap();
+    let ldd = std::process::Command::new("ldd")
+        .arg("/bin/sleep")
+        .output()
+        .unwrap();
     let libs = stdout(&ldd);
-    let files = std::iter::once("/bin/sleep").chain(libs.split_whitespace().filter(|w| w.starts_with('/')));
+    let files =
+        std::iter::once("/bin/sleep").chain(libs.split_whitespace().filter(|w| w.starts_with('/')));
     for file in files {
         let to = root.path().join(&file[1..]);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -345,7 +465,11 @@ fn docker_with_sleep_image() -> (String, &'static str) {
         .stdin(tar.stdout.unwrap())
         .output()
         .unwrap();
-    assert!(import.status.success(), "docker import: {}", stderr(&import));
+    assert!(
+        import.status.success(),
+        "docker import: {}",
+        stderr(&import)
+    );
     (host, IMAGE)
 }
 
@@ -354,7 +478,11 @@ fn watch_names_the_docker_container_of_each_record_and_filters_by_id_prefix() {
     use std::io::{BufRead, BufReader};
     let (host, image) = docker_with_sleep_image();
     let docker = |args: &[&str]| {
-        let out = std::process::Command::new("docker").env("DOCKER_HOST", &host).args(args).output().unwrap();
+        let out = std::process::Command::new("docker")
+            .env("DOCKER_HOST", &host)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "docker {args:?}: {}", stderr(&out));
         stdout(&out).trim().to_string()
     };
@@ -367,11 +495,39 @@ fn watch_names_the_docker_container_of_each_record_and_filters_by_id_prefix() {
     .unwrap();
     let name = format!("eperm-k8s-{}", std::process::id());
     let seccomp = format!("seccomp={}", profile.display());
-    let id = docker(&["create", "--name", &name, "--network", "none", "--security-opt", &seccomp, image, "/bin/sleep", "2"]);
+    let id = docker(&[
+        "create",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        "--security-opt",
+        &seccomp,
+        image,
+        "/bin/sleep",
+        "2",
+    ]);
     // A second container the filter must leave out.
-    let other = docker(&["create", "--network", "none", "--security-opt", &seccomp, image, "/bin/sleep", "2"]);
+    let other = docker(&[
+        "create",
+        "--network",
+        "none",
+        "--security-opt",
+        &seccomp,
+        image,
+        "/bin/sleep",
+        "2",
+    ]);
     let mut watch = crate::util::eperm()
-        .args(["watch", "--no-tui", "--json", "--duration", "30", "--container", &id[..12]])
+        .args([
+            "watch",
+            "--no-tui",
+            "--json",
+            "--duration",
+            "30",
+            "--container",
+            &id[..12],
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -393,7 +549,8 @@ fn watch_names_the_docker_container_of_each_record_and_filters_by_id_prefix() {
     let _ = watch.kill();
     let _ = watch.wait();
     docker(&["rm", "-f", &id, &other]);
-    let event: serde_json::Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
+    let event: serde_json::Value =
+        serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
     assert_eq!(event["syscall"], "clock_nanosleep", "{event}");
     assert_eq!(event["container"]["runtime"], "docker", "{event}");
     assert_eq!(event["container"]["id"], id.as_str(), "{event}");
