@@ -446,7 +446,7 @@ mod tests {
     #[test]
     fn seven_conditions_are_refused() {
         let cond = r#"{"index":0,"value":1,"op":"SCMP_CMP_NE"}"#;
-        let args = vec![cond; 7].join(",");
+        let args = [cond; 7].join(",");
         let text = format!(
             r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{args}]}}]}}"#
         );

@@ -402,7 +402,9 @@ fn merged_recordings_of_two_programs_run_both_enforced() {
 fn cgroup_paths_name_the_container_in_every_layout() {
     let id = "3f2a9c1b7d04e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4";
     let pod = "0c9b3d2e-5f1a-4b7c-9d8e-1a2b3c4d5e6f";
-    let cases: &[(&str, Option<(&str, Option<&str>)>)] = &[
+    // The fixture, and the runtime and pod uid it names (None: no container).
+    type Case = (&'static str, Option<(&'static str, Option<&'static str>)>);
+    let cases: &[Case] = &[
         ("docker-systemd", Some(("docker", None))),
         ("docker-cgroupfs", Some(("docker", None))),
         ("docker-nested-init", Some(("docker", None))),
@@ -454,7 +456,7 @@ fn docker_with_sleep_image() -> (String, &'static str) {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{file}: {e}"));
     }
-    let tar = std::process::Command::new("tar")
+    let mut tar = std::process::Command::new("tar")
         .args(["-C", root.path().to_str().unwrap(), "-c", "."])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -462,9 +464,10 @@ fn docker_with_sleep_image() -> (String, &'static str) {
     let import = std::process::Command::new("docker")
         .env("DOCKER_HOST", &host)
         .args(["import", "-", IMAGE])
-        .stdin(tar.stdout.unwrap())
+        .stdin(tar.stdout.take().unwrap())
         .output()
         .unwrap();
+    assert!(tar.wait().unwrap().success(), "tar of the test image");
     assert!(
         import.status.success(),
         "docker import: {}",
