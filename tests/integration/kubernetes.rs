@@ -328,6 +328,63 @@ fn yaml_profiles_are_checked_and_explained_with_yaml_positions() {
     }
 }
 
+#[test]
+fn check_warns_that_a_base_profile_is_left_out() {
+    let out = run(&["check", fixture("spo/v1beta1.yaml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains("v1beta1.yaml:8:20: warning[base-profile]: spec.baseProfileName: the cluster unions the base profile \"runc-v1.1.5\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn edit_of_a_seccomp_profile_changes_only_the_lines_it_must() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.yaml");
+    let before = std::fs::read_to_string(fixture("spo/profile.yaml")).unwrap();
+    std::fs::write(&path, &before).unwrap();
+    let p = path.to_str().unwrap();
+    let out = run(&[
+        "edit",
+        p,
+        "--allow",
+        "close",
+        "--deny",
+        "mount:ENOSYS",
+        "--remove",
+        "personality",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let after = std::fs::read_to_string(&path).unwrap();
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let changed: Vec<String> = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() != similar::ChangeTag::Equal)
+        .map(|c| format!("{}{}", c.tag(), c.value().trim_end()))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "-  - names: [clone3]   # glibc falls back to clone on ENOSYS",
+            "+    - close",
+            "+  - names: [clone3, mount]   # glibc falls back to clone on ENOSYS",
+            "-  - names:",
+            "-    - personality",
+            "-    action: SCMP_ACT_ALLOW",
+            "-    args:",
+            "-    - {index: 0, value: 0xffffffff, valueTwo: 8, op: SCMP_CMP_MASKED_EQ}",
+        ],
+        "{after}"
+    );
+    let p = load_file(&path).unwrap();
+    assert_eq!(
+        p.rules[0].comment.as_deref(),
+        Some("what every Go program needs")
+    );
+}
+
 /// Records `cmd` from an empty profile into `out`.
 fn record(cmd: &[&str], out: &std::path::Path) {
     let head = ["record", "--empty", "-o", out.to_str().unwrap()];
