@@ -17,6 +17,8 @@
 use crate::json::{Member, Node, Span, SyntaxError, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 
+const MAX_DEPTH: usize = 128;
+
 /// Reads one YAML document into a positioned tree.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut offsets: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
@@ -138,6 +140,10 @@ impl<'t> Builder<'t> {
                     span: self.scalar_span(span, style),
                     value: scalar(&value, style, forced_str),
                 })
+            }
+            // As deep as the JSON reader goes: a profile is four levels deep.
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.path.len() >= MAX_DEPTH => {
+                Err(self.error(span.start, &format!("nested more than {MAX_DEPTH} levels deep")))
             }
             Event::SequenceStart(..) => self.sequence(span),
             Event::MappingStart(..) => self.mapping(span),
@@ -384,6 +390,15 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        // The scanner stops the deepest itself; ours stops what it lets through.
+        let e = parse(&format!("a: {}", "[".repeat(100_000))).unwrap_err();
+        assert!(e.message.contains("recursion limit"), "{}", e.message);
+        let e = parse(&format!("a: {}{}", "[".repeat(200), "]".repeat(200))).unwrap_err();
+        assert!(e.message.contains("nested more than 128"), "{}", e.message);
+    }
+
+    #[test]
     fn syntax_errors_say_where() {
         let text = "spec:\n  names: [read\n  x: 1\n";
         let e = parse(text).unwrap_err();
@@ -400,6 +415,18 @@ mod tests {
         assert_eq!(comment_above(text, x).as_deref(), Some("first\nsecond"));
         let y = a.items().unwrap()[1].span.start;
         assert_eq!(comment_above(text, y), None);
+    }
+
+    proptest::proptest! {
+        /// Any text, and any cut of a real profile: an error or a tree, never a panic.
+        #[test]
+        fn never_panics(text in "[ -~\n\t\u{e9}\u{1F600}]{0,200}", cut in 0usize..2000) {
+            let _ = parse(&text);
+            let _ = crate::profile::load_str("t.yaml", text);
+            let real = include_str!("../../tests/fixtures/spo/profile.yaml");
+            let cut = real.char_indices().map(|(i, _)| i).find(|&i| i >= cut).unwrap_or(real.len());
+            let _ = crate::profile::load_str("t.yaml", real[..cut].to_string());
+        }
     }
 
     #[test]
