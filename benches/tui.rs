@@ -119,7 +119,7 @@ fn main() {
     let avg_line = app
         .ring
         .iter()
-        .map(|l| std::mem::size_of::<EventLine>() + l.call.capacity() + l.comm.capacity())
+        .map(|l| std::mem::size_of::<EventLine>() + l.call.capacity() + l.comm.as_bytes().len())
         .sum::<usize>()
         / app.ring.len().max(1);
     let row_bytes = app

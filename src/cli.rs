@@ -2,7 +2,7 @@
 
 use crate::run::Interception;
 use crate::sources::logs::Wanted;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +53,24 @@ pub enum Command {
     /// Merge profiles into one that every input's workload runs under (the
     /// union, as SPO's mergeStrategy: containers).
     Merge(MergeArgs),
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print a man page in roff: eperm(1), or eperm-SUBCOMMAND(1).
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell; e.g. `eperm completions bash > /etc/bash_completion.d/eperm`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (default: eperm(1), the overview).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
 }
 
 /// The forms a profile is written in (`--format`).
@@ -240,7 +258,7 @@ pub struct ContainerArgs {
     pub session: SessionArgs,
     /// Write the profile plus allowances for every call it would have denied
     /// (the runtime's own start-up calls get a comment saying so). Without the TUI.
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub format: FormatArgs,
@@ -249,7 +267,7 @@ pub struct ContainerArgs {
 #[derive(Args, Debug)]
 pub struct DockerArgs {
     /// The profile (default: the embedded Docker-compatible profile).
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", value_hint = ValueHint::FilePath)]
     pub profile: Option<PathBuf>,
     #[command(flatten)]
     pub common: ContainerArgs,
@@ -270,14 +288,14 @@ pub struct OciArgs {
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
     /// The bundle: a directory with config.json (its linux.seccomp is the profile) and the rootfs.
-    #[arg(value_name = "BUNDLE")]
+    #[arg(value_name = "BUNDLE", value_hint = ValueHint::DirPath)]
     pub bundle: PathBuf,
 }
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// The profile that explains the records (deciding rules); edits are saved to it.
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", value_hint = ValueHint::FilePath)]
     pub profile: Option<PathBuf>,
     /// Print the records instead of opening the UI.
     #[arg(long)]
@@ -285,14 +303,14 @@ pub struct ReplayArgs {
     /// With --no-tui: one JSON object per record.
     #[arg(long)]
     pub json: bool,
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
     /// Judge each record against this profile (rule paths); otherwise the record's action.
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", value_hint = ValueHint::FilePath)]
     pub profile: Option<PathBuf>,
     /// Kernel log sources, comma-separated (default: both).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
@@ -327,20 +345,20 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub format: ImportFormat,
     /// Start from this profile (default: the embedded default profile).
-    #[arg(short = 'p', long = "profile", value_name = "BASE")]
+    #[arg(short = 'p', long = "profile", value_name = "BASE", value_hint = ValueHint::FilePath)]
     pub base: Option<PathBuf>,
     /// Where to write the profile.
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,
     /// The evidence (`-`: stdin).
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The profile (default: the embedded Docker-compatible profile).
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", value_hint = ValueHint::FilePath)]
     pub profile: Option<PathBuf>,
     /// How denials are intercepted (default: notify where the kernel has it, else trace).
     #[arg(long)]
@@ -355,17 +373,17 @@ pub struct RunArgs {
     #[arg(long, conflicts_with_all = ["hold", "mode", "enforce"])]
     pub coverage: bool,
     /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
 }
 
 #[derive(Args, Debug)]
 pub struct TightenArgs {
     /// The profile to tighten; its coverage file (PROFILE.coverage.json) is used and updated.
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
     /// Where to write the tightened profile.
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,
     /// Run the workload this many times under coverage first.
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -376,7 +394,7 @@ pub struct TightenArgs {
     #[command(flatten)]
     pub format: FormatArgs,
     /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
 }
 
@@ -387,6 +405,7 @@ pub struct RecordArgs {
         short = 'p',
         long = "profile",
         value_name = "BASE",
+        value_hint = ValueHint::FilePath,
         conflicts_with = "empty"
     )]
     pub base: Option<PathBuf>,
@@ -394,7 +413,7 @@ pub struct RecordArgs {
     #[arg(long)]
     pub empty: bool,
     /// Where to write the recorded profile.
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,
     /// Run the program again under OUT with --enforce; fail if anything is still denied.
     #[arg(long)]
@@ -402,7 +421,7 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub format: FormatArgs,
     /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+    #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
 }
 
@@ -422,6 +441,9 @@ pub struct TargetArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp);
+    /// `-` reads it from standard input.
+    #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -435,6 +457,8 @@ pub struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub struct EditArgs {
+    /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp).
+    #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
     /// Allow these syscalls (comma list).
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
@@ -453,6 +477,9 @@ pub struct EditArgs {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["output", "disasm", "stats"])))]
 pub struct CompileArgs {
+    /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp);
+    /// `-` reads it from standard input.
+    #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -475,6 +502,9 @@ pub struct CompileArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
+    /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp);
+    /// `-` reads it from standard input.
+    #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
     /// A syscall name (or number) of the target arch.
     pub syscall: String,

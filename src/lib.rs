@@ -14,6 +14,7 @@
 //! - [`tighten`]: pruning and narrowing a profile from coverage.
 //! - [`app`]: the TUI's headless state (messages in, effects out); [`ui`] draws it;
 //!   [`tui`] owns the terminal and the loop.
+//! - [`untrusted`]: the one way text from other processes is shown (escaped).
 //! - [`cli`] and [`cmd`]: the command line and one thin file per subcommand.
 
 pub mod app;
@@ -33,3 +34,4 @@ pub mod suggest;
 pub mod tighten;
 pub mod tui;
 pub mod ui;
+pub mod untrusted;

@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         Command::Oci(args) => cmd::container::oci(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Completions(args) => cmd::completions::run(args),
+        Command::Man(args) => cmd::man::run(args),
         Command::Default => {
             cmd::to_stdout(|out| out.write_all(eperm::profile::DEFAULT_PROFILE.as_bytes()))
                 .map(|()| cmd::EXIT_OK)

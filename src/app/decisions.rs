@@ -243,7 +243,7 @@ impl App {
             self.output.pop_front();
         }
         self.output
-            .push_back((format!("── run {} ──", self.run.number), false));
+            .push_back((format!("── run {} ──", self.run.number).into(), false));
         self.run.coverage = self.collect;
         effects.push(Effect::Restart {
             profile_text: self.profile.text.clone(),

@@ -34,6 +34,7 @@ use crate::run::{HoldAnswer, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::tighten::narrow::Proposal;
+use crate::untrusted::Untrusted;
 use coverage::Allowance;
 use decisions::Step;
 use std::collections::{HashMap, VecDeque};
@@ -78,7 +79,7 @@ pub enum Msg {
     RunFailed(String),
     /// A line the workload wrote (`err`: on stderr).
     Output {
-        line: String,
+        line: Untrusted,
         err: bool,
     },
     /// The profile's file now holds this text (from the watcher).
@@ -259,7 +260,7 @@ pub struct App {
     pub ring: VecDeque<EventLine>,
     /// Every event received, ever (all runs).
     pub total_events: u64,
-    pub output: VecDeque<(String, bool)>,
+    pub output: VecDeque<(Untrusted, bool)>,
     pub filter: String,
     pub filtering: bool,
     /// Index into [`App::visible`].

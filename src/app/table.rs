@@ -5,6 +5,7 @@
 
 use super::{layout, App, Pane, Sort, View, RING_CAPACITY};
 use crate::sources::event::{Event, Source};
+use crate::untrusted::Untrusted;
 
 /// How many distinct pids a row remembers.
 const PIDS_PER_ROW: usize = 8;
@@ -54,7 +55,8 @@ pub struct Row {
     /// JSON path of the deciding rule, or `defaultAction`.
     pub rule: String,
     pub decision: UserDecision,
-    pub pids: Vec<(u32, String)>,
+    /// The first processes seen making the call, with their (untrusted) names.
+    pub pids: Vec<(u32, Untrusted)>,
     pub first_ms: u64,
     pub last_ms: u64,
     /// The first call seen, decoded.
@@ -70,7 +72,7 @@ pub struct Row {
 pub struct EventLine {
     pub time_ms: u64,
     pub pid: u32,
-    pub comm: String,
+    pub comm: Untrusted,
     pub call: String,
     pub source: Source,
 }
@@ -88,7 +90,7 @@ impl App {
                         || r.verdict.to_lowercase().contains(&needle)
                         || r.pids
                             .iter()
-                            .any(|(_, c)| c.to_lowercase().contains(&needle))
+                            .any(|(_, c)| c.to_string().to_lowercase().contains(&needle))
                 }
             })
             .collect();

@@ -3,16 +3,16 @@
 use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::CheckArgs;
 use crate::profile::lint::plural;
-use crate::profile::{lint, load_file, resolve, Diagnostic, Severity};
+use crate::profile::{lint, load_arg, resolve, Diagnostic, Severity};
 use std::io::{self, Write};
 
 pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
-    let profile = match load_file(&args.profile) {
+    let profile = match load_arg(&args.profile) {
         Ok(p) => p,
         // --json users get the load errors as JSON too.
         Err(e) if args.json && !e.problems().is_empty() => {
-            let file = args.profile.display().to_string();
+            let file = e.file().to_string();
             super::to_stdout(|out| print_json(out, &file, None, e.problems()))?;
             return Err(CmdError::Load(e));
         }

@@ -3,13 +3,13 @@
 use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::CompileArgs;
 use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
-use crate::profile::{load_file, resolve};
+use crate::profile::{load_arg, resolve};
 use std::io::{self, Write};
 
 pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
     let mode = Mode::from(args.mode);
-    let profile = load_file(&args.profile)?;
+    let profile = load_arg(&args.profile)?;
     let resolved = resolve(&profile, &target);
     let compiled = compile::compile(&resolved, mode)
         .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;

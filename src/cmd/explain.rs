@@ -6,7 +6,7 @@ use crate::arch::Arch;
 use crate::cli::ExplainArgs;
 use crate::compile::{self, bpf, Mode};
 use crate::profile::resolve::{condition_sets, filtered_out};
-use crate::profile::{load_file, resolve, Action, ArgCond, Profile, Verdict};
+use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Verdict};
 use crate::sources::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
@@ -70,7 +70,7 @@ struct Ctx {
 
 pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
-    let profile = load_file(&args.profile)?;
+    let profile = load_arg(&args.profile)?;
     let arch = target.arch;
     let nr = match arch.syscall_nr(&args.syscall) {
         Some(nr) => nr,
@@ -156,7 +156,11 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
                 .unwrap_or_default();
             lines.push(format!("  decided by {}{via}", path(d)));
             if let Some(c) = &comment {
-                lines.push(format!("    comment: {c}"));
+                // The profile is the user's, but often written by someone else.
+                lines.push(format!(
+                    "    comment: {}",
+                    crate::untrusted::escape(c.as_bytes())
+                ));
             }
         }
         None => lines.push("  decided by defaultAction: no rule matches".into()),

@@ -2,6 +2,7 @@
 //! the base plus an allowance for every syscall the evidence shows was denied or
 //! logged (kernel logs), or made at all (strace).
 
+use super::progress::{self, Progress};
 use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::profile::edit::{apply_commented, Edit};
@@ -11,6 +12,9 @@ use crate::sources::strace;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
+
+/// How often parallel reading looks at which parts are done (for the progress line).
+const PROGRESS_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// What the evidence says about one syscall.
 #[derive(Clone, Debug, Default)]
@@ -40,19 +44,39 @@ impl Evidence {
     }
 }
 
-/// Reads one file's evidence into `into`.
-pub fn read(format: ImportFormat, name: &str, data: &[u8], into: &mut Evidence) {
+/// Reads one file's evidence into `into`, saying how far it got on `progress`.
+pub fn read(
+    format: ImportFormat,
+    name: &str,
+    data: &[u8],
+    into: &mut Evidence,
+    progress: &mut Progress,
+) {
+    progress.show(&format!(
+        "reading {name} ({})",
+        progress::bytes(data.len() as u64)
+    ));
+    let on_terminal = progress.on_terminal();
+    let mut show = |bytes: u64| {
+        progress.show(&format!(
+            "reading {name}: {} of {}",
+            progress::bytes(bytes),
+            progress::bytes(data.len() as u64)
+        ))
+    };
+    let mut done = on_terminal.then_some(&mut show as &mut dyn FnMut(u64));
     match format {
-        ImportFormat::Audit => read_log(Format::Audit, data, into),
-        ImportFormat::Kmsg => read_log(Format::Kmsg, data, into),
-        ImportFormat::Journal => read_log(Format::Journal, data, into),
+        ImportFormat::Audit => read_log(Format::Audit, data, into, done.take()),
+        ImportFormat::Kmsg => read_log(Format::Kmsg, data, into, done.take()),
+        ImportFormat::Journal => read_log(Format::Journal, data, into, done.take()),
         ImportFormat::Strace => read_strace(name, data, into),
         ImportFormat::StraceSummary => read_strace_summary(data, into),
     }
 }
 
 /// The seccomp records of a kernel log: each denied or logged syscall, by action.
-fn read_log(f: Format, data: &[u8], into: &mut Evidence) {
+/// `done`, if any, hears the bytes read so far as parts finish.
+fn read_log(f: Format, data: &[u8], into: &mut Evidence, done: Option<&mut dyn FnMut(u64)>) {
     // Records are counted by (arch, nr, action) and named once at the end:
     // a million records name a few dozen syscalls. Line-based files are
     // read in parallel.
@@ -76,6 +100,17 @@ fn read_log(f: Format, data: &[u8], into: &mut Evidence) {
             .iter()
             .map(|part| scope.spawn(move || read_part(part)))
             .collect();
+        // Parts finish in any order: count the bytes of those that have.
+        if let Some(done) = done {
+            while !handles.iter().all(|h| h.is_finished()) {
+                let bytes = (handles.iter().zip(&parts))
+                    .filter(|(h, _)| h.is_finished())
+                    .map(|(_, part)| part.len() as u64)
+                    .sum();
+                done(bytes);
+                std::thread::sleep(PROGRESS_POLL);
+            }
+        }
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_default())
@@ -141,11 +176,18 @@ fn read_strace_summary(data: &[u8], into: &mut Evidence) {
 pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
     let base = load_or_default(args.base.as_deref())?;
     let mut evidence = Evidence::default();
+    let mut progress = Progress::new();
     for path in &args.files {
         let name = path.display().to_string();
         if name != "-" {
             if let Some(mapped) = file::Mapped::open(path) {
-                read(args.format, &name, mapped.bytes(), &mut evidence);
+                read(
+                    args.format,
+                    &name,
+                    mapped.bytes(),
+                    &mut evidence,
+                    &mut progress,
+                );
                 continue;
             }
         }
@@ -161,8 +203,9 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
         } else {
             std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?
         };
-        read(args.format, &name, &data, &mut evidence);
+        read(args.format, &name, &data, &mut evidence, &mut progress);
     }
+    progress.clear();
     let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
         .syscalls
         .keys()

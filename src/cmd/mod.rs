@@ -2,12 +2,15 @@
 
 pub mod check;
 pub mod compile;
+pub mod completions;
 pub mod container;
 pub mod edit;
 pub mod explain;
 pub mod export;
 pub mod import;
+pub mod man;
 pub mod merge;
+pub mod progress;
 pub mod record;
 pub mod replay;
 pub mod run;

@@ -25,7 +25,10 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let session = Session::local(profile.clone(), args.command.clone(), &how)?;
     let mut last = None;
     let mut coverage = Coverage::load(&Coverage::path_for(&args.profile))?;
-    for i in 0..args.runs.max(1) {
+    let runs = args.runs.max(1);
+    let mut progress = super::progress::Progress::new();
+    for i in 0..runs {
+        progress.step(&format!("coverage run {} of {runs}…", i + 1));
         let covered = session.cover()?;
         eprintln!(
             "eperm: coverage run {}: the program {}",

@@ -236,10 +236,7 @@ pub fn line(e: &Event) -> String {
         },
         e.pid,
         e.comm,
-        e.exe
-            .as_deref()
-            .map(|x| format!(" {x}"))
-            .unwrap_or_default(),
+        e.exe.as_ref().map(|x| format!(" {x}")).unwrap_or_default(),
         e.arch,
         e.syscall,
         e.action

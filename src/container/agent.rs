@@ -20,8 +20,8 @@ pub struct Handoff {
     pub listener: OwnedFd,
     /// The container's init process, in eperm's pid namespace.
     pub pid: u32,
-    /// The container's id (runc's name for it).
-    pub id: String,
+    /// The container's id (runc's name for it), as whoever connected said: shown escaped.
+    pub id: crate::untrusted::Untrusted,
     /// `listenerMetadata`, as the profile gave it.
     pub metadata: String,
 }
@@ -117,7 +117,7 @@ fn receive(conn: &UnixStream) -> io::Result<Handoff> {
     Ok(Handoff {
         listener,
         pid: state.pid,
-        id: state.state.id,
+        id: state.state.id.into(),
         metadata: state.metadata,
     })
 }
@@ -212,7 +212,8 @@ mod tests {
         let (stop, _stop_write) = nix::unistd::pipe().unwrap();
         let handoff = agent.accept(stop.as_fd()).unwrap().expect("a handoff");
         let _still_open = sender.join().unwrap();
-        assert_eq!((handoff.pid, handoff.id.as_str()), (4242, "ctr1"));
+        assert_eq!(handoff.pid, 4242);
+        assert_eq!(handoff.id, "ctr1");
         assert_eq!(handoff.metadata, "m");
         // The fd we got is the pipe's read end: what is written arrives there.
         std::fs::File::from(write).write_all(b"x").unwrap();

@@ -102,6 +102,13 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The file (or `<stdin>`) the profile was to come from.
+    pub fn file(&self) -> &str {
+        match self {
+            LoadError::Io { file, .. } | LoadError::Invalid { file, .. } => file,
+        }
+    }
+
     pub fn problems(&self) -> &[Diagnostic] {
         match self {
             LoadError::Io { .. } => &[],

@@ -86,6 +86,13 @@ pub fn load_file(path: &Path) -> Result<Profile, LoadError> {
         file: file.clone(),
         source,
     })?;
+    load_bytes(&file, bytes)
+}
+
+/// A profile read from somewhere other than a file (`check -`: stdin), named
+/// `file` in messages.
+pub fn load_bytes(file: &str, bytes: Vec<u8>) -> Result<Profile, LoadError> {
+    let file = file.to_string();
     match String::from_utf8(bytes) {
         Ok(text) => load_str(&file, text),
         Err(e) => {

@@ -17,7 +17,7 @@ pub mod yaml_edit;
 
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use lint::lint;
-pub use load::{load_file, load_str};
+pub use load::{load_bytes, load_file, load_str};
 pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Rule, Syntax};
 pub use resolve::{resolve, Effective, Resolved, Skip, Target, Verdict};
 
@@ -26,6 +26,25 @@ pub const DEFAULT_PROFILE: &str = include_str!("../../assets/profiles/default.js
 
 /// The name the embedded default profile goes by in messages (its `file`).
 pub const DEFAULT_NAME: &str = "<default profile>";
+
+/// The name a profile read from standard input goes by in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// The profile argument of `check`, `explain` and `compile`: a file, or `-`
+/// for standard input.
+pub fn load_arg(path: &std::path::Path) -> Result<Profile, LoadError> {
+    if path != std::path::Path::new("-") {
+        return load_file(path);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(|source| {
+        LoadError::Io {
+            file: STDIN_NAME.to_string(),
+            source,
+        }
+    })?;
+    load_bytes(STDIN_NAME, bytes)
+}
 
 /// `-p FILE`, or the embedded default profile when no file is given.
 pub fn load_or_default(path: Option<&std::path::Path>) -> Result<Profile, LoadError> {
@@ -36,9 +55,10 @@ pub fn load_or_default(path: Option<&std::path::Path>) -> Result<Profile, LoadEr
 }
 
 impl Profile {
-    /// The file the profile was read from, as given; `None` for the embedded default.
+    /// The file the profile was read from, as given; `None` for the embedded
+    /// default and for standard input.
     pub fn own_file(&self) -> Option<&str> {
-        (self.file != DEFAULT_NAME).then_some(self.file.as_str())
+        (self.file != DEFAULT_NAME && self.file != STDIN_NAME).then_some(self.file.as_str())
     }
 
     /// [`Profile::own_file`] as a path.

@@ -147,7 +147,7 @@ impl Supervision {
         decision: crate::sources::event::Decision,
     ) -> crate::sources::event::Event {
         use crate::sources::procinfo;
-        let exe = procinfo::exe(call.pid).map(std::path::PathBuf::from);
+        let exe = procinfo::exe(call.pid);
         let comm = procinfo::comm(call.tid).unwrap_or_default();
         self.event_from(source, call, judgement, decision, comm, exe)
     }
@@ -160,8 +160,8 @@ impl Supervision {
         call: &Call,
         judgement: &Judgement,
         decision: crate::sources::event::Decision,
-        comm: String,
-        exe: Option<std::path::PathBuf>,
+        comm: crate::untrusted::Untrusted,
+        exe: Option<crate::untrusted::Untrusted>,
     ) -> crate::sources::event::Event {
         let Call {
             pid,
@@ -170,8 +170,14 @@ impl Supervision {
             nr,
             args,
         } = *call;
-        let bootstrap =
-            crate::sources::event::is_bootstrap(&comm, exe.is_some() && exe == self.own_exe);
+        let own_exe = match (&exe, &self.own_exe) {
+            (Some(exe), Some(own)) => {
+                use std::os::unix::ffi::OsStrExt;
+                exe.as_bytes() == own.as_os_str().as_bytes()
+            }
+            _ => false,
+        };
+        let bootstrap = crate::sources::event::is_bootstrap(&comm, own_exe);
         // The caller is stopped in the call, so its arguments can be read now.
         let memory = crate::sources::memory::ProcessMemory { pid: tid };
         let call_text = crate::sources::decode::decode(arch, nr, &args, Some(&memory)).text;
@@ -182,7 +188,7 @@ impl Supervision {
             pid,
             tid,
             comm,
-            exe: exe.map(|e| e.display().to_string()),
+            exe,
             arch: arch.name().to_string(),
             syscall: arch
                 .syscall_name(nr)

@@ -12,6 +12,7 @@ use crate::compile::bpf::{self, SockFilter};
 use crate::compile::Compiled;
 use crate::profile::Action;
 use crate::sources::event::{Decision as Outcome, Source};
+use crate::untrusted::Untrusted;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -284,7 +285,7 @@ impl<'a> Supervisor<'a> {
             &judgement,
             Outcome::Allowed,
             comm,
-            exe,
+            exe.as_deref().map(Untrusted::from),
         );
         let holding = matches!(self.sup.policy, Policy::Hold(_));
         // Before asking the user about it, make sure the caller still waits (and that
@@ -345,7 +346,7 @@ impl<'a> Supervisor<'a> {
     }
 
     /// The calling thread's process, comm and exe, from the cache when still current.
-    fn task(&mut self, tid: u32) -> (u32, String, Option<PathBuf>) {
+    fn task(&mut self, tid: u32) -> (u32, Untrusted, Option<PathBuf>) {
         let now = Instant::now();
         let trusted = |task: &Task, execs: &HashMap<u32, Instant>| {
             now.duration_since(task.read) < IDENTITY_TTL
@@ -369,7 +370,7 @@ impl<'a> Supervisor<'a> {
                 }
                 None => {
                     self.tasks.remove(&tid);
-                    return (tid, String::new(), None);
+                    return (tid, Untrusted::default(), None);
                 }
             }
         }
@@ -615,7 +616,7 @@ struct Task {
     /// When comm was last read.
     read: Instant,
     tgid: u32,
-    comm: String,
+    comm: Untrusted,
     exe: Option<PathBuf>,
 }
 
@@ -626,7 +627,7 @@ impl Task {
             comm_file,
             read: Instant::now(),
             tgid: tgid(tid).unwrap_or(tid),
-            comm: String::new(),
+            comm: Untrusted::default(),
             exe: None,
         };
         task.comm = task.read_comm()?;
@@ -634,12 +635,13 @@ impl Task {
         Some(task)
     }
 
-    fn read_comm(&self) -> Option<String> {
+    fn read_comm(&self) -> Option<Untrusted> {
         use std::os::unix::fs::FileExt;
         let mut buf = [0u8; 64];
         let n = self.comm_file.read_at(&mut buf, 0).ok()?;
-        let comm = String::from_utf8_lossy(&buf[..n]);
-        Some(comm.trim_end_matches('\n').to_string())
+        Some(Untrusted::new(crate::sources::procinfo::comm_bytes(
+            &buf[..n],
+        )))
     }
 
     /// Re-reads comm; `false` when the thread is gone.

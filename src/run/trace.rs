@@ -399,7 +399,7 @@ impl Tracer<'_> {
         let now = Instant::now();
         if let Some((at, last)) = &tracee.last {
             if now.duration_since(*at) < IDENTITY_TTL && last.pid == call.pid {
-                let exe = last.exe.clone().map(std::path::PathBuf::from);
+                let exe = last.exe.clone();
                 let decision = event::Decision::Allowed;
                 return self.sup.event_from(
                     Source::Ptrace,

@@ -10,6 +10,7 @@ use crate::run::local::{self, Attach, LogOptions};
 use crate::run::{HoldAnswer, HoldRequest, Policy, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;
+use crate::untrusted::Untrusted;
 use std::io::{BufRead, Write};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ pub enum Report {
     Event(usize, Event),
     Hold(usize, HoldRequest),
     /// A line of the workload's output (`true`: from stderr).
-    Output(usize, String, bool),
+    Output(usize, Untrusted, bool),
     Exited(usize, Result<WorkloadExit, String>),
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(usize, Vec<Health>),
@@ -318,6 +319,22 @@ fn forward_health(number: usize, sink: Sink) -> mpsc::Sender<Vec<Health>> {
     tx
 }
 
+/// A line of output as the Output pane shows it: no line end, tabs as four
+/// spaces; the rest (colour codes too) is the workload's, shown escaped.
+fn output_line(raw: &[u8]) -> Untrusted {
+    let mut line = Vec::with_capacity(raw.len());
+    for &b in raw.strip_suffix(b"\n").unwrap_or(raw) {
+        match b {
+            b'\t' => line.extend_from_slice(b"    "),
+            _ => line.push(b),
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Untrusted::new(line)
+}
+
 /// stdin from /dev/null; stdout and stderr into pipes read line by line.
 fn capture(number: usize, sink: &Sink) -> std::io::Result<[OwnedFd; 3]> {
     let null = OwnedFd::from(std::fs::File::open("/dev/null")?);
@@ -334,9 +351,7 @@ fn capture(number: usize, sink: &Sink) -> std::io::Result<[OwnedFd; 3]> {
                 match reader.read_until(b'\n', &mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf)
-                            .trim_end_matches(['\n', '\r'])
-                            .replace('\t', "    ");
+                        let line = output_line(&buf);
                         if !sink(Report::Output(number, line, err)) {
                             break;
                         }

@@ -2,6 +2,7 @@
 //! report that `--no-tui` prints.
 
 use crate::sources::event::Event;
+use crate::untrusted::Untrusted;
 
 /// One would-be-denied syscall, aggregated over a run.
 #[derive(Clone, Debug)]
@@ -12,7 +13,7 @@ pub struct Entry {
     /// What the profile says: `EPERM`, `ENOSYS`, `KILL_PROCESS` …
     pub verdict: String,
     pub first_pid: u32,
-    pub first_comm: String,
+    pub first_comm: Untrusted,
     pub example: String,
     /// Every call was made before the workload's exec.
     pub bootstrap: bool,

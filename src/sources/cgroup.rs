@@ -39,10 +39,12 @@ impl Container {
         !wanted.is_empty() && (self.id.starts_with(wanted) || self.name.as_deref() == Some(wanted))
     }
 
-    /// `web (3f2a9c1b7d04)`, or the short id alone.
+    /// `web (3f2a9c1b7d04)`, or the short id alone. Names come from files
+    /// the runtime wrote from what users chose: shown escaped.
     pub fn label(&self) -> String {
         let short = &self.id[..self.id.len().min(12)];
-        match (&self.name, &self.pod) {
+        let shown = |s: &String| crate::untrusted::escape(s.as_bytes());
+        match (self.name.as_ref().map(shown), self.pod.as_ref().map(shown)) {
             (Some(n), Some(p)) => format!("{p}/{n} ({short})"),
             (Some(n), None) => format!("{n} ({short})"),
             _ => short.to_string(),
@@ -286,4 +288,29 @@ pub fn of_pid(pid: u32) -> Option<Container> {
     c.name = name;
     c.pod = pod.or(c.pod);
     Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_escape_names_the_runtime_was_given() {
+        let c = Container {
+            runtime: "containerd",
+            id: "ab".repeat(32),
+            name: Some("web\u{1b}]0;owned\u{7}".into()),
+            pod: Some("team/api".into()),
+        };
+        let label = c.label();
+        assert!(
+            !label.contains('\u{1b}') && !label.contains('\u{7}'),
+            "{label:?}"
+        );
+        assert!(
+            label.starts_with("team/api/web") && label.ends_with("(abababababab)"),
+            "{label}"
+        );
+        assert!(c.matches("abab") && c.matches("web\u{1b}]0;owned\u{7}") && !c.matches(""));
+    }
 }

@@ -761,8 +761,10 @@ fn cap(v: u64) -> String {
     named.map_or_else(|| v.to_string(), str::to_string)
 }
 
-/// Quotes bytes as strace does: `"a\nb\33"`. More than [`STRING_MAX`] bytes
-/// print their first [`STRING_MAX`] and `...` after the closing quote.
+/// Quotes bytes as strace does: `"a\nb\33"`, escaped by the one escaping
+/// function for untrusted text ([`crate::untrusted::escape_into`]). More than
+/// [`STRING_MAX`] bytes print their first [`STRING_MAX`] and `...` after the
+/// closing quote.
 pub fn quote(bytes: &[u8]) -> String {
     let (shown, cut) = match bytes.get(..STRING_MAX) {
         Some(s) if bytes.len() > STRING_MAX => (s, true),
@@ -770,27 +772,7 @@ pub fn quote(bytes: &[u8]) -> String {
     };
     let mut out = String::with_capacity(shown.len() + 2);
     out.push('"');
-    for (i, &b) in shown.iter().enumerate() {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\r' => out.push_str("\\r"),
-            0x0b => out.push_str("\\v"),
-            0x0c => out.push_str("\\f"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                // Short octal unless a digit follows, which would join the escape.
-                let next_is_octal = matches!(shown.get(i + 1), Some(b'0'..=b'7'));
-                if next_is_octal {
-                    out.push_str(&format!("\\{b:03o}"));
-                } else {
-                    out.push_str(&format!("\\{b:o}"));
-                }
-            }
-        }
-    }
+    crate::untrusted::escape_into(&mut out, shown, true, usize::MAX);
     out.push('"');
     if cut {
         out.push_str("...");
@@ -995,6 +977,38 @@ mod tests {
             Some(&mem),
         );
         assert!(d.text.ends_with("\"sh\", ...], NULL)"), "{}", d.text);
+    }
+
+    #[test]
+    fn hostile_argv_and_paths_read_from_memory_are_escaped() {
+        let (mut bytes, at) = strings(&[
+            b"/tmp/\x1b]0;PW\x07\xc2\x9b31m",
+            b"\x1b[2J\x9b",
+            b"caf\xc3\xa9\x7f\xe2\x80\xae",
+        ]);
+        let argv_at = BASE + bytes.len() as u64;
+        for p in [at[1], at[2], 0] {
+            bytes.extend_from_slice(&p.to_le_bytes());
+        }
+        let mem = SliceMemory {
+            base: BASE,
+            bytes: &bytes,
+        };
+        let d = decode(
+            Arch::X86_64,
+            nr(Arch::X86_64, "execve"),
+            &[at[0], argv_at, 0, 0, 0, 0],
+            Some(&mem),
+        );
+        assert_eq!(
+            d.text,
+            "execve(\"/tmp/\\33]0;PW\\7\\302\\23331m\", [\"\\33[2J\\233\", \"café\\177\\342\\200\\256\"], NULL)"
+        );
+        assert!(
+            !d.text.chars().any(crate::untrusted::is_unsafe),
+            "{}",
+            d.text
+        );
     }
 
     #[test]

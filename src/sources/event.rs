@@ -3,6 +3,7 @@
 //! Serialised as one JSON object per line for `run --events` and `watch --json`;
 //! the field names are a contract (docs/architecture.md, "Contracts").
 
+use crate::untrusted::Untrusted;
 use serde::Serialize;
 
 /// Which mechanism saw the call.
@@ -39,15 +40,18 @@ pub struct Event {
     pub source: Source,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    /// The thread's name: the process chose it, so it is shown escaped.
+    pub comm: Untrusted,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exe: Option<String>,
+    pub exe: Option<Untrusted>,
     pub arch: String,
     pub syscall: String,
     pub nr: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args: Option<[u64; 6]>,
     /// The call as a person reads it: `openat(AT_FDCWD, "/etc/shadow", O_RDONLY)`.
+    /// Shown as it is: what it quotes from the caller's memory is escaped already
+    /// (`decode::quote`); text for it from anywhere else must be escaped the same way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<String>,
     /// What the profile says, e.g. `SCMP_ACT_ERRNO`.
@@ -69,6 +73,6 @@ pub struct Event {
 /// eperm's own executable (`own_exe`: the child between fork and exec), or it is
 /// runc's init (`runc:[2:INIT]`), which loads the profile before exec'ing a
 /// container's workload.
-pub fn is_bootstrap(comm: &str, own_exe: bool) -> bool {
-    own_exe || comm.starts_with("runc:[")
+pub fn is_bootstrap(comm: &Untrusted, own_exe: bool) -> bool {
+    own_exe || comm.as_bytes().starts_with(b"runc:[")
 }

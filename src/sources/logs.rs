@@ -261,12 +261,12 @@ impl Filter {
             }
         }
         if let Some(comm) = &self.comm {
-            if r.comm.as_deref() != Some(comm.as_str()) {
+            if r.comm.as_ref().is_none_or(|c| c != comm.as_str()) {
                 return false;
             }
         }
         if let Some(exe) = &self.exe {
-            if r.exe.as_deref() != Some(exe.as_str()) {
+            if r.exe.as_ref().is_none_or(|e| e != exe.as_str()) {
                 return false;
             }
         }
@@ -371,12 +371,15 @@ pub fn event(
             String::new(),
         ),
     };
+    let comm = r.comm.clone().unwrap_or_default();
+    let own = own_exe.is_some_and(|own| r.exe.as_ref().is_some_and(|e| e == own));
+    let bootstrap = super::event::is_bootstrap(&comm, own);
     Event {
         time_ms,
         source: incoming.source,
         pid: r.pid,
         tid: r.pid,
-        comm: r.comm.clone().unwrap_or_default(),
+        comm,
         exe: r.exe.clone(),
         arch: r.arch_name(),
         syscall: r.syscall(),
@@ -386,10 +389,7 @@ pub fn event(
         action,
         errno,
         rule,
-        bootstrap: super::event::is_bootstrap(
-            r.comm.as_deref().unwrap_or_default(),
-            own_exe.is_some() && r.exe.as_deref() == own_exe,
-        ),
+        bootstrap,
         decision,
         // Only a live record's pid can be looked up; a saved log's may be reused.
         container: match incoming.source {

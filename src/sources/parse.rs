@@ -10,6 +10,7 @@
 //! lenient about order and extra fields, and never panics on any input.
 
 use crate::arch::Arch;
+use crate::untrusted::Untrusted;
 
 /// The audit record type of seccomp reports.
 pub const AUDIT_SECCOMP: u16 = 1326;
@@ -28,8 +29,10 @@ pub struct Record {
     pub auid: Option<u32>,
     /// 4294967295 (unset) is `None`.
     pub ses: Option<u32>,
-    pub comm: Option<String>,
-    pub exe: Option<String>,
+    /// The process's name and executable, as the kernel logged them (hex decoded):
+    /// the process chose them, so they are untrusted.
+    pub comm: Option<Untrusted>,
+    pub exe: Option<Untrusted>,
     pub sig: u32,
     /// The raw `AUDIT_ARCH_*` value.
     pub audit_arch: u32,
@@ -276,10 +279,11 @@ fn hex(value: &str) -> Option<u64> {
 }
 
 /// A quoted string as is; an unquoted one is hex-encoded unless it is `(null)` or
-/// not valid hex.
-fn string(value: &str, quoted: bool) -> String {
+/// not valid hex. The kernel hex-encodes exactly the values with control bytes,
+/// spaces, quotes or bytes above 0x7e: decoded, they are raw bytes, kept as such.
+fn string(value: &str, quoted: bool) -> Untrusted {
     if quoted || value.len() % 2 != 0 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return value.to_string();
+        return Untrusted::from(value);
     }
     let bytes: Vec<u8> = value
         .as_bytes()
@@ -289,7 +293,7 @@ fn string(value: &str, quoted: bool) -> String {
             digit(p[0]) << 4 | digit(p[1])
         })
         .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    Untrusted::new(bytes)
 }
 
 /// A `journalctl -o json` line. The audit transport gives `MESSAGE=SECCOMP body` with
@@ -427,7 +431,7 @@ mod tests {
         assert_eq!(r.auid, None);
         assert_eq!(r.syscall(), "getgid");
         assert_eq!(r.action(), "SCMP_ACT_LOG");
-        assert_eq!(r.comm.as_deref(), Some("cat"));
+        assert_eq!(r.comm, Some(Untrusted::from("cat")));
     }
 
     #[test]
@@ -435,6 +439,28 @@ mod tests {
         assert_eq!(string("6D7920636174", false), "my cat");
         assert_eq!(string("(null)", false), "(null)");
         assert_eq!(string("abc", true), "abc");
+    }
+
+    #[test]
+    fn hex_fields_that_decode_to_control_bytes_are_kept_raw_and_shown_escaped() {
+        // comm = ESC ] 0 ; P W BEL ESC [ 3 1 m; exe = /tmp/ CSI (U+009B) 0x9b 0xff.
+        let body = BODY
+            .replace("comm=\"cat\"", "comm=1B5D303B5057071B5B33316D")
+            .replace("exe=\"/usr/bin/cat\"", "exe=2F746D702FC29B9BFF");
+        let r = parse_line(&format!("type=SECCOMP msg=audit(1.2:3): {body}")).unwrap();
+        let comm = r.comm.unwrap();
+        let exe = r.exe.unwrap();
+        assert_eq!(comm.as_bytes(), b"\x1b]0;PW\x07\x1b[31m");
+        assert_eq!(exe.as_bytes(), b"/tmp/\xc2\x9b\x9b\xff");
+        assert_eq!(comm.to_string(), "\\33]0;PW\\7\\33[31m");
+        assert_eq!(exe.to_string(), "/tmp/\\302\\233\\233\\377");
+        for shown in [comm.to_string(), exe.to_string()] {
+            assert!(
+                !shown.bytes().any(|b| b < 0x20 || b == 0x7f)
+                    && !shown.chars().any(char::is_control),
+                "{shown:?}"
+            );
+        }
     }
 
     #[test]

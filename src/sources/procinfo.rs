@@ -1,27 +1,33 @@
 //! Facts about a process from `/proc`. A process that has exited is not an
 //! error here: every function answers `None`.
 
+use crate::untrusted::Untrusted;
 use std::os::unix::ffi::OsStrExt;
 
 fn read(pid: u32, file: &str) -> Option<Vec<u8>> {
     std::fs::read(format!("/proc/{pid}/{file}")).ok()
 }
 
-/// The thread's name (`comm`), without the trailing newline.
-pub fn comm(pid: u32) -> Option<String> {
+/// The thread's name (`comm`), without the trailing newline: any process can set
+/// its own, so it is untrusted.
+pub fn comm(pid: u32) -> Option<Untrusted> {
     let raw = read(pid, "comm")?;
-    let raw = raw.strip_suffix(b"\n").unwrap_or(&raw);
-    Some(String::from_utf8_lossy(raw).into_owned())
+    Some(Untrusted::new(comm_bytes(&raw)))
 }
 
-/// The executable's path. A binary replaced or removed since exec reads as
-/// `/usr/bin/x (deleted)`; the suffix is dropped. Kernel threads and
-/// processes we may not inspect have none.
-pub fn exe(pid: u32) -> Option<String> {
+/// A read of `/proc/TID/comm` without its trailing newline.
+pub fn comm_bytes(raw: &[u8]) -> &[u8] {
+    raw.strip_suffix(b"\n").unwrap_or(raw)
+}
+
+/// The executable's path, untrusted (whoever wrote the file named it). A binary
+/// replaced or removed since exec reads as `/usr/bin/x (deleted)`; the suffix is
+/// dropped. Kernel threads and processes we may not inspect have none.
+pub fn exe(pid: u32) -> Option<Untrusted> {
     let link = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
     let bytes = link.as_os_str().as_bytes();
     let bytes = bytes.strip_suffix(b" (deleted)").unwrap_or(bytes);
-    Some(String::from_utf8_lossy(bytes).into_owned())
+    Some(Untrusted::new(bytes))
 }
 
 /// A `Key:\tvalue` field of `/proc/PID/status`.
@@ -81,14 +87,14 @@ mod tests {
     fn this_process() {
         let pid = std::process::id();
         let exe_path = std::env::current_exe().unwrap();
-        assert_eq!(exe(pid).as_deref(), exe_path.to_str());
+        assert_eq!(exe(pid), Some(Untrusted::from(exe_path.as_path())));
         let args: Vec<String> = std::env::args().collect();
         assert_eq!(cmdline(pid), Some(args));
         assert_eq!(tgid_of(pid), Some(pid));
         assert_eq!(ppid(pid), Some(std::os::unix::process::parent_id()));
         // The test harness runs tests on named threads; the process keeps its name.
         let name = comm(pid).unwrap();
-        assert!(!name.is_empty() && !name.ends_with('\n'));
+        assert!(!name.is_empty() && !name.as_bytes().ends_with(b"\n"));
     }
 
     #[test]
@@ -111,7 +117,7 @@ mod tests {
         let tid = rx.recv().unwrap();
         assert_ne!(tid, pid);
         assert_eq!(tgid_of(tid), Some(pid));
-        assert_eq!(comm(tid).as_deref(), Some("probe"));
+        assert_eq!(comm(tid), Some(Untrusted::from("probe")));
         done_tx.send(()).unwrap();
         h.join().unwrap();
     }
@@ -139,6 +145,6 @@ mod tests {
         let got = exe(child.id());
         child.kill().unwrap();
         child.wait().unwrap();
-        assert_eq!(got.as_deref(), copy.to_str());
+        assert_eq!(got, Some(Untrusted::from(copy.as_path())));
     }
 }

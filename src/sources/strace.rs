@@ -49,6 +49,9 @@ pub fn parse(text: &str, file_pid: Option<u32>) -> Trace {
                 continue;
             };
             let name = resumed[..end].trim();
+            if !is_name(name) {
+                continue; // not strace's: names are what `call_name` accepts
+            }
             let errno = result_errno(&resumed[end..]);
             if let Some(at) = pending.iter().rposition(|(p, n, _)| *p == pid && n == name) {
                 let (_, _, index) = pending.remove(at);
@@ -113,12 +116,17 @@ fn prefix(line: &str) -> (Option<u32>, &str) {
 fn call_name(rest: &str) -> Option<&str> {
     let open = rest.find('(')?;
     let name = &rest[..open];
-    (!name.is_empty()
+    is_name(name).then_some(name)
+}
+
+/// A syscall name as strace writes one (`openat`, `syscall_0x1b4`); nothing else
+/// from a trace file becomes a name that eperm prints or writes into a profile.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && name.as_bytes()[0].is_ascii_lowercase())
-    .then_some(name)
+        && name.as_bytes()[0].is_ascii_lowercase()
 }
 
 /// `syscall_0x1b4` is a number strace could not name: name it for this arch if we can.
@@ -204,5 +212,16 @@ mod tests {
         assert_eq!(prefix("12 10:00:01.5 read(3"), (Some(12), "read(3"));
         assert_eq!(prefix("1700000000.123456 read(3"), (None, "read(3"));
         assert_eq!(prefix("     0.000123 read(3"), (None, "read(3"));
+    }
+
+    #[test]
+    fn a_resumed_half_with_a_name_strace_would_not_write_is_skipped() {
+        let t = parse(
+            "12 <... \x1b]0;PW\x07 resumed>) = -1 EPERM (Operation not permitted)\n\
+             12 <... read resumed>\"x\", 1) = 1\n",
+            None,
+        );
+        let names: Vec<&str> = t.calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["read"]);
     }
 }

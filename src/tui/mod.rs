@@ -469,7 +469,7 @@ mod tests {
             .into_iter()
             .chain(rx.try_iter())
             .map(|i| match i {
-                Incoming::Run(Report::Output(_, line, _)) => line,
+                Incoming::Run(Report::Output(_, line, _)) => line.to_string(),
                 _ => panic!("only output was sent"),
             })
             .collect();

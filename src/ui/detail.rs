@@ -36,7 +36,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let index = rule_index(&row.rule);
     if let Some(rule) = index.and_then(|i| app.profile.rules.get(i)) {
         if let Some(c) = &rule.comment {
-            lines.push(Line::styled(format!("  \"{c}\""), theme.dim()));
+            lines.push(Line::styled(
+                format!("  \"{}\"", crate::untrusted::escape(c.as_bytes())),
+                theme.dim(),
+            ));
         }
     }
     let others: Vec<String> = app

@@ -131,6 +131,18 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         help::draw(frame, area, theme);
     }
     prompt::draw(frame, area, app, theme);
+    inert(frame.buffer_mut());
+}
+
+/// What other processes wrote reaches the panes escaped ([`crate::untrusted`]); this
+/// is the last guard for any text that was not: no cell may hold a character a
+/// terminal would act on instead of showing.
+fn inert(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if cell.symbol().chars().any(crate::untrusted::is_unsafe) {
+            cell.set_symbol("?");
+        }
+    }
 }
 
 /// A rectangle of at most `w`×`h` centred in `area`.

@@ -21,9 +21,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             .range(start..end)
             .map(|(l, err)| {
                 if *err {
-                    Line::styled(l.clone(), theme.warn())
+                    Line::styled(l.to_string(), theme.warn())
                 } else {
-                    Line::raw(l.clone())
+                    Line::raw(l.to_string())
                 }
             })
             .collect()

@@ -34,7 +34,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut first = vec![
         Span::styled("eperm ", theme.title()),
         Span::raw(format!("run {} · ", run.number)),
-        Span::styled(run.command.clone(), theme.title()),
+        // The user's own command line, but it may name a file someone else named.
+        Span::styled(
+            crate::untrusted::escape(run.command.as_bytes()),
+            theme.title(),
+        ),
         Span::raw(format!(" · pid {pid} · ")),
         state,
     ];

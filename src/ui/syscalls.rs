@@ -52,8 +52,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             let procs = r
                 .pids
                 .iter()
-                .map(|(_, c)| c.as_str())
-                .fold(Vec::<&str>::new(), |mut v, c| {
+                .map(|(_, c)| c.to_string())
+                .fold(Vec::<String>::new(), |mut v, c| {
                     if !v.contains(&c) {
                         v.push(c);
                     }

@@ -283,3 +283,64 @@ fn a_long_prune_list_is_cut_to_the_width_and_says_how_many_more() {
     );
     assert_eq!(super::prompt::fit(&names[..2], 60), "call0, call1");
 }
+
+/// Nothing a terminal would act on: C0 but the rows' newlines, DEL, C1 (as
+/// characters; the screen is a String) and the bidi and zero-width characters.
+fn inert(screen: &str) -> bool {
+    screen
+        .chars()
+        .all(|c| c == '\n' || !crate::untrusted::is_unsafe(c))
+}
+
+/// The name a workload gave itself: retitle the terminal, then turn it red.
+const HOSTILE: &str = "\x1b]0;PW\x07\x1b[31m";
+
+#[test]
+fn hostile_names_calls_and_output_show_escaped_in_every_pane() {
+    use crate::untrusted::Untrusted;
+    let mut app = app(true);
+    app.update(Msg::Started { pid: 4242 });
+    let mut e = event("mkdir", 4242, 0);
+    e.comm = Untrusted::from(HOSTILE);
+    e.exe = Some(Untrusted::new(b"/tmp/\x1b]52;c;aGk=\x07\xc2\x9b".to_vec()));
+    e.call = Some(format!(
+        "mkdir({}, 0777)",
+        crate::sources::decode::quote(b"/tmp/\x1b[2J\xc2\x9b\xff")
+    ));
+    app.update(Msg::Event(e.clone()));
+    app.update(Msg::Output {
+        line: Untrusted::new(b"\x1b[31mred\x9b\xc2\x9bA\x7f".to_vec()),
+        err: false,
+    });
+    let s = screen(&app, 120, 40);
+    assert!(inert(&s), "{s:?}");
+    // Detail pane (processes), the events pane (comm cut to its column), output.
+    assert!(s.contains("processes: \\33]0;PW\\7\\33[31m[4242]"), "{s}");
+    assert!(s.contains("4242 \\33]0;PW\\7 mkdir("), "{s}");
+    assert!(
+        s.contains("mkdir(\"/tmp/\\33[2J\\302\\233\\377\", 0777)"),
+        "{s}"
+    );
+    assert!(s.contains("\\33[31mred\\233\\302\\233A\\177"), "{s}");
+    // The held call's question quotes the name too.
+    app.update(Msg::Hold { id: 1, event: e });
+    let s = screen(&app, 120, 40);
+    assert!(inert(&s), "{s:?}");
+    assert!(
+        s.contains("\\33]0;PW\\7\\33[31m (pid 4242) is waiting in"),
+        "{s}"
+    );
+}
+
+#[test]
+fn no_cell_holds_a_control_character_even_from_text_that_was_not_escaped() {
+    let mut app = app(false);
+    // eperm's own message, carrying text nobody escaped.
+    app.update(Msg::RunFailed(format!("cannot start {HOSTILE}\u{9b}1m")));
+    let s = screen(&app, 100, 30);
+    assert!(
+        s.contains("the run failed: cannot start ?]0;PW??[31m?1m"),
+        "{s}"
+    );
+    assert!(inert(&s), "{s:?}");
+}

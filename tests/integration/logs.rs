@@ -13,8 +13,8 @@ fn render(r: &Record) -> String {
         r.arch_name(),
         r.syscall(),
         r.action(),
-        r.comm.as_deref().unwrap_or("-"),
-        r.exe.as_deref().unwrap_or("-"),
+        r.comm.as_ref().map_or("-".into(), |c| c.to_string()),
+        r.exe.as_ref().map_or("-".into(), |e| e.to_string()),
         r.ses.map_or("-".into(), |s| s.to_string()),
     )
 }

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The printk rate limit is machine-wide: these tests must not share it.
-static KERNEL_LOG: Mutex<()> = Mutex::new(());
+pub(crate) static KERNEL_LOG: Mutex<()> = Mutex::new(());
 
 const HELPER: &str = r#"
 #include <stdio.h>

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The default profile without `names`, written to `dir`/p.json.
-fn default_without(dir: &Path, names: &[&str]) -> PathBuf {
+pub(crate) fn default_without(dir: &Path, names: &[&str]) -> PathBuf {
     let text: String = DEFAULT_PROFILE
         .lines()
         .filter(|l| {
