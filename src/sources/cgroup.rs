@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// The container a process runs in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -252,25 +253,52 @@ fn running_docker_roots() -> Vec<PathBuf> {
     roots
 }
 
-/// Names looked up once per container for the life of the process.
+/// Names looked up once per container for the life of the process, and each
+/// process's container for a moment.
 struct Cache {
     dirs: StateDirs,
     names: HashMap<String, (Option<String>, Option<String>)>,
+    /// Reading /proc/PID/cgroup costs ~15 µs here (cgroup v1 hybrid: a line per
+    /// hierarchy), more than a notify round trip (~6 µs): a process that makes
+    /// many calls is looked up once a second. A pid reused within that second
+    /// would need the kernel to hand out every other pid first.
+    pids: HashMap<u32, (Instant, Option<Container>)>,
 }
+
+/// How long a process's container is taken as known.
+const PID_TTL: Duration = Duration::from_secs(1);
 
 /// The container of live process `pid`, named where the runtime's state says so.
 pub fn of_pid(pid: u32) -> Option<Container> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let mut c = from_cgroup(&text)?;
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| {
         Mutex::new(Cache {
             dirs: StateDirs::on_this_host(),
             names: HashMap::new(),
+            pids: HashMap::new(),
         })
     });
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     let cache = &mut *cache;
+    let now = Instant::now();
+    if let Some((at, known)) = cache.pids.get(&pid) {
+        if now.duration_since(*at) < PID_TTL {
+            return known.clone();
+        }
+    }
+    if cache.pids.len() > 4096 {
+        cache
+            .pids
+            .retain(|_, (at, _)| now.duration_since(*at) < PID_TTL);
+    }
+    let found = read_container(cache, pid);
+    cache.pids.insert(pid, (now, found.clone()));
+    found
+}
+
+fn read_container(cache: &mut Cache, pid: u32) -> Option<Container> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let mut c = from_cgroup(&text)?;
     let (name, pod) = match cache.names.get(&c.id) {
         Some(known) => known.clone(),
         None => {
@@ -293,6 +321,52 @@ pub fn of_pid(pid: u32) -> Option<Container> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_come_from_each_runtimes_state_on_disk() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let path = root.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let (docker, containerd, crio) = ("d".repeat(64), "c".repeat(64), "e".repeat(64));
+        write(
+            &format!("docker/containers/{docker}/config.v2.json"),
+            r#"{"Name": "/web"}"#,
+        );
+        write(
+            &format!("task/k8s.io/{containerd}/config.json"),
+            r#"{"annotations": {"io.kubernetes.cri.container-name": "api",
+                "io.kubernetes.cri.sandbox-namespace": "shop", "io.kubernetes.cri.sandbox-name": "api-7d4f"}}"#,
+        );
+        write(
+            &format!("storage/{crio}/userdata/config.json"),
+            r#"{"annotations": {"io.kubernetes.container.name": "db",
+                "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.name": "db-0"}}"#,
+        );
+        let dirs = StateDirs {
+            docker: vec![root.path().join("docker")],
+            containerd: vec![root.path().join("task")],
+            storage: vec![root.path().join("storage")],
+        };
+        let named = |runtime, id: &str| {
+            dirs.name(&Container {
+                runtime,
+                id: id.to_string(),
+                name: None,
+                pod: None,
+            })
+        };
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(named("docker", &docker), (some("web"), None));
+        assert_eq!(
+            named("containerd", &containerd),
+            (some("api"), some("shop/api-7d4f"))
+        );
+        assert_eq!(named("cri-o", &crio), (some("db"), some("shop/db-0")));
+        assert_eq!(named("podman", &"f".repeat(64)), (None, None));
+    }
 
     #[test]
     fn labels_escape_names_the_runtime_was_given() {
