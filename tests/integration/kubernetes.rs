@@ -616,3 +616,18 @@ fn watch_names_the_docker_container_of_each_record_and_filters_by_id_prefix() {
     assert_eq!(event["container"]["id"], id.as_str(), "{event}");
     assert_eq!(event["container"]["name"], name.as_str(), "{event}");
 }
+
+#[test]
+fn a_seccomp_profile_as_kubectl_prints_it_in_json_reads_the_same() {
+    let yaml = load_file(&fixture("spo/profile.yaml")).unwrap();
+    // `kubectl get seccompprofile web -o json`, with the fields the server adds.
+    let mut doc = yaml.root.to_serde();
+    doc["metadata"]["uid"] = "0c9b3d2e-5f1a-4b7c-9d8e-1a2b3c4d5e6f".into();
+    doc["status"] =
+        serde_json::json!({"status": "Installed", "localhostProfile": "operator/web.json"});
+    let json = load_str("web.json", serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    assert_eq!(json.form, eperm::profile::Form::Spo);
+    assert_eq!(json.syntax, eperm::profile::Syntax::Json);
+    let diffs = verdict_differences(&yaml, &json, &target());
+    assert!(diffs.is_empty(), "{diffs:?}");
+}
