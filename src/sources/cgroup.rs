@@ -192,12 +192,22 @@ impl StateDirs {
         }
         for root in &self.storage {
             if let Some(v) = read_json(&root.join(&c.id).join("userdata/config.json")) {
-                return annotated(
+                let named = annotated(
                     &v,
                     "io.kubernetes.container.name",
                     "io.kubernetes.pod.namespace",
                     "io.kubernetes.pod.name",
                 );
+                if named.0.is_some() {
+                    return named;
+                }
+                // podman annotates no name: containers/storage's own list has it.
+                let list = read_json(&root.join("containers.json"));
+                let name = list.as_ref().and_then(|l| {
+                    let entry = l.as_array()?.iter().find(|e| e["id"] == c.id.as_str())?;
+                    entry["names"][0].as_str().map(str::to_string)
+                });
+                return (name, None);
             }
         }
         (None, None)
@@ -365,6 +375,16 @@ mod tests {
             (some("api"), some("shop/api-7d4f"))
         );
         assert_eq!(named("cri-o", &crio), (some("db"), some("shop/db-0")));
+        let podman = "b".repeat(64);
+        write(
+            &format!("storage/{podman}/userdata/config.json"),
+            r#"{"annotations": {"io.container.manager": "libpod"}}"#,
+        );
+        write(
+            "storage/containers.json",
+            &format!(r#"[{{"id": "{podman}", "names": ["cache"]}}]"#),
+        );
+        assert_eq!(named("podman", &podman), (some("cache"), None));
         assert_eq!(named("podman", &"f".repeat(64)), (None, None));
     }
 
