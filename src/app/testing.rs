@@ -28,6 +28,7 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
         rule: "defaultAction".into(),
         bootstrap: false,
         decision: Decision::Allowed,
+        container: None,
     }
 }
 

@@ -84,7 +84,7 @@ fn follow_and_report(
             crate::profile::save::save(path, &text, &profile.text)
                 .map_err(|e| CmdError::BadInput(e.to_string()))?;
         }
-        None => super::write_file(path, &text)?,
+        None => super::export::write_profile(path, &text, &common.format)?,
     }
     let added = outcome.summary.names().len();
     eprintln!(

@@ -26,6 +26,7 @@ pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
     l.arches();
     l.clone3();
     l.risky();
+    l.base_profile();
     l.out.sort_by_key(|d| (d.severity, d.line, d.column));
     l.out
 }
@@ -368,6 +369,30 @@ impl Linter<'_> {
     }
 
     /// A 64-bit host also runs 32-bit code; syscalls from an arch the filter lacks are killed.
+    /// SPO unions a SeccompProfile's `baseProfileName` into it on the cluster:
+    /// verdicts worked out here leave the base's rules out.
+    fn base_profile(&mut self) {
+        let Some(node) = self.profile.seccomp_node().get("baseProfileName") else {
+            return;
+        };
+        let Some(base) = node.as_str().filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let msg = format!(
+            "the cluster unions the base profile {} into this one: these verdicts leave its rules out",
+            crate::json::quote(base)
+        );
+        let hint = "save the base as a file and check the union: eperm merge -o union.yaml BASE.yaml THIS.yaml";
+        self.push(
+            Severity::Warning,
+            "base-profile",
+            node.span,
+            "baseProfileName",
+            msg,
+            Some(hint.into()),
+        );
+    }
+
     fn arches(&mut self) {
         let native = self.resolved.target.arch;
         let expected: &[Arch] = match native {

@@ -67,7 +67,7 @@ impl Session {
         sources: Wanted,
     ) -> Result<Session, SessionError> {
         let run = dockerrun::parse(docker_args).map_err(SessionError::BadInput)?;
-        if profile.form != Form::Docker {
+        if profile.form == Form::OciConfig {
             return Err(SessionError::BadInput(format!(
                 "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
                 profile.file

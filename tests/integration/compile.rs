@@ -13,6 +13,7 @@ pub const FIXTURES: &[&str] = &[
     "compile/includes.json",
     "compile/docker-like.json",
     "compile/default.json",
+    "spo/profile.yaml",
 ];
 
 /// Fixtures libseccomp refuses (two actions for one argument test).

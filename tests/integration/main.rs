@@ -11,6 +11,7 @@ mod edit;
 mod hostile;
 mod import;
 mod install;
+mod kubernetes;
 mod load;
 mod logs;
 mod logsrc;
