@@ -30,6 +30,7 @@ pub mod run;
 pub mod session;
 pub mod sources;
 pub mod suggest;
+pub mod target;
 pub mod tighten;
 pub mod tui;
 pub mod ui;

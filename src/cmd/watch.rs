@@ -156,6 +156,7 @@ pub fn profile_and_judge(
         arch: Arch::native(),
         caps: CapSet::docker_default(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
         .map_err(|e| CmdError::BadInput(e.to_string()))?;

@@ -73,8 +73,9 @@ impl Session {
         }
         let wrapper = dockerrun::wrapper_runtime();
         let mode = container_mode(mode, enforce, wrapper.is_some(), DOCKER_NOTIFY_HINT)?;
-        // Docker keeps or drops the profile's rules by the container's caps.
-        let target = here(run.caps);
+        // Docker keeps or drops the profile's rules by the container's caps;
+        // its runc (the one on PATH, which the wrapper execs too) loads them.
+        let target = here_in(run.caps, crate::target::Kind::Runc);
         let runtime = Runtime::Docker { run, wrapper };
         Session::container(profile, runtime, mode, target, enforce, sources)
     }
@@ -105,7 +106,7 @@ impl Session {
             profile,
             runtime,
             mode,
-            here(CapSet::all()),
+            here_in(CapSet::all(), crate::target::Kind::Runc),
             enforce,
             sources,
         )
@@ -156,6 +157,18 @@ fn here(caps: CapSet) -> Target {
         arch: Arch::native(),
         caps,
         kernel: KernelVersion::running(),
+        runtime: None,
+    }
+}
+
+/// [`here`] for a container that `kind` loads the profile of: its verdicts are
+/// those of the runtime found here (else its newest release).
+fn here_in(caps: CapSet, kind: crate::target::Kind) -> Target {
+    let runtime = crate::target::Runtime::detect(kind)
+        .unwrap_or_else(|| crate::target::Runtime::newest(kind));
+    Target {
+        runtime: Some(runtime),
+        ..here(caps)
     }
 }
 
