@@ -238,50 +238,13 @@ const X86_IPC_MUX: &[(u32, u64)] = &[
     (402, 14),
 ];
 
-/// The socket and IPC calls by name, with their `socketcall` / `ipc` call
-/// numbers (linux/net.h `SYS_*`, linux/ipc.h): libseccomp adds these only in
-/// multiplexed form on x86 when x86 has no direct number for them.
-const X86_PSEUDO: &[(&str, u32, u64)] = &[
-    ("socket", X86_SOCKETCALL, 1),
-    ("bind", X86_SOCKETCALL, 2),
-    ("connect", X86_SOCKETCALL, 3),
-    ("listen", X86_SOCKETCALL, 4),
-    ("accept", X86_SOCKETCALL, 5),
-    ("getsockname", X86_SOCKETCALL, 6),
-    ("getpeername", X86_SOCKETCALL, 7),
-    ("socketpair", X86_SOCKETCALL, 8),
-    ("send", X86_SOCKETCALL, 9),
-    ("recv", X86_SOCKETCALL, 10),
-    ("sendto", X86_SOCKETCALL, 11),
-    ("recvfrom", X86_SOCKETCALL, 12),
-    ("shutdown", X86_SOCKETCALL, 13),
-    ("setsockopt", X86_SOCKETCALL, 14),
-    ("getsockopt", X86_SOCKETCALL, 15),
-    ("sendmsg", X86_SOCKETCALL, 16),
-    ("recvmsg", X86_SOCKETCALL, 17),
-    ("accept4", X86_SOCKETCALL, 18),
-    ("recvmmsg", X86_SOCKETCALL, 19),
-    ("sendmmsg", X86_SOCKETCALL, 20),
-    ("semop", X86_IPC, 1),
-    ("semget", X86_IPC, 2),
-    ("semctl", X86_IPC, 3),
-    ("semtimedop", X86_IPC, 4),
-    ("msgsnd", X86_IPC, 11),
-    ("msgrcv", X86_IPC, 12),
-    ("msgget", X86_IPC, 13),
-    ("msgctl", X86_IPC, 14),
-    ("shmat", X86_IPC, 21),
-    ("shmdt", X86_IPC, 22),
-    ("shmget", X86_IPC, 23),
-    ("shmctl", X86_IPC, 24),
-];
-
 /// `(socketcall or ipc, call)` for a socket or IPC call's name.
 pub fn x86_pseudo(name: &str) -> Option<(u32, u64)> {
-    X86_PSEUDO
-        .iter()
-        .find(|&&(n, _, _)| n == name)
-        .map(|&(_, mux, call)| (mux, call))
+    use crate::target::Multiplexer;
+    crate::target::multiplexed(name).map(|(mux, call)| match mux {
+        Multiplexer::Socketcall => (X86_SOCKETCALL, call),
+        Multiplexer::Ipc => (X86_IPC, call),
+    })
 }
 
 /// The multiplexed form libseccomp also adds for an x86 socket or IPC syscall.

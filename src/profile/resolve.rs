@@ -389,6 +389,10 @@ fn enosys_stub(profile: &Profile, target: &Target, rt: &Runtime) -> Vec<(Arch, u
             let largest = kept
                 .iter()
                 .flat_map(|r| &r.names)
+                .filter(|n| {
+                    !(crate::target::munges_names(arch)
+                        && crate::target::multiplexed(&n.name).is_some())
+                })
                 .filter_map(|n| match rt.lookup(arch, &n.name) {
                     Lookup::Nr(nr) => Some(nr),
                     _ => None,

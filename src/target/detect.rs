@@ -19,11 +19,18 @@ pub(super) fn detect(kind: Kind) -> Option<Runtime> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let (version, libseccomp) = parse_version_text(&text);
-    let libseccomp = libseccomp.or_else(|| linked_libseccomp(&path))?;
+    let linked = linked_library(&path);
+    let libseccomp =
+        libseccomp.or_else(|| release_of_file_name(linked.as_ref()?.file_name()?.to_str()?))?;
+    // Only a library the runtime loads from the system can be a distribution's build.
+    let build = linked
+        .and_then(|lib| package_version(&lib))
+        .filter(|b| Version::parse(b) == Some(libseccomp));
     Some(Runtime {
         kind,
         version,
         libseccomp,
+        build,
         here: true,
     })
 }
@@ -51,8 +58,27 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The release of the libseccomp `program` is linked with, from `ldd`.
-fn linked_libseccomp(program: &Path) -> Option<Version> {
+/// The version of the Debian package that owns `lib` (`2.5.4-1+deb12u1`).
+fn package_version(lib: &Path) -> Option<String> {
+    let owner = Command::new("dpkg-query")
+        .arg("-S")
+        .arg(lib)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let owner = String::from_utf8_lossy(&owner.stdout);
+    let package = owner.lines().next()?.split(':').next()?.trim().to_string();
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", &package])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!version.is_empty()).then_some(version)
+}
+
+/// The libseccomp `program` is linked with (links followed), from `ldd`.
+fn linked_library(program: &Path) -> Option<PathBuf> {
     let out = Command::new("ldd")
         .arg(program)
         .stdin(Stdio::null())
@@ -70,8 +96,7 @@ fn linked_libseccomp(program: &Path) -> Option<Version> {
                 .next()
                 .map(PathBuf::from)
         })?;
-    let real = std::fs::canonicalize(lib).ok()?;
-    release_of_file_name(real.file_name()?.to_str()?)
+    std::fs::canonicalize(lib).ok()
 }
 
 /// `libseccomp.so.2.5.4` → 2.5.4.

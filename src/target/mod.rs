@@ -113,8 +113,19 @@ pub struct Runtime {
     /// `--runtime runc@1.1.5`). Unknown means the current release's rules.
     pub version: Option<Version>,
     pub libseccomp: Version,
+    /// The distribution's build of libseccomp, when known (`2.5.4-1+deb12u1`):
+    /// some carry a newer release's name table (see [`patched_names`]).
+    pub build: Option<String>,
     /// Found on this machine: messages say "here".
     pub here: bool,
+}
+
+/// Distribution builds whose name table is a later release's, measured with
+/// the differential tests: Debian 12's 2.5.4-1+deb12u1 ("Add support for
+/// syscalls up to Linux 6.7") knows exactly the names of upstream 2.5.5.
+pub fn patched_names(build: &str) -> Option<Version> {
+    const PATCHED: &[(&str, Version)] = &[("2.5.4-1+deb12u1", Version::new(2, 5, 5))];
+    PATCHED.iter().find(|(b, _)| *b == build).map(|&(_, v)| v)
 }
 
 /// libseccomp refuses `SCMP_ACT_ERRNO(n)` for `n >= ERRNO_LIMIT` (`MAX_ERRNO`).
@@ -155,6 +166,7 @@ impl Runtime {
             kind,
             version: None,
             libseccomp: Runtime::newest_libseccomp(),
+            build: None,
             here: false,
         }
     }
@@ -204,19 +216,34 @@ impl Runtime {
                     list(&known)
                 ));
             }
-            if version != target.libseccomp {
+            // A plain release means upstream's table; a build string, that build's.
+            let build = (text.trim() != version.to_string()).then(|| text.trim().to_string());
+            if target.build != build && !(build.is_none() && target.build.is_none()) {
+                target.here = false;
+            }
+            if version != target.libseccomp || build.is_none() && target.build.is_some() {
                 target.here = false;
             }
             target.libseccomp = version;
+            target.build = build;
         }
         Ok(target)
     }
 
-    /// Index of the newest release table not newer than `self.libseccomp`.
+    /// The release whose name table this libseccomp carries.
+    pub fn names_of(&self) -> Version {
+        self.build
+            .as_deref()
+            .and_then(patched_names)
+            .unwrap_or(self.libseccomp)
+    }
+
+    /// Index of the newest release table not newer than [`Runtime::names_of`].
     fn release(&self) -> usize {
+        let names_of = self.names_of();
         names::RELEASES
             .iter()
-            .rposition(|&(a, b, c)| Version::new(a.into(), b.into(), c.into()) <= self.libseccomp)
+            .rposition(|&(a, b, c)| Version::new(a.into(), b.into(), c.into()) <= names_of)
             .unwrap_or(0)
     }
 
@@ -289,6 +316,13 @@ impl Runtime {
 impl fmt::Display for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} with libseccomp {}", self.short(), self.libseccomp)?;
+        if let Some(build) = &self.build {
+            write!(f, " (build {build}")?;
+            if self.names_of() != self.libseccomp {
+                write!(f, ", the names of {}", self.names_of())?;
+            }
+            f.write_str(")")?;
+        }
         if self.here {
             f.write_str(" (found here)")?;
         }
@@ -321,6 +355,75 @@ fn base(arch: Arch) -> u32 {
         Arch::Mips64n32 | Arch::Mips64n32el => 6000,
         _ => 0,
     }
+}
+
+/// The multiplexer of a socket or IPC call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Multiplexer {
+    Socketcall,
+    Ipc,
+}
+
+/// The socket and IPC calls with their `socketcall` / `ipc` call numbers
+/// (linux/net.h `SYS_*`, linux/ipc.h). On the arches that have those
+/// multiplexers libseccomp resolves these names to pseudo numbers and adds
+/// the multiplexed form (and the direct one where the arch has it).
+pub fn multiplexed(name: &str) -> Option<(Multiplexer, u64)> {
+    use Multiplexer::{Ipc, Socketcall};
+    const CALLS: &[(&str, Multiplexer, u64)] = &[
+        ("socket", Socketcall, 1),
+        ("bind", Socketcall, 2),
+        ("connect", Socketcall, 3),
+        ("listen", Socketcall, 4),
+        ("accept", Socketcall, 5),
+        ("getsockname", Socketcall, 6),
+        ("getpeername", Socketcall, 7),
+        ("socketpair", Socketcall, 8),
+        ("send", Socketcall, 9),
+        ("recv", Socketcall, 10),
+        ("sendto", Socketcall, 11),
+        ("recvfrom", Socketcall, 12),
+        ("shutdown", Socketcall, 13),
+        ("setsockopt", Socketcall, 14),
+        ("getsockopt", Socketcall, 15),
+        ("sendmsg", Socketcall, 16),
+        ("recvmsg", Socketcall, 17),
+        ("accept4", Socketcall, 18),
+        ("recvmmsg", Socketcall, 19),
+        ("sendmmsg", Socketcall, 20),
+        ("semop", Ipc, 1),
+        ("semget", Ipc, 2),
+        ("semctl", Ipc, 3),
+        ("semtimedop", Ipc, 4),
+        ("msgsnd", Ipc, 11),
+        ("msgrcv", Ipc, 12),
+        ("msgget", Ipc, 13),
+        ("msgctl", Ipc, 14),
+        ("shmat", Ipc, 21),
+        ("shmdt", Ipc, 22),
+        ("shmget", Ipc, 23),
+        ("shmctl", Ipc, 24),
+    ];
+    CALLS
+        .iter()
+        .find(|&&(n, _, _)| n == name)
+        .map(|&(_, mux, call)| (mux, call))
+}
+
+/// Arches whose libseccomp name lookup answers a socket or IPC name with a
+/// pseudo number (its "munge" resolvers): runc's stub never counts those.
+pub fn munges_names(arch: Arch) -> bool {
+    matches!(
+        arch,
+        Arch::X86
+            | Arch::S390
+            | Arch::S390x
+            | Arch::Ppc
+            | Arch::Ppc64
+            | Arch::Ppc64le
+            | Arch::Mips
+            | Arch::Mipsel
+    )
 }
 
 /// The kernel release that added a syscall, for the syscalls added since 5.0

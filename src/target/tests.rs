@@ -6,6 +6,7 @@ fn runc(libseccomp: &str) -> Runtime {
         kind: Kind::Runc,
         version: Version::parse("1.1.5"),
         libseccomp: Version::parse(libseccomp).unwrap(),
+        build: None,
         here: false,
     }
 }
@@ -49,6 +50,13 @@ fn each_release_knows_the_names_of_its_table() {
     // A release between two tables reads the older one.
     assert_eq!(runc("2.5.7").lookup(Arch::X86_64, "mseal"), Lookup::Nr(462));
     assert!(!old.supports(Arch::Loongarch64) && new.supports(Arch::Loongarch64));
+    // Debian 12's patched 2.5.4 knows 2.5.5's names.
+    let debian = Runtime::from_args(Some("runc@1.1.5"), Some("2.5.4-1+deb12u1")).unwrap();
+    assert_eq!(debian.libseccomp, Version::new(2, 5, 4));
+    assert_eq!(debian.names_of(), Version::new(2, 5, 5));
+    assert_eq!(debian.lookup(Arch::X86_64, "cachestat"), Lookup::Nr(451));
+    assert_eq!(old.lookup(Arch::X86_64, "cachestat"), Lookup::Unknown);
+    assert_eq!(debian.lookup(Arch::X86_64, "mseal"), Lookup::Unknown);
 }
 
 #[test]

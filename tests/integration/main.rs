@@ -15,6 +15,7 @@ mod logsrc;
 #[cfg(feature = "differential")]
 mod narrow;
 mod run;
+mod target;
 mod tighten;
 mod trace;
 mod tui;
