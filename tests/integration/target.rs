@@ -256,3 +256,4 @@ fn bad_runtime_arguments_are_usage_errors_with_a_hint() {
 
 #[cfg(feature = "differential")]
 mod differential;
+mod runtimes;
