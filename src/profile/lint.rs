@@ -170,9 +170,20 @@ impl Linter<'_> {
                 "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed",
                 "if you meant AND, a range needs both bounds in one rule, which runc cannot express for one index",
             )
+        } else if self
+            .resolved
+            .target
+            .runtime
+            .as_ref()
+            .is_some_and(|r| r.ors_every_condition())
+        {
+            (
+                "youki before 0.7.0 (the target) adds each condition as its own rule: they are ORed, not ANDed as runc, crun and later youki do",
+                "use one condition per rule, or target youki 0.7.0 or later",
+            )
         } else {
             (
-                "runc ANDs these conditions, but youki ORs every condition of a rule",
+                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule",
                 "if the profile must mean the same everywhere, use one condition per rule",
             )
         };

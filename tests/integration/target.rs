@@ -238,6 +238,41 @@ fn explain_says_when_the_runtime_differs_from_the_text() {
 }
 
 #[test]
+fn youki_before_0_7_ors_the_conditions_of_a_rule() {
+    let file = fixture("target/conditions.json");
+    let file = file.to_str().unwrap();
+    let (_, text) = check(&[file, "--runtime", "youki@0.6.0"]);
+    assert!(
+        text.contains("warning[arg-semantics]: syscalls[0].args: youki before 0.7.0 (the target)"),
+        "{text}"
+    );
+    let verdict = |runtime: &str| {
+        let out = run(&[
+            "explain",
+            file,
+            "personality",
+            "8",
+            "0",
+            "--runtime",
+            runtime,
+        ]);
+        stdout(&out).lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(
+        verdict("youki@0.6.0"),
+        "personality(0x8, 0x0) on x86_64: SCMP_ACT_ALLOW"
+    );
+    assert_eq!(
+        verdict("youki@0.7.0"),
+        "personality(0x8, 0x0) on x86_64: SCMP_ACT_ERRNO(EPERM)"
+    );
+    assert_eq!(
+        verdict("runc"),
+        "personality(0x8, 0x0) on x86_64: SCMP_ACT_ERRNO(EPERM)"
+    );
+}
+
+#[test]
 fn bad_runtime_arguments_are_usage_errors_with_a_hint() {
     let file = fixture("target/new-names.json");
     for (args, want) in [
