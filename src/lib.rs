@@ -2,8 +2,9 @@
 //!
 //! Data flows one way (docs/architecture.md has the whole map):
 //!
-//! - [`json`], [`arch`], [`caps`], [`errno`]: the ground floor — positions-keeping
-//!   JSON, architectures and syscall tables, capabilities, errno names.
+//! - [`json`], [`arch`], [`caps`], [`errno`], [`target`]: the ground floor — positions-keeping
+//!   JSON, architectures and syscall tables, capabilities, errno names, the runtime
+//!   that loads a profile and its libseccomp.
 //! - [`profile`]: the model, loading with precise errors, resolution for a target,
 //!   lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator.

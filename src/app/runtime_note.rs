@@ -6,7 +6,7 @@ use super::{App, Row};
 use crate::profile::{Action, Verdict};
 
 impl App {
-    /// "allowed by syscalls[0], but runc 1.1.5 here drops the name (unknown to
+    /// "allowed by `syscalls[0]`, but runc 1.1.5 here drops the name (unknown to
     /// libseccomp 2.5.4)"; `None` when the runtime reads the row as written,
     /// or eperm itself loads the profile.
     pub fn runtime_note(&self, row: &Row) -> Option<String> {
