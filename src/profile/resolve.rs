@@ -181,22 +181,8 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
             continue;
         }
         let verdict = Verdict::of(rule.action, rule.errno_ret);
-        if runtime.is_some_and(Runtime::refuses_errno_without_data)
-            && rule.errno_ret.is_some()
-            && !rule.action.takes_data()
-        {
-            refusals.push(Refusal::ErrnoWithoutData {
-                rule: Some(rule.index),
-            });
-        }
-        if runtime.is_some_and(Runtime::refuses_empty_names) {
-            // runc checks the name before anything else, whatever the action.
-            if let Some(j) = rule.names.iter().position(|n| n.name.is_empty()) {
-                refusals.push(Refusal::EmptyName {
-                    rule: rule.index,
-                    name_index: j,
-                });
-            }
+        if let Some(rt) = runtime {
+            refusals.extend(rule_refusals(rule, rt));
         }
         if verdict == default {
             skipped.push(Skip::EqualsDefault { rule: rule.index });
@@ -213,53 +199,17 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
         let mut added = false;
         for (name_index, name) in rule.names.iter().enumerate() {
             let name = &name.name;
-            let at =
-                |skip: fn(usize, usize, String) -> Skip| skip(rule.index, name_index, name.clone());
-            if name.is_empty() && runtime.is_some() {
-                skipped.push(Skip::EmptyName {
-                    rule: rule.index,
-                    name_index,
-                });
-                continue;
-            }
-            let on_target = match runtime {
-                None => arches
-                    .iter()
-                    .filter_map(|&a| Some((a, a.syscall_nr(name)?, None)))
-                    .collect(),
-                Some(rt) => match rt.lookup(target.arch, name) {
-                    // Only where it matters: a syscall of one of the target's arches.
-                    Lookup::Unknown if arches.iter().any(|a| a.syscall_nr(name).is_some()) => {
-                        skipped.push(at(|rule, name_index, name| Skip::UnknownToRuntime {
-                            rule,
-                            name_index,
-                            name,
-                        }));
-                        continue;
-                    }
-                    Lookup::Unknown => Vec::new(),
-                    _ => {
-                        added = true;
-                        on_runtime(rt, &arches, name)
-                    }
-                },
+            // runc adds the rule once its libseccomp knows the name natively.
+            added |= runtime.is_some_and(|rt| {
+                !name.is_empty() && rt.lookup(target.arch, name) != Lookup::Unknown
+            });
+            let on_target = match placements(name, &arches, target.arch, runtime) {
+                Ok(on) => on,
+                Err(why) => {
+                    skipped.push(why.skip(rule.index, name_index, name.clone()));
+                    continue;
+                }
             };
-            if on_target.is_empty() {
-                skipped.push(if crate::arch::is_known_anywhere(name) {
-                    at(|rule, name_index, name| Skip::NotOnTarget {
-                        rule,
-                        name_index,
-                        name,
-                    })
-                } else {
-                    at(|rule, name_index, name| Skip::UnknownName {
-                        rule,
-                        name_index,
-                        name,
-                    })
-                });
-                continue;
-            }
             for &(arch, nr, mux) in &on_target {
                 for conds in &cond_sets {
                     rules.push(Effective {
@@ -298,6 +248,88 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
         refusals,
         enosys_above,
     }
+}
+
+/// Why a name of a rule has no effective rule.
+enum Unplaced {
+    Empty,
+    UnknownToRuntime,
+    NotOnTarget,
+    Unknown,
+}
+
+impl Unplaced {
+    fn skip(self, rule: usize, name_index: usize, name: String) -> Skip {
+        match self {
+            Unplaced::Empty => Skip::EmptyName { rule, name_index },
+            Unplaced::UnknownToRuntime => Skip::UnknownToRuntime {
+                rule,
+                name_index,
+                name,
+            },
+            Unplaced::NotOnTarget => Skip::NotOnTarget {
+                rule,
+                name_index,
+                name,
+            },
+            Unplaced::Unknown => Skip::UnknownName {
+                rule,
+                name_index,
+                name,
+            },
+        }
+    }
+}
+
+/// Where a name is added: (arch, nr, the call number of a multiplexed form).
+/// Without a runtime, eperm's tables decide; with one, its libseccomp's: the
+/// name must be known on the native arch (runc resolves it there first).
+fn placements(
+    name: &str,
+    arches: &[Arch],
+    native: Arch,
+    runtime: Option<&Runtime>,
+) -> Result<Vec<(Arch, u32, Option<u64>)>, Unplaced> {
+    let on: Vec<_> = match runtime {
+        None => arches
+            .iter()
+            .filter_map(|&a| Some((a, a.syscall_nr(name)?, None)))
+            .collect(),
+        Some(_) if name.is_empty() => return Err(Unplaced::Empty),
+        Some(rt) => match rt.lookup(native, name) {
+            // Only where it matters: a syscall of one of the target's arches.
+            Lookup::Unknown if arches.iter().any(|a| a.syscall_nr(name).is_some()) => {
+                return Err(Unplaced::UnknownToRuntime)
+            }
+            Lookup::Unknown => Vec::new(),
+            _ => on_runtime(rt, arches, name),
+        },
+    };
+    match on.is_empty() {
+        false => Ok(on),
+        true if crate::arch::is_known_anywhere(name) => Err(Unplaced::NotOnTarget),
+        true => Err(Unplaced::Unknown),
+    }
+}
+
+/// What the runtime refuses in a rule Docker keeps, before it looks at the names.
+fn rule_refusals(rule: &Rule, rt: &Runtime) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if rt.refuses_errno_without_data() && rule.errno_ret.is_some() && !rule.action.takes_data() {
+        out.push(Refusal::ErrnoWithoutData {
+            rule: Some(rule.index),
+        });
+    }
+    // runc checks the name before anything else, whatever the action.
+    if rt.refuses_empty_names() {
+        if let Some(j) = rule.names.iter().position(|n| n.name.is_empty()) {
+            out.push(Refusal::EmptyName {
+                rule: rule.index,
+                name_index: j,
+            });
+        }
+    }
+    out
 }
 
 /// What the runtime refuses in the default action itself.
