@@ -153,26 +153,60 @@ struct Ctx {
     stub: Option<String>,
 }
 
+/// A syscall of `arch` by name, or by number.
+fn syscall_number(arch: Arch, syscall: &str) -> Result<u32, CmdError> {
+    if let Some(nr) = arch.syscall_nr(syscall) {
+        return Ok(nr);
+    }
+    syscall.parse::<u32>().map_err(|_| {
+        let hint = crate::suggest::closest(syscall, arch.syscalls().iter().map(|&(n, _)| n))
+            .map(|s| format!("\n  hint: did you mean {s}?"))
+            .unwrap_or_default();
+        CmdError::BadInput(format!("unknown syscall {syscall:?} on {arch}{hint}"))
+    })
+}
+
+/// Why the runtime makes rules naming `name` not decide: the rules whose name
+/// it drops, and its stub when that answers first.
+fn runtime_reasons(
+    resolved: &crate::profile::Resolved,
+    compiled: &compile::Compiled,
+    arch: Arch,
+    nr: u32,
+    name: &str,
+) -> (std::collections::HashMap<usize, String>, Option<String>) {
+    let rt = resolved.target.runtime.as_ref();
+    let dropped = resolved
+        .skipped
+        .iter()
+        .filter_map(|s| match (s, rt) {
+            (crate::profile::Skip::UnknownToRuntime { rule, name: n, .. }, Some(rt))
+                if n == name =>
+            {
+                Some((
+                    *rule,
+                    format!(
+                        "{} drops {name}: libseccomp {} does not know it",
+                        rt.named(),
+                        rt.libseccomp
+                    ),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let stub = compiled.stub_decides(arch, nr).then(|| {
+        let who = rt.map_or("runc".into(), |r| r.named());
+        format!("{who}'s -ENOSYS stub")
+    });
+    (dropped, stub)
+}
+
 pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
     let profile = load_file(&args.profile)?;
     let arch = target.arch;
-    let nr = match arch.syscall_nr(&args.syscall) {
-        Some(nr) => nr,
-        None => match args.syscall.parse::<u32>() {
-            Ok(nr) => nr,
-            Err(_) => {
-                let hint =
-                    crate::suggest::closest(&args.syscall, arch.syscalls().iter().map(|&(n, _)| n))
-                        .map(|s| format!("\n  hint: did you mean {s}?"))
-                        .unwrap_or_default();
-                return Err(CmdError::BadInput(format!(
-                    "unknown syscall {:?} on {arch}{hint}",
-                    args.syscall
-                )));
-            }
-        },
-    };
+    let nr = syscall_number(arch, &args.syscall)?;
     let name = arch.syscall_name(nr).unwrap_or("?").to_string();
     let mut values = [0u64; 6];
     for (i, a) in args.args.iter().enumerate() {
@@ -192,28 +226,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
     let outcome = compiled.evaluate(arch, nr, values);
     debug_assert_eq!(word, compile::action_word(outcome.verdict));
     let decider = outcome.origin.map(|e| resolved.rules[e].rule);
-    let dropped = resolved
-        .skipped
-        .iter()
-        .filter_map(|s| match s {
-            crate::profile::Skip::UnknownToRuntime { rule, name: n, .. } if *n == name => {
-                let rt = target.runtime.as_ref()?;
-                Some((
-                    *rule,
-                    format!(
-                        "{} drops {name}: libseccomp {} does not know it",
-                        rt.named(),
-                        rt.libseccomp
-                    ),
-                ))
-            }
-            _ => None,
-        })
-        .collect();
-    let stub_who = compiled.stub_decides(arch, nr).then(|| {
-        let who = target.runtime.as_ref().map_or("runc".into(), |r| r.named());
-        format!("{who}'s -ENOSYS stub")
-    });
+    let (dropped, stub_who) = runtime_reasons(&resolved, &compiled, arch, nr, &name);
     let ctx = Ctx {
         target: target.clone(),
         default: resolved.default,
