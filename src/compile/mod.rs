@@ -250,6 +250,7 @@ pub fn refusal_text(refusal: &crate::profile::Refusal) -> String {
                 at(rule)
             )
         }
+        Refusal::Arch { arch } => format!("its libseccomp has no {}", arch.scmp_name()),
     }
 }
 

@@ -347,6 +347,24 @@ impl Linter<'_> {
                     format!("an empty name: {} refuses the profile (\"empty string is not a valid syscall\")", rt.named()),
                     "delete the empty name".to_string(),
                 ),
+                Refusal::Arch { arch } => {
+                    let (span, path) = match node.get("architectures") {
+                        Some(n) => (n.span, "architectures".to_string()),
+                        None => (node.span, String::new()),
+                    };
+                    (
+                        span,
+                        path,
+                        format!(
+                            "libseccomp {} has no {}: {} refuses the profile",
+                            rt.libseccomp,
+                            arch.scmp_name(),
+                            rt.named()
+                        ),
+                        "libseccomp 2.6.0 added loongarch64; a runtime linking it can load this"
+                            .to_string(),
+                    )
+                }
                 Refusal::ErrnoWithoutData { rule } => {
                     let (span, path, action) = match rule {
                         Some(r) => (self.rule(*r).span, format!("syscalls[{r}].errnoRet"), self.rule(*r).action),

@@ -135,6 +135,8 @@ pub enum Refusal {
     EmptyName { rule: usize, name_index: usize },
     /// crun: "errno value specified for action"; `rule` `None` is `defaultErrnoRet`.
     ErrnoWithoutData { rule: Option<usize> },
+    /// The libseccomp release has no such arch (loongarch64 before 2.6.0).
+    Arch { arch: Arch },
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +173,8 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
     let arches = arches(profile, target.arch);
     if let Some(rt) = runtime {
         refusals.extend(default_refusals(profile, default, rt));
+        let missing = arches.iter().filter(|&&a| !rt.supports(a));
+        refusals.extend(missing.map(|&arch| Refusal::Arch { arch }));
     }
     for rule in &profile.rules {
         if let Some(reason) = filtered_out(rule, target) {

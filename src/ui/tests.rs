@@ -283,3 +283,30 @@ fn a_long_prune_list_is_cut_to_the_width_and_says_how_many_more() {
     );
     assert_eq!(super::prompt::fit(&names[..2], 60), "call0, call1");
 }
+
+/// A container's run: the runtime drops `mseal`, which the profile's text allows.
+#[test]
+fn the_detail_pane_says_when_the_runtime_drops_the_name() {
+    let profile = load_str(
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "mseal"], "action": "SCMP_ACT_ALLOW"}]}"#.into(),
+    )
+    .unwrap();
+    let runtime = crate::target::Runtime::from_args(Some("runc@1.1.5"), Some("2.5.4")).unwrap();
+    let mut app = App::new(
+        profile,
+        Config {
+            runtime: Some(runtime),
+            ..Config::default()
+        },
+    );
+    app.update(Msg::Event(event("mseal", 4242, 0)));
+    // Wide enough for the note on one line.
+    let text = screen(&app, 240, 40);
+    assert!(
+        text.contains(
+            "allowed by syscalls[0], but runc 1.1.5 drops the name (unknown to libseccomp 2.5.4)"
+        ),
+        "{text}"
+    );
+}

@@ -238,6 +238,20 @@ fn explain_says_when_the_runtime_differs_from_the_text() {
 }
 
 #[test]
+fn an_arch_the_release_lacks_is_refused() {
+    let file = fixture("target/loongarch64.json");
+    let file = file.to_str().unwrap();
+    let (code, text) = check(&[file, "--arch", "loongarch64", "--libseccomp", "2.5.4"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(":3:20: error[runtime-refuses]: architectures: libseccomp 2.5.4 has no SCMP_ARCH_LOONGARCH64"),
+        "{text}"
+    );
+    let (code, text) = check(&[file, "--arch", "loongarch64", "--libseccomp", "2.6.0"]);
+    assert_eq!(code, Some(0), "{text}");
+}
+
+#[test]
 fn youki_before_0_7_ors_the_conditions_of_a_rule() {
     let file = fixture("target/conditions.json");
     let file = file.to_str().unwrap();
