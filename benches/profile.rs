@@ -28,6 +28,7 @@ fn main() {
         arch: Arch::X86_64,
         caps: CapSet::docker_default(),
         kernel: KernelVersion::parse("6.1"),
+        runtime: None,
     };
     let text = DEFAULT_PROFILE.to_string();
     // Build the syscall tables once, as a long-running eperm would have.

@@ -455,6 +455,14 @@ pub struct TargetArgs {
     /// Kernel version X.Y for `minKernel` (default: the running kernel).
     #[arg(long)]
     pub kernel: Option<String>,
+    /// The runtime that loads the profile: runc, crun or youki, optionally
+    /// @VERSION (default: the one found here, else runc's newest).
+    #[arg(long, value_name = "NAME[@VERSION]")]
+    pub runtime: Option<String>,
+    /// The libseccomp release the runtime links, e.g. 2.5.4 (default: the
+    /// runtime's, found here, else the newest eperm has the table of).
+    #[arg(long, value_name = "VERSION")]
+    pub libseccomp: Option<String>,
 }
 
 #[derive(Args, Debug)]

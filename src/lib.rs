@@ -2,9 +2,10 @@
 //!
 //! Data flows one way (docs/architecture.md has the whole map):
 //!
-//! - [`json`], [`arch`], [`caps`], [`errno`], [`progress`]: the ground floor —
-//!   positions-keeping JSON, architectures and syscall tables, capabilities, errno
-//!   names, a status line for long work.
+//! - [`json`], [`arch`], [`caps`], [`errno`], [`target`], [`progress`]: the ground
+//!   floor — positions-keeping JSON, architectures and syscall tables, capabilities,
+//!   errno names, the runtime that loads a profile and its libseccomp, a status line
+//!   for long work.
 //! - [`profile`]: the model, loading with precise errors, resolution for a target,
 //!   lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator.
@@ -33,6 +34,7 @@ pub mod run;
 pub mod session;
 pub mod sources;
 pub mod suggest;
+pub mod target;
 pub mod tighten;
 pub mod tui;
 pub mod ui;

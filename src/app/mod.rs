@@ -22,6 +22,7 @@ pub mod keys;
 mod keys_tests;
 pub mod layout;
 mod prompts;
+mod runtime_note;
 mod table;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -233,6 +234,8 @@ pub struct Config {
     /// No workload: the events come from logs (`watch`, `replay`), so there is
     /// nothing to start or restart.
     pub watching: bool,
+    /// The runtime that loads the profile (a container's); `None`: eperm itself.
+    pub runtime: Option<crate::target::Runtime>,
 }
 
 impl Default for Config {
@@ -248,6 +251,7 @@ impl Default for Config {
             path: None,
             coverage: false,
             watching: false,
+            runtime: None,
         }
     }
 }

@@ -150,7 +150,35 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
             ))
         })?),
     };
-    Ok(Target { arch, caps, kernel })
+    let runtime =
+        crate::target::Runtime::from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
+            .map_err(CmdError::BadInput)?;
+    Ok(Target {
+        arch,
+        caps,
+        kernel,
+        runtime: Some(runtime),
+    })
+}
+
+/// The error for a profile the target's runtime refuses (or libseccomp cannot
+/// merge): each problem with its line:column and hint, as `check` prints it.
+pub fn refused(
+    profile: &crate::profile::Profile,
+    resolved: &crate::profile::Resolved,
+) -> Option<CmdError> {
+    let mut found: Vec<_> = crate::profile::lint(profile, resolved)
+        .into_iter()
+        .filter(|d| d.code == "runtime-refuses")
+        .collect();
+    if found.is_empty() {
+        found.extend(crate::compile::clash(profile, resolved));
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let text: Vec<String> = found.iter().map(|d| d.render(&profile.file)).collect();
+    Some(CmdError::BadInput(text.join("\n")))
 }
 
 /// With the TUI, or without: a terminal on stdout and no `--no-tui` (nor

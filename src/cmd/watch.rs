@@ -148,6 +148,7 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
         coverage: false,
         path,
         watching: true,
+        runtime: None,
     }
 }
 
@@ -165,6 +166,7 @@ pub fn profile_and_judge(
         arch: Arch::native(),
         caps: CapSet::docker_default(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
         .map_err(|e| CmdError::BadInput(e.to_string()))?;

@@ -189,6 +189,7 @@ mod tests {
             arch: Arch::X86_64,
             caps: crate::caps::CapSet::docker_default(),
             kernel: None,
+            runtime: None,
         }
     }
 

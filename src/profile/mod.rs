@@ -19,7 +19,7 @@ pub use diag::{Diagnostic, LoadError, Severity};
 pub use lint::lint;
 pub use load::{load_bytes, load_file, load_str};
 pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Rule, Syntax};
-pub use resolve::{resolve, Effective, Resolved, Skip, Target, Verdict};
+pub use resolve::{resolve, Effective, Refusal, Resolved, Skip, Target, Verdict};
 
 /// The embedded default profile, Docker-compatible in behaviour.
 pub const DEFAULT_PROFILE: &str = include_str!("../../assets/profiles/default.json");

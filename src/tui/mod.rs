@@ -64,6 +64,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         coverage: options.coverage,
         path: session.profile.file_path(),
         watching: false,
+        runtime: session.target.runtime.clone(),
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
     let app = App::new(session.profile.clone(), config);

@@ -344,3 +344,30 @@ fn no_cell_holds_a_control_character_even_from_text_that_was_not_escaped() {
     );
     assert!(inert(&s), "{s:?}");
 }
+
+/// A container's run: the runtime drops `mseal`, which the profile's text allows.
+#[test]
+fn the_detail_pane_says_when_the_runtime_drops_the_name() {
+    let profile = load_str(
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "mseal"], "action": "SCMP_ACT_ALLOW"}]}"#.into(),
+    )
+    .unwrap();
+    let runtime = crate::target::Runtime::from_args(Some("runc@1.1.5"), Some("2.5.4")).unwrap();
+    let mut app = App::new(
+        profile,
+        Config {
+            runtime: Some(runtime),
+            ..Config::default()
+        },
+    );
+    app.update(Msg::Event(event("mseal", 4242, 0)));
+    // Wide enough for the note on one line.
+    let text = screen(&app, 240, 40);
+    assert!(
+        text.contains(
+            "allowed by syscalls[0], but runc 1.1.5 drops the name (unknown to libseccomp 2.5.4)"
+        ),
+        "{text}"
+    );
+}

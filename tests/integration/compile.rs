@@ -28,6 +28,7 @@ pub fn target(arch: Arch) -> Target {
         arch,
         caps: CapSet::docker_default(),
         kernel: KernelVersion::parse("6.1"),
+        runtime: None,
     }
 }
 

@@ -461,6 +461,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         arch: eperm::arch::Arch::native(),
         caps: eperm::caps::CapSet::all(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let (events, _rx) = std::sync::mpsc::channel();
     let sup = Supervision {

@@ -51,6 +51,7 @@ fn target() -> Target {
         arch: Arch::X86_64,
         caps: CapSet::docker_default(),
         kernel: KernelVersion::parse("6.1"),
+        runtime: None,
     }
 }
 

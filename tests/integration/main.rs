@@ -19,6 +19,7 @@ mod logsrc;
 mod narrow;
 mod podman;
 mod run;
+mod target;
 mod tighten;
 mod trace;
 mod tui;
