@@ -1,0 +1,415 @@
+//! The coverage counter: an eBPF program on `raw_syscalls:sys_enter` that counts
+//! the calls of one cgroup's tasks by (kind, nr), and samples the values of a few
+//! argument positions, for eperm to read while the workload runs and at its end.
+//!
+//! `sys_enter` fires after seccomp let a call through, so what is counted is
+//! exactly the allowed calls. Per call the program:
+//!
+//! 1. leaves unless `bpf_get_current_cgroup_id()` is the workload's cgroup (the
+//!    v2 cgroup eperm made, or the container's): children, threads and daemons
+//!    are counted with no per-process bookkeeping;
+//! 2. tells the call's kind: x32 carries bit 0x40000000 in `nr`; an ia32 call
+//!    (`int 0x80`, or a 32-bit process) is marked `TS_COMPAT` in
+//!    `task_struct.thread_info.status`, read at the offset this kernel's BTF
+//!    gives (one `bpf_probe_read_kernel` per call, only when the profile lets
+//!    ia32 calls run at all);
+//! 3. puts calls of the bootstrap (a thread whose `comm` is still that of the
+//!    process that spawned the workload — eperm, or runc's init) in a bank of
+//!    their own, and drops those made before any seccomp filter was installed
+//!    (`task_struct.seccomp.mode` is 0): they are not the profile's business;
+//! 4. for a watched (kind, nr, arg), adds one to `values[(slot, arg, value)]`;
+//! 5. adds one to this CPU's `counts[slot]`, `slot = bank·3072 + kind·1024 + nr`.
+//!
+//! Assembled here in Rust (see [`super::insn`]) and loaded with `bpf()`, so that
+//! `cargo install` needs no clang nor a prebuilt object; the program is small and
+//! generated per run (the cgroup id and the watched numbers are constants in it).
+
+use super::btf;
+use super::insn::{
+    Alu, Asm, Cond, Helper, Insn, Label, Size, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9,
+};
+use super::sys::{self, LoadError, Map, MapType, ProgType};
+use std::collections::BTreeMap;
+use std::io;
+use std::os::fd::OwnedFd;
+
+/// Numbers per kind: every table's highest nr (x32's without its bit) is below.
+pub const NRS: u32 = 1024;
+const KINDS: u32 = 3;
+/// Slots in one bank (workload, or bootstrap).
+const BANK: u32 = NRS * KINDS;
+const X32_BIT: i32 = 0x4000_0000;
+/// `TS_COMPAT` in `thread_info.status` (arch/x86/include/asm/thread_info.h).
+const TS_COMPAT: i32 = 0x0002;
+/// At most this many distinct sampled (slot, arg, value) keys.
+pub const MAX_SAMPLES: u32 = 4096;
+
+/// Which syscall table a call's nr is from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Native = 0,
+    X32 = 1,
+    Ia32 = 2,
+}
+
+impl Kind {
+    fn from_index(i: u32) -> Kind {
+        match i {
+            1 => Kind::X32,
+            2 => Kind::Ia32,
+            _ => Kind::Native,
+        }
+    }
+}
+
+/// How the program is attached to `sys_enter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// `BPF_RAW_TRACEPOINT_OPEN "sys_enter"`: the cheaper one, and needs no tracefs
+    /// (benches/coverage.rs measures both); arguments are read from `pt_regs`.
+    Raw,
+    /// A perf event on the `raw_syscalls:sys_enter` tracepoint on each CPU; the
+    /// kernel fills the trace record (with the arguments) before the program runs.
+    Tracepoint,
+}
+
+/// What to count.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub cgroup_id: u64,
+    /// The spawner's `comm` (NUL-padded): calls made under it are bootstrap.
+    pub bootstrap_comm: Option<[u8; 16]>,
+    /// Tell ia32 calls apart (the profile lets them run).
+    pub ia32: bool,
+    /// Argument positions to sample: (kind, nr, arg index).
+    pub watched: Vec<(Kind, u32, u8)>,
+    pub hook: Hook,
+}
+
+/// One run's counts as read from the kernel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// (kind, nr) → (calls of the workload, calls of its bootstrap).
+    pub calls: BTreeMap<(Kind, u32), (u64, u64)>,
+    /// (kind, nr, arg, value) → calls seen with that value (workload only).
+    pub values: BTreeMap<(Kind, u32, u8, u64), u64>,
+    /// The sample map was full: some values may be missing.
+    pub values_full: bool,
+}
+
+/// The program, its maps and its attachment; detached when dropped.
+pub struct Counter {
+    counts: Map,
+    values: Map,
+    _prog: OwnedFd,
+    _links: Vec<OwnedFd>,
+}
+
+/// Why the counter could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    #[error("cannot {op}: {source}")]
+    Os { op: &'static str, source: io::Error },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+fn os(op: &'static str) -> impl FnOnce(io::Error) -> CounterError {
+    move |source| CounterError::Os { op, source }
+}
+
+/// Offsets of the syscall arguments in x86_64's `struct pt_regs` (di, si, dx,
+/// r10, r8, r9) and, for ia32 calls, (bx, cx, dx, si, di, bp).
+const NATIVE_REGS: [i32; 6] = [112, 104, 96, 56, 72, 64];
+const IA32_REGS: [i32; 6] = [40, 88, 96, 104, 112, 32];
+
+// The stack frame (offsets from r10).
+const COMM: i16 = -16;
+const SCRATCH: i16 = -24;
+const KEY_SLOT: i16 = -40;
+const KEY_ARG: i16 = -36;
+const KEY_VALUE: i16 = -32;
+const ONE: i16 = -48;
+const SLOT: i16 = -56;
+
+struct Offsets {
+    status: i32,
+    seccomp_mode: i32,
+}
+
+impl Counter {
+    /// Creates the maps, loads the program and attaches it.
+    pub fn attach(spec: &Spec) -> Result<Counter, CounterError> {
+        let offsets = Offsets {
+            status: btf::thread_status_offset().map_err(os("read the kernel's BTF"))? as i32,
+            seccomp_mode: btf::seccomp_mode_offset().map_err(os("read the kernel's BTF"))? as i32,
+        };
+        let counts = Map::create(MapType::PercpuArray, 4, 8, 2 * BANK, "eperm_counts")
+            .map_err(os("create the eBPF count map"))?;
+        let values = Map::create(MapType::Hash, 16, 8, MAX_SAMPLES, "eperm_values")
+            .map_err(os("create the eBPF sample map"))?;
+        let insns = program(spec, &offsets, raw_fd(&counts), raw_fd(&values));
+        let kind = match spec.hook {
+            Hook::Raw => ProgType::RawTracepoint,
+            Hook::Tracepoint => ProgType::Tracepoint,
+        };
+        let prog = sys::load(kind, &insns, "eperm_cover")?;
+        let links = attach(&prog, spec.hook)?;
+        Ok(Counter {
+            counts,
+            values,
+            _prog: prog,
+            _links: links,
+        })
+    }
+
+    /// Everything counted so far (safe to call while the workload runs).
+    pub fn read(&self) -> io::Result<Counts> {
+        let mut out = Counts::default();
+        let mut buf = vec![0u8; self.counts.lookup_len()];
+        for slot in 0..2 * BANK {
+            if !self.counts.lookup(&slot.to_ne_bytes(), &mut buf)? {
+                continue;
+            }
+            let sum: u64 = buf
+                .chunks_exact(8)
+                .map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes")))
+                .sum();
+            if sum == 0 {
+                continue;
+            }
+            let (bank, rest) = (slot / BANK, slot % BANK);
+            let key = (Kind::from_index(rest / NRS), rest % NRS);
+            let entry = out.calls.entry(key).or_default();
+            if bank == 0 {
+                entry.0 += sum;
+            } else {
+                entry.1 += sum;
+            }
+        }
+        let keys = self.values.keys()?;
+        out.values_full = keys.len() >= MAX_SAMPLES as usize;
+        let mut value = [0u8; 8];
+        for key in keys {
+            if !self.values.lookup(&key, &mut value)? {
+                continue;
+            }
+            let word = |at: usize| u32::from_ne_bytes(key[at..at + 4].try_into().expect("4"));
+            let slot = word(0);
+            let arg = word(4) as u8;
+            let v = u64::from_ne_bytes(key[8..16].try_into().expect("8 bytes"));
+            let kind = Kind::from_index(slot / NRS);
+            out.values
+                .insert((kind, slot % NRS, arg, v), u64::from_ne_bytes(value));
+        }
+        Ok(out)
+    }
+}
+
+/// A do-nothing program on the same hook: the floor of what counting can cost
+/// (benches/coverage.rs). Detached when the fds are dropped.
+pub fn attach_empty(hook: Hook) -> Result<Vec<OwnedFd>, CounterError> {
+    let mut a = Asm::new();
+    a.mov_imm(R0, 0).exit();
+    let kind = match hook {
+        Hook::Raw => ProgType::RawTracepoint,
+        Hook::Tracepoint => ProgType::Tracepoint,
+    };
+    let prog = sys::load(kind, &a.finish(), "eperm_empty")?;
+    let mut links = attach(&prog, hook)?;
+    links.push(prog);
+    Ok(links)
+}
+
+fn attach(prog: &OwnedFd, hook: Hook) -> Result<Vec<OwnedFd>, CounterError> {
+    match hook {
+        Hook::Raw => Ok(vec![sys::attach_raw_tracepoint(prog, "sys_enter")
+            .map_err(os("attach to the sys_enter raw tracepoint"))?]),
+        Hook::Tracepoint => {
+            let id = sys::tracepoint_id("raw_syscalls", "sys_enter")
+                .map_err(os("find raw_syscalls:sys_enter in tracefs"))?;
+            sys::attach_tracepoint(prog, id).map_err(os("attach to raw_syscalls:sys_enter"))
+        }
+    }
+}
+
+fn raw_fd(map: &Map) -> i32 {
+    use std::os::fd::AsRawFd;
+    map.fd.as_raw_fd()
+}
+
+/// The counting program for `spec` (see the module's doc for what it does).
+fn program(spec: &Spec, off: &Offsets, counts: i32, values: i32) -> Vec<Insn> {
+    let mut a = Asm::new();
+    let out = a.label();
+    let count = a.label();
+    // r6 = ctx; r7 = nr; r8 = the kind's base slot; r9 = the slot.
+    a.mov_reg(R6, R1);
+    a.call(Helper::GetCurrentCgroupId);
+    a.load_imm64(R1, spec.cgroup_id);
+    a.jump_reg(Cond::Ne, R0, R1, out);
+    // Both hooks have the nr at ctx + 8: the raw tracepoint's args[1], the trace
+    // record's `id` after its 8-byte header.
+    a.load(Size::DW, R7, R6, 8);
+    a.mov_imm(R8, 0);
+    if cfg!(target_arch = "x86_64") {
+        let (x32, known) = (a.label(), a.label());
+        a.jump_imm(Cond::Set, R7, X32_BIT, x32);
+        if spec.ia32 {
+            task_field(&mut a, off.status);
+            a.load(Size::W, R1, FP, SCRATCH);
+            a.alu_imm(Alu::And, R1, TS_COMPAT);
+            a.jump_imm(Cond::Eq, R1, 0, known);
+            a.mov_imm(R8, 2 * NRS as i32);
+        }
+        a.jump(known);
+        a.bind(x32);
+        a.alu_imm(Alu::And, R7, !X32_BIT);
+        a.mov_imm(R8, NRS as i32);
+        a.bind(known);
+    }
+    // Negative ids (-1 for a bad nr) are huge unsigned: out.
+    a.jump_imm(Cond::Ge, R7, NRS as i32, out);
+    a.mov_reg(R9, R8);
+    a.alu_reg(Alu::Add, R9, R7);
+    if let Some(comm) = spec.bootstrap_comm {
+        let workload = a.label();
+        a.mov_reg(R1, FP);
+        a.alu_imm(Alu::Add, R1, COMM as i32);
+        a.mov_imm(R2, 16);
+        a.call(Helper::GetCurrentComm);
+        for (i, at) in [(0usize, COMM), (8, COMM + 8)] {
+            a.load(Size::DW, R1, FP, at);
+            a.load_imm64(
+                R2,
+                u64::from_ne_bytes(comm[i..i + 8].try_into().expect("8")),
+            );
+            a.jump_reg(Cond::Ne, R1, R2, workload);
+        }
+        // The bootstrap: nothing before a filter exists, the rest in bank 1.
+        task_field(&mut a, off.seccomp_mode);
+        a.load(Size::W, R1, FP, SCRATCH);
+        a.jump_imm(Cond::Eq, R1, 0, out);
+        a.alu_imm(Alu::Add, R9, BANK as i32);
+        a.jump(count);
+        a.bind(workload);
+    }
+    sample(&mut a, spec, values, count);
+    a.bind(count);
+    a.store(Size::W, FP, SLOT, R9);
+    a.load_map(R1, counts);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, SLOT as i32);
+    a.call(Helper::MapLookupElem);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    // Per-CPU and with preemption off in the syscall probes: no atomic needed.
+    a.load(Size::DW, R1, R0, 0);
+    a.alu_imm(Alu::Add, R1, 1);
+    a.store(Size::DW, R0, 0, R1);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish()
+}
+
+/// Reads the u32 at `current + offset` into the scratch slot (zero on a fault).
+fn task_field(a: &mut Asm, offset: i32) {
+    a.call(Helper::GetCurrentTask);
+    a.mov_reg(R3, R0);
+    a.alu_imm(Alu::Add, R3, offset);
+    a.mov_reg(R1, FP);
+    a.alu_imm(Alu::Add, R1, SCRATCH as i32);
+    a.mov_imm(R2, 4);
+    a.call(Helper::ProbeReadKernel);
+}
+
+/// For each watched slot: when r9 is it, count each watched argument's value.
+fn sample(a: &mut Asm, spec: &Spec, values: i32, done: Label) {
+    let mut by_slot: BTreeMap<u32, Vec<(Kind, u8)>> = BTreeMap::new();
+    for &(kind, nr, arg) in &spec.watched {
+        if nr < NRS && arg < 6 {
+            by_slot
+                .entry(kind as u32 * NRS + nr)
+                .or_default()
+                .push((kind, arg));
+        }
+    }
+    for (slot, args) in by_slot {
+        let next = a.label();
+        a.jump_imm(Cond::Ne, R9, slot as i32, next);
+        for (kind, arg) in args {
+            a.store_imm(Size::DW, FP, KEY_VALUE, 0);
+            let wide = if kind == Kind::Ia32 {
+                Size::W
+            } else {
+                Size::DW
+            };
+            match spec.hook {
+                Hook::Raw => {
+                    let regs = if kind == Kind::Ia32 {
+                        IA32_REGS
+                    } else {
+                        NATIVE_REGS
+                    };
+                    a.load(Size::DW, R3, R6, 0);
+                    a.alu_imm(Alu::Add, R3, regs[arg as usize]);
+                    a.mov_reg(R1, FP);
+                    a.alu_imm(Alu::Add, R1, KEY_VALUE as i32);
+                    a.mov_imm(R2, if wide == Size::W { 4 } else { 8 });
+                    a.call(Helper::ProbeReadKernel);
+                }
+                Hook::Tracepoint => {
+                    a.load(wide, R1, R6, 16 + 8 * arg as i16);
+                    a.store(Size::DW, FP, KEY_VALUE, R1);
+                }
+            }
+            a.store(Size::W, FP, KEY_SLOT, R9);
+            a.store_imm(Size::W, FP, KEY_ARG, arg as i32);
+            add_one(a, values);
+        }
+        a.jump(done);
+        a.bind(next);
+    }
+}
+
+/// `values[key] += 1`, inserting the key when new (looked up again when another
+/// CPU inserted it first).
+fn add_one(a: &mut Asm, values: i32) {
+    let (insert, done) = (a.label(), a.label());
+    let lookup = |a: &mut Asm| {
+        a.load_map(R1, values);
+        a.mov_reg(R2, FP);
+        a.alu_imm(Alu::Add, R2, KEY_SLOT as i32);
+        a.call(Helper::MapLookupElem);
+    };
+    lookup(a);
+    a.jump_imm(Cond::Eq, R0, 0, insert);
+    a.mov_imm(R1, 1);
+    a.atomic_add(R0, 0, R1);
+    a.jump(done);
+    a.bind(insert);
+    a.store_imm(Size::DW, FP, ONE, 1);
+    a.load_map(R1, values);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY_SLOT as i32);
+    a.mov_reg(R3, FP);
+    a.alu_imm(Alu::Add, R3, ONE as i32);
+    a.mov_imm(R4, sys::NOEXIST as i32);
+    a.call(Helper::MapUpdateElem);
+    a.jump_imm(Cond::Eq, R0, 0, done);
+    lookup(a);
+    a.jump_imm(Cond::Eq, R0, 0, done);
+    a.mov_imm(R1, 1);
+    a.atomic_add(R0, 0, R1);
+    a.bind(done);
+}
+
+/// The cgroup v2 id of a cgroup directory: its inode number.
+pub fn cgroup_id(dir: &std::path::Path) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(dir)?.ino())
+}
+
+#[cfg(test)]
+#[path = "counter/tests.rs"]
+mod tests;
