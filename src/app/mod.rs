@@ -106,6 +106,9 @@ pub enum Msg {
         run: Coverage,
         stored: Option<Result<Coverage, String>>,
     },
+    /// How the coverage run counted (`ebpf`, or `notify (no eBPF: why)`), shown
+    /// as the run's mode in the status bar.
+    CoverageCounting(String),
 }
 
 /// Something the TUI loop (`tui`) must do.
@@ -447,6 +450,10 @@ impl App {
                 vec![]
             }
             Msg::CoverageRun { run, stored } => self.coverage_run(run, stored),
+            Msg::CoverageCounting(how) => {
+                self.run.mode = how;
+                vec![]
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let mut coverage = Coverage::load(&Coverage::path_for(&args.profile))?;
     for i in 0..args.runs.max(1) {
         let covered = session.cover()?;
+        eprintln!("eperm: calls {}", covered.counting);
         eprintln!(
             "eperm: coverage run {}: the program {}",
             i + 1,
@@ -36,7 +37,8 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
         last = Some(covered.exit);
     }
     let last = last.expect("at least one run");
-    eprint!("{}", report(&profile, &coverage));
+    let arches = crate::profile::resolve(&profile, &session.target).arches;
+    eprint!("{}", report(&profile, &coverage, &arches));
 
     let edits = prune_edits(&profile, &coverage);
     let applied =

@@ -1,10 +1,11 @@
 //! Coverage runs: the workload runs as under the profile (verdicts enforced,
-//! nothing held) while every call it makes is counted (see [`crate::run::coverage`]),
+//! nothing held) while every call it makes is counted — in the kernel where eBPF
+//! is there, else by notification (see [`crate::run::coverage`]) —
 //! and each run is merged into the coverage file kept next to the profile.
 
 use super::{collect, live, Session, SessionError, Summary, Workload};
 use crate::compile::Mode;
-use crate::run::coverage::Coverage;
+use crate::run::coverage::{Counting, Coverage};
 use crate::run::local::{self, Attach};
 use crate::run::{Policy, WorkloadExit};
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub struct Covered {
     pub stored: Option<(PathBuf, Coverage)>,
     /// What the profile denied meanwhile.
     pub summary: Summary,
+    /// In the kernel, or by notification (and why).
+    pub counting: Counting,
 }
 
 impl Session {
@@ -33,7 +36,7 @@ impl Session {
         let sup = self.supervise(judge, Policy::Enforce, tx);
         let result = local::cover(argv, user.clone(), sup, Attach::default());
         let summary = collector.finish()?;
-        let (exit, run) = result?;
+        let (exit, run, counting) = result?;
         let stored = match self.profile.file_path() {
             Some(file) => {
                 let path = Coverage::path_for(&file);
@@ -47,6 +50,7 @@ impl Session {
             run,
             stored,
             summary,
+            counting,
         })
     }
 }

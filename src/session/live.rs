@@ -5,7 +5,7 @@
 
 use super::{Session, Start, Workload};
 use crate::profile::load_str;
-use crate::run::coverage::Coverage;
+use crate::run::coverage::{Counting, Coverage};
 use crate::run::local::{self, Attach, LogOptions};
 use crate::run::{HoldAnswer, HoldRequest, Policy, WorkloadExit};
 use crate::sources::event::Event;
@@ -32,6 +32,8 @@ pub enum Report {
     Coverage {
         run: Coverage,
         stored: Option<Result<Coverage, String>>,
+        /// In the kernel, or by notification (and why).
+        counting: Counting,
     },
 }
 
@@ -76,12 +78,13 @@ impl LiveOptions {
         self.hold && !self.coverage && can
     }
 
-    /// The mode the first run is shown in: coverage runs through notify.
-    pub fn mode_name(&self, session: &Session) -> &'static str {
+    /// The mode the first run is shown in: coverage counts in the kernel
+    /// (`ebpf`) or through notify, with the reason.
+    pub fn mode_name(&self, session: &Session) -> String {
         if self.coverage {
-            "notify"
+            crate::run::coverage::probe().short()
         } else {
-            session.mode.name()
+            session.mode.name().to_string()
         }
     }
 }
@@ -231,11 +234,15 @@ impl Runner {
         Ok(match (coverage, start) {
             (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
                 let result = local::cover(&spec.argv, spec.user, sup, attach);
-                let result = result.map(|(exit, run)| {
+                let result = result.map(|(exit, run, counting)| {
                     // Even a run killed by a restart used what it used: keep it.
                     let stored = file
                         .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                    let _ = sink(Report::Coverage { run, stored });
+                    let _ = sink(Report::Coverage {
+                        run,
+                        stored,
+                        counting,
+                    });
                     exit
                 });
                 let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));

@@ -225,7 +225,7 @@ fn coverage_survives_a_restart_and_merges_runs() {
     for family in ["unix", "inet"] {
         // Each run is a new eperm process: only the file carries coverage over.
         let (_, log) = run_covered(&profile, &[exe.to_str().unwrap(), family]);
-        assert!(log.contains("allowances used"), "{log}");
+        assert!(log.contains("allowed names used"), "{log}");
     }
     let coverage = Coverage::load(&path).unwrap();
     assert_eq!(coverage.runs, 2);
