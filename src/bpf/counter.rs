@@ -11,8 +11,7 @@
 //! 2. tells the call's kind: x32 carries bit 0x40000000 in `nr`; an ia32 call
 //!    (`int 0x80`, or a 32-bit process) is marked `TS_COMPAT` in
 //!    `task_struct.thread_info.status`, read at the offset this kernel's BTF
-//!    gives (one `bpf_probe_read_kernel` per call, only when the profile lets
-//!    ia32 calls run at all);
+//!    gives (only when the profile lets ia32 calls run at all);
 //! 3. puts calls of the bootstrap (a thread whose `comm` is still that of the
 //!    process that spawned the workload — eperm, or runc's init) in a bank of
 //!    their own, and drops those made before any seccomp filter was installed
@@ -23,6 +22,8 @@
 //! Assembled here in Rust (see [`super::insn`]) and loaded with `bpf()`, so that
 //! `cargo install` needs no clang nor a prebuilt object; the program is small and
 //! generated per run (the cgroup id and the watched numbers are constants in it).
+//! It is attached as a `tp_btf` program by default ([`Hook::Btf`]): it then
+//! reads the task and `pt_regs` directly instead of through helper calls.
 
 use super::btf;
 use super::insn::{
@@ -62,11 +63,15 @@ impl Kind {
     }
 }
 
-/// How the program is attached to `sys_enter`.
+/// How the program is attached to `sys_enter` (benches/coverage.rs measures each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hook {
-    /// `BPF_RAW_TRACEPOINT_OPEN "sys_enter"`: the cheaper one, and needs no tracefs
-    /// (benches/coverage.rs measures both); arguments are read from `pt_regs`.
+    /// A `tp_btf` program (BTF-typed raw tracepoint): it reads `pt_regs` and the
+    /// current task directly, where the others pay a `bpf_probe_read_kernel`
+    /// (or `bpf_get_current_comm`) call each. The cheapest; needs no tracefs.
+    Btf,
+    /// `BPF_RAW_TRACEPOINT_OPEN "sys_enter"`: arguments read from `pt_regs` with
+    /// `bpf_probe_read_kernel`.
     Raw,
     /// A perf event on the `raw_syscalls:sys_enter` tracepoint on each CPU; the
     /// kernel fills the trace record (with the arguments) before the program runs.
@@ -105,6 +110,16 @@ pub struct Counter {
     _links: Vec<OwnedFd>,
 }
 
+impl Hook {
+    fn prog_type(self) -> ProgType {
+        match self {
+            Hook::Btf => ProgType::Tracing,
+            Hook::Raw => ProgType::RawTracepoint,
+            Hook::Tracepoint => ProgType::Tracepoint,
+        }
+    }
+}
+
 /// Why the counter could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum CounterError {
@@ -132,28 +147,21 @@ const KEY_VALUE: i16 = -32;
 const ONE: i16 = -48;
 const SLOT: i16 = -56;
 
-struct Offsets {
-    status: i32,
-    seccomp_mode: i32,
-}
-
 impl Counter {
     /// Creates the maps, loads the program and attaches it.
     pub fn attach(spec: &Spec) -> Result<Counter, CounterError> {
-        let offsets = Offsets {
-            status: btf::thread_status_offset().map_err(os("read the kernel's BTF"))? as i32,
-            seccomp_mode: btf::seccomp_mode_offset().map_err(os("read the kernel's BTF"))? as i32,
-        };
+        let kernel = btf::kernel().map_err(os("read the kernel's BTF"))?;
         let counts = Map::create(MapType::PercpuArray, 4, 8, 2 * BANK, "eperm_counts")
             .map_err(os("create the eBPF count map"))?;
         let values = Map::create(MapType::Hash, 16, 8, MAX_SAMPLES, "eperm_values")
             .map_err(os("create the eBPF sample map"))?;
-        let insns = program(spec, &offsets, raw_fd(&counts), raw_fd(&values));
-        let kind = match spec.hook {
-            Hook::Raw => ProgType::RawTracepoint,
-            Hook::Tracepoint => ProgType::Tracepoint,
+        let insns = program(spec, &kernel, raw_fd(&counts), raw_fd(&values));
+        let btf_id = if spec.hook == Hook::Btf {
+            kernel.sys_enter
+        } else {
+            0
         };
-        let prog = sys::load(kind, &insns, "eperm_cover")?;
+        let prog = sys::load(spec.hook.prog_type(), &insns, "eperm_cover", btf_id)?;
         let links = attach(&prog, spec.hook)?;
         Ok(Counter {
             counts,
@@ -166,11 +174,9 @@ impl Counter {
     /// Everything counted so far (safe to call while the workload runs).
     pub fn read(&self) -> io::Result<Counts> {
         let mut out = Counts::default();
-        let mut buf = vec![0u8; self.counts.lookup_len()];
-        for slot in 0..2 * BANK {
-            if !self.counts.lookup(&slot.to_ne_bytes(), &mut buf)? {
-                continue;
-            }
+        // One call for all slots: per slot, one u64 per possible CPU.
+        let all = self.counts.lookup_array(2 * BANK)?;
+        for (slot, buf) in (0..2 * BANK).zip(all.chunks_exact(self.counts.lookup_len())) {
             let sum: u64 = buf
                 .chunks_exact(8)
                 .map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes")))
@@ -211,11 +217,15 @@ impl Counter {
 pub fn attach_empty(hook: Hook) -> Result<Vec<OwnedFd>, CounterError> {
     let mut a = Asm::new();
     a.mov_imm(R0, 0).exit();
-    let kind = match hook {
-        Hook::Raw => ProgType::RawTracepoint,
-        Hook::Tracepoint => ProgType::Tracepoint,
+    let btf_id = match hook {
+        Hook::Btf => {
+            btf::kernel()
+                .map_err(os("read the kernel's BTF"))?
+                .sys_enter
+        }
+        Hook::Raw | Hook::Tracepoint => 0,
     };
-    let prog = sys::load(kind, &a.finish(), "eperm_empty")?;
+    let prog = sys::load(hook.prog_type(), &a.finish(), "eperm_empty", btf_id)?;
     let mut links = attach(&prog, hook)?;
     links.push(prog);
     Ok(links)
@@ -223,7 +233,9 @@ pub fn attach_empty(hook: Hook) -> Result<Vec<OwnedFd>, CounterError> {
 
 fn attach(prog: &OwnedFd, hook: Hook) -> Result<Vec<OwnedFd>, CounterError> {
     match hook {
-        Hook::Raw => Ok(vec![sys::attach_raw_tracepoint(prog, "sys_enter")
+        Hook::Btf => Ok(vec![sys::attach_raw_tracepoint(prog, None)
+            .map_err(os("attach to the sys_enter BTF tracepoint"))?]),
+        Hook::Raw => Ok(vec![sys::attach_raw_tracepoint(prog, Some("sys_enter"))
             .map_err(os("attach to the sys_enter raw tracepoint"))?]),
         Hook::Tracepoint => {
             let id = sys::tracepoint_id("raw_syscalls", "sys_enter")
@@ -239,7 +251,7 @@ fn raw_fd(map: &Map) -> i32 {
 }
 
 /// The counting program for `spec` (see the module's doc for what it does).
-fn program(spec: &Spec, off: &Offsets, counts: i32, values: i32) -> Vec<Insn> {
+fn program(spec: &Spec, kernel: &btf::Kernel, counts: i32, values: i32) -> Vec<Insn> {
     let mut a = Asm::new();
     let out = a.label();
     let count = a.label();
@@ -256,8 +268,7 @@ fn program(spec: &Spec, off: &Offsets, counts: i32, values: i32) -> Vec<Insn> {
         let (x32, known) = (a.label(), a.label());
         a.jump_imm(Cond::Set, R7, X32_BIT, x32);
         if spec.ia32 {
-            task_field(&mut a, off.status);
-            a.load(Size::W, R1, FP, SCRATCH);
+            task_field(&mut a, spec.hook, kernel.thread_status);
             a.alu_imm(Alu::And, R1, TS_COMPAT);
             a.jump_imm(Cond::Eq, R1, 0, known);
             a.mov_imm(R8, 2 * NRS as i32);
@@ -274,12 +285,19 @@ fn program(spec: &Spec, off: &Offsets, counts: i32, values: i32) -> Vec<Insn> {
     a.alu_reg(Alu::Add, R9, R7);
     if let Some(comm) = spec.bootstrap_comm {
         let workload = a.label();
-        a.mov_reg(R1, FP);
-        a.alu_imm(Alu::Add, R1, COMM as i32);
-        a.mov_imm(R2, 16);
-        a.call(Helper::GetCurrentComm);
-        for (i, at) in [(0usize, COMM), (8, COMM + 8)] {
-            a.load(Size::DW, R1, FP, at);
+        // (base, offset) of the comm's two words: the task's own, or a copy.
+        let base = if spec.hook == Hook::Btf {
+            a.call(Helper::GetCurrentTaskBtf);
+            (R0, kernel.comm as i16)
+        } else {
+            a.mov_reg(R1, FP);
+            a.alu_imm(Alu::Add, R1, COMM as i32);
+            a.mov_imm(R2, 16);
+            a.call(Helper::GetCurrentComm);
+            (FP, COMM)
+        };
+        for i in [0usize, 8] {
+            a.load(Size::DW, R1, base.0, base.1 + i as i16);
             a.load_imm64(
                 R2,
                 u64::from_ne_bytes(comm[i..i + 8].try_into().expect("8")),
@@ -287,8 +305,7 @@ fn program(spec: &Spec, off: &Offsets, counts: i32, values: i32) -> Vec<Insn> {
             a.jump_reg(Cond::Ne, R1, R2, workload);
         }
         // The bootstrap: nothing before a filter exists, the rest in bank 1.
-        task_field(&mut a, off.seccomp_mode);
-        a.load(Size::W, R1, FP, SCRATCH);
+        task_field(&mut a, spec.hook, kernel.seccomp_mode);
         a.jump_imm(Cond::Eq, R1, 0, out);
         a.alu_imm(Alu::Add, R9, BANK as i32);
         a.jump(count);
@@ -312,15 +329,22 @@ fn program(spec: &Spec, off: &Offsets, counts: i32, values: i32) -> Vec<Insn> {
     a.finish()
 }
 
-/// Reads the u32 at `current + offset` into the scratch slot (zero on a fault).
-fn task_field(a: &mut Asm, offset: i32) {
+/// r1 = the u32 at `current + offset`: loaded directly from a BTF-typed task,
+/// else copied with `bpf_probe_read_kernel` (zero on a fault).
+fn task_field(a: &mut Asm, hook: Hook, offset: usize) {
+    if hook == Hook::Btf {
+        a.call(Helper::GetCurrentTaskBtf);
+        a.load(Size::W, R1, R0, offset as i16);
+        return;
+    }
     a.call(Helper::GetCurrentTask);
     a.mov_reg(R3, R0);
-    a.alu_imm(Alu::Add, R3, offset);
+    a.alu_imm(Alu::Add, R3, offset as i32);
     a.mov_reg(R1, FP);
     a.alu_imm(Alu::Add, R1, SCRATCH as i32);
     a.mov_imm(R2, 4);
     a.call(Helper::ProbeReadKernel);
+    a.load(Size::W, R1, FP, SCRATCH);
 }
 
 /// For each watched slot: when r9 is it, count each watched argument's value.
@@ -344,7 +368,20 @@ fn sample(a: &mut Asm, spec: &Spec, values: i32, done: Label) {
             } else {
                 Size::DW
             };
+            let regs = if kind == Kind::Ia32 {
+                IA32_REGS
+            } else {
+                NATIVE_REGS
+            };
             match spec.hook {
+                Hook::Btf => {
+                    a.load(Size::DW, R3, R6, 0);
+                    a.load(Size::DW, R1, R3, regs[arg as usize] as i16);
+                    if wide == Size::W {
+                        a.alu_imm(Alu::Lsh, R1, 32).alu_imm(Alu::Rsh, R1, 32);
+                    }
+                    a.store(Size::DW, FP, KEY_VALUE, R1);
+                }
                 Hook::Raw => {
                     let regs = if kind == Kind::Ia32 {
                         IA32_REGS

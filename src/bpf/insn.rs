@@ -89,6 +89,7 @@ pub enum Helper {
     GetCurrentTask = 35,
     GetCurrentCgroupId = 80,
     ProbeReadKernel = 113,
+    GetCurrentTaskBtf = 158,
 }
 
 /// A place in the program a jump can go to.

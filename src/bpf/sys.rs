@@ -18,6 +18,9 @@ const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
+const BPF_MAP_LOOKUP_BATCH: libc::c_int = 24;
+/// `BPF_TRACE_RAW_TP`: a tracing program attached as a BTF-typed raw tracepoint.
+const BPF_TRACE_RAW_TP: u32 = 23;
 
 /// Map types (`enum bpf_map_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +34,9 @@ pub enum MapType {
 pub enum ProgType {
     Tracepoint = 5,
     RawTracepoint = 17,
+    /// With `BPF_TRACE_RAW_TP`: a `tp_btf` program, whose context and helpers
+    /// are typed by BTF, so that it may read kernel structs directly.
+    Tracing = 26,
 }
 
 /// `BPF_NOEXIST`: create an element only if it is not there yet.
@@ -154,6 +160,36 @@ impl Map {
         bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
     }
 
+    /// The values of keys `0..n` of an array map, in one call: `lookup_len`
+    /// bytes each.
+    pub fn lookup_array(&self, n: u32) -> io::Result<Vec<u8>> {
+        let mut keys = vec![0u32; n as usize];
+        let mut values = vec![0u8; self.lookup_len() * n as usize];
+        let mut out_batch = 0u32;
+        let mut attr = BatchAttr {
+            in_batch: 0,
+            out_batch: &mut out_batch as *mut u32 as u64,
+            keys: keys.as_mut_ptr() as u64,
+            values: values.as_mut_ptr() as u64,
+            count: n,
+            map_fd: self.fd.as_raw_fd() as u32,
+            elem_flags: 0,
+            flags: 0,
+        };
+        match bpf(BPF_MAP_LOOKUP_BATCH, &mut attr) {
+            // ENOENT: the batch reached the map's end, with `count` filled.
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(e),
+            _ => {}
+        }
+        if attr.count != n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the kernel gave {} of {n} array values", attr.count),
+            ));
+        }
+        Ok(values)
+    }
+
     /// Every key, in the kernel's order (a hash map's may change between calls).
     pub fn keys(&self) -> io::Result<Vec<Vec<u8>>> {
         let mut keys = Vec::new();
@@ -181,6 +217,18 @@ impl Map {
 }
 
 #[repr(C)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+#[repr(C)]
 struct ElemAttr {
     map_fd: u32,
     pad: u32,
@@ -202,6 +250,16 @@ struct ProgLoad {
     kern_version: u32,
     prog_flags: u32,
     prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
 }
 
 /// Why a program did not load: the errno, and the verifier's log when it wrote one.
@@ -220,8 +278,14 @@ fn log_suffix(log: &str) -> String {
     }
 }
 
-/// Loads `insns` as a GPL program of type `kind`; a refusal carries the verifier's log.
-pub fn load(kind: ProgType, insns: &[Insn], name: &str) -> Result<OwnedFd, LoadError> {
+/// Loads `insns` as a GPL program of type `kind` (a [`ProgType::Tracing`] one for
+/// the vmlinux BTF type `attach_btf_id`); a refusal carries the verifier's log.
+pub fn load(
+    kind: ProgType,
+    insns: &[Insn],
+    name: &str,
+    attach_btf_id: u32,
+) -> Result<OwnedFd, LoadError> {
     let license = c"GPL";
     let attempt = |log: &mut [u8], level: u32| {
         let mut attr = ProgLoad {
@@ -237,6 +301,12 @@ pub fn load(kind: ProgType, insns: &[Insn], name: &str) -> Result<OwnedFd, LoadE
                 log.as_mut_ptr() as u64
             },
             prog_name: name16(name),
+            expected_attach_type: if kind == ProgType::Tracing {
+                BPF_TRACE_RAW_TP
+            } else {
+                0
+            },
+            attach_btf_id,
             ..ProgLoad::default()
         };
         bpf(BPF_PROG_LOAD, &mut attr).map(fd)
@@ -272,12 +342,16 @@ struct RawTpOpen {
     pad: u32,
 }
 
-/// Attaches a raw-tracepoint program to the tracepoint `name` (e.g. `sys_enter`);
-/// it stays attached while the returned fd is open.
-pub fn attach_raw_tracepoint(prog: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
-    let name = CString::new(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+/// Attaches a raw-tracepoint program to the tracepoint `name` (e.g. `sys_enter`;
+/// `None` for a `tp_btf` program, which names its tracepoint at load); it stays
+/// attached while the returned fd is open.
+pub fn attach_raw_tracepoint(prog: &OwnedFd, name: Option<&str>) -> io::Result<OwnedFd> {
+    let name = name
+        .map(CString::new)
+        .transpose()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let mut attr = RawTpOpen {
-        name: name.as_ptr() as u64,
+        name: name.as_ref().map_or(0, |n| n.as_ptr() as u64),
         prog_fd: prog.as_raw_fd() as u32,
         pad: 0,
     };

@@ -303,7 +303,7 @@ pub fn probe() -> Counting {
         if unsafe { libc::geteuid() } != 0 {
             return Some("not root: the workload gets no cgroup of its own".into());
         }
-        crate::bpf::counter::attach_empty(crate::bpf::Hook::Raw)
+        crate::bpf::counter::attach_empty(crate::bpf::Hook::Btf)
             .err()
             .map(|e| e.to_string())
     });
@@ -376,7 +376,7 @@ pub fn kernel_counter(
         bootstrap_comm: comm,
         ia32: compiled.arches.contains(&Arch::X86),
         watched: watched_args,
-        hook: Hook::Raw,
+        hook: Hook::Btf,
     };
     Counter::attach(&spec).map_err(|e| e.to_string())
 }

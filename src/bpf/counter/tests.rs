@@ -65,8 +65,14 @@ fn spec(cg: &Cgroup, hook: Hook) -> Spec {
 #[test]
 fn counts_a_cgroup_s_calls_exactly_and_samples_watched_values() {
     require_root();
+    for hook in [Hook::Btf, Hook::Raw] {
+        counts_exactly(hook);
+    }
+}
+
+fn counts_exactly(hook: Hook) {
     let cg = Cgroup::new("exact");
-    let counter = Counter::attach(&spec(&cg, Hook::Raw)).expect("attach");
+    let counter = Counter::attach(&spec(&cg, hook)).expect("attach");
     in_child(&cg, || {
         for _ in 0..10_000 {
             // SAFETY: plain syscalls.
@@ -94,8 +100,14 @@ fn counts_a_cgroup_s_calls_exactly_and_samples_watched_values() {
 #[test]
 fn tells_ia32_calls_from_native_ones() {
     require_root();
+    for hook in [Hook::Btf, Hook::Raw] {
+        tells_ia32(hook);
+    }
+}
+
+fn tells_ia32(hook: Hook) {
     let cg = Cgroup::new("ia32");
-    let counter = Counter::attach(&spec(&cg, Hook::Raw)).expect("attach");
+    let counter = Counter::attach(&spec(&cg, hook)).expect("attach");
     in_child(&cg, || {
         for _ in 0..5 {
             let mut nr: u64 = 64; // getppid on i386
@@ -152,10 +164,56 @@ fn a_refused_program_s_error_carries_the_verifier_s_log() {
     require_root();
     let mut a = Asm::new();
     a.mov_reg(R0, R7).exit(); // r7 is never written: the verifier refuses
-    let err = sys::load(ProgType::RawTracepoint, &a.finish(), "bad").unwrap_err();
+    let err = sys::load(ProgType::RawTracepoint, &a.finish(), "bad", 0).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("verifier log:") && text.contains("R7 !read_ok"),
         "{text}"
     );
+}
+
+/// Sets the calling thread's comm.
+fn set_comm(name: &std::ffi::CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+}
+
+fn getppid(times: usize) {
+    for _ in 0..times {
+        // SAFETY: plain syscall.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+}
+
+#[test]
+fn bootstrap_calls_are_kept_apart_and_calls_before_any_filter_are_not_counted() {
+    require_root();
+    for hook in [Hook::Btf, Hook::Raw] {
+        let cg = Cgroup::new("boot");
+        let mut spec = spec(&cg, hook);
+        let mut comm = [0u8; 16];
+        comm[..10].copy_from_slice(b"eperm-boot");
+        spec.bootstrap_comm = Some(comm);
+        let counter = Counter::attach(&spec).expect("attach");
+        in_child(&cg, || {
+            set_comm(c"eperm-boot");
+            getppid(7); // no filter yet: not the profile's business
+                        // A filter that allows everything.
+            let allow = [0x06u16 as u64 | (0x7fff_0000u64 << 32)];
+            let prog = libc::sock_fprog {
+                len: 1,
+                filter: allow.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: a valid one-instruction program; the child is root.
+            let r =
+                unsafe { libc::syscall(libc::SYS_seccomp, 1, 0, &prog as *const libc::sock_fprog) };
+            assert_eq!(r, 0);
+            getppid(5); // the bootstrap, under the filter
+            set_comm(c"workload");
+            getppid(3);
+        });
+        let counts = counter.read().unwrap();
+        let getppid = counts.calls[&(Kind::Native, libc::SYS_getppid as u32)];
+        assert_eq!(getppid, (3, 5), "{hook:?}");
+    }
 }
