@@ -114,12 +114,14 @@ pub struct Attach {
 /// call it makes (see [`super::coverage`]); returns how it ended, what it used
 /// and how it was counted. `sup.judge` may be compiled in any mode: only its
 /// verdicts are used. `attach` as for [`run`] (the TUI keeps the terminal and
-/// captures the output).
+/// captures the output). Counting in the kernel, `progress` gets what this run
+/// counted so far every half second.
 pub fn cover(
     argv: &[OsString],
     user: Option<Credentials>,
     sup: Supervision,
     attach: Attach,
+    progress: Option<&(dyn Fn(Coverage) + Sync)>,
 ) -> Result<(WorkloadExit, Coverage, Counting), RunError> {
     if !notify::available() {
         return Err(RunError::Unsupported(
@@ -153,17 +155,36 @@ pub fn cover(
     let terminal = Terminal::for_attach(&attach);
     // Coverage follows the whole workload: calls of children that outlive the
     // initial process count too (see `Follow::Workload`).
-    let result = run_child_with(
-        &prepared,
-        &containment,
-        &terminal,
-        Follow::Workload,
-        |listener, stop| {
-            coverage::Supervisor::new(listener, &sup)
-                .kernel_counted(kernel.is_ok())
-                .run(stop)
-        },
-    );
+    let result = std::thread::scope(|scope| {
+        let (stop_progress, stopped) = mpsc::channel::<()>();
+        if let (Ok(counter), Some(progress)) = (&kernel, progress) {
+            let judge = &sup.judge;
+            scope.spawn(move || {
+                while stopped.recv_timeout(Duration::from_millis(500))
+                    == Err(mpsc::RecvTimeoutError::Timeout)
+                {
+                    if let Ok(counts) = counter.read() {
+                        let mut so_far = Coverage::default();
+                        so_far.add_counts(&counts, judge);
+                        progress(so_far);
+                    }
+                }
+            });
+        }
+        let result = run_child_with(
+            &prepared,
+            &containment,
+            &terminal,
+            Follow::Workload,
+            |listener, stop| {
+                coverage::Supervisor::new(listener, &sup)
+                    .kernel_counted(kernel.is_ok())
+                    .run(stop)
+            },
+        );
+        drop(stop_progress);
+        result
+    });
     drop(terminal);
     // Read before the cgroup goes: nothing of the workload runs any more.
     let counts = kernel.as_ref().ok().map(|c| c.read());

@@ -34,7 +34,7 @@ impl Session {
         let judge = self.judge(self.profile.clone(), Mode::Enforce)?;
         let (tx, collector) = collect::collect(None)?;
         let sup = self.supervise(judge, Policy::Enforce, tx);
-        let result = local::cover(argv, user.clone(), sup, Attach::default());
+        let result = local::cover(argv, user.clone(), sup, Attach::default(), None);
         let summary = collector.finish()?;
         let (exit, run, counting) = result?;
         let stored = match self.profile.file_path() {

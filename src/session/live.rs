@@ -27,6 +27,8 @@ pub enum Report {
     Exited(usize, Result<WorkloadExit, String>),
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(usize, Vec<Health>),
+    /// What a coverage run counted so far (in the kernel, every half second).
+    CoverageLive(usize, Coverage),
     /// A coverage run ended: what it used, and what the coverage file holds now
     /// (`None`: no file). Not tagged: a run killed by a restart used what it used.
     Coverage {
@@ -233,7 +235,10 @@ impl Runner {
         let (session, sink) = (session.clone(), sink.clone());
         Ok(match (coverage, start) {
             (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
-                let result = local::cover(&spec.argv, spec.user, sup, attach);
+                let progress = |so_far| {
+                    let _ = sink(Report::CoverageLive(number, so_far));
+                };
+                let result = local::cover(&spec.argv, spec.user, sup, attach, Some(&progress));
                 let result = result.map(|(exit, run, counting)| {
                     // Even a run killed by a restart used what it used: keep it.
                     let stored = file

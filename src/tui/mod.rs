@@ -312,6 +312,7 @@ impl Loop {
                 vec![]
             }
             Report::Health(n, health) if n == current => vec![Msg::Health(health)],
+            Report::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
             Report::Coverage {
                 run,
                 stored,

@@ -87,7 +87,13 @@ fn workspace(profile: &str) -> (tempfile::TempDir, PathBuf) {
 fn covered(profile: &Path, cmd: &[&str], notify: bool) -> (String, Coverage) {
     let path = Coverage::path_for(profile);
     let _ = std::fs::remove_file(&path);
-    let head = ["run", "--coverage", "--no-tui", "-p", profile.to_str().unwrap()];
+    let head = [
+        "run",
+        "--coverage",
+        "--no-tui",
+        "-p",
+        profile.to_str().unwrap(),
+    ];
     let mut command = eperm();
     command.args(with_command(&head, cmd));
     if notify {
@@ -201,7 +207,10 @@ fn would_be_denials_are_still_tallied_and_reported_while_the_kernel_counts() {
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert_eq!((denied[0].rule, denied[0].count), (None, 25), "{denied:?}");
     assert_eq!(denied[0].action, "SCMP_ACT_ERRNO");
-    assert!(log.contains("getppid"), "the summary names the denial: {log}");
+    assert!(
+        log.contains("getppid"),
+        "the summary names the denial: {log}"
+    );
 }
 
 #[test]
@@ -219,9 +228,16 @@ fn the_report_lists_each_unused_name_once_and_only_names_of_the_target_s_arches(
     assert_eq!(once.len(), names.len(), "a name repeats: {line}");
     assert_eq!(n.parse::<usize>().unwrap(), names.len());
     // Default-profile names of other arches are no allowance on x86_64.
-    for foreign in ["s390_pci_mmio_read", "arm_fadvise64_64", "riscv_flush_icache"] {
+    for foreign in [
+        "s390_pci_mmio_read",
+        "arm_fadvise64_64",
+        "riscv_flush_icache",
+    ] {
         assert!(!once.contains(foreign), "{foreign} listed: {line}");
     }
     // Names of x86_64 the loop never called are listed; getppid, which it called, not.
-    assert!(once.contains("chdir") && !once.contains("getppid"), "{line}");
+    assert!(
+        once.contains("chdir") && !once.contains("getppid"),
+        "{line}"
+    );
 }

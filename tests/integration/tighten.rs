@@ -326,9 +326,18 @@ fn coverage_counts_children_that_outlive_the_initial_process() {
     // In the kernel (the default), then by notification, which also knows pids.
     for notify in [false, true] {
         let _ = std::fs::remove_file(Coverage::path_for(&profile));
-        let head = ["run", "--coverage", "--no-tui", "-p", profile.to_str().unwrap()];
+        let head = [
+            "run",
+            "--coverage",
+            "--no-tui",
+            "-p",
+            profile.to_str().unwrap(),
+        ];
         let mut command = eperm();
-        command.args(with_command(&head, &["sh", "-c", "(sleep 0.2; ls /) & exit 0"]));
+        command.args(with_command(
+            &head,
+            &["sh", "-c", "(sleep 0.2; ls /) & exit 0"],
+        ));
         if notify {
             command.env(eperm::run::coverage::FORCE_ENV, "notify");
         }
