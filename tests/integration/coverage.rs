@@ -241,3 +241,75 @@ fn the_report_lists_each_unused_name_once_and_only_names_of_the_target_s_arches(
         "{line}"
     );
 }
+
+/// 1000 getppid calls, then waits for EOF on the fifo argv[1] before exiting.
+const WAITS: &str = r#"
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    for (int i = 0; i < 1000; i++) syscall(SYS_getppid);
+    int fd = open(argv[1], O_RDONLY);
+    char b;
+    while (read(fd, &b, 1) > 0) {}
+    return 0;
+}
+"#;
+
+#[test]
+fn a_live_run_reports_what_the_kernel_counted_before_it_ends() {
+    use eperm::session::live::{CoverageRun, Report, Runner};
+    use eperm::session::{Local, Session};
+    use std::sync::{mpsc, Arc, Mutex};
+    use std::time::Duration;
+    let (dir, profile) = workspace(DEFAULT_PROFILE);
+    let fifo = dir.path().join("release");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let exe = cc("cover_waits", WAITS);
+    let loaded = eperm::profile::load_file(&profile).unwrap();
+    let how = Local {
+        mode: Some(eperm::run::Interception::Notify),
+        user: None,
+        enforce: true,
+        sources: eperm::sources::logs::Wanted::BOTH,
+    };
+    let argv = vec![exe.into_os_string(), fifo.clone().into_os_string()];
+    let session = Session::local(loaded, argv, &how).unwrap();
+    let (tx, rx) = mpsc::channel::<Report>();
+    let tx = Mutex::new(tx);
+    let runner = Runner::new(
+        session,
+        None,
+        Arc::new(move |r| tx.lock().unwrap().send(r).is_ok()),
+    );
+    let _live = runner.start(1, DEFAULT_PROFILE, CoverageRun::On { file: None });
+    let mut released = false;
+    loop {
+        let report = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the run reports within 30 s");
+        match report {
+            Report::CoverageLive(1, so_far)
+                if !released && count(&so_far, "getppid", "x86_64") == 1000 =>
+            {
+                // Seen while the workload still waits: open and close the fifo's
+                // write end (blocks until the workload reads), so that it reads
+                // EOF and ends.
+                drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+                released = true;
+            }
+            Report::Coverage { run, .. } => {
+                assert!(
+                    released,
+                    "the run ended before a live report counted it all"
+                );
+                assert_eq!(count(&run, "getppid", "x86_64"), 1000);
+                break;
+            }
+            Report::Exited(1, Err(e)) => panic!("the run failed: {e}"),
+            _ => {}
+        }
+    }
+}
