@@ -139,7 +139,10 @@ pub fn cover(
         // Allowed calls run free (counted in the kernel); only would-be denials
         // are notified, enforced and tallied.
         Ok(_) => (
-            crate::compile::compile(&sup.judge.resolved, Mode::Notify)?.program,
+            match sup.judge.compiled.mode {
+                Mode::Notify => sup.judge.compiled.program.clone(),
+                _ => crate::compile::compile(&sup.judge.resolved, Mode::Notify)?.program,
+            },
             Counting::Kernel,
         ),
         Err(reason) => (

@@ -30,8 +30,10 @@ impl Session {
         let Workload::Local { argv, user } = &self.workload else {
             return Err(SessionError::BadInput(live::NO_CONTAINER_COVERAGE.into()));
         };
-        // Verdicts as written: the workload runs as it would under the profile.
-        let judge = self.judge(self.profile.clone(), Mode::Enforce)?;
+        // Compiled for notify: the filter of an in-kernel count, compiled once.
+        // Verdicts are enforced (Policy::Enforce): the workload runs as under
+        // the profile.
+        let judge = self.judge(self.profile.clone(), Mode::Notify)?;
         let (tx, collector) = collect::collect(None)?;
         let sup = self.supervise(judge, Policy::Enforce, tx);
         let result = local::cover(argv, user.clone(), sup, Attach::default(), None);

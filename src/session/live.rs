@@ -208,9 +208,10 @@ impl Runner {
         let start = session
             .prepare_run(&profile, number)
             .map_err(|e| e.to_string())?;
-        // Coverage runs the workload as under the profile: the verdicts are enforced.
+        // Coverage runs the workload as under the profile: the verdicts are
+        // enforced (below); compiled for notify, the filter an in-kernel count uses.
         let compile_mode = match coverage {
-            CoverageRun::On { .. } => crate::compile::Mode::Enforce,
+            CoverageRun::On { .. } => crate::compile::Mode::Notify,
             CoverageRun::Off => session.mode.compile_mode(),
         };
         let judge = session
