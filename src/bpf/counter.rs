@@ -17,7 +17,7 @@
 //!    their own, and drops those made before any seccomp filter was installed
 //!    (`task_struct.seccomp.mode` is 0): they are not the profile's business;
 //! 4. for a watched (kind, nr, arg), adds one to `values[(slot, arg, value)]`;
-//! 5. adds one to this CPU's `counts[slot]`, `slot = bank·3072 + kind·1024 + nr`.
+//! 5. adds one to this CPU's counter of (kind, nr) — or of the bootstrap's nr.
 //!
 //! Assembled here in Rust (see [`super::insn`]) and loaded with `bpf()`, so that
 //! `cargo install` needs no clang nor a prebuilt object; the program is small and
@@ -34,11 +34,18 @@ use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::OwnedFd;
 
-/// Numbers per kind: every table's highest nr (x32's without its bit) is below.
-pub const NRS: u32 = 1024;
-const KINDS: u32 = 3;
-/// Slots in one bank (workload, or bootstrap).
-const BANK: u32 = NRS * KINDS;
+/// Native and ia32 numbers are below this (x86_64's and i386's tables end near 470).
+const NRS: u32 = 512;
+/// x32 numbers, without their bit, are below this (its own calls are 512–547).
+const X32_NRS: u32 = 1024;
+/// Where each kind's counters start in the one counters value; bootstrap calls
+/// (native only: eperm's child, runc's init) last.
+const IA32_BASE: u32 = NRS;
+const X32_BASE: u32 = 2 * NRS;
+const BOOTSTRAP_BASE: u32 = X32_BASE + X32_NRS;
+/// Counters in all: 2560 u64, 20 KiB, one per-CPU value (a per-CPU array of one
+/// element: one allocation and one lookup, where 2560 elements cost 2560 each).
+const SLOTS: u32 = BOOTSTRAP_BASE + NRS;
 const X32_BIT: i32 = 0x4000_0000;
 /// `TS_COMPAT` in `thread_info.status` (arch/x86/include/asm/thread_info.h).
 const TS_COMPAT: i32 = 0x0002;
@@ -54,11 +61,23 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn from_index(i: u32) -> Kind {
-        match i {
-            1 => Kind::X32,
-            2 => Kind::Ia32,
-            _ => Kind::Native,
+    /// The counter of (kind, nr), if it has one.
+    fn slot(self, nr: u32) -> Option<u32> {
+        match self {
+            Kind::Native => (nr < NRS).then_some(nr),
+            Kind::Ia32 => (nr < NRS).then_some(IA32_BASE + nr),
+            Kind::X32 => (nr < X32_NRS).then_some(X32_BASE + nr),
+        }
+    }
+
+    /// The (kind, nr) a workload counter (below `BOOTSTRAP_BASE`) counts.
+    fn of_slot(slot: u32) -> (Kind, u32) {
+        if slot >= X32_BASE {
+            (Kind::X32, slot - X32_BASE)
+        } else if slot >= IA32_BASE {
+            (Kind::Ia32, slot - IA32_BASE)
+        } else {
+            (Kind::Native, slot)
         }
     }
 }
@@ -151,8 +170,14 @@ impl Counter {
     /// Creates the maps, loads the program and attaches it.
     pub fn attach(spec: &Spec) -> Result<Counter, CounterError> {
         let kernel = btf::kernel().map_err(os("read the kernel's BTF"))?;
-        let counts = Map::create(MapType::PercpuArray, 4, 8, 2 * BANK, "eperm_counts")
-            .map_err(os("create the eBPF count map"))?;
+        let counts = Map::create(
+            MapType::PercpuArray,
+            4,
+            8 * SLOTS as usize,
+            1,
+            "eperm_counts",
+        )
+        .map_err(os("create the eBPF count map"))?;
         let values = Map::create(MapType::Hash, 16, 8, MAX_SAMPLES, "eperm_values")
             .map_err(os("create the eBPF sample map"))?;
         let insns = program(spec, &kernel, raw_fd(&counts), raw_fd(&values));
@@ -174,23 +199,24 @@ impl Counter {
     /// Everything counted so far (safe to call while the workload runs).
     pub fn read(&self) -> io::Result<Counts> {
         let mut out = Counts::default();
-        // One call for all slots: per slot, one u64 per possible CPU.
-        let all = self.counts.lookup_array(2 * BANK)?;
-        for (slot, buf) in (0..2 * BANK).zip(all.chunks_exact(self.counts.lookup_len())) {
-            let sum: u64 = buf
-                .chunks_exact(8)
-                .map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes")))
-                .sum();
+        // One lookup: the counters value of each possible CPU, one after another.
+        let mut all = vec![0u8; self.counts.lookup_len()];
+        self.counts.lookup(&0u32.to_ne_bytes(), &mut all)?;
+        let mut sums = vec![0u64; SLOTS as usize];
+        for cpu in all.chunks_exact(8 * SLOTS as usize) {
+            for (sum, c) in sums.iter_mut().zip(cpu.chunks_exact(8)) {
+                *sum += u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+            }
+        }
+        for (slot, &sum) in (0..SLOTS).zip(&sums) {
             if sum == 0 {
                 continue;
             }
-            let (bank, rest) = (slot / BANK, slot % BANK);
-            let key = (Kind::from_index(rest / NRS), rest % NRS);
-            let entry = out.calls.entry(key).or_default();
-            if bank == 0 {
-                entry.0 += sum;
+            if slot >= BOOTSTRAP_BASE {
+                let nr = slot - BOOTSTRAP_BASE;
+                out.calls.entry((Kind::Native, nr)).or_default().1 += sum;
             } else {
-                entry.1 += sum;
+                out.calls.entry(Kind::of_slot(slot)).or_default().0 += sum;
             }
         }
         let keys = self.values.keys()?;
@@ -204,9 +230,9 @@ impl Counter {
             let slot = word(0);
             let arg = word(4) as u8;
             let v = u64::from_ne_bytes(key[8..16].try_into().expect("8 bytes"));
-            let kind = Kind::from_index(slot / NRS);
+            let (kind, nr) = Kind::of_slot(slot);
             out.values
-                .insert((kind, slot % NRS, arg, v), u64::from_ne_bytes(value));
+                .insert((kind, nr, arg, v), u64::from_ne_bytes(value));
         }
         Ok(out)
     }
@@ -264,27 +290,35 @@ fn program(spec: &Spec, kernel: &btf::Kernel, counts: i32, values: i32) -> Vec<I
     // record's `id` after its 8-byte header.
     a.load(Size::DW, R7, R6, 8);
     a.mov_imm(R8, 0);
+    let known = a.label();
     if cfg!(target_arch = "x86_64") {
-        let (x32, known) = (a.label(), a.label());
+        let x32 = a.label();
         a.jump_imm(Cond::Set, R7, X32_BIT, x32);
         if spec.ia32 {
+            let native = a.label();
             task_field(&mut a, spec.hook, kernel.thread_status);
             a.alu_imm(Alu::And, R1, TS_COMPAT);
-            a.jump_imm(Cond::Eq, R1, 0, known);
-            a.mov_imm(R8, 2 * NRS as i32);
+            a.jump_imm(Cond::Eq, R1, 0, native);
+            a.mov_imm(R8, IA32_BASE as i32);
+            a.bind(native);
         }
+        // Negative ids (-1 for a bad nr) are huge unsigned: out.
+        a.jump_imm(Cond::Ge, R7, NRS as i32, out);
         a.jump(known);
         a.bind(x32);
         a.alu_imm(Alu::And, R7, !X32_BIT);
-        a.mov_imm(R8, NRS as i32);
-        a.bind(known);
+        a.jump_imm(Cond::Ge, R7, X32_NRS as i32, out);
+        a.mov_imm(R8, X32_BASE as i32);
+    } else {
+        a.jump_imm(Cond::Ge, R7, NRS as i32, out);
     }
-    // Negative ids (-1 for a bad nr) are huge unsigned: out.
-    a.jump_imm(Cond::Ge, R7, NRS as i32, out);
+    a.bind(known);
     a.mov_reg(R9, R8);
     a.alu_reg(Alu::Add, R9, R7);
     if let Some(comm) = spec.bootstrap_comm {
         let workload = a.label();
+        // The bootstrap makes native calls only.
+        a.jump_imm(Cond::Ne, R8, 0, workload);
         // (base, offset) of the comm's two words: the task's own, or a copy.
         let base = if spec.hook == Hook::Btf {
             a.call(Helper::GetCurrentTaskBtf);
@@ -307,18 +341,22 @@ fn program(spec: &Spec, kernel: &btf::Kernel, counts: i32, values: i32) -> Vec<I
         // The bootstrap: nothing before a filter exists, the rest in bank 1.
         task_field(&mut a, spec.hook, kernel.seccomp_mode);
         a.jump_imm(Cond::Eq, R1, 0, out);
-        a.alu_imm(Alu::Add, R9, BANK as i32);
+        a.alu_imm(Alu::Add, R9, BOOTSTRAP_BASE as i32);
         a.jump(count);
         a.bind(workload);
     }
     sample(&mut a, spec, values, count);
     a.bind(count);
-    a.store(Size::W, FP, SLOT, R9);
+    a.store_imm(Size::W, FP, SLOT, 0);
     a.load_map(R1, counts);
     a.mov_reg(R2, FP);
     a.alu_imm(Alu::Add, R2, SLOT as i32);
     a.call(Helper::MapLookupElem);
     a.jump_imm(Cond::Eq, R0, 0, out);
+    // Already below SLOTS; said again for the verifier, which must see it.
+    a.jump_imm(Cond::Ge, R9, SLOTS as i32, out);
+    a.alu_imm(Alu::Lsh, R9, 3);
+    a.alu_reg(Alu::Add, R0, R9);
     // Per-CPU and with preemption off in the syscall probes: no atomic needed.
     a.load(Size::DW, R1, R0, 0);
     a.alu_imm(Alu::Add, R1, 1);
@@ -351,11 +389,8 @@ fn task_field(a: &mut Asm, hook: Hook, offset: usize) {
 fn sample(a: &mut Asm, spec: &Spec, values: i32, done: Label) {
     let mut by_slot: BTreeMap<u32, Vec<(Kind, u8)>> = BTreeMap::new();
     for &(kind, nr, arg) in &spec.watched {
-        if nr < NRS && arg < 6 {
-            by_slot
-                .entry(kind as u32 * NRS + nr)
-                .or_default()
-                .push((kind, arg));
+        if let Some(slot) = kind.slot(nr).filter(|_| arg < 6) {
+            by_slot.entry(slot).or_default().push((kind, arg));
         }
     }
     for (slot, args) in by_slot {

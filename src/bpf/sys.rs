@@ -18,7 +18,6 @@ const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
-const BPF_MAP_LOOKUP_BATCH: libc::c_int = 24;
 /// `BPF_TRACE_RAW_TP`: a tracing program attached as a BTF-typed raw tracepoint.
 const BPF_TRACE_RAW_TP: u32 = 23;
 
@@ -160,36 +159,6 @@ impl Map {
         bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
     }
 
-    /// The values of keys `0..n` of an array map, in one call: `lookup_len`
-    /// bytes each.
-    pub fn lookup_array(&self, n: u32) -> io::Result<Vec<u8>> {
-        let mut keys = vec![0u32; n as usize];
-        let mut values = vec![0u8; self.lookup_len() * n as usize];
-        let mut out_batch = 0u32;
-        let mut attr = BatchAttr {
-            in_batch: 0,
-            out_batch: &mut out_batch as *mut u32 as u64,
-            keys: keys.as_mut_ptr() as u64,
-            values: values.as_mut_ptr() as u64,
-            count: n,
-            map_fd: self.fd.as_raw_fd() as u32,
-            elem_flags: 0,
-            flags: 0,
-        };
-        match bpf(BPF_MAP_LOOKUP_BATCH, &mut attr) {
-            // ENOENT: the batch reached the map's end, with `count` filled.
-            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(e),
-            _ => {}
-        }
-        if attr.count != n {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("the kernel gave {} of {n} array values", attr.count),
-            ));
-        }
-        Ok(values)
-    }
-
     /// Every key, in the kernel's order (a hash map's may change between calls).
     pub fn keys(&self) -> io::Result<Vec<Vec<u8>>> {
         let mut keys = Vec::new();
@@ -214,18 +183,6 @@ impl Map {
             }
         }
     }
-}
-
-#[repr(C)]
-struct BatchAttr {
-    in_batch: u64,
-    out_batch: u64,
-    keys: u64,
-    values: u64,
-    count: u32,
-    map_fd: u32,
-    elem_flags: u64,
-    flags: u64,
 }
 
 #[repr(C)]
