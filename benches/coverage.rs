@@ -135,10 +135,17 @@ fn bench(
         }
     }
     let medians: Vec<Duration> = times.into_iter().map(median).collect();
+    let run = ways.iter().position(|&w| w == Way::Run).map(|i| medians[i]);
     println!("{title} ({calls} syscalls counted), median CPU time of {runs} runs:");
-    for (way, d) in ways.iter().zip(&medians) {
+    for (&way, d) in ways.iter().zip(&medians) {
+        let vs_run = match (way, run) {
+            (Way::KernelCoverage | Way::NotifyCoverage, Some(r)) => {
+                format!("  {:.2}x eperm run", d.as_secs_f64() / r.as_secs_f64())
+            }
+            _ => String::new(),
+        };
         println!(
-            "  {:<32} {d:>10.3?}  {:>6.2}x native  (+{:.3} µs per call)",
+            "  {:<32} {d:>10.3?}  {:>6.2}x native  (+{:.3} µs per call){vs_run}",
             way.label(),
             d.as_secs_f64() / medians[0].as_secs_f64(),
             per_call(*d, medians[0], calls),

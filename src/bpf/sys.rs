@@ -25,6 +25,7 @@ const BPF_TRACE_RAW_TP: u32 = 23;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapType {
     Hash = 1,
+    Array = 2,
     PercpuArray = 6,
 }
 
