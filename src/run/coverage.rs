@@ -295,10 +295,10 @@ impl Counting {
 }
 
 /// How a coverage run would count, found before it starts (for the TUI's status
-/// bar): the refusals of [`kernel_refusal`], then a do-nothing program loaded
-/// and attached for a moment. The run itself may still fall back, and says so.
+/// bar): the refusals of [`refusal`], then a do-nothing program loaded and
+/// attached for a moment. The run itself may still fall back, and says so.
 pub fn probe() -> Counting {
-    let refusal = kernel_refusal(Some(Path::new("/"))).or_else(|| {
+    let refusal = refusal().or_else(|| {
         // SAFETY: plain syscall.
         if unsafe { libc::geteuid() } != 0 {
             return Some("not root: the workload gets no cgroup of its own".into());
@@ -317,19 +317,14 @@ pub fn probe() -> Counting {
 /// or where the eBPF counter misbehaves).
 pub const FORCE_ENV: &str = "EPERM_COVERAGE";
 
-/// Why this run cannot count in the kernel, before trying: the override, an
-/// arch the counter is not built for, no cgroup of the workload's own.
-pub fn kernel_refusal(cgroup: Option<&Path>) -> Option<String> {
+/// Why no run can count in the kernel, before trying: the override, or an arch
+/// the counter is not built for.
+fn refusal() -> Option<String> {
     if std::env::var_os(FORCE_ENV).is_some_and(|v| v == "notify") {
         return Some(format!("{FORCE_ENV}=notify"));
     }
     if !cfg!(target_arch = "x86_64") {
         return Some("the eBPF counter is built for x86_64 only".into());
-    }
-    if cgroup.is_none() {
-        return Some(
-            "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
-        );
     }
     None
 }
@@ -342,10 +337,14 @@ pub fn kernel_counter(
     bootstrap_comm: Option<&str>,
 ) -> Result<crate::bpf::Counter, String> {
     use crate::bpf::{counter, Counter, Hook, Kind, Spec};
-    if let Some(why) = kernel_refusal(cgroup) {
+    if let Some(why) = refusal() {
         return Err(why);
     }
-    let cgroup = cgroup.expect("kernel_refusal checks it");
+    let Some(cgroup) = cgroup else {
+        return Err(
+            "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
+        );
+    };
     let cgroup_id = counter::cgroup_id(cgroup).map_err(|e| format!("{}: {e}", cgroup.display()))?;
     let comm = bootstrap_comm.map(|c| {
         let mut out = [0u8; 16];
