@@ -6,8 +6,8 @@
 //! exactly the allowed calls. Per call the program:
 //!
 //! 1. leaves unless `bpf_get_current_cgroup_id()` is the workload's cgroup (the
-//!    v2 cgroup eperm made, or the container's): children, threads and daemons
-//!    are counted with no per-process bookkeeping;
+//!    v2 cgroup eperm made for it): children, threads and daemons are counted
+//!    with no per-process bookkeeping;
 //! 2. tells the call's kind: x32 carries bit 0x40000000 in `nr`; an ia32 call
 //!    (`int 0x80`, or a 32-bit process) is marked `TS_COMPAT` in
 //!    `task_struct.thread_info.status`, read at the offset this kernel's BTF
@@ -16,7 +16,8 @@
 //!    process that spawned the workload — eperm, or runc's init) in a bank of
 //!    their own, and drops those made before any seccomp filter was installed
 //!    (`task_struct.seccomp.mode` is 0): they are not the profile's business;
-//! 4. for a watched (kind, nr, arg), adds one to `values[(slot, arg, value)]`;
+//! 4. when an (inlined) array lookup says the call is watched, adds one to
+//!    `values[(slot, arg, value)]` for each of its watched arguments;
 //! 5. adds one to this CPU's counter of (kind, nr) — or of the bootstrap's nr.
 //!
 //! Assembled here in Rust (see [`super::insn`]) and loaded with `bpf()`, so that
