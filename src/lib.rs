@@ -21,6 +21,7 @@
 
 pub mod app;
 pub mod arch;
+pub mod bpf;
 pub mod caps;
 pub mod cli;
 pub mod cmd;

@@ -108,6 +108,11 @@ pub enum Msg {
         run: Coverage,
         stored: Option<Result<Coverage, String>>,
     },
+    /// How the coverage run counted (`ebpf`, or `notify (no eBPF: why)`), shown
+    /// as the run's mode in the status bar.
+    CoverageCounting(String),
+    /// What the coverage run under way has counted so far (every half second).
+    CoverageLive(Coverage),
 }
 
 /// Something the TUI loop (`tui`) must do.
@@ -303,6 +308,9 @@ pub struct App {
     pub coverage: Coverage,
     /// Runs no coverage file holds (the embedded profile has none until saved).
     unstored: Coverage,
+    /// What the coverage run under way has counted so far (in the kernel); shown
+    /// and pruned by with the rest until the run's end replaces it.
+    live: Coverage,
     /// The profile's allowances with their use, for the Coverage view.
     pub allowances: Vec<Allowance>,
     /// The narrowings eperm proposes, one per syscall at most.
@@ -367,6 +375,7 @@ impl App {
             view: View::Syscalls,
             coverage: Coverage::default(),
             unstored: Coverage::default(),
+            live: Coverage::default(),
             allowances: Vec::new(),
             proposals: Vec::new(),
             cov_selected: 0,
@@ -452,6 +461,15 @@ impl App {
                 vec![]
             }
             Msg::CoverageRun { run, stored } => self.coverage_run(run, stored),
+            Msg::CoverageCounting(how) => {
+                self.run.mode = how;
+                vec![]
+            }
+            Msg::CoverageLive(so_far) => {
+                self.live = so_far;
+                self.refresh_coverage();
+                vec![]
+            }
         }
     }
 }

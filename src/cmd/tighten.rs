@@ -30,6 +30,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     for i in 0..runs {
         progress.step(&format!("coverage run {} of {runs}…", i + 1));
         let covered = session.cover()?;
+        eprintln!("eperm: calls {}", covered.counting);
         eprintln!(
             "eperm: coverage run {}: the program {}",
             i + 1,
@@ -39,7 +40,8 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
         last = Some(covered.exit);
     }
     let last = last.expect("at least one run");
-    eprint!("{}", report(&profile, &coverage));
+    let arches = crate::profile::resolve(&profile, &session.target).arches;
+    eprint!("{}", report(&profile, &coverage, &arches));
 
     let edits = prune_edits(&profile, &coverage);
     let applied =

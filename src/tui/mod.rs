@@ -55,7 +55,7 @@ fn of_the_run(m: &Msg) -> bool {
 pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
     let config = app::Config {
         command: session.command(),
-        mode: options.mode_name(&session).to_string(),
+        mode: options.mode_name(&session),
         enforce: session.enforce,
         hold: options.holds(&session),
         hold_timeout_ms: options.hold_timeout.as_millis() as u64,
@@ -313,7 +313,15 @@ impl Loop {
                 vec![]
             }
             Report::Health(n, health) if n == current => vec![Msg::Health(health)],
-            Report::Coverage { run, stored } => vec![Msg::CoverageRun { run, stored }],
+            Report::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
+            Report::Coverage {
+                run,
+                stored,
+                counting,
+            } => vec![
+                Msg::CoverageCounting(counting.short()),
+                Msg::CoverageRun { run, stored },
+            ],
             _ => vec![],
         }
     }

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod compile;
 mod container;
+mod coverage;
 mod decode;
 mod default_profile;
 mod edit;
