@@ -27,6 +27,7 @@ pub mod container;
 pub mod errno;
 pub mod json;
 pub mod profile;
+pub mod report;
 pub mod run;
 pub mod session;
 pub mod sources;

@@ -21,6 +21,16 @@ pub(super) struct Step {
     rows: Option<(String, UserDecision, UserDecision)>,
 }
 
+impl Step {
+    /// What the step decided, for the report.
+    pub(super) fn told(&self) -> String {
+        match &self.rows {
+            Some((name, _, new)) => new.told(name),
+            None => self.label.clone(),
+        }
+    }
+}
+
 impl App {
     pub(super) fn allow_selected(&mut self) -> Vec<Effect> {
         let Some(row) = self.selected_row() else {

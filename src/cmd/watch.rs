@@ -139,6 +139,7 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
         coverage: false,
         path,
         watching: true,
+        report: None,
     }
 }
 
