@@ -115,12 +115,25 @@ fn of_mode(mode: Mode, keep: impl Fn(Action) -> bool) -> Vec<(Action, Hint)> {
     hints
 }
 
-/// Kept on the narrowest bar: the help, quitting, and what decides a call.
+/// Kept on the narrowest bar: the help, quitting, what decides a call, and the
+/// keys that list the runtime's start-up rows (offered only when there are
+/// some), move between panes and prune.
 fn essential(action: Action) -> bool {
     use Action::*;
     matches!(
         action,
-        Help | Quit | Allow | Deny | Errno | AllowOnce | AllowAlways | Kill | Cancel | Confirm
+        Help | Quit
+            | Allow
+            | Deny
+            | Errno
+            | AllowOnce
+            | AllowAlways
+            | Kill
+            | Cancel
+            | Confirm
+            | Bootstrap
+            | NextPane
+            | Prune
     )
 }
 

@@ -20,5 +20,6 @@ mod podman;
 mod run;
 mod tighten;
 mod trace;
+mod triage;
 mod tui;
 mod util;
