@@ -139,3 +139,38 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     );
     assert!(screen.contains("+        \"mkdir\","), "{screen}");
 }
+
+#[test]
+fn a_headless_run_writes_the_report_it_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_without(dir.path(), &["mkdir", "mkdirat"]);
+    let report = dir.path().join("triage.md");
+    let out = crate::util::eperm()
+        .args(["run", "--no-tui", "--report"])
+        .arg(&report)
+        .arg("-p")
+        .arg(&profile)
+        .args(["--", "sh", "-c"])
+        .arg(format!("mkdir '{}/a dir'; echo done", dir.path().display()))
+        .output()
+        .unwrap();
+    let stderr = crate::util::stderr(&out);
+    assert!(stderr.contains("triage report in"), "{stderr}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("- **Seen through:** notify, permissive"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| `mkdir"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("| `defaultAction` |"), "{row}");
+    assert!(row.contains("a dir"), "{row}");
+    // Nothing was decided or written: the profile stands.
+    assert!(text.contains("The profile is unchanged."), "{text}");
+    // The line that reproduces the failure, quoted for the shell.
+    let rerun = format!(
+        "eperm run -p {} --enforce --no-tui -- sh -c 'mkdir '\\''{}/a dir'\\''; echo done'",
+        profile.display(),
+        dir.path().display()
+    );
+    assert!(text.contains(&rerun), "{rerun}\n{text}");
+}
