@@ -43,8 +43,10 @@ pub struct Triage {
     pub runtime: Option<String>,
     /// The profile's file, `None` for the embedded default.
     pub profile: Option<String>,
-    /// How the last run ended: `exited 0`, `killed by signal 9` …
+    /// How the last run ended: `exited with status 0` …
     pub outcome: String,
+    /// The session's earlier runs, one line each (the TUI restarts runs).
+    pub earlier: Vec<String>,
     pub denials: Vec<Denial>,
     /// What the user decided, one line each: `mkdir: allowed`.
     pub decisions: Vec<String>,
@@ -108,6 +110,9 @@ impl Triage {
             let _ = writeln!(s, "- **Runtime:** {}", code(runtime));
         }
         let _ = writeln!(s, "- **Last run:** {}", self.outcome);
+        if !self.earlier.is_empty() {
+            let _ = writeln!(s, "- **Earlier runs:** {}", self.earlier.join("; "));
+        }
         self.denials_section(&mut s);
         s += "\n## Decisions\n\n";
         if self.decisions.is_empty() {
@@ -135,7 +140,7 @@ impl Triage {
         let total: u64 = self.denials.iter().map(|d| d.hits).sum();
         let _ = write!(
             s,
-            "\n## Would-be denials\n\n{} call{} of {} syscall{}",
+            "\n## Would-be denials\n\nOver the session: {} call{} of {} syscall{}",
             total,
             plural(total),
             self.denials.len(),

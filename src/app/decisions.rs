@@ -242,7 +242,8 @@ impl App {
         self.run.denials = 0;
         self.run.pid = None;
         self.run.state = RunState::Starting;
-        self.rows.clear();
+        // Kept for the report: what earlier runs would have had denied.
+        self.earlier_rows.append(&mut self.rows);
         self.index.clear();
         self.ring.clear();
         let mut effects = self.answer_every_held(HoldAnswer::Kill);

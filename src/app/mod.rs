@@ -274,6 +274,8 @@ pub struct App {
     pub run: RunInfo,
     pub past_runs: Vec<PastRun>,
     pub rows: Vec<Row>,
+    /// The rows of earlier runs (this session's), oldest first.
+    pub earlier_rows: Vec<Row>,
     index: HashMap<(String, String), usize>,
     pub ring: VecDeque<EventLine>,
     /// Every event received, ever (all runs).
@@ -355,6 +357,7 @@ impl App {
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
+            earlier_rows: Vec::new(),
             index: HashMap::new(),
             ring: VecDeque::with_capacity(RING_CAPACITY),
             total_events: 0,

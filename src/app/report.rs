@@ -12,27 +12,55 @@ pub const DEFAULT_REPORT: &str = "eperm-report.md";
 impl App {
     /// The session as the report tells it.
     pub fn triage(&self) -> Triage {
-        let denials = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut processes = Vec::new();
-                for (_, comm) in &r.pids {
-                    if !processes.contains(comm) {
-                        processes.push(comm.clone());
+        // Every run of the session, a syscall once: the first run's row, the hits of all.
+        let mut denials: Vec<Denial> = Vec::new();
+        for r in self.earlier_rows.iter().chain(&self.rows) {
+            let processes = r.pids.iter().map(|(_, comm)| comm.clone());
+            match denials
+                .iter_mut()
+                .find(|d| d.syscall == r.syscall && d.arch == r.arch)
+            {
+                Some(d) => {
+                    d.hits += r.hits;
+                    d.bootstrap &= r.bootstrap;
+                    for comm in processes {
+                        if !d.processes.contains(&comm) {
+                            d.processes.push(comm);
+                        }
                     }
                 }
-                Denial {
-                    syscall: r.syscall.clone(),
-                    arch: r.arch.clone(),
-                    hits: r.hits,
-                    verdict: r.verdict.clone(),
-                    rule: r.rule.clone(),
-                    example: r.example.clone(),
-                    args: r.example_args,
-                    processes,
-                    bootstrap: r.bootstrap,
+                None => {
+                    let mut unique = Vec::new();
+                    for comm in processes {
+                        if !unique.contains(&comm) {
+                            unique.push(comm);
+                        }
+                    }
+                    denials.push(Denial {
+                        syscall: r.syscall.clone(),
+                        arch: r.arch.clone(),
+                        hits: r.hits,
+                        verdict: r.verdict.clone(),
+                        rule: r.rule.clone(),
+                        example: r.example.clone(),
+                        args: r.example_args,
+                        processes: unique,
+                        bootstrap: r.bootstrap,
+                    })
                 }
+            }
+        }
+        let earlier = self
+            .past_runs
+            .iter()
+            .map(|p| {
+                format!(
+                    "run {}: {}, {} would-be denial{}",
+                    p.number,
+                    state(&p.state),
+                    p.denials,
+                    if p.denials == 1 { "" } else { "s" }
+                )
             })
             .collect();
         let decisions = self.undo.iter().map(|step| step.told()).collect();
@@ -52,13 +80,14 @@ impl App {
                 (Some(p), false) => Some(p.display().to_string()),
                 _ => None,
             },
-            outcome: match &self.run.state {
-                RunState::Watching => "watching logs".into(),
-                RunState::Starting => "starting".into(),
-                RunState::Running => "still running".into(),
-                RunState::Exited(exit) => exit.to_string(),
-                RunState::Failed(why) => format!("failed to start: {why}"),
-            },
+            outcome: format!(
+                "run {}: {}, {} would-be denial{}",
+                self.run.number,
+                state(&self.run.state),
+                self.run.denials,
+                if self.run.denials == 1 { "" } else { "s" }
+            ),
+            earlier,
             denials,
             decisions,
             diff: self.session_diff(false),
@@ -80,6 +109,17 @@ impl App {
             path,
             triage: Box::new(self.triage()),
         }]
+    }
+}
+
+/// How a run stands, in words.
+fn state(state: &RunState) -> String {
+    match state {
+        RunState::Watching => "watching logs".into(),
+        RunState::Starting => "starting".into(),
+        RunState::Running => "still running".into(),
+        RunState::Exited(exit) => exit.to_string(),
+        RunState::Failed(why) => format!("failed to start: {why}"),
     }
 }
 

@@ -156,3 +156,32 @@ fn r_asks_for_the_report_next_to_the_profile_or_at_report() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn the_report_keeps_the_denials_of_earlier_runs() {
+    let mut app = app_with(PROFILE, config(Some("p.json")));
+    app.update(Msg::Started { pid: 1 });
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    app.update(Msg::Event(event("mkdir", 2, 0)));
+    press(&mut app, 'a');
+    app.update(Msg::Exited(crate::run::WorkloadExit::Exited(1)));
+    press(&mut app, 'r');
+    app.update(Msg::Started { pid: 3 });
+    app.update(Msg::Event(event("chmod", 3, 0)));
+    app.update(Msg::Exited(crate::run::WorkloadExit::Exited(0)));
+    let triage = app.triage();
+    let seen: Vec<(&str, u64)> = triage
+        .denials
+        .iter()
+        .map(|d| (d.syscall.as_str(), d.hits))
+        .collect();
+    assert_eq!(seen, [("mkdir", 2), ("chmod", 1)]);
+    assert_eq!(
+        triage.earlier,
+        ["run 1: exited with status 1, 2 would-be denials"]
+    );
+    assert_eq!(
+        triage.outcome,
+        "run 2: exited with status 0, 1 would-be denial"
+    );
+}

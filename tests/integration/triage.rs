@@ -157,7 +157,10 @@ fn a_headless_run_writes_the_report_it_is_asked_for() {
     let stderr = crate::util::stderr(&out);
     assert!(stderr.contains("triage report in"), "{stderr}");
     let text = std::fs::read_to_string(&report).unwrap();
-    assert!(text.contains("- **Seen through:** notify, permissive"), "{text}");
+    assert!(
+        text.contains("- **Seen through:** notify, permissive"),
+        "{text}"
+    );
     let row = text
         .lines()
         .find(|l| l.starts_with("| `mkdir"))
