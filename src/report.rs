@@ -57,15 +57,23 @@ pub struct Triage {
     pub rerun: Option<String>,
 }
 
-/// `--- a/FILE` / `+++ b/FILE` with three lines of context; empty when the texts agree.
-pub fn unified(before: &str, after: &str, file: &str, after_label: &str) -> String {
+/// `--- a/BEFORE` / `+++ b/AFTER` (no `a/` before an absolute path) with three
+/// lines of context; empty when the texts agree.
+pub fn unified(before: &str, after: &str, before_name: &str, after_name: &str) -> String {
     if before == after {
         return String::new();
     }
+    let name = |side: &str, name: &str| {
+        if name.starts_with('/') {
+            name.to_string()
+        } else {
+            format!("{side}/{name}")
+        }
+    };
     similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/{file}"), &format!("b/{file} ({after_label})"))
+        .header(&name("a", before_name), &name("b", after_name))
         .to_string()
 }
 

@@ -31,7 +31,8 @@ impl App {
             (Some(disk), true) if !self.path_pending => disk.as_str(),
             _ => self.start_text.as_str(),
         };
-        unified(before, &self.profile.text, &self.diff_file(), "now")
+        let file = self.diff_file();
+        unified(before, &self.profile.text, &file, &format!("{file} (now)"))
     }
 
     /// `D`: the diff view, since the session's start.

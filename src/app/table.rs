@@ -216,7 +216,10 @@ impl App {
             }
             None => row.common_args = [None; 6],
         }
-        if row.pids.len() < PIDS_PER_ROW && !row.pids.iter().any(|(p, _)| *p == e.pid) {
+        // By pid and name: runc's init and the workload it execs share a pid.
+        if row.pids.len() < PIDS_PER_ROW
+            && !row.pids.iter().any(|(p, c)| *p == e.pid && *c == e.comm)
+        {
             row.pids.push((e.pid, e.comm.clone()));
         }
         if !self.paused {

@@ -185,3 +185,23 @@ fn the_report_keeps_the_denials_of_earlier_runs() {
         "run 2: exited with status 0, 1 would-be denial"
     );
 }
+
+#[test]
+fn runcs_init_and_the_workload_it_execs_are_both_named() {
+    let mut app = app_with(PROFILE, config(Some("p.json")));
+    let mut init = event("write", 7, 0);
+    init.comm = "runc:[2:INIT]".into();
+    init.bootstrap = true;
+    app.update(Msg::Event(init));
+    let mut sh = event("write", 7, 0);
+    sh.comm = "sh".into();
+    app.update(Msg::Event(sh));
+    let names: Vec<String> = app.rows[0]
+        .pids
+        .iter()
+        .map(|(_, c)| c.to_string())
+        .collect();
+    assert_eq!(names, ["runc:[2:INIT]", "sh"]);
+    // One call of the workload's: the row is the workload's.
+    assert!(!app.rows[0].bootstrap);
+}

@@ -87,12 +87,9 @@ impl Session {
                 self.profile.text.as_str(),
             ),
         };
-        triage.diff = crate::report::unified(
-            &self.profile.text,
-            text,
-            file.as_deref().unwrap_or("embedded default"),
-            "written",
-        );
+        let before = self.profile.own_file().unwrap_or("embedded default");
+        let after = file.as_deref().unwrap_or(before);
+        triage.diff = crate::report::unified(&self.profile.text, text, before, after);
         if !triage.diff.is_empty() {
             triage.decisions.push(format!(
                 "allowed what the run needed: {}",

@@ -11,6 +11,22 @@ fn bar(screen: &str) -> &str {
     screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
+/// Polls the screen until its bar satisfies `done`, failing with the screen after 5 s.
+fn wait_bar(tmux: &Tmux, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let screen = tmux.screen();
+        if done(bar(&screen)) {
+            return screen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bar never changed:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// eperm with `args` in the pane, then a pause that keeps the pane on screen.
 fn in_pane(args: &str) -> String {
     format!(
@@ -61,8 +77,9 @@ fn the_hint_bar_shows_the_keys_of_the_mode_the_user_is_in() {
     tmux.wait_gone("Which errno", 5);
     // Another pane: the keys that act on the selected row are not offered.
     tmux.keys("Tab");
-    let screen = tmux.wait_for("Tab next pane", 5);
-    assert!(!bar(&screen).contains("a allow"), "{screen}");
+    let screen = wait_bar(&tmux, |bar| !bar.contains("a allow"));
+    assert!(screen.contains("╔ Events"), "{screen}");
+    assert!(bar(&screen).contains("Tab next pane"), "{screen}");
     // ? still opens the whole help.
     let screen = tmux.steps(&[("?", "any key close the help", 5)]);
     assert!(screen.contains("D / R"), "{screen}");
