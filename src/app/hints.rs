@@ -79,7 +79,7 @@ fn what(mode: Mode, action: Action) -> Option<&'static str> {
         (_, Collect) => "collect",
         (_, AllowOnce) => "allow once",
         (_, AllowAlways) => "allow always",
-        (_, Kill) => "kill",
+        (_, Kill) => "kill the workload",
         (_, Bootstrap) => "start-up rows",
         (_, SessionDiff) => "diff",
         (_, Report) => "report",
@@ -113,6 +113,21 @@ fn of_mode(mode: Mode, keep: impl Fn(Action) -> bool) -> Vec<(Action, Hint)> {
         hints.push((b.action, Hint { key, what }));
     }
     hints
+}
+
+/// A prompt's keys as its own line says them (`1 EPERM · 2 ENOSYS · …`), from
+/// the same table, so that the prompt and the bar agree.
+pub fn prompt_line(mode: Mode) -> String {
+    let mut hints = of_mode(mode, |_| true);
+    if mode == Mode::Held {
+        // What passes through a hold prompt (see `held_key`).
+        hints.extend(of_mode(Mode::Syscalls, |a| a == Action::Restart));
+    }
+    let words: Vec<String> = hints
+        .iter()
+        .map(|(_, h)| format!("{} {}", h.key, h.what))
+        .collect();
+    words.join(SEPARATOR)
 }
 
 /// Kept on the narrowest bar: the help, quitting, what decides a call, and the

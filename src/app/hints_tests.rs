@@ -91,3 +91,18 @@ fn a_narrow_bar_keeps_help_and_the_decisions_and_fits() {
         }
     }
 }
+
+#[test]
+fn prompts_say_their_keys_from_the_table() {
+    use super::hints::prompt_line;
+    assert_eq!(
+        prompt_line(Mode::QuitPrompt),
+        "w save and quit · q quit without saving · Esc stay"
+    );
+    assert_eq!(
+        prompt_line(Mode::ErrnoPrompt),
+        "1 EPERM · 2 ENOSYS · 3 EACCES · 4 other (name or number) · Esc cancel"
+    );
+    // A hold prompt lets r through to restart.
+    assert!(prompt_line(Mode::Held).ends_with("k kill the workload · r restart"));
+}

@@ -258,7 +258,7 @@ pub const BINDINGS: &[Binding] = {
         on(ErrnoPrompt, Char('n'), Enosys, Above),
         on(ErrnoPrompt, Char('3'), Eacces, Prompt("EACCES")),
         on(ErrnoPrompt, Char('a'), Eacces, Above),
-        on(ErrnoPrompt, Char('4'), OtherErrno, Prompt("other: type its name or number")),
+        on(ErrnoPrompt, Char('4'), OtherErrno, Prompt("other (name or number)")),
         on(ErrnoPrompt, Char('o'), OtherErrno, Above),
         on(ErrnoPrompt, Key::Esc, Cancel, Prompt("cancel")),
         on(ConflictPrompt, Char('k'), KeepMine, Prompt("keep mine (overwrite)")),
