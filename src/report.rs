@@ -77,7 +77,8 @@ pub fn unified(before: &str, after: &str, before_name: &str, after_name: &str) -
         .to_string()
 }
 
-/// `text` in a code span no backtick inside it can close, fit for a table cell.
+/// `text` in a code span no backtick inside it can close, on one line. Outside a
+/// table a pipe is plain text (a backslash would show), so only [`cell`] escapes it.
 pub fn code(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
@@ -87,7 +88,13 @@ pub fn code(text: &str) -> String {
         ""
     };
     let one_line = text.replace(['\n', '\r'], " ");
-    format!("{fence}{pad}{one_line}{pad}{fence}").replace('|', "\\|")
+    format!("{fence}{pad}{one_line}{pad}{fence}")
+}
+
+/// [`code`] fit for a table cell: GFM splits cells at pipes even inside code
+/// spans, unless escaped.
+pub fn cell(text: &str) -> String {
+    code(text).replace('|', "\\|")
 }
 
 /// A word for the shell: as it is when nothing in it is special, else single-quoted.
@@ -180,17 +187,17 @@ impl Triage {
             .filter(|d| !d.bootstrap)
             .chain(boot.iter().copied());
         for d in rows {
-            let procs: Vec<String> = d.processes.iter().map(|p| code(&p.to_string())).collect();
+            let procs: Vec<String> = d.processes.iter().map(|p| cell(&p.to_string())).collect();
             let _ = writeln!(
                 s,
                 "| {}{} | {} | {} | {} | {} | {} | {} |",
-                code(&d.syscall),
+                cell(&d.syscall),
                 if d.bootstrap { " (start-up)" } else { "" },
-                code(&d.arch),
+                cell(&d.arch),
                 d.hits,
-                code(&d.verdict),
-                code(&d.rule),
-                code(&d.example),
+                cell(&d.verdict),
+                cell(&d.rule),
+                cell(&d.example),
                 procs.join(", ")
             );
         }

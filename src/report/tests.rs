@@ -1,7 +1,7 @@
 //! The triage report rendered from fixture sessions, snapshotted; and the
 //! Markdown it writes for text a workload chose.
 
-use super::{code, shell_word, Denial, Triage};
+use super::{cell, code, shell_word, Denial, Triage};
 use crate::app::testing::container_session;
 use crate::app::{Key, Mods, Msg};
 use crate::run::WorkloadExit;
@@ -72,7 +72,9 @@ fn code_spans_outlast_any_backtick_run() {
     assert_eq!(code("plain"), "`plain`");
     assert_eq!(code("a``b"), "```a``b```");
     assert_eq!(code("`x"), "`` `x ``");
-    assert_eq!(code("a|b"), r"`a\|b`");
+    assert_eq!(code("sh -c 'a | b'"), "`sh -c 'a | b'`");
+    assert_eq!(cell("a|b"), r"`a\|b`");
+    assert_eq!(cell("`x|"), r"`` `x\| ``");
     assert_eq!(code("two\nlines"), "`two lines`");
 }
 
