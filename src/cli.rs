@@ -222,6 +222,10 @@ pub struct SessionArgs {
     /// Run the workload again after each save (TUI).
     #[arg(long)]
     pub rerun_on_save: bool,
+    /// Write a Markdown triage report to FILE: at the end of a headless run, or
+    /// when R is pressed in the TUI.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub report: Option<PathBuf>,
 }
 
 impl SessionArgs {

@@ -31,6 +31,7 @@ pub mod errno;
 pub mod json;
 pub mod profile;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod session;
 pub mod sources;

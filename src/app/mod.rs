@@ -14,6 +14,9 @@ pub(crate) mod coverage_tests;
 mod coverage_view;
 mod decisions;
 pub mod describe;
+pub mod hints;
+#[cfg(test)]
+mod hints_tests;
 mod hold;
 #[cfg(test)]
 mod hold_tests;
@@ -22,12 +25,16 @@ pub mod keys;
 mod keys_tests;
 pub mod layout;
 mod prompts;
+pub mod report;
 mod runtime_note;
+pub mod session_diff;
 mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod triage_tests;
 
 use crate::profile::Profile;
 use crate::run::coverage::Coverage;
@@ -44,7 +51,8 @@ use std::path::PathBuf;
 pub use hold::Held;
 pub use keys::{Key, Mods};
 pub use prompts::Prompt;
-pub use table::{EventLine, Row, UserDecision};
+pub use session_diff::DiffView;
+pub use table::{BootstrapGroup, EventLine, Row, UserDecision};
 
 /// How many recent events are kept for the Events pane; older ones only count.
 pub const RING_CAPACITY: usize = 2000;
@@ -91,6 +99,8 @@ pub enum Msg {
         text: String,
     },
     SaveFailed(String),
+    /// The report was written (`Ok`: where), or why not.
+    ReportWritten(Result<PathBuf, String>),
     /// A held call waits for an answer.
     Hold {
         id: u64,
@@ -140,6 +150,11 @@ pub enum Effect {
     StoreCoverage {
         path: PathBuf,
         coverage: Coverage,
+    },
+    /// Write the triage report to `path` (with the line that reruns the workload).
+    Report {
+        path: PathBuf,
+        triage: Box<crate::report::Triage>,
     },
     /// Kill the workload and leave.
     Quit,
@@ -241,6 +256,8 @@ pub struct Config {
     pub watching: bool,
     /// The runtime that loads the profile (a container's); `None`: eperm itself.
     pub runtime: Option<crate::target::Runtime>,
+    /// `--report FILE`: where `R` writes the triage report.
+    pub report: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -257,6 +274,7 @@ impl Default for Config {
             coverage: false,
             watching: false,
             runtime: None,
+            report: None,
         }
     }
 }
@@ -265,6 +283,8 @@ pub struct App {
     pub run: RunInfo,
     pub past_runs: Vec<PastRun>,
     pub rows: Vec<Row>,
+    /// The rows of earlier runs (this session's), oldest first.
+    pub earlier_rows: Vec<Row>,
     index: HashMap<(String, String), usize>,
     pub ring: VecDeque<EventLine>,
     /// Every event received, ever (all runs).
@@ -319,11 +339,18 @@ pub struct App {
     pub cov_selected: usize,
     /// The next runs collect coverage (`m` in the Coverage view turns it on/off).
     pub collect: bool,
+    /// The profile's text when the session began: the session diff's left side.
+    pub start_text: String,
+    /// The session diff on screen (`D`).
+    pub diff_view: Option<DiffView>,
+    /// The runtime's start-up rows are listed (`b`), after the workload's.
+    pub show_bootstrap: bool,
 }
 
 impl App {
     pub fn new(profile: Profile, config: Config) -> App {
         let disk_text = config.path.as_ref().map(|_| profile.text.clone());
+        let start_text = profile.text.clone();
         let mut app = App {
             run: RunInfo {
                 command: config.command.clone(),
@@ -342,6 +369,7 @@ impl App {
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
+            earlier_rows: Vec::new(),
             index: HashMap::new(),
             ring: VecDeque::with_capacity(RING_CAPACITY),
             total_events: 0,
@@ -365,7 +393,8 @@ impl App {
             undo: Vec::new(),
             redo: Vec::new(),
             decided: HashMap::new(),
-            message: "? for help".into(),
+            // The hint bar below says where help is.
+            message: String::new(),
             now_ms: 0,
             size: (80, 24),
             collect: config.coverage,
@@ -379,6 +408,9 @@ impl App {
             allowances: Vec::new(),
             proposals: Vec::new(),
             cov_selected: 0,
+            start_text,
+            diff_view: None,
+            show_bootstrap: false,
         };
         app.refresh_coverage();
         app
@@ -444,6 +476,13 @@ impl App {
                 // The status line has room for the first line; the hint is for the CLI.
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not saved: {first}");
+                vec![]
+            }
+            Msg::ReportWritten(result) => {
+                self.message = match result {
+                    Ok(path) => format!("report written: {}", path.display()),
+                    Err(why) => format!("report not written: {why}"),
+                };
                 vec![]
             }
             Msg::Hold { id, event } => self.hold_request(id, event),

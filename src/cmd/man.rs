@@ -171,6 +171,10 @@ fn examples(roff: &mut Roff, subcommand: Option<&str>) {
                 "eperm run -p profile.json --enforce -- ./server",
                 "reproduce the real failure, with each denial explained",
             ),
+            (
+                "eperm run -p profile.json --no-tui --report triage.md -- make test",
+                "a Markdown triage report to attach to an issue",
+            ),
         ],
         Some("check") => &[
             (

@@ -214,12 +214,23 @@ pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, C
         rerun_on_save: args.rerun_on_save,
         coverage,
         events,
+        report: args.report.clone(),
     })
 }
 
 /// Writes `text` to `path` (a profile the user asked for with `-o`).
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CmdError> {
     std::fs::write(path, text).map_err(CmdError::file(FileOp::Write, path))
+}
+
+/// Writes the triage report (`--report FILE`) and says where.
+pub fn write_report(
+    path: &std::path::Path,
+    triage: &crate::report::Triage,
+) -> Result<(), CmdError> {
+    write_file(path, &triage.render())?;
+    eprintln!("eperm: triage report in {}", path.display());
+    Ok(())
 }
 
 /// Re-runs `command` under the written profile with `--enforce` (see

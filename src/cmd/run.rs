@@ -39,6 +39,9 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     }
     let outcome = session.run(args.session.events.as_deref())?;
     eprint!("{}", outcome.report(session.profile.own_file()));
+    if let Some(path) = &args.session.report {
+        super::write_report(path, &session.triage(&outcome, None))?;
+    }
     Ok(outcome.exit.code())
 }
 

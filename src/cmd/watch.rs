@@ -149,6 +149,7 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
         path,
         watching: true,
         runtime: None,
+        report: None,
     }
 }
 

@@ -67,6 +67,8 @@ pub struct LiveOptions {
     pub coverage: bool,
     /// `--events FILE`: every event of every run, as JSON lines.
     pub events: Option<std::fs::File>,
+    /// `--report FILE`: where the triage report goes (`R`).
+    pub report: Option<std::path::PathBuf>,
 }
 
 impl LiveOptions {

@@ -65,6 +65,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         path: session.profile.file_path(),
         watching: false,
         runtime: session.target.runtime.clone(),
+        report: options.report.clone(),
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
     let app = App::new(session.profile.clone(), config);
@@ -114,6 +115,12 @@ pub fn view(
 }
 
 /// The loop's state between messages.
+/// How the loop ended: the last run's exit status, and the session's diff.
+struct Ended {
+    code: u8,
+    diff: String,
+}
+
 struct Loop {
     /// `None` when watching: there is no workload to run again.
     runs: Option<Runner>,
@@ -168,12 +175,20 @@ impl Loop {
         drop(terminal);
         drop(screen);
         let _ = input_thread.join();
-        result
+        let ended = result?;
+        // What the session changed, once the screen is back: for the terminal's scrollback.
+        if !ended.diff.is_empty() {
+            eprint!(
+                "eperm: the profile's changes in this session:\n{}",
+                ended.diff
+            );
+        }
+        Ok(ended.code)
     }
 
     /// Messages, effects and frames on `terminal` until the user quits; input
     /// comes in on the loop's channel like everything else.
-    fn drive_on<B: Backend>(mut self, terminal: &mut Terminal<B>) -> std::io::Result<u8> {
+    fn drive_on<B: Backend>(mut self, terminal: &mut Terminal<B>) -> std::io::Result<Ended> {
         let theme = Theme::from_env();
         self.watcher = self.app.path.as_deref().and_then(|p| watch(p, &self.tx));
         let size = terminal.size()?;
@@ -220,7 +235,10 @@ impl Loop {
                 "a thread of eperm panicked (above); the workload was killed",
             ));
         }
-        Ok(self.last_exit.map_or(0, |e| e.code()))
+        Ok(Ended {
+            code: self.last_exit.map_or(0, |e| e.code()),
+            diff: self.app.session_diff(false),
+        })
     }
 
     /// What earlier coverage runs left next to the profile: the Coverage view goes on from there.
@@ -355,11 +373,31 @@ impl Loop {
                             work.push_back(Msg::SaveFailed(e.to_string()));
                         }
                     }
+                    Effect::Report { path, triage } => {
+                        work.push_back(Msg::ReportWritten(self.report(path, *triage)));
+                    }
                     Effect::Quit => return Flow::Quit,
                 }
             }
         }
         Flow::Go
+    }
+
+    /// Writes the triage report, with the rerun line only the session knows.
+    fn report(
+        &self,
+        path: std::path::PathBuf,
+        mut triage: crate::report::Triage,
+    ) -> Result<std::path::PathBuf, String> {
+        if let Some(runs) = &self.runs {
+            let session = runs.session();
+            let profile = triage.profile.as_deref().unwrap_or("profile.json");
+            triage.rerun = Some(session.rerun(profile));
+            triage.runtime = session.runtime_name();
+        }
+        std::fs::write(&path, triage.render())
+            .map(|()| path.clone())
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     fn save(
@@ -534,7 +572,8 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
         let code = Loop::new(None, app, tx, rx, Live::none(1))
             .drive_on(&mut terminal)
-            .unwrap();
+            .unwrap()
+            .code;
         quitter.join().unwrap();
         assert_eq!(code, 0, "no run ended: no exit status");
         let saved = crate::profile::load_file(&path).unwrap();

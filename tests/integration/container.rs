@@ -627,3 +627,61 @@ fn a_slow_start_is_announced_on_a_terminal_only() {
         stderr(&piped)
     );
 }
+
+/// `-o` prints the diff of what it wrote; `--report` holds the denials with
+/// their processes, the diff, and a `docker run` line that really runs the
+/// workload under the written profile.
+#[test]
+fn docker_save_prints_its_diff_and_the_report_reruns_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tight = write(dir.path(), "tight.json", DENY_MKDIR);
+    let saved = dir.path().join("saved.json");
+    let report = dir.path().join("triage.md");
+    let mut args = vec![
+        "--mode",
+        "notify",
+        "-p",
+        tight.to_str().unwrap(),
+        "-o",
+        saved.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+    ];
+    let workload = docker_run(&[], "mkdir /tmp/x && echo made");
+    args.extend(&workload);
+    let out = eperm_docker(&args);
+    assert_success(&out);
+    let err = stderr(&out);
+    // From the profile given to the one written: mkdir leaves the ERRNO rule.
+    assert!(err.contains(&format!("--- {}\n", tight.display())), "{err}");
+    assert!(err.contains(&format!("+++ {}\n", saved.display())), "{err}");
+    let changed = |sign: char| -> String {
+        err.lines()
+            .filter(|l| l.starts_with(sign) && !l.starts_with("---") && !l.starts_with("+++"))
+            .collect()
+    };
+    assert!(changed('-').contains("\"mkdir\""), "{err}");
+    assert!(!changed('+').contains("\"mkdir\""), "{err}");
+
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("- **Runtime:** `runc`"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| `mkdir`"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("`syscalls[0]`"), "the deciding rule: {row}");
+    assert!(row.contains("`sh`") || row.contains("`mkdir`"), "{row}");
+    let rerun = text
+        .lines()
+        .find(|l| l.starts_with("docker run --security-opt seccomp="))
+        .unwrap_or_else(|| panic!("{text}"));
+    let ran = Command::new("sh")
+        .arg("-c")
+        .arg(rerun)
+        .env("DOCKER_HOST", docker_host())
+        .output()
+        .unwrap();
+    assert_success(&ran);
+    assert_eq!(stdout(&ran), "made\n", "{rerun}");
+}

@@ -23,5 +23,6 @@ mod run;
 mod target;
 mod tighten;
 mod trace;
+mod triage;
 mod tui;
 mod util;
