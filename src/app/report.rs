@@ -75,7 +75,7 @@ impl App {
                     "permissive"
                 }
             ),
-            runtime: None,
+            runtime: self.config.runtime.as_ref().map(ToString::to_string),
             profile: match (&self.path, self.path_pending) {
                 (Some(p), false) => Some(p.display().to_string()),
                 _ => None,

@@ -45,9 +45,14 @@ impl Session {
         }
     }
 
-    /// The runtime that loads the profile, for the report: `runc`, `crun`, or
-    /// `None` when eperm loads it itself.
+    /// The runtime that loads the profile, for the report: its release and
+    /// libseccomp (`runc 1.1.5 with libseccomp 2.5.4 …`), or `None` when eperm
+    /// loads it itself.
     pub fn runtime_name(&self) -> Option<String> {
+        // The target's runtime says which release and libseccomp judged the calls.
+        if let Some(runtime) = &self.target.runtime {
+            return Some(runtime.to_string());
+        }
         match &self.workload {
             Workload::Local { .. } => None,
             Workload::Container(_) => Some(
