@@ -2,6 +2,7 @@
 //! tests/run.sh starts with eperm's runc wrapper registered (its socket in
 //! EPERM_TEST_DOCKER_HOST), Debian's runc, and an image made of host binaries.
 
+use super::util::container_profiles::{DENY_ALL, DENY_MKDIR, DENY_SOME};
 use super::util::{
     assert_success, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout, Tmux,
 };
@@ -11,29 +12,6 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const IMAGE: &str = "eperm-test:host";
-/// Denies everything: a container cannot even start under it.
-const DENY_ALL: &str = r#"{
-  "defaultAction": "SCMP_ACT_ERRNO",
-  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
-  "syscalls": []
-}
-"#;
-
-/// Allows everything but a few calls the workloads below make.
-const DENY_SOME: &str = r#"{
-  "defaultAction": "SCMP_ACT_ALLOW",
-  "syscalls": [
-    {"names": ["mkdir", "mkdirat", "getdents64"], "action": "SCMP_ACT_ERRNO"}
-  ]
-}
-"#;
-
-/// Denies only mkdir: runc's own start-up is untouched.
-const DENY_MKDIR: &str = r#"{
-  "defaultAction": "SCMP_ACT_ALLOW",
-  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
-}
-"#;
 
 /// The docker host of the dockerd tests/run.sh started with eperm's runc wrapper
 /// registered; the test image exists on it.

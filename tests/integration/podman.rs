@@ -8,6 +8,7 @@
 //! hierarchy, which crun refuses (mounted on v1 once, in `store`), and without
 //! CAP_SYS_RESOURCE podman's default rlimits fail (the `--ulimit`s in `ULIMITS`).
 
+use super::util::container_profiles::{DENY_ALL, DENY_MKDIR, DENY_SOME};
 use super::util::{assert_success, eperm, events, host_rootfs, require_root, stderr, stdout, Tmux};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -23,30 +24,6 @@ const ULIMITS: &[&str] = &[
     "nproc=1024:1024",
 ];
 const WORKLOAD: &str = "mkdir /tmp/x && echo made";
-
-/// Denies everything: a container cannot even start under it.
-const DENY_ALL: &str = r#"{
-  "defaultAction": "SCMP_ACT_ERRNO",
-  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
-  "syscalls": []
-}
-"#;
-
-/// Allows everything but a few calls the workloads below make.
-const DENY_SOME: &str = r#"{
-  "defaultAction": "SCMP_ACT_ALLOW",
-  "syscalls": [
-    {"names": ["mkdir", "mkdirat", "getdents64"], "action": "SCMP_ACT_ERRNO"}
-  ]
-}
-"#;
-
-/// Denies only mkdir: the runtime's own start-up is untouched.
-const DENY_MKDIR: &str = r#"{
-  "defaultAction": "SCMP_ACT_ALLOW",
-  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
-}
-"#;
 
 /// The root's private podman store, with the test image in it.
 fn store() -> &'static Path {

@@ -360,3 +360,30 @@ fn rand_suffix() -> u128 {
         .as_nanos()
         % 1_000_000_007
 }
+
+/// Profiles the container tests (docker, oci, podman) run their workloads under.
+pub mod container_profiles {
+    /// Denies everything: a container cannot even start under it.
+    pub const DENY_ALL: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+  "syscalls": []
+}
+"#;
+
+    /// Allows everything but a few calls the workloads make (mkdir, listing a directory).
+    pub const DENY_SOME: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    {"names": ["mkdir", "mkdirat", "getdents64"], "action": "SCMP_ACT_ERRNO"}
+  ]
+}
+"#;
+
+    /// Denies only mkdir: the runtime's own start-up is untouched.
+    pub const DENY_MKDIR: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+}
+"#;
+}
