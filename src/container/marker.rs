@@ -20,7 +20,7 @@ pub fn drain(sources: &LogSources, marker: &mpsc::Receiver<()>) {
     let audit_complete = sources
         .health()
         .iter()
-        .any(|h| h.source == Source::Audit && h.is_active() && h.lost == 0);
+        .any(|h| h.source == Source::Audit && h.is_active() && h.missed_nothing());
     if audit_complete && emit_marker() && marker.recv_timeout(MARKER_WAIT).is_ok() {
         return;
     }

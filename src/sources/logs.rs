@@ -430,17 +430,21 @@ mod tests {
         let mut kmsg = Health::new(Source::Kmsg);
         kmsg.received = 10;
         kmsg.suppressed = 990;
+        kmsg.lost = 990;
+        kmsg.lost_bound = crate::sources::health::Bound::AtLeast;
         let audit_off = Health::unavailable(Source::Audit, "needs root or CAP_AUDIT_READ".into());
         let text = render_health(&[audit_off.clone(), kmsg.clone()]);
         assert!(text.contains("audit: unavailable: needs root"), "{text}");
         assert!(
-            text.contains("kmsg: active, received 10, lost 0, suppressed 990"),
+            text.contains("kmsg: active, received 10, lost at least 990, suppressed 990"),
             "{text}"
         );
         assert!(text.contains("hint: use --source audit"), "{text}");
         let audit_on = Health::new(Source::Audit);
         assert!(!render_health(&[audit_on, kmsg.clone()]).contains("hint"));
         kmsg.suppressed = 0;
+        kmsg.lost = 0;
+        kmsg.lost_bound = crate::sources::health::Bound::Exact;
         assert!(!render_health(&[audit_off, kmsg]).contains("hint"));
     }
 
