@@ -396,8 +396,11 @@ fn child_named(parent: i32, comm: &str) -> Option<i32> {
 
 #[test]
 fn watch_streams_another_processs_records_filtered_by_comm() {
+    use std::io::BufRead;
     let kernel = setup();
-    let watch = eperm()
+    // `--duration` only bounds a run that goes wrong; the test ends watch itself
+    // once it has streamed the three calls.
+    let mut watch = eperm()
         .args([
             "watch",
             "--no-tui",
@@ -407,13 +410,17 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
             "--comm",
             "helper",
             "--duration",
-            "6",
+            "300",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Its first line says the source is open: every record from then on is read.
+    let mut err = std::io::BufReader::new(watch.stderr.take().unwrap());
+    let mut ready = String::new();
+    err.read_line(&mut ready).unwrap();
+    assert!(ready.contains("audit: active"), "{ready}");
     // The workload runs elsewhere (here: another eperm) under a LOG profile.
     let r = kernel.run_few("audit");
     let pids: Vec<u64> = r
@@ -421,22 +428,34 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
         .split_whitespace()
         .map(|p| p.parse().unwrap())
         .collect();
-    let out = watch.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    let seen =
+        |events: &[serde_json::Value], name: &str| events.iter().any(|e| e["syscall"] == name);
+    for line in std::io::BufReader::new(watch.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        events.push(serde_json::from_str(&line).expect("one JSON object per line"));
+        if ["getppid", "getsid", "getpgid"]
+            .iter()
+            .all(|n| seen(&events, n))
+        {
+            break;
+        }
+    }
+    // SAFETY: signalling our own child, which ends on SIGINT.
+    unsafe { libc::kill(watch.id() as i32, libc::SIGINT) };
+    let status = watch.wait().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
     let find = |name: &str| {
         events
             .iter()
             .find(|e| e["syscall"] == name)
-            .unwrap_or_else(|| panic!("watch missed {name}: {text}\n{}", stderr(&out)))
+            .unwrap_or_else(|| panic!("watch missed {name}: {events:#?}\n{status}: {rest}"))
     };
     assert_eq!(find("getppid")["pid"], pids[0]);
     assert_eq!(find("getsid")["pid"], pids[1]);
     assert_eq!(find("getpgid")["action"], "SCMP_ACT_LOG");
-    assert!(events.iter().all(|e| e["comm"] == "helper"), "{text}");
+    assert!(events.iter().all(|e| e["comm"] == "helper"), "{events:#?}");
 }
 
 #[test]

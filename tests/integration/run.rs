@@ -102,7 +102,16 @@ fn nothing_the_workload_started_survives_containment() {
     let mut child = prepared.spawn().unwrap();
     child.wait_started("sh", |_| {}).unwrap();
     containment.watch_group(child.pid).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Until sh has started both sleeps (a condition, not a guess at how long).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running_in_group(child.pid).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "sh and two sleeps never ran: {:?}",
+            running_in_group(child.pid)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(running_in_group(child.pid).len(), 3, "sh and two sleeps");
     containment.finish();
     wait(child.pid);
@@ -138,7 +147,7 @@ fn the_workload_is_born_in_its_cgroup_and_a_daemon_that_left_its_group_dies_with
         let text = std::fs::read_to_string(&procs).unwrap_or_default();
         text.lines().filter_map(|l| l.parse().ok()).collect()
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while members().len() < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
