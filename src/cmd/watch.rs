@@ -25,7 +25,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let wanted = WatchSource::wanted(&args.source);
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, rx) = crate::sources::logs::channel();
     let sources = LogSources::start(wanted, tx).map_err(|source| CmdError::Os {
         op: "start the kernel log readers",
         source,

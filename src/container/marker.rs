@@ -48,7 +48,7 @@ const SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
 /// the marker is still seen.
 pub fn sift_marker(
     raw: mpsc::Receiver<Incoming>,
-    tx: mpsc::Sender<Incoming>,
+    tx: mpsc::SyncSender<Incoming>,
     marker: mpsc::Sender<()>,
 ) {
     for incoming in raw {

@@ -8,6 +8,7 @@ mod container;
 mod decode;
 mod default_profile;
 mod edit;
+mod faults;
 mod import;
 mod load;
 mod logs;
