@@ -75,6 +75,9 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         )
         .and_then(|shown| out.flush().map(|()| shown))
         .map_err(CmdError::Stdout)?;
+        // The record queue is bounded: unread, a full one would keep the readers
+        // waiting in `stop`.
+        drop(rx);
         shown
     } else {
         // The UI reads events from a channel; the pump stops when the UI has quit.
