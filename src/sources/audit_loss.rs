@@ -58,8 +58,9 @@ impl Missing {
                     ));
                 }
                 if self.gaps > drops {
+                    let more = if drops > 0 { " more" } else { "" };
                     notes.push(format!(
-                        "{} more missing between the serials received",
+                        "{}{more} missing between the serials received",
                         self.gaps - drops
                     ));
                 }
@@ -172,6 +173,9 @@ mod tests {
         .tally();
         assert_eq!(t.lost, 12);
         assert!(t.notes[1].contains("7 more missing"), "{t:?}");
+        let t = Missing { gaps: 2, ..exact() }.tally();
+        assert_eq!(t.lost, 2);
+        assert_eq!(t.notes, ["2 missing between the serials received"]);
     }
 
     #[test]
