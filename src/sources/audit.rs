@@ -221,9 +221,9 @@ impl AuditSource {
 /// The kernel's status is asked for this often while records come.
 const STATUS_EVERY: Duration = Duration::from_millis(500);
 
-/// Folds the counters read now into `missing` (the kernel's: growth since
-/// `baseline`, its `lost` at open);
-/// `end`: the kernel's queue still holds records eperm will not read.
+/// Folds the counters read now into `missing`: the socket's drops, the kernel's
+/// loss as growth since `baseline` (its `lost` at open), and at the `end` the
+/// records still in the kernel's queue, which eperm will not read.
 fn observe(
     missing: &mut Missing,
     baseline: Option<u32>,
