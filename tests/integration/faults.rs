@@ -1,9 +1,10 @@
 //! Faults and bad input, end to end through the binary: eperm SIGKILLed in the
 //! middle of a save leaves the old profile or the new one, never a torn file;
 //! SIGKILLed in each mode, it leaves no workload behind (and so no TRACE filter
-//! without its tracer); a flood of denials from many threads does not make its
-//! memory grow with the number of calls; and mangled profiles through the CLI
-//! are refused with exit 2 and file:line:column, never a panic.
+//! without its tracer); a flood of denials from many threads, or a fork bomb held
+//! by a pids limit, does not make its memory grow with the number of calls or
+//! processes; and mangled profiles through the CLI are refused with exit 2 and
+//! file:line:column, never a panic.
 
 use crate::util::{cc, eperm, processes, require_root, stderr, Tmux};
 use std::path::Path;
@@ -223,17 +224,26 @@ const DENY_GETPPID: &str = r#"{
 
 /// eperm's peak resident memory (the kernel's own account, `ru_maxrss`, with the
 /// workload it reaped) over a run of `threads` × `calls` denied calls.
+fn peak_rss_kib(mode: &str, threads: u32, calls: u32, dir: &Path) -> i64 {
+    let workload = [
+        cc("flood-threads", FLOOD).into_os_string(),
+        threads.to_string().into(),
+        calls.to_string().into(),
+    ];
+    peak_rss_of(mode, &workload, dir)
+}
+
+/// eperm's peak resident memory over a run of `workload` under DENY_GETPPID.
 // Reaped by wait4 (for its rusage), which std's `Child` does not know of.
 #[allow(clippy::zombie_processes)]
-fn peak_rss_kib(mode: &str, threads: u32, calls: u32, dir: &Path) -> i64 {
+fn peak_rss_of(mode: &str, workload: &[std::ffi::OsString], dir: &Path) -> i64 {
     let profile = dir.join("profile.json");
     std::fs::write(&profile, DENY_GETPPID).unwrap();
     let child = eperm()
         .args(["run", "--no-tui", "--mode", mode, "-p"])
         .arg(&profile)
         .arg("--")
-        .arg(cc("flood-threads", FLOOD))
-        .args([threads.to_string(), calls.to_string()])
+        .args(workload)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -269,6 +279,90 @@ fn a_flood_of_denials_from_64_threads_does_not_grow_eperms_memory() {
         assert!(
             large <= small + 48 * 1024,
             "{mode}: eperm's memory grew with the calls: {small} KiB for 32k, {large} KiB for 320k"
+        );
+    }
+}
+
+const BOMB: &str = r#"
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+/* A fork bomb of bounded depth: each process forks two of depth - 1, makes ten
+   denied calls, and waits for them. At the pids limit a fork fails: a process
+   with a child waits for one to end and tries again (as a bomb keeps trying); one
+   without gives that fork up (else the leaves could hold every slot). */
+int main(int argc, char **argv) {
+    int depth = atoi(argv[1]);
+    while (depth > 0) {
+        int forked = 0, alive = 0, child = 0;
+        while (forked < 2) {
+            pid_t p = fork();
+            if (p == 0) { child = 1; break; }
+            if (p > 0) { forked++; alive++; continue; }
+            if (alive == 0) { forked++; continue; }
+            wait(0);
+            alive--;
+        }
+        if (!child) break;
+        depth--;
+    }
+    for (int i = 0; i < 10; i++) syscall(SYS_getppid);
+    while (wait(0) > 0) {}
+    return 0;
+}
+"#;
+
+/// A pids cgroup (v1, as on this kind of machine) allowing `max` processes,
+/// removed when dropped.
+struct PidsLimit(std::path::PathBuf);
+
+impl PidsLimit {
+    fn new(max: u32) -> PidsLimit {
+        let root = Path::new("/sys/fs/cgroup/pids");
+        assert!(
+            root.join("cgroup.procs").exists(),
+            "no cgroup v1 pids hierarchy at {} to hold the fork bomb",
+            root.display()
+        );
+        let dir = root.join(format!("eperm-test-bomb-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("pids.max"), max.to_string()).unwrap();
+        PidsLimit(dir)
+    }
+}
+
+impl Drop for PidsLimit {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A fork bomb held at 48 processes by a pids limit: eperm's peak memory at depth
+/// 9 (up to 1023 processes; here ~140 made, ~100 forks refused by the limit)
+/// stays within a fixed allowance of its peak at depth 4 (31 processes): what it
+/// keeps per process goes with the process.
+#[test]
+fn a_fork_bomb_held_by_a_pids_limit_does_not_grow_eperms_memory() {
+    require_root("it makes a pids cgroup for the fork bomb");
+    let dir = tempfile::tempdir().unwrap();
+    let limit = PidsLimit::new(48);
+    let bomb = cc("bomb", BOMB);
+    for mode in ["notify", "trace"] {
+        let run = |depth: u32| {
+            // The workload's shell joins the limit before it becomes the bomb.
+            let script = format!(
+                "echo $$ > {}/cgroup.procs && exec {} {depth}",
+                limit.0.display(),
+                bomb.display()
+            );
+            peak_rss_of(mode, &["sh".into(), "-c".into(), script.into()], dir.path())
+        };
+        let (small, large) = (run(4), run(9));
+        eprintln!("{mode}: peak RSS {small} KiB for a bomb of depth 4, {large} KiB for depth 9");
+        assert!(
+            large <= small + 16 * 1024,
+            "{mode}: eperm's memory grew with the bomb: {small} KiB at depth 4, {large} KiB at depth 9"
         );
     }
 }
