@@ -367,6 +367,35 @@ fn a_fork_bomb_held_by_a_pids_limit_does_not_grow_eperms_memory() {
     }
 }
 
+/// The TUI keeps answering keys while 64 threads flood it with denied calls (12.8M
+/// of them: far more than the test lasts): the help overlay comes and goes, and
+/// quitting ends the flood.
+#[test]
+fn the_tui_answers_keys_during_a_flood_of_denials() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    std::fs::write(&profile, DENY_GETPPID).unwrap();
+    let flood = cc("flood-threads", FLOOD);
+    let command = format!(
+        "{} run -p {} -- {} 64 200000; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm"),
+        profile.display(),
+        flood.display()
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("getppid", 60);
+    tmux.steps(&[("?", "this help", 30)]);
+    tmux.keys("Escape");
+    tmux.wait_gone("this help", 30);
+    tmux.steps(&[("q", "EPERM-EXIT=", 30)]);
+    let left = processes()
+        .into_iter()
+        .filter(|p| p.comm == "flood-threads" && !p.zombie())
+        .filter(|p| std::fs::read_link(format!("/proc/{}/exe", p.pid)).is_ok_and(|e| e == flood))
+        .count();
+    assert_eq!(left, 0, "the flood outlived the TUI");
+}
+
 /// Mangled profiles through `eperm check`: a panic (exit 101) or a signal is a
 /// failure; a refusal is exit 2 naming the file with line:column.
 #[test]
