@@ -25,7 +25,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let wanted = WatchSource::wanted(&args.source);
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, rx) = crate::sources::logs::channel();
     let sources = LogSources::start(wanted, tx).map_err(|source| CmdError::Os {
         op: "start the kernel log readers",
         source,
@@ -76,6 +76,9 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         )
         .and_then(|shown| out.flush().map(|()| shown))
         .map_err(CmdError::Stdout)?;
+        // The record queue is bounded: unread, a full one would keep the readers
+        // waiting in `stop`.
+        drop(rx);
         shown
     } else {
         // The UI reads events from a channel; the pump stops when the UI has quit.

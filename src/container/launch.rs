@@ -12,7 +12,7 @@ use crate::run::notify::Supervisor;
 use crate::run::Interception;
 use crate::run::{RunError, Supervision, WorkloadExit};
 use crate::sources::forks::Forks;
-use crate::sources::logs::{Filter, Incoming, LogSources};
+use crate::sources::logs::{Filter, LogSources};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -95,7 +95,7 @@ pub fn run(
     let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
     // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
     // copy had to leave LOG (see `oci_runtime::RUNC_HANDOFF`), when it can.
-    let (tx, raw) = mpsc::channel::<Incoming>();
+    let (tx, raw) = crate::sources::logs::channel();
     let wanted = launch.mode == Interception::Log || launch.notify_logs;
     let started = wanted.then(|| LogSources::start(logs.wanted, tx));
     let sources = match (launch.mode, started) {
@@ -125,7 +125,7 @@ pub fn run(
         let (sources, consumer) = match sources {
             Some((sources, raw)) => {
                 let sup = &sup;
-                let (tx, rx) = mpsc::channel::<Incoming>();
+                let (tx, rx) = crate::sources::logs::channel();
                 scope.spawn(move || sift_marker(raw, tx, marker_tx));
                 (
                     Some(sources),

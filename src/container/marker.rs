@@ -20,7 +20,7 @@ pub fn drain(sources: &LogSources, marker: &mpsc::Receiver<()>) {
     let audit_complete = sources
         .health()
         .iter()
-        .any(|h| h.source == Source::Audit && h.is_active() && h.lost == 0);
+        .any(|h| h.source == Source::Audit && h.is_active() && h.missed_nothing());
     if audit_complete && emit_marker() && marker.recv_timeout(MARKER_WAIT).is_ok() {
         return;
     }
@@ -48,7 +48,7 @@ const SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
 /// the marker is still seen.
 pub fn sift_marker(
     raw: mpsc::Receiver<Incoming>,
-    tx: mpsc::Sender<Incoming>,
+    tx: mpsc::SyncSender<Incoming>,
     marker: mpsc::Sender<()>,
 ) {
     for incoming in raw {

@@ -417,7 +417,7 @@ fn run_logged(
     logs: &LogOptions,
 ) -> Result<WorkloadExit, RunError> {
     // Before the workload starts, so that none of its records is missed.
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, rx) = crate::sources::logs::channel();
     let sources =
         LogSources::start(logs.wanted, tx).map_err(RunError::os("start the kernel log sources"))?;
     let mut spawned = spawn(prepared, containment, terminal)?;

@@ -3,13 +3,16 @@
 //! eperm joins the read-only multicast group (AUDIT_NLGRP_READLOG) and never
 //! registers as the audit daemon: that would stop the kernel printing records to
 //! kmsg and could stall the workload when eperm falls behind. Multicast never slows
-//! the sender; when eperm's receive buffer fills, the kernel drops messages and the
-//! next read fails with ENOBUFS, counted here as an overflow. Messages lost that way
-//! show as gaps in the audit serials, counted as `lost`.
+//! the sender; when eperm's receive buffer fills, the kernel drops messages there.
+//! A reader thread of its own keeps that buffer empty ([`super::audit_reader`]);
+//! every message missed, there or elsewhere, is counted ([`super::audit_loss`]).
 
+use super::audit_loss::{self, Missing};
+use super::audit_reader::{self, set_int, Chunk, Drops};
 use super::health::{Health, Shared};
 use super::parse::{self, Record, AUDIT_SECCOMP};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const NETLINK_AUDIT: i32 = 9;
@@ -18,8 +21,18 @@ const AUDIT_NLGRP_READLOG: u32 = 1;
 const AUDIT_GET: u16 = 1000;
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
-/// The receive buffer asked for: a flood of records fits while eperm catches up.
+/// The receive buffer asked for (the kernel doubles it): ~650k records fit while
+/// eperm catches up. `EPERM_AUDIT_RCVBUF` (bytes) asks for another size, e.g. to
+/// spend less kernel memory.
 const RCVBUF: i32 = 256 << 20;
+
+fn rcvbuf() -> i32 {
+    std::env::var("EPERM_AUDIT_RCVBUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &i32| n > 0)
+        .unwrap_or(RCVBUF)
+}
 
 /// `struct audit_status`, the answer to AUDIT_GET (the fields eperm reads).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,9 +46,12 @@ pub struct Status {
     pub backlog: u32,
 }
 
-/// The open multicast socket.
+/// The open multicast socket, and the kernel's counts when it was opened.
 pub struct AuditSource {
     sock: OwnedFd,
+    drops: Drops,
+    /// The kernel's audit status at open; `None` when unreadable.
+    opened: Option<Status>,
 }
 
 /// Why the audit source cannot run here.
@@ -108,107 +124,154 @@ impl AuditSource {
     pub fn open() -> std::io::Result<AuditSource> {
         let sock = socket()?;
         let fd = sock.as_raw_fd();
-        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-            // SAFETY: setting an int socket option.
-            let r = unsafe {
-                libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&RCVBUF as *const i32).cast(), 4)
-            };
-            if r == 0 {
-                break;
-            }
-        }
+        // FORCE passes net.core.rmem_max (root); plain RCVBUF is capped by it.
+        let size = rcvbuf();
+        let _ = set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size)
+            || set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, size);
         bind(fd, AUDIT_NLGRP_READLOG).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!("joining the audit read-log group: {e} (needs CAP_AUDIT_READ)"),
             )
         })?;
-        Ok(AuditSource { sock })
+        // Set up before any record can be missed: a new socket has dropped nothing.
+        let drops = Drops::probe(&sock);
+        Ok(AuditSource {
+            sock,
+            drops,
+            opened: status().ok(),
+        })
     }
 
-    /// Reads until `stop` becomes readable (or hangs up), calling `each` with every
-    /// seccomp record; keeps `health` current.
+    /// Reads until `stop` becomes readable (or hangs up) and every record queued
+    /// is read, calling `each` with every seccomp record; keeps `health` current,
+    /// with every record missed counted (see [`super::audit_loss`]).
+    ///
+    /// Two threads: a reader that only moves datagrams from the socket into memory
+    /// ([`audit_reader::drain`]), and this one, which parses them.
     pub fn run(self, stop: BorrowedFd, health: &Shared, mut each: impl FnMut(Record)) {
-        let fd = self.sock.as_raw_fd();
-        let mut buf = vec![0u8; 1 << 16];
-        let mut last_serial: Option<u64> = None;
-        let mut last_status = Instant::now() - Duration::from_secs(10);
-        let baseline = status().ok().map(|s| s.lost);
-        loop {
-            if last_status.elapsed() >= Duration::from_millis(500) {
-                last_status = Instant::now();
-                if let Ok(s) = status() {
-                    health.update(|h| {
-                        h.kernel_lost = baseline.map(|b| s.lost.wrapping_sub(b) as u64);
-                        h.audit_status = Some(s);
+        let drops = &self.drops;
+        let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+        let mut missing = Missing {
+            socket_drops: drops.count().map(|_| 0),
+            kernel_lost: self.opened.map(|_| 0),
+            kernel_lost_unsent: self
+                .opened
+                .is_some_and(|s| audit_loss::kernel_lost_is_unsent(s.pid, &cmdline)),
+            ..Missing::default()
+        };
+        let baseline = self.opened.map(|s| s.lost);
+        let mut serials = Serials::default();
+        let (tx, rx) = mpsc::sync_channel::<Chunk>(audit_reader::CHUNKS_QUEUED);
+        std::thread::scope(|scope| {
+            let sock = &self.sock;
+            let reader = scope.spawn(move || audit_reader::drain(sock, drops, stop, tx, health));
+            let mut last_status = Instant::now();
+            loop {
+                let chunk = match rx.recv_timeout(STATUS_EVERY) {
+                    Ok(chunk) => Some(chunk),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                let (mut received, mut truncated) = (0, 0);
+                for datagram in chunk.iter().flat_map(|c| c.datagrams()) {
+                    messages(datagram, |kind, payload| {
+                        if let Some(s) = serial_of(payload) {
+                            missing.gaps += serials.gap_before(s);
+                        }
+                        if kind == AUDIT_SECCOMP {
+                            match parse::parse_payload(payload) {
+                                Ok(r) => {
+                                    received += 1;
+                                    each(r);
+                                }
+                                Err(_) => truncated += 1,
+                            }
+                        }
                     });
                 }
-            }
-            let Ok(ready) = super::wait::wait(fd, stop, 200) else {
-                break;
-            };
-            if ready.stop && !ready.data {
-                break;
-            }
-            if !ready.data && !ready.hangup {
-                continue;
-            }
-            // Drain everything queued before polling again.
-            let mut batch = Batch::default();
-            loop {
-                // SAFETY: buf is valid for its length.
-                let len = unsafe {
-                    libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
-                };
-                if len < 0 {
-                    match std::io::Error::last_os_error().raw_os_error() {
-                        Some(libc::ENOBUFS) => {
-                            batch.overflows += 1;
-                            continue;
-                        }
-                        Some(libc::EINTR) => continue,
-                        _ => break,
-                    }
-                }
-                messages(&buf[..len as usize], |kind, payload| {
-                    let serial = serial_of(payload);
-                    if let Some(s) = serial {
-                        if let Some(last) = last_serial {
-                            if s > last + 1 {
-                                batch.lost += s - last - 1;
-                            }
-                        }
-                        if last_serial.is_none_or(|l| s > l) {
-                            last_serial = Some(s);
-                        }
-                    }
-                    if kind == AUDIT_SECCOMP {
-                        match parse::parse_payload(payload) {
-                            Ok(r) => {
-                                batch.received += 1;
-                                each(r);
-                            }
-                            Err(_) => batch.truncated += 1,
-                        }
-                    }
+                let kernel = (last_status.elapsed() >= STATUS_EVERY).then(|| {
+                    last_status = Instant::now();
+                    status().ok()
+                });
+                missing.overflowed |= health.get().overflows > 0;
+                observe(
+                    &mut missing,
+                    baseline,
+                    drops.count(),
+                    kernel.flatten(),
+                    false,
+                );
+                health.update(|h| {
+                    h.received += received;
+                    h.truncated += truncated;
+                    apply(h, &missing, kernel.flatten());
                 });
             }
-            health.update(|h| {
-                h.received += batch.received;
-                h.lost += batch.lost;
-                h.overflows += batch.overflows;
-                h.truncated += batch.truncated;
-            });
+            let _ = reader.join();
+        });
+        // The end: what the socket dropped, and what the kernel never delivered.
+        let last = status().ok();
+        missing.overflowed |= health.get().overflows > 0;
+        observe(&mut missing, baseline, drops.count(), last, true);
+        health.update(|h| apply(h, &missing, last));
+    }
+}
+
+/// The kernel's status is asked for this often while records come.
+const STATUS_EVERY: Duration = Duration::from_millis(500);
+
+/// Folds the counters read now into `missing`: the socket's drops, the kernel's
+/// loss as growth since `baseline` (its `lost` at open), and at the `end` the
+/// records still in the kernel's queue, which eperm will not read.
+fn observe(
+    missing: &mut Missing,
+    baseline: Option<u32>,
+    drops: Option<u64>,
+    kernel: Option<Status>,
+    end: bool,
+) {
+    if drops.is_some() {
+        missing.socket_drops = drops;
+    }
+    if let (Some(base), Some(s)) = (baseline, kernel) {
+        missing.kernel_lost = Some(u64::from(s.lost.wrapping_sub(base)));
+        if end {
+            missing.unread = u64::from(s.backlog);
         }
     }
 }
 
+fn apply(h: &mut Health, missing: &Missing, kernel: Option<Status>) {
+    let tally = missing.tally();
+    h.lost = tally.lost;
+    h.lost_bound = tally.bound;
+    h.lost_notes = tally.notes;
+    h.kernel_lost = missing.kernel_lost;
+    if kernel.is_some() {
+        h.audit_status = kernel;
+    }
+}
+
+/// Gaps in the audit serials: the kernel numbers every message from one counter,
+/// so a serial skipped is a message not received.
 #[derive(Default)]
-struct Batch {
-    received: u64,
-    lost: u64,
-    overflows: u64,
-    truncated: u64,
+struct Serials {
+    last: Option<u64>,
+}
+
+impl Serials {
+    /// How many serials were skipped before `s`.
+    fn gap_before(&mut self, s: u64) -> u64 {
+        let gap = match self.last {
+            Some(last) if s > last + 1 => s - last - 1,
+            _ => 0,
+        };
+        if self.last.is_none_or(|l| s > l) {
+            self.last = Some(s);
+        }
+        gap
+    }
 }
 
 /// Calls `each(type, payload)` for every netlink message in a datagram.

@@ -6,6 +6,17 @@ use super::event::Source;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
+/// How far a loss count can be trusted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The number missing.
+    #[default]
+    Exact,
+    /// At least this many are missing; how many more, the source cannot know.
+    AtLeast,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Health {
     pub source: Source,
@@ -14,16 +25,22 @@ pub struct Health {
     pub unavailable: Option<String>,
     /// Seccomp records read, from the whole machine (before attribution).
     pub received: u64,
-    /// Audit messages known missing: gaps in the serials (multicast overflow, or,
-    /// for kmsg, the printk rate limit).
+    /// Audit messages known missing (see [`super::audit_loss`]; for kmsg, the
+    /// printk rate limit's). `lost_bound` says whether it is exact.
     pub lost: u64,
+    /// Whether `lost` is the number missing or only a lower bound.
+    pub lost_bound: Bound,
+    /// Where the lost ones went, for the summary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lost_notes: Vec<String>,
     /// Times the receive buffer overflowed (ENOBUFS) or kmsg was overrun (EPIPE).
     pub overflows: u64,
     /// kmsg: records the printk rate limit dropped, as the kernel counted them.
     pub suppressed: u64,
     /// Records cut short.
     pub truncated: u64,
-    /// Audit: records the kernel itself dropped during the run (audit_status.lost).
+    /// Audit: how much the kernel's own loss count (audit_status.lost) grew during
+    /// the run; part of `lost` only when those records were never sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_lost: Option<u64>,
     #[serde(skip)]
@@ -40,6 +57,8 @@ impl Health {
             unavailable: None,
             received: 0,
             lost: 0,
+            lost_bound: Bound::Exact,
+            lost_notes: Vec::new(),
             overflows: 0,
             suppressed: 0,
             truncated: 0,
@@ -60,9 +79,27 @@ impl Health {
         self.unavailable.is_none()
     }
 
-    /// Did this source miss records it knows of?
+    /// Did this source miss records, or cannot it rule that out?
     pub fn dropped(&self) -> bool {
-        self.lost > 0 || self.suppressed > 0 || self.overflows > 0
+        self.lost > 0
+            || self.lost_bound == Bound::AtLeast
+            || self.suppressed > 0
+            || self.overflows > 0
+    }
+
+    /// Does this source know it missed nothing?
+    pub fn missed_nothing(&self) -> bool {
+        self.lost == 0 && self.lost_bound == Bound::Exact
+    }
+
+    /// `lost` as said to the user: `N`, `at least N`, or `unknown` (a lower bound
+    /// of 0 is no count at all), never a bare 0 that is not known.
+    pub fn lost_text(&self) -> String {
+        match (self.lost_bound, self.lost) {
+            (Bound::Exact, n) => n.to_string(),
+            (Bound::AtLeast, 0) => "unknown".into(),
+            (Bound::AtLeast, n) => format!("at least {n}"),
+        }
     }
 
     /// One line for a summary.
@@ -79,8 +116,12 @@ impl Health {
         }
         let mut s = format!(
             "{name}: active, received {}, lost {}",
-            self.received, self.lost
+            self.received,
+            self.lost_text()
         );
+        if !self.lost_notes.is_empty() {
+            s += &format!(" ({})", self.lost_notes.join("; "));
+        }
         if self.source == Source::Kmsg || self.suppressed > 0 {
             s += &format!(", suppressed {}", self.suppressed);
         }
@@ -91,9 +132,6 @@ impl Health {
                 "receive buffer overflowed"
             };
             s += &format!(", {what} {}×", self.overflows);
-        }
-        if let Some(k) = self.kernel_lost.filter(|&k| k > 0) {
-            s += &format!(", kernel dropped {k}");
         }
         if self.truncated > 0 {
             s += &format!(", {} cut short", self.truncated);

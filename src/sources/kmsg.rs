@@ -4,9 +4,10 @@
 //! through `printk_ratelimit` (10 per 5 s by default): kmsg alone cannot count hits.
 //! What it misses is reported, not hidden: `kauditd_printk_skb: N callbacks
 //! suppressed` is counted as N suppressed records, gaps in the audit serials as lost,
-//! and an overrun reader (EPIPE) as an overflow.
+//! an overrun reader (EPIPE) as an overflow, and the total as a lower bound once
+//! any of them happened.
 
-use super::health::Shared;
+use super::health::{Bound, Health, Shared};
 use super::parse::{self, Record};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -42,6 +43,7 @@ impl KmsgSource {
         let fd = self.fd.as_raw_fd();
         let mut buf = vec![0u8; 8192];
         let mut last_serial: Option<u64> = None;
+        let mut gaps = 0;
         while let Ok(ready) = super::wait::wait(fd, stop, 200) {
             if ready.stop && !ready.data {
                 break;
@@ -94,15 +96,27 @@ impl KmsgSource {
                     Err(parse::Skip::NotSeccomp) => {}
                 }
             }
+            gaps += lost;
             health.update(|h| {
                 h.received += received;
-                h.lost += lost;
                 h.overflows += overflows;
                 h.suppressed += suppressed;
                 h.truncated += truncated;
+                tally(h, gaps);
             });
         }
     }
+}
+
+/// kmsg's loss: a record the rate limit dropped is both a gap in the serials and
+/// one of the "callbacks suppressed", so the larger counts each once. Once the limit
+/// has struck, the count is a lower bound: the kernel reports a window's
+/// suppressions only with the next message it prints, which may come after the
+/// run; so is it after an overrun (the ring buffer overwrote unread records).
+fn tally(h: &mut Health, gaps: u64) {
+    h.lost = gaps.max(h.suppressed);
+    let unsure = h.suppressed > 0 || gaps > 0 || h.overflows > 0;
+    h.lost_bound = if unsure { Bound::AtLeast } else { Bound::Exact };
 }
 
 /// The serial of any audit line (`audit: type=N audit(S.MS:SERIAL)`): serials of

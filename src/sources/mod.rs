@@ -2,6 +2,8 @@
 //! their raw numbers into text.
 
 pub mod audit;
+pub mod audit_loss;
+mod audit_reader;
 pub mod cgroup;
 pub mod decode;
 pub mod event;

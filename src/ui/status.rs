@@ -163,8 +163,8 @@ fn health(h: &Health) -> (String, fn(&Theme) -> ratatui::style::Style) {
         return ("off".into(), Theme::bad);
     }
     let mut missed = Vec::new();
-    if h.lost > 0 {
-        missed.push(format!("lost {}", h.lost));
+    if !h.missed_nothing() {
+        missed.push(format!("lost {}", h.lost_text()));
     }
     if h.suppressed > 0 {
         missed.push(format!("suppressed {}", h.suppressed));

@@ -185,16 +185,18 @@ fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     let command = in_pane(&format!(
-        "run --hold --hold-timeout 1 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'",
+        "run --hold --hold-timeout 10 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'",
         profile.display(),
         d = dir.path().display()
     ));
     let tmux = Tmux::start(dir.path(), &command);
+    // The answer must come before the hold times out: 10 s leaves a loaded
+    // machine room for the key press (the second call then waits them out).
     tmux.wait_for("o allow once", 20);
     tmux.steps(&[("o", "first-ok", 10)]);
     // The second call is held too; nobody answers, the profile's EPERM applies.
-    tmux.wait_for("timed out", 10);
-    tmux.wait_for("second-denied", 10);
+    tmux.wait_for("timed out", 30);
+    tmux.wait_for("second-denied", 30);
     assert!(dir.path().join("a").is_dir());
     assert!(!dir.path().join("b").exists());
     tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);

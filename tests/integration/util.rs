@@ -300,8 +300,12 @@ impl Tmux {
         assert!(status.success());
     }
 
-    /// Polls the screen until it shows `text`, failing with the screen after `secs`.
+    /// Polls the screen until it shows `text`, failing with the screen after `secs`
+    /// (30 at least: a machine loaded by other work — the suite beside a release
+    /// build — can take many seconds, and a longer wait costs nothing when the text
+    /// comes).
     pub fn wait_for(&self, text: &str, secs: u64) -> String {
+        let secs = secs.max(30);
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.screen();
@@ -317,7 +321,7 @@ impl Tmux {
 
     /// Polls the screen until `text` is gone from it.
     pub fn wait_gone(&self, text: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
+        let deadline = Instant::now() + Duration::from_secs(secs.max(30));
         while self.screen().contains(text) {
             assert!(Instant::now() < deadline, "{text:?} stayed on screen");
             std::thread::sleep(Duration::from_millis(100));
