@@ -213,15 +213,44 @@ impl App {
         } else {
             format!("saved {}", path.display())
         };
-        if self.config.rerun_on_save && self.run.state != RunState::Watching {
-            return self.restart();
+        let asked = std::mem::take(&mut self.rerun_after_save);
+        if (asked || self.config.rerun_on_save) && self.run.state != RunState::Watching {
+            return self.restart_now();
         }
         vec![]
     }
 
+    /// A save failed; a re-run waiting for it does not start, as it would run a
+    /// profile the file does not hold.
+    pub(super) fn save_failed(&mut self, why: &str) -> Vec<Effect> {
+        // The status line has room for the first line; the hint is for the CLI.
+        let first = why.lines().next().unwrap_or_default();
+        self.message = format!("not saved: {first}");
+        if std::mem::take(&mut self.rerun_after_save) {
+            self.message
+                .push_str(" (not re-run: w saves, r runs again)");
+        }
+        vec![]
+    }
+
+    /// `r`: a re-run runs what is on disk. When autosaving, edits the file does not
+    /// hold yet (a save refused or failed) are saved first, and the run starts
+    /// once the save is confirmed; without autosave it runs the edits in memory,
+    /// as the user chose not to write them.
+    pub(super) fn restart(&mut self) -> Vec<Effect> {
+        if self.config.autosave && self.file_state == FileState::Unsaved {
+            let effects = self.save_now();
+            if effects.iter().any(|e| matches!(e, Effect::Save { .. })) {
+                self.rerun_after_save = true;
+                return effects;
+            }
+        }
+        self.restart_now()
+    }
+
     /// Held calls are answered (killed) first: the workload is killed anyway, and a
     /// call left waiting would keep its supervisor from ending.
-    pub(super) fn restart(&mut self) -> Vec<Effect> {
+    fn restart_now(&mut self) -> Vec<Effect> {
         self.past_runs.push(PastRun {
             number: self.run.number,
             state: self.run.state.clone(),

@@ -282,6 +282,8 @@ pub struct App {
     /// What the file holds as far as we know (what we loaded or last wrote).
     pub disk_text: Option<String>,
     pub file_state: FileState,
+    /// `r` asked for a run while edits were not on disk: it starts once saved.
+    rerun_after_save: bool,
     undo: Vec<Step>,
     redo: Vec<Step>,
     /// The user's decision per syscall name, for rows that do not exist yet.
@@ -349,6 +351,7 @@ impl App {
             path: config.path.clone(),
             disk_text,
             file_state: FileState::Saved,
+            rerun_after_save: false,
             profile,
             undo: Vec::new(),
             redo: Vec::new(),
@@ -427,12 +430,7 @@ impl App {
             }
             Msg::FileChanged(text) => self.file_changed(text),
             Msg::Saved { path, text } => self.saved(path, text),
-            Msg::SaveFailed(why) => {
-                // The status line has room for the first line; the hint is for the CLI.
-                let first = why.lines().next().unwrap_or_default();
-                self.message = format!("not saved: {first}");
-                vec![]
-            }
+            Msg::SaveFailed(why) => self.save_failed(&why),
             Msg::Hold { id, event } => self.hold_request(id, event),
             Msg::Health(health) => {
                 self.sources = health;

@@ -327,7 +327,13 @@ impl Loop {
                         path,
                         text,
                         expected_old,
-                    } => work.push_back(self.save(path, text, expected_old)),
+                    } => {
+                        // The App learns what the file holds before its next message:
+                        // a decision right behind this one then saves over this text,
+                        // not over the text before it (which would be refused as an
+                        // outside change).
+                        work.push_front(self.save(path, text, expected_old));
+                    }
                     Effect::Restart {
                         profile_text,
                         coverage,
@@ -489,6 +495,87 @@ mod tests {
             run: Coverage::default(),
             stored: None
         }));
+    }
+
+    /// Drives the loop on `incoming` (all queued before it starts, so that one
+    /// batch holds them) plus a `q` sent once `done(file)` holds or after 10 s;
+    /// returns the screen of the last frame.
+    fn drive_until(
+        path: &std::path::Path,
+        incoming: Vec<Incoming>,
+        done: impl Fn(&str) -> bool + Send + 'static,
+    ) -> String {
+        let profile = crate::profile::load_file(path).unwrap();
+        let config = testing::config(Some(path.to_str().unwrap()));
+        let (tx, rx) = mpsc::channel();
+        for i in incoming {
+            tx.send(i).unwrap();
+        }
+        let quitter = {
+            let (tx, path) = (tx.clone(), path.to_path_buf());
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < deadline {
+                    if done(&std::fs::read_to_string(&path).unwrap_or_default()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                // Sent whether or not the save came: the loop must end either way
+                // (a second `q` answers the prompt that unsaved edits bring up).
+                for _ in 0..2 {
+                    let _ = tx.send(Incoming::Msg(Msg::Key(Key::Char('q'), Mods::NONE)));
+                }
+            })
+        };
+        let app = App::new(profile, config);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        Loop::new(None, app, tx, rx, Live::none(1))
+            .drive_on(&mut terminal)
+            .unwrap();
+        quitter.join().unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    }
+
+    fn allowed(path: &std::path::Path, name: &str) -> bool {
+        let saved = crate::profile::load_file(path).unwrap();
+        saved.rules.iter().any(|r| {
+            r.action == crate::profile::Action::Allow && r.names.iter().any(|n| n.name == name)
+        })
+    }
+
+    /// Three rows and `a j a j a` in one batch, as a fast typist sends them: each
+    /// save's result reaches the App before the next key, so no save is refused
+    /// as an outside change and the file ends with all three allowances.
+    #[test]
+    fn a_burst_of_decisions_in_one_batch_saves_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
+        let mut incoming: Vec<Incoming> = ["mkdir", "rmdir", "chmod"]
+            .into_iter()
+            .map(|name| Incoming::Run(Report::Event(1, event(name, 1, 0))))
+            .collect();
+        incoming.extend("ajaja".chars().map(key));
+        let screen = drive_until(&path, incoming, |text| {
+            ["mkdir", "rmdir", "chmod"].iter().all(|n| text.contains(n))
+        });
+        for name in ["mkdir", "rmdir", "chmod"] {
+            assert!(
+                allowed(&path, name),
+                "{name} not saved:\n{}\n{screen}",
+                std::fs::read_to_string(&path).unwrap()
+            );
+        }
+        assert!(screen.contains("profile [saved]"), "{screen}");
+        assert!(!screen.contains("not saved"), "{screen}");
     }
 
     /// The whole loop in-process: a run's event and the user's `a` come in on the
