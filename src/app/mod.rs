@@ -21,6 +21,7 @@ pub mod keys;
 #[cfg(test)]
 mod keys_tests;
 pub mod layout;
+pub mod narrowing;
 mod prompts;
 mod table;
 #[cfg(test)]

@@ -556,7 +556,7 @@ fn bursts_of_decisions_are_all_saved() {
             BURST_CALLS
                 .iter()
                 .zip(want)
-                .all(|(name, allowed)| allows(&profile, name) == allowed)
+                .all(|(name, allowed)| allows(profile, name) == allowed)
         }
     };
     // One write to the terminal each: the loop reads them as one batch.
