@@ -496,7 +496,7 @@ restart_syscall: - | resumes a call a stop signal interrupted
 riscv_flush_icache: ptr ptr bits | makes the instruction cache see new code (RISC-V)
 riscv_hwprobe: ptr n n ptr bits | asks which RISC-V extensions the CPUs have
 rmdir: path | removes an empty directory
-rseq: ptr n bits sig | registers the thread's restartable-sequence area
+rseq: ptr n bits hex | registers the thread's restartable-sequence area
 rt_sigaction: sig ptr ptr n | reads or sets what a signal does
 rt_sigpending: ptr n | reads which blocked signals are waiting
 rt_sigprocmask: opt ptr ptr n | reads or changes the thread's blocked signals
