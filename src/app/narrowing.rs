@@ -27,7 +27,7 @@ pub fn narrower(row: &Row) -> Result<String, String> {
         return Err(match kinds.is_empty() {
             true => format!("{name} takes no arguments"),
             false => format!(
-                "never pinned: {name} takes {}, values that change from run to run",
+                "{name} takes {}: values that change from run to run are never pinned",
                 nouns(kinds.iter().copied())
             ),
         });
@@ -122,8 +122,8 @@ mod tests {
         let why = narrower(&row("pread64", &[call, call])).unwrap_err();
         assert_eq!(
             why,
-            "never pinned: pread64 takes an fd, a pointer, a size or count and an offset, \
-             values that change from run to run"
+            "pread64 takes an fd, a pointer, a size or count and an offset: \
+             values that change from run to run are never pinned"
         );
         for name in [
             "read",
