@@ -3,7 +3,7 @@
 //! and the save's confirmation; restarting the workload under the edited
 //! profile; and the profile's file changing on disk, with or without a conflict.
 
-use super::{App, Effect, FileState, PastRun, Prompt, RunState, UserDecision};
+use super::{AfterSave, App, Effect, FileState, PastRun, Prompt, RunState, UserDecision};
 use super::{DEFAULT_SAVE_PATH, OUTPUT_CAPACITY};
 use crate::profile::edit::{self, Edit};
 use crate::profile::Profile;
@@ -213,22 +213,43 @@ impl App {
         } else {
             format!("saved {}", path.display())
         };
-        let asked = std::mem::take(&mut self.rerun_after_save);
-        if (asked || self.config.rerun_on_save) && self.run.state != RunState::Watching {
-            return self.restart_now();
+        match self.after_save.take() {
+            Some(AfterSave::Quit) => return self.quit_now(),
+            Some(AfterSave::Rerun) if self.run.state != RunState::Watching => {
+                return self.restart_now()
+            }
+            _ if self.config.rerun_on_save && self.run.state != RunState::Watching => {
+                return self.restart_now()
+            }
+            _ => {}
         }
         vec![]
     }
 
-    /// A save failed; a re-run waiting for it does not start, as it would run a
-    /// profile the file does not hold.
+    /// Asks for a save and for `then` once it is confirmed; `false` when there was
+    /// nothing to save (or it cannot be asked for now).
+    pub(super) fn save_then(&mut self, then: AfterSave, effects: &mut Vec<Effect>) -> bool {
+        let save = self.save_now();
+        let asked = save.iter().any(|e| matches!(e, Effect::Save { .. }));
+        if asked {
+            self.after_save = Some(then);
+        }
+        effects.extend(save);
+        asked
+    }
+
+    /// A save failed; what waited for it does not happen: a re-run would run a
+    /// profile the file does not hold, quitting would lose the edits.
     pub(super) fn save_failed(&mut self, why: &str) -> Vec<Effect> {
         // The status line has room for the first line; the hint is for the CLI.
         let first = why.lines().next().unwrap_or_default();
         self.message = format!("not saved: {first}");
-        if std::mem::take(&mut self.rerun_after_save) {
-            self.message
-                .push_str(" (not re-run: w saves, r runs again)");
+        match self.after_save.take() {
+            Some(AfterSave::Rerun) => self
+                .message
+                .push_str(" (not re-run: w saves, r runs again)"),
+            Some(AfterSave::Quit) => self.message.push_str(" (still here: w saves, q quits)"),
+            None => {}
         }
         vec![]
     }
@@ -238,14 +259,13 @@ impl App {
     /// once the save is confirmed; without autosave it runs the edits in memory,
     /// as the user chose not to write them.
     pub(super) fn restart(&mut self) -> Vec<Effect> {
-        if self.config.autosave && self.file_state == FileState::Unsaved {
-            let effects = self.save_now();
-            if effects.iter().any(|e| matches!(e, Effect::Save { .. })) {
-                self.rerun_after_save = true;
-                return effects;
-            }
+        let mut effects = Vec::new();
+        let unsaved = self.config.autosave && self.file_state == FileState::Unsaved;
+        if unsaved && self.save_then(AfterSave::Rerun, &mut effects) {
+            return effects;
         }
-        self.restart_now()
+        effects.extend(self.restart_now());
+        effects
     }
 
     /// Held calls are answered (killed) first: the workload is killed anyway, and a

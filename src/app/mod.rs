@@ -110,6 +110,13 @@ pub enum Msg {
     },
 }
 
+/// What the App does once the save it asked for is confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterSave {
+    Rerun,
+    Quit,
+}
+
 /// Something the TUI loop (`tui`) must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -283,8 +290,9 @@ pub struct App {
     /// What the file holds as far as we know (what we loaded or last wrote).
     pub disk_text: Option<String>,
     pub file_state: FileState,
-    /// `r` asked for a run while edits were not on disk: it starts once saved.
-    rerun_after_save: bool,
+    /// What waits for the save in flight: a run (`r` with edits not on disk) or
+    /// quitting (the quit prompt's "save"); a failed save cancels it.
+    after_save: Option<AfterSave>,
     undo: Vec<Step>,
     redo: Vec<Step>,
     /// The user's decision per syscall name, for rows that do not exist yet.
@@ -352,7 +360,7 @@ impl App {
             path: config.path.clone(),
             disk_text,
             file_state: FileState::Saved,
-            rerun_after_save: false,
+            after_save: None,
             profile,
             undo: Vec::new(),
             redo: Vec::new(),

@@ -161,8 +161,20 @@ fn quit_asks_when_unsaved() {
     assert_eq!(app.prompt, Some(Prompt::Quit));
     assert_eq!(app.update(Msg::Key(Key::Esc, Mods::NONE)), vec![]);
     press(&mut app, 'q');
-    let effects = press(&mut app, 'w');
-    assert!(matches!(effects[..], [Effect::Save { .. }, Effect::Quit]));
+    // `w` saves, and quits once the save is confirmed; a failed save keeps eperm open.
+    let text = saved_text(&press(&mut app, 'w'));
+    assert_eq!(
+        app.update(Msg::SaveFailed("p.json: cannot write it".into())),
+        vec![]
+    );
+    assert!(app.message.contains("still here"), "{}", app.message);
+    press(&mut app, 'q');
+    assert_eq!(saved_text(&press(&mut app, 'w')), text);
+    let effects = app.update(Msg::Saved {
+        path: "p.json".into(),
+        text,
+    });
+    assert_eq!(effects, vec![Effect::Quit]);
 }
 
 #[test]
