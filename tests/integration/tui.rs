@@ -579,6 +579,12 @@ fn bursts_of_decisions_are_all_saved() {
     until(&tmux, 5, "the undos were not saved", on_disk([true; 3]));
     let screen = tmux.wait_for("profile [saved]", 5);
     assert!(!screen.contains("not saved"), "{screen}");
+    // Our own writes, however close together, are never taken for an outside edit.
+    assert!(!screen.contains("reloaded"), "{screen}");
+    // A decision and `r` in one burst: the run is under the file with all three.
+    tmux.keys("dar");
+    tmux.wait_for("clean run", 20);
+    assert!(on_disk([true; 3])());
     tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
 }
 
