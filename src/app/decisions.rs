@@ -155,7 +155,9 @@ impl App {
     }
 
     fn after_edit(&mut self) -> Vec<Effect> {
-        let on_disk = self.disk_text.as_deref() == Some(self.profile.text.as_str());
+        // With a save in flight the file may be about to hold other text: only a
+        // confirmed save says what it holds.
+        let on_disk = !self.saving && self.disk_text.as_deref() == Some(self.profile.text.as_str());
         self.file_state = if on_disk && !self.path_pending {
             FileState::Saved
         } else {
@@ -179,10 +181,14 @@ impl App {
         if self.path.is_none() {
             self.path = Some(path.clone());
         }
-        if !self.path_pending && self.disk_text.as_deref() == Some(self.profile.text.as_str()) {
+        let on_disk = self.disk_text.as_deref() == Some(self.profile.text.as_str());
+        if !self.path_pending && !self.saving && on_disk {
             self.message = "nothing to save".into();
             return vec![];
         }
+        // A save asked for while another is in flight supersedes it: both expect
+        // the same old text, as nothing is confirmed in between.
+        self.saving = true;
         vec![Effect::Save {
             path,
             text: self.profile.text.clone(),
@@ -197,6 +203,7 @@ impl App {
     /// A save finished: the file holds `text` now.
     pub(super) fn saved(&mut self, path: PathBuf, text: String) -> Vec<Effect> {
         let first = self.path_pending;
+        self.saving = false;
         self.path = Some(path.clone());
         self.path_pending = false;
         self.disk_text = Some(text.clone());
@@ -244,6 +251,7 @@ impl App {
         // The status line has room for the first line; the hint is for the CLI.
         let first = why.lines().next().unwrap_or_default();
         self.message = format!("not saved: {first}");
+        self.saving = false;
         match self.after_save.take() {
             Some(AfterSave::Rerun) => self
                 .message

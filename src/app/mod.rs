@@ -293,6 +293,8 @@ pub struct App {
     /// What waits for the save in flight: a run (`r` with edits not on disk) or
     /// quitting (the quit prompt's "save"); a failed save cancels it.
     after_save: Option<AfterSave>,
+    /// A save was asked for and neither `Saved` nor `SaveFailed` has come back.
+    saving: bool,
     undo: Vec<Step>,
     redo: Vec<Step>,
     /// The user's decision per syscall name, for rows that do not exist yet.
@@ -361,6 +363,7 @@ impl App {
             disk_text,
             file_state: FileState::Saved,
             after_save: None,
+            saving: false,
             profile,
             undo: Vec::new(),
             redo: Vec::new(),

@@ -45,6 +45,11 @@ impl App {
     /// `q` (or Ctrl-c): asks first when edits are unsaved.
     pub(super) fn quit(&mut self) -> Vec<Effect> {
         if self.unsaved() {
+            // A save asked for and not confirmed yet: quit once it is.
+            let mut effects = Vec::new();
+            if self.saving && self.save_then(AfterSave::Quit, &mut effects) {
+                return effects;
+            }
             self.prompt = Some(Prompt::Quit);
             return vec![];
         }

@@ -128,7 +128,9 @@ fn allowed_and_clean_run_120x40() {
 fn quit_prompt_80x24() {
     let mut app = busy(false);
     app.update(Msg::Key(Key::Char('a'), Mods::NONE));
-    // Autosave asked for a write that never finished: still unsaved.
+    // The autosave failed: still unsaved. (A save still in flight would quit once
+    // it is confirmed, without asking.)
+    app.update(Msg::SaveFailed("p.json: cannot write it".into()));
     app.update(Msg::Key(Key::Char('q'), Mods::NONE));
     snap!(screen(&app, 80, 24));
 }
