@@ -27,7 +27,7 @@ pub fn narrower(row: &Row) -> Result<String, String> {
         return Err(match kinds.is_empty() {
             true => format!("{name} takes no arguments"),
             false => format!(
-                "{name} takes {}: values that change from run to run are never pinned",
+                "{name} takes {}: no flag, mode, family, request or option to pin",
                 nouns(kinds.iter().copied())
             ),
         });
@@ -123,7 +123,7 @@ mod tests {
         assert_eq!(
             why,
             "pread64 takes an fd, a pointer, a size or count and an offset: \
-             values that change from run to run are never pinned"
+             no flag, mode, family, request or option to pin"
         );
         for name in [
             "read",
