@@ -18,6 +18,7 @@ fn main() {
             arch,
             caps: CapSet::docker_default(),
             kernel: KernelVersion::parse("6.1"),
+            runtime: None,
         };
         let resolved = resolve(&profile, &target);
         let mut times = Vec::new();

@@ -28,6 +28,7 @@ fn main() {
         arch: Arch::X86_64,
         caps: CapSet::docker_default(),
         kernel: KernelVersion::parse("6.1"),
+        runtime: None,
     };
     let text = DEFAULT_PROFILE.to_string();
     // Build the syscall tables once, as a long-running eperm would have.
@@ -47,6 +48,25 @@ fn main() {
         let p = load_str("default.json", black_box(text.clone())).unwrap();
         black_box(resolve(&p, &target));
     });
+    // The same profile as a Kubernetes SeccompProfile (YAML, about 540 lines).
+    let meta = eperm::profile::export::SpoMeta {
+        name: "default".into(),
+        namespace: None,
+        api: eperm::profile::export::SpoApi::V1,
+    };
+    let yaml = eperm::profile::export::export(
+        &profile,
+        &target,
+        eperm::profile::export::Format::Spo,
+        &meta,
+    )
+    .expect("the default profile fits a SeccompProfile");
+    let yaml_parse = median_per_iter(21, 50, || {
+        black_box(eperm::profile::yaml::parse(black_box(&yaml)).unwrap());
+    });
+    let yaml_load = median_per_iter(21, 50, || {
+        black_box(load_str("default.yaml", black_box(yaml.clone())).unwrap());
+    });
     let rules = resolve(&profile, &target).rules.len();
     println!(
         "default profile: {} bytes, {} rules, {rules} effective rules for x86_64+x86+x32",
@@ -64,6 +84,16 @@ fn main() {
     println!(
         "resolve         median {:>9.1} µs/iter",
         resolve_only.as_secs_f64() * 1e6
+    );
+    println!(
+        "yaml parse      median {:>9.1} µs/iter  ({} bytes as a SeccompProfile)",
+        yaml_parse.as_secs_f64() * 1e6,
+        yaml.len()
+    );
+    println!(
+        "yaml load       median {:>9.1} µs/iter  ({:.1}x the JSON load)",
+        yaml_load.as_secs_f64() * 1e6,
+        yaml_load.as_secs_f64() / load.as_secs_f64()
     );
     println!(
         "load + resolve  median {:>9.1} µs/iter  ({:.2} of the 1 ms budget)",

@@ -121,6 +121,7 @@ fn traced(argv: &[OsString], calls: u64, consumer: Consumer, pinned: bool) -> Du
         arch: Arch::native(),
         caps: CapSet::docker_default(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let profile = load_str("bench.json", PROFILE.to_string()).expect("profile loads");
     let judge = Judge::new(profile, &target, Mode::Trace).expect("profile compiles");

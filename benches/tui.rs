@@ -66,6 +66,7 @@ fn main() {
                     rule: "defaultAction".into(),
                     bootstrap: false,
                     decision: Decision::Allowed,
+                    container: None,
                 };
                 tx.send(e).unwrap();
                 sent += 1;

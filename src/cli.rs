@@ -49,6 +49,12 @@ pub enum Command {
     Oci(OciArgs),
     /// Run a podman container (crun or runc) under a profile and report every call it would deny.
     Podman(PodmanArgs),
+    /// Write a profile as Docker JSON, the OCI linux.seccomp object, or a
+    /// Kubernetes SeccompProfile (Security Profiles Operator), to stdout.
+    Export(ExportArgs),
+    /// Merge profiles into one that every input's workload runs under (the
+    /// union, as SPO's mergeStrategy: containers).
+    Merge(MergeArgs),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print a man page in roff: eperm(1), or eperm-SUBCOMMAND(1).
@@ -67,6 +73,75 @@ pub struct ManArgs {
     /// The subcommand whose page to print (default: eperm(1), the overview).
     #[arg(value_name = "SUBCOMMAND")]
     pub subcommand: Option<String>,
+}
+
+/// The forms a profile is written in (`--format`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Docker / moby JSON (`--security-opt seccomp=FILE`).
+    Docker,
+    /// The OCI runtime spec's `linux.seccomp` object (runc, crun).
+    Oci,
+    /// A Kubernetes SeccompProfile for the Security Profiles Operator (YAML).
+    Spo,
+}
+
+/// `--api` of `eperm export`: the SeccompProfile version written.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpoApiArg {
+    V1,
+    V1beta1,
+}
+
+/// `--format` and `--name` of the commands that write a profile.
+#[derive(Args, Debug)]
+pub struct FormatArgs {
+    /// The form of the written profile (default: that of the profile it starts
+    /// from, edited with the smallest diff).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// With --format spo: metadata.name (default: from the output file's name).
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The profile: Docker JSON, an OCI config.json, or a SeccompProfile.
+    pub profile: PathBuf,
+    #[arg(long, value_name = "FORMAT")]
+    pub format: OutputFormat,
+    /// metadata.name of the SeccompProfile (default: from the profile's file name).
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+    /// metadata.namespace (for releases of SPO where SeccompProfile is namespaced;
+    /// current ones make it cluster-scoped).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The SeccompProfile API version.
+    #[arg(long, value_name = "VERSION", default_value = "v1")]
+    pub api: SpoApiArg,
+    /// Write to OUT instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// The target Docker-only features (includes, excludes, archMap) are resolved
+    /// for in the oci and spo forms.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Where the merged profile goes.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// The profiles to merge (two or more), in any form eperm reads.
+    #[arg(value_name = "PROFILE", num_args = 2.., required = true)]
+    pub profiles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// How would-be-denied calls are intercepted (`--mode` of `eperm run`).
@@ -147,6 +222,10 @@ pub struct SessionArgs {
     /// Run the workload again after each save (TUI).
     #[arg(long)]
     pub rerun_on_save: bool,
+    /// Write a Markdown triage report to FILE: at the end of a headless run, or
+    /// when R is pressed in the TUI.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub report: Option<PathBuf>,
 }
 
 impl SessionArgs {
@@ -187,6 +266,8 @@ pub struct ContainerArgs {
     /// (the runtime's own start-up calls get a comment saying so). Without the TUI.
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 #[derive(Args, Debug)]
@@ -265,6 +346,10 @@ pub struct WatchArgs {
     /// Only processes running this executable.
     #[arg(long, value_name = "PATH")]
     pub exe: Option<String>,
+    /// Only processes of this container: an id prefix or its name, read from
+    /// the process's cgroup (Docker, podman, containerd, CRI-O, Kubernetes pods).
+    #[arg(long, value_name = "ID-PREFIX")]
+    pub container: Option<String>,
     /// No interface: one line per record on stdout.
     #[arg(long)]
     pub no_tui: bool,
@@ -328,6 +413,8 @@ pub struct TightenArgs {
     /// Also narrow allowances used with few argument values (socket families).
     #[arg(long)]
     pub narrow: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -353,6 +440,8 @@ pub struct RecordArgs {
     /// Run the program again under OUT with --enforce; fail if anything is still denied.
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -370,6 +459,14 @@ pub struct TargetArgs {
     /// Kernel version X.Y for `minKernel` (default: the running kernel).
     #[arg(long)]
     pub kernel: Option<String>,
+    /// The runtime that loads the profile: runc, crun or youki, optionally
+    /// @VERSION (default: the one found here, else runc's newest).
+    #[arg(long, value_name = "NAME[@VERSION]")]
+    pub runtime: Option<String>,
+    /// The libseccomp release the runtime links, e.g. 2.5.4 (default: the
+    /// runtime's, found here, else the newest eperm has the table of).
+    #[arg(long, value_name = "VERSION")]
+    pub libseccomp: Option<String>,
 }
 
 #[derive(Args, Debug)]

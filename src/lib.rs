@@ -2,8 +2,10 @@
 //!
 //! Data flows one way (docs/architecture.md has the whole map):
 //!
-//! - [`json`], [`arch`], [`caps`], [`errno`]: the ground floor — positions-keeping
-//!   JSON, architectures and syscall tables, capabilities, errno names.
+//! - [`json`], [`arch`], [`caps`], [`errno`], [`target`], [`progress`]: the ground
+//!   floor — positions-keeping JSON, architectures and syscall tables, capabilities,
+//!   errno names, the runtime that loads a profile and its libseccomp, a status line
+//!   for long work.
 //! - [`profile`]: the model, loading with precise errors, resolution for a target,
 //!   lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator.
@@ -19,6 +21,7 @@
 
 pub mod app;
 pub mod arch;
+pub mod bpf;
 pub mod caps;
 pub mod cli;
 pub mod cmd;
@@ -27,10 +30,13 @@ pub mod container;
 pub mod errno;
 pub mod json;
 pub mod profile;
+pub mod progress;
+pub mod report;
 pub mod run;
 pub mod session;
 pub mod sources;
 pub mod suggest;
+pub mod target;
 pub mod tighten;
 pub mod tui;
 pub mod ui;

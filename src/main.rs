@@ -26,6 +26,8 @@ fn main() -> ExitCode {
         Command::Docker(args) => cmd::container::docker(args),
         Command::Oci(args) => cmd::container::oci(args),
         Command::Podman(args) => cmd::container::podman(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),
         Command::Default => {

@@ -413,3 +413,47 @@ fn m_makes_the_next_runs_collect_coverage() {
         }]
     ));
 }
+
+#[test]
+fn counts_so_far_show_while_the_run_goes_and_its_end_replaces_them() {
+    let mut app = with_coverage(one_run());
+    let count = |app: &App, n: &str| app.allowances.iter().find(|a| a.name == n).unwrap().count;
+    assert_eq!(count(&app, "read"), 5);
+    let so_far = Coverage {
+        runs: 0,
+        tallies: vec![tally("read", Some(0), 3, 0), tally("write", Some(0), 2, 0)],
+    };
+    app.update(Msg::CoverageLive(so_far));
+    assert_eq!(count(&app, "read"), 8);
+    assert!(
+        !app.allowances
+            .iter()
+            .find(|a| a.name == "write")
+            .unwrap()
+            .unused
+    );
+    // The run's end: its own tallies, not the live ones on top.
+    let mut on_disk = one_run();
+    on_disk.merge(&one_run());
+    app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored: Some(Ok(on_disk)),
+    });
+    assert_eq!(count(&app, "read"), 10);
+    assert!(
+        app.allowances
+            .iter()
+            .find(|a| a.name == "write")
+            .unwrap()
+            .unused
+    );
+}
+
+#[test]
+fn how_the_run_counted_is_the_mode_the_status_bar_shows() {
+    let mut app = with_coverage(one_run());
+    app.update(Msg::CoverageCounting(
+        "notify (no eBPF: EPERM_COVERAGE=notify)".into(),
+    ));
+    assert_eq!(app.run.mode, "notify (no eBPF: EPERM_COVERAGE=notify)");
+}

@@ -39,10 +39,20 @@ impl App {
 
     /// Recomputes the Coverage view after the profile or the coverage changed.
     pub(super) fn refresh_coverage(&mut self) {
-        self.allowances = coverage::allowances(&self.profile, &self.coverage);
-        self.proposals = narrow::proposals(&self.profile, &self.coverage);
+        let known = self.known_coverage();
+        self.allowances = coverage::allowances(&self.profile, &known);
+        self.proposals = narrow::proposals(&self.profile, &known);
         let n = self.coverage_visible().len();
         self.cov_selected = self.cov_selected.min(n.saturating_sub(1));
+    }
+
+    /// Every run's coverage and what the run under way counted so far.
+    fn known_coverage(&self) -> Coverage {
+        let mut known = self.coverage.clone();
+        if !self.live.tallies.is_empty() {
+            known.merge(&self.live);
+        }
+        known
     }
 
     pub(super) fn coverage_run(
@@ -50,6 +60,8 @@ impl App {
         run: Coverage,
         stored: Option<Result<Coverage, String>>,
     ) -> Vec<Effect> {
+        // The run's own tallies replace what it reported on the way.
+        self.live = Coverage::default();
         let calls: u64 = run.tallies.iter().map(|t| t.count).sum();
         let mut effects = Vec::new();
         match stored {
@@ -171,7 +183,7 @@ impl App {
                 "nothing to prune by: no coverage yet (eperm run --coverage collects it)".into();
             return;
         }
-        let edits = crate::tighten::prune::prune_edits(&self.profile, &self.coverage);
+        let edits = crate::tighten::prune::prune_edits(&self.profile, &self.known_coverage());
         if edits.is_empty() {
             self.message = "nothing to prune: every allowance was used or is needed".into();
             return;

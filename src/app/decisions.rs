@@ -21,6 +21,16 @@ pub(super) struct Step {
     rows: Option<(String, UserDecision, UserDecision)>,
 }
 
+impl Step {
+    /// What the step decided, for the report.
+    pub(super) fn told(&self) -> String {
+        match &self.rows {
+            Some((name, _, new)) => new.told(name),
+            None => self.label.clone(),
+        }
+    }
+}
+
 impl App {
     pub(super) fn allow_selected(&mut self) -> Vec<Effect> {
         let Some(row) = self.selected_row() else {
@@ -289,7 +299,8 @@ impl App {
         self.run.denials = 0;
         self.run.pid = None;
         self.run.state = RunState::Starting;
-        self.rows.clear();
+        // Kept for the report: what earlier runs would have had denied.
+        self.earlier_rows.append(&mut self.rows);
         self.index.clear();
         self.ring.clear();
         let mut effects = self.answer_every_held(HoldAnswer::Kill);

@@ -113,6 +113,14 @@ actions! {
     ShowDiff,
     /// Prune prompt: write it.
     Confirm,
+    /// Show or hide the runtime's start-up rows (made before the workload's exec).
+    Bootstrap,
+    /// The session's diff: the profile now against the session's start.
+    SessionDiff,
+    /// Diff view: against the session's start, or the last save.
+    DiffBase,
+    /// Write the triage report (Markdown).
+    Report,
 }
 
 /// Which keys are live: each mode has its own bindings, and the App asks the
@@ -129,6 +137,8 @@ pub enum Mode {
     ErrnoPrompt,
     ConflictPrompt,
     PrunePrompt,
+    /// The session's diff is on screen.
+    DiffView,
 }
 
 /// What the help says of a binding.
@@ -203,6 +213,9 @@ pub const BINDINGS: &[Binding] = {
         on(Syscalls, Char(' '), Pause, Line("space", "pause the event stream")),
         on(Syscalls, Char('s'), Sort, Line("s", "sort by first seen / hits")),
         on(Syscalls, Char('c'), ToggleView, Line("c", "Coverage view: each allowance and its use (--coverage)")),
+        on(Syscalls, Char('b'), Bootstrap, Line("b", "show/hide the runtime's start-up calls (before exec)")),
+        on(Syscalls, Char('D'), SessionDiff, Line("D / R", "the session's diff / write the triage report (Markdown)")),
+        on(Syscalls, Char('R'), Report, Above),
         on(Coverage, Char('d'), Deny, Line("in Coverage", "d deny · p prune unused · n narrow · m collect · c back")),
         on(Coverage, Char('p'), Prune, Above),
         on(Coverage, Char('n'), Narrow, Above),
@@ -214,6 +227,19 @@ pub const BINDINGS: &[Binding] = {
         // Not the Coverage view's: they say so, rather than act on a hidden row.
         on(Coverage, Char('a'), Allow, Above),
         on(Coverage, Char('e'), Errno, Above),
+        on(DiffView, Key::Down, Down, Prompt("scroll")),
+        on(DiffView, Char('j'), Down, Above),
+        on(DiffView, Key::Up, Up, Above),
+        on(DiffView, Char('k'), Up, Above),
+        on(DiffView, Key::PageDown, PageDown, Above),
+        on(DiffView, Char(' '), PageDown, Above),
+        on(DiffView, Key::PageUp, PageUp, Above),
+        on(DiffView, Key::Home, Home, Above),
+        on(DiffView, Key::End, End, Above),
+        on(DiffView, Key::Tab, DiffBase, Prompt("since start/save")),
+        on(DiffView, Key::Esc, Cancel, Prompt("close")),
+        on(DiffView, Char('q'), Cancel, Above),
+        on(DiffView, Char('D'), Cancel, Above),
         on(Syscalls, Char('?'), Help, Line("?", "this help")),
         on(Syscalls, Char('q'), Quit, Line("q", "quit (asks when edits are unsaved)")),
         ctrl(Syscalls, 'c', Quit, Above),
@@ -232,7 +258,7 @@ pub const BINDINGS: &[Binding] = {
         on(ErrnoPrompt, Char('n'), Enosys, Above),
         on(ErrnoPrompt, Char('3'), Eacces, Prompt("EACCES")),
         on(ErrnoPrompt, Char('a'), Eacces, Above),
-        on(ErrnoPrompt, Char('4'), OtherErrno, Prompt("other: type its name or number")),
+        on(ErrnoPrompt, Char('4'), OtherErrno, Prompt("other (name or number)")),
         on(ErrnoPrompt, Char('o'), OtherErrno, Above),
         on(ErrnoPrompt, Key::Esc, Cancel, Prompt("cancel")),
         on(ConflictPrompt, Char('k'), KeepMine, Prompt("keep mine (overwrite)")),
@@ -274,10 +300,11 @@ pub fn help_lines() -> impl Iterator<Item = (&'static str, &'static str)> {
 
 impl App {
     /// A key goes to the first mode that takes it: a prompt, a held call, the
-    /// help, the filter being typed, the Coverage view, the main view.
+    /// session's diff, the help, the filter being typed, the Coverage view, the main view.
     pub(super) fn key(&mut self, key: Key, mods: Mods) -> Vec<Effect> {
         self.prompt_key(key)
             .or_else(|| self.held_key(key))
+            .or_else(|| self.diff_key(key))
             .or_else(|| self.help_key())
             .or_else(|| self.filter_key(key))
             .or_else(|| self.coverage_key(key, mods))
@@ -350,6 +377,9 @@ impl App {
             Action::Sort => self.toggle_sort(),
             Action::Help => self.help = true,
             Action::Quit => return Some(self.quit()),
+            Action::Bootstrap => self.toggle_bootstrap(),
+            Action::SessionDiff => self.open_diff(),
+            Action::Report => return Some(self.report()),
             _ => return None,
         }
         Some(vec![])

@@ -15,10 +15,13 @@ pub struct Areas {
     pub events: Rect,
     pub output: Rect,
     pub message: Rect,
+    /// The keys that act where the user is.
+    pub hints: Rect,
 }
 
-/// Status (2 lines) on top, a message line at the bottom; between them the
-/// syscalls table and the detail side by side, then events and output.
+/// Status (2 lines) on top, a message line and the key hints at the bottom;
+/// between them the syscalls table and the detail side by side, then events and
+/// output.
 pub fn areas(width: u16, height: u16) -> Areas {
     let status = Rect {
         x: 0,
@@ -27,7 +30,7 @@ pub fn areas(width: u16, height: u16) -> Areas {
         height: 2.min(height),
     };
     let body_y = status.height;
-    let body_h = height.saturating_sub(body_y + 1);
+    let body_h = height.saturating_sub(body_y + 2);
     let top_h = body_h * 55 / 100;
     let bottom_h = body_h - top_h;
     let left_w = if width >= 100 {
@@ -61,6 +64,12 @@ pub fn areas(width: u16, height: u16) -> Areas {
     };
     let message = Rect {
         x: 0,
+        y: height.saturating_sub(2),
+        width,
+        height: 1.min(height),
+    };
+    let hints = Rect {
+        x: 0,
         y: height.saturating_sub(1),
         width,
         height: 1.min(height),
@@ -72,6 +81,7 @@ pub fn areas(width: u16, height: u16) -> Areas {
         events,
         output,
         message,
+        hints,
     }
 }
 

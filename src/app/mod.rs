@@ -14,6 +14,9 @@ pub(crate) mod coverage_tests;
 mod coverage_view;
 mod decisions;
 pub mod describe;
+pub mod hints;
+#[cfg(test)]
+mod hints_tests;
 mod hold;
 #[cfg(test)]
 mod hold_tests;
@@ -23,11 +26,16 @@ mod keys_tests;
 pub mod layout;
 pub mod narrowing;
 mod prompts;
+pub mod report;
+mod runtime_note;
+pub mod session_diff;
 mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod triage_tests;
 
 use crate::profile::Profile;
 use crate::run::coverage::Coverage;
@@ -44,7 +52,8 @@ use std::path::PathBuf;
 pub use hold::Held;
 pub use keys::{Key, Mods};
 pub use prompts::Prompt;
-pub use table::{EventLine, Row, UserDecision};
+pub use session_diff::DiffView;
+pub use table::{BootstrapGroup, EventLine, Row, UserDecision};
 
 /// How many recent events are kept for the Events pane; older ones only count.
 pub const RING_CAPACITY: usize = 2000;
@@ -91,6 +100,8 @@ pub enum Msg {
         text: String,
     },
     SaveFailed(String),
+    /// The report was written (`Ok`: where), or why not.
+    ReportWritten(Result<PathBuf, String>),
     /// A held call waits for an answer.
     Hold {
         id: u64,
@@ -108,6 +119,11 @@ pub enum Msg {
         run: Coverage,
         stored: Option<Result<Coverage, String>>,
     },
+    /// How the coverage run counted (`ebpf`, or `notify (no eBPF: why)`), shown
+    /// as the run's mode in the status bar.
+    CoverageCounting(String),
+    /// What the coverage run under way has counted so far (every half second).
+    CoverageLive(Coverage),
 }
 
 /// What the App does once the save it asked for is confirmed.
@@ -142,6 +158,11 @@ pub enum Effect {
     StoreCoverage {
         path: PathBuf,
         coverage: Coverage,
+    },
+    /// Write the triage report to `path` (with the line that reruns the workload).
+    Report {
+        path: PathBuf,
+        triage: Box<crate::report::Triage>,
     },
     /// Kill the workload and leave.
     Quit,
@@ -241,6 +262,10 @@ pub struct Config {
     /// No workload: the events come from logs (`watch`, `replay`), so there is
     /// nothing to start or restart.
     pub watching: bool,
+    /// The runtime that loads the profile (a container's); `None`: eperm itself.
+    pub runtime: Option<crate::target::Runtime>,
+    /// `--report FILE`: where `R` writes the triage report.
+    pub report: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -256,6 +281,8 @@ impl Default for Config {
             path: None,
             coverage: false,
             watching: false,
+            runtime: None,
+            report: None,
         }
     }
 }
@@ -264,6 +291,8 @@ pub struct App {
     pub run: RunInfo,
     pub past_runs: Vec<PastRun>,
     pub rows: Vec<Row>,
+    /// The rows of earlier runs (this session's), oldest first.
+    pub earlier_rows: Vec<Row>,
     index: HashMap<(String, String), usize>,
     pub ring: VecDeque<EventLine>,
     /// Every event received, ever (all runs).
@@ -312,6 +341,9 @@ pub struct App {
     pub coverage: Coverage,
     /// Runs no coverage file holds (the embedded profile has none until saved).
     unstored: Coverage,
+    /// What the coverage run under way has counted so far (in the kernel); shown
+    /// and pruned by with the rest until the run's end replaces it.
+    live: Coverage,
     /// The profile's allowances with their use, for the Coverage view.
     pub allowances: Vec<Allowance>,
     /// The narrowings eperm proposes, one per syscall at most.
@@ -320,11 +352,18 @@ pub struct App {
     pub cov_selected: usize,
     /// The next runs collect coverage (`m` in the Coverage view turns it on/off).
     pub collect: bool,
+    /// The profile's text when the session began: the session diff's left side.
+    pub start_text: String,
+    /// The session diff on screen (`D`).
+    pub diff_view: Option<DiffView>,
+    /// The runtime's start-up rows are listed (`b`), after the workload's.
+    pub show_bootstrap: bool,
 }
 
 impl App {
     pub fn new(profile: Profile, config: Config) -> App {
         let disk_text = config.path.as_ref().map(|_| profile.text.clone());
+        let start_text = profile.text.clone();
         let mut app = App {
             run: RunInfo {
                 command: config.command.clone(),
@@ -343,6 +382,7 @@ impl App {
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
+            earlier_rows: Vec::new(),
             index: HashMap::new(),
             ring: VecDeque::with_capacity(RING_CAPACITY),
             total_events: 0,
@@ -368,7 +408,8 @@ impl App {
             undo: Vec::new(),
             redo: Vec::new(),
             decided: HashMap::new(),
-            message: "? for help".into(),
+            // The hint bar below says where help is.
+            message: String::new(),
             now_ms: 0,
             size: (80, 24),
             collect: config.coverage,
@@ -378,9 +419,13 @@ impl App {
             view: View::Syscalls,
             coverage: Coverage::default(),
             unstored: Coverage::default(),
+            live: Coverage::default(),
             allowances: Vec::new(),
             proposals: Vec::new(),
             cov_selected: 0,
+            start_text,
+            diff_view: None,
+            show_bootstrap: false,
         };
         app.refresh_coverage();
         app
@@ -443,6 +488,13 @@ impl App {
             Msg::FileChanged(text) => self.file_changed(text),
             Msg::Saved { path, text } => self.saved(path, text),
             Msg::SaveFailed(why) => self.save_failed(&why),
+            Msg::ReportWritten(result) => {
+                self.message = match result {
+                    Ok(path) => format!("report written: {}", path.display()),
+                    Err(why) => format!("report not written: {why}"),
+                };
+                vec![]
+            }
             Msg::Hold { id, event } => self.hold_request(id, event),
             Msg::Health(health) => {
                 self.sources = health;
@@ -458,6 +510,15 @@ impl App {
                 vec![]
             }
             Msg::CoverageRun { run, stored } => self.coverage_run(run, stored),
+            Msg::CoverageCounting(how) => {
+                self.run.mode = how;
+                vec![]
+            }
+            Msg::CoverageLive(so_far) => {
+                self.live = so_far;
+                self.refresh_coverage();
+                vec![]
+            }
         }
     }
 }

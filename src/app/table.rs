@@ -67,6 +67,17 @@ pub struct Row {
     pub bootstrap: bool,
 }
 
+/// The runtime's start-up rows, counted for their folded line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootstrapGroup {
+    /// Rows (syscall and arch) of the group.
+    pub syscalls: usize,
+    /// Calls made, over those rows.
+    pub calls: u64,
+    /// Rows the user allowed in this session.
+    pub allowed: usize,
+}
+
 /// One line of the Events pane (the event, trimmed to what it shows).
 #[derive(Clone, Debug)]
 pub struct EventLine {
@@ -97,7 +108,49 @@ impl App {
         if self.sort == Sort::Hits {
             v.sort_by(|&a, &b| self.rows[b].hits.cmp(&self.rows[a].hits).then(a.cmp(&b)));
         }
+        // The workload's rows first; the runtime's start-up after them, when shown.
+        let (workload, bootstrap): (Vec<usize>, Vec<usize>) =
+            v.into_iter().partition(|&i| !self.rows[i].bootstrap);
+        let mut v = workload;
+        if self.show_bootstrap {
+            v.extend(bootstrap);
+        }
         v
+    }
+
+    /// The runtime's start-up rows (every call made before the workload's exec),
+    /// as the collapsed group tells them; `None`: there are none.
+    pub fn bootstrap_group(&self) -> Option<BootstrapGroup> {
+        let rows: Vec<&Row> = self.rows.iter().filter(|r| r.bootstrap).collect();
+        if rows.is_empty() {
+            return None;
+        }
+        Some(BootstrapGroup {
+            syscalls: rows.len(),
+            calls: rows.iter().map(|r| r.hits).sum(),
+            allowed: rows
+                .iter()
+                .filter(|r| r.decision == UserDecision::AllowedNow)
+                .count(),
+        })
+    }
+
+    /// `b`: the runtime's start-up rows shown after the workload's, or folded.
+    pub(super) fn toggle_bootstrap(&mut self) {
+        let Some(group) = self.bootstrap_group() else {
+            self.message = "no runtime start-up calls: every row is the workload's".into();
+            return;
+        };
+        self.show_bootstrap = !self.show_bootstrap;
+        self.selected = self.selected.min(self.visible().len().saturating_sub(1));
+        self.message = if self.show_bootstrap {
+            format!(
+                "the runtime's start-up: {} rows after the workload's",
+                group.syscalls
+            )
+        } else {
+            "the runtime's start-up folded: b shows it".into()
+        };
     }
 
     /// The selected row, if any.
@@ -163,7 +216,10 @@ impl App {
             }
             None => row.common_args = [None; 6],
         }
-        if row.pids.len() < PIDS_PER_ROW && !row.pids.iter().any(|(p, _)| *p == e.pid) {
+        // By pid and name: runc's init and the workload it execs share a pid.
+        if row.pids.len() < PIDS_PER_ROW
+            && !row.pids.iter().any(|(p, c)| *p == e.pid && *c == e.comm)
+        {
             row.pids.push((e.pid, e.comm.clone()));
         }
         if !self.paused {

@@ -28,6 +28,7 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
         rule: "defaultAction".into(),
         bootstrap: false,
         decision: Decision::Allowed,
+        container: None,
     }
 }
 
@@ -153,5 +154,43 @@ pub fn with_coverage(coverage: Coverage) -> App {
     };
     let mut app = app_with(COVERAGE_PROFILE, config);
     app.update(Msg::CoverageLoaded(coverage));
+    app
+}
+
+/// A container session as `eperm docker` shows it: runc's start-up calls
+/// (bootstrap, by `runc:[2:INIT]`) first, then the workload's `mkdir` and
+/// `clone3` by `sh` and a long-named helper.
+pub fn container_session() -> App {
+    let profile = load_str("p.json", default_without(&["mkdir", "clone3", "capset"])).unwrap();
+    let mut app = App::new(
+        profile,
+        Config {
+            command: "docker run --rm alpine sh -c 'mkdir /x'".into(),
+            path: Some("profiles/p.json".into()),
+            ..Config::default()
+        },
+    );
+    app.update(Msg::Started { pid: 4242 });
+    for (i, name) in ["capset", "unshare", "mount", "pivot_root", "capset"]
+        .iter()
+        .enumerate()
+    {
+        let mut e = event(name, 4200, 0);
+        e.comm = "runc:[2:INIT]".into();
+        e.bootstrap = true;
+        e.time_ms = i as u64;
+        e.call = Some(format!("{name}()"));
+        app.update(Msg::Event(e));
+    }
+    let mut mkdir = event("mkdir", 4242, 0x7ffd_0000_1000);
+    mkdir.comm = "sh".into();
+    mkdir.time_ms = 20;
+    app.update(Msg::Event(mkdir));
+    let mut clone3 = event("clone3", 4243, 0x7ffd_0000_2000);
+    clone3.comm = "long-helper-name".into();
+    clone3.nr = 435;
+    clone3.time_ms = 30;
+    clone3.call = Some("clone3({flags=CLONE_VM}, 88)".into());
+    app.update(Msg::Event(clone3));
     app
 }

@@ -446,3 +446,26 @@ fn without_autosave_a_rerun_runs_the_edits_in_memory() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn allow_on_a_seccomp_profile_saves_yaml_with_its_comments_kept() {
+    let yaml = include_str!("../../tests/fixtures/spo/profile.yaml");
+    let mut app = app_with(yaml, config(Some("p.yaml")));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let text = saved_text(&press(&mut app, 'a'));
+    let p = load_str("p.yaml", text.clone()).unwrap();
+    assert_eq!(p.form, crate::profile::Form::Spo);
+    assert!(p
+        .rules
+        .iter()
+        .any(|r| r.action == crate::profile::Action::Allow
+            && r.args.is_empty()
+            && r.names.iter().any(|n| n.name == "mkdir")));
+    // One line more, every other line as it was, comments included.
+    let added: Vec<&str> = text
+        .lines()
+        .filter(|l| !yaml.lines().any(|o| o == *l))
+        .collect();
+    assert_eq!(added, ["    - mkdir"], "{text}");
+    assert_eq!(text.lines().count(), yaml.lines().count() + 1, "{text}");
+}

@@ -19,7 +19,12 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
         Err(e) => return Err(e.into()),
     };
     let resolved = resolve(&profile, &target);
-    let found = lint(&profile, &resolved);
+    let mut found = lint(&profile, &resolved);
+    // Only when the runtime would otherwise start: one refusal is enough to fix first.
+    if resolved.refusals.is_empty() {
+        found.extend(crate::compile::clash(&profile, &resolved));
+        found.sort_by_key(|d| (d.severity, d.line, d.column));
+    }
     let count = |s| found.iter().filter(|d| d.severity == s).count();
     let errors = count(Severity::Error);
     let arches: Vec<_> = resolved.arches.iter().map(|a| a.name()).collect();
@@ -27,7 +32,14 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
     let kernel = target
         .kernel
         .map_or("unknown".to_string(), |k| k.to_string());
-    let target_line = format!("{} (caps: {caps}, kernel: {kernel})", arches.join("+"));
+    let runtime = target
+        .runtime
+        .as_ref()
+        .map_or("eperm".to_string(), |r| r.to_string());
+    let target_line = format!(
+        "{} (caps: {caps}, kernel: {kernel}, runtime: {runtime})",
+        arches.join("+")
+    );
     if args.json {
         super::to_stdout(|out| print_json(out, &profile.file, Some(&target_line), &found))?;
     } else {

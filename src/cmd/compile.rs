@@ -11,6 +11,9 @@ pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
     let mode = Mode::from(args.mode);
     let profile = load_arg(&args.profile)?;
     let resolved = resolve(&profile, &target);
+    if let Some(e) = super::refused(&profile, &resolved) {
+        return Err(e);
+    }
     let compiled = compile::compile(&resolved, mode)
         .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;
     if let Some(path) = &args.output {

@@ -74,7 +74,11 @@ fn follow_and_report(
     let outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;
     eprint!("{}", outcome.report(profile.own_file()));
+    let report = common.session.report.as_deref();
     let Some(path) = common.output.as_deref().or(save) else {
+        if let Some(report) = report {
+            super::write_report(report, &session.triage(&outcome, None))?;
+        }
         return Ok(outcome.exit.code());
     };
     let runtime = session.oci_runtime().map_or("unknown", |r| r.name());
@@ -84,7 +88,7 @@ fn follow_and_report(
             crate::profile::save::save(path, &text, &profile.text)
                 .map_err(|e| CmdError::BadInput(e.to_string()))?;
         }
-        None => super::write_file(path, &text)?,
+        None => super::export::write_profile(path, &text, &common.format)?,
     }
     let added = outcome.summary.names().len();
     eprintln!(
@@ -92,5 +96,13 @@ fn follow_and_report(
         path.display(),
         if added == 1 { "" } else { "s" }
     );
+    let file = path.display().to_string();
+    let triage = session.triage(&outcome, Some((&file, &text)));
+    if !triage.diff.is_empty() {
+        eprint!("{}", triage.diff);
+    }
+    if let Some(report) = report {
+        super::write_report(report, &triage)?;
+    }
     Ok(outcome.exit.code())
 }

@@ -41,6 +41,9 @@ fn why_not(profile: &Profile, i: usize, args: &[u64; 6], ctx: &Ctx) -> String {
     if Verdict::of(rule.action, rule.errno_ret) == ctx.default {
         return "its action equals the default action (runc skips it)".into();
     }
+    if let Some(why) = ctx.dropped.get(&i) {
+        return why.clone();
+    }
     if !rule.args.is_empty() {
         let failing: Vec<String> = condition_sets(&rule.args)
             .iter()
@@ -54,6 +57,9 @@ fn why_not(profile: &Profile, i: usize, args: &[u64; 6], ctx: &Ctx) -> String {
             return format!("conditions not met: {} is false", failing.join("; "));
         }
     }
+    if let Some(stub) = &ctx.stub {
+        return format!("it matches, but {stub} answers first");
+    }
     match ctx.decider {
         Some(d) => format!(
             "it matches, but syscalls[{d}] decides: in libseccomp the first unconditional rule stays, an unconditional rule replaces argument rules, and argument rules are tried in argument order"
@@ -62,32 +68,145 @@ fn why_not(profile: &Profile, i: usize, args: &[u64; 6], ctx: &Ctx) -> String {
     }
 }
 
+/// "runc 1.1.5 here's -ENOSYS stub: …", for a call the stub answers.
+fn stub_text(resolved: &crate::profile::Resolved, arch: Arch, nr: u32) -> String {
+    let rt = resolved.target.runtime.as_ref();
+    let who = rt.map_or("runc".to_string(), |r| r.named());
+    let lib = rt.map_or(String::new(), |r| format!(" libseccomp {}", r.libseccomp));
+    let limit = resolved
+        .enosys_above
+        .iter()
+        .find(|&&(a, _)| {
+            a == arch
+                || (arch == Arch::X86_64
+                    && a == Arch::X32
+                    && nr & crate::arch::X32_SYSCALL_BIT != 0)
+        })
+        .map(|&(a, max)| (a, max));
+    match limit {
+        Some((a, max)) => format!(
+            "{who}'s -ENOSYS stub: nr {nr} is above {max} ({}), the largest syscall the profile names that{lib} knows on {a}",
+            a.syscall_name(max).unwrap_or("?")
+        ),
+        None => format!("{who}'s -ENOSYS stub"),
+    }
+}
+
+/// When the runtime's verdict is not what the profile's text says (read with
+/// every name eperm knows), the sentence that says why, for the deciding line.
+fn runtime_differs(
+    profile: &Profile,
+    resolved: &crate::profile::Resolved,
+    arch: Arch,
+    nr: u32,
+    values: [u64; 6],
+    verdict: Verdict,
+    decider: Option<usize>,
+) -> Option<String> {
+    let rt = resolved.target.runtime.as_ref()?;
+    let text_target = crate::profile::Target {
+        runtime: None,
+        ..resolved.target.clone()
+    };
+    let text = resolve(profile, &text_target);
+    let compiled = compile::compile(&text, Mode::Enforce).ok()?;
+    let said = compiled.evaluate(arch, nr, values);
+    let said_rule = said.origin.map(|e| text.rules[e].rule);
+    if said.verdict == verdict && said_rule == decider {
+        return None;
+    }
+    let by = said_rule.map_or_else(
+        || profile.path("defaultAction"),
+        |i| profile.path(&format!("syscalls[{i}]")),
+    );
+    let name = arch.syscall_name(nr).unwrap_or("?");
+    let dropped = resolved.skipped.iter().any(|s| {
+        matches!(s, crate::profile::Skip::UnknownToRuntime { rule, name: n, .. }
+            if Some(*rule) == said_rule && n == name)
+    });
+    let why = if dropped {
+        format!(
+            "{} drops the name: libseccomp {} does not know {name}",
+            rt.named(),
+            rt.libseccomp
+        )
+    } else {
+        format!("{} reads it otherwise", rt.named())
+    };
+    let said_text = match said.verdict.action {
+        Action::Allow => "allowed".to_string(),
+        _ => format!("given {}", said.verdict.describe()),
+    };
+    Some(format!(
+        "the profile's text: {said_text} by {by}, but {why}; the container gets {}",
+        verdict.describe()
+    ))
+}
+
 struct Ctx {
     target: crate::profile::Target,
     default: Verdict,
     decider: Option<usize>,
+    /// Rules whose name (the explained syscall) the runtime drops, and why.
+    dropped: std::collections::HashMap<usize, String>,
+    /// Who answers before the filter: runc's stub.
+    stub: Option<String>,
+}
+
+/// A syscall of `arch` by name, or by number.
+fn syscall_number(arch: Arch, syscall: &str) -> Result<u32, CmdError> {
+    if let Some(nr) = arch.syscall_nr(syscall) {
+        return Ok(nr);
+    }
+    syscall.parse::<u32>().map_err(|_| {
+        let hint = crate::suggest::closest(syscall, arch.syscalls().iter().map(|&(n, _)| n))
+            .map(|s| format!("\n  hint: did you mean {s}?"))
+            .unwrap_or_default();
+        CmdError::BadInput(format!("unknown syscall {syscall:?} on {arch}{hint}"))
+    })
+}
+
+/// Why the runtime makes rules naming `name` not decide: the rules whose name
+/// it drops, and its stub when that answers first.
+fn runtime_reasons(
+    resolved: &crate::profile::Resolved,
+    compiled: &compile::Compiled,
+    arch: Arch,
+    nr: u32,
+    name: &str,
+) -> (std::collections::HashMap<usize, String>, Option<String>) {
+    let rt = resolved.target.runtime.as_ref();
+    let dropped = resolved
+        .skipped
+        .iter()
+        .filter_map(|s| match (s, rt) {
+            (crate::profile::Skip::UnknownToRuntime { rule, name: n, .. }, Some(rt))
+                if n == name =>
+            {
+                Some((
+                    *rule,
+                    format!(
+                        "{} drops {name}: libseccomp {} does not know it",
+                        rt.named(),
+                        rt.libseccomp
+                    ),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let stub = compiled.stub_decides(arch, nr).then(|| {
+        let who = rt.map_or("runc".into(), |r| r.named());
+        format!("{who}'s -ENOSYS stub")
+    });
+    (dropped, stub)
 }
 
 pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
     let target = super::target(&args.target)?;
     let profile = load_arg(&args.profile)?;
     let arch = target.arch;
-    let nr = match arch.syscall_nr(&args.syscall) {
-        Some(nr) => nr,
-        None => match args.syscall.parse::<u32>() {
-            Ok(nr) => nr,
-            Err(_) => {
-                let hint =
-                    crate::suggest::closest(&args.syscall, arch.syscalls().iter().map(|&(n, _)| n))
-                        .map(|s| format!("\n  hint: did you mean {s}?"))
-                        .unwrap_or_default();
-                return Err(CmdError::BadInput(format!(
-                    "unknown syscall {:?} on {arch}{hint}",
-                    args.syscall
-                )));
-            }
-        },
-    };
+    let nr = syscall_number(arch, &args.syscall)?;
     let name = arch.syscall_name(nr).unwrap_or("?").to_string();
     let mut values = [0u64; 6];
     for (i, a) in args.args.iter().enumerate() {
@@ -98,16 +217,22 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
         })?;
     }
     let resolved = resolve(&profile, &target);
+    if let Some(e) = super::refused(&profile, &resolved) {
+        return Err(e);
+    }
     let compiled = compile::compile(&resolved, Mode::Enforce)
         .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;
     let (word, executed) = compiled.run(arch, nr, values);
     let outcome = compiled.evaluate(arch, nr, values);
     debug_assert_eq!(word, compile::action_word(outcome.verdict));
     let decider = outcome.origin.map(|e| resolved.rules[e].rule);
+    let (dropped, stub_who) = runtime_reasons(&resolved, &compiled, arch, nr, &name);
     let ctx = Ctx {
         target: target.clone(),
         default: resolved.default,
         decider,
+        dropped,
+        stub: stub_who,
     };
     let path = |i: usize| profile.path(&format!("syscalls[{i}]"));
     let deciding_path = decider.map_or_else(|| profile.path("defaultAction"), path);
@@ -120,6 +245,18 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
         .collect();
     let errno = (outcome.verdict.action == Action::Errno)
         .then(|| crate::errno::describe(outcome.verdict.data));
+    let stub = compiled
+        .stub_decides(arch, nr)
+        .then(|| stub_text(&resolved, arch, nr));
+    let differs = runtime_differs(
+        &profile,
+        &resolved,
+        arch,
+        nr,
+        values,
+        outcome.verdict,
+        decider,
+    );
     if args.json {
         let v = serde_json::json!({
             "syscall": name,
@@ -132,6 +269,9 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
             "rule": deciding_path,
             "comment": comment,
             "instructions": executed,
+            "runtime": target.runtime.as_ref().map(|r| r.to_string()),
+            "enosys_stub": stub,
+            "text_differs": differs,
             "others": others.iter().map(|(i, why)| serde_json::json!({"rule": path(*i), "why": why})).collect::<Vec<_>>(),
         });
         super::to_stdout(|out| writeln!(out, "{v}"))?;
@@ -163,7 +303,13 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
                 ));
             }
         }
-        None => lines.push("  decided by defaultAction: no rule matches".into()),
+        None => match &stub {
+            Some(why) => lines.push(format!("  decided by {why}")),
+            None => lines.push("  decided by defaultAction: no rule matches".into()),
+        },
+    }
+    if let Some(d) = &differs {
+        lines.push(format!("  {d}"));
     }
     lines.push(format!(
         "  BPF: {} after {executed} instructions",

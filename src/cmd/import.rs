@@ -2,11 +2,11 @@
 //! the base plus an allowance for every syscall the evidence shows was denied or
 //! logged (kernel logs), or made at all (strace).
 
-use super::progress::{self, Progress};
 use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::profile::edit::{apply_commented, Edit};
 use crate::profile::load_or_default;
+use crate::progress::{self, Progress};
 use crate::sources::file::{self, Format};
 use crate::sources::strace;
 use std::collections::{BTreeMap, HashMap};

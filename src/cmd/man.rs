@@ -171,6 +171,10 @@ fn examples(roff: &mut Roff, subcommand: Option<&str>) {
                 "eperm run -p profile.json --enforce -- ./server",
                 "reproduce the real failure, with each denial explained",
             ),
+            (
+                "eperm run -p profile.json --no-tui --report triage.md -- make test",
+                "a Markdown triage report to attach to an issue",
+            ),
         ],
         Some("check") => &[
             (
@@ -247,6 +251,10 @@ fn examples(roff: &mut Roff, subcommand: Option<&str>) {
                 "eperm watch --no-tui --comm nginx -p profile.json",
                 "one line per record of nginx, judged against profile.json",
             ),
+            (
+                "eperm watch --no-tui --json --container 3f2a9c1b",
+                "the records of one container (an id prefix or its name), on any node",
+            ),
         ],
         Some("import") => &[
             (
@@ -285,6 +293,20 @@ fn examples(roff: &mut Roff, subcommand: Option<&str>) {
         Some("oci") => &[(
             "eperm oci --save ./bundle",
             "run the bundle with runc; save allowances into its config.json",
+        )],
+        Some("export") => &[
+            (
+                "eperm export --format spo --name web docker.json > web.yaml",
+                "a Docker profile as a Kubernetes SeccompProfile (kubectl apply -f web.yaml)",
+            ),
+            (
+                "eperm export --format docker web.yaml > docker.json",
+                "a SeccompProfile as Docker JSON, for --security-opt seccomp=",
+            ),
+        ],
+        Some("merge") => &[(
+            "eperm merge -o pod.yaml --format spo api.yaml sidecar.yaml",
+            "one profile both containers of a pod run under",
         )],
         Some("completions") => &[
             (

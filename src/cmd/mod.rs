@@ -6,9 +6,10 @@ pub mod completions;
 pub mod container;
 pub mod edit;
 pub mod explain;
+pub mod export;
 pub mod import;
 pub mod man;
-pub mod progress;
+pub mod merge;
 pub mod record;
 pub mod replay;
 pub mod run;
@@ -149,7 +150,35 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
             ))
         })?),
     };
-    Ok(Target { arch, caps, kernel })
+    let runtime =
+        crate::target::Runtime::from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
+            .map_err(CmdError::BadInput)?;
+    Ok(Target {
+        arch,
+        caps,
+        kernel,
+        runtime: Some(runtime),
+    })
+}
+
+/// The error for a profile the target's runtime refuses (or libseccomp cannot
+/// merge): each problem with its line:column and hint, as `check` prints it.
+pub fn refused(
+    profile: &crate::profile::Profile,
+    resolved: &crate::profile::Resolved,
+) -> Option<CmdError> {
+    let mut found: Vec<_> = crate::profile::lint(profile, resolved)
+        .into_iter()
+        .filter(|d| d.code == "runtime-refuses")
+        .collect();
+    if found.is_empty() {
+        found.extend(crate::compile::clash(profile, resolved));
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let text: Vec<String> = found.iter().map(|d| d.render(&profile.file)).collect();
+    Some(CmdError::BadInput(text.join("\n")))
 }
 
 /// With the TUI, or without: a terminal on stdout and no `--no-tui` (nor
@@ -185,12 +214,23 @@ pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, C
         rerun_on_save: args.rerun_on_save,
         coverage,
         events,
+        report: args.report.clone(),
     })
 }
 
 /// Writes `text` to `path` (a profile the user asked for with `-o`).
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CmdError> {
     std::fs::write(path, text).map_err(CmdError::file(FileOp::Write, path))
+}
+
+/// Writes the triage report (`--report FILE`) and says where.
+pub fn write_report(
+    path: &std::path::Path,
+    triage: &crate::report::Triage,
+) -> Result<(), CmdError> {
+    write_file(path, &triage.render())?;
+    eprintln!("eperm: triage report in {}", path.display());
+    Ok(())
 }
 
 /// Re-runs `command` under the written profile with `--enforce` (see

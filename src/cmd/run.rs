@@ -39,6 +39,9 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     }
     let outcome = session.run(args.session.events.as_deref())?;
     eprint!("{}", outcome.report(session.profile.own_file()));
+    if let Some(path) = &args.session.report {
+        super::write_report(path, &session.triage(&outcome, None))?;
+    }
     Ok(outcome.exit.code())
 }
 
@@ -47,6 +50,7 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
 fn coverage(session: &Session) -> Result<u8, CmdError> {
     let profile = &session.profile;
     let covered = session.cover()?;
+    eprintln!("eperm: calls {}", covered.counting);
     let coverage = match &covered.stored {
         Some((path, merged)) => {
             eprintln!(
@@ -62,7 +66,8 @@ fn coverage(session: &Session) -> Result<u8, CmdError> {
             &covered.run
         }
     };
-    eprint!("{}", prune::report(profile, coverage));
+    let arches = crate::profile::resolve(profile, &session.target).arches;
+    eprint!("{}", prune::report(profile, coverage, &arches));
     if !covered.summary.entries.is_empty() {
         eprint!("{}", covered.summary.render(profile.own_file()));
     }

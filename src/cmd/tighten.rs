@@ -26,10 +26,11 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     let mut last = None;
     let mut coverage = Coverage::load(&Coverage::path_for(&args.profile))?;
     let runs = args.runs.max(1);
-    let mut progress = super::progress::Progress::new();
+    let mut progress = crate::progress::Progress::new();
     for i in 0..runs {
         progress.step(&format!("coverage run {} of {runs}…", i + 1));
         let covered = session.cover()?;
+        eprintln!("eperm: calls {}", covered.counting);
         eprintln!(
             "eperm: coverage run {}: the program {}",
             i + 1,
@@ -39,7 +40,8 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
         last = Some(covered.exit);
     }
     let last = last.expect("at least one run");
-    eprint!("{}", report(&profile, &coverage));
+    let arches = crate::profile::resolve(&profile, &session.target).arches;
+    eprint!("{}", report(&profile, &coverage, &arches));
 
     let edits = prune_edits(&profile, &coverage);
     let applied =
@@ -53,7 +55,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     if args.narrow {
         out = narrowed(&out, &coverage, "tightened by eperm")?;
     }
-    super::write_file(&args.output, &out.text)?;
+    super::export::write_profile(&args.output, &out.text, &args.format)?;
     eprintln!("eperm: wrote {}", args.output.display());
 
     super::verified(&args.output, &args.command, last, "under coverage")

@@ -55,6 +55,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         let shown = pump(
             &rx,
             &mut filter,
+            args.container.as_deref(),
             judge.as_ref(),
             deadline,
             &mut |event, flush| {
@@ -91,15 +92,23 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         });
         let pumping = std::thread::scope(|scope| {
             let judge = judge.as_ref();
+            let container = args.container.as_deref();
             let pumper = scope.spawn(move || {
-                pump(&rx, &mut filter, judge, deadline, &mut |event, _| {
-                    if let Some(event) = event {
-                        events
-                            .send(event)
-                            .map_err(|_| std::io::Error::other("the UI has quit"))?;
-                    }
-                    Ok(())
-                })
+                pump(
+                    &rx,
+                    &mut filter,
+                    container,
+                    judge,
+                    deadline,
+                    &mut |event, _| {
+                        if let Some(event) = event {
+                            events
+                                .send(event)
+                                .map_err(|_| std::io::Error::other("the UI has quit"))?;
+                        }
+                        Ok(())
+                    },
+                )
             });
             let ui = crate::tui::view(
                 profile,
@@ -139,6 +148,8 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
         coverage: false,
         path,
         watching: true,
+        runtime: None,
+        report: None,
     }
 }
 
@@ -156,6 +167,7 @@ pub fn profile_and_judge(
         arch: Arch::native(),
         caps: CapSet::docker_default(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
@@ -184,6 +196,7 @@ pub fn judged_event(incoming: &Incoming, judge: Option<&Judge>, time_ms: u64) ->
 fn pump(
     rx: &mpsc::Receiver<Incoming>,
     filter: &mut Filter,
+    container: Option<&str>,
     judge: Option<&Judge>,
     deadline: Option<Duration>,
     emit: &mut dyn FnMut(Option<Event>, bool) -> std::io::Result<()>,
@@ -203,20 +216,19 @@ fn pump(
         if !dedupe.first(&incoming.record) || !filter.matches(&incoming.record) {
             continue;
         }
-        emit(
-            Some(judged_event(
-                &incoming,
-                judge,
-                started.elapsed().as_millis() as u64,
-            )),
-            false,
-        )?;
+        let event = judged_event(&incoming, judge, started.elapsed().as_millis() as u64);
+        // `--container`: a record whose process is gone (or in no container) is not its.
+        if container.is_some_and(|want| !event.container.as_ref().is_some_and(|c| c.matches(want)))
+        {
+            continue;
+        }
+        emit(Some(event), false)?;
         shown += 1;
     }
     Ok(shown)
 }
 
-/// `audit pid 1234 (curl /usr/bin/curl) x86_64 socket: SCMP_ACT_LOG [syscalls[3]]`
+/// `audit pid 1234 (curl /usr/bin/curl) x86_64 socket: SCMP_ACT_LOG [syscalls[3]] container docker web (3f2a9c1b7d04)`
 pub fn line(e: &Event) -> String {
     let mut s = format!(
         "{:<5} pid {} ({}{}) {} {}: {}",
@@ -237,6 +249,9 @@ pub fn line(e: &Event) -> String {
     }
     if !e.rule.is_empty() {
         s += &format!(" [{}]", e.rule);
+    }
+    if let Some(c) = &e.container {
+        s += &format!(" container {} {}", c.runtime, c.label());
     }
     s
 }

@@ -238,6 +238,15 @@ const X86_IPC_MUX: &[(u32, u64)] = &[
     (402, 14),
 ];
 
+/// `(socketcall or ipc, call)` for a socket or IPC call's name.
+pub fn x86_pseudo(name: &str) -> Option<(u32, u64)> {
+    use crate::target::Multiplexer;
+    crate::target::multiplexed(name).map(|(mux, call)| match mux {
+        Multiplexer::Socketcall => (X86_SOCKETCALL, call),
+        Multiplexer::Ipc => (X86_IPC, call),
+    })
+}
+
 /// The multiplexed form libseccomp also adds for an x86 socket or IPC syscall.
 pub fn x86_multiplexed(nr: u32) -> Option<(u32, u64)> {
     let find = |table: &[(u32, u64)]| table.iter().find(|&&(n, _)| n == nr).map(|&(_, c)| c);

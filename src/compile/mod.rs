@@ -10,11 +10,12 @@ pub mod disasm;
 pub mod dispatch;
 pub mod emit;
 pub mod stats;
+pub mod stub;
 
 pub use bpf::{run, validate, SeccompData, SockFilter};
 
 use crate::arch::Arch;
-use crate::profile::{Action, Resolved, Verdict};
+use crate::profile::{Action, Diagnostic, Profile, Resolved, Severity, Verdict};
 use db::{Db, Leaf, Outcome};
 use std::collections::HashMap;
 
@@ -57,6 +58,10 @@ pub struct Compiled {
     pub db: Db,
     /// TRACE data -> what it stands for (trace mode; index 0 is the default action).
     pub table: Vec<TableEntry>,
+    /// runc's "-ENOSYS stub" limits (see [`stub`]); empty when the target has none.
+    pub enosys_above: Vec<(Arch, u32)>,
+    /// The stub's instructions at the head of `program` (enforce mode only).
+    pub stub_len: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +72,9 @@ pub enum CompileError {
     Conflict(String),
     #[error("more than 65535 distinct rules to trace")]
     TooManyRules,
+    /// The target's runtime refuses the profile (`Resolved::refusals`).
+    #[error("{runtime} refuses the profile: {what}")]
+    Refused { runtime: String, what: String },
 }
 
 /// The action word the kernel gets for a verdict.
@@ -134,23 +142,14 @@ impl emit::Words for ModeWords<'_> {
 
 /// Compiles the effective rules for `resolved.arches` into one program.
 pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError> {
-    let db = Db::build(resolved).map_err(|c| {
-        let e = &resolved.rules[c.effective];
-        if c.hang {
-            return CompileError::Conflict(format!(
-                "libseccomp 2.5.4 never returns from adding syscalls[{}] for {} on {}: its merge of the argument tests loops; runc would hang starting the container",
-                e.rule, e.name, e.arch
-            ));
-        }
-        let with = c
-            .with
-            .map(|w| format!(" (it clashes with syscalls[{}])", resolved.rules[w].rule))
-            .unwrap_or_default();
-        CompileError::Conflict(format!(
-            "libseccomp refuses syscalls[{}] for {} on {}: the same argument test would have two different actions{with}; runc would fail to start the container",
-            e.rule, e.name, e.arch
-        ))
-    })?;
+    if let (Some(refusal), Some(rt)) = (resolved.refusals.first(), &resolved.target.runtime) {
+        return Err(CompileError::Refused {
+            runtime: rt.named(),
+            what: refusal_text(refusal),
+        });
+    }
+    let db =
+        Db::build(resolved).map_err(|c| CompileError::Conflict(conflict_message(resolved, &c)))?;
     let mut words = ModeWords {
         mode,
         default: resolved.default,
@@ -162,7 +161,13 @@ pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError
         // Data 0 is always the default action.
         emit::Words::default(&mut words);
     }
-    let program = emit::emit(&db, &resolved.arches, &mut words);
+    // The other modes leave runc's stub out: a debugger wants to see those calls.
+    let mut program = match mode {
+        Mode::Enforce => stub::program(&resolved.enosys_above),
+        _ => Vec::new(),
+    };
+    let stub_len = program.len();
+    program.extend(emit::emit(&db, &resolved.arches, &mut words));
     if words.table.len() > 0x1_0000 {
         return Err(CompileError::TooManyRules);
     }
@@ -177,12 +182,91 @@ pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError
         default: resolved.default,
         db,
         table: words.table,
+        enosys_above: resolved.enosys_above.clone(),
+        stub_len,
     })
 }
 
+/// What libseccomp does with a rule it cannot merge, in a sentence.
+fn conflict_message(resolved: &Resolved, c: &db::Conflict) -> String {
+    let e = &resolved.rules[c.effective];
+    let runtime = resolved
+        .target
+        .runtime
+        .as_ref()
+        .map_or("runc".to_string(), |r| r.named());
+    if c.hang {
+        return format!(
+            "libseccomp 2.5.4 never returns from adding syscalls[{}] for {} on {}: its merge of the argument tests loops; {runtime} would hang starting the container",
+            e.rule, e.name, e.arch
+        );
+    }
+    let with = c
+        .with
+        .map(|w| format!(" (it clashes with syscalls[{}])", resolved.rules[w].rule))
+        .unwrap_or_default();
+    format!(
+        "libseccomp refuses syscalls[{}] for {} on {}: the same argument test would have two different actions{with}; {runtime} would fail to start the container",
+        e.rule, e.name, e.arch
+    )
+}
+
+/// `check`'s error for a rule libseccomp refuses to merge (or never returns
+/// from), at the name of the rule: the lint of what `compile` refuses.
+pub fn clash(profile: &Profile, resolved: &Resolved) -> Option<Diagnostic> {
+    let c = Db::build(resolved).err()?;
+    let e = &resolved.rules[c.effective];
+    let name = profile.rules.get(e.rule)?.names.get(e.name_index)?;
+    let path = profile.path(&format!("syscalls[{}].names[{}]", e.rule, e.name_index));
+    let d = Diagnostic::new(
+        Severity::Error,
+        "clash",
+        &profile.text,
+        name.span,
+        path,
+        conflict_message(resolved, &c),
+    );
+    Some(d.hint("give the overlapping rules one action, or test different arguments; `eperm explain PROFILE SYSCALL ARGS` shows which rule decides"))
+}
+
+/// What a refusal is, in a sentence.
+pub fn refusal_text(refusal: &crate::profile::Refusal) -> String {
+    use crate::profile::Refusal;
+    let at = |rule: &Option<usize>| {
+        rule.map_or("defaultErrnoRet".to_string(), |r| format!("syscalls[{r}]"))
+    };
+    match refusal {
+        Refusal::ErrnoRange { rule, errno } => format!(
+            "{}: errno {errno} is out of libseccomp's range (it takes 0 to {})",
+            at(rule),
+            crate::target::ERRNO_LIMIT - 1
+        ),
+        Refusal::EmptyName { rule, name_index } => {
+            format!("syscalls[{rule}].names[{name_index}]: empty string is not a valid syscall")
+        }
+        Refusal::ErrnoWithoutData { rule } => {
+            format!(
+                "{}: errno value specified for an action that takes none",
+                at(rule)
+            )
+        }
+        Refusal::Arch { arch } => format!("its libseccomp has no {}", arch.scmp_name()),
+    }
+}
+
 impl Compiled {
-    /// The profile's verdict for a call (whatever the mode) and the rule that decided it.
+    /// The profile's verdict for a call (whatever the mode) and the rule that
+    /// decided it; runc's stub decides with no rule (see [`Compiled::stub_decides`]).
     pub fn evaluate(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Outcome {
+        if self.stub_decides(arch, nr) {
+            return Outcome {
+                verdict: Verdict {
+                    action: Action::Errno,
+                    data: 38,
+                },
+                origin: None,
+            };
+        }
         let data = SeccompData {
             nr,
             arch: arch.audit_arch(),
@@ -190,6 +274,11 @@ impl Compiled {
             args,
         };
         self.db.evaluate(arch, nr, &data, self.default)
+    }
+
+    /// Does runc's "-ENOSYS stub" answer this call, before the filter proper?
+    pub fn stub_decides(&self, arch: Arch, nr: u32) -> bool {
+        stub::decides(&self.enosys_above, arch.audit_arch(), nr)
     }
 
     /// Runs the program on a call of `arch`.

@@ -48,13 +48,17 @@ pub fn denies(action: Action) -> bool {
     )
 }
 
-/// The instrumented document: a Docker profile for [`Form::Docker`], the whole
-/// config.json with its `linux.seccomp` replaced for [`Form::OciConfig`].
+/// The instrumented document: a Docker profile for [`Form::Docker`] (and for a
+/// SeccompProfile's spec), the whole config.json with its `linux.seccomp`
+/// replaced for [`Form::OciConfig`].
 pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> String {
-    let mut doc: Value =
-        serde_json::from_str(&profile.text).expect("a loaded profile is valid JSON");
+    // From the tree, not the text: a SeccompProfile may be YAML.
+    let mut doc = match profile.form {
+        Form::Spo => crate::profile::export::docker_object(profile),
+        _ => profile.root.to_serde(),
+    };
     let seccomp = match profile.form {
-        Form::Docker => &mut doc,
+        Form::Docker | Form::Spo => &mut doc,
         Form::OciConfig => &mut doc["linux"]["seccomp"],
     };
     let object = seccomp.as_object_mut().expect("the seccomp object");
@@ -185,6 +189,7 @@ mod tests {
             arch: Arch::X86_64,
             caps: crate::caps::CapSet::docker_default(),
             kernel: None,
+            runtime: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use super::agent::Agent;
 use super::marker::{drain, sift_marker};
+use crate::progress::Progress;
 use crate::run::contain::Containment;
 use crate::run::local::{consume, report_health, Attach, LogOptions, Terminal};
 use crate::run::notify::Supervisor;
@@ -59,6 +60,17 @@ pub enum Attribution {
         id: ContainerId,
     },
     Container(ContainerId),
+}
+
+impl Attribution {
+    /// How the container's id is learned.
+    fn id(&self) -> &ContainerId {
+        match self {
+            Attribution::OwnSession { id, .. }
+            | Attribution::SessionFile { id, .. }
+            | Attribution::Container(id) => id,
+        }
+    }
 }
 
 pub enum ContainerId {
@@ -136,6 +148,8 @@ pub fn run(
             Attribution::OwnSession { loginuid, .. } => Some(loginuid),
             _ => None,
         };
+        // The client's output on eperm's own terminal: eperm may talk there too.
+        let shared_terminal = attach.stdio.is_none() && !attach.keep_terminal;
         let client = spawn_client(&launch.argv, &containment, loginuid, attach.stdio);
         let exit = match client {
             Ok(pid) => {
@@ -143,6 +157,11 @@ pub fn run(
                     slot.store(pid, std::sync::atomic::Ordering::SeqCst);
                 }
                 terminal.give_to(pid);
+                if shared_terminal {
+                    let (id, handed_over) = (launch.attribution.id(), &handed_over);
+                    let agent = launch.agent.is_some();
+                    scope.spawn(move || say_when_slow(id, pid, agent.then_some(handed_over)));
+                }
                 if launch.agent.is_some() {
                     let (attribution, timeout) = (&launch.attribution, launch.handoff_timeout);
                     let (handed_over, stalled) = (&handed_over, &stalled);
@@ -240,11 +259,7 @@ fn watch_handoff(
     handed_over: &AtomicBool,
     stalled: &AtomicBool,
 ) {
-    let exists = match attribution {
-        Attribution::OwnSession { id, .. }
-        | Attribution::SessionFile { id, .. }
-        | Attribution::Container(id) => learn_id(id, client).is_some(),
-    };
+    let exists = learn_id(attribution.id(), client).is_some();
     let deadline = Instant::now() + timeout;
     while exists && Instant::now() < deadline {
         if handed_over.load(Ordering::Acquire) || exited(client) {
@@ -256,6 +271,50 @@ fn watch_handoff(
         stalled.store(true, Ordering::Release);
         // SAFETY: plain syscall on the client's own process group.
         unsafe { libc::kill(-client, libc::SIGKILL) };
+    }
+}
+
+/// How long a container may take to start before eperm says what it waits for.
+const SLOW_START: Duration = Duration::from_secs(2);
+
+/// On a terminal, when the container is slow to start (an image pulled, a big
+/// one created): a line saying what eperm waits for, and one when it started.
+/// Whole lines, not a line redrawn in place: the client may be drawing its own
+/// progress on the same terminal. Only for ids from a cidfile: a runc container
+/// eperm names itself starts at once.
+fn say_when_slow(id: &ContainerId, client: i32, handed_over: Option<&AtomicBool>) {
+    let ContainerId::File(cidfile) = id else {
+        return;
+    };
+    let mut progress = Progress::new();
+    if !progress.on_terminal() {
+        return;
+    }
+    let start = Instant::now();
+    let mut said = None;
+    loop {
+        let created = std::fs::metadata(cidfile).is_ok_and(|m| m.len() > 0);
+        let ready = created && handed_over.is_none_or(|h| h.load(Ordering::Acquire));
+        if exited(client) {
+            return;
+        }
+        if ready {
+            if said.is_some() {
+                let secs = start.elapsed().as_secs_f64();
+                progress.step(&format!("the container started after {secs:.1} s"));
+            }
+            return;
+        }
+        let waiting = if created {
+            "for the runtime to hand eperm the seccomp listener"
+        } else {
+            "for the container to be created (is the image being pulled?)"
+        };
+        if start.elapsed() >= SLOW_START && said != Some(waiting) {
+            progress.step(&format!("waiting {waiting}…"));
+            said = Some(waiting);
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

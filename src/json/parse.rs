@@ -63,7 +63,7 @@ struct Parser<'a> {
 }
 
 impl SyntaxError {
-    fn hint(mut self, hint: &str) -> Self {
+    pub fn hint(mut self, hint: &str) -> Self {
         self.hint = Some(hint.to_string());
         self
     }

@@ -8,7 +8,8 @@
 //! so no step works from stale spans and the result is always a valid profile.
 
 use super::indent::{elements, indent_of_line, sorted_position, starts_line, Out, RuleKey, Style};
-use super::model::{Action, ArgCond, CmpOp, Profile, Rule};
+use super::model::{Action, ArgCond, CmpOp, Profile, Rule, Syntax};
+use super::yaml_edit;
 use super::{load_str, LoadError};
 use crate::arch::{is_known_anywhere, Arch};
 use crate::errno;
@@ -714,9 +715,31 @@ fn insert_element(
     }
 }
 
+/// Is `node` a YAML block collection, edited by whole lines?
+fn yaml_block(profile: &Profile, node: &Node) -> bool {
+    profile.syntax == Syntax::Yaml && yaml_edit::is_block(&profile.text, node)
+}
+
 fn remove_rule(profile: &Profile, rule: &Rule) -> Splice {
     let syscalls = syscalls_node(profile).expect("a rule stands in syscalls[]");
     let spans = elements(syscalls);
+    if yaml_block(profile, syscalls) {
+        let text = &profile.text;
+        if spans.len() == 1 {
+            let newline = Style::detect(profile).newline;
+            let (span, text) = yaml_edit::set_sequence(
+                text,
+                profile.seccomp_node(),
+                "syscalls",
+                &[],
+                None,
+                newline,
+            );
+            return Splice { span, text };
+        }
+        let span = yaml_edit::remove_item(text, &spans, rule.index);
+        return Splice::delete(span.start, span.end);
+    }
     if spans.len() == 1 {
         return Splice {
             span: syscalls.span,
@@ -730,6 +753,10 @@ fn remove_name(profile: &Profile, rule: &Rule, at: usize) -> Splice {
     let list = rule_node(profile, rule)
         .get("names")
         .expect("a rule with several names has a names list");
+    if yaml_block(profile, list) {
+        let span = yaml_edit::remove_item(&profile.text, &elements(list), at);
+        return Splice::delete(span.start, span.end);
+    }
     remove_element(&profile.text, &elements(list), at)
 }
 
@@ -751,6 +778,14 @@ fn add_name(profile: &Profile, style: &Style, rule: &Rule, name: &str) -> Splice
     }
     let current: Vec<&str> = rule.names.iter().map(|n| n.name.as_str()).collect();
     let k = sorted_position(&current, name).unwrap_or(current.len());
+    if yaml_block(profile, list) {
+        let item = [super::export::scalar(name)];
+        let (at, text) = yaml_edit::insert_item(text, &spans, k, &item, None, style.newline);
+        return Splice::insert(at, text);
+    }
+    if profile.syntax == Syntax::Yaml {
+        return insert_element(text, &spans, k, style, |_| super::export::scalar(name));
+    }
     insert_element(text, &spans, k, style, |_| json::quote(name))
 }
 
@@ -821,19 +856,47 @@ fn add_rule(
     for (key, raw) in body.raw {
         members.push((key, Out::Raw(raw.clone())));
     }
-    if let Some(comment) = body.comment {
+    let yaml = profile.syntax == Syntax::Yaml;
+    // YAML says it with a `#` line above the rule (SeccompProfile has no `comment`).
+    if let (false, Some(comment)) = (yaml, body.comment) {
         members.push(("comment", Out::Str(comment.to_string())));
     }
     let rule = Out::Object {
         members,
         multiline: style.rule_multiline,
     };
+    let seccomp = profile.seccomp_node();
+    if yaml {
+        let seq = yaml_edit::seq_indent(text, &profile.root);
+        let lines = yaml_edit::lines(&rule, &seq);
+        match syscalls_node(profile) {
+            Some(list) if yaml_block(profile, list) => {
+                let spans = elements(list);
+                let k = at.unwrap_or(spans.len()).min(spans.len());
+                let (at, t) =
+                    yaml_edit::insert_item(text, &spans, k, &lines, body.comment, style.newline);
+                return (Splice::insert(at, t), k);
+            }
+            Some(list) if !elements(list).is_empty() => {}
+            _ if yaml_block(profile, seccomp) => {
+                let (span, t) = yaml_edit::set_sequence(
+                    text,
+                    seccomp,
+                    "syscalls",
+                    &lines,
+                    body.comment,
+                    style.newline,
+                );
+                return (Splice { span, text: t }, 0);
+            }
+            _ => {}
+        }
+    }
     let new_list = |rule| Out::Array {
         items: vec![rule],
         multiline: !style.unit.is_empty(),
     };
 
-    let seccomp = profile.seccomp_node();
     match syscalls_node(profile) {
         Some(list) if !elements(list).is_empty() => {
             let spans = elements(list);
@@ -1348,6 +1411,10 @@ mod tests {
             include_str!("../../tests/fixtures/edit/no-syscalls.json"),
             include_str!("../../tests/fixtures/edit/allow-default.json"),
             include_str!("../../tests/fixtures/edit/spaces4.json"),
+            include_str!("../../tests/fixtures/spo/profile.yaml"),
+            include_str!("../../tests/fixtures/spo/v1beta1.yaml"),
+            include_str!("../../tests/fixtures/spo/no-syscalls.yaml"),
+            include_str!("../../tests/fixtures/spo/empty-syscalls.yaml"),
         ];
 
         const NAMES: &[&str] = &[
@@ -1414,6 +1481,7 @@ mod tests {
             let seccomp = match profile.form {
                 crate::profile::Form::Docker => &mut value,
                 crate::profile::Form::OciConfig => &mut value["linux"]["seccomp"],
+                crate::profile::Form::Spo => &mut value["spec"],
             };
             seccomp.as_object_mut().unwrap().shift_remove("syscalls");
             value

@@ -245,6 +245,10 @@ fn inner_pad(text: &str, node: &Node) -> String {
     let Some(first) = elements(node).first().copied() else {
         return String::new();
     };
+    // A YAML block collection has no bracket to be inside of.
+    if !text[node.span.start..].starts_with(['[', '{']) {
+        return String::new();
+    }
     let pad = &text[node.span.start + 1..first.start];
     if pad.contains('\n') {
         String::new()

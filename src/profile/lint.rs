@@ -1,12 +1,13 @@
 //! Lints: what `eperm check` reports beyond what stops a profile from loading.
 //!
 //! Errors are things a runtime refuses; warnings are things that probably do
-//! not do what the author meant, or that weaken the container; infos explain
-//! what has no effect on this target.
+//! not do what the author meant, or that weaken the container, or that the
+//! target's runtime silently reads otherwise (a name its libseccomp lacks);
+//! infos explain what has no effect on this target.
 
 use super::diag::{Diagnostic, Severity};
 use super::model::{Action, Profile, Rule};
-use super::resolve::{Effective, Resolved, Skip, Verdict};
+use super::resolve::{Effective, Refusal, Resolved, Skip, Verdict};
 use crate::arch::Arch;
 use crate::json::Span;
 use std::collections::BTreeMap;
@@ -20,12 +21,15 @@ pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
         out: Vec::new(),
     };
     l.rules();
+    l.refusals();
     l.skipped();
+    l.newer_than_kernel();
     l.overlaps();
     l.can_start_and_exit();
     l.arches();
     l.clone3();
     l.risky();
+    l.base_profile();
     l.out.sort_by_key(|d| (d.severity, d.line, d.column));
     l.out
 }
@@ -167,9 +171,20 @@ impl Linter<'_> {
                 "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed",
                 "if you meant AND, a range needs both bounds in one rule, which runc cannot express for one index",
             )
+        } else if self
+            .resolved
+            .target
+            .runtime
+            .as_ref()
+            .is_some_and(|r| r.ors_every_condition())
+        {
+            (
+                "youki before 0.7.0 (the target) adds each condition as its own rule: they are ORed, not ANDed as runc, crun and later youki do",
+                "use one condition per rule, or target youki 0.7.0 or later",
+            )
         } else {
             (
-                "runc ANDs these conditions, but youki ORs every condition of a rule",
+                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule",
                 "if the profile must mean the same everywhere, use one condition per rule",
             )
         };
@@ -252,6 +267,32 @@ impl Linter<'_> {
                 Skip::NotOnTarget { rule, name, .. } => {
                     not_on_target.entry(*rule).or_default().push(name)
                 }
+                Skip::UnknownToRuntime {
+                    rule,
+                    name_index,
+                    name,
+                } => self.unknown_to_runtime(*rule, *name_index, name),
+                // runc refuses it (an error from `refusals`); the others skip it.
+                Skip::EmptyName { rule, name_index } => {
+                    let Some(rt) = &resolved.target.runtime else {
+                        continue;
+                    };
+                    if rt.refuses_empty_names() {
+                        continue;
+                    }
+                    let path = self.name_path(*rule, *name_index);
+                    self.push(
+                        Severity::Warning,
+                        "empty-name",
+                        self.name_span(*rule, *name_index),
+                        &path,
+                        format!(
+                            "an empty name: {} skips it, but runc refuses the profile",
+                            rt.named()
+                        ),
+                        Some("delete the empty name".into()),
+                    );
+                }
             }
         }
         for (rule, names) in not_on_target {
@@ -267,6 +308,184 @@ impl Linter<'_> {
                 &format!("syscalls[{rule}]"),
                 msg,
                 None,
+            );
+        }
+    }
+
+    /// What the target's runtime refuses: it would not start the container.
+    fn refusals(&mut self) {
+        let Some(rt) = self.resolved.target.runtime.clone() else {
+            return;
+        };
+        let node = self.profile.seccomp_node();
+        for refusal in &self.resolved.refusals {
+            let (span, path, message, hint) = match refusal {
+                Refusal::ErrnoRange { rule, errno } => {
+                    let (span, path) = match rule {
+                        Some(r) => {
+                            let n = self.profile.seccomp_node().get("syscalls").and_then(|s| s.items()).and_then(|i| i.get(*r)).and_then(|n| n.get("errnoRet"));
+                            (n.map_or(self.rule(*r).span, |n| n.span), format!("syscalls[{r}].errnoRet"))
+                        }
+                        None => (
+                            node.get("defaultErrnoRet").unwrap_or(node).span,
+                            "defaultErrnoRet".to_string(),
+                        ),
+                    };
+                    (
+                        span,
+                        path,
+                        format!(
+                            "errno {errno} is out of libseccomp's range: libseccomp {} refuses SCMP_ACT_ERRNO({errno}), so {} fails to start the container",
+                            rt.libseccomp,
+                            rt.named()
+                        ),
+                        format!("use an errno below {} (1 is EPERM, 38 ENOSYS)", crate::target::ERRNO_LIMIT),
+                    )
+                }
+                Refusal::EmptyName { rule, name_index } => (
+                    self.name_span(*rule, *name_index),
+                    self.name_path(*rule, *name_index),
+                    format!("an empty name: {} refuses the profile (\"empty string is not a valid syscall\")", rt.named()),
+                    "delete the empty name".to_string(),
+                ),
+                Refusal::Arch { arch } => {
+                    let (span, path) = match node.get("architectures") {
+                        Some(n) => (n.span, "architectures".to_string()),
+                        None => (node.span, String::new()),
+                    };
+                    (
+                        span,
+                        path,
+                        format!(
+                            "libseccomp {} has no {}: {} refuses the profile",
+                            rt.libseccomp,
+                            arch.scmp_name(),
+                            rt.named()
+                        ),
+                        "libseccomp 2.6.0 added loongarch64; a runtime linking it can load this"
+                            .to_string(),
+                    )
+                }
+                Refusal::ErrnoWithoutData { rule } => {
+                    let (span, path, action) = match rule {
+                        Some(r) => (self.rule(*r).span, format!("syscalls[{r}].errnoRet"), self.rule(*r).action),
+                        None => (
+                            node.get("defaultErrnoRet").unwrap_or(node).span,
+                            "defaultErrnoRet".to_string(),
+                            self.profile.default_action,
+                        ),
+                    };
+                    (
+                        span,
+                        path,
+                        format!("{} refuses an errno beside {} (\"errno value specified for action\")", rt.named(), action.name()),
+                        "delete the errno, or use SCMP_ACT_ERRNO".to_string(),
+                    )
+                }
+            };
+            let rest = path.clone();
+            let d = Diagnostic::new(
+                Severity::Error,
+                "runtime-refuses",
+                &self.profile.text,
+                span,
+                self.profile.path(&rest),
+                message,
+            );
+            self.out.push(d.hint(hint));
+        }
+    }
+
+    /// A name the runtime's libseccomp lacks: it is dropped, and the call gets
+    /// what the runtime gives unnamed calls.
+    fn unknown_to_runtime(&mut self, rule: usize, name_index: usize, name: &str) {
+        let Some(rt) = &self.resolved.target.runtime else {
+            return;
+        };
+        let gets = self.unnamed_verdict(name);
+        let meant = Verdict::of(self.rule(rule).action, self.rule(rule).errno_ret);
+        let severity = if gets == meant {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        let message = format!(
+            "{name}: unknown to libseccomp {} ({}): {} drops it; the container gets {}",
+            rt.libseccomp,
+            rt.named(),
+            rt.kind.name(),
+            short(gets)
+        );
+        let newest = crate::target::Runtime::newest_libseccomp();
+        let hint = Some(format!(
+            "a runtime with a newer libseccomp (it is known since {}) gives the rule's {}",
+            first_knowing(name).map_or(newest.to_string(), |v| v.to_string()),
+            short(meant)
+        ));
+        let path = self.name_path(rule, name_index);
+        self.push(
+            severity,
+            "unknown-to-runtime",
+            self.name_span(rule, name_index),
+            &path,
+            message,
+            hint,
+        );
+    }
+
+    /// What the runtime gives a call of the native arch that no rule names:
+    /// runc's stub's ENOSYS above its limit, else the default action.
+    fn unnamed_verdict(&self, name: &str) -> Verdict {
+        let arch = self.resolved.target.arch;
+        let stubbed = arch.syscall_nr(name).is_some_and(|nr| {
+            self.resolved
+                .enosys_above
+                .iter()
+                .any(|&(a, max)| a == arch && nr > max)
+        });
+        if stubbed {
+            Verdict {
+                action: Action::Errno,
+                data: ENOSYS,
+            }
+        } else {
+            self.resolved.default
+        }
+    }
+
+    /// Allowed syscalls the target's kernel is too old to have: the kernel
+    /// answers ENOSYS whatever the profile says.
+    fn newer_than_kernel(&mut self) {
+        let Some(kernel) = self.resolved.target.kernel else {
+            return;
+        };
+        let native = self.resolved.target.arch;
+        let mut seen = std::collections::HashSet::new();
+        let rules: Vec<&Effective> = self
+            .resolved
+            .rules
+            .iter()
+            .filter(|e| e.arch == native && e.verdict.action == Action::Allow)
+            .collect();
+        for e in rules {
+            let Some((major, minor)) = crate::target::kernel_added(&e.name) else {
+                continue;
+            };
+            let needs = super::KernelVersion {
+                major: major.into(),
+                minor: minor.into(),
+            };
+            if needs <= kernel || !seen.insert(e.name.clone()) {
+                continue;
+            }
+            let path = self.name_path(e.rule, e.name_index);
+            self.push(
+                Severity::Warning,
+                "newer-than-kernel",
+                self.name_span(e.rule, e.name_index),
+                &path,
+                format!("{} came with Linux {needs}, the kernel is {kernel}: the call fails with ENOSYS whatever the profile allows", e.name),
+                Some("programs fall back on ENOSYS; --kernel X.Y checks another kernel".into()),
             );
         }
     }
@@ -368,6 +587,30 @@ impl Linter<'_> {
     }
 
     /// A 64-bit host also runs 32-bit code; syscalls from an arch the filter lacks are killed.
+    /// SPO unions a SeccompProfile's `baseProfileName` into it on the cluster:
+    /// verdicts worked out here leave the base's rules out.
+    fn base_profile(&mut self) {
+        let Some(node) = self.profile.seccomp_node().get("baseProfileName") else {
+            return;
+        };
+        let Some(base) = node.as_str().filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let msg = format!(
+            "the cluster unions the base profile {} into this one: these verdicts leave its rules out",
+            crate::json::quote(base)
+        );
+        let hint = "save the base as a file and check the union: eperm merge -o union.yaml BASE.yaml THIS.yaml";
+        self.push(
+            Severity::Warning,
+            "base-profile",
+            node.span,
+            "baseProfileName",
+            msg,
+            Some(hint.into()),
+        );
+    }
+
     fn arches(&mut self) {
         let native = self.resolved.target.arch;
         let expected: &[Arch] = match native {
@@ -490,6 +733,27 @@ fn docker_allows(target: &super::Target) -> std::collections::HashSet<String> {
         .into_iter()
         .filter(|e| e.arch == target.arch && e.verdict.action == Action::Allow);
     allowed.map(|e| e.name).collect()
+}
+
+/// `EPERM`, `ENOSYS`, `SCMP_ACT_KILL_PROCESS`.
+fn short(v: Verdict) -> String {
+    match v.action {
+        Action::Errno => crate::errno::describe(v.data),
+        _ => v.action.name().to_string(),
+    }
+}
+
+/// The oldest libseccomp release whose table has `name`.
+fn first_knowing(name: &str) -> Option<crate::target::Version> {
+    crate::target::Runtime::known_libseccomp()
+        .into_iter()
+        .find(|&v| {
+            crate::target::Runtime {
+                libseccomp: v,
+                ..crate::target::Runtime::newest(crate::target::Kind::Runc)
+            }
+            .knows(name)
+        })
 }
 
 fn verb(v: Verdict) -> String {

@@ -16,9 +16,13 @@
 //! - `minKernel` is read as moby reads it: exactly `MAJOR.MINOR`.
 //! - In a whole OCI `config.json`, the Docker-only fields runc ignores
 //!   (`name`, `includes`, `excludes`, `archMap`) are refused.
+//! - A Kubernetes `SeccompProfile` (YAML or JSON) is read as its CRD defines
+//!   it: a field the schema lacks is refused (the API server would drop it, or
+//!   kubectl refuse it), and `value`/`valueTwo` stop at the int64 maximum.
 
 use super::diag::{excerpt, Diagnostic, LoadError, Severity};
 use super::model::*;
+use super::yaml;
 use crate::arch::Arch;
 use crate::json::{self, Node, Span};
 use crate::suggest::closest;
@@ -54,6 +58,27 @@ const RULE_KEYS: &[&str] = &[
 ];
 const ARG_KEYS: &[&str] = &["index", "value", "valueTwo", "op"];
 const FILTER_KEYS: &[&str] = &["caps", "arches", "minKernel"];
+
+/// The SeccompProfile resource, from SPO's CRD (api/seccompprofile/v1 and v1beta1;
+/// `disabled` is the pre-`state` spelling still served by old releases).
+const SPO_ROOT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+const SPO_SPEC_KEYS: &[&str] = &[
+    "baseProfileName",
+    "defaultAction",
+    "architectures",
+    "listenerPath",
+    "listenerMetadata",
+    "syscalls",
+    "flags",
+    "state",
+    "disabled",
+];
+const SPO_RULE_KEYS: &[&str] = &["names", "action", "errnoRet", "args"];
+/// The API group and the versions of it that serve SeccompProfile.
+pub const SPO_GROUP: &str = "security-profiles-operator.x-k8s.io";
+pub const SPO_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1"];
+/// `value` and `valueTwo` are int64 with minimum 0 in the CRD.
+pub const SPO_VALUE_MAX: u64 = i64::MAX as u64;
 
 pub fn load_file(path: &Path) -> Result<Profile, LoadError> {
     let file = path.display().to_string();
@@ -109,12 +134,25 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
         file: file.to_string(),
         problems,
     };
-    let root = match json::parse(&text) {
+    let syntax = if yaml::looks_like_json(&text) {
+        Syntax::Json
+    } else {
+        Syntax::Yaml
+    };
+    let parsed = match syntax {
+        Syntax::Json => json::parse(&text),
+        Syntax::Yaml => yaml::parse(&text),
+    };
+    let root = match parsed {
         Ok(root) => root,
         Err(e) => {
             let span = Span {
                 start: e.offset,
                 end: e.offset,
+            };
+            let what = match syntax {
+                Syntax::Json => "JSON",
+                Syntax::Yaml => "YAML",
             };
             let d = Diagnostic::new(
                 Severity::Error,
@@ -122,7 +160,7 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
                 &text,
                 span,
                 e.path.clone(),
-                format!("invalid JSON: {e}"),
+                format!("invalid {what}: {e}"),
             )
             .maybe_hint(e.hint.clone());
             return Err(invalid(vec![d]));
@@ -134,11 +172,21 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
         form: Form::Docker,
         problems: Vec::new(),
     };
-    let loaded = reader.profile(&root);
+    let mut loaded = reader.profile(&root);
+    if let (Syntax::Yaml, Some(parts)) = (syntax, loaded.as_mut()) {
+        // YAML has comments of its own: the lines above a rule are its comment.
+        for rule in &mut parts.rules {
+            rule.comment = rule
+                .comment
+                .take()
+                .or_else(|| yaml::comment_above(&text, rule.span.start));
+        }
+    }
     match loaded {
         Some(parts) if reader.problems.is_empty() => Ok(Profile {
             file: file.to_string(),
             form: parts.form,
+            syntax,
             default_action: parts.default_action,
             default_errno: parts.default_errno,
             architectures: parts.architectures,
@@ -432,9 +480,11 @@ impl Reader<'_> {
         match node.as_u64() {
             Some(n) if n <= max => Some(n),
             Some(n) => {
-                let hint = (max == ERRNO_LIMIT).then(|| {
-                    "the kernel keeps only 16 bits of it; errno values are small, e.g. 1 (EPERM) or 38 (ENOSYS)".to_string()
-                });
+                let hint = match max {
+                    ERRNO_LIMIT => Some("the kernel keeps only 16 bits of it; errno values are small, e.g. 1 (EPERM) or 38 (ENOSYS)".to_string()),
+                    SPO_VALUE_MAX => Some("a SeccompProfile's value is an int64 with minimum 0 (SPO's CRD): it cannot hold this; keep such a rule in a Docker or OCI JSON profile".to_string()),
+                    _ => None,
+                };
                 self.error(
                     "out-of-range",
                     node,
@@ -564,11 +614,18 @@ impl Reader<'_> {
                 return None;
             };
             (Form::OciConfig, seccomp)
+        } else if let Some(spec) = self.spo_resource(root)? {
+            (Form::Spo, spec)
         } else {
             (Form::Docker, root)
         };
         self.object(seccomp, "")?;
-        self.check_keys(seccomp, "", SECCOMP_KEYS);
+        if form == Form::Spo {
+            self.check_keys(seccomp, "", SPO_SPEC_KEYS);
+            self.spo_fields(seccomp, "", SPO_SPEC_KEYS);
+        } else {
+            self.check_keys(seccomp, "", SECCOMP_KEYS);
+        }
 
         let default_action = match Self::get(seccomp, "defaultAction") {
             None => {
@@ -683,6 +740,114 @@ impl Reader<'_> {
         })
     }
 
+    /// The `spec` of a SeccompProfile, `None` when `root` is not a Kubernetes
+    /// resource at all, and a failed read (reported) when it is another kind.
+    fn spo_resource<'n>(&mut self, root: &'n Node) -> Option<Option<&'n Node>> {
+        let is_resource = root.members().is_some_and(|ms| {
+            ms.iter()
+                .any(|m| ["kind", "apiversion"].contains(&go_fold(&m.key).as_str()))
+        });
+        if !is_resource {
+            return Some(None);
+        }
+        self.check_keys(root, "", SPO_ROOT_KEYS);
+        let versions = SPO_VERSIONS
+            .iter()
+            .map(|v| format!("{SPO_GROUP}/{v}"))
+            .collect::<Vec<_>>();
+        match Self::get(root, "apiVersion") {
+            None => self.missing(
+                root,
+                "",
+                "apiVersion",
+                &format!("add apiVersion: {}", versions[0]),
+            ),
+            Some(n) => {
+                let v = self.string(n, "apiVersion");
+                if v.as_ref().is_some_and(|v| !versions.contains(v)) {
+                    let v = v.unwrap_or_default();
+                    self.error(
+                        "unknown-api",
+                        n,
+                        "apiVersion",
+                        format!(
+                            "apiVersion {} does not serve SeccompProfile",
+                            json::quote(&v)
+                        ),
+                        Some(format!("one of {}", versions.join(", "))),
+                    );
+                }
+            }
+        }
+        match Self::get(root, "kind") {
+            None => self.missing(root, "", "kind", "add kind: SeccompProfile"),
+            Some(n) => {
+                let kind = self.string(n, "kind")?;
+                if kind != "SeccompProfile" {
+                    self.error(
+                        "not-a-profile",
+                        n,
+                        "kind",
+                        format!("kind {} is not a SeccompProfile", json::quote(&kind)),
+                        Some("eperm reads SeccompProfile resources; for a Pod, point it at the profile its securityContext names".into()),
+                    );
+                    return None;
+                }
+            }
+        }
+        self.base = "spec";
+        self.form = Form::Spo;
+        match Self::field(root, "spec") {
+            Some(spec) => Some(Some(spec)),
+            None => {
+                self.base = "";
+                let hint = "add spec: with defaultAction: and syscalls:";
+                self.missing(root, "", "spec", hint);
+                None
+            }
+        }
+    }
+
+    /// A SeccompProfile may hold only what its CRD declares: the API server
+    /// drops anything else (or kubectl refuses it), so the cluster would run
+    /// another profile than the one checked here.
+    fn spo_fields(&mut self, node: &Node, at: &str, known: &[&str]) {
+        if self.form != Form::Spo {
+            return;
+        }
+        let Some(members) = node.members() else {
+            return;
+        };
+        for m in members {
+            let folded = go_fold(&m.key);
+            if known.iter().any(|k| go_fold(k) == folded) {
+                continue;
+            }
+            let hint = match m.key.as_str() {
+                "defaultErrnoRet" => {
+                    "a SeccompProfile has no defaultErrnoRet: the default's errno is EPERM"
+                        .to_string()
+                }
+                "comment" => "write the comment as a YAML comment: # ...".to_string(),
+                "name" => "write the name as names: [...]".to_string(),
+                "includes" | "excludes" | "archMap" => {
+                    "Docker-only: SPO applies the rules as written; keep the rule or delete it"
+                        .to_string()
+                }
+                key => closest(key, known.iter().copied())
+                    .map(|s| format!("did you mean {}?", json::quote(s)))
+                    .unwrap_or_else(|| format!("the fields here are {}", known.join(", "))),
+            };
+            self.error_span(
+                "unknown-field",
+                m.key_span,
+                &join(at, &m.key),
+                format!("{} is not a SeccompProfile field", json::quote(&m.key)),
+                Some(hint),
+            );
+        }
+    }
+
     fn arch_map(&mut self, node: &Node) -> Vec<ArchMapEntry> {
         let Some(items) = node.items() else {
             self.wrong_type(
@@ -728,7 +893,12 @@ impl Reader<'_> {
     fn rule(&mut self, index: usize, node: &Node) -> Option<Rule> {
         let at = format!("syscalls[{index}]");
         self.object(node, &at)?;
-        self.check_keys(node, &at, RULE_KEYS);
+        if self.form == Form::Spo {
+            self.check_keys(node, &at, SPO_RULE_KEYS);
+            self.spo_fields(node, &at, SPO_RULE_KEYS);
+        } else {
+            self.check_keys(node, &at, RULE_KEYS);
+        }
         self.docker_only(
             node,
             &at,
@@ -831,7 +1001,13 @@ impl Reader<'_> {
     fn arg(&mut self, node: &Node, at: &str) -> Option<ArgCond> {
         self.object(node, at)?;
         self.check_keys(node, at, ARG_KEYS);
+        self.spo_fields(node, at, ARG_KEYS);
         let index = match Self::field(node, "index") {
+            None if self.form == Form::Spo => {
+                let hint = "add index: 0 (the argument, from 0 to 5): the CRD requires it";
+                self.missing(node, at, "index", hint);
+                None
+            }
             None => Some(0),
             Some(n) => match n.as_u64() {
                 Some(i @ 0..=5) => Some(i as u8),
@@ -855,11 +1031,14 @@ impl Reader<'_> {
                 }
             },
         };
-        let value = Self::field(node, "value").map_or(Some(0), |n| {
-            self.unsigned(n, &format!("{at}.value"), u64::MAX)
-        });
+        let max = match self.form {
+            Form::Spo => SPO_VALUE_MAX,
+            _ => u64::MAX,
+        };
+        let value = Self::field(node, "value")
+            .map_or(Some(0), |n| self.unsigned(n, &format!("{at}.value"), max));
         let value_two = Self::field(node, "valueTwo").map_or(Some(0), |n| {
-            self.unsigned(n, &format!("{at}.valueTwo"), u64::MAX)
+            self.unsigned(n, &format!("{at}.valueTwo"), max)
         });
         let op = match Self::get(node, "op") {
             None => {

@@ -3,19 +3,23 @@
 
 pub mod diag;
 pub mod edit;
+pub mod export;
 pub mod indent;
 pub mod lint;
 pub mod load;
+pub mod merge;
 pub mod model;
 pub mod resolve;
 pub mod risk;
 pub mod save;
+pub mod yaml;
+pub mod yaml_edit;
 
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use lint::lint;
 pub use load::{load_bytes, load_file, load_str};
-pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Rule};
-pub use resolve::{resolve, Effective, Resolved, Skip, Target, Verdict};
+pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Rule, Syntax};
+pub use resolve::{resolve, Effective, Refusal, Resolved, Skip, Target, Verdict};
 
 /// The embedded default profile, Docker-compatible in behaviour.
 pub const DEFAULT_PROFILE: &str = include_str!("../../assets/profiles/default.json");

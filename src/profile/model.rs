@@ -212,6 +212,16 @@ pub enum Form {
     Docker,
     /// A whole OCI `config.json`; the profile is its `linux.seccomp`.
     OciConfig,
+    /// A Kubernetes `SeccompProfile` of the Security Profiles Operator; the
+    /// profile is its `spec`.
+    Spo,
+}
+
+/// The text a profile is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    Json,
+    Yaml,
 }
 
 #[derive(Clone, Debug)]
@@ -221,6 +231,7 @@ pub struct Profile {
     pub text: String,
     pub root: Node,
     pub form: Form,
+    pub syntax: Syntax,
     pub default_action: Action,
     pub default_errno: Option<u32>,
     pub architectures: Vec<Arch>,
@@ -231,11 +242,13 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The JSON path of the seccomp object: `""` for Docker, `"linux.seccomp"` in a config.json.
+    /// The JSON path of the seccomp object: `""` for Docker, `"linux.seccomp"`
+    /// in a config.json, `"spec"` in a SeccompProfile.
     pub fn base_path(&self) -> &'static str {
         match self.form {
             Form::Docker => "",
             Form::OciConfig => "linux.seccomp",
+            Form::Spo => "spec",
         }
     }
 
@@ -243,6 +256,7 @@ impl Profile {
     pub fn path(&self, rest: &str) -> String {
         match self.base_path() {
             "" => rest.to_string(),
+            base if rest.is_empty() => base.to_string(),
             base if rest.starts_with('[') => format!("{base}{rest}"),
             base => format!("{base}.{rest}"),
         }
@@ -257,6 +271,7 @@ impl Profile {
                 .get("linux")
                 .and_then(|l| l.get("seccomp"))
                 .expect("checked at load"),
+            Form::Spo => self.root.get("spec").expect("checked at load"),
         }
     }
 }

@@ -5,10 +5,16 @@
 //! to libseccomp, which skips names it cannot resolve and rules equal to the
 //! default, and splits conditions that repeat an argument index into separate
 //! (ORed) rules. Everything skipped is kept as a [`Skip`], never dropped silently.
+//!
+//! With a [`Runtime`] in the target, names are those of its libseccomp's table,
+//! conditions are read by its rules, what it refuses is kept as a [`Refusal`],
+//! and runc's "-ENOSYS stub" is computed (see [`crate::target`]). Without one,
+//! eperm itself loads the profile and knows every name of its own tables.
 
-use super::model::{Action, ArgCond, Filter, KernelVersion, Profile, Rule};
+use super::model::{Action, ArgCond, CmpOp, Filter, KernelVersion, Profile, Rule};
 use crate::arch::Arch;
 use crate::caps::CapSet;
+use crate::target::{Lookup, Runtime};
 
 /// What the profile is evaluated for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +24,8 @@ pub struct Target {
     pub caps: CapSet,
     /// `None` means "unknown": `minKernel` conditions then count as met.
     pub kernel: Option<KernelVersion>,
+    /// The runtime that loads the profile; `None`: eperm itself (`eperm run`).
+    pub runtime: Option<Runtime>,
 }
 
 impl Target {
@@ -27,6 +35,7 @@ impl Target {
             arch: Arch::native(),
             caps: CapSet::docker_default(),
             kernel: KernelVersion::running(),
+            runtime: None,
         }
     }
 }
@@ -107,6 +116,27 @@ pub enum Skip {
         name_index: usize,
         name: String,
     },
+    /// A syscall the runtime's libseccomp does not know: the runtime drops it.
+    UnknownToRuntime {
+        rule: usize,
+        name_index: usize,
+        name: String,
+    },
+    /// `""`: runc refuses it (a [`Refusal`] too); crun and youki skip it.
+    EmptyName { rule: usize, name_index: usize },
+}
+
+/// Something the runtime refuses: it then fails to start the container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// libseccomp refuses `SCMP_ACT_ERRNO(n)` for n ≥ 4095; `rule` `None` is the default action.
+    ErrnoRange { rule: Option<usize>, errno: u32 },
+    /// runc: "empty string is not a valid syscall".
+    EmptyName { rule: usize, name_index: usize },
+    /// crun: "errno value specified for action"; `rule` `None` is `defaultErrnoRet`.
+    ErrnoWithoutData { rule: Option<usize> },
+    /// The libseccomp release has no such arch (loongarch64 before 2.6.0).
+    Arch { arch: Arch },
 }
 
 #[derive(Clone, Debug)]
@@ -118,6 +148,11 @@ pub struct Resolved {
     /// In profile order.
     pub rules: Vec<Effective>,
     pub skipped: Vec<Skip>,
+    /// What the target's runtime refuses (empty without a runtime).
+    pub refusals: Vec<Refusal>,
+    /// runc's "-ENOSYS stub": calls of an arch numbered above its limit fail
+    /// with ENOSYS before the filter proper is consulted. Empty without it.
+    pub enosys_above: Vec<(Arch, u32)>,
 }
 
 impl Resolved {
@@ -133,7 +168,14 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
     let default = Verdict::of(profile.default_action, profile.default_errno);
     let mut rules = Vec::new();
     let mut skipped = Vec::new();
+    let mut refusals = Vec::new();
+    let runtime = target.runtime.as_ref();
     let arches = arches(profile, target.arch);
+    if let Some(rt) = runtime {
+        refusals.extend(default_refusals(profile, default, rt));
+        let missing = arches.iter().filter(|&&a| !rt.supports(a));
+        refusals.extend(missing.map(|&arch| Refusal::Arch { arch }));
+    }
     for rule in &profile.rules {
         if let Some(reason) = filtered_out(rule, target) {
             skipped.push(Skip::Filtered {
@@ -143,6 +185,9 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
             continue;
         }
         let verdict = Verdict::of(rule.action, rule.errno_ret);
+        if let Some(rt) = runtime {
+            refusals.extend(rule_refusals(rule, rt));
+        }
         if verdict == default {
             skipped.push(Skip::EqualsDefault { rule: rule.index });
             continue;
@@ -151,51 +196,247 @@ pub fn resolve(profile: &Profile, target: &Target) -> Resolved {
             skipped.push(Skip::NoNames { rule: rule.index });
             continue;
         }
-        let cond_sets = condition_sets(&rule.args);
+        let cond_sets = match runtime {
+            Some(rt) if rt.ors_every_condition() => rule.args.iter().map(|a| vec![*a]).collect(),
+            _ => condition_sets(&rule.args),
+        };
+        let mut added = false;
         for (name_index, name) in rule.names.iter().enumerate() {
-            let on_target: Vec<(Arch, u32)> = arches
-                .iter()
-                .filter_map(|&a| Some((a, a.syscall_nr(&name.name)?)))
-                .collect();
-            if on_target.is_empty() {
-                let (rule, name) = (rule.index, name.name.clone());
-                skipped.push(if crate::arch::is_known_anywhere(&name) {
-                    Skip::NotOnTarget {
-                        rule,
-                        name_index,
-                        name,
-                    }
-                } else {
-                    Skip::UnknownName {
-                        rule,
-                        name_index,
-                        name,
-                    }
-                });
-                continue;
-            }
-            for &(arch, nr) in &on_target {
+            let name = &name.name;
+            // runc adds the rule once its libseccomp knows the name natively.
+            added |= runtime.is_some_and(|rt| {
+                !name.is_empty() && rt.lookup(target.arch, name) != Lookup::Unknown
+            });
+            let on_target = match placements(name, &arches, target.arch, runtime) {
+                Ok(on) => on,
+                Err(why) => {
+                    skipped.push(why.skip(rule.index, name_index, name.clone()));
+                    continue;
+                }
+            };
+            for &(arch, nr, mux) in &on_target {
                 for conds in &cond_sets {
                     rules.push(Effective {
                         rule: rule.index,
                         name_index,
-                        name: name.name.clone(),
+                        name: name.clone(),
                         arch,
                         nr,
                         verdict,
-                        conds: conds.clone(),
+                        conds: match mux {
+                            None => conds.clone(),
+                            Some(call) => multiplexed(conds, call),
+                        },
                     });
                 }
             }
         }
+        // libseccomp checks the action when runc adds the first name it knows.
+        if added && verdict.action == Action::Errno && verdict.data >= crate::target::ERRNO_LIMIT {
+            refusals.push(Refusal::ErrnoRange {
+                rule: Some(rule.index),
+                errno: verdict.data,
+            });
+        }
     }
+    let enosys_above = match runtime {
+        Some(rt) if rt.has_enosys_stub() => enosys_stub(profile, target, rt),
+        _ => Vec::new(),
+    };
     Resolved {
         target: target.clone(),
         default,
         arches,
         rules,
         skipped,
+        refusals,
+        enosys_above,
     }
+}
+
+/// Why a name of a rule has no effective rule.
+enum Unplaced {
+    Empty,
+    UnknownToRuntime,
+    NotOnTarget,
+    Unknown,
+}
+
+impl Unplaced {
+    fn skip(self, rule: usize, name_index: usize, name: String) -> Skip {
+        match self {
+            Unplaced::Empty => Skip::EmptyName { rule, name_index },
+            Unplaced::UnknownToRuntime => Skip::UnknownToRuntime {
+                rule,
+                name_index,
+                name,
+            },
+            Unplaced::NotOnTarget => Skip::NotOnTarget {
+                rule,
+                name_index,
+                name,
+            },
+            Unplaced::Unknown => Skip::UnknownName {
+                rule,
+                name_index,
+                name,
+            },
+        }
+    }
+}
+
+/// Where a name is added: (arch, nr, the call number of a multiplexed form).
+/// Without a runtime, eperm's tables decide; with one, its libseccomp's: the
+/// name must be known on the native arch (runc resolves it there first).
+fn placements(
+    name: &str,
+    arches: &[Arch],
+    native: Arch,
+    runtime: Option<&Runtime>,
+) -> Result<Vec<(Arch, u32, Option<u64>)>, Unplaced> {
+    let on: Vec<_> = match runtime {
+        None => arches
+            .iter()
+            .filter_map(|&a| Some((a, a.syscall_nr(name)?, None)))
+            .collect(),
+        Some(_) if name.is_empty() => return Err(Unplaced::Empty),
+        Some(rt) => match rt.lookup(native, name) {
+            // Only where it matters: a syscall of one of the target's arches.
+            Lookup::Unknown if arches.iter().any(|a| a.syscall_nr(name).is_some()) => {
+                return Err(Unplaced::UnknownToRuntime)
+            }
+            Lookup::Unknown => Vec::new(),
+            _ => on_runtime(rt, arches, name),
+        },
+    };
+    match on.is_empty() {
+        false => Ok(on),
+        true if crate::arch::is_known_anywhere(name) => Err(Unplaced::NotOnTarget),
+        true => Err(Unplaced::Unknown),
+    }
+}
+
+/// What the runtime refuses in a rule Docker keeps, before it looks at the names.
+fn rule_refusals(rule: &Rule, rt: &Runtime) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if rt.refuses_errno_without_data() && rule.errno_ret.is_some() && !rule.action.takes_data() {
+        out.push(Refusal::ErrnoWithoutData {
+            rule: Some(rule.index),
+        });
+    }
+    // runc checks the name before anything else, whatever the action.
+    if rt.refuses_empty_names() {
+        if let Some(j) = rule.names.iter().position(|n| n.name.is_empty()) {
+            out.push(Refusal::EmptyName {
+                rule: rule.index,
+                name_index: j,
+            });
+        }
+    }
+    out
+}
+
+/// What the runtime refuses in the default action itself.
+fn default_refusals(profile: &Profile, default: Verdict, rt: &Runtime) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if rt.refuses_errno_without_data()
+        && profile.default_errno.is_some()
+        && !profile.default_action.takes_data()
+    {
+        out.push(Refusal::ErrnoWithoutData { rule: None });
+    }
+    if default.action == Action::Errno && default.data >= crate::target::ERRNO_LIMIT {
+        out.push(Refusal::ErrnoRange {
+            rule: None,
+            errno: default.data,
+        });
+    }
+    out
+}
+
+/// Where the runtime's libseccomp adds a name it knows natively: each arch
+/// that has it, and on x86 the `socketcall` / `ipc` form of a socket or IPC
+/// call x86 has no direct number for (`accept`, `semop`): (arch, nr, call).
+fn on_runtime(rt: &Runtime, arches: &[Arch], name: &str) -> Vec<(Arch, u32, Option<u64>)> {
+    arches
+        .iter()
+        .filter_map(|&a| match rt.lookup(a, name) {
+            Lookup::Nr(nr) => Some((a, nr, None)),
+            Lookup::NotOnArch if a == Arch::X86 => {
+                let (mux, call) = crate::compile::db::x86_pseudo(name)?;
+                Some((a, mux, Some(call)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The conditions of a multiplexed rule: libseccomp puts the call number in
+/// `args[0]`, in place of any condition there.
+fn multiplexed(conds: &[ArgCond], call: u64) -> Vec<ArgCond> {
+    let mut out: Vec<ArgCond> = conds.iter().copied().filter(|c| c.index != 0).collect();
+    out.push(ArgCond {
+        index: 0,
+        value: call,
+        value_two: 0,
+        op: CmpOp::Eq,
+    });
+    out
+}
+
+/// The arches Docker writes into the OCI spec: `architectures`, and the
+/// native arch's `archMap` entry. runc's stub covers only these.
+fn declared_arches(profile: &Profile, native: Arch) -> Vec<Arch> {
+    let mapped = profile
+        .arch_map
+        .iter()
+        .filter(|m| m.arch == native)
+        .flat_map(|m| std::iter::once(m.arch).chain(m.sub_arches.iter().copied()));
+    let mut out: Vec<Arch> = Vec::new();
+    for a in profile.architectures.iter().copied().chain(mapped) {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// runc's stub limits: for each declared arch, the largest number libseccomp
+/// gives any name of the rules Docker keeps (whatever their action). None when
+/// the default allows (ALLOW, LOG, TRACE) or `defaultErrnoRet` is ENOSYS already.
+fn enosys_stub(profile: &Profile, target: &Target, rt: &Runtime) -> Vec<(Arch, u32)> {
+    const ENOSYS: u32 = 38;
+    if profile.default_errno == Some(ENOSYS)
+        || matches!(
+            profile.default_action,
+            Action::Allow | Action::Log | Action::Trace
+        )
+    {
+        return Vec::new();
+    }
+    let kept: Vec<&Rule> = profile
+        .rules
+        .iter()
+        .filter(|r| filtered_out(r, target).is_none())
+        .collect();
+    declared_arches(profile, target.arch)
+        .into_iter()
+        .filter_map(|arch| {
+            let largest = kept
+                .iter()
+                .flat_map(|r| &r.names)
+                .filter(|n| {
+                    !(crate::target::munges_names(arch)
+                        && crate::target::multiplexed(&n.name).is_some())
+                })
+                .filter_map(|n| match rt.lookup(arch, &n.name) {
+                    Lookup::Nr(nr) => Some(nr),
+                    _ => None,
+                })
+                .max()?;
+            (largest != 0).then_some((arch, largest))
+        })
+        .collect()
 }
 
 /// The arches a filter built from this profile covers on a `native` host.
@@ -277,6 +518,7 @@ mod tests {
             arch: Arch::X86_64,
             caps: CapSet::parse(caps).unwrap(),
             kernel: KernelVersion::parse(kernel),
+            runtime: None,
         }
     }
 

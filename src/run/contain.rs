@@ -88,6 +88,11 @@ impl Containment {
         Ok(())
     }
 
+    /// The workload's cgroup v2 directory, when eperm could make one.
+    pub fn cgroup(&self) -> Option<&Path> {
+        self.cgroup.as_deref()
+    }
+
     /// `cgroup.procs` of the workload's cgroup, opened for the child to join.
     pub fn cgroup_procs(&self) -> Option<OwnedFd> {
         let path = self.cgroup.as_ref()?.join("cgroup.procs");

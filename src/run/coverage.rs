@@ -6,6 +6,14 @@
 //! what the profile says, answers accordingly (CONTINUE for an allowance, the
 //! errno for a denial), so the workload runs exactly as under the profile, and
 //! tallies each call by deciding rule, syscall and arch.
+//!
+//! That costs a notification per call (38–47× native on a syscall-bound loop),
+//! so where eBPF is there the allowed calls are counted in the kernel instead
+//! ([`crate::bpf::counter`], selected by the workload's cgroup): the filter is
+//! then the profile compiled for notify, the supervisor sees only would-be
+//! denials (enforced and tallied as here), and [`Coverage::add_counts`] turns the
+//! kernel's (arch, nr) counts and sampled argument values into the same tallies.
+//! [`Counting`] says which way a run counted, and why not in the kernel.
 
 use super::notify;
 use super::{enforce, Call, Decision, Supervision};
@@ -60,6 +68,22 @@ pub fn program(compiled: &Compiled) -> Vec<SockFilter> {
     p.push(SockFilter::new(bpf::RET_K, 0, 0, BAD_ARCH));
     p
 }
+
+/// The syscalls of which some argument is sampled (see [`watched`]).
+const WATCHED: [&str; 12] = [
+    "clone",
+    "personality",
+    "prctl",
+    "unshare",
+    "setns",
+    "socket",
+    "socketpair",
+    "ioctl",
+    "mmap",
+    "mmap2",
+    "mprotect",
+    "pkey_mprotect",
+];
 
 /// The argument positions rules commonly constrain, for one call.
 pub fn watched(arch: Arch, name: &str) -> &'static [usize] {
@@ -240,6 +264,234 @@ impl Coverage {
     }
 }
 
+/// How a coverage run counted the allowed calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Counting {
+    /// In the kernel, by an eBPF program on `sys_enter`.
+    Kernel,
+    /// As seccomp notifications, and why not in the kernel.
+    Notify { reason: String },
+}
+
+impl std::fmt::Display for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Counting::Kernel => f.write_str("counted in the kernel (eBPF)"),
+            Counting::Notify { reason } => {
+                write!(f, "counted by seccomp notification (slow): {reason}")
+            }
+        }
+    }
+}
+
+impl Counting {
+    /// For a status bar: `ebpf`, or `notify (no eBPF: why)`.
+    pub fn short(&self) -> String {
+        match self {
+            Counting::Kernel => "ebpf".into(),
+            Counting::Notify { reason } => format!("notify (no eBPF: {reason})"),
+        }
+    }
+}
+
+/// How a coverage run would count, found before it starts (for the TUI's status
+/// bar): the refusals of [`refusal`], then a do-nothing program loaded and
+/// attached for a moment. The run itself may still fall back, and says so.
+pub fn probe() -> Counting {
+    let refusal = refusal().or_else(|| {
+        // SAFETY: plain syscall.
+        if unsafe { libc::geteuid() } != 0 {
+            return Some("not root: the workload gets no cgroup of its own".into());
+        }
+        crate::bpf::counter::attach_empty(crate::bpf::Hook::Btf)
+            .err()
+            .map(|e| e.to_string())
+    });
+    match refusal {
+        None => Counting::Kernel,
+        Some(reason) => Counting::Notify { reason },
+    }
+}
+
+/// `EPERM_COVERAGE=notify` makes coverage count by notification (to compare,
+/// or where the eBPF counter misbehaves).
+pub const FORCE_ENV: &str = "EPERM_COVERAGE";
+
+/// Why no run can count in the kernel, before trying: the override, or an arch
+/// the counter is not built for.
+fn refusal() -> Option<String> {
+    if std::env::var_os(FORCE_ENV).is_some_and(|v| v == "notify") {
+        return Some(format!("{FORCE_ENV}=notify"));
+    }
+    if !cfg!(target_arch = "x86_64") {
+        return Some("the eBPF counter is built for x86_64 only".into());
+    }
+    None
+}
+
+/// The kernel counter for a workload in `cgroup`, spawned by this thread,
+/// counting what `compiled` lets through; why not, as the fallback's reason.
+pub fn kernel_counter(
+    compiled: &Compiled,
+    cgroup: Option<&Path>,
+    bootstrap_comm: Option<&str>,
+) -> Result<crate::bpf::Counter, String> {
+    use crate::bpf::{counter, Counter, Hook, Kind, Spec};
+    if let Some(why) = refusal() {
+        return Err(why);
+    }
+    let Some(cgroup) = cgroup else {
+        return Err(
+            "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
+        );
+    };
+    let cgroup_id = counter::cgroup_id(cgroup).map_err(|e| format!("{}: {e}", cgroup.display()))?;
+    let comm = bootstrap_comm.map(|c| {
+        let mut out = [0u8; 16];
+        for (o, b) in out.iter_mut().zip(c.bytes().take(15)) {
+            *o = b;
+        }
+        out
+    });
+    let mut watched_args = Vec::new();
+    for (kind, arch) in [
+        (Kind::Native, Arch::X86_64),
+        (Kind::X32, Arch::X32),
+        (Kind::Ia32, Arch::X86),
+    ] {
+        if !compiled.arches.contains(&arch) {
+            continue;
+        }
+        for name in WATCHED {
+            if let Some(nr) = arch.syscall_nr(name) {
+                for &i in watched(arch, name) {
+                    watched_args.push((kind, nr & !X32_BIT, i as u8));
+                }
+            }
+        }
+    }
+    let spec = Spec {
+        cgroup_id,
+        bootstrap_comm: comm,
+        ia32: compiled.arches.contains(&Arch::X86),
+        watched: watched_args,
+        hook: Hook::Btf,
+    };
+    Counter::attach(&spec).map_err(|e| e.to_string())
+}
+
+/// The comm of the calling thread: what the workload's child has until it execs.
+pub fn own_comm() -> Option<String> {
+    std::fs::read_to_string("/proc/thread-self/comm")
+        .ok()
+        .map(|c| c.trim_end_matches('\n').to_string())
+}
+
+impl Coverage {
+    /// Adds the kernel's counts of allowed calls, each attributed to the rule
+    /// that allowed it: for a syscall whose arguments were sampled, each value
+    /// is judged on its own (the other arguments zero); the rest goes to the
+    /// first allowing rule for the syscall (the zero-argument verdict's, when it
+    /// allows).
+    pub fn add_counts(&mut self, counts: &crate::bpf::Counts, judge: &super::Judge) {
+        use crate::bpf::Kind;
+        let mut tallies: HashMap<(Option<usize>, u32, Arch), Tally> = HashMap::new();
+        for (&(kind, nr), &(calls, before)) in &counts.calls {
+            let arch = match kind {
+                Kind::Native => Arch::native(),
+                Kind::X32 => Arch::X32,
+                Kind::Ia32 => Arch::X86,
+            };
+            let nr = if kind == Kind::X32 { nr | X32_BIT } else { nr };
+            let name = arch
+                .syscall_name(nr)
+                .map_or_else(|| format!("nr_{nr}"), str::to_string);
+            let fallback = allowing_rule(judge, arch, nr);
+            let mut attributed = 0;
+            for (i, &pos) in watched(arch, &name).iter().enumerate() {
+                let key = (kind, nr & !X32_BIT, pos as u8);
+                let seen = counts
+                    .values
+                    .range((key.0, key.1, key.2, 0)..=(key.0, key.1, key.2, u64::MAX));
+                for (&(_, _, _, value), &n) in seen {
+                    let mut args = [0u64; 6];
+                    args[pos] = value;
+                    let judged = judge.judge(arch, nr, args);
+                    let rule = if allows(judged.verdict.action) {
+                        judged.rule
+                    } else {
+                        fallback
+                    };
+                    let t = tallies
+                        .entry((rule, nr, arch))
+                        .or_insert_with(|| new_tally(judge, rule, &name, arch));
+                    // Counts follow the first position only; every position's
+                    // values are kept, with the rule the value itself leads to.
+                    if i == 0 {
+                        t.count += n;
+                        attributed += n;
+                    }
+                    let set = t.values.entry(format!("arg{pos}")).or_default();
+                    if set.len() < MAX_VALUES {
+                        set.insert(value);
+                    }
+                }
+            }
+            let t = tallies
+                .entry((fallback, nr, arch))
+                .or_insert_with(|| new_tally(judge, fallback, &name, arch));
+            // As under notification, a bootstrap call counts and is marked so.
+            t.count += calls.saturating_sub(attributed) + before;
+            t.before_exec += before;
+        }
+        let run = Coverage {
+            runs: 0,
+            tallies: tallies
+                .into_values()
+                .filter(|t| t.count > 0 || !t.values.is_empty())
+                .collect(),
+        };
+        self.merge(&run);
+    }
+}
+
+fn new_tally(judge: &super::Judge, rule: Option<usize>, name: &str, arch: Arch) -> Tally {
+    let action = match rule {
+        Some(r) => judge
+            .profile
+            .rules
+            .get(r)
+            .map_or(Action::Allow, |r| r.action),
+        None => judge.profile.default_action,
+    };
+    Tally {
+        rule,
+        syscall: name.to_string(),
+        arch: arch.name().to_string(),
+        action: action.name().to_string(),
+        ..Tally::default()
+    }
+}
+
+fn allows(action: Action) -> bool {
+    matches!(action, Action::Allow | Action::Log)
+}
+
+/// The rule that lets (arch, nr) run with zero arguments, else the first rule
+/// for it that allows at all; `None` (the default action) when none does.
+fn allowing_rule(judge: &super::Judge, arch: Arch, nr: u32) -> Option<usize> {
+    let zero = judge.judge(arch, nr, [0; 6]);
+    if allows(zero.verdict.action) {
+        return zero.rule;
+    }
+    judge
+        .resolved
+        .rules_for(arch, nr)
+        .find(|e| allows(e.verdict.action))
+        .map(|e| e.rule)
+        .or(zero.rule)
+}
+
 /// What the supervisor knows of one calling thread.
 struct Task {
     tgid: u32,
@@ -253,6 +505,8 @@ pub struct Supervisor<'a> {
     sup: &'a Supervision,
     tasks: HashMap<u32, Task>,
     tallies: HashMap<(Option<usize>, u32, Arch), Tally>,
+    /// Calls let run are counted in the kernel: tally only the others.
+    kernel_counted: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -263,7 +517,14 @@ impl<'a> Supervisor<'a> {
             sup,
             tasks: HashMap::new(),
             tallies: HashMap::new(),
+            kernel_counted: false,
         }
+    }
+
+    /// The kernel counts the calls let run (see [`kernel_counter`]).
+    pub fn kernel_counted(mut self, yes: bool) -> Self {
+        self.kernel_counted = yes;
+        self
     }
 
     /// Answers until every process using the filter is gone or `stop` is readable.
@@ -288,6 +549,11 @@ impl<'a> Supervisor<'a> {
         };
         let compiled = &self.sup.judge.compiled;
         let outcome = compiled.evaluate(arch, nr, args);
+        let decision = enforce(outcome.verdict);
+        if self.kernel_counted && decision == Decision::Continue {
+            notify::answer(&self.listener, id, decision);
+            return;
+        }
         let rule = outcome
             .origin
             .map(|e| self.sup.judge.resolved.rules[e].rule);
@@ -317,7 +583,6 @@ impl<'a> Supervisor<'a> {
                 set.insert(args[i]);
             }
         }
-        let decision = enforce(outcome.verdict);
         if outcome.verdict.action != Action::Allow {
             // A would-be denial: report it as `run` does.
             let call = Call {

@@ -4,9 +4,10 @@
 
 use super::child::{Credentials, Prepared, Spawned, SECCOMP_FILTER_FLAG_NEW_LISTENER};
 use super::contain::Containment;
-use super::coverage::Coverage;
+use super::coverage::{self, Counting, Coverage};
 use super::notify::{self, Supervisor};
 use super::{Interception, RunError, Supervision, WorkloadExit};
+use crate::compile::Mode;
 use crate::profile::Action;
 use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
@@ -109,41 +110,96 @@ pub struct Attach {
     pub pid: Option<std::sync::Arc<std::sync::atomic::AtomicI32>>,
 }
 
-/// Runs the workload to its end under the profile as written, seeing every call
-/// (see [`super::coverage`]); returns how it ended and what it used. `sup.judge`
-/// may be compiled in any mode: only its verdicts are used. `attach` as for [`run`]
-/// (the TUI keeps the terminal and captures the output).
+/// Runs the workload to its end under the profile as written, counting every
+/// call it makes (see [`super::coverage`]); returns how it ended, what it used
+/// and how it was counted. `sup.judge` may be compiled in any mode: only its
+/// verdicts are used. `attach` as for [`run`] (the TUI keeps the terminal and
+/// captures the output). Counting in the kernel, `progress` gets what this run
+/// counted so far every half second.
 pub fn cover(
     argv: &[OsString],
     user: Option<Credentials>,
     sup: Supervision,
     attach: Attach,
-) -> Result<(WorkloadExit, Coverage), RunError> {
+    progress: Option<&(dyn Fn(Coverage) + Sync)>,
+) -> Result<(WorkloadExit, Coverage, Counting), RunError> {
     if !notify::available() {
         return Err(RunError::Unsupported(
             "coverage needs seccomp user notification (Linux 5.6 or later)".into(),
         ));
     }
     let containment = Containment::start().map_err(RunError::os("start the watchdog"))?;
-    let program = super::coverage::program(&sup.judge.compiled);
+    // After the watchdog: it must not hold the counter's fds.
+    let kernel = coverage::kernel_counter(
+        &sup.judge.compiled,
+        containment.cgroup(),
+        coverage::own_comm().as_deref(),
+    );
+    let (program, counting) = match &kernel {
+        // Allowed calls run free (counted in the kernel); only would-be denials
+        // are notified, enforced and tallied.
+        Ok(_) => (
+            match sup.judge.compiled.mode {
+                Mode::Notify => sup.judge.compiled.program.clone(),
+                _ => crate::compile::compile(&sup.judge.resolved, Mode::Notify)?.program,
+            },
+            Counting::Kernel,
+        ),
+        Err(reason) => (
+            coverage::program(&sup.judge.compiled),
+            Counting::Notify {
+                reason: reason.clone(),
+            },
+        ),
+    };
     let prepared = contained(Prepared::new(argv, program)?, &containment, &attach)
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
         .user(user);
     let terminal = Terminal::for_attach(&attach);
     // Coverage follows the whole workload: calls of children that outlive the
     // initial process count too (see `Follow::Workload`).
-    let result = run_child_with(
-        &prepared,
-        &containment,
-        &terminal,
-        Follow::Workload,
-        |listener, stop| super::coverage::Supervisor::new(listener, &sup).run(stop),
-    );
+    let result = std::thread::scope(|scope| {
+        let (stop_progress, stopped) = mpsc::channel::<()>();
+        if let (Ok(counter), Some(progress)) = (&kernel, progress) {
+            let judge = &sup.judge;
+            scope.spawn(move || {
+                while stopped.recv_timeout(Duration::from_millis(500))
+                    == Err(mpsc::RecvTimeoutError::Timeout)
+                {
+                    if let Ok(counts) = counter.read() {
+                        let mut so_far = Coverage::default();
+                        so_far.add_counts(&counts, judge);
+                        progress(so_far);
+                    }
+                }
+            });
+        }
+        let result = run_child_with(
+            &prepared,
+            &containment,
+            &terminal,
+            Follow::Workload,
+            |listener, stop| {
+                coverage::Supervisor::new(listener, &sup)
+                    .kernel_counted(kernel.is_ok())
+                    .run(stop)
+            },
+        );
+        drop(stop_progress);
+        result
+    });
     drop(terminal);
+    // Read before the cgroup goes: nothing of the workload runs any more.
+    let counts = kernel.as_ref().ok().map(|c| c.read());
     containment.finish();
     drop(attach);
     let (exit, coverage) = result?;
-    Ok((exit, coverage.unwrap_or_default()))
+    let mut coverage = coverage.unwrap_or_default();
+    if let Some(counts) = counts {
+        let counts = counts.map_err(RunError::os("read the eBPF counts"))?;
+        coverage.add_counts(&counts, &sup.judge);
+    }
+    Ok((exit, coverage, counting))
 }
 
 /// The child in the containment's cgroup, with the stdio and pid slot `attach` gives.

@@ -201,6 +201,8 @@ impl Supervision {
             rule: judgement.rule_path.clone(),
             bootstrap,
             decision,
+            // Stopped in the call, the caller is still there to be looked up.
+            container: crate::sources::cgroup::of_pid(pid),
         }
     }
 

@@ -1,10 +1,11 @@
 //! Coverage runs: the workload runs as under the profile (verdicts enforced,
-//! nothing held) while every call it makes is counted (see [`crate::run::coverage`]),
+//! nothing held) while every call it makes is counted — in the kernel where eBPF
+//! is there, else by notification (see [`crate::run::coverage`]) —
 //! and each run is merged into the coverage file kept next to the profile.
 
 use super::{collect, live, Session, SessionError, Summary, Workload};
 use crate::compile::Mode;
-use crate::run::coverage::Coverage;
+use crate::run::coverage::{Counting, Coverage};
 use crate::run::local::{self, Attach};
 use crate::run::{Policy, WorkloadExit};
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub struct Covered {
     pub stored: Option<(PathBuf, Coverage)>,
     /// What the profile denied meanwhile.
     pub summary: Summary,
+    /// In the kernel, or by notification (and why).
+    pub counting: Counting,
 }
 
 impl Session {
@@ -27,13 +30,15 @@ impl Session {
         let Workload::Local { argv, user } = &self.workload else {
             return Err(SessionError::BadInput(live::NO_CONTAINER_COVERAGE.into()));
         };
-        // Verdicts as written: the workload runs as it would under the profile.
-        let judge = self.judge(self.profile.clone(), Mode::Enforce)?;
+        // Compiled for notify: the filter of an in-kernel count, compiled once.
+        // Verdicts are enforced (Policy::Enforce): the workload runs as under
+        // the profile.
+        let judge = self.judge(self.profile.clone(), Mode::Notify)?;
         let (tx, collector) = collect::collect(None)?;
         let sup = self.supervise(judge, Policy::Enforce, tx);
-        let result = local::cover(argv, user.clone(), sup, Attach::default());
+        let result = local::cover(argv, user.clone(), sup, Attach::default(), None);
         let summary = collector.finish()?;
-        let (exit, run) = result?;
+        let (exit, run, counting) = result?;
         let stored = match self.profile.file_path() {
             Some(file) => {
                 let path = Coverage::path_for(&file);
@@ -47,6 +52,7 @@ impl Session {
             run,
             stored,
             summary,
+            counting,
         })
     }
 }

@@ -5,7 +5,7 @@
 
 use super::{Session, Start, Workload};
 use crate::profile::load_str;
-use crate::run::coverage::Coverage;
+use crate::run::coverage::{Counting, Coverage};
 use crate::run::local::{self, Attach, LogOptions};
 use crate::run::{HoldAnswer, HoldRequest, Policy, WorkloadExit};
 use crate::sources::event::Event;
@@ -28,11 +28,15 @@ pub enum Report {
     Exited(usize, Result<WorkloadExit, String>),
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(usize, Vec<Health>),
+    /// What a coverage run counted so far (in the kernel, every half second).
+    CoverageLive(usize, Coverage),
     /// A coverage run ended: what it used, and what the coverage file holds now
     /// (`None`: no file). Not tagged: a run killed by a restart used what it used.
     Coverage {
         run: Coverage,
         stored: Option<Result<Coverage, String>>,
+        /// In the kernel, or by notification (and why).
+        counting: Counting,
     },
 }
 
@@ -63,6 +67,8 @@ pub struct LiveOptions {
     pub coverage: bool,
     /// `--events FILE`: every event of every run, as JSON lines.
     pub events: Option<std::fs::File>,
+    /// `--report FILE`: where the triage report goes (`R`).
+    pub report: Option<std::path::PathBuf>,
 }
 
 impl LiveOptions {
@@ -77,12 +83,13 @@ impl LiveOptions {
         self.hold && !self.coverage && can
     }
 
-    /// The mode the first run is shown in: coverage runs through notify.
-    pub fn mode_name(&self, session: &Session) -> &'static str {
+    /// The mode the first run is shown in: coverage counts in the kernel
+    /// (`ebpf`) or through notify, with the reason.
+    pub fn mode_name(&self, session: &Session) -> String {
         if self.coverage {
-            "notify"
+            crate::run::coverage::probe().short()
         } else {
-            session.mode.name()
+            session.mode.name().to_string()
         }
     }
 }
@@ -204,9 +211,10 @@ impl Runner {
         let start = session
             .prepare_run(&profile, number)
             .map_err(|e| e.to_string())?;
-        // Coverage runs the workload as under the profile: the verdicts are enforced.
+        // Coverage runs the workload as under the profile: the verdicts are
+        // enforced (below); compiled for notify, the filter an in-kernel count uses.
         let compile_mode = match coverage {
-            CoverageRun::On { .. } => crate::compile::Mode::Enforce,
+            CoverageRun::On { .. } => crate::compile::Mode::Notify,
             CoverageRun::Off => session.mode.compile_mode(),
         };
         let judge = session
@@ -231,12 +239,19 @@ impl Runner {
         let (session, sink) = (session.clone(), sink.clone());
         Ok(match (coverage, start) {
             (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
-                let result = local::cover(&spec.argv, spec.user, sup, attach);
-                let result = result.map(|(exit, run)| {
+                let progress = |so_far| {
+                    let _ = sink(Report::CoverageLive(number, so_far));
+                };
+                let result = local::cover(&spec.argv, spec.user, sup, attach, Some(&progress));
+                let result = result.map(|(exit, run, counting)| {
                     // Even a run killed by a restart used what it used: keep it.
                     let stored = file
                         .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                    let _ = sink(Report::Coverage { run, stored });
+                    let _ = sink(Report::Coverage {
+                        run,
+                        stored,
+                        counting,
+                    });
                     exit
                 });
                 let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));

@@ -21,6 +21,7 @@ pub mod collect;
 pub mod cover;
 pub mod live;
 mod prepare;
+mod rerun;
 pub mod summary;
 pub mod verify;
 

@@ -6,6 +6,7 @@ use super::{Session, SessionError, Workload};
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::container::docker as dockerrun;
+use crate::container::oci_runtime::OciRuntime;
 use crate::container::plan::{Plan, Runtime};
 use crate::container::podman;
 use crate::profile::{Form, KernelVersion, Profile, Target};
@@ -67,7 +68,7 @@ impl Session {
         sources: Wanted,
     ) -> Result<Session, SessionError> {
         let run = dockerrun::parse(docker_args).map_err(SessionError::BadInput)?;
-        if profile.form != Form::Docker {
+        if profile.form == Form::OciConfig {
             return Err(SessionError::BadInput(format!(
                 "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
                 profile.file
@@ -75,8 +76,9 @@ impl Session {
         }
         let wrapper = dockerrun::wrapper_runtime();
         let mode = container_mode(mode, enforce, wrapper.is_some(), DOCKER_NOTIFY_HINT)?;
-        // Docker keeps or drops the profile's rules by the container's caps.
-        let target = here(run.caps);
+        // Docker keeps or drops the profile's rules by the container's caps;
+        // its runc (the one on PATH, which the wrapper execs too) loads them.
+        let target = here_in(run.caps, crate::target::Kind::Runc);
         let runtime = Runtime::Docker { run, wrapper };
         Session::container(profile, runtime, mode, target, enforce, sources)
     }
@@ -126,8 +128,14 @@ impl Session {
             }
             notes.push(rootless_note(oci.clone().ok()));
         }
-        // podman keeps or drops the profile's rules by the container's caps.
-        let target = here(run.caps);
+        // podman keeps or drops the profile's rules by the container's caps; its
+        // runtime loads them (a runtime eperm does not know: eperm's own reading).
+        let target = match &oci {
+            Ok(OciRuntime::Crun) => here_in(run.caps, crate::target::Kind::Crun),
+            Ok(OciRuntime::Runc) => here_in(run.caps, crate::target::Kind::Runc),
+            Err(name) if name.contains("youki") => here_in(run.caps, crate::target::Kind::Youki),
+            Err(_) => here(run.caps),
+        };
         let runtime = Runtime::Podman {
             run,
             runtime: runtime.map(str::to_string),
@@ -164,7 +172,7 @@ impl Session {
             profile,
             runtime,
             mode,
-            here(CapSet::all()),
+            here_in(CapSet::all(), crate::target::Kind::Runc),
             enforce,
             sources,
         )
@@ -216,6 +224,18 @@ fn here(caps: CapSet) -> Target {
         arch: Arch::native(),
         caps,
         kernel: KernelVersion::running(),
+        runtime: None,
+    }
+}
+
+/// [`here`] for a container that `kind` loads the profile of: its verdicts are
+/// those of the runtime found here (else its newest release).
+fn here_in(caps: CapSet, kind: crate::target::Kind) -> Target {
+    let runtime = crate::target::Runtime::detect(kind)
+        .unwrap_or_else(|| crate::target::Runtime::newest(kind));
+    Target {
+        runtime: Some(runtime),
+        ..here(caps)
     }
 }
 

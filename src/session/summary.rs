@@ -17,7 +17,16 @@ pub struct Entry {
     pub example: String,
     /// Every call was made before the workload's exec.
     pub bootstrap: bool,
+    /// The deciding rule's JSON path, or `defaultAction`.
+    pub rule: String,
+    /// The first call's arguments, when known.
+    pub args: Option<[u64; 6]>,
+    /// The names of the processes seen making it (the first few).
+    pub comms: Vec<Untrusted>,
 }
+
+/// How many process names an entry keeps.
+const COMMS_PER_ENTRY: usize = 8;
 
 /// Every would-be-denied syscall of a run, in the order first seen.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +45,9 @@ impl Summary {
         {
             entry.count += 1;
             entry.bootstrap &= e.bootstrap;
+            if entry.comms.len() < COMMS_PER_ENTRY && !entry.comms.contains(&e.comm) {
+                entry.comms.push(e.comm.clone());
+            }
             return;
         }
         let verdict = match &e.errno {
@@ -57,7 +69,33 @@ impl Summary {
             first_comm: e.comm.clone(),
             example,
             bootstrap: e.bootstrap,
+            rule: e.rule.clone(),
+            args: e.args,
+            comms: vec![e.comm.clone()],
         });
+    }
+
+    /// The run as the triage report tells it (the caller adds what ran and how).
+    pub fn triage(&self) -> crate::report::Triage {
+        let denials = self
+            .entries
+            .iter()
+            .map(|e| crate::report::Denial {
+                syscall: e.syscall.clone(),
+                arch: e.arch.clone(),
+                hits: e.count,
+                verdict: e.verdict.clone(),
+                rule: e.rule.clone(),
+                example: e.example.clone(),
+                args: e.args,
+                processes: e.comms.clone(),
+                bootstrap: e.bootstrap,
+            })
+            .collect();
+        crate::report::Triage {
+            denials,
+            ..Default::default()
+        }
     }
 
     /// Syscall names to allow, each once, in the order first seen.

@@ -64,6 +64,9 @@ pub struct Event {
     /// Made before the workload's own exec (by eperm's child or a runtime).
     pub bootstrap: bool,
     pub decision: Decision,
+    /// The container the process runs in, from its cgroup (kernel log sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<super::cgroup::Container>,
 }
 
 /// Was the call made before the workload's exec? Either the caller still runs

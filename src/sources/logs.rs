@@ -391,6 +391,11 @@ pub fn event(
         rule,
         bootstrap,
         decision,
+        // Only a live record's pid can be looked up; a saved log's may be reused.
+        container: match incoming.source {
+            Source::Audit | Source::Kmsg => super::cgroup::of_pid(r.pid),
+            _ => None,
+        },
     }
 }
 

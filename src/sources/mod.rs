@@ -2,6 +2,7 @@
 //! their raw numbers into text.
 
 pub mod audit;
+pub mod cgroup;
 pub mod decode;
 pub mod event;
 pub mod file;

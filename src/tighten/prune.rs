@@ -2,31 +2,37 @@
 //! edits that take them out. Shared by `eperm tighten`, `run --coverage` and the
 //! TUI's Coverage view.
 
+use crate::arch::Arch;
 use crate::profile::edit::Edit;
 use crate::profile::{Action, Profile};
 use crate::run::coverage::Coverage;
 use std::collections::BTreeSet;
 
-/// Each allowance (an ALLOW rule's name) with its use count; unused ones listed.
-pub fn report(profile: &Profile, coverage: &Coverage) -> String {
+/// Each allowance (an ALLOW rule's name) with its use count; then the unused
+/// names, each once (a name several rules allow is unused only when no run used
+/// it under any of them) and only names that exist on one of `arches` (the
+/// target's: `s390_pci_mmio_read` is no allowance on x86_64).
+pub fn report(profile: &Profile, coverage: &Coverage, arches: &[Arch]) -> String {
     let mut s = String::new();
-    let mut unused = Vec::new();
-    let (mut total, mut used) = (0usize, 0usize);
+    let exists = |name: &str| arches.iter().any(|a| a.syscall_nr(name).is_some());
+    let used_names = coverage.used();
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut unused: Vec<&str> = Vec::new();
     for rule in profile.rules.iter().filter(|r| r.action == Action::Allow) {
         let mut line = Vec::new();
-        for n in &rule.names {
-            total += 1;
+        for n in rule.names.iter().filter(|n| exists(&n.name)) {
+            let name = n.name.as_str();
             let count: u64 = coverage
                 .tallies
                 .iter()
-                .filter(|t| t.rule == Some(rule.index) && t.syscall == n.name)
+                .filter(|t| t.rule == Some(rule.index) && t.syscall == name)
                 .map(|t| t.count)
                 .sum();
             if count > 0 {
-                used += 1;
-                line.push(format!("{}×{count}", n.name));
-            } else {
-                unused.push(n.name.clone());
+                line.push(format!("{name}×{count}"));
+            }
+            if names.insert(name) && !used_names.contains(name) {
+                unused.push(name);
             }
         }
         if !line.is_empty() {
@@ -37,7 +43,11 @@ pub fn report(profile: &Profile, coverage: &Coverage) -> String {
             );
         }
     }
-    let mut out = format!("eperm: coverage: {used} of {total} allowances used\n{s}");
+    let used = names.len() - unused.len();
+    let mut out = format!(
+        "eperm: coverage: {used} of {} allowed names used\n{s}",
+        names.len()
+    );
     if !unused.is_empty() {
         out += &format!("unused ({}): {}\n", unused.len(), unused.join(", "));
     }

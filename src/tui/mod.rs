@@ -55,7 +55,7 @@ fn of_the_run(m: &Msg) -> bool {
 pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
     let config = app::Config {
         command: session.command(),
-        mode: options.mode_name(&session).to_string(),
+        mode: options.mode_name(&session),
         enforce: session.enforce,
         hold: options.holds(&session),
         hold_timeout_ms: options.hold_timeout.as_millis() as u64,
@@ -64,6 +64,8 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         coverage: options.coverage,
         path: session.profile.file_path(),
         watching: false,
+        runtime: session.target.runtime.clone(),
+        report: options.report.clone(),
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
     let app = App::new(session.profile.clone(), config);
@@ -113,6 +115,12 @@ pub fn view(
 }
 
 /// The loop's state between messages.
+/// How the loop ended: the last run's exit status, and the session's diff.
+struct Ended {
+    code: u8,
+    diff: String,
+}
+
 struct Loop {
     /// `None` when watching: there is no workload to run again.
     runs: Option<Runner>,
@@ -173,12 +181,20 @@ impl Loop {
         drop(terminal);
         drop(screen);
         let _ = input_thread.join();
-        result
+        let ended = result?;
+        // What the session changed, once the screen is back: for the terminal's scrollback.
+        if !ended.diff.is_empty() {
+            eprint!(
+                "eperm: the profile's changes in this session:\n{}",
+                ended.diff
+            );
+        }
+        Ok(ended.code)
     }
 
     /// Messages, effects and frames on `terminal` until the user quits; input
     /// comes in on the loop's channel like everything else.
-    fn drive_on<B: Backend>(mut self, terminal: &mut Terminal<B>) -> std::io::Result<u8> {
+    fn drive_on<B: Backend>(mut self, terminal: &mut Terminal<B>) -> std::io::Result<Ended> {
         let theme = Theme::from_env();
         self.watcher = self.app.path.as_deref().and_then(|p| watch(p, &self.tx));
         let size = terminal.size()?;
@@ -225,7 +241,10 @@ impl Loop {
                 "a thread of eperm panicked (above); the workload was killed",
             ));
         }
-        Ok(self.last_exit.map_or(0, |e| e.code()))
+        Ok(Ended {
+            code: self.last_exit.map_or(0, |e| e.code()),
+            diff: self.app.session_diff(false),
+        })
     }
 
     /// What earlier coverage runs left next to the profile: the Coverage view goes on from there.
@@ -318,7 +337,15 @@ impl Loop {
                 vec![]
             }
             Report::Health(n, health) if n == current => vec![Msg::Health(health)],
-            Report::Coverage { run, stored } => vec![Msg::CoverageRun { run, stored }],
+            Report::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
+            Report::Coverage {
+                run,
+                stored,
+                counting,
+            } => vec![
+                Msg::CoverageCounting(counting.short()),
+                Msg::CoverageRun { run, stored },
+            ],
             _ => vec![],
         }
     }
@@ -380,6 +407,13 @@ impl Loop {
                             work.push_back(Msg::SaveFailed(e.to_string()));
                         }
                     }
+                    Effect::Report { path, triage } => {
+                        // The report speaks of the profile on disk: the file first.
+                        if let Some(result) = self.write_pending() {
+                            work.push_front(result);
+                        }
+                        work.push_back(Msg::ReportWritten(self.report(path, *triage)));
+                    }
                     Effect::Quit => {
                         self.write_pending();
                         return Flow::Quit;
@@ -395,6 +429,23 @@ impl Loop {
         let (path, text, expected_old) = self.pending.take()?;
         self.writes += 1;
         Some(self.save(path, text, expected_old))
+    }
+
+    /// Writes the triage report, with the rerun line only the session knows.
+    fn report(
+        &self,
+        path: std::path::PathBuf,
+        mut triage: crate::report::Triage,
+    ) -> Result<std::path::PathBuf, String> {
+        if let Some(runs) = &self.runs {
+            let session = runs.session();
+            let profile = triage.profile.as_deref().unwrap_or("profile.json");
+            triage.rerun = Some(session.rerun(profile));
+            triage.runtime = session.runtime_name();
+        }
+        std::fs::write(&path, triage.render())
+            .map(|()| path.clone())
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     fn save(
@@ -700,7 +751,8 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
         let code = Loop::new(None, app, tx, rx, Live::none(1))
             .drive_on(&mut terminal)
-            .unwrap();
+            .unwrap()
+            .code;
         quitter.join().unwrap();
         assert_eq!(code, 0, "no run ended: no exit status");
         let saved = crate::profile::load_file(&path).unwrap();

@@ -33,6 +33,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw(": "),
         Span::styled(verdict, theme.bad()),
     ]));
+    if let Some(note) = app.runtime_note(row) {
+        lines.push(Line::styled(format!("  {note}"), theme.warn()));
+    }
     let index = rule_index(&row.rule);
     if let Some(rule) = index.and_then(|i| app.profile.rules.get(i)) {
         if let Some(c) = &rule.comment {

@@ -19,6 +19,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         "following"
     };
     let title = format!(" Events ({} total, {state}) ", app.run.denials);
+    // The names on screen set the column: `runc:[2:INIT]` whole, up to 16.
+    let comm = app
+        .ring
+        .range(start..end)
+        .map(|e| e.comm.to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(4, 16);
     let lines: Vec<Line> = app
         .ring
         .range(start..end)
@@ -31,7 +39,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             }
             Line::from(vec![
                 Span::styled(format!("{:>9} ", seconds(e.time_ms)), theme.dim()),
-                Span::raw(format!("{:>6} {:<10.10} ", e.pid, e.comm)),
+                Span::raw(format!("{:>6} {:<comm$.comm$} ", e.pid, e.comm.to_string())),
                 Span::raw(e.call.clone()),
                 Span::styled(format!("  [{}]", source_name(e.source)), theme.dim()),
             ])

@@ -2,6 +2,7 @@
 
 mod coverage;
 mod detail;
+mod diff;
 mod events;
 mod help;
 mod output;
@@ -125,8 +126,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         app.focus == Pane::Output,
     );
     status::message(frame, rect(areas.message), app, theme);
+    status::hints(frame, rect(areas.hints), app, theme);
     if app.help {
         help::draw(frame, area, theme);
+    }
+    if app.diff_view.is_some() {
+        diff::draw(frame, area, app, theme);
     }
     prompt::draw(frame, area, app, theme);
     inert(frame.buffer_mut());

@@ -2,6 +2,8 @@
 //! file changed on disk under unsaved edits.
 
 use super::{centered, Theme};
+use crate::app::hints::prompt_line;
+use crate::app::keys::Mode;
 use crate::app::{App, Prompt};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -25,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 None => vec![
                     Line::raw(format!("Which errno should {syscall} get?")),
                     Line::raw(""),
-                    Line::raw("1 EPERM · 2 ENOSYS · 3 EACCES · 4 other · Esc cancel"),
+                    Line::raw(prompt_line(Mode::ErrnoPrompt)),
                 ],
                 Some(t) => vec![
                     Line::raw(format!("Errno for {syscall} (name or number):")),
@@ -39,7 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             vec![
                 Line::styled("The profile has unsaved edits.", theme.warn()),
                 Line::raw(""),
-                Line::raw("w save and quit · q quit without saving · Esc stay"),
+                Line::raw(prompt_line(Mode::QuitPrompt)),
             ],
         ),
         Some(Prompt::Conflict { theirs, show_diff }) => {
@@ -48,9 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     "The profile changed on disk, and you have unsaved edits.",
                     theme.bad(),
                 ),
-                Line::raw(
-                    "k keep mine (overwrite) · t take theirs (u brings mine back) · s show diff",
-                ),
+                Line::raw(prompt_line(Mode::ConflictPrompt)),
             ];
             if *show_diff {
                 lines.push(Line::raw(""));
@@ -100,7 +100,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                             }
                         )),
                         Line::raw(""),
-                        Line::raw("o allow once · a allow always · d deny · k kill the workload · r restart"),
+                        Line::raw(prompt_line(Mode::Held)),
                     ],
                 )
             }

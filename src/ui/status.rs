@@ -181,3 +181,20 @@ fn health(h: &Health) -> (String, fn(&Theme) -> ratatui::style::Style) {
         (missed.join(", "), Theme::warn)
     }
 }
+
+/// The last line: the keys that act where the user is, as many as fit.
+pub fn hints(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = Vec::new();
+    for (i, h) in app
+        .hints_fitting(area.width as usize)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            spans.push(Span::styled(crate::app::hints::SEPARATOR, theme.dim()));
+        }
+        spans.push(Span::styled(h.key, theme.title()));
+        spans.push(Span::raw(format!(" {}", h.what)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

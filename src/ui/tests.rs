@@ -321,9 +321,9 @@ fn hostile_names_calls_and_output_show_escaped_in_every_pane() {
     });
     let s = screen(&app, 120, 40);
     assert!(inert(&s), "{s:?}");
-    // Detail pane (processes), the events pane (comm cut to its column), output.
+    // Detail pane (processes), the events pane (comm cut to its widest, 16), output.
     assert!(s.contains("processes: \\33]0;PW\\7\\33[31m[4242]"), "{s}");
-    assert!(s.contains("4242 \\33]0;PW\\7 mkdir("), "{s}");
+    assert!(s.contains("4242 \\33]0;PW\\7\\33[31 mkdir("), "{s}");
     assert!(
         s.contains("mkdir(\"/tmp/\\33[2J\\302\\233\\377\", 0777)"),
         "{s}"
@@ -350,4 +350,83 @@ fn no_cell_holds_a_control_character_even_from_text_that_was_not_escaped() {
         "{s}"
     );
     assert!(inert(&s), "{s:?}");
+}
+
+/// A container's run: the runtime drops `mseal`, which the profile's text allows.
+#[test]
+fn the_detail_pane_says_when_the_runtime_drops_the_name() {
+    let profile = load_str(
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "mseal"], "action": "SCMP_ACT_ALLOW"}]}"#.into(),
+    )
+    .unwrap();
+    let runtime = crate::target::Runtime::from_args(Some("runc@1.1.5"), Some("2.5.4")).unwrap();
+    let mut app = App::new(
+        profile,
+        Config {
+            runtime: Some(runtime),
+            ..Config::default()
+        },
+    );
+    app.update(Msg::Event(event("mseal", 4242, 0)));
+    // Wide enough for the note on one line.
+    let text = screen(&app, 240, 40);
+    assert!(
+        text.contains(
+            "allowed by syscalls[0], but runc 1.1.5 drops the name (unknown to libseccomp 2.5.4)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn runtime_start_up_folded_under_the_workloads_rows_120x40() {
+    let app = crate::app::testing::container_session();
+    let s = screen(&app, 120, 40);
+    assert!(
+        s.contains("▸ runtime start-up: 4 syscalls (5 calls), 4 denied · b lists"),
+        "{s}"
+    );
+    // The table (double border: it has the focus) lists only the workload's rows.
+    let table: Vec<&str> = s.lines().filter(|l| l.starts_with('║')).collect();
+    assert!(!table.iter().any(|l| l.contains("pivot_root")), "{s}");
+    // The long process name is not cut while the table has room.
+    assert!(s.contains("long-helper-name"), "{s}");
+    snap!(s);
+}
+
+#[test]
+fn runtime_start_up_listed_after_the_workloads_rows_120x40() {
+    let mut app = crate::app::testing::container_session();
+    app.update(Msg::Key(Key::Char('b'), Mods::NONE));
+    let s = screen(&app, 120, 40);
+    let workload = s.find("clone3").unwrap();
+    let runtime = s.find("pivot_root").expect(&s);
+    assert!(workload < runtime, "{s}");
+    assert!(s.contains("runc:[2:INIT]"), "{s}");
+    snap!(s);
+}
+
+#[test]
+fn session_diff_120x40() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    app.update(Msg::Key(Key::Char('D'), Mods::NONE));
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("+        \"mkdir\","), "{s}");
+    snap!(s);
+}
+
+#[test]
+fn filter_input_hints_80x24() {
+    let mut app = busy(false);
+    app.update(Msg::Key(Key::Char('/'), Mods::NONE));
+    app.update(Msg::Key(Key::Char('m'), Mods::NONE));
+    let s = screen(&app, 80, 24);
+    assert_eq!(
+        s.lines().last(),
+        Some("Esc clear it · Enter keep the filter"),
+        "{s}"
+    );
+    snap!(s);
 }

@@ -13,6 +13,7 @@ pub const FIXTURES: &[&str] = &[
     "compile/includes.json",
     "compile/docker-like.json",
     "compile/default.json",
+    "spo/profile.yaml",
 ];
 
 /// Fixtures libseccomp refuses (two actions for one argument test).
@@ -27,6 +28,7 @@ pub fn target(arch: Arch) -> Target {
         arch,
         caps: CapSet::docker_default(),
         kernel: KernelVersion::parse("6.1"),
+        runtime: None,
     }
 }
 

@@ -461,6 +461,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         arch: eperm::arch::Arch::native(),
         caps: eperm::caps::CapSet::all(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let (events, _rx) = std::sync::mpsc::channel();
     let sup = Supervision {
@@ -521,4 +522,166 @@ fn docker_log_without_the_wrapper_sees_every_short_lived_process() {
         .filter(|e| e["comm"] == "mkdir" && e["syscall"] == "mkdir")
         .count();
     assert_eq!(mkdirs, 8, "one record per mkdir process: {}", stderr(&out));
+}
+
+/// A container slow to be created (here: a `docker` that waits for the test
+/// before it runs the real one, as a pull would): on a terminal, eperm says what
+/// it waits for, then that the container started; piped, it says nothing.
+#[test]
+fn a_slow_start_is_announced_on_a_terminal_only() {
+    let host = docker_host();
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v docker"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let wrapper = bin.join("docker");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = run ] && while [ ! -e '{}' ]; do sleep 0.05; done\nexec {} \"$@\"\n",
+            go.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut line = vec![
+        env!("CARGO_BIN_EXE_eperm"),
+        "docker",
+        "--mode",
+        "log",
+        "--no-tui",
+        "--",
+    ];
+    line.extend(docker_run(&[], "true"));
+    let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
+    let typescript = dir.path().join("typescript");
+    // -f: the typescript is written as the output comes, not at the end.
+    let script = Command::new("script")
+        .args(["-q", "-f", "-e", "-c", &quoted.join(" ")])
+        .arg(&typescript)
+        .env("DOCKER_HOST", host)
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    // Killed if the test fails before it ends (and the wrapper let go of docker).
+    struct Running(std::process::Child, PathBuf);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = std::fs::write(&self.1, "");
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut script = Running(script, go.clone());
+    let screen =
+        || String::from_utf8_lossy(&std::fs::read(&typescript).unwrap_or_default()).into_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !screen().contains("waiting for the container to be created") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no waiting line: {:?}",
+            screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::write(&go, "").unwrap();
+    assert!(script.0.wait().unwrap().success(), "{:?}", screen());
+    assert!(
+        screen().contains("eperm: the container started after "),
+        "{:?}",
+        screen()
+    );
+
+    // Piped: as slow a start (longer than eperm lets pass before it speaks on a
+    // terminal), and not a word about it.
+    std::fs::remove_file(&go).unwrap();
+    let piped = eperm()
+        .env("DOCKER_HOST", host)
+        .env("PATH", &path)
+        .args(["docker", "--mode", "log", "--no-tui", "--"])
+        .args(docker_run(&[], "true"))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::fs::write(&go, "").unwrap();
+    let piped = piped.wait_with_output().unwrap();
+    assert_success(&piped);
+    assert!(
+        !stderr(&piped).contains("waiting for"),
+        "{}",
+        stderr(&piped)
+    );
+}
+
+/// `-o` prints the diff of what it wrote; `--report` holds the denials with
+/// their processes, the diff, and a `docker run` line that really runs the
+/// workload under the written profile.
+#[test]
+fn docker_save_prints_its_diff_and_the_report_reruns_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tight = write(dir.path(), "tight.json", DENY_MKDIR);
+    let saved = dir.path().join("saved.json");
+    let report = dir.path().join("triage.md");
+    let mut args = vec![
+        "--mode",
+        "notify",
+        "-p",
+        tight.to_str().unwrap(),
+        "-o",
+        saved.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--",
+    ];
+    let workload = docker_run(&[], "mkdir /tmp/x && echo made");
+    args.extend(&workload);
+    let out = eperm_docker(&args);
+    assert_success(&out);
+    let err = stderr(&out);
+    // From the profile given to the one written: mkdir leaves the ERRNO rule.
+    assert!(err.contains(&format!("--- {}\n", tight.display())), "{err}");
+    assert!(err.contains(&format!("+++ {}\n", saved.display())), "{err}");
+    let changed = |sign: char| -> String {
+        err.lines()
+            .filter(|l| l.starts_with(sign) && !l.starts_with("---") && !l.starts_with("+++"))
+            .collect()
+    };
+    assert!(changed('-').contains("\"mkdir\""), "{err}");
+    assert!(!changed('+').contains("\"mkdir\""), "{err}");
+
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("- **Runtime:** `runc`"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| `mkdir`"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("`syscalls[0]`"), "the deciding rule: {row}");
+    assert!(row.contains("`sh`") || row.contains("`mkdir`"), "{row}");
+    let rerun = text
+        .lines()
+        .find(|l| l.starts_with("docker run --security-opt seccomp="))
+        .unwrap_or_else(|| panic!("{text}"));
+    let ran = Command::new("sh")
+        .arg("-c")
+        .arg(rerun)
+        .env("DOCKER_HOST", docker_host())
+        .output()
+        .unwrap();
+    assert_success(&ran);
+    assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }

@@ -32,6 +32,7 @@ fn verdict(
         arch,
         caps: CapSet::parse(caps).unwrap(),
         kernel: KernelVersion::parse(kernel),
+        runtime: None,
     };
     let compiled = compile::compile(&resolve(&profile, &target), Mode::Enforce).unwrap();
     let nr = call_arch

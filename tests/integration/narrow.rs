@@ -127,6 +127,7 @@ pub fn target(caps: CapSet) -> Target {
         arch: Arch::X86_64,
         caps,
         kernel: KernelVersion::parse("6.1"),
+        runtime: None,
     }
 }
 

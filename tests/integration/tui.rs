@@ -63,6 +63,7 @@ fn verdict_for_mkdir(path: &Path) -> Action {
         arch: Arch::native(),
         caps: eperm::caps::CapSet::current(),
         kernel: KernelVersion::running(),
+        runtime: None,
     };
     let arch = Arch::native();
     let nr = arch

@@ -18,7 +18,7 @@ const SETS: &[&[Arch]] = &[
     &[Arch::X86_64, Arch::X86],
 ];
 
-fn scmp_arch(a: Arch) -> ScmpArch {
+pub(crate) fn scmp_arch(a: Arch) -> ScmpArch {
     match a {
         Arch::X86_64 => ScmpArch::X8664,
         Arch::X86 => ScmpArch::X86,
@@ -29,7 +29,7 @@ fn scmp_arch(a: Arch) -> ScmpArch {
     }
 }
 
-fn scmp_action(v: Verdict) -> ScmpAction {
+pub(crate) fn scmp_action(v: Verdict) -> ScmpAction {
     match v.action {
         Action::Allow => ScmpAction::Allow,
         Action::Errno => ScmpAction::Errno(v.data as i32),
@@ -42,7 +42,7 @@ fn scmp_action(v: Verdict) -> ScmpAction {
     }
 }
 
-fn scmp_cmp(c: &ArgCond) -> ScmpArgCompare {
+pub(crate) fn scmp_cmp(c: &ArgCond) -> ScmpArgCompare {
     let (op, datum) = match c.op {
         CmpOp::Ne => (ScmpCompareOp::NotEqual, c.value),
         CmpOp::Lt => (ScmpCompareOp::Less, c.value),
@@ -270,32 +270,7 @@ fn compare(
             compile::disasm::disassemble(&theirs)
         );
     }
-    let mut nrs: BTreeSet<u32> = BTreeSet::new();
-    for a in Arch::ALL {
-        if matches!(
-            a,
-            Arch::X86_64 | Arch::X86 | Arch::X32 | Arch::Aarch64 | Arch::Arm
-        ) {
-            nrs.extend(a.syscalls().iter().map(|&(_, nr)| nr));
-        }
-    }
-    let x86_64: Vec<u32> = Arch::X86_64.syscalls().iter().map(|&(_, nr)| nr).collect();
-    nrs.extend(x86_64.iter().map(|nr| nr | X32_SYSCALL_BIT));
-    nrs.extend([
-        1000,
-        4095,
-        0x3fff_ffff,
-        0x4000_0000,
-        0x4000_0200,
-        0x7fff_ffff,
-        0x8000_0000,
-        u32::MAX - 1,
-        u32::MAX,
-    ]);
-    let vectors = arg_vectors(profile);
-    let mut audits: Vec<u32> = set.iter().map(|a| a.audit_arch()).collect();
-    audits.push(Arch::Riscv64.audit_arch());
-    audits.dedup();
+    let (audits, nrs, vectors) = probes(profile, set);
     let (mut our_total, mut their_total, mut n) = (0usize, 0usize, 0usize);
     for &audit in &audits {
         for &nr in &nrs {
@@ -339,6 +314,39 @@ fn compare(
         theirs.len(),
         their_total as f64 / n.max(1) as f64,
     ))
+}
+
+/// What both programs are run on: the audit arches of `set` (and one it
+/// lacks), every syscall number of the compared arches (and x32's, and some no
+/// arch has), and the argument vectors of [`arg_vectors`].
+pub(crate) fn probes(profile: &Profile, set: &[Arch]) -> (Vec<u32>, BTreeSet<u32>, Vec<[u64; 6]>) {
+    let mut nrs: BTreeSet<u32> = BTreeSet::new();
+    for a in Arch::ALL {
+        if matches!(
+            a,
+            Arch::X86_64 | Arch::X86 | Arch::X32 | Arch::Aarch64 | Arch::Arm
+        ) {
+            nrs.extend(a.syscalls().iter().map(|&(_, nr)| nr));
+        }
+    }
+    let x86_64: Vec<u32> = Arch::X86_64.syscalls().iter().map(|&(_, nr)| nr).collect();
+    nrs.extend(x86_64.iter().map(|nr| nr | X32_SYSCALL_BIT));
+    nrs.extend([
+        1000,
+        4095,
+        0x3fff_ffff,
+        0x4000_0000,
+        0x4000_0200,
+        0x7fff_ffff,
+        0x8000_0000,
+        u32::MAX - 1,
+        u32::MAX,
+    ]);
+    let vectors = arg_vectors(profile);
+    let mut audits: Vec<u32> = set.iter().map(|a| a.audit_arch()).collect();
+    audits.push(Arch::Riscv64.audit_arch());
+    audits.dedup();
+    (audits, nrs, vectors)
 }
 
 #[test]

@@ -1,0 +1,410 @@
+//! Which container a process belongs to, from its cgroup path, and the
+//! container's name from the runtime's state on disk.
+//!
+//! Every runtime puts a container's processes in a cgroup named for its id, in
+//! one of two layouts: the systemd driver's scopes (`docker-<id>.scope`,
+//! `libpod-<id>.scope`, `cri-containerd-<id>.scope`, `crio-<id>.scope`, under
+//! `kubepods-…-pod<uid>.slice` on a Kubernetes node) and the cgroupfs driver's
+//! plain directories (`/docker/<id>`, `/kubepods/<qos>/pod<uid>/<id>`,
+//! `/libpod_parent/libpod-<id>`). Reading `/proc/PID/cgroup` names the container
+//! of any process on the node, whoever started it.
+//!
+//! Names come from files the runtimes keep (Docker's `config.v2.json`, the OCI
+//! bundle's annotations for containerd and CRI-O), read once per container and
+//! cached: no daemon is asked anything, and no event waits on one.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The container a process runs in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Container {
+    /// `docker`, `podman`, `containerd` or `cri-o`.
+    pub runtime: &'static str,
+    /// The full id (64 hex digits).
+    pub id: String,
+    /// The container's name, where the runtime's state says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The Kubernetes pod (`namespace/name` when the state says both, else its uid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+}
+
+impl Container {
+    /// Does `wanted` (an id prefix, or the name) pick this container?
+    pub fn matches(&self, wanted: &str) -> bool {
+        !wanted.is_empty() && (self.id.starts_with(wanted) || self.name.as_deref() == Some(wanted))
+    }
+
+    /// `web (3f2a9c1b7d04)`, or the short id alone. Names come from files
+    /// the runtime wrote from what users chose: shown escaped.
+    pub fn label(&self) -> String {
+        let short = &self.id[..self.id.len().min(12)];
+        let shown = |s: &String| crate::untrusted::escape(s.as_bytes());
+        match (self.name.as_ref().map(shown), self.pod.as_ref().map(shown)) {
+            (Some(n), Some(p)) => format!("{p}/{n} ({short})"),
+            (Some(n), None) => format!("{n} ({short})"),
+            _ => short.to_string(),
+        }
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The runtime and id a cgroup path component names, if it names one.
+fn component(c: &str) -> Option<(&'static str, &str)> {
+    const SCOPES: &[(&str, &str)] = &[
+        ("docker-", "docker"),
+        ("libpod-", "podman"),
+        ("cri-containerd-", "containerd"),
+        ("crio-", "cri-o"),
+    ];
+    let scope = c.strip_suffix(".scope").unwrap_or(c);
+    for &(prefix, runtime) in SCOPES {
+        if let Some(id) = scope.strip_prefix(prefix).filter(|id| is_id(id)) {
+            return Some((runtime, id));
+        }
+    }
+    // containerd's systemd cgroupsPath written as a path: `…slice:cri-containerd:<id>`.
+    if let Some((_, id)) = c
+        .rsplit_once(":cri-containerd:")
+        .filter(|(_, id)| is_id(id))
+    {
+        return Some(("containerd", id));
+    }
+    None
+}
+
+/// The pod uid a path names (`pod<uid>`, or a systemd slice `kubepods-…-pod<uid_with_underscores>.slice`).
+fn pod_uid(path: &str) -> Option<String> {
+    path.split('/').find_map(|c| {
+        // `…-pod<uid>.slice:cri-containerd:<id>` names the pod before the ':'.
+        let c = c.split(':').next().unwrap_or(c);
+        let c = c.strip_suffix(".slice").unwrap_or(c);
+        let uid = c
+            .strip_prefix("pod")
+            .or_else(|| c.rsplit_once("-pod").map(|(_, uid)| uid))?;
+        // A uid: 32 hex digits in five dash-separated groups (`_` in slice names).
+        let ok = uid.len() == 36
+            && uid
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'_');
+        ok.then(|| uid.replace('_', "-"))
+    })
+}
+
+/// The container the lines of a `/proc/PID/cgroup` file name, if any.
+pub fn from_cgroup(text: &str) -> Option<Container> {
+    for line in text.lines() {
+        // `hierarchy:controllers:path`; the path may itself contain ':'.
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(_), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+        // The innermost component naming a container: a runtime's own
+        // `…/docker-<id>.scope/init.scope` nests below it.
+        let named = comps.iter().rev().find_map(|c| component(c));
+        let found = named.or_else(|| {
+            // cgroupfs: the bare id under a runtime's directory or a pod's.
+            comps.windows(2).rev().find_map(|w| {
+                let runtime = match w[0] {
+                    "docker" => "docker",
+                    "libpod_parent" => "podman",
+                    p if p.starts_with("pod") => "kubernetes",
+                    _ => return None,
+                };
+                is_id(w[1]).then_some((runtime, w[1]))
+            })
+        });
+        if let Some((runtime, id)) = found {
+            return Some(Container {
+                runtime,
+                id: id.to_string(),
+                name: None,
+                pod: pod_uid(path),
+            });
+        }
+    }
+    None
+}
+
+/// Where runtimes keep what names a container.
+#[derive(Clone, Debug)]
+pub struct StateDirs {
+    /// Docker data roots (`/var/lib/docker`, or a dockerd's `--data-root`).
+    pub docker: Vec<PathBuf>,
+    /// containerd's task state (`/run/containerd/io.containerd.runtime.v2.task`).
+    pub containerd: Vec<PathBuf>,
+    /// CRI-O's and podman's container storage (`…/overlay-containers`).
+    pub storage: Vec<PathBuf>,
+}
+
+impl StateDirs {
+    /// The defaults, plus the `--data-root` of every dockerd running now.
+    pub fn on_this_host() -> StateDirs {
+        let mut docker = vec![PathBuf::from("/var/lib/docker")];
+        docker.extend(running_docker_roots());
+        StateDirs {
+            docker,
+            containerd: vec![PathBuf::from(
+                "/run/containerd/io.containerd.runtime.v2.task",
+            )],
+            storage: vec![
+                PathBuf::from("/run/containers/storage/overlay-containers"),
+                PathBuf::from("/var/lib/containers/storage/overlay-containers"),
+            ],
+        }
+    }
+
+    /// The name (and pod) the runtime's state gives container `c`.
+    pub fn name(&self, c: &Container) -> (Option<String>, Option<String>) {
+        for root in &self.docker {
+            let file = root.join("containers").join(&c.id).join("config.v2.json");
+            if let Some(v) = read_json(&file) {
+                let name = v["Name"]
+                    .as_str()
+                    .map(|n| n.trim_start_matches('/').to_string());
+                return (name, None);
+            }
+        }
+        // containerd: namespaces (k8s.io, moby, default) hold bundles by id.
+        for root in &self.containerd {
+            let Ok(namespaces) = std::fs::read_dir(root) else {
+                continue;
+            };
+            for ns in namespaces.flatten() {
+                if let Some(v) = read_json(&ns.path().join(&c.id).join("config.json")) {
+                    return annotated(
+                        &v,
+                        "io.kubernetes.cri.container-name",
+                        "io.kubernetes.cri.sandbox-namespace",
+                        "io.kubernetes.cri.sandbox-name",
+                    );
+                }
+            }
+        }
+        for root in &self.storage {
+            if let Some(v) = read_json(&root.join(&c.id).join("userdata/config.json")) {
+                let named = annotated(
+                    &v,
+                    "io.kubernetes.container.name",
+                    "io.kubernetes.pod.namespace",
+                    "io.kubernetes.pod.name",
+                );
+                if named.0.is_some() {
+                    return named;
+                }
+                // podman annotates no name: containers/storage's own list has it.
+                let list = read_json(&root.join("containers.json"));
+                let name = list.as_ref().and_then(|l| {
+                    let entry = l.as_array()?.iter().find(|e| e["id"] == c.id.as_str())?;
+                    entry["names"][0].as_str().map(str::to_string)
+                });
+                return (name, None);
+            }
+        }
+        (None, None)
+    }
+}
+
+fn read_json(path: &Path) -> Option<serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// The container and pod names from an OCI config's annotations.
+fn annotated(
+    v: &serde_json::Value,
+    name: &str,
+    ns: &str,
+    pod: &str,
+) -> (Option<String>, Option<String>) {
+    let a = &v["annotations"];
+    let get = |k: &str| a[k].as_str().map(str::to_string);
+    let pod = match (get(ns), get(pod)) {
+        (Some(ns), Some(p)) => Some(format!("{ns}/{p}")),
+        (None, p) => p,
+        (Some(_), None) => None,
+    };
+    (get(name), pod)
+}
+
+/// `--data-root` of each running dockerd (test daemons and hosts that move it).
+fn running_docker_roots() -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return roots;
+    };
+    for p in procs.flatten() {
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        if !args.first().is_some_and(|a| a.ends_with(b"dockerd")) {
+            continue;
+        }
+        for (i, a) in args.iter().enumerate() {
+            let a = String::from_utf8_lossy(a);
+            if let Some(v) = a.strip_prefix("--data-root=") {
+                roots.push(PathBuf::from(v));
+            } else if a == "--data-root" {
+                if let Some(v) = args.get(i + 1) {
+                    roots.push(PathBuf::from(String::from_utf8_lossy(v).into_owned()));
+                }
+            }
+        }
+    }
+    roots
+}
+
+/// Names looked up once per container for the life of the process, and each
+/// process's container for a moment.
+struct Cache {
+    dirs: StateDirs,
+    names: HashMap<String, (Option<String>, Option<String>)>,
+    /// Reading /proc/PID/cgroup costs ~15 µs here (cgroup v1 hybrid: a line per
+    /// hierarchy), more than a notify round trip (~6 µs): a process that makes
+    /// many calls is looked up once a second. A pid reused within that second
+    /// would need the kernel to hand out every other pid first.
+    pids: HashMap<u32, (Instant, Option<Container>)>,
+}
+
+/// How long a process's container is taken as known.
+const PID_TTL: Duration = Duration::from_secs(1);
+
+/// The container of live process `pid`, named where the runtime's state says so.
+pub fn of_pid(pid: u32) -> Option<Container> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        Mutex::new(Cache {
+            dirs: StateDirs::on_this_host(),
+            names: HashMap::new(),
+            pids: HashMap::new(),
+        })
+    });
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = &mut *cache;
+    let now = Instant::now();
+    if let Some((at, known)) = cache.pids.get(&pid) {
+        if now.duration_since(*at) < PID_TTL {
+            return known.clone();
+        }
+    }
+    if cache.pids.len() > 4096 {
+        cache
+            .pids
+            .retain(|_, (at, _)| now.duration_since(*at) < PID_TTL);
+    }
+    let found = read_container(cache, pid);
+    cache.pids.insert(pid, (now, found.clone()));
+    found
+}
+
+fn read_container(cache: &mut Cache, pid: u32) -> Option<Container> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let mut c = from_cgroup(&text)?;
+    let (name, pod) = match cache.names.get(&c.id) {
+        Some(known) => known.clone(),
+        None => {
+            let mut found = cache.dirs.name(&c);
+            if found.0.is_none() {
+                // A dockerd started after the first look: find its root once more.
+                cache.dirs = StateDirs::on_this_host();
+                found = cache.dirs.name(&c);
+            }
+            // Unnamed containers are cached too: one look, not one per event.
+            cache.names.insert(c.id.clone(), found.clone());
+            found
+        }
+    };
+    c.name = name;
+    c.pod = pod.or(c.pod);
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_each_runtimes_state_on_disk() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let path = root.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let (docker, containerd, crio) = ("d".repeat(64), "c".repeat(64), "e".repeat(64));
+        write(
+            &format!("docker/containers/{docker}/config.v2.json"),
+            r#"{"Name": "/web"}"#,
+        );
+        write(
+            &format!("task/k8s.io/{containerd}/config.json"),
+            r#"{"annotations": {"io.kubernetes.cri.container-name": "api",
+                "io.kubernetes.cri.sandbox-namespace": "shop", "io.kubernetes.cri.sandbox-name": "api-7d4f"}}"#,
+        );
+        write(
+            &format!("storage/{crio}/userdata/config.json"),
+            r#"{"annotations": {"io.kubernetes.container.name": "db",
+                "io.kubernetes.pod.namespace": "shop", "io.kubernetes.pod.name": "db-0"}}"#,
+        );
+        let dirs = StateDirs {
+            docker: vec![root.path().join("docker")],
+            containerd: vec![root.path().join("task")],
+            storage: vec![root.path().join("storage")],
+        };
+        let named = |runtime, id: &str| {
+            dirs.name(&Container {
+                runtime,
+                id: id.to_string(),
+                name: None,
+                pod: None,
+            })
+        };
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(named("docker", &docker), (some("web"), None));
+        assert_eq!(
+            named("containerd", &containerd),
+            (some("api"), some("shop/api-7d4f"))
+        );
+        assert_eq!(named("cri-o", &crio), (some("db"), some("shop/db-0")));
+        let podman = "b".repeat(64);
+        write(
+            &format!("storage/{podman}/userdata/config.json"),
+            r#"{"annotations": {"io.container.manager": "libpod"}}"#,
+        );
+        write(
+            "storage/containers.json",
+            &format!(r#"[{{"id": "{podman}", "names": ["cache"]}}]"#),
+        );
+        assert_eq!(named("podman", &podman), (some("cache"), None));
+        assert_eq!(named("podman", &"f".repeat(64)), (None, None));
+    }
+
+    #[test]
+    fn labels_escape_names_the_runtime_was_given() {
+        let c = Container {
+            runtime: "containerd",
+            id: "ab".repeat(32),
+            name: Some("web\u{1b}]0;owned\u{7}".into()),
+            pod: Some("team/api".into()),
+        };
+        let label = c.label();
+        assert!(
+            !label.contains('\u{1b}') && !label.contains('\u{7}'),
+            "{label:?}"
+        );
+        assert!(
+            label.starts_with("team/api/web") && label.ends_with("(abababababab)"),
+            "{label}"
+        );
+        assert!(c.matches("abab") && c.matches("web\u{1b}]0;owned\u{7}") && !c.matches(""));
+    }
+}

@@ -1,0 +1,196 @@
+//! The triage helpers in a real terminal (tmux): the key-hint bar following the
+//! mode, the runtime's start-up rows folded under the workload's, the session's
+//! diff (on screen, and printed when the TUI ends) and the report `R` writes.
+
+use crate::tui::default_without;
+use crate::util::Tmux;
+use std::path::Path;
+
+/// The last line of the screen: the key-hint bar.
+fn bar(screen: &str) -> &str {
+    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
+/// Polls the screen until its bar satisfies `done`, failing with the screen after 5 s.
+fn wait_bar(tmux: &Tmux, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let screen = tmux.screen();
+        if done(bar(&screen)) {
+            return screen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bar never changed:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// eperm with `args` in the pane, then a pause that keeps the pane on screen.
+fn in_pane(args: &str) -> String {
+    format!(
+        "{} {args}; echo EPERM-EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_eperm")
+    )
+}
+
+/// `eperm run` of a workload whose mkdir the profile (in `dir`) denies.
+fn mkdir_run(dir: &Path, extra: &str) -> Tmux {
+    let profile = default_without(dir, &["mkdir", "mkdirat"]);
+    let tmux = Tmux::start(
+        dir,
+        &in_pane(&format!(
+            "run {extra} -p {} -- sh -c 'mkdir {}/made; echo done'",
+            profile.display(),
+            dir.display()
+        )),
+    );
+    tmux.wait_for("mkdir(", 20);
+    tmux
+}
+
+#[test]
+fn the_hint_bar_shows_the_keys_of_the_mode_the_user_is_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = mkdir_run(dir.path(), "");
+    let screen = tmux.screen();
+    let main = bar(&screen);
+    assert!(main.starts_with("? help"), "{screen}");
+    for hint in ["a allow", "d deny", "e errno", "q quit", "D diff"] {
+        assert!(main.contains(hint), "{hint}: {screen}");
+    }
+    let screen = tmux.steps(&[("/", "Esc clear it", 5)]);
+    assert_eq!(
+        bar(&screen),
+        "Esc clear it · Enter keep the filter",
+        "{screen}"
+    );
+    tmux.keys("Escape");
+    tmux.wait_gone("Esc clear it", 5);
+    let screen = tmux.steps(&[("e", "1 EPERM", 5)]);
+    assert!(
+        bar(&screen).starts_with("Esc cancel · 1 EPERM · 2 ENOSYS"),
+        "{screen}"
+    );
+    tmux.keys("Escape");
+    tmux.wait_gone("Which errno", 5);
+    // Another pane: the keys that act on the selected row are not offered.
+    tmux.keys("Tab");
+    let screen = wait_bar(&tmux, |bar| !bar.contains("a allow"));
+    assert!(screen.contains("╔ Events"), "{screen}");
+    assert!(bar(&screen).contains("Tab next pane"), "{screen}");
+    // ? still opens the whole help.
+    let screen = tmux.steps(&[("?", "any key close the help", 5)]);
+    assert!(screen.contains("D / R"), "{screen}");
+}
+
+#[test]
+fn the_runtimes_start_up_is_folded_under_the_workloads_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    std::fs::copy(crate::util::fixture("logs/deny-all.json"), &profile).unwrap();
+    let log = crate::util::fixture("logs/runc-start-up.log");
+    let tmux = Tmux::start(
+        dir.path(),
+        &in_pane(&format!(
+            "replay -p {} {}",
+            profile.display(),
+            log.display()
+        )),
+    );
+    let screen = tmux.wait_for("runtime start-up", 10);
+    // The table has the focus (double border): only the workload's mkdir in it.
+    let table = |screen: &str| -> Vec<String> {
+        screen
+            .lines()
+            .filter(|l| l.starts_with('║'))
+            .map(str::to_string)
+            .collect()
+    };
+    let rows = table(&screen);
+    assert!(rows.iter().any(|l| l.contains("mkdir")), "{screen}");
+    assert!(!rows.iter().any(|l| l.contains("capset")), "{screen}");
+    assert!(
+        screen.contains("▸ runtime start-up: 4 syscalls (5 calls)"),
+        "{screen}"
+    );
+    assert!(bar(&screen).contains("b start-up rows"), "{screen}");
+    let screen = tmux.steps(&[("b", "b folds", 5)]);
+    let rows = table(&screen);
+    let at = |name: &str| rows.iter().position(|l| l.contains(name));
+    assert!(
+        at("mkdir").unwrap() < at("capset").expect(&screen),
+        "{screen}"
+    );
+    assert!(at("pivot_root").is_some(), "{screen}");
+    // Process names are whole while the table has room.
+    assert!(screen.contains("runc:[2:INIT]"), "{screen}");
+}
+
+#[test]
+fn the_session_diff_and_the_report_tell_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = mkdir_run(dir.path(), "");
+    tmux.steps(&[("a", "allowed now", 5)]);
+    tmux.wait_for("[saved]", 5);
+    let screen = tmux.steps(&[("D", "The profile since the session's start", 5)]);
+    assert!(screen.contains("+        \"mkdir\","), "{screen}");
+    assert!(bar(&screen).starts_with("Esc close"), "{screen}");
+    // Autosave wrote it: nothing since the last save.
+    tmux.steps(&[("Tab", "The profile is as it was at the last save", 5)]);
+    tmux.keys("Escape");
+    tmux.wait_gone("The profile is as it was", 5);
+    tmux.steps(&[("R", "report written", 5)]);
+    let report = std::fs::read_to_string(dir.path().join("eperm-report.md")).unwrap();
+    assert!(report.starts_with("# eperm triage report"), "{report}");
+    assert!(report.contains("- `mkdir`: allowed"), "{report}");
+    assert!(report.contains("+        \"mkdir\","), "{report}");
+    assert!(report.contains("eperm run -p "), "{report}");
+    assert!(report.contains("eperm explain "), "{report}");
+    // Quitting prints the session's diff under the restored screen.
+    let screen = tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
+    assert!(
+        screen.contains("eperm: the profile's changes in this session:"),
+        "{screen}"
+    );
+    assert!(screen.contains("+        \"mkdir\","), "{screen}");
+}
+
+#[test]
+fn a_headless_run_writes_the_report_it_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_without(dir.path(), &["mkdir", "mkdirat"]);
+    let report = dir.path().join("triage.md");
+    let out = crate::util::eperm()
+        .args(["run", "--no-tui", "--report"])
+        .arg(&report)
+        .arg("-p")
+        .arg(&profile)
+        .args(["--", "sh", "-c"])
+        .arg(format!("mkdir '{}/a dir'; echo done", dir.path().display()))
+        .output()
+        .unwrap();
+    let stderr = crate::util::stderr(&out);
+    assert!(stderr.contains("triage report in"), "{stderr}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.contains("- **Seen through:** notify, permissive"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| `mkdir"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("| `defaultAction` |"), "{row}");
+    assert!(row.contains("a dir"), "{row}");
+    // Nothing was decided or written: the profile stands.
+    assert!(text.contains("The profile is unchanged."), "{text}");
+    // The line that reproduces the failure, quoted for the shell.
+    let rerun = format!(
+        "eperm run -p {} --enforce --no-tui -- sh -c 'mkdir '\\''{}/a dir'\\''; echo done'",
+        profile.display(),
+        dir.path().display()
+    );
+    assert!(text.contains(&rerun), "{rerun}\n{text}");
+}
