@@ -1,8 +1,11 @@
 //! A raw syscall (arch, nr, six argument words) as a person reads it:
 //! `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)`.
 //!
-//! Pointers are followed only when tracee memory is given; what cannot be
-//! read prints as the hex address. Nothing here panics on garbage.
+//! Each argument prints by its kind in [`super::signatures`] (fds and counts in
+//! decimal, flags symbolic, …); the calls whose layout depends on their own
+//! arguments or the arch (open's optional mode, clone, prctl, ioctl, …) are in
+//! `special`. Pointers are followed only when tracee memory is given; what
+//! cannot be read prints as the hex address. Nothing here panics on garbage.
 
 use super::memory::TraceeMemory;
 use super::symbols::{self, enum_name, flags, is_ilp32, Set};
