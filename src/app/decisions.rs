@@ -3,7 +3,7 @@
 //! and the save's confirmation; restarting the workload under the edited
 //! profile; and the profile's file changing on disk, with or without a conflict.
 
-use super::{App, Effect, FileState, PastRun, Prompt, RunState, UserDecision};
+use super::{AfterSave, App, Effect, FileState, PastRun, Prompt, RunState, UserDecision};
 use super::{DEFAULT_SAVE_PATH, OUTPUT_CAPACITY};
 use crate::profile::edit::{self, Edit};
 use crate::profile::Profile;
@@ -165,7 +165,9 @@ impl App {
     }
 
     fn after_edit(&mut self) -> Vec<Effect> {
-        let on_disk = self.disk_text.as_deref() == Some(self.profile.text.as_str());
+        // With a save in flight the file may be about to hold other text: only a
+        // confirmed save says what it holds.
+        let on_disk = !self.saving && self.disk_text.as_deref() == Some(self.profile.text.as_str());
         self.file_state = if on_disk && !self.path_pending {
             FileState::Saved
         } else {
@@ -189,10 +191,14 @@ impl App {
         if self.path.is_none() {
             self.path = Some(path.clone());
         }
-        if !self.path_pending && self.disk_text.as_deref() == Some(self.profile.text.as_str()) {
+        let on_disk = self.disk_text.as_deref() == Some(self.profile.text.as_str());
+        if !self.path_pending && !self.saving && on_disk {
             self.message = "nothing to save".into();
             return vec![];
         }
+        // A save asked for while another is in flight supersedes it: both expect
+        // the same old text, as nothing is confirmed in between.
+        self.saving = true;
         vec![Effect::Save {
             path,
             text: self.profile.text.clone(),
@@ -207,6 +213,7 @@ impl App {
     /// A save finished: the file holds `text` now.
     pub(super) fn saved(&mut self, path: PathBuf, text: String) -> Vec<Effect> {
         let first = self.path_pending;
+        self.saving = false;
         self.path = Some(path.clone());
         self.path_pending = false;
         self.disk_text = Some(text.clone());
@@ -223,15 +230,65 @@ impl App {
         } else {
             format!("saved {}", path.display())
         };
-        if self.config.rerun_on_save && self.run.state != RunState::Watching {
-            return self.restart();
+        match self.after_save.take() {
+            Some(AfterSave::Quit) => return self.quit_now(),
+            Some(AfterSave::Rerun) if self.run.state != RunState::Watching => {
+                return self.restart_now()
+            }
+            _ if self.config.rerun_on_save && self.run.state != RunState::Watching => {
+                return self.restart_now()
+            }
+            _ => {}
         }
         vec![]
     }
 
+    /// Asks for a save and for `then` once it is confirmed; `false` when there was
+    /// nothing to save (or it cannot be asked for now).
+    pub(super) fn save_then(&mut self, then: AfterSave, effects: &mut Vec<Effect>) -> bool {
+        let save = self.save_now();
+        let asked = save.iter().any(|e| matches!(e, Effect::Save { .. }));
+        if asked {
+            self.after_save = Some(then);
+        }
+        effects.extend(save);
+        asked
+    }
+
+    /// A save failed; what waited for it does not happen: a re-run would run a
+    /// profile the file does not hold, quitting would lose the edits.
+    pub(super) fn save_failed(&mut self, why: &str) -> Vec<Effect> {
+        // The status line has room for the first line; the hint is for the CLI.
+        let first = why.lines().next().unwrap_or_default();
+        self.message = format!("not saved: {first}");
+        self.saving = false;
+        match self.after_save.take() {
+            Some(AfterSave::Rerun) => self
+                .message
+                .push_str(" (not re-run: w saves, r runs again)"),
+            Some(AfterSave::Quit) => self.message.push_str(" (still here: w saves, q quits)"),
+            None => {}
+        }
+        vec![]
+    }
+
+    /// `r`: a re-run runs what is on disk. When autosaving, edits the file does not
+    /// hold yet (a save refused or failed) are saved first, and the run starts
+    /// once the save is confirmed; without autosave it runs the edits in memory,
+    /// as the user chose not to write them.
+    pub(super) fn restart(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let unsaved = self.config.autosave && self.file_state == FileState::Unsaved;
+        if unsaved && self.save_then(AfterSave::Rerun, &mut effects) {
+            return effects;
+        }
+        effects.extend(self.restart_now());
+        effects
+    }
+
     /// Held calls are answered (killed) first: the workload is killed anyway, and a
     /// call left waiting would keep its supervisor from ending.
-    pub(super) fn restart(&mut self) -> Vec<Effect> {
+    fn restart_now(&mut self) -> Vec<Effect> {
         self.past_runs.push(PastRun {
             number: self.run.number,
             state: self.run.state.clone(),

@@ -24,6 +24,7 @@ pub mod keys;
 #[cfg(test)]
 mod keys_tests;
 pub mod layout;
+pub mod narrowing;
 mod prompts;
 pub mod report;
 mod runtime_note;
@@ -123,6 +124,13 @@ pub enum Msg {
     CoverageCounting(String),
     /// What the coverage run under way has counted so far (every half second).
     CoverageLive(Coverage),
+}
+
+/// What the App does once the save it asked for is confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterSave {
+    Rerun,
+    Quit,
 }
 
 /// Something the TUI loop (`tui`) must do.
@@ -311,6 +319,11 @@ pub struct App {
     /// What the file holds as far as we know (what we loaded or last wrote).
     pub disk_text: Option<String>,
     pub file_state: FileState,
+    /// What waits for the save in flight: a run (`r` with edits not on disk) or
+    /// quitting (the quit prompt's "save"); a failed save cancels it.
+    after_save: Option<AfterSave>,
+    /// A save was asked for and neither `Saved` nor `SaveFailed` has come back.
+    saving: bool,
     undo: Vec<Step>,
     redo: Vec<Step>,
     /// The user's decision per syscall name, for rows that do not exist yet.
@@ -389,6 +402,8 @@ impl App {
             path: config.path.clone(),
             disk_text,
             file_state: FileState::Saved,
+            after_save: None,
+            saving: false,
             profile,
             undo: Vec::new(),
             redo: Vec::new(),
@@ -472,12 +487,7 @@ impl App {
             }
             Msg::FileChanged(text) => self.file_changed(text),
             Msg::Saved { path, text } => self.saved(path, text),
-            Msg::SaveFailed(why) => {
-                // The status line has room for the first line; the hint is for the CLI.
-                let first = why.lines().next().unwrap_or_default();
-                self.message = format!("not saved: {first}");
-                vec![]
-            }
+            Msg::SaveFailed(why) => self.save_failed(&why),
             Msg::ReportWritten(result) => {
                 self.message = match result {
                     Ok(path) => format!("report written: {}", path.display()),

@@ -4,7 +4,7 @@
 //! Coverage view's (`coverage_view.rs`).
 
 use super::keys::{self, Action, Mode};
-use super::{App, Effect, FileState, Key, Mods};
+use super::{AfterSave, App, Effect, FileState, Key, Mods};
 use crate::run::HoldAnswer;
 
 /// A question on screen, taking the keys until answered.
@@ -45,13 +45,18 @@ impl App {
     /// `q` (or Ctrl-c): asks first when edits are unsaved.
     pub(super) fn quit(&mut self) -> Vec<Effect> {
         if self.unsaved() {
+            // A save asked for and not confirmed yet: quit once it is.
+            let mut effects = Vec::new();
+            if self.saving && self.save_then(AfterSave::Quit, &mut effects) {
+                return effects;
+            }
             self.prompt = Some(Prompt::Quit);
             return vec![];
         }
         self.quit_now()
     }
 
-    fn quit_now(&mut self) -> Vec<Effect> {
+    pub(super) fn quit_now(&mut self) -> Vec<Effect> {
         self.quitting = true;
         let mut effects = self.answer_every_held(HoldAnswer::Kill);
         effects.push(Effect::Quit);
@@ -61,9 +66,12 @@ impl App {
     fn quit_key(&mut self, key: Key) -> Vec<Effect> {
         match keys::action(Mode::QuitPrompt, key, Mods::NONE) {
             Some(Action::Save) => {
+                // Quit once the file holds the edits: a failed save keeps eperm open.
                 self.prompt = None;
-                let mut effects = self.save_now();
-                effects.extend(self.quit_now());
+                let mut effects = Vec::new();
+                if !self.save_then(AfterSave::Quit, &mut effects) {
+                    effects.extend(self.quit_now());
+                }
                 effects
             }
             Some(Action::Quit) => {

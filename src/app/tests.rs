@@ -161,8 +161,20 @@ fn quit_asks_when_unsaved() {
     assert_eq!(app.prompt, Some(Prompt::Quit));
     assert_eq!(app.update(Msg::Key(Key::Esc, Mods::NONE)), vec![]);
     press(&mut app, 'q');
-    let effects = press(&mut app, 'w');
-    assert!(matches!(effects[..], [Effect::Save { .. }, Effect::Quit]));
+    // `w` saves, and quits once the save is confirmed; a failed save keeps eperm open.
+    let text = saved_text(&press(&mut app, 'w'));
+    assert_eq!(
+        app.update(Msg::SaveFailed("p.json: cannot write it".into())),
+        vec![]
+    );
+    assert!(app.message.contains("still here"), "{}", app.message);
+    press(&mut app, 'q');
+    assert_eq!(saved_text(&press(&mut app, 'w')), text);
+    let effects = app.update(Msg::Saved {
+        path: "p.json".into(),
+        text,
+    });
+    assert_eq!(effects, vec![Effect::Quit]);
 }
 
 #[test]
@@ -368,6 +380,71 @@ fn a_watching_config_starts_watching_and_unreadable_coverage_says_why() {
         vec![]
     );
     assert_eq!(app.message, "coverage not read: bad json");
+}
+
+/// An App whose autosave of `mkdir`'s allowance was refused: the edit is in
+/// memory, not on disk. Returns the text it holds.
+fn unsaved_allowance(app: &mut App) -> String {
+    app.update(Msg::Started { pid: 42 });
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let text = saved_text(&press(app, 'a'));
+    app.update(Msg::SaveFailed("p.json changed on disk".into()));
+    assert_eq!(app.file_state, FileState::Unsaved);
+    text
+}
+
+#[test]
+fn a_rerun_saves_first_and_runs_what_the_file_then_holds() {
+    let mut app = app(Some("p.json"));
+    let text = unsaved_allowance(&mut app);
+    // `r` asks for the save only; the run waits for its confirmation.
+    assert_eq!(saved_text(&press(&mut app, 'r')), text);
+    assert_eq!(app.run.number, 1);
+    let effects = app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: text.clone(),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Restart {
+            profile_text: text.clone(),
+            coverage: false
+        }]
+    );
+    assert_eq!(app.run.number, 2);
+    // The next save starts no run of its own: only `r` asked for one.
+    app.update(Msg::Event(event("chmod", 1, 0)));
+    let text = saved_text(&press(&mut app, 'a'));
+    let effects = app.update(Msg::Saved {
+        path: "p.json".into(),
+        text,
+    });
+    assert_eq!(effects, vec![]);
+}
+
+#[test]
+fn a_rerun_whose_save_fails_does_not_start() {
+    let mut app = app(Some("p.json"));
+    unsaved_allowance(&mut app);
+    press(&mut app, 'r');
+    let effects = app.update(Msg::SaveFailed("p.json: cannot write it".into()));
+    assert_eq!(effects, vec![]);
+    assert_eq!(app.run.number, 1);
+    assert!(app.message.contains("not re-run"), "{}", app.message);
+}
+
+#[test]
+fn without_autosave_a_rerun_runs_the_edits_in_memory() {
+    let mut c = config(Some("p.json"));
+    c.autosave = false;
+    let mut app = app_with(PROFILE, c);
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    assert_eq!(press(&mut app, 'a'), vec![]);
+    let effects = press(&mut app, 'r');
+    assert!(
+        matches!(&effects[..], [Effect::Restart { profile_text, .. }] if profile_text.contains("mkdir")),
+        "{effects:?}"
+    );
 }
 
 #[test]

@@ -163,7 +163,12 @@ fn the_report_keeps_the_denials_of_earlier_runs() {
     app.update(Msg::Started { pid: 1 });
     app.update(Msg::Event(event("mkdir", 1, 0)));
     app.update(Msg::Event(event("mkdir", 2, 0)));
-    press(&mut app, 'a');
+    // The loop writes the autosave and confirms it: `r` then runs what is on disk.
+    let text = crate::app::testing::saved_text(&press(&mut app, 'a'));
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text,
+    });
     app.update(Msg::Exited(crate::run::WorkloadExit::Exited(1)));
     press(&mut app, 'r');
     app.update(Msg::Started { pid: 3 });

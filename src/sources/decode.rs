@@ -1,8 +1,11 @@
 //! A raw syscall (arch, nr, six argument words) as a person reads it:
 //! `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)`.
 //!
-//! Pointers are followed only when tracee memory is given; what cannot be
-//! read prints as the hex address. Nothing here panics on garbage.
+//! Each argument prints by its kind in [`super::signatures`] (fds and counts in
+//! decimal, flags symbolic, …); the calls whose layout depends on their own
+//! arguments or the arch (open's optional mode, clone, prctl, ioctl, …) are in
+//! `special`. Pointers are followed only when tracee memory is given; what
+//! cannot be read prints as the hex address. Nothing here panics on garbage.
 
 use super::memory::TraceeMemory;
 use super::symbols::{self, enum_name, flags, is_ilp32, Set};
@@ -24,150 +27,8 @@ pub const STRING_MAX: usize = 256;
 /// How many `argv` entries of an exec are shown.
 const ARGV_MAX: usize = 8;
 
-/// How one argument prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum K {
-    /// A file descriptor (`int`).
-    Fd,
-    /// A directory fd of the *at calls: `AT_FDCWD` or a number.
-    DirFd,
-    /// A NUL-terminated path; recorded in `paths`.
-    Path,
-    /// A NUL-terminated string that is not a path.
-    Str,
-    /// A string whose length is the next argument.
-    StrLen,
-    /// A signed `int`.
-    Int,
-    /// An unsigned size or count.
-    UInt,
-    /// A number best read in hex.
-    Hex,
-    /// A pointer: `NULL` or hex.
-    Ptr,
-    /// A file mode in octal.
-    Mode,
-    Flags(Set),
-    Enum(Set),
-    Signal,
-    /// A `struct sockaddr *` whose length is the next argument.
-    SockAddr,
-    /// A uid or gid (`-1` means "unchanged").
-    Id,
-}
-
-use K::*;
-
-/// Argument layouts of the calls decoded field by field. Calls with extra
-/// logic (open's optional mode, clone, prctl, ioctl, …) are in `special`.
-fn layout(name: &str) -> Option<&'static [K]> {
-    Some(match name {
-        "creat" => &[Path, Mode],
-        "mkdir" => &[Path, Mode],
-        "mkdirat" => &[DirFd, Path, Mode],
-        "mknod" => &[Path, Mode, Hex],
-        "mknodat" => &[DirFd, Path, Mode, Hex],
-        "unlink" | "rmdir" | "chdir" | "chroot" | "acct" | "uselib" | "umount" => &[Path],
-        "unlinkat" => &[DirFd, Path, Flags(Set::UnlinkAt)],
-        "rename" | "link" | "pivot_root" => &[Path, Path],
-        "symlink" => &[Str, Path],
-        "renameat" => &[DirFd, Path, DirFd, Path],
-        "renameat2" => &[DirFd, Path, DirFd, Path, Flags(Set::Rename)],
-        "linkat" => &[DirFd, Path, DirFd, Path, Flags(Set::At)],
-        "symlinkat" => &[Str, DirFd, Path],
-        "chmod" => &[Path, Mode],
-        "fchmod" => &[Fd, Mode],
-        "fchmodat" => &[DirFd, Path, Mode],
-        "fchmodat2" => &[DirFd, Path, Mode, Flags(Set::At)],
-        "chown" | "lchown" | "chown32" | "lchown32" => &[Path, Id, Id],
-        "fchown" | "fchown32" => &[Fd, Id, Id],
-        "fchownat" => &[DirFd, Path, Id, Id, Flags(Set::At)],
-        "access" => &[Path, Flags(Set::Access)],
-        "faccessat" => &[DirFd, Path, Flags(Set::Access)],
-        "faccessat2" => &[DirFd, Path, Flags(Set::Access), Flags(Set::AccessAt)],
-        "stat" | "lstat" | "stat64" | "lstat64" | "oldstat" | "oldlstat" => &[Path, Ptr],
-        "statfs" | "truncate" | "truncate64" => &[Path, Hex],
-        "statfs64" => &[Path, UInt, Ptr],
-        "fstat" | "fstat64" | "fstatfs" | "oldfstat" => &[Fd, Ptr],
-        "newfstatat" | "fstatat64" => &[DirFd, Path, Ptr, Flags(Set::At)],
-        "statx" => &[DirFd, Path, Flags(Set::At), Flags(Set::Statx), Ptr],
-        "readlink" => &[Path, Ptr, UInt],
-        "readlinkat" => &[DirFd, Path, Ptr, UInt],
-        "utimensat" => &[DirFd, Path, Ptr, Flags(Set::At)],
-        "utime" | "utimes" => &[Path, Ptr],
-        "futimesat" => &[DirFd, Path, Ptr],
-        "setxattr" | "lsetxattr" => &[Path, Str, Ptr, UInt, Hex],
-        "getxattr" | "lgetxattr" => &[Path, Str, Ptr, UInt],
-        "listxattr" | "llistxattr" => &[Path, Ptr, UInt],
-        "removexattr" | "lremovexattr" => &[Path, Str],
-        "swapon" => &[Path, Hex],
-        "swapoff" => &[Path],
-        "inotify_add_watch" => &[Fd, Path, Hex],
-        "open_tree" => &[DirFd, Path, Hex],
-        "fspick" => &[DirFd, Path, Hex],
-        "move_mount" => &[DirFd, Path, DirFd, Path, Hex],
-        "mount_setattr" => &[DirFd, Path, Flags(Set::At), Ptr, UInt],
-        "fsopen" => &[Str, Hex],
-        "memfd_create" => &[Str, Hex],
-        "name_to_handle_at" => &[DirFd, Path, Ptr, Ptr, Flags(Set::At)],
-        "socketpair" => &[Enum(Set::SocketFamily), Flags(Set::SocketType), Int, Ptr],
-        "connect" | "bind" => &[Fd, SockAddr, UInt],
-        "umount2" => &[Path, Flags(Set::Umount)],
-        "unshare" => &[Flags(Set::Unshare)],
-        "setns" => &[Fd, Flags(Set::Unshare)],
-        "mprotect" => &[Ptr, UInt, Flags(Set::Prot)],
-        "pkey_mprotect" => &[Ptr, UInt, Flags(Set::Prot), Int],
-        "ptrace" => &[Enum(Set::Ptrace), Int, Ptr, Ptr],
-        "kill" | "tkill" => &[Int, Signal],
-        "tgkill" => &[Int, Int, Signal],
-        "pidfd_send_signal" => &[Fd, Signal, Ptr, Hex],
-        "bpf" => &[Enum(Set::Bpf), Ptr, UInt],
-        "perf_event_open" => &[Ptr, Int, Int, Fd, Flags(Set::PerfFlags)],
-        "userfaultfd" => &[Flags(Set::Userfaultfd)],
-        "add_key" => &[Str, Str, Ptr, UInt, Enum(Set::KeySpec)],
-        "request_key" => &[Str, Str, Str, Enum(Set::KeySpec)],
-        "init_module" => &[Ptr, UInt, Str],
-        "finit_module" => &[Fd, Str, Flags(Set::FinitModule)],
-        "delete_module" => &[Str, Hex],
-        "syslog" => &[Enum(Set::Syslog), Ptr, Int],
-        "sethostname" | "setdomainname" => &[StrLen, UInt],
-        "kexec_load" => &[Ptr, UInt, Ptr, Flags(Set::KexecFlags)],
-        "kexec_file_load" => &[Fd, Fd, UInt, Str, Hex],
-        "capget" | "capset" => &[Ptr, Ptr],
-        "setuid" | "setgid" | "setuid32" | "setgid32" | "setfsuid" | "setfsgid" => &[Id],
-        "setreuid" | "setregid" | "setreuid32" | "setregid32" => &[Id, Id],
-        "setresuid" | "setresgid" | "setresuid32" | "setresgid32" => &[Id, Id, Id],
-        "seccomp" => &[UInt, Hex, Ptr],
-        "close" | "fsync" | "fdatasync" | "fchdir" | "syncfs" => &[Fd],
-        "dup" => &[Fd],
-        "dup2" => &[Fd, Fd],
-        "dup3" => &[Fd, Fd, Flags(Set::Open)],
-        "read" | "write" => &[Fd, Ptr, UInt],
-        "getcwd" => &[Ptr, UInt],
-        _ => return None,
-    })
-}
-
-/// Argument counts of calls printed as hex words. Each line: `N: names`.
-const ARG_COUNTS: &str = "
-0: getpid getppid getuid geteuid getgid getegid gettid sched_yield fork vfork pause sync setsid getpgrp munlockall inotify_init restart_syscall vhangup rt_sigreturn sigreturn getuid32 geteuid32 getgid32 getegid32 idle
-1: exit exit_group brk uname olduname umask alarm times pipe time stime epoll_create epoll_create1 inotify_init1 eventfd getpgid getsid set_tid_address sysinfo adjtimex mlockall iopl io_destroy timer_getoverrun timer_delete sched_getscheduler sched_get_priority_max sched_get_priority_min mq_unlink memfd_secret pkey_free shmdt nice _sysctl
-2: pipe2 listen shutdown getitimer gettimeofday settimeofday clock_gettime clock_settime clock_getres nanosleep munmap mlock munlock getrlimit setrlimit ugetrlimit getrusage setpgid getgroups setgroups getgroups32 setgroups32 sigaltstack rt_sigpending rt_sigsuspend flock ftruncate ftruncate64 timerfd_create eventfd2 inotify_rm_watch io_setup tkill pidfd_open arch_prctl sched_getparam sched_setparam timer_gettime membarrier clock_adjtime set_robust_list landlock_restrict_self fanotify_init fremovexattr mq_notify pkey_alloc getpriority sched_rr_get_interval timerfd_gettime ustat
-3: lseek fcntl fcntl64 msync madvise mincore readv writev accept getsockname getpeername getdents getdents64 getresuid getresgid getresuid32 getresgid32 sched_setscheduler sched_getaffinity sched_setaffinity sigprocmask poll getrandom shmget shmat shmctl semget semop msgget msgctl get_robust_list landlock_create_ruleset close_range pidfd_getfd mlock2 signalfd sendmsg recvmsg timer_create sched_setattr getcpu open_by_handle_at fsmount listxattr flistxattr set_mempolicy io_submit io_cancel mq_getsetattr readahead sysfs setpriority modify_ldt rt_sigqueueinfo map_shadow_stack fchmodat inotify_add_watch
-4: rt_sigprocmask landlock_add_rule msgsnd io_uring_register timerfd_settime signalfd4 epoll_ctl epoll_wait accept4 wait4 pread64 pwrite64 sendfile sendfile64 tee fallocate fadvise64 sync_file_range rt_sigaction rt_tgsigqueueinfo rt_sigtimedwait clock_nanosleep timer_settime sched_getattr prlimit64 migrate_pages fgetxattr semtimedop semctl vmsplice sendmmsg cachestat mq_open statmount listmount rseq
-5: msgrcv waitid lsetxattr process_madvise ppoll select _newselect setsockopt getsockopt preadv pwritev mremap kcmp fanotify_mark fsconfig fsetxattr get_mempolicy io_getevents mq_timedsend mq_timedreceive recvmmsg futex_waitv _llseek
-6: futex io_uring_enter epoll_pwait epoll_pwait2 pselect6 sendto recvfrom splice copy_file_range process_vm_readv process_vm_writev mbind move_pages io_pgetevents ipc preadv2 pwritev2 fadvise64_64 arm_fadvise64_64 sync_file_range2
-";
-
-fn arg_count(name: &str) -> Option<usize> {
-    ARG_COUNTS.lines().find_map(|line| {
-        let (n, names) = line.split_once(':')?;
-        names
-            .split_whitespace()
-            .any(|x| x == name)
-            .then(|| n.trim().parse().ok())?
-    })
-}
+use super::signatures::{self, Kind};
+use Kind::*;
 
 /// Decodes one call. `args` are the raw words as seccomp or ptrace reports them.
 pub fn decode(arch: Arch, nr: u32, args: &[u64; 6], mem: Option<&dyn TraceeMemory>) -> Decoded {
@@ -180,13 +41,13 @@ pub fn decode(arch: Arch, nr: u32, args: &[u64; 6], mem: Option<&dyn TraceeMemor
         args: *args,
         paths: Vec::new(),
     };
-    let shown = d.special(&name).unwrap_or_else(|| match layout(&name) {
-        Some(kinds) => d.fields(kinds),
-        None => {
-            let n = arg_count(&name).unwrap_or(6);
-            args[..n].iter().map(|&v| format!("{v:#x}")).collect()
-        }
-    });
+    let shown = d
+        .special(&name)
+        .unwrap_or_else(|| match signatures::kinds(arch, &name) {
+            Some(kinds) => d.fields(&kinds),
+            // A number no table names: all six words, raw.
+            None => args.iter().map(|&v| format!("{v:#x}")).collect(),
+        });
     Decoded {
         text: format!("{name}({})", shown.join(", ")),
         name,
@@ -318,7 +179,7 @@ impl Decoder<'_> {
             .map_or_else(|| format!("{v:#x}"), str::to_string)
     }
 
-    fn arg(&mut self, k: K, i: usize) -> String {
+    fn arg(&mut self, k: Kind, i: usize) -> String {
         let v = self.args[i];
         match k {
             Fd => Self::fd(v),
@@ -333,9 +194,11 @@ impl Decoder<'_> {
                     None => self.ptr(v),
                 }
             }
-            Int => Self::int(v),
+            Int | Pid | Opt => Self::int(v),
             UInt => self.uint_text(v),
-            Hex => format!("{v:#x}"),
+            Off if self.ilp32() => Self::int(v),
+            Off => (v as i64).to_string(),
+            Hex | Bits => format!("{v:#x}"),
             Ptr => self.ptr(v),
             Mode => format!("0{:03o}", v & 0o7777_7777),
             Flags(set) => self.flags(set, v),
@@ -349,7 +212,7 @@ impl Decoder<'_> {
         }
     }
 
-    fn fields(&mut self, kinds: &[K]) -> Vec<String> {
+    fn fields(&mut self, kinds: &[Kind]) -> Vec<String> {
         kinds
             .iter()
             .enumerate()
@@ -725,14 +588,14 @@ impl Decoder<'_> {
         let call = a[0] & 0xffff_ffff;
         let name = self.enumerated(Set::SocketCall, call);
         // The arguments sit in the tracee's memory as an array of longs.
-        let inner_layout: Option<&[K]> = match call {
+        let inner_layout: Option<&[Kind]> = match call {
             1 => Some(&[Enum(Set::SocketFamily), Flags(Set::SocketType), Int]),
             2 | 3 => Some(&[Fd, SockAddr, UInt]),
             8 => Some(&[Enum(Set::SocketFamily), Flags(Set::SocketType), Int, Ptr]),
             _ => None,
         };
         let word = if self.ilp32() { 4 } else { 8 };
-        let count = inner_layout.map_or(0, <[K]>::len);
+        let count = inner_layout.map_or(0, <[Kind]>::len);
         let words = self
             .read(a[1], count * word)
             .filter(|_| count > 0)
@@ -1308,13 +1171,26 @@ mod tests {
     }
 
     #[test]
-    fn everything_else_is_hex() {
+    fn every_call_prints_by_its_kinds_and_unknown_numbers_as_hex() {
         assert_eq!(x("getpid", [1, 2, 3, 4, 5, 6]), "getpid()");
         assert_eq!(
             x("futex", [1, 2, 3, 4, 5, 6]),
-            "futex(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)"
+            "futex(0x1, 2, 3, 0x4, 0x5, 6)"
         );
-        assert_eq!(x("lseek", [1, 2, 3, 4, 5, 6]), "lseek(0x1, 0x2, 0x3)");
+        assert_eq!(x("lseek", [1, 2, 3, 4, 5, 6]), "lseek(1, 2, 3)");
+        // The issue's example: strace prints `pread64(3, ..., 784, 64)`.
+        assert_eq!(
+            x("pread64", [3, 0x7fff_4703_b190, 0x310, 0x40, 0, 0]),
+            "pread64(3, 0x7fff4703b190, 784, 64)"
+        );
+        assert_eq!(
+            x("getdents64", [3, 0x5555_0000, 32768, 0, 0, 0]),
+            "getdents64(3, 0x55550000, 32768)"
+        );
+        assert_eq!(
+            x("lseek", [3, (-8i64) as u64, 2, 0, 0, 0]),
+            "lseek(3, -8, 2)"
+        );
         let d = decode(Arch::X86_64, 4000, &[1, 2, 3, 4, 5, 6], None);
         assert_eq!(d.name, "syscall_4000");
         assert_eq!(d.text, "syscall_4000(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)");
@@ -1349,19 +1225,6 @@ mod tests {
                     assert!(d.text.starts_with(&d.name));
                     decode(arch, n, args, None);
                 }
-            }
-        }
-    }
-
-    /// The arg-count table names only real syscalls and gives each one count.
-    #[test]
-    fn arg_counts_are_unique_and_known() {
-        let mut seen = std::collections::HashSet::new();
-        for line in ARG_COUNTS.lines().filter(|l| !l.trim().is_empty()) {
-            let (_, names) = line.split_once(':').unwrap();
-            for n in names.split_whitespace() {
-                assert!(seen.insert(n), "{n} listed twice");
-                assert!(crate::arch::is_known_anywhere(n), "{n} is no syscall");
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod memory;
 pub mod parse;
 pub mod procinfo;
+pub mod signatures;
 pub mod strace;
 pub mod symbols;
 pub mod wait;

@@ -94,3 +94,18 @@ fn only_runc_has_the_enosys_stub_and_refuses_empty_names() {
     assert!(!crun.has_enosys_stub() && !crun.refuses_empty_names());
     assert!(crun.refuses_errno_without_data());
 }
+
+/// Every name a libseccomp release knows has a line (kinds and description) in
+/// the syscall table the decoder and the Detail pane read.
+#[test]
+fn every_name_libseccomp_knows_is_described() {
+    let missing: Vec<&str> = super::names::ROWS
+        .iter()
+        .map(|row| row.0)
+        .filter(|name| crate::sources::signatures::signature(name).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no line in signatures::TABLE: {missing:?}"
+    );
+}

@@ -136,6 +136,10 @@ struct Loop {
     kept: VecDeque<Incoming>,
     watcher: Option<notify::RecommendedWatcher>,
     last_exit: Option<crate::run::WorkloadExit>,
+    /// The save the App asked for last, not written yet (see [`Loop::update`]).
+    pending: Option<(std::path::PathBuf, String, Option<String>)>,
+    /// Saves written, for the tests.
+    writes: u64,
 }
 
 impl Loop {
@@ -157,6 +161,8 @@ impl Loop {
             kept: VecDeque::new(),
             watcher: None,
             last_exit: None,
+            pending: None,
+            writes: 0,
         }
     }
 
@@ -346,19 +352,47 @@ impl Loop {
 
     /// Feeds `work` to the App and carries out its effects (whose results are
     /// more work).
+    ///
+    /// Saves are coalesced: a save waits while keys and events follow it in the
+    /// batch, and a later save replaces it (both expect the same old text, as
+    /// nothing was written in between). It is written before any other message
+    /// reaches the App (a file change, a tick, a save's own result), before a
+    /// restart or quitting, and at the latest when the batch ends, so every
+    /// decision is on disk before the frame that shows it is drawn.
     fn update(&mut self, mut work: VecDeque<Msg>) -> Flow {
-        while let Some(msg) = work.pop_front() {
+        loop {
+            let Some(msg) = work.pop_front() else {
+                match self.write_pending() {
+                    Some(result) => {
+                        work.push_back(result);
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            if self.pending.is_some() && !matches!(msg, Msg::Key(..) | Msg::Event(_)) {
+                // What comes may depend on the file (or be the result of a
+                // save): the file first.
+                work.push_front(msg);
+                if let Some(result) = self.write_pending() {
+                    work.push_front(result);
+                }
+                continue;
+            }
             for effect in self.app.update(msg) {
                 match effect {
                     Effect::Save {
                         path,
                         text,
                         expected_old,
-                    } => work.push_back(self.save(path, text, expected_old)),
+                    } => self.pending = Some((path, text, expected_old)),
                     Effect::Restart {
                         profile_text,
                         coverage,
                     } => {
+                        if let Some(result) = self.write_pending() {
+                            work.push_front(result);
+                        }
                         self.restart(&profile_text, coverage);
                         // What the old run sent in this batch is not the new run's.
                         work.retain(|m| !of_the_run(m));
@@ -374,13 +408,27 @@ impl Loop {
                         }
                     }
                     Effect::Report { path, triage } => {
+                        // The report speaks of the profile on disk: the file first.
+                        if let Some(result) = self.write_pending() {
+                            work.push_front(result);
+                        }
                         work.push_back(Msg::ReportWritten(self.report(path, *triage)));
                     }
-                    Effect::Quit => return Flow::Quit,
+                    Effect::Quit => {
+                        self.write_pending();
+                        return Flow::Quit;
+                    }
                 }
             }
         }
         Flow::Go
+    }
+
+    /// Writes the save that waits, if any: its result, for the App.
+    fn write_pending(&mut self) -> Option<Msg> {
+        let (path, text, expected_old) = self.pending.take()?;
+        self.writes += 1;
+        Some(self.save(path, text, expected_old))
     }
 
     /// Writes the triage report, with the rerun line only the session knows.
@@ -536,6 +584,137 @@ mod tests {
             run: Coverage::default(),
             stored: None
         }));
+    }
+
+    /// Drives the loop on `incoming` (all queued before it starts, so that one
+    /// batch holds them) plus a `q` sent once `done(file)` holds or after 10 s;
+    /// returns the screen of the last frame.
+    fn drive_until(
+        path: &std::path::Path,
+        incoming: Vec<Incoming>,
+        done: impl Fn(&str) -> bool + Send + 'static,
+    ) -> String {
+        let profile = crate::profile::load_file(path).unwrap();
+        let config = testing::config(Some(path.to_str().unwrap()));
+        let (tx, rx) = mpsc::channel();
+        for i in incoming {
+            tx.send(i).unwrap();
+        }
+        let quitter = {
+            let (tx, path) = (tx.clone(), path.to_path_buf());
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < deadline {
+                    if done(&std::fs::read_to_string(&path).unwrap_or_default()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                // Sent whether or not the save came: the loop must end either way
+                // (a second `q` answers the prompt that unsaved edits bring up).
+                for _ in 0..2 {
+                    let _ = tx.send(Incoming::Msg(Msg::Key(Key::Char('q'), Mods::NONE)));
+                }
+            })
+        };
+        let app = App::new(profile, config);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        Loop::new(None, app, tx, rx, Live::none(1))
+            .drive_on(&mut terminal)
+            .unwrap();
+        quitter.join().unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    }
+
+    fn allowed(path: &std::path::Path, name: &str) -> bool {
+        let saved = crate::profile::load_file(path).unwrap();
+        saved.rules.iter().any(|r| {
+            r.action == crate::profile::Action::Allow && r.names.iter().any(|n| n.name == name)
+        })
+    }
+
+    /// Three rows and `a j a j a` in one batch, as a fast typist sends them: each
+    /// save's result reaches the App before the next key, so no save is refused
+    /// as an outside change and the file ends with all three allowances.
+    #[test]
+    fn a_burst_of_decisions_in_one_batch_saves_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
+        let mut incoming: Vec<Incoming> = ["mkdir", "rmdir", "chmod"]
+            .into_iter()
+            .map(|name| Incoming::Run(Report::Event(1, event(name, 1, 0))))
+            .collect();
+        incoming.extend("ajaja".chars().map(key));
+        let screen = drive_until(&path, incoming, |text| {
+            ["mkdir", "rmdir", "chmod"].iter().all(|n| text.contains(n))
+        });
+        for name in ["mkdir", "rmdir", "chmod"] {
+            assert!(
+                allowed(&path, name),
+                "{name} not saved:\n{}\n{screen}",
+                std::fs::read_to_string(&path).unwrap()
+            );
+        }
+        assert!(screen.contains("profile [saved]"), "{screen}");
+        assert!(!screen.contains("not saved"), "{screen}");
+    }
+
+    /// One batch of events and `a j a j a` through the loop's update: one write
+    /// holds all three decisions, done before the batch ends (before its frame).
+    #[test]
+    fn a_burst_in_one_batch_is_coalesced_into_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        let profile = crate::profile::load_file(&path).unwrap();
+        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
+        let (tx, rx) = mpsc::channel();
+        let mut l = Loop::new(None, app, tx, rx, Live::none(1));
+        let mut batch: VecDeque<Msg> = ["mkdir", "rmdir", "chmod"]
+            .into_iter()
+            .map(|name| Msg::Event(event(name, 1, 0)))
+            .collect();
+        batch.extend("ajaja".chars().map(|c| Msg::Key(Key::Char(c), Mods::NONE)));
+        assert_eq!(l.update(batch), Flow::Go);
+        assert_eq!(l.writes, 1);
+        for name in ["mkdir", "rmdir", "chmod"] {
+            assert!(allowed(&path, name), "{name} not saved");
+        }
+        assert_eq!(l.app.file_state, app::FileState::Saved);
+        // Allowed and undone within a batch: the write puts the file back as it was.
+        let batch: VecDeque<Msg> = "ju"
+            .chars()
+            .map(|c| Msg::Key(Key::Char(c), Mods::NONE))
+            .chain(std::iter::once(Msg::Key(Key::Char('a'), Mods::NONE)))
+            .chain(std::iter::once(Msg::Key(Key::Char('u'), Mods::NONE)))
+            .collect();
+        l.update(batch);
+        assert!(
+            !allowed(&path, "chmod"),
+            "{}",
+            std::fs::read_to_string(&path).unwrap()
+        );
+        assert_eq!(l.app.file_state, app::FileState::Saved);
+        assert_eq!(
+            l.app.disk_text.as_deref(),
+            Some(l.app.profile.text.as_str())
+        );
+        // A file change behind a decision: the decision is written first, so the
+        // change is seen as what it is (here, our own text: nothing to do).
+        let text = std::fs::read_to_string(&path).unwrap();
+        let batch = VecDeque::from([Msg::Key(Key::Char('a'), Mods::NONE), Msg::FileChanged(text)]);
+        l.update(batch);
+        assert!(allowed(&path, "chmod"));
+        assert!(l.app.prompt.is_none(), "{:?}", l.app.prompt);
+        assert_eq!(l.app.file_state, app::FileState::Saved);
     }
 
     /// The whole loop in-process: a run's event and the user's `a` come in on the

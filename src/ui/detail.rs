@@ -2,7 +2,7 @@
 //! risk of allowing it, what it does, what was seen, and a narrower rule.
 
 use super::{block, seconds, Theme};
-use crate::app::{describe::describe, App, Row};
+use crate::app::{describe::describe, narrowing::narrower, App};
 use crate::profile::risk::risk;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -90,12 +90,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let procs: Vec<String> = row.pids.iter().map(|(p, c)| format!("{c}[{p}]")).collect();
     lines.push(Line::raw(format!("processes: {}", procs.join(" "))));
     lines.push(Line::raw(format!("e.g. {}", row.example)));
-    if let Some(s) = suggestion(row) {
-        lines.push(Line::from(vec![
+    lines.push(match narrower(row) {
+        Ok(rule) => Line::from(vec![
             Span::styled("narrower: ", theme.good()),
-            Span::raw(s),
-        ]));
-    }
+            Span::raw(rule),
+        ]),
+        Err(why) => Line::styled(format!("no narrower rule: {why}"), theme.dim()),
+    });
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -108,21 +109,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn rule_index(path: &str) -> Option<usize> {
     let rest = &path[path.find("syscalls[")? + "syscalls[".len()..];
     rest[..rest.find(']')?].parse().ok()
-}
-
-/// A rule allowing the syscall only with the argument values every call so far
-/// shared, when at least two calls agreed on a small (non-pointer) value.
-pub fn suggestion(row: &Row) -> Option<String> {
-    if row.hits < 2 {
-        return None;
-    }
-    let (index, value) = row
-        .common_args
-        .iter()
-        .enumerate()
-        .find_map(|(i, v)| v.filter(|&v| v != 0 && v <= 0xffff_ffff).map(|v| (i, v)))?;
-    Some(format!(
-        "{{\"names\": [\"{}\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{{\"index\": {index}, \"value\": {value}, \"op\": \"SCMP_CMP_EQ\"}}]}} — all {} calls had arg{index} = {value:#x}",
-        row.syscall, row.hits
-    ))
 }

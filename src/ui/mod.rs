@@ -18,8 +18,6 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, BorderType};
 use ratatui::Frame;
 
-pub use detail::suggestion;
-
 /// Colours, or none at all when `NO_COLOR` is set.
 #[derive(Clone, Copy, Debug)]
 pub struct Theme {

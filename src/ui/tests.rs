@@ -106,7 +106,12 @@ fn hold_prompt_120x40() {
 #[test]
 fn allowed_and_clean_run_120x40() {
     let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    // The loop writes the autosave and confirms it before `r`: a re-run runs what is on disk.
+    let text = crate::app::testing::saved_text(&app.update(Msg::Key(Key::Char('a'), Mods::NONE)));
+    app.update(Msg::Saved {
+        path: "profiles/p.json".into(),
+        text,
+    });
     app.update(Msg::Key(Key::Char('r'), Mods::NONE));
     app.update(Msg::Started { pid: 4343 });
     app.update(Msg::Output {
@@ -123,7 +128,9 @@ fn allowed_and_clean_run_120x40() {
 fn quit_prompt_80x24() {
     let mut app = busy(false);
     app.update(Msg::Key(Key::Char('a'), Mods::NONE));
-    // Autosave asked for a write that never finished: still unsaved.
+    // The autosave failed: still unsaved. (A save still in flight would quit once
+    // it is confirmed, without asking.)
+    app.update(Msg::SaveFailed("p.json: cannot write it".into()));
     app.update(Msg::Key(Key::Char('q'), Mods::NONE));
     snap!(screen(&app, 80, 24));
 }

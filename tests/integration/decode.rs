@@ -71,3 +71,146 @@ fn mkdirat_path_read_from_a_stopped_child() {
         }
     }
 }
+
+/// The top-level arguments of `name(a, b, ...)`: commas inside quotes, braces
+/// and brackets do not split.
+fn top_level_args(text: &str) -> Vec<String> {
+    let inner = &text[text.find('(').unwrap() + 1..text.rfind(')').unwrap()];
+    let (mut out, mut cur, mut depth, mut quoted, mut escaped) =
+        (Vec::new(), String::new(), 0, false, false);
+    for c in inner.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '{' | '[' if !quoted => depth += 1,
+            '}' | ']' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// The workloads the tests run (mkdir, chmod, rmdir, ls -la, cat, echo through
+/// sh), every call recorded under a profile that allows nothing: one recorded call
+/// of each syscall decodes by the kinds of its table line, with its paths read
+/// from the workload's memory.
+#[test]
+fn one_recorded_call_of_each_syscall_the_workloads_make_decodes_by_kind() {
+    use eperm::sources::signatures::{self, Kind};
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("nothing.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#,
+    )
+    .unwrap();
+    let events = dir.path().join("ev.jsonl");
+    let d = dir.path().display();
+    let script = format!(
+        "mkdir {d}/x && chmod 700 {d}/x && rmdir {d}/x; ls -la /etc >/dev/null; \
+         cat /etc/hostname >/dev/null; echo ok"
+    );
+    crate::util::ok(
+        crate::util::eperm()
+            .args(["run", "--no-tui", "--events"])
+            .arg(&events)
+            .arg("-p")
+            .arg(&profile)
+            .args(["--", "sh", "-c", &script]),
+    );
+    let mut seen = std::collections::BTreeMap::new();
+    for e in crate::util::events(&events) {
+        let name = e["syscall"].as_str().unwrap().to_string();
+        seen.entry(name).or_insert(e);
+    }
+    for must in [
+        "openat",
+        "pread64",
+        "getdents64",
+        "mkdir",
+        "fchmodat",
+        "rmdir",
+        "write",
+    ] {
+        assert!(
+            seen.contains_key(must),
+            "{must} not recorded: {:?}",
+            seen.keys()
+        );
+    }
+    // The kinds themselves, for calls whose meaning is plain: the file
+    // descriptors, sizes and offsets strace prints in decimal.
+    use Kind::*;
+    let plain: [(&str, &[Kind]); 5] = [
+        ("pread64", &[Fd, Ptr, UInt, Off]),
+        ("getdents64", &[Fd, Ptr, UInt]),
+        ("write", &[Fd, Ptr, UInt]),
+        ("close", &[Fd]),
+        ("mkdir", &[Path, Mode]),
+    ];
+    for (name, want) in plain {
+        assert_eq!(signatures::signature(name).unwrap().kinds, want, "{name}");
+    }
+    for (name, e) in &seen {
+        let arch = Arch::parse(e["arch"].as_str().unwrap()).unwrap();
+        let sig = signatures::signature(name).unwrap_or_else(|| panic!("{name}: no table line"));
+        assert!(!sig.description.is_empty());
+        let kinds = signatures::kinds(arch, name).unwrap();
+        let raw: Vec<u64> = e["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let args: [u64; 6] = raw.try_into().unwrap();
+        let nr = e["nr"].as_u64().unwrap() as u32;
+        // Without memory every argument shows its raw value by kind.
+        let bare = decode(arch, nr, &args, None).text;
+        let shown = top_level_args(&bare);
+        // open's mode means something (and is shown) only with O_CREAT or O_TMPFILE.
+        let optional = usize::from(name == "open" || name == "openat");
+        assert!(
+            shown.len() <= kinds.len() && shown.len() + optional >= kinds.len(),
+            "{bare}: {kinds:?}"
+        );
+        for ((kind, piece), &v) in kinds.iter().zip(&shown).zip(&args) {
+            let int = (v as u32 as i32).to_string();
+            let ok = match kind {
+                Fd | Pid | Int | Opt => *piece == int,
+                DirFd => *piece == int || piece == "AT_FDCWD",
+                UInt => *piece == v.to_string(),
+                // mmap's offset is printed in hex, as strace does.
+                Off => *piece == (v as i64).to_string() || *piece == format!("{v:#x}"),
+                Ptr | Path | Str | StrLen | SockAddr => {
+                    *piece == format!("{v:#x}") || piece == "NULL"
+                }
+                Hex | Bits => *piece == format!("{v:#x}"),
+                Mode => *piece == format!("0{:03o}", v & 0o7777_7777),
+                Id => *piece == int || *piece == (v as u32).to_string(),
+                // Symbolic: a name, or 0 for no flags.
+                Signal | Flags(_) | Enum(_) => {
+                    piece.chars().any(|c| c.is_ascii_uppercase()) || piece == "0"
+                }
+            };
+            assert!(ok, "{name}: {piece:?} is not a {kind:?} of {v:#x} ({bare})");
+        }
+        // With the workload's memory (read by the notify supervisor) paths are text.
+        let recorded = e["call"].as_str().unwrap();
+        let with_memory = top_level_args(recorded);
+        for (kind, piece) in kinds.iter().zip(&with_memory) {
+            if *kind == Path && !piece.starts_with("NULL") {
+                assert!(piece.starts_with('"'), "{name}: path not read: {recorded}");
+            }
+        }
+    }
+}

@@ -520,3 +520,115 @@ fn coverage_can_be_turned_on_from_the_ui() {
         .collect();
     assert_eq!(decisions, ["ran", "denied"], "{events}");
 }
+
+/// The three calls of `burst_run`'s workload, in the order they are made (and so
+/// the order of their rows, sorted by first seen).
+const BURST_CALLS: [&str; 3] = ["mkdir", "fchmodat", "rmdir"];
+
+/// `eperm run` (autosaving) of a workload whose three calls the profile denies;
+/// returns once all three rows show.
+fn burst_run() -> (tempfile::TempDir, PathBuf, Tmux) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = default_without(
+        dir.path(),
+        &["mkdir", "mkdirat", "chmod", "fchmodat", "rmdir"],
+    );
+    let command = in_pane(&format!(
+        "run -p {} -- sh -c 'mkdir {d}/b && chmod 700 {d}/b && rmdir {d}/b'",
+        profile.display(),
+        d = dir.path().display()
+    ));
+    let tmux = Tmux::start(dir.path(), &command);
+    until(&tmux, 20, "the workload's three calls did not show", || {
+        let screen = tmux.screen();
+        BURST_CALLS
+            .iter()
+            .all(|c| screen.contains(&format!("{c}(")))
+    });
+    (dir, profile, tmux)
+}
+
+/// A user who knows the keys types faster than the screen redraws: every burst
+/// of decisions is on disk within seconds, whatever came before it.
+#[test]
+fn bursts_of_decisions_are_all_saved() {
+    let (_dir, profile, tmux) = burst_run();
+    let profile = profile.as_path();
+    let on_disk = |want: [bool; 3]| {
+        move || {
+            BURST_CALLS
+                .iter()
+                .zip(want)
+                .all(|(name, allowed)| allows(profile, name) == allowed)
+        }
+    };
+    // One write to the terminal each: the loop reads them as one batch.
+    tmux.keys("ajaja");
+    until(
+        &tmux,
+        5,
+        "not all three allowances were saved",
+        on_disk([true; 3]),
+    );
+    // Two denials back, then both undone.
+    tmux.keys("kdkd");
+    until(
+        &tmux,
+        5,
+        "the denials were not saved",
+        on_disk([false, false, true]),
+    );
+    tmux.keys("uu");
+    until(&tmux, 5, "the undos were not saved", on_disk([true; 3]));
+    let screen = tmux.wait_for("profile [saved]", 5);
+    assert!(!screen.contains("not saved"), "{screen}");
+    // Our own writes, however close together, are never taken for an outside edit.
+    assert!(!screen.contains("reloaded"), "{screen}");
+    // A decision and `r` in one burst: the run is under the file with all three.
+    tmux.keys("dar");
+    tmux.wait_for("clean run", 20);
+    assert!(on_disk([true; 3])());
+    tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
+}
+
+/// "Acknowledged" is what the status bar promises: a frame that shows a row as
+/// allowed now and the profile as `[saved]` has that allowance on disk. eperm is
+/// killed (SIGKILL: nothing runs after it) as soon as such a frame shows after a
+/// burst, and the file must hold every allowance that frame showed.
+#[test]
+fn every_acknowledged_decision_survives_a_sigkill() {
+    let (_dir, profile, tmux) = burst_run();
+    let shell: u32 = tmux.display("#{pane_pid}").parse().unwrap();
+    // eperm is the pane's shell's one child.
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    let eperm: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    tmux.keys("ajaja");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let screen = loop {
+        let screen = tmux.screen();
+        if screen.contains("profile [saved]") && screen.contains("allowed now") {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no decision acknowledged:\n{screen}"
+        );
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(eperm), nix::sys::signal::SIGKILL).unwrap();
+    tmux.wait_for("EPERM-EXIT=137", 10);
+    let acknowledged: Vec<&str> = BURST_CALLS
+        .into_iter()
+        .filter(|name| {
+            screen
+                .lines()
+                .any(|l| l.contains(&format!(" {name} ")) && l.contains("allowed now"))
+        })
+        .collect();
+    assert!(!acknowledged.is_empty(), "{screen}");
+    for name in acknowledged {
+        assert!(
+            allows(&profile, name),
+            "{name} was shown saved, is not on disk:\n{screen}"
+        );
+    }
+}
