@@ -643,7 +643,9 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert!(!changed('+').contains("\"mkdir\""), "{err}");
 
     let text = std::fs::read_to_string(&report).unwrap();
-    assert!(text.contains("- **Runtime:** `runc`"), "{text}");
+    // The runtime that judged the calls: the runc found here and its libseccomp.
+    assert!(text.contains("- **Runtime:** `runc "), "{text}");
+    assert!(text.contains(" with libseccomp "), "{text}");
     let row = text
         .lines()
         .find(|l| l.starts_with("| `mkdir`"))
