@@ -482,6 +482,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
             id: ContainerId::Known("never-handed-over".into()),
         },
         handoff_timeout: Duration::from_secs(1),
+        coverage: None,
     };
     let started = Instant::now();
     let result = launch::run(launch, sup, &LogOptions::default(), Default::default());
