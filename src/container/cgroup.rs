@@ -54,22 +54,33 @@ impl Drop for Parent {
     fn drop(&mut self) {
         // The runtime removes the container's own cgroups as it deletes the
         // container, which `docker run --rm` does just after the client
-        // returns: retry for up to a second. v1 hierarchies got one too.
-        let mut dirs = vec![self.dir.clone()];
+        // returns: retry for up to a second. v1 hierarchies got one too, and
+        // podman leaves an empty `conmon` cgroup below it on each.
+        let mut roots = vec![self.dir.clone()];
         if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
             for entry in entries.flatten() {
                 let dir = entry.path().join(&self.path[1..]);
                 if dir != self.dir && dir.is_dir() {
-                    dirs.push(dir);
+                    roots.push(dir);
                 }
             }
         }
         for _ in 0..100 {
-            dirs.retain(|d| std::fs::remove_dir(d).is_err() && d.exists());
-            if dirs.is_empty() {
+            roots.retain(|root| remove_tree(root).is_err() && root.exists());
+            if roots.is_empty() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Removes a cgroup and the (empty) cgroups below it, deepest first.
+fn remove_tree(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&entry.path())?;
+        }
+    }
+    std::fs::remove_dir(dir)
 }
