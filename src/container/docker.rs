@@ -354,7 +354,7 @@ mod tests {
             name: "eperm-1",
             runtime: Some("eperm"),
             env: vec!["EPERM_AGENT=/run/a.sock".into()],
-            cgroup_parent: None,
+            cgroup_parent: Some("/eperm-cov-1-1"),
         };
         let text: Vec<String> = client
             .argv()
@@ -364,7 +364,8 @@ mod tests {
         assert_eq!(
             text.join(" "),
             "docker run --security-opt seccomp=/tmp/p.json --cidfile /tmp/cid --name eperm-1 \
-             --runtime eperm --env EPERM_AGENT=/run/a.sock --rm img true"
+             --runtime eperm --env EPERM_AGENT=/run/a.sock --cgroup-parent /eperm-cov-1-1 \
+             --rm img true"
         );
     }
 }

@@ -129,6 +129,20 @@ impl Plan {
             .oci_runtime()
             .ok_or_else(|| unsupported("coverage needs podman's OCI runtime to be runc or crun"))?
             .init_comm();
+        let users = match &self.runtime {
+            Runtime::Docker { run, .. } | Runtime::Podman { run, .. } => &run.args[..],
+            Runtime::Runc { .. } => &[],
+        };
+        // The user's own would come after eperm's, and win: nothing would be counted.
+        if users.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a == "--cgroup-parent" || a.starts_with("--cgroup-parent=")
+        }) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "--coverage runs the container below a cgroup parent of eperm's: drop --cgroup-parent",
+            ));
+        }
         if let Runtime::Docker { .. } = self.runtime {
             if super::docker::cgroup_driver().as_deref() == Some("systemd") {
                 return Err(unsupported(

@@ -205,6 +205,7 @@ impl Session {
                     std::io::ErrorKind::Unsupported => {
                         SessionError::Run(RunError::Unsupported(source.to_string()))
                     }
+                    std::io::ErrorKind::InvalidInput => SessionError::BadInput(source.to_string()),
                     _ => SessionError::File {
                         op: "prepare the container's files in",
                         path: plan.work_dir().to_path_buf(),

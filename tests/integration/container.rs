@@ -901,3 +901,23 @@ fn oci_coverage_counts_the_bundle_s_calls_exactly() {
     assert_eq!(read_json(&config), doc);
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
 }
+
+#[test]
+fn docker_coverage_refuses_a_cgroup_parent_of_the_user_s() {
+    let args = [
+        "--coverage",
+        "--",
+        "run",
+        "--rm",
+        "--cgroup-parent=/mine",
+        IMAGE,
+        "true",
+    ];
+    let out = eperm_docker(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("drop --cgroup-parent"),
+        "{}",
+        stderr(&out)
+    );
+}
