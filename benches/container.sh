@@ -16,11 +16,15 @@
 #   C  eperm docker --mode log    -p ORIGINAL -- run …      eperm end to end (the goal)
 #   D  eperm docker --mode notify -p ORIGINAL -- run …      eperm as the seccomp agent
 #   E  docker run --runtime eperm --security-opt seccomp=ORIGINAL   the wrapper alone
+#   F  eperm docker --mode notify --coverage -p ORIGINAL -- run …   D counted in the kernel
+#   G  eperm docker --mode log --coverage -p ORIGINAL -- run …      C counted in the kernel
 # ORIGINAL is eperm's embedded default profile with mkdir/mkdirat denied; the workload
 # runs `ls /` 200 times, then mkdir (denied by ORIGINAL, reported under eperm).
-# The times are wall-clock, from starting the client to its exit.
+# The times are wall-clock, from starting the client to its exit. Coverage's own
+# cost is F/D and G/C (issue 14's goal: ≤ 1.1×).
 #
 # Usage: benches/container.sh [ROUNDS]   (default 15)
+# EPERM_BENCH_BUILD=debug measures the debug build (no release build first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
@@ -32,8 +36,9 @@ need docker "apt-get install docker.io"
 need runc "apt-get install runc"
 need cargo "install Rust (https://rustup.rs)"
 
-cargo build --release --quiet
-target=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
+build=${EPERM_BENCH_BUILD:-release}
+if [ "$build" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+target=$(cd "${CARGO_TARGET_DIR:-target}/$build" && pwd)
 eperm=$target/eperm
 ln -sf "$eperm" "$target/eperm-runc"
 
@@ -97,12 +102,20 @@ variant_D() { "$eperm" docker --mode notify -p "$original" -- "${run[@]}" "$imag
 variant_E() {
   docker "${run[@]}" --runtime eperm --security-opt "seccomp=$original" "$image" "${workload[@]}"
 }
-variants=(A B C D E)
+variant_F() {
+  "$eperm" docker --mode notify --coverage -p "$original" -- "${run[@]}" "$image" "${workload[@]}"
+}
+variant_G() {
+  "$eperm" docker --mode log --coverage -p "$original" -- "${run[@]}" "$image" "${workload[@]}"
+}
+variants=(A B C D E F G)
 label_A="docker run, original profile"
 label_B="docker run, eperm's LOG copy"
 label_C="eperm docker --mode log"
 label_D="eperm docker --mode notify"
 label_E="docker run --runtime eperm, original"
+label_F="eperm docker --mode notify --coverage"
+label_G="eperm docker --mode log --coverage"
 
 # One warm-up of each (first runs pay for cold caches), then the rounds.
 for v in "${variants[@]}"; do "variant_$v" >/dev/null 2>&1 || true; done
@@ -112,6 +125,9 @@ variant_C >/dev/null 2>"$work/c.err" || { cat "$work/c.err"; exit 1; }
 grep -q mkdir "$work/c.err" || { echo "C did not report mkdir:"; cat "$work/c.err"; exit 1; }
 variant_D >/dev/null 2>"$work/d.err" || { cat "$work/d.err"; exit 1; }
 grep -q mkdir "$work/d.err" || { echo "D did not report mkdir:"; cat "$work/d.err"; exit 1; }
+# F enforces the profile (its mkdir fails): checked for counting in the kernel.
+variant_F >/dev/null 2>"$work/f.err" || true
+grep -q "counted in the kernel" "$work/f.err" || { echo "F did not count:"; cat "$work/f.err"; exit 1; }
 
 for r in $(seq "$rounds"); do
   for v in "${variants[@]}"; do
@@ -136,3 +152,5 @@ for v in "${variants[@]}"; do
     "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')"
 done
 echo "goal: C (and D) ≤ 1.2× A"
+ratio() { awk -v a="$(median "$work/times.$1")" -v b="$(median "$work/times.$2")" 'BEGIN { printf "%.2f", a / b }'; }
+echo "coverage's cost: F/D $(ratio F D)×, G/C $(ratio G C)× (goal ≤ 1.1×)"

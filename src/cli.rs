@@ -268,6 +268,10 @@ pub struct ContainerArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// Count what each allowance is used for, in the kernel (eBPF; the runtime's
+    /// start-up apart); with -p, merged into PROFILE.coverage.json next to it.
+    #[arg(long, conflicts_with_all = ["hold", "output", "enforce"])]
+    pub coverage: bool,
 }
 
 #[derive(Args, Debug)]

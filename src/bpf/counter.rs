@@ -6,8 +6,10 @@
 //! exactly the allowed calls. Per call the program:
 //!
 //! 1. leaves unless `bpf_get_current_cgroup_id()` is the workload's cgroup (the
-//!    v2 cgroup eperm made for it): children, threads and daemons are counted
-//!    with no per-process bookkeeping;
+//!    v2 cgroup eperm made for it) or, for containers, the cgroup at some level
+//!    above it (`bpf_get_current_ancestor_cgroup_id`) is the parent eperm gave
+//!    the runtime: children, threads and daemons are counted with no
+//!    per-process bookkeeping;
 //! 2. tells the call's kind: x32 carries bit 0x40000000 in `nr`; an ia32 call
 //!    (`int 0x80`, or a 32-bit process) is marked `TS_COMPAT` in
 //!    `task_struct.thread_info.status`, read at the offset this kernel's BTF
@@ -15,7 +17,9 @@
 //! 3. puts calls of the bootstrap (a thread whose `comm` is still that of the
 //!    process that spawned the workload — eperm, or runc's init) in a bank of
 //!    their own, and drops those made before any seccomp filter was installed
-//!    (`task_struct.seccomp.mode` is 0): they are not the profile's business;
+//!    (`task_struct.seccomp.mode` is 0): they are not the profile's business
+//!    (in a container, where the runtime's helpers run in the cgroup before any
+//!    filter exists, nobody's calls before a filter count: [`Spec::filtered_only`]);
 //! 4. when an (inlined) array lookup says the call is watched, adds one to
 //!    `values[(slot, arg, value)]` for each of its watched arguments;
 //! 5. adds one to this CPU's counter of (kind, nr) — or of the bootstrap's nr.
@@ -98,12 +102,26 @@ pub enum Hook {
     Tracepoint,
 }
 
+/// Whose calls are counted: the tasks of one cgroup v2, or of every cgroup below one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Tasks in exactly this cgroup (its id, see [`cgroup_id`]).
+    Cgroup(u64),
+    /// Tasks in any cgroup below `id`, which sits `level` levels below the root
+    /// (the root is level 0): a container runtime's cgroups, made under a parent
+    /// eperm chose before their names were known.
+    Below { id: u64, level: u32 },
+}
+
 /// What to count.
 #[derive(Clone, Debug)]
 pub struct Spec {
-    pub cgroup_id: u64,
+    pub scope: Scope,
     /// The spawner's `comm` (NUL-padded): calls made under it are bootstrap.
     pub bootstrap_comm: Option<[u8; 16]>,
+    /// Drop the calls of every task with no seccomp filter yet, not only the
+    /// bootstrap's (a container runtime's helpers share the container's cgroup).
+    pub filtered_only: bool,
     /// Tell ia32 calls apart (the profile lets them run).
     pub ia32: bool,
     /// Argument positions to sample: (kind, nr, arg index).
@@ -325,9 +343,23 @@ fn program(
     let count = a.label();
     // r6 = ctx; r7 = nr; r8 = the kind's base slot; r9 = the slot.
     a.mov_reg(R6, R1);
-    a.call(Helper::GetCurrentCgroupId);
-    a.load_imm64(R1, spec.cgroup_id);
+    let id = match spec.scope {
+        Scope::Cgroup(id) => {
+            a.call(Helper::GetCurrentCgroupId);
+            id
+        }
+        Scope::Below { id, level } => {
+            a.mov_imm(R1, level as i32);
+            a.call(Helper::GetCurrentAncestorCgroupId);
+            id
+        }
+    };
+    a.load_imm64(R1, id);
     a.jump_reg(Cond::Ne, R0, R1, out);
+    if spec.filtered_only {
+        task_field(&mut a, spec.hook, kernel.seccomp_mode);
+        a.jump_imm(Cond::Eq, R1, 0, out);
+    }
     // Both hooks have the nr at ctx + 8: the raw tracepoint's args[1], the trace
     // record's `id` after its 8-byte header.
     a.load(Size::DW, R7, R6, 8);

@@ -89,6 +89,7 @@ pub enum Helper {
     GetCurrentTask = 35,
     GetCurrentCgroupId = 80,
     ProbeReadKernel = 113,
+    GetCurrentAncestorCgroupId = 123,
     GetCurrentTaskBtf = 158,
 }
 

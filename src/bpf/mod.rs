@@ -9,4 +9,4 @@ pub mod counter;
 pub mod insn;
 pub mod sys;
 
-pub use counter::{Counter, CounterError, Counts, Hook, Kind, Spec};
+pub use counter::{Counter, CounterError, Counts, Hook, Kind, Scope, Spec};

@@ -62,7 +62,7 @@ fn follow_and_report(
 ) -> Result<u8, CmdError> {
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
-        let options = live_options(&common.session, false)?;
+        let options = live_options(&common.session, common.coverage)?;
         // Said once the screen is back, as at the end of a headless summary.
         let notes = session.notes.clone();
         let code = super::tui(session, options)?;
@@ -70,6 +70,14 @@ fn follow_and_report(
             eprintln!("eperm: note: {note}");
         }
         return Ok(code);
+    }
+    if common.coverage {
+        if save.is_some() {
+            return Err(CmdError::BadInput(
+                "--coverage writes PROFILE.coverage.json, not the profile: drop --save".into(),
+            ));
+        }
+        return super::run::coverage(&session);
     }
     let outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;

@@ -45,9 +45,9 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     Ok(outcome.exit.code())
 }
 
-/// `eperm run --coverage` without the TUI: one coverage run, kept next to the
-/// profile, and what each allowance was used for.
-fn coverage(session: &Session) -> Result<u8, CmdError> {
+/// `eperm run --coverage` (and `docker`, `podman`, `oci`) without the TUI: one
+/// coverage run, kept next to the profile, and what each allowance was used for.
+pub(super) fn coverage(session: &Session) -> Result<u8, CmdError> {
     let profile = &session.profile;
     let covered = session.cover()?;
     eprintln!("eperm: calls {}", covered.counting);

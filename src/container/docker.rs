@@ -170,6 +170,8 @@ pub struct Client<'a> {
     pub runtime: Option<&'a str>,
     /// Variables for the wrapper (`NAME=VALUE`; it takes them out again).
     pub env: Vec<OsString>,
+    /// `--cgroup-parent`: coverage counts the cgroups below it.
+    pub cgroup_parent: Option<&'a str>,
 }
 
 impl Client<'_> {
@@ -194,6 +196,10 @@ impl Client<'_> {
         for var in &self.env {
             argv.push("--env".into());
             argv.push(var.clone());
+        }
+        if let Some(parent) = self.cgroup_parent {
+            argv.push("--cgroup-parent".into());
+            argv.push(parent.into());
         }
         argv.extend(self.run.args.iter().cloned());
         argv
@@ -222,6 +228,18 @@ fn runtimes_from_cli() -> Option<serde_json::Value> {
         .output()
         .ok()?;
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// dockerd's cgroup driver (`cgroupfs` or `systemd`), as `docker info` says;
+/// `None` when it cannot be asked.
+pub fn cgroup_driver() -> Option<String> {
+    let out = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.CgroupDriver}}"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let driver = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !driver.is_empty()).then_some(driver)
 }
 
 /// The daemon's unix socket, when the docker CLI would certainly talk to it:
@@ -336,6 +354,7 @@ mod tests {
             name: "eperm-1",
             runtime: Some("eperm"),
             env: vec!["EPERM_AGENT=/run/a.sock".into()],
+            cgroup_parent: Some("/eperm-cov-1-1"),
         };
         let text: Vec<String> = client
             .argv()
@@ -345,7 +364,8 @@ mod tests {
         assert_eq!(
             text.join(" "),
             "docker run --security-opt seccomp=/tmp/p.json --cidfile /tmp/cid --name eperm-1 \
-             --runtime eperm --env EPERM_AGENT=/run/a.sock --rm img true"
+             --runtime eperm --env EPERM_AGENT=/run/a.sock --cgroup-parent /eperm-cov-1-1 \
+             --rm img true"
         );
     }
 }

@@ -4,9 +4,11 @@
 //! (LOG), and removed by a cleanup command when eperm ends, however it ends.
 
 use super::agent::Agent;
+use super::cgroup::Parent;
 use super::marker::{drain, sift_marker};
 use crate::progress::Progress;
 use crate::run::contain::Containment;
+use crate::run::coverage::{self, Coverage};
 use crate::run::local::{consume, report_health, Attach, LogOptions, Terminal};
 use crate::run::notify::Supervisor;
 use crate::run::Interception;
@@ -39,6 +41,15 @@ pub struct Launch {
     /// NOTIFY: how long after the container exists the runtime may take to hand
     /// the listener over before the run is given up (see `watch_handoff`).
     pub handoff_timeout: Duration,
+    /// A coverage run: the container runs below this cgroup, counted there.
+    pub coverage: Option<Covering>,
+}
+
+/// Where a coverage run's container runs and what its runtime's init is called.
+pub struct Covering {
+    pub parent: Parent,
+    /// The init's `comm` until the workload's exec: its calls are bootstrap.
+    pub init_comm: &'static str,
 }
 
 /// How log records are told apart from other containers'. An audit session of
@@ -89,9 +100,54 @@ pub fn run(
     logs: &LogOptions,
     attach: Attach,
 ) -> Result<WorkloadExit, RunError> {
+    follow(launch, sup, logs, attach, None).map(|(exit, _)| exit)
+}
+
+/// Runs a coverage launch (see [`Plan::launch`](super::plan::Plan::launch)) to its
+/// end: the container's allowed calls counted in the kernel below its parent
+/// cgroup, its runtime's calls before the workload's exec kept apart. There is
+/// no notify fallback for containers (the runtime, not eperm, installs the
+/// filter): without eBPF the run is refused, with the reason. `progress` gets
+/// what was counted so far every half second.
+pub fn cover(
+    launch: Launch,
+    sup: Supervision,
+    logs: &LogOptions,
+    attach: Attach,
+    progress: Option<&(dyn Fn(Coverage) + Sync)>,
+) -> Result<(WorkloadExit, Coverage), RunError> {
+    if launch.coverage.is_none() {
+        return Err(RunError::Unsupported(
+            "this container launch was not prepared for coverage".into(),
+        ));
+    }
+    let (exit, coverage) = follow(launch, sup, logs, attach, progress)?;
+    Ok((exit, coverage.unwrap_or_default()))
+}
+
+fn follow(
+    launch: Launch,
+    sup: Supervision,
+    logs: &LogOptions,
+    attach: Attach,
+    progress: Option<&(dyn Fn(Coverage) + Sync)>,
+) -> Result<(WorkloadExit, Option<Coverage>), RunError> {
     // First, before any thread or fd of ours exists (see `Containment::start`).
     let containment = Containment::start_with_cleanup(&launch.cleanup)
         .map_err(RunError::os("start the watchdog"))?;
+    // After the watchdog: it must not hold the counter's fds.
+    let counter = match &launch.coverage {
+        Some(c) => Some(
+            coverage::container_counter(
+                &sup.judge.compiled,
+                c.parent.dir(),
+                c.parent.level(),
+                c.init_comm,
+            )
+            .map_err(no_kernel_counter)?,
+        ),
+        None => None,
+    };
     let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
     // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
     // copy had to leave LOG (see `oci_runtime::RUNC_HANDOFF`), when it can.
@@ -120,6 +176,21 @@ pub fn run(
     let serving = AtomicUsize::new(0);
     let (handed_over, stalled) = (AtomicBool::new(false), AtomicBool::new(false));
     let result = std::thread::scope(|scope| {
+        let (stop_progress, stopped) = mpsc::channel::<()>();
+        if let (Some(counter), Some(progress)) = (&counter, progress) {
+            let judge = &sup.judge;
+            scope.spawn(move || {
+                while stopped.recv_timeout(Duration::from_millis(500))
+                    == Err(mpsc::RecvTimeoutError::Timeout)
+                {
+                    if let Ok(counts) = counter.read() {
+                        let mut so_far = Coverage::default();
+                        so_far.add_counts(&counts, judge);
+                        progress(so_far);
+                    }
+                }
+            });
+        }
         let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
         let (marker_tx, marker_rx) = mpsc::channel::<()>();
         let (sources, consumer) = match sources {
@@ -205,11 +276,33 @@ pub fn run(
                 eprintln!("eperm: the seccomp agent failed: {e}");
             }
         }
+        drop(stop_progress);
         exit
     });
     drop(terminal);
+    // The client is gone, and with it the container's processes: all counted.
+    let counts = counter.as_ref().map(|c| c.read());
     containment.finish();
-    result
+    let exit = result?;
+    let Some(counts) = counts else {
+        return Ok((exit, None));
+    };
+    let counts = counts.map_err(RunError::os("read the eBPF counts"))?;
+    let mut coverage = Coverage {
+        runs: 1,
+        ..Coverage::default()
+    };
+    coverage.add_counts(&counts, &sup.judge);
+    Ok((exit, Some(coverage)))
+}
+
+/// Why a container cannot be covered: no notify fallback, unlike a local run.
+fn no_kernel_counter(why: String) -> RunError {
+    RunError::Unsupported(format!(
+        "coverage of a container counts in the kernel (eBPF), which is not available here: {why}\n  \
+         hint: containers have no notify fallback for coverage (their runtime, not eperm, \
+         installs the filter); run eperm as root on a kernel with BPF and BTF"
+    ))
 }
 
 /// The run's end when runc never handed the listener over (see `watch_handoff`).

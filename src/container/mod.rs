@@ -8,9 +8,11 @@
 //! command ([`docker`], [`podman`] or [`oci`]), the copy, the agent's socket.
 //! [`launch`] runs it; [`marker`] tells it when the container's last log record
 //! has arrived; [`wrapper`] is `eperm-runc`, which lets Docker hand containers to
-//! the agent.
+//! the agent; under coverage the container runs below a [`cgroup::Parent`] the
+//! eBPF counter watches.
 
 pub mod agent;
+pub mod cgroup;
 pub mod docker;
 pub mod instrument;
 pub mod launch;

@@ -8,10 +8,27 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Writes `work/config.json` from `instrumented` (a whole config.json), with a
-/// relative `root.path` made absolute against `bundle`. Returns the new bundle.
-pub fn prepare(bundle: &Path, instrumented: &str, work: &Path) -> std::io::Result<PathBuf> {
+/// relative `root.path` made absolute against `bundle` and, given one, the
+/// container's `linux.cgroupsPath` (coverage counts below a parent of eperm's).
+/// Returns the new bundle.
+pub fn prepare(
+    bundle: &Path,
+    instrumented: &str,
+    work: &Path,
+    cgroups_path: Option<&str>,
+) -> std::io::Result<PathBuf> {
     let mut doc: Value = serde_json::from_str(instrumented)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    if let Some(path) = cgroups_path {
+        if let Some(linux) = doc.as_object_mut().map(|d| {
+            d.entry("linux")
+                .or_insert_with(|| Value::Object(Default::default()))
+        }) {
+            if let Some(linux) = linux.as_object_mut() {
+                linux.insert("cgroupsPath".into(), Value::String(path.into()));
+            }
+        }
+    }
     if let Some(root) = doc.pointer_mut("/root/path") {
         let path = PathBuf::from(root.as_str().unwrap_or("rootfs"));
         if path.is_relative() {
@@ -50,12 +67,13 @@ mod tests {
         let bundle = tempfile::tempdir().unwrap();
         let work = tempfile::tempdir().unwrap();
         let text = r#"{"root": {"path": "rootfs", "readonly": true}, "linux": {}}"#;
-        let dir = prepare(bundle.path(), text, &work.path().join("b")).unwrap();
+        let dir = prepare(bundle.path(), text, &work.path().join("b"), Some("/p/c")).unwrap();
         let doc: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
                 .unwrap();
         let expected = std::fs::canonicalize(bundle.path()).unwrap().join("rootfs");
         assert_eq!(doc["root"]["path"], expected.display().to_string());
         assert_eq!(doc["root"]["readonly"], true);
+        assert_eq!(doc["linux"]["cgroupsPath"], "/p/c");
     }
 }

@@ -91,6 +91,15 @@ impl OciRuntime {
         }
     }
 
+    /// The `comm` of its init from loading the profile until the workload's exec:
+    /// the calls made under it are the runtime's bootstrap (see `sources::event::is_bootstrap`).
+    pub fn init_comm(self) -> &'static str {
+        match self {
+            OciRuntime::Runc => "runc:[2:INIT]",
+            OciRuntime::Crun => "crun",
+        }
+    }
+
     /// Does the runtime take NOTIFY as the default action?
     pub fn notifies_default(self) -> bool {
         self == OciRuntime::Crun

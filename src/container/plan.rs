@@ -3,9 +3,10 @@
 //! it is now, a new agent socket, new files for docker to write.
 
 use super::agent::Agent;
+use super::cgroup::Parent;
 use super::docker::{Client, RunArgs};
 use super::instrument::{instrument, Instrument};
-use super::launch::{Attribution, ContainerId, Launch};
+use super::launch::{Attribution, ContainerId, Covering, Launch};
 use super::oci_runtime::OciRuntime;
 use super::{oci, podman, wrapper};
 use crate::profile::{Profile, Target};
@@ -84,8 +85,9 @@ impl Plan {
         }
     }
 
-    /// Run number `number` of `profile`.
-    pub fn launch(&self, profile: &Profile, number: usize) -> std::io::Result<Launch> {
+    /// Run number `number` of `profile`; with `cover`, below a cgroup of
+    /// eperm's own for the coverage counter.
+    pub fn launch(&self, profile: &Profile, number: usize, cover: bool) -> std::io::Result<Launch> {
         let dir = self.work.path.join(format!("run-{number}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
@@ -93,27 +95,74 @@ impl Plan {
             Interception::Notify => Some(Agent::bind(&dir.join("agent.sock"))?),
             _ => None,
         };
-        match &self.runtime {
+        let coverage = match cover {
+            true => Some(self.covering(number)?),
+            false => None,
+        };
+        let files = RunFiles {
+            number,
+            dir: &dir,
+            cgroup_parent: coverage.as_ref().map(|c| c.parent.path()),
+        };
+        let mut launch = match &self.runtime {
             Runtime::Docker { run, wrapper } => {
-                self.docker(profile, number, &dir, run, wrapper.as_deref(), agent)
+                self.docker(profile, &files, run, wrapper.as_deref(), agent)
             }
-            Runtime::Runc { bundle, id } => self.runc(profile, &dir, bundle, id, agent),
+            Runtime::Runc { bundle, id } => self.runc(profile, &files, bundle, id, agent),
             Runtime::Podman { run, runtime, oci } => {
                 let client = PodmanRun {
                     run,
                     runtime: runtime.as_deref(),
                     oci: *oci,
                 };
-                self.podman(profile, number, &dir, &client, agent)
+                self.podman(profile, &files, &client, agent)
+            }
+        }?;
+        launch.coverage = coverage;
+        Ok(launch)
+    }
+
+    /// The parent cgroup and the runtime's init name, for a coverage run.
+    fn covering(&self, number: usize) -> std::io::Result<Covering> {
+        let unsupported = |why: &str| std::io::Error::new(std::io::ErrorKind::Unsupported, why);
+        let init_comm = self
+            .oci_runtime()
+            .ok_or_else(|| unsupported("coverage needs podman's OCI runtime to be runc or crun"))?
+            .init_comm();
+        let users = match &self.runtime {
+            Runtime::Docker { run, .. } | Runtime::Podman { run, .. } => &run.args[..],
+            Runtime::Runc { .. } => &[],
+        };
+        // The user's own would come after eperm's, and win: nothing would be counted.
+        if users.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a == "--cgroup-parent" || a.starts_with("--cgroup-parent=")
+        }) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "--coverage runs the container below a cgroup parent of eperm's: drop --cgroup-parent",
+            ));
+        }
+        if let Runtime::Docker { .. } = self.runtime {
+            if super::docker::cgroup_driver().as_deref() == Some("systemd") {
+                return Err(unsupported(
+                    "coverage needs dockerd's cgroupfs driver (this one uses systemd's, which \
+                     takes slices, not a cgroup parent eperm makes)",
+                ));
             }
         }
+        let parent = Parent::create(number).map_err(|e| {
+            unsupported(&format!(
+                "coverage runs the container below a cgroup v2 of eperm's, which cannot be made: {e}"
+            ))
+        })?;
+        Ok(Covering { parent, init_comm })
     }
 
     fn docker(
         &self,
         profile: &Profile,
-        number: usize,
-        dir: &Path,
+        files: &RunFiles,
         run: &RunArgs,
         runtime: Option<&str>,
         agent: Option<Agent>,
@@ -126,16 +175,16 @@ impl Plan {
             },
             None => Instrument::Log,
         };
-        let copy = dir.join("profile.json");
+        let copy = files.dir.join("profile.json");
         std::fs::write(&copy, instrument(profile, &self.target, &how))?;
-        let cidfile = dir.join("cid");
+        let cidfile = files.dir.join("cid");
         let name = run
             .name
             .clone()
-            .unwrap_or_else(|| format!("eperm-{}-{number}", std::process::id()));
+            .unwrap_or_else(|| format!("eperm-{}-{}", std::process::id(), files.number));
         // Through the wrapper the container gets an audit session of its own, which
         // tells its log records apart exactly.
-        let session = dir.join("session");
+        let session = files.dir.join("session");
         let mut env = Vec::new();
         if let Some(agent) = &agent {
             let mut var = OsString::from(format!("{}=", wrapper::AGENT_ENV));
@@ -153,6 +202,7 @@ impl Plan {
             name: &name,
             runtime,
             env,
+            cgroup_parent: files.cgroup_parent,
         };
         let id = ContainerId::File(cidfile.clone());
         Ok(Launch {
@@ -169,13 +219,14 @@ impl Plan {
                 None => Attribution::Container(id),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
+            coverage: None,
         })
     }
 
     fn runc(
         &self,
         profile: &Profile,
-        dir: &Path,
+        files: &RunFiles,
         bundle: &Path,
         id: &str,
         agent: Option<Agent>,
@@ -190,7 +241,8 @@ impl Plan {
         let copy = oci::prepare(
             bundle,
             &instrument(profile, &self.target, &how),
-            &dir.join("bundle"),
+            &files.dir.join("bundle"),
+            files.cgroup_parent.map(|p| format!("{p}/{id}")).as_deref(),
         )?;
         Ok(Launch {
             argv: oci::run_argv(&copy, id),
@@ -203,6 +255,7 @@ impl Plan {
                 id: ContainerId::Known(id.to_string()),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
+            coverage: None,
         })
     }
 
@@ -212,8 +265,7 @@ impl Plan {
     fn podman(
         &self,
         profile: &Profile,
-        number: usize,
-        dir: &Path,
+        files: &RunFiles,
         client: &PodmanRun,
         agent: Option<Agent>,
     ) -> std::io::Result<Launch> {
@@ -228,20 +280,21 @@ impl Plan {
             Instrument::Notify { runtime, .. } => !runtime.handoff().is_empty(),
             Instrument::Log => false,
         };
-        let copy = dir.join("profile.json");
+        let copy = files.dir.join("profile.json");
         std::fs::write(&copy, instrument(profile, &self.target, &how))?;
-        let cidfile = dir.join("cid");
+        let cidfile = files.dir.join("cid");
         let name = client
             .run
             .name
             .clone()
-            .unwrap_or_else(|| format!("eperm-{}-{number}", std::process::id()));
+            .unwrap_or_else(|| format!("eperm-{}-{}", std::process::id(), files.number));
         let argv = podman::Client {
             run: client.run,
             runtime: client.runtime,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
             name: &name,
+            cgroup_parent: files.cgroup_parent,
         }
         .argv();
         Ok(Launch {
@@ -255,8 +308,17 @@ impl Plan {
                 id: ContainerId::File(cidfile),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
+            coverage: None,
         })
     }
+}
+
+/// What one run's launch is made in: its number, its directory and, under
+/// coverage, the cgroup parent its container runs below.
+struct RunFiles<'a> {
+    number: usize,
+    dir: &'a Path,
+    cgroup_parent: Option<&'a str>,
 }
 
 /// What [`Plan::podman`] needs of [`Runtime::Podman`].

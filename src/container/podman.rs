@@ -110,6 +110,8 @@ pub struct Client<'a> {
     pub profile: &'a OsStr,
     pub cidfile: &'a OsStr,
     pub name: &'a str,
+    /// `--cgroup-parent`: coverage counts the cgroups below it.
+    pub cgroup_parent: Option<&'a str>,
 }
 
 impl Client<'_> {
@@ -129,6 +131,10 @@ impl Client<'_> {
         if self.run.name.is_none() {
             argv.push("--name".into());
             argv.push(self.name.into());
+        }
+        if let Some(parent) = self.cgroup_parent {
+            argv.push("--cgroup-parent".into());
+            argv.push(parent.into());
         }
         argv.extend(self.run.args.iter().cloned());
         argv
@@ -192,6 +198,7 @@ mod tests {
             profile: OsStr::new("/tmp/p.json"),
             cidfile: OsStr::new("/tmp/cid"),
             name: "eperm-1",
+            cgroup_parent: None,
         };
         let text: Vec<String> = client
             .argv()

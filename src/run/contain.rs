@@ -226,7 +226,8 @@ fn make_cgroup() -> Option<PathBuf> {
     Some(dir)
 }
 
-fn cgroup2_mount() -> Option<PathBuf> {
+/// Where cgroup v2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a hybrid host).
+pub fn cgroup2_mount() -> Option<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines().find_map(|line| {
         let (left, right) = line.split_once(" - ")?;

@@ -336,7 +336,7 @@ pub fn kernel_counter(
     cgroup: Option<&Path>,
     bootstrap_comm: Option<&str>,
 ) -> Result<crate::bpf::Counter, String> {
-    use crate::bpf::{counter, Counter, Hook, Kind, Spec};
+    use crate::bpf::{counter, Scope};
     if let Some(why) = refusal() {
         return Err(why);
     }
@@ -346,6 +346,41 @@ pub fn kernel_counter(
         );
     };
     let cgroup_id = counter::cgroup_id(cgroup).map_err(|e| format!("{}: {e}", cgroup.display()))?;
+    attach_counter(compiled, Scope::Cgroup(cgroup_id), bootstrap_comm, false)
+}
+
+/// The kernel counter for a container whose runtime makes its cgroups below
+/// `parent` (a cgroup v2 directory `level` levels below the root), its init
+/// running under `init_comm` until the workload's exec; why not, as the reason
+/// coverage is unavailable (containers have no notify fallback).
+pub fn container_counter(
+    compiled: &Compiled,
+    parent: &Path,
+    level: u32,
+    init_comm: &str,
+) -> Result<crate::bpf::Counter, String> {
+    if let Some(why) = refusal() {
+        return Err(why);
+    }
+    let id =
+        crate::bpf::counter::cgroup_id(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    // The runtime's helpers (runc:[0:PARENT], [1:CHILD]) share the cgroup
+    // before the profile is loaded: only filtered tasks count.
+    attach_counter(
+        compiled,
+        crate::bpf::Scope::Below { id, level },
+        Some(init_comm),
+        true,
+    )
+}
+
+fn attach_counter(
+    compiled: &Compiled,
+    scope: crate::bpf::Scope,
+    bootstrap_comm: Option<&str>,
+    filtered_only: bool,
+) -> Result<crate::bpf::Counter, String> {
+    use crate::bpf::{Counter, Hook, Kind, Spec};
     let comm = bootstrap_comm.map(|c| {
         let mut out = [0u8; 16];
         for (o, b) in out.iter_mut().zip(c.bytes().take(15)) {
@@ -371,8 +406,9 @@ pub fn kernel_counter(
         }
     }
     let spec = Spec {
-        cgroup_id,
+        scope,
         bootstrap_comm: comm,
+        filtered_only,
         ia32: compiled.arches.contains(&Arch::X86),
         watched: watched_args,
         hook: Hook::Btf,

@@ -3,11 +3,11 @@
 //! is there, else by notification (see [`crate::run::coverage`]) —
 //! and each run is merged into the coverage file kept next to the profile.
 
-use super::{collect, live, Session, SessionError, Summary, Workload};
+use super::{collect, Session, SessionError, Start, Summary, Workload};
 use crate::compile::Mode;
 use crate::run::coverage::{Counting, Coverage};
-use crate::run::local::{self, Attach};
-use crate::run::{Policy, WorkloadExit};
+use crate::run::local::{self, Attach, LogOptions};
+use crate::run::{Interception, Policy, WorkloadExit};
 use std::path::PathBuf;
 
 /// One coverage run, and where it was kept.
@@ -28,7 +28,7 @@ impl Session {
     /// One coverage run under the session's profile, merged into its coverage file.
     pub fn cover(&self) -> Result<Covered, SessionError> {
         let Workload::Local { argv, user } = &self.workload else {
-            return Err(SessionError::BadInput(live::NO_CONTAINER_COVERAGE.into()));
+            return self.cover_container();
         };
         // Compiled for notify: the filter of an in-kernel count, compiled once.
         // Verdicts are enforced (Policy::Enforce): the workload runs as under
@@ -39,6 +39,41 @@ impl Session {
         let result = local::cover(argv, user.clone(), sup, Attach::default(), None);
         let summary = collector.finish()?;
         let (exit, run, counting) = result?;
+        self.keep(exit, run, summary, counting)
+    }
+
+    /// A container's coverage run: counted in the kernel below a cgroup of
+    /// eperm's (see [`crate::container::cgroup`]); would-be denials enforced
+    /// where eperm is the runtime's agent (notify), else only logged.
+    fn cover_container(&self) -> Result<Covered, SessionError> {
+        let Start::Container(launch) = self.prepare_run(&self.profile, 1, true)? else {
+            unreachable!("a container session prepares container launches");
+        };
+        let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
+        let (tx, collector) = collect::collect(None)?;
+        let policy = match self.mode {
+            Interception::Notify => Policy::Enforce,
+            _ => Policy::Permissive,
+        };
+        let sup = self.supervise(judge, policy, tx);
+        let logs = LogOptions {
+            wanted: self.sources,
+            ..LogOptions::default()
+        };
+        let result = crate::container::launch::cover(launch, sup, &logs, Attach::default(), None);
+        let summary = collector.finish()?;
+        let (exit, run) = result?;
+        self.keep(exit, run, summary, Counting::Kernel)
+    }
+
+    /// The run merged into the profile's coverage file (when it has one).
+    fn keep(
+        &self,
+        exit: WorkloadExit,
+        run: Coverage,
+        summary: Summary,
+        counting: Counting,
+    ) -> Result<Covered, SessionError> {
         let stored = match self.profile.file_path() {
             Some(file) => {
                 let path = Coverage::path_for(&file);

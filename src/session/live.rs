@@ -7,7 +7,7 @@ use super::{Session, Start, Workload};
 use crate::profile::load_str;
 use crate::run::coverage::{Counting, Coverage};
 use crate::run::local::{self, Attach, LogOptions};
-use crate::run::{HoldAnswer, HoldRequest, Policy, WorkloadExit};
+use crate::run::{HoldAnswer, HoldRequest, Interception, Policy, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::untrusted::Untrusted;
@@ -39,8 +39,6 @@ pub enum Report {
         counting: Counting,
     },
 }
-
-pub(super) const NO_CONTAINER_COVERAGE: &str = "coverage is not available for containers yet";
 
 /// Where reports go; false once nobody listens any more.
 pub type Sink = Arc<dyn Fn(Report) -> bool + Send + Sync>;
@@ -86,8 +84,15 @@ impl LiveOptions {
     /// The mode the first run is shown in: coverage counts in the kernel
     /// (`ebpf`) or through notify, with the reason.
     pub fn mode_name(&self, session: &Session) -> String {
+        use crate::run::coverage::{probe, Counting};
         if self.coverage {
-            crate::run::coverage::probe().short()
+            match (probe(), &session.workload) {
+                // Containers have no notify fallback: their runs will be refused.
+                (Counting::Notify { reason }, Workload::Container(_)) => {
+                    format!("no coverage (no eBPF: {reason})")
+                }
+                (counting, _) => counting.short(),
+            }
         } else {
             session.mode.name().to_string()
         }
@@ -205,17 +210,16 @@ impl Runner {
         let (session, sink) = (&self.session, &self.sink);
         let profile =
             load_str(&session.profile.file, text.to_string()).map_err(|e| e.to_string())?;
-        if matches!(session.workload, Workload::Container(_)) && coverage != CoverageRun::Off {
-            return Err(NO_CONTAINER_COVERAGE.into());
-        }
         let start = session
-            .prepare_run(&profile, number)
+            .prepare_run(&profile, number, coverage != CoverageRun::Off)
             .map_err(|e| e.to_string())?;
         // Coverage runs the workload as under the profile: the verdicts are
         // enforced (below); compiled for notify, the filter an in-kernel count uses.
+        // A container's filter is the runtime's copy (see `container::instrument`).
+        let local = matches!(session.workload, Workload::Local { .. });
         let compile_mode = match coverage {
-            CoverageRun::On { .. } => crate::compile::Mode::Notify,
-            CoverageRun::Off => session.mode.compile_mode(),
+            CoverageRun::On { .. } if local => crate::compile::Mode::Notify,
+            _ => session.mode.compile_mode(),
         };
         let judge = session
             .judge(profile, compile_mode)
@@ -224,7 +228,10 @@ impl Runner {
             capture(number, sink).map_err(|e| format!("cannot make pipes for the output: {e}"))?;
         let log = self.events.as_ref().and_then(|f| f.try_clone().ok());
         let events = forward_events(number, log, sink.clone());
-        let policy = if session.enforce || coverage != CoverageRun::Off {
+        // (A container in log mode cannot be enforced: its runtime applies LOG.)
+        let covering =
+            coverage != CoverageRun::Off && (local || session.mode == Interception::Notify);
+        let policy = if session.enforce || covering {
             Policy::Enforce
         } else {
             // Held or not is the App's call: it answers at once when hold is off.
@@ -256,9 +263,29 @@ impl Runner {
                 });
                 let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
             }),
-            (CoverageRun::On { .. }, Start::Container(_)) => {
-                return Err(NO_CONTAINER_COVERAGE.into())
-            }
+            (CoverageRun::On { file }, Start::Container(launch)) => std::thread::spawn(move || {
+                let progress = |so_far| {
+                    let _ = sink(Report::CoverageLive(number, so_far));
+                };
+                let logs = LogOptions {
+                    wanted: session.sources,
+                    updates: Some(forward_health(number, sink.clone())),
+                    ..LogOptions::default()
+                };
+                let result =
+                    crate::container::launch::cover(launch, sup, &logs, attach, Some(&progress));
+                let result = result.map(|(exit, run)| {
+                    let stored = file
+                        .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
+                    let _ = sink(Report::Coverage {
+                        run,
+                        stored,
+                        counting: Counting::Kernel,
+                    });
+                    exit
+                });
+                let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+            }),
             (CoverageRun::Off, start) => {
                 let logs = LogOptions {
                     wanted: session.sources,

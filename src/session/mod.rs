@@ -157,7 +157,7 @@ impl Session {
     /// One run under the session's profile, headless: the workload's stdio is its
     /// own, events go to `events` (FILE, or `-` for stdout) and into the summary.
     pub fn run(&self, events: Option<&str>) -> Result<Outcome, SessionError> {
-        let start = self.prepare_run(&self.profile, 1)?;
+        let start = self.prepare_run(&self.profile, 1, false)?;
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
         let (tx, collector) = collect::collect(events)?;
         let policy = if self.enforce {
@@ -184,8 +184,14 @@ impl Session {
     }
 
     /// What run `number` of `profile` starts: the local command, or a container's
-    /// launch with its own instrumented copy of the profile as it is now.
-    fn prepare_run(&self, profile: &Profile, number: usize) -> Result<Start, SessionError> {
+    /// launch with its own instrumented copy of the profile as it is now (with
+    /// `cover`, below a cgroup of eperm's for the coverage counter).
+    fn prepare_run(
+        &self,
+        profile: &Profile,
+        number: usize,
+        cover: bool,
+    ) -> Result<Start, SessionError> {
         match &self.workload {
             Workload::Local { argv, user } => Ok(Start::Local(RunSpec {
                 argv: argv.clone(),
@@ -193,12 +199,18 @@ impl Session {
                 user: user.clone(),
             })),
             Workload::Container(plan) => plan
-                .launch(profile, number)
+                .launch(profile, number, cover)
                 .map(Start::Container)
-                .map_err(|source| SessionError::File {
-                    op: "prepare the container's files in",
-                    path: plan.work_dir().to_path_buf(),
-                    source,
+                .map_err(|source| match source.kind() {
+                    std::io::ErrorKind::Unsupported => {
+                        SessionError::Run(RunError::Unsupported(source.to_string()))
+                    }
+                    std::io::ErrorKind::InvalidInput => SessionError::BadInput(source.to_string()),
+                    _ => SessionError::File {
+                        op: "prepare the container's files in",
+                        path: plan.work_dir().to_path_buf(),
+                        source,
+                    },
                 }),
         }
     }

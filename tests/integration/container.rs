@@ -4,7 +4,7 @@
 
 use super::util::container_profiles::{DENY_ALL, DENY_MKDIR, DENY_SOME};
 use super::util::{
-    assert_success, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout, Tmux,
+    assert_success, cc, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout, Tmux,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -460,6 +460,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
             id: ContainerId::Known("never-handed-over".into()),
         },
         handoff_timeout: Duration::from_secs(1),
+        coverage: None,
     };
     let started = Instant::now();
     let result = launch::run(launch, sup, &LogOptions::default(), Default::default());
@@ -664,4 +665,239 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
         .unwrap();
     assert_success(&ran);
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
+}
+
+/// Calls getppid `argv[1]` times: a known number of calls for coverage to count.
+const GETPPIDS: &str = r#"
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 0;
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    return 0;
+}
+"#;
+
+/// The test image plus the getppid helper, built once on the wrapper's dockerd.
+fn cover_image() -> &'static str {
+    static BUILT: OnceLock<&'static str> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let host = docker_host();
+        let dir = tempfile::tempdir().unwrap();
+        rootfs(dir.path());
+        std::fs::copy(cc("getppids", GETPPIDS), dir.path().join("bin/getppids")).unwrap();
+        let mut tar = Command::new("tar")
+            .args(["-C", dir.path().to_str().unwrap(), "-c", "."])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let import = Command::new("docker")
+            .env("DOCKER_HOST", host)
+            .args(["import", "-", "eperm-test:cover"])
+            .stdin(tar.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(tar.wait().unwrap().success(), "tar of the test rootfs");
+        assert_success(&import);
+        "eperm-test:cover"
+    })
+}
+
+/// A coverage file's (count, before_exec) of `syscall`, summed over its tallies.
+fn used(coverage: &Value, syscall: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for t in coverage["tallies"].as_array().unwrap() {
+        if t["syscall"] == syscall {
+            sum.0 += t["count"].as_u64().unwrap();
+            sum.1 += t["before_exec"].as_u64().unwrap();
+        }
+    }
+    sum
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Parent cgroups eperm made for coverage whose eperm is gone: leaks.
+fn leaked_coverage_cgroups() -> Vec<String> {
+    let mut leaked = Vec::new();
+    for root in [
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("eperm-cov-") else {
+                continue;
+            };
+            let pid = rest.split('-').next().unwrap_or("");
+            if !Path::new("/proc").join(pid).exists() {
+                leaked.push(format!("{root}/{name}"));
+            }
+        }
+    }
+    leaked
+}
+
+/// The runtime's own calls under the profile (made by runc's init before it
+/// execs the workload) are counted apart: `names` are runc's alone (the helper
+/// never calls them), and its execve of the workload is the one execve there is.
+fn assert_runc_apart(coverage: &Value, runs: u64, names: &[&str]) {
+    for name in names {
+        let (count, before) = used(coverage, name);
+        assert!(count >= runs, "{name}: {count} calls in {coverage}");
+        assert_eq!(count, before, "{name} is runc's alone: {coverage}");
+    }
+    assert_eq!(used(coverage, "execve"), (runs, runs), "{coverage}");
+}
+
+/// What runc's init calls under the profile before the exec, wherever it runs;
+/// under Docker it also drops capabilities and groups.
+const RUNC_INIT: &[&str] = &["epoll_ctl", "getdents64"];
+const RUNC_INIT_DOCKER: &[&str] = &["epoll_ctl", "getdents64", "capset", "setgroups"];
+
+#[test]
+fn docker_coverage_counts_a_container_s_calls_exactly_and_runc_s_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.json", DENY_MKDIR);
+    let p = profile.to_str().unwrap();
+    let image = cover_image();
+    let run = |n: &str| {
+        let args = [
+            "-p",
+            p,
+            "--coverage",
+            "--",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+        ];
+        let mut args = args.to_vec();
+        args.extend([image, "getppids", n]);
+        let out = eperm_docker(&args);
+        assert_success(&out);
+        assert!(
+            stderr(&out).contains("calls counted in the kernel (eBPF)"),
+            "{}",
+            stderr(&out)
+        );
+        out
+    };
+    run("12345");
+    let coverage = read_json(&dir.path().join("p.coverage.json"));
+    assert_eq!(coverage["runs"], 1);
+    let (count, before) = used(&coverage, "getppid");
+    assert_eq!(count - before, 12_345, "{coverage}");
+    assert_runc_apart(&coverage, 1, RUNC_INIT_DOCKER);
+
+    // A second run adds to the first.
+    run("1000");
+    let coverage = read_json(&dir.path().join("p.coverage.json"));
+    assert_eq!(coverage["runs"], 2);
+    let (count, before) = used(&coverage, "getppid");
+    assert_eq!(count - before, 13_345, "{coverage}");
+    assert_runc_apart(&coverage, 2, RUNC_INIT_DOCKER);
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
+#[test]
+fn docker_coverage_enforces_the_profile_s_denials() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.json", DENY_MKDIR);
+    let mut args = vec!["-p", profile.to_str().unwrap(), "--coverage", "--"];
+    args.extend(docker_run(&[], "mkdir /tmp/x || echo denied"));
+    let out = eperm_docker(&args);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "denied\n", "{}", stderr(&out));
+    assert!(stderr(&out).contains("mkdir"), "{}", stderr(&out));
+    let coverage = read_json(&dir.path().join("p.coverage.json"));
+    assert!(
+        used(&coverage, "execve").0 >= 2,
+        "runc's and mkdir's: {coverage}"
+    );
+}
+
+#[test]
+fn container_coverage_without_ebpf_is_refused_and_says_there_is_no_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.json", DENY_MKDIR);
+    let mut args = vec!["-p", profile.to_str().unwrap(), "--coverage", "--"];
+    args.extend(docker_run(&[], "echo ran"));
+    let out = eperm()
+        .env("DOCKER_HOST", docker_host())
+        .env("EPERM_COVERAGE", "notify")
+        .arg("docker")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("EPERM_COVERAGE=notify"), "the reason: {err}");
+    assert!(err.contains("no notify fallback"), "{err}");
+    assert_eq!(stdout(&out), "", "the container must not run");
+    assert!(!dir.path().join("p.coverage.json").exists());
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
+#[test]
+fn oci_coverage_counts_the_bundle_s_calls_exactly() {
+    require_root("runc needs root");
+    let dir = tempfile::tempdir().unwrap();
+    let seccomp = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    let bundle = bundle(dir.path(), "true", seccomp);
+    std::fs::copy(cc("getppids", GETPPIDS), bundle.join("rootfs/bin/getppids")).unwrap();
+    let config = bundle.join("config.json");
+    let mut doc = read_json(&config);
+    doc["process"]["args"] = serde_json::json!(["getppids", "777"]);
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let out = eperm()
+        .args(["oci", "--coverage", "--no-tui", bundle.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("counted in the kernel"),
+        "{}",
+        stderr(&out)
+    );
+    let coverage = read_json(&bundle.join("config.coverage.json"));
+    let (count, before) = used(&coverage, "getppid");
+    assert_eq!(count - before, 777, "{coverage}");
+    assert_runc_apart(&coverage, 1, RUNC_INIT);
+    // The bundle's own config is left as it was.
+    assert_eq!(read_json(&config), doc);
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
+#[test]
+fn docker_coverage_refuses_a_cgroup_parent_of_the_user_s() {
+    let args = [
+        "--coverage",
+        "--",
+        "run",
+        "--rm",
+        "--cgroup-parent=/mine",
+        IMAGE,
+        "true",
+    ];
+    let out = eperm_docker(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("drop --cgroup-parent"),
+        "{}",
+        stderr(&out)
+    );
 }

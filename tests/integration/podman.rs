@@ -9,7 +9,9 @@
 //! CAP_SYS_RESOURCE podman's default rlimits fail (the `--ulimit`s in `ULIMITS`).
 
 use super::util::container_profiles::{DENY_ALL, DENY_MKDIR, DENY_SOME};
-use super::util::{assert_success, eperm, events, host_rootfs, require_root, stderr, stdout, Tmux};
+use super::util::{
+    assert_success, cc, eperm, events, host_rootfs, require_root, stderr, stdout, Tmux,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -604,4 +606,96 @@ fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
         screen.contains("eperm: note: log mode, not notify: podman's runtime is"),
         "{screen}"
     );
+}
+
+/// Calls getppid `argv[1]` times: a known number of calls for coverage to count.
+const GETPPIDS: &str = r#"
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 0;
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    return 0;
+}
+"#;
+
+/// The test image plus the getppid helper, in the root's store.
+fn cover_image() -> &'static str {
+    static BUILT: OnceLock<&'static str> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let store = store();
+        let rootfs = tempfile::tempdir().unwrap();
+        host_rootfs(rootfs.path());
+        std::fs::copy(cc("getppids", GETPPIDS), rootfs.path().join("bin/getppids")).unwrap();
+        let tar = store.join("cover.tar");
+        let out = Command::new("tar")
+            .args(["-C", rootfs.path().to_str().unwrap(), "-cf"])
+            .arg(&tar)
+            .arg(".")
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let mut import = in_store(Command::new("podman"), store, None);
+        import
+            .args(["import", tar.to_str().unwrap(), "eperm-test:cover"])
+            .stdout(Stdio::null());
+        assert_success(&import.output().unwrap());
+        "eperm-test:cover"
+    })
+}
+
+/// A coverage file's (count, before_exec) of `syscall`, summed over its tallies.
+fn used(coverage: &Value, syscall: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for t in coverage["tallies"].as_array().unwrap() {
+        if t["syscall"] == syscall {
+            sum.0 += t["count"].as_u64().unwrap();
+            sum.1 += t["before_exec"].as_u64().unwrap();
+        }
+    }
+    sum
+}
+
+/// Under crun and runc alike: the container's getppid calls counted exactly,
+/// the runtime's init (capset, its execve of the workload) apart, and the
+/// cgroups eperm made for it (conmon's below them too) gone afterwards.
+#[test]
+fn podman_coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart() {
+    let image = cover_image();
+    for runtime in ["crun", "runc"] {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = write(dir.path(), "p.json", DENY_MKDIR);
+        let mut args = vec!["--runtime", runtime, "-p", profile.to_str().unwrap()];
+        args.extend(["--coverage", "--", "run", "--rm", "--network", "none"]);
+        args.extend_from_slice(ULIMITS);
+        args.extend([image, "getppids", "4321"]);
+        let out = eperm_podman(&args);
+        assert_success(&out);
+        assert!(
+            stderr(&out).contains("counted in the kernel (eBPF)"),
+            "{}",
+            stderr(&out)
+        );
+        let path = dir.path().join("p.coverage.json");
+        let coverage: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (count, before) = used(&coverage, "getppid");
+        assert_eq!(count - before, 4321, "{runtime}: {coverage}");
+        assert_eq!(used(&coverage, "execve"), (1, 1), "{runtime}: {coverage}");
+        let (count, before) = used(&coverage, "capset");
+        assert!(count >= 1 && count == before, "{runtime}: {coverage}");
+    }
+    let leaked: Vec<String> = std::fs::read_dir("/sys/fs/cgroup/pids")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.strip_prefix("eperm-cov-")
+                .and_then(|rest| rest.split('-').next())
+                .is_some_and(|pid| !Path::new("/proc").join(pid).exists())
+        })
+        .collect();
+    assert_eq!(leaked, Vec::<String>::new());
 }

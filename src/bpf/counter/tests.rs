@@ -54,8 +54,9 @@ fn in_child(cg: &Cgroup, body: impl FnOnce()) {
 
 fn spec(cg: &Cgroup, hook: Hook) -> Spec {
     Spec {
-        cgroup_id: cgroup_id(&cg.0).unwrap(),
+        scope: Scope::Cgroup(cgroup_id(&cg.0).unwrap()),
         bootstrap_comm: None,
+        filtered_only: false,
         ia32: true,
         watched: vec![(Kind::Native, libc::SYS_personality as u32, 0)],
         hook,
@@ -216,4 +217,67 @@ fn bootstrap_calls_are_kept_apart_and_calls_before_any_filter_are_not_counted() 
         let getppid = counts.calls[&(Kind::Native, libc::SYS_getppid as u32)];
         assert_eq!(getppid, (3, 5), "{hook:?}");
     }
+}
+
+/// Installs a filter that allows everything (seccomp mode 2, nothing changed).
+fn allow_all_filter() {
+    let mut insn = libc::sock_filter {
+        code: 0x06, // BPF_RET | BPF_K
+        jt: 0,
+        jf: 0,
+        k: libc::SECCOMP_RET_ALLOW,
+    };
+    let prog = libc::sock_fprog {
+        len: 1,
+        filter: &mut insn,
+    };
+    // SAFETY: a one-instruction filter that allows every call, in the child only.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog),
+            0
+        );
+    }
+}
+
+#[test]
+fn counts_every_cgroup_below_a_parent_and_only_filtered_tasks() {
+    require_root();
+    let parent = Cgroup::new("below");
+    let child = Cgroup(parent.0.join("container"));
+    std::fs::create_dir(&child.0).unwrap();
+    // The level of the parent: its depth below the cgroup2 mount.
+    let level = parent
+        .0
+        .strip_prefix("/sys/fs/cgroup/unified")
+        .unwrap()
+        .components()
+        .count();
+    let mut spec = spec(&parent, Hook::Btf);
+    spec.scope = Scope::Below {
+        id: cgroup_id(&parent.0).unwrap(),
+        level: level as u32,
+    };
+    spec.filtered_only = true;
+    let counter = Counter::attach(&spec).expect("attach");
+    let getppid = (Kind::Native, libc::SYS_getppid as u32);
+    // Unfiltered (a runtime's helper before the profile is loaded): not counted.
+    in_child(&child, || {
+        for _ in 0..100 {
+            // SAFETY: plain syscall.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+        }
+    });
+    assert_eq!(counter.read().unwrap().calls.get(&getppid), None);
+    in_child(&child, || {
+        allow_all_filter();
+        for _ in 0..1_000 {
+            // SAFETY: plain syscall.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+        }
+    });
+    assert_eq!(counter.read().unwrap().calls[&getppid], (1_000, 0));
+    drop(counter);
+    drop(child);
 }
