@@ -3,7 +3,7 @@
 //! diff (on screen, and printed when the TUI ends) and the report `R` writes.
 
 use crate::tui::default_without;
-use crate::util::Tmux;
+use crate::util::{in_pane, Tmux};
 use std::path::Path;
 
 /// The last line of the screen: the key-hint bar.
@@ -25,14 +25,6 @@ fn wait_bar(tmux: &Tmux, done: impl Fn(&str) -> bool) -> String {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-}
-
-/// eperm with `args` in the pane, then a pause that keeps the pane on screen.
-fn in_pane(args: &str) -> String {
-    format!(
-        "{} {args}; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm")
-    )
 }
 
 /// `eperm run` of a workload whose mkdir the profile (in `dir`) denies.

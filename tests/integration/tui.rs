@@ -1,7 +1,7 @@
 //! The TUI in a real terminal: tmux runs `eperm run`, keys are sent, the screen is
 //! read back with capture-pane. Needs tmux (tests/run.sh installs it).
 
-use crate::util::{self, Tmux};
+use crate::util::{self, in_pane, Tmux};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
 use eperm::profile::{load_file, Action, KernelVersion, Target, DEFAULT_PROFILE};
@@ -27,15 +27,6 @@ pub(crate) fn default_without(dir: &Path, names: &[&str]) -> PathBuf {
 /// The default profile without mkdir and mkdirat: `mkdir` fails under it.
 fn profile_without_mkdir(dir: &Path) -> PathBuf {
     default_without(dir, &["mkdir", "mkdirat"])
-}
-
-/// A shell line for the pane: eperm with `args`, then its exit status, then a
-/// pause that keeps the pane (and the status) on screen.
-fn in_pane(args: &str) -> String {
-    format!(
-        "{} {args}; echo EPERM-EXIT=$?; sleep 60",
-        env!("CARGO_BIN_EXE_eperm")
-    )
 }
 
 /// The usual start: the profile without mkdir, and `eperm run EXTRA` of a

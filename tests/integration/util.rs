@@ -391,3 +391,14 @@ pub mod container_profiles {
 }
 "#;
 }
+
+/// A shell line for the pane: eperm with `args`, then its exit status, then a
+/// pause that keeps the pane (and the status) on screen. The status goes on a
+/// line of its own in a sane terminal: an eperm killed by SIGKILL leaves it raw,
+/// where a newline does not return the cursor and the marker would wrap.
+pub fn in_pane(args: &str) -> String {
+    format!(
+        "{} {args}; s=$?; stty sane; printf '\r\nEPERM-EXIT=%s\n' $s; sleep 60",
+        env!("CARGO_BIN_EXE_eperm")
+    )
+}
