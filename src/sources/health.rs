@@ -79,12 +79,10 @@ impl Health {
         self.unavailable.is_none()
     }
 
-    /// Did this source miss records, or cannot it rule that out?
-    pub fn dropped(&self) -> bool {
-        self.lost > 0
-            || self.lost_bound == Bound::AtLeast
-            || self.suppressed > 0
-            || self.overflows > 0
+    /// Does this source know it missed records (not merely that it cannot rule
+    /// it out)?
+    pub fn knows_it_dropped(&self) -> bool {
+        self.lost > 0 || self.suppressed > 0 || self.overflows > 0
     }
 
     /// Does this source know it missed nothing?

@@ -422,7 +422,7 @@ pub fn render_health(health: &[Health]) -> String {
         .any(|h| h.source == Source::Audit && h.is_active());
     let kmsg_dropped = health
         .iter()
-        .any(|h| h.source == Source::Kmsg && h.is_active() && h.dropped());
+        .any(|h| h.source == Source::Kmsg && h.is_active() && h.knows_it_dropped());
     if kmsg_dropped && !audit_active {
         s += "  warning: kmsg alone saw these records and the printk rate limit (10 per 5 s) dropped some: the counts above are a lower bound\n  \
               hint: use --source audit (needs CAP_AUDIT_READ, the initial network namespace) or --mode notify to see every call\n";

@@ -255,10 +255,12 @@ fn a_flood_every_record_is_received_once_or_admitted_missing() {
     let kmsg = counts(&r.stderr, "kmsg");
     eprintln!("{}", r.stderr);
     check_flood(&r, N, &audit);
-    // kmsg is rate limited: it saw few, and says that it missed the rest, as a
-    // lower bound (a window's suppressions are reported only by a later message).
+    // kmsg is rate limited: it saw few, and never claims to have missed nothing.
+    // How many it knows it missed depends on the printk window: a window's
+    // suppressions are reported only by a later message, and a window another
+    // process used up before the flood shows kmsg nothing of it.
     assert!(kmsg.received < N / 100, "{}", kmsg.line);
-    assert!(kmsg.lost > 0 && !kmsg.lost_exact, "{}", kmsg.line);
+    assert!(!kmsg.lost_exact, "{}", kmsg.line);
     assert!(kmsg.suppressed <= kmsg.lost, "{}", kmsg.line);
 }
 
