@@ -18,6 +18,26 @@ pub enum OciRuntime {
     Crun,
 }
 
+/// What runc's init (Go) calls or not depending on scheduling — thread
+/// wake-ups, preemption signals, the collector — so that a run that did not see
+/// one says nothing about the next: seen once without `futex`, the next plain
+/// `runc run` under the saved profile died in `futexwakeup` (a busy machine).
+/// A saved profile's start-up rule for runc allows them all.
+pub const GO_SCHEDULING: &[&str] = &[
+    "futex",
+    "getpid",
+    "gettid",
+    "madvise",
+    "mmap",
+    "munmap",
+    "nanosleep",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "sigaltstack",
+    "tgkill",
+];
+
 /// Syscalls that stay LOG in a NOTIFY copy for runc: what runc 1.1's init (Go)
 /// calls between loading the filter and handing the listener over, as measured
 /// here under a deny-everything profile, plus the Go runtime's own housekeeping.

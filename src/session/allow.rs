@@ -2,6 +2,7 @@
 //! so that the diff against the profile is as small as a reviewer would make it.
 
 use super::{SessionError, Summary};
+use crate::container::oci_runtime::GO_SCHEDULING;
 use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError};
 use crate::profile::Profile;
 
@@ -65,6 +66,20 @@ pub fn with_bootstrap(
             workload.push(edit);
         }
     }
+    // runc's start-up needs its Go runtime's scheduling calls whether or not
+    // this run happened to see them (those the profile allows stay as they are).
+    if runtime == "runc" && !bootstrap.is_empty() {
+        for name in GO_SCHEDULING {
+            let edit = Edit::Allow(name.to_string());
+            if !bootstrap.contains(&edit) && !workload.contains(&edit) {
+                bootstrap.push(edit);
+            }
+        }
+        bootstrap.sort_by_key(|edit| match edit {
+            Edit::Allow(name) => name.clone(),
+            _ => String::new(),
+        });
+    }
     let comment = recorded_comment(command);
     let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
     let comment = bootstrap_comment(runtime);
@@ -78,4 +93,62 @@ fn recorded_comment(command: &str) -> String {
 
 fn bad(e: EditError) -> SessionError {
     SessionError::BadInput(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::summary::Entry;
+
+    /// A run that saw runc's init make one call, and the workload one.
+    fn seen() -> Summary {
+        let entry = |syscall: &str, bootstrap: bool| Entry {
+            arch: "x86_64".into(),
+            syscall: syscall.into(),
+            count: 1,
+            verdict: "EPERM".into(),
+            first_pid: 1,
+            first_comm: "runc:[2:INIT]".into(),
+            example: String::new(),
+            bootstrap,
+            rule: "defaultAction".into(),
+            args: None,
+            comms: Vec::new(),
+        };
+        Summary {
+            entries: vec![entry("capset", true), entry("mkdir", false)],
+            ..Summary::default()
+        }
+    }
+
+    /// The names of the rule that names `name`.
+    fn rule_with(profile: &Profile, name: &str) -> Option<Vec<String>> {
+        let names = |r: &crate::profile::Rule| r.names.iter().map(|n| n.name.clone()).collect();
+        profile
+            .rules
+            .iter()
+            .map(names)
+            .find(|names: &Vec<String>| names.iter().any(|n| n == name))
+    }
+
+    #[test]
+    fn runcs_start_up_rule_allows_its_go_runtimes_scheduling_calls_seen_or_not() {
+        let empty = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#;
+        let profile = crate::profile::load_str("p.json", empty.into()).unwrap();
+        let text = with_bootstrap(&profile, &seen(), "docker run x", "runc").unwrap();
+        let saved = crate::profile::load_str("p.json", text).unwrap();
+        let start_up = rule_with(&saved, "capset").expect("the start-up rule");
+        for name in GO_SCHEDULING {
+            assert!(start_up.iter().any(|n| n == name), "{name}: {start_up:?}");
+        }
+        assert!(
+            !start_up.iter().any(|n| n == "mkdir"),
+            "the workload's apart"
+        );
+
+        // crun is C: its rule holds what was seen, nothing more.
+        let text = with_bootstrap(&profile, &seen(), "podman run x", "crun").unwrap();
+        let saved = crate::profile::load_str("p.json", text).unwrap();
+        assert_eq!(rule_with(&saved, "capset").unwrap(), ["capset"]);
+    }
 }

@@ -83,6 +83,8 @@ impl LogSources {
             match kmsg::KmsgSource::open() {
                 Ok(source) => {
                     let mut h = Health::new(Source::Kmsg);
+                    // From the start, and even if it never reads a line: see `kmsg::tally`.
+                    h.lost_bound = crate::sources::health::Bound::AtLeast;
                     h.warnings.extend(warnings.iter().cloned());
                     if let Ok(s) = audit::status() {
                         if s.pid != 0 {
