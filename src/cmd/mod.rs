@@ -73,7 +73,7 @@ pub enum CmdError {
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
     #[error(transparent)]
-    Coverage(#[from] crate::run::coverage::CoverageError),
+    Coverage(#[from] crate::coverage::CoverageError),
     #[error(transparent)]
     Session(#[from] crate::session::SessionError),
 }

@@ -4,9 +4,9 @@
 
 use super::CmdError;
 use crate::cli::TightenArgs;
+use crate::coverage::Coverage;
 use crate::profile::edit::apply_commented;
 use crate::profile::{load_file, Profile};
-use crate::run::coverage::Coverage;
 use crate::run::Interception;
 use crate::session::{Local, Session};
 use crate::sources::logs::Wanted;

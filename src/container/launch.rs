@@ -6,9 +6,10 @@
 use super::agent::Agent;
 use super::cgroup::Parent;
 use super::marker::{drain, sift_marker};
+use crate::coverage::Coverage;
 use crate::progress::Progress;
 use crate::run::contain::Containment;
-use crate::run::coverage::{self, Coverage};
+use crate::run::coverage;
 use crate::run::local::{consume, report_health, Attach, LogOptions, Terminal};
 use crate::run::notify::Supervisor;
 use crate::run::Interception;

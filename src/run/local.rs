@@ -4,10 +4,11 @@
 
 use super::child::{Credentials, Prepared, Spawned, SECCOMP_FILTER_FLAG_NEW_LISTENER};
 use super::contain::Containment;
-use super::coverage::{self, Counting, Coverage};
+use super::coverage::{self, Counting};
 use super::notify::{self, Supervisor};
 use super::{Interception, RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
+use crate::coverage::Coverage;
 use crate::profile::Action;
 use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};

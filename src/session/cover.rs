@@ -1,11 +1,12 @@
 //! Coverage runs: the workload runs as under the profile (verdicts enforced,
 //! nothing held) while every call it makes is counted — in the kernel where eBPF
-//! is there, else by notification (see [`crate::run::coverage`]) —
+//! is there, else by notification (see [`crate::coverage`]) —
 //! and each run is merged into the coverage file kept next to the profile.
 
 use super::{collect, Session, SessionError, Start, Summary, Workload};
 use crate::compile::Mode;
-use crate::run::coverage::{Counting, Coverage};
+use crate::coverage::Coverage;
+use crate::run::coverage::Counting;
 use crate::run::local::{self, Attach, LogOptions};
 use crate::run::{Interception, Policy, WorkloadExit};
 use std::path::PathBuf;
