@@ -55,7 +55,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     if args.narrow {
         out = narrowed(&out, &coverage, "tightened by eperm")?;
     }
-    super::export::write_profile(&args.output, &out.text, &args.format)?;
+    super::write_profile(&args.output, &out.text, &args.format)?;
     eprintln!("eperm: wrote {}", args.output.display());
 
     super::verified(&args.output, &args.command, last, "under coverage")
