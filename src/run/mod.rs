@@ -11,6 +11,7 @@ pub mod coverage;
 mod interception;
 pub mod local;
 pub mod notify;
+pub mod serve;
 pub mod trace;
 
 pub use interception::Interception;
