@@ -11,7 +11,7 @@ use crate::progress::Progress;
 use crate::run::contain::Containment;
 use crate::run::coverage;
 use crate::run::notify::Supervisor;
-use crate::run::serve::{serve, Attach, LogFeed, LogOptions, Serve, Server, Workload};
+use crate::run::serve::{serve, Attach, LogFeed, LogOptions, Serve, Served, Server};
 use crate::run::Interception;
 use crate::run::{RunError, Supervision, WorkloadExit};
 use crate::sources::forks::Forks;
@@ -256,7 +256,7 @@ impl<'a> Client<'a> {
     }
 }
 
-impl Workload for Client<'_> {
+impl Served for Client<'_> {
     type Process = i32;
 
     fn name(&self) -> &'static str {

@@ -8,7 +8,7 @@ use super::contain::Containment;
 use super::coverage::{self, Counting};
 use super::notify::{self, Supervisor};
 use super::serve::{
-    login_uid, serve, Attach, LogFeed, LogOptions, Serve, Server, Terminal, Workload,
+    login_uid, serve, Attach, LogFeed, LogOptions, Serve, Served, Server, Terminal,
 };
 use super::{Interception, RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
@@ -271,7 +271,7 @@ impl<'a> Child<'a> {
     }
 }
 
-impl Workload for Child<'_> {
+impl Served for Child<'_> {
     type Process = Spawned;
 
     fn name(&self) -> &'static str {

@@ -3,7 +3,8 @@
 //! its kernel log records turned into events and its calls counted, and
 //! everything is stopped in order once it has ended.
 //!
-//! What differs between a local workload and a container is a [`Workload`]:
+//! What differs between a local workload and a container is what is served, a
+//! [`Served`]:
 //! how it starts (the child with its filter, or the runtime's client), which log
 //! records are its, how long its listeners are served once its first process is
 //! gone. `run::local` and `container::launch` each supply one; the interception
@@ -23,8 +24,8 @@ use std::thread::{Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 /// What differs between the runs the loop serves.
-pub(crate) trait Workload: Sync {
-    /// What [`Workload::start`] started: the child, or the runtime's client.
+pub(crate) trait Served: Sync {
+    /// What [`Served::start`] started: the child, or the runtime's client.
     type Process;
 
     /// Says what is started, in error messages: "the workload", "the runtime client".
@@ -122,7 +123,7 @@ impl<'a> LogFeed<'a> {
 }
 
 /// How a served run ended.
-pub(crate) struct Served<T> {
+pub(crate) struct Ended<T> {
     pub exit: Result<WorkloadExit, RunError>,
     /// What the server returned, if it served.
     pub served: Option<T>,
@@ -132,7 +133,7 @@ pub(crate) struct Served<T> {
 
 /// Runs `workload` to its end, serving it as `run` says; the watchdog finishes
 /// what is left of it.
-pub(crate) fn serve<W: Workload, T: Send>(workload: &W, run: Serve<'_, T>) -> Served<T> {
+pub(crate) fn serve<W: Served, T: Send>(workload: &W, run: Serve<'_, T>) -> Ended<T> {
     let Serve {
         sup,
         containment,
@@ -183,7 +184,7 @@ pub(crate) fn serve<W: Workload, T: Send>(workload: &W, run: Serve<'_, T>) -> Se
     let counts = counter.map(|c| c.read());
     containment.finish();
     drop(attach);
-    Served {
+    Ended {
         exit,
         served,
         counts,
@@ -202,7 +203,7 @@ struct Started {
 impl Started {
     /// Starts the workload, gives it the terminal, tells the log feed which
     /// records are its, and waits for it (killed when it never got to run).
-    fn run<'scope, 'env, W: Workload>(
+    fn run<'scope, 'env, W: Served>(
         workload: &'env W,
         scope: &'scope Scope<'scope, 'env>,
         containment: &Containment,
@@ -269,7 +270,7 @@ struct Feed<'scope> {
 }
 
 impl<'scope> Feed<'scope> {
-    fn start<'env, W: Workload>(
+    fn start<'env, W: Served>(
         scope: &'scope Scope<'scope, 'env>,
         workload: &'env W,
         sup: &'env Supervision,
@@ -307,7 +308,7 @@ impl<'scope> Feed<'scope> {
 
     /// Once the workload ended: waits for its last records (when it started),
     /// stops the sources and leaves their final health in `logs`.
-    fn finish<W: Workload>(self, workload: &W, started: bool, warning: Option<&str>) {
+    fn finish<W: Served>(self, workload: &W, started: bool, warning: Option<&str>) {
         // Not attributed (it never started): the consumer has nothing to wait for.
         drop(self.filter);
         if started {
@@ -481,7 +482,7 @@ fn read_id(path: &str) -> Option<u32> {
     (n != u32::MAX).then_some(n)
 }
 
-pub(crate) fn wait(pid: i32) -> std::io::Result<WorkloadExit> {
+fn wait(pid: i32) -> std::io::Result<WorkloadExit> {
     loop {
         let mut status = 0;
         // SAFETY: waiting for our own child.
