@@ -177,7 +177,9 @@ fn examples(roff: &mut Roff, subcommand: Option<&str>) {
     }
     roff.control("SH", ["EXAMPLES"]);
     for (command, what) in pairs {
-        roff.control("TP", []).text([bold(command)]).text([roman(what)]);
+        roff.control("TP", [])
+            .text([bold(command)])
+            .text([roman(what)]);
     }
 }
 
