@@ -2,8 +2,8 @@
 //! i386, x32 with hex-encoded names, and a cut line) in each fixture.
 
 use crate::util::fixture;
+use eperm::sources::audit_record::{parse_line, parse_payload, Record, Skip};
 use eperm::sources::file::{scan, Format};
-use eperm::sources::parse::{parse_line, parse_payload, Record};
 
 fn render(r: &Record) -> String {
     format!(
@@ -107,7 +107,6 @@ proptest::proptest! {
         // Any text, and text made of a record's own pieces, which does make records.
         s in proptest::prop_oneof!["\\PC*", "( |=|\\)|\"|arch=c000003e|syscall=[0-9]{1,3}|pid=[0-9]|x)*"]
     ) {
-        use eperm::sources::parse::Skip;
         let has_fields = s.contains("arch=") && s.contains("syscall=");
         let plain = parse_line(&s);
         if !s.contains("type=") && !s.trim_start().starts_with('{') {
@@ -159,7 +158,6 @@ proptest::proptest! {
     /// number begins, then a record whose number is the digits kept.
     #[test]
     fn cut_records_never_panic(cut in 0usize..X32_LINE.len() + 10) {
-        use eperm::sources::parse::Skip;
         let cut = cut.min(X32_LINE.len());
         let typed = "audit: type=1326".len();
         let digits = X32_LINE.find("syscall=").unwrap() + "syscall=".len();

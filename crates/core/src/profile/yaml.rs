@@ -430,7 +430,7 @@ mod tests {
                 }
             }
             refused_with_reasons(&text)?;
-            let real = include_str!("../../tests/fixtures/spo/profile.yaml");
+            let real = include_str!("../../../../tests/fixtures/spo/profile.yaml");
             let cut = real.char_indices().map(|(i, _)| i).find(|&i| i >= cut).unwrap_or(real.len());
             if cut == real.len() {
                 let whole = crate::profile::load_str("t.yaml", real.to_string());
