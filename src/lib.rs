@@ -20,26 +20,22 @@
 //! - [`untrusted`]: the one way text from other processes is shown (escaped).
 //! - [`cli`] and [`cmd`]: the command line and one thin file per subcommand.
 
+pub use eperm_core::{
+    arch, caps, compile, errno, json, profile, suggest, syscalls, target, untrusted,
+};
+
 pub mod app;
-pub mod arch;
 pub mod bpf;
-pub mod caps;
 pub mod cli;
 pub mod cmd;
-pub mod compile;
 pub mod container;
 pub mod coverage;
-pub mod errno;
-pub mod json;
-pub mod profile;
+pub mod detect;
 pub mod progress;
 pub mod report;
 pub mod run;
 pub mod session;
 pub mod sources;
-pub mod suggest;
-pub mod target;
 pub mod tighten;
 pub mod tui;
 pub mod ui;
-pub mod untrusted;

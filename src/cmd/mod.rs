@@ -152,7 +152,7 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
         })?),
     };
     let runtime =
-        crate::target::Runtime::from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
+        crate::detect::runtime_from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
             .map_err(CmdError::BadInput)?;
     Ok(Target {
         arch,
