@@ -233,6 +233,24 @@ impl Parser<'_> {
         }
     }
 
+    /// An error if the ',' at `comma` stands right before `close`: JSON allows
+    /// none after the last `element`.
+    fn no_trailing_comma(
+        &self,
+        comma: Option<usize>,
+        close: u8,
+        element: &str,
+    ) -> Result<(), SyntaxError> {
+        match comma {
+            Some(at) if self.peek() == Some(close) => {
+                let message = format!("a trailing comma before '{}'", close as char);
+                let hint = format!("delete this comma: JSON allows none after the last {element}");
+                Err(self.error_at(at, &message).hint(&hint))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn object(&mut self) -> Result<Value, SyntaxError> {
         let mut members = Vec::new();
         if self.open(b'}') {
@@ -242,11 +260,7 @@ impl Parser<'_> {
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
-                if let (Some(at), Some(b'}')) = (comma, self.peek()) {
-                    return Err(self
-                        .error_at(at, "a trailing comma before '}'")
-                        .hint("delete this comma: JSON allows none after the last member"));
-                }
+                self.no_trailing_comma(comma, b'}', "member")?;
                 return Err(self.unexpected("a quoted key"));
             }
             let key_start = self.pos;
@@ -283,11 +297,7 @@ impl Parser<'_> {
         let mut comma: Option<usize> = None;
         loop {
             self.skip_ws();
-            if let (Some(at), Some(b']')) = (comma, self.peek()) {
-                return Err(self
-                    .error_at(at, "a trailing comma before ']'")
-                    .hint("delete this comma: JSON allows none after the last item"));
-            }
+            self.no_trailing_comma(comma, b']', "item")?;
             self.path.push(Step::Index(items.len()));
             let item = self.value()?;
             self.path.pop();
