@@ -239,6 +239,14 @@ struct PruneState {
     action: Verdict,
 }
 
+/// The pruning of one level: the state it was entered with, the flags it
+/// gathers (`sn`, as libseccomp names them), and the nodes it freed.
+struct LevelPrune {
+    state: PruneState,
+    sn: PruneState,
+    freed: u32,
+}
+
 const KILL_THREAD: Verdict = Verdict {
     action: crate::profile::Action::KillThread,
     data: 0,
@@ -706,40 +714,41 @@ impl Db {
         new: Option<usize>,
         state: &mut PruneState,
     ) -> u32 {
-        let mut freed = 0;
-        let mut sn = *state;
+        let mut level = LevelPrune {
+            state: *state,
+            sn: *state,
+            freed: 0,
+        };
         if let (Some(x), Some(n)) = (existing, new) {
             if state.flags & IST_MATCHSET != IST_MATCH_ONCE {
-                freed = self.prune_level(x, n, state, &mut sn);
+                self.prune_level(x, n, &mut level);
             }
         }
-        if sn.flags & IST_MATCH != 0 {
-            state.flags |= sn.flags;
+        if level.sn.flags & IST_MATCH != 0 {
+            state.flags |= level.sn.flags;
         } else {
             state.flags &= !IST_MATCH;
         }
-        freed
+        level.freed
     }
 
-    /// Compares the new node `n` with each node of the existing level holding
-    /// `x0`, gathering the flags of this level in `sn`. Returns the nodes freed.
-    fn prune_level(&mut self, x0: usize, n: usize, state: &PruneState, sn: &mut PruneState) -> u32 {
-        let mut freed = 0;
+    /// Compares the new node `n` with each node of the existing level holding `x0`.
+    fn prune_level(&mut self, x0: usize, n: usize, level: &mut LevelPrune) {
         let mut x = self.level_head(x0);
         loop {
             let x_next = self.nodes[x].lvl_nxt;
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
             let flow = if Db::chain_eq(xn, nn) {
-                self.prune_match(x, n, state, sn, &mut freed)
+                self.prune_match(x, n, level)
             } else if Db::chain_lt(xn, nn) {
                 // Look for the new node further down the existing tree.
-                self.prune_search(x, n, state, sn, &mut freed, true)
+                self.prune_search(x, n, level, true)
             } else {
                 // Look for the existing node further down the new chain.
-                self.prune_search(x, n, state, sn, &mut freed, false)
+                self.prune_search(x, n, level, false)
             };
             if flow.is_break() {
-                return freed;
+                return;
             }
             match x_next {
                 Some(v) => x = v,
@@ -747,21 +756,14 @@ impl Db {
             }
         }
         // Fell off the level: nothing matched here.
-        sn.flags &= !IST_MATCH;
-        freed
+        level.sn.flags &= !IST_MATCH;
     }
 
     /// The existing node `x` and the new node `n` are alike: prunes below both,
     /// then removes the existing subtree if the new rule makes it redundant.
     /// `Break` when the level is settled.
-    fn prune_match(
-        &mut self,
-        mut x: usize,
-        n: usize,
-        state: &PruneState,
-        sn: &mut PruneState,
-        freed: &mut u32,
-    ) -> ControlFlow<()> {
+    fn prune_match(&mut self, mut x: usize, n: usize, level: &mut LevelPrune) -> ControlFlow<()> {
+        let LevelPrune { state, sn, freed } = level;
         let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
         sn.flags |= IST_MATCHSET;
         if nn.leaf() {
@@ -822,11 +824,10 @@ impl Db {
         &mut self,
         mut x: usize,
         n: usize,
-        state: &PruneState,
-        sn: &mut PruneState,
-        freed: &mut u32,
+        level: &mut LevelPrune,
         down_existing: bool,
     ) -> ControlFlow<()> {
+        let LevelPrune { state, sn, freed } = level;
         let (prefix, other) = if down_existing {
             (IST_X_PREFIX, IST_N_PREFIX)
         } else {
