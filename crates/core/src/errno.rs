@@ -1,8 +1,8 @@
 //! Errno names for the values profiles carry in `errnoRet` (asm-generic numbering,
 //! which x86, arm, riscv, s390, loongarch and ppc share).
 
-/// (name, number), by number; aliases follow in `ALIASES`.
-const ERRNOS: &[(&str, u32)] = &[
+/// (name, number) of the classic Unix errors, 1 to 34 (`errno-base.h`).
+const BASE: &[(&str, u32)] = &[
     ("EPERM", 1),
     ("ENOENT", 2),
     ("ESRCH", 3),
@@ -37,6 +37,10 @@ const ERRNOS: &[(&str, u32)] = &[
     ("EPIPE", 32),
     ("EDOM", 33),
     ("ERANGE", 34),
+];
+
+/// 35 to 87, from `errno.h` (41 and 58 unused): locks, STREAMS, links, and more.
+const LINUX: &[(&str, u32)] = &[
     ("EDEADLK", 35),
     ("ENAMETOOLONG", 36),
     ("ENOLCK", 37),
@@ -88,6 +92,10 @@ const ERRNOS: &[(&str, u32)] = &[
     ("ERESTART", 85),
     ("ESTRPIPE", 86),
     ("EUSERS", 87),
+];
+
+/// 88 to 115: sockets and networking.
+const NETWORK: &[(&str, u32)] = &[
     ("ENOTSOCK", 88),
     ("EDESTADDRREQ", 89),
     ("EMSGSIZE", 90),
@@ -116,6 +124,10 @@ const ERRNOS: &[(&str, u32)] = &[
     ("EHOSTUNREACH", 113),
     ("EALREADY", 114),
     ("EINPROGRESS", 115),
+];
+
+/// 116 on: file systems, media, keys, robust mutexes, hardware.
+const LATER: &[(&str, u32)] = &[
     ("ESTALE", 116),
     ("EUCLEAN", 117),
     ("ENOTNAM", 118),
@@ -136,14 +148,16 @@ const ERRNOS: &[(&str, u32)] = &[
     ("EHWPOISON", 133),
 ];
 
+/// Every canonical (name, number), by number.
+fn errnos() -> impl Iterator<Item = &'static (&'static str, u32)> {
+    [BASE, LINUX, NETWORK, LATER].into_iter().flatten()
+}
+
 const ALIASES: &[(&str, u32)] = &[("EWOULDBLOCK", 11), ("EDEADLOCK", 35), ("ENOTSUP", 95)];
 
 /// `1` -> `Some("EPERM")`.
 pub fn name(nr: u32) -> Option<&'static str> {
-    ERRNOS
-        .iter()
-        .find(|&&(_, n)| n == nr)
-        .map(|&(name, _)| name)
+    errnos().find(|&&(_, n)| n == nr).map(|&(name, _)| name)
 }
 
 /// `"EPERM"`, `"eperm"` or `"1"` -> `Some(1)`.
@@ -152,8 +166,7 @@ pub fn parse(s: &str) -> Option<u32> {
     if let Ok(n) = s.parse() {
         return Some(n);
     }
-    ERRNOS
-        .iter()
+    errnos()
         .chain(ALIASES)
         .find(|(name, _)| name.eq_ignore_ascii_case(s))
         .map(|&(_, n)| n)
@@ -161,7 +174,7 @@ pub fn parse(s: &str) -> Option<u32> {
 
 /// Every canonical name, for suggestions.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    ERRNOS.iter().map(|&(name, _)| name)
+    errnos().map(|&(name, _)| name)
 }
 
 /// `1` -> `"EPERM"`, `4000` -> `"errno 4000"`.

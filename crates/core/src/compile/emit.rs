@@ -346,21 +346,23 @@ const SHORT_PATH: u64 = 16;
 
 /// Emits the program for the arches of `arches` (x86_64 and x32 share one block).
 pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter> {
-    let mut asm = Asm {
-        db,
-        words,
-        out: Vec::new(),
-        next_label: 0,
-        conts: Vec::new(),
-        cont_ids: HashMap::new(),
-        nodes: HashMap::new(),
-        order: Vec::new(),
-        shared: 0,
-        canon: HashMap::new(),
-        code: Vec::new(),
-        rets: HashMap::new(),
-    };
-    // Groups by AUDIT_ARCH, in the order of `arches`.
+    let mut asm = Asm::new(db, words);
+    let groups = by_audit_arch(arches);
+    let bad_arch = asm.words.bad_arch();
+    let group_labels = asm.emit_arch_tests(&groups, bad_arch);
+    for ((_, group), &l) in groups.iter().zip(&group_labels) {
+        asm.emit_group(group, l, bad_arch);
+    }
+    // Argument blocks after every arch's number tests, so any arch can jump into
+    // code another arch shares with it.
+    asm.emit_code();
+    asm.emit_rets();
+    let live = reachable(asm.out, asm.next_label);
+    assemble(live, asm.next_label)
+}
+
+/// The arches grouped by AUDIT_ARCH value, in the order of `arches`.
+fn by_audit_arch(arches: &[Arch]) -> Vec<(u32, Vec<Arch>)> {
     let mut groups: Vec<(u32, Vec<Arch>)> = Vec::new();
     for &a in arches {
         match groups.iter_mut().find(|g| g.0 == a.audit_arch()) {
@@ -368,113 +370,56 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
             None => groups.push((a.audit_arch(), vec![a])),
         }
     }
-    let bad_arch = asm.words.bad_arch();
-    asm.out.push(Ins::Ld(bpf::OFF_ARCH));
-    let group_labels: Vec<Label> = groups.iter().map(|_| asm.label()).collect();
-    let bad_arch_ret = asm.ret(bad_arch);
-    for (i, (g, &l)) in groups.iter().zip(&group_labels).enumerate() {
-        let last = i + 1 == groups.len();
-        let next = if last { bad_arch_ret } else { asm.label() };
-        asm.out.push(Ins::J {
-            code: bpf::JEQ_K,
-            k: g.0,
-            jt: l,
-            jf: next,
-        });
-        if !last {
-            asm.out.push(Ins::Mark(next));
+    groups
+}
+
+impl<'a, W: Words> Asm<'a, W> {
+    fn new(db: &'a Db, words: &'a mut W) -> Self {
+        Asm {
+            db,
+            words,
+            out: Vec::new(),
+            next_label: 0,
+            conts: Vec::new(),
+            cont_ids: HashMap::new(),
+            nodes: HashMap::new(),
+            order: Vec::new(),
+            shared: 0,
+            canon: HashMap::new(),
+            code: Vec::new(),
+            rets: HashMap::new(),
         }
     }
-    for ((_, group), &l) in groups.iter().zip(&group_labels) {
-        let default = asm.words.default();
-        let default_cont = asm.cont(Cont::Ret(default));
-        let entries: Vec<(u32, Entry)> = db
-            .entries
-            .iter()
-            .filter(|((arch, _), _)| group.contains(arch))
-            .map(|(&(_, nr), &e)| (nr, e))
-            .collect();
-        for (_, e) in &entries {
-            if let Entry::Tree(n) = e {
-                asm.discover((db.level_head(*n), default_cont));
+
+    /// `ld arch` and a jump per group to the label returned for it; any other
+    /// arch gets `bad_arch`.
+    fn emit_arch_tests(&mut self, groups: &[(u32, Vec<Arch>)], bad_arch: u32) -> Vec<Label> {
+        self.out.push(Ins::Ld(bpf::OFF_ARCH));
+        let group_labels: Vec<Label> = groups.iter().map(|_| self.label()).collect();
+        let bad_arch_ret = self.ret(bad_arch);
+        for (i, (g, &l)) in groups.iter().zip(&group_labels).enumerate() {
+            let last = i + 1 == groups.len();
+            let next = if last { bad_arch_ret } else { self.label() };
+            self.out.push(Ins::J {
+                code: bpf::JEQ_K,
+                k: g.0,
+                jt: l,
+                jf: next,
+            });
+            if !last {
+                self.out.push(Ins::Mark(next));
             }
         }
-        asm.share();
-        // What each listed syscall number leads to.
-        let mut points: Vec<(u32, Target)> = Vec::new();
-        for (nr, entry) in entries {
-            let t = match entry {
-                Entry::Always(leaf) => Target::Ret(asm.words.leaf(&leaf)),
-                Entry::Tree(n) => {
-                    let key = (db.level_head(n), default_cont);
-                    Target::Block(asm.node_entry(key, None))
-                }
-            };
-            points.push((nr, t));
-        }
-        points.sort_by_key(|p| p.0);
-        let has = |a| group.contains(&a);
-        let base: Vec<(u32, Target)> = if has(Arch::X86_64) && !has(Arch::X32) {
-            // x32 numbers under AUDIT_ARCH_X86_64 are a different ABI: bad arch,
-            // except -1, which tracers use to skip a call.
-            vec![
-                (0, Target::Ret(default)),
-                (X32_SYSCALL_BIT, Target::Ret(bad_arch)),
-                (u32::MAX, Target::Ret(default)),
-            ]
-        } else if has(Arch::X32) && !has(Arch::X86_64) {
-            vec![
-                (0, Target::Ret(bad_arch)),
-                (X32_SYSCALL_BIT, Target::Ret(default)),
-            ]
-        } else {
-            vec![(0, Target::Ret(default))]
-        };
-        let base_at = |nr: u32| {
-            base.iter()
-                .rev()
-                .find(|b| b.0 <= nr)
-                .expect("base starts at 0")
-                .1
-        };
-        let mut bounds: Vec<u32> = base.iter().map(|b| b.0).collect();
-        for &(nr, _) in &points {
-            bounds.push(nr);
-            if nr < u32::MAX {
-                bounds.push(nr + 1);
-            }
-        }
-        bounds.sort_unstable();
-        bounds.dedup();
-        let mut segs: Vec<Seg<Target>> = Vec::new();
-        for b in bounds {
-            let t = match points.binary_search_by_key(&b, |p| p.0) {
-                Ok(i) => points[i].1,
-                Err(_) => base_at(b),
-            };
-            if segs.last().is_none_or(|s| s.target != t) {
-                if let Some(s) = segs.last_mut() {
-                    s.end = b - 1;
-                }
-                segs.push(Seg {
-                    start: b,
-                    end: u32::MAX,
-                    target: t,
-                    weight: 0,
-                });
-            }
-        }
-        let mut known: Vec<u32> = group
-            .iter()
-            .flat_map(|a| a.syscalls().iter().map(|&(_, nr)| nr))
-            .collect();
-        known.sort_unstable();
-        for s in &mut segs {
-            let from = known.partition_point(|&n| n < s.start);
-            let to = known.partition_point(|&n| n <= s.end);
-            s.weight = (to - from) as u64;
-        }
-        let weight = (known.len() as u64).max(1);
+        group_labels
+    }
+
+    /// One arch block at `l`: `ld nr` and the tests of the syscall number.
+    fn emit_group(&mut self, group: &[Arch], l: Label, bad_arch: u32) {
+        let default = self.words.default();
+        let points = self.group_points(group, default);
+        let base = base_targets(group, default, bad_arch);
+        let mut segs = segments(&points, &base);
+        let weight = weigh(&mut segs, group);
         // Smallest first, while the mean path stays short, below one test per
         // listed number; else balanced.
         let budget = SHORT_PATH.min(points.len() as u64);
@@ -483,22 +428,128 @@ pub fn emit<W: Words>(db: &Db, arches: &[Arch], words: &mut W) -> Vec<SockFilter
             .map(|m| dispatch::plan_measured(&segs, m * weight))
             .find(|&(_, _, path)| path <= budget * weight)
             .map_or_else(|| dispatch::plan(&segs, SIZE_WEIGHT * weight), |p| p.0);
-        asm.out.push(Ins::Mark(l));
-        asm.out.push(Ins::Ld(bpf::OFF_NR));
-        asm.emit_plan(&plan);
+        self.out.push(Ins::Mark(l));
+        self.out.push(Ins::Ld(bpf::OFF_NR));
+        self.emit_plan(&plan);
     }
-    // Argument blocks after every arch's number tests, so any arch can jump into
-    // code another arch shares with it.
-    asm.emit_code();
-    // One `ret` per action word for the whole program: the arch blocks share them.
-    let mut rets: Vec<(u32, Label)> = asm.rets.iter().map(|(&w, &l)| (w, l)).collect();
-    rets.sort_unstable();
-    for (w, l) in rets {
-        asm.out.push(Ins::Mark(l));
-        asm.out.push(Ins::Ret(w));
+
+    /// What each syscall number the group's entries list leads to, by number.
+    fn group_points(&mut self, group: &[Arch], default: u32) -> Vec<(u32, Target)> {
+        let db = self.db;
+        let default_cont = self.cont(Cont::Ret(default));
+        let entries: Vec<(u32, Entry)> = db
+            .entries
+            .iter()
+            .filter(|((arch, _), _)| group.contains(arch))
+            .map(|(&(_, nr), &e)| (nr, e))
+            .collect();
+        for (_, e) in &entries {
+            if let Entry::Tree(n) = e {
+                self.discover((db.level_head(*n), default_cont));
+            }
+        }
+        self.share();
+        let mut points: Vec<(u32, Target)> = Vec::new();
+        for (nr, entry) in entries {
+            let t = match entry {
+                Entry::Always(leaf) => Target::Ret(self.words.leaf(&leaf)),
+                Entry::Tree(n) => {
+                    let key = (db.level_head(n), default_cont);
+                    Target::Block(self.node_entry(key, None))
+                }
+            };
+            points.push((nr, t));
+        }
+        points.sort_by_key(|p| p.0);
+        points
     }
-    let live = reachable(asm.out, asm.next_label);
-    assemble(live, asm.next_label)
+
+    /// One `ret` per action word for the whole program: the arch blocks share them.
+    fn emit_rets(&mut self) {
+        let mut rets: Vec<(u32, Label)> = self.rets.iter().map(|(&w, &l)| (w, l)).collect();
+        rets.sort_unstable();
+        for (w, l) in rets {
+            self.out.push(Ins::Mark(l));
+            self.out.push(Ins::Ret(w));
+        }
+    }
+}
+
+/// Where numbers no entry lists lead, from each start on: the default, and on
+/// x86_64 or x32 alone the other ABI's numbers to `bad_arch`.
+fn base_targets(group: &[Arch], default: u32, bad_arch: u32) -> Vec<(u32, Target)> {
+    let has = |a| group.contains(&a);
+    if has(Arch::X86_64) && !has(Arch::X32) {
+        // x32 numbers under AUDIT_ARCH_X86_64 are a different ABI: bad arch,
+        // except -1, which tracers use to skip a call.
+        vec![
+            (0, Target::Ret(default)),
+            (X32_SYSCALL_BIT, Target::Ret(bad_arch)),
+            (u32::MAX, Target::Ret(default)),
+        ]
+    } else if has(Arch::X32) && !has(Arch::X86_64) {
+        vec![
+            (0, Target::Ret(bad_arch)),
+            (X32_SYSCALL_BIT, Target::Ret(default)),
+        ]
+    } else {
+        vec![(0, Target::Ret(default))]
+    }
+}
+
+/// The runs of numbers with one target, over all of `u32` (unweighted).
+fn segments(points: &[(u32, Target)], base: &[(u32, Target)]) -> Vec<Seg<Target>> {
+    let base_at = |nr: u32| {
+        base.iter()
+            .rev()
+            .find(|b| b.0 <= nr)
+            .expect("base starts at 0")
+            .1
+    };
+    let mut bounds: Vec<u32> = base.iter().map(|b| b.0).collect();
+    for &(nr, _) in points {
+        bounds.push(nr);
+        if nr < u32::MAX {
+            bounds.push(nr + 1);
+        }
+    }
+    bounds.sort_unstable();
+    bounds.dedup();
+    let mut segs: Vec<Seg<Target>> = Vec::new();
+    for b in bounds {
+        let t = match points.binary_search_by_key(&b, |p| p.0) {
+            Ok(i) => points[i].1,
+            Err(_) => base_at(b),
+        };
+        if segs.last().is_none_or(|s| s.target != t) {
+            if let Some(s) = segs.last_mut() {
+                s.end = b - 1;
+            }
+            segs.push(Seg {
+                start: b,
+                end: u32::MAX,
+                target: t,
+                weight: 0,
+            });
+        }
+    }
+    segs
+}
+
+/// Weighs each run by the group's known syscall numbers in it; returns their
+/// count (at least 1).
+fn weigh(segs: &mut [Seg<Target>], group: &[Arch]) -> u64 {
+    let mut known: Vec<u32> = group
+        .iter()
+        .flat_map(|a| a.syscalls().iter().map(|&(_, nr)| nr))
+        .collect();
+    known.sort_unstable();
+    for s in segs {
+        let from = known.partition_point(|&n| n < s.start);
+        let to = known.partition_point(|&n| n <= s.end);
+        s.weight = (to - from) as u64;
+    }
+    (known.len() as u64).max(1)
 }
 
 /// Drops instructions no path reaches (a node's `ld` when every way in jumps past it).
@@ -546,93 +597,46 @@ fn constant(node: &Node) -> Option<bool> {
 /// jump to a `ret` goes to a copy of it placed within reach (shared by the jumps near
 /// it), any other far jump through a `ja` trampoline.
 fn assemble(mut ins: Vec<Ins>, mut next_label: Label) -> Vec<SockFilter> {
-    const SLACK: usize = 32;
     loop {
-        let pos = positions(&ins, next_label);
-        // Program position -> index in `ins`, and what each label marks.
-        let idx: Vec<usize> = (0..ins.len())
-            .filter(|&i| !matches!(ins[i], Ins::Mark(_)))
-            .collect();
-        let ret_at = |p: usize| match idx.get(p).map(|&i| ins[i]) {
-            Some(Ins::Ret(w)) => Some(w),
-            _ => None,
-        };
-        let ends_flow = |p: usize| matches!(ins[idx[p]], Ins::J { .. } | Ins::Ja(_) | Ins::Ret(_));
-        // Copies of each word, existing and planned: (position, label).
-        let mut copies: HashMap<u32, Vec<(usize, Label)>> = HashMap::new();
-        let mut insert: Vec<(usize, Ins)> = Vec::new(); // (index in `ins`, instruction)
-        let mut marks: Vec<(usize, Label)> = Vec::new(); // labels to add before a position
-        let mut changed = false;
-        let mut retarget = Vec::new();
-        for (at, &i) in idx.iter().enumerate() {
-            let Ins::J { code, k, jt, jf } = ins[i] else {
-                continue;
-            };
-            let mut fix = |l: Label, next_label: &mut Label| -> Label {
-                if pos[l] - (at + 1) <= 255 {
-                    return l;
-                }
-                changed = true;
-                let Some(w) = ret_at(pos[l]) else {
-                    let t = *next_label;
-                    *next_label += 1;
-                    insert.push((i + 1, Ins::Mark(t)));
-                    insert.push((i + 1, Ins::Ja(l)));
-                    return t;
-                };
-                let near = copies.get(&w).and_then(|c| {
-                    c.iter()
-                        .find(|&&(p, _)| p > at && p - (at + 1) <= 255 - SLACK)
-                });
-                if let Some(&(_, cl)) = near {
-                    return cl;
-                }
-                if let Some(p) = (at + 1..=(at + 256 - SLACK).min(idx.len() - 1))
-                    .rev()
-                    .find(|&p| ret_at(p) == Some(w))
-                {
-                    let t = *next_label;
-                    *next_label += 1;
-                    marks.push((idx[p], t));
-                    copies.entry(w).or_default().push((p, t));
-                    return t;
-                }
-                let p = (at + 1..=(at + 256 - SLACK).min(idx.len() - 1))
-                    .rev()
-                    .find(|&p| ends_flow(p - 1))
-                    .expect("the jump itself ends a flow");
-                let t = *next_label;
-                *next_label += 1;
-                insert.push((idx[p - 1] + 1, Ins::Mark(t)));
-                insert.push((idx[p - 1] + 1, Ins::Ret(w)));
-                copies.entry(w).or_default().push((p, t));
-                t
-            };
-            let jt2 = fix(jt, &mut next_label);
-            let jf2 = fix(jf, &mut next_label);
-            retarget.push((
-                i,
-                Ins::J {
-                    code,
-                    k,
-                    jt: jt2,
-                    jf: jf2,
-                },
-            ));
-        }
-        if !changed {
+        let mut reach = Reach::new(&ins, next_label);
+        reach.plan();
+        if !reach.changed {
             break;
         }
-        for (i, x) in retarget {
+        next_label = reach.next_label;
+        let fixes = reach.fixes;
+        ins = fixes.apply(ins);
+    }
+    encode(&ins, next_label)
+}
+
+/// Room kept between a jump and the `ret` copy it is sent to, for what later
+/// fixes insert in between.
+const SLACK: usize = 32;
+
+/// What one pass changes to bring far jumps within reach.
+#[derive(Default)]
+struct Fixes {
+    /// Jumps given new targets: (index in `ins`, instruction).
+    retarget: Vec<(usize, Ins)>,
+    /// (index in `ins`, instruction) to insert before.
+    insert: Vec<(usize, Ins)>,
+    /// Labels to add before an index of `ins`.
+    marks: Vec<(usize, Label)>,
+}
+
+impl Fixes {
+    fn apply(mut self, mut ins: Vec<Ins>) -> Vec<Ins> {
+        for (i, x) in self.retarget {
             ins[i] = x;
         }
-        for (i, l) in marks {
-            insert.push((i, Ins::Mark(l)));
+        for (i, l) in self.marks {
+            self.insert.push((i, Ins::Mark(l)));
         }
         // Stable sort keeps each group's order (mark before its instruction).
-        insert.sort_by_key(|x| x.0);
-        let mut fixed = Vec::with_capacity(ins.len() + insert.len());
-        let mut it = insert.into_iter().peekable();
+        self.insert.sort_by_key(|x| x.0);
+        let mut fixed = Vec::with_capacity(ins.len() + self.insert.len());
+        let mut it = self.insert.into_iter().peekable();
         for (i, x) in ins.into_iter().enumerate() {
             while let Some((_, y)) = it.next_if(|(j, _)| *j == i) {
                 fixed.push(y);
@@ -640,11 +644,123 @@ fn assemble(mut ins: Vec<Ins>, mut next_label: Label) -> Vec<SockFilter> {
             fixed.push(x);
         }
         fixed.extend(it.map(|(_, y)| y));
-        ins = fixed;
+        fixed
     }
-    let pos = positions(&ins, next_label);
+}
+
+/// One pass over the program's jumps, planning how each far one is brought
+/// within reach.
+struct Reach<'i> {
+    ins: &'i [Ins],
+    pos: Vec<usize>,
+    /// Program position -> index in `ins`.
+    idx: Vec<usize>,
+    /// Copies of each word, existing and planned: (position, label).
+    copies: HashMap<u32, Vec<(usize, Label)>>,
+    fixes: Fixes,
+    changed: bool,
+    next_label: Label,
+}
+
+impl<'i> Reach<'i> {
+    fn new(ins: &'i [Ins], next_label: Label) -> Self {
+        Reach {
+            ins,
+            pos: positions(ins, next_label),
+            idx: (0..ins.len())
+                .filter(|&i| !matches!(ins[i], Ins::Mark(_)))
+                .collect(),
+            copies: HashMap::new(),
+            fixes: Fixes::default(),
+            changed: false,
+            next_label,
+        }
+    }
+
+    fn plan(&mut self) {
+        for at in 0..self.idx.len() {
+            let i = self.idx[at];
+            let Ins::J { code, k, jt, jf } = self.ins[i] else {
+                continue;
+            };
+            let jt = self.fix(at, i, jt);
+            let jf = self.fix(at, i, jf);
+            self.fixes.retarget.push((i, Ins::J { code, k, jt, jf }));
+        }
+    }
+
+    fn ret_at(&self, p: usize) -> Option<u32> {
+        match self.idx.get(p).map(|&i| self.ins[i]) {
+            Some(Ins::Ret(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn ends_flow(&self, p: usize) -> bool {
+        matches!(
+            self.ins[self.idx[p]],
+            Ins::J { .. } | Ins::Ja(_) | Ins::Ret(_)
+        )
+    }
+
+    fn fresh(&mut self) -> Label {
+        self.next_label += 1;
+        self.next_label - 1
+    }
+
+    /// Where the jump at position `at` (index `i`) to `l` should go instead.
+    fn fix(&mut self, at: usize, i: usize, l: Label) -> Label {
+        if self.pos[l] - (at + 1) <= 255 {
+            return l;
+        }
+        self.changed = true;
+        match self.ret_at(self.pos[l]) {
+            Some(w) => self.near_ret(at, w),
+            None => {
+                let t = self.fresh();
+                self.fixes.insert.push((i + 1, Ins::Mark(t)));
+                self.fixes.insert.push((i + 1, Ins::Ja(l)));
+                t
+            }
+        }
+    }
+
+    /// A `ret w` within reach of position `at`: a copy planned already, an
+    /// existing one, or a new one after the last instruction in reach that ends
+    /// a flow.
+    fn near_ret(&mut self, at: usize, w: u32) -> Label {
+        let near = self.copies.get(&w).and_then(|c| {
+            c.iter()
+                .find(|&&(p, _)| p > at && p - (at + 1) <= 255 - SLACK)
+        });
+        if let Some(&(_, cl)) = near {
+            return cl;
+        }
+        let reach = at + 1..=(at + 256 - SLACK).min(self.idx.len() - 1);
+        if let Some(p) = reach.clone().rev().find(|&p| self.ret_at(p) == Some(w)) {
+            let t = self.fresh();
+            self.fixes.marks.push((self.idx[p], t));
+            self.copies.entry(w).or_default().push((p, t));
+            return t;
+        }
+        let p = reach
+            .rev()
+            .find(|&p| self.ends_flow(p - 1))
+            .expect("the jump itself ends a flow");
+        let t = self.fresh();
+        let after = self.idx[p - 1] + 1;
+        self.fixes.insert.push((after, Ins::Mark(t)));
+        self.fixes.insert.push((after, Ins::Ret(w)));
+        self.copies.entry(w).or_default().push((p, t));
+        t
+    }
+}
+
+/// The program, its labels resolved to offsets.
+fn encode(ins: &[Ins], next_label: Label) -> Vec<SockFilter> {
+    let pos = positions(ins, next_label);
     let mut out = Vec::new();
-    for i in ins {
+    for &i in ins {
         let at = out.len();
         let off = |l: Label| (pos[l] - (at + 1)) as u32;
         out.push(match i {

@@ -31,6 +31,7 @@ use crate::arch::Arch;
 use crate::profile::{ArgCond, CmpOp, Resolved, Verdict};
 use crate::syscalls::multiplex::x86_multiplexed;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 /// An action together with the effective rule (index into `Resolved::rules`) that set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -84,6 +85,24 @@ impl Node {
         }
     }
 
+    /// The true (`tf`) or false branch.
+    fn branch(&self, tf: bool) -> Option<usize> {
+        if tf {
+            self.nxt_t
+        } else {
+            self.nxt_f
+        }
+    }
+
+    /// The true (`tf`) or false action.
+    fn action(&self, tf: bool) -> Option<Leaf> {
+        if tf {
+            self.act_t
+        } else {
+            self.act_f
+        }
+    }
+
     fn leaf(&self) -> bool {
         self.nxt_t.is_none() && self.nxt_f.is_none()
     }
@@ -99,6 +118,72 @@ impl Node {
         self.act_f
             .or(self.ghost_f)
             .map_or(KILL_THREAD, |l| l.verdict)
+    }
+}
+
+/// A rule's chain while it is built: its first node, and the nodes whose `tf`
+/// branch leads to the next comparison (or, at the end, to the action).
+struct Chain {
+    head: Option<usize>,
+    ends: Vec<usize>,
+    tf: bool,
+}
+
+/// A condition's mask and datum, split into the words a node compares.
+struct CondWords {
+    lo_off: u32,
+    hi_off: u32,
+    mask_lo: u32,
+    mask_hi: u32,
+    datum_lo: u32,
+    datum_hi: u32,
+    datum: u64,
+}
+
+impl CondWords {
+    fn new(arch: Arch, c: &ArgCond) -> CondWords {
+        let (mask, datum) = match c.op {
+            CmpOp::MaskedEq => (c.value, c.value_two),
+            _ => (u64::MAX, c.value),
+        };
+        let (lo_off, hi_off) = arg_offsets(arch, c.index);
+        CondWords {
+            lo_off,
+            hi_off,
+            mask_lo: mask as u32,
+            mask_hi: (mask >> 32) as u32,
+            datum_lo: datum as u32,
+            datum_hi: (datum >> 32) as u32,
+            datum,
+        }
+    }
+
+    /// A fresh node comparing the high (`hi`) or low word of `c`'s argument.
+    fn node(&self, c: &ArgCond, hi: bool, op: NodeOp) -> Node {
+        let (offset, mask, datum) = if hi {
+            (self.hi_off, self.mask_hi, self.datum_hi)
+        } else {
+            (self.lo_off, self.mask_lo, self.datum_lo)
+        };
+        Node {
+            arg: c.index,
+            hi,
+            offset,
+            op,
+            op_orig: c.op,
+            mask,
+            datum: datum & mask,
+            datum_full: self.datum,
+            nxt_t: None,
+            nxt_f: None,
+            act_t: None,
+            act_f: None,
+            lvl_prv: None,
+            lvl_nxt: None,
+            refcnt: 0,
+            ghost_t: None,
+            ghost_f: None,
+        }
     }
 }
 
@@ -152,6 +237,14 @@ const IST_REDUNDANT: u32 = IST_MATCH | IST_X_FINISHED | IST_N_PREFIX;
 struct PruneState {
     flags: u32,
     action: Verdict,
+}
+
+/// The pruning of one level: the state it was entered with, the flags it
+/// gathers (`sn`, as libseccomp names them), and the nodes it freed.
+struct LevelPrune {
+    state: PruneState,
+    sn: PruneState,
+    freed: u32,
 }
 
 const KILL_THREAD: Verdict = Verdict {
@@ -307,123 +400,99 @@ impl Db {
     fn gen_chain(&mut self, arch: Arch, leaf: Leaf, conds: &[ArgCond]) -> Option<usize> {
         let mut sorted: Vec<ArgCond> = conds.to_vec();
         sorted.sort_by_key(|c| c.index);
-        let wide = is_64bit(arch);
-        let mut head = None;
-        // Nodes whose `tf` branch leads to the next comparison (or the action).
-        let mut prev: Vec<usize> = Vec::new();
-        let mut tf = false;
+        let mut chain = Chain {
+            head: None,
+            ends: Vec::new(),
+            tf: false,
+        };
         for c in &sorted {
-            let (mask, datum) = match c.op {
-                CmpOp::MaskedEq => (c.value, c.value_two),
-                _ => (u64::MAX, c.value),
-            };
-            let blank = |hi: bool, offset: u32, op: NodeOp, m: u32, d: u32| Node {
-                arg: c.index,
-                hi,
-                offset,
-                op,
-                op_orig: c.op,
-                mask: m,
-                datum: d & m,
-                datum_full: datum,
-                nxt_t: None,
-                nxt_f: None,
-                act_t: None,
-                act_f: None,
-                lvl_prv: None,
-                lvl_nxt: None,
-                refcnt: 0,
-                ghost_t: None,
-                ghost_f: None,
-            };
-            let (lo_off, hi_off) = arg_offsets(arch, c.index);
-            let (mlo, mhi, dlo, dhi) = (
-                mask as u32,
-                (mask >> 32) as u32,
-                datum as u32,
-                (datum >> 32) as u32,
-            );
-            if !wide {
-                if c.op == CmpOp::MaskedEq && mlo == 0 {
-                    continue;
-                }
-                // NE, LT and LE test the opposite and act on the false branch.
-                let (op, new_tf) = match c.op {
-                    CmpOp::Ne => (NodeOp::Eq, false),
-                    CmpOp::Lt => (NodeOp::Ge, false),
-                    CmpOp::Le => (NodeOp::Gt, false),
-                    CmpOp::Eq => (NodeOp::Eq, true),
-                    CmpOp::Ge => (NodeOp::Ge, true),
-                    CmpOp::Gt => (NodeOp::Gt, true),
-                    CmpOp::MaskedEq => (NodeOp::MaskedEq, true),
-                };
-                let n = blank(false, lo_off, op, mlo, dlo);
-                let id = self.node(n);
-                self.link(&prev, tf, id);
-                head.get_or_insert(id);
-                prev = vec![id];
-                tf = new_tf;
-                continue;
-            }
-            if c.op == CmpOp::MaskedEq && mlo == 0 && mhi == 0 {
-                continue;
-            }
-            match c.op {
-                CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le => {
-                    let lo_op = if matches!(c.op, CmpOp::Gt | CmpOp::Le) {
-                        NodeOp::Gt
-                    } else {
-                        NodeOp::Ge
-                    };
-                    let n0 = blank(true, hi_off, NodeOp::Gt, mhi, dhi);
-                    let n1 = blank(true, hi_off, NodeOp::Eq, mhi, dhi);
-                    let n2 = blank(false, lo_off, lo_op, mlo, dlo);
-                    let (i0, i1, i2) = (self.node(n0), self.node(n1), self.node(n2));
-                    self.link(&[i0], false, i1);
-                    self.link(&[i1], true, i2);
-                    self.link(&prev, tf, i0);
-                    head.get_or_insert(i0);
-                    if matches!(c.op, CmpOp::Gt | CmpOp::Ge) {
-                        prev = vec![i0, i2];
-                        tf = true;
-                    } else {
-                        prev = vec![i1, i2];
-                        tf = false;
-                    }
-                }
-                CmpOp::Eq | CmpOp::Ne | CmpOp::MaskedEq => {
-                    let op = if c.op == CmpOp::MaskedEq {
-                        NodeOp::MaskedEq
-                    } else {
-                        NodeOp::Eq
-                    };
-                    let n0 = blank(true, hi_off, op, mhi, dhi);
-                    let n1 = blank(false, lo_off, op, mlo, dlo);
-                    let (i0, i1) = (self.node(n0), self.node(n1));
-                    self.link(&[i0], true, i1);
-                    self.link(&prev, tf, i0);
-                    head.get_or_insert(i0);
-                    if c.op == CmpOp::Ne {
-                        prev = vec![i0, i1];
-                        tf = false;
-                    } else {
-                        prev = vec![i1];
-                        tf = true;
-                    }
-                }
+            let words = CondWords::new(arch, c);
+            if is_64bit(arch) {
+                self.chain_wide(&mut chain, c, &words);
+            } else {
+                self.chain_narrow(&mut chain, c, &words);
             }
         }
-        let head = head?;
+        let head = chain.head?;
         // The syscall entry's reference.
         self.nodes[head].refcnt += 1;
-        for &p in &prev {
-            if tf {
+        for &p in &chain.ends {
+            if chain.tf {
                 self.nodes[p].act_t = Some(leaf);
             } else {
                 self.nodes[p].act_f = Some(leaf);
             }
         }
         Some(head)
+    }
+
+    /// On a 32-bit arch a condition is one node on the low word.
+    fn chain_narrow(&mut self, chain: &mut Chain, c: &ArgCond, w: &CondWords) {
+        if c.op == CmpOp::MaskedEq && w.mask_lo == 0 {
+            return;
+        }
+        // NE, LT and LE test the opposite and act on the false branch.
+        let (op, tf) = match c.op {
+            CmpOp::Ne => (NodeOp::Eq, false),
+            CmpOp::Lt => (NodeOp::Ge, false),
+            CmpOp::Le => (NodeOp::Gt, false),
+            CmpOp::Eq => (NodeOp::Eq, true),
+            CmpOp::Ge => (NodeOp::Ge, true),
+            CmpOp::Gt => (NodeOp::Gt, true),
+            CmpOp::MaskedEq => (NodeOp::MaskedEq, true),
+        };
+        let id = self.node(w.node(c, false, op));
+        self.append(chain, id, vec![id], tf);
+    }
+
+    /// On a 64-bit arch a condition compares the high word, then the low one.
+    fn chain_wide(&mut self, chain: &mut Chain, c: &ArgCond, w: &CondWords) {
+        if c.op == CmpOp::MaskedEq && w.mask_lo == 0 && w.mask_hi == 0 {
+            return;
+        }
+        match c.op {
+            CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le => {
+                let lo_op = if matches!(c.op, CmpOp::Gt | CmpOp::Le) {
+                    NodeOp::Gt
+                } else {
+                    NodeOp::Ge
+                };
+                let i0 = self.node(w.node(c, true, NodeOp::Gt));
+                let i1 = self.node(w.node(c, true, NodeOp::Eq));
+                let i2 = self.node(w.node(c, false, lo_op));
+                self.link(&[i0], false, i1);
+                self.link(&[i1], true, i2);
+                if matches!(c.op, CmpOp::Gt | CmpOp::Ge) {
+                    self.append(chain, i0, vec![i0, i2], true);
+                } else {
+                    self.append(chain, i0, vec![i1, i2], false);
+                }
+            }
+            CmpOp::Eq | CmpOp::Ne | CmpOp::MaskedEq => {
+                let op = if c.op == CmpOp::MaskedEq {
+                    NodeOp::MaskedEq
+                } else {
+                    NodeOp::Eq
+                };
+                let i0 = self.node(w.node(c, true, op));
+                let i1 = self.node(w.node(c, false, op));
+                self.link(&[i0], true, i1);
+                if c.op == CmpOp::Ne {
+                    self.append(chain, i0, vec![i0, i1], false);
+                } else {
+                    self.append(chain, i0, vec![i1], true);
+                }
+            }
+        }
+    }
+
+    /// Links the chain's ends to `first`, the first node of a condition whose
+    /// `tf` branches from `ends` lead on.
+    fn append(&mut self, chain: &mut Chain, first: usize, ends: Vec<usize>, tf: bool) {
+        self.link(&chain.ends, chain.tf, first);
+        chain.head.get_or_insert(first);
+        chain.ends = ends;
+        chain.tf = tf;
     }
 
     fn link(&mut self, prev: &[usize], tf: bool, to: usize) {
@@ -645,168 +714,167 @@ impl Db {
         new: Option<usize>,
         state: &mut PruneState,
     ) -> u32 {
-        let mut cnt = 0;
-        let mut sn = *state;
-        'ret: {
-            let (Some(x0), Some(n)) = (existing, new) else {
-                break 'ret;
-            };
-            if state.flags & IST_MATCHSET == IST_MATCH_ONCE {
-                break 'ret;
+        let mut level = LevelPrune {
+            state: *state,
+            sn: *state,
+            freed: 0,
+        };
+        if let (Some(x), Some(n)) = (existing, new) {
+            if state.flags & IST_MATCHSET != IST_MATCH_ONCE {
+                self.prune_level(x, n, &mut level);
             }
-            let mut x = self.level_head(x0);
-            loop {
-                let x_next = self.nodes[x].lvl_nxt;
-                'next: {
-                    let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
-                    if Db::chain_eq(xn, nn) {
-                        sn.flags |= IST_MATCHSET;
-                        if nn.leaf() {
-                            sn.flags |= IST_N_FINISHED;
-                        }
-                        if xn.leaf() {
-                            sn.flags |= IST_X_FINISHED;
-                        }
-                        if (xn.act_t.is_some() || xn.nxt_t.is_some())
-                            && !(nn.act_t.is_some() || nn.nxt_t.is_some())
-                        {
-                            break 'ret;
-                        }
-                        if (xn.act_f.is_some() || xn.nxt_f.is_some())
-                            && !(nn.act_f.is_some() || nn.nxt_f.is_some())
-                        {
-                            break 'ret;
-                        }
-                        if sn.flags & IST_N_FINISHED != 0
-                            && sn.flags & IST_X_FINISHED != 0
-                            && (nn.act_t.is_some() != xn.act_t.is_some()
-                                || nn.val_t() != xn.val_t()
-                                || nn.act_f.is_some() != xn.act_f.is_some()
-                                || nn.val_f() != xn.val_f())
-                        {
-                            break 'ret;
-                        }
-                        for tf in [true, false] {
-                            let nb = if tf {
-                                self.nodes[n].nxt_t
-                            } else {
-                                self.nodes[n].nxt_f
-                            };
-                            if nb.is_none() {
-                                continue;
-                            }
-                            let xb = if tf {
-                                self.nodes[x].nxt_t
-                            } else {
-                                self.nodes[x].nxt_f
-                            };
-                            self.get(Some(x));
-                            let mut st = *state;
-                            st.flags |= IST_MATCHSET;
-                            cnt += self.prune(xb, nb, &mut st);
-                            let (c, xp) = self.node_put(Some(x));
-                            cnt += c;
-                            if st.flags & IST_MATCH != 0 {
-                                sn.flags |= st.flags;
-                            }
-                            match xp {
-                                None => break 'next,
-                                Some(v) => x = v,
-                            }
-                        }
-                        let acts_agree = self.act_check(Some(x), sn.action).is_ok();
-                        if acts_agree
-                            && sn.flags & IST_MATCH != 0
-                            && sn.flags & IST_N_FINISHED != 0
-                            && sn.flags & IST_X_PREFIX != 0
-                        {
-                            cnt += self.tree_remove(Slot::Root, x);
-                            if self.root.is_none() {
-                                break 'ret;
-                            }
-                        } else if acts_agree
-                            && sn.flags & IST_MATCH != 0
-                            && sn.flags & IST_X_FINISHED != 0
-                            && sn.flags & IST_N_PREFIX != 0
-                        {
-                            break 'ret;
-                        }
-                    } else if Db::chain_lt(xn, nn) {
-                        if state.flags & IST_N_PREFIX != 0 {
-                            break 'ret;
-                        }
-                        // Look for the new node further down the existing tree.
-                        for tf in [true, false] {
-                            let xb = if tf {
-                                self.nodes[x].nxt_t
-                            } else {
-                                self.nodes[x].nxt_f
-                            };
-                            if xb.is_none() {
-                                continue;
-                            }
-                            self.get(Some(x));
-                            let mut st = *state;
-                            st.flags &= !IST_MATCH;
-                            st.flags |= IST_X_PREFIX;
-                            cnt += self.prune(xb, Some(n), &mut st);
-                            let (c, xp) = self.node_put(Some(x));
-                            cnt += c;
-                            if st.flags & IST_MATCH != 0 {
-                                sn.flags |= st.flags;
-                                break 'ret;
-                            }
-                            match xp {
-                                None => break 'next,
-                                Some(v) => x = v,
-                            }
-                        }
-                    } else {
-                        if state.flags & IST_X_PREFIX != 0 {
-                            break 'ret;
-                        }
-                        // Look for the existing node further down the new chain.
-                        for tf in [true, false] {
-                            let nb = if tf {
-                                self.nodes[n].nxt_t
-                            } else {
-                                self.nodes[n].nxt_f
-                            };
-                            if nb.is_none() {
-                                continue;
-                            }
-                            self.get(Some(x));
-                            let mut st = *state;
-                            st.flags &= !IST_MATCH;
-                            st.flags |= IST_N_PREFIX;
-                            cnt += self.prune(Some(x), nb, &mut st);
-                            let (c, xp) = self.node_put(Some(x));
-                            cnt += c;
-                            if st.flags & IST_MATCH != 0 {
-                                sn.flags |= st.flags;
-                                break 'ret;
-                            }
-                            match xp {
-                                None => break 'next,
-                                Some(v) => x = v,
-                            }
-                        }
-                    }
-                }
-                match x_next {
-                    Some(v) => x = v,
-                    None => break,
-                }
-            }
-            // Fell off the level: nothing matched here.
-            sn.flags &= !IST_MATCH;
         }
-        if sn.flags & IST_MATCH != 0 {
-            state.flags |= sn.flags;
+        if level.sn.flags & IST_MATCH != 0 {
+            state.flags |= level.sn.flags;
         } else {
             state.flags &= !IST_MATCH;
         }
-        cnt
+        level.freed
+    }
+
+    /// Compares the new node `n` with each node of the existing level holding `x0`.
+    fn prune_level(&mut self, x0: usize, n: usize, level: &mut LevelPrune) {
+        let mut x = self.level_head(x0);
+        loop {
+            let x_next = self.nodes[x].lvl_nxt;
+            let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
+            let flow = if Db::chain_eq(xn, nn) {
+                self.prune_match(x, n, level)
+            } else if Db::chain_lt(xn, nn) {
+                // Look for the new node further down the existing tree.
+                self.prune_search(x, n, level, true)
+            } else {
+                // Look for the existing node further down the new chain.
+                self.prune_search(x, n, level, false)
+            };
+            if flow.is_break() {
+                return;
+            }
+            match x_next {
+                Some(v) => x = v,
+                None => break,
+            }
+        }
+        // Fell off the level: nothing matched here.
+        level.sn.flags &= !IST_MATCH;
+    }
+
+    /// The existing node `x` and the new node `n` are alike: prunes below both,
+    /// then removes the existing subtree if the new rule makes it redundant.
+    /// `Break` when the level is settled.
+    fn prune_match(&mut self, mut x: usize, n: usize, level: &mut LevelPrune) -> ControlFlow<()> {
+        let LevelPrune { state, sn, freed } = level;
+        let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
+        sn.flags |= IST_MATCHSET;
+        if nn.leaf() {
+            sn.flags |= IST_N_FINISHED;
+        }
+        if xn.leaf() {
+            sn.flags |= IST_X_FINISHED;
+        }
+        for tf in [true, false] {
+            let goes_on = |node: &Node| node.action(tf).is_some() || node.branch(tf).is_some();
+            if goes_on(xn) && !goes_on(nn) {
+                return ControlFlow::Break(());
+            }
+        }
+        if sn.flags & IST_N_FINISHED != 0
+            && sn.flags & IST_X_FINISHED != 0
+            && (nn.act_t.is_some() != xn.act_t.is_some()
+                || nn.val_t() != xn.val_t()
+                || nn.act_f.is_some() != xn.act_f.is_some()
+                || nn.val_f() != xn.val_f())
+        {
+            return ControlFlow::Break(());
+        }
+        for tf in [true, false] {
+            let Some(nb) = self.nodes[n].branch(tf) else {
+                continue;
+            };
+            let xb = self.nodes[x].branch(tf);
+            let mut st = *state;
+            st.flags |= IST_MATCHSET;
+            let (c, xp) = self.prune_below(x, xb, Some(nb), &mut st);
+            *freed += c;
+            if st.flags & IST_MATCH != 0 {
+                sn.flags |= st.flags;
+            }
+            match xp {
+                None => return ControlFlow::Continue(()),
+                Some(v) => x = v,
+            }
+        }
+        let acts_agree = self.act_check(Some(x), sn.action).is_ok();
+        let matched = acts_agree && sn.flags & IST_MATCH != 0;
+        if matched && sn.flags & IST_N_FINISHED != 0 && sn.flags & IST_X_PREFIX != 0 {
+            *freed += self.tree_remove(Slot::Root, x);
+            if self.root.is_none() {
+                return ControlFlow::Break(());
+            }
+        } else if matched && sn.flags & IST_X_FINISHED != 0 && sn.flags & IST_N_PREFIX != 0 {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The nodes differ: looks for the new node `n` below the existing `x`
+    /// (`down_existing`), or for `x` below `n`. `Break` when a match below
+    /// settles the level.
+    fn prune_search(
+        &mut self,
+        mut x: usize,
+        n: usize,
+        level: &mut LevelPrune,
+        down_existing: bool,
+    ) -> ControlFlow<()> {
+        let LevelPrune { state, sn, freed } = level;
+        let (prefix, other) = if down_existing {
+            (IST_X_PREFIX, IST_N_PREFIX)
+        } else {
+            (IST_N_PREFIX, IST_X_PREFIX)
+        };
+        if state.flags & other != 0 {
+            return ControlFlow::Break(());
+        }
+        for tf in [true, false] {
+            let (xb, nb) = if down_existing {
+                (self.nodes[x].branch(tf), Some(n))
+            } else {
+                (Some(x), self.nodes[n].branch(tf))
+            };
+            if xb.is_none() || nb.is_none() {
+                continue;
+            }
+            let mut st = *state;
+            st.flags &= !IST_MATCH;
+            st.flags |= prefix;
+            let (c, xp) = self.prune_below(x, xb, nb, &mut st);
+            *freed += c;
+            if st.flags & IST_MATCH != 0 {
+                sn.flags |= st.flags;
+                return ControlFlow::Break(());
+            }
+            match xp {
+                None => return ControlFlow::Continue(()),
+                Some(v) => x = v,
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Prunes `nb` against `xb` while holding a reference to `x`, which the
+    /// pruning may free. Returns the nodes freed and what `x` then is.
+    fn prune_below(
+        &mut self,
+        x: usize,
+        xb: Option<usize>,
+        nb: Option<usize>,
+        st: &mut PruneState,
+    ) -> (u32, Option<usize>) {
+        self.get(Some(x));
+        let freed = self.prune(xb, nb, st);
+        let (c, xp) = self.node_put(Some(x));
+        (freed + c, xp)
     }
 
     /// Does the level holding `n` loop (libseccomp would never finish walking it)?
@@ -840,119 +908,147 @@ impl Db {
         loop {
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
             if Db::chain_eq(xn, nn) {
-                if let Some(nt) = nn.act_t {
-                    match xn.act_t {
-                        None => {
-                            self.act_check(xn.nxt_t, nt.verdict)
-                                .map_err(AddError::Clash)?;
-                            let old = self.nodes[x].nxt_t.take();
-                            self.node_put(old);
-                            self.nodes[x].act_t = Some(nt);
-                        }
-                        Some(xt) if xt.verdict != nt.verdict => {
-                            // libseccomp's adjustment for 64-bit GT/GE.
-                            if nn.hi && nn.datum_full > xn.datum_full {
-                                self.nodes[x].act_t = Some(nt);
-                            }
-                            if self.nodes[x].leaf() || self.nodes[n].leaf() {
-                                return Err(AddError::Clash(Some(xt.origin)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
-                if let Some(nf) = nn.act_f {
-                    match xn.act_f {
-                        None => {
-                            self.act_check(xn.nxt_f, nf.verdict)
-                                .map_err(AddError::Clash)?;
-                            let old = self.nodes[x].nxt_f.take();
-                            self.node_put(old);
-                            self.nodes[x].act_f = Some(nf);
-                        }
-                        Some(xf) if xf.verdict != nf.verdict => {
-                            // libseccomp's adjustment for 64-bit LT/LE, which sets
-                            // the true action's value (flag untouched), as written.
-                            if nn.hi && nn.datum_full < xn.datum_full {
-                                let v = nn.act_t.or(nn.ghost_t).unwrap_or(Leaf {
-                                    verdict: KILL_THREAD,
-                                    origin: nf.origin,
-                                });
-                                let xm = &mut self.nodes[x];
-                                if xm.act_t.is_some() {
-                                    xm.act_t = Some(v);
-                                } else {
-                                    xm.ghost_t = Some(v);
-                                }
-                            }
-                            if self.nodes[x].leaf() || self.nodes[n].leaf() {
-                                return Err(AddError::Clash(Some(xf.origin)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                for tf in [true, false] {
-                    let (xs, nb) = if tf {
-                        (Slot::T(x), self.nodes[n].nxt_t)
-                    } else {
-                        (Slot::F(x), self.nodes[n].nxt_f)
-                    };
-                    let Some(nb) = nb else { continue };
-                    let xact = if tf {
-                        self.nodes[x].act_t
-                    } else {
-                        self.nodes[x].act_f
-                    };
-                    if self.slot(xs).is_some() {
-                        self.tree_add(xs, nb)?;
-                    } else if xact.is_none() {
-                        let g = self.get(Some(nb));
-                        self.set_slot(xs, g);
-                    } else {
-                        // The existing tree is "shorter".
-                        return Ok(());
-                    }
-                }
-                return Ok(());
-            } else if !Db::chain_lt(xn, nn) {
-                match xn.lvl_nxt {
-                    None => {
-                        self.nodes[n].lvl_prv = self.get(Some(x));
-                        self.nodes[x].lvl_nxt = self.get(Some(n));
-                        return if self.level_loops(n) {
-                            Err(AddError::Hang)
-                        } else {
-                            Ok(())
-                        };
-                    }
-                    Some(next) => x = next,
-                }
-            } else {
-                match self.nodes[x].lvl_prv {
-                    Some(p) => {
-                        self.nodes[p].lvl_nxt = self.get(Some(n));
-                        self.nodes[n].lvl_prv = Some(p);
-                        self.nodes[x].lvl_prv = self.get(Some(n));
-                        self.nodes[n].lvl_nxt = Some(x);
-                    }
-                    None => {
-                        self.nodes[x].lvl_prv = self.get(Some(n));
-                        self.nodes[n].lvl_nxt = self.get(Some(x));
-                    }
-                }
-                if self.slot(slot) == Some(x) {
-                    let g = self.get(Some(n));
-                    self.set_slot(slot, g);
-                    self.node_put(Some(x));
-                }
-                return if self.level_loops(n) {
-                    Err(AddError::Hang)
-                } else {
-                    Ok(())
-                };
+                self.merge_true_action(x, n)?;
+                self.merge_false_action(x, n)?;
+                return self.merge_branches(x, n);
+            } else if Db::chain_lt(xn, nn) {
+                return self.insert_before(slot, x, n);
             }
+            match xn.lvl_nxt {
+                Some(next) => x = next,
+                None => return self.insert_last(x, n),
+            }
+        }
+    }
+
+    /// The existing node `x` takes the new node `n`'s true action, unless they clash.
+    fn merge_true_action(&mut self, x: usize, n: usize) -> Result<(), AddError> {
+        let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
+        let Some(nt) = nn.act_t else { return Ok(()) };
+        match xn.act_t {
+            None => self.replace_branch_by_action(x, true, nt),
+            Some(xt) if xt.verdict != nt.verdict => {
+                // libseccomp's adjustment for 64-bit GT/GE.
+                if nn.hi && nn.datum_full > xn.datum_full {
+                    self.nodes[x].act_t = Some(nt);
+                }
+                self.clash_at_leaf(x, n, xt)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The existing node `x` takes the new node `n`'s false action, unless they clash.
+    fn merge_false_action(&mut self, x: usize, n: usize) -> Result<(), AddError> {
+        let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
+        let Some(nf) = nn.act_f else { return Ok(()) };
+        match xn.act_f {
+            None => self.replace_branch_by_action(x, false, nf),
+            Some(xf) if xf.verdict != nf.verdict => {
+                // libseccomp's adjustment for 64-bit LT/LE, which sets the true
+                // action's value (flag untouched), as written.
+                if nn.hi && nn.datum_full < xn.datum_full {
+                    let v = nn.act_t.or(nn.ghost_t).unwrap_or(Leaf {
+                        verdict: KILL_THREAD,
+                        origin: nf.origin,
+                    });
+                    let xm = &mut self.nodes[x];
+                    if xm.act_t.is_some() {
+                        xm.act_t = Some(v);
+                    } else {
+                        xm.ghost_t = Some(v);
+                    }
+                }
+                self.clash_at_leaf(x, n, xf)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `x`'s `tf` branch becomes the action `leaf`, if every action below it agrees.
+    fn replace_branch_by_action(&mut self, x: usize, tf: bool, leaf: Leaf) -> Result<(), AddError> {
+        self.act_check(self.nodes[x].branch(tf), leaf.verdict)
+            .map_err(AddError::Clash)?;
+        let node = &mut self.nodes[x];
+        let old = if tf {
+            node.nxt_t.take()
+        } else {
+            node.nxt_f.take()
+        };
+        self.node_put(old);
+        let node = &mut self.nodes[x];
+        if tf {
+            node.act_t = Some(leaf);
+        } else {
+            node.act_f = Some(leaf);
+        }
+        Ok(())
+    }
+
+    /// Two different actions on one path clash where either node ends the chain.
+    fn clash_at_leaf(&self, x: usize, n: usize, existing: Leaf) -> Result<(), AddError> {
+        if self.nodes[x].leaf() || self.nodes[n].leaf() {
+            Err(AddError::Clash(Some(existing.origin)))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Merges the new node `n`'s branches into the existing node `x`'s.
+    fn merge_branches(&mut self, x: usize, n: usize) -> Result<(), AddError> {
+        for tf in [true, false] {
+            let xs = if tf { Slot::T(x) } else { Slot::F(x) };
+            let Some(nb) = self.nodes[n].branch(tf) else {
+                continue;
+            };
+            if self.slot(xs).is_some() {
+                self.tree_add(xs, nb)?;
+            } else if self.nodes[x].action(tf).is_none() {
+                let g = self.get(Some(nb));
+                self.set_slot(xs, g);
+            } else {
+                // The existing tree is "shorter".
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the new node `n` after `x`, the last of its level.
+    fn insert_last(&mut self, x: usize, n: usize) -> Result<(), AddError> {
+        self.nodes[n].lvl_prv = self.get(Some(x));
+        self.nodes[x].lvl_nxt = self.get(Some(n));
+        self.hang_check(n)
+    }
+
+    /// Puts the new node `n` in front of `x`; if `slot` pointed at `x`, it now
+    /// points at `n`.
+    fn insert_before(&mut self, slot: Slot, x: usize, n: usize) -> Result<(), AddError> {
+        match self.nodes[x].lvl_prv {
+            Some(p) => {
+                self.nodes[p].lvl_nxt = self.get(Some(n));
+                self.nodes[n].lvl_prv = Some(p);
+                self.nodes[x].lvl_prv = self.get(Some(n));
+                self.nodes[n].lvl_nxt = Some(x);
+            }
+            None => {
+                self.nodes[x].lvl_prv = self.get(Some(n));
+                self.nodes[n].lvl_nxt = self.get(Some(x));
+            }
+        }
+        if self.slot(slot) == Some(x) {
+            let g = self.get(Some(n));
+            self.set_slot(slot, g);
+            self.node_put(Some(x));
+        }
+        self.hang_check(n)
+    }
+
+    fn hang_check(&self, n: usize) -> Result<(), AddError> {
+        if self.level_loops(n) {
+            Err(AddError::Hang)
+        } else {
+            Ok(())
         }
     }
 

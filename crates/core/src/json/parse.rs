@@ -203,23 +203,64 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self) -> Result<Value, SyntaxError> {
-        self.pos += 1; // '{'
-        let mut members = Vec::new();
+    /// Steps over the opening bracket; true (and over `close` too) when the
+    /// container is empty.
+    fn open(&mut self, close: u8) -> bool {
+        self.pos += 1;
         self.skip_ws();
-        if self.peek() == Some(b'}') {
+        let empty = self.peek() == Some(close);
+        if empty {
             self.pos += 1;
+        }
+        empty
+    }
+
+    /// After a member or item: a ',' (its offset kept in `comma`), or `close`,
+    /// which ends the container (true).
+    fn next_or_close(&mut self, close: u8, comma: &mut Option<usize>) -> Result<bool, SyntaxError> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                *comma = Some(self.pos);
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(self.missing_comma(&format!("'{}'", close as char))),
+        }
+    }
+
+    /// An error if the ',' at `comma` stands right before `close`: JSON allows
+    /// none after the last `element`.
+    fn no_trailing_comma(
+        &self,
+        comma: Option<usize>,
+        close: u8,
+        element: &str,
+    ) -> Result<(), SyntaxError> {
+        match comma {
+            Some(at) if self.peek() == Some(close) => {
+                let message = format!("a trailing comma before '{}'", close as char);
+                let hint = format!("delete this comma: JSON allows none after the last {element}");
+                Err(self.error_at(at, &message).hint(&hint))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn object(&mut self) -> Result<Value, SyntaxError> {
+        let mut members = Vec::new();
+        if self.open(b'}') {
             return Ok(Value::Object(members));
         }
         let mut comma: Option<usize> = None;
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
-                if let (Some(at), Some(b'}')) = (comma, self.peek()) {
-                    return Err(self
-                        .error_at(at, "a trailing comma before '}'")
-                        .hint("delete this comma: JSON allows none after the last member"));
-                }
+                self.no_trailing_comma(comma, b'}', "member")?;
                 return Err(self.unexpected("a quoted key"));
             }
             let key_start = self.pos;
@@ -242,52 +283,27 @@ impl Parser<'_> {
                 key_span,
                 value,
             });
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    comma = Some(self.pos);
-                    self.pos += 1;
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Value::Object(members));
-                }
-                _ => return Err(self.missing_comma("'}'")),
+            if self.next_or_close(b'}', &mut comma)? {
+                return Ok(Value::Object(members));
             }
         }
     }
 
     fn array(&mut self) -> Result<Value, SyntaxError> {
-        self.pos += 1; // '['
         let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
+        if self.open(b']') {
             return Ok(Value::Array(items));
         }
         let mut comma: Option<usize> = None;
         loop {
             self.skip_ws();
-            if let (Some(at), Some(b']')) = (comma, self.peek()) {
-                return Err(self
-                    .error_at(at, "a trailing comma before ']'")
-                    .hint("delete this comma: JSON allows none after the last item"));
-            }
+            self.no_trailing_comma(comma, b']', "item")?;
             self.path.push(Step::Index(items.len()));
             let item = self.value()?;
             self.path.pop();
             items.push(item);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    comma = Some(self.pos);
-                    self.pos += 1;
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Value::Array(items));
-                }
-                _ => return Err(self.missing_comma("']'")),
+            if self.next_or_close(b']', &mut comma)? {
+                return Ok(Value::Array(items));
             }
         }
     }

@@ -809,7 +809,17 @@ fn add_rule(
     body: &RuleBody<'_>,
     at: Option<usize>,
 ) -> (Splice, usize) {
-    let text = profile.text.as_str();
+    let rule = new_rule(profile, style, name, body);
+    if profile.syntax == Syntax::Yaml {
+        if let Some(done) = add_yaml_rule(profile, style, &rule, body.comment, at) {
+            return done;
+        }
+    }
+    add_json_rule(profile, style, rule, at)
+}
+
+/// The new rule's members, in the profile's key order and style.
+fn new_rule(profile: &Profile, style: &Style, name: &str, body: &RuleBody<'_>) -> Out {
     let mut members = Vec::new();
     for key in style.key_order {
         match key {
@@ -856,47 +866,58 @@ fn add_rule(
     for (key, raw) in body.raw {
         members.push((key, Out::Raw(raw.clone())));
     }
-    let yaml = profile.syntax == Syntax::Yaml;
     // YAML says it with a `#` line above the rule (SeccompProfile has no `comment`).
-    if let (false, Some(comment)) = (yaml, body.comment) {
+    if let (false, Some(comment)) = (profile.syntax == Syntax::Yaml, body.comment) {
         members.push(("comment", Out::Str(comment.to_string())));
     }
-    let rule = Out::Object {
+    Out::Object {
         members,
         multiline: style.rule_multiline,
-    };
-    let seccomp = profile.seccomp_node();
-    if yaml {
-        let seq = yaml_edit::seq_indent(text, &profile.root);
-        let lines = yaml_edit::lines(&rule, &seq);
-        match syscalls_node(profile) {
-            Some(list) if yaml_block(profile, list) => {
-                let spans = elements(list);
-                let k = at.unwrap_or(spans.len()).min(spans.len());
-                let (at, t) =
-                    yaml_edit::insert_item(text, &spans, k, &lines, body.comment, style.newline);
-                return (Splice::insert(at, t), k);
-            }
-            Some(list) if !elements(list).is_empty() => {}
-            _ if yaml_block(profile, seccomp) => {
-                let (span, t) = yaml_edit::set_sequence(
-                    text,
-                    seccomp,
-                    "syscalls",
-                    &lines,
-                    body.comment,
-                    style.newline,
-                );
-                return (Splice { span, text: t }, 0);
-            }
-            _ => {}
-        }
     }
+}
+
+/// Writes `rule` into a block-style YAML `syscalls` (made if need be);
+/// `None` where the list is written in flow style, which JSON's writer does.
+fn add_yaml_rule(
+    profile: &Profile,
+    style: &Style,
+    rule: &Out,
+    comment: Option<&str>,
+    at: Option<usize>,
+) -> Option<(Splice, usize)> {
+    let text = profile.text.as_str();
+    let seccomp = profile.seccomp_node();
+    let seq = yaml_edit::seq_indent(text, &profile.root);
+    let lines = yaml_edit::lines(rule, &seq);
+    match syscalls_node(profile) {
+        Some(list) if yaml_block(profile, list) => {
+            let spans = elements(list);
+            let k = at.unwrap_or(spans.len()).min(spans.len());
+            let (at, t) = yaml_edit::insert_item(text, &spans, k, &lines, comment, style.newline);
+            Some((Splice::insert(at, t), k))
+        }
+        Some(list) if !elements(list).is_empty() => None,
+        _ if yaml_block(profile, seccomp) => {
+            let (span, t) =
+                yaml_edit::set_sequence(text, seccomp, "syscalls", &lines, comment, style.newline);
+            Some((Splice { span, text: t }, 0))
+        }
+        _ => None,
+    }
+}
+
+/// Writes `rule` into `syscalls` (made if need be) in JSON, or YAML's flow style.
+fn add_json_rule(
+    profile: &Profile,
+    style: &Style,
+    rule: Out,
+    at: Option<usize>,
+) -> (Splice, usize) {
+    let text = profile.text.as_str();
     let new_list = |rule| Out::Array {
         items: vec![rule],
         multiline: !style.unit.is_empty(),
     };
-
     match syscalls_node(profile) {
         Some(list) if !elements(list).is_empty() => {
             let spans = elements(list);
@@ -914,6 +935,7 @@ fn add_rule(
             (splice, 0)
         }
         None => {
+            let seccomp = profile.seccomp_node();
             let spans = elements(seccomp);
             let splice = insert_element(text, &spans, spans.len(), style, |base| {
                 let value = style.render(&new_list(rule), base);

@@ -55,6 +55,41 @@ impl Linter<'_> {
         self.out.push(d.maybe_hint(hint));
     }
 
+    /// Pushes a diagnostic on the whole of rule `rule`.
+    fn push_on_rule(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        rule: usize,
+        message: String,
+        hint: Option<String>,
+    ) {
+        let span = self.rule(rule).span;
+        self.push(
+            severity,
+            code,
+            span,
+            &format!("syscalls[{rule}]"),
+            message,
+            hint,
+        );
+    }
+
+    /// Pushes a diagnostic on name `name_index` of rule `rule`.
+    fn push_on_name(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        rule: usize,
+        name_index: usize,
+        message: String,
+        hint: Option<String>,
+    ) {
+        let path = self.name_path(rule, name_index);
+        let span = self.name_span(rule, name_index);
+        self.push(severity, code, span, &path, message, hint);
+    }
+
     fn rule(&self, index: usize) -> &Rule {
         &self.profile.rules[index]
     }
@@ -102,12 +137,11 @@ impl Linter<'_> {
                 notify_rules = true;
                 if let Some(j) = rule.names.iter().position(|n| n.name == "write") {
                     let hint = "runc must write to its parent after loading the filter; use another action for write";
-                    let path = self.name_path(rule.index, j);
-                    self.push(
+                    self.push_on_name(
                         Severity::Error,
                         "notify-write",
-                        self.name_span(rule.index, j),
-                        &path,
+                        rule.index,
+                        j,
                         "runc refuses SCMP_ACT_NOTIFY for write".into(),
                         Some(hint.into()),
                     );
@@ -115,12 +149,11 @@ impl Linter<'_> {
             }
             for (j, name) in rule.names.iter().enumerate() {
                 if rule.names[..j].iter().any(|n| n.name == name.name) {
-                    let path = self.name_path(rule.index, j);
-                    self.push(
+                    self.push_on_name(
                         Severity::Warning,
                         "duplicate-name",
-                        name.span,
-                        &path,
+                        rule.index,
+                        j,
                         format!("{:?} is listed twice in this rule", name.name),
                         None,
                     );
@@ -201,69 +234,38 @@ impl Linter<'_> {
     /// What resolution dropped, said once per rule.
     fn skipped(&mut self) {
         let resolved = self.resolved;
-        let arches: Vec<&str> = resolved.arches.iter().map(|a| a.name()).collect();
-        let arches = arches.join("/");
         let mut not_on_target: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
         for skip in &resolved.skipped {
             match skip {
-                Skip::Filtered { rule, reason } => {
-                    let span = self.rule(*rule).span;
-                    self.push(
-                        Severity::Info,
-                        "not-for-target",
-                        span,
-                        &format!("syscalls[{rule}]"),
-                        format!("has no effect here: {reason}"),
-                        None,
-                    );
-                }
-                Skip::EqualsDefault { rule } => {
-                    let span = self.rule(*rule).span;
-                    let msg = format!(
+                Skip::Filtered { rule, reason } => self.push_on_rule(
+                    Severity::Info,
+                    "not-for-target",
+                    *rule,
+                    format!("has no effect here: {reason}"),
+                    None,
+                ),
+                Skip::EqualsDefault { rule } => self.push_on_rule(
+                    Severity::Warning,
+                    "equals-default",
+                    *rule,
+                    format!(
                         "does the same as the default action ({}), so runc skips it",
                         resolved.default.describe()
-                    );
-                    self.push(
-                        Severity::Warning,
-                        "equals-default",
-                        span,
-                        &format!("syscalls[{rule}]"),
-                        msg,
-                        Some("delete the rule, or give it a different action or errnoRet".into()),
-                    );
-                }
-                Skip::NoNames { rule } => {
-                    let span = self.rule(*rule).span;
-                    self.push(
-                        Severity::Warning,
-                        "no-names",
-                        span,
-                        &format!("syscalls[{rule}]"),
-                        "the rule names no syscalls".into(),
-                        None,
-                    );
-                }
+                    ),
+                    Some("delete the rule, or give it a different action or errnoRet".into()),
+                ),
+                Skip::NoNames { rule } => self.push_on_rule(
+                    Severity::Warning,
+                    "no-names",
+                    *rule,
+                    "the rule names no syscalls".into(),
+                    None,
+                ),
                 Skip::UnknownName {
                     rule,
                     name_index,
                     name,
-                } => {
-                    let all = Arch::ALL
-                        .iter()
-                        .flat_map(|a| a.syscalls().iter().map(|&(n, _)| n));
-                    let hint =
-                        crate::suggest::closest(name, all).map(|s| format!("did you mean {s:?}?"));
-                    let hint = hint.or_else(|| Some("runc skips names it cannot resolve; if this is a new syscall, eperm's tables may predate it".into()));
-                    let path = self.name_path(*rule, *name_index);
-                    self.push(
-                        Severity::Warning,
-                        "unknown-syscall",
-                        self.name_span(*rule, *name_index),
-                        &path,
-                        format!("{name:?} is not a syscall on any architecture"),
-                        hint,
-                    );
-                }
+                } => self.unknown_name(*rule, *name_index, name),
                 Skip::NotOnTarget { rule, name, .. } => {
                     not_on_target.entry(*rule).or_default().push(name)
                 }
@@ -272,44 +274,59 @@ impl Linter<'_> {
                     name_index,
                     name,
                 } => self.unknown_to_runtime(*rule, *name_index, name),
-                // runc refuses it (an error from `refusals`); the others skip it.
-                Skip::EmptyName { rule, name_index } => {
-                    let Some(rt) = &resolved.target.runtime else {
-                        continue;
-                    };
-                    if rt.refuses_empty_names() {
-                        continue;
-                    }
-                    let path = self.name_path(*rule, *name_index);
-                    self.push(
-                        Severity::Warning,
-                        "empty-name",
-                        self.name_span(*rule, *name_index),
-                        &path,
-                        format!(
-                            "an empty name: {} skips it, but runc refuses the profile",
-                            rt.named()
-                        ),
-                        Some("delete the empty name".into()),
-                    );
-                }
+                Skip::EmptyName { rule, name_index } => self.empty_name(*rule, *name_index),
             }
         }
+        let arches: Vec<&str> = resolved.arches.iter().map(|a| a.name()).collect();
+        let arches = arches.join("/");
         for (rule, names) in not_on_target {
             let msg = format!(
                 "{} not on {arches}, skipped here: {}",
                 plural(names.len(), "name is", "names are"),
                 names.join(", ")
             );
-            self.push(
-                Severity::Info,
-                "not-on-arch",
-                self.rule(rule).span,
-                &format!("syscalls[{rule}]"),
-                msg,
-                None,
-            );
+            self.push_on_rule(Severity::Info, "not-on-arch", rule, msg, None);
         }
+    }
+
+    /// A name that is no syscall on any arch.
+    fn unknown_name(&mut self, rule: usize, name_index: usize, name: &str) {
+        let all = Arch::ALL
+            .iter()
+            .flat_map(|a| a.syscalls().iter().map(|&(n, _)| n));
+        let hint = crate::suggest::closest(name, all).map(|s| format!("did you mean {s:?}?"));
+        let hint = hint.or_else(|| Some("runc skips names it cannot resolve; if this is a new syscall, eperm's tables may predate it".into()));
+        self.push_on_name(
+            Severity::Warning,
+            "unknown-syscall",
+            rule,
+            name_index,
+            format!("{name:?} is not a syscall on any architecture"),
+            hint,
+        );
+    }
+
+    /// An empty name, which runtimes other than runc skip (runc refuses it: an
+    /// error from `refusals`).
+    fn empty_name(&mut self, rule: usize, name_index: usize) {
+        let Some(rt) = &self.resolved.target.runtime else {
+            return;
+        };
+        if rt.refuses_empty_names() {
+            return;
+        }
+        let message = format!(
+            "an empty name: {} skips it, but runc refuses the profile",
+            rt.named()
+        );
+        self.push_on_name(
+            Severity::Warning,
+            "empty-name",
+            rule,
+            name_index,
+            message,
+            Some("delete the empty name".into()),
+        );
     }
 
     /// What the target's runtime refuses: it would not start the container.
@@ -422,12 +439,11 @@ impl Linter<'_> {
             first_knowing(name).map_or(newest.to_string(), |v| v.to_string()),
             short(meant)
         ));
-        let path = self.name_path(rule, name_index);
-        self.push(
+        self.push_on_name(
             severity,
             "unknown-to-runtime",
-            self.name_span(rule, name_index),
-            &path,
+            rule,
+            name_index,
             message,
             hint,
         );
@@ -478,15 +494,7 @@ impl Linter<'_> {
             if needs <= kernel || !seen.insert(e.name.clone()) {
                 continue;
             }
-            let path = self.name_path(e.rule, e.name_index);
-            self.push(
-                Severity::Warning,
-                "newer-than-kernel",
-                self.name_span(e.rule, e.name_index),
-                &path,
-                format!("{} came with Linux {needs}, the kernel is {kernel}: the call fails with ENOSYS whatever the profile allows", e.name),
-                Some("programs fall back on ENOSYS; --kernel X.Y checks another kernel".into()),
-            );
+            self.push_on_name(Severity::Warning, "newer-than-kernel", e.rule, e.name_index, format!("{} came with Linux {needs}, the kernel is {kernel}: the call fails with ENOSYS whatever the profile allows", e.name), Some("programs fall back on ENOSYS; --kernel X.Y checks another kernel".into()));
         }
     }
 
@@ -517,19 +525,11 @@ impl Linter<'_> {
                         format!("these conditions never decide: syscalls[{}] gives {} {} unconditionally", full.rule, e.name, full.verdict.describe()),
                     ),
                 };
-                let path = self.name_path(e.rule, e.name_index);
                 let hint = Some(format!(
                     "see `eperm explain PROFILE {}` for the verdict",
                     e.name
                 ));
-                self.push(
-                    Severity::Warning,
-                    code,
-                    self.name_span(e.rule, e.name_index),
-                    &path,
-                    message,
-                    hint,
-                );
+                self.push_on_name(Severity::Warning, code, e.rule, e.name_index, message, hint);
             }
         }
     }
@@ -708,16 +708,8 @@ impl Linter<'_> {
                 true => (Severity::Info, "; Docker's default allows it too"),
                 false => (Severity::Warning, ""),
             };
-            let path = self.name_path(e.rule, e.name_index);
             let message = format!("{when} {}: {why}{also}", e.name);
-            self.push(
-                severity,
-                "risky",
-                self.name_span(e.rule, e.name_index),
-                &path,
-                message,
-                None,
-            );
+            self.push_on_name(severity, "risky", e.rule, e.name_index, message, None);
         }
     }
 }

@@ -241,6 +241,14 @@ struct Reader<'t> {
 /// (`bytes.EqualFold`, simple Unicode case folding). For the ASCII keys of a
 /// profile that is ASCII case plus two non-ASCII letters whose fold orbits
 /// reach ASCII: U+017F LATIN SMALL LETTER LONG S (s) and U+212A KELVIN SIGN (k).
+/// "did you mean X?" for the known spelling closest to `typed`, else "one of"
+/// them all.
+fn did_you_mean(typed: &str, known: &[&str]) -> String {
+    closest(typed, known.iter().copied())
+        .map(|s| format!("did you mean {}?", json::quote(s)))
+        .unwrap_or_else(|| format!("one of {}", known.join(", ")))
+}
+
 fn go_fold(key: &str) -> String {
     key.chars()
         .map(|c| match c {
@@ -525,14 +533,7 @@ impl Reader<'_> {
         };
         let action = Action::parse(name);
         if action.is_none() {
-            let hint = closest(name, Action::spellings())
-                .map(|s| format!("did you mean {}?", json::quote(s)))
-                .unwrap_or_else(|| {
-                    format!(
-                        "one of {}",
-                        Action::spellings().collect::<Vec<_>>().join(", ")
-                    )
-                });
+            let hint = did_you_mean(name, &Action::spellings().collect::<Vec<_>>());
             self.error(
                 "unknown-action",
                 node,
@@ -574,6 +575,45 @@ impl Reader<'_> {
     }
 
     fn profile(&mut self, root: &Node) -> Option<Parts> {
+        let (form, seccomp) = self.locate(root)?;
+        self.object(seccomp, "")?;
+        if form == Form::Spo {
+            self.check_keys(seccomp, "", SPO_SPEC_KEYS);
+            self.spo_fields(seccomp, "", SPO_SPEC_KEYS);
+        } else {
+            self.check_keys(seccomp, "", SECCOMP_KEYS);
+        }
+        let default_action = self.default_action(seccomp);
+        let default_errno = Self::field(seccomp, "defaultErrnoRet").and_then(|n| {
+            self.unsigned(n, "defaultErrnoRet", ERRNO_LIMIT)
+                .map(|n| n as u32)
+        });
+        let (architectures, arch_map) = self.arches(seccomp);
+        let flags = self.flags(seccomp);
+        let listener_path =
+            Self::field(seccomp, "listenerPath").and_then(|n| self.string(n, "listenerPath"));
+        if let Some(node) = Self::field(seccomp, "listenerMetadata") {
+            self.string(node, "listenerMetadata");
+        }
+        let syscalls = Self::field(seccomp, "syscalls");
+        let rules = self.list(syscalls, "syscalls", "a list of rules", |me, i, item| {
+            me.rule(i, item)
+        });
+        Some(Parts {
+            form,
+            default_action: default_action?,
+            default_errno,
+            architectures,
+            arch_map,
+            flags,
+            listener_path,
+            rules,
+        })
+    }
+
+    /// Which form `root` is in, and the node holding the seccomp profile:
+    /// the root itself, an OCI config's `linux.seccomp`, or a SeccompProfile's spec.
+    fn locate<'n>(&mut self, root: &'n Node) -> Option<(Form, &'n Node)> {
         if root.members().is_none() {
             let hint = match root.items() {
                 Some([only]) if only.members().is_some() => {
@@ -590,7 +630,7 @@ impl Reader<'_> {
             root.members()
                 .is_some_and(|ms| ms.iter().any(|m| go_fold(&m.key) == go_fold(k)))
         });
-        let (form, seccomp) = if oci {
+        if oci {
             self.check_keys(root, "", OCI_ROOT_KEYS);
             let linux = Self::get(root, "linux").filter(|l| !l.is_null());
             if let Some(linux) = linux {
@@ -613,21 +653,16 @@ impl Reader<'_> {
                 );
                 return None;
             };
-            (Form::OciConfig, seccomp)
+            Some((Form::OciConfig, seccomp))
         } else if let Some(spec) = self.spo_resource(root)? {
-            (Form::Spo, spec)
+            Some((Form::Spo, spec))
         } else {
-            (Form::Docker, root)
-        };
-        self.object(seccomp, "")?;
-        if form == Form::Spo {
-            self.check_keys(seccomp, "", SPO_SPEC_KEYS);
-            self.spo_fields(seccomp, "", SPO_SPEC_KEYS);
-        } else {
-            self.check_keys(seccomp, "", SECCOMP_KEYS);
+            Some((Form::Docker, root))
         }
+    }
 
-        let default_action = match Self::get(seccomp, "defaultAction") {
+    fn default_action(&mut self, seccomp: &Node) -> Option<Action> {
+        match Self::get(seccomp, "defaultAction") {
             None => {
                 self.missing(
                     seccomp,
@@ -651,12 +686,11 @@ impl Reader<'_> {
                 }
                 action
             }
-        };
-        let default_errno = Self::field(seccomp, "defaultErrnoRet").and_then(|n| {
-            self.unsigned(n, "defaultErrnoRet", ERRNO_LIMIT)
-                .map(|n| n as u32)
-        });
+        }
+    }
 
+    /// `architectures` and `archMap`, which exclude each other.
+    fn arches(&mut self, seccomp: &Node) -> (Vec<Arch>, Vec<ArchMapEntry>) {
         let architectures: Vec<Arch> = match Self::field(seccomp, "architectures") {
             Some(node) => self
                 .strings(node, "architectures")
@@ -688,16 +722,18 @@ impl Reader<'_> {
                 Some(hint.into()),
             );
         }
+        (architectures, arch_map)
+    }
 
+    /// The `flags`, each a known one.
+    fn flags(&mut self, seccomp: &Node) -> Vec<String> {
         let flags = match Self::field(seccomp, "flags") {
             Some(node) => self.strings(node, "flags"),
             None => Vec::new(),
         };
         for (i, (flag, node)) in flags.iter().enumerate() {
             if !KNOWN_FLAGS.contains(&flag.as_str()) {
-                let hint = closest(flag, KNOWN_FLAGS.iter().copied())
-                    .map(|s| format!("did you mean {}?", json::quote(s)))
-                    .unwrap_or_else(|| format!("one of {}", KNOWN_FLAGS.join(", ")));
+                let hint = did_you_mean(flag, KNOWN_FLAGS);
                 self.error(
                     "unknown-flag",
                     node,
@@ -707,37 +743,30 @@ impl Reader<'_> {
                 );
             }
         }
-        let listener_path =
-            Self::field(seccomp, "listenerPath").and_then(|n| self.string(n, "listenerPath"));
-        if let Some(node) = Self::field(seccomp, "listenerMetadata") {
-            self.string(node, "listenerMetadata");
-        }
+        flags.into_iter().map(|(f, _)| f).collect()
+    }
 
-        let rules = match Self::field(seccomp, "syscalls") {
-            None => Vec::new(),
-            Some(node) => match node.items() {
-                None => {
-                    self.wrong_type(node, "syscalls", "a list of rules");
-                    Vec::new()
-                }
-                Some(items) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, item)| self.rule(i, item))
-                    .collect(),
-            },
+    /// The items of `list` (at `at`), each read by `read` with its index; no
+    /// list is none, and anything else there is reported as not `expected`.
+    fn list<T>(
+        &mut self,
+        list: Option<&Node>,
+        at: &str,
+        expected: &str,
+        mut read: impl FnMut(&mut Self, usize, &Node) -> Option<T>,
+    ) -> Vec<T> {
+        let Some(list) = list else {
+            return Vec::new();
         };
-
-        Some(Parts {
-            form,
-            default_action: default_action?,
-            default_errno,
-            architectures,
-            arch_map,
-            flags: flags.into_iter().map(|(f, _)| f).collect(),
-            listener_path,
-            rules,
-        })
+        let Some(items) = list.items() else {
+            self.wrong_type(list, at, expected);
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| read(self, i, item))
+            .collect()
     }
 
     /// The `spec` of a SeccompProfile, `None` when `root` is not a Kubernetes
@@ -893,26 +922,73 @@ impl Reader<'_> {
     fn rule(&mut self, index: usize, node: &Node) -> Option<Rule> {
         let at = format!("syscalls[{index}]");
         self.object(node, &at)?;
+        self.rule_keys(node, &at);
+        let names = self.rule_names(node, &at);
+        let action = match Self::get(node, "action") {
+            Some(n) => self.action(n, &format!("{at}.action")),
+            None => {
+                let hint =
+                    "add \"action\": \"SCMP_ACT_ALLOW\" (or the action this rule should take)";
+                self.missing(node, &at, "action", hint);
+                None
+            }
+        };
+        let errno_ret = Self::field(node, "errnoRet").and_then(|n| {
+            self.unsigned(n, &format!("{at}.errnoRet"), ERRNO_LIMIT)
+                .map(|n| n as u32)
+        });
+        let args_at = format!("{at}.args");
+        let expected = "a list of argument conditions";
+        let args = self.list(Self::field(node, "args"), &args_at, expected, |me, i, a| {
+            me.arg(a, &format!("{args_at}[{i}]"))
+        });
+        let comment =
+            Self::field(node, "comment").and_then(|n| self.string(n, &format!("{at}.comment")));
+        let includes = Self::field(node, "includes")
+            .map(|n| self.filter(n, &format!("{at}.includes")))
+            .unwrap_or_default();
+        let excludes = Self::field(node, "excludes")
+            .map(|n| self.filter(n, &format!("{at}.excludes")))
+            .unwrap_or_default();
+        Some(Rule {
+            index,
+            names,
+            action: action?,
+            errno_ret,
+            args,
+            comment,
+            includes,
+            excludes,
+            span: node.span,
+        })
+    }
+
+    /// Reports the keys a rule does not have in this form, and the Docker-only ones.
+    fn rule_keys(&mut self, node: &Node, at: &str) {
         if self.form == Form::Spo {
-            self.check_keys(node, &at, SPO_RULE_KEYS);
-            self.spo_fields(node, &at, SPO_RULE_KEYS);
+            self.check_keys(node, at, SPO_RULE_KEYS);
+            self.spo_fields(node, at, SPO_RULE_KEYS);
         } else {
-            self.check_keys(node, &at, RULE_KEYS);
+            self.check_keys(node, at, RULE_KEYS);
         }
         self.docker_only(
             node,
-            &at,
+            at,
             "name",
             "write the name as \"names\": [\"...\"]; runc reads only \"names\"",
         );
         for key in ["includes", "excludes"] {
             self.docker_only(
                 node,
-                &at,
+                at,
                 key,
                 "Docker applies includes/excludes when it writes config.json: keep the rule or delete it, as it should be for this host",
             );
         }
+    }
+
+    /// `names`, or a lone `name`, as Docker reads them.
+    fn rule_names(&mut self, node: &Node, at: &str) -> Vec<Name> {
         // Docker reads `name` as a Go string, so `""` (like null or absent)
         // means "no name", and it refuses the rule only when `name` and
         // `names` are both non-empty: `"name": ""` beside `names`, or a name
@@ -949,53 +1025,7 @@ impl Reader<'_> {
                 );
             }
         }
-
-        let action = match Self::get(node, "action") {
-            Some(n) => self.action(n, &format!("{at}.action")),
-            None => {
-                let hint =
-                    "add \"action\": \"SCMP_ACT_ALLOW\" (or the action this rule should take)";
-                self.missing(node, &at, "action", hint);
-                None
-            }
-        };
-        let errno_ret = Self::field(node, "errnoRet").and_then(|n| {
-            self.unsigned(n, &format!("{at}.errnoRet"), ERRNO_LIMIT)
-                .map(|n| n as u32)
-        });
-        let args = match Self::field(node, "args") {
-            None => Vec::new(),
-            Some(list) => match list.items() {
-                None => {
-                    self.wrong_type(list, &format!("{at}.args"), "a list of argument conditions");
-                    Vec::new()
-                }
-                Some(items) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, a)| self.arg(a, &format!("{at}.args[{i}]")))
-                    .collect(),
-            },
-        };
-        let comment =
-            Self::field(node, "comment").and_then(|n| self.string(n, &format!("{at}.comment")));
-        let includes = Self::field(node, "includes")
-            .map(|n| self.filter(n, &format!("{at}.includes")))
-            .unwrap_or_default();
-        let excludes = Self::field(node, "excludes")
-            .map(|n| self.filter(n, &format!("{at}.excludes")))
-            .unwrap_or_default();
-        Some(Rule {
-            index,
-            names,
-            action: action?,
-            errno_ret,
-            args,
-            comment,
-            includes,
-            excludes,
-            span: node.span,
-        })
+        names
     }
 
     fn arg(&mut self, node: &Node, at: &str) -> Option<ArgCond> {
@@ -1050,14 +1080,7 @@ impl Reader<'_> {
                 let name = self.string(n, &format!("{at}.op"))?;
                 let op = CmpOp::parse(&name);
                 if op.is_none() {
-                    let hint = closest(&name, CmpOp::spellings())
-                        .map(|s| format!("did you mean {}?", json::quote(s)))
-                        .unwrap_or_else(|| {
-                            format!(
-                                "one of {}",
-                                CmpOp::spellings().collect::<Vec<_>>().join(", ")
-                            )
-                        });
+                    let hint = did_you_mean(&name, &CmpOp::spellings().collect::<Vec<_>>());
                     self.error(
                         "unknown-op",
                         n,

@@ -83,8 +83,30 @@ pub fn merge(inputs: &[(String, &Profile)], target: &Target) -> Merged {
         .collect();
     let labels: Vec<&str> = inputs.iter().map(|(l, _)| l.as_str()).collect();
     let mut notes = Vec::new();
+    let default = least_restrictive_default(&plains, &mut notes);
 
-    let first = &plains[0];
+    let mut gathered = Gathered::default();
+    for name in every_name(&plains) {
+        gathered.add(name, &plains, &labels, default.default_action);
+    }
+    notes.append(&mut gathered.notes);
+    Merged {
+        plain: Plain {
+            default_action: default.default_action,
+            default_errno: default.default_errno,
+            architectures: architectures(&plains, target),
+            flags: union(&plains, |p| &p.flags),
+            listener_path: plains.iter().find_map(|p| p.listener_path.clone()),
+            listener_metadata: plains.iter().find_map(|p| p.listener_metadata.clone()),
+            base_profile: plains[0].base_profile.clone(),
+            rules: gathered.into_rules(&labels),
+        },
+        notes,
+    }
+}
+
+/// The input whose default the result takes, noting when the inputs differ.
+fn least_restrictive_default<'p>(plains: &'p [Plain], notes: &mut Vec<String>) -> &'p Plain {
     let default = plains
         .iter()
         .min_by_key(|p| permissiveness(p.default_action))
@@ -97,20 +119,33 @@ pub fn merge(inputs: &[(String, &Profile)], target: &Target) -> Merged {
             default.default_action.name()
         ));
     }
+    default
+}
 
-    let names: BTreeSet<&str> = plains
+/// Every name some input has a rule for, sorted.
+fn every_name(plains: &[Plain]) -> BTreeSet<&str> {
+    plains
         .iter()
         .flat_map(|p| {
             p.rules
                 .iter()
                 .flat_map(|r| r.names.iter().map(String::as_str))
         })
-        .collect();
-    // Allowed names grouped by the inputs that needed them.
-    let mut groups: BTreeMap<Vec<usize>, Vec<String>> = BTreeMap::new();
-    let mut conditional: Vec<PlainRule> = Vec::new();
-    let mut denied: Vec<PlainRule> = Vec::new();
-    for name in names {
+        .collect()
+}
+
+/// The result's rules as they are decided, name by name.
+#[derive(Default)]
+struct Gathered {
+    /// Names allowed without conditions, grouped by the inputs that needed them.
+    groups: BTreeMap<Vec<usize>, Vec<String>>,
+    conditional: Vec<PlainRule>,
+    denied: Vec<PlainRule>,
+    notes: Vec<String>,
+}
+
+impl Gathered {
+    fn add(&mut self, name: &str, plains: &[Plain], labels: &[&str], default: Action) {
         let stances: Vec<Stance> = plains.iter().map(|p| stance(p, name)).collect();
         let needed_by: Vec<usize> = stances
             .iter()
@@ -119,137 +154,151 @@ pub fn merge(inputs: &[(String, &Profile)], target: &Target) -> Merged {
             .map(|(i, _)| i)
             .collect();
         if stances.iter().any(|s| matches!(s, Stance::Allowed)) {
-            if default.default_action != Action::Allow {
-                groups.entry(needed_by).or_default().push(name.to_string());
+            if default != Action::Allow {
+                self.groups
+                    .entry(needed_by)
+                    .or_default()
+                    .push(name.to_string());
             }
-            continue;
+        } else if !needed_by.is_empty() {
+            self.allow_with_arguments(name, &stances, labels, &needed_by);
+        } else {
+            self.keep_first_denial(name, &stances, labels);
         }
-        if !needed_by.is_empty() {
-            let mut seen: Vec<(Option<u32>, Vec<ArgCond>)> = Vec::new();
-            for (i, s) in stances.iter().enumerate() {
-                let Stance::Conditional(rules) = s else {
+    }
+
+    /// Every input's distinct conditional rule for `name` (they OR); the
+    /// inputs that denied it are told.
+    fn allow_with_arguments(
+        &mut self,
+        name: &str,
+        stances: &[Stance],
+        labels: &[&str],
+        needed_by: &[usize],
+    ) {
+        let mut seen: Vec<(Option<u32>, Vec<ArgCond>)> = Vec::new();
+        for (i, s) in stances.iter().enumerate() {
+            let Stance::Conditional(rules) = s else {
+                continue;
+            };
+            for r in rules {
+                let key = (r.errno_ret, r.args.clone());
+                if seen.contains(&key) {
                     continue;
-                };
-                for r in rules {
-                    let key = (r.errno_ret, r.args.clone());
-                    if seen.contains(&key) {
-                        continue;
-                    }
-                    seen.push(key);
-                    conditional.push(PlainRule {
-                        names: vec![name.to_string()],
-                        action: Action::Allow,
-                        errno_ret: None,
-                        args: r.args.clone(),
-                        comment: Some(format!(
-                            "{name} with these arguments: needed by {}",
-                            labels[i]
-                        )),
-                        path: r.path.clone(),
-                    });
                 }
+                seen.push(key);
+                self.conditional.push(PlainRule {
+                    names: vec![name.to_string()],
+                    action: Action::Allow,
+                    errno_ret: None,
+                    args: r.args.clone(),
+                    comment: Some(format!(
+                        "{name} with these arguments: needed by {}",
+                        labels[i]
+                    )),
+                    path: r.path.clone(),
+                });
             }
-            for (i, s) in stances.iter().enumerate() {
-                if let Stance::Denied(_) = s {
-                    notes.push(format!(
-                        "{name}: {} denied it; allowed with arguments as {} needs",
-                        labels[i],
-                        needed_by
-                            .iter()
-                            .map(|&j| labels[j])
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-            }
-            continue;
         }
+        let needers = needed_by
+            .iter()
+            .map(|&j| labels[j])
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (i, s) in stances.iter().enumerate() {
+            if let Stance::Denied(_) = s {
+                self.notes.push(format!(
+                    "{name}: {} denied it; allowed with arguments as {needers} needs",
+                    labels[i],
+                ));
+            }
+        }
+    }
+
+    /// The first denying input's rules for `name`, noting inputs that deny it
+    /// differently.
+    fn keep_first_denial(&mut self, name: &str, stances: &[Stance], labels: &[&str]) {
         let mut denials = stances.iter().enumerate().filter_map(|(i, s)| match s {
             Stance::Denied(rules) => Some((i, rules)),
             _ => None,
         });
-        if let Some((i, rules)) = denials.next() {
-            for other in denials {
-                let same = other
-                    .1
-                    .iter()
-                    .map(|r| (r.action, r.errno_ret, &r.args))
-                    .eq(rules.iter().map(|r| (r.action, r.errno_ret, &r.args)));
-                if !same {
-                    notes.push(format!(
-                        "{name}: {} and {} deny it differently; the result keeps {}'s",
-                        labels[i], labels[other.0], labels[i]
-                    ));
-                }
+        let Some((i, rules)) = denials.next() else {
+            return;
+        };
+        for other in denials {
+            let same = other
+                .1
+                .iter()
+                .map(|r| (r.action, r.errno_ret, &r.args))
+                .eq(rules.iter().map(|r| (r.action, r.errno_ret, &r.args)));
+            if !same {
+                self.notes.push(format!(
+                    "{name}: {} and {} deny it differently; the result keeps {}'s",
+                    labels[i], labels[other.0], labels[i]
+                ));
             }
-            for r in rules {
-                denied.push(PlainRule {
-                    names: vec![name.to_string()],
-                    comment: Some(format!("{name}: as {} has it", labels[i])),
-                    ..(*r).clone()
-                });
-            }
+        }
+        for r in rules {
+            self.denied.push(PlainRule {
+                names: vec![name.to_string()],
+                comment: Some(format!("{name}: as {} has it", labels[i])),
+                ..(*r).clone()
+            });
         }
     }
 
-    let every = (0..plains.len()).collect::<Vec<_>>();
-    let mut rules: Vec<PlainRule> = groups
-        .into_iter()
-        .map(|(by, names)| {
-            let who = if by == every {
-                "every input".to_string()
-            } else {
-                by.iter().map(|&i| labels[i]).collect::<Vec<_>>().join(", ")
-            };
-            PlainRule {
-                names,
-                action: Action::Allow,
-                errno_ret: None,
-                args: Vec::new(),
-                comment: Some(format!("needed by {who}")),
-                path: String::new(),
-            }
-        })
-        .collect();
-    // The widest group first, as a reviewer reads it.
-    rules.sort_by_key(|r| std::cmp::Reverse(r.names.len()));
-    rules.extend(conditional);
-    rules.extend(denied);
-
-    let union = |get: fn(&Plain) -> &Vec<String>| {
-        let mut out: Vec<String> = Vec::new();
-        for p in &plains {
-            for a in get(p) {
-                if !out.contains(a) {
-                    out.push(a.clone());
+    /// The groups (widest first, as a reviewer reads them), then the
+    /// conditional rules, then the denials.
+    fn into_rules(self, labels: &[&str]) -> Vec<PlainRule> {
+        let every = (0..labels.len()).collect::<Vec<_>>();
+        let mut rules: Vec<PlainRule> = self
+            .groups
+            .into_iter()
+            .map(|(by, names)| {
+                let who = if by == every {
+                    "every input".to_string()
+                } else {
+                    by.iter().map(|&i| labels[i]).collect::<Vec<_>>().join(", ")
+                };
+                PlainRule {
+                    names,
+                    action: Action::Allow,
+                    errno_ret: None,
+                    args: Vec::new(),
+                    comment: Some(format!("needed by {who}")),
+                    path: String::new(),
                 }
+            })
+            .collect();
+        rules.sort_by_key(|r| std::cmp::Reverse(r.names.len()));
+        rules.extend(self.conditional);
+        rules.extend(self.denied);
+        rules
+    }
+}
+
+/// The inputs' lists, each entry once, in the order first met.
+fn union(plains: &[Plain], get: fn(&Plain) -> &Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in plains {
+        for a in get(p) {
+            if !out.contains(a) {
+                out.push(a.clone());
             }
         }
-        out
-    };
-    let architectures = if plains.iter().any(|p| p.architectures.is_empty()) {
+    }
+    out
+}
+
+fn architectures(plains: &[Plain], target: &Target) -> Vec<String> {
+    let mut a = union(plains, |p| &p.architectures);
+    if plains.iter().any(|p| p.architectures.is_empty()) {
         // An input without a list covers only the native arch: the union of
         // that and the others' lists is their lists plus the native arch.
-        let mut a = union(|p| &p.architectures);
         let native = target.arch.scmp_name().to_string();
         if !a.is_empty() && !a.contains(&native) {
             a.insert(0, native);
         }
-        a
-    } else {
-        union(|p| &p.architectures)
-    };
-    Merged {
-        plain: Plain {
-            default_action: default.default_action,
-            default_errno: default.default_errno,
-            architectures,
-            flags: union(|p| &p.flags),
-            listener_path: plains.iter().find_map(|p| p.listener_path.clone()),
-            listener_metadata: plains.iter().find_map(|p| p.listener_metadata.clone()),
-            base_profile: first.base_profile.clone(),
-            rules,
-        },
-        notes,
     }
+    a
 }

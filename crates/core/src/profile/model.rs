@@ -39,12 +39,23 @@ const ACTION_NAMES: &[(&str, Action)] = &[
     ("SCMP_ACT_NOTIFY", Action::Notify),
 ];
 
+/// The value `s` spells in `table`.
+fn parse_in<T: Copy>(table: &[(&str, T)], s: &str) -> Option<T> {
+    table.iter().find(|(name, _)| *name == s).map(|&(_, v)| v)
+}
+
+/// The first spelling of `v` in `table`, which has one for every value.
+fn name_in<T: PartialEq>(table: &[(&'static str, T)], v: T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, x)| *x == v)
+        .map(|&(name, _)| name)
+        .expect("every value has a name")
+}
+
 impl Action {
     pub fn parse(s: &str) -> Option<Action> {
-        ACTION_NAMES
-            .iter()
-            .find(|(name, _)| *name == s)
-            .map(|&(_, a)| a)
+        parse_in(ACTION_NAMES, s)
     }
 
     pub fn spellings() -> impl Iterator<Item = &'static str> {
@@ -53,11 +64,7 @@ impl Action {
 
     /// The canonical spelling (`SCMP_ACT_KILL_THREAD` is written `SCMP_ACT_KILL`, as Docker does).
     pub fn name(self) -> &'static str {
-        ACTION_NAMES
-            .iter()
-            .find(|&&(_, a)| a == self)
-            .map(|&(name, _)| name)
-            .expect("every action has a name")
+        name_in(ACTION_NAMES, self)
     }
 
     /// Does `errnoRet` mean something for this action (the errno, or the trace message)?
@@ -91,10 +98,7 @@ const OP_NAMES: &[(&str, CmpOp)] = &[
 
 impl CmpOp {
     pub fn parse(s: &str) -> Option<CmpOp> {
-        OP_NAMES
-            .iter()
-            .find(|(name, _)| *name == s)
-            .map(|&(_, op)| op)
+        parse_in(OP_NAMES, s)
     }
 
     pub fn spellings() -> impl Iterator<Item = &'static str> {
@@ -102,11 +106,7 @@ impl CmpOp {
     }
 
     pub fn name(self) -> &'static str {
-        OP_NAMES
-            .iter()
-            .find(|&&(_, op)| op == self)
-            .map(|&(name, _)| name)
-            .expect("every op has a name")
+        name_in(OP_NAMES, self)
     }
 
     /// Does a 64-bit argument satisfy `arg OP value` (with `value_two` for MASKED_EQ)?

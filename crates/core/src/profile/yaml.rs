@@ -174,13 +174,7 @@ impl<'t> Builder<'t> {
         loop {
             let (event, span) = self.next()?;
             if event == Event::SequenceEnd {
-                // The end event's span runs on over a trailing comment: the
-                // bracket alone closes the collection.
-                let end = if flow {
-                    span.start + 1
-                } else {
-                    items.last().map_or(open.end, |n: &Node| n.span.end)
-                };
+                let end = collection_end(flow, span, items.last().map(|n: &Node| n.span.end), open);
                 // A block sequence starts at its first dash, not its first item.
                 let start = if flow {
                     open.start
@@ -205,11 +199,8 @@ impl<'t> Builder<'t> {
         loop {
             let (event, span) = self.next()?;
             if event == Event::MappingEnd {
-                let end = if flow {
-                    span.start + 1
-                } else {
-                    members.last().map_or(open.end, |m| m.value.span.end)
-                };
+                let end =
+                    collection_end(flow, span, members.last().map(|m| m.value.span.end), open);
                 return Ok(Node {
                     span: Span {
                         start: open.start,
@@ -292,6 +283,17 @@ struct ByteSpan {
 type ByteEvent<'t> = (Event<'t>, ByteSpan);
 
 /// A scalar typed as go-yaml (YAML 1.1) types it.
+/// Where a collection opened at `open` ends, given its end event's span and
+/// where its last element ends. A flow collection ends at its bracket (the end
+/// event's span runs on over a trailing comment); a block one at its last element.
+fn collection_end(flow: bool, end_event: ByteSpan, last: Option<usize>, open: ByteSpan) -> usize {
+    if flow {
+        end_event.start + 1
+    } else {
+        last.unwrap_or(open.end)
+    }
+}
+
 fn scalar(raw: &str, style: ScalarStyle, forced_str: bool) -> Value {
     if style != ScalarStyle::Plain || forced_str {
         return Value::String(raw.to_string());

@@ -303,41 +303,9 @@ impl Decoder<'_> {
     fn special(&mut self, name: &str) -> Option<Vec<String>> {
         let a = self.args;
         Some(match name {
-            "open" | "openat" => {
-                let at = usize::from(name == "openat");
-                let mut out = Vec::new();
-                if at == 1 {
-                    out.push(Self::dirfd(a[0]));
-                }
-                out.push(self.path(a[at]));
-                out.push(self.flags(Set::Open, a[at + 1]));
-                // The mode matters only when a file may be created.
-                let creates = a[at + 1] & 0o100 != 0 || a[at + 1] & 0o20000000 != 0;
-                if creates {
-                    out.push(self.arg(Mode, at + 2));
-                }
-                out
-            }
-            "openat2" => {
-                let mut out = vec![Self::dirfd(a[0]), self.path(a[1])];
-                // struct open_how { u64 flags; u64 mode; u64 resolve; }
-                out.push(match self.read(a[2], 24) {
-                    Some(b) if self.addr(a[3]) >= 24 => {
-                        let (f, m, r) = (
-                            self.uint(&b[..8]),
-                            self.uint(&b[8..16]),
-                            self.uint(&b[16..]),
-                        );
-                        format!(
-                            "{{flags={}, mode=0{m:03o}, resolve={r:#x}}}",
-                            flags(Set::Open.table(self.arch), f)
-                        )
-                    }
-                    _ => self.ptr(a[2]),
-                });
-                out.push(self.uint_text(a[3]));
-                out
-            }
+            "open" => self.open_args(0),
+            "openat" => self.open_args(1),
+            "openat2" => self.openat2_args(),
             "execve" => vec![self.path(a[0]), self.argv(a[1]), self.ptr(a[2])],
             "execveat" => vec![
                 Self::dirfd(a[0]),
@@ -354,57 +322,11 @@ impl Decoder<'_> {
                     self.protocol(family, a[2]),
                 ]
             }
-            "socketcall" => return Some(self.socketcall()),
-            "clone" => {
-                // s390 passes the stack first (CLONE_BACKWARDS2).
-                let (f, s) = if matches!(self.arch, Arch::S390 | Arch::S390x) {
-                    (1, 0)
-                } else {
-                    (0, 1)
-                };
-                let mut out = vec![
-                    format!("flags={}", self.flags(Set::Clone, a[f])),
-                    format!("stack={}", self.ptr(a[s])),
-                ];
-                out.extend(a[2..5].iter().map(|&v| self.ptr(v)));
-                out
-            }
-            "clone3" => {
-                let size = self.addr(a[1]);
-                let text = match self.read(a[0], 40) {
-                    Some(b) if size >= 64 => {
-                        // flags, pidfd, child_tid, parent_tid, exit_signal, …
-                        let f = self.uint(&b[..8]);
-                        let sig = self.uint(&b[32..40]);
-                        format!(
-                            "{{flags={}, exit_signal={}}}",
-                            flags(Set::Clone3.table(self.arch), f),
-                            symbols::signal(sig)
-                        )
-                    }
-                    _ => self.ptr(a[0]),
-                };
-                vec![text, size.to_string()]
-            }
-            "mount" => {
-                let mut f = a[3] & 0xffff_ffff;
-                let mut fl = Vec::new();
-                if f & symbols::MS_MGC_MSK == symbols::MS_MGC_VAL {
-                    fl.push("MS_MGC_VAL".to_string());
-                    f &= !symbols::MS_MGC_MSK;
-                }
-                if f != 0 || fl.is_empty() {
-                    fl.push(flags(Set::Mount.table(self.arch), f));
-                }
-                vec![
-                    self.path(a[0]),
-                    self.path(a[1]),
-                    self.string(a[2]),
-                    fl.join("|"),
-                    self.string(a[4]),
-                ]
-            }
-            "prctl" => return Some(self.prctl()),
+            "socketcall" => self.socketcall(),
+            "clone" => self.clone_args(),
+            "clone3" => self.clone3_args(),
+            "mount" => self.mount_args(),
+            "prctl" => self.prctl(),
             "ioctl" => vec![
                 Self::fd(a[0]),
                 symbols::ioctl_request(self.arch, a[1] & 0xffff_ffff),
@@ -414,81 +336,193 @@ impl Decoder<'_> {
                 0xffff_ffff => "0xffffffff".into(),
                 v => flags(Set::Personality.table(self.arch), v),
             }],
-            "mmap" | "mmap2" => {
-                if name == "mmap" && self.arch == Arch::X86 {
-                    // i386's old mmap takes one pointer to its six arguments.
-                    return Some(match self.read(a[0], 24) {
-                        Some(b) => {
-                            let mut inner = [0u64; 6];
-                            for (i, w) in inner.iter_mut().enumerate() {
-                                *w = self.uint(&b[i * 4..i * 4 + 4]);
-                            }
-                            vec![format!("[{}]", self.mmap_args(&inner).join(", "))]
-                        }
-                        None => vec![self.ptr(a[0])],
-                    });
-                }
-                self.mmap_args(&a)
-            }
-            "keyctl" => {
-                let op = a[0] & 0xffff_ffff;
-                let mut out = vec![self.enumerated(Set::Keyctl, op)];
-                out.push(match op {
-                    1 => self.string(a[1]),
-                    _ => self.enumerated_or_int(Set::KeySpec, a[1]),
-                });
-                out.extend(a[2..5].iter().map(|&v| format!("{v:#x}")));
-                out
-            }
-            "reboot" => vec![
-                self.enumerated(Set::RebootMagic, a[0] & 0xffff_ffff),
-                self.enumerated(Set::RebootMagic, a[1] & 0xffff_ffff),
-                self.enumerated(Set::RebootCmd, a[2] & 0xffff_ffff),
-                if a[2] & 0xffff_ffff == 0xA1B2_C3D4 {
-                    self.string(a[3])
-                } else {
-                    self.ptr(a[3])
-                },
-            ],
-            "quotactl" => {
-                let cmd = a[0] & 0xffff_ffff;
-                let (c, t) = (cmd & !0xff, cmd & 0xff);
-                let q = match enum_name(Set::Quotactl.table(self.arch), c >> 8) {
-                    Some(n) => format!(
-                        "QCMD({n}, {})",
-                        symbols::enum_or_number(Set::QuotaType.table(self.arch), t)
-                    ),
-                    None => format!("{cmd:#x}"),
-                };
-                vec![q, self.path(a[1]), Self::int(a[2]), self.ptr(a[3])]
-            }
-            "perf_event_open" => {
-                let mut out = self.fields(&[Ptr, Int, Int, Fd, Flags(Set::PerfFlags)]);
-                if let Some(b) = self.read(a[0], 16) {
-                    let t = self.uint(&b[..4]);
-                    out[0] = format!(
-                        "{{type={}, size={}, config={:#x}}}",
-                        self.enumerated(Set::PerfType, t),
-                        self.uint(&b[4..8]),
-                        self.uint(&b[8..16])
-                    );
-                }
-                out
-            }
-            "io_uring_setup" => {
-                let params = match self.read(a[1], 12) {
-                    // struct io_uring_params { u32 sq_entries, cq_entries, flags; … }
-                    Some(b) => format!(
-                        "{{flags={}, cq_entries={}}}",
-                        flags(Set::IoUringSetup.table(self.arch), self.uint(&b[8..12])),
-                        self.uint(&b[4..8])
-                    ),
-                    None => self.ptr(a[1]),
-                };
-                vec![self.uint_text(a[0]), params]
-            }
+            "mmap" if self.arch == Arch::X86 => self.old_mmap_args(),
+            "mmap" | "mmap2" => self.mmap_args(&a),
+            "keyctl" => self.keyctl_args(),
+            "reboot" => self.reboot_args(),
+            "quotactl" => self.quotactl_args(),
+            "perf_event_open" => self.perf_event_args(),
+            "io_uring_setup" => self.io_uring_setup_args(),
             _ => return None,
         })
+    }
+
+    /// `open` (`at` 0) or `openat` (`at` 1, the dirfd first).
+    fn open_args(&mut self, at: usize) -> Vec<String> {
+        let a = self.args;
+        let mut out = Vec::new();
+        if at == 1 {
+            out.push(Self::dirfd(a[0]));
+        }
+        out.push(self.path(a[at]));
+        out.push(self.flags(Set::Open, a[at + 1]));
+        // The mode matters only when a file may be created.
+        let creates = a[at + 1] & 0o100 != 0 || a[at + 1] & 0o20000000 != 0;
+        if creates {
+            out.push(self.arg(Mode, at + 2));
+        }
+        out
+    }
+
+    fn openat2_args(&mut self) -> Vec<String> {
+        let a = self.args;
+        let mut out = vec![Self::dirfd(a[0]), self.path(a[1])];
+        // struct open_how { u64 flags; u64 mode; u64 resolve; }
+        out.push(match self.read(a[2], 24) {
+            Some(b) if self.addr(a[3]) >= 24 => {
+                let (f, m, r) = (
+                    self.uint(&b[..8]),
+                    self.uint(&b[8..16]),
+                    self.uint(&b[16..]),
+                );
+                format!(
+                    "{{flags={}, mode=0{m:03o}, resolve={r:#x}}}",
+                    flags(Set::Open.table(self.arch), f)
+                )
+            }
+            _ => self.ptr(a[2]),
+        });
+        out.push(self.uint_text(a[3]));
+        out
+    }
+
+    fn clone_args(&self) -> Vec<String> {
+        let a = self.args;
+        // s390 passes the stack first (CLONE_BACKWARDS2).
+        let (f, s) = if matches!(self.arch, Arch::S390 | Arch::S390x) {
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        let mut out = vec![
+            format!("flags={}", self.flags(Set::Clone, a[f])),
+            format!("stack={}", self.ptr(a[s])),
+        ];
+        out.extend(a[2..5].iter().map(|&v| self.ptr(v)));
+        out
+    }
+
+    fn clone3_args(&self) -> Vec<String> {
+        let a = self.args;
+        let size = self.addr(a[1]);
+        let text = match self.read(a[0], 40) {
+            Some(b) if size >= 64 => {
+                // flags, pidfd, child_tid, parent_tid, exit_signal, …
+                let f = self.uint(&b[..8]);
+                let sig = self.uint(&b[32..40]);
+                format!(
+                    "{{flags={}, exit_signal={}}}",
+                    flags(Set::Clone3.table(self.arch), f),
+                    symbols::signal(sig)
+                )
+            }
+            _ => self.ptr(a[0]),
+        };
+        vec![text, size.to_string()]
+    }
+
+    fn mount_args(&mut self) -> Vec<String> {
+        let a = self.args;
+        let mut f = a[3] & 0xffff_ffff;
+        let mut fl = Vec::new();
+        if f & symbols::MS_MGC_MSK == symbols::MS_MGC_VAL {
+            fl.push("MS_MGC_VAL".to_string());
+            f &= !symbols::MS_MGC_MSK;
+        }
+        if f != 0 || fl.is_empty() {
+            fl.push(flags(Set::Mount.table(self.arch), f));
+        }
+        vec![
+            self.path(a[0]),
+            self.path(a[1]),
+            self.string(a[2]),
+            fl.join("|"),
+            self.string(a[4]),
+        ]
+    }
+
+    /// i386's old mmap takes one pointer to its six arguments.
+    fn old_mmap_args(&self) -> Vec<String> {
+        let a = self.args;
+        match self.read(a[0], 24) {
+            Some(b) => {
+                let mut inner = [0u64; 6];
+                for (i, w) in inner.iter_mut().enumerate() {
+                    *w = self.uint(&b[i * 4..i * 4 + 4]);
+                }
+                vec![format!("[{}]", self.mmap_args(&inner).join(", "))]
+            }
+            None => vec![self.ptr(a[0])],
+        }
+    }
+
+    fn keyctl_args(&self) -> Vec<String> {
+        let a = self.args;
+        let op = a[0] & 0xffff_ffff;
+        let mut out = vec![self.enumerated(Set::Keyctl, op)];
+        out.push(match op {
+            1 => self.string(a[1]),
+            _ => self.enumerated_or_int(Set::KeySpec, a[1]),
+        });
+        out.extend(a[2..5].iter().map(|&v| format!("{v:#x}")));
+        out
+    }
+
+    fn reboot_args(&self) -> Vec<String> {
+        let a = self.args;
+        vec![
+            self.enumerated(Set::RebootMagic, a[0] & 0xffff_ffff),
+            self.enumerated(Set::RebootMagic, a[1] & 0xffff_ffff),
+            self.enumerated(Set::RebootCmd, a[2] & 0xffff_ffff),
+            if a[2] & 0xffff_ffff == 0xA1B2_C3D4 {
+                self.string(a[3])
+            } else {
+                self.ptr(a[3])
+            },
+        ]
+    }
+
+    fn quotactl_args(&mut self) -> Vec<String> {
+        let a = self.args;
+        let cmd = a[0] & 0xffff_ffff;
+        let (c, t) = (cmd & !0xff, cmd & 0xff);
+        let q = match enum_name(Set::Quotactl.table(self.arch), c >> 8) {
+            Some(n) => format!(
+                "QCMD({n}, {})",
+                symbols::enum_or_number(Set::QuotaType.table(self.arch), t)
+            ),
+            None => format!("{cmd:#x}"),
+        };
+        vec![q, self.path(a[1]), Self::int(a[2]), self.ptr(a[3])]
+    }
+
+    fn perf_event_args(&mut self) -> Vec<String> {
+        let a = self.args;
+        let mut out = self.fields(&[Ptr, Int, Int, Fd, Flags(Set::PerfFlags)]);
+        if let Some(b) = self.read(a[0], 16) {
+            let t = self.uint(&b[..4]);
+            out[0] = format!(
+                "{{type={}, size={}, config={:#x}}}",
+                self.enumerated(Set::PerfType, t),
+                self.uint(&b[4..8]),
+                self.uint(&b[8..16])
+            );
+        }
+        out
+    }
+
+    fn io_uring_setup_args(&self) -> Vec<String> {
+        let a = self.args;
+        let params = match self.read(a[1], 12) {
+            // struct io_uring_params { u32 sq_entries, cq_entries, flags; … }
+            Some(b) => format!(
+                "{{flags={}, cq_entries={}}}",
+                flags(Set::IoUringSetup.table(self.arch), self.uint(&b[8..12])),
+                self.uint(&b[4..8])
+            ),
+            None => self.ptr(a[1]),
+        };
+        vec![self.uint_text(a[0]), params]
     }
 
     fn enumerated_or_int(&self, set: Set, v: u64) -> String {
@@ -663,6 +697,16 @@ mod tests {
         text(Arch::X86_64, name, args, None)
     }
 
+    /// Memory holding `bytes` at BASE.
+    fn at_base(bytes: &[u8]) -> SliceMemory<'_> {
+        SliceMemory { base: BASE, bytes }
+    }
+
+    /// `name(args)` on x86_64, decoded with `mem`.
+    fn x_decoded(name: &str, args: [u64; 6], mem: &dyn TraceeMemory) -> Decoded {
+        decode(Arch::X86_64, nr(Arch::X86_64, name), &args, Some(mem))
+    }
+
     /// Memory holding NUL-separated strings at BASE; returns it and their addresses.
     fn strings(parts: &[&[u8]]) -> (Vec<u8>, Vec<u64>) {
         let mut bytes = Vec::new();
@@ -692,17 +736,9 @@ mod tests {
     #[test]
     fn openat_with_and_without_memory() {
         let (bytes, at) = strings(&[b"/etc/passwd"]);
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &bytes,
-        };
+        let mem = at_base(&bytes);
         let fdcwd = (-100i64) as u64;
-        let d = decode(
-            Arch::X86_64,
-            nr(Arch::X86_64, "openat"),
-            &[fdcwd, at[0], 0o2000000, 0, 0, 0],
-            Some(&mem),
-        );
+        let d = x_decoded("openat", [fdcwd, at[0], 0o2000000, 0, 0, 0], &mem);
         assert_eq!(d.name, "openat");
         assert_eq!(
             d.text,
@@ -732,10 +768,7 @@ mod tests {
     #[test]
     fn files_and_paths() {
         let (bytes, at) = strings(&[b"/a", b"/b", b"x\ny"]);
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &bytes,
-        };
+        let mem = at_base(&bytes);
         let m = Some(&mem as &dyn TraceeMemory);
         let a = Arch::X86_64;
         let fdcwd = (-100i64) as u64;
@@ -808,16 +841,8 @@ mod tests {
         for p in [at[1], at[2], at[3], 0] {
             bytes.extend_from_slice(&p.to_le_bytes());
         }
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &bytes,
-        };
-        let d = decode(
-            Arch::X86_64,
-            nr(Arch::X86_64, "execve"),
-            &[at[0], argv_at, 0x7ff0, 0, 0, 0],
-            Some(&mem),
-        );
+        let mem = at_base(&bytes);
+        let d = x_decoded("execve", [at[0], argv_at, 0x7ff0, 0, 0, 0], &mem);
         assert_eq!(
             d.text,
             "execve(\"/bin/sh\", [\"sh\", \"-c\", \"true\"], 0x7ff0)"
@@ -829,16 +854,8 @@ mod tests {
         for _ in 0..9 {
             many.extend_from_slice(&at[1].to_le_bytes());
         }
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &many,
-        };
-        let d = decode(
-            Arch::X86_64,
-            nr(Arch::X86_64, "execve"),
-            &[at[0], long_at, 0, 0, 0, 0],
-            Some(&mem),
-        );
+        let mem = at_base(&many);
+        let d = x_decoded("execve", [at[0], long_at, 0, 0, 0, 0], &mem);
         assert!(d.text.ends_with("\"sh\", ...], NULL)"), "{}", d.text);
     }
 
@@ -853,16 +870,8 @@ mod tests {
         for p in [at[1], at[2], 0] {
             bytes.extend_from_slice(&p.to_le_bytes());
         }
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &bytes,
-        };
-        let d = decode(
-            Arch::X86_64,
-            nr(Arch::X86_64, "execve"),
-            &[at[0], argv_at, 0, 0, 0, 0],
-            Some(&mem),
-        );
+        let mem = at_base(&bytes);
+        let d = x_decoded("execve", [at[0], argv_at, 0, 0, 0, 0], &mem);
         assert_eq!(
             d.text,
             "execve(\"/tmp/\\33]0;PW\\7\\302\\23331m\", [\"\\33[2J\\233\", \"café\\177\\342\\200\\256\"], NULL)"
@@ -922,16 +931,8 @@ mod tests {
             ),
             (abs, "{sa_family=AF_UNIX, sun_path=@\"bus\"}", None),
         ] {
-            let mem = SliceMemory {
-                base: BASE,
-                bytes: &sa,
-            };
-            let d = decode(
-                Arch::X86_64,
-                nr(Arch::X86_64, "connect"),
-                &[3, BASE, sa.len() as u64, 0, 0, 0],
-                Some(&mem),
-            );
+            let mem = at_base(&sa);
+            let d = x_decoded("connect", [3, BASE, sa.len() as u64, 0, 0, 0], &mem);
             assert_eq!(d.text, format!("connect(3, {want}, {})", sa.len()));
             assert_eq!(d.paths.first().map(String::as_str), path);
         }
@@ -941,10 +942,7 @@ mod tests {
     #[test]
     fn socketcall_on_i386() {
         let words: Vec<u8> = [2u32, 2, 17].iter().flat_map(|w| w.to_le_bytes()).collect();
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &words,
-        };
+        let mem = at_base(&words);
         assert_eq!(
             text(Arch::X86, "socketcall", [1, BASE, 0, 0, 0, 0], Some(&mem)),
             "socketcall(SYS_SOCKET, [AF_INET, SOCK_DGRAM, IPPROTO_UDP])"
@@ -974,10 +972,7 @@ mod tests {
         for w in [0x2_0000_0000u64 | 0x2000_0000, 0, 0, 0, 17] {
             args.extend_from_slice(&w.to_le_bytes());
         }
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &args,
-        };
+        let mem = at_base(&args);
         assert_eq!(
             text(Arch::X86_64, "clone3", [BASE, 88, 0, 0, 0, 0], Some(&mem)),
             "clone3({flags=CLONE_NEWPID|CLONE_INTO_CGROUP, exit_signal=SIGCHLD}, 88)"
@@ -1015,10 +1010,7 @@ mod tests {
     #[test]
     fn prctl_and_ioctl() {
         let (bytes, at) = strings(&[b"worker"]);
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &bytes,
-        };
+        let mem = at_base(&bytes);
         let m = Some(&mem as &dyn TraceeMemory);
         assert_eq!(
             text(Arch::X86_64, "prctl", [15, at[0], 0, 0, 0, 0], m),
@@ -1093,10 +1085,7 @@ mod tests {
             .iter()
             .flat_map(|w| w.to_le_bytes())
             .collect();
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &old,
-        };
+        let mem = at_base(&old);
         assert_eq!(
             text(Arch::X86, "mmap", [BASE, 0, 0, 0, 0, 0], Some(&mem)),
             "mmap([NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0x0])"
@@ -1106,10 +1095,7 @@ mod tests {
     #[test]
     fn privileged_calls() {
         let (bytes, at) = strings(&[b"user", b"desc", b"box"]);
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &bytes,
-        };
+        let mem = at_base(&bytes);
         let m = Some(&mem as &dyn TraceeMemory);
         let a = Arch::X86_64;
         assert_eq!(
@@ -1160,10 +1146,7 @@ mod tests {
             "perf_event_open(NULL, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)"
         );
         let params: Vec<u8> = [0u32, 64, 2].iter().flat_map(|w| w.to_le_bytes()).collect();
-        let mem = SliceMemory {
-            base: BASE,
-            bytes: &params,
-        };
+        let mem = at_base(&params);
         assert_eq!(
             text(a, "io_uring_setup", [8, BASE, 0, 0, 0, 0], Some(&mem)),
             "io_uring_setup(8, {flags=IORING_SETUP_SQPOLL, cq_entries=64})"

@@ -520,8 +520,8 @@ const fn ioc(dir: u64, ty: u8, nr: u8, size: u64) -> u64 {
     (dir << 30) | (size << 16) | ((ty as u64) << 8) | nr as u64
 }
 
-const IOCTL_COMMON: &[Sym] = &[
-    // asm-generic/ioctls.h: terminals.
+/// Terminals and ptys, and the fd flags asm-generic/ioctls.h keeps beside them.
+const IOCTL_TERMINAL: &[Sym] = &[
     ("TCGETS", 0x5401),
     ("TCSETS", 0x5402),
     ("TCSETSW", 0x5403),
@@ -576,6 +576,10 @@ const IOCTL_COMMON: &[Sym] = &[
     ("FIONCLEX", 0x5450),
     ("FIOCLEX", 0x5451),
     ("FIOASYNC", 0x5452),
+];
+
+/// Files, file systems and block devices.
+const IOCTL_FILES: &[Sym] = &[
     // linux/fs.h
     ("FIBMAP", 1),
     ("FIGETBSZ", 2),
@@ -592,6 +596,10 @@ const IOCTL_COMMON: &[Sym] = &[
     ("BLKGETSIZE", ioc(IOC_NONE, 0x12, 96, 0)),
     ("BLKSSZGET", ioc(IOC_NONE, 0x12, 104, 0)),
     ("BLKPBSZGET", ioc(IOC_NONE, 0x12, 123, 0)),
+];
+
+/// Sockets, interfaces, routes, bridges and tun devices.
+const IOCTL_SOCKETS: &[Sym] = &[
     // asm-generic/sockios.h and linux/sockios.h
     ("FIOSETOWN", 0x8901),
     ("SIOCSPGRP", 0x8902),
@@ -628,6 +636,10 @@ const IOCTL_COMMON: &[Sym] = &[
     ("SIOCBRDELBR", 0x89A1),
     ("TUNSETIFF", ioc(IOC_WRITE, b'T', 202, 4)),
     ("TUNGETIFF", ioc(IOC_READ, b'T', 210, 4)),
+];
+
+/// Loop devices, namespaces, seccomp notification and perf events.
+const IOCTL_KERNEL: &[Sym] = &[
     // linux/loop.h
     ("LOOP_SET_FD", 0x4C00),
     ("LOOP_CLR_FD", 0x4C01),
@@ -670,8 +682,20 @@ const IOCTL_LONG32: &[Sym] = &[
     ("FS_IOC_GETVERSION", ioc(IOC_READ, b'v', 1, 4)),
     ("BLKGETSIZE64", ioc(IOC_READ, 0x12, 114, 4)),
 ];
-static IOCTL_64: FlagSet = enumeration(&[IOCTL_COMMON, IOCTL_LONG64]);
-static IOCTL_32: FlagSet = enumeration(&[IOCTL_COMMON, IOCTL_LONG32]);
+static IOCTL_64: FlagSet = enumeration(&[
+    IOCTL_TERMINAL,
+    IOCTL_FILES,
+    IOCTL_SOCKETS,
+    IOCTL_KERNEL,
+    IOCTL_LONG64,
+]);
+static IOCTL_32: FlagSet = enumeration(&[
+    IOCTL_TERMINAL,
+    IOCTL_FILES,
+    IOCTL_SOCKETS,
+    IOCTL_KERNEL,
+    IOCTL_LONG32,
+]);
 
 /// strace's spelling of a request no table names: `_IOC(_IOC_READ, 0x94, 0x9, 0x4)`.
 pub fn ioctl_request(arch: Arch, value: u64) -> String {
