@@ -28,6 +28,7 @@ pub mod cmd;
 pub mod compile;
 pub mod container;
 pub mod errno;
+pub mod error;
 pub mod json;
 pub mod profile;
 pub mod progress;

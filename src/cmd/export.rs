@@ -2,8 +2,9 @@
 //! `linux.seccomp` object, a Kubernetes SeccompProfile), and the `--format`
 //! of the commands that write a profile.
 
-use super::{target, CmdError};
+use super::target;
 use crate::cli::{ExportArgs, FormatArgs, OutputFormat, SpoApiArg};
+use crate::error::Error;
 use crate::profile::export::{self, object_name, Format, SpoApi, SpoMeta};
 use crate::profile::{load_file, load_str, Profile, Target};
 use std::path::Path;
@@ -27,7 +28,7 @@ impl From<SpoApiArg> for SpoApi {
     }
 }
 
-pub fn run(args: &ExportArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ExportArgs) -> Result<u8, Error> {
     let profile = load_file(&args.profile)?;
     let target = target(&args.target)?;
     let meta = SpoMeta {
@@ -43,7 +44,7 @@ pub fn run(args: &ExportArgs) -> Result<u8, CmdError> {
         Some(path) => super::write_file(path, &text)?,
         None => super::to_stdout(|out| out.write_all(text.as_bytes()))?,
     }
-    Ok(super::EXIT_OK)
+    Ok(crate::error::EXIT_OK)
 }
 
 fn exported(
@@ -51,16 +52,16 @@ fn exported(
     target: &Target,
     format: Format,
     meta: &SpoMeta,
-) -> Result<String, CmdError> {
+) -> Result<String, Error> {
     export::export(profile, target, format, meta)
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))
+        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))
 }
 
 /// Writes a profile a command made (`text`, in the form of the profile it
 /// started from) to `path`, in the `--format` asked for. The Docker-only
 /// features are resolved for a container on this host with Docker's default
 /// capabilities, as a Kubernetes node's runtime gives them.
-pub fn write_profile(path: &Path, text: &str, format: &FormatArgs) -> Result<(), CmdError> {
+pub fn write_profile(path: &Path, text: &str, format: &FormatArgs) -> Result<(), Error> {
     let Some(wanted) = format.format else {
         return super::write_file(path, text);
     };

@@ -2,18 +2,18 @@
 //! record explained by the profile's deciding rule.
 
 use super::watch::{judged_event, line, profile_and_judge, view_config};
-use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::ReplayArgs;
+use crate::error::{Error, FileOp, EXIT_OK};
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
 use crate::sources::logs::Incoming;
 use std::io::{IsTerminal, Write};
 
-pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let mut events = Vec::new();
     for path in &args.files {
-        let data = std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?;
+        let data = std::fs::read(path).map_err(Error::file(FileOp::Read, path))?;
         let before = events.len();
         let (truncated, suppressed) = file::each_record(format_of(&data), &data, |record| {
             let incoming = Incoming {
@@ -53,7 +53,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         rx,
         None,
     )
-    .map_err(|source| CmdError::Os {
+    .map_err(|source| Error::Os {
         op: "run the terminal interface",
         source,
     })?;

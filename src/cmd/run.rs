@@ -4,14 +4,15 @@
 //! workload's stdio is its own, events go to `--events` as JSON lines, and a
 //! summary follows on stderr.
 
-use super::{live_options, wants_tui, CmdError};
+use super::{live_options, wants_tui};
 use crate::cli::RunArgs;
+use crate::error::Error;
 use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{Local, Session};
 use crate::tighten::prune;
 
-pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
+pub fn run(args: &RunArgs) -> Result<u8, Error> {
     let tui = wants_tui(&args.session, false)?;
     // Headless coverage runs through notify with the verdicts enforced, as under
     // the profile (see `Session::cover`); the TUI switches per run.
@@ -47,7 +48,7 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
 
 /// `eperm run --coverage` (and `docker`, `podman`, `oci`) without the TUI: one
 /// coverage run, kept next to the profile, and what each allowance was used for.
-pub(super) fn coverage(session: &Session) -> Result<u8, CmdError> {
+pub(super) fn coverage(session: &Session) -> Result<u8, Error> {
     let profile = &session.profile;
     let covered = session.cover()?;
     eprintln!("eperm: calls {}", covered.counting);

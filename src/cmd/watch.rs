@@ -2,10 +2,10 @@
 //! from the kernel log sources, filtered by process, name or executable. This is
 //! how a container started elsewhere with a LOG profile is debugged.
 
-use super::{CmdError, EXIT_OK};
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::cli::{WatchArgs, WatchSource};
+use crate::error::{Error, EXIT_OK};
 use crate::profile::load_or_default;
 use crate::profile::{Action, KernelVersion, Target};
 use crate::run::Judge;
@@ -22,11 +22,11 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
+pub fn run(args: &WatchArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let wanted = WatchSource::wanted(&args.source);
     let (tx, rx) = crate::sources::logs::channel();
-    let sources = LogSources::start(wanted, tx).map_err(|source| CmdError::Os {
+    let sources = LogSources::start(wanted, tx).map_err(|source| Error::Os {
         op: "start the kernel log readers",
         source,
     })?;
@@ -34,7 +34,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         eprintln!("eperm: {}", h.render());
     }
     if !sources.any_active() {
-        return Err(CmdError::Unavailable(
+        return Err(Error::Unavailable(
             "no kernel log source is available".into(),
         ));
     }
@@ -75,7 +75,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             },
         )
         .and_then(|shown| out.flush().map(|()| shown))
-        .map_err(CmdError::Stdout)?;
+        .map_err(Error::Stdout)?;
         // The record queue is bounded: unread, a full one would keep the readers
         // waiting in `stop`.
         drop(rx);
@@ -123,7 +123,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             let shown = pumper.join().expect("the pump does not panic");
             ui.map(|_| shown)
         })
-        .map_err(|source| CmdError::Os {
+        .map_err(|source| Error::Os {
             op: "run the terminal interface",
             source,
         })?;
@@ -161,7 +161,7 @@ pub fn view_config(what: &str, path: Option<std::path::PathBuf>) -> crate::app::
 /// for a container started elsewhere.
 pub fn profile_and_judge(
     path: Option<&std::path::Path>,
-) -> Result<(crate::profile::Profile, Option<Judge>), CmdError> {
+) -> Result<(crate::profile::Profile, Option<Judge>), Error> {
     let profile = load_or_default(path)?;
     if path.is_none() {
         return Ok((profile, None));
@@ -173,7 +173,7 @@ pub fn profile_and_judge(
         runtime: None,
     };
     let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+        .map_err(|e| Error::bad_input(e.to_string()))?;
     Ok((profile, Some(judge)))
 }
 
