@@ -26,6 +26,12 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 #[error("{0}")]
 pub struct BadInput(pub String);
 
+/// Why this machine cannot do something eperm would (a kernel log source, the
+/// eBPF counter): a reason said to the user, who may fall back or fix it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
 /// What was being done to a file when it failed, as [`FileError`]'s message
 /// says it: "cannot {op} {path}: …".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +105,8 @@ pub enum Error {
     #[error(transparent)]
     Save(#[from] SaveError),
     /// This machine lacks what the command needs (a kernel log source, …): exit 1.
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
@@ -192,6 +198,9 @@ mod tests {
         assert!(pipe.is_broken_pipe());
         assert_eq!(pipe.exit_code(), EXIT_OK);
         assert_eq!(Error::Stdout(io()).exit_code(), EXIT_FINDINGS);
-        assert_eq!(Error::Unavailable("no".into()).exit_code(), EXIT_FINDINGS);
+        assert_eq!(
+            Error::from(Unavailable("no".into())).exit_code(),
+            EXIT_FINDINGS
+        );
     }
 }

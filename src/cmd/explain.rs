@@ -11,7 +11,7 @@ use crate::sources::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
 /// (the names are those of [`crate::sources::symbols`]).
-pub fn parse_arg(arch: Arch, s: &str) -> Result<u64, String> {
+fn parse_arg(arch: Arch, s: &str) -> Result<u64, String> {
     symbols::parse_value_for(arch, s).ok_or_else(|| {
         let bad = s
             .split('|')

@@ -60,7 +60,7 @@ pub fn target(args: &TargetArgs) -> Result<Target, Error> {
     };
     let runtime =
         crate::target::Runtime::from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
-            .map_err(Error::bad_input)?;
+            .map_err(|e| Error::bad_input(e.0))?;
     Ok(Target {
         arch,
         caps,

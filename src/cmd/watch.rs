@@ -5,7 +5,7 @@
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::cli::{WatchArgs, WatchSource};
-use crate::error::{Error, EXIT_OK};
+use crate::error::{Error, Unavailable, EXIT_OK};
 use crate::profile::load_or_default;
 use crate::profile::{Action, KernelVersion, Target};
 use crate::run::Judge;
@@ -34,9 +34,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
         eprintln!("eperm: {}", h.render());
     }
     if !sources.any_active() {
-        return Err(Error::Unavailable(
-            "no kernel log source is available".into(),
-        ));
+        return Err(Unavailable("no kernel log source is available".into()).into());
     }
     let mut filter = match args.pid {
         Some(pid) => Filter::tree(pid),

@@ -297,7 +297,7 @@ fn follow(
 }
 
 /// Why a container cannot be covered: no notify fallback, unlike a local run.
-fn no_kernel_counter(why: String) -> RunError {
+fn no_kernel_counter(why: crate::error::Unavailable) -> RunError {
     RunError::Unsupported(format!(
         "coverage of a container counts in the kernel (eBPF), which is not available here: {why}\n  \
          hint: containers have no notify fallback for coverage (their runtime, not eperm, \

@@ -20,6 +20,7 @@ use super::{enforce, Call, Decision, Supervision};
 use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::{Compiled, BAD_ARCH};
+use crate::error::Unavailable;
 use crate::profile::Action;
 use crate::sources::event::{Decision as Outcome, Source};
 use serde::{Deserialize, Serialize};
@@ -335,17 +336,18 @@ pub fn kernel_counter(
     compiled: &Compiled,
     cgroup: Option<&Path>,
     bootstrap_comm: Option<&str>,
-) -> Result<crate::bpf::Counter, String> {
+) -> Result<crate::bpf::Counter, Unavailable> {
     use crate::bpf::{counter, Scope};
     if let Some(why) = refusal() {
-        return Err(why);
+        return Err(Unavailable(why));
     }
     let Some(cgroup) = cgroup else {
-        return Err(
+        return Err(Unavailable(
             "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
-        );
+        ));
     };
-    let cgroup_id = counter::cgroup_id(cgroup).map_err(|e| format!("{}: {e}", cgroup.display()))?;
+    let cgroup_id = counter::cgroup_id(cgroup)
+        .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
     attach_counter(compiled, Scope::Cgroup(cgroup_id), bootstrap_comm, false)
 }
 
@@ -358,12 +360,12 @@ pub fn container_counter(
     parent: &Path,
     level: u32,
     init_comm: &str,
-) -> Result<crate::bpf::Counter, String> {
+) -> Result<crate::bpf::Counter, Unavailable> {
     if let Some(why) = refusal() {
-        return Err(why);
+        return Err(Unavailable(why));
     }
-    let id =
-        crate::bpf::counter::cgroup_id(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let id = crate::bpf::counter::cgroup_id(parent)
+        .map_err(|e| Unavailable(format!("{}: {e}", parent.display())))?;
     // The runtime's helpers (runc:[0:PARENT], [1:CHILD]) share the cgroup
     // before the profile is loaded: only filtered tasks count.
     attach_counter(
@@ -379,7 +381,7 @@ fn attach_counter(
     scope: crate::bpf::Scope,
     bootstrap_comm: Option<&str>,
     filtered_only: bool,
-) -> Result<crate::bpf::Counter, String> {
+) -> Result<crate::bpf::Counter, Unavailable> {
     use crate::bpf::{Counter, Hook, Kind, Spec};
     let comm = bootstrap_comm.map(|c| {
         let mut out = [0u8; 16];
@@ -413,7 +415,7 @@ fn attach_counter(
         watched: watched_args,
         hook: Hook::Btf,
     };
-    Counter::attach(&spec).map_err(|e| e.to_string())
+    Counter::attach(&spec).map_err(|e| Unavailable(e.to_string()))
 }
 
 /// The comm of the calling thread: what the workload's child has until it execs.

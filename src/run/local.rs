@@ -149,7 +149,7 @@ pub fn cover(
         Err(reason) => (
             coverage::program(&sup.judge.compiled),
             Counting::Notify {
-                reason: reason.clone(),
+                reason: reason.0.clone(),
             },
         ),
     };

@@ -64,7 +64,7 @@ impl Session {
         enforce: bool,
         sources: Wanted,
     ) -> Result<Session, Error> {
-        let run = dockerrun::parse(docker_args).map_err(Error::bad_input)?;
+        let run = dockerrun::parse(docker_args)?;
         if profile.form == Form::OciConfig {
             return Err(Error::bad_input(format!(
                 "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
@@ -90,7 +90,7 @@ impl Session {
         enforce: bool,
         sources: Wanted,
     ) -> Result<Session, Error> {
-        let run = podman::parse(podman_args).map_err(Error::bad_input)?;
+        let run = podman::parse(podman_args)?;
         if profile.form != Form::Docker {
             return Err(Error::bad_input(format!(
                 "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
@@ -130,7 +130,7 @@ impl Session {
         let target = match &oci {
             Ok(OciRuntime::Crun) => here_in(run.caps, crate::target::Kind::Crun),
             Ok(OciRuntime::Runc) => here_in(run.caps, crate::target::Kind::Runc),
-            Err(name) if name.contains("youki") => here_in(run.caps, crate::target::Kind::Youki),
+            Err(name) if name.0.contains("youki") => here_in(run.caps, crate::target::Kind::Youki),
             Err(_) => here(run.caps),
         };
         let runtime = Runtime::Podman {

@@ -30,6 +30,12 @@ mod names;
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::fmt;
 
+/// A bad `--runtime` or `--libseccomp` value: the message names the flag and
+/// the value, with a hint (a bad input, exit 2).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuntimeArgError(pub String);
+
 /// A release number: `2.5.4`, `1.1.5`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
@@ -173,7 +179,15 @@ impl Runtime {
 
     /// The target of `--runtime NAME[@VERSION]` and `--libseccomp VERSION`;
     /// what is not given is taken from the runtime found here, else the newest.
-    pub fn from_args(runtime: Option<&str>, libseccomp: Option<&str>) -> Result<Runtime, String> {
+    pub fn from_args(
+        runtime: Option<&str>,
+        libseccomp: Option<&str>,
+    ) -> Result<Runtime, RuntimeArgError> {
+        Runtime::read_args(runtime, libseccomp).map_err(RuntimeArgError)
+    }
+
+    /// [`Runtime::from_args`], with the message of what is wrong as `Err`.
+    fn read_args(runtime: Option<&str>, libseccomp: Option<&str>) -> Result<Runtime, String> {
         let mut target = match runtime {
             None => Runtime::for_machine(),
             Some(text) => {
