@@ -190,7 +190,7 @@ mod tests {
             "images",
         ] {
             let err = parse(&args(bad)).unwrap_err();
-            assert!(err.contains("podman"), "{bad}: {err}");
+            assert!(err.0.contains("podman"), "{bad}: {err}");
         }
         assert!(parse(&args("run --privileged=false img")).is_ok());
     }
