@@ -362,8 +362,11 @@ fn watch_handoff(
     }
     if exists && !handed_over.load(Ordering::Acquire) && !exited(client) {
         stalled.store(true, Ordering::Release);
-        // SAFETY: plain syscall on the client's own process group.
-        unsafe { libc::kill(-client, libc::SIGKILL) };
+        // The client's own process group.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-client),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
@@ -503,8 +506,11 @@ fn spawn_client(
     // std's Child would reap it on wait; we wait by pid ourselves (raw status).
     std::mem::forget(child);
     if let Err(e) = containment.watch_group(pid) {
-        // SAFETY: plain syscall on our own child.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // Our own child, not reaped yet.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = wait(pid);
         return Err(RunError::os("watch the runtime client's process group")(e));
     }

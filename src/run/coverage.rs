@@ -300,8 +300,7 @@ impl Counting {
 /// attached for a moment. The run itself may still fall back, and says so.
 pub fn probe() -> Counting {
     let refusal = refusal().or_else(|| {
-        // SAFETY: plain syscall.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             return Some("not root: the workload gets no cgroup of its own".into());
         }
         crate::bpf::counter::attach_empty(crate::bpf::Hook::Btf)
@@ -642,8 +641,11 @@ impl<'a> Supervisor<'a> {
             let _ = self.sup.events.send(event);
         }
         if decision == Decision::Kill {
-            // SAFETY: plain syscall on the workload's process.
-            unsafe { libc::kill(tgid as i32, libc::SIGKILL) };
+            // The workload's process; it may be gone already.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(tgid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         notify::answer(&self.listener, id, decision);
     }

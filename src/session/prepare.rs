@@ -98,8 +98,7 @@ impl Session {
             )));
         }
         let oci = podman::oci_runtime(runtime);
-        // SAFETY: plain syscall.
-        let rootless = unsafe { libc::geteuid() } != 0;
+        let rootless = !nix::unistd::geteuid().is_root();
         if rootless && mode == Some(Interception::Log) {
             return Err(Error::bad_input(
                 "--mode log: the kernel log sources (audit, /dev/kmsg) need root, and rootless podman's containers are yours\n  hint: --mode notify works rootless",
