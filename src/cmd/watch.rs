@@ -16,11 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Set when the UI has quit: the pump stops.
 static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
 
 pub fn run(args: &WatchArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
@@ -44,11 +41,10 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
     filter.exe = args.exe.clone();
     let deadline = args.duration.map(Duration::from_secs_f64);
     let shown = if args.no_tui || !std::io::stdout().is_terminal() {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe {
-            libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-            libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-        }
+        crate::signals::catch_interrupts().map_err(|e| Error::Os {
+            op: "catch SIGINT and SIGTERM",
+            source: e.into(),
+        })?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let shown = pump(
             &rx,
@@ -193,7 +189,8 @@ pub fn judged_event(incoming: &Incoming, judge: Option<&Judge>, time_ms: u64) ->
 }
 
 /// Moves records from the sources to `emit` (deduplicated and filtered) until STOP,
-/// the deadline, or `emit` fails; `emit(None, true)` is a quiet moment to flush.
+/// a caught SIGINT or SIGTERM ([`crate::signals`]), the deadline, or `emit`
+/// fails; `emit(None, true)` is a quiet moment to flush.
 fn pump(
     rx: &mpsc::Receiver<Incoming>,
     filter: &mut Filter,
@@ -205,7 +202,10 @@ fn pump(
     let started = Instant::now();
     let mut dedupe = Dedupe::default();
     let mut shown = 0u64;
-    while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| started.elapsed() < d) {
+    while !STOP.load(Ordering::SeqCst)
+        && !crate::signals::interrupted()
+        && deadline.is_none_or(|d| started.elapsed() < d)
+    {
         let incoming = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(i) => i,
             Err(mpsc::RecvTimeoutError::Timeout) => {
