@@ -25,20 +25,19 @@
 //! `app`, `ui`, `session` and `cmd` forbid `unsafe`: what touches the kernel
 //! lives in `run`, `container`, `sources`, `bpf` and `signals`.
 
+pub use eperm_core::{
+    arch, caps, compile, errno, json, profile, suggest, syscalls, target, untrusted,
+};
+
 #[forbid(unsafe_code)]
 pub mod app;
-pub mod arch;
 pub mod bpf;
-pub mod caps;
 pub mod cli;
 #[forbid(unsafe_code)]
 pub mod cmd;
-pub mod compile;
 pub mod container;
-pub mod errno;
+pub mod detect;
 pub mod error;
-pub mod json;
-pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod run;
@@ -46,10 +45,7 @@ pub mod run;
 pub mod session;
 pub mod signals;
 pub mod sources;
-pub mod suggest;
-pub mod target;
 pub mod tighten;
 pub mod tui;
 #[forbid(unsafe_code)]
 pub mod ui;
-pub mod untrusted;

@@ -6,7 +6,7 @@
 use crate::arch::Arch;
 use crate::profile::{Action, Profile};
 use crate::run::coverage::{watched, Coverage};
-use crate::sources::symbols::{self, Set};
+use crate::syscalls::symbols::{self, Set};
 use crate::tighten::prune;
 use std::collections::{BTreeSet, HashMap};
 

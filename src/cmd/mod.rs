@@ -59,7 +59,7 @@ pub fn target(args: &TargetArgs) -> Result<Target, Error> {
         })?),
     };
     let runtime =
-        crate::target::Runtime::from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
+        crate::detect::runtime_from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
             .map_err(|e| Error::bad_input(e.0))?;
     Ok(Target {
         arch,

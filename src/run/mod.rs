@@ -180,7 +180,7 @@ impl Supervision {
         let bootstrap = crate::sources::event::is_bootstrap(&comm, own_exe);
         // The caller is stopped in the call, so its arguments can be read now.
         let memory = crate::sources::memory::ProcessMemory { pid: tid };
-        let call_text = crate::sources::decode::decode(arch, nr, &args, Some(&memory)).text;
+        let call_text = crate::syscalls::decode::decode(arch, nr, &args, Some(&memory)).text;
         let verdict = judgement.verdict;
         crate::sources::event::Event {
             time_ms: self.started.elapsed().as_millis() as u64,

@@ -2,9 +2,9 @@
 //! records into one stream with each record once, decide which records belong to
 //! whom, and turn records into events.
 
+use super::audit_record::Record;
 use super::event::{Decision, Event, Source};
 use super::health::{machine_warnings, Health, Shared};
-use super::parse::Record;
 use super::{audit, kmsg, procinfo};
 use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};

@@ -38,7 +38,7 @@ use crate::profile::edit::{narrow_rule, EditError};
 use crate::profile::resolve::condition_sets;
 use crate::profile::{Action, ArgCond, CmpOp, Profile, Rule};
 use crate::run::coverage::{Coverage, MAX_VALUES};
-use crate::sources::symbols::{self, Set};
+use crate::syscalls::symbols::{self, Set};
 use std::collections::BTreeSet;
 
 /// At most this many rules (alternatives) per proposal.

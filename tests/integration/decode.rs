@@ -1,8 +1,8 @@
 //! Decoding a syscall whose arguments point into a real process's memory.
 
 use eperm::arch::Arch;
-use eperm::sources::decode::decode;
 use eperm::sources::memory::{ProcMem, ProcessMemory, TraceeMemory};
+use eperm::syscalls::decode::decode;
 
 /// This process stands in for a tracee: the path lives in a heap buffer and
 /// is read back through process_vm_readv and through /proc/PID/mem.
@@ -107,7 +107,7 @@ fn top_level_args(text: &str) -> Vec<String> {
 /// from the workload's memory.
 #[test]
 fn one_recorded_call_of_each_syscall_the_workloads_make_decodes_by_kind() {
-    use eperm::sources::signatures::{self, Kind};
+    use eperm::syscalls::signatures::{self, Kind};
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("nothing.json");
     std::fs::write(

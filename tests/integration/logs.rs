@@ -2,8 +2,8 @@
 //! i386, x32 with hex-encoded names, and a cut line) in each fixture.
 
 use crate::util::fixture;
+use eperm::sources::audit_record::{parse_line, parse_payload, Record};
 use eperm::sources::file::{scan, Format};
-use eperm::sources::parse::{parse_line, parse_payload, Record};
 
 fn render(r: &Record) -> String {
     format!(

@@ -763,7 +763,7 @@ fn verb(v: Verdict) -> String {
     }
 }
 
-pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {

@@ -423,7 +423,7 @@ mod tests {
         fn never_panics(text in "[ -~\n\t\u{e9}\u{1F600}]{0,200}", cut in 0usize..2000) {
             let _ = parse(&text);
             let _ = crate::profile::load_str("t.yaml", text);
-            let real = include_str!("../../tests/fixtures/spo/profile.yaml");
+            let real = include_str!("../../../../tests/fixtures/spo/profile.yaml");
             let cut = real.char_indices().map(|(i, _)| i).find(|&i| i >= cut).unwrap_or(real.len());
             let _ = crate::profile::load_str("t.yaml", real[..cut].to_string());
         }

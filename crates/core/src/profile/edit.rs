@@ -1404,17 +1404,17 @@ mod tests {
         use proptest::prelude::*;
 
         const FIXTURES: &[&str] = &[
-            include_str!("../../tests/fixtures/edit/docker-like.json"),
-            include_str!("../../tests/fixtures/edit/inline.json"),
-            include_str!("../../tests/fixtures/edit/old-format.json"),
-            include_str!("../../tests/fixtures/edit/oci-config.json"),
-            include_str!("../../tests/fixtures/edit/no-syscalls.json"),
-            include_str!("../../tests/fixtures/edit/allow-default.json"),
-            include_str!("../../tests/fixtures/edit/spaces4.json"),
-            include_str!("../../tests/fixtures/spo/profile.yaml"),
-            include_str!("../../tests/fixtures/spo/v1beta1.yaml"),
-            include_str!("../../tests/fixtures/spo/no-syscalls.yaml"),
-            include_str!("../../tests/fixtures/spo/empty-syscalls.yaml"),
+            include_str!("../../../../tests/fixtures/edit/docker-like.json"),
+            include_str!("../../../../tests/fixtures/edit/inline.json"),
+            include_str!("../../../../tests/fixtures/edit/old-format.json"),
+            include_str!("../../../../tests/fixtures/edit/oci-config.json"),
+            include_str!("../../../../tests/fixtures/edit/no-syscalls.json"),
+            include_str!("../../../../tests/fixtures/edit/allow-default.json"),
+            include_str!("../../../../tests/fixtures/edit/spaces4.json"),
+            include_str!("../../../../tests/fixtures/spo/profile.yaml"),
+            include_str!("../../../../tests/fixtures/spo/v1beta1.yaml"),
+            include_str!("../../../../tests/fixtures/spo/no-syscalls.yaml"),
+            include_str!("../../../../tests/fixtures/spo/empty-syscalls.yaml"),
         ];
 
         const NAMES: &[&str] = &[

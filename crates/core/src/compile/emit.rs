@@ -17,8 +17,8 @@
 //! `ja` trampoline.
 
 use super::bpf::{self, SockFilter};
-use super::db::{Db, Entry, Leaf, Node};
 use super::dispatch::{self, Plan, Seg, Test};
+use super::libseccomp::{Db, Entry, Leaf, Node};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
 
@@ -226,9 +226,9 @@ impl<W: Words> Asm<'_, W> {
             let jt = self.branch_entry(key, true, acc);
             let jf = self.branch_entry(key, false, acc);
             let code = match node.op {
-                super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
-                super::db::NodeOp::Gt => bpf::JGT_K,
-                super::db::NodeOp::Ge => bpf::JGE_K,
+                super::libseccomp::NodeOp::Eq | super::libseccomp::NodeOp::MaskedEq => bpf::JEQ_K,
+                super::libseccomp::NodeOp::Gt => bpf::JGT_K,
+                super::libseccomp::NodeOp::Ge => bpf::JGE_K,
             };
             let what = (node.offset, node.mask, code, node.datum, jt, jf);
             if let Some(&labels) = self.canon.get(&what) {
@@ -533,7 +533,7 @@ fn reachable(ins: Vec<Ins>, labels: Label) -> Vec<Ins> {
 /// The outcome of a node's test when it cannot depend on the word: a zero mask,
 /// `>= 0`, or `>` something no masked word exceeds.
 fn constant(node: &Node) -> Option<bool> {
-    use super::db::NodeOp;
+    use super::libseccomp::NodeOp;
     match node.op {
         _ if node.mask == 0 => Some(node.test(0)),
         NodeOp::Ge if node.datum == 0 => Some(true),

@@ -29,6 +29,7 @@
 use super::bpf::SeccompData;
 use crate::arch::Arch;
 use crate::profile::{ArgCond, CmpOp, Resolved, Verdict};
+use crate::syscalls::multiplex::x86_multiplexed;
 use std::collections::BTreeMap;
 
 /// An action together with the effective rule (index into `Resolved::rules`) that set it.
@@ -202,57 +203,6 @@ pub fn arg_offsets(arch: Arch, i: u8) -> (u32, u32) {
     } else {
         (base + 4, base)
     }
-}
-
-// x86 direct socket calls (359..=373) and IPC calls (393..=402) and their
-// socketcall / ipc call numbers.
-const X86_SOCKETCALL: u32 = 102;
-const X86_IPC: u32 = 117;
-const X86_SOCKET_MUX: &[(u32, u64)] = &[
-    (359, 1),
-    (360, 8),
-    (361, 2),
-    (362, 3),
-    (363, 4),
-    (364, 18),
-    (365, 15),
-    (366, 14),
-    (367, 6),
-    (368, 7),
-    (369, 11),
-    (370, 16),
-    (371, 12),
-    (372, 17),
-    (373, 13),
-];
-const X86_IPC_MUX: &[(u32, u64)] = &[
-    (393, 2),
-    (394, 3),
-    (395, 23),
-    (396, 24),
-    (397, 21),
-    (398, 22),
-    (399, 13),
-    (400, 11),
-    (401, 12),
-    (402, 14),
-];
-
-/// `(socketcall or ipc, call)` for a socket or IPC call's name.
-pub fn x86_pseudo(name: &str) -> Option<(u32, u64)> {
-    use crate::target::Multiplexer;
-    crate::target::multiplexed(name).map(|(mux, call)| match mux {
-        Multiplexer::Socketcall => (X86_SOCKETCALL, call),
-        Multiplexer::Ipc => (X86_IPC, call),
-    })
-}
-
-/// The multiplexed form libseccomp also adds for an x86 socket or IPC syscall.
-pub fn x86_multiplexed(nr: u32) -> Option<(u32, u64)> {
-    let find = |table: &[(u32, u64)]| table.iter().find(|&&(n, _)| n == nr).map(|&(_, c)| c);
-    find(X86_SOCKET_MUX)
-        .map(|c| (X86_SOCKETCALL, c))
-        .or_else(|| find(X86_IPC_MUX).map(|c| (X86_IPC, c)))
 }
 
 impl Db {
