@@ -45,9 +45,10 @@ fn mkdirat_path_read_from_a_stopped_child() {
     use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
     use nix::unistd::{fork, ForkResult};
     let arch = Arch::native();
-    let Some(nr) = arch.syscall_nr("mkdirat") else {
-        return;
-    };
+    // Every arch eperm knows has mkdirat (the new arches have no mkdir at all).
+    let nr = arch
+        .syscall_nr("mkdirat")
+        .unwrap_or_else(|| panic!("{arch} has no mkdirat"));
     let mut buf = vec![0u8; 64].into_boxed_slice();
     let addr = buf.as_mut_ptr() as u64;
     // SAFETY: the child only copies bytes, raises SIGSTOP and _exits.

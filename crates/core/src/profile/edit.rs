@@ -1377,7 +1377,18 @@ mod tests {
             err.to_string().contains("did you mean \"ENOSYS\"?"),
             "{err}"
         );
-        assert!(Edit::parse_deny("clone3:70000").is_err());
+        // A number past the largest errno: refused, and no name to suggest.
+        let err = Edit::parse_deny("clone3:70000").unwrap_err();
+        assert!(
+            matches!(&err, EditError::BadErrno { spec, suggestion: None } if spec == "70000"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "bad errno \"70000\": expected a name like ENOSYS or a number up to {ERRNO_MAX}"
+            )
+        );
         assert_eq!(
             Edit::parse_deny("clone3:enosys").unwrap(),
             deny("clone3", Some(38))
