@@ -6,9 +6,9 @@
 //! wherever they arise. [`Error::exit_code`] is the one place an error becomes
 //! the process's exit code (docs/architecture.md, "Contracts").
 
+use crate::coverage::CoverageError;
 use crate::profile::save::SaveError;
 use crate::profile::LoadError;
-use crate::run::coverage::CoverageError;
 use crate::run::{child::SpawnError, RunError};
 use std::io;
 use std::path::{Path, PathBuf};

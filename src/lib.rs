@@ -13,6 +13,7 @@
 //! - [`run`]: one local run (child, watchdog, tracer, listener, coverage).
 //! - [`container`]: one container run (instrumented copy, agent, runtime client).
 //! - [`session`]: what a run is, for every command and the TUI.
+//! - [`coverage`]: what a workload used of a profile, and the file it is kept in.
 //! - [`tighten`]: pruning and narrowing a profile from coverage.
 //! - [`app`]: the TUI's headless state (messages in, effects out); [`ui`] draws it;
 //!   [`tui`] owns the terminal and the loop.
@@ -36,6 +37,7 @@ pub mod cli;
 #[forbid(unsafe_code)]
 pub mod cmd;
 pub mod container;
+pub mod coverage;
 pub mod detect;
 pub mod error;
 pub mod progress;

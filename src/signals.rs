@@ -16,10 +16,10 @@ extern "C" fn on_interrupt(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-/// From now on SIGINT and SIGTERM set [`interrupted`] instead of ending the
+/// From now on SIGINT and SIGTERM set the flag returned instead of ending the
 /// process. Interrupted calls restart (as with `signal(2)` on glibc), so no
 /// read or wait elsewhere sees EINTR for them.
-pub fn catch_interrupts() -> nix::Result<()> {
+pub fn catch_interrupts() -> nix::Result<&'static AtomicBool> {
     let action = SigAction::new(
         SigHandler::Handler(on_interrupt),
         SaFlags::SA_RESTART,
@@ -30,10 +30,5 @@ pub fn catch_interrupts() -> nix::Result<()> {
         // async-signal-safe; the old disposition returned is not needed.
         unsafe { sigaction(signal, &action) }?;
     }
-    Ok(())
-}
-
-/// Whether SIGINT or SIGTERM arrived since [`catch_interrupts`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    Ok(&INTERRUPTED)
 }

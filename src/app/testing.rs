@@ -3,8 +3,8 @@
 //! syscalls, and the coverage fixtures of the Coverage view.
 
 use super::{App, Config, Effect, Key, Mods, Msg};
+use crate::coverage::{Coverage, Tally};
 use crate::profile::load_str;
-use crate::run::coverage::{Coverage, Tally};
 use crate::sources::event::{Decision, Event, Source};
 use std::path::PathBuf;
 

@@ -17,7 +17,10 @@ pub mod tighten;
 pub mod watch;
 
 use crate::error::{Error, FileOp, EXIT_FINDINGS, EXIT_OK};
+use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
+use crate::profile::Profile;
 use std::io::{self, Write};
+use std::path::Path;
 
 /// Runs `write` on locked, buffered standard output and flushes it. A failed
 /// write is an [`Error::Stdout`]: `main` keeps a broken pipe quiet.
@@ -161,4 +164,38 @@ pub fn tui(session: crate::session::Session, options: LiveOptions) -> Result<u8,
         op: "run the terminal UI",
         source,
     })
+}
+
+/// `profile` in `format`; a feature the form cannot hold is bad input.
+fn exported(
+    profile: &Profile,
+    target: &Target,
+    format: Format,
+    meta: &SpoMeta,
+) -> Result<String, Error> {
+    crate::profile::export::export(profile, target, format, meta)
+        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))
+}
+
+/// Writes a profile a command made (`text`, in the form of the profile it
+/// started from) to `path`, in the `--format` asked for. The Docker-only
+/// features are resolved for a container on this host with Docker's default
+/// capabilities, as a Kubernetes node's runtime gives them.
+pub fn write_profile(
+    path: &Path,
+    text: &str,
+    format: &crate::cli::FormatArgs,
+) -> Result<(), Error> {
+    let Some(wanted) = format.format else {
+        return write_file(path, text);
+    };
+    let name = path.display().to_string();
+    let profile = crate::profile::load_str(&name, text.to_string())?;
+    let meta = SpoMeta {
+        name: format.name.clone().unwrap_or_else(|| object_name(&name)),
+        namespace: None,
+        api: SpoApi::V1,
+    };
+    let text = exported(&profile, &Target::docker_on_host(), wanted.into(), &meta)?;
+    write_file(path, &text)
 }

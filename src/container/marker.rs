@@ -2,7 +2,7 @@
 //! makes itself after the container is gone (the marker) arrives after every
 //! record of the container, since the audit queue is delivered in order.
 
-use crate::run::local::settle;
+use crate::run::serve::settle;
 use crate::sources::event::Source;
 use crate::sources::logs::{Incoming, LogSources};
 use std::sync::mpsc;

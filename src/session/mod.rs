@@ -13,7 +13,8 @@
 //! - [`verify`]: again under a written profile, with `--enforce`;
 //! - [`live`]: again and again for the TUI, reporting each run as it goes.
 //!
-//! [`allow`] turns what a run saw into allowances in the profile. Below this
+//! [`watch`] follows kernel log records without a workload of eperm's (`watch`,
+//! `replay`). [`allow`] turns what a run saw into allowances in the profile. Below this
 //! layer, `run::local` and `container::launch` carry out one run each.
 
 pub mod allow;
@@ -24,6 +25,7 @@ mod prepare;
 mod rerun;
 pub mod summary;
 pub mod verify;
+pub mod watch;
 
 pub use prepare::Local;
 pub use summary::{Entry, Summary};
@@ -34,7 +36,8 @@ use crate::container::plan::Plan;
 use crate::error::{Error, FileOp};
 use crate::profile::{Profile, Target};
 use crate::run::child::Credentials;
-use crate::run::local::{self, Attach, LogOptions, RunSpec};
+use crate::run::local::{self, RunSpec};
+use crate::run::serve::{Attach, LogOptions};
 use crate::run::{Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;

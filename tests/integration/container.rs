@@ -177,7 +177,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
     use eperm::container::agent::Agent;
     use eperm::container::launch::{self, Attribution, ContainerId, Launch};
     use eperm::profile::{load_str, KernelVersion, Target};
-    use eperm::run::local::LogOptions;
+    use eperm::run::serve::LogOptions;
     use eperm::run::Interception;
     use eperm::run::{Judge, Policy, RunError, Supervision};
     use std::time::{Duration, Instant};
