@@ -19,23 +19,35 @@
 //!   [`tui`] owns the terminal and the loop.
 //! - [`untrusted`]: the one way text from other processes is shown (escaped).
 //! - [`cli`] and [`cmd`]: the command line and one thin file per subcommand.
+//! - [`error`]: the one error vocabulary (bad input, a named file's failed
+//!   operation) and the one function that turns an error into an exit code.
+//! - [`signals`]: the one signal handler eperm installs, behind a safe API.
+//!
+//! `app`, `ui`, `session` and `cmd` forbid `unsafe`: what touches the kernel
+//! lives in `run`, `container`, `sources`, `bpf` and `signals`.
 
 pub use eperm_core::{
     arch, caps, compile, errno, json, profile, suggest, syscalls, target, untrusted,
 };
 
+#[forbid(unsafe_code)]
 pub mod app;
 pub mod bpf;
 pub mod cli;
+#[forbid(unsafe_code)]
 pub mod cmd;
 pub mod container;
 pub mod coverage;
 pub mod detect;
+pub mod error;
 pub mod progress;
 pub mod report;
 pub mod run;
+#[forbid(unsafe_code)]
 pub mod session;
+pub mod signals;
 pub mod sources;
 pub mod tighten;
 pub mod tui;
+#[forbid(unsafe_code)]
 pub mod ui;

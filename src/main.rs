@@ -32,15 +32,17 @@ fn main() -> ExitCode {
         Command::Man(args) => cmd::man::run(args),
         Command::Default => {
             cmd::to_stdout(|out| out.write_all(eperm::profile::DEFAULT_PROFILE.as_bytes()))
-                .map(|()| cmd::EXIT_OK)
+                .map(|()| eperm::error::EXIT_OK)
         }
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        // The reader quit early (`eperm default | head`): it has what it wanted.
-        Err(e) if e.is_broken_pipe() => ExitCode::from(cmd::EXIT_OK),
         Err(e) => {
-            eprintln!("eperm: {e}");
+            // The reader quit early (`eperm default | head`): it has what it
+            // wanted, and needs no message.
+            if !e.is_broken_pipe() {
+                eprintln!("eperm: {e}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,12 +1,12 @@
 //! `eperm check PROFILE`: load, resolve for a target, lint, report.
 
-use super::{CmdError, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::CheckArgs;
+use crate::error::{Error, EXIT_FINDINGS, EXIT_OK};
 use crate::profile::lint::plural;
 use crate::profile::{lint, load_arg, resolve, Diagnostic, Severity};
 use std::io::{self, Write};
 
-pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
+pub fn run(args: &CheckArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
     let profile = match load_arg(&args.profile) {
         Ok(p) => p,
@@ -14,7 +14,7 @@ pub fn run(args: &CheckArgs) -> Result<u8, CmdError> {
         Err(e) if args.json && !e.problems().is_empty() => {
             let file = e.file().to_string();
             super::to_stdout(|out| print_json(out, &file, None, e.problems()))?;
-            return Err(CmdError::Load(e));
+            return Err(Error::Load(e));
         }
         Err(e) => return Err(e.into()),
     };

@@ -1,12 +1,12 @@
 //! `eperm compile PROFILE (-o FILE.bpf | --disasm | --stats [--json])`.
 
-use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::CompileArgs;
 use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
+use crate::error::{Error, FileOp, EXIT_OK};
 use crate::profile::{load_arg, resolve};
 use std::io::{self, Write};
 
-pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
+pub fn run(args: &CompileArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
     let mode = Mode::from(args.mode);
     let profile = load_arg(&args.profile)?;
@@ -15,10 +15,10 @@ pub fn run(args: &CompileArgs) -> Result<u8, CmdError> {
         return Err(e);
     }
     let compiled = compile::compile(&resolved, mode)
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;
+        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
     if let Some(path) = &args.output {
         std::fs::write(path, bpf::to_bytes(&compiled.program))
-            .map_err(CmdError::file(FileOp::Write, path))?;
+            .map_err(Error::file(FileOp::Write, path))?;
         eprintln!(
             "{}: {} instructions written to {}",
             profile.file,

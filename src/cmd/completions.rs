@@ -2,11 +2,11 @@
 //! command-line definition (value lists such as `--mode` and file names for
 //! `-p` come from the argument definitions in `cli.rs`).
 
-use super::{CmdError, EXIT_OK};
 use crate::cli::{Cli, CompletionsArgs};
+use crate::error::{Error, EXIT_OK};
 use clap::CommandFactory;
 
-pub fn run(args: &CompletionsArgs) -> Result<u8, CmdError> {
+pub fn run(args: &CompletionsArgs) -> Result<u8, Error> {
     let mut command = Cli::command();
     super::to_stdout(|out| {
         clap_complete::generate(args.shell, &mut command, "eperm", out);

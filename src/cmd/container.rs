@@ -6,14 +6,15 @@
 //! end a summary follows on stderr, like `eperm run --no-tui`, and `-o` / `--save`
 //! writes the profile with allowances for what was seen.
 
-use super::{live_options, wants_tui, CmdError};
+use super::{live_options, wants_tui};
 use crate::cli::{ContainerArgs, DockerArgs, OciArgs, PodmanArgs};
+use crate::error::Error;
 use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{allow, Session};
 use std::path::Path;
 
-pub fn docker(args: &DockerArgs) -> Result<u8, CmdError> {
+pub fn docker(args: &DockerArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
     let session = Session::docker(
@@ -26,7 +27,7 @@ pub fn docker(args: &DockerArgs) -> Result<u8, CmdError> {
     follow_and_report(session, common, None)
 }
 
-pub fn podman(args: &PodmanArgs) -> Result<u8, CmdError> {
+pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
     let session = Session::podman(
@@ -40,7 +41,7 @@ pub fn podman(args: &PodmanArgs) -> Result<u8, CmdError> {
     follow_and_report(session, common, None)
 }
 
-pub fn oci(args: &OciArgs) -> Result<u8, CmdError> {
+pub fn oci(args: &OciArgs) -> Result<u8, Error> {
     let common = &args.common;
     let session = Session::oci(
         &args.bundle,
@@ -59,7 +60,7 @@ fn follow_and_report(
     session: Session,
     common: &ContainerArgs,
     save: Option<&Path>,
-) -> Result<u8, CmdError> {
+) -> Result<u8, Error> {
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
         let options = live_options(&common.session, common.coverage)?;
@@ -73,8 +74,8 @@ fn follow_and_report(
     }
     if common.coverage {
         if save.is_some() {
-            return Err(CmdError::BadInput(
-                "--coverage writes PROFILE.coverage.json, not the profile: drop --save".into(),
+            return Err(Error::bad_input(
+                "--coverage writes PROFILE.coverage.json, not the profile: drop --save",
             ));
         }
         let covered = session.cover()?;
@@ -96,7 +97,7 @@ fn follow_and_report(
     match save {
         Some(path) => {
             crate::profile::save::save(path, &text, &profile.text)
-                .map_err(|e| CmdError::BadInput(e.to_string()))?;
+                .map_err(|e| Error::bad_input(e.to_string()))?;
         }
         None => super::write_profile(path, &text, &common.format)?,
     }

@@ -1,14 +1,14 @@
 //! `eperm edit`: allow, deny or remove syscalls with the smallest diff, then
 //! save atomically (or, with `--dry-run`, show the diff and write nothing).
 
-use super::{CmdError, EXIT_OK};
 use crate::cli::EditArgs;
+use crate::error::{Error, EXIT_OK};
 use crate::profile::edit::{self, Edit, EditError};
 use crate::profile::save::save;
 use crate::profile::{load_file, Profile};
 use similar::TextDiff;
 
-pub fn run(args: &EditArgs) -> Result<u8, CmdError> {
+pub fn run(args: &EditArgs) -> Result<u8, Error> {
     let edits = edits(args)?;
     let profile = load_file(&args.profile)?;
     let applied = edit::apply(&profile, &edits).map_err(bad_input)?;
@@ -29,12 +29,11 @@ pub fn run(args: &EditArgs) -> Result<u8, CmdError> {
 }
 
 /// The edits the flags ask for, checked before the profile is read.
-fn edits(args: &EditArgs) -> Result<Vec<Edit>, CmdError> {
+fn edits(args: &EditArgs) -> Result<Vec<Edit>, Error> {
     if args.allow.is_empty() && args.deny.is_empty() && args.remove.is_empty() {
-        return Err(CmdError::BadInput(
+        return Err(Error::bad_input(
             "nothing to do: give --allow, --deny or --remove\n  \
-             hint: eperm edit profile.json --allow reboot --deny ptrace,clone3:ENOSYS --dry-run"
-                .into(),
+             hint: eperm edit profile.json --allow reboot --deny ptrace,clone3:ENOSYS --dry-run",
         ));
     }
     let mut edits: Vec<Edit> = args
@@ -56,7 +55,7 @@ fn edits(args: &EditArgs) -> Result<Vec<Edit>, CmdError> {
     for (i, a) in edits.iter().enumerate() {
         if let Some(b) = edits[i + 1..].iter().find(|b| b.name() == a.name()) {
             if std::mem::discriminant(a) != std::mem::discriminant(b) {
-                return Err(CmdError::BadInput(format!(
+                return Err(Error::bad_input(format!(
                     "{} is given to both {} and {}: say which one you mean",
                     a.name(),
                     flag(a),
@@ -76,8 +75,8 @@ fn flag(edit: &Edit) -> &'static str {
     }
 }
 
-fn bad_input(e: EditError) -> CmdError {
-    CmdError::BadInput(e.to_string())
+fn bad_input(e: EditError) -> Error {
+    Error::bad_input(e.to_string())
 }
 
 /// `--- a/FILE` / `+++ b/FILE` with three lines of context; empty when nothing changed.

@@ -1,17 +1,17 @@
 //! `eperm explain PROFILE SYSCALL [ARG0..ARG5]`: the verdict, the rule that decides
 //! it, and why every other rule naming the syscall does not.
 
-use super::{CmdError, EXIT_OK};
 use crate::arch::Arch;
 use crate::cli::ExplainArgs;
 use crate::compile::{self, bpf, Mode};
+use crate::error::{Error, EXIT_OK};
 use crate::profile::resolve::{condition_sets, filtered_out};
 use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Verdict};
 use crate::syscalls::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
 /// (the names are those of [`crate::syscalls::symbols`]).
-pub fn parse_arg(arch: Arch, s: &str) -> Result<u64, String> {
+fn parse_arg(arch: Arch, s: &str) -> Result<u64, String> {
     symbols::parse_value_for(arch, s).ok_or_else(|| {
         let bad = s
             .split('|')
@@ -154,7 +154,7 @@ struct Ctx {
 }
 
 /// A syscall of `arch` by name, or by number.
-fn syscall_number(arch: Arch, syscall: &str) -> Result<u32, CmdError> {
+fn syscall_number(arch: Arch, syscall: &str) -> Result<u32, Error> {
     if let Some(nr) = arch.syscall_nr(syscall) {
         return Ok(nr);
     }
@@ -162,7 +162,7 @@ fn syscall_number(arch: Arch, syscall: &str) -> Result<u32, CmdError> {
         let hint = crate::suggest::closest(syscall, arch.syscalls().iter().map(|&(n, _)| n))
             .map(|s| format!("\n  hint: did you mean {s}?"))
             .unwrap_or_default();
-        CmdError::BadInput(format!("unknown syscall {syscall:?} on {arch}{hint}"))
+        Error::bad_input(format!("unknown syscall {syscall:?} on {arch}{hint}"))
     })
 }
 
@@ -202,7 +202,7 @@ fn runtime_reasons(
     (dropped, stub)
 }
 
-pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
     let profile = load_arg(&args.profile)?;
     let arch = target.arch;
@@ -211,7 +211,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
     let mut values = [0u64; 6];
     for (i, a) in args.args.iter().enumerate() {
         values[i] = parse_arg(arch, a).map_err(|e| {
-            CmdError::BadInput(format!(
+            Error::bad_input(format!(
                 "ARG{i}: {e}\n  hint: write a number (42, 0x2a, -1) or a name such as AF_NETLINK or CLONE_NEWUSER|CLONE_NEWNS"
             ))
         })?;
@@ -221,7 +221,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, CmdError> {
         return Err(e);
     }
     let compiled = compile::compile(&resolved, Mode::Enforce)
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))?;
+        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
     let (word, executed) = compiled.run(arch, nr, values);
     let outcome = compiled.evaluate(arch, nr, values);
     debug_assert_eq!(word, compile::action_word(outcome.verdict));

@@ -2,8 +2,9 @@
 //! `linux.seccomp` object, a Kubernetes SeccompProfile), and the `--format`
 //! of the commands that write a profile.
 
-use super::{exported, target, CmdError};
+use super::{exported, target};
 use crate::cli::{ExportArgs, OutputFormat, SpoApiArg};
+use crate::error::Error;
 use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
 use crate::profile::load_file;
 
@@ -26,7 +27,7 @@ impl From<SpoApiArg> for SpoApi {
     }
 }
 
-pub fn run(args: &ExportArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ExportArgs) -> Result<u8, Error> {
     let profile = load_file(&args.profile)?;
     let target = target(&args.target)?;
     let meta = SpoMeta {
@@ -42,5 +43,5 @@ pub fn run(args: &ExportArgs) -> Result<u8, CmdError> {
         Some(path) => super::write_file(path, &text)?,
         None => super::to_stdout(|out| out.write_all(text.as_bytes()))?,
     }
-    Ok(super::EXIT_OK)
+    Ok(crate::error::EXIT_OK)
 }

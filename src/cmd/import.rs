@@ -2,8 +2,8 @@
 //! the base plus an allowance for every syscall the evidence shows was denied or
 //! logged (kernel logs), or made at all (strace).
 
-use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::{ImportArgs, ImportFormat};
+use crate::error::{Error, FileOp, EXIT_OK};
 use crate::profile::edit::{apply_commented, Edit};
 use crate::profile::load_or_default;
 use crate::progress::{self, Progress};
@@ -173,7 +173,7 @@ fn read_strace_summary(data: &[u8], into: &mut Evidence) {
     }
 }
 
-pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     let base = load_or_default(args.base.as_deref())?;
     let mut evidence = Evidence::default();
     let mut progress = Progress::new();
@@ -195,13 +195,13 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
             let mut d = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut d)
-                .map_err(|source| CmdError::Os {
+                .map_err(|source| Error::Os {
                     op: "read standard input",
                     source,
                 })?;
             d
         } else {
-            std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?
+            std::fs::read(path).map_err(Error::file(FileOp::Read, path))?
         };
         read(args.format, &name, &data, &mut evidence, &mut progress);
     }
@@ -225,10 +225,10 @@ pub fn run(args: &ImportArgs) -> Result<u8, CmdError> {
         args.format
     );
     let applied = apply_commented(&base, &edits, Some(&comment))
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+        .map_err(|e| Error::bad_input(e.to_string()))?;
     let out = args.output.display().to_string();
     std::fs::write(&args.output, applied.text())
-        .map_err(CmdError::file(FileOp::Write, &args.output))?;
+        .map_err(Error::file(FileOp::Write, &args.output))?;
     eprintln!(
         "eperm: read {} record{} naming {} syscall{}",
         evidence.records,

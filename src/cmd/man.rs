@@ -2,13 +2,13 @@
 //! so they cannot drift from `--help`; what clap does not know (exit status,
 //! examples) is added here.
 
-use super::{CmdError, EXIT_OK};
 use crate::cli::{Cli, ManArgs};
+use crate::error::{Error, EXIT_OK};
 use clap::CommandFactory;
 use roff::{bold, roman, Roff};
 use std::io::{self, Write};
 
-pub fn run(args: &ManArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ManArgs) -> Result<u8, Error> {
     let page = page(args.subcommand.as_deref())?;
     super::to_stdout(|out| page.write(out))?;
     Ok(EXIT_OK)
@@ -22,7 +22,7 @@ pub struct Page {
 }
 
 /// The page of `subcommand`, or eperm(1); an unknown name is bad input.
-pub fn page(subcommand: Option<&str>) -> Result<Page, CmdError> {
+pub fn page(subcommand: Option<&str>) -> Result<Page, Error> {
     let mut top = Cli::command();
     top.build();
     let Some(name) = subcommand else {
@@ -32,7 +32,7 @@ pub fn page(subcommand: Option<&str>) -> Result<Page, CmdError> {
         });
     };
     let Some(sub) = top.find_subcommand(name) else {
-        return Err(CmdError::BadInput(format!(
+        return Err(Error::bad_input(format!(
             "man: no subcommand {name:?}\n  hint: one of {}",
             subcommands().join(", ")
         )));

@@ -1,12 +1,13 @@
 //! `eperm merge`: one profile that every input's workload runs under.
 
-use super::{target, CmdError};
+use super::target;
 use crate::cli::MergeArgs;
+use crate::error::Error;
 use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
 use crate::profile::merge::merge;
 use crate::profile::{load_file, Form};
 
-pub fn run(args: &MergeArgs) -> Result<u8, CmdError> {
+pub fn run(args: &MergeArgs) -> Result<u8, Error> {
     let profiles = args
         .profiles
         .iter()
@@ -42,7 +43,7 @@ pub fn run(args: &MergeArgs) -> Result<u8, CmdError> {
             merged
                 .plain
                 .to_spo(&meta, &header)
-                .map_err(|e| CmdError::BadInput(format!("{out_name}: {e}")))?
+                .map_err(|e| Error::bad_input(format!("{out_name}: {e}")))?
         }
         Format::Docker | Format::Oci => {
             let value = merged.plain.to_json(format == Format::Docker);
@@ -58,5 +59,5 @@ pub fn run(args: &MergeArgs) -> Result<u8, CmdError> {
         profiles.len(),
         if rules == 1 { "" } else { "s" }
     );
-    Ok(super::EXIT_OK)
+    Ok(crate::error::EXIT_OK)
 }

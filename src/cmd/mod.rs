@@ -1,4 +1,4 @@
-//! One module per subcommand. Each returns the process exit code or a [`CmdError`].
+//! One module per subcommand. Each returns the process exit code or an [`Error`].
 
 pub mod check;
 pub mod compile;
@@ -16,109 +16,19 @@ pub mod run;
 pub mod tighten;
 pub mod watch;
 
+use crate::error::{Error, FileOp, EXIT_FINDINGS, EXIT_OK};
 use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
-use crate::profile::save::SaveError;
-use crate::profile::{LoadError, Profile};
+use crate::profile::Profile;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-
-/// Exit codes, as docs/architecture.md ("Contracts") promises them.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_FINDINGS: u8 = 1;
-pub const EXIT_BAD_INPUT: u8 = 2;
-
-/// What a file operation was, in [`CmdError::File`]'s message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileOp {
-    Read,
-    Write,
-}
-
-impl std::fmt::Display for FileOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            FileOp::Read => "read",
-            FileOp::Write => "write",
-        })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CmdError {
-    /// Bad usage or bad input: exit 2.
-    #[error("{0}")]
-    BadInput(String),
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    /// A file named on the command line could not be read (exit 2, as for a
-    /// profile) or written (exit 1).
-    #[error("cannot {op} {}: {source}", path.display())]
-    File {
-        op: FileOp,
-        path: PathBuf,
-        source: io::Error,
-    },
-    /// Writing to standard output failed. `BrokenPipe` here means the reader
-    /// quit early (`| head`): `main` ends quietly with success, as ripgrep does.
-    #[error("cannot write to standard output: {0}")]
-    Stdout(#[source] io::Error),
-    /// An operation on something other than a named file: "cannot {op}: {source}".
-    #[error("cannot {op}: {source}")]
-    Os { op: &'static str, source: io::Error },
-    /// The profile could not be saved; the message names the file and the step.
-    #[error(transparent)]
-    Save(#[from] SaveError),
-    /// This machine lacks what the command needs (a kernel log source, …): exit 1.
-    #[error("{0}")]
-    Unavailable(String),
-    #[error(transparent)]
-    Run(#[from] crate::run::RunError),
-    #[error(transparent)]
-    Coverage(#[from] crate::coverage::CoverageError),
-    #[error(transparent)]
-    Session(#[from] crate::session::SessionError),
-}
-
-impl CmdError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CmdError::BadInput(_) | CmdError::Load(_) => EXIT_BAD_INPUT,
-            CmdError::File { op, .. } => match op {
-                FileOp::Read => EXIT_BAD_INPUT,
-                FileOp::Write => EXIT_FINDINGS,
-            },
-            CmdError::Stdout(_)
-            | CmdError::Os { .. }
-            | CmdError::Save(_)
-            | CmdError::Unavailable(_)
-            | CmdError::Coverage(_) => EXIT_FINDINGS,
-            CmdError::Run(e) => e.exit_code(),
-            CmdError::Session(e) => e.exit_code(),
-        }
-    }
-
-    /// The reader of our standard output has gone: not worth a message.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, CmdError::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
-    }
-
-    /// For `map_err`: the error of doing `op` on `path`.
-    pub fn file(op: FileOp, path: &Path) -> impl FnOnce(io::Error) -> CmdError + '_ {
-        move |source| CmdError::File {
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
+use std::path::Path;
 
 /// Runs `write` on locked, buffered standard output and flushes it. A failed
-/// write is a [`CmdError::Stdout`]: `main` keeps a broken pipe quiet.
-pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), CmdError> {
+/// write is an [`Error::Stdout`]: `main` keeps a broken pipe quiet.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     write(&mut out)
         .and_then(|()| out.flush())
-        .map_err(CmdError::Stdout)
+        .map_err(Error::Stdout)
 }
 
 use crate::arch::Arch;
@@ -128,7 +38,7 @@ use crate::profile::{KernelVersion, Target};
 use crate::session::live::LiveOptions;
 
 /// The target a command evaluates a profile for; unset parts default to this host.
-pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
+pub fn target(args: &TargetArgs) -> Result<Target, Error> {
     let arch = match &args.arch {
         None => Arch::native(),
         Some(name) => Arch::parse(name).ok_or_else(|| {
@@ -137,23 +47,23 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
                 .map(|a| a.name())
                 .collect::<Vec<_>>()
                 .join(", ");
-            CmdError::BadInput(format!(
+            Error::bad_input(format!(
                 "--arch: unknown architecture {name:?}\n  hint: one of {names}"
             ))
         })?,
     };
-    let caps = CapSet::parse(&args.caps).map_err(|e| CmdError::BadInput(format!("--caps: {e}")))?;
+    let caps = CapSet::parse(&args.caps).map_err(|e| Error::bad_input(format!("--caps: {e}")))?;
     let kernel = match &args.kernel {
         None => KernelVersion::running(),
         Some(v) => Some(KernelVersion::parse(v).ok_or_else(|| {
-            CmdError::BadInput(format!(
+            Error::bad_input(format!(
                 "--kernel: invalid version {v:?}\n  hint: write it as MAJOR.MINOR, e.g. 6.1"
             ))
         })?),
     };
     let runtime =
         crate::detect::runtime_from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
-            .map_err(CmdError::BadInput)?;
+            .map_err(|e| Error::bad_input(e.0))?;
     Ok(Target {
         arch,
         caps,
@@ -167,7 +77,7 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
 pub fn refused(
     profile: &crate::profile::Profile,
     resolved: &crate::profile::Resolved,
-) -> Option<CmdError> {
+) -> Option<Error> {
     let mut found: Vec<_> = crate::profile::lint(profile, resolved)
         .into_iter()
         .filter(|d| d.code == "runtime-refuses")
@@ -179,18 +89,18 @@ pub fn refused(
         return None;
     }
     let text: Vec<String> = found.iter().map(|d| d.render(&profile.file)).collect();
-    Some(CmdError::BadInput(text.join("\n")))
+    Some(Error::bad_input(text.join("\n")))
 }
 
 /// With the TUI, or without: a terminal on stdout and no `--no-tui` (nor
 /// `headless`, e.g. `-o`). `--events -` is refused beside the TUI, whose
 /// screen stdout is; `--hold` without it is said to run permissively.
-pub fn wants_tui(args: &SessionArgs, headless: bool) -> Result<bool, CmdError> {
+pub fn wants_tui(args: &SessionArgs, headless: bool) -> Result<bool, Error> {
     use std::io::IsTerminal;
     let tui = !args.no_tui && !headless && std::io::stdout().is_terminal();
     if tui && args.events.as_deref() == Some("-") {
-        return Err(CmdError::BadInput(
-            "--events -: stdout is the TUI's screen\n  hint: --events FILE, or --no-tui".into(),
+        return Err(Error::bad_input(
+            "--events -: stdout is the TUI's screen\n  hint: --events FILE, or --no-tui",
         ));
     }
     if args.hold && !tui {
@@ -200,7 +110,7 @@ pub fn wants_tui(args: &SessionArgs, headless: bool) -> Result<bool, CmdError> {
 }
 
 /// The TUI's options from the session flags; `--events FILE` is opened here.
-pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, CmdError> {
+pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, Error> {
     let events = args
         .events
         .as_deref()
@@ -220,15 +130,12 @@ pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, C
 }
 
 /// Writes `text` to `path` (a profile the user asked for with `-o`).
-pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), CmdError> {
-    std::fs::write(path, text).map_err(CmdError::file(FileOp::Write, path))
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(Error::file(FileOp::Write, path))
 }
 
 /// Writes the triage report (`--report FILE`) and says where.
-pub fn write_report(
-    path: &std::path::Path,
-    triage: &crate::report::Triage,
-) -> Result<(), CmdError> {
+pub fn write_report(path: &std::path::Path, triage: &crate::report::Triage) -> Result<(), Error> {
     write_file(path, &triage.render())?;
     eprintln!("eperm: triage report in {}", path.display());
     Ok(())
@@ -241,7 +148,7 @@ pub fn verified(
     command: &[std::ffi::OsString],
     expected: crate::run::WorkloadExit,
     seen: &str,
-) -> Result<u8, CmdError> {
+) -> Result<u8, Error> {
     let verification = crate::session::verify::verify(output, command, expected)?;
     eprint!("{}", verification.render(output, seen));
     Ok(if verification.passed() {
@@ -252,8 +159,8 @@ pub fn verified(
 }
 
 /// Runs the TUI on `session`; returns the last run's exit status.
-pub fn tui(session: crate::session::Session, options: LiveOptions) -> Result<u8, CmdError> {
-    crate::tui::run(session, options).map_err(|source| CmdError::Os {
+pub fn tui(session: crate::session::Session, options: LiveOptions) -> Result<u8, Error> {
+    crate::tui::run(session, options).map_err(|source| Error::Os {
         op: "run the terminal UI",
         source,
     })
@@ -265,9 +172,9 @@ fn exported(
     target: &Target,
     format: Format,
     meta: &SpoMeta,
-) -> Result<String, CmdError> {
+) -> Result<String, Error> {
     crate::profile::export::export(profile, target, format, meta)
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))
+        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))
 }
 
 /// Writes a profile a command made (`text`, in the form of the profile it
@@ -278,7 +185,7 @@ pub fn write_profile(
     path: &Path,
     text: &str,
     format: &crate::cli::FormatArgs,
-) -> Result<(), CmdError> {
+) -> Result<(), Error> {
     let Some(wanted) = format.format else {
         return write_file(path, text);
     };

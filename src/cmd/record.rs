@@ -2,14 +2,14 @@
 //! every syscall it needed — the base profile plus allowances made through the
 //! edit engine, so the diff against the base is as small as a reviewer would make.
 
-use super::CmdError;
 use crate::arch::Arch;
 use crate::cli::RecordArgs;
+use crate::error::Error;
 use crate::profile::{load_or_default, load_str};
 use crate::session::{allow, Local, Session};
 use crate::sources::logs::Wanted;
 
-pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
+pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     let out_name = args.output.display().to_string();
     let base = if args.empty {
         load_str(&out_name, empty_profile(Arch::native()))?

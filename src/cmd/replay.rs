@@ -1,17 +1,17 @@
 //! `eperm replay FILE...`: saved kernel logs in the same UI as a live run, each
 //! record explained by the profile's deciding rule.
 
-use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::ReplayArgs;
+use crate::error::{Error, FileOp, EXIT_OK};
 use crate::session::watch::{line, profile_and_judge, replay, view_config};
 use crate::sources::event::Event;
 use std::io::{IsTerminal, Write};
 
-pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
+pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let mut events = Vec::new();
     for path in &args.files {
-        let data = std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?;
+        let data = std::fs::read(path).map_err(Error::file(FileOp::Read, path))?;
         let read = replay(&data, judge.as_ref(), &mut events);
         eprintln!(
             "eperm: {}: {} seccomp records{}{}",
@@ -44,7 +44,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         rx,
         None,
     )
-    .map_err(|source| CmdError::Os {
+    .map_err(|source| Error::Os {
         op: "run the terminal interface",
         source,
     })?;

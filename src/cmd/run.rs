@@ -4,13 +4,14 @@
 //! workload's stdio is its own, events go to `--events` as JSON lines, and a
 //! summary follows on stderr.
 
-use super::{live_options, wants_tui, CmdError};
+use super::{live_options, wants_tui};
 use crate::cli::RunArgs;
+use crate::error::Error;
 use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{Local, Session};
 
-pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
+pub fn run(args: &RunArgs) -> Result<u8, Error> {
     let tui = wants_tui(&args.session, false)?;
     // Headless coverage runs through notify with the verdicts enforced, as under
     // the profile (see `Session::cover`); the TUI switches per run.

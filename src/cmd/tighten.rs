@@ -2,9 +2,9 @@
 //! without the allowances it never used (and, with `--narrow`, with allowances
 //! narrowed to the argument values seen), then verify it.
 
-use super::CmdError;
 use crate::cli::TightenArgs;
 use crate::coverage::Coverage;
+use crate::error::Error;
 use crate::profile::edit::apply_commented;
 use crate::profile::{load_file, Profile};
 use crate::run::Interception;
@@ -13,7 +13,7 @@ use crate::sources::logs::Wanted;
 use crate::tighten::narrow;
 use crate::tighten::prune::{prune_edits, report};
 
-pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
+pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     let profile = load_file(&args.profile)?;
     // Coverage runs through notify, as under the profile (see `Session::cover`).
     let how = Local {
@@ -45,7 +45,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
 
     let edits = prune_edits(&profile, &coverage);
     let applied =
-        apply_commented(&profile, &edits, None).map_err(|e| CmdError::BadInput(e.to_string()))?;
+        apply_commented(&profile, &edits, None).map_err(|e| Error::bad_input(e.to_string()))?;
     let mut out = applied.profile;
     eprintln!(
         "eperm: removed {} unused allowance{}",
@@ -62,14 +62,14 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
 }
 
 /// Applies every narrowing proposal for `coverage` to `profile`, saying what each does.
-fn narrowed(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Profile, CmdError> {
+fn narrowed(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Profile, Error> {
     let proposals = narrow::proposals(profile, coverage);
     let mut out = profile.clone();
     for p in &proposals {
         let why = format!("{comment}: {}", p.explanation);
         out = p
             .apply_commented(&out, Some(&why))
-            .map_err(|e| CmdError::BadInput(e.to_string()))?;
+            .map_err(|e| Error::bad_input(e.to_string()))?;
         eprintln!("eperm: narrowed {}", p.explanation);
         for rule in p.rules_text() {
             eprintln!("  {rule}");

@@ -2,8 +2,8 @@
 //! from the kernel log sources, filtered by process, name or executable. This is
 //! how a container started elsewhere with a LOG profile is debugged.
 
-use super::{CmdError, EXIT_OK};
 use crate::cli::{WatchArgs, WatchSource};
+use crate::error::{Error, Unavailable, EXIT_OK};
 use crate::session::watch::{line, profile_and_judge, view_config, Watch, WatchOptions};
 use crate::sources::event::Event;
 use crate::sources::logs;
@@ -12,13 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// Set when the UI has quit: the pump stops.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
+pub fn run(args: &WatchArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let mut watch = Watch::start(WatchOptions {
         wanted: WatchSource::wanted(&args.source),
@@ -29,7 +26,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         judge,
         deadline: args.duration.map(Duration::from_secs_f64),
     })
-    .map_err(|source| CmdError::Os {
+    .map_err(|source| Error::Os {
         op: "start the kernel log readers",
         source,
     })?;
@@ -37,19 +34,17 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
         eprintln!("eperm: {}", h.render());
     }
     if !watch.any_active() {
-        return Err(CmdError::Unavailable(
-            "no kernel log source is available".into(),
-        ));
+        return Err(Unavailable("no kernel log source is available".into()).into());
     }
     let shown = if args.no_tui || !std::io::stdout().is_terminal() {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe {
-            libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-            libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-        }
+        // SIGINT and SIGTERM stop the pump: the readers stop and report.
+        let interrupted = crate::signals::catch_interrupts().map_err(|e| Error::Os {
+            op: "catch SIGINT and SIGTERM",
+            source: e.into(),
+        })?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         watch
-            .pump(&STOP, &mut |event, flush| {
+            .pump(interrupted, &mut |event, flush| {
                 if let Some(event) = event {
                     if args.json {
                         // io::Error::from keeps the kind (BrokenPipe) of a failed write.
@@ -65,7 +60,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
                 Ok(())
             })
             .and_then(|shown| out.flush().map(|()| shown))
-            .map_err(CmdError::Stdout)?
+            .map_err(Error::Stdout)?
     } else {
         // The UI reads events from a channel; the pump stops when the UI has quit.
         let (events, ui_events) = mpsc::channel::<Event>();
@@ -93,7 +88,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, CmdError> {
             let shown = pumper.join().expect("the pump does not panic");
             ui.map(|_| shown)
         })
-        .map_err(|source| CmdError::Os {
+        .map_err(|source| Error::Os {
             op: "run the terminal interface",
             source,
         })?;

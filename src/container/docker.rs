@@ -3,6 +3,7 @@
 //! `podman run` is read the same way, in its own [`Dialect`].
 
 use crate::caps::CapSet;
+use crate::error::BadInput;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
@@ -60,12 +61,17 @@ const BOOLEAN_FLAGS: &[&str] = &[
 const BOOLEAN_SHORT: &str = "diPqt";
 
 /// Reads `docker run [OPTIONS] IMAGE [COMMAND] [ARG...]`'s arguments.
-pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
+pub fn parse(argv: &[OsString]) -> Result<RunArgs, BadInput> {
     parse_as(&DOCKER, argv)
 }
 
 /// Reads `run [OPTIONS] IMAGE [COMMAND] [ARG...]` as `dialect`'s client would.
-pub fn parse_as(dialect: &Dialect, argv: &[OsString]) -> Result<RunArgs, String> {
+pub fn parse_as(dialect: &Dialect, argv: &[OsString]) -> Result<RunArgs, BadInput> {
+    read_run(dialect, argv).map_err(BadInput)
+}
+
+/// [`parse_as`], with the message of what is wrong as `Err`.
+fn read_run(dialect: &Dialect, argv: &[OsString]) -> Result<RunArgs, String> {
     let program = dialect.program;
     match argv.first().and_then(|a| a.to_str()) {
         Some("run") => {}

@@ -344,7 +344,7 @@ impl Served for Client<'_> {
 }
 
 /// Why a container cannot be covered: no notify fallback, unlike a local run.
-fn no_kernel_counter(why: String) -> RunError {
+fn no_kernel_counter(why: crate::error::Unavailable) -> RunError {
     RunError::Unsupported(format!(
         "coverage of a container counts in the kernel (eBPF), which is not available here: {why}\n  \
          hint: containers have no notify fallback for coverage (their runtime, not eperm, \
@@ -409,8 +409,11 @@ fn watch_handoff(
     }
     if exists && !handed_over.load(Ordering::Acquire) && !exited(client) {
         stalled.store(true, Ordering::Release);
-        // SAFETY: plain syscall on the client's own process group.
-        unsafe { libc::kill(-client, libc::SIGKILL) };
+        // The client's own process group.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-client),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 

@@ -54,20 +54,26 @@ fn default_caps() -> CapSet {
 }
 
 /// Reads `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
-pub fn parse(argv: &[OsString]) -> Result<RunArgs, String> {
+pub fn parse(argv: &[OsString]) -> Result<RunArgs, crate::error::BadInput> {
     super::docker::parse_as(&PODMAN, argv)
 }
 
 /// The OCI runtime podman runs containers with: `runtime` (`--runtime`, a name
-/// or a path) when given, else podman's own default. `Err` carries the name
-/// when it is neither runc nor crun.
-pub fn oci_runtime(runtime: Option<&str>) -> Result<OciRuntime, String> {
+/// or a path) when given, else podman's own default; `Err` when it is neither
+/// runc nor crun.
+pub fn oci_runtime(runtime: Option<&str>) -> Result<OciRuntime, UnknownRuntime> {
     let name = match runtime {
         Some(name) => name.to_string(),
         None => default_runtime().unwrap_or_else(|| "crun".into()),
     };
-    OciRuntime::from_name(&name).ok_or(name)
+    OciRuntime::from_name(&name).ok_or(UnknownRuntime(name))
 }
+
+/// An OCI runtime eperm does not know how to hand a seccomp listener over
+/// with, by the name (or path) podman runs it as.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownRuntime(pub String);
 
 /// The runtime podman would use: the default its help gives `--runtime` (what
 /// containers.conf says, ~0.1 s here), else `podman info`'s (which opens the
@@ -184,7 +190,7 @@ mod tests {
             "images",
         ] {
             let err = parse(&args(bad)).unwrap_err();
-            assert!(err.contains("podman"), "{bad}: {err}");
+            assert!(err.0.contains("podman"), "{bad}: {err}");
         }
         // An explicit false is no privilege: the run is taken, as written, with
         // podman's default caps.
@@ -236,6 +242,9 @@ mod tests {
     fn a_runtime_given_by_name_or_path_needs_no_podman() {
         assert_eq!(oci_runtime(Some("runc")), Ok(OciRuntime::Runc));
         assert_eq!(oci_runtime(Some("/usr/bin/crun")), Ok(OciRuntime::Crun));
-        assert_eq!(oci_runtime(Some("youki")), Err("youki".to_string()));
+        assert_eq!(
+            oci_runtime(Some("youki")),
+            Err(UnknownRuntime("youki".to_string()))
+        );
     }
 }

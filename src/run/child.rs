@@ -268,6 +268,13 @@ impl Prepared {
     /// After a raw `clone3` the C library has not done its fork bookkeeping in the
     /// child: the child only makes raw system calls, which [`Prepared::child`] does
     /// anyway (no allocation, no locks, no thread-aware wrappers such as `setuid`).
+    ///
+    /// # Safety
+    ///
+    /// In the child (pid 0) the caller may only make async-signal-safe calls
+    /// (raw system calls on data prepared before the fork) and must end in
+    /// `execve` or `_exit`: another thread of the parent may have held a lock
+    /// or been allocating at the moment of the fork.
     unsafe fn fork(&self) -> (libc::pid_t, bool) {
         if let Some(dir) = &self.cgroup_dir {
             let mut args = CloneArgs {
@@ -276,20 +283,33 @@ impl Prepared {
                 cgroup: dir.as_raw_fd() as u64,
                 ..CloneArgs::default()
             };
-            let pid = libc::syscall(
-                libc::SYS_clone3,
-                &mut args as *mut CloneArgs,
-                std::mem::size_of::<CloneArgs>(),
-            );
+            // SAFETY: `args` is a live `struct clone_args` of the size passed; no
+            // stack is given, so the child runs on a copy of ours, as after fork.
+            // What the child may do then is this function's contract.
+            let pid = unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &mut args as *mut CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            };
             if pid >= 0 {
                 return (pid as libc::pid_t, true);
             }
             // ENOSYS, E2BIG (old kernel), EOPNOTSUPP (a threaded cgroup) …: fork.
         }
-        (libc::fork(), false)
+        // SAFETY: what the child may do after it is this function's contract.
+        (unsafe { libc::fork() }, false)
     }
 
     /// The child's side. Only raw syscalls from here to execve.
+    ///
+    /// # Safety
+    ///
+    /// Call only in the child of [`Prepared::fork`], once: every pointer in
+    /// `prog`, `argv` and `envp` must stay valid (they were made before the
+    /// fork), `argv` and `envp` must end with a null pointer, and `report` and
+    /// `ack` must be the child's ends of the pipes made for it.
     #[allow(clippy::too_many_arguments)]
     unsafe fn child(
         &self,
@@ -302,43 +322,58 @@ impl Prepared {
         envp: &[*const libc::c_char],
     ) -> ! {
         let fail = |stage: usize| -> ! {
-            let errno = *libc::__errno_location();
-            send(report, MSG_FAILED, stage as u8, errno);
-            libc::_exit(126)
+            // SAFETY: errno's location is the calling thread's, always valid.
+            let errno = unsafe { *libc::__errno_location() };
+            // SAFETY: `report` is the child's end of the report pipe (the contract).
+            unsafe { send(report, MSG_FAILED, stage as u8, errno) };
+            // SAFETY: ends the child without running the parent's exit handlers.
+            unsafe { libc::_exit(126) }
         };
-        if libc::setpgid(0, 0) != 0 {
+        // SAFETY: no pointers; moves the child into a process group of its own.
+        if unsafe { libc::setpgid(0, 0) } != 0 {
             fail(0);
         }
         if let Some(fds) = &self.stdio {
             for (target, &fd) in fds.iter().enumerate() {
-                if fd != target as RawFd && libc::dup2(fd, target as RawFd) < 0 {
+                // SAFETY: no pointers; the stdio fds were opened for the child.
+                if fd != target as RawFd && unsafe { libc::dup2(fd, target as RawFd) } < 0 {
                     fail(12);
                 }
             }
         }
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+        // SAFETY: no pointers; only sets the signal the child gets when eperm dies.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
             fail(1);
         }
-        if libc::getppid() != parent {
-            libc::_exit(126); // eperm died before we could ask to die with it
+        // SAFETY: no arguments.
+        if unsafe { libc::getppid() } != parent {
+            // SAFETY: see `fail`. eperm died before we could ask to die with it.
+            unsafe { libc::_exit(126) };
         }
         if let Some(procs) = self.cgroup_procs.as_ref().filter(|_| !in_cgroup) {
-            if libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+            // SAFETY: writes one byte of a static string to an fd we own.
+            if unsafe { libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
                 fail(2);
             }
         }
         if let Some(uid) = &self.loginuid {
             // Best effort: the parent compares sessions and falls back otherwise.
-            let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+            // SAFETY: a static NUL-terminated path.
+            let fd = unsafe { libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY) };
             if fd >= 0 {
-                libc::write(fd, uid.as_ptr().cast(), uid.len());
-                libc::close(fd);
+                // SAFETY: `uid` is a live buffer of this length; `fd` is ours.
+                unsafe { libc::write(fd, uid.as_ptr().cast(), uid.len()) };
+                // SAFETY: `fd` was opened just above and is used no more.
+                unsafe { libc::close(fd) };
             }
         }
         // Rust ignores SIGPIPE and eperm may block signals: the workload gets defaults.
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // SAFETY: a sigset_t is plain data; all zeros is a valid (empty) value.
+        let mut empty: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `empty` is a live sigset_t.
+        unsafe { libc::sigemptyset(&mut empty) };
+        // SAFETY: `empty` is a live sigset_t; the old mask is not asked for.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) };
         for sig in [
             libc::SIGPIPE,
             libc::SIGINT,
@@ -349,58 +384,83 @@ impl Prepared {
             libc::SIGTTIN,
             libc::SIGCHLD,
         ] {
-            libc::signal(sig, libc::SIG_DFL);
+            // SAFETY: the default disposition runs no code of ours.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
         }
         if let Some(user) = &self.user {
             // Raw syscalls, not the C library's wrappers: those would try to change
             // the ids of every thread of the process they believe this still is.
             let groups = user.groups.as_ptr();
-            if libc::syscall(libc::SYS_setgroups, user.groups.len(), groups) != 0 {
+            // SAFETY: `groups` points to `user.groups.len()` gids, prepared before the fork.
+            if unsafe { libc::syscall(libc::SYS_setgroups, user.groups.len(), groups) } != 0 {
                 fail(3);
             }
-            if libc::syscall(libc::SYS_setgid, user.gid) != 0 {
+            // SAFETY: no pointers.
+            if unsafe { libc::syscall(libc::SYS_setgid, user.gid) } != 0 {
                 fail(4);
             }
-            if libc::syscall(libc::SYS_setuid, user.uid) != 0 {
+            // SAFETY: no pointers.
+            if unsafe { libc::syscall(libc::SYS_setuid, user.uid) } != 0 {
                 fail(5);
             }
         }
         if self.traceme {
-            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+            // SAFETY: PTRACE_TRACEME reads no addresses.
+            if unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) } != 0 {
                 fail(6);
             }
-            libc::kill(libc::getpid(), libc::SIGSTOP);
+            // SAFETY: no pointers; stops the child until its tracer lets it go.
+            unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
         }
         if self.filter_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
             // The listener gets the lowest free fd: find it, free it, tell the parent.
-            let next = libc::fcntl(report, libc::F_DUPFD, 0);
-            if next < 0 || libc::close(next) != 0 || !send(report, MSG_LISTENER, 0, next) {
+            // SAFETY: no pointers; duplicates the report pipe's fd.
+            let next = unsafe { libc::fcntl(report, libc::F_DUPFD, 0) };
+            if next < 0 {
+                fail(7);
+            }
+            // SAFETY: `next` is the duplicate just made, used no more.
+            if unsafe { libc::close(next) } != 0 {
+                fail(7);
+            }
+            // SAFETY: `report` is the child's end of the report pipe (the contract).
+            if !unsafe { send(report, MSG_LISTENER, 0, next) } {
                 fail(7);
             }
         }
-        if self.no_new_privs && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        // SAFETY: no pointers.
+        if self.no_new_privs && unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             fail(8);
         }
         let flags = self.filter_flags as libc::c_long;
-        if libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
-            flags,
-            prog as *const SockFprog,
-        ) < 0
+        // SAFETY: `prog` points to `prog.len` instructions that live until execve
+        // (the contract); the kernel copies them.
+        if unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                flags,
+                prog as *const SockFprog,
+            )
+        } < 0
         {
             fail(9);
         }
         if let Some(ack) = ack {
             // EOF once the parent holds the listener; this read may itself be notified.
             let mut byte = 0u8;
-            while libc::read(ack, (&mut byte as *mut u8).cast(), 1) < 0 {
-                if *libc::__errno_location() != libc::EINTR {
+            // SAFETY: reads at most one byte into `byte`; `ack` is the child's end
+            // of the ack pipe (the contract).
+            while unsafe { libc::read(ack, (&mut byte as *mut u8).cast(), 1) } < 0 {
+                // SAFETY: errno's location is the calling thread's, always valid.
+                if unsafe { *libc::__errno_location() } != libc::EINTR {
                     fail(11);
                 }
             }
         }
-        libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        // SAFETY: `path` is NUL-terminated; `argv` and `envp` are null-terminated
+        // arrays of live C strings (the contract).
+        unsafe { libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
         // The profile may deny even this write; the exit status still tells.
         fail(10)
     }
@@ -469,10 +529,17 @@ struct SockFprog {
     filter: *const SockFilter,
 }
 
+/// Writes one report message (tag, stage, an i32) to the parent; whether it all went.
+///
+/// # Safety
+///
+/// `fd` must be an open fd the caller may write to (the report pipe): a raw fd
+/// is not checked for being anyone else's.
 unsafe fn send(fd: RawFd, tag: u8, stage: u8, value: i32) -> bool {
     let v = value.to_ne_bytes();
     let msg = [tag, stage, v[0], v[1], v[2], v[3]];
-    libc::write(fd, msg.as_ptr().cast(), msg.len()) == msg.len() as isize
+    // SAFETY: `msg` is a live buffer of this length; `fd` is the caller's to write.
+    unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) == msg.len() as isize }
 }
 
 /// `Ok(false)` on a clean EOF before any byte.

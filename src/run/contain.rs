@@ -146,6 +146,13 @@ impl Drop for Containment {
 }
 
 /// The watchdog: wait for EOF, then kill the cgroup and the process group.
+///
+/// # Safety
+///
+/// Call only in the child of a fork of a process that may have other threads:
+/// it makes only async-signal-safe calls and never returns. `pipe` must be the
+/// read end of the watchdog's pipe, and `cleanup` a null-terminated array of
+/// C strings (or empty) that stays valid, as `kill_file` and `dir` do.
 unsafe fn watchdog(
     pipe: i32,
     kill_file: Option<&std::ffi::CStr>,
@@ -153,29 +160,38 @@ unsafe fn watchdog(
     cleanup: &[*const libc::c_char],
 ) -> ! {
     // Its own group, so that ^C at the terminal does not take it down before eperm.
-    libc::setpgid(0, 0);
+    // SAFETY: no pointers.
+    unsafe { libc::setpgid(0, 0) };
     let mut pgid: libc::pid_t = 0;
     let mut buf = [0u8; 4];
     loop {
-        let n = libc::read(pipe, buf.as_mut_ptr().cast(), buf.len());
+        // SAFETY: reads at most `buf.len()` bytes into `buf`; `pipe` is ours (the contract).
+        let n = unsafe { libc::read(pipe, buf.as_mut_ptr().cast(), buf.len()) };
+        // SAFETY: errno's location is the calling thread's, always valid.
+        let errno = unsafe { *libc::__errno_location() };
         if n == 4 {
             pgid = libc::pid_t::from_ne_bytes(buf);
-        } else if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+        } else if n == 0 || (n < 0 && errno != libc::EINTR) {
             break;
         }
     }
     if let Some(kill_file) = kill_file {
-        let fd = libc::open(kill_file.as_ptr(), libc::O_WRONLY);
+        // SAFETY: `kill_file` is a live NUL-terminated path.
+        let fd = unsafe { libc::open(kill_file.as_ptr(), libc::O_WRONLY) };
         if fd >= 0 {
-            libc::write(fd, b"1".as_ptr().cast(), 1);
-            libc::close(fd);
+            // SAFETY: one byte of a static string, to the fd just opened.
+            unsafe { libc::write(fd, b"1".as_ptr().cast(), 1) };
+            // SAFETY: `fd` was opened just above and is used no more.
+            unsafe { libc::close(fd) };
         }
     }
     if pgid > 0 {
-        libc::kill(-pgid, libc::SIGKILL);
+        // SAFETY: no pointers; the workload's process group.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
     if cleanup.len() > 1 {
-        run_quietly(cleanup);
+        // SAFETY: still in the forked child; `cleanup` is null-terminated (the contract).
+        unsafe { run_quietly(cleanup) };
     }
     if let Some(dir) = dir {
         // The cgroup can go once its last process is gone: retry for up to a second.
@@ -184,29 +200,48 @@ unsafe fn watchdog(
             tv_nsec: 10_000_000,
         };
         for _ in 0..100 {
-            if libc::rmdir(dir.as_ptr()) == 0 || *libc::__errno_location() == libc::ENOENT {
+            // SAFETY: `dir` is a live NUL-terminated path; errno's location is
+            // the calling thread's.
+            if unsafe {
+                libc::rmdir(dir.as_ptr()) == 0 || *libc::__errno_location() == libc::ENOENT
+            } {
                 break;
             }
-            libc::nanosleep(&pause, std::ptr::null_mut());
+            // SAFETY: `pause` is a live timespec; the remainder is not asked for.
+            unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
         }
     }
-    libc::_exit(0)
+    // SAFETY: ends the watchdog without running the parent's exit handlers.
+    unsafe { libc::_exit(0) }
 }
 
 /// Runs `argv` (NULL-terminated) with stdio on /dev/null and waits for it.
+///
+/// # Safety
+///
+/// `argv` must hold at least one C string and end with a null pointer, all
+/// valid for the call. It forks and the child makes only async-signal-safe
+/// calls, so it may be called in a forked child of a threaded process.
 unsafe fn run_quietly(argv: &[*const libc::c_char]) {
-    let pid = libc::fork();
+    // SAFETY: the child below only makes async-signal-safe calls and ends in
+    // execvp or _exit.
+    let pid = unsafe { libc::fork() };
     if pid == 0 {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        // SAFETY: a static NUL-terminated path.
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
         for fd in 0..3 {
-            libc::dup2(null, fd);
+            // SAFETY: no pointers; the child's own stdio.
+            unsafe { libc::dup2(null, fd) };
         }
-        libc::execvp(argv[0], argv.as_ptr());
-        libc::_exit(127);
+        // SAFETY: `argv` is a null-terminated array of live C strings (the contract).
+        unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+        // SAFETY: ends the child without running the parent's exit handlers.
+        unsafe { libc::_exit(127) };
     }
     if pid > 0 {
         let mut status = 0;
-        libc::waitpid(pid, &mut status, 0);
+        // SAFETY: `status` is a live int; `pid` is our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
     }
 }
 

@@ -22,6 +22,7 @@ use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::{Compiled, BAD_ARCH};
 use crate::coverage::{watched, Coverage, Tally, MAX_PIDS, MAX_VALUES, WATCHED};
+use crate::error::Unavailable;
 use crate::profile::Action;
 use crate::sources::event::{Decision as Outcome, Source};
 use std::collections::HashMap;
@@ -100,8 +101,7 @@ impl Counting {
 /// attached for a moment. The run itself may still fall back, and says so.
 pub fn probe() -> Counting {
     let refusal = refusal().or_else(|| {
-        // SAFETY: plain syscall.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             return Some("not root: the workload gets no cgroup of its own".into());
         }
         crate::bpf::counter::attach_empty(crate::bpf::Hook::Btf)
@@ -136,17 +136,18 @@ pub fn kernel_counter(
     compiled: &Compiled,
     cgroup: Option<&Path>,
     bootstrap_comm: Option<&str>,
-) -> Result<crate::bpf::Counter, String> {
+) -> Result<crate::bpf::Counter, Unavailable> {
     use crate::bpf::{counter, Scope};
     if let Some(why) = refusal() {
-        return Err(why);
+        return Err(Unavailable(why));
     }
     let Some(cgroup) = cgroup else {
-        return Err(
+        return Err(Unavailable(
             "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
-        );
+        ));
     };
-    let cgroup_id = counter::cgroup_id(cgroup).map_err(|e| format!("{}: {e}", cgroup.display()))?;
+    let cgroup_id = counter::cgroup_id(cgroup)
+        .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
     attach_counter(compiled, Scope::Cgroup(cgroup_id), bootstrap_comm, false)
 }
 
@@ -159,12 +160,12 @@ pub fn container_counter(
     parent: &Path,
     level: u32,
     init_comm: &str,
-) -> Result<crate::bpf::Counter, String> {
+) -> Result<crate::bpf::Counter, Unavailable> {
     if let Some(why) = refusal() {
-        return Err(why);
+        return Err(Unavailable(why));
     }
-    let id =
-        crate::bpf::counter::cgroup_id(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let id = crate::bpf::counter::cgroup_id(parent)
+        .map_err(|e| Unavailable(format!("{}: {e}", parent.display())))?;
     // The runtime's helpers (runc:[0:PARENT], [1:CHILD]) share the cgroup
     // before the profile is loaded: only filtered tasks count.
     attach_counter(
@@ -180,7 +181,7 @@ fn attach_counter(
     scope: crate::bpf::Scope,
     bootstrap_comm: Option<&str>,
     filtered_only: bool,
-) -> Result<crate::bpf::Counter, String> {
+) -> Result<crate::bpf::Counter, Unavailable> {
     use crate::bpf::{Counter, Hook, Kind, Spec};
     let comm = bootstrap_comm.map(|c| {
         let mut out = [0u8; 16];
@@ -214,7 +215,7 @@ fn attach_counter(
         watched: watched_args,
         hook: Hook::Btf,
     };
-    Counter::attach(&spec).map_err(|e| e.to_string())
+    Counter::attach(&spec).map_err(|e| Unavailable(e.to_string()))
 }
 
 /// The comm of the calling thread: what the workload's child has until it execs.
@@ -442,8 +443,11 @@ impl<'a> Supervisor<'a> {
             let _ = self.sup.events.send(event);
         }
         if decision == Decision::Kill {
-            // SAFETY: plain syscall on the workload's process.
-            unsafe { libc::kill(tgid as i32, libc::SIGKILL) };
+            // The workload's process; it may be gone already.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(tgid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         notify::answer(&self.listener, id, decision);
     }

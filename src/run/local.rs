@@ -29,8 +29,9 @@ pub struct RunSpec {
 
 /// `--user NAME|UID[:GID]`: a name is looked up with getpwnam (with its groups).
 pub fn credentials(spec: &str) -> Result<Credentials, RunError> {
+    use crate::error::BadInput;
     use nix::unistd::{getgrouplist, Gid, Uid, User};
-    let bad = |why: String| RunError::BadInput(format!("--user {spec:?}: {why}"));
+    let bad = |why: String| RunError::BadInput(BadInput(format!("--user {spec:?}: {why}")));
     let (who, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -103,7 +104,7 @@ pub fn cover(
         Err(reason) => (
             coverage::program(&sup.judge.compiled),
             Counting::Notify {
-                reason: reason.clone(),
+                reason: reason.0.clone(),
             },
         ),
     };

@@ -294,8 +294,8 @@ pub enum RunError {
     #[error(transparent)]
     Spawn(#[from] child::SpawnError),
     /// Bad usage or bad input (exit 2).
-    #[error("{0}")]
-    BadInput(String),
+    #[error(transparent)]
+    BadInput(#[from] crate::error::BadInput),
     #[error(transparent)]
     Compile(#[from] compile::CompileError),
     /// The kernel lacks what this mode needs; the message suggests another mode.
@@ -311,16 +311,5 @@ impl RunError {
     pub fn os(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
         let op = op.into();
         move |source| RunError::Os { op, source }
-    }
-}
-
-impl RunError {
-    /// 127 for a command not found (as a shell), 2 for bad input, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::Spawn(child::SpawnError::NotFound(_)) => 127,
-            RunError::BadInput(_) | RunError::Compile(_) => 2,
-            _ => 1,
-        }
     }
 }

@@ -309,8 +309,11 @@ impl<'a> Supervisor<'a> {
             Decision::Kill => Outcome::Killed,
         };
         if decision == Decision::Kill {
-            // SAFETY: plain syscall. The thread id names its whole process for kill().
-            unsafe { libc::kill(call.pid as i32, libc::SIGKILL) };
+            // The thread id names its whole process for kill(); it may be gone already.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(call.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         // The answer is taken only while the caller still waits in this call, so a
         // taken answer also proves that the memory read above was the caller's. A

@@ -498,8 +498,11 @@ fn wait(pid: i32) -> std::io::Result<WorkloadExit> {
 }
 
 fn kill_and_reap(pid: i32) {
-    // SAFETY: plain syscalls on our own child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    // Our own child, not reaped yet (it may have exited).
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let _ = wait(pid);
 }
 

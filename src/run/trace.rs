@@ -432,9 +432,11 @@ impl Tracer<'_> {
         }
         loop {
             // Drop the ones that are gone for good (reaped, or released by an exec).
-            // SAFETY: signal 0 only checks that the task exists.
-            self.tracees
-                .retain(|&tid, _| unsafe { libc::kill(tid, 0) } == 0 || errno() != libc::ESRCH);
+            // No signal only checks that the task exists.
+            self.tracees.retain(|&tid, _| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(tid), None)
+                    != Err(nix::errno::Errno::ESRCH)
+            });
             if self.tracees.is_empty() {
                 break;
             }
@@ -453,15 +455,14 @@ impl Tracer<'_> {
     }
 }
 
-fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
 /// SIGKILL to `tid`'s process; a stale id fails harmlessly with ESRCH.
 fn kill(tid: i32) {
     if tid > 0 {
-        // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(tid, libc::SIGKILL) };
+        // It may be gone already.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(tid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 

@@ -1,8 +1,9 @@
 //! What a run saw, made into allowances in the profile through the edit engine,
 //! so that the diff against the profile is as small as a reviewer would make it.
 
-use super::{SessionError, Summary};
+use super::Summary;
 use crate::container::oci_runtime::GO_SCHEDULING;
+use crate::error::Error;
 use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError};
 use crate::profile::Profile;
 
@@ -22,7 +23,7 @@ pub struct Allowed {
 
 /// `base` plus an allowance for every syscall of `summary`, in one rule whose
 /// comment names `command` (`eperm record`).
-pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allowed, SessionError> {
+pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allowed, Error> {
     let mut names = summary.names();
     names.sort();
     let (names, nameless): (Vec<String>, Vec<String>) = names
@@ -47,7 +48,7 @@ pub fn with_bootstrap(
     summary: &Summary,
     command: &str,
     runtime: &str,
-) -> Result<String, SessionError> {
+) -> Result<String, Error> {
     let mut workload = Vec::new();
     let mut bootstrap = Vec::new();
     for name in summary.names() {
@@ -91,8 +92,8 @@ fn recorded_comment(command: &str) -> String {
     format!("recorded by eperm from: {command}")
 }
 
-fn bad(e: EditError) -> SessionError {
-    SessionError::BadInput(e.to_string())
+fn bad(e: EditError) -> Error {
+    Error::bad_input(e.to_string())
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Where a headless run's events go: a thread that writes them to `--events`
 //! (a file, or `-` for stdout) as JSON lines and sums them up into a [`Summary`].
 
-use super::{SessionError, Summary};
+use super::Summary;
+use crate::error::{Error, FileOp};
 use crate::sources::event::Event;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -16,16 +17,12 @@ pub struct Collector {
 }
 
 /// `--events FILE`, created (or emptied) for writing.
-pub fn events_file(path: &str) -> Result<std::fs::File, SessionError> {
-    std::fs::File::create(path).map_err(|source| SessionError::File {
-        op: "create the --events file",
-        path: PathBuf::from(path),
-        source,
-    })
+pub fn events_file(path: &str) -> Result<std::fs::File, Error> {
+    std::fs::File::create(path).map_err(Error::file(FileOp::CreateEvents, Path::new(path)))
 }
 
 /// Starts collecting; events sent on the returned sender are written to `events`.
-pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector), SessionError> {
+pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector), Error> {
     let mut sink: Option<Box<dyn Write + Send>> = match events {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
@@ -71,16 +68,13 @@ pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector),
 
 impl Collector {
     /// After the run (its senders dropped): the summary of every event.
-    pub fn finish(self) -> Result<Summary, SessionError> {
+    pub fn finish(self) -> Result<Summary, Error> {
         self.thread.thread().unpark();
         let written = self
             .thread
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        written.map_err(|source| SessionError::File {
-            op: "write events to",
-            path: PathBuf::from(self.sink.unwrap_or_default()),
-            source,
-        })
+        let sink = self.sink.unwrap_or_default();
+        written.map_err(Error::file(FileOp::WriteEvents, Path::new(&sink)))
     }
 }

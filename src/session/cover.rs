@@ -3,9 +3,10 @@
 //! is there, else by notification (see [`crate::coverage`]) —
 //! and each run is merged into the coverage file kept next to the profile.
 
-use super::{collect, Session, SessionError, Start, Summary, Workload};
+use super::{collect, Session, Start, Summary, Workload};
 use crate::compile::Mode;
 use crate::coverage::Coverage;
+use crate::error::Error;
 use crate::run::coverage::Counting;
 use crate::run::local;
 use crate::run::serve::{Attach, LogOptions};
@@ -60,7 +61,7 @@ impl Covered {
 
 impl Session {
     /// One coverage run under the session's profile, merged into its coverage file.
-    pub fn cover(&self) -> Result<Covered, SessionError> {
+    pub fn cover(&self) -> Result<Covered, Error> {
         let Workload::Local { argv, user } = &self.workload else {
             return self.cover_container();
         };
@@ -79,7 +80,7 @@ impl Session {
     /// A container's coverage run: counted in the kernel below a cgroup of
     /// eperm's (see [`crate::container::cgroup`]); would-be denials enforced
     /// where eperm is the runtime's agent (notify), else only logged.
-    fn cover_container(&self) -> Result<Covered, SessionError> {
+    fn cover_container(&self) -> Result<Covered, Error> {
         let Start::Container(launch) = self.prepare_run(&self.profile, 1, true)? else {
             unreachable!("a container session prepares container launches");
         };
@@ -107,7 +108,7 @@ impl Session {
         run: Coverage,
         summary: Summary,
         counting: Counting,
-    ) -> Result<Covered, SessionError> {
+    ) -> Result<Covered, Error> {
         let stored = match self.profile.file_path() {
             Some(file) => {
                 let path = Coverage::path_for(&file);

@@ -143,8 +143,11 @@ impl Live {
     /// held calls still on their way.
     pub fn stop(&mut self, mut wait: impl FnMut(Duration)) -> bool {
         if let Some(pid) = self.pid() {
-            // SAFETY: plain syscall on the workload's own process group.
-            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            // The workload's own process group; it may be gone already.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(-(pid as i32)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         let Some(thread) = self.thread.take() else {
             return true;

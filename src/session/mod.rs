@@ -33,8 +33,8 @@ pub use summary::{Entry, Summary};
 use crate::compile::Mode;
 use crate::container::launch::Launch;
 use crate::container::plan::Plan;
-use crate::coverage::CoverageError;
-use crate::profile::{LoadError, Profile, Target};
+use crate::error::{Error, FileOp};
+use crate::profile::{Profile, Target};
 use crate::run::child::Credentials;
 use crate::run::local::{self, RunSpec};
 use crate::run::serve::{Attach, LogOptions};
@@ -43,7 +43,6 @@ use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::sources::logs::{self, Wanted};
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::sync::mpsc;
 
 /// What a session runs.
@@ -103,38 +102,6 @@ impl Outcome {
     }
 }
 
-/// Why a session could not be prepared or run.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// Bad usage or bad input: exit 2.
-    #[error("{0}")]
-    BadInput(String),
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    #[error(transparent)]
-    Run(#[from] RunError),
-    #[error(transparent)]
-    Coverage(#[from] CoverageError),
-    /// A file of the session's own (`--events`, `-o`) could not be used.
-    #[error("cannot {op} {}: {source}", path.display())]
-    File {
-        op: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl SessionError {
-    /// 2 for bad input, the run's own code (127: not found), 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            SessionError::BadInput(_) | SessionError::Load(_) => 2,
-            SessionError::Run(e) => e.exit_code(),
-            SessionError::Coverage(_) | SessionError::File { .. } => 1,
-        }
-    }
-}
-
 impl Session {
     /// The command line shown to the user.
     pub fn command(&self) -> String {
@@ -159,7 +126,7 @@ impl Session {
 
     /// One run under the session's profile, headless: the workload's stdio is its
     /// own, events go to `events` (FILE, or `-` for stdout) and into the summary.
-    pub fn run(&self, events: Option<&str>) -> Result<Outcome, SessionError> {
+    pub fn run(&self, events: Option<&str>) -> Result<Outcome, Error> {
         let start = self.prepare_run(&self.profile, 1, false)?;
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
         let (tx, collector) = collect::collect(events)?;
@@ -189,12 +156,7 @@ impl Session {
     /// What run `number` of `profile` starts: the local command, or a container's
     /// launch with its own instrumented copy of the profile as it is now (with
     /// `cover`, below a cgroup of eperm's for the coverage counter).
-    fn prepare_run(
-        &self,
-        profile: &Profile,
-        number: usize,
-        cover: bool,
-    ) -> Result<Start, SessionError> {
+    fn prepare_run(&self, profile: &Profile, number: usize, cover: bool) -> Result<Start, Error> {
         match &self.workload {
             Workload::Local { argv, user } => Ok(Start::Local(RunSpec {
                 argv: argv.clone(),
@@ -206,21 +168,17 @@ impl Session {
                 .map(Start::Container)
                 .map_err(|source| match source.kind() {
                     std::io::ErrorKind::Unsupported => {
-                        SessionError::Run(RunError::Unsupported(source.to_string()))
+                        Error::Run(RunError::Unsupported(source.to_string()))
                     }
-                    std::io::ErrorKind::InvalidInput => SessionError::BadInput(source.to_string()),
-                    _ => SessionError::File {
-                        op: "prepare the container's files in",
-                        path: plan.work_dir().to_path_buf(),
-                        source,
-                    },
+                    std::io::ErrorKind::InvalidInput => Error::bad_input(source.to_string()),
+                    _ => Error::file(FileOp::PrepareContainerFiles, plan.work_dir())(source),
                 }),
         }
     }
 
     /// `profile` resolved for the target and compiled with denials turned into `mode`.
-    fn judge(&self, profile: Profile, mode: Mode) -> Result<Judge, SessionError> {
-        Judge::new(profile, &self.target, mode).map_err(|e| SessionError::BadInput(e.to_string()))
+    fn judge(&self, profile: Profile, mode: Mode) -> Result<Judge, Error> {
+        Judge::new(profile, &self.target, mode).map_err(|e| Error::bad_input(e.to_string()))
     }
 
     fn supervise(&self, judge: Judge, policy: Policy, events: mpsc::Sender<Event>) -> Supervision {

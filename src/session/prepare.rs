@@ -2,13 +2,14 @@
 //! this kernel (or this runtime) allows, the user to run as, and the target the
 //! profile's verdicts are resolved for.
 
-use super::{Session, SessionError, Workload};
+use super::{Session, Workload};
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::container::docker as dockerrun;
 use crate::container::oci_runtime::OciRuntime;
 use crate::container::plan::{Plan, Runtime};
 use crate::container::podman;
+use crate::error::{Error, FileOp};
 use crate::profile::{Form, KernelVersion, Profile, Target};
 use crate::run::{local, notify, Interception, RunError};
 use crate::sources::logs::Wanted;
@@ -29,11 +30,7 @@ const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles
 
 impl Session {
     /// A local command under `profile`.
-    pub fn local(
-        profile: Profile,
-        argv: Vec<OsString>,
-        how: &Local,
-    ) -> Result<Session, SessionError> {
+    pub fn local(profile: Profile, argv: Vec<OsString>, how: &Local) -> Result<Session, Error> {
         let mode = how.mode.unwrap_or_else(Interception::best_available);
         if mode == Interception::Notify && !notify::available() {
             return Err(RunError::Unsupported(
@@ -66,10 +63,10 @@ impl Session {
         mode: Option<Interception>,
         enforce: bool,
         sources: Wanted,
-    ) -> Result<Session, SessionError> {
-        let run = dockerrun::parse(docker_args).map_err(SessionError::BadInput)?;
+    ) -> Result<Session, Error> {
+        let run = dockerrun::parse(docker_args)?;
         if profile.form == Form::OciConfig {
-            return Err(SessionError::BadInput(format!(
+            return Err(Error::bad_input(format!(
                 "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
                 profile.file
             )));
@@ -92,20 +89,19 @@ impl Session {
         mode: Option<Interception>,
         enforce: bool,
         sources: Wanted,
-    ) -> Result<Session, SessionError> {
-        let run = podman::parse(podman_args).map_err(SessionError::BadInput)?;
+    ) -> Result<Session, Error> {
+        let run = podman::parse(podman_args)?;
         if profile.form != Form::Docker {
-            return Err(SessionError::BadInput(format!(
+            return Err(Error::bad_input(format!(
                 "{}: an OCI config.json, not a Docker profile\n  hint: eperm oci BUNDLE runs it with runc",
                 profile.file
             )));
         }
         let oci = podman::oci_runtime(runtime);
-        // SAFETY: plain syscall.
-        let rootless = unsafe { libc::geteuid() } != 0;
+        let rootless = !nix::unistd::geteuid().is_root();
         if rootless && mode == Some(Interception::Log) {
-            return Err(SessionError::BadInput(
-                "--mode log: the kernel log sources (audit, /dev/kmsg) need root, and rootless podman's containers are yours\n  hint: --mode notify works rootless".into(),
+            return Err(Error::bad_input(
+                "--mode log: the kernel log sources (audit, /dev/kmsg) need root, and rootless podman's containers are yours\n  hint: --mode notify works rootless",
             ));
         }
         let mut notes = Vec::new();
@@ -122,7 +118,7 @@ impl Session {
         let mode = container_mode(mode, enforce, notify_possible, &hint)?;
         if rootless {
             if mode == Interception::Log {
-                return Err(SessionError::BadInput(format!(
+                return Err(Error::bad_input(format!(
                     "rootless podman: no live decisions here ({hint}), and log mode needs root for the kernel log sources\n  hint: run eperm podman as root"
                 )));
             }
@@ -133,7 +129,7 @@ impl Session {
         let target = match &oci {
             Ok(OciRuntime::Crun) => here_in(run.caps, crate::target::Kind::Crun),
             Ok(OciRuntime::Runc) => here_in(run.caps, crate::target::Kind::Runc),
-            Err(name) if name.contains("youki") => here_in(run.caps, crate::target::Kind::Youki),
+            Err(name) if name.0.contains("youki") => here_in(run.caps, crate::target::Kind::Youki),
             Err(_) => here(run.caps),
         };
         let runtime = Runtime::Podman {
@@ -153,11 +149,11 @@ impl Session {
         mode: Option<Interception>,
         enforce: bool,
         sources: Wanted,
-    ) -> Result<Session, SessionError> {
+    ) -> Result<Session, Error> {
         let config = bundle.join("config.json");
         let profile = crate::profile::load_file(&config)?;
         if profile.form != Form::OciConfig {
-            return Err(SessionError::BadInput(format!(
+            return Err(Error::bad_input(format!(
                 "{}: no linux.seccomp object found\n  hint: a bundle's config.json (see `runc spec`) with a seccomp profile in linux.seccomp",
                 config.display()
             )));
@@ -185,13 +181,9 @@ impl Session {
         target: Target,
         enforce: bool,
         sources: Wanted,
-    ) -> Result<Session, SessionError> {
-        let plan =
-            Plan::new(runtime, mode, target.clone()).map_err(|source| SessionError::File {
-                op: "create a work directory in",
-                path: std::env::temp_dir(),
-                source,
-            })?;
+    ) -> Result<Session, Error> {
+        let plan = Plan::new(runtime, mode, target.clone())
+            .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
         Ok(Session {
             profile,
             workload: Workload::Container(plan),
@@ -205,7 +197,7 @@ impl Session {
 
     /// Fails before anything starts (before the TUI takes the screen) when the
     /// local command cannot be found.
-    pub fn check_program(&self) -> Result<(), SessionError> {
+    pub fn check_program(&self) -> Result<(), Error> {
         let Workload::Local { argv, .. } = &self.workload else {
             return Ok(());
         };
@@ -255,11 +247,11 @@ fn container_mode(
     enforce: bool,
     notify_possible: bool,
     hint: &str,
-) -> Result<Interception, SessionError> {
+) -> Result<Interception, Error> {
     let mode = match asked {
         Some(Interception::Log) => Interception::Log,
         Some(_) if !notify_possible => {
-            return Err(SessionError::BadInput(format!(
+            return Err(Error::bad_input(format!(
                 "--mode notify: eperm cannot be this runtime's seccomp agent\n  hint: {hint}"
             )))
         }
@@ -268,8 +260,8 @@ fn container_mode(
         None => Interception::Log,
     };
     if enforce && mode == Interception::Log {
-        return Err(SessionError::BadInput(
-            "--enforce needs --mode notify: in log mode the kernel lets every call run".into(),
+        return Err(Error::bad_input(
+            "--enforce needs --mode notify: in log mode the kernel lets every call run",
         ));
     }
     if mode == Interception::Log && !notify_possible && asked.is_none() && !hint.is_empty() {

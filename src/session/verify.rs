@@ -1,7 +1,8 @@
 //! Verifying a written profile: the command runs again under it with
 //! `--enforce`; nothing may be denied and the program must end as it did before.
 
-use super::{Local, Session, SessionError, Summary};
+use super::{Local, Session, Summary};
+use crate::error::Error;
 use crate::run::WorkloadExit;
 use std::ffi::OsString;
 use std::path::Path;
@@ -22,7 +23,7 @@ pub fn verify(
     output: &Path,
     command: &[OsString],
     expected: WorkloadExit,
-) -> Result<Verification, SessionError> {
+) -> Result<Verification, Error> {
     let profile = crate::profile::load_file(output)?;
     let how = Local {
         mode: None,

@@ -3,9 +3,9 @@
 //! by the profile's deciding rule when a profile was given, and show events the
 //! same way; the commands only choose where they go (a terminal UI, stdout).
 
-use super::SessionError;
 use crate::arch::Arch;
 use crate::caps::CapSet;
+use crate::error::Error;
 use crate::profile::{load_or_default, Action, KernelVersion, Profile, Target};
 use crate::run::Judge;
 use crate::sources::event::{Event, Source};
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 /// The profile that explains records (`-p`, else the embedded one shown in the
 /// UI), and its judge when one was given. Docker's capabilities are the best guess
 /// for a container started elsewhere.
-pub fn profile_and_judge(path: Option<&Path>) -> Result<(Profile, Option<Judge>), SessionError> {
+pub fn profile_and_judge(path: Option<&Path>) -> Result<(Profile, Option<Judge>), Error> {
     let profile = load_or_default(path)?;
     if path.is_none() {
         return Ok((profile, None));
@@ -32,7 +32,7 @@ pub fn profile_and_judge(path: Option<&Path>) -> Result<(Profile, Option<Judge>)
         runtime: None,
     };
     let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
-        .map_err(|e| SessionError::BadInput(e.to_string()))?;
+        .map_err(|e| Error::bad_input(e.to_string()))?;
     Ok((profile, Some(judge)))
 }
 

@@ -11,6 +11,7 @@ use super::audit_loss::{self, Missing};
 use super::audit_reader::{self, set_int, Chunk, Drops};
 use super::audit_record::{self as parse, Record, AUDIT_SECCOMP};
 use super::health::{Health, Shared};
+use crate::error::Unavailable;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -386,11 +387,11 @@ pub fn status() -> std::io::Result<Status> {
 }
 
 /// Opens the source, or says why it cannot run.
-pub fn start() -> Result<AuditSource, String> {
+pub fn start() -> Result<AuditSource, Unavailable> {
     if let Some(why) = unavailable_reason() {
-        return Err(why);
+        return Err(Unavailable(why));
     }
-    AuditSource::open().map_err(|e| e.to_string())
+    AuditSource::open().map_err(|e| Unavailable(e.to_string()))
 }
 
 /// The starting health: active, with the audit status when it can be read.

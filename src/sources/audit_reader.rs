@@ -185,6 +185,7 @@ enum Received {
 fn receive(fd: RawFd, slots: &mut [u8], mut each: impl FnMut(&[u8], bool)) -> Received {
     // SAFETY: zeroed iovec/mmsghdr are valid; pointers are filled in below.
     let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as for `iov`: plain C structs, all zeros a valid (empty) value.
     let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
     for (i, (v, m)) in iov.iter_mut().zip(msgs.iter_mut()).enumerate() {
         v.iov_base = slots[i * SLOT..].as_mut_ptr().cast();

@@ -169,8 +169,7 @@ mod tests {
     /// parent is still known.
     #[test]
     fn knows_the_parent_of_a_process_already_gone() {
-        // SAFETY: plain syscall.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             panic!("the process events connector needs CAP_NET_ADMIN: run as root (CI does)");
         }
         let mut forks = Forks::open().expect("the process events connector");

@@ -76,7 +76,7 @@ impl LogSources {
                     }));
                     health.push(shared);
                 }
-                Err(why) => health.push(Shared::new(Health::unavailable(Source::Audit, why))),
+                Err(why) => health.push(Shared::new(Health::unavailable(Source::Audit, why.0))),
             }
         }
         if wanted.kmsg {

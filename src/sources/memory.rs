@@ -92,7 +92,9 @@ mod tests {
     /// into it does not.
     #[test]
     fn cstr_stops_at_the_page_it_ends_on() {
+        // SAFETY: no pointers.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        // SAFETY: a fresh anonymous mapping, at an address the kernel picks.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -105,6 +107,7 @@ mod tests {
         };
         assert_ne!(base, libc::MAP_FAILED);
         let base = base.cast::<u8>();
+        // SAFETY: the first page is mapped and writable; the second is ours to unmap.
         unsafe {
             std::ptr::write_bytes(base, b'x', page);
             // Unmapped, not PROT_NONE: /proc/PID/mem reads PROT_NONE pages.
@@ -112,14 +115,17 @@ mod tests {
         }
         let end = base as u64 + page as u64;
         for mem in readers() {
+            // SAFETY: the last byte of the first page, still mapped and writable.
             unsafe { *base.add(page - 1) = 0 };
             assert_eq!(mem.read_cstr(end - 5, 4096).unwrap(), b"xxxx");
             // No NUL before the protected page: unreadable, not a short string.
+            // SAFETY: as above.
             unsafe { *base.add(page - 1) = b'x' };
             assert_eq!(mem.read_cstr(end - 5, 4096), None);
             assert_eq!(mem.read_cstr(end - 5, 5).unwrap(), b"xxxxx");
             assert_eq!(mem.read(end - 5, 6), None);
         }
+        // SAFETY: the first page, mapped above and used no more.
         unsafe { libc::munmap(base.cast(), page) };
     }
 
@@ -132,10 +138,13 @@ mod tests {
         // at the address the parent also uses for its copy, then stops.
         let mut buf = vec![0u8; 64].into_boxed_slice();
         let addr = buf.as_mut_ptr() as u64;
+        // SAFETY: the child only writes into a buffer made before the fork, stops
+        // itself and _exits: it allocates nothing and takes no lock.
         match unsafe { fork() }.unwrap() {
             ForkResult::Child => {
                 buf[..11].copy_from_slice(b"from child\0");
                 let _ = kill(nix::unistd::getpid(), Signal::SIGSTOP);
+                // SAFETY: ends the child without running the test harness's exit.
                 unsafe { libc::_exit(0) };
             }
             ForkResult::Parent { child } => {

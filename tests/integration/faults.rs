@@ -250,8 +250,9 @@ fn peak_rss_of(mode: &str, workload: &[std::ffi::OsString], dir: &Path) -> i64 {
         .unwrap();
     let pid = child.id() as i32;
     let mut status = 0;
-    // SAFETY: rusage is plain data; waiting for our own child.
+    // SAFETY: rusage is plain data; all zeros is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live; waiting for our own child.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid);
     let mut err = String::new();

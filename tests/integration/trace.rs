@@ -5,6 +5,7 @@
 use crate::util::{cc, processes};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
+use eperm::error::Error;
 use eperm::profile::{load_str, Target, DEFAULT_PROFILE};
 use eperm::run::child::Prepared;
 use eperm::run::contain::Containment;
@@ -434,7 +435,7 @@ fn a_missing_command_or_a_failed_start_is_an_error() {
     )
     .err()
     .unwrap();
-    assert_eq!(RunError::from(err).exit_code(), 127);
+    assert_eq!(Error::from(RunError::from(err)).exit_code(), 127);
     // A directory is found by nothing, so use a file that exists but cannot be exec'd
     // by the kernel: execve fails in the child, after the tracer let it go.
     let dir = tempfile::tempdir().unwrap();
@@ -451,7 +452,7 @@ fn a_missing_command_or_a_failed_start_is_an_error() {
     );
     let err = run.result.unwrap_err();
     assert!(err.to_string().contains("execve failed"), "{err}");
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(Error::from(err).exit_code(), 1);
 }
 
 #[test]

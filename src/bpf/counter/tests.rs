@@ -5,10 +5,8 @@ use super::*;
 use std::path::PathBuf;
 
 fn require_root() {
-    // SAFETY: plain syscall.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
+    assert!(
+        nix::unistd::geteuid().is_root(),
         "these tests need root (BPF, cgroups)"
     );
 }

@@ -32,6 +32,12 @@ pub use versions::{parse_version_text, release_of_file_name};
 use crate::arch::Arch;
 use std::fmt;
 
+/// A bad `--runtime` or `--libseccomp` value: the message names the flag and
+/// the value, with a hint (a bad input, exit 2).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuntimeArgError(pub String);
+
 /// How a target learns which runtimes are installed: the binary looks on the
 /// machine (it runs them, which this crate never does); pure callers and tests
 /// pass [`Runtime::nowhere`].
@@ -181,6 +187,15 @@ impl Runtime {
     /// The target of `--runtime NAME[@VERSION]` and `--libseccomp VERSION`;
     /// what is not given is taken from the runtime `found` finds, else the newest.
     pub fn from_args(
+        runtime: Option<&str>,
+        libseccomp: Option<&str>,
+        found: Finder,
+    ) -> Result<Runtime, RuntimeArgError> {
+        Runtime::read_args(runtime, libseccomp, found).map_err(RuntimeArgError)
+    }
+
+    /// [`Runtime::from_args`], with the message of what is wrong as `Err`.
+    fn read_args(
         runtime: Option<&str>,
         libseccomp: Option<&str>,
         found: Finder,

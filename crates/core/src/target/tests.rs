@@ -73,14 +73,20 @@ fn runtime_arguments_parse_or_explain() {
     assert_eq!(r.libseccomp, Version::new(2, 5, 4));
     let r = Runtime::from_args(Some("youki"), Some("2.6.0"), &Runtime::nowhere).unwrap();
     assert!(!r.ors_every_condition());
-    let e = Runtime::from_args(Some("kata"), None, &Runtime::nowhere).unwrap_err();
+    let e = Runtime::from_args(Some("kata"), None, &Runtime::nowhere)
+        .unwrap_err()
+        .0;
     assert!(
         e.contains("unknown runtime \"kata\"") && e.contains("hint"),
         "{e}"
     );
-    let e = Runtime::from_args(Some("runc"), Some("2.4.0"), &Runtime::nowhere).unwrap_err();
+    let e = Runtime::from_args(Some("runc"), Some("2.4.0"), &Runtime::nowhere)
+        .unwrap_err()
+        .0;
     assert!(e.contains("older than"), "{e}");
-    let e = Runtime::from_args(Some("runc"), Some("x"), &Runtime::nowhere).unwrap_err();
+    let e = Runtime::from_args(Some("runc"), Some("x"), &Runtime::nowhere)
+        .unwrap_err()
+        .0;
     assert!(e.contains("invalid version \"x\""), "{e}");
 }
 
