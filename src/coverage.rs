@@ -7,6 +7,7 @@
 //! profile can lose or narrow from it is `tighten`'s.
 
 use crate::arch::Arch;
+use crate::error::{FileError, FileOp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -102,8 +103,8 @@ pub struct Coverage {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoverageError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: not a coverage file: {source}")]
     Parse {
         path: String,
@@ -180,17 +181,13 @@ impl Coverage {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|source| CoverageError::Parse { path: name, source }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Coverage::default()),
-            Err(source) => Err(CoverageError::Io { path: name, source }),
+            Err(source) => Err(FileError::on(FileOp::Read, path)(source).into()),
         }
     }
 
     /// Writes atomically (a temporary file renamed over `path`).
     pub fn save(&self, path: &Path) -> Result<(), CoverageError> {
-        let name = path.display().to_string();
-        let io_err = |source| CoverageError::Io {
-            path: name.clone(),
-            source,
-        };
+        let io_err = |source| CoverageError::from(FileError::on(FileOp::Write, path)(source));
         let text = serde_json::to_string_pretty(self).expect("coverage serializes") + "\n";
         let tmp = path.with_file_name(format!(
             ".{}.tmp{}",

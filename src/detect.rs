@@ -5,9 +5,7 @@
 //! (`libseccomp.so.2 => /lib/x86_64-linux-gnu/libseccomp.so.2`), whose file
 //! name, once its links are followed, carries the release (`libseccomp.so.2.5.4`).
 
-use crate::target::{
-    parse_version_text, release_of_file_name, Kind, Runtime, RuntimeArgError, Version,
-};
+use crate::target::{parse_version_text, release_of_file_name, Kind, Runtime, Version};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -91,6 +89,6 @@ fn linked_library(program: &Path) -> Option<PathBuf> {
 pub fn runtime_from_args(
     runtime: Option<&str>,
     libseccomp: Option<&str>,
-) -> Result<Runtime, RuntimeArgError> {
+) -> Result<Runtime, crate::error::BadInput> {
     Runtime::from_args(runtime, libseccomp, &self::runtime)
 }

@@ -10,8 +10,9 @@ use crate::coverage::CoverageError;
 use crate::profile::save::SaveError;
 use crate::profile::LoadError;
 use crate::run::{child::SpawnError, RunError};
+pub use eperm_core::error::{BadInput, FileError, FileOp};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Exit codes, as docs/architecture.md ("Contracts") promises them.
 pub const EXIT_OK: u8 = 0;
@@ -20,68 +21,11 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// The command to run was not found, as a shell says it.
 pub const EXIT_NOT_FOUND: u8 = 127;
 
-/// Bad usage or bad input: the message names the flag or file, the bad value
-/// and, where one helps, a hint. Exit 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
-
 /// Why this machine cannot do something eperm would (a kernel log source, the
 /// eBPF counter): a reason said to the user, who may fall back or fix it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Unavailable(pub String);
-
-/// What was being done to a file when it failed, as [`FileError`]'s message
-/// says it: "cannot {op} {path}: …".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileOp {
-    /// Reading a file named on the command line (a bad input: exit 2).
-    Read,
-    /// Writing a file the user asked for (`-o`, `--report`).
-    Write,
-    /// Creating (or emptying) the `--events` file.
-    CreateEvents,
-    /// Writing events to the `--events` file.
-    WriteEvents,
-    /// Making a container run's work directory in this directory.
-    CreateWorkDir,
-    /// Writing a container run's files (bundle, instrumented profile) in it.
-    PrepareContainerFiles,
-}
-
-impl std::fmt::Display for FileOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            FileOp::Read => "read",
-            FileOp::Write => "write",
-            FileOp::CreateEvents => "create the --events file",
-            FileOp::WriteEvents => "write events to",
-            FileOp::CreateWorkDir => "create a work directory in",
-            FileOp::PrepareContainerFiles => "prepare the container's files in",
-        })
-    }
-}
-
-/// An operation on a named file failed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {op} {}: {source}", path.display())]
-pub struct FileError {
-    pub op: FileOp,
-    pub path: PathBuf,
-    pub source: io::Error,
-}
-
-impl FileError {
-    /// For `map_err`: the error of doing `op` on `path`.
-    pub fn on(op: FileOp, path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
-        move |source| FileError {
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
 
 /// Why a command, or the session it drives, failed.
 #[derive(Debug, thiserror::Error)]

@@ -839,7 +839,7 @@ mod never_panics {
                     );
                 }
             }
-            Err(LoadError::Io { .. }) => prop_assert!(false, "no I/O in load_str"),
+            Err(LoadError::File(_)) => prop_assert!(false, "no I/O in load_str"),
             Err(LoadError::Invalid { problems, .. }) => {
                 prop_assert!(!problems.is_empty(), "an error without a diagnostic");
                 let lines: Vec<&str> = text.split('\n').collect();

@@ -5,8 +5,9 @@
 //!
 //! Ground floor first:
 //!
-//! - [`json`], [`untrusted`], [`suggest`]: positions-keeping JSON, text from
-//!   other processes shown escaped, "did you mean".
+//! - [`error`], [`json`], [`untrusted`], [`suggest`]: bad input and file
+//!   errors, positions-keeping JSON, text from other processes shown escaped,
+//!   "did you mean".
 //! - [`arch`], [`syscalls`], [`errno`], [`caps`]: architectures and syscall
 //!   numbers; what each syscall does, takes and how a call reads; errno and
 //!   capability names.
@@ -22,6 +23,7 @@ pub mod arch;
 pub mod caps;
 pub mod compile;
 pub mod errno;
+pub mod error;
 pub mod json;
 pub mod profile;
 pub mod suggest;

@@ -89,11 +89,9 @@ impl Diagnostic {
 /// Why a profile could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    /// The file could not be read (standard input: `<stdin>`).
+    #[error(transparent)]
+    File(#[from] crate::error::FileError),
     #[error("{}", render_all(file, problems))]
     Invalid {
         file: String,
@@ -103,15 +101,16 @@ pub enum LoadError {
 
 impl LoadError {
     /// The file (or `<stdin>`) the profile was to come from.
-    pub fn file(&self) -> &str {
+    pub fn file(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            LoadError::Io { file, .. } | LoadError::Invalid { file, .. } => file,
+            LoadError::File(e) => e.path.to_string_lossy(),
+            LoadError::Invalid { file, .. } => file.into(),
         }
     }
 
     pub fn problems(&self) -> &[Diagnostic] {
         match self {
-            LoadError::Io { .. } => &[],
+            LoadError::File(_) => &[],
             LoadError::Invalid { problems, .. } => problems,
         }
     }

@@ -15,6 +15,7 @@ pub mod save;
 pub mod yaml;
 pub mod yaml_edit;
 
+use crate::error::{FileError, FileOp};
 pub use diag::{Diagnostic, LoadError, Severity};
 pub use lint::lint;
 pub use load::{load_bytes, load_file, load_str};
@@ -37,12 +38,10 @@ pub fn load_arg(path: &std::path::Path) -> Result<Profile, LoadError> {
         return load_file(path);
     }
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(|source| {
-        LoadError::Io {
-            file: STDIN_NAME.to_string(),
-            source,
-        }
-    })?;
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(FileError::on(
+        FileOp::Read,
+        std::path::Path::new(STDIN_NAME),
+    ))?;
     load_bytes(STDIN_NAME, bytes)
 }
 

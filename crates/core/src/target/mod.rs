@@ -30,13 +30,8 @@ mod versions;
 pub use versions::{parse_version_text, release_of_file_name};
 
 use crate::arch::Arch;
+use crate::error::BadInput;
 use std::fmt;
-
-/// A bad `--runtime` or `--libseccomp` value: the message names the flag and
-/// the value, with a hint (a bad input, exit 2).
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct RuntimeArgError(pub String);
 
 /// How a target learns which runtimes are installed: the binary looks on the
 /// machine (it runs them, which this crate never does); pure callers and tests
@@ -190,8 +185,8 @@ impl Runtime {
         runtime: Option<&str>,
         libseccomp: Option<&str>,
         found: Finder,
-    ) -> Result<Runtime, RuntimeArgError> {
-        Runtime::read_args(runtime, libseccomp, found).map_err(RuntimeArgError)
+    ) -> Result<Runtime, BadInput> {
+        Runtime::read_args(runtime, libseccomp, found).map_err(BadInput)
     }
 
     /// [`Runtime::from_args`], with the message of what is wrong as `Err`.
