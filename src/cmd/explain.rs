@@ -6,7 +6,7 @@ use crate::cli::ExplainArgs;
 use crate::compile::{self, bpf, Mode};
 use crate::error::{Error, EXIT_OK};
 use crate::profile::resolve::{condition_sets, filtered_out};
-use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Verdict};
+use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Resolved, Target, Verdict};
 use crate::syscalls::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
@@ -207,7 +207,6 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     let profile = load_arg(&args.profile)?;
     let arch = target.arch;
     let nr = syscall_number(arch, &args.syscall)?;
-    let name = arch.syscall_name(nr).unwrap_or("?").to_string();
     let mut values = [0u64; 6];
     for (i, a) in args.args.iter().enumerate() {
         values[i] = parse_arg(arch, a).map_err(|e| {
@@ -222,104 +221,164 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     }
     let compiled = compile::compile(&resolved, Mode::Enforce)
         .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
-    let (word, executed) = compiled.run(arch, nr, values);
-    let outcome = compiled.evaluate(arch, nr, values);
-    debug_assert_eq!(word, compile::action_word(outcome.verdict));
-    let decider = outcome.origin.map(|e| resolved.rules[e].rule);
-    let (dropped, stub_who) = runtime_reasons(&resolved, &compiled, arch, nr, &name);
-    let ctx = Ctx {
-        target: target.clone(),
-        default: resolved.default,
-        decider,
-        dropped,
-        stub: stub_who,
-    };
-    let path = |i: usize| profile.path(&format!("syscalls[{i}]"));
-    let deciding_path = decider.map_or_else(|| profile.path("defaultAction"), path);
-    let comment = decider.and_then(|d| profile.rules[d].comment.clone());
-    let others: Vec<(usize, String)> = profile
-        .rules
-        .iter()
-        .filter(|r| Some(r.index) != decider && r.names.iter().any(|n| n.name == name))
-        .map(|r| (r.index, why_not(&profile, r.index, &values, &ctx)))
-        .collect();
-    let errno = (outcome.verdict.action == Action::Errno)
-        .then(|| crate::errno::describe(outcome.verdict.data));
-    let stub = compiled
-        .stub_decides(arch, nr)
-        .then(|| stub_text(&resolved, arch, nr));
-    let differs = runtime_differs(
-        &profile,
-        &resolved,
-        arch,
-        nr,
-        values,
-        outcome.verdict,
-        decider,
-    );
+    let x = Explanation::of(&profile, &resolved, &compiled, &target, nr, values);
     if args.json {
-        let v = serde_json::json!({
-            "syscall": name,
-            "nr": nr,
-            "arch": arch.name(),
-            "args": values.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>(),
-            "action": outcome.verdict.action.name(),
-            "errno": errno,
-            "action_word": format!("{word:#010x}"),
-            "rule": deciding_path,
-            "comment": comment,
-            "instructions": executed,
-            "runtime": target.runtime.as_ref().map(|r| r.to_string()),
-            "enosys_stub": stub,
-            "text_differs": differs,
-            "others": others.iter().map(|(i, why)| serde_json::json!({"rule": path(*i), "why": why})).collect::<Vec<_>>(),
-        });
+        let v = x.json(&profile);
         super::to_stdout(|out| writeln!(out, "{v}"))?;
-        return Ok(EXIT_OK);
+    } else {
+        let lines = x.lines(&profile, &resolved, args.args.len());
+        super::to_stdout(|out| lines.iter().try_for_each(|l| writeln!(out, "{l}")))?;
     }
-    let shown: Vec<String> = values[..args.args.len()]
-        .iter()
-        .map(|v| format!("{v:#x}"))
-        .collect();
-    let mut lines = vec![format!(
-        "{name}({}) on {arch}: {}",
-        shown.join(", "),
-        outcome.verdict.describe()
-    )];
-    match decider {
-        Some(d) => {
-            let via = outcome
-                .origin
-                .map(|e| &resolved.rules[e])
-                .filter(|e| e.name != name)
-                .map(|e| format!(" (as {}, which libseccomp also applies to {name})", e.name))
-                .unwrap_or_default();
-            lines.push(format!("  decided by {}{via}", path(d)));
-            if let Some(c) = &comment {
-                // The profile is the user's, but often written by someone else.
-                lines.push(format!(
-                    "    comment: {}",
-                    crate::untrusted::escape(c.as_bytes())
-                ));
-            }
-        }
-        None => match &stub {
-            Some(why) => lines.push(format!("  decided by {why}")),
-            None => lines.push("  decided by defaultAction: no rule matches".into()),
-        },
-    }
-    if let Some(d) = &differs {
-        lines.push(format!("  {d}"));
-    }
-    lines.push(format!(
-        "  BPF: {} after {executed} instructions",
-        bpf::action_name(word)
-    ));
-    for (i, why) in &others {
-        lines.push(format!("  {}: {why}", path(*i)));
-    }
-    super::to_stdout(|out| lines.iter().try_for_each(|l| writeln!(out, "{l}")))?;
     Ok(EXIT_OK)
+}
+
+/// Everything `explain` says about one call, in text or JSON.
+struct Explanation {
+    target: Target,
+    name: String,
+    nr: u32,
+    values: [u64; 6],
+    outcome: compile::libseccomp::Outcome,
+    /// The action word the BPF program returned, and after how many instructions.
+    word: u32,
+    executed: usize,
+    /// The rule that decided, by index in `syscalls[]`.
+    decider: Option<usize>,
+    comment: Option<String>,
+    /// Every other rule naming the call, and why it did not decide.
+    others: Vec<(usize, String)>,
+    errno: Option<String>,
+    stub: Option<String>,
+    differs: Option<String>,
+}
+
+impl Explanation {
+    fn of(
+        profile: &Profile,
+        resolved: &Resolved,
+        compiled: &compile::Compiled,
+        target: &Target,
+        nr: u32,
+        values: [u64; 6],
+    ) -> Explanation {
+        let arch = target.arch;
+        let name = arch.syscall_name(nr).unwrap_or("?").to_string();
+        let (word, executed) = compiled.run(arch, nr, values);
+        let outcome = compiled.evaluate(arch, nr, values);
+        debug_assert_eq!(word, compile::action_word(outcome.verdict));
+        let decider = outcome.origin.map(|e| resolved.rules[e].rule);
+        let (dropped, stub_who) = runtime_reasons(resolved, compiled, arch, nr, &name);
+        let ctx = Ctx {
+            target: target.clone(),
+            default: resolved.default,
+            decider,
+            dropped,
+            stub: stub_who,
+        };
+        let others = profile
+            .rules
+            .iter()
+            .filter(|r| Some(r.index) != decider && r.names.iter().any(|n| n.name == name))
+            .map(|r| (r.index, why_not(profile, r.index, &values, &ctx)))
+            .collect();
+        Explanation {
+            target: target.clone(),
+            nr,
+            values,
+            word,
+            executed,
+            decider,
+            comment: decider.and_then(|d| profile.rules[d].comment.clone()),
+            others,
+            errno: (outcome.verdict.action == Action::Errno)
+                .then(|| crate::errno::describe(outcome.verdict.data)),
+            stub: compiled
+                .stub_decides(arch, nr)
+                .then(|| stub_text(resolved, arch, nr)),
+            differs: runtime_differs(
+                profile,
+                resolved,
+                arch,
+                nr,
+                values,
+                outcome.verdict,
+                decider,
+            ),
+            outcome,
+            name,
+        }
+    }
+
+    fn json(&self, profile: &Profile) -> serde_json::Value {
+        let path = |i: usize| profile.path(&format!("syscalls[{i}]"));
+        serde_json::json!({
+            "syscall": self.name,
+            "nr": self.nr,
+            "arch": self.target.arch.name(),
+            "args": self.values.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>(),
+            "action": self.outcome.verdict.action.name(),
+            "errno": self.errno,
+            "action_word": format!("{:#010x}", self.word),
+            "rule": self.decider.map_or_else(|| profile.path("defaultAction"), path),
+            "comment": self.comment,
+            "instructions": self.executed,
+            "runtime": self.target.runtime.as_ref().map(|r| r.to_string()),
+            "enosys_stub": self.stub,
+            "text_differs": self.differs,
+            "others": self.others.iter().map(|(i, why)| serde_json::json!({"rule": path(*i), "why": why})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The text answer; `given` arguments are shown (the rest are zero).
+    fn lines(&self, profile: &Profile, resolved: &Resolved, given: usize) -> Vec<String> {
+        let path = |i: usize| profile.path(&format!("syscalls[{i}]"));
+        let name = &self.name;
+        let shown: Vec<String> = self.values[..given]
+            .iter()
+            .map(|v| format!("{v:#x}"))
+            .collect();
+        let mut lines = vec![format!(
+            "{name}({}) on {}: {}",
+            shown.join(", "),
+            self.target.arch,
+            self.outcome.verdict.describe()
+        )];
+        match self.decider {
+            Some(d) => {
+                let via = self
+                    .outcome
+                    .origin
+                    .map(|e| &resolved.rules[e])
+                    .filter(|e| e.name != *name)
+                    .map(|e| format!(" (as {}, which libseccomp also applies to {name})", e.name))
+                    .unwrap_or_default();
+                lines.push(format!("  decided by {}{via}", path(d)));
+                if let Some(c) = &self.comment {
+                    // The profile is the user's, but often written by someone else.
+                    lines.push(format!(
+                        "    comment: {}",
+                        crate::untrusted::escape(c.as_bytes())
+                    ));
+                }
+            }
+            None => match &self.stub {
+                Some(why) => lines.push(format!("  decided by {why}")),
+                None => lines.push("  decided by defaultAction: no rule matches".into()),
+            },
+        }
+        if let Some(d) = &self.differs {
+            lines.push(format!("  {d}"));
+        }
+        lines.push(format!(
+            "  BPF: {} after {} instructions",
+            bpf::action_name(self.word),
+            self.executed
+        ));
+        for (i, why) in &self.others {
+            lines.push(format!("  {}: {why}", path(*i)));
+        }
+        lines
+    }
 }
 
 #[cfg(test)]

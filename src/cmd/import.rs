@@ -175,6 +175,49 @@ fn read_strace_summary(data: &[u8], into: &mut Evidence) {
 
 pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     let base = load_or_default(args.base.as_deref())?;
+    let evidence = gather(args)?;
+    let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
+        .syscalls
+        .keys()
+        .partition(|n| Edit::Allow((*n).clone()).validate().is_ok());
+    if !unknown.is_empty() {
+        let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+        eprintln!(
+            "eperm: not syscalls on any architecture eperm knows, left out: {}",
+            list.join(", ")
+        );
+    }
+    let edits: Vec<Edit> = known.iter().map(|n| Edit::Allow((*n).clone())).collect();
+    let files: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    let comment = format!(
+        "imported by eperm from {} ({})",
+        files.join(", "),
+        args.format
+    );
+    let applied = apply_commented(&base, &edits, Some(&comment))
+        .map_err(|e| Error::bad_input(e.to_string()))?;
+    let out = args.output.display().to_string();
+    std::fs::write(&args.output, applied.text())
+        .map_err(Error::file(FileOp::Write, &args.output))?;
+    report(&evidence);
+    let changed: Vec<&str> = applied
+        .reports
+        .iter()
+        .filter(|r| r.changed())
+        .map(|r| r.edit.name())
+        .collect();
+    eprintln!(
+        "eperm: wrote {out} allowing {} more syscall{}{}{}",
+        changed.len(),
+        if changed.len() == 1 { "" } else { "s" },
+        if changed.is_empty() { "" } else { ": " },
+        changed.join(", ")
+    );
+    Ok(EXIT_OK)
+}
+
+/// The evidence of every file named (`-`: standard input).
+fn gather(args: &ImportArgs) -> Result<Evidence, Error> {
     let mut evidence = Evidence::default();
     let mut progress = Progress::new();
     for path in &args.files {
@@ -206,29 +249,11 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         read(args.format, &name, &data, &mut evidence, &mut progress);
     }
     progress.clear();
-    let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
-        .syscalls
-        .keys()
-        .partition(|n| Edit::Allow((*n).clone()).validate().is_ok());
-    if !unknown.is_empty() {
-        let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
-        eprintln!(
-            "eperm: not syscalls on any architecture eperm knows, left out: {}",
-            list.join(", ")
-        );
-    }
-    let edits: Vec<Edit> = known.iter().map(|n| Edit::Allow((*n).clone())).collect();
-    let files: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
-    let comment = format!(
-        "imported by eperm from {} ({})",
-        files.join(", "),
-        args.format
-    );
-    let applied = apply_commented(&base, &edits, Some(&comment))
-        .map_err(|e| Error::bad_input(e.to_string()))?;
-    let out = args.output.display().to_string();
-    std::fs::write(&args.output, applied.text())
-        .map_err(Error::file(FileOp::Write, &args.output))?;
+    Ok(evidence)
+}
+
+/// What the logs held: records, syscalls, what was cut or dropped, what failed.
+fn report(evidence: &Evidence) {
     eprintln!(
         "eperm: read {} record{} naming {} syscall{}",
         evidence.records,
@@ -267,18 +292,4 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
             failed.join(", ")
         );
     }
-    let changed: Vec<&str> = applied
-        .reports
-        .iter()
-        .filter(|r| r.changed())
-        .map(|r| r.edit.name())
-        .collect();
-    eprintln!(
-        "eperm: wrote {out} allowing {} more syscall{}{}{}",
-        changed.len(),
-        if changed.len() == 1 { "" } else { "s" },
-        if changed.is_empty() { "" } else { ": " },
-        changed.join(", ")
-    );
-    Ok(EXIT_OK)
 }

@@ -329,122 +329,19 @@ impl Prepared {
             // SAFETY: ends the child without running the parent's exit handlers.
             unsafe { libc::_exit(126) }
         };
-        // SAFETY: no pointers; moves the child into a process group of its own.
-        if unsafe { libc::setpgid(0, 0) } != 0 {
-            fail(0);
+        // SAFETY: this is the child, with the pipes and fds made for it (the contract).
+        if let Err(stage) = unsafe { self.settle_in(parent, in_cgroup) } {
+            fail(stage);
         }
-        if let Some(fds) = &self.stdio {
-            for (target, &fd) in fds.iter().enumerate() {
-                // SAFETY: no pointers; the stdio fds were opened for the child.
-                if fd != target as RawFd && unsafe { libc::dup2(fd, target as RawFd) } < 0 {
-                    fail(12);
-                }
-            }
+        // SAFETY: this is the child, single-threaded until execve.
+        unsafe { default_signals() };
+        // SAFETY: the groups were prepared before the fork and live on.
+        if let Err(stage) = unsafe { self.become_user() } {
+            fail(stage);
         }
-        // SAFETY: no pointers; only sets the signal the child gets when eperm dies.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
-            fail(1);
-        }
-        // SAFETY: no arguments.
-        if unsafe { libc::getppid() } != parent {
-            // SAFETY: see `fail`. eperm died before we could ask to die with it.
-            unsafe { libc::_exit(126) };
-        }
-        if let Some(procs) = self.cgroup_procs.as_ref().filter(|_| !in_cgroup) {
-            // SAFETY: writes one byte of a static string to an fd we own.
-            if unsafe { libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
-                fail(2);
-            }
-        }
-        if let Some(uid) = &self.loginuid {
-            // Best effort: the parent compares sessions and falls back otherwise.
-            // SAFETY: a static NUL-terminated path.
-            let fd = unsafe { libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY) };
-            if fd >= 0 {
-                // SAFETY: `uid` is a live buffer of this length; `fd` is ours.
-                unsafe { libc::write(fd, uid.as_ptr().cast(), uid.len()) };
-                // SAFETY: `fd` was opened just above and is used no more.
-                unsafe { libc::close(fd) };
-            }
-        }
-        // Rust ignores SIGPIPE and eperm may block signals: the workload gets defaults.
-        // SAFETY: a sigset_t is plain data; all zeros is a valid (empty) value.
-        let mut empty: libc::sigset_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `empty` is a live sigset_t.
-        unsafe { libc::sigemptyset(&mut empty) };
-        // SAFETY: `empty` is a live sigset_t; the old mask is not asked for.
-        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) };
-        for sig in [
-            libc::SIGPIPE,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGTERM,
-            libc::SIGTSTP,
-            libc::SIGTTOU,
-            libc::SIGTTIN,
-            libc::SIGCHLD,
-        ] {
-            // SAFETY: the default disposition runs no code of ours.
-            unsafe { libc::signal(sig, libc::SIG_DFL) };
-        }
-        if let Some(user) = &self.user {
-            // Raw syscalls, not the C library's wrappers: those would try to change
-            // the ids of every thread of the process they believe this still is.
-            let groups = user.groups.as_ptr();
-            // SAFETY: `groups` points to `user.groups.len()` gids, prepared before the fork.
-            if unsafe { libc::syscall(libc::SYS_setgroups, user.groups.len(), groups) } != 0 {
-                fail(3);
-            }
-            // SAFETY: no pointers.
-            if unsafe { libc::syscall(libc::SYS_setgid, user.gid) } != 0 {
-                fail(4);
-            }
-            // SAFETY: no pointers.
-            if unsafe { libc::syscall(libc::SYS_setuid, user.uid) } != 0 {
-                fail(5);
-            }
-        }
-        if self.traceme {
-            // SAFETY: PTRACE_TRACEME reads no addresses.
-            if unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) } != 0 {
-                fail(6);
-            }
-            // SAFETY: no pointers; stops the child until its tracer lets it go.
-            unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
-        }
-        if self.filter_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
-            // The listener gets the lowest free fd: find it, free it, tell the parent.
-            // SAFETY: no pointers; duplicates the report pipe's fd.
-            let next = unsafe { libc::fcntl(report, libc::F_DUPFD, 0) };
-            if next < 0 {
-                fail(7);
-            }
-            // SAFETY: `next` is the duplicate just made, used no more.
-            if unsafe { libc::close(next) } != 0 {
-                fail(7);
-            }
-            // SAFETY: `report` is the child's end of the report pipe (the contract).
-            if !unsafe { send(report, MSG_LISTENER, 0, next) } {
-                fail(7);
-            }
-        }
-        // SAFETY: no pointers.
-        if self.no_new_privs && unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            fail(8);
-        }
-        let flags = self.filter_flags as libc::c_long;
-        // SAFETY: `prog` points to `prog.len` instructions that live until execve
-        // (the contract); the kernel copies them.
-        if unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                SECCOMP_SET_MODE_FILTER,
-                flags,
-                prog as *const SockFprog,
-            )
-        } < 0
-        {
-            fail(9);
+        // SAFETY: `report` and `prog` are as the contract says.
+        if let Err(stage) = unsafe { self.arm(report, prog) } {
+            fail(stage);
         }
         if let Some(ack) = ack {
             // EOF once the parent holds the listener; this read may itself be notified.
@@ -463,6 +360,162 @@ impl Prepared {
         unsafe { libc::execve(self.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
         // The profile may deny even this write; the exit status still tells.
         fail(10)
+    }
+
+    /// The child's first steps: a process group of its own, its stdio, death
+    /// with eperm, eperm's cgroup and the session's login uid. `Err` names the
+    /// failed stage.
+    ///
+    /// # Safety
+    ///
+    /// Only in the child of [`Prepared::fork`], before execve.
+    unsafe fn settle_in(&self, parent: libc::pid_t, in_cgroup: bool) -> Result<(), usize> {
+        // SAFETY: no pointers; moves the child into a process group of its own.
+        if unsafe { libc::setpgid(0, 0) } != 0 {
+            return Err(0);
+        }
+        if let Some(fds) = &self.stdio {
+            for (target, &fd) in fds.iter().enumerate() {
+                // SAFETY: no pointers; the stdio fds were opened for the child.
+                if fd != target as RawFd && unsafe { libc::dup2(fd, target as RawFd) } < 0 {
+                    return Err(12);
+                }
+            }
+        }
+        // SAFETY: no pointers; only sets the signal the child gets when eperm dies.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+            return Err(1);
+        }
+        // SAFETY: no arguments.
+        if unsafe { libc::getppid() } != parent {
+            // SAFETY: see `fail`. eperm died before we could ask to die with it.
+            unsafe { libc::_exit(126) };
+        }
+        if let Some(procs) = self.cgroup_procs.as_ref().filter(|_| !in_cgroup) {
+            // SAFETY: writes one byte of a static string to an fd we own.
+            if unsafe { libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
+                return Err(2);
+            }
+        }
+        if let Some(uid) = &self.loginuid {
+            // Best effort: the parent compares sessions and falls back otherwise.
+            // SAFETY: a static NUL-terminated path.
+            let fd = unsafe { libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY) };
+            if fd >= 0 {
+                // SAFETY: `uid` is a live buffer of this length; `fd` is ours.
+                unsafe { libc::write(fd, uid.as_ptr().cast(), uid.len()) };
+                // SAFETY: `fd` was opened just above and is used no more.
+                unsafe { libc::close(fd) };
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops to `--user`'s groups, gid and uid. `Err` names the failed stage.
+    ///
+    /// # Safety
+    ///
+    /// Only in the child of [`Prepared::fork`], before execve.
+    unsafe fn become_user(&self) -> Result<(), usize> {
+        if let Some(user) = &self.user {
+            // Raw syscalls, not the C library's wrappers: those would try to change
+            // the ids of every thread of the process they believe this still is.
+            let groups = user.groups.as_ptr();
+            // SAFETY: `groups` points to `user.groups.len()` gids, prepared before the fork.
+            if unsafe { libc::syscall(libc::SYS_setgroups, user.groups.len(), groups) } != 0 {
+                return Err(3);
+            }
+            // SAFETY: no pointers.
+            if unsafe { libc::syscall(libc::SYS_setgid, user.gid) } != 0 {
+                return Err(4);
+            }
+            // SAFETY: no pointers.
+            if unsafe { libc::syscall(libc::SYS_setuid, user.uid) } != 0 {
+                return Err(5);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops for the tracer, tells the parent the listener's fd, and installs
+    /// the filter. `Err` names the failed stage.
+    ///
+    /// # Safety
+    ///
+    /// Only in the child of [`Prepared::fork`], before execve; `report` is the
+    /// child's end of the report pipe and `prog` points to live instructions.
+    unsafe fn arm(&self, report: RawFd, prog: &SockFprog) -> Result<(), usize> {
+        if self.traceme {
+            // SAFETY: PTRACE_TRACEME reads no addresses.
+            if unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) } != 0 {
+                return Err(6);
+            }
+            // SAFETY: no pointers; stops the child until its tracer lets it go.
+            unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+        }
+        if self.filter_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+            // The listener gets the lowest free fd: find it, free it, tell the parent.
+            // SAFETY: no pointers; duplicates the report pipe's fd.
+            let next = unsafe { libc::fcntl(report, libc::F_DUPFD, 0) };
+            if next < 0 {
+                return Err(7);
+            }
+            // SAFETY: `next` is the duplicate just made, used no more.
+            if unsafe { libc::close(next) } != 0 {
+                return Err(7);
+            }
+            // SAFETY: `report` is the child's end of the report pipe (the contract).
+            if !unsafe { send(report, MSG_LISTENER, 0, next) } {
+                return Err(7);
+            }
+        }
+        // SAFETY: no pointers.
+        if self.no_new_privs && unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(8);
+        }
+        let flags = self.filter_flags as libc::c_long;
+        // SAFETY: `prog` points to `prog.len` instructions that live until execve
+        // (the contract); the kernel copies them.
+        if unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                flags,
+                prog as *const SockFprog,
+            )
+        } < 0
+        {
+            return Err(9);
+        }
+        Ok(())
+    }
+}
+
+/// The workload starts with every signal unblocked and at its default: Rust
+/// ignores SIGPIPE, and eperm may block or catch others.
+///
+/// # Safety
+///
+/// Only in a forked child before execve (it changes the process's signals).
+unsafe fn default_signals() {
+    // SAFETY: a sigset_t is plain data; all zeros is a valid (empty) value.
+    let mut empty: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `empty` is a live sigset_t.
+    unsafe { libc::sigemptyset(&mut empty) };
+    // SAFETY: `empty` is a live sigset_t; the old mask is not asked for.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) };
+    for sig in [
+        libc::SIGPIPE,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGTSTP,
+        libc::SIGTTOU,
+        libc::SIGTTIN,
+        libc::SIGCHLD,
+    ] {
+        // SAFETY: the default disposition runs no code of ours.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
 }
 
