@@ -76,3 +76,161 @@ pub struct Event {
 pub fn is_bootstrap(comm: &Untrusted, own_exe: bool) -> bool {
     own_exe || comm.as_bytes().starts_with(b"runc:[") || comm.as_bytes() == b"crun"
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each kind of event written as JSON, compared with the exact line eperm
+    //! wrote before events were typed: the field names, their order and their
+    //! spelling are the contract of `run --events` and `watch --json`.
+
+    use super::*;
+
+    /// A call seen through notify, decided by `syscalls[1]` with EPERM.
+    fn event() -> Event {
+        Event {
+            time_ms: 12,
+            source: Source::Notify,
+            pid: 4242,
+            tid: 4243,
+            comm: Untrusted::from("curl"),
+            exe: Some(Untrusted::from("/usr/bin/curl")),
+            arch: "x86_64".into(),
+            syscall: "mkdir".into(),
+            nr: 83,
+            args: Some([0x1000_0000, 0o755, 0, 0, 0, u64::MAX]),
+            call: Some("mkdir(\"/tmp/x\", 0755)".into()),
+            action: "SCMP_ACT_ERRNO".into(),
+            errno: Some("EPERM".into()),
+            rule: "syscalls[1]".into(),
+            bootstrap: false,
+            decision: Decision::Allowed,
+            container: None,
+        }
+    }
+
+    fn json(e: &Event) -> String {
+        serde_json::to_string(e).unwrap()
+    }
+
+    const HEAD: &str = r#"{"time_ms":12,"source":"notify","pid":4242,"tid":4243,"comm":"curl","exe":"/usr/bin/curl","arch":"x86_64","syscall":"mkdir","nr":83,"args":[268435456,493,0,0,0,18446744073709551615],"call":"mkdir(\"/tmp/x\", 0755)","#;
+
+    #[test]
+    fn errno_by_an_indexed_rule() {
+        assert_eq!(
+            json(&event()),
+            HEAD.to_string()
+                + r#""action":"SCMP_ACT_ERRNO","errno":"EPERM","rule":"syscalls[1]","bootstrap":false,"decision":"allowed"}"#
+        );
+    }
+
+    #[test]
+    fn an_errno_without_a_name_by_the_default_action_in_an_oci_config() {
+        let mut e = event();
+        e.errno = Some("errno 4000".into());
+        e.rule = "linux.seccomp.defaultAction".into();
+        e.decision = Decision::Denied;
+        assert_eq!(
+            json(&e),
+            HEAD.to_string()
+                + r#""action":"SCMP_ACT_ERRNO","errno":"errno 4000","rule":"linux.seccomp.defaultAction","bootstrap":false,"decision":"denied"}"#
+        );
+    }
+
+    #[test]
+    fn kill_trap_and_log_carry_no_errno() {
+        for (action, rule, decision, word) in [
+            (
+                "SCMP_ACT_KILL_PROCESS",
+                "syscalls[4]",
+                Decision::Killed,
+                "killed",
+            ),
+            (
+                "SCMP_ACT_KILL",
+                "spec.syscalls[5]",
+                Decision::Killed,
+                "killed",
+            ),
+            ("SCMP_ACT_TRAP", "syscalls[6]", Decision::Trapped, "trapped"),
+            ("SCMP_ACT_LOG", "syscalls[7]", Decision::Logged, "logged"),
+        ] {
+            let mut e = event();
+            e.action = action.into();
+            e.errno = None;
+            e.rule = rule.into();
+            e.decision = decision;
+            assert_eq!(
+                json(&e),
+                format!(
+                    r#"{HEAD}"action":"{action}","rule":"{rule}","bootstrap":false,"decision":"{word}"}}"#
+                )
+            );
+        }
+    }
+
+    /// runc's -ENOSYS stub answers before the filter: its path is the default action's.
+    #[test]
+    fn the_stub_is_written_as_the_default_action() {
+        let mut e = event();
+        e.errno = Some("ENOSYS".into());
+        e.rule = "defaultAction".into();
+        e.bootstrap = true;
+        e.source = Source::Ptrace;
+        assert_eq!(
+            json(&e),
+            HEAD.replace("notify", "ptrace")
+                + r#""action":"SCMP_ACT_ERRNO","errno":"ENOSYS","rule":"defaultAction","bootstrap":true,"decision":"allowed"}"#
+        );
+    }
+
+    /// A kernel record no profile judged: its own action (KILL_THREAD spelled out,
+    /// as libseccomp names the return value), no rule, an arch eperm does not know.
+    #[test]
+    fn a_record_no_profile_judged() {
+        let record = |arch: &str, action: &str, errno: Option<&str>| Event {
+            time_ms: 0,
+            source: Source::Audit,
+            pid: 7,
+            tid: 7,
+            comm: Untrusted::from("my prog"),
+            exe: None,
+            arch: arch.into(),
+            syscall: "nr_7".into(),
+            nr: 7,
+            args: None,
+            call: None,
+            action: action.into(),
+            errno: errno.map(str::to_string),
+            rule: String::new(),
+            bootstrap: false,
+            decision: Decision::Denied,
+            container: Some(super::super::cgroup::Container {
+                runtime: "docker",
+                id: "3f2a".repeat(16),
+                name: Some("web".into()),
+                pod: None,
+            }),
+        };
+        let tail = format!(
+            r#""rule":"","bootstrap":false,"decision":"denied","container":{{"runtime":"docker","id":"{}","name":"web"}}}}"#,
+            "3f2a".repeat(16)
+        );
+        assert_eq!(
+            json(&record("deadbeef", "SCMP_ACT_ERRNO", Some("EPERM"))),
+            r#"{"time_ms":0,"source":"audit","pid":7,"tid":7,"comm":"my prog","arch":"deadbeef","syscall":"nr_7","nr":7,"action":"SCMP_ACT_ERRNO","errno":"EPERM","#.to_string()
+                + &tail
+        );
+        for action in [
+            "SCMP_ACT_KILL_THREAD",
+            "SCMP_ACT_UNKNOWN",
+            "SCMP_ACT_NOTIFY",
+        ] {
+            assert_eq!(
+                json(&record("x32", action, None)),
+                format!(
+                    r#"{{"time_ms":0,"source":"audit","pid":7,"tid":7,"comm":"my prog","arch":"x32","syscall":"nr_7","nr":7,"action":"{action}",{tail}"#
+                )
+            );
+        }
+    }
+}
