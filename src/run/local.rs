@@ -8,7 +8,6 @@ use super::coverage::{self, Counting, Coverage};
 use super::notify::{self, Supervisor};
 use super::{Interception, RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
-use crate::profile::Action;
 use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
 use std::ffi::OsString;
@@ -517,13 +516,11 @@ pub(crate) fn consume(
         let judged = r.arch.map(|arch| {
             // Audit records carry no arguments: the rule is judged on (arch, nr).
             let j = sup.judge.judge(arch, r.nr, [0; 6]);
-            let errno =
-                (j.verdict.action == Action::Errno).then(|| crate::errno::describe(j.verdict.data));
-            (j.verdict.action.name(), errno, j.rule_path)
+            (j.verdict, j.decider)
         });
         let event = logs::event(
             &incoming,
-            judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
+            judged,
             sup.started.elapsed().as_millis() as u64,
             own_exe.as_deref(),
         );

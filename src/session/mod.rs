@@ -26,7 +26,7 @@ pub mod summary;
 pub mod verify;
 
 pub use prepare::Local;
-pub use summary::{Entry, Summary};
+pub use summary::Summary;
 
 use crate::compile::Mode;
 use crate::container::launch::Launch;

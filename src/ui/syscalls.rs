@@ -66,9 +66,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             .max(header) as u16
     };
     let syscall = widest(&|r| r.syscall.chars().count(), 7);
-    let arch = widest(&|r| r.arch.chars().count(), 4);
+    let arch = widest(&|r| r.arch.to_string().chars().count(), 4);
     let hits = widest(&|r| r.hits.to_string().len(), 4);
-    let verdict = widest(&|r| r.verdict.chars().count(), 7);
+    let verdict = widest(&|r| r.verdict().chars().count(), 7);
     let you = widest(&|r| r.decision.label().chars().count(), 3);
     let procs = widest(&|r| procs_of(r).chars().count(), 5);
     // Six gaps between seven columns, seven for the time of the last call: the
@@ -85,9 +85,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         let mut cells = vec![Cell::from(marker), Cell::from(r.syscall.clone())];
         if wide {
             cells.extend([
-                Cell::from(r.arch.clone()),
+                Cell::from(r.arch.to_string()),
                 Cell::from(r.hits.to_string()),
-                Cell::from(r.verdict.clone()).style(theme.bad()),
+                Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.label()).style(decision_style),
                 Cell::from(procs_of(r)),
             ]);
@@ -97,7 +97,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         } else {
             cells.extend([
                 Cell::from(r.hits.to_string()),
-                Cell::from(r.verdict.clone()).style(theme.bad()),
+                Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.short()).style(decision_style),
             ]);
         }
