@@ -117,3 +117,70 @@ pub fn raw_call(syscall: &str, args: Option<[u64; 6]>) -> String {
     let shown: Vec<String> = args[..used].iter().map(|a| format!("{a:#x}")).collect();
     format!("{syscall}({})", shown.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+    use crate::profile::{Action, Verdict};
+    use crate::sources::event::{Decision, Rule, Source};
+
+    fn call(pid: u32, comm: &str, args: Option<[u64; 6]>, bootstrap: bool) -> Event {
+        Event {
+            time_ms: u64::from(pid),
+            source: Source::Notify,
+            pid,
+            tid: pid,
+            comm: comm.into(),
+            exe: None,
+            arch: CallArch::Known(Arch::X86_64),
+            syscall: "mkdir".into(),
+            nr: 83,
+            args,
+            call: None,
+            ruling: Ruling::Profile(Verdict::of(Action::Errno, Some(4000))),
+            rule: Some(Decider::new(Rule::Index(2), "spec")),
+            bootstrap,
+            decision: Decision::Allowed,
+            container: None,
+        }
+    }
+
+    #[test]
+    fn one_syscall_on_one_arch_summed_over_its_calls() {
+        let mut seen = DeniedSyscall::new(&call(1, "sh", Some([7, 2, 0, 0, 0, 0]), true));
+        assert_eq!(seen.example, "mkdir(0x7, 0x2)");
+        assert_eq!(seen.common_args, [7, 2, 0, 0, 0, 0].map(Some));
+        seen.add(&call(2, "sh", Some([7, 3, 0, 0, 0, 0]), false));
+        seen.add(&call(2, "sh", Some([7, 3, 0, 0, 0, 0]), true));
+        assert_eq!(seen.hits, 3);
+        assert_eq!((seen.first_ms, seen.last_ms), (1, 2));
+        assert_eq!(
+            seen.common_args,
+            [Some(7), None, Some(0), Some(0), Some(0), Some(0)]
+        );
+        assert!(!seen.bootstrap, "one call came after the exec");
+        assert_eq!(seen.pids, [(1, "sh".into()), (2, "sh".into())]);
+        assert_eq!(seen.comms, [Untrusted::from("sh")]);
+        assert_eq!(seen.first(), (1, &Untrusted::from("sh")));
+        // What the first call said; an errno without a name is "errno" in a word.
+        assert_eq!(seen.verdict(), "errno");
+        assert_eq!(seen.rule_path(), "spec.syscalls[2]");
+        // A call without arguments pins none.
+        seen.add(&call(3, "cp", None, false));
+        assert_eq!(seen.common_args, [None; 6]);
+        assert!(seen.is_of(&call(9, "x", None, false)));
+    }
+
+    #[test]
+    fn it_remembers_the_first_eight_processes_and_names() {
+        let mut seen = DeniedSyscall::new(&call(0, "p0", None, false));
+        for pid in 1..20 {
+            seen.add(&call(pid, &format!("p{}", pid % 10), None, false));
+        }
+        assert_eq!(seen.pids.len(), PROCESSES);
+        assert_eq!(seen.pids.last(), Some(&(7, "p7".into())));
+        assert_eq!(seen.comms.len(), PROCESSES);
+        assert_eq!(seen.hits, 20);
+    }
+}

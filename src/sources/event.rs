@@ -483,3 +483,49 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod ruling_tests {
+    use super::*;
+
+    #[test]
+    fn a_ruling_in_words() {
+        let said = |action, errno| Ruling::Profile(Verdict::of(action, errno));
+        assert_eq!(said(Action::Errno, Some(38)).word(), "ENOSYS");
+        assert_eq!(said(Action::Errno, Some(4000)).word(), "errno");
+        assert_eq!(said(Action::Errno, Some(4000)).describe(), "errno 4000");
+        assert_eq!(said(Action::KillThread, None).word(), "KILL");
+        assert_eq!(said(Action::KillThread, None).errno(), None);
+        assert_eq!(Ruling::Record(0).word(), "KILL_THREAD");
+        assert_eq!(Ruling::Record(0x0005_000d).describe(), "EACCES");
+        assert_eq!(Ruling::Record(0x1234_0000).word(), "UNKNOWN");
+        assert_eq!(Ruling::Record(0x1234_0000).action(), None);
+        for (ruling, kills) in [
+            (said(Action::KillProcess, None), true),
+            (said(Action::KillThread, None), true),
+            (said(Action::Trap, None), true),
+            (said(Action::Errno, None), false),
+            (said(Action::Log, None), false),
+            (Ruling::Record(0), true),
+            (Ruling::Record(0x8000_0000), true),
+            (Ruling::Record(0x0003_0000), true),
+            (Ruling::Record(0x7ffc_0000), false),
+            (Ruling::Record(0x1234_0000), false),
+        ] {
+            assert_eq!(ruling.kills(), kills, "{ruling:?}");
+        }
+    }
+
+    #[test]
+    fn arches_and_rules_as_shown() {
+        assert_eq!(CallArch::Known(crate::arch::Arch::X32).to_string(), "x32");
+        assert_eq!(CallArch::Unknown(0xc000_00b7).to_string(), "c00000b7");
+        assert_eq!(format!("{:<8}|", CallArch::Unknown(0xab)), "ab      |");
+        assert_eq!(
+            Decider::new(Rule::Stub, "linux.seccomp").to_string(),
+            "linux.seccomp.defaultAction"
+        );
+        assert_eq!(Decider::new(Rule::Index(0), "").to_string(), "syscalls[0]");
+        assert_eq!(rule_path(None), "");
+    }
+}
