@@ -191,7 +191,7 @@ fn per_call(d: Duration, base: Duration, calls: u64) -> f64 {
     (d.as_secs_f64() - base.as_secs_f64()) * 1e6 / calls.max(1) as f64
 }
 
-fn load(coverage_file: &Path) -> eperm::run::coverage::Coverage {
+fn load(coverage_file: &Path) -> eperm::coverage::Coverage {
     let text = std::fs::read_to_string(coverage_file).expect("coverage written");
     serde_json::from_str(&text).expect("coverage parses")
 }

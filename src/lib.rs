@@ -13,31 +13,29 @@
 //! - [`run`]: one local run (child, watchdog, tracer, listener, coverage).
 //! - [`container`]: one container run (instrumented copy, agent, runtime client).
 //! - [`session`]: what a run is, for every command and the TUI.
+//! - [`coverage`]: what a workload used of a profile, and the file it is kept in.
 //! - [`tighten`]: pruning and narrowing a profile from coverage.
 //! - [`app`]: the TUI's headless state (messages in, effects out); [`ui`] draws it;
 //!   [`tui`] owns the terminal and the loop.
 //! - [`untrusted`]: the one way text from other processes is shown (escaped).
 //! - [`cli`] and [`cmd`]: the command line and one thin file per subcommand.
 
+pub use eperm_core::{
+    arch, caps, compile, errno, json, profile, suggest, syscalls, target, untrusted,
+};
+
 pub mod app;
-pub mod arch;
 pub mod bpf;
-pub mod caps;
 pub mod cli;
 pub mod cmd;
-pub mod compile;
 pub mod container;
-pub mod errno;
-pub mod json;
-pub mod profile;
+pub mod coverage;
+pub mod detect;
 pub mod progress;
 pub mod report;
 pub mod run;
 pub mod session;
 pub mod sources;
-pub mod suggest;
-pub mod target;
 pub mod tighten;
 pub mod tui;
 pub mod ui;
-pub mod untrusted;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes src/target/names.rs: which syscall names each libseccomp release knows,
+"""Writes crates/core/src/target/names.rs: which syscall names each libseccomp release knows,
 per architecture, and the number it gives them.
 
-Usage: tools/libseccomp-names.py LIBSECCOMP_GIT_DIR > src/target/names.rs
+Usage: tools/libseccomp-names.py LIBSECCOMP_GIT_DIR > crates/core/src/target/names.rs
 
 It reads src/syscalls.csv at each release tag (2.5.0 and later keep their name
 table in that file; 2.6.0 added a kernel-version column after each arch, which

@@ -4,9 +4,9 @@
 //! narrower rules come from [`crate::tighten::narrow`], shared with the CLI.
 
 use crate::arch::Arch;
+use crate::coverage::{watched, Coverage};
 use crate::profile::{Action, Profile};
-use crate::run::coverage::{watched, Coverage};
-use crate::sources::symbols::{self, Set};
+use crate::syscalls::symbols::{self, Set};
 use crate::tighten::prune;
 use std::collections::{BTreeSet, HashMap};
 

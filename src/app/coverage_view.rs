@@ -4,8 +4,8 @@
 use super::coverage::{self, Allowance};
 use super::keys::{self, Action, Mode};
 use super::{App, Effect, Key, Mods, Prompt, RunState, Sort, UserDecision, View};
+use crate::coverage::Coverage;
 use crate::profile::edit::{self, Edit};
-use crate::run::coverage::Coverage;
 use crate::tighten::narrow::{self, Proposal};
 
 /// The comment of the rules a narrowing writes.

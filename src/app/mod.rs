@@ -37,8 +37,8 @@ pub(crate) mod tests;
 #[cfg(test)]
 mod triage_tests;
 
+use crate::coverage::Coverage;
 use crate::profile::Profile;
-use crate::run::coverage::Coverage;
 use crate::run::{HoldAnswer, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;

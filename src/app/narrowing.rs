@@ -1,13 +1,13 @@
 //! The Detail pane's narrower rule: allow the selected syscall only with the
 //! argument values every call so far shared. Only arguments whose values are
 //! choices are pinned (flags, modes, families, requests, options: the pinnable
-//! kinds of [`crate::sources::signatures`]); an fd, a pointer, a size, a pid or a
+//! kinds of [`crate::syscalls::signatures`]); an fd, a pointer, a size, a pid or a
 //! timeout changes from run to run, and a rule pinning one breaks the workload
 //! on its next run. When no rule is offered, the reason says why.
 
 use super::Row;
 use crate::arch::Arch;
-use crate::sources::signatures::{self, Kind};
+use crate::syscalls::signatures::{self, Kind};
 use crate::tighten::narrow::{self, Form};
 
 /// The rule as profile JSON and what it rests on, or why there is none.

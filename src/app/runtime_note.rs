@@ -69,7 +69,7 @@ mod tests {
     }
 
     fn runc(libseccomp: &str) -> Option<Runtime> {
-        Runtime::from_args(Some("runc@1.1.5"), Some(libseccomp)).ok()
+        Runtime::from_args(Some("runc@1.1.5"), Some(libseccomp), &Runtime::nowhere).ok()
     }
 
     #[test]

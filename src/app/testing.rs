@@ -3,9 +3,9 @@
 //! syscalls, and the coverage fixtures of the Coverage view.
 
 use super::{App, Config, Effect, Key, Mods, Msg};
+use crate::coverage::{Coverage, Tally};
 use crate::profile::load_str;
 use crate::profile::{Action, Verdict};
-use crate::run::coverage::{Coverage, Tally};
 use crate::sources::event::{CallArch, Decider, Decision, Event, Rule, Ruling, Source};
 use std::path::PathBuf;
 

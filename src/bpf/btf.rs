@@ -200,8 +200,31 @@ mod tests {
     fn finds_a_member_s_byte_offset() {
         assert_eq!(member_offset(&blob(), "s", "b").unwrap(), 8);
         assert_eq!(member_offset(&blob(), "s", "a").unwrap(), 0);
-        assert!(member_offset(&blob(), "s", "c").is_err());
-        assert!(member_offset(b"junk", "s", "a").is_err());
+        let err = |r: io::Result<usize>| r.map_err(|e| (e.kind(), e.to_string()));
+        assert_eq!(
+            err(member_offset(&blob(), "s", "c")),
+            Err((io::ErrorKind::InvalidData, "BTF: no s.c".into()))
+        );
+        assert_eq!(
+            err(member_offset(&blob(), "t", "a")),
+            Err((io::ErrorKind::InvalidData, "BTF: no struct t".into()))
+        );
+        assert_eq!(
+            err(member_offset(b"junk", "s", "a")),
+            Err((
+                io::ErrorKind::InvalidData,
+                "BTF: not little-endian BTF".into()
+            ))
+        );
+        let mut cut = blob();
+        cut.truncate(30);
+        assert_eq!(
+            err(member_offset(&cut, "s", "a")),
+            Err((
+                io::ErrorKind::InvalidData,
+                "BTF: type section out of bounds".into()
+            ))
+        );
     }
 
     #[test]
@@ -215,7 +238,11 @@ mod tests {
 
     #[test]
     fn type_ids_count_records_from_one() {
-        assert!(typedef_id(&blob(), "s").is_err());
+        // "s" is a struct, not a typedef.
+        assert_eq!(
+            typedef_id(&blob(), "s").map_err(|e| e.to_string()),
+            Err("BTF: no typedef s".to_string())
+        );
         let blob = blob();
         let types = Types::of(&blob).unwrap();
         assert_eq!(types.find(|r| r.name == b"s").map(|r| r.id), Some(2));

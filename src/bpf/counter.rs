@@ -343,81 +343,10 @@ fn program(
     let count = a.label();
     // r6 = ctx; r7 = nr; r8 = the kind's base slot; r9 = the slot.
     a.mov_reg(R6, R1);
-    let id = match spec.scope {
-        Scope::Cgroup(id) => {
-            a.call(Helper::GetCurrentCgroupId);
-            id
-        }
-        Scope::Below { id, level } => {
-            a.mov_imm(R1, level as i32);
-            a.call(Helper::GetCurrentAncestorCgroupId);
-            id
-        }
-    };
-    a.load_imm64(R1, id);
-    a.jump_reg(Cond::Ne, R0, R1, out);
-    if spec.filtered_only {
-        task_field(&mut a, spec.hook, kernel.seccomp_mode);
-        a.jump_imm(Cond::Eq, R1, 0, out);
-    }
-    // Both hooks have the nr at ctx + 8: the raw tracepoint's args[1], the trace
-    // record's `id` after its 8-byte header.
-    a.load(Size::DW, R7, R6, 8);
-    a.mov_imm(R8, 0);
-    let known = a.label();
-    if cfg!(target_arch = "x86_64") {
-        let x32 = a.label();
-        a.jump_imm(Cond::Set, R7, X32_BIT, x32);
-        if spec.ia32 {
-            let native = a.label();
-            task_field(&mut a, spec.hook, kernel.thread_status);
-            a.alu_imm(Alu::And, R1, TS_COMPAT);
-            a.jump_imm(Cond::Eq, R1, 0, native);
-            a.mov_imm(R8, IA32_BASE as i32);
-            a.bind(native);
-        }
-        // Negative ids (-1 for a bad nr) are huge unsigned: out.
-        a.jump_imm(Cond::Ge, R7, NRS as i32, out);
-        a.jump(known);
-        a.bind(x32);
-        a.alu_imm(Alu::And, R7, !X32_BIT);
-        a.jump_imm(Cond::Ge, R7, X32_NRS as i32, out);
-        a.mov_imm(R8, X32_BASE as i32);
-    } else {
-        a.jump_imm(Cond::Ge, R7, NRS as i32, out);
-    }
-    a.bind(known);
-    a.mov_reg(R9, R8);
-    a.alu_reg(Alu::Add, R9, R7);
+    leave_unless_in_scope(&mut a, spec, kernel, out);
+    slot_of_call(&mut a, spec, kernel, out);
     if let Some(comm) = spec.bootstrap_comm {
-        let workload = a.label();
-        // The bootstrap makes native calls only.
-        a.jump_imm(Cond::Ne, R8, 0, workload);
-        // (base, offset) of the comm's two words: the task's own, or a copy.
-        let base = if spec.hook == Hook::Btf {
-            a.call(Helper::GetCurrentTaskBtf);
-            (R0, kernel.comm as i16)
-        } else {
-            a.mov_reg(R1, FP);
-            a.alu_imm(Alu::Add, R1, COMM as i32);
-            a.mov_imm(R2, 16);
-            a.call(Helper::GetCurrentComm);
-            (FP, COMM)
-        };
-        for i in [0usize, 8] {
-            a.load(Size::DW, R1, base.0, base.1 + i as i16);
-            a.load_imm64(
-                R2,
-                u64::from_ne_bytes(comm[i..i + 8].try_into().expect("8")),
-            );
-            a.jump_reg(Cond::Ne, R1, R2, workload);
-        }
-        // The bootstrap: nothing before a filter exists, the rest in bank 1.
-        task_field(&mut a, spec.hook, kernel.seccomp_mode);
-        a.jump_imm(Cond::Eq, R1, 0, out);
-        a.alu_imm(Alu::Add, R9, BOOTSTRAP_BASE as i32);
-        a.jump(count);
-        a.bind(workload);
+        bootstrap_to_its_bank(&mut a, spec.hook, kernel, &comm, count, out);
     }
     if !watched.is_empty() {
         a.store(Size::W, FP, SLOT, R9);
@@ -449,6 +378,103 @@ fn program(
     a.mov_imm(R0, 0);
     a.exit();
     a.finish()
+}
+
+/// To `out` unless the caller is in the counted cgroup (or below it) and,
+/// when only filtered tasks count, under a seccomp filter.
+fn leave_unless_in_scope(a: &mut Asm, spec: &Spec, kernel: &btf::Kernel, out: Label) {
+    let id = match spec.scope {
+        Scope::Cgroup(id) => {
+            a.call(Helper::GetCurrentCgroupId);
+            id
+        }
+        Scope::Below { id, level } => {
+            a.mov_imm(R1, level as i32);
+            a.call(Helper::GetCurrentAncestorCgroupId);
+            id
+        }
+    };
+    a.load_imm64(R1, id);
+    a.jump_reg(Cond::Ne, R0, R1, out);
+    if spec.filtered_only {
+        task_field(a, spec.hook, kernel.seccomp_mode);
+        a.jump_imm(Cond::Eq, R1, 0, out);
+    }
+}
+
+/// r7 = the call's number, r8 = its kind's first slot (native, ia32, x32),
+/// r9 = its slot; to `out` for a number outside the tables.
+fn slot_of_call(a: &mut Asm, spec: &Spec, kernel: &btf::Kernel, out: Label) {
+    // Both hooks have the nr at ctx + 8: the raw tracepoint's args[1], the trace
+    // record's `id` after its 8-byte header.
+    a.load(Size::DW, R7, R6, 8);
+    a.mov_imm(R8, 0);
+    let known = a.label();
+    if cfg!(target_arch = "x86_64") {
+        let x32 = a.label();
+        a.jump_imm(Cond::Set, R7, X32_BIT, x32);
+        if spec.ia32 {
+            let native = a.label();
+            task_field(a, spec.hook, kernel.thread_status);
+            a.alu_imm(Alu::And, R1, TS_COMPAT);
+            a.jump_imm(Cond::Eq, R1, 0, native);
+            a.mov_imm(R8, IA32_BASE as i32);
+            a.bind(native);
+        }
+        // Negative ids (-1 for a bad nr) are huge unsigned: out.
+        a.jump_imm(Cond::Ge, R7, NRS as i32, out);
+        a.jump(known);
+        a.bind(x32);
+        a.alu_imm(Alu::And, R7, !X32_BIT);
+        a.jump_imm(Cond::Ge, R7, X32_NRS as i32, out);
+        a.mov_imm(R8, X32_BASE as i32);
+    } else {
+        a.jump_imm(Cond::Ge, R7, NRS as i32, out);
+    }
+    a.bind(known);
+    a.mov_reg(R9, R8);
+    a.alu_reg(Alu::Add, R9, R7);
+}
+
+/// A native call by a task named `comm` (the runtime's init) counts in the
+/// bootstrap bank, and not at all before its filter exists: to `count`, or
+/// `out`; any other call falls through.
+fn bootstrap_to_its_bank(
+    a: &mut Asm,
+    hook: Hook,
+    kernel: &btf::Kernel,
+    comm: &[u8; 16],
+    count: Label,
+    out: Label,
+) {
+    let workload = a.label();
+    // The bootstrap makes native calls only.
+    a.jump_imm(Cond::Ne, R8, 0, workload);
+    // (base, offset) of the comm's two words: the task's own, or a copy.
+    let base = if hook == Hook::Btf {
+        a.call(Helper::GetCurrentTaskBtf);
+        (R0, kernel.comm as i16)
+    } else {
+        a.mov_reg(R1, FP);
+        a.alu_imm(Alu::Add, R1, COMM as i32);
+        a.mov_imm(R2, 16);
+        a.call(Helper::GetCurrentComm);
+        (FP, COMM)
+    };
+    for i in [0usize, 8] {
+        a.load(Size::DW, R1, base.0, base.1 + i as i16);
+        a.load_imm64(
+            R2,
+            u64::from_ne_bytes(comm[i..i + 8].try_into().expect("8")),
+        );
+        a.jump_reg(Cond::Ne, R1, R2, workload);
+    }
+    // The bootstrap: nothing before a filter exists, the rest in bank 1.
+    task_field(a, hook, kernel.seccomp_mode);
+    a.jump_imm(Cond::Eq, R1, 0, out);
+    a.alu_imm(Alu::Add, R9, BOOTSTRAP_BASE as i32);
+    a.jump(count);
+    a.bind(workload);
 }
 
 /// r1 = the u32 at `current + offset`: loaded directly from a BTF-typed task,

@@ -77,7 +77,9 @@ fn follow_and_report(
                 "--coverage writes PROFILE.coverage.json, not the profile: drop --save".into(),
             ));
         }
-        return super::run::coverage(&session);
+        let covered = session.cover()?;
+        eprint!("{}", covered.report(&session));
+        return Ok(covered.exit.code());
     }
     let outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;
@@ -96,7 +98,7 @@ fn follow_and_report(
             crate::profile::save::save(path, &text, &profile.text)
                 .map_err(|e| CmdError::BadInput(e.to_string()))?;
         }
-        None => super::export::write_profile(path, &text, &common.format)?,
+        None => super::write_profile(path, &text, &common.format)?,
     }
     let added = outcome.summary.names().len();
     eprintln!(

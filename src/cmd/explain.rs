@@ -7,10 +7,10 @@ use crate::cli::ExplainArgs;
 use crate::compile::{self, bpf, Mode};
 use crate::profile::resolve::{condition_sets, filtered_out};
 use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Verdict};
-use crate::sources::symbols;
+use crate::syscalls::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
-/// (the names are those of [`crate::sources::symbols`]).
+/// (the names are those of [`crate::syscalls::symbols`]).
 pub fn parse_arg(arch: Arch, s: &str) -> Result<u64, String> {
     symbols::parse_value_for(arch, s).ok_or_else(|| {
         let bad = s

@@ -2,11 +2,10 @@
 //! `linux.seccomp` object, a Kubernetes SeccompProfile), and the `--format`
 //! of the commands that write a profile.
 
-use super::{target, CmdError};
-use crate::cli::{ExportArgs, FormatArgs, OutputFormat, SpoApiArg};
-use crate::profile::export::{self, object_name, Format, SpoApi, SpoMeta};
-use crate::profile::{load_file, load_str, Profile, Target};
-use std::path::Path;
+use super::{exported, target, CmdError};
+use crate::cli::{ExportArgs, OutputFormat, SpoApiArg};
+use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
+use crate::profile::load_file;
 
 impl From<OutputFormat> for Format {
     fn from(f: OutputFormat) -> Format {
@@ -44,33 +43,4 @@ pub fn run(args: &ExportArgs) -> Result<u8, CmdError> {
         None => super::to_stdout(|out| out.write_all(text.as_bytes()))?,
     }
     Ok(super::EXIT_OK)
-}
-
-fn exported(
-    profile: &Profile,
-    target: &Target,
-    format: Format,
-    meta: &SpoMeta,
-) -> Result<String, CmdError> {
-    export::export(profile, target, format, meta)
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))
-}
-
-/// Writes a profile a command made (`text`, in the form of the profile it
-/// started from) to `path`, in the `--format` asked for. The Docker-only
-/// features are resolved for a container on this host with Docker's default
-/// capabilities, as a Kubernetes node's runtime gives them.
-pub fn write_profile(path: &Path, text: &str, format: &FormatArgs) -> Result<(), CmdError> {
-    let Some(wanted) = format.format else {
-        return super::write_file(path, text);
-    };
-    let name = path.display().to_string();
-    let profile = load_str(&name, text.to_string())?;
-    let meta = SpoMeta {
-        name: format.name.clone().unwrap_or_else(|| object_name(&name)),
-        namespace: None,
-        api: SpoApi::V1,
-    };
-    let text = exported(&profile, &Target::docker_on_host(), wanted.into(), &meta)?;
-    super::write_file(path, &text)
 }

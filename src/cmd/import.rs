@@ -131,7 +131,7 @@ fn read_log(f: Format, data: &[u8], into: &mut Evidence, done: Option<&mut dyn F
         if action == 0x7fff_0000 {
             continue;
         }
-        let r = crate::sources::parse::Record {
+        let r = crate::sources::audit_record::Record {
             audit_arch,
             nr,
             arch: crate::arch::Arch::from_audit(audit_arch, nr),

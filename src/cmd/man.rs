@@ -155,183 +155,31 @@ fn exit_status(roff: &mut Roff, subcommand: Option<&str>) {
     )]);
 }
 
+/// The examples of every page, in a file of their own: a `[subcommand]`
+/// heading, then each command with what it does indented below it.
+const EXAMPLES: &str = include_str!("man-examples.txt");
+
 /// A few commands that show what the subcommand is for.
 fn examples(roff: &mut Roff, subcommand: Option<&str>) {
-    let examples: &[(&str, &str)] = match subcommand {
-        None | Some("run") => &[
-            (
-                "eperm run -- ls /",
-                "run ls under the embedded default profile and show what it would deny",
-            ),
-            (
-                "eperm run -p profile.json --no-tui -- make test",
-                "the same without the interface: a summary on stderr at the end",
-            ),
-            (
-                "eperm run -p profile.json --enforce -- ./server",
-                "reproduce the real failure, with each denial explained",
-            ),
-            (
-                "eperm run -p profile.json --no-tui --report triage.md -- make test",
-                "a Markdown triage report to attach to an issue",
-            ),
-        ],
-        Some("check") => &[
-            (
-                "eperm check profile.json",
-                "errors and warnings for this host",
-            ),
-            (
-                "eperm default | eperm check -",
-                "check a profile read from standard input",
-            ),
-            (
-                "eperm check --arch aarch64 --json profile.json",
-                "for another architecture, as JSON",
-            ),
-        ],
-        Some("edit") => &[
-            (
-                "eperm edit profile.json --allow mkdir,rmdir",
-                "allow two syscalls with the smallest diff",
-            ),
-            (
-                "eperm edit profile.json --deny clone3:ENOSYS --dry-run",
-                "print the diff that would make clone3 fail with ENOSYS",
-            ),
-        ],
-        Some("default") => &[(
-            "eperm default > profile.json",
-            "start a profile of your own from the embedded default",
-        )],
-        Some("compile") => &[
-            (
-                "eperm compile profile.json --disasm",
-                "the BPF program, readable",
-            ),
-            (
-                "eperm compile profile.json -o profile.bpf",
-                "raw struct sock_filter records",
-            ),
-            (
-                "eperm compile profile.json --stats",
-                "instructions and path lengths",
-            ),
-        ],
-        Some("explain") => &[
-            (
-                "eperm explain profile.json mkdir",
-                "what the profile does with mkdir, and which rule decides",
-            ),
-            (
-                "eperm explain profile.json clone CLONE_NEWUSER",
-                "the same for one argument vector",
-            ),
-        ],
-        Some("record") => &[
-            (
-                "eperm record --empty -o ls.json --verify -- ls -la",
-                "a profile allowing exactly what ls needed, checked by a second run",
-            ),
-            (
-                "eperm record -p base.json -o app.json -- ./app",
-                "base.json plus what ./app needed",
-            ),
-        ],
-        Some("tighten") => &[(
-            "eperm tighten -p app.json -o tight.json --runs 3 -- ./app",
-            "drop the allowances ./app never used in three runs",
-        )],
-        Some("watch") => &[
-            (
-                "eperm watch",
-                "every seccomp record of the machine, live (root)",
-            ),
-            (
-                "eperm watch --no-tui --comm nginx -p profile.json",
-                "one line per record of nginx, judged against profile.json",
-            ),
-            (
-                "eperm watch --no-tui --json --container 3f2a9c1b",
-                "the records of one container (an id prefix or its name), on any node",
-            ),
-        ],
-        Some("import") => &[
-            (
-                "eperm import --format audit -o app.json /var/log/audit/audit.log",
-                "a profile from the audit log's seccomp records",
-            ),
-            (
-                "strace -f -o trace.txt ./app; eperm import --format strace -o app.json trace.txt",
-                "a profile from strace's output",
-            ),
-        ],
-        Some("replay") => &[(
-            "eperm replay -p profile.json /var/log/audit/audit.log",
-            "saved kernel records in the interface, with the deciding rules",
-        )],
-        Some("docker") => &[
-            (
-                "eperm docker -- run --rm alpine mkdir /x",
-                "a container under the default profile; its would-be denials",
-            ),
-            (
-                "eperm docker -p app.json -o fixed.json -- run --rm app",
-                "write app.json plus what the container needed",
-            ),
-        ],
-        Some("podman") => &[
-            (
-                "eperm podman -- run --rm alpine mkdir /x",
-                "a podman container (crun) under the default profile; its would-be denials",
-            ),
-            (
-                "eperm podman --runtime runc -p app.json -o fixed.json -- run --rm app",
-                "the same under runc, writing app.json plus what the container needed",
-            ),
-        ],
-        Some("oci") => &[(
-            "eperm oci --save ./bundle",
-            "run the bundle with runc; save allowances into its config.json",
-        )],
-        Some("export") => &[
-            (
-                "eperm export --format spo --name web docker.json > web.yaml",
-                "a Docker profile as a Kubernetes SeccompProfile (kubectl apply -f web.yaml)",
-            ),
-            (
-                "eperm export --format docker web.yaml > docker.json",
-                "a SeccompProfile as Docker JSON, for --security-opt seccomp=",
-            ),
-        ],
-        Some("merge") => &[(
-            "eperm merge -o pod.yaml --format spo api.yaml sidecar.yaml",
-            "one profile both containers of a pod run under",
-        )],
-        Some("completions") => &[
-            (
-                "eperm completions bash > /etc/bash_completion.d/eperm",
-                "bash completion for all users",
-            ),
-            (
-                "eperm completions zsh > \"${fpath[1]}/_eperm\"",
-                "zsh completion",
-            ),
-        ],
-        Some("man") => &[(
-            "man -l <(eperm man run)",
-            "read the page of eperm run without installing it",
-        )],
-        Some(_) => &[],
-    };
-    if examples.is_empty() {
+    let heading = format!("[{}]", subcommand.unwrap_or("run"));
+    let mut lines = EXAMPLES
+        .lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.is_empty());
+    let mut pairs = Vec::new();
+    while let (Some(command), Some(what)) = (lines.next(), lines.next()) {
+        pairs.push((command, what.trim()));
+    }
+    if pairs.is_empty() {
         return;
     }
     roff.control("SH", ["EXAMPLES"]);
-    for (command, what) in examples {
+    for (command, what) in pairs {
         roff.control("TP", [])
-            .text([bold(*command)])
-            .text([roman(*what)]);
+            .text([bold(command)])
+            .text([roman(what)]);
     }
 }
 

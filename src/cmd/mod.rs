@@ -16,8 +16,9 @@ pub mod run;
 pub mod tighten;
 pub mod watch;
 
+use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
 use crate::profile::save::SaveError;
-use crate::profile::LoadError;
+use crate::profile::{LoadError, Profile};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -73,7 +74,7 @@ pub enum CmdError {
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
     #[error(transparent)]
-    Coverage(#[from] crate::run::coverage::CoverageError),
+    Coverage(#[from] crate::coverage::CoverageError),
     #[error(transparent)]
     Session(#[from] crate::session::SessionError),
 }
@@ -151,7 +152,7 @@ pub fn target(args: &TargetArgs) -> Result<Target, CmdError> {
         })?),
     };
     let runtime =
-        crate::target::Runtime::from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
+        crate::detect::runtime_from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
             .map_err(CmdError::BadInput)?;
     Ok(Target {
         arch,
@@ -256,4 +257,38 @@ pub fn tui(session: crate::session::Session, options: LiveOptions) -> Result<u8,
         op: "run the terminal UI",
         source,
     })
+}
+
+/// `profile` in `format`; a feature the form cannot hold is bad input.
+fn exported(
+    profile: &Profile,
+    target: &Target,
+    format: Format,
+    meta: &SpoMeta,
+) -> Result<String, CmdError> {
+    crate::profile::export::export(profile, target, format, meta)
+        .map_err(|e| CmdError::BadInput(format!("{}: {e}", profile.file)))
+}
+
+/// Writes a profile a command made (`text`, in the form of the profile it
+/// started from) to `path`, in the `--format` asked for. The Docker-only
+/// features are resolved for a container on this host with Docker's default
+/// capabilities, as a Kubernetes node's runtime gives them.
+pub fn write_profile(
+    path: &Path,
+    text: &str,
+    format: &crate::cli::FormatArgs,
+) -> Result<(), CmdError> {
+    let Some(wanted) = format.format else {
+        return write_file(path, text);
+    };
+    let name = path.display().to_string();
+    let profile = crate::profile::load_str(&name, text.to_string())?;
+    let meta = SpoMeta {
+        name: format.name.clone().unwrap_or_else(|| object_name(&name)),
+        namespace: None,
+        api: SpoApi::V1,
+    };
+    let text = exported(&profile, &Target::docker_on_host(), wanted.into(), &meta)?;
+    write_file(path, &text)
 }

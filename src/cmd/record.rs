@@ -32,7 +32,7 @@ pub fn run(args: &RecordArgs) -> Result<u8, CmdError> {
             allowed.nameless.join(", ")
         );
     }
-    super::export::write_profile(&args.output, &allowed.text, &args.format)?;
+    super::write_profile(&args.output, &allowed.text, &args.format)?;
     let known = &allowed.names;
     eprintln!(
         "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",

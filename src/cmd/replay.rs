@@ -1,12 +1,10 @@
 //! `eperm replay FILE...`: saved kernel logs in the same UI as a live run, each
 //! record explained by the profile's deciding rule.
 
-use super::watch::{judged_event, line, profile_and_judge, view_config};
 use super::{CmdError, FileOp, EXIT_OK};
 use crate::cli::ReplayArgs;
-use crate::sources::event::{Event, Source};
-use crate::sources::file::{self, Format};
-use crate::sources::logs::Incoming;
+use crate::session::watch::{line, profile_and_judge, replay, view_config};
+use crate::sources::event::Event;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
@@ -14,25 +12,18 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
     let mut events = Vec::new();
     for path in &args.files {
         let data = std::fs::read(path).map_err(CmdError::file(FileOp::Read, path))?;
-        let before = events.len();
-        let (truncated, suppressed) = file::each_record(format_of(&data), &data, |record| {
-            let incoming = Incoming {
-                source: Source::File,
-                record,
-            };
-            events.push(judged_event(&incoming, judge.as_ref(), 0));
-        });
+        let read = replay(&data, judge.as_ref(), &mut events);
         eprintln!(
             "eperm: {}: {} seccomp records{}{}",
             path.display(),
-            events.len() - before,
-            if truncated > 0 {
-                format!(", {truncated} cut short")
+            read.records,
+            if read.truncated > 0 {
+                format!(", {} cut short", read.truncated)
             } else {
                 String::new()
             },
-            if suppressed > 0 {
-                format!(", {suppressed} suppressed by the printk limit")
+            if read.suppressed > 0 {
+                format!(", {} suppressed by the printk limit", read.suppressed)
             } else {
                 String::new()
             },
@@ -58,17 +49,6 @@ pub fn run(args: &ReplayArgs) -> Result<u8, CmdError> {
         source,
     })?;
     Ok(EXIT_OK)
-}
-
-/// The journal's JSON and export forms are read whole; every other form line by line.
-fn format_of(data: &[u8]) -> Format {
-    let start = &data[..data.len().min(4096)];
-    let first = start.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{') || start.starts_with(b"__CURSOR=") {
-        Format::Journal
-    } else {
-        Format::Audit
-    }
 }
 
 fn print(out: &mut dyn Write, events: &[Event], json: bool) -> std::io::Result<()> {

@@ -9,7 +9,6 @@ use crate::cli::RunArgs;
 use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{Local, Session};
-use crate::tighten::prune;
 
 pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
     let tui = wants_tui(&args.session, false)?;
@@ -35,7 +34,10 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
         return super::tui(session, options);
     }
     if covering {
-        return coverage(&session);
+        // One coverage run, kept next to the profile, and what each allowance was used for.
+        let covered = session.cover()?;
+        eprint!("{}", covered.report(&session));
+        return Ok(covered.exit.code());
     }
     let outcome = session.run(args.session.events.as_deref())?;
     eprint!("{}", outcome.report(session.profile.own_file()));
@@ -43,33 +45,4 @@ pub fn run(args: &RunArgs) -> Result<u8, CmdError> {
         super::write_report(path, &session.triage(&outcome, None))?;
     }
     Ok(outcome.exit.code())
-}
-
-/// `eperm run --coverage` (and `docker`, `podman`, `oci`) without the TUI: one
-/// coverage run, kept next to the profile, and what each allowance was used for.
-pub(super) fn coverage(session: &Session) -> Result<u8, CmdError> {
-    let profile = &session.profile;
-    let covered = session.cover()?;
-    eprintln!("eperm: calls {}", covered.counting);
-    let coverage = match &covered.stored {
-        Some((path, merged)) => {
-            eprintln!(
-                "eperm: coverage of {} run{} in {}",
-                merged.runs,
-                if merged.runs == 1 { "" } else { "s" },
-                path.display()
-            );
-            merged
-        }
-        None => {
-            eprintln!("eperm: the embedded profile has no file: coverage is not kept (use -p)");
-            &covered.run
-        }
-    };
-    let arches = crate::profile::resolve(profile, &session.target).arches;
-    eprint!("{}", prune::report(profile, coverage, &arches));
-    if !covered.summary.entries.is_empty() {
-        eprint!("{}", covered.summary.render(profile.own_file()));
-    }
-    Ok(covered.exit.code())
 }

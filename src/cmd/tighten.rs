@@ -4,9 +4,9 @@
 
 use super::CmdError;
 use crate::cli::TightenArgs;
+use crate::coverage::Coverage;
 use crate::profile::edit::apply_commented;
 use crate::profile::{load_file, Profile};
-use crate::run::coverage::Coverage;
 use crate::run::Interception;
 use crate::session::{Local, Session};
 use crate::sources::logs::Wanted;
@@ -55,7 +55,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, CmdError> {
     if args.narrow {
         out = narrowed(&out, &coverage, "tightened by eperm")?;
     }
-    super::export::write_profile(&args.output, &out.text, &args.format)?;
+    super::write_profile(&args.output, &out.text, &args.format)?;
     eprintln!("eperm: wrote {}", args.output.display());
 
     super::verified(&args.output, &args.command, last, "under coverage")

@@ -6,21 +6,23 @@
 use super::agent::Agent;
 use super::cgroup::Parent;
 use super::marker::{drain, sift_marker};
+use crate::coverage::Coverage;
 use crate::progress::Progress;
 use crate::run::contain::Containment;
-use crate::run::coverage::{self, Coverage};
-use crate::run::local::{consume, report_health, Attach, LogOptions, Terminal};
+use crate::run::coverage;
 use crate::run::notify::Supervisor;
+use crate::run::serve::{serve, Attach, LogFeed, LogOptions, Serve, Served, Server};
 use crate::run::Interception;
 use crate::run::{RunError, Supervision, WorkloadExit};
 use crate::sources::forks::Forks;
-use crate::sources::logs::{Filter, LogSources};
+use crate::sources::logs::{Filter, Incoming, LogSources};
 use std::ffi::OsString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::thread::Scope;
 use std::time::{Duration, Instant};
 
 /// What to start and how to follow it.
@@ -125,6 +127,9 @@ pub fn cover(
     Ok((exit, coverage.unwrap_or_default()))
 }
 
+/// Runs the launch through the serve loop ([`crate::run::serve`]): what is
+/// container-specific is the [`Client`], the agent that serves the runtime's
+/// handoffs, and the counter below the container's parent cgroup.
 fn follow(
     launch: Launch,
     sup: Supervision,
@@ -148,143 +153,27 @@ fn follow(
         ),
         None => None,
     };
-    let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
-    // LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
-    // copy had to leave LOG (see `oci_runtime::RUNC_HANDOFF`), when it can.
-    let (tx, raw) = crate::sources::logs::channel();
-    let wanted = launch.mode == Interception::Log || launch.notify_logs;
-    let started = wanted.then(|| LogSources::start(logs.wanted, tx));
-    let sources = match (launch.mode, started) {
-        (_, None) => None,
-        (_, Some(Ok(sources))) => Some((sources, raw)),
-        (Interception::Log, Some(Err(e))) => {
-            return Err(RunError::os("start the kernel log sources")(e))
-        }
-        (_, Some(Err(e))) => {
-            eprintln!("eperm: no kernel log source ({e}): calls runc needs unanswered (execve, read, write …) go unreported");
-            None
-        }
-    };
-    // Matching by container id needs the parents of processes gone before their
-    // records are read: subscribe to fork events before anything is started.
-    let forks = match launch.attribution {
-        Attribution::Container(_) => Forks::open().ok().map(|f| Arc::new(Mutex::new(f))),
-        _ => None,
-    };
-    let terminal = Terminal::for_attach(&attach);
-    let reporting = AtomicBool::new(true);
-    let serving = AtomicUsize::new(0);
-    let (handed_over, stalled) = (AtomicBool::new(false), AtomicBool::new(false));
-    let result = std::thread::scope(|scope| {
-        let (stop_progress, stopped) = mpsc::channel::<()>();
-        if let (Some(counter), Some(progress)) = (&counter, progress) {
-            let judge = &sup.judge;
-            scope.spawn(move || {
-                while stopped.recv_timeout(Duration::from_millis(500))
-                    == Err(mpsc::RecvTimeoutError::Timeout)
-                {
-                    if let Ok(counts) = counter.read() {
-                        let mut so_far = Coverage::default();
-                        so_far.add_counts(&counts, judge);
-                        progress(so_far);
-                    }
-                }
-            });
-        }
-        let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
-        let (marker_tx, marker_rx) = mpsc::channel::<()>();
-        let (sources, consumer) = match sources {
-            Some((sources, raw)) => {
-                let sup = &sup;
-                let (tx, rx) = crate::sources::logs::channel();
-                scope.spawn(move || sift_marker(raw, tx, marker_tx));
-                (
-                    Some(sources),
-                    Some(scope.spawn(move || consume(rx, filter_rx, sup))),
-                )
-            }
-            None => (None, None),
-        };
-        // The sources' health, every half second while the container runs (a UI's status bar).
-        if let (Some(sources), Some(updates)) = (&sources, &logs.updates) {
-            let (handles, reporting) = (sources.handles(), &reporting);
-            scope.spawn(move || report_health(&handles, reporting, updates));
-        }
-        let agent = launch.agent.as_ref().map(|agent| {
-            let (sup, stop, serving, handed_over) =
-                (&sup, stop_read.as_fd(), &serving, &handed_over);
-            scope.spawn(move || serve_agent(agent, sup, stop, serving, handed_over))
-        });
-        let loginuid = match launch.attribution {
-            Attribution::OwnSession { loginuid, .. } => Some(loginuid),
-            _ => None,
-        };
-        // The client's output on eperm's own terminal: eperm may talk there too.
-        let shared_terminal = attach.stdio.is_none() && !attach.keep_terminal;
-        let client = spawn_client(&launch.argv, &containment, loginuid, attach.stdio);
-        let exit = match client {
-            Ok(pid) => {
-                if let Some(slot) = &attach.pid {
-                    slot.store(pid, std::sync::atomic::Ordering::SeqCst);
-                }
-                terminal.give_to(pid);
-                if shared_terminal {
-                    let (id, handed_over) = (launch.attribution.id(), &handed_over);
-                    let agent = launch.agent.is_some();
-                    scope.spawn(move || say_when_slow(id, pid, agent.then_some(handed_over)));
-                }
-                if launch.agent.is_some() {
-                    let (attribution, timeout) = (&launch.attribution, launch.handoff_timeout);
-                    let (handed_over, stalled) = (&handed_over, &stalled);
-                    scope.spawn(move || {
-                        watch_handoff(attribution, pid, timeout, handed_over, stalled)
-                    });
-                }
-                if consumer.is_some() {
-                    if let Some(filter) = filter_for(&launch.attribution, pid, forks.clone()) {
-                        let _ = filter_tx.send(filter);
-                    }
-                }
-                match wait(pid) {
-                    Ok(_) if stalled.load(Ordering::Acquire) => {
-                        Err(stalled_handoff(launch.handoff_timeout))
-                    }
-                    other => other,
-                }
-            }
-            Err(e) => Err(e),
-        };
-        drop(filter_tx);
-        reporting.store(false, Ordering::Relaxed);
-        if let Some(sources) = sources {
-            drain(&sources, &marker_rx);
-            logs.finish(sources.stop());
-        }
-        if let Some(consumer) = consumer {
-            join(consumer);
-        }
-        // The client is gone, and with it (docker run, runc run) the container:
-        // give the supervisors a moment (100 ms at most) to see their listeners
-        // hang up; usually they already have.
-        if let Some(agent) = agent {
-            let deadline = Instant::now() + Duration::from_millis(100);
-            while serving.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            drop(stop_write);
-            if let Err(e) = join(agent) {
-                eprintln!("eperm: the seccomp agent failed: {e}");
-            }
-        }
-        drop(stop_progress);
-        exit
-    });
-    drop(terminal);
+    let feed = log_feed(&launch, logs)?;
+    let client = Client::new(&launch, &containment, &attach);
+    let server = launch
+        .agent
+        .as_ref()
+        .map(|agent| agent_server(agent, &sup, &client));
+    let served = serve(
+        &client,
+        Serve {
+            sup: &sup,
+            containment,
+            attach,
+            logs: feed,
+            counter: counter.as_ref(),
+            progress,
+            server,
+        },
+    );
     // The client is gone, and with it the container's processes: all counted.
-    let counts = counter.as_ref().map(|c| c.read());
-    containment.finish();
-    let exit = result?;
-    let Some(counts) = counts else {
+    let exit = served.exit?;
+    let Some(counts) = served.counts else {
         return Ok((exit, None));
     };
     let counts = counts.map_err(RunError::os("read the eBPF counts"))?;
@@ -294,6 +183,164 @@ fn follow(
     };
     coverage.add_counts(&counts, &sup.judge);
     Ok((exit, Some(coverage)))
+}
+
+/// LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
+/// copy had to leave LOG (see `oci_runtime::RUNC_HANDOFF`), when it can.
+fn log_feed<'a>(launch: &Launch, logs: &'a LogOptions) -> Result<Option<LogFeed<'a>>, RunError> {
+    if launch.mode != Interception::Log && !launch.notify_logs {
+        return Ok(None);
+    }
+    match (launch.mode, LogFeed::start(logs)) {
+        (_, Ok(feed)) => Ok(Some(feed)),
+        (Interception::Log, Err(e)) => Err(RunError::os("start the kernel log sources")(e)),
+        (_, Err(e)) => {
+            eprintln!("eperm: no kernel log source ({e}): calls runc needs unanswered (execve, read, write …) go unreported");
+            Ok(None)
+        }
+    }
+}
+
+/// The agent as the loop's server: it accepts the runtime's handoffs and serves
+/// each listener (the child hands none over: the runtime does).
+fn agent_server<'a>(
+    agent: &'a Agent,
+    sup: &'a Supervision,
+    client: &'a Client<'_>,
+) -> Server<'a, ()> {
+    Box::new(move |_, stop| {
+        if let Err(e) = serve_agent(agent, sup, stop, &client.serving, &client.handed_over) {
+            eprintln!("eperm: the seccomp agent failed: {e}");
+        }
+        Some(())
+    })
+}
+
+/// What a container run does differently in the serve loop: the runtime's
+/// client is the process started and waited for; the container is reached
+/// through the agent and the log sources, and its start is watched.
+struct Client<'a> {
+    launch: &'a Launch,
+    /// The watchdog's cgroup, which the client joins before its exec.
+    cgroup: Option<OwnedFd>,
+    /// The client's output on eperm's own terminal: eperm may talk there too.
+    shared_terminal: bool,
+    /// Matching by container id needs the parents of processes gone before their
+    /// records are read: fork events, subscribed to before anything is started.
+    forks: Option<Arc<Mutex<Forks>>>,
+    /// How many listeners the agent serves.
+    serving: AtomicUsize,
+    handed_over: AtomicBool,
+    /// The runtime never handed the listener over (see `watch_handoff`).
+    stalled: AtomicBool,
+    /// The end of the container's records (see `marker`).
+    marker: (mpsc::Sender<()>, Mutex<mpsc::Receiver<()>>),
+}
+
+impl<'a> Client<'a> {
+    fn new(launch: &'a Launch, containment: &Containment, attach: &Attach) -> Client<'a> {
+        let (marker, marked) = mpsc::channel();
+        Client {
+            launch,
+            cgroup: containment.cgroup_procs(),
+            shared_terminal: attach.stdio.is_none() && !attach.keep_terminal,
+            forks: match launch.attribution {
+                Attribution::Container(_) => Forks::open().ok().map(|f| Arc::new(Mutex::new(f))),
+                _ => None,
+            },
+            serving: AtomicUsize::new(0),
+            handed_over: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
+            marker: (marker, Mutex::new(marked)),
+        }
+    }
+}
+
+impl Served for Client<'_> {
+    type Process = i32;
+
+    fn name(&self) -> &'static str {
+        "the runtime client"
+    }
+
+    fn start(&self, attach: &mut Attach) -> Result<i32, RunError> {
+        let loginuid = match self.launch.attribution {
+            Attribution::OwnSession { loginuid, .. } => Some(loginuid),
+            _ => None,
+        };
+        let pid = spawn_client(
+            &self.launch.argv,
+            self.cgroup.as_ref(),
+            loginuid,
+            attach.stdio.take(),
+        )?;
+        if let Some(slot) = &attach.pid {
+            slot.store(pid, Ordering::SeqCst);
+        }
+        Ok(pid)
+    }
+
+    fn pid(&self, pid: &i32) -> i32 {
+        *pid
+    }
+
+    fn watch<'scope, 'env>(&'env self, scope: &'scope Scope<'scope, 'env>, pid: i32) {
+        let launch = self.launch;
+        if self.shared_terminal {
+            let (id, handed_over) = (launch.attribution.id(), &self.handed_over);
+            let agent = launch.agent.is_some();
+            scope.spawn(move || say_when_slow(id, pid, agent.then_some(handed_over)));
+        }
+        if launch.agent.is_some() {
+            let (attribution, timeout) = (&launch.attribution, launch.handoff_timeout);
+            let (handed_over, stalled) = (&self.handed_over, &self.stalled);
+            scope.spawn(move || watch_handoff(attribution, pid, timeout, handed_over, stalled));
+        }
+    }
+
+    fn attribute(&self, pid: i32) -> (Option<Filter>, Option<&'static str>) {
+        (
+            filter_for(&self.launch.attribution, pid, self.forks.clone()),
+            None,
+        )
+    }
+
+    fn sift<'scope, 'env>(
+        &'env self,
+        scope: &'scope Scope<'scope, 'env>,
+        raw: mpsc::Receiver<Incoming>,
+    ) -> mpsc::Receiver<Incoming> {
+        let (tx, rx) = crate::sources::logs::channel();
+        let marker = self.marker.0.clone();
+        scope.spawn(move || sift_marker(raw, tx, marker));
+        rx
+    }
+
+    fn settle(&self, sources: &LogSources) {
+        drain(
+            sources,
+            &self.marker.1.lock().unwrap_or_else(|p| p.into_inner()),
+        );
+    }
+
+    fn ended(&self, exit: Result<WorkloadExit, RunError>) -> Result<WorkloadExit, RunError> {
+        match exit {
+            Ok(_) if self.stalled.load(Ordering::Acquire) => {
+                Err(stalled_handoff(self.launch.handoff_timeout))
+            }
+            other => other,
+        }
+    }
+
+    /// The client is gone, and with it (docker run, runc run) the container:
+    /// the supervisors get a moment (100 ms at most) to see their listeners
+    /// hang up; usually they already have.
+    fn linger(&self, _: &Containment, _: bool, _: &dyn Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_millis(100);
+        while self.serving.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
 }
 
 /// Why a container cannot be covered: no notify fallback, unlike a local run.
@@ -456,17 +503,16 @@ fn filter_for(
     }
 }
 
-/// The client in a process group of its own, in the watchdog's cgroup, killed
-/// with eperm (a parent-death signal besides the watchdog); with `loginuid`, in
-/// a fresh audit session.
+/// The client in a process group of its own, in the watchdog's cgroup (its
+/// `cgroup.procs`), killed with eperm (a parent-death signal besides the
+/// watchdog); with `loginuid`, in a fresh audit session.
 fn spawn_client(
     argv: &[OsString],
-    containment: &Containment,
+    cgroup: Option<&OwnedFd>,
     loginuid: Option<u32>,
     stdio: Option<[OwnedFd; 3]>,
 ) -> Result<i32, RunError> {
-    let cgroup = containment.cgroup_procs();
-    let cgroup_fd = cgroup.as_ref().map(|fd| fd.as_raw_fd());
+    let cgroup_fd = cgroup.map(|fd| fd.as_raw_fd());
     let loginuid = loginuid.map(|uid| uid.to_string().into_bytes());
     let mut command = std::process::Command::new(&argv[0]);
     command.args(&argv[1..]);
@@ -502,12 +548,6 @@ fn spawn_client(
     let pid = child.id() as i32;
     // std's Child would reap it on wait; we wait by pid ourselves (raw status).
     std::mem::forget(child);
-    if let Err(e) = containment.watch_group(pid) {
-        // SAFETY: plain syscall on our own child.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        let _ = wait(pid);
-        return Err(RunError::os("watch the runtime client's process group")(e));
-    }
     Ok(pid)
 }
 
@@ -534,18 +574,4 @@ fn wait_for(path: &std::path::Path, client: i32) -> Option<String> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-fn wait(pid: i32) -> Result<WorkloadExit, RunError> {
-    crate::run::local::wait(pid).map_err(RunError::os("wait for the runtime client"))
-}
-
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }

@@ -2,7 +2,7 @@
 //! makes itself after the container is gone (the marker) arrives after every
 //! record of the container, since the audit queue is delivered in order.
 
-use crate::run::local::settle;
+use crate::run::serve::settle;
 use crate::sources::event::Source;
 use crate::sources::logs::{Incoming, LogSources};
 use std::sync::mpsc;
@@ -34,7 +34,7 @@ const MARKER_WAIT: Duration = Duration::from_secs(2);
 const MARKER_NR: libc::c_long = libc::SYS_getppid;
 
 /// Is `r` the marker: eperm's own process, the marker call, logged by seccomp?
-fn is_marker(r: &crate::sources::parse::Record) -> bool {
+fn is_marker(r: &crate::sources::audit_record::Record) -> bool {
     r.pid == std::process::id()
         && i64::from(r.nr) == MARKER_NR
         && r.code & SECCOMP_RET_ACTION_FULL == libc::SECCOMP_RET_LOG

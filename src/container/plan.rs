@@ -192,7 +192,7 @@ impl Plan {
             env.push(var);
         }
         if runtime.is_some() {
-            let uid = crate::run::local::login_uid(None);
+            let uid = crate::run::serve::login_uid(None);
             env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session.display()).into());
         }
         let client = Client {
@@ -251,7 +251,7 @@ impl Plan {
             notify_logs: true,
             agent,
             attribution: Attribution::OwnSession {
-                loginuid: crate::run::local::login_uid(None),
+                loginuid: crate::run::serve::login_uid(None),
                 id: ContainerId::Known(id.to_string()),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
@@ -304,7 +304,7 @@ impl Plan {
             notify_logs,
             agent,
             attribution: Attribution::OwnSession {
-                loginuid: crate::run::local::login_uid(None),
+                loginuid: crate::run::serve::login_uid(None),
                 id: ContainerId::File(cidfile),
             },
             handoff_timeout: HANDOFF_TIMEOUT,

@@ -186,7 +186,12 @@ mod tests {
             let err = parse(&args(bad)).unwrap_err();
             assert!(err.contains("podman"), "{bad}: {err}");
         }
-        assert!(parse(&args("run --privileged=false img")).is_ok());
+        // An explicit false is no privilege: the run is taken, as written, with
+        // podman's default caps.
+        let run = parse(&args("run --privileged=false img")).unwrap();
+        assert_eq!(run.args, args("--privileged=false img"));
+        assert_eq!(run.name, None);
+        assert_eq!(run.caps, default_caps());
     }
 
     #[test]

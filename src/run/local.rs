@@ -1,20 +1,23 @@
-//! One run of a local workload, start to end: containment, the child, the
-//! supervisor (tracer, listener or log sources), the terminal, and the
-//! workload's exit status. The session layer decides what to run; this runs it.
+//! One run of a local workload, start to end: the child with its filter, and
+//! what serves it (tracer, listener or log sources). The session layer decides
+//! what to run; this runs it, through the serve loop ([`super::serve`]) but for
+//! the tracer, which must be the thread that started the child.
 
 use super::child::{Credentials, Prepared, Spawned, SECCOMP_FILTER_FLAG_NEW_LISTENER};
 use super::contain::Containment;
-use super::coverage::{self, Counting, Coverage};
+use super::coverage::{self, Counting};
 use super::notify::{self, Supervisor};
+use super::serve::{
+    login_uid, serve, Attach, LogFeed, LogOptions, Serve, Served, Server, Terminal,
+};
 use super::{Interception, RunError, Supervision, WorkloadExit};
 use crate::compile::Mode;
-use crate::sources::health::{Health, Shared};
-use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
+use crate::coverage::Coverage;
+use crate::sources::logs::Filter;
 use std::ffi::OsString;
-use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// What to run, and how.
 pub struct RunSpec {
@@ -62,53 +65,6 @@ pub fn credentials(spec: &str) -> Result<Credentials, RunError> {
     Ok(Credentials { uid, gid, groups })
 }
 
-/// Log mode's extras: which kernel log sources to read, and where their final
-/// health is left for the caller's summary.
-#[derive(Clone)]
-pub struct LogOptions {
-    pub wanted: Wanted,
-    pub health: Arc<Mutex<Vec<Health>>>,
-    /// Every half second while the workload runs, and once at the end: each
-    /// source's health (for a UI's status line).
-    pub updates: Option<mpsc::Sender<Vec<Health>>>,
-}
-
-impl LogOptions {
-    /// The sources' final health: sent as the last update, and left for the caller.
-    pub(crate) fn finish(&self, health: Vec<Health>) {
-        if let Some(updates) = &self.updates {
-            let _ = updates.send(health.clone());
-        }
-        *self.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
-    }
-
-    /// The final health the run left (empty before it ends).
-    pub fn take_health(&self) -> Vec<Health> {
-        std::mem::take(&mut *self.health.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
-
-impl Default for LogOptions {
-    fn default() -> Self {
-        LogOptions {
-            wanted: Wanted::BOTH,
-            health: Arc::default(),
-            updates: None,
-        }
-    }
-}
-
-/// How the workload is attached to eperm's terminal.
-#[derive(Default)]
-pub struct Attach {
-    /// stdin, stdout and stderr for the workload; `None`: eperm's own.
-    pub stdio: Option<[OwnedFd; 3]>,
-    /// eperm keeps the terminal (the TUI draws on it; the workload must not read it).
-    pub keep_terminal: bool,
-    /// Gets the workload's pid as soon as it is forked.
-    pub pid: Option<std::sync::Arc<std::sync::atomic::AtomicI32>>,
-}
-
 /// Runs the workload to its end under the profile as written, counting every
 /// call it makes (see [`super::coverage`]); returns how it ended, what it used
 /// and how it was counted. `sup.judge` may be compiled in any mode: only its
@@ -154,47 +110,29 @@ pub fn cover(
     let prepared = contained(Prepared::new(argv, program)?, &containment, &attach)
         .filter_flags(SECCOMP_FILTER_FLAG_NEW_LISTENER)
         .user(user);
-    let terminal = Terminal::for_attach(&attach);
     // Coverage follows the whole workload: calls of children that outlive the
     // initial process count too (see `Follow::Workload`).
-    let result = std::thread::scope(|scope| {
-        let (stop_progress, stopped) = mpsc::channel::<()>();
-        if let (Ok(counter), Some(progress)) = (&kernel, progress) {
-            let judge = &sup.judge;
-            scope.spawn(move || {
-                while stopped.recv_timeout(Duration::from_millis(500))
-                    == Err(mpsc::RecvTimeoutError::Timeout)
-                {
-                    if let Ok(counts) = counter.read() {
-                        let mut so_far = Coverage::default();
-                        so_far.add_counts(&counts, judge);
-                        progress(so_far);
-                    }
-                }
-            });
-        }
-        let result = run_child_with(
-            &prepared,
-            &containment,
-            &terminal,
-            Follow::Workload,
-            |listener, stop| {
+    let child = Child::new(&prepared, Follow::Workload);
+    let kernel_counted = kernel.is_ok();
+    let served = serve(
+        &child,
+        Serve {
+            sup: &sup,
+            containment,
+            attach,
+            logs: None,
+            counter: kernel.as_ref().ok(),
+            progress,
+            server: Some(listener_server(|listener, stop| {
                 coverage::Supervisor::new(listener, &sup)
-                    .kernel_counted(kernel.is_ok())
+                    .kernel_counted(kernel_counted)
                     .run(stop)
-            },
-        );
-        drop(stop_progress);
-        result
-    });
-    drop(terminal);
-    // Read before the cgroup goes: nothing of the workload runs any more.
-    let counts = kernel.as_ref().ok().map(|c| c.read());
-    containment.finish();
-    drop(attach);
-    let (exit, coverage) = result?;
-    let mut coverage = coverage.unwrap_or_default();
-    if let Some(counts) = counts {
+            })),
+        },
+    );
+    let exit = served.exit?;
+    let mut coverage = served.served.unwrap_or_default();
+    if let Some(counts) = served.counts {
         let counts = counts.map_err(RunError::os("read the eBPF counts"))?;
         coverage.add_counts(&counts, &sup.judge);
     }
@@ -246,37 +184,65 @@ pub fn run(
         .traceme(spec.mode == Interception::Trace)
         .user(spec.user)
         .new_audit_session(log_session);
-    let terminal = Terminal::for_attach(&attach);
-    let result = match spec.mode {
-        Interception::Trace => super::trace::run_traced(&prepared, &sup, &containment),
-        Interception::Log => run_logged(&prepared, &sup, &containment, &terminal, logs),
-        Interception::Notify => run_child(&prepared, &sup, execs_notified, &containment, &terminal),
+    let child = Child::new(&prepared, Follow::Initial);
+    let mut run = Serve {
+        sup: &sup,
+        containment,
+        attach,
+        logs: None,
+        counter: None,
+        progress: None,
+        server: None,
     };
+    match spec.mode {
+        Interception::Trace => return traced(&prepared, &sup, run),
+        // Before the workload starts, so that none of its records is missed.
+        Interception::Log => {
+            let feed =
+                LogFeed::start(logs).map_err(RunError::os("start the kernel log sources"))?;
+            run.logs = Some(feed);
+        }
+        Interception::Notify => {
+            run.server = Some(listener_server(|listener, stop| {
+                Supervisor::new(listener, &sup)
+                    .execs_notified(execs_notified)
+                    .run(stop)
+            }))
+        }
+    }
+    serve(&child, run).exit
+}
+
+/// `--mode trace`: the tracer is the thread that started the child (ptrace
+/// requests must come from it), so it is served here, not by the serve loop.
+fn traced<T>(
+    prepared: &Prepared,
+    sup: &Supervision,
+    run: Serve<'_, T>,
+) -> Result<WorkloadExit, RunError> {
+    let terminal = Terminal::for_attach(&run.attach);
+    let result = super::trace::run_traced(prepared, sup, &run.containment);
     drop(terminal);
-    containment.finish();
-    drop(attach);
+    run.containment.finish();
+    drop(run.attach);
     result
 }
 
-fn run_child(
-    prepared: &Prepared,
-    sup: &Supervision,
-    execs_notified: bool,
-    containment: &Containment,
-    terminal: &Terminal,
-) -> Result<WorkloadExit, RunError> {
-    run_child_with(
-        prepared,
-        containment,
-        terminal,
-        Follow::Initial,
-        |listener, stop| {
-            Supervisor::new(listener, sup)
-                .execs_notified(execs_notified)
-                .run(stop)
-        },
-    )
-    .map(|(exit, _stats)| exit)
+/// The server of a listener the child hands over: `serve` answers it until `stop`.
+fn listener_server<'a, T>(
+    serve: impl FnOnce(OwnedFd, BorrowedFd<'_>) -> std::io::Result<T> + Send + 'a,
+) -> Server<'a, T> {
+    Box::new(move |listeners, stop| {
+        // None comes when the child never got as far as its filter.
+        let listener = listeners.recv().ok()?;
+        match serve(listener, stop) {
+            Ok(served) => Some(served),
+            Err(e) => {
+                eprintln!("eperm: the notify supervisor failed: {e}");
+                None
+            }
+        }
+    })
 }
 
 /// How long the listener is served.
@@ -293,340 +259,87 @@ enum Follow {
     Workload,
 }
 
-/// Spawns the child and serves its listener with `serve` on a thread of its own
-/// until the initial process is gone (or, with [`Follow::Workload`], every process
-/// of the workload); returns what `serve` returned, if it ran.
-fn run_child_with<T: Send>(
-    prepared: &Prepared,
-    containment: &Containment,
-    terminal: &Terminal,
+/// A local workload: eperm's child, its filter installed before its exec.
+struct Child<'a> {
+    prepared: &'a Prepared,
     follow: Follow,
-    serve: impl FnOnce(OwnedFd, std::os::fd::BorrowedFd<'_>) -> std::io::Result<T> + Send,
-) -> Result<(WorkloadExit, Option<T>), RunError> {
-    let mut spawned = spawn(prepared, containment, terminal)?;
-    let pid = spawned.pid;
-    let (stop_read, stop_write) = pipe().map_err(RunError::os("make a pipe"))?;
-    let mut serve = Some(serve);
-    std::thread::scope(|scope| {
-        let mut supervisor = None;
+}
+
+impl<'a> Child<'a> {
+    fn new(prepared: &'a Prepared, follow: Follow) -> Child<'a> {
+        Child { prepared, follow }
+    }
+}
+
+impl Served for Child<'_> {
+    type Process = Spawned;
+
+    fn name(&self) -> &'static str {
+        "the workload"
+    }
+
+    /// In a process group of its own, made here too, not only in the child, so
+    /// that it exists whoever runs first.
+    fn start(&self, _attach: &mut Attach) -> Result<Spawned, RunError> {
+        let spawned = self.prepared.spawn()?;
+        // SAFETY: plain syscall on our own child.
+        unsafe { libc::setpgid(spawned.pid, spawned.pid) };
+        Ok(spawned)
+    }
+
+    fn pid(&self, spawned: &Spawned) -> i32 {
+        spawned.pid
+    }
+
+    /// In notify mode the child waits after installing its filter until its
+    /// listener is copied (pidfd_getfd), so that even its `execve` is answered.
+    fn ready(
+        &self,
+        spawned: &mut Spawned,
+        listeners: &mpsc::Sender<OwnedFd>,
+    ) -> Result<(), RunError> {
+        let pid = spawned.pid;
         let mut taken = Ok(());
-        let started = spawned.wait_started(prepared.program(), |fd| {
-            match notify::take_listener(pid, fd, Duration::from_secs(5)) {
-                Ok(listener) => {
-                    let stop = stop_read.as_fd();
-                    if let Some(serve) = serve.take() {
-                        supervisor = Some(scope.spawn(move || serve(listener, stop)));
+        let started =
+            spawned.wait_started(self.prepared.program(), |fd| {
+                match notify::take_listener(pid, fd, Duration::from_secs(5)) {
+                    Ok(listener) => {
+                        let _ = listeners.send(listener);
                     }
+                    Err(e) => taken = Err(e),
                 }
-                Err(e) => taken = Err(e),
-            }
-        });
-        let outcome = match (started, taken) {
+            });
+        match (started, taken) {
             (Err(e), _) => Err(RunError::from(e)),
             (Ok(()), Err(e)) => Err(RunError::os("reach the workload's seccomp listener")(e)),
             (Ok(()), Ok(())) => Ok(()),
-        };
-        let result = match outcome {
-            Ok(()) => wait(pid).map_err(RunError::os("wait for the workload")),
-            Err(e) => {
-                kill_and_reap(pid);
-                Err(e)
-            }
-        };
-        if follow == Follow::Workload && result.is_ok() {
-            if let Some(handle) = &supervisor {
-                // The serving thread ends by itself when the listener hangs up.
-                while !handle.is_finished() && containment.populated() != Some(false) {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
         }
-        // The initial process (or the whole workload) is gone: stop answering
-        // (leftovers are killed next).
-        drop(stop_write);
-        let mut served = None;
-        if let Some(handle) = supervisor {
-            match handle.join() {
-                Ok(Ok(value)) => served = Some(value),
-                Ok(Err(e)) => eprintln!("eperm: the notify supervisor failed: {e}"),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        result.map(|exit| (exit, served))
-    })
-}
-
-/// Spawns the child in a process group of its own (made here too, not only in
-/// the child, so that it exists whoever runs first), watched by the containment,
-/// with the terminal given to it when eperm had it.
-fn spawn(
-    prepared: &Prepared,
-    containment: &Containment,
-    terminal: &Terminal,
-) -> Result<Spawned, RunError> {
-    let spawned = prepared.spawn()?;
-    let pid = spawned.pid;
-    // SAFETY: plain syscall on our own child.
-    unsafe { libc::setpgid(pid, pid) };
-    if let Err(e) = containment.watch_group(pid) {
-        kill_and_reap(pid);
-        return Err(RunError::os("watch the workload's process group")(e));
     }
-    terminal.give_to(pid);
-    Ok(spawned)
-}
 
-/// Sends the log sources' health to `updates` every half second while
-/// `reporting` holds (a UI's status bar).
-pub(crate) fn report_health(
-    sources: &[Shared],
-    reporting: &AtomicBool,
-    updates: &mpsc::Sender<Vec<Health>>,
-) {
-    while reporting.load(Ordering::Relaxed) {
-        let health = sources.iter().map(|h| h.get()).collect();
-        if updates.send(health).is_err() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// The loginuid the workload's new audit session is opened with: `--user`'s uid,
-/// else eperm's own login uid, else its uid.
-pub(crate) fn login_uid(user: Option<u32>) -> u32 {
-    user.or_else(|| read_id("/proc/self/loginuid"))
-        .unwrap_or_else(|| nix::unistd::getuid().as_raw())
-}
-
-/// A `/proc` id file; 4294967295 (unset) is `None`.
-fn read_id(path: &str) -> Option<u32> {
-    let n: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
-    (n != u32::MAX).then_some(n)
-}
-
-/// `--mode log`: the kernel logs each would-be-denied call; the log sources read the
-/// records, and those of the workload's audit session (or, failing that, its process
-/// tree) become events.
-fn run_logged(
-    prepared: &Prepared,
-    sup: &Supervision,
-    containment: &Containment,
-    terminal: &Terminal,
-    logs: &LogOptions,
-) -> Result<WorkloadExit, RunError> {
-    // Before the workload starts, so that none of its records is missed.
-    let (tx, rx) = crate::sources::logs::channel();
-    let sources =
-        LogSources::start(logs.wanted, tx).map_err(RunError::os("start the kernel log sources"))?;
-    let mut spawned = spawn(prepared, containment, terminal)?;
-    let pid = spawned.pid;
-    let (filter_tx, filter_rx) = mpsc::channel::<Filter>();
-    let reporting = AtomicBool::new(true);
-    let result = std::thread::scope(|scope| {
-        let consumer = scope.spawn(move || consume(rx, filter_rx, sup));
-        let reporter = logs.updates.as_ref().map(|updates| {
-            let (handles, reporting) = (sources.handles(), &reporting);
-            scope.spawn(move || report_health(&handles, reporting, updates))
-        });
-        let started = spawned.wait_started(prepared.program(), |_| {});
-        let ours = read_id("/proc/self/sessionid");
-        let theirs = read_id(&format!("/proc/{pid}/sessionid"));
-        let mut fallback = None;
-        let filter = match theirs {
-            Some(ses) if Some(ses) != ours => Filter::session(ses),
-            _ => {
-                fallback = Some(
+    /// `--mode log`: the records of the workload's audit session, or failing
+    /// that, of its process tree.
+    fn attribute(&self, pid: i32) -> (Option<Filter>, Option<&'static str>) {
+        let session = crate::sources::procinfo::session;
+        match session(pid as u32) {
+            Some(ses) if Some(ses) != session(std::process::id()) => {
+                (Some(Filter::session(ses)), None)
+            }
+            _ => (
+                Some(Filter::tree(pid as u32)),
+                Some(
                     "the workload could not get an audit session of its own (writing /proc/self/loginuid needs CAP_AUDIT_CONTROL); \
                      records are matched by process tree, so children that exit before their records arrive are missed",
-                );
-                Filter::tree(pid as u32)
+                ),
+            ),
+        }
+    }
+
+    fn linger(&self, containment: &Containment, ended: bool, served: &dyn Fn() -> bool) {
+        if self.follow == Follow::Workload && ended {
+            // The serving thread ends by itself when the listener hangs up.
+            while !served() && containment.populated() != Some(false) {
+                std::thread::sleep(Duration::from_millis(2));
             }
-        };
-        let _ = filter_tx.send(filter);
-        let result = match started {
-            Ok(()) => wait(pid).map_err(RunError::os("wait for the workload")),
-            Err(e) => {
-                kill_and_reap(pid);
-                Err(RunError::from(e))
-            }
-        };
-        settle(&sources);
-        reporting.store(false, Ordering::Relaxed);
-        if let Some(reporter) = reporter {
-            let _ = reporter.join();
-        }
-        let mut health = sources.stop();
-        if let Some(why) = fallback {
-            for h in &mut health {
-                h.warnings.push(why.to_string());
-            }
-        }
-        if let Err(panic) = consumer.join() {
-            std::panic::resume_unwind(panic);
-        }
-        logs.finish(health);
-        result
-    });
-    result
-}
-
-/// After the workload ended: waits until the sources have been quiet for a while
-/// (the kernel delivers records asynchronously), at most 30 s.
-pub(crate) fn settle(sources: &LogSources) {
-    let started = Instant::now();
-    let count = || {
-        sources
-            .health()
-            .iter()
-            .map(|h| h.received + h.lost + h.suppressed)
-            .sum::<u64>()
-    };
-    let mut last = count();
-    let mut quiet = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(50));
-        let now = count();
-        if now != last {
-            last = now;
-            quiet = Instant::now();
-        } else if quiet.elapsed() >= Duration::from_millis(400) {
-            break;
-        }
-    }
-}
-
-/// Turns the workload's records into events, each record once.
-pub(crate) fn consume(
-    rx: mpsc::Receiver<Incoming>,
-    filter: mpsc::Receiver<Filter>,
-    sup: &Supervision,
-) {
-    // Records wait in the channel until the workload's session is known.
-    let Ok(mut filter) = filter.recv() else {
-        return;
-    };
-    let own_exe = sup.own_exe.as_ref().map(|p| p.display().to_string());
-    let mut dedupe = Dedupe::default();
-    for incoming in rx {
-        if !filter.matches(&incoming.record) || !dedupe.first(&incoming.record) {
-            continue;
-        }
-        let r = &incoming.record;
-        let judged = r.arch.map(|arch| {
-            // Audit records carry no arguments: the rule is judged on (arch, nr).
-            let j = sup.judge.judge(arch, r.nr, [0; 6]);
-            (j.verdict, j.decider)
-        });
-        let event = logs::event(
-            &incoming,
-            judged,
-            sup.started.elapsed().as_millis() as u64,
-            own_exe.as_deref(),
-        );
-        if sup.events.send(event).is_err() {
-            break;
-        }
-    }
-}
-
-pub(crate) fn wait(pid: i32) -> std::io::Result<WorkloadExit> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Ok(WorkloadExit::from_status(status));
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
-        }
-    }
-}
-
-fn kill_and_reap(pid: i32) {
-    // SAFETY: plain syscalls on our own child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    let _ = wait(pid);
-}
-
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-    Ok((r, w))
-}
-
-/// While the workload runs: ^C and ^\ are for it, not for eperm, and it owns the
-/// terminal when eperm did.
-pub(crate) struct Terminal {
-    old_int: libc::sighandler_t,
-    old_quit: libc::sighandler_t,
-    /// The foreground group to give back, when eperm had the terminal.
-    foreground: Option<libc::pid_t>,
-}
-
-impl Terminal {
-    pub(crate) fn enter() -> Terminal {
-        // SAFETY: installing SIG_IGN and reading terminal state are plain calls.
-        unsafe {
-            let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);
-            let old_quit = libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-            let tty = libc::isatty(0) == 1;
-            let group = libc::getpgrp();
-            let foreground = (tty && libc::tcgetpgrp(0) == group).then_some(group);
-            Terminal {
-                old_int,
-                old_quit,
-                foreground,
-            }
-        }
-    }
-
-    /// As `attach` asks: kept by eperm (the TUI) or given to the workload.
-    pub(crate) fn for_attach(attach: &Attach) -> Terminal {
-        if attach.keep_terminal {
-            Terminal::keep()
-        } else {
-            Terminal::enter()
-        }
-    }
-
-    /// eperm keeps the terminal and its signals: the TUI reads ^C as a key.
-    fn keep() -> Terminal {
-        // SAFETY: reading the current dispositions back by setting them to themselves.
-        unsafe {
-            let old_int = libc::signal(libc::SIGINT, libc::SIG_IGN);
-            libc::signal(libc::SIGINT, old_int);
-            let old_quit = libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-            libc::signal(libc::SIGQUIT, old_quit);
-            Terminal {
-                old_int,
-                old_quit,
-                foreground: None,
-            }
-        }
-    }
-
-    pub(crate) fn give_to(&self, pgid: libc::pid_t) {
-        if self.foreground.is_some() {
-            // SAFETY: plain call; failure leaves the terminal with eperm.
-            unsafe { libc::tcsetpgrp(0, pgid) };
-        }
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        // SAFETY: restoring what `enter` saved. From the background, tcsetpgrp raises
-        // SIGTTOU: ignore it meanwhile.
-        unsafe {
-            if let Some(group) = self.foreground {
-                let old_ttou = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-                libc::tcsetpgrp(0, group);
-                libc::signal(libc::SIGTTOU, old_ttou);
-            }
-            libc::signal(libc::SIGINT, self.old_int);
-            libc::signal(libc::SIGQUIT, self.old_quit);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! The pieces: [`child`] starts the workload with the filter installed,
 //! [`contain`] makes sure it never outlives eperm, [`Judge`] says what the
 //! profile would have done with an intercepted call, and [`Policy`] says what
-//! to do with it now (let it run, apply the verdict, or ask the UI).
+//! to do with it now (let it run, apply the verdict, or ask the UI). [`serve`]
+//! is the one loop that serves a run while it lasts, local ([`local`]) or a
+//! container's (`container::launch`).
 
 pub mod child;
 pub mod contain;
@@ -11,6 +13,7 @@ pub mod coverage;
 mod interception;
 pub mod local;
 pub mod notify;
+pub mod serve;
 pub mod trace;
 
 pub use interception::Interception;
@@ -188,7 +191,7 @@ impl Supervision {
         let bootstrap = crate::sources::event::is_bootstrap(&comm, own_exe);
         // The caller is stopped in the call, so its arguments can be read now.
         let memory = crate::sources::memory::ProcessMemory { pid: tid };
-        let call_text = crate::sources::decode::decode(arch, nr, &args, Some(&memory)).text;
+        let call_text = crate::syscalls::decode::decode(arch, nr, &args, Some(&memory)).text;
         let verdict = judgement.verdict;
         crate::sources::event::Event {
             time_ms: self.started.elapsed().as_millis() as u64,

@@ -678,3 +678,178 @@ pub(super) fn tgid(tid: u32) -> Option<u32> {
         .find_map(|l| l.strip_prefix("Tgid:"))
         .and_then(|v| v.trim().parse().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::CapSet;
+    use crate::compile::{compile, Mode};
+    use crate::profile::{load_str, resolve, Target};
+
+    /// The size an ioctl number encodes (bits 16..30).
+    fn ioctl_size(nr: libc::c_ulong) -> usize {
+        ((nr >> 16) & 0x3fff) as usize
+    }
+
+    #[test]
+    fn the_structs_are_as_large_as_the_ioctls_say() {
+        assert_eq!(std::mem::size_of::<Notif>(), 80);
+        assert_eq!(ioctl_size(IOCTL_NOTIF_RECV), std::mem::size_of::<Notif>());
+        assert_eq!(std::mem::size_of::<NotifResp>(), 24);
+        assert_eq!(
+            ioctl_size(IOCTL_NOTIF_SEND),
+            std::mem::size_of::<NotifResp>()
+        );
+        assert_eq!(ioctl_size(IOCTL_NOTIF_ID_VALID), 8);
+        assert_eq!(ioctl_size(IOCTL_NOTIF_SET_FLAGS), 8);
+    }
+
+    /// `struct seccomp_notif` as the kernel writes it: id, pid, flags, then
+    /// `struct seccomp_data` (nr, arch, instruction_pointer, args[6]).
+    fn kernel_bytes(id: u64, pid: u32, nr: i32, arch: u32, ip: u64, args: [u64; 6]) -> [u8; 80] {
+        let mut b = Vec::new();
+        b.extend_from_slice(&id.to_ne_bytes());
+        b.extend_from_slice(&pid.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        b.extend_from_slice(&nr.to_ne_bytes());
+        b.extend_from_slice(&arch.to_ne_bytes());
+        b.extend_from_slice(&ip.to_ne_bytes());
+        for a in args {
+            b.extend_from_slice(&a.to_ne_bytes());
+        }
+        b.try_into().expect("80 bytes")
+    }
+
+    /// What `receive` hands on: the bytes read as a `Notif`.
+    fn read(bytes: &[u8; 80]) -> Notif {
+        // SAFETY: Notif is plain old data of exactly 80 bytes (checked above); any
+        // bit pattern is a valid value, and read_unaligned needs no alignment.
+        unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<Notif>()) }
+    }
+
+    #[test]
+    fn a_notification_is_read_where_the_kernel_writes_it() {
+        let args = [1, 0xffff_ffff_ffff_fff0, 3, 4, 5, u64::MAX];
+        let audit = Arch::X86_64.audit_arch();
+        let openat = Arch::X86_64.syscall_nr("openat").unwrap();
+        let n = read(&kernel_bytes(
+            0x1122_3344_5566_7788,
+            4242,
+            openat as i32,
+            audit,
+            0x40_1000,
+            args,
+        ));
+        assert_eq!((n.id, n.pid, n.flags), (0x1122_3344_5566_7788, 4242, 0));
+        assert_eq!((n.data.nr, n.data.arch), (openat as i32, audit));
+        assert_eq!(n.data.instruction_pointer, 0x40_1000);
+        assert_eq!(n.data.args, args);
+        // As `handle` reads the call: x32's numbers come under x86_64's AUDIT_ARCH
+        // with their bit set, and -1 (a call a tracer skipped) is no syscall.
+        let x32_read = Arch::X32.syscall_nr("read").unwrap();
+        let n = read(&kernel_bytes(1, 1, x32_read as i32, audit, 0, [0; 6]));
+        assert_eq!(
+            Arch::from_audit(n.data.arch, n.data.nr as u32),
+            Some(Arch::X32)
+        );
+        let n = read(&kernel_bytes(1, 1, -1, audit, 0, [0; 6]));
+        assert_eq!(n.data.nr as u32, u32::MAX);
+        assert_eq!(Arch::X86_64.syscall_name(n.data.nr as u32), None);
+        let i386 = read(&kernel_bytes(1, 1, 5, Arch::X86.audit_arch(), 0, [0; 6]));
+        let arch = Arch::from_audit(i386.data.arch, i386.data.nr as u32);
+        assert_eq!(arch.and_then(|a| a.syscall_name(5)), Some("open"));
+    }
+
+    #[test]
+    fn an_answer_is_laid_out_as_the_kernel_reads_it() {
+        let resp = NotifResp {
+            id: 7,
+            val: -2,
+            error: -libc::ENOSYS,
+            flags: USER_NOTIF_FLAG_CONTINUE,
+        };
+        // SAFETY: reading the 24 bytes of a plain repr(C) struct with no padding.
+        let bytes: [u8; 24] = unsafe { std::mem::transmute(resp) };
+        assert_eq!(bytes[0..8], 7u64.to_ne_bytes());
+        assert_eq!(bytes[8..16], (-2i64).to_ne_bytes());
+        assert_eq!(bytes[16..20], (-libc::ENOSYS).to_ne_bytes());
+        assert_eq!(bytes[20..24], 1u32.to_ne_bytes());
+    }
+
+    #[test]
+    fn a_thread_is_found_in_its_process() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tx.send(unsafe { libc::gettid() } as u32).unwrap();
+            done_rx.recv().ok();
+        });
+        let tid = rx.recv().unwrap();
+        assert_ne!(tid, std::process::id());
+        assert_eq!(tgid(tid), Some(std::process::id()));
+        let (tgid, threads) = tgid_and_threads(tid).unwrap();
+        assert_eq!(tgid, std::process::id());
+        assert!(threads >= 2, "{threads}");
+        done_tx.send(()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(tgid_and_threads(u32::MAX), None, "no such thread");
+    }
+
+    fn compiled(json: &str) -> Compiled {
+        let profile = load_str("t.json", json.to_string()).unwrap();
+        let target = Target {
+            arch: Arch::X86_64,
+            caps: CapSet::all(),
+            kernel: None,
+            runtime: None,
+        };
+        compile(&resolve(&profile, &target), Mode::Notify).unwrap()
+    }
+
+    #[test]
+    fn notifying_execs_adds_only_the_exec_numbers_to_the_program() {
+        let c = compiled(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO",
+                "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+                "syscalls": [{"names": ["read", "execve", "execveat", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}"#,
+        );
+        let prog = notify_execs(&c).expect("a prologue");
+        assert_eq!(bpf::validate(&prog), Ok(()));
+        assert_eq!(&prog[prog.len() - c.program.len()..], &c.program[..]);
+        for &arch in &c.arches {
+            for &(name, nr) in arch.syscalls() {
+                let data = bpf::SeccompData {
+                    nr,
+                    arch: arch.audit_arch(),
+                    ip: 0,
+                    args: [0; 6],
+                };
+                let (got, _) = bpf::run(&prog, &data);
+                let want = if name == "execve" || name == "execveat" {
+                    SECCOMP_RET_USER_NOTIF
+                } else {
+                    bpf::run(&c.program, &data).0
+                };
+                assert_eq!(got, want, "{arch} {name}");
+            }
+        }
+        // The prologue reads only nr and arch: allowed calls stay cacheable.
+        let read = bpf::SeccompData {
+            nr: 0,
+            arch: Arch::X86_64.audit_arch(),
+            ip: 0,
+            args: [1; 6],
+        };
+        assert!(!bpf::run_traced(&prog, &read).read_args);
+    }
+
+    #[test]
+    fn a_logged_exec_is_left_to_the_kernels_record() {
+        let c = compiled(
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_LOG"}]}"#,
+        );
+        assert_eq!(notify_execs(&c), None);
+    }
+}

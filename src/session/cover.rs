@@ -1,13 +1,16 @@
 //! Coverage runs: the workload runs as under the profile (verdicts enforced,
 //! nothing held) while every call it makes is counted — in the kernel where eBPF
-//! is there, else by notification (see [`crate::run::coverage`]) —
+//! is there, else by notification (see [`crate::coverage`]) —
 //! and each run is merged into the coverage file kept next to the profile.
 
 use super::{collect, Session, SessionError, Start, Summary, Workload};
 use crate::compile::Mode;
-use crate::run::coverage::{Counting, Coverage};
-use crate::run::local::{self, Attach, LogOptions};
+use crate::coverage::Coverage;
+use crate::run::coverage::Counting;
+use crate::run::local;
+use crate::run::serve::{Attach, LogOptions};
 use crate::run::{Interception, Policy, WorkloadExit};
+use crate::tighten::prune;
 use std::path::PathBuf;
 
 /// One coverage run, and where it was kept.
@@ -22,6 +25,37 @@ pub struct Covered {
     pub summary: Summary,
     /// In the kernel, or by notification (and why).
     pub counting: Counting,
+}
+
+impl Covered {
+    /// The end of a headless coverage run, for stderr: how calls were counted,
+    /// where the coverage is kept, what each allowance of `session`'s profile
+    /// was used for, and what the profile denied.
+    pub fn report(&self, session: &Session) -> String {
+        let profile = &session.profile;
+        let mut s = format!("eperm: calls {}\n", self.counting);
+        let coverage = match &self.stored {
+            Some((path, merged)) => {
+                s += &format!(
+                    "eperm: coverage of {} run{} in {}\n",
+                    merged.runs,
+                    if merged.runs == 1 { "" } else { "s" },
+                    path.display()
+                );
+                merged
+            }
+            None => {
+                s += "eperm: the embedded profile has no file: coverage is not kept (use -p)\n";
+                &self.run
+            }
+        };
+        let arches = crate::profile::resolve(profile, &session.target).arches;
+        s += &prune::report(profile, coverage, &arches);
+        if !self.summary.entries.is_empty() {
+            s += &self.summary.render(profile.own_file());
+        }
+        s
+    }
 }
 
 impl Session {

@@ -4,9 +4,11 @@
 //! report tagged with the run's number so that a restart never mixes two runs.
 
 use super::{Session, Start, Workload};
+use crate::coverage::Coverage;
 use crate::profile::load_str;
-use crate::run::coverage::{Counting, Coverage};
-use crate::run::local::{self, Attach, LogOptions};
+use crate::run::coverage::Counting;
+use crate::run::local;
+use crate::run::serve::{Attach, LogOptions};
 use crate::run::{HoldAnswer, HoldRequest, Interception, Policy, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;

@@ -13,7 +13,8 @@
 //! - [`verify`]: again under a written profile, with `--enforce`;
 //! - [`live`]: again and again for the TUI, reporting each run as it goes.
 //!
-//! [`allow`] turns what a run saw into allowances in the profile. Below this
+//! [`watch`] follows kernel log records without a workload of eperm's (`watch`,
+//! `replay`). [`allow`] turns what a run saw into allowances in the profile. Below this
 //! layer, `run::local` and `container::launch` carry out one run each.
 
 pub mod allow;
@@ -24,6 +25,7 @@ mod prepare;
 mod rerun;
 pub mod summary;
 pub mod verify;
+pub mod watch;
 
 pub use prepare::Local;
 pub use summary::Summary;
@@ -31,10 +33,11 @@ pub use summary::Summary;
 use crate::compile::Mode;
 use crate::container::launch::Launch;
 use crate::container::plan::Plan;
+use crate::coverage::CoverageError;
 use crate::profile::{LoadError, Profile, Target};
 use crate::run::child::Credentials;
-use crate::run::coverage::CoverageError;
-use crate::run::local::{self, Attach, LogOptions, RunSpec};
+use crate::run::local::{self, RunSpec};
+use crate::run::serve::{Attach, LogOptions};
 use crate::run::{Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;

@@ -231,8 +231,8 @@ fn here(caps: CapSet) -> Target {
 /// [`here`] for a container that `kind` loads the profile of: its verdicts are
 /// those of the runtime found here (else its newest release).
 fn here_in(caps: CapSet, kind: crate::target::Kind) -> Target {
-    let runtime = crate::target::Runtime::detect(kind)
-        .unwrap_or_else(|| crate::target::Runtime::newest(kind));
+    let runtime =
+        crate::detect::runtime(kind).unwrap_or_else(|| crate::target::Runtime::newest(kind));
     Target {
         runtime: Some(runtime),
         ..here(caps)

@@ -9,8 +9,8 @@
 
 use super::audit_loss::{self, Missing};
 use super::audit_reader::{self, set_int, Chunk, Drops};
+use super::audit_record::{self as parse, Record, AUDIT_SECCOMP};
 use super::health::{Health, Shared};
-use super::parse::{self, Record, AUDIT_SECCOMP};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

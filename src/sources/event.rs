@@ -137,7 +137,7 @@ impl Ruling {
     pub fn action_name(self) -> &'static str {
         match self {
             Ruling::Profile(verdict) => verdict.action.name(),
-            Ruling::Record(code) => super::parse::action_name(code),
+            Ruling::Record(code) => super::audit_record::action_name(code),
         }
     }
 
@@ -145,7 +145,7 @@ impl Ruling {
     pub fn action(self) -> Option<Action> {
         match self {
             Ruling::Profile(verdict) => Some(verdict.action),
-            Ruling::Record(code) => super::parse::action(code),
+            Ruling::Record(code) => super::audit_record::action(code),
         }
     }
 
@@ -154,7 +154,7 @@ impl Ruling {
         match self {
             Ruling::Profile(v) => (v.action == Action::Errno).then_some(v.data),
             Ruling::Record(code) => {
-                (super::parse::action(code) == Some(Action::Errno)).then_some(code & 0xffff)
+                (super::audit_record::action(code) == Some(Action::Errno)).then_some(code & 0xffff)
             }
         }
     }

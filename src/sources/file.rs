@@ -1,7 +1,7 @@
 //! Saved kernel logs: every seccomp record in an audit.log, a kmsg / dmesg / syslog
 //! capture, or `journalctl -o json|export` output.
 
-use super::parse::{self, Record, Skip};
+use super::audit_record::{self as parse, Record, Skip};
 
 /// What the file is. Line-based forms share one reader (the line parser finds the
 /// record in any of them); the journal's export format is not line-based.

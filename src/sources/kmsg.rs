@@ -7,8 +7,8 @@
 //! an overrun reader (EPIPE) as an overflow, and the total as a lower bound once
 //! any of them happened.
 
+use super::audit_record::{self as parse, Record};
 use super::health::{Bound, Health, Shared};
-use super::parse::{self, Record};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 pub struct KmsgSource {

@@ -2,9 +2,9 @@
 //! records into one stream with each record once, decide which records belong to
 //! whom, and turn records into events.
 
+use super::audit_record::Record;
 use super::event::{CallArch, Decider, Decision, Event, Ruling, Source};
 use super::health::{machine_warnings, Health, Shared};
-use super::parse::Record;
 use super::{audit, kmsg, procinfo};
 use crate::profile::Verdict;
 use std::collections::HashSet;

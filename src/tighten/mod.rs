@@ -1,4 +1,4 @@
-//! Tightening a profile from what a workload really used (see [`crate::run::coverage`]):
+//! Tightening a profile from what a workload really used (see [`crate::coverage`]):
 //! [`prune`] takes out the allowances no run used, [`narrow`] narrows allowances
 //! to the argument values seen. Both serve the CLI and the TUI alike.
 

@@ -2,7 +2,7 @@
 //! allow those values and no more, proposed from a run's [`Coverage`].
 //!
 //! ```no_run
-//! # use eperm::{profile::Profile, run::coverage::Coverage, tighten::narrow};
+//! # use eperm::{coverage::Coverage, profile::Profile, tighten::narrow};
 //! # fn f(profile: &Profile, coverage: &Coverage) -> Result<(), Box<dyn std::error::Error>> {
 //! let mut out = profile.clone();
 //! for p in narrow::proposals(profile, coverage) {
@@ -34,11 +34,11 @@
 //! alternative, each with at most one condition per argument.
 
 use crate::arch::Arch;
+use crate::coverage::{Coverage, MAX_VALUES};
 use crate::profile::edit::{narrow_rule, EditError};
 use crate::profile::resolve::condition_sets;
 use crate::profile::{Action, ArgCond, CmpOp, Profile, Rule};
-use crate::run::coverage::{Coverage, MAX_VALUES};
-use crate::sources::symbols::{self, Set};
+use crate::syscalls::symbols::{self, Set};
 use std::collections::BTreeSet;
 
 /// At most this many rules (alternatives) per proposal.
@@ -488,8 +488,8 @@ fn explain(profile: &Profile, arch: Arch, name: &str, seen: &[Seen]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coverage::Tally;
     use crate::profile::load_str;
-    use crate::run::coverage::Tally;
 
     fn tally(rule: usize, syscall: &str, arg: usize, values: &[u64]) -> Tally {
         Tally {

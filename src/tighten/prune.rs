@@ -3,9 +3,9 @@
 //! TUI's Coverage view.
 
 use crate::arch::Arch;
+use crate::coverage::Coverage;
 use crate::profile::edit::Edit;
 use crate::profile::{Action, Profile};
-use crate::run::coverage::Coverage;
 use std::collections::BTreeSet;
 
 /// Each allowance (an ALLOW rule's name) with its use count; then the unused

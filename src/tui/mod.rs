@@ -9,7 +9,7 @@ mod files;
 mod terminal;
 
 use crate::app::{self, App, Effect, Msg};
-use crate::run::coverage::Coverage;
+use crate::coverage::Coverage;
 use crate::run::HoldAnswer;
 use crate::session::live::{CoverageRun, Live, LiveOptions, Report, Runner, Sink};
 use crate::session::Session;

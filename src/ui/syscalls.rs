@@ -9,45 +9,13 @@ use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let visible = app.visible();
-    let sort = match app.sort {
-        Sort::FirstSeen => "first seen",
-        Sort::Hits => "hits",
-    };
-    let title = format!(" Syscalls ({}) · by {sort} ", visible.len());
-    let mut b = super::block(title, focused, theme);
-    if let Some(group) = app.bootstrap_group() {
-        let room = area.width.saturating_sub(2) as usize;
-        b = b.title_bottom(Line::styled(
-            bootstrap_line(&group, app.show_bootstrap, room),
-            theme.dim(),
-        ));
-    }
+    let block = titled_block(app, visible.len(), area, theme, focused);
     if visible.is_empty() {
-        let clean = matches!(app.run.state, RunState::Exited(_)) && app.run.denials == 0;
-        let line = if clean {
-            Line::styled(
-                format!(
-                    " ✔ clean run {}: the profile would have denied nothing ",
-                    app.run.number
-                ),
-                theme.banner(),
-            )
-        } else if app.rows.is_empty() {
-            Line::styled("nothing the profile would deny, so far", theme.dim())
-        } else if app.filter.is_empty() {
-            Line::styled(
-                "only the runtime's start-up so far: b lists it",
-                theme.dim(),
-            )
-        } else {
-            Line::styled("no syscall matches the filter", theme.dim())
-        };
-        frame.render_widget(Paragraph::new(line).block(b), area);
+        frame.render_widget(Paragraph::new(empty_line(app, theme)).block(block), area);
         return;
     }
     // Only the rows on screen are built: thousands of rows cost nothing to draw.
     let body = area.height.saturating_sub(3) as usize;
-    let wide = area.width >= 60;
     let offset = layout::offset(app.selected, body);
     let shown: Vec<(usize, &crate::app::Row)> = visible
         .iter()
@@ -56,34 +24,155 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         .take(body)
         .map(|(pos, &i)| (pos, &app.rows[i]))
         .collect();
-    // Widths from the rows on screen, so that the processes get the room left.
-    let widest = |f: &dyn Fn(&crate::app::Row) -> usize, header: usize| {
-        shown
-            .iter()
-            .map(|(_, r)| f(r))
-            .max()
-            .unwrap_or(0)
-            .max(header) as u16
+    let columns = Columns::measure(&shown, area.width);
+    let rows = shown
+        .iter()
+        .map(|&(pos, r)| columns.row(r, pos == app.selected, theme));
+    frame.render_widget(
+        Table::new(rows, columns.widths())
+            .header(Row::new(columns.names().iter().copied()).style(theme.title()))
+            .column_spacing(1)
+            .block(block),
+        area,
+    );
+}
+
+/// The pane's frame: how many rows, their order, and the start-up fold.
+fn titled_block<'a>(
+    app: &App,
+    count: usize,
+    area: Rect,
+    theme: &Theme,
+    focused: bool,
+) -> ratatui::widgets::Block<'a> {
+    let sort = match app.sort {
+        Sort::FirstSeen => "first seen",
+        Sort::Hits => "hits",
     };
-    let syscall = widest(&|r| r.syscall.chars().count(), 7);
-    let arch = widest(&|r| r.arch.to_string().chars().count(), 4);
-    let hits = widest(&|r| r.hits.to_string().len(), 4);
-    let verdict = widest(&|r| r.verdict().chars().count(), 7);
-    let you = widest(&|r| r.decision.label().chars().count(), 3);
-    let procs = widest(&|r| procs_of(r).chars().count(), 5);
-    // Six gaps between seven columns, seven for the time of the last call: the
-    // processes keep the time's room when both do not fit.
-    let fixed = 1 + syscall + arch + hits + verdict + you + 6;
-    let last = fixed + procs + 8 <= area.width.saturating_sub(2);
-    let rows = shown.iter().map(|&(pos, r)| {
+    let title = format!(" Syscalls ({count}) · by {sort} ");
+    let block = super::block(title, focused, theme);
+    match app.bootstrap_group() {
+        Some(group) => {
+            let room = area.width.saturating_sub(2) as usize;
+            block.title_bottom(Line::styled(
+                bootstrap_line(&group, app.show_bootstrap, room),
+                theme.dim(),
+            ))
+        }
+        None => block,
+    }
+}
+
+/// What an empty table says: a clean run, nothing yet, or a filter that hides all.
+fn empty_line(app: &App, theme: &Theme) -> Line<'static> {
+    let clean = matches!(app.run.state, RunState::Exited(_)) && app.run.denials == 0;
+    if clean {
+        Line::styled(
+            format!(
+                " ✔ clean run {}: the profile would have denied nothing ",
+                app.run.number
+            ),
+            theme.banner(),
+        )
+    } else if app.rows.is_empty() {
+        Line::styled("nothing the profile would deny, so far", theme.dim())
+    } else if app.filter.is_empty() {
+        Line::styled(
+            "only the runtime's start-up so far: b lists it",
+            theme.dim(),
+        )
+    } else {
+        Line::styled("no syscall matches the filter", theme.dim())
+    }
+}
+
+/// The columns' widths, from the rows on screen, so that the processes get the
+/// room left; narrow panes drop the arch and the processes.
+struct Columns {
+    wide: bool,
+    /// The time of the last call fits too.
+    last: bool,
+    syscall: u16,
+    arch: u16,
+    hits: u16,
+    verdict: u16,
+    you: u16,
+    you_short: u16,
+}
+
+impl Columns {
+    fn measure(shown: &[(usize, &crate::app::Row)], width: u16) -> Columns {
+        let widest = |f: &dyn Fn(&crate::app::Row) -> usize, header: usize| {
+            shown
+                .iter()
+                .map(|(_, r)| f(r))
+                .max()
+                .unwrap_or(0)
+                .max(header) as u16
+        };
+        let mut c = Columns {
+            wide: width >= 60,
+            last: false,
+            syscall: widest(&|r| r.syscall.chars().count(), 7),
+            arch: widest(&|r| r.arch.to_string().chars().count(), 4),
+            hits: widest(&|r| r.hits.to_string().len(), 4),
+            verdict: widest(&|r| r.verdict().chars().count(), 7),
+            you: widest(&|r| r.decision.label().chars().count(), 3),
+            you_short: widest(&|r| r.decision.short().chars().count(), 3),
+        };
+        let procs = widest(&|r| procs_of(r).chars().count(), 5);
+        // Six gaps between seven columns, seven for the time of the last call: the
+        // processes keep the time's room when both do not fit.
+        let fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
+        c.last = fixed + procs + 8 <= width.saturating_sub(2);
+        c
+    }
+
+    fn widths(&self) -> Vec<Constraint> {
+        let mut widths = if self.wide {
+            vec![
+                Constraint::Length(1),
+                Constraint::Length(self.syscall),
+                Constraint::Length(self.arch),
+                Constraint::Length(self.hits),
+                Constraint::Length(self.verdict),
+                Constraint::Length(self.you),
+                Constraint::Min(5),
+            ]
+        } else {
+            vec![
+                Constraint::Length(1),
+                Constraint::Min(self.syscall.min(16)),
+                Constraint::Length(self.hits),
+                Constraint::Length(self.verdict),
+                Constraint::Length(self.you_short),
+            ]
+        };
+        if self.wide && self.last {
+            widths.push(Constraint::Length(7));
+        }
+        widths
+    }
+
+    fn names(&self) -> &'static [&'static str] {
+        match (self.wide, self.last) {
+            (true, true) => &[
+                "", "syscall", "arch", "hits", "profile", "you", "procs", "last",
+            ],
+            (true, false) => &["", "syscall", "arch", "hits", "profile", "you", "procs"],
+            (false, _) => &["", "syscall", "hits", "profile", "you"],
+        }
+    }
+
+    fn row(&self, r: &crate::app::Row, selected: bool, theme: &Theme) -> Row<'static> {
         let decision_style = match r.decision {
             UserDecision::AllowedNow => theme.good(),
             UserDecision::StillDenied => theme.bad(),
             UserDecision::Errno(_) => theme.warn(),
         };
-        let marker = if pos == app.selected { "▶" } else { " " };
+        let marker = if selected { "▶" } else { " " };
         let mut cells = vec![Cell::from(marker), Cell::from(r.syscall.clone())];
-        if wide {
+        if self.wide {
             cells.extend([
                 Cell::from(r.arch.to_string()),
                 Cell::from(r.hits.to_string()),
@@ -91,7 +180,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
                 Cell::from(r.decision.label()).style(decision_style),
                 Cell::from(procs_of(r)),
             ]);
-            if last {
+            if self.last {
                 cells.push(Cell::from(seconds(r.last_ms)));
             }
         } else {
@@ -102,51 +191,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             ]);
         }
         let row = Row::new(cells);
-        if pos == app.selected {
+        if selected {
             row.style(theme.selected())
         } else if r.bootstrap {
             row.style(theme.dim())
         } else {
             row
         }
-    });
-    let mut widths: Vec<Constraint> = if wide {
-        vec![
-            Constraint::Length(1),
-            Constraint::Length(syscall),
-            Constraint::Length(arch),
-            Constraint::Length(hits),
-            Constraint::Length(verdict),
-            Constraint::Length(you),
-            Constraint::Min(5),
-        ]
-    } else {
-        vec![
-            Constraint::Length(1),
-            Constraint::Min(syscall.min(16)),
-            Constraint::Length(hits),
-            Constraint::Length(verdict),
-            Constraint::Length(widest(&|r| r.decision.short().chars().count(), 3)),
-        ]
-    };
-    if wide && last {
-        widths.push(Constraint::Length(7));
     }
-    let names: &[&str] = match (wide, last) {
-        (true, true) => &[
-            "", "syscall", "arch", "hits", "profile", "you", "procs", "last",
-        ],
-        (true, false) => &["", "syscall", "arch", "hits", "profile", "you", "procs"],
-        (false, _) => &["", "syscall", "hits", "profile", "you"],
-    };
-    let header = Row::new(names.iter().copied()).style(theme.title());
-    frame.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .column_spacing(1)
-            .block(b),
-        area,
-    );
 }
 
 /// The runtime's start-up rows, folded or listed after the workload's: as much

@@ -313,7 +313,7 @@ fn hostile_names_calls_and_output_show_escaped_in_every_pane() {
     e.exe = Some(Untrusted::new(b"/tmp/\x1b]52;c;aGk=\x07\xc2\x9b".to_vec()));
     e.call = Some(format!(
         "mkdir({}, 0777)",
-        crate::sources::decode::quote(b"/tmp/\x1b[2J\xc2\x9b\xff")
+        crate::syscalls::decode::quote(b"/tmp/\x1b[2J\xc2\x9b\xff")
     ));
     app.update(Msg::Event(e.clone()));
     app.update(Msg::Output {
@@ -361,7 +361,12 @@ fn the_detail_pane_says_when_the_runtime_drops_the_name() {
         r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "mseal"], "action": "SCMP_ACT_ALLOW"}]}"#.into(),
     )
     .unwrap();
-    let runtime = crate::target::Runtime::from_args(Some("runc@1.1.5"), Some("2.5.4")).unwrap();
+    let runtime = crate::target::Runtime::from_args(
+        Some("runc@1.1.5"),
+        Some("2.5.4"),
+        &crate::target::Runtime::nowhere,
+    )
+    .unwrap();
     let mut app = App::new(
         profile,
         Config {

@@ -54,19 +54,8 @@ mod differential {
         (-299..=-100).contains(&nr)
     }
 
-    /// Where an arch's numbers start, so its number range can be scanned.
-    fn base(arch: Arch) -> u32 {
-        match arch {
-            Arch::X32 => X32_SYSCALL_BIT,
-            Arch::Mips | Arch::Mipsel => 4000,
-            Arch::Mips64 | Arch::Mips64el => 5000,
-            Arch::Mips64n32 | Arch::Mips64n32el => 6000,
-            _ => 0,
-        }
-    }
-
     fn scanned_numbers(arch: Arch) -> Vec<u32> {
-        let b = base(arch);
+        let b = eperm::syscalls::base(arch);
         let mut nrs: Vec<u32> = (b..b + 1024).collect();
         if arch == Arch::Arm {
             nrs.extend(0x0f_0000..0x0f_0100); // ARM private calls

@@ -110,7 +110,7 @@ fn unconditionally_allowed_syscalls_are_cacheable_and_paths_are_short() {
         .iter()
         .filter(|((a, _), e)| {
             *a != Arch::X32
-                && matches!(e, compile::db::Entry::Always(l) if l.verdict.action == eperm::profile::Action::Allow)
+                && matches!(e, compile::libseccomp::Entry::Always(l) if l.verdict.action == eperm::profile::Action::Allow)
         })
         .count();
     assert_eq!(s.cacheable, allowed_always);

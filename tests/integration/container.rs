@@ -1,21 +1,24 @@
 //! `eperm docker` and `eperm oci` against the real runtimes: a dockerd that
 //! tests/run.sh starts with eperm's runc wrapper registered (its socket in
 //! EPERM_TEST_DOCKER_HOST), Debian's runc, and an image made of host binaries.
+//! What docker and podman both do is tested in clients.rs, against each; here is
+//! the docker client's set-up and what only docker (or runc alone) has.
 
-use super::util::container_profiles::{DENY_ALL, DENY_MKDIR, DENY_SOME};
+use super::clients::{
+    assert_runtime_apart, leaked_coverage_cgroups, read_json, used, write, GETPPIDS, IMAGE,
+};
+use super::util::container_profiles::{DENY_MKDIR, DENY_SOME};
 use super::util::{
-    assert_success, cc, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout, Tmux,
+    assert_success, cc, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-const IMAGE: &str = "eperm-test:host";
-
 /// The docker host of the dockerd tests/run.sh started with eperm's runc wrapper
 /// registered; the test image exists on it.
-fn docker_host() -> &'static str {
+pub(super) fn docker_host() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     daemon(&HOST, "EPERM_TEST_DOCKER_HOST")
 }
@@ -38,14 +41,6 @@ fn daemon(host: &'static OnceLock<String>, var: &str) -> &'static str {
         build_image(&host);
         host
     })
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .env("DOCKER_HOST", docker_host())
-        .args(args)
-        .output()
-        .expect("docker runs")
 }
 
 fn eperm_docker(args: &[&str]) -> Output {
@@ -85,223 +80,6 @@ fn docker_run<'a>(options: &[&'a str], script: &'a str) -> Vec<&'a str> {
     args.extend_from_slice(options);
     args.extend([IMAGE, "sh", "-c", script]);
     args
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// The workload fails under the tight profile; under eperm it runs and its
-/// denials are reported (runc's own marked bootstrap); the saved profile then
-/// lets plain `docker run` succeed.
-fn reports_saves_and_the_saved_profile_runs(mode: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let tight = write(dir.path(), "tight.json", DENY_ALL);
-    let saved = dir.path().join("saved.json");
-    let log = dir.path().join("events.jsonl");
-    let workload = docker_run(&[], "mkdir /tmp/x && echo made");
-
-    let opt = format!("seccomp={}", tight.display());
-    let failed = docker(&docker_run(
-        &["--security-opt", &opt],
-        "mkdir /tmp/x && echo made",
-    ));
-    assert!(
-        !failed.status.success(),
-        "the tight profile must stop the container"
-    );
-
-    let mut args = vec!["--mode", mode, "-p", tight.to_str().unwrap()];
-    args.extend([
-        "-o",
-        saved.to_str().unwrap(),
-        "--events",
-        log.to_str().unwrap(),
-        "--",
-    ]);
-    args.extend(&workload);
-    let out = eperm_docker(&args);
-    assert_success(&out);
-    assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
-
-    let events = events(&log);
-    let mkdir: Vec<&Value> = events.iter().filter(|e| e["syscall"] == "mkdir").collect();
-    assert_eq!(mkdir.len(), 1, "{}", stderr(&out));
-    assert_eq!(mkdir[0]["bootstrap"], false);
-    assert_eq!(mkdir[0]["errno"], "EPERM");
-    let runtime: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["comm"] == "runc:[2:INIT]")
-        .collect();
-    assert!(!runtime.is_empty(), "runc's start-up calls are reported");
-    assert!(runtime.iter().all(|e| e["bootstrap"] == true));
-    assert!(events
-        .iter()
-        .filter(|e| e["bootstrap"] == true)
-        .all(|e| e["comm"] == "runc:[2:INIT]"));
-
-    let text = std::fs::read_to_string(&saved).unwrap();
-    let profile: Value = serde_json::from_str(&text).unwrap();
-    let bootstrap_rule = profile["syscalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| {
-            r["comment"]
-                .as_str()
-                .unwrap_or("")
-                .contains("container runtime")
-        })
-        .expect("a rule for runc's needs, commented");
-    assert!(bootstrap_rule["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|n| n == "capset" || n == "setgroups"));
-
-    let opt = format!("seccomp={}", saved.display());
-    let ok = docker(&docker_run(
-        &["--security-opt", &opt],
-        "mkdir /tmp/x && echo made",
-    ));
-    assert_success(&ok);
-    assert_eq!(stdout(&ok), "made\n");
-}
-
-#[test]
-fn docker_notify_reports_saves_and_the_saved_profile_runs() {
-    reports_saves_and_the_saved_profile_runs("notify");
-}
-
-#[test]
-fn docker_log_reports_saves_and_the_saved_profile_runs() {
-    reports_saves_and_the_saved_profile_runs("log");
-}
-
-/// Two containers at once, each with its own eperm: each sees only its own calls.
-fn two_at_once(mode: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = write(dir.path(), "some.json", DENY_SOME);
-    let start = |name: &str, script: &str| {
-        let log = dir.path().join(format!("{name}.jsonl"));
-        let child = eperm()
-            .env("DOCKER_HOST", docker_host())
-            .args(["docker", "--mode", mode, "-p", profile.to_str().unwrap()])
-            .args(["--events", log.to_str().unwrap(), "--"])
-            .args(docker_run(&[], script))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        (child, log)
-    };
-    let (a, a_log) = start(
-        "a",
-        "for i in 1 2 3 4 5; do mkdir /tmp/d$i; sleep 0.2; done",
-    );
-    let (b, b_log) = start(
-        "b",
-        "for i in 1 2 3 4 5 6 7; do ls / >/dev/null; sleep 0.2; done",
-    );
-    for child in [a, b] {
-        let out = child.wait_with_output().unwrap();
-        assert_success(&out);
-    }
-    // runc's init lists fds itself (getdents64): count calls by the program making them.
-    let count = |log: &Path, comm: &str, name: &str| {
-        events(log)
-            .iter()
-            .filter(|e| e["comm"] == comm && e["syscall"] == name)
-            .count()
-    };
-    let strangers =
-        |log: &Path, comm: &str| events(log).iter().filter(|e| e["comm"] == comm).count();
-    assert_eq!(
-        count(&a_log, "mkdir", "mkdir"),
-        5,
-        "a's own mkdir calls, each once"
-    );
-    assert_eq!(strangers(&a_log, "ls"), 0, "b's calls never reach a");
-    assert_eq!(strangers(&b_log, "mkdir"), 0, "a's calls never reach b");
-    // Each ls reads / to its end: one call with entries, one that returns none.
-    assert_eq!(
-        count(&b_log, "ls", "getdents64"),
-        14,
-        "every call of every ls"
-    );
-}
-
-#[test]
-fn docker_two_containers_never_cross_notify() {
-    two_at_once("notify");
-}
-
-#[test]
-fn docker_two_containers_never_cross_log() {
-    two_at_once("log");
-}
-
-#[test]
-fn killing_eperm_removes_the_container() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = write(dir.path(), "some.json", DENY_SOME);
-    let name = format!("eperm-kill-{}", std::process::id());
-    let mut child = eperm()
-        .env("DOCKER_HOST", docker_host())
-        .args(["docker", "-p", profile.to_str().unwrap(), "--"])
-        .args([
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--name",
-            &name,
-            IMAGE,
-            "sleep",
-            "60",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = || {
-        let out = docker(&["ps", "-q", "--filter", &format!("name=^{name}$")]);
-        !stdout(&out).trim().is_empty()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !running() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the container never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    child.kill().unwrap(); // SIGKILL: no chance to clean up itself
-    child.wait().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while running() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the container outlived eperm by 10 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-#[test]
-fn docker_refuses_runs_it_cannot_follow() {
-    for args in [
-        vec!["--", "ps"],
-        vec!["--", "run", "-d", IMAGE, "true"],
-        vec!["--", "run", "--privileged", IMAGE, "true"],
-        vec!["--mode", "log", "--enforce", "--", "run", IMAGE, "true"],
-    ] {
-        let out = eperm().arg("docker").args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("hint") || stderr(&out).contains("--enforce"));
-    }
 }
 
 /// An OCI bundle: `runc spec`'s config with the workload and a profile.
@@ -392,35 +170,6 @@ fn oci_bundle_reports_and_saves_into_config_json() {
     assert_eq!(stdout(&ok), "made\n");
 }
 
-/// The TUI on a container: the denial appears, `a` saves the allowance, `r`
-/// re-runs the container under the saved profile, and the run is clean.
-#[test]
-fn docker_in_the_tui_allow_then_rerun_is_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
-    let command = format!(
-        "DOCKER_HOST={} {} docker --mode notify --enforce -p {} -- run --rm --network none {IMAGE} \
-         sh -c 'mkdir /tmp/x && echo made'; echo EPERM-EXIT=$?; sleep 600",
-        docker_host(),
-        env!("CARGO_BIN_EXE_eperm"),
-        profile.display()
-    );
-    let tmux = Tmux::start(dir.path(), &command);
-    tmux.wait_for("mkdir(\"/tmp/x\"", 30);
-    tmux.wait_for("Operation n", 10); // enforced: the container saw EPERM
-    tmux.steps(&[
-        ("a", "[saved]", 5),
-        ("r", "clean run", 30),
-        ("q", "EPERM-EXIT=0", 15),
-    ]);
-    let opt = format!("seccomp={}", profile.display());
-    let ok = docker(&docker_run(
-        &["--security-opt", &opt],
-        "mkdir /tmp/x && echo made",
-    ));
-    assert_eq!(stdout(&ok), "made\n", "{}", stderr(&ok));
-}
-
 /// A runtime that never hands the listener over (here: a client that only
 /// sleeps) must not hang eperm: the run ends with an error naming the cause.
 #[test]
@@ -428,7 +177,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
     use eperm::container::agent::Agent;
     use eperm::container::launch::{self, Attribution, ContainerId, Launch};
     use eperm::profile::{load_str, KernelVersion, Target};
-    use eperm::run::local::LogOptions;
+    use eperm::run::serve::LogOptions;
     use eperm::run::Interception;
     use eperm::run::{Judge, Policy, RunError, Supervision};
     use std::time::{Duration, Instant};
@@ -667,21 +416,8 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }
 
-/// Calls getppid `argv[1]` times: a known number of calls for coverage to count.
-const GETPPIDS: &str = r#"
-#include <stdlib.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 0;
-    for (long i = 0; i < n; i++)
-        syscall(SYS_getppid);
-    return 0;
-}
-"#;
-
 /// The test image plus the getppid helper, built once on the wrapper's dockerd.
-fn cover_image() -> &'static str {
+pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
         let host = docker_host();
@@ -705,109 +441,9 @@ fn cover_image() -> &'static str {
     })
 }
 
-/// A coverage file's (count, before_exec) of `syscall`, summed over its tallies.
-fn used(coverage: &Value, syscall: &str) -> (u64, u64) {
-    let mut sum = (0, 0);
-    for t in coverage["tallies"].as_array().unwrap() {
-        if t["syscall"] == syscall {
-            sum.0 += t["count"].as_u64().unwrap();
-            sum.1 += t["before_exec"].as_u64().unwrap();
-        }
-    }
-    sum
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// Parent cgroups eperm made for coverage whose eperm is gone: leaks.
-fn leaked_coverage_cgroups() -> Vec<String> {
-    let mut leaked = Vec::new();
-    for root in [
-        "/sys/fs/cgroup/unified",
-        "/sys/fs/cgroup/pids",
-        "/sys/fs/cgroup",
-    ] {
-        let Ok(entries) = std::fs::read_dir(root) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(rest) = name.strip_prefix("eperm-cov-") else {
-                continue;
-            };
-            let pid = rest.split('-').next().unwrap_or("");
-            if !Path::new("/proc").join(pid).exists() {
-                leaked.push(format!("{root}/{name}"));
-            }
-        }
-    }
-    leaked
-}
-
-/// The runtime's own calls under the profile (made by runc's init before it
-/// execs the workload) are counted apart: `names` are runc's alone (the helper
-/// never calls them), and its execve of the workload is the one execve there is.
-fn assert_runc_apart(coverage: &Value, runs: u64, names: &[&str]) {
-    for name in names {
-        let (count, before) = used(coverage, name);
-        assert!(count >= runs, "{name}: {count} calls in {coverage}");
-        assert_eq!(count, before, "{name} is runc's alone: {coverage}");
-    }
-    assert_eq!(used(coverage, "execve"), (runs, runs), "{coverage}");
-}
-
-/// What runc's init calls under the profile before the exec, wherever it runs;
-/// under Docker it also drops capabilities and groups.
+/// What runc's init calls under the profile before the exec, wherever it runs
+/// (under Docker it also drops capabilities and groups: see clients.rs).
 const RUNC_INIT: &[&str] = &["epoll_ctl", "getdents64"];
-const RUNC_INIT_DOCKER: &[&str] = &["epoll_ctl", "getdents64", "capset", "setgroups"];
-
-#[test]
-fn docker_coverage_counts_a_container_s_calls_exactly_and_runc_s_apart() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = write(dir.path(), "p.json", DENY_MKDIR);
-    let p = profile.to_str().unwrap();
-    let image = cover_image();
-    let run = |n: &str| {
-        let args = [
-            "-p",
-            p,
-            "--coverage",
-            "--",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-        ];
-        let mut args = args.to_vec();
-        args.extend([image, "getppids", n]);
-        let out = eperm_docker(&args);
-        assert_success(&out);
-        assert!(
-            stderr(&out).contains("calls counted in the kernel (eBPF)"),
-            "{}",
-            stderr(&out)
-        );
-        out
-    };
-    run("12345");
-    let coverage = read_json(&dir.path().join("p.coverage.json"));
-    assert_eq!(coverage["runs"], 1);
-    let (count, before) = used(&coverage, "getppid");
-    assert_eq!(count - before, 12_345, "{coverage}");
-    assert_runc_apart(&coverage, 1, RUNC_INIT_DOCKER);
-
-    // A second run adds to the first.
-    run("1000");
-    let coverage = read_json(&dir.path().join("p.coverage.json"));
-    assert_eq!(coverage["runs"], 2);
-    let (count, before) = used(&coverage, "getppid");
-    assert_eq!(count - before, 13_345, "{coverage}");
-    assert_runc_apart(&coverage, 2, RUNC_INIT_DOCKER);
-    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
-}
 
 #[test]
 fn docker_coverage_enforces_the_profile_s_denials() {
@@ -876,7 +512,7 @@ fn oci_coverage_counts_the_bundle_s_calls_exactly() {
     let coverage = read_json(&bundle.join("config.coverage.json"));
     let (count, before) = used(&coverage, "getppid");
     assert_eq!(count - before, 777, "{coverage}");
-    assert_runc_apart(&coverage, 1, RUNC_INIT);
+    assert_runtime_apart(&coverage, 1, RUNC_INIT);
     // The bundle's own config is left as it was.
     assert_eq!(read_json(&config), doc);
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());

@@ -5,8 +5,9 @@
 //! report's unused names.
 
 use crate::util::{cc, eperm, ok, require_root, stderr, with_command};
+use eperm::coverage::Coverage;
 use eperm::profile::DEFAULT_PROFILE;
-use eperm::run::coverage::{Coverage, FORCE_ENV};
+use eperm::run::coverage::FORCE_ENV;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -419,7 +419,23 @@ fn dry_run_and_no_change_write_nothing() {
     let (dir, path) = copy("docker-like.json");
     let before = fs::metadata(&path).unwrap();
     let (diff, _) = edit_ok(&path, &["--deny", "read", "--dry-run"]);
-    assert!(!diff.is_empty());
+    // Only "read" leaves the allow list, with three lines of context each side.
+    let file = path.display();
+    let names = |sign: &str, names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| format!("{sign}\t\t\t\t\"{n}\","))
+            .collect()
+    };
+    let mut expected = vec![
+        format!("--- a/{file}"),
+        format!("+++ b/{file}"),
+        "@@ -48,7 +48,6 @@".to_string(),
+    ];
+    expected.extend(names(" ", &["open", "openat", "pipe"]));
+    expected.extend(names("-", &["read"]));
+    expected.extend(names(" ", &["recvfrom", "rename", "rt_sigaction"]));
+    assert_eq!(diff, expected.join("\n") + "\n");
     let (diff, log) = edit_ok(&path, &["--allow", "read", "--dry-run"]);
     assert_eq!(diff, "", "no change, no diff");
     assert!(

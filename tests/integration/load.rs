@@ -268,7 +268,19 @@ fn whole_oci_config_reads_linux_seccomp() {
     assert_eq!(p.architectures, [Arch::X86_64]);
     assert_eq!(names(&p, 0), ["read", "write", "exit_group"]);
     assert_eq!(p.rules[1].args, [cond(0, CmpOp::Eq, 8, 0)]);
-    assert!(p.seccomp_node().get("syscalls").is_some());
+    // The seccomp node is the config's linux.seccomp object, whole.
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(util::fixture("good/oci-config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(p.seccomp_node().to_serde(), file["linux"]["seccomp"]);
+    assert_eq!(
+        p.seccomp_node()
+            .get("syscalls")
+            .and_then(|s| s.items())
+            .map(<[_]>::len),
+        Some(2)
+    );
     // The rest of the config is still there, untouched.
     assert_eq!(
         p.root.get("hostname").and_then(|h| h.as_str()),

@@ -2,8 +2,8 @@
 //! i386, x32 with hex-encoded names, and a cut line) in each fixture.
 
 use crate::util::fixture;
+use eperm::sources::audit_record::{parse_line, parse_payload, Record, Skip};
 use eperm::sources::file::{scan, Format};
-use eperm::sources::parse::{parse_line, parse_payload, Record};
 
 fn render(r: &Record) -> String {
     format!(
@@ -90,30 +90,91 @@ fn i386_and_x32_details() {
     assert_eq!(x32.auid, None);
 }
 
+/// The x32 record of the fixtures on one line, for cutting.
+const X32_LINE: &str = "audit: type=1326 audit(1700000000.300:103): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=4244 comm=6D792070726F67 exe=2F746D702F612062 sig=31 arch=c000003e syscall=1073742344 compat=1 ip=0x401000 code=0x80000000";
+
+/// Lines of `data` as the file readers split them.
+fn pieces(data: &[u8]) -> u64 {
+    data.split(|&b| b == b'\n').count() as u64
+}
+
 proptest::proptest! {
+    /// Any text: no panic, and only a line with a seccomp type (or a journal
+    /// object) is taken for a record; a typed line without `arch=` and `syscall=`
+    /// is a cut one, never a record.
     #[test]
-    fn no_input_panics_the_line_parser(s in "\\PC*") {
-        let _ = parse_line(&s);
-        let _ = parse_line(&format!("audit: type=1326 audit({s}"));
-        let _ = parse_line(&format!("type=SECCOMP msg=audit(1.2:3): {s}"));
-        let _ = parse_payload(s.as_bytes());
+    fn no_input_panics_the_line_parser(
+        // Any text, and text made of a record's own pieces, which does make records.
+        s in proptest::prop_oneof!["\\PC*", "( |=|\\)|\"|arch=c000003e|syscall=[0-9]{1,3}|pid=[0-9]|x)*"]
+    ) {
+        let has_fields = s.contains("arch=") && s.contains("syscall=");
+        let plain = parse_line(&s);
+        if !s.contains("type=") && !s.trim_start().starts_with('{') {
+            proptest::prop_assert_eq!(plain, Err(Skip::NotSeccomp));
+        }
+        // Typed 1326 with a stamp that may never close.
+        let kmsg = parse_line(&format!("audit: type=1326 audit({s}"));
+        proptest::prop_assert_ne!(&kmsg, &Err(Skip::NotSeccomp));
+        if !s.contains(')') || !has_fields {
+            proptest::prop_assert_eq!(kmsg, Err(Skip::Truncated));
+        }
+        // audit.log: the stamp is read whatever the body.
+        match parse_line(&format!("type=SECCOMP msg=audit(1.2:3): {s}")) {
+            Ok(r) => {
+                proptest::prop_assert!(has_fields, "a record from {s:?}");
+                proptest::prop_assert_eq!((r.time, r.serial), (Some((1, 2)), Some(3)));
+            }
+            Err(skip) => proptest::prop_assert_eq!(skip, Skip::Truncated),
+        }
+        // A netlink payload is a seccomp record by its type: never NotSeccomp.
+        match parse_payload(s.as_bytes()) {
+            Ok(_) => proptest::prop_assert!(has_fields, "a record from {s:?}"),
+            Err(skip) => proptest::prop_assert_eq!(skip, Skip::Truncated),
+        }
     }
 
+    /// Any bytes: no panic, at most one record or cut line per line, and the
+    /// line formats give what their lines give one by one.
     #[test]
     fn no_bytes_panic_the_file_readers(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
         for format in [Format::Audit, Format::Kmsg, Format::Journal] {
-            let _ = scan(format, &data);
+            let found = scan(format, &data);
+            proptest::prop_assert!(found.records.len() as u64 + found.truncated <= pieces(&data), "{format:?}");
+        }
+        let one_by_one: Vec<Record> = data
+            .split(|&b| b == b'\n')
+            .filter_map(|line| parse_line(&String::from_utf8_lossy(line)).ok())
+            .collect();
+        for format in [Format::Audit, Format::Kmsg] {
+            proptest::prop_assert_eq!(&scan(format, &data).records, &one_by_one, "{:?}", format);
         }
         let mut framed = b"MESSAGE\n".to_vec();
         framed.extend_from_slice(&data);
-        let _ = scan(Format::Journal, &framed);
+        let found = scan(Format::Journal, &framed);
+        proptest::prop_assert!(found.records.len() as u64 + found.truncated <= pieces(&framed));
     }
 
+    /// A record cut anywhere: not one before its type, cut until its syscall
+    /// number begins, then a record whose number is the digits kept.
     #[test]
-    fn cut_records_never_panic(cut in 0usize..200) {
-        let line = "audit: type=1326 audit(1700000000.300:103): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=4244 comm=6D792070726F67 exe=2F746D702F612062 sig=31 arch=c000003e syscall=1073742344 compat=1 ip=0x401000 code=0x80000000";
-        let cut = cut.min(line.len());
-        let _ = parse_line(&line[..cut]);
+    fn cut_records_never_panic(cut in 0usize..X32_LINE.len() + 10) {
+        let cut = cut.min(X32_LINE.len());
+        let typed = "audit: type=1326".len();
+        let digits = X32_LINE.find("syscall=").unwrap() + "syscall=".len();
+        let kept = &X32_LINE[..cut];
+        match parse_line(kept) {
+            _ if cut < typed => proptest::prop_assert_eq!(parse_line(kept), Err(Skip::NotSeccomp)),
+            Err(skip) => {
+                proptest::prop_assert!(cut <= digits, "cut at {cut}: {skip:?}");
+                proptest::prop_assert_eq!(skip, Skip::Truncated);
+            }
+            Ok(r) => {
+                proptest::prop_assert!(cut > digits, "a record cut at {cut}");
+                let number = kept[digits..].split(' ').next().unwrap();
+                proptest::prop_assert_eq!(r.nr, number.parse::<u32>().unwrap());
+                proptest::prop_assert_eq!((r.pid, r.serial, r.audit_arch), (4244, Some(103), 0xc000_003e));
+            }
+        }
     }
 }
 

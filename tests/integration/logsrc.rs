@@ -462,7 +462,8 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
 
 #[test]
 fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
-    use eperm::run::local::{self, Attach, LogOptions, RunSpec};
+    use eperm::run::local::{self, RunSpec};
+    use eperm::run::serve::{Attach, LogOptions};
     use eperm::run::Interception;
     use eperm::run::{Judge, Policy, Supervision};
     let kernel = setup();

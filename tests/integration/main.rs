@@ -3,6 +3,7 @@
 mod arch;
 mod check;
 mod cli;
+mod clients;
 mod compile;
 mod container;
 mod coverage;

@@ -7,8 +7,8 @@ use crate::compile::differential::{assert_matches_libseccomp, libseccomp_program
 use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::{self, bpf, Mode, SeccompData};
+use eperm::coverage::{Coverage, Tally};
 use eperm::profile::{load_str, resolve, KernelVersion, Profile, Target, DEFAULT_PROFILE};
-use eperm::run::coverage::{Coverage, Tally};
 use eperm::tighten::narrow;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,8 +3,8 @@
 use crate::util::{assert_success, cc, eperm, eperm_ok, require_root, run, stderr, with_command};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
+use eperm::coverage::Coverage;
 use eperm::profile::{load_file, Action, CmpOp, Profile, Rule, Target, DEFAULT_PROFILE};
-use eperm::run::coverage::Coverage;
 use eperm::run::Judge;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

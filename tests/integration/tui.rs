@@ -310,11 +310,11 @@ const TTY_CHECK: &str = "for f in icanon echo isig; do stty -a | grep -qw -- -$f
 /// would vanish with it. A helper thread's panic must end the UI, not leave it
 /// drawing on a restored terminal.
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "EPERM_DEBUG_PANIC exists in debug builds only"
+)]
 fn a_panic_restores_the_terminal() {
-    if !cfg!(debug_assertions) {
-        eprintln!("skipped: EPERM_DEBUG_PANIC exists in debug builds only");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     for (place, report) in [
@@ -436,17 +436,14 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("p.json");
     std::fs::write(&profile, DEFAULT_PROFILE).unwrap();
-    let stored = eperm::run::coverage::Coverage::path_for(&profile);
+    let stored = eperm::coverage::Coverage::path_for(&profile);
     let command = in_pane(&format!(
         "run --coverage -p {} -- sh -c 'echo covered'",
         profile.display()
     ));
     let tmux = Tmux::start(dir.path(), &command);
     tmux.wait_for("1 run in all", 20);
-    assert_eq!(
-        eperm::run::coverage::Coverage::load(&stored).unwrap().runs,
-        1
-    );
+    assert_eq!(eperm::coverage::Coverage::load(&stored).unwrap().runs, 1);
     let screen = tmux.steps(&[("c", "UNUSED", 5)]);
     assert!(screen.contains("Coverage · "), "{screen}");
     let screen = tmux.steps(&[("p", "y write it", 10)]);
@@ -471,10 +468,7 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
         std::fs::read_to_string(&profile).unwrap() == DEFAULT_PROFILE
     });
     tmux.steps(&[("r", "2 runs in all", 20), ("q", "EPERM-EXIT=0", 10)]);
-    assert_eq!(
-        eperm::run::coverage::Coverage::load(&stored).unwrap().runs,
-        2
-    );
+    assert_eq!(eperm::coverage::Coverage::load(&stored).unwrap().runs, 2);
 }
 
 /// An ordinary run, then `c` `m` `r`: the next run collects coverage, stored next
@@ -492,8 +486,8 @@ fn coverage_can_be_turned_on_from_the_ui() {
     assert!(screen.contains("UNUSED"), "{screen}");
 
     tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
-    let stored = eperm::run::coverage::Coverage::path_for(&profile);
-    let coverage = eperm::run::coverage::Coverage::load(&stored).unwrap();
+    let stored = eperm::coverage::Coverage::path_for(&profile);
+    let coverage = eperm::coverage::Coverage::load(&stored).unwrap();
     assert_eq!(coverage.runs, 1);
     assert!(coverage.used().contains("execve"), "{coverage:?}");
     // Run 1 was permissive: mkdir ran. Coverage runs as under the profile: denied.

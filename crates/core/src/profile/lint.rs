@@ -763,10 +763,519 @@ fn verb(v: Verdict) -> String {
     }
 }
 
-pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
         format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::CapSet;
+    use crate::profile::{load_str, resolve, KernelVersion, Target};
+    use crate::target::{Kind, Runtime};
+
+    /// eperm's own loader on x86_64 with every capability, any kernel.
+    fn target() -> Target {
+        Target {
+            arch: Arch::X86_64,
+            caps: CapSet::all(),
+            kernel: None,
+            runtime: None,
+        }
+    }
+
+    /// A Docker profile that lints clean, with `rules` added after its one rule
+    /// (which allows what every workload needs), `extra` top-level members, and
+    /// `arches` as its architectures.
+    fn profile(arches: &str, extra: &str, rules: &str) -> String {
+        let rules = if rules.is_empty() {
+            String::new()
+        } else {
+            format!(",\n{rules}")
+        };
+        format!(
+            "{{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [{arches}],{extra}\n\
+             \"syscalls\": [{{\"names\": [\"execve\", \"exit_group\"], \"action\": \"SCMP_ACT_ALLOW\"}}{rules}]}}"
+        )
+    }
+
+    const X86: &str = r#""SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32""#;
+
+    fn lints_on(text: &str, target: &Target) -> Vec<Diagnostic> {
+        let p = load_str("t.json", text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        lint(&p, &resolve(&p, target))
+    }
+
+    /// The one diagnostic `text` gets on `target`, as (severity, code, path, message).
+    fn only_on(text: &str, target: &Target) -> (Severity, &'static str, String, String) {
+        let all = lints_on(text, target);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        let d = &all[0];
+        (d.severity, d.code, d.path.clone(), d.message.clone())
+    }
+
+    fn only(rules: &str) -> (Severity, &'static str, String, String) {
+        only_on(&profile(X86, "", rules), &target())
+    }
+
+    fn warning(
+        code: &'static str,
+        path: &str,
+        message: &str,
+    ) -> (Severity, &'static str, String, String) {
+        (Severity::Warning, code, path.into(), message.into())
+    }
+
+    #[test]
+    fn a_profile_with_what_every_workload_needs_lints_clean() {
+        assert_eq!(lints_on(&profile(X86, "", ""), &target()), []);
+    }
+
+    #[test]
+    fn ignored_errno() {
+        assert_eq!(
+            only(r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}"#),
+            warning(
+                "ignored-errno",
+                "syscalls[1]",
+                "errnoRet has no effect with SCMP_ACT_ALLOW"
+            )
+        );
+    }
+
+    #[test]
+    fn notify_write() {
+        let text = profile(
+            X86,
+            r#" "listenerPath": "/run/agent.sock","#,
+            r#"{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}"#,
+        );
+        assert_eq!(
+            only_on(&text, &target()),
+            (
+                Severity::Error,
+                "notify-write",
+                "syscalls[1].names[0]".into(),
+                "runc refuses SCMP_ACT_NOTIFY for write".into()
+            )
+        );
+    }
+
+    #[test]
+    fn notify_no_listener() {
+        assert_eq!(
+            only(r#"{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}"#),
+            warning(
+                "notify-no-listener",
+                "",
+                "SCMP_ACT_NOTIFY rules but no listenerPath: nobody answers the notifications"
+            )
+        );
+    }
+
+    #[test]
+    fn duplicate_name() {
+        assert_eq!(
+            only(r#"{"names": ["read", "read"], "action": "SCMP_ACT_ALLOW"}"#),
+            warning(
+                "duplicate-name",
+                "syscalls[1].names[1]",
+                "\"read\" is listed twice in this rule"
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_cap() {
+        // In excludes, the unknown name never excludes: the rule still applies.
+        assert_eq!(
+            only(
+                r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_NOPE"]}}"#
+            ),
+            warning(
+                "unknown-cap",
+                "syscalls[1]",
+                "excludes.caps names an unknown capability \"CAP_NOPE\""
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_arch() {
+        assert_eq!(
+            only(
+                r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW", "excludes": {"arches": ["nope"]}}"#
+            ),
+            warning(
+                "unknown-arch",
+                "syscalls[1]",
+                "excludes.arches names an unknown architecture \"nope\""
+            )
+        );
+    }
+
+    #[test]
+    fn arg_semantics() {
+        assert_eq!(
+            only(
+                r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [
+                    {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+                    {"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}"#
+            ),
+            warning(
+                "arg-semantics",
+                "syscalls[1].args",
+                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule"
+            )
+        );
+    }
+
+    #[test]
+    fn not_for_target() {
+        let (severity, code, path, message) = only(
+            r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}}"#,
+        );
+        assert_eq!(
+            (severity, code, path.as_str()),
+            (Severity::Info, "not-for-target", "syscalls[1]")
+        );
+        assert_eq!(
+            message,
+            "has no effect here: includes.arches does not list amd64"
+        );
+    }
+
+    #[test]
+    fn equals_default() {
+        assert_eq!(
+            only(r#"{"names": ["read"], "action": "SCMP_ACT_ERRNO"}"#),
+            warning(
+                "equals-default",
+                "syscalls[1]",
+                "does the same as the default action (SCMP_ACT_ERRNO(EPERM)), so runc skips it"
+            )
+        );
+    }
+
+    #[test]
+    fn no_names() {
+        assert_eq!(
+            only(r#"{"names": [], "action": "SCMP_ACT_ALLOW"}"#),
+            warning("no-names", "syscalls[1]", "the rule names no syscalls")
+        );
+    }
+
+    #[test]
+    fn unknown_syscall() {
+        assert_eq!(
+            only(r#"{"names": ["rebot"], "action": "SCMP_ACT_ALLOW"}"#),
+            warning(
+                "unknown-syscall",
+                "syscalls[1].names[0]",
+                "\"rebot\" is not a syscall on any architecture"
+            )
+        );
+    }
+
+    #[test]
+    fn not_on_arch() {
+        assert_eq!(
+            only(r#"{"names": ["arm_fadvise64_64"], "action": "SCMP_ACT_ALLOW"}"#),
+            (
+                Severity::Info,
+                "not-on-arch",
+                "syscalls[1]".into(),
+                "1 name is not on x86_64/x86/x32, skipped here: arm_fadvise64_64".into()
+            )
+        );
+    }
+
+    /// `rt` as the target's runtime.
+    fn with_runtime(rt: Runtime) -> Target {
+        Target {
+            runtime: Some(rt),
+            ..target()
+        }
+    }
+
+    #[test]
+    fn empty_name() {
+        // crun skips an empty name; runc refuses it (runtime-refuses below).
+        let crun = Runtime::newest(Kind::Crun);
+        let text = profile(
+            X86,
+            "",
+            r#"{"names": ["read", ""], "action": "SCMP_ACT_ALLOW"}"#,
+        );
+        assert_eq!(
+            only_on(&text, &with_runtime(crun.clone())),
+            warning(
+                "empty-name",
+                "syscalls[1].names[1]",
+                &format!(
+                    "an empty name: {} skips it, but runc refuses the profile",
+                    crun.named()
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn runtime_refuses() {
+        let runc = Runtime::newest(Kind::Runc);
+        let text = profile(
+            X86,
+            "",
+            r#"{"names": ["read", ""], "action": "SCMP_ACT_ALLOW"}"#,
+        );
+        assert_eq!(
+            only_on(&text, &with_runtime(runc.clone())),
+            (
+                Severity::Error,
+                "runtime-refuses",
+                "syscalls[1].names[1]".into(),
+                format!(
+                    "an empty name: {} refuses the profile (\"empty string is not a valid syscall\")",
+                    runc.named()
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_to_runtime() {
+        // crun (no -ENOSYS stub) on the oldest libseccomp eperm knows, and a
+        // syscall that release lacks.
+        let old = Runtime {
+            libseccomp: Runtime::known_libseccomp()[0],
+            ..Runtime::newest(Kind::Crun)
+        };
+        let name = Arch::X86_64
+            .syscalls()
+            .iter()
+            .map(|&(n, _)| n)
+            .find(|&n| {
+                !old.knows(n)
+                    && Runtime::newest(Kind::Crun).knows(n)
+                    && super::super::risk::risk(n).is_none()
+            })
+            .expect("a syscall the oldest libseccomp lacks");
+        let text = profile(
+            X86,
+            "",
+            &format!(r#"{{"names": ["{name}"], "action": "SCMP_ACT_ALLOW"}}"#),
+        );
+        assert_eq!(
+            only_on(&text, &with_runtime(old.clone())),
+            warning(
+                "unknown-to-runtime",
+                "syscalls[1].names[0]",
+                &format!(
+                    "{name}: unknown to libseccomp {} ({}): crun drops it; the container gets EPERM",
+                    old.libseccomp,
+                    old.named()
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn newer_than_kernel() {
+        let old_kernel = Target {
+            kernel: Some(KernelVersion { major: 5, minor: 2 }),
+            ..target()
+        };
+        let text = profile(
+            X86,
+            "",
+            r#"{"names": ["pidfd_open"], "action": "SCMP_ACT_ALLOW"}"#,
+        );
+        assert_eq!(
+            only_on(&text, &old_kernel),
+            warning(
+                "newer-than-kernel",
+                "syscalls[1].names[0]",
+                "pidfd_open came with Linux 5.3, the kernel is 5.2: the call fails with ENOSYS whatever the profile allows"
+            )
+        );
+    }
+
+    #[test]
+    fn duplicate() {
+        assert_eq!(
+            only(
+                r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                   {"names": ["read"], "action": "SCMP_ACT_ALLOW"}"#
+            ),
+            warning(
+                "duplicate",
+                "syscalls[2].names[0]",
+                "read is already allowed by syscalls[1]"
+            )
+        );
+    }
+
+    #[test]
+    fn conflict() {
+        assert_eq!(
+            only(
+                r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                   {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#
+            ),
+            warning(
+                "conflict",
+                "syscalls[2].names[0]",
+                "read is also given SCMP_ACT_ALLOW unconditionally by syscalls[1]: only one can win"
+            )
+        );
+    }
+
+    #[test]
+    fn shadowed() {
+        assert_eq!(
+            only(
+                r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                   {"names": ["read"], "action": "SCMP_ACT_LOG",
+                    "args": [{"index": 0, "value": 3, "op": "SCMP_CMP_EQ"}]}"#
+            ),
+            warning(
+                "shadowed",
+                "syscalls[2].names[0]",
+                "these conditions never decide: syscalls[1] gives read SCMP_ACT_ALLOW unconditionally"
+            )
+        );
+    }
+
+    #[test]
+    fn no_exec() {
+        let text = profile(X86, "", "").replace("\"execve\", ", "");
+        assert_eq!(
+            only_on(&text, &target()),
+            warning(
+                "no-exec",
+                "",
+                "neither execve nor execveat is allowed: the runtime cannot start the workload"
+            )
+        );
+    }
+
+    #[test]
+    fn no_exit() {
+        let text = profile(X86, "", "").replace(", \"exit_group\"", "");
+        assert_eq!(
+            only_on(&text, &target()),
+            warning(
+                "no-exit",
+                "",
+                "exit_group is not allowed: processes cannot exit normally"
+            )
+        );
+    }
+
+    #[test]
+    fn missing_sub_arch() {
+        let text = profile(r#""SCMP_ARCH_X86_64""#, "", "");
+        assert_eq!(
+            only_on(&text, &target()),
+            warning(
+                "missing-sub-arch",
+                "architectures",
+                "on x86_64 the filter will not cover SCMP_ARCH_X86, SCMP_ARCH_X32: such syscalls get the bad-arch action and the process is killed"
+            )
+        );
+    }
+
+    #[test]
+    fn clone3_errno() {
+        // clone allowed, clone3 left to the default EPERM.
+        assert_eq!(
+            only(r#"{"names": ["clone"], "action": "SCMP_ACT_ALLOW"}"#),
+            warning(
+                "clone3-errno",
+                "defaultAction",
+                &format!(
+                    "clone3 fails with {} while clone is allowed: glibc 2.34+ falls back to clone only on ENOSYS, so threads and fork fail",
+                    crate::errno::describe(1)
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn risky() {
+        assert_eq!(
+            only(r#"{"names": ["kexec_load"], "action": "SCMP_ACT_ALLOW"}"#),
+            warning(
+                "risky",
+                "syscalls[1].names[0]",
+                "allows kexec_load: replaces the running kernel"
+            )
+        );
+    }
+
+    #[test]
+    fn base_profile() {
+        let text = "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\n\
+                    kind: SeccompProfile\n\
+                    metadata:\n  name: t\n\
+                    spec:\n  baseProfileName: runc-v1.1.5\n  defaultAction: SCMP_ACT_ERRNO\n\
+                    \x20 architectures: [SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32]\n\
+                    \x20 syscalls:\n  - names: [execve, exit_group]\n    action: SCMP_ACT_ALLOW\n";
+        let p = load_str("t.yaml", text.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let all = lint(&p, &resolve(&p, &target()));
+        assert_eq!(all.len(), 1, "{all:#?}");
+        assert_eq!(
+            (all[0].severity, all[0].code, all[0].path.as_str(), all[0].message.as_str()),
+            (
+                Severity::Warning,
+                "base-profile",
+                "spec.baseProfileName",
+                "the cluster unions the base profile \"runc-v1.1.5\" into this one: these verdicts leave its rules out"
+            )
+        );
+    }
+
+    /// Every code `lint` can emit has its test above: a new code needs one.
+    #[test]
+    fn every_code_has_a_test() {
+        let source = include_str!("lint.rs");
+        let body = &source[..source.find("#[cfg(test)]").unwrap()];
+        // A code is the literal right after the severity, in `push` and
+        // `Diagnostic::new`, or first in an arm's `(code, message)`.
+        let mut codes: Vec<&str> = Vec::new();
+        for (i, _) in body.match_indices('"') {
+            let before = body[..i].trim_end();
+            let after_severity = [
+                "Severity::Warning,",
+                "Severity::Info,",
+                "Severity::Error,",
+                "severity,",
+            ]
+            .iter()
+            .any(|s| before.ends_with(s));
+            if after_severity || before.ends_with("=> (") {
+                let rest = &body[i + 1..];
+                codes.push(&rest[..rest.find('"').unwrap()]);
+            }
+        }
+        // (Not the severity of `risky`'s arms, followed by a message.)
+        codes.retain(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+        codes.sort_unstable();
+        codes.dedup();
+        assert!(codes.len() >= 25, "the codes were not found: {codes:?}");
+        let tests = &source[source.find("#[cfg(test)]").unwrap()..];
+        let untested: Vec<&&str> = codes
+            .iter()
+            .filter(|c| !tests.contains(&format!("fn {}()", c.replace('-', "_"))))
+            .collect();
+        assert_eq!(untested, Vec::<&&str>::new(), "codes: {codes:?}");
     }
 }

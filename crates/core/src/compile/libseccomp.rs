@@ -29,6 +29,7 @@
 use super::bpf::SeccompData;
 use crate::arch::Arch;
 use crate::profile::{ArgCond, CmpOp, Resolved, Verdict};
+use crate::syscalls::multiplex::x86_multiplexed;
 use std::collections::BTreeMap;
 
 /// An action together with the effective rule (index into `Resolved::rules`) that set it.
@@ -202,57 +203,6 @@ pub fn arg_offsets(arch: Arch, i: u8) -> (u32, u32) {
     } else {
         (base + 4, base)
     }
-}
-
-// x86 direct socket calls (359..=373) and IPC calls (393..=402) and their
-// socketcall / ipc call numbers.
-const X86_SOCKETCALL: u32 = 102;
-const X86_IPC: u32 = 117;
-const X86_SOCKET_MUX: &[(u32, u64)] = &[
-    (359, 1),
-    (360, 8),
-    (361, 2),
-    (362, 3),
-    (363, 4),
-    (364, 18),
-    (365, 15),
-    (366, 14),
-    (367, 6),
-    (368, 7),
-    (369, 11),
-    (370, 16),
-    (371, 12),
-    (372, 17),
-    (373, 13),
-];
-const X86_IPC_MUX: &[(u32, u64)] = &[
-    (393, 2),
-    (394, 3),
-    (395, 23),
-    (396, 24),
-    (397, 21),
-    (398, 22),
-    (399, 13),
-    (400, 11),
-    (401, 12),
-    (402, 14),
-];
-
-/// `(socketcall or ipc, call)` for a socket or IPC call's name.
-pub fn x86_pseudo(name: &str) -> Option<(u32, u64)> {
-    use crate::target::Multiplexer;
-    crate::target::multiplexed(name).map(|(mux, call)| match mux {
-        Multiplexer::Socketcall => (X86_SOCKETCALL, call),
-        Multiplexer::Ipc => (X86_IPC, call),
-    })
-}
-
-/// The multiplexed form libseccomp also adds for an x86 socket or IPC syscall.
-pub fn x86_multiplexed(nr: u32) -> Option<(u32, u64)> {
-    let find = |table: &[(u32, u64)]| table.iter().find(|&&(n, _)| n == nr).map(|&(_, c)| c);
-    find(X86_SOCKET_MUX)
-        .map(|c| (X86_SOCKETCALL, c))
-        .or_else(|| find(X86_IPC_MUX).map(|c| (X86_IPC, c)))
 }
 
 impl Db {
@@ -1047,5 +997,186 @@ impl Db {
             cur = node.lvl_nxt;
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::CapSet;
+    use crate::profile::{load_str, resolve, Action, Target};
+    use crate::syscalls::multiplex::x86_pseudo;
+
+    /// The profile resolved for `arches` (native x86_64) and its Db, or the conflict.
+    fn built(arches: &str, rules: &str) -> (Resolved, Result<Db, Conflict>) {
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "architectures": [{arches}], "syscalls": [{rules}]}}"#
+        );
+        let profile = load_str("t.json", json).unwrap();
+        let target = Target {
+            arch: Arch::X86_64,
+            caps: CapSet::all(),
+            kernel: None,
+            runtime: None,
+        };
+        let resolved = resolve(&profile, &target);
+        let db = Db::build(&resolved);
+        (resolved, db)
+    }
+
+    /// (action, errno, the profile rule that decided: None for the default).
+    fn verdict(
+        r: &Resolved,
+        db: &Db,
+        arch: Arch,
+        name: &str,
+        args: [u64; 6],
+    ) -> (Action, u32, Option<usize>) {
+        let nr = arch.syscall_nr(name).unwrap();
+        verdict_nr(r, db, arch, nr, args)
+    }
+
+    fn verdict_nr(
+        r: &Resolved,
+        db: &Db,
+        arch: Arch,
+        nr: u32,
+        args: [u64; 6],
+    ) -> (Action, u32, Option<usize>) {
+        let data = SeccompData {
+            nr,
+            arch: arch.audit_arch(),
+            ip: 0,
+            args,
+        };
+        let o = db.evaluate(arch, nr, &data, r.default);
+        (
+            o.verdict.action,
+            o.verdict.data,
+            o.origin.map(|e| r.rules[e].rule),
+        )
+    }
+
+    const X86_64: &str = r#""SCMP_ARCH_X86_64""#;
+    const EPERM: (Action, u32, Option<usize>) = (Action::Errno, 1, None);
+
+    #[test]
+    fn the_first_unconditional_rule_wins() {
+        let (r, db) = built(
+            X86_64,
+            r#"{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+               {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
+        );
+        let db = db.unwrap();
+        assert_eq!(
+            verdict(&r, &db, Arch::X86_64, "read", [0; 6]),
+            (Action::Allow, 0, Some(0))
+        );
+        assert_eq!(verdict(&r, &db, Arch::X86_64, "write", [0; 6]), EPERM);
+    }
+
+    #[test]
+    fn an_unconditional_rule_replaces_argument_rules_and_drops_later_ones() {
+        let (r, db) = built(
+            X86_64,
+            r#"{"names": ["personality"], "action": "SCMP_ACT_LOG",
+                "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+               {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+               {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 4, "op": "SCMP_CMP_EQ"}]}"#,
+        );
+        let db = db.unwrap();
+        for arg in [0, 4, 8] {
+            assert_eq!(
+                verdict(&r, &db, Arch::X86_64, "personality", [arg, 0, 0, 0, 0, 0]),
+                (Action::Errno, 38, Some(1)),
+                "personality({arg})"
+            );
+        }
+    }
+
+    #[test]
+    fn conditions_of_a_rule_are_anded_and_rules_are_ored() {
+        let (r, db) = built(
+            X86_64,
+            r#"{"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+                         {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}]},
+               {"names": ["socket"], "action": "SCMP_ACT_LOG",
+                "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}"#,
+        );
+        let db = db.unwrap();
+        let socket = |a0, a1| verdict(&r, &db, Arch::X86_64, "socket", [a0, a1, 0, 0, 0, 0]);
+        assert_eq!(socket(2, 1), (Action::Allow, 0, Some(0)));
+        assert_eq!(socket(2, 2), EPERM);
+        assert_eq!(socket(3, 1), EPERM);
+        assert_eq!(socket(1, 5), (Action::Log, 0, Some(1)));
+    }
+
+    #[test]
+    fn comparisons_are_64_bit_on_x86_64_and_32_bit_on_i386() {
+        let (r, db) = built(
+            r#""SCMP_ARCH_X86_64", "SCMP_ARCH_X86""#,
+            r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+               {"names": ["mmap"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 2, "value": 4294967296, "op": "SCMP_CMP_GE"}]}"#,
+        );
+        let db = db.unwrap();
+        let high = [0x1_0000_0008, 0, 0, 0, 0, 0];
+        assert_eq!(verdict(&r, &db, Arch::X86_64, "personality", high), EPERM);
+        assert_eq!(
+            verdict(&r, &db, Arch::X86, "personality", high),
+            (Action::Allow, 0, Some(0))
+        );
+        // On i386 only the low word is compared: 2^32 is 0 there, and 0 >= 0.
+        let mmap = |arch| verdict(&r, &db, arch, "mmap", [0, 0, 5, 0, 0, 0]);
+        assert_eq!(mmap(Arch::X86_64), EPERM);
+        assert_eq!(mmap(Arch::X86), (Action::Allow, 0, Some(1)));
+        assert_eq!(
+            verdict(&r, &db, Arch::X86_64, "mmap", [0, 0, 1 << 32, 0, 0, 0]),
+            (Action::Allow, 0, Some(1))
+        );
+    }
+
+    #[test]
+    fn x86_socket_calls_are_also_judged_through_socketcall() {
+        assert_eq!(x86_pseudo("socket"), Some((102, 1)));
+        assert_eq!(x86_pseudo("semget"), Some((117, 2)));
+        assert_eq!(x86_pseudo("read"), None);
+        let socket = Arch::X86.syscall_nr("socket").unwrap();
+        assert_eq!(x86_multiplexed(socket), Some((102, 1)));
+        let (r, db) = built(
+            r#""SCMP_ARCH_X86""#,
+            r#"{"names": ["socket"], "action": "SCMP_ACT_ALLOW"}"#,
+        );
+        let db = db.unwrap();
+        assert_eq!(
+            verdict_nr(&r, &db, Arch::X86, socket, [0; 6]),
+            (Action::Allow, 0, Some(0))
+        );
+        // socketcall(SYS_SOCKET, …) gets the rule; other socket calls the default.
+        let socketcall = |call| verdict_nr(&r, &db, Arch::X86, 102, [call, 0, 0, 0, 0, 0]);
+        assert_eq!(socketcall(1), (Action::Allow, 0, Some(0)));
+        assert_eq!(socketcall(2), EPERM);
+    }
+
+    #[test]
+    fn one_path_with_two_actions_is_refused() {
+        let (_, db) = built(
+            X86_64,
+            r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+               {"names": ["personality"], "action": "SCMP_ACT_LOG",
+                "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}"#,
+        );
+        assert_eq!(
+            db.unwrap_err(),
+            Conflict {
+                effective: 1,
+                with: Some(0),
+                hang: false
+            }
+        );
     }
 }

@@ -45,7 +45,15 @@ mod tests {
                 );
             }
         }
-        assert!(super::risk("ptrace").is_some());
-        assert!(super::risk("read").is_none());
+        // Each name is found with its own entry's reason: no name is listed twice.
+        for (names, why) in super::RISKY {
+            for name in *names {
+                assert_eq!(super::risk(name), Some(*why), "{name}");
+            }
+        }
+        assert!(super::risk("ptrace")
+            .is_some_and(|why| why.starts_with("reads and rewrites the memory")));
+        assert_eq!(super::risk("read"), None);
+        assert_eq!(super::risk(""), None);
     }
 }

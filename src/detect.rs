@@ -5,11 +5,12 @@
 //! (`libseccomp.so.2 => /lib/x86_64-linux-gnu/libseccomp.so.2`), whose file
 //! name, once its links are followed, carries the release (`libseccomp.so.2.5.4`).
 
-use super::{Kind, Runtime, Version};
+use crate::target::{parse_version_text, release_of_file_name, Kind, Runtime, Version};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub(super) fn detect(kind: Kind) -> Option<Runtime> {
+/// `kind` as found on this machine, or `None` when it is not installed.
+pub fn runtime(kind: Kind) -> Option<Runtime> {
     let path = on_path(kind.name())?;
     let out = Command::new(&path)
         .arg("--version")
@@ -33,22 +34,6 @@ pub(super) fn detect(kind: Kind) -> Option<Runtime> {
         build,
         here: true,
     })
-}
-
-/// The runtime's own release and, when it says, its libseccomp's, from the
-/// text of `--version`: `runc version 1.1.5+ds1` … `libseccomp: 2.5.4`.
-pub(super) fn parse_version_text(text: &str) -> (Option<Version>, Option<Version>) {
-    let mut version = None;
-    let mut libseccomp = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("libseccomp:") {
-            libseccomp = Version::parse(rest);
-        } else if let Some((_, rest)) = line.split_once(" version ") {
-            version = version.or_else(|| Version::parse(rest));
-        }
-    }
-    (version, libseccomp)
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {
@@ -99,7 +84,11 @@ fn linked_library(program: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(lib).ok()
 }
 
-/// `libseccomp.so.2.5.4` → 2.5.4.
-pub(super) fn release_of_file_name(name: &str) -> Option<Version> {
-    Version::parse(name.strip_prefix("libseccomp.so.")?)
+/// The target of `--runtime NAME[@VERSION]` and `--libseccomp VERSION`, what
+/// is not given taken from this machine.
+pub fn runtime_from_args(
+    runtime: Option<&str>,
+    libseccomp: Option<&str>,
+) -> Result<Runtime, String> {
+    Runtime::from_args(runtime, libseccomp, &self::runtime)
 }

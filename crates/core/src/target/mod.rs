@@ -24,11 +24,18 @@
 //! seccomp code; `tests/integration/target.rs` holds the name tables to the
 //! installed libseccomp and the stub to the installed runc.
 
-mod detect;
 mod names;
+mod versions;
 
-use crate::arch::{Arch, X32_SYSCALL_BIT};
+pub use versions::{parse_version_text, release_of_file_name};
+
+use crate::arch::Arch;
 use std::fmt;
+
+/// How a target learns which runtimes are installed: the binary looks on the
+/// machine (it runs them, which this crate never does); pure callers and tests
+/// pass [`Runtime::nowhere`].
+pub type Finder<'a> = &'a dyn Fn(Kind) -> Option<Runtime>;
 
 /// A release number: `2.5.4`, `1.1.5`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -146,17 +153,17 @@ impl Runtime {
             .collect()
     }
 
-    /// `kind` as found on this machine, or `None` when it is not installed.
-    pub fn detect(kind: Kind) -> Option<Runtime> {
-        detect::detect(kind)
+    /// A [`Finder`] that finds nothing: for targets named in full, and tests.
+    pub fn nowhere(_: Kind) -> Option<Runtime> {
+        None
     }
 
-    /// What loads a container's profile on this machine: the first of runc,
-    /// crun and youki found, else runc with the newest libseccomp.
-    pub fn for_machine() -> Runtime {
+    /// What loads a container's profile where `found` looks: the first of
+    /// runc, crun and youki found, else runc with the newest libseccomp.
+    pub fn first_found(found: Finder) -> Runtime {
         Kind::ALL
             .into_iter()
-            .find_map(Runtime::detect)
+            .find_map(found)
             .unwrap_or_else(|| Runtime::newest(Kind::Runc))
     }
 
@@ -172,10 +179,14 @@ impl Runtime {
     }
 
     /// The target of `--runtime NAME[@VERSION]` and `--libseccomp VERSION`;
-    /// what is not given is taken from the runtime found here, else the newest.
-    pub fn from_args(runtime: Option<&str>, libseccomp: Option<&str>) -> Result<Runtime, String> {
+    /// what is not given is taken from the runtime `found` finds, else the newest.
+    pub fn from_args(
+        runtime: Option<&str>,
+        libseccomp: Option<&str>,
+        found: Finder,
+    ) -> Result<Runtime, String> {
         let mut target = match runtime {
-            None => Runtime::for_machine(),
+            None => Runtime::first_found(found),
             Some(text) => {
                 let (name, version) = match text.split_once('@') {
                     Some((n, v)) => (n, Some(v)),
@@ -191,7 +202,7 @@ impl Runtime {
                 // Fully named (runc@1.1.5 --libseccomp 2.5.4): nothing to learn from
                 // this machine, so none of the programs detection runs (~60 ms).
                 let named = version.is_some() && libseccomp.is_some();
-                let detected = if named { None } else { Runtime::detect(kind) };
+                let detected = if named { None } else { found(kind) };
                 let here = detected.filter(|r| {
                     version
                         .is_none_or(|v| r.version.is_some_and(|rv| Version::parse(v) == Some(rv)))
@@ -267,7 +278,9 @@ impl Runtime {
         };
         let column = names::COLUMNS.iter().position(|&c| c == column_of(arch));
         match column.map(|c| row.3[c]) {
-            Some(nr) if nr >= 0 && self.supports(arch) => Lookup::Nr(nr as u32 + base(arch)),
+            Some(nr) if nr >= 0 && self.supports(arch) => {
+                Lookup::Nr(nr as u32 + crate::syscalls::base(arch))
+            }
             _ => Lookup::NotOnArch,
         }
     }
@@ -348,70 +361,6 @@ fn column_of(arch: Arch) -> Arch {
         Arch::Ppc64le => Arch::Ppc64,
         other => other,
     }
-}
-
-/// What libseccomp adds to the CSV's number: x32's bit, the mips ABIs' bases.
-fn base(arch: Arch) -> u32 {
-    match arch {
-        Arch::X32 => X32_SYSCALL_BIT,
-        Arch::Mips | Arch::Mipsel => 4000,
-        Arch::Mips64 | Arch::Mips64el => 5000,
-        Arch::Mips64n32 | Arch::Mips64n32el => 6000,
-        _ => 0,
-    }
-}
-
-/// The multiplexer of a socket or IPC call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Multiplexer {
-    Socketcall,
-    Ipc,
-}
-
-/// The socket and IPC calls with their `socketcall` / `ipc` call numbers
-/// (linux/net.h `SYS_*`, linux/ipc.h). On the arches that have those
-/// multiplexers libseccomp resolves these names to pseudo numbers and adds
-/// the multiplexed form (and the direct one where the arch has it).
-pub fn multiplexed(name: &str) -> Option<(Multiplexer, u64)> {
-    use Multiplexer::{Ipc, Socketcall};
-    const CALLS: &[(&str, Multiplexer, u64)] = &[
-        ("socket", Socketcall, 1),
-        ("bind", Socketcall, 2),
-        ("connect", Socketcall, 3),
-        ("listen", Socketcall, 4),
-        ("accept", Socketcall, 5),
-        ("getsockname", Socketcall, 6),
-        ("getpeername", Socketcall, 7),
-        ("socketpair", Socketcall, 8),
-        ("send", Socketcall, 9),
-        ("recv", Socketcall, 10),
-        ("sendto", Socketcall, 11),
-        ("recvfrom", Socketcall, 12),
-        ("shutdown", Socketcall, 13),
-        ("setsockopt", Socketcall, 14),
-        ("getsockopt", Socketcall, 15),
-        ("sendmsg", Socketcall, 16),
-        ("recvmsg", Socketcall, 17),
-        ("accept4", Socketcall, 18),
-        ("recvmmsg", Socketcall, 19),
-        ("sendmmsg", Socketcall, 20),
-        ("semop", Ipc, 1),
-        ("semget", Ipc, 2),
-        ("semctl", Ipc, 3),
-        ("semtimedop", Ipc, 4),
-        ("msgsnd", Ipc, 11),
-        ("msgrcv", Ipc, 12),
-        ("msgget", Ipc, 13),
-        ("msgctl", Ipc, 14),
-        ("shmat", Ipc, 21),
-        ("shmdt", Ipc, 22),
-        ("shmget", Ipc, 23),
-        ("shmctl", Ipc, 24),
-    ];
-    CALLS
-        .iter()
-        .find(|&&(n, _, _)| n == name)
-        .map(|&(_, mux, call)| (mux, call))
 }
 
 /// Arches whose libseccomp name lookup answers a socket or IPC name with a

@@ -418,15 +418,62 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Any text, and any cut of a real profile: an error or a tree, never a panic.
+        /// Any text, and any cut of a real profile: an error or a tree, never a panic;
+        /// an error points into the text, and a refused profile says where and why.
         #[test]
-        fn never_panics(text in "[ -~\n\t\u{e9}\u{1F600}]{0,200}", cut in 0usize..2000) {
-            let _ = parse(&text);
-            let _ = crate::profile::load_str("t.yaml", text);
-            let real = include_str!("../../tests/fixtures/spo/profile.yaml");
+        fn never_panics(text in "[ -~\n\t\u{e9}\u{1F600}]{0,200}", cut in 0usize..1000) {
+            match parse(&text) {
+                Ok(root) => prop_within(&text, root.span.start, root.span.end)?,
+                Err(e) => {
+                    prop_within(&text, e.offset, e.offset)?;
+                    proptest::prop_assert!(!e.message.is_empty());
+                }
+            }
+            refused_with_reasons(&text)?;
+            let real = include_str!("../../../../tests/fixtures/spo/profile.yaml");
             let cut = real.char_indices().map(|(i, _)| i).find(|&i| i >= cut).unwrap_or(real.len());
-            let _ = crate::profile::load_str("t.yaml", real[..cut].to_string());
+            if cut == real.len() {
+                let whole = crate::profile::load_str("t.yaml", real.to_string());
+                let rules = whole.map(|p| p.rules.len()).map_err(|e| e.to_string());
+                proptest::prop_assert_eq!(rules, Ok(4));
+            } else {
+                refused_with_reasons(&real[..cut])?;
+            }
         }
+    }
+
+    /// `start..end` lies within `text`, on character boundaries.
+    fn prop_within(
+        text: &str,
+        start: usize,
+        end: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        proptest::prop_assert!(
+            start <= end && end <= text.len(),
+            "{start}..{end} of {}",
+            text.len()
+        );
+        proptest::prop_assert!(text.is_char_boundary(start) && text.is_char_boundary(end));
+        Ok(())
+    }
+
+    /// If `text` does not load, the error is about `t.yaml` and lists at least one
+    /// problem, each with a code, a message and a line:column inside the text.
+    fn refused_with_reasons(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let Err(e) = crate::profile::load_str("t.yaml", text.to_string()) else {
+            return Ok(());
+        };
+        proptest::prop_assert_eq!(e.file(), "t.yaml");
+        proptest::prop_assert!(!e.problems().is_empty(), "{}", e);
+        let lines = text.split('\n').count();
+        for d in e.problems() {
+            proptest::prop_assert!(!d.code.is_empty() && !d.message.is_empty(), "{d:?}");
+            proptest::prop_assert!(
+                d.line >= 1 && d.line <= lines && d.column >= 1,
+                "{d:?} in {lines} lines"
+            );
+        }
+        Ok(())
     }
 
     #[test]

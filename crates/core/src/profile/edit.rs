@@ -1377,7 +1377,18 @@ mod tests {
             err.to_string().contains("did you mean \"ENOSYS\"?"),
             "{err}"
         );
-        assert!(Edit::parse_deny("clone3:70000").is_err());
+        // A number past the largest errno: refused, and no name to suggest.
+        let err = Edit::parse_deny("clone3:70000").unwrap_err();
+        assert!(
+            matches!(&err, EditError::BadErrno { spec, suggestion: None } if spec == "70000"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "bad errno \"70000\": expected a name like ENOSYS or a number up to {ERRNO_MAX}"
+            )
+        );
         assert_eq!(
             Edit::parse_deny("clone3:enosys").unwrap(),
             deny("clone3", Some(38))
@@ -1404,17 +1415,17 @@ mod tests {
         use proptest::prelude::*;
 
         const FIXTURES: &[&str] = &[
-            include_str!("../../tests/fixtures/edit/docker-like.json"),
-            include_str!("../../tests/fixtures/edit/inline.json"),
-            include_str!("../../tests/fixtures/edit/old-format.json"),
-            include_str!("../../tests/fixtures/edit/oci-config.json"),
-            include_str!("../../tests/fixtures/edit/no-syscalls.json"),
-            include_str!("../../tests/fixtures/edit/allow-default.json"),
-            include_str!("../../tests/fixtures/edit/spaces4.json"),
-            include_str!("../../tests/fixtures/spo/profile.yaml"),
-            include_str!("../../tests/fixtures/spo/v1beta1.yaml"),
-            include_str!("../../tests/fixtures/spo/no-syscalls.yaml"),
-            include_str!("../../tests/fixtures/spo/empty-syscalls.yaml"),
+            include_str!("../../../../tests/fixtures/edit/docker-like.json"),
+            include_str!("../../../../tests/fixtures/edit/inline.json"),
+            include_str!("../../../../tests/fixtures/edit/old-format.json"),
+            include_str!("../../../../tests/fixtures/edit/oci-config.json"),
+            include_str!("../../../../tests/fixtures/edit/no-syscalls.json"),
+            include_str!("../../../../tests/fixtures/edit/allow-default.json"),
+            include_str!("../../../../tests/fixtures/edit/spaces4.json"),
+            include_str!("../../../../tests/fixtures/spo/profile.yaml"),
+            include_str!("../../../../tests/fixtures/spo/v1beta1.yaml"),
+            include_str!("../../../../tests/fixtures/spo/no-syscalls.yaml"),
+            include_str!("../../../../tests/fixtures/spo/empty-syscalls.yaml"),
         ];
 
         const NAMES: &[&str] = &[

@@ -646,7 +646,7 @@ pub fn quote(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::memory::SliceMemory;
+    use crate::syscalls::memory::SliceMemory;
 
     const BASE: u64 = 0x10_0000;
 

@@ -17,8 +17,8 @@
 //! `ja` trampoline.
 
 use super::bpf::{self, SockFilter};
-use super::db::{Db, Entry, Leaf, Node};
 use super::dispatch::{self, Plan, Seg, Test};
+use super::libseccomp::{Db, Entry, Leaf, Node};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
 
@@ -226,9 +226,9 @@ impl<W: Words> Asm<'_, W> {
             let jt = self.branch_entry(key, true, acc);
             let jf = self.branch_entry(key, false, acc);
             let code = match node.op {
-                super::db::NodeOp::Eq | super::db::NodeOp::MaskedEq => bpf::JEQ_K,
-                super::db::NodeOp::Gt => bpf::JGT_K,
-                super::db::NodeOp::Ge => bpf::JGE_K,
+                super::libseccomp::NodeOp::Eq | super::libseccomp::NodeOp::MaskedEq => bpf::JEQ_K,
+                super::libseccomp::NodeOp::Gt => bpf::JGT_K,
+                super::libseccomp::NodeOp::Ge => bpf::JGE_K,
             };
             let what = (node.offset, node.mask, code, node.datum, jt, jf);
             if let Some(&labels) = self.canon.get(&what) {
@@ -533,7 +533,7 @@ fn reachable(ins: Vec<Ins>, labels: Label) -> Vec<Ins> {
 /// The outcome of a node's test when it cannot depend on the word: a zero mask,
 /// `>= 0`, or `>` something no masked word exceeds.
 fn constant(node: &Node) -> Option<bool> {
-    use super::db::NodeOp;
+    use super::libseccomp::NodeOp;
     match node.op {
         _ if node.mask == 0 => Some(node.test(0)),
         NodeOp::Ge if node.datum == 0 => Some(true),
@@ -669,4 +669,301 @@ fn positions(ins: &[Ins], labels: Label) -> Vec<usize> {
         }
     }
     pos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::CapSet;
+    use crate::compile::{action_word, SeccompData};
+    use crate::profile::{load_str, resolve, Action, Target, Verdict};
+
+    /// Enforce-mode words: each verdict as the kernel gets it; bad arch apart.
+    struct Enforce(Verdict);
+
+    impl Words for Enforce {
+        fn leaf(&mut self, leaf: &Leaf) -> u32 {
+            action_word(leaf.verdict)
+        }
+        fn default(&mut self) -> u32 {
+            action_word(self.0)
+        }
+        fn bad_arch(&self) -> u32 {
+            bpf::RET_KILL_PROCESS
+        }
+    }
+
+    /// The profile's Db and arches (native x86_64, eperm's own loader), and the
+    /// program `emit` makes of them.
+    fn emitted(json: &str) -> (Db, Vec<Arch>, Verdict, Vec<SockFilter>) {
+        emitted_on(Arch::X86_64, json)
+    }
+
+    /// [`emitted`] with `native` as the target's arch (always among the arches).
+    fn emitted_on(native: Arch, json: &str) -> (Db, Vec<Arch>, Verdict, Vec<SockFilter>) {
+        let profile = load_str("t.json", json.to_string()).unwrap();
+        let target = Target {
+            arch: native,
+            caps: CapSet::all(),
+            kernel: None,
+            runtime: None,
+        };
+        let resolved = resolve(&profile, &target);
+        let db = Db::build(&resolved).unwrap();
+        let prog = emit(&db, &resolved.arches, &mut Enforce(resolved.default));
+        assert_eq!(bpf::validate(&prog), Ok(()));
+        (db, resolved.arches, resolved.default, prog)
+    }
+
+    fn call(arch: u32, nr: u32, args: [u64; 6]) -> SeccompData {
+        SeccompData {
+            nr,
+            arch,
+            ip: 0,
+            args,
+        }
+    }
+
+    /// The instructions of `prog` no path from the first reaches.
+    fn dead(prog: &[SockFilter]) -> Vec<usize> {
+        let mut seen = vec![false; prog.len()];
+        let mut todo = vec![0];
+        while let Some(i) = todo.pop() {
+            if i >= prog.len() || std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let ins = prog[i];
+            match ins.code {
+                bpf::RET_K => {}
+                bpf::JA => todo.push(i + 1 + ins.k as usize),
+                bpf::JEQ_K | bpf::JGT_K | bpf::JGE_K | bpf::JSET_K => {
+                    todo.push(i + 1 + ins.jt as usize);
+                    todo.push(i + 1 + ins.jf as usize);
+                }
+                _ => todo.push(i + 1),
+            }
+        }
+        (0..prog.len()).filter(|&i| !seen[i]).collect()
+    }
+
+    #[test]
+    fn no_rules_is_the_arch_check_the_x32_guard_and_the_default() {
+        let (_, _, _, prog) = emitted(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": []}"#,
+        );
+        let x86_64 = Arch::X86_64.audit_arch();
+        assert_eq!(
+            prog,
+            [
+                SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_ARCH),
+                SockFilter::new(bpf::JEQ_K, 0, 4, x86_64),
+                SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_NR),
+                // x32 numbers under x86_64's AUDIT_ARCH are another ABI: bad arch,
+                // all but -1 (a tracer's skipped call), which gets the default.
+                SockFilter::new(bpf::JGE_K, 0, 1, X32_SYSCALL_BIT),
+                SockFilter::new(bpf::JEQ_K, 0, 1, u32::MAX),
+                SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_ERRNO | 1),
+                SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_KILL_PROCESS),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_number_is_one_test_before_the_shared_returns() {
+        let (_, _, _, prog) = emitted_on(
+            Arch::Aarch64,
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_AARCH64"],
+                "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}"#,
+        );
+        let getpid = Arch::Aarch64.syscall_nr("getpid").unwrap();
+        assert_eq!(
+            prog,
+            [
+                SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_ARCH),
+                SockFilter::new(bpf::JEQ_K, 0, 4, Arch::Aarch64.audit_arch()),
+                SockFilter::new(bpf::LD_ABS, 0, 0, bpf::OFF_NR),
+                SockFilter::new(bpf::JEQ_K, 0, 1, getpid),
+                // The returns, sorted by word, one per word for the whole program.
+                SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_ERRNO | 38),
+                SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_ALLOW),
+                SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_KILL_PROCESS),
+            ]
+        );
+    }
+
+    /// A profile with every kind of entry on the three x86 arches.
+    const MIXED: &str = r#"{
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["read", "write", "close", "exit_group", "futex"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+            {"names": ["ptrace"], "action": "SCMP_ACT_KILL_PROCESS"},
+            {"names": ["kill"], "action": "SCMP_ACT_TRAP"},
+            {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 4294967295, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["socket"], "action": "SCMP_ACT_LOG",
+             "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_NE"},
+                      {"index": 1, "value": 2048, "valueTwo": 2048, "op": "SCMP_CMP_MASKED_EQ"}]},
+            {"names": ["mmap"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 2, "value": 4, "op": "SCMP_CMP_LT"}]}
+        ]
+    }"#;
+
+    /// Argument words that walk every side of the comparisons above.
+    const ARGS: &[[u64; 6]] = &[
+        [0; 6],
+        [8, 0, 0, 0, 0, 0],
+        [0xffff_ffff, 0, 0, 0, 0, 0],
+        [0x1_0000_0008, 0, 0, 0, 0, 0],
+        [1, 2048, 0, 0, 0, 0],
+        [2, 2048, 0, 0, 0, 0],
+        [2, 0x801, 3, 0, 0, 0],
+        [2, 0, 4, 0, 0, 0],
+        [u64::MAX, u64::MAX, u64::MAX, 0, 0, 0],
+    ];
+
+    #[test]
+    fn the_program_gives_libseccomps_verdict_for_every_number_of_every_arch() {
+        let (db, arches, default, prog) = emitted(MIXED);
+        assert_eq!(dead(&prog), Vec::<usize>::new(), "dead code was kept");
+        for &arch in &arches {
+            let mut numbers: Vec<u32> = arch.syscalls().iter().map(|&(_, nr)| nr).collect();
+            // Numbers no table has, around the ones it does.
+            numbers.extend([0, 1, 999, 0x3fff_ffff, X32_SYSCALL_BIT | 999]);
+            // x32 shares x86_64's AUDIT_ARCH: its numbers are the ones with the bit.
+            numbers.retain(|nr| arch != Arch::X32 || nr & X32_SYSCALL_BIT != 0);
+            for nr in numbers {
+                for args in ARGS {
+                    let data = call(arch.audit_arch(), nr, *args);
+                    let want = action_word(db.evaluate(arch, nr, &data, default).verdict);
+                    let got = bpf::run(&prog, &data).0;
+                    assert_eq!(got, want, "{arch} nr {nr} args {args:x?}");
+                }
+            }
+        }
+        // A named case of each: allowed, errno, kill, trap, an argument rule's
+        // match and miss, a masked test, a 64-bit value whose low word matches.
+        let x = |name: &str, args: [u64; 6]| {
+            let nr = Arch::X86_64.syscall_nr(name).unwrap();
+            bpf::run(&prog, &call(Arch::X86_64.audit_arch(), nr, args)).0
+        };
+        assert_eq!(x("read", [0; 6]), bpf::RET_ALLOW);
+        assert_eq!(x("clone3", [0; 6]), bpf::RET_ERRNO | 38);
+        assert_eq!(x("ptrace", [0; 6]), bpf::RET_KILL_PROCESS);
+        assert_eq!(x("kill", [0; 6]), bpf::RET_TRAP);
+        assert_eq!(x("openat", [0; 6]), bpf::RET_ERRNO | 1);
+        assert_eq!(x("personality", [8, 0, 0, 0, 0, 0]), bpf::RET_ALLOW);
+        assert_eq!(
+            x("personality", [0xffff_ffff, 0, 0, 0, 0, 0]),
+            bpf::RET_ALLOW
+        );
+        assert_eq!(
+            x("personality", [0x1_0000_0008, 0, 0, 0, 0, 0]),
+            bpf::RET_ERRNO | 1
+        );
+        assert_eq!(x("socket", [2, 0x0801, 0, 0, 0, 0]), bpf::RET_LOG);
+        assert_eq!(x("socket", [1, 0x0801, 0, 0, 0, 0]), bpf::RET_ERRNO | 1);
+        assert_eq!(x("socket", [2, 0x0001, 0, 0, 0, 0]), bpf::RET_ERRNO | 1);
+        assert_eq!(x("mmap", [0, 0, 3, 0, 0, 0]), bpf::RET_ALLOW);
+        assert_eq!(x("mmap", [0, 0, 4, 0, 0, 0]), bpf::RET_ERRNO | 1);
+        // i386 compares the low word only: 0x1_0000_0008 is 8 there.
+        let nr = Arch::X86.syscall_nr("personality").unwrap();
+        let args = [0x1_0000_0008, 0, 0, 0, 0, 0];
+        assert_eq!(
+            bpf::run(&prog, &call(Arch::X86.audit_arch(), nr, args)).0,
+            bpf::RET_ALLOW
+        );
+        // An arch the profile does not list.
+        let aarch64 = call(Arch::Aarch64.audit_arch(), 63, [0; 6]);
+        assert_eq!(bpf::run(&prog, &aarch64).0, bpf::RET_KILL_PROCESS);
+        // x32 is listed: its numbers under x86_64's AUDIT_ARCH are judged as x32's.
+        let x32_read = Arch::X32.syscall_nr("read").unwrap();
+        assert_ne!(x32_read & X32_SYSCALL_BIT, 0);
+        assert_eq!(
+            bpf::run(&prog, &call(Arch::X86_64.audit_arch(), x32_read, [0; 6])).0,
+            bpf::RET_ALLOW
+        );
+    }
+
+    #[test]
+    fn only_argument_rules_read_arguments_and_each_word_has_one_ret() {
+        let (db, _, default, prog) = emitted(MIXED);
+        let audit = Arch::X86_64.audit_arch();
+        for &(name, nr) in Arch::X86_64.syscalls() {
+            let data = call(audit, nr, [0; 6]);
+            let r = bpf::run_traced(&prog, &data);
+            let has_tree = matches!(db.entries.get(&(Arch::X86_64, nr)), Some(Entry::Tree(_)));
+            // The action cache needs paths that load only nr and arch.
+            assert_eq!(r.read_args, has_tree, "{name}");
+            if !has_tree {
+                let want = action_word(db.evaluate(Arch::X86_64, nr, &data, default).verdict);
+                assert_eq!(r.action, want, "{name}");
+            }
+        }
+        let mut rets: Vec<u32> = prog
+            .iter()
+            .filter(|i| i.code == bpf::RET_K)
+            .map(|i| i.k)
+            .collect();
+        let all = rets.len();
+        rets.sort_unstable();
+        rets.dedup();
+        assert_eq!(
+            rets.len(),
+            all,
+            "a word returned from two places: {rets:x?}"
+        );
+        let allow = Verdict {
+            action: Action::Allow,
+            data: 0,
+        };
+        assert!(rets.contains(&action_word(allow)));
+    }
+
+    #[test]
+    fn far_targets_are_reached_through_trampolines() {
+        // 300 syscalls each with its own argument test: the number tests sit
+        // further than 255 instructions from the blocks at the end.
+        let names: Vec<&str> = Arch::X86_64
+            .syscalls()
+            .iter()
+            .map(|&(n, _)| n)
+            .filter(|n| !n.starts_with('_'))
+            .take(300)
+            .collect();
+        let rules: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                format!(
+                    r#"{{"names": ["{n}"], "action": "SCMP_ACT_ALLOW", "args": [{{"index": 0, "value": {i}, "op": "SCMP_CMP_EQ"}}]}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{}]}}"#,
+            rules.join(",")
+        );
+        let (db, _, default, prog) = emitted(&json);
+        assert!(prog.len() > 600, "{} instructions", prog.len());
+        assert!(prog.iter().any(|i| i.code == bpf::JA), "no trampoline");
+        // Moving a far `ret` next to its jumps can leave the original, or an
+        // earlier copy, unused: only such `ret`s may be dead.
+        let dead = dead(&prog);
+        assert!(dead.iter().all(|&i| prog[i].code == bpf::RET_K), "{dead:?}");
+        let audit = Arch::X86_64.audit_arch();
+        for (i, name) in names.iter().enumerate() {
+            let nr = Arch::X86_64.syscall_nr(name).unwrap();
+            for arg in [i as u64, i as u64 + 1] {
+                let data = call(audit, nr, [arg, 0, 0, 0, 0, 0]);
+                let want = action_word(db.evaluate(Arch::X86_64, nr, &data, default).verdict);
+                assert_eq!(bpf::run(&prog, &data).0, want, "{name}({arg})");
+                let allowed = want == bpf::RET_ALLOW;
+                assert_eq!(allowed, arg == i as u64, "{name}({arg})");
+            }
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub use model::{Action, ArgCond, CmpOp, Filter, Form, KernelVersion, Profile, Ru
 pub use resolve::{resolve, Effective, Refusal, Resolved, Skip, Target, Verdict};
 
 /// The embedded default profile, Docker-compatible in behaviour.
-pub const DEFAULT_PROFILE: &str = include_str!("../../assets/profiles/default.json");
+pub const DEFAULT_PROFILE: &str = include_str!("../../../../assets/profiles/default.json");
 
 /// The name the embedded default profile goes by in messages (its `file`).
 pub const DEFAULT_NAME: &str = "<default profile>";

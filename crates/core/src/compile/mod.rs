@@ -1,14 +1,14 @@
 //! The BPF compiler: effective rules to a seccomp program, with an emulator,
 //! a disassembler and statistics.
 //!
-//! Verdicts follow libseccomp as runc drives it (see [`db`]); the program's shape
+//! Verdicts follow libseccomp as runc drives it (see [`libseccomp`]); the program's shape
 //! is our own (see [`emit`]).
 
 pub mod bpf;
-pub mod db;
 pub mod disasm;
 pub mod dispatch;
 pub mod emit;
+pub mod libseccomp;
 pub mod stats;
 pub mod stub;
 
@@ -16,7 +16,7 @@ pub use bpf::{run, validate, SeccompData, SockFilter};
 
 use crate::arch::Arch;
 use crate::profile::{Action, Diagnostic, Profile, Resolved, Severity, Verdict};
-use db::{Db, Leaf, Outcome};
+use libseccomp::{Db, Leaf, Outcome};
 use std::collections::HashMap;
 
 /// How denials are turned into something a debugger can watch.
@@ -188,7 +188,7 @@ pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError
 }
 
 /// What libseccomp does with a rule it cannot merge, in a sentence.
-fn conflict_message(resolved: &Resolved, c: &db::Conflict) -> String {
+fn conflict_message(resolved: &Resolved, c: &libseccomp::Conflict) -> String {
     let e = &resolved.rules[c.effective];
     let runtime = resolved
         .target

@@ -1,5 +1,6 @@
-use super::detect::{parse_version_text, release_of_file_name};
+use super::versions::{parse_version_text, release_of_file_name};
 use super::*;
+use crate::arch::X32_SYSCALL_BIT;
 
 fn runc(libseccomp: &str) -> Runtime {
     Runtime {
@@ -51,7 +52,12 @@ fn each_release_knows_the_names_of_its_table() {
     assert_eq!(runc("2.5.7").lookup(Arch::X86_64, "mseal"), Lookup::Nr(462));
     assert!(!old.supports(Arch::Loongarch64) && new.supports(Arch::Loongarch64));
     // Debian 12's patched 2.5.4 knows 2.5.5's names.
-    let debian = Runtime::from_args(Some("runc@1.1.5"), Some("2.5.4-1+deb12u1")).unwrap();
+    let debian = Runtime::from_args(
+        Some("runc@1.1.5"),
+        Some("2.5.4-1+deb12u1"),
+        &Runtime::nowhere,
+    )
+    .unwrap();
     assert_eq!(debian.libseccomp, Version::new(2, 5, 4));
     assert_eq!(debian.names_of(), Version::new(2, 5, 5));
     assert_eq!(debian.lookup(Arch::X86_64, "cachestat"), Lookup::Nr(451));
@@ -61,20 +67,20 @@ fn each_release_knows_the_names_of_its_table() {
 
 #[test]
 fn runtime_arguments_parse_or_explain() {
-    let r = Runtime::from_args(Some("youki@0.6.0"), Some("2.5.4")).unwrap();
+    let r = Runtime::from_args(Some("youki@0.6.0"), Some("2.5.4"), &Runtime::nowhere).unwrap();
     assert_eq!(r.kind, Kind::Youki);
     assert!(r.ors_every_condition());
     assert_eq!(r.libseccomp, Version::new(2, 5, 4));
-    let r = Runtime::from_args(Some("youki"), Some("2.6.0")).unwrap();
+    let r = Runtime::from_args(Some("youki"), Some("2.6.0"), &Runtime::nowhere).unwrap();
     assert!(!r.ors_every_condition());
-    let e = Runtime::from_args(Some("kata"), None).unwrap_err();
+    let e = Runtime::from_args(Some("kata"), None, &Runtime::nowhere).unwrap_err();
     assert!(
         e.contains("unknown runtime \"kata\"") && e.contains("hint"),
         "{e}"
     );
-    let e = Runtime::from_args(Some("runc"), Some("2.4.0")).unwrap_err();
+    let e = Runtime::from_args(Some("runc"), Some("2.4.0"), &Runtime::nowhere).unwrap_err();
     assert!(e.contains("older than"), "{e}");
-    let e = Runtime::from_args(Some("runc"), Some("x")).unwrap_err();
+    let e = Runtime::from_args(Some("runc"), Some("x"), &Runtime::nowhere).unwrap_err();
     assert!(e.contains("invalid version \"x\""), "{e}");
 }
 
@@ -102,7 +108,7 @@ fn every_name_libseccomp_knows_is_described() {
     let missing: Vec<&str> = super::names::ROWS
         .iter()
         .map(|row| row.0)
-        .filter(|name| crate::sources::signatures::signature(name).is_none())
+        .filter(|name| crate::syscalls::signatures::signature(name).is_none())
         .collect();
     assert!(
         missing.is_empty(),

@@ -363,7 +363,7 @@ fn on_runtime(rt: &Runtime, arches: &[Arch], name: &str) -> Vec<(Arch, u32, Opti
         .filter_map(|&a| match rt.lookup(a, name) {
             Lookup::Nr(nr) => Some((a, nr, None)),
             Lookup::NotOnArch if a == Arch::X86 => {
-                let (mux, call) = crate::compile::db::x86_pseudo(name)?;
+                let (mux, call) = crate::syscalls::multiplex::x86_pseudo(name)?;
                 Some((a, mux, Some(call)))
             }
             _ => None,
@@ -427,7 +427,7 @@ fn enosys_stub(profile: &Profile, target: &Target, rt: &Runtime) -> Vec<(Arch, u
                 .flat_map(|r| &r.names)
                 .filter(|n| {
                     !(crate::target::munges_names(arch)
-                        && crate::target::multiplexed(&n.name).is_some())
+                        && crate::syscalls::multiplex::multiplexed(&n.name).is_some())
                 })
                 .filter_map(|n| match rt.lookup(arch, &n.name) {
                     Lookup::Nr(nr) => Some(nr),

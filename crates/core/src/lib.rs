@@ -1,0 +1,30 @@
+//! eperm-core: the pure part of eperm — what a seccomp profile means, with no
+//! threads, no processes and no kernel calls beyond reading and writing files.
+//! Everything that touches the kernel lives in the `eperm` binary crate, which
+//! depends on this one; the compiler keeps the arrow pointing that way.
+//!
+//! Ground floor first:
+//!
+//! - [`json`], [`untrusted`], [`suggest`]: positions-keeping JSON, text from
+//!   other processes shown escaped, "did you mean".
+//! - [`arch`], [`syscalls`], [`errno`], [`caps`]: architectures and syscall
+//!   numbers; what each syscall does, takes and how a call reads; errno and
+//!   capability names.
+//! - [`target`]: the runtime that loads a profile and its libseccomp.
+//! - [`profile`]: the model, loading with precise errors, resolution for a
+//!   target, lints, minimal-diff edits and atomic saves.
+//! - [`compile`]: a resolved profile to classic BPF, with its emulator and the
+//!   libseccomp emulation the verdicts are checked against.
+
+#![forbid(unsafe_code)]
+
+pub mod arch;
+pub mod caps;
+pub mod compile;
+pub mod errno;
+pub mod json;
+pub mod profile;
+pub mod suggest;
+pub mod syscalls;
+pub mod target;
+pub mod untrusted;

@@ -1,0 +1,214 @@
+//! Coverage: which allowances of a profile a workload really used, per
+//! deciding rule, syscall and arch, summed over runs and kept in a file next to
+//! the profile (`NAME.coverage.json`, see [`Coverage::path_for`]).
+//!
+//! This is the data model and its file only. How a run counts calls (in the
+//! kernel with eBPF, or by seccomp notification) is `run::coverage`'s; what a
+//! profile can lose or narrow from it is `tighten`'s.
+
+use crate::arch::Arch;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// At most this many pids are remembered per tally.
+pub const MAX_PIDS: usize = 64;
+/// At most this many distinct values are remembered per argument position; a
+/// position holding this many may have seen more (narrowing then stays away).
+pub const MAX_VALUES: usize = 256;
+
+/// The syscalls of which some argument is sampled (see [`watched`]).
+pub const WATCHED: [&str; 12] = [
+    "clone",
+    "personality",
+    "prctl",
+    "unshare",
+    "setns",
+    "socket",
+    "socketpair",
+    "ioctl",
+    "mmap",
+    "mmap2",
+    "mprotect",
+    "pkey_mprotect",
+];
+
+/// The argument positions rules commonly constrain, for one call.
+pub fn watched(arch: Arch, name: &str) -> &'static [usize] {
+    match name {
+        "clone" if matches!(arch, Arch::S390 | Arch::S390x) => &[1],
+        "clone" | "personality" | "prctl" | "unshare" | "setns" => &[0],
+        "socket" | "socketpair" => &[0, 1],
+        "ioctl" => &[1],
+        "mmap" | "mmap2" | "mprotect" | "pkey_mprotect" => &[2],
+        _ => &[],
+    }
+}
+
+/// One allowance's (or denial's) use: one deciding rule, one syscall, one arch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Index into the profile's `syscalls[]`; `None`: the default action.
+    pub rule: Option<usize>,
+    pub syscall: String,
+    pub arch: String,
+    /// What the profile said, e.g. `SCMP_ACT_ALLOW`.
+    pub action: String,
+    pub count: u64,
+    /// Calls made before the workload's exec (the runtime's own needs).
+    #[serde(default)]
+    pub before_exec: u64,
+    #[serde(default)]
+    pub pids: BTreeSet<u32>,
+    /// `"arg0"` → values seen there.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeSet<u64>>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: &Tally) {
+        self.count += other.count;
+        self.before_exec += other.before_exec;
+        for &p in &other.pids {
+            if self.pids.len() >= MAX_PIDS {
+                break;
+            }
+            self.pids.insert(p);
+        }
+        for (k, vs) in &other.values {
+            let set = self.values.entry(k.clone()).or_default();
+            for &v in vs {
+                if set.len() >= MAX_VALUES {
+                    break;
+                }
+                set.insert(v);
+            }
+        }
+    }
+
+    fn key(&self) -> (Option<usize>, String, String) {
+        (self.rule, self.syscall.clone(), self.arch.clone())
+    }
+}
+
+/// Coverage of one or more runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// How many runs are merged here.
+    pub runs: u64,
+    pub tallies: Vec<Tally>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoverageError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path}: not a coverage file: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Coverage {
+    /// Adds `other`'s runs: counts add, value sets union.
+    pub fn merge(&mut self, other: &Coverage) {
+        self.runs += other.runs;
+        let mut at: HashMap<(Option<usize>, String, String), usize> = self
+            .tallies
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.key(), i))
+            .collect();
+        for t in &other.tallies {
+            match at.get(&t.key()) {
+                Some(&i) => self.tallies[i].merge(t),
+                None => {
+                    at.insert(t.key(), self.tallies.len());
+                    self.tallies.push(t.clone());
+                }
+            }
+        }
+        self.tallies
+            .sort_by(|a, b| (a.rule, &a.syscall, &a.arch).cmp(&(b.rule, &b.syscall, &b.arch)));
+    }
+
+    /// Syscall names used at all (any arch, any verdict).
+    pub fn used(&self) -> BTreeSet<&str> {
+        self.tallies
+            .iter()
+            .filter(|t| t.count > 0)
+            .map(|t| t.syscall.as_str())
+            .collect()
+    }
+
+    /// Syscall names used before the workload's exec.
+    pub fn before_exec(&self) -> BTreeSet<&str> {
+        self.tallies
+            .iter()
+            .filter(|t| t.before_exec > 0)
+            .map(|t| t.syscall.as_str())
+            .collect()
+    }
+
+    /// Every value seen at `arg` for `syscall`, over all arches and rules.
+    pub fn values(&self, syscall: &str, arg: usize) -> BTreeSet<u64> {
+        let key = format!("arg{arg}");
+        self.tallies
+            .iter()
+            .filter(|t| t.syscall == syscall)
+            .filter_map(|t| t.values.get(&key))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// Where coverage of `profile` is kept: `DIR/NAME.coverage.json` for `DIR/NAME.json`.
+    pub fn path_for(profile: &Path) -> PathBuf {
+        let stem = profile
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "profile".into());
+        profile.with_file_name(format!("{stem}.coverage.json"))
+    }
+
+    /// The stored coverage at `path`; empty when there is none yet.
+    pub fn load(path: &Path) -> Result<Coverage, CoverageError> {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|source| CoverageError::Parse { path: name, source }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Coverage::default()),
+            Err(source) => Err(CoverageError::Io { path: name, source }),
+        }
+    }
+
+    /// Writes atomically (a temporary file renamed over `path`).
+    pub fn save(&self, path: &Path) -> Result<(), CoverageError> {
+        let name = path.display().to_string();
+        let io_err = |source| CoverageError::Io {
+            path: name.clone(),
+            source,
+        };
+        let text = serde_json::to_string_pretty(self).expect("coverage serializes") + "\n";
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp{}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, text).map_err(io_err)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io_err(e)
+        })
+    }
+
+    /// Loads what is stored at `path`, adds `run` and saves the sum.
+    pub fn merge_into(path: &Path, run: &Coverage) -> Result<Coverage, CoverageError> {
+        let mut stored = Coverage::load(path)?;
+        stored.merge(run);
+        stored.save(path)?;
+        Ok(stored)
+    }
+}

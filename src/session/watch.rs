@@ -1,0 +1,248 @@
+//! Kernel log records without a workload of eperm's: `watch` follows the
+//! machine's live records, `replay` reads saved ones. Both explain each record
+//! by the profile's deciding rule when a profile was given, and show events the
+//! same way; the commands only choose where they go (a terminal UI, stdout).
+
+use super::SessionError;
+use crate::arch::Arch;
+use crate::caps::CapSet;
+use crate::profile::{load_or_default, KernelVersion, Profile, Target};
+use crate::run::Judge;
+use crate::sources::event::{Event, Source};
+use crate::sources::file::{self, Format};
+use crate::sources::health::Health;
+use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The profile that explains records (`-p`, else the embedded one shown in the
+/// UI), and its judge when one was given. Docker's capabilities are the best guess
+/// for a container started elsewhere.
+pub fn profile_and_judge(path: Option<&Path>) -> Result<(Profile, Option<Judge>), SessionError> {
+    let profile = load_or_default(path)?;
+    if path.is_none() {
+        return Ok((profile, None));
+    }
+    let target = Target {
+        arch: Arch::native(),
+        caps: CapSet::docker_default(),
+        kernel: KernelVersion::running(),
+        runtime: None,
+    };
+    let judge = Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce)
+        .map_err(|e| SessionError::BadInput(e.to_string()))?;
+    Ok((profile, Some(judge)))
+}
+
+/// The UI's configuration when there is no workload to run.
+pub fn view_config(what: &str, path: Option<PathBuf>) -> crate::app::Config {
+    crate::app::Config {
+        command: what.to_string(),
+        mode: "log".to_string(),
+        enforce: false,
+        hold: false,
+        hold_timeout_ms: 0,
+        autosave: true,
+        rerun_on_save: false,
+        coverage: false,
+        path,
+        watching: true,
+        runtime: None,
+        report: None,
+    }
+}
+
+/// The event for a record, with the deciding rule when a profile was given.
+pub fn judged_event(incoming: &Incoming, judge: Option<&Judge>, time_ms: u64) -> Event {
+    let judged = judge.and_then(|j| {
+        let r = &incoming.record;
+        let judgement = j.judge(r.arch?, r.nr, [0; 6]);
+        Some((judgement.verdict, judgement.decider))
+    });
+    logs::event(incoming, judged, time_ms, None)
+}
+
+/// What `watch` follows: which sources, which processes, for how long.
+pub struct WatchOptions {
+    pub wanted: Wanted,
+    /// Only this process and its descendants.
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub exe: Option<String>,
+    /// Only processes of this container (by id, name or pod).
+    pub container: Option<String>,
+    /// Explains each record when a profile was given.
+    pub judge: Option<Judge>,
+    /// Stop after this long.
+    pub deadline: Option<Duration>,
+}
+
+/// The machine's kernel log sources, followed until told to stop.
+pub struct Watch {
+    sources: LogSources,
+    records: mpsc::Receiver<Incoming>,
+    filter: Filter,
+    container: Option<String>,
+    judge: Option<Judge>,
+    deadline: Option<Duration>,
+}
+
+impl Watch {
+    /// Starts the sources `options` asks for (an error when none could be started;
+    /// [`Watch::any_active`] says whether one is reading).
+    pub fn start(options: WatchOptions) -> std::io::Result<Watch> {
+        let (tx, records) = logs::channel();
+        let sources = LogSources::start(options.wanted, tx)?;
+        let mut filter = match options.pid {
+            Some(pid) => Filter::tree(pid),
+            None => Filter::default(),
+        };
+        filter.comm = options.comm;
+        filter.exe = options.exe;
+        Ok(Watch {
+            sources,
+            records,
+            filter,
+            container: options.container,
+            judge: options.judge,
+            deadline: options.deadline,
+        })
+    }
+
+    pub fn health(&self) -> Vec<Health> {
+        self.sources.health()
+    }
+
+    pub fn any_active(&self) -> bool {
+        self.sources.any_active()
+    }
+
+    /// The sources' health every half second, until the receiver is dropped (a
+    /// UI's status bar).
+    pub fn health_updates(&self) -> mpsc::Receiver<Vec<Health>> {
+        let (health, updates) = mpsc::channel();
+        let handles = self.sources.handles();
+        std::thread::spawn(move || loop {
+            let now: Vec<_> = handles.iter().map(|h| h.get()).collect();
+            if health.send(now).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        updates
+    }
+
+    /// Moves records to `emit` (deduplicated, filtered and explained) until `stop`,
+    /// the deadline, or `emit` fails; `emit(None, true)` is a quiet moment to
+    /// flush. Returns how many events were emitted.
+    pub fn pump(
+        &mut self,
+        stop: &AtomicBool,
+        emit: &mut dyn FnMut(Option<Event>, bool) -> std::io::Result<()>,
+    ) -> std::io::Result<u64> {
+        let started = Instant::now();
+        let mut dedupe = Dedupe::default();
+        let mut shown = 0u64;
+        let deadline = self.deadline;
+        while !stop.load(Ordering::SeqCst) && deadline.is_none_or(|d| started.elapsed() < d) {
+            let incoming = match self.records.recv_timeout(Duration::from_millis(100)) {
+                Ok(i) => i,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    emit(None, true)?;
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            if !dedupe.first(&incoming.record) || !self.filter.matches(&incoming.record) {
+                continue;
+            }
+            let time_ms = started.elapsed().as_millis() as u64;
+            let event = judged_event(&incoming, self.judge.as_ref(), time_ms);
+            // `--container`: a record whose process is gone (or in no container) is not its.
+            if let Some(want) = &self.container {
+                if !event.container.as_ref().is_some_and(|c| c.matches(want)) {
+                    continue;
+                }
+            }
+            emit(Some(event), false)?;
+            shown += 1;
+        }
+        Ok(shown)
+    }
+
+    /// Stops the sources; their final health.
+    pub fn stop(self) -> Vec<Health> {
+        // The record queue is bounded: unread, a full one would keep the readers
+        // waiting in `stop`.
+        drop(self.records);
+        self.sources.stop()
+    }
+}
+
+/// How many records of one saved log were read, and how many were not whole.
+pub struct Replayed {
+    pub records: usize,
+    /// Records cut short.
+    pub truncated: u64,
+    /// Records the printk rate limit suppressed (kmsg says how many).
+    pub suppressed: u64,
+}
+
+/// The events of one saved log (`data`, in any form `sources::file` reads),
+/// explained by `judge`, appended to `events`.
+pub fn replay(data: &[u8], judge: Option<&Judge>, events: &mut Vec<Event>) -> Replayed {
+    let before = events.len();
+    let (truncated, suppressed) = file::each_record(format_of(data), data, |record| {
+        let incoming = Incoming {
+            source: Source::File,
+            record,
+        };
+        events.push(judged_event(&incoming, judge, 0));
+    });
+    Replayed {
+        records: events.len() - before,
+        truncated,
+        suppressed,
+    }
+}
+
+/// The journal's JSON and export forms are read whole; every other form line by line.
+fn format_of(data: &[u8]) -> Format {
+    let start = &data[..data.len().min(4096)];
+    let first = start.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') || start.starts_with(b"__CURSOR=") {
+        Format::Journal
+    } else {
+        Format::Audit
+    }
+}
+
+/// `audit pid 1234 (curl /usr/bin/curl) x86_64 socket: SCMP_ACT_LOG [syscalls[3]] container docker web (3f2a9c1b7d04)`
+pub fn line(e: &Event) -> String {
+    let mut s = format!(
+        "{:<5} pid {} ({}{}) {} {}: {}",
+        match e.source {
+            Source::Audit => "audit",
+            Source::File => "file",
+            _ => "kmsg",
+        },
+        e.pid,
+        e.comm,
+        e.exe.as_ref().map(|x| format!(" {x}")).unwrap_or_default(),
+        e.arch,
+        e.syscall,
+        e.ruling.action_name()
+    );
+    if let Some(errno) = e.ruling.errno_text() {
+        s += &format!(" ({errno})");
+    }
+    if let Some(rule) = e.rule {
+        s += &format!(" [{rule}]");
+    }
+    if let Some(c) = &e.container {
+        s += &format!(" container {} {}", c.runtime, c.label());
+    }
+    s
+}
