@@ -4,8 +4,9 @@
 //! App's memory bound; fails when a count differs from the events sent.
 
 use eperm::app::{App, Config, EventLine, Msg, RING_CAPACITY};
-use eperm::profile::{load_str, DEFAULT_PROFILE};
-use eperm::sources::event::{Decision, Event, Source};
+use eperm::arch::Arch;
+use eperm::profile::{load_str, Action, Verdict, DEFAULT_PROFILE};
+use eperm::sources::event::{CallArch, Decider, Decision, Event, Rule, Ruling, Source};
 use eperm::ui::{draw, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -52,18 +53,17 @@ fn main() {
                     tid: pid,
                     comm: "worker".into(),
                     exe: None,
-                    arch: if sent % 3 == 0 {
-                        "x86".into()
+                    arch: CallArch::Known(if sent % 3 == 0 {
+                        Arch::X86
                     } else {
-                        "x86_64".into()
-                    },
+                        Arch::X86_64
+                    }),
                     syscall: name.to_string(),
                     nr: (sent % 400) as u32,
                     args: Some([sent, 0x1ed, 0, 0, 0, 0]),
                     call: Some(format!("{name}(\"/var/lib/data/{sent}\", 0755)")),
-                    action: "SCMP_ACT_ERRNO".into(),
-                    errno: Some("EPERM (Operation not permitted)".into()),
-                    rule: "defaultAction".into(),
+                    ruling: Ruling::Profile(Verdict::of(Action::Errno, None)),
+                    rule: Some(Decider::new(Rule::Default, "")),
                     bootstrap: false,
                     decision: Decision::Allowed,
                     container: None,
@@ -129,8 +129,8 @@ fn main() {
             std::mem::size_of_val(r)
                 + r.example.capacity()
                 + r.syscall.capacity()
-                + r.arch.capacity()
                 + r.pids.capacity() * 32
+                + r.comms.capacity() * 24
         })
         .sum::<usize>();
     println!(

@@ -8,6 +8,7 @@ use super::{DEFAULT_SAVE_PATH, OUTPUT_CAPACITY};
 use crate::profile::edit::{self, Edit};
 use crate::profile::Profile;
 use crate::run::HoldAnswer;
+use crate::sources::event::Rule;
 use std::path::PathBuf;
 
 /// One step of the undo history.
@@ -46,14 +47,14 @@ impl App {
             return vec![];
         };
         let name = row.syscall.clone();
-        let edit = if row.rule.ends_with("defaultAction") {
+        let edit = if matches!(row.rule.map(|r| r.rule), Some(Rule::Default | Rule::Stub)) {
             Edit::Remove(name)
         } else {
+            // An errno without a name is not given back: the profile's usual one is.
             let errno = row
-                .errno
-                .as_deref()
-                .and_then(|e| e.split_whitespace().next())
-                .and_then(crate::errno::parse);
+                .ruling
+                .errno()
+                .filter(|&e| crate::errno::name(e).is_some());
             Edit::Deny { name, errno }
         };
         self.decide(edit, UserDecision::StillDenied)

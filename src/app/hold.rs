@@ -75,7 +75,7 @@ impl App {
         if answer == HoldAnswer::AllowAlways {
             // By name: the call's row may not have arrived yet.
             let name = h.event.syscall.clone();
-            self.select_syscall(&name, &h.event.arch);
+            self.select_syscall(&name, h.event.arch);
             // Others waiting in the same syscall are allowed now too.
             let (same, rest): (VecDeque<Held>, VecDeque<Held>) =
                 self.held.drain(..).partition(|o| o.event.syscall == name);
@@ -116,7 +116,7 @@ impl App {
 
 /// What the profile would do with a held call, as an answer.
 fn verdict_answer(e: &Event) -> HoldAnswer {
-    if e.action.contains("KILL") || e.action.contains("TRAP") {
+    if e.ruling.kills() {
         HoldAnswer::Kill
     } else {
         HoldAnswer::Deny

@@ -3,8 +3,9 @@
 
 use super::testing::{app_with, config, event, press, saved_text, PROFILE};
 use super::*;
-use crate::profile::load_str;
+use crate::profile::{load_str, Action, Verdict};
 use crate::run::HoldAnswer;
+use crate::sources::event::Ruling;
 
 #[test]
 fn hold_prompts_answer_and_time_out() {
@@ -93,8 +94,7 @@ fn a_kill_verdict_times_out_to_kill() {
     c.hold_timeout_ms = 10;
     let mut app = app_with(PROFILE, c);
     let mut e = event("reboot", 1, 0);
-    e.action = "SCMP_ACT_KILL_PROCESS".into();
-    e.errno = None;
+    e.ruling = Ruling::Profile(Verdict::of(Action::KillProcess, None));
     app.update(Msg::Hold { id: 4, event: e });
     assert_eq!(
         app.update(Msg::Tick { now_ms: 10 }),

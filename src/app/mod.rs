@@ -293,7 +293,7 @@ pub struct App {
     pub rows: Vec<Row>,
     /// The rows of earlier runs (this session's), oldest first.
     pub earlier_rows: Vec<Row>,
-    index: HashMap<(String, String), usize>,
+    index: HashMap<(String, crate::sources::event::CallArch), usize>,
     pub ring: VecDeque<EventLine>,
     /// Every event received, ever (all runs).
     pub total_events: u64,

@@ -13,7 +13,7 @@ use crate::tighten::narrow::{self, Form};
 /// The rule as profile JSON and what it rests on, or why there is none.
 pub fn narrower(row: &Row) -> Result<String, String> {
     let name = &row.syscall;
-    let arch = Arch::parse(&row.arch).unwrap_or_else(Arch::native);
+    let arch = row.arch.known().unwrap_or_else(Arch::native);
     let Some(kinds) = signatures::kinds(arch, name) else {
         return Err(format!("the kinds of {name}'s arguments are not known"));
     };

@@ -16,9 +16,10 @@ impl App {
         let mut denials: Vec<Denial> = Vec::new();
         for r in self.earlier_rows.iter().chain(&self.rows) {
             let processes = r.pids.iter().map(|(_, comm)| comm.clone());
+            let arch = r.arch.to_string();
             match denials
                 .iter_mut()
-                .find(|d| d.syscall == r.syscall && d.arch == r.arch)
+                .find(|d| d.syscall == r.syscall && d.arch == arch)
             {
                 Some(d) => {
                     d.hits += r.hits;
@@ -38,10 +39,10 @@ impl App {
                     }
                     denials.push(Denial {
                         syscall: r.syscall.clone(),
-                        arch: r.arch.clone(),
+                        arch,
                         hits: r.hits,
-                        verdict: r.verdict.clone(),
-                        rule: r.rule.clone(),
+                        verdict: r.verdict().to_string(),
+                        rule: r.rule_path(),
                         example: r.example.clone(),
                         args: r.example_args,
                         processes: unique,

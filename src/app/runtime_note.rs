@@ -4,6 +4,7 @@
 
 use super::{App, Row};
 use crate::profile::{Action, Verdict};
+use crate::sources::event::Rule;
 
 impl App {
     /// "allowed by `syscalls[0]`, but runc 1.1.5 here drops the name (unknown to
@@ -29,12 +30,8 @@ impl App {
             ));
         }
         let default = Verdict::of(self.profile.default_action, self.profile.default_errno);
-        let enosys = row
-            .errno
-            .as_deref()
-            .is_some_and(|e| e.starts_with("ENOSYS"));
-        let by_default = row.rule.ends_with("defaultAction");
-        (rt.has_enosys_stub() && enosys && by_default && default.data != 38).then(|| {
+        let stub = row.rule.is_some_and(|r| r.rule == Rule::Stub);
+        (rt.has_enosys_stub() && stub && default.data != 38).then(|| {
             format!(
                 "{} answers ENOSYS, not the default: the call is above the largest syscall the profile names (runc's -ENOSYS stub)",
                 rt.named()
@@ -47,12 +44,15 @@ impl App {
 mod tests {
     use crate::app::testing::{app_with, config, event};
     use crate::app::{Config, Msg};
+    use crate::profile::{Action, Verdict};
+    use crate::sources::event::{Decider, Rule, Ruling};
     use crate::target::Runtime;
 
     const PROFILE: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO",
         "syscalls": [{"names": ["read", "futex_waitv", "mseal"], "action": "SCMP_ACT_ALLOW"}]}"#;
 
-    fn note(runtime: Option<Runtime>, syscall: &str, errno: &str) -> Option<String> {
+    /// The note on the row of a call of `syscall` given `errno` by `rule`.
+    fn note(runtime: Option<Runtime>, syscall: &str, errno: u32, rule: Rule) -> Option<String> {
         let mut app = app_with(
             PROFILE,
             Config {
@@ -61,7 +61,8 @@ mod tests {
             },
         );
         let mut e = event(syscall, 7, 0);
-        e.errno = Some(errno.into());
+        e.ruling = Ruling::Profile(Verdict::of(Action::Errno, Some(errno)));
+        e.rule = Some(Decider::new(rule, ""));
         app.update(Msg::Event(e));
         let row = app.selected_row().expect("a row for the event").clone();
         app.runtime_note(&row)
@@ -74,26 +75,23 @@ mod tests {
     #[test]
     fn the_deciding_line_says_when_the_runtime_drops_the_name() {
         assert_eq!(
-            note(runc("2.5.4"), "mseal", "ENOSYS").as_deref(),
+            note(runc("2.5.4"), "mseal", 38, Rule::Stub).as_deref(),
             Some("allowed by syscalls[0], but runc 1.1.5 drops the name (unknown to libseccomp 2.5.4)")
         );
         // Known to 2.6.0; and eperm's own runs know every name.
-        assert_eq!(note(runc("2.6.0"), "mseal", "EPERM"), None);
-        assert_eq!(note(None, "mseal", "EPERM"), None);
+        assert_eq!(note(runc("2.6.0"), "mseal", 1, Rule::Default), None);
+        assert_eq!(note(None, "mseal", 1, Rule::Default), None);
     }
 
     #[test]
     fn the_deciding_line_names_runcs_stub() {
-        let n = note(
-            runc("2.6.0"),
-            "setxattrat",
-            "ENOSYS (Function not implemented)",
-        )
-        .unwrap();
+        let n = note(runc("2.6.0"), "setxattrat", 38, Rule::Stub).unwrap();
         assert!(
             n.contains("runc 1.1.5 answers ENOSYS, not the default"),
             "{n}"
         );
-        assert_eq!(note(runc("2.6.0"), "setxattrat", "EPERM"), None);
+        assert_eq!(note(runc("2.6.0"), "setxattrat", 1, Rule::Default), None);
+        // eperm's own runs have no stub.
+        assert_eq!(note(None, "setxattrat", 38, Rule::Stub), None);
     }
 }

@@ -4,11 +4,9 @@
 //! Coverage view's rows too, which share the top pane).
 
 use super::{layout, App, Pane, Sort, View, RING_CAPACITY};
-use crate::sources::event::{Event, Source};
+use crate::sources::aggregate::{raw_call, DeniedSyscall};
+use crate::sources::event::{CallArch, Event, Source};
 use crate::untrusted::Untrusted;
-
-/// How many distinct pids a row remembers.
-const PIDS_PER_ROW: usize = 8;
 
 /// What the user decided for a syscall, in the profile being edited.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,30 +39,21 @@ impl UserDecision {
     }
 }
 
-/// One would-be-denied syscall on one arch, aggregated.
+/// One row of the Syscalls table: one would-be-denied syscall on one arch, as
+/// the headless summary aggregates it too, with what the user decided for it.
 #[derive(Clone, Debug)]
 pub struct Row {
-    pub syscall: String,
-    pub arch: String,
-    pub nr: u32,
-    pub hits: u64,
-    /// What the profile would do: `EPERM`, `ENOSYS`, `KILL_PROCESS`, `TRAP` …
-    pub verdict: String,
-    pub action: String,
-    pub errno: Option<String>,
-    /// JSON path of the deciding rule, or `defaultAction`.
-    pub rule: String,
+    pub calls: DeniedSyscall,
     pub decision: UserDecision,
-    /// The first processes seen making the call, with their (untrusted) names.
-    pub pids: Vec<(u32, Untrusted)>,
-    pub first_ms: u64,
-    pub last_ms: u64,
-    /// The first call seen, decoded.
-    pub example: String,
-    pub example_args: Option<[u64; 6]>,
-    /// Per argument: the value every call so far had, if they all agreed.
-    pub common_args: [Option<u64>; 6],
-    pub bootstrap: bool,
+}
+
+/// A row reads as its calls: `row.syscall`, `row.hits`, `row.verdict()`.
+impl std::ops::Deref for Row {
+    type Target = DeniedSyscall;
+
+    fn deref(&self) -> &DeniedSyscall {
+        &self.calls
+    }
 }
 
 /// The runtime's start-up rows, counted for their folded line.
@@ -97,8 +86,8 @@ impl App {
                 needle.is_empty() || {
                     let r = &self.rows[i];
                     r.syscall.contains(&needle)
-                        || r.arch.contains(&needle)
-                        || r.verdict.to_lowercase().contains(&needle)
+                        || r.arch.to_string().contains(&needle)
+                        || r.verdict().to_lowercase().contains(&needle)
                         || r.pids
                             .iter()
                             .any(|(_, c)| c.to_string().to_lowercase().contains(&needle))
@@ -166,67 +155,26 @@ impl App {
     pub(super) fn ingest(&mut self, e: Event) {
         self.total_events += 1;
         self.run.denials += 1;
-        let key = (e.syscall.clone(), e.arch.clone());
-        let args = e.args;
-        let i = match self.index.get(&key) {
-            Some(&i) => i,
+        let key = (e.syscall.clone(), e.arch);
+        match self.index.get(&key) {
+            Some(&i) => self.rows[i].calls.add(&e),
             None => {
-                let verdict = match &e.errno {
-                    Some(errno) => errno.split_whitespace().next().unwrap_or(errno).to_string(),
-                    None => e.action.trim_start_matches("SCMP_ACT_").to_string(),
-                };
-                let example = e.call.clone().unwrap_or_else(|| raw_call(&e.syscall, args));
                 self.rows.push(Row {
-                    syscall: e.syscall.clone(),
-                    arch: e.arch.clone(),
-                    nr: e.nr,
-                    hits: 0,
-                    verdict,
-                    action: e.action.clone(),
-                    errno: e.errno.clone(),
-                    rule: e.rule.clone(),
+                    calls: DeniedSyscall::new(&e),
                     decision: self
                         .decided
                         .get(&e.syscall)
                         .cloned()
                         .unwrap_or(UserDecision::StillDenied),
-                    pids: Vec::new(),
-                    first_ms: e.time_ms,
-                    last_ms: e.time_ms,
-                    example,
-                    example_args: args,
-                    common_args: args.map_or([None; 6], |a| a.map(Some)),
-                    bootstrap: e.bootstrap,
                 });
                 self.index.insert(key, self.rows.len() - 1);
-                self.rows.len() - 1
             }
-        };
-        let row = &mut self.rows[i];
-        row.hits += 1;
-        row.last_ms = e.time_ms;
-        row.bootstrap &= e.bootstrap;
-        match args {
-            Some(a) => {
-                for (slot, v) in row.common_args.iter_mut().zip(a) {
-                    if *slot != Some(v) {
-                        *slot = None;
-                    }
-                }
-            }
-            None => row.common_args = [None; 6],
-        }
-        // By pid and name: runc's init and the workload it execs share a pid.
-        if row.pids.len() < PIDS_PER_ROW
-            && !row.pids.iter().any(|(p, c)| *p == e.pid && *c == e.comm)
-        {
-            row.pids.push((e.pid, e.comm.clone()));
         }
         if !self.paused {
             if self.ring.len() == RING_CAPACITY {
                 self.ring.pop_front();
             }
-            let call = e.call.unwrap_or_else(|| raw_call(&e.syscall, args));
+            let call = e.call.unwrap_or_else(|| raw_call(&e.syscall, e.args));
             self.ring.push_back(EventLine {
                 time_ms: e.time_ms,
                 pid: e.pid,
@@ -291,7 +239,7 @@ impl App {
         }
     }
 
-    pub(super) fn select_syscall(&mut self, syscall: &str, arch: &str) {
+    pub(super) fn select_syscall(&mut self, syscall: &str, arch: CallArch) {
         self.filter.clear();
         if let Some(pos) = self
             .visible()
@@ -328,11 +276,4 @@ impl App {
             Sort::Hits => Sort::FirstSeen,
         }
     }
-}
-
-fn raw_call(syscall: &str, args: Option<[u64; 6]>) -> String {
-    let args = args.unwrap_or_default();
-    let used = args.iter().rposition(|&a| a != 0).map_or(0, |i| i + 1);
-    let shown: Vec<String> = args[..used].iter().map(|a| format!("{a:#x}")).collect();
-    format!("{syscall}({})", shown.join(", "))
 }

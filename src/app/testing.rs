@@ -5,7 +5,8 @@
 use super::{App, Config, Effect, Key, Mods, Msg};
 use crate::coverage::{Coverage, Tally};
 use crate::profile::load_str;
-use crate::sources::event::{Decision, Event, Source};
+use crate::profile::{Action, Verdict};
+use crate::sources::event::{CallArch, Decider, Decision, Event, Rule, Ruling, Source};
 use std::path::PathBuf;
 
 /// A would-be denial of `syscall("/tmp/x", 0777)` by `pid`, with `arg0` as its
@@ -18,14 +19,13 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
         tid: pid,
         comm: "mkdir".into(),
         exe: None,
-        arch: "x86_64".into(),
+        arch: CallArch::Known(crate::arch::Arch::X86_64),
         syscall: syscall.into(),
         nr: 83,
         args: Some([arg0, 0o777, 0, 0, 0, 0]),
         call: Some(format!("{syscall}(\"/tmp/x\", 0777)")),
-        action: "SCMP_ACT_ERRNO".into(),
-        errno: Some("EPERM (Operation not permitted)".into()),
-        rule: "defaultAction".into(),
+        ruling: Ruling::Profile(Verdict::of(Action::Errno, None)),
+        rule: Some(Decider::new(Rule::Default, "")),
         bootstrap: false,
         decision: Decision::Allowed,
         container: None,

@@ -1,6 +1,7 @@
 use super::testing::{app_with, config, default_without, event, press, saved_text, PROFILE};
 use super::*;
-use crate::profile::load_str;
+use crate::profile::{load_str, Action, Verdict};
+use crate::sources::event::{Decider, Rule, Ruling};
 
 fn app(path: Option<&str>) -> App {
     app_with(PROFILE, config(path))
@@ -16,7 +17,7 @@ fn events_aggregate_per_syscall_and_arch() {
     assert_eq!(app.rows.len(), 2);
     assert_eq!(app.rows[0].hits, 10);
     assert_eq!(app.rows[0].pids.len(), 3);
-    assert_eq!(app.rows[0].verdict, "EPERM");
+    assert_eq!(app.rows[0].verdict(), "EPERM");
     assert_eq!(app.rows[0].decision, UserDecision::StillDenied);
     assert_eq!(app.hits(), 11);
     assert_eq!(app.ring.len(), 11);
@@ -326,10 +327,10 @@ fn deny_restores_a_rules_own_errno() {
         config(Some("p.json")),
     );
     let mut e = event("mkdir", 1, 0);
-    e.rule = "syscalls[0]".into();
-    e.errno = Some("ENOSYS (Function not implemented)".into());
+    e.rule = Some(Decider::new(Rule::Index(0), ""));
+    e.ruling = Ruling::Profile(Verdict::of(Action::Errno, Some(38)));
     app.update(Msg::Event(e));
-    assert_eq!(app.rows[0].verdict, "ENOSYS");
+    assert_eq!(app.rows[0].verdict(), "ENOSYS");
     let allowed = saved_text(&press(&mut app, 'a'));
     app.update(Msg::Saved {
         path: "p.json".into(),

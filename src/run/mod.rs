@@ -21,16 +21,18 @@ pub use interception::Interception;
 use crate::arch::Arch;
 use crate::compile::{self, Compiled, Mode};
 use crate::profile::{Action, Profile, Resolved, Target, Verdict};
+use crate::sources::event::{CallArch, Decider, Rule, Ruling};
 use std::sync::mpsc;
 
 /// What the profile would have done with one call, and which rule says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Judgement {
     pub verdict: Verdict,
-    /// Index into the profile's `syscalls[]`; `None` when the default action decided.
+    /// Index into the profile's `syscalls[]`; `None` when the default action
+    /// (or runc's -ENOSYS stub) decided.
     pub rule: Option<usize>,
-    /// JSON path of the deciding rule, or `defaultAction`.
-    pub rule_path: String,
+    /// The deciding rule, as events carry it.
+    pub decider: Decider,
 }
 
 /// The profile, resolved and compiled for one run, answering "what would it do?".
@@ -59,15 +61,21 @@ impl Judge {
     pub fn judge(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Judgement {
         let outcome = self.compiled.evaluate(arch, nr, args);
         let rule = outcome.origin.map(|e| self.resolved.rules[e].rule);
-        let rule_path = match rule {
-            Some(i) => self.profile.path(&format!("syscalls[{i}]")),
-            None => self.profile.path("defaultAction"),
+        let decider = match rule {
+            Some(i) => Rule::Index(i),
+            None if self.compiled.stub_decides(arch, nr) => Rule::Stub,
+            None => Rule::Default,
         };
         Judgement {
             verdict: outcome.verdict,
             rule,
-            rule_path,
+            decider: self.decider(decider),
         }
+    }
+
+    /// `rule` of this judge's profile, where its file has it.
+    pub fn decider(&self, rule: Rule) -> Decider {
+        Decider::new(rule, self.profile.base_path())
     }
 }
 
@@ -192,16 +200,15 @@ impl Supervision {
             tid,
             comm,
             exe,
-            arch: arch.name().to_string(),
+            arch: CallArch::Known(arch),
             syscall: arch
                 .syscall_name(nr)
                 .map_or_else(|| format!("nr_{nr}"), str::to_string),
             nr,
             args: Some(args),
             call: Some(call_text),
-            action: verdict.action.name().to_string(),
-            errno: (verdict.action == Action::Errno).then(|| crate::errno::describe(verdict.data)),
-            rule: judgement.rule_path.clone(),
+            ruling: Ruling::Profile(verdict),
+            rule: Some(judgement.decider),
             bootstrap,
             decision,
             // Stopped in the call, the caller is still there to be looked up.

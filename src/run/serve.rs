@@ -15,7 +15,6 @@ use super::contain::Containment;
 use super::{RunError, Supervision, WorkloadExit};
 use crate::bpf::{Counter, Counts};
 use crate::coverage::Coverage;
-use crate::profile::Action;
 use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -406,13 +405,11 @@ fn consume(rx: mpsc::Receiver<Incoming>, filter: mpsc::Receiver<Filter>, sup: &S
         let judged = r.arch.map(|arch| {
             // Audit records carry no arguments: the rule is judged on (arch, nr).
             let j = sup.judge.judge(arch, r.nr, [0; 6]);
-            let errno =
-                (j.verdict.action == Action::Errno).then(|| crate::errno::describe(j.verdict.data));
-            (j.verdict.action.name(), errno, j.rule_path)
+            (j.verdict, j.decider)
         });
         let event = logs::event(
             &incoming,
-            judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
+            judged,
             sup.started.elapsed().as_millis() as u64,
             own_exe.as_deref(),
         );

@@ -14,7 +14,7 @@ use super::child::{Prepared, Spawned};
 use super::contain::Containment;
 use super::{Call, Decision, Judgement, RunError, Supervision, WorkloadExit};
 use crate::arch::Arch;
-use crate::sources::event::{self, Event, Source};
+use crate::sources::event::{self, Event, Rule, Source};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::time::{Duration, Instant};
@@ -81,7 +81,6 @@ pub fn run_traced(
         tracees: HashMap::new(),
         gone: HashSet::new(),
         exit: None,
-        rule_paths: vec![None; sup.judge.compiled.table.len()],
     };
     let result = tracer.run(prepared, &mut spawned, containment);
     tracer.finish();
@@ -95,8 +94,6 @@ struct Tracer<'a> {
     /// Threads that ended before their parent's clone event named them.
     gone: HashSet<i32>,
     exit: Option<WorkloadExit>,
-    /// JSON paths of the table's rules, made once each.
-    rule_paths: Vec<Option<String>>,
 }
 
 /// A decoded `waitpid` status.
@@ -375,20 +372,16 @@ impl Tracer<'_> {
     }
 
     /// What the profile says about a call, from the TRACE data the filter returned.
-    fn judgement(&mut self, call: &Call, data: usize) -> Judgement {
+    fn judgement(&self, call: &Call, data: usize) -> Judgement {
         let judge = &self.sup.judge;
         let Some(entry) = judge.compiled.table.get(data) else {
             // Data we never compiled (the workload's own filter?): ask the profile.
             return judge.judge(call.arch, call.nr, call.args);
         };
-        let path = self.rule_paths[data].get_or_insert_with(|| match entry.rule {
-            Some(i) => judge.profile.path(&format!("syscalls[{i}]")),
-            None => judge.profile.path("defaultAction"),
-        });
         Judgement {
             verdict: entry.verdict,
             rule: entry.rule,
-            rule_path: path.clone(),
+            decider: judge.decider(entry.rule.map_or(Rule::Default, Rule::Index)),
         }
     }
 

@@ -99,22 +99,28 @@ fn bad(e: EditError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::summary::Entry;
+    use crate::arch::Arch;
+    use crate::profile::{Action, Verdict};
+    use crate::sources::aggregate::DeniedSyscall;
+    use crate::sources::event::{CallArch, Decider, Rule, Ruling};
 
     /// A run that saw runc's init make one call, and the workload one.
     fn seen() -> Summary {
-        let entry = |syscall: &str, bootstrap: bool| Entry {
-            arch: "x86_64".into(),
+        let entry = |syscall: &str, bootstrap: bool| DeniedSyscall {
             syscall: syscall.into(),
-            count: 1,
-            verdict: "EPERM".into(),
-            first_pid: 1,
-            first_comm: "runc:[2:INIT]".into(),
-            example: String::new(),
-            bootstrap,
-            rule: "defaultAction".into(),
-            args: None,
+            arch: CallArch::Known(Arch::X86_64),
+            nr: 0,
+            hits: 1,
+            ruling: Ruling::Profile(Verdict::of(Action::Errno, None)),
+            rule: Some(Decider::new(Rule::Default, "")),
+            pids: vec![(1, "runc:[2:INIT]".into())],
             comms: Vec::new(),
+            first_ms: 0,
+            last_ms: 0,
+            example: String::new(),
+            example_args: None,
+            common_args: [None; 6],
+            bootstrap,
         };
         Summary {
             entries: vec![entry("capset", true), entry("mkdir", false)],

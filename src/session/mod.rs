@@ -28,7 +28,7 @@ pub mod verify;
 pub mod watch;
 
 pub use prepare::Local;
-pub use summary::{Entry, Summary};
+pub use summary::Summary;
 
 use crate::compile::Mode;
 use crate::container::launch::Launch;

@@ -6,7 +6,7 @@
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::error::Error;
-use crate::profile::{load_or_default, Action, KernelVersion, Profile, Target};
+use crate::profile::{load_or_default, KernelVersion, Profile, Target};
 use crate::run::Judge;
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
@@ -59,16 +59,9 @@ pub fn judged_event(incoming: &Incoming, judge: Option<&Judge>, time_ms: u64) ->
     let judged = judge.and_then(|j| {
         let r = &incoming.record;
         let judgement = j.judge(r.arch?, r.nr, [0; 6]);
-        let errno = (judgement.verdict.action == Action::Errno)
-            .then(|| crate::errno::describe(judgement.verdict.data));
-        Some((judgement.verdict.action.name(), errno, judgement.rule_path))
+        Some((judgement.verdict, judgement.decider))
     });
-    logs::event(
-        incoming,
-        judged.as_ref().map(|(a, e, p)| (*a, e.clone(), p.as_str())),
-        time_ms,
-        None,
-    )
+    logs::event(incoming, judged, time_ms, None)
 }
 
 /// What `watch` follows: which sources, which processes, for how long.
@@ -240,13 +233,13 @@ pub fn line(e: &Event) -> String {
         e.exe.as_ref().map(|x| format!(" {x}")).unwrap_or_default(),
         e.arch,
         e.syscall,
-        e.action
+        e.ruling.action_name()
     );
-    if let Some(errno) = &e.errno {
+    if let Some(errno) = e.ruling.errno_text() {
         s += &format!(" ({errno})");
     }
-    if !e.rule.is_empty() {
-        s += &format!(" [{}]", e.rule);
+    if let Some(rule) = e.rule {
+        s += &format!(" [{rule}]");
     }
     if let Some(c) = &e.container {
         s += &format!(" container {} {}", c.runtime, c.label());

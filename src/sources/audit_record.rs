@@ -10,6 +10,7 @@
 //! lenient about order and extra fields, and never panics on any input.
 
 use crate::arch::Arch;
+use crate::profile::Action;
 use crate::untrusted::Untrusted;
 
 /// The audit record type of seccomp reports.
@@ -86,17 +87,27 @@ impl Record {
 
 /// `SECCOMP_RET_*` (the top 16 bits of `code`) as libseccomp names it.
 pub fn action_name(code: u32) -> &'static str {
-    match code & 0xffff_0000 {
-        0x8000_0000 => "SCMP_ACT_KILL_PROCESS",
-        0x0000_0000 => "SCMP_ACT_KILL_THREAD",
-        0x0003_0000 => "SCMP_ACT_TRAP",
-        0x0005_0000 => "SCMP_ACT_ERRNO",
-        0x7fc0_0000 => "SCMP_ACT_NOTIFY",
-        0x7ff0_0000 => "SCMP_ACT_TRACE",
-        0x7ffc_0000 => "SCMP_ACT_LOG",
-        0x7fff_0000 => "SCMP_ACT_ALLOW",
-        _ => "SCMP_ACT_UNKNOWN",
+    match action(code) {
+        // The return value's own name; profiles write the action `SCMP_ACT_KILL`.
+        Some(Action::KillThread) => "SCMP_ACT_KILL_THREAD",
+        Some(a) => a.name(),
+        None => "SCMP_ACT_UNKNOWN",
     }
+}
+
+/// The action whose return value (the top 16 bits of `code`) this is.
+pub fn action(code: u32) -> Option<Action> {
+    Some(match code & 0xffff_0000 {
+        0x8000_0000 => Action::KillProcess,
+        0x0000_0000 => Action::KillThread,
+        0x0003_0000 => Action::Trap,
+        0x0005_0000 => Action::Errno,
+        0x7fc0_0000 => Action::Notify,
+        0x7ff0_0000 => Action::Trace,
+        0x7ffc_0000 => Action::Log,
+        0x7fff_0000 => Action::Allow,
+        _ => return None,
+    })
 }
 
 /// Why a line gave no record.

@@ -3,9 +3,10 @@
 //! whom, and turn records into events.
 
 use super::audit_record::Record;
-use super::event::{Decision, Event, Source};
+use super::event::{CallArch, Decider, Decision, Event, Ruling, Source};
 use super::health::{machine_warnings, Health, Shared};
 use super::{audit, kmsg, procinfo};
+use crate::profile::Verdict;
 use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc;
@@ -360,11 +361,11 @@ impl Filter {
     }
 }
 
-/// The event for a record. `judged`: what the profile says and the deciding rule's
-/// path; without a profile the record's own action stands.
+/// The event for a record. `judged`: what the profile says and the deciding rule;
+/// without a profile the record's own action stands.
 pub fn event(
     incoming: &Incoming,
-    judged: Option<(&str, Option<String>, &str)>,
+    judged: Option<(Verdict, Decider)>,
     time_ms: u64,
     own_exe: Option<&str>,
 ) -> Event {
@@ -376,13 +377,9 @@ pub fn event(
         0x8000_0000 | 0 => Decision::Killed,
         _ => Decision::Denied,
     };
-    let (action, errno, rule) = match judged {
-        Some((action, errno, rule)) => (action.to_string(), errno, rule.to_string()),
-        None => (
-            r.action().to_string(),
-            r.errno().map(crate::errno::describe),
-            String::new(),
-        ),
+    let (ruling, rule) = match judged {
+        Some((verdict, rule)) => (Ruling::Profile(verdict), Some(rule)),
+        None => (Ruling::Record(r.code), None),
     };
     let comm = r.comm.clone().unwrap_or_default();
     let own = own_exe.is_some_and(|own| r.exe.as_ref().is_some_and(|e| e == own));
@@ -394,13 +391,12 @@ pub fn event(
         tid: r.pid,
         comm,
         exe: r.exe.clone(),
-        arch: r.arch_name(),
+        arch: CallArch::of(r.arch, r.audit_arch),
         syscall: r.syscall(),
         nr: r.nr,
         args: None,
         call: None,
-        action,
-        errno,
+        ruling,
         rule,
         bootstrap,
         decision,

@@ -1,6 +1,7 @@
 //! Where events come from, the one `Event` type they produce, and what turns
 //! their raw numbers into text.
 
+pub mod aggregate;
 pub mod audit;
 pub mod audit_loss;
 mod audit_reader;

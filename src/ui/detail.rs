@@ -4,6 +4,7 @@
 use super::{block, seconds, Theme};
 use crate::app::{describe::describe, narrowing::narrower, App};
 use crate::profile::risk::risk;
+use crate::sources::event::Rule;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -26,17 +27,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw(format!(" ({}, nr {}) — ", row.arch, row.nr)),
         Span::raw(describe(&row.syscall).unwrap_or("no description yet")),
     ])];
-    let verdict = row.errno.clone().unwrap_or_else(|| row.action.clone());
+    let verdict = row.ruling.describe();
     lines.push(Line::from(vec![
         Span::raw("decided by "),
-        Span::styled(row.rule.clone(), theme.title()),
+        Span::styled(row.rule_path(), theme.title()),
         Span::raw(": "),
         Span::styled(verdict, theme.bad()),
     ]));
     if let Some(note) = app.runtime_note(row) {
         lines.push(Line::styled(format!("  {note}"), theme.warn()));
     }
-    let index = rule_index(&row.rule);
+    let index = match row.rule.map(|r| r.rule) {
+        Some(Rule::Index(i)) => Some(i),
+        _ => None,
+    };
     if let Some(rule) = index.and_then(|i| app.profile.rules.get(i)) {
         if let Some(c) = &rule.comment {
             lines.push(Line::styled(
@@ -103,10 +107,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .block(block(" Detail ".into(), false, theme)),
         area,
     );
-}
-
-/// `syscalls[3]` (or `linux.seccomp.syscalls[3]`) → 3.
-fn rule_index(path: &str) -> Option<usize> {
-    let rest = &path[path.find("syscalls[")? + "syscalls[".len()..];
-    rest[..rest.find(']')?].parse().ok()
 }

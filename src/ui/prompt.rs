@@ -91,8 +91,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                         ]),
                         Line::raw(format!(
                             "the profile says {} ({}); in {left}s that applies{}",
-                            e.errno.as_deref().unwrap_or(&e.action),
-                            e.rule,
+                            e.ruling.describe(),
+                            e.rule_path(),
                             if app.held.len() > 1 {
                                 format!(" · {} more waiting", app.held.len() - 1)
                             } else {

@@ -114,9 +114,9 @@ impl Columns {
             wide: width >= 60,
             last: false,
             syscall: widest(&|r| r.syscall.chars().count(), 7),
-            arch: widest(&|r| r.arch.chars().count(), 4),
+            arch: widest(&|r| r.arch.to_string().chars().count(), 4),
             hits: widest(&|r| r.hits.to_string().len(), 4),
-            verdict: widest(&|r| r.verdict.chars().count(), 7),
+            verdict: widest(&|r| r.verdict().chars().count(), 7),
             you: widest(&|r| r.decision.label().chars().count(), 3),
             you_short: widest(&|r| r.decision.short().chars().count(), 3),
         };
@@ -174,9 +174,9 @@ impl Columns {
         let mut cells = vec![Cell::from(marker), Cell::from(r.syscall.clone())];
         if self.wide {
             cells.extend([
-                Cell::from(r.arch.clone()),
+                Cell::from(r.arch.to_string()),
                 Cell::from(r.hits.to_string()),
-                Cell::from(r.verdict.clone()).style(theme.bad()),
+                Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.label()).style(decision_style),
                 Cell::from(procs_of(r)),
             ]);
@@ -186,7 +186,7 @@ impl Columns {
         } else {
             cells.extend([
                 Cell::from(r.hits.to_string()),
-                Cell::from(r.verdict.clone()).style(theme.bad()),
+                Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.short()).style(decision_style),
             ]);
         }

@@ -10,6 +10,7 @@ mod coverage;
 mod decode;
 mod default_profile;
 mod edit;
+mod events;
 mod faults;
 mod hostile;
 mod import;

@@ -11,7 +11,7 @@ use eperm::run::child::Prepared;
 use eperm::run::contain::Containment;
 use eperm::run::trace::run_traced;
 use eperm::run::{Judge, Policy, RunError, Supervision, WorkloadExit};
-use eperm::sources::event::{Decision, Event, Source};
+use eperm::sources::event::{CallArch, Decision, Event, Rule, Source};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{mpsc, Mutex};
@@ -349,9 +349,11 @@ fn every_denied_call_from_threads_forks_vfork_and_exec_is_reported_once() {
     let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
     for e in run.events.iter().filter(|e| e.syscall == "acct") {
         assert_eq!(e.source, Source::Ptrace);
-        assert_eq!(e.arch, Arch::native().name());
-        assert_eq!(e.rule, profile.path("defaultAction"));
-        assert_eq!(e.action, "SCMP_ACT_ERRNO");
+        assert_eq!(e.arch, CallArch::Known(Arch::native()));
+        assert_eq!(e.arch.to_string(), Arch::native().name());
+        assert_eq!(e.rule.map(|r| r.rule), Some(Rule::Default));
+        assert_eq!(e.rule_path(), profile.path("defaultAction"));
+        assert_eq!(e.ruling.action_name(), "SCMP_ACT_ERRNO");
         assert_eq!(e.decision, Decision::Allowed);
         assert!(!e.bootstrap, "{e:?}");
     }
@@ -389,10 +391,8 @@ fn enforce_fails_the_call_with_the_profiles_errno() {
     assert_eq!(run.stdout, "unshare=EPERM\n");
     let e = run.events.iter().find(|e| e.syscall == "unshare").unwrap();
     assert_eq!(e.decision, Decision::Denied);
-    assert_eq!(
-        e.errno.as_deref().map(|s| s.starts_with("EPERM")),
-        Some(true)
-    );
+    assert_eq!(e.ruling.errno(), Some(libc::EPERM as u32));
+    assert_eq!(e.ruling.errno_text().as_deref(), Some("EPERM"));
 }
 
 #[test]
@@ -404,8 +404,8 @@ fn enforce_gives_enosys_for_clone3_as_the_default_profile_says() {
     assert_eq!(e.decision, Decision::Denied);
     let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
     let expected = judge(DEFAULT_PROFILE).judge(Arch::native(), e.nr, [0; 6]);
-    assert_eq!(e.rule, expected.rule_path);
-    assert_ne!(e.rule, profile.path("defaultAction"));
+    assert_eq!(e.rule, Some(expected.decider));
+    assert_ne!(e.rule_path(), profile.path("defaultAction"));
     // Permissive: the call really reached the kernel, which rejects a NULL size-0 struct.
     let run = trace(&["clone3"], false);
     assert_ne!(run.stdout, "clone3=ENOSYS\n");
@@ -524,8 +524,8 @@ fn enforce_kills_when_the_profile_kills() {
     assert_eq!(run.events.len(), 1, "{:?}", run.events);
     let e = &run.events[0];
     assert_eq!((e.syscall.as_str(), e.decision), ("acct", Decision::Killed));
-    assert_eq!(e.action, "SCMP_ACT_KILL_PROCESS");
-    assert_eq!(e.rule, "syscalls[1]");
+    assert_eq!(e.ruling.action_name(), "SCMP_ACT_KILL_PROCESS");
+    assert_eq!(e.rule_path(), "syscalls[1]");
     assert_clean();
 }
 
@@ -535,7 +535,7 @@ fn the_errno_and_rule_come_from_the_rule_that_matched() {
     assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
     assert_eq!(run.stdout, "unshare=EACCES\n");
     assert_eq!(run.events.len(), 1, "{:?}", run.events);
-    assert_eq!(run.events[0].rule, "syscalls[0]");
+    assert_eq!(run.events[0].rule_path(), "syscalls[0]");
     assert_eq!(run.events[0].decision, Decision::Denied);
 }
 
