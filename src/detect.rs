@@ -5,12 +5,12 @@
 //! (`libseccomp.so.2 => /lib/x86_64-linux-gnu/libseccomp.so.2`), whose file
 //! name, once its links are followed, carries the release (`libseccomp.so.2.5.4`).
 
-use crate::target::{parse_version_text, release_of_file_name, Kind, Runtime, Version};
+use crate::target::{parse_version_text, release_of_file_name, Runtime, RuntimeKind, Version};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `kind` as found on this machine, or `None` when it is not installed.
-pub fn runtime(kind: Kind) -> Option<Runtime> {
+pub fn runtime(kind: RuntimeKind) -> Option<Runtime> {
     let path = on_path(kind.name())?;
     let out = Command::new(&path)
         .arg("--version")

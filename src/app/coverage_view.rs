@@ -2,7 +2,7 @@
 //! its diff, narrow), and coverage runs arriving.
 
 use super::coverage::{self, Allowance};
-use super::keys::{self, Action, Mode};
+use super::keys::{self, KeyAction, KeyMode};
 use super::{App, Effect, Key, Mods, Prompt, RunState, Sort, UserDecision, View};
 use crate::coverage::Coverage;
 use crate::profile::edit::{self, Edit};
@@ -119,19 +119,19 @@ impl App {
         if self.view != View::Coverage || mods.ctrl {
             return None;
         }
-        match keys::action(Mode::Coverage, key, Mods::NONE)? {
-            Action::ToggleView => {
+        match keys::action(KeyMode::Coverage, key, Mods::NONE)? {
+            KeyAction::ToggleView => {
                 self.view = View::Syscalls;
                 self.message = "would-be denials".into();
             }
-            Action::Back if self.filter.is_empty() => self.view = View::Syscalls,
-            Action::Home => self.cov_selected = 0,
-            Action::End => self.cov_selected = self.coverage_visible().len().saturating_sub(1),
-            Action::Deny => return Some(self.deny_allowance()),
-            Action::Prune => self.prune_prompt(),
-            Action::Narrow => return Some(self.narrow_selected()),
-            Action::Collect => self.toggle_collect(),
-            Action::Allow | Action::Errno => {
+            KeyAction::Back if self.filter.is_empty() => self.view = View::Syscalls,
+            KeyAction::Home => self.cov_selected = 0,
+            KeyAction::End => self.cov_selected = self.coverage_visible().len().saturating_sub(1),
+            KeyAction::Deny => return Some(self.deny_allowance()),
+            KeyAction::Prune => self.prune_prompt(),
+            KeyAction::Narrow => return Some(self.narrow_selected()),
+            KeyAction::Collect => self.toggle_collect(),
+            KeyAction::Allow | KeyAction::Errno => {
                 self.message = "a and e decide would-be denials: c goes back to them".into();
             }
             _ => return None,
@@ -226,19 +226,19 @@ impl App {
         };
         let lines = diff.lines().count();
         let moved = |d: i64| (scroll as i64 + d).clamp(0, lines.saturating_sub(1) as i64) as usize;
-        let scroll = match keys::action(Mode::PrunePrompt, key, Mods::NONE) {
-            Some(Action::Confirm) => return self.prune(before, after, names),
-            Some(Action::Cancel) => {
+        let scroll = match keys::action(KeyMode::PrunePrompt, key, Mods::NONE) {
+            Some(KeyAction::Confirm) => return self.prune(before, after, names),
+            Some(KeyAction::Cancel) => {
                 self.prompt = None;
                 self.message = "nothing pruned".into();
                 return vec![];
             }
-            Some(Action::Down) => moved(1),
-            Some(Action::Up) => moved(-1),
-            Some(Action::PageDown) => moved(10),
-            Some(Action::PageUp) => moved(-10),
-            Some(Action::Home) => 0,
-            Some(Action::End) => moved(lines as i64),
+            Some(KeyAction::Down) => moved(1),
+            Some(KeyAction::Up) => moved(-1),
+            Some(KeyAction::PageDown) => moved(10),
+            Some(KeyAction::PageUp) => moved(-10),
+            Some(KeyAction::Home) => 0,
+            Some(KeyAction::End) => moved(lines as i64),
             _ => scroll,
         };
         self.prompt = Some(Prompt::Prune {

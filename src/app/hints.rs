@@ -2,7 +2,7 @@
 //! view, a prompt, the filter being typed), read from the bindings table, so
 //! that the bar, the dispatch and the help overlay never disagree.
 
-use super::keys::{Action, HelpText, Key, Mode, Mods, BINDINGS};
+use super::keys::{HelpText, Key, KeyAction, KeyMode, Mods, BINDINGS};
 use super::{App, Pane, View};
 
 /// One hint: the key as written on screen, and a word or two for what it does.
@@ -47,16 +47,16 @@ pub fn key_name(key: Key, mods: Mods) -> String {
 
 /// A word or two for an action on the bar, in `mode`; `None`: not worth a hint
 /// there (page keys, the second key of a pair).
-fn what(mode: Mode, action: Action) -> Option<&'static str> {
-    use Action::*;
+fn what(mode: KeyMode, action: KeyAction) -> Option<&'static str> {
+    use KeyAction::*;
     Some(match (mode, action) {
-        (Mode::Coverage, Deny) => "take away",
-        (Mode::Coverage, ToggleView) => "back",
-        (Mode::Coverage, Allow | Errno | Back | Home | End) => return None,
-        (Mode::Held, Deny) => "deny",
-        (Mode::DiffView, Cancel) => "close",
-        (Mode::DiffView, DiffBase) => "since start/save",
-        (Mode::DiffView | Mode::PrunePrompt, Up) => "scroll",
+        (KeyMode::Coverage, Deny) => "take away",
+        (KeyMode::Coverage, ToggleView) => "back",
+        (KeyMode::Coverage, Allow | Errno | Back | Home | End) => return None,
+        (KeyMode::Held, Deny) => "deny",
+        (KeyMode::DiffView, Cancel) => "close",
+        (KeyMode::DiffView, DiffBase) => "since start/save",
+        (KeyMode::DiffView | KeyMode::PrunePrompt, Up) => "scroll",
         (_, Up) => "move",
         (_, Down | PageUp | PageDown | Home | End | Redo | Back) => return None,
         (_, NextPane) => "next pane",
@@ -90,15 +90,19 @@ fn what(mode: Mode, action: Action) -> Option<&'static str> {
 
 /// The hints of `mode`: each action once, with its first key, and (in a prompt)
 /// the prompt's own words for it.
-fn of_mode(mode: Mode, keep: impl Fn(Action) -> bool) -> Vec<(Action, Hint)> {
-    let mut hints: Vec<(Action, Hint)> = Vec::new();
+fn of_mode(mode: KeyMode, keep: impl Fn(KeyAction) -> bool) -> Vec<(KeyAction, Hint)> {
+    let mut hints: Vec<(KeyAction, Hint)> = Vec::new();
     for b in BINDINGS.iter().filter(|b| b.mode == mode) {
         if !keep(b.action) || hints.iter().any(|(a, _)| *a == b.action) {
             continue;
         }
         let paired = matches!(
             b.action,
-            Action::Down | Action::PageUp | Action::PageDown | Action::Home | Action::End
+            KeyAction::Down
+                | KeyAction::PageUp
+                | KeyAction::PageDown
+                | KeyAction::Home
+                | KeyAction::End
         );
         let what = match b.help {
             _ if paired => None,
@@ -107,7 +111,7 @@ fn of_mode(mode: Mode, keep: impl Fn(Action) -> bool) -> Vec<(Action, Hint)> {
         };
         let Some(what) = what else { continue };
         let key = match b.action {
-            Action::Up => "↑↓".to_string(),
+            KeyAction::Up => "↑↓".to_string(),
             _ => key_name(b.key, b.mods),
         };
         hints.push((b.action, Hint { key, what }));
@@ -117,11 +121,11 @@ fn of_mode(mode: Mode, keep: impl Fn(Action) -> bool) -> Vec<(Action, Hint)> {
 
 /// A prompt's keys as its own line says them (`1 EPERM · 2 ENOSYS · …`), from
 /// the same table, so that the prompt and the bar agree.
-pub fn prompt_line(mode: Mode) -> String {
+pub fn prompt_line(mode: KeyMode) -> String {
     let mut hints = of_mode(mode, |_| true);
-    if mode == Mode::Held {
+    if mode == KeyMode::Held {
         // What passes through a hold prompt (see `held_key`).
-        hints.extend(of_mode(Mode::Syscalls, |a| a == Action::Restart));
+        hints.extend(of_mode(KeyMode::Syscalls, |a| a == KeyAction::Restart));
     }
     let words: Vec<String> = hints
         .iter()
@@ -133,8 +137,8 @@ pub fn prompt_line(mode: Mode) -> String {
 /// Kept on the narrowest bar: the help, quitting, what decides a call, and the
 /// keys that list the runtime's start-up rows (offered only when there are
 /// some), move between panes and prune.
-fn essential(action: Action) -> bool {
-    use Action::*;
+fn essential(action: KeyAction) -> bool {
+    use KeyAction::*;
     matches!(
         action,
         Help | Quit
@@ -177,9 +181,9 @@ impl App {
     }
 
     /// The layer that takes the keys decides the hints, in `App::key`'s order.
-    fn live_hints(&self) -> Vec<(Action, Hint)> {
+    fn live_hints(&self) -> Vec<(KeyAction, Hint)> {
         // Free text: its keys are the mode's own, not the table's.
-        let typed = |pairs: &[(&str, &'static str)]| -> Vec<(Action, Hint)> {
+        let typed = |pairs: &[(&str, &'static str)]| -> Vec<(KeyAction, Hint)> {
             pairs
                 .iter()
                 .map(|&(key, what)| {
@@ -187,31 +191,33 @@ impl App {
                         key: key.into(),
                         what,
                     };
-                    (Action::Cancel, hint)
+                    (KeyAction::Cancel, hint)
                 })
                 .collect()
         };
         if let Some(prompt) = &self.prompt {
             return match prompt {
-                super::Prompt::Quit => of_mode(Mode::QuitPrompt, |_| true),
-                super::Prompt::Errno { typing: None, .. } => of_mode(Mode::ErrnoPrompt, |_| true),
+                super::Prompt::Quit => of_mode(KeyMode::QuitPrompt, |_| true),
+                super::Prompt::Errno { typing: None, .. } => {
+                    of_mode(KeyMode::ErrnoPrompt, |_| true)
+                }
                 super::Prompt::Errno {
                     typing: Some(_), ..
                 } => typed(&[("Enter", "accept"), ("Esc", "cancel")]),
-                super::Prompt::Conflict { .. } => of_mode(Mode::ConflictPrompt, |_| true),
-                super::Prompt::Prune { .. } => of_mode(Mode::PrunePrompt, |_| true),
+                super::Prompt::Conflict { .. } => of_mode(KeyMode::ConflictPrompt, |_| true),
+                super::Prompt::Prune { .. } => of_mode(KeyMode::PrunePrompt, |_| true),
             };
         }
         if !self.held.is_empty() {
-            let mut hints = of_mode(Mode::Held, |_| true);
+            let mut hints = of_mode(KeyMode::Held, |_| true);
             // What passes through a hold prompt (see `held_key`).
-            hints.extend(of_mode(Mode::Syscalls, |a| {
-                matches!(a, Action::Quit | Action::Help | Action::Restart)
+            hints.extend(of_mode(KeyMode::Syscalls, |a| {
+                matches!(a, KeyAction::Quit | KeyAction::Help | KeyAction::Restart)
             }));
             return hints;
         }
         if self.diff_view.is_some() {
-            return of_mode(Mode::DiffView, |_| true);
+            return of_mode(KeyMode::DiffView, |_| true);
         }
         if self.help {
             return typed(&[("any key", "close the help")]);
@@ -221,29 +227,33 @@ impl App {
         }
         let filtered = !self.filter.is_empty();
         if self.view == View::Coverage && self.focus == Pane::Syscalls {
-            let mut hints = of_mode(Mode::Coverage, |_| true);
-            hints.extend(of_mode(Mode::Syscalls, |a| {
+            let mut hints = of_mode(KeyMode::Coverage, |_| true);
+            hints.extend(of_mode(KeyMode::Syscalls, |a| {
                 matches!(
                     a,
-                    Action::Up
-                        | Action::NextPane
-                        | Action::Filter
-                        | Action::Undo
-                        | Action::Help
-                        | Action::Quit
-                ) || (a == Action::ClearFilter && filtered)
+                    KeyAction::Up
+                        | KeyAction::NextPane
+                        | KeyAction::Filter
+                        | KeyAction::Undo
+                        | KeyAction::Help
+                        | KeyAction::Quit
+                ) || (a == KeyAction::ClearFilter && filtered)
             }));
             return hints;
         }
         let on_rows = self.focus == Pane::Syscalls;
         let watching = self.run.state == super::RunState::Watching;
         let bootstrap = self.rows.iter().any(|r| r.bootstrap);
-        of_mode(Mode::Syscalls, |a| match a {
+        of_mode(KeyMode::Syscalls, |a| match a {
             // They act on the selected row: live where the rows are.
-            Action::Allow | Action::Deny | Action::Errno | Action::Filter | Action::Sort => on_rows,
-            Action::ClearFilter => filtered,
-            Action::Restart | Action::Hold => !watching,
-            Action::Bootstrap => bootstrap,
+            KeyAction::Allow
+            | KeyAction::Deny
+            | KeyAction::Errno
+            | KeyAction::Filter
+            | KeyAction::Sort => on_rows,
+            KeyAction::ClearFilter => filtered,
+            KeyAction::Restart | KeyAction::Hold => !watching,
+            KeyAction::Bootstrap => bootstrap,
             _ => true,
         })
     }

@@ -2,7 +2,7 @@
 //! there, the bar follows the mode, and a narrow bar keeps what decides a call.
 
 use super::hints::SEPARATOR;
-use super::keys::{action, Mode};
+use super::keys::{action, KeyMode};
 use super::testing::{config, container_session, event, PROFILE};
 use super::{App, Key, Mods, Msg};
 
@@ -31,7 +31,7 @@ fn every_hint_of_the_main_view_is_a_bound_key() {
             k => Key::Char(k.chars().next().unwrap()),
         };
         assert!(
-            action(Mode::Syscalls, key, Mods::NONE).is_some(),
+            action(KeyMode::Syscalls, key, Mods::NONE).is_some(),
             "{h:?} is not bound"
         );
     }
@@ -96,13 +96,13 @@ fn a_narrow_bar_keeps_help_and_the_decisions_and_fits() {
 fn prompts_say_their_keys_from_the_table() {
     use super::hints::prompt_line;
     assert_eq!(
-        prompt_line(Mode::QuitPrompt),
+        prompt_line(KeyMode::QuitPrompt),
         "w save and quit · q quit without saving · Esc stay"
     );
     assert_eq!(
-        prompt_line(Mode::ErrnoPrompt),
+        prompt_line(KeyMode::ErrnoPrompt),
         "1 EPERM · 2 ENOSYS · 3 EACCES · 4 other (name or number) · Esc cancel"
     );
     // A hold prompt lets r through to restart.
-    assert!(prompt_line(Mode::Held).ends_with("k kill the workload · r restart"));
+    assert!(prompt_line(KeyMode::Held).ends_with("k kill the workload · r restart"));
 }

@@ -2,7 +2,7 @@
 //! prompt's answers, the countdown that lets the profile's verdict apply when
 //! nobody answers, and turning hold mode on and off.
 
-use super::keys::{self, Action, Mode};
+use super::keys::{self, KeyAction, KeyMode};
 use super::{App, Effect, Key, Mods, UserDecision};
 use crate::profile::edit::Edit;
 use crate::run::HoldAnswer;
@@ -57,15 +57,20 @@ impl App {
     /// it (quit, help, restart, Esc), as every other key is swallowed.
     pub(super) fn held_key(&mut self, key: Key) -> Option<Vec<Effect>> {
         let h = self.held.front().cloned()?;
-        let answer = match keys::action(Mode::Held, key, Mods::NONE) {
-            Some(Action::AllowOnce) => HoldAnswer::AllowOnce,
-            Some(Action::AllowAlways) => HoldAnswer::AllowAlways,
-            Some(Action::Deny) => HoldAnswer::Deny,
-            Some(Action::Kill) => HoldAnswer::Kill,
+        let answer = match keys::action(KeyMode::Held, key, Mods::NONE) {
+            Some(KeyAction::AllowOnce) => HoldAnswer::AllowOnce,
+            Some(KeyAction::AllowAlways) => HoldAnswer::AllowAlways,
+            Some(KeyAction::Deny) => HoldAnswer::Deny,
+            Some(KeyAction::Kill) => HoldAnswer::Kill,
             _ => {
                 let through = matches!(
-                    keys::action(Mode::Syscalls, key, Mods::NONE),
-                    Some(Action::Quit | Action::Help | Action::Restart | Action::ClearFilter)
+                    keys::action(KeyMode::Syscalls, key, Mods::NONE),
+                    Some(
+                        KeyAction::Quit
+                            | KeyAction::Help
+                            | KeyAction::Restart
+                            | KeyAction::ClearFilter
+                    )
                 );
                 return if through { None } else { Some(vec![]) };
             }

@@ -32,7 +32,7 @@ impl Mods {
     pub const CTRL: Mods = Mods { ctrl: true };
 }
 
-/// Declares `Action` and `Action::ALL` from one list, so that `ALL` misses none.
+/// Declares `KeyAction` and `KeyAction::ALL` from one list, so that `ALL` misses none.
 macro_rules! actions {
     ($($(#[doc = $doc:literal])* $name:ident,)*) => {
         /// What a key does, named once: the bindings map keys to these, the modes
@@ -40,13 +40,13 @@ macro_rules! actions {
         /// mean a little more or less in another mode (`Deny` in the Coverage view
         /// takes an allowance away; in a hold prompt it answers the call).
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Action {
+        pub enum KeyAction {
             $($(#[doc = $doc])* $name,)*
         }
 
-        impl Action {
+        impl KeyAction {
             /// Every action, in the order declared.
-            pub const ALL: &'static [Action] = &[$(Action::$name,)*];
+            pub const ALL: &'static [KeyAction] = &[$(KeyAction::$name,)*];
         }
     };
 }
@@ -126,7 +126,7 @@ actions! {
 /// Which keys are live: each mode has its own bindings, and the App asks the
 /// modes in turn (see `App::key`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub enum KeyMode {
     /// The main view: would-be denials.
     Syscalls,
     /// The Coverage view, before the main view's keys.
@@ -155,14 +155,14 @@ pub enum HelpText {
 /// One key in one mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Binding {
-    pub mode: Mode,
+    pub mode: KeyMode,
     pub key: Key,
     pub mods: Mods,
-    pub action: Action,
+    pub action: KeyAction,
     pub help: HelpText,
 }
 
-const fn on(mode: Mode, key: Key, action: Action, help: HelpText) -> Binding {
+const fn on(mode: KeyMode, key: Key, action: KeyAction, help: HelpText) -> Binding {
     Binding {
         mode,
         key,
@@ -172,7 +172,7 @@ const fn on(mode: Mode, key: Key, action: Action, help: HelpText) -> Binding {
     }
 }
 
-const fn ctrl(mode: Mode, c: char, action: Action, help: HelpText) -> Binding {
+const fn ctrl(mode: KeyMode, c: char, action: KeyAction, help: HelpText) -> Binding {
     Binding {
         mode,
         key: Key::Char(c),
@@ -186,10 +186,10 @@ const fn ctrl(mode: Mode, c: char, action: Action, help: HelpText) -> Binding {
 /// lists the `Line`s in this order.
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = {
-    use Action::*;
+    use KeyAction::*;
     use HelpText::*;
     use Key::Char;
-    use Mode::*;
+    use KeyMode::*;
     &[
         on(Syscalls, Key::Up, Up, Line("↑/↓ j/k", "move (in the focused pane)")),
         on(Syscalls, Key::Down, Down, Above),
@@ -283,7 +283,7 @@ pub const BINDINGS: &[Binding] = {
 };
 
 /// What `key` with exactly `mods` does in `mode`, if anything.
-pub fn action(mode: Mode, key: Key, mods: Mods) -> Option<Action> {
+pub fn action(mode: KeyMode, key: Key, mods: Mods) -> Option<KeyAction> {
     BINDINGS
         .iter()
         .find(|b| b.mode == mode && b.key == key && b.mods == mods)
@@ -346,40 +346,40 @@ impl App {
     /// The main view's keys, and the Coverage view's fallback. A Ctrl chord with
     /// no binding of its own does what the plain key does.
     fn syscalls_key(&mut self, key: Key, mods: Mods) -> Option<Vec<Effect>> {
-        let action = action(Mode::Syscalls, key, mods)
-            .or_else(|| action(Mode::Syscalls, key, Mods::NONE))?;
+        let action = action(KeyMode::Syscalls, key, mods)
+            .or_else(|| action(KeyMode::Syscalls, key, Mods::NONE))?;
         match action {
-            Action::Up => self.scroll(-1),
-            Action::Down => self.scroll(1),
-            Action::PageUp => self.scroll(-10),
-            Action::PageDown => self.scroll(10),
-            Action::Home => self.selected = 0,
-            Action::End => self.selected = self.visible().len().saturating_sub(1),
-            Action::NextPane => self.next_pane(),
-            Action::Filter => {
+            KeyAction::Up => self.scroll(-1),
+            KeyAction::Down => self.scroll(1),
+            KeyAction::PageUp => self.scroll(-10),
+            KeyAction::PageDown => self.scroll(10),
+            KeyAction::Home => self.selected = 0,
+            KeyAction::End => self.selected = self.visible().len().saturating_sub(1),
+            KeyAction::NextPane => self.next_pane(),
+            KeyAction::Filter => {
                 self.filtering = true;
                 self.filter.clear();
             }
-            Action::ClearFilter => self.filter.clear(),
-            Action::Allow => return Some(self.allow_selected()),
-            Action::Deny => return Some(self.deny_selected()),
-            Action::Errno => self.errno_prompt(),
-            Action::Undo => return Some(self.undo()),
-            Action::Redo => return Some(self.redo()),
-            Action::Save => return Some(self.save_now()),
-            Action::Restart if self.run.state == RunState::Watching => {
+            KeyAction::ClearFilter => self.filter.clear(),
+            KeyAction::Allow => return Some(self.allow_selected()),
+            KeyAction::Deny => return Some(self.deny_selected()),
+            KeyAction::Errno => self.errno_prompt(),
+            KeyAction::Undo => return Some(self.undo()),
+            KeyAction::Redo => return Some(self.redo()),
+            KeyAction::Save => return Some(self.save_now()),
+            KeyAction::Restart if self.run.state == RunState::Watching => {
                 self.message = "no workload to restart: watching logs".into();
             }
-            Action::Restart => return Some(self.restart()),
-            Action::ToggleView => self.open_coverage(),
-            Action::Hold => return Some(self.toggle_hold()),
-            Action::Pause => self.toggle_pause(),
-            Action::Sort => self.toggle_sort(),
-            Action::Help => self.help = true,
-            Action::Quit => return Some(self.quit()),
-            Action::Bootstrap => self.toggle_bootstrap(),
-            Action::SessionDiff => self.open_diff(),
-            Action::Report => return Some(self.report()),
+            KeyAction::Restart => return Some(self.restart()),
+            KeyAction::ToggleView => self.open_coverage(),
+            KeyAction::Hold => return Some(self.toggle_hold()),
+            KeyAction::Pause => self.toggle_pause(),
+            KeyAction::Sort => self.toggle_sort(),
+            KeyAction::Help => self.help = true,
+            KeyAction::Quit => return Some(self.quit()),
+            KeyAction::Bootstrap => self.toggle_bootstrap(),
+            KeyAction::SessionDiff => self.open_diff(),
+            KeyAction::Report => return Some(self.report()),
             _ => return None,
         }
         Some(vec![])

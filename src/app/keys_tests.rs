@@ -1,7 +1,7 @@
 //! The bindings table against itself: every action bound and told of, no key
 //! bound twice in one mode, and the help overlay built from it.
 
-use super::keys::{help_lines, Action, HelpText, BINDINGS};
+use super::keys::{help_lines, HelpText, KeyAction, BINDINGS};
 
 /// The help a binding has: its own, or (for `Above`) the nearest earlier one's,
 /// which must be of the same mode.
@@ -21,7 +21,7 @@ fn help_of(i: usize) -> Option<HelpText> {
 
 #[test]
 fn every_action_has_a_binding_and_a_help_line() {
-    for &action in Action::ALL {
+    for &action in KeyAction::ALL {
         let told: Vec<HelpText> = (0..BINDINGS.len())
             .filter(|&i| BINDINGS[i].action == action)
             .filter_map(help_of)

@@ -7,7 +7,7 @@
 
 use super::Row;
 use crate::arch::Arch;
-use crate::syscalls::signatures::{self, Kind};
+use crate::syscalls::signatures::{self, ArgKind};
 use crate::tighten::narrow::{self, Form};
 
 /// The rule as profile JSON and what it rests on, or why there is none.
@@ -17,7 +17,7 @@ pub fn narrower(row: &Row) -> Result<String, String> {
     let Some(kinds) = signatures::kinds(arch, name) else {
         return Err(format!("the kinds of {name}'s arguments are not known"));
     };
-    let choices: Vec<(usize, Kind)> = kinds
+    let choices: Vec<(usize, ArgKind)> = kinds
         .iter()
         .copied()
         .enumerate()
@@ -83,7 +83,7 @@ pub fn narrower(row: &Row) -> Result<String, String> {
 }
 
 /// `an fd, a pointer and a size or count`, each kind once.
-fn nouns(kinds: impl Iterator<Item = Kind>) -> String {
+fn nouns(kinds: impl Iterator<Item = ArgKind>) -> String {
     let mut words: Vec<&str> = Vec::new();
     for k in kinds {
         if !words.contains(&k.noun()) {

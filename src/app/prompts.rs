@@ -3,7 +3,7 @@
 //! changed on disk while edits were unsaved. The prune prompt's keys are the
 //! Coverage view's (`coverage_view.rs`).
 
-use super::keys::{self, Action, Mode};
+use super::keys::{self, KeyAction, KeyMode};
 use super::{AfterSave, App, Effect, FileState, Key, Mods};
 use crate::run::HoldAnswer;
 
@@ -64,8 +64,8 @@ impl App {
     }
 
     fn quit_key(&mut self, key: Key) -> Vec<Effect> {
-        match keys::action(Mode::QuitPrompt, key, Mods::NONE) {
-            Some(Action::Save) => {
+        match keys::action(KeyMode::QuitPrompt, key, Mods::NONE) {
+            Some(KeyAction::Save) => {
                 // Quit once the file holds the edits: a failed save keeps eperm open.
                 self.prompt = None;
                 let mut effects = Vec::new();
@@ -74,11 +74,11 @@ impl App {
                 }
                 effects
             }
-            Some(Action::Quit) => {
+            Some(KeyAction::Quit) => {
                 self.prompt = None;
                 self.quit_now()
             }
-            Some(Action::Cancel) => {
+            Some(KeyAction::Cancel) => {
                 self.prompt = None;
                 vec![]
             }
@@ -99,18 +99,18 @@ impl App {
     /// One of the listed errnos, or "other" and then its name or number typed.
     fn errno_key(&mut self, syscall: String, typing: Option<String>, key: Key) -> Vec<Effect> {
         let Some(mut t) = typing else {
-            let errno = match keys::action(Mode::ErrnoPrompt, key, Mods::NONE) {
-                Some(Action::Eperm) => 1,
-                Some(Action::Enosys) => 38,
-                Some(Action::Eacces) => 13,
-                Some(Action::OtherErrno) => {
+            let errno = match keys::action(KeyMode::ErrnoPrompt, key, Mods::NONE) {
+                Some(KeyAction::Eperm) => 1,
+                Some(KeyAction::Enosys) => 38,
+                Some(KeyAction::Eacces) => 13,
+                Some(KeyAction::OtherErrno) => {
                     self.prompt = Some(Prompt::Errno {
                         syscall,
                         typing: Some(String::new()),
                     });
                     return vec![];
                 }
-                Some(Action::Cancel) => {
+                Some(KeyAction::Cancel) => {
                     self.prompt = None;
                     return vec![];
                 }
@@ -145,20 +145,20 @@ impl App {
     }
 
     fn conflict_key(&mut self, theirs: String, show_diff: bool, key: Key) -> Vec<Effect> {
-        match keys::action(Mode::ConflictPrompt, key, Mods::NONE) {
-            Some(Action::KeepMine) => {
+        match keys::action(KeyMode::ConflictPrompt, key, Mods::NONE) {
+            Some(KeyAction::KeepMine) => {
                 // Keep mine: ours overwrites theirs, knowingly.
                 self.prompt = None;
                 self.disk_text = Some(theirs);
                 self.file_state = FileState::Unsaved;
                 self.save_now()
             }
-            Some(Action::TakeTheirs) => {
+            Some(KeyAction::TakeTheirs) => {
                 self.prompt = None;
                 self.take_theirs(theirs);
                 vec![]
             }
-            Some(Action::ShowDiff) => {
+            Some(KeyAction::ShowDiff) => {
                 self.prompt = Some(Prompt::Conflict {
                     theirs,
                     show_diff: !show_diff,

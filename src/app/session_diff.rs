@@ -2,7 +2,7 @@
 //! session began with, or from the last save, as a unified diff a reviewer
 //! reads. The report and the end-of-session note use the same text.
 
-use super::keys::{self, Action, Mode};
+use super::keys::{self, KeyAction, KeyMode};
 use super::{App, Effect, Key, Mods};
 use crate::report::unified;
 
@@ -50,18 +50,18 @@ impl App {
         // The body is most of the screen; a page is what it shows.
         let page = (self.size.1 as usize).saturating_sub(8).max(1);
         let last = lines.saturating_sub(1);
-        match keys::action(Mode::DiffView, key, Mods::NONE) {
-            Some(Action::Down) => view.scroll = (view.scroll + 1).min(last),
-            Some(Action::Up) => view.scroll = view.scroll.saturating_sub(1),
-            Some(Action::PageDown) => view.scroll = (view.scroll + page).min(last),
-            Some(Action::PageUp) => view.scroll = view.scroll.saturating_sub(page),
-            Some(Action::Home) => view.scroll = 0,
-            Some(Action::End) => view.scroll = last.saturating_sub(page.saturating_sub(1)),
-            Some(Action::DiffBase) => {
+        match keys::action(KeyMode::DiffView, key, Mods::NONE) {
+            Some(KeyAction::Down) => view.scroll = (view.scroll + 1).min(last),
+            Some(KeyAction::Up) => view.scroll = view.scroll.saturating_sub(1),
+            Some(KeyAction::PageDown) => view.scroll = (view.scroll + page).min(last),
+            Some(KeyAction::PageUp) => view.scroll = view.scroll.saturating_sub(page),
+            Some(KeyAction::Home) => view.scroll = 0,
+            Some(KeyAction::End) => view.scroll = last.saturating_sub(page.saturating_sub(1)),
+            Some(KeyAction::DiffBase) => {
                 view.since_save = !view.since_save;
                 view.scroll = 0;
             }
-            Some(Action::Cancel) => {
+            Some(KeyAction::Cancel) => {
                 self.diff_view = None;
                 return Some(vec![]);
             }

@@ -34,7 +34,7 @@ use super::btf;
 use super::insn::{
     Alu, Asm, Cond, Helper, Insn, Label, Size, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9,
 };
-use super::sys::{self, LoadError, Map, MapType, ProgType};
+use super::sys::{self, Map, MapType, ProgLoadError, ProgType};
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -59,30 +59,30 @@ pub const MAX_SAMPLES: u32 = 4096;
 
 /// Which syscall table a call's nr is from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
+pub enum CallTable {
     Native = 0,
     X32 = 1,
     Ia32 = 2,
 }
 
-impl Kind {
+impl CallTable {
     /// The counter of (kind, nr), if it has one.
     fn slot(self, nr: u32) -> Option<u32> {
         match self {
-            Kind::Native => (nr < NRS).then_some(nr),
-            Kind::Ia32 => (nr < NRS).then_some(IA32_BASE + nr),
-            Kind::X32 => (nr < X32_NRS).then_some(X32_BASE + nr),
+            CallTable::Native => (nr < NRS).then_some(nr),
+            CallTable::Ia32 => (nr < NRS).then_some(IA32_BASE + nr),
+            CallTable::X32 => (nr < X32_NRS).then_some(X32_BASE + nr),
         }
     }
 
     /// The (kind, nr) a workload counter (below `BOOTSTRAP_BASE`) counts.
-    fn of_slot(slot: u32) -> (Kind, u32) {
+    fn of_slot(slot: u32) -> (CallTable, u32) {
         if slot >= X32_BASE {
-            (Kind::X32, slot - X32_BASE)
+            (CallTable::X32, slot - X32_BASE)
         } else if slot >= IA32_BASE {
-            (Kind::Ia32, slot - IA32_BASE)
+            (CallTable::Ia32, slot - IA32_BASE)
         } else {
-            (Kind::Native, slot)
+            (CallTable::Native, slot)
         }
     }
 }
@@ -125,7 +125,7 @@ pub struct Spec {
     /// Tell ia32 calls apart (the profile lets them run).
     pub ia32: bool,
     /// Argument positions to sample: (kind, nr, arg index).
-    pub watched: Vec<(Kind, u32, u8)>,
+    pub watched: Vec<(CallTable, u32, u8)>,
     pub hook: Hook,
 }
 
@@ -133,9 +133,9 @@ pub struct Spec {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// (kind, nr) → (calls of the workload, calls of its bootstrap).
-    pub calls: BTreeMap<(Kind, u32), (u64, u64)>,
+    pub calls: BTreeMap<(CallTable, u32), (u64, u64)>,
     /// (kind, nr, arg, value) → calls seen with that value (workload only).
-    pub values: BTreeMap<(Kind, u32, u8, u64), u64>,
+    pub values: BTreeMap<(CallTable, u32, u8, u64), u64>,
     /// The sample map was full: some values may be missing.
     pub values_full: bool,
 }
@@ -165,7 +165,7 @@ pub enum CounterError {
     #[error("cannot {op}: {source}")]
     Os { op: &'static str, source: io::Error },
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(#[from] ProgLoadError),
 }
 
 fn os(op: &'static str) -> impl FnOnce(io::Error) -> CounterError {
@@ -251,9 +251,9 @@ impl Counter {
             }
             if slot >= BOOTSTRAP_BASE {
                 let nr = slot - BOOTSTRAP_BASE;
-                out.calls.entry((Kind::Native, nr)).or_default().1 += sum;
+                out.calls.entry((CallTable::Native, nr)).or_default().1 += sum;
             } else {
-                out.calls.entry(Kind::of_slot(slot)).or_default().0 += sum;
+                out.calls.entry(CallTable::of_slot(slot)).or_default().0 += sum;
             }
         }
         let keys = self.values.keys()?;
@@ -267,7 +267,7 @@ impl Counter {
             let slot = word(0);
             let arg = word(4) as u8;
             let v = u64::from_ne_bytes(key[8..16].try_into().expect("8 bytes"));
-            let (kind, nr) = Kind::of_slot(slot);
+            let (kind, nr) = CallTable::of_slot(slot);
             out.values
                 .insert((kind, nr, arg, v), u64::from_ne_bytes(value));
         }
@@ -321,8 +321,8 @@ struct Maps {
 }
 
 /// Watched slots with their (kind, argument) positions.
-fn watched_slots(spec: &Spec) -> BTreeMap<u32, Vec<(Kind, u8)>> {
-    let mut by_slot: BTreeMap<u32, Vec<(Kind, u8)>> = BTreeMap::new();
+fn watched_slots(spec: &Spec) -> BTreeMap<u32, Vec<(CallTable, u8)>> {
+    let mut by_slot: BTreeMap<u32, Vec<(CallTable, u8)>> = BTreeMap::new();
     for &(kind, nr, arg) in &spec.watched {
         if let Some(slot) = kind.slot(nr).filter(|_| arg < 6) {
             by_slot.entry(slot).or_default().push((kind, arg));
@@ -336,7 +336,7 @@ fn program(
     spec: &Spec,
     kernel: &btf::Kernel,
     maps: &Maps,
-    watched: &BTreeMap<u32, Vec<(Kind, u8)>>,
+    watched: &BTreeMap<u32, Vec<(CallTable, u8)>>,
 ) -> Vec<Insn> {
     let mut a = Asm::new();
     let out = a.label();
@@ -499,7 +499,7 @@ fn task_field(a: &mut Asm, hook: Hook, offset: usize) {
 fn sample(
     a: &mut Asm,
     hook: Hook,
-    watched: &BTreeMap<u32, Vec<(Kind, u8)>>,
+    watched: &BTreeMap<u32, Vec<(CallTable, u8)>>,
     values: i32,
     done: Label,
 ) {
@@ -508,12 +508,12 @@ fn sample(
         a.jump_imm(Cond::Ne, R9, slot as i32, next);
         for &(kind, arg) in args {
             a.store_imm(Size::DW, FP, KEY_VALUE, 0);
-            let wide = if kind == Kind::Ia32 {
+            let wide = if kind == CallTable::Ia32 {
                 Size::W
             } else {
                 Size::DW
             };
-            let regs = if kind == Kind::Ia32 {
+            let regs = if kind == CallTable::Ia32 {
                 IA32_REGS
             } else {
                 NATIVE_REGS
@@ -528,7 +528,7 @@ fn sample(
                     a.store(Size::DW, FP, KEY_VALUE, R1);
                 }
                 Hook::Raw => {
-                    let regs = if kind == Kind::Ia32 {
+                    let regs = if kind == CallTable::Ia32 {
                         IA32_REGS
                     } else {
                         NATIVE_REGS

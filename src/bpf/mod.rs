@@ -9,4 +9,4 @@ pub mod counter;
 pub mod insn;
 pub mod sys;
 
-pub use counter::{Counter, CounterError, Counts, Hook, Kind, Scope, Spec};
+pub use counter::{CallTable, Counter, CounterError, Counts, Hook, Scope, Spec};

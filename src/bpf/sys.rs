@@ -223,7 +223,7 @@ struct ProgLoad {
 /// Why a program did not load: the errno, and the verifier's log when it wrote one.
 #[derive(Debug, thiserror::Error)]
 #[error("the kernel refused the eBPF program: {source}{}", log_suffix(.log))]
-pub struct LoadError {
+pub struct ProgLoadError {
     pub source: io::Error,
     pub log: String,
 }
@@ -243,7 +243,7 @@ pub fn load(
     insns: &[Insn],
     name: &str,
     attach_btf_id: u32,
-) -> Result<OwnedFd, LoadError> {
+) -> Result<OwnedFd, ProgLoadError> {
     let license = c"GPL";
     let attempt = |log: &mut [u8], level: u32| {
         let mut attr = ProgLoad {
@@ -280,7 +280,7 @@ pub fn load(
                 // The end of the log says why; keep its last lines.
                 let lines: Vec<&str> = text.lines().collect();
                 let tail = lines[lines.len().saturating_sub(30)..].join("\n");
-                Err(LoadError {
+                Err(ProgLoadError {
                     source: if source.raw_os_error().is_some() {
                         source
                     } else {

@@ -18,14 +18,14 @@ use std::path::{Path, PathBuf};
 const HANDOFF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Plan {
-    pub runtime: Runtime,
+    pub runtime: Launcher,
     pub mode: Interception,
     /// What the profile is resolved for (Docker keeps or drops rules by its caps).
     pub target: Target,
     work: WorkDir,
 }
 
-pub enum Runtime {
+pub enum Launcher {
     /// `docker run …`; `wrapper`: the name dockerd knows eperm's runc wrapper by.
     Docker {
         run: RunArgs,
@@ -43,7 +43,7 @@ pub enum Runtime {
 }
 
 impl Plan {
-    pub fn new(runtime: Runtime, mode: Interception, target: Target) -> std::io::Result<Plan> {
+    pub fn new(runtime: Launcher, mode: Interception, target: Target) -> std::io::Result<Plan> {
         Ok(Plan {
             runtime,
             mode,
@@ -60,8 +60,8 @@ impl Plan {
     /// The OCI runtime that loads the profile (`None`: one eperm does not know).
     pub fn oci_runtime(&self) -> Option<OciRuntime> {
         match &self.runtime {
-            Runtime::Docker { .. } | Runtime::Runc { .. } => Some(OciRuntime::Runc),
-            Runtime::Podman { oci, .. } => *oci,
+            Launcher::Docker { .. } | Launcher::Runc { .. } => Some(OciRuntime::Runc),
+            Launcher::Podman { oci, .. } => *oci,
         }
     }
 
@@ -76,9 +76,9 @@ impl Plan {
             args.join(" ")
         };
         match &self.runtime {
-            Runtime::Docker { run, .. } => format!("docker run {}", args(run)),
-            Runtime::Runc { bundle, .. } => format!("runc run --bundle {}", bundle.display()),
-            Runtime::Podman { run, runtime, .. } => match runtime {
+            Launcher::Docker { run, .. } => format!("docker run {}", args(run)),
+            Launcher::Runc { bundle, .. } => format!("runc run --bundle {}", bundle.display()),
+            Launcher::Podman { run, runtime, .. } => match runtime {
                 Some(r) => format!("podman --runtime {r} run {}", args(run)),
                 None => format!("podman run {}", args(run)),
             },
@@ -105,11 +105,11 @@ impl Plan {
             cgroup_parent: coverage.as_ref().map(|c| c.parent.path()),
         };
         let mut launch = match &self.runtime {
-            Runtime::Docker { run, wrapper } => {
+            Launcher::Docker { run, wrapper } => {
                 self.docker(profile, &files, run, wrapper.as_deref(), agent)
             }
-            Runtime::Runc { bundle, id } => self.runc(profile, &files, bundle, id, agent),
-            Runtime::Podman { run, runtime, oci } => {
+            Launcher::Runc { bundle, id } => self.runc(profile, &files, bundle, id, agent),
+            Launcher::Podman { run, runtime, oci } => {
                 let client = PodmanRun {
                     run,
                     runtime: runtime.as_deref(),
@@ -130,8 +130,8 @@ impl Plan {
             .ok_or_else(|| unsupported("coverage needs podman's OCI runtime to be runc or crun"))?
             .init_comm();
         let users = match &self.runtime {
-            Runtime::Docker { run, .. } | Runtime::Podman { run, .. } => &run.args[..],
-            Runtime::Runc { .. } => &[],
+            Launcher::Docker { run, .. } | Launcher::Podman { run, .. } => &run.args[..],
+            Launcher::Runc { .. } => &[],
         };
         // The user's own would come after eperm's, and win: nothing would be counted.
         if users.iter().any(|a| {
@@ -143,7 +143,7 @@ impl Plan {
                 "--coverage runs the container below a cgroup parent of eperm's: drop --cgroup-parent",
             ));
         }
-        if let Runtime::Docker { .. } = self.runtime {
+        if let Launcher::Docker { .. } = self.runtime {
             if super::docker::cgroup_driver().as_deref() == Some("systemd") {
                 return Err(unsupported(
                     "coverage needs dockerd's cgroupfs driver (this one uses systemd's, which \
@@ -321,7 +321,7 @@ struct RunFiles<'a> {
     cgroup_parent: Option<&'a str>,
 }
 
-/// What [`Plan::podman`] needs of [`Runtime::Podman`].
+/// What [`Plan::podman`] needs of [`Launcher::Podman`].
 struct PodmanRun<'a> {
     run: &'a RunArgs,
     runtime: Option<&'a str>,

@@ -17,14 +17,14 @@
 //! [`Counting`] says which way a run counted, and why not in the kernel.
 
 use super::notify;
-use super::{enforce, Call, Decision, Supervision};
+use super::{enforce, Answer, Call, Supervision};
 use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::{Compiled, BAD_ARCH};
 use crate::coverage::{watched, Coverage, Tally, MAX_PIDS, MAX_VALUES, WATCHED};
 use crate::error::Unavailable;
 use crate::profile::Action;
-use crate::sources::event::{Decision as Outcome, Source};
+use crate::sources::event::{Decision, Source};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -182,7 +182,7 @@ fn attach_counter(
     bootstrap_comm: Option<&str>,
     filtered_only: bool,
 ) -> Result<crate::bpf::Counter, Unavailable> {
-    use crate::bpf::{Counter, Hook, Kind, Spec};
+    use crate::bpf::{CallTable, Counter, Hook, Spec};
     let comm = bootstrap_comm.map(|c| {
         let mut out = [0u8; 16];
         for (o, b) in out.iter_mut().zip(c.bytes().take(15)) {
@@ -192,9 +192,9 @@ fn attach_counter(
     });
     let mut watched_args = Vec::new();
     for (kind, arch) in [
-        (Kind::Native, Arch::X86_64),
-        (Kind::X32, Arch::X32),
-        (Kind::Ia32, Arch::X86),
+        (CallTable::Native, Arch::X86_64),
+        (CallTable::X32, Arch::X32),
+        (CallTable::Ia32, Arch::X86),
     ] {
         if !compiled.arches.contains(&arch) {
             continue;
@@ -233,15 +233,19 @@ impl Coverage {
     /// first allowing rule for the syscall (the zero-argument verdict's, when it
     /// allows).
     pub fn add_counts(&mut self, counts: &crate::bpf::Counts, judge: &super::Judge) {
-        use crate::bpf::Kind;
+        use crate::bpf::CallTable;
         let mut tallies: HashMap<(Option<usize>, u32, Arch), Tally> = HashMap::new();
         for (&(kind, nr), &(calls, before)) in &counts.calls {
             let arch = match kind {
-                Kind::Native => Arch::native(),
-                Kind::X32 => Arch::X32,
-                Kind::Ia32 => Arch::X86,
+                CallTable::Native => Arch::native(),
+                CallTable::X32 => Arch::X32,
+                CallTable::Ia32 => Arch::X86,
             };
-            let nr = if kind == Kind::X32 { nr | X32_BIT } else { nr };
+            let nr = if kind == CallTable::X32 {
+                nr | X32_BIT
+            } else {
+                nr
+            };
             let name = arch
                 .syscall_name(nr)
                 .map_or_else(|| format!("nr_{nr}"), str::to_string);
@@ -339,7 +343,7 @@ struct Task {
 }
 
 /// Answers every notification of one coverage run and tallies it.
-pub struct Supervisor<'a> {
+pub struct CoverageSupervisor<'a> {
     listener: OwnedFd,
     sup: &'a Supervision,
     tasks: HashMap<u32, Task>,
@@ -348,10 +352,10 @@ pub struct Supervisor<'a> {
     kernel_counted: bool,
 }
 
-impl<'a> Supervisor<'a> {
-    pub fn new(listener: OwnedFd, sup: &'a Supervision) -> Supervisor<'a> {
+impl<'a> CoverageSupervisor<'a> {
+    pub fn new(listener: OwnedFd, sup: &'a Supervision) -> CoverageSupervisor<'a> {
         notify::set_sync_wake_up(&listener);
-        Supervisor {
+        CoverageSupervisor {
             listener,
             sup,
             tasks: HashMap::new(),
@@ -383,13 +387,13 @@ impl<'a> Supervisor<'a> {
 
     fn handle(&mut self, id: u64, tid: u32, audit: u32, nr: u32, args: [u64; 6]) {
         let Some(arch) = Arch::from_audit(audit, nr) else {
-            notify::answer(&self.listener, id, Decision::Continue);
+            notify::answer(&self.listener, id, Answer::Continue);
             return;
         };
         let compiled = &self.sup.judge.compiled;
         let outcome = compiled.evaluate(arch, nr, args);
         let decision = enforce(outcome.verdict);
-        if self.kernel_counted && decision == Decision::Continue {
+        if self.kernel_counted && decision == Answer::Continue {
             notify::answer(&self.listener, id, decision);
             return;
         }
@@ -434,15 +438,15 @@ impl<'a> Supervisor<'a> {
             let judgement = self.sup.judge.judge(arch, nr, args);
             let mut event = self
                 .sup
-                .event(Source::Notify, &call, &judgement, Outcome::Allowed);
+                .event(Source::Notify, &call, &judgement, Decision::Allowed);
             event.decision = match decision {
-                Decision::Continue => Outcome::Allowed,
-                Decision::Fail(_) => Outcome::Denied,
-                Decision::Kill => Outcome::Killed,
+                Answer::Continue => Decision::Allowed,
+                Answer::Fail(_) => Decision::Denied,
+                Answer::Kill => Decision::Killed,
             };
             let _ = self.sup.events.send(event);
         }
-        if decision == Decision::Kill {
+        if decision == Answer::Kill {
             // The workload's process; it may be gone already.
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(tgid as i32),

@@ -125,7 +125,7 @@ pub fn cover(
             counter: kernel.as_ref().ok(),
             progress,
             server: Some(listener_server(|listener, stop| {
-                coverage::Supervisor::new(listener, &sup)
+                coverage::CoverageSupervisor::new(listener, &sup)
                     .kernel_counted(kernel_counted)
                     .run(stop)
             })),

@@ -81,7 +81,7 @@ impl Judge {
 
 /// What to do with a call right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub enum Answer {
     /// Let it run.
     Continue,
     /// Fail it with this errno.
@@ -118,13 +118,13 @@ pub enum HoldAnswer {
 }
 
 /// What enforcing a verdict means for one call.
-pub fn enforce(verdict: Verdict) -> Decision {
+pub fn enforce(verdict: Verdict) -> Answer {
     match verdict.action {
-        Action::Allow | Action::Log => Decision::Continue,
-        Action::Errno => Decision::Fail(verdict.data),
+        Action::Allow | Action::Log => Answer::Continue,
+        Action::Errno => Answer::Fail(verdict.data),
         // No tracer or listener would answer these: the kernel fails them with ENOSYS.
-        Action::Trace | Action::Notify => Decision::Fail(38),
-        Action::KillThread | Action::KillProcess | Action::Trap => Decision::Kill,
+        Action::Trace | Action::Notify => Answer::Fail(38),
+        Action::KillThread | Action::KillProcess | Action::Trap => Answer::Kill,
     }
 }
 
@@ -217,7 +217,7 @@ impl Supervision {
     }
 
     /// Decides one call: by policy, asking the UI when holding.
-    pub fn decide(&self, event: &crate::sources::event::Event, verdict: Verdict) -> Decision {
+    pub fn decide(&self, event: &crate::sources::event::Event, verdict: Verdict) -> Answer {
         self.decide_answered(event, verdict).0
     }
 
@@ -227,9 +227,9 @@ impl Supervision {
         &self,
         event: &crate::sources::event::Event,
         verdict: Verdict,
-    ) -> (Decision, Option<HoldAnswer>) {
+    ) -> (Answer, Option<HoldAnswer>) {
         match &self.policy {
-            Policy::Permissive => (Decision::Continue, None),
+            Policy::Permissive => (Answer::Continue, None),
             Policy::Enforce => (enforce(verdict), None),
             Policy::Hold(ui) => {
                 let (reply, answer) = mpsc::channel();
@@ -240,18 +240,18 @@ impl Supervision {
                     })
                     .is_err()
                 {
-                    return (Decision::Continue, None); // nobody is listening any more
+                    return (Answer::Continue, None); // nobody is listening any more
                 }
                 let answer = answer.recv().ok();
                 let decision = match answer {
                     Some(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) | None => {
-                        Decision::Continue
+                        Answer::Continue
                     }
                     Some(HoldAnswer::Deny) => match enforce(verdict) {
-                        Decision::Fail(errno) => Decision::Fail(errno),
-                        _ => Decision::Fail(1),
+                        Answer::Fail(errno) => Answer::Fail(errno),
+                        _ => Answer::Fail(1),
                     },
-                    Some(HoldAnswer::Kill) => Decision::Kill,
+                    Some(HoldAnswer::Kill) => Answer::Kill,
                 };
                 (decision, answer)
             }

@@ -6,12 +6,12 @@
 //! close-on-exec, so eperm copies it out of the child with `pidfd_getfd` while
 //! the child waits (see [`super::child`]).
 
-use super::{Call, Decision, HoldAnswer, Policy, Supervision};
+use super::{Answer, Call, HoldAnswer, Policy, Supervision};
 use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::Compiled;
 use crate::profile::Action;
-use crate::sources::event::{Decision as Outcome, Source};
+use crate::sources::event::{Decision, Source};
 use crate::untrusted::Untrusted;
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -34,7 +34,7 @@ const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-pub(super) struct SeccompData {
+pub(super) struct RawSeccompData {
     pub(super) nr: i32,
     pub(super) arch: u32,
     instruction_pointer: u64,
@@ -48,7 +48,7 @@ pub(super) struct Notif {
     /// The calling thread, in eperm's pid namespace.
     pub(super) pid: u32,
     flags: u32,
-    pub(super) data: SeccompData,
+    pub(super) data: RawSeccompData,
 }
 
 #[repr(C)]
@@ -257,7 +257,7 @@ impl<'a> Supervisor<'a> {
         let nr = notif.data.nr as u32;
         let Some(arch) = Arch::from_audit(notif.data.arch, nr) else {
             // The filter kills foreign arches before it could notify; run it anyway.
-            self.answer(notif.id, Decision::Continue);
+            self.answer(notif.id, Answer::Continue);
             return;
         };
         let tid = notif.pid;
@@ -266,7 +266,7 @@ impl<'a> Supervisor<'a> {
             self.exec_seen(tid);
             if matches!(judgement.verdict.action, Action::Allow | Action::Log) {
                 // Notified only so that we know: the profile lets it run.
-                self.answer(notif.id, Decision::Continue);
+                self.answer(notif.id, Answer::Continue);
                 return;
             }
         }
@@ -283,7 +283,7 @@ impl<'a> Supervisor<'a> {
             Source::Notify,
             &call,
             &judgement,
-            Outcome::Allowed,
+            Decision::Allowed,
             comm,
             exe.as_deref().map(Untrusted::from),
         );
@@ -295,7 +295,7 @@ impl<'a> Supervisor<'a> {
             return;
         }
         let decision = if self.always.contains(&(arch, nr)) {
-            Decision::Continue
+            Answer::Continue
         } else {
             let (decision, answer) = self.sup.decide_answered(&event, judgement.verdict);
             if answer == Some(HoldAnswer::AllowAlways) {
@@ -304,11 +304,11 @@ impl<'a> Supervisor<'a> {
             decision
         };
         event.decision = match decision {
-            Decision::Continue => Outcome::Allowed,
-            Decision::Fail(_) => Outcome::Denied,
-            Decision::Kill => Outcome::Killed,
+            Answer::Continue => Decision::Allowed,
+            Answer::Fail(_) => Decision::Denied,
+            Answer::Kill => Decision::Killed,
         };
-        if decision == Decision::Kill {
+        if decision == Answer::Kill {
             // The thread id names its whole process for kill(); it may be gone already.
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(call.pid as i32),
@@ -324,7 +324,7 @@ impl<'a> Supervisor<'a> {
         if !answered {
             self.stats.vanished += 1;
         }
-        if answered || decision == Decision::Kill || holding {
+        if answered || decision == Answer::Kill || holding {
             let _ = self.sup.events.send(event);
         }
     }
@@ -393,7 +393,7 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn answer(&mut self, id: u64, decision: Decision) {
+    fn answer(&mut self, id: u64, decision: Answer) {
         if !answer(&self.listener, id, decision) {
             // ENOENT: the caller was killed or interrupted meanwhile; nothing to do.
             self.stats.vanished += 1;
@@ -571,16 +571,16 @@ pub(super) fn receive(listener: &OwnedFd) -> io::Result<Option<Notif>> {
 }
 
 /// Answers notification `id`: run the call, or fail it. `false` when the caller is gone.
-pub(super) fn answer(listener: &OwnedFd, id: u64, decision: Decision) -> bool {
+pub(super) fn answer(listener: &OwnedFd, id: u64, decision: Answer) -> bool {
     let mut resp = NotifResp {
         id,
         ..NotifResp::default()
     };
     match decision {
-        Decision::Continue => resp.flags = USER_NOTIF_FLAG_CONTINUE,
-        Decision::Fail(errno) => resp.error = -(errno as i32),
+        Answer::Continue => resp.flags = USER_NOTIF_FLAG_CONTINUE,
+        Answer::Fail(errno) => resp.error = -(errno as i32),
         // The process is being killed; the answer only releases the thread.
-        Decision::Kill => resp.error = -libc::EPERM,
+        Answer::Kill => resp.error = -libc::EPERM,
     }
     // SAFETY: the kernel reads a struct of the size the ioctl number encodes.
     let r = unsafe {

@@ -12,7 +12,7 @@
 
 use super::child::{Prepared, Spawned};
 use super::contain::Containment;
-use super::{Call, Decision, Judgement, RunError, Supervision, WorkloadExit};
+use super::{Answer, Call, Judgement, RunError, Supervision, WorkloadExit};
 use crate::arch::Arch;
 use crate::sources::event::{self, Event, Rule, Source};
 use std::collections::{HashMap, HashSet};
@@ -345,11 +345,11 @@ impl Tracer<'_> {
         let mut ev = self.make_event(&call, &judgement);
         let decision = self.sup.decide(&ev, judgement.verdict);
         let outcome = match decision {
-            Decision::Continue => {
+            Answer::Continue => {
                 resume(tid, 0);
                 event::Decision::Allowed
             }
-            Decision::Fail(errno) => {
+            Answer::Fail(errno) => {
                 if let Err(e) = fail_call(tid, errno) {
                     // Let the call go rather than leave the thread stopped; say so.
                     resume(tid, 0);
@@ -360,7 +360,7 @@ impl Tracer<'_> {
                 resume(tid, 0);
                 event::Decision::Denied
             }
-            Decision::Kill => {
+            Answer::Kill => {
                 // SIGKILL ends the stop by itself.
                 kill(call.pid as i32);
                 event::Decision::Killed

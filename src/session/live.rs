@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// What a live run tells the UI; `.0` is the run's number.
-pub enum Report {
+pub enum LiveReport {
     Event(usize, Event),
     Hold(usize, HoldRequest),
     /// A line of the workload's output (`true`: from stderr).
@@ -43,7 +43,7 @@ pub enum Report {
 }
 
 /// Where reports go; false once nobody listens any more.
-pub type Sink = Arc<dyn Fn(Report) -> bool + Send + Sync>;
+pub type Sink = Arc<dyn Fn(LiveReport) -> bool + Send + Sync>;
 
 /// Whether a run counts what the workload uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,7 +192,7 @@ impl Runner {
         let thread = match self.spawn(number, text, coverage, &pid) {
             Ok(thread) => Some(thread),
             Err(why) => {
-                let _ = (self.sink)(Report::Exited(number, Err(why)));
+                let _ = (self.sink)(LiveReport::Exited(number, Err(why)));
                 None
             }
         };
@@ -252,25 +252,28 @@ impl Runner {
         Ok(match (coverage, start) {
             (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
                 let progress = |so_far| {
-                    let _ = sink(Report::CoverageLive(number, so_far));
+                    let _ = sink(LiveReport::CoverageLive(number, so_far));
                 };
                 let result = local::cover(&spec.argv, spec.user, sup, attach, Some(&progress));
                 let result = result.map(|(exit, run, counting)| {
                     // Even a run killed by a restart used what it used: keep it.
                     let stored = file
                         .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                    let _ = sink(Report::Coverage {
+                    let _ = sink(LiveReport::Coverage {
                         run,
                         stored,
                         counting,
                     });
                     exit
                 });
-                let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+                let _ = sink(LiveReport::Exited(
+                    number,
+                    result.map_err(|e| e.to_string()),
+                ));
             }),
             (CoverageRun::On { file }, Start::Container(launch)) => std::thread::spawn(move || {
                 let progress = |so_far| {
-                    let _ = sink(Report::CoverageLive(number, so_far));
+                    let _ = sink(LiveReport::CoverageLive(number, so_far));
                 };
                 let logs = LogOptions {
                     wanted: session.sources,
@@ -282,14 +285,17 @@ impl Runner {
                 let result = result.map(|(exit, run)| {
                     let stored = file
                         .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                    let _ = sink(Report::Coverage {
+                    let _ = sink(LiveReport::Coverage {
                         run,
                         stored,
                         counting: Counting::Kernel,
                     });
                     exit
                 });
-                let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+                let _ = sink(LiveReport::Exited(
+                    number,
+                    result.map_err(|e| e.to_string()),
+                ));
             }),
             (CoverageRun::Off, start) => {
                 let logs = LogOptions {
@@ -299,7 +305,10 @@ impl Runner {
                 };
                 std::thread::spawn(move || {
                     let result = session.start(start, sup, attach, &logs);
-                    let _ = sink(Report::Exited(number, result.map_err(|e| e.to_string())));
+                    let _ = sink(LiveReport::Exited(
+                        number,
+                        result.map_err(|e| e.to_string()),
+                    ));
                 })
             }
         })
@@ -327,7 +336,7 @@ fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc
                 let _ = serde_json::to_writer(&mut *out, &e);
                 let _ = out.write_all(b"\n");
             }
-            if !sink(Report::Event(number, e)) {
+            if !sink(LiveReport::Event(number, e)) {
                 break;
             }
         }
@@ -344,7 +353,7 @@ fn forward_holds(number: usize, sink: Sink) -> mpsc::Sender<HoldRequest> {
     std::thread::spawn(move || {
         for req in rx {
             let reply = req.reply.clone();
-            if !sink(Report::Hold(number, req)) {
+            if !sink(LiveReport::Hold(number, req)) {
                 let _ = reply.send(HoldAnswer::AllowOnce);
                 break;
             }
@@ -358,7 +367,7 @@ fn forward_health(number: usize, sink: Sink) -> mpsc::Sender<Vec<Health>> {
     let (tx, rx) = mpsc::channel::<Vec<Health>>();
     std::thread::spawn(move || {
         for health in rx {
-            if !sink(Report::Health(number, health)) {
+            if !sink(LiveReport::Health(number, health)) {
                 break;
             }
         }
@@ -399,7 +408,7 @@ fn capture(number: usize, sink: &Sink) -> std::io::Result<[OwnedFd; 3]> {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         let line = output_line(&buf);
-                        if !sink(Report::Output(number, line, err)) {
+                        if !sink(LiveReport::Output(number, line, err)) {
                             break;
                         }
                     }

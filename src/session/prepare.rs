@@ -7,7 +7,7 @@ use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::container::docker as dockerrun;
 use crate::container::oci_runtime::OciRuntime;
-use crate::container::plan::{Plan, Runtime};
+use crate::container::plan::{Launcher, Plan};
 use crate::container::podman;
 use crate::error::{Error, FileOp};
 use crate::profile::{Form, KernelVersion, Profile, Target};
@@ -75,8 +75,8 @@ impl Session {
         let mode = container_mode(mode, enforce, wrapper.is_some(), DOCKER_NOTIFY_HINT)?;
         // Docker keeps or drops the profile's rules by the container's caps;
         // its runc (the one on PATH, which the wrapper execs too) loads them.
-        let target = here_in(run.caps, crate::target::Kind::Runc);
-        let runtime = Runtime::Docker { run, wrapper };
+        let target = here_in(run.caps, crate::target::RuntimeKind::Runc);
+        let runtime = Launcher::Docker { run, wrapper };
         Session::container(profile, runtime, mode, target, enforce, sources)
     }
 
@@ -127,12 +127,14 @@ impl Session {
         // podman keeps or drops the profile's rules by the container's caps; its
         // runtime loads them (a runtime eperm does not know: eperm's own reading).
         let target = match &oci {
-            Ok(OciRuntime::Crun) => here_in(run.caps, crate::target::Kind::Crun),
-            Ok(OciRuntime::Runc) => here_in(run.caps, crate::target::Kind::Runc),
-            Err(name) if name.0.contains("youki") => here_in(run.caps, crate::target::Kind::Youki),
+            Ok(OciRuntime::Crun) => here_in(run.caps, crate::target::RuntimeKind::Crun),
+            Ok(OciRuntime::Runc) => here_in(run.caps, crate::target::RuntimeKind::Runc),
+            Err(name) if name.0.contains("youki") => {
+                here_in(run.caps, crate::target::RuntimeKind::Youki)
+            }
             Err(_) => here(run.caps),
         };
-        let runtime = Runtime::Podman {
+        let runtime = Launcher::Podman {
             run,
             runtime: runtime.map(str::to_string),
             oci: oci.ok(),
@@ -159,7 +161,7 @@ impl Session {
             )));
         }
         let mode = container_mode(mode, enforce, notify::available(), "")?;
-        let runtime = Runtime::Runc {
+        let runtime = Launcher::Runc {
             bundle: bundle.to_path_buf(),
             id: id.unwrap_or_else(|| format!("eperm-{}", std::process::id())),
         };
@@ -168,7 +170,7 @@ impl Session {
             profile,
             runtime,
             mode,
-            here_in(CapSet::all(), crate::target::Kind::Runc),
+            here_in(CapSet::all(), crate::target::RuntimeKind::Runc),
             enforce,
             sources,
         )
@@ -176,7 +178,7 @@ impl Session {
 
     fn container(
         profile: Profile,
-        runtime: Runtime,
+        runtime: Launcher,
         mode: Interception,
         target: Target,
         enforce: bool,
@@ -222,7 +224,7 @@ fn here(caps: CapSet) -> Target {
 
 /// [`here`] for a container that `kind` loads the profile of: its verdicts are
 /// those of the runtime found here (else its newest release).
-fn here_in(caps: CapSet, kind: crate::target::Kind) -> Target {
+fn here_in(caps: CapSet, kind: crate::target::RuntimeKind) -> Target {
     let runtime =
         crate::detect::runtime(kind).unwrap_or_else(|| crate::target::Runtime::newest(kind));
     Target {

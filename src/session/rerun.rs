@@ -3,7 +3,7 @@
 //! report ends with, so that whoever reads it sees the failure (or its fix) themselves.
 
 use super::{Outcome, Session, Workload};
-use crate::container::plan::Runtime;
+use crate::container::plan::Launcher;
 use crate::report::shell_word;
 
 impl Session {
@@ -25,11 +25,11 @@ impl Session {
                 )
             }
             Workload::Container(plan) => match &plan.runtime {
-                Runtime::Docker { run, .. } => format!(
+                Launcher::Docker { run, .. } => format!(
                     "docker run --security-opt seccomp={profile} {}",
                     words(&run.args)
                 ),
-                Runtime::Podman { run, runtime, .. } => format!(
+                Launcher::Podman { run, runtime, .. } => format!(
                     "podman{} run --security-opt seccomp={profile} {}",
                     runtime
                         .as_deref()
@@ -37,7 +37,7 @@ impl Session {
                     words(&run.args)
                 ),
                 // The bundle's config.json is the profile.
-                Runtime::Runc { bundle, .. } => format!(
+                Launcher::Runc { bundle, .. } => format!(
                     "eperm oci --enforce --no-tui {}",
                     shell_word(&bundle.display().to_string())
                 ),

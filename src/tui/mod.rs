@@ -11,7 +11,7 @@ mod terminal;
 use crate::app::{self, App, Effect, Msg};
 use crate::coverage::Coverage;
 use crate::run::HoldAnswer;
-use crate::session::live::{CoverageRun, Live, LiveOptions, Report, Runner, Sink};
+use crate::session::live::{CoverageRun, Live, LiveOptions, LiveReport, Runner, Sink};
 use crate::session::Session;
 use crate::sources::event::Event;
 use crate::sources::health::Health;
@@ -28,7 +28,7 @@ use terminal::{Screen, PANICKED};
 /// What reaches the loop.
 enum Incoming {
     Msg(Msg),
-    Run(Report),
+    Run(LiveReport),
 }
 
 /// The runs' reports into the loop's channel.
@@ -94,7 +94,7 @@ pub fn view(
     let forward = sink(&tx);
     std::thread::spawn(move || {
         for e in events {
-            if !forward(Report::Event(1, e)) {
+            if !forward(LiveReport::Event(1, e)) {
                 break;
             }
         }
@@ -103,7 +103,7 @@ pub fn view(
         let forward = sink(&tx);
         std::thread::spawn(move || {
             for h in health {
-                if !forward(Report::Health(1, h)) {
+                if !forward(LiveReport::Health(1, h)) {
                     break;
                 }
             }
@@ -306,9 +306,9 @@ impl Loop {
             Incoming::Run(report) => report,
         };
         match report {
-            Report::Event(n, e) if n == current => vec![Msg::Event(e)],
-            Report::Output(n, line, err) if n == current => vec![Msg::Output { line, err }],
-            Report::Exited(n, result) if n == current => {
+            LiveReport::Event(n, e) if n == current => vec![Msg::Event(e)],
+            LiveReport::Output(n, line, err) if n == current => vec![Msg::Output { line, err }],
+            LiveReport::Exited(n, result) if n == current => {
                 let mut msgs: Vec<Msg> = self
                     .live
                     .pid()
@@ -324,7 +324,7 @@ impl Loop {
                 });
                 msgs
             }
-            Report::Hold(n, req) if n == current => {
+            LiveReport::Hold(n, req) if n == current => {
                 self.next_hold += 1;
                 self.replies.insert(self.next_hold, req.reply);
                 vec![Msg::Hold {
@@ -332,13 +332,13 @@ impl Loop {
                     event: req.event,
                 }]
             }
-            Report::Hold(_, req) => {
+            LiveReport::Hold(_, req) => {
                 let _ = req.reply.send(HoldAnswer::Kill);
                 vec![]
             }
-            Report::Health(n, health) if n == current => vec![Msg::Health(health)],
-            Report::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
-            Report::Coverage {
+            LiveReport::Health(n, health) if n == current => vec![Msg::Health(health)],
+            LiveReport::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
+            LiveReport::Coverage {
                 run,
                 stored,
                 counting,
@@ -511,7 +511,7 @@ fn stash_while_stopping(
     timeout: Duration,
 ) {
     match rx.recv_timeout(timeout) {
-        Ok(Incoming::Run(Report::Hold(_, req))) => {
+        Ok(Incoming::Run(LiveReport::Hold(_, req))) => {
             let _ = req.reply.send(HoldAnswer::Kill);
         }
         Ok(other) => kept.push_back(other),
@@ -540,9 +540,9 @@ mod tests {
                 reply,
             };
             let send = |r| tx.send(Incoming::Run(r)).unwrap();
-            send(Report::Output(1, "before".into(), false));
-            send(Report::Hold(1, req));
-            send(Report::Output(1, "after".into(), false));
+            send(LiveReport::Output(1, "before".into(), false));
+            send(LiveReport::Hold(1, req));
+            send(LiveReport::Output(1, "after".into(), false));
             let _ = answered_tx.send(answer.recv().ok());
         });
         (Live::on_thread(1, thread), answered)
@@ -564,7 +564,7 @@ mod tests {
             .into_iter()
             .chain(rx.try_iter())
             .map(|i| match i {
-                Incoming::Run(Report::Output(_, line, _)) => line.to_string(),
+                Incoming::Run(LiveReport::Output(_, line, _)) => line.to_string(),
                 _ => panic!("only output was sent"),
             })
             .collect();
@@ -650,7 +650,7 @@ mod tests {
         let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
         let mut incoming: Vec<Incoming> = ["mkdir", "rmdir", "chmod"]
             .into_iter()
-            .map(|name| Incoming::Run(Report::Event(1, event(name, 1, 0))))
+            .map(|name| Incoming::Run(LiveReport::Event(1, event(name, 1, 0))))
             .collect();
         incoming.extend("ajaja".chars().map(key));
         let screen = drive_until(&path, incoming, |text| {
@@ -729,7 +729,7 @@ mod tests {
         let config = testing::config(Some(path.to_str().unwrap()));
         let (tx, rx) = mpsc::channel();
         let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
-        tx.send(Incoming::Run(Report::Event(1, event("mkdir", 1, 0))))
+        tx.send(Incoming::Run(LiveReport::Event(1, event("mkdir", 1, 0))))
             .unwrap();
         tx.send(key('a')).unwrap();
         let quitter = {

@@ -3,7 +3,7 @@
 
 use super::{centered, Theme};
 use crate::app::hints::prompt_line;
-use crate::app::keys::Mode;
+use crate::app::keys::KeyMode;
 use crate::app::{App, Prompt};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 None => vec![
                     Line::raw(format!("Which errno should {syscall} get?")),
                     Line::raw(""),
-                    Line::raw(prompt_line(Mode::ErrnoPrompt)),
+                    Line::raw(prompt_line(KeyMode::ErrnoPrompt)),
                 ],
                 Some(t) => vec![
                     Line::raw(format!("Errno for {syscall} (name or number):")),
@@ -41,7 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             vec![
                 Line::styled("The profile has unsaved edits.", theme.warn()),
                 Line::raw(""),
-                Line::raw(prompt_line(Mode::QuitPrompt)),
+                Line::raw(prompt_line(KeyMode::QuitPrompt)),
             ],
         ),
         Some(Prompt::Conflict { theirs, show_diff }) => {
@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     "The profile changed on disk, and you have unsaved edits.",
                     theme.bad(),
                 ),
-                Line::raw(prompt_line(Mode::ConflictPrompt)),
+                Line::raw(prompt_line(KeyMode::ConflictPrompt)),
             ];
             if *show_diff {
                 lines.push(Line::raw(""));
@@ -100,7 +100,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                             }
                         )),
                         Line::raw(""),
-                        Line::raw(prompt_line(Mode::Held)),
+                        Line::raw(prompt_line(KeyMode::Held)),
                     ],
                 )
             }

@@ -259,7 +259,7 @@ int main(int argc, char **argv) {
 
 #[test]
 fn a_live_run_reports_what_the_kernel_counted_before_it_ends() {
-    use eperm::session::live::{CoverageRun, Report, Runner};
+    use eperm::session::live::{CoverageRun, LiveReport, Runner};
     use eperm::session::{Local, Session};
     use std::sync::{mpsc, Arc, Mutex};
     use std::time::Duration;
@@ -278,7 +278,7 @@ fn a_live_run_reports_what_the_kernel_counted_before_it_ends() {
     };
     let argv = vec![exe.into_os_string(), fifo.clone().into_os_string()];
     let session = Session::local(loaded, argv, &how).unwrap();
-    let (tx, rx) = mpsc::channel::<Report>();
+    let (tx, rx) = mpsc::channel::<LiveReport>();
     let tx = Mutex::new(tx);
     let runner = Runner::new(
         session,
@@ -292,7 +292,7 @@ fn a_live_run_reports_what_the_kernel_counted_before_it_ends() {
             .recv_timeout(Duration::from_secs(30))
             .expect("the run reports within 30 s");
         match report {
-            Report::CoverageLive(1, so_far)
+            LiveReport::CoverageLive(1, so_far)
                 if !released && count(&so_far, "getppid", "x86_64") == 1000 =>
             {
                 // Seen while the workload still waits: open and close the fifo's
@@ -301,7 +301,7 @@ fn a_live_run_reports_what_the_kernel_counted_before_it_ends() {
                 drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
                 released = true;
             }
-            Report::Coverage { run, .. } => {
+            LiveReport::Coverage { run, .. } => {
                 assert!(
                     released,
                     "the run ended before a live report counted it all"
@@ -309,7 +309,7 @@ fn a_live_run_reports_what_the_kernel_counted_before_it_ends() {
                 assert_eq!(count(&run, "getppid", "x86_64"), 1000);
                 break;
             }
-            Report::Exited(1, Err(e)) => panic!("the run failed: {e}"),
+            LiveReport::Exited(1, Err(e)) => panic!("the run failed: {e}"),
             _ => {}
         }
     }

@@ -108,7 +108,7 @@ fn top_level_args(text: &str) -> Vec<String> {
 /// from the workload's memory.
 #[test]
 fn one_recorded_call_of_each_syscall_the_workloads_make_decodes_by_kind() {
-    use eperm::syscalls::signatures::{self, Kind};
+    use eperm::syscalls::signatures::{self, ArgKind};
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("nothing.json");
     std::fs::write(
@@ -152,8 +152,8 @@ fn one_recorded_call_of_each_syscall_the_workloads_make_decodes_by_kind() {
     }
     // The kinds themselves, for calls whose meaning is plain: the file
     // descriptors, sizes and offsets strace prints in decimal.
-    use Kind::*;
-    let plain: [(&str, &[Kind]); 5] = [
+    use ArgKind::*;
+    let plain: [(&str, &[ArgKind]); 5] = [
         ("pread64", &[Fd, Ptr, UInt, Off]),
         ("getdents64", &[Fd, Ptr, UInt]),
         ("write", &[Fd, Ptr, UInt]),

@@ -56,7 +56,7 @@ fn spec(cg: &Cgroup, hook: Hook) -> Spec {
         bootstrap_comm: None,
         filtered_only: false,
         ia32: true,
-        watched: vec![(Kind::Native, libc::SYS_personality as u32, 0)],
+        watched: vec![(CallTable::Native, libc::SYS_personality as u32, 0)],
         hook,
     }
 }
@@ -83,15 +83,20 @@ fn counts_exactly(hook: Hook) {
         }
     });
     let counts = counter.read().unwrap();
-    let getppid = counts.calls[&(Kind::Native, libc::SYS_getppid as u32)];
+    let getppid = counts.calls[&(CallTable::Native, libc::SYS_getppid as u32)];
     assert_eq!(getppid, (10_000, 0));
-    let persona = (Kind::Native, libc::SYS_personality as u32, 0, 0xffff_ffff);
+    let persona = (
+        CallTable::Native,
+        libc::SYS_personality as u32,
+        0,
+        0xffff_ffff,
+    );
     assert_eq!(counts.values.get(&persona), Some(&3), "{:?}", counts.values);
     // Outside the cgroup nothing is counted: this thread's own getppid.
     // SAFETY: plain syscall.
     unsafe { libc::syscall(libc::SYS_getppid) };
     assert_eq!(
-        counter.read().unwrap().calls[&(Kind::Native, libc::SYS_getppid as u32)].0,
+        counter.read().unwrap().calls[&(CallTable::Native, libc::SYS_getppid as u32)].0,
         10_000
     );
 }
@@ -121,7 +126,7 @@ fn tells_ia32(hook: Hook) {
     });
     let counts = counter.read().unwrap();
     assert_eq!(
-        counts.calls.get(&(Kind::Ia32, 64)),
+        counts.calls.get(&(CallTable::Ia32, 64)),
         Some(&(5, 0)),
         "{:?}",
         counts.calls
@@ -151,10 +156,15 @@ fn the_tracepoint_hook_counts_and_samples_as_the_raw_one_does() {
     });
     let counts = counter.read().unwrap();
     assert_eq!(
-        counts.calls[&(Kind::Native, libc::SYS_getppid as u32)],
+        counts.calls[&(CallTable::Native, libc::SYS_getppid as u32)],
         (1000, 0)
     );
-    let persona = (Kind::Native, libc::SYS_personality as u32, 0, 0xffff_ffff);
+    let persona = (
+        CallTable::Native,
+        libc::SYS_personality as u32,
+        0,
+        0xffff_ffff,
+    );
     assert_eq!(counts.values.get(&persona), Some(&1), "{:?}", counts.values);
 }
 
@@ -212,7 +222,7 @@ fn bootstrap_calls_are_kept_apart_and_calls_before_any_filter_are_not_counted() 
             getppid(3);
         });
         let counts = counter.read().unwrap();
-        let getppid = counts.calls[&(Kind::Native, libc::SYS_getppid as u32)];
+        let getppid = counts.calls[&(CallTable::Native, libc::SYS_getppid as u32)];
         assert_eq!(getppid, (3, 5), "{hook:?}");
     }
 }
@@ -259,7 +269,7 @@ fn counts_every_cgroup_below_a_parent_and_only_filtered_tasks() {
     };
     spec.filtered_only = true;
     let counter = Counter::attach(&spec).expect("attach");
-    let getppid = (Kind::Native, libc::SYS_getppid as u32);
+    let getppid = (CallTable::Native, libc::SYS_getppid as u32);
     // Unfiltered (a runtime's helper before the profile is loaded): not counted.
     in_child(&child, || {
         for _ in 0..100 {

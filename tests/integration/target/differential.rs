@@ -7,7 +7,7 @@ use eperm::arch::{Arch, X32_SYSCALL_BIT};
 use eperm::compile::{self, bpf, Mode, SeccompData, SockFilter};
 use eperm::profile::resolve::{condition_sets, filtered_out};
 use eperm::profile::{load_file, Action, Profile, Resolved, Verdict};
-use eperm::target::{Kind, Lookup, Runtime, Version};
+use eperm::target::{Lookup, Runtime, RuntimeKind, Version};
 use libseccomp::{ScmpArch, ScmpFilterContext, ScmpSyscall};
 use std::collections::BTreeSet;
 use std::io::{Read, Seek};
@@ -34,7 +34,7 @@ fn installed_build() -> Option<String> {
 /// build) passed in.
 fn runc_here() -> Runtime {
     Runtime {
-        kind: Kind::Runc,
+        kind: RuntimeKind::Runc,
         version: None,
         libseccomp: installed(),
         build: installed_build(),

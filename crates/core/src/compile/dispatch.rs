@@ -43,7 +43,7 @@ impl<T> Test<T> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Plan<T> {
+pub enum Dispatch<T> {
     /// Every number here leads to one target: no code, the parent jumps there.
     Jump(T),
     Chain {
@@ -53,8 +53,8 @@ pub enum Plan<T> {
     /// `jge at`: `hi` for numbers `>= at`, else `lo`.
     Split {
         at: u32,
-        lo: Box<Plan<T>>,
-        hi: Box<Plan<T>>,
+        lo: Box<Dispatch<T>>,
+        hi: Box<Dispatch<T>>,
     },
 }
 
@@ -242,15 +242,15 @@ impl<T: Copy + Eq> Planner<'_, T> {
         best.0
     }
 
-    fn build(&mut self, i: usize, j: usize) -> Plan<T> {
+    fn build(&mut self, i: usize, j: usize) -> Dispatch<T> {
         self.best(i, j);
         match self.memo[&(i, j)].1 {
-            Choice::Jump => Plan::Jump(self.segs[i].target),
-            Choice::Chain(f) => Plan::Chain {
+            Choice::Jump => Dispatch::Jump(self.segs[i].target),
+            Choice::Chain(f) => Dispatch::Chain {
                 tests: self.chain(i, j, f).0,
                 fall: self.segs[f].target,
             },
-            Choice::Split(m) => Plan::Split {
+            Choice::Split(m) => Dispatch::Split {
                 at: self.segs[m].start,
                 lo: Box::new(self.build(i, m - 1)),
                 hi: Box::new(self.build(m, j)),
@@ -261,12 +261,12 @@ impl<T: Copy + Eq> Planner<'_, T> {
 
 /// The cheapest way to test `segs` (sorted, contiguous, neighbours with different
 /// targets), an instruction costing `per_insn` executed instructions.
-pub fn plan<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> Plan<T> {
+pub fn plan<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> Dispatch<T> {
     plan_measured(segs, per_insn).0
 }
 
 /// [`plan`], with its size and its executed instructions summed over the weights.
-pub fn plan_measured<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> (Plan<T>, u64, u64) {
+pub fn plan_measured<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> (Dispatch<T>, u64, u64) {
     let mut prefix = vec![0];
     for s in segs {
         prefix.push(prefix.last().unwrap() + s.weight);
@@ -284,12 +284,18 @@ pub fn plan_measured<T: Copy + Eq>(segs: &[Seg<T>], per_insn: u64) -> (Plan<T>, 
 }
 
 /// Size and summed path of `plan` over `segs`, as [`Planner`] counts them.
-fn measure<T: Copy + Eq>(plan: &Plan<T>, segs: &[Seg<T>]) -> (u64, u64) {
-    fn go<T: Copy + Eq>(p: &Plan<T>, segs: &[Seg<T>], depth: u64, lo: u32, hi: u32) -> (u64, u64) {
+fn measure<T: Copy + Eq>(plan: &Dispatch<T>, segs: &[Seg<T>]) -> (u64, u64) {
+    fn go<T: Copy + Eq>(
+        p: &Dispatch<T>,
+        segs: &[Seg<T>],
+        depth: u64,
+        lo: u32,
+        hi: u32,
+    ) -> (u64, u64) {
         let inside = segs.iter().filter(|s| s.start >= lo && s.end <= hi);
         match p {
-            Plan::Jump(_) => (0, inside.map(|s| s.weight).sum::<u64>() * depth),
-            Plan::Chain { tests, fall } => {
+            Dispatch::Jump(_) => (0, inside.map(|s| s.weight).sum::<u64>() * depth),
+            Dispatch::Chain { tests, fall } => {
                 let size: u64 = tests.iter().map(|t| t.size()).sum();
                 let mut path = 0;
                 for s in inside {
@@ -310,7 +316,7 @@ fn measure<T: Copy + Eq>(plan: &Plan<T>, segs: &[Seg<T>]) -> (u64, u64) {
                 }
                 (size, path)
             }
-            Plan::Split { at, lo: l, hi: h } => {
+            Dispatch::Split { at, lo: l, hi: h } => {
                 let (s1, p1) = go(l, segs, depth + 1, lo, at - 1);
                 let (s2, p2) = go(h, segs, depth + 1, *at, hi);
                 (1 + s1 + s2, p1 + p2)
@@ -322,10 +328,10 @@ fn measure<T: Copy + Eq>(plan: &Plan<T>, segs: &[Seg<T>]) -> (u64, u64) {
 
 /// Where `p` sends `nr`, for tests.
 #[cfg(test)]
-fn lookup<T: Copy>(p: &Plan<T>, nr: u32) -> T {
+fn lookup<T: Copy>(p: &Dispatch<T>, nr: u32) -> T {
     match p {
-        Plan::Jump(t) => *t,
-        Plan::Chain { tests, fall } => {
+        Dispatch::Jump(t) => *t,
+        Dispatch::Chain { tests, fall } => {
             for t in tests {
                 let hit = match *t {
                     Test::Eq(k, x) => (nr == k).then_some(x),
@@ -339,7 +345,7 @@ fn lookup<T: Copy>(p: &Plan<T>, nr: u32) -> T {
             }
             *fall
         }
-        Plan::Split { at, lo, hi } => {
+        Dispatch::Split { at, lo, hi } => {
             if nr >= *at {
                 lookup(hi, nr)
             } else {
@@ -402,7 +408,7 @@ mod tests {
         let s = segs(&[(0, 0, 3), (3, 1, 1), (4, 0, 100), (7, 1, 1), (8, 0, 100)]);
         let p = plan(&s, 200);
         assert!(
-            matches!(p, Plan::Chain { ref tests, fall: 0 } if tests.len() == 2),
+            matches!(p, Dispatch::Chain { ref tests, fall: 0 } if tests.len() == 2),
             "{p:?}"
         );
     }

@@ -17,7 +17,7 @@
 //! `ja` trampoline.
 
 use super::bpf::{self, SockFilter};
-use super::dispatch::{self, Plan, Seg, Test};
+use super::dispatch::{self, Dispatch, Seg, Test};
 use super::libseccomp::{Db, Entry, Leaf, Node};
 use crate::arch::{Arch, X32_SYSCALL_BIT};
 use std::collections::HashMap;
@@ -44,7 +44,7 @@ enum Ins {
 
 /// Where a syscall number leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
+enum Dest {
     Ret(u32),
     Block(Label),
 }
@@ -261,27 +261,27 @@ impl<W: Words> Asm<'_, W> {
         }
     }
 
-    fn target_label(&mut self, t: Target) -> Label {
+    fn target_label(&mut self, t: Dest) -> Label {
         match t {
-            Target::Ret(w) => self.ret(w),
-            Target::Block(l) => l,
+            Dest::Ret(w) => self.ret(w),
+            Dest::Block(l) => l,
         }
     }
 
     /// The label a jump to `p` takes: its target itself when it has no code.
-    fn plan_label(&mut self, p: &Plan<Target>) -> Label {
+    fn plan_label(&mut self, p: &Dispatch<Dest>) -> Label {
         match p {
-            Plan::Jump(t) => self.target_label(*t),
+            Dispatch::Jump(t) => self.target_label(*t),
             _ => self.label(),
         }
     }
 
     /// Emits the number tests of `p` here; the caller placed `p`'s label.
-    fn emit_plan(&mut self, p: &Plan<Target>) {
+    fn emit_plan(&mut self, p: &Dispatch<Dest>) {
         match p {
-            Plan::Jump(Target::Ret(w)) => self.out.push(Ins::Ret(*w)),
-            Plan::Jump(Target::Block(l)) => self.out.push(Ins::Ja(*l)),
-            Plan::Chain { tests, fall } => {
+            Dispatch::Jump(Dest::Ret(w)) => self.out.push(Ins::Ret(*w)),
+            Dispatch::Jump(Dest::Block(l)) => self.out.push(Ins::Ja(*l)),
+            Dispatch::Chain { tests, fall } => {
                 let fall = self.target_label(*fall);
                 for (i, t) in tests.iter().enumerate() {
                     let next = if i + 1 == tests.len() {
@@ -316,7 +316,7 @@ impl<W: Words> Asm<'_, W> {
                     }
                 }
             }
-            Plan::Split { at, lo, hi } => {
+            Dispatch::Split { at, lo, hi } => {
                 let jf = self.plan_label(lo);
                 let jt = self.plan_label(hi);
                 self.out.push(Ins::J {
@@ -326,7 +326,7 @@ impl<W: Words> Asm<'_, W> {
                     jf,
                 });
                 for (l, sub) in [(jf, lo), (jt, hi)] {
-                    if !matches!(**sub, Plan::Jump(_)) {
+                    if !matches!(**sub, Dispatch::Jump(_)) {
                         self.out.push(Ins::Mark(l));
                         self.emit_plan(sub);
                     }
@@ -434,7 +434,7 @@ impl<'a, W: Words> Asm<'a, W> {
     }
 
     /// What each syscall number the group's entries list leads to, by number.
-    fn group_points(&mut self, group: &[Arch], default: u32) -> Vec<(u32, Target)> {
+    fn group_points(&mut self, group: &[Arch], default: u32) -> Vec<(u32, Dest)> {
         let db = self.db;
         let default_cont = self.cont(Cont::Ret(default));
         let entries: Vec<(u32, Entry)> = db
@@ -449,13 +449,13 @@ impl<'a, W: Words> Asm<'a, W> {
             }
         }
         self.share();
-        let mut points: Vec<(u32, Target)> = Vec::new();
+        let mut points: Vec<(u32, Dest)> = Vec::new();
         for (nr, entry) in entries {
             let t = match entry {
-                Entry::Always(leaf) => Target::Ret(self.words.leaf(&leaf)),
+                Entry::Always(leaf) => Dest::Ret(self.words.leaf(&leaf)),
                 Entry::Tree(n) => {
                     let key = (db.level_head(n), default_cont);
-                    Target::Block(self.node_entry(key, None))
+                    Dest::Block(self.node_entry(key, None))
                 }
             };
             points.push((nr, t));
@@ -477,28 +477,28 @@ impl<'a, W: Words> Asm<'a, W> {
 
 /// Where numbers no entry lists lead, from each start on: the default, and on
 /// x86_64 or x32 alone the other ABI's numbers to `bad_arch`.
-fn base_targets(group: &[Arch], default: u32, bad_arch: u32) -> Vec<(u32, Target)> {
+fn base_targets(group: &[Arch], default: u32, bad_arch: u32) -> Vec<(u32, Dest)> {
     let has = |a| group.contains(&a);
     if has(Arch::X86_64) && !has(Arch::X32) {
         // x32 numbers under AUDIT_ARCH_X86_64 are a different ABI: bad arch,
         // except -1, which tracers use to skip a call.
         vec![
-            (0, Target::Ret(default)),
-            (X32_SYSCALL_BIT, Target::Ret(bad_arch)),
-            (u32::MAX, Target::Ret(default)),
+            (0, Dest::Ret(default)),
+            (X32_SYSCALL_BIT, Dest::Ret(bad_arch)),
+            (u32::MAX, Dest::Ret(default)),
         ]
     } else if has(Arch::X32) && !has(Arch::X86_64) {
         vec![
-            (0, Target::Ret(bad_arch)),
-            (X32_SYSCALL_BIT, Target::Ret(default)),
+            (0, Dest::Ret(bad_arch)),
+            (X32_SYSCALL_BIT, Dest::Ret(default)),
         ]
     } else {
-        vec![(0, Target::Ret(default))]
+        vec![(0, Dest::Ret(default))]
     }
 }
 
 /// The runs of numbers with one target, over all of `u32` (unweighted).
-fn segments(points: &[(u32, Target)], base: &[(u32, Target)]) -> Vec<Seg<Target>> {
+fn segments(points: &[(u32, Dest)], base: &[(u32, Dest)]) -> Vec<Seg<Dest>> {
     let base_at = |nr: u32| {
         base.iter()
             .rev()
@@ -515,7 +515,7 @@ fn segments(points: &[(u32, Target)], base: &[(u32, Target)]) -> Vec<Seg<Target>
     }
     bounds.sort_unstable();
     bounds.dedup();
-    let mut segs: Vec<Seg<Target>> = Vec::new();
+    let mut segs: Vec<Seg<Dest>> = Vec::new();
     for b in bounds {
         let t = match points.binary_search_by_key(&b, |p| p.0) {
             Ok(i) => points[i].1,
@@ -538,7 +538,7 @@ fn segments(points: &[(u32, Target)], base: &[(u32, Target)]) -> Vec<Seg<Target>
 
 /// Weighs each run by the group's known syscall numbers in it; returns their
 /// count (at least 1).
-fn weigh(segs: &mut [Seg<Target>], group: &[Arch]) -> u64 {
+fn weigh(segs: &mut [Seg<Dest>], group: &[Arch]) -> u64 {
     let mut known: Vec<u32> = group
         .iter()
         .flat_map(|a| a.syscalls().iter().map(|&(_, nr)| nr))

@@ -244,12 +244,12 @@ impl fmt::Display for Change {
 
 /// What one [`Edit`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Report {
+pub struct EditReport {
     pub edit: Edit,
     pub changes: Vec<Change>,
 }
 
-impl Report {
+impl EditReport {
     /// Did this edit change the text?
     pub fn changed(&self) -> bool {
         self.changes.iter().any(Change::is_edit)
@@ -257,7 +257,7 @@ impl Report {
 }
 
 /// One line: `allowed reboot: added to syscalls[0].names`.
-impl fmt::Display for Report {
+impl fmt::Display for EditReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.edit)?;
         if !self.changed() {
@@ -272,7 +272,7 @@ impl fmt::Display for Report {
 #[derive(Clone, Debug)]
 pub struct Applied {
     pub profile: Profile,
-    pub reports: Vec<Report>,
+    pub reports: Vec<EditReport>,
 }
 
 impl Applied {
@@ -282,7 +282,7 @@ impl Applied {
     }
 
     pub fn changed(&self) -> bool {
-        self.reports.iter().any(Report::changed)
+        self.reports.iter().any(EditReport::changed)
     }
 }
 
@@ -324,7 +324,7 @@ fn apply_placed(
     for edit in edits {
         let (next, changes) = apply_one(current, edit, comment, grouped)?;
         current = next;
-        reports.push(Report {
+        reports.push(EditReport {
             edit: edit.clone(),
             changes,
         });
@@ -416,32 +416,32 @@ pub fn narrow_rule(
 
 /// Where the syscall should end up: in a rule with this action, or with the default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
+enum Home {
     Default,
     Rule { action: Action, errno: Option<u32> },
 }
 
-impl Target {
-    fn of(profile: &Profile, edit: &Edit) -> Target {
+impl Home {
+    fn of(profile: &Profile, edit: &Edit) -> Home {
         let default_errno = profile.default_errno.unwrap_or(EPERM);
         let default_denies = matches!(
             profile.default_action,
             Action::Errno | Action::KillThread | Action::KillProcess | Action::Trap
         );
         match *edit {
-            Edit::Remove(_) => Target::Default,
-            Edit::Allow(_) if profile.default_action == Action::Allow => Target::Default,
-            Edit::Allow(_) => Target::Rule {
+            Edit::Remove(_) => Home::Default,
+            Edit::Allow(_) if profile.default_action == Action::Allow => Home::Default,
+            Edit::Allow(_) => Home::Rule {
                 action: Action::Allow,
                 errno: None,
             },
-            Edit::Deny { errno: None, .. } if default_denies => Target::Default,
+            Edit::Deny { errno: None, .. } if default_denies => Home::Default,
             Edit::Deny { errno: Some(e), .. }
                 if profile.default_action == Action::Errno && e == default_errno =>
             {
-                Target::Default
+                Home::Default
             }
-            Edit::Deny { errno, .. } => Target::Rule {
+            Edit::Deny { errno, .. } => Home::Rule {
                 action: Action::Errno,
                 errno: Some(errno.unwrap_or(EPERM)),
             },
@@ -451,8 +451,8 @@ impl Target {
     /// Does `rule` (for its names) do exactly what this target asks?
     fn met_by(self, rule: &Rule) -> bool {
         match self {
-            Target::Default => false,
-            Target::Rule { action, errno } => {
+            Home::Default => false,
+            Home::Rule { action, errno } => {
                 rule.action == action
                     && (action != Action::Errno
                         || rule.errno_ret.unwrap_or(EPERM) == errno.unwrap_or(EPERM))
@@ -471,7 +471,7 @@ fn names(rule: &Rule, name: &str) -> bool {
 }
 
 /// Must `rule` lose the name for `edit` to hold?
-fn must_go(edit: &Edit, target: Target, rule: &Rule) -> bool {
+fn must_go(edit: &Edit, target: Home, rule: &Rule) -> bool {
     match edit {
         Edit::Remove(_) => true,
         Edit::Allow(_) => unconditional(rule) && rule.action != Action::Allow,
@@ -489,7 +489,7 @@ fn apply_one(
     grouped: bool,
 ) -> Result<(Profile, Vec<Change>), EditError> {
     let name = edit.name();
-    let target = Target::of(&profile, edit);
+    let target = Home::of(&profile, edit);
     let mut changes = Vec::new();
 
     // Last rule first, so that the paths reported are those of the document
@@ -522,7 +522,7 @@ fn apply_one(
     }
 
     let mut keeper = None;
-    if let Target::Rule { action, errno } = target {
+    if let Home::Rule { action, errno } = target {
         let style = Style::detect(&profile);
         let existing = profile
             .rules
@@ -571,7 +571,7 @@ fn apply_one(
             });
         }
     }
-    if target == Target::Default {
+    if target == Home::Default {
         let errno = (profile.default_action == Action::Errno)
             .then(|| profile.default_errno.unwrap_or(EPERM));
         changes.push(Change::Default {
@@ -583,7 +583,7 @@ fn apply_one(
 }
 
 /// The last (rule, name) position where the name must be taken out.
-fn last_to_remove(profile: &Profile, edit: &Edit, target: Target) -> Option<(usize, usize)> {
+fn last_to_remove(profile: &Profile, edit: &Edit, target: Home) -> Option<(usize, usize)> {
     profile
         .rules
         .iter()
@@ -601,7 +601,7 @@ fn last_to_remove(profile: &Profile, edit: &Edit, target: Target) -> Option<(usi
 /// largest such (Docker's big allow list), first on ties.
 fn best_block<'p>(
     profile: &'p Profile,
-    target: Target,
+    target: Home,
     comment: Option<Option<&str>>,
 ) -> Option<&'p Rule> {
     let has_list = |rule: &Rule| {
@@ -954,7 +954,7 @@ mod tests {
         load_str("t.json", text.to_string()).unwrap()
     }
 
-    fn edit(text: &str, edits: &[Edit]) -> (String, Vec<Report>) {
+    fn edit(text: &str, edits: &[Edit]) -> (String, Vec<EditReport>) {
         let applied = apply(&load(text), edits).unwrap();
         (applied.profile.text.clone(), applied.reports)
     }
@@ -1373,7 +1373,7 @@ mod tests {
         });
         assert_eq!(value, expected);
         assert_eq!(reports.len(), 3);
-        assert!(reports.iter().all(Report::changed));
+        assert!(reports.iter().all(EditReport::changed));
     }
 
     #[test]
@@ -1482,15 +1482,15 @@ mod tests {
         fn holds(profile: &Profile, edit: &Edit) -> Result<(), String> {
             let name = edit.name();
             let naming: Vec<&Rule> = profile.rules.iter().filter(|r| names(r, name)).collect();
-            let ok = match Target::of(profile, edit) {
+            let ok = match Home::of(profile, edit) {
                 _ if matches!(edit, Edit::Remove(_)) => naming.is_empty(),
-                Target::Default if matches!(edit, Edit::Allow(_)) => naming
+                Home::Default if matches!(edit, Edit::Allow(_)) => naming
                     .iter()
                     .all(|r| !unconditional(r) || r.action == Action::Allow),
-                Target::Default => naming
+                Home::Default => naming
                     .iter()
                     .all(|r| !unconditional(r) && r.action != Action::Allow),
-                target @ Target::Rule { action, .. } => {
+                target @ Home::Rule { action, .. } => {
                     naming.iter().any(|r| unconditional(r) && target.met_by(r))
                         && naming.iter().all(|r| {
                             if unconditional(r) {

@@ -742,7 +742,7 @@ fn first_knowing(name: &str) -> Option<crate::target::Version> {
         .find(|&v| {
             crate::target::Runtime {
                 libseccomp: v,
-                ..crate::target::Runtime::newest(crate::target::Kind::Runc)
+                ..crate::target::Runtime::newest(crate::target::RuntimeKind::Runc)
             }
             .knows(name)
         })
@@ -768,7 +768,7 @@ mod tests {
     use super::*;
     use crate::caps::CapSet;
     use crate::profile::{load_str, resolve, KernelVersion, Target};
-    use crate::target::{Kind, Runtime};
+    use crate::target::{Runtime, RuntimeKind};
 
     /// eperm's own loader on x86_64 with every capability, any kernel.
     fn target() -> Target {
@@ -997,7 +997,7 @@ mod tests {
     #[test]
     fn empty_name() {
         // crun skips an empty name; runc refuses it (runtime-refuses below).
-        let crun = Runtime::newest(Kind::Crun);
+        let crun = Runtime::newest(RuntimeKind::Crun);
         let text = profile(
             X86,
             "",
@@ -1018,7 +1018,7 @@ mod tests {
 
     #[test]
     fn runtime_refuses() {
-        let runc = Runtime::newest(Kind::Runc);
+        let runc = Runtime::newest(RuntimeKind::Runc);
         let text = profile(
             X86,
             "",
@@ -1044,7 +1044,7 @@ mod tests {
         // syscall that release lacks.
         let old = Runtime {
             libseccomp: Runtime::known_libseccomp()[0],
-            ..Runtime::newest(Kind::Crun)
+            ..Runtime::newest(RuntimeKind::Crun)
         };
         let name = Arch::X86_64
             .syscalls()
@@ -1052,7 +1052,7 @@ mod tests {
             .map(|&(n, _)| n)
             .find(|&n| {
                 !old.knows(n)
-                    && Runtime::newest(Kind::Crun).knows(n)
+                    && Runtime::newest(RuntimeKind::Crun).knows(n)
                     && super::super::risk::risk(n).is_none()
             })
             .expect("a syscall the oldest libseccomp lacks");

@@ -27,8 +27,8 @@ pub const STRING_MAX: usize = 256;
 /// How many `argv` entries of an exec are shown.
 const ARGV_MAX: usize = 8;
 
-use super::signatures::{self, Kind};
-use Kind::*;
+use super::signatures::{self, ArgKind};
+use ArgKind::*;
 
 /// Decodes one call. `args` are the raw words as seccomp or ptrace reports them.
 pub fn decode(arch: Arch, nr: u32, args: &[u64; 6], mem: Option<&dyn TraceeMemory>) -> Decoded {
@@ -179,7 +179,7 @@ impl Decoder<'_> {
             .map_or_else(|| format!("{v:#x}"), str::to_string)
     }
 
-    fn arg(&mut self, k: Kind, i: usize) -> String {
+    fn arg(&mut self, k: ArgKind, i: usize) -> String {
         let v = self.args[i];
         match k {
             Fd => Self::fd(v),
@@ -212,7 +212,7 @@ impl Decoder<'_> {
         }
     }
 
-    fn fields(&mut self, kinds: &[Kind]) -> Vec<String> {
+    fn fields(&mut self, kinds: &[ArgKind]) -> Vec<String> {
         kinds
             .iter()
             .enumerate()
@@ -622,14 +622,14 @@ impl Decoder<'_> {
         let call = a[0] & 0xffff_ffff;
         let name = self.enumerated(Set::SocketCall, call);
         // The arguments sit in the tracee's memory as an array of longs.
-        let inner_layout: Option<&[Kind]> = match call {
+        let inner_layout: Option<&[ArgKind]> = match call {
             1 => Some(&[Enum(Set::SocketFamily), Flags(Set::SocketType), Int]),
             2 | 3 => Some(&[Fd, SockAddr, UInt]),
             8 => Some(&[Enum(Set::SocketFamily), Flags(Set::SocketType), Int, Ptr]),
             _ => None,
         };
         let word = if self.ilp32() { 4 } else { 8 };
-        let count = inner_layout.map_or(0, <[Kind]>::len);
+        let count = inner_layout.map_or(0, <[ArgKind]>::len);
         let words = self
             .read(a[1], count * word)
             .filter(|_| count > 0)

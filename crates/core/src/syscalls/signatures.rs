@@ -34,7 +34,7 @@ use std::sync::OnceLock;
 
 /// How one argument is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum ArgKind {
     Fd,
     DirFd,
     Path,
@@ -60,63 +60,63 @@ pub enum Kind {
     Enum(Set),
 }
 
-impl Kind {
+impl ArgKind {
     /// Is a value of this kind a choice the program makes, the same on every run
     /// (a flag, a mode, a family, a request, an option)? Only those are pinned.
     pub fn pinnable(self) -> bool {
         matches!(
             self,
-            Kind::Mode | Kind::Opt | Kind::Bits | Kind::Flags(_) | Kind::Enum(_)
+            ArgKind::Mode | ArgKind::Opt | ArgKind::Bits | ArgKind::Flags(_) | ArgKind::Enum(_)
         )
     }
 
     /// What the argument is, for "never pinned: arg0 is an fd".
     pub fn noun(self) -> &'static str {
         match self {
-            Kind::Fd => "an fd",
-            Kind::DirFd => "a directory fd",
-            Kind::Path => "a path pointer",
-            Kind::Str | Kind::StrLen => "a string pointer",
-            Kind::Ptr | Kind::SockAddr => "a pointer",
-            Kind::UInt => "a size or count",
-            Kind::Off => "an offset",
-            Kind::Int => "a number",
-            Kind::Pid => "a pid",
-            Kind::Id => "a uid or gid",
-            Kind::Signal => "a signal",
-            Kind::Hex => "an opaque value",
-            Kind::Mode => "a mode",
-            Kind::Opt => "an option",
-            Kind::Bits | Kind::Flags(_) => "flags",
-            Kind::Enum(_) => "a request or family",
+            ArgKind::Fd => "an fd",
+            ArgKind::DirFd => "a directory fd",
+            ArgKind::Path => "a path pointer",
+            ArgKind::Str | ArgKind::StrLen => "a string pointer",
+            ArgKind::Ptr | ArgKind::SockAddr => "a pointer",
+            ArgKind::UInt => "a size or count",
+            ArgKind::Off => "an offset",
+            ArgKind::Int => "a number",
+            ArgKind::Pid => "a pid",
+            ArgKind::Id => "a uid or gid",
+            ArgKind::Signal => "a signal",
+            ArgKind::Hex => "an opaque value",
+            ArgKind::Mode => "a mode",
+            ArgKind::Opt => "an option",
+            ArgKind::Bits | ArgKind::Flags(_) => "flags",
+            ArgKind::Enum(_) => "a request or family",
         }
     }
 
-    fn parse(word: &str) -> Option<Kind> {
+    fn parse(word: &str) -> Option<ArgKind> {
         Some(match word {
-            "fd" => Kind::Fd,
-            "dirfd" => Kind::DirFd,
-            "path" => Kind::Path,
-            "str" => Kind::Str,
-            "strlen" => Kind::StrLen,
-            "ptr" => Kind::Ptr,
-            "sockaddr" => Kind::SockAddr,
-            "n" => Kind::UInt,
-            "off" => Kind::Off,
-            "int" => Kind::Int,
-            "pid" => Kind::Pid,
-            "id" => Kind::Id,
-            "sig" => Kind::Signal,
-            "hex" => Kind::Hex,
-            "mode" => Kind::Mode,
-            "opt" => Kind::Opt,
-            "bits" => Kind::Bits,
+            "fd" => ArgKind::Fd,
+            "dirfd" => ArgKind::DirFd,
+            "path" => ArgKind::Path,
+            "str" => ArgKind::Str,
+            "strlen" => ArgKind::StrLen,
+            "ptr" => ArgKind::Ptr,
+            "sockaddr" => ArgKind::SockAddr,
+            "n" => ArgKind::UInt,
+            "off" => ArgKind::Off,
+            "int" => ArgKind::Int,
+            "pid" => ArgKind::Pid,
+            "id" => ArgKind::Id,
+            "sig" => ArgKind::Signal,
+            "hex" => ArgKind::Hex,
+            "mode" => ArgKind::Mode,
+            "opt" => ArgKind::Opt,
+            "bits" => ArgKind::Bits,
             _ => {
                 let (form, set) = word.split_once(':')?;
                 let set = set_named(set)?;
                 match form {
-                    "F" => Kind::Flags(set),
-                    "E" => Kind::Enum(set),
+                    "F" => ArgKind::Flags(set),
+                    "E" => ArgKind::Enum(set),
                     _ => return None,
                 }
             }
@@ -165,7 +165,7 @@ fn set_named(name: &str) -> Option<Set> {
 /// One syscall's line of [`TABLE`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signature {
-    pub kinds: Vec<Kind>,
+    pub kinds: Vec<ArgKind>,
     pub description: &'static str,
 }
 
@@ -191,7 +191,7 @@ fn parse_line(line: &'static str) -> Result<(&'static str, Signature), &'static 
         "-" => Vec::new(),
         words => words
             .split_whitespace()
-            .map(|w| Kind::parse(w).ok_or("unknown kind"))
+            .map(|w| ArgKind::parse(w).ok_or("unknown kind"))
             .collect::<Result<_, _>>()?,
     };
     if kinds.len() > 6 {
@@ -211,7 +211,7 @@ pub fn signature(name: &str) -> Option<&'static Signature> {
 
 /// The kinds of `name`'s arguments on `arch`: s390's `clone` takes the stack
 /// before the flags.
-pub fn kinds(arch: Arch, name: &str) -> Option<Vec<Kind>> {
+pub fn kinds(arch: Arch, name: &str) -> Option<Vec<ArgKind>> {
     let mut kinds = signature(name)?.kinds.clone();
     if name == "clone" && matches!(arch, Arch::S390 | Arch::S390x) {
         kinds.swap(0, 1);
@@ -251,7 +251,7 @@ mod tests {
         for line in TABLE.lines().filter(|l| !l.trim().is_empty()) {
             let (name, _) = parse_line(line).unwrap_or_else(|e| panic!("{e}: {line}"));
             assert!(seen.insert(name), "{name} twice");
-            let libseccomp = crate::target::Runtime::newest(crate::target::Kind::Runc);
+            let libseccomp = crate::target::Runtime::newest(crate::target::RuntimeKind::Runc);
             assert!(
                 crate::arch::is_known_anywhere(name) || libseccomp.knows(name),
                 "{name}: neither an arch table nor libseccomp has it"
@@ -262,17 +262,20 @@ mod tests {
     #[test]
     fn only_choices_are_pinnable() {
         let pread = &signature("pread64").unwrap().kinds;
-        assert_eq!(pread, &[Kind::Fd, Kind::Ptr, Kind::UInt, Kind::Off]);
+        assert_eq!(
+            pread,
+            &[ArgKind::Fd, ArgKind::Ptr, ArgKind::UInt, ArgKind::Off]
+        );
         assert!(pread.iter().all(|k| !k.pinnable()));
         let socket = &signature("socket").unwrap().kinds;
         assert!(socket.iter().all(|k| k.pinnable()));
         assert_eq!(
             kinds(Arch::S390x, "clone").unwrap()[1],
-            Kind::Flags(Set::Clone)
+            ArgKind::Flags(Set::Clone)
         );
         assert_eq!(
             kinds(Arch::X86_64, "clone").unwrap()[0],
-            Kind::Flags(Set::Clone)
+            ArgKind::Flags(Set::Clone)
         );
     }
 }

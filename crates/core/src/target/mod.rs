@@ -36,7 +36,7 @@ use std::fmt;
 /// How a target learns which runtimes are installed: the binary looks on the
 /// machine (it runs them, which this crate never does); pure callers and tests
 /// pass [`Runtime::nowhere`].
-pub type Finder<'a> = &'a dyn Fn(Kind) -> Option<Runtime>;
+pub type Finder<'a> = &'a dyn Fn(RuntimeKind) -> Option<Runtime>;
 
 /// A release number: `2.5.4`, `1.1.5`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,25 +80,25 @@ impl fmt::Display for Version {
 
 /// The OCI runtimes whose conversion rules eperm knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum RuntimeKind {
     Runc,
     Crun,
     Youki,
 }
 
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Runc, Kind::Crun, Kind::Youki];
+impl RuntimeKind {
+    pub const ALL: [RuntimeKind; 3] = [RuntimeKind::Runc, RuntimeKind::Crun, RuntimeKind::Youki];
 
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Runc => "runc",
-            Kind::Crun => "crun",
-            Kind::Youki => "youki",
+            RuntimeKind::Runc => "runc",
+            RuntimeKind::Crun => "crun",
+            RuntimeKind::Youki => "youki",
         }
     }
 
-    pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
+    pub fn parse(name: &str) -> Option<RuntimeKind> {
+        RuntimeKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -116,7 +116,7 @@ pub enum Lookup {
 /// The runtime that loads the profile, and its libseccomp.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Runtime {
-    pub kind: Kind,
+    pub kind: RuntimeKind,
     /// The runtime's release, when known (found on the machine, or written
     /// `--runtime runc@1.1.5`). Unknown means the current release's rules.
     pub version: Option<Version>,
@@ -155,21 +155,21 @@ impl Runtime {
     }
 
     /// A [`Finder`] that finds nothing: for targets named in full, and tests.
-    pub fn nowhere(_: Kind) -> Option<Runtime> {
+    pub fn nowhere(_: RuntimeKind) -> Option<Runtime> {
         None
     }
 
     /// What loads a container's profile where `found` looks: the first of
     /// runc, crun and youki found, else runc with the newest libseccomp.
     pub fn first_found(found: Finder) -> Runtime {
-        Kind::ALL
+        RuntimeKind::ALL
             .into_iter()
             .find_map(found)
-            .unwrap_or_else(|| Runtime::newest(Kind::Runc))
+            .unwrap_or_else(|| Runtime::newest(RuntimeKind::Runc))
     }
 
     /// `kind`'s current release with the newest libseccomp.
-    pub fn newest(kind: Kind) -> Runtime {
+    pub fn newest(kind: RuntimeKind) -> Runtime {
         Runtime {
             kind,
             version: None,
@@ -202,8 +202,8 @@ impl Runtime {
                     Some((n, v)) => (n, Some(v)),
                     None => (text, None),
                 };
-                let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-                let kind = Kind::parse(name).ok_or_else(|| {
+                let names: Vec<_> = RuntimeKind::ALL.iter().map(|k| k.name()).collect();
+                let kind = RuntimeKind::parse(name).ok_or_else(|| {
                     format!(
                         "--runtime: unknown runtime {name:?}\n  hint: one of {}, optionally with @VERSION (runc@1.1.5)",
                         names.join(", ")
@@ -302,23 +302,23 @@ impl Runtime {
 
     /// runc's "-ENOSYS stub" (runc 1.0.0 and later).
     pub fn has_enosys_stub(&self) -> bool {
-        self.kind == Kind::Runc && self.version.is_none_or(|v| v >= Version::new(1, 0, 0))
+        self.kind == RuntimeKind::Runc && self.version.is_none_or(|v| v >= Version::new(1, 0, 0))
     }
 
     /// youki before 0.7.0 adds every condition of a rule as its own rule.
     pub fn ors_every_condition(&self) -> bool {
-        self.kind == Kind::Youki && self.version.is_some_and(|v| v < Version::new(0, 7, 0))
+        self.kind == RuntimeKind::Youki && self.version.is_some_and(|v| v < Version::new(0, 7, 0))
     }
 
     /// runc refuses `""` as a name; crun and youki skip it as unknown.
     pub fn refuses_empty_names(&self) -> bool {
-        self.kind == Kind::Runc
+        self.kind == RuntimeKind::Runc
     }
 
     /// crun refuses `errnoRet` / `defaultErrnoRet` beside an action other
     /// than ERRNO or TRACE; runc and youki ignore it.
     pub fn refuses_errno_without_data(&self) -> bool {
-        self.kind == Kind::Crun
+        self.kind == RuntimeKind::Crun
     }
 
     /// `runc 1.1.5`, `crun`.

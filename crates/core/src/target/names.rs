@@ -29,10 +29,10 @@ pub(super) const COLUMNS: [Arch; 14] = [
 ];
 
 /// -1: the name is known but the arch has no such syscall (libseccomp's PNR).
-pub(super) type Row = (&'static str, u8, u8, [i32; 14]);
+pub(super) type NameRow = (&'static str, u8, u8, [i32; 14]);
 
 #[rustfmt::skip]
-pub(super) static ROWS: [Row; 510] = [
+pub(super) static ROWS: [NameRow; 510] = [
     ("_llseek", 0, 9, [140, -1, -1, 140, -1, 140, -1, -1, 140, 140, -1, 140, -1, -1]),
     ("_newselect", 0, 9, [142, -1, -1, 142, -1, 142, 22, 22, 142, 142, -1, 142, -1, -1]),
     ("_sysctl", 0, 9, [149, 156, -1, 149, -1, 153, 152, 152, 149, 149, -1, 149, 149, -1]),

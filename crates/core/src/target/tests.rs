@@ -4,7 +4,7 @@ use crate::arch::X32_SYSCALL_BIT;
 
 fn runc(libseccomp: &str) -> Runtime {
     Runtime {
-        kind: Kind::Runc,
+        kind: RuntimeKind::Runc,
         version: Version::parse("1.1.5"),
         libseccomp: Version::parse(libseccomp).unwrap(),
         build: None,
@@ -68,7 +68,7 @@ fn each_release_knows_the_names_of_its_table() {
 #[test]
 fn runtime_arguments_parse_or_explain() {
     let r = Runtime::from_args(Some("youki@0.6.0"), Some("2.5.4"), &Runtime::nowhere).unwrap();
-    assert_eq!(r.kind, Kind::Youki);
+    assert_eq!(r.kind, RuntimeKind::Youki);
     assert!(r.ors_every_condition());
     assert_eq!(r.libseccomp, Version::new(2, 5, 4));
     let r = Runtime::from_args(Some("youki"), Some("2.6.0"), &Runtime::nowhere).unwrap();
@@ -100,7 +100,7 @@ fn only_runc_has_the_enosys_stub_and_refuses_empty_names() {
     };
     assert!(!old.has_enosys_stub());
     let crun = Runtime {
-        kind: Kind::Crun,
+        kind: RuntimeKind::Crun,
         ..r
     };
     assert!(!crun.has_enosys_stub() && !crun.refuses_empty_names());
