@@ -209,3 +209,25 @@ impl Coverage {
         Ok(stored)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The coverage file is a contract: what eperm wrote before, it reads and
+    /// writes again byte for byte (merging re-sorts, so this holds the order too).
+    #[test]
+    fn a_coverage_file_round_trips_byte_for_byte() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/coverage/profile.coverage.json");
+        let text = std::fs::read_to_string(&fixture).unwrap();
+        let mut coverage = Coverage::load(&fixture).unwrap();
+        assert_eq!(coverage.runs, 2);
+        assert_eq!(coverage.tallies.len(), 6);
+        coverage.merge(&Coverage::default());
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("profile.coverage.json");
+        coverage.save(&copy).unwrap();
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), text);
+    }
+}
