@@ -8,7 +8,7 @@ use super::health::{machine_warnings, Health, Shared};
 use super::{audit, kmsg, procinfo};
 use crate::profile::Verdict;
 use std::collections::HashSet;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -44,6 +44,26 @@ impl Wanted {
     };
 }
 
+/// Runs `read` (a source's read loop, until `stop` is readable) on a thread of
+/// its own, each record it reads sent to `tx` as `source`'s; and the source's
+/// health, starting as `health`, which the loop keeps.
+fn read_on_thread(
+    source: Source,
+    health: Health,
+    stop: &OwnedFd,
+    tx: &mpsc::SyncSender<Incoming>,
+    read: impl FnOnce(BorrowedFd<'_>, &Shared, &mut dyn FnMut(Record)) + Send + 'static,
+) -> std::io::Result<(JoinHandle<()>, Shared)> {
+    let shared = Shared::new(health);
+    let (stop, tx, kept) = (stop.try_clone()?, tx.clone(), shared.clone());
+    let thread = std::thread::spawn(move || {
+        read(stop.as_fd(), &kept, &mut |record| {
+            let _ = tx.send(Incoming { source, record });
+        })
+    });
+    Ok((thread, shared))
+}
+
 /// The running readers.
 pub struct LogSources {
     stop: Option<OwnedFd>,
@@ -65,16 +85,11 @@ impl LogSources {
                 Ok(source) => {
                     let mut h = audit::initial_health();
                     h.warnings.extend(warnings.iter().cloned());
-                    let shared = Shared::new(h);
-                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
-                    threads.push(std::thread::spawn(move || {
-                        source.run(stop.as_fd(), &shared2, |record| {
-                            let _ = tx.send(Incoming {
-                                source: Source::Audit,
-                                record,
-                            });
-                        })
-                    }));
+                    let (thread, shared) =
+                        read_on_thread(Source::Audit, h, &stop_read, &tx, move |stop, h, each| {
+                            source.run(stop, h, each)
+                        })?;
+                    threads.push(thread);
                     health.push(shared);
                 }
                 Err(why) => health.push(Shared::new(Health::unavailable(Source::Audit, why.0))),
@@ -95,16 +110,11 @@ impl LogSources {
                             ));
                         }
                     }
-                    let shared = Shared::new(h);
-                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
-                    threads.push(std::thread::spawn(move || {
-                        source.run(stop.as_fd(), &shared2, |record| {
-                            let _ = tx.send(Incoming {
-                                source: Source::Kmsg,
-                                record,
-                            });
-                        })
-                    }));
+                    let (thread, shared) =
+                        read_on_thread(Source::Kmsg, h, &stop_read, &tx, move |stop, h, each| {
+                            source.run(stop, h, each)
+                        })?;
+                    threads.push(thread);
                     health.push(shared);
                 }
                 Err(e) => health.push(Shared::new(Health::unavailable(
