@@ -8,7 +8,7 @@ use super::docker::{Client, RunArgs};
 use super::instrument::{instrument, Instrument};
 use super::launch::{Attribution, ContainerId, Covering, Launch};
 use super::oci_runtime::OciRuntime;
-use super::{oci, podman, wrapper};
+use super::{docker, oci, podman, wrapper};
 use crate::profile::{Profile, Target};
 use crate::run::Interception;
 use std::ffi::OsString;
@@ -196,6 +196,7 @@ impl Plan {
             env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session.display()).into());
         }
         let client = Client {
+            dialect: &docker::DOCKER,
             run,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
@@ -288,12 +289,14 @@ impl Plan {
             .name
             .clone()
             .unwrap_or_else(|| format!("eperm-{}-{}", std::process::id(), files.number));
-        let argv = podman::Client {
+        let argv = Client {
+            dialect: &podman::PODMAN,
             run: client.run,
             runtime: client.runtime,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
             name: &name,
+            env: Vec::new(),
             cgroup_parent: files.cgroup_parent,
         }
         .argv();
