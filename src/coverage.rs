@@ -124,25 +124,23 @@ trait Named: Sized + Copy {
     fn parse(name: &str) -> Option<Self>;
 }
 
-impl Named for Arch {
-    const WHAT: &'static str = "arch";
-    fn name(self) -> &'static str {
-        Arch::name(self)
-    }
-    fn parse(name: &str) -> Option<Arch> {
-        Arch::parse(name)
-    }
+/// [`Named`] by the type's own `name` and `parse`; `what` for messages.
+macro_rules! named {
+    ($type:ty, $what:literal) => {
+        impl Named for $type {
+            const WHAT: &'static str = $what;
+            fn name(self) -> &'static str {
+                <$type>::name(self)
+            }
+            fn parse(name: &str) -> Option<$type> {
+                <$type>::parse(name)
+            }
+        }
+    };
 }
 
-impl Named for Action {
-    const WHAT: &'static str = "action";
-    fn name(self) -> &'static str {
-        Action::name(self)
-    }
-    fn parse(name: &str) -> Option<Action> {
-        Action::parse(name)
-    }
-}
+named!(Arch, "arch");
+named!(Action, "action");
 
 /// `#[serde(with)]` for a [`Named`] field.
 mod by_name {
