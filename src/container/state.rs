@@ -28,6 +28,8 @@ const SESSIONS: &str = "sessions";
 const REQUEST: &str = "request.json";
 /// The audit session's id, written by the wrapper.
 const AUDIT: &str = "audit-session";
+/// The eperm that made the session: `PID START` (its start time in `/proc`).
+const OWNER: &str = "owner";
 /// A request is a few dozen bytes; anything longer is not eperm's.
 const REQUEST_MAX: u64 = 4096;
 /// Hex digits in a session id (128 bits).
@@ -117,6 +119,7 @@ impl Session {
     pub fn create(state: &Path, request: &Request) -> std::io::Result<Session> {
         let state = Dir::create(None, state)?;
         let sessions = Dir::create(Some(&state), Path::new(SESSIONS))?;
+        sweep(&sessions);
         let id = new_id()?;
         mkdirat(sessions.fd.as_fd(), id.as_str(), Mode::S_IRWXU)?;
         let session = Session {
@@ -124,6 +127,10 @@ impl Session {
             id,
         };
         let dir = Dir::open(Some(&sessions), Path::new(&session.id))?;
+        let me = std::process::id();
+        if let Some(start) = start_time(me) {
+            write_new(&dir, OWNER, format!("{me} {start}").as_bytes())?;
+        }
         let text = serde_json::to_vec(request).map_err(Error::other)?;
         write_new(&dir, REQUEST, &text)?;
         Ok(session)
@@ -257,6 +264,35 @@ fn write_new(dir: &Dir, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Removes the sessions of eperms that are gone (killed before they could
+/// remove their own).
+fn sweep(sessions: &Dir) {
+    let Ok(entries) = std::fs::read_dir(&sessions.path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let owner = std::fs::read_to_string(entry.path().join(OWNER)).unwrap_or_default();
+        // A process of that pid that started then: the eperm, still running.
+        let gone = match owner.split_once(' ') {
+            Some((pid, start)) => pid.parse().is_ok_and(|pid| {
+                start_time(pid).map(|t| t.to_string()).as_deref() != Some(start.trim())
+            }),
+            None => false,
+        };
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// When process `pid` started (clock ticks after boot: `/proc/PID/stat`'s 22nd field).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's `(…)`, which may hold spaces: state is the 3rd field.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// 128 bits from the kernel's random source, in hex.

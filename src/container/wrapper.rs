@@ -351,4 +351,28 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn sessions_of_eperms_that_are_gone_are_swept() {
+        let state = tempfile::tempdir().unwrap();
+        let state = state.path().join("eperm");
+        let request = state::Request {
+            agent: None,
+            loginuid: None,
+        };
+        let live = state::Session::create(&state, &request).unwrap();
+        let dead = state::Session::create(&state, &request).unwrap();
+        let sessions = state.join("sessions");
+        let owner = sessions.join(dead.id()).join("owner");
+        std::fs::remove_file(&owner).unwrap();
+        std::fs::write(&owner, "999999999 1").unwrap();
+        let dead_dir = sessions.join(dead.id());
+        std::mem::forget(dead);
+        let _new = state::Session::create(&state, &request).unwrap();
+        assert!(!dead_dir.exists(), "a dead eperm's session is left");
+        assert!(
+            sessions.join(live.id()).exists(),
+            "a live eperm's session is gone"
+        );
+    }
 }
