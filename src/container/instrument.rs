@@ -210,6 +210,20 @@ mod tests {
         out
     }
 
+    /// The copy of the profile `text` instrumented for `runtime` to notify
+    /// `/run/eperm.sock` (which it must name), as text and as JSON.
+    fn notify_copy(text: &str, runtime: OciRuntime) -> (String, Value) {
+        let original = load_str("p.json", text.to_string()).unwrap();
+        let how = Instrument::Notify {
+            listener: Some("/run/eperm.sock".into()),
+            runtime,
+        };
+        let copy = instrument(&original, &target(), &how);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
+        (copy, parsed)
+    }
+
     #[test]
     fn log_copy_allows_what_the_original_allows_and_logs_the_rest() {
         let original = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
@@ -243,15 +257,8 @@ mod tests {
                 {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}
             ]
         }"#;
-        let original = load_str("p.json", text.to_string()).unwrap();
-        let how = Instrument::Notify {
-            listener: Some("/run/eperm.sock".into()),
-            runtime: OciRuntime::Runc,
-        };
-        let copy = instrument(&original, &target(), &how);
-        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        let (copy, parsed) = notify_copy(text, OciRuntime::Runc);
         assert_eq!(parsed["defaultAction"], "SCMP_ACT_LOG");
-        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
         let profile = load_str("copy.json", copy).unwrap();
         let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
         let x86_64 = |name: &str, arg0: u64| {
@@ -309,15 +316,8 @@ mod tests {
                 {"names": ["mkdir", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
             ]
         }"#;
-        let original = load_str("p.json", text.to_string()).unwrap();
-        let how = Instrument::Notify {
-            listener: Some("/run/eperm.sock".into()),
-            runtime: OciRuntime::Crun,
-        };
-        let copy = instrument(&original, &target(), &how);
-        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        let (copy, parsed) = notify_copy(text, OciRuntime::Crun);
         assert_eq!(parsed["defaultAction"], "SCMP_ACT_NOTIFY");
-        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
         // eperm's loader (rightly, for runc) refuses a NOTIFY default, so the
         // copy is read as JSON: the rules keep their order and conditions.
         let rules = parsed["syscalls"].as_array().unwrap();
