@@ -38,6 +38,15 @@ fn select(app: &mut App, name: &str) {
         .unwrap_or_else(|| panic!("{name} is no allowance"));
 }
 
+/// `key` pressed on the allowance of `name` in the Coverage view: the profile
+/// it saved (the save confirmed).
+fn on_allowance(app: &mut App, name: &str, key: char) -> Profile {
+    press(app, 'c');
+    select(app, name);
+    let effects = press(app, key);
+    saved(app, &effects)
+}
+
 /// A coverage run of [`one_run`] ends; the file then holds `stored`: the effects.
 fn run_ends(app: &mut App, stored: Option<Result<Coverage, String>>) -> Vec<Effect> {
     app.update(Msg::CoverageRun {
@@ -106,12 +115,7 @@ fn c_toggles_the_view_and_its_keys_stay_inside_it() {
 #[test]
 fn d_denies_the_allowance_and_u_brings_it_back() {
     let mut app = with_coverage(one_run());
-    press(&mut app, 'c');
-    select(&mut app, "write");
-    let denied = {
-        let e = press(&mut app, 'd');
-        saved(&mut app, &e)
-    };
+    let denied = on_allowance(&mut app, "write", 'd');
     assert!(!allowed(&denied).contains(&"write".to_string()));
     assert!(allowed(&denied).contains(&"read".to_string()));
     // The view follows the profile: write is no allowance any more.
@@ -213,12 +217,7 @@ fn socket_used_for_one_family_gets_a_narrower_rule() {
         .clone();
     assert!(p.explanation.contains("AF_UNIX"), "{}", p.explanation);
     assert!(app.proposal("read").is_none());
-    press(&mut app, 'c');
-    select(&mut app, "socket");
-    let narrowed = {
-        let e = press(&mut app, 'n');
-        saved(&mut app, &e)
-    };
+    let narrowed = on_allowance(&mut app, "socket", 'n');
     assert!(!allowed(&narrowed).contains(&"socket".to_string()));
     let rules: Vec<_> = narrowed
         .rules

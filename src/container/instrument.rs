@@ -210,6 +210,22 @@ mod tests {
         out
     }
 
+    /// A profile denying by default that allows read, exit_group and
+    /// personality(8), then has the rules `denials` (JSON objects, comma separated).
+    fn with_denials(denials: &str) -> String {
+        format!(
+            r#"{{
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {{"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"}},
+                {{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}}]}},
+                {denials}
+            ]
+        }}"#
+        )
+    }
+
     /// The copy of the profile `text` instrumented for `runtime` to notify
     /// `/run/eperm.sock` (which it must name), as text and as JSON.
     fn notify_copy(text: &str, runtime: OciRuntime) -> (String, Value) {
@@ -247,17 +263,11 @@ mod tests {
 
     #[test]
     fn notify_copy_notifies_whole_denials_and_logs_write_and_partial_ones() {
-        let text = r#"{
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "syscalls": [
-                {"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
-                {"names": ["clone3", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-                {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}
-            ]
-        }"#;
-        let (copy, parsed) = notify_copy(text, OciRuntime::Runc);
+        let text = with_denials(
+            r#"{"names": ["clone3", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}"#,
+        );
+        let (copy, parsed) = notify_copy(&text, OciRuntime::Runc);
         assert_eq!(parsed["defaultAction"], "SCMP_ACT_LOG");
         let profile = load_str("copy.json", copy).unwrap();
         let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
@@ -307,16 +317,10 @@ mod tests {
 
     #[test]
     fn notify_copy_for_crun_notifies_every_denial_write_and_the_default_included() {
-        let text = r#"{
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "syscalls": [
-                {"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
-                {"names": ["mkdir", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
-            ]
-        }"#;
-        let (copy, parsed) = notify_copy(text, OciRuntime::Crun);
+        let text = with_denials(
+            r#"{"names": ["mkdir", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
+        );
+        let (copy, parsed) = notify_copy(&text, OciRuntime::Crun);
         assert_eq!(parsed["defaultAction"], "SCMP_ACT_NOTIFY");
         // eperm's loader (rightly, for runc) refuses a NOTIFY default, so the
         // copy is read as JSON: the rules keep their order and conditions.

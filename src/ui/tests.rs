@@ -57,6 +57,13 @@ fn busy(hold: bool) -> App {
     app
 }
 
+/// [`busy`] (holding nothing) after the key `c`.
+fn busy_after(c: char) -> App {
+    let mut app = busy(false);
+    press(&mut app, c);
+    app
+}
+
 /// The screen as text, one line per row, trailing blanks trimmed.
 fn screen(app: &App, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -95,9 +102,7 @@ fn empty_screen_80x24() {
 
 #[test]
 fn help_overlay_80x24() {
-    let mut app = busy(false);
-    press(&mut app, '?');
-    snap!(screen(&app, 80, 24));
+    snap!(screen(&busy_after('?'), 80, 24));
 }
 
 #[test]
@@ -204,9 +209,7 @@ fn a_click_selects_the_row_under_it() {
 
 #[test]
 fn errno_prompt_80x24() {
-    let mut app = busy(false);
-    press(&mut app, 'e');
-    snap!(screen(&app, 80, 24));
+    snap!(screen(&busy_after('e'), 80, 24));
 }
 
 #[test]
