@@ -10,13 +10,14 @@ mod terminal;
 
 use crate::app::{self, App, Effect, Msg};
 use crate::coverage::Coverage;
+use crate::files::Pin;
 use crate::run::HoldAnswer;
 use crate::session::live::{CoverageRun, Live, LiveOptions, LiveReport, Runner, Sink};
 use crate::session::Session;
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::ui::{self, Theme};
-use files::{save, watch};
+use files::{reread, save, watch};
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use std::collections::{HashMap, VecDeque};
@@ -140,6 +141,8 @@ struct Loop {
     pending: Option<(std::path::PathBuf, String, Option<String>)>,
     /// Saves written, for the tests.
     writes: u64,
+    /// The profile's file as the session found it: saves go there, or nowhere.
+    pin: Option<Pin>,
 }
 
 impl Loop {
@@ -150,6 +153,10 @@ impl Loop {
         rx: mpsc::Receiver<Incoming>,
         live: Live,
     ) -> Loop {
+        let pin = match app.path_pending {
+            false => app.path.as_deref().and_then(|p| Pin::take(p).ok()),
+            true => None,
+        };
         Loop {
             runs,
             app,
@@ -163,6 +170,7 @@ impl Loop {
             last_exit: None,
             pending: None,
             writes: 0,
+            pin,
         }
     }
 
@@ -295,12 +303,10 @@ impl Loop {
             Incoming::Msg(Msg::FileChanged(text)) => {
                 // Read again now: a late notice of our own earlier write must
                 // not bring back what the file held then.
-                let fresh = self
-                    .app
-                    .path
-                    .as_ref()
-                    .and_then(|p| std::fs::read_to_string(p).ok());
-                return vec![Msg::FileChanged(fresh.unwrap_or(text))];
+                return match self.app.path.clone() {
+                    Some(path) => vec![reread(&path, self.pin.as_mut())],
+                    None => vec![Msg::FileChanged(text)],
+                };
             }
             Incoming::Msg(m) => return vec![m],
             Incoming::Run(report) => report,
@@ -455,7 +461,7 @@ impl Loop {
         expected_old: Option<String>,
     ) -> Msg {
         let first = self.watcher.is_none();
-        match save(&path, &text, expected_old.as_deref()) {
+        match save(&path, &mut self.pin, &text, expected_old.as_deref()) {
             Ok(()) => {
                 if first {
                     self.watcher = watch(&path, &self.tx);

@@ -156,6 +156,29 @@ impl Output {
             .map_err(FileError::on(self.op, &self.path))
     }
 
+    /// As [`Output::commit`], but never over an existing file: one there
+    /// fails the commit with [`io::ErrorKind::AlreadyExists`].
+    pub fn commit_new(mut self) -> Result<(), FileError> {
+        let err = FileError::on(self.op, &self.path);
+        let renamed = rfs::fsync(&self.file).and_then(|()| {
+            let temp = self.temp.as_deref().unwrap_or_default();
+            rfs::renameat_with(
+                &self.dir,
+                temp,
+                &self.dir,
+                &self.name,
+                rfs::RenameFlags::NOREPLACE,
+            )
+        });
+        match renamed {
+            Ok(()) => {
+                self.temp = None;
+                rfs::fsync(&self.dir).map_err(|e| err(e.into()))
+            }
+            Err(e) => Err(err(e.into())),
+        }
+    }
+
     /// Puts the (so far empty, or partly written) file in place of the target
     /// now, and hands it back for writing as a log that grows (`--events`).
     pub fn publish(mut self) -> Result<File, FileError> {
