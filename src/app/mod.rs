@@ -166,6 +166,8 @@ pub enum Effect {
     Report {
         path: PathBuf,
         triage: Box<crate::report::Triage>,
+        /// eperm chose `path` (no `--report`): check who could have planted it.
+        picked: bool,
     },
     /// Kill the workload and leave.
     Quit,

@@ -68,6 +68,7 @@ fn follow_and_report(
     common: &ContainerArgs,
     mut save: Option<(&Path, Pin)>,
 ) -> Result<u8, Error> {
+    super::outputs_apart(&common.session, session.profile.file_path().as_deref())?;
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
         let options = live_options(&common.session, common.coverage)?;

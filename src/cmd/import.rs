@@ -197,8 +197,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     let applied = apply_commented(&base, &edits, Some(&comment))
         .map_err(|e| Error::bad_input(e.to_string()))?;
     let out = args.output.display().to_string();
-    std::fs::write(&args.output, applied.text())
-        .map_err(Error::file(FileOp::Write, &args.output))?;
+    super::write_file(&args.output, applied.text())?;
     report(&evidence);
     let changed: Vec<&str> = applied
         .reports

@@ -10,6 +10,7 @@ mod terminal;
 
 use crate::app::{self, App, Effect, Msg};
 use crate::coverage::Coverage;
+use crate::error::FileOp;
 use crate::files::Pin;
 use crate::run::HoldAnswer;
 use crate::session::live::{CoverageRun, Live, LiveOptions, LiveReport, Runner, Sink};
@@ -413,12 +414,16 @@ impl Loop {
                             work.push_back(Msg::SaveFailed(e.to_string()));
                         }
                     }
-                    Effect::Report { path, triage } => {
+                    Effect::Report {
+                        path,
+                        triage,
+                        picked,
+                    } => {
                         // The report speaks of the profile on disk: the file first.
                         if let Some(result) = self.write_pending() {
                             work.push_front(result);
                         }
-                        work.push_back(Msg::ReportWritten(self.report(path, *triage)));
+                        work.push_back(Msg::ReportWritten(self.report(path, *triage, picked)));
                     }
                     Effect::Quit => {
                         self.write_pending();
@@ -442,6 +447,7 @@ impl Loop {
         &self,
         path: std::path::PathBuf,
         mut triage: crate::report::Triage,
+        picked: bool,
     ) -> Result<std::path::PathBuf, String> {
         if let Some(runs) = &self.runs {
             let session = runs.session();
@@ -449,9 +455,15 @@ impl Loop {
             triage.rerun = Some(session.rerun(profile));
             triage.runtime = session.runtime_name();
         }
-        std::fs::write(&path, triage.render())
+        // A path eperm picked (beside the profile) is first checked for
+        // who could have planted something there; one the user named is not.
+        if picked {
+            crate::files::check_picked(&path, FileOp::WriteReport, "name the file: --report FILE")
+                .map_err(|e| e.to_string())?;
+        }
+        crate::files::write(&path, triage.render().as_bytes(), FileOp::WriteReport)
             .map(|()| path.clone())
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| e.to_string())
     }
 
     fn save(

@@ -465,7 +465,7 @@ pub fn check_picked(path: &Path, op: FileOp, hint: &str) -> Result<(), FileError
     let dir_stat = rfs::fstat(&dir).map_err(|e| err(e.into()))?;
     let planted = |why: String| {
         FileError::on(op, path)(refused(format!(
-            "{why}, so another user could have planted it; eperm picked this path, and will not write there\n  hint: {hint}"
+            "{why}, so another user could have planted it; eperm picked this path itself, and will not use it\n  hint: {hint}"
         )))
     };
     if dir_stat.st_mode & 0o002 != 0 && dir_stat.st_mode & 0o1000 == 0 {
