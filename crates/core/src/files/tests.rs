@@ -218,7 +218,7 @@ fn picked_paths_in_a_directory_anyone_may_write_are_refused() {
     check_picked(&open.join("r.md"), FileOp::WriteReport, "name it").unwrap();
     if is_root() {
         fs::write(open.join("r.md"), "").unwrap();
-        rfs::chown(&open.join("r.md"), Some(rfs::Uid::from_raw(65534)), None).unwrap();
+        rfs::chown(open.join("r.md"), Some(rfs::Uid::from_raw(65534)), None).unwrap();
         let e = check_picked(&open.join("r.md"), FileOp::WriteReport, "x").unwrap_err();
         assert!(e.to_string().contains("it belongs to user 65534"), "{e}");
         rfs::chown(&open, Some(rfs::Uid::from_raw(65534)), None).unwrap();
