@@ -735,6 +735,49 @@ mod tests {
         assert_eq!(l.app.file_state, app::FileState::Saved);
     }
 
+    /// Issue 26: the profile swapped for a link to another file mid-session
+    /// (by whoever can write its directory): `a` saves nothing there, and the
+    /// status says where the path leads now; a reload does not re-pin there.
+    #[test]
+    fn a_profile_swapped_for_a_link_is_not_saved_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.json");
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        let profile = crate::profile::load_file(&path).unwrap();
+        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
+        let (tx, rx) = mpsc::channel();
+        let mut l = Loop::new(None, app, tx, rx, Live::none(1));
+        let elsewhere = dir.path().join("root-owned.json");
+        std::fs::write(&elsewhere, testing::PROFILE).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let resolved = std::fs::canonicalize(&elsewhere).unwrap();
+        // The watcher's notice: not reloaded, and why.
+        let msgs = l.message(Incoming::Msg(Msg::FileChanged(String::new())));
+        l.update(msgs.into());
+        assert!(
+            l.app.message.contains(&resolved.display().to_string()),
+            "{}",
+            l.app.message
+        );
+        let batch = VecDeque::from([
+            Msg::Event(event("mkdir", 1, 0)),
+            Msg::Key(Key::Char('a'), Mods::NONE),
+        ]);
+        l.update(batch);
+        assert!(!allowed(&elsewhere, "mkdir"), "saved through the link");
+        assert!(l.app.message.starts_with("not saved"), "{}", l.app.message);
+        assert!(
+            l.app.message.contains(&resolved.display().to_string()),
+            "{}",
+            l.app.message
+        );
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
     /// The whole loop in-process: a run's event and the user's `a` come in on the
     /// channel, the App's save effect writes the file, `Saved` comes back, and the
     /// first frame shows it; `q` (sent once the file holds the allowance) ends it.
