@@ -16,7 +16,8 @@ fn hold_prompts_answer_and_time_out() {
     assert_eq!(
         app.update(Msg::Hold {
             id: 1,
-            event: event("mkdir", 1, 0)
+            event: event("mkdir", 1, 0),
+            was: None,
         }),
         vec![]
     );
@@ -33,6 +34,7 @@ fn hold_prompts_answer_and_time_out() {
     app.update(Msg::Hold {
         id: 2,
         event: event("mkdir", 1, 0),
+        was: None,
     });
     assert_eq!(app.update(Msg::Tick { now_ms: 999 }), vec![]);
     assert_eq!(
@@ -47,7 +49,8 @@ fn hold_prompts_answer_and_time_out() {
     assert_eq!(
         app.update(Msg::Hold {
             id: 3,
-            event: event("mkdir", 1, 0)
+            event: event("mkdir", 1, 0),
+            was: None,
         }),
         vec![Effect::AnswerHold {
             id: 3,
@@ -65,6 +68,7 @@ fn hold_allow_always_edits_the_profile() {
     app.update(Msg::Hold {
         id: 9,
         event: event("mkdir", 1, 0),
+        was: None,
     });
     let effects = press(&mut app, 'a');
     assert_eq!(
@@ -95,7 +99,11 @@ fn a_kill_verdict_times_out_to_kill() {
     let mut app = app_with(PROFILE, c);
     let mut e = event("reboot", 1, 0);
     e.ruling = Ruling::Profile(Verdict::of(Action::KillProcess, None));
-    app.update(Msg::Hold { id: 4, event: e });
+    app.update(Msg::Hold {
+        id: 4,
+        event: e,
+        was: None,
+    });
     assert_eq!(
         app.update(Msg::Tick { now_ms: 10 }),
         vec![Effect::AnswerHold {
@@ -120,14 +128,17 @@ fn allow_always_allows_the_held_syscall_even_before_its_row_arrives() {
     app.update(Msg::Hold {
         id: 1,
         event: event("mkdir", 2, 0),
+        was: None,
     });
     app.update(Msg::Hold {
         id: 2,
         event: event("mkdir", 3, 0),
+        was: None,
     });
     app.update(Msg::Hold {
         id: 3,
         event: event("chmod", 3, 0),
+        was: None,
     });
     let effects = press(&mut app, 'a');
     assert_eq!(
@@ -166,6 +177,7 @@ fn a_restart_answers_every_held_call_before_restarting() {
     app.update(Msg::Hold {
         id: 7,
         event: event("mkdir", 2, 0),
+        was: None,
     });
     // In a hold prompt, r restarts too: the workload is killed either way.
     let effects = press(&mut app, 'r');

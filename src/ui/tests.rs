@@ -99,6 +99,7 @@ fn hold_prompt_120x40() {
     app.update(Msg::Hold {
         id: 1,
         event: event("mkdir", 4242, 0),
+        was: None,
     });
     snap!(screen(&app, 120, 40));
 }
@@ -331,7 +332,11 @@ fn hostile_names_calls_and_output_show_escaped_in_every_pane() {
     );
     assert!(s.contains("\\33[31mred\\233\\302\\233A\\177"), "{s}");
     // The held call's question quotes the name too.
-    app.update(Msg::Hold { id: 1, event: e });
+    app.update(Msg::Hold {
+        id: 1,
+        event: e,
+        was: None,
+    });
     let s = screen(&app, 120, 40);
     assert!(inert(&s), "{s:?}");
     assert!(
