@@ -81,6 +81,44 @@ fn hold_allow_always_edits_the_profile() {
     assert!(matches!(&effects[1], Effect::Save { text, .. } if text.contains("mkdir")));
 }
 
+/// A call asked again because its memory changed after "allow always" is held
+/// again, not let through by that earlier answer: the user allowed what it was.
+#[test]
+fn a_changed_call_is_asked_again_even_when_its_syscall_is_allowed_now() {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    let mut app = app_with(PROFILE, c);
+    app.update(Msg::Hold {
+        id: 1,
+        event: event("mkdir", 1, 0),
+        was: None,
+    });
+    press(&mut app, 'a');
+    let mut changed = event("mkdir", 1, 0);
+    changed.call = Some("mkdir(\"/x/EVIL\", 0777)".into());
+    let effects = app.update(Msg::Hold {
+        id: 1,
+        event: changed,
+        was: Some("mkdir(\"/x/safe\", 0777)".into()),
+    });
+    assert_eq!(effects, vec![]);
+    assert_eq!(app.held.len(), 1);
+    assert!(app.message.contains("changed"), "{}", app.message);
+    // A call of the same syscall that did not change is still let through.
+    let effects = app.update(Msg::Hold {
+        id: 2,
+        event: event("mkdir", 1, 0),
+        was: None,
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::AnswerHold {
+            id: 2,
+            answer: HoldAnswer::AllowOnce
+        }]
+    );
+}
+
 #[test]
 fn hold_cannot_be_turned_on_when_enforcing() {
     let mut c = config(Some("p.json"));
