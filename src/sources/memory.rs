@@ -89,8 +89,10 @@ impl TraceeMemory for ProcMem {
 /// working: the reader thread being scheduled on a loaded machine (a few
 /// scheduler slices of ~3 ms each with a build on both CPUs: tens of ms at worst)
 /// and a major fault on a page the workload has swapped out or mapped from a
-/// file (a disk read: milliseconds, tens on a slow disk). 250 ms is several
-/// times the worst of those, yet short enough that a hostile workload which
+/// file (a disk read: milliseconds, tens on a slow disk). Measured here, a read
+/// of a 257-byte string through the reader thread, 20,000 times with a load
+/// average of 5 to 7 on 2 CPUs: median 7 µs, 99.9th percentile 0.5 ms, worst
+/// 4.3 ms. 250 ms is several times the worst of those, yet short enough that a hostile workload which
 /// makes every read stall costs the supervisor a quarter of a second per read,
 /// and at most [`MAX_STUCK`] of them before reads are not attempted at all.
 pub const READ_DEADLINE: Duration = Duration::from_millis(250);
