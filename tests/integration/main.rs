@@ -12,6 +12,7 @@ mod default_profile;
 mod edit;
 mod events;
 mod faults;
+mod files;
 mod hostile;
 mod import;
 mod install;
