@@ -109,6 +109,9 @@ pub enum Msg {
     Hold {
         id: u64,
         event: Event,
+        /// Asked again: the call as the user saw it when allowing it, before its
+        /// pointer arguments were rewritten (`event` has it as it reads now).
+        was: Option<String>,
     },
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(Vec<Health>),
@@ -505,7 +508,7 @@ impl App {
                 };
                 vec![]
             }
-            Msg::Hold { id, event } => self.hold_request(id, event),
+            Msg::Hold { id, event, was } => self.hold_request(id, event, was),
             Msg::Health(health) => {
                 self.sources = health;
                 vec![]

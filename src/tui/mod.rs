@@ -337,6 +337,7 @@ impl Loop {
                 vec![Msg::Hold {
                     id: self.next_hold,
                     event: req.event,
+                    was: req.was,
                 }]
             }
             LiveReport::Hold(_, req) => {
@@ -555,6 +556,7 @@ mod tests {
             let (reply, answer) = mpsc::channel();
             let req = HoldRequest {
                 event: event("mkdir", 1, 0),
+                was: None,
                 reply,
             };
             let send = |r| tx.send(Incoming::Run(r)).unwrap();
@@ -594,7 +596,8 @@ mod tests {
         assert!(of_the_run(&Msg::Event(event("mkdir", 1, 0))));
         assert!(of_the_run(&Msg::Hold {
             id: 1,
-            event: event("mkdir", 1, 0)
+            event: event("mkdir", 1, 0),
+            was: None,
         }));
         assert!(!of_the_run(&Msg::Key(Key::Char('q'), Mods::NONE)));
         assert!(!of_the_run(&Msg::FileChanged(String::new())));

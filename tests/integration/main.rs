@@ -20,6 +20,7 @@ mod kubernetes;
 mod load;
 mod logs;
 mod logsrc;
+mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
