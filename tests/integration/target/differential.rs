@@ -1,7 +1,7 @@
 //! The runtime target against the installed libseccomp, with its version
 //! passed in: its name table, and every fixture's verdicts as runc drives it.
 
-use crate::compile::differential::{probes, scmp_action, scmp_arch, scmp_cmp};
+use crate::compile::differential::{each_probe, scmp_action, scmp_arch, scmp_cmp};
 use crate::compile::target;
 use eperm::arch::{Arch, X32_SYSCALL_BIT};
 use eperm::compile::{self, bpf, Mode, SeccompData, SockFilter};
@@ -289,33 +289,23 @@ fn verdicts_match_libseccomp_as_runc_drives_it_for_every_fixture() {
             if compile::disasm::stale_accumulator(&theirs).is_some() {
                 continue; // libseccomp's own code-generation bug, not a verdict
             }
-            let (audits, nrs, vectors) = probes(&p, set);
-            for &audit in &audits {
-                for &nr in &nrs {
-                    for args in &vectors {
-                        let data = SeccompData {
-                            nr,
-                            arch: audit,
-                            ip: 0,
-                            args: *args,
-                        };
-                        let want = if stub_says(&stub, &data) {
-                            bpf::RET_ERRNO | 38
-                        } else {
-                            bpf::run(&theirs, &data).0
-                        };
-                        let got = bpf::run(&ours.program, &data).0;
-                        checked += 1;
-                        if got != want && mismatches.len() < 40 {
-                            mismatches.push(format!(
-                                "{name} {set:?}: arch {audit:#x} nr {nr} args {args:x?}: ours {} runc {}",
-                                bpf::action_name(got),
-                                bpf::action_name(want)
-                            ));
-                        }
-                    }
+            each_probe(&p, set, |data| {
+                let want = if stub_says(&stub, &data) {
+                    bpf::RET_ERRNO | 38
+                } else {
+                    bpf::run(&theirs, &data).0
+                };
+                let got = bpf::run(&ours.program, &data).0;
+                checked += 1;
+                if got != want && mismatches.len() < 40 {
+                    let SeccompData { nr, arch, args, .. } = data;
+                    mismatches.push(format!(
+                        "{name} {set:?}: arch {arch:#x} nr {nr} args {args:x?}: ours {} runc {}",
+                        bpf::action_name(got),
+                        bpf::action_name(want)
+                    ));
                 }
-            }
+            });
         }
     }
     println!(
