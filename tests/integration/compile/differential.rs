@@ -136,14 +136,19 @@ pub(crate) fn libseccomp_program_for(
             }
         }
     }
+    let prog = exported_program(&f);
+    compile::validate(&prog).unwrap();
+    Some(prog)
+}
+
+/// The classic BPF program libseccomp generates for `f`.
+pub(crate) fn exported_program(f: &ScmpFilterContext) -> Vec<SockFilter> {
     let mut file = tempfile::tempfile().unwrap();
     f.export_bpf(&file).unwrap();
     file.rewind().unwrap();
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).unwrap();
-    let prog = bpf::from_bytes(&bytes).unwrap();
-    compile::validate(&prog).unwrap();
-    Some(prog)
+    bpf::from_bytes(&bytes).unwrap()
 }
 
 /// Argument values worth trying: every rule value, its neighbours, with and

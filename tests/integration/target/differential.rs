@@ -1,7 +1,9 @@
 //! The runtime target against the installed libseccomp, with its version
 //! passed in: its name table, and every fixture's verdicts as runc drives it.
 
-use crate::compile::differential::{each_probe, scmp_action, scmp_arch, scmp_cmp};
+use crate::compile::differential::{
+    each_probe, exported_program, scmp_action, scmp_arch, scmp_cmp,
+};
 use crate::compile::target;
 use eperm::arch::{Arch, X32_SYSCALL_BIT};
 use eperm::compile::{self, bpf, Mode, SeccompData, SockFilter};
@@ -10,7 +12,6 @@ use eperm::profile::{load_file, Action, Profile, Resolved, Verdict};
 use eperm::target::{Lookup, Runtime, RuntimeKind, Version};
 use libseccomp::{ScmpArch, ScmpFilterContext, ScmpSyscall};
 use std::collections::BTreeSet;
-use std::io::{Read, Seek};
 use std::path::PathBuf;
 
 /// The installed libseccomp's release, as libseccomp says it.
@@ -211,12 +212,7 @@ fn runc_filter(profile: &Profile) -> Option<(Vec<SockFilter>, StubLimits)> {
             added.ok()?;
         }
     }
-    let mut file = tempfile::tempfile().unwrap();
-    f.export_bpf(&file).unwrap();
-    file.rewind().unwrap();
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).unwrap();
-    let prog = bpf::from_bytes(&bytes).unwrap();
+    let prog = exported_program(&f);
     let stub = match (profile.default_errno, profile.default_action) {
         (Some(38), _) | (_, Action::Allow | Action::Log | Action::Trace) => Vec::new(),
         _ => profile
