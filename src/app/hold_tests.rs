@@ -27,6 +27,7 @@ fn hold(app: &mut App, id: u64, syscall: &str, pid: u32) -> Vec<Effect> {
     app.update(Msg::Hold {
         id,
         event: event(syscall, pid, 0),
+        was: None,
     })
 }
 
@@ -70,6 +71,30 @@ fn hold_allow_always_edits_the_profile() {
     assert!(matches!(&effects[1], Effect::Save { text, .. } if text.contains("mkdir")));
 }
 
+/// A call asked again because its memory changed after "allow always" is held
+/// again, not let through by that earlier answer: the user allowed what it was.
+#[test]
+fn a_changed_call_is_asked_again_even_when_its_syscall_is_allowed_now() {
+    let mut app = holding_app();
+    hold(&mut app, 1, "mkdir", 1);
+    press(&mut app, 'a');
+    let mut changed = event("mkdir", 1, 0);
+    changed.call = Some("mkdir(\"/x/EVIL\", 0777)".into());
+    let effects = app.update(Msg::Hold {
+        id: 1,
+        event: changed,
+        was: Some("mkdir(\"/x/safe\", 0777)".into()),
+    });
+    assert_eq!(effects, vec![]);
+    assert_eq!(app.held.len(), 1);
+    assert!(app.message.contains("changed"), "{}", app.message);
+    // A call of the same syscall that did not change is still let through.
+    assert_eq!(
+        hold(&mut app, 2, "mkdir", 1),
+        vec![answered(2, HoldAnswer::AllowOnce)]
+    );
+}
+
 #[test]
 fn hold_cannot_be_turned_on_when_enforcing() {
     let mut c = config(Some("p.json"));
@@ -85,7 +110,11 @@ fn a_kill_verdict_times_out_to_kill() {
     let mut app = holding(Some(10));
     let mut e = event("reboot", 1, 0);
     e.ruling = Ruling::Profile(Verdict::of(Action::KillProcess, None));
-    app.update(Msg::Hold { id: 4, event: e });
+    app.update(Msg::Hold {
+        id: 4,
+        event: e,
+        was: None,
+    });
     assert_eq!(
         app.update(Msg::Tick { now_ms: 10 }),
         vec![answered(4, HoldAnswer::Kill)]

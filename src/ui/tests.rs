@@ -111,8 +111,29 @@ fn hold_prompt_120x40() {
     app.update(Msg::Hold {
         id: 1,
         event: event("mkdir", 4242, 0),
+        was: None,
     });
     snap!(screen(&app, 120, 40));
+}
+
+/// A call asked again after its memory changed shows what the user allowed and
+/// what it is now, the whole prompt in the box even with a long path.
+#[test]
+fn a_changed_held_call_shows_both_texts() {
+    let mut app = busy(true);
+    let long = "d".repeat(150);
+    let mut e = event("mkdir", 4242, 0);
+    e.call = Some(format!("mkdir(\"/{long}/toctou-EVIL\", 0777)"));
+    app.update(Msg::Hold {
+        id: 1,
+        event: e,
+        was: Some(format!("mkdir(\"/{long}/toctou-safe\", 0777)")),
+    });
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("CHANGED since you allowed it"), "{s}");
+    assert!(s.contains("toctou-safe"), "{s}");
+    assert!(s.contains("toctou-EVIL"), "{s}");
+    assert!(s.contains("o allow once"), "{s}");
 }
 
 #[test]
@@ -333,7 +354,11 @@ fn hostile_names_calls_and_output_show_escaped_in_every_pane() {
     );
     assert!(s.contains("\\33[31mred\\233\\302\\233A\\177"), "{s}");
     // The held call's question quotes the name too.
-    app.update(Msg::Hold { id: 1, event: e });
+    app.update(Msg::Hold {
+        id: 1,
+        event: e,
+        was: None,
+    });
     let s = screen(&app, 120, 40);
     assert!(inert(&s), "{s:?}");
     assert!(

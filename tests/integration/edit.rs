@@ -456,13 +456,14 @@ fn dry_run_and_no_change_write_nothing() {
 #[test]
 fn an_edit_made_outside_eperm_is_not_clobbered() {
     let (_dir, path) = copy("spaces4.json");
+    let mut pin = eperm::files::Pin::take(&path).unwrap();
     let profile = load_file(&path).unwrap();
     let applied = apply(&profile, &[Edit::Allow("openat".into())]).unwrap();
     // Someone else saves the file in the meantime.
     let theirs = profile.text.replace("\"write\"", "\"writev\"");
     fs::write(&path, &theirs).unwrap();
 
-    let err = save(&path, applied.text(), &profile.text).unwrap_err();
+    let err = save(&path, &mut pin, applied.text(), &profile.text).unwrap_err();
     assert!(matches!(err, SaveError::ChangedOnDisk { .. }));
     assert!(err.to_string().contains("changed on disk"), "{err}");
     assert_eq!(read(&path), theirs);
