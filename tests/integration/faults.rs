@@ -6,7 +6,10 @@
 //! processes; and mangled profiles through the CLI are refused with exit 2 and
 //! file:line:column, never a panic.
 
-use crate::util::{cc, eperm, processes, require_root, stderr, Tmux};
+use crate::util::{
+    assert_gone_within_a_second, assert_killing_eperm_ends_the_workload, cc, descendant_named,
+    eperm, processes, require_root, started_workload, stderr, Tmux,
+};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,68 +76,6 @@ fn a_save_killed_at_any_point_leaves_the_old_or_the_new_profile() {
     eprintln!("killed 40 saves: {olds} left the old profile, {news} the new one");
 }
 
-/// The live (not zombie) processes of a process group.
-fn running_in_group(pgid: i32) -> Vec<i32> {
-    processes()
-        .into_iter()
-        .filter(|p| p.pgrp == Some(pgid) && !p.zombie())
-        .map(|p| p.pid)
-        .collect()
-}
-
-/// A descendant of `root` named `comm`, through each task's `children`.
-fn descendant_named(root: i32, comm: &str) -> Option<i32> {
-    let mut todo = vec![root];
-    while let Some(pid) = todo.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            let children =
-                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for child in children.split_whitespace().filter_map(|p| p.parse().ok()) {
-                let name =
-                    std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
-                if name.trim() == comm {
-                    return Some(child);
-                }
-                todo.push(child);
-            }
-        }
-    }
-    None
-}
-
-/// Waits until `root` has a `sh` descendant whose group runs sh and two sleeps
-/// (the workload `sh -c 'sleep 60 & sleep 60 & wait'` under way): its group.
-fn started_workload(root: i32, limit: Duration) -> i32 {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(sh) = descendant_named(root, "sh") {
-            if running_in_group(sh).len() == 3 {
-                return sh;
-            }
-        }
-        assert!(Instant::now() < deadline, "the workload never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// After eperm is gone: every process of the workload's group is gone within a
-/// second (under trace, the tracees die with their tracer: no TRACE filter is
-/// left without one).
-fn assert_gone_within_a_second(group: i32, mode: &str) {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while !running_in_group(group).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "{mode}: workload processes outlived eperm by a second: {:?}",
-            running_in_group(group)
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 const WORKLOAD: [&str; 3] = ["sh", "-c", "sleep 60 & sleep 60 & wait"];
 
 #[test]
@@ -146,20 +87,15 @@ fn eperm_sigkilled_in_each_headless_mode_leaves_no_workload_behind() {
         &["--mode", "log", "--source", "audit"],
         &["--coverage"],
     ] {
-        let name = mode.join(" ");
-        let mut child = eperm()
-            .args(["run", "--no-tui"])
-            .args(mode)
-            .arg("--")
-            .args(WORKLOAD)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let group = started_workload(child.id() as i32, Duration::from_secs(60));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        assert_gone_within_a_second(group, &name);
+        assert_killing_eperm_ends_the_workload(
+            eperm()
+                .args(["run", "--no-tui"])
+                .args(mode)
+                .arg("--")
+                .args(WORKLOAD),
+            Duration::from_secs(60),
+            &mode.join(" "),
+        );
     }
 }
 

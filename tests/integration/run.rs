@@ -228,23 +228,14 @@ fn the_exec_prologue_notifies_execs_and_changes_nothing_else() {
     );
 }
 
-/// Processes of process group `pgid` that are not zombies, from /proc.
-pub fn running_in_group(pgid: i32) -> Vec<i32> {
-    processes()
-        .into_iter()
-        .filter(|p| p.pgrp == Some(pgid) && !p.zombie())
-        .map(|p| p.pid)
-        .collect()
-}
-
 // ---------------------------------------------------------------------------
 // `eperm run` and `eperm record`, end to end, through the binary.
 
 use crate::util::{
-    assert_has, assert_success, cc, eperm, eperm_within, events, processes, require_root, stderr,
-    with_command,
+    assert_has, assert_killing_eperm_ends_the_workload, assert_success, cc, eperm, eperm_within,
+    events, require_root, run_under, running_in_group, stderr, with_command,
 };
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// As root: the tests below install filters, join cgroups and switch users.
@@ -466,15 +457,7 @@ fn a_bad_profile_stops_eperm_before_anything_runs() {
     std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_NOPE"}"#).unwrap();
     let marker = dir.path().join("ran");
     let out = eperm_within(
-        &[
-            "run",
-            "--no-tui",
-            "-p",
-            profile.to_str().unwrap(),
-            "--",
-            "touch",
-            marker.to_str().unwrap(),
-        ],
+        &run_under(&[], &profile, &["touch", marker.to_str().unwrap()]),
         Duration::from_secs(20),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -485,45 +468,11 @@ fn a_bad_profile_stops_eperm_before_anything_runs() {
 #[test]
 fn killing_eperm_takes_the_whole_workload_with_it() {
     as_root();
-    let mut child = eperm()
-        .args(["run", "--no-tui", "--", "sh", "-c", "sleep 60 & sleep 60"])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let eperm_pid = child.id() as i32;
-    // The workload is eperm's child running sh; its process group is its pid.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let group = loop {
-        let sh = children_of(eperm_pid).into_iter().find(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sh")
-        });
-        if let Some(sh) = sh {
-            if running_in_group(sh).len() == 3 {
-                break sh;
-            }
-        }
-        assert!(Instant::now() < deadline, "the workload never started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while !running_in_group(group).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "workload processes outlived eperm by a second: {:?}",
-            running_in_group(group)
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn children_of(parent: i32) -> Vec<i32> {
-    processes()
-        .into_iter()
-        .filter(|p| p.ppid == Some(parent))
-        .map(|p| p.pid)
-        .collect()
+    assert_killing_eperm_ends_the_workload(
+        eperm().args(["run", "--no-tui", "--", "sh", "-c", "sleep 60 & sleep 60"]),
+        Duration::from_secs(10),
+        "run",
+    );
 }
 
 fn record_and_verify(cmd: &[&str]) {

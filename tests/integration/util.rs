@@ -51,6 +51,15 @@ pub fn assert_has(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
 }
 
+/// Fails the test unless `text` begins with `prefix`, showing both.
+#[track_caller]
+pub fn assert_starts(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "{prefix:?} does not begin:\n{text}"
+    );
+}
+
 /// Fails the test if `text` holds `needle`, showing both.
 #[track_caller]
 pub fn assert_lacks(text: &str, needle: &str) {
@@ -286,6 +295,83 @@ pub fn processes() -> Vec<Proc> {
     procs
 }
 
+/// The live (not zombie) processes of a process group.
+pub fn running_in_group(pgid: i32) -> Vec<i32> {
+    processes()
+        .into_iter()
+        .filter(|p| p.pgrp == Some(pgid) && !p.zombie())
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// A descendant of `root` named `comm`, through each task's `children`.
+pub fn descendant_named(root: i32, comm: &str) -> Option<i32> {
+    let mut todo = vec![root];
+    while let Some(pid) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|p| p.parse().ok()) {
+                let name =
+                    std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+                if name.trim() == comm {
+                    return Some(child);
+                }
+                todo.push(child);
+            }
+        }
+    }
+    None
+}
+
+/// Waits until `root` has a `sh` descendant whose group runs sh and two sleeps
+/// (the workload `sh -c 'sleep 60 & sleep 60 & wait'` under way): its group.
+pub fn started_workload(root: i32, limit: Duration) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(sh) = descendant_named(root, "sh") {
+            if running_in_group(sh).len() == 3 {
+                return sh;
+            }
+        }
+        assert!(Instant::now() < deadline, "the workload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// After eperm is gone: every process of the workload's group is gone within a
+/// second (under trace, the tracees die with their tracer: no TRACE filter is
+/// left without one).
+pub fn assert_gone_within_a_second(group: i32, mode: &str) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !running_in_group(group).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{mode}: workload processes outlived eperm by a second: {:?}",
+            running_in_group(group)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Spawns `eperm` (running a workload of sh and two sleeps), waits up to `limit`
+/// for the workload to start, kills eperm with SIGKILL and fails unless every
+/// process of the workload's group is gone within a second after.
+pub fn assert_killing_eperm_ends_the_workload(eperm: &mut Command, limit: Duration, what: &str) {
+    let mut child = eperm
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let group = started_workload(child.id() as i32, limit);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_gone_within_a_second(group, what);
+}
+
 /// A tmux session, killed when dropped: the real terminal the TUI tests drive.
 pub struct Tmux {
     name: String,
@@ -447,4 +533,14 @@ pub fn in_pane(args: &str) -> String {
         "{} {args}; s=$?; stty sane; printf '\r\nEPERM-EXIT=%s\n' $s; sleep 60",
         env!("CARGO_BIN_EXE_eperm")
     )
+}
+
+/// `eperm replay` of the saved log `log` (a fixture) in a tmux pane in `dir`, under
+/// a copy there of the fixture `logs/deny-all.json`: the pane, and the copy's path
+/// (allowances are saved to it).
+pub fn replay_in_pane(dir: &Path, log: &str) -> (Tmux, PathBuf) {
+    let profile = dir.join("p.json");
+    std::fs::copy(fixture("logs/deny-all.json"), &profile).unwrap();
+    let args = format!("replay -p {} {}", profile.display(), fixture(log).display());
+    (Tmux::start(dir, &in_pane(&args)), profile)
 }
