@@ -3,7 +3,7 @@
 //! diff (on screen, and printed when the TUI ends) and the report `R` writes.
 
 use crate::tui::default_without;
-use crate::util::{assert_has, in_pane, Tmux};
+use crate::util::{assert_has, in_pane, replay_in_pane, Tmux};
 use std::path::Path;
 
 /// The last line of the screen: the key-hint bar.
@@ -80,17 +80,7 @@ fn the_hint_bar_shows_the_keys_of_the_mode_the_user_is_in() {
 #[test]
 fn the_runtimes_start_up_is_folded_under_the_workloads_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("p.json");
-    std::fs::copy(crate::util::fixture("logs/deny-all.json"), &profile).unwrap();
-    let log = crate::util::fixture("logs/runc-start-up.log");
-    let tmux = Tmux::start(
-        dir.path(),
-        &in_pane(&format!(
-            "replay -p {} {}",
-            profile.display(),
-            log.display()
-        )),
-    );
+    let (tmux, _profile) = replay_in_pane(dir.path(), "logs/runc-start-up.log");
     let screen = tmux.wait_for("runtime start-up", 10);
     // The table has the focus (double border): only the workload's mkdir in it.
     let table = |screen: &str| -> Vec<String> {

@@ -1,7 +1,7 @@
 //! The TUI in a real terminal: tmux runs `eperm run`, keys are sent, the screen is
 //! read back with capture-pane. Needs tmux (tests/run.sh installs it).
 
-use crate::util::{self, assert_has, assert_lacks, in_pane, Tmux};
+use crate::util::{self, assert_has, assert_lacks, in_pane, replay_in_pane, Tmux};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
 use eperm::profile::{load_file, Action, KernelVersion, Target, DEFAULT_PROFILE};
@@ -276,16 +276,7 @@ fn no_color_means_no_colour_escapes() {
 #[test]
 fn replay_opens_saved_logs_in_the_ui_and_allowances_are_saved() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("p.json");
-    std::fs::copy(crate::util::fixture("logs/deny-all.json"), &profile).unwrap();
-    let log = crate::util::fixture("logs/audit.log");
-    let command = format!(
-        "{} replay -p {} {}; sleep 60",
-        env!("CARGO_BIN_EXE_eperm"),
-        profile.display(),
-        log.display()
-    );
-    let tmux = Tmux::start(dir.path(), &command);
+    let (tmux, profile) = replay_in_pane(dir.path(), "logs/audit.log");
     // Rows come in order of first appearance: socket is the first record of the log.
     tmux.wait_for("socket", 10);
     tmux.wait_for("execve", 10);
