@@ -3,7 +3,7 @@
 //! with runc and crun installed) eperm's predictions held to libseccomp, runc
 //! and crun themselves.
 
-use crate::util::{assert_has, assert_lacks, fixture, run, stderr, stdout};
+use crate::util::{assert_has, assert_lacks, assert_starts, fixture, run, stderr, stdout};
 
 /// `eperm check` of the fixture `file` with `flags`: its exit code, and what it
 /// printed (stdout, then stderr).
@@ -137,10 +137,7 @@ fn explain_says_when_the_runtime_differs_from_the_text() {
         NEW_NAMES,
         &["mseal", "--runtime", "runc@1.1.5", "--libseccomp", "2.5.4"],
     );
-    assert!(
-        text.starts_with("mseal() on x86_64: SCMP_ACT_ERRNO(ENOSYS)\n"),
-        "{text}"
-    );
+    assert_starts(&text, "mseal() on x86_64: SCMP_ACT_ERRNO(ENOSYS)\n");
     assert_has(
         &text,
         "decided by runc 1.1.5's -ENOSYS stub: nr 462 is above 449 (futex_waitv)",
@@ -150,10 +147,7 @@ fn explain_says_when_the_runtime_differs_from_the_text() {
         NEW_NAMES,
         &["mseal", "--runtime", "runc", "--libseccomp", "2.6.0"],
     );
-    assert!(
-        text.starts_with("mseal() on x86_64: SCMP_ACT_ALLOW\n"),
-        "{text}"
-    );
+    assert_starts(&text, "mseal() on x86_64: SCMP_ACT_ALLOW\n");
     assert_lacks(&text, "profile's text");
     // A syscall no rule names, above the stub's limit (mseal, 462).
     let text = explain(
