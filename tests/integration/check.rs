@@ -1,6 +1,6 @@
 //! `eperm check`: lints reported with code, JSON path and position; exit codes.
 
-use crate::util::{assert_has, fixture, run, stdout};
+use crate::util::{assert_has, eperm, fixture, ok, run, stdout};
 use serde_json::Value;
 
 fn check_json(file: &str, extra: &[&str]) -> (i32, Value) {
@@ -107,18 +107,16 @@ fn bad_target_options_exit_two_with_a_hint() {
 
 #[test]
 fn the_embedded_default_checks_clean() {
-    let out = run(&["default"]);
-    assert!(out.status.success());
+    let default = ok(eperm().arg("default"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("default.json");
-    std::fs::write(&path, &out.stdout).unwrap();
-    let out = run(&[
-        "check",
-        "--json",
-        path.to_str().unwrap(),
-        "--caps",
-        "docker",
-    ]);
+    std::fs::write(&path, &default.stdout).unwrap();
+    let out = eperm()
+        .args(["check", "--json"])
+        .arg(&path)
+        .args(["--caps", "docker"])
+        .output()
+        .unwrap();
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(out.status.code(), Some(0), "{report}");
     assert_eq!(report["errors"], 0);

@@ -1,6 +1,6 @@
 //! The compiler, emulator and the `compile` / `explain` commands.
 
-use crate::util::{assert_has, fixture, run, stderr, stdout};
+use crate::util::{assert_has, eperm, fixture, ok, run, stderr, stdout};
 use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::{self, bpf, Mode};
@@ -208,15 +208,9 @@ fn compile_writes_lists_and_measures() {
     let f = f.to_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("a.bpf");
-    let out = run(&[
-        "compile",
-        f,
-        "--arch",
-        "x86_64",
-        "-o",
-        out_path.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    ok(eperm()
+        .args(["compile", f, "--arch", "x86_64", "-o"])
+        .arg(&out_path));
     let prog = bpf::from_bytes(&std::fs::read(&out_path).unwrap()).unwrap();
     compile::validate(&prog).unwrap();
     let getpid = Arch::X86_64.syscall_nr("getpid").unwrap();
@@ -356,33 +350,17 @@ fn compiled_filters_do_what_they_say_in_the_kernel() {
     let r = resolve_for(&p, &[Arch::X86_64]);
     let c = compile::compile(&r, Mode::Enforce).unwrap();
     let prog = &c.program;
-    assert_eq!(in_child(prog, libc::SYS_getppid, 0), Ok(13), "ERRNO");
-    assert_eq!(
-        in_child(prog, libc::SYS_getpid, 0),
-        Ok(0),
-        "ALLOW (default)"
-    );
-    assert_eq!(
-        in_child(prog, libc::SYS_getpgrp, 0),
-        Err(libc::SIGSYS),
-        "KILL_PROCESS"
-    );
-    assert_eq!(
-        in_child(prog, libc::SYS_getuid, 0),
-        Err(libc::SIGSYS),
-        "TRAP"
-    );
-    assert_eq!(in_child(prog, libc::SYS_getgid, 0), Ok(0), "LOG");
-    assert_eq!(
-        in_child(prog, libc::SYS_umask, 18),
-        Ok(38),
-        "argument rule matches"
-    );
-    assert_eq!(
-        in_child(prog, libc::SYS_umask, 0o77),
-        Ok(0),
-        "argument rule does not match"
-    );
+    for (nr, arg0, want, what) in [
+        (libc::SYS_getppid, 0, Ok(13), "ERRNO"),
+        (libc::SYS_getpid, 0, Ok(0), "ALLOW (default)"),
+        (libc::SYS_getpgrp, 0, Err(libc::SIGSYS), "KILL_PROCESS"),
+        (libc::SYS_getuid, 0, Err(libc::SIGSYS), "TRAP"),
+        (libc::SYS_getgid, 0, Ok(0), "LOG"),
+        (libc::SYS_umask, 18, Ok(38), "argument rule matches"),
+        (libc::SYS_umask, 0o77, Ok(0), "argument rule does not match"),
+    ] {
+        assert_eq!(in_child(prog, nr, arg0), want, "{what}");
+    }
     // Log mode: the denials are allowed (and logged).
     let c = compile::compile(&r, Mode::Log).unwrap();
     assert_eq!(

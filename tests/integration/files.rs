@@ -8,7 +8,7 @@
 //! `EPERM_TEST_BIN` runs these against another eperm binary (e.g. one built
 //! from an older commit, to see them fail there).
 
-use super::util::{fixture, require_root, stderr};
+use super::util::{fixture, require_root, run_under, stderr};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -225,15 +225,7 @@ fn the_coverage_save_never_follows_a_planted_link() {
     let profile = profile_in(dir.path());
     let names = (last..last + 2000).map(|pid| format!(".p.coverage.json.tmp{pid}"));
     plant_many(dir.path(), names, &victim.path);
-    let done = eperm_within(&[
-        "run",
-        "--coverage",
-        "--no-tui",
-        "-p",
-        profile.to_str().unwrap(),
-        "--",
-        "/bin/true",
-    ]);
+    let done = eperm_within(&run_under(&["--coverage"], &profile, &["/bin/true"]));
     assert!(done.status.success(), "{}", stderr(&done));
     victim.assert_untouched("temporary names");
     let coverage = dir.path().join("p.coverage.json");
@@ -250,15 +242,7 @@ fn the_coverage_save_never_follows_a_planted_link() {
         let dir = shared(kind);
         let profile = profile_in(dir.path());
         plant(&dir.path().join("p.coverage.json"), &victim.path);
-        let done = eperm_within(&[
-            "run",
-            "--coverage",
-            "--no-tui",
-            "-p",
-            profile.to_str().unwrap(),
-            "--",
-            "/bin/true",
-        ]);
+        let done = eperm_within(&run_under(&["--coverage"], &profile, &["/bin/true"]));
         let err = stderr(&done);
         assert!(!done.status.success(), "{kind:?}: {err}");
         assert!(

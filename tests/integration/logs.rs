@@ -1,7 +1,7 @@
 //! Seccomp records from saved logs, in every form: the same four records (x86_64,
 //! i386, x32 with hex-encoded names, and a cut line) in each fixture.
 
-use crate::util::fixture;
+use crate::util::{eperm, fixture, ok, stdout};
 use eperm::sources::audit_record::{parse_line, parse_payload, Record, Skip};
 use eperm::sources::file::{scan, Format};
 
@@ -162,18 +162,11 @@ proptest::proptest! {
 
 #[test]
 fn replay_explains_saved_records_with_the_profiles_rules() {
-    let profile = crate::util::fixture("logs/deny-all.json");
-    let log = crate::util::fixture("logs/audit.log");
-    let out = crate::util::run(&[
-        "replay",
-        "--no-tui",
-        "--json",
-        "-p",
-        profile.to_str().unwrap(),
-        log.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", crate::util::stderr(&out));
-    let events: Vec<serde_json::Value> = crate::util::stdout(&out)
+    let out = ok(eperm()
+        .args(["replay", "--no-tui", "--json", "-p"])
+        .arg(fixture("logs/deny-all.json"))
+        .arg(fixture("logs/audit.log")));
+    let events: Vec<serde_json::Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
