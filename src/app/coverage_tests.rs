@@ -57,6 +57,14 @@ fn run_ends(app: &mut App, stored: Option<Result<Coverage, String>>) -> Vec<Effe
 
 /// The one effect that stores [`one_run`] at `path` (the run a file did not
 /// take yet goes with the next).
+/// The allowance of `name` in the coverage view; fails the test if there is none.
+fn allowance<'a>(app: &'a App, name: &str) -> &'a Allowance {
+    app.allowances
+        .iter()
+        .find(|a| a.name == name)
+        .unwrap_or_else(|| panic!("no allowance for {name}"))
+}
+
 fn stores_one_run(path: &str) -> Vec<Effect> {
     vec![Effect::StoreCoverage {
         path: path.into(),
@@ -67,7 +75,7 @@ fn stores_one_run(path: &str) -> Vec<Effect> {
 #[test]
 fn each_allowance_has_its_count_and_unused_ones_are_marked() {
     let app = with_coverage(one_run());
-    let by_name = |n: &str| app.allowances.iter().find(|a| a.name == n).unwrap();
+    let by_name = |n: &str| allowance(&app, n);
     assert_eq!(app.allowances.len(), 6);
     assert_eq!(by_name("read").count, 5);
     assert_eq!(by_name("socket").count, 2);
@@ -95,7 +103,7 @@ fn uses_recorded_under_a_rule_index_that_moved_still_count() {
         tallies: vec![tally("write", Some(3), 7, 1)],
     };
     let app = with_coverage(coverage);
-    let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
+    let write = allowance(&app, "write");
     assert_eq!((write.count, write.unused), (7, false));
 }
 
@@ -256,15 +264,9 @@ fn a_coverage_run_merges_with_what_was_stored() {
     let effects = run_ends(&mut app, Some(Ok(on_disk.clone())));
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(app.coverage.runs, 3);
-    let read = app.allowances.iter().find(|a| a.name == "read").unwrap();
+    let read = allowance(&app, "read");
     assert_eq!(read.count, 10);
-    assert!(
-        !app.allowances
-            .iter()
-            .find(|a| a.name == "write")
-            .unwrap()
-            .unused
-    );
+    assert!(!allowance(&app, "write").unused);
     // A failed save still counts the run, says so, and stores it with the next.
     run_ends(&mut app, Some(Err("disk full".into())));
     assert_eq!(app.coverage.runs, 4);
@@ -359,7 +361,7 @@ fn an_unused_name_another_rule_denies_is_kept_and_says_why() {
     );
     let mut app = with_coverage(one_run());
     app.update(Msg::FileChanged(text));
-    let write = app.allowances.iter().find(|a| a.name == "write").unwrap();
+    let write = allowance(&app, "write");
     assert!(write.unused);
     assert_eq!(write.kept, Some("a non-ALLOW rule names it too"));
 }
@@ -401,7 +403,7 @@ fn m_makes_the_next_runs_collect_coverage() {
 #[test]
 fn counts_so_far_show_while_the_run_goes_and_its_end_replaces_them() {
     let mut app = with_coverage(one_run());
-    let count = |app: &App, n: &str| app.allowances.iter().find(|a| a.name == n).unwrap().count;
+    let count = |app: &App, n: &str| allowance(app, n).count;
     assert_eq!(count(&app, "read"), 5);
     let so_far = Coverage {
         runs: 0,
@@ -409,25 +411,13 @@ fn counts_so_far_show_while_the_run_goes_and_its_end_replaces_them() {
     };
     app.update(Msg::CoverageLive(so_far));
     assert_eq!(count(&app, "read"), 8);
-    assert!(
-        !app.allowances
-            .iter()
-            .find(|a| a.name == "write")
-            .unwrap()
-            .unused
-    );
+    assert!(!allowance(&app, "write").unused);
     // The run's end: its own tallies, not the live ones on top.
     let mut on_disk = one_run();
     on_disk.merge(&one_run());
     run_ends(&mut app, Some(Ok(on_disk)));
     assert_eq!(count(&app, "read"), 10);
-    assert!(
-        app.allowances
-            .iter()
-            .find(|a| a.name == "write")
-            .unwrap()
-            .unused
-    );
+    assert!(allowance(&app, "write").unused);
 }
 
 #[test]

@@ -576,3 +576,6 @@ impl Pin {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) mod testing;

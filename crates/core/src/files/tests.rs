@@ -1,14 +1,7 @@
+use super::testing::{leftovers, temp_file};
 use super::*;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-fn leftovers(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(TEMP_SUFFIX))
-        .collect()
-}
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -29,9 +22,7 @@ fn writes_a_new_file_and_replaces_an_old_one_by_rename() {
 
 #[test]
 fn keeps_the_mode_the_owner_and_the_extended_attributes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.json");
-    fs::write(&path, "old").unwrap();
+    let (_dir, path) = temp_file("p.json", "old");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
     let f = fs::File::open(&path).unwrap();
     let xattr = rfs::fsetxattr(&f, "user.eperm-test", b"kept", XattrFlags::empty()).is_ok();
@@ -60,9 +51,7 @@ fn keeps_the_mode_the_owner_and_the_extended_attributes() {
 
 #[test]
 fn keeps_an_acl() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.json");
-    fs::write(&path, "old").unwrap();
+    let (_dir, path) = temp_file("p.json", "old");
     // user::rw-, user:65534:r--, group::r--, mask::r--, other::---
     let mut acl = vec![2u8, 0, 0, 0];
     for (tag, perm, id) in [
@@ -93,9 +82,7 @@ fn keeps_an_acl() {
 
 #[test]
 fn refuses_a_link_a_fifo_a_directory_and_a_device_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let victim = dir.path().join("victim");
-    fs::write(&victim, "precious").unwrap();
+    let (dir, victim) = temp_file("victim", "precious");
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let fifo = dir.path().join("fifo.json");
@@ -149,9 +136,7 @@ fn temporary_names_are_unpredictable_and_removed_when_not_committed() {
 
 #[test]
 fn a_failed_write_keeps_the_old_file_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.json");
-    fs::write(&path, "old").unwrap();
+    let (dir, path) = temp_file("out.json", "old");
     let mut out = Output::create(&path, FileOp::Write).unwrap();
     out.write_all(b"half").unwrap();
     drop(out); // as when a write fails (a full disk) before the commit
@@ -161,9 +146,7 @@ fn a_failed_write_keeps_the_old_file_and_leaves_nothing() {
 
 #[test]
 fn publish_puts_the_file_in_place_for_writing_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ev.jsonl");
-    fs::write(&path, "last run's").unwrap();
+    let (dir, path) = temp_file("ev.jsonl", "last run's");
     let mut file = Output::create(&path, FileOp::CreateEvents)
         .unwrap()
         .publish()
@@ -233,9 +216,7 @@ fn picked_paths_in_a_directory_anyone_may_write_are_refused() {
 
 #[test]
 fn a_pin_notices_a_swapped_link_and_follows_its_own_saves() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.json");
-    fs::write(&path, "old").unwrap();
+    let (dir, path) = temp_file("p.json", "old");
     let mut pin = Pin::take(&path).unwrap();
     pin.check(&path).unwrap();
     pin.write(b"new", FileOp::SaveProfile).unwrap();
@@ -258,9 +239,7 @@ fn a_pin_notices_a_swapped_link_and_follows_its_own_saves() {
 
 #[test]
 fn same_file_sees_through_links() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = dir.path().join("a");
-    fs::write(&a, "").unwrap();
+    let (dir, a) = temp_file("a", "");
     let b = dir.path().join("b");
     std::os::unix::fs::symlink(&a, &b).unwrap();
     assert!(same_file(&a, &b));

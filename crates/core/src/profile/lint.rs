@@ -1142,29 +1142,31 @@ mod tests {
         );
     }
 
+    /// The only finding on the x86 profile of these tests with `dropped` cut out;
+    /// fails the test unless `dropped` was there to cut.
+    fn only_without(dropped: &str) -> (Severity, &'static str, String, String) {
+        let whole = profile(X86, "", "");
+        let text = whole.replace(dropped, "");
+        assert_ne!(text, whole, "{dropped} is not in the profile");
+        only_on(&text, &target())
+    }
+
     #[test]
     fn no_exec() {
-        let text = profile(X86, "", "").replace("\"execve\", ", "");
+        let message =
+            "neither execve nor execveat is allowed: the runtime cannot start the workload";
         assert_eq!(
-            only_on(&text, &target()),
-            warning(
-                "no-exec",
-                "",
-                "neither execve nor execveat is allowed: the runtime cannot start the workload"
-            )
+            only_without("\"execve\", "),
+            warning("no-exec", "", message)
         );
     }
 
     #[test]
     fn no_exit() {
-        let text = profile(X86, "", "").replace(", \"exit_group\"", "");
+        let message = "exit_group is not allowed: processes cannot exit normally";
         assert_eq!(
-            only_on(&text, &target()),
-            warning(
-                "no-exit",
-                "",
-                "exit_group is not allowed: processes cannot exit normally"
-            )
+            only_without(", \"exit_group\""),
+            warning("no-exit", "", message)
         );
     }
 

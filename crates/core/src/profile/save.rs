@@ -97,7 +97,7 @@ pub fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::files::TEMP_SUFFIX;
+    use crate::files::testing::{leftovers, temp_file};
     use std::fs;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
@@ -105,19 +105,9 @@ mod tests {
         Pin::take(path).unwrap()
     }
 
-    fn leftovers(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(TEMP_SUFFIX))
-            .collect()
-    }
-
     #[test]
     fn writes_and_keeps_the_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        fs::write(&path, "old").unwrap();
+        let (dir, path) = temp_file("p.json", "old");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let inode = fs::metadata(&path).unwrap().ino();
 
@@ -154,9 +144,7 @@ mod tests {
 
     #[test]
     fn refuses_to_clobber_an_outside_edit() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        fs::write(&path, "theirs").unwrap();
+        let (dir, path) = temp_file("p.json", "theirs");
         let err = save(&path, &mut pinned(&path), "new", "old").unwrap_err();
         assert!(matches!(err, SaveError::ChangedOnDisk { .. }), "{err}");
         assert!(err.to_string().contains("changed on disk"), "{err}");
@@ -166,9 +154,7 @@ mod tests {
 
     #[test]
     fn unchanged_text_is_not_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        fs::write(&path, "same").unwrap();
+        let (_dir, path) = temp_file("p.json", "same");
         let inode = fs::metadata(&path).unwrap().ino();
         assert!(!save(&path, &mut pinned(&path), "same", "same").unwrap());
         assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
@@ -176,9 +162,7 @@ mod tests {
 
     #[test]
     fn a_file_removed_since_it_was_pinned_is_an_error_naming_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gone.json");
-        fs::write(&path, "old").unwrap();
+        let (_dir, path) = temp_file("gone.json", "old");
         let mut pin = pinned(&path);
         fs::remove_file(&path).unwrap();
         let err = save(&path, &mut pin, "new", "old").unwrap_err();
@@ -191,9 +175,7 @@ mod tests {
 
     #[test]
     fn refuses_a_profile_swapped_for_a_link_and_says_where_it_leads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("u.json");
-        fs::write(&path, "old").unwrap();
+        let (dir, path) = temp_file("u.json", "old");
         let mut pin = pinned(&path);
         let elsewhere = dir.path().join("root.json");
         fs::write(&elsewhere, "old").unwrap();
@@ -211,9 +193,7 @@ mod tests {
 
     #[test]
     fn follows_its_own_saves() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        fs::write(&path, "one").unwrap();
+        let (_dir, path) = temp_file("p.json", "one");
         let mut pin = pinned(&path);
         assert!(save(&path, &mut pin, "two", "one").unwrap());
         assert!(save(&path, &mut pin, "three", "two").unwrap());
