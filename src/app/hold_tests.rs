@@ -24,10 +24,16 @@ fn holding_app() -> App {
 
 /// `syscall` by `pid`, held as request `id`: the effects that follow.
 fn hold(app: &mut App, id: u64, syscall: &str, pid: u32) -> Vec<Effect> {
+    hold_event(app, id, event(syscall, pid, 0), None)
+}
+
+/// `event` held as request `id`, asked again if it `was` another call before:
+/// the effects that follow.
+fn hold_event(app: &mut App, id: u64, event: Event, was: Option<&str>) -> Vec<Effect> {
     app.update(Msg::Hold {
         id,
-        event: event(syscall, pid, 0),
-        was: None,
+        event,
+        was: was.map(Into::into),
     })
 }
 
@@ -80,11 +86,7 @@ fn a_changed_call_is_asked_again_even_when_its_syscall_is_allowed_now() {
     press(&mut app, 'a');
     let mut changed = event("mkdir", 1, 0);
     changed.call = Some("mkdir(\"/x/EVIL\", 0777)".into());
-    let effects = app.update(Msg::Hold {
-        id: 1,
-        event: changed,
-        was: Some("mkdir(\"/x/safe\", 0777)".into()),
-    });
+    let effects = hold_event(&mut app, 1, changed, Some("mkdir(\"/x/safe\", 0777)"));
     assert_eq!(effects, vec![]);
     assert_eq!(app.held.len(), 1);
     assert!(app.message.contains("changed"), "{}", app.message);
@@ -110,11 +112,7 @@ fn a_kill_verdict_times_out_to_kill() {
     let mut app = holding(Some(10));
     let mut e = event("reboot", 1, 0);
     e.ruling = Ruling::Profile(Verdict::of(Action::KillProcess, None));
-    app.update(Msg::Hold {
-        id: 4,
-        event: e,
-        was: None,
-    });
+    hold_event(&mut app, 4, e, None);
     assert_eq!(
         app.update(Msg::Tick { now_ms: 10 }),
         vec![answered(4, HoldAnswer::Kill)]

@@ -106,6 +106,11 @@ fn help_overlay_80x24() {
 }
 
 #[test]
+fn errno_prompt_80x24() {
+    snap!(screen(&busy_after('e'), 80, 24));
+}
+
+#[test]
 fn hold_prompt_120x40() {
     let mut app = busy(true);
     app.update(Msg::Hold {
@@ -226,11 +231,6 @@ fn a_click_selects_the_row_under_it() {
     assert_eq!(app.selected_row().unwrap().syscall, "mount");
     app.update(Msg::Scroll(-1));
     assert_eq!(app.selected_row().unwrap().syscall, "unshare");
-}
-
-#[test]
-fn errno_prompt_80x24() {
-    snap!(screen(&busy_after('e'), 80, 24));
 }
 
 #[test]
