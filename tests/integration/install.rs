@@ -178,14 +178,8 @@ fn import_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     let audit = crate::util::fixture("logs/audit.log");
     let out = dir.path().join("out.json");
-    let args = [
-        "import",
-        "--format",
-        "audit",
-        "-o",
-        out.to_str().unwrap(),
-        audit.to_str().unwrap(),
-    ];
+    let (out, audit) = (out.to_str().unwrap(), audit.to_str().unwrap());
+    let args = ["import", "--format", "audit", "-o", out, audit];
     let screen = on_a_terminal(dir.path(), &args);
     assert!(screen.contains("\r\x1b[2Keperm: reading "), "{screen:?}");
     // The status line is erased before the result is printed.
@@ -205,16 +199,9 @@ fn tighten_announces_each_run_on_a_terminal_and_not_when_piped() {
     let profile = dir.path().join("p.json");
     std::fs::write(&profile, eperm::profile::DEFAULT_PROFILE).unwrap();
     let out = dir.path().join("out.json");
+    let (profile, out) = (profile.to_str().unwrap(), out.to_str().unwrap());
     let args = [
-        "tighten",
-        "-p",
-        profile.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--runs",
-        "2",
-        "--",
-        "true",
+        "tighten", "-p", profile, "-o", out, "--runs", "2", "--", "true",
     ];
     let screen = on_a_terminal(dir.path(), &args);
     for step in ["eperm: coverage run 1 of 2…", "eperm: coverage run 2 of 2…"] {

@@ -207,15 +207,11 @@ fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
 
 #[test]
 fn quitting_kills_the_workload() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
-    let marker = dir.path().join("still-running");
-    let tmux = run_in_pane(
-        dir.path(),
-        &profile,
+    let (dir, tmux) = pane_without_mkdir(
         "",
         "mkdir {d}/m; echo looping; while :; do touch {d}/still-running; sleep 0.1; done",
     );
+    let marker = dir.path().join("still-running");
     tmux.wait_for("looping", 20);
     // "looping" comes before the first touch: wait for the loop itself.
     until(&tmux, 10, "the workload never touched its marker", || {
