@@ -77,6 +77,40 @@ fn hold_allow_always_edits_the_profile() {
     assert!(matches!(&effects[1], Effect::Save { text, .. } if text.contains("mkdir")));
 }
 
+#[test]
+fn allow_always_allows_the_held_syscall_even_before_its_row_arrives() {
+    let mut app = holding_app();
+    // chmod's row is selected; mkdir's event has not come in yet (it travels on
+    // another channel than the hold request).
+    app.update(Msg::Event(event("chmod", 1, 0)));
+    hold(&mut app, 1, "mkdir", 2);
+    hold(&mut app, 2, "mkdir", 3);
+    hold(&mut app, 3, "chmod", 3);
+    let effects = press(&mut app, 'a');
+    assert_eq!(
+        effects[..2],
+        [
+            answered(1, HoldAnswer::AllowAlways),
+            // The other mkdir waiting is allowed now too; chmod still waits.
+            answered(2, HoldAnswer::AllowOnce)
+        ]
+    );
+    let text = saved_text(&effects[2..]);
+    let p = load_str("p.json", text).unwrap();
+    let allows = |n: &str| {
+        p.rules.iter().any(|r| {
+            r.action == crate::profile::Action::Allow && r.names.iter().any(|x| x.name == n)
+        })
+    };
+    assert!(allows("mkdir") && !allows("chmod"));
+    assert_eq!(app.held.len(), 1);
+    assert_eq!(app.held[0].id, 3);
+    // mkdir's row, arriving now, shows the decision.
+    app.update(Msg::Event(event("mkdir", 2, 0)));
+    let row = app.rows.iter().find(|r| r.syscall == "mkdir").unwrap();
+    assert_eq!(row.decision, UserDecision::AllowedNow);
+}
+
 /// A call asked again because its memory changed after "allow always" is held
 /// again, not let through by that earlier answer: the user allowed what it was.
 #[test]
@@ -117,40 +151,6 @@ fn a_kill_verdict_times_out_to_kill() {
         app.update(Msg::Tick { now_ms: 10 }),
         vec![answered(4, HoldAnswer::Kill)]
     );
-}
-
-#[test]
-fn allow_always_allows_the_held_syscall_even_before_its_row_arrives() {
-    let mut app = holding_app();
-    // chmod's row is selected; mkdir's event has not come in yet (it travels on
-    // another channel than the hold request).
-    app.update(Msg::Event(event("chmod", 1, 0)));
-    hold(&mut app, 1, "mkdir", 2);
-    hold(&mut app, 2, "mkdir", 3);
-    hold(&mut app, 3, "chmod", 3);
-    let effects = press(&mut app, 'a');
-    assert_eq!(
-        effects[..2],
-        [
-            answered(1, HoldAnswer::AllowAlways),
-            // The other mkdir waiting is allowed now too; chmod still waits.
-            answered(2, HoldAnswer::AllowOnce)
-        ]
-    );
-    let text = saved_text(&effects[2..]);
-    let p = load_str("p.json", text).unwrap();
-    let allows = |n: &str| {
-        p.rules.iter().any(|r| {
-            r.action == crate::profile::Action::Allow && r.names.iter().any(|x| x.name == n)
-        })
-    };
-    assert!(allows("mkdir") && !allows("chmod"));
-    assert_eq!(app.held.len(), 1);
-    assert_eq!(app.held[0].id, 3);
-    // mkdir's row, arriving now, shows the decision.
-    app.update(Msg::Event(event("mkdir", 2, 0)));
-    let row = app.rows.iter().find(|r| r.syscall == "mkdir").unwrap();
-    assert_eq!(row.decision, UserDecision::AllowedNow);
 }
 
 #[test]

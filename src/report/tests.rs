@@ -69,13 +69,19 @@ fn workload_text_cannot_break_out_of_its_cell() {
 
 #[test]
 fn code_spans_outlast_any_backtick_run() {
-    assert_eq!(code("plain"), "`plain`");
-    assert_eq!(code("a``b"), "```a``b```");
-    assert_eq!(code("`x"), "`` `x ``");
-    assert_eq!(code("sh -c 'a | b'"), "`sh -c 'a | b'`");
-    assert_eq!(cell("a|b"), r"`a\|b`");
-    assert_eq!(cell("`x|"), r"`` `x\| ``");
-    assert_eq!(code("two\nlines"), "`two lines`");
+    for (text, span) in [
+        ("plain", "`plain`"),
+        ("a``b", "```a``b```"),
+        ("`x", "`` `x ``"),
+        ("sh -c 'a | b'", "`sh -c 'a | b'`"),
+        ("two\nlines", "`two lines`"),
+    ] {
+        assert_eq!(code(text), span, "{text:?}");
+    }
+    // In a table's cell, `|` is escaped as well.
+    for (text, span) in [("a|b", r"`a\|b`"), ("`x|", r"`` `x\| ``")] {
+        assert_eq!(cell(text), span, "{text:?}");
+    }
 }
 
 #[test]
