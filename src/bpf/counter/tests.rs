@@ -72,22 +72,26 @@ fn with_each_hook(tag: &str, check: impl Fn(&Cgroup, &Counter)) {
     }
 }
 
+/// `getppids` getppid calls, then `personas` personality(0xffffffff) ones (the
+/// watched value).
+fn native_calls(getppids: u32, personas: u32) {
+    for _ in 0..getppids {
+        // SAFETY: plain syscalls.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    for _ in 0..personas {
+        // SAFETY: querying the persona changes nothing.
+        unsafe { libc::syscall(libc::SYS_personality, 0xffff_ffffu64) };
+    }
+}
+
 #[test]
 fn counts_a_cgroup_s_calls_exactly_and_samples_watched_values() {
     with_each_hook("exact", counts_exactly);
 }
 
 fn counts_exactly(cg: &Cgroup, counter: &Counter) {
-    in_child(cg, || {
-        for _ in 0..10_000 {
-            // SAFETY: plain syscalls.
-            unsafe { libc::syscall(libc::SYS_getppid) };
-        }
-        for _ in 0..3 {
-            // SAFETY: querying the persona changes nothing.
-            unsafe { libc::syscall(libc::SYS_personality, 0xffff_ffffu64) };
-        }
-    });
+    in_child(cg, || native_calls(10_000, 3));
     let counts = counter.read().unwrap();
     let getppid = counts.calls[&(CallTable::Native, libc::SYS_getppid as u32)];
     assert_eq!(getppid, (10_000, 0));
@@ -147,14 +151,7 @@ fn the_tracepoint_hook_counts_and_samples_as_the_raw_one_does() {
     }
     let cg = Cgroup::new("tp");
     let counter = Counter::attach(&spec(&cg, Hook::Tracepoint)).expect("attach");
-    in_child(&cg, || {
-        for _ in 0..1000 {
-            // SAFETY: plain syscalls.
-            unsafe { libc::syscall(libc::SYS_getppid) };
-        }
-        // SAFETY: querying the persona changes nothing.
-        unsafe { libc::syscall(libc::SYS_personality, 0xffff_ffffu64) };
-    });
+    in_child(&cg, || native_calls(1000, 1));
     let counts = counter.read().unwrap();
     assert_eq!(
         counts.calls[&(CallTable::Native, libc::SYS_getppid as u32)],
