@@ -328,7 +328,7 @@ pub fn descendant_named(root: i32, comm: &str) -> Option<i32> {
 }
 
 /// Waits until `root` has a `sh` descendant whose group runs sh and two sleeps
-/// (the workload `sh -c 'sleep 60 & sleep 60 & wait'` under way): its group.
+/// (a workload like `sh -c 'sleep 60 & sleep 60 & wait'` under way): its group.
 pub fn started_workload(root: i32, limit: Duration) -> i32 {
     let deadline = Instant::now() + limit;
     loop {
