@@ -57,6 +57,9 @@ fn why_not(profile: &Profile, i: usize, args: &[u64; 6], ctx: &Ctx) -> String {
             return format!("conditions not met: {} is false", failing.join("; "));
         }
     }
+    if let Some(kernel) = &ctx.kernel {
+        return format!("it matches, but {kernel}");
+    }
     if let Some(stub) = &ctx.stub {
         return format!("it matches, but {stub} answers first");
     }
@@ -151,6 +154,8 @@ struct Ctx {
     dropped: std::collections::HashMap<usize, String>,
     /// Who answers before the filter: runc's stub.
     stub: Option<String>,
+    /// The kernel, when it lets the call through before any filter.
+    kernel: Option<String>,
 }
 
 /// A syscall of `arch` by name, or by number.
@@ -239,9 +244,12 @@ struct Explanation {
     nr: u32,
     values: [u64; 6],
     outcome: compile::libseccomp::Outcome,
-    /// The action word the BPF program returned, and after how many instructions.
+    /// The action word the kernel got, and after how many instructions.
     word: u32,
     executed: usize,
+    /// When the kernel lets the call through unfiltered: why, and what the
+    /// program alone (libseccomp's too) would have returned, after how many.
+    kernel: Option<(String, u32, usize)>,
     /// The rule that decided, by index in `syscalls[]`.
     decider: Option<usize>,
     comment: Option<String>,
@@ -268,12 +276,24 @@ impl Explanation {
         debug_assert_eq!(word, compile::action_word(outcome.verdict));
         let decider = outcome.origin.map(|e| resolved.rules[e].rule);
         let (dropped, stub_who) = runtime_reasons(resolved, compiled, arch, nr, &name);
+        let passthrough = compiled.passes_through(arch, nr);
+        let kernel = passthrough.map(|p| {
+            let data = compile::SeccompData {
+                nr,
+                arch: arch.audit_arch(),
+                ip: 0,
+                args: values,
+            };
+            let (alone, n) = compile::run(&compiled.program, &data);
+            (p.describe(), alone, n)
+        });
         let ctx = Ctx {
             target: target.clone(),
             default: resolved.default,
             decider,
             dropped,
-            stub: stub_who,
+            stub: stub_who.filter(|_| passthrough.is_none()),
+            kernel: passthrough.map(|p| p.describe()),
         };
         let others = profile
             .rules
@@ -292,9 +312,9 @@ impl Explanation {
             others,
             errno: (outcome.verdict.action == Action::Errno)
                 .then(|| crate::errno::describe(outcome.verdict.data)),
-            stub: compiled
-                .stub_decides(arch, nr)
+            stub: (compiled.stub_decides(arch, nr) && passthrough.is_none())
                 .then(|| stub_text(resolved, arch, nr)),
+            kernel,
             differs: runtime_differs(
                 profile,
                 resolved,
@@ -324,6 +344,8 @@ impl Explanation {
             "instructions": self.executed,
             "runtime": self.target.runtime.as_ref().map(|r| r.to_string()),
             "enosys_stub": self.stub,
+            "kernel_passthrough": self.kernel.as_ref().map(|(why, ..)| why),
+            "program_alone": self.kernel.as_ref().map(|(_, word, _)| format!("{word:#010x}")),
             "text_differs": self.differs,
             "others": self.others.iter().map(|(i, why)| serde_json::json!({"rule": path(*i), "why": why})).collect::<Vec<_>>(),
         })
@@ -361,19 +383,26 @@ impl Explanation {
                     ));
                 }
             }
-            None => match &self.stub {
-                Some(why) => lines.push(format!("  decided by {why}")),
-                None => lines.push("  decided by defaultAction: no rule matches".into()),
+            None => match (&self.kernel, &self.stub) {
+                (Some((why, ..)), _) => lines.push(format!("  decided by the kernel: {why}")),
+                (None, Some(why)) => lines.push(format!("  decided by {why}")),
+                (None, None) => lines.push("  decided by defaultAction: no rule matches".into()),
             },
         }
         if let Some(d) = &self.differs {
             lines.push(format!("  {d}"));
         }
-        lines.push(format!(
-            "  BPF: {} after {} instructions",
-            bpf::action_name(self.word),
-            self.executed
-        ));
+        match &self.kernel {
+            Some((_, alone, n)) => lines.push(format!(
+                "  BPF: not run; the program alone (as libseccomp's, which does not model the kernel's passthrough) says {} after {n} instructions",
+                bpf::action_name(*alone)
+            )),
+            None => lines.push(format!(
+                "  BPF: {} after {} instructions",
+                bpf::action_name(self.word),
+                self.executed
+            )),
+        }
         for (i, why) in &self.others {
             lines.push(format!("  {}: {why}", path(*i)));
         }

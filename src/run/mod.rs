@@ -29,7 +29,7 @@ use std::sync::mpsc;
 pub struct Judgement {
     pub verdict: Verdict,
     /// Index into the profile's `syscalls[]`; `None` when the default action
-    /// (or runc's -ENOSYS stub) decided.
+    /// (or runc's -ENOSYS stub, or the kernel's passthrough) decided.
     pub rule: Option<usize>,
     /// The deciding rule, as events carry it.
     pub decider: Decider,
@@ -63,6 +63,7 @@ impl Judge {
         let rule = outcome.origin.map(|e| self.resolved.rules[e].rule);
         let decider = match rule {
             Some(i) => Rule::Index(i),
+            None if self.compiled.passes_through(arch, nr).is_some() => Rule::Kernel,
             None if self.compiled.stub_decides(arch, nr) => Rule::Stub,
             None => Rule::Default,
         };

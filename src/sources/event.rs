@@ -199,6 +199,10 @@ pub enum Rule {
     /// above the largest one the profile names (see [`crate::target`]). No rule
     /// of the profile decided: its path is the default action's.
     Stub,
+    /// The kernel let the call through before any filter ran (`uretprobe`,
+    /// `uprobe`: see [`crate::compile::passthrough`]). No rule of the profile
+    /// decided: its path is the default action's.
+    Kernel,
 }
 
 /// The deciding rule, with where the profile's file puts the seccomp object,
@@ -222,7 +226,7 @@ impl Decider {
 impl fmt::Display for Decider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rest = match self.rule {
-            Rule::Default | Rule::Stub => "defaultAction".to_string(),
+            Rule::Default | Rule::Stub | Rule::Kernel => "defaultAction".to_string(),
             Rule::Index(i) => format!("syscalls[{i}]"),
         };
         match self.base {

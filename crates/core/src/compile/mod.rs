@@ -9,6 +9,7 @@ pub mod disasm;
 pub mod dispatch;
 pub mod emit;
 pub mod libseccomp;
+pub mod passthrough;
 pub mod stats;
 pub mod stub;
 
@@ -62,6 +63,9 @@ pub struct Compiled {
     pub enosys_above: Vec<(Arch, u32)>,
     /// The stub's instructions at the head of `program` (enforce mode only).
     pub stub_len: usize,
+    /// The target's kernel, for the calls it lets through unfiltered
+    /// ([`passthrough`]); `None`: unknown, taken as the newest.
+    pub kernel: Option<crate::profile::KernelVersion>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +188,7 @@ pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError
         table: words.table,
         enosys_above: resolved.enosys_above.clone(),
         stub_len,
+        kernel: resolved.target.kernel,
     })
 }
 
@@ -255,9 +260,16 @@ pub fn refusal_text(refusal: &crate::profile::Refusal) -> String {
 }
 
 impl Compiled {
-    /// The profile's verdict for a call (whatever the mode) and the rule that
-    /// decided it; runc's stub decides with no rule (see [`Compiled::stub_decides`]).
+    /// The verdict a call gets (whatever the mode) and the rule that decided it;
+    /// runc's stub (see [`Compiled::stub_decides`]) and the kernel's passthrough
+    /// (see [`Compiled::passes_through`]) decide with no rule.
     pub fn evaluate(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Outcome {
+        if self.passes_through(arch, nr).is_some() {
+            return Outcome {
+                verdict: Verdict::ALLOW,
+                origin: None,
+            };
+        }
         if self.stub_decides(arch, nr) {
             return Outcome {
                 verdict: Verdict {
@@ -281,8 +293,19 @@ impl Compiled {
         stub::decides(&self.enosys_above, arch.audit_arch(), nr)
     }
 
-    /// Runs the program on a call of `arch`.
+    /// Does the target's kernel let this call through before any filter runs
+    /// (so the program's verdict never applies)?
+    pub fn passes_through(&self, arch: Arch, nr: u32) -> Option<&'static passthrough::Passthrough> {
+        passthrough::passes(arch, nr, self.kernel)
+    }
+
+    /// What the kernel gets from the program for a call of `arch`, and after how
+    /// many instructions: a call the kernel lets through unfiltered runs none.
+    /// (`bpf::run` on `program` is the program alone.)
     pub fn run(&self, arch: Arch, nr: u32, args: [u64; 6]) -> (u32, usize) {
+        if self.passes_through(arch, nr).is_some() {
+            return (bpf::RET_ALLOW, 0);
+        }
         run(
             &self.program,
             &SeccompData {
