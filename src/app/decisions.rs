@@ -301,6 +301,7 @@ impl App {
         });
         self.run.number += 1;
         self.run.denials = 0;
+        self.run.interference.clear();
         self.run.pid = None;
         self.run.state = RunState::Starting;
         // Kept for the report: what earlier runs would have had denied.

@@ -194,6 +194,9 @@ pub struct RunInfo {
     pub coverage: bool,
     /// Would-be denials seen in this run.
     pub denials: u64,
+    /// Calls of this run that failed because of eperm itself, not the profile:
+    /// one line per kind (see `run::interference`).
+    pub interference: Vec<(crate::sources::event::Interference, String)>,
 }
 
 /// An earlier run, kept when the workload is restarted.
@@ -379,6 +382,7 @@ impl App {
                 number: 1,
                 coverage: config.coverage,
                 denials: 0,
+                interference: Vec::new(),
             },
             past_runs: Vec::new(),
             rows: Vec::new(),

@@ -11,6 +11,7 @@ pub mod child;
 pub mod contain;
 pub mod coverage;
 mod interception;
+pub mod interference;
 pub mod local;
 pub mod notify;
 pub mod serve;
@@ -214,6 +215,7 @@ impl Supervision {
             decision,
             // Stopped in the call, the caller is still there to be looked up.
             container: crate::sources::cgroup::of_pid(pid),
+            interference: None,
         }
     }
 

@@ -12,8 +12,11 @@
 
 use super::child::{Prepared, Spawned};
 use super::contain::Containment;
-use super::{Answer, Call, Judgement, RunError, Supervision, WorkloadExit};
+use super::{
+    interference, Answer, Call, Interception, Judgement, RunError, Supervision, WorkloadExit,
+};
 use crate::arch::Arch;
+use crate::profile::Action;
 use crate::sources::event::{self, Event, Rule, Source};
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -342,6 +345,21 @@ impl Tracer<'_> {
             args: info.args,
         };
         let judgement = self.judgement(&call, info.ret_data as usize);
+        if info.ret_data == interference::TRACE_DATA
+            && matches!(judgement.verdict.action, Action::Allow | Action::Log)
+        {
+            // Stopped only to see whether eperm's tracing breaks it: it runs.
+            let traced = |pid: u32| self.tracees.contains_key(&(pid as i32));
+            let why = interference::of(Interception::Trace, arch, nr, &call.args, traced);
+            if let Some(why) = why {
+                let mut ev = self.make_event(&call, &judgement);
+                ev.interference = Some(why);
+                ev.decision = event::Decision::Denied;
+                let _ = self.sup.events.send(ev);
+            }
+            resume(tid, 0);
+            return Ok(());
+        }
         let mut ev = self.make_event(&call, &judgement);
         let decision = self.sup.decide(&ev, judgement.verdict);
         let outcome = match decision {
