@@ -107,6 +107,10 @@ pub enum Msg {
         id: u64,
         event: Event,
     },
+    /// A held call's caller is gone: nothing waits for the answer any more.
+    HoldWithdrawn {
+        id: u64,
+    },
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(Vec<Health>),
     /// Coverage stored next to the profile, read at start.
@@ -500,6 +504,10 @@ impl App {
                 vec![]
             }
             Msg::Hold { id, event } => self.hold_request(id, event),
+            Msg::HoldWithdrawn { id } => {
+                self.withdraw_held(id);
+                vec![]
+            }
             Msg::Health(health) => {
                 self.sources = health;
                 vec![]

@@ -106,6 +106,9 @@ pub enum Policy {
 pub struct HoldRequest {
     pub event: crate::sources::event::Event,
     pub reply: mpsc::Sender<HoldAnswer>,
+    /// Set by the supervisor when the caller is gone (died, or interrupted)
+    /// before an answer came: the UI withdraws the call instead of asking on.
+    pub gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The user's answer to a held call.
@@ -231,21 +234,45 @@ impl Supervision {
         event: &crate::sources::event::Event,
         verdict: Verdict,
     ) -> (Answer, Option<HoldAnswer>) {
+        self.decide_while(event, verdict, &|| true)
+    }
+
+    /// [`Supervision::decide_answered`], asking `waiting` now and then while a
+    /// held call waits: once its caller is gone, the call is withdrawn from the
+    /// UI at once (see [`HoldRequest::gone`]) and let go, not left to time out.
+    pub fn decide_while(
+        &self,
+        event: &crate::sources::event::Event,
+        verdict: Verdict,
+        waiting: &dyn Fn() -> bool,
+    ) -> (Answer, Option<HoldAnswer>) {
         match &self.policy {
             Policy::Permissive => (Answer::Continue, None),
             Policy::Enforce => (enforce(verdict), None),
             Policy::Hold(ui) => {
                 let (reply, answer) = mpsc::channel();
+                let gone = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
                 if ui
                     .send(HoldRequest {
                         event: event.clone(),
                         reply,
+                        gone: gone.clone(),
                     })
                     .is_err()
                 {
                     return (Answer::Continue, None); // nobody is listening any more
                 }
-                let answer = answer.recv().ok();
+                let answer = loop {
+                    match answer.recv_timeout(std::time::Duration::from_millis(50)) {
+                        Ok(answer) => break Some(answer),
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break None,
+                        Err(mpsc::RecvTimeoutError::Timeout) if !waiting() => {
+                            gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                            return (Answer::Continue, None);
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    }
+                };
                 let decision = match answer {
                     Some(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) | None => {
                         Answer::Continue

@@ -308,7 +308,9 @@ impl<'a> Supervisor<'a> {
         let decision = if self.always.contains(&(arch, nr)) {
             Answer::Continue
         } else {
-            let (decision, answer) = self.sup.decide_answered(&event, judgement.verdict);
+            // A caller that dies (or is interrupted) while held is withdrawn.
+            let waiting = || self.valid(notif.id);
+            let (decision, answer) = self.sup.decide_while(&event, judgement.verdict, &waiting);
             if answer == Some(HoldAnswer::AllowAlways) {
                 self.always.insert((arch, nr));
             }

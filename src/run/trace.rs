@@ -361,7 +361,11 @@ impl Tracer<'_> {
             return Ok(());
         }
         let mut ev = self.make_event(&call, &judgement);
-        let decision = self.sup.decide(&ev, judgement.verdict);
+        // A caller killed while held is withdrawn, not asked until the timeout.
+        let decision = self
+            .sup
+            .decide_while(&ev, judgement.verdict, &|| not_dead(tid))
+            .0;
         let outcome = match decision {
             Answer::Continue => {
                 resume(tid, 0);
@@ -571,6 +575,17 @@ fn wait(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, libc::c_int)>> 
 }
 
 /// The thread group of `tid`, from `/proc`.
+/// Is thread `tid` still there, not a zombie (a killed tracee stays one until
+/// its tracer, busy waiting for the user, reaps it)?
+fn not_dead(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/stat")).is_ok_and(|stat| {
+        // The state follows the name, which is in parentheses and may hold any.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
 fn read_tgid(tid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     status

@@ -43,6 +43,7 @@ fn of_the_run(m: &Msg) -> bool {
         m,
         Msg::Event(_)
             | Msg::Hold { .. }
+            | Msg::HoldWithdrawn { .. }
             | Msg::Output { .. }
             | Msg::Started { .. }
             | Msg::Exited(_)
@@ -130,7 +131,7 @@ struct Loop {
     /// The current run; reports of earlier ones are dropped.
     live: Live,
     /// Held calls waiting for the user, by the id the App knows them by.
-    replies: HashMap<u64, mpsc::Sender<HoldAnswer>>,
+    replies: HashMap<u64, (mpsc::Sender<HoldAnswer>, Arc<AtomicBool>)>,
     next_hold: u64,
     /// Read while a run was being stopped, to be handled first.
     kept: VecDeque<Incoming>,
@@ -168,6 +169,9 @@ impl Loop {
 
     /// On the real terminal, with the input thread reading keys and the mouse.
     fn drive(self) -> std::io::Result<u8> {
+        // SIGTERM, SIGINT, SIGHUP end the loop as `q` does: the terminal is
+        // restored (below) instead of left raw in the alternate screen.
+        crate::signals::catch_interrupts().map_err(std::io::Error::from)?;
         let screen = Screen::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         terminal.clear()?;
@@ -218,6 +222,11 @@ impl Loop {
             }
             dirty |= !msgs.is_empty();
             if self.update(msgs) == Flow::Quit {
+                break;
+            }
+            if crate::signals::interrupted() {
+                // No one to ask: the saves waiting are written, unsaved edits stay so.
+                self.write_pending();
                 break;
             }
             let due = last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(16));
@@ -280,6 +289,17 @@ impl Loop {
                 self.rx.try_recv().ok()
             };
         }
+        // Held calls whose caller is gone: withdrawn, not asked until they time out.
+        let gone: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, (_, gone))| gone.load(Ordering::SeqCst))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            self.replies.remove(&id);
+            msgs.push_back(Msg::HoldWithdrawn { id });
+        }
         if self.app.run.pid.is_none() {
             if let Some(pid) = self.live.pid() {
                 msgs.push_front(Msg::Started { pid });
@@ -326,7 +346,7 @@ impl Loop {
             }
             LiveReport::Hold(n, req) if n == current => {
                 self.next_hold += 1;
-                self.replies.insert(self.next_hold, req.reply);
+                self.replies.insert(self.next_hold, (req.reply, req.gone));
                 vec![Msg::Hold {
                     id: self.next_hold,
                     event: req.event,
@@ -398,7 +418,7 @@ impl Loop {
                         work.retain(|m| !of_the_run(m));
                     }
                     Effect::AnswerHold { id, answer } => {
-                        if let Some(reply) = self.replies.remove(&id) {
+                        if let Some((reply, _)) = self.replies.remove(&id) {
                             let _ = reply.send(answer);
                         }
                     }
@@ -490,7 +510,7 @@ impl Loop {
     }
 
     fn answer_all(&mut self, answer: HoldAnswer) {
-        for (_, reply) in self.replies.drain() {
+        for (_, (reply, _)) in self.replies.drain() {
             let _ = reply.send(answer);
         }
     }
@@ -538,6 +558,7 @@ mod tests {
             let req = HoldRequest {
                 event: event("mkdir", 1, 0),
                 reply,
+                gone: Default::default(),
             };
             let send = |r| tx.send(Incoming::Run(r)).unwrap();
             send(LiveReport::Output(1, "before".into(), false));

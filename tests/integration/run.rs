@@ -742,3 +742,54 @@ fn calls_that_fail_because_of_eperm_itself_are_said_to_be_its_doing() {
         "{summary}"
     );
 }
+
+/// Issue 33: SIGTERM or SIGHUP to a headless run ends the workload and then
+/// the run as any end does: the summary, the events and the report are
+/// written, and eperm exits with the workload's status. (^C reaches the
+/// workload's process group, which owns the terminal, as in a shell; eperm
+/// ignores SIGINT meanwhile and ends the same way once the workload has.)
+#[test]
+fn a_signal_to_a_headless_run_writes_what_a_normal_end_writes() {
+    as_root();
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("no-mkdir.json");
+        std::fs::write(
+            &profile,
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
+        )
+        .unwrap();
+        let (report, events_file) = (dir.path().join("r.md"), dir.path().join("e.json"));
+        let made = dir.path().join("made");
+        let script = format!("mkdir {}; exec sleep 60", made.display());
+        let child = eperm()
+            .args(["run", "--no-tui", "-p", profile.to_str().unwrap()])
+            .args(["--report", report.to_str().unwrap()])
+            .args([
+                "--events",
+                events_file.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !made.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: a plain kill of the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let summary = stderr(&out);
+        assert_eq!(out.status.code(), Some(128 + signal), "{summary}");
+        assert!(summary.contains("would deny 1 call"), "{signal}: {summary}");
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        assert!(text.contains("mkdir"), "{signal}: the report: {text:?}");
+        assert_eq!(count(&events(&events_file), "mkdir"), 1, "{signal}");
+    }
+}
