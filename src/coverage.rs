@@ -8,6 +8,7 @@
 
 use crate::arch::Arch;
 use crate::error::{FileError, FileOp};
+use crate::files;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -112,6 +113,10 @@ pub enum CoverageError {
     },
 }
 
+/// What to do when the coverage file's place could have been planted.
+const PLANTED_HINT: &str =
+    "keep the profile in a directory only you (or root) can write, e.g. one of your own";
+
 impl Coverage {
     /// Adds `other`'s runs: counts add, value sets union.
     pub fn merge(&mut self, other: &Coverage) {
@@ -174,31 +179,26 @@ impl Coverage {
         profile.with_file_name(format!("{stem}.coverage.json"))
     }
 
-    /// The stored coverage at `path`; empty when there is none yet.
+    /// The stored coverage at `path`; empty when there is none yet. Read as
+    /// eperm reads every file beside a profile: refused when another user
+    /// could have planted it, regular files only, never blocking, capped.
     pub fn load(path: &Path) -> Result<Coverage, CoverageError> {
         let name = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text)
+        files::check_picked(path, FileOp::Read, PLANTED_HINT)?;
+        match files::read(path, files::COVERAGE) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|source| CoverageError::Parse { path: name, source }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Coverage::default()),
             Err(source) => Err(FileError::on(FileOp::Read, path)(source).into()),
         }
     }
 
-    /// Writes atomically (a temporary file renamed over `path`).
+    /// Writes whole or not at all, never through a link, and not where
+    /// another user could have planted something (see [`files`]).
     pub fn save(&self, path: &Path) -> Result<(), CoverageError> {
-        let io_err = |source| CoverageError::from(FileError::on(FileOp::Write, path)(source));
+        files::check_picked(path, FileOp::WriteCoverage, PLANTED_HINT)?;
         let text = serde_json::to_string_pretty(self).expect("coverage serializes") + "\n";
-        let tmp = path.with_file_name(format!(
-            ".{}.tmp{}",
-            path.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, text).map_err(io_err)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(e)
-        })
+        Ok(files::write(path, text.as_bytes(), FileOp::WriteCoverage)?)
     }
 
     /// Loads what is stored at `path`, adds `run` and saves the sum.

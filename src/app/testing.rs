@@ -1,5 +1,5 @@
 //! Builders the App's and the UI's tests share: a synthetic event, a config, an
-//! App from a profile's text, a key press, the default profile minus some
+//! App from a profile's text, a key press, a confirmed save, the default profile minus some
 //! syscalls, and the coverage fixtures of the Coverage view.
 
 use super::{App, Config, Effect, Key, Mods, Msg};
@@ -70,6 +70,14 @@ pub fn saved_text(effects: &[Effect]) -> String {
         [Effect::Save { text, .. }] => text.clone(),
         other => panic!("expected one save, got {other:?}"),
     }
+}
+
+/// The writer's word that `text` is saved at `p.json`: the effects that follow.
+pub fn confirm(app: &mut App, text: &str) -> Vec<Effect> {
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: text.into(),
+    })
 }
 
 /// The default profile's text without the lines naming `names` (each must be

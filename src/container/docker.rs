@@ -262,7 +262,12 @@ fn daemon_socket() -> Option<PathBuf> {
                 Some(dir) => PathBuf::from(dir),
                 None => PathBuf::from(std::env::var_os("HOME")?).join(".docker"),
             };
-            let chosen = std::fs::read(config.join("config.json"))
+            // Read as every file a user points eperm at (DOCKER_CONFIG): regular, capped.
+            let limit = crate::files::Limit {
+                bytes: 1 << 20,
+                what: "Docker's config.json",
+            };
+            let chosen = crate::files::read(&config.join("config.json"), limit)
                 .ok()
                 .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
                 .and_then(|c| c.get("currentContext")?.as_str().map(str::to_string))

@@ -364,7 +364,7 @@ impl Tracer<'_> {
         // A caller killed while held is withdrawn, not asked until the timeout.
         let decision = self
             .sup
-            .decide_while(&ev, judgement.verdict, &|| not_dead(tid))
+            .decide_answered(&call, &mut ev, judgement.verdict, &|| not_dead(tid))
             .0;
         let outcome = match decision {
             Answer::Continue => {

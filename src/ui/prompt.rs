@@ -79,36 +79,67 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Some(h) => {
                 let e = &h.event;
                 let left = h.deadline_ms.saturating_sub(app.now_ms).div_ceil(1000);
-                (
-                    " Held ",
-                    vec![
-                        Line::from(vec![
-                            Span::raw(format!("{} (pid {}) is waiting in ", e.comm, e.pid)),
-                            Span::styled(
-                                e.call.clone().unwrap_or_else(|| e.syscall.clone()),
-                                theme.title(),
-                            ),
-                        ]),
-                        Line::raw(format!(
-                            "the profile says {} ({}); in {left}s that applies{}",
-                            e.ruling.describe(),
-                            e.rule_path(),
-                            if app.held.len() > 1 {
-                                format!(" · {} more waiting", app.held.len() - 1)
-                            } else {
-                                String::new()
-                            }
-                        )),
-                        Line::raw(""),
-                        Line::raw(prompt_line(KeyMode::Held)),
-                    ],
-                )
+                let mut lines = vec![Line::from(vec![
+                    Span::raw(format!("{} (pid {}) is waiting in ", e.comm, e.pid)),
+                    Span::styled(
+                        e.call.clone().unwrap_or_else(|| e.syscall.clone()),
+                        theme.title(),
+                    ),
+                ])];
+                if let Some(was) = &h.was {
+                    lines.push(Line::styled(
+                        "CHANGED since you allowed it: its memory was rewritten. You allowed",
+                        theme.bad(),
+                    ));
+                    lines.push(Line::from(vec![
+                        Span::raw("  "),
+                        Span::styled(was.clone(), theme.bad()),
+                    ]));
+                    lines.push(Line::styled(
+                        "and it now reads as above. Answer again for what it is now.",
+                        theme.bad(),
+                    ));
+                }
+                lines.extend([
+                    Line::styled(
+                        "Pointed-to arguments (paths, structs) can be rewritten until the kernel",
+                        theme.warn(),
+                    ),
+                    Line::styled(
+                        "reads them: eperm reads them again before it lets an allowed call run.",
+                        theme.warn(),
+                    ),
+                    Line::raw(format!(
+                        "the profile says {} ({}); in {left}s that applies{}",
+                        e.ruling.describe(),
+                        e.rule_path(),
+                        if app.held.len() > 1 {
+                            format!(" · {} more waiting", app.held.len() - 1)
+                        } else {
+                            String::new()
+                        }
+                    )),
+                    Line::raw(""),
+                    Line::raw(prompt_line(KeyMode::Held)),
+                ]);
+                (" Held ", lines)
             }
             None => return,
         },
     };
-    let height = lines.len() as u16 + 2;
-    let r = centered(area, area.width.saturating_sub(4).min(90), height);
+    let width = area.width.saturating_sub(4).min(90);
+    // Lines longer than the box wrap (a long path): room for every row they take,
+    // and one more where a word break wastes some.
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| match l.width() {
+            w if w <= inner => 1,
+            w => w.div_ceil(inner) + 1,
+        })
+        .sum();
+    let height = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2);
+    let r = centered(area, width, height);
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(lines)

@@ -172,6 +172,76 @@ fn oci_bundle_reports_and_saves_into_config_json() {
 
 /// A runtime that never hands the listener over (here: a client that only
 /// sleeps) must not hang eperm: the run ends with an error naming the cause.
+/// Issue 26's attack on the wrapper, end to end: an image's `ENV
+/// EPERM_SESSION=UID:FILE` and `EPERM_AGENT=PATH` reach `eperm-runc` in the
+/// bundle (as docker puts them there), and runc runs the container. No file is
+/// written, no loginuid set, no agent taken, and the workload sees neither.
+#[test]
+fn the_wrapper_takes_no_path_or_identity_from_the_bundle() {
+    use std::os::unix::fs::PermissionsExt;
+    require_root("runc needs root");
+    let dir = tempfile::tempdir().unwrap();
+    let allow = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    let bundle = bundle(
+        dir.path(),
+        "cat /proc/self/loginuid; echo; export -p",
+        allow,
+    );
+    let victim = dir.path().join("x");
+    let agent = dir.path().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    let config = bundle.join("config.json");
+    let mut doc = read_json(&config);
+    let env = doc["process"]["env"].as_array_mut().unwrap();
+    env.push(format!("EPERM_SESSION=4242:{}", victim.display()).into());
+    env.push(format!("EPERM_AGENT={}", agent.display()).into());
+    std::fs::write(&config, doc.to_string()).unwrap();
+    // runc as the wrapper leaves it, seen by a stand-in that then execs runc.
+    let seen = dir.path().join("seen");
+    let runc = dir.path().join("runc");
+    let script = format!(
+        "#!/bin/sh\ncp '{}' '{}.json'\ncat /proc/self/loginuid > '{}.loginuid'\nexec runc \"$@\"\n",
+        config.display(),
+        seen.display(),
+        seen.display()
+    );
+    std::fs::write(&runc, script).unwrap();
+    std::fs::set_permissions(&runc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = dir.path().join("eperm-runc");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_eperm"), &wrapper).unwrap();
+    let ours = std::fs::read_to_string("/proc/self/loginuid").unwrap();
+    let id = format!("eperm-wrapper-{}", std::process::id());
+    let out = Command::new(&wrapper)
+        .args(["run", "--bundle", bundle.to_str().unwrap(), &id])
+        .env("EPERM_RUNC", &runc)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
+    assert_success(&out);
+    assert!(!victim.exists(), "the wrapper wrote {}", victim.display());
+    let loginuid = std::fs::read_to_string(dir.path().join("seen.loginuid")).unwrap();
+    assert_eq!(loginuid, ours, "the wrapper set runc's loginuid");
+    let text = stdout(&out);
+    assert!(text.starts_with(&ours), "the container's loginuid: {text}");
+    assert!(
+        text.contains("PATH="),
+        "the container's environment: {text}"
+    );
+    assert!(
+        !text.contains("EPERM_"),
+        "the workload saw eperm's variables: {text}"
+    );
+    let doc = read_json(&dir.path().join("seen.json"));
+    assert!(
+        doc["linux"]["seccomp"].get("listenerPath").is_none(),
+        "the wrapper took the image's agent: {}",
+        doc["linux"]["seccomp"]
+    );
+}
+
 #[test]
 fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
     use eperm::container::agent::Agent;

@@ -45,6 +45,18 @@ fn failure(command: &str, out: &Output) -> String {
     )
 }
 
+/// Fails the test unless `text` holds `needle`, showing both.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
+}
+
+/// Fails the test if `text` holds `needle`, showing both.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(!text.contains(needle), "{needle:?} is in:\n{text}");
+}
+
 /// Fails the test unless `out` is a success, with its status, stdout and stderr.
 pub fn assert_success(out: &Output) {
     assert!(out.status.success(), "{}", failure("the command", out));
@@ -73,6 +85,15 @@ pub fn with_command<'a>(head: &[&'a str], cmd: &[&'a str]) -> Vec<&'a str> {
     args.push("--");
     args.extend_from_slice(cmd);
     args
+}
+
+/// eperm's arguments for a run without the TUI under `profile` with `flags`
+/// (`--coverage`, `--enforce` …), then `--` and the workload's command line `cmd`.
+pub fn run_under<'a>(flags: &[&'a str], profile: &'a Path, cmd: &[&'a str]) -> Vec<&'a str> {
+    let mut head = vec!["run", "--no-tui"];
+    head.extend_from_slice(flags);
+    head.extend(["-p", profile.to_str().unwrap()]);
+    with_command(&head, cmd)
 }
 
 /// Runs `command` with its output captured; a hang is a failure, not a stuck test
