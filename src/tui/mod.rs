@@ -193,7 +193,17 @@ impl Loop {
         stop.store(true, Ordering::Relaxed);
         drop(terminal);
         drop(screen);
-        let _ = input_thread.join();
+        // The reader may be inside crossterm's read, which can block past `stop`
+        // (a key that made no event) and spin once the terminal is gone (its
+        // window closed): waited for briefly, then left to end with the process,
+        // which a caught SIGHUP no longer ends for it.
+        let waited = Instant::now();
+        while !input_thread.is_finished() && waited.elapsed() < Duration::from_millis(300) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if input_thread.is_finished() {
+            let _ = input_thread.join();
+        }
         let ended = result?;
         // What the session changed, once the screen is back: for the terminal's scrollback.
         if !ended.diff.is_empty() {

@@ -408,6 +408,9 @@ fn a_signal_to_the_tui_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     let pid_file = dir.path().join("eperm.pid");
+    // Each session is kept until the next has started: the tmux server ends
+    // with its last session, and a session started meanwhile would fail.
+    let mut previous = None;
     for signal in ["TERM", "INT", "HUP"] {
         let _ = std::fs::remove_file(&pid_file);
         let command = format!(
@@ -446,7 +449,27 @@ fn a_signal_to_the_tui_restores_the_terminal() {
             "000",
             "SIG{signal}: mouse capture is on"
         );
+        previous = Some(tmux);
     }
+    // The window closed (SIGHUP, and the terminal gone): eperm ends all the same.
+    let _ = std::fs::remove_file(&pid_file);
+    let command = format!(
+        "sh -c 'echo $$ > {pid}; exec {eperm} run -p {profile} -- sleep 30'",
+        pid = pid_file.display(),
+        eperm = env!("CARGO_BIN_EXE_eperm"),
+        profile = profile.display(),
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("sleep 30", 20);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    drop(tmux);
+    let proc = Path::new("/proc").join(pid.trim());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while proc.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!proc.exists(), "eperm outlived its closed terminal");
+    drop(previous);
 }
 
 /// Two processes each make a call the profile denies; the supervisor holds one
