@@ -19,6 +19,7 @@ pub mod watch;
 use crate::error::{Error, FileOp, EXIT_FINDINGS, EXIT_OK};
 use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
 use crate::profile::Profile;
+use crate::progress::Progress;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -77,19 +78,44 @@ pub fn target(args: &TargetArgs) -> Result<Target, Error> {
 pub fn refused(
     profile: &crate::profile::Profile,
     resolved: &crate::profile::Resolved,
+    progress: &mut Progress,
 ) -> Option<Error> {
     let mut found: Vec<_> = crate::profile::lint(profile, resolved)
         .into_iter()
         .filter(|d| d.code == "runtime-refuses")
         .collect();
     if found.is_empty() {
-        found.extend(crate::compile::clash(profile, resolved));
+        let mut added = merging(progress, resolved);
+        found.extend(crate::compile::clash_watched(profile, resolved, &mut added));
     }
     if found.is_empty() {
         return None;
     }
     let text: Vec<String> = found.iter().map(|d| d.render(&profile.file)).collect();
     Some(Error::bad_input(text.join("\n")))
+}
+
+/// A progress line's count of libseccomp's rule merge, the long step of
+/// `check`, `explain` and `compile` on a profile of many thousand rules.
+pub fn merging<'p>(
+    progress: &'p mut Progress,
+    resolved: &crate::profile::Resolved,
+) -> impl FnMut(usize) + 'p {
+    let total = resolved.rules.len();
+    move |done| {
+        // Asking the clock for every rule would cost more than the line is worth.
+        if done % 512 == 0 {
+            progress.show(&format!(
+                "merging the rules as libseccomp does: {done} of {total}"
+            ));
+        }
+    }
+}
+
+/// What `check`, `explain` and `compile` are at, on a terminal: a profile of
+/// 200,000 rules takes a while at each step.
+pub fn reading(progress: &mut Progress, file: &Path) {
+    progress.show(&format!("reading {}", file.display()));
 }
 
 /// With the TUI, or without: a terminal on stdout and no `--no-tui` (nor
