@@ -15,8 +15,10 @@
 //!
 //! `cargo bench --bench coverage [-- CALLS RUNS]` (root: BPF, cgroups, tracefs)
 
+mod common;
+
 use eperm::bpf::{counter, Hook};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -70,7 +72,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let dir = tempfile::tempdir().expect("tempdir");
-    let workload = build(dir.path());
+    let workload = common::compile_c(dir.path(), "loop", WORKLOAD_C);
     let profile = dir.path().join("default.json");
     std::fs::write(&profile, eperm::profile::DEFAULT_PROFILE).expect("write profile");
     let coverage_file = dir.path().join("default.coverage.json");
@@ -232,21 +234,6 @@ fn check(coverage_file: &Path, calls: u64) {
         .map(|t| t.count)
         .sum();
     assert_eq!(getppid, calls, "coverage lost calls");
-}
-
-fn build(dir: &Path) -> PathBuf {
-    let src = dir.join("loop.c");
-    std::fs::write(&src, WORKLOAD_C).expect("write source");
-    let bin = dir.join("loop");
-    let ok = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("cc runs")
-        .success();
-    assert!(ok, "cc failed");
-    bin
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

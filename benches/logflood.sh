@@ -17,11 +17,8 @@ set -eu
 RUNS=${1:-5}
 N=${FLOOD_CALLS:-1000000}
 LOAD=${LOAD:-0}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-EPERM=$CARGO_TARGET_DIR/release/eperm
-TMP=$(mktemp -d)
+# shellcheck source=benches/common/release.sh
+. "$(dirname "$0")/common/release.sh"
 hogs=""
 # shellcheck disable=SC2086
 trap '[ -z "$hogs" ] || kill $hogs 2>/dev/null; rm -rf "$TMP"' EXIT

@@ -18,11 +18,8 @@
 set -eu
 RUNS=${1:-7}
 N=${DENIED_CALLS:-100000}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-EPERM=$CARGO_TARGET_DIR/release/eperm
-TMP=$(mktemp -d)
+# shellcheck source=benches/common/release.sh
+. "$(dirname "$0")/common/release.sh"
 trap 'rm -rf "$TMP"' EXIT
 
 cat >"$TMP/calls.c" <<'C'

@@ -7,6 +7,8 @@
 //!
 //! `cargo bench --bench trace [-- CALLS RUNS]`
 
+mod common;
+
 use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::Mode;
@@ -16,22 +18,12 @@ use eperm::run::contain::Containment;
 use eperm::run::trace::run_traced;
 use eperm::run::{Judge, Policy, Supervision, WorkloadExit};
 use std::ffi::OsString;
-use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const WORKLOAD_C: &str = r#"
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 0;
-    for (long i = 0; i < n; i++)
-        syscall(SYS_getppid);
-    return 0;
-}
-"#;
+/// Calls getppid `argv[1]` times (the integration tests count its calls too).
+const WORKLOAD_C: &str = include_str!("../tests/fixtures/getppids.c");
 
 /// Everything allowed except getppid, which the profile denies.
 const PROFILE: &str = r#"{
@@ -44,7 +36,7 @@ fn main() {
     let calls: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
     let dir = tempfile::tempdir().expect("tempdir");
-    let workload = build(dir.path());
+    let workload = common::compile_c(dir.path(), "getppid", WORKLOAD_C);
     let argv: Vec<OsString> = vec![workload.clone().into(), calls.to_string().into()];
 
     let mut native = Vec::new();
@@ -169,21 +161,6 @@ fn traced(argv: &[OsString], calls: u64, consumer: Consumer, pinned: bool) -> Du
     assert_eq!(exit.expect("traced run"), WorkloadExit::Exited(0));
     assert_eq!(consumer.join().expect("consumer"), calls, "lost events");
     elapsed
-}
-
-fn build(dir: &Path) -> std::path::PathBuf {
-    let src = dir.join("getppid.c");
-    std::fs::write(&src, WORKLOAD_C).expect("write source");
-    let bin = dir.join("getppid");
-    let ok = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .expect("cc runs")
-        .success();
-    assert!(ok, "cc failed");
-    bin
 }
 
 fn pin_to_cpu0() {

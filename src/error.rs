@@ -80,7 +80,13 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::BadInput(_) | Error::Load(_) => EXIT_BAD_INPUT,
-            Error::File(e) if e.op == FileOp::Read => EXIT_BAD_INPUT,
+            Error::File(e) if e.is_bad_input() => EXIT_BAD_INPUT,
+            // A file eperm refuses to touch (a link, a FIFO, too large) is bad input too.
+            Error::Save(SaveError::File(e)) | Error::Coverage(CoverageError::File(e))
+                if e.is_bad_input() =>
+            {
+                EXIT_BAD_INPUT
+            }
             Error::Run(RunError::BadInput(_) | RunError::Compile(_)) => EXIT_BAD_INPUT,
             Error::Run(RunError::Spawn(SpawnError::NotFound(_))) => EXIT_NOT_FOUND,
             Error::Stdout(_) if self.is_broken_pipe() => EXIT_OK,

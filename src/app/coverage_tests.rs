@@ -38,6 +38,32 @@ fn select(app: &mut App, name: &str) {
         .unwrap_or_else(|| panic!("{name} is no allowance"));
 }
 
+/// `key` pressed on the allowance of `name` in the Coverage view: the profile
+/// it saved (the save confirmed).
+fn on_allowance(app: &mut App, name: &str, key: char) -> Profile {
+    press(app, 'c');
+    select(app, name);
+    let effects = press(app, key);
+    saved(app, &effects)
+}
+
+/// A coverage run of [`one_run`] ends; the file then holds `stored`: the effects.
+fn run_ends(app: &mut App, stored: Option<Result<Coverage, String>>) -> Vec<Effect> {
+    app.update(Msg::CoverageRun {
+        run: one_run(),
+        stored,
+    })
+}
+
+/// The one effect that stores [`one_run`] at `path` (the run a file did not
+/// take yet goes with the next).
+fn stores_one_run(path: &str) -> Vec<Effect> {
+    vec![Effect::StoreCoverage {
+        path: path.into(),
+        coverage: one_run(),
+    }]
+}
+
 #[test]
 fn each_allowance_has_its_count_and_unused_ones_are_marked() {
     let app = with_coverage(one_run());
@@ -89,12 +115,7 @@ fn c_toggles_the_view_and_its_keys_stay_inside_it() {
 #[test]
 fn d_denies_the_allowance_and_u_brings_it_back() {
     let mut app = with_coverage(one_run());
-    press(&mut app, 'c');
-    select(&mut app, "write");
-    let denied = {
-        let e = press(&mut app, 'd');
-        saved(&mut app, &e)
-    };
+    let denied = on_allowance(&mut app, "write", 'd');
     assert!(!allowed(&denied).contains(&"write".to_string()));
     assert!(allowed(&denied).contains(&"read".to_string()));
     // The view follows the profile: write is no allowance any more.
@@ -196,12 +217,7 @@ fn socket_used_for_one_family_gets_a_narrower_rule() {
         .clone();
     assert!(p.explanation.contains("AF_UNIX"), "{}", p.explanation);
     assert!(app.proposal("read").is_none());
-    press(&mut app, 'c');
-    select(&mut app, "socket");
-    let narrowed = {
-        let e = press(&mut app, 'n');
-        saved(&mut app, &e)
-    };
+    let narrowed = on_allowance(&mut app, "socket", 'n');
     assert!(!allowed(&narrowed).contains(&"socket".to_string()));
     let rules: Vec<_> = narrowed
         .rules
@@ -237,10 +253,7 @@ fn a_coverage_run_merges_with_what_was_stored() {
         runs: 1,
         tallies: vec![tally("write", Some(0), 1, 7)],
     });
-    let effects = app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: Some(Ok(on_disk.clone())),
-    });
+    let effects = run_ends(&mut app, Some(Ok(on_disk.clone())));
     assert!(effects.is_empty(), "{effects:?}");
     assert_eq!(app.coverage.runs, 3);
     let read = app.allowances.iter().find(|a| a.name == "read").unwrap();
@@ -253,24 +266,12 @@ fn a_coverage_run_merges_with_what_was_stored() {
             .unused
     );
     // A failed save still counts the run, says so, and stores it with the next.
-    app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: Some(Err("disk full".into())),
-    });
+    run_ends(&mut app, Some(Err("disk full".into())));
     assert_eq!(app.coverage.runs, 4);
     assert!(app.message.contains("disk full"), "{}", app.message);
     on_disk.merge(&one_run());
-    let effects = app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: Some(Ok(on_disk)),
-    });
-    assert_eq!(
-        effects,
-        vec![Effect::StoreCoverage {
-            path: "p.coverage.json".into(),
-            coverage: one_run(),
-        }]
-    );
+    let effects = run_ends(&mut app, Some(Ok(on_disk)));
+    assert_eq!(effects, stores_one_run("p.coverage.json"));
     assert_eq!(app.coverage.runs, 5);
 }
 
@@ -299,12 +300,7 @@ fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_on
         load_str("<default profile>", COVERAGE_PROFILE.into()).unwrap(),
         config,
     );
-    assert!(app
-        .update(Msg::CoverageRun {
-            run: one_run(),
-            stored: None,
-        })
-        .is_empty());
+    assert!(run_ends(&mut app, None).is_empty());
     // The first edit writes ./eperm-profile.json; the next run is stored next to it.
     press(&mut app, 'c');
     press(&mut app, 'd');
@@ -312,23 +308,11 @@ fn runs_from_before_the_profile_had_a_file_are_stored_with_the_first_that_has_on
         path: "eperm-profile.json".into(),
         text: app.profile.text.clone(),
     });
-    let effects = app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: Some(Ok(one_run())),
-    });
-    assert_eq!(
-        effects,
-        vec![Effect::StoreCoverage {
-            path: "eperm-profile.coverage.json".into(),
-            coverage: one_run(),
-        }]
-    );
+    let effects = run_ends(&mut app, Some(Ok(one_run())));
+    assert_eq!(effects, stores_one_run("eperm-profile.coverage.json"));
     assert_eq!(app.coverage.runs, 2);
     // Stored once: the next run does not store it again.
-    let effects = app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: Some(Ok(one_run())),
-    });
+    let effects = run_ends(&mut app, Some(Ok(one_run())));
     assert!(effects.is_empty(), "{effects:?}");
 }
 
@@ -435,10 +419,7 @@ fn counts_so_far_show_while_the_run_goes_and_its_end_replaces_them() {
     // The run's end: its own tallies, not the live ones on top.
     let mut on_disk = one_run();
     on_disk.merge(&one_run());
-    app.update(Msg::CoverageRun {
-        run: one_run(),
-        stored: Some(Ok(on_disk)),
-    });
+    run_ends(&mut app, Some(Ok(on_disk)));
     assert_eq!(count(&app, "read"), 10);
     assert!(
         app.allowances

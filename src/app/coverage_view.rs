@@ -79,8 +79,13 @@ impl App {
                         });
                     }
                 }
+                // The file is one eperm picked: say which.
+                let kept = match self.path.as_deref().filter(|_| !self.path_pending) {
+                    Some(path) => format!(" in {}", Coverage::path_for(path).display()),
+                    None => String::new(),
+                };
                 self.message = format!(
-                    "coverage: {calls} calls of this run counted; {} run{} in all",
+                    "coverage: {calls} calls of this run counted; {} run{} in all{kept}",
                     self.coverage.runs,
                     if self.coverage.runs == 1 { "" } else { "s" }
                 );

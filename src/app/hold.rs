@@ -15,6 +15,9 @@ pub struct Held {
     pub id: u64,
     pub event: Event,
     pub deadline_ms: u64,
+    /// Asked again: the call as the user saw it when allowing it, before its
+    /// pointer arguments were rewritten.
+    pub was: Option<String>,
 }
 
 impl App {
@@ -36,8 +39,16 @@ impl App {
         effects
     }
 
-    pub(super) fn hold_request(&mut self, id: u64, event: Event) -> Vec<Effect> {
-        let allowed = self.decided.get(&event.syscall) == Some(&UserDecision::AllowedNow);
+    pub(super) fn hold_request(
+        &mut self,
+        id: u64,
+        event: Event,
+        was: Option<String>,
+    ) -> Vec<Effect> {
+        // A call asked again because it changed is asked even when its syscall is
+        // allowed now: the user allowed what it was, not what it has become.
+        let allowed =
+            self.decided.get(&event.syscall) == Some(&UserDecision::AllowedNow) && was.is_none();
         if !self.run.hold || allowed {
             // Not holding: the call runs, as in permissive mode.
             return vec![Effect::AnswerHold {
@@ -45,10 +56,17 @@ impl App {
                 answer: HoldAnswer::AllowOnce,
             }];
         }
+        if was.is_some() {
+            self.message = format!(
+                "held {} changed after you allowed it: asked again",
+                event.syscall
+            );
+        }
         self.held.push_back(Held {
             id,
             event,
             deadline_ms: self.now_ms + self.config.hold_timeout_ms,
+            was,
         });
         vec![]
     }

@@ -94,6 +94,9 @@ pub enum Msg {
     },
     /// The profile's file now holds this text (from the watcher).
     FileChanged(String),
+    /// The profile's file changed but was not read back: why (it is no longer
+    /// a regular file, it is too large, or its path leads elsewhere now).
+    FileNotReloaded(String),
     /// A save finished: the file now holds `text`, at `path`.
     Saved {
         path: PathBuf,
@@ -106,6 +109,9 @@ pub enum Msg {
     Hold {
         id: u64,
         event: Event,
+        /// Asked again: the call as the user saw it when allowing it, before its
+        /// pointer arguments were rewritten (`event` has it as it reads now).
+        was: Option<String>,
     },
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(Vec<Health>),
@@ -163,6 +169,8 @@ pub enum Effect {
     Report {
         path: PathBuf,
         triage: Box<crate::report::Triage>,
+        /// eperm chose `path` (no `--report`): check who could have planted it.
+        picked: bool,
     },
     /// Kill the workload and leave.
     Quit,
@@ -486,6 +494,11 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
+            Msg::FileNotReloaded(why) => {
+                let first = why.lines().next().unwrap_or_default();
+                self.message = format!("not reloaded: {first}");
+                vec![]
+            }
             Msg::Saved { path, text } => self.saved(path, text),
             Msg::SaveFailed(why) => self.save_failed(&why),
             Msg::ReportWritten(result) => {
@@ -495,7 +508,7 @@ impl App {
                 };
                 vec![]
             }
-            Msg::Hold { id, event } => self.hold_request(id, event),
+            Msg::Hold { id, event, was } => self.hold_request(id, event, was),
             Msg::Health(health) => {
                 self.sources = health;
                 vec![]

@@ -108,6 +108,7 @@ impl App {
         self.message = format!("writing the report to {}", path.display());
         vec![Effect::Report {
             path,
+            picked: self.config.report.is_none(),
             triage: Box::new(self.triage()),
         }]
     }

@@ -1,8 +1,9 @@
 //! Builders the App's and the UI's tests share: a synthetic event, a config, an
-//! App from a profile's text, a key press, the default profile minus some
+//! App from a profile's text, a key press, a confirmed save, the default profile minus some
 //! syscalls, and the coverage fixtures of the Coverage view.
 
 use super::{App, Config, Effect, Key, Mods, Msg};
+use crate::arch::Arch;
 use crate::coverage::{Coverage, Tally};
 use crate::profile::load_str;
 use crate::profile::{Action, Verdict};
@@ -71,6 +72,14 @@ pub fn saved_text(effects: &[Effect]) -> String {
     }
 }
 
+/// The writer's word that `text` is saved at `p.json`: the effects that follow.
+pub fn confirm(app: &mut App, text: &str) -> Vec<Effect> {
+    app.update(Msg::Saved {
+        path: "p.json".into(),
+        text: text.into(),
+    })
+}
+
 /// The default profile's text without the lines naming `names` (each must be
 /// there, and not last in its list): calls to them are denied under it.
 pub fn default_without(names: &[&str]) -> String {
@@ -116,13 +125,9 @@ pub const COVERAGE_PROFILE: &str = r#"{
 /// `count` allowed calls to `syscall` under `rule`, by `pid`.
 pub fn tally(syscall: &str, rule: Option<usize>, count: u64, pid: u32) -> Tally {
     Tally {
-        rule,
-        syscall: syscall.into(),
-        arch: "x86_64".into(),
-        action: "SCMP_ACT_ALLOW".into(),
         count,
         pids: [pid].into(),
-        ..Tally::default()
+        ..Tally::new(rule, syscall, Arch::X86_64, Action::Allow)
     }
 }
 

@@ -1,10 +1,32 @@
-use super::testing::{app_with, config, default_without, event, press, saved_text, PROFILE};
+use super::testing::{
+    app_with, config, confirm, default_without, event, press, saved_text, PROFILE,
+};
 use super::*;
 use crate::profile::{load_str, Action, Verdict};
 use crate::sources::event::{Decider, Rule, Ruling};
 
 fn app(path: Option<&str>) -> App {
     app_with(PROFILE, config(path))
+}
+
+/// An App on [`PROFILE`] at `p.json` that saves only when asked (`w`).
+fn app_without_autosave() -> App {
+    let mut c = config(Some("p.json"));
+    c.autosave = false;
+    app_with(PROFILE, c)
+}
+
+/// [`PROFILE`] as another program edited it: chmod allowed too.
+fn theirs() -> String {
+    PROFILE.replace("\"write\"", "\"write\", \"chmod\"")
+}
+
+/// A denied mkdir allowed with `a` and its save confirmed: the text saved.
+fn allow_mkdir(app: &mut App) -> String {
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let text = saved_text(&press(app, 'a'));
+    confirm(app, &text);
+    text
 }
 
 #[test]
@@ -53,18 +75,13 @@ fn allow_saves_at_once_through_the_edit_engine() {
     assert!(matches!(&effects[0], Effect::Save { expected_old: Some(old), .. } if old == PROFILE));
     assert_eq!(app.rows[0].decision, UserDecision::AllowedNow);
     assert_eq!(app.file_state, FileState::Unsaved);
-    app.update(Msg::Saved {
-        path: "p.json".into(),
-        text,
-    });
+    confirm(&mut app, &text);
     assert_eq!(app.file_state, FileState::Saved);
 }
 
 #[test]
 fn without_autosave_only_w_writes() {
-    let mut c = config(Some("p.json"));
-    c.autosave = false;
-    let mut app = app_with(PROFILE, c);
+    let mut app = app_without_autosave();
     app.update(Msg::Event(event("mkdir", 1, 0)));
     assert_eq!(press(&mut app, 'a'), vec![]);
     assert!(app.unsaved());
@@ -74,20 +91,12 @@ fn without_autosave_only_w_writes() {
 #[test]
 fn undo_and_redo_walk_the_edits() {
     let mut app = app(Some("p.json"));
-    app.update(Msg::Event(event("mkdir", 1, 0)));
-    let allowed = saved_text(&press(&mut app, 'a'));
-    app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: allowed.clone(),
-    });
+    let allowed = allow_mkdir(&mut app);
     let effects = press(&mut app, 'u');
     assert!(!effects.is_empty(), "{}", app.message);
     let undone = saved_text(&effects);
     assert_eq!(undone, PROFILE);
-    app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: undone,
-    });
+    confirm(&mut app, &undone);
     assert_eq!(app.rows[0].decision, UserDecision::StillDenied);
     let redone = saved_text(&app.update(Msg::Key(Key::Char('r'), Mods::CTRL)));
     assert_eq!(redone, allowed);
@@ -97,12 +106,7 @@ fn undo_and_redo_walk_the_edits() {
 #[test]
 fn deny_goes_back_to_the_profiles_verdict() {
     let mut app = app(Some("p.json"));
-    app.update(Msg::Event(event("mkdir", 1, 0)));
-    let allowed = saved_text(&press(&mut app, 'a'));
-    app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: allowed,
-    });
+    allow_mkdir(&mut app);
     let denied = saved_text(&press(&mut app, 'd'));
     assert!(!denied.contains("mkdir"), "{denied}");
 }
@@ -152,9 +156,7 @@ fn filter_and_selection() {
 
 #[test]
 fn quit_asks_when_unsaved() {
-    let mut c = config(Some("p.json"));
-    c.autosave = false;
-    let mut app = app_with(PROFILE, c);
+    let mut app = app_without_autosave();
     assert_eq!(press(&mut app, 'q'), vec![Effect::Quit]);
     app.update(Msg::Event(event("mkdir", 1, 0)));
     press(&mut app, 'a');
@@ -171,41 +173,37 @@ fn quit_asks_when_unsaved() {
     assert!(app.message.contains("still here"), "{}", app.message);
     press(&mut app, 'q');
     assert_eq!(saved_text(&press(&mut app, 'w')), text);
-    let effects = app.update(Msg::Saved {
-        path: "p.json".into(),
-        text,
-    });
-    assert_eq!(effects, vec![Effect::Quit]);
+    assert_eq!(confirm(&mut app, &text), vec![Effect::Quit]);
 }
 
 #[test]
 fn own_writes_do_not_reload_and_outside_edits_do() {
     let mut app = app(Some("p.json"));
-    app.update(Msg::Event(event("mkdir", 1, 0)));
-    let text = saved_text(&press(&mut app, 'a'));
-    app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: text.clone(),
-    });
+    let text = allow_mkdir(&mut app);
     assert_eq!(app.update(Msg::FileChanged(text.clone())), vec![]);
     assert_eq!(app.profile.text, text);
-    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    let theirs = theirs();
     app.update(Msg::FileChanged(theirs.clone()));
     assert_eq!(app.profile.text, theirs);
     assert_eq!(app.file_state, FileState::Saved);
     assert!(app.prompt.is_none());
 }
 
-#[test]
-fn outside_edits_with_unsaved_work_ask() {
-    let mut c = config(Some("p.json"));
-    c.autosave = false;
-    let mut app = app_with(PROFILE, c);
+/// An App whose unsaved allowance of mkdir (mine) meets an outside edit of the
+/// file (theirs): the App, mine and theirs.
+fn conflict() -> (App, String, String) {
+    let mut app = app_without_autosave();
     app.update(Msg::Event(event("mkdir", 1, 0)));
     press(&mut app, 'a');
     let mine = app.profile.text.clone();
-    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    let theirs = theirs();
     app.update(Msg::FileChanged(theirs.clone()));
+    (app, mine, theirs)
+}
+
+#[test]
+fn outside_edits_with_unsaved_work_ask() {
+    let (mut app, mine, theirs) = conflict();
     assert!(matches!(app.prompt, Some(Prompt::Conflict { .. })));
     assert_eq!(app.file_state, FileState::ChangedOnDisk);
     // Keep mine: saved over theirs, knowingly.
@@ -222,14 +220,7 @@ fn outside_edits_with_unsaved_work_ask() {
 
 #[test]
 fn take_theirs_keeps_mine_in_undo() {
-    let mut c = config(Some("p.json"));
-    c.autosave = false;
-    let mut app = app_with(PROFILE, c);
-    app.update(Msg::Event(event("mkdir", 1, 0)));
-    press(&mut app, 'a');
-    let mine = app.profile.text.clone();
-    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
-    app.update(Msg::FileChanged(theirs.clone()));
+    let (mut app, mine, theirs) = conflict();
     press(&mut app, 't');
     assert_eq!(app.profile.text, theirs);
     press(&mut app, 'u');
@@ -270,12 +261,8 @@ fn restart_keeps_history() {
     app.update(Msg::Event(event("mkdir", 1, 0)));
     app.update(Msg::Exited(WorkloadExit::Exited(1)));
     let text = saved_text(&press(&mut app, 'a'));
-    let effects = app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: text.clone(),
-    });
     assert_eq!(
-        effects,
+        confirm(&mut app, &text),
         vec![Effect::Restart {
             profile_text: text,
             coverage: false
@@ -303,7 +290,7 @@ fn a_half_written_file_is_waited_for() {
     app.update(Msg::FileChanged("{\"defaultAction\": ".into()));
     assert_eq!(app.profile.text, PROFILE);
     assert!(app.prompt.is_none());
-    let theirs = PROFILE.replace("\"write\"", "\"write\", \"chmod\"");
+    let theirs = theirs();
     app.update(Msg::FileChanged(theirs.clone()));
     assert_eq!(app.profile.text, theirs);
     assert_eq!(app.file_state, FileState::Saved);
@@ -332,10 +319,7 @@ fn deny_restores_a_rules_own_errno() {
     app.update(Msg::Event(e));
     assert_eq!(app.rows[0].verdict(), "ENOSYS");
     let allowed = saved_text(&press(&mut app, 'a'));
-    app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: allowed,
-    });
+    confirm(&mut app, &allowed);
     let denied = saved_text(&press(&mut app, 'd'));
     let p = load_str("p.json", denied).unwrap();
     assert!(p
@@ -360,13 +344,7 @@ fn watching_has_no_workload_to_restart() {
     app.update(Msg::Event(event("mkdir", 1, 0)));
     assert_eq!(press(&mut app, 'r'), vec![]);
     let text = saved_text(&press(&mut app, 'a'));
-    assert_eq!(
-        app.update(Msg::Saved {
-            path: "p.json".into(),
-            text
-        }),
-        vec![]
-    );
+    assert_eq!(confirm(&mut app, &text), vec![]);
     assert_eq!(app.rows.len(), 1);
 }
 
@@ -401,10 +379,7 @@ fn a_rerun_saves_first_and_runs_what_the_file_then_holds() {
     // `r` asks for the save only; the run waits for its confirmation.
     assert_eq!(saved_text(&press(&mut app, 'r')), text);
     assert_eq!(app.run.number, 1);
-    let effects = app.update(Msg::Saved {
-        path: "p.json".into(),
-        text: text.clone(),
-    });
+    let effects = confirm(&mut app, &text);
     assert_eq!(
         effects,
         vec![Effect::Restart {
@@ -416,11 +391,7 @@ fn a_rerun_saves_first_and_runs_what_the_file_then_holds() {
     // The next save starts no run of its own: only `r` asked for one.
     app.update(Msg::Event(event("chmod", 1, 0)));
     let text = saved_text(&press(&mut app, 'a'));
-    let effects = app.update(Msg::Saved {
-        path: "p.json".into(),
-        text,
-    });
-    assert_eq!(effects, vec![]);
+    assert_eq!(confirm(&mut app, &text), vec![]);
 }
 
 #[test]
@@ -436,9 +407,7 @@ fn a_rerun_whose_save_fails_does_not_start() {
 
 #[test]
 fn without_autosave_a_rerun_runs_the_edits_in_memory() {
-    let mut c = config(Some("p.json"));
-    c.autosave = false;
-    let mut app = app_with(PROFILE, c);
+    let mut app = app_without_autosave();
     app.update(Msg::Event(event("mkdir", 1, 0)));
     assert_eq!(press(&mut app, 'a'), vec![]);
     let effects = press(&mut app, 'r');

@@ -133,10 +133,19 @@ fn r_asks_for_the_report_next_to_the_profile_or_at_report() {
     app.update(Msg::Event(event("mkdir", 1, 0)));
     press(&mut app, 'a');
     let effects = press(&mut app, 'R');
-    let [Effect::Report { path, triage }] = effects.as_slice() else {
+    let [Effect::Report {
+        path,
+        triage,
+        picked,
+    }] = effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
     assert_eq!(path, &std::path::PathBuf::from("profiles/eperm-report.md"));
+    assert!(
+        picked,
+        "eperm chose the path: it is checked before it is written"
+    );
     assert_eq!(triage.denials.len(), 1);
     assert_eq!(triage.decisions, ["`mkdir`: allowed"]);
     assert!(triage.diff.contains("\"mkdir\""), "{}", triage.diff);

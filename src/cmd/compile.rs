@@ -26,8 +26,7 @@ pub fn run(args: &CompileArgs) -> Result<u8, Error> {
     .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
     progress.clear();
     if let Some(path) = &args.output {
-        std::fs::write(path, bpf::to_bytes(&compiled.program))
-            .map_err(Error::file(FileOp::Write, path))?;
+        crate::files::write(path, &bpf::to_bytes(&compiled.program), FileOp::Write)?;
         eprintln!(
             "{}: {} instructions written to {}",
             profile.file,

@@ -9,6 +9,8 @@
 use super::{live_options, wants_tui};
 use crate::cli::{ContainerArgs, DockerArgs, OciArgs, PodmanArgs};
 use crate::error::Error;
+use crate::error::FileOp;
+use crate::files::Pin;
 use crate::profile::load_or_default;
 use crate::run::Interception;
 use crate::session::{allow, Session};
@@ -43,6 +45,12 @@ pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
 
 pub fn oci(args: &OciArgs) -> Result<u8, Error> {
     let common = &args.common;
+    let config = args.bundle.join("config.json");
+    // `--save` writes into the file read now, and nowhere a link leads later.
+    let pin = match args.save {
+        true => Some(Pin::take(&config).map_err(Error::file(FileOp::Read, &config))?),
+        false => None,
+    };
     let session = Session::oci(
         &args.bundle,
         args.id.clone(),
@@ -50,8 +58,7 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
         common.session.enforce,
         common.session.log_sources(),
     )?;
-    let config = args.bundle.join("config.json");
-    follow_and_report(session, common, args.save.then_some(config.as_path()))
+    follow_and_report(session, common, pin.map(|pin| (config.as_path(), pin)))
 }
 
 /// With a terminal on stdout (and no `--no-tui`, `-o` or `--save`) the TUI;
@@ -59,8 +66,9 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
 fn follow_and_report(
     session: Session,
     common: &ContainerArgs,
-    save: Option<&Path>,
+    mut save: Option<(&Path, Pin)>,
 ) -> Result<u8, Error> {
+    super::outputs_apart(&common.session, session.profile.file_path().as_deref())?;
     let headless = common.output.is_some() || save.is_some();
     if wants_tui(&common.session, headless)? {
         let options = live_options(&common.session, common.coverage)?;
@@ -86,7 +94,7 @@ fn follow_and_report(
     let profile = &session.profile;
     eprint!("{}", outcome.report(profile.own_file()));
     let report = common.session.report.as_deref();
-    let Some(path) = common.output.as_deref().or(save) else {
+    let Some(path) = common.output.as_deref().or(save.as_ref().map(|s| s.0)) else {
         if let Some(report) = report {
             super::write_report(report, &session.triage(&outcome, None))?;
         }
@@ -95,9 +103,9 @@ fn follow_and_report(
     let runtime = session.oci_runtime().map_or("unknown", |r| r.name());
     let allowed = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
     let text = allowed.text;
-    match save {
-        Some(path) => {
-            crate::profile::save::save(path, &text, &profile.text)
+    match save.as_mut() {
+        Some((path, pin)) => {
+            crate::profile::save::save(path, pin, &text, &profile.text)
                 .map_err(|e| Error::bad_input(e.to_string()))?;
         }
         None => super::write_profile(path, &text, &common.format)?,

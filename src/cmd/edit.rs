@@ -2,7 +2,8 @@
 //! save atomically (or, with `--dry-run`, show the diff and write nothing).
 
 use crate::cli::EditArgs;
-use crate::error::{Error, EXIT_OK};
+use crate::error::{Error, FileOp, EXIT_OK};
+use crate::files::Pin;
 use crate::profile::edit::{self, Edit, EditError};
 use crate::profile::save::save;
 use crate::profile::{load_file, Profile};
@@ -10,6 +11,8 @@ use similar::TextDiff;
 
 pub fn run(args: &EditArgs) -> Result<u8, Error> {
     let edits = edits(args)?;
+    // Saved into the file read here, and nowhere a link leads by the time of the save.
+    let mut pin = Pin::take(&args.profile).map_err(Error::file(FileOp::Read, &args.profile))?;
     let profile = load_file(&args.profile)?;
     let applied = edit::apply(&profile, &edits).map_err(bad_input)?;
     for report in &applied.reports {
@@ -20,7 +23,7 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
         super::to_stdout(|out| out.write_all(diff.as_bytes()))?;
         return Ok(EXIT_OK);
     }
-    if save(&args.profile, applied.text(), &profile.text)? {
+    if save(&args.profile, &mut pin, applied.text(), &profile.text)? {
         eprintln!("saved {}", profile.file);
     } else {
         eprintln!("{}: nothing to change, not written", profile.file);

@@ -11,7 +11,6 @@ use crate::progress::{self, Progress};
 use crate::sources::file::{self, Format};
 use crate::sources::strace;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::Path;
 
 /// How often parallel reading looks at which parts are done (for the progress line).
@@ -208,8 +207,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     );
     let applied = apply_commented(&base, &edits, Some(&comment))
         .map_err(|e| Error::bad_input(e.to_string()))?;
-    std::fs::write(&args.output, applied.text())
-        .map_err(Error::file(FileOp::Write, &args.output))?;
+    super::write_file(&args.output, applied.text())?;
     report(&evidence);
     let changed: Vec<&str> = applied
         .reports
@@ -227,37 +225,24 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
-/// The evidence of every file named (`-`: standard input).
+/// The evidence of every file named (`-`: standard input), read a block at
+/// a time: regular files only (a FIFO or a device is refused, never waited
+/// on), and never the whole file in memory.
 fn gather(args: &ImportArgs) -> Result<Evidence, Error> {
     let mut evidence = Evidence::default();
     let mut progress = Progress::new();
     for path in &args.files {
         let name = path.display().to_string();
-        if name != "-" {
-            if let Some(mapped) = file::Mapped::open(path) {
-                read(
-                    args.format,
-                    &name,
-                    mapped.bytes(),
-                    &mut evidence,
-                    &mut progress,
-                );
-                continue;
-            }
-        }
-        let data = if name == "-" {
-            let mut d = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut d)
-                .map_err(|source| Error::Os {
-                    op: "read standard input",
-                    source,
-                })?;
-            d
+        let mut each = |block: &[u8]| read(args.format, &name, block, &mut evidence, &mut progress);
+        if name == "-" {
+            file::each_block(std::io::stdin().lock(), &mut each).map_err(|source| Error::Os {
+                op: "read standard input",
+                source,
+            })?;
         } else {
-            std::fs::read(path).map_err(Error::file(FileOp::Read, path))?
-        };
-        read(args.format, &name, &data, &mut evidence, &mut progress);
+            let (log, _) = crate::files::open(path).map_err(Error::file(FileOp::Read, path))?;
+            file::each_block(log, &mut each).map_err(Error::file(FileOp::Read, path))?;
+        }
     }
     progress.clear();
     Ok(evidence)

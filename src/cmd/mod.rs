@@ -135,6 +135,28 @@ pub fn wants_tui(args: &SessionArgs, headless: bool) -> Result<bool, Error> {
     Ok(tui)
 }
 
+/// `--events` and `--report` are never the profile the run uses (and may edit).
+pub fn outputs_apart(args: &SessionArgs, profile: Option<&Path>) -> Result<(), Error> {
+    let Some(profile) = profile else {
+        return Ok(());
+    };
+    let outputs = [
+        ("--events", args.events.as_deref().map(Path::new)),
+        ("--report", args.report.as_deref()),
+    ];
+    for (flag, path) in outputs {
+        if let Some(path) = path.filter(|p| *p == profile || crate::files::same_file(p, profile)) {
+            return Err(Error::bad_input(format!(
+                "{flag} {}: that is the profile ({}); eperm will not write over it\n  \
+                 hint: name another file",
+                path.display(),
+                profile.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The TUI's options from the session flags; `--events FILE` is opened here.
 pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, Error> {
     let events = args
@@ -155,14 +177,15 @@ pub fn live_options(args: &SessionArgs, coverage: bool) -> Result<LiveOptions, E
     })
 }
 
-/// Writes `text` to `path` (a profile the user asked for with `-o`).
+/// Writes `text` to `path` (a profile the user asked for with `-o`): whole
+/// or not at all, never through a link (see [`crate::files`]).
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(Error::file(FileOp::Write, path))
+    Ok(crate::files::write(path, text.as_bytes(), FileOp::Write)?)
 }
 
 /// Writes the triage report (`--report FILE`) and says where.
 pub fn write_report(path: &std::path::Path, triage: &crate::report::Triage) -> Result<(), Error> {
-    write_file(path, &triage.render())?;
+    crate::files::write(path, triage.render().as_bytes(), FileOp::WriteReport)?;
     eprintln!("eperm: triage report in {}", path.display());
     Ok(())
 }

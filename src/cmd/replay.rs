@@ -3,7 +3,7 @@
 
 use crate::cli::ReplayArgs;
 use crate::error::{Error, FileOp, EXIT_OK};
-use crate::session::watch::{line, profile_and_judge, replay, view_config};
+use crate::session::watch::{line, profile_and_judge, replay, view_config, Replayed};
 use crate::sources::event::Event;
 use std::io::{IsTerminal, Write};
 
@@ -11,8 +11,13 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let mut events = Vec::new();
     for path in &args.files {
-        let data = std::fs::read(path).map_err(Error::file(FileOp::Read, path))?;
-        let read = replay(&data, judge.as_ref(), &mut events);
+        // Streamed: regular files only, never blocking, never read whole.
+        let (log, _) = crate::files::open(path).map_err(Error::file(FileOp::Read, path))?;
+        let mut read = Replayed::default();
+        crate::sources::file::each_block(log, |block| {
+            read.add(replay(block, judge.as_ref(), &mut events))
+        })
+        .map_err(Error::file(FileOp::Read, path))?;
         eprintln!(
             "eperm: {}: {} seccomp records{}{}",
             path.display(),

@@ -12,6 +12,7 @@ use crate::run::Interception;
 use crate::session::{Local, Session};
 
 pub fn run(args: &RunArgs) -> Result<u8, Error> {
+    super::outputs_apart(&args.session, args.profile.as_deref())?;
     let tui = wants_tui(&args.session, false)?;
     // Headless coverage runs through notify with the verdicts enforced, as under
     // the profile (see `Session::cover`); the TUI switches per run.

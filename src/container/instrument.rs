@@ -210,6 +210,36 @@ mod tests {
         out
     }
 
+    /// A profile denying by default that allows read, exit_group and
+    /// personality(8), then has the rules `denials` (JSON objects, comma separated).
+    fn with_denials(denials: &str) -> String {
+        format!(
+            r#"{{
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {{"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"}},
+                {{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}}]}},
+                {denials}
+            ]
+        }}"#
+        )
+    }
+
+    /// The copy of the profile `text` instrumented for `runtime` to notify
+    /// `/run/eperm.sock` (which it must name), as text and as JSON.
+    fn notify_copy(text: &str, runtime: OciRuntime) -> (String, Value) {
+        let original = load_str("p.json", text.to_string()).unwrap();
+        let how = Instrument::Notify {
+            listener: Some("/run/eperm.sock".into()),
+            runtime,
+        };
+        let copy = instrument(&original, &target(), &how);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
+        (copy, parsed)
+    }
+
     #[test]
     fn log_copy_allows_what_the_original_allows_and_logs_the_rest() {
         let original = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
@@ -233,25 +263,12 @@ mod tests {
 
     #[test]
     fn notify_copy_notifies_whole_denials_and_logs_write_and_partial_ones() {
-        let text = r#"{
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "syscalls": [
-                {"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
-                {"names": ["clone3", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-                {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}
-            ]
-        }"#;
-        let original = load_str("p.json", text.to_string()).unwrap();
-        let how = Instrument::Notify {
-            listener: Some("/run/eperm.sock".into()),
-            runtime: OciRuntime::Runc,
-        };
-        let copy = instrument(&original, &target(), &how);
-        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        let text = with_denials(
+            r#"{"names": ["clone3", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ERRNO"}"#,
+        );
+        let (copy, parsed) = notify_copy(&text, OciRuntime::Runc);
         assert_eq!(parsed["defaultAction"], "SCMP_ACT_LOG");
-        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
         let profile = load_str("copy.json", copy).unwrap();
         let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
         let x86_64 = |name: &str, arg0: u64| {
@@ -300,24 +317,11 @@ mod tests {
 
     #[test]
     fn notify_copy_for_crun_notifies_every_denial_write_and_the_default_included() {
-        let text = r#"{
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "syscalls": [
-                {"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"},
-                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
-                {"names": ["mkdir", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
-            ]
-        }"#;
-        let original = load_str("p.json", text.to_string()).unwrap();
-        let how = Instrument::Notify {
-            listener: Some("/run/eperm.sock".into()),
-            runtime: OciRuntime::Crun,
-        };
-        let copy = instrument(&original, &target(), &how);
-        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        let text = with_denials(
+            r#"{"names": ["mkdir", "write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
+        );
+        let (copy, parsed) = notify_copy(&text, OciRuntime::Crun);
         assert_eq!(parsed["defaultAction"], "SCMP_ACT_NOTIFY");
-        assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
         // eperm's loader (rightly, for runc) refuses a NOTIFY default, so the
         // copy is read as JSON: the rules keep their order and conditions.
         let rules = parsed["syscalls"].as_array().unwrap();

@@ -66,10 +66,11 @@ pub enum Attribution {
         loginuid: u32,
         id: ContainerId,
     },
-    /// eperm's runc wrapper opens the session and writes its id to this file;
-    /// until then, and without it, by the container id in `id`.
-    SessionFile {
-        file: PathBuf,
+    /// eperm's runc wrapper opens the session and leaves its id in `session`,
+    /// whose id the client passes on to the wrapper; until then, and without
+    /// it, by the container id in `id`.
+    Wrapper {
+        session: super::state::Session,
         id: ContainerId,
     },
     Container(ContainerId),
@@ -80,7 +81,7 @@ impl Attribution {
     fn id(&self) -> &ContainerId {
         match self {
             Attribution::OwnSession { id, .. }
-            | Attribution::SessionFile { id, .. }
+            | Attribution::Wrapper { id, .. }
             | Attribution::Container(id) => id,
         }
     }
@@ -264,14 +265,15 @@ impl Served for Client<'_> {
     }
 
     fn start(&self, attach: &mut Attach) -> Result<i32, RunError> {
-        let loginuid = match self.launch.attribution {
-            Attribution::OwnSession { loginuid, .. } => Some(loginuid),
-            _ => None,
+        let (loginuid, session) = match &self.launch.attribution {
+            Attribution::OwnSession { loginuid, .. } => (Some(*loginuid), None),
+            Attribution::Wrapper { session, .. } => (None, Some(session.id())),
+            Attribution::Container(_) => (None, None),
         };
         let pid = spawn_client(
             &self.launch.argv,
             self.cgroup.as_ref(),
-            loginuid,
+            Audit { loginuid, session },
             attach.stdio.take(),
         )?;
         if let Some(slot) = &attach.pid {
@@ -492,9 +494,9 @@ fn filter_for(
                 None
             }
         },
-        Attribution::SessionFile { file, id } => {
+        Attribution::Wrapper { session, id } => {
             let id = learn_id(id, client)?;
-            match wait_for(file, client).and_then(|t| t.parse().ok()) {
+            match wait_for(&session.audit_file(), client).and_then(|t| t.parse().ok()) {
                 Some(s) => Some(Filter::session(s)),
                 None => Some(Filter::container(&id)),
             }
@@ -506,19 +508,31 @@ fn filter_for(
     }
 }
 
+/// How the container gets an audit session of its own.
+struct Audit<'a> {
+    /// The client opens it, as this loginuid.
+    loginuid: Option<u32>,
+    /// eperm's wrapper opens it: the client passes this session's id on.
+    session: Option<&'a str>,
+}
+
 /// The client in a process group of its own, in the watchdog's cgroup (its
 /// `cgroup.procs`), killed with eperm (a parent-death signal besides the
-/// watchdog); with `loginuid`, in a fresh audit session.
+/// watchdog); in a fresh audit session, or with the wrapper's session id in
+/// its environment (never on its command line, which every user can read).
 fn spawn_client(
     argv: &[OsString],
     cgroup: Option<&OwnedFd>,
-    loginuid: Option<u32>,
+    audit: Audit,
     stdio: Option<[OwnedFd; 3]>,
 ) -> Result<i32, RunError> {
     let cgroup_fd = cgroup.map(|fd| fd.as_raw_fd());
-    let loginuid = loginuid.map(|uid| uid.to_string().into_bytes());
+    let loginuid = audit.loginuid.map(|uid| uid.to_string().into_bytes());
     let mut command = std::process::Command::new(&argv[0]);
     command.args(&argv[1..]);
+    if let Some(id) = audit.session {
+        command.env(super::wrapper::SESSION_ENV, id);
+    }
     if let Some([stdin, stdout, stderr]) = stdio {
         command.stdin(stdin).stdout(stdout).stderr(stderr);
     }

@@ -21,4 +21,5 @@ pub mod oci;
 pub mod oci_runtime;
 pub mod plan;
 pub mod podman;
+pub mod state;
 pub mod wrapper;

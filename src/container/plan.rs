@@ -8,7 +8,7 @@ use super::docker::{Client, RunArgs};
 use super::instrument::{instrument, Instrument};
 use super::launch::{Attribution, ContainerId, Covering, Launch};
 use super::oci_runtime::OciRuntime;
-use super::{oci, podman, wrapper};
+use super::{docker, oci, podman, state, wrapper};
 use crate::profile::{Profile, Target};
 use crate::run::Interception;
 use std::ffi::OsString;
@@ -182,20 +182,29 @@ impl Plan {
             .name
             .clone()
             .unwrap_or_else(|| format!("eperm-{}-{}", std::process::id(), files.number));
-        // Through the wrapper the container gets an audit session of its own, which
-        // tells its log records apart exactly.
-        let session = files.dir.join("session");
-        let mut env = Vec::new();
-        if let Some(agent) = &agent {
-            let mut var = OsString::from(format!("{}=", wrapper::AGENT_ENV));
-            var.push(agent.path());
-            env.push(var);
-        }
-        if runtime.is_some() {
-            let uid = crate::run::serve::login_uid(None);
-            env.push(format!("{}={uid}:{}", wrapper::SESSION_ENV, session.display()).into());
-        }
+        // Through the wrapper the container gets the agent and an audit session of
+        // its own, which tells its log records apart exactly. The wrapper takes
+        // both from a session in eperm's state directory, named by an id docker
+        // takes from the client's environment (`--env NAME` without a value).
+        let session = match runtime {
+            Some(_) => {
+                let request = state::Request {
+                    agent: agent.as_ref().map(|a| a.path().to_path_buf()),
+                    loginuid: Some(crate::run::serve::login_uid(None)),
+                };
+                Some(state::Session::create(
+                    Path::new(state::STATE_DIR),
+                    &request,
+                )?)
+            }
+            None => None,
+        };
+        let env = match session {
+            Some(_) => vec![OsString::from(wrapper::SESSION_ENV)],
+            None => Vec::new(),
+        };
         let client = Client {
+            dialect: &docker::DOCKER,
             run,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
@@ -214,8 +223,8 @@ impl Plan {
             mode: self.mode,
             notify_logs: true,
             agent,
-            attribution: match runtime {
-                Some(_) => Attribution::SessionFile { file: session, id },
+            attribution: match session {
+                Some(session) => Attribution::Wrapper { session, id },
                 None => Attribution::Container(id),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
@@ -288,12 +297,14 @@ impl Plan {
             .name
             .clone()
             .unwrap_or_else(|| format!("eperm-{}-{}", std::process::id(), files.number));
-        let argv = podman::Client {
+        let argv = Client {
+            dialect: &podman::PODMAN,
             run: client.run,
             runtime: client.runtime,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
             name: &name,
+            env: Vec::new(),
             cgroup_parent: files.cgroup_parent,
         }
         .argv();

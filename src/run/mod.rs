@@ -103,6 +103,9 @@ pub enum Policy {
 /// A call waiting for the user.
 pub struct HoldRequest {
     pub event: crate::sources::event::Event,
+    /// Asked again because the call's pointer arguments changed after the user
+    /// allowed it: the call as it was shown then (`event` has it as it reads now).
+    pub was: Option<String>,
     pub reply: mpsc::Sender<HoldAnswer>,
 }
 
@@ -189,9 +192,7 @@ impl Supervision {
             _ => false,
         };
         let bootstrap = crate::sources::event::is_bootstrap(&comm, own_exe);
-        // The caller is stopped in the call, so its arguments can be read now.
-        let memory = crate::sources::memory::ProcessMemory { pid: tid };
-        let call_text = crate::syscalls::decode::decode(arch, nr, &args, Some(&memory)).text;
+        let call_text = decode_live(arch, nr, args, tid);
         let verdict = judgement.verdict;
         crate::sources::event::Event {
             time_ms: self.started.elapsed().as_millis() as u64,
@@ -216,47 +217,106 @@ impl Supervision {
         }
     }
 
-    /// Decides one call: by policy, asking the UI when holding.
-    pub fn decide(&self, event: &crate::sources::event::Event, verdict: Verdict) -> Answer {
-        self.decide_answered(event, verdict).0
+    /// Decides one call (`event` is `call`'s): by policy, asking the UI when
+    /// holding. The caller is stopped by the tracer, so it cannot vanish meanwhile.
+    pub fn decide(
+        &self,
+        call: &Call,
+        event: &mut crate::sources::event::Event,
+        verdict: Verdict,
+    ) -> Answer {
+        self.decide_answered(call, event, verdict, &|| true).0
     }
 
     /// Like [`Supervision::decide`], also giving the user's answer when one was asked,
     /// so that a supervisor can remember "allow always".
+    ///
+    /// A held call's pointer arguments can be rewritten while it waits for the
+    /// user (by another thread of its process, or by another process through
+    /// `process_vm_writev`): the kernel reads them only once the call runs. So
+    /// before a call the user allowed is let through, they are read again; if
+    /// the call now reads otherwise, the user is asked again with both, and
+    /// `event` keeps what was read last. `still_waiting` says whether the caller
+    /// still waits in this call; it is asked after every read, so that what was
+    /// read is known to be the caller's and not a reused pid's.
     pub fn decide_answered(
         &self,
-        event: &crate::sources::event::Event,
+        call: &Call,
+        event: &mut crate::sources::event::Event,
         verdict: Verdict,
+        still_waiting: &dyn Fn() -> bool,
     ) -> (Answer, Option<HoldAnswer>) {
-        match &self.policy {
-            Policy::Permissive => (Answer::Continue, None),
-            Policy::Enforce => (enforce(verdict), None),
-            Policy::Hold(ui) => {
-                let (reply, answer) = mpsc::channel();
-                if ui
-                    .send(HoldRequest {
-                        event: event.clone(),
-                        reply,
-                    })
-                    .is_err()
-                {
-                    return (Answer::Continue, None); // nobody is listening any more
-                }
-                let answer = answer.recv().ok();
-                let decision = match answer {
-                    Some(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) | None => {
-                        Answer::Continue
-                    }
-                    Some(HoldAnswer::Deny) => match enforce(verdict) {
-                        Answer::Fail(errno) => Answer::Fail(errno),
-                        _ => Answer::Fail(1),
-                    },
-                    Some(HoldAnswer::Kill) => Answer::Kill,
-                };
-                (decision, answer)
+        let ui = match &self.policy {
+            Policy::Permissive => return (Answer::Continue, None),
+            Policy::Enforce => return (enforce(verdict), None),
+            Policy::Hold(ui) => ui,
+        };
+        let mut was = None;
+        loop {
+            let (reply, answer) = mpsc::channel();
+            let request = HoldRequest {
+                event: event.clone(),
+                was: was.take(),
+                reply,
+            };
+            if ui.send(request).is_err() {
+                return (Answer::Continue, None); // nobody is listening any more
             }
+            let answer = answer.recv().ok();
+            let decision = match answer {
+                Some(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) => Answer::Continue,
+                None => return (Answer::Continue, None),
+                Some(HoldAnswer::Deny) => match enforce(verdict) {
+                    Answer::Fail(errno) => Answer::Fail(errno),
+                    _ => Answer::Fail(1),
+                },
+                Some(HoldAnswer::Kill) => Answer::Kill,
+            };
+            if decision != Answer::Continue {
+                return (decision, answer);
+            }
+            let now = decode_live(call.arch, call.nr, call.args, call.tid);
+            if !still_waiting() {
+                // Gone (and the read perhaps another process's): the answer will
+                // be refused; the event keeps what the user saw.
+                return (decision, answer);
+            }
+            if event.call.as_deref() == Some(now.as_str()) {
+                return (decision, answer);
+            }
+            // Never let it through on a confirmation of what it no longer is.
+            was = event.call.replace(now);
         }
     }
+}
+
+/// Call `nr` of `arch` with `args` as text, what its pointer arguments point at
+/// read from thread `tid`'s memory (the thread must be stopped in the call).
+///
+/// The read happens on a reader thread with a deadline
+/// ([`crate::sources::memory::within_deadline`]): a workload can make a read of
+/// its memory wait forever (a page registered with userfaultfd), and the
+/// supervisor must go on answering calls. A read given up on shows the
+/// arguments unread. Calls that point at nothing are decoded here, without the
+/// trip to the reader thread.
+pub fn decode_live(arch: Arch, nr: u32, args: [u64; 6], tid: u32) -> String {
+    use crate::sources::memory::{self, ProcessMemory, TraceeMemory};
+    use crate::syscalls::decode::decode;
+    /// Reads nothing; notes whether the decoder asked to.
+    struct Probe(std::cell::Cell<bool>);
+    impl TraceeMemory for Probe {
+        fn read(&self, _: u64, _: usize) -> Option<Vec<u8>> {
+            self.0.set(true);
+            None
+        }
+    }
+    let probe = Probe(std::cell::Cell::new(false));
+    let unread = decode(arch, nr, &args, Some(&probe)).text;
+    if !probe.0.get() {
+        return unread;
+    }
+    memory::within_deadline(move || decode(arch, nr, &args, Some(&ProcessMemory { pid: tid })).text)
+        .unwrap_or(unread)
 }
 
 /// How the workload ended, as a shell would see it.

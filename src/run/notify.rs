@@ -278,7 +278,11 @@ impl<'a> Supervisor<'a> {
             nr,
             args: notif.data.args,
         };
-        // Decoded now, while the caller waits: its memory cannot change under us.
+        // Decoded now, while the caller waits in the call. Its memory can still change
+        // under us: another thread of its process, or another process through
+        // process_vm_writev, can rewrite what the arguments point at before the kernel
+        // reads it once the call runs (a held call is read again before it is let
+        // through: see `Supervision::decide_answered`).
         let mut event = self.sup.event_from(
             Source::Notify,
             &call,
@@ -297,7 +301,10 @@ impl<'a> Supervisor<'a> {
         let decision = if self.always.contains(&(arch, nr)) {
             Answer::Continue
         } else {
-            let (decision, answer) = self.sup.decide_answered(&event, judgement.verdict);
+            let sup = self.sup;
+            let id = notif.id;
+            let (decision, answer) =
+                sup.decide_answered(&call, &mut event, judgement.verdict, &|| self.valid(id));
             if answer == Some(HoldAnswer::AllowAlways) {
                 self.always.insert((arch, nr));
             }
@@ -309,11 +316,7 @@ impl<'a> Supervisor<'a> {
             Answer::Kill => Decision::Killed,
         };
         if decision == Answer::Kill {
-            // The thread id names its whole process for kill(); it may be gone already.
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(call.pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            self.kill_caller(notif.id, call.pid);
         }
         // The answer is taken only while the caller still waits in this call, so a
         // taken answer also proves that the memory read above was the caller's. A
@@ -379,6 +382,29 @@ impl<'a> Supervisor<'a> {
         }
         let task = &self.tasks[&tid];
         (task.tgid, task.comm.clone(), task.exe.clone())
+    }
+
+    /// Kills process `pid`, which made notification `id`, unless the caller is gone:
+    /// its pid could name another process by now. The pidfd is taken first and the
+    /// notification checked after, so the signal goes to the process that waited
+    /// (the kernel's documented order for acting on a caller).
+    fn kill_caller(&self, id: u64, pid: u32) {
+        let Ok(pidfd) = pidfd_open(pid as i32) else {
+            return; // gone already
+        };
+        if !self.valid(id) {
+            return;
+        }
+        // SAFETY: plain syscall on our own pidfd; no pointers (siginfo is NULL).
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
     }
 
     /// Is the notification still pending (its caller alive and waiting)?

@@ -343,7 +343,7 @@ impl Tracer<'_> {
         };
         let judgement = self.judgement(&call, info.ret_data as usize);
         let mut ev = self.make_event(&call, &judgement);
-        let decision = self.sup.decide(&ev, judgement.verdict);
+        let decision = self.sup.decide(&call, &mut ev, judgement.verdict);
         let outcome = match decision {
             Answer::Continue => {
                 resume(tid, 0);

@@ -16,9 +16,10 @@ pub struct Collector {
     sink: Option<String>,
 }
 
-/// `--events FILE`, created (or emptied) for writing.
+/// `--events FILE`, created afresh for writing (an old one is replaced, a
+/// link, FIFO or device there refused: see [`crate::files`]).
 pub fn events_file(path: &str) -> Result<std::fs::File, Error> {
-    std::fs::File::create(path).map_err(Error::file(FileOp::CreateEvents, Path::new(path)))
+    Ok(crate::files::Output::create(Path::new(path), FileOp::CreateEvents)?.publish()?)
 }
 
 /// Starts collecting; events sent on the returned sender are written to `events`.

@@ -28,6 +28,8 @@ pub struct Local<'a> {
 
 const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles: register eperm's runc wrapper as a runtime,\n    ln -s $(command -v eperm) /usr/local/bin/eperm-runc\n    dockerd --add-runtime eperm=/usr/local/bin/eperm-runc   (or \"runtimes\" in daemon.json)\n  or use --mode log";
 
+const DOCKER_ROOT_HINT: &str = "eperm's runc wrapper (which dockerd 20.10 needs to hand eperm the listener) takes its sessions only from root's eperm: run eperm docker as root";
+
 impl Session {
     /// A local command under `profile`.
     pub fn local(profile: Profile, argv: Vec<OsString>, how: &Local) -> Result<Session, Error> {
@@ -71,8 +73,14 @@ impl Session {
                 profile.file
             )));
         }
-        let wrapper = dockerrun::wrapper_runtime();
-        let mode = container_mode(mode, enforce, wrapper.is_some(), DOCKER_NOTIFY_HINT)?;
+        // The wrapper takes its sessions only from root's state directory.
+        let root = nix::unistd::geteuid().is_root();
+        let wrapper = dockerrun::wrapper_runtime().filter(|_| root);
+        let hint = match root {
+            true => DOCKER_NOTIFY_HINT,
+            false => DOCKER_ROOT_HINT,
+        };
+        let mode = container_mode(mode, enforce, wrapper.is_some(), hint)?;
         // Docker keeps or drops the profile's rules by the container's caps;
         // its runc (the one on PATH, which the wrapper execs too) loads them.
         let target = here_in(run.caps, crate::target::RuntimeKind::Runc);

@@ -182,12 +182,22 @@ impl Watch {
 }
 
 /// How many records of one saved log were read, and how many were not whole.
+#[derive(Default)]
 pub struct Replayed {
     pub records: usize,
     /// Records cut short.
     pub truncated: u64,
     /// Records the printk rate limit suppressed (kmsg says how many).
     pub suppressed: u64,
+}
+
+impl Replayed {
+    /// Adds what another block of the same log held.
+    pub fn add(&mut self, block: Replayed) {
+        self.records += block.records;
+        self.truncated += block.truncated;
+        self.suppressed += block.suppressed;
+    }
 }
 
 /// The events of one saved log (`data`, in any form `sources::file` reads),

@@ -87,51 +87,86 @@ pub fn chunks(data: &[u8], parts: usize) -> Vec<&[u8]> {
     out
 }
 
-/// A file mapped into memory, read-only: a large log is read without copying it.
-pub struct Mapped {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
+/// How much of a log is read at a time: a log is streamed, never read whole,
+/// so a huge (or endless, or truncated meanwhile) one costs no more memory.
+pub const BLOCK: usize = 8 << 20;
 
-impl Mapped {
-    /// Maps `path`; `None` when it cannot be mapped (a pipe, an empty file), so that
-    /// the caller reads it instead.
-    pub fn open(path: &std::path::Path) -> Option<Mapped> {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::File::open(path).ok()?;
-        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
-        if len == 0 || !file.metadata().ok()?.is_file() {
-            return None;
-        }
-        // SAFETY: a private read-only mapping of a file we opened; unmapped on drop.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
+/// Reads `from` a block at a time and calls `each` with whole records: a
+/// block ends at a line's end, or, in the journal's export form (fields
+/// starting `__`), at the blank line that ends an entry. A record longer
+/// than two blocks is cut where they end.
+pub fn each_block(
+    mut from: impl std::io::Read,
+    mut each: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut block = vec![0u8; BLOCK];
+    let mut export = None;
+    loop {
+        let n = match from.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
-        if ptr == libc::MAP_FAILED {
-            return None;
+        pending.extend_from_slice(&block[..n]);
+        let export = *export.get_or_insert_with(|| {
+            let start = pending.iter().position(|b| !b.is_ascii_whitespace());
+            start.is_some_and(|i| pending[i..].starts_with(b"__"))
+        });
+        let end = match export {
+            true => pending
+                .windows(2)
+                .rposition(|w| w == b"\n\n")
+                .map(|i| i + 2),
+            false => pending.iter().rposition(|&b| b == b'\n').map(|i| i + 1),
+        };
+        match end {
+            Some(end) => {
+                each(&pending[..end]);
+                pending.drain(..end);
+            }
+            None if pending.len() >= 2 * BLOCK => {
+                each(&pending);
+                pending.clear();
+            }
+            None => {}
         }
-        // SAFETY: advice on our own mapping.
-        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        Some(Mapped { ptr, len })
     }
-
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is valid for `len` bytes while self lives. (A file
-        // truncated meanwhile by another process would fault: logs only grow.)
-        unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len) }
+    if !pending.is_empty() {
+        each(&pending);
     }
+    Ok(())
 }
 
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: unmapping what open mapped.
-        unsafe { libc::munmap(self.ptr, self.len) };
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_end_at_whole_records() {
+        let mut text = Vec::new();
+        for i in 0..(3 * BLOCK / 20) {
+            text.extend_from_slice(format!("line {i:013}\n").as_bytes());
+        }
+        text.extend_from_slice(b"last, no newline");
+        let mut seen = Vec::new();
+        let mut blocks = 0;
+        each_block(&text[..], |b| {
+            assert!(b.ends_with(b"\n") || b.ends_with(b"newline"));
+            seen.extend_from_slice(b);
+            blocks += 1;
+        })
+        .unwrap();
+        assert_eq!(seen, text);
+        assert!(blocks > 1);
+    }
+
+    #[test]
+    fn an_endless_line_is_cut_not_kept_whole() {
+        let mut biggest = 0;
+        let endless = std::io::Read::take(std::io::repeat(b'x'), 5 * BLOCK as u64);
+        each_block(endless, |b| biggest = biggest.max(b.len())).unwrap();
+        assert!(biggest <= 3 * BLOCK);
     }
 }

@@ -178,12 +178,8 @@ mod tests {
             {"names": ["reboot"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
         let profile = crate::profile::load_str("p.json", text.into()).unwrap();
         let tally = |syscall: &str| Tally {
-            rule: Some(0),
-            syscall: syscall.into(),
-            arch: "x86_64".into(),
-            action: "SCMP_ACT_ALLOW".into(),
             count: 3,
-            ..Tally::default()
+            ..Tally::new(Some(0), syscall, Arch::X86_64, Action::Allow)
         };
         let coverage = Coverage {
             runs: 1,

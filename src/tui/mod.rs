@@ -10,13 +10,15 @@ mod terminal;
 
 use crate::app::{self, App, Effect, Msg};
 use crate::coverage::Coverage;
+use crate::error::FileOp;
+use crate::files::Pin;
 use crate::run::HoldAnswer;
 use crate::session::live::{CoverageRun, Live, LiveOptions, LiveReport, Runner, Sink};
 use crate::session::Session;
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::ui::{self, Theme};
-use files::{save, watch};
+use files::{reread, save, watch};
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use std::collections::{HashMap, VecDeque};
@@ -140,6 +142,8 @@ struct Loop {
     pending: Option<(std::path::PathBuf, String, Option<String>)>,
     /// Saves written, for the tests.
     writes: u64,
+    /// The profile's file as the session found it: saves go there, or nowhere.
+    pin: Option<Pin>,
 }
 
 impl Loop {
@@ -150,6 +154,10 @@ impl Loop {
         rx: mpsc::Receiver<Incoming>,
         live: Live,
     ) -> Loop {
+        let pin = match app.path_pending {
+            false => app.path.as_deref().and_then(|p| Pin::take(p).ok()),
+            true => None,
+        };
         Loop {
             runs,
             app,
@@ -163,6 +171,7 @@ impl Loop {
             last_exit: None,
             pending: None,
             writes: 0,
+            pin,
         }
     }
 
@@ -295,12 +304,10 @@ impl Loop {
             Incoming::Msg(Msg::FileChanged(text)) => {
                 // Read again now: a late notice of our own earlier write must
                 // not bring back what the file held then.
-                let fresh = self
-                    .app
-                    .path
-                    .as_ref()
-                    .and_then(|p| std::fs::read_to_string(p).ok());
-                return vec![Msg::FileChanged(fresh.unwrap_or(text))];
+                return match self.app.path.clone() {
+                    Some(path) => vec![reread(&path, self.pin.as_mut())],
+                    None => vec![Msg::FileChanged(text)],
+                };
             }
             Incoming::Msg(m) => return vec![m],
             Incoming::Run(report) => report,
@@ -330,6 +337,7 @@ impl Loop {
                 vec![Msg::Hold {
                     id: self.next_hold,
                     event: req.event,
+                    was: req.was,
                 }]
             }
             LiveReport::Hold(_, req) => {
@@ -407,12 +415,16 @@ impl Loop {
                             work.push_back(Msg::SaveFailed(e.to_string()));
                         }
                     }
-                    Effect::Report { path, triage } => {
+                    Effect::Report {
+                        path,
+                        triage,
+                        picked,
+                    } => {
                         // The report speaks of the profile on disk: the file first.
                         if let Some(result) = self.write_pending() {
                             work.push_front(result);
                         }
-                        work.push_back(Msg::ReportWritten(self.report(path, *triage)));
+                        work.push_back(Msg::ReportWritten(self.report(path, *triage, picked)));
                     }
                     Effect::Quit => {
                         self.write_pending();
@@ -436,6 +448,7 @@ impl Loop {
         &self,
         path: std::path::PathBuf,
         mut triage: crate::report::Triage,
+        picked: bool,
     ) -> Result<std::path::PathBuf, String> {
         if let Some(runs) = &self.runs {
             let session = runs.session();
@@ -443,9 +456,15 @@ impl Loop {
             triage.rerun = Some(session.rerun(profile));
             triage.runtime = session.runtime_name();
         }
-        std::fs::write(&path, triage.render())
+        // A path eperm picked (beside the profile) is first checked for
+        // who could have planted something there; one the user named is not.
+        if picked {
+            crate::files::check_picked(&path, FileOp::WriteReport, "name the file: --report FILE")
+                .map_err(|e| e.to_string())?;
+        }
+        crate::files::write(&path, triage.render().as_bytes(), FileOp::WriteReport)
             .map(|()| path.clone())
-            .map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| e.to_string())
     }
 
     fn save(
@@ -455,7 +474,7 @@ impl Loop {
         expected_old: Option<String>,
     ) -> Msg {
         let first = self.watcher.is_none();
-        match save(&path, &text, expected_old.as_deref()) {
+        match save(&path, &mut self.pin, &text, expected_old.as_deref()) {
             Ok(()) => {
                 if first {
                     self.watcher = watch(&path, &self.tx);
@@ -537,6 +556,7 @@ mod tests {
             let (reply, answer) = mpsc::channel();
             let req = HoldRequest {
                 event: event("mkdir", 1, 0),
+                was: None,
                 reply,
             };
             let send = |r| tx.send(Incoming::Run(r)).unwrap();
@@ -576,7 +596,8 @@ mod tests {
         assert!(of_the_run(&Msg::Event(event("mkdir", 1, 0))));
         assert!(of_the_run(&Msg::Hold {
             id: 1,
-            event: event("mkdir", 1, 0)
+            event: event("mkdir", 1, 0),
+            was: None,
         }));
         assert!(!of_the_run(&Msg::Key(Key::Char('q'), Mods::NONE)));
         assert!(!of_the_run(&Msg::FileChanged(String::new())));
@@ -715,6 +736,49 @@ mod tests {
         assert!(allowed(&path, "chmod"));
         assert!(l.app.prompt.is_none(), "{:?}", l.app.prompt);
         assert_eq!(l.app.file_state, app::FileState::Saved);
+    }
+
+    /// Issue 26: the profile swapped for a link to another file mid-session
+    /// (by whoever can write its directory): `a` saves nothing there, and the
+    /// status says where the path leads now; a reload does not re-pin there.
+    #[test]
+    fn a_profile_swapped_for_a_link_is_not_saved_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.json");
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        let profile = crate::profile::load_file(&path).unwrap();
+        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
+        let (tx, rx) = mpsc::channel();
+        let mut l = Loop::new(None, app, tx, rx, Live::none(1));
+        let elsewhere = dir.path().join("root-owned.json");
+        std::fs::write(&elsewhere, testing::PROFILE).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let resolved = std::fs::canonicalize(&elsewhere).unwrap();
+        // The watcher's notice: not reloaded, and why.
+        let msgs = l.message(Incoming::Msg(Msg::FileChanged(String::new())));
+        l.update(msgs.into());
+        assert!(
+            l.app.message.contains(&resolved.display().to_string()),
+            "{}",
+            l.app.message
+        );
+        let batch = VecDeque::from([
+            Msg::Event(event("mkdir", 1, 0)),
+            Msg::Key(Key::Char('a'), Mods::NONE),
+        ]);
+        l.update(batch);
+        assert!(!allowed(&elsewhere, "mkdir"), "saved through the link");
+        assert!(l.app.message.starts_with("not saved"), "{}", l.app.message);
+        assert!(
+            l.app.message.contains(&resolved.display().to_string()),
+            "{}",
+            l.app.message
+        );
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     /// The whole loop in-process: a run's event and the user's `a` come in on the

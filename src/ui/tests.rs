@@ -3,7 +3,7 @@
 //! screens mean to show, whatever the synthetic events carry.
 
 use super::{draw, Theme};
-use crate::app::testing::{default_without, event, one_run, with_coverage};
+use crate::app::testing::{default_without, event, one_run, press, with_coverage};
 use crate::app::{App, Config, Key, Mods, Msg};
 use crate::profile::load_str;
 use crate::run::WorkloadExit;
@@ -57,6 +57,13 @@ fn busy(hold: bool) -> App {
     app
 }
 
+/// [`busy`] (holding nothing) after the key `c`.
+fn busy_after(c: char) -> App {
+    let mut app = busy(false);
+    press(&mut app, c);
+    app
+}
+
 /// The screen as text, one line per row, trailing blanks trimmed.
 fn screen(app: &App, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -69,6 +76,13 @@ fn screen(app: &App, w: u16, h: u16) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The screen, which must show `text`.
+fn showing(app: &App, w: u16, h: u16, text: &str) -> String {
+    let s = screen(app, w, h);
+    assert!(s.contains(text), "{s}");
+    s
 }
 
 #[test]
@@ -88,9 +102,7 @@ fn empty_screen_80x24() {
 
 #[test]
 fn help_overlay_80x24() {
-    let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('?'), Mods::NONE));
-    snap!(screen(&app, 80, 24));
+    snap!(screen(&busy_after('?'), 80, 24));
 }
 
 #[test]
@@ -99,39 +111,58 @@ fn hold_prompt_120x40() {
     app.update(Msg::Hold {
         id: 1,
         event: event("mkdir", 4242, 0),
+        was: None,
     });
     snap!(screen(&app, 120, 40));
+}
+
+/// A call asked again after its memory changed shows what the user allowed and
+/// what it is now, the whole prompt in the box even with a long path.
+#[test]
+fn a_changed_held_call_shows_both_texts() {
+    let mut app = busy(true);
+    let long = "d".repeat(150);
+    let mut e = event("mkdir", 4242, 0);
+    e.call = Some(format!("mkdir(\"/{long}/toctou-EVIL\", 0777)"));
+    app.update(Msg::Hold {
+        id: 1,
+        event: e,
+        was: Some(format!("mkdir(\"/{long}/toctou-safe\", 0777)")),
+    });
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("CHANGED since you allowed it"), "{s}");
+    assert!(s.contains("toctou-safe"), "{s}");
+    assert!(s.contains("toctou-EVIL"), "{s}");
+    assert!(s.contains("o allow once"), "{s}");
 }
 
 #[test]
 fn allowed_and_clean_run_120x40() {
     let mut app = busy(false);
     // The loop writes the autosave and confirms it before `r`: a re-run runs what is on disk.
-    let text = crate::app::testing::saved_text(&app.update(Msg::Key(Key::Char('a'), Mods::NONE)));
+    let text = crate::app::testing::saved_text(&press(&mut app, 'a'));
     app.update(Msg::Saved {
         path: "profiles/p.json".into(),
         text,
     });
-    app.update(Msg::Key(Key::Char('r'), Mods::NONE));
+    press(&mut app, 'r');
     app.update(Msg::Started { pid: 4343 });
     app.update(Msg::Output {
         line: "ok".into(),
         err: false,
     });
     app.update(Msg::Exited(WorkloadExit::Exited(0)));
-    let s = screen(&app, 120, 40);
-    assert!(s.contains("clean run"), "{s}");
-    snap!(s);
+    snap!(showing(&app, 120, 40, "clean run"));
 }
 
 #[test]
 fn quit_prompt_80x24() {
     let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    press(&mut app, 'a');
     // The autosave failed: still unsaved. (A save still in flight would quit once
     // it is confirmed, without asking.)
     app.update(Msg::SaveFailed("p.json: cannot write it".into()));
-    app.update(Msg::Key(Key::Char('q'), Mods::NONE));
+    press(&mut app, 'q');
     snap!(screen(&app, 80, 24));
 }
 
@@ -199,23 +230,19 @@ fn a_click_selects_the_row_under_it() {
 
 #[test]
 fn errno_prompt_80x24() {
-    let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('e'), Mods::NONE));
-    snap!(screen(&app, 80, 24));
+    snap!(screen(&busy_after('e'), 80, 24));
 }
 
 #[test]
 fn conflict_with_diff_120x40() {
     let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('w'), Mods::NONE));
+    press(&mut app, 'w');
     // Autosave's write has not been confirmed: the edit is unsaved.
-    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
+    press(&mut app, 'a');
     let theirs = app.profile.text.replacen("\"chmod\",", "", 1);
     app.update(Msg::FileChanged(theirs));
-    app.update(Msg::Key(Key::Char('s'), Mods::NONE));
-    let s = screen(&app, 120, 40);
-    assert!(s.contains("keep mine"), "{s}");
-    snap!(s);
+    press(&mut app, 's');
+    snap!(showing(&app, 120, 40, "keep mine"));
 }
 
 /// The status bar names each kernel log source with what it knows it missed.
@@ -230,9 +257,7 @@ fn log_sources_health_in_the_status_bar_120x40() {
     let mut audit = Health::new(Source::Audit);
     audit.received = 40;
     app.update(Msg::Health(vec![audit.clone(), kmsg]));
-    let s = screen(&app, 120, 40);
-    assert!(s.contains("audit ok · kmsg suppressed 12"), "{s}");
-    snap!(s);
+    snap!(showing(&app, 120, 40, "audit ok · kmsg suppressed 12"));
     audit.lost = 3;
     let off = Health::unavailable(Source::Kmsg, "no /dev/kmsg".into());
     app.update(Msg::Health(vec![audit, off]));
@@ -243,7 +268,7 @@ fn log_sources_health_in_the_status_bar_120x40() {
 fn coverage_app() -> App {
     let mut app = with_coverage(one_run());
     app.update(Msg::Started { pid: 4242 });
-    app.update(Msg::Key(Key::Char('c'), Mods::NONE));
+    press(&mut app, 'c');
     app
 }
 
@@ -272,10 +297,8 @@ fn coverage_view_80x24() {
 #[test]
 fn prune_diff_prompt_120x40() {
     let mut app = coverage_app();
-    app.update(Msg::Key(Key::Char('p'), Mods::NONE));
-    let s = screen(&app, 120, 40);
-    assert!(s.contains("y write it"), "{s}");
-    snap!(s);
+    press(&mut app, 'p');
+    snap!(showing(&app, 120, 40, "y write it"));
 }
 
 #[test]
@@ -331,7 +354,11 @@ fn hostile_names_calls_and_output_show_escaped_in_every_pane() {
     );
     assert!(s.contains("\\33[31mred\\233\\302\\233A\\177"), "{s}");
     // The held call's question quotes the name too.
-    app.update(Msg::Hold { id: 1, event: e });
+    app.update(Msg::Hold {
+        id: 1,
+        event: e,
+        was: None,
+    });
     let s = screen(&app, 120, 40);
     assert!(inert(&s), "{s:?}");
     assert!(
@@ -404,7 +431,7 @@ fn runtime_start_up_folded_under_the_workloads_rows_120x40() {
 #[test]
 fn runtime_start_up_listed_after_the_workloads_rows_120x40() {
     let mut app = crate::app::testing::container_session();
-    app.update(Msg::Key(Key::Char('b'), Mods::NONE));
+    press(&mut app, 'b');
     let s = screen(&app, 120, 40);
     let workload = s.find("clone3").unwrap();
     let runtime = s.find("pivot_root").expect(&s);
@@ -416,18 +443,16 @@ fn runtime_start_up_listed_after_the_workloads_rows_120x40() {
 #[test]
 fn session_diff_120x40() {
     let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('a'), Mods::NONE));
-    app.update(Msg::Key(Key::Char('D'), Mods::NONE));
-    let s = screen(&app, 120, 40);
-    assert!(s.contains("+        \"mkdir\","), "{s}");
-    snap!(s);
+    press(&mut app, 'a');
+    press(&mut app, 'D');
+    snap!(showing(&app, 120, 40, "+        \"mkdir\","));
 }
 
 #[test]
 fn filter_input_hints_80x24() {
     let mut app = busy(false);
-    app.update(Msg::Key(Key::Char('/'), Mods::NONE));
-    app.update(Msg::Key(Key::Char('m'), Mods::NONE));
+    press(&mut app, '/');
+    press(&mut app, 'm');
     let s = screen(&app, 80, 24);
     assert_eq!(
         s.lines().last(),

@@ -1,6 +1,6 @@
 //! `eperm check`: lints reported with code, JSON path and position; exit codes.
 
-use crate::util::{fixture, run, stdout};
+use crate::util::{assert_has, fixture, run, stdout};
 use serde_json::Value;
 
 fn check_json(file: &str, extra: &[&str]) -> (i32, Value) {
@@ -83,8 +83,8 @@ fn errors_exit_one_and_are_rendered_with_position() {
     let out = run(&["check", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("notify-write.json:7:27: error[notify-write]: syscalls[1].names[1]: runc refuses SCMP_ACT_NOTIFY for write"), "{text}");
-    assert!(text.contains("1 error, 0 warnings"), "{text}");
+    assert_has(&text, "notify-write.json:7:27: error[notify-write]: syscalls[1].names[1]: runc refuses SCMP_ACT_NOTIFY for write");
+    assert_has(&text, "1 error, 0 warnings");
 }
 
 #[test]

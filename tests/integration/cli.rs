@@ -1,7 +1,7 @@
 //! How the commands behave at their edges: files they cannot write, a reader
 //! of their output that quits early, values the command line refuses.
 
-use crate::util::{run, stderr};
+use crate::util::{assert_has, run, stderr};
 use std::process::Stdio;
 
 /// The embedded default profile, written to a file of its own.
@@ -18,9 +18,9 @@ fn an_unwritable_output_names_the_file_and_the_operation() {
     let out = run(&["compile", &profile, "-o", "/nonexistent-dir/x.bpf"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("cannot write /nonexistent-dir/x.bpf: No such file or directory"),
-        "{err}"
+    assert_has(
+        &err,
+        "cannot write /nonexistent-dir/x.bpf: No such file or directory",
     );
 }
 
@@ -29,9 +29,9 @@ fn an_unreadable_input_names_the_file_and_exits_2() {
     let out = run(&["replay", "--no-tui", "/nonexistent-dir/audit.log"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("cannot read /nonexistent-dir/audit.log: No such file or directory"),
-        "{err}"
+    assert_has(
+        &err,
+        "cannot read /nonexistent-dir/audit.log: No such file or directory",
     );
 }
 
@@ -112,7 +112,7 @@ fn a_value_outside_a_closed_set_exits_2_naming_it() {
         let out = run(&args);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("invalid value 'sideways'"), "{err}");
+        assert_has(&err, "invalid value 'sideways'");
         assert!(
             err.contains(flag) && err.contains("possible values"),
             "{err}"

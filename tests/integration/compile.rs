@@ -1,6 +1,6 @@
 //! The compiler, emulator and the `compile` / `explain` commands.
 
-use crate::util::{fixture, run, stderr, stdout};
+use crate::util::{assert_has, fixture, run, stderr, stdout};
 use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::{self, bpf, Mode};
@@ -118,19 +118,26 @@ fn unconditionally_allowed_syscalls_are_cacheable_and_paths_are_short() {
     assert!(s.instructions < 600, "{s:?}");
 }
 
-#[test]
-fn long_argument_blocks_get_trampolines() {
-    // 300 argument values for one syscall: the search must jump over them.
+/// A profile (loaded as `name`) allowing ioctl with each of the first `values`
+/// values of its second argument, and the calls `allowed` (JSON strings, comma
+/// separated) whatever their arguments; the rest is denied.
+fn ioctl_values(name: &str, values: u64, allowed: &str) -> eperm::profile::Profile {
     let mut rules = String::new();
-    for v in 0..300 {
+    for v in 0..values {
         rules.push_str(&format!(
             r#"{{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [{{"index": 1, "value": {v}, "op": "SCMP_CMP_EQ"}}]}},"#
         ));
     }
     let text = format!(
-        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{rules} {{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}}]}}"#
+        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{rules} {{"names": [{allowed}], "action": "SCMP_ACT_ALLOW"}}]}}"#
     );
-    let p = eperm::profile::load_str("big.json", text).unwrap();
+    eperm::profile::load_str(name, text).unwrap()
+}
+
+#[test]
+fn long_argument_blocks_get_trampolines() {
+    // 300 argument values for one syscall: the search must jump over them.
+    let p = ioctl_values("big.json", 300, r#""read", "write""#);
     let r = resolve_for(&p, &[Arch::X86_64]);
     let c = compile::compile(&r, Mode::Enforce).unwrap();
     compile::validate(&c.program).unwrap();
@@ -152,16 +159,7 @@ fn long_argument_blocks_get_trampolines() {
 
 #[test]
 fn too_long_programs_are_refused_with_a_clear_error() {
-    let mut rules = String::new();
-    for v in 0..5000 {
-        rules.push_str(&format!(
-            r#"{{"names": ["ioctl"], "action": "SCMP_ACT_ALLOW", "args": [{{"index": 1, "value": {v}, "op": "SCMP_CMP_EQ"}}]}},"#
-        ));
-    }
-    let text = format!(
-        r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{rules} {{"names": ["read"], "action": "SCMP_ACT_ALLOW"}}]}}"#
-    );
-    let p = eperm::profile::load_str("huge.json", text).unwrap();
+    let p = ioctl_values("huge.json", 5000, r#""read""#);
     let err = compile::compile(&resolve_for(&p, &[Arch::X86_64]), Mode::Enforce).unwrap_err();
     assert!(err.to_string().contains("at most 4096"), "{err}");
 }
@@ -232,7 +230,7 @@ fn compile_writes_lists_and_measures() {
 
     let out = run(&["compile", f, "--arch", "x86_64", "--disasm"]);
     let text = stdout(&out);
-    assert!(text.contains("jeq  arch == x86_64"), "{text}");
+    assert_has(&text, "jeq  arch == x86_64");
     assert!(
         text.contains("(getpid)") && text.contains("ret  ERRNO(EACCES)"),
         "{text}"
@@ -249,66 +247,48 @@ fn compile_writes_lists_and_measures() {
     assert!(stderr(&out).contains("[possible values: enforce, trace, notify, log]"));
 }
 
+/// `eperm explain` of the fixture `file` on x86_64 with `args`.
+fn explain_x86_64(file: &str, args: &[&str]) -> std::process::Output {
+    let file = fixture(file);
+    let head = ["explain", file.to_str().unwrap()];
+    run(&[&head[..], args, &["--arch", "x86_64"]].concat())
+}
+
 #[test]
 fn explain_names_the_deciding_rule_and_the_others() {
-    let f = fixture("compile/overlap.json");
-    let f = f.to_str().unwrap();
-    let out = run(&["explain", f, "personality", "8", "--arch", "x86_64"]);
+    let out = explain_x86_64("compile/overlap.json", &["personality", "8"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(text.contains("SCMP_ACT_ERRNO(EINVAL)"), "{text}");
-    assert!(text.contains("decided by syscalls[1]"), "{text}");
-    assert!(
-        text.contains("syscalls[0]: it matches, but syscalls[1] decides"),
-        "{text}"
-    );
+    assert_has(&text, "SCMP_ACT_ERRNO(EINVAL)");
+    assert_has(&text, "decided by syscalls[1]");
+    assert_has(&text, "syscalls[0]: it matches, but syscalls[1] decides");
 
-    let f = fixture("compile/includes.json");
-    let f = f.to_str().unwrap();
-    let out = run(&[
-        "explain",
-        f,
-        "personality",
-        "0x1",
-        "--arch",
-        "x86_64",
-        "--json",
-    ]);
+    let out = explain_x86_64("compile/includes.json", &["personality", "0x1", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["rule"], "defaultAction");
     assert_eq!(v["errno"], "EPERM");
     let why = v["others"][0]["why"].as_str().unwrap();
-    assert!(why.contains("args[0] = 0x1"), "{why}");
+    assert_has(why, "args[0] = 0x1");
 
-    let out = run(&["explain", f, "mount", "--arch", "x86_64"]);
+    let out = explain_x86_64("compile/includes.json", &["mount"]);
     assert!(
         stdout(&out).contains("dropped by Docker: includes.caps: the target lacks CAP_SYS_ADMIN")
     );
 
-    let f = fixture("compile/docker-like.json");
-    let f = f.to_str().unwrap();
-    let out = run(&[
-        "explain",
-        f,
-        "clone",
-        "CLONE_NEWUSER|CLONE_NEWNS",
-        "--arch",
-        "x86_64",
-    ]);
-    assert!(
-        stdout(&out).contains("clone(0x10020000) on x86_64: SCMP_ACT_ERRNO(EPERM)"),
-        "{}",
-        stdout(&out)
+    let out = explain_x86_64(
+        "compile/docker-like.json",
+        &["clone", "CLONE_NEWUSER|CLONE_NEWNS"],
+    );
+    assert_has(
+        &stdout(&out),
+        "clone(0x10020000) on x86_64: SCMP_ACT_ERRNO(EPERM)",
     );
 
-    let out = run(&["explain", f, "execv", "--arch", "x86_64"]);
+    let out = explain_x86_64("compile/docker-like.json", &["execv"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("did you mean execve"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(&["explain", f, "socket", "AF_BOGUS"]);
+    assert_has(&stderr(&out), "did you mean execve");
+    let f = fixture("compile/docker-like.json");
+    let out = run(&["explain", f.to_str().unwrap(), "socket", "AF_BOGUS"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("hint:"));
 }

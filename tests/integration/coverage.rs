@@ -4,7 +4,7 @@
 //! tallies as the notify fallback (forced with `EPERM_COVERAGE=notify`), and the
 //! report's unused names.
 
-use crate::util::{cc, eperm, ok, require_root, stderr, with_command};
+use crate::util::{assert_has, cc, eperm, ok, require_root, run_under, stderr};
 use eperm::coverage::Coverage;
 use eperm::profile::DEFAULT_PROFILE;
 use eperm::run::coverage::FORCE_ENV;
@@ -88,15 +88,8 @@ fn workspace(profile: &str) -> (tempfile::TempDir, PathBuf) {
 fn covered(profile: &Path, cmd: &[&str], notify: bool) -> (String, Coverage) {
     let path = Coverage::path_for(profile);
     let _ = std::fs::remove_file(&path);
-    let head = [
-        "run",
-        "--coverage",
-        "--no-tui",
-        "-p",
-        profile.to_str().unwrap(),
-    ];
     let mut command = eperm();
-    command.args(with_command(&head, cmd));
+    command.args(run_under(&["--coverage"], profile, cmd));
     if notify {
         command.env(FORCE_ENV, "notify");
     } else {
@@ -111,28 +104,34 @@ fn count(coverage: &Coverage, syscall: &str, arch: &str) -> u64 {
     coverage
         .tallies
         .iter()
-        .filter(|t| t.syscall == syscall && t.arch == arch)
+        .filter(|t| t.syscall == syscall && t.arch.name() == arch)
         .map(|t| t.count)
         .sum()
 }
 
 const IN_KERNEL: &str = "eperm: calls counted in the kernel (eBPF)";
 
+/// The C helper `source` (compiled as `name`) run with `args` under the default
+/// profile, its calls counted in the kernel (which the log must say): the log
+/// and the coverage.
+fn counted_in_kernel(name: &str, source: &'static str, args: &[&str]) -> (String, Coverage) {
+    let (_dir, profile) = workspace(DEFAULT_PROFILE);
+    let exe = cc(name, source);
+    let cmd = [&[exe.to_str().unwrap()], args].concat();
+    let (log, coverage) = covered(&profile, &cmd, false);
+    assert_has(&log, IN_KERNEL);
+    (log, coverage)
+}
+
 #[test]
 fn a_million_getppid_are_counted_exactly_in_the_kernel() {
-    let (_dir, profile) = workspace(DEFAULT_PROFILE);
-    let exe = cc("cover_threads", THREADS);
-    let (log, coverage) = covered(&profile, &[exe.to_str().unwrap(), "1000000"], false);
-    assert!(log.contains(IN_KERNEL), "{log}");
+    let (log, coverage) = counted_in_kernel("cover_threads", THREADS, &["1000000"]);
     assert_eq!(count(&coverage, "getppid", "x86_64"), 1_000_000, "{log}");
 }
 
 #[test]
 fn calls_of_every_thread_are_counted_exactly() {
-    let (_dir, profile) = workspace(DEFAULT_PROFILE);
-    let exe = cc("cover_threads", THREADS);
-    let (log, coverage) = covered(&profile, &[exe.to_str().unwrap(), "50000", "8"], false);
-    assert!(log.contains(IN_KERNEL), "{log}");
+    let (log, coverage) = counted_in_kernel("cover_threads", THREADS, &["50000", "8"]);
     assert_eq!(count(&coverage, "getppid", "x86_64"), 400_000, "{log}");
     // Seven threads were made: clone3 (glibc's pthread_create) seven times at least.
     assert!(count(&coverage, "clone3", "x86_64") >= 7, "{log}");
@@ -140,32 +139,26 @@ fn calls_of_every_thread_are_counted_exactly() {
 
 #[test]
 fn children_that_outlive_the_first_process_are_counted_exactly() {
-    let (_dir, profile) = workspace(DEFAULT_PROFILE);
-    let exe = cc("cover_orphans", ORPHANS);
-    let (log, coverage) = covered(&profile, &[exe.to_str().unwrap(), "20000", "5"], false);
-    assert!(log.contains(IN_KERNEL), "{log}");
+    let (log, coverage) = counted_in_kernel("cover_orphans", ORPHANS, &["20000", "5"]);
     assert_eq!(count(&coverage, "getppid", "x86_64"), 100_000, "{log}");
 }
 
 #[test]
 fn ia32_calls_are_counted_under_the_x86_table() {
-    let (_dir, profile) = workspace(DEFAULT_PROFILE);
-    let exe = cc("cover_ia32", IA32);
-    let (log, coverage) = covered(&profile, &[exe.to_str().unwrap(), "1234"], false);
-    assert!(log.contains(IN_KERNEL), "{log}");
+    let (log, coverage) = counted_in_kernel("cover_ia32", IA32, &["1234"]);
     assert_eq!(count(&coverage, "getppid", "x86"), 1234, "{log}");
     assert_eq!(count(&coverage, "getppid", "x86_64"), 0, "{log}");
 }
 
 /// What a run used, as (rule, syscall, arch) → (calls, of which before exec).
-fn tallies(coverage: &Coverage) -> BTreeMap<(Option<usize>, String, String), (u64, u64)> {
+fn tallies(coverage: &Coverage) -> BTreeMap<(Option<usize>, String, &'static str), (u64, u64)> {
     coverage
         .tallies
         .iter()
         .filter(|t| t.count > 0)
         .map(|t| {
             (
-                (t.rule, t.syscall.clone(), t.arch.clone()),
+                (t.rule, t.syscall.clone(), t.arch.name()),
                 (t.count, t.before_exec),
             )
         })
@@ -179,10 +172,10 @@ fn the_notify_fallback_says_why_and_counts_what_the_kernel_counts() {
     let cmd = [exe.to_str().unwrap(), "3000"];
     let (kernel_log, kernel) = covered(&profile, &cmd, false);
     let (notify_log, notify) = covered(&profile, &cmd, true);
-    assert!(kernel_log.contains(IN_KERNEL), "{kernel_log}");
-    assert!(
-        notify_log.contains("counted by seccomp notification (slow): EPERM_COVERAGE=notify"),
-        "{notify_log}"
+    assert_has(&kernel_log, IN_KERNEL);
+    assert_has(
+        &notify_log,
+        "counted by seccomp notification (slow): EPERM_COVERAGE=notify",
     );
     assert_eq!(tallies(&kernel), tallies(&notify));
     assert_eq!(count(&notify, "getppid", "x86_64"), 3000);
@@ -199,7 +192,7 @@ fn would_be_denials_are_still_tallied_and_reported_while_the_kernel_counts() {
     let (_dir, profile) = workspace(&serde_json::to_string_pretty(&value).unwrap());
     let exe = cc("cover_threads", THREADS);
     let (log, coverage) = covered(&profile, &[exe.to_str().unwrap(), "25"], false);
-    assert!(log.contains(IN_KERNEL), "{log}");
+    assert_has(&log, IN_KERNEL);
     let denied: Vec<_> = coverage
         .tallies
         .iter()
@@ -207,7 +200,7 @@ fn would_be_denials_are_still_tallied_and_reported_while_the_kernel_counts() {
         .collect();
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert_eq!((denied[0].rule, denied[0].count), (None, 25), "{denied:?}");
-    assert_eq!(denied[0].action, "SCMP_ACT_ERRNO");
+    assert_eq!(denied[0].action.name(), "SCMP_ACT_ERRNO");
     assert!(
         log.contains("getppid"),
         "the summary names the denial: {log}"

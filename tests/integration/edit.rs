@@ -1,6 +1,6 @@
 //! `eperm edit`: minimal diffs, the document's own style, atomic saves, clear refusals.
 
-use crate::util::{fixture, run, stderr, stdout};
+use crate::util::{assert_has, fixture, run, stderr, stdout};
 use eperm::profile::edit::{apply, Edit};
 use eperm::profile::save::{save, SaveError};
 use eperm::profile::{load_file, load_str};
@@ -15,6 +15,14 @@ fn copy(name: &str) -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join(name);
     fs::copy(fixture(&format!("edit/{name}")), &path).unwrap();
     (dir, path)
+}
+
+/// A private copy of docker-like.json, and what it holds as a JSON value: what
+/// a test expects it to hold after its edits, once edited alike.
+fn docker_like() -> (tempfile::TempDir, PathBuf, Value) {
+    let (dir, path) = copy("docker-like.json");
+    let value = loaded_value(&path);
+    (dir, path, value)
 }
 
 fn read(path: &Path) -> String {
@@ -63,6 +71,18 @@ fn names_mut(value: &mut Value, rule: usize) -> &mut Vec<Value> {
     value["syscalls"][rule]["names"].as_array_mut().unwrap()
 }
 
+/// `name` put into the names of the profile's rule `rule`, before `before`.
+fn insert_name(value: &mut Value, rule: usize, name: &str, before: &str) {
+    let names = names_mut(value, rule);
+    let at = names.iter().position(|n| n == before).unwrap();
+    names.insert(at, json!(name));
+}
+
+/// `name` taken out of the names of the profile's rule `rule`.
+fn remove_name(value: &mut Value, rule: usize, name: &str) {
+    names_mut(value, rule).retain(|n| n != name);
+}
+
 #[test]
 fn allow_adds_one_line_in_sorted_position() {
     let (_dir, path) = copy("docker-like.json");
@@ -86,7 +106,7 @@ fn allow_adds_one_line_in_sorted_position() {
 
     let (out, log) = edit_ok(&path, &["--allow", "reboot"]);
     assert_eq!(out, "");
-    assert!(log.contains("saved"), "{log}");
+    assert_has(&log, "saved");
     assert_eq!(
         read(&path),
         before.replace(
@@ -94,9 +114,7 @@ fn allow_adds_one_line_in_sorted_position() {
             "\t\t\t\t\"read\",\n\t\t\t\t\"reboot\",\n"
         )
     );
-    let names = names_mut(&mut expected, 0);
-    let at = names.iter().position(|n| n == "recvfrom").unwrap();
-    names.insert(at, json!("reboot"));
+    insert_name(&mut expected, 0, "reboot", "recvfrom");
     assert_eq!(loaded_value(&path), expected);
 }
 
@@ -106,33 +124,25 @@ fn allow_follows_dockers_underscore_blind_order() {
     // ioctl, _llseek after listen. Byte order would put io_setup before ioctl.
     let path = fixture("edit/docker-like.json");
     let (diff, _) = edit_ok(&path, &["--allow", "io_setup", "--dry-run"]);
-    assert!(
-        diff.contains(" \t\t\t\t\"ioctl\",\n \t\t\t\t\"io_destroy\",\n+\t\t\t\t\"io_setup\",\n \t\t\t\t\"kill\",\n"),
-        "{diff}"
-    );
+    assert_has(&diff, " \t\t\t\t\"ioctl\",\n \t\t\t\t\"io_destroy\",\n+\t\t\t\t\"io_setup\",\n \t\t\t\t\"kill\",\n");
     assert_eq!(counts(&diff), (1, 0));
 }
 
 #[test]
 fn deny_removes_one_line() {
-    let (_dir, path) = copy("docker-like.json");
-    let mut expected = loaded_value(&path);
+    let (_dir, path, mut expected) = docker_like();
     let (diff, _) = edit_ok(&path, &["--deny", "kill", "--dry-run"]);
     assert_eq!(changed_lines(&diff), ["-\t\t\t\t\"kill\","]);
 
     let (_, log) = edit_ok(&path, &["--deny", "kill"]);
-    assert!(
-        log.contains("denied kill: removed from syscalls[0].names (SCMP_ACT_ALLOW); the default action applies (SCMP_ACT_ERRNO EPERM)"),
-        "{log}"
-    );
-    names_mut(&mut expected, 0).retain(|n| n != "kill");
+    assert_has(&log, "denied kill: removed from syscalls[0].names (SCMP_ACT_ALLOW); the default action applies (SCMP_ACT_ERRNO EPERM)");
+    remove_name(&mut expected, 0, "kill");
     assert_eq!(loaded_value(&path), expected);
 }
 
 #[test]
 fn deny_with_an_errno_appends_a_rule_written_like_the_others() {
-    let (_dir, path) = copy("docker-like.json");
-    let mut expected = loaded_value(&path);
+    let (_dir, path, mut expected) = docker_like();
     let (diff, _) = edit_ok(&path, &["--deny", "kill:ENOSYS", "--dry-run"]);
     // The name's line goes; the new rule follows the last one, whose closing
     // brace gains a comma (the diff shows that as an added "},").
@@ -154,7 +164,7 @@ fn deny_with_an_errno_appends_a_rule_written_like_the_others() {
     assert!(read(&path).ends_with(
         "\t\t\t\"errnoRet\": 1\n\t\t},\n\t\t{\n\t\t\t\"names\": [\n\t\t\t\t\"kill\"\n\t\t\t],\n\t\t\t\"action\": \"SCMP_ACT_ERRNO\",\n\t\t\t\"errnoRet\": 38\n\t\t}\n\t]\n}\n"
     ));
-    names_mut(&mut expected, 0).retain(|n| n != "kill");
+    remove_name(&mut expected, 0, "kill");
     expected["syscalls"]
         .as_array_mut()
         .unwrap()
@@ -189,35 +199,30 @@ fn remove_deletes_a_rule_whole_lines_only() {
 
 #[test]
 fn allow_moves_a_name_out_of_an_explicit_deny() {
-    let (_dir, path) = copy("docker-like.json");
-    let mut expected = loaded_value(&path);
+    let (_dir, path, mut expected) = docker_like();
     let (diff, _) = edit_ok(&path, &["--allow", "acct", "--dry-run"]);
     assert_eq!(counts(&diff), (1, 1), "{diff}");
     edit_ok(&path, &["--allow", "acct"]);
-    names_mut(&mut expected, 5).retain(|n| n != "acct");
-    let names = names_mut(&mut expected, 0);
-    let at = names.iter().position(|n| n == "bind").unwrap();
-    names.insert(at, json!("acct"));
+    remove_name(&mut expected, 5, "acct");
+    insert_name(&mut expected, 0, "acct", "bind");
     assert_eq!(loaded_value(&path), expected);
 }
 
 #[test]
 fn deny_takes_a_name_out_of_conditional_allows_and_says_so() {
-    let (_dir, path) = copy("docker-like.json");
-    let mut expected = loaded_value(&path);
+    let (_dir, path, mut expected) = docker_like();
     let (_, log) = edit_ok(&path, &["--deny", "unshare"]);
-    assert!(
-        log.contains("removed from syscalls[4].names (SCMP_ACT_ALLOW, conditional)"),
-        "{log}"
+    assert_has(
+        &log,
+        "removed from syscalls[4].names (SCMP_ACT_ALLOW, conditional)",
     );
-    names_mut(&mut expected, 4).retain(|n| n != "unshare");
+    remove_name(&mut expected, 4, "unshare");
     assert_eq!(loaded_value(&path), expected);
 }
 
 #[test]
 fn several_edits_at_once() {
-    let (_dir, path) = copy("docker-like.json");
-    let mut expected = loaded_value(&path);
+    let (_dir, path, mut expected) = docker_like();
     let (_, log) = edit_ok(
         &path,
         &[
@@ -234,11 +239,8 @@ fn several_edits_at_once() {
         5,
         "one line per edit and one for the save: {log}"
     );
-    let names = names_mut(&mut expected, 0);
-    let at = names.iter().position(|n| n == "recvfrom").unwrap();
-    names.insert(at, json!("reboot"));
-    let at = names.iter().position(|n| n == "uname").unwrap();
-    names.insert(at, json!("sysinfo"));
+    insert_name(&mut expected, 0, "reboot", "recvfrom");
+    insert_name(&mut expected, 0, "sysinfo", "uname");
     let rules = expected["syscalls"].as_array_mut().unwrap();
     rules.remove(2); // ptrace's conditional allow
     rules.remove(1); // personality's
@@ -316,9 +318,9 @@ fn inline_lists_stay_inline() {
 fn old_format_profiles_keep_one_rule_per_name() {
     let (_dir, path) = copy("old-format.json");
     let (_, log) = edit_ok(&path, &["--allow", "read", "--remove", "open"]);
-    assert!(
-        log.contains("removed open: removed syscalls[0] (SCMP_ACT_ALLOW), which named only it"),
-        "{log}"
+    assert_has(
+        &log,
+        "removed open: removed syscalls[0] (SCMP_ACT_ALLOW), which named only it",
     );
     assert_eq!(
         read(&path),
@@ -378,11 +380,8 @@ fn a_profile_without_syscalls_gets_the_list() {
 fn allow_default_profiles_deny_with_explicit_rules() {
     let (_dir, path) = copy("allow-default.json");
     let (_, log) = edit_ok(&path, &["--allow", "reboot", "--deny", "ptrace"]);
-    assert!(log.contains("allowed reboot: removed from syscalls[0].names (SCMP_ACT_ERRNO); the default action applies (SCMP_ACT_ALLOW)"), "{log}");
-    assert!(
-        log.contains("denied ptrace: added to syscalls[0].names"),
-        "{log}"
-    );
+    assert_has(&log, "allowed reboot: removed from syscalls[0].names (SCMP_ACT_ERRNO); the default action applies (SCMP_ACT_ALLOW)");
+    assert_has(&log, "denied ptrace: added to syscalls[0].names");
     assert_eq!(
         loaded_value(&path),
         json!({
@@ -438,12 +437,12 @@ fn dry_run_and_no_change_write_nothing() {
     assert_eq!(diff, expected.join("\n") + "\n");
     let (diff, log) = edit_ok(&path, &["--allow", "read", "--dry-run"]);
     assert_eq!(diff, "", "no change, no diff");
-    assert!(
-        log.contains("allowed read: no change, syscalls[0] already does that"),
-        "{log}"
+    assert_has(
+        &log,
+        "allowed read: no change, syscalls[0] already does that",
     );
     let (_, log) = edit_ok(&path, &["--allow", "read"]);
-    assert!(log.contains("nothing to change, not written"), "{log}");
+    assert_has(&log, "nothing to change, not written");
 
     let after = fs::metadata(&path).unwrap();
     assert_eq!(
@@ -457,13 +456,14 @@ fn dry_run_and_no_change_write_nothing() {
 #[test]
 fn an_edit_made_outside_eperm_is_not_clobbered() {
     let (_dir, path) = copy("spaces4.json");
+    let mut pin = eperm::files::Pin::take(&path).unwrap();
     let profile = load_file(&path).unwrap();
     let applied = apply(&profile, &[Edit::Allow("openat".into())]).unwrap();
     // Someone else saves the file in the meantime.
     let theirs = profile.text.replace("\"write\"", "\"writev\"");
     fs::write(&path, &theirs).unwrap();
 
-    let err = save(&path, applied.text(), &profile.text).unwrap_err();
+    let err = save(&path, &mut pin, applied.text(), &profile.text).unwrap_err();
     assert!(matches!(err, SaveError::ChangedOnDisk { .. }));
     assert!(err.to_string().contains("changed on disk"), "{err}");
     assert_eq!(read(&path), theirs);
@@ -490,24 +490,18 @@ fn bad_input_exits_2_with_a_hint() {
         "eperm: unknown syscall \"rebot\": not a syscall on any architecture eperm knows\n  hint: did you mean \"reboot\"?\n"
     );
     let err = edit_fails(&["edit", p, "--deny", "clone3:ENOSIS"]);
-    assert!(err.contains("bad errno \"ENOSIS\""), "{err}");
-    assert!(err.contains("hint: did you mean \"ENOSYS\"?"), "{err}");
+    assert_has(&err, "bad errno \"ENOSIS\"");
+    assert_has(&err, "hint: did you mean \"ENOSYS\"?");
     let err = edit_fails(&["edit", p]);
-    assert!(err.contains("give --allow, --deny or --remove"), "{err}");
-    assert!(err.contains("hint: eperm edit"), "{err}");
+    assert_has(&err, "give --allow, --deny or --remove");
+    assert_has(&err, "hint: eperm edit");
     let err = edit_fails(&["edit", p, "--allow", "ptrace", "--deny", "ptrace"]);
-    assert!(
-        err.contains("ptrace is given to both --allow and --deny"),
-        "{err}"
-    );
+    assert_has(&err, "ptrace is given to both --allow and --deny");
     assert_eq!(read(&path), before);
 
     // A broken profile is reported as the loader reports it.
     let broken = path.with_file_name("broken.json");
     fs::write(&broken, "{\n  \"defaultAction\": \"SCMP_ACT_ALOW\"\n}\n").unwrap();
     let err = edit_fails(&["edit", broken.to_str().unwrap(), "--allow", "read"]);
-    assert!(
-        err.contains("broken.json:2:20: error[unknown-action]"),
-        "{err}"
-    );
+    assert_has(&err, "broken.json:2:20: error[unknown-action]");
 }

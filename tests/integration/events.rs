@@ -7,7 +7,7 @@
 //!
 //! `EPERM_BLESS=1` writes the files instead of comparing (review the diff).
 
-use crate::util::{assert_success, cc, eperm, fixture, output_within, stdout};
+use crate::util::{assert_has, assert_success, cc, eperm, fixture, output_within, stdout};
 use std::time::Duration;
 
 /// The files the runs are compared with.
@@ -161,7 +161,7 @@ fn golden_run(mode: &str, profile: &str, name: &str) {
     golden(&format!("{name}.jsonl"), &masked);
     let first = format!("first: pid {pid} (");
     let summary = crate::util::stderr(&out);
-    assert!(summary.contains(&first), "{summary}");
+    assert_has(&summary, &first);
     golden(
         &format!("{name}.summary.txt"),
         &summary

@@ -5,7 +5,7 @@
 //! summary (notify, trace and log modes), `watch --no-tui` and the TUI in a real
 //! terminal show all of it escaped; `--events` keeps the exact text.
 
-use crate::util::{cc, eperm, output_within, require_root, stderr, Tmux};
+use crate::util::{assert_has, cc, eperm, output_within, require_root, stderr, Tmux};
 use std::io::{BufRead, BufReader};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -284,13 +284,10 @@ fn the_tui_shows_hostile_names_output_and_paths_escaped_and_the_title_stays() {
     // Allowed once, the call joins the table (and the detail pane).
     tmux.keys("o");
     let screen = tmux.wait_for(&format!("processes: {COMM_SHOWN}["), 20);
-    assert!(
-        screen.contains("out \\33]0;OUT\\7\\33[2J\\302\\2331m"),
-        "{screen}"
-    );
-    assert!(screen.contains("err \\33]0;ERR\\7"), "{screen}");
-    assert!(screen.contains(&format!("./{EXE_SHOWN}")), "{screen}");
-    assert!(screen.contains(LEAF_SHOWN), "{screen}");
+    assert_has(&screen, "out \\33]0;OUT\\7\\33[2J\\302\\2331m");
+    assert_has(&screen, "err \\33]0;ERR\\7");
+    assert_has(&screen, &format!("./{EXE_SHOWN}"));
+    assert_has(&screen, LEAF_SHOWN);
     assert_inert("the screen", screen.as_bytes());
     // With its attributes: bold and reverse only, as SGR; nothing else.
     let escapes = tmux.screen_with_escapes();

@@ -1,6 +1,6 @@
 //! `eperm import`: saved evidence becomes a profile through the edit engine.
 
-use crate::util::{eperm, fixture, stderr};
+use crate::util::{assert_has, eperm, fixture, stderr};
 
 /// Imports `files` over the deny-all base; returns the allowed names and stderr.
 fn import(format: &str, files: &[&str]) -> (Vec<String>, String) {
@@ -63,7 +63,7 @@ fn strace_f_output_with_unfinished_calls_signals_and_unknown_numbers() {
         ],
         "{err}"
     );
-    assert!(err.contains("syscall_0x1f4"), "{err}");
+    assert_has(&err, "syscall_0x1f4");
     assert!(
         err.contains("clone3 (ENOSYS×1)") && err.contains("unshare (EPERM×1)"),
         "{err}"
@@ -82,7 +82,7 @@ fn strace_bare_pid_and_per_pid_files() {
     );
     let (names, err) = import("strace", &["trace.4242", "trace.4243"]);
     assert_eq!(names, ["bpf", "personality", "set_robust_list"], "{err}");
-    assert!(err.contains("bpf (EPERM×1)"), "{err}");
+    assert_has(&err, "bpf (EPERM×1)");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What an installed eperm ships beside the binary: man pages, shell
 //! completions, and `check -` for profiles that come down a pipe.
 
-use crate::util::{eperm, run, stderr, stdout};
+use crate::util::{assert_has, assert_lacks, eperm, run, stderr, stdout};
 use clap::CommandFactory;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -80,8 +80,8 @@ fn an_unknown_man_page_is_bad_input_with_the_names_that_exist() {
     let out = run(&["man", "rnu"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("no subcommand \"rnu\""), "{err}");
-    assert!(err.contains("hint: one of check, edit"), "{err}");
+    assert_has(&err, "no subcommand \"rnu\"");
+    assert_has(&err, "hint: one of check, edit");
 }
 
 #[test]
@@ -151,11 +151,7 @@ fn check_reads_the_profile_from_standard_input() {
 
     let bad = piped(eperm().arg("check").arg("-"), b"{\"defaultAction\": 3}");
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
-    assert!(
-        stderr(&bad).contains("<stdin>:1:19: error["),
-        "{}",
-        stderr(&bad)
-    );
+    assert_has(&stderr(&bad), "<stdin>:1:19: error[");
 }
 
 /// Runs eperm with `args` under `script`, so that its stderr (and stdout) is a
@@ -198,8 +194,8 @@ fn import_shows_its_progress_on_a_terminal_and_nothing_when_piped() {
 
     let piped = run(&args);
     assert!(piped.status.success(), "{}", stderr(&piped));
-    assert!(!stderr(&piped).contains('\x1b'), "{}", stderr(&piped));
-    assert!(!stderr(&piped).contains("reading "), "{}", stderr(&piped));
+    assert_lacks(&stderr(&piped), "\x1b");
+    assert_lacks(&stderr(&piped), "reading ");
 }
 
 #[test]
@@ -226,5 +222,5 @@ fn tighten_announces_each_run_on_a_terminal_and_not_when_piped() {
     }
     let piped = run(&args);
     assert!(piped.status.success(), "{}", stderr(&piped));
-    assert!(!stderr(&piped).contains("of 2…"), "{}", stderr(&piped));
+    assert_lacks(&stderr(&piped), "of 2…");
 }

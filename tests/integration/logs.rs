@@ -19,49 +19,31 @@ fn render(r: &Record) -> String {
     )
 }
 
-fn check(name: &str, format: Format, suppressed: u64) {
-    let data = std::fs::read(fixture(&format!("logs/{name}"))).unwrap();
-    let found = scan(format, &data);
-    let mut text: String = found.records.iter().map(|r| render(r) + "\n").collect();
-    text += &format!("truncated {}\n", found.truncated);
+/// Every form a saved log comes in: its fixture, its format, and how many records
+/// the kernel said it suppressed.
+const FORMS: &[(&str, Format, u64)] = &[
+    ("kmsg.txt", Format::Kmsg, 17),
+    ("dmesg.txt", Format::Kmsg, 17),
+    ("dmesg-notime.txt", Format::Kmsg, 17),
+    ("syslog.txt", Format::Kmsg, 17),
+    ("audit.log", Format::Audit, 0),
+    ("journal.json", Format::Journal, 0),
+    ("journal.export", Format::Journal, 0),
+];
+
+/// kmsg lines, dmesg with and without timestamps, syslog lines, audit.log, and
+/// the journal as JSON and in its export format.
+#[test]
+fn every_form_of_saved_log_yields_the_same_records() {
     let expected = std::fs::read_to_string(fixture("logs/expected.txt")).unwrap();
-    assert_eq!(text, expected, "{name}");
-    assert_eq!(found.suppressed, suppressed, "{name}: suppressed");
-}
-
-#[test]
-fn kmsg_lines() {
-    check("kmsg.txt", Format::Kmsg, 17);
-}
-
-#[test]
-fn dmesg_with_timestamps() {
-    check("dmesg.txt", Format::Kmsg, 17);
-}
-
-#[test]
-fn dmesg_without_timestamps() {
-    check("dmesg-notime.txt", Format::Kmsg, 17);
-}
-
-#[test]
-fn syslog_lines() {
-    check("syslog.txt", Format::Kmsg, 17);
-}
-
-#[test]
-fn audit_log() {
-    check("audit.log", Format::Audit, 0);
-}
-
-#[test]
-fn journal_json() {
-    check("journal.json", Format::Journal, 0);
-}
-
-#[test]
-fn journal_export() {
-    check("journal.export", Format::Journal, 0);
+    for &(name, format, suppressed) in FORMS {
+        let data = std::fs::read(fixture(&format!("logs/{name}"))).unwrap();
+        let found = scan(format, &data);
+        let mut text: String = found.records.iter().map(|r| render(r) + "\n").collect();
+        text += &format!("truncated {}\n", found.truncated);
+        assert_eq!(text, expected, "{name}");
+        assert_eq!(found.suppressed, suppressed, "{name}: suppressed");
+    }
 }
 
 #[test]

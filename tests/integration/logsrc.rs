@@ -3,7 +3,7 @@
 //! the right names and pids, including a child that exited long before; a flood
 //! shows what each source really received and what it lost.
 
-use crate::util::{cc, eperm, output_within, require_root, stderr, stdout};
+use crate::util::{assert_has, cc, eperm, output_within, require_root, stderr, stdout};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Mutex, MutexGuard};
@@ -422,7 +422,7 @@ fn watch_streams_another_processs_records_filtered_by_comm() {
     let mut err = std::io::BufReader::new(watch.stderr.take().unwrap());
     let mut ready = String::new();
     err.read_line(&mut ready).unwrap();
-    assert!(ready.contains("audit: active"), "{ready}");
+    assert_has(&ready, "audit: active");
     // The workload runs elsewhere (here: another eperm) under a LOG profile.
     let r = kernel.run_few("audit");
     let pids: Vec<u64> = r

@@ -12,6 +12,7 @@ mod default_profile;
 mod edit;
 mod events;
 mod faults;
+mod files;
 mod hostile;
 mod import;
 mod install;
@@ -19,6 +20,7 @@ mod kubernetes;
 mod load;
 mod logs;
 mod logsrc;
+mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;

@@ -83,10 +83,7 @@ fn a_filter_the_kernel_refuses_is_reported_with_its_stage() {
     let prepared = Prepared::new(&argv(&["true"]), Vec::new()).unwrap();
     let mut child = prepared.spawn().unwrap();
     let err = child.wait_started("true", |_| {}).unwrap_err().to_string();
-    assert!(
-        err.contains("seccomp(SECCOMP_SET_MODE_FILTER) failed"),
-        "{err}"
-    );
+    assert_has(&err, "seccomp(SECCOMP_SET_MODE_FILTER) failed");
     wait(child.pid);
 }
 
@@ -244,7 +241,8 @@ pub fn running_in_group(pgid: i32) -> Vec<i32> {
 // `eperm run` and `eperm record`, end to end, through the binary.
 
 use crate::util::{
-    assert_success, cc, eperm, eperm_within, events, processes, require_root, stderr, with_command,
+    assert_has, assert_success, cc, eperm, eperm_within, events, processes, require_root, stderr,
+    with_command,
 };
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -354,7 +352,7 @@ fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
     assert_eq!(first["bootstrap"], false);
     assert_eq!(first["comm"], "hammer");
     let summary = stderr(&out);
-    assert!(summary.contains("uselib"), "{summary}");
+    assert_has(&summary, "uselib");
     assert!(summary.contains(&format!("{}×", n * (t + p))), "{summary}");
     assert!(
         summary.contains("eperm default > profile.json")
@@ -387,11 +385,7 @@ fn enforce_reproduces_the_real_failure_and_permissive_lets_it_run() {
         ],
         Duration::from_secs(20),
     );
-    assert!(
-        stderr(&enforced).contains("Operation not permitted"),
-        "{}",
-        stderr(&enforced)
-    );
+    assert_has(&stderr(&enforced), "Operation not permitted");
     assert_eq!(enforced.status.code(), Some(1), "unshare's own status");
     let permissive = eperm_within(
         &[
@@ -427,11 +421,7 @@ fn enforce_fails_mkdir_under_a_profile_that_denies_it() {
         a.into_iter().map(String::from).collect::<Vec<_>>()
     };
     let out = eperm().args(args(true)).output().unwrap();
-    assert!(
-        stderr(&out).contains("Operation not permitted"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "Operation not permitted");
     assert_ne!(out.status.code(), Some(0));
     assert!(!target.exists());
     let summary = stderr(&out);
@@ -488,7 +478,7 @@ fn a_bad_profile_stops_eperm_before_anything_runs() {
         Duration::from_secs(20),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("bad.json"), "{}", stderr(&out));
+    assert_has(&stderr(&out), "bad.json");
     assert!(!marker.exists(), "the workload ran");
 }
 
@@ -544,9 +534,9 @@ fn record_and_verify(cmd: &[&str]) {
     let head = ["record", "--empty", "-o", out_file, "--verify"];
     let out = eperm_within(&with_command(&head, cmd), Duration::from_secs(60));
     assert_success(&out);
-    assert!(stderr(&out).contains("verified"), "{}", stderr(&out));
+    assert_has(&stderr(&out), "verified");
     let text = std::fs::read_to_string(out_file).unwrap();
-    assert!(text.contains("recorded by eperm from: "), "{text}");
+    assert_has(&text, "recorded by eperm from: ");
     assert!(
         text.contains("\"execve\""),
         "the exec must be allowed: {text}"
@@ -557,11 +547,7 @@ fn record_and_verify(cmd: &[&str]) {
     let plain = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap();
     assert_success(&enforced);
     assert_eq!(enforced.stdout, plain.stdout);
-    assert!(
-        stderr(&enforced).contains("would have denied nothing"),
-        "{}",
-        stderr(&enforced)
-    );
+    assert_has(&stderr(&enforced), "would have denied nothing");
     // And the profile is not simply "allow everything": a call it never saw fails.
     let other = eperm_within(
         &with_command(&enforce, &["unshare", "--user", "true"]),

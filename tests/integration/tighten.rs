@@ -1,6 +1,9 @@
 //! Coverage and `eperm tighten`: pruning, narrowing, merging runs.
 
-use crate::util::{assert_success, cc, eperm, eperm_ok, require_root, run, stderr, with_command};
+use crate::util::{
+    assert_has, assert_success, cc, eperm, eperm_ok, require_root, run, run_under, stderr,
+    with_command,
+};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
 use eperm::coverage::Coverage;
@@ -85,6 +88,37 @@ fn narrow(dir: &Path, profile: &Path, cmd: &[&str]) -> (PathBuf, String) {
     (out, log)
 }
 
+/// A C helper's run narrowed: the workspace (kept while this lives), its
+/// profile, the helper, and what `tighten --narrow` wrote and logged.
+struct Narrowed {
+    _dir: tempfile::TempDir,
+    profile: PathBuf,
+    exe: PathBuf,
+    out: PathBuf,
+    log: String,
+}
+
+impl Narrowed {
+    fn exe(&self) -> &str {
+        self.exe.to_str().unwrap()
+    }
+}
+
+/// The C helper `source` (compiled as `name`) run with `arg` by `eperm tighten
+/// --narrow` under the default profile.
+fn narrowed_helper(name: &str, source: &'static str, arg: &str) -> Narrowed {
+    let (dir, profile) = workspace();
+    let exe = cc(name, source);
+    let (out, log) = narrow(dir.path(), &profile, &[exe.to_str().unwrap(), arg]);
+    Narrowed {
+        _dir: dir,
+        profile,
+        exe,
+        out,
+        log,
+    }
+}
+
 /// The rules of `profile` that name `syscall`.
 fn naming<'a>(profile: &'a Profile, syscall: &str) -> Vec<&'a Rule> {
     profile
@@ -96,26 +130,12 @@ fn naming<'a>(profile: &'a Profile, syscall: &str) -> Vec<&'a Rule> {
 
 /// `eperm run --enforce --no-tui -p PROFILE -- CMD`, whatever its outcome.
 fn run_enforced(profile: &Path, cmd: &[&str]) -> Output {
-    let head = [
-        "run",
-        "--enforce",
-        "--no-tui",
-        "-p",
-        profile.to_str().unwrap(),
-    ];
-    run(&with_command(&head, cmd))
+    run(&run_under(&["--enforce"], profile, cmd))
 }
 
 /// `eperm run --coverage --no-tui -p PROFILE -- CMD`, expecting success.
 fn run_covered(profile: &Path, cmd: &[&str]) -> (String, String) {
-    let head = [
-        "run",
-        "--coverage",
-        "--no-tui",
-        "-p",
-        profile.to_str().unwrap(),
-    ];
-    eperm_ok(&with_command(&head, cmd))
+    eperm_ok(&run_under(&["--coverage"], profile, cmd))
 }
 
 /// The names the profile's ALLOW rules list.
@@ -134,7 +154,7 @@ fn tighten_keeps_exactly_what_the_workload_used_and_it_still_runs_enforced() {
     let (dir, profile) = workspace();
     let out = dir.path().join("out.json");
     let log = tighten(&profile, &out, &["--runs", "2"], &["true"]);
-    assert!(log.contains("verified"), "{log}");
+    assert_has(&log, "verified");
 
     let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
     assert_eq!(coverage.runs, 2);
@@ -178,17 +198,14 @@ fn tighten_keeps_exactly_what_the_workload_used_and_it_still_runs_enforced() {
 
 #[test]
 fn narrowing_socket_to_af_unix_denies_af_inet() {
-    let (dir, profile) = workspace();
-    let exe = cc("sockets", SOCKETS);
-    let exe = exe.to_str().unwrap();
-    let (out, log) = narrow(dir.path(), &profile, &[exe, "unix"]);
-    assert!(
-        log.contains("narrowed socket only with family: AF_UNIX; type: SOCK_STREAM"),
-        "{log}"
+    let tightened = narrowed_helper("sockets", SOCKETS, "unix");
+    assert_has(
+        &tightened.log,
+        "narrowed socket only with family: AF_UNIX; type: SOCK_STREAM",
     );
 
     // One rule, one condition per argument: arg0 == AF_UNIX (and the type, flags free).
-    let narrowed = load_file(&out).unwrap();
+    let narrowed = load_file(&tightened.out).unwrap();
     let socket_rules = naming(&narrowed, "socket");
     assert_eq!(socket_rules.len(), 1, "{}", narrowed.text);
     let args = &socket_rules[0].args;
@@ -211,9 +228,9 @@ fn narrowing_socket_to_af_unix_denies_af_inet() {
     assert_ne!(inet.verdict.action, Action::Allow);
 
     // Enforced: the AF_INET workload is refused.
-    let denied = run_enforced(&out, &[exe, "inet"]);
+    let denied = run_enforced(&tightened.out, &[tightened.exe(), "inet"]);
     assert_eq!(denied.status.code(), Some(3), "{}", stderr(&denied));
-    assert!(stderr(&denied).contains("socket"), "{}", stderr(&denied));
+    assert_has(&stderr(&denied), "socket");
 }
 
 #[test]
@@ -225,7 +242,7 @@ fn coverage_survives_a_restart_and_merges_runs() {
     for family in ["unix", "inet"] {
         // Each run is a new eperm process: only the file carries coverage over.
         let (_, log) = run_covered(&profile, &[exe.to_str().unwrap(), family]);
-        assert!(log.contains("allowed names used"), "{log}");
+        assert_has(&log, "allowed names used");
     }
     let coverage = Coverage::load(&path).unwrap();
     assert_eq!(coverage.runs, 2);
@@ -245,7 +262,7 @@ fn coverage_survives_a_restart_and_merges_runs() {
         .find(|t| t.syscall == "socket")
         .unwrap();
     assert_eq!(socket.count, 2);
-    assert_eq!(socket.action, "SCMP_ACT_ALLOW");
+    assert_eq!(socket.action.name(), "SCMP_ACT_ALLOW");
 }
 
 /// `flags` of every allowed `clone` call against the narrowed profile's verdict.
@@ -257,18 +274,15 @@ fn clone_verdict(judge: &Judge, flags: u64) -> Action {
 
 #[test]
 fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
-    let (dir, profile) = workspace();
-    let exe = cc("clones", CLONES);
-    let exe = exe.to_str().unwrap();
-    let (out, log) = narrow(dir.path(), &profile, &[exe, "work"]);
-    assert!(
-        log.contains("narrowed clone only with namespace flags: none"),
-        "{log}"
+    let tightened = narrowed_helper("clones", CLONES, "work");
+    assert_has(
+        &tightened.log,
+        "narrowed clone only with namespace flags: none",
     );
 
     // Every clone rule of the result carries the namespace mask: as root the
     // privileged (CAP_SYS_ADMIN) allowance was narrowed, the others already had it.
-    let narrowed = load_file(&out).unwrap();
+    let narrowed = load_file(&tightened.out).unwrap();
     let clone_rules = naming(&narrowed, "clone");
     assert!(!clone_rules.is_empty(), "{}", narrowed.text);
     for rule in &clone_rules {
@@ -280,7 +294,7 @@ fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
     }
 
     // Every flags value the workload used is allowed, CLONE_NEWNET is not.
-    let coverage = Coverage::load(&Coverage::path_for(&profile)).unwrap();
+    let coverage = Coverage::load(&Coverage::path_for(&tightened.profile)).unwrap();
     let seen = coverage.values("clone", 0);
     assert!(!seen.is_empty(), "fork makes a clone call");
     // libseccomp, built as runc builds it, reads the narrowed rules the same way
@@ -309,14 +323,14 @@ fn narrowing_clone_keeps_fork_and_threads_and_denies_namespaces() {
     assert_ne!(clone_verdict(&judge, newnet), Action::Allow);
 
     // Enforced: the workload still runs; a clone into a new network namespace fails.
-    let enforced = run_enforced(&out, &[exe, "work"]);
+    let enforced = run_enforced(&tightened.out, &[tightened.exe(), "work"]);
     assert_success(&enforced);
     assert!(stderr(&enforced).contains("would have denied nothing"));
-    let denied = run_enforced(&out, &[exe, "newnet"]);
+    let denied = run_enforced(&tightened.out, &[tightened.exe(), "newnet"]);
     assert_eq!(denied.status.code(), Some(3), "{}", stderr(&denied));
-    assert!(stderr(&denied).contains("clone"), "{}", stderr(&denied));
+    assert_has(&stderr(&denied), "clone");
     // Under the original profile (as root) the same call is allowed.
-    let before = run_enforced(&profile, &[exe, "newnet"]);
+    let before = run_enforced(&tightened.profile, &[tightened.exe(), "newnet"]);
     assert_success(&before);
 }
 
@@ -326,16 +340,10 @@ fn coverage_counts_children_that_outlive_the_initial_process() {
     // In the kernel (the default), then by notification, which also knows pids.
     for notify in [false, true] {
         let _ = std::fs::remove_file(Coverage::path_for(&profile));
-        let head = [
-            "run",
-            "--coverage",
-            "--no-tui",
-            "-p",
-            profile.to_str().unwrap(),
-        ];
         let mut command = eperm();
-        command.args(with_command(
-            &head,
+        command.args(run_under(
+            &["--coverage"],
+            &profile,
             &["sh", "-c", "(sleep 0.2; ls /) & exit 0"],
         ));
         if notify {

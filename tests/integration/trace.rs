@@ -358,50 +358,49 @@ fn every_denied_call_from_threads_forks_vfork_and_exec_is_reported_once() {
         assert!(!e.bootstrap, "{e:?}");
     }
     // 1 + p + vfork + exec'd child processes; threads share the main pid.
-    let pids: std::collections::HashSet<u32> = run
-        .events
-        .iter()
-        .filter(|e| e.syscall == "acct")
-        .map(|e| e.pid)
-        .collect();
+    let acct = |id: fn(&Event) -> u32| -> std::collections::HashSet<u32> {
+        run.events
+            .iter()
+            .filter(|e| e.syscall == "acct")
+            .map(id)
+            .collect()
+    };
+    let pids = acct(|e| e.pid);
     assert_eq!(pids.len(), 1 + p + 1 + 1, "{pids:?}");
-    let tids: std::collections::HashSet<u32> = run
-        .events
-        .iter()
-        .filter(|e| e.syscall == "acct")
-        .map(|e| e.tid)
-        .collect();
-    assert_eq!(tids.len(), 1 + t + p + 1 + 1);
+    assert_eq!(acct(|e| e.tid).len(), 1 + t + p + 1 + 1);
     assert_clean();
+}
+
+/// The helper's call `syscall`, traced enforcing or not: the helper exits 0
+/// having printed `printed`; the call's event, which must say `decision`.
+fn one_call(syscall: &str, enforce: bool, printed: &str, decision: Decision) -> Event {
+    let run = trace(&[syscall], enforce);
+    assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
+    assert_eq!(run.stdout, printed);
+    let e = run
+        .events
+        .into_iter()
+        .find(|e| e.syscall == syscall)
+        .unwrap();
+    assert_eq!(e.decision, decision);
+    e
 }
 
 #[test]
 fn permissive_lets_the_call_run() {
-    let run = trace(&["unshare"], false);
-    assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
-    assert_eq!(run.stdout, "unshare=0\n");
-    let e = run.events.iter().find(|e| e.syscall == "unshare").unwrap();
-    assert_eq!(e.decision, Decision::Allowed);
+    one_call("unshare", false, "unshare=0\n", Decision::Allowed);
 }
 
 #[test]
 fn enforce_fails_the_call_with_the_profiles_errno() {
-    let run = trace(&["unshare"], true);
-    assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
-    assert_eq!(run.stdout, "unshare=EPERM\n");
-    let e = run.events.iter().find(|e| e.syscall == "unshare").unwrap();
-    assert_eq!(e.decision, Decision::Denied);
+    let e = one_call("unshare", true, "unshare=EPERM\n", Decision::Denied);
     assert_eq!(e.ruling.errno(), Some(libc::EPERM as u32));
     assert_eq!(e.ruling.errno_text().as_deref(), Some("EPERM"));
 }
 
 #[test]
 fn enforce_gives_enosys_for_clone3_as_the_default_profile_says() {
-    let run = trace(&["clone3"], true);
-    assert_eq!(run.result.unwrap(), WorkloadExit::Exited(0));
-    assert_eq!(run.stdout, "clone3=ENOSYS\n");
-    let e = run.events.iter().find(|e| e.syscall == "clone3").unwrap();
-    assert_eq!(e.decision, Decision::Denied);
+    let e = one_call("clone3", true, "clone3=ENOSYS\n", Decision::Denied);
     let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
     let expected = judge(DEFAULT_PROFILE).judge(Arch::native(), e.nr, [0; 6]);
     assert_eq!(e.rule, Some(expected.decider));

@@ -3,7 +3,7 @@
 //! diff (on screen, and printed when the TUI ends) and the report `R` writes.
 
 use crate::tui::default_without;
-use crate::util::{in_pane, Tmux};
+use crate::util::{assert_has, in_pane, Tmux};
 use std::path::Path;
 
 /// The last line of the screen: the key-hint bar.
@@ -70,11 +70,11 @@ fn the_hint_bar_shows_the_keys_of_the_mode_the_user_is_in() {
     // Another pane: the keys that act on the selected row are not offered.
     tmux.keys("Tab");
     let screen = wait_bar(&tmux, |bar| !bar.contains("a allow"));
-    assert!(screen.contains("╔ Events"), "{screen}");
+    assert_has(&screen, "╔ Events");
     assert!(bar(&screen).contains("Tab next pane"), "{screen}");
     // ? still opens the whole help.
     let screen = tmux.steps(&[("?", "any key close the help", 5)]);
-    assert!(screen.contains("D / R"), "{screen}");
+    assert_has(&screen, "D / R");
 }
 
 #[test]
@@ -103,10 +103,7 @@ fn the_runtimes_start_up_is_folded_under_the_workloads_rows() {
     let rows = table(&screen);
     assert!(rows.iter().any(|l| l.contains("mkdir")), "{screen}");
     assert!(!rows.iter().any(|l| l.contains("capset")), "{screen}");
-    assert!(
-        screen.contains("▸ runtime start-up: 4 syscalls (5 calls)"),
-        "{screen}"
-    );
+    assert_has(&screen, "▸ runtime start-up: 4 syscalls (5 calls)");
     assert!(bar(&screen).contains("b start-up rows"), "{screen}");
     let screen = tmux.steps(&[("b", "b folds", 5)]);
     let rows = table(&screen);
@@ -117,7 +114,7 @@ fn the_runtimes_start_up_is_folded_under_the_workloads_rows() {
     );
     assert!(at("pivot_root").is_some(), "{screen}");
     // Process names are whole while the table has room.
-    assert!(screen.contains("runc:[2:INIT]"), "{screen}");
+    assert_has(&screen, "runc:[2:INIT]");
 }
 
 #[test]
@@ -127,7 +124,7 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     tmux.steps(&[("a", "allowed now", 5)]);
     tmux.wait_for("[saved]", 5);
     let screen = tmux.steps(&[("D", "The profile since the session's start", 5)]);
-    assert!(screen.contains("+        \"mkdir\","), "{screen}");
+    assert_has(&screen, "+        \"mkdir\",");
     assert!(bar(&screen).starts_with("Esc close"), "{screen}");
     // Autosave wrote it: nothing since the last save.
     tmux.steps(&[("Tab", "The profile is as it was at the last save", 5)]);
@@ -136,17 +133,14 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     tmux.steps(&[("R", "report written", 5)]);
     let report = std::fs::read_to_string(dir.path().join("eperm-report.md")).unwrap();
     assert!(report.starts_with("# eperm triage report"), "{report}");
-    assert!(report.contains("- `mkdir`: allowed"), "{report}");
-    assert!(report.contains("+        \"mkdir\","), "{report}");
-    assert!(report.contains("eperm run -p "), "{report}");
-    assert!(report.contains("eperm explain "), "{report}");
+    assert_has(&report, "- `mkdir`: allowed");
+    assert_has(&report, "+        \"mkdir\",");
+    assert_has(&report, "eperm run -p ");
+    assert_has(&report, "eperm explain ");
     // Quitting prints the session's diff under the restored screen.
     let screen = tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
-    assert!(
-        screen.contains("eperm: the profile's changes in this session:"),
-        "{screen}"
-    );
-    assert!(screen.contains("+        \"mkdir\","), "{screen}");
+    assert_has(&screen, "eperm: the profile's changes in this session:");
+    assert_has(&screen, "+        \"mkdir\",");
 }
 
 #[test]
@@ -164,20 +158,17 @@ fn a_headless_run_writes_the_report_it_is_asked_for() {
         .output()
         .unwrap();
     let stderr = crate::util::stderr(&out);
-    assert!(stderr.contains("triage report in"), "{stderr}");
+    assert_has(&stderr, "triage report in");
     let text = std::fs::read_to_string(&report).unwrap();
-    assert!(
-        text.contains("- **Seen through:** notify, permissive"),
-        "{text}"
-    );
+    assert_has(&text, "- **Seen through:** notify, permissive");
     let row = text
         .lines()
         .find(|l| l.starts_with("| `mkdir"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(row.contains("| `defaultAction` |"), "{row}");
-    assert!(row.contains("a dir"), "{row}");
+    assert_has(row, "| `defaultAction` |");
+    assert_has(row, "a dir");
     // Nothing was decided or written: the profile stands.
-    assert!(text.contains("The profile is unchanged."), "{text}");
+    assert_has(&text, "The profile is unchanged.");
     // The line that reproduces the failure, quoted for the shell.
     let rerun = format!(
         "eperm run -p {} --enforce --no-tui -- sh -c 'mkdir '\\''{}/a dir'\\''; echo done'",

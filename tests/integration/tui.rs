@@ -1,7 +1,7 @@
 //! The TUI in a real terminal: tmux runs `eperm run`, keys are sent, the screen is
 //! read back with capture-pane. Needs tmux (tests/run.sh installs it).
 
-use crate::util::{self, in_pane, Tmux};
+use crate::util::{self, assert_has, assert_lacks, in_pane, Tmux};
 use eperm::arch::Arch;
 use eperm::compile::Mode;
 use eperm::profile::{load_file, Action, KernelVersion, Target, DEFAULT_PROFILE};
@@ -43,7 +43,7 @@ struct MkdirRun {
 fn mkdir_run(extra: &str) -> (MkdirRun, String) {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
-    let tmux = Tmux::start(dir.path(), &eperm_command(&profile, dir.path(), extra));
+    let tmux = run_in_pane(dir.path(), &profile, extra, MKDIR_SCRIPT);
     let screen = tmux.wait_for("mkdir(", 20);
     (MkdirRun { dir, profile, tmux }, screen)
 }
@@ -65,13 +65,32 @@ fn verdict_for_mkdir(path: &Path) -> Action {
     judge.judge(arch, nr, [0; 6]).verdict.action
 }
 
-fn eperm_command(profile: &Path, dir: &Path, extra: &str) -> String {
+/// The pane's shell line for `eperm run FLAGS -p PROFILE -- sh -c 'SCRIPT'`, where
+/// `{d}` in the script stands for `dir`.
+fn run_command(dir: &Path, profile: &Path, flags: &str, script: &str) -> String {
+    let script = script.replace("{d}", &dir.display().to_string());
     in_pane(&format!(
-        "run {extra} -p {} -- sh -c 'mkdir {}/made && echo workload-says-ok'",
-        profile.display(),
-        dir.display()
+        "run {flags} -p {} -- sh -c '{script}'",
+        profile.display()
     ))
 }
+
+/// [`run_command`] started in a new tmux session in `dir`.
+fn run_in_pane(dir: &Path, profile: &Path, flags: &str, script: &str) -> Tmux {
+    Tmux::start(dir, &run_command(dir, profile, flags, script))
+}
+
+/// [`run_in_pane`] in a new directory under the profile without mkdir: the
+/// directory and the session (take them apart in this order, so that tmux goes first).
+fn pane_without_mkdir(flags: &str, script: &str) -> (tempfile::TempDir, Tmux) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let tmux = run_in_pane(dir.path(), &profile, flags, script);
+    (dir, tmux)
+}
+
+/// The usual workload: mkdir, then a word that it went on.
+const MKDIR_SCRIPT: &str = "mkdir {d}/made && echo workload-says-ok";
 
 #[test]
 fn allow_then_save_fixes_the_profile_on_disk() {
@@ -83,13 +102,10 @@ fn allow_then_save_fixes_the_profile_on_disk() {
     );
     // Under --enforce the workload really fails, as it would in the container.
     let (MkdirRun { dir, profile, tmux }, screen) = mkdir_run("--enforce --no-autosave");
-    assert!(screen.contains("EPERM"), "{screen}");
+    assert_has(&screen, "EPERM");
     // The workload's stderr is in the Output pane, not scribbled over the UI.
     let screen = tmux.wait_for("cannot create directory", 10);
-    assert!(
-        screen.contains("│mkdir: cannot create directory"),
-        "{screen}"
-    );
+    assert_has(&screen, "│mkdir: cannot create directory");
     tmux.steps(&[("a", "allowed now", 5)]);
     assert_ne!(
         verdict_for_mkdir(&profile),
@@ -131,7 +147,7 @@ fn quitting_without_an_edit_leaves_the_profile_alone() {
     // --events FILE works beside the TUI: one JSON line per event.
     let events = std::fs::read_to_string(dir.path().join("ev.jsonl")).unwrap();
     assert_eq!(events.lines().count(), 1, "{events}");
-    assert!(events.contains("\"syscall\":\"mkdir\""), "{events}");
+    assert_has(&events, "\"syscall\":\"mkdir\"");
 }
 
 #[test]
@@ -173,14 +189,10 @@ fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
 
 #[test]
 fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
-    let command = in_pane(&format!(
-        "run --hold --hold-timeout 10 -p {} -- sh -c 'mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied'",
-        profile.display(),
-        d = dir.path().display()
-    ));
-    let tmux = Tmux::start(dir.path(), &command);
+    let (dir, tmux) = pane_without_mkdir(
+        "--hold --hold-timeout 10",
+        "mkdir {d}/a && echo first-ok; mkdir {d}/b || echo second-denied",
+    );
     // The answer must come before the hold times out: 10 s leaves a loaded
     // machine room for the key press (the second call then waits them out).
     tmux.wait_for("o allow once", 20);
@@ -198,13 +210,12 @@ fn quitting_kills_the_workload() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     let marker = dir.path().join("still-running");
-    let command = in_pane(&format!(
-        "run -p {} -- sh -c 'mkdir {d}/m; echo looping; while :; do touch {m}; sleep 0.1; done'",
-        profile.display(),
-        d = dir.path().display(),
-        m = marker.display()
-    ));
-    let tmux = Tmux::start(dir.path(), &command);
+    let tmux = run_in_pane(
+        dir.path(),
+        &profile,
+        "",
+        "mkdir {d}/m; echo looping; while :; do touch {d}/still-running; sleep 0.1; done",
+    );
     tmux.wait_for("looping", 20);
     // "looping" comes before the first touch: wait for the loop itself.
     until(&tmux, 10, "the workload never touched its marker", || {
@@ -246,7 +257,7 @@ fn no_color_means_no_colour_escapes() {
             dir.path(),
             &format!(
                 "{prefix}{}",
-                eperm_command(&profile, dir.path(), "--no-autosave")
+                run_command(dir.path(), &profile, "--no-autosave", MKDIR_SCRIPT)
             ),
         );
         tmux.wait_for("mkdir(", 20);
@@ -366,12 +377,12 @@ fn a_panic_restores_the_terminal() {
 fn a_restart_answers_the_calls_still_held() {
     let dir = tempfile::tempdir().unwrap();
     let profile = default_without(dir.path(), &["mkdir", "mkdirat", "rmdir"]);
-    let command = in_pane(&format!(
-        "run --hold --rerun-on-save -p {} -- sh -c 'mkdir {d}/a & rmdir {d}/none & wait'",
-        profile.display(),
-        d = dir.path().display()
-    ));
-    let tmux = Tmux::start(dir.path(), &command);
+    let tmux = run_in_pane(
+        dir.path(),
+        &profile,
+        "--hold --rerun-on-save",
+        "mkdir {d}/a & rmdir {d}/none & wait",
+    );
     tmux.wait_for("o allow once", 20);
     let asked = Instant::now();
     tmux.keys("a");
@@ -389,18 +400,11 @@ fn a_restart_answers_the_calls_still_held() {
 /// the printk rate limit's suppressions once kmsg learns of them.
 #[test]
 fn log_sources_show_their_health_in_the_status_bar() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = profile_without_mkdir(dir.path());
     // 40 denials at once exceed printk's 10 per 5 s; the record after the pause
     // makes the kernel print how many it suppressed.
-    let command = in_pane(&format!(
-        "run --mode log -p {} -- sh -c 'for i in $(seq 40); do mkdir {d}/a/b 2>/dev/null; done; sleep 6; mkdir {d}/a/c 2>/dev/null; sleep 2'",
-        profile.display(),
-        d = dir.path().display()
-    ));
-    let tmux = Tmux::start(dir.path(), &command);
+    let (_dir, tmux) = pane_without_mkdir("--mode log", "for i in $(seq 40); do mkdir {d}/a/b 2>/dev/null; done; sleep 6; mkdir {d}/a/c 2>/dev/null; sleep 2");
     let screen = tmux.wait_for("audit ok · kmsg ", 20);
-    assert!(screen.contains("log permissive"), "{screen}");
+    assert_has(&screen, "log permissive");
     let screen = tmux.wait_for("suppressed", 30);
     // Machine-wide counts: other records (other tests) may add to them.
     let status = screen.lines().nth(1).unwrap_or_default();
@@ -437,15 +441,11 @@ fn coverage_in_the_ui_prunes_only_what_no_run_used() {
     let profile = dir.path().join("p.json");
     std::fs::write(&profile, DEFAULT_PROFILE).unwrap();
     let stored = eperm::coverage::Coverage::path_for(&profile);
-    let command = in_pane(&format!(
-        "run --coverage -p {} -- sh -c 'echo covered'",
-        profile.display()
-    ));
-    let tmux = Tmux::start(dir.path(), &command);
+    let tmux = run_in_pane(dir.path(), &profile, "--coverage", "echo covered");
     tmux.wait_for("1 run in all", 20);
     assert_eq!(eperm::coverage::Coverage::load(&stored).unwrap().runs, 1);
     let screen = tmux.steps(&[("c", "UNUSED", 5)]);
-    assert!(screen.contains("Coverage · "), "{screen}");
+    assert_has(&screen, "Coverage · ");
     let screen = tmux.steps(&[("p", "y write it", 10)]);
     assert!(screen.contains("(pruned)"), "no diff header:\n{screen}");
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), DEFAULT_PROFILE);
@@ -482,8 +482,8 @@ fn coverage_can_be_turned_on_from_the_ui() {
         ("m", "(next run: coverage)", 5),
         ("r", "1 run in all", 20),
     ]);
-    assert!(screen.contains("+ coverage enforcing"), "{screen}");
-    assert!(screen.contains("UNUSED"), "{screen}");
+    assert_has(&screen, "+ coverage enforcing");
+    assert_has(&screen, "UNUSED");
 
     tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
     let stored = eperm::coverage::Coverage::path_for(&profile);
@@ -518,12 +518,12 @@ fn burst_run() -> (tempfile::TempDir, PathBuf, Tmux) {
         dir.path(),
         &["mkdir", "mkdirat", "chmod", "fchmodat", "rmdir"],
     );
-    let command = in_pane(&format!(
-        "run -p {} -- sh -c 'mkdir {d}/b && chmod 700 {d}/b && rmdir {d}/b'",
-        profile.display(),
-        d = dir.path().display()
-    ));
-    let tmux = Tmux::start(dir.path(), &command);
+    let tmux = run_in_pane(
+        dir.path(),
+        &profile,
+        "",
+        "mkdir {d}/b && chmod 700 {d}/b && rmdir {d}/b",
+    );
     until(&tmux, 20, "the workload's three calls did not show", || {
         let screen = tmux.screen();
         BURST_CALLS
@@ -566,9 +566,9 @@ fn bursts_of_decisions_are_all_saved() {
     tmux.keys("uu");
     until(&tmux, 5, "the undos were not saved", on_disk([true; 3]));
     let screen = tmux.wait_for("profile [saved]", 5);
-    assert!(!screen.contains("not saved"), "{screen}");
+    assert_lacks(&screen, "not saved");
     // Our own writes, however close together, are never taken for an outside edit.
-    assert!(!screen.contains("reloaded"), "{screen}");
+    assert_lacks(&screen, "reloaded");
     // A decision and `r` in one burst: the run is under the file with all three.
     tmux.keys("dar");
     tmux.wait_for("clean run", 20);

@@ -45,6 +45,18 @@ fn failure(command: &str, out: &Output) -> String {
     )
 }
 
+/// Fails the test unless `text` holds `needle`, showing both.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
+}
+
+/// Fails the test if `text` holds `needle`, showing both.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(!text.contains(needle), "{needle:?} is in:\n{text}");
+}
+
 /// Fails the test unless `out` is a success, with its status, stdout and stderr.
 pub fn assert_success(out: &Output) {
     assert!(out.status.success(), "{}", failure("the command", out));
@@ -73,6 +85,15 @@ pub fn with_command<'a>(head: &[&'a str], cmd: &[&'a str]) -> Vec<&'a str> {
     args.push("--");
     args.extend_from_slice(cmd);
     args
+}
+
+/// eperm's arguments for a run without the TUI under `profile` with `flags`
+/// (`--coverage`, `--enforce` …), then `--` and the workload's command line `cmd`.
+pub fn run_under<'a>(flags: &[&'a str], profile: &'a Path, cmd: &[&'a str]) -> Vec<&'a str> {
+    let mut head = vec!["run", "--no-tui"];
+    head.extend_from_slice(flags);
+    head.extend(["-p", profile.to_str().unwrap()]);
+    with_command(&head, cmd)
 }
 
 /// Runs `command` with its output captured; a hang is a failure, not a stuck test
@@ -190,6 +211,31 @@ pub fn host_rootfs(dir: &Path) {
     for d in ["proc", "dev", "sys", "tmp", "etc"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
+}
+
+/// Writes `bundle`/config.json, `runc spec`'s (the rootfs is the caller's), set to
+/// run `args` without a terminal under `seccomp`, with the root file system
+/// writable when `writable_root`; the config's path.
+pub fn write_runc_config(
+    bundle: &Path,
+    args: serde_json::Value,
+    seccomp: serde_json::Value,
+    writable_root: bool,
+) -> PathBuf {
+    let spec = Command::new("runc")
+        .args(["spec", "--bundle", bundle.to_str().unwrap()])
+        .output()
+        .expect("runc runs");
+    assert!(spec.status.success(), "{}", failure("runc spec", &spec));
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    config["process"]["terminal"] = false.into();
+    config["process"]["args"] = args;
+    config["root"]["readonly"] = (!writable_root).into();
+    config["linux"]["seccomp"] = seccomp;
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    path
 }
 
 fn copy_with_parents(file: &Path, root: &Path) {

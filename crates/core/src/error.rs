@@ -20,6 +20,12 @@ pub enum FileOp {
     Read,
     /// Writing a file the user asked for (`-o`, `--report`).
     Write,
+    /// Saving the coverage file beside the profile.
+    WriteCoverage,
+    /// Writing the triage report.
+    WriteReport,
+    /// Saving the profile being edited.
+    SaveProfile,
     /// Creating (or emptying) the `--events` file.
     CreateEvents,
     /// Writing events to the `--events` file.
@@ -35,6 +41,9 @@ impl std::fmt::Display for FileOp {
         f.write_str(match self {
             FileOp::Read => "read",
             FileOp::Write => "write",
+            FileOp::WriteCoverage => "write the coverage file",
+            FileOp::WriteReport => "write the report",
+            FileOp::SaveProfile => "save the profile",
             FileOp::CreateEvents => "create the --events file",
             FileOp::WriteEvents => "write events to",
             FileOp::CreateWorkDir => "create a work directory in",
@@ -53,6 +62,12 @@ pub struct FileError {
 }
 
 impl FileError {
+    /// Whether the command's input is at fault (exit 2): a named file that
+    /// cannot be read, or one eperm refuses to touch ([`crate::files::Refused`]).
+    pub fn is_bad_input(&self) -> bool {
+        self.op == FileOp::Read || crate::files::is_refusal(&self.source)
+    }
+
     /// For `map_err`: the error of doing `op` on `path`.
     pub fn on(op: FileOp, path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
         move |source| FileError {

@@ -5,8 +5,8 @@
 //!
 //! Ground floor first:
 //!
-//! - [`error`], [`json`], [`untrusted`], [`suggest`]: bad input and file
-//!   errors, positions-keeping JSON, text from other processes shown escaped,
+//! - [`error`], [`files`], [`json`], [`untrusted`], [`suggest`]: bad input and file
+//!   errors, every file written and read safely, positions-keeping JSON, text from other processes shown escaped,
 //!   "did you mean".
 //! - [`arch`], [`syscalls`], [`errno`], [`caps`]: architectures and syscall
 //!   numbers; what each syscall does, takes and how a call reads; errno and
@@ -24,6 +24,7 @@ pub mod caps;
 pub mod compile;
 pub mod errno;
 pub mod error;
+pub mod files;
 pub mod json;
 pub mod profile;
 pub mod suggest;

@@ -61,18 +61,24 @@ fn spec(cg: &Cgroup, hook: Hook) -> Spec {
     }
 }
 
-#[test]
-fn counts_a_cgroup_s_calls_exactly_and_samples_watched_values() {
+/// `check` on a counter attached to a fresh cgroup (named by `tag`), once per
+/// hook: BTF and the raw tracepoint.
+fn with_each_hook(tag: &str, check: impl Fn(&Cgroup, &Counter)) {
     require_root();
     for hook in [Hook::Btf, Hook::Raw] {
-        counts_exactly(hook);
+        let cg = Cgroup::new(tag);
+        let counter = Counter::attach(&spec(&cg, hook)).expect("attach");
+        check(&cg, &counter);
     }
 }
 
-fn counts_exactly(hook: Hook) {
-    let cg = Cgroup::new("exact");
-    let counter = Counter::attach(&spec(&cg, hook)).expect("attach");
-    in_child(&cg, || {
+#[test]
+fn counts_a_cgroup_s_calls_exactly_and_samples_watched_values() {
+    with_each_hook("exact", counts_exactly);
+}
+
+fn counts_exactly(cg: &Cgroup, counter: &Counter) {
+    in_child(cg, || {
         for _ in 0..10_000 {
             // SAFETY: plain syscalls.
             unsafe { libc::syscall(libc::SYS_getppid) };
@@ -103,16 +109,11 @@ fn counts_exactly(hook: Hook) {
 
 #[test]
 fn tells_ia32_calls_from_native_ones() {
-    require_root();
-    for hook in [Hook::Btf, Hook::Raw] {
-        tells_ia32(hook);
-    }
+    with_each_hook("ia32", tells_ia32);
 }
 
-fn tells_ia32(hook: Hook) {
-    let cg = Cgroup::new("ia32");
-    let counter = Counter::attach(&spec(&cg, hook)).expect("attach");
-    in_child(&cg, || {
+fn tells_ia32(cg: &Cgroup, counter: &Counter) {
+    in_child(cg, || {
         for _ in 0..5 {
             let mut nr: u64 = 64; // getppid on i386
                                   // SAFETY: int 0x80 from 64-bit code enters the ia32 syscall path;

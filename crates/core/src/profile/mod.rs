@@ -37,11 +37,10 @@ pub fn load_arg(path: &std::path::Path) -> Result<Profile, LoadError> {
     if path != std::path::Path::new("-") {
         return load_file(path);
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(FileError::on(
-        FileOp::Read,
-        std::path::Path::new(STDIN_NAME),
-    ))?;
+    let bytes =
+        crate::files::read_capped(std::io::stdin().lock(), 0, crate::files::PROFILE).map_err(
+            FileError::on(FileOp::Read, std::path::Path::new(STDIN_NAME)),
+        )?;
     load_bytes(STDIN_NAME, bytes)
 }
 
