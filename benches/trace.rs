@@ -22,17 +22,8 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const WORKLOAD_C: &str = r#"
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 0;
-    for (long i = 0; i < n; i++)
-        syscall(SYS_getppid);
-    return 0;
-}
-"#;
+/// Calls getppid `argv[1]` times (the integration tests count its calls too).
+const WORKLOAD_C: &str = include_str!("../tests/fixtures/getppids.c");
 
 /// Everything allowed except getppid, which the profile denies.
 const PROFILE: &str = r#"{

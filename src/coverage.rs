@@ -9,7 +9,8 @@
 use crate::arch::Arch;
 use crate::error::{FileError, FileOp};
 use crate::files;
-use serde::{Deserialize, Serialize};
+use crate::profile::Action;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -49,14 +50,17 @@ pub fn watched(arch: Arch, name: &str) -> &'static [usize] {
 }
 
 /// One allowance's (or denial's) use: one deciding rule, one syscall, one arch.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Index into the profile's `syscalls[]`; `None`: the default action.
     pub rule: Option<usize>,
     pub syscall: String,
-    pub arch: String,
-    /// What the profile said, e.g. `SCMP_ACT_ALLOW`.
-    pub action: String,
+    /// Written by its short name (`x86_64`).
+    #[serde(with = "by_name")]
+    pub arch: Arch,
+    /// What the profile said, written as profiles spell it (`SCMP_ACT_ALLOW`).
+    #[serde(with = "by_name")]
+    pub action: Action,
     pub count: u64,
     /// Calls made before the workload's exec (the runtime's own needs).
     #[serde(default)]
@@ -69,6 +73,20 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// No calls yet to `syscall` on `arch`, decided by `rule` with `action`.
+    pub fn new(rule: Option<usize>, syscall: &str, arch: Arch, action: Action) -> Tally {
+        Tally {
+            rule,
+            syscall: syscall.to_string(),
+            arch,
+            action,
+            count: 0,
+            before_exec: 0,
+            pids: BTreeSet::new(),
+            values: BTreeMap::new(),
+        }
+    }
+
     fn merge(&mut self, other: &Tally) {
         self.count += other.count;
         self.before_exec += other.before_exec;
@@ -89,8 +107,54 @@ impl Tally {
         }
     }
 
-    fn key(&self) -> (Option<usize>, String, String) {
-        (self.rule, self.syscall.clone(), self.arch.clone())
+    fn key(&self) -> (Option<usize>, String, Arch) {
+        (self.rule, self.syscall.clone(), self.arch)
+    }
+
+    /// The file's order: by rule, syscall and the arch's name.
+    pub fn order(&self) -> (Option<usize>, &str, &'static str) {
+        (self.rule, &self.syscall, self.arch.name())
+    }
+}
+
+/// A value the coverage file writes by its name: the name is the contract, so
+/// the file reads the same whatever the type's order or layout.
+trait Named: Sized + Copy {
+    const WHAT: &'static str;
+    fn name(self) -> &'static str;
+    fn parse(name: &str) -> Option<Self>;
+}
+
+/// [`Named`] by the type's own `name` and `parse`; `what` for messages.
+macro_rules! named {
+    ($type:ty, $what:literal) => {
+        impl Named for $type {
+            const WHAT: &'static str = $what;
+            fn name(self) -> &'static str {
+                <$type>::name(self)
+            }
+            fn parse(name: &str) -> Option<$type> {
+                <$type>::parse(name)
+            }
+        }
+    };
+}
+
+named!(Arch, "arch");
+named!(Action, "action");
+
+/// `#[serde(with)]` for a [`Named`] field.
+mod by_name {
+    use super::*;
+
+    pub fn serialize<T: Named, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.name())
+    }
+
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let name = String::deserialize(d)?;
+        T::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown {} {name:?}", T::WHAT)))
     }
 }
 
@@ -121,7 +185,7 @@ impl Coverage {
     /// Adds `other`'s runs: counts add, value sets union.
     pub fn merge(&mut self, other: &Coverage) {
         self.runs += other.runs;
-        let mut at: HashMap<(Option<usize>, String, String), usize> = self
+        let mut at: HashMap<(Option<usize>, String, Arch), usize> = self
             .tallies
             .iter()
             .enumerate()
@@ -136,8 +200,7 @@ impl Coverage {
                 }
             }
         }
-        self.tallies
-            .sort_by(|a, b| (a.rule, &a.syscall, &a.arch).cmp(&(b.rule, &b.syscall, &b.arch)));
+        self.tallies.sort_by(|a, b| a.order().cmp(&b.order()));
     }
 
     /// Syscall names used at all (any arch, any verdict).
@@ -207,5 +270,27 @@ impl Coverage {
         stored.merge(run);
         stored.save(path)?;
         Ok(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The coverage file is a contract: what eperm wrote before, it reads and
+    /// writes again byte for byte (merging re-sorts, so this holds the order too).
+    #[test]
+    fn a_coverage_file_round_trips_byte_for_byte() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/coverage/profile.coverage.json");
+        let text = std::fs::read_to_string(&fixture).unwrap();
+        let mut coverage = Coverage::load(&fixture).unwrap();
+        assert_eq!(coverage.runs, 2);
+        assert_eq!(coverage.tallies.len(), 6);
+        coverage.merge(&Coverage::default());
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("profile.coverage.json");
+        coverage.save(&copy).unwrap();
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), text);
     }
 }

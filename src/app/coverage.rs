@@ -54,7 +54,7 @@ pub fn allowances(profile: &Profile, coverage: &Coverage) -> Vec<Allowance> {
     let mut exact: HashMap<(usize, &str), (u64, BTreeSet<u32>)> = HashMap::new();
     let mut stray: HashMap<&str, (u64, BTreeSet<u32>)> = HashMap::new();
     for t in &coverage.tallies {
-        if t.action != Action::Allow.name() {
+        if t.action != Action::Allow {
             continue;
         }
         let slot = match t.rule {

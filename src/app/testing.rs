@@ -3,6 +3,7 @@
 //! syscalls, and the coverage fixtures of the Coverage view.
 
 use super::{App, Config, Effect, Key, Mods, Msg};
+use crate::arch::Arch;
 use crate::coverage::{Coverage, Tally};
 use crate::profile::load_str;
 use crate::profile::{Action, Verdict};
@@ -125,13 +126,9 @@ pub const COVERAGE_PROFILE: &str = r#"{
 /// `count` allowed calls to `syscall` under `rule`, by `pid`.
 pub fn tally(syscall: &str, rule: Option<usize>, count: u64, pid: u32) -> Tally {
     Tally {
-        rule,
-        syscall: syscall.into(),
-        arch: "x86_64".into(),
-        action: "SCMP_ACT_ALLOW".into(),
         count,
         pids: [pid].into(),
-        ..Tally::default()
+        ..Tally::new(rule, syscall, Arch::X86_64, Action::Allow)
     }
 }
 

@@ -133,14 +133,8 @@ impl Map {
     pub fn lookup(&self, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
         assert_eq!(key.len(), self.key_size);
         assert_eq!(value.len(), self.lookup_len());
-        let mut attr = ElemAttr {
-            map_fd: self.fd.as_raw_fd() as u32,
-            pad: 0,
-            key: key.as_ptr() as u64,
-            value: value.as_mut_ptr() as u64,
-            flags: 0,
-        };
-        match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+        let (key, value) = (key.as_ptr() as u64, value.as_mut_ptr() as u64);
+        match self.elem(BPF_MAP_LOOKUP_ELEM, key, value, 0) {
             Ok(_) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
             Err(e) => Err(e),
@@ -150,14 +144,21 @@ impl Map {
     pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> io::Result<()> {
         assert_eq!(key.len(), self.key_size);
         assert_eq!(value.len(), self.lookup_len());
+        let (key, value) = (key.as_ptr() as u64, value.as_ptr() as u64);
+        self.elem(BPF_MAP_UPDATE_ELEM, key, value, flags).map(drop)
+    }
+
+    /// An element command on this map; `key` and `value` are addresses, as
+    /// `union bpf_attr` takes them.
+    fn elem(&self, cmd: libc::c_int, key: u64, value: u64, flags: u64) -> io::Result<libc::c_long> {
         let mut attr = ElemAttr {
             map_fd: self.fd.as_raw_fd() as u32,
             pad: 0,
-            key: key.as_ptr() as u64,
-            value: value.as_ptr() as u64,
+            key,
+            value,
             flags,
         };
-        bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
+        bpf(cmd, &mut attr)
     }
 
     /// Every key, in the kernel's order (a hash map's may change between calls).
@@ -166,15 +167,9 @@ impl Map {
         let mut next = vec![0u8; self.key_size];
         let mut prev: Option<Vec<u8>> = None;
         loop {
-            let mut attr = ElemAttr {
-                map_fd: self.fd.as_raw_fd() as u32,
-                pad: 0,
-                // NULL: the first key.
-                key: prev.as_ref().map_or(0, |k| k.as_ptr() as u64),
-                value: next.as_mut_ptr() as u64,
-                flags: 0,
-            };
-            match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
+            // NULL: the first key.
+            let key = prev.as_ref().map_or(0, |k| k.as_ptr() as u64);
+            match self.elem(BPF_MAP_GET_NEXT_KEY, key, next.as_mut_ptr() as u64, 0) {
                 Ok(_) => {
                     keys.push(next.clone());
                     prev = Some(next.clone());

@@ -7,6 +7,7 @@ use crate::compile::{self, bpf, Mode};
 use crate::error::{Error, EXIT_OK};
 use crate::profile::resolve::{condition_sets, filtered_out};
 use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Resolved, Target, Verdict};
+use crate::progress::Progress;
 use crate::syscalls::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
@@ -209,6 +210,8 @@ fn runtime_reasons(
 
 pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
+    let mut progress = Progress::new();
+    super::reading(&mut progress, &args.profile);
     let profile = load_arg(&args.profile)?;
     let arch = target.arch;
     let nr = syscall_number(arch, &args.syscall)?;
@@ -220,13 +223,18 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
             ))
         })?;
     }
+    progress.show(&format!("resolving {} rules", profile.rules.len()));
     let resolved = resolve(&profile, &target);
-    if let Some(e) = super::refused(&profile, &resolved) {
+    if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
         return Err(e);
     }
-    let compiled = compile::compile(&resolved, Mode::Enforce)
+    let mut added = super::merging(&mut progress, &resolved);
+    let compiled = compile::compile_watched(&resolved, Mode::Enforce, &mut added)
         .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    drop(added);
+    progress.show("explaining");
     let x = Explanation::of(&profile, &resolved, &compiled, &target, nr, values);
+    progress.clear();
     if args.json {
         let v = x.json(&profile);
         super::to_stdout(|out| writeln!(out, "{v}"))?;

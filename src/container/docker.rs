@@ -31,6 +31,9 @@ pub struct Dialect {
     pub default_caps: fn() -> CapSet,
     /// Said when the user's arguments choose the runtime.
     pub runtime_hint: &'static str,
+    /// `--runtime` is the client's own option, before `run` (podman's), not
+    /// one of `run`'s (docker's).
+    pub runtime_before_run: bool,
 }
 
 pub const DOCKER: Dialect = Dialect {
@@ -39,6 +42,7 @@ pub const DOCKER: Dialect = Dialect {
     boolean_short: BOOLEAN_SHORT,
     default_caps: CapSet::docker_default,
     runtime_hint: "eperm chooses the runtime (runc, or eperm's wrapper for notify)",
+    runtime_before_run: false,
 };
 
 /// `docker run` flags that take no value (every other flag takes one).
@@ -166,15 +170,18 @@ fn cap_change(caps: CapSet, spec: &str, add: bool) -> Result<CapSet, String> {
     })
 }
 
-/// The full client command: eperm's options first, then the user's.
+/// The full client command: `PROGRAM [--runtime R] run` (podman's) or
+/// `PROGRAM run` (docker's), eperm's options, then the user's.
 pub struct Client<'a> {
+    pub dialect: &'a Dialect,
     pub run: &'a RunArgs,
     pub profile: &'a OsStr,
     pub cidfile: &'a OsStr,
     pub name: &'a str,
-    /// eperm's runc wrapper, registered with dockerd under this name.
+    /// docker: eperm's runc wrapper, registered with dockerd under this name;
+    /// podman: `--runtime` as the user gave it (podman's own default otherwise).
     pub runtime: Option<&'a str>,
-    /// Variables for the wrapper (`NAME=VALUE`; it takes them out again).
+    /// Variables for docker's wrapper (`NAME=VALUE`; it takes them out again).
     pub env: Vec<OsString>,
     /// `--cgroup-parent`: coverage counts the cgroups below it.
     pub cgroup_parent: Option<&'a str>,
@@ -182,10 +189,15 @@ pub struct Client<'a> {
 
 impl Client<'_> {
     pub fn argv(&self) -> Vec<OsString> {
-        let mut argv: Vec<OsString> = ["docker", "run", "--security-opt"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let runtime = self
+            .runtime
+            .map(|runtime| [OsString::from("--runtime"), runtime.into()]);
+        let mut argv: Vec<OsString> = vec![self.dialect.program.into()];
+        if self.dialect.runtime_before_run {
+            argv.extend(runtime.clone().into_iter().flatten());
+        }
+        argv.push("run".into());
+        argv.push("--security-opt".into());
         let mut seccomp = OsString::from("seccomp=");
         seccomp.push(self.profile);
         argv.push(seccomp);
@@ -195,9 +207,8 @@ impl Client<'_> {
             argv.push("--name".into());
             argv.push(self.name.into());
         }
-        if let Some(runtime) = self.runtime {
-            argv.push("--runtime".into());
-            argv.push(runtime.into());
+        if !self.dialect.runtime_before_run {
+            argv.extend(runtime.into_iter().flatten());
         }
         for var in &self.env {
             argv.push("--env".into());
@@ -359,6 +370,7 @@ mod tests {
     fn eperms_options_come_before_the_users() {
         let run = parse(&args("run --rm img true")).unwrap();
         let client = Client {
+            dialect: &DOCKER,
             run: &run,
             profile: OsStr::new("/tmp/p.json"),
             cidfile: OsStr::new("/tmp/cid"),

@@ -8,7 +8,7 @@ use super::docker::{Client, RunArgs};
 use super::instrument::{instrument, Instrument};
 use super::launch::{Attribution, ContainerId, Covering, Launch};
 use super::oci_runtime::OciRuntime;
-use super::{oci, podman, state, wrapper};
+use super::{docker, oci, podman, state, wrapper};
 use crate::profile::{Profile, Target};
 use crate::run::Interception;
 use std::ffi::OsString;
@@ -204,6 +204,7 @@ impl Plan {
             None => Vec::new(),
         };
         let client = Client {
+            dialect: &docker::DOCKER,
             run,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
@@ -296,12 +297,14 @@ impl Plan {
             .name
             .clone()
             .unwrap_or_else(|| format!("eperm-{}-{}", std::process::id(), files.number));
-        let argv = podman::Client {
+        let argv = Client {
+            dialect: &podman::PODMAN,
             run: client.run,
             runtime: client.runtime,
             profile: copy.as_os_str(),
             cidfile: cidfile.as_os_str(),
             name: &name,
+            env: Vec::new(),
             cgroup_parent: files.cgroup_parent,
         }
         .argv();

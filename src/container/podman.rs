@@ -6,7 +6,7 @@
 use super::docker::{Dialect, RunArgs};
 use super::oci_runtime::OciRuntime;
 use crate::caps::CapSet;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 
 /// podman 4's `run` flags that take no value.
 const BOOLEAN_FLAGS: &[&str] = &[
@@ -42,6 +42,7 @@ pub const PODMAN: Dialect = Dialect {
     boolean_short: "diPqt",
     default_caps,
     runtime_hint: "podman run has no --runtime; choose it with eperm podman --runtime NAME",
+    runtime_before_run: true,
 };
 
 /// podman's built-in `default_capabilities` (containers.conf): 11, not Docker's
@@ -107,46 +108,6 @@ fn runtime_in_help(help: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// The full client command: `podman [--runtime R] run`, eperm's options, then
-/// the user's.
-pub struct Client<'a> {
-    pub run: &'a RunArgs,
-    /// `--runtime` as the user gave it (podman's own default otherwise).
-    pub runtime: Option<&'a str>,
-    pub profile: &'a OsStr,
-    pub cidfile: &'a OsStr,
-    pub name: &'a str,
-    /// `--cgroup-parent`: coverage counts the cgroups below it.
-    pub cgroup_parent: Option<&'a str>,
-}
-
-impl Client<'_> {
-    pub fn argv(&self) -> Vec<OsString> {
-        let mut argv: Vec<OsString> = vec!["podman".into()];
-        if let Some(runtime) = self.runtime {
-            argv.push("--runtime".into());
-            argv.push(runtime.into());
-        }
-        argv.push("run".into());
-        argv.push("--security-opt".into());
-        let mut seccomp = OsString::from("seccomp=");
-        seccomp.push(self.profile);
-        argv.push(seccomp);
-        argv.push("--cidfile".into());
-        argv.push(self.cidfile.into());
-        if self.run.name.is_none() {
-            argv.push("--name".into());
-            argv.push(self.name.into());
-        }
-        if let Some(parent) = self.cgroup_parent {
-            argv.push("--cgroup-parent".into());
-            argv.push(parent.into());
-        }
-        argv.extend(self.run.args.iter().cloned());
-        argv
-    }
-}
-
 /// What removes the container if eperm ends first: at once (`--time 0`: no stop
 /// timeout), and quietly when `--rm` already did.
 pub fn cleanup_argv(runtime: Option<&str>, name: &str) -> Vec<OsString> {
@@ -164,6 +125,8 @@ pub fn cleanup_argv(runtime: Option<&str>, name: &str) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::container::docker::Client;
+    use std::ffi::OsStr;
 
     fn args(s: &str) -> Vec<OsString> {
         s.split_whitespace().map(OsString::from).collect()
@@ -204,11 +167,13 @@ mod tests {
     fn runtime_goes_before_run_and_eperms_options_before_the_users() {
         let run = parse(&args("run --rm img true")).unwrap();
         let client = Client {
+            dialect: &PODMAN,
             run: &run,
             runtime: Some("runc"),
             profile: OsStr::new("/tmp/p.json"),
             cidfile: OsStr::new("/tmp/cid"),
             name: "eperm-1",
+            env: vec![],
             cgroup_parent: None,
         };
         let text: Vec<String> = client

@@ -307,13 +307,7 @@ fn new_tally(judge: &super::Judge, rule: Option<usize>, name: &str, arch: Arch) 
             .map_or(Action::Allow, |r| r.action),
         None => judge.profile.default_action,
     };
-    Tally {
-        rule,
-        syscall: name.to_string(),
-        arch: arch.name().to_string(),
-        action: action.name().to_string(),
-        ..Tally::default()
-    }
+    Tally::new(rule, name, arch, action)
 }
 
 fn allows(action: Action) -> bool {
@@ -381,7 +375,7 @@ impl<'a> CoverageSupervisor<'a> {
 
     fn finish(self) -> Coverage {
         let mut tallies: Vec<Tally> = self.tallies.into_values().collect();
-        tallies.sort_by(|a, b| (a.rule, &a.syscall, &a.arch).cmp(&(b.rule, &b.syscall, &b.arch)));
+        tallies.sort_by(|a, b| a.order().cmp(&b.order()));
         Coverage { runs: 1, tallies }
     }
 
@@ -401,18 +395,12 @@ impl<'a> CoverageSupervisor<'a> {
             .origin
             .map(|e| self.sup.judge.resolved.rules[e].rule);
         let (tgid, before_exec) = self.task(tid);
-        let tally = self
-            .tallies
-            .entry((rule, nr, arch))
-            .or_insert_with(|| Tally {
-                rule,
-                syscall: arch
-                    .syscall_name(nr)
-                    .map_or_else(|| format!("nr_{nr}"), str::to_string),
-                arch: arch.name().to_string(),
-                action: outcome.verdict.action.name().to_string(),
-                ..Tally::default()
-            });
+        let tally = self.tallies.entry((rule, nr, arch)).or_insert_with(|| {
+            let name = arch
+                .syscall_name(nr)
+                .map_or_else(|| format!("nr_{nr}"), str::to_string);
+            Tally::new(rule, &name, arch, outcome.verdict.action)
+        });
         tally.count += 1;
         if before_exec {
             tally.before_exec += 1;

@@ -242,7 +242,16 @@ fn running_docker_roots() -> Vec<PathBuf> {
         return roots;
     };
     for p in procs.flatten() {
-        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+        // `comm` lives in the kernel's task and never waits on the process;
+        // `cmdline` is the process's own memory, which a workload can make a
+        // read of hang (a userfaultfd page): read it for dockerds only, and
+        // with a deadline.
+        let comm = std::fs::read(p.path().join("comm")).unwrap_or_default();
+        if !comm.trim_ascii_end().ends_with(b"dockerd") {
+            continue;
+        }
+        let path = p.path().join("cmdline");
+        let Some(Ok(cmdline)) = super::memory::within_deadline(move || std::fs::read(path)) else {
             continue;
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();

@@ -8,7 +8,7 @@ use super::health::{machine_warnings, Health, Shared};
 use super::{audit, kmsg, procinfo};
 use crate::profile::Verdict;
 use std::collections::HashSet;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -57,27 +57,28 @@ impl LogSources {
     pub fn start(wanted: Wanted, tx: mpsc::SyncSender<Incoming>) -> std::io::Result<LogSources> {
         let (stop_read, stop_write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
-        let mut threads = Vec::new();
-        let mut health = Vec::new();
+        let mut sources = LogSources {
+            stop: Some(stop_write),
+            threads: Vec::new(),
+            health: Vec::new(),
+        };
         let warnings = machine_warnings();
         if wanted.audit {
             match audit::start() {
                 Ok(source) => {
                     let mut h = audit::initial_health();
                     h.warnings.extend(warnings.iter().cloned());
-                    let shared = Shared::new(h);
-                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
-                    threads.push(std::thread::spawn(move || {
-                        source.run(stop.as_fd(), &shared2, |record| {
-                            let _ = tx.send(Incoming {
-                                source: Source::Audit,
-                                record,
-                            });
-                        })
-                    }));
-                    health.push(shared);
+                    sources.read_on_thread(
+                        Source::Audit,
+                        h,
+                        &stop_read,
+                        &tx,
+                        move |stop, h, each| source.run(stop, h, each),
+                    )?;
                 }
-                Err(why) => health.push(Shared::new(Health::unavailable(Source::Audit, why.0))),
+                Err(why) => sources
+                    .health
+                    .push(Shared::new(Health::unavailable(Source::Audit, why.0))),
             }
         }
         if wanted.kmsg {
@@ -95,29 +96,43 @@ impl LogSources {
                             ));
                         }
                     }
-                    let shared = Shared::new(h);
-                    let (stop, tx, shared2) = (stop_read.try_clone()?, tx.clone(), shared.clone());
-                    threads.push(std::thread::spawn(move || {
-                        source.run(stop.as_fd(), &shared2, |record| {
-                            let _ = tx.send(Incoming {
-                                source: Source::Kmsg,
-                                record,
-                            });
-                        })
-                    }));
-                    health.push(shared);
+                    sources.read_on_thread(
+                        Source::Kmsg,
+                        h,
+                        &stop_read,
+                        &tx,
+                        move |stop, h, each| source.run(stop, h, each),
+                    )?;
                 }
-                Err(e) => health.push(Shared::new(Health::unavailable(
+                Err(e) => sources.health.push(Shared::new(Health::unavailable(
                     Source::Kmsg,
                     e.to_string(),
                 ))),
             }
         }
-        Ok(LogSources {
-            stop: Some(stop_write),
-            threads,
-            health,
-        })
+        Ok(sources)
+    }
+
+    /// Runs `read` (a source's read loop, until `stop` is readable) on a thread
+    /// of its own, each record it reads sent to `tx` as `source`'s; its health
+    /// starts as `health`, and the loop keeps it.
+    fn read_on_thread(
+        &mut self,
+        source: Source,
+        health: Health,
+        stop: &OwnedFd,
+        tx: &mpsc::SyncSender<Incoming>,
+        read: impl FnOnce(BorrowedFd<'_>, &Shared, &mut dyn FnMut(Record)) + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shared = Shared::new(health);
+        let (stop, tx, kept) = (stop.try_clone()?, tx.clone(), shared.clone());
+        self.threads.push(std::thread::spawn(move || {
+            read(stop.as_fd(), &kept, &mut |record| {
+                let _ = tx.send(Incoming { source, record });
+            })
+        }));
+        self.health.push(shared);
+        Ok(())
     }
 
     pub fn health(&self) -> Vec<Health> {

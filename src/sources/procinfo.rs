@@ -66,8 +66,11 @@ pub fn pid_ns(pid: u32) -> Option<u64> {
 }
 
 /// The argument vector; empty for kernel threads and zombies.
+///
+/// It is the process's own memory: a read of it can hang (a userfaultfd page
+/// under its argument area), so it has the memory reads' deadline.
 pub fn cmdline(pid: u32) -> Option<Vec<String>> {
-    let raw = read(pid, "cmdline")?;
+    let raw = super::memory::within_deadline(move || read(pid, "cmdline")).flatten()?;
     let raw = raw.strip_suffix(b"\0").unwrap_or(&raw);
     if raw.is_empty() {
         return Some(Vec::new());

@@ -231,15 +231,12 @@ fn proposal(profile: &Profile, coverage: &Coverage, arch: Arch, name: &str) -> O
         .collect();
     // Every arch the calls came in on must test the same positions.
     let wanted = positions(arch, name);
-    if tallies
-        .iter()
-        .any(|t| Arch::parse(&t.arch).is_none_or(|a| positions(a, name) != wanted))
-    {
+    if tallies.iter().any(|t| positions(t.arch, name) != wanted) {
         return None;
     }
     let allowed: Vec<_> = tallies
         .iter()
-        .filter(|t| t.action == Action::Allow.name())
+        .filter(|t| t.action == Action::Allow)
         .collect();
     if allowed.is_empty() {
         return None;
@@ -493,13 +490,9 @@ mod tests {
 
     fn tally(rule: usize, syscall: &str, arg: usize, values: &[u64]) -> Tally {
         Tally {
-            rule: Some(rule),
-            syscall: syscall.into(),
-            arch: "x86_64".into(),
-            action: "SCMP_ACT_ALLOW".into(),
             count: values.len() as u64,
             values: [(format!("arg{arg}"), values.iter().copied().collect())].into(),
-            ..Tally::default()
+            ..Tally::new(Some(rule), syscall, Arch::X86_64, Action::Allow)
         }
     }
 

@@ -31,15 +31,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.dim(),
         ));
     }
-    for change in diff.lines().skip(view.scroll).take(room) {
-        let style = match change.chars().next() {
-            Some('+') => theme.good(),
-            Some('-') => theme.bad(),
-            Some('@') => theme.title(),
-            _ => theme.dim(),
-        };
-        lines.push(Line::styled(change.to_string(), style));
-    }
+    lines.extend(
+        diff.lines()
+            .skip(view.scroll)
+            .take(room)
+            .map(|change| diff_line(change, theme)),
+    );
     while lines.len() < room {
         lines.push(Line::raw(""));
     }
@@ -63,4 +60,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ),
         r,
     );
+}
+
+/// One line of a unified diff, coloured by what it is: added, removed, a hunk's
+/// header, or context.
+pub(super) fn diff_line(change: &str, theme: &Theme) -> Line<'static> {
+    let style = match change.chars().next() {
+        Some('+') => theme.good(),
+        Some('-') => theme.bad(),
+        Some('@') => theme.title(),
+        _ => theme.dim(),
+    };
+    Line::styled(change.to_string(), style)
 }

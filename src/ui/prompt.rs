@@ -1,129 +1,31 @@
 //! Questions: a held call, the errno to give, quitting with unsaved edits, and a
 //! file changed on disk under unsaved edits.
 
+use super::diff::diff_line;
 use super::{centered, Theme};
 use crate::app::hints::prompt_line;
 use crate::app::keys::KeyMode;
-use crate::app::{App, Prompt};
+use crate::app::{App, Held, Prompt};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    if let Some(Prompt::Prune {
-        names,
-        diff,
-        scroll,
-        ..
-    }) = &app.prompt
-    {
-        return prune(frame, area, app, theme, names, diff, *scroll);
-    }
-    let (title, lines): (&str, Vec<Line>) = match &app.prompt {
-        Some(Prompt::Errno { syscall, typing }) => (
-            " Errno ",
-            match typing {
-                None => vec![
-                    Line::raw(format!("Which errno should {syscall} get?")),
-                    Line::raw(""),
-                    Line::raw(prompt_line(KeyMode::ErrnoPrompt)),
-                ],
-                Some(t) => vec![
-                    Line::raw(format!("Errno for {syscall} (name or number):")),
-                    Line::styled(format!("> {t}▏"), theme.title()),
-                    Line::raw("Enter accept · Esc cancel"),
-                ],
-            },
-        ),
-        Some(Prompt::Quit) => (
-            " Quit? ",
-            vec![
-                Line::styled("The profile has unsaved edits.", theme.warn()),
-                Line::raw(""),
-                Line::raw(prompt_line(KeyMode::QuitPrompt)),
-            ],
-        ),
+    let (title, lines) = match &app.prompt {
+        Some(Prompt::Prune {
+            names,
+            diff,
+            scroll,
+            ..
+        }) => return prune(frame, area, app, theme, names, diff, *scroll),
+        Some(Prompt::Errno { syscall, typing }) => errno(theme, syscall, typing.as_deref()),
+        Some(Prompt::Quit) => quit(theme),
         Some(Prompt::Conflict { theirs, show_diff }) => {
-            let mut lines = vec![
-                Line::styled(
-                    "The profile changed on disk, and you have unsaved edits.",
-                    theme.bad(),
-                ),
-                Line::raw(prompt_line(KeyMode::ConflictPrompt)),
-            ];
-            if *show_diff {
-                lines.push(Line::raw(""));
-                let diff =
-                    similar::TextDiff::from_lines(theirs.as_str(), app.profile.text.as_str());
-                for change in diff
-                    .unified_diff()
-                    .context_radius(1)
-                    .header("on disk", "yours")
-                    .to_string()
-                    .lines()
-                    .take(area.height.saturating_sub(8) as usize)
-                {
-                    let style = match change.chars().next() {
-                        Some('+') => theme.good(),
-                        Some('-') => theme.bad(),
-                        _ => theme.dim(),
-                    };
-                    lines.push(Line::styled(change.to_string(), style));
-                }
-            }
-            (" Changed on disk ", lines)
+            conflict(area, app, theme, theirs, *show_diff)
         }
-        Some(Prompt::Prune { .. }) => return,
         None => match app.held.front() {
-            Some(h) => {
-                let e = &h.event;
-                let left = h.deadline_ms.saturating_sub(app.now_ms).div_ceil(1000);
-                let mut lines = vec![Line::from(vec![
-                    Span::raw(format!("{} (pid {}) is waiting in ", e.comm, e.pid)),
-                    Span::styled(
-                        e.call.clone().unwrap_or_else(|| e.syscall.clone()),
-                        theme.title(),
-                    ),
-                ])];
-                if let Some(was) = &h.was {
-                    lines.push(Line::styled(
-                        "CHANGED since you allowed it: its memory was rewritten. You allowed",
-                        theme.bad(),
-                    ));
-                    lines.push(Line::from(vec![
-                        Span::raw("  "),
-                        Span::styled(was.clone(), theme.bad()),
-                    ]));
-                    lines.push(Line::styled(
-                        "and it now reads as above. Answer again for what it is now.",
-                        theme.bad(),
-                    ));
-                }
-                lines.extend([
-                    Line::styled(
-                        "Pointed-to arguments (paths, structs) can be rewritten until the kernel",
-                        theme.warn(),
-                    ),
-                    Line::styled(
-                        "reads them: eperm reads them again before it lets an allowed call run.",
-                        theme.warn(),
-                    ),
-                    Line::raw(format!(
-                        "the profile says {} ({}); in {left}s that applies{}",
-                        e.ruling.describe(),
-                        e.rule_path(),
-                        if app.held.len() > 1 {
-                            format!(" · {} more waiting", app.held.len() - 1)
-                        } else {
-                            String::new()
-                        }
-                    )),
-                    Line::raw(""),
-                    Line::raw(prompt_line(KeyMode::Held)),
-                ]);
-                (" Held ", lines)
-            }
+            Some(h) => held(app, theme, h),
             None => return,
         },
     };
@@ -147,6 +49,122 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .block(Block::bordered().title(title).title_style(theme.title())),
         r,
     );
+}
+
+/// Which errno the selected syscall gets: the choices, or the one being typed.
+fn errno(theme: &Theme, syscall: &str, typing: Option<&str>) -> (&'static str, Vec<Line<'static>>) {
+    let lines = match typing {
+        None => vec![
+            Line::raw(format!("Which errno should {syscall} get?")),
+            Line::raw(""),
+            Line::raw(prompt_line(KeyMode::ErrnoPrompt)),
+        ],
+        Some(t) => vec![
+            Line::raw(format!("Errno for {syscall} (name or number):")),
+            Line::styled(format!("> {t}▏"), theme.title()),
+            Line::raw("Enter accept · Esc cancel"),
+        ],
+    };
+    (" Errno ", lines)
+}
+
+/// Quitting with unsaved edits.
+fn quit(theme: &Theme) -> (&'static str, Vec<Line<'static>>) {
+    (
+        " Quit? ",
+        vec![
+            Line::styled("The profile has unsaved edits.", theme.warn()),
+            Line::raw(""),
+            Line::raw(prompt_line(KeyMode::QuitPrompt)),
+        ],
+    )
+}
+
+/// The file changed on disk under unsaved edits; with `show_diff`, how.
+fn conflict(
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    theirs: &str,
+    show_diff: bool,
+) -> (&'static str, Vec<Line<'static>>) {
+    let mut lines = vec![
+        Line::styled(
+            "The profile changed on disk, and you have unsaved edits.",
+            theme.bad(),
+        ),
+        Line::raw(prompt_line(KeyMode::ConflictPrompt)),
+    ];
+    if show_diff {
+        lines.push(Line::raw(""));
+        let diff = similar::TextDiff::from_lines(theirs, app.profile.text.as_str());
+        for change in diff
+            .unified_diff()
+            .context_radius(1)
+            .header("on disk", "yours")
+            .to_string()
+            .lines()
+            .take(area.height.saturating_sub(8) as usize)
+        {
+            let style = match change.chars().next() {
+                Some('+') => theme.good(),
+                Some('-') => theme.bad(),
+                _ => theme.dim(),
+            };
+            lines.push(Line::styled(change.to_string(), style));
+        }
+    }
+    (" Changed on disk ", lines)
+}
+
+/// The first held call: what waits, and what applies when its time is up.
+fn held(app: &App, theme: &Theme, h: &Held) -> (&'static str, Vec<Line<'static>>) {
+    let e = &h.event;
+    let left = h.deadline_ms.saturating_sub(app.now_ms).div_ceil(1000);
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!("{} (pid {}) is waiting in ", e.comm, e.pid)),
+        Span::styled(
+            e.call.clone().unwrap_or_else(|| e.syscall.clone()),
+            theme.title(),
+        ),
+    ])];
+    if let Some(was) = &h.was {
+        lines.push(Line::styled(
+            "CHANGED since you allowed it: its memory was rewritten. You allowed",
+            theme.bad(),
+        ));
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(was.clone(), theme.bad()),
+        ]));
+        lines.push(Line::styled(
+            "and it now reads as above. Answer again for what it is now.",
+            theme.bad(),
+        ));
+    }
+    lines.extend([
+        Line::styled(
+            "Pointed-to arguments (paths, structs) can be rewritten until the kernel",
+            theme.warn(),
+        ),
+        Line::styled(
+            "reads them: eperm reads them again before it lets an allowed call run.",
+            theme.warn(),
+        ),
+        Line::raw(format!(
+            "the profile says {} ({}); in {left}s that applies{}",
+            e.ruling.describe(),
+            e.rule_path(),
+            if app.held.len() > 1 {
+                format!(" · {} more waiting", app.held.len() - 1)
+            } else {
+                String::new()
+            }
+        )),
+        Line::raw(""),
+        Line::raw(prompt_line(KeyMode::Held)),
+    ]);
+    (" Held ", lines)
 }
 
 /// The whole diff of pruning, scrollable, above the question.
@@ -187,15 +205,12 @@ fn prune(
     lines.push(Line::raw(""));
     // Borders, the lines above and the footer take the rest.
     let room = (r.height as usize).saturating_sub(lines.len() + 4);
-    for change in diff.lines().skip(scroll).take(room) {
-        let style = match change.chars().next() {
-            Some('+') => theme.good(),
-            Some('-') => theme.bad(),
-            Some('@') => theme.title(),
-            _ => theme.dim(),
-        };
-        lines.push(Line::styled(change.to_string(), style));
-    }
+    lines.extend(
+        diff.lines()
+            .skip(scroll)
+            .take(room)
+            .map(|change| diff_line(change, theme)),
+    );
     lines.push(Line::raw(""));
     lines.push(Line::raw(format!(
         "y write it (u undoes) · Esc keep the profile · j/k PgUp/PgDn scroll · lines {}-{} of {total}",

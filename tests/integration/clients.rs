@@ -10,7 +10,7 @@
 use super::container as docker;
 use super::podman;
 use super::util::container_profiles::{DENY_ALL, DENY_MKDIR, DENY_SOME};
-use super::util::{assert_success, eperm, events, stderr, stdout, Tmux};
+use super::util::{assert_has, assert_success, eperm, events, stderr, stdout, Tmux};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -22,17 +22,16 @@ pub const IMAGE: &str = "eperm-test:host";
 pub const WORKLOAD: &str = "mkdir /tmp/x && echo made";
 
 /// Calls getppid `argv[1]` times: a known number of calls for coverage to count.
-pub const GETPPIDS: &str = r#"
-#include <stdlib.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 0;
-    for (long i = 0; i < n; i++)
-        syscall(SYS_getppid);
-    return 0;
+pub const GETPPIDS: &str = include_str!("../fixtures/getppids.c");
+
+/// `run --rm --network none OPTIONS IMAGE sh -c SCRIPT`: a client's arguments that
+/// run `script` in the test image.
+pub fn run_script<'a>(options: &[&'a str], script: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["run", "--rm", "--network", "none"];
+    args.extend_from_slice(options);
+    args.extend([IMAGE, "sh", "-c", script]);
+    args
 }
-"#;
 
 /// The container client a case drives, and its runtime.
 #[derive(Clone, Copy, Debug)]
@@ -493,11 +492,7 @@ fn coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(client: C
             .output()
             .unwrap();
         assert_success(&out);
-        assert!(
-            stderr(&out).contains("calls counted in the kernel (eBPF)"),
-            "{}",
-            stderr(&out)
-        );
+        assert_has(&stderr(&out), "calls counted in the kernel (eBPF)");
         let coverage = read_json(&path);
         assert_eq!(coverage["runs"], runs);
         expected += n;

@@ -5,11 +5,13 @@
 //! the docker client's set-up and what only docker (or runc alone) has.
 
 use super::clients::{
-    assert_runtime_apart, leaked_coverage_cgroups, read_json, used, write, GETPPIDS, IMAGE,
+    assert_runtime_apart, leaked_coverage_cgroups, read_json, run_script, used, write, GETPPIDS,
+    IMAGE,
 };
 use super::util::container_profiles::{DENY_MKDIR, DENY_SOME};
 use super::util::{
-    assert_success, cc, eperm, events, host_rootfs as rootfs, require_root, stderr, stdout,
+    assert_has, assert_success, cc, eperm, events, host_rootfs as rootfs, require_root, stderr,
+    stdout, write_runc_config,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -23,8 +25,9 @@ pub(super) fn docker_host() -> &'static str {
     daemon(&HOST, "EPERM_TEST_DOCKER_HOST")
 }
 
-/// The plain dockerd tests/run.sh started (no wrapper: log mode, as most users have).
-fn plain_docker_host() -> &'static str {
+/// The plain dockerd tests/run.sh started (no wrapper: log mode, as most users
+/// have); the test image exists on it.
+pub(super) fn plain_docker_host() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     daemon(&HOST, "EPERM_TEST_PLAIN_DOCKER_HOST")
 }
@@ -38,7 +41,7 @@ fn daemon(host: &'static OnceLock<String>, var: &str) -> &'static str {
                  run them through tests/run.sh"
             )
         });
-        build_image(&host);
+        import_image(&host, IMAGE, &[]);
         host
     })
 }
@@ -52,9 +55,18 @@ fn eperm_docker(args: &[&str]) -> Output {
         .expect("eperm runs")
 }
 
-fn build_image(host: &str) {
+/// `docker import` on `host`, as `image`, of a root file system of host binaries
+/// with the `programs` (host paths) in its /bin.
+pub(super) fn import_image(host: &str, image: &str, programs: &[PathBuf]) {
     let dir = tempfile::tempdir().unwrap();
     rootfs(dir.path());
+    for program in programs {
+        std::fs::copy(
+            program,
+            dir.path().join("bin").join(program.file_name().unwrap()),
+        )
+        .unwrap();
+    }
     let mut tar = Command::new("tar")
         .args(["-C", dir.path().to_str().unwrap(), "-c", "."])
         .stdout(std::process::Stdio::piped())
@@ -62,7 +74,7 @@ fn build_image(host: &str) {
         .unwrap();
     let import = Command::new("docker")
         .env("DOCKER_HOST", host)
-        .args(["import", "-", IMAGE])
+        .args(["import", "-", image])
         .stdin(tar.stdout.take().unwrap())
         .output()
         .unwrap();
@@ -74,30 +86,16 @@ fn build_image(host: &str) {
     );
 }
 
-/// `docker run --rm --network none OPTIONS IMAGE sh -c SCRIPT`'s arguments.
-fn docker_run<'a>(options: &[&'a str], script: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["run", "--rm", "--network", "none"];
-    args.extend_from_slice(options);
-    args.extend([IMAGE, "sh", "-c", script]);
-    args
-}
-
 /// An OCI bundle: `runc spec`'s config with the workload and a profile.
 fn bundle(dir: &Path, script: &str, seccomp: Value) -> PathBuf {
     let bundle = dir.join("bundle");
     rootfs(&bundle.join("rootfs"));
-    let spec = Command::new("runc")
-        .args(["spec", "--bundle", bundle.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(spec.status.success(), "runc spec: {}", stderr(&spec));
-    let path = bundle.join("config.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["process"]["terminal"] = Value::Bool(false);
-    config["process"]["args"] = serde_json::json!(["sh", "-c", script]);
-    config["root"]["readonly"] = Value::Bool(false);
-    config["linux"]["seccomp"] = seccomp;
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    write_runc_config(
+        &bundle,
+        serde_json::json!(["sh", "-c", script]),
+        seccomp,
+        true,
+    );
     bundle
 }
 
@@ -305,16 +303,14 @@ fn docker_log_without_the_wrapper_sees_every_short_lived_process() {
         .env("DOCKER_HOST", plain_docker_host())
         .args(["docker", "--no-tui", "-p", profile.to_str().unwrap()])
         .args(["--events", log.to_str().unwrap(), "--"])
-        .args(["run", "--rm", "--network", "none", IMAGE, "sh", "-c"])
-        .arg("for i in 1 2 3 4 5 6 7 8; do mkdir /tmp/d$i; done")
+        .args(run_script(
+            &[],
+            "for i in 1 2 3 4 5 6 7 8; do mkdir /tmp/d$i; done",
+        ))
         .output()
         .unwrap();
     assert_success(&out);
-    assert!(
-        stderr(&out).contains("using --mode log"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "using --mode log");
     let mkdirs = events(&log)
         .iter()
         .filter(|e| e["comm"] == "mkdir" && e["syscall"] == "mkdir")
@@ -361,7 +357,7 @@ fn a_slow_start_is_announced_on_a_terminal_only() {
         "--no-tui",
         "--",
     ];
-    line.extend(docker_run(&[], "true"));
+    line.extend(run_script(&[], "true"));
     let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
     let typescript = dir.path().join("typescript");
     // -f: the typescript is written as the output comes, not at the end.
@@ -410,7 +406,7 @@ fn a_slow_start_is_announced_on_a_terminal_only() {
         .env("DOCKER_HOST", host)
         .env("PATH", &path)
         .args(["docker", "--mode", "log", "--no-tui", "--"])
-        .args(docker_run(&[], "true"))
+        .args(run_script(&[], "true"))
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -446,7 +442,7 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
         report.to_str().unwrap(),
         "--",
     ];
-    let workload = docker_run(&[], "mkdir /tmp/x && echo made");
+    let workload = run_script(&[], "mkdir /tmp/x && echo made");
     args.extend(&workload);
     let out = eperm_docker(&args);
     assert_success(&out);
@@ -490,24 +486,9 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let host = docker_host();
-        let dir = tempfile::tempdir().unwrap();
-        rootfs(dir.path());
-        std::fs::copy(cc("getppids", GETPPIDS), dir.path().join("bin/getppids")).unwrap();
-        let mut tar = Command::new("tar")
-            .args(["-C", dir.path().to_str().unwrap(), "-c", "."])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let import = Command::new("docker")
-            .env("DOCKER_HOST", host)
-            .args(["import", "-", "eperm-test:cover"])
-            .stdin(tar.stdout.take().unwrap())
-            .output()
-            .unwrap();
-        assert!(tar.wait().unwrap().success(), "tar of the test rootfs");
-        assert_success(&import);
-        "eperm-test:cover"
+        let image = "eperm-test:cover";
+        import_image(docker_host(), image, &[cc("getppids", GETPPIDS)]);
+        image
     })
 }
 
@@ -520,7 +501,7 @@ fn docker_coverage_enforces_the_profile_s_denials() {
     let dir = tempfile::tempdir().unwrap();
     let profile = write(dir.path(), "p.json", DENY_MKDIR);
     let mut args = vec!["-p", profile.to_str().unwrap(), "--coverage", "--"];
-    args.extend(docker_run(&[], "mkdir /tmp/x || echo denied"));
+    args.extend(run_script(&[], "mkdir /tmp/x || echo denied"));
     let out = eperm_docker(&args);
     assert_success(&out);
     assert_eq!(stdout(&out), "denied\n", "{}", stderr(&out));
@@ -537,7 +518,7 @@ fn container_coverage_without_ebpf_is_refused_and_says_there_is_no_fallback() {
     let dir = tempfile::tempdir().unwrap();
     let profile = write(dir.path(), "p.json", DENY_MKDIR);
     let mut args = vec!["-p", profile.to_str().unwrap(), "--coverage", "--"];
-    args.extend(docker_run(&[], "echo ran"));
+    args.extend(run_script(&[], "echo ran"));
     let out = eperm()
         .env("DOCKER_HOST", docker_host())
         .env("EPERM_COVERAGE", "notify")
@@ -574,11 +555,7 @@ fn oci_coverage_counts_the_bundle_s_calls_exactly() {
         .output()
         .unwrap();
     assert_success(&out);
-    assert!(
-        stderr(&out).contains("counted in the kernel"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "counted in the kernel");
     let coverage = read_json(&bundle.join("config.coverage.json"));
     let (count, before) = used(&coverage, "getppid");
     assert_eq!(count - before, 777, "{coverage}");
@@ -601,9 +578,5 @@ fn docker_coverage_refuses_a_cgroup_parent_of_the_user_s() {
     ];
     let out = eperm_docker(&args);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("drop --cgroup-parent"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "drop --cgroup-parent");
 }

@@ -104,7 +104,7 @@ fn count(coverage: &Coverage, syscall: &str, arch: &str) -> u64 {
     coverage
         .tallies
         .iter()
-        .filter(|t| t.syscall == syscall && t.arch == arch)
+        .filter(|t| t.syscall == syscall && t.arch.name() == arch)
         .map(|t| t.count)
         .sum()
 }
@@ -151,14 +151,14 @@ fn ia32_calls_are_counted_under_the_x86_table() {
 }
 
 /// What a run used, as (rule, syscall, arch) → (calls, of which before exec).
-fn tallies(coverage: &Coverage) -> BTreeMap<(Option<usize>, String, String), (u64, u64)> {
+fn tallies(coverage: &Coverage) -> BTreeMap<(Option<usize>, String, &'static str), (u64, u64)> {
     coverage
         .tallies
         .iter()
         .filter(|t| t.count > 0)
         .map(|t| {
             (
-                (t.rule, t.syscall.clone(), t.arch.clone()),
+                (t.rule, t.syscall.clone(), t.arch.name()),
                 (t.count, t.before_exec),
             )
         })
@@ -200,7 +200,7 @@ fn would_be_denials_are_still_tallied_and_reported_while_the_kernel_counts() {
         .collect();
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert_eq!((denied[0].rule, denied[0].count), (None, 25), "{denied:?}");
-    assert_eq!(denied[0].action, "SCMP_ACT_ERRNO");
+    assert_eq!(denied[0].action.name(), "SCMP_ACT_ERRNO");
     assert!(
         log.contains("getppid"),
         "the summary names the denial: {log}"

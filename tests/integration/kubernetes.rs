@@ -1,7 +1,9 @@
 //! Kubernetes: SeccompProfile YAML in and out (`export`, `--format`), `merge`,
 //! and events named by the container their process runs in.
 
-use crate::util::{eperm_within, fixture, require_root, run, stderr, stdout, with_command};
+use crate::util::{
+    eperm_within, fixture, require_root, run, run_under, stderr, stdout, with_command,
+};
 use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::{self, Mode};
@@ -10,6 +12,7 @@ use eperm::profile::load::SPO_VALUE_MAX;
 use eperm::profile::{load_file, load_str, resolve, CmpOp, KernelVersion, Profile, Target};
 use eperm::sources::cgroup::from_cgroup;
 use std::collections::BTreeSet;
+use std::process::Output;
 use std::time::Duration;
 
 /// Every well-formed profile fixture, in each form eperm reads.
@@ -218,14 +221,18 @@ fn every_fixture_exported_and_read_back_gives_the_same_verdicts() {
     assert_eq!(checked, FIXTURES.len() * 3);
 }
 
+/// `eperm export --format FORMAT OPTIONS` of the fixture `name`.
+fn export_fixture(format: &str, options: &[&str], name: &str) -> Output {
+    let path = fixture(name);
+    let mut args = vec!["export", "--format", format];
+    args.extend_from_slice(options);
+    args.push(path.to_str().unwrap());
+    run(&args)
+}
+
 #[test]
 fn export_refuses_a_mask_of_all_ones_with_the_rule_and_exit_2() {
-    let out = run(&[
-        "export",
-        "--format",
-        "spo",
-        fixture("spo/mask-all-ones.json").to_str().unwrap(),
-    ]);
+    let out = export_fixture("spo", &[], "spo/mask-all-ones.json");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -241,30 +248,18 @@ fn export_refuses_a_mask_of_all_ones_with_the_rule_and_exit_2() {
         stdout(&out)
     );
     // The same profile goes out as Docker JSON unchanged.
-    let out = run(&[
-        "export",
-        "--format",
-        "docker",
-        fixture("spo/mask-all-ones.json").to_str().unwrap(),
-    ]);
+    let out = export_fixture("docker", &[], "spo/mask-all-ones.json");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("18446744073709551615"));
 }
 
 #[test]
 fn export_writes_the_resource_kubectl_applies() {
-    let out = run(&[
-        "export",
-        "--format",
+    let out = export_fixture(
         "spo",
-        "--name",
-        "web",
-        "--namespace",
-        "team-a",
-        "--api",
-        "v1beta1",
-        fixture("edit/docker-like.json").to_str().unwrap(),
-    ]);
+        &["--name", "web", "--namespace", "team-a", "--api", "v1beta1"],
+        "edit/docker-like.json",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let y = stdout(&out);
     for line in [
@@ -276,14 +271,7 @@ fn export_writes_the_resource_kubectl_applies() {
     ] {
         assert!(y.contains(line), "{line:?} missing from:\n{y}");
     }
-    let bad = run(&[
-        "export",
-        "--format",
-        "spo",
-        "--name",
-        "Web_1",
-        fixture("good/minimal.json").to_str().unwrap(),
-    ]);
+    let bad = export_fixture("spo", &["--name", "Web_1"], "good/minimal.json");
     assert_eq!(bad.status.code(), Some(2));
     assert!(
         stderr(&bad).contains("--name \"web-1\""),
@@ -433,8 +421,7 @@ fn merged_recordings_of_two_programs_run_both_enforced() {
         "mkdir is sh's alone:\n{yaml}"
     );
     for cmd in [ls, sh] {
-        let head = ["run", "--no-tui", "--enforce", "-p", m.to_str().unwrap()];
-        let enforced = eperm_within(&with_command(&head, cmd), Duration::from_secs(30));
+        let enforced = eperm_within(&run_under(&["--enforce"], &m, cmd), Duration::from_secs(30));
         assert_eq!(
             enforced.status.code(),
             Some(0),
@@ -448,9 +435,8 @@ fn merged_recordings_of_two_programs_run_both_enforced() {
         );
     }
     // Not a blanket allow: what neither program did is still denied.
-    let head = ["run", "--no-tui", "--enforce", "-p", m.to_str().unwrap()];
     let other = eperm_within(
-        &with_command(&head, &["unshare", "--user", "true"]),
+        &run_under(&["--enforce"], &m, &["unshare", "--user", "true"]),
         Duration::from_secs(30),
     );
     assert_ne!(other.status.code(), Some(0), "{}", stderr(&other));
@@ -494,44 +480,11 @@ fn cgroup_paths_name_the_container_in_every_layout() {
     }
 }
 
-/// The plain test dockerd tests/run.sh starts, with an image holding `sleep`.
+/// The plain test dockerd tests/run.sh starts, with the containers' test image
+/// (it holds `sleep`).
 fn docker_with_sleep_image() -> (String, &'static str) {
-    require_root("the live container test drives a dockerd");
-    let host = std::env::var("EPERM_TEST_PLAIN_DOCKER_HOST").unwrap_or_else(|_| {
-        panic!("this test needs the dockerd tests/run.sh starts (EPERM_TEST_PLAIN_DOCKER_HOST is not set): run it through tests/run.sh")
-    });
-    const IMAGE: &str = "eperm-k8s-test:sleep";
-    let root = tempfile::tempdir().unwrap();
-    let ldd = std::process::Command::new("ldd")
-        .arg("/bin/sleep")
-        .output()
-        .unwrap();
-    let libs = stdout(&ldd);
-    let files =
-        std::iter::once("/bin/sleep").chain(libs.split_whitespace().filter(|w| w.starts_with('/')));
-    for file in files {
-        let to = root.path().join(&file[1..]);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(file, &to).unwrap_or_else(|e| panic!("{file}: {e}"));
-    }
-    let mut tar = std::process::Command::new("tar")
-        .args(["-C", root.path().to_str().unwrap(), "-c", "."])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let import = std::process::Command::new("docker")
-        .env("DOCKER_HOST", &host)
-        .args(["import", "-", IMAGE])
-        .stdin(tar.stdout.take().unwrap())
-        .output()
-        .unwrap();
-    assert!(tar.wait().unwrap().success(), "tar of the test image");
-    assert!(
-        import.status.success(),
-        "docker import: {}",
-        stderr(&import)
-    );
-    (host, IMAGE)
+    let host = super::container::plain_docker_host();
+    (host.to_string(), super::clients::IMAGE)
 }
 
 #[test]
@@ -556,29 +509,16 @@ fn watch_names_the_docker_container_of_each_record_and_filters_by_id_prefix() {
     .unwrap();
     let name = format!("eperm-k8s-{}", std::process::id());
     let seccomp = format!("seccomp={}", profile.display());
-    let id = docker(&[
-        "create",
-        "--name",
-        &name,
-        "--network",
-        "none",
-        "--security-opt",
-        &seccomp,
-        image,
-        "/bin/sleep",
-        "2",
-    ]);
+    // A container that sleeps under the profile, with `options`; its id.
+    let create = |options: &[&str]| {
+        let mut args = vec!["create", "--network", "none", "--security-opt", &seccomp];
+        args.extend_from_slice(options);
+        args.extend([image, "/bin/sleep", "2"]);
+        docker(&args)
+    };
+    let id = create(&["--name", &name]);
     // A second container the filter must leave out.
-    let other = docker(&[
-        "create",
-        "--network",
-        "none",
-        "--security-opt",
-        &seccomp,
-        image,
-        "/bin/sleep",
-        "2",
-    ]);
+    let other = create(&[]);
     let mut watch = crate::util::eperm()
         .args([
             "watch",

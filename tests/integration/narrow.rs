@@ -8,7 +8,7 @@ use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::{self, bpf, Mode, SeccompData};
 use eperm::coverage::{Coverage, Tally};
-use eperm::profile::{load_str, resolve, KernelVersion, Profile, Target, DEFAULT_PROFILE};
+use eperm::profile::{load_str, resolve, Action, KernelVersion, Profile, Target, DEFAULT_PROFILE};
 use eperm::tighten::narrow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,13 +93,9 @@ fn coverage(case: &Case) -> Coverage {
     Coverage {
         runs: 1,
         tallies: vec![Tally {
-            rule: None,
-            syscall: case.syscall.into(),
-            arch: "x86_64".into(),
-            action: "SCMP_ACT_ALLOW".into(),
             count: 10,
             values,
-            ..Tally::default()
+            ..Tally::new(None, case.syscall, Arch::X86_64, Action::Allow)
         }],
     }
 }

@@ -12,7 +12,7 @@
 //! on v1 once, in `store`), and without CAP_SYS_RESOURCE podman's default rlimits
 //! fail (the `--ulimit`s in `ULIMITS`).
 
-use super::clients::{write, GETPPIDS, IMAGE, WORKLOAD};
+use super::clients::{run_script, write, GETPPIDS, IMAGE, WORKLOAD};
 use super::util::container_profiles::{DENY_ALL, DENY_MKDIR};
 use super::util::{
     assert_success, cc, eperm, events, host_rootfs, require_root, stderr, stdout, Tmux,
@@ -37,7 +37,7 @@ pub(super) fn store() -> &'static Path {
         hugetlb_on_v1();
         sweep_stores();
         let dir = new_store("root", None);
-        import_image(&dir, None);
+        import_image(&dir, None, IMAGE, &[]);
         dir
     })
 }
@@ -102,11 +102,16 @@ fn new_store(name: &str, uid: Option<u32>) -> PathBuf {
     dir
 }
 
-/// `podman import` of a root file system of host binaries, as `user` when given.
-fn import_image(store: &Path, user: Option<u32>) {
+/// `podman import` into `store`, as `user` when given, as `image`, of a root file
+/// system of host binaries with the `programs` (host paths) in its /bin.
+fn import_image(store: &Path, user: Option<u32>, image: &str, programs: &[PathBuf]) {
     let rootfs = tempfile::tempdir().unwrap();
     host_rootfs(rootfs.path());
-    let tar = store.join("rootfs.tar");
+    for program in programs {
+        let to = rootfs.path().join("bin").join(program.file_name().unwrap());
+        std::fs::copy(program, to).unwrap();
+    }
+    let tar = store.join(format!("{}.tar", image.replace(':', "-")));
     let out = Command::new("tar")
         .args(["-C", rootfs.path().to_str().unwrap(), "-cf"])
         .arg(&tar)
@@ -116,7 +121,7 @@ fn import_image(store: &Path, user: Option<u32>) {
     assert_success(&out);
     let mut import = in_store(Command::new("podman"), store, user);
     import
-        .args(["import", tar.to_str().unwrap(), IMAGE])
+        .args(["import", tar.to_str().unwrap(), image])
         .stdout(Stdio::null());
     assert_success(&import.output().unwrap());
 }
@@ -163,11 +168,7 @@ fn eperm_podman(args: &[&str]) -> Output {
 
 /// `run --rm --network none ULIMITS OPTIONS IMAGE sh -c SCRIPT`.
 fn podman_run<'a>(options: &[&'a str], script: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["run", "--rm", "--network", "none"];
-    args.extend_from_slice(ULIMITS);
-    args.extend_from_slice(options);
-    args.extend([IMAGE, "sh", "-c", script]);
-    args
+    run_script(&[ULIMITS, options].concat(), script)
 }
 
 /// The names crun's init calls under the profile before its exec, in `mode`,
@@ -220,14 +221,20 @@ fn crun_bootstrap_with_and_without_no_new_privileges() {
     }
 }
 
+/// A runtime eperm has not measured: crun under another name, in `dir`.
+fn crun_renamed(dir: &Path) -> PathBuf {
+    let runtime = dir.join("ocirt");
+    std::os::unix::fs::symlink("/usr/bin/crun", &runtime).unwrap();
+    runtime
+}
+
 /// A runtime eperm has not measured (here crun under another name): no live
 /// decisions, log mode, and the summary says why.
 #[test]
 fn an_unknown_runtime_falls_back_to_log_and_the_summary_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
-    let runtime = dir.path().join("ocirt");
-    std::os::unix::fs::symlink("/usr/bin/crun", &runtime).unwrap();
+    let runtime = crun_renamed(dir.path());
     let mut args = vec!["--runtime", runtime.to_str().unwrap(), "--no-tui"];
     args.extend(["-p", profile.to_str().unwrap(), "--"]);
     args.extend(podman_run(&[], WORKLOAD));
@@ -252,7 +259,7 @@ fn rootless_podman_notify_works_and_log_is_refused() {
     const NOBODY: u32 = 65534;
     store(); // the root store's set-up: cgroups, old stores swept
     let store = new_store("nobody", Some(NOBODY));
-    import_image(&store, Some(NOBODY));
+    import_image(&store, Some(NOBODY), IMAGE, &[]);
     let tight = write(&store, "tight.json", DENY_ALL);
     let saved = store.join("saved.json");
     // The build directory may be out of nobody's reach: eperm goes in the store.
@@ -265,16 +272,7 @@ fn rootless_podman_notify_works_and_log_is_refused() {
     let mut args = vec!["podman", "--no-tui", "-p", tight.to_str().unwrap()];
     args.extend(["-o", saved.to_str().unwrap(), "--"]);
     // Rootless podman keeps the user's own rlimits: no --ulimit needed.
-    args.extend([
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        WORKLOAD,
-    ]);
+    args.extend(run_script(&[], WORKLOAD));
     let out = as_nobody(Command::new(&binary), &args);
     assert_success(&out);
     assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
@@ -289,18 +287,7 @@ fn rootless_podman_notify_works_and_log_is_refused() {
     let opt = format!("seccomp={}", saved.display());
     let ok = as_nobody(
         Command::new("podman"),
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--security-opt",
-            &opt,
-            IMAGE,
-            "sh",
-            "-c",
-            WORKLOAD,
-        ],
+        &run_script(&["--security-opt", &opt], WORKLOAD),
     );
     assert_success(&ok);
     assert_eq!(stdout(&ok), "made\n");
@@ -309,16 +296,7 @@ fn rootless_podman_notify_works_and_log_is_refused() {
     let no_mkdir = write(&store, "nomkdir.json", DENY_MKDIR);
     let mut args = vec!["podman", "--enforce", "--no-tui"];
     args.extend(["-p", no_mkdir.to_str().unwrap(), "--"]);
-    args.extend([
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        WORKLOAD,
-    ]);
+    args.extend(run_script(&[], WORKLOAD));
     let enforced = as_nobody(Command::new(&binary), &args);
     let err = stderr(&enforced);
     assert_eq!(enforced.status.code(), Some(1), "{err}");
@@ -350,8 +328,7 @@ fn rootless_podman_notify_works_and_log_is_refused() {
 fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
     let dir = tempfile::tempdir().unwrap();
     let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
-    let runtime = dir.path().join("ocirt");
-    std::os::unix::fs::symlink("/usr/bin/crun", &runtime).unwrap();
+    let runtime = crun_renamed(dir.path());
     let command = format!(
         "CONTAINERS_STORAGE_CONF={} {} podman --runtime {} -p {} -- run --rm --network none {} \
          {IMAGE} sh -c '{WORKLOAD}'; echo EPERM-EXIT=$?; sleep 600",
@@ -374,23 +351,8 @@ fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let store = store();
-        let rootfs = tempfile::tempdir().unwrap();
-        host_rootfs(rootfs.path());
-        std::fs::copy(cc("getppids", GETPPIDS), rootfs.path().join("bin/getppids")).unwrap();
-        let tar = store.join("cover.tar");
-        let out = Command::new("tar")
-            .args(["-C", rootfs.path().to_str().unwrap(), "-cf"])
-            .arg(&tar)
-            .arg(".")
-            .output()
-            .unwrap();
-        assert_success(&out);
-        let mut import = in_store(Command::new("podman"), store, None);
-        import
-            .args(["import", tar.to_str().unwrap(), "eperm-test:cover"])
-            .stdout(Stdio::null());
-        assert_success(&import.output().unwrap());
-        "eperm-test:cover"
+        let image = "eperm-test:cover";
+        import_image(store(), None, image, &[cc("getppids", GETPPIDS)]);
+        image
     })
 }

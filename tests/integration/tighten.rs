@@ -262,7 +262,7 @@ fn coverage_survives_a_restart_and_merges_runs() {
         .find(|t| t.syscall == "socket")
         .unwrap();
     assert_eq!(socket.count, 2);
-    assert_eq!(socket.action, "SCMP_ACT_ALLOW");
+    assert_eq!(socket.action.name(), "SCMP_ACT_ALLOW");
 }
 
 /// `flags` of every allowed `clone` call against the narrowed profile's verdict.

@@ -213,6 +213,31 @@ pub fn host_rootfs(dir: &Path) {
     }
 }
 
+/// Writes `bundle`/config.json, `runc spec`'s (the rootfs is the caller's), set to
+/// run `args` without a terminal under `seccomp`, with the root file system
+/// writable when `writable_root`; the config's path.
+pub fn write_runc_config(
+    bundle: &Path,
+    args: serde_json::Value,
+    seccomp: serde_json::Value,
+    writable_root: bool,
+) -> PathBuf {
+    let spec = Command::new("runc")
+        .args(["spec", "--bundle", bundle.to_str().unwrap()])
+        .output()
+        .expect("runc runs");
+    assert!(spec.status.success(), "{}", failure("runc spec", &spec));
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    config["process"]["terminal"] = false.into();
+    config["process"]["args"] = args;
+    config["root"]["readonly"] = (!writable_root).into();
+    config["linux"]["seccomp"] = seccomp;
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    path
+}
+
 fn copy_with_parents(file: &Path, root: &Path) {
     let to = root.join(file.strip_prefix("/").unwrap());
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();

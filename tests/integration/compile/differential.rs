@@ -136,14 +136,19 @@ pub(crate) fn libseccomp_program_for(
             }
         }
     }
+    let prog = exported_program(&f);
+    compile::validate(&prog).unwrap();
+    Some(prog)
+}
+
+/// The classic BPF program libseccomp generates for `f`.
+pub(crate) fn exported_program(f: &ScmpFilterContext) -> Vec<SockFilter> {
     let mut file = tempfile::tempfile().unwrap();
     f.export_bpf(&file).unwrap();
     file.rewind().unwrap();
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).unwrap();
-    let prog = bpf::from_bytes(&bytes).unwrap();
-    compile::validate(&prog).unwrap();
-    Some(prog)
+    bpf::from_bytes(&bytes).unwrap()
 }
 
 /// Argument values worth trying: every rule value, its neighbours, with and
@@ -219,6 +224,21 @@ struct Tally {
     mismatches: Vec<String>,
 }
 
+impl Tally {
+    /// The first `n` mismatches written out, one a line (past 50, they are only
+    /// counted).
+    fn first_mismatches(&self, n: usize) -> String {
+        let shown: Vec<&str> = self
+            .mismatches
+            .iter()
+            .filter(|m| !m.is_empty())
+            .take(n)
+            .map(String::as_str)
+            .collect();
+        shown.join("\n")
+    }
+}
+
 /// Runs both programs on every syscall number (and x32's, and some no arch has)
 /// of every arch of the set, plus the argument vectors on every number.
 fn compare(
@@ -270,43 +290,38 @@ fn compare(
             compile::disasm::disassemble(&theirs)
         );
     }
-    let (audits, nrs, vectors) = probes(profile, set);
     let (mut our_total, mut their_total, mut n) = (0usize, 0usize, 0usize);
-    for &audit in &audits {
-        for &nr in &nrs {
-            for args in &vectors {
-                let data = SeccompData {
-                    nr,
-                    arch: audit,
-                    ip: 0,
-                    args: *args,
-                };
-                let (o, o_n) = bpf::run(&ours, &data);
-                let (t, t_n) = bpf::run(&theirs, &data);
-                tally.checked += 1;
-                if o != t && tally.mismatches.len() < 50 {
-                    tally.mismatches.push(format!(
-                        "{name} {set:?}: arch {audit:#x} nr {nr} args {args:x?}: ours {} libseccomp {}",
-                        bpf::action_name(o),
-                        bpf::action_name(t)
-                    ));
-                } else if o != t {
-                    tally.mismatches.push(String::new());
-                }
-                if *args == [0; 6]
-                    && set.iter().any(|a| {
-                        a.audit_arch() == audit
-                            && Arch::from_audit(audit, nr) == Some(*a)
-                            && a.syscall_name(nr).is_some()
-                    })
-                {
-                    our_total += o_n;
-                    their_total += t_n;
-                    n += 1;
-                }
-            }
+    each_probe(profile, set, |data| {
+        let (o, o_n) = bpf::run(&ours, &data);
+        let (t, t_n) = bpf::run(&theirs, &data);
+        tally.checked += 1;
+        let SeccompData {
+            nr,
+            arch: audit,
+            args,
+            ..
+        } = data;
+        if o != t && tally.mismatches.len() < 50 {
+            tally.mismatches.push(format!(
+                "{name} {set:?}: arch {audit:#x} nr {nr} args {args:x?}: ours {} libseccomp {}",
+                bpf::action_name(o),
+                bpf::action_name(t)
+            ));
+        } else if o != t {
+            tally.mismatches.push(String::new());
         }
-    }
+        if args == [0; 6]
+            && set.iter().any(|a| {
+                a.audit_arch() == audit
+                    && Arch::from_audit(audit, nr) == Some(*a)
+                    && a.syscall_name(nr).is_some()
+            })
+        {
+            our_total += o_n;
+            their_total += t_n;
+            n += 1;
+        }
+    });
     let _ = skip;
     Some((
         ours.len(),
@@ -316,10 +331,10 @@ fn compare(
     ))
 }
 
-/// What both programs are run on: the audit arches of `set` (and one it
-/// lacks), every syscall number of the compared arches (and x32's, and some no
-/// arch has), and the argument vectors of [`arg_vectors`].
-pub(crate) fn probes(profile: &Profile, set: &[Arch]) -> (Vec<u32>, BTreeSet<u32>, Vec<[u64; 6]>) {
+/// Calls `f` on what both programs are run on: each audit arch of `set` (and one
+/// it lacks), with every syscall number of the compared arches (and x32's, and
+/// some no arch has), with each argument vector of [`arg_vectors`].
+pub(crate) fn each_probe(profile: &Profile, set: &[Arch], mut f: impl FnMut(SeccompData)) {
     let mut nrs: BTreeSet<u32> = BTreeSet::new();
     for a in Arch::ALL {
         if matches!(
@@ -346,7 +361,18 @@ pub(crate) fn probes(profile: &Profile, set: &[Arch]) -> (Vec<u32>, BTreeSet<u32
     let mut audits: Vec<u32> = set.iter().map(|a| a.audit_arch()).collect();
     audits.push(Arch::Riscv64.audit_arch());
     audits.dedup();
-    (audits, nrs, vectors)
+    for &arch in &audits {
+        for &nr in &nrs {
+            for &args in &vectors {
+                f(SeccompData {
+                    nr,
+                    arch,
+                    ip: 0,
+                    args,
+                });
+            }
+        }
+    }
 }
 
 #[test]
@@ -379,21 +405,11 @@ fn verdicts_match_libseccomp_for_every_fixture() {
         tally.checked,
         tally.mismatches.len()
     );
-    let shown: Vec<_> = tally
-        .mismatches
-        .iter()
-        .filter(|m| !m.is_empty())
-        .take(40)
-        .collect();
     assert!(
         tally.mismatches.is_empty(),
         "{} mismatches:\n{}",
         tally.mismatches.len(),
-        shown
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        tally.first_mismatches(40)
     );
 }
 
@@ -430,14 +446,11 @@ pub(crate) fn assert_matches_libseccomp(text: &str) {
             "{text}: {:?}",
             tally.libseccomp_bugs
         );
-        let shown: Vec<_> = tally
-            .mismatches
-            .iter()
-            .filter(|m| !m.is_empty())
-            .take(5)
-            .cloned()
-            .collect();
-        assert!(tally.mismatches.is_empty(), "{text}\n{}", shown.join("\n"));
+        assert!(
+            tally.mismatches.is_empty(),
+            "{text}\n{}",
+            tally.first_mismatches(5)
+        );
     }
 }
 
@@ -621,14 +634,11 @@ mod random {
             compare(&p, "random", set, &mut tally);
             // libseccomp's own code-generation bugs are not verdicts to match.
             prop_assume!(tally.libseccomp_bugs.is_empty());
-            let shown: Vec<_> = tally
-                .mismatches
-                .iter()
-                .filter(|m| !m.is_empty())
-                .take(5)
-                .cloned()
-                .collect();
-            prop_assert!(tally.mismatches.is_empty(), "{text}\n{}", shown.join("\n"));
+            prop_assert!(
+                tally.mismatches.is_empty(),
+                "{text}\n{}",
+                tally.first_mismatches(5)
+            );
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The runtime target against the installed libseccomp, with its version
 //! passed in: its name table, and every fixture's verdicts as runc drives it.
 
-use crate::compile::differential::{probes, scmp_action, scmp_arch, scmp_cmp};
+use crate::compile::differential::{
+    each_probe, exported_program, scmp_action, scmp_arch, scmp_cmp,
+};
 use crate::compile::target;
 use eperm::arch::{Arch, X32_SYSCALL_BIT};
 use eperm::compile::{self, bpf, Mode, SeccompData, SockFilter};
@@ -10,7 +12,6 @@ use eperm::profile::{load_file, Action, Profile, Resolved, Verdict};
 use eperm::target::{Lookup, Runtime, RuntimeKind, Version};
 use libseccomp::{ScmpArch, ScmpFilterContext, ScmpSyscall};
 use std::collections::BTreeSet;
-use std::io::{Read, Seek};
 use std::path::PathBuf;
 
 /// The installed libseccomp's release, as libseccomp says it.
@@ -211,12 +212,7 @@ fn runc_filter(profile: &Profile) -> Option<(Vec<SockFilter>, StubLimits)> {
             added.ok()?;
         }
     }
-    let mut file = tempfile::tempfile().unwrap();
-    f.export_bpf(&file).unwrap();
-    file.rewind().unwrap();
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).unwrap();
-    let prog = bpf::from_bytes(&bytes).unwrap();
+    let prog = exported_program(&f);
     let stub = match (profile.default_errno, profile.default_action) {
         (Some(38), _) | (_, Action::Allow | Action::Log | Action::Trace) => Vec::new(),
         _ => profile
@@ -289,33 +285,23 @@ fn verdicts_match_libseccomp_as_runc_drives_it_for_every_fixture() {
             if compile::disasm::stale_accumulator(&theirs).is_some() {
                 continue; // libseccomp's own code-generation bug, not a verdict
             }
-            let (audits, nrs, vectors) = probes(&p, set);
-            for &audit in &audits {
-                for &nr in &nrs {
-                    for args in &vectors {
-                        let data = SeccompData {
-                            nr,
-                            arch: audit,
-                            ip: 0,
-                            args: *args,
-                        };
-                        let want = if stub_says(&stub, &data) {
-                            bpf::RET_ERRNO | 38
-                        } else {
-                            bpf::run(&theirs, &data).0
-                        };
-                        let got = bpf::run(&ours.program, &data).0;
-                        checked += 1;
-                        if got != want && mismatches.len() < 40 {
-                            mismatches.push(format!(
-                                "{name} {set:?}: arch {audit:#x} nr {nr} args {args:x?}: ours {} runc {}",
-                                bpf::action_name(got),
-                                bpf::action_name(want)
-                            ));
-                        }
-                    }
+            each_probe(&p, set, |data| {
+                let want = if stub_says(&stub, &data) {
+                    bpf::RET_ERRNO | 38
+                } else {
+                    bpf::run(&theirs, &data).0
+                };
+                let got = bpf::run(&ours.program, &data).0;
+                checked += 1;
+                if got != want && mismatches.len() < 40 {
+                    let SeccompData { nr, arch, args, .. } = data;
+                    mismatches.push(format!(
+                        "{name} {set:?}: arch {arch:#x} nr {nr} args {args:x?}: ours {} runc {}",
+                        bpf::action_name(got),
+                        bpf::action_name(want)
+                    ));
                 }
-            }
+            });
         }
     }
     println!(

@@ -4,7 +4,7 @@
 //! run by runc and by crun; each result must be what `eperm explain
 //! --runtime` says that runtime gives.
 
-use crate::util::{fixture, require_root, run, stderr, stdout};
+use crate::util::{fixture, require_root, run, stderr, stdout, write_runc_config};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -75,13 +75,6 @@ fn bundle(dir: &Path) -> std::path::PathBuf {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     std::fs::copy(static_probe(dir), rootfs.join("probe")).unwrap();
-    let spec = Command::new("runc")
-        .args(["spec", "--bundle", bundle.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(spec.status.success(), "runc spec: {}", stderr(&spec));
-    let path = bundle.join("config.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let profile: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture("target/runtime-probe.json")).unwrap(),
     )
@@ -92,10 +85,7 @@ fn bundle(dir: &Path) -> std::path::PathBuf {
             .iter()
             .map(|(n, a, b)| Value::from(format!("{n}:{a:#x}:{b:#x}"))),
     );
-    config["process"]["terminal"] = Value::Bool(false);
-    config["process"]["args"] = Value::Array(args);
-    config["linux"]["seccomp"] = profile;
-    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    write_runc_config(&bundle, Value::Array(args), profile, false);
     bundle
 }
 

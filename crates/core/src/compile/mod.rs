@@ -146,14 +146,23 @@ impl emit::Words for ModeWords<'_> {
 
 /// Compiles the effective rules for `resolved.arches` into one program.
 pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError> {
+    compile_watched(resolved, mode, &mut |_| {})
+}
+
+/// [`compile`], telling `added` how far the rule merge is (see [`Db::build_watched`]).
+pub fn compile_watched(
+    resolved: &Resolved,
+    mode: Mode,
+    added: &mut dyn FnMut(usize),
+) -> Result<Compiled, CompileError> {
     if let (Some(refusal), Some(rt)) = (resolved.refusals.first(), &resolved.target.runtime) {
         return Err(CompileError::Refused {
             runtime: rt.named(),
             what: refusal_text(refusal),
         });
     }
-    let db =
-        Db::build(resolved).map_err(|c| CompileError::Conflict(conflict_message(resolved, &c)))?;
+    let db = Db::build_watched(resolved, added)
+        .map_err(|c| CompileError::Conflict(conflict_message(resolved, &c)))?;
     let mut words = ModeWords {
         mode,
         default: resolved.default,
@@ -219,7 +228,16 @@ fn conflict_message(resolved: &Resolved, c: &libseccomp::Conflict) -> String {
 /// `check`'s error for a rule libseccomp refuses to merge (or never returns
 /// from), at the name of the rule: the lint of what `compile` refuses.
 pub fn clash(profile: &Profile, resolved: &Resolved) -> Option<Diagnostic> {
-    let c = Db::build(resolved).err()?;
+    clash_watched(profile, resolved, &mut |_| {})
+}
+
+/// [`clash`], telling `added` how far the rule merge is (see [`Db::build_watched`]).
+pub fn clash_watched(
+    profile: &Profile,
+    resolved: &Resolved,
+    added: &mut dyn FnMut(usize),
+) -> Option<Diagnostic> {
+    let c = Db::build_watched(resolved, added).err()?;
     let e = &resolved.rules[c.effective];
     let name = profile.rules.get(e.rule)?.names.get(e.name_index)?;
     let path = profile.path(&format!("syscalls[{}].names[{}]", e.rule, e.name_index));

@@ -974,6 +974,13 @@ mod tests {
         Edit::Remove(name.into())
     }
 
+    /// DOCKER after `edits` must be DOCKER with `from` replaced by `to`; the reports.
+    fn assert_docker_edit(edits: &[Edit], from: &str, to: &str) -> Vec<EditReport> {
+        let (text, reports) = edit(DOCKER, edits);
+        assert_eq!(text, DOCKER.replace(from, to));
+        reports
+    }
+
     /// A Docker-shaped document: tabs, names one per line.
     const DOCKER: &str = "{
 \t\"defaultAction\": \"SCMP_ACT_ERRNO\",
@@ -1002,13 +1009,10 @@ mod tests {
 
     #[test]
     fn allow_inserts_in_sorted_position_on_its_own_line() {
-        let (text, reports) = edit(DOCKER, &[allow("openat")]);
-        assert_eq!(
-            text,
-            DOCKER.replace(
-                "\t\t\t\t\"read\",\n",
-                "\t\t\t\t\"openat\",\n\t\t\t\t\"read\",\n"
-            )
+        let reports = assert_docker_edit(
+            &[allow("openat")],
+            "\t\t\t\t\"read\",\n",
+            "\t\t\t\t\"openat\",\n\t\t\t\t\"read\",\n",
         );
         assert_eq!(
             reports[0].to_string(),
@@ -1018,21 +1022,15 @@ mod tests {
 
     #[test]
     fn allow_at_either_end_of_the_list() {
-        let (text, _) = edit(DOCKER, &[allow("accept")]);
-        assert_eq!(
-            text,
-            DOCKER.replace(
-                "\t\t\t\t\"close\",\n",
-                "\t\t\t\t\"accept\",\n\t\t\t\t\"close\",\n"
-            )
+        assert_docker_edit(
+            &[allow("accept")],
+            "\t\t\t\t\"close\",\n",
+            "\t\t\t\t\"accept\",\n\t\t\t\t\"close\",\n",
         );
-        let (text, _) = edit(DOCKER, &[allow("writev")]);
-        assert_eq!(
-            text,
-            DOCKER.replace(
-                "\t\t\t\t\"write\"\n",
-                "\t\t\t\t\"write\",\n\t\t\t\t\"writev\"\n"
-            )
+        assert_docker_edit(
+            &[allow("writev")],
+            "\t\t\t\t\"write\"\n",
+            "\t\t\t\t\"write\",\n\t\t\t\t\"writev\"\n",
         );
     }
 
@@ -1064,25 +1062,24 @@ mod tests {
 
     #[test]
     fn deny_without_errno_under_an_errno_default_just_removes() {
-        let (text, reports) = edit(DOCKER, &[deny("read", None)]);
-        assert_eq!(text, DOCKER.replace("\t\t\t\t\"read\",\n", ""));
+        let read = "\t\t\t\t\"read\",\n";
+        let reports = assert_docker_edit(&[deny("read", None)], read, "");
         assert_eq!(
             reports[0].to_string(),
             "denied read: removed from syscalls[0].names (SCMP_ACT_ALLOW); \
              the default action applies (SCMP_ACT_ERRNO EPERM)"
         );
         // The default's own errno, asked for explicitly, is the same thing.
-        assert_eq!(edit(DOCKER, &[deny("read", Some(1))]).0, text);
+        assert_docker_edit(&[deny("read", Some(1))], read, "");
     }
 
     #[test]
     fn deny_removes_conditional_allows_too() {
-        let (text, reports) = edit(DOCKER, &[deny("ptrace", None)]);
-        let expected = DOCKER.replace(
+        let reports = assert_docker_edit(
+            &[deny("ptrace", None)],
             "\t\t},\n\t\t{\n\t\t\t\"names\": [\n\t\t\t\t\"ptrace\"\n\t\t\t],\n\t\t\t\"action\": \"SCMP_ACT_ALLOW\",\n\t\t\t\"includes\": {\n\t\t\t\t\"minKernel\": \"4.8\"\n\t\t\t}\n\t\t}\n",
             "\t\t}\n",
         );
-        assert_eq!(text, expected);
         assert_eq!(
             reports[0].changes[0],
             Change::RemovedRule {
@@ -1420,16 +1417,12 @@ mod tests {
 
     #[test]
     fn removing_the_last_of_several_takes_its_comma() {
-        let (text, _) = edit(DOCKER, &[remove("write")]);
-        assert_eq!(
-            text,
-            DOCKER.replace(
-                "\t\t\t\t\"read\",\n\t\t\t\t\"write\"\n",
-                "\t\t\t\t\"read\"\n"
-            )
+        assert_docker_edit(
+            &[remove("write")],
+            "\t\t\t\t\"read\",\n\t\t\t\t\"write\"\n",
+            "\t\t\t\t\"read\"\n",
         );
-        let (text, _) = edit(DOCKER, &[remove("close")]);
-        assert_eq!(text, DOCKER.replace("\t\t\t\t\"close\",\n", ""));
+        assert_docker_edit(&[remove("close")], "\t\t\t\t\"close\",\n", "");
     }
 
     mod properties {

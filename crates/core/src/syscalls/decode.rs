@@ -707,6 +707,13 @@ mod tests {
         decode(Arch::X86_64, nr(Arch::X86_64, name), &args, Some(mem))
     }
 
+    /// Each `(name, args, text)`: `name(args)` on x86_64, decoded with `mem`, is `text`.
+    fn assert_x_texts(mem: &dyn TraceeMemory, cases: &[(&str, [u64; 6], &str)]) {
+        for &(name, args, want) in cases {
+            assert_eq!(x_decoded(name, args, mem).text, want, "{name}");
+        }
+    }
+
     /// Memory holding NUL-separated strings at BASE; returns it and their addresses.
     fn strings(parts: &[&[u8]]) -> (Vec<u8>, Vec<u64>) {
         let mut bytes = Vec::new();
@@ -769,67 +776,58 @@ mod tests {
     fn files_and_paths() {
         let (bytes, at) = strings(&[b"/a", b"/b", b"x\ny"]);
         let mem = at_base(&bytes);
-        let m = Some(&mem as &dyn TraceeMemory);
-        let a = Arch::X86_64;
         let fdcwd = (-100i64) as u64;
-        assert_eq!(
-            text(a, "mkdir", [at[0], 0o755, 0, 0, 0, 0], m),
-            "mkdir(\"/a\", 0755)"
+        assert_x_texts(
+            &mem,
+            &[
+                ("mkdir", [at[0], 0o755, 0, 0, 0, 0], "mkdir(\"/a\", 0755)"),
+                (
+                    "unlinkat",
+                    [5, at[2], 0x200, 0, 0, 0],
+                    "unlinkat(5, \"x\\ny\", AT_REMOVEDIR)",
+                ),
+                (
+                    "faccessat2",
+                    [fdcwd, at[0], 4 | 2, 0x200, 0, 0],
+                    "faccessat2(AT_FDCWD, \"/a\", R_OK|W_OK, AT_EACCESS)",
+                ),
+                ("access", [at[0], 0, 0, 0, 0, 0], "access(\"/a\", F_OK)"),
+                (
+                    "fchownat",
+                    [fdcwd, at[0], 0xffff_ffff, 0, 0x100, 0],
+                    "fchownat(AT_FDCWD, \"/a\", -1, 0, AT_SYMLINK_NOFOLLOW)",
+                ),
+                (
+                    "statx",
+                    [fdcwd, at[0], 0x1000, 0x7ff, 0x99, 0],
+                    "statx(AT_FDCWD, \"/a\", AT_EMPTY_PATH, STATX_BASIC_STATS, 0x99)",
+                ),
+                (
+                    "newfstatat",
+                    [fdcwd, at[1], 0, 0, 0, 0],
+                    "newfstatat(AT_FDCWD, \"/b\", NULL, 0)",
+                ),
+                ("chroot", [at[0], 0, 0, 0, 0, 0], "chroot(\"/a\")"),
+                (
+                    "mount",
+                    [at[0], at[1], 0, 0xC0ED_0000 | 4096 | 16384, 0, 0],
+                    "mount(\"/a\", \"/b\", NULL, MS_MGC_VAL|MS_BIND|MS_REC, NULL)",
+                ),
+                (
+                    "umount2",
+                    [at[1], 2, 0, 0, 0, 0],
+                    "umount2(\"/b\", MNT_DETACH)",
+                ),
+            ],
         );
-        assert_eq!(
-            text(a, "unlinkat", [5, at[2], 0x200, 0, 0, 0], m),
-            "unlinkat(5, \"x\\ny\", AT_REMOVEDIR)"
-        );
-        let d = decode(
-            a,
-            nr(a, "renameat2"),
-            &[fdcwd, at[0], fdcwd, at[1], 1, 0],
-            m,
-        );
+        let d = x_decoded("renameat2", [fdcwd, at[0], fdcwd, at[1], 1, 0], &mem);
         assert_eq!(
             d.text,
             "renameat2(AT_FDCWD, \"/a\", AT_FDCWD, \"/b\", RENAME_NOREPLACE)"
         );
         assert_eq!(d.paths, ["/a", "/b"]);
-        assert_eq!(
-            text(a, "faccessat2", [fdcwd, at[0], 4 | 2, 0x200, 0, 0], m),
-            "faccessat2(AT_FDCWD, \"/a\", R_OK|W_OK, AT_EACCESS)"
-        );
-        assert_eq!(
-            text(a, "access", [at[0], 0, 0, 0, 0, 0], m),
-            "access(\"/a\", F_OK)"
-        );
-        assert_eq!(
-            text(a, "fchownat", [fdcwd, at[0], 0xffff_ffff, 0, 0x100, 0], m),
-            "fchownat(AT_FDCWD, \"/a\", -1, 0, AT_SYMLINK_NOFOLLOW)"
-        );
-        assert_eq!(
-            text(a, "statx", [fdcwd, at[0], 0x1000, 0x7ff, 0x99, 0], m),
-            "statx(AT_FDCWD, \"/a\", AT_EMPTY_PATH, STATX_BASIC_STATS, 0x99)"
-        );
-        assert_eq!(
-            text(a, "newfstatat", [fdcwd, at[1], 0, 0, 0, 0], m),
-            "newfstatat(AT_FDCWD, \"/b\", NULL, 0)"
-        );
-        assert_eq!(
-            text(a, "chroot", [at[0], 0, 0, 0, 0, 0], m),
-            "chroot(\"/a\")"
-        );
-        assert_eq!(
-            text(
-                a,
-                "mount",
-                [at[0], at[1], 0, 0xC0ED_0000 | 4096 | 16384, 0, 0],
-                m
-            ),
-            "mount(\"/a\", \"/b\", NULL, MS_MGC_VAL|MS_BIND|MS_REC, NULL)"
-        );
-        assert_eq!(
-            text(a, "umount2", [at[1], 2, 0, 0, 0, 0], m),
-            "umount2(\"/b\", MNT_DETACH)"
-        );
         // An unreadable path is its address, and names no path.
-        let d = decode(a, nr(a, "chmod"), &[0xdead, 0o4755, 0, 0, 0, 0], m);
+        let d = x_decoded("chmod", [0xdead, 0o4755, 0, 0, 0, 0], &mem);
         assert_eq!(d.text, "chmod(0xdead, 04755)");
         assert!(d.paths.is_empty());
     }
@@ -1011,9 +1009,8 @@ mod tests {
     fn prctl_and_ioctl() {
         let (bytes, at) = strings(&[b"worker"]);
         let mem = at_base(&bytes);
-        let m = Some(&mem as &dyn TraceeMemory);
         assert_eq!(
-            text(Arch::X86_64, "prctl", [15, at[0], 0, 0, 0, 0], m),
+            x_decoded("prctl", [15, at[0], 0, 0, 0, 0], &mem).text,
             "prctl(PR_SET_NAME, \"worker\")"
         );
         assert_eq!(
@@ -1096,8 +1093,26 @@ mod tests {
     fn privileged_calls() {
         let (bytes, at) = strings(&[b"user", b"desc", b"box"]);
         let mem = at_base(&bytes);
-        let m = Some(&mem as &dyn TraceeMemory);
-        let a = Arch::X86_64;
+        assert_x_texts(
+            &mem,
+            &[
+                (
+                    "add_key",
+                    [at[0], at[1], 0, 0, 0xffff_fffe, 0],
+                    "add_key(\"user\", \"desc\", NULL, 0, KEY_SPEC_PROCESS_KEYRING)",
+                ),
+                (
+                    "sethostname",
+                    [at[2], 3, 0, 0, 0, 0],
+                    "sethostname(\"box\", 3)",
+                ),
+                (
+                    "quotactl",
+                    [0x80_0007 << 8 | 1, at[2], 1000, 0, 0, 0],
+                    "quotactl(QCMD(Q_GETQUOTA, GRPQUOTA), \"box\", 1000, NULL)",
+                ),
+            ],
+        );
         assert_eq!(
             x("bpf", [5, 0x1000, 0x90, 0, 0, 0]),
             "bpf(BPF_PROG_LOAD, 0x1000, 144)"
@@ -1107,24 +1122,12 @@ mod tests {
             "keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0x1, 0x0, 0x0)"
         );
         assert_eq!(
-            text(a, "add_key", [at[0], at[1], 0, 0, 0xffff_fffe, 0], m),
-            "add_key(\"user\", \"desc\", NULL, 0, KEY_SPEC_PROCESS_KEYRING)"
-        );
-        assert_eq!(
             x("reboot", [0xfee1_dead, 0x2812_1969, 0x4321_FEDC, 0, 0, 0]),
             "reboot(LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_POWER_OFF, NULL)"
         );
         assert_eq!(
             x("syslog", [10, 0, 0, 0, 0, 0]),
             "syslog(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0)"
-        );
-        assert_eq!(
-            text(a, "sethostname", [at[2], 3, 0, 0, 0, 0], m),
-            "sethostname(\"box\", 3)"
-        );
-        assert_eq!(
-            text(a, "quotactl", [0x80_0007 << 8 | 1, at[2], 1000, 0, 0, 0], m),
-            "quotactl(QCMD(Q_GETQUOTA, GRPQUOTA), \"box\", 1000, NULL)"
         );
         assert_eq!(
             x("finit_module", [3, 0, 2, 0, 0, 0]),
@@ -1148,7 +1151,12 @@ mod tests {
         let params: Vec<u8> = [0u32, 64, 2].iter().flat_map(|w| w.to_le_bytes()).collect();
         let mem = at_base(&params);
         assert_eq!(
-            text(a, "io_uring_setup", [8, BASE, 0, 0, 0, 0], Some(&mem)),
+            text(
+                Arch::X86_64,
+                "io_uring_setup",
+                [8, BASE, 0, 0, 0, 0],
+                Some(&mem)
+            ),
             "io_uring_setup(8, {flags=IORING_SETUP_SQPOLL, cq_entries=64})"
         );
     }
