@@ -235,7 +235,7 @@ use crate::util::{
     assert_has, assert_killing_eperm_ends_the_workload, assert_success, cc, eperm, eperm_within,
     events, require_root, run_under, running_in_group, stderr, with_command,
 };
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// As root: the tests below install filters, join cgroups and switch users.
