@@ -345,11 +345,8 @@ fn every_denied_call_from_threads_and_children_is_reported_exactly_once() {
     let summary = stderr(&out);
     assert_has(&summary, "uselib");
     assert!(summary.contains(&format!("{}×", n * (t + p))), "{summary}");
-    assert!(
-        summary.contains("eperm default > profile.json")
-            && summary.contains("eperm edit profile.json --allow uselib"),
-        "{summary}"
-    );
+    assert_has(&summary, "eperm default > profile.json");
+    assert_has(&summary, "eperm edit profile.json --allow uselib");
 }
 
 #[test]
@@ -627,11 +624,11 @@ fn calls_that_fail_because_of_eperm_itself_are_said_to_be_its_doing() {
         "it fails under eperm: {summary}"
     );
     assert!(!summary.contains("denied nothing"), "{summary}");
-    assert!(
-        summary.contains("fails with EBUSY because eperm holds the seccomp listener")
-            && summary.contains("to avoid it, run with --mode trace"),
-        "{summary}"
+    assert_has(
+        &summary,
+        "fails with EBUSY because eperm holds the seccomp listener",
     );
+    assert_has(&summary, "to avoid it, run with --mode trace");
     let seen = crate::util::events(&events);
     assert!(
         seen.iter()
@@ -671,11 +668,11 @@ fn calls_that_fail_because_of_eperm_itself_are_said_to_be_its_doing() {
         .unwrap();
     let summary = stderr(&out);
     assert!(!summary.contains("denied nothing"), "{summary}");
-    assert!(
-        summary.contains("fails with EPERM because eperm is the workload's tracer")
-            && summary.contains("to avoid it, run with --mode notify"),
-        "{summary}"
+    assert_has(
+        &summary,
+        "fails with EPERM because eperm is the workload's tracer",
     );
+    assert_has(&summary, "to avoid it, run with --mode notify");
 }
 
 /// Issue 33: SIGTERM or SIGHUP to a headless run ends the workload and then

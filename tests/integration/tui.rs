@@ -395,18 +395,24 @@ fn a_signal_to_the_tui_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_without_mkdir(dir.path());
     let pid_file = dir.path().join("eperm.pid");
+    // eperm run by a shell that wrote its pid (exec keeps it) to pid_file, then `after`.
+    let command = |after: &str| {
+        format!(
+            "sh -c 'echo $$ > {pid}; exec {eperm} run -p {profile} -- sleep 30'{after}",
+            pid = pid_file.display(),
+            eperm = env!("CARGO_BIN_EXE_eperm"),
+            profile = profile.display(),
+        )
+    };
     // Each session is kept until the next has started: the tmux server ends
     // with its last session, and a session started meanwhile would fail.
     let mut previous = None;
     for signal in ["TERM", "INT", "HUP"] {
         let _ = std::fs::remove_file(&pid_file);
-        let command = format!(
-            "sh -c 'echo $$ > {pid}; exec {eperm} run -p {profile} -- sleep 30'; echo EPERM-EXIT=$?; {TTY_CHECK}; sleep 60",
-            pid = pid_file.display(),
-            eperm = env!("CARGO_BIN_EXE_eperm"),
-            profile = profile.display(),
+        let tmux = Tmux::start(
+            dir.path(),
+            &command(&format!("; echo EPERM-EXIT=$?; {TTY_CHECK}; sleep 60")),
         );
-        let tmux = Tmux::start(dir.path(), &command);
         tmux.wait_for("sleep 30", 20);
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let sent = std::process::Command::new("kill")
@@ -440,13 +446,7 @@ fn a_signal_to_the_tui_restores_the_terminal() {
     }
     // The window closed (SIGHUP, and the terminal gone): eperm ends all the same.
     let _ = std::fs::remove_file(&pid_file);
-    let command = format!(
-        "sh -c 'echo $$ > {pid}; exec {eperm} run -p {profile} -- sleep 30'",
-        pid = pid_file.display(),
-        eperm = env!("CARGO_BIN_EXE_eperm"),
-        profile = profile.display(),
-    );
-    let tmux = Tmux::start(dir.path(), &command);
+    let tmux = Tmux::start(dir.path(), &command(""));
     tmux.wait_for("sleep 30", 20);
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     drop(tmux);
