@@ -235,6 +235,7 @@ use crate::util::{
     assert_has, assert_killing_eperm_ends_the_workload, assert_success, cc, eperm, eperm_within,
     events, require_root, run_under, running_in_group, stderr, with_command,
 };
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -388,17 +389,24 @@ fn enforce_reproduces_the_real_failure_and_permissive_lets_it_run() {
     );
 }
 
-#[test]
-fn enforce_fails_mkdir_under_a_profile_that_denies_it() {
-    as_root();
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("no-mkdir.json");
+/// `dir`/no-mkdir.json: a profile that allows everything but mkdir and mkdirat
+/// (ERRNO, the default EPERM).
+fn no_mkdir_profile(dir: &Path) -> PathBuf {
+    let profile = dir.join("no-mkdir.json");
     std::fs::write(
         &profile,
         r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
             {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
     )
     .unwrap();
+    profile
+}
+
+#[test]
+fn enforce_fails_mkdir_under_a_profile_that_denies_it() {
+    as_root();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = no_mkdir_profile(dir.path());
     let target = dir.path().join("made");
     let args = |enforce: bool| {
         let mut a = vec!["run", "--no-tui", "-p", profile.to_str().unwrap()];
@@ -685,13 +693,7 @@ fn a_signal_to_a_headless_run_writes_what_a_normal_end_writes() {
     as_root();
     for signal in [libc::SIGTERM, libc::SIGHUP] {
         let dir = tempfile::tempdir().unwrap();
-        let profile = dir.path().join("no-mkdir.json");
-        std::fs::write(
-            &profile,
-            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
-        )
-        .unwrap();
+        let profile = no_mkdir_profile(dir.path());
         let (report, events_file) = (dir.path().join("r.md"), dir.path().join("e.json"));
         let made = dir.path().join("made");
         let script = format!("mkdir {}; exec sleep 60", made.display());

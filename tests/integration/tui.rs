@@ -237,12 +237,13 @@ fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
     tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
 }
 
+/// A workload that touches `still-running` ten times a second until it is killed.
+const LOOPING: &str =
+    "mkdir {d}/m; echo looping; while :; do touch {d}/still-running; sleep 0.1; done";
+
 #[test]
 fn quitting_kills_the_workload() {
-    let (dir, tmux) = pane_without_mkdir(
-        "",
-        "mkdir {d}/m; echo looping; while :; do touch {d}/still-running; sleep 0.1; done",
-    );
+    let (dir, tmux) = pane_without_mkdir("", LOOPING);
     let marker = dir.path().join("still-running");
     tmux.wait_for("looping", 20);
     // "looping" comes before the first touch: wait for the loop itself.
