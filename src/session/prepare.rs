@@ -26,6 +26,15 @@ pub struct Local<'a> {
     pub sources: Wanted,
 }
 
+/// How a container is run (`eperm docker`, `podman`, `oci`).
+#[derive(Clone, Copy)]
+pub struct Container {
+    /// `--mode`; `None`: notify where eperm can be the runtime's agent, else log.
+    pub mode: Option<Interception>,
+    pub enforce: bool,
+    pub sources: Wanted,
+}
+
 const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles: register eperm's runc wrapper as a runtime,\n    ln -s $(command -v eperm) /usr/local/bin/eperm-runc\n    dockerd --add-runtime eperm=/usr/local/bin/eperm-runc   (or \"runtimes\" in daemon.json)\n  or use --mode log";
 
 const DOCKER_ROOT_HINT: &str = "eperm's runc wrapper (which dockerd 20.10 needs to hand eperm the listener) takes its sessions only from root's eperm: run eperm docker as root";
@@ -62,10 +71,13 @@ impl Session {
     pub fn docker(
         profile: Profile,
         docker_args: &[OsString],
-        mode: Option<Interception>,
-        enforce: bool,
-        sources: Wanted,
+        how: Container,
     ) -> Result<Session, Error> {
+        let Container {
+            mode,
+            enforce,
+            sources,
+        } = how;
         let run = dockerrun::parse(docker_args)?;
         if profile.form == Form::OciConfig {
             return Err(Error::bad_input(format!(
@@ -94,10 +106,13 @@ impl Session {
         profile: Profile,
         podman_args: &[OsString],
         runtime: Option<&str>,
-        mode: Option<Interception>,
-        enforce: bool,
-        sources: Wanted,
+        how: Container,
     ) -> Result<Session, Error> {
+        let Container {
+            mode,
+            enforce,
+            sources,
+        } = how;
         let run = podman::parse(podman_args)?;
         if profile.form != Form::Docker {
             return Err(Error::bad_input(format!(
@@ -153,13 +168,12 @@ impl Session {
     }
 
     /// `runc run` of `bundle`, under its config.json's profile.
-    pub fn oci(
-        bundle: &Path,
-        id: Option<String>,
-        mode: Option<Interception>,
-        enforce: bool,
-        sources: Wanted,
-    ) -> Result<Session, Error> {
+    pub fn oci(bundle: &Path, id: Option<String>, how: Container) -> Result<Session, Error> {
+        let Container {
+            mode,
+            enforce,
+            sources,
+        } = how;
         let config = bundle.join("config.json");
         let profile = crate::profile::load_file(&config)?;
         if profile.form != Form::OciConfig {
