@@ -67,6 +67,7 @@ fn main() {
                     bootstrap: false,
                     decision: Decision::Allowed,
                     container: None,
+                    interference: None,
                 };
                 tx.send(e).unwrap();
                 sent += 1;

@@ -371,8 +371,17 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub format: ImportFormat,
     /// Start from this profile (default: the embedded default profile).
-    #[arg(short = 'p', long = "profile", value_name = "BASE", value_hint = ValueHint::FilePath)]
+    #[arg(
+        short = 'p',
+        long = "profile",
+        value_name = "BASE",
+        value_hint = ValueHint::FilePath,
+        conflicts_with = "empty"
+    )]
     pub base: Option<PathBuf>,
+    /// Start from "deny everything with EPERM" for the native arch and its sub-arches.
+    #[arg(long)]
+    pub empty: bool,
     /// Where to write the profile.
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,

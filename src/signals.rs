@@ -1,34 +1,99 @@
 //! Signals eperm itself catches: the one handler it installs, behind a safe API,
-//! so the layers above (`cmd`, `session`) hold no `unsafe`.
+//! so the layers above (`cmd`, `session`, `tui`) hold no `unsafe`.
 //!
-//! `watch --no-tui` follows the kernel logs until the user stops it; SIGINT and
-//! SIGTERM then end it the ordinary way (readers stopped, health printed)
-//! instead of killing the process where it stands.
+//! SIGINT, SIGTERM and SIGHUP end eperm the ordinary way instead of killing it
+//! where it stands: `watch --no-tui` stops its readers and prints their health;
+//! a headless run passes SIGTERM and SIGHUP on to the workload (a second one
+//! kills it) and, once it has ended, writes its summary, events and report as
+//! at any end (while the workload runs eperm ignores SIGINT: ^C goes to the
+//! workload's group, which owns the terminal, as in a shell); the TUI quits as
+//! on `q`, leaving the terminal as it found it.
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-/// Set by the handler once SIGINT or SIGTERM has arrived.
+/// Set by the handler once SIGINT, SIGTERM or SIGHUP has arrived.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many have arrived, and the last one.
+static COUNT: AtomicU32 = AtomicU32::new(0);
+static LAST: AtomicI32 = AtomicI32::new(0);
 
-/// Only stores to an atomic: async-signal-safe.
-extern "C" fn on_interrupt(_: libc::c_int) {
+/// Only stores to atomics: async-signal-safe.
+extern "C" fn on_interrupt(signal: libc::c_int) {
+    LAST.store(signal, Ordering::SeqCst);
+    COUNT.fetch_add(1, Ordering::SeqCst);
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-/// From now on SIGINT and SIGTERM set the flag returned instead of ending the
-/// process. Interrupted calls restart (as with `signal(2)` on glibc), so no
-/// read or wait elsewhere sees EINTR for them.
+/// From now on SIGINT, SIGTERM and SIGHUP set the flag returned instead of
+/// ending the process. Interrupted calls restart (as with `signal(2)` on
+/// glibc), so no read or wait elsewhere sees EINTR for them. A child keeps
+/// none of this past its exec (caught signals are reset to their default).
 pub fn catch_interrupts() -> nix::Result<&'static AtomicBool> {
     let action = SigAction::new(
         SigHandler::Handler(on_interrupt),
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only stores to atomics, which is
         // async-signal-safe; the old disposition returned is not needed.
         unsafe { sigaction(signal, &action) }?;
     }
     Ok(&INTERRUPTED)
+}
+
+/// Has one of the caught signals arrived?
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Passes caught signals on to the workload whose pid `pid` gets (0 until it
+/// is forked) until dropped: the first as it came, any later one as SIGKILL.
+pub struct Forwarder {
+    done: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Forwarder {
+    pub fn start(pid: Arc<AtomicI32>) -> Forwarder {
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut sent = 0;
+                while !done.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                    let count = COUNT.load(Ordering::SeqCst);
+                    let target = pid.load(Ordering::SeqCst);
+                    if count == sent || target <= 0 {
+                        continue;
+                    }
+                    let signal = if sent == 0 {
+                        Signal::try_from(LAST.load(Ordering::SeqCst)).unwrap_or(Signal::SIGTERM)
+                    } else {
+                        Signal::SIGKILL
+                    };
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(target), signal);
+                    sent = count;
+                }
+            })
+        };
+        Forwarder {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }

@@ -47,7 +47,10 @@ impl App {
             return vec![];
         };
         let name = row.syscall.clone();
-        let edit = if matches!(row.rule.map(|r| r.rule), Some(Rule::Default | Rule::Stub)) {
+        let edit = if matches!(
+            row.rule.map(|r| r.rule),
+            Some(Rule::Default | Rule::Stub | Rule::Kernel)
+        ) {
             Edit::Remove(name)
         } else {
             // An errno without a name is not given back: the profile's usual one is.
@@ -312,6 +315,7 @@ impl App {
         });
         self.run.number += 1;
         self.run.denials = 0;
+        self.run.interference.clear();
         self.run.pid = None;
         self.run.state = RunState::Starting;
         // Kept for the report: what earlier runs would have had denied.

@@ -112,6 +112,17 @@ impl App {
         Some(effects)
     }
 
+    /// A held call whose caller is gone leaves the queue at once.
+    pub(super) fn withdraw_held(&mut self, id: u64) {
+        if let Some(i) = self.held.iter().position(|h| h.id == id) {
+            let h = self.held.remove(i).expect("found");
+            self.message = format!(
+                "held {} withdrawn: its caller (pid {}) is gone",
+                h.event.syscall, h.event.pid
+            );
+        }
+    }
+
     /// `h`: hold mode on or off; turning it off lets whatever waits run.
     pub(super) fn toggle_hold(&mut self) -> Vec<Effect> {
         if self.run.enforce || self.run.coverage {

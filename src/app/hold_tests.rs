@@ -165,3 +165,34 @@ fn a_restart_answers_every_held_call_before_restarting() {
     assert!(matches!(effects[1], Effect::Restart { .. }), "{effects:?}");
     assert!(app.held.is_empty());
 }
+
+/// Issue 33: a held call whose caller is gone leaves the queue at once, and
+/// the next one is asked.
+#[test]
+fn a_withdrawn_call_leaves_the_queue_and_the_next_is_asked() {
+    let mut c = config(Some("p.json"));
+    c.hold = true;
+    let mut app = app_with(PROFILE, c);
+    app.update(Msg::Hold {
+        id: 1,
+        event: event("mkdir", 7, 0),
+        was: None,
+    });
+    app.update(Msg::Hold {
+        id: 2,
+        event: event("chmod", 8, 0),
+        was: None,
+    });
+    assert_eq!(app.update(Msg::HoldWithdrawn { id: 1 }), vec![]);
+    assert_eq!(app.held.len(), 1);
+    assert_eq!(app.held[0].id, 2);
+    assert!(
+        app.message
+            .contains("held mkdir withdrawn: its caller (pid 7) is gone"),
+        "{}",
+        app.message
+    );
+    // A withdrawal that comes after the answer changes nothing.
+    app.update(Msg::HoldWithdrawn { id: 1 });
+    assert_eq!(app.held.len(), 1);
+}

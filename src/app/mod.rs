@@ -113,6 +113,10 @@ pub enum Msg {
         /// pointer arguments were rewritten (`event` has it as it reads now).
         was: Option<String>,
     },
+    /// A held call's caller is gone: nothing waits for the answer any more.
+    HoldWithdrawn {
+        id: u64,
+    },
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(Vec<Health>),
     /// Coverage stored next to the profile, read at start.
@@ -202,6 +206,9 @@ pub struct RunInfo {
     pub coverage: bool,
     /// Would-be denials seen in this run.
     pub denials: u64,
+    /// Calls of this run that failed because of eperm itself, not the profile:
+    /// one line per kind (see `run::interference`).
+    pub interference: Vec<(crate::sources::event::Interference, String)>,
 }
 
 /// An earlier run, kept when the workload is restarted.
@@ -387,6 +394,7 @@ impl App {
                 number: 1,
                 coverage: config.coverage,
                 denials: 0,
+                interference: Vec::new(),
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
@@ -509,6 +517,10 @@ impl App {
                 vec![]
             }
             Msg::Hold { id, event, was } => self.hold_request(id, event, was),
+            Msg::HoldWithdrawn { id } => {
+                self.withdraw_held(id);
+                vec![]
+            }
             Msg::Health(health) => {
                 self.sources = health;
                 vec![]

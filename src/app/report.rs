@@ -82,11 +82,16 @@ impl App {
                 _ => None,
             },
             outcome: format!(
-                "run {}: {}, {} would-be denial{}",
+                "run {}: {}, {} would-be denial{}{}",
                 self.run.number,
                 state(&self.run.state),
                 self.run.denials,
-                if self.run.denials == 1 { "" } else { "s" }
+                if self.run.denials == 1 { "" } else { "s" },
+                self.run
+                    .interference
+                    .iter()
+                    .map(|(_, line)| format!("; {line}"))
+                    .collect::<String>()
             ),
             earlier,
             denials,

@@ -10,7 +10,15 @@ impl App {
     /// "allowed by `syscalls[0]`, but runc 1.1.5 here drops the name (unknown to
     /// libseccomp 2.5.4)"; `None` when the runtime reads the row as written,
     /// or eperm itself loads the profile.
+    /// The kernel's passthrough (`uretprobe`, `uprobe`) is noted whoever loads
+    /// the profile: no filter sees those calls.
     pub fn runtime_note(&self, row: &Row) -> Option<String> {
+        if row.rule.is_some_and(|r| r.rule == Rule::Kernel) {
+            let p = crate::compile::passthrough::PASSTHROUGH
+                .iter()
+                .find(|p| p.name == row.syscall)?;
+            return Some(format!("{}: no rule of the profile applies", p.describe()));
+        }
         let rt = self.config.runtime.as_ref()?;
         if !rt.knows(&row.syscall) {
             let rule = self
@@ -70,6 +78,21 @@ mod tests {
 
     fn runc(libseccomp: &str) -> Option<Runtime> {
         Runtime::from_args(Some("runc@1.1.5"), Some(libseccomp), &Runtime::nowhere).ok()
+    }
+
+    #[test]
+    fn a_call_the_kernel_lets_through_says_so_whoever_loads_the_profile() {
+        let mut app = app_with(PROFILE, config(None));
+        let mut e = event("uretprobe", 7, 0);
+        e.ruling = Ruling::Profile(Verdict::ALLOW);
+        e.rule = Some(Decider::new(Rule::Kernel, ""));
+        app.update(Msg::Event(e));
+        let row = app.selected_row().expect("a row for the event").clone();
+        let note = app.runtime_note(&row).expect("a note");
+        assert!(
+            note.contains("lets uretprobe through before any seccomp filter (Linux 6.14 and later"),
+            "{note}"
+        );
     }
 
     #[test]

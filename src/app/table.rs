@@ -153,6 +153,21 @@ impl App {
     }
 
     pub(super) fn ingest(&mut self, e: Event) {
+        if let Some(why) = e.interference {
+            // Not the profile's doing: no row, but said where a clean run is.
+            if !self.run.interference.iter().any(|(w, _)| *w == why) {
+                let call = e.call.unwrap_or(e.syscall);
+                let line = format!(
+                    "eperm's doing: {call} by pid {} {}; to avoid it, {}",
+                    e.pid,
+                    why.why(),
+                    why.avoid()
+                );
+                self.message = line.clone();
+                self.run.interference.push((why, line));
+            }
+            return;
+        }
         self.total_events += 1;
         self.run.denials += 1;
         let key = (e.syscall.clone(), e.arch);

@@ -30,6 +30,7 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
         bootstrap: false,
         decision: Decision::Allowed,
         container: None,
+        interference: None,
     }
 }
 

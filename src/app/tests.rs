@@ -439,3 +439,38 @@ fn allow_on_a_seccomp_profile_saves_yaml_with_its_comments_kept() {
     assert_eq!(added, ["    - mkdir"], "{text}");
     assert_eq!(text.lines().count(), yaml.lines().count() + 1, "{text}");
 }
+
+/// Issue 33: a call that failed because of eperm itself is no row of the
+/// profile's, and the run is not called clean: the message, the run and the
+/// report say whose doing it was and how to avoid it.
+#[test]
+fn a_call_eperm_itself_broke_is_said_and_the_run_is_not_clean() {
+    use crate::sources::event::Interference;
+    let mut app = app(Some("p.json"));
+    let mut e = event("seccomp", 42, 1);
+    e.call =
+        Some("seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0x1000)".into());
+    e.interference = Some(Interference::Listener);
+    app.update(Msg::Event(e.clone()));
+    app.update(Msg::Event(e));
+    assert!(app.rows.is_empty());
+    assert_eq!(app.run.denials, 0);
+    assert_eq!(app.run.interference.len(), 1);
+    assert!(
+        app.message.contains("eperm's doing: seccomp("),
+        "{}",
+        app.message
+    );
+    assert!(
+        app.message.contains("EBUSY") && app.message.contains("--mode trace"),
+        "{}",
+        app.message
+    );
+    app.update(Msg::Exited(crate::run::WorkloadExit::Exited(1)));
+    let triage = app.triage();
+    assert!(
+        triage.outcome.contains("eperm holds the seccomp listener"),
+        "{}",
+        triage.outcome
+    );
+}

@@ -4,10 +4,13 @@ use crate::cli::CheckArgs;
 use crate::error::{Error, EXIT_FINDINGS, EXIT_OK};
 use crate::profile::lint::plural;
 use crate::profile::{lint, load_arg, resolve, Diagnostic, Severity};
+use crate::progress::Progress;
 use std::io::{self, Write};
 
 pub fn run(args: &CheckArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
+    let mut progress = Progress::new();
+    super::reading(&mut progress, &args.profile);
     let profile = match load_arg(&args.profile) {
         Ok(p) => p,
         // --json users get the load errors as JSON too.
@@ -18,13 +21,20 @@ pub fn run(args: &CheckArgs) -> Result<u8, Error> {
         }
         Err(e) => return Err(e.into()),
     };
+    progress.show(&format!("resolving {} rules", profile.rules.len()));
     let resolved = resolve(&profile, &target);
+    progress.show(&format!("linting {} effective rules", resolved.rules.len()));
     let mut found = lint(&profile, &resolved);
     // Only when the runtime would otherwise start: one refusal is enough to fix first.
     if resolved.refusals.is_empty() {
-        found.extend(crate::compile::clash(&profile, &resolved));
+        let mut added = super::merging(&mut progress, &resolved);
+        found.extend(crate::compile::clash_watched(
+            &profile, &resolved, &mut added,
+        ));
+        drop(added);
         found.sort_by_key(|d| (d.severity, d.line, d.column));
     }
+    progress.clear();
     let count = |s| found.iter().filter(|d| d.severity == s).count();
     let errors = count(Severity::Error);
     let arches: Vec<_> = resolved.arches.iter().map(|a| a.name()).collect();

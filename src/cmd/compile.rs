@@ -4,18 +4,27 @@ use crate::cli::CompileArgs;
 use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
 use crate::error::{Error, FileOp, EXIT_OK};
 use crate::profile::{load_arg, resolve};
+use crate::progress::Progress;
 use std::io::{self, Write};
 
 pub fn run(args: &CompileArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
     let mode = Mode::from(args.mode);
+    let mut progress = Progress::new();
+    super::reading(&mut progress, &args.profile);
     let profile = load_arg(&args.profile)?;
+    progress.show(&format!("resolving {} rules", profile.rules.len()));
     let resolved = resolve(&profile, &target);
-    if let Some(e) = super::refused(&profile, &resolved) {
+    if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
         return Err(e);
     }
-    let compiled = compile::compile(&resolved, mode)
-        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    let compiled = compile::compile_watched(
+        &resolved,
+        mode,
+        &mut super::merging(&mut progress, &resolved),
+    )
+    .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    progress.clear();
     if let Some(path) = &args.output {
         crate::files::write(path, &bpf::to_bytes(&compiled.program), FileOp::Write)?;
         eprintln!(

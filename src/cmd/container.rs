@@ -82,7 +82,8 @@ fn follow_and_report(
         return Ok(outcome.exit.code());
     };
     let runtime = session.oci_runtime().map_or("unknown", |r| r.name());
-    let text = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
+    let allowed = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
+    let text = allowed.text;
     match save.as_mut() {
         Some((path, pin)) => {
             crate::profile::save::save(path, pin, &text, &profile.text)
@@ -90,11 +91,13 @@ fn follow_and_report(
         }
         None => super::write_profile(path, &text, &common.format)?,
     }
-    let added = outcome.summary.names().len();
+    let added = allowed.names.len();
     eprintln!(
-        "eperm: wrote {} allowing {added} more syscall{}",
+        "eperm: wrote {} allowing {added} more syscall{}{}{}",
         path.display(),
-        if added == 1 { "" } else { "s" }
+        if added == 1 { "" } else { "s" },
+        if added == 0 { "" } else { ": " },
+        allowed.names.join(", ")
     );
     let file = path.display().to_string();
     let triage = session.triage(&outcome, Some((&file, &text)));

@@ -6,7 +6,7 @@ use crate::error::{Error, FileOp, EXIT_OK};
 use crate::files::Pin;
 use crate::profile::edit::{self, Edit, EditError};
 use crate::profile::save::save;
-use crate::profile::{load_file, Profile};
+use crate::profile::{lint, load_file, load_str, resolve, Diagnostic, Profile, Severity};
 use similar::TextDiff;
 
 pub fn run(args: &EditArgs) -> Result<u8, Error> {
@@ -15,6 +15,7 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
     let mut pin = Pin::take(&args.profile).map_err(Error::file(FileOp::Read, &args.profile))?;
     let profile = load_file(&args.profile)?;
     let applied = edit::apply(&profile, &edits).map_err(bad_input)?;
+    refuse_new_errors(&profile, applied.text())?;
     for report in &applied.reports {
         eprintln!("{report}");
     }
@@ -68,6 +69,47 @@ fn edits(args: &EditArgs) -> Result<Vec<Edit>, Error> {
         }
     }
     Ok(edits)
+}
+
+/// What `check` would call an error (for this host's target, as `check` with
+/// no target flags) that the edit brings in: refused, so that `edit` never
+/// writes a profile `check` then fails (e.g. `--deny read:4095`, an errno the
+/// runtime's libseccomp refuses). Errors the file had before are left alone.
+fn refuse_new_errors(before: &Profile, after: &str) -> Result<(), Error> {
+    let target = super::target(&crate::cli::TargetArgs {
+        arch: None,
+        caps: "docker".into(),
+        kernel: None,
+        runtime: None,
+        libseccomp: None,
+    })?;
+    let errors = |p: &Profile| -> Vec<Diagnostic> {
+        let resolved = resolve(p, &target);
+        let mut found = lint(p, &resolved);
+        if resolved.refusals.is_empty() {
+            found.extend(crate::compile::clash(p, &resolved));
+        }
+        found.retain(|d| d.severity == Severity::Error);
+        found
+    };
+    let after = load_str(&before.file, after.to_string())?;
+    let had = errors(before);
+    let new: Vec<String> = errors(&after)
+        .iter()
+        .filter(|d| {
+            !had.iter()
+                .any(|h| h.code == d.code && h.message == d.message)
+        })
+        .map(|d| d.render(&after.file))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    Err(Error::bad_input(format!(
+        "{}\n{}: not written: `eperm check` would call the edit an error for this host's runtime",
+        new.join("\n"),
+        before.file
+    )))
 }
 
 fn flag(edit: &Edit) -> &'static str {

@@ -7,6 +7,7 @@ use crate::compile::{self, bpf, Mode};
 use crate::error::{Error, EXIT_OK};
 use crate::profile::resolve::{condition_sets, filtered_out};
 use crate::profile::{load_arg, resolve, Action, ArgCond, Profile, Resolved, Target, Verdict};
+use crate::progress::Progress;
 use crate::syscalls::symbols;
 
 /// `42`, `0x2a`, `-1`, `AF_NETLINK`, `CLONE_NEWUSER|CLONE_NEWNS`, with `arch`'s values
@@ -56,6 +57,9 @@ fn why_not(profile: &Profile, i: usize, args: &[u64; 6], ctx: &Ctx) -> String {
         if failing.len() == condition_sets(&rule.args).len() {
             return format!("conditions not met: {} is false", failing.join("; "));
         }
+    }
+    if let Some(kernel) = &ctx.kernel {
+        return format!("it matches, but {kernel}");
     }
     if let Some(stub) = &ctx.stub {
         return format!("it matches, but {stub} answers first");
@@ -151,6 +155,8 @@ struct Ctx {
     dropped: std::collections::HashMap<usize, String>,
     /// Who answers before the filter: runc's stub.
     stub: Option<String>,
+    /// The kernel, when it lets the call through before any filter.
+    kernel: Option<String>,
 }
 
 /// A syscall of `arch` by name, or by number.
@@ -204,6 +210,8 @@ fn runtime_reasons(
 
 pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
+    let mut progress = Progress::new();
+    super::reading(&mut progress, &args.profile);
     let profile = load_arg(&args.profile)?;
     let arch = target.arch;
     let nr = syscall_number(arch, &args.syscall)?;
@@ -215,13 +223,18 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
             ))
         })?;
     }
+    progress.show(&format!("resolving {} rules", profile.rules.len()));
     let resolved = resolve(&profile, &target);
-    if let Some(e) = super::refused(&profile, &resolved) {
+    if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
         return Err(e);
     }
-    let compiled = compile::compile(&resolved, Mode::Enforce)
+    let mut added = super::merging(&mut progress, &resolved);
+    let compiled = compile::compile_watched(&resolved, Mode::Enforce, &mut added)
         .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    drop(added);
+    progress.show("explaining");
     let x = Explanation::of(&profile, &resolved, &compiled, &target, nr, values);
+    progress.clear();
     if args.json {
         let v = x.json(&profile);
         super::to_stdout(|out| writeln!(out, "{v}"))?;
@@ -239,9 +252,12 @@ struct Explanation {
     nr: u32,
     values: [u64; 6],
     outcome: compile::libseccomp::Outcome,
-    /// The action word the BPF program returned, and after how many instructions.
+    /// The action word the kernel got, and after how many instructions.
     word: u32,
     executed: usize,
+    /// When the kernel lets the call through unfiltered: why, and what the
+    /// program alone (libseccomp's too) would have returned, after how many.
+    kernel: Option<(String, u32, usize)>,
     /// The rule that decided, by index in `syscalls[]`.
     decider: Option<usize>,
     comment: Option<String>,
@@ -268,12 +284,24 @@ impl Explanation {
         debug_assert_eq!(word, compile::action_word(outcome.verdict));
         let decider = outcome.origin.map(|e| resolved.rules[e].rule);
         let (dropped, stub_who) = runtime_reasons(resolved, compiled, arch, nr, &name);
+        let passthrough = compiled.passes_through(arch, nr);
+        let kernel = passthrough.map(|p| {
+            let data = compile::SeccompData {
+                nr,
+                arch: arch.audit_arch(),
+                ip: 0,
+                args: values,
+            };
+            let (alone, n) = compile::run(&compiled.program, &data);
+            (p.describe(), alone, n)
+        });
         let ctx = Ctx {
             target: target.clone(),
             default: resolved.default,
             decider,
             dropped,
-            stub: stub_who,
+            stub: stub_who.filter(|_| passthrough.is_none()),
+            kernel: passthrough.map(|p| p.describe()),
         };
         let others = profile
             .rules
@@ -292,9 +320,9 @@ impl Explanation {
             others,
             errno: (outcome.verdict.action == Action::Errno)
                 .then(|| crate::errno::describe(outcome.verdict.data)),
-            stub: compiled
-                .stub_decides(arch, nr)
+            stub: (compiled.stub_decides(arch, nr) && passthrough.is_none())
                 .then(|| stub_text(resolved, arch, nr)),
+            kernel,
             differs: runtime_differs(
                 profile,
                 resolved,
@@ -324,6 +352,8 @@ impl Explanation {
             "instructions": self.executed,
             "runtime": self.target.runtime.as_ref().map(|r| r.to_string()),
             "enosys_stub": self.stub,
+            "kernel_passthrough": self.kernel.as_ref().map(|(why, ..)| why),
+            "program_alone": self.kernel.as_ref().map(|(_, word, _)| format!("{word:#010x}")),
             "text_differs": self.differs,
             "others": self.others.iter().map(|(i, why)| serde_json::json!({"rule": path(*i), "why": why})).collect::<Vec<_>>(),
         })
@@ -361,19 +391,26 @@ impl Explanation {
                     ));
                 }
             }
-            None => match &self.stub {
-                Some(why) => lines.push(format!("  decided by {why}")),
-                None => lines.push("  decided by defaultAction: no rule matches".into()),
+            None => match (&self.kernel, &self.stub) {
+                (Some((why, ..)), _) => lines.push(format!("  decided by the kernel: {why}")),
+                (None, Some(why)) => lines.push(format!("  decided by {why}")),
+                (None, None) => lines.push("  decided by defaultAction: no rule matches".into()),
             },
         }
         if let Some(d) = &self.differs {
             lines.push(format!("  {d}"));
         }
-        lines.push(format!(
-            "  BPF: {} after {} instructions",
-            bpf::action_name(self.word),
-            self.executed
-        ));
+        match &self.kernel {
+            Some((_, alone, n)) => lines.push(format!(
+                "  BPF: not run; the program alone (as libseccomp's, which does not model the kernel's passthrough) says {} after {n} instructions",
+                bpf::action_name(*alone)
+            )),
+            None => lines.push(format!(
+                "  BPF: {} after {} instructions",
+                bpf::action_name(self.word),
+                self.executed
+            )),
+        }
         for (i, why) in &self.others {
             lines.push(format!("  {}: {why}", path(*i)));
         }

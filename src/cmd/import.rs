@@ -2,10 +2,11 @@
 //! the base plus an allowance for every syscall the evidence shows was denied or
 //! logged (kernel logs), or made at all (strace).
 
+use crate::arch::Arch;
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::error::{Error, FileOp, EXIT_OK};
 use crate::profile::edit::{apply_commented, Edit};
-use crate::profile::load_or_default;
+use crate::profile::{load_file, load_or_default, load_str};
 use crate::progress::{self, Progress};
 use crate::sources::file::{self, Format};
 use crate::sources::strace;
@@ -173,7 +174,18 @@ fn read_strace_summary(data: &[u8], into: &mut Evidence) {
 }
 
 pub fn run(args: &ImportArgs) -> Result<u8, Error> {
-    let base = load_or_default(args.base.as_deref())?;
+    let out = args.output.display().to_string();
+    let (base, from) = match (&args.base, args.empty) {
+        (_, true) => (
+            load_str(&out, super::empty_profile(Arch::native()))?,
+            "an empty profile (everything denied)".to_string(),
+        ),
+        (Some(path), _) => (load_file(path)?, path.display().to_string()),
+        (None, false) => (
+            load_or_default(None)?,
+            "the embedded default profile (--empty starts from nothing)".to_string(),
+        ),
+    };
     let evidence = gather(args)?;
     let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
         .syscalls
@@ -195,7 +207,6 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     );
     let applied = apply_commented(&base, &edits, Some(&comment))
         .map_err(|e| Error::bad_input(e.to_string()))?;
-    let out = args.output.display().to_string();
     super::write_file(&args.output, applied.text())?;
     report(&evidence);
     let changed: Vec<&str> = applied
@@ -205,7 +216,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         .map(|r| r.edit.name())
         .collect();
     eprintln!(
-        "eperm: wrote {out} allowing {} more syscall{}{}{}",
+        "eperm: wrote {out}: {from} allowing {} more syscall{}{}{}",
         changed.len(),
         if changed.len() == 1 { "" } else { "s" },
         if changed.is_empty() { "" } else { ": " },

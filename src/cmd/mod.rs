@@ -19,6 +19,7 @@ pub mod watch;
 use crate::error::{Error, FileOp, EXIT_FINDINGS, EXIT_OK};
 use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
 use crate::profile::Profile;
+use crate::progress::Progress;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -77,19 +78,44 @@ pub fn target(args: &TargetArgs) -> Result<Target, Error> {
 pub fn refused(
     profile: &crate::profile::Profile,
     resolved: &crate::profile::Resolved,
+    progress: &mut Progress,
 ) -> Option<Error> {
     let mut found: Vec<_> = crate::profile::lint(profile, resolved)
         .into_iter()
         .filter(|d| d.code == "runtime-refuses")
         .collect();
     if found.is_empty() {
-        found.extend(crate::compile::clash(profile, resolved));
+        let mut added = merging(progress, resolved);
+        found.extend(crate::compile::clash_watched(profile, resolved, &mut added));
     }
     if found.is_empty() {
         return None;
     }
     let text: Vec<String> = found.iter().map(|d| d.render(&profile.file)).collect();
     Some(Error::bad_input(text.join("\n")))
+}
+
+/// A progress line's count of libseccomp's rule merge, the long step of
+/// `check`, `explain` and `compile` on a profile of many thousand rules.
+pub fn merging<'p>(
+    progress: &'p mut Progress,
+    resolved: &crate::profile::Resolved,
+) -> impl FnMut(usize) + 'p {
+    let total = resolved.rules.len();
+    move |done| {
+        // Asking the clock for every rule would cost more than the line is worth.
+        if done % 512 == 0 {
+            progress.show(&format!(
+                "merging the rules as libseccomp does: {done} of {total}"
+            ));
+        }
+    }
+}
+
+/// What `check`, `explain` and `compile` are at, on a terminal: a profile of
+/// 200,000 rules takes a while at each step.
+pub fn reading(progress: &mut Progress, file: &Path) {
+    progress.show(&format!("reading {}", file.display()));
 }
 
 /// With the TUI, or without: a terminal on stdout and no `--no-tui` (nor
@@ -221,4 +247,35 @@ pub fn write_profile(
     };
     let text = exported(&profile, &Target::docker_on_host(), wanted.into(), &meta)?;
     write_file(path, &text)
+}
+
+/// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it;
+/// clone3 alone gets ENOSYS, so that glibc falls back to clone when clone3 is not needed.
+pub fn empty_profile(native: Arch) -> String {
+    let subs: Vec<&str> = sub_arches(native).iter().map(|a| a.scmp_name()).collect();
+    let profile = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "archMap": [{ "architecture": native.scmp_name(), "subArchitectures": subs }],
+        "syscalls": [{
+            "names": ["clone3"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 38,
+            "comment": "ENOSYS, not EPERM: glibc then falls back to clone, whose flags a profile can check"
+        }]
+    });
+    serde_json::to_string_pretty(&profile).expect("a JSON value serializes") + "\n"
+}
+
+/// The sub-architectures Docker's `archMap` lists for a native arch.
+fn sub_arches(native: Arch) -> &'static [Arch] {
+    match native {
+        Arch::X86_64 => &[Arch::X86, Arch::X32],
+        Arch::Aarch64 => &[Arch::Arm],
+        Arch::Mips64 => &[Arch::Mips, Arch::Mips64n32],
+        Arch::Mips64n32 => &[Arch::Mips, Arch::Mips64],
+        Arch::Mips64el => &[Arch::Mipsel, Arch::Mips64n32el],
+        Arch::Mips64n32el => &[Arch::Mipsel, Arch::Mips64el],
+        Arch::S390x => &[Arch::S390],
+        _ => &[],
+    }
 }

@@ -12,7 +12,7 @@ use crate::sources::logs::Wanted;
 pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     let out_name = args.output.display().to_string();
     let base = if args.empty {
-        load_str(&out_name, empty_profile(Arch::native()))?
+        load_str(&out_name, super::empty_profile(Arch::native()))?
     } else {
         load_or_default(args.base.as_deref())?
     };
@@ -47,37 +47,6 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
         return Ok(recorded.exit.code());
     }
     super::verified(&args.output, &args.command, recorded.exit, "when recorded")
-}
-
-/// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it;
-/// clone3 alone gets ENOSYS, so that glibc falls back to clone when clone3 is not needed.
-pub fn empty_profile(native: Arch) -> String {
-    let subs: Vec<&str> = sub_arches(native).iter().map(|a| a.scmp_name()).collect();
-    let profile = serde_json::json!({
-        "defaultAction": "SCMP_ACT_ERRNO",
-        "archMap": [{ "architecture": native.scmp_name(), "subArchitectures": subs }],
-        "syscalls": [{
-            "names": ["clone3"],
-            "action": "SCMP_ACT_ERRNO",
-            "errnoRet": 38,
-            "comment": "ENOSYS, not EPERM: glibc then falls back to clone, whose flags a profile can check"
-        }]
-    });
-    serde_json::to_string_pretty(&profile).expect("a JSON value serializes") + "\n"
-}
-
-/// The sub-architectures Docker's `archMap` lists for a native arch.
-fn sub_arches(native: Arch) -> &'static [Arch] {
-    match native {
-        Arch::X86_64 => &[Arch::X86, Arch::X32],
-        Arch::Aarch64 => &[Arch::Arm],
-        Arch::Mips64 => &[Arch::Mips, Arch::Mips64n32],
-        Arch::Mips64n32 => &[Arch::Mips, Arch::Mips64],
-        Arch::Mips64el => &[Arch::Mipsel, Arch::Mips64n32el],
-        Arch::Mips64n32el => &[Arch::Mipsel, Arch::Mips64el],
-        Arch::S390x => &[Arch::S390],
-        _ => &[],
-    }
 }
 
 /// The command as a shell would show it.

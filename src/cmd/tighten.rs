@@ -5,13 +5,12 @@
 use crate::cli::TightenArgs;
 use crate::coverage::Coverage;
 use crate::error::Error;
-use crate::profile::edit::apply_commented;
 use crate::profile::{load_file, Profile};
 use crate::run::Interception;
 use crate::session::{Local, Session};
 use crate::sources::logs::Wanted;
 use crate::tighten::narrow;
-use crate::tighten::prune::{prune_edits, report};
+use crate::tighten::prune::{pruned, report};
 
 pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     let profile = load_file(&args.profile)?;
@@ -43,15 +42,9 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     let arches = crate::profile::resolve(&profile, &session.target).arches;
     eprint!("{}", report(&profile, &coverage, &arches));
 
-    let edits = prune_edits(&profile, &coverage);
-    let applied =
-        apply_commented(&profile, &edits, None).map_err(|e| Error::bad_input(e.to_string()))?;
-    let mut out = applied.profile;
-    eprintln!(
-        "eperm: removed {} unused allowance{}",
-        edits.len(),
-        if edits.len() == 1 { "" } else { "s" }
-    );
+    let (mut out, removed) =
+        pruned(&profile, &coverage, &arches).map_err(|e| Error::bad_input(e.to_string()))?;
+    eprintln!("{removed}");
     if args.narrow {
         out = narrowed(&out, &coverage, "tightened by eperm")?;
     }

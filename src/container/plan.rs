@@ -348,7 +348,13 @@ struct WorkDir {
 impl WorkDir {
     fn create() -> std::io::Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let path = std::env::temp_dir().join(format!("eperm-{}", std::process::id()));
+        let temp = std::env::temp_dir();
+        // What eperms killed before they could clean up left (agent sockets,
+        // profile copies): theirs alone, by pid, never a live eperm's.
+        for stale in crate::run::contain::left_by_dead_eperms(&temp) {
+            let _ = std::fs::remove_dir_all(stale);
+        }
+        let path = temp.join(format!("eperm-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(WorkDir { path })

@@ -247,6 +247,25 @@ unsafe fn run_quietly(argv: &[*const libc::c_char]) {
 
 /// A cgroup v2 directory for the workload, below eperm's own; `None` when there is
 /// no cgroup2 mount or we may not write there (not root, delegated elsewhere).
+/// The entries of `parent` named `eperm-PID` whose eperm is gone (no process
+/// `PID`): what a SIGKILLed eperm left, for the next one to remove. A live
+/// process of that pid (an eperm, or a pid reused) keeps its entry.
+pub fn left_by_dead_eperms(parent: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let pid = name.to_str()?.strip_prefix("eperm-")?;
+            let pid: u32 = pid.parse().ok()?;
+            let alive = Path::new(&format!("/proc/{pid}")).exists();
+            (!alive).then(|| e.path())
+        })
+        .collect()
+}
+
 fn make_cgroup() -> Option<PathBuf> {
     let mount = cgroup2_mount()?;
     let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
@@ -254,9 +273,13 @@ fn make_cgroup() -> Option<PathBuf> {
         .lines()
         .find_map(|l| l.strip_prefix("0::"))?
         .trim_start_matches('/');
-    let dir = mount
-        .join(own)
-        .join(format!("eperm-{}", std::process::id()));
+    let parent = mount.join(own);
+    // Empty cgroups of eperms killed before they could remove theirs (rmdir
+    // takes only empty ones: a workload still inside keeps its cgroup).
+    for stale in left_by_dead_eperms(&parent) {
+        let _ = std::fs::remove_dir(stale);
+    }
+    let dir = parent.join(format!("eperm-{}", std::process::id()));
     std::fs::create_dir(&dir).ok()?;
     Some(dir)
 }
@@ -274,4 +297,28 @@ pub fn cgroup2_mount() -> Option<PathBuf> {
 fn cstring(p: &Path) -> CString {
     use std::os::unix::ffi::OsStrExt;
     CString::new(p.as_os_str().as_bytes()).expect("paths from /proc have no NUL")
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::left_by_dead_eperms;
+
+    /// Issue 33: what a SIGKILLed eperm left (`eperm-PID`, no process PID) is
+    /// found for removal; a live eperm's entry and other names are not.
+    #[test]
+    fn only_the_entries_of_dead_eperms_are_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join("eperm-999999999");
+        let live = dir.path().join(format!("eperm-{}", std::process::id()));
+        for name in [
+            "eperm-999999999",
+            "eperm-podman-1-root",
+            "eperm-dockerd.x1",
+            "other",
+        ] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        std::fs::create_dir(&live).unwrap();
+        assert_eq!(left_by_dead_eperms(dir.path()), vec![dead]);
+    }
 }

@@ -180,6 +180,8 @@ pub fn run(
     };
     let execs_notified = execs.is_some();
     let program = execs.unwrap_or_else(|| sup.judge.compiled.program.clone());
+    // The calls eperm's own interception breaks, handed to the supervisor to tell.
+    let program = super::interference::prologue(&sup.judge.compiled, spec.mode, program);
     let prepared = contained(Prepared::new(&spec.argv, program)?, &containment, &attach)
         .filter_flags(flags)
         .traceme(spec.mode == Interception::Trace)

@@ -11,6 +11,7 @@ pub mod child;
 pub mod contain;
 pub mod coverage;
 mod interception;
+pub mod interference;
 pub mod local;
 pub mod notify;
 pub mod serve;
@@ -29,7 +30,7 @@ use std::sync::mpsc;
 pub struct Judgement {
     pub verdict: Verdict,
     /// Index into the profile's `syscalls[]`; `None` when the default action
-    /// (or runc's -ENOSYS stub) decided.
+    /// (or runc's -ENOSYS stub, or the kernel's passthrough) decided.
     pub rule: Option<usize>,
     /// The deciding rule, as events carry it.
     pub decider: Decider,
@@ -63,6 +64,7 @@ impl Judge {
         let rule = outcome.origin.map(|e| self.resolved.rules[e].rule);
         let decider = match rule {
             Some(i) => Rule::Index(i),
+            None if self.compiled.passes_through(arch, nr).is_some() => Rule::Kernel,
             None if self.compiled.stub_decides(arch, nr) => Rule::Stub,
             None => Rule::Default,
         };
@@ -107,6 +109,9 @@ pub struct HoldRequest {
     /// allowed it: the call as it was shown then (`event` has it as it reads now).
     pub was: Option<String>,
     pub reply: mpsc::Sender<HoldAnswer>,
+    /// Set by the supervisor when the caller is gone (died, or interrupted)
+    /// before an answer came: the UI withdraws the call instead of asking on.
+    pub gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The user's answer to a held call.
@@ -214,6 +219,7 @@ impl Supervision {
             decision,
             // Stopped in the call, the caller is still there to be looked up.
             container: crate::sources::cgroup::of_pid(pid),
+            interference: None,
         }
     }
 
@@ -254,15 +260,29 @@ impl Supervision {
         let mut was = None;
         loop {
             let (reply, answer) = mpsc::channel();
+            let gone = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let request = HoldRequest {
                 event: event.clone(),
                 was: was.take(),
                 reply,
+                gone: gone.clone(),
             };
             if ui.send(request).is_err() {
                 return (Answer::Continue, None); // nobody is listening any more
             }
-            let answer = answer.recv().ok();
+            // Asked now and then while the user decides: a caller that died (or
+            // was interrupted) is withdrawn from the UI at once, not left to time out.
+            let answer = loop {
+                match answer.recv_timeout(std::time::Duration::from_millis(50)) {
+                    Ok(answer) => break Some(answer),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break None,
+                    Err(mpsc::RecvTimeoutError::Timeout) if !still_waiting() => {
+                        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return (Answer::Continue, None);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            };
             let decision = match answer {
                 Some(HoldAnswer::AllowOnce | HoldAnswer::AllowAlways) => Answer::Continue,
                 None => return (Answer::Continue, None),

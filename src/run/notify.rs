@@ -6,12 +6,12 @@
 //! close-on-exec, so eperm copies it out of the child with `pidfd_getfd` while
 //! the child waits (see [`super::child`]).
 
-use super::{Answer, Call, HoldAnswer, Policy, Supervision};
+use super::{interference, Answer, Call, HoldAnswer, Interception, Judgement, Policy, Supervision};
 use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::Compiled;
 use crate::profile::Action;
-use crate::sources::event::{Decision, Source};
+use crate::sources::event::{Decision, Interference, Source};
 use crate::untrusted::Untrusted;
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -262,6 +262,17 @@ impl<'a> Supervisor<'a> {
         };
         let tid = notif.pid;
         let judgement = self.sup.judge.judge(arch, nr, notif.data.args);
+        if matches!(judgement.verdict.action, Action::Allow | Action::Log)
+            && arch.syscall_name(nr) == Some("seccomp")
+        {
+            // Notified only to see whether eperm's own listener breaks it.
+            let args = notif.data.args;
+            match interference::of(Interception::Notify, arch, nr, &args, |_| false) {
+                Some(why) => self.interfered(notif, arch, &judgement, why),
+                None => self.answer(notif.id, Answer::Continue),
+            }
+            return;
+        }
         if self.execs_notified && is_exec(arch, nr) {
             self.exec_seen(tid);
             if matches!(judgement.verdict.action, Action::Allow | Action::Log) {
@@ -301,6 +312,7 @@ impl<'a> Supervisor<'a> {
         let decision = if self.always.contains(&(arch, nr)) {
             Answer::Continue
         } else {
+            // A caller that dies (or is interrupted) while held is withdrawn.
             let sup = self.sup;
             let id = notif.id;
             let (decision, answer) =
@@ -328,6 +340,31 @@ impl<'a> Supervisor<'a> {
             self.stats.vanished += 1;
         }
         if answered || decision == Answer::Kill || holding {
+            let _ = self.sup.events.send(event);
+        }
+    }
+
+    /// A call that fails because of eperm's listener: let it run (the kernel
+    /// fails it), and report whose doing that is.
+    fn interfered(&mut self, notif: &Notif, arch: Arch, judgement: &Judgement, why: Interference) {
+        let (pid, comm, exe) = self.task(notif.pid);
+        let call = Call {
+            pid,
+            tid: notif.pid,
+            arch,
+            nr: notif.data.nr as u32,
+            args: notif.data.args,
+        };
+        let mut event = self.sup.event_from(
+            Source::Notify,
+            &call,
+            judgement,
+            Decision::Denied,
+            comm,
+            exe.as_deref().map(Untrusted::from),
+        );
+        event.interference = Some(why);
+        if answer(&self.listener, notif.id, Answer::Continue) {
             let _ = self.sup.events.send(event);
         }
     }

@@ -12,8 +12,11 @@
 
 use super::child::{Prepared, Spawned};
 use super::contain::Containment;
-use super::{Answer, Call, Judgement, RunError, Supervision, WorkloadExit};
+use super::{
+    interference, Answer, Call, Interception, Judgement, RunError, Supervision, WorkloadExit,
+};
 use crate::arch::Arch;
+use crate::profile::Action;
 use crate::sources::event::{self, Event, Rule, Source};
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -342,8 +345,27 @@ impl Tracer<'_> {
             args: info.args,
         };
         let judgement = self.judgement(&call, info.ret_data as usize);
+        if info.ret_data == interference::TRACE_DATA
+            && matches!(judgement.verdict.action, Action::Allow | Action::Log)
+        {
+            // Stopped only to see whether eperm's tracing breaks it: it runs.
+            let traced = |pid: u32| self.tracees.contains_key(&(pid as i32));
+            let why = interference::of(Interception::Trace, arch, nr, &call.args, traced);
+            if let Some(why) = why {
+                let mut ev = self.make_event(&call, &judgement);
+                ev.interference = Some(why);
+                ev.decision = event::Decision::Denied;
+                let _ = self.sup.events.send(ev);
+            }
+            resume(tid, 0);
+            return Ok(());
+        }
         let mut ev = self.make_event(&call, &judgement);
-        let decision = self.sup.decide(&call, &mut ev, judgement.verdict);
+        // A caller killed while held is withdrawn, not asked until the timeout.
+        let decision = self
+            .sup
+            .decide_answered(&call, &mut ev, judgement.verdict, &|| not_dead(tid))
+            .0;
         let outcome = match decision {
             Answer::Continue => {
                 resume(tid, 0);
@@ -553,6 +575,17 @@ fn wait(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, libc::c_int)>> 
 }
 
 /// The thread group of `tid`, from `/proc`.
+/// Is thread `tid` still there, not a zombie (a killed tracee stays one until
+/// its tracer, busy waiting for the user, reaps it)?
+fn not_dead(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/stat")).is_ok_and(|stat| {
+        // The state follows the name, which is in parentheses and may hold any.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
 fn read_tgid(tid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     status

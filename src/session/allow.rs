@@ -4,7 +4,7 @@
 use super::Summary;
 use crate::container::oci_runtime::GO_SCHEDULING;
 use crate::error::Error;
-use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError};
+use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError, EditReport};
 use crate::profile::Profile;
 
 /// The comment on allowances the runtime's start-up needed.
@@ -34,7 +34,7 @@ pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allo
     let applied = apply_commented(base, &edits, Some(&comment)).map_err(bad)?;
     Ok(Allowed {
         text: applied.text().to_string(),
-        names,
+        names: changed(&applied.reports),
         nameless,
     })
 }
@@ -42,13 +42,14 @@ pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allo
 /// `profile` plus allowances: the workload's calls with one comment, the
 /// runtime's start-up calls (only ever made before the workload's exec) in a
 /// rule of their own with [`bootstrap_comment`] for `runtime` (`eperm docker -o`,
-/// `eperm podman -o`, `eperm oci --save`).
+/// `eperm podman -o`, `eperm oci --save`). `names` are those the text allows
+/// that `profile` did not: the run's, and runc's scheduling calls it adds.
 pub fn with_bootstrap(
     profile: &Profile,
     summary: &Summary,
     command: &str,
     runtime: &str,
-) -> Result<String, Error> {
+) -> Result<Allowed, Error> {
     let mut workload = Vec::new();
     let mut bootstrap = Vec::new();
     for name in summary.names() {
@@ -85,7 +86,26 @@ pub fn with_bootstrap(
     let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
     let comment = bootstrap_comment(runtime);
     let second = apply_grouped(&first.profile, &bootstrap, &comment).map_err(bad)?;
-    Ok(second.text().to_string())
+    let mut names = changed(&first.reports);
+    names.extend(changed(&second.reports));
+    names.sort();
+    Ok(Allowed {
+        text: second.text().to_string(),
+        names,
+        nameless: Vec::new(),
+    })
+}
+
+/// The names allowed by edits that changed the text: what was written, not
+/// what was asked (an edit can find its name allowed already).
+fn changed(reports: &[EditReport]) -> Vec<String> {
+    let allowances = reports.iter().filter(|r| r.changed()).map(|r| &r.edit);
+    allowances
+        .filter_map(|edit| match edit {
+            Edit::Allow(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn recorded_comment(command: &str) -> String {
@@ -142,7 +162,9 @@ mod tests {
     fn runcs_start_up_rule_allows_its_go_runtimes_scheduling_calls_seen_or_not() {
         let empty = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#;
         let profile = crate::profile::load_str("p.json", empty.into()).unwrap();
-        let text = with_bootstrap(&profile, &seen(), "docker run x", "runc").unwrap();
+        let text = with_bootstrap(&profile, &seen(), "docker run x", "runc")
+            .unwrap()
+            .text;
         let saved = crate::profile::load_str("p.json", text).unwrap();
         let start_up = rule_with(&saved, "capset").expect("the start-up rule");
         for name in GO_SCHEDULING {
@@ -154,8 +176,42 @@ mod tests {
         );
 
         // crun is C: its rule holds what was seen, nothing more.
-        let text = with_bootstrap(&profile, &seen(), "podman run x", "crun").unwrap();
+        let text = with_bootstrap(&profile, &seen(), "podman run x", "crun")
+            .unwrap()
+            .text;
         let saved = crate::profile::load_str("p.json", text).unwrap();
         assert_eq!(rule_with(&saved, "capset").unwrap(), ["capset"]);
+    }
+
+    /// The names every rule of `profile` allows.
+    fn allowed(profile: &Profile) -> std::collections::BTreeSet<String> {
+        let allows = profile.rules.iter().filter(|r| r.action == Action::Allow);
+        allows
+            .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+            .collect()
+    }
+
+    /// Issue 34: "allowing 17 more syscalls" while 26 names went in (runc's
+    /// scheduling calls were not counted), and names already allowed were.
+    #[test]
+    fn the_names_said_added_are_those_the_written_profile_newly_allows() {
+        // mkdir is allowed already; futex (one of runc's scheduling calls) too.
+        let base = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ALLOW"}]}"#;
+        let profile = crate::profile::load_str("p.json", base.into()).unwrap();
+        for runtime in ["runc", "crun"] {
+            let allowed = with_bootstrap(&profile, &seen(), "docker run x", runtime).unwrap();
+            let written = crate::profile::load_str("p.json", allowed.text).unwrap();
+            let new: Vec<String> = allowed_names(&written, &profile);
+            assert_eq!(allowed.names, new, "{runtime}");
+        }
+    }
+
+    fn allowed_names(after: &Profile, before: &Profile) -> Vec<String> {
+        let before = allowed(before);
+        allowed(after)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect()
     }
 }

@@ -9,7 +9,7 @@ use crate::profile::load_str;
 use crate::run::coverage::Counting;
 use crate::run::local;
 use crate::run::serve::{Attach, LogOptions};
-use crate::run::{HoldAnswer, HoldRequest, Interception, Policy, WorkloadExit};
+use crate::run::{HoldAnswer, HoldRequest, Interception, Policy, Supervision, WorkloadExit};
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::untrusted::Untrusted;
@@ -248,71 +248,73 @@ impl Runner {
             keep_terminal: true,
             pid: Some(pid.clone()),
         };
-        let (session, sink) = (session.clone(), sink.clone());
-        Ok(match (coverage, start) {
-            (CoverageRun::On { file }, Start::Local(spec)) => std::thread::spawn(move || {
-                let progress = |so_far| {
-                    let _ = sink(LiveReport::CoverageLive(number, so_far));
-                };
-                let result = local::cover(&spec.argv, spec.user, sup, attach, Some(&progress));
-                let result = result.map(|(exit, run, counting)| {
-                    // Even a run killed by a restart used what it used: keep it.
-                    let stored = file
-                        .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                    let _ = sink(LiveReport::Coverage {
-                        run,
-                        stored,
-                        counting,
-                    });
-                    exit
-                });
-                let _ = sink(LiveReport::Exited(
-                    number,
-                    result.map_err(|e| e.to_string()),
-                ));
-            }),
-            (CoverageRun::On { file }, Start::Container(launch)) => std::thread::spawn(move || {
-                let progress = |so_far| {
-                    let _ = sink(LiveReport::CoverageLive(number, so_far));
-                };
-                let logs = LogOptions {
-                    wanted: session.sources,
-                    updates: Some(forward_health(number, sink.clone())),
-                    ..LogOptions::default()
-                };
-                let result =
-                    crate::container::launch::cover(launch, sup, &logs, attach, Some(&progress));
-                let result = result.map(|(exit, run)| {
-                    let stored = file
-                        .map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
-                    let _ = sink(LiveReport::Coverage {
-                        run,
-                        stored,
-                        counting: Counting::Kernel,
-                    });
-                    exit
-                });
-                let _ = sink(LiveReport::Exited(
-                    number,
-                    result.map_err(|e| e.to_string()),
-                ));
-            }),
-            (CoverageRun::Off, start) => {
-                let logs = LogOptions {
-                    wanted: session.sources,
-                    updates: Some(forward_health(number, sink.clone())),
-                    ..LogOptions::default()
-                };
-                std::thread::spawn(move || {
-                    let result = session.start(start, sup, attach, &logs);
-                    let _ = sink(LiveReport::Exited(
-                        number,
-                        result.map_err(|e| e.to_string()),
-                    ));
-                })
-            }
-        })
+        Ok(run_thread(
+            number,
+            coverage,
+            start,
+            session.clone(),
+            sink.clone(),
+            sup,
+            attach,
+        ))
     }
+}
+
+/// The thread that runs the workload, under coverage or not, and reports how
+/// it ended (and what it used) to `sink`.
+fn run_thread(
+    number: usize,
+    coverage: CoverageRun,
+    start: Start,
+    session: Arc<Session>,
+    sink: Sink,
+    sup: Supervision,
+    attach: Attach,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let logs = || LogOptions {
+            wanted: session.sources,
+            updates: Some(forward_health(number, sink.clone())),
+            ..LogOptions::default()
+        };
+        let progress = |so_far| {
+            let _ = sink(LiveReport::CoverageLive(number, so_far));
+        };
+        let result = match (coverage, start) {
+            (CoverageRun::On { file }, Start::Local(spec)) => {
+                local::cover(&spec.argv, spec.user, sup, attach, Some(&progress)).map(
+                    |(exit, run, counting)| {
+                        // Even a run killed by a restart used what it used: keep it.
+                        report_coverage(&sink, file, run, counting);
+                        exit
+                    },
+                )
+            }
+            (CoverageRun::On { file }, Start::Container(launch)) => {
+                crate::container::launch::cover(launch, sup, &logs(), attach, Some(&progress)).map(
+                    |(exit, run)| {
+                        report_coverage(&sink, file, run, Counting::Kernel);
+                        exit
+                    },
+                )
+            }
+            (CoverageRun::Off, start) => session.start(start, sup, attach, &logs()),
+        };
+        let _ = sink(LiveReport::Exited(
+            number,
+            result.map_err(|e| e.to_string()),
+        ));
+    })
+}
+
+/// What a coverage run used, stored in `file` (when there is one) and told.
+fn report_coverage(sink: &Sink, file: Option<PathBuf>, run: Coverage, counting: Counting) {
+    let stored = file.map(|path| Coverage::merge_into(&path, &run).map_err(|e| e.to_string()));
+    let _ = sink(LiveReport::Coverage {
+        run,
+        stored,
+        counting,
+    });
 }
 
 /// The run's events to `sink`, and to `log` (`--events FILE`) as JSON lines.

@@ -141,7 +141,18 @@ impl Session {
         };
         // `start` consumes the supervision: the collector's channel closes when it returns.
         let sup = self.supervise(judge, policy, tx);
-        let exit = self.start(start, sup, Attach::default(), &logs);
+        // SIGINT, SIGTERM, SIGHUP: passed on to the workload, so that the run ends
+        // as any run does, with its summary, events and report written.
+        let pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let forwarder = crate::signals::catch_interrupts()
+            .ok()
+            .map(|_| crate::signals::Forwarder::start(pid.clone()));
+        let attach = Attach {
+            pid: Some(pid),
+            ..Attach::default()
+        };
+        let exit = self.start(start, sup, attach, &logs);
+        drop(forwarder);
         let summary = collector.finish()?;
         let health = logs.take_health();
         Ok(Outcome {

@@ -2,7 +2,7 @@
 //! report that `--no-tui` prints.
 
 use crate::sources::aggregate::DeniedSyscall;
-use crate::sources::event::Event;
+use crate::sources::event::{Event, Interference};
 
 /// Every would-be-denied syscall of a run, one per syscall and arch, in the
 /// order first seen.
@@ -10,10 +10,57 @@ use crate::sources::event::Event;
 pub struct Summary {
     pub entries: Vec<DeniedSyscall>,
     pub total: u64,
+    /// Calls that failed because of eperm itself, not the profile: one per
+    /// kind, with how many and the first.
+    pub interference: Vec<Interfered>,
+}
+
+/// Calls that failed because of eperm's own interception (see
+/// `run::interference`).
+#[derive(Clone, Debug)]
+pub struct Interfered {
+    pub why: Interference,
+    pub hits: u64,
+    pub pid: u32,
+    /// Escaped already: the process chose it.
+    pub comm: String,
+    pub example: String,
+}
+
+impl Interfered {
+    /// "seccomp(…) by pid 12 (sandbox) fails with EBUSY because …; to avoid it: …".
+    pub fn line(&self) -> String {
+        format!(
+            "{} by pid {} ({}){}: {}; to avoid it, {}",
+            self.example,
+            self.pid,
+            self.comm,
+            if self.hits > 1 {
+                format!(" (and {} more)", self.hits - 1)
+            } else {
+                String::new()
+            },
+            self.why.why(),
+            self.why.avoid()
+        )
+    }
 }
 
 impl Summary {
     pub fn add(&mut self, e: &Event) {
+        if let Some(why) = e.interference {
+            match self.interference.iter_mut().find(|i| i.why == why) {
+                Some(i) => i.hits += 1,
+                None => self.interference.push(Interfered {
+                    why,
+                    hits: 1,
+                    pid: e.pid,
+                    comm: e.comm.to_string(),
+                    example: e.call.clone().unwrap_or_else(|| e.syscall.clone()),
+                }),
+            }
+            return;
+        }
         self.total += 1;
         match self.entries.iter_mut().find(|x| x.is_of(e)) {
             Some(entry) => entry.add(e),
@@ -57,9 +104,23 @@ impl Summary {
 
     /// The end-of-run report; `file` is the profile's path (`None`: the embedded one).
     pub fn render(&self, file: Option<&str>) -> String {
-        if self.entries.is_empty() {
+        if self.entries.is_empty() && self.interference.is_empty() {
             return "eperm: the profile would have denied nothing\n".to_string();
         }
+        let mut s = String::new();
+        if !self.entries.is_empty() {
+            s += &self.render_denials(file);
+        }
+        if !self.interference.is_empty() {
+            s += "eperm: not a clean run: eperm itself made calls fail that work without it (no rule of the profile denies them):\n";
+            for i in &self.interference {
+                s += &format!("  {}\n", i.line());
+            }
+        }
+        s
+    }
+
+    fn render_denials(&self, file: Option<&str>) -> String {
         let mut s = format!(
             "eperm: the profile would deny {} call{} of {} syscall{}:\n",
             self.total,

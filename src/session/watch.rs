@@ -256,3 +256,41 @@ pub fn line(e: &Event) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::event::Rule;
+
+    /// What the TUI's rows show for a call the kernel lets through: allowed by
+    /// the kernel (no rule of the profile), from the release that added each.
+    #[test]
+    fn the_kernels_passthrough_calls_are_judged_as_the_kernel_treats_them() {
+        let profile = crate::profile::load_str(
+            "p.json",
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#.to_string(),
+        )
+        .unwrap();
+        let judge = |kernel: &str| {
+            let target = Target {
+                arch: Arch::X86_64,
+                caps: CapSet::docker_default(),
+                kernel: KernelVersion::parse(kernel),
+                runtime: None,
+            };
+            Judge::new(profile.clone(), &target, crate::compile::Mode::Enforce).unwrap()
+        };
+        for (nr, before, since) in [(335, "6.13", "6.14"), (336, "6.17", "6.18")] {
+            let old = judge(before).judge(Arch::X86_64, nr, [0; 6]);
+            assert_eq!(old.verdict.action, crate::profile::Action::Errno);
+            assert_eq!(old.decider.rule, Rule::Default);
+            let new = judge(since).judge(Arch::X86_64, nr, [0; 6]);
+            assert_eq!(new.verdict, crate::profile::Verdict::ALLOW, "nr {nr}");
+            assert_eq!(new.decider.rule, Rule::Kernel, "nr {nr}");
+            // An x32 call of the same number is filtered as ever.
+            let x32 = nr | crate::arch::X32_SYSCALL_BIT;
+            let x32 = judge(since).judge(Arch::X32, x32, [0; 6]);
+            assert_eq!(x32.verdict.action, crate::profile::Action::Errno);
+        }
+    }
+}

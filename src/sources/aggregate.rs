@@ -143,6 +143,7 @@ mod tests {
             bootstrap,
             decision: Decision::Allowed,
             container: None,
+            interference: None,
         }
     }
 

@@ -36,6 +36,48 @@ pub enum Decision {
     Logged,
 }
 
+/// A call that fails because eperm intercepts the workload, where it would
+/// work without eperm (see `run::interference`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Interference {
+    /// Notify mode: eperm's filter holds the seccomp listener, so the workload's
+    /// own `seccomp(…SECCOMP_FILTER_FLAG_NEW_LISTENER)` fails with EBUSY.
+    Listener,
+    /// Trace mode: eperm is the tracer, so `ptrace(PTRACE_TRACEME)` (or
+    /// attaching to a process eperm traces) fails with EPERM.
+    Tracer,
+}
+
+impl Interference {
+    /// The JSON word: `listener`, `tracer`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Interference::Listener => "listener",
+            Interference::Tracer => "tracer",
+        }
+    }
+
+    /// What happened and why, in a sentence.
+    pub fn why(self) -> &'static str {
+        match self {
+            Interference::Listener => {
+                "fails with EBUSY because eperm holds the seccomp listener (notify mode); a process may have only one"
+            }
+            Interference::Tracer => {
+                "fails with EPERM because eperm is the workload's tracer (trace mode); a process has only one"
+            }
+        }
+    }
+
+    /// How to run without it.
+    pub fn avoid(self) -> &'static str {
+        match self {
+            Interference::Listener => "run with --mode trace or --mode log",
+            Interference::Tracer => "run with --mode notify or --mode log",
+        }
+    }
+}
+
 /// One call the profile would have denied (or a kernel record of one).
 ///
 /// Its facts are typed and become text only when shown; its JSON is written
@@ -69,6 +111,9 @@ pub struct Event {
     pub decision: Decision,
     /// The container the process runs in, from its cgroup (kernel log sources).
     pub container: Option<super::cgroup::Container>,
+    /// The call fails because of eperm itself, not the profile (JSON:
+    /// `caused_by_eperm`, only when present).
+    pub interference: Option<Interference>,
     // What later issues add to an event goes here, typed and optional, and is
     // written in JSON only when present so that today's lines stay as they are:
     // the layer that refused the call (`layer: Option<Layer>`: seccomp, a
@@ -199,6 +244,10 @@ pub enum Rule {
     /// above the largest one the profile names (see [`crate::target`]). No rule
     /// of the profile decided: its path is the default action's.
     Stub,
+    /// The kernel let the call through before any filter ran (`uretprobe`,
+    /// `uprobe`: see [`crate::compile::passthrough`]). No rule of the profile
+    /// decided: its path is the default action's.
+    Kernel,
 }
 
 /// The deciding rule, with where the profile's file puts the seccomp object,
@@ -222,7 +271,7 @@ impl Decider {
 impl fmt::Display for Decider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rest = match self.rule {
-            Rule::Default | Rule::Stub => "defaultAction".to_string(),
+            Rule::Default | Rule::Stub | Rule::Kernel => "defaultAction".to_string(),
             Rule::Index(i) => format!("syscalls[{i}]"),
         };
         match self.base {
@@ -262,6 +311,8 @@ struct Wire<'a> {
     decision: Decision,
     #[serde(skip_serializing_if = "Option::is_none")]
     container: Option<&'a super::cgroup::Container>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caused_by_eperm: Option<&'static str>,
 }
 
 /// Written as a JSON string of its `Display` text.
@@ -293,6 +344,7 @@ impl Serialize for Event {
             bootstrap: self.bootstrap,
             decision: self.decision,
             container: self.container.as_ref(),
+            caused_by_eperm: self.interference.map(Interference::word),
         }
         .serialize(s)
     }
@@ -338,6 +390,7 @@ mod tests {
             bootstrap: false,
             decision: Decision::Allowed,
             container: None,
+            interference: None,
         }
     }
 
@@ -459,6 +512,7 @@ mod tests {
                 name: Some("web".into()),
                 pod: None,
             }),
+            interference: None,
         };
         let tail = format!(
             r#""rule":"","bootstrap":false,"decision":"denied","container":{{"runtime":"docker","id":"{}","name":"web"}}}}"#,

@@ -420,6 +420,7 @@ pub fn event(
             Source::Audit | Source::Kmsg => super::cgroup::of_pid(r.pid),
             _ => None,
         },
+        interference: None,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::arch::Arch;
 use crate::coverage::Coverage;
-use crate::profile::edit::Edit;
+use crate::profile::edit::{apply_commented, Edit, EditError};
 use crate::profile::{Action, Profile};
 use std::collections::BTreeSet;
 
@@ -54,6 +54,67 @@ pub fn report(profile: &Profile, coverage: &Coverage, arches: &[Arch]) -> String
     out
 }
 
+/// `profile` without what was never used ([`prune_edits`]), and the line that
+/// says so: the count is of the names the new text no longer allows, and where
+/// they differ from the unused names [`report`] listed for `arches`, it says which
+/// were kept and which went that are no syscall there.
+pub fn pruned(
+    profile: &Profile,
+    coverage: &Coverage,
+    arches: &[Arch],
+) -> Result<(Profile, String), EditError> {
+    let edits = prune_edits(profile, coverage);
+    let applied = apply_commented(profile, &edits, None)?;
+    let removed: BTreeSet<&str> = applied
+        .reports
+        .iter()
+        .filter(|r| r.changed())
+        .map(|r| r.edit.name())
+        .collect();
+    let exists = |name: &str| arches.iter().any(|a| a.syscall_nr(name).is_some());
+    let listed: BTreeSet<&str> = unused(profile, coverage, &exists).into_iter().collect();
+    let mut line = format!(
+        "eperm: removed {} unused allowance{}",
+        removed.len(),
+        if removed.len() == 1 { "" } else { "s" }
+    );
+    let kept: Vec<&str> = listed.difference(&removed).copied().collect();
+    if !kept.is_empty() {
+        line += &format!(
+            "; kept {} of those listed, which the runtime needs to start or another rule lists: {}",
+            kept.len(),
+            kept.join(", ")
+        );
+    }
+    let elsewhere: Vec<&str> = removed.difference(&listed).copied().collect();
+    if !elsewhere.is_empty() {
+        let arches: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+        line += &format!(
+            "; also {} that {} no syscall on {}: {}",
+            elsewhere.len(),
+            if elsewhere.len() == 1 { "is" } else { "are" },
+            arches.join("/"),
+            elsewhere.join(", ")
+        );
+    }
+    Ok((applied.profile, line))
+}
+
+/// The names of ALLOW rules no run used, each once, among those `exists` keeps.
+fn unused<'p>(
+    profile: &'p Profile,
+    coverage: &Coverage,
+    exists: &dyn Fn(&str) -> bool,
+) -> Vec<&'p str> {
+    let used = coverage.used();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let allows = profile.rules.iter().filter(|r| r.action == Action::Allow);
+    allows
+        .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
+        .filter(|name| exists(name) && seen.insert(name) && !used.contains(name))
+        .collect()
+}
+
 /// The edits that take out what was never used: names of ALLOW rules that no
 /// run used, except what the runtime needs to exec and names any non-ALLOW rule
 /// also lists (removing those would change more than the allowance).
@@ -91,4 +152,54 @@ pub fn listed_otherwise(profile: &Profile) -> BTreeSet<&str> {
         .filter(|r| r.action != Action::Allow)
         .flat_map(|r| r.names.iter().map(|n| n.name.as_str()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::Tally;
+
+    /// The names some ALLOW rule of `profile` lists.
+    fn allowed(profile: &Profile) -> BTreeSet<String> {
+        let allows = profile.rules.iter().filter(|r| r.action == Action::Allow);
+        allows
+            .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+            .collect()
+    }
+
+    /// Issue 34: "unused (382)", then "removed 395 unused allowances". The count
+    /// said is that of the names the written text no longer allows, and the
+    /// line accounts for every difference from the list.
+    #[test]
+    fn the_count_removed_is_what_the_written_profile_lost() {
+        let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["read", "write", "execve", "mkdir", "s390_pci_mmio_read", "reboot"],
+             "action": "SCMP_ACT_ALLOW"},
+            {"names": ["reboot"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
+        let profile = crate::profile::load_str("p.json", text.into()).unwrap();
+        let tally = |syscall: &str| Tally {
+            count: 3,
+            ..Tally::new(Some(0), syscall, Arch::X86_64, Action::Allow)
+        };
+        let coverage = Coverage {
+            runs: 1,
+            tallies: vec![tally("read"), tally("write")],
+        };
+        let arches = [Arch::X86_64];
+        let listed = report(&profile, &coverage, &arches);
+        let says = "unused (3): execve, mkdir, reboot\n";
+        assert!(listed.ends_with(says), "{listed}");
+        let (written, line) = pruned(&profile, &coverage, &arches).unwrap();
+        let lost = allowed(&profile).difference(&allowed(&written)).count();
+        assert_eq!(lost, 2, "mkdir and s390_pci_mmio_read");
+        assert!(
+            line.starts_with(&format!("eperm: removed {lost} unused allowances;")),
+            "{line}"
+        );
+        assert!(line.contains("kept 2 of those listed, which the runtime needs to start or another rule lists: execve, reboot"), "{line}");
+        assert!(
+            line.ends_with("also 1 that is no syscall on x86_64: s390_pci_mmio_read"),
+            "{line}"
+        );
+    }
 }

@@ -45,6 +45,7 @@ fn of_the_run(m: &Msg) -> bool {
         m,
         Msg::Event(_)
             | Msg::Hold { .. }
+            | Msg::HoldWithdrawn { .. }
             | Msg::Output { .. }
             | Msg::Started { .. }
             | Msg::Exited(_)
@@ -132,7 +133,7 @@ struct Loop {
     /// The current run; reports of earlier ones are dropped.
     live: Live,
     /// Held calls waiting for the user, by the id the App knows them by.
-    replies: HashMap<u64, mpsc::Sender<HoldAnswer>>,
+    replies: HashMap<u64, (mpsc::Sender<HoldAnswer>, Arc<AtomicBool>)>,
     next_hold: u64,
     /// Read while a run was being stopped, to be handled first.
     kept: VecDeque<Incoming>,
@@ -177,6 +178,9 @@ impl Loop {
 
     /// On the real terminal, with the input thread reading keys and the mouse.
     fn drive(self) -> std::io::Result<u8> {
+        // SIGTERM, SIGINT, SIGHUP end the loop as `q` does: the terminal is
+        // restored (below) instead of left raw in the alternate screen.
+        crate::signals::catch_interrupts().map_err(std::io::Error::from)?;
         let screen = Screen::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         terminal.clear()?;
@@ -189,7 +193,17 @@ impl Loop {
         stop.store(true, Ordering::Relaxed);
         drop(terminal);
         drop(screen);
-        let _ = input_thread.join();
+        // The reader may be inside crossterm's read, which can block past `stop`
+        // (a key that made no event) and spin once the terminal is gone (its
+        // window closed): waited for briefly, then left to end with the process,
+        // which a caught SIGHUP no longer ends for it.
+        let waited = Instant::now();
+        while !input_thread.is_finished() && waited.elapsed() < Duration::from_millis(300) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if input_thread.is_finished() {
+            let _ = input_thread.join();
+        }
         let ended = result?;
         // What the session changed, once the screen is back: for the terminal's scrollback.
         if !ended.diff.is_empty() {
@@ -227,6 +241,11 @@ impl Loop {
             }
             dirty |= !msgs.is_empty();
             if self.update(msgs) == Flow::Quit {
+                break;
+            }
+            if crate::signals::interrupted() {
+                // No one to ask: the saves waiting are written, unsaved edits stay so.
+                self.write_pending();
                 break;
             }
             let due = last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(16));
@@ -289,6 +308,17 @@ impl Loop {
                 self.rx.try_recv().ok()
             };
         }
+        // Held calls whose caller is gone: withdrawn, not asked until they time out.
+        let gone: Vec<u64> = self
+            .replies
+            .iter()
+            .filter(|(_, (_, gone))| gone.load(Ordering::SeqCst))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            self.replies.remove(&id);
+            msgs.push_back(Msg::HoldWithdrawn { id });
+        }
         if self.app.run.pid.is_none() {
             if let Some(pid) = self.live.pid() {
                 msgs.push_front(Msg::Started { pid });
@@ -333,7 +363,7 @@ impl Loop {
             }
             LiveReport::Hold(n, req) if n == current => {
                 self.next_hold += 1;
-                self.replies.insert(self.next_hold, req.reply);
+                self.replies.insert(self.next_hold, (req.reply, req.gone));
                 vec![Msg::Hold {
                     id: self.next_hold,
                     event: req.event,
@@ -406,7 +436,7 @@ impl Loop {
                         work.retain(|m| !of_the_run(m));
                     }
                     Effect::AnswerHold { id, answer } => {
-                        if let Some(reply) = self.replies.remove(&id) {
+                        if let Some((reply, _)) = self.replies.remove(&id) {
                             let _ = reply.send(answer);
                         }
                     }
@@ -509,7 +539,7 @@ impl Loop {
     }
 
     fn answer_all(&mut self, answer: HoldAnswer) {
-        for (_, reply) in self.replies.drain() {
+        for (_, (reply, _)) in self.replies.drain() {
             let _ = reply.send(answer);
         }
     }
@@ -558,6 +588,7 @@ mod tests {
                 event: event("mkdir", 1, 0),
                 was: None,
                 reply,
+                gone: Default::default(),
             };
             let send = |r| tx.send(Incoming::Run(r)).unwrap();
             send(LiveReport::Output(1, "before".into(), false));

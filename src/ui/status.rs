@@ -42,7 +42,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw(format!(" · pid {pid} · ")),
         state,
     ];
-    if matches!(run.state, RunState::Exited(_)) && run.denials == 0 {
+    if !run.interference.is_empty() {
+        first.push(Span::raw(" "));
+        first.push(Span::styled(" ⚠ eperm made calls fail ", theme.bad()));
+    } else if matches!(run.state, RunState::Exited(_)) && run.denials == 0 {
         first.push(Span::raw(" "));
         first.push(Span::styled(" ✔ clean run ", theme.banner()));
     }

@@ -4,7 +4,7 @@ use crate::util::{assert_has, fixture, run, stderr, stdout};
 use eperm::arch::Arch;
 use eperm::caps::CapSet;
 use eperm::compile::{self, bpf, Mode};
-use eperm::profile::{load_file, resolve, KernelVersion, Profile, Resolved, Target};
+use eperm::profile::{load_file, resolve, KernelVersion, Profile, Resolved, Target, Verdict};
 
 pub const FIXTURES: &[&str] = &[
     "compile/ops.json",
@@ -390,4 +390,75 @@ fn compiled_filters_do_what_they_say_in_the_kernel() {
         Ok(0),
         "LOG mode"
     );
+}
+
+/// The kernel lets `uretprobe` (6.14 on) and `uprobe` (6.18 on) through before
+/// any filter (issue 33): `explain` says so for a target kernel at or above the
+/// release, and gives the profile's verdict below it.
+#[test]
+fn explain_predicts_the_kernels_passthrough_calls_by_kernel_version() {
+    let f = fixture("compile/default.json");
+    let f = f.to_str().unwrap();
+    let explain = |call: &str, kernel: &str| {
+        let out = run(&["explain", f, call, "--arch", "x86_64", "--kernel", kernel]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    for (call, before, since) in [("uretprobe", "6.13", "6.14"), ("uprobe", "6.17", "6.18")] {
+        let old = explain(call, before);
+        assert!(
+            old.contains(": SCMP_ACT_ERRNO"),
+            "{call} on {before}: {old}"
+        );
+        let new = explain(call, since);
+        assert!(new.contains(": SCMP_ACT_ALLOW"), "{call} on {since}: {new}");
+        assert!(
+            new.contains(&format!("decided by the kernel: the kernel lets {call} through before any seccomp filter (Linux {since} and later")),
+            "{new}"
+        );
+        assert!(new.contains("BPF: not run; the program alone"), "{new}");
+    }
+    let json = run(&[
+        "explain", f, "uprobe", "--arch", "x86_64", "--kernel", "6.18", "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["action"], "SCMP_ACT_ALLOW");
+    assert!(v["kernel_passthrough"].as_str().unwrap().contains("uprobe"));
+    assert_eq!(v["instructions"], 0);
+}
+
+/// On this machine's kernel, what eperm predicts for the passthrough calls
+/// under a profile that denies everything is what the kernel does: the call
+/// reaches its own code (`uprobe` outside a trampoline: ENXIO; `uretprobe`:
+/// SIGILL), not the filter's EPERM.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn passthrough_calls_reach_the_kernel_as_predicted() {
+    let p = eperm::profile::load_str(
+        "deny.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["exit", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}"#
+            .to_string(),
+    )
+    .unwrap();
+    let running = KernelVersion::running();
+    let mut t = target(Arch::X86_64);
+    t.kernel = running;
+    let c = compile::compile(&eperm::profile::resolve(&p, &t), Mode::Enforce).unwrap();
+    for (nr, native) in [(335, Err(libc::SIGILL)), (336, Ok(libc::ENXIO))] {
+        let passes = c.evaluate(Arch::X86_64, nr, [0; 6]).verdict == Verdict::ALLOW;
+        let got = in_child(&c.program, nr.into(), 0);
+        if passes {
+            assert_eq!(
+                got, native,
+                "nr {nr} on {running:?}: predicted to pass through"
+            );
+        } else {
+            assert_eq!(
+                got,
+                Ok(libc::EPERM),
+                "nr {nr} on {running:?}: predicted EPERM"
+            );
+        }
+    }
 }

@@ -505,3 +505,29 @@ fn bad_input_exits_2_with_a_hint() {
     let err = edit_fails(&["edit", broken.to_str().unwrap(), "--allow", "read"]);
     assert_has(&err, "broken.json:2:20: error[unknown-action]");
 }
+
+/// Issue 33: `edit` refuses what `check` calls an error for this host's
+/// runtime (an errno its libseccomp refuses), and writes nothing; an errno in
+/// range is written as before.
+#[test]
+fn edit_refuses_what_check_calls_an_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    let text = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": []}\n";
+    fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let out = run(&["edit", p, "--deny", "read:4095"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error[runtime-refuses]"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("not written"), "{}", stderr(&out));
+    assert_eq!(read(&path), text);
+    let check = run(&["check", p]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    let (_, err) = edit_ok(&path, &["--deny", "read:4094"]);
+    assert!(err.contains("saved"), "{err}");
+    assert_eq!(run(&["check", p]).status.code(), Some(0));
+}

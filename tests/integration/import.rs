@@ -94,3 +94,69 @@ fn strace_summary_tables() {
         "{err}"
     );
 }
+
+/// Issue 34: `import` had no `--empty` and silently merged into the embedded
+/// default. It starts from nothing like `record --empty`, and the summary
+/// names the base it used, whichever it was.
+#[test]
+fn empty_starts_from_nothing_and_the_summary_names_the_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.json");
+    let run = |base: &[&str]| {
+        let out = eperm()
+            .args(["import", "--format", "kmsg"])
+            .args(base)
+            .arg("-o")
+            .arg(&out_file)
+            .arg(fixture("logs/kmsg.txt"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        (
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            stderr(&out),
+        )
+    };
+    let (profile, err) = run(&["--empty"]);
+    assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO");
+    let allowed: Vec<&str> = profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "SCMP_ACT_ALLOW")
+        .flat_map(|r| r["names"].as_array().unwrap().iter())
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(allowed, ["execve", "socket"], "{err}");
+    assert!(
+        err.contains(
+            ": an empty profile (everything denied) allowing 2 more syscalls: execve, socket"
+        ),
+        "{err}"
+    );
+
+    let (_, err) = run(&[]);
+    let said = ": the embedded default profile (--empty starts from nothing) allowing";
+    assert!(err.contains(said), "{err}");
+
+    let deny_all = fixture("logs/deny-all.json");
+    let (_, err) = run(&["-p", deny_all.to_str().unwrap()]);
+    assert!(
+        err.contains(&format!(": {} allowing", deny_all.display())),
+        "{err}"
+    );
+
+    let both = eperm()
+        .args(["import", "--format", "kmsg", "--empty", "-p"])
+        .arg(&deny_all)
+        .arg("-o")
+        .arg(&out_file)
+        .arg(fixture("logs/kmsg.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        !both.status.success(),
+        "--empty and -p are one or the other"
+    );
+}

@@ -629,3 +629,153 @@ fn record_empty_verify_git() {
     );
     record_and_verify(&["sh", "-c", &script]);
 }
+
+/// A workload that asks for a seccomp listener of its own, and says how it went.
+const OWN_LISTENER: &str = r#"
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+int main(void) {
+    struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+    struct sock_fprog p = { 1, f };
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p);
+    if (r < 0) { printf("seccomp: %s\n", strerror(errno)); return 1; }
+    return 0;
+}
+"#;
+
+/// Issue 33: in notify mode the workload's own listener fails with EBUSY
+/// (eperm holds the one a filter chain may have), and under `--mode trace`
+/// `strace` cannot trace (eperm is the tracer). Neither is the profile's doing,
+/// and the summary says whose it is and how to avoid it, never "denied nothing".
+#[test]
+fn calls_that_fail_because_of_eperm_itself_are_said_to_be_its_doing() {
+    as_root();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.json");
+    let exe = cc("own-listener", OWN_LISTENER);
+    let out = eperm()
+        .args([
+            "run",
+            "--no-tui",
+            "--events",
+            events.to_str().unwrap(),
+            "--",
+        ])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let summary = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "it fails under eperm: {summary}"
+    );
+    assert!(!summary.contains("denied nothing"), "{summary}");
+    assert!(
+        summary.contains("fails with EBUSY because eperm holds the seccomp listener")
+            && summary.contains("to avoid it, run with --mode trace"),
+        "{summary}"
+    );
+    let seen = crate::util::events(&events);
+    assert!(
+        seen.iter()
+            .any(|e| e["caused_by_eperm"] == "listener" && e["syscall"] == "seccomp"),
+        "{seen:?}"
+    );
+    // The same workload under trace mode: it works, and nothing is said.
+    let out = eperm()
+        .args(["run", "--no-tui", "--mode", "trace", "--"])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("denied nothing"), "{}", stderr(&out));
+
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped the strace half: no strace here");
+        return;
+    }
+    let out = eperm()
+        .args([
+            "run",
+            "--no-tui",
+            "--mode",
+            "trace",
+            "--",
+            "strace",
+            "-o",
+            "/dev/null",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    let summary = stderr(&out);
+    assert!(!summary.contains("denied nothing"), "{summary}");
+    assert!(
+        summary.contains("fails with EPERM because eperm is the workload's tracer")
+            && summary.contains("to avoid it, run with --mode notify"),
+        "{summary}"
+    );
+}
+
+/// Issue 33: SIGTERM or SIGHUP to a headless run ends the workload and then
+/// the run as any end does: the summary, the events and the report are
+/// written, and eperm exits with the workload's status. (^C reaches the
+/// workload's process group, which owns the terminal, as in a shell; eperm
+/// ignores SIGINT meanwhile and ends the same way once the workload has.)
+#[test]
+fn a_signal_to_a_headless_run_writes_what_a_normal_end_writes() {
+    as_root();
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("no-mkdir.json");
+        std::fs::write(
+            &profile,
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
+        )
+        .unwrap();
+        let (report, events_file) = (dir.path().join("r.md"), dir.path().join("e.json"));
+        let made = dir.path().join("made");
+        let script = format!("mkdir {}; exec sleep 60", made.display());
+        let child = eperm()
+            .args(["run", "--no-tui", "-p", profile.to_str().unwrap()])
+            .args(["--report", report.to_str().unwrap()])
+            .args([
+                "--events",
+                events_file.to_str().unwrap(),
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !made.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: a plain kill of the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let summary = stderr(&out);
+        assert_eq!(out.status.code(), Some(128 + signal), "{summary}");
+        assert!(summary.contains("would deny 1 call"), "{signal}: {summary}");
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        assert!(text.contains("mkdir"), "{signal}: the report: {text:?}");
+        assert_eq!(count(&events(&events_file), "mkdir"), 1, "{signal}");
+    }
+}

@@ -187,6 +187,38 @@ fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), theirs);
 }
 
+/// Issue 33: a held call whose caller dies is withdrawn at once, not asked
+/// until the hold timeout (60 s here). The caller is killed from outside: while
+/// a call is held, the workload's other notified calls (its execs too) wait.
+#[test]
+fn a_held_call_whose_caller_died_is_withdrawn_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let command = in_pane(&format!(
+        "run --hold --hold-timeout 60 -p {} -- sh -c 'mkdir {d}/a; sleep 30'",
+        profile.display(),
+        d = dir.path().display()
+    ));
+    let tmux = Tmux::start(dir.path(), &command);
+    let screen = tmux.wait_for("o allow once", 20);
+    let pid: i32 = screen
+        .split("mkdir (pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no held mkdir's pid:\n{screen}"));
+    // SAFETY: a plain kill of the workload's mkdir, whose pid the UI shows.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let screen = tmux.wait_for("withdrawn", 10);
+    assert!(
+        screen.contains("held mkdir withdrawn: its caller"),
+        "{screen}"
+    );
+    assert!(!screen.contains("o allow once"), "still asked:\n{screen}");
+    assert!(!dir.path().join("a").exists());
+    tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
+}
+
 #[test]
 fn hold_mode_waits_for_an_answer_and_times_out_to_the_profiles_verdict() {
     let (dir, tmux) = pane_without_mkdir(
@@ -366,6 +398,78 @@ fn a_panic_restores_the_terminal() {
             "{place}: mouse capture is on"
         );
     }
+}
+
+/// Issue 33: SIGTERM, SIGINT or SIGHUP to the TUI end it as `q` does: the
+/// terminal is left as it was found (cooked, main screen, cursor shown, mouse
+/// off), and the workload does not outlive eperm.
+#[test]
+fn a_signal_to_the_tui_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_without_mkdir(dir.path());
+    let pid_file = dir.path().join("eperm.pid");
+    // Each session is kept until the next has started: the tmux server ends
+    // with its last session, and a session started meanwhile would fail.
+    let mut previous = None;
+    for signal in ["TERM", "INT", "HUP"] {
+        let _ = std::fs::remove_file(&pid_file);
+        let command = format!(
+            "sh -c 'echo $$ > {pid}; exec {eperm} run -p {profile} -- sleep 30'; echo EPERM-EXIT=$?; {TTY_CHECK}; sleep 60",
+            pid = pid_file.display(),
+            eperm = env!("CARGO_BIN_EXE_eperm"),
+            profile = profile.display(),
+        );
+        let tmux = Tmux::start(dir.path(), &command);
+        tmux.wait_for("sleep 30", 20);
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let screen = tmux.wait_for("TTY-CHECKED", 20);
+        for flag in ["icanon", "echo", "isig"] {
+            assert!(
+                screen.contains(&format!("TTY-{flag}=on")),
+                "SIG{signal}: {flag} still off (raw mode):\n{screen}"
+            );
+        }
+        assert_eq!(
+            tmux.display("#{alternate_on}"),
+            "0",
+            "SIG{signal}: alternate screen"
+        );
+        assert_eq!(
+            tmux.display("#{cursor_flag}"),
+            "1",
+            "SIG{signal}: cursor hidden"
+        );
+        assert_eq!(
+            tmux.display("#{mouse_any_flag}#{mouse_standard_flag}#{mouse_sgr_flag}"),
+            "000",
+            "SIG{signal}: mouse capture is on"
+        );
+        previous = Some(tmux);
+    }
+    // The window closed (SIGHUP, and the terminal gone): eperm ends all the same.
+    let _ = std::fs::remove_file(&pid_file);
+    let command = format!(
+        "sh -c 'echo $$ > {pid}; exec {eperm} run -p {profile} -- sleep 30'",
+        pid = pid_file.display(),
+        eperm = env!("CARGO_BIN_EXE_eperm"),
+        profile = profile.display(),
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("sleep 30", 20);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    drop(tmux);
+    let proc = Path::new("/proc").join(pid.trim());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while proc.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!proc.exists(), "eperm outlived its closed terminal");
+    drop(previous);
 }
 
 /// Two processes each make a call the profile denies; the supervisor holds one

@@ -657,3 +657,56 @@ mod random {
         }
     }
 }
+
+/// A finding, not a mismatch to hide: libseccomp does not model the kernel's
+/// passthrough of `uretprobe` (Linux 6.14 on) and `uprobe` (6.18 on), so its
+/// program denies them like any call the profile does not allow, and so does
+/// ours. What eperm predicts (`Compiled::evaluate`, `Compiled::run`) is the
+/// kernel's: allowed, the program never run. On a 6.18 target exactly those two
+/// x86-64 calls differ from libseccomp's program, and on 6.13 none does.
+#[test]
+fn predictions_differ_from_libseccomp_exactly_by_the_kernels_passthrough() {
+    let profile = load("compile/default.json");
+    let set = &[Arch::X86_64, Arch::X86, Arch::X32];
+    let skip = disagreeing_names(&profile, set);
+    for (kernel, want) in [
+        ("6.13", vec![]),
+        ("6.14", vec!["uretprobe"]),
+        ("6.18", vec!["uretprobe", "uprobe"]),
+    ] {
+        let mut t = target(Arch::X86_64);
+        t.kernel = eperm::profile::KernelVersion::parse(kernel);
+        let theirs = libseccomp_program_for(&profile, set, &skip, &t).unwrap();
+        let mut p = profile.clone();
+        p.architectures = set[1..].to_vec();
+        p.arch_map.clear();
+        let mut resolved = eperm::profile::resolve(&p, &t);
+        resolved.rules.retain(|e| !skip.contains(&e.name));
+        let ours = compile::compile(&resolved, Mode::Enforce).unwrap();
+        let mut differ = Vec::new();
+        for &arch in set {
+            for &(name, nr) in arch.syscalls() {
+                let data = SeccompData {
+                    nr,
+                    arch: arch.audit_arch(),
+                    ip: 0,
+                    args: [0; 6],
+                };
+                let (libseccomp, _) = bpf::run(&theirs, &data);
+                // The programs agree here too: neither models the kernel.
+                assert_eq!(
+                    bpf::run(&ours.program, &data).0,
+                    libseccomp,
+                    "{arch} {name}"
+                );
+                let predicted = compile::action_word(ours.evaluate(arch, nr, [0; 6]).verdict);
+                assert_eq!(ours.run(arch, nr, [0; 6]).0, predicted, "{arch} {name}");
+                if predicted != libseccomp {
+                    assert_eq!(predicted, bpf::RET_ALLOW, "{arch} {name}");
+                    differ.push(name);
+                }
+            }
+        }
+        assert_eq!(differ, want, "on {kernel}");
+    }
+}

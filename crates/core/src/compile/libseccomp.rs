@@ -301,8 +301,18 @@ pub fn arg_offsets(arch: Arch, i: u8) -> (u32, u32) {
 impl Db {
     /// Adds every effective rule in order, as runc's calls into libseccomp do.
     pub fn build(resolved: &Resolved) -> Result<Db, Conflict> {
+        Db::build_watched(resolved, &mut |_| {})
+    }
+
+    /// [`Db::build`], telling `added` how many rules are in after each (a
+    /// progress line's count: merging is what takes long in a huge profile).
+    pub fn build_watched(
+        resolved: &Resolved,
+        added: &mut dyn FnMut(usize),
+    ) -> Result<Db, Conflict> {
         let mut db = Db::default();
         for (i, e) in resolved.rules.iter().enumerate() {
+            added(i);
             if e.arch == Arch::X86 {
                 if let Some((mux, call)) = x86_multiplexed(e.nr) {
                     let mut conds: Vec<ArgCond> =

@@ -9,6 +9,7 @@ pub mod disasm;
 pub mod dispatch;
 pub mod emit;
 pub mod libseccomp;
+pub mod passthrough;
 pub mod stats;
 pub mod stub;
 
@@ -62,6 +63,9 @@ pub struct Compiled {
     pub enosys_above: Vec<(Arch, u32)>,
     /// The stub's instructions at the head of `program` (enforce mode only).
     pub stub_len: usize,
+    /// The target's kernel, for the calls it lets through unfiltered
+    /// ([`passthrough`]); `None`: unknown, taken as the newest.
+    pub kernel: Option<crate::profile::KernelVersion>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,14 +146,23 @@ impl emit::Words for ModeWords<'_> {
 
 /// Compiles the effective rules for `resolved.arches` into one program.
 pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError> {
+    compile_watched(resolved, mode, &mut |_| {})
+}
+
+/// [`compile`], telling `added` how far the rule merge is (see [`Db::build_watched`]).
+pub fn compile_watched(
+    resolved: &Resolved,
+    mode: Mode,
+    added: &mut dyn FnMut(usize),
+) -> Result<Compiled, CompileError> {
     if let (Some(refusal), Some(rt)) = (resolved.refusals.first(), &resolved.target.runtime) {
         return Err(CompileError::Refused {
             runtime: rt.named(),
             what: refusal_text(refusal),
         });
     }
-    let db =
-        Db::build(resolved).map_err(|c| CompileError::Conflict(conflict_message(resolved, &c)))?;
+    let db = Db::build_watched(resolved, added)
+        .map_err(|c| CompileError::Conflict(conflict_message(resolved, &c)))?;
     let mut words = ModeWords {
         mode,
         default: resolved.default,
@@ -184,6 +197,7 @@ pub fn compile(resolved: &Resolved, mode: Mode) -> Result<Compiled, CompileError
         table: words.table,
         enosys_above: resolved.enosys_above.clone(),
         stub_len,
+        kernel: resolved.target.kernel,
     })
 }
 
@@ -214,7 +228,16 @@ fn conflict_message(resolved: &Resolved, c: &libseccomp::Conflict) -> String {
 /// `check`'s error for a rule libseccomp refuses to merge (or never returns
 /// from), at the name of the rule: the lint of what `compile` refuses.
 pub fn clash(profile: &Profile, resolved: &Resolved) -> Option<Diagnostic> {
-    let c = Db::build(resolved).err()?;
+    clash_watched(profile, resolved, &mut |_| {})
+}
+
+/// [`clash`], telling `added` how far the rule merge is (see [`Db::build_watched`]).
+pub fn clash_watched(
+    profile: &Profile,
+    resolved: &Resolved,
+    added: &mut dyn FnMut(usize),
+) -> Option<Diagnostic> {
+    let c = Db::build_watched(resolved, added).err()?;
     let e = &resolved.rules[c.effective];
     let name = profile.rules.get(e.rule)?.names.get(e.name_index)?;
     let path = profile.path(&format!("syscalls[{}].names[{}]", e.rule, e.name_index));
@@ -255,9 +278,16 @@ pub fn refusal_text(refusal: &crate::profile::Refusal) -> String {
 }
 
 impl Compiled {
-    /// The profile's verdict for a call (whatever the mode) and the rule that
-    /// decided it; runc's stub decides with no rule (see [`Compiled::stub_decides`]).
+    /// The verdict a call gets (whatever the mode) and the rule that decided it;
+    /// runc's stub (see [`Compiled::stub_decides`]) and the kernel's passthrough
+    /// (see [`Compiled::passes_through`]) decide with no rule.
     pub fn evaluate(&self, arch: Arch, nr: u32, args: [u64; 6]) -> Outcome {
+        if self.passes_through(arch, nr).is_some() {
+            return Outcome {
+                verdict: Verdict::ALLOW,
+                origin: None,
+            };
+        }
         if self.stub_decides(arch, nr) {
             return Outcome {
                 verdict: Verdict {
@@ -281,8 +311,19 @@ impl Compiled {
         stub::decides(&self.enosys_above, arch.audit_arch(), nr)
     }
 
-    /// Runs the program on a call of `arch`.
+    /// Does the target's kernel let this call through before any filter runs
+    /// (so the program's verdict never applies)?
+    pub fn passes_through(&self, arch: Arch, nr: u32) -> Option<&'static passthrough::Passthrough> {
+        passthrough::passes(arch, nr, self.kernel)
+    }
+
+    /// What the kernel gets from the program for a call of `arch`, and after how
+    /// many instructions: a call the kernel lets through unfiltered runs none.
+    /// (`bpf::run` on `program` is the program alone.)
     pub fn run(&self, arch: Arch, nr: u32, args: [u64; 6]) -> (u32, usize) {
+        if self.passes_through(arch, nr).is_some() {
+            return (bpf::RET_ALLOW, 0);
+        }
         run(
             &self.program,
             &SeccompData {

@@ -490,6 +490,21 @@ mod tests {
     }
 
     #[test]
+    fn lines_place_every_offset_as_line_col_does() {
+        use crate::json::Lines;
+        for text in ["", "\n", "a", "{\n  \"é\": \"ü€\"\r\n\n}\n", "x\n\ny"] {
+            let lines = Lines::new(text);
+            for offset in 0..text.len() + 3 {
+                assert_eq!(
+                    lines.of(offset),
+                    LineCol::of(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn keeps_key_order_and_duplicates() {
         let root = parse(r#"{"z": 1, "a": 2, "z": 3}"#).unwrap();
         let keys: Vec<_> = root

@@ -44,7 +44,17 @@ impl Diagnostic {
         path: String,
         message: String,
     ) -> Self {
-        let at = LineCol::of(text, span.start);
+        Diagnostic::at(severity, code, LineCol::of(text, span.start), path, message)
+    }
+
+    /// A diagnostic at a place already worked out (see [`crate::json::Lines`]).
+    pub fn at(
+        severity: Severity,
+        code: &'static str,
+        at: LineCol,
+        path: String,
+        message: String,
+    ) -> Self {
         Diagnostic {
             severity,
             code,

@@ -9,7 +9,7 @@ use super::diag::{Diagnostic, Severity};
 use super::model::{Action, Profile, Rule};
 use super::resolve::{Effective, Refusal, Resolved, Skip, Verdict};
 use crate::arch::Arch;
-use crate::json::Span;
+use crate::json::{Lines, Span};
 use std::collections::BTreeMap;
 
 const ENOSYS: u32 = 38;
@@ -18,6 +18,7 @@ pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
     let mut l = Linter {
         profile,
         resolved,
+        lines: Lines::new(&profile.text),
         out: Vec::new(),
     };
     l.rules();
@@ -37,6 +38,8 @@ pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
 struct Linter<'a> {
     profile: &'a Profile,
     resolved: &'a Resolved,
+    /// A profile may have a diagnostic on each of its 200,000 rules.
+    lines: Lines<'a>,
     out: Vec<Diagnostic>,
 }
 
@@ -51,7 +54,7 @@ impl Linter<'_> {
         hint: Option<String>,
     ) {
         let path = self.profile.path(rest);
-        let d = Diagnostic::new(severity, code, &self.profile.text, span, path, message);
+        let d = Diagnostic::at(severity, code, self.lines.of(span.start), path, message);
         self.out.push(d.maybe_hint(hint));
     }
 
@@ -401,11 +404,10 @@ impl Linter<'_> {
                 }
             };
             let rest = path.clone();
-            let d = Diagnostic::new(
+            let d = Diagnostic::at(
                 Severity::Error,
                 "runtime-refuses",
-                &self.profile.text,
-                span,
+                self.lines.of(span.start),
                 self.profile.path(&rest),
                 message,
             );
@@ -1237,7 +1239,7 @@ mod tests {
         let source = include_str!("lint.rs");
         let body = &source[..source.find("#[cfg(test)]").unwrap()];
         // A code is the literal right after the severity, in `push` and
-        // `Diagnostic::new`, or first in an arm's `(code, message)`.
+        // `Diagnostic::at`, or first in an arm's `(code, message)`.
         let mut codes: Vec<&str> = Vec::new();
         for (i, _) in body.match_indices('"') {
             let before = body[..i].trim_end();

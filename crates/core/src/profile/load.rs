@@ -168,6 +168,7 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
     };
     let mut reader = Reader {
         text: &text,
+        lines: Default::default(),
         base: "",
         form: Form::Docker,
         problems: Vec::new(),
@@ -231,6 +232,8 @@ struct Parts {
 
 struct Reader<'t> {
     text: &'t str,
+    /// Built at the first problem: a profile may have one on every rule.
+    lines: std::cell::OnceCell<json::Lines<'t>>,
     /// JSON path of the seccomp object (`linux.seccomp` inside a config.json).
     base: &'static str,
     form: Form,
@@ -303,14 +306,11 @@ impl Reader<'_> {
         message: String,
         hint: Option<String>,
     ) {
-        let d = Diagnostic::new(
-            Severity::Error,
-            code,
-            self.text,
-            span,
-            self.path(rest),
-            message,
-        );
+        let at = self
+            .lines
+            .get_or_init(|| json::Lines::new(self.text))
+            .of(span.start);
+        let d = Diagnostic::at(Severity::Error, code, at, self.path(rest), message);
         self.problems.push(d.maybe_hint(hint));
     }
 
