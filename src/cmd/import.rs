@@ -209,12 +209,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         .map_err(|e| Error::bad_input(e.to_string()))?;
     super::write_file(&args.output, applied.text())?;
     report(&evidence);
-    let changed: Vec<&str> = applied
-        .reports
-        .iter()
-        .filter(|r| r.changed())
-        .map(|r| r.edit.name())
-        .collect();
+    let changed: Vec<&str> = applied.changed_names().collect();
     eprintln!(
         "eperm: wrote {out}: {from} allowing {} more syscall{}{}{}",
         changed.len(),
