@@ -370,18 +370,8 @@ pub struct ImportArgs {
     /// What the files are.
     #[arg(long, value_enum)]
     pub format: ImportFormat,
-    /// Start from this profile (default: the embedded default profile).
-    #[arg(
-        short = 'p',
-        long = "profile",
-        value_name = "BASE",
-        value_hint = ValueHint::FilePath,
-        conflicts_with = "empty"
-    )]
-    pub base: Option<PathBuf>,
-    /// Start from "deny everything with EPERM" for the native arch and its sub-arches.
-    #[arg(long)]
-    pub empty: bool,
+    #[command(flatten)]
+    pub start: StartArgs,
     /// Where to write the profile.
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,
@@ -433,8 +423,9 @@ pub struct TightenArgs {
     pub command: Vec<OsString>,
 }
 
+/// `-p BASE` and `--empty` of the commands that build a profile up from a start.
 #[derive(Args, Debug)]
-pub struct RecordArgs {
+pub struct StartArgs {
     /// Start from this profile (default: the embedded default profile).
     #[arg(
         short = 'p',
@@ -447,6 +438,12 @@ pub struct RecordArgs {
     /// Start from "deny everything with EPERM" for the native arch and its sub-arches.
     #[arg(long)]
     pub empty: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
     /// Where to write the recorded profile.
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,

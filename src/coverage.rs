@@ -205,18 +205,18 @@ impl Coverage {
 
     /// Syscall names used at all (any arch, any verdict).
     pub fn used(&self) -> BTreeSet<&str> {
-        self.tallies
-            .iter()
-            .filter(|t| t.count > 0)
-            .map(|t| t.syscall.as_str())
-            .collect()
+        self.names_where(|t| t.count > 0)
     }
 
     /// Syscall names used before the workload's exec.
     pub fn before_exec(&self) -> BTreeSet<&str> {
+        self.names_where(|t| t.before_exec > 0)
+    }
+
+    fn names_where(&self, keep: impl Fn(&Tally) -> bool) -> BTreeSet<&str> {
         self.tallies
             .iter()
-            .filter(|t| t.before_exec > 0)
+            .filter(|t| keep(t))
             .map(|t| t.syscall.as_str())
             .collect()
     }

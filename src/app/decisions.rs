@@ -147,24 +147,38 @@ impl App {
     }
 
     pub(super) fn undo(&mut self) -> Vec<Effect> {
-        let Some(step) = self.undo.pop() else {
-            self.message = "nothing to undo".into();
-            return vec![];
-        };
-        self.apply_step(&step, false);
-        self.message = format!("undone: {}", step.label);
-        self.redo.push(step);
-        self.after_edit()
+        self.step(false)
     }
 
     pub(super) fn redo(&mut self) -> Vec<Effect> {
-        let Some(step) = self.redo.pop() else {
-            self.message = "nothing to redo".into();
+        self.step(true)
+    }
+
+    /// Takes the last step off one history (redo's when `forward`, undo's
+    /// otherwise), applies it that way and puts it on the other.
+    fn step(&mut self, forward: bool) -> Vec<Effect> {
+        let (name, done) = if forward {
+            ("redo", "redone")
+        } else {
+            ("undo", "undone")
+        };
+        let popped = if forward {
+            self.redo.pop()
+        } else {
+            self.undo.pop()
+        };
+        let Some(step) = popped else {
+            self.message = format!("nothing to {name}");
             return vec![];
         };
-        self.apply_step(&step, true);
-        self.message = format!("redone: {}", step.label);
-        self.undo.push(step);
+        self.apply_step(&step, forward);
+        self.message = format!("{done}: {}", step.label);
+        let onto = if forward {
+            &mut self.undo
+        } else {
+            &mut self.redo
+        };
+        onto.push(step);
         self.after_edit()
     }
 

@@ -13,33 +13,20 @@ use crate::error::FileOp;
 use crate::files::Pin;
 use crate::profile::load_or_default;
 use crate::run::Interception;
-use crate::session::{allow, Session};
+use crate::session::{allow, Container, Session};
 use std::path::Path;
 
 pub fn docker(args: &DockerArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let session = Session::docker(
-        profile,
-        &args.docker,
-        common.mode.map(Interception::from),
-        common.session.enforce,
-        common.session.log_sources(),
-    )?;
+    let session = Session::docker(profile, &args.docker, how(common))?;
     follow_and_report(session, common, None)
 }
 
 pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let session = Session::podman(
-        profile,
-        &args.podman,
-        args.runtime.as_deref(),
-        common.mode.map(Interception::from),
-        common.session.enforce,
-        common.session.log_sources(),
-    )?;
+    let session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
     follow_and_report(session, common, None)
 }
 
@@ -51,13 +38,7 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
         true => Some(Pin::take(&config).map_err(Error::file(FileOp::Read, &config))?),
         false => None,
     };
-    let session = Session::oci(
-        &args.bundle,
-        args.id.clone(),
-        common.mode.map(Interception::from),
-        common.session.enforce,
-        common.session.log_sources(),
-    )?;
+    let session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
     follow_and_report(session, common, pin.map(|pin| (config.as_path(), pin)))
 }
 
@@ -127,4 +108,13 @@ fn follow_and_report(
         super::write_report(report, &triage)?;
     }
     Ok(outcome.exit.code())
+}
+
+/// The session flags every container command shares, as the session takes them.
+fn how(common: &ContainerArgs) -> Container {
+    Container {
+        mode: common.mode.map(Interception::from),
+        enforce: common.session.enforce,
+        sources: common.session.log_sources(),
+    }
 }

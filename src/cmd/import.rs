@@ -175,7 +175,7 @@ fn read_strace_summary(data: &[u8], into: &mut Evidence) {
 
 pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     let out = args.output.display().to_string();
-    let (base, from) = match (&args.base, args.empty) {
+    let (base, from) = match (&args.start.base, args.start.empty) {
         (_, true) => (
             load_str(&out, super::empty_profile(Arch::native()))?,
             "an empty profile (everything denied)".to_string(),
@@ -209,12 +209,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         .map_err(|e| Error::bad_input(e.to_string()))?;
     super::write_file(&args.output, applied.text())?;
     report(&evidence);
-    let changed: Vec<&str> = applied
-        .reports
-        .iter()
-        .filter(|r| r.changed())
-        .map(|r| r.edit.name())
-        .collect();
+    let changed: Vec<&str> = applied.changed_names().collect();
     eprintln!(
         "eperm: wrote {out}: {from} allowing {} more syscall{}{}{}",
         changed.len(),

@@ -11,10 +11,10 @@ use crate::sources::logs::Wanted;
 
 pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     let out_name = args.output.display().to_string();
-    let base = if args.empty {
+    let base = if args.start.empty {
         load_str(&out_name, super::empty_profile(Arch::native()))?
     } else {
-        load_or_default(args.base.as_deref())?
+        load_or_default(args.start.base.as_deref())?
     };
     let command = command_line(&args.command);
     let how = Local {

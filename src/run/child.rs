@@ -208,18 +208,8 @@ impl Prepared {
         let notify = self.filter_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER != 0;
         let ack = if notify { Some(pipe_cloexec()?) } else { None };
         let parent = std::process::id() as libc::pid_t;
-        let argv: Vec<*const libc::c_char> = self
-            .argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain([std::ptr::null()])
-            .collect();
-        let envp: Vec<*const libc::c_char> = self
-            .envp
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain([std::ptr::null()])
-            .collect();
+        let argv = null_terminated(&self.argv);
+        let envp = null_terminated(&self.envp);
         let prog = SockFprog {
             len: self.filter.len() as u16,
             filter: self.filter.as_ptr(),
@@ -638,4 +628,14 @@ pub fn find_program(name: &OsStr) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|p| is_exec(p))
+}
+
+/// The pointers execve wants for `strings`: one each, then a null. They point into
+/// `strings`, which must outlive them.
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain([std::ptr::null()])
+        .collect()
 }

@@ -27,7 +27,7 @@ pub mod summary;
 pub mod verify;
 pub mod watch;
 
-pub use prepare::Local;
+pub use prepare::{Container, Local};
 pub use summary::Summary;
 
 use crate::compile::Mode;

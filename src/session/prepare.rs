@@ -26,6 +26,15 @@ pub struct Local<'a> {
     pub sources: Wanted,
 }
 
+/// How a container is run (`eperm docker`, `podman`, `oci`).
+#[derive(Clone, Copy)]
+pub struct Container {
+    /// `--mode`; `None`: notify where eperm can be the runtime's agent, else log.
+    pub mode: Option<Interception>,
+    pub enforce: bool,
+    pub sources: Wanted,
+}
+
 const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles: register eperm's runc wrapper as a runtime,\n    ln -s $(command -v eperm) /usr/local/bin/eperm-runc\n    dockerd --add-runtime eperm=/usr/local/bin/eperm-runc   (or \"runtimes\" in daemon.json)\n  or use --mode log";
 
 const DOCKER_ROOT_HINT: &str = "eperm's runc wrapper (which dockerd 20.10 needs to hand eperm the listener) takes its sessions only from root's eperm: run eperm docker as root";
@@ -62,9 +71,7 @@ impl Session {
     pub fn docker(
         profile: Profile,
         docker_args: &[OsString],
-        mode: Option<Interception>,
-        enforce: bool,
-        sources: Wanted,
+        how: Container,
     ) -> Result<Session, Error> {
         let run = dockerrun::parse(docker_args)?;
         if profile.form == Form::OciConfig {
@@ -80,12 +87,12 @@ impl Session {
             true => DOCKER_NOTIFY_HINT,
             false => DOCKER_ROOT_HINT,
         };
-        let mode = container_mode(mode, enforce, wrapper.is_some(), hint)?;
+        let mode = container_mode(how, wrapper.is_some(), hint)?;
         // Docker keeps or drops the profile's rules by the container's caps;
         // its runc (the one on PATH, which the wrapper execs too) loads them.
         let target = here_in(run.caps, crate::target::RuntimeKind::Runc);
         let runtime = Launcher::Docker { run, wrapper };
-        Session::container(profile, runtime, mode, target, enforce, sources)
+        Session::container(profile, runtime, mode, target, how)
     }
 
     /// `podman [--runtime RUNTIME] run PODMAN_ARGS` under `profile`, a Docker
@@ -94,9 +101,7 @@ impl Session {
         profile: Profile,
         podman_args: &[OsString],
         runtime: Option<&str>,
-        mode: Option<Interception>,
-        enforce: bool,
-        sources: Wanted,
+        how: Container,
     ) -> Result<Session, Error> {
         let run = podman::parse(podman_args)?;
         if profile.form != Form::Docker {
@@ -107,7 +112,7 @@ impl Session {
         }
         let oci = podman::oci_runtime(runtime);
         let rootless = !nix::unistd::geteuid().is_root();
-        if rootless && mode == Some(Interception::Log) {
+        if rootless && how.mode == Some(Interception::Log) {
             return Err(Error::bad_input(
                 "--mode log: the kernel log sources (audit, /dev/kmsg) need root, and rootless podman's containers are yours\n  hint: --mode notify works rootless",
             ));
@@ -120,10 +125,10 @@ impl Session {
                 "podman's runtime is {name}: eperm knows how runc and crun hand over a seccomp listener, not {name}; use eperm podman --runtime crun (or runc) for live decisions"
             ),
         };
-        if !notify_possible && mode.is_none() {
+        if !notify_possible && how.mode.is_none() {
             notes.push(format!("log mode, not notify: {hint}"));
         }
-        let mode = container_mode(mode, enforce, notify_possible, &hint)?;
+        let mode = container_mode(how, notify_possible, &hint)?;
         if rootless {
             if mode == Interception::Log {
                 return Err(Error::bad_input(format!(
@@ -147,19 +152,13 @@ impl Session {
             runtime: runtime.map(str::to_string),
             oci: oci.ok(),
         };
-        let mut session = Session::container(profile, runtime, mode, target, enforce, sources)?;
+        let mut session = Session::container(profile, runtime, mode, target, how)?;
         session.notes = notes;
         Ok(session)
     }
 
     /// `runc run` of `bundle`, under its config.json's profile.
-    pub fn oci(
-        bundle: &Path,
-        id: Option<String>,
-        mode: Option<Interception>,
-        enforce: bool,
-        sources: Wanted,
-    ) -> Result<Session, Error> {
+    pub fn oci(bundle: &Path, id: Option<String>, how: Container) -> Result<Session, Error> {
         let config = bundle.join("config.json");
         let profile = crate::profile::load_file(&config)?;
         if profile.form != Form::OciConfig {
@@ -168,7 +167,7 @@ impl Session {
                 config.display()
             )));
         }
-        let mode = container_mode(mode, enforce, notify::available(), "")?;
+        let mode = container_mode(how, notify::available(), "")?;
         let runtime = Launcher::Runc {
             bundle: bundle.to_path_buf(),
             id: id.unwrap_or_else(|| format!("eperm-{}", std::process::id())),
@@ -179,8 +178,7 @@ impl Session {
             runtime,
             mode,
             here_in(CapSet::all(), crate::target::RuntimeKind::Runc),
-            enforce,
-            sources,
+            how,
         )
     }
 
@@ -189,8 +187,7 @@ impl Session {
         runtime: Launcher,
         mode: Interception,
         target: Target,
-        enforce: bool,
-        sources: Wanted,
+        how: Container,
     ) -> Result<Session, Error> {
         let plan = Plan::new(runtime, mode, target.clone())
             .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
@@ -199,8 +196,8 @@ impl Session {
             workload: Workload::Container(plan),
             mode,
             target,
-            enforce,
-            sources,
+            enforce: how.enforce,
+            sources: how.sources,
             notes: Vec::new(),
         })
     }
@@ -253,12 +250,11 @@ fn rootless_note(oci: Option<crate::container::oci_runtime::OciRuntime>) -> Stri
 /// A container's mode: notify where eperm can be the runtime's seccomp agent,
 /// else log; `--mode notify` where it cannot is refused with `hint`.
 fn container_mode(
-    asked: Option<Interception>,
-    enforce: bool,
+    how: Container,
     notify_possible: bool,
     hint: &str,
 ) -> Result<Interception, Error> {
-    let mode = match asked {
+    let mode = match how.mode {
         Some(Interception::Log) => Interception::Log,
         Some(_) if !notify_possible => {
             return Err(Error::bad_input(format!(
@@ -269,12 +265,12 @@ fn container_mode(
         None if notify_possible => Interception::Notify,
         None => Interception::Log,
     };
-    if enforce && mode == Interception::Log {
+    if how.enforce && mode == Interception::Log {
         return Err(Error::bad_input(
             "--enforce needs --mode notify: in log mode the kernel lets every call run",
         ));
     }
-    if mode == Interception::Log && !notify_possible && asked.is_none() && !hint.is_empty() {
+    if mode == Interception::Log && !notify_possible && how.mode.is_none() && !hint.is_empty() {
         eprintln!("eperm: no live decisions for this runtime, using --mode log\n  hint: {hint}");
     }
     Ok(mode)

@@ -8,11 +8,12 @@
 //! every message missed, there or elsewhere, is counted ([`super::audit_loss`]).
 
 use super::audit_loss::{self, Missing};
-use super::audit_reader::{self, set_int, Chunk, Drops};
+use super::audit_reader::{self, Chunk, Drops};
 use super::audit_record::{self as parse, Record, AUDIT_SECCOMP};
 use super::health::{Health, Shared};
+use super::netlink::{self, bind, set_opt};
 use crate::error::Unavailable;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -86,38 +87,7 @@ fn other_netns() -> Option<String> {
 }
 
 fn socket() -> std::io::Result<OwnedFd> {
-    // SAFETY: plain syscall; the fd is owned at once.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            NETLINK_AUDIT,
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fd is a new descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn bind(fd: RawFd, groups: u32) -> std::io::Result<()> {
-    // SAFETY: zeroed sockaddr_nl is valid; filled below.
-    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    addr.nl_family = libc::AF_NETLINK as u16;
-    addr.nl_groups = groups;
-    // SAFETY: addr is a valid sockaddr_nl of the given size.
-    let r = unsafe {
-        libc::bind(
-            fd,
-            (&addr as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as u32,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    netlink::socket(libc::SOCK_RAW, NETLINK_AUDIT)
 }
 
 impl AuditSource {
@@ -127,8 +97,8 @@ impl AuditSource {
         let fd = sock.as_raw_fd();
         // FORCE passes net.core.rmem_max (root); plain RCVBUF is capped by it.
         let size = rcvbuf();
-        let _ = set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size)
-            || set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, size);
+        let _ = set_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size)
+            || set_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &size);
         bind(fd, AUDIT_NLGRP_READLOG).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -311,16 +281,7 @@ pub fn status() -> std::io::Result<Status> {
         tv_sec: 1,
         tv_usec: 0,
     };
-    // SAFETY: setting a timeval socket option.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&timeout as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        )
-    };
+    set_opt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout);
     let mut req = [0u8; NLMSG_HDRLEN];
     req[0..4].copy_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
     req[4..6].copy_from_slice(&AUDIT_GET.to_ne_bytes());

@@ -16,6 +16,7 @@
 //! not fit.
 
 use super::health::Shared;
+use super::netlink::set_opt;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::mpsc::SyncSender;
 
@@ -72,7 +73,7 @@ impl Drops {
     pub(super) fn probe(sock: &OwnedFd) -> Drops {
         let fd = sock.as_raw_fd();
         let exact =
-            socket_drops(fd).is_some() && set_int(fd, libc::SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+            socket_drops(fd).is_some() && set_opt(fd, libc::SOL_NETLINK, NETLINK_NO_ENOBUFS, &1i32);
         Drops { fd, exact }
     }
 
@@ -102,19 +103,6 @@ fn socket_drops(fd: RawFd) -> Option<u64> {
         )
     };
     (r == 0 && len as usize > SK_MEMINFO_DROPS * 4).then(|| u64::from(info[SK_MEMINFO_DROPS]))
-}
-
-pub(super) fn set_int(fd: RawFd, level: i32, opt: i32, value: i32) -> bool {
-    // SAFETY: setting an int socket option.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        ) == 0
-    }
 }
 
 /// Reads the socket until `stop` fires and the socket is empty, handing chunks to

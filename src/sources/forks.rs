@@ -6,9 +6,10 @@
 //! [`Forks::parent`] reads what is queued before it answers, and needs no thread.
 //! Needs CAP_NET_ADMIN; any netlink trouble just means fewer answers.
 
+use super::netlink;
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 const NETLINK_CONNECTOR: libc::c_int = 11;
 const CN_IDX_PROC: u32 = 1;
@@ -45,44 +46,12 @@ impl std::fmt::Debug for Forks {
 impl Forks {
     /// Subscribes to the process events of the whole machine.
     pub fn open() -> io::Result<Forks> {
-        // SAFETY: plain syscall; the result is a new fd or -1.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                NETLINK_CONNECTOR,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the fd is new and ours.
-        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: a zeroed sockaddr_nl with family and group set; the kernel picks the port.
-        let bound = unsafe {
-            let mut addr: libc::sockaddr_nl = std::mem::zeroed();
-            addr.nl_family = libc::AF_NETLINK as u16;
-            addr.nl_groups = CN_IDX_PROC;
-            libc::bind(
-                fd,
-                (&addr as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as u32,
-            )
-        };
-        if bound != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let sock = netlink::socket(libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, NETLINK_CONNECTOR)?;
+        let fd = sock.as_raw_fd();
+        netlink::bind(fd, CN_IDX_PROC)?;
+        // Failure leaves the default buffer.
         let size: libc::c_int = 8 << 20;
-        // SAFETY: setsockopt reads one int; failure leaves the default buffer.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUFFORCE,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as u32,
-            )
-        };
+        netlink::set_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &size);
         let mut msg = [0u8; EVENT + 4];
         msg[0..4].copy_from_slice(&((EVENT + 4) as u32).to_ne_bytes());
         msg[4..6].copy_from_slice(&(libc::NLMSG_DONE as u16).to_ne_bytes());

@@ -14,6 +14,7 @@ pub mod health;
 pub mod kmsg;
 pub mod logs;
 pub mod memory;
+mod netlink;
 pub mod procinfo;
 pub mod strace;
 pub mod wait;

@@ -65,12 +65,7 @@ pub fn pruned(
 ) -> Result<(Profile, String), EditError> {
     let edits = prune_edits(profile, coverage);
     let applied = apply_commented(profile, &edits, None)?;
-    let removed: BTreeSet<&str> = applied
-        .reports
-        .iter()
-        .filter(|r| r.changed())
-        .map(|r| r.edit.name())
-        .collect();
+    let removed: BTreeSet<&str> = applied.changed_names().collect();
     let exists = |name: &str| arches.iter().any(|a| a.syscall_nr(name).is_some());
     let listed: BTreeSet<&str> = unused(profile, coverage, &exists).into_iter().collect();
     let mut line = format!(

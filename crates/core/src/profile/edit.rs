@@ -284,6 +284,14 @@ impl Applied {
     pub fn changed(&self) -> bool {
         self.reports.iter().any(EditReport::changed)
     }
+
+    /// The names of the edits that changed the text, in edit order.
+    pub fn changed_names(&self) -> impl Iterator<Item = &str> {
+        self.reports
+            .iter()
+            .filter(|r| r.changed())
+            .map(|r| r.edit.name())
+    }
 }
 
 /// Applies `edits` in order to `profile`'s text. Names are validated first,

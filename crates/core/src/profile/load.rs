@@ -460,6 +460,20 @@ impl Reader<'_> {
         Self::get(node, key).filter(|n| !n.is_null())
     }
 
+    /// Field `key` of `node` as `read` reads it (at `{at}.{key}`); absent or
+    /// null: the default.
+    fn optional<'n, T: Default>(
+        &mut self,
+        node: &'n Node,
+        at: &str,
+        key: &str,
+        read: impl FnOnce(&mut Self, &'n Node, &str) -> T,
+    ) -> T {
+        Self::field(node, key)
+            .map(|n| read(self, n, &format!("{at}.{key}")))
+            .unwrap_or_default()
+    }
+
     fn string(&mut self, node: &Node, rest: &str) -> Option<String> {
         let s = node.as_str().map(str::to_string);
         if s.is_none() {
@@ -944,12 +958,8 @@ impl Reader<'_> {
         });
         let comment =
             Self::field(node, "comment").and_then(|n| self.string(n, &format!("{at}.comment")));
-        let includes = Self::field(node, "includes")
-            .map(|n| self.filter(n, &format!("{at}.includes")))
-            .unwrap_or_default();
-        let excludes = Self::field(node, "excludes")
-            .map(|n| self.filter(n, &format!("{at}.excludes")))
-            .unwrap_or_default();
+        let includes = self.optional(node, &at, "includes", Self::filter);
+        let excludes = self.optional(node, &at, "excludes", Self::filter);
         Some(Rule {
             index,
             names,
@@ -1105,12 +1115,8 @@ impl Reader<'_> {
             return Filter::default();
         }
         self.check_keys(node, at, FILTER_KEYS);
-        let caps = Self::field(node, "caps")
-            .map(|n| self.strings(n, &format!("{at}.caps")))
-            .unwrap_or_default();
-        let arches = Self::field(node, "arches")
-            .map(|n| self.strings(n, &format!("{at}.arches")))
-            .unwrap_or_default();
+        let caps = self.optional(node, at, "caps", Self::strings);
+        let arches = self.optional(node, at, "arches", Self::strings);
         let min_kernel = Self::field(node, "minKernel").and_then(|n| {
             let rest = format!("{at}.minKernel");
             let text = self.string(n, &rest)?;

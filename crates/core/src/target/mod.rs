@@ -280,7 +280,7 @@ impl Runtime {
     /// libseccomp's number for `name` on `arch`.
     pub fn lookup(&self, arch: Arch, name: &str) -> Lookup {
         let release = self.release() as u8;
-        let Some(row) = names::ROWS
+        let Some(row) = names::rows()
             .iter()
             .find(|r| r.0 == name && r.1 <= release && release < r.2)
         else {

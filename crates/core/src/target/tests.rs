@@ -111,7 +111,7 @@ fn only_runc_has_the_enosys_stub_and_refuses_empty_names() {
 /// the syscall table the decoder and the Detail pane read.
 #[test]
 fn every_name_libseccomp_knows_is_described() {
-    let missing: Vec<&str> = super::names::ROWS
+    let missing: Vec<&str> = super::names::rows()
         .iter()
         .map(|row| row.0)
         .filter(|name| crate::syscalls::signatures::signature(name).is_none())
