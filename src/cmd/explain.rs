@@ -286,12 +286,7 @@ impl Explanation {
         let (dropped, stub_who) = runtime_reasons(resolved, compiled, arch, nr, &name);
         let passthrough = compiled.passes_through(arch, nr);
         let kernel = passthrough.map(|p| {
-            let data = compile::SeccompData {
-                nr,
-                arch: arch.audit_arch(),
-                ip: 0,
-                args: values,
-            };
+            let data = compile::SeccompData::call(arch, nr, values);
             let (alone, n) = compile::run(&compiled.program, &data);
             (p.describe(), alone, n)
         });

@@ -172,12 +172,7 @@ mod tests {
             assert_eq!(bpf::validate(&prog), Ok(()));
             for &arch in &c.arches {
                 for &(n, nr) in arch.syscalls() {
-                    let data = bpf::SeccompData {
-                        nr,
-                        arch: arch.audit_arch(),
-                        ip: 0,
-                        args: [0; 6],
-                    };
+                    let data = bpf::SeccompData::call(arch, nr, [0; 6]);
                     let want = if n == name {
                         ret
                     } else {
@@ -187,12 +182,7 @@ mod tests {
                 }
             }
             // Only nr and arch are read: allowed calls stay cacheable.
-            let read = bpf::SeccompData {
-                nr: 0,
-                arch: Arch::X86_64.audit_arch(),
-                ip: 0,
-                args: [1; 6],
-            };
+            let read = bpf::SeccompData::call(Arch::X86_64, 0, [1; 6]);
             assert!(!bpf::run_traced(&prog, &read).read_args);
         }
         let c = compiled(Mode::Log);

@@ -885,12 +885,7 @@ mod tests {
         assert_eq!(&prog[prog.len() - c.program.len()..], &c.program[..]);
         for &arch in &c.arches {
             for &(name, nr) in arch.syscalls() {
-                let data = bpf::SeccompData {
-                    nr,
-                    arch: arch.audit_arch(),
-                    ip: 0,
-                    args: [0; 6],
-                };
+                let data = bpf::SeccompData::call(arch, nr, [0; 6]);
                 let (got, _) = bpf::run(&prog, &data);
                 let want = if name == "execve" || name == "execveat" {
                     SECCOMP_RET_USER_NOTIF
@@ -901,12 +896,7 @@ mod tests {
             }
         }
         // The prologue reads only nr and arch: allowed calls stay cacheable.
-        let read = bpf::SeccompData {
-            nr: 0,
-            arch: Arch::X86_64.audit_arch(),
-            ip: 0,
-            args: [1; 6],
-        };
+        let read = bpf::SeccompData::call(Arch::X86_64, 0, [1; 6]);
         assert!(!bpf::run_traced(&prog, &read).read_args);
     }
 

@@ -183,14 +183,6 @@ mod tests {
         assert_eq!(rule_with(&saved, "capset").unwrap(), ["capset"]);
     }
 
-    /// The names every rule of `profile` allows.
-    fn allowed(profile: &Profile) -> std::collections::BTreeSet<String> {
-        let allows = profile.rules.iter().filter(|r| r.action == Action::Allow);
-        allows
-            .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
-            .collect()
-    }
-
     /// Issue 34: "allowing 17 more syscalls" while 26 names went in (runc's
     /// scheduling calls were not counted), and names already allowed were.
     #[test]
@@ -208,8 +200,9 @@ mod tests {
     }
 
     fn allowed_names(after: &Profile, before: &Profile) -> Vec<String> {
-        let before = allowed(before);
-        allowed(after)
+        let before = before.allowed_names();
+        after
+            .allowed_names()
             .into_iter()
             .filter(|n| !before.contains(n))
             .collect()

@@ -154,14 +154,6 @@ mod tests {
     use super::*;
     use crate::coverage::Tally;
 
-    /// The names some ALLOW rule of `profile` lists.
-    fn allowed(profile: &Profile) -> BTreeSet<String> {
-        let allows = profile.rules.iter().filter(|r| r.action == Action::Allow);
-        allows
-            .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
-            .collect()
-    }
-
     /// Issue 34: "unused (382)", then "removed 395 unused allowances". The count
     /// said is that of the names the written text no longer allows, and the
     /// line accounts for every difference from the list.
@@ -185,7 +177,10 @@ mod tests {
         let says = "unused (3): execve, mkdir, reboot\n";
         assert!(listed.ends_with(says), "{listed}");
         let (written, line) = pruned(&profile, &coverage, &arches).unwrap();
-        let lost = allowed(&profile).difference(&allowed(&written)).count();
+        let lost = profile
+            .allowed_names()
+            .difference(&written.allowed_names())
+            .count();
         assert_eq!(lost, 2, "mkdir and s390_pci_mmio_read");
         assert!(
             line.starts_with(&format!("eperm: removed {lost} unused allowances;")),

@@ -335,7 +335,7 @@ fn in_child(
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn compiled_filters_do_what_they_say_in_the_kernel() {
-    let p = eperm::profile::load_str(
+    let p = loaded(
         "live.json",
         r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
             {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
@@ -343,10 +343,8 @@ fn compiled_filters_do_what_they_say_in_the_kernel() {
             {"names": ["getuid"], "action": "SCMP_ACT_TRAP"},
             {"names": ["getgid"], "action": "SCMP_ACT_LOG"},
             {"names": ["umask"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "args": [{"index": 0, "value": 18, "op": "SCMP_CMP_EQ"}]}
-        ]}"#
-        .to_string(),
-    )
-    .unwrap();
+        ]}"#,
+    );
     let r = resolve_for(&p, &[Arch::X86_64]);
     let c = compile::compile(&r, Mode::Enforce).unwrap();
     let prog = &c.program;
@@ -405,6 +403,10 @@ fn explain_predicts_the_kernels_passthrough_calls_by_kernel_version() {
     assert_eq!(v["instructions"], 0);
 }
 
+/// Everything denied but the calls a child needs to end.
+const DENY_ALL_BUT_EXIT: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    {"names": ["exit", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}"#;
+
 /// On this machine's kernel, what eperm predicts for the passthrough calls
 /// under a profile that denies everything is what the kernel does: the call
 /// reaches its own code (`uprobe` outside a trampoline: ENXIO; `uretprobe`:
@@ -412,13 +414,7 @@ fn explain_predicts_the_kernels_passthrough_calls_by_kernel_version() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn passthrough_calls_reach_the_kernel_as_predicted() {
-    let p = eperm::profile::load_str(
-        "deny.json",
-        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
-            {"names": ["exit", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}"#
-            .to_string(),
-    )
-    .unwrap();
+    let p = loaded("deny.json", DENY_ALL_BUT_EXIT);
     let running = KernelVersion::running();
     let mut t = target(Arch::X86_64);
     t.kernel = running;
@@ -439,4 +435,9 @@ fn passthrough_calls_reach_the_kernel_as_predicted() {
             );
         }
     }
+}
+
+/// The profile `text`, read as from a file called `name`.
+fn loaded(name: &str, text: &str) -> eperm::profile::Profile {
+    eperm::profile::load_str(name, text.to_string()).unwrap()
 }

@@ -182,12 +182,7 @@ fn the_exec_prologue_notifies_execs_and_changes_nothing_else() {
     for &arch in &compiled.arches {
         for &(name, nr) in arch.syscalls() {
             for args in [[0; 6], [u64::MAX, 1, 2, 3, 4, 5]] {
-                let data = SeccompData {
-                    nr,
-                    arch: arch.audit_arch(),
-                    ip: 0,
-                    args,
-                };
+                let data = SeccompData::call(arch, nr, args);
                 let (before, _) = bpf::run(&compiled.program, &data);
                 let (after, _) = bpf::run(&with, &data);
                 if name == "execve" || name == "execveat" {

@@ -686,12 +686,7 @@ fn predictions_differ_from_libseccomp_exactly_by_the_kernels_passthrough() {
         let mut differ = Vec::new();
         for &arch in set {
             for &(name, nr) in arch.syscalls() {
-                let data = SeccompData {
-                    nr,
-                    arch: arch.audit_arch(),
-                    ip: 0,
-                    args: [0; 6],
-                };
+                let data = SeccompData::call(arch, nr, [0; 6]);
                 let (libseccomp, _) = bpf::run(&theirs, &data);
                 // The programs agree here too: neither models the kernel.
                 assert_eq!(

@@ -73,6 +73,17 @@ pub struct SeccompData {
 }
 
 impl SeccompData {
+    /// A call as the kernel hands it to the filter: `nr` on `arch` with `args`
+    /// (the instruction pointer, which no eperm filter reads, is 0).
+    pub fn call(arch: crate::arch::Arch, nr: u32, args: [u64; 6]) -> SeccompData {
+        SeccompData {
+            nr,
+            arch: arch.audit_arch(),
+            ip: 0,
+            args,
+        }
+    }
+
     /// The 32-bit word at `off`. seccomp_data is in the order of the arch that made
     /// the call: the high half of a 64-bit field comes first on big-endian arches
     /// (AUDIT_ARCH without `__AUDIT_ARCH_LE`).

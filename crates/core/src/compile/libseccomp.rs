@@ -1149,12 +1149,7 @@ mod tests {
         nr: u32,
         args: [u64; 6],
     ) -> (Action, u32, Option<usize>) {
-        let data = SeccompData {
-            nr,
-            arch: arch.audit_arch(),
-            ip: 0,
-            args,
-        };
+        let data = SeccompData::call(arch, nr, args);
         let o = db.evaluate(arch, nr, &data, r.default);
         (
             o.verdict.action,

@@ -297,12 +297,7 @@ impl Compiled {
                 origin: None,
             };
         }
-        let data = SeccompData {
-            nr,
-            arch: arch.audit_arch(),
-            ip: 0,
-            args,
-        };
+        let data = SeccompData::call(arch, nr, args);
         self.db.evaluate(arch, nr, &data, self.default)
     }
 
@@ -324,14 +319,6 @@ impl Compiled {
         if self.passes_through(arch, nr).is_some() {
             return (bpf::RET_ALLOW, 0);
         }
-        run(
-            &self.program,
-            &SeccompData {
-                nr,
-                arch: arch.audit_arch(),
-                ip: 0,
-                args,
-            },
-        )
+        run(&self.program, &SeccompData::call(arch, nr, args))
     }
 }

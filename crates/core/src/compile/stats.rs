@@ -25,12 +25,7 @@ pub fn stats(prog: &[SockFilter], arches: &[Arch]) -> Stats {
     let mut cacheable = 0;
     for &arch in arches {
         for &(_, nr) in arch.syscalls() {
-            let data = SeccompData {
-                nr,
-                arch: arch.audit_arch(),
-                ip: 0,
-                args: [0; 6],
-            };
+            let data = SeccompData::call(arch, nr, [0; 6]);
             let r = bpf::run_traced(prog, &data);
             syscalls += 1;
             total += r.executed;

@@ -118,12 +118,7 @@ mod tests {
         // The filter after the stub: allow everything.
         let mut p = prog.to_vec();
         p.push(SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_ALLOW));
-        let data = SeccompData {
-            nr,
-            arch: arch.audit_arch(),
-            ip: 0,
-            args: [0; 6],
-        };
+        let data = SeccompData::call(arch, nr, [0; 6]);
         bpf::run(&p, &data).0
     }
 

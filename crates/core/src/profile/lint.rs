@@ -996,15 +996,14 @@ mod tests {
         }
     }
 
+    /// A rule listing an empty name, which runc refuses and crun skips.
+    const EMPTY_NAME_RULE: &str = r#"{"names": ["read", ""], "action": "SCMP_ACT_ALLOW"}"#;
+
     #[test]
     fn empty_name() {
         // crun skips an empty name; runc refuses it (runtime-refuses below).
         let crun = Runtime::newest(RuntimeKind::Crun);
-        let text = profile(
-            X86,
-            "",
-            r#"{"names": ["read", ""], "action": "SCMP_ACT_ALLOW"}"#,
-        );
+        let text = profile(X86, "", EMPTY_NAME_RULE);
         assert_eq!(
             only_on(&text, &with_runtime(crun.clone())),
             warning(
@@ -1021,11 +1020,7 @@ mod tests {
     #[test]
     fn runtime_refuses() {
         let runc = Runtime::newest(RuntimeKind::Runc);
-        let text = profile(
-            X86,
-            "",
-            r#"{"names": ["read", ""], "action": "SCMP_ACT_ALLOW"}"#,
-        );
+        let text = profile(X86, "", EMPTY_NAME_RULE);
         assert_eq!(
             only_on(&text, &with_runtime(runc.clone())),
             (

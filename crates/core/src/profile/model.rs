@@ -242,6 +242,14 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Every name some `SCMP_ACT_ALLOW` rule lists, whatever its conditions.
+    pub fn allowed_names(&self) -> std::collections::BTreeSet<String> {
+        let allows = self.rules.iter().filter(|r| r.action == Action::Allow);
+        allows
+            .flat_map(|r| r.names.iter().map(|n| n.name.clone()))
+            .collect()
+    }
+
     /// The JSON path of the seccomp object: `""` for Docker, `"linux.seccomp"`
     /// in a config.json, `"spec"` in a SeccompProfile.
     pub fn base_path(&self) -> &'static str {
