@@ -10,12 +10,30 @@ use crate::arch::Arch;
 use crate::syscalls::signatures::{self, ArgKind};
 use crate::tighten::narrow::{self, Form};
 
+/// Why the Detail pane offers no narrower rule, said to the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoNarrower(pub String);
+
+impl std::fmt::Display for NoNarrower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<&str> for NoNarrower {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// The rule as profile JSON and what it rests on, or why there is none.
-pub fn narrower(row: &Row) -> Result<String, String> {
+pub fn narrower(row: &Row) -> Result<String, NoNarrower> {
     let name = &row.syscall;
     let arch = row.arch.known().unwrap_or_else(Arch::native);
     let Some(kinds) = signatures::kinds(arch, name) else {
-        return Err(format!("the kinds of {name}'s arguments are not known"));
+        return Err(NoNarrower(format!(
+            "the kinds of {name}'s arguments are not known"
+        )));
     };
     let choices: Vec<(usize, ArgKind)> = kinds
         .iter()
@@ -24,16 +42,18 @@ pub fn narrower(row: &Row) -> Result<String, String> {
         .filter(|(_, k)| k.pinnable())
         .collect();
     if choices.is_empty() {
-        return Err(match kinds.is_empty() {
+        return Err(NoNarrower(match kinds.is_empty() {
             true => format!("{name} takes no arguments"),
             false => format!(
                 "{name} takes {}: no flag, mode, family, request or option to pin",
                 nouns(kinds.iter().copied())
             ),
-        });
+        }));
     }
     if row.hits < 2 {
-        return Err("one call so far: a narrower rule needs two that agree".into());
+        return Err(NoNarrower(
+            "one call so far: a narrower rule needs two that agree".into(),
+        ));
     }
     let masks = narrow::positions(arch, name);
     let mut conds = Vec::new();
@@ -69,10 +89,10 @@ pub fn narrower(row: &Row) -> Result<String, String> {
         }
     }
     if conds.is_empty() {
-        return Err(format!(
+        return Err(NoNarrower(format!(
             "the calls differ in {}: no one value to pin",
             nouns(choices.iter().map(|&(_, k)| k))
-        ));
+        )));
     }
     Ok(format!(
         "{{\"names\": [\"{name}\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{}]}} — all {} calls had {}",
