@@ -134,6 +134,20 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
         file: file.to_string(),
         problems,
     };
+    // Nothing to read is not a syntax error of either language: say so, not
+    // "invalid YAML", which an empty profile.json would otherwise get.
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        let d = Diagnostic::new(
+            Severity::Error,
+            "empty",
+            &text,
+            Span { start: 0, end: 0 },
+            String::new(),
+            "the file is empty".to_string(),
+        )
+        .hint("a profile is a JSON object ({\"defaultAction\": …}) or a YAML SeccompProfile");
+        return Err(invalid(vec![d]));
+    }
     let syntax = if yaml::looks_like_json(&text) {
         Syntax::Json
     } else {
@@ -1223,6 +1237,23 @@ mod tests {
             "", "5", "5.", ".8", "5.8.1", "5.10-rc1", "5.x", "+5.8", " 5.8", "256.0", "0.0", "5..8",
         ] {
             assert_eq!(docker_kernel_version(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_says_it_is_empty_whatever_its_name() {
+        for (file, text) in [
+            ("p.json", ""),
+            ("p.json", " \n\t\n"),
+            ("p.yaml", "\u{feff}\n"),
+        ] {
+            let Err(LoadError::Invalid { problems, .. }) = load_str(file, text.to_string()) else {
+                panic!("{file} {text:?} loaded");
+            };
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].code, "empty");
+            assert_eq!(problems[0].message, "the file is empty");
+            assert!(!problems[0].message.contains("YAML"));
         }
     }
 
