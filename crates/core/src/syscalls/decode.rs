@@ -741,6 +741,21 @@ mod tests {
     }
 
     #[test]
+    fn pipe2_and_dup3_flags_of_zero_are_zero_not_o_rdonly() {
+        // They take open's flag bits but no access mode: strace prints 0.
+        assert_eq!(x("pipe2", [0x1000, 0, 0, 0, 0, 0]), "pipe2(0x1000, 0)");
+        assert_eq!(
+            x("pipe2", [0x1000, 0o2004000, 0, 0, 0, 0]),
+            "pipe2(0x1000, O_NONBLOCK|O_CLOEXEC)"
+        );
+        assert_eq!(x("dup3", [3, 4, 0, 0, 0, 0]), "dup3(3, 4, 0)");
+        assert_eq!(
+            text(Arch::Aarch64, "dup3", [3, 4, 0o2000000, 0, 0, 0], None),
+            "dup3(3, 4, O_CLOEXEC)"
+        );
+    }
+
+    #[test]
     fn openat_with_and_without_memory() {
         let (bytes, at) = strings(&[b"/etc/passwd"]);
         let mem = at_base(&bytes);

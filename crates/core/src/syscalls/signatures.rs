@@ -129,6 +129,7 @@ fn set_named(name: &str) -> Option<Set> {
     use Set::*;
     Some(match name {
         "Open" => Open,
+        "OpenBits" => OpenBits,
         "At" => At,
         "AccessAt" => AccessAt,
         "UnlinkAt" => UnlinkAt,

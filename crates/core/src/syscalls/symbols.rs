@@ -40,6 +40,8 @@ enum Field {
 pub enum Set {
     /// `open`/`openat`/`openat2` flags, including the access mode.
     Open,
+    /// `pipe2` and `dup3` flags: open's bits with no access mode, so 0 is `0`.
+    OpenBits,
     /// `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`, … (stat family, chown, execveat, statx).
     At,
     /// `faccessat2` flags (`AT_EACCESS`).
@@ -149,6 +151,9 @@ static OPEN_GENERIC: FlagSet = set(
     &[O_GENERIC, O_COMMON],
 );
 static OPEN_ARM: FlagSet = set(Some((3, Field::Names(&[O_ACCMODE]))), &[O_ARM, O_COMMON]);
+// pipe2 and dup3 have no access mode: their 0 is no flags, not O_RDONLY.
+static OPEN_BITS_GENERIC: FlagSet = set(None, &[O_GENERIC, O_COMMON]);
+static OPEN_BITS_ARM: FlagSet = set(None, &[O_ARM, O_COMMON]);
 
 // ---- *at ---------------------------------------------------------------------
 
@@ -1160,8 +1165,9 @@ pub fn is_ilp32(arch: Arch) -> bool {
 }
 
 impl Set {
-    pub const ALL: [Set; 38] = [
+    pub const ALL: [Set; 39] = [
         Set::Open,
+        Set::OpenBits,
         Set::At,
         Set::AccessAt,
         Set::UnlinkAt,
@@ -1208,6 +1214,8 @@ impl Set {
         match self {
             Set::Open if arm => &OPEN_ARM,
             Set::Open => &OPEN_GENERIC,
+            Set::OpenBits if arm => &OPEN_BITS_ARM,
+            Set::OpenBits => &OPEN_BITS_GENERIC,
             Set::At => &AT,
             Set::AccessAt => &ACCESS_AT,
             Set::UnlinkAt => &UNLINK_AT,
