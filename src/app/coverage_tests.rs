@@ -278,6 +278,32 @@ fn a_coverage_run_merges_with_what_was_stored() {
 }
 
 #[test]
+fn one_call_of_one_run_is_counted_in_the_singular() {
+    let mut app = with_coverage(Coverage::default());
+    let run = Coverage {
+        runs: 1,
+        tallies: vec![tally("write", Some(0), 1, 7)],
+    };
+    app.update(Msg::CoverageRun {
+        run: run.clone(),
+        stored: Some(Ok(run.clone())),
+    });
+    assert!(
+        app.message
+            .starts_with("coverage: 1 call of this run counted; 1 run in all"),
+        "{}",
+        app.message
+    );
+    app.config.path = None;
+    app.update(Msg::CoverageRun { run, stored: None });
+    assert!(
+        app.message.starts_with("coverage: 1 call counted ("),
+        "{}",
+        app.message
+    );
+}
+
+#[test]
 fn health_updates_replace_the_sources() {
     use crate::sources::event::Source;
     use crate::sources::health::Health;

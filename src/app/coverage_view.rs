@@ -6,6 +6,7 @@ use super::keys::{self, KeyAction, KeyMode};
 use super::{App, Effect, Key, Mods, Prompt, RunState, Sort, UserDecision, View};
 use crate::coverage::Coverage;
 use crate::profile::edit::{self, Edit};
+use crate::profile::lint::plural;
 use crate::tighten::narrow::{self, Proposal};
 
 /// The comment of the rules a narrowing writes.
@@ -85,9 +86,9 @@ impl App {
                     None => String::new(),
                 };
                 self.message = format!(
-                    "coverage: {calls} calls of this run counted; {} run{} in all{kept}",
-                    self.coverage.runs,
-                    if self.coverage.runs == 1 { "" } else { "s" }
+                    "coverage: {} of this run counted; {} in all{kept}",
+                    plural(calls as usize, "call", "calls"),
+                    plural(self.coverage.runs as usize, "run", "runs"),
                 );
             }
             Some(Err(why)) => {
@@ -99,7 +100,8 @@ impl App {
                 self.coverage.merge(&run);
                 self.unstored.merge(&run);
                 self.message = format!(
-                    "coverage: {calls} calls counted (the embedded profile has no file to keep them next to)"
+                    "coverage: {} counted (the embedded profile has no file to keep them next to)",
+                    plural(calls as usize, "call", "calls")
                 );
             }
         }

@@ -220,7 +220,7 @@ impl App {
             return of_mode(KeyMode::DiffView, |_| true);
         }
         if self.help {
-            return typed(&[("any key", "close the help")]);
+            return typed(&[("any key", "closes the help")]);
         }
         if self.filtering {
             return typed(&[("Enter", "keep the filter"), ("Esc", "clear it")]);

@@ -134,8 +134,8 @@ impl App {
         self.selected = self.selected.min(self.visible().len().saturating_sub(1));
         self.message = if self.show_bootstrap {
             format!(
-                "the runtime's start-up: {} rows after the workload's",
-                group.syscalls
+                "the runtime's start-up: {} after the workload's",
+                crate::profile::lint::plural(group.syscalls, "row", "rows")
             )
         } else {
             "the runtime's start-up folded: b shows it".into()

@@ -21,9 +21,15 @@ pub fn run(args: &CheckArgs) -> Result<u8, Error> {
         }
         Err(e) => return Err(e.into()),
     };
-    progress.show(&format!("resolving {} rules", profile.rules.len()));
+    progress.show(&format!(
+        "resolving {}",
+        plural(profile.rules.len(), "rule", "rules")
+    ));
     let resolved = resolve(&profile, &target);
-    progress.show(&format!("linting {} effective rules", resolved.rules.len()));
+    progress.show(&format!(
+        "linting {}",
+        plural(resolved.rules.len(), "effective rule", "effective rules")
+    ));
     let mut found = lint(&profile, &resolved);
     // Only when the runtime would otherwise start: one refusal is enough to fix first.
     if resolved.refusals.is_empty() {

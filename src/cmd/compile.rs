@@ -13,7 +13,10 @@ pub fn run(args: &CompileArgs) -> Result<u8, Error> {
     let mut progress = Progress::new();
     super::reading(&mut progress, &args.profile);
     let profile = load_arg(&args.profile)?;
-    progress.show(&format!("resolving {} rules", profile.rules.len()));
+    progress.show(&format!(
+        "resolving {}",
+        crate::profile::lint::plural(profile.rules.len(), "rule", "rules")
+    ));
     let resolved = resolve(&profile, &target);
     if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
         return Err(e);
@@ -58,8 +61,10 @@ fn print_stats(out: &mut dyn Write, compiled: &Compiled, json: bool) -> io::Resu
     writeln!(out, "instructions:   {}", s.instructions)?;
     writeln!(
         out,
-        "executed path:  longest {}, mean {:.1} (over {} syscalls)",
-        s.longest_path, s.mean_path, s.syscalls
+        "executed path:  longest {}, mean {:.1} (over {})",
+        s.longest_path,
+        s.mean_path,
+        crate::profile::lint::plural(s.syscalls as usize, "syscall", "syscalls")
     )?;
     writeln!(out, "always allowed: {} (kernel action cache)", s.cacheable)
 }

@@ -223,7 +223,10 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
             ))
         })?;
     }
-    progress.show(&format!("resolving {} rules", profile.rules.len()));
+    progress.show(&format!(
+        "resolving {}",
+        crate::profile::lint::plural(profile.rules.len(), "rule", "rules")
+    ));
     let resolved = resolve(&profile, &target);
     if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
         return Err(e);

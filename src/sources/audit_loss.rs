@@ -94,7 +94,8 @@ impl Missing {
             Some(k) => {
                 bound = Bound::AtLeast;
                 notes.push(format!(
-                    "the kernel counted {k} records lost, some after sending them (an audit daemon's queue): not counted here"
+                    "the kernel counted {} lost, some after sending them (an audit daemon's queue): not counted here",
+                    crate::profile::lint::plural(k as usize, "record", "records")
                 ));
                 0
             }

@@ -45,8 +45,8 @@ pub fn report(profile: &Profile, coverage: &Coverage, arches: &[Arch]) -> String
     }
     let used = names.len() - unused.len();
     let mut out = format!(
-        "eperm: coverage: {used} of {} allowed names used\n{s}",
-        names.len()
+        "eperm: coverage: {used} of {} used\n{s}",
+        crate::profile::lint::plural(names.len(), "allowed name", "allowed names")
     );
     if !unused.is_empty() {
         out += &format!("unused ({}): {}\n", unused.len(), unused.join(", "));

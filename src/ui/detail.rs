@@ -3,6 +3,7 @@
 
 use super::{block, seconds, Theme};
 use crate::app::{describe::describe, narrowing::narrower, App};
+use crate::profile::lint::plural;
 use crate::profile::risk::risk;
 use crate::sources::event::Rule;
 use ratatui::layout::Rect;
@@ -84,8 +85,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw("you: "),
         Span::styled(row.decision.label(), theme.title()),
         Span::raw(format!(
-            " · {} hits · first {} · last {}{}",
-            row.hits,
+            " · {} · first {} · last {}{}",
+            plural(row.hits as usize, "hit", "hits"),
             seconds(row.first_ms),
             seconds(row.last_ms),
             if row.bootstrap { " · bootstrap" } else { "" }

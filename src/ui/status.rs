@@ -3,6 +3,7 @@
 
 use super::Theme;
 use crate::app::{App, FileState, RunState};
+use crate::profile::lint::plural;
 use crate::run::WorkloadExit;
 use crate::sources::event::Source;
 use crate::sources::health::Health;
@@ -89,7 +90,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         )),
     ];
     second.extend(sources(app, theme));
-    second.push(Span::raw(format!(" · {} events", run.denials)));
+    second.push(Span::raw(format!(
+        " · {}",
+        plural(run.denials as usize, "event", "events")
+    )));
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
@@ -114,7 +118,10 @@ pub fn message(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let history: Vec<String> = app
             .past_runs
             .iter()
-            .map(|r| format!("#{}: {} denials", r.number, r.denials))
+            .map(|r| {
+                let denials = plural(r.denials as usize, "denial", "denials");
+                format!("#{}: {denials}", r.number)
+            })
             .collect();
         spans.push(Span::styled(
             format!("  · earlier runs {}", history.join(", ")),

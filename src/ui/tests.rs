@@ -86,6 +86,19 @@ fn showing(app: &App, w: u16, h: u16, text: &str) -> String {
 }
 
 #[test]
+fn one_of_a_thing_is_singular_on_screen() {
+    let mut app = app(false);
+    app.update(Msg::Started { pid: 4242 });
+    app.update(Msg::Event(event("mkdir", 4242, 2)));
+    let s = screen(&app, 140, 40);
+    assert!(s.contains(" · 1 event"), "{s}");
+    assert!(s.contains(" · 1 hit · "), "{s}");
+    assert!(!s.contains("1 events") && !s.contains("1 hits"), "{s}");
+    press(&mut app, '?');
+    assert!(screen(&app, 140, 40).contains("any key closes the help"));
+}
+
+#[test]
 fn main_screen_80x24() {
     snap!(screen(&busy(false), 80, 24));
 }

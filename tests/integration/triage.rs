@@ -73,7 +73,7 @@ fn the_hint_bar_shows_the_keys_of_the_mode_the_user_is_in() {
     assert_has(&screen, "╔ Events");
     assert!(bar(&screen).contains("Tab next pane"), "{screen}");
     // ? still opens the whole help.
-    let screen = tmux.steps(&[("?", "any key close the help", 5)]);
+    let screen = tmux.steps(&[("?", "any key closes the help", 5)]);
     assert_has(&screen, "D / R");
 }
 
