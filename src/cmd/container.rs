@@ -89,7 +89,10 @@ fn follow_and_report(
             crate::profile::save::save(path, pin, &text, &profile.text)
                 .map_err(|e| Error::bad_input(e.to_string()))?;
         }
-        None => super::write_profile(path, &text, &common.format)?,
+        None => {
+            let from = format!("a run of {} in a container", session.command());
+            super::write_profile(path, &text, &from, &common.format)?
+        }
     }
     let added = allowed.names.len();
     eprintln!(

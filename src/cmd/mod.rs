@@ -227,25 +227,31 @@ fn exported(
 }
 
 /// Writes a profile a command made (`text`, in the form of the profile it
-/// started from) to `path`, in the `--format` asked for. The Docker-only
-/// features are resolved for a container on this host with Docker's default
+/// started from) to `path`, in the `--format` asked for. `from` says what it
+/// was made from (`a recorded run of ls -l`), for the exported file's header:
+/// the file's own name would name the file itself. The Docker-only features
+/// are resolved for a container on this host with Docker's default
 /// capabilities, as a Kubernetes node's runtime gives them.
 pub fn write_profile(
     path: &Path,
     text: &str,
+    from: &str,
     format: &crate::cli::FormatArgs,
 ) -> Result<(), Error> {
     let Some(wanted) = format.format else {
         return write_file(path, text);
     };
     let name = path.display().to_string();
-    let profile = crate::profile::load_str(&name, text.to_string())?;
+    let mut profile = crate::profile::load_str(&name, text.to_string())?;
+    profile.file = from.to_string();
     let meta = SpoMeta {
         name: format.name.clone().unwrap_or_else(|| object_name(&name)),
         namespace: None,
         api: SpoApi::V1,
     };
-    let text = exported(&profile, &Target::docker_on_host(), wanted.into(), &meta)?;
+    let text =
+        crate::profile::export::export(&profile, &Target::docker_on_host(), wanted.into(), &meta)
+            .map_err(|e| Error::bad_input(format!("{name}: {e}")))?;
     write_file(path, &text)
 }
 

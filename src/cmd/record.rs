@@ -32,7 +32,8 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
             allowed.nameless.join(", ")
         );
     }
-    super::write_profile(&args.output, &allowed.text, &args.format)?;
+    let from = format!("a recorded run of {command}");
+    super::write_profile(&args.output, &allowed.text, &from, &args.format)?;
     let known = &allowed.names;
     eprintln!(
         "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",

@@ -48,7 +48,8 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     if args.narrow {
         out = narrowed(&out, &coverage, "tightened by eperm")?;
     }
-    super::write_profile(&args.output, &out.text, &args.format)?;
+    let from = format!("{} tightened to its coverage", profile.file);
+    super::write_profile(&args.output, &out.text, &from, &args.format)?;
     eprintln!("eperm: wrote {}", args.output.display());
 
     super::verified(&args.output, &args.command, last, "under coverage")

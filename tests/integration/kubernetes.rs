@@ -387,6 +387,30 @@ fn record(cmd: &[&str], out: &std::path::Path) {
 }
 
 #[test]
+fn a_recorded_spo_file_names_what_it_was_recorded_from_not_itself() {
+    require_root("recording installs a seccomp filter");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("api.yaml");
+    let head = [
+        "record",
+        "--empty",
+        "--format",
+        "spo",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let rec = eperm_within(&with_command(&head, &["true"]), Duration::from_secs(60));
+    assert_eq!(rec.status.code(), Some(0), "{}", stderr(&rec));
+    let yaml = std::fs::read_to_string(&out).unwrap();
+    let header = yaml
+        .lines()
+        .find(|l| l.contains("Exported by eperm"))
+        .unwrap_or_else(|| panic!("no header in {yaml}"));
+    assert!(header.contains("from a recorded run of true"), "{header}");
+    assert!(!header.contains("api.yaml"), "{header}");
+}
+
+#[test]
 fn merged_recordings_of_two_programs_run_both_enforced() {
     require_root("recording and enforcing install seccomp filters");
     let dir = tempfile::tempdir().unwrap();
