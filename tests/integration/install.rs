@@ -132,6 +132,11 @@ fn bash_completes_subcommands_mode_values_and_profile_files() {
     assert_eq!(sources, ["ptrace", "notify", "audit", "kmsg"]);
     let files = bash_completes("eperm run -p ");
     assert!(files.contains(&"p.json".to_string()), "{files:?}");
+    // `man`'s argument is a subcommand.
+    assert_eq!(bash_completes("eperm man rec"), ["record"]);
+    let pages = bash_completes("eperm man ");
+    let names: Vec<String> = pages.into_iter().filter(|w| !w.starts_with('-')).collect();
+    assert_eq!(names, subcommands());
 }
 
 #[test]
