@@ -1,9 +1,9 @@
 //! `eperm compile PROFILE (-o FILE.bpf | --disasm | --stats [--json])`.
 
 use crate::cli::CompileArgs;
-use crate::compile::{self, bpf, disasm, stats, Compiled, Mode};
+use crate::compile::{bpf, disasm, stats, Compiled, Mode};
 use crate::error::{Error, FileOp, EXIT_OK};
-use crate::profile::{load_arg, resolve};
+use crate::profile::load_arg;
 use crate::progress::Progress;
 use std::io::{self, Write};
 
@@ -13,20 +13,7 @@ pub fn run(args: &CompileArgs) -> Result<u8, Error> {
     let mut progress = Progress::new();
     super::reading(&mut progress, &args.profile);
     let profile = load_arg(&args.profile)?;
-    progress.show(&format!(
-        "resolving {}",
-        crate::profile::lint::plural(profile.rules.len(), "rule", "rules")
-    ));
-    let resolved = resolve(&profile, &target);
-    if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
-        return Err(e);
-    }
-    let compiled = compile::compile_watched(
-        &resolved,
-        mode,
-        &mut super::merging(&mut progress, &resolved),
-    )
-    .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    let (_, compiled) = super::resolve_and_compile(&profile, &target, mode, &mut progress)?;
     progress.clear();
     if let Some(path) = &args.output {
         crate::files::write(path, &bpf::to_bytes(&compiled.program), FileOp::Write)?;

@@ -223,18 +223,8 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
             ))
         })?;
     }
-    progress.show(&format!(
-        "resolving {}",
-        crate::profile::lint::plural(profile.rules.len(), "rule", "rules")
-    ));
-    let resolved = resolve(&profile, &target);
-    if let Some(e) = super::refused(&profile, &resolved, &mut progress) {
-        return Err(e);
-    }
-    let mut added = super::merging(&mut progress, &resolved);
-    let compiled = compile::compile_watched(&resolved, Mode::Enforce, &mut added)
-        .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
-    drop(added);
+    let (resolved, compiled) =
+        super::resolve_and_compile(&profile, &target, Mode::Enforce, &mut progress)?;
     progress.show("explaining");
     let x = Explanation::of(&profile, &resolved, &compiled, &target, nr, values);
     progress.clear();

@@ -114,6 +114,28 @@ pub fn merging<'p>(
 
 /// What `check`, `explain` and `compile` are at, on a terminal: a profile of
 /// 200,000 rules takes a while at each step.
+/// `profile` resolved for `target` and compiled for `mode`, the steps shown on
+/// `progress`; refused where the target's runtime would refuse it.
+pub fn resolve_and_compile(
+    profile: &Profile,
+    target: &Target,
+    mode: crate::compile::Mode,
+    progress: &mut Progress,
+) -> Result<(crate::profile::Resolved, crate::compile::Compiled), Error> {
+    progress.show(&format!(
+        "resolving {}",
+        crate::profile::lint::plural(profile.rules.len(), "rule", "rules")
+    ));
+    let resolved = crate::profile::resolve(profile, target);
+    if let Some(e) = refused(profile, &resolved, progress) {
+        return Err(e);
+    }
+    let compiled =
+        crate::compile::compile_watched(&resolved, mode, &mut merging(progress, &resolved))
+            .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    Ok((resolved, compiled))
+}
+
 pub fn reading(progress: &mut Progress, file: &Path) {
     progress.show(&format!("reading {}", file.display()));
 }

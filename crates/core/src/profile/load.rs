@@ -134,52 +134,7 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
         file: file.to_string(),
         problems,
     };
-    // Nothing to read is not a syntax error of either language: say so, not
-    // "invalid YAML", which an empty profile.json would otherwise get.
-    if text.trim_start_matches('\u{feff}').trim().is_empty() {
-        let d = Diagnostic::new(
-            Severity::Error,
-            "empty",
-            &text,
-            Span { start: 0, end: 0 },
-            String::new(),
-            "the file is empty".to_string(),
-        )
-        .hint("a profile is a JSON object ({\"defaultAction\": …}) or a YAML SeccompProfile");
-        return Err(invalid(vec![d]));
-    }
-    let syntax = if yaml::looks_like_json(&text) {
-        Syntax::Json
-    } else {
-        Syntax::Yaml
-    };
-    let parsed = match syntax {
-        Syntax::Json => json::parse(&text),
-        Syntax::Yaml => yaml::parse(&text),
-    };
-    let root = match parsed {
-        Ok(root) => root,
-        Err(e) => {
-            let span = Span {
-                start: e.offset,
-                end: e.offset,
-            };
-            let what = match syntax {
-                Syntax::Json => "JSON",
-                Syntax::Yaml => "YAML",
-            };
-            let d = Diagnostic::new(
-                Severity::Error,
-                "syntax",
-                &text,
-                span,
-                e.path.clone(),
-                format!("invalid {what}: {e}"),
-            )
-            .maybe_hint(e.hint.clone());
-            return Err(invalid(vec![d]));
-        }
-    };
+    let (syntax, root) = document(&text).map_err(|d| invalid(vec![d]))?;
     let mut reader = Reader {
         text: &text,
         lines: Default::default(),
@@ -230,6 +185,53 @@ pub fn load_str(file: &str, text: String) -> Result<Profile, LoadError> {
             Err(invalid(reader.problems))
         }
     }
+}
+
+/// The text's document tree and the language it is in, or why it is none.
+fn document(text: &str) -> Result<(Syntax, Node), Diagnostic> {
+    // Nothing to read is not a syntax error of either language: say so, not
+    // "invalid YAML", which an empty profile.json would otherwise get.
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(Diagnostic::new(
+            Severity::Error,
+            "empty",
+            text,
+            Span { start: 0, end: 0 },
+            String::new(),
+            "the file is empty".to_string(),
+        )
+        .hint("a profile is a JSON object ({\"defaultAction\": …}) or a YAML SeccompProfile"));
+    }
+    let syntax = if yaml::looks_like_json(text) {
+        Syntax::Json
+    } else {
+        Syntax::Yaml
+    };
+    let parsed = match syntax {
+        Syntax::Json => json::parse(text),
+        Syntax::Yaml => yaml::parse(text),
+    };
+    let e = match parsed {
+        Ok(root) => return Ok((syntax, root)),
+        Err(e) => e,
+    };
+    let what = match syntax {
+        Syntax::Json => "JSON",
+        Syntax::Yaml => "YAML",
+    };
+    let span = Span {
+        start: e.offset,
+        end: e.offset,
+    };
+    Err(Diagnostic::new(
+        Severity::Error,
+        "syntax",
+        text,
+        span,
+        e.path.clone(),
+        format!("invalid {what}: {e}"),
+    )
+    .maybe_hint(e.hint.clone()))
 }
 
 /// What the reader takes out of the document (the rest stays in the tree).
