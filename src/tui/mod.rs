@@ -638,14 +638,34 @@ mod tests {
         }));
     }
 
+    /// A fresh directory holding the test profile as `name`, and its path.
+    fn profile_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, testing::PROFILE).unwrap();
+        (dir, path)
+    }
+
+    /// The loop on the profile at `path`, with no run and no terminal.
+    fn loop_on(path: &std::path::Path) -> Loop {
+        let profile = crate::profile::load_file(path).unwrap();
+        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
+        let (tx, rx) = mpsc::channel();
+        Loop::new(None, app, tx, rx, Live::none(1))
+    }
+
+    fn press(c: char) -> Msg {
+        Msg::Key(Key::Char(c), Mods::NONE)
+    }
+
     /// Drives the loop on `incoming` (all queued before it starts, so that one
     /// batch holds them) plus a `q` sent once `done(file)` holds or after 10 s;
-    /// returns the screen of the last frame.
+    /// returns the screen of the last frame and the exit code.
     fn drive_until(
         path: &std::path::Path,
         incoming: Vec<Incoming>,
         done: impl Fn(&str) -> bool + Send + 'static,
-    ) -> String {
+    ) -> (String, u8) {
         let profile = crate::profile::load_file(path).unwrap();
         let config = testing::config(Some(path.to_str().unwrap()));
         let (tx, rx) = mpsc::channel();
@@ -671,17 +691,19 @@ mod tests {
         };
         let app = App::new(profile, config);
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        Loop::new(None, app, tx, rx, Live::none(1))
+        let code = Loop::new(None, app, tx, rx, Live::none(1))
             .drive_on(&mut terminal)
-            .unwrap();
+            .unwrap()
+            .code;
         quitter.join().unwrap();
-        terminal
+        let screen = terminal
             .backend()
             .buffer()
             .content()
             .iter()
             .map(|c| c.symbol())
-            .collect()
+            .collect();
+        (screen, code)
     }
 
     fn allowed(path: &std::path::Path, name: &str) -> bool {
@@ -696,16 +718,13 @@ mod tests {
     /// as an outside change and the file ends with all three allowances.
     #[test]
     fn a_burst_of_decisions_in_one_batch_saves_every_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, testing::PROFILE).unwrap();
-        let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
+        let (_dir, path) = profile_file("p.json");
         let mut incoming: Vec<Incoming> = ["mkdir", "rmdir", "chmod"]
             .into_iter()
             .map(|name| Incoming::Run(LiveReport::Event(1, event(name, 1, 0))))
             .collect();
-        incoming.extend("ajaja".chars().map(key));
-        let screen = drive_until(&path, incoming, |text| {
+        incoming.extend("ajaja".chars().map(|c| Incoming::Msg(press(c))));
+        let (screen, _) = drive_until(&path, incoming, |text| {
             ["mkdir", "rmdir", "chmod"].iter().all(|n| text.contains(n))
         });
         for name in ["mkdir", "rmdir", "chmod"] {
@@ -723,18 +742,13 @@ mod tests {
     /// holds all three decisions, done before the batch ends (before its frame).
     #[test]
     fn a_burst_in_one_batch_is_coalesced_into_one_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, testing::PROFILE).unwrap();
-        let profile = crate::profile::load_file(&path).unwrap();
-        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
-        let (tx, rx) = mpsc::channel();
-        let mut l = Loop::new(None, app, tx, rx, Live::none(1));
+        let (_dir, path) = profile_file("p.json");
+        let mut l = loop_on(&path);
         let mut batch: VecDeque<Msg> = ["mkdir", "rmdir", "chmod"]
             .into_iter()
             .map(|name| Msg::Event(event(name, 1, 0)))
             .collect();
-        batch.extend("ajaja".chars().map(|c| Msg::Key(Key::Char(c), Mods::NONE)));
+        batch.extend("ajaja".chars().map(press));
         assert_eq!(l.update(batch), Flow::Go);
         assert_eq!(l.writes, 1);
         for name in ["mkdir", "rmdir", "chmod"] {
@@ -742,12 +756,7 @@ mod tests {
         }
         assert_eq!(l.app.file_state, app::FileState::Saved);
         // Allowed and undone within a batch: the write puts the file back as it was.
-        let batch: VecDeque<Msg> = "ju"
-            .chars()
-            .map(|c| Msg::Key(Key::Char(c), Mods::NONE))
-            .chain(std::iter::once(Msg::Key(Key::Char('a'), Mods::NONE)))
-            .chain(std::iter::once(Msg::Key(Key::Char('u'), Mods::NONE)))
-            .collect();
+        let batch: VecDeque<Msg> = "juau".chars().map(press).collect();
         l.update(batch);
         assert!(
             !allowed(&path, "chmod"),
@@ -762,7 +771,7 @@ mod tests {
         // A file change behind a decision: the decision is written first, so the
         // change is seen as what it is (here, our own text: nothing to do).
         let text = std::fs::read_to_string(&path).unwrap();
-        let batch = VecDeque::from([Msg::Key(Key::Char('a'), Mods::NONE), Msg::FileChanged(text)]);
+        let batch = VecDeque::from([press('a'), Msg::FileChanged(text)]);
         l.update(batch);
         assert!(allowed(&path, "chmod"));
         assert!(l.app.prompt.is_none(), "{:?}", l.app.prompt);
@@ -774,13 +783,8 @@ mod tests {
     /// status says where the path leads now; a reload does not re-pin there.
     #[test]
     fn a_profile_swapped_for_a_link_is_not_saved_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("u.json");
-        std::fs::write(&path, testing::PROFILE).unwrap();
-        let profile = crate::profile::load_file(&path).unwrap();
-        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
-        let (tx, rx) = mpsc::channel();
-        let mut l = Loop::new(None, app, tx, rx, Live::none(1));
+        let (dir, path) = profile_file("u.json");
+        let mut l = loop_on(&path);
         let elsewhere = dir.path().join("root-owned.json");
         std::fs::write(&elsewhere, testing::PROFILE).unwrap();
         std::fs::remove_file(&path).unwrap();
@@ -794,10 +798,7 @@ mod tests {
             "{}",
             l.app.message
         );
-        let batch = VecDeque::from([
-            Msg::Event(event("mkdir", 1, 0)),
-            Msg::Key(Key::Char('a'), Mods::NONE),
-        ]);
+        let batch = VecDeque::from([Msg::Event(event("mkdir", 1, 0)), press('a')]);
         l.update(batch);
         assert!(!allowed(&elsewhere, "mkdir"), "saved through the link");
         assert!(l.app.message.starts_with("not saved"), "{}", l.app.message);
@@ -817,56 +818,18 @@ mod tests {
     /// first frame shows it; `q` (sent once the file holds the allowance) ends it.
     #[test]
     fn a_decision_goes_through_the_loop_to_the_file_and_the_screen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, testing::PROFILE).unwrap();
-        let profile = crate::profile::load_file(&path).unwrap();
-        let config = testing::config(Some(path.to_str().unwrap()));
-        let (tx, rx) = mpsc::channel();
-        let key = |c| Incoming::Msg(Msg::Key(Key::Char(c), Mods::NONE));
-        tx.send(Incoming::Run(LiveReport::Event(1, event("mkdir", 1, 0))))
-            .unwrap();
-        tx.send(key('a')).unwrap();
-        let quitter = {
-            let (tx, path) = (tx.clone(), path.clone());
-            std::thread::spawn(move || {
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while Instant::now() < deadline {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    if text.contains("mkdir") {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                // Sent whether or not the save came: the loop must end either way.
-                tx.send(key('q')).unwrap();
-            })
-        };
-        let app = App::new(profile, config);
-        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        let code = Loop::new(None, app, tx, rx, Live::none(1))
-            .drive_on(&mut terminal)
-            .unwrap()
-            .code;
-        quitter.join().unwrap();
+        let (_dir, path) = profile_file("p.json");
+        let incoming = vec![
+            Incoming::Run(LiveReport::Event(1, event("mkdir", 1, 0))),
+            Incoming::Msg(press('a')),
+        ];
+        let (screen, code) = drive_until(&path, incoming, |text| text.contains("mkdir"));
         assert_eq!(code, 0, "no run ended: no exit status");
-        let saved = crate::profile::load_file(&path).unwrap();
         assert!(
-            saved
-                .rules
-                .iter()
-                .any(|r| r.action == crate::profile::Action::Allow
-                    && r.names.iter().any(|n| n.name == "mkdir")),
+            allowed(&path, "mkdir"),
             "{}",
-            saved.text
+            std::fs::read_to_string(&path).unwrap()
         );
-        let screen: String = terminal
-            .backend()
-            .buffer()
-            .content()
-            .iter()
-            .map(|c| c.symbol())
-            .collect();
         assert!(screen.contains("mkdir"), "{screen}");
         assert!(screen.contains("profile [saved]"), "{screen}");
     }
