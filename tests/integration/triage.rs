@@ -113,8 +113,10 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     let tmux = mkdir_run(dir.path(), "");
     tmux.steps(&[("a", "allowed now", 5)]);
     tmux.wait_for("[saved]", 5);
-    let screen = tmux.steps(&[("D", "The profile since the session's start", 5)]);
-    assert_has(&screen, "+        \"mkdir\",");
+    tmux.steps(&[("D", "The profile since the session's start", 5)]);
+    // The overlay is drawn over the panes: wait for its diff line, not one
+    // capture that may catch the frame half written (seen under load).
+    let screen = tmux.wait_for("+        \"mkdir\",", 5);
     assert!(bar(&screen).starts_with("Esc close"), "{screen}");
     // Autosave wrote it: nothing since the last save.
     tmux.steps(&[("Tab", "The profile is as it was at the last save", 5)]);

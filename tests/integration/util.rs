@@ -381,24 +381,49 @@ impl Tmux {
     /// Runs `command` (a shell line) in a new 120×40 session in `dir`.
     pub fn start(dir: &Path, command: &str) -> Tmux {
         let name = format!("eperm-test-{}-{}", std::process::id(), rand_suffix());
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "-c",
-            ])
-            .arg(dir)
-            .arg(command)
-            .env_remove("NO_COLOR")
-            .status()
-            .expect("tmux is installed (tests/run.sh installs it)");
-        assert!(status.success(), "tmux new-session failed");
+        let start = || {
+            Command::new("tmux")
+                .args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    &name,
+                    "-x",
+                    "120",
+                    "-y",
+                    "40",
+                    "-c",
+                ])
+                .arg(dir)
+                .arg(command)
+                .env_remove("NO_COLOR")
+                .output()
+                .expect("tmux is installed (tests/run.sh installs it)")
+        };
+        // Tests start sessions in parallel, and when no tmux server runs yet
+        // each new-session starts one: all but one of those servers lose the
+        // race for the socket and their session fails ("server exited
+        // unexpectedly", seen on fresh clones). The next try finds the server.
+        let exists = || {
+            Command::new("tmux")
+                .args(["has-session", "-t", &name])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let mut out = start();
+        for _ in 0..5 {
+            if out.status.success() || exists() {
+                return Tmux { name };
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            out = start();
+        }
+        assert!(
+            out.status.success() || exists(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Tmux { name }
     }
 
