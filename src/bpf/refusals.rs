@@ -1,0 +1,272 @@
+//! The layer watcher: two eBPF programs that report the calls of one cgroup's
+//! tasks that fail with EPERM or EACCES, each with the capability checks that
+//! failed during that very call, for [`eperm_core::layer`] to name the layer.
+//!
+//! - on `capability:cap_capable` (a `tp_btf` program; the tracepoint is in
+//!   `cap_capable()` itself, Linux 6.14, and carries the check's `ret`): a failed
+//!   check of capability n sets bit n of `caps[tid]`;
+//! - on `raw_syscalls:sys_exit` (`tp_btf` too): takes and deletes `caps[tid]`
+//!   (so that a check that failed in a call that succeeded is never carried into
+//!   the next one), and when the call returned -EPERM or -EACCES pushes a
+//!   record onto a queue map: pid, tid, nr, the return value, the failed
+//!   capabilities, whether it was an ia32 call, the task's seccomp filter count,
+//!   the six argument registers, `comm`, and the strings the first two arguments
+//!   point to (a path is the first or the second argument; a number that is no
+//!   pointer reads as empty).
+//!
+//! `sys_exit` fires also for calls seccomp refused (the filter's errno is the
+//! return value), so eperm's own enforced denials come back here too and are
+//! matched with its seccomp events by the caller. A task with no seccomp filter
+//! yet is eperm's child before its exec: its calls are not recorded.
+
+use super::btf;
+use super::counter::{leave_unless_in, os, raw_fd, CounterError, Scope};
+use super::insn::{Alu, Asm, Cond, Helper, Insn, Size, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9};
+use super::sys::{self, Map, MapType, ProgType};
+use std::io;
+use std::os::fd::OwnedFd;
+
+/// Records the queue holds before new ones are dropped (drained every 100 ms).
+const QUEUE: u32 = 8192;
+/// Threads whose failed checks are held at once.
+const THREADS: u32 = 16384;
+/// Bytes of each argument string kept.
+pub const STR: usize = 128;
+/// The record, as the program lays it out on its stack and pushes it.
+const RECORD: usize = 104 + 2 * STR;
+const TS_COMPAT: i32 = 0x0002;
+const EPERM: i32 = 1;
+const EACCES: i32 = 13;
+/// `pt_regs.orig_ax` and the argument registers (di, si, dx, r10, r8, r9).
+const ORIG_AX: i16 = 120;
+const ARG_REGS: [i16; 6] = [112, 104, 96, 56, 72, 64];
+
+// The stack frame of the sys_exit program.
+const KEY: i16 = -8;
+const REC: i16 = -8 - RECORD as i16;
+
+/// One failed call as the kernel recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub pid: u32,
+    pub tid: u32,
+    pub nr: u32,
+    /// EPERM or EACCES.
+    pub errno: u32,
+    /// Capabilities whose checks failed during the call: bit n is capability n.
+    pub failed_caps: u64,
+    pub ia32: bool,
+    /// Seccomp filters on the task (`None`: this kernel does not say).
+    pub filters: Option<u32>,
+    pub args: [u64; 6],
+    pub comm: Vec<u8>,
+    /// The NUL-terminated strings at the first two arguments (empty: no string).
+    pub strings: [Vec<u8>; 2],
+}
+
+/// The programs, their maps and attachments; detached when dropped.
+pub struct Watcher {
+    queue: Map,
+    _caps: Map,
+    _progs: Vec<OwnedFd>,
+    _links: Vec<OwnedFd>,
+    filter_count: bool,
+}
+
+impl Watcher {
+    /// Attaches both programs for the tasks in `scope`; an error says why the
+    /// other layers cannot be watched (no BTF, an old kernel, no privilege).
+    pub fn attach(scope: Scope) -> Result<Watcher, CounterError> {
+        let kernel = btf::kernel().map_err(os("read the kernel's BTF"))?;
+        let missing = |what: &str| CounterError::Os {
+            op: "find a tracepoint in the kernel's BTF",
+            source: io::Error::new(io::ErrorKind::NotFound, what.to_string()),
+        };
+        let sys_exit = kernel.sys_exit.ok_or_else(|| missing("no sys_exit"))?;
+        let cap_capable = kernel
+            .cap_capable
+            .ok_or_else(|| missing("no capability:cap_capable tracepoint (Linux < 6.14)"))?;
+        let caps = Map::create(MapType::Hash, 4, 8, THREADS, "eperm_capfail")
+            .map_err(os("create the eBPF capability map"))?;
+        let queue = Map::create(MapType::Queue, 0, RECORD, QUEUE, "eperm_refused")
+            .map_err(os("create the eBPF refusal queue"))?;
+        let on_cap = sys::load(
+            ProgType::Tracing,
+            &cap_program(scope, raw_fd(&caps)),
+            "eperm_capfail",
+            cap_capable,
+        )?;
+        let on_exit = sys::load(
+            ProgType::Tracing,
+            &exit_program(scope, &kernel, raw_fd(&caps), raw_fd(&queue)),
+            "eperm_refused",
+            sys_exit,
+        )?;
+        let mut links = Vec::new();
+        for prog in [&on_cap, &on_exit] {
+            links.push(
+                sys::attach_raw_tracepoint(prog, None)
+                    .map_err(os("attach the layer watcher's tracepoints"))?,
+            );
+        }
+        Ok(Watcher {
+            queue,
+            _caps: caps,
+            _progs: vec![on_cap, on_exit],
+            _links: links,
+            filter_count: kernel.filter_count.is_some(),
+        })
+    }
+
+    /// Every record pushed since the last drain, oldest first.
+    pub fn drain(&self) -> io::Result<Vec<Refused>> {
+        let mut out = Vec::new();
+        let mut raw = vec![0u8; RECORD];
+        while self.queue.pop(&mut raw)? {
+            out.push(self.parse(&raw));
+        }
+        Ok(out)
+    }
+
+    fn parse(&self, r: &[u8]) -> Refused {
+        let u64_at = |at: usize| u64::from_ne_bytes(r[at..at + 8].try_into().expect("8"));
+        let u32_at = |at: usize| u32::from_ne_bytes(r[at..at + 4].try_into().expect("4"));
+        let cstr = |b: &[u8]| b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())].to_vec();
+        let pid_tgid = u64_at(0);
+        Refused {
+            pid: (pid_tgid >> 32) as u32,
+            tid: pid_tgid as u32,
+            nr: u64_at(8) as u32,
+            errno: (u64_at(16) as i64).unsigned_abs() as u32,
+            failed_caps: u64_at(24),
+            ia32: u32_at(32) != 0,
+            filters: self.filter_count.then(|| u32_at(36)),
+            args: std::array::from_fn(|i| u64_at(40 + 8 * i)),
+            comm: cstr(&r[88..104]),
+            strings: [cstr(&r[104..104 + STR]), cstr(&r[104 + STR..RECORD])],
+        }
+    }
+}
+
+/// On `cap_capable(cred, target_ns, capable_ns, cap, ret)`: a failed check of
+/// capability `cap` sets its bit in `caps[tid]`.
+fn cap_program(scope: Scope, caps: i32) -> Vec<Insn> {
+    let mut a = Asm::new();
+    let (out, insert) = (a.label(), a.label());
+    a.mov_reg(R6, R1);
+    leave_unless_in(&mut a, scope, out);
+    // ret (an int in a u64 slot): 0 is a granted check.
+    a.load(Size::DW, R1, R6, 32);
+    a.alu_imm(Alu::Lsh, R1, 32);
+    a.jump_imm(Cond::Eq, R1, 0, out);
+    a.load(Size::DW, R7, R6, 24);
+    a.alu_imm(Alu::Lsh, R7, 32).alu_imm(Alu::Rsh, R7, 32);
+    a.jump_imm(Cond::Ge, R7, 64, out);
+    a.mov_imm(R8, 1);
+    a.alu_reg(Alu::Lsh, R8, R7);
+    a.call(Helper::GetCurrentPidTgid);
+    a.store(Size::W, FP, KEY, R0);
+    a.load_map(R1, caps);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.call(Helper::MapLookupElem);
+    a.jump_imm(Cond::Eq, R0, 0, insert);
+    // Only this thread writes its own entry: no atomic needed.
+    a.load(Size::DW, R1, R0, 0);
+    a.alu_reg(Alu::Or, R1, R8);
+    a.store(Size::DW, R0, 0, R1);
+    a.jump(out);
+    a.bind(insert);
+    a.store(Size::DW, FP, -16, R8);
+    a.load_map(R1, caps);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.mov_reg(R3, FP);
+    a.alu_imm(Alu::Add, R3, -16);
+    a.mov_imm(R4, 0);
+    a.call(Helper::MapUpdateElem);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish()
+}
+
+/// On `sys_exit(regs, ret)`: the failed checks of this thread's call are taken;
+/// a call that returned -EPERM or -EACCES is recorded (see the module's doc).
+fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, queue: i32) -> Vec<Insn> {
+    let mut a = Asm::new();
+    let (out, no_caps, record) = (a.label(), a.label(), a.label());
+    a.mov_reg(R6, R1);
+    leave_unless_in(&mut a, scope, out);
+    a.call(Helper::GetCurrentPidTgid);
+    a.mov_reg(R7, R0);
+    a.store(Size::W, FP, KEY, R7);
+    a.mov_imm(R9, 0);
+    a.load_map(R1, caps);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.call(Helper::MapLookupElem);
+    a.jump_imm(Cond::Eq, R0, 0, no_caps);
+    a.load(Size::DW, R9, R0, 0);
+    a.load_map(R1, caps);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.call(Helper::MapDeleteElem);
+    a.bind(no_caps);
+    a.load(Size::DW, R1, R6, 8);
+    a.jump_imm(Cond::Eq, R1, -EPERM, record);
+    a.jump_imm(Cond::Eq, R1, -EACCES, record);
+    a.jump(out);
+    a.bind(record);
+    // No filter yet: eperm's own child before its exec.
+    a.call(Helper::GetCurrentTaskBtf);
+    a.load(Size::W, R1, R0, kernel.seccomp_mode as i16);
+    a.jump_imm(Cond::Eq, R1, 0, out);
+    a.store(Size::DW, FP, REC, R7);
+    a.load(Size::DW, R8, R6, 0);
+    a.load(Size::DW, R1, R8, ORIG_AX);
+    a.store(Size::DW, FP, REC + 8, R1);
+    a.load(Size::DW, R1, R6, 8);
+    a.store(Size::DW, FP, REC + 16, R1);
+    a.store(Size::DW, FP, REC + 24, R9);
+    a.load(Size::W, R1, R0, kernel.thread_status as i16);
+    a.alu_imm(Alu::And, R1, TS_COMPAT);
+    a.store(Size::W, FP, REC + 32, R1);
+    match kernel.filter_count {
+        Some(at) => {
+            a.load(Size::W, R1, R0, at as i16);
+            a.store(Size::W, FP, REC + 36, R1);
+        }
+        None => {
+            a.store_imm(Size::W, FP, REC + 36, 0);
+        }
+    }
+    for (i, reg) in ARG_REGS.iter().enumerate() {
+        a.load(Size::DW, R1, R8, *reg);
+        a.store(Size::DW, FP, REC + 40 + 8 * i as i16, R1);
+    }
+    a.mov_reg(R1, FP);
+    a.alu_imm(Alu::Add, R1, (REC + 88) as i32);
+    a.mov_imm(R2, 16);
+    a.call(Helper::GetCurrentComm);
+    for (i, at) in [104i16, 104 + STR as i16].into_iter().enumerate() {
+        a.mov_reg(R1, FP);
+        a.alu_imm(Alu::Add, R1, (REC + at) as i32);
+        a.mov_imm(R2, STR as i32);
+        a.load(Size::DW, R3, FP, REC + 40 + 8 * i as i16);
+        a.call(Helper::ProbeReadUserStr);
+    }
+    a.load_map(R1, queue);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, REC as i32);
+    a.mov_imm(R3, 0);
+    a.call(Helper::MapPushElem);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish()
+}
+
+#[cfg(test)]
+#[path = "refusals/tests.rs"]
+mod tests;
