@@ -88,6 +88,7 @@ pub enum Helper {
     MapUpdateElem = 2,
     MapDeleteElem = 3,
     GetCurrentPidTgid = 14,
+    GetCurrentUidGid = 15,
     GetCurrentComm = 16,
     GetCurrentTask = 35,
     MapPushElem = 87,

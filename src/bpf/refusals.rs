@@ -10,7 +10,7 @@
 //!   the next one), and when the call returned -EPERM or -EACCES pushes a
 //!   record onto a queue map: pid, tid, nr, the return value, the failed
 //!   capabilities, whether it was an ia32 call, the task's seccomp filter count,
-//!   the six argument registers, `comm`, and the strings the first two arguments
+//!   the six argument registers, `comm`, the uid and gid, and the strings the first two arguments
 //!   point to (a path is the first or the second argument; a number that is no
 //!   pointer reads as empty).
 //!
@@ -33,7 +33,9 @@ const THREADS: u32 = 16384;
 /// Bytes of each argument string kept.
 pub const STR: usize = 128;
 /// The record, as the program lays it out on its stack and pushes it.
-const RECORD: usize = 104 + 2 * STR;
+const RECORD: usize = STRS + 2 * STR;
+/// Where the strings start in the record.
+const STRS: usize = 112;
 const TS_COMPAT: i32 = 0x0002;
 const EPERM: i32 = 1;
 const EACCES: i32 = 13;
@@ -60,6 +62,9 @@ pub struct Refused {
     pub filters: Option<u32>,
     pub args: [u64; 6],
     pub comm: Vec<u8>,
+    /// The caller's uid and gid (real, as `bpf_get_current_uid_gid` gives them).
+    pub uid: u32,
+    pub gid: u32,
     /// The NUL-terminated strings at the first two arguments (empty: no string).
     pub strings: [Vec<u8>; 2],
 }
@@ -143,7 +148,9 @@ impl Watcher {
             filters: self.filter_count.then(|| u32_at(36)),
             args: std::array::from_fn(|i| u64_at(40 + 8 * i)),
             comm: cstr(&r[88..104]),
-            strings: [cstr(&r[104..104 + STR]), cstr(&r[104 + STR..RECORD])],
+            uid: u32_at(104),
+            gid: u32_at(108),
+            strings: [cstr(&r[STRS..STRS + STR]), cstr(&r[STRS + STR..RECORD])],
         }
     }
 }
@@ -249,7 +256,9 @@ fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, queue: i32) -> Ve
     a.alu_imm(Alu::Add, R1, (REC + 88) as i32);
     a.mov_imm(R2, 16);
     a.call(Helper::GetCurrentComm);
-    for (i, at) in [104i16, 104 + STR as i16].into_iter().enumerate() {
+    a.call(Helper::GetCurrentUidGid);
+    a.store(Size::DW, FP, REC + 104, R0);
+    for (i, at) in [STRS as i16, (STRS + STR) as i16].into_iter().enumerate() {
         a.mov_reg(R1, FP);
         a.alu_imm(Alu::Add, R1, (REC + at) as i32);
         a.mov_imm(R2, STR as i32);

@@ -4,6 +4,7 @@
 use super::Summary;
 use crate::error::{Error, FileOp};
 use crate::sources::event::Event;
+use crate::sources::refusal::Watch;
 use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc;
@@ -22,8 +23,13 @@ pub fn events_file(path: &str) -> Result<std::fs::File, Error> {
     Ok(crate::files::Output::create(Path::new(path), FileOp::CreateEvents)?.publish()?)
 }
 
-/// Starts collecting; events sent on the returned sender are written to `events`.
-pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector), Error> {
+/// Starts collecting; events sent on the returned sender are written to `events`,
+/// and so are the layer watcher's refusals from `layers`, each joined with the
+/// profile's events for the same call.
+pub fn collect(
+    events: Option<&str>,
+    layers: Option<mpsc::Receiver<Watch>>,
+) -> Result<(mpsc::Sender<Event>, Collector), Error> {
     let mut sink: Option<Box<dyn Write + Send>> = match events {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
@@ -35,22 +41,51 @@ pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector),
         let mut out = sink.as_mut().map(std::io::BufWriter::new);
         // Polled, not blocked on: a blocked receiver costs the supervisor a wake-up
         // (a context switch) for every event; polling batches them.
+        let mut layers = layers;
         loop {
-            let event = match rx.try_recv() {
-                Ok(event) => event,
-                Err(mpsc::TryRecvError::Empty) => {
-                    // Unparked at once when the run ends (see `finish`): no 5 ms
-                    // tail on every run.
-                    std::thread::park_timeout(std::time::Duration::from_millis(5));
-                    continue;
+            // Every event first: the profile's event of a call is sent before
+            // the call runs, so it is here before the watcher's record of it.
+            let mut ended = false;
+            loop {
+                match rx.try_recv() {
+                    Ok(event) => {
+                        write_line(out.as_mut(), &event)?;
+                        summary.add(&event);
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        ended = true;
+                        break;
+                    }
                 }
-                Err(mpsc::TryRecvError::Disconnected) => break,
-            };
-            if let Some(out) = out.as_mut() {
-                serde_json::to_writer(&mut *out, &event)?;
-                out.write_all(b"\n")?;
             }
-            summary.add(&event);
+            let mut layers_ended = true;
+            if let Some(watch) = layers.as_ref() {
+                layers_ended = false;
+                loop {
+                    match watch.try_recv() {
+                        Ok(w) => {
+                            if let Some(r) = summary.watched(w) {
+                                write_line(out.as_mut(), &r)?;
+                            }
+                        }
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            layers_ended = true;
+                            break;
+                        }
+                    }
+                }
+                if layers_ended {
+                    layers = None;
+                }
+            }
+            if ended && layers_ended {
+                break;
+            }
+            // Unparked at once when the run ends (see `finish`): no 5 ms
+            // tail on every run.
+            std::thread::park_timeout(std::time::Duration::from_millis(5));
         }
         if let Some(mut out) = out {
             out.flush()?;
@@ -65,6 +100,18 @@ pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector),
         }
     });
     Ok((tx, Collector { thread, sink }))
+}
+
+/// One JSON line to `out`, when there is one.
+fn write_line<W: Write>(
+    out: Option<&mut std::io::BufWriter<W>>,
+    value: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    if let Some(out) = out {
+        serde_json::to_writer(&mut *out, value)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 impl Collector {

@@ -1,8 +1,11 @@
 //! A run's would-be denials, one line per syscall and arch, and the end-of-run
 //! report that `--no-tui` prints.
 
+use crate::layer::{Layer, Profile};
 use crate::sources::aggregate::DeniedSyscall;
-use crate::sources::event::{Event, Interference};
+use crate::sources::event::{Decision, Event, Interference};
+use crate::sources::refusal::{Refusal, Watch};
+use std::collections::{HashMap, VecDeque};
 
 /// Every would-be-denied syscall of a run, one per syscall and arch, in the
 /// order first seen.
@@ -13,6 +16,104 @@ pub struct Summary {
     /// Calls that failed because of eperm itself, not the profile: one per
     /// kind, with how many and the first.
     pub interference: Vec<Interfered>,
+    /// Whether the other layers were watched, and why not.
+    pub layers: Layers,
+    /// Calls that failed with EPERM/EACCES for a reason other than the
+    /// profile's enforced verdict, one per syscall, arch and finding.
+    pub refusals: Vec<Refused>,
+    /// The profile's events not yet joined with the watcher's records, by
+    /// (tid, nr): what was done with each call.
+    pending: HashMap<(u32, u32), VecDeque<Decision>>,
+}
+
+/// Whether the layer watcher ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Layers {
+    /// Nobody asked (runs that do not watch, e.g. coverage).
+    #[default]
+    Off,
+    Watching,
+    NotWatched(String),
+}
+
+/// The failed calls of one syscall and arch that one layer refused.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    /// The first call; its finding stands for all.
+    pub first: Refusal,
+    pub hits: u64,
+    /// Other paths refused the same way (a `$PATH` search meets many).
+    pub other_paths: Vec<String>,
+}
+
+impl Refused {
+    /// The same syscall and arch refused by the same layer for the same
+    /// reason (the path aside).
+    fn is_of(&self, r: &Refusal) -> bool {
+        let key = |r: &Refusal| {
+            r.finding.as_ref().map(|f| {
+                (
+                    f.layer,
+                    f.capabilities.clone(),
+                    f.sysctl.clone(),
+                    f.also_seccomp,
+                )
+            })
+        };
+        self.first.syscall == r.syscall && self.first.arch == r.arch && key(&self.first) == key(r)
+    }
+
+    fn add(&mut self, r: &Refusal) {
+        self.hits += 1;
+        let path = |r: &Refusal| {
+            r.finding
+                .as_ref()
+                .and_then(|f| f.path.as_ref())
+                .map(|p| p.path.clone())
+        };
+        if let Some(p) = path(r) {
+            if path(&self.first) != Some(p.clone()) && !self.other_paths.contains(&p) {
+                self.other_paths.push(p);
+            }
+        }
+    }
+
+    /// The lines for the summary: the call, the evidence, the fix.
+    fn render(&self) -> String {
+        let f = self.first.finding.as_ref().expect("classified when added");
+        let mut s = format!(
+            "  {:<16} {:<7} {:>6}×  {:<6}  {}  first: pid {} ({})\n",
+            self.first.syscall,
+            self.first.arch,
+            self.hits,
+            crate::errno::describe(self.first.failure.errno),
+            f,
+            self.first.pid,
+            self.first.comm,
+        );
+        if !self.other_paths.is_empty() {
+            let n = self.other_paths.len();
+            s += &format!(
+                "      and {n} more path{}: {}\n",
+                if n == 1 { "" } else { "s" },
+                self.other_paths
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + if n > 3 { ", …" } else { "" }
+            );
+        }
+        if f.layer != Layer::Unknown {
+            s += &format!("      {}\n", f.evidence);
+        }
+        s += &format!("      fix: {}\n", f.fix);
+        if f.also_seccomp {
+            s += "      the profile denies it too: allowing it there alone will not make it work\n";
+        }
+        s
+    }
 }
 
 /// Calls that failed because of eperm's own interception (see
@@ -47,7 +148,54 @@ impl Interfered {
 }
 
 impl Summary {
+    /// What the layer watcher said; the refusal to write to `--events`, joined
+    /// with the profile's event of the same call and classified (`None` for an
+    /// enforced seccomp denial: that event was written already).
+    pub fn watched(&mut self, w: Watch) -> Option<Refusal> {
+        let mut r = match w {
+            Watch::Watching => {
+                self.layers = Layers::Watching;
+                return None;
+            }
+            Watch::NotWatched(why) => {
+                self.layers = Layers::NotWatched(why);
+                return None;
+            }
+            Watch::Refused(r) => *r,
+        };
+        let said = self
+            .pending
+            .get_mut(&(r.tid, r.nr))
+            .and_then(VecDeque::pop_front);
+        r.classify(match said {
+            None => Profile::Allows,
+            Some(Decision::Denied) => Profile::Denied,
+            Some(_) => Profile::WouldDeny,
+        });
+        if r.finding
+            .as_ref()
+            .is_some_and(|f| f.layer == Layer::Seccomp)
+        {
+            return None;
+        }
+        match self.refusals.iter_mut().find(|x| x.is_of(&r)) {
+            Some(x) => x.add(&r),
+            None => self.refusals.push(Refused {
+                first: r.clone(),
+                hits: 1,
+                other_paths: Vec::new(),
+            }),
+        }
+        Some(r)
+    }
+
     pub fn add(&mut self, e: &Event) {
+        if self.layers != Layers::Off && !e.bootstrap {
+            self.pending
+                .entry((e.tid, e.nr))
+                .or_default()
+                .push_back(e.decision);
+        }
         if let Some(why) = e.interference {
             match self.interference.iter_mut().find(|i| i.why == why) {
                 Some(i) => i.hits += 1,
@@ -104,10 +252,10 @@ impl Summary {
 
     /// The end-of-run report; `file` is the profile's path (`None`: the embedded one).
     pub fn render(&self, file: Option<&str>) -> String {
-        if self.entries.is_empty() && self.interference.is_empty() {
-            return "eperm: the profile would have denied nothing\n".to_string();
-        }
         let mut s = String::new();
+        if self.entries.is_empty() && self.interference.is_empty() {
+            s += "eperm: the profile would have denied nothing\n";
+        }
         if !self.entries.is_empty() {
             s += &self.render_denials(file);
         }
@@ -116,6 +264,26 @@ impl Summary {
             for i in &self.interference {
                 s += &format!("  {}\n", i.line());
             }
+        }
+        s += &self.render_refusals();
+        s
+    }
+
+    /// The calls other layers refused, or why they were not watched.
+    fn render_refusals(&self) -> String {
+        if let Layers::NotWatched(why) = &self.layers {
+            return format!("eperm: other layers: not watched ({why})\n");
+        }
+        if self.refusals.is_empty() {
+            return String::new();
+        }
+        let calls: u64 = self.refusals.iter().map(|r| r.hits).sum();
+        let mut s = format!(
+            "eperm: {calls} call{} failed with EPERM/EACCES, refused by another layer than the profile:\n",
+            plural(calls)
+        );
+        for r in &self.refusals {
+            s += &r.render();
         }
         s
     }
@@ -140,6 +308,19 @@ impl Summary {
                 first_comm,
                 if e.bootstrap { " [bootstrap]" } else { "" },
                 e.example
+            );
+        }
+        let both: Vec<&str> = self
+            .refusals
+            .iter()
+            .filter(|r| r.first.finding.as_ref().is_some_and(|f| f.also_seccomp))
+            .map(|r| r.first.syscall.as_str())
+            .collect();
+        if !both.is_empty() {
+            s += &format!(
+                "note: {} also failed for another reason (below): allowing {} in the profile is not enough\n",
+                both.join(", "),
+                if both.len() == 1 { "it" } else { "them" }
             );
         }
         let allow = self.names().join(",");

@@ -112,6 +112,7 @@ fn failed_calls_come_with_the_capability_checks_that_failed_in_them() {
     assert_eq!(got[1].strings[1], b"/etc/shadow");
     assert_eq!(got[2].failed_caps, CAP_KILL);
     assert_eq!(got[0].filters, Some(1));
+    assert_eq!((got[1].uid, got[1].gid), (65534, 65534));
     assert!(got.iter().all(|r| r.pid == r.tid && !r.ia32));
     // This thread's own failing call is outside the cgroup: not recorded.
     // SAFETY: a plain syscall.

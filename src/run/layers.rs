@@ -1,0 +1,98 @@
+//! Watching the other layers during a run: the layer watcher
+//! ([`crate::bpf::refusals`]) attached to the workload's cgroup, and a thread
+//! that drains it every 100 ms into the run's [`Watch`] channel, reading what
+//! /proc still knows of each caller while it may still be there.
+
+use super::Supervision;
+use crate::bpf::refusals::Watcher;
+use crate::bpf::Scope;
+use crate::sources::refusal::{Refusal, Watch};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The seccomp filters eperm itself puts on a local workload.
+pub const OWN_FILTERS: u32 = 1;
+
+/// The draining thread; dropping it drains a last time and stops it.
+pub struct LayerWatch {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LayerWatch {
+    /// Watches the tasks of `cgroup` (the workload's) when `sup` has a listener;
+    /// tells it why not when the watcher cannot be attached.
+    pub fn start(sup: &Supervision, cgroup: Option<&Path>) -> LayerWatch {
+        let mut watch = LayerWatch {
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let Some(tx) = sup.layers.clone() else {
+            return watch;
+        };
+        let watcher = attach(cgroup);
+        let watcher = match watcher {
+            Ok(w) => w,
+            Err(why) => {
+                let _ = tx.send(Watch::NotWatched(why));
+                return watch;
+            }
+        };
+        let _ = tx.send(Watch::Watching);
+        let (stop, started) = (watch.stop.clone(), sup.started);
+        watch.thread = Some(std::thread::spawn(move || {
+            drain_until(&watcher, &tx, &stop, started)
+        }));
+        watch
+    }
+}
+
+fn attach(cgroup: Option<&Path>) -> Result<Watcher, String> {
+    if !cfg!(target_arch = "x86_64") {
+        return Err("the layer watcher is built for x86_64 only".into());
+    }
+    let cgroup =
+        cgroup.ok_or("the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)")?;
+    let id =
+        crate::bpf::counter::cgroup_id(cgroup).map_err(|e| format!("{}: {e}", cgroup.display()))?;
+    Watcher::attach(Scope::Cgroup(id)).map_err(|e| e.to_string())
+}
+
+fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, started: Instant) {
+    loop {
+        // Read the flag first: a drain after it was set sees every call made.
+        let last = stop.load(Ordering::Acquire);
+        match watcher.drain() {
+            Ok(all) => {
+                for raw in all {
+                    let time_ms = started.elapsed().as_millis() as u64;
+                    let refusal = Refusal::of(&raw, time_ms, OWN_FILTERS);
+                    let _ = tx.send(Watch::Refused(Box::new(refusal)));
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Watch::NotWatched(format!(
+                    "reading the eBPF queue failed: {e}"
+                )));
+                return;
+            }
+        }
+        if last {
+            return;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+impl Drop for LayerWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
