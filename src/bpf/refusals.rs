@@ -12,7 +12,8 @@
 //!   capabilities, whether it was an ia32 call, the task's seccomp filter count,
 //!   the six argument registers, `comm`, the uid and gid, and the strings the first two arguments
 //!   point to (a path is the first or the second argument; a number that is no
-//!   pointer reads as empty).
+//!   pointer reads as empty). A successful `landlock_restrict_self` is recorded
+//!   too, with errno 0: the process is Landlock-restricted from then on.
 //!
 //! `sys_exit` fires also for calls seccomp refused (the filter's errno is the
 //! return value), so eperm's own enforced denials come back here too and are
@@ -39,6 +40,8 @@ const STRS: usize = 112;
 const TS_COMPAT: i32 = 0x0002;
 const EPERM: i32 = 1;
 const EACCES: i32 = 13;
+/// `landlock_restrict_self` (the same number on every arch).
+pub const LANDLOCK_RESTRICT_SELF: i32 = 446;
 /// `pt_regs.orig_ax` and the argument registers (di, si, dx, r10, r8, r9).
 const ORIG_AX: i16 = 120;
 const ARG_REGS: [i16; 6] = [112, 104, 96, 56, 72, 64];
@@ -53,7 +56,7 @@ pub struct Refused {
     pub pid: u32,
     pub tid: u32,
     pub nr: u32,
-    /// EPERM or EACCES.
+    /// EPERM or EACCES; 0 for a successful `landlock_restrict_self`.
     pub errno: u32,
     /// Capabilities whose checks failed during the call: bit n is capability n.
     pub failed_caps: u64,
@@ -223,7 +226,12 @@ fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, queue: i32) -> Ve
     a.load(Size::DW, R1, R6, 8);
     a.jump_imm(Cond::Eq, R1, -EPERM, record);
     a.jump_imm(Cond::Eq, R1, -EACCES, record);
-    a.jump(out);
+    // A successful landlock_restrict_self is recorded too (with errno 0): later
+    // refusals of that process may be Landlock's.
+    a.jump_imm(Cond::Ne, R1, 0, out);
+    a.load(Size::DW, R1, R6, 0);
+    a.load(Size::DW, R1, R1, ORIG_AX);
+    a.jump_imm(Cond::Ne, R1, LANDLOCK_RESTRICT_SELF, out);
     a.bind(record);
     // No filter yet: eperm's own child before its exec.
     a.call(Helper::GetCurrentTaskBtf);

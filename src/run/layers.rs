@@ -7,6 +7,7 @@ use super::Supervision;
 use crate::bpf::refusals::Watcher;
 use crate::bpf::Scope;
 use crate::sources::refusal::{Refusal, Watch};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -62,14 +63,21 @@ fn attach(cgroup: Option<&Path>) -> Result<Watcher, String> {
 }
 
 fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, started: Instant) {
+    // Threads that restricted themselves with Landlock.
+    let mut landlocked = HashSet::new();
     loop {
         // Read the flag first: a drain after it was set sees every call made.
         let last = stop.load(Ordering::Acquire);
         match watcher.drain() {
             Ok(all) => {
                 for raw in all {
+                    if raw.errno == 0 {
+                        landlocked.insert(raw.tid);
+                        continue;
+                    }
                     let time_ms = started.elapsed().as_millis() as u64;
-                    let refusal = Refusal::of(&raw, time_ms, OWN_FILTERS);
+                    let mut refusal = Refusal::of(&raw, time_ms, OWN_FILTERS);
+                    refusal.failure.landlocked = is_landlocked(&landlocked, raw.tid, raw.pid);
                     let _ = tx.send(Watch::Refused(Box::new(refusal)));
                 }
             }
@@ -85,6 +93,27 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
         }
         std::thread::park_timeout(Duration::from_millis(100));
     }
+}
+
+/// Did the thread, its process or a process it descends from restrict itself?
+/// (A Landlock domain is inherited across fork and exec.)
+fn is_landlocked(landlocked: &HashSet<u32>, tid: u32, pid: u32) -> bool {
+    if landlocked.is_empty() {
+        return false;
+    }
+    let mut at = Some(pid);
+    let mut seen = 0;
+    if landlocked.contains(&tid) {
+        return true;
+    }
+    while let Some(p) = at.filter(|&p| p > 1 && seen < 64) {
+        if landlocked.contains(&p) {
+            return true;
+        }
+        at = crate::sources::procinfo::ppid(p);
+        seen += 1;
+    }
+    false
 }
 
 impl Drop for LayerWatch {

@@ -70,6 +70,7 @@ impl Refusal {
                 gids: vec![raw.gid],
             })),
             lsm: None,
+            landlocked: false,
         };
         Refusal {
             time_ms,

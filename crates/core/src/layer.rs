@@ -105,6 +105,9 @@ pub struct Failure {
     pub caller: Option<Caller>,
     /// An LSM's audit record of this call.
     pub lsm: Option<lsm::Record>,
+    /// The caller (or a process it descends from) restricted itself with
+    /// Landlock (`landlock_restrict_self` succeeded).
+    pub landlocked: bool,
 }
 
 /// A sysctl and its value.
@@ -162,6 +165,16 @@ pub fn classify(f: &Failure, sysctl: &dyn Fn(&str) -> Option<i64>) -> Finding {
         out.evidence = record.describe();
         out.fix = record.fix();
         out.lsm = Some(record.clone());
+        return out;
+    }
+    if caps.is_empty() && f.landlocked {
+        let record = lsm::Record::restricted(f.path.as_ref().map_or("", |p| p.path.as_str()));
+        out.layer = Layer::Lsm;
+        out.evidence = "the caller restricted itself with Landlock (landlock_restrict_self) \
+                        and no capability check failed"
+            .into();
+        out.fix = record.fix();
+        out.lsm = Some(record);
         return out;
     }
     if caps.is_empty() && out.other_filters.is_some() {

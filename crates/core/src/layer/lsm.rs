@@ -127,6 +127,19 @@ pub fn parse(line: &str) -> Option<Record> {
 }
 
 impl Record {
+    /// A Landlock refusal known from the caller having restricted itself (no
+    /// audit record: Landlock logs only from Linux 6.15, with audit on).
+    pub fn restricted(object: &str) -> Record {
+        Record {
+            lsm: Lsm::Landlock,
+            pid: None,
+            operation: String::new(),
+            subject: String::new(),
+            object: object.to_string(),
+            text: String::new(),
+        }
+    }
+
     /// The evidence in a sentence.
     pub fn describe(&self) -> String {
         match self.lsm {

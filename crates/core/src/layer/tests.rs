@@ -210,3 +210,15 @@ fn what_is_not_a_refusal_is_no_lsm_record() {
         None
     );
 }
+
+#[test]
+fn a_landlocked_caller_with_no_failed_check_is_refused_by_landlock() {
+    let mut f = failure("openat", 13, 0);
+    f.landlocked = true;
+    let found = classify(&f, &none);
+    assert_eq!(found.layer, Layer::Lsm);
+    assert_eq!(found.to_string(), "lsm: landlock");
+    // A failed capability check is the better evidence.
+    f.failed_caps = CAP_SYS_ADMIN;
+    assert_eq!(classify(&f, &none).layer, Layer::Capability);
+}
