@@ -10,6 +10,10 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+/// How long the layer watcher's records wait for the profile's event of the
+/// same call before they are joined (see `collect`).
+const JOIN_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The collecting thread; it ends when every sender of its channel is dropped.
 pub struct Collector {
     thread: JoinHandle<std::io::Result<Summary>>,
@@ -37,11 +41,16 @@ pub fn collect(
     };
     let (tx, rx) = mpsc::channel::<Event>();
     let thread = std::thread::spawn(move || -> std::io::Result<Summary> {
-        let mut summary = Summary::default();
+        let mut summary = if layers.is_some() {
+            Summary::joining()
+        } else {
+            Summary::default()
+        };
         let mut out = sink.as_mut().map(std::io::BufWriter::new);
         // Polled, not blocked on: a blocked receiver costs the supervisor a wake-up
         // (a context switch) for every event; polling batches them.
         let mut layers = layers;
+        let mut held = std::collections::VecDeque::new();
         loop {
             // Every event first: the profile's event of a call is sent before
             // the call runs, so it is here before the watcher's record of it.
@@ -64,11 +73,7 @@ pub fn collect(
                 layers_ended = false;
                 loop {
                     match watch.try_recv() {
-                        Ok(w) => {
-                            if let Some(r) = summary.watched(w) {
-                                write_line(out.as_mut(), &r)?;
-                            }
-                        }
+                        Ok(w) => held.push_back((std::time::Instant::now(), w)),
                         Err(mpsc::TryRecvError::Empty) => break,
                         Err(mpsc::TryRecvError::Disconnected) => {
                             layers_ended = true;
@@ -78,6 +83,19 @@ pub fn collect(
                 }
                 if layers_ended {
                     layers = None;
+                }
+            }
+            // A supervisor sends the profile's event just after it answered the
+            // call, so the watcher may see the call end first: its records are
+            // joined only after a grace period, or once everything is in.
+            let all_in = ended && layers_ended;
+            while let Some((at, _)) = held.front() {
+                if !all_in && at.elapsed() < JOIN_GRACE {
+                    break;
+                }
+                let (_, w) = held.pop_front().expect("a front");
+                if let Some(r) = summary.watched(w) {
+                    write_line(out.as_mut(), &r)?;
                 }
             }
             if ended && layers_ended {

@@ -135,7 +135,12 @@ impl Session {
                 let (tx, rx) = mpsc::channel();
                 (Some(tx), Some(rx))
             }
-            Workload::Container(_) => (None, None),
+            Workload::Container(_) => {
+                let (tx, rx) = mpsc::channel();
+                let why = "containers are not watched yet: only local runs are";
+                let _ = tx.send(crate::sources::refusal::Watch::NotWatched(why.into()));
+                (None, Some(rx))
+            }
         };
         let (tx, collector) = collect::collect(events, watched)?;
         let policy = if self.enforce {

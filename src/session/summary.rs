@@ -24,6 +24,9 @@ pub struct Summary {
     /// The profile's events not yet joined with the watcher's records, by
     /// (tid, nr): what was done with each call.
     pending: HashMap<(u32, u32), VecDeque<Decision>>,
+    /// A layer watcher reports to this summary: the profile's events are kept
+    /// for [`Summary::watched`] to join.
+    joining: bool,
 }
 
 /// Whether the layer watcher ran.
@@ -148,6 +151,14 @@ impl Interfered {
 }
 
 impl Summary {
+    /// A summary whose events the layer watcher's records will be joined with.
+    pub fn joining() -> Summary {
+        Summary {
+            joining: true,
+            ..Summary::default()
+        }
+    }
+
     /// What the layer watcher said; the refusal to write to `--events`, joined
     /// with the profile's event of the same call and classified (`None` for an
     /// enforced seccomp denial: that event was written already).
@@ -190,7 +201,7 @@ impl Summary {
     }
 
     pub fn add(&mut self, e: &Event) {
-        if self.layers != Layers::Off && !e.bootstrap {
+        if self.joining && !e.bootstrap {
             self.pending
                 .entry((e.tid, e.nr))
                 .or_default()
