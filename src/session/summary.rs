@@ -23,10 +23,10 @@ pub struct Summary {
     pub refusals: Vec<Refused>,
     /// The profile's events not yet joined with the watcher's records, by
     /// (tid, nr): what was done with each call.
-    pending: HashMap<(u32, u32), VecDeque<Decision>>,
+    pub(crate) pending: HashMap<(u32, u32), VecDeque<Decision>>,
     /// A layer watcher reports to this summary: the profile's events are kept
     /// for [`Summary::watched`] to join.
-    joining: bool,
+    pub(crate) joining: bool,
 }
 
 /// Whether the layer watcher ran.
@@ -244,8 +244,29 @@ impl Summary {
                 bootstrap: e.bootstrap,
             })
             .collect();
+        let other_layers = self
+            .refusals
+            .iter()
+            .filter_map(|r| {
+                let f = r.first.finding.as_ref()?;
+                Some(crate::report::OtherLayer {
+                    syscall: r.first.syscall.clone(),
+                    errno: crate::errno::describe(r.first.failure.errno),
+                    hits: r.hits,
+                    layer: f.to_string(),
+                    evidence: f.evidence.clone(),
+                    fix: f.fix.clone(),
+                    also_seccomp: f.also_seccomp,
+                })
+            })
+            .collect();
         crate::report::Triage {
             denials,
+            other_layers,
+            layers_not_watched: match &self.layers {
+                Layers::NotWatched(why) => Some(why.clone()),
+                _ => None,
+            },
             ..Default::default()
         }
     }
@@ -353,5 +374,40 @@ fn plural(n: u64) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_whose_other_layers_were_not_watched_says_so_and_why() {
+        let mut summary = Summary::joining();
+        assert!(summary
+            .watched(Watch::NotWatched("no BTF".into()))
+            .is_none());
+        let text = summary.render(None);
+        assert_eq!(
+            text,
+            "eperm: the profile would have denied nothing\n\
+             eperm: other layers: not watched (no BTF)\n"
+        );
+        let triage = summary.triage().render();
+        assert!(
+            triage.contains("## Other layers\n\nNot watched: no BTF.\n"),
+            "{triage}"
+        );
+    }
+
+    #[test]
+    fn a_watched_clean_run_adds_nothing_to_the_summary() {
+        let mut summary = Summary::joining();
+        summary.watched(Watch::Watching);
+        assert_eq!(
+            summary.render(None),
+            "eperm: the profile would have denied nothing\n"
+        );
+        assert!(!summary.triage().render().contains("Other layers"));
     }
 }

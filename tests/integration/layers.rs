@@ -55,8 +55,23 @@ fn the_hostname_example_names_cap_sys_admin_the_file_mode_cap_kill_and_cap_chown
         "hostname foo; cat /etc/shadow; kill -0 1; chown 65534 {}",
         owned.display()
     );
-    let (out, events) = run_watched(dir.path(), &["--user", "nobody", "--", "sh", "-c", &script]);
+    let report = dir.path().join("triage.md");
+    let report_arg = report.to_str().unwrap();
+    let (out, events) = run_watched(
+        dir.path(),
+        &[
+            "--report", report_arg, "--user", "nobody", "--", "sh", "-c", &script,
+        ],
+    );
     let err = stderr(&out);
+    let triage = std::fs::read_to_string(&report).unwrap();
+    for cell in [
+        "## Other layers",
+        "| `capability: CAP_SYS_ADMIN` |",
+        "| `permissions: /etc/shadow` |",
+    ] {
+        assert!(triage.contains(cell), "{cell:?} in:\n{triage}");
+    }
     let host = one(&events, "sethostname");
     assert_eq!(host["layer"], "capability", "{host}");
     assert_eq!(host["capabilities"], serde_json::json!(["CAP_SYS_ADMIN"]));
