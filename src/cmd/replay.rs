@@ -10,11 +10,14 @@ use std::io::{IsTerminal, Write};
 pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
     let mut events = Vec::new();
+    // Not the profile's: shown after its events, with their layer and fix.
+    let mut lsm = Vec::new();
     for path in &args.files {
         // Streamed: regular files only, never blocking, never read whole.
         let (log, _) = crate::files::open(path).map_err(Error::file(FileOp::Read, path))?;
         let mut read = Replayed::default();
         crate::sources::file::each_block(log, |block| {
+            lsm.extend(crate::sources::lsm::records(block));
             read.add(replay(block, judge.as_ref(), &mut events))
         })
         .map_err(Error::file(FileOp::Read, path))?;
@@ -34,8 +37,18 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
             },
         );
     }
+    if !lsm.is_empty() {
+        eprintln!(
+            "eperm: {} LSM refusal record{} (AppArmor, SELinux, Landlock): not seccomp; a profile allowance will not help",
+            lsm.len(),
+            if lsm.len() == 1 { "" } else { "s" }
+        );
+    }
     if args.no_tui || !std::io::stdout().is_terminal() {
-        super::to_stdout(|out| print(out, &events, args.json))?;
+        super::to_stdout(|out| {
+            print(out, &events, args.json)?;
+            print_lsm(out, &lsm, args.json)
+        })?;
         return Ok(EXIT_OK);
     }
     let (tx, rx) = std::sync::mpsc::channel::<Event>();
@@ -64,6 +77,23 @@ fn print(out: &mut dyn Write, events: &[Event], json: bool) -> std::io::Result<(
             out.write_all(b"\n")?;
         } else {
             writeln!(out, "{}", line(event))?;
+        }
+    }
+    Ok(())
+}
+
+fn print_lsm(
+    out: &mut dyn Write,
+    records: &[crate::layer::lsm::Record],
+    json: bool,
+) -> std::io::Result<()> {
+    for r in records {
+        if json {
+            let value = crate::sources::lsm::json(r);
+            serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+        } else {
+            writeln!(out, "{}", crate::sources::lsm::line(r))?;
         }
     }
     Ok(())

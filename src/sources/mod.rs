@@ -13,6 +13,7 @@ pub mod forks;
 pub mod health;
 pub mod kmsg;
 pub mod logs;
+pub mod lsm;
 pub mod memory;
 mod netlink;
 pub mod procinfo;

@@ -279,3 +279,74 @@ fn an_enforced_seccomp_denial_is_the_profile_s_alone() {
         .iter()
         .any(|e| e["syscall"] == "sethostname" && e["decision"] == "denied"));
 }
+
+/// AppArmor and SELinux are not active on this kernel: their records, written
+/// as the public documentation shows them (and a Landlock one), go through the
+/// file parser. The permissive SELinux grant is no refusal.
+#[test]
+fn replay_names_apparmor_selinux_and_landlock_records_as_the_lsm_layer() {
+    let log = super::util::fixture("lsm/avc.log");
+    let out = super::util::eperm()
+        .args(["replay", "--no-tui", "--json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<Value> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lsm: Vec<&Value> = lines.iter().filter(|l| l["layer"] == "lsm").collect();
+    assert_eq!(lsm.len(), 3, "{lines:#?}");
+    assert_eq!(lsm[0]["lsm"]["lsm"], "apparmor");
+    assert_eq!(lsm[0]["lsm"]["subject"], "/usr/sbin/cupsd");
+    assert_eq!(lsm[0]["pid"], 1234);
+    assert_eq!(lsm[1]["lsm"]["lsm"], "selinux");
+    assert_eq!(lsm[1]["lsm"]["operation"], "{ write }");
+    assert_eq!(lsm[2]["lsm"]["lsm"], "landlock");
+    // The seccomp record is still the profile's event.
+    assert!(lines
+        .iter()
+        .any(|l| l["syscall"] == "mkdir" && l.get("layer").is_none()));
+    assert!(
+        stderr(&out).contains("3 LSM refusal records"),
+        "{}",
+        stderr(&out)
+    );
+    let text = super::util::eperm()
+        .args(["replay", "--no-tui"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("lsm: apparmor pid 1234    AppArmor profile \"/usr/sbin/cupsd\" denied open of \"/etc/shadow\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn import_says_lsm_records_are_not_the_profile_s_and_allows_only_seccomp_s() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_profile = dir.path().join("p.json");
+    let out = super::util::eperm()
+        .args(["import", "--format", "audit", "-o"])
+        .arg(&out_profile)
+        .arg(super::util::fixture("lsm/avc.log"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("3 LSM refusal record(s) (AppArmor, SELinux, Landlock) are not seccomp's"),
+        "{}",
+        stderr(&out)
+    );
+    // Only the seccomp record is evidence for the profile.
+    assert!(
+        stderr(&out).contains("read 1 record naming 1 syscall"),
+        "{}",
+        stderr(&out)
+    );
+}
