@@ -43,9 +43,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw(format!(" · pid {pid} · ")),
         state,
     ];
+    let refused: u64 = run.refused.iter().map(|(_, hits)| hits).sum();
     if !run.interference.is_empty() {
         first.push(Span::raw(" "));
         first.push(Span::styled(" ⚠ eperm made calls fail ", theme.bad()));
+    } else if refused > 0 {
+        // Not a clean run: calls failed that no profile allowance explains.
+        first.push(Span::raw(" "));
+        first.push(Span::styled(
+            format!(" ⚠ {refused} refused by other layers "),
+            theme.bad(),
+        ));
     } else if matches!(run.state, RunState::Exited(_)) && run.denials == 0 {
         first.push(Span::raw(" "));
         first.push(Span::styled(" ✔ clean run ", theme.banner()));
@@ -94,6 +102,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         " · {}",
         plural(run.denials as usize, "event", "events")
     )));
+    if let crate::app::layers::Layers::NotWatched(why) = &run.layers {
+        second.push(Span::styled(
+            format!(" · other layers: not watched ({why})"),
+            theme.warn(),
+        ));
+    }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
