@@ -57,9 +57,22 @@ pub enum Command {
     Merge(MergeArgs),
     /// Compare two profiles by their verdicts, not their text: each syscall
     /// (and argument value) decided differently, per arch. Exit 1 when any differs.
+    ///
+    /// For each arch both filters cover, every syscall is decided by each profile
+    /// as the target's runtime would (libseccomp's merge, runc's -ENOSYS stub, the
+    /// kernel's passthrough), and argument rules are tried at the values where
+    /// their conditions change; changes are grouped (ALLOW → ERRNO(EPERM), EPERM →
+    /// ENOSYS, …) and counted. OLD and NEW may be Docker JSON, an OCI config.json or
+    /// a SeccompProfile, in any mix.
     Diff(DiffArgs),
     /// Carry a custom profile's changes (relative to the profile it was made
     /// from) onto a new upstream profile, as small edits of the new one's text.
+    ///
+    /// CUSTOM's changes are what it decides differently from OLD (allowances,
+    /// denials, errnos, argument rules). Each is carried onto NEW as the smallest
+    /// edit, found already done in NEW, or reported as a conflict when NEW changed
+    /// the same syscall; the result is checked against CUSTOM's verdicts. The
+    /// report goes to stderr; exit 1 when conflicts are left for you to decide.
     Rebase(RebaseArgs),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),

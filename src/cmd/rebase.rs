@@ -114,23 +114,25 @@ fn report(items: &[Item], notes: &[String]) -> Vec<String> {
     lines
 }
 
-/// `x86_64 SCMP_ACT_ERRNO(EPERM) → SCMP_ACT_ALLOW, x86 …`: one name's changes.
+/// `x86_64+x86 SCMP_ACT_ERRNO(EPERM) → SCMP_ACT_ALLOW`: one name's changes,
+/// arches that change alike said once.
 fn changes(cs: &[CallChange]) -> String {
-    let parts: Vec<String> = cs
-        .iter()
-        .map(|c| {
-            if c.whole {
-                let p = c.points[0];
-                format!(
-                    "{} {} → {}",
-                    c.arch,
-                    verdict_text(p.old),
-                    verdict_text(p.new)
-                )
-            } else {
-                format!("{} {}", c.arch, points_text(c, 3))
-            }
-        })
+    let mut parts: Vec<(Vec<String>, String)> = Vec::new();
+    for c in cs {
+        let what = if c.whole {
+            let p = c.points[0];
+            format!("{} → {}", verdict_text(p.old), verdict_text(p.new))
+        } else {
+            points_text(c, 3)
+        };
+        match parts.iter_mut().find(|(_, w)| *w == what) {
+            Some((arches, _)) => arches.push(c.arch.to_string()),
+            None => parts.push((vec![c.arch.to_string()], what)),
+        }
+    }
+    let parts: Vec<String> = parts
+        .into_iter()
+        .map(|(arches, what)| format!("{} {what}", arches.join("+")))
         .collect();
     parts.join(", ")
 }

@@ -167,3 +167,70 @@ fn call_change(
         points,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::CapSet;
+    use crate::compile::{compile, Mode};
+    use crate::profile::{load_str, resolve, Target};
+
+    fn built(text: &str) -> (Resolved, Compiled) {
+        let p = load_str("p.json", text.to_string()).unwrap();
+        let t = Target {
+            arch: Arch::X86_64,
+            caps: CapSet::docker_default(),
+            kernel: None,
+            runtime: None,
+        };
+        let r = resolve(&p, &t);
+        let c = compile(&r, Mode::Enforce).unwrap();
+        (r, c)
+    }
+
+    fn side<'a>(b: &'a (Resolved, Compiled)) -> Side<'a> {
+        Side {
+            resolved: &b.0,
+            compiled: &b.1,
+        }
+    }
+
+    const BASE: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "socket"], "action": "SCMP_ACT_ALLOW"}]}"#;
+    const OTHER: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["read", "mount"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}"#;
+
+    #[test]
+    fn whole_and_argument_changes_are_told_apart() {
+        let (a, b) = (built(BASE), built(OTHER));
+        let d = diff(side(&a), side(&b));
+        assert_eq!(d.arches, [Arch::X86_64]);
+        let mount = d.of_name("mount").next().unwrap();
+        assert!(mount.whole);
+        assert_eq!(mount.points[0].new, Verdict::ALLOW);
+        let socket = d.of_name("socket").next().unwrap();
+        assert!(!socket.whole);
+        assert_eq!(socket.indices, [0]);
+        // Every value but AF_UNIX (1) is now refused; 1 is not listed.
+        assert!(socket
+            .points
+            .iter()
+            .all(|p| p.args[0] != 1 && refuses(p.new)));
+        assert!(socket.points.iter().any(|p| p.args[0] == 0));
+        assert_eq!(d.changes.len(), 2);
+        assert!(diff(side(&a), side(&a)).is_same());
+    }
+
+    #[test]
+    fn looser_keeps_only_what_the_base_refuses() {
+        let (a, b) = (built(BASE), built(OTHER));
+        let l = looser(side(&a), side(&b));
+        let names: Vec<&str> = l.changes.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["mount"]);
+        let l = looser(side(&b), side(&a));
+        let names: Vec<&str> = l.changes.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["socket"]);
+    }
+}
