@@ -12,6 +12,9 @@ use std::path::Path;
 
 const CODE: &str = "looser-than-baseline";
 
+/// Argument values named in one error; `--json` users get the same text.
+const SHOWN: usize = 4;
+
 pub fn errors(
     base: &Path,
     profile: &Profile,
@@ -61,8 +64,16 @@ fn call_error(
     let values = if c.whole || c.indices.is_empty() {
         String::new()
     } else {
-        let all: Vec<String> = c.points.iter().map(|p| point_args(&c.indices, p)).collect();
-        format!(" for {}", all.join("; "))
+        let mut some: Vec<String> = c
+            .points
+            .iter()
+            .take(SHOWN)
+            .map(|p| point_args(&c.indices, p))
+            .collect();
+        if c.points.len() > SHOWN {
+            some.push(format!("… ({} values tried)", c.points.len()));
+        }
+        format!(" for {}", some.join("; "))
     };
     let msg = format!(
         "{} {}{values}: {} here, {} in {base_name}",

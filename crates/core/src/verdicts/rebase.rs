@@ -190,7 +190,8 @@ fn carry(
             _ => None,
         };
         if let Some(edit) = edit {
-            let applied = edit::apply(profile, std::slice::from_ref(&edit))?;
+            let applied =
+                edit::apply_commented(profile, std::slice::from_ref(&edit), Some(comment))?;
             let reports = applied.reports.iter().map(EditReport::to_string).collect();
             return Ok((applied.profile, edit.to_string(), reports));
         }
@@ -276,4 +277,82 @@ fn notes(custom: &Input, old: &Input, mine: &super::VerdictDiff) -> Vec<String> 
         notes.push(format!("CUSTOM drops {a}, which OLD covers: not carried"));
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::CapSet;
+    use crate::profile::load_str;
+
+    fn target() -> Target {
+        Target {
+            arch: Arch::X86_64,
+            caps: CapSet::docker_default(),
+            kernel: None,
+            runtime: None,
+        }
+    }
+
+    struct Built {
+        profile: Profile,
+        resolved: Resolved,
+        compiled: Compiled,
+    }
+
+    fn built(name: &str, allowed: &str, extra: &str) -> Built {
+        let text = format!(
+            "{{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [\n    {{\"names\": [{allowed}], \"action\": \"SCMP_ACT_ALLOW\"}}{extra}\n  ]\n}}\n"
+        );
+        let profile = load_str(name, text).unwrap();
+        let resolved = resolve(&profile, &target());
+        let compiled = compile::compile(&resolved, Mode::Enforce).unwrap();
+        Built {
+            profile,
+            resolved,
+            compiled,
+        }
+    }
+
+    fn input(b: &Built) -> Input<'_> {
+        Input {
+            profile: &b.profile,
+            side: Side {
+                resolved: &b.resolved,
+                compiled: &b.compiled,
+            },
+        }
+    }
+
+    #[test]
+    fn changes_are_carried_found_done_or_left_as_conflicts() {
+        let old = built("old.json", r#""read", "write", "getpid""#, "");
+        let enosys = r#",
+    {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#;
+        let eacces = r#",
+    {"names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}"#;
+        let custom = built(
+            "custom.json",
+            r#""read", "getpid", "mount", "chdir""#,
+            eacces,
+        );
+        let new = built("new.json", r#""read", "getpid", "mount""#, enosys);
+        let done = rebase(&input(&custom), &input(&old), &input(&new), &target(), "c").unwrap();
+        let fate = |n: &str| &done.items.iter().find(|i| i.name == n).unwrap().fate;
+        assert!(matches!(fate("chdir"), Fate::Carried { .. }));
+        assert_eq!(fate("mount"), &Fate::Already);
+        assert!(matches!(fate("write"), Fate::Conflict { .. }));
+        assert_eq!(done.items.len(), 3);
+        assert_eq!(done.conflicts(), 1);
+        // chdir is allowed in the result; write is left as NEW has it.
+        let r = resolve(&done.profile, &target());
+        let c = compile::compile(&r, Mode::Enforce).unwrap();
+        let nr = |n| Arch::X86_64.syscall_nr(n).unwrap();
+        let verdict = |n| c.evaluate(Arch::X86_64, nr(n), [0; 6]).verdict;
+        assert_eq!(verdict("chdir"), Verdict::ALLOW);
+        assert_eq!(verdict("write").data, 38);
+        assert!(done.profile.text.contains(r#""errnoRet": 38"#));
+        assert!(!done.profile.text.contains(r#""errnoRet": 13"#));
+        assert!(done.notes.is_empty());
+    }
 }
