@@ -387,3 +387,31 @@ mod differential {
         }
     }
 }
+
+#[test]
+fn rebase_onto_a_seccompprofile_edits_its_yaml_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.yaml");
+    let (spo, _) = eperm_ok(&["export", "--format", "spo", &path(V28)]);
+    std::fs::write(&new, &spo).unwrap();
+    let out = dir.path().join("out.yaml");
+    let (new_s, out_s) = (new.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec![
+        "rebase", CUSTOM, "--from", V20, "--onto", new_s, "-o", out_s,
+    ];
+    args.extend(TARGET);
+    let done = crate::util::eperm()
+        .current_dir(fixture(""))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(1), "{}", stderr(&done));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with(spo.lines().next().unwrap()), "{text}");
+    assert_has(&text, "  # carried from moby/custom-from-v20.10.0.json by eperm rebase\n  - names:\n    - ioctl\n");
+    let (yaml, _) = diff_json(new_s, out_s);
+    let (from_json, _, _) = rebased(dir.path());
+    let (json, _) = diff_json(&path(V28), &from_json);
+    assert_eq!(yaml["calls"], json["calls"]);
+    assert_eq!(names(&yaml).len(), 3, "{yaml}");
+}
