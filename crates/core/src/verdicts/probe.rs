@@ -6,7 +6,9 @@
 //! masked tests the mask and its complement, are tried alone; then each set of
 //! ANDed conditions is satisfied together and every argument varied in turn,
 //! which reaches the verdicts of rules that need several arguments at once.
-//! (The differential tests pick their probes the same way.)
+//! (The differential tests pick their probes the same way.) A call with
+//! thousands of argument rules gets each set satisfied but not varied once it
+//! has [`VARIED_BUDGET`] vectors.
 
 use crate::arch::Arch;
 use crate::compile::libseccomp::is_64bit;
@@ -30,6 +32,7 @@ pub fn vectors(arch: Arch, sets: &[&[ArgCond]]) -> Vec<[u64; 6]> {
         if seen.insert(a) {
             out.push(a);
         }
+        seen.len()
     };
     for &(i, v) in &singles {
         let mut a = [0u64; 6];
@@ -41,7 +44,12 @@ pub fn vectors(arch: Arch, sets: &[&[ArgCond]]) -> Vec<[u64; 6]> {
         for c in set.iter() {
             base[usize::from(c.index)] = word(satisfying(c));
         }
-        push(base);
+        let tried = push(base);
+        // Thousands of argument rules on one call would make this quadratic:
+        // past the budget, each set is tried satisfied, not varied.
+        if tried >= VARIED_BUDGET {
+            continue;
+        }
         for &(i, v) in &singles {
             let mut a = base;
             a[usize::from(i)] = v;
@@ -50,6 +58,10 @@ pub fn vectors(arch: Arch, sets: &[&[ArgCond]]) -> Vec<[u64; 6]> {
     }
     out
 }
+
+/// How many vectors one call may get before condition sets stop being varied
+/// (a few milliseconds of evaluation).
+const VARIED_BUDGET: usize = 20_000;
 
 /// The values around which `c` changes its answer.
 fn cut_points(c: &ArgCond) -> Vec<u64> {
