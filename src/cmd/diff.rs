@@ -142,6 +142,8 @@ fn text(out: &mut dyn Write, h: &Header, d: &VerdictDiff) -> io::Result<()> {
         h.target,
         if d.is_same() {
             "every verdict is the same".to_string()
+        } else if calls == 0 {
+            "the same verdicts on the arches both cover, but not the same arches".to_string()
         } else {
             crate::profile::lint::plural(
                 calls,

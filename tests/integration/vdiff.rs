@@ -415,3 +415,31 @@ fn rebase_onto_a_seccompprofile_edits_its_yaml_alike() {
     assert_eq!(yaml["calls"], json["calls"]);
     assert_eq!(names(&yaml).len(), 3, "{yaml}");
 }
+
+#[test]
+fn arches_only_one_profile_covers_are_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(V28)).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("archMap");
+    let native = dir.path().join("native.json");
+    std::fs::write(&native, v.to_string()).unwrap();
+    let (d, code) = diff_json(native.to_str().unwrap(), &path(V28));
+    assert_eq!(code, 1, "{d}");
+    assert_eq!(d["arches"], serde_json::json!(["x86_64"]));
+    assert_eq!(d["only_new"], serde_json::json!(["x86", "x32"]));
+    assert_eq!(d["only_old"], serde_json::json!([]));
+    // And check --baseline calls the wider profile looser, at its archMap.
+    let mut args = vec!["check", "--baseline", native.to_str().unwrap(), V28];
+    args.extend(TARGET);
+    let out = crate::util::eperm()
+        .current_dir(fixture(""))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_has(
+        &stdout(&out),
+        "error[looser-than-baseline]: archMap: the filter covers x32",
+    );
+}
