@@ -25,6 +25,8 @@ impl App {
             Watch::Watching => self.run.layers = Layers::Watching,
             Watch::NotWatched(why) => self.run.layers = Layers::NotWatched(why),
             Watch::Refused(r) => self.refused(*r),
+            // The status bar's count is of what arrived; the summary says the rest.
+            Watch::Lost(_) => {}
         }
     }
 

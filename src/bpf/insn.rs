@@ -97,6 +97,7 @@ pub enum Helper {
     ProbeReadUserStr = 114,
     GetCurrentAncestorCgroupId = 123,
     GetCurrentTaskBtf = 158,
+    TaskPtRegs = 175,
 }
 
 /// A place in the program a jump can go to.

@@ -4,10 +4,14 @@
 //!
 //! - on `capability:cap_capable` (a `tp_btf` program; the tracepoint is in
 //!   `cap_capable()` itself, Linux 6.14, and carries the check's `ret`): a failed
-//!   check of capability n sets bit n of `caps[tid]`;
-//! - on `raw_syscalls:sys_exit` (`tp_btf` too): takes and deletes `caps[tid]`
-//!   (so that a check that failed in a call that succeeded is never carried into
-//!   the next one), and when the call returned -EPERM or -EACCES pushes a
+//!   check of capability n sets bit n of `caps[tid]`, which also holds the call
+//!   it was made in (its nr, and the caller's instruction and stack pointers at
+//!   entry); a check in another call replaces the entry;
+//! - on `raw_syscalls:sys_exit` (`tp_btf` too): a call that returned -EPERM or
+//!   -EACCES takes `caps[tid]` when it is this call's (the entry of an earlier
+//!   call that failed a check and succeeded is not carried over; only a
+//!   repeat of the very same call, from the same place with the same stack,
+//!   would look the same, and it makes the same checks again), and pushes a
 //!   record onto a queue map: pid, tid, nr, the return value, the failed
 //!   capabilities, whether it was an ia32 call, the task's seccomp filter count,
 //!   the six argument registers, `comm`, the uid and gid, and the strings the first two arguments
@@ -22,7 +26,9 @@
 
 use super::btf;
 use super::counter::{leave_unless_in, os, raw_fd, CounterError, Scope};
-use super::insn::{Alu, Asm, Cond, Helper, Insn, Size, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9};
+use super::insn::{
+    Alu, Asm, Cond, Helper, Insn, Label, Size, FP, R0, R1, R2, R3, R4, R6, R7, R8, R9,
+};
 use super::sys::{self, Map, MapType, ProgType};
 use std::io;
 use std::os::fd::OwnedFd;
@@ -75,6 +81,7 @@ pub struct Refused {
 /// The programs, their maps and attachments; detached when dropped.
 pub struct Watcher {
     queue: Map,
+    lost: Map,
     _caps: Map,
     _progs: Vec<OwnedFd>,
     _links: Vec<OwnedFd>,
@@ -94,10 +101,12 @@ impl Watcher {
         let cap_capable = kernel
             .cap_capable
             .ok_or_else(|| missing("no capability:cap_capable tracepoint (Linux < 6.14)"))?;
-        let caps = Map::create(MapType::Hash, 4, 8, THREADS, "eperm_capfail")
+        let caps = Map::create(MapType::LruHash, 4, CAPS_VALUE, THREADS, "eperm_capfail")
             .map_err(os("create the eBPF capability map"))?;
         let queue = Map::create(MapType::Queue, 0, RECORD, QUEUE, "eperm_refused")
             .map_err(os("create the eBPF refusal queue"))?;
+        let lost = Map::create(MapType::Array, 4, 8, 1, "eperm_lost")
+            .map_err(os("create the eBPF lost-record counter"))?;
         let on_cap = sys::load(
             ProgType::Tracing,
             &cap_program(scope, raw_fd(&caps)),
@@ -106,7 +115,12 @@ impl Watcher {
         )?;
         let on_exit = sys::load(
             ProgType::Tracing,
-            &exit_program(scope, &kernel, raw_fd(&caps), raw_fd(&queue)),
+            &exit_program(
+                scope,
+                &kernel,
+                raw_fd(&caps),
+                (raw_fd(&queue), raw_fd(&lost)),
+            ),
             "eperm_refused",
             sys_exit,
         )?;
@@ -119,6 +133,7 @@ impl Watcher {
         }
         Ok(Watcher {
             queue,
+            lost,
             _caps: caps,
             _progs: vec![on_cap, on_exit],
             _links: links,
@@ -134,6 +149,13 @@ impl Watcher {
             out.push(self.parse(&raw));
         }
         Ok(out)
+    }
+
+    /// Records dropped so far because the queue was full.
+    pub fn lost(&self) -> io::Result<u64> {
+        let mut value = [0u8; 8];
+        self.lost.lookup(&0u32.to_ne_bytes(), &mut value)?;
+        Ok(u64::from_ne_bytes(value))
     }
 
     fn parse(&self, r: &[u8]) -> Refused {
@@ -158,17 +180,26 @@ impl Watcher {
     }
 }
 
+/// The call a failed check belongs to: its nr and the caller's instruction and
+/// stack pointers at entry (`pt_regs.orig_ax`, `ip`, `sp`).
+const CALL_ID: [i16; 3] = [ORIG_AX, 128, 152];
+/// The map's value: the failed capabilities, then the call's [`CALL_ID`].
+const CAPS_VALUE: usize = 32;
+// The cap_capable program's stack: the key, then a value.
+const VALUE: i16 = -8 - CAPS_VALUE as i16;
+
 /// On `cap_capable(cred, target_ns, capable_ns, cap, ret)`: a failed check of
-/// capability `cap` sets its bit in `caps[tid]`.
+/// capability `cap` sets its bit in `caps[tid]`, for the call in progress (an
+/// entry of an earlier call is replaced, not added to).
 fn cap_program(scope: Scope, caps: i32) -> Vec<Insn> {
     let mut a = Asm::new();
-    let (out, insert) = (a.label(), a.label());
+    let (out, replace) = (a.label(), a.label());
     a.mov_reg(R6, R1);
-    leave_unless_in(&mut a, scope, out);
     // ret (an int in a u64 slot): 0 is a granted check.
     a.load(Size::DW, R1, R6, 32);
     a.alu_imm(Alu::Lsh, R1, 32);
     a.jump_imm(Cond::Eq, R1, 0, out);
+    leave_unless_in(&mut a, scope, out);
     a.load(Size::DW, R7, R6, 24);
     a.alu_imm(Alu::Lsh, R7, 32).alu_imm(Alu::Rsh, R7, 32);
     a.jump_imm(Cond::Ge, R7, 64, out);
@@ -176,23 +207,36 @@ fn cap_program(scope: Scope, caps: i32) -> Vec<Insn> {
     a.alu_reg(Alu::Lsh, R8, R7);
     a.call(Helper::GetCurrentPidTgid);
     a.store(Size::W, FP, KEY, R0);
+    // The value this check would write: its bit and the call's identity.
+    a.store(Size::DW, FP, VALUE, R8);
+    a.call(Helper::GetCurrentTaskBtf);
+    a.mov_reg(R1, R0);
+    a.call(Helper::TaskPtRegs);
+    for (i, at) in CALL_ID.iter().enumerate() {
+        a.load(Size::DW, R1, R0, *at);
+        a.store(Size::DW, FP, VALUE + 8 + 8 * i as i16, R1);
+    }
     a.load_map(R1, caps);
     a.mov_reg(R2, FP);
     a.alu_imm(Alu::Add, R2, KEY as i32);
     a.call(Helper::MapLookupElem);
-    a.jump_imm(Cond::Eq, R0, 0, insert);
-    // Only this thread writes its own entry: no atomic needed.
+    a.jump_imm(Cond::Eq, R0, 0, replace);
+    for i in 0..CALL_ID.len() as i16 {
+        a.load(Size::DW, R1, R0, 8 + 8 * i);
+        a.load(Size::DW, R2, FP, VALUE + 8 + 8 * i);
+        a.jump_reg(Cond::Ne, R1, R2, replace);
+    }
+    // The same call: only this thread writes its own entry, no atomic needed.
     a.load(Size::DW, R1, R0, 0);
     a.alu_reg(Alu::Or, R1, R8);
     a.store(Size::DW, R0, 0, R1);
     a.jump(out);
-    a.bind(insert);
-    a.store(Size::DW, FP, -16, R8);
+    a.bind(replace);
     a.load_map(R1, caps);
     a.mov_reg(R2, FP);
     a.alu_imm(Alu::Add, R2, KEY as i32);
     a.mov_reg(R3, FP);
-    a.alu_imm(Alu::Add, R3, -16);
+    a.alu_imm(Alu::Add, R3, VALUE as i32);
     a.mov_imm(R4, 0);
     a.call(Helper::MapUpdateElem);
     a.bind(out);
@@ -201,12 +245,24 @@ fn cap_program(scope: Scope, caps: i32) -> Vec<Insn> {
     a.finish()
 }
 
-/// On `sys_exit(regs, ret)`: the failed checks of this thread's call are taken;
-/// a call that returned -EPERM or -EACCES is recorded (see the module's doc).
-fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, queue: i32) -> Vec<Insn> {
+/// On `sys_exit(regs, ret)`: a call that returned -EPERM or -EACCES is recorded
+/// with the failed checks of that very call (see the module's doc). Every other
+/// call leaves after a few loads and compares, with no helper call: that is
+/// what almost every call costs.
+fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, maps: (i32, i32)) -> Vec<Insn> {
     let mut a = Asm::new();
-    let (out, no_caps, record) = (a.label(), a.label(), a.label());
+    let (out, failed, no_caps) = (a.label(), a.label(), a.label());
     a.mov_reg(R6, R1);
+    a.load(Size::DW, R1, R6, 8);
+    a.jump_imm(Cond::Eq, R1, -EPERM, failed);
+    a.jump_imm(Cond::Eq, R1, -EACCES, failed);
+    // A successful landlock_restrict_self is recorded too (with errno 0): later
+    // refusals of that process may be Landlock's.
+    a.jump_imm(Cond::Ne, R1, 0, out);
+    a.load(Size::DW, R1, R6, 0);
+    a.load(Size::DW, R1, R1, ORIG_AX);
+    a.jump_imm(Cond::Ne, R1, LANDLOCK_RESTRICT_SELF, out);
+    a.bind(failed);
     leave_unless_in(&mut a, scope, out);
     a.call(Helper::GetCurrentPidTgid);
     a.mov_reg(R7, R0);
@@ -217,23 +273,37 @@ fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, queue: i32) -> Ve
     a.alu_imm(Alu::Add, R2, KEY as i32);
     a.call(Helper::MapLookupElem);
     a.jump_imm(Cond::Eq, R0, 0, no_caps);
+    // The failed checks count only when made during this very call.
+    let (other_call, take) = (a.label(), a.label());
+    a.load(Size::DW, R8, R6, 0);
+    for (i, at) in CALL_ID.iter().enumerate() {
+        a.load(Size::DW, R1, R0, 8 + 8 * i as i16);
+        a.load(Size::DW, R2, R8, *at);
+        a.jump_reg(Cond::Ne, R1, R2, other_call);
+    }
+    a.jump(take);
+    a.bind(other_call);
+    a.mov_imm(R0, 0);
+    a.bind(take);
+    let delete = a.label();
+    a.jump_imm(Cond::Eq, R0, 0, delete);
     a.load(Size::DW, R9, R0, 0);
+    a.bind(delete);
     a.load_map(R1, caps);
     a.mov_reg(R2, FP);
     a.alu_imm(Alu::Add, R2, KEY as i32);
     a.call(Helper::MapDeleteElem);
     a.bind(no_caps);
-    a.load(Size::DW, R1, R6, 8);
-    a.jump_imm(Cond::Eq, R1, -EPERM, record);
-    a.jump_imm(Cond::Eq, R1, -EACCES, record);
-    // A successful landlock_restrict_self is recorded too (with errno 0): later
-    // refusals of that process may be Landlock's.
-    a.jump_imm(Cond::Ne, R1, 0, out);
-    a.load(Size::DW, R1, R6, 0);
-    a.load(Size::DW, R1, R1, ORIG_AX);
-    a.jump_imm(Cond::Ne, R1, LANDLOCK_RESTRICT_SELF, out);
-    a.bind(record);
-    // No filter yet: eperm's own child before its exec.
+    record(&mut a, kernel, maps, out);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish()
+}
+
+/// Pushes the record of this call (r6 = ctx, r7 = pid_tgid, r9 = failed caps);
+/// to `out` first for a task with no filter yet (eperm's child before its exec).
+fn record(a: &mut Asm, kernel: &btf::Kernel, (queue, lost): (i32, i32), out: Label) {
     a.call(Helper::GetCurrentTaskBtf);
     a.load(Size::W, R1, R0, kernel.seccomp_mode as i16);
     a.jump_imm(Cond::Eq, R1, 0, out);
@@ -278,10 +348,16 @@ fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, queue: i32) -> Ve
     a.alu_imm(Alu::Add, R2, REC as i32);
     a.mov_imm(R3, 0);
     a.call(Helper::MapPushElem);
-    a.bind(out);
-    a.mov_imm(R0, 0);
-    a.exit();
-    a.finish()
+    // A full queue: the record is lost, and counted.
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.store_imm(Size::W, FP, KEY, 0);
+    a.load_map(R1, lost);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.call(Helper::MapLookupElem);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.mov_imm(R1, 1);
+    a.atomic_add(R0, 0, R1);
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub enum MapType {
     Hash = 1,
     Array = 2,
     PercpuArray = 6,
+    /// A hash that evicts its least recently used entries when full.
+    LruHash = 9,
     /// FIFO of values, no keys (`bpf_map_push_elem` in, [`Map::pop`] out).
     Queue = 22,
 }

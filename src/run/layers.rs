@@ -7,7 +7,7 @@ use super::Supervision;
 use crate::bpf::refusals::Watcher;
 use crate::bpf::Scope;
 use crate::sources::refusal::{Refusal, Watch};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 /// `EPERM_LAYERS=off` leaves the other layers unwatched (to compare costs, or
 /// where the watcher misbehaves).
 pub const OFF_ENV: &str = "EPERM_LAYERS";
+
+/// Distinct failed calls whose facts are kept for their repeats.
+const SEEN_MAX: usize = 1024;
 
 /// The seccomp filters eperm itself puts on a local workload.
 pub const OWN_FILTERS: u32 = 1;
@@ -72,6 +75,7 @@ fn attach(cgroup: Option<&Path>) -> Result<Watcher, String> {
 fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, started: Instant) {
     // Threads that restricted themselves with Landlock.
     let mut landlocked = HashSet::new();
+    let mut seen = HashMap::new();
     loop {
         // Read the flag first: a drain after it was set sees every call made.
         let last = stop.load(Ordering::Acquire);
@@ -83,7 +87,30 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
                         continue;
                     }
                     let time_ms = started.elapsed().as_millis() as u64;
-                    let mut refusal = Refusal::of(&raw, time_ms, OWN_FILTERS);
+                    // A call repeated in a loop is read from /proc once.
+                    let key = (
+                        raw.pid,
+                        raw.nr,
+                        raw.errno,
+                        raw.failed_caps,
+                        raw.strings.clone(),
+                    );
+                    let mut refusal = match seen.get(&key) {
+                        Some(known) => Refusal {
+                            time_ms,
+                            tid: raw.tid,
+                            ..Refusal::clone(known)
+                        },
+                        None => {
+                            let mut r = Refusal::of(&raw, time_ms, OWN_FILTERS);
+                            r.failure.landlocked = is_landlocked(&landlocked, raw.tid, raw.pid);
+                            if seen.len() >= SEEN_MAX {
+                                seen.clear();
+                            }
+                            seen.insert(key, r.clone());
+                            r
+                        }
+                    };
                     refusal.failure.landlocked = is_landlocked(&landlocked, raw.tid, raw.pid);
                     let _ = tx.send(Watch::Refused(Box::new(refusal)));
                 }
@@ -96,6 +123,9 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
             }
         }
         if last {
+            if let Some(n) = watcher.lost().ok().filter(|&n| n > 0) {
+                let _ = tx.send(Watch::Lost(n));
+            }
             return;
         }
         std::thread::park_timeout(Duration::from_millis(100));

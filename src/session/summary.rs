@@ -27,6 +27,8 @@ pub struct Summary {
     /// A layer watcher reports to this summary: the profile's events are kept
     /// for [`Summary::watched`] to join.
     pub(crate) joining: bool,
+    /// Refusals the kernel's queue had no room for.
+    pub layers_lost: u64,
 }
 
 /// Whether the layer watcher ran.
@@ -172,6 +174,10 @@ impl Summary {
                 self.layers = Layers::NotWatched(why);
                 return None;
             }
+            Watch::Lost(n) => {
+                self.layers_lost = n;
+                return None;
+            }
             Watch::Refused(r) => *r,
         };
         let said = self
@@ -306,8 +312,17 @@ impl Summary {
         if let Layers::NotWatched(why) = &self.layers {
             return format!("eperm: other layers: not watched ({why})\n");
         }
+        let lost = if self.layers_lost > 0 {
+            format!(
+                "eperm: other layers: {} more refusal{} lost (the kernel's queue was full)\n",
+                self.layers_lost,
+                plural(self.layers_lost)
+            )
+        } else {
+            String::new()
+        };
         if self.refusals.is_empty() {
-            return String::new();
+            return lost;
         }
         let calls: u64 = self.refusals.iter().map(|r| r.hits).sum();
         let mut s = format!(
@@ -317,7 +332,7 @@ impl Summary {
         for r in &self.refusals {
             s += &r.render();
         }
-        s
+        s + &lost
     }
 
     fn render_denials(&self, file: Option<&str>) -> String {

@@ -23,6 +23,8 @@ pub enum Watch {
     /// It could not be attached, and why.
     NotWatched(String),
     Refused(Box<Refusal>),
+    /// The kernel's queue was full: this many refusals were not reported.
+    Lost(u64),
 }
 
 /// One failed call, and (once the collector joined it with the profile's
