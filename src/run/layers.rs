@@ -102,8 +102,7 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
                             ..Refusal::clone(known)
                         },
                         None => {
-                            let mut r = Refusal::of(&raw, time_ms, OWN_FILTERS);
-                            r.failure.landlocked = is_landlocked(&landlocked, raw.tid, raw.pid);
+                            let r = Refusal::of(&raw, time_ms, OWN_FILTERS);
                             if seen.len() >= SEEN_MAX {
                                 seen.clear();
                             }

@@ -66,7 +66,11 @@ impl Refusal {
             failed_caps: raw.failed_caps,
             other_filters: raw.filters.map(|n| n.saturating_sub(own_filters)),
             profile: layer::Profile::Allows,
-            path: path_facts(raw, arch, &syscall),
+            // The record holds the native argument registers: an ia32 call's
+            // are others (bx, cx, …), so its strings are not its arguments.
+            path: (!raw.ia32)
+                .then(|| path_facts(raw, arch, &syscall))
+                .flatten(),
             caller: caller(raw.pid).or(Some(Caller {
                 uid: raw.uid,
                 gids: vec![raw.gid],
