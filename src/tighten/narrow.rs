@@ -131,7 +131,10 @@ pub struct Proposal {
 /// the sentence `check`'s arg-semantics warning says too.
 pub fn semantics(runtime: Option<&eperm_core::target::Runtime>) -> String {
     let (_, reading) = eperm_core::target::distinct_conditions(runtime);
-    format!("one rule per alternative, at most one condition per argument: {reading}")
+    format!(
+        "one rule per alternative, at most one condition per argument (a repeated index \
+         inside one rule is ORed by runc, ANDed by others: never written): {reading}"
+    )
 }
 
 impl Proposal {
@@ -548,12 +551,12 @@ mod tests {
             );
             readings.push(said);
         }
-        assert!(readings[1].contains("ORed"), "{}", readings[1]);
         assert!(
-            !readings[2].contains("ORed") && readings[2].contains("ANDs"),
+            readings[1].contains("the target) adds each condition"),
             "{}",
-            readings[2]
+            readings[1]
         );
+        assert!(readings[2].contains("(the target) ANDs"), "{}", readings[2]);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! screens mean to show, whatever the synthetic events carry.
 
 use super::{draw, Theme};
-use crate::app::testing::{default_without, event, one_run, press, with_coverage};
+use crate::app::testing::{
+    app_with, default_without, event, one_run, press, with_coverage, COVERAGE_PROFILE,
+};
 use crate::app::{App, Config, Key, Mods, Msg};
 use crate::profile::load_str;
 use crate::run::WorkloadExit;
@@ -305,6 +307,39 @@ fn coverage_view_120x40() {
 #[test]
 fn coverage_view_80x24() {
     snap!(screen(&coverage_app(), 80, 24));
+}
+
+/// Issue 34: a junk name (`WIFEXITED`, from a naive regex) showed "unused ·
+/// kept" and `p` had nothing to prune; eBPF counting (no pids) showed "by 0
+/// processes" and a procs column of zeros.
+#[test]
+fn coverage_flags_junk_names_and_drops_processes_it_did_not_count() {
+    let text = COVERAGE_PROFILE.replace("\"write\"]", "\"write\", \"WIFEXITED\"]");
+    let mut coverage = one_run();
+    for t in &mut coverage.tallies {
+        t.pids.clear();
+    }
+    let mut app = app_with(
+        &text,
+        Config {
+            command: "worker".into(),
+            path: Some("p.json".into()),
+            coverage: true,
+            ..Config::default()
+        },
+    );
+    app.update(Msg::CoverageLoaded(coverage));
+    press(&mut app, 'c');
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("WIFEXITED") && s.contains("no syscall"), "{s}");
+    assert!(!s.contains("procs") && !s.contains("by 0"), "{s}");
+    assert!(s.contains("1 use through this rule, over 1 run"), "{s}");
+    press(&mut app, 'p');
+    let s = showing(&app, 120, 40, "y write it");
+    assert!(s.contains("WIFEXITED"), "p prunes the junk name: {s}");
+    // Counted with pids, the column and the clause are back.
+    let s = screen(&coverage_app(), 120, 40);
+    assert!(s.contains("procs") && s.contains("by 1 process,"), "{s}");
 }
 
 #[test]

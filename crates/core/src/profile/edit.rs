@@ -326,7 +326,18 @@ fn apply_placed(
     comment: Option<&str>,
     grouped: bool,
 ) -> Result<Applied, EditError> {
-    edits.iter().try_for_each(Edit::validate)?;
+    // Taking out a name the profile lists is sound whatever the name (a junk
+    // `WIFEXITED` from a bad import included); any other unknown name is a typo.
+    let listed = |name: &str| {
+        profile
+            .rules
+            .iter()
+            .any(|r| r.names.iter().any(|n| n.name == name))
+    };
+    edits
+        .iter()
+        .filter(|e| !matches!(e, Edit::Remove(name) if listed(name)))
+        .try_for_each(Edit::validate)?;
     let mut current = profile.clone();
     let mut reports = Vec::with_capacity(edits.len());
     for edit in edits {

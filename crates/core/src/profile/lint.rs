@@ -932,7 +932,9 @@ mod tests {
             let mut runtime = crate::target::Runtime::newest(kind);
             runtime.version = crate::target::Version::parse(version);
             target.runtime = Some(runtime);
-            only_on(&profile(X86, "", rule), &target).3
+            let all = lints_on(&profile(X86, "", rule), &target);
+            let found = all.iter().find(|d| d.code == "arg-semantics");
+            found.expect("warned").message.clone()
         };
         let old = on(crate::target::RuntimeKind::Youki, "0.6.0");
         assert!(
