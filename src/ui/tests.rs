@@ -87,6 +87,49 @@ fn showing(app: &App, w: u16, h: u16, text: &str) -> String {
     s
 }
 
+/// Issue 34: at 80 columns the status line was cut mid-word ("77 eve"). Whole
+/// fields go instead, the least important first; a long command is cut with …
+#[test]
+fn the_status_lines_drop_whole_fields_at_80x24() {
+    let mut app = busy(false);
+    app.run.denials = 77;
+    let s = screen(&app, 80, 24);
+    let lines: Vec<&str> = s.lines().take(2).collect();
+    assert!(
+        !lines[1].contains("77 eve") || lines[1].ends_with("77 events"),
+        "{s}"
+    );
+    for field in lines[1].split(" · ") {
+        let whole = [
+            "profile [saved] profiles/p.json",
+            "notify permissive",
+            "hold off",
+            "notify ok",
+            "77 events",
+        ];
+        assert!(whole.contains(&field), "{field:?} is a cut field: {s}");
+    }
+    assert!(
+        lines[1].starts_with("profile [saved] profiles/p.json · notify permissive"),
+        "{s}"
+    );
+    // Wide enough, nothing goes.
+    let wide = screen(&app, 140, 24);
+    assert!(
+        wide.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(" · hold off · notify ok · 77 events"),
+        "{wide}"
+    );
+    // A command too long for the line is cut with …, pid and state stay.
+    app.run.command = format!("sh -c '{}'", "x".repeat(100));
+    let s = screen(&app, 80, 24);
+    let first = s.lines().next().unwrap();
+    assert!(first.contains("…") && first.ends_with(" · running"), "{s}");
+    assert!(first.chars().count() <= 80, "{first}");
+}
+
 #[test]
 fn one_of_a_thing_is_singular_on_screen() {
     let mut app = app(false);
