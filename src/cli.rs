@@ -500,7 +500,10 @@ pub struct EditArgs {
     /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp).
     #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
-    /// Allow these syscalls (comma list).
+    /// Allow these syscalls (comma list). A name goes into an uncommented
+    /// ALLOW list, never into a rule whose comment gives its own reason
+    /// (`merge`'s "needed by every input"): a rule of its own then. Risky
+    /// names are warned of, as the TUI's detail pane does.
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
     pub allow: Vec<String>,
     /// Deny these syscalls, optionally with an errno: `ptrace`, `clone3:ENOSYS`.

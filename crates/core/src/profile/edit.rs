@@ -320,6 +320,13 @@ pub fn apply_grouped(
     apply_placed(profile, edits, Some(comment), true)
 }
 
+/// Like [`apply`], but names are only added to rules without a comment: a rule
+/// made for a stated reason (`merge`'s "needed by every input") is not made to
+/// say it of a name added later; a new rule takes the name then.
+pub fn apply_uncommented(profile: &Profile, edits: &[Edit]) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, None, true)
+}
+
 fn apply_placed(
     profile: &Profile,
     edits: &[Edit],
