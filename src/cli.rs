@@ -292,12 +292,13 @@ pub struct PodmanArgs {
     #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
     /// podman's OCI runtime, a name or a path (`podman --runtime`; default:
-    /// podman's own, crun unless configured otherwise).
+    /// the one podman's arguments give, before or after `run`, else podman's
+    /// own, crun unless containers.conf says otherwise).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     #[command(flatten)]
     pub common: ContainerArgs,
-    /// `run [podman run options] IMAGE [CMD…]`, after `--`.
+    /// `[podman options] run [podman run options] IMAGE [CMD…]`, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "PODMAN_ARGS")]
     pub podman: Vec<OsString>,
 }
