@@ -64,6 +64,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(" ✔ clean run ", theme.banner()),
         ));
     }
+    let second = profile_line(app, theme);
+    frame.render_widget(
+        Paragraph::new(vec![fit(first, width), fit(second, width)]),
+        area,
+    );
+}
+
+/// The second line: the profile and how it is applied, the sources, the count.
+fn profile_line(app: &App, theme: &Theme) -> Vec<Field> {
+    let run = &app.run;
     let file = match (&app.path, app.path_pending) {
         (Some(p), false) => p.display().to_string(),
         _ => format!(
@@ -104,7 +114,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
     // Dropped first to last when the line is too narrow: the events count
     // (the Events pane's title has it too), hold, the sources, the mode.
-    let second = vec![
+    vec![
         Field::new(5, profile).shrinking(),
         Field::new(4, vec![Span::raw(mode)]),
         Field::new(
@@ -119,11 +129,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             1,
             vec![Span::raw(plural(run.denials as usize, "event", "events"))],
         ),
-    ];
-    frame.render_widget(
-        Paragraph::new(vec![fit(first, width), fit(second, width)]),
-        area,
-    );
+    ]
 }
 
 /// One field of a status line, and how much it matters: when the line is too
