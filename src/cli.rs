@@ -418,6 +418,10 @@ pub struct TightenArgs {
     pub narrow: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -452,6 +456,10 @@ pub struct RecordArgs {
     pub verify: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -470,8 +478,10 @@ pub struct TargetArgs {
     #[arg(long)]
     pub kernel: Option<String>,
     /// The runtime that loads the profile: runc, crun or youki, optionally
-    /// @VERSION (default: the one found here, else runc's newest).
-    #[arg(long, value_name = "NAME[@VERSION]")]
+    /// @VERSION (default: the one found here, else runc's newest); `none` for a
+    /// profile meant only for `eperm run` and plain processes (no runtime's
+    /// start-up to allow).
+    #[arg(long, value_name = "NAME[@VERSION]|none")]
     pub runtime: Option<String>,
     /// The libseccomp release the runtime links, e.g. 2.5.4 (default: the
     /// runtime's, found here, else the newest eperm has the table of).

@@ -13,6 +13,7 @@ use crate::tighten::narrow;
 use crate::tighten::prune::{pruned, report};
 
 pub fn run(args: &TightenArgs) -> Result<u8, Error> {
+    let runtimes = super::ready::runtimes(args.runtime.as_deref())?;
     let profile = load_file(&args.profile)?;
     // Coverage runs through notify, as under the profile (see `Session::cover`).
     let how = Local {
@@ -48,6 +49,9 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     if args.narrow {
         out = narrowed(&out, &coverage, "tightened by eperm")?;
     }
+    // The runtime's start-up never runs here: what pruning took of it goes back, apart.
+    let out_name = args.output.display().to_string();
+    let out = super::ready::made_ready(&out, &runtimes, session.target.arch, &out_name)?;
     let from = format!("{} tightened to its coverage", profile.file);
     super::write_profile(&args.output, &out.text, &from, &args.format)?;
     eprintln!("eperm: wrote {}", args.output.display());

@@ -18,7 +18,7 @@
 
 use crate::arch::Arch;
 use crate::profile::edit::{apply_grouped, Applied, Edit, EditError};
-use crate::profile::{Action, Profile, Resolved};
+use crate::profile::{Action, Diagnostic, Form, Profile, Resolved, Severity};
 use crate::target::{Lookup, RuntimeKind};
 
 /// What runc's Go runtime may call at any moment: thread wake-ups, preemption
@@ -256,6 +256,47 @@ pub fn missing_hint(file: &str, missing: &[&str]) -> String {
          a profile meant only for `eperm run` and plain processes: `--runtime none`",
         missing.join(",")
     )
+}
+
+/// Does the profile's document set no-new-privileges (an OCI config.json's
+/// `process.noNewPrivileges`)? Docker's and Kubernetes' defaults do not.
+pub fn no_new_privs(profile: &Profile) -> bool {
+    let process = profile.root.get("process");
+    let nnp = process.and_then(|p| p.get("noNewPrivileges"));
+    profile.form == Form::OciConfig
+        && nnp.is_some_and(|n| n.value == crate::json::Value::Bool(true))
+}
+
+/// `check`'s finding: an error when the target's runtime cannot start a
+/// container under the profile, a note when eperm does not know its start-up.
+pub fn diagnostic(profile: &Profile, resolved: &Resolved) -> Option<Diagnostic> {
+    let runtime = resolved.target.runtime.as_ref()?;
+    let node = profile.seccomp_node();
+    let span = node.get("defaultAction").unwrap_or(node).span;
+    let path = profile.path("defaultAction");
+    let at = |severity, code, message| {
+        Diagnostic::new(severity, code, &profile.text, span, path.clone(), message)
+    };
+    match readiness(resolved, no_new_privs(profile)) {
+        Readiness::Ready => None,
+        Readiness::Missing(missing) => Some(
+            at(
+                Severity::Error,
+                "runtime-cannot-start",
+                missing_text(&runtime.short(), &missing),
+            )
+            .hint(missing_hint(&profile.file, &missing)),
+        ),
+        Readiness::Unknown => Some(at(
+            Severity::Info,
+            "runtime-start-up-unknown",
+            format!(
+                "eperm has not measured what {} calls on {} before the workload starts: whether it starts a container under this profile is unknown",
+                runtime.kind.name(),
+                resolved.target.arch.name()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -42,8 +42,7 @@ fn no_new_privileges_needs_fewer_calls_and_unmeasured_targets_are_unknown() {
 
 #[test]
 fn a_deny_everything_profile_names_each_missing_call() {
-    let Readiness::Missing(missing) = readiness_of(DENY_ALL, Some(RuntimeKind::Runc), false)
-    else {
+    let Readiness::Missing(missing) = readiness_of(DENY_ALL, Some(RuntimeKind::Runc), false) else {
         panic!("runc cannot start under it");
     };
     for name in ["capset", "fstatfs", "execve", "futex"] {
@@ -90,7 +89,10 @@ fn an_explicit_denial_is_missing_and_a_conditional_allowance_is_not() {
         r#""prctl"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}, {"names": ["getpid""#,
     );
     let conditional = load_str("p.json", text.clone()).unwrap();
-    assert!(conditional.rules.iter().any(|r| !r.args.is_empty()), "{text}");
+    assert!(
+        conditional.rules.iter().any(|r| !r.args.is_empty()),
+        "{text}"
+    );
     assert_eq!(
         readiness_of(&text, Some(RuntimeKind::Crun), false),
         Readiness::Ready
@@ -110,7 +112,11 @@ fn allowing_them_writes_one_commented_rule_that_starts_both_runtimes() {
         .filter(|r| r.comment.as_deref().is_some_and(is_startup_comment))
         .collect();
     assert_eq!(startup.len(), 1, "{}", applied.text());
-    assert!(startup[0].comment.as_deref().unwrap().contains("runc, crun"));
+    assert!(startup[0]
+        .comment
+        .as_deref()
+        .unwrap()
+        .contains("runc, crun"));
     // read was allowed already, in the profile's own rule: left there.
     assert!(!startup[0].names.iter().any(|n| n.name == "read"));
     for runtime in runtimes {
