@@ -81,7 +81,7 @@ fn follow_and_report(
         }
         return Ok(outcome.exit.code());
     };
-    let runtime = session.oci_runtime().map_or("unknown", |r| r.name());
+    let runtime = session.oci_runtime();
     let allowed = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
     let text = allowed.text;
     match save.as_mut() {

@@ -11,7 +11,7 @@
 //!   sends every syscall that only the default would deny to NOTIFY. runc's init
 //!   makes calls after loading the filter and before eperm holds the listener: a
 //!   NOTIFY on any of those would wait for ever, so they
-//!   ([`RUNC_HANDOFF`](super::oci_runtime::RUNC_HANDOFF)) stay LOG. Calls that an
+//!   (runc's start-up calls, [`crate::startup`]) stay LOG. Calls that an
 //!   argument condition lets through only sometimes are left to the default
 //!   (LOG): a JSON rule cannot express "none of those conditions held".
 //!
