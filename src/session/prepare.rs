@@ -189,7 +189,7 @@ impl Session {
         target: Target,
         how: Container,
     ) -> Result<Session, Error> {
-        let plan = Plan::new(runtime, mode, target.clone())
+        let plan = Plan::new(runtime, mode, target.clone(), how.enforce)
             .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
         Ok(Session {
             profile,
