@@ -47,7 +47,9 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
         pruned(&profile, &coverage, &arches).map_err(|e| Error::bad_input(e.to_string()))?;
     eprintln!("{removed}");
     if args.narrow {
-        out = narrowed(&out, &coverage, "tightened by eperm")?;
+        // The runtime calls its start-up calls with arguments of its own.
+        let (start_up, _) = crate::startup::union(&runtimes, session.target.arch);
+        out = narrowed(&out, &coverage, "tightened by eperm", &start_up)?;
     }
     // The runtime's start-up never runs here: what pruning took of it goes back, apart.
     let out_name = args.output.display().to_string();
@@ -59,9 +61,27 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     super::verified(&args.output, &args.command, last, "under coverage")
 }
 
-/// Applies every narrowing proposal for `coverage` to `profile`, saying what each does.
-fn narrowed(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Profile, Error> {
-    let proposals = narrow::proposals(profile, coverage);
+/// Applies every narrowing proposal for `coverage` to `profile` but those for
+/// the names in `keep`, saying what each does.
+fn narrowed(
+    profile: &Profile,
+    coverage: &Coverage,
+    comment: &str,
+    keep: &[&str],
+) -> Result<Profile, Error> {
+    let mut proposals = narrow::proposals(profile, coverage);
+    let kept: Vec<String> = proposals
+        .iter()
+        .filter(|p| keep.contains(&p.syscall.as_str()))
+        .map(|p| p.syscall.clone())
+        .collect();
+    if !kept.is_empty() {
+        eprintln!(
+            "eperm: not narrowed, the container runtime's start-up calls them with arguments of its own: {}",
+            kept.join(", ")
+        );
+    }
+    proposals.retain(|p| !kept.contains(&p.syscall));
     let mut out = profile.clone();
     for p in &proposals {
         let why = format!("{comment}: {}", p.explanation);

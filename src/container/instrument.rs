@@ -397,6 +397,49 @@ mod tests {
         }
     }
 
+    /// `--enforce`: runc's start-up calls the original refuses stay refused as
+    /// it refuses them (a NOTIFY would hang runc, a LOG would let it start).
+    #[test]
+    fn enforcing_copy_keeps_refused_start_up_calls_refused_as_written() {
+        let text = with_denials(
+            r#"{"names": ["fstatfs", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}"#,
+        )
+        .replace(
+            r#""SCMP_ACT_ERRNO","#,
+            r#""SCMP_ACT_ERRNO", "defaultErrnoRet": 13,"#,
+        );
+        let original = load_str("p.json", text.clone()).unwrap();
+        let how = Instrument::Notify {
+            listener: Some("/run/eperm.sock".into()),
+            runtime: OciRuntime::Runc,
+            refused: vec!["fstatfs".into(), "capset".into()],
+        };
+        let copy = instrument(&original, &target(), &how);
+        let profile = load_str("copy.json", copy.clone()).unwrap();
+        let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
+        let x86_64 = |name: &str| {
+            let nr = Arch::X86_64.syscall_nr(name).unwrap();
+            compiled.evaluate(Arch::X86_64, nr, [0; 6]).verdict
+        };
+        assert_eq!(
+            x86_64("fstatfs"),
+            Verdict::of(Action::Errno, Some(1)),
+            "{copy}"
+        );
+        assert_eq!(
+            x86_64("capset"),
+            Verdict::of(Action::Errno, Some(13)),
+            "{copy}"
+        );
+        assert_eq!(x86_64("mkdir").action, Action::Notify);
+        assert_eq!(
+            x86_64("execve").action,
+            Action::Log,
+            "the rest of the handoff"
+        );
+        assert_eq!(x86_64("mount").action, Action::Notify);
+    }
+
     #[test]
     fn notify_copy_for_crun_notifies_every_denial_write_and_the_default_included() {
         let text = with_denials(

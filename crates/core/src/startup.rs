@@ -7,8 +7,9 @@
 //! TUI's folding of the runtime's rows and `eperm docker -o`.
 //!
 //! Measured on x86_64 (runc 1.1.5 with Go 1.19, crun 1.8.1; kernel 6.18) under a
-//! deny-everything profile, each run watched by eperm: runc through its seccomp
-//! listener, crun through the audit log with a LOG default. Without
+//! deny-everything profile, each run watched by eperm (`eperm oci`, `eperm
+//! podman --runtime runc|crun`, `runc run` and `crun run` of a bundle), the
+//! union of what each way of starting called. Without
 //! no-new-privileges both load the filter before they drop privileges, so their
 //! whole privilege drop runs under it; with it, the filter comes last. runc's
 //! init is Go: its runtime's thread wake-ups, signals and memory calls come and
@@ -86,21 +87,28 @@ const RUNC_NO_NEW_PRIVS: &[&str] = &[
 ];
 
 /// crun 1.8's init without no-new-privileges: its privilege drop, signal
-/// mask reset, sync socket and the exec.
+/// mask reset, sync socket, the wait for `crun start` (podman creates, then
+/// starts: pselect6, and a helper it kills and reaps) and the exec.
 const CRUN: &[&str] = &[
     "capset",
     "close",
     "execve",
+    "kill",
+    "munmap",
     "prctl",
+    "pselect6",
+    "read",
     "rt_sigaction",
     "rt_sigprocmask",
     "setresgid",
     "setresuid",
+    "wait4",
     "write",
 ];
 
-/// crun 1.8's init with no-new-privileges: the filter is its last step.
-const CRUN_NO_NEW_PRIVS: &[&str] = &["close", "execve"];
+/// crun 1.8's init with no-new-privileges: the filter comes after the privilege
+/// drop; its helper killed and reaped, and the exec.
+const CRUN_NO_NEW_PRIVS: &[&str] = &["close", "execve", "kill", "munmap", "wait4"];
 
 /// The runtimes eperm knows the start-up of.
 pub const MEASURED: [RuntimeKind; 2] = [RuntimeKind::Runc, RuntimeKind::Crun];
