@@ -61,8 +61,11 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     super::verified(&args.output, &args.command, last, "under coverage")
 }
 
-/// Applies every narrowing proposal for `coverage` to `profile` but those for
-/// the names in `keep`, saying what each does.
+/// Applies every narrowing proposal for `coverage` to `profile`, saying what
+/// each does, but those that would keep the names in `keep` (the runtime's
+/// start-up calls, made with arguments of its own) to the values seen: only a
+/// mask of dangerous bits (clone's namespace flags, memory both writable and
+/// executable) is narrowed there, which neither runtime's init sets.
 fn narrowed(
     profile: &Profile,
     coverage: &Coverage,
@@ -70,9 +73,14 @@ fn narrowed(
     keep: &[&str],
 ) -> Result<Profile, Error> {
     let mut proposals = narrow::proposals(profile, coverage);
+    let by_values = |p: &narrow::Proposal| {
+        p.seen
+            .iter()
+            .any(|s| !matches!(s.position.form, narrow::Form::Masked(_)))
+    };
     let kept: Vec<String> = proposals
         .iter()
-        .filter(|p| keep.contains(&p.syscall.as_str()))
+        .filter(|p| keep.contains(&p.syscall.as_str()) && by_values(p))
         .map(|p| p.syscall.clone())
         .collect();
     if !kept.is_empty() {

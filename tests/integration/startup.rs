@@ -9,8 +9,7 @@ use super::clients::run_script;
 use super::container::{docker_host, plain_docker_host};
 use super::podman::{in_store, lost_its_start_race, store, ULIMITS};
 use super::util::{
-    assert_has, assert_success, eperm, host_rootfs, require_root, stderr, stdout,
-    write_runc_config,
+    assert_has, assert_success, eperm, host_rootfs, require_root, stderr, stdout, write_runc_config,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -99,7 +98,10 @@ fn assert_starts_everywhere(dir: &Path, profile: &Path) {
         ("podman with crun", plain_podman("crun", profile)),
         ("podman with runc", plain_podman("runc", profile)),
         ("runc run", plain_runc(dir, profile, false)),
-        ("runc run, no-new-privileges", plain_runc(dir, profile, true)),
+        (
+            "runc run, no-new-privileges",
+            plain_runc(dir, profile, true),
+        ),
     ];
     for (how, out) in runs {
         assert!(
@@ -222,7 +224,13 @@ fn eperm_docker_enforce_fails_to_start_as_plain_docker_does_and_says_why() {
     assert!(!plain.status.success(), "{}", stdout(&plain));
     assert_has(&stderr(&plain), "operation not permitted");
 
-    let mut args = vec!["docker", "--enforce", "--no-tui", "-p", bare.to_str().unwrap()];
+    let mut args = vec![
+        "docker",
+        "--enforce",
+        "--no-tui",
+        "-p",
+        bare.to_str().unwrap(),
+    ];
     args.push("--");
     args.extend(run_script(&[], SCRIPT));
     let out = eperm()

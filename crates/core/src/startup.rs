@@ -178,8 +178,14 @@ pub fn allow(
     all.extend(extra.iter().cloned());
     all.sort();
     all.dedup();
-    // The edit engine leaves a name alone where the profile allows it already.
-    let edits: Vec<Edit> = all.into_iter().map(Edit::Allow).collect();
+    // A name some allowance names stays as it is: its conditions (tighten's
+    // narrowing) are the profile's word (see `readiness`).
+    let allowed = profile.allowed_names();
+    let edits: Vec<Edit> = all
+        .into_iter()
+        .filter(|n| !allowed.contains(n))
+        .map(Edit::Allow)
+        .collect();
     let applied = apply_grouped(profile, &edits, &comment(runtimes))?;
     Ok((applied, unknown))
 }
