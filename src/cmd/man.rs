@@ -118,7 +118,10 @@ fn exit_status(roff: &mut Roff, subcommand: Option<&str>) {
                 "0",
                 "the profile has no errors (warnings and notes may remain)",
             ),
-            ("1", "the profile has errors: a runtime would refuse it"),
+            (
+                "1",
+                "the profile has errors: a runtime would refuse it, or could not start a container under it",
+            ),
             ("2", "bad usage, or a profile that cannot be read or parsed"),
         ],
         Some("run") | None => &[
