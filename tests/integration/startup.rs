@@ -269,3 +269,74 @@ fn eperm_docker_enforce_fails_to_start_as_plain_docker_does_and_says_why() {
         "note: without eperm this container would not start (--enforce shows it)",
     );
 }
+
+/// `merge` and `export` make their output ready too, unless told `--runtime none`.
+#[test]
+fn merged_and_exported_profiles_allow_the_start_up_calls_unless_for_plain_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, names: &str| {
+        let path = dir.path().join(name);
+        let text = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{{"names": [{names}], "action": "SCMP_ACT_ALLOW"}}]}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let a = write("a.json", r#""read", "exit_group""#);
+    let b = write("b.json", r#""write", "mkdir""#);
+    let check = |path: &Path, runtime: &str| {
+        let args = ["check", "--runtime", runtime, path.to_str().unwrap()];
+        eperm().args(args).output().unwrap().status.code()
+    };
+    assert_eq!(check(&a, "runc"), Some(1), "the inputs cannot start one");
+
+    let merged = dir.path().join("merged.json");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let said = eperm_ok(&["merge", "-o", merged.to_str().unwrap(), a, b]);
+    assert_has(&said, "is ready for runc and crun containers");
+    let exported = dir.path().join("exported.yaml");
+    let out = exported.to_str().unwrap();
+    eperm_ok(&["export", "--format", "spo", "--name", "a", "-o", out, a]);
+    for path in [&merged, &exported] {
+        for runtime in ["runc", "crun"] {
+            assert_eq!(
+                check(path, runtime),
+                Some(0),
+                "{} {runtime}",
+                path.display()
+            );
+        }
+        assert_has(
+            &std::fs::read_to_string(path).unwrap(),
+            "needed by the container runtime (runc, crun) before the workload starts",
+        );
+    }
+
+    // For crun only; for plain processes only.
+    let crun = dir.path().join("crun.json");
+    let args = [
+        "merge",
+        "--runtime",
+        "crun",
+        "-o",
+        crun.to_str().unwrap(),
+        a,
+        b,
+    ];
+    assert_has(&eperm_ok(&args), "is ready for crun containers");
+    assert_eq!(check(&crun, "crun"), Some(0));
+    assert_eq!(check(&crun, "runc"), Some(1));
+    let bare = dir.path().join("bare.json");
+    let args = [
+        "merge",
+        "--runtime",
+        "none",
+        "-o",
+        bare.to_str().unwrap(),
+        a,
+        b,
+    ];
+    assert_has(&eperm_ok(&args), "is for plain processes only");
+    assert_eq!(check(&bare, "crun"), Some(1));
+    assert_eq!(check(&bare, "none"), Some(0));
+}
