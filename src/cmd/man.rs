@@ -120,9 +120,19 @@ fn exit_status(roff: &mut Roff, subcommand: Option<&str>) {
             ),
             (
                 "1",
-                "the profile has errors: a runtime would refuse it, or could not start a container under it",
+                "the profile has errors: a runtime would refuse it or could not start a container under it (or, with --baseline, it is looser than BASE)",
             ),
             ("2", "bad usage, or a profile that cannot be read or parsed"),
+        ],
+        Some("diff") => &[
+            ("0", "every verdict is the same"),
+            ("1", "some call is decided differently"),
+            ("2", "bad usage, or a profile that cannot be read or parsed"),
+        ],
+        Some("rebase") => &[
+            ("0", "every change was carried or is already in NEW"),
+            ("1", "conflicts are left for you to decide (the result is written)"),
+            ("2", "bad usage, a profile that cannot be read, or OUT is an input"),
         ],
         Some("run") | None => &[
             ("0", "success"),
