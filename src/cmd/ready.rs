@@ -1,4 +1,4 @@
-//! What the commands that write a profile (record, tighten, merge, export) do
+//! What the commands that write a profile (record, tighten, merge, rebase, export) do
 //! so that it starts the containers it is meant for: the container runtimes'
 //! start-up calls in a rule of their own (see [`crate::startup`]), unless the
 //! user asks for a profile for plain processes only (`--runtime none`).

@@ -340,3 +340,31 @@ fn merged_and_exported_profiles_allow_the_start_up_calls_unless_for_plain_proces
     assert_eq!(check(&bare, "crun"), Some(1));
     assert_eq!(check(&bare, "none"), Some(0));
 }
+
+/// `rebase` writes a result ready for the runtimes too.
+#[test]
+fn a_rebased_profile_allows_the_start_up_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, names: &str| {
+        let path = dir.path().join(name);
+        let text = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{{"names": [{names}], "action": "SCMP_ACT_ALLOW"}}]}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let old = write("old.json", r#""read", "exit_group""#);
+    let custom = write("custom.json", r#""read", "exit_group", "mkdir""#);
+    let new = write("new.json", r#""read", "exit_group", "openat""#);
+    let out = dir.path().join("rebased.json");
+    let args = ["rebase", &custom, "--from", &old, "--onto", &new];
+    let said = eperm_ok(&[&args[..], &["-o", out.to_str().unwrap()]].concat());
+    assert_has(&said, "is ready for runc and crun containers");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_has(&text, "\"mkdir\"");
+    for runtime in ["runc", "crun"] {
+        let check = ["check", "--runtime", runtime, out.to_str().unwrap()];
+        let code = eperm().args(check).output().unwrap().status.code();
+        assert_eq!(code, Some(0), "{runtime}: {text}");
+    }
+}
