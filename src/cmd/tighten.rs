@@ -49,7 +49,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
     if args.narrow {
         // The runtime calls its start-up calls with arguments of its own.
         let (start_up, _) = crate::startup::union(&runtimes, session.target.arch);
-        out = narrowed(&out, &coverage, "tightened by eperm", &start_up)?;
+        out = narrowed(&out, &coverage, &session, "tightened by eperm", &start_up)?;
     }
     // The runtime's start-up never runs here: what pruning took of it goes back, apart.
     let out_name = args.output.display().to_string();
@@ -69,6 +69,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
 fn narrowed(
     profile: &Profile,
     coverage: &Coverage,
+    session: &Session,
     comment: &str,
     keep: &[&str],
 ) -> Result<Profile, Error> {
@@ -101,8 +102,9 @@ fn narrowed(
             eprintln!("  {rule}");
         }
     }
-    if let Some(p) = proposals.first() {
-        eprintln!("eperm: rules read alike by every runtime: {}", p.semantics);
+    if !proposals.is_empty() {
+        let runtime = session.target.runtime.as_ref();
+        eprintln!("eperm: the narrowed rules: {}", narrow::semantics(runtime));
     }
     Ok(out)
 }
