@@ -535,8 +535,11 @@ fn an_allowance_after_merge_gets_a_rule_of_its_own_and_its_risk_said() {
     };
     let (a, b) = (input("a.json", "mkdir"), input("b.json", "chmod"));
     let merged = dir.path().join("m.json");
+    // For plain processes: no start-up rule of the runtimes' (startup.rs has it).
     let out = run(&[
         "merge",
+        "--runtime",
+        "none",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
         "-o",
