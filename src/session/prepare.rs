@@ -64,6 +64,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 
@@ -199,6 +200,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 

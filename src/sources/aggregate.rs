@@ -144,6 +144,7 @@ mod tests {
             decision: Decision::Allowed,
             container: None,
             interference: None,
+            stack: None,
         }
     }
 
