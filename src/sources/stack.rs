@@ -51,9 +51,16 @@ impl Frame {
         .any(|prefix| name.starts_with(prefix));
         let go_runtime = self.function.as_ref().is_some_and(|f| {
             let f = f.as_bytes();
-            [&b"runtime."[..], b"syscall.", b"internal/", b"os."]
-                .iter()
-                .any(|p| f.starts_with(p))
+            [
+                &b"runtime."[..],
+                b"runtime/",
+                b"syscall.",
+                b"internal/",
+                b"os.",
+                b"golang.org/x/sys/",
+            ]
+            .iter()
+            .any(|p| f.starts_with(p))
         });
         let libc_start = self
             .function

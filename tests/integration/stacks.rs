@@ -97,7 +97,8 @@ fn call_line(text: &str) -> u64 {
     text.lines().position(|l| l.contains("THE CALL")).unwrap() as u64 + 1
 }
 
-/// Runs `exe` under the mkdir-denying profile in `mode`; its events and stderr.
+/// Runs `exe` under the mkdir-denying profile in `mode`; its `mkdir` and
+/// `mkdirat` events, and its stderr.
 fn run(mode: &str, exe: &Path, extra: &[&str]) -> (Vec<Value>, String) {
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("deny-mkdir.json");
@@ -117,7 +118,7 @@ fn run(mode: &str, exe: &Path, extra: &[&str]) -> (Vec<Value>, String) {
     assert_success(&out);
     let events = crate::util::events(&events)
         .into_iter()
-        .filter(|e| e["syscall"] == "mkdir")
+        .filter(|e| e["syscall"] == "mkdir" || e["syscall"] == "mkdirat")
         .collect();
     (events, stderr(&out))
 }
@@ -294,5 +295,72 @@ fn no_stacks_leaves_them_out() {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].get("stack"), None, "{}", events[0]);
         assert!(!summary.contains("from make_cache_dir"), "{summary}");
+    }
+}
+
+/// `main.main` → `main.doSetup` → `main.makeCacheDir` → `os.Mkdir`: a Go binary
+/// has no `.eh_frame`; it is unwound from its `.debug_frame` and named from its
+/// DWARF, Go's names in Go's spelling.
+const CACHE_GO: &str = r#"package main
+
+import (
+	"fmt"
+	"os"
+)
+
+//go:noinline
+func makeCacheDir(path string) error {
+	return os.Mkdir(path, 0o755) // THE CALL
+}
+
+//go:noinline
+func doSetup() error {
+	return makeCacheDir("/nonexistent/cache")
+}
+
+func main() {
+	if err := doSetup(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+"#;
+
+#[test]
+fn a_go_program_s_stack_has_go_s_names_in_order() {
+    crate::util::require_root("it installs filters");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.go"), CACHE_GO).unwrap();
+    std::fs::write(dir.path().join("go.mod"), "module cachetest\n\ngo 1.19\n").unwrap();
+    let exe = dir.path().join("cache-go");
+    let built = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&exe)
+        .arg(".")
+        .current_dir(dir.path())
+        // Its own build cache: nothing of the user's is read or written.
+        .env("GOCACHE", dir.path().join("gocache"))
+        .env("GOFLAGS", "-mod=mod")
+        .status()
+        .expect("go is needed for this test (tests/run.sh installs golang-go)");
+    assert!(built.success(), "go build failed");
+    for mode in ["notify", "trace"] {
+        let (events, summary) = run(mode, &exe, &[]);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let frames = frames(&events[0]);
+        assert_eq!(
+            among(
+                &frames,
+                &["os.Mkdir", "main.makeCacheDir", "main.doSetup", "main.main"]
+            ),
+            ["os.Mkdir", "main.makeCacheDir", "main.doSetup", "main.main"],
+            "{frames:?}"
+        );
+        let call = frames.iter().find(|f| f.0 == "main.makeCacheDir").unwrap();
+        assert_eq!((call.2.as_str(), call.3), ("main.go", call_line(CACHE_GO)));
+        let line = call_line(CACHE_GO);
+        assert_has(
+            &summary,
+            &format!("from main.makeCacheDir (main.go:{line}) ← main.doSetup ← main.main"),
+        );
     }
 }
