@@ -83,6 +83,7 @@ impl Summary {
                 args: e.example_args,
                 processes: e.comms.clone(),
                 bootstrap: e.bootstrap,
+                sites: crate::report::Denial::sites_of(e),
             })
             .collect();
         crate::report::Triage {

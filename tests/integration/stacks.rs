@@ -157,7 +157,8 @@ fn the_c_program_s_stack(mode: &str) {
     crate::util::require_root("it installs filters");
     let dir = tempfile::tempdir().unwrap();
     let exe = build(dir.path(), "cache", &[("cache.c", CACHE_C)], &[]);
-    let (events, summary) = run(mode, &exe, &[]);
+    let report = dir.path().join("report.md");
+    let (events, summary) = run(mode, &exe, &["--report", report.to_str().unwrap()]);
     assert_eq!(events.len(), 1, "{events:?}");
     let frames = frames(&events[0]);
     assert_eq!(
@@ -171,10 +172,10 @@ fn the_c_program_s_stack(mode: &str) {
     assert_eq!(call.1, exe.to_str().unwrap());
     assert_eq!((call.2.as_str(), call.3), ("cache.c", call_line(CACHE_C)));
     let line = call_line(CACHE_C);
-    assert_has(
-        &summary,
-        &format!("from make_cache_dir (cache.c:{line}) ← do_setup ← main"),
-    );
+    let site = format!("from make_cache_dir (cache.c:{line}) ← do_setup ← main");
+    assert_has(&summary, &site);
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert_has(&report, &format!("- `mkdir` 1×: `{site}`"));
 }
 
 #[test]
