@@ -365,3 +365,65 @@ fn a_go_program_s_stack_has_go_s_names_in_order() {
         );
     }
 }
+
+/// Removes the files and the directories it made when dropped.
+struct Installed(Vec<PathBuf>);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        for path in self.0.iter().rev() {
+            let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir(path));
+        }
+    }
+}
+
+/// A stripped binary whose debug info is installed apart, by build-id, where
+/// Debian's -dbgsym packages put it: its frames get their names and lines back.
+#[test]
+fn a_separate_debug_file_is_found_by_build_id() {
+    use object::Object as _;
+    crate::util::require_root("it installs filters and writes under /usr/lib/debug");
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "cache", &[("cache.c", CACHE_C)], &[]);
+    let debug = dir.path().join("cache.debug");
+    let ok = |cmd: &mut Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
+    ok(Command::new("objcopy")
+        .arg("--only-keep-debug")
+        .arg(&exe)
+        .arg(&debug));
+    ok(Command::new("strip").arg(&exe));
+    let bytes = std::fs::read(&exe).unwrap();
+    let id = object::File::parse(&*bytes)
+        .unwrap()
+        .build_id()
+        .unwrap()
+        .expect("gcc gives a build-id");
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let store = Path::new("/usr/lib/debug/.build-id").join(&hex[..2]);
+    let mut made = Vec::new();
+    for d in [
+        Path::new("/usr/lib/debug"),
+        Path::new("/usr/lib/debug/.build-id"),
+        &store,
+    ] {
+        if std::fs::create_dir(d).is_ok() {
+            made.push(d.to_path_buf());
+        }
+    }
+    let target = store.join(format!("{}.debug", &hex[2..]));
+    assert!(!target.exists(), "{} exists already", target.display());
+    std::fs::copy(&debug, &target).unwrap();
+    made.push(target);
+    let _installed = Installed(made);
+    for mode in ["notify", "trace"] {
+        let (events, _) = run(mode, &exe, &[]);
+        let frames = frames(&events[0]);
+        assert_eq!(
+            among(&frames, &["make_cache_dir", "do_setup", "main"]),
+            ["make_cache_dir", "do_setup", "main"],
+            "{frames:?}"
+        );
+        let call = frames.iter().find(|f| f.0 == "make_cache_dir").unwrap();
+        assert_eq!((call.2.as_str(), call.3), ("cache.c", call_line(CACHE_C)));
+    }
+}

@@ -27,6 +27,7 @@
 //! and named from their symbol table and DWARF — Go's own `.gopclntab` is not
 //! read, so a Go binary built with `-s -w` shows object+offset.
 
+mod debug_file;
 mod maps;
 pub mod object;
 
@@ -185,7 +186,7 @@ impl Stacks {
             return known.clone();
         }
         let path = m.map_file(pid);
-        let object = memory::within(OBJECT_DEADLINE, move || Object::open(&path))
+        let object = memory::within(OBJECT_DEADLINE, move || Object::open(&path, pid))
             .flatten()
             .map(Arc::new);
         if objects.len() >= MAX_OBJECTS {

@@ -11,6 +11,7 @@ use object::{Object as _, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind
 use std::fs::File;
 use std::io::Read;
 use std::ops::{Deref, Range};
+use std::os::unix::fs::OpenOptionsExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -59,6 +60,8 @@ pub struct Object {
     pub debug_frame: Option<Bytes>,
     /// Function symbols (`.symtab` and `.dynsym`): start, size, name; by start.
     symbols: Vec<(u64, u64, Vec<u8>)>,
+    /// The separate debug file, when the object's DWARF is there.
+    debug: Option<Arc<[u8]>>,
     /// Its DWARF, parsed on first use; `None` inside: it has none, or it is bad.
     /// The lock is only tried: a parse that hangs on a hostile file leaves its
     /// frames unnamed instead of blocking the next one.
@@ -77,9 +80,43 @@ pub struct Named {
 impl Object {
     /// Reads and parses the file; `None` when it cannot be read or is not an ELF
     /// file eperm can use.
-    pub fn open(path: &str) -> Option<Object> {
-        let file = read_regular(path)?;
-        catch_unwind(AssertUnwindSafe(|| Object::parse(file))).ok()?
+    pub fn open(path: &str, pid: u32) -> Option<Object> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .ok()?;
+        let file = read_regular(file)?;
+        let mut object = catch_unwind(AssertUnwindSafe(|| Object::parse(file))).ok()??;
+        if let Some(debug) = object.separate_debug_file(pid) {
+            object.with_debug_file(debug);
+        }
+        Some(object)
+    }
+
+    /// The separate debug file of an object that carries no DWARF itself,
+    /// found by its build-id inside process `pid`'s root.
+    fn separate_debug_file(&self, pid: u32) -> Option<Arc<[u8]>> {
+        let elf = object::File::parse(&*self.file).ok()?;
+        if elf.section_by_name(".debug_info").is_some() {
+            return None;
+        }
+        let rel = super::debug_file::path_of(elf.build_id().ok()??)?;
+        read_regular(super::debug_file::open_in_root(pid, &rel)?)
+    }
+
+    /// Names from `debug` too: its symbol table and its DWARF.
+    pub fn with_debug_file(&mut self, debug: Arc<[u8]>) {
+        let symbols = catch_unwind(AssertUnwindSafe(|| {
+            object::File::parse(&*debug)
+                .ok()
+                .map(|elf| function_symbols(&elf))
+        }));
+        if let Ok(Some(more)) = symbols {
+            self.symbols.extend(more);
+            sort_symbols(&mut self.symbols);
+        }
+        self.debug = Some(debug);
     }
 
     /// Parses an object from its bytes (tests feed it mutated files).
@@ -131,6 +168,7 @@ impl Object {
             symbols: function_symbols(&elf),
             loads,
             dwarf: OnceLock::new(),
+            debug: None,
             file: file.clone(),
         })
     }
@@ -167,9 +205,8 @@ impl Object {
     }
 
     fn from_dwarf(&self, svma: u64) -> Vec<Named> {
-        let cell = self
-            .dwarf
-            .get_or_init(|| Mutex::new(load_dwarf(&self.file)));
+        let source = self.debug.as_ref().unwrap_or(&self.file);
+        let cell = self.dwarf.get_or_init(|| Mutex::new(load_dwarf(source)));
         let Ok(guard) = cell.try_lock() else {
             return Vec::new();
         };
@@ -204,15 +241,9 @@ impl Object {
     }
 }
 
-/// Opens a file that must be a regular one (a map_files link can only name a
-/// mapped file, but a device can be mapped too) and reads it, bounded.
-fn read_regular(path: &str) -> Option<Arc<[u8]>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
+/// Reads a file that must be a regular one (a map_files link can only name a
+/// mapped file, but a device can be mapped too), bounded.
+fn read_regular(mut f: File) -> Option<Arc<[u8]>> {
     let meta = File::metadata(&f).ok()?;
     if !meta.is_file() || meta.len() > MAX_OBJECT {
         return None;
@@ -233,9 +264,14 @@ fn function_symbols(elf: &object::File<'_>) -> Vec<(u64, u64, Vec<u8>)> {
         .filter_map(|s| Some((s.address(), s.size(), s.name_bytes().ok()?.to_vec())))
         .filter(|(_, _, name)| !name.is_empty())
         .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    out.dedup_by_key(|s| s.0);
+    sort_symbols(&mut out);
     out
+}
+
+/// By start, one symbol per start (the largest).
+fn sort_symbols(symbols: &mut Vec<(u64, u64, Vec<u8>)>) {
+    symbols.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    symbols.dedup_by_key(|s| s.0);
 }
 
 /// The object's DWARF for addr2line; `None` when it has none or it is bad.
