@@ -160,10 +160,16 @@ pub struct Supervision {
 }
 
 impl Supervision {
+    /// Is this call's stack to be taken? Not with `--no-stacks`; past a flood's
+    /// first calls, a sample (see [`stack::Stacks::wanted`]).
+    pub fn wants_stack(&self, pid: u32, nr: u32) -> bool {
+        self.stacks.as_ref().is_some_and(|s| s.wanted(pid, nr))
+    }
+
     /// The caller's stack, taken now while it waits (see [`stack`]); `None` with
     /// `--no-stacks` or when it cannot be read.
-    pub fn take_stack(&self, pid: u32, regs: Option<stack::Regs>) -> Option<stack::RawStack> {
-        self.stacks.as_ref()?.capture(pid, regs?)
+    pub fn take_stack(&self, pid: u32, regs: stack::Regs) -> Option<stack::RawStack> {
+        self.stacks.as_ref()?.capture(pid, regs)
     }
 
     /// Names a stack taken by [`Supervision::take_stack`] into the event: after the

@@ -307,7 +307,11 @@ impl<'a> Supervisor<'a> {
         let holding = matches!(self.sup.policy, Policy::Hold(_));
         // The stack is taken while the caller waits in the call; named after the
         // answer, or now when the user is asked (the prompt shows it).
-        let mut stack = self.sup.take_stack(pid, stack::blocked_regs(tid));
+        let regs = match self.sup.wants_stack(pid, nr) {
+            true => stack::blocked_regs(tid),
+            false => None,
+        };
+        let mut stack = regs.and_then(|regs| self.sup.take_stack(pid, regs));
         if holding {
             self.sup.name_stack(&mut event, stack.take());
         }

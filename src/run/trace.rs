@@ -362,12 +362,12 @@ impl Tracer<'_> {
             return Ok(());
         }
         let mut ev = self.make_event(&call, &judgement);
-        let regs = self.sup.stacks.is_some().then(|| stack::Regs {
+        let regs = self.sup.wants_stack(call.pid, nr).then(|| stack::Regs {
             ip: info.instruction_pointer,
             sp: info.stack_pointer,
             bp: frame_pointer(tid),
         });
-        let mut raw = self.sup.take_stack(call.pid, regs);
+        let mut raw = regs.and_then(|regs| self.sup.take_stack(call.pid, regs));
         if matches!(self.sup.policy, super::Policy::Hold(_)) {
             self.sup.name_stack(&mut ev, raw.take()); // the prompt shows it
         }

@@ -37,24 +37,41 @@ use crate::untrusted::Untrusted;
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{ExplicitModuleSectionInfo, FrameAddress, Module, Unwinder};
 use maps::Mapping;
-use object::{Bytes, Object};
+use object::{Bytes, Named, Object};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// At most this many physical frames are walked.
 pub const MAX_FRAMES: usize = 32;
 
-/// How much of the stack above the stack pointer is copied: enough for 32
-/// frames of ordinary C, Go or Rust code (a frame is tens to hundreds of bytes;
-/// a large local array ends the walk early, not wrongly).
+/// How much of the stack above the stack pointer is copied at most: enough for
+/// 32 frames of ordinary C, Go or Rust code (a frame is tens to hundreds of
+/// bytes; a large local array ends the walk early, not wrongly). A first read
+/// takes [`FIRST_WINDOW`]; a walk that runs off its end reads this much.
 pub const STACK_WINDOW: u64 = 64 << 10;
+const FIRST_WINDOW: u64 = 8 << 10;
+
+/// How long a process's mappings (and the unwinder made from them) are reused
+/// before `/proc/PID/maps` is read again. A frame outside every mapping known
+/// (a library loaded since) makes it read again at once.
+const MAPS_TTL: Duration = Duration::from_millis(250);
 
 /// How long reading one object may take (a large binary from a cold disk).
 const OBJECT_DEADLINE: Duration = Duration::from_secs(2);
 
-/// At most this many objects are kept; past it the cache starts again.
+/// At most this many objects, processes and named addresses are kept; past
+/// it, that cache starts again.
 const MAX_OBJECTS: usize = 512;
+const MAX_PROCESSES: usize = 256;
+const MAX_NAMES: usize = 1 << 16;
+
+/// Every call of a (process, syscall) gets its stack up to this many; past it,
+/// one in [`SAMPLE_EVERY`]: a workload that floods eperm with one denied call
+/// pays for its stacks at most ~1.5× (benches/stacks.rs), and distinct call
+/// sites still show, with counts from the calls whose stack was taken.
+pub const ALL_UP_TO: u64 = 1000;
+pub const SAMPLE_EVERY: u64 = 32;
 
 /// The registers an unwind starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +102,7 @@ impl RawStack {
 struct RawFrame {
     /// The object's path as the process maps it, or `[vdso]`, `[anon]`, …
     path: Untrusted,
-    object: Option<Arc<Object>>,
+    object: Option<(Key, Arc<Object>)>,
     /// The address as the object states it (or the offset in the mapping).
     svma: u64,
     /// A return address (every frame but the first): named from the byte before.
@@ -95,10 +112,27 @@ struct RawFrame {
 /// Which file a mapping shows, as the kernel says: its device and inode.
 type Key = (String, u64);
 
-/// The objects read so far, for every process of a run.
+type Modules = Vec<(Mapping, Key, Arc<Object>, u64)>;
+
+/// What is kept of one process between its calls: its mappings, and the
+/// unwinder made from them with its cache of unwind rules.
+struct Process {
+    maps: Vec<Mapping>,
+    modules: Modules,
+    unwinder: UnwinderX86_64<Bytes>,
+    cache: CacheX86_64,
+    read_at: Instant,
+}
+
+/// The objects read so far, for every process of a run, and what was learnt
+/// from them.
 #[derive(Default)]
 pub struct Stacks {
     objects: Mutex<HashMap<Key, Option<Arc<Object>>>>,
+    processes: Mutex<HashMap<u32, Process>>,
+    names: Mutex<HashMap<(Key, u64), Vec<Named>>>,
+    /// Calls seen per (process, syscall), for sampling floods.
+    calls: Mutex<HashMap<(u32, u32), u64>>,
 }
 
 impl Stacks {
@@ -106,41 +140,117 @@ impl Stacks {
         Stacks::default()
     }
 
+    /// Should this call of `nr` by `pid` get its stack? Every one up to
+    /// [`ALL_UP_TO`], then one in [`SAMPLE_EVERY`].
+    pub fn wanted(&self, pid: u32, nr: u32) -> bool {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.len() >= MAX_PROCESSES * 16 {
+            calls.clear();
+        }
+        let n = calls.entry((pid, nr)).or_default();
+        *n += 1;
+        *n <= ALL_UP_TO || *n % SAMPLE_EVERY == 0
+    }
+
     /// Takes the stack of thread `tid` of process `pid`, stopped at a system
     /// call with `regs`. `None` when its memory cannot be read in time.
     pub fn capture(&self, pid: u32, regs: Regs) -> Option<RawStack> {
-        let (maps, window) = memory::within_deadline(move || read_process(pid, regs.sp))?;
-        let maps = maps?;
-        let modules = self.modules(pid, &maps);
-        let mut unwinder: UnwinderX86_64<Bytes> = UnwinderX86_64::new();
-        for (mapping, object, base) in &modules {
-            unwinder.add_module(module(mapping, object, *base));
+        let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = processes
+            .get(&pid)
+            .is_some_and(|p| p.read_at.elapsed() < MAPS_TTL);
+        let mut window = if fresh {
+            let end = processes
+                .get(&pid)
+                .and_then(|p| maps::containing(&p.maps, regs.sp))
+                .map(|m| m.end);
+            memory::within_deadline(move || read_window(pid, regs.sp, FIRST_WINDOW, end))?
+        } else {
+            let (maps, window) = memory::within_deadline(move || read_process(pid, regs.sp))?;
+            let process = self.process(pid, maps?);
+            if processes.len() >= MAX_PROCESSES {
+                processes.clear();
+            }
+            processes.insert(pid, process);
+            window
+        };
+        let process = processes.get_mut(&pid)?;
+        let mut addrs = walk(process, regs, &window);
+        if addrs.len() < MAX_FRAMES && window.ran_off.get() {
+            // The walk needed more of the stack than the first read took.
+            let end = maps::containing(&process.maps, regs.sp).map(|m| m.end);
+            window = memory::within_deadline(move || read_window(pid, regs.sp, STACK_WINDOW, end))?;
+            addrs = walk(process, regs, &window);
         }
-        let addrs = walk(&unwinder, regs, &window);
+        if fresh && addrs.iter().any(|&(a, _)| !covered(&process.modules, a)) {
+            // A frame in code loaded since the mappings were read: read them again.
+            processes.remove(&pid);
+            drop(processes);
+            return self.capture(pid, regs);
+        }
         let frames = addrs
             .into_iter()
-            .map(|(addr, is_return)| raw_frame(&maps, &modules, addr, is_return))
+            .map(|(addr, is_return)| raw_frame(&process.maps, &process.modules, addr, is_return))
             .collect();
         Some(RawStack { frames })
     }
 
+    fn process(&self, pid: u32, maps: Vec<Mapping>) -> Process {
+        let modules = self.modules(pid, &maps);
+        let mut unwinder: UnwinderX86_64<Bytes> = UnwinderX86_64::new();
+        for (mapping, _, object, base) in &modules {
+            unwinder.add_module(module(mapping, object, *base));
+        }
+        Process {
+            maps,
+            modules,
+            unwinder,
+            cache: CacheX86_64::new(),
+            read_at: Instant::now(),
+        }
+    }
+
     /// Names a stack's frames; each physical frame gives one frame per inlined
-    /// call in it, innermost first.
+    /// call in it, innermost first. Addresses named before are not looked up
+    /// again; the others are, together, on a reader thread with a deadline.
     pub fn name(&self, raw: &RawStack) -> Vec<Frame> {
-        let mut out = Vec::new();
-        for f in &raw.frames {
-            let lookup = if f.is_return {
+        let lookup = |f: &RawFrame| {
+            if f.is_return {
                 f.svma.wrapping_sub(1)
             } else {
                 f.svma
-            };
-            let named = match &f.object {
-                Some(object) => {
-                    let object = object.clone();
-                    memory::within(OBJECT_DEADLINE, move || object.name(lookup)).unwrap_or_default()
-                }
-                None => Vec::new(),
-            };
+            }
+        };
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let unknown: Vec<(Key, Arc<Object>, u64)> = raw
+            .frames
+            .iter()
+            .filter_map(|f| {
+                let (key, object) = f.object.clone()?;
+                let at = lookup(f);
+                (!names.contains_key(&(key.clone(), at))).then_some((key, object, at))
+            })
+            .collect();
+        if !unknown.is_empty() {
+            let found = memory::within(OBJECT_DEADLINE, move || {
+                unknown
+                    .into_iter()
+                    .map(|(key, object, at)| ((key, at), object.name(at)))
+                    .collect::<Vec<_>>()
+            });
+            if names.len() >= MAX_NAMES {
+                names.clear();
+            }
+            names.extend(found.unwrap_or_default());
+        }
+        let mut out = Vec::new();
+        for f in &raw.frames {
+            let named = f
+                .object
+                .as_ref()
+                .and_then(|(key, _)| names.get(&(key.clone(), lookup(f))))
+                .cloned()
+                .unwrap_or_default();
             if named.is_empty() {
                 out.push(Frame {
                     function: None,
@@ -165,24 +275,24 @@ impl Stacks {
 
     /// The executable file mappings with their objects (read now if new) and
     /// the address each object's stated address 0 lands at.
-    fn modules(&self, pid: u32, maps: &[Mapping]) -> Vec<(Mapping, Arc<Object>, u64)> {
+    fn modules(&self, pid: u32, maps: &[Mapping]) -> Modules {
         let mut out = Vec::new();
         for m in maps.iter().filter(|m| m.exec && m.is_file()) {
-            let Some(object) = self.object(pid, m) else {
+            let key = (m.dev.clone(), m.inode);
+            let Some(object) = self.object(pid, m, &key) else {
                 continue;
             };
             let Some(svma) = object.svma_of_offset(m.offset) else {
                 continue;
             };
-            out.push((m.clone(), object, m.start.wrapping_sub(svma)));
+            out.push((m.clone(), key, object, m.start.wrapping_sub(svma)));
         }
         out
     }
 
-    fn object(&self, pid: u32, m: &Mapping) -> Option<Arc<Object>> {
-        let key = (m.dev.clone(), m.inode);
+    fn object(&self, pid: u32, m: &Mapping, key: &Key) -> Option<Arc<Object>> {
         let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(known) = objects.get(&key) {
+        if let Some(known) = objects.get(key) {
             return known.clone();
         }
         let path = m.map_file(pid);
@@ -191,10 +301,16 @@ impl Stacks {
             .map(Arc::new);
         if objects.len() >= MAX_OBJECTS {
             objects.clear();
+            self.names.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
-        objects.insert(key, object.clone());
+        objects.insert(key.clone(), object.clone());
         object
     }
+}
+
+/// Is `addr` in one of the executable mappings an unwinder was made from?
+fn covered(modules: &Modules, addr: u64) -> bool {
+    modules.iter().any(|(m, ..)| m.start <= addr && addr < m.end)
 }
 
 /// The process's mappings and a copy of its stack from `sp` up (to the end of
@@ -203,15 +319,21 @@ fn read_process(pid: u32, sp: u64) -> (Option<Vec<Mapping>>, Window) {
     let Some(maps) = maps::read(pid) else {
         return (None, Window::default());
     };
-    let bytes = maps::containing(&maps, sp).and_then(|m| {
-        let len = (m.end - sp).min(STACK_WINDOW) as usize;
-        memory::ProcessMemory { pid }.read(sp, len)
-    });
-    let window = Window {
-        start: sp,
-        bytes: bytes.unwrap_or_default(),
-    };
+    let end = maps::containing(&maps, sp).map(|m| m.end);
+    let window = read_window(pid, sp, FIRST_WINDOW, end);
     (Some(maps), window)
+}
+
+/// Up to `len` bytes of the stack from `sp`, not past `end` (the end of the
+/// mapping that holds it; `None`: not known, the first page only).
+fn read_window(pid: u32, sp: u64, len: u64, end: Option<u64>) -> Window {
+    let end = end.unwrap_or((sp | 0xfff) + 1);
+    let len = end.saturating_sub(sp).min(len) as usize;
+    Window {
+        start: sp,
+        bytes: memory::ProcessMemory { pid }.read(sp, len).unwrap_or_default(),
+        ran_off: std::cell::Cell::new(false),
+    }
 }
 
 /// A copy of part of a stack.
@@ -219,12 +341,18 @@ fn read_process(pid: u32, sp: u64) -> (Option<Vec<Mapping>>, Window) {
 struct Window {
     start: u64,
     bytes: Vec<u8>,
+    /// The walk asked for a word past the end of the copy.
+    ran_off: std::cell::Cell<bool>,
 }
 
 impl Window {
     fn word(&self, addr: u64) -> Result<u64, ()> {
         let at = usize::try_from(addr.checked_sub(self.start).ok_or(())?).map_err(|_| ())?;
-        let bytes = self.bytes.get(at..at.checked_add(8).ok_or(())?).ok_or(())?;
+        let end = at.checked_add(8).ok_or(())?;
+        let Some(bytes) = self.bytes.get(at..end) else {
+            self.ran_off.set(true);
+            return Err(());
+        };
         Ok(u64::from_le_bytes(bytes.try_into().map_err(|_| ())?))
     }
 }
@@ -248,13 +376,13 @@ fn module(m: &Mapping, object: &Object, base: u64) -> Module<Bytes> {
 
 /// The frames' addresses, innermost first: the call's own, then return
 /// addresses. A panic in the unwinder (hostile unwind info) ends the walk.
-fn walk(unwinder: &UnwinderX86_64<Bytes>, regs: Regs, window: &Window) -> Vec<(u64, bool)> {
+fn walk(process: &mut Process, regs: Regs, window: &Window) -> Vec<(u64, bool)> {
     let mut out = Vec::new();
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut cache = CacheX86_64::new();
         let mut read = |addr: u64| window.word(addr);
         let start = UnwindRegsX86_64::new(regs.ip, regs.sp, regs.bp);
-        let mut frames = unwinder.iter_frames(regs.ip, start, &mut cache, &mut read);
+        let unwinder = &process.unwinder;
+        let mut frames = unwinder.iter_frames(regs.ip, start, &mut process.cache, &mut read);
         while out.len() < MAX_FRAMES {
             match frames.next() {
                 Ok(Some(FrameAddress::InstructionPointer(ip))) => out.push((ip, false)),
@@ -266,19 +394,14 @@ fn walk(unwinder: &UnwinderX86_64<Bytes>, regs: Regs, window: &Window) -> Vec<(u
     out
 }
 
-fn raw_frame(
-    maps: &[Mapping],
-    modules: &[(Mapping, Arc<Object>, u64)],
-    addr: u64,
-    is_return: bool,
-) -> RawFrame {
-    if let Some((m, object, base)) = modules
+fn raw_frame(maps: &[Mapping], modules: &Modules, addr: u64, is_return: bool) -> RawFrame {
+    if let Some((m, key, object, base)) = modules
         .iter()
-        .find(|(m, _, _)| m.start <= addr && addr < m.end)
+        .find(|(m, ..)| m.start <= addr && addr < m.end)
     {
         return RawFrame {
             path: Untrusted::new(m.path.clone()),
-            object: Some(object.clone()),
+            object: Some((key.clone(), object.clone())),
             svma: addr.wrapping_sub(*base),
             is_return,
         };

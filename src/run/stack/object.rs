@@ -58,14 +58,24 @@ pub struct Object {
     pub eh_frame_hdr: Section,
     pub got: Option<Range<u64>>,
     pub debug_frame: Option<Bytes>,
-    /// Function symbols (`.symtab` and `.dynsym`): start, size, name; by start.
-    symbols: Vec<(u64, u64, Vec<u8>)>,
-    /// The separate debug file, when the object's DWARF is there.
-    debug: Option<Arc<[u8]>>,
+    /// The process whose root its separate debug file is looked for in.
+    root: u32,
+    /// Its symbols and separate debug file, read on first use.
+    names: OnceLock<Names>,
     /// Its DWARF, parsed on first use; `None` inside: it has none, or it is bad.
     /// The lock is only tried: a parse that hangs on a hostile file leaves its
     /// frames unnamed instead of blocking the next one.
     dwarf: OnceLock<Mutex<Option<Dwarf>>>,
+}
+
+/// What naming reads of an object, once.
+#[derive(Default)]
+struct Names {
+    /// Function symbols (`.symtab` and `.dynsym`, the debug file's too):
+    /// start, size, name; by start.
+    symbols: Vec<(u64, u64, Vec<u8>)>,
+    /// The separate debug file, when the object's DWARF is there.
+    debug: Option<Arc<[u8]>>,
 }
 
 /// What debug info says of one address: the innermost function first, then
@@ -88,35 +98,39 @@ impl Object {
             .ok()?;
         let file = read_regular(file)?;
         let mut object = catch_unwind(AssertUnwindSafe(|| Object::parse(file))).ok()??;
-        if let Some(debug) = object.separate_debug_file(pid) {
-            object.with_debug_file(debug);
-        }
+        object.root = pid;
         Some(object)
     }
 
     /// The separate debug file of an object that carries no DWARF itself,
-    /// found by its build-id inside process `pid`'s root.
-    fn separate_debug_file(&self, pid: u32) -> Option<Arc<[u8]>> {
+    /// found by its build-id inside its process's root.
+    fn separate_debug_file(&self) -> Option<Arc<[u8]>> {
         let elf = object::File::parse(&*self.file).ok()?;
         if elf.section_by_name(".debug_info").is_some() {
             return None;
         }
         let rel = super::debug_file::path_of(elf.build_id().ok()??)?;
-        read_regular(super::debug_file::open_in_root(pid, &rel)?)
+        read_regular(super::debug_file::open_in_root(self.root, &rel)?)
     }
 
-    /// Names from `debug` too: its symbol table and its DWARF.
-    pub fn with_debug_file(&mut self, debug: Arc<[u8]>) {
-        let symbols = catch_unwind(AssertUnwindSafe(|| {
-            object::File::parse(&*debug)
-                .ok()
-                .map(|elf| function_symbols(&elf))
-        }));
-        if let Ok(Some(more)) = symbols {
-            self.symbols.extend(more);
-            sort_symbols(&mut self.symbols);
-        }
-        self.debug = Some(debug);
+    /// What naming needs beyond unwinding, read the first time a frame in the
+    /// object is named (after the call's answer): its symbols and its separate
+    /// debug file's.
+    fn names(&self) -> &Names {
+        self.names.get_or_init(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                let debug = self.separate_debug_file();
+                let mut symbols = object::File::parse(&*self.file)
+                    .map(|elf| function_symbols(&elf))
+                    .unwrap_or_default();
+                if let Some(elf) = debug.as_ref().and_then(|d| object::File::parse(&**d).ok()) {
+                    symbols.extend(function_symbols(&elf));
+                    sort_symbols(&mut symbols);
+                }
+                Names { symbols, debug }
+            }))
+            .unwrap_or_default()
+        })
     }
 
     /// Parses an object from its bytes (tests feed it mutated files).
@@ -165,10 +179,10 @@ impl Object {
             eh_frame_hdr: window(".eh_frame_hdr"),
             got: window(".got").svma,
             debug_frame,
-            symbols: function_symbols(&elf),
             loads,
             dwarf: OnceLock::new(),
-            debug: None,
+            root: 0,
+            names: OnceLock::new(),
             file: file.clone(),
         })
     }
@@ -199,13 +213,14 @@ impl Object {
     }
 
     fn symbol(&self, svma: u64) -> Option<Vec<u8>> {
-        let i = self.symbols.partition_point(|(start, _, _)| *start <= svma);
-        let (start, size, name) = self.symbols.get(i.checked_sub(1)?)?;
+        let symbols = &self.names().symbols;
+        let i = symbols.partition_point(|(start, _, _)| *start <= svma);
+        let (start, size, name) = symbols.get(i.checked_sub(1)?)?;
         (svma - start < *size).then(|| name.clone())
     }
 
     fn from_dwarf(&self, svma: u64) -> Vec<Named> {
-        let source = self.debug.as_ref().unwrap_or(&self.file);
+        let source = self.names().debug.as_ref().unwrap_or(&self.file);
         let cell = self.dwarf.get_or_init(|| Mutex::new(load_dwarf(source)));
         let Ok(guard) = cell.try_lock() else {
             return Vec::new();
