@@ -58,8 +58,8 @@ pub struct Object {
     pub eh_frame_hdr: Section,
     pub got: Option<Range<u64>>,
     pub debug_frame: Option<Bytes>,
-    /// The process whose root its separate debug file is looked for in.
-    root: u32,
+    /// Its separate debug file, opened, until read by [`Object::names`].
+    debug_file: Mutex<Option<File>>,
     /// Its symbols and separate debug file, read on first use.
     names: OnceLock<Names>,
     /// Its DWARF, parsed on first use; `None` inside: it has none, or it is bad.
@@ -98,19 +98,21 @@ impl Object {
             .ok()?;
         let file = read_regular(file)?;
         let mut object = catch_unwind(AssertUnwindSafe(|| Object::parse(file))).ok()??;
-        object.root = pid;
+        // Opened now, while the process (and so its root) surely exists; read
+        // when a frame is first named.
+        object.debug_file = Mutex::new(object.separate_debug_file(pid));
         Some(object)
     }
 
     /// The separate debug file of an object that carries no DWARF itself,
-    /// found by its build-id inside its process's root.
-    fn separate_debug_file(&self) -> Option<Arc<[u8]>> {
+    /// found by its build-id inside process `pid`'s root.
+    fn separate_debug_file(&self, pid: u32) -> Option<File> {
         let elf = object::File::parse(&*self.file).ok()?;
         if elf.section_by_name(".debug_info").is_some() {
             return None;
         }
         let rel = super::debug_file::path_of(elf.build_id().ok()??)?;
-        read_regular(super::debug_file::open_in_root(self.root, &rel)?)
+        super::debug_file::open_in_root(pid, &rel)
     }
 
     /// What naming needs beyond unwinding, read the first time a frame in the
@@ -119,7 +121,8 @@ impl Object {
     fn names(&self) -> &Names {
         self.names.get_or_init(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                let debug = self.separate_debug_file();
+                let file = self.debug_file.lock().ok().and_then(|mut f| f.take());
+                let debug = file.and_then(read_regular);
                 let mut symbols = object::File::parse(&*self.file)
                     .map(|elf| function_symbols(&elf))
                     .unwrap_or_default();
@@ -181,7 +184,7 @@ impl Object {
             debug_frame,
             loads,
             dwarf: OnceLock::new(),
-            root: 0,
+            debug_file: Mutex::new(None),
             names: OnceLock::new(),
             file: file.clone(),
         })
