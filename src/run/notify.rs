@@ -389,6 +389,9 @@ impl<'a> Supervisor<'a> {
     /// so its identity is read afresh for every call for a while.
     fn exec_seen(&mut self, tid: u32) {
         let (tgid, threads) = tgid_and_threads(tid).unwrap_or((tid, 0));
+        if let Some(stacks) = &self.sup.stacks {
+            stacks.forget(tgid); // its mappings are about to be a new program's
+        }
         self.tasks.retain(|&t, task| t != tid && task.tgid != tgid);
         if threads == 1 {
             return;

@@ -287,6 +287,11 @@ impl Tracer<'_> {
                 resume(tid, 0);
             }
             libc::PTRACE_EVENT_EXEC => {
+                // A new program: its mappings are new.
+                let tgid = self.tgid(tid) as u32;
+                if let Some(stacks) = &self.sup.stacks {
+                    stacks.forget(tgid);
+                }
                 // A thread other than the leader exec'd: it now has the leader's id, and
                 // its old id is gone.
                 if let Ok(former) = event_msg(tid) {

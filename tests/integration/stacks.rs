@@ -12,7 +12,7 @@ use std::time::Duration;
 /// `main` → `do_setup` → `make_cache_dir` → `mkdir` (denied). `noinline`
 /// keeps each a frame of its own; inlined calls are named too, but a test of
 /// the unwinder needs real frames.
-const CACHE_C: &str = r#"#include <stdio.h>
+pub(super) const CACHE_C: &str = r#"#include <stdio.h>
 #include <sys/stat.h>
 
 __attribute__((noinline)) int make_cache_dir(const char *path) {
@@ -73,7 +73,7 @@ const DENY_MKDIR: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"name
 /// Compiles `sources` (name, text) in `dir` with `flags`, the first one's name
 /// being the program's; the line of `/* THE CALL */` in each is where a
 /// frame's line must point.
-fn build(dir: &Path, out: &str, sources: &[(&str, &str)], flags: &[&str]) -> PathBuf {
+pub(super) fn build(dir: &Path, out: &str, sources: &[(&str, &str)], flags: &[&str]) -> PathBuf {
     let exe = dir.join(out);
     let mut cmd = Command::new("gcc");
     cmd.args(["-O2", "-g", "-fomit-frame-pointer", "-pthread"])
@@ -93,7 +93,7 @@ fn build(dir: &Path, out: &str, sources: &[(&str, &str)], flags: &[&str]) -> Pat
 }
 
 /// The line `/* THE CALL */` is on, in `text`.
-fn call_line(text: &str) -> u64 {
+pub(super) fn call_line(text: &str) -> u64 {
     text.lines().position(|l| l.contains("THE CALL")).unwrap() as u64 + 1
 }
 

@@ -195,6 +195,12 @@ impl Stacks {
         Some(RawStack { frames })
     }
 
+    /// Drops what is kept of process `pid`'s mappings: it execs (or is gone).
+    pub fn forget(&self, pid: u32) {
+        let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+        processes.remove(&pid);
+    }
+
     fn process(&self, pid: u32, maps: Vec<Mapping>) -> Process {
         let modules = self.modules(pid, &maps);
         let mut unwinder: UnwinderX86_64<Bytes> = UnwinderX86_64::new();
@@ -310,7 +316,9 @@ impl Stacks {
 
 /// Is `addr` in one of the executable mappings an unwinder was made from?
 fn covered(modules: &Modules, addr: u64) -> bool {
-    modules.iter().any(|(m, ..)| m.start <= addr && addr < m.end)
+    modules
+        .iter()
+        .any(|(m, ..)| m.start <= addr && addr < m.end)
 }
 
 /// The process's mappings and a copy of its stack from `sp` up (to the end of
@@ -331,7 +339,9 @@ fn read_window(pid: u32, sp: u64, len: u64, end: Option<u64>) -> Window {
     let len = end.saturating_sub(sp).min(len) as usize;
     Window {
         start: sp,
-        bytes: memory::ProcessMemory { pid }.read(sp, len).unwrap_or_default(),
+        bytes: memory::ProcessMemory { pid }
+            .read(sp, len)
+            .unwrap_or_default(),
         ran_off: std::cell::Cell::new(false),
     }
 }
