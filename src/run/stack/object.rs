@@ -203,7 +203,7 @@ impl Object {
     /// from its symbol table; empty when it knows nothing.
     pub fn name(&self, svma: u64) -> Vec<Named> {
         let from_dwarf =
-            catch_unwind(AssertUnwindSafe(|| self.from_dwarf(svma))).unwrap_or_default();
+            catch_unwind(AssertUnwindSafe(|| self.dwarf_names(svma))).unwrap_or_default();
         if from_dwarf.iter().any(|n| n.function.is_some()) {
             return from_dwarf;
         }
@@ -222,7 +222,7 @@ impl Object {
         (svma - start < *size).then(|| name.clone())
     }
 
-    fn from_dwarf(&self, svma: u64) -> Vec<Named> {
+    fn dwarf_names(&self, svma: u64) -> Vec<Named> {
         let source = self.names().debug.as_ref().unwrap_or(&self.file);
         let cell = self.dwarf.get_or_init(|| Mutex::new(load_dwarf(source)));
         let Ok(guard) = cell.try_lock() else {

@@ -28,10 +28,16 @@ fn words_are_read_only_inside_the_window() {
     let w = Window {
         start: 0x1000,
         bytes: (0u8..16).collect(),
+        ran_off: Default::default(),
     };
     assert_eq!(w.word(0x1000), Ok(0x0706_0504_0302_0100));
     assert_eq!(w.word(0x1008), Ok(0x0f0e_0d0c_0b0a_0908));
+    assert!(!w.ran_off.get());
     assert_eq!(w.word(0x1009), Err(()));
+    assert!(
+        w.ran_off.get(),
+        "a word past the end asks for a larger copy"
+    );
     assert_eq!(w.word(0xff8), Err(()));
     assert_eq!(w.word(u64::MAX), Err(()));
 }
