@@ -427,3 +427,38 @@ fn a_separate_debug_file_is_found_by_build_id() {
         assert_eq!((call.2.as_str(), call.3), ("cache.c", call_line(CACHE_C)));
     }
 }
+
+/// The workload chooses its stack pointer: here one in no mapping at all while it
+/// calls `mkdir`. The call is still reported, with the one frame its instruction
+/// pointer gives, and eperm neither hangs nor fails.
+const WILD_SP_C: &str = r#"#include <sys/syscall.h>
+int main(void) {
+    static const char path[] = "/nonexistent/wild";
+    long ret;
+    __asm__ volatile(
+        "mov %%rsp, %%r12\n\t"
+        "mov $0x10, %%rsp\n\t"
+        "syscall\n\t"
+        "mov %%r12, %%rsp\n\t"
+        : "=a"(ret)
+        : "a"((long)SYS_mkdir), "D"(path), "S"(0755L)
+        : "r12", "rcx", "r11", "memory");
+    return ret == 0;
+}
+"#;
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_wild_stack_pointer_gives_a_short_stack() {
+    crate::util::require_root("it installs filters");
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(dir.path(), "wild", &[("wild.c", WILD_SP_C)], &[]);
+    for mode in ["notify", "trace"] {
+        let (events, _) = run(mode, &exe, &[]);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let frames = frames(&events[0]);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0].0, "main", "{frames:?}");
+        assert_eq!(frames[0].1, exe.to_str().unwrap());
+    }
+}
