@@ -25,6 +25,7 @@ mod memory;
 mod narrow;
 mod podman;
 mod run;
+mod stacks;
 mod startup;
 mod target;
 mod tighten;
