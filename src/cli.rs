@@ -283,6 +283,10 @@ pub struct SessionArgs {
     /// Run the workload again after each save (TUI).
     #[arg(long)]
     pub rerun_on_save: bool,
+    /// Don't take the caller's stack with each intercepted call (notify and
+    /// trace modes take it by default: the `stack` of --events, the Detail pane).
+    #[arg(long)]
+    pub no_stacks: bool,
     /// Write a Markdown triage report to FILE: at the end of a headless run, or
     /// when R is pressed in the TUI.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
@@ -480,6 +484,10 @@ pub struct TightenArgs {
     pub narrow: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -514,6 +522,10 @@ pub struct RecordArgs {
     pub verify: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -532,8 +544,10 @@ pub struct TargetArgs {
     #[arg(long)]
     pub kernel: Option<String>,
     /// The runtime that loads the profile: runc, crun or youki, optionally
-    /// @VERSION (default: the one found here, else runc's newest).
-    #[arg(long, value_name = "NAME[@VERSION]")]
+    /// @VERSION (default: the one found here, else runc's newest); `none` for a
+    /// profile meant only for `eperm run` and plain processes (no runtime's
+    /// start-up to allow).
+    #[arg(long, value_name = "NAME[@VERSION]|none")]
     pub runtime: Option<String>,
     /// The libseccomp release the runtime links, e.g. 2.5.4 (default: the
     /// runtime's, found here, else the newest eperm has the table of).

@@ -11,6 +11,7 @@ use crate::sources::logs::Wanted;
 
 pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     let out_name = args.output.display().to_string();
+    let runtimes = super::ready::runtimes(args.runtime.as_deref())?;
     let base = if args.start.empty {
         load_str(&out_name, super::empty_profile(Arch::native()))?
     } else {
@@ -33,7 +34,8 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
         );
     }
     let from = format!("a recorded run of {command}");
-    super::write_profile(&args.output, &allowed.text, &from, &args.format)?;
+    let text = super::ready::made_ready_text(allowed.text, &runtimes, Arch::native(), &out_name)?;
+    super::write_profile(&args.output, &text, &from, &args.format)?;
     let known = &allowed.names;
     eprintln!(
         "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",

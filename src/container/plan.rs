@@ -22,6 +22,9 @@ pub struct Plan {
     pub mode: Interception,
     /// What the profile is resolved for (Docker keeps or drops rules by its caps).
     pub target: Target,
+    /// `--enforce`: the runtime's start-up calls the profile refuses stay
+    /// refused in the copy, so the container fails to start as it would.
+    pub enforce: bool,
     work: WorkDir,
 }
 
@@ -44,13 +47,34 @@ pub enum Launcher {
 }
 
 impl Plan {
-    pub fn new(runtime: Launcher, mode: Interception, target: Target) -> std::io::Result<Plan> {
+    pub fn new(
+        runtime: Launcher,
+        mode: Interception,
+        target: Target,
+        enforce: bool,
+    ) -> std::io::Result<Plan> {
         Ok(Plan {
             runtime,
             mode,
             target,
+            enforce,
             work: WorkDir::create()?,
         })
+    }
+
+    /// The start-up calls of the runtime that `profile` refuses (see
+    /// [`crate::startup::readiness`]); none unless enforcing.
+    pub fn refused_start_up(&self, profile: &Profile) -> Vec<String> {
+        if !self.enforce {
+            return Vec::new();
+        }
+        let resolved = crate::profile::resolve(profile, &self.target);
+        match crate::startup::readiness(&resolved, crate::startup::no_new_privs(profile)) {
+            crate::startup::Readiness::Missing(names) => {
+                names.into_iter().map(String::from).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// The directory each run's files (the profile's copy, the agent socket) go in.
@@ -179,6 +203,7 @@ impl Plan {
             Some(_) => Instrument::Notify {
                 listener: None,
                 runtime: OciRuntime::Runc,
+                refused: self.refused_start_up(profile),
             },
             None => Instrument::Log,
         };
@@ -251,6 +276,7 @@ impl Plan {
             Some(agent) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
                 runtime: OciRuntime::Runc,
+                refused: self.refused_start_up(profile),
             },
             None => Instrument::Log,
         };
@@ -289,6 +315,11 @@ impl Plan {
             (Some(agent), Some(runtime)) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
                 runtime,
+                // crun hands the listener over first: eperm answers its calls itself.
+                refused: match runtime.handoff().is_empty() {
+                    true => Vec::new(),
+                    false => self.refused_start_up(profile),
+                },
             },
             _ => Instrument::Log,
         };

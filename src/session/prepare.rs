@@ -65,6 +65,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 
@@ -222,7 +223,7 @@ impl Session {
         target: Target,
         how: Container,
     ) -> Result<Session, Error> {
-        let plan = Plan::new(runtime, mode, target.clone())
+        let plan = Plan::new(runtime, mode, target.clone(), how.enforce)
             .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
         Ok(Session {
             profile,
@@ -232,6 +233,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 

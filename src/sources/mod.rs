@@ -18,5 +18,6 @@ pub mod memory;
 mod netlink;
 pub mod procinfo;
 pub mod refusal;
+pub mod stack;
 pub mod strace;
 pub mod wait;

@@ -26,6 +26,8 @@ mod memory;
 mod narrow;
 mod podman;
 mod run;
+mod stacks;
+mod startup;
 mod target;
 mod tighten;
 mod trace;

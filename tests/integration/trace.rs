@@ -260,6 +260,7 @@ fn trace_with(
             started: Instant::now(),
             own_exe: std::env::current_exe().ok(),
             layers: None,
+            stacks: None,
         };
         let result = run_traced(&prepared, &sup, &containment);
         containment.finish();
@@ -575,6 +576,7 @@ fn held_calls_wait_for_the_answer() {
             started: Instant::now(),
             own_exe: None,
             layers: None,
+            stacks: None,
         };
         run_traced(&prepared, &sup, &containment)
     });
