@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 
 /// How long the layer watcher's records wait for the profile's event of the
 /// same call before they are joined (see `collect`).
-const JOIN_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+const JOIN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The collecting thread; it ends when every sender of its channel is dropped.
 pub struct Collector {
@@ -85,9 +85,11 @@ pub fn collect(
                     layers = None;
                 }
             }
-            // A supervisor sends the profile's event just after it answered the
-            // call, so the watcher may see the call end first: its records are
-            // joined only after a grace period, or once everything is in.
+            // A supervisor sends the profile's event after it answered the call
+            // (and named its stack), so the watcher may see the call end first:
+            // its records are joined only after a grace period, or once
+            // everything is in (the summary of a run shorter than the grace is
+            // then always joined right).
             let all_in = ended && layers_ended;
             while let Some((at, _)) = held.front() {
                 if !all_in && at.elapsed() < JOIN_GRACE {

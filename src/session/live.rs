@@ -328,7 +328,7 @@ fn report_coverage(sink: &Sink, file: Option<PathBuf>, run: Coverage, counting: 
 /// the same call reach the App first (a supervisor sends it after answering).
 fn forward_layers(number: usize, sink: Sink) -> mpsc::Sender<crate::sources::refusal::Watch> {
     use crate::sources::refusal::Watch;
-    const GRACE: Duration = Duration::from_millis(250);
+    const GRACE: Duration = Duration::from_secs(2);
     let (tx, rx) = mpsc::channel::<Watch>();
     std::thread::spawn(move || {
         let mut held: std::collections::VecDeque<(std::time::Instant, Watch)> =
