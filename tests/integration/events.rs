@@ -251,7 +251,14 @@ fn a_run_refused_by_other_layers_writes_the_events_the_fixture_says() {
         eperm()
             .env_remove("LD_LIBRARY_PATH")
             // Stacks name libc's offsets, which differ between machines.
-            .args(["run", "--no-tui", "--no-stacks", "--user", "nobody", "--events"])
+            .args([
+                "run",
+                "--no-tui",
+                "--no-stacks",
+                "--user",
+                "nobody",
+                "--events",
+            ])
             .arg(&events)
             .args(["--", helper]),
         Duration::from_secs(30),
