@@ -279,6 +279,9 @@ pub struct Config {
     pub watching: bool,
     /// The runtime that loads the profile (a container's); `None`: eperm itself.
     pub runtime: Option<crate::target::Runtime>,
+    /// What the profile's verdicts are for, to judge an outside edit's rows by;
+    /// `None`: this machine with `runtime`.
+    pub target: Option<crate::profile::Target>,
     /// `--report FILE`: where `R` writes the triage report.
     pub report: Option<PathBuf>,
 }
@@ -297,6 +300,7 @@ impl Default for Config {
             coverage: false,
             watching: false,
             runtime: None,
+            target: None,
             report: None,
         }
     }

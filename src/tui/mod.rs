@@ -68,6 +68,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         path: session.profile.file_path(),
         watching: false,
         runtime: session.target.runtime.clone(),
+        target: Some(session.target.clone()),
         report: options.report.clone(),
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
