@@ -189,8 +189,10 @@ impl Session {
         target: Target,
         how: Container,
     ) -> Result<Session, Error> {
-        let plan = Plan::new(runtime, mode, target.clone())
-            .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
+        let plan = Plan::new(runtime, mode, target.clone()).map_err(Error::file(
+            FileOp::CreateWorkDir,
+            std::path::Path::new(crate::container::state::STATE_DIR),
+        ))?;
         Ok(Session {
             profile,
             workload: Workload::Container(plan),
