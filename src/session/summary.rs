@@ -13,6 +13,9 @@ pub struct Summary {
     /// Calls that failed because of eperm itself, not the profile: one per
     /// kind, with how many and the first.
     pub interference: Vec<Interfered>,
+    /// Events not written to `--events` (how many, and where), as its reader
+    /// fell behind: the summary still counts them.
+    pub unwritten: Option<(u64, String)>,
 }
 
 /// Calls that failed because of eperm's own interception (see
@@ -104,10 +107,17 @@ impl Summary {
 
     /// The end-of-run report; `file` is the profile's path (`None`: the embedded one).
     pub fn render(&self, file: Option<&str>) -> String {
-        if self.entries.is_empty() && self.interference.is_empty() {
-            return "eperm: the profile would have denied nothing\n".to_string();
-        }
         let mut s = String::new();
+        if let Some((n, sink)) = &self.unwritten {
+            s += &format!(
+                "eperm: {} not written to {sink}: its reader fell behind, and eperm does not wait for it (at most {} wait); this summary counts them\n",
+                crate::profile::lint::plural(*n as usize, "event", "events"),
+                super::collect::WRITE_QUEUE
+            );
+        }
+        if self.entries.is_empty() && self.interference.is_empty() {
+            return s + "eperm: the profile would have denied nothing\n";
+        }
         if !self.entries.is_empty() {
             s += &self.render_denials(file);
         }
