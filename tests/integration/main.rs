@@ -31,3 +31,4 @@ mod trace;
 mod triage;
 mod tui;
 mod util;
+mod vdiff;
