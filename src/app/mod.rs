@@ -94,6 +94,8 @@ pub enum Msg {
     },
     /// The profile's file now holds this text (from the watcher).
     FileChanged(String),
+    /// The run's events dropped so far: eperm fell behind the workload.
+    EventsDropped(u64),
     /// The profile's file changed but was not read back: why (it is no longer
     /// a regular file, it is too large, or its path leads elsewhere now).
     FileNotReloaded(String),
@@ -506,6 +508,13 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
+            Msg::EventsDropped(n) => {
+                self.message = format!(
+                    "{} dropped: eperm fell behind the workload (the rows count what came)",
+                    crate::profile::lint::plural(n as usize, "event", "events")
+                );
+                vec![]
+            }
             Msg::FileNotReloaded(why) => {
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not reloaded: {first}");

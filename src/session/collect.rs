@@ -3,6 +3,7 @@
 
 use super::Summary;
 use crate::error::{Error, FileOp};
+use crate::run::EventSender;
 use crate::sources::event::Event;
 use std::io::Write;
 use std::path::Path;
@@ -29,13 +30,14 @@ pub const WRITE_QUEUE: usize = 16_384;
 
 /// Starts collecting; events sent on the returned sender are summed up, and
 /// written to `events` by a writer of their own.
-pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector), Error> {
+pub fn collect(events: Option<&str>) -> Result<(EventSender, Collector), Error> {
     let sink: Option<Box<dyn Write + Send>> = match events {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
         Some(path) => Some(Box::new(events_file(path)?)),
     };
-    let (tx, rx) = mpsc::channel::<Event>();
+    let (tx, rx) = crate::run::event_channel();
+    let dropped = tx.drop_counter();
     let names = events.map(|e| {
         if e == "-" {
             "stdout".into()
@@ -71,6 +73,8 @@ pub fn collect(events: Option<&str>) -> Result<(mpsc::Sender<Event>, Collector),
         if unwritten > 0 {
             summary.unwritten = Some((unwritten, sink_name));
         }
+        // Every sender is gone: what the queue dropped is all counted.
+        summary.dropped = dropped.load(std::sync::atomic::Ordering::Relaxed);
         writer.map_or(Ok(()), Writer::finish)?;
         Ok(summary)
     });

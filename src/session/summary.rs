@@ -16,6 +16,9 @@ pub struct Summary {
     /// Events not written to `--events` (how many, and where), as its reader
     /// fell behind: the summary still counts them.
     pub unwritten: Option<(u64, String)>,
+    /// Events the supervisors dropped, as the queue to the summary was full:
+    /// not counted above.
+    pub dropped: u64,
 }
 
 /// Calls that failed because of eperm's own interception (see
@@ -115,6 +118,13 @@ impl Summary {
                 super::collect::WRITE_QUEUE
             );
         }
+        if self.dropped > 0 {
+            s += &format!(
+                "eperm: {} dropped, not counted below: eperm fell behind the workload (at most {} wait)\n",
+                crate::profile::lint::plural(self.dropped as usize, "event", "events"),
+                crate::run::EVENT_QUEUE
+            );
+        }
         if self.entries.is_empty() && self.interference.is_empty() {
             return s + "eperm: the profile would have denied nothing\n";
         }
@@ -171,5 +181,30 @@ fn plural(n: u64) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Summary;
+
+    /// Issue 33: events dropped on the way to the summary, or not written to
+    /// `--events`, are said, with whether the counts include them.
+    #[test]
+    fn dropped_and_unwritten_events_are_said() {
+        let mut summary = Summary::default();
+        summary.add(&crate::app::testing::event("mkdir", 1, 0));
+        summary.dropped = 3;
+        summary.unwritten = Some((1, "stdout".into()));
+        let text = summary.render(Some("p.json"));
+        assert!(
+            text.contains("eperm: 3 events dropped, not counted below"),
+            "{text}"
+        );
+        assert!(
+            text.contains("eperm: 1 event not written to stdout: its reader fell behind"),
+            "{text}"
+        );
+        assert!(text.contains("would deny 1 call of 1 syscall"), "{text}");
     }
 }

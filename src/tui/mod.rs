@@ -376,6 +376,7 @@ impl Loop {
                 vec![]
             }
             LiveReport::Health(n, health) if n == current => vec![Msg::Health(health)],
+            LiveReport::Dropped(n, dropped) if n == current => vec![Msg::EventsDropped(dropped)],
             LiveReport::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
             LiveReport::Coverage {
                 run,
