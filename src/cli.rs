@@ -348,12 +348,13 @@ pub struct PodmanArgs {
     #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
     /// podman's OCI runtime, a name or a path (`podman --runtime`; default:
-    /// podman's own, crun unless configured otherwise).
+    /// the one podman's arguments give, before or after `run`, else podman's
+    /// own, crun unless containers.conf says otherwise).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     #[command(flatten)]
     pub common: ContainerArgs,
-    /// `run [podman run options] IMAGE [CMD…]`, after `--`.
+    /// `[podman options] run [podman run options] IMAGE [CMD…]`, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "PODMAN_ARGS")]
     pub podman: Vec<OsString>,
 }
@@ -565,7 +566,10 @@ pub struct EditArgs {
     /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp).
     #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
-    /// Allow these syscalls (comma list).
+    /// Allow these syscalls (comma list). A name goes into an uncommented
+    /// ALLOW list, never into a rule whose comment gives its own reason
+    /// (`merge`'s "needed by every input"): a rule of its own then. Risky
+    /// names are warned of, as the TUI's detail pane does.
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
     pub allow: Vec<String>,
     /// Deny these syscalls, optionally with an errno: `ptrace`, `clone3:ENOSYS`.

@@ -46,7 +46,7 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
         pruned(&profile, &coverage, &arches).map_err(|e| Error::bad_input(e.to_string()))?;
     eprintln!("{removed}");
     if args.narrow {
-        out = narrowed(&out, &coverage, "tightened by eperm")?;
+        out = narrowed(&out, &coverage, &session, "tightened by eperm")?;
     }
     let from = format!("{} tightened to its coverage", profile.file);
     super::write_profile(&args.output, &out.text, &from, &args.format)?;
@@ -56,7 +56,12 @@ pub fn run(args: &TightenArgs) -> Result<u8, Error> {
 }
 
 /// Applies every narrowing proposal for `coverage` to `profile`, saying what each does.
-fn narrowed(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Profile, Error> {
+fn narrowed(
+    profile: &Profile,
+    coverage: &Coverage,
+    session: &Session,
+    comment: &str,
+) -> Result<Profile, Error> {
     let proposals = narrow::proposals(profile, coverage);
     let mut out = profile.clone();
     for p in &proposals {
@@ -69,8 +74,9 @@ fn narrowed(profile: &Profile, coverage: &Coverage, comment: &str) -> Result<Pro
             eprintln!("  {rule}");
         }
     }
-    if let Some(p) = proposals.first() {
-        eprintln!("eperm: rules read alike by every runtime: {}", p.semantics);
+    if !proposals.is_empty() {
+        let runtime = session.target.runtime.as_ref();
+        eprintln!("eperm: the narrowed rules: {}", narrow::semantics(runtime));
     }
     Ok(out)
 }

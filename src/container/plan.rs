@@ -33,8 +33,9 @@ pub enum Launcher {
     },
     /// `runc run` on a copy of this bundle, under this container id.
     Runc { bundle: PathBuf, id: String },
-    /// `podman [--runtime RUNTIME] run …`; `oci`: the OCI runtime podman will
-    /// run it with (`None`: one eperm knows nothing of, log mode only).
+    /// `podman [GLOBAL…] [--runtime RUNTIME] run …` (`runtime`: eperm's own
+    /// `--runtime`, when the user's arguments have none); `oci`: the OCI runtime
+    /// podman will run it with (`None`: one eperm knows nothing of, log mode only).
     Podman {
         run: RunArgs,
         runtime: Option<String>,
@@ -78,10 +79,16 @@ impl Plan {
         match &self.runtime {
             Launcher::Docker { run, .. } => format!("docker run {}", args(run)),
             Launcher::Runc { bundle, .. } => format!("runc run --bundle {}", bundle.display()),
-            Launcher::Podman { run, runtime, .. } => match runtime {
-                Some(r) => format!("podman --runtime {r} run {}", args(run)),
-                None => format!("podman run {}", args(run)),
-            },
+            Launcher::Podman { run, runtime, .. } => {
+                let mut global: Vec<String> = run
+                    .global
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                global.extend(runtime.iter().flat_map(|r| ["--runtime".into(), r.clone()]));
+                let global: String = global.iter().map(|a| format!(" {a}")).collect();
+                format!("podman{global} run {}", args(run))
+            }
         }
     }
 
@@ -310,7 +317,12 @@ impl Plan {
         .argv();
         Ok(Launch {
             argv,
-            cleanup: podman::cleanup_argv(client.runtime, &name, &cidfile),
+            cleanup: podman::cleanup_argv(
+                &client.run.global,
+                client.runtime.or(client.run.runtime.as_deref()),
+                &name,
+                &cidfile,
+            ),
             mode: self.mode,
             notify_logs,
             agent,
