@@ -271,7 +271,9 @@ pub struct SessionArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub source: Vec<SourceName>,
     /// Write events to FILE (`-`: stdout) as JSON lines; calls other layers
-    /// refused come as `"source":"ebpf"` with a `layer` and its evidence.
+    /// refused come as `"source":"ebpf"` with a `layer` and its evidence. eperm
+    /// does not wait for a reader that falls behind: past a bounded queue, events
+    /// are not written, and the summary says how many (it counts them all).
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<String>,
     /// No interface: the workload's output passes through, a summary follows on stderr.

@@ -101,6 +101,8 @@ pub enum Msg {
     },
     /// The profile's file now holds this text (from the watcher).
     FileChanged(String),
+    /// The run's events dropped so far: eperm fell behind the workload.
+    EventsDropped(u64),
     /// The profile's file changed but was not read back: why (it is no longer
     /// a regular file, it is too large, or its path leads elsewhere now).
     FileNotReloaded(String),
@@ -290,6 +292,9 @@ pub struct Config {
     pub watching: bool,
     /// The runtime that loads the profile (a container's); `None`: eperm itself.
     pub runtime: Option<crate::target::Runtime>,
+    /// What the profile's verdicts are for, to judge an outside edit's rows by;
+    /// `None`: this machine with `runtime`.
+    pub target: Option<crate::profile::Target>,
     /// `--report FILE`: where `R` writes the triage report.
     pub report: Option<PathBuf>,
 }
@@ -308,6 +313,7 @@ impl Default for Config {
             coverage: false,
             watching: false,
             runtime: None,
+            target: None,
             report: None,
         }
     }
@@ -522,6 +528,13 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
+            Msg::EventsDropped(n) => {
+                self.message = format!(
+                    "{} dropped: eperm fell behind the workload (the rows count what came)",
+                    crate::profile::lint::plural(n as usize, "event", "events")
+                );
+                vec![]
+            }
             Msg::FileNotReloaded(why) => {
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not reloaded: {first}");

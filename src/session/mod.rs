@@ -38,12 +38,10 @@ use crate::profile::{Profile, Target};
 use crate::run::child::Credentials;
 use crate::run::local::{self, RunSpec};
 use crate::run::serve::{Attach, LogOptions};
-use crate::run::{Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
-use crate::sources::event::Event;
+use crate::run::{EventSender, Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
 use crate::sources::health::Health;
 use crate::sources::logs::{self, Wanted};
 use std::ffi::OsString;
-use std::sync::mpsc;
 
 /// What a session runs.
 pub enum Workload {
@@ -158,11 +156,11 @@ impl Session {
         // Local runs: the layer watcher reports the workload's EPERM/EACCES.
         let (layers, watched) = match self.workload {
             Workload::Local { .. } => {
-                let (tx, rx) = mpsc::channel();
+                let (tx, rx) = std::sync::mpsc::channel();
                 (Some(tx), Some(rx))
             }
             Workload::Container(_) => {
-                let (tx, rx) = mpsc::channel();
+                let (tx, rx) = std::sync::mpsc::channel();
                 let why = "containers are not watched yet: only local runs are";
                 let _ = tx.send(crate::sources::refusal::Watch::NotWatched(why.into()));
                 (None, Some(rx))
@@ -234,7 +232,7 @@ impl Session {
         Judge::new(profile, &self.target, mode).map_err(|e| Error::bad_input(e.to_string()))
     }
 
-    fn supervise(&self, judge: Judge, policy: Policy, events: mpsc::Sender<Event>) -> Supervision {
+    fn supervise(&self, judge: Judge, policy: Policy, events: EventSender) -> Supervision {
         Supervision {
             judge,
             policy,

@@ -29,6 +29,12 @@ pub struct Summary {
     pub(crate) joining: bool,
     /// Refusals the kernel's queue had no room for.
     pub layers_lost: u64,
+    /// Events not written to `--events` (how many, and where), as its reader
+    /// fell behind: the summary still counts them.
+    pub unwritten: Option<(u64, String)>,
+    /// Events the supervisors dropped, as the queue to the summary was full:
+    /// not counted above.
+    pub dropped: u64,
 }
 
 /// Whether the layer watcher ran.
@@ -292,6 +298,20 @@ impl Summary {
     /// The end-of-run report; `file` is the profile's path (`None`: the embedded one).
     pub fn render(&self, file: Option<&str>) -> String {
         let mut s = String::new();
+        if let Some((n, sink)) = &self.unwritten {
+            s += &format!(
+                "eperm: {} not written to {sink}: its reader fell behind, and eperm does not wait for it (at most {} wait); this summary counts them\n",
+                crate::profile::lint::plural(*n as usize, "event", "events"),
+                super::collect::WRITE_QUEUE
+            );
+        }
+        if self.dropped > 0 {
+            s += &format!(
+                "eperm: {} dropped, not counted below: eperm fell behind the workload (at most {} wait)\n",
+                crate::profile::lint::plural(self.dropped as usize, "event", "events"),
+                crate::run::EVENT_QUEUE
+            );
+        }
         if self.entries.is_empty() && self.interference.is_empty() {
             s += "eperm: the profile would have denied nothing\n";
         }
@@ -449,5 +469,25 @@ mod tests {
             "eperm: the profile would have denied nothing\n"
         );
         assert!(!summary.triage().render().contains("Other layers"));
+    }
+
+    /// Issue 33: events dropped on the way to the summary, or not written to
+    /// `--events`, are said, with whether the counts include them.
+    #[test]
+    fn dropped_and_unwritten_events_are_said() {
+        let mut summary = Summary::default();
+        summary.add(&crate::app::testing::event("mkdir", 1, 0));
+        summary.dropped = 3;
+        summary.unwritten = Some((1, "stdout".into()));
+        let text = summary.render(Some("p.json"));
+        assert!(
+            text.contains("eperm: 3 events dropped, not counted below"),
+            "{text}"
+        );
+        assert!(
+            text.contains("eperm: 1 event not written to stdout: its reader fell behind"),
+            "{text}"
+        );
+        assert!(text.contains("would deny 1 call of 1 syscall"), "{text}");
     }
 }

@@ -258,7 +258,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         kernel: KernelVersion::running(),
         runtime: None,
     };
-    let (events, _rx) = std::sync::mpsc::channel();
+    let (events, _rx) = eperm::run::event_channel();
     let sup = Supervision {
         judge: Judge::new(profile, &target, eperm::compile::Mode::Notify).unwrap(),
         policy: Policy::Permissive,

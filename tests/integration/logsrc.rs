@@ -473,7 +473,7 @@ fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
         ..eperm::profile::Target::docker_on_host()
     };
     let judge = Judge::new(profile, &target, eperm::compile::Mode::Log).unwrap();
-    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    let (events_tx, events_rx) = eperm::run::event_channel();
     let sup = Supervision {
         judge,
         policy: Policy::Permissive,
