@@ -168,6 +168,8 @@ impl Layers {
 }
 
 /// One line of `--events`: the profile's event, or another layer's refusal.
+// Nearly every line is an event: boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 enum Line {
     Event(Event),
     Refusal(Box<Refusal>),
