@@ -8,6 +8,7 @@ pub mod indent;
 pub mod lint;
 pub mod load;
 pub mod merge;
+pub mod portable;
 pub mod model;
 pub mod resolve;
 pub mod risk;
