@@ -652,7 +652,9 @@ impl Linter<'_> {
             let arches = names(&gap.arches);
             let (name, other) = (&gap.name, gap.counterpart);
             let place = if gap.missing {
-                format!("{name} does not exist on {arches}, where programs call {other} in its place")
+                format!(
+                    "{name} does not exist on {arches}, where programs call {other} in its place"
+                )
             } else {
                 let mut lacking: Vec<Arch> = self
                     .resolved
@@ -1227,7 +1229,11 @@ mod tests {
     #[test]
     fn not_portable() {
         let both = r#""SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64""#;
-        let text = profile(both, "", r#"{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW"}"#);
+        let text = profile(
+            both,
+            "",
+            r#"{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW"}"#,
+        );
         let mut t = target();
         // Not the missing-sub-arch warning of either native arch.
         t.arch = Arch::Riscv64;
@@ -1243,7 +1249,11 @@ mod tests {
                 "mkdir does not exist on aarch64+riscv64, where programs call mkdirat in its place: mkdirat is not allowed like mkdir".to_string()
             )]
         );
-        let text = profile(both, "", r#"{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#);
+        let text = profile(
+            both,
+            "",
+            r#"{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
+        );
         assert_eq!(
             only_on(&text, &t),
             warning(

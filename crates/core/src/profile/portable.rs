@@ -5,8 +5,9 @@
 //! The pairs are [`crate::arch::counterparts`]; `check` reports each gap as
 //! `not-portable`, and `edit --portable` closes them.
 
+use super::edit::EditError;
 use super::model::{ArgCond, Profile, Rule};
-use super::resolve::{filtered_out, Resolved, Verdict};
+use super::resolve::{filtered_out, resolve, Resolved, Target, Verdict};
 use crate::arch::counterparts::{instead_on, replaced_by, Counterpart};
 use crate::arch::Arch;
 
@@ -31,9 +32,8 @@ pub struct Gap {
 
 /// Every gap of `profile` over the arches `resolved` covers, rule by rule.
 pub fn gaps(profile: &Profile, resolved: &Resolved) -> Vec<Gap> {
-    let live = |r: &Rule| {
-        filtered_out(r, &resolved.target).is_none() && verdict(r) != resolved.default
-    };
+    let live =
+        |r: &Rule| filtered_out(r, &resolved.target).is_none() && verdict(r) != resolved.default;
     let covered = |name: &str, v: Verdict| {
         profile
             .rules
@@ -45,11 +45,19 @@ pub fn gaps(profile: &Profile, resolved: &Resolved) -> Vec<Gap> {
         for (name_index, n) in rule.names.iter().enumerate() {
             for (arch, c, missing) in pairs(&n.name, &resolved.arches) {
                 let counterpart = if missing { c.modern } else { c.legacy };
-                if covered(counterpart, verdict(rule)) {
+                // Backwards, one legacy form with the verdict shows the arch
+                // was thought of (open allowed: creat is not asked for).
+                let thought_of = !missing
+                    && replaced_by(&n.name).any(|l| {
+                        arch.syscall_nr(l.legacy).is_some() && covered(l.legacy, verdict(rule))
+                    });
+                if thought_of || covered(counterpart, verdict(rule)) {
                     continue;
                 }
                 let same = out.iter_mut().find(|g| {
-                    g.rule == rule.index && g.name_index == name_index && g.counterpart == counterpart
+                    g.rule == rule.index
+                        && g.name_index == name_index
+                        && g.counterpart == counterpart
                 });
                 match same {
                     Some(g) if !g.arches.contains(&arch) => g.arches.push(arch),
@@ -124,6 +132,112 @@ pub fn every_native(profile: &Profile, native: Arch) -> Vec<Arch> {
         }
     }
     out
+}
+
+/// What `edit --portable` did: the profile, and a line per counterpart added
+/// or left for the user.
+#[derive(Clone, Debug)]
+pub struct Made {
+    pub profile: Profile,
+    pub added: Vec<String>,
+    pub left: Vec<String>,
+}
+
+/// Closes every gap of `profile` on each native arch it may run on (see
+/// [`every_native`]; `target` gives the rest): each counterpart gets its
+/// rule's action and conditions, as a name added to the rule, or a sibling
+/// rule when the rule has conditions. A counterpart with a verdict of its
+/// own elsewhere, or a condition with no place in it, is left and said.
+pub fn make_portable(profile: &Profile, target: &Target) -> Result<Made, EditError> {
+    let mut made = Made {
+        profile: profile.clone(),
+        added: Vec::new(),
+        left: Vec::new(),
+    };
+    // A legacy call added for another arch may need its other counterparts in
+    // turn (access for faccessat wants faccessat2); each round adds names only,
+    // from a table of forty rows, so a few rounds end it.
+    for _ in 0..4 {
+        let round = one_round(&made.profile, target)?;
+        made.profile = round.profile;
+        made.left = round.left;
+        if round.added.is_empty() {
+            break;
+        }
+        made.added.extend(round.added);
+    }
+    Ok(made)
+}
+
+fn one_round(profile: &Profile, target: &Target) -> Result<Made, EditError> {
+    let mut all: Vec<Gap> = Vec::new();
+    for arch in every_native(profile, target.arch) {
+        let t = Target {
+            arch,
+            ..target.clone()
+        };
+        for gap in gaps(profile, &resolve(profile, &t)) {
+            let same = all.iter_mut().find(|g| {
+                (g.rule, g.name_index, g.counterpart) == (gap.rule, gap.name_index, gap.counterpart)
+            });
+            match same {
+                Some(g) => {
+                    for a in gap.arches {
+                        if !g.arches.contains(&a) {
+                            g.arches.push(a);
+                        }
+                    }
+                }
+                None => all.push(gap),
+            }
+        }
+    }
+    // From the last rule up: a rule added after one leaves those above in place.
+    all.sort_by_key(|g| std::cmp::Reverse((g.rule, g.name_index)));
+    let mut made = Made {
+        profile: profile.clone(),
+        added: Vec::new(),
+        left: Vec::new(),
+    };
+    let mut done: Vec<(usize, &str, Vec<ArgCond>)> = Vec::new();
+    for gap in &all {
+        let (name, other, at) = (&gap.name, gap.counterpart, gap.rule);
+        let conds = match &gap.conds {
+            Ok(conds) => conds.clone(),
+            Err(i) => {
+                made.left.push(format!("{other}: args[{i}] of {name} (syscalls[{at}]) has no place in it; give {other} a rule of its own"));
+                continue;
+            }
+        };
+        if let Some(r) = own_verdict(&made.profile, other, gap.verdict) {
+            made.left.push(format!("{other}: syscalls[{r}] gives it another verdict than {name} has (syscalls[{at}]); left as it is"));
+            continue;
+        }
+        if done.iter().any(|d| *d == (at, other, conds.clone())) {
+            continue;
+        }
+        made.profile = super::edit::add_counterpart(&made.profile, at, other, &conds)?;
+        let mut arches = gap.arches.clone();
+        arches.sort();
+        let arches: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+        made.added.push(format!(
+            "{other}, as {name} in syscalls[{at}] (for {})",
+            arches.join("+")
+        ));
+        done.push((at, other, conds));
+    }
+    made.added.reverse();
+    made.left.reverse();
+    Ok(made)
+}
+
+/// A rule naming `name` with a verdict other than `v`.
+fn own_verdict(profile: &Profile, name: &str, v: Verdict) -> Option<usize> {
+    profile
+        .rules
+        .iter()
+        .find(|r| verdict(r) != v && r.names.iter().any(|n| n.name == name))
+        .map(|r| r.index)
 }
 
 #[cfg(test)]
@@ -222,6 +336,68 @@ mod tests {
                {"names": ["openat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
         );
         let gaps = gaps_of(&text, Arch::X86_64);
-        assert!(gaps.iter().any(|g| g.name == "open" && g.counterpart == "openat"));
+        assert!(gaps
+            .iter()
+            .any(|g| g.name == "open" && g.counterpart == "openat"));
+    }
+
+    fn made(text: &str) -> Made {
+        let p = load_str("p.json", text.to_string()).unwrap();
+        let target = Target {
+            arch: Arch::X86_64,
+            caps: CapSet::docker_default(),
+            kernel: None,
+            runtime: None,
+        };
+        make_portable(&p, &target).unwrap()
+    }
+
+    #[test]
+    fn the_counterparts_join_the_rule_and_the_gaps_close() {
+        let text = "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_AARCH64\"],\n  \"syscalls\": [\n    {\"names\": [\"open\", \"read\"], \"action\": \"SCMP_ACT_ALLOW\"}\n  ]\n}\n";
+        let m = made(text);
+        assert_eq!(
+            m.profile.text,
+            text.replace("\"open\", \"read\"", "\"open\", \"openat\", \"read\"")
+        );
+        assert_eq!(m.added, ["openat, as open in syscalls[0] (for aarch64)"]);
+        let again = made(&m.profile.text);
+        assert!(again.added.is_empty() && again.left.is_empty(), "{again:?}");
+        // faccessat alone: access for x86_64, which wants faccessat2 for aarch64.
+        let m = made(&text.replace("\"open\"", "\"faccessat\""));
+        let names: Vec<&str> = m.profile.rules[0]
+            .names
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["access", "faccessat", "faccessat2", "read"],
+            "{:?}",
+            m.added
+        );
+    }
+
+    #[test]
+    fn conditional_rules_get_a_sibling_with_the_conditions_moved() {
+        let text = profile(
+            BOTH,
+            r#"{"names": ["open"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,
+                "args": [{"index": 1, "value": 64, "op": "SCMP_CMP_MASKED_EQ", "valueTwo": 64}]},
+               {"names": ["poll"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 2, "value": 0, "op": "SCMP_CMP_EQ"}]}"#,
+        );
+        let m = made(&text);
+        let openat = &m.profile.rules[1];
+        assert_eq!(openat.names[0].name, "openat");
+        assert_eq!(
+            (openat.action, openat.errno_ret),
+            (crate::profile::Action::Errno, Some(38))
+        );
+        assert_eq!(openat.args[0].index, 2);
+        assert_eq!((openat.args[0].value, openat.args[0].value_two), (64, 64));
+        assert_eq!(m.profile.rules.len(), 3);
+        assert_eq!(m.left.len(), 1, "{:?}", m.left);
+        assert!(m.left[0].contains("args[2] of poll"), "{:?}", m.left);
     }
 }
