@@ -509,6 +509,12 @@ pub struct EditArgs {
     /// Remove these syscalls from every rule, so the default action applies.
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
     pub remove: Vec<String>,
+    /// For every arch the profile names (architectures, archMap) and this
+    /// host's: give each call that takes another's place there (openat for
+    /// open on arm64, open for openat on x86_64) that call's action and
+    /// conditions. After --allow, --deny and --remove.
+    #[arg(long)]
+    pub portable: bool,
     /// Print the change as a unified diff instead of saving it.
     #[arg(long)]
     pub dry_run: bool,

@@ -193,7 +193,7 @@ fn one_round(profile: &Profile, target: &Target) -> Result<Made, EditError> {
         }
     }
     // From the last rule up: a rule added after one leaves those above in place.
-    all.sort_by_key(|g| std::cmp::Reverse((g.rule, g.name_index)));
+    all.sort_by_key(|g| (std::cmp::Reverse(g.rule), g.name_index));
     let mut made = Made {
         profile: profile.clone(),
         added: Vec::new(),
@@ -226,8 +226,6 @@ fn one_round(profile: &Profile, target: &Target) -> Result<Made, EditError> {
         ));
         done.push((at, other, conds));
     }
-    made.added.reverse();
-    made.left.reverse();
     Ok(made)
 }
 
