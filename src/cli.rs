@@ -450,6 +450,11 @@ pub struct RecordArgs {
     /// Run the program again under OUT with --enforce; fail if anything is still denied.
     #[arg(long)]
     pub verify: bool,
+    /// Also allow the calls that take each recorded call's place on the
+    /// other arches the profile names (openat for open on arm64; with
+    /// --empty, the profile names x86_64 and aarch64), as `edit --portable`.
+    #[arg(long)]
+    pub portable: bool,
     #[command(flatten)]
     pub format: FormatArgs,
     /// The command and its arguments, after `--`.

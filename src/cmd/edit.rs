@@ -19,7 +19,7 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
         eprintln!("{report}");
     }
     let text = match args.portable {
-        true => portable(&applied.profile)?,
+        true => super::portable(&applied.profile)?,
         false => applied.profile.text.clone(),
     };
     refuse_new_errors(&profile, &text)?;
@@ -76,29 +76,8 @@ fn edits(args: &EditArgs) -> Result<Vec<Edit>, Error> {
     Ok(edits)
 }
 
-/// `profile` with the counterparts of `--portable`, each said on stderr.
-fn portable(profile: &Profile) -> Result<String, Error> {
-    let target = super::target(&host_target())?;
-    let made = crate::profile::portable::make_portable(profile, &target).map_err(bad_input)?;
-    for line in &made.added {
-        eprintln!("portable: added {line}");
-    }
-    for line in &made.left {
-        eprintln!("portable: left {line}");
-    }
-    if made.added.is_empty() && made.left.is_empty() {
-        let arches = crate::profile::portable::every_native(profile, target.arch);
-        let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
-        eprintln!(
-            "portable: every call has its counterparts on {}",
-            names.join(", ")
-        );
-    }
-    Ok(made.profile.text)
-}
-
 /// This host's target, as `check` with no target flags.
-fn host_target() -> crate::cli::TargetArgs {
+pub fn host_target() -> crate::cli::TargetArgs {
     crate::cli::TargetArgs {
         arch: None,
         caps: "docker".into(),

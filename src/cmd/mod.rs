@@ -277,13 +277,44 @@ pub fn write_profile(
     write_file(path, &text)
 }
 
+/// `profile` with the counterparts of `--portable`, each said on stderr.
+pub fn portable(profile: &Profile) -> Result<String, Error> {
+    let target = target(&edit::host_target())?;
+    let made = crate::profile::portable::make_portable(profile, &target)
+        .map_err(|e| Error::bad_input(e.to_string()))?;
+    for line in &made.added {
+        eprintln!("portable: added {line}");
+    }
+    for line in &made.left {
+        eprintln!("portable: left {line}");
+    }
+    if made.added.is_empty() && made.left.is_empty() {
+        let arches = crate::profile::portable::every_native(profile, target.arch);
+        let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+        eprintln!(
+            "portable: every call has its counterparts on {}",
+            names.join(", ")
+        );
+    }
+    Ok(made.profile.text)
+}
+
 /// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it;
 /// clone3 alone gets ENOSYS, so that glibc falls back to clone when clone3 is not needed.
 pub fn empty_profile(native: Arch) -> String {
-    let subs: Vec<&str> = sub_arches(native).iter().map(|a| a.scmp_name()).collect();
+    empty_profile_for(&[native])
+}
+
+/// [`empty_profile`] with an `archMap` entry for each of `natives` (the
+/// first is this host's), as Docker's default has one for every arch.
+pub fn empty_profile_for(natives: &[Arch]) -> String {
+    let entry = |native: &Arch| {
+        let subs: Vec<&str> = sub_arches(*native).iter().map(|a| a.scmp_name()).collect();
+        serde_json::json!({ "architecture": native.scmp_name(), "subArchitectures": subs })
+    };
     let profile = serde_json::json!({
         "defaultAction": "SCMP_ACT_ERRNO",
-        "archMap": [{ "architecture": native.scmp_name(), "subArchitectures": subs }],
+        "archMap": natives.iter().map(entry).collect::<Vec<_>>(),
         "syscalls": [{
             "names": ["clone3"],
             "action": "SCMP_ACT_ERRNO",
