@@ -252,6 +252,18 @@ fn seconds(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs.max(0.0)).map_err(|e| format!("{s:?}: {e}"))
 }
 
+/// `--arch`: an arch in any of its spellings (`aarch64`, `arm64`, `SCMP_ARCH_AARCH64`).
+pub fn parse_arch(s: &str) -> Result<crate::arch::Arch, String> {
+    use crate::arch::Arch;
+    Arch::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "unknown architecture {s:?}\n  hint: one of {}",
+            names.join(", ")
+        )
+    })
+}
+
 /// What `eperm docker` and `eperm oci` share.
 #[derive(Args, Debug)]
 pub struct ContainerArgs {
@@ -465,9 +477,11 @@ pub struct RecordArgs {
 /// What a profile is resolved for: `includes`/`excludes` and `archMap` depend on it.
 #[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
-    /// The target's native architecture (x86_64, aarch64, …); archMap adds its sub-arches.
-    #[arg(long)]
-    pub arch: Option<String>,
+    /// The target's native architecture: any eperm has the syscall table of
+    /// (x86_64, aarch64, arm, riscv64, s390x, ppc64le, mips64, loongarch64, …;
+    /// libseccomp, Go and uname spellings); archMap adds its sub-arches.
+    #[arg(long, value_name = "ARCH", value_parser = parse_arch)]
+    pub arch: Option<crate::arch::Arch>,
     /// Capabilities: docker (Docker's 14), all, none, or CAP_A,CAP_B.
     #[arg(long, default_value = "docker")]
     pub caps: String,

@@ -40,19 +40,7 @@ use crate::session::live::LiveOptions;
 
 /// The target a command evaluates a profile for; unset parts default to this host.
 pub fn target(args: &TargetArgs) -> Result<Target, Error> {
-    let arch = match &args.arch {
-        None => Arch::native(),
-        Some(name) => Arch::parse(name).ok_or_else(|| {
-            let names = Arch::ALL
-                .iter()
-                .map(|a| a.name())
-                .collect::<Vec<_>>()
-                .join(", ");
-            Error::bad_input(format!(
-                "--arch: unknown architecture {name:?}\n  hint: one of {names}"
-            ))
-        })?,
-    };
+    let arch = args.arch.unwrap_or_else(Arch::native);
     let caps = CapSet::parse(&args.caps).map_err(|e| Error::bad_input(format!("--caps: {e}")))?;
     let kernel = match &args.kernel {
         None => KernelVersion::running(),
