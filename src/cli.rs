@@ -22,7 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a profile: errors, risky allowances, rules that do nothing.
     Check(CheckArgs),
-    /// Change a profile with the smallest diff: allow, deny or remove syscalls.
+    /// Change a profile with the smallest diff: allow, deny or remove syscalls,
+    /// or give calls their counterparts on the other arches it names (--portable).
     Edit(EditArgs),
     /// Print the embedded default profile (Docker-compatible).
     Default,
@@ -571,7 +572,8 @@ pub struct ExplainArgs {
     /// `-` reads it from standard input.
     #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
-    /// A syscall name (or number) of the target arch.
+    /// A syscall name (or number) of the target arch. A call the arch lacks
+    /// (open on aarch64) is explained through the calls that take its place there.
     pub syscall: String,
     /// Up to six arguments: decimal, 0x hex, or names such as AF_NETLINK, CLONE_NEWUSER|CLONE_NEWNS.
     #[arg(num_args = 0..=6, value_name = "ARG")]
