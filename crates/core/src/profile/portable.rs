@@ -10,6 +10,7 @@ use super::model::{ArgCond, Profile, Rule};
 use super::resolve::{filtered_out, resolve, Resolved, Target, Verdict};
 use crate::arch::counterparts::{instead_on, replaced_by, Counterpart};
 use crate::arch::Arch;
+use std::collections::{HashMap, HashSet};
 
 /// One call a rule's verdict does not reach on some arches.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,14 +35,16 @@ pub struct Gap {
 pub fn gaps(profile: &Profile, resolved: &Resolved) -> Vec<Gap> {
     let live =
         |r: &Rule| filtered_out(r, &resolved.target).is_none() && verdict(r) != resolved.default;
-    let covered = |name: &str, v: Verdict| {
-        profile
-            .rules
-            .iter()
-            .any(|r| live(r) && verdict(r) == v && r.names.iter().any(|n| n.name == name))
-    };
+    let live_rules: Vec<&Rule> = profile.rules.iter().filter(|r| live(r)).collect();
+    // Once, not per name: a profile may have 200,000 rules.
+    let given: HashSet<(&str, Verdict)> = live_rules
+        .iter()
+        .flat_map(|r| r.names.iter().map(|n| (n.name.as_str(), verdict(r))))
+        .collect();
+    let covered = |name: &str, v: Verdict| given.contains(&(name, v));
     let mut out: Vec<Gap> = Vec::new();
-    for rule in profile.rules.iter().filter(|r| live(r)) {
+    let mut at: HashMap<(usize, usize, &str), usize> = HashMap::new();
+    for rule in live_rules {
         for (name_index, n) in rule.names.iter().enumerate() {
             for (arch, c, missing) in pairs(&n.name, &resolved.arches) {
                 let counterpart = if missing { c.modern } else { c.legacy };
@@ -54,24 +57,23 @@ pub fn gaps(profile: &Profile, resolved: &Resolved) -> Vec<Gap> {
                 if thought_of || covered(counterpart, verdict(rule)) {
                     continue;
                 }
-                let same = out.iter_mut().find(|g| {
-                    g.rule == rule.index
-                        && g.name_index == name_index
-                        && g.counterpart == counterpart
-                });
-                match same {
+                let key = (rule.index, name_index, counterpart);
+                match at.get(&key).map(|&i| &mut out[i]) {
                     Some(g) if !g.arches.contains(&arch) => g.arches.push(arch),
                     Some(_) => {}
-                    None => out.push(Gap {
-                        rule: rule.index,
-                        name_index,
-                        name: n.name.clone(),
-                        counterpart,
-                        arches: vec![arch],
-                        missing,
-                        verdict: verdict(rule),
-                        conds: carried(&rule.args, c, missing),
-                    }),
+                    None => {
+                        at.insert(key, out.len());
+                        out.push(Gap {
+                            rule: rule.index,
+                            name_index,
+                            name: n.name.clone(),
+                            counterpart,
+                            arches: vec![arch],
+                            missing,
+                            verdict: verdict(rule),
+                            conds: carried(&rule.args, c, missing),
+                        });
+                    }
                 }
             }
         }
