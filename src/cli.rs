@@ -56,6 +56,25 @@ pub enum Command {
     /// Merge profiles into one that every input's workload runs under (the
     /// union, as SPO's mergeStrategy: containers).
     Merge(MergeArgs),
+    /// Compare two profiles by their verdicts, not their text: each syscall
+    /// (and argument value) decided differently, per arch. Exit 1 when any differs.
+    ///
+    /// For each arch both filters cover, every syscall is decided by each profile
+    /// as the target's runtime would (libseccomp's merge, runc's -ENOSYS stub, the
+    /// kernel's passthrough), and argument rules are tried at the values where
+    /// their conditions change; changes are grouped (ALLOW → ERRNO(EPERM), EPERM →
+    /// ENOSYS, …) and counted. OLD and NEW may be Docker JSON, an OCI config.json or
+    /// a SeccompProfile, in any mix.
+    Diff(DiffArgs),
+    /// Carry a custom profile's changes (relative to the profile it was made
+    /// from) onto a new upstream profile, as small edits of the new one's text.
+    ///
+    /// CUSTOM's changes are what it decides differently from OLD (allowances,
+    /// denials, errnos, argument rules). Each is carried onto NEW as the smallest
+    /// edit, found already done in NEW, or reported as a conflict when NEW changed
+    /// the same syscall; the result is checked against CUSTOM's verdicts. The
+    /// report goes to stderr; exit 1 when conflicts are left for you to decide.
+    Rebase(RebaseArgs),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print a man page in roff: eperm(1), or eperm-SUBCOMMAND(1).
@@ -141,6 +160,41 @@ pub struct MergeArgs {
     /// The profiles to merge (two or more), in any form eperm reads.
     #[arg(value_name = "PROFILE", num_args = 2.., required = true)]
     pub profiles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The profile before: Docker JSON, an OCI config.json, or a SeccompProfile.
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub old: PathBuf,
+    /// The profile after, in any of the same forms.
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub new: PathBuf,
+    /// The target both are compared for: each arch its filter covers (archMap
+    /// expanded for --arch), the capabilities, kernel and runtime.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Machine-readable output: one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RebaseArgs {
+    /// Your profile, made from OLD and changed since.
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub custom: PathBuf,
+    /// The profile CUSTOM was made from (e.g. Docker's default of that year).
+    #[arg(long, value_name = "OLD", value_hint = ValueHint::FilePath)]
+    pub from: PathBuf,
+    /// The new upstream profile to carry CUSTOM's changes onto.
+    #[arg(long, value_name = "NEW", value_hint = ValueHint::FilePath)]
+    pub onto: PathBuf,
+    /// Write the result to OUT (never one of the inputs); default: stdout.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -513,6 +567,15 @@ pub struct CheckArgs {
     /// Also list notes: rules and names that have no effect on this target.
     #[arg(short, long)]
     pub verbose: bool,
+    /// An error for each call PROFILE lets run that BASE refuses (per arch,
+    /// with the argument values): PROFILE must be no looser than BASE.
+    #[arg(long, value_name = "BASE", value_hint = ValueHint::FilePath)]
+    pub baseline: Option<PathBuf>,
+    /// Also check what runtimes refuse in a profile pulled as an OCI artifact
+    /// (KEP-6061): SCMP_ACT_NOTIFY, listener fields, more than 1 MiB or 128
+    /// syscall entries.
+    #[arg(long)]
+    pub oci_artifact: bool,
 }
 
 #[derive(Args, Debug)]

@@ -28,6 +28,7 @@
 
 pub use eperm_core::{
     arch, caps, compile, errno, files, json, profile, suggest, syscalls, target, untrusted,
+    verdicts,
 };
 
 #[forbid(unsafe_code)]

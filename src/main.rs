@@ -28,6 +28,8 @@ fn main() -> ExitCode {
         Command::Podman(args) => cmd::container::podman(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
+        Command::Rebase(args) => cmd::rebase::run(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),
         Command::Default => {

@@ -7,6 +7,8 @@ use crate::profile::{lint, load_arg, resolve, Diagnostic, Severity};
 use crate::progress::Progress;
 use std::io::{self, Write};
 
+mod baseline;
+
 pub fn run(args: &CheckArgs) -> Result<u8, Error> {
     let target = super::target(&args.target)?;
     let mut progress = Progress::new();
@@ -38,8 +40,14 @@ pub fn run(args: &CheckArgs) -> Result<u8, Error> {
             &profile, &resolved, &mut added,
         ));
         drop(added);
-        found.sort_by_key(|d| (d.severity, d.line, d.column));
     }
+    if args.oci_artifact {
+        found.extend(crate::target::artifact::lint(&profile));
+    }
+    if let Some(base) = &args.baseline {
+        found.extend(baseline::errors(base, &profile, &resolved, &mut progress)?);
+    }
+    found.sort_by_key(|d| (d.severity, d.line, d.column));
     progress.clear();
     let count = |s| found.iter().filter(|d| d.severity == s).count();
     let errors = count(Severity::Error);

@@ -118,8 +118,21 @@ fn exit_status(roff: &mut Roff, subcommand: Option<&str>) {
                 "0",
                 "the profile has no errors (warnings and notes may remain)",
             ),
-            ("1", "the profile has errors: a runtime would refuse it"),
+            (
+                "1",
+                "the profile has errors: a runtime would refuse it (or, with --baseline, it is looser than BASE)",
+            ),
             ("2", "bad usage, or a profile that cannot be read or parsed"),
+        ],
+        Some("diff") => &[
+            ("0", "every verdict is the same"),
+            ("1", "some call is decided differently"),
+            ("2", "bad usage, or a profile that cannot be read or parsed"),
+        ],
+        Some("rebase") => &[
+            ("0", "every change was carried or is already in NEW"),
+            ("1", "conflicts are left for you to decide (the result is written)"),
+            ("2", "bad usage, a profile that cannot be read, or OUT is an input"),
         ],
         Some("run") | None => &[
             ("0", "success"),

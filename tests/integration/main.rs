@@ -32,3 +32,4 @@ mod trace;
 mod triage;
 mod tui;
 mod util;
+mod vdiff;

@@ -16,6 +16,8 @@
 //!   target, lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator and the
 //!   libseccomp emulation the verdicts are checked against.
+//! - [`verdicts`]: two profiles compared by what they decide (diff, no looser
+//!   than a baseline, rebase onto a new upstream).
 
 #![forbid(unsafe_code)]
 
@@ -31,3 +33,4 @@ pub mod suggest;
 pub mod syscalls;
 pub mod target;
 pub mod untrusted;
+pub mod verdicts;

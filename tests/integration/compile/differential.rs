@@ -57,7 +57,7 @@ pub(crate) fn scmp_cmp(c: &ArgCond) -> ScmpArgCompare {
 
 /// Names libseccomp resolves differently from our tables on some arch of `set`
 /// (x86's multiplexed-only socket calls, table differences): left out on both sides.
-fn disagreeing_names(profile: &Profile, set: &[Arch]) -> BTreeSet<String> {
+pub(crate) fn disagreeing_names(profile: &Profile, set: &[Arch]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for rule in &profile.rules {
         for n in &rule.names {
@@ -180,7 +180,7 @@ fn interesting_values(profile: &Profile) -> Vec<(u8, u64)> {
     vals.into_iter().collect()
 }
 
-fn arg_vectors(profile: &Profile) -> Vec<[u64; 6]> {
+pub(crate) fn arg_vectors(profile: &Profile) -> Vec<[u64; 6]> {
     let vals = interesting_values(profile);
     let mut out = vec![[0u64; 6]];
     for &(i, v) in &vals {

@@ -352,18 +352,31 @@ pub fn add_arg_rule(
     (index, value): (u8, u32),
     comment: Option<&str>,
 ) -> Result<Profile, EditError> {
-    Edit::Allow(name.to_string()).validate()?;
-    let style = Style::detect(profile);
     let cond = ArgCond {
         index,
         value: u64::from(value),
         value_two: 0,
         op: CmpOp::Eq,
     };
+    add_rule_for(profile, name, (action, None), &[cond], comment)
+}
+
+/// Appends a rule for `name` with `action` and its `errnoRet` (when given),
+/// and `conds` as its `args`, written as given (runc reads them: ANDed unless
+/// an index repeats). No conditions: an unconditional rule.
+pub fn add_rule_for(
+    profile: &Profile,
+    name: &str,
+    (action, errno): (Action, Option<u32>),
+    conds: &[ArgCond],
+    comment: Option<&str>,
+) -> Result<Profile, EditError> {
+    Edit::Allow(name.to_string()).validate()?;
+    let style = Style::detect(profile);
     let body = RuleBody {
         action,
-        errno: None,
-        conds: &[cond],
+        errno,
+        conds,
         raw: &[],
         comment,
     };

@@ -24,6 +24,7 @@
 //! seccomp code; `tests/integration/target.rs` holds the name tables to the
 //! installed libseccomp and the stub to the installed runc.
 
+pub mod artifact;
 mod names;
 mod versions;
 
