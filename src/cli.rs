@@ -598,6 +598,10 @@ pub struct EditArgs {
     /// conditions. After --allow, --deny and --remove.
     #[arg(long)]
     pub portable: bool,
+    /// With --portable: also for these native arches (comma list), e.g. a
+    /// profile of x86_64 alone to run on arm64 hosts.
+    #[arg(long, requires = "portable", value_delimiter = ',', value_name = "ARCH,..", value_parser = parse_arch)]
+    pub arch: Vec<crate::arch::Arch>,
     /// Print the change as a unified diff instead of saving it.
     #[arg(long)]
     pub dry_run: bool,

@@ -19,7 +19,7 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
         eprintln!("{report}");
     }
     let text = match args.portable {
-        true => super::portable(&applied.profile)?,
+        true => super::portable(&applied.profile, &args.arch)?,
         false => applied.profile.text.clone(),
     };
     refuse_new_errors(&profile, &text)?;

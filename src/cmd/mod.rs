@@ -267,10 +267,11 @@ pub fn write_profile(
     write_file(path, &text)
 }
 
-/// `profile` with the counterparts of `--portable`, each said on stderr.
-pub fn portable(profile: &Profile) -> Result<String, Error> {
+/// `profile` with the counterparts of `--portable` (on the arches it names,
+/// this host's and `also`), each said on stderr.
+pub fn portable(profile: &Profile, also: &[Arch]) -> Result<String, Error> {
     let target = target(&edit::host_target())?;
-    let made = crate::profile::portable::make_portable(profile, &target)
+    let made = crate::profile::portable::make_portable(profile, &target, also)
         .map_err(|e| Error::bad_input(e.to_string()))?;
     for line in &made.added {
         eprintln!("portable: added {line}");
@@ -279,7 +280,12 @@ pub fn portable(profile: &Profile) -> Result<String, Error> {
         eprintln!("portable: left {line}");
     }
     if made.added.is_empty() && made.left.is_empty() {
-        let arches = crate::profile::portable::every_native(profile, target.arch);
+        let mut arches = crate::profile::portable::every_native(profile, target.arch);
+        arches.extend(
+            also.iter()
+                .filter(|a| !arches.contains(a))
+                .collect::<Vec<_>>(),
+        );
         let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
         eprintln!(
             "portable: every call has its counterparts on {}",

@@ -43,7 +43,7 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     }
     let from = format!("a recorded run of {command}");
     let text = match args.portable {
-        true => super::portable(&load_str(&out_name, allowed.text.clone())?)?,
+        true => super::portable(&load_str(&out_name, allowed.text.clone())?, &[])?,
         false => allowed.text.clone(),
     };
     super::write_profile(&args.output, &text, &from, &args.format)?;

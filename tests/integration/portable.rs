@@ -325,3 +325,36 @@ fn record_portable_writes_the_counterparts() {
         }
     }
 }
+
+/// A profile of x86_64 alone, checked for an arm64 host: the hint names the
+/// arch, and `edit --portable --arch aarch64` closes the gaps there.
+#[test]
+fn an_x86_64_profile_is_made_portable_to_an_arch_it_does_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x86.json");
+    let text = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+  "syscalls": [
+    {"names": ["execve", "exit_group", "open", "read", "stat"], "action": "SCMP_ACT_ALLOW"}
+  ]
+}
+"#;
+    std::fs::write(&path, text).unwrap();
+    let (out, _) = eperm_ok(&["check", s(&path), "--arch", "aarch64"]);
+    assert_has(&out, "open does not exist on aarch64");
+    assert_has(
+        &out,
+        "hint: eperm edit PROFILE --portable --arch aarch64 (adds openat",
+    );
+    // On its own hosts it is portable already.
+    assert!(not_portable(&[s(&path)]).is_empty());
+    let (_, err) = eperm_ok(&["edit", s(&path), "--portable"]);
+    assert_has(&err, "every call has its counterparts on x86_64, x86, x32");
+    let out = run(&["edit", s(&path), "--arch", "aarch64"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    eperm_ok(&["edit", s(&path), "--portable", "--arch", "aarch64"]);
+    assert!(not_portable(&[s(&path), "--arch", "aarch64"]).is_empty());
+    let (out, _) = eperm_ok(&["explain", s(&path), "newfstatat", "--arch", "aarch64"]);
+    assert_has(&out, "newfstatat() on aarch64: SCMP_ACT_ALLOW");
+}

@@ -230,7 +230,7 @@ fn profiles() -> Vec<(String, Profile)> {
     out.push(("default".into(), default.unwrap()));
     let x86_only = load("portable/x86-only.json");
     let t = super::target(Arch::X86_64);
-    let made = eperm::profile::portable::make_portable(&x86_only, &t).unwrap();
+    let made = eperm::profile::portable::make_portable(&x86_only, &t, &[]).unwrap();
     assert!(!made.added.is_empty());
     out.push(("x86-only".into(), x86_only));
     out.push(("x86-only, made portable".into(), made.profile));
@@ -270,9 +270,10 @@ fn aarch64_and_arm_verdicts_match_libseccomp() {
 #[test]
 fn the_counterparts_edit_portable_adds_are_allowed_on_arm64_by_libseccomp() {
     let x86_only = load("portable/x86-only.json");
-    let made = eperm::profile::portable::make_portable(&x86_only, &super::target(Arch::X86_64))
-        .unwrap()
-        .profile;
+    let made =
+        eperm::profile::portable::make_portable(&x86_only, &super::target(Arch::X86_64), &[])
+            .unwrap()
+            .profile;
     for (profile, allowed) in [(&x86_only, false), (&made, true)] {
         let p = declared(profile, &[Arch::Aarch64]);
         let resolved = eperm::profile::resolve(&p, &target_for(&[Arch::Aarch64]));

@@ -670,8 +670,16 @@ impl Linter<'_> {
                 )
             };
             let message = format!("{place}: {other} is not {} like {name}", verb(gap.verdict));
+            let native = self.resolved.target.arch;
+            let named = self.profile.architectures.contains(&native)
+                || self.profile.arch_map.iter().any(|m| m.arch == native);
+            let flag = if named {
+                String::new()
+            } else {
+                format!(" --arch {native}")
+            };
             let hint = match gap.conds {
-                Ok(_) => format!("eperm edit PROFILE --portable (adds {other} with this rule's action and conditions)"),
+                Ok(_) => format!("eperm edit PROFILE --portable{flag} (adds {other} with this rule's action and conditions)"),
                 Err(i) => format!("args[{i}] of {name} has no place in {other}: give {other} a rule of its own"),
             };
             self.push_on_name(

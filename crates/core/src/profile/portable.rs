@@ -167,11 +167,17 @@ pub struct Made {
 }
 
 /// Closes every gap of `profile` on each native arch it may run on (see
-/// [`every_native`]; `target` gives the rest): each counterpart gets its
+/// [`every_native`]) and on `also`; `target` gives the rest. Each counterpart gets its
 /// rule's action and conditions, as a name added to the rule, or a sibling
 /// rule when the rule has conditions. A counterpart with a verdict of its
 /// own elsewhere, or a condition with no place in it, is left and said.
-pub fn make_portable(profile: &Profile, target: &Target) -> Result<Made, EditError> {
+pub fn make_portable(profile: &Profile, target: &Target, also: &[Arch]) -> Result<Made, EditError> {
+    let mut natives = every_native(profile, target.arch);
+    natives.extend(
+        also.iter()
+            .filter(|a| !natives.contains(a))
+            .collect::<Vec<_>>(),
+    );
     let mut made = Made {
         profile: profile.clone(),
         added: Vec::new(),
@@ -181,7 +187,7 @@ pub fn make_portable(profile: &Profile, target: &Target) -> Result<Made, EditErr
     // turn (access for faccessat wants faccessat2); each round adds names only,
     // from a table of forty rows, so a few rounds end it.
     for _ in 0..4 {
-        let round = one_round(&made.profile, target)?;
+        let round = one_round(&made.profile, target, &natives)?;
         made.profile = round.profile;
         made.left = round.left;
         if round.added.is_empty() {
@@ -192,9 +198,9 @@ pub fn make_portable(profile: &Profile, target: &Target) -> Result<Made, EditErr
     Ok(made)
 }
 
-fn one_round(profile: &Profile, target: &Target) -> Result<Made, EditError> {
+fn one_round(profile: &Profile, target: &Target, natives: &[Arch]) -> Result<Made, EditError> {
     let mut all: Vec<Gap> = Vec::new();
-    for arch in every_native(profile, target.arch) {
+    for &arch in natives {
         let t = Target {
             arch,
             ..target.clone()
@@ -370,7 +376,7 @@ mod tests {
             kernel: None,
             runtime: None,
         };
-        make_portable(&p, &target).unwrap()
+        make_portable(&p, &target, &[]).unwrap()
     }
 
     #[test]
