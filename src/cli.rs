@@ -359,12 +359,13 @@ pub struct PodmanArgs {
     #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
     /// podman's OCI runtime, a name or a path (`podman --runtime`; default:
-    /// podman's own, crun unless configured otherwise).
+    /// the one podman's arguments give, before or after `run`, else podman's
+    /// own, crun unless containers.conf says otherwise).
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     #[command(flatten)]
     pub common: ContainerArgs,
-    /// `run [podman run options] IMAGE [CMD…]`, after `--`.
+    /// `[podman options] run [podman run options] IMAGE [CMD…]`, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "PODMAN_ARGS")]
     pub podman: Vec<OsString>,
 }
@@ -485,6 +486,10 @@ pub struct TightenArgs {
     pub narrow: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -524,6 +529,10 @@ pub struct RecordArgs {
     pub portable: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -544,8 +553,10 @@ pub struct TargetArgs {
     #[arg(long)]
     pub kernel: Option<String>,
     /// The runtime that loads the profile: runc, crun or youki, optionally
-    /// @VERSION (default: the one found here, else runc's newest).
-    #[arg(long, value_name = "NAME[@VERSION]")]
+    /// @VERSION (default: the one found here, else runc's newest); `none` for a
+    /// profile meant only for `eperm run` and plain processes (no runtime's
+    /// start-up to allow).
+    #[arg(long, value_name = "NAME[@VERSION]|none")]
     pub runtime: Option<String>,
     /// The libseccomp release the runtime links, e.g. 2.5.4 (default: the
     /// runtime's, found here, else the newest eperm has the table of).
@@ -583,7 +594,10 @@ pub struct EditArgs {
     /// The profile: Docker/moby JSON, or an OCI config.json (its linux.seccomp).
     #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
-    /// Allow these syscalls (comma list).
+    /// Allow these syscalls (comma list). A name goes into an uncommented
+    /// ALLOW list, never into a rule whose comment gives its own reason
+    /// (`merge`'s "needed by every input"): a rule of its own then. Risky
+    /// names are warned of, as the TUI's detail pane does.
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
     pub allow: Vec<String>,
     /// Deny these syscalls, optionally with an errno: `ptrace`, `clone3:ENOSYS`.

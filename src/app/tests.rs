@@ -154,6 +154,27 @@ fn filter_and_selection() {
     assert_eq!(app.visible().len(), 3);
 }
 
+/// `/` matches process names too (documented in the help and the README):
+/// `worker` finds the calls the process named worker made, whatever the call.
+#[test]
+fn the_filter_matches_process_names() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let mut by_worker = event("chmod", 2, 0);
+    by_worker.comm = "worker".into();
+    app.update(Msg::Event(by_worker));
+    press(&mut app, '/');
+    for c in "work".chars() {
+        press(&mut app, c);
+    }
+    let shown: Vec<&str> = app
+        .visible()
+        .iter()
+        .map(|&i| app.rows[i].syscall.as_str())
+        .collect();
+    assert_eq!(shown, ["chmod"]);
+}
+
 #[test]
 fn quit_asks_when_unsaved() {
     let mut app = app_without_autosave();

@@ -5,6 +5,7 @@ use crate::cli::EditArgs;
 use crate::error::{Error, FileOp, EXIT_OK};
 use crate::files::Pin;
 use crate::profile::edit::{self, Edit, EditError};
+use crate::profile::risk::risk;
 use crate::profile::save::save;
 use crate::profile::{lint, load_file, load_str, resolve, Diagnostic, Profile, Severity};
 use similar::TextDiff;
@@ -14,9 +15,14 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
     // Saved into the file read here, and nowhere a link leads by the time of the save.
     let mut pin = Pin::take(&args.profile).map_err(Error::file(FileOp::Read, &args.profile))?;
     let profile = load_file(&args.profile)?;
-    let applied = edit::apply(&profile, &edits).map_err(bad_input)?;
+    let applied = edit::apply_uncommented(&profile, &edits).map_err(bad_input)?;
     for report in &applied.reports {
         eprintln!("{report}");
+        // What the TUI's detail pane says of the name, from the same table.
+        let allowed = matches!(report.edit, Edit::Allow(_)) && report.changed();
+        if let Some(why) = risk(report.edit.name()).filter(|_| allowed) {
+            eprintln!("  risk: {why}");
+        }
     }
     let text = match args.portable {
         true => super::portable(&applied.profile, &args.arch)?,

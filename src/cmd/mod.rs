@@ -11,6 +11,7 @@ pub mod export;
 pub mod import;
 pub mod man;
 pub mod merge;
+pub mod ready;
 pub mod rebase;
 pub mod record;
 pub mod replay;
@@ -52,14 +53,19 @@ pub fn target(args: &TargetArgs) -> Result<Target, Error> {
             ))
         })?),
     };
-    let runtime =
-        crate::detect::runtime_from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
-            .map_err(|e| Error::bad_input(e.0))?;
+    // `none`: a bare process (`eperm run`), which eperm's own filter loads.
+    let runtime = match args.runtime.as_deref() {
+        Some("none") => None,
+        runtime => Some(
+            crate::detect::runtime_from_args(runtime, args.libseccomp.as_deref())
+                .map_err(|e| Error::bad_input(e.0))?,
+        ),
+    };
     Ok(Target {
         arch,
         caps,
         kernel,
-        runtime: Some(runtime),
+        runtime,
     })
 }
 

@@ -3,14 +3,18 @@
 //! `podman --runtime runc`), which hands the listener straight to eperm: no
 //! wrapper is needed, rootful or rootless.
 
-use super::docker::{Dialect, RunArgs};
+use super::docker::{Dialect, GlobalFlags, RunArgs};
 use super::oci_runtime::OciRuntime;
 use crate::caps::CapSet;
 use std::ffi::OsString;
 
-/// podman 4's `run` flags that take no value.
+/// podman 4's `run` flags that take no value, its global ones (which podman
+/// takes after `run` too) included.
 const BOOLEAN_FLAGS: &[&str] = &[
     "--detach",
+    "--noout",
+    "--remote",
+    "--syslog",
     "--disable-content-trust",
     "--env-host",
     "--help",
@@ -41,7 +45,20 @@ pub const PODMAN: Dialect = Dialect {
     boolean_flags: BOOLEAN_FLAGS,
     boolean_short: "diPqt",
     default_caps,
-    runtime_hint: "podman run has no --runtime; choose it with eperm podman --runtime NAME",
+    global: Some(GlobalFlags {
+        boolean: &["--help", "--noout", "--remote", "--syslog", "--version"],
+        boolean_short: "rv",
+        remote: &[
+            "--remote",
+            "-r",
+            "--url",
+            "--connection",
+            "-c",
+            "--identity",
+        ],
+        remote_why: "the container would run on another host (or in podman machine's VM), \
+                     where eperm can neither take its seccomp listener nor read its kernel log",
+    }),
     runtime_before_run: true,
 };
 
@@ -68,6 +85,12 @@ pub fn oci_runtime(runtime: Option<&str>) -> Result<OciRuntime, UnknownRuntime> 
         None => default_runtime().unwrap_or_else(|| "crun".into()),
     };
     OciRuntime::from_name(&name).ok_or(UnknownRuntime(name))
+}
+
+/// Two `--runtime` values that name the same runtime (`crun`, `/usr/bin/crun`).
+pub fn same_runtime(a: &str, b: &str) -> bool {
+    let base = |r: &str| std::path::Path::new(r).file_name().map(|n| n.to_owned());
+    a == b || base(a) == base(b)
 }
 
 /// An OCI runtime eperm does not know how to hand a seccomp listener over
@@ -109,9 +132,11 @@ fn runtime_in_help(help: &str) -> Option<String> {
 }
 
 /// What removes the container if eperm ends first: at once (`--time 0`: no stop
-/// timeout), and quietly when `--rm` already did.
-pub fn cleanup_argv(runtime: Option<&str>, name: &str) -> Vec<OsString> {
+/// timeout), and quietly when `--rm` already did; with the user's own options
+/// before `run` (`--root`, `--runroot` say where the container is).
+pub fn cleanup_argv(global: &[OsString], runtime: Option<&str>, name: &str) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec!["podman".into()];
+    argv.extend(global.iter().cloned());
     if let Some(runtime) = runtime {
         argv.push("--runtime".into());
         argv.push(runtime.into());
@@ -149,7 +174,6 @@ mod tests {
             "run -d img",
             "run --privileged img",
             "run --security-opt seccomp=unconfined img",
-            "run --runtime runc img",
             "images",
         ] {
             let err = parse(&args(bad)).unwrap_err();
@@ -163,9 +187,43 @@ mod tests {
         assert_eq!(run.caps, default_caps());
     }
 
+    /// podman takes its own options before `run` and after it: so does eperm,
+    /// with the runtime from either (the last one given, as podman does).
+    #[test]
+    fn takes_podmans_global_options_before_and_after_run() {
+        let run = parse(&args("run --rm --runtime crun img true")).unwrap();
+        assert_eq!(run.runtime.as_deref(), Some("crun"));
+        assert_eq!(run.args, args("--rm --runtime crun img true"));
+        assert_eq!(run.args[run.image], "img");
+        let run = parse(&args(
+            "--root /srv/s --runtime=/usr/bin/runc run -c 512 img",
+        ))
+        .unwrap();
+        assert_eq!(run.global, args("--root /srv/s --runtime=/usr/bin/runc"));
+        assert_eq!(run.runtime.as_deref(), Some("/usr/bin/runc"));
+        assert_eq!(run.args[run.image], "img", "-c after run is --cpu-shares");
+        let run = parse(&args("--runtime runc --syslog run --runtime crun img")).unwrap();
+        assert_eq!(run.runtime.as_deref(), Some("crun"), "the later one wins");
+        for remote in [
+            "--remote run img",
+            "-r run img",
+            "-c machine run img",
+            "--url unix:/x run img",
+            "run --remote img",
+            "run --connection=m img",
+        ] {
+            let err = parse(&args(remote)).unwrap_err().0;
+            assert!(err.contains("another host"), "{remote}: {err}");
+        }
+        let err = parse(&args("--root /x images")).unwrap_err().0;
+        assert!(err.contains("expected `-- run …`"), "{err}");
+        assert!(same_runtime("crun", "/usr/bin/crun"));
+        assert!(!same_runtime("crun", "runc"));
+    }
+
     #[test]
     fn runtime_goes_before_run_and_eperms_options_before_the_users() {
-        let run = parse(&args("run --rm img true")).unwrap();
+        let run = parse(&args("--root /srv/s run --rm img true")).unwrap();
         let client = Client {
             dialect: &PODMAN,
             run: &run,
@@ -183,16 +241,16 @@ mod tests {
             .collect();
         assert_eq!(
             text.join(" "),
-            "podman --runtime runc run --security-opt seccomp=/tmp/p.json --cidfile /tmp/cid \
-             --name eperm-1 --rm img true"
+            "podman --root /srv/s --runtime runc run --security-opt seccomp=/tmp/p.json \
+             --cidfile /tmp/cid --name eperm-1 --rm img true"
         );
-        let cleanup: Vec<String> = cleanup_argv(None, "eperm-1")
+        let cleanup: Vec<String> = cleanup_argv(&run.global, Some("runc"), "eperm-1")
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert_eq!(
             cleanup.join(" "),
-            "podman rm --force --ignore --time 0 eperm-1"
+            "podman --root /srv/s --runtime runc rm --force --ignore --time 0 eperm-1"
         );
     }
 

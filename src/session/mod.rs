@@ -124,6 +124,28 @@ impl Session {
         }
     }
 
+    /// What stops the container's runtime from starting it under the profile
+    /// (see [`crate::startup`]): its message and hint, said after a container's
+    /// run; `None` for a local run, a runtime that starts, or one eperm has not measured.
+    pub fn start_up_refused(&self) -> Option<(String, String)> {
+        if !matches!(self.workload, Workload::Container(_)) {
+            return None;
+        }
+        let resolved = crate::profile::resolve(&self.profile, &self.target);
+        let no_new_privs = crate::startup::no_new_privs(&self.profile);
+        let crate::startup::Readiness::Missing(missing) =
+            crate::startup::readiness(&resolved, no_new_privs)
+        else {
+            return None;
+        };
+        let runtime = resolved.target.runtime.as_ref()?.short();
+        let file = self.profile.own_file().unwrap_or("PROFILE");
+        Some((
+            crate::startup::missing_text(&runtime, &missing),
+            crate::startup::missing_hint(file, &missing),
+        ))
+    }
+
     /// One run under the session's profile, headless: the workload's stdio is its
     /// own, events go to `events` (FILE, or `-` for stdout) and into the summary.
     pub fn run(&self, events: Option<&str>) -> Result<Outcome, Error> {

@@ -6,7 +6,7 @@
 
 use super::clients::{
     assert_runtime_apart, leaked_coverage_cgroups, read_json, run_script, used, write, GETPPIDS,
-    IMAGE,
+    IMAGE, WORKLOAD,
 };
 use super::util::container_profiles::{DENY_MKDIR, DENY_SOME};
 use super::util::{
@@ -579,4 +579,33 @@ fn docker_coverage_refuses_a_cgroup_parent_of_the_user_s() {
     let out = eperm_docker(&args);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_has(&stderr(&out), "drop --cgroup-parent");
+}
+
+/// Issue 34: the user's own `docker run --runtime runc …` is taken (it was
+/// refused). runc is what eperm's wrapper runs, so the run is live (notify),
+/// through the wrapper, which the user's `--runtime` would otherwise bypass.
+#[test]
+fn docker_run_with_its_own_runtime_flag_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
+    let log = dir.path().join("events.jsonl");
+    let mut args = vec!["--no-tui", "-p", profile.to_str().unwrap()];
+    args.extend([
+        "--events",
+        log.to_str().unwrap(),
+        "--",
+        "run",
+        "--runtime",
+        "runc",
+    ]);
+    args.extend(&run_script(&[], WORKLOAD)[1..]);
+    let out = eperm_docker(&args);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(!err.contains("using --mode log"), "notify, not log: {err}");
+    let mkdir = events(&log)
+        .into_iter()
+        .find(|e| e["syscall"] == "mkdir")
+        .unwrap_or_else(|| panic!("mkdir reported: {err}"));
+    assert_eq!(mkdir["source"], "notify", "{mkdir}");
 }

@@ -356,3 +356,79 @@ pub(super) fn cover_image() -> &'static str {
         image
     })
 }
+
+/// podman takes `--runtime` before `run`, after it, or from containers.conf's
+/// `[engine] runtime`; so does eperm. crun after `run` is followed live; crun
+/// under another name, wherever given, is one eperm has not measured (log mode,
+/// and the note names it): proof that eperm read it from there.
+#[test]
+fn the_runtime_is_taken_wherever_podman_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
+    let p = profile.to_str().unwrap();
+    let ocirt = crun_renamed(dir.path());
+    let ocirt = ocirt.to_str().unwrap();
+    let workload = podman_run(&[], WORKLOAD);
+    fn after_run<'a>(runtime: &'a str, workload: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["run", "--runtime", runtime];
+        args.extend(&workload[1..]);
+        args
+    }
+
+    // The new user's line: notify through crun, the mkdir denied and said.
+    let mut args = vec!["--no-tui", "-p", p, "--"];
+    args.extend(after_run("crun", &workload));
+    let out = eperm_podman(&args);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(err.contains("mkdir"), "{err}");
+    assert!(
+        !err.contains("kernel log sources:"),
+        "notify, not log: {err}"
+    );
+
+    let unmeasured = |args: &[&str], conf: Option<&Path>| {
+        let mut command = in_store(eperm(), store(), None);
+        if let Some(conf) = conf {
+            command.env("CONTAINERS_CONF", conf);
+        }
+        let out = command
+            .arg("podman")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let err = stderr(&out);
+        assert!(err.contains("mkdir"), "{args:?}: {err}");
+        assert!(
+            err.contains("log mode, not notify: podman's runtime is") && err.contains("ocirt"),
+            "{args:?}: {err}"
+        );
+    };
+    let mut args = vec!["--no-tui", "-p", p, "--"];
+    args.extend(after_run(ocirt, &workload));
+    unmeasured(&args, None);
+    let mut args = vec!["--no-tui", "-p", p, "--", "--runtime", ocirt];
+    args.extend(&workload);
+    unmeasured(&args, None);
+    let conf = write(
+        dir.path(),
+        "containers.conf",
+        &format!("[engine]\nruntime = \"ocirt\"\n[engine.runtimes]\nocirt = [\"{ocirt}\"]\n"),
+    );
+    let mut args = vec!["--no-tui", "-p", p, "--"];
+    args.extend(&workload);
+    unmeasured(&args, Some(&conf));
+
+    // Two runtimes that disagree: refused before anything runs, saying why.
+    let mut args = vec!["--runtime", "runc", "--no-tui", "-p", p, "--"];
+    args.extend(after_run("crun", &workload));
+    let out = eperm_podman(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("which podman would take"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -320,13 +320,31 @@ pub fn apply_grouped(
     apply_placed(profile, edits, Some(comment), true)
 }
 
+/// Like [`apply`], but names are only added to rules without a comment: a rule
+/// made for a stated reason (`merge`'s "needed by every input") is not made to
+/// say it of a name added later; a new rule takes the name then.
+pub fn apply_uncommented(profile: &Profile, edits: &[Edit]) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, None, true)
+}
+
 fn apply_placed(
     profile: &Profile,
     edits: &[Edit],
     comment: Option<&str>,
     grouped: bool,
 ) -> Result<Applied, EditError> {
-    edits.iter().try_for_each(Edit::validate)?;
+    // Taking out a name the profile lists is sound whatever the name (a junk
+    // `WIFEXITED` from a bad import included); any other unknown name is a typo.
+    let listed = |name: &str| {
+        profile
+            .rules
+            .iter()
+            .any(|r| r.names.iter().any(|n| n.name == name))
+    };
+    edits
+        .iter()
+        .filter(|e| !matches!(e, Edit::Remove(name) if listed(name)))
+        .try_for_each(Edit::validate)?;
     let mut current = profile.clone();
     let mut reports = Vec::with_capacity(edits.len());
     for edit in edits {

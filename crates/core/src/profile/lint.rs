@@ -205,32 +205,24 @@ impl Linter<'_> {
         let repeated = (0..6).any(|i| rule.args.iter().filter(|a| a.index == i).count() > 1);
         let (message, hint) = if repeated {
             (
-                "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed",
+                "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed".to_string(),
                 "if you meant AND, a range needs both bounds in one rule, which runc cannot express for one index",
             )
-        } else if self
-            .resolved
-            .target
-            .runtime
-            .as_ref()
-            .is_some_and(|r| r.ors_every_condition())
-        {
-            (
-                "youki before 0.7.0 (the target) adds each condition as its own rule: they are ORed, not ANDed as runc, crun and later youki do",
-                "use one condition per rule, or target youki 0.7.0 or later",
-            )
         } else {
-            (
-                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule",
-                "if the profile must mean the same everywhere, use one condition per rule",
-            )
+            let (anded, reading) =
+                crate::target::distinct_conditions(self.resolved.target.runtime.as_ref());
+            let hint = match anded {
+                true => "if the profile must mean the same everywhere, use one condition per rule",
+                false => "use one condition per rule, or target youki 0.7.0 or later",
+            };
+            (reading, hint)
         };
         self.push(
             Severity::Warning,
             "arg-semantics",
             rule.span,
             &format!("{at}.args"),
-            message.into(),
+            message,
             Some(hint.into()),
         );
     }
@@ -977,9 +969,38 @@ mod tests {
             warning(
                 "arg-semantics",
                 "syscalls[1].args",
-                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule"
+                "runc, crun, youki 0.7.0+ and eperm AND conditions on distinct arguments, but youki before 0.7.0 ORs every condition of a rule"
             )
         );
+    }
+
+    /// The warning says what the target runtime does, in the words every
+    /// command uses (`target::distinct_conditions`).
+    #[test]
+    fn arg_semantics_follow_the_target_runtime() {
+        let rule = r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}"#;
+        let on = |kind, version: &str| {
+            let mut target = target();
+            let mut runtime = crate::target::Runtime::newest(kind);
+            runtime.version = crate::target::Version::parse(version);
+            target.runtime = Some(runtime);
+            let all = lints_on(&profile(X86, "", rule), &target);
+            let found = all.iter().find(|d| d.code == "arg-semantics");
+            found.expect("warned").message.clone()
+        };
+        let old = on(crate::target::RuntimeKind::Youki, "0.6.0");
+        assert!(
+            old.starts_with("youki before 0.7.0 (youki 0.6.0, the target) adds each condition"),
+            "{old}"
+        );
+        let runc = on(crate::target::RuntimeKind::Runc, "1.1.5");
+        assert!(
+            runc.starts_with("runc 1.1.5 (the target) ANDs conditions"),
+            "{runc}"
+        );
+        assert!(!runc.contains("the target) adds"), "{runc}");
     }
 
     #[test]
