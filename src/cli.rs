@@ -277,6 +277,10 @@ pub struct SessionArgs {
     /// Run the workload again after each save (TUI).
     #[arg(long)]
     pub rerun_on_save: bool,
+    /// Don't take the caller's stack with each intercepted call (notify and
+    /// trace modes take it by default: the `stack` of --events, the Detail pane).
+    #[arg(long)]
+    pub no_stacks: bool,
     /// Write a Markdown triage report to FILE: at the end of a headless run, or
     /// when R is pressed in the TUI.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]

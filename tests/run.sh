@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Packages the tests use: libseccomp-dev is the referee of the differential tests;
 # tmux is the real terminal of the TUI tests; docker.io and runc run the container tests,
 # podman and crun the podman tests (which make their own private stores).
-packages=(libseccomp-dev pkg-config tmux docker.io runc podman crun)
+packages=(libseccomp-dev pkg-config tmux docker.io runc podman crun golang-go)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -319,6 +319,8 @@ pub struct App {
     pub selected: usize,
     pub focus: Pane,
     pub sort: Sort,
+    /// The Detail pane shows every frame of a stack, not only the program's own.
+    pub all_frames: bool,
     pub paused: bool,
     /// Events pane: lines scrolled back from the tail (0: following).
     pub events_back: usize,
@@ -408,6 +410,7 @@ impl App {
             selected: 0,
             focus: Pane::Syscalls,
             sort: Sort::FirstSeen,
+            all_frames: false,
             paused: false,
             events_back: 0,
             output_back: 0,

@@ -19,14 +19,16 @@ use std::path::Path;
 pub fn docker(args: &DockerArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let session = Session::docker(profile, &args.docker, how(common))?;
+    let mut session = Session::docker(profile, &args.docker, how(common))?;
+    session.stacks = !common.session.no_stacks;
     follow_and_report(session, common, None)
 }
 
 pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
+    let mut session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
+    session.stacks = !common.session.no_stacks;
     follow_and_report(session, common, None)
 }
 
@@ -38,7 +40,8 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
         true => Some(Pin::take(&config).map_err(Error::file(FileOp::Read, &config))?),
         false => None,
     };
-    let session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
+    let mut session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
+    session.stacks = !common.session.no_stacks;
     follow_and_report(session, common, pin.map(|pin| (config.as_path(), pin)))
 }
 

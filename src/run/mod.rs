@@ -15,6 +15,7 @@ pub mod interference;
 pub mod local;
 pub mod notify;
 pub mod serve;
+pub mod stack;
 pub mod trace;
 
 pub use interception::Interception;
@@ -154,9 +155,35 @@ pub struct Supervision {
     pub started: std::time::Instant,
     /// eperm's own executable: a process still running it has not exec'd the workload yet.
     pub own_exe: Option<std::path::PathBuf>,
+    /// Where callers' stacks are taken and named; `None`: `--no-stacks`.
+    pub stacks: Option<std::sync::Arc<stack::Stacks>>,
 }
 
 impl Supervision {
+    /// Is this call's stack to be taken? Not with `--no-stacks`; past a flood's
+    /// first calls, a sample (see [`stack::Stacks::wanted`]).
+    pub fn wants_stack(&self, pid: u32, nr: u32) -> bool {
+        self.stacks.as_ref().is_some_and(|s| s.wanted(pid, nr))
+    }
+
+    /// The caller's stack, taken now while it waits (see [`stack`]); `None` with
+    /// `--no-stacks` or when it cannot be read.
+    pub fn take_stack(&self, pid: u32, regs: stack::Regs) -> Option<stack::RawStack> {
+        self.stacks.as_ref()?.capture(pid, regs)
+    }
+
+    /// Names a stack taken by [`Supervision::take_stack`] into the event: after the
+    /// caller has its answer, so naming never holds the workload up.
+    pub fn name_stack(
+        &self,
+        event: &mut crate::sources::event::Event,
+        raw: Option<stack::RawStack>,
+    ) {
+        if let (Some(stacks), Some(raw)) = (&self.stacks, raw) {
+            event.stack = Some(stacks.name(&raw));
+        }
+    }
+
     /// The event for an intercepted call, with what the profile says and what was done.
     pub fn event(
         &self,
@@ -220,6 +247,7 @@ impl Supervision {
             // Stopped in the call, the caller is still there to be looked up.
             container: crate::sources::cgroup::of_pid(pid),
             interference: None,
+            stack: None,
         }
     }
 

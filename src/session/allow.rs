@@ -143,6 +143,7 @@ mod tests {
             example_args: None,
             common_args: [None; 6],
             bootstrap,
+            sites: Vec::new(),
         };
         Summary {
             entries: vec![entry("capset", true), entry("mkdir", false)],

@@ -73,6 +73,10 @@ pub struct Session {
     /// What the user should know of how the runs are followed (why log and not
     /// notify, what rootless leaves out): said at the end of every summary.
     pub notes: Vec<String>,
+    /// Take the caller's stack with each intercepted call (`run`, `docker`,
+    /// `podman`, `oci` unless `--no-stacks`; not for record, cover or verify runs,
+    /// which never show one).
+    pub stacks: bool,
 }
 
 /// How one headless run ended.
@@ -225,6 +229,9 @@ impl Session {
                 Workload::Local { .. } => std::env::current_exe().ok(),
                 Workload::Container(_) => None,
             },
+            stacks: self
+                .stacks
+                .then(|| std::sync::Arc::new(crate::run::stack::Stacks::new())),
         }
     }
 

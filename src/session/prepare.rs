@@ -65,6 +65,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 
@@ -232,6 +233,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 

@@ -83,6 +83,7 @@ impl Summary {
                 args: e.example_args,
                 processes: e.comms.clone(),
                 bootstrap: e.bootstrap,
+                sites: crate::report::Denial::sites_of(e),
             })
             .collect();
         crate::report::Triage {
@@ -141,6 +142,7 @@ impl Summary {
                 if e.bootstrap { " [bootstrap]" } else { "" },
                 e.example
             );
+            s += &sites_text(e);
         }
         let allow = self.names().join(",");
         match file {
@@ -154,6 +156,29 @@ impl Summary {
         }
         s
     }
+}
+
+/// Where the calls of a row came from: the first call's place in the program,
+/// and, when they came from several places, each with its count.
+fn sites_text(e: &crate::sources::aggregate::DeniedSyscall) -> String {
+    let mut s = String::new();
+    match e.sites.as_slice() {
+        [] => {}
+        [one] => {
+            if let Some(line) = crate::sources::stack::summary(&one.stack) {
+                s += &format!("      {line}\n");
+            }
+        }
+        many => {
+            s += &format!("      from {} places:\n", many.len());
+            for site in many {
+                if let Some(line) = crate::sources::stack::summary(&site.stack) {
+                    s += &format!("      {:>6}×  {line}\n", site.hits);
+                }
+            }
+        }
+    }
+    s
 }
 
 fn plural(n: u64) -> &'static str {

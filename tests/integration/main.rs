@@ -26,6 +26,7 @@ mod narrow;
 mod podman;
 mod portable;
 mod run;
+mod stacks;
 mod startup;
 mod target;
 mod tighten;
