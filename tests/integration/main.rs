@@ -25,6 +25,7 @@ mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
+mod portable;
 mod run;
 mod stacks;
 mod startup;
