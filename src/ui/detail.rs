@@ -2,7 +2,7 @@
 //! risk of allowing it, what it does, what was seen, and a narrower rule.
 
 use super::{block, seconds, Theme};
-use crate::app::{describe::describe, narrowing::narrower, App};
+use crate::app::{describe::describe, narrowing::narrower, App, Row};
 use crate::profile::lint::plural;
 use crate::profile::risk::risk;
 use crate::sources::event::Rule;
@@ -12,87 +12,55 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let Some(row) = app.selected_row() else {
-        let mut lines = vec![Line::styled("select a syscall to see why", theme.dim())];
-        lines.extend(other_layers(app, None, theme));
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(block(" Detail ".into(), false, theme)),
-            area,
-        );
-        return;
+    let lines = match app.selected_row() {
+        Some(row) => row_lines(app, row, theme),
+        None => {
+            let mut lines = vec![Line::styled("select a syscall to see why", theme.dim())];
+            lines.extend(other_layers(app, None, theme));
+            lines
+        }
     };
-    let mut lines = vec![Line::from(vec![
-        Span::styled(row.syscall.clone(), theme.title()),
-        Span::raw(format!(" ({}, nr {}) — ", row.arch, row.nr)),
-        Span::raw(describe(&row.syscall).unwrap_or("no description yet")),
-    ])];
-    let verdict = row.ruling.describe();
-    lines.push(Line::from(vec![
-        Span::raw("decided by "),
-        Span::styled(row.rule_path(), theme.title()),
-        Span::raw(": "),
-        Span::styled(verdict, theme.bad()),
-    ]));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(" Detail ".into(), false, theme)),
+        area,
+    );
+}
+
+/// Everything about one row, top to bottom: what and why, who else says so,
+/// the risk, the user's decision, what was seen, and a narrower rule.
+fn row_lines(app: &App, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(row.syscall.clone(), theme.title()),
+            Span::raw(format!(" ({}, nr {}) — ", row.arch, row.nr)),
+            Span::raw(describe(&row.syscall).unwrap_or("no description yet")),
+        ]),
+        Line::from(vec![
+            Span::raw("decided by "),
+            Span::styled(row.rule_path(), theme.title()),
+            Span::raw(": "),
+            Span::styled(row.ruling.describe(), theme.bad()),
+        ]),
+    ];
     if let Some(note) = app.runtime_note(row) {
         lines.push(Line::styled(format!("  {note}"), theme.warn()));
     }
-    if let Some(f) = app
-        .also_refused(&row.syscall)
-        .and_then(|r| r.finding.as_ref())
-    {
-        lines.push(Line::from(vec![
-            Span::styled("also refused by ", theme.bad()),
-            Span::styled(f.to_string(), theme.bad()),
-            Span::raw(": a seccomp allowance will not be enough"),
-        ]));
-        lines.push(Line::raw(format!("  {}", f.evidence)));
-        lines.push(Line::raw(format!("  fix: {}", f.fix)));
-    }
+    lines.extend(also_refused(app, row, theme));
     let index = match row.rule.map(|r| r.rule) {
         Some(Rule::Index(i)) => Some(i),
         _ => None,
     };
-    if let Some(rule) = index.and_then(|i| app.profile.rules.get(i)) {
-        if let Some(c) = &rule.comment {
-            lines.push(Line::styled(
-                format!("  \"{}\"", crate::untrusted::escape(c.as_bytes())),
-                theme.dim(),
-            ));
-        }
+    let deciding = index.and_then(|i| app.profile.rules.get(i));
+    if let Some(c) = deciding.and_then(|rule| rule.comment.as_ref()) {
+        lines.push(Line::styled(
+            format!("  \"{}\"", crate::untrusted::escape(c.as_bytes())),
+            theme.dim(),
+        ));
     }
-    let others: Vec<String> = app
-        .profile
-        .rules
-        .iter()
-        .filter(|r| Some(r.index) != index && r.names.iter().any(|n| n.name == row.syscall))
-        .map(|r| {
-            let mut s = format!("syscalls[{}] {}", r.index, r.action.name());
-            if !r.args.is_empty() {
-                s += " when args match";
-            }
-            if !r.includes.is_empty() || !r.excludes.is_empty() {
-                s += " (conditional)";
-            }
-            s
-        })
-        .collect();
-    lines.push(Line::raw(if others.is_empty() {
-        "other rules: none mention it".to_string()
-    } else {
-        format!("other rules: {}", others.join("; "))
-    }));
-    match risk(&row.syscall) {
-        Some(why) => lines.push(Line::from(vec![
-            Span::styled("risk: ", theme.warn()),
-            Span::raw(why),
-        ])),
-        None => lines.push(Line::from(vec![
-            Span::styled("risk: ", theme.good()),
-            Span::raw("nothing special known; usually safe to allow"),
-        ])),
-    }
+    lines.push(other_rules(app, row, index));
+    lines.push(risk_line(&row.syscall, theme));
     lines.push(Line::from(vec![
         Span::raw("you: "),
         Span::styled(row.decision.label(), theme.title()),
@@ -116,12 +84,61 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Err(why) => Line::styled(format!("no narrower rule: {why}"), theme.dim()),
     });
     lines.extend(other_layers(app, Some(&row.syscall), theme));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block(" Detail ".into(), false, theme)),
-        area,
-    );
+    lines
+}
+
+/// Another layer refused the same call: a seccomp allowance alone will not do.
+fn also_refused(app: &App, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(f) = app
+        .also_refused(&row.syscall)
+        .and_then(|r| r.finding.as_ref())
+    else {
+        return Vec::new();
+    };
+    vec![
+        Line::from(vec![
+            Span::styled("also refused by ", theme.bad()),
+            Span::styled(f.to_string(), theme.bad()),
+            Span::raw(": a seccomp allowance will not be enough"),
+        ]),
+        Line::raw(format!("  {}", f.evidence)),
+        Line::raw(format!("  fix: {}", f.fix)),
+    ]
+}
+
+/// The profile's other rules that name the row's syscall.
+fn other_rules(app: &App, row: &Row, deciding: Option<usize>) -> Line<'static> {
+    let others: Vec<String> = app
+        .profile
+        .rules
+        .iter()
+        .filter(|r| Some(r.index) != deciding && r.names.iter().any(|n| n.name == row.syscall))
+        .map(|r| {
+            let mut s = format!("syscalls[{}] {}", r.index, r.action.name());
+            if !r.args.is_empty() {
+                s += " when args match";
+            }
+            if !r.includes.is_empty() || !r.excludes.is_empty() {
+                s += " (conditional)";
+            }
+            s
+        })
+        .collect();
+    Line::raw(if others.is_empty() {
+        "other rules: none mention it".to_string()
+    } else {
+        format!("other rules: {}", others.join("; "))
+    })
+}
+
+fn risk_line(syscall: &str, theme: &Theme) -> Line<'static> {
+    match risk(syscall) {
+        Some(why) => Line::from(vec![Span::styled("risk: ", theme.warn()), Span::raw(why)]),
+        None => Line::from(vec![
+            Span::styled("risk: ", theme.good()),
+            Span::raw("nothing special known; usually safe to allow"),
+        ]),
+    }
 }
 
 /// The calls other layers refused, below the row's detail or alone (those the
