@@ -513,6 +513,10 @@ pub struct RecordArgs {
     /// Run the program again under OUT with --enforce; fail if anything is still denied.
     #[arg(long)]
     pub verify: bool,
+    /// Trap each call the base profile would deny (seccomp notification), as
+    /// where eBPF is unavailable, instead of counting calls in the kernel (eBPF).
+    #[arg(long)]
+    pub trap: bool,
     #[command(flatten)]
     pub format: FormatArgs,
     /// The container runtime the profile is for: its start-up calls go in a rule

@@ -36,6 +36,18 @@ const X32_BIT: u32 = 0x4000_0000;
 /// The coverage program: USER_NOTIF for every call of the profile's arches,
 /// the bad-arch action for the rest.
 pub fn program(compiled: &Compiled) -> Vec<SockFilter> {
+    program_returning(compiled, bpf::RET_USER_NOTIF)
+}
+
+/// A recording run's program: every call of the profile's arches allowed, the
+/// bad-arch action for the rest (as under the profile compiled for notify, so
+/// a foreign arch's calls are refused as when recorded by trapping them).
+pub fn allow_program(compiled: &Compiled) -> Vec<SockFilter> {
+    program_returning(compiled, bpf::RET_ALLOW)
+}
+
+/// `ret` for every call of the profile's arches, the bad-arch action for the rest.
+fn program_returning(compiled: &Compiled, ret: u32) -> Vec<SockFilter> {
     let arches = &compiled.arches;
     let audits: Vec<u32> = {
         let mut v: Vec<u32> = arches.iter().map(|a| a.audit_arch()).collect();
@@ -56,10 +68,10 @@ pub fn program(compiled: &Compiled) -> Vec<SockFilter> {
             let (jt, jf) = if has_x32 { (1, 0) } else { (0, 1) };
             p.push(SockFilter::new(bpf::JSET_K, jt, jf, X32_BIT));
             p.push(SockFilter::new(bpf::RET_K, 0, 0, BAD_ARCH));
-            p.push(SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_USER_NOTIF));
+            p.push(SockFilter::new(bpf::RET_K, 0, 0, ret));
         } else {
             p.push(SockFilter::new(bpf::JEQ_K, 0, 1, audit));
-            p.push(SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_USER_NOTIF));
+            p.push(SockFilter::new(bpf::RET_K, 0, 0, ret));
         }
     }
     p.push(SockFilter::new(bpf::RET_K, 0, 0, BAD_ARCH));
@@ -149,6 +161,55 @@ pub fn kernel_counter(
     let cgroup_id = counter::cgroup_id(cgroup)
         .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
     attach_counter(compiled, Scope::Cgroup(cgroup_id), bootstrap_comm, false)
+}
+
+/// The kernel counter of a recording run (see [`allow_program`]): as
+/// [`kernel_counter`], but only calls made under a filter count, as only those
+/// are trapped when recorded by notification; why not, as the fallback's reason.
+pub fn record_counter(
+    compiled: &Compiled,
+    cgroup: Option<&Path>,
+    bootstrap_comm: Option<&str>,
+) -> Result<crate::bpf::Counter, Unavailable> {
+    if let Some(why) = refusal() {
+        return Err(Unavailable(why));
+    }
+    let Some(cgroup) = cgroup else {
+        return Err(Unavailable(
+            "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
+        ));
+    };
+    let id = crate::bpf::counter::cgroup_id(cgroup)
+        .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
+    attach_counter(
+        compiled,
+        crate::bpf::Scope::Cgroup(id),
+        bootstrap_comm,
+        true,
+    )
+}
+
+/// Why counting cannot tell which calls `judge`'s profile denies: a rule that
+/// checks an argument the counter does not sample, or more than one argument
+/// (sampled values are judged one position at a time).
+pub fn argument_blind_spot(judge: &super::Judge) -> Option<String> {
+    let blind = judge.resolved.rules.iter().find(|e| {
+        let Some(first) = e.conds.first() else {
+            return false;
+        };
+        let one_position = e.conds.iter().all(|c| c.index == first.index);
+        !one_position || !watched(e.arch, &e.name).contains(&(first.index as usize))
+    })?;
+    let positions: Vec<String> = blind
+        .conds
+        .iter()
+        .map(|c| format!("arg{}", c.index))
+        .collect();
+    Some(format!(
+        "the profile's rule for {} checks {}, which the eBPF counter does not sample",
+        blind.name,
+        positions.join(" and ")
+    ))
 }
 
 /// The kernel counter for a container whose runtime makes its cgroups below
