@@ -294,22 +294,9 @@ impl Coverage {
     /// first allowing rule for the syscall (the zero-argument verdict's, when it
     /// allows).
     pub fn add_counts(&mut self, counts: &crate::bpf::Counts, judge: &super::Judge) {
-        use crate::bpf::CallTable;
         let mut tallies: HashMap<(Option<usize>, u32, Arch), Tally> = HashMap::new();
         for (&(kind, nr), &(calls, before)) in &counts.calls {
-            let arch = match kind {
-                CallTable::Native => Arch::native(),
-                CallTable::X32 => Arch::X32,
-                CallTable::Ia32 => Arch::X86,
-            };
-            let nr = if kind == CallTable::X32 {
-                nr | X32_BIT
-            } else {
-                nr
-            };
-            let name = arch
-                .syscall_name(nr)
-                .map_or_else(|| format!("nr_{nr}"), str::to_string);
+            let (arch, nr, name) = call_of(kind, nr);
             let fallback = allowing_rule(judge, arch, nr);
             let mut attributed = 0;
             for (i, &pos) in watched(arch, &name).iter().enumerate() {
@@ -357,6 +344,56 @@ impl Coverage {
         };
         self.merge(&run);
     }
+}
+
+/// The arch, number (x32's with its bit) and name of a counted call.
+fn call_of(kind: crate::bpf::CallTable, nr: u32) -> (Arch, u32, String) {
+    use crate::bpf::CallTable;
+    let arch = match kind {
+        CallTable::Native => Arch::native(),
+        CallTable::X32 => Arch::X32,
+        CallTable::Ia32 => Arch::X86,
+    };
+    let nr = if kind == CallTable::X32 {
+        nr | X32_BIT
+    } else {
+        nr
+    };
+    let name = arch
+        .syscall_name(nr)
+        .map_or_else(|| format!("nr_{nr}"), str::to_string);
+    (arch, nr, name)
+}
+
+/// The calls of `counts` that `judge`'s profile would not let run, by name and
+/// arch, as a trapped recording sees them: a syscall whose arguments were
+/// sampled, when any sampled value is denied (the other arguments zero); any
+/// other, by its zero-argument verdict (exact when [`argument_blind_spot`]
+/// found nothing).
+pub fn denied_calls(counts: &crate::bpf::Counts, judge: &super::Judge) -> Vec<(String, Arch)> {
+    let mut denied = Vec::new();
+    for &(kind, raw) in counts.calls.keys() {
+        let (arch, nr, name) = call_of(kind, raw);
+        let denies = |args: [u64; 6]| !allows(judge.judge(arch, nr, args).verdict.action);
+        let mut sampled = false;
+        let mut any_denied = false;
+        for &pos in watched(arch, &name) {
+            let key = (kind, raw, pos as u8);
+            let seen = counts
+                .values
+                .range((key.0, key.1, key.2, 0)..=(key.0, key.1, key.2, u64::MAX));
+            for (&(_, _, _, value), _) in seen {
+                sampled = true;
+                let mut args = [0u64; 6];
+                args[pos] = value;
+                any_denied |= denies(args);
+            }
+        }
+        if any_denied || (!sampled && denies([0; 6])) {
+            denied.push((name, arch));
+        }
+    }
+    denied
 }
 
 fn new_tally(judge: &super::Judge, rule: Option<usize>, name: &str, arch: Arch) -> Tally {

@@ -143,9 +143,8 @@ pub fn cover(
 /// What a recording run counted in the kernel.
 pub struct KernelRecord {
     pub exit: WorkloadExit,
-    /// Every call the workload made, each tallied under the rule of
-    /// `sup.judge`'s profile that decides it (sampled arguments judged by value).
-    pub coverage: Coverage,
+    /// The calls `sup.judge`'s profile would deny (see [`coverage::denied_calls`]).
+    pub denied: Vec<(String, crate::arch::Arch)>,
     /// The counter's sample map filled up: some argument values went unseen.
     pub values_full: bool,
 }
@@ -190,11 +189,9 @@ pub fn record(
         .counts
         .expect("a counter was given")
         .map_err(RunError::os("read the eBPF counts"))?;
-    let mut coverage = Coverage::default();
-    coverage.add_counts(&counts, &sup.judge);
     Ok(Ok(KernelRecord {
         exit,
-        coverage,
+        denied: coverage::denied_calls(&counts, &sup.judge),
         values_full: counts.values_full,
     }))
 }

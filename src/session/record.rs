@@ -56,16 +56,9 @@ impl Session {
             Err(why) => return Ok(Err(why.0)),
         };
         let mut denied_on: Vec<(String, &'static str)> = record
-            .coverage
-            .tallies
-            .iter()
-            .filter(|t| {
-                !matches!(
-                    t.action,
-                    crate::profile::Action::Allow | crate::profile::Action::Log
-                )
-            })
-            .map(|t| (t.syscall.clone(), t.arch.name()))
+            .denied
+            .into_iter()
+            .map(|(name, arch)| (name, arch.name()))
             .collect();
         denied_on.sort();
         denied_on.dedup();

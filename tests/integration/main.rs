@@ -24,6 +24,7 @@ mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
+mod record;
 mod run;
 mod stacks;
 mod startup;
