@@ -34,6 +34,11 @@ pub enum Command {
     /// (`eperm -- CMD` is short for `eperm run -- CMD`).
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
+    ///
+    /// Its calls are counted in the kernel (eBPF, as `--coverage` counts) where
+    /// eBPF is there, else each call the base would deny is trapped (seccomp
+    /// notification; `--trap` forces it). Both write the same profile; the
+    /// summary says which was used.
     Record(RecordArgs),
     /// Run a program under coverage and write the profile without what it never used.
     Tighten(TightenArgs),
