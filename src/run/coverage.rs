@@ -365,32 +365,50 @@ fn call_of(kind: crate::bpf::CallTable, nr: u32) -> (Arch, u32, String) {
     (arch, nr, name)
 }
 
-/// The calls of `counts` that `judge`'s profile would not let run, by name and
-/// arch, as a trapped recording sees them: a syscall whose arguments were
-/// sampled, when any sampled value is denied (the other arguments zero); any
-/// other, by its zero-argument verdict (exact when [`argument_blind_spot`]
-/// found nothing).
-pub fn denied_calls(counts: &crate::bpf::Counts, judge: &super::Judge) -> Vec<(String, Arch)> {
-    let mut denied = Vec::new();
-    for &(kind, raw) in counts.calls.keys() {
+/// What a recording run's counts say `judge`'s profile would deny.
+#[derive(Debug, Default)]
+pub struct Denied {
+    /// By name and arch, as a trapped recording sees them.
+    pub calls: Vec<(String, Arch)>,
+    /// Syscalls the profile decides by argument of which some calls went
+    /// unsampled (the sample map was full): they may have been denied too.
+    pub unsure: Vec<String>,
+}
+
+/// The calls of `counts` that `judge`'s profile would not let run: a syscall
+/// whose arguments were sampled, when any sampled value is denied (the other
+/// arguments zero); any other, by its zero-argument verdict (exact when
+/// [`argument_blind_spot`] found nothing).
+pub fn denied_calls(counts: &crate::bpf::Counts, judge: &super::Judge) -> Denied {
+    let mut denied = Denied::default();
+    for (&(kind, raw), &(calls, _)) in &counts.calls {
         let (arch, nr, name) = call_of(kind, raw);
         let denies = |args: [u64; 6]| !allows(judge.judge(arch, nr, args).verdict.action);
-        let mut sampled = false;
+        let mut sampled = 0;
         let mut any_denied = false;
-        for &pos in watched(arch, &name) {
+        for (i, &pos) in watched(arch, &name).iter().enumerate() {
             let key = (kind, raw, pos as u8);
             let seen = counts
                 .values
                 .range((key.0, key.1, key.2, 0)..=(key.0, key.1, key.2, u64::MAX));
-            for (&(_, _, _, value), _) in seen {
-                sampled = true;
+            for (&(_, _, _, value), &n) in seen {
+                if i == 0 {
+                    sampled += n;
+                }
                 let mut args = [0u64; 6];
                 args[pos] = value;
                 any_denied |= denies(args);
             }
         }
-        if any_denied || (!sampled && denies([0; 6])) {
-            denied.push((name, arch));
+        let argued = judge
+            .resolved
+            .rules_for(arch, nr)
+            .any(|e| !e.conds.is_empty());
+        if argued && !any_denied && sampled < calls {
+            denied.unsure.push(name.clone());
+        }
+        if any_denied || (sampled == 0 && denies([0; 6])) {
+            denied.calls.push((name, arch));
         }
     }
     denied

@@ -144,9 +144,7 @@ pub fn cover(
 pub struct KernelRecord {
     pub exit: WorkloadExit,
     /// The calls `sup.judge`'s profile would deny (see [`coverage::denied_calls`]).
-    pub denied: Vec<(String, crate::arch::Arch)>,
-    /// The counter's sample map filled up: some argument values went unseen.
-    pub values_full: bool,
+    pub denied: coverage::Denied,
 }
 
 /// Runs the workload to its end with every call of the profile's arches
@@ -192,7 +190,6 @@ pub fn record(
     Ok(Ok(KernelRecord {
         exit,
         denied: coverage::denied_calls(&counts, &sup.judge),
-        values_full: counts.values_full,
     }))
 }
 

@@ -57,6 +57,7 @@ impl Session {
         };
         let mut denied_on: Vec<(String, &'static str)> = record
             .denied
+            .calls
             .into_iter()
             .map(|(name, arch)| (name, arch.name()))
             .collect();
@@ -66,11 +67,14 @@ impl Session {
         denied.sort();
         denied.dedup();
         let mut warnings = Vec::new();
-        let argued = self.profile.rules.iter().any(|r| !r.args.is_empty());
-        if record.values_full && argued {
-            warnings.push(
-                "the eBPF counter's sample of argument values filled up: calls with values it did not keep were judged as the profile allows them with zero arguments (record with --trap to judge every call)".into(),
-            );
+        let mut unsure = record.denied.unsure;
+        unsure.sort();
+        unsure.dedup();
+        if !unsure.is_empty() {
+            warnings.push(format!(
+                "the eBPF counter's sample of argument values filled up: some calls of {} were not sampled, so not judged: the profile may deny them (record with --trap to judge every call)",
+                unsure.join(", ")
+            ));
         }
         Ok(Ok(KernelRecorded {
             exit: record.exit,

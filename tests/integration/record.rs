@@ -10,15 +10,19 @@ use std::path::Path;
 const IN_KERNEL: &str = "eperm: recorded in the kernel (eBPF)\n";
 const TRAPPED: &str = "eperm: recorded by trapping each call (notify): ";
 
-/// argv[1] getppid calls on each of argv[2] threads.
+/// argv[1] getppid calls and one futex wake on each of argv[2] threads (the
+/// wake made explicitly: whether `pthread_join` waits on a futex depends on timing).
 const THREADS: &str = r#"
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 static long n;
+static int word;
 static void *calls(void *arg) {
     for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
     return arg;
 }
 int main(int argc, char **argv) {
@@ -210,4 +214,29 @@ fn under(program: Option<&[eperm::compile::SockFilter]>, cmd: &[&str]) -> std::p
         return command.output().unwrap();
     }
     command.output().unwrap()
+}
+
+/// A base rule on an argument the counter does not sample (write's fd) cannot
+/// be judged from the counts: the run traps instead, says why, and still
+/// writes what a trapped run writes.
+#[test]
+fn a_base_rule_on_an_unsampled_argument_is_recorded_by_trapping() {
+    require_root("it installs filters and makes cgroups");
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    let rule = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["write"],
+        "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}"#;
+    std::fs::write(&base, rule).unwrap();
+    let flags = ["-p", base.to_str().unwrap()];
+    let (profile, log) = record(dir.path(), "p.json", &flags, &["sh", "-c", "echo hi"]);
+    assert_has(
+        &log,
+        &format!("{TRAPPED}the profile's rule for write checks arg0, which the eBPF counter does not sample"),
+    );
+    // write(1, …) was denied by the base, so it is allowed now.
+    let allowing = log.lines().find(|l| l.contains(" allowing ")).unwrap();
+    assert!(allowing.ends_with(", write"), "{log}");
+    let trap_flags = [&flags[..], &["--trap"]].concat();
+    let (trapped, _) = record(dir.path(), "t.json", &trap_flags, &["sh", "-c", "echo hi"]);
+    assert_eq!(profile, trapped);
 }
