@@ -352,6 +352,7 @@ impl Plan {
                 &client.run.global,
                 client.runtime.or(client.run.runtime.as_deref()),
                 &name,
+                &cidfile,
             ),
             mode: self.mode,
             notify_logs,
@@ -382,7 +383,9 @@ struct PodmanRun<'a> {
 }
 
 /// A private directory for the runs' files (profile copies, cidfiles, agent
-/// sockets, bundles), removed at the end.
+/// sockets, bundles), removed at the end: `eperm-PID` in eperm's state
+/// directory (see [`super::state::work_parent`]), never a name another user
+/// could plant in /tmp; only a user without `XDG_RUNTIME_DIR` gets one there.
 struct WorkDir {
     path: PathBuf,
 }
@@ -390,13 +393,16 @@ struct WorkDir {
 impl WorkDir {
     fn create() -> std::io::Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let temp = std::env::temp_dir();
+        let parent = match super::state::work_parent() {
+            Some(made) => made?,
+            None => std::env::temp_dir(),
+        };
         // What eperms killed before they could clean up left (agent sockets,
         // profile copies): theirs alone, by pid, never a live eperm's.
-        for stale in crate::run::contain::left_by_dead_eperms(&temp) {
+        for stale in crate::run::contain::left_by_dead_eperms(&parent) {
             let _ = std::fs::remove_dir_all(stale);
         }
-        let path = temp.join(format!("eperm-{}", std::process::id()));
+        let path = parent.join(format!("eperm-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(WorkDir { path })

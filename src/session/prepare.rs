@@ -223,8 +223,10 @@ impl Session {
         target: Target,
         how: Container,
     ) -> Result<Session, Error> {
-        let plan = Plan::new(runtime, mode, target.clone(), how.enforce)
-            .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
+        let plan = Plan::new(runtime, mode, target.clone(), how.enforce).map_err(Error::file(
+            FileOp::CreateWorkDir,
+            std::path::Path::new(crate::container::state::STATE_DIR),
+        ))?;
         Ok(Session {
             profile,
             workload: Workload::Container(plan),

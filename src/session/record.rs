@@ -37,7 +37,7 @@ impl Session {
         if let Some(why) = argument_blind_spot(&judge) {
             return Ok(Err(why));
         }
-        let (tx, collector) = collect::collect(None)?;
+        let (tx, collector) = collect::collect(None, None)?;
         let sup = self.supervise(judge, Policy::Permissive, tx);
         // SIGINT, SIGTERM, SIGHUP go to the workload, as in `Session::run`.
         let pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));

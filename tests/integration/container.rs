@@ -258,13 +258,14 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         kernel: KernelVersion::running(),
         runtime: None,
     };
-    let (events, _rx) = std::sync::mpsc::channel();
+    let (events, _rx) = eperm::run::event_channel();
     let sup = Supervision {
         judge: Judge::new(profile, &target, eperm::compile::Mode::Notify).unwrap(),
         policy: Policy::Permissive,
         events,
         started: Instant::now(),
         own_exe: None,
+        layers: None,
         stacks: None,
     };
     let launch = Launch {
