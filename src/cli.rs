@@ -41,6 +41,11 @@ pub enum Command {
     /// it off).
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
+    ///
+    /// Its calls are counted in the kernel (eBPF, as `--coverage` counts) where
+    /// eBPF is there, else each call the base would deny is trapped (seccomp
+    /// notification; `--trap` forces it). Both write the same profile; the
+    /// summary says which was used.
     Record(RecordArgs),
     /// Run a program under coverage and write the profile without what it never used.
     Tighten(TightenArgs),
@@ -535,6 +540,10 @@ pub struct RecordArgs {
     /// Run the program again under OUT with --enforce; fail if anything is still denied.
     #[arg(long)]
     pub verify: bool,
+    /// Trap each call the base profile would deny (seccomp notification), as
+    /// where eBPF is unavailable, instead of counting calls in the kernel (eBPF).
+    #[arg(long)]
+    pub trap: bool,
     /// Also allow the calls that take each recorded call's place on the
     /// other arches the profile names (openat for open on arm64; with
     /// --empty, the profile names x86_64 and aarch64), as `edit --portable`.

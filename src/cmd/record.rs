@@ -1,12 +1,18 @@
 //! `eperm record`: run a program permissively, then write a profile that allows
 //! every syscall it needed — the base profile plus allowances made through the
 //! edit engine, so the diff against the base is as small as a reviewer would make.
+//!
+//! The calls are counted in the kernel (eBPF, the coverage counter) where it can
+//! be had, else each would-be denial is trapped (seccomp notification) and let
+//! run; `--trap` forces the latter. Both write the same profile for the same calls.
 
 use crate::arch::Arch;
 use crate::cli::RecordArgs;
 use crate::error::Error;
-use crate::profile::{load_or_default, load_str};
+use crate::profile::{load_or_default, load_str, Profile};
+use crate::run::WorkloadExit;
 use crate::session::{allow, Local, Session};
+use crate::sources::event::CallArch;
 use crate::sources::logs::Wanted;
 
 pub fn run(args: &RecordArgs) -> Result<u8, Error> {
@@ -27,15 +33,8 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
         load_or_default(args.start.base.as_deref())?
     };
     let command = command_line(&args.command);
-    let how = Local {
-        mode: None,
-        user: None,
-        enforce: false,
-        sources: Wanted::BOTH,
-    };
-    let session = Session::local(base.clone(), args.command.clone(), &how)?;
-    let recorded = session.run(None)?;
-    let allowed = allow::recorded(&base, &recorded.summary, &command)?;
+    let recorded = record(&base, args)?;
+    let allowed = allow::recorded_names(&base, recorded.names, &command)?;
     if !allowed.nameless.is_empty() {
         eprintln!(
             "eperm: syscalls without a name cannot be written to a profile: {}",
@@ -50,6 +49,10 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
         false => text,
     };
     super::write_profile(&args.output, &text, &from, &args.format)?;
+    eprintln!("eperm: {}", recorded.how);
+    if let Some(line) = other_arches(&recorded.arches) {
+        eprintln!("eperm: {line}");
+    }
     let known = &allowed.names;
     eprintln!(
         "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",
@@ -64,6 +67,77 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
         return Ok(recorded.exit.code());
     }
     super::verified(&args.output, &args.command, recorded.exit, "when recorded")
+}
+
+/// What a recording run saw the base profile would deny.
+struct Recorded {
+    exit: WorkloadExit,
+    /// Each name once or more, any order.
+    names: Vec<String>,
+    /// (name, arch) of each, for the line on calls of other arches.
+    arches: Vec<(String, &'static str)>,
+    /// How the calls were recorded, for stderr.
+    how: String,
+}
+
+/// One permissive run of the command: in the kernel unless `--trap` or it
+/// cannot be, else by trapping each call the base would deny.
+fn record(base: &Profile, args: &RecordArgs) -> Result<Recorded, Error> {
+    let how = Local {
+        mode: None,
+        user: None,
+        enforce: false,
+        sources: Wanted::BOTH,
+    };
+    let session = Session::local(base.clone(), args.command.clone(), &how)?;
+    let why_not = if args.trap {
+        "--trap".to_string()
+    } else {
+        match session.record_in_kernel()? {
+            Ok(kernel) => {
+                for warning in &kernel.warnings {
+                    eprintln!("eperm: {warning}");
+                }
+                return Ok(Recorded {
+                    exit: kernel.exit,
+                    names: kernel.denied,
+                    arches: kernel.denied_on,
+                    how: "recorded in the kernel (eBPF)".into(),
+                });
+            }
+            Err(why) => why,
+        }
+    };
+    let trapped = session.run(None)?;
+    let arches = trapped
+        .summary
+        .entries
+        .iter()
+        .filter_map(|e| match e.arch {
+            CallArch::Known(arch) => Some((e.syscall.clone(), arch.name())),
+            CallArch::Unknown(_) => None,
+        })
+        .collect();
+    Ok(Recorded {
+        exit: trapped.exit,
+        names: trapped.summary.names(),
+        arches,
+        how: format!("recorded by trapping each call (notify): {why_not}"),
+    })
+}
+
+/// The calls made on an arch other than the native one (ia32 calls from a
+/// 64-bit program, a 32-bit helper), which the profile's names cover too.
+fn other_arches(seen: &[(String, &'static str)]) -> Option<String> {
+    let native = Arch::native().name();
+    let mut other: Vec<String> = seen
+        .iter()
+        .filter(|(_, arch)| *arch != native)
+        .map(|(name, arch)| format!("{name} ({arch})"))
+        .collect();
+    other.sort();
+    other.dedup();
+    (!other.is_empty()).then(|| format!("calls of other arches: {}", other.join(", ")))
 }
 
 /// The command as a shell would show it.

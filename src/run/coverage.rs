@@ -36,6 +36,18 @@ const X32_BIT: u32 = 0x4000_0000;
 /// The coverage program: USER_NOTIF for every call of the profile's arches,
 /// the bad-arch action for the rest.
 pub fn program(compiled: &Compiled) -> Vec<SockFilter> {
+    program_returning(compiled, bpf::RET_USER_NOTIF)
+}
+
+/// A recording run's program: every call of the profile's arches allowed, the
+/// bad-arch action for the rest (as under the profile compiled for notify, so
+/// a foreign arch's calls are refused as when recorded by trapping them).
+pub fn allow_program(compiled: &Compiled) -> Vec<SockFilter> {
+    program_returning(compiled, bpf::RET_ALLOW)
+}
+
+/// `ret` for every call of the profile's arches, the bad-arch action for the rest.
+fn program_returning(compiled: &Compiled, ret: u32) -> Vec<SockFilter> {
     let arches = &compiled.arches;
     let audits: Vec<u32> = {
         let mut v: Vec<u32> = arches.iter().map(|a| a.audit_arch()).collect();
@@ -56,10 +68,10 @@ pub fn program(compiled: &Compiled) -> Vec<SockFilter> {
             let (jt, jf) = if has_x32 { (1, 0) } else { (0, 1) };
             p.push(SockFilter::new(bpf::JSET_K, jt, jf, X32_BIT));
             p.push(SockFilter::new(bpf::RET_K, 0, 0, BAD_ARCH));
-            p.push(SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_USER_NOTIF));
+            p.push(SockFilter::new(bpf::RET_K, 0, 0, ret));
         } else {
             p.push(SockFilter::new(bpf::JEQ_K, 0, 1, audit));
-            p.push(SockFilter::new(bpf::RET_K, 0, 0, bpf::RET_USER_NOTIF));
+            p.push(SockFilter::new(bpf::RET_K, 0, 0, ret));
         }
     }
     p.push(SockFilter::new(bpf::RET_K, 0, 0, BAD_ARCH));
@@ -151,6 +163,55 @@ pub fn kernel_counter(
     attach_counter(compiled, Scope::Cgroup(cgroup_id), bootstrap_comm, false)
 }
 
+/// The kernel counter of a recording run (see [`allow_program`]): as
+/// [`kernel_counter`], but only calls made under a filter count, as only those
+/// are trapped when recorded by notification; why not, as the fallback's reason.
+pub fn record_counter(
+    compiled: &Compiled,
+    cgroup: Option<&Path>,
+    bootstrap_comm: Option<&str>,
+) -> Result<crate::bpf::Counter, Unavailable> {
+    if let Some(why) = refusal() {
+        return Err(Unavailable(why));
+    }
+    let Some(cgroup) = cgroup else {
+        return Err(Unavailable(
+            "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
+        ));
+    };
+    let id = crate::bpf::counter::cgroup_id(cgroup)
+        .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
+    attach_counter(
+        compiled,
+        crate::bpf::Scope::Cgroup(id),
+        bootstrap_comm,
+        true,
+    )
+}
+
+/// Why counting cannot tell which calls `judge`'s profile denies: a rule that
+/// checks an argument the counter does not sample, or more than one argument
+/// (sampled values are judged one position at a time).
+pub fn argument_blind_spot(judge: &super::Judge) -> Option<String> {
+    let blind = judge.resolved.rules.iter().find(|e| {
+        let Some(first) = e.conds.first() else {
+            return false;
+        };
+        let one_position = e.conds.iter().all(|c| c.index == first.index);
+        !one_position || !watched(e.arch, &e.name).contains(&(first.index as usize))
+    })?;
+    let positions: Vec<String> = blind
+        .conds
+        .iter()
+        .map(|c| format!("arg{}", c.index))
+        .collect();
+    Some(format!(
+        "the profile's rule for {} checks {}, which the eBPF counter does not sample",
+        blind.name,
+        positions.join(" and ")
+    ))
+}
+
 /// The kernel counter for a container whose runtime makes its cgroups below
 /// `parent` (a cgroup v2 directory `level` levels below the root), its init
 /// running under `init_comm` until the workload's exec; why not, as the reason
@@ -233,22 +294,9 @@ impl Coverage {
     /// first allowing rule for the syscall (the zero-argument verdict's, when it
     /// allows).
     pub fn add_counts(&mut self, counts: &crate::bpf::Counts, judge: &super::Judge) {
-        use crate::bpf::CallTable;
         let mut tallies: HashMap<(Option<usize>, u32, Arch), Tally> = HashMap::new();
         for (&(kind, nr), &(calls, before)) in &counts.calls {
-            let arch = match kind {
-                CallTable::Native => Arch::native(),
-                CallTable::X32 => Arch::X32,
-                CallTable::Ia32 => Arch::X86,
-            };
-            let nr = if kind == CallTable::X32 {
-                nr | X32_BIT
-            } else {
-                nr
-            };
-            let name = arch
-                .syscall_name(nr)
-                .map_or_else(|| format!("nr_{nr}"), str::to_string);
+            let (arch, nr, name) = call_of(kind, nr);
             let fallback = allowing_rule(judge, arch, nr);
             let mut attributed = 0;
             for (i, &pos) in watched(arch, &name).iter().enumerate() {
@@ -296,6 +344,74 @@ impl Coverage {
         };
         self.merge(&run);
     }
+}
+
+/// The arch, number (x32's with its bit) and name of a counted call.
+fn call_of(kind: crate::bpf::CallTable, nr: u32) -> (Arch, u32, String) {
+    use crate::bpf::CallTable;
+    let arch = match kind {
+        CallTable::Native => Arch::native(),
+        CallTable::X32 => Arch::X32,
+        CallTable::Ia32 => Arch::X86,
+    };
+    let nr = if kind == CallTable::X32 {
+        nr | X32_BIT
+    } else {
+        nr
+    };
+    let name = arch
+        .syscall_name(nr)
+        .map_or_else(|| format!("nr_{nr}"), str::to_string);
+    (arch, nr, name)
+}
+
+/// What a recording run's counts say `judge`'s profile would deny.
+#[derive(Debug, Default)]
+pub struct Denied {
+    /// By name and arch, as a trapped recording sees them.
+    pub calls: Vec<(String, Arch)>,
+    /// Syscalls the profile decides by argument of which some calls went
+    /// unsampled (the sample map was full): they may have been denied too.
+    pub unsure: Vec<String>,
+}
+
+/// The calls of `counts` that `judge`'s profile would not let run: a syscall
+/// whose arguments were sampled, when any sampled value is denied (the other
+/// arguments zero); any other, by its zero-argument verdict (exact when
+/// [`argument_blind_spot`] found nothing).
+pub fn denied_calls(counts: &crate::bpf::Counts, judge: &super::Judge) -> Denied {
+    let mut denied = Denied::default();
+    for (&(kind, raw), &(calls, _)) in &counts.calls {
+        let (arch, nr, name) = call_of(kind, raw);
+        let denies = |args: [u64; 6]| !allows(judge.judge(arch, nr, args).verdict.action);
+        let mut sampled = 0;
+        let mut any_denied = false;
+        for (i, &pos) in watched(arch, &name).iter().enumerate() {
+            let key = (kind, raw, pos as u8);
+            let seen = counts
+                .values
+                .range((key.0, key.1, key.2, 0)..=(key.0, key.1, key.2, u64::MAX));
+            for (&(_, _, _, value), &n) in seen {
+                if i == 0 {
+                    sampled += n;
+                }
+                let mut args = [0u64; 6];
+                args[pos] = value;
+                any_denied |= denies(args);
+            }
+        }
+        let argued = judge
+            .resolved
+            .rules_for(arch, nr)
+            .any(|e| !e.conds.is_empty());
+        if argued && !any_denied && sampled < calls {
+            denied.unsure.push(name.clone());
+        }
+        if any_denied || (sampled == 0 && denies([0; 6])) {
+            denied.calls.push((name, arch));
+        }
+    }
+    denied
 }
 
 fn new_tally(judge: &super::Judge, rule: Option<usize>, name: &str, arch: Arch) -> Tally {

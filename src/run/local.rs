@@ -140,6 +140,59 @@ pub fn cover(
     Ok((exit, coverage, counting))
 }
 
+/// What a recording run counted in the kernel.
+pub struct KernelRecord {
+    pub exit: WorkloadExit,
+    /// The calls `sup.judge`'s profile would deny (see [`coverage::denied_calls`]).
+    pub denied: coverage::Denied,
+}
+
+/// Runs the workload to its end with every call of the profile's arches
+/// allowed (see [`coverage::allow_program`]), counting them in the kernel
+/// (stdio and pid slot as `attach` says);
+/// `Ok(Err(why))` before anything ran when the counter cannot be had here.
+pub fn record(
+    argv: &[OsString],
+    sup: Supervision,
+    attach: Attach,
+) -> Result<Result<KernelRecord, crate::error::Unavailable>, RunError> {
+    let containment = Containment::start().map_err(RunError::os("start the watchdog"))?;
+    // After the watchdog: it must not hold the counter's fds.
+    let counter = match coverage::record_counter(
+        &sup.judge.compiled,
+        containment.cgroup(),
+        coverage::own_comm().as_deref(),
+    ) {
+        Ok(counter) => counter,
+        Err(why) => return Ok(Err(why)),
+    };
+    let program = coverage::allow_program(&sup.judge.compiled);
+    let prepared = contained(Prepared::new(argv, program)?, &containment, &attach);
+    // As when recorded by trapping (`run`): the initial process's life.
+    let child = Child::new(&prepared, Follow::Initial);
+    let served = serve(
+        &child,
+        Serve::<()> {
+            sup: &sup,
+            containment,
+            attach,
+            logs: None,
+            counter: Some(&counter),
+            progress: None,
+            server: None,
+        },
+    );
+    let exit = served.exit?;
+    let counts = served
+        .counts
+        .expect("a counter was given")
+        .map_err(RunError::os("read the eBPF counts"))?;
+    Ok(Ok(KernelRecord {
+        exit,
+        denied: coverage::denied_calls(&counts, &sup.judge),
+    }))
+}
+
 /// The child in the containment's cgroup, with the stdio and pid slot `attach` gives.
 fn contained(prepared: Prepared, containment: &Containment, attach: &Attach) -> Prepared {
     use std::os::fd::AsRawFd;

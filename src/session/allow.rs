@@ -25,8 +25,17 @@ pub struct Allowed {
 /// `base` plus an allowance for every syscall of `summary`, in one rule whose
 /// comment names `command` (`eperm record`).
 pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allowed, Error> {
-    let mut names = summary.names();
+    recorded_names(base, summary.names(), command)
+}
+
+/// [`recorded`] from the names alone (a run recorded in the kernel has no summary).
+pub fn recorded_names(
+    base: &Profile,
+    mut names: Vec<String>,
+    command: &str,
+) -> Result<Allowed, Error> {
     names.sort();
+    names.dedup();
     let (names, nameless): (Vec<String>, Vec<String>) = names
         .into_iter()
         .partition(|n| Edit::Allow(n.clone()).validate().is_ok());

@@ -22,6 +22,7 @@ pub mod collect;
 pub mod cover;
 pub mod live;
 mod prepare;
+pub mod record;
 mod rerun;
 pub mod summary;
 pub mod verify;

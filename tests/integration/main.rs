@@ -26,6 +26,7 @@ mod memory;
 mod narrow;
 mod podman;
 mod portable;
+mod record;
 mod run;
 mod stacks;
 mod startup;
