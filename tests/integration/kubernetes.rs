@@ -372,7 +372,10 @@ fn edit_of_a_seccomp_profile_changes_only_the_lines_it_must() {
         p.rules[0].comment.as_deref(),
         Some("what every Go program needs")
     );
-    assert!(!p.rules[0].names.iter().any(|n| n.name == "close"), "{after}");
+    assert!(
+        !p.rules[0].names.iter().any(|n| n.name == "close"),
+        "{after}"
+    );
 }
 
 /// Records `cmd` from an empty profile into `out`.
