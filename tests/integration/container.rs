@@ -713,7 +713,11 @@ fn a_container_s_own_listener_fails_because_of_eperm_and_the_summary_says_so() {
         "own-listener",
     ]);
     let summary = stderr(&out);
-    assert_eq!(stdout(&out), "seccomp: Device or resource busy\n", "{summary}");
+    assert_eq!(
+        stdout(&out),
+        "seccomp: Device or resource busy\n",
+        "{summary}"
+    );
     assert!(!summary.contains("denied nothing"), "{summary}");
     assert_has(
         &summary,
