@@ -483,12 +483,17 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }
 
-/// The test image plus the getppid helper, built once on the wrapper's dockerd.
+/// The test image plus the getppid and own-listener helpers, built once on the
+/// wrapper's dockerd.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
         let image = "eperm-test:cover";
-        import_image(docker_host(), image, &[cc("getppids", GETPPIDS)]);
+        let helpers = [
+            cc("getppids", GETPPIDS),
+            cc("own-listener", super::run::OWN_LISTENER),
+        ];
+        import_image(docker_host(), image, &helpers);
         image
     })
 }
@@ -678,73 +683,4 @@ fn docker_run_with_its_own_runtime_flag_is_taken() {
         .find(|e| e["syscall"] == "mkdir")
         .unwrap_or_else(|| panic!("mkdir reported: {err}"));
     assert_eq!(mkdir["source"], "notify", "{mkdir}");
-}
-
-/// Issue 33 in a container: under notify mode the workload's own seccomp
-/// listener fails with EBUSY (eperm holds the one a filter chain may have,
-/// handed over by runc). The runtime's copy of Docker's default profile sends
-/// that call to eperm, so the summary says whose doing it is and that log mode
-/// avoids it, never "denied nothing".
-#[test]
-fn a_container_s_own_listener_fails_because_of_eperm_and_the_summary_says_so() {
-    let image = "eperm-test:listener";
-    import_image(
-        docker_host(),
-        image,
-        &[cc("own-listener", super::run::OWN_LISTENER)],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let profile = write(dir.path(), "p.json", eperm::profile::DEFAULT_PROFILE);
-    let log = dir.path().join("events.jsonl");
-    let out = eperm_docker(&[
-        "--no-tui",
-        "--mode",
-        "notify",
-        "-p",
-        profile.to_str().unwrap(),
-        "--events",
-        log.to_str().unwrap(),
-        "--",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        image,
-        "own-listener",
-    ]);
-    let summary = stderr(&out);
-    assert_eq!(
-        stdout(&out),
-        "seccomp: Device or resource busy\n",
-        "{summary}"
-    );
-    assert!(!summary.contains("denied nothing"), "{summary}");
-    assert_has(
-        &summary,
-        "fails with EBUSY because eperm holds the seccomp listener",
-    );
-    assert_has(&summary, "to avoid it, run with --mode log");
-    let seen = events(&log);
-    assert!(
-        seen.iter()
-            .any(|e| e["caused_by_eperm"] == "listener" && e["comm"] == "own-listener"),
-        "{seen:?}"
-    );
-    // Under log mode the same call works: nothing for eperm to say.
-    let out = eperm_docker(&[
-        "--no-tui",
-        "--mode",
-        "log",
-        "-p",
-        profile.to_str().unwrap(),
-        "--",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        image,
-        "own-listener",
-    ]);
-    assert_success(&out);
-    assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
 }
