@@ -27,7 +27,7 @@
 //! lives in `run`, `container`, `sources`, `bpf` and `signals`.
 
 pub use eperm_core::{
-    arch, caps, compile, errno, files, json, profile, startup, suggest, syscalls, target,
+    arch, caps, compile, errno, files, json, layer, profile, startup, suggest, syscalls, target,
     untrusted, verdicts,
 };
 

@@ -12,7 +12,16 @@ use crate::sources::logs::Wanted;
 pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     let out_name = args.output.display().to_string();
     let runtimes = super::ready::runtimes(args.runtime.as_deref())?;
-    let base = if args.start.empty {
+    let base = if args.start.empty && args.portable {
+        // Portable to what? The two arches containers run on most, this host's first.
+        let mut natives = vec![Arch::native()];
+        natives.extend(
+            [Arch::X86_64, Arch::Aarch64]
+                .iter()
+                .filter(|&&a| a != Arch::native()),
+        );
+        load_str(&out_name, super::empty_profile_for(&natives))?
+    } else if args.start.empty {
         load_str(&out_name, super::empty_profile(Arch::native()))?
     } else {
         load_or_default(args.start.base.as_deref())?
@@ -35,6 +44,11 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     }
     let from = format!("a recorded run of {command}");
     let text = super::ready::made_ready_text(allowed.text, &runtimes, Arch::native(), &out_name)?;
+    // After the runtimes' start-up calls, so that theirs get counterparts too.
+    let text = match args.portable {
+        true => super::portable(&load_str(&out_name, text)?, &[])?,
+        false => text,
+    };
     super::write_profile(&args.output, &text, &from, &args.format)?;
     let known = &allowed.names;
     eprintln!(

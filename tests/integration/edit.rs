@@ -479,7 +479,7 @@ fn bad_input_exits_2_with_a_hint() {
     assert_has(&err, "bad errno \"ENOSIS\"");
     assert_has(&err, "hint: did you mean \"ENOSYS\"?");
     let err = edit_fails(&["edit", p]);
-    assert_has(&err, "give --allow, --deny or --remove");
+    assert_has(&err, "give --allow, --deny, --remove or --portable");
     assert_has(&err, "hint: eperm edit");
     let err = edit_fails(&["edit", p, "--allow", "ptrace", "--deny", "ptrace"]);
     assert_has(&err, "ptrace is given to both --allow and --deny");

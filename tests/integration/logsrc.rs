@@ -480,6 +480,7 @@ fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
         events: events_tx,
         started: Instant::now(),
         own_exe: std::env::current_exe().ok(),
+        layers: None,
         stacks: None,
     };
     let (updates_tx, updates_rx) = std::sync::mpsc::channel();

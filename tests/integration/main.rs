@@ -17,6 +17,7 @@ mod hostile;
 mod import;
 mod install;
 mod kubernetes;
+mod layers;
 mod load;
 mod logs;
 mod logsrc;
@@ -24,6 +25,7 @@ mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
+mod portable;
 mod run;
 mod stacks;
 mod startup;
