@@ -340,9 +340,11 @@ pub fn parse_arch(s: &str) -> Result<crate::arch::Arch, String> {
 /// What `eperm docker` and `eperm oci` share.
 #[derive(Args, Debug)]
 pub struct ContainerArgs {
-    /// notify: eperm is runc's seccomp agent (live, exact, can --enforce);
-    /// log: the kernel logs denials (works with any runtime). Default: notify when
-    /// the runtime can hand eperm the listener, else log.
+    /// notify: eperm is runc's seccomp agent (live, exact, can --enforce; the
+    /// workload's own seccomp listener then fails with EBUSY, which the summary
+    /// says is eperm's doing); log: the kernel logs denials (works with any
+    /// runtime). Default: notify when the runtime can hand eperm the listener,
+    /// else log.
     #[arg(long)]
     pub mode: Option<ContainerMode>,
     #[command(flatten)]

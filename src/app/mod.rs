@@ -103,6 +103,8 @@ pub enum Msg {
     FileChanged(String),
     /// The run's events dropped so far: eperm fell behind the workload.
     EventsDropped(u64),
+    /// Events dropped so far on their way to the screen: the TUI fell behind.
+    ShownDropped(u64),
     /// The profile's file changed but was not read back: why (it is no longer
     /// a regular file, it is too large, or its path leads elsewhere now).
     FileNotReloaded(String),
@@ -531,6 +533,13 @@ impl App {
             Msg::EventsDropped(n) => {
                 self.message = format!(
                     "{} dropped: eperm fell behind the workload (the rows count what came)",
+                    crate::profile::lint::plural(n as usize, "event", "events")
+                );
+                vec![]
+            }
+            Msg::ShownDropped(n) => {
+                self.message = format!(
+                    "{} dropped: the screen fell behind the workload (the rows count what came)",
                     crate::profile::lint::plural(n as usize, "event", "events")
                 );
                 vec![]

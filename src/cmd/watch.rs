@@ -63,7 +63,9 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
             .map_err(Error::Stdout)?
     } else {
         // The UI reads events from a channel; the pump stops when the UI has quit.
-        let (events, ui_events) = mpsc::channel::<Event>();
+        // Bounded: a UI that falls behind holds the pump back (the kernel's
+        // records it cannot keep are counted missing by the sources).
+        let (events, ui_events) = mpsc::sync_channel::<Event>(crate::run::EVENT_QUEUE);
         // The status bar's source health, every half second until the UI has quit.
         let ui_health = watch.health_updates();
         let pumping = std::thread::scope(|scope| {

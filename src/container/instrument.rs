@@ -15,6 +15,13 @@
 //!   argument condition lets through only sometimes are left to the default
 //!   (LOG): a JSON rule cannot express "none of those conditions held".
 //!
+//! - NOTIFY, either runtime: a `seccomp` that the original allows is sent to
+//!   eperm when it asks for a listener of its own (which fails with EBUSY
+//!   because eperm holds one: see `run::interference`), so that eperm can say
+//!   whose doing the failure is. libseccomp lets an unconditional rule for a
+//!   syscall override every conditional one, whatever their actions, so the
+//!   allowance is split into two complementary masked conditions on `args[1]`.
+//!
 //! The copy keeps the structure of the original (rule order, conditions, includes,
 //! excludes, archMap), so the runtime resolves it exactly as it would the original.
 
@@ -109,8 +116,16 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
         .map(std::mem::take)
         .unwrap_or_default();
     let mut out = Vec::with_capacity(rules.len() + 1);
+    let mut watched = false;
     for rule in rules {
+        watched |= names(&rule).any(|n| n == WATCHED);
         out.extend(instrument_rule(rule, how));
+    }
+    if matches!(how, Instrument::Notify { .. })
+        && !watched
+        && profile.default_action == Action::Allow
+    {
+        out.push(listener_rule(&Map::new(), "SCMP_ACT_NOTIFY", NEW_LISTENER));
     }
     if let Instrument::Notify {
         listener, runtime, ..
@@ -162,6 +177,9 @@ fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
         .get("action")
         .and_then(Value::as_str)
         .and_then(Action::parse);
+    if action == Some(Action::Allow) && matches!(how, Instrument::Notify { .. }) {
+        return watch_listener(rule, &how.handoff());
+    }
     if !action.is_some_and(denies) {
         return vec![rule];
     }
@@ -186,6 +204,66 @@ fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
     };
     out.extend(kept);
     out
+}
+
+/// The call eperm's listener breaks, and the flag of `args[1]` it breaks it with.
+const WATCHED: &str = "seccomp";
+const NEW_LISTENER: u64 = 1 << 3;
+
+/// The `comment` of the rule that sends a `seccomp` asking for a listener to eperm.
+pub const LISTENER_RULE_COMMENT: &str =
+    "eperm: seccomp asking for a listener fails because eperm holds one; reported to eperm";
+
+/// The names of a rule of the document.
+fn names(rule: &Value) -> impl Iterator<Item = &str> {
+    rule.get("names")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// An unconditional allowing rule that names [`WATCHED`]: the rule without it,
+/// then the call allowed without [`NEW_LISTENER`] and notified with it (see the
+/// module's comment for why both halves are needed). Other rules as they are.
+fn watch_listener(mut rule: Value, handoff: &[&str]) -> Vec<Value> {
+    let conditional = rule
+        .get("args")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    if conditional || handoff.contains(&WATCHED) || !names(&rule).any(|n| n == WATCHED) {
+        return vec![rule];
+    }
+    let fields = rule.as_object_mut().expect("rules are objects");
+    let halves = [
+        listener_rule(fields, "SCMP_ACT_ALLOW", 0),
+        listener_rule(fields, "SCMP_ACT_NOTIFY", NEW_LISTENER),
+    ];
+    if let Some(names) = fields.get_mut("names").and_then(Value::as_array_mut) {
+        names.retain(|n| n.as_str() != Some(WATCHED));
+    }
+    let mut out = Vec::with_capacity(3);
+    if names(&rule).next().is_some() {
+        out.push(rule);
+    }
+    out.extend(halves);
+    out
+}
+
+/// A rule for [`WATCHED`] alone with the fields of `like` (includes, excludes),
+/// for the calls whose `args[1] & NEW_LISTENER` is `flag`.
+fn listener_rule(like: &Map<String, Value>, action: &str, flag: u64) -> Value {
+    let mut rule = like.clone();
+    rule.insert("names".into(), json!([WATCHED]));
+    rule.insert("action".into(), json!(action));
+    rule.insert(
+        "args".into(),
+        json!([{"index": 1, "value": NEW_LISTENER, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]),
+    );
+    if action == "SCMP_ACT_NOTIFY" {
+        rule.insert("comment".into(), json!(LISTENER_RULE_COMMENT));
+    }
+    Value::Object(rule)
 }
 
 /// Takes the names in `refused` out of the rule `fields`: a copy of the rule
@@ -320,6 +398,48 @@ mod tests {
         let parsed: Value = serde_json::from_str(&copy).unwrap();
         assert_eq!(parsed["listenerPath"], "/run/eperm.sock");
         (copy, parsed)
+    }
+
+    /// Issue 33: a `seccomp` the original allows reaches eperm when it asks for a
+    /// listener (eperm's own makes it fail), and only then, for either runtime
+    /// and whether a rule or the default allows it; a logged one stays logged.
+    #[test]
+    fn notify_copy_sends_seccomp_asking_for_a_listener_to_eperm() {
+        let allowing_default = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}"#;
+        let logging = with_denials(r#"{"names": ["seccomp"], "action": "SCMP_ACT_LOG"}"#);
+        for (text, want) in [
+            (DEFAULT_PROFILE, Action::Notify),
+            (allowing_default, Action::Notify),
+            (logging.as_str(), Action::Log),
+        ] {
+            for runtime in [OciRuntime::Runc, OciRuntime::Crun] {
+                let (copy, _) = notify_copy(text, runtime);
+                // eperm's loader refuses crun's NOTIFY default; seccomp has rules.
+                let loadable = copy.replace(
+                    r#""defaultAction": "SCMP_ACT_NOTIFY""#,
+                    r#""defaultAction": "SCMP_ACT_LOG""#,
+                );
+                let profile = load_str("p.json", loadable).unwrap();
+                let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
+                let seccomp = Arch::X86_64.syscall_nr("seccomp").unwrap();
+                let verdict = |op: u64, flags: u64| {
+                    let args = [op, flags, 0, 0, 0, 0];
+                    compiled
+                        .evaluate(Arch::X86_64, seccomp, args)
+                        .verdict
+                        .action
+                };
+                assert_eq!(verdict(1, 8), want, "{runtime:?} {copy}");
+                assert_eq!(verdict(1, 8 | 1), want);
+                let plain = match want {
+                    Action::Notify => Action::Allow,
+                    other => other,
+                };
+                assert_eq!(verdict(1, 1), plain);
+                assert_eq!(verdict(2, 0), plain);
+            }
+        }
     }
 
     #[test]

@@ -379,7 +379,10 @@ fn serve_agent(
             handed_over.store(true, Ordering::Release);
             serving.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move || {
-                if let Err(e) = Supervisor::new(handoff.listener, sup).run(stop) {
+                if let Err(e) = Supervisor::new(handoff.listener, sup)
+                    .in_container()
+                    .run(stop)
+                {
                     eprintln!("eperm: container {}: {e}", handoff.id);
                 }
                 serving.fetch_sub(1, Ordering::AcqRel);

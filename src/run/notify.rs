@@ -215,6 +215,8 @@ pub struct Supervisor<'a> {
     /// The filter notifies every exec (see [`notify_execs`]): cached comm and exe
     /// stay valid until the process execs.
     execs_notified: bool,
+    /// The listener came from a container runtime (see [`Supervisor::in_container`]).
+    container: bool,
     /// Processes whose last exec notification came less than [`IDENTITY_TTL`] ago.
     execs: HashMap<u32, Instant>,
     stats: Stats,
@@ -229,6 +231,7 @@ impl<'a> Supervisor<'a> {
             always: HashSet::new(),
             tasks: HashMap::new(),
             execs_notified: false,
+            container: false,
             execs: HashMap::new(),
             stats: Stats::default(),
         }
@@ -241,6 +244,13 @@ impl<'a> Supervisor<'a> {
     /// every notification, since an exec could have happened unseen.
     pub fn execs_notified(mut self, yes: bool) -> Self {
         self.execs_notified = yes;
+        self
+    }
+
+    /// Tells the supervisor that a container runtime loaded the filter: what
+    /// eperm's listener breaks is then avoided by another mode than trace.
+    pub fn in_container(mut self) -> Self {
+        self.container = true;
         self
     }
 
@@ -376,7 +386,10 @@ impl<'a> Supervisor<'a> {
             comm,
             exe.as_deref().map(Untrusted::from),
         );
-        event.interference = Some(why);
+        event.interference = Some(match why {
+            Interference::Listener if self.container => Interference::ContainerListener,
+            why => why,
+        });
         if answer(&self.listener, notif.id, Answer::Continue) {
             let _ = self.sup.events.send(event);
         }

@@ -43,6 +43,9 @@ pub enum Interference {
     /// Notify mode: eperm's filter holds the seccomp listener, so the workload's
     /// own `seccomp(…SECCOMP_FILTER_FLAG_NEW_LISTENER)` fails with EBUSY.
     Listener,
+    /// [`Interference::Listener`] in a container, where the runtime's copy of the
+    /// profile hands eperm the listener: containers have no trace mode.
+    ContainerListener,
     /// Trace mode: eperm is the tracer, so `ptrace(PTRACE_TRACEME)` (or
     /// attaching to a process eperm traces) fails with EPERM.
     Tracer,
@@ -52,7 +55,7 @@ impl Interference {
     /// The JSON word: `listener`, `tracer`.
     pub fn word(self) -> &'static str {
         match self {
-            Interference::Listener => "listener",
+            Interference::Listener | Interference::ContainerListener => "listener",
             Interference::Tracer => "tracer",
         }
     }
@@ -60,7 +63,7 @@ impl Interference {
     /// What happened and why, in a sentence.
     pub fn why(self) -> &'static str {
         match self {
-            Interference::Listener => {
+            Interference::Listener | Interference::ContainerListener => {
                 "fails with EBUSY because eperm holds the seccomp listener (notify mode); a process may have only one"
             }
             Interference::Tracer => {
@@ -73,6 +76,9 @@ impl Interference {
     pub fn avoid(self) -> &'static str {
         match self {
             Interference::Listener => "run with --mode trace or --mode log",
+            Interference::ContainerListener => {
+                "run with --mode log (containers have no trace mode)"
+            }
             Interference::Tracer => "run with --mode notify or --mode log",
         }
     }

@@ -7,7 +7,6 @@ use crate::error::{FileError, FileOp};
 use crate::files::{self, Drift, Pin};
 use crate::profile::save::{self, SaveError};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// Saves through the edit engine's text into the pinned file; `expected_old:
@@ -60,10 +59,7 @@ pub(super) fn reread(path: &Path, pin: Option<&mut Pin>) -> Msg {
 }
 
 /// Watches the profile's directory; a change to the file sends its new text.
-pub(super) fn watch(
-    path: &Path,
-    tx: &mpsc::Sender<Incoming>,
-) -> Option<notify::RecommendedWatcher> {
+pub(super) fn watch(path: &Path, tx: &super::queue::Sender) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let name = path.file_name()?.to_os_string();
     let dir = match path.parent() {

@@ -1,11 +1,12 @@
 //! The TUI: the event loop that feeds the App and carries out its effects —
 //! saving, asking the session layer for runs, answering held calls, quitting.
 //!
-//! Threads feed one channel: terminal input (`terminal.rs`), the runs' reports
-//! ([`crate::session::live`]) and the profile's watcher (`files.rs`). The loop
-//! drains the channel in batches and draws at most every 16 ms.
+//! Threads feed one bounded queue (`queue.rs`): terminal input (`terminal.rs`),
+//! the runs' reports ([`crate::session::live`]) and the profile's watcher
+//! (`files.rs`). The loop drains it in batches and draws at most every 16 ms.
 
 mod files;
+mod queue;
 mod terminal;
 
 use crate::app::{self, App, Effect, Msg};
@@ -34,7 +35,7 @@ enum Incoming {
 }
 
 /// The runs' reports into the loop's channel.
-fn sink(tx: &mpsc::Sender<Incoming>) -> Sink {
+fn sink(tx: &queue::Sender) -> Sink {
     let tx = tx.clone();
     Arc::new(move |report| tx.send(Incoming::Run(report)).is_ok())
 }
@@ -72,7 +73,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         target: Some(session.target.clone()),
         report: options.report.clone(),
     };
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, rx) = queue::queue(queue::TUI_QUEUE);
     let app = App::new(session.profile.clone(), config);
     let coverage = match options.coverage {
         true => CoverageRun::On {
@@ -94,7 +95,7 @@ pub fn view(
     events: mpsc::Receiver<Event>,
     health: Option<mpsc::Receiver<Vec<Health>>>,
 ) -> std::io::Result<()> {
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, rx) = queue::queue(queue::TUI_QUEUE);
     let app = App::new(profile, config);
     let forward = sink(&tx);
     std::thread::spawn(move || {
@@ -130,8 +131,10 @@ struct Loop {
     /// `None` when watching: there is no workload to run again.
     runs: Option<Runner>,
     app: App,
-    tx: mpsc::Sender<Incoming>,
+    tx: queue::Sender,
     rx: mpsc::Receiver<Incoming>,
+    /// Events the queue dropped that the App was told of.
+    dropped_told: u64,
     /// The current run; reports of earlier ones are dropped.
     live: Live,
     /// Held calls waiting for the user, by the id the App knows them by.
@@ -153,7 +156,7 @@ impl Loop {
     fn new(
         runs: Option<Runner>,
         app: App,
-        tx: mpsc::Sender<Incoming>,
+        tx: queue::Sender,
         rx: mpsc::Receiver<Incoming>,
         live: Live,
     ) -> Loop {
@@ -166,6 +169,7 @@ impl Loop {
             app,
             tx,
             rx,
+            dropped_told: 0,
             live,
             replies: HashMap::new(),
             next_hold: 0,
@@ -309,6 +313,11 @@ impl Loop {
             } else {
                 self.rx.try_recv().ok()
             };
+        }
+        let dropped = self.tx.dropped();
+        if dropped > self.dropped_told {
+            self.dropped_told = dropped;
+            msgs.push_back(Msg::ShownDropped(dropped));
         }
         // Held calls whose caller is gone: withdrawn, not asked until they time out.
         let gone: Vec<u64> = self
@@ -583,7 +592,7 @@ mod tests {
 
     /// A stand-in for a run whose supervisor holds a call: it sends the request,
     /// then cannot end before someone answers it (or drops the reply).
-    fn holding_run(tx: &mpsc::Sender<Incoming>) -> (Live, mpsc::Receiver<Option<HoldAnswer>>) {
+    fn holding_run(tx: &queue::Sender) -> (Live, mpsc::Receiver<Option<HoldAnswer>>) {
         let (answered_tx, answered) = mpsc::channel();
         let tx = tx.clone();
         let thread = std::thread::spawn(move || {
@@ -605,7 +614,7 @@ mod tests {
 
     #[test]
     fn stopping_a_run_answers_the_held_call_it_waits_for() {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = queue::queue(queue::TUI_QUEUE);
         let (mut live, answered) = holding_run(&tx);
         let mut kept = VecDeque::new();
         assert!(
@@ -654,7 +663,7 @@ mod tests {
     fn loop_on(path: &std::path::Path) -> Loop {
         let profile = crate::profile::load_file(path).unwrap();
         let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = queue::queue(queue::TUI_QUEUE);
         Loop::new(None, app, tx, rx, Live::none(1))
     }
 
@@ -672,7 +681,7 @@ mod tests {
     ) -> (String, u8) {
         let profile = crate::profile::load_file(path).unwrap();
         let config = testing::config(Some(path.to_str().unwrap()));
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = queue::queue(queue::TUI_QUEUE);
         for i in incoming {
             tx.send(i).unwrap();
         }
@@ -740,6 +749,37 @@ mod tests {
         }
         assert!(screen.contains("profile [saved]"), "{screen}");
         assert!(!screen.contains("not saved"), "{screen}");
+    }
+
+    /// Issue 33: a run's events beyond the loop's queue are dropped, counted,
+    /// and said on the message line; the rows count the ones that came.
+    #[test]
+    fn events_the_loop_s_queue_drops_are_said_on_the_message_line() {
+        let (_dir, path) = profile_file("p.json");
+        let profile = crate::profile::load_file(&path).unwrap();
+        let app = App::new(profile, testing::config(Some(path.to_str().unwrap())));
+        let (tx, rx) = queue::queue(4);
+        let runs = sink(&tx);
+        for pid in 1..=7 {
+            assert!(runs(LiveReport::Event(1, event("mkdir", pid, 0))));
+        }
+        let mut l = Loop::new(None, app, tx, rx, Live::none(1));
+        let batch = l.gather();
+        assert!(
+            batch.iter().any(|m| matches!(m, Msg::ShownDropped(3))),
+            "{batch:?}"
+        );
+        l.update(batch);
+        assert_eq!(l.app.hits(), 4);
+        assert!(
+            l.app
+                .message
+                .starts_with("3 events dropped: the screen fell behind"),
+            "{}",
+            l.app.message
+        );
+        // Said once: a later batch without new drops says nothing of them.
+        assert!(!l.gather().iter().any(|m| matches!(m, Msg::ShownDropped(_))));
     }
 
     /// One batch of events and `a j a j a` through the loop's update: one write

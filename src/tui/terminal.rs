@@ -12,7 +12,7 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Once};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 /// The terminal is in the TUI's state (raw, alternate screen, mouse on).
@@ -109,7 +109,7 @@ fn key_msg(k: crossterm::event::KeyEvent) -> Option<Msg> {
 }
 
 /// Reads the terminal until told to stop.
-pub(super) fn input(tx: mpsc::Sender<Incoming>, stop: Arc<AtomicBool>) {
+pub(super) fn input(tx: super::queue::Sender, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
         if !term::poll(Duration::from_millis(100)).unwrap_or(false) {
             continue;

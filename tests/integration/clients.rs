@@ -186,7 +186,7 @@ impl Client {
         }
     }
 
-    /// The test image plus the getppid helper.
+    /// The test image plus the getppid and own-listener helpers.
     fn cover_image(self) -> &'static str {
         match self {
             Client::Docker => docker::cover_image(),
@@ -505,6 +505,58 @@ fn coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(client: C
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
 }
 
+/// Issue 33 in a container: under notify mode the workload's own seccomp
+/// listener fails with EBUSY (eperm holds the one a filter chain may have,
+/// handed over by the runtime). The runtime's copy of Docker's default profile
+/// sends that call to eperm, so the summary says whose doing it is and that log
+/// mode avoids it, never "denied nothing"; under log mode the call works.
+fn a_container_s_own_listener_is_said_to_fail_because_of_eperm(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.json", eperm::profile::DEFAULT_PROFILE);
+    let log = dir.path().join("events.jsonl");
+    let run = client.run_args(client.cover_image(), &[], &["own-listener"]);
+    let out = client
+        .eperm()
+        .args([
+            "--no-tui",
+            "--mode",
+            "notify",
+            "-p",
+            profile.to_str().unwrap(),
+        ])
+        .args(["--events", log.to_str().unwrap(), "--"])
+        .args(&run)
+        .output()
+        .unwrap();
+    let summary = stderr(&out);
+    assert_eq!(
+        stdout(&out),
+        "seccomp: Device or resource busy\n",
+        "{client:?}: {summary}"
+    );
+    assert!(!summary.contains("denied nothing"), "{summary}");
+    assert_has(
+        &summary,
+        "fails with EBUSY because eperm holds the seccomp listener",
+    );
+    assert_has(&summary, "to avoid it, run with --mode log");
+    let seen = events(&log);
+    assert!(
+        seen.iter()
+            .any(|e| e["caused_by_eperm"] == "listener" && e["comm"] == "own-listener"),
+        "{seen:?}"
+    );
+    let out = client
+        .eperm()
+        .args(["--no-tui", "--mode", "log", "-p", profile.to_str().unwrap()])
+        .arg("--")
+        .args(&run)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
+}
+
 /// One #[test] per client for a case: `each_client!(case(args) as name: docker, ...)`
 /// makes `name::docker` and so on, each calling `case(client, args)`.
 macro_rules! each_client {
@@ -555,3 +607,4 @@ each_client!(killing_eperm_removes_the_container(): docker, podman);
 each_client!(refuses_runs_it_cannot_follow(): docker, podman);
 each_client!(in_the_tui_allow_then_rerun_is_clean(): docker, podman);
 each_client!(coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(): docker, podman_crun, podman_runc);
+each_client!(a_container_s_own_listener_is_said_to_fail_because_of_eperm(): docker, podman_crun, podman_runc);

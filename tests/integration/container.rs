@@ -484,12 +484,17 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }
 
-/// The test image plus the getppid helper, built once on the wrapper's dockerd.
+/// The test image plus the getppid and own-listener helpers, built once on the
+/// wrapper's dockerd.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
         let image = "eperm-test:cover";
-        import_image(docker_host(), image, &[cc("getppids", GETPPIDS)]);
+        let helpers = [
+            cc("getppids", GETPPIDS),
+            cc("own-listener", super::run::OWN_LISTENER),
+        ];
+        import_image(docker_host(), image, &helpers);
         image
     })
 }

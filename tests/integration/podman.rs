@@ -453,12 +453,16 @@ fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
     );
 }
 
-/// The test image plus the getppid helper, in the root's store.
+/// The test image plus the getppid and own-listener helpers, in the root's store.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
         let image = "eperm-test:cover";
-        import_image(store(), None, image, &[cc("getppids", GETPPIDS)]);
+        let helpers = [
+            cc("getppids", GETPPIDS),
+            cc("own-listener", super::run::OWN_LISTENER),
+        ];
+        import_image(store(), None, image, &helpers);
         image
     })
 }

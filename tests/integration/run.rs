@@ -580,7 +580,7 @@ fn record_empty_verify_git() {
 }
 
 /// A workload that asks for a seccomp listener of its own, and says how it went.
-const OWN_LISTENER: &str = r#"
+pub(super) const OWN_LISTENER: &str = r#"
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>

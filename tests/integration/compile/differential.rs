@@ -705,3 +705,48 @@ fn predictions_differ_from_libseccomp_exactly_by_the_kernels_passthrough() {
         assert_eq!(differ, want, "on {kernel}");
     }
 }
+
+/// Issue 33: the NOTIFY copy a container runtime compiles with libseccomp sends
+/// a `seccomp` asking for a listener to eperm and lets every other one run, as
+/// eperm predicts; the split is needed, since libseccomp lets an unconditional
+/// rule for a syscall override a conditional one with another action.
+#[test]
+fn the_notify_copy_sends_seccomp_asking_for_a_listener_to_eperm_under_libseccomp() {
+    use eperm::container::instrument::{instrument, Instrument};
+    use eperm::container::oci_runtime::OciRuntime;
+    let set = &[Arch::X86_64, Arch::X86, Arch::X32];
+    let t = target(Arch::X86_64);
+    let nr = Arch::X86_64.syscall_nr("seccomp").unwrap();
+    let ret = |prog: &[SockFilter], args: [u64; 6]| {
+        bpf::run(prog, &SeccompData::call(Arch::X86_64, nr, args)).0
+    };
+    let original =
+        eperm::profile::load_str("default.json", eperm::profile::DEFAULT_PROFILE.to_string())
+            .unwrap();
+    let how = Instrument::Notify {
+        listener: None,
+        runtime: OciRuntime::Runc,
+        refused: Vec::new(),
+    };
+    let copy = instrument(&original, &t, &how);
+    let copy = eperm::profile::load_str("copy.json", copy).unwrap();
+    let theirs = libseccomp_program_for(&copy, set, &BTreeSet::new(), &t).unwrap();
+    let ours = compile::compile(&eperm::profile::resolve(&copy, &t), Mode::Enforce).unwrap();
+    for (args, want) in [
+        ([1, 8, 0, 0, 0, 0], bpf::RET_USER_NOTIF),
+        ([1, 8 | 1, 0, 0, 0, 0], bpf::RET_USER_NOTIF),
+        ([1, 1, 0, 0, 0, 0], bpf::RET_ALLOW),
+        ([2, 0, 0, 0, 0, 0], bpf::RET_ALLOW),
+    ] {
+        assert_eq!(ret(&theirs, args), want, "libseccomp, {args:?}");
+        assert_eq!(ret(&ours.program, args), want, "eperm, {args:?}");
+    }
+    // The naive copy: the allowance kept whole, a conditional NOTIFY added.
+    let naive = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["seccomp"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["seccomp"], "action": "SCMP_ACT_NOTIFY",
+         "args": [{"index": 1, "value": 8, "valueTwo": 8, "op": "SCMP_CMP_MASKED_EQ"}]}]}"#;
+    let naive = eperm::profile::load_str("naive.json", naive.to_string()).unwrap();
+    let theirs = libseccomp_program_for(&naive, set, &BTreeSet::new(), &t).unwrap();
+    assert_eq!(ret(&theirs, [1, 8, 0, 0, 0, 0]), bpf::RET_ALLOW);
+}
