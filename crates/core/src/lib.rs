@@ -28,6 +28,7 @@ pub mod errno;
 pub mod error;
 pub mod files;
 pub mod json;
+pub mod pods;
 pub mod profile;
 pub mod suggest;
 pub mod syscalls;

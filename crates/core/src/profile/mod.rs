@@ -12,6 +12,7 @@ pub mod model;
 pub mod resolve;
 pub mod risk;
 pub mod save;
+pub mod soften;
 pub mod yaml;
 pub mod yaml_edit;
 
