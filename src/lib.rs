@@ -27,7 +27,7 @@
 //! lives in `run`, `container`, `sources`, `bpf` and `signals`.
 
 pub use eperm_core::{
-    arch, caps, compile, errno, files, json, profile, suggest, syscalls, target, untrusted,
+    arch, caps, compile, errno, files, json, pods, profile, suggest, syscalls, target, untrusted,
     verdicts,
 };
 

@@ -144,6 +144,8 @@ mod tests {
             decision: Decision::Allowed,
             container: None,
             interference: None,
+            pod: None,
+            softened: None,
         }
     }
 

@@ -13,6 +13,7 @@
 //! bundle's annotations for containerd and CRI-O), read once per container and
 //! cached: no daemon is asked anything, and no event waits on one.
 
+use crate::pods::{Pod, BUNDLE_CONFIG};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ pub struct Container {
     /// The Kubernetes pod (`namespace/name` when the state says both, else its uid).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// The pod in full (namespace, name, uid, container), as events carry it
+    /// in their own `pod` member.
+    #[serde(skip)]
+    pub kube: Option<Pod>,
 }
 
 impl Container {
@@ -129,6 +134,7 @@ pub fn from_cgroup(text: &str) -> Option<Container> {
                 id: id.to_string(),
                 name: None,
                 pod: pod_uid(path),
+                kube: None,
             });
         }
     }
@@ -146,21 +152,67 @@ pub struct StateDirs {
     pub storage: Vec<PathBuf>,
 }
 
+/// `--containerd-state` and `--crio-state` of `watch`, in place of the defaults.
+static OVERRIDES: OnceLock<(Option<PathBuf>, Option<PathBuf>)> = OnceLock::new();
+
+/// Where containerd (its `--state`, or the task directory in it) and CRI-O (its
+/// storage run root, or the `overlay-containers` directory in it) keep their
+/// containers' bundles on this host, in place of the defaults. Set before the
+/// first event is looked up; later calls change nothing.
+pub fn set_state_dirs(containerd: Option<PathBuf>, crio: Option<PathBuf>) {
+    let within = |dir: PathBuf, sub: &str| {
+        let inner = dir.join(sub);
+        if inner.is_dir() {
+            inner
+        } else {
+            dir
+        }
+    };
+    let _ = OVERRIDES.set((
+        containerd.map(|d| within(d, "io.containerd.runtime.v2.task")),
+        crio.map(|d| within(d, "overlay-containers")),
+    ));
+}
+
 impl StateDirs {
-    /// The defaults, plus the `--data-root` of every dockerd running now.
+    /// The defaults (or `watch`'s overrides), plus the `--data-root` of every
+    /// dockerd running now.
     pub fn on_this_host() -> StateDirs {
         let mut docker = vec![PathBuf::from("/var/lib/docker")];
         docker.extend(running_docker_roots());
+        let (containerd, crio) = OVERRIDES.get().cloned().unwrap_or_default();
         StateDirs {
             docker,
-            containerd: vec![PathBuf::from(
-                "/run/containerd/io.containerd.runtime.v2.task",
-            )],
-            storage: vec![
-                PathBuf::from("/run/containers/storage/overlay-containers"),
-                PathBuf::from("/var/lib/containers/storage/overlay-containers"),
-            ],
+            containerd: vec![containerd
+                .unwrap_or_else(|| PathBuf::from("/run/containerd/io.containerd.runtime.v2.task"))],
+            storage: match crio {
+                Some(dir) => vec![dir],
+                None => vec![
+                    PathBuf::from("/run/containers/storage/overlay-containers"),
+                    PathBuf::from("/var/lib/containers/storage/overlay-containers"),
+                ],
+            },
         }
+    }
+
+    /// The pod the bundle of container `c` names (containerd's or CRI-O's).
+    pub fn pod(&self, c: &Container) -> Option<Pod> {
+        for root in &self.containerd {
+            let Ok(namespaces) = std::fs::read_dir(root) else {
+                continue;
+            };
+            for ns in namespaces.flatten() {
+                let file = ns.path().join(&c.id).join("config.json");
+                if let Ok(bytes) = crate::files::read_untrusted(&file, BUNDLE_CONFIG) {
+                    return Pod::from_config(&bytes);
+                }
+            }
+        }
+        self.storage.iter().find_map(|root| {
+            let file = root.join(&c.id).join("userdata/config.json");
+            let bytes = crate::files::read_untrusted(&file, BUNDLE_CONFIG).ok()?;
+            Pod::from_config(&bytes)
+        })
     }
 
     /// The name (and pod) the runtime's state gives container `c`.
@@ -214,8 +266,9 @@ impl StateDirs {
     }
 }
 
+/// A runtime's file: no link followed, no FIFO opened, a size cap.
 fn read_json(path: &Path) -> Option<serde_json::Value> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    serde_json::from_slice(&crate::files::read_untrusted(path, BUNDLE_CONFIG).ok()?).ok()
 }
 
 /// The container and pod names from an OCI config's annotations.
@@ -276,13 +329,16 @@ fn running_docker_roots() -> Vec<PathBuf> {
 /// process's container for a moment.
 struct Cache {
     dirs: StateDirs,
-    names: HashMap<String, (Option<String>, Option<String>)>,
+    names: HashMap<String, Named>,
     /// Reading /proc/PID/cgroup costs ~15 µs here (cgroup v1 hybrid: a line per
     /// hierarchy), more than a notify round trip (~6 µs): a process that makes
     /// many calls is looked up once a second. A pid reused within that second
     /// would need the kernel to hand out every other pid first.
     pids: HashMap<u32, (Instant, Option<Container>)>,
 }
+
+/// A container's name, its pod as `namespace/name`, and its pod in full.
+type Named = (Option<String>, Option<String>, Option<Pod>);
 
 /// How long a process's container is taken as known.
 const PID_TTL: Duration = Duration::from_secs(1);
@@ -318,7 +374,7 @@ pub fn of_pid(pid: u32) -> Option<Container> {
 fn read_container(cache: &mut Cache, pid: u32) -> Option<Container> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let mut c = from_cgroup(&text)?;
-    let (name, pod) = match cache.names.get(&c.id) {
+    let (name, pod, kube) = match cache.names.get(&c.id) {
         Some(known) => known.clone(),
         None => {
             let mut found = cache.dirs.name(&c);
@@ -327,11 +383,14 @@ fn read_container(cache: &mut Cache, pid: u32) -> Option<Container> {
                 cache.dirs = StateDirs::on_this_host();
                 found = cache.dirs.name(&c);
             }
+            let named = (found.0, found.1, cache.dirs.pod(&c));
             // Unnamed containers are cached too: one look, not one per event.
-            cache.names.insert(c.id.clone(), found.clone());
-            found
+            cache.names.insert(c.id.clone(), named.clone());
+            named
         }
     };
+    // A pod the runtime's state does not name is still known by its cgroup's uid.
+    c.kube = kube.or_else(|| c.pod.as_deref().map(Pod::of_uid));
     c.name = name;
     c.pod = pod.or(c.pod);
     Some(c)
@@ -375,6 +434,7 @@ mod tests {
                 id: id.to_string(),
                 name: None,
                 pod: None,
+                kube: None,
             })
         };
         let some = |s: &str| Some(s.to_string());
@@ -404,6 +464,7 @@ mod tests {
             id: "ab".repeat(32),
             name: Some("web\u{1b}]0;owned\u{7}".into()),
             pod: Some("team/api".into()),
+            kube: None,
         };
         let label = c.label();
         assert!(

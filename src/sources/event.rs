@@ -114,6 +114,13 @@ pub struct Event {
     /// The call fails because of eperm itself, not the profile (JSON:
     /// `caused_by_eperm`, only when present).
     pub interference: Option<Interference>,
+    /// The Kubernetes pod of the container (from its cgroup and the runtime's
+    /// bundle: namespace, name, uid, container); JSON `pod`, only when known.
+    pub pod: Option<crate::pods::Pod>,
+    /// The action `export --soften` gave the deciding rule (LOG, NOTIFY) when
+    /// `ruling` is what it had before: what the kernel did instead. JSON
+    /// `softened`, only when present.
+    pub softened: Option<Action>,
     // What later issues add to an event goes here, typed and optional, and is
     // written in JSON only when present so that today's lines stay as they are:
     // the layer that refused the call (`layer: Option<Layer>`: seccomp, a
@@ -313,6 +320,11 @@ struct Wire<'a> {
     container: Option<&'a super::cgroup::Container>,
     #[serde(skip_serializing_if = "Option::is_none")]
     caused_by_eperm: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pod: Option<&'a crate::pods::Pod>,
+    /// The action the kernel took for a softened rule (`action` is the original).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    softened: Option<&'static str>,
 }
 
 /// Written as a JSON string of its `Display` text.
@@ -345,6 +357,8 @@ impl Serialize for Event {
             decision: self.decision,
             container: self.container.as_ref(),
             caused_by_eperm: self.interference.map(Interference::word),
+            pod: self.pod.as_ref(),
+            softened: self.softened.map(Action::name),
         }
         .serialize(s)
     }
@@ -391,6 +405,8 @@ mod tests {
             decision: Decision::Allowed,
             container: None,
             interference: None,
+            pod: None,
+            softened: None,
         }
     }
 
@@ -513,6 +529,8 @@ mod tests {
                 pod: None,
             }),
             interference: None,
+            pod: None,
+            softened: None,
         };
         let tail = format!(
             r#""rule":"","bootstrap":false,"decision":"denied","container":{{"runtime":"docker","id":"{}","name":"web"}}}}"#,

@@ -445,7 +445,11 @@ pub fn read_untrusted(path: &Path, limit: Limit) -> io::Result<Vec<u8>> {
     if kind(&st) != FileType::RegularFile {
         return Err(not_regular(&st));
     }
-    read_capped(File::from(fd), u64::try_from(st.st_size).unwrap_or(0), limit)
+    read_capped(
+        File::from(fd),
+        u64::try_from(st.st_size).unwrap_or(0),
+        limit,
+    )
 }
 
 /// Reads all of `from` (of `size` bytes, as far as known) up to `limit`.

@@ -111,10 +111,7 @@ impl Pod {
                 }
                 s
             }
-            None => format!(
-                "pod {}",
-                self.uid.as_ref().map(shown).unwrap_or_default()
-            ),
+            None => format!("pod {}", self.uid.as_ref().map(shown).unwrap_or_default()),
         }
     }
 }
@@ -167,7 +164,10 @@ mod tests {
             container: None,
         };
         let label = pod.label();
-        assert!(!label.contains('\u{1b}') && !label.contains('\u{7}'), "{label:?}");
+        assert!(
+            !label.contains('\u{1b}') && !label.contains('\u{7}'),
+            "{label:?}"
+        );
         let json = serde_json::to_string(&pod).unwrap();
         assert_eq!(json, r#"{"namespace":"ns","name":"x\u001b]0;owned\u0007"}"#);
         assert_eq!(Pod::of_uid("u-1").label(), "pod u-1");

@@ -456,7 +456,8 @@ pub fn export_softened(
                 target.arch.name(),
                 to.name()
             );
-            let text = plain.to_spo_annotated(meta, &header, &[(super::soften::ANNOTATION, &was)])?;
+            let text =
+                plain.to_spo_annotated(meta, &header, &[(super::soften::ANNOTATION, &was)])?;
             return Ok((text, changed));
         }
     };

@@ -124,10 +124,7 @@ pub fn soften_object(object: &mut Value, to: Action) -> usize {
         else {
             continue;
         };
-        let errno_ret = r
-            .get("errnoRet")
-            .and_then(Value::as_u64)
-            .map(|n| n as u32);
+        let errno_ret = r.get("errnoRet").and_then(Value::as_u64).map(|n| n as u32);
         let was = Original { action, errno_ret };
         let comment = marked(r.get("comment").and_then(Value::as_str), was);
         r.insert("action".into(), json!(to.name()));
@@ -220,6 +217,56 @@ pub fn originals(profile: &Profile) -> Softened {
     found
 }
 
+/// The comment without the mark; `None` when nothing else was in it.
+fn unmarked(comment: &str) -> Option<String> {
+    let kept: Vec<&str> = comment
+        .lines()
+        .filter(|l| !l.trim().starts_with(MARK))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("\n"))
+}
+
+/// `profile`'s seccomp object as it was before it was softened: the actions
+/// `was` keeps (from [`originals`]) put back, the marks taken out. A
+/// SeccompProfile comes back as the Docker object of its spec (the same
+/// `syscalls[]` indexes).
+pub fn restored(profile: &Profile, was: &Softened) -> Value {
+    let mut object = match profile.form {
+        Form::Spo => super::export::docker_object(profile),
+        _ => profile.seccomp_node().to_serde(),
+    };
+    let Some(o) = object.as_object_mut() else {
+        return object;
+    };
+    o.shift_remove(KEY);
+    if let Some(d) = was.default {
+        o.insert("defaultAction".into(), json!(d.action.name()));
+        if let Some(e) = d.errno_ret {
+            o.insert("defaultErrnoRet".into(), json!(e));
+        }
+    }
+    let rules = o.get_mut("syscalls").and_then(Value::as_array_mut);
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        let (Some(r), Some(w)) = (rule.as_object_mut(), was.rules.get(&i)) else {
+            continue;
+        };
+        r.insert("action".into(), json!(w.action.name()));
+        if let Some(e) = w.errno_ret {
+            r.insert("errnoRet".into(), json!(e));
+        }
+        match r.get("comment").and_then(Value::as_str).map(unmarked) {
+            Some(Some(c)) => {
+                r.insert("comment".into(), json!(c));
+            }
+            Some(None) => {
+                r.shift_remove("comment");
+            }
+            None => {}
+        }
+    }
+    object
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +319,31 @@ mod tests {
         );
         assert!(v["syscalls"][3].get("comment").is_none());
         // Softening again changes nothing: nothing refuses any more.
+        let softened = v.clone();
         assert_eq!(soften_object(&mut v, Action::Log), 0);
+        assert_eq!(v, softened);
+    }
+
+    #[test]
+    fn a_softened_profile_restores_to_the_original() {
+        let original = r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":[
+            {"names":["read"],"action":"SCMP_ACT_ALLOW","comment":"io"},
+            {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13,"comment":"no dirs"},
+            {"names":["ptrace"],"action":"SCMP_ACT_TRACE","errnoRet":7}]}"#;
+        let mut v: Value = serde_json::from_str(original).unwrap();
+        soften_object(&mut v, Action::Notify);
+        let text = serde_json::to_string(&v).unwrap();
+        let p = crate::profile::load_str("soft.json", text).unwrap();
+        let was = originals(&p);
+        assert_eq!(was.rules.len(), 2);
+        assert_eq!(
+            was.default,
+            Some(Original {
+                action: Action::KillProcess,
+                errno_ret: None
+            })
+        );
+        let back = restored(&p, &was);
+        assert_eq!(back, serde_json::from_str::<Value>(original).unwrap());
     }
 }
