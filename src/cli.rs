@@ -117,7 +117,8 @@ pub enum SpoApiArg {
 pub enum SoftenArg {
     /// SCMP_ACT_LOG: the call runs, and the kernel logs it (what `watch` reads).
     Log,
-    /// SCMP_ACT_NOTIFY: the call waits for the profile's listener (listenerPath).
+    /// SCMP_ACT_NOTIFY: the call waits for the profile's listener (listenerPath);
+    /// the default action becomes LOG (runc refuses NOTIFY there).
     Notify,
 }
 

@@ -25,6 +25,7 @@ mod memory;
 mod narrow;
 mod podman;
 mod run;
+mod soften;
 mod target;
 mod tighten;
 mod trace;

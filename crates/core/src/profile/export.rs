@@ -445,7 +445,9 @@ pub fn export_softened(
     let mut object = match format {
         Format::Docker if profile.form != Form::Spo => profile.seccomp_node().to_serde(),
         Format::Docker => docker_object(profile),
-        Format::Oci => Plain::for_target(profile, target).to_json(false),
+        // The marks go in comments, which runc ignores: the rules' own go too,
+        // so that the profile restores whole.
+        Format::Oci => Plain::for_target(profile, target).to_json(true),
         Format::Spo => {
             let mut plain = Plain::for_target(profile, target);
             let was = super::soften::soften_plain(&mut plain, to);

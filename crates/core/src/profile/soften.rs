@@ -2,7 +2,8 @@
 //! listener) instead of enforced, for a pod to run under while it is triaged.
 //!
 //! Every refusing action (ERRNO, KILL, KILL_PROCESS, TRAP, TRACE), the default
-//! included, becomes SCMP_ACT_LOG (or SCMP_ACT_NOTIFY), and what it was is kept
+//! included, becomes SCMP_ACT_LOG (or SCMP_ACT_NOTIFY, but a default becomes
+//! LOG: runc refuses NOTIFY there), and what it was is kept
 //! where the form lets it survive a trip through a runtime or a cluster:
 //!
 //! - a rule of Docker JSON or OCI: a line of its `comment`,
@@ -89,6 +90,16 @@ pub fn mark_in(comment: &str) -> Option<Original> {
         .and_then(Original::parse)
 }
 
+/// What a refusing default becomes: runc refuses NOTIFY as the default
+/// action, so `--soften notify` logs the calls no rule names.
+fn default_to(to: Action) -> Action {
+    if to == Action::Notify {
+        Action::Log
+    } else {
+        to
+    }
+}
+
 /// Softens a Docker or OCI seccomp object in place, to `to`; how many actions
 /// it changed (the default counts as one).
 pub fn soften_object(object: &mut Value, to: Action) -> usize {
@@ -107,7 +118,7 @@ pub fn soften_object(object: &mut Value, to: Action) -> usize {
             .map(|n| n as u32);
         let was = Original { action, errno_ret };
         o.insert(KEY.into(), json!({"defaultAction": was.text()}));
-        o.insert("defaultAction".into(), json!(to.name()));
+        o.insert("defaultAction".into(), json!(default_to(to).name()));
         o.shift_remove("defaultErrnoRet");
         changed += 1;
     }
@@ -145,7 +156,7 @@ pub fn soften_plain(plain: &mut Plain, to: Action) -> String {
             errno_ret: plain.default_errno,
         };
         was.insert("defaultAction".to_string(), original.text());
-        plain.default_action = to;
+        plain.default_action = default_to(to);
         plain.default_errno = None;
     }
     for (i, r) in plain.rules.iter_mut().enumerate() {
@@ -245,6 +256,13 @@ pub fn restored(profile: &Profile, was: &Softened) -> Value {
             o.insert("defaultErrnoRet".into(), json!(e));
         }
     }
+    // A rule's comment as the profile read it: its `comment`, or in YAML the
+    // comment lines above it.
+    let comments: BTreeMap<usize, &str> = profile
+        .rules
+        .iter()
+        .filter_map(|r| Some((r.index, r.comment.as_deref()?)))
+        .collect();
     let rules = o.get_mut("syscalls").and_then(Value::as_array_mut);
     for (i, rule) in rules.into_iter().flatten().enumerate() {
         let (Some(r), Some(w)) = (rule.as_object_mut(), was.rules.get(&i)) else {
@@ -254,15 +272,10 @@ pub fn restored(profile: &Profile, was: &Softened) -> Value {
         if let Some(e) = w.errno_ret {
             r.insert("errnoRet".into(), json!(e));
         }
-        match r.get("comment").and_then(Value::as_str).map(unmarked) {
-            Some(Some(c)) => {
-                r.insert("comment".into(), json!(c));
-            }
-            Some(None) => {
-                r.shift_remove("comment");
-            }
-            None => {}
-        }
+        match comments.get(&i).and_then(|c| unmarked(c)) {
+            Some(c) => r.insert("comment".into(), json!(c)),
+            None => r.shift_remove("comment"),
+        };
     }
     object
 }
@@ -332,6 +345,8 @@ mod tests {
             {"names":["ptrace"],"action":"SCMP_ACT_TRACE","errnoRet":7}]}"#;
         let mut v: Value = serde_json::from_str(original).unwrap();
         soften_object(&mut v, Action::Notify);
+        assert_eq!(v["defaultAction"], "SCMP_ACT_LOG");
+        assert_eq!(v["syscalls"][1]["action"], "SCMP_ACT_NOTIFY");
         let text = serde_json::to_string(&v).unwrap();
         let p = crate::profile::load_str("soft.json", text).unwrap();
         let was = originals(&p);
