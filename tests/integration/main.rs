@@ -24,6 +24,7 @@ mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
+mod pods;
 mod run;
 mod soften;
 mod target;
