@@ -68,6 +68,8 @@ fn main() {
                     decision: Decision::Allowed,
                     container: None,
                     interference: None,
+                    pod: None,
+                    softened: None,
                 };
                 tx.send(e).unwrap();
                 sent += 1;

@@ -527,6 +527,7 @@ mod tests {
                 id: "3f2a".repeat(16),
                 name: Some("web".into()),
                 pod: None,
+                kube: None,
             }),
             interference: None,
             pod: None,
@@ -553,6 +554,50 @@ mod tests {
                 )
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod pod_tests {
+    //! The members a Kubernetes node's events add, written after every other.
+
+    use super::*;
+    use crate::arch::Arch;
+    use crate::pods::Pod;
+
+    #[test]
+    fn a_softened_call_of_a_named_pod_ends_with_its_pod_and_what_the_kernel_did() {
+        let pod = Pod {
+            namespace: Some("shop".into()),
+            name: Some("web-1".into()),
+            uid: Some("0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6".into()),
+            container: Some("app".into()),
+        };
+        let event = Event {
+            time_ms: 5,
+            source: Source::Audit,
+            pid: 9,
+            tid: 9,
+            comm: Untrusted::from("sleep"),
+            exe: None,
+            arch: CallArch::Known(Arch::X86_64),
+            syscall: "clock_nanosleep".into(),
+            nr: 230,
+            args: None,
+            call: None,
+            ruling: Ruling::Profile(Verdict::of(Action::Errno, None)),
+            rule: Some(Decider::new(Rule::Index(0), "")),
+            bootstrap: false,
+            decision: Decision::Logged,
+            container: None,
+            interference: None,
+            pod: Some(pod),
+            softened: Some(Action::Log),
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"time_ms":5,"source":"audit","pid":9,"tid":9,"comm":"sleep","arch":"x86_64","syscall":"clock_nanosleep","nr":230,"action":"SCMP_ACT_ERRNO","errno":"EPERM","rule":"syscalls[0]","bootstrap":false,"decision":"logged","pod":{"namespace":"shop","name":"web-1","uid":"0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6","container":"app"},"softened":"SCMP_ACT_LOG"}"#
+        );
     }
 }
 
