@@ -181,7 +181,7 @@ impl StateDirs {
         let mut docker = vec![PathBuf::from("/var/lib/docker")];
         docker.extend(running_docker_roots());
         let (containerd, crio) = OVERRIDES.get().cloned().unwrap_or_default();
-        StateDirs {
+        StateDirs::real(StateDirs {
             docker,
             containerd: vec![containerd
                 .unwrap_or_else(|| PathBuf::from("/run/containerd/io.containerd.runtime.v2.task"))],
@@ -192,6 +192,21 @@ impl StateDirs {
                     PathBuf::from("/var/lib/containers/storage/overlay-containers"),
                 ],
             },
+        })
+    }
+
+    /// The roots with their links resolved: a host may link `/var/lib/docker`
+    /// elsewhere, and the files below a root are read with no link followed.
+    fn real(dirs: StateDirs) -> StateDirs {
+        let real = |v: Vec<PathBuf>| -> Vec<PathBuf> {
+            v.into_iter()
+                .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+                .collect()
+        };
+        StateDirs {
+            docker: real(dirs.docker),
+            containerd: real(dirs.containerd),
+            storage: real(dirs.storage),
         }
     }
 
