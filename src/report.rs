@@ -30,6 +30,19 @@ pub struct Denial {
     pub processes: Vec<Untrusted>,
     /// Every call was made before the workload's exec (the runtime's start-up).
     pub bootstrap: bool,
+    /// Where in the program the calls came from, with a count each: `from
+    /// make_cache_dir (cache.c:42) ← do_setup ← main` (escaped already).
+    pub sites: Vec<(u64, String)>,
+}
+
+impl Denial {
+    /// The call sites of an aggregated row, as the report lists them.
+    pub fn sites_of(row: &crate::sources::aggregate::DeniedSyscall) -> Vec<(u64, String)> {
+        row.sites
+            .iter()
+            .filter_map(|s| Some((s.hits, crate::sources::stack::summary(&s.stack)?)))
+            .collect()
+    }
 }
 
 /// A session, as the report tells it.
@@ -200,6 +213,25 @@ impl Triage {
                 cell(&d.example),
                 procs.join(", ")
             );
+        }
+        self.sites_section(s);
+    }
+
+    /// Where each syscall was called from, when stacks were taken.
+    fn sites_section(&self, s: &mut String) {
+        let with_sites: Vec<&Denial> = self
+            .denials
+            .iter()
+            .filter(|d| !d.sites.is_empty())
+            .collect();
+        if with_sites.is_empty() {
+            return;
+        }
+        s.push_str("\n### Where in the program\n\n");
+        for d in with_sites {
+            for (hits, site) in &d.sites {
+                let _ = writeln!(s, "- {} {hits}×: {}", code(&d.syscall), code(site));
+            }
         }
     }
 

@@ -79,13 +79,11 @@ pub fn allowances(profile: &Profile, coverage: &Coverage) -> Vec<Allowance> {
             }
             let unused = !used.contains(name);
             let kept = (unused && !pruned.contains(name)).then(|| {
-                if name == "execve" {
-                    "exec needs it"
-                } else if elsewhere.contains(name) {
+                if elsewhere.contains(name) {
                     "a non-ALLOW rule names it too"
                 } else {
-                    // Every other unused name is pruned unless the edit engine refuses it.
-                    "not a syscall eperm can edit"
+                    // execve, and what the runtime called before the exec.
+                    "exec needs it"
                 }
             });
             out.push(Allowance {

@@ -94,6 +94,8 @@ pub enum Msg {
     },
     /// The profile's file now holds this text (from the watcher).
     FileChanged(String),
+    /// The run's events dropped so far: eperm fell behind the workload.
+    EventsDropped(u64),
     /// The profile's file changed but was not read back: why (it is no longer
     /// a regular file, it is too large, or its path leads elsewhere now).
     FileNotReloaded(String),
@@ -279,6 +281,9 @@ pub struct Config {
     pub watching: bool,
     /// The runtime that loads the profile (a container's); `None`: eperm itself.
     pub runtime: Option<crate::target::Runtime>,
+    /// What the profile's verdicts are for, to judge an outside edit's rows by;
+    /// `None`: this machine with `runtime`.
+    pub target: Option<crate::profile::Target>,
     /// `--report FILE`: where `R` writes the triage report.
     pub report: Option<PathBuf>,
 }
@@ -297,6 +302,7 @@ impl Default for Config {
             coverage: false,
             watching: false,
             runtime: None,
+            target: None,
             report: None,
         }
     }
@@ -319,6 +325,8 @@ pub struct App {
     pub selected: usize,
     pub focus: Pane,
     pub sort: Sort,
+    /// The Detail pane shows every frame of a stack, not only the program's own.
+    pub all_frames: bool,
     pub paused: bool,
     /// Events pane: lines scrolled back from the tail (0: following).
     pub events_back: usize,
@@ -408,6 +416,7 @@ impl App {
             selected: 0,
             focus: Pane::Syscalls,
             sort: Sort::FirstSeen,
+            all_frames: false,
             paused: false,
             events_back: 0,
             output_back: 0,
@@ -502,6 +511,13 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
+            Msg::EventsDropped(n) => {
+                self.message = format!(
+                    "{} dropped: eperm fell behind the workload (the rows count what came)",
+                    crate::profile::lint::plural(n as usize, "event", "events")
+                );
+                vec![]
+            }
             Msg::FileNotReloaded(why) => {
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not reloaded: {first}");

@@ -47,6 +47,7 @@ impl App {
                         args: r.example_args,
                         processes: unique,
                         bootstrap: r.bootstrap,
+                        sites: Denial::sites_of(r),
                     })
                 }
             }

@@ -38,6 +38,15 @@ pub fn run(args: &ExportArgs) -> Result<u8, Error> {
         namespace: args.namespace.clone(),
         api: args.api.into(),
     };
+    let runtimes = super::ready::runtimes(args.target.runtime.as_deref())?;
+    let out = args
+        .output
+        .as_ref()
+        .map_or("the exported profile".to_string(), |p| {
+            p.display().to_string()
+        });
+    let profile = super::ready::made_ready(&profile, &runtimes, target.arch, &out)?;
+    // Softened after the runtimes' start-up calls are in: they stay allowed.
     let text = match args.soften {
         None => exported(&profile, &target, args.format.into(), &meta)?,
         Some(to) => softened(&profile, &target, args, &meta, to)?,

@@ -22,6 +22,9 @@ pub struct Plan {
     pub mode: Interception,
     /// What the profile is resolved for (Docker keeps or drops rules by its caps).
     pub target: Target,
+    /// `--enforce`: the runtime's start-up calls the profile refuses stay
+    /// refused in the copy, so the container fails to start as it would.
+    pub enforce: bool,
     work: WorkDir,
 }
 
@@ -33,8 +36,9 @@ pub enum Launcher {
     },
     /// `runc run` on a copy of this bundle, under this container id.
     Runc { bundle: PathBuf, id: String },
-    /// `podman [--runtime RUNTIME] run …`; `oci`: the OCI runtime podman will
-    /// run it with (`None`: one eperm knows nothing of, log mode only).
+    /// `podman [GLOBAL…] [--runtime RUNTIME] run …` (`runtime`: eperm's own
+    /// `--runtime`, when the user's arguments have none); `oci`: the OCI runtime
+    /// podman will run it with (`None`: one eperm knows nothing of, log mode only).
     Podman {
         run: RunArgs,
         runtime: Option<String>,
@@ -43,13 +47,34 @@ pub enum Launcher {
 }
 
 impl Plan {
-    pub fn new(runtime: Launcher, mode: Interception, target: Target) -> std::io::Result<Plan> {
+    pub fn new(
+        runtime: Launcher,
+        mode: Interception,
+        target: Target,
+        enforce: bool,
+    ) -> std::io::Result<Plan> {
         Ok(Plan {
             runtime,
             mode,
             target,
+            enforce,
             work: WorkDir::create()?,
         })
+    }
+
+    /// The start-up calls of the runtime that `profile` refuses (see
+    /// [`crate::startup::readiness`]); none unless enforcing.
+    pub fn refused_start_up(&self, profile: &Profile) -> Vec<String> {
+        if !self.enforce {
+            return Vec::new();
+        }
+        let resolved = crate::profile::resolve(profile, &self.target);
+        match crate::startup::readiness(&resolved, crate::startup::no_new_privs(profile)) {
+            crate::startup::Readiness::Missing(names) => {
+                names.into_iter().map(String::from).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// The directory each run's files (the profile's copy, the agent socket) go in.
@@ -78,10 +103,16 @@ impl Plan {
         match &self.runtime {
             Launcher::Docker { run, .. } => format!("docker run {}", args(run)),
             Launcher::Runc { bundle, .. } => format!("runc run --bundle {}", bundle.display()),
-            Launcher::Podman { run, runtime, .. } => match runtime {
-                Some(r) => format!("podman --runtime {r} run {}", args(run)),
-                None => format!("podman run {}", args(run)),
-            },
+            Launcher::Podman { run, runtime, .. } => {
+                let mut global: Vec<String> = run
+                    .global
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                global.extend(runtime.iter().flat_map(|r| ["--runtime".into(), r.clone()]));
+                let global: String = global.iter().map(|a| format!(" {a}")).collect();
+                format!("podman{global} run {}", args(run))
+            }
         }
     }
 
@@ -172,6 +203,7 @@ impl Plan {
             Some(_) => Instrument::Notify {
                 listener: None,
                 runtime: OciRuntime::Runc,
+                refused: self.refused_start_up(profile),
             },
             None => Instrument::Log,
         };
@@ -244,6 +276,7 @@ impl Plan {
             Some(agent) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
                 runtime: OciRuntime::Runc,
+                refused: self.refused_start_up(profile),
             },
             None => Instrument::Log,
         };
@@ -282,6 +315,11 @@ impl Plan {
             (Some(agent), Some(runtime)) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
                 runtime,
+                // crun hands the listener over first: eperm answers its calls itself.
+                refused: match runtime.handoff().is_empty() {
+                    true => Vec::new(),
+                    false => self.refused_start_up(profile),
+                },
             },
             _ => Instrument::Log,
         };
@@ -310,7 +348,12 @@ impl Plan {
         .argv();
         Ok(Launch {
             argv,
-            cleanup: podman::cleanup_argv(client.runtime, &name),
+            cleanup: podman::cleanup_argv(
+                &client.run.global,
+                client.runtime.or(client.run.runtime.as_deref()),
+                &name,
+                &cidfile,
+            ),
             mode: self.mode,
             notify_logs,
             agent,
@@ -340,7 +383,9 @@ struct PodmanRun<'a> {
 }
 
 /// A private directory for the runs' files (profile copies, cidfiles, agent
-/// sockets, bundles), removed at the end.
+/// sockets, bundles), removed at the end: `eperm-PID` in eperm's state
+/// directory (see [`super::state::work_parent`]), never a name another user
+/// could plant in /tmp; only a user without `XDG_RUNTIME_DIR` gets one there.
 struct WorkDir {
     path: PathBuf,
 }
@@ -348,13 +393,16 @@ struct WorkDir {
 impl WorkDir {
     fn create() -> std::io::Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let temp = std::env::temp_dir();
+        let parent = match super::state::work_parent() {
+            Some(made) => made?,
+            None => std::env::temp_dir(),
+        };
         // What eperms killed before they could clean up left (agent sockets,
         // profile copies): theirs alone, by pid, never a live eperm's.
-        for stale in crate::run::contain::left_by_dead_eperms(&temp) {
+        for stale in crate::run::contain::left_by_dead_eperms(&parent) {
             let _ = std::fs::remove_dir_all(stale);
         }
-        let path = temp.join(format!("eperm-{}", std::process::id()));
+        let path = parent.join(format!("eperm-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(WorkDir { path })

@@ -3,14 +3,19 @@
 //! `podman --runtime runc`), which hands the listener straight to eperm: no
 //! wrapper is needed, rootful or rootless.
 
-use super::docker::{Dialect, RunArgs};
+use super::docker::{Dialect, GlobalFlags, RunArgs};
 use super::oci_runtime::OciRuntime;
 use crate::caps::CapSet;
 use std::ffi::OsString;
+use std::path::Path;
 
-/// podman 4's `run` flags that take no value.
+/// podman 4's `run` flags that take no value, its global ones (which podman
+/// takes after `run` too) included.
 const BOOLEAN_FLAGS: &[&str] = &[
     "--detach",
+    "--noout",
+    "--remote",
+    "--syslog",
     "--disable-content-trust",
     "--env-host",
     "--help",
@@ -41,7 +46,20 @@ pub const PODMAN: Dialect = Dialect {
     boolean_flags: BOOLEAN_FLAGS,
     boolean_short: "diPqt",
     default_caps,
-    runtime_hint: "podman run has no --runtime; choose it with eperm podman --runtime NAME",
+    global: Some(GlobalFlags {
+        boolean: &["--help", "--noout", "--remote", "--syslog", "--version"],
+        boolean_short: "rv",
+        remote: &[
+            "--remote",
+            "-r",
+            "--url",
+            "--connection",
+            "-c",
+            "--identity",
+        ],
+        remote_why: "the container would run on another host (or in podman machine's VM), \
+                     where eperm can neither take its seccomp listener nor read its kernel log",
+    }),
     runtime_before_run: true,
 };
 
@@ -68,6 +86,12 @@ pub fn oci_runtime(runtime: Option<&str>) -> Result<OciRuntime, UnknownRuntime> 
         None => default_runtime().unwrap_or_else(|| "crun".into()),
     };
     OciRuntime::from_name(&name).ok_or(UnknownRuntime(name))
+}
+
+/// Two `--runtime` values that name the same runtime (`crun`, `/usr/bin/crun`).
+pub fn same_runtime(a: &str, b: &str) -> bool {
+    let base = |r: &str| std::path::Path::new(r).file_name().map(|n| n.to_owned());
+    a == b || base(a) == base(b)
 }
 
 /// An OCI runtime eperm does not know how to hand a seccomp listener over
@@ -108,19 +132,54 @@ fn runtime_in_help(help: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// What removes the container if eperm ends first: at once (`--time 0`: no stop
-/// timeout), and quietly when `--rm` already did.
-pub fn cleanup_argv(runtime: Option<&str>, name: &str) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec!["podman".into()];
-    if let Some(runtime) = runtime {
-        argv.push("--runtime".into());
-        argv.push(runtime.into());
-    }
-    for a in ["rm", "--force", "--ignore", "--time", "0", name] {
-        argv.push(a.into());
-    }
+/// What removes the container if eperm ends first: `podman rm` at once (`--time
+/// 0`: no stop timeout), quietly when `--rm` already did, with the user's own
+/// options before `run` (`--root`, `--runroot` say where the container is);
+/// then what podman forgot. podman killed while its runtime creates the
+/// container (measured with podman 4.3 and crun 1.8) records it nowhere, so `rm`
+/// leaves the runtime's created container, its init waiting for a `start` that
+/// never comes, with its conmon: every process naming the container's id (from
+/// the cidfile) is deleted through the runtime and killed, until none is left
+/// (a create still under way finishes later).
+pub fn cleanup_argv(
+    global: &[OsString],
+    runtime: Option<&str>,
+    name: &str,
+    cidfile: &Path,
+) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
+        "sh".into(),
+        "-c".into(),
+        CLEANUP.into(),
+        "eperm-cleanup".into(),
+    ];
+    argv.push(runtime.unwrap_or_default().into());
+    argv.push(name.into());
+    argv.push(cidfile.into());
+    argv.extend(global.iter().cloned());
     argv
 }
+
+/// [`cleanup_argv`]'s script: `$1` the runtime (empty: podman's default),
+/// `$2` the container's name, `$3` its cidfile, then podman's global options.
+/// The id is searched for with a pattern that does not match itself (grep's
+/// own command line holds it).
+const CLEANUP: &str = r#"rt=$1 name=$2 cidfile=$3
+shift 3
+podman "$@" ${rt:+--runtime "$rt"} rm --force --ignore --time 0 "$name" >/dev/null 2>&1
+id=$(cat "$cidfile" 2>/dev/null)
+case $id in ''|*[!0-9a-f]*) exit 0 ;; esac
+last=${id#"${id%?}"}
+pattern="${id%?}[$last]"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  pids=$(grep -l -s -a -e "$pattern" /proc/[0-9]*/cmdline | cut -d/ -f3)
+  [ -n "$pids" ] || exit 0
+  [ -n "$rt" ] || rt=$(podman "$@" info --format '{{.Host.OCIRuntime.Path}}' 2>/dev/null)
+  "${rt:-crun}" delete --force "$id" >/dev/null 2>&1
+  kill -KILL $pids 2>/dev/null
+  sleep 0.1
+done
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -149,7 +208,6 @@ mod tests {
             "run -d img",
             "run --privileged img",
             "run --security-opt seccomp=unconfined img",
-            "run --runtime runc img",
             "images",
         ] {
             let err = parse(&args(bad)).unwrap_err();
@@ -163,9 +221,43 @@ mod tests {
         assert_eq!(run.caps, default_caps());
     }
 
+    /// podman takes its own options before `run` and after it: so does eperm,
+    /// with the runtime from either (the last one given, as podman does).
+    #[test]
+    fn takes_podmans_global_options_before_and_after_run() {
+        let run = parse(&args("run --rm --runtime crun img true")).unwrap();
+        assert_eq!(run.runtime.as_deref(), Some("crun"));
+        assert_eq!(run.args, args("--rm --runtime crun img true"));
+        assert_eq!(run.args[run.image], "img");
+        let run = parse(&args(
+            "--root /srv/s --runtime=/usr/bin/runc run -c 512 img",
+        ))
+        .unwrap();
+        assert_eq!(run.global, args("--root /srv/s --runtime=/usr/bin/runc"));
+        assert_eq!(run.runtime.as_deref(), Some("/usr/bin/runc"));
+        assert_eq!(run.args[run.image], "img", "-c after run is --cpu-shares");
+        let run = parse(&args("--runtime runc --syslog run --runtime crun img")).unwrap();
+        assert_eq!(run.runtime.as_deref(), Some("crun"), "the later one wins");
+        for remote in [
+            "--remote run img",
+            "-r run img",
+            "-c machine run img",
+            "--url unix:/x run img",
+            "run --remote img",
+            "run --connection=m img",
+        ] {
+            let err = parse(&args(remote)).unwrap_err().0;
+            assert!(err.contains("another host"), "{remote}: {err}");
+        }
+        let err = parse(&args("--root /x images")).unwrap_err().0;
+        assert!(err.contains("expected `-- run …`"), "{err}");
+        assert!(same_runtime("crun", "/usr/bin/crun"));
+        assert!(!same_runtime("crun", "runc"));
+    }
+
     #[test]
     fn runtime_goes_before_run_and_eperms_options_before_the_users() {
-        let run = parse(&args("run --rm img true")).unwrap();
+        let run = parse(&args("--root /srv/s run --rm img true")).unwrap();
         let client = Client {
             dialect: &PODMAN,
             run: &run,
@@ -183,16 +275,25 @@ mod tests {
             .collect();
         assert_eq!(
             text.join(" "),
-            "podman --runtime runc run --security-opt seccomp=/tmp/p.json --cidfile /tmp/cid \
-             --name eperm-1 --rm img true"
+            "podman --root /srv/s --runtime runc run --security-opt seccomp=/tmp/p.json \
+             --cidfile /tmp/cid --name eperm-1 --rm img true"
         );
-        let cleanup: Vec<String> = cleanup_argv(None, "eperm-1")
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let cleanup: Vec<String> =
+            cleanup_argv(&run.global, Some("runc"), "eperm-1", Path::new("/w/cid"))
+                .iter()
+                .skip(3)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
         assert_eq!(
-            cleanup.join(" "),
-            "podman rm --force --ignore --time 0 eperm-1"
+            cleanup,
+            [
+                "eperm-cleanup",
+                "runc",
+                "eperm-1",
+                "/w/cid",
+                "--root",
+                "/srv/s"
+            ]
         );
     }
 

@@ -9,7 +9,9 @@ use crate::profile::load_str;
 use crate::run::coverage::Counting;
 use crate::run::local;
 use crate::run::serve::{Attach, LogOptions};
-use crate::run::{HoldAnswer, HoldRequest, Interception, Policy, Supervision, WorkloadExit};
+use crate::run::{
+    EventSender, HoldAnswer, HoldRequest, Interception, Policy, Supervision, WorkloadExit,
+};
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::untrusted::Untrusted;
@@ -28,6 +30,8 @@ pub enum LiveReport {
     /// A line of the workload's output (`true`: from stderr).
     Output(usize, Untrusted, bool),
     Exited(usize, Result<WorkloadExit, String>),
+    /// Events the run's queue dropped so far (it was full), when that grows.
+    Dropped(usize, u64),
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(usize, Vec<Health>),
     /// What a coverage run counted so far (in the kernel, every half second).
@@ -318,8 +322,10 @@ fn report_coverage(sink: &Sink, file: Option<PathBuf>, run: Coverage, counting: 
 }
 
 /// The run's events to `sink`, and to `log` (`--events FILE`) as JSON lines.
-fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc::Sender<Event> {
-    let (tx, rx) = mpsc::channel::<Event>();
+fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> EventSender {
+    let (tx, rx) = crate::run::event_channel();
+    let dropped = tx.drop_counter();
+    let mut told = 0;
     let mut log = log.map(std::io::BufWriter::new);
     std::thread::spawn(move || {
         // Polled, not blocked on: a receiver woken for every event costs the
@@ -329,6 +335,13 @@ fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc
             let e = match rx.try_recv() {
                 Ok(e) => e,
                 Err(mpsc::TryRecvError::Empty) => {
+                    let now = dropped.load(std::sync::atomic::Ordering::Relaxed);
+                    if now > told {
+                        told = now;
+                        if !sink(LiveReport::Dropped(number, now)) {
+                            break;
+                        }
+                    }
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 }
@@ -341,6 +354,10 @@ fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc
             if !sink(LiveReport::Event(number, e)) {
                 break;
             }
+        }
+        let now = dropped.load(std::sync::atomic::Ordering::Relaxed);
+        if now > told {
+            let _ = sink(LiveReport::Dropped(number, now));
         }
         if let Some(mut out) = log {
             let _ = out.flush();

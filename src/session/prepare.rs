@@ -13,6 +13,7 @@ use crate::error::{Error, FileOp};
 use crate::profile::{Form, KernelVersion, Profile, Target};
 use crate::run::{local, notify, Interception, RunError};
 use crate::sources::logs::Wanted;
+use crate::target::RuntimeKind;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -64,6 +65,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 
@@ -82,15 +84,36 @@ impl Session {
         }
         // The wrapper takes its sessions only from root's state directory.
         let root = nix::unistd::geteuid().is_root();
-        let wrapper = dockerrun::wrapper_runtime().filter(|_| root);
-        let hint = match root {
-            true => DOCKER_NOTIFY_HINT,
-            false => DOCKER_ROOT_HINT,
+        let daemon = dockerrun::DaemonRuntimes::ask().unwrap_or_default();
+        // The runtime docker would run the container with (`--runtime`, else
+        // dockerd's default): the wrapper execs runc, so it can stand in for
+        // runc only.
+        let chosen = daemon.chosen(run.runtime.as_deref()).to_string();
+        let program = daemon.program(&chosen);
+        let runs = match program.ends_with(crate::container::wrapper::PROGRAM) {
+            true => Some(RuntimeKind::Runc),
+            false => RuntimeKind::parse(&program_name(&program)),
         };
-        let mode = container_mode(how, wrapper.is_some(), hint)?;
+        let runc = runs == Some(RuntimeKind::Runc);
+        let wrapper = daemon.wrapper().filter(|_| root && runc);
+        let hint = match (runc, root) {
+            (true, true) => DOCKER_NOTIFY_HINT.to_string(),
+            (true, false) => DOCKER_ROOT_HINT.to_string(),
+            (false, _) => format!(
+                "docker runs this container with {chosen} ({program}), and eperm's runc wrapper, which dockerd needs to hand eperm the listener, runs runc: drop --runtime (or choose runc) for live decisions"
+            ),
+        };
+        let mode = container_mode(how, wrapper.is_some(), &hint)?;
         // Docker keeps or drops the profile's rules by the container's caps;
-        // its runc (the one on PATH, which the wrapper execs too) loads them.
-        let target = here_in(run.caps, crate::target::RuntimeKind::Runc);
+        // its runtime loads them (one eperm does not know: eperm's own reading).
+        let target = match runs {
+            Some(kind) => here_in(run.caps, kind),
+            None => here(run.caps),
+        };
+        let run = match wrapper {
+            Some(_) => run.without_runtime(),
+            None => run,
+        };
         let runtime = Launcher::Docker { run, wrapper };
         Session::container(profile, runtime, mode, target, how)
     }
@@ -110,7 +133,18 @@ impl Session {
                 profile.file
             )));
         }
-        let oci = podman::oci_runtime(runtime);
+        // Given twice, podman would take its own (the later one): say so
+        // rather than run under a runtime the user did not mean.
+        let (runtime, chosen) = match (runtime, run.runtime.as_deref()) {
+            (Some(ours), Some(theirs)) if podman::same_runtime(ours, theirs) => (None, Some(theirs)),
+            (Some(ours), Some(theirs)) => {
+                return Err(Error::bad_input(format!(
+                    "eperm podman --runtime {ours}, but podman's own arguments say --runtime {theirs} (which podman would take)\n  hint: give the runtime once"
+                )))
+            }
+            (ours, theirs) => (ours, theirs.or(ours)),
+        };
+        let oci = podman::oci_runtime(chosen);
         let rootless = !nix::unistd::geteuid().is_root();
         if rootless && how.mode == Some(Interception::Log) {
             return Err(Error::bad_input(
@@ -189,8 +223,10 @@ impl Session {
         target: Target,
         how: Container,
     ) -> Result<Session, Error> {
-        let plan = Plan::new(runtime, mode, target.clone())
-            .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
+        let plan = Plan::new(runtime, mode, target.clone(), how.enforce).map_err(Error::file(
+            FileOp::CreateWorkDir,
+            std::path::Path::new(crate::container::state::STATE_DIR),
+        ))?;
         Ok(Session {
             profile,
             workload: Workload::Container(plan),
@@ -199,6 +235,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 
@@ -218,6 +255,13 @@ impl Session {
 }
 
 /// This machine's arch and kernel, with `caps`.
+/// `crun` of `/usr/bin/crun`.
+fn program_name(program: &str) -> String {
+    Path::new(program)
+        .file_name()
+        .map_or_else(|| program.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 fn here(caps: CapSet) -> Target {
     Target {
         arch: Arch::native(),

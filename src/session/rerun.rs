@@ -30,7 +30,11 @@ impl Session {
                     words(&run.args)
                 ),
                 Launcher::Podman { run, runtime, .. } => format!(
-                    "podman{} run --security-opt seccomp={profile} {}",
+                    "podman{}{} run --security-opt seccomp={profile} {}",
+                    run.global
+                        .iter()
+                        .map(|a| format!(" {}", shell_word(&a.to_string_lossy())))
+                        .collect::<String>(),
                     runtime
                         .as_deref()
                         .map_or_else(String::new, |r| format!(" --runtime {}", shell_word(r))),

@@ -13,6 +13,12 @@ pub struct Summary {
     /// Calls that failed because of eperm itself, not the profile: one per
     /// kind, with how many and the first.
     pub interference: Vec<Interfered>,
+    /// Events not written to `--events` (how many, and where), as its reader
+    /// fell behind: the summary still counts them.
+    pub unwritten: Option<(u64, String)>,
+    /// Events the supervisors dropped, as the queue to the summary was full:
+    /// not counted above.
+    pub dropped: u64,
 }
 
 /// Calls that failed because of eperm's own interception (see
@@ -83,6 +89,7 @@ impl Summary {
                 args: e.example_args,
                 processes: e.comms.clone(),
                 bootstrap: e.bootstrap,
+                sites: crate::report::Denial::sites_of(e),
             })
             .collect();
         crate::report::Triage {
@@ -104,10 +111,24 @@ impl Summary {
 
     /// The end-of-run report; `file` is the profile's path (`None`: the embedded one).
     pub fn render(&self, file: Option<&str>) -> String {
-        if self.entries.is_empty() && self.interference.is_empty() {
-            return "eperm: the profile would have denied nothing\n".to_string();
-        }
         let mut s = String::new();
+        if let Some((n, sink)) = &self.unwritten {
+            s += &format!(
+                "eperm: {} not written to {sink}: its reader fell behind, and eperm does not wait for it (at most {} wait); this summary counts them\n",
+                crate::profile::lint::plural(*n as usize, "event", "events"),
+                super::collect::WRITE_QUEUE
+            );
+        }
+        if self.dropped > 0 {
+            s += &format!(
+                "eperm: {} dropped, not counted below: eperm fell behind the workload (at most {} wait)\n",
+                crate::profile::lint::plural(self.dropped as usize, "event", "events"),
+                crate::run::EVENT_QUEUE
+            );
+        }
+        if self.entries.is_empty() && self.interference.is_empty() {
+            return s + "eperm: the profile would have denied nothing\n";
+        }
         if !self.entries.is_empty() {
             s += &self.render_denials(file);
         }
@@ -141,6 +162,7 @@ impl Summary {
                 if e.bootstrap { " [bootstrap]" } else { "" },
                 e.example
             );
+            s += &sites_text(e);
         }
         let allow = self.names().join(",");
         match file {
@@ -156,10 +178,58 @@ impl Summary {
     }
 }
 
+/// Where the calls of a row came from: the first call's place in the program,
+/// and, when they came from several places, each with its count.
+fn sites_text(e: &crate::sources::aggregate::DeniedSyscall) -> String {
+    let mut s = String::new();
+    match e.sites.as_slice() {
+        [] => {}
+        [one] => {
+            if let Some(line) = crate::sources::stack::summary(&one.stack) {
+                s += &format!("      {line}\n");
+            }
+        }
+        many => {
+            s += &format!("      from {} places:\n", many.len());
+            for site in many {
+                if let Some(line) = crate::sources::stack::summary(&site.stack) {
+                    s += &format!("      {:>6}×  {line}\n", site.hits);
+                }
+            }
+        }
+    }
+    s
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Summary;
+
+    /// Issue 33: events dropped on the way to the summary, or not written to
+    /// `--events`, are said, with whether the counts include them.
+    #[test]
+    fn dropped_and_unwritten_events_are_said() {
+        let mut summary = Summary::default();
+        summary.add(&crate::app::testing::event("mkdir", 1, 0));
+        summary.dropped = 3;
+        summary.unwritten = Some((1, "stdout".into()));
+        let text = summary.render(Some("p.json"));
+        assert!(
+            text.contains("eperm: 3 events dropped, not counted below"),
+            "{text}"
+        );
+        assert!(
+            text.contains("eperm: 1 event not written to stdout: its reader fell behind"),
+            "{text}"
+        );
+        assert!(text.contains("would deny 1 call of 1 syscall"), "{text}");
     }
 }

@@ -114,6 +114,10 @@ pub struct Event {
     /// The call fails because of eperm itself, not the profile (JSON:
     /// `caused_by_eperm`, only when present).
     pub interference: Option<Interference>,
+    /// The caller's user-space stack, innermost frame first, symbolized
+    /// (`run::stack`); `None` where it was not taken (kernel records, log
+    /// files, `--no-stacks`). JSON: `stack`, only when present.
+    pub stack: Option<Vec<super::stack::Frame>>,
     /// The Kubernetes pod of the container (from its cgroup and the runtime's
     /// bundle: namespace, name, uid, container); JSON `pod`, only when known.
     pub pod: Option<crate::pods::Pod>,
@@ -124,8 +128,7 @@ pub struct Event {
     // What later issues add to an event goes here, typed and optional, and is
     // written in JSON only when present so that today's lines stay as they are:
     // the layer that refused the call (`layer: Option<Layer>`: seccomp, a
-    // capability, an LSM, …) and the caller's stack (`stack: Option<Stack>`:
-    // its frames, symbolized when shown).
+    // capability, an LSM, …).
 }
 
 impl Event {
@@ -321,6 +324,8 @@ struct Wire<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     caused_by_eperm: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    stack: Option<&'a [super::stack::Frame]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pod: Option<&'a crate::pods::Pod>,
     /// The action the kernel took for a softened rule (`action` is the original).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -357,6 +362,7 @@ impl Serialize for Event {
             decision: self.decision,
             container: self.container.as_ref(),
             caused_by_eperm: self.interference.map(Interference::word),
+            stack: self.stack.as_deref(),
             pod: self.pod.as_ref(),
             softened: self.softened.map(Action::name),
         }
@@ -405,6 +411,7 @@ mod tests {
             decision: Decision::Allowed,
             container: None,
             interference: None,
+            stack: None,
             pod: None,
             softened: None,
         }
@@ -530,6 +537,7 @@ mod tests {
                 kube: None,
             }),
             interference: None,
+            stack: None,
             pod: None,
             softened: None,
         };
@@ -591,6 +599,7 @@ mod pod_tests {
             decision: Decision::Logged,
             container: None,
             interference: None,
+            stack: None,
             pod: Some(pod),
             softened: Some(Action::Log),
         };

@@ -423,6 +423,7 @@ pub fn event(
         pod: container.as_ref().and_then(|c| c.kube.clone()),
         container,
         interference: None,
+        stack: None,
         softened: None,
     }
 }

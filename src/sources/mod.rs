@@ -16,5 +16,6 @@ pub mod logs;
 pub mod memory;
 mod netlink;
 pub mod procinfo;
+pub mod stack;
 pub mod strace;
 pub mod wait;

@@ -127,11 +127,15 @@ pub struct Proposal {
     arch: Arch,
 }
 
-/// What runtimes make of the rules proposals write.
-pub const SEMANTICS: &str = "one rule per alternative, at most one condition per argument: \
-     libseccomp (runc, crun, podman), youki and Docker all AND conditions on distinct \
-     arguments and OR separate rules, so every runtime reads them alike (a repeated \
-     index inside one rule is ORed by runc, ANDed by others: never written)";
+/// What `runtime` (`None`: any runtime) makes of the rules proposals write:
+/// the sentence `check`'s arg-semantics warning says too.
+pub fn semantics(runtime: Option<&eperm_core::target::Runtime>) -> String {
+    let (_, reading) = eperm_core::target::distinct_conditions(runtime);
+    format!(
+        "one rule per alternative, at most one condition per argument (a repeated index \
+         inside one rule is ORed by runc, ANDed by others: never written): {reading}"
+    )
+}
 
 impl Proposal {
     /// `profile` with this narrowing: each ALLOW rule naming the syscall is replaced
@@ -288,7 +292,7 @@ fn proposal(profile: &Profile, coverage: &Coverage, arch: Arch, name: &str) -> O
     Some(Proposal {
         syscall: name.to_string(),
         explanation: explain(profile, arch, name, &seen),
-        semantics: SEMANTICS.to_string(),
+        semantics: semantics(None),
         conditions,
         seen,
         arch,
@@ -509,6 +513,51 @@ mod tests {
         {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}], "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"]}},
         {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}], "includes": {"arches": ["s390", "s390x"]}, "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
     ]}"#;
+
+    /// What `tighten` says of its rules is what `check` warns of the same
+    /// rules, for every target: one sentence from one function.
+    #[test]
+    fn says_of_its_rules_what_check_says() {
+        use crate::target::{Runtime, RuntimeKind, Version};
+        let p = load(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["personality"],
+            "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}]}"#,
+        );
+        let runtime = |kind, version| Runtime {
+            version: Version::parse(version),
+            ..Runtime::newest(kind)
+        };
+        let mut readings = Vec::new();
+        for runtime in [
+            None,
+            Some(runtime(RuntimeKind::Youki, "0.6.0")),
+            Some(runtime(RuntimeKind::Crun, "1.8.1")),
+        ] {
+            let target = crate::profile::Target {
+                runtime: runtime.clone(),
+                ..crate::profile::Target::docker_on_host()
+            };
+            let resolved = crate::profile::resolve(&p, &target);
+            let warned = crate::profile::lint(&p, &resolved)
+                .into_iter()
+                .find(|d| d.code == "arg-semantics")
+                .expect("two conditions in one rule are warned of");
+            let said = semantics(runtime.as_ref());
+            assert!(
+                said.ends_with(&warned.message),
+                "{said} / {}",
+                warned.message
+            );
+            readings.push(said);
+        }
+        assert!(
+            readings[1].contains("the target) adds each condition"),
+            "{}",
+            readings[1]
+        );
+        assert!(readings[2].contains("(the target) ANDs"), "{}", readings[2]);
+    }
 
     #[test]
     fn clone_without_namespaces_narrows_the_privileged_rule_only() {

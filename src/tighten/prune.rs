@@ -112,7 +112,9 @@ fn unused<'p>(
 
 /// The edits that take out what was never used: names of ALLOW rules that no
 /// run used, except what the runtime needs to exec and names any non-ALLOW rule
-/// also lists (removing those would change more than the allowance).
+/// also lists (removing those would change more than the allowance). Names that
+/// are no syscall on any arch (`WIFEXITED` from a naive import) go too: no
+/// runtime can use them.
 pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
     let used = coverage.used();
     let before = coverage.before_exec();
@@ -134,7 +136,6 @@ pub fn prune_edits(profile: &Profile, coverage: &Coverage) -> Vec<Edit> {
     names
         .into_iter()
         .map(|n| Edit::Remove(n.to_string()))
-        .filter(|e| e.validate().is_ok())
         .collect()
 }
 
@@ -189,6 +190,33 @@ mod tests {
         assert!(line.contains("kept 2 of those listed, which the runtime needs to start or another rule lists: execve, reboot"), "{line}");
         assert!(
             line.ends_with("also 1 that is no syscall on x86_64: s390_pci_mmio_read"),
+            "{line}"
+        );
+    }
+
+    /// Issue 34: a name that is no syscall anywhere (`WIFEXITED`, from a naive
+    /// import) was kept; it goes, and the line says it was no syscall.
+    #[test]
+    fn a_name_that_is_no_syscall_is_pruned() {
+        let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["read", "execve", "WIFEXITED"], "action": "SCMP_ACT_ALLOW"}]}"#;
+        let profile = crate::profile::load_str("p.json", text.into()).unwrap();
+        let coverage = Coverage {
+            runs: 1,
+            tallies: vec![Tally {
+                count: 1,
+                ..Tally::new(Some(0), "read", Arch::X86_64, Action::Allow)
+            }],
+        };
+        let names: Vec<String> = prune_edits(&profile, &coverage)
+            .iter()
+            .map(|e| e.name().to_string())
+            .collect();
+        assert_eq!(names, ["WIFEXITED"]);
+        let (written, line) = pruned(&profile, &coverage, &[Arch::X86_64]).unwrap();
+        assert!(!written.text.contains("WIFEXITED"), "{}", written.text);
+        assert!(
+            line.ends_with("also 1 that is no syscall on x86_64: WIFEXITED"),
             "{line}"
         );
     }

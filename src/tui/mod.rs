@@ -68,6 +68,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         path: session.profile.file_path(),
         watching: false,
         runtime: session.target.runtime.clone(),
+        target: Some(session.target.clone()),
         report: options.report.clone(),
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
@@ -375,6 +376,7 @@ impl Loop {
                 vec![]
             }
             LiveReport::Health(n, health) if n == current => vec![Msg::Health(health)],
+            LiveReport::Dropped(n, dropped) if n == current => vec![Msg::EventsDropped(dropped)],
             LiveReport::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
             LiveReport::Coverage {
                 run,

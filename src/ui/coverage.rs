@@ -43,6 +43,7 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
     }
     let body = area.height.saturating_sub(3) as usize;
     let wide = area.width >= 60;
+    let procs = wide && counts_processes(app);
     let offset = layout::offset(app.cov_selected, body);
     let rows = visible
         .iter()
@@ -61,7 +62,7 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
                 cells.push(Cell::from(format!("syscalls[{}]", a.rule)));
             }
             cells.push(Cell::from(a.count.to_string()));
-            if wide {
+            if procs {
                 cells.push(Cell::from(a.pids.to_string()));
             }
             cells.push(Cell::from(note).style(style));
@@ -72,13 +73,21 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
                 row
             }
         });
-    let widths: &[Constraint] = if wide {
+    let widths: &[Constraint] = if procs {
         &[
             Constraint::Length(1),
             Constraint::Min(12),
             Constraint::Length(13),
             Constraint::Length(7),
             Constraint::Length(5),
+            Constraint::Min(10),
+        ]
+    } else if wide {
+        &[
+            Constraint::Length(1),
+            Constraint::Min(12),
+            Constraint::Length(13),
+            Constraint::Length(7),
             Constraint::Min(10),
         ]
     } else {
@@ -94,8 +103,10 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
         Sort::FirstSeen => "uses",
         Sort::Hits => "uses▼",
     };
-    let names: &[&str] = if wide {
+    let names: &[&str] = if procs {
         &["", "allowance", "rule", uses, "procs", ""]
+    } else if wide {
+        &["", "allowance", "rule", uses, ""]
     } else {
         &["", "allowance", uses, ""]
     };
@@ -108,8 +119,17 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
     );
 }
 
+/// Whether the coverage counted processes: eBPF counting counts calls only
+/// (every pid set empty), and then the view has no processes to show.
+fn counts_processes(app: &App) -> bool {
+    app.coverage.tallies.iter().any(|t| !t.pids.is_empty())
+}
+
 /// The last column: unused (and whether pruning keeps it), narrowable, conditional.
 fn note(app: &App, a: &Allowance, theme: &Theme) -> (String, ratatui::style::Style) {
+    if a.unused && !crate::arch::is_known_anywhere(&a.name) {
+        return ("no syscall".into(), theme.bad());
+    }
     if a.unused {
         return match a.kept {
             Some(_) => ("unused · kept".into(), theme.warn()),
@@ -162,18 +182,25 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.bad(),
         )
     } else {
+        let by = match counts_processes(app) {
+            true => format!(" by {} process{}", a.pids, plural(a.pids as u64, "es")),
+            false => String::new(),
+        };
         Span::raw(format!(
-            "{} use{} through this rule by {} process{}, over {} run{}",
+            "{} use{} through this rule{by}, over {} run{}",
             a.count,
             plural(a.count, "s"),
-            a.pids,
-            plural(a.pids as u64, "es"),
             app.coverage.runs,
             plural(app.coverage.runs, "s"),
         ))
     };
     lines.push(Line::from(uses));
-    if let Some(why) = a.kept {
+    if a.unused && !crate::arch::is_known_anywhere(&a.name) {
+        lines.push(Line::styled(
+            format!("{} is no syscall on any architecture (a bad import?): p prunes it with the unused ones", a.name),
+            theme.bad(),
+        ));
+    } else if let Some(why) = a.kept {
         lines.push(Line::styled(format!("prune keeps it: {why}"), theme.warn()));
     } else if a.unused {
         lines.push(Line::styled(

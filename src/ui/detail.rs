@@ -95,6 +95,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let procs: Vec<String> = row.pids.iter().map(|(p, c)| format!("{c}[{p}]")).collect();
     lines.push(Line::raw(format!("processes: {}", procs.join(" "))));
     lines.push(Line::raw(format!("e.g. {}", row.example)));
+    lines.extend(stack_lines(row, app.all_frames, theme));
     lines.push(match narrower(row) {
         Ok(rule) => Line::from(vec![
             Span::styled("narrower: ", theme.good()),
@@ -108,4 +109,52 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .block(block(" Detail ".into(), false, theme)),
         area,
     );
+}
+
+/// Where the row's calls came from. One call site: its frames, one a line, the
+/// program's own first (libc and runtime frames folded unless `all`). Several:
+/// each with its count and its stack in a line.
+fn stack_lines(
+    row: &crate::sources::aggregate::DeniedSyscall,
+    all: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    use crate::sources::stack::{own_frames, summary};
+    let mut lines = Vec::new();
+    match row.sites.as_slice() {
+        [] => {}
+        [site] => {
+            let shown: Vec<&crate::sources::stack::Frame> = if all {
+                site.stack.iter().collect()
+            } else {
+                own_frames(&site.stack)
+            };
+            lines.push(Line::styled("called from:", theme.title()));
+            for f in &shown {
+                // An unnamed frame's short form is its object+offset already.
+                lines.push(Line::raw(match f.function {
+                    Some(_) => format!("  {}  {}+{:#x}", f.short(), f.object_name(), f.offset),
+                    None => format!("  {}", f.short()),
+                }));
+            }
+            let folded = site.stack.len() - shown.len();
+            if folded > 0 {
+                lines.push(Line::styled(
+                    format!("  (+{folded} libc/runtime frames: f shows them)"),
+                    theme.dim(),
+                ));
+            }
+        }
+        many => {
+            lines.push(Line::styled(
+                format!("called from {} places:", many.len()),
+                theme.title(),
+            ));
+            for site in many {
+                let line = summary(&site.stack).unwrap_or_default();
+                lines.push(Line::raw(format!("  {:>5}×  {line}", site.hits)));
+            }
+        }
+    }
+    lines
 }

@@ -32,24 +32,48 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         RunState::Failed(_) => Span::styled("failed to start", theme.bad()),
     };
     let pid = run.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
+    let width = area.width as usize;
     let mut first = vec![
-        Span::styled("eperm ", theme.title()),
-        Span::raw(format!("run {} · ", run.number)),
-        // The user's own command line, but it may name a file someone else named.
-        Span::styled(
-            crate::untrusted::escape(run.command.as_bytes()),
-            theme.title(),
+        Field::new(
+            5,
+            vec![
+                Span::styled("eperm ", theme.title()),
+                Span::raw(format!("run {}", run.number)),
+            ],
         ),
-        Span::raw(format!(" · pid {pid} · ")),
-        state,
+        // The user's own command line, but it may name a file someone else named.
+        Field::new(
+            2,
+            vec![Span::styled(
+                crate::untrusted::escape(run.command.as_bytes()),
+                theme.title(),
+            )],
+        )
+        .shrinking(),
+        Field::new(3, vec![Span::raw(format!("pid {pid}"))]),
+        Field::new(5, vec![state]),
     ];
     if !run.interference.is_empty() {
-        first.push(Span::raw(" "));
-        first.push(Span::styled(" ⚠ eperm made calls fail ", theme.bad()));
+        first.push(Field::banner(
+            4,
+            Span::styled(" ⚠ eperm made calls fail ", theme.bad()),
+        ));
     } else if matches!(run.state, RunState::Exited(_)) && run.denials == 0 {
-        first.push(Span::raw(" "));
-        first.push(Span::styled(" ✔ clean run ", theme.banner()));
+        first.push(Field::banner(
+            4,
+            Span::styled(" ✔ clean run ", theme.banner()),
+        ));
     }
+    let second = profile_line(app, theme);
+    frame.render_widget(
+        Paragraph::new(vec![fit(first, width), fit(second, width)]),
+        area,
+    );
+}
+
+/// The second line: the profile and how it is applied, the sources, the count.
+fn profile_line(app: &App, theme: &Theme) -> Vec<Field> {
+    let run = &app.run;
     let file = match (&app.path, app.path_pending) {
         (Some(p), false) => p.display().to_string(),
         _ => format!(
@@ -62,7 +86,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         FileState::Unsaved => ("unsaved", theme.warn()),
         FileState::ChangedOnDisk => ("changed on disk", theme.bad()),
     };
-    let mut second = vec![
+    let profile = vec![
         Span::raw("profile "),
         Span::styled(format!("[{file_state}]"), style),
         Span::raw(" "),
@@ -72,32 +96,167 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             " (autosave off)"
         }),
-        Span::raw(format!(
-            " · {}{} {}{} · hold {} · ",
-            run.mode,
-            if run.coverage { " + coverage" } else { "" },
-            if run.enforce || run.coverage {
-                "enforcing"
-            } else {
-                "permissive"
-            },
-            match (app.collect, run.coverage) {
-                (true, false) => " (next run: coverage)",
-                (false, true) => " (next run: no coverage)",
-                _ => "",
-            },
-            if run.hold { "on" } else { "off" },
-        )),
     ];
-    second.extend(sources(app, theme));
-    second.push(Span::raw(format!(
-        " · {}",
-        plural(run.denials as usize, "event", "events")
-    )));
-    frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
-        area,
+    let mode = format!(
+        "{}{} {}{}",
+        run.mode,
+        if run.coverage { " + coverage" } else { "" },
+        if run.enforce || run.coverage {
+            "enforcing"
+        } else {
+            "permissive"
+        },
+        match (app.collect, run.coverage) {
+            (true, false) => " (next run: coverage)",
+            (false, true) => " (next run: no coverage)",
+            _ => "",
+        },
     );
+    // Dropped first to last when the line is too narrow: the events count
+    // (the Events pane's title has it too), hold, the sources, the mode.
+    vec![
+        Field::new(5, profile).shrinking(),
+        Field::new(4, vec![Span::raw(mode)]),
+        Field::new(
+            2,
+            vec![Span::raw(format!(
+                "hold {}",
+                if run.hold { "on" } else { "off" }
+            ))],
+        ),
+        Field::new(3, sources(app, theme)),
+        Field::new(
+            1,
+            vec![Span::raw(plural(run.denials as usize, "event", "events"))],
+        ),
+    ]
+}
+
+/// One field of a status line, and how much it matters: when the line is too
+/// narrow, whole fields go, the least important first, never a field cut
+/// mid-word; a `shrinking` one (a command, a file name) is cut with `…` first.
+struct Field {
+    keep: u8,
+    spans: Vec<Span<'static>>,
+    shrinks: bool,
+    /// What comes before it: ` · `, or one blank for a banner.
+    before: &'static str,
+}
+
+/// What a shrinking field keeps at least before fields are dropped instead.
+const SHRUNK: usize = 12;
+const BETWEEN: &str = " · ";
+
+impl Field {
+    fn new(keep: u8, spans: Vec<Span<'static>>) -> Field {
+        Field {
+            keep,
+            spans,
+            shrinks: false,
+            before: BETWEEN,
+        }
+    }
+
+    /// A banner right after the field before it.
+    fn banner(keep: u8, span: Span<'static>) -> Field {
+        Field {
+            before: " ",
+            ..Field::new(keep, vec![span])
+        }
+    }
+
+    fn shrinking(mut self) -> Field {
+        self.shrinks = true;
+        self
+    }
+
+    fn width(&self) -> usize {
+        self.spans.iter().map(Span::width).sum()
+    }
+
+    /// Its width with what comes before it (nothing when it comes first).
+    fn width_after(&self, first: bool) -> usize {
+        self.width()
+            + if first {
+                0
+            } else {
+                self.before.chars().count()
+            }
+    }
+}
+
+/// `fields` joined by ` · ` in at most `width` columns.
+fn fit(mut fields: Vec<Field>, width: usize) -> Line<'static> {
+    let total = |fields: &[Field]| {
+        let widths = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| f.width_after(i == 0));
+        widths.sum::<usize>()
+    };
+    loop {
+        let over = total(&fields).saturating_sub(width);
+        if over == 0 {
+            break;
+        }
+        // The least important field goes, unless a field that may shrink (down
+        // to SHRUNK columns) matters less.
+        let least = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.keep < 5)
+            .min_by_key(|(i, f)| (f.keep, usize::MAX - i))
+            .map(|(i, f)| (i, f.keep));
+        let shrinking = fields
+            .iter_mut()
+            .filter(|f| f.shrinks && f.width() > SHRUNK)
+            .find(|f| least.is_none_or(|(_, keep)| f.keep <= keep));
+        if let Some(f) = shrinking {
+            let to = f.width().saturating_sub(over).max(SHRUNK);
+            f.spans = shrink(std::mem::take(&mut f.spans), to);
+            continue;
+        }
+        match least {
+            Some((i, _)) => {
+                fields.remove(i);
+            }
+            None => break, // what must stay stays; the terminal cuts the rest
+        }
+    }
+    let mut spans = Vec::new();
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(f.before));
+        }
+        spans.extend(f.spans);
+    }
+    Line::from(spans)
+}
+
+/// `spans` cut to `width` columns, the last kept one ending in `…`.
+fn shrink(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut room = width.saturating_sub(1);
+    for span in spans {
+        if span.width() <= room {
+            room -= span.width();
+            out.push(span);
+            continue;
+        }
+        let mut cut = String::new();
+        for c in span.content.chars() {
+            let w = Span::raw(c.to_string()).width();
+            if w > room {
+                break;
+            }
+            room -= w;
+            cut.push(c);
+        }
+        cut.push('…');
+        out.push(Span::styled(cut, span.style));
+        break;
+    }
+    out
 }
 
 /// The bottom line: the filter being typed, or what happened last, and the run history.

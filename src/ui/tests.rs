@@ -3,7 +3,9 @@
 //! screens mean to show, whatever the synthetic events carry.
 
 use super::{draw, Theme};
-use crate::app::testing::{default_without, event, one_run, press, with_coverage};
+use crate::app::testing::{
+    app_with, default_without, event, one_run, press, with_coverage, COVERAGE_PROFILE,
+};
 use crate::app::{App, Config, Key, Mods, Msg};
 use crate::profile::load_str;
 use crate::run::WorkloadExit;
@@ -83,6 +85,49 @@ fn showing(app: &App, w: u16, h: u16, text: &str) -> String {
     let s = screen(app, w, h);
     assert!(s.contains(text), "{s}");
     s
+}
+
+/// Issue 34: at 80 columns the status line was cut mid-word ("77 eve"). Whole
+/// fields go instead, the least important first; a long command is cut with …
+#[test]
+fn the_status_lines_drop_whole_fields_at_80x24() {
+    let mut app = busy(false);
+    app.run.denials = 77;
+    let s = screen(&app, 80, 24);
+    let lines: Vec<&str> = s.lines().take(2).collect();
+    assert!(
+        !lines[1].contains("77 eve") || lines[1].ends_with("77 events"),
+        "{s}"
+    );
+    for field in lines[1].split(" · ") {
+        let whole = [
+            "profile [saved] profiles/p.json",
+            "notify permissive",
+            "hold off",
+            "notify ok",
+            "77 events",
+        ];
+        assert!(whole.contains(&field), "{field:?} is a cut field: {s}");
+    }
+    assert!(
+        lines[1].starts_with("profile [saved] profiles/p.json · notify permissive"),
+        "{s}"
+    );
+    // Wide enough, nothing goes.
+    let wide = screen(&app, 140, 24);
+    assert!(
+        wide.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(" · hold off · notify ok · 77 events"),
+        "{wide}"
+    );
+    // A command too long for the line is cut with …, pid and state stay.
+    app.run.command = format!("sh -c '{}'", "x".repeat(100));
+    let s = screen(&app, 80, 24);
+    let first = s.lines().next().unwrap();
+    assert!(first.contains("…") && first.ends_with(" · running"), "{s}");
+    assert!(first.chars().count() <= 80, "{first}");
 }
 
 #[test]
@@ -307,6 +352,39 @@ fn coverage_view_80x24() {
     snap!(screen(&coverage_app(), 80, 24));
 }
 
+/// Issue 34: a junk name (`WIFEXITED`, from a naive regex) showed "unused ·
+/// kept" and `p` had nothing to prune; eBPF counting (no pids) showed "by 0
+/// processes" and a procs column of zeros.
+#[test]
+fn coverage_flags_junk_names_and_drops_processes_it_did_not_count() {
+    let text = COVERAGE_PROFILE.replace("\"write\"]", "\"write\", \"WIFEXITED\"]");
+    let mut coverage = one_run();
+    for t in &mut coverage.tallies {
+        t.pids.clear();
+    }
+    let mut app = app_with(
+        &text,
+        Config {
+            command: "worker".into(),
+            path: Some("p.json".into()),
+            coverage: true,
+            ..Config::default()
+        },
+    );
+    app.update(Msg::CoverageLoaded(coverage));
+    press(&mut app, 'c');
+    let s = screen(&app, 120, 40);
+    assert!(s.contains("WIFEXITED") && s.contains("no syscall"), "{s}");
+    assert!(!s.contains("procs") && !s.contains("by 0"), "{s}");
+    assert!(s.contains("1 use through this rule, over 1 run"), "{s}");
+    press(&mut app, 'p');
+    let s = showing(&app, 120, 40, "y write it");
+    assert!(s.contains("WIFEXITED"), "p prunes the junk name: {s}");
+    // Counted with pids, the column and the clause are back.
+    let s = screen(&coverage_app(), 120, 40);
+    assert!(s.contains("procs") && s.contains("by 1 process,"), "{s}");
+}
+
 #[test]
 fn prune_diff_prompt_120x40() {
     let mut app = coverage_app();
@@ -473,4 +551,79 @@ fn filter_input_hints_80x24() {
         "{s}"
     );
     snap!(s);
+}
+
+/// A stack frame of the C program the integration tests run.
+fn frame(
+    function: Option<&str>,
+    object: &str,
+    offset: u64,
+    line: Option<u32>,
+) -> crate::sources::stack::Frame {
+    crate::sources::stack::Frame {
+        function: function.map(Into::into),
+        object: object.into(),
+        offset,
+        file: line.map(|_| "/src/cache.c".into()),
+        line,
+    }
+}
+
+/// An `mkdir` from `make_cache_dir` (at `offset`, line `line`) through libc.
+fn called_from(offset: u64, line: u32) -> crate::sources::event::Event {
+    let mut e = event("mkdir", 4242, 2);
+    e.stack = Some(vec![
+        frame(
+            Some("mkdir"),
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            0xf7f37,
+            None,
+        ),
+        frame(Some("make_cache_dir"), "/app/cache", offset, Some(line)),
+        frame(Some("do_setup"), "/app/cache", 0x11e9, Some(50)),
+        frame(Some("main"), "/app/cache", 0x109b, Some(60)),
+        frame(None, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x2724a, None),
+        frame(Some("_start"), "/app/cache", 0x10d1, None),
+    ]);
+    e
+}
+
+/// The Detail pane: the program's own frames first, libc folded; `f` unfolds.
+#[test]
+fn detail_stack_folded_and_unfolded_120x40() {
+    let mut app = app(false);
+    app.update(Msg::Started { pid: 4242 });
+    app.update(Msg::Event(called_from(0x11ab, 42)));
+    let folded = showing(&app, 120, 40, "make_cache_dir (cache.c:42)  cache+0x11ab");
+    assert!(
+        folded.contains("(+3 libc/runtime frames: f shows them)"),
+        "{folded}"
+    );
+    assert!(!folded.contains("libc.so.6+0xf7f37"), "{folded}");
+    press(&mut app, 'f');
+    let unfolded = showing(&app, 120, 40, "mkdir  libc.so.6+0xf7f37");
+    assert!(
+        unfolded.contains("  libc.so.6+0x2724a\n") || unfolded.contains("  libc.so.6+0x2724a "),
+        "{unfolded}"
+    );
+    snap!(unfolded);
+}
+
+/// Two call sites of one syscall: each with its count.
+#[test]
+fn detail_two_call_sites_each_with_its_count() {
+    let mut app = app(false);
+    app.update(Msg::Started { pid: 4242 });
+    for (offset, line) in [(0x11ab, 42), (0x11ab, 42), (0x1200, 44)] {
+        app.update(Msg::Event(called_from(offset, line)));
+    }
+    let s = showing(&app, 160, 40, "called from 2 places:");
+    assert!(
+        s.contains("2×  from make_cache_dir (cache.c:42) ← do_setup ← main"),
+        "{s}"
+    );
+    assert!(
+        s.contains("1×  from make_cache_dir (cache.c:44) ← do_setup ← main"),
+        "{s}"
+    );
 }

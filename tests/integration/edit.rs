@@ -101,7 +101,14 @@ fn allow_adds_one_line_in_sorted_position() {
     assert!(diff.contains(
         " \t\t\t\t\"pipe\",\n \t\t\t\t\"read\",\n+\t\t\t\t\"reboot\",\n \t\t\t\t\"recvfrom\",\n \t\t\t\t\"rename\",\n \t\t\t\t\"rt_sigaction\",\n"
     ));
-    assert_eq!(log, "allowed reboot: added to syscalls[0].names\n");
+    let risk = |name| eperm::profile::risk::risk(name).unwrap();
+    assert_eq!(
+        log,
+        format!(
+            "allowed reboot: added to syscalls[0].names\n  risk: {}\n",
+            risk("reboot")
+        )
+    );
 
     let (out, log) = edit_ok(&path, &["--allow", "reboot"]);
     assert_eq!(out, "");
@@ -234,8 +241,8 @@ fn several_edits_at_once() {
     );
     assert_eq!(
         log.lines().count(),
-        5,
-        "one line per edit and one for the save: {log}"
+        6,
+        "one line per edit, reboot's risk and one for the save: {log}"
     );
     insert_name(&mut expected, 0, "reboot", "recvfrom");
     insert_name(&mut expected, 0, "sysinfo", "uname");
@@ -332,7 +339,10 @@ fn oci_config_edits_reach_linux_seccomp() {
     assert_eq!(changed_lines(&diff), ["+            \"ptrace\","]);
     assert_eq!(
         log,
-        "allowed ptrace: added to linux.seccomp.syscalls[0].names\n"
+        format!(
+            "allowed ptrace: added to linux.seccomp.syscalls[0].names\n  risk: {}\n",
+            eperm::profile::risk::risk("ptrace").unwrap()
+        )
     );
     edit_ok(&path, &["--allow", "ptrace"]);
     expected["linux"]["seccomp"]["syscalls"][0]["names"]
@@ -469,7 +479,7 @@ fn bad_input_exits_2_with_a_hint() {
     assert_has(&err, "bad errno \"ENOSIS\"");
     assert_has(&err, "hint: did you mean \"ENOSYS\"?");
     let err = edit_fails(&["edit", p]);
-    assert_has(&err, "give --allow, --deny or --remove");
+    assert_has(&err, "give --allow, --deny, --remove or --portable");
     assert_has(&err, "hint: eperm edit");
     let err = edit_fails(&["edit", p, "--allow", "ptrace", "--deny", "ptrace"]);
     assert_has(&err, "ptrace is given to both --allow and --deny");
@@ -492,7 +502,8 @@ fn edit_refuses_what_check_calls_an_error_and_writes_nothing() {
     let text = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": []}\n";
     fs::write(&path, text).unwrap();
     let p = path.to_str().unwrap();
-    let out = run(&["edit", p, "--deny", "read:4095"]);
+    // mkdir: no runtime's start-up call, so the check below is of the errno alone.
+    let out = run(&["edit", p, "--deny", "mkdir:4095"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("error[runtime-refuses]"),
@@ -503,7 +514,50 @@ fn edit_refuses_what_check_calls_an_error_and_writes_nothing() {
     assert_eq!(read(&path), text);
     let check = run(&["check", p]);
     assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
-    let (_, err) = edit_ok(&path, &["--deny", "read:4094"]);
+    let (_, err) = edit_ok(&path, &["--deny", "mkdir:4094"]);
     assert!(err.contains("saved"), "{err}");
     assert_eq!(run(&["check", p]).status.code(), Some(0));
+}
+
+/// Issue 34: after `merge`, `edit --allow reboot` landed in the rule commented
+/// "needed by every input", and said nothing of reboot's risk. A new allowance
+/// goes in a rule of its own, and a risky one is warned of with the TUI's words.
+#[test]
+fn an_allowance_after_merge_gets_a_rule_of_its_own_and_its_risk_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = |name: &str, extra: &str| {
+        let path = dir.path().join(name);
+        let text = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{{"names": ["read", "write", "execve", "exit_group", "{extra}"], "action": "SCMP_ACT_ALLOW"}}]}}"#
+        );
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let (a, b) = (input("a.json", "mkdir"), input("b.json", "chmod"));
+    let merged = dir.path().join("m.json");
+    // For plain processes: no start-up rule of the runtimes' (startup.rs has it).
+    let out = run(&[
+        "merge",
+        "--runtime",
+        "none",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "-o",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, log) = edit_ok(&merged, &["--allow", "reboot"]);
+    assert_has(&log, "allowed reboot: added syscalls[3] (SCMP_ACT_ALLOW)");
+    assert_has(
+        &log,
+        &format!("  risk: {}", eperm::profile::risk::risk("reboot").unwrap()),
+    );
+    let profile = load_file(&merged).unwrap();
+    for rule in &profile.rules {
+        let has = rule.names.iter().any(|n| n.name == "reboot");
+        assert_eq!(has, rule.comment.is_none(), "{}", profile.text);
+    }
+    // An ordinary name says no risk.
+    let (_, log) = edit_ok(&merged, &["--allow", "getpid"]);
+    assert!(!log.contains("risk:"), "{log}");
 }

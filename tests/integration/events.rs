@@ -135,7 +135,16 @@ fn golden_run(mode: &str, profile: &str, name: &str) {
     let out = output_within(
         eperm()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["run", "--no-tui", "--mode", mode, "-p", profile, "--events"])
+            .args([
+                "run",
+                "--no-tui",
+                "--no-stacks",
+                "--mode",
+                mode,
+                "-p",
+                profile,
+            ])
+            .arg("--events")
             .arg(&events)
             .arg("--report")
             .arg(&report)

@@ -26,9 +26,10 @@ fn softened(format: &str, dir: &Path) -> PathBuf {
     let out = dir.join(format!("soft-{format}"));
     let done = soften("log", format, &fixture(PROFILE), &out);
     assert!(done.status.success(), "{}", stderr(&done));
-    assert_eq!(
-        stderr(&done),
-        "eperm: 4 refusing actions turned into SCMP_ACT_LOG\n"
+    assert!(
+        stderr(&done).contains("eperm: 4 refusing actions turned into SCMP_ACT_LOG\n"),
+        "{}",
+        stderr(&done)
     );
     out
 }
@@ -58,7 +59,12 @@ fn a_softened_profile_refuses_nothing_and_keeps_what_it_refused_in_each_form() {
             }),
             "{format}"
         );
-        for (i, rule) in soft.rules.iter().enumerate() {
+        // Past the original's rules: the runtimes' start-up calls export adds,
+        // allowed, so nothing to soften.
+        for rule in &soft.rules[original.rules.len()..] {
+            assert_eq!(rule.action, Action::Allow, "{format}");
+        }
+        for (i, rule) in soft.rules.iter().enumerate().take(original.rules.len()) {
             let before = &original.rules[i];
             let names = |r: &eperm::profile::Rule| -> Vec<String> {
                 r.names.iter().map(|n| n.name.clone()).collect()

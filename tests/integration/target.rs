@@ -195,7 +195,7 @@ fn youki_before_0_7_ors_the_conditions_of_a_rule() {
     let (_, text) = check(CONDITIONS, &["--runtime", "youki@0.6.0"]);
     assert_has(
         &text,
-        "warning[arg-semantics]: syscalls[0].args: youki before 0.7.0 (the target)",
+        "warning[arg-semantics]: syscalls[0].args: youki before 0.7.0 (youki 0.6.0, the target)",
     );
     let verdict = |runtime: &str| {
         let text = explain(CONDITIONS, &["personality", "8", "0", "--runtime", runtime]);
@@ -232,5 +232,5 @@ fn bad_runtime_arguments_are_usage_errors_with_a_hint() {
 }
 
 #[cfg(feature = "differential")]
-mod differential;
+pub(crate) mod differential;
 mod runtimes;

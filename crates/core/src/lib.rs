@@ -11,7 +11,8 @@
 //! - [`arch`], [`syscalls`], [`errno`], [`caps`]: architectures and syscall
 //!   numbers; what each syscall does, takes and how a call reads; errno and
 //!   capability names.
-//! - [`target`]: the runtime that loads a profile and its libseccomp.
+//! - [`target`]: the runtime that loads a profile and its libseccomp; [`startup`]:
+//!   the calls its init makes under the profile before the workload starts.
 //! - [`profile`]: the model, loading with precise errors, resolution for a
 //!   target, lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator and the
@@ -30,6 +31,7 @@ pub mod files;
 pub mod json;
 pub mod pods;
 pub mod profile;
+pub mod startup;
 pub mod suggest;
 pub mod syscalls;
 pub mod target;

@@ -320,13 +320,31 @@ pub fn apply_grouped(
     apply_placed(profile, edits, Some(comment), true)
 }
 
+/// Like [`apply`], but names are only added to rules without a comment: a rule
+/// made for a stated reason (`merge`'s "needed by every input") is not made to
+/// say it of a name added later; a new rule takes the name then.
+pub fn apply_uncommented(profile: &Profile, edits: &[Edit]) -> Result<Applied, EditError> {
+    apply_placed(profile, edits, None, true)
+}
+
 fn apply_placed(
     profile: &Profile,
     edits: &[Edit],
     comment: Option<&str>,
     grouped: bool,
 ) -> Result<Applied, EditError> {
-    edits.iter().try_for_each(Edit::validate)?;
+    // Taking out a name the profile lists is sound whatever the name (a junk
+    // `WIFEXITED` from a bad import included); any other unknown name is a typo.
+    let listed = |name: &str| {
+        profile
+            .rules
+            .iter()
+            .any(|r| r.names.iter().any(|n| n.name == name))
+    };
+    edits
+        .iter()
+        .filter(|e| !matches!(e, Edit::Remove(name) if listed(name)))
+        .try_for_each(Edit::validate)?;
     let mut current = profile.clone();
     let mut reports = Vec::with_capacity(edits.len());
     for edit in edits {
@@ -433,6 +451,47 @@ pub fn narrow_rule(
         at = k + 1;
     }
     Ok(out)
+}
+
+/// Gives `name` the verdict of rule `syscalls[rule_index]` under `conds`: an
+/// unconditional rule just takes the name (so its `includes` and `excludes`
+/// apply to it too); a conditional one gets a sibling rule right after it,
+/// with its action, `errnoRet`, `includes` and `excludes` and `conds` as its
+/// `args` (the rule's conditions, rewritten for `name`'s arguments).
+pub fn add_counterpart(
+    profile: &Profile,
+    rule_index: usize,
+    name: &str,
+    conds: &[ArgCond],
+) -> Result<Profile, EditError> {
+    Edit::Allow(name.to_string()).validate()?;
+    let Some(rule) = profile.rules.iter().find(|r| r.index == rule_index) else {
+        return Ok(profile.clone());
+    };
+    let style = Style::detect(profile);
+    let node = rule_node(profile, rule);
+    if rule.args.is_empty() && node.get("names").is_some_and(|n| !n.is_null()) {
+        if names(rule, name) {
+            return Ok(profile.clone());
+        }
+        return reload(profile, add_name(profile, &style, rule, name));
+    }
+    let raw: Vec<(&'static str, String)> = ["includes", "excludes"]
+        .into_iter()
+        .filter_map(|key| {
+            let n = node.get(key)?;
+            Some((key, profile.text[n.span.start..n.span.end].to_string()))
+        })
+        .collect();
+    let body = RuleBody {
+        action: rule.action,
+        errno: rule.errno_ret,
+        conds,
+        raw: &raw,
+        comment: None,
+    };
+    let (splice, _) = add_rule(profile, &style, name, &body, Some(rule_index + 1));
+    reload(profile, splice)
 }
 
 /// Where the syscall should end up: in a rule with this action, or with the default.

@@ -28,6 +28,7 @@ pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
     l.overlaps();
     l.can_start_and_exit();
     l.arches();
+    l.portable();
     l.clone3();
     l.risky();
     l.base_profile();
@@ -204,32 +205,24 @@ impl Linter<'_> {
         let repeated = (0..6).any(|i| rule.args.iter().filter(|a| a.index == i).count() > 1);
         let (message, hint) = if repeated {
             (
-                "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed",
+                "conditions repeat an argument index, so runc adds each as its own rule: they are ORed, not ANDed".to_string(),
                 "if you meant AND, a range needs both bounds in one rule, which runc cannot express for one index",
             )
-        } else if self
-            .resolved
-            .target
-            .runtime
-            .as_ref()
-            .is_some_and(|r| r.ors_every_condition())
-        {
-            (
-                "youki before 0.7.0 (the target) adds each condition as its own rule: they are ORed, not ANDed as runc, crun and later youki do",
-                "use one condition per rule, or target youki 0.7.0 or later",
-            )
         } else {
-            (
-                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule",
-                "if the profile must mean the same everywhere, use one condition per rule",
-            )
+            let (anded, reading) =
+                crate::target::distinct_conditions(self.resolved.target.runtime.as_ref());
+            let hint = match anded {
+                true => "if the profile must mean the same everywhere, use one condition per rule",
+                false => "use one condition per rule, or target youki 0.7.0 or later",
+            };
+            (reading, hint)
         };
         self.push(
             Severity::Warning,
             "arg-semantics",
             rule.span,
             &format!("{at}.args"),
-            message.into(),
+            message,
             Some(hint.into()),
         );
     }
@@ -645,6 +638,53 @@ impl Linter<'_> {
         );
     }
 
+    /// A verdict one covered arch's programs would miss: see [`super::portable`].
+    fn portable(&mut self) {
+        for gap in super::portable::gaps(self.profile, self.resolved) {
+            let arches = names(&gap.arches);
+            let (name, other) = (&gap.name, gap.counterpart);
+            let place = if gap.missing {
+                format!(
+                    "{name} does not exist on {arches}, where programs call {other} in its place"
+                )
+            } else {
+                let mut lacking: Vec<Arch> = self
+                    .resolved
+                    .arches
+                    .iter()
+                    .copied()
+                    .filter(|a| a.syscall_nr(other).is_none())
+                    .collect();
+                lacking.sort();
+                format!(
+                    "on {arches} programs call {other} where {} programs call {name}",
+                    names(&lacking)
+                )
+            };
+            let message = format!("{place}: {other} is not {} like {name}", verb(gap.verdict));
+            let native = self.resolved.target.arch;
+            let named = self.profile.architectures.contains(&native)
+                || self.profile.arch_map.iter().any(|m| m.arch == native);
+            let flag = if named {
+                String::new()
+            } else {
+                format!(" --arch {native}")
+            };
+            let hint = match gap.conds {
+                Ok(_) => format!("eperm edit PROFILE --portable{flag} (adds {other} with this rule's action and conditions)"),
+                Err(i) => format!("args[{i}] of {name} has no place in {other}: give {other} a rule of its own"),
+            };
+            self.push_on_name(
+                Severity::Warning,
+                "not-portable",
+                gap.rule,
+                gap.name_index,
+                message,
+                Some(hint),
+            );
+        }
+    }
+
     /// glibc falls back from clone3 to clone only on ENOSYS.
     fn clone3(&mut self) {
         let Some(verdict) = self.unconditional_verdict("clone3") else {
@@ -755,6 +795,12 @@ fn verb(v: Verdict) -> String {
         Action::Allow => "allowed".into(),
         _ => format!("given {}", v.describe()),
     }
+}
+
+/// `aarch64`, `x86_64+x86`.
+fn names(arches: &[Arch]) -> String {
+    let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+    names.join("+")
 }
 
 pub fn plural(n: usize, one: &str, many: &str) -> String {
@@ -923,9 +969,38 @@ mod tests {
             warning(
                 "arg-semantics",
                 "syscalls[1].args",
-                "runc, crun and youki 0.7.0+ AND these conditions, but youki before 0.7.0 ORs every condition of a rule"
+                "runc, crun, youki 0.7.0+ and eperm AND conditions on distinct arguments, but youki before 0.7.0 ORs every condition of a rule"
             )
         );
+    }
+
+    /// The warning says what the target runtime does, in the words every
+    /// command uses (`target::distinct_conditions`).
+    #[test]
+    fn arg_semantics_follow_the_target_runtime() {
+        let rule = r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [
+            {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+            {"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}"#;
+        let on = |kind, version: &str| {
+            let mut target = target();
+            let mut runtime = crate::target::Runtime::newest(kind);
+            runtime.version = crate::target::Version::parse(version);
+            target.runtime = Some(runtime);
+            let all = lints_on(&profile(X86, "", rule), &target);
+            let found = all.iter().find(|d| d.code == "arg-semantics");
+            found.expect("warned").message.clone()
+        };
+        let old = on(crate::target::RuntimeKind::Youki, "0.6.0");
+        assert!(
+            old.starts_with("youki before 0.7.0 (youki 0.6.0, the target) adds each condition"),
+            "{old}"
+        );
+        let runc = on(crate::target::RuntimeKind::Runc, "1.1.5");
+        assert!(
+            runc.starts_with("runc 1.1.5 (the target) ANDs conditions"),
+            "{runc}"
+        );
+        assert!(!runc.contains("the target) adds"), "{runc}");
     }
 
     #[test]
@@ -1176,6 +1251,44 @@ mod tests {
                 "missing-sub-arch",
                 "architectures",
                 "on x86_64 the filter will not cover SCMP_ARCH_X86, SCMP_ARCH_X32: such syscalls get the bad-arch action and the process is killed"
+            )
+        );
+    }
+
+    #[test]
+    fn not_portable() {
+        let both = r#""SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64""#;
+        let text = profile(
+            both,
+            "",
+            r#"{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW"}"#,
+        );
+        let mut t = target();
+        // Not the missing-sub-arch warning of either native arch.
+        t.arch = Arch::Riscv64;
+        let found: Vec<_> = lints_on(&text, &t)
+            .into_iter()
+            .map(|d| (d.code, d.path, d.message))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "not-portable",
+                "syscalls[1].names[0]".to_string(),
+                "mkdir does not exist on aarch64+riscv64, where programs call mkdirat in its place: mkdirat is not allowed like mkdir".to_string()
+            )]
+        );
+        let text = profile(
+            both,
+            "",
+            r#"{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
+        );
+        assert_eq!(
+            only_on(&text, &t),
+            warning(
+                "not-portable",
+                "syscalls[1].names[0]",
+                "on x86_64 programs call mkdir where aarch64+riscv64 programs call mkdirat: mkdir is not given SCMP_ACT_ERRNO(ENOSYS) like mkdirat"
             )
         );
     }

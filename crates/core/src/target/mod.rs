@@ -140,6 +140,33 @@ pub fn patched_names(build: &str) -> Option<Version> {
 /// libseccomp refuses `SCMP_ACT_ERRNO(n)` for `n >= ERRNO_LIMIT` (`MAX_ERRNO`).
 pub const ERRNO_LIMIT: u32 = 4095;
 
+/// How a rule's conditions on distinct arguments are read, said the same by
+/// every command (`check`'s warning, `tighten`'s narrowed rules, the TUI): by
+/// `runtime` when one is the target, else by every runtime eperm knows.
+/// `.0` is true when they are ANDed by that target.
+pub fn distinct_conditions(runtime: Option<&Runtime>) -> (bool, String) {
+    match runtime {
+        Some(r) if r.ors_every_condition() => (
+            false,
+            format!(
+                "youki before 0.7.0 ({}, the target) adds each condition as its own rule: they are ORed, not ANDed as runc, crun and youki 0.7.0+ do",
+                r.named()
+            ),
+        ),
+        Some(r) => (
+            true,
+            format!(
+                "{} (the target) ANDs conditions on distinct arguments, as runc, crun and youki 0.7.0+ do; youki before 0.7.0 would OR them",
+                r.named()
+            ),
+        ),
+        None => (
+            true,
+            "runc, crun, youki 0.7.0+ and eperm AND conditions on distinct arguments, but youki before 0.7.0 ORs every condition of a rule".to_string(),
+        ),
+    }
+}
+
 impl Runtime {
     /// The newest libseccomp release eperm has the table of.
     pub fn newest_libseccomp() -> Version {
