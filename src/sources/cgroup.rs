@@ -7,7 +7,8 @@
 //! `kubepods-…-pod<uid>.slice` on a Kubernetes node) and the cgroupfs driver's
 //! plain directories (`/docker/<id>`, `/kubepods/<qos>/pod<uid>/<id>`,
 //! `/libpod_parent/libpod-<id>`). Reading `/proc/PID/cgroup` names the container
-//! of any process on the node, whoever started it.
+//! of any process on the node, whoever started it; the paths are parsed in
+//! [`crate::cgroup_path`].
 //!
 //! Names come from files the runtimes keep (Docker's `config.v2.json`, the OCI
 //! bundle's annotations for containerd and CRI-O), read once per container and
@@ -58,87 +59,17 @@ impl Container {
     }
 }
 
-fn is_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The runtime and id a cgroup path component names, if it names one.
-fn component(c: &str) -> Option<(&'static str, &str)> {
-    const SCOPES: &[(&str, &str)] = &[
-        ("docker-", "docker"),
-        ("libpod-", "podman"),
-        ("cri-containerd-", "containerd"),
-        ("crio-", "cri-o"),
-    ];
-    let scope = c.strip_suffix(".scope").unwrap_or(c);
-    for &(prefix, runtime) in SCOPES {
-        if let Some(id) = scope.strip_prefix(prefix).filter(|id| is_id(id)) {
-            return Some((runtime, id));
-        }
-    }
-    // containerd's systemd cgroupsPath written as a path: `…slice:cri-containerd:<id>`.
-    if let Some((_, id)) = c
-        .rsplit_once(":cri-containerd:")
-        .filter(|(_, id)| is_id(id))
-    {
-        return Some(("containerd", id));
-    }
-    None
-}
-
-/// The pod uid a path names (`pod<uid>`, or a systemd slice `kubepods-…-pod<uid_with_underscores>.slice`).
-fn pod_uid(path: &str) -> Option<String> {
-    path.split('/').find_map(|c| {
-        // `…-pod<uid>.slice:cri-containerd:<id>` names the pod before the ':'.
-        let c = c.split(':').next().unwrap_or(c);
-        let c = c.strip_suffix(".slice").unwrap_or(c);
-        let uid = c
-            .strip_prefix("pod")
-            .or_else(|| c.rsplit_once("-pod").map(|(_, uid)| uid))?;
-        // A uid: 32 hex digits in five dash-separated groups (`_` in slice names).
-        let ok = uid.len() == 36
-            && uid
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'_');
-        ok.then(|| uid.replace('_', "-"))
-    })
-}
-
-/// The container the lines of a `/proc/PID/cgroup` file name, if any.
+/// The container the lines of a `/proc/PID/cgroup` file name, if any (its
+/// name and pod are the runtime's state's to say: [`StateDirs`]).
 pub fn from_cgroup(text: &str) -> Option<Container> {
-    for line in text.lines() {
-        // `hierarchy:controllers:path`; the path may itself contain ':'.
-        let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(_), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-        // The innermost component naming a container: a runtime's own
-        // `…/docker-<id>.scope/init.scope` nests below it.
-        let named = comps.iter().rev().find_map(|c| component(c));
-        let found = named.or_else(|| {
-            // cgroupfs: the bare id under a runtime's directory or a pod's.
-            comps.windows(2).rev().find_map(|w| {
-                let runtime = match w[0] {
-                    "docker" => "docker",
-                    "libpod_parent" => "podman",
-                    p if p.starts_with("pod") => "kubernetes",
-                    _ => return None,
-                };
-                is_id(w[1]).then_some((runtime, w[1]))
-            })
-        });
-        if let Some((runtime, id)) = found {
-            return Some(Container {
-                runtime,
-                id: id.to_string(),
-                name: None,
-                pod: pod_uid(path),
-                kube: None,
-            });
-        }
-    }
-    None
+    let found = crate::cgroup_path::container_of(text)?;
+    Some(Container {
+        runtime: found.runtime,
+        id: found.id,
+        name: None,
+        pod: found.pod_uid,
+        kube: None,
+    })
 }
 
 /// Where runtimes keep what names a container.

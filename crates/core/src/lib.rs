@@ -24,6 +24,7 @@
 
 pub mod arch;
 pub mod caps;
+pub mod cgroup_path;
 pub mod compile;
 pub mod errno;
 pub mod error;
