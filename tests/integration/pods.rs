@@ -4,7 +4,7 @@
 //! log`. `watch` names each record's pod from its cgroup and the bundle, and
 //! filters by pod and by namespace.
 
-use crate::util::{eperm, fixture, host_rootfs, require_root, stderr, stdout};
+use crate::util::{eperm, fixture, host_rootfs, require_root, stderr};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -178,7 +178,8 @@ impl TestPod {
 /// sources say they are active.
 fn watch(ctd: &Containerd, profile: &Path, filter: &[&str]) -> Child {
     let mut child = eperm()
-        .args(["watch", "--no-tui", "--json", "--duration", "15", "-p"])
+        // The duration only bounds a failing test: a passing one stops it sooner.
+        .args(["watch", "--no-tui", "--json", "--duration", "120", "-p"])
         .arg(profile)
         .arg("--containerd-state")
         .arg(ctd.state())
@@ -199,14 +200,24 @@ fn watch(ctd: &Containerd, profile: &Path, filter: &[&str]) -> Child {
     child
 }
 
-/// The events a watch wrote before its --duration ran out.
-fn events_of(child: Child) -> Vec<serde_json::Value> {
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "watch: {:?}", out.status);
-    stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+/// The events a watch writes up to the first of container `last` (which ran
+/// after the others it could wrongly show); then the watch is stopped.
+fn events_until(mut child: Child, last: &TestPod) -> Vec<serde_json::Value> {
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut events = Vec::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let done = event["container"]["id"] == last.id.as_str();
+        events.push(event);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    events
 }
 
 fn assert_names(event: &serde_json::Value, pod: &TestPod) {
@@ -249,29 +260,49 @@ fn watch_names_the_pod_of_a_containerd_container_and_filters_by_pod_and_namespac
     assert!(out.status.success(), "{}", stderr(&out));
 
     let ctd = Containerd::start();
-    // Two pods of one name in two namespaces.
-    let shop = TestPod::new("shop", "web-1", 1);
-    let staging = TestPod::new("staging", "web-1", 2);
+    // Pods of one name in two namespaces, run in turn: a filter that let the
+    // wrong one through would show it before the last one it waits for.
+    let staging = TestPod::new("staging", "web-1", 1);
+    let shop = TestPod::new("shop", "web-1", 2);
+    let staging_again = TestPod::new("staging", "web-1", 3);
     let by_pod = watch(&ctd, &soft, &["--pod", "shop/web-1"]);
     let by_namespace = watch(&ctd, &soft, &["--namespace", "staging"]);
     let ran = std::panic::catch_unwind(|| {
-        shop.run(&ctd, &rootfs, &soft);
-        staging.run(&ctd, &rootfs, &soft);
+        for pod in [&staging, &shop, &staging_again] {
+            pod.run(&ctd, &rootfs, &soft);
+        }
     });
-    let (by_pod, by_namespace) = (events_of(by_pod), events_of(by_namespace));
+    let by_pod = events_until(by_pod, &shop);
+    let by_namespace = events_until(by_namespace, &staging_again);
     drop(ctd);
-    shop.remove_cgroups();
-    staging.remove_cgroups();
+    for pod in [&staging, &shop, &staging_again] {
+        pod.remove_cgroups();
+    }
     if let Err(e) = ran {
         std::panic::resume_unwind(e);
     }
-    assert!(!by_pod.is_empty(), "no event of pod shop/web-1");
-    assert!(!by_namespace.is_empty(), "no event in namespace staging");
+    assert!(
+        by_pod
+            .last()
+            .is_some_and(|e| e["container"]["id"] == shop.id.as_str()),
+        "no event of pod shop/web-1: {by_pod:?}"
+    );
     for e in &by_pod {
         assert_names(e, &shop);
     }
+    assert!(
+        by_namespace
+            .last()
+            .is_some_and(|e| e["container"]["id"] == staging_again.id.as_str()),
+        "no event of the second pod in namespace staging: {by_namespace:?}"
+    );
     for e in &by_namespace {
-        assert_names(e, &staging);
+        let pod = if e["container"]["id"] == staging.id.as_str() {
+            &staging
+        } else {
+            &staging_again
+        };
+        assert_names(e, pod);
     }
 }
 
