@@ -288,8 +288,10 @@ pub fn line(e: &Event) -> String {
     if let Some(c) = &e.container {
         s += &format!(" container {} {}", c.runtime, c.label());
     }
-    if let Some(p) = &e.pod {
-        s += &format!(" pod {}", p.label());
+    // The container's label names a pod the runtime's state names; one known
+    // by its cgroup alone is named by uid here.
+    if let Some(p) = e.pod.as_ref().filter(|p| p.name.is_none()) {
+        s += &format!(" {}", p.label());
     }
     s
 }
