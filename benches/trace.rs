@@ -150,6 +150,7 @@ fn traced(argv: &[OsString], calls: u64, consumer: Consumer, pinned: bool) -> Du
                 events: tx,
                 started: Instant::now(),
                 own_exe: None,
+                layers: None,
                 stacks: None,
             };
             run_traced(&prepared, &sup, &containment)

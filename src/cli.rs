@@ -33,6 +33,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run a program under a profile and report every call it would deny
     /// (`eperm -- CMD` is short for `eperm run -- CMD`).
+    ///
+    /// Calls that fail with EPERM or EACCES for another reason are named too, with
+    /// the layer that refused them and its fix: a capability (CAP_SYS_ADMIN…), file
+    /// modes, a shut sysctl gate, Landlock, a seccomp filter of the program's own
+    /// (local runs as root, watched in the kernel by eBPF; EPERM_LAYERS=off turns
+    /// it off).
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
     Record(RecordArgs),
@@ -282,9 +288,10 @@ pub struct SessionArgs {
     /// log, which kernel log sources to read (default: audit and kmsg).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub source: Vec<SourceName>,
-    /// Write events to FILE (`-`: stdout) as JSON lines. eperm does not wait
-    /// for a reader that falls behind: past a bounded queue, events are not
-    /// written, and the summary says how many (it counts them all).
+    /// Write events to FILE (`-`: stdout) as JSON lines; calls other layers
+    /// refused come as `"source":"ebpf"` with a `layer` and its evidence. eperm
+    /// does not wait for a reader that falls behind: past a bounded queue, events
+    /// are not written, and the summary says how many (it counts them all).
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<String>,
     /// No interface: the workload's output passes through, a summary follows on stderr.

@@ -27,7 +27,7 @@
 //! lives in `run`, `container`, `sources`, `bpf` and `signals`.
 
 pub use eperm_core::{
-    arch, caps, cgroup_path, compile, errno, files, json, pods, profile, startup, suggest,
+    arch, caps, cgroup_path, compile, errno, files, json, layer, pods, profile, startup, suggest,
     syscalls, target, untrusted, verdicts,
 };
 

@@ -39,7 +39,12 @@ impl App {
             return vec![];
         };
         let name = row.syscall.clone();
-        self.decide(Edit::Allow(name), UserDecision::AllowedNow)
+        let note = self.allowance_note(&name);
+        let effects = self.decide(Edit::Allow(name), UserDecision::AllowedNow);
+        if let Some(note) = note {
+            self.message += &note;
+        }
+        effects
     }
 
     /// Back to the profile's verdict: the errno it gave, or the default action.
@@ -322,6 +327,7 @@ impl App {
         self.run.number += 1;
         self.run.denials = 0;
         self.run.interference.clear();
+        self.run.refused.clear();
         self.run.pid = None;
         self.run.state = RunState::Starting;
         // Kept for the report: what earlier runs would have had denied.

@@ -23,6 +23,11 @@ mod hold_tests;
 pub mod keys;
 #[cfg(test)]
 mod keys_tests;
+pub mod layers;
+#[cfg(test)]
+mod layers_tests;
+#[cfg(test)]
+pub(crate) use layers_tests::refused as layers_refused_for_tests;
 pub mod layout;
 pub mod narrowing;
 mod prompts;
@@ -66,6 +71,8 @@ pub const DEFAULT_SAVE_PATH: &str = "eperm-profile.json";
 #[derive(Debug)]
 pub enum Msg {
     Event(Event),
+    /// What the layer watcher reported of the run.
+    Layer(crate::sources::refusal::Watch),
     Key(Key, Mods),
     /// Scroll (+1 down, -1 up) or click at a terminal cell.
     Scroll(i32),
@@ -211,6 +218,10 @@ pub struct RunInfo {
     /// Calls of this run that failed because of eperm itself, not the profile:
     /// one line per kind (see `run::interference`).
     pub interference: Vec<(crate::sources::event::Interference, String)>,
+    /// Whether the other layers are watched (see [`layers`]).
+    pub layers: layers::Layers,
+    /// Calls other layers refused, one per syscall and finding, with their hits.
+    pub refused: Vec<(crate::sources::refusal::Refusal, u64)>,
 }
 
 /// An earlier run, kept when the workload is restarted.
@@ -403,6 +414,8 @@ impl App {
                 coverage: config.coverage,
                 denials: 0,
                 interference: Vec::new(),
+                layers: layers::Layers::Unknown,
+                refused: Vec::new(),
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
@@ -470,6 +483,10 @@ impl App {
         match msg {
             Msg::Event(e) => {
                 self.ingest(e);
+                vec![]
+            }
+            Msg::Layer(w) => {
+                self.layer(w);
                 vec![]
             }
             Msg::Key(k, m) => self.key(k, m),

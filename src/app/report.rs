@@ -99,6 +99,9 @@ impl App {
             decisions,
             diff: self.session_diff(false),
             rerun: None,
+            // The TUI's runs do not watch the other layers yet.
+            other_layers: Vec::new(),
+            layers_not_watched: None,
         }
     }
 

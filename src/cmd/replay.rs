@@ -3,6 +3,7 @@
 
 use crate::cli::ReplayArgs;
 use crate::error::{Error, FileOp, EXIT_OK};
+use crate::layer::lsm::Record as LsmRecord;
 use crate::run::Judge;
 use crate::session::watch::{line, profile_and_judge, replay, view_config, Replayed};
 use crate::sources::event::Event;
@@ -14,10 +15,14 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
         // Each block's events are printed as it is read: memory does not grow
         // with the log.
         let mut failed = None;
+        let mut lsm = 0;
         super::to_stdout(|out| {
             for path in &args.files {
-                let read =
-                    each_event_block(path, judge.as_ref(), |events| print(out, events, args.json));
+                let read = each_event_block(path, judge.as_ref(), |events, records| {
+                    lsm += records.len();
+                    print(out, events, args.json)?;
+                    print_lsm(out, records, args.json)
+                });
                 match read {
                     Ok(read) => say(path, &read),
                     Err(ReadError::Log(e)) => {
@@ -29,6 +34,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
             }
             Ok(())
         })?;
+        say_lsm(lsm);
         return failed.map_or(Ok(EXIT_OK), Err);
     }
     // The TUI takes the events as they are read; a full queue holds the reader
@@ -37,8 +43,10 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
     let files = args.files.clone();
     let reader = std::thread::spawn(move || {
         let mut told = Vec::new();
+        let mut lsm = 0;
         for path in &files {
-            let read = each_event_block(path, judge.as_ref(), |events| {
+            let read = each_event_block(path, judge.as_ref(), |events, records| {
+                lsm += records.len();
                 for event in events.drain(..) {
                     tx.send(event).map_err(|_| std::io::ErrorKind::BrokenPipe)?;
                 }
@@ -51,7 +59,7 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
                 Err(ReadError::Log(e)) => told.push(Err(e)),
             }
         }
-        told
+        (told, lsm)
     });
     crate::tui::view(
         profile,
@@ -64,10 +72,12 @@ pub fn run(args: &ReplayArgs) -> Result<u8, Error> {
         source,
     })?;
     // Said once the screen is back.
-    for told in reader.join().unwrap_or_default() {
+    let (told, lsm) = reader.join().unwrap_or_default();
+    for told in told {
         let (path, read) = told?;
         say(&path, &read);
     }
+    say_lsm(lsm);
     Ok(EXIT_OK)
 }
 
@@ -82,11 +92,11 @@ enum ReadError {
 
 /// Reads the log at `path` a block at a time (regular files only, never
 /// blocking, never whole), handing each block's events to `each`, which may
-/// take them.
+/// take them, with the block's LSM refusal records (not the profile's).
 fn each_event_block(
     path: &std::path::Path,
     judge: Option<&Judge>,
-    mut each: impl FnMut(&mut Vec<Event>) -> std::io::Result<()>,
+    mut each: impl FnMut(&mut Vec<Event>, &[LsmRecord]) -> std::io::Result<()>,
 ) -> Result<Replayed, ReadError> {
     let (log, _) =
         crate::files::open(path).map_err(|e| ReadError::Log(Error::file(FileOp::Read, path)(e)))?;
@@ -98,7 +108,7 @@ fn each_event_block(
             return;
         }
         read.add(replay(block, judge, &mut events));
-        out = each(&mut events);
+        out = each(&mut events, &crate::sources::lsm::records(block));
         events.clear();
     })
     .map_err(|e| ReadError::Log(Error::file(FileOp::Read, path)(e)))?;
@@ -133,6 +143,29 @@ fn print(out: &mut dyn Write, events: &[Event], json: bool) -> std::io::Result<(
             out.write_all(b"\n")?;
         } else {
             writeln!(out, "{}", line(event))?;
+        }
+    }
+    Ok(())
+}
+
+/// LSM records are not the profile's: said once, after the seccomp records.
+fn say_lsm(n: usize) {
+    if n > 0 {
+        eprintln!(
+            "eperm: {n} LSM refusal record{} (AppArmor, SELinux, Landlock): not seccomp; a profile allowance will not help",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+}
+
+fn print_lsm(out: &mut dyn Write, records: &[LsmRecord], json: bool) -> std::io::Result<()> {
+    for r in records {
+        if json {
+            let value = crate::sources::lsm::json(r);
+            serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+        } else {
+            writeln!(out, "{}", crate::sources::lsm::line(r))?;
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod contain;
 pub mod coverage;
 mod interception;
 pub mod interference;
+pub mod layers;
 pub mod local;
 pub mod notify;
 pub mod serve;
@@ -229,6 +230,9 @@ pub struct Supervision {
     pub started: std::time::Instant,
     /// eperm's own executable: a process still running it has not exec'd the workload yet.
     pub own_exe: Option<std::path::PathBuf>,
+    /// Where the layer watcher reports the workload's EPERM/EACCES calls
+    /// (`None`: nobody listens, the watcher is not attached).
+    pub layers: Option<mpsc::Sender<crate::sources::refusal::Watch>>,
     /// Where callers' stacks are taken and named; `None`: `--no-stacks`.
     pub stacks: Option<std::sync::Arc<stack::Stacks>>,
 }

@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 pub enum LiveReport {
     Event(usize, Event),
     Hold(usize, HoldRequest),
+    /// What the layer watcher saw (local runs): refusals come classified.
+    Layer(usize, crate::sources::refusal::Watch),
     /// A line of the workload's output (`true`: from stderr).
     Output(usize, Untrusted, bool),
     Exited(usize, Result<WorkloadExit, String>),
@@ -246,7 +248,10 @@ impl Runner {
             // Held or not is the App's call: it answers at once when hold is off.
             Policy::Hold(forward_holds(number, sink.clone()))
         };
-        let sup = session.supervise(judge, policy, events);
+        let mut sup = session.supervise(judge, policy, events);
+        if local {
+            sup.layers = Some(forward_layers(number, sink.clone()));
+        }
         let attach = Attach {
             stdio: Some(stdio),
             keep_terminal: true,
@@ -322,6 +327,45 @@ fn report_coverage(sink: &Sink, file: Option<PathBuf>, run: Coverage, counting: 
 }
 
 /// The run's events to `sink`, and to `log` (`--events FILE`) as JSON lines.
+/// The layer watcher's reports, each refusal classified (reading the sysctls
+/// here, not in the App) after a grace period that lets the profile's event of
+/// the same call reach the App first (a supervisor sends it after answering).
+fn forward_layers(number: usize, sink: Sink) -> mpsc::Sender<crate::sources::refusal::Watch> {
+    use crate::sources::refusal::Watch;
+    const GRACE: Duration = Duration::from_secs(2);
+    let (tx, rx) = mpsc::channel::<Watch>();
+    std::thread::spawn(move || {
+        let mut held: std::collections::VecDeque<(std::time::Instant, Watch)> =
+            std::collections::VecDeque::new();
+        loop {
+            let ended = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(w) => {
+                    held.push_back((std::time::Instant::now(), w));
+                    false
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            while held
+                .front()
+                .is_some_and(|(at, _)| ended || at.elapsed() >= GRACE)
+            {
+                let (_, mut w) = held.pop_front().expect("a front");
+                if let Watch::Refused(r) = &mut w {
+                    r.classify(crate::layer::Profile::Allows);
+                }
+                if !sink(LiveReport::Layer(number, w)) {
+                    return;
+                }
+            }
+            if ended {
+                return;
+            }
+        }
+    });
+    tx
+}
+
 fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> EventSender {
     let (tx, rx) = crate::run::event_channel();
     let dropped = tx.drop_counter();

@@ -153,7 +153,20 @@ impl Session {
     pub fn run(&self, events: Option<&str>) -> Result<Outcome, Error> {
         let start = self.prepare_run(&self.profile, 1, false)?;
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
-        let (tx, collector) = collect::collect(events)?;
+        // Local runs: the layer watcher reports the workload's EPERM/EACCES.
+        let (layers, watched) = match self.workload {
+            Workload::Local { .. } => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                (Some(tx), Some(rx))
+            }
+            Workload::Container(_) => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let why = "containers are not watched yet: only local runs are";
+                let _ = tx.send(crate::sources::refusal::Watch::NotWatched(why.into()));
+                (None, Some(rx))
+            }
+        };
+        let (tx, collector) = collect::collect(events, watched)?;
         let policy = if self.enforce {
             Policy::Enforce
         } else {
@@ -164,7 +177,10 @@ impl Session {
             ..LogOptions::default()
         };
         // `start` consumes the supervision: the collector's channel closes when it returns.
-        let sup = self.supervise(judge, policy, tx);
+        let sup = Supervision {
+            layers,
+            ..self.supervise(judge, policy, tx)
+        };
         // SIGINT, SIGTERM, SIGHUP: passed on to the workload, so that the run ends
         // as any run does, with its summary, events and report written.
         let pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
@@ -227,6 +243,7 @@ impl Session {
                 Workload::Local { .. } => std::env::current_exe().ok(),
                 Workload::Container(_) => None,
             },
+            layers: None,
             stacks: self
                 .stacks
                 .then(|| std::sync::Arc::new(crate::run::stack::Stacks::new())),

@@ -44,6 +44,7 @@ fn of_the_run(m: &Msg) -> bool {
     matches!(
         m,
         Msg::Event(_)
+            | Msg::Layer(_)
             | Msg::Hold { .. }
             | Msg::HoldWithdrawn { .. }
             | Msg::Output { .. }
@@ -345,6 +346,7 @@ impl Loop {
         };
         match report {
             LiveReport::Event(n, e) if n == current => vec![Msg::Event(e)],
+            LiveReport::Layer(n, w) if n == current => vec![Msg::Layer(w)],
             LiveReport::Output(n, line, err) if n == current => vec![Msg::Output { line, err }],
             LiveReport::Exited(n, result) if n == current => {
                 let mut msgs: Vec<Msg> = self

@@ -553,6 +553,44 @@ fn filter_input_hints_80x24() {
     snap!(s);
 }
 
+/// Another layer refuses a row's syscall too: the status bar says the run is
+/// not clean, the Detail pane says the allowance is not enough and the fix.
+#[test]
+fn a_row_refused_by_another_layer_too_shows_it_in_the_detail_pane() {
+    let mut app = app(false);
+    app.update(Msg::Event(event("mkdir", 7, 0)));
+    let crate::sources::refusal::Watch::Refused(mut r) =
+        crate::app::layers_refused_for_tests("mkdir", 1 << 21)
+    else {
+        unreachable!()
+    };
+    r.nr = 83;
+    app.update(Msg::Layer(crate::sources::refusal::Watch::Refused(r)));
+    app.update(Msg::Exited(WorkloadExit::Exited(1)));
+    let text = screen(&app, 140, 40);
+    for want in [
+        "⚠ 1 refused by other layers",
+        "also refused by capability: CAP_SYS_ADMIN: a seccomp",
+        "fix: grant it: docker run --cap-add SYS_ADMIN",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    assert!(!text.contains("clean run"), "{text}");
+}
+
+#[test]
+fn a_run_whose_layers_are_not_watched_says_so_in_the_status_bar() {
+    let mut app = app(false);
+    app.update(Msg::Layer(crate::sources::refusal::Watch::NotWatched(
+        "no BTF".into(),
+    )));
+    let text = screen(&app, 160, 30);
+    assert!(
+        text.contains("other layers: not watched (no BTF)"),
+        "{text}"
+    );
+}
+
 /// A stack frame of the C program the integration tests run.
 fn frame(
     function: Option<&str>,

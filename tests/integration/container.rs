@@ -265,6 +265,7 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         events,
         started: Instant::now(),
         own_exe: None,
+        layers: None,
         stacks: None,
     };
     let launch = Launch {

@@ -17,6 +17,7 @@ mod hostile;
 mod import;
 mod install;
 mod kubernetes;
+mod layers;
 mod load;
 mod logs;
 mod logsrc;

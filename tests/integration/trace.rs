@@ -259,6 +259,7 @@ fn trace_with(
             events: tx,
             started: Instant::now(),
             own_exe: std::env::current_exe().ok(),
+            layers: None,
             stacks: None,
         };
         let result = run_traced(&prepared, &sup, &containment);
@@ -574,6 +575,7 @@ fn held_calls_wait_for_the_answer() {
             events: tx,
             started: Instant::now(),
             own_exe: None,
+            layers: None,
             stacks: None,
         };
         run_traced(&prepared, &sup, &containment)

@@ -11,6 +11,8 @@
 //! - [`arch`], [`syscalls`], [`errno`], [`caps`]: architectures and syscall
 //!   numbers; what each syscall does, takes and how a call reads; errno and
 //!   capability names.
+//! - [`layer`]: which layer (seccomp, a capability, file modes, an LSM, a
+//!   sysctl…) refused a call that failed with EPERM or EACCES, and its fix.
 //! - [`target`]: the runtime that loads a profile and its libseccomp; [`startup`]:
 //!   the calls its init makes under the profile before the workload starts.
 //! - [`profile`]: the model, loading with precise errors, resolution for a
@@ -30,6 +32,7 @@ pub mod errno;
 pub mod error;
 pub mod files;
 pub mod json;
+pub mod layer;
 pub mod pods;
 pub mod profile;
 pub mod startup;
