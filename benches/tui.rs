@@ -69,6 +69,8 @@ fn main() {
                     container: None,
                     interference: None,
                     stack: None,
+                    pod: None,
+                    softened: None,
                 };
                 tx.send(e).unwrap();
                 sent += 1;

@@ -124,6 +124,16 @@ pub enum SpoApiArg {
     V1beta1,
 }
 
+/// `--soften` of `eperm export`: what refusing actions become.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoftenArg {
+    /// SCMP_ACT_LOG: the call runs, and the kernel logs it (what `watch` reads).
+    Log,
+    /// SCMP_ACT_NOTIFY: the call waits for the profile's listener (listenerPath);
+    /// the default action becomes LOG (runc refuses NOTIFY there).
+    Notify,
+}
+
 /// `--format` and `--name` of the commands that write a profile.
 #[derive(Args, Debug)]
 pub struct FormatArgs {
@@ -155,6 +165,13 @@ pub struct ExportArgs {
     /// Write to OUT instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// Turn every refusing action (ERRNO, KILL, KILL_PROCESS, TRAP, TRACE), the
+    /// default included, into SCMP_ACT_LOG (or NOTIFY), keeping what it was in
+    /// the rule's comment (a SeccompProfile: the annotation eperm.dev/softened):
+    /// a profile for a pod to run under while it is triaged; `watch -p` on it
+    /// shows what each logged call would have got.
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub soften: Option<SoftenArg>,
     /// The target Docker-only features (includes, excludes, archMap) are resolved
     /// for in the oci and spo forms.
     #[command(flatten)]
@@ -442,6 +459,21 @@ pub struct WatchArgs {
     /// the process's cgroup (Docker, podman, containerd, CRI-O, Kubernetes pods).
     #[arg(long, value_name = "ID-PREFIX")]
     pub container: Option<String>,
+    /// Only processes of this Kubernetes pod (NAME alone: in any namespace), named
+    /// by the bundle containerd or CRI-O keeps for its container.
+    #[arg(long, value_name = "NAMESPACE/POD")]
+    pub pod: Option<String>,
+    /// Only processes of pods in this Kubernetes namespace.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// containerd's state directory (its --state; default /run/containerd),
+    /// where the bundles that name pods are.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub containerd_state: Option<PathBuf>,
+    /// CRI-O's container storage run root (default /run/containers/storage and
+    /// /var/lib/containers/storage), where the bundles that name pods are.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub crio_state: Option<PathBuf>,
     /// No interface: one line per record on stdout.
     #[arg(long)]
     pub no_tui: bool,

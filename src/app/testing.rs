@@ -32,6 +32,8 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
         container: None,
         interference: None,
         stack: None,
+        pod: None,
+        softened: None,
     }
 }
 

@@ -3,10 +3,10 @@
 //! of the commands that write a profile.
 
 use super::{exported, target};
-use crate::cli::{ExportArgs, OutputFormat, SpoApiArg};
+use crate::cli::{ExportArgs, OutputFormat, SoftenArg, SpoApiArg};
 use crate::error::Error;
 use crate::profile::export::{object_name, Format, SpoApi, SpoMeta};
-use crate::profile::load_file;
+use crate::profile::{load_file, Action, Profile};
 
 impl From<OutputFormat> for Format {
     fn from(f: OutputFormat) -> Format {
@@ -46,10 +46,45 @@ pub fn run(args: &ExportArgs) -> Result<u8, Error> {
             p.display().to_string()
         });
     let profile = super::ready::made_ready(&profile, &runtimes, target.arch, &out)?;
-    let text = exported(&profile, &target, args.format.into(), &meta)?;
+    // Softened after the runtimes' start-up calls are in: they stay allowed.
+    let text = match args.soften {
+        None => exported(&profile, &target, args.format.into(), &meta)?,
+        Some(to) => softened(&profile, &target, args, &meta, to)?,
+    };
     match &args.output {
         Some(path) => super::write_file(path, &text)?,
         None => super::to_stdout(|out| out.write_all(text.as_bytes()))?,
     }
     Ok(crate::error::EXIT_OK)
+}
+
+/// `--soften`: the profile with its refusals logged (or notified), and a word
+/// on stderr of how many actions changed.
+fn softened(
+    profile: &Profile,
+    target: &crate::profile::Target,
+    args: &ExportArgs,
+    meta: &SpoMeta,
+    to: SoftenArg,
+) -> Result<String, Error> {
+    let to = match to {
+        SoftenArg::Log => Action::Log,
+        SoftenArg::Notify => Action::Notify,
+    };
+    if to == Action::Notify && profile.listener_path.is_none() {
+        return Err(Error::bad_input(format!(
+            "{}: --soften notify needs a listener, and the profile has no listenerPath\n  \
+             hint: add \"listenerPath\" (the agent's socket) to the profile, or use --soften log",
+            profile.file
+        )));
+    }
+    let (text, changed) =
+        crate::profile::export::export_softened(profile, target, args.format.into(), meta, to)
+            .map_err(|e| Error::bad_input(format!("{}: {e}", profile.file)))?;
+    eprintln!(
+        "eperm: {} turned into {}",
+        crate::profile::lint::plural(changed, "refusing action", "refusing actions"),
+        to.name()
+    );
+    Ok(text)
 }

@@ -17,12 +17,15 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: &WatchArgs) -> Result<u8, Error> {
     let (profile, judge) = profile_and_judge(args.profile.as_deref())?;
+    crate::sources::cgroup::set_state_dirs(args.containerd_state.clone(), args.crio_state.clone());
     let mut watch = Watch::start(WatchOptions {
         wanted: WatchSource::wanted(&args.source),
         pid: args.pid,
         comm: args.comm.clone(),
         exe: args.exe.clone(),
         container: args.container.clone(),
+        pod: args.pod.clone(),
+        namespace: args.namespace.clone(),
         judge,
         deadline: args.duration.map(Duration::from_secs_f64),
     })

@@ -43,6 +43,9 @@ pub struct Judge {
     pub profile: Profile,
     pub resolved: Resolved,
     pub compiled: Compiled,
+    /// For a profile from `export --soften`: the judge of the profile it was
+    /// softened from, which says what a logged call would have got.
+    pub unsoftened: Option<Box<Judge>>,
 }
 
 impl Judge {
@@ -54,10 +57,12 @@ impl Judge {
     ) -> Result<Judge, compile::CompileError> {
         let resolved = crate::profile::resolve(&profile, target);
         let compiled = compile::compile(&resolved, mode)?;
+        let unsoftened = Self::unsoftened(&profile, target, mode)?.map(Box::new);
         Ok(Judge {
             profile,
             resolved,
             compiled,
+            unsoftened,
         })
     }
 
@@ -75,6 +80,26 @@ impl Judge {
             rule,
             decider: self.decider(decider),
         }
+    }
+
+    /// The judge of the profile `profile` was softened from, if it was.
+    fn unsoftened(
+        profile: &Profile,
+        target: &Target,
+        mode: Mode,
+    ) -> Result<Option<Judge>, compile::CompileError> {
+        use crate::profile::soften;
+        let was = soften::originals(profile);
+        if was.is_empty() {
+            return Ok(None);
+        }
+        let text = soften::restored(profile, &was).to_string();
+        // What eperm wrote and read back loads; a hand-made mark that does not
+        // is no softening eperm can explain.
+        let Ok(original) = crate::profile::load_str(&profile.file, text) else {
+            return Ok(None);
+        };
+        Judge::new(original, target, mode).map(Some)
     }
 
     /// `rule` of this judge's profile, where its file has it.
@@ -301,6 +326,8 @@ impl Supervision {
             container: crate::sources::cgroup::of_pid(pid),
             interference: None,
             stack: None,
+            pod: None,
+            softened: None,
         }
     }
 

@@ -56,13 +56,27 @@ pub fn view_config(what: &str, path: Option<PathBuf>) -> crate::app::Config {
 }
 
 /// The event for a record, with the deciding rule when a profile was given.
+/// A profile from `export --soften` is explained by what it would have done:
+/// the original action, with the one it was softened to kept beside it.
 pub fn judged_event(incoming: &Incoming, judge: Option<&Judge>, time_ms: u64) -> Event {
+    let mut softened = None;
     let judged = judge.and_then(|j| {
         let r = &incoming.record;
         let judgement = j.judge(r.arch?, r.nr, [0; 6]);
-        Some((judgement.verdict, judgement.decider))
+        let Some(original) = &j.unsoftened else {
+            return Some((judgement.verdict, judgement.decider));
+        };
+        // The softened profile's rules all log alike (runc folds those equal to
+        // the default into it): the original names the rule that decided.
+        let was = original.judge(r.arch?, r.nr, [0; 6]);
+        if was.verdict != judgement.verdict {
+            softened = Some(judgement.verdict.action);
+        }
+        Some((was.verdict, j.decider(was.decider.rule)))
     });
-    logs::event(incoming, judged, time_ms, None)
+    let mut event = logs::event(incoming, judged, time_ms, None);
+    event.softened = softened;
+    event
 }
 
 /// What `watch` follows: which sources, which processes, for how long.
@@ -74,6 +88,10 @@ pub struct WatchOptions {
     pub exe: Option<String>,
     /// Only processes of this container (by id, name or pod).
     pub container: Option<String>,
+    /// Only processes of this pod (`NAMESPACE/POD`, or `POD` in any namespace).
+    pub pod: Option<String>,
+    /// Only processes of pods in this namespace.
+    pub namespace: Option<String>,
     /// Explains each record when a profile was given.
     pub judge: Option<Judge>,
     /// Stop after this long.
@@ -86,6 +104,8 @@ pub struct Watch {
     records: mpsc::Receiver<Incoming>,
     filter: Filter,
     container: Option<String>,
+    pod: Option<String>,
+    namespace: Option<String>,
     judge: Option<Judge>,
     deadline: Option<Duration>,
 }
@@ -107,6 +127,8 @@ impl Watch {
             records,
             filter,
             container: options.container,
+            pod: options.pod,
+            namespace: options.namespace,
             judge: options.judge,
             deadline: options.deadline,
         })
@@ -161,16 +183,24 @@ impl Watch {
             }
             let time_ms = started.elapsed().as_millis() as u64;
             let event = judged_event(&incoming, self.judge.as_ref(), time_ms);
-            // `--container`: a record whose process is gone (or in no container) is not its.
-            if let Some(want) = &self.container {
-                if !event.container.as_ref().is_some_and(|c| c.matches(want)) {
-                    continue;
-                }
+            if !self.wants(&event) {
+                continue;
             }
             emit(Some(event), false)?;
             shown += 1;
         }
         Ok(shown)
+    }
+
+    /// `--container`, `--pod`, `--namespace`: a record whose process is gone
+    /// (or in no container, or no pod) is not theirs.
+    fn wants(&self, event: &Event) -> bool {
+        let container = |want: &String| event.container.as_ref().is_some_and(|c| c.matches(want));
+        let pod = |want: &String| event.pod.as_ref().is_some_and(|p| p.is(want));
+        let namespace = |ns: &String| event.pod.as_ref().is_some_and(|p| p.in_namespace(ns));
+        self.container.as_ref().is_none_or(container)
+            && self.pod.as_ref().is_none_or(pod)
+            && self.namespace.as_ref().is_none_or(namespace)
     }
 
     /// Stops the sources; their final health.
@@ -249,11 +279,19 @@ pub fn line(e: &Event) -> String {
     if let Some(errno) = e.ruling.errno_text() {
         s += &format!(" ({errno})");
     }
+    if let Some(to) = e.softened {
+        s += &format!(" softened to {}", to.name());
+    }
     if let Some(rule) = e.rule {
         s += &format!(" [{rule}]");
     }
     if let Some(c) = &e.container {
         s += &format!(" container {} {}", c.runtime, c.label());
+    }
+    // The container's label names a pod the runtime's state names; one known
+    // by its cgroup alone is named by uid here.
+    if let Some(p) = e.pod.as_ref().filter(|p| p.name.is_none()) {
+        s += &format!(" {}", p.label());
     }
     s
 }

@@ -189,6 +189,8 @@ mod tests {
             container: None,
             interference: None,
             stack: None,
+            pod: None,
+            softened: None,
         }
     }
 
@@ -273,6 +275,8 @@ mod site_tests {
                 frame(caller, "/app", offset),
                 frame("main", "/app", 0x10),
             ]),
+            pod: None,
+            softened: None,
         }
     }
 

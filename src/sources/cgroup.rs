@@ -7,12 +7,14 @@
 //! `kubepods-…-pod<uid>.slice` on a Kubernetes node) and the cgroupfs driver's
 //! plain directories (`/docker/<id>`, `/kubepods/<qos>/pod<uid>/<id>`,
 //! `/libpod_parent/libpod-<id>`). Reading `/proc/PID/cgroup` names the container
-//! of any process on the node, whoever started it.
+//! of any process on the node, whoever started it; the paths are parsed in
+//! [`crate::cgroup_path`].
 //!
 //! Names come from files the runtimes keep (Docker's `config.v2.json`, the OCI
 //! bundle's annotations for containerd and CRI-O), read once per container and
 //! cached: no daemon is asked anything, and no event waits on one.
 
+use crate::pods::{Pod, BUNDLE_CONFIG};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,10 @@ pub struct Container {
     /// The Kubernetes pod (`namespace/name` when the state says both, else its uid).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// The pod in full (namespace, name, uid, container), as events carry it
+    /// in their own `pod` member.
+    #[serde(skip)]
+    pub kube: Option<Pod>,
 }
 
 impl Container {
@@ -53,86 +59,17 @@ impl Container {
     }
 }
 
-fn is_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The runtime and id a cgroup path component names, if it names one.
-fn component(c: &str) -> Option<(&'static str, &str)> {
-    const SCOPES: &[(&str, &str)] = &[
-        ("docker-", "docker"),
-        ("libpod-", "podman"),
-        ("cri-containerd-", "containerd"),
-        ("crio-", "cri-o"),
-    ];
-    let scope = c.strip_suffix(".scope").unwrap_or(c);
-    for &(prefix, runtime) in SCOPES {
-        if let Some(id) = scope.strip_prefix(prefix).filter(|id| is_id(id)) {
-            return Some((runtime, id));
-        }
-    }
-    // containerd's systemd cgroupsPath written as a path: `…slice:cri-containerd:<id>`.
-    if let Some((_, id)) = c
-        .rsplit_once(":cri-containerd:")
-        .filter(|(_, id)| is_id(id))
-    {
-        return Some(("containerd", id));
-    }
-    None
-}
-
-/// The pod uid a path names (`pod<uid>`, or a systemd slice `kubepods-…-pod<uid_with_underscores>.slice`).
-fn pod_uid(path: &str) -> Option<String> {
-    path.split('/').find_map(|c| {
-        // `…-pod<uid>.slice:cri-containerd:<id>` names the pod before the ':'.
-        let c = c.split(':').next().unwrap_or(c);
-        let c = c.strip_suffix(".slice").unwrap_or(c);
-        let uid = c
-            .strip_prefix("pod")
-            .or_else(|| c.rsplit_once("-pod").map(|(_, uid)| uid))?;
-        // A uid: 32 hex digits in five dash-separated groups (`_` in slice names).
-        let ok = uid.len() == 36
-            && uid
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'_');
-        ok.then(|| uid.replace('_', "-"))
-    })
-}
-
-/// The container the lines of a `/proc/PID/cgroup` file name, if any.
+/// The container the lines of a `/proc/PID/cgroup` file name, if any (its
+/// name and pod are the runtime's state's to say: [`StateDirs`]).
 pub fn from_cgroup(text: &str) -> Option<Container> {
-    for line in text.lines() {
-        // `hierarchy:controllers:path`; the path may itself contain ':'.
-        let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(_), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-        // The innermost component naming a container: a runtime's own
-        // `…/docker-<id>.scope/init.scope` nests below it.
-        let named = comps.iter().rev().find_map(|c| component(c));
-        let found = named.or_else(|| {
-            // cgroupfs: the bare id under a runtime's directory or a pod's.
-            comps.windows(2).rev().find_map(|w| {
-                let runtime = match w[0] {
-                    "docker" => "docker",
-                    "libpod_parent" => "podman",
-                    p if p.starts_with("pod") => "kubernetes",
-                    _ => return None,
-                };
-                is_id(w[1]).then_some((runtime, w[1]))
-            })
-        });
-        if let Some((runtime, id)) = found {
-            return Some(Container {
-                runtime,
-                id: id.to_string(),
-                name: None,
-                pod: pod_uid(path),
-            });
-        }
-    }
-    None
+    let found = crate::cgroup_path::container_of(text)?;
+    Some(Container {
+        runtime: found.runtime,
+        id: found.id,
+        name: None,
+        pod: found.pod_uid,
+        kube: None,
+    })
 }
 
 /// Where runtimes keep what names a container.
@@ -146,21 +83,82 @@ pub struct StateDirs {
     pub storage: Vec<PathBuf>,
 }
 
+/// `--containerd-state` and `--crio-state` of `watch`, in place of the defaults.
+static OVERRIDES: OnceLock<(Option<PathBuf>, Option<PathBuf>)> = OnceLock::new();
+
+/// Where containerd (its `--state`, or the task directory in it) and CRI-O (its
+/// storage run root, or the `overlay-containers` directory in it) keep their
+/// containers' bundles on this host, in place of the defaults. Set before the
+/// first event is looked up; later calls change nothing.
+pub fn set_state_dirs(containerd: Option<PathBuf>, crio: Option<PathBuf>) {
+    let within = |dir: PathBuf, sub: &str| {
+        let inner = dir.join(sub);
+        if inner.is_dir() {
+            inner
+        } else {
+            dir
+        }
+    };
+    let _ = OVERRIDES.set((
+        containerd.map(|d| within(d, "io.containerd.runtime.v2.task")),
+        crio.map(|d| within(d, "overlay-containers")),
+    ));
+}
+
 impl StateDirs {
-    /// The defaults, plus the `--data-root` of every dockerd running now.
+    /// The defaults (or `watch`'s overrides), plus the `--data-root` of every
+    /// dockerd running now.
     pub fn on_this_host() -> StateDirs {
         let mut docker = vec![PathBuf::from("/var/lib/docker")];
         docker.extend(running_docker_roots());
-        StateDirs {
+        let (containerd, crio) = OVERRIDES.get().cloned().unwrap_or_default();
+        StateDirs::real(StateDirs {
             docker,
-            containerd: vec![PathBuf::from(
-                "/run/containerd/io.containerd.runtime.v2.task",
-            )],
-            storage: vec![
-                PathBuf::from("/run/containers/storage/overlay-containers"),
-                PathBuf::from("/var/lib/containers/storage/overlay-containers"),
-            ],
+            containerd: vec![containerd
+                .unwrap_or_else(|| PathBuf::from("/run/containerd/io.containerd.runtime.v2.task"))],
+            storage: match crio {
+                Some(dir) => vec![dir],
+                None => vec![
+                    PathBuf::from("/run/containers/storage/overlay-containers"),
+                    PathBuf::from("/var/lib/containers/storage/overlay-containers"),
+                ],
+            },
+        })
+    }
+
+    /// The roots with their links resolved: a host may link `/var/lib/docker`
+    /// elsewhere, and the files below a root are read with no link followed.
+    fn real(dirs: StateDirs) -> StateDirs {
+        let real = |v: Vec<PathBuf>| -> Vec<PathBuf> {
+            v.into_iter()
+                .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+                .collect()
+        };
+        StateDirs {
+            docker: real(dirs.docker),
+            containerd: real(dirs.containerd),
+            storage: real(dirs.storage),
         }
+    }
+
+    /// The pod the bundle of container `c` names (containerd's or CRI-O's).
+    pub fn pod(&self, c: &Container) -> Option<Pod> {
+        for root in &self.containerd {
+            let Ok(namespaces) = std::fs::read_dir(root) else {
+                continue;
+            };
+            for ns in namespaces.flatten() {
+                let file = ns.path().join(&c.id).join("config.json");
+                if let Ok(bytes) = crate::files::read_untrusted(&file, BUNDLE_CONFIG) {
+                    return Pod::from_config(&bytes);
+                }
+            }
+        }
+        self.storage.iter().find_map(|root| {
+            let file = root.join(&c.id).join("userdata/config.json");
+            let bytes = crate::files::read_untrusted(&file, BUNDLE_CONFIG).ok()?;
+            Pod::from_config(&bytes)
+        })
     }
 
     /// The name (and pod) the runtime's state gives container `c`.
@@ -214,8 +212,9 @@ impl StateDirs {
     }
 }
 
+/// A runtime's file: no link followed, no FIFO opened, a size cap.
 fn read_json(path: &Path) -> Option<serde_json::Value> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    serde_json::from_slice(&crate::files::read_untrusted(path, BUNDLE_CONFIG).ok()?).ok()
 }
 
 /// The container and pod names from an OCI config's annotations.
@@ -276,13 +275,16 @@ fn running_docker_roots() -> Vec<PathBuf> {
 /// process's container for a moment.
 struct Cache {
     dirs: StateDirs,
-    names: HashMap<String, (Option<String>, Option<String>)>,
+    names: HashMap<String, Named>,
     /// Reading /proc/PID/cgroup costs ~15 µs here (cgroup v1 hybrid: a line per
     /// hierarchy), more than a notify round trip (~6 µs): a process that makes
     /// many calls is looked up once a second. A pid reused within that second
     /// would need the kernel to hand out every other pid first.
     pids: HashMap<u32, (Instant, Option<Container>)>,
 }
+
+/// A container's name, its pod as `namespace/name`, and its pod in full.
+type Named = (Option<String>, Option<String>, Option<Pod>);
 
 /// How long a process's container is taken as known.
 const PID_TTL: Duration = Duration::from_secs(1);
@@ -318,7 +320,7 @@ pub fn of_pid(pid: u32) -> Option<Container> {
 fn read_container(cache: &mut Cache, pid: u32) -> Option<Container> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let mut c = from_cgroup(&text)?;
-    let (name, pod) = match cache.names.get(&c.id) {
+    let (name, pod, kube) = match cache.names.get(&c.id) {
         Some(known) => known.clone(),
         None => {
             let mut found = cache.dirs.name(&c);
@@ -327,11 +329,14 @@ fn read_container(cache: &mut Cache, pid: u32) -> Option<Container> {
                 cache.dirs = StateDirs::on_this_host();
                 found = cache.dirs.name(&c);
             }
+            let named = (found.0, found.1, cache.dirs.pod(&c));
             // Unnamed containers are cached too: one look, not one per event.
-            cache.names.insert(c.id.clone(), found.clone());
-            found
+            cache.names.insert(c.id.clone(), named.clone());
+            named
         }
     };
+    // A pod the runtime's state does not name is still known by its cgroup's uid.
+    c.kube = kube.or_else(|| c.pod.as_deref().map(Pod::of_uid));
     c.name = name;
     c.pod = pod.or(c.pod);
     Some(c)
@@ -375,6 +380,7 @@ mod tests {
                 id: id.to_string(),
                 name: None,
                 pod: None,
+                kube: None,
             })
         };
         let some = |s: &str| Some(s.to_string());
@@ -404,6 +410,7 @@ mod tests {
             id: "ab".repeat(32),
             name: Some("web\u{1b}]0;owned\u{7}".into()),
             pod: Some("team/api".into()),
+            kube: None,
         };
         let label = c.label();
         assert!(

@@ -124,6 +124,13 @@ pub struct Event {
     /// (`run::stack`); `None` where it was not taken (kernel records, log
     /// files, `--no-stacks`). JSON: `stack`, only when present.
     pub stack: Option<Vec<super::stack::Frame>>,
+    /// The Kubernetes pod of the container (from its cgroup and the runtime's
+    /// bundle: namespace, name, uid, container); JSON `pod`, only when known.
+    pub pod: Option<crate::pods::Pod>,
+    /// The action `export --soften` gave the deciding rule (LOG, NOTIFY) when
+    /// `ruling` is what it had before: what the kernel did instead. JSON
+    /// `softened`, only when present.
+    pub softened: Option<Action>,
     // What later issues add to an event goes here, typed and optional, and is
     // written in JSON only when present so that today's lines stay as they are:
     // the layer that refused the call (`layer: Option<Layer>`: seccomp, a
@@ -324,6 +331,11 @@ struct Wire<'a> {
     caused_by_eperm: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stack: Option<&'a [super::stack::Frame]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pod: Option<&'a crate::pods::Pod>,
+    /// The action the kernel took for a softened rule (`action` is the original).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    softened: Option<&'static str>,
 }
 
 /// Written as a JSON string of its `Display` text.
@@ -357,6 +369,8 @@ impl Serialize for Event {
             container: self.container.as_ref(),
             caused_by_eperm: self.interference.map(Interference::word),
             stack: self.stack.as_deref(),
+            pod: self.pod.as_ref(),
+            softened: self.softened.map(Action::name),
         }
         .serialize(s)
     }
@@ -404,6 +418,8 @@ mod tests {
             container: None,
             interference: None,
             stack: None,
+            pod: None,
+            softened: None,
         }
     }
 
@@ -524,9 +540,12 @@ mod tests {
                 id: "3f2a".repeat(16),
                 name: Some("web".into()),
                 pod: None,
+                kube: None,
             }),
             interference: None,
             stack: None,
+            pod: None,
+            softened: None,
         };
         let tail = format!(
             r#""rule":"","bootstrap":false,"decision":"denied","container":{{"runtime":"docker","id":"{}","name":"web"}}}}"#,
@@ -549,6 +568,51 @@ mod tests {
                 )
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod pod_tests {
+    //! The members a Kubernetes node's events add, written after every other.
+
+    use super::*;
+    use crate::arch::Arch;
+    use crate::pods::Pod;
+
+    #[test]
+    fn a_softened_call_of_a_named_pod_ends_with_its_pod_and_what_the_kernel_did() {
+        let pod = Pod {
+            namespace: Some("shop".into()),
+            name: Some("web-1".into()),
+            uid: Some("0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6".into()),
+            container: Some("app".into()),
+        };
+        let event = Event {
+            time_ms: 5,
+            source: Source::Audit,
+            pid: 9,
+            tid: 9,
+            comm: Untrusted::from("sleep"),
+            exe: None,
+            arch: CallArch::Known(Arch::X86_64),
+            syscall: "clock_nanosleep".into(),
+            nr: 230,
+            args: None,
+            call: None,
+            ruling: Ruling::Profile(Verdict::of(Action::Errno, None)),
+            rule: Some(Decider::new(Rule::Index(0), "")),
+            bootstrap: false,
+            decision: Decision::Logged,
+            container: None,
+            interference: None,
+            stack: None,
+            pod: Some(pod),
+            softened: Some(Action::Log),
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"time_ms":5,"source":"audit","pid":9,"tid":9,"comm":"sleep","arch":"x86_64","syscall":"clock_nanosleep","nr":230,"action":"SCMP_ACT_ERRNO","errno":"EPERM","rule":"syscalls[0]","bootstrap":false,"decision":"logged","pod":{"namespace":"shop","name":"web-1","uid":"0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6","container":"app"},"softened":"SCMP_ACT_LOG"}"#
+        );
     }
 }
 

@@ -399,6 +399,11 @@ pub fn event(
     let comm = r.comm.clone().unwrap_or_default();
     let own = own_exe.is_some_and(|own| r.exe.as_ref().is_some_and(|e| e == own));
     let bootstrap = super::event::is_bootstrap(&comm, own);
+    // Only a live record's pid can be looked up; a saved log's may be reused.
+    let container = match incoming.source {
+        Source::Audit | Source::Kmsg => super::cgroup::of_pid(r.pid),
+        _ => None,
+    };
     Event {
         time_ms,
         source: incoming.source,
@@ -415,13 +420,11 @@ pub fn event(
         rule,
         bootstrap,
         decision,
-        // Only a live record's pid can be looked up; a saved log's may be reused.
-        container: match incoming.source {
-            Source::Audit | Source::Kmsg => super::cgroup::of_pid(r.pid),
-            _ => None,
-        },
+        pod: container.as_ref().and_then(|c| c.kube.clone()),
+        container,
         interference: None,
         stack: None,
+        softened: None,
     }
 }
 

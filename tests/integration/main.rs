@@ -25,9 +25,11 @@ mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
+mod pods;
 mod portable;
 mod record;
 mod run;
+mod soften;
 mod stacks;
 mod startup;
 mod target;

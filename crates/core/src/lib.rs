@@ -26,12 +26,14 @@
 
 pub mod arch;
 pub mod caps;
+pub mod cgroup_path;
 pub mod compile;
 pub mod errno;
 pub mod error;
 pub mod files;
 pub mod json;
 pub mod layer;
+pub mod pods;
 pub mod profile;
 pub mod startup;
 pub mod suggest;

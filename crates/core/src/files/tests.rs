@@ -245,3 +245,28 @@ fn same_file_sees_through_links() {
     assert!(same_file(&a, &b));
     assert!(!same_file(&a, &dir.path().join("c")));
 }
+
+#[test]
+fn untrusted_reads_follow_no_link_open_no_fifo_and_stop_at_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, b"{}").unwrap();
+    assert_eq!(read_untrusted(&file, PROFILE).unwrap(), b"{}");
+    // A link as the file, and a link as a directory on the way: both refused.
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    assert!(read_untrusted(&link, PROFILE).is_err());
+    let linked_dir = dir.path().join("d");
+    std::os::unix::fs::symlink(dir.path(), &linked_dir).unwrap();
+    assert!(read_untrusted(&linked_dir.join("config.json"), PROFILE).is_err());
+    // A FIFO is refused without waiting for a writer.
+    let fifo = dir.path().join("fifo");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600)).unwrap();
+    let e = read_untrusted(&fifo, PROFILE).unwrap_err();
+    assert!(is_refusal(&e), "{e}");
+    let small = Limit {
+        bytes: 1,
+        what: "a test file",
+    };
+    assert!(is_refusal(&read_untrusted(&file, small).unwrap_err()));
+}

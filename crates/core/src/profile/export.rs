@@ -197,6 +197,16 @@ impl Plain {
     /// A SeccompProfile that `kubectl apply` accepts, with each rule's comment
     /// as a YAML comment above it.
     pub fn to_spo(&self, meta: &SpoMeta, header: &str) -> Result<String, ExportError> {
+        self.to_spo_annotated(meta, header, &[])
+    }
+
+    /// [`Plain::to_spo`] with `metadata.annotations` (key, value).
+    pub fn to_spo_annotated(
+        &self,
+        meta: &SpoMeta,
+        header: &str,
+        annotations: &[(&str, &str)],
+    ) -> Result<String, ExportError> {
         check_name(&meta.name)?;
         if let Some(ns) = &meta.namespace {
             check_name(ns)?;
@@ -248,6 +258,12 @@ impl Plain {
         let _ = writeln!(y, "  name: {}", scalar(&meta.name));
         if let Some(ns) = &meta.namespace {
             let _ = writeln!(y, "  namespace: {}", scalar(ns));
+        }
+        if !annotations.is_empty() {
+            y.push_str("  annotations:\n");
+            for (k, v) in annotations {
+                let _ = writeln!(y, "    {}: {}", scalar(k), scalar(v));
+            }
         }
         y.push_str("spec:\n");
         if let Some(base) = &self.base_profile {
@@ -409,6 +425,46 @@ pub fn export(
             plain.to_spo(meta, &header)
         }
     }
+}
+
+/// `profile` in `format` with every refusing action turned into `to`
+/// (SCMP_ACT_LOG or SCMP_ACT_NOTIFY), what each was kept (see
+/// [`super::soften`]); and how many actions changed.
+pub fn export_softened(
+    profile: &Profile,
+    target: &Target,
+    format: Format,
+    meta: &SpoMeta,
+    to: Action,
+) -> Result<(String, usize), ExportError> {
+    let pretty = |v: &Value| {
+        let mut s = serde_json::to_string_pretty(v).expect("JSON values serialize");
+        s.push('\n');
+        s
+    };
+    let mut object = match format {
+        Format::Docker if profile.form != Form::Spo => profile.seccomp_node().to_serde(),
+        Format::Docker => docker_object(profile),
+        // The marks go in comments, which runc ignores: the rules' own go too,
+        // so that the profile restores whole.
+        Format::Oci => Plain::for_target(profile, target).to_json(true),
+        Format::Spo => {
+            let mut plain = Plain::for_target(profile, target);
+            let was = super::soften::soften_plain(&mut plain, to);
+            let changed = serde_json::from_str::<Map<String, Value>>(&was).map_or(0, |m| m.len());
+            let header = format!(
+                "Exported by eperm from {} for {}, softened: refusals are {}",
+                profile.file,
+                target.arch.name(),
+                to.name()
+            );
+            let text =
+                plain.to_spo_annotated(meta, &header, &[(super::soften::ANNOTATION, &was)])?;
+            return Ok((text, changed));
+        }
+    };
+    let changed = super::soften::soften_object(&mut object, to);
+    Ok((pretty(&object), changed))
 }
 
 #[cfg(test)]

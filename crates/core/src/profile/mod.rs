@@ -13,6 +13,7 @@ pub mod portable;
 pub mod resolve;
 pub mod risk;
 pub mod save;
+pub mod soften;
 pub mod yaml;
 pub mod yaml_edit;
 
