@@ -33,6 +33,8 @@ use crate::syscalls::multiplex::x86_multiplexed;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
+mod levels;
+
 /// An action together with the effective rule (index into `Resolved::rules`) that set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Leaf {
@@ -73,6 +75,8 @@ pub struct Node {
     /// flag and value together); `None` is its zeroed KILL_THREAD.
     ghost_t: Option<Leaf>,
     ghost_f: Option<Leaf>,
+    /// The indexed level the node is on, and its place there (see `levels`).
+    level: Option<(u32, levels::Place)>,
 }
 
 impl Node {
@@ -183,6 +187,7 @@ impl CondWords {
             refcnt: 0,
             ghost_t: None,
             ghost_f: None,
+            level: None,
         }
     }
 }
@@ -266,6 +271,7 @@ pub struct Db {
     pub entries: BTreeMap<(Arch, u32), Entry>,
     /// The tree of the syscall being added to, while a rule is merged.
     root: Option<usize>,
+    levels: levels::Levels,
 }
 
 /// Does libseccomp compare this arch's arguments as 64-bit values?
@@ -518,6 +524,9 @@ impl Db {
 
     /// The first node of the level `n` is on.
     pub fn level_head(&self, mut n: usize) -> usize {
+        if let Some(head) = self.indexed_head(n) {
+            return head;
+        }
         while let Some(p) = self.nodes[n].lvl_prv {
             n = p;
         }
@@ -526,12 +535,15 @@ impl Db {
 
     fn priority(n: &Node) -> (u32, u32) {
         let arg = ((n.arg as u32) << 1) + n.hi as u32;
-        let op = match n.op_orig {
+        (arg, Db::priority_class(n.op_orig))
+    }
+
+    fn priority_class(op: CmpOp) -> u32 {
+        match op {
             CmpOp::MaskedEq | CmpOp::Eq | CmpOp::Ne => 3,
             CmpOp::Le | CmpOp::Lt => 2,
             CmpOp::Ge | CmpOp::Gt => 1,
-        };
-        (arg, op)
+        }
     }
 
     /// libseccomp's sibling order: is `a` "less than" `b`?
@@ -588,6 +600,9 @@ impl Db {
             Slot::T(n) => self.nodes[n].nxt_t = v,
             Slot::F(n) => self.nodes[n].nxt_f = v,
         }
+        if let Slot::T(n) | Slot::F(n) = s {
+            self.branches_changed(n);
+        }
     }
 
     fn get(&mut self, n: Option<usize>) -> Option<usize> {
@@ -609,6 +624,7 @@ impl Db {
         }
         let (mut lvl_p, mut lvl_n, nxt_t, nxt_f) =
             (node.lvl_prv, node.lvl_nxt, node.nxt_t, node.nxt_f);
+        self.unindex(i);
         let mut cnt = 0;
         if let Some(p) = lvl_p {
             self.nodes[p].lvl_nxt = None;
@@ -687,6 +703,7 @@ impl Db {
             }
             if c == node || zombie(&self.nodes[c]) {
                 let (prv, nxt) = (self.nodes[c].lvl_prv, self.nodes[c].lvl_nxt);
+                self.unindex(c);
                 if self.slot(slot) == Some(c) {
                     self.set_slot(slot, prv.or(nxt));
                 }
@@ -745,7 +762,23 @@ impl Db {
     /// Compares the new node `n` with each node of the existing level holding `x0`.
     fn prune_level(&mut self, x0: usize, n: usize, level: &mut LevelPrune) {
         let mut x = self.level_head(x0);
+        // Searching no prefix, most nodes are compared with `n` for nothing:
+        // below a match (MATCH_ONCE) every node but `n`'s twins (the searches
+        // they start stop at once on MATCH_ONCE), else the nodes the index
+        // finds no work at (`indexed_work_from`). A clean level skips them.
+        let flags = level.state.flags & (IST_MATCH_ONCE | IST_X_PREFIX | IST_N_PREFIX);
         loop {
+            // Without MATCH_ONCE, only the nodes the index says have work.
+            let skip = match flags {
+                IST_MATCH_ONCE => self.indexed_twin_from(x, n),
+                0 => self.indexed_work_from(x, n),
+                _ => None,
+            };
+            match skip {
+                Some(Some(next)) => x = next,
+                Some(None) => break,
+                None => {}
+            }
             let x_next = self.nodes[x].lvl_nxt;
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
             let flow = if Db::chain_eq(xn, nn) {
@@ -915,6 +948,10 @@ impl Db {
     fn tree_add(&mut self, slot: Slot, new: usize) -> Result<(), AddError> {
         let mut x = self.slot(slot).expect("merging into an existing level");
         let n = new;
+        // Straight to where the walk below would stop.
+        if let Some(stop) = self.indexed_stop(x, n) {
+            x = stop;
+        }
         loop {
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
             if Db::chain_eq(xn, nn) {
@@ -985,6 +1022,7 @@ impl Db {
         } else {
             node.nxt_f.take()
         };
+        self.branches_changed(x);
         self.node_put(old);
         let node = &mut self.nodes[x];
         if tf {
@@ -1026,14 +1064,16 @@ impl Db {
 
     /// Puts the new node `n` after `x`, the last of its level.
     fn insert_last(&mut self, x: usize, n: usize) -> Result<(), AddError> {
+        let alone = [self.alone(x), self.alone(n)];
         self.nodes[n].lvl_prv = self.get(Some(x));
         self.nodes[x].lvl_nxt = self.get(Some(n));
-        self.hang_check(n)
+        self.hang_check(x, n, alone)
     }
 
     /// Puts the new node `n` in front of `x`; if `slot` pointed at `x`, it now
     /// points at `n`.
     fn insert_before(&mut self, slot: Slot, x: usize, n: usize) -> Result<(), AddError> {
+        let alone = [self.alone(x), self.alone(n)];
         match self.nodes[x].lvl_prv {
             Some(p) => {
                 self.nodes[p].lvl_nxt = self.get(Some(n));
@@ -1051,11 +1091,13 @@ impl Db {
             self.set_slot(slot, g);
             self.node_put(Some(x));
         }
-        self.hang_check(n)
+        self.hang_check(x, n, alone)
     }
 
-    fn hang_check(&self, n: usize) -> Result<(), AddError> {
-        if self.level_loops(n) {
+    /// Indexes `n`, just linked beside `x`, and fails if its level loops.
+    fn hang_check(&mut self, x: usize, n: usize, alone: [bool; 2]) -> Result<(), AddError> {
+        // A level the index still follows is a list in order: it ends.
+        if !self.index_insert(x, n, alone) && self.level_loops(n) {
             Err(AddError::Hang)
         } else {
             Ok(())
