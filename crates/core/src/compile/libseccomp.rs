@@ -271,6 +271,10 @@ pub struct Db {
     pub entries: BTreeMap<(Arch, u32), Entry>,
     /// The tree of the syscall being added to, while a rule is merged.
     root: Option<usize>,
+    /// Every action the tree being added to may hold (see `act_check`).
+    acts: Vec<Verdict>,
+    /// `acts` of each syscall's tree, kept while another is added to.
+    tree_acts: BTreeMap<(Arch, u32), Vec<Verdict>>,
     levels: levels::Levels,
 }
 
@@ -347,8 +351,21 @@ impl Db {
         conds: &[ArgCond],
     ) -> Result<(), Conflict> {
         let leaf = Leaf { verdict, origin };
-        let chain = self.gen_chain(arch, leaf, conds);
         let key = (arch, nr);
+        let mut acts = self.tree_acts.remove(&key).unwrap_or_default();
+        if !acts.contains(&verdict) {
+            acts.push(verdict);
+        }
+        self.acts = acts;
+        let done = self.add_to(key, leaf, conds);
+        self.tree_acts.insert(key, std::mem::take(&mut self.acts));
+        done
+    }
+
+    /// [`Db::add`] to the syscall `key`, with `self.acts` that syscall's.
+    fn add_to(&mut self, key: (Arch, u32), leaf: Leaf, conds: &[ArgCond]) -> Result<(), Conflict> {
+        let (arch, verdict, origin) = (key.0, leaf.verdict, leaf.origin);
+        let chain = self.gen_chain(arch, leaf, conds);
         match (self.entries.get(&key).copied(), chain) {
             (None, None) => {
                 self.entries.insert(key, Entry::Always(leaf));
@@ -570,6 +587,15 @@ impl Db {
 
     /// Is every action in the tree under `n` equal to `v`? Returns the first that is not.
     fn act_check(&self, n: Option<usize>, v: Verdict) -> Result<(), Option<usize>> {
+        // A tree all of whose actions are `v` needs no walk (in a syscall with
+        // thousands of ALLOW argument rules, the walk made each add linear).
+        if levels::indexing() && self.acts.iter().all(|&a| a == v) {
+            return Ok(());
+        }
+        self.act_walk(n, v)
+    }
+
+    fn act_walk(&self, n: Option<usize>, v: Verdict) -> Result<(), Option<usize>> {
         let Some(n) = n else { return Ok(()) };
         let mut cur = Some(self.level_head(n));
         while let Some(c) = cur {
@@ -579,8 +605,8 @@ impl Db {
                     return Err(Some(leaf.origin));
                 }
             }
-            self.act_check(node.nxt_t, v)?;
-            self.act_check(node.nxt_f, v)?;
+            self.act_walk(node.nxt_t, v)?;
+            self.act_walk(node.nxt_f, v)?;
             cur = node.lvl_nxt;
         }
         Ok(())
@@ -999,6 +1025,9 @@ impl Db {
                         verdict: KILL_THREAD,
                         origin: nf.origin,
                     });
+                    if !self.acts.contains(&v.verdict) {
+                        self.acts.push(v.verdict);
+                    }
                     let xm = &mut self.nodes[x];
                     if xm.act_t.is_some() {
                         xm.act_t = Some(v);

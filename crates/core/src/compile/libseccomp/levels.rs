@@ -43,11 +43,13 @@ struct Level {
 
 #[cfg(test)]
 thread_local! {
-    /// Set, levels are never indexed: the plain walk, to compare with.
+    /// Set, levels are never indexed and `act_check` always walks: the plain
+    /// walk, to compare with.
     static WALK_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn indexing() -> bool {
+/// Whether the index and the other shortcuts are on (always, but in tests).
+pub(super) fn indexing() -> bool {
     #[cfg(test)]
     if WALK_ONLY.with(|w| w.get()) {
         return false;
@@ -391,17 +393,14 @@ mod tests {
         )
     }
 
-    /// The scale bench's shape: one args[1] value per rule, every fifth an
-    /// ERRNO, every seventh with a second condition.
-    fn sibling_rules(values: impl Iterator<Item = u64>) -> Vec<String> {
+    /// The scale bench's shape: one args[1] value per rule, every fifth
+    /// `other` (ERRNO is the default action's, so runc drops those rules),
+    /// every seventh with a second condition.
+    fn sibling_rules(values: impl Iterator<Item = u64>, other: &str) -> Vec<String> {
         values
             .enumerate()
             .map(|(i, k)| {
-                let action = if i % 5 == 0 {
-                    "SCMP_ACT_ERRNO"
-                } else {
-                    "SCMP_ACT_ALLOW"
-                };
+                let action = if i % 5 == 0 { other } else { "SCMP_ACT_ALLOW" };
                 let mut conds = vec![(1, 0x1000 + k, "SCMP_CMP_EQ")];
                 if i % 7 == 0 {
                     conds.push((2, k % 9, "SCMP_CMP_LE"));
@@ -414,13 +413,14 @@ mod tests {
     #[test]
     fn many_siblings_in_any_order_build_what_the_plain_walk_builds() {
         let n = 600u64;
-        let scrambled = (0..n).map(|i| (i * 389) % n);
+        let scrambled = || (0..n).map(|i| (i * 389) % n);
         for rules in [
-            sibling_rules(0..n),
-            sibling_rules((0..n).rev()),
-            sibling_rules(scrambled),
+            sibling_rules(0..n, "SCMP_ACT_ERRNO"),
+            sibling_rules((0..n).rev(), "SCMP_ACT_LOG"),
+            sibling_rules(scrambled(), "SCMP_ACT_ERRNO"),
+            sibling_rules(scrambled(), "SCMP_ACT_LOG"),
             // Each value twice: the second finds its twin.
-            sibling_rules((0..2 * n).map(|i| i % n)),
+            sibling_rules((0..2 * n).map(|i| i % n), "SCMP_ACT_LOG"),
         ] {
             let (indexed, clean) = built(&rules, false);
             let (walked, _) = built(&rules, true);
