@@ -120,7 +120,7 @@ fn traced(argv: &[OsString], calls: u64, consumer: Consumer, pinned: bool) -> Du
     let prepared = Prepared::new(argv, judge.compiled.program.clone())
         .expect("workload found")
         .traceme(true);
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = eperm::run::event_channel();
     let consumer = std::thread::spawn(move || match consumer {
         Consumer::Blocking => rx.iter().count() as u64,
         Consumer::Tick => {
@@ -150,6 +150,8 @@ fn traced(argv: &[OsString], calls: u64, consumer: Consumer, pinned: bool) -> Du
                 events: tx,
                 started: Instant::now(),
                 own_exe: None,
+                layers: None,
+                stacks: None,
             };
             run_traced(&prepared, &sup, &containment)
         })

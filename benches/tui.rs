@@ -68,6 +68,7 @@ fn main() {
                     decision: Decision::Allowed,
                     container: None,
                     interference: None,
+                    stack: None,
                 };
                 tx.send(e).unwrap();
                 sent += 1;

@@ -22,7 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a profile: errors, risky allowances, rules that do nothing.
     Check(CheckArgs),
-    /// Change a profile with the smallest diff: allow, deny or remove syscalls.
+    /// Change a profile with the smallest diff: allow, deny or remove syscalls,
+    /// or give calls their counterparts on the other arches it names (--portable).
     Edit(EditArgs),
     /// Print the embedded default profile (Docker-compatible).
     Default,
@@ -32,6 +33,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run a program under a profile and report every call it would deny
     /// (`eperm -- CMD` is short for `eperm run -- CMD`).
+    ///
+    /// Calls that fail with EPERM or EACCES for another reason are named too, with
+    /// the layer that refused them and its fix: a capability (CAP_SYS_ADMIN…), file
+    /// modes, a shut sysctl gate, Landlock, a seccomp filter of the program's own
+    /// (local runs as root, watched in the kernel by eBPF; EPERM_LAYERS=off turns
+    /// it off).
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
     Record(RecordArgs),
@@ -264,7 +271,10 @@ pub struct SessionArgs {
     /// log, which kernel log sources to read (default: audit and kmsg).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub source: Vec<SourceName>,
-    /// Write events to FILE (`-`: stdout) as JSON lines.
+    /// Write events to FILE (`-`: stdout) as JSON lines; calls other layers
+    /// refused come as `"source":"ebpf"` with a `layer` and its evidence. eperm
+    /// does not wait for a reader that falls behind: past a bounded queue, events
+    /// are not written, and the summary says how many (it counts them all).
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<String>,
     /// No interface: the workload's output passes through, a summary follows on stderr.
@@ -276,6 +286,10 @@ pub struct SessionArgs {
     /// Run the workload again after each save (TUI).
     #[arg(long)]
     pub rerun_on_save: bool,
+    /// Don't take the caller's stack with each intercepted call (notify and
+    /// trace modes take it by default: the `stack` of --events, the Detail pane).
+    #[arg(long)]
+    pub no_stacks: bool,
     /// Write a Markdown triage report to FILE: at the end of a headless run, or
     /// when R is pressed in the TUI.
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
@@ -304,6 +318,18 @@ fn seconds(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     Duration::try_from_secs_f64(secs.max(0.0)).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// `--arch`: an arch in any of its spellings (`aarch64`, `arm64`, `SCMP_ARCH_AARCH64`).
+pub fn parse_arch(s: &str) -> Result<crate::arch::Arch, String> {
+    use crate::arch::Arch;
+    Arch::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "unknown architecture {s:?}\n  hint: one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// What `eperm docker` and `eperm oci` share.
@@ -473,6 +499,10 @@ pub struct TightenArgs {
     pub narrow: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -505,8 +535,17 @@ pub struct RecordArgs {
     /// Run the program again under OUT with --enforce; fail if anything is still denied.
     #[arg(long)]
     pub verify: bool,
+    /// Also allow the calls that take each recorded call's place on the
+    /// other arches the profile names (openat for open on arm64; with
+    /// --empty, the profile names x86_64 and aarch64), as `edit --portable`.
+    #[arg(long)]
+    pub portable: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    /// The container runtime the profile is for: its start-up calls go in a rule
+    /// of their own (default: runc and crun); `none` for plain processes only.
+    #[arg(long, value_name = "NAME|none")]
+    pub runtime: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, num_args = 1.., value_name = "CMD", value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
@@ -515,9 +554,11 @@ pub struct RecordArgs {
 /// What a profile is resolved for: `includes`/`excludes` and `archMap` depend on it.
 #[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
-    /// The target's native architecture (x86_64, aarch64, …); archMap adds its sub-arches.
-    #[arg(long)]
-    pub arch: Option<String>,
+    /// The target's native architecture: any eperm has the syscall table of
+    /// (x86_64, aarch64, arm, riscv64, s390x, ppc64le, mips64, loongarch64, …;
+    /// libseccomp, Go and uname spellings); archMap adds its sub-arches.
+    #[arg(long, value_name = "ARCH", value_parser = parse_arch)]
+    pub arch: Option<crate::arch::Arch>,
     /// Capabilities: docker (Docker's 14), all, none, or CAP_A,CAP_B.
     #[arg(long, default_value = "docker")]
     pub caps: String,
@@ -525,8 +566,10 @@ pub struct TargetArgs {
     #[arg(long)]
     pub kernel: Option<String>,
     /// The runtime that loads the profile: runc, crun or youki, optionally
-    /// @VERSION (default: the one found here, else runc's newest).
-    #[arg(long, value_name = "NAME[@VERSION]")]
+    /// @VERSION (default: the one found here, else runc's newest); `none` for a
+    /// profile meant only for `eperm run` and plain processes (no runtime's
+    /// start-up to allow).
+    #[arg(long, value_name = "NAME[@VERSION]|none")]
     pub runtime: Option<String>,
     /// The libseccomp release the runtime links, e.g. 2.5.4 (default: the
     /// runtime's, found here, else the newest eperm has the table of).
@@ -576,6 +619,16 @@ pub struct EditArgs {
     /// Remove these syscalls from every rule, so the default action applies.
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
     pub remove: Vec<String>,
+    /// For every arch the profile names (architectures, archMap) and this
+    /// host's: give each call that takes another's place there (openat for
+    /// open on arm64, open for openat on x86_64) that call's action and
+    /// conditions. After --allow, --deny and --remove.
+    #[arg(long)]
+    pub portable: bool,
+    /// With --portable: also for these native arches (comma list), e.g. a
+    /// profile of x86_64 alone to run on arm64 hosts.
+    #[arg(long, requires = "portable", value_delimiter = ',', value_name = "ARCH,..", value_parser = parse_arch)]
+    pub arch: Vec<crate::arch::Arch>,
     /// Print the change as a unified diff instead of saving it.
     #[arg(long)]
     pub dry_run: bool,
@@ -613,7 +666,8 @@ pub struct ExplainArgs {
     /// `-` reads it from standard input.
     #[arg(value_hint = ValueHint::FilePath)]
     pub profile: PathBuf,
-    /// A syscall name (or number) of the target arch.
+    /// A syscall name (or number) of the target arch. A call the arch lacks
+    /// (open on aarch64) is explained through the calls that take its place there.
     pub syscall: String,
     /// Up to six arguments: decimal, 0x hex, or names such as AF_NETLINK, CLONE_NEWUSER|CLONE_NEWNS.
     #[arg(num_args = 0..=6, value_name = "ARG")]

@@ -27,8 +27,8 @@
 //! lives in `run`, `container`, `sources`, `bpf` and `signals`.
 
 pub use eperm_core::{
-    arch, caps, compile, errno, files, json, profile, suggest, syscalls, target, untrusted,
-    verdicts,
+    arch, caps, compile, errno, files, json, layer, profile, startup, suggest, syscalls, target,
+    untrusted, verdicts,
 };
 
 #[forbid(unsafe_code)]

@@ -30,6 +30,19 @@ pub struct Denial {
     pub processes: Vec<Untrusted>,
     /// Every call was made before the workload's exec (the runtime's start-up).
     pub bootstrap: bool,
+    /// Where in the program the calls came from, with a count each: `from
+    /// make_cache_dir (cache.c:42) ← do_setup ← main` (escaped already).
+    pub sites: Vec<(u64, String)>,
+}
+
+impl Denial {
+    /// The call sites of an aggregated row, as the report lists them.
+    pub fn sites_of(row: &crate::sources::aggregate::DeniedSyscall) -> Vec<(u64, String)> {
+        row.sites
+            .iter()
+            .filter_map(|s| Some((s.hits, crate::sources::stack::summary(&s.stack)?)))
+            .collect()
+    }
 }
 
 /// A session, as the report tells it.
@@ -55,6 +68,24 @@ pub struct Triage {
     /// The command that reruns the workload outside eperm under the profile
     /// (`docker run --security-opt seccomp=…`), when the caller knows it.
     pub rerun: Option<String>,
+    /// Calls that failed with EPERM/EACCES by another layer than the profile.
+    pub other_layers: Vec<OtherLayer>,
+    /// Why the other layers were not watched, when they were not.
+    pub layers_not_watched: Option<String>,
+}
+
+/// Calls of one syscall another layer refused (see `eperm_core::layer`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OtherLayer {
+    pub syscall: String,
+    pub errno: String,
+    pub hits: u64,
+    /// `capability: CAP_SYS_ADMIN`.
+    pub layer: String,
+    pub evidence: String,
+    pub fix: String,
+    /// The profile would deny the call too.
+    pub also_seccomp: bool,
 }
 
 /// `--- a/BEFORE` / `+++ b/AFTER` (no `a/` before an absolute path) with three
@@ -129,6 +160,7 @@ impl Triage {
             let _ = writeln!(s, "- **Earlier runs:** {}", self.earlier.join("; "));
         }
         self.denials_section(&mut s);
+        self.other_layers_section(&mut s);
         s += "\n## Decisions\n\n";
         if self.decisions.is_empty() {
             s += "None: the profile stands as it was.\n";
@@ -149,6 +181,39 @@ impl Triage {
         }
         self.reproduce(&mut s);
         s
+    }
+
+    /// Only when there is something to say: calls other layers refused, or why
+    /// they were not watched.
+    fn other_layers_section(&self, s: &mut String) {
+        if let Some(why) = &self.layers_not_watched {
+            let _ = write!(s, "\n## Other layers\n\nNot watched: {why}.\n");
+            return;
+        }
+        if self.other_layers.is_empty() {
+            return;
+        }
+        s.push_str("\n## Other layers\n\nCalls that failed with EPERM or EACCES, refused by another layer than the profile:\n\n");
+        s.push_str(
+            "| syscall | errno | hits | layer | evidence | fix |\n|---|---|---:|---|---|---|\n",
+        );
+        for o in &self.other_layers {
+            let also = if o.also_seccomp {
+                " (the profile denies it too: allowing it there is not enough)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {}{also} | {} |",
+                cell(&o.syscall),
+                cell(&o.errno),
+                o.hits,
+                cell(&o.layer),
+                cell(&o.evidence),
+                cell(&o.fix)
+            );
+        }
     }
 
     fn denials_section(&self, s: &mut String) {
@@ -200,6 +265,25 @@ impl Triage {
                 cell(&d.example),
                 procs.join(", ")
             );
+        }
+        self.sites_section(s);
+    }
+
+    /// Where each syscall was called from, when stacks were taken.
+    fn sites_section(&self, s: &mut String) {
+        let with_sites: Vec<&Denial> = self
+            .denials
+            .iter()
+            .filter(|d| !d.sites.is_empty())
+            .collect();
+        if with_sites.is_empty() {
+            return;
+        }
+        s.push_str("\n### Where in the program\n\n");
+        for d in with_sites {
+            for (hits, site) in &d.sites {
+                let _ = writeln!(s, "- {} {hits}×: {}", code(&d.syscall), code(site));
+            }
         }
     }
 

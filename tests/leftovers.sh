@@ -2,10 +2,11 @@
 # What eperm (or its tests) made and nothing removed: run at the end of
 # tests/run.sh, it fails when any is still there. An entry is eperm's when its
 # name carries the pid of the eperm (or test binary) that made it —
-# `eperm-PID`, `eperm-podman-PID-…`, `eperm-cov-PID-…` — and it is left over
-# when that process is gone; entries of eperms still running (another suite on
-# the machine) are not leftovers. run.sh's own dockerd states are removed by
-# its exit trap, after this check.
+# `eperm-PID` (work directories in /run/eperm/work, cgroups), `podman-PID-…`
+# (the tests' podman stores in /run/eperm-tests), `eperm-cov-PID-…` (coverage
+# cgroups) — and it is left over when that process is gone; entries of eperms
+# still running (another suite on the machine) are not leftovers. run.sh's own
+# dockerd states are removed by its exit trap, after this check.
 set -uo pipefail
 
 found=0
@@ -14,7 +15,7 @@ left() {
   found=1
 }
 
-# The pid in an eperm name: eperm-123, eperm-podman-123-root, eperm-cov-123-1.
+# The pid in an eperm name: eperm-123, podman-123-root, eperm-cov-123-1.
 owner() {
   local name=${1##*/}
   name=${name#eperm-}
@@ -29,35 +30,33 @@ dead() {
   [ -n "$pid" ] && [ ! -e "/proc/$pid" ]
 }
 
-# Temporary directories: work dirs (agent sockets, profile copies), test stores.
-for d in "${TMPDIR:-/tmp}"/eperm-*; do
+# Work directories (agent sockets, profile copies, cidfiles) and test stores;
+# /tmp too, where eperm kept them before (and keeps them for a user without
+# XDG_RUNTIME_DIR).
+for d in /run/eperm/work/eperm-* /run/eperm-tests/podman-* "${TMPDIR:-/tmp}"/eperm-*; do
   [ -e "$d" ] || continue
   case ${d##*/} in eperm-dockerd.*) continue ;; esac
   dead "$d" && left "directory $d"
 done
 
-# Processes that name one of those, whose eperm is gone.
-#
-# One is known and not fixed yet (issue 33, open): now and then the podman test
-# whose runtime eperm does not know (`podman_in_the_tui_says_why_it_logs_when_it_ends`)
-# leaves the OCI runtime's `create` process of a container that was created and
-# never started, waiting on its exec.fifo. It is said, and killed so that the
-# machine is left clean, but does not fail the suite until that issue is fixed;
-# any other process left behind does.
+# Wrapper sessions whose eperm is gone (`owner` holds its pid).
+for s in /run/eperm/sessions/*; do
+  [ -f "$s/owner" ] || continue
+  read -r pid _ <"$s/owner" || continue
+  [ -e "/proc/$pid" ] || left "session $s"
+done
+
+# Processes that name one of those, whose eperm is gone: among them the OCI
+# runtime's `create` of a container that was created and never started.
 for p in /proc/[0-9]*; do
   cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
   for word in $cmd; do
     case $word in
-      */eperm-[0-9]* | */eperm-podman-* | */eperm-cov-*)
-        rest=${word#*/eperm-}
+      */eperm-[0-9]* | */eperm-tests/podman-* | */eperm-cov-* | */eperm-podman-*)
+        rest=${word##*/eperm-}
+        rest=${rest#tests/}
         if dead "eperm-${rest%%/*}"; then
-          case $cmd in
-            *" create --bundle "*/eperm-podman-*)
-              echo "known leftover (issue 33, open), killed: process ${p#/proc/}: $cmd" >&2
-              kill -KILL "${p#/proc/}" 2>/dev/null || true
-              ;;
-            *) left "process ${p#/proc/}: $cmd" ;;
-          esac
+          left "process ${p#/proc/}: $cmd"
           break
         fi
         ;;

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Packages the tests use: libseccomp-dev is the referee of the differential tests;
 # tmux is the real terminal of the TUI tests; docker.io and runc run the container tests,
 # podman and crun the podman tests (which make their own private stores).
-packages=(libseccomp-dev pkg-config tmux docker.io runc podman crun)
+packages=(libseccomp-dev pkg-config tmux docker.io runc podman crun golang-go)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -71,11 +71,12 @@ cargo test --features differential --test integration "$@" -- --exact --test-thr
 # The podman tests' private stores live as long as their test binary (podman's
 # state is in them): the suite's own data, removed now that it has ended, like
 # the dockerds' states. A process still using one is caught below.
-for store in "${TMPDIR:-/tmp}"/eperm-podman-*; do
-  pid=${store##*/eperm-podman-}
+for store in /run/eperm-tests/podman-*; do
+  pid=${store##*/podman-}
   pid=${pid%%-*}
   if [ -e "$store" ] && [ ! -e "/proc/$pid" ]; then rm -rf "$store"; fi
 done
+rmdir /run/eperm-tests 2>/dev/null || true
 
 # Nothing eperm made may outlive the suite: processes, temporary directories,
 # cgroups, pinned eBPF (issue 33).

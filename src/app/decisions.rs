@@ -6,9 +6,10 @@
 use super::{AfterSave, App, Effect, FileState, PastRun, Prompt, RunState, UserDecision};
 use super::{DEFAULT_SAVE_PATH, OUTPUT_CAPACITY};
 use crate::profile::edit::{self, Edit};
+use crate::profile::Action;
 use crate::profile::Profile;
 use crate::run::HoldAnswer;
-use crate::sources::event::Rule;
+use crate::sources::event::{CallArch, Rule};
 use std::path::PathBuf;
 
 /// One step of the undo history.
@@ -18,16 +19,16 @@ pub(super) struct Step {
     after: Profile,
     /// What the step did, for "undone: …".
     label: String,
-    /// The syscall whose rows change decision, with the old and new decision.
-    rows: Option<(String, UserDecision, UserDecision)>,
+    /// The syscalls whose rows change decision, with the old and new decision.
+    rows: Vec<(String, UserDecision, UserDecision)>,
 }
 
 impl Step {
     /// What the step decided, for the report.
     pub(super) fn told(&self) -> String {
-        match &self.rows {
-            Some((name, _, new)) => new.told(name),
-            None => self.label.clone(),
+        match &self.rows[..] {
+            [(name, _, new)] => new.told(name),
+            _ => self.label.clone(),
         }
     }
 }
@@ -38,7 +39,12 @@ impl App {
             return vec![];
         };
         let name = row.syscall.clone();
-        self.decide(Edit::Allow(name), UserDecision::AllowedNow)
+        let note = self.allowance_note(&name);
+        let effects = self.decide(Edit::Allow(name), UserDecision::AllowedNow);
+        if let Some(note) = note {
+            self.message += &note;
+        }
+        effects
     }
 
     /// Back to the profile's verdict: the errno it gave, or the default action.
@@ -121,7 +127,7 @@ impl App {
             before: self.profile.clone(),
             after,
             label,
-            rows,
+            rows: rows.into_iter().collect(),
         };
         self.redo.clear();
         self.apply_step(&step, true);
@@ -135,8 +141,8 @@ impl App {
         let file = self.profile.file.clone();
         self.profile = profile.clone();
         self.profile.file = file;
-        // Every row of that syscall (all arches) follows the profile.
-        if let Some((name, old, new)) = &step.rows {
+        // Every row of those syscalls (all arches) follows the profile.
+        for (name, old, new) in &step.rows {
             let decision = if forward { new } else { old };
             self.decided.insert(name.clone(), decision.clone());
             for row in self.rows.iter_mut().filter(|r| &r.syscall == name) {
@@ -183,6 +189,11 @@ impl App {
     }
 
     fn after_edit(&mut self) -> Vec<Effect> {
+        // The file holds a change not loaded: nothing is saved over it until
+        // the user has chosen (the conflict prompt).
+        if self.file_state == FileState::ChangedOnDisk {
+            return vec![];
+        }
         // With a save in flight the file may be about to hold other text: only a
         // confirmed save says what it holds.
         let on_disk = !self.saving && self.disk_text.as_deref() == Some(self.profile.text.as_str());
@@ -316,6 +327,7 @@ impl App {
         self.run.number += 1;
         self.run.denials = 0;
         self.run.interference.clear();
+        self.run.refused.clear();
         self.run.pid = None;
         self.run.state = RunState::Starting;
         // Kept for the report: what earlier runs would have had denied.
@@ -339,55 +351,144 @@ impl App {
         effects
     }
 
+    /// The file holds `text` now (read after a change notice).
     pub(super) fn file_changed(&mut self, text: String) -> Vec<Effect> {
-        if self.disk_text.as_deref() == Some(text.as_str()) || self.path_pending {
-            return vec![]; // our own write, or nothing new
+        if self.path_pending {
+            return vec![];
+        }
+        if self.disk_text.as_deref() == Some(text.as_str()) {
+            // Our own write, nothing new, or the file back to what we know.
+            self.end_conflict();
+            return vec![];
         }
         if text == self.profile.text {
             self.disk_text = Some(text);
-            self.file_state = FileState::Saved;
+            self.end_conflict();
             return vec![];
         }
-        if self.unsaved() {
-            self.file_state = FileState::ChangedOnDisk;
-            self.prompt = Some(Prompt::Conflict {
-                theirs: text,
-                show_diff: false,
-            });
-            return vec![];
+        let mine_unsaved = self.saving || self.disk_text.as_deref() != Some(&self.profile.text);
+        match crate::profile::load_str(&self.profile.file, text.clone()) {
+            Ok(theirs) if !mine_unsaved => self.reload(theirs, text),
+            loaded => self.conflict(text, loaded.err().map(|e| first_line(&e))),
         }
-        self.take_theirs(text);
         vec![]
     }
 
-    /// Loads the file's new text; our version stays reachable with `u`.
+    /// The file holds a change eperm has not loaded: nothing is saved over it
+    /// until the user chooses (keep mine, take theirs), whatever the file holds.
+    fn conflict(&mut self, theirs: String, error: Option<String>) {
+        self.file_state = FileState::ChangedOnDisk;
+        let show_diff = matches!(
+            self.prompt,
+            Some(Prompt::Conflict {
+                show_diff: true,
+                ..
+            })
+        );
+        self.message = match &error {
+            Some(e) => format!("the file on disk does not load ({e}): not saved over it"),
+            None => "the file changed on disk: not saved over it".into(),
+        };
+        self.prompt = Some(Prompt::Conflict {
+            theirs,
+            show_diff,
+            error,
+        });
+    }
+
+    /// The file is what eperm knows again: the conflict, if any, is over.
+    fn end_conflict(&mut self) {
+        if self.file_state != FileState::ChangedOnDisk {
+            return;
+        }
+        if matches!(self.prompt, Some(Prompt::Conflict { .. })) {
+            self.prompt = None;
+        }
+        self.file_state = if self.disk_text.as_deref() == Some(self.profile.text.as_str()) {
+            FileState::Saved
+        } else {
+            FileState::Unsaved
+        };
+        self.message = "the file on disk is what eperm knows again".into();
+    }
+
+    /// Loads the file's new text; our version stays reachable with `u`. When it
+    /// does not load, the conflict stays (what a save would overwrite is shown).
     pub(super) fn take_theirs(&mut self, text: String) {
-        let file = self.profile.file.clone();
-        match crate::profile::load_str(&file, text.clone()) {
-            Ok(theirs) => {
-                let step = Step {
-                    before: self.profile.clone(),
-                    after: theirs,
-                    label: "reload of the file changed on disk".into(),
-                    rows: None,
-                };
-                self.apply_step(&step, true);
-                self.undo.push(step);
-                self.redo.clear();
-                self.disk_text = Some(text);
-                // `u` brings ours back as an unsaved edit: nothing is lost.
-                self.file_state = FileState::Saved;
-                self.message = "reloaded the profile changed on disk (u brings yours back)".into();
-            }
-            Err(e) => {
-                // Perhaps half-written: wait for the next change. Ours stays in
-                // memory; a save now would be refused, as the file is not what we wrote.
-                self.disk_text = Some(text);
-                self.message = format!(
-                    "the file on disk does not load ({}); keeping yours",
-                    e.to_string().lines().next().unwrap_or("")
-                );
-            }
+        match crate::profile::load_str(&self.profile.file, text.clone()) {
+            Ok(theirs) => self.reload(theirs, text),
+            Err(e) => self.conflict(text, Some(first_line(&e))),
         }
     }
+
+    /// Makes the file's `text` (loaded as `theirs`) the profile, as one undoable
+    /// step; every row's decision follows what it now says.
+    fn reload(&mut self, theirs: Profile, text: String) {
+        let rows = self.decisions_under(&theirs);
+        let step = Step {
+            before: self.profile.clone(),
+            after: theirs,
+            label: "reload of the file changed on disk".into(),
+            rows,
+        };
+        self.apply_step(&step, true);
+        self.undo.push(step);
+        self.redo.clear();
+        self.disk_text = Some(text);
+        if matches!(self.prompt, Some(Prompt::Conflict { .. })) {
+            self.prompt = None;
+        }
+        // `u` brings ours back as an unsaved edit: nothing is lost.
+        self.file_state = FileState::Saved;
+        self.message = "reloaded the profile changed on disk (u brings yours back)".into();
+    }
+
+    /// For each syscall seen (or decided), its decision as `profile` now reads
+    /// for the call seen, where that differs from the one shown.
+    fn decisions_under(&self, profile: &Profile) -> Vec<(String, UserDecision, UserDecision)> {
+        let target = self
+            .config
+            .target
+            .clone()
+            .unwrap_or_else(|| crate::profile::Target {
+                runtime: self.config.runtime.clone(),
+                ..crate::profile::Target::docker_on_host()
+            });
+        let mode = crate::compile::Mode::Enforce;
+        let Ok(judge) = crate::run::Judge::new(profile.clone(), &target, mode) else {
+            return vec![];
+        };
+        let mut changes: Vec<(String, UserDecision, UserDecision)> = Vec::new();
+        for row in self.rows.iter().chain(&self.earlier_rows) {
+            let CallArch::Known(arch) = row.arch else {
+                continue;
+            };
+            if changes.iter().any(|(n, ..)| *n == row.syscall) {
+                continue;
+            }
+            let verdict = judge
+                .judge(arch, row.nr, row.example_args.unwrap_or_default())
+                .verdict;
+            let new = match verdict.action {
+                Action::Allow | Action::Log => UserDecision::AllowedNow,
+                Action::Errno if row.ruling.errno() != Some(verdict.data) => {
+                    UserDecision::Errno(verdict.data)
+                }
+                _ => UserDecision::StillDenied,
+            };
+            let old = self
+                .decided
+                .get(&row.syscall)
+                .cloned()
+                .unwrap_or(UserDecision::StillDenied);
+            changes.push((row.syscall.clone(), old, new));
+        }
+        changes.retain(|(_, old, new)| old != new);
+        changes
+    }
+}
+
+/// The first line of an error, for the status and prompt lines.
+fn first_line(e: &impl std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }

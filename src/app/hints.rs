@@ -72,6 +72,7 @@ fn what(mode: KeyMode, action: KeyAction) -> Option<&'static str> {
         (_, Hold) => "hold",
         (_, Pause) => "pause",
         (_, Sort) => "sort",
+        (_, Frames) => "frames",
         (_, Help) => "help",
         (_, Quit) => "quit",
         (_, Prune) => "prune unused",
@@ -251,6 +252,8 @@ impl App {
             | KeyAction::Errno
             | KeyAction::Filter
             | KeyAction::Sort => on_rows,
+            // Only where some row has a stack to unfold.
+            KeyAction::Frames => self.rows.iter().any(|r| !r.sites.is_empty()),
             KeyAction::ClearFilter => filtered,
             KeyAction::Restart | KeyAction::Hold => !watching,
             KeyAction::Bootstrap => bootstrap,

@@ -82,6 +82,8 @@ actions! {
     Pause,
     /// First seen / hits.
     Sort,
+    /// The Detail pane's stacks: every frame, or the program's own only.
+    Frames,
     Help,
     Quit,
     /// Back from the Coverage view, when no filter is set.
@@ -211,7 +213,8 @@ pub const BINDINGS: &[Binding] = {
         on(Syscalls, Char('r'), Restart, Line("r", "restart the workload under the current profile")),
         on(Syscalls, Char('h'), Hold, Line("h", "hold mode on/off")),
         on(Syscalls, Char(' '), Pause, Line("space", "pause the event stream")),
-        on(Syscalls, Char('s'), Sort, Line("s", "sort by first seen / hits")),
+        on(Syscalls, Char('s'), Sort, Line("s / f", "sort by first seen / hits; all stack frames / own code")),
+        on(Syscalls, Char('f'), Frames, Above),
         on(Syscalls, Char('c'), ToggleView, Line("c", "Coverage view: each allowance and its use (--coverage)")),
         on(Syscalls, Char('b'), Bootstrap, Line("b", "show/hide the runtime's start-up calls (before exec)")),
         on(Syscalls, Char('D'), SessionDiff, Line("D / R", "the session's diff / write the triage report (Markdown)")),
@@ -375,6 +378,7 @@ impl App {
             KeyAction::Hold => return Some(self.toggle_hold()),
             KeyAction::Pause => self.toggle_pause(),
             KeyAction::Sort => self.toggle_sort(),
+            KeyAction::Frames => self.all_frames = !self.all_frames,
             KeyAction::Help => self.help = true,
             KeyAction::Quit => return Some(self.quit()),
             KeyAction::Bootstrap => self.toggle_bootstrap(),

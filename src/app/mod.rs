@@ -23,6 +23,11 @@ mod hold_tests;
 pub mod keys;
 #[cfg(test)]
 mod keys_tests;
+pub mod layers;
+#[cfg(test)]
+mod layers_tests;
+#[cfg(test)]
+pub(crate) use layers_tests::refused as layers_refused_for_tests;
 pub mod layout;
 pub mod narrowing;
 mod prompts;
@@ -66,6 +71,8 @@ pub const DEFAULT_SAVE_PATH: &str = "eperm-profile.json";
 #[derive(Debug)]
 pub enum Msg {
     Event(Event),
+    /// What the layer watcher reported of the run.
+    Layer(crate::sources::refusal::Watch),
     Key(Key, Mods),
     /// Scroll (+1 down, -1 up) or click at a terminal cell.
     Scroll(i32),
@@ -94,6 +101,8 @@ pub enum Msg {
     },
     /// The profile's file now holds this text (from the watcher).
     FileChanged(String),
+    /// The run's events dropped so far: eperm fell behind the workload.
+    EventsDropped(u64),
     /// The profile's file changed but was not read back: why (it is no longer
     /// a regular file, it is too large, or its path leads elsewhere now).
     FileNotReloaded(String),
@@ -209,6 +218,10 @@ pub struct RunInfo {
     /// Calls of this run that failed because of eperm itself, not the profile:
     /// one line per kind (see `run::interference`).
     pub interference: Vec<(crate::sources::event::Interference, String)>,
+    /// Whether the other layers are watched (see [`layers`]).
+    pub layers: layers::Layers,
+    /// Calls other layers refused, one per syscall and finding, with their hits.
+    pub refused: Vec<(crate::sources::refusal::Refusal, u64)>,
 }
 
 /// An earlier run, kept when the workload is restarted.
@@ -279,6 +292,9 @@ pub struct Config {
     pub watching: bool,
     /// The runtime that loads the profile (a container's); `None`: eperm itself.
     pub runtime: Option<crate::target::Runtime>,
+    /// What the profile's verdicts are for, to judge an outside edit's rows by;
+    /// `None`: this machine with `runtime`.
+    pub target: Option<crate::profile::Target>,
     /// `--report FILE`: where `R` writes the triage report.
     pub report: Option<PathBuf>,
 }
@@ -297,6 +313,7 @@ impl Default for Config {
             coverage: false,
             watching: false,
             runtime: None,
+            target: None,
             report: None,
         }
     }
@@ -319,6 +336,8 @@ pub struct App {
     pub selected: usize,
     pub focus: Pane,
     pub sort: Sort,
+    /// The Detail pane shows every frame of a stack, not only the program's own.
+    pub all_frames: bool,
     pub paused: bool,
     /// Events pane: lines scrolled back from the tail (0: following).
     pub events_back: usize,
@@ -395,6 +414,8 @@ impl App {
                 coverage: config.coverage,
                 denials: 0,
                 interference: Vec::new(),
+                layers: layers::Layers::Unknown,
+                refused: Vec::new(),
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
@@ -408,6 +429,7 @@ impl App {
             selected: 0,
             focus: Pane::Syscalls,
             sort: Sort::FirstSeen,
+            all_frames: false,
             paused: false,
             events_back: 0,
             output_back: 0,
@@ -463,6 +485,10 @@ impl App {
                 self.ingest(e);
                 vec![]
             }
+            Msg::Layer(w) => {
+                self.layer(w);
+                vec![]
+            }
             Msg::Key(k, m) => self.key(k, m),
             Msg::Scroll(d) => {
                 self.scroll(d);
@@ -502,6 +528,13 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
+            Msg::EventsDropped(n) => {
+                self.message = format!(
+                    "{} dropped: eperm fell behind the workload (the rows count what came)",
+                    crate::profile::lint::plural(n as usize, "event", "events")
+                );
+                vec![]
+            }
             Msg::FileNotReloaded(why) => {
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not reloaded: {first}");

@@ -17,8 +17,13 @@ pub enum Prompt {
     },
     /// Quit with unsaved edits?
     Quit,
-    /// The file changed on disk while edits were unsaved.
-    Conflict { theirs: String, show_diff: bool },
+    /// The file holds a change not loaded: made while edits were unsaved, or
+    /// one that does not load (`error`, its first line).
+    Conflict {
+        theirs: String,
+        show_diff: bool,
+        error: Option<String>,
+    },
     /// Prune unused allowances? Shows the whole diff first; `scroll` is its first line shown.
     Prune {
         /// The profile's text the diff was made from.
@@ -38,7 +43,11 @@ impl App {
             Prompt::Quit => self.quit_key(key),
             Prompt::Errno { syscall, typing } => self.errno_key(syscall, typing, key),
             prune @ Prompt::Prune { .. } => self.prune_key(prune, key),
-            Prompt::Conflict { theirs, show_diff } => self.conflict_key(theirs, show_diff, key),
+            Prompt::Conflict {
+                theirs,
+                show_diff,
+                error,
+            } => self.conflict_key(theirs, show_diff, error, key),
         })
     }
 
@@ -144,7 +153,13 @@ impl App {
         vec![]
     }
 
-    fn conflict_key(&mut self, theirs: String, show_diff: bool, key: Key) -> Vec<Effect> {
+    fn conflict_key(
+        &mut self,
+        theirs: String,
+        show_diff: bool,
+        error: Option<String>,
+        key: Key,
+    ) -> Vec<Effect> {
         match keys::action(KeyMode::ConflictPrompt, key, Mods::NONE) {
             Some(KeyAction::KeepMine) => {
                 // Keep mine: ours overwrites theirs, knowingly.
@@ -154,6 +169,7 @@ impl App {
                 self.save_now()
             }
             Some(KeyAction::TakeTheirs) => {
+                // Theirs that does not load stays asked about (take_theirs says why).
                 self.prompt = None;
                 self.take_theirs(theirs);
                 vec![]
@@ -162,6 +178,7 @@ impl App {
                 self.prompt = Some(Prompt::Conflict {
                     theirs,
                     show_diff: !show_diff,
+                    error,
                 });
                 vec![]
             }

@@ -47,6 +47,7 @@ impl App {
                         args: r.example_args,
                         processes: unique,
                         bootstrap: r.bootstrap,
+                        sites: Denial::sites_of(r),
                     })
                 }
             }
@@ -98,6 +99,9 @@ impl App {
             decisions,
             diff: self.session_diff(false),
             rerun: None,
+            // The TUI's runs do not watch the other layers yet.
+            other_layers: Vec::new(),
+            layers_not_watched: None,
         }
     }
 

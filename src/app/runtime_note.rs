@@ -20,6 +20,9 @@ impl App {
             return Some(format!("{}: no rule of the profile applies", p.describe()));
         }
         let rt = self.config.runtime.as_ref()?;
+        if let Some(note) = start_up_note(rt, row) {
+            return Some(note);
+        }
         if !rt.knows(&row.syscall) {
             let rule = self
                 .profile
@@ -46,6 +49,22 @@ impl App {
             )
         })
     }
+}
+
+/// A folded runtime row's call that is one of the runtime's start-up calls
+/// (see [`crate::startup`]): without it, no container starts.
+fn start_up_note(rt: &crate::target::Runtime, row: &Row) -> Option<String> {
+    let arch = match row.arch {
+        crate::sources::event::CallArch::Known(arch) => arch,
+        _ => return None,
+    };
+    let calls = crate::startup::calls(rt.kind, arch, false)?;
+    (row.bootstrap && calls.contains(&row.syscall.as_str())).then(|| {
+        format!(
+            "one of {}'s start-up calls: a profile that denies it starts no container (eperm record, tighten and export allow them in a rule of their own)",
+            rt.kind.name()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -104,6 +123,31 @@ mod tests {
         // Known to 2.6.0; and eperm's own runs know every name.
         assert_eq!(note(runc("2.6.0"), "mseal", 1, Rule::Default), None);
         assert_eq!(note(None, "mseal", 1, Rule::Default), None);
+    }
+
+    #[test]
+    fn a_runtime_row_of_its_start_up_says_no_container_starts_without_it() {
+        let note = |syscall: &str, bootstrap: bool| {
+            let mut app = app_with(
+                PROFILE,
+                Config {
+                    runtime: runc("2.5.4"),
+                    ..config(None)
+                },
+            );
+            let mut e = event(syscall, 7, 0);
+            e.bootstrap = bootstrap;
+            e.comm = "runc:[2:INIT]".into();
+            app.update(Msg::Event(e));
+            // The runtime's rows are folded: not selectable until shown.
+            let row = app.rows.first().expect("a row for the event").clone();
+            app.runtime_note(&row)
+        };
+        let said = note("fstatfs", true).expect("a note");
+        assert!(said.starts_with("one of runc's start-up calls"), "{said}");
+        // Not a start-up call; and the workload's own fstatfs.
+        assert_eq!(note("mkdir", true), None);
+        assert_eq!(note("fstatfs", false), None);
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub fn event(syscall: &str, pid: u32, arg0: u64) -> Event {
         decision: Decision::Allowed,
         container: None,
         interference: None,
+        stack: None,
     }
 }
 

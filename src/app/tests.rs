@@ -305,16 +305,85 @@ fn pausing_stops_the_stream_not_the_counts() {
     assert_eq!(app.hits(), 1);
 }
 
+/// A half-written file is a change not loaded: nothing is saved over it, and
+/// the prompt goes once the file loads (nothing of ours was unsaved).
 #[test]
-fn a_half_written_file_is_waited_for() {
+fn a_half_written_file_is_asked_about_until_it_loads() {
     let mut app = app(Some("p.json"));
     app.update(Msg::FileChanged("{\"defaultAction\": ".into()));
     assert_eq!(app.profile.text, PROFILE);
-    assert!(app.prompt.is_none());
+    assert_eq!(app.file_state, FileState::ChangedOnDisk);
+    assert!(matches!(
+        app.prompt,
+        Some(Prompt::Conflict { error: Some(_), .. })
+    ));
     let theirs = theirs();
     app.update(Msg::FileChanged(theirs.clone()));
     assert_eq!(app.profile.text, theirs);
     assert_eq!(app.file_state, FileState::Saved);
+    assert!(app.prompt.is_none());
+}
+
+/// Issue 33: an outside edit that does not load said "keeping yours" with the
+/// status `[saved]`, and the next `a` wrote over it.
+#[test]
+fn an_outside_edit_that_does_not_load_is_never_saved_over_unasked() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let broken = PROFILE.replace("\"read\",", "\"read\" oops");
+    app.update(Msg::FileChanged(broken.clone()));
+    assert_eq!(app.file_state, FileState::ChangedOnDisk);
+    assert!(app.message.contains("does not load"), "{}", app.message);
+    // The prompt takes `a`; taking theirs cannot load it: still asked.
+    assert_eq!(press(&mut app, 'a'), vec![]);
+    assert_eq!(press(&mut app, 't'), vec![]);
+    assert_eq!(app.file_state, FileState::ChangedOnDisk);
+    assert!(matches!(app.prompt, Some(Prompt::Conflict { .. })));
+    assert_eq!(app.profile.text, PROFILE);
+    // Keep mine: saved over theirs, knowingly (the save expects their text).
+    let effects = press(&mut app, 'k');
+    assert_eq!(
+        effects,
+        vec![Effect::Save {
+            path: "p.json".into(),
+            text: PROFILE.into(),
+            expected_old: Some(broken)
+        }]
+    );
+}
+
+/// Edits made while the conflict is open (a held call allowed for good) stay
+/// in memory: none is saved over the file.
+#[test]
+fn edits_during_a_conflict_are_not_saved() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    app.update(Msg::FileChanged("not json".into()));
+    let edit = crate::profile::edit::Edit::Allow("mkdir".into());
+    assert_eq!(app.decide(edit, UserDecision::AllowedNow), vec![]);
+    assert_eq!(app.file_state, FileState::ChangedOnDisk);
+}
+
+/// Issue 33: after an outside edit allowed a seen syscall, its row still read
+/// "still denied" while the Detail pane showed the allowing rule.
+#[test]
+fn an_outside_edit_refreshes_the_rows_decisions() {
+    let mut app = app(Some("p.json"));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let mut rmdir = event("rmdir", 1, 0);
+    rmdir.nr = 84;
+    app.update(Msg::Event(rmdir));
+    let theirs = PROFILE.replace("\"write\"", "\"write\", \"mkdir\"");
+    app.update(Msg::FileChanged(theirs));
+    let decision = |app: &App, name: &str| {
+        let row = app.rows.iter().find(|r| r.syscall == name).unwrap();
+        row.decision.clone()
+    };
+    assert_eq!(decision(&app, "mkdir"), UserDecision::AllowedNow);
+    assert_eq!(decision(&app, "rmdir"), UserDecision::StillDenied);
+    // Undo brings ours back, and the row's decision with it.
+    press(&mut app, 'u');
+    assert_eq!(decision(&app, "mkdir"), UserDecision::StillDenied);
 }
 
 #[test]

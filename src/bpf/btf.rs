@@ -134,6 +134,13 @@ pub struct Kernel {
     pub comm: usize,
     /// The `btf_trace_sys_enter` typedef, for a `tp_btf` program.
     pub sys_enter: u32,
+    /// The `btf_trace_sys_exit` typedef (the layer watcher).
+    pub sys_exit: Option<u32>,
+    /// The `btf_trace_cap_capable` typedef: the `capability:cap_capable`
+    /// tracepoint (Linux 6.14) the layer watcher joins failed checks from.
+    pub cap_capable: Option<u32>,
+    /// `task_struct.seccomp.filter_count` (Linux 5.9): filters on the task.
+    pub filter_count: Option<usize>,
 }
 
 /// This kernel's [`Kernel`] facts, from `/sys/kernel/btf/vmlinux` (read once).
@@ -152,6 +159,9 @@ pub fn kernel() -> io::Result<Kernel> {
                     seccomp_mode: off("task_struct", "seccomp", "seccomp", "mode")?,
                     comm: member_offset(&btf, "task_struct", "comm")?,
                     sys_enter: typedef_id(&btf, "btf_trace_sys_enter")?,
+                    sys_exit: typedef_id(&btf, "btf_trace_sys_exit").ok(),
+                    cap_capable: typedef_id(&btf, "btf_trace_cap_capable").ok(),
+                    filter_count: off("task_struct", "seccomp", "seccomp", "filter_count").ok(),
                 })
             };
             read().map_err(|e| e.to_string())

@@ -168,7 +168,7 @@ pub enum CounterError {
     Load(#[from] ProgLoadError),
 }
 
-fn os(op: &'static str) -> impl FnOnce(io::Error) -> CounterError {
+pub(super) fn os(op: &'static str) -> impl FnOnce(io::Error) -> CounterError {
     move |source| CounterError::Os { op, source }
 }
 
@@ -308,7 +308,7 @@ fn attach(prog: &OwnedFd, hook: Hook) -> Result<Vec<OwnedFd>, CounterError> {
     }
 }
 
-fn raw_fd(map: &Map) -> i32 {
+pub(super) fn raw_fd(map: &Map) -> i32 {
     use std::os::fd::AsRawFd;
     map.fd.as_raw_fd()
 }
@@ -383,7 +383,16 @@ fn program(
 /// To `out` unless the caller is in the counted cgroup (or below it) and,
 /// when only filtered tasks count, under a seccomp filter.
 fn leave_unless_in_scope(a: &mut Asm, spec: &Spec, kernel: &btf::Kernel, out: Label) {
-    let id = match spec.scope {
+    leave_unless_in(a, spec.scope, out);
+    if spec.filtered_only {
+        task_field(a, spec.hook, kernel.seccomp_mode);
+        a.jump_imm(Cond::Eq, R1, 0, out);
+    }
+}
+
+/// To `out` unless the caller is in `scope` (clobbers r0–r5).
+pub(super) fn leave_unless_in(a: &mut Asm, scope: Scope, out: Label) {
+    let id = match scope {
         Scope::Cgroup(id) => {
             a.call(Helper::GetCurrentCgroupId);
             id
@@ -396,10 +405,6 @@ fn leave_unless_in_scope(a: &mut Asm, spec: &Spec, kernel: &btf::Kernel, out: La
     };
     a.load_imm64(R1, id);
     a.jump_reg(Cond::Ne, R0, R1, out);
-    if spec.filtered_only {
-        task_field(a, spec.hook, kernel.seccomp_mode);
-        a.jump_imm(Cond::Eq, R1, 0, out);
-    }
 }
 
 /// r7 = the call's number, r8 = its kind's first slot (native, ia32, x32),

@@ -64,6 +64,7 @@ pub enum Size {
 pub enum Alu {
     Add = 0x00,
     Sub = 0x10,
+    Or = 0x40,
     And = 0x50,
     Lsh = 0x60,
     Rsh = 0x70,
@@ -85,12 +86,18 @@ pub enum Cond {
 pub enum Helper {
     MapLookupElem = 1,
     MapUpdateElem = 2,
+    MapDeleteElem = 3,
+    GetCurrentPidTgid = 14,
+    GetCurrentUidGid = 15,
     GetCurrentComm = 16,
     GetCurrentTask = 35,
+    MapPushElem = 87,
     GetCurrentCgroupId = 80,
     ProbeReadKernel = 113,
+    ProbeReadUserStr = 114,
     GetCurrentAncestorCgroupId = 123,
     GetCurrentTaskBtf = 158,
+    TaskPtRegs = 175,
 }
 
 /// A place in the program a jump can go to.

@@ -16,6 +16,7 @@ const BPF_MAP_CREATE: libc::c_int = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_int = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
+const BPF_MAP_LOOKUP_AND_DELETE_ELEM: libc::c_int = 21;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 /// `BPF_TRACE_RAW_TP`: a tracing program attached as a BTF-typed raw tracepoint.
@@ -27,6 +28,10 @@ pub enum MapType {
     Hash = 1,
     Array = 2,
     PercpuArray = 6,
+    /// A hash that evicts its least recently used entries when full.
+    LruHash = 9,
+    /// FIFO of values, no keys (`bpf_map_push_elem` in, [`Map::pop`] out).
+    Queue = 22,
 }
 
 /// Program types (`enum bpf_prog_type`).
@@ -159,6 +164,17 @@ impl Map {
             flags,
         };
         bpf(cmd, &mut attr)
+    }
+
+    /// The oldest value of a queue map into `value`; false when it is empty.
+    pub fn pop(&self, value: &mut [u8]) -> io::Result<bool> {
+        assert_eq!(value.len(), self.value_size);
+        let value = value.as_mut_ptr() as u64;
+        match self.elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, 0, value, 0) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every key, in the kernel's order (a hash map's may change between calls).

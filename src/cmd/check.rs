@@ -33,6 +33,7 @@ pub fn run(args: &CheckArgs) -> Result<u8, Error> {
         plural(resolved.rules.len(), "effective rule", "effective rules")
     ));
     let mut found = lint(&profile, &resolved);
+    found.extend(crate::startup::diagnostic(&profile, &resolved));
     // Only when the runtime would otherwise start: one refusal is enough to fix first.
     if resolved.refusals.is_empty() {
         let mut added = super::merging(&mut progress, &resolved);
@@ -56,10 +57,10 @@ pub fn run(args: &CheckArgs) -> Result<u8, Error> {
     let kernel = target
         .kernel
         .map_or("unknown".to_string(), |k| k.to_string());
-    let runtime = target
-        .runtime
-        .as_ref()
-        .map_or("eperm".to_string(), |r| r.to_string());
+    let runtime = target.runtime.as_ref().map_or(
+        "none (a bare process, as `eperm run` loads it)".to_string(),
+        |r| r.to_string(),
+    );
     let target_line = format!(
         "{} (caps: {caps}, kernel: {kernel}, runtime: {runtime})",
         arches.join("+")

@@ -19,14 +19,16 @@ use std::path::Path;
 pub fn docker(args: &DockerArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let session = Session::docker(profile, &args.docker, how(common))?;
+    let mut session = Session::docker(profile, &args.docker, how(common))?;
+    session.stacks = !common.session.no_stacks;
     follow_and_report(session, common, None)
 }
 
 pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
+    let mut session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
+    session.stacks = !common.session.no_stacks;
     follow_and_report(session, common, None)
 }
 
@@ -38,7 +40,8 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
         true => Some(Pin::take(&config).map_err(Error::file(FileOp::Read, &config))?),
         false => None,
     };
-    let session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
+    let mut session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
+    session.stacks = !common.session.no_stacks;
     follow_and_report(session, common, pin.map(|pin| (config.as_path(), pin)))
 }
 
@@ -74,6 +77,7 @@ fn follow_and_report(
     let outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;
     eprint!("{}", outcome.report(profile.own_file()));
+    say_start_up(&session, common.session.enforce, outcome.exit.code());
     let report = common.session.report.as_deref();
     let Some(path) = common.output.as_deref().or(save.as_ref().map(|s| s.0)) else {
         if let Some(report) = report {
@@ -81,7 +85,7 @@ fn follow_and_report(
         }
         return Ok(outcome.exit.code());
     };
-    let runtime = session.oci_runtime().map_or("unknown", |r| r.name());
+    let runtime = session.oci_runtime();
     let allowed = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
     let text = allowed.text;
     match save.as_mut() {
@@ -111,6 +115,21 @@ fn follow_and_report(
         super::write_report(report, &triage)?;
     }
     Ok(outcome.exit.code())
+}
+
+/// Says when the runtime cannot start a container under the profile: with
+/// `--enforce` the run reproduced it (the container did not start); without,
+/// the runtime's refused calls ran LOG, and plain docker or podman would fail.
+fn say_start_up(session: &Session, enforce: bool, code: u8) {
+    let Some((why, hint)) = session.start_up_refused() else {
+        return;
+    };
+    let what = match (enforce, code) {
+        (true, 0) => "note: the container ran, yet",
+        (true, _) => "the container did not start, as under the runtime alone:",
+        (false, _) => "note: without eperm this container would not start (--enforce shows it):",
+    };
+    eprintln!("eperm: {what} {why}\n  hint: {hint}");
 }
 
 /// The session flags every container command shares, as the session takes them.

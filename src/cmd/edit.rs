@@ -16,7 +16,6 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
     let mut pin = Pin::take(&args.profile).map_err(Error::file(FileOp::Read, &args.profile))?;
     let profile = load_file(&args.profile)?;
     let applied = edit::apply_uncommented(&profile, &edits).map_err(bad_input)?;
-    refuse_new_errors(&profile, applied.text())?;
     for report in &applied.reports {
         eprintln!("{report}");
         // What the TUI's detail pane says of the name, from the same table.
@@ -25,12 +24,17 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
             eprintln!("  risk: {why}");
         }
     }
+    let text = match args.portable {
+        true => super::portable(&applied.profile, &args.arch)?,
+        false => applied.profile.text.clone(),
+    };
+    refuse_new_errors(&profile, &text)?;
     if args.dry_run {
-        let diff = unified_diff(&profile, applied.text());
+        let diff = unified_diff(&profile, &text);
         super::to_stdout(|out| out.write_all(diff.as_bytes()))?;
         return Ok(EXIT_OK);
     }
-    if save(&args.profile, &mut pin, applied.text(), &profile.text)? {
+    if save(&args.profile, &mut pin, &text, &profile.text)? {
         eprintln!("saved {}", profile.file);
     } else {
         eprintln!("{}: nothing to change, not written", profile.file);
@@ -40,9 +44,10 @@ pub fn run(args: &EditArgs) -> Result<u8, Error> {
 
 /// The edits the flags ask for, checked before the profile is read.
 fn edits(args: &EditArgs) -> Result<Vec<Edit>, Error> {
-    if args.allow.is_empty() && args.deny.is_empty() && args.remove.is_empty() {
+    let none = args.allow.is_empty() && args.deny.is_empty() && args.remove.is_empty();
+    if none && !args.portable {
         return Err(Error::bad_input(
-            "nothing to do: give --allow, --deny or --remove\n  \
+            "nothing to do: give --allow, --deny, --remove or --portable\n  \
              hint: eperm edit profile.json --allow reboot --deny ptrace,clone3:ENOSYS --dry-run",
         ));
     }
@@ -77,18 +82,23 @@ fn edits(args: &EditArgs) -> Result<Vec<Edit>, Error> {
     Ok(edits)
 }
 
-/// What `check` would call an error (for this host's target, as `check` with
-/// no target flags) that the edit brings in: refused, so that `edit` never
-/// writes a profile `check` then fails (e.g. `--deny read:4095`, an errno the
-/// runtime's libseccomp refuses). Errors the file had before are left alone.
-fn refuse_new_errors(before: &Profile, after: &str) -> Result<(), Error> {
-    let target = super::target(&crate::cli::TargetArgs {
+/// This host's target, as `check` with no target flags.
+pub fn host_target() -> crate::cli::TargetArgs {
+    crate::cli::TargetArgs {
         arch: None,
         caps: "docker".into(),
         kernel: None,
         runtime: None,
         libseccomp: None,
-    })?;
+    }
+}
+
+/// What `check` would call an error (for this host's target, as `check` with
+/// no target flags) that the edit brings in: refused, so that `edit` never
+/// writes a profile `check` then fails (e.g. `--deny read:4095`, an errno the
+/// runtime's libseccomp refuses). Errors the file had before are left alone.
+fn refuse_new_errors(before: &Profile, after: &str) -> Result<(), Error> {
+    let target = super::target(&host_target())?;
     let errors = |p: &Profile| -> Vec<Diagnostic> {
         let resolved = resolve(p, &target);
         let mut found = lint(p, &resolved);

@@ -1,6 +1,7 @@
 //! `eperm explain PROFILE SYSCALL [ARG0..ARG5]`: the verdict, the rule that decides
 //! it, and why every other rule naming the syscall does not.
 
+use crate::arch::counterparts::{self, Counterpart};
 use crate::arch::Arch;
 use crate::cli::ExplainArgs;
 use crate::compile::{self, bpf, Mode};
@@ -165,6 +166,17 @@ fn syscall_number(arch: Arch, syscall: &str) -> Result<u32, Error> {
         return Ok(nr);
     }
     syscall.parse::<u32>().map_err(|_| {
+        if crate::arch::is_known_anywhere(syscall) {
+            let on: Vec<&str> = Arch::ALL
+                .iter()
+                .filter(|a| a.syscall_nr(syscall).is_some())
+                .map(|a| a.name())
+                .collect();
+            return Error::bad_input(format!(
+                "{syscall} does not exist on {arch}, and no call takes its place there that eperm knows\n  hint: it is a syscall of {}",
+                on.join(", ")
+            ));
+        }
         let hint = crate::suggest::closest(syscall, arch.syscalls().iter().map(|&(n, _)| n))
             .map(|s| format!("\n  hint: did you mean {s}?"))
             .unwrap_or_default();
@@ -214,7 +226,22 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     super::reading(&mut progress, &args.profile);
     let profile = load_arg(&args.profile)?;
     let arch = target.arch;
-    let nr = syscall_number(arch, &args.syscall)?;
+    // A call this arch lacks (open on arm64): the calls that take its place.
+    let instead = counterparts::instead_on(&args.syscall, arch);
+    let calls: Vec<(u32, Option<&Counterpart>)> = match syscall_number(arch, &args.syscall) {
+        Ok(nr) => vec![(nr, None)],
+        Err(_) if !instead.is_empty() => instead
+            .iter()
+            .map(|c| {
+                (
+                    arch.syscall_nr(c.modern)
+                        .expect("instead_on gives calls of arch"),
+                    Some(*c),
+                )
+            })
+            .collect(),
+        Err(e) => return Err(e),
+    };
     let mut values = [0u64; 6];
     for (i, a) in args.args.iter().enumerate() {
         values[i] = parse_arg(arch, a).map_err(|e| {
@@ -226,13 +253,75 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     let (resolved, compiled) =
         super::resolve_and_compile(&profile, &target, Mode::Enforce, &mut progress)?;
     progress.show("explaining");
-    let x = Explanation::of(&profile, &resolved, &compiled, &target, nr, values);
+    let explained: Vec<(Explanation, usize)> = calls
+        .iter()
+        .map(|&(nr, c)| {
+            let (values, given) = c.map_or((values, args.args.len()), |c| {
+                moved(c, &values, args.args.len())
+            });
+            (
+                Explanation::of(&profile, &resolved, &compiled, &target, nr, values),
+                given,
+            )
+        })
+        .collect();
     progress.clear();
-    if args.json {
-        let v = x.json(&profile);
-        super::to_stdout(|out| writeln!(out, "{v}"))?;
+    if instead.is_empty() || calls.iter().all(|(_, c)| c.is_none()) {
+        let (x, given) = &explained[0];
+        return print(
+            args.json,
+            x.json(&profile),
+            x.lines(&profile, &resolved, *given),
+        );
+    }
+    let names: Vec<&str> = instead.iter().map(|c| c.modern).collect();
+    let verb = if names.len() == 1 { "takes" } else { "take" };
+    let mut lines = vec![format!(
+        "{} does not exist on {arch}: {} {verb} its place there",
+        args.syscall,
+        names.join(" and ")
+    )];
+    for rule in profile
+        .rules
+        .iter()
+        .filter(|r| r.names.iter().any(|n| n.name == args.syscall))
+    {
+        let path = profile.path(&format!("syscalls[{}]", rule.index));
+        lines.push(format!(
+            "  {path} names {}, which does nothing on {arch}",
+            args.syscall
+        ));
+    }
+    for (x, given) in &explained {
+        lines.extend(x.lines(&profile, &resolved, *given));
+    }
+    let json = serde_json::json!({
+        "syscall": args.syscall,
+        "arch": arch.name(),
+        "exists": false,
+        "instead": explained.iter().map(|(x, _)| x.json(&profile)).collect::<Vec<_>>(),
+    });
+    print(args.json, json, lines)
+}
+
+/// The legacy call's arguments where the counterpart takes them, and how
+/// many of its arguments that shows.
+fn moved(c: &Counterpart, values: &[u64; 6], given: usize) -> ([u64; 6], usize) {
+    let mut out = [0u64; 6];
+    let mut shown = 0;
+    for (i, &v) in values.iter().enumerate().take(given) {
+        if let Some(j) = c.forward(i as u8).map(usize::from).filter(|&j| j < 6) {
+            out[j] = v;
+            shown = shown.max(j + 1);
+        }
+    }
+    (out, shown)
+}
+
+fn print(json: bool, value: serde_json::Value, lines: Vec<String>) -> Result<u8, Error> {
+    if json {
+        super::to_stdout(|out| writeln!(out, "{value}"))?;
     } else {
-        let lines = x.lines(&profile, &resolved, args.args.len());
         super::to_stdout(|out| lines.iter().try_for_each(|l| writeln!(out, "{l}")))?;
     }
     Ok(EXIT_OK)

@@ -38,6 +38,14 @@ pub fn run(args: &ExportArgs) -> Result<u8, Error> {
         namespace: args.namespace.clone(),
         api: args.api.into(),
     };
+    let runtimes = super::ready::runtimes(args.target.runtime.as_deref())?;
+    let out = args
+        .output
+        .as_ref()
+        .map_or("the exported profile".to_string(), |p| {
+            p.display().to_string()
+        });
+    let profile = super::ready::made_ready(&profile, &runtimes, target.arch, &out)?;
     let text = exported(&profile, &target, args.format.into(), &meta)?;
     match &args.output {
         Some(path) => super::write_file(path, &text)?,

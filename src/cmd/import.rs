@@ -31,6 +31,8 @@ pub struct Evidence {
     pub records: u64,
     pub truncated: u64,
     pub suppressed: u64,
+    /// LSM refusal records (AppArmor, SELinux, Landlock): not the profile's.
+    pub lsm: u64,
 }
 
 impl Evidence {
@@ -228,7 +230,12 @@ fn gather(args: &ImportArgs) -> Result<Evidence, Error> {
     let mut progress = Progress::new();
     for path in &args.files {
         let name = path.display().to_string();
-        let mut each = |block: &[u8]| read(args.format, &name, block, &mut evidence, &mut progress);
+        let mut each = |block: &[u8]| {
+            if args.format != ImportFormat::Strace && args.format != ImportFormat::StraceSummary {
+                evidence.lsm += crate::sources::lsm::records(block).len() as u64;
+            }
+            read(args.format, &name, block, &mut evidence, &mut progress)
+        };
         if name == "-" {
             file::each_block(std::io::stdin().lock(), &mut each).map_err(|source| Error::Os {
                 op: "read standard input",
@@ -256,6 +263,13 @@ fn report(evidence: &Evidence) {
             "s"
         }
     );
+    if evidence.lsm > 0 {
+        eprintln!(
+            "eperm: {} LSM refusal record(s) (AppArmor, SELinux, Landlock) are not seccomp's: \
+             no allowance in the profile can help them; `eperm replay` shows each with its fix",
+            evidence.lsm
+        );
+    }
     if evidence.truncated > 0 {
         eprintln!(
             "eperm: {} record(s) were cut short and skipped",

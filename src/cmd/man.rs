@@ -120,7 +120,7 @@ fn exit_status(roff: &mut Roff, subcommand: Option<&str>) {
             ),
             (
                 "1",
-                "the profile has errors: a runtime would refuse it (or, with --baseline, it is looser than BASE)",
+                "the profile has errors: a runtime would refuse it or could not start a container under it (or, with --baseline, it is looser than BASE)",
             ),
             ("2", "bad usage, or a profile that cannot be read or parsed"),
         ],

@@ -52,6 +52,8 @@ pub fn run(args: &MergeArgs) -> Result<u8, Error> {
             s
         }
     };
+    let runtimes = super::ready::runtimes(args.target.runtime.as_deref())?;
+    let text = super::ready::made_ready_text(text, &runtimes, target.arch, &out_name)?;
     super::write_file(&args.output, &text)?;
     let rules = merged.plain.rules.len();
     eprintln!(

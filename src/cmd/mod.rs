@@ -11,6 +11,7 @@ pub mod export;
 pub mod import;
 pub mod man;
 pub mod merge;
+pub mod ready;
 pub mod rebase;
 pub mod record;
 pub mod replay;
@@ -42,19 +43,7 @@ use crate::session::live::LiveOptions;
 
 /// The target a command evaluates a profile for; unset parts default to this host.
 pub fn target(args: &TargetArgs) -> Result<Target, Error> {
-    let arch = match &args.arch {
-        None => Arch::native(),
-        Some(name) => Arch::parse(name).ok_or_else(|| {
-            let names = Arch::ALL
-                .iter()
-                .map(|a| a.name())
-                .collect::<Vec<_>>()
-                .join(", ");
-            Error::bad_input(format!(
-                "--arch: unknown architecture {name:?}\n  hint: one of {names}"
-            ))
-        })?,
-    };
+    let arch = args.arch.unwrap_or_else(Arch::native);
     let caps = CapSet::parse(&args.caps).map_err(|e| Error::bad_input(format!("--caps: {e}")))?;
     let kernel = match &args.kernel {
         None => KernelVersion::running(),
@@ -64,14 +53,19 @@ pub fn target(args: &TargetArgs) -> Result<Target, Error> {
             ))
         })?),
     };
-    let runtime =
-        crate::detect::runtime_from_args(args.runtime.as_deref(), args.libseccomp.as_deref())
-            .map_err(|e| Error::bad_input(e.0))?;
+    // `none`: a bare process (`eperm run`), which eperm's own filter loads.
+    let runtime = match args.runtime.as_deref() {
+        Some("none") => None,
+        runtime => Some(
+            crate::detect::runtime_from_args(runtime, args.libseccomp.as_deref())
+                .map_err(|e| Error::bad_input(e.0))?,
+        ),
+    };
     Ok(Target {
         arch,
         caps,
         kernel,
-        runtime: Some(runtime),
+        runtime,
     })
 }
 
@@ -279,13 +273,50 @@ pub fn write_profile(
     write_file(path, &text)
 }
 
+/// `profile` with the counterparts of `--portable` (on the arches it names,
+/// this host's and `also`), each said on stderr.
+pub fn portable(profile: &Profile, also: &[Arch]) -> Result<String, Error> {
+    let target = target(&edit::host_target())?;
+    let made = crate::profile::portable::make_portable(profile, &target, also)
+        .map_err(|e| Error::bad_input(e.to_string()))?;
+    for line in &made.added {
+        eprintln!("portable: added {line}");
+    }
+    for line in &made.left {
+        eprintln!("portable: left {line}");
+    }
+    if made.added.is_empty() && made.left.is_empty() {
+        let mut arches = crate::profile::portable::every_native(profile, target.arch);
+        arches.extend(
+            also.iter()
+                .filter(|a| !arches.contains(a))
+                .collect::<Vec<_>>(),
+        );
+        let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+        eprintln!(
+            "portable: every call has its counterparts on {}",
+            names.join(", ")
+        );
+    }
+    Ok(made.profile.text)
+}
+
 /// "Deny everything with EPERM" for `native` and the sub-arches `archMap` gives it;
 /// clone3 alone gets ENOSYS, so that glibc falls back to clone when clone3 is not needed.
 pub fn empty_profile(native: Arch) -> String {
-    let subs: Vec<&str> = sub_arches(native).iter().map(|a| a.scmp_name()).collect();
+    empty_profile_for(&[native])
+}
+
+/// [`empty_profile`] with an `archMap` entry for each of `natives` (the
+/// first is this host's), as Docker's default has one for every arch.
+pub fn empty_profile_for(natives: &[Arch]) -> String {
+    let entry = |native: &Arch| {
+        let subs: Vec<&str> = sub_arches(*native).iter().map(|a| a.scmp_name()).collect();
+        serde_json::json!({ "architecture": native.scmp_name(), "subArchitectures": subs })
+    };
     let profile = serde_json::json!({
         "defaultAction": "SCMP_ACT_ERRNO",
-        "archMap": [{ "architecture": native.scmp_name(), "subArchitectures": subs }],
+        "archMap": natives.iter().map(entry).collect::<Vec<_>>(),
         "syscalls": [{
             "names": ["clone3"],
             "action": "SCMP_ACT_ERRNO",

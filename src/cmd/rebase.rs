@@ -35,12 +35,21 @@ pub fn run(args: &RebaseArgs) -> Result<u8, Error> {
     for line in report(&done.items, &done.notes) {
         eprintln!("{line}");
     }
+    // The result starts the containers it is meant for (see `ready`).
+    let runtimes = super::ready::runtimes(args.target.runtime.as_deref())?;
+    let out = args
+        .output
+        .as_ref()
+        .map_or("the rebased profile".to_string(), |p| {
+            p.display().to_string()
+        });
+    let profile = super::ready::made_ready(&done.profile, &runtimes, target.arch, &out)?;
     match &args.output {
         Some(path) => {
-            super::write_file(path, &done.profile.text)?;
+            super::write_file(path, &profile.text)?;
             eprintln!("eperm: wrote {}", path.display());
         }
-        None => super::to_stdout(|out| out.write_all(done.profile.text.as_bytes()))?,
+        None => super::to_stdout(|out| out.write_all(profile.text.as_bytes()))?,
     }
     Ok(if done.conflicts() == 0 {
         EXIT_OK

@@ -11,7 +11,17 @@ use crate::sources::logs::Wanted;
 
 pub fn run(args: &RecordArgs) -> Result<u8, Error> {
     let out_name = args.output.display().to_string();
-    let base = if args.start.empty {
+    let runtimes = super::ready::runtimes(args.runtime.as_deref())?;
+    let base = if args.start.empty && args.portable {
+        // Portable to what? The two arches containers run on most, this host's first.
+        let mut natives = vec![Arch::native()];
+        natives.extend(
+            [Arch::X86_64, Arch::Aarch64]
+                .iter()
+                .filter(|&&a| a != Arch::native()),
+        );
+        load_str(&out_name, super::empty_profile_for(&natives))?
+    } else if args.start.empty {
         load_str(&out_name, super::empty_profile(Arch::native()))?
     } else {
         load_or_default(args.start.base.as_deref())?
@@ -33,7 +43,13 @@ pub fn run(args: &RecordArgs) -> Result<u8, Error> {
         );
     }
     let from = format!("a recorded run of {command}");
-    super::write_profile(&args.output, &allowed.text, &from, &args.format)?;
+    let text = super::ready::made_ready_text(allowed.text, &runtimes, Arch::native(), &out_name)?;
+    // After the runtimes' start-up calls, so that theirs get counterparts too.
+    let text = match args.portable {
+        true => super::portable(&load_str(&out_name, text)?, &[])?,
+        false => text,
+    };
+    super::write_profile(&args.output, &text, &from, &args.format)?;
     let known = &allowed.names;
     eprintln!(
         "eperm: {} ({}); wrote {out_name} allowing {} more syscall{}{}{}",

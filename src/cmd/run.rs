@@ -28,7 +28,8 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
         sources: args.session.log_sources(),
     };
     let profile = load_or_default(args.profile.as_deref())?;
-    let session = Session::local(profile, args.command.clone(), &how)?;
+    let mut session = Session::local(profile, args.command.clone(), &how)?;
+    session.stacks = !args.session.no_stacks;
     if tui {
         // Fail before the screen changes when the command cannot be found.
         session.check_program()?;

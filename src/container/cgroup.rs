@@ -28,6 +28,7 @@ impl Parent {
         let mount = crate::run::contain::cgroup2_mount().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mount on this host")
         })?;
+        sweep_dead();
         let path = format!("/eperm-cov-{}-{number}", std::process::id());
         let dir = mount.join(&path[1..]);
         std::fs::create_dir(&dir)?;
@@ -71,6 +72,35 @@ impl Drop for Parent {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Removes the parents (`eperm-cov-PID-N`, on every hierarchy) of eperms that
+/// were killed before they could: those whose eperm is gone and that are empty.
+fn sweep_dead() {
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let mut roots: Vec<PathBuf> = hierarchies.flatten().map(|e| e.path()).collect();
+    roots.push(PathBuf::from("/sys/fs/cgroup"));
+    for root in roots {
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("eperm-cov-"))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = remove_tree(&entry.path());
+            }
         }
     }
 }

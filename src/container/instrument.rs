@@ -11,7 +11,7 @@
 //!   sends every syscall that only the default would deny to NOTIFY. runc's init
 //!   makes calls after loading the filter and before eperm holds the listener: a
 //!   NOTIFY on any of those would wait for ever, so they
-//!   ([`RUNC_HANDOFF`](super::oci_runtime::RUNC_HANDOFF)) stay LOG. Calls that an
+//!   (runc's start-up calls, [`crate::startup`]) stay LOG. Calls that an
 //!   argument condition lets through only sometimes are left to the default
 //!   (LOG): a JSON rule cannot express "none of those conditions held".
 //!
@@ -30,15 +30,47 @@ pub enum Instrument {
     /// `listener`: the agent's socket (`listenerPath`), when the runtime reads it
     /// from the profile; `None` when something else sets it (eperm's runc wrapper).
     /// `runtime`: the one that loads the copy (what it takes NOTIFY for).
+    /// `refused`: the runtime's start-up calls the original refuses, which keep
+    /// their denial (`--enforce`): the container then fails to start as it
+    /// would under the original (see [`crate::startup`]).
     Notify {
         listener: Option<String>,
         runtime: OciRuntime,
+        refused: Vec<String>,
     },
+}
+
+impl Instrument {
+    /// The calls the copy leaves LOG: the runtime's handoff, but what stays refused.
+    fn handoff(&self) -> Vec<&'static str> {
+        match self {
+            Instrument::Log => Vec::new(),
+            Instrument::Notify {
+                runtime, refused, ..
+            } => runtime
+                .handoff()
+                .iter()
+                .copied()
+                .filter(|n| !refused.iter().any(|r| r == n))
+                .collect(),
+        }
+    }
+
+    fn refused(&self) -> &[String] {
+        match self {
+            Instrument::Log => &[],
+            Instrument::Notify { refused, .. } => refused,
+        }
+    }
 }
 
 /// The `comment` of the extra rule, so a reader of the copy knows where it came from.
 pub const EXTRA_RULE_COMMENT: &str =
     "eperm: syscalls the original profile denies by its default action, reported to eperm";
+
+/// The `comment` of the rule that keeps the runtime's refused start-up calls refused.
+pub const REFUSED_RULE_COMMENT: &str =
+    "eperm --enforce: the container runtime's start-up calls the original profile refuses, refused as by it";
 
 /// Actions that stop a call: the ones eperm reports instead of applying.
 pub fn denies(action: Action) -> bool {
@@ -80,9 +112,31 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
     for rule in rules {
         out.extend(instrument_rule(rule, how));
     }
-    if let Instrument::Notify { listener, runtime } = how {
+    if let Instrument::Notify {
+        listener, runtime, ..
+    } = how
+    {
         if default_denies && !runtime.notifies_default() {
-            let names = only_default_denies(profile, target, runtime.handoff());
+            let handoff = how.handoff();
+            let mut names = only_default_denies(profile, target, &handoff);
+            // What stays refused keeps the default's denial, not NOTIFY.
+            let refused: Vec<String> = names
+                .iter()
+                .filter(|n| how.refused().contains(n))
+                .cloned()
+                .collect();
+            names.retain(|n| !refused.contains(n));
+            if !refused.is_empty() {
+                let mut rule = json!({
+                    "names": refused,
+                    "action": profile.default_action.name(),
+                    "comment": REFUSED_RULE_COMMENT,
+                });
+                if let Some(errno) = profile.default_errno {
+                    rule["errnoRet"] = json!(errno);
+                }
+                out.push(rule);
+            }
             if !names.is_empty() {
                 out.push(json!({
                     "names": names,
@@ -112,14 +166,41 @@ fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
         return vec![rule];
     }
     let fields = rule.as_object_mut().expect("rules are objects");
+    // What stays refused keeps the rule as written (unconditional rules only:
+    // a condition may let the runtime's call through, see `startup::readiness`).
+    let unconditional = fields
+        .get("args")
+        .and_then(Value::as_array)
+        .is_none_or(|a| a.is_empty());
+    let kept = match unconditional {
+        true => take_names(fields, how.refused()),
+        false => None,
+    };
     fields.shift_remove("errnoRet");
-    match how {
+    let mut out = match how {
         Instrument::Log => {
             fields.insert("action".into(), json!("SCMP_ACT_LOG"));
             vec![rule]
         }
-        Instrument::Notify { runtime, .. } => split_handoff(fields, runtime.handoff()),
+        Instrument::Notify { .. } => split_handoff(fields, &how.handoff()),
+    };
+    out.extend(kept);
+    out
+}
+
+/// Takes the names in `refused` out of the rule `fields`: a copy of the rule
+/// with those names only, `None` when it names none of them.
+fn take_names(fields: &mut Map<String, Value>, refused: &[String]) -> Option<Value> {
+    let names = fields.get_mut("names").and_then(Value::as_array_mut)?;
+    let is_refused = |n: &Value| n.as_str().is_some_and(|n| refused.iter().any(|r| r == n));
+    let taken: Vec<Value> = names.iter().filter(|n| is_refused(n)).cloned().collect();
+    if taken.is_empty() {
+        return None;
     }
+    names.retain(|n| !is_refused(n));
+    let mut kept = fields.clone();
+    kept.insert("names".into(), Value::Array(taken));
+    Some(Value::Object(kept))
 }
 
 /// A NOTIFY rule for the names the runtime allows it for, a LOG rule for the
@@ -233,6 +314,7 @@ mod tests {
         let how = Instrument::Notify {
             listener: Some("/run/eperm.sock".into()),
             runtime,
+            refused: Vec::new(),
         };
         let copy = instrument(&original, &target(), &how);
         let parsed: Value = serde_json::from_str(&copy).unwrap();
@@ -313,6 +395,49 @@ mod tests {
                 assert!(!names.iter().any(|n| handoff.contains(&n.as_str().unwrap())));
             }
         }
+    }
+
+    /// `--enforce`: runc's start-up calls the original refuses stay refused as
+    /// it refuses them (a NOTIFY would hang runc, a LOG would let it start).
+    #[test]
+    fn enforcing_copy_keeps_refused_start_up_calls_refused_as_written() {
+        let text = with_denials(
+            r#"{"names": ["fstatfs", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}"#,
+        )
+        .replace(
+            r#""SCMP_ACT_ERRNO","#,
+            r#""SCMP_ACT_ERRNO", "defaultErrnoRet": 13,"#,
+        );
+        let original = load_str("p.json", text.clone()).unwrap();
+        let how = Instrument::Notify {
+            listener: Some("/run/eperm.sock".into()),
+            runtime: OciRuntime::Runc,
+            refused: vec!["fstatfs".into(), "capset".into()],
+        };
+        let copy = instrument(&original, &target(), &how);
+        let profile = load_str("copy.json", copy.clone()).unwrap();
+        let compiled = compile(&resolve(&profile, &target()), Mode::Enforce).unwrap();
+        let x86_64 = |name: &str| {
+            let nr = Arch::X86_64.syscall_nr(name).unwrap();
+            compiled.evaluate(Arch::X86_64, nr, [0; 6]).verdict
+        };
+        assert_eq!(
+            x86_64("fstatfs"),
+            Verdict::of(Action::Errno, Some(1)),
+            "{copy}"
+        );
+        assert_eq!(
+            x86_64("capset"),
+            Verdict::of(Action::Errno, Some(13)),
+            "{copy}"
+        );
+        assert_eq!(x86_64("mkdir").action, Action::Notify);
+        assert_eq!(
+            x86_64("execve").action,
+            Action::Log,
+            "the rest of the handoff"
+        );
+        assert_eq!(x86_64("mount").action, Action::Notify);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct Launch {
     /// Notify (with `agent`) or Log.
     pub mode: Interception,
     /// NOTIFY: the copy leaves some calls LOG (runc's handoff, see
-    /// `oci_runtime::RUNC_HANDOFF`), so the kernel log sources are read too.
+    /// `OciRuntime::handoff`), so the kernel log sources are read too.
     pub notify_logs: bool,
     /// The socket the instrumented profile's `listenerPath` names.
     pub agent: Option<Agent>,
@@ -187,7 +187,7 @@ fn follow(
 }
 
 /// LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
-/// copy had to leave LOG (see `oci_runtime::RUNC_HANDOFF`), when it can.
+/// copy had to leave LOG (see `OciRuntime::handoff`), when it can.
 fn log_feed<'a>(launch: &Launch, logs: &'a LogOptions) -> Result<Option<LogFeed<'a>>, RunError> {
     if launch.mode != Interception::Log && !launch.notify_logs {
         return Ok(None);
@@ -391,7 +391,7 @@ fn serve_agent(
 
 /// runc's init waits for the agent from the moment it loads the filter: a call
 /// of its own that the copy notifies before the listener reaches eperm would
-/// wait for ever (see `oci_runtime::RUNC_HANDOFF`). Once the container exists,
+/// wait for ever (see `OciRuntime::handoff`). Once the container exists,
 /// the runtime gets `timeout` to hand over; then the client is killed and `stalled` set,
 /// so that the run ends with an error instead of hanging.
 fn watch_handoff(

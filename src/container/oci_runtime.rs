@@ -6,10 +6,14 @@
 //! Measured here (runc 1.1.5, crun 1.8.1, kernel 6.18):
 //! - runc refuses NOTIFY as the default action and for `write`, and its init makes
 //!   calls between loading the filter and handing the listener over
-//!   ([`RUNC_HANDOFF`]): those must stay LOG or runc waits for ever.
+//!   (`runc_handoff`): those must stay LOG or runc waits for ever.
 //! - crun takes NOTIFY anywhere (default action and `write` included) and hands
 //!   the listener to `listenerPath` before its init makes a single call under the
 //!   filter: a copy that notifies everything starts and runs. Nothing stays LOG.
+
+use crate::arch::Arch;
+use crate::target::RuntimeKind;
+use std::sync::OnceLock;
 
 /// Which OCI runtime runs the container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,70 +22,20 @@ pub enum OciRuntime {
     Crun,
 }
 
-/// What runc's init (Go) calls or not depending on scheduling — thread
-/// wake-ups, preemption signals, the collector — so that a run that did not see
-/// one says nothing about the next: seen once without `futex`, the next plain
-/// `runc run` under the saved profile died in `futexwakeup` (a busy machine).
-/// A saved profile's start-up rule for runc allows them all.
-pub const GO_SCHEDULING: &[&str] = &[
-    "futex",
-    "getpid",
-    "gettid",
-    "madvise",
-    "mmap",
-    "munmap",
-    "nanosleep",
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "sched_yield",
-    "sigaltstack",
-    "tgkill",
-];
-
-/// Syscalls that stay LOG in a NOTIFY copy for runc: what runc 1.1's init (Go)
-/// calls between loading the filter and handing the listener over, as measured
-/// here under a deny-everything profile, plus the Go runtime's own housekeeping.
-pub const RUNC_HANDOFF: &[&str] = &[
-    "capget",
-    "capset",
-    "chdir",
-    "clone",
-    "close",
-    "epoll_ctl",
-    "epoll_pwait",
-    "execve",
-    "exit",
-    "exit_group",
-    "faccessat2",
-    "fcntl",
-    "fstat",
-    "fstatfs",
-    "futex",
-    "getcwd",
-    "getdents64",
-    "getpid",
-    "getppid",
-    "gettid",
-    "madvise",
-    "mmap",
-    "mprotect",
-    "munmap",
-    "nanosleep",
-    "newfstatat",
-    "openat",
-    "prctl",
-    "read",
-    "rt_sigaction",
-    "rt_sigprocmask",
-    "rt_sigreturn",
-    "sched_yield",
-    "setgid",
-    "setgroups",
-    "setuid",
-    "sigaltstack",
-    "tgkill",
-    "write",
-];
+/// Syscalls that stay LOG in a NOTIFY copy for runc: runc's start-up calls
+/// without no-new-privileges (see [`crate::startup`], where they were measured
+/// under a deny-everything profile, its Go runtime's housekeeping included):
+/// runc makes them between loading the filter and handing the listener over.
+fn runc_handoff() -> &'static [&'static str] {
+    static HANDOFF: OnceLock<Vec<&'static str>> = OnceLock::new();
+    HANDOFF.get_or_init(|| {
+        // Measured on x86_64; the names are the ones Go's runtime uses elsewhere too.
+        let arch = Arch::native();
+        crate::startup::calls(RuntimeKind::Runc, arch, false)
+            .or_else(|| crate::startup::calls(RuntimeKind::Runc, Arch::X86_64, false))
+            .expect("runc's start-up is known on x86_64")
+    })
+}
 
 impl OciRuntime {
     /// The runtime a program name or path stands for (`/usr/bin/crun`, `runc`);
@@ -96,9 +50,14 @@ impl OciRuntime {
     }
 
     pub fn name(self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The runtime as targets and [`crate::startup`] know it.
+    pub fn kind(self) -> RuntimeKind {
         match self {
-            OciRuntime::Runc => "runc",
-            OciRuntime::Crun => "crun",
+            OciRuntime::Runc => RuntimeKind::Runc,
+            OciRuntime::Crun => RuntimeKind::Crun,
         }
     }
 
@@ -106,7 +65,7 @@ impl OciRuntime {
     /// filter before eperm holds the listener.
     pub fn handoff(self) -> &'static [&'static str] {
         match self {
-            OciRuntime::Runc => RUNC_HANDOFF,
+            OciRuntime::Runc => runc_handoff(),
             OciRuntime::Crun => &[],
         }
     }

@@ -22,6 +22,9 @@ pub struct Plan {
     pub mode: Interception,
     /// What the profile is resolved for (Docker keeps or drops rules by its caps).
     pub target: Target,
+    /// `--enforce`: the runtime's start-up calls the profile refuses stay
+    /// refused in the copy, so the container fails to start as it would.
+    pub enforce: bool,
     work: WorkDir,
 }
 
@@ -44,13 +47,34 @@ pub enum Launcher {
 }
 
 impl Plan {
-    pub fn new(runtime: Launcher, mode: Interception, target: Target) -> std::io::Result<Plan> {
+    pub fn new(
+        runtime: Launcher,
+        mode: Interception,
+        target: Target,
+        enforce: bool,
+    ) -> std::io::Result<Plan> {
         Ok(Plan {
             runtime,
             mode,
             target,
+            enforce,
             work: WorkDir::create()?,
         })
+    }
+
+    /// The start-up calls of the runtime that `profile` refuses (see
+    /// [`crate::startup::readiness`]); none unless enforcing.
+    pub fn refused_start_up(&self, profile: &Profile) -> Vec<String> {
+        if !self.enforce {
+            return Vec::new();
+        }
+        let resolved = crate::profile::resolve(profile, &self.target);
+        match crate::startup::readiness(&resolved, crate::startup::no_new_privs(profile)) {
+            crate::startup::Readiness::Missing(names) => {
+                names.into_iter().map(String::from).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// The directory each run's files (the profile's copy, the agent socket) go in.
@@ -179,6 +203,7 @@ impl Plan {
             Some(_) => Instrument::Notify {
                 listener: None,
                 runtime: OciRuntime::Runc,
+                refused: self.refused_start_up(profile),
             },
             None => Instrument::Log,
         };
@@ -251,6 +276,7 @@ impl Plan {
             Some(agent) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
                 runtime: OciRuntime::Runc,
+                refused: self.refused_start_up(profile),
             },
             None => Instrument::Log,
         };
@@ -289,6 +315,11 @@ impl Plan {
             (Some(agent), Some(runtime)) => Instrument::Notify {
                 listener: Some(agent.path().display().to_string()),
                 runtime,
+                // crun hands the listener over first: eperm answers its calls itself.
+                refused: match runtime.handoff().is_empty() {
+                    true => Vec::new(),
+                    false => self.refused_start_up(profile),
+                },
             },
             _ => Instrument::Log,
         };
@@ -321,6 +352,7 @@ impl Plan {
                 &client.run.global,
                 client.runtime.or(client.run.runtime.as_deref()),
                 &name,
+                &cidfile,
             ),
             mode: self.mode,
             notify_logs,
@@ -351,7 +383,9 @@ struct PodmanRun<'a> {
 }
 
 /// A private directory for the runs' files (profile copies, cidfiles, agent
-/// sockets, bundles), removed at the end.
+/// sockets, bundles), removed at the end: `eperm-PID` in eperm's state
+/// directory (see [`super::state::work_parent`]), never a name another user
+/// could plant in /tmp; only a user without `XDG_RUNTIME_DIR` gets one there.
 struct WorkDir {
     path: PathBuf,
 }
@@ -359,13 +393,16 @@ struct WorkDir {
 impl WorkDir {
     fn create() -> std::io::Result<WorkDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let temp = std::env::temp_dir();
+        let parent = match super::state::work_parent() {
+            Some(made) => made?,
+            None => std::env::temp_dir(),
+        };
         // What eperms killed before they could clean up left (agent sockets,
         // profile copies): theirs alone, by pid, never a live eperm's.
-        for stale in crate::run::contain::left_by_dead_eperms(&temp) {
+        for stale in crate::run::contain::left_by_dead_eperms(&parent) {
             let _ = std::fs::remove_dir_all(stale);
         }
-        let path = temp.join(format!("eperm-{}", std::process::id()));
+        let path = parent.join(format!("eperm-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(WorkDir { path })

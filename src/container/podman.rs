@@ -7,6 +7,7 @@ use super::docker::{Dialect, GlobalFlags, RunArgs};
 use super::oci_runtime::OciRuntime;
 use crate::caps::CapSet;
 use std::ffi::OsString;
+use std::path::Path;
 
 /// podman 4's `run` flags that take no value, its global ones (which podman
 /// takes after `run` too) included.
@@ -131,21 +132,54 @@ fn runtime_in_help(help: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// What removes the container if eperm ends first: at once (`--time 0`: no stop
-/// timeout), and quietly when `--rm` already did; with the user's own options
-/// before `run` (`--root`, `--runroot` say where the container is).
-pub fn cleanup_argv(global: &[OsString], runtime: Option<&str>, name: &str) -> Vec<OsString> {
-    let mut argv: Vec<OsString> = vec!["podman".into()];
+/// What removes the container if eperm ends first: `podman rm` at once (`--time
+/// 0`: no stop timeout), quietly when `--rm` already did, with the user's own
+/// options before `run` (`--root`, `--runroot` say where the container is);
+/// then what podman forgot. podman killed while its runtime creates the
+/// container (measured with podman 4.3 and crun 1.8) records it nowhere, so `rm`
+/// leaves the runtime's created container, its init waiting for a `start` that
+/// never comes, with its conmon: every process naming the container's id (from
+/// the cidfile) is deleted through the runtime and killed, until none is left
+/// (a create still under way finishes later).
+pub fn cleanup_argv(
+    global: &[OsString],
+    runtime: Option<&str>,
+    name: &str,
+    cidfile: &Path,
+) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
+        "sh".into(),
+        "-c".into(),
+        CLEANUP.into(),
+        "eperm-cleanup".into(),
+    ];
+    argv.push(runtime.unwrap_or_default().into());
+    argv.push(name.into());
+    argv.push(cidfile.into());
     argv.extend(global.iter().cloned());
-    if let Some(runtime) = runtime {
-        argv.push("--runtime".into());
-        argv.push(runtime.into());
-    }
-    for a in ["rm", "--force", "--ignore", "--time", "0", name] {
-        argv.push(a.into());
-    }
     argv
 }
+
+/// [`cleanup_argv`]'s script: `$1` the runtime (empty: podman's default),
+/// `$2` the container's name, `$3` its cidfile, then podman's global options.
+/// The id is searched for with a pattern that does not match itself (grep's
+/// own command line holds it).
+const CLEANUP: &str = r#"rt=$1 name=$2 cidfile=$3
+shift 3
+podman "$@" ${rt:+--runtime "$rt"} rm --force --ignore --time 0 "$name" >/dev/null 2>&1
+id=$(cat "$cidfile" 2>/dev/null)
+case $id in ''|*[!0-9a-f]*) exit 0 ;; esac
+last=${id#"${id%?}"}
+pattern="${id%?}[$last]"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  pids=$(grep -l -s -a -e "$pattern" /proc/[0-9]*/cmdline | cut -d/ -f3)
+  [ -n "$pids" ] || exit 0
+  [ -n "$rt" ] || rt=$(podman "$@" info --format '{{.Host.OCIRuntime.Path}}' 2>/dev/null)
+  "${rt:-crun}" delete --force "$id" >/dev/null 2>&1
+  kill -KILL $pids 2>/dev/null
+  sleep 0.1
+done
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -244,13 +278,22 @@ mod tests {
             "podman --root /srv/s --runtime runc run --security-opt seccomp=/tmp/p.json \
              --cidfile /tmp/cid --name eperm-1 --rm img true"
         );
-        let cleanup: Vec<String> = cleanup_argv(&run.global, Some("runc"), "eperm-1")
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let cleanup: Vec<String> =
+            cleanup_argv(&run.global, Some("runc"), "eperm-1", Path::new("/w/cid"))
+                .iter()
+                .skip(3)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
         assert_eq!(
-            cleanup.join(" "),
-            "podman --root /srv/s --runtime runc rm --force --ignore --time 0 eperm-1"
+            cleanup,
+            [
+                "eperm-cleanup",
+                "runc",
+                "eperm-1",
+                "/w/cid",
+                "--root",
+                "/srv/s"
+            ]
         );
     }
 

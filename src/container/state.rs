@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 /// Where eperm keeps what it hands its runc wrapper.
 pub const STATE_DIR: &str = "/run/eperm";
 const SESSIONS: &str = "sessions";
+/// The runs' work directories, `eperm-PID` each (see [`work_parent`]).
+const WORK: &str = "work";
 /// What eperm asks of the wrapper (a [`Request`] as JSON).
 const REQUEST: &str = "request.json";
 /// The audit session's id, written by the wrapper.
@@ -103,6 +105,22 @@ fn refused(path: &Path, why: &str) -> Error {
             "{}: {why}: eperm's state directory must be root's, mode 700",
             path.display()
         ),
+    )
+}
+
+/// The runs' work directories' parent: `/run/eperm/work` as root (root's, mode
+/// 0700 at each level, made if absent); as another user, the same below
+/// `$XDG_RUNTIME_DIR`. `None` for a user without one.
+pub fn work_parent() -> Option<std::io::Result<PathBuf>> {
+    let base = if nix::unistd::geteuid().is_root() {
+        PathBuf::from(STATE_DIR)
+    } else {
+        PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR")?).join("eperm")
+    };
+    Some(
+        Dir::create(None, &base)
+            .and_then(|state| Dir::create(Some(&state), Path::new(WORK)))
+            .map(|work| work.path),
     )
 }
 

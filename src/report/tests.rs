@@ -46,8 +46,9 @@ fn workload_text_cannot_break_out_of_its_cell() {
             rule: "defaultAction".into(),
             example: "mkdir(\"a|b`c\", 0777)".into(),
             args: None,
-            processes: vec![hostile],
+            processes: vec![hostile.clone()],
             bootstrap: false,
+            sites: vec![(2, format!("from {hostile} (a|b.c:3) ← main"))],
         }],
         ..Triage::default()
     };
@@ -65,6 +66,13 @@ fn workload_text_cannot_break_out_of_its_cell() {
     );
     assert!(row.contains(r#"``mkdir("a\|b`c", 0777)``"#), "{row}");
     assert!(!report.contains('\x1b'), "{report}");
+    // The call site, from the workload's binary, is a code span of its own.
+    assert!(
+        report.contains(
+            "- `mkdir` 2×: ``from x` | **bold** [l](http://e) \\33[31m (a|b.c:3) ← main``\n"
+        ),
+        "{report}"
+    );
 }
 
 #[test]

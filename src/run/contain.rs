@@ -38,9 +38,12 @@ impl Containment {
         let mut cleanup_argv: Vec<*const libc::c_char> =
             cleanup.iter().map(|a| a.as_ptr()).collect();
         cleanup_argv.push(std::ptr::null());
-        let cgroup = make_cgroup();
-        let kill_file = cgroup.as_ref().map(|c| cstring(&c.join("cgroup.kill")));
-        let dir = cgroup.as_ref().map(|c| cstring(c));
+        // The watchdog first, the cgroup after: an eperm killed in between
+        // leaves no cgroup for the watchdog not to know of (it removes the
+        // path whether or not it came to exist).
+        let planned = cgroup_path();
+        let kill_file = planned.as_ref().map(|c| cstring(&c.join("cgroup.kill")));
+        let dir = planned.as_ref().map(|c| cstring(c));
         let mut fds = [0; 2];
         // SAFETY: pipe2 fills the array with two new fds.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -66,6 +69,7 @@ impl Containment {
             }
         }
         drop(read);
+        let cgroup = planned.filter(|dir| std::fs::create_dir(dir).is_ok());
         Ok(Containment {
             signal: Some(write),
             watchdog: pid,
@@ -245,8 +249,6 @@ unsafe fn run_quietly(argv: &[*const libc::c_char]) {
     }
 }
 
-/// A cgroup v2 directory for the workload, below eperm's own; `None` when there is
-/// no cgroup2 mount or we may not write there (not root, delegated elsewhere).
 /// The entries of `parent` named `eperm-PID` whose eperm is gone (no process
 /// `PID`): what a SIGKILLed eperm left, for the next one to remove. A live
 /// process of that pid (an eperm, or a pid reused) keeps its entry.
@@ -266,7 +268,11 @@ pub fn left_by_dead_eperms(parent: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn make_cgroup() -> Option<PathBuf> {
+/// Where this eperm's cgroup v2 directory for the workload goes (`eperm-PID`
+/// below its own), with the empty ones of dead eperms removed; `None` without
+/// a cgroup2 mount. Made after the watchdog is forked; not made when we may not
+/// write there (not root, delegated elsewhere).
+fn cgroup_path() -> Option<PathBuf> {
     let mount = cgroup2_mount()?;
     let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let own = own
@@ -279,9 +285,7 @@ fn make_cgroup() -> Option<PathBuf> {
     for stale in left_by_dead_eperms(&parent) {
         let _ = std::fs::remove_dir(stale);
     }
-    let dir = parent.join(format!("eperm-{}", std::process::id()));
-    std::fs::create_dir(&dir).ok()?;
-    Some(dir)
+    Some(parent.join(format!("eperm-{}", std::process::id())))
 }
 
 /// Where cgroup v2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a hybrid host).

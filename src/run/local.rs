@@ -166,6 +166,8 @@ pub fn run(
 ) -> Result<WorkloadExit, RunError> {
     // First, before any thread or listener exists: the watchdog must hold nothing of ours.
     let containment = Containment::start().map_err(RunError::os("start the watchdog"))?;
+    // After the watchdog (it must not hold the watcher's fds), before the child.
+    let layers = super::layers::LayerWatch::start(&sup, containment.cgroup());
     let flags = match spec.mode {
         Interception::Notify => SECCOMP_FILTER_FLAG_NEW_LISTENER,
         Interception::Trace | Interception::Log => 0,
@@ -197,23 +199,28 @@ pub fn run(
         progress: None,
         server: None,
     };
-    match spec.mode {
-        Interception::Trace => return traced(&prepared, &sup, run),
+    let exit = match spec.mode {
+        Interception::Trace => traced(&prepared, &sup, run),
         // Before the workload starts, so that none of its records is missed.
-        Interception::Log => {
-            let feed =
-                LogFeed::start(logs).map_err(RunError::os("start the kernel log sources"))?;
-            run.logs = Some(feed);
-        }
+        Interception::Log => match LogFeed::start(logs) {
+            Ok(feed) => {
+                run.logs = Some(feed);
+                serve(&child, run).exit
+            }
+            Err(e) => Err(RunError::os("start the kernel log sources")(e)),
+        },
         Interception::Notify => {
             run.server = Some(listener_server(|listener, stop| {
                 Supervisor::new(listener, &sup)
                     .execs_notified(execs_notified)
                     .run(stop)
-            }))
+            }));
+            serve(&child, run).exit
         }
-    }
-    serve(&child, run).exit
+    };
+    // The last calls drained, then the watcher's channel closes.
+    drop(layers);
+    exit
 }
 
 /// `--mode trace`: the tracer is the thread that started the child (ptrace

@@ -12,9 +12,11 @@ pub mod contain;
 pub mod coverage;
 mod interception;
 pub mod interference;
+pub mod layers;
 pub mod local;
 pub mod notify;
 pub mod serve;
+pub mod stack;
 pub mod trace;
 
 pub use interception::Interception;
@@ -146,17 +148,95 @@ pub struct Call {
     pub args: [u64; 6],
 }
 
+/// Events that wait for their consumer at most (a few tens of MB): see [`EventSender`].
+pub const EVENT_QUEUE: usize = 65_536;
+
+/// Where the supervisors' events go: a bounded queue. A consumer that falls
+/// behind costs events, counted ([`EventSender::dropped`]) and said, never
+/// memory without bound nor a supervisor kept waiting (and with it the workload).
+#[derive(Clone)]
+pub struct EventSender {
+    tx: mpsc::SyncSender<crate::sources::event::Event>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// [`EventSender::send`]'s error: the receiver is gone.
+#[derive(Debug)]
+pub struct NobodyReceives;
+
+/// A run's event queue: its sender and receiver.
+pub fn event_channel() -> (EventSender, mpsc::Receiver<crate::sources::event::Event>) {
+    let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
+    let dropped = std::sync::Arc::default();
+    (EventSender { tx, dropped }, rx)
+}
+
+impl EventSender {
+    /// Queues `event`, or counts it dropped when the queue is full; `Err` only
+    /// when nobody receives any more.
+    pub fn send(&self, event: crate::sources::event::Event) -> Result<(), NobodyReceives> {
+        match self.tx.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(_)) => {
+                self.dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(NobodyReceives),
+        }
+    }
+
+    /// The events dropped so far, as the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts what the queue drops, readable after the sender is gone.
+    pub fn drop_counter(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.dropped.clone()
+    }
+}
+
 /// What both interception modes share: the judge, the policy, where events go.
 pub struct Supervision {
     pub judge: Judge,
     pub policy: Policy,
-    pub events: mpsc::Sender<crate::sources::event::Event>,
+    pub events: EventSender,
     pub started: std::time::Instant,
     /// eperm's own executable: a process still running it has not exec'd the workload yet.
     pub own_exe: Option<std::path::PathBuf>,
+    /// Where the layer watcher reports the workload's EPERM/EACCES calls
+    /// (`None`: nobody listens, the watcher is not attached).
+    pub layers: Option<mpsc::Sender<crate::sources::refusal::Watch>>,
+    /// Where callers' stacks are taken and named; `None`: `--no-stacks`.
+    pub stacks: Option<std::sync::Arc<stack::Stacks>>,
 }
 
 impl Supervision {
+    /// Is this call's stack to be taken? Not with `--no-stacks`; past a flood's
+    /// first calls, a sample (see [`stack::Stacks::wanted`]).
+    pub fn wants_stack(&self, pid: u32, nr: u32) -> bool {
+        self.stacks.as_ref().is_some_and(|s| s.wanted(pid, nr))
+    }
+
+    /// The caller's stack, taken now while it waits (see [`stack`]); `None` with
+    /// `--no-stacks` or when it cannot be read.
+    pub fn take_stack(&self, pid: u32, regs: stack::Regs) -> Option<stack::RawStack> {
+        self.stacks.as_ref()?.capture(pid, regs)
+    }
+
+    /// Names a stack taken by [`Supervision::take_stack`] into the event: after the
+    /// caller has its answer, so naming never holds the workload up.
+    pub fn name_stack(
+        &self,
+        event: &mut crate::sources::event::Event,
+        raw: Option<stack::RawStack>,
+    ) {
+        if let (Some(stacks), Some(raw)) = (&self.stacks, raw) {
+            event.stack = Some(stacks.name(&raw));
+        }
+    }
+
     /// The event for an intercepted call, with what the profile says and what was done.
     pub fn event(
         &self,
@@ -220,6 +300,7 @@ impl Supervision {
             // Stopped in the call, the caller is still there to be looked up.
             container: crate::sources::cgroup::of_pid(pid),
             interference: None,
+            stack: None,
         }
     }
 
@@ -398,5 +479,25 @@ impl RunError {
     pub fn os(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
         let op = op.into();
         move |source| RunError::Os { op, source }
+    }
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use super::{event_channel, EVENT_QUEUE};
+
+    /// Issue 33: the event queue is bounded; what does not fit is counted, and
+    /// the sender fails only once nobody receives.
+    #[test]
+    fn a_full_event_queue_counts_what_it_drops() {
+        let (tx, rx) = event_channel();
+        let event = crate::app::testing::event("mkdir", 1, 0);
+        for _ in 0..EVENT_QUEUE + 5 {
+            assert!(tx.send(event.clone()).is_ok());
+        }
+        assert_eq!(tx.dropped(), 5);
+        assert_eq!(rx.try_iter().count(), EVENT_QUEUE);
+        drop(rx);
+        assert!(tx.send(event).is_err());
     }
 }

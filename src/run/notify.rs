@@ -6,7 +6,9 @@
 //! close-on-exec, so eperm copies it out of the child with `pidfd_getfd` while
 //! the child waits (see [`super::child`]).
 
-use super::{interference, Answer, Call, HoldAnswer, Interception, Judgement, Policy, Supervision};
+use super::{
+    interference, stack, Answer, Call, HoldAnswer, Interception, Judgement, Policy, Supervision,
+};
 use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::Compiled;
@@ -303,6 +305,16 @@ impl<'a> Supervisor<'a> {
             exe.as_deref().map(Untrusted::from),
         );
         let holding = matches!(self.sup.policy, Policy::Hold(_));
+        // The stack is taken while the caller waits in the call; named after the
+        // answer, or now when the user is asked (the prompt shows it).
+        let regs = match self.sup.wants_stack(pid, nr) {
+            true => stack::blocked_regs(tid),
+            false => None,
+        };
+        let mut stack = regs.and_then(|regs| self.sup.take_stack(pid, regs));
+        if holding {
+            self.sup.name_stack(&mut event, stack.take());
+        }
         // Before asking the user about it, make sure the caller still waits (and that
         // what was read from its memory was really its own, not a reused pid's).
         if holding && !self.valid(notif.id) {
@@ -340,6 +352,7 @@ impl<'a> Supervisor<'a> {
             self.stats.vanished += 1;
         }
         if answered || decision == Answer::Kill || holding {
+            self.sup.name_stack(&mut event, stack);
             let _ = self.sup.events.send(event);
         }
     }
@@ -376,6 +389,9 @@ impl<'a> Supervisor<'a> {
     /// so its identity is read afresh for every call for a while.
     fn exec_seen(&mut self, tid: u32) {
         let (tgid, threads) = tgid_and_threads(tid).unwrap_or((tid, 0));
+        if let Some(stacks) = &self.sup.stacks {
+            stacks.forget(tgid); // its mappings are about to be a new program's
+        }
         self.tasks.retain(|&t, task| t != tid && task.tgid != tgid);
         if threads == 1 {
             return;

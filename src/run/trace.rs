@@ -12,6 +12,7 @@
 
 use super::child::{Prepared, Spawned};
 use super::contain::Containment;
+use super::stack;
 use super::{
     interference, Answer, Call, Interception, Judgement, RunError, Supervision, WorkloadExit,
 };
@@ -286,6 +287,11 @@ impl Tracer<'_> {
                 resume(tid, 0);
             }
             libc::PTRACE_EVENT_EXEC => {
+                // A new program: its mappings are new.
+                let tgid = self.tgid(tid) as u32;
+                if let Some(stacks) = &self.sup.stacks {
+                    stacks.forget(tgid);
+                }
                 // A thread other than the leader exec'd: it now has the leader's id, and
                 // its old id is gone.
                 if let Ok(former) = event_msg(tid) {
@@ -361,6 +367,15 @@ impl Tracer<'_> {
             return Ok(());
         }
         let mut ev = self.make_event(&call, &judgement);
+        let regs = self.sup.wants_stack(call.pid, nr).then(|| stack::Regs {
+            ip: info.instruction_pointer,
+            sp: info.stack_pointer,
+            bp: frame_pointer(tid),
+        });
+        let mut raw = regs.and_then(|regs| self.sup.take_stack(call.pid, regs));
+        if matches!(self.sup.policy, super::Policy::Hold(_)) {
+            self.sup.name_stack(&mut ev, raw.take()); // the prompt shows it
+        }
         // A caller killed while held is withdrawn, not asked until the timeout.
         let decision = self
             .sup
@@ -389,6 +404,7 @@ impl Tracer<'_> {
             }
         };
         ev.decision = outcome;
+        self.sup.name_stack(&mut ev, raw);
         let _ = self.sup.events.send(ev);
         Ok(())
     }
@@ -539,6 +555,30 @@ fn ptrace(
 
 /// Resumes a stopped tracee, delivering `sig` (0 for none). A tracee that died
 /// meanwhile (ESRCH) is reported by `waitpid` later.
+/// The stopped thread's `%rbp` (0 when it cannot be read): what an unwind
+/// needs for a frame whose CFA is computed from it.
+#[cfg(target_arch = "x86_64")]
+fn frame_pointer(tid: i32) -> u64 {
+    // `struct user_regs_struct`: r15, r14, r13, r12, rbp, …
+    const RBP: usize = 4 * 8;
+    // SAFETY: PTRACE_PEEKUSER reads one word of the stopped tracee's user area at
+    // an offset inside `user_regs_struct`; no memory of ours is written.
+    let word = unsafe {
+        libc::ptrace(
+            libc::PTRACE_PEEKUSER,
+            tid,
+            RBP,
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    word as u64
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn frame_pointer(_tid: i32) -> u64 {
+    0
+}
+
 fn resume(tid: i32, sig: i32) {
     let _ = ptrace(libc::PTRACE_CONT, tid, 0, sig as usize as *mut libc::c_void);
 }

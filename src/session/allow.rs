@@ -2,12 +2,13 @@
 //! so that the diff against the profile is as small as a reviewer would make it.
 
 use super::Summary;
-use crate::container::oci_runtime::GO_SCHEDULING;
+use crate::arch::Arch;
+use crate::container::oci_runtime::OciRuntime;
 use crate::error::Error;
 use crate::profile::edit::{apply_commented, apply_grouped, Edit, EditError, EditReport};
 use crate::profile::Profile;
 
-/// The comment on allowances the runtime's start-up needed.
+/// The comment on allowances the start-up of a runtime eperm has not measured needed.
 pub fn bootstrap_comment(runtime: &str) -> String {
     format!("needed by the container runtime ({runtime}) before the workload starts, not by the workload")
 }
@@ -41,14 +42,16 @@ pub fn recorded(base: &Profile, summary: &Summary, command: &str) -> Result<Allo
 
 /// `profile` plus allowances: the workload's calls with one comment, the
 /// runtime's start-up calls (only ever made before the workload's exec) in a
-/// rule of their own with [`bootstrap_comment`] for `runtime` (`eperm docker -o`,
-/// `eperm podman -o`, `eperm oci --save`). `names` are those the text allows
-/// that `profile` did not: the run's, and runc's scheduling calls it adds.
+/// rule of their own (`eperm docker -o`, `eperm podman -o`, `eperm oci --save`):
+/// for runc and crun, every start-up call eperm knows of (see
+/// [`crate::startup`]) whether this run saw it or not, plus any other it saw;
+/// for another runtime, what the run saw. `names` are those the text allows
+/// that `profile` did not.
 pub fn with_bootstrap(
     profile: &Profile,
     summary: &Summary,
     command: &str,
-    runtime: &str,
+    runtime: Option<OciRuntime>,
 ) -> Result<Allowed, Error> {
     let mut workload = Vec::new();
     let mut bootstrap = Vec::new();
@@ -58,34 +61,33 @@ pub fn with_bootstrap(
             .iter()
             .filter(|e| e.syscall == name)
             .all(|e| e.bootstrap);
-        let edit = Edit::Allow(name);
-        if edit.validate().is_err() {
+        if Edit::Allow(name.clone()).validate().is_err() {
             continue; // a number without a name cannot go into a profile
         }
         if only_bootstrap {
-            bootstrap.push(edit);
+            bootstrap.push(name);
         } else {
-            workload.push(edit);
+            workload.push(Edit::Allow(name));
         }
-    }
-    // runc's start-up needs its Go runtime's scheduling calls whether or not
-    // this run happened to see them (those the profile allows stay as they are).
-    if runtime == "runc" && !bootstrap.is_empty() {
-        for name in GO_SCHEDULING {
-            let edit = Edit::Allow(name.to_string());
-            if !bootstrap.contains(&edit) && !workload.contains(&edit) {
-                bootstrap.push(edit);
-            }
-        }
-        bootstrap.sort_by_key(|edit| match edit {
-            Edit::Allow(name) => name.clone(),
-            _ => String::new(),
-        });
     }
     let comment = recorded_comment(command);
     let first = apply_commented(profile, &workload, Some(&comment)).map_err(bad)?;
-    let comment = bootstrap_comment(runtime);
-    let second = apply_grouped(&first.profile, &bootstrap, &comment).map_err(bad)?;
+    let second = match runtime {
+        Some(runtime) => {
+            crate::startup::allow(
+                &first.profile,
+                &[runtime.kind()],
+                Arch::native(),
+                &bootstrap,
+            )
+            .map_err(bad)?
+            .0
+        }
+        None => {
+            let edits: Vec<Edit> = bootstrap.into_iter().map(Edit::Allow).collect();
+            apply_grouped(&first.profile, &edits, &bootstrap_comment("unknown")).map_err(bad)?
+        }
+    };
     let mut names = changed(&first.reports);
     names.extend(changed(&second.reports));
     names.sort();
@@ -141,6 +143,7 @@ mod tests {
             example_args: None,
             common_args: [None; 6],
             bootstrap,
+            sites: Vec::new(),
         };
         Summary {
             entries: vec![entry("capset", true), entry("mkdir", false)],
@@ -159,24 +162,26 @@ mod tests {
     }
 
     #[test]
-    fn runcs_start_up_rule_allows_its_go_runtimes_scheduling_calls_seen_or_not() {
+    fn the_start_up_rule_allows_every_known_start_up_call_seen_or_not() {
         let empty = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}"#;
         let profile = crate::profile::load_str("p.json", empty.into()).unwrap();
-        let text = with_bootstrap(&profile, &seen(), "docker run x", "runc")
-            .unwrap()
-            .text;
-        let saved = crate::profile::load_str("p.json", text).unwrap();
-        let start_up = rule_with(&saved, "capset").expect("the start-up rule");
-        for name in GO_SCHEDULING {
-            assert!(start_up.iter().any(|n| n == name), "{name}: {start_up:?}");
+        for runtime in [OciRuntime::Runc, OciRuntime::Crun] {
+            let text = with_bootstrap(&profile, &seen(), "docker run x", Some(runtime))
+                .unwrap()
+                .text;
+            let saved = crate::profile::load_str("p.json", text).unwrap();
+            let start_up = rule_with(&saved, "capset").expect("the start-up rule");
+            let known = crate::startup::calls(runtime.kind(), Arch::X86_64, false).unwrap();
+            let mut expected: Vec<String> = known.iter().map(|n| n.to_string()).collect();
+            expected.sort();
+            assert_eq!(
+                start_up, expected,
+                "{runtime:?}: the workload's mkdir apart"
+            );
         }
-        assert!(
-            !start_up.iter().any(|n| n == "mkdir"),
-            "the workload's apart"
-        );
 
-        // crun is C: its rule holds what was seen, nothing more.
-        let text = with_bootstrap(&profile, &seen(), "podman run x", "crun")
+        // A runtime eperm has not measured: what was seen, nothing more.
+        let text = with_bootstrap(&profile, &seen(), "podman run x", None)
             .unwrap()
             .text;
         let saved = crate::profile::load_str("p.json", text).unwrap();
@@ -191,11 +196,11 @@ mod tests {
         let base = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
             {"names": ["mkdir", "futex"], "action": "SCMP_ACT_ALLOW"}]}"#;
         let profile = crate::profile::load_str("p.json", base.into()).unwrap();
-        for runtime in ["runc", "crun"] {
+        for runtime in [Some(OciRuntime::Runc), Some(OciRuntime::Crun), None] {
             let allowed = with_bootstrap(&profile, &seen(), "docker run x", runtime).unwrap();
             let written = crate::profile::load_str("p.json", allowed.text).unwrap();
             let new: Vec<String> = allowed_names(&written, &profile);
-            assert_eq!(allowed.names, new, "{runtime}");
+            assert_eq!(allowed.names, new, "{runtime:?}");
         }
     }
 

@@ -69,7 +69,7 @@ impl Session {
         // Verdicts are enforced (Policy::Enforce): the workload runs as under
         // the profile.
         let judge = self.judge(self.profile.clone(), Mode::Notify)?;
-        let (tx, collector) = collect::collect(None)?;
+        let (tx, collector) = collect::collect(None, None)?;
         let sup = self.supervise(judge, Policy::Enforce, tx);
         let result = local::cover(argv, user.clone(), sup, Attach::default(), None);
         let summary = collector.finish()?;
@@ -85,7 +85,7 @@ impl Session {
             unreachable!("a container session prepares container launches");
         };
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
-        let (tx, collector) = collect::collect(None)?;
+        let (tx, collector) = collect::collect(None, None)?;
         let policy = match self.mode {
             Interception::Notify => Policy::Enforce,
             _ => Policy::Permissive,

@@ -9,7 +9,9 @@ use crate::profile::load_str;
 use crate::run::coverage::Counting;
 use crate::run::local;
 use crate::run::serve::{Attach, LogOptions};
-use crate::run::{HoldAnswer, HoldRequest, Interception, Policy, Supervision, WorkloadExit};
+use crate::run::{
+    EventSender, HoldAnswer, HoldRequest, Interception, Policy, Supervision, WorkloadExit,
+};
 use crate::sources::event::Event;
 use crate::sources::health::Health;
 use crate::untrusted::Untrusted;
@@ -25,9 +27,13 @@ use std::time::{Duration, Instant};
 pub enum LiveReport {
     Event(usize, Event),
     Hold(usize, HoldRequest),
+    /// What the layer watcher saw (local runs): refusals come classified.
+    Layer(usize, crate::sources::refusal::Watch),
     /// A line of the workload's output (`true`: from stderr).
     Output(usize, Untrusted, bool),
     Exited(usize, Result<WorkloadExit, String>),
+    /// Events the run's queue dropped so far (it was full), when that grows.
+    Dropped(usize, u64),
     /// The kernel log sources' health (`--mode log`), every half second.
     Health(usize, Vec<Health>),
     /// What a coverage run counted so far (in the kernel, every half second).
@@ -242,7 +248,10 @@ impl Runner {
             // Held or not is the App's call: it answers at once when hold is off.
             Policy::Hold(forward_holds(number, sink.clone()))
         };
-        let sup = session.supervise(judge, policy, events);
+        let mut sup = session.supervise(judge, policy, events);
+        if local {
+            sup.layers = Some(forward_layers(number, sink.clone()));
+        }
         let attach = Attach {
             stdio: Some(stdio),
             keep_terminal: true,
@@ -318,8 +327,49 @@ fn report_coverage(sink: &Sink, file: Option<PathBuf>, run: Coverage, counting: 
 }
 
 /// The run's events to `sink`, and to `log` (`--events FILE`) as JSON lines.
-fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc::Sender<Event> {
-    let (tx, rx) = mpsc::channel::<Event>();
+/// The layer watcher's reports, each refusal classified (reading the sysctls
+/// here, not in the App) after a grace period that lets the profile's event of
+/// the same call reach the App first (a supervisor sends it after answering).
+fn forward_layers(number: usize, sink: Sink) -> mpsc::Sender<crate::sources::refusal::Watch> {
+    use crate::sources::refusal::Watch;
+    const GRACE: Duration = Duration::from_secs(2);
+    let (tx, rx) = mpsc::channel::<Watch>();
+    std::thread::spawn(move || {
+        let mut held: std::collections::VecDeque<(std::time::Instant, Watch)> =
+            std::collections::VecDeque::new();
+        loop {
+            let ended = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(w) => {
+                    held.push_back((std::time::Instant::now(), w));
+                    false
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            while held
+                .front()
+                .is_some_and(|(at, _)| ended || at.elapsed() >= GRACE)
+            {
+                let (_, mut w) = held.pop_front().expect("a front");
+                if let Watch::Refused(r) = &mut w {
+                    r.classify(crate::layer::Profile::Allows);
+                }
+                if !sink(LiveReport::Layer(number, w)) {
+                    return;
+                }
+            }
+            if ended {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> EventSender {
+    let (tx, rx) = crate::run::event_channel();
+    let dropped = tx.drop_counter();
+    let mut told = 0;
     let mut log = log.map(std::io::BufWriter::new);
     std::thread::spawn(move || {
         // Polled, not blocked on: a receiver woken for every event costs the
@@ -329,6 +379,13 @@ fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc
             let e = match rx.try_recv() {
                 Ok(e) => e,
                 Err(mpsc::TryRecvError::Empty) => {
+                    let now = dropped.load(std::sync::atomic::Ordering::Relaxed);
+                    if now > told {
+                        told = now;
+                        if !sink(LiveReport::Dropped(number, now)) {
+                            break;
+                        }
+                    }
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 }
@@ -341,6 +398,10 @@ fn forward_events(number: usize, log: Option<std::fs::File>, sink: Sink) -> mpsc
             if !sink(LiveReport::Event(number, e)) {
                 break;
             }
+        }
+        let now = dropped.load(std::sync::atomic::Ordering::Relaxed);
+        if now > told {
+            let _ = sink(LiveReport::Dropped(number, now));
         }
         if let Some(mut out) = log {
             let _ = out.flush();

@@ -38,12 +38,10 @@ use crate::profile::{Profile, Target};
 use crate::run::child::Credentials;
 use crate::run::local::{self, RunSpec};
 use crate::run::serve::{Attach, LogOptions};
-use crate::run::{Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
-use crate::sources::event::Event;
+use crate::run::{EventSender, Interception, Judge, Policy, RunError, Supervision, WorkloadExit};
 use crate::sources::health::Health;
 use crate::sources::logs::{self, Wanted};
 use std::ffi::OsString;
-use std::sync::mpsc;
 
 /// What a session runs.
 pub enum Workload {
@@ -73,6 +71,10 @@ pub struct Session {
     /// What the user should know of how the runs are followed (why log and not
     /// notify, what rootless leaves out): said at the end of every summary.
     pub notes: Vec<String>,
+    /// Take the caller's stack with each intercepted call (`run`, `docker`,
+    /// `podman`, `oci` unless `--no-stacks`; not for record, cover or verify runs,
+    /// which never show one).
+    pub stacks: bool,
 }
 
 /// How one headless run ended.
@@ -124,12 +126,47 @@ impl Session {
         }
     }
 
+    /// What stops the container's runtime from starting it under the profile
+    /// (see [`crate::startup`]): its message and hint, said after a container's
+    /// run; `None` for a local run, a runtime that starts, or one eperm has not measured.
+    pub fn start_up_refused(&self) -> Option<(String, String)> {
+        if !matches!(self.workload, Workload::Container(_)) {
+            return None;
+        }
+        let resolved = crate::profile::resolve(&self.profile, &self.target);
+        let no_new_privs = crate::startup::no_new_privs(&self.profile);
+        let crate::startup::Readiness::Missing(missing) =
+            crate::startup::readiness(&resolved, no_new_privs)
+        else {
+            return None;
+        };
+        let runtime = resolved.target.runtime.as_ref()?.short();
+        let file = self.profile.own_file().unwrap_or("PROFILE");
+        Some((
+            crate::startup::missing_text(&runtime, &missing),
+            crate::startup::missing_hint(file, &missing),
+        ))
+    }
+
     /// One run under the session's profile, headless: the workload's stdio is its
     /// own, events go to `events` (FILE, or `-` for stdout) and into the summary.
     pub fn run(&self, events: Option<&str>) -> Result<Outcome, Error> {
         let start = self.prepare_run(&self.profile, 1, false)?;
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
-        let (tx, collector) = collect::collect(events)?;
+        // Local runs: the layer watcher reports the workload's EPERM/EACCES.
+        let (layers, watched) = match self.workload {
+            Workload::Local { .. } => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                (Some(tx), Some(rx))
+            }
+            Workload::Container(_) => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let why = "containers are not watched yet: only local runs are";
+                let _ = tx.send(crate::sources::refusal::Watch::NotWatched(why.into()));
+                (None, Some(rx))
+            }
+        };
+        let (tx, collector) = collect::collect(events, watched)?;
         let policy = if self.enforce {
             Policy::Enforce
         } else {
@@ -140,7 +177,10 @@ impl Session {
             ..LogOptions::default()
         };
         // `start` consumes the supervision: the collector's channel closes when it returns.
-        let sup = self.supervise(judge, policy, tx);
+        let sup = Supervision {
+            layers,
+            ..self.supervise(judge, policy, tx)
+        };
         // SIGINT, SIGTERM, SIGHUP: passed on to the workload, so that the run ends
         // as any run does, with its summary, events and report written.
         let pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
@@ -192,7 +232,7 @@ impl Session {
         Judge::new(profile, &self.target, mode).map_err(|e| Error::bad_input(e.to_string()))
     }
 
-    fn supervise(&self, judge: Judge, policy: Policy, events: mpsc::Sender<Event>) -> Supervision {
+    fn supervise(&self, judge: Judge, policy: Policy, events: EventSender) -> Supervision {
         Supervision {
             judge,
             policy,
@@ -203,6 +243,10 @@ impl Session {
                 Workload::Local { .. } => std::env::current_exe().ok(),
                 Workload::Container(_) => None,
             },
+            layers: None,
+            stacks: self
+                .stacks
+                .then(|| std::sync::Arc::new(crate::run::stack::Stacks::new())),
         }
     }
 

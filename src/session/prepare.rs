@@ -65,6 +65,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 
@@ -222,8 +223,10 @@ impl Session {
         target: Target,
         how: Container,
     ) -> Result<Session, Error> {
-        let plan = Plan::new(runtime, mode, target.clone())
-            .map_err(Error::file(FileOp::CreateWorkDir, &std::env::temp_dir()))?;
+        let plan = Plan::new(runtime, mode, target.clone(), how.enforce).map_err(Error::file(
+            FileOp::CreateWorkDir,
+            std::path::Path::new(crate::container::state::STATE_DIR),
+        ))?;
         Ok(Session {
             profile,
             workload: Workload::Container(plan),
@@ -232,6 +235,7 @@ impl Session {
             enforce: how.enforce,
             sources: how.sources,
             notes: Vec::new(),
+            stacks: false,
         })
     }
 

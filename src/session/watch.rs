@@ -50,6 +50,7 @@ pub fn view_config(what: &str, path: Option<PathBuf>) -> crate::app::Config {
         path,
         watching: true,
         runtime: None,
+        target: None,
         report: None,
     }
 }

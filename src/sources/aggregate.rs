@@ -3,10 +3,25 @@
 //! Syscalls table are the same aggregation.
 
 use super::event::{rule_path, CallArch, Decider, Event, Ruling};
+use super::stack::{self, Frame};
 use crate::untrusted::Untrusted;
 
 /// How many distinct processes (by pid and name, and by name alone) it remembers.
 const PROCESSES: usize = 8;
+
+/// How many distinct call sites of one syscall it tells apart; calls from
+/// further ones are counted in the syscall's hits only.
+pub const SITES: usize = 16;
+
+/// One place in the program a syscall is called from: the innermost frame of
+/// the caller's own code (see [`stack::call_site`]), with the stack of the first
+/// call made there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallSite {
+    pub hits: u64,
+    pub stack: Vec<Frame>,
+    key: (Untrusted, u64),
+}
 
 /// The calls of one syscall on one arch, as the events told them.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +50,9 @@ pub struct DeniedSyscall {
     pub common_args: [Option<u64>; 6],
     /// Every call was made before the workload's exec.
     pub bootstrap: bool,
+    /// Where in the program the calls came from, in the order first seen, each
+    /// with its count (only calls whose stack was taken; at most [`SITES`]).
+    pub sites: Vec<CallSite>,
 }
 
 impl DeniedSyscall {
@@ -58,6 +76,7 @@ impl DeniedSyscall {
             example_args: e.args,
             common_args: e.args.map_or([None; 6], |a| a.map(Some)),
             bootstrap: e.bootstrap,
+            sites: Vec::new(),
         };
         seen.add(e);
         seen
@@ -91,6 +110,31 @@ impl DeniedSyscall {
         if self.comms.len() < PROCESSES && !self.comms.contains(&e.comm) {
             self.comms.push(e.comm.clone());
         }
+        self.add_site(e);
+    }
+
+    fn add_site(&mut self, e: &Event) {
+        let Some(frames) = e.stack.as_deref() else {
+            return;
+        };
+        let Some(key) = stack::call_site(frames) else {
+            return;
+        };
+        if let Some(site) = self.sites.iter_mut().find(|s| s.key == key) {
+            site.hits += 1;
+        } else if self.sites.len() < SITES {
+            self.sites.push(CallSite {
+                hits: 1,
+                stack: frames.to_vec(),
+                key,
+            });
+        }
+    }
+
+    /// Where the first call came from, in a line: `from make_cache_dir
+    /// (cache.c:42) ← do_setup ← main`; `None` when no stack was taken.
+    pub fn first_site(&self) -> Option<String> {
+        stack::summary(&self.sites.first()?.stack)
     }
 
     /// What the profile says, in a word: `EPERM`, `ENOSYS`, `KILL_PROCESS`, `TRAP` …
@@ -144,6 +188,7 @@ mod tests {
             decision: Decision::Allowed,
             container: None,
             interference: None,
+            stack: None,
         }
     }
 
@@ -183,5 +228,88 @@ mod tests {
         assert_eq!(seen.pids.last(), Some(&(7, "p7".into())));
         assert_eq!(seen.comms.len(), PROCESSES);
         assert_eq!(seen.hits, 20);
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::*;
+    use crate::arch::Arch;
+    use crate::profile::{Action, Verdict};
+    use crate::sources::event::{Decision, Rule, Source};
+
+    fn frame(function: &str, object: &str, offset: u64) -> Frame {
+        Frame {
+            function: Some(function.into()),
+            object: object.into(),
+            offset,
+            file: None,
+            line: None,
+        }
+    }
+
+    /// An `openat` from `caller` at `offset` in the app, through libc.
+    fn from(caller: &str, offset: u64) -> Event {
+        Event {
+            time_ms: 0,
+            source: Source::Ptrace,
+            pid: 1,
+            tid: 1,
+            comm: "app".into(),
+            exe: None,
+            arch: CallArch::Known(Arch::X86_64),
+            syscall: "openat".into(),
+            nr: 257,
+            args: None,
+            call: None,
+            ruling: Ruling::Profile(Verdict::of(Action::Errno, Some(1))),
+            rule: Some(Decider::new(Rule::Default, "")),
+            bootstrap: false,
+            decision: Decision::Denied,
+            container: None,
+            interference: None,
+            stack: Some(vec![
+                frame("open64", "/lib/libc.so.6", 0x100),
+                frame(caller, "/app", offset),
+                frame("main", "/app", 0x10),
+            ]),
+        }
+    }
+
+    #[test]
+    fn distinct_call_sites_are_counted_apart() {
+        let mut seen = DeniedSyscall::new(&from("load_config", 0x40));
+        seen.add(&from("probe_locale", 0x80));
+        seen.add(&from("load_config", 0x40));
+        let mut no_stack = from("x", 0);
+        no_stack.stack = None;
+        seen.add(&no_stack);
+        assert_eq!(seen.hits, 4);
+        let sites: Vec<(u64, String)> = seen
+            .sites
+            .iter()
+            .map(|s| (s.hits, stack::summary(&s.stack).unwrap()))
+            .collect();
+        assert_eq!(
+            sites,
+            [
+                (2, "from load_config ← main".to_string()),
+                (1, "from probe_locale ← main".to_string())
+            ]
+        );
+        assert_eq!(
+            seen.first_site().as_deref(),
+            Some("from load_config ← main")
+        );
+    }
+
+    #[test]
+    fn at_most_sixteen_sites_are_kept() {
+        let mut seen = DeniedSyscall::new(&from("f", 0));
+        for offset in 1..40 {
+            seen.add(&from("f", offset));
+        }
+        assert_eq!(seen.sites.len(), SITES);
+        assert_eq!(seen.hits, 40);
     }
 }

@@ -114,11 +114,14 @@ pub struct Event {
     /// The call fails because of eperm itself, not the profile (JSON:
     /// `caused_by_eperm`, only when present).
     pub interference: Option<Interference>,
+    /// The caller's user-space stack, innermost frame first, symbolized
+    /// (`run::stack`); `None` where it was not taken (kernel records, log
+    /// files, `--no-stacks`). JSON: `stack`, only when present.
+    pub stack: Option<Vec<super::stack::Frame>>,
     // What later issues add to an event goes here, typed and optional, and is
     // written in JSON only when present so that today's lines stay as they are:
     // the layer that refused the call (`layer: Option<Layer>`: seccomp, a
-    // capability, an LSM, …) and the caller's stack (`stack: Option<Stack>`:
-    // its frames, symbolized when shown).
+    // capability, an LSM, …).
 }
 
 impl Event {
@@ -313,6 +316,8 @@ struct Wire<'a> {
     container: Option<&'a super::cgroup::Container>,
     #[serde(skip_serializing_if = "Option::is_none")]
     caused_by_eperm: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack: Option<&'a [super::stack::Frame]>,
 }
 
 /// Written as a JSON string of its `Display` text.
@@ -345,6 +350,7 @@ impl Serialize for Event {
             decision: self.decision,
             container: self.container.as_ref(),
             caused_by_eperm: self.interference.map(Interference::word),
+            stack: self.stack.as_deref(),
         }
         .serialize(s)
     }
@@ -391,6 +397,7 @@ mod tests {
             decision: Decision::Allowed,
             container: None,
             interference: None,
+            stack: None,
         }
     }
 
@@ -513,6 +520,7 @@ mod tests {
                 pod: None,
             }),
             interference: None,
+            stack: None,
         };
         let tail = format!(
             r#""rule":"","bootstrap":false,"decision":"denied","container":{{"runtime":"docker","id":"{}","name":"web"}}}}"#,

@@ -421,6 +421,7 @@ pub fn event(
             _ => None,
         },
         interference: None,
+        stack: None,
     }
 }
 

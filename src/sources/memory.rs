@@ -128,7 +128,7 @@ pub fn stuck_readers() -> usize {
     STUCK.load(Ordering::SeqCst)
 }
 
-fn within<R: Send + 'static>(
+pub fn within<R: Send + 'static>(
     deadline: Duration,
     read: impl FnOnce() -> R + Send + 'static,
 ) -> Option<R> {

@@ -44,6 +44,7 @@ fn of_the_run(m: &Msg) -> bool {
     matches!(
         m,
         Msg::Event(_)
+            | Msg::Layer(_)
             | Msg::Hold { .. }
             | Msg::HoldWithdrawn { .. }
             | Msg::Output { .. }
@@ -68,6 +69,7 @@ pub fn run(session: Session, options: LiveOptions) -> std::io::Result<u8> {
         path: session.profile.file_path(),
         watching: false,
         runtime: session.target.runtime.clone(),
+        target: Some(session.target.clone()),
         report: options.report.clone(),
     };
     let (tx, rx) = mpsc::channel::<Incoming>();
@@ -344,6 +346,7 @@ impl Loop {
         };
         match report {
             LiveReport::Event(n, e) if n == current => vec![Msg::Event(e)],
+            LiveReport::Layer(n, w) if n == current => vec![Msg::Layer(w)],
             LiveReport::Output(n, line, err) if n == current => vec![Msg::Output { line, err }],
             LiveReport::Exited(n, result) if n == current => {
                 let mut msgs: Vec<Msg> = self
@@ -375,6 +378,7 @@ impl Loop {
                 vec![]
             }
             LiveReport::Health(n, health) if n == current => vec![Msg::Health(health)],
+            LiveReport::Dropped(n, dropped) if n == current => vec![Msg::EventsDropped(dropped)],
             LiveReport::CoverageLive(n, so_far) if n == current => vec![Msg::CoverageLive(so_far)],
             LiveReport::Coverage {
                 run,

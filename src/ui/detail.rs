@@ -13,12 +13,12 @@ use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(row) = app.selected_row() else {
+        let mut lines = vec![Line::styled("select a syscall to see why", theme.dim())];
+        lines.extend(other_layers(app, None, theme));
         frame.render_widget(
-            Paragraph::new(Line::styled("select a syscall to see why", theme.dim())).block(block(
-                " Detail ".into(),
-                false,
-                theme,
-            )),
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block(" Detail ".into(), false, theme)),
             area,
         );
         return;
@@ -37,6 +37,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ]));
     if let Some(note) = app.runtime_note(row) {
         lines.push(Line::styled(format!("  {note}"), theme.warn()));
+    }
+    if let Some(f) = app
+        .also_refused(&row.syscall)
+        .and_then(|r| r.finding.as_ref())
+    {
+        lines.push(Line::from(vec![
+            Span::styled("also refused by ", theme.bad()),
+            Span::styled(f.to_string(), theme.bad()),
+            Span::raw(": a seccomp allowance will not be enough"),
+        ]));
+        lines.push(Line::raw(format!("  {}", f.evidence)));
+        lines.push(Line::raw(format!("  fix: {}", f.fix)));
     }
     let index = match row.rule.map(|r| r.rule) {
         Some(Rule::Index(i)) => Some(i),
@@ -95,6 +107,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let procs: Vec<String> = row.pids.iter().map(|(p, c)| format!("{c}[{p}]")).collect();
     lines.push(Line::raw(format!("processes: {}", procs.join(" "))));
     lines.push(Line::raw(format!("e.g. {}", row.example)));
+    lines.extend(stack_lines(row, app.all_frames, theme));
     lines.push(match narrower(row) {
         Ok(rule) => Line::from(vec![
             Span::styled("narrower: ", theme.good()),
@@ -102,10 +115,91 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ]),
         Err(why) => Line::styled(format!("no narrower rule: {why}"), theme.dim()),
     });
+    lines.extend(other_layers(app, Some(&row.syscall), theme));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(block(" Detail ".into(), false, theme)),
         area,
     );
+}
+
+/// The calls other layers refused, below the row's detail or alone (those the
+/// profile allows have no row of their own).
+fn other_layers(app: &App, skip: Option<&str>, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let shown: Vec<_> = app
+        .run
+        .refused
+        .iter()
+        .filter(|(r, _)| Some(r.syscall.as_str()) != skip)
+        .collect();
+    if shown.is_empty() {
+        return lines;
+    }
+    lines.push(Line::styled(
+        "refused by other layers (not seccomp: the profile cannot help):",
+        theme.bad(),
+    ));
+    for (r, hits) in shown {
+        let Some(f) = r.finding.as_ref() else {
+            continue;
+        };
+        lines.push(Line::raw(format!(
+            "  {} {}× {}: {f}",
+            r.syscall,
+            hits,
+            crate::errno::describe(r.failure.errno)
+        )));
+        lines.push(Line::raw(format!("    fix: {}", f.fix)));
+    }
+    lines
+}
+
+/// Where the row's calls came from. One call site: its frames, one a line, the
+/// program's own first (libc and runtime frames folded unless `all`). Several:
+/// each with its count and its stack in a line.
+fn stack_lines(
+    row: &crate::sources::aggregate::DeniedSyscall,
+    all: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    use crate::sources::stack::{own_frames, summary};
+    let mut lines = Vec::new();
+    match row.sites.as_slice() {
+        [] => {}
+        [site] => {
+            let shown: Vec<&crate::sources::stack::Frame> = if all {
+                site.stack.iter().collect()
+            } else {
+                own_frames(&site.stack)
+            };
+            lines.push(Line::styled("called from:", theme.title()));
+            for f in &shown {
+                // An unnamed frame's short form is its object+offset already.
+                lines.push(Line::raw(match f.function {
+                    Some(_) => format!("  {}  {}+{:#x}", f.short(), f.object_name(), f.offset),
+                    None => format!("  {}", f.short()),
+                }));
+            }
+            let folded = site.stack.len() - shown.len();
+            if folded > 0 {
+                lines.push(Line::styled(
+                    format!("  (+{folded} libc/runtime frames: f shows them)"),
+                    theme.dim(),
+                ));
+            }
+        }
+        many => {
+            lines.push(Line::styled(
+                format!("called from {} places:", many.len()),
+                theme.title(),
+            ));
+            for site in many {
+                let line = summary(&site.stack).unwrap_or_default();
+                lines.push(Line::raw(format!("  {:>5}×  {line}", site.hits)));
+            }
+        }
+    }
+    lines
 }

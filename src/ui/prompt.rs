@@ -21,9 +21,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }) => return prune(frame, area, app, theme, names, diff, *scroll),
         Some(Prompt::Errno { syscall, typing }) => errno(theme, syscall, typing.as_deref()),
         Some(Prompt::Quit) => quit(theme),
-        Some(Prompt::Conflict { theirs, show_diff }) => {
-            conflict(area, app, theme, theirs, *show_diff)
-        }
+        Some(Prompt::Conflict {
+            theirs,
+            show_diff,
+            error,
+        }) => conflict(area, app, theme, theirs, *show_diff, error.as_deref()),
         None => match app.held.front() {
             Some(h) => held(app, theme, h),
             None => return,
@@ -80,21 +82,32 @@ fn quit(theme: &Theme) -> (&'static str, Vec<Line<'static>>) {
     )
 }
 
-/// The file changed on disk under unsaved edits; with `show_diff`, how.
+/// The file holds a change not loaded (under unsaved edits, or one that does
+/// not load: `error`); with `show_diff`, how.
 fn conflict(
     area: Rect,
     app: &App,
     theme: &Theme,
     theirs: &str,
     show_diff: bool,
+    error: Option<&str>,
 ) -> (&'static str, Vec<Line<'static>>) {
-    let mut lines = vec![
-        Line::styled(
+    let mut lines = match error {
+        // The parser's message quotes the file: someone else's text.
+        Some(e) => vec![
+            Line::styled(
+                "The profile changed on disk and does not load:",
+                theme.bad(),
+            ),
+            Line::raw(format!("  {}", crate::untrusted::escape(e.as_bytes()))),
+            Line::raw("eperm saves nothing over it until you choose (or it loads)."),
+        ],
+        None => vec![Line::styled(
             "The profile changed on disk, and you have unsaved edits.",
             theme.bad(),
-        ),
-        Line::raw(prompt_line(KeyMode::ConflictPrompt)),
-    ];
+        )],
+    };
+    lines.push(Line::raw(prompt_line(KeyMode::ConflictPrompt)));
     if show_diff {
         lines.push(Line::raw(""));
         let diff = similar::TextDiff::from_lines(theirs, app.profile.text.as_str());

@@ -53,10 +53,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Field::new(3, vec![Span::raw(format!("pid {pid}"))]),
         Field::new(5, vec![state]),
     ];
+    let refused: u64 = run.refused.iter().map(|(_, hits)| hits).sum();
     if !run.interference.is_empty() {
         first.push(Field::banner(
             4,
             Span::styled(" ⚠ eperm made calls fail ", theme.bad()),
+        ));
+    } else if refused > 0 {
+        // Not a clean run: calls failed that no profile allowance explains.
+        first.push(Field::banner(
+            4,
+            Span::styled(
+                format!(" ⚠ {refused} refused by other layers "),
+                theme.bad(),
+            ),
         ));
     } else if matches!(run.state, RunState::Exited(_)) && run.denials == 0 {
         first.push(Field::banner(
@@ -114,7 +124,7 @@ fn profile_line(app: &App, theme: &Theme) -> Vec<Field> {
     );
     // Dropped first to last when the line is too narrow: the events count
     // (the Events pane's title has it too), hold, the sources, the mode.
-    vec![
+    let mut fields = vec![
         Field::new(5, profile).shrinking(),
         Field::new(4, vec![Span::raw(mode)]),
         Field::new(
@@ -129,7 +139,17 @@ fn profile_line(app: &App, theme: &Theme) -> Vec<Field> {
             1,
             vec![Span::raw(plural(run.denials as usize, "event", "events"))],
         ),
-    ]
+    ];
+    if let crate::app::layers::Layers::NotWatched(why) = &run.layers {
+        fields.push(Field::new(
+            2,
+            vec![Span::styled(
+                format!("other layers: not watched ({why})"),
+                theme.warn(),
+            )],
+        ));
+    }
+    fields
 }
 
 /// One field of a status line, and how much it matters: when the line is too

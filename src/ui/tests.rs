@@ -552,3 +552,116 @@ fn filter_input_hints_80x24() {
     );
     snap!(s);
 }
+
+/// Another layer refuses a row's syscall too: the status bar says the run is
+/// not clean, the Detail pane says the allowance is not enough and the fix.
+#[test]
+fn a_row_refused_by_another_layer_too_shows_it_in_the_detail_pane() {
+    let mut app = app(false);
+    app.update(Msg::Event(event("mkdir", 7, 0)));
+    let crate::sources::refusal::Watch::Refused(mut r) =
+        crate::app::layers_refused_for_tests("mkdir", 1 << 21)
+    else {
+        unreachable!()
+    };
+    r.nr = 83;
+    app.update(Msg::Layer(crate::sources::refusal::Watch::Refused(r)));
+    app.update(Msg::Exited(WorkloadExit::Exited(1)));
+    let text = screen(&app, 140, 40);
+    for want in [
+        "⚠ 1 refused by other layers",
+        "also refused by capability: CAP_SYS_ADMIN: a seccomp",
+        "fix: grant it: docker run --cap-add SYS_ADMIN",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    assert!(!text.contains("clean run"), "{text}");
+}
+
+#[test]
+fn a_run_whose_layers_are_not_watched_says_so_in_the_status_bar() {
+    let mut app = app(false);
+    app.update(Msg::Layer(crate::sources::refusal::Watch::NotWatched(
+        "no BTF".into(),
+    )));
+    let text = screen(&app, 160, 30);
+    assert!(
+        text.contains("other layers: not watched (no BTF)"),
+        "{text}"
+    );
+}
+
+/// A stack frame of the C program the integration tests run.
+fn frame(
+    function: Option<&str>,
+    object: &str,
+    offset: u64,
+    line: Option<u32>,
+) -> crate::sources::stack::Frame {
+    crate::sources::stack::Frame {
+        function: function.map(Into::into),
+        object: object.into(),
+        offset,
+        file: line.map(|_| "/src/cache.c".into()),
+        line,
+    }
+}
+
+/// An `mkdir` from `make_cache_dir` (at `offset`, line `line`) through libc.
+fn called_from(offset: u64, line: u32) -> crate::sources::event::Event {
+    let mut e = event("mkdir", 4242, 2);
+    e.stack = Some(vec![
+        frame(
+            Some("mkdir"),
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            0xf7f37,
+            None,
+        ),
+        frame(Some("make_cache_dir"), "/app/cache", offset, Some(line)),
+        frame(Some("do_setup"), "/app/cache", 0x11e9, Some(50)),
+        frame(Some("main"), "/app/cache", 0x109b, Some(60)),
+        frame(None, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x2724a, None),
+        frame(Some("_start"), "/app/cache", 0x10d1, None),
+    ]);
+    e
+}
+
+/// The Detail pane: the program's own frames first, libc folded; `f` unfolds.
+#[test]
+fn detail_stack_folded_and_unfolded_120x40() {
+    let mut app = app(false);
+    app.update(Msg::Started { pid: 4242 });
+    app.update(Msg::Event(called_from(0x11ab, 42)));
+    let folded = showing(&app, 120, 40, "make_cache_dir (cache.c:42)  cache+0x11ab");
+    assert!(
+        folded.contains("(+3 libc/runtime frames: f shows them)"),
+        "{folded}"
+    );
+    assert!(!folded.contains("libc.so.6+0xf7f37"), "{folded}");
+    press(&mut app, 'f');
+    let unfolded = showing(&app, 120, 40, "mkdir  libc.so.6+0xf7f37");
+    assert!(
+        unfolded.contains("  libc.so.6+0x2724a\n") || unfolded.contains("  libc.so.6+0x2724a "),
+        "{unfolded}"
+    );
+    snap!(unfolded);
+}
+
+/// Two call sites of one syscall: each with its count.
+#[test]
+fn detail_two_call_sites_each_with_its_count() {
+    let mut app = app(false);
+    app.update(Msg::Started { pid: 4242 });
+    for (offset, line) in [(0x11ab, 42), (0x11ab, 42), (0x1200, 44)] {
+        app.update(Msg::Event(called_from(offset, line)));
+    }
+    let s = showing(&app, 160, 40, "called from 2 places:");
+    assert!(
+        s.contains("2×  from make_cache_dir (cache.c:42) ← do_setup ← main"),
+        "{s}"
+    );
+    assert!(
+        s.contains("1×  from make_cache_dir (cache.c:44) ← do_setup ← main"),
+        "{s}"
+    );
+}

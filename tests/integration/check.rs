@@ -42,7 +42,17 @@ fn a_clean_profile_has_no_findings_on_either_host() {
 fn every_lint_names_its_rule() {
     let (code, report) = check_json(
         "check/lints.json",
-        &["--arch", "x86_64", "--caps", "docker", "--kernel", "6.1"],
+        // A plain process's profile: no runtime's start-up to allow (startup.rs).
+        &[
+            "--arch",
+            "x86_64",
+            "--caps",
+            "docker",
+            "--kernel",
+            "6.1",
+            "--runtime",
+            "none",
+        ],
     );
     assert_eq!(code, 0, "warnings alone do not fail check");
     let w = |code: &str, path: &str| ("warning".to_string(), code.to_string(), path.to_string());
@@ -84,7 +94,9 @@ fn errors_exit_one_and_are_rendered_with_position() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert_has(&text, "notify-write.json:7:27: error[notify-write]: syscalls[1].names[1]: runc refuses SCMP_ACT_NOTIFY for write");
-    assert_has(&text, "1 error, 0 warnings");
+    // And runc's start-up: capset, fstatfs, … are denied, write is NOTIFY.
+    assert_has(&text, "error[runtime-cannot-start]");
+    assert_has(&text, "2 errors, 0 warnings");
 }
 
 #[test]

@@ -415,8 +415,10 @@ fn killing_eperm_removes_the_container(client: Client) {
     child.kill().unwrap();
     child.wait().unwrap();
     // Nor to remove its work directory (profile copy, cidfile, agent socket): the
-    // test does, so that runs leave nothing in /tmp.
-    let work = std::env::temp_dir().join(format!("eperm-{}", child.id()));
+    // test does, so that runs leave nothing behind (the next eperm would).
+    let work = Path::new(eperm::container::state::STATE_DIR)
+        .join("work")
+        .join(format!("eperm-{}", child.id()));
     match std::fs::remove_dir_all(&work) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("{}: {e}", work.display()),
         _ => {}

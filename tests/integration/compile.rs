@@ -200,6 +200,8 @@ fn rules_libseccomp_hangs_on_are_refused() {
 }
 
 #[cfg(feature = "differential")]
+mod cross_arch;
+#[cfg(feature = "differential")]
 pub mod differential;
 
 #[test]

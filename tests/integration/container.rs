@@ -258,13 +258,15 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
         kernel: KernelVersion::running(),
         runtime: None,
     };
-    let (events, _rx) = std::sync::mpsc::channel();
+    let (events, _rx) = eperm::run::event_channel();
     let sup = Supervision {
         judge: Judge::new(profile, &target, eperm::compile::Mode::Notify).unwrap(),
         policy: Policy::Permissive,
         events,
         started: Instant::now(),
         own_exe: None,
+        layers: None,
+        stacks: None,
     };
     let launch = Launch {
         argv: vec!["sleep".into(), "30".into()],
@@ -579,6 +581,75 @@ fn docker_coverage_refuses_a_cgroup_parent_of_the_user_s() {
     let out = eperm_docker(&args);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_has(&stderr(&out), "drop --cgroup-parent");
+}
+
+/// A container's calls carry stacks named from the image's binary: `/cache`
+/// exists only inside the bundle's rootfs, so its names can only come from the
+/// file the process maps (read through /proc/PID/map_files), not a host path.
+#[test]
+fn a_container_s_stack_is_named_from_the_image_s_binary() {
+    require_root("runc needs root");
+    let dir = tempfile::tempdir().unwrap();
+    let seccomp = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    let bundle = bundle(dir.path(), "/cache /tmp/cache", seccomp);
+    let build = tempfile::tempdir().unwrap();
+    let exe = super::stacks::build(
+        build.path(),
+        "cache",
+        &[("cache.c", super::stacks::CACHE_C)],
+        &[],
+    );
+    std::fs::copy(&exe, bundle.join("rootfs/cache")).unwrap();
+    assert!(
+        !Path::new("/cache").exists(),
+        "the host must not have /cache"
+    );
+    let log = dir.path().join("events.jsonl");
+    let id = format!("eperm-stack-{}", std::process::id());
+    let out = eperm()
+        .args(["oci", "--events", log.to_str().unwrap()])
+        .args(["--id", &id, bundle.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .output();
+    assert_success(&out);
+    let events = events(&log);
+    let mkdir = events
+        .iter()
+        .find(|e| e["syscall"] == "mkdir" && e["bootstrap"] == false)
+        .unwrap_or_else(|| panic!("no mkdir in {events:?}"));
+    let stack = mkdir["stack"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no stack: {mkdir}"));
+    let own: Vec<(&str, &str, u64)> = stack
+        .iter()
+        .filter(|f| f["object"] == "/cache")
+        .map(|f| {
+            let file = f["file"].as_str().unwrap_or("");
+            (
+                f["function"].as_str().unwrap_or(""),
+                file.rsplit('/').next().unwrap(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let line = super::stacks::call_line(super::stacks::CACHE_C);
+    assert_eq!(
+        own.iter()
+            .map(|f| f.0)
+            .filter(|f| !f.is_empty() && *f != "_start")
+            .collect::<Vec<_>>(),
+        ["make_cache_dir", "do_setup", "main"],
+        "{mkdir}"
+    );
+    assert_eq!((own[0].1, own[0].2), ("cache.c", line), "{mkdir}");
 }
 
 /// Issue 34: the user's own `docker run --runtime runc …` is taken (it was

@@ -135,7 +135,16 @@ fn golden_run(mode: &str, profile: &str, name: &str) {
     let out = output_within(
         eperm()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["run", "--no-tui", "--mode", mode, "-p", profile, "--events"])
+            .args([
+                "run",
+                "--no-tui",
+                "--no-stacks",
+                "--mode",
+                mode,
+                "-p",
+                profile,
+            ])
+            .arg("--events")
             .arg(&events)
             .arg("--report")
             .arg(&report)
@@ -194,5 +203,83 @@ fn masking_is_by_key_and_keeps_every_other_byte() {
     assert_eq!(
         mask_number(&line, "tid"),
         r#"{"time_ms":TIME_MS,"pid":7,"tid":TID,"nr":12}"#
+    );
+}
+
+/// As nobody, one process makes calls other layers refuse: sethostname (which
+/// the default profile denies too), open("/etc/shadow"), kill(1, 0). The one
+/// pointer is at a fixed address, so `args` are the same every run.
+#[cfg(target_arch = "x86_64")]
+const LAYERS: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    char *name = mmap((void *)0x10000000, 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (name == MAP_FAILED) return 2;
+    strcpy(name, "golden");
+    syscall(SYS_sethostname, name, 6, 0, 0, 0, 0);
+    open("/etc/shadow", O_RDONLY);
+    kill(1, 0);
+    return 0;
+}
+"#;
+
+/// `run --no-tui --user nobody --events` of the program above: the profile's
+/// event and the layer watcher's lines, and the summary, masked.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_run_refused_by_other_layers_writes_the_events_the_fixture_says() {
+    crate::util::require_root("a cgroup and BPF for the layer watcher");
+    let dir = tempfile::tempdir().unwrap();
+    // nobody must be able to run the helper.
+    let helper = dir.path().join("layers");
+    std::fs::copy(cc("layers", LAYERS), &helper).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let helper = helper.to_str().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let out = output_within(
+        eperm()
+            .env_remove("LD_LIBRARY_PATH")
+            // Stacks name libc's offsets, which differ between machines.
+            .args([
+                "run",
+                "--no-tui",
+                "--no-stacks",
+                "--user",
+                "nobody",
+                "--events",
+            ])
+            .arg(&events)
+            .args(["--", helper]),
+        Duration::from_secs(30),
+    );
+    assert_success(&out);
+    let text = std::fs::read_to_string(&events).unwrap();
+    let pid = number(text.lines().next().expect("events"), "pid");
+    let mut masked = String::new();
+    for line in text.lines() {
+        assert_eq!((number(line, "pid"), number(line, "tid")), (pid, pid));
+        let exe = format!("\"exe\":{}", serde_json::to_string(helper).unwrap());
+        let line = line.replace(&exe, "\"exe\":\"EXE\"");
+        let line = mask_number(&line, "time_ms");
+        let line = mask_number(&line, "pid");
+        masked += &mask_number(&line, "tid");
+        masked += "\n";
+    }
+    golden("run-layers.jsonl", &masked);
+    let first = format!("first: pid {pid} (");
+    golden(
+        "run-layers.summary.txt",
+        &crate::util::stderr(&out).replace(&first, "first: pid PID ("),
     );
 }

@@ -10,6 +10,7 @@ use crate::util::{
     assert_gone_within_a_second, assert_killing_eperm_ends_the_workload, cc, descendant_named,
     eperm, processes, require_root, started_workload, stderr, Tmux,
 };
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -220,6 +221,145 @@ fn a_flood_of_denials_from_64_threads_does_not_grow_eperms_memory() {
             "{mode}: eperm's memory grew with the calls: {small} KiB for 32k, {large} KiB for 320k"
         );
     }
+}
+
+/// Issue 33: `--events -` into a reader that does not keep up kept every event
+/// in an unbounded queue (640 MB for a million calls). Now the events wait in a
+/// bounded queue; those that do not fit are not written, and the summary (which
+/// counts them all) says how many. The reader here reads only once the workload
+/// is done; what it reads and what the summary says was not written add up to
+/// every call the summary counts. Memory is compared between 20k and 200k calls
+/// (a forked test's own memory counts in a child's peak until its exec).
+#[test]
+fn events_for_a_reader_that_falls_behind_are_counted_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = unread_events(20_000, dir.path());
+    let large = unread_events(200_000, dir.path());
+    eprintln!("peak RSS {small} KiB for 20k calls, {large} KiB for 200k");
+    // Kept, 180k more events would be well over 100 MiB.
+    assert!(
+        large <= small + 32 * 1024,
+        "eperm kept what it did not write: {small} KiB for 20k calls, {large} KiB for 200k"
+    );
+}
+
+/// eperm's peak memory over `calls` denied calls with `--events -` read only
+/// after the workload ended; asserts the written and unwritten events add up.
+// Reaped by wait4 (for its rusage), which std's `Child` does not know of.
+#[allow(clippy::zombie_processes)]
+fn unread_events(calls: u64, dir: &Path) -> i64 {
+    let profile = dir.join("profile.json");
+    std::fs::write(&profile, DENY_GETPPID).unwrap();
+    let done = dir.join(format!("done-{calls}"));
+    // Its own name: the TUI flood test counts what is left of `flood-threads`.
+    let script = format!(
+        "{} 1 {calls}; : > {}",
+        cc("flood-for-events", FLOOD).display(),
+        done.display()
+    );
+    let child = eperm()
+        .args(["run", "--no-tui", "--events", "-", "-p"])
+        .arg(&profile)
+        .args(["--", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut out = child.stdout.unwrap();
+    let reader = std::thread::spawn(move || {
+        while !done.exists() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut out, &mut text).unwrap();
+        text.lines().filter(|l| l.contains("\"getppid\"")).count() as u64
+    });
+    let mut status = 0;
+    // SAFETY: rusage is plain data; all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live; waiting for our own child.
+    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+    let written = reader.join().unwrap();
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut err);
+    assert!(libc::WIFEXITED(status), "{err}");
+    let count = |after: &str| -> u64 {
+        err.split_once(after)
+            .and_then(|(before, _)| before.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let unwritten = count(" events not written to stdout");
+    // The shell's own getppid is one more.
+    let total: u64 = err
+        .split_once("would deny ")
+        .and_then(|(_, after)| after.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no total: {err}"));
+    assert!(total >= calls, "{err}");
+    assert_eq!(written + unwritten, total, "{err}");
+    if calls >= 200_000 {
+        assert!(unwritten > 0, "{err}");
+    }
+    usage.ru_maxrss
+}
+
+/// Issue 33: `replay` kept every event of the log until the end (3.2 GB for a
+/// 1 GB audit.log). It prints them as it reads: its memory does not follow the
+/// log's size (40,000 records against 400,000, ~100 MB; kept, those took
+/// hundreds of MB).
+#[test]
+fn replay_of_a_large_log_streams_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = replay_peak(40_000, dir.path());
+    let large = replay_peak(400_000, dir.path());
+    eprintln!("peak RSS {small} KiB for 40k records, {large} KiB for 400k");
+    assert!(
+        large <= small + 32 * 1024,
+        "replay kept the log's events: {small} KiB for 40k records, {large} KiB for 400k"
+    );
+}
+
+/// `replay --no-tui`'s peak memory over a log of `records` records.
+// Reaped by wait4 (for its rusage), which std's `Child` does not know of.
+#[allow(clippy::zombie_processes)]
+fn replay_peak(records: usize, dir: &Path) -> i64 {
+    let log = dir.join(format!("audit-{records}.log"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    for i in 0..records {
+        writeln!(
+            out,
+            "type=SECCOMP msg=audit(1795377834.144:{i}): auid=4294967295 uid=0 gid=0 \
+             ses=4294967295 pid={} comm=\"w\" exe=\"/usr/bin/w\" sig=0 arch=c000003e \
+             syscall={} compat=0 ip=0x7fd1f3c3b829 code=0x7ffc0000",
+            1000 + i % 5000,
+            i % 300
+        )
+        .unwrap();
+    }
+    drop(out);
+    let child = eperm()
+        .args(["replay", "--no-tui"])
+        .arg(&log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live; waiting for our own child.
+    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.unwrap(), &mut err);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{err}"
+    );
+    assert!(err.contains(&format!("{records} seccomp records")), "{err}");
+    usage.ru_maxrss
 }
 
 const BOMB: &str = r#"

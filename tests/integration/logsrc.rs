@@ -473,13 +473,15 @@ fn health_updates_stream_while_the_workload_runs_and_once_at_the_end() {
         ..eperm::profile::Target::docker_on_host()
     };
     let judge = Judge::new(profile, &target, eperm::compile::Mode::Log).unwrap();
-    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    let (events_tx, events_rx) = eperm::run::event_channel();
     let sup = Supervision {
         judge,
         policy: Policy::Permissive,
         events: events_tx,
         started: Instant::now(),
         own_exe: std::env::current_exe().ok(),
+        layers: None,
+        stacks: None,
     };
     let (updates_tx, updates_rx) = std::sync::mpsc::channel();
     let options = LogOptions {

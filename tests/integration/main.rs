@@ -17,6 +17,7 @@ mod hostile;
 mod import;
 mod install;
 mod kubernetes;
+mod layers;
 mod load;
 mod logs;
 mod logsrc;
@@ -24,7 +25,10 @@ mod memory;
 #[cfg(feature = "differential")]
 mod narrow;
 mod podman;
+mod portable;
 mod run;
+mod stacks;
+mod startup;
 mod target;
 mod tighten;
 mod trace;

@@ -60,18 +60,25 @@ fn hugetlb_on_v1() {
     assert_success(&out);
 }
 
-/// Where this run's stores go: /tmp, which every user can reach.
+/// Where the tests' stores go: a directory of root's that every user can reach
+/// (nobody's store is in it too), beside eperm's own state, not in /tmp.
+const STORES: &str = "/run/eperm-tests";
+
+/// Where this run's store `name` goes.
 fn store_dir(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("eperm-podman-{}-{name}", std::process::id()))
+    Path::new(STORES).join(format!("podman-{}-{name}", std::process::id()))
 }
 
 /// Removes the stores of earlier runs whose test binary is gone (a store lives
 /// as long as its run: podman's state is in it).
 fn sweep_stores() {
-    for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(STORES).unwrap();
+    std::fs::set_permissions(STORES, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in std::fs::read_dir(STORES).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
-            .strip_prefix("eperm-podman-")
+            .strip_prefix("podman-")
             .and_then(|rest| rest.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
@@ -247,6 +254,105 @@ fn an_unknown_runtime_falls_back_to_log_and_the_summary_says_why() {
         err.contains("eperm: note: log mode, not notify: podman's runtime is"),
         "{err}"
     );
+}
+
+/// A runtime that creates the container, then keeps its caller (conmon, and so
+/// podman) waiting: podman records the container nowhere until it returns. It
+/// runs crun as `DIR/crun-here`, so that what it creates names `dir`; `DIR/creating`
+/// says the container exists.
+fn slow_to_report_create(dir: &Path) -> PathBuf {
+    let crun = dir.join("crun-here");
+    std::os::unix::fs::symlink("/usr/bin/crun", &crun).unwrap();
+    let runtime = dir.join("slowrt");
+    let script = format!(
+        "#!/bin/sh\n{crun} \"$@\"; rc=$?\ncase \" $* \" in *\" create \"*) : > {marker}; sleep 20 ;; esac\nexit $rc\n",
+        crun = crun.display(),
+        marker = dir.join("creating").display(),
+    );
+    std::fs::write(&runtime, script).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    runtime
+}
+
+/// The pids of processes whose command line names `dir`.
+fn naming(dir: &Path) -> Vec<i32> {
+    let dir = dir.to_str().unwrap();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(dir) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Issue 33: eperm killed while podman waits for its runtime's create left the
+/// created container's init (`crun create`, waiting on its exec.fifo for a
+/// start that never came) and its conmon behind: podman had not recorded the
+/// container, so `podman rm` removed nothing. Every container eperm starts goes
+/// with it, in whatever state.
+#[test]
+fn a_container_created_but_never_started_goes_with_a_killed_eperm() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "nomkdir.json", DENY_MKDIR);
+    let runtime = slow_to_report_create(dir.path());
+    let mut command = in_store(eperm(), store(), None);
+    command
+        .arg("podman")
+        .args(["--runtime", runtime.to_str().unwrap(), "--no-tui"]);
+    command.args(["-p", profile.to_str().unwrap(), "--"]);
+    command.args(podman_run(&[], WORKLOAD));
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let creating = dir.path().join("creating");
+    for _ in 0..600 {
+        if creating.exists() || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(creating.exists(), "the container was never created");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // eperm's watchdog has done its cleanup; the create it interrupted ends in
+    // 20 s at most. What is left a while after that stays for ever.
+    let mut left = naming(dir.path());
+    for _ in 0..300 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = naming(dir.path());
+    }
+    let described: Vec<String> = left
+        .iter()
+        .map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            )
+        })
+        .collect();
+    for pid in &left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(left.is_empty(), "left behind: {described:#?}");
 }
 
 /// Rootless: podman and eperm as nobody. Notify works (crun hands the listener

@@ -232,5 +232,5 @@ fn bad_runtime_arguments_are_usage_errors_with_a_hint() {
 }
 
 #[cfg(feature = "differential")]
-mod differential;
+pub(crate) mod differential;
 mod runtimes;

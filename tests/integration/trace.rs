@@ -241,7 +241,7 @@ fn trace_with(
     limit: Duration,
 ) -> Traced {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = eperm::run::event_channel();
     let (done_tx, done_rx) = mpsc::channel();
     let judge = judge(profile);
     std::thread::spawn(move || {
@@ -259,6 +259,8 @@ fn trace_with(
             events: tx,
             started: Instant::now(),
             own_exe: std::env::current_exe().ok(),
+            layers: None,
+            stacks: None,
         };
         let result = run_traced(&prepared, &sup, &containment);
         containment.finish();
@@ -542,7 +544,7 @@ fn the_errno_and_rule_come_from_the_rule_that_matched() {
 fn held_calls_wait_for_the_answer() {
     use eperm::run::HoldAnswer;
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = eperm::run::event_channel();
     let (hold_tx, hold_rx) = mpsc::channel::<eperm::run::HoldRequest>();
     // The "UI": deny the first acct, allow the rest, count what it was asked.
     let ui = std::thread::spawn(move || {
@@ -573,6 +575,8 @@ fn held_calls_wait_for_the_answer() {
             events: tx,
             started: Instant::now(),
             own_exe: None,
+            layers: None,
+            stacks: None,
         };
         run_traced(&prepared, &sup, &containment)
     });

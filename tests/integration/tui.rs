@@ -187,6 +187,44 @@ fn an_outside_edit_is_reloaded_and_our_own_saves_are_not() {
     assert_eq!(std::fs::read_to_string(&profile).unwrap(), theirs);
 }
 
+/// Issue 33: an outside edit that does not load said "keeping yours" under
+/// `[saved]`, and the next `a` wrote over it; a valid one left the row "still
+/// denied" though the file now allowed the call.
+#[test]
+fn an_outside_edit_is_never_overwritten_unasked_and_refreshes_the_rows() {
+    let (
+        MkdirRun {
+            tmux,
+            profile,
+            dir: _dir,
+        },
+        screen,
+    ) = mkdir_run("");
+    assert!(screen.contains("still denied"), "{screen}");
+    let broken = "{ \"defaultAction\": ";
+    std::fs::write(&profile, broken).unwrap();
+    tmux.wait_for("[changed on disk]", 10);
+    tmux.wait_for("does not load", 10);
+    // `a` and `t` do not write over it: the prompt is up, theirs cannot load.
+    tmux.keys("a");
+    tmux.keys("t");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), broken);
+    assert!(
+        tmux.screen().contains("[changed on disk]"),
+        "{}",
+        tmux.screen()
+    );
+    // The editor finishes: a valid file allowing mkdir is loaded, and its row says so.
+    std::fs::write(&profile, DEFAULT_PROFILE).unwrap();
+    let screen = tmux.wait_for("reloaded the profile changed on disk", 10);
+    assert!(screen.contains("[saved]"), "{screen}");
+    assert!(screen.contains("allowed now"), "{screen}");
+    assert!(!screen.contains("still denied"), "{screen}");
+    tmux.steps(&[("q", "EPERM-EXIT=0", 10)]);
+    assert_eq!(std::fs::read_to_string(&profile).unwrap(), DEFAULT_PROFILE);
+}
+
 /// Issue 33: a held call whose caller dies is withdrawn at once, not asked
 /// until the hold timeout (60 s here). The caller is killed from outside: while
 /// a call is held, the workload's other notified calls (its execs too) wait.

@@ -143,6 +143,22 @@ impl CapSet {
     }
 }
 
+/// The name of capability number `n`: `21` -> `CAP_SYS_ADMIN`.
+pub fn name(n: u32) -> Option<&'static str> {
+    NAMES.get(n as usize).copied()
+}
+
+impl CapSet {
+    /// The set of these bits (capability n is bit n); unknown bits are dropped.
+    pub fn from_bits(bits: u64) -> CapSet {
+        CapSet(bits & CapSet::all().0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// Is `name` a capability Linux knows (with or without the `CAP_` prefix)?
 pub fn is_known(name: &str) -> bool {
     number(name).is_some()

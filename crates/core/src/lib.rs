@@ -11,7 +11,10 @@
 //! - [`arch`], [`syscalls`], [`errno`], [`caps`]: architectures and syscall
 //!   numbers; what each syscall does, takes and how a call reads; errno and
 //!   capability names.
-//! - [`target`]: the runtime that loads a profile and its libseccomp.
+//! - [`layer`]: which layer (seccomp, a capability, file modes, an LSM, a
+//!   sysctl…) refused a call that failed with EPERM or EACCES, and its fix.
+//! - [`target`]: the runtime that loads a profile and its libseccomp; [`startup`]:
+//!   the calls its init makes under the profile before the workload starts.
 //! - [`profile`]: the model, loading with precise errors, resolution for a
 //!   target, lints, minimal-diff edits and atomic saves.
 //! - [`compile`]: a resolved profile to classic BPF, with its emulator and the
@@ -28,7 +31,9 @@ pub mod errno;
 pub mod error;
 pub mod files;
 pub mod json;
+pub mod layer;
 pub mod profile;
+pub mod startup;
 pub mod suggest;
 pub mod syscalls;
 pub mod target;

@@ -15,14 +15,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// The installed libseccomp's release, as libseccomp says it.
-fn installed() -> Version {
+pub(crate) fn installed() -> Version {
     let v = libseccomp::ScmpVersion::current().expect("libseccomp reports its version");
     Version::new(v.major as u16, v.minor as u16, v.micro as u16)
 }
 
 /// The Debian package's version of the installed libseccomp, when it is one
 /// (its build may carry a later release's names: `target::patched_names`).
-fn installed_build() -> Option<String> {
+pub(crate) fn installed_build() -> Option<String> {
     let out = std::process::Command::new("dpkg-query")
         .args(["-W", "-f=${Version}", "libseccomp2"])
         .output()

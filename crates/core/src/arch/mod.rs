@@ -3,6 +3,7 @@
 //! Names follow libseccomp (`SCMP_ARCH_X86_64`); Go names (`amd64`) are what
 //! Docker profiles use in `includes.arches`.
 
+pub mod counterparts;
 mod tables;
 #[cfg(test)]
 mod tests;

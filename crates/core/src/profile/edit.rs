@@ -453,6 +453,47 @@ pub fn narrow_rule(
     Ok(out)
 }
 
+/// Gives `name` the verdict of rule `syscalls[rule_index]` under `conds`: an
+/// unconditional rule just takes the name (so its `includes` and `excludes`
+/// apply to it too); a conditional one gets a sibling rule right after it,
+/// with its action, `errnoRet`, `includes` and `excludes` and `conds` as its
+/// `args` (the rule's conditions, rewritten for `name`'s arguments).
+pub fn add_counterpart(
+    profile: &Profile,
+    rule_index: usize,
+    name: &str,
+    conds: &[ArgCond],
+) -> Result<Profile, EditError> {
+    Edit::Allow(name.to_string()).validate()?;
+    let Some(rule) = profile.rules.iter().find(|r| r.index == rule_index) else {
+        return Ok(profile.clone());
+    };
+    let style = Style::detect(profile);
+    let node = rule_node(profile, rule);
+    if rule.args.is_empty() && node.get("names").is_some_and(|n| !n.is_null()) {
+        if names(rule, name) {
+            return Ok(profile.clone());
+        }
+        return reload(profile, add_name(profile, &style, rule, name));
+    }
+    let raw: Vec<(&'static str, String)> = ["includes", "excludes"]
+        .into_iter()
+        .filter_map(|key| {
+            let n = node.get(key)?;
+            Some((key, profile.text[n.span.start..n.span.end].to_string()))
+        })
+        .collect();
+    let body = RuleBody {
+        action: rule.action,
+        errno: rule.errno_ret,
+        conds,
+        raw: &raw,
+        comment: None,
+    };
+    let (splice, _) = add_rule(profile, &style, name, &body, Some(rule_index + 1));
+    reload(profile, splice)
+}
+
 /// Where the syscall should end up: in a rule with this action, or with the default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Home {

@@ -28,6 +28,7 @@ pub fn lint(profile: &Profile, resolved: &Resolved) -> Vec<Diagnostic> {
     l.overlaps();
     l.can_start_and_exit();
     l.arches();
+    l.portable();
     l.clone3();
     l.risky();
     l.base_profile();
@@ -637,6 +638,53 @@ impl Linter<'_> {
         );
     }
 
+    /// A verdict one covered arch's programs would miss: see [`super::portable`].
+    fn portable(&mut self) {
+        for gap in super::portable::gaps(self.profile, self.resolved) {
+            let arches = names(&gap.arches);
+            let (name, other) = (&gap.name, gap.counterpart);
+            let place = if gap.missing {
+                format!(
+                    "{name} does not exist on {arches}, where programs call {other} in its place"
+                )
+            } else {
+                let mut lacking: Vec<Arch> = self
+                    .resolved
+                    .arches
+                    .iter()
+                    .copied()
+                    .filter(|a| a.syscall_nr(other).is_none())
+                    .collect();
+                lacking.sort();
+                format!(
+                    "on {arches} programs call {other} where {} programs call {name}",
+                    names(&lacking)
+                )
+            };
+            let message = format!("{place}: {other} is not {} like {name}", verb(gap.verdict));
+            let native = self.resolved.target.arch;
+            let named = self.profile.architectures.contains(&native)
+                || self.profile.arch_map.iter().any(|m| m.arch == native);
+            let flag = if named {
+                String::new()
+            } else {
+                format!(" --arch {native}")
+            };
+            let hint = match gap.conds {
+                Ok(_) => format!("eperm edit PROFILE --portable{flag} (adds {other} with this rule's action and conditions)"),
+                Err(i) => format!("args[{i}] of {name} has no place in {other}: give {other} a rule of its own"),
+            };
+            self.push_on_name(
+                Severity::Warning,
+                "not-portable",
+                gap.rule,
+                gap.name_index,
+                message,
+                Some(hint),
+            );
+        }
+    }
+
     /// glibc falls back from clone3 to clone only on ENOSYS.
     fn clone3(&mut self) {
         let Some(verdict) = self.unconditional_verdict("clone3") else {
@@ -747,6 +795,12 @@ fn verb(v: Verdict) -> String {
         Action::Allow => "allowed".into(),
         _ => format!("given {}", v.describe()),
     }
+}
+
+/// `aarch64`, `x86_64+x86`.
+fn names(arches: &[Arch]) -> String {
+    let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+    names.join("+")
 }
 
 pub fn plural(n: usize, one: &str, many: &str) -> String {
@@ -1197,6 +1251,44 @@ mod tests {
                 "missing-sub-arch",
                 "architectures",
                 "on x86_64 the filter will not cover SCMP_ARCH_X86, SCMP_ARCH_X32: such syscalls get the bad-arch action and the process is killed"
+            )
+        );
+    }
+
+    #[test]
+    fn not_portable() {
+        let both = r#""SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64""#;
+        let text = profile(
+            both,
+            "",
+            r#"{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW"}"#,
+        );
+        let mut t = target();
+        // Not the missing-sub-arch warning of either native arch.
+        t.arch = Arch::Riscv64;
+        let found: Vec<_> = lints_on(&text, &t)
+            .into_iter()
+            .map(|d| (d.code, d.path, d.message))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "not-portable",
+                "syscalls[1].names[0]".to_string(),
+                "mkdir does not exist on aarch64+riscv64, where programs call mkdirat in its place: mkdirat is not allowed like mkdir".to_string()
+            )]
+        );
+        let text = profile(
+            both,
+            "",
+            r#"{"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}"#,
+        );
+        assert_eq!(
+            only_on(&text, &t),
+            warning(
+                "not-portable",
+                "syscalls[1].names[0]",
+                "on x86_64 programs call mkdir where aarch64+riscv64 programs call mkdirat: mkdir is not given SCMP_ACT_ERRNO(ENOSYS) like mkdirat"
             )
         );
     }

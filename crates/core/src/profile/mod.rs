@@ -9,6 +9,7 @@ pub mod lint;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod portable;
 pub mod resolve;
 pub mod risk;
 pub mod save;

@@ -1,0 +1,75 @@
+//! The other layers in the TUI: what the layer watcher reported of this run
+//! (calls that failed with EPERM/EACCES, each classified by the run's thread
+//! in `session::live`), joined with the Syscalls table's rows, so that a row the
+//! profile denies and another layer refuses too says so, and `a` on it says
+//! that allowing it in the profile is not enough.
+
+use super::App;
+use crate::layer::Layer;
+use crate::sources::refusal::{Refusal, Watch};
+
+/// Whether this run's other layers are watched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Layers {
+    /// Nothing heard yet (or a run that does not watch: replays, containers).
+    #[default]
+    Unknown,
+    Watching,
+    NotWatched(String),
+}
+
+impl App {
+    /// A report of the layer watcher (`Msg::Layer`).
+    pub(super) fn layer(&mut self, w: Watch) {
+        match w {
+            Watch::Watching => self.run.layers = Layers::Watching,
+            Watch::NotWatched(why) => self.run.layers = Layers::NotWatched(why),
+            Watch::Refused(r) => self.refused(*r),
+            // The status bar's count is of what arrived; the summary says the rest.
+            Watch::Lost(_) => {}
+        }
+    }
+
+    fn refused(&mut self, mut r: Refusal) {
+        let Some(finding) = r.finding.as_mut() else {
+            return;
+        };
+        let row = self
+            .rows
+            .iter()
+            .any(|row| row.syscall == r.syscall && row.arch == r.arch && !row.bootstrap);
+        if row && self.run.enforce {
+            // The profile's enforced denial: the call never reached another layer.
+            return;
+        }
+        finding.also_seccomp = row;
+        let known = self.run.refused.iter_mut().find(|(k, _)| {
+            k.syscall == r.syscall
+                && k.finding.as_ref().map(ToString::to_string)
+                    == r.finding.as_ref().map(ToString::to_string)
+        });
+        match known {
+            Some((_, hits)) => *hits += 1,
+            None => self.run.refused.push((r, 1)),
+        }
+    }
+
+    /// Another layer's refusal of the row's syscall, when one was seen.
+    pub fn also_refused(&self, syscall: &str) -> Option<&Refusal> {
+        self.run.refused.iter().map(|(r, _)| r).find(|r| {
+            r.syscall == syscall
+                && r.finding
+                    .as_ref()
+                    .is_some_and(|f| f.layer != Layer::Seccomp)
+        })
+    }
+
+    /// For the message line after `a`: why the allowance will not be enough.
+    pub(super) fn allowance_note(&self, syscall: &str) -> Option<String> {
+        let f = self.also_refused(syscall)?.finding.as_ref()?;
+        Some(format!(
+            "; a seccomp allowance will not be enough: {f} refuses it too (fix: {})",
+            f.fix
+        ))
+    }
+}
