@@ -33,6 +33,8 @@ use crate::syscalls::multiplex::x86_multiplexed;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
+mod levels;
+
 /// An action together with the effective rule (index into `Resolved::rules`) that set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Leaf {
@@ -73,6 +75,8 @@ pub struct Node {
     /// flag and value together); `None` is its zeroed KILL_THREAD.
     ghost_t: Option<Leaf>,
     ghost_f: Option<Leaf>,
+    /// The indexed level the node is on, and its place there (see `levels`).
+    level: Option<(u32, levels::Place)>,
 }
 
 impl Node {
@@ -183,6 +187,7 @@ impl CondWords {
             refcnt: 0,
             ghost_t: None,
             ghost_f: None,
+            level: None,
         }
     }
 }
@@ -266,6 +271,11 @@ pub struct Db {
     pub entries: BTreeMap<(Arch, u32), Entry>,
     /// The tree of the syscall being added to, while a rule is merged.
     root: Option<usize>,
+    /// Every action the tree being added to may hold (see `act_check`).
+    acts: Vec<Verdict>,
+    /// `acts` of each syscall's tree, kept while another is added to.
+    tree_acts: BTreeMap<(Arch, u32), Vec<Verdict>>,
+    levels: levels::Levels,
 }
 
 /// Does libseccomp compare this arch's arguments as 64-bit values?
@@ -341,8 +351,21 @@ impl Db {
         conds: &[ArgCond],
     ) -> Result<(), Conflict> {
         let leaf = Leaf { verdict, origin };
-        let chain = self.gen_chain(arch, leaf, conds);
         let key = (arch, nr);
+        let mut acts = self.tree_acts.remove(&key).unwrap_or_default();
+        if !acts.contains(&verdict) {
+            acts.push(verdict);
+        }
+        self.acts = acts;
+        let done = self.add_to(key, leaf, conds);
+        self.tree_acts.insert(key, std::mem::take(&mut self.acts));
+        done
+    }
+
+    /// [`Db::add`] to the syscall `key`, with `self.acts` that syscall's.
+    fn add_to(&mut self, key: (Arch, u32), leaf: Leaf, conds: &[ArgCond]) -> Result<(), Conflict> {
+        let (arch, verdict, origin) = (key.0, leaf.verdict, leaf.origin);
+        let chain = self.gen_chain(arch, leaf, conds);
         match (self.entries.get(&key).copied(), chain) {
             (None, None) => {
                 self.entries.insert(key, Entry::Always(leaf));
@@ -518,6 +541,9 @@ impl Db {
 
     /// The first node of the level `n` is on.
     pub fn level_head(&self, mut n: usize) -> usize {
+        if let Some(head) = self.indexed_head(n) {
+            return head;
+        }
         while let Some(p) = self.nodes[n].lvl_prv {
             n = p;
         }
@@ -526,12 +552,15 @@ impl Db {
 
     fn priority(n: &Node) -> (u32, u32) {
         let arg = ((n.arg as u32) << 1) + n.hi as u32;
-        let op = match n.op_orig {
+        (arg, Db::priority_class(n.op_orig))
+    }
+
+    fn priority_class(op: CmpOp) -> u32 {
+        match op {
             CmpOp::MaskedEq | CmpOp::Eq | CmpOp::Ne => 3,
             CmpOp::Le | CmpOp::Lt => 2,
             CmpOp::Ge | CmpOp::Gt => 1,
-        };
-        (arg, op)
+        }
     }
 
     /// libseccomp's sibling order: is `a` "less than" `b`?
@@ -558,6 +587,15 @@ impl Db {
 
     /// Is every action in the tree under `n` equal to `v`? Returns the first that is not.
     fn act_check(&self, n: Option<usize>, v: Verdict) -> Result<(), Option<usize>> {
+        // A tree all of whose actions are `v` needs no walk (in a syscall with
+        // thousands of ALLOW argument rules, the walk made each add linear).
+        if levels::indexing() && self.acts.iter().all(|&a| a == v) {
+            return Ok(());
+        }
+        self.act_walk(n, v)
+    }
+
+    fn act_walk(&self, n: Option<usize>, v: Verdict) -> Result<(), Option<usize>> {
         let Some(n) = n else { return Ok(()) };
         let mut cur = Some(self.level_head(n));
         while let Some(c) = cur {
@@ -567,8 +605,8 @@ impl Db {
                     return Err(Some(leaf.origin));
                 }
             }
-            self.act_check(node.nxt_t, v)?;
-            self.act_check(node.nxt_f, v)?;
+            self.act_walk(node.nxt_t, v)?;
+            self.act_walk(node.nxt_f, v)?;
             cur = node.lvl_nxt;
         }
         Ok(())
@@ -587,6 +625,9 @@ impl Db {
             Slot::Root => self.root = v,
             Slot::T(n) => self.nodes[n].nxt_t = v,
             Slot::F(n) => self.nodes[n].nxt_f = v,
+        }
+        if let Slot::T(n) | Slot::F(n) = s {
+            self.branches_changed(n);
         }
     }
 
@@ -609,6 +650,7 @@ impl Db {
         }
         let (mut lvl_p, mut lvl_n, nxt_t, nxt_f) =
             (node.lvl_prv, node.lvl_nxt, node.nxt_t, node.nxt_f);
+        self.unindex(i);
         let mut cnt = 0;
         if let Some(p) = lvl_p {
             self.nodes[p].lvl_nxt = None;
@@ -687,6 +729,7 @@ impl Db {
             }
             if c == node || zombie(&self.nodes[c]) {
                 let (prv, nxt) = (self.nodes[c].lvl_prv, self.nodes[c].lvl_nxt);
+                self.unindex(c);
                 if self.slot(slot) == Some(c) {
                     self.set_slot(slot, prv.or(nxt));
                 }
@@ -745,7 +788,23 @@ impl Db {
     /// Compares the new node `n` with each node of the existing level holding `x0`.
     fn prune_level(&mut self, x0: usize, n: usize, level: &mut LevelPrune) {
         let mut x = self.level_head(x0);
+        // Searching no prefix, most nodes are compared with `n` for nothing:
+        // below a match (MATCH_ONCE) every node but `n`'s twins (the searches
+        // they start stop at once on MATCH_ONCE), else the nodes the index
+        // finds no work at (`indexed_work_from`). A clean level skips them.
+        let flags = level.state.flags & (IST_MATCH_ONCE | IST_X_PREFIX | IST_N_PREFIX);
         loop {
+            // Without MATCH_ONCE, only the nodes the index says have work.
+            let skip = match flags {
+                IST_MATCH_ONCE => self.indexed_twin_from(x, n),
+                0 => self.indexed_work_from(x, n),
+                _ => None,
+            };
+            match skip {
+                Some(Some(next)) => x = next,
+                Some(None) => break,
+                None => {}
+            }
             let x_next = self.nodes[x].lvl_nxt;
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
             let flow = if Db::chain_eq(xn, nn) {
@@ -915,6 +974,10 @@ impl Db {
     fn tree_add(&mut self, slot: Slot, new: usize) -> Result<(), AddError> {
         let mut x = self.slot(slot).expect("merging into an existing level");
         let n = new;
+        // Straight to where the walk below would stop.
+        if let Some(stop) = self.indexed_stop(x, n) {
+            x = stop;
+        }
         loop {
             let (xn, nn) = (&self.nodes[x], &self.nodes[n]);
             if Db::chain_eq(xn, nn) {
@@ -962,6 +1025,9 @@ impl Db {
                         verdict: KILL_THREAD,
                         origin: nf.origin,
                     });
+                    if !self.acts.contains(&v.verdict) {
+                        self.acts.push(v.verdict);
+                    }
                     let xm = &mut self.nodes[x];
                     if xm.act_t.is_some() {
                         xm.act_t = Some(v);
@@ -985,6 +1051,7 @@ impl Db {
         } else {
             node.nxt_f.take()
         };
+        self.branches_changed(x);
         self.node_put(old);
         let node = &mut self.nodes[x];
         if tf {
@@ -1026,14 +1093,16 @@ impl Db {
 
     /// Puts the new node `n` after `x`, the last of its level.
     fn insert_last(&mut self, x: usize, n: usize) -> Result<(), AddError> {
+        let alone = [self.alone(x), self.alone(n)];
         self.nodes[n].lvl_prv = self.get(Some(x));
         self.nodes[x].lvl_nxt = self.get(Some(n));
-        self.hang_check(n)
+        self.hang_check(x, n, alone)
     }
 
     /// Puts the new node `n` in front of `x`; if `slot` pointed at `x`, it now
     /// points at `n`.
     fn insert_before(&mut self, slot: Slot, x: usize, n: usize) -> Result<(), AddError> {
+        let alone = [self.alone(x), self.alone(n)];
         match self.nodes[x].lvl_prv {
             Some(p) => {
                 self.nodes[p].lvl_nxt = self.get(Some(n));
@@ -1051,11 +1120,13 @@ impl Db {
             self.set_slot(slot, g);
             self.node_put(Some(x));
         }
-        self.hang_check(n)
+        self.hang_check(x, n, alone)
     }
 
-    fn hang_check(&self, n: usize) -> Result<(), AddError> {
-        if self.level_loops(n) {
+    /// Indexes `n`, just linked beside `x`, and fails if its level loops.
+    fn hang_check(&mut self, x: usize, n: usize, alone: [bool; 2]) -> Result<(), AddError> {
+        // A level the index still follows is a list in order: it ends.
+        if !self.index_insert(x, n, alone) && self.level_loops(n) {
             Err(AddError::Hang)
         } else {
             Ok(())

@@ -177,12 +177,14 @@ fn reads_regular_files_only_and_up_to_a_cap() {
     };
     let e = read(&big, small).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("more than eperm reads from a test file"),
+        e.to_string().starts_with(
+            "it holds 100 bytes, more than eperm reads from a test file (10 bytes)\n  hint: "
+        ),
         "{e}"
     );
     let e = read_capped(io::repeat(0), 0, small).unwrap_err();
     assert!(is_refusal(&e), "{e}");
+    assert!(e.to_string().starts_with("it holds over 10 bytes,"), "{e}");
     assert_eq!(read(&big, PROFILE).unwrap().len(), 100);
     let e = read(&dir.path().join("gone"), PROFILE).unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::NotFound);

@@ -82,7 +82,7 @@ pub const SPO_VALUE_MAX: u64 = i64::MAX as u64;
 
 pub fn load_file(path: &Path) -> Result<Profile, LoadError> {
     let file = path.display().to_string();
-    // Regular files only, never blocking on a FIFO, at most 16 MiB (crate::files).
+    // Regular files only, never blocking on a FIFO, at most 64 MiB (crate::files).
     let bytes = crate::files::read(path, crate::files::PROFILE).map_err(
         crate::error::FileError::on(crate::error::FileOp::Read, path),
     )?;
