@@ -51,6 +51,17 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// SIGINT, SIGTERM and SIGHUP caught and passed on to the workload, so that a
+/// run ends as any run does (summary, events and report written): the
+/// forwarder (none if the handlers cannot be set) and the pid it waits for.
+pub fn forward_to_workload() -> (Option<Forwarder>, Arc<AtomicI32>) {
+    let pid = Arc::new(AtomicI32::new(0));
+    let forwarder = catch_interrupts()
+        .ok()
+        .map(|_| Forwarder::start(pid.clone()));
+    (forwarder, pid)
+}
+
 /// Passes caught signals on to the workload whose pid `pid` gets (0 until it
 /// is forked) until dropped: the first as it came, any later one as SIGKILL.
 pub struct Forwarder {

@@ -149,18 +149,8 @@ pub fn kernel_counter(
     cgroup: Option<&Path>,
     bootstrap_comm: Option<&str>,
 ) -> Result<crate::bpf::Counter, Unavailable> {
-    use crate::bpf::{counter, Scope};
-    if let Some(why) = refusal() {
-        return Err(Unavailable(why));
-    }
-    let Some(cgroup) = cgroup else {
-        return Err(Unavailable(
-            "the workload has no cgroup v2 of its own (not root, or no cgroup2 mount)".into(),
-        ));
-    };
-    let cgroup_id = counter::cgroup_id(cgroup)
-        .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
-    attach_counter(compiled, Scope::Cgroup(cgroup_id), bootstrap_comm, false)
+    let scope = counted_scope(cgroup)?;
+    attach_counter(compiled, scope, bootstrap_comm, false)
 }
 
 /// The kernel counter of a recording run (see [`allow_program`]): as
@@ -171,6 +161,12 @@ pub fn record_counter(
     cgroup: Option<&Path>,
     bootstrap_comm: Option<&str>,
 ) -> Result<crate::bpf::Counter, Unavailable> {
+    let scope = counted_scope(cgroup)?;
+    attach_counter(compiled, scope, bootstrap_comm, true)
+}
+
+/// The workload's cgroup as the counter's scope, or why there is none to count in.
+fn counted_scope(cgroup: Option<&Path>) -> Result<crate::bpf::Scope, Unavailable> {
     if let Some(why) = refusal() {
         return Err(Unavailable(why));
     }
@@ -181,12 +177,7 @@ pub fn record_counter(
     };
     let id = crate::bpf::counter::cgroup_id(cgroup)
         .map_err(|e| Unavailable(format!("{}: {e}", cgroup.display())))?;
-    attach_counter(
-        compiled,
-        crate::bpf::Scope::Cgroup(id),
-        bootstrap_comm,
-        true,
-    )
+    Ok(crate::bpf::Scope::Cgroup(id))
 }
 
 /// Why counting cannot tell which calls `judge`'s profile denies: a rule that

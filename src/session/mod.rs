@@ -182,12 +182,7 @@ impl Session {
             layers,
             ..self.supervise(judge, policy, tx)
         };
-        // SIGINT, SIGTERM, SIGHUP: passed on to the workload, so that the run ends
-        // as any run does, with its summary, events and report written.
-        let pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
-        let forwarder = crate::signals::catch_interrupts()
-            .ok()
-            .map(|_| crate::signals::Forwarder::start(pid.clone()));
+        let (forwarder, pid) = crate::signals::forward_to_workload();
         let attach = Attach {
             pid: Some(pid),
             ..Attach::default()

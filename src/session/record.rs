@@ -39,11 +39,7 @@ impl Session {
         }
         let (tx, collector) = collect::collect(None, None)?;
         let sup = self.supervise(judge, Policy::Permissive, tx);
-        // SIGINT, SIGTERM, SIGHUP go to the workload, as in `Session::run`.
-        let pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
-        let forwarder = crate::signals::catch_interrupts()
-            .ok()
-            .map(|_| crate::signals::Forwarder::start(pid.clone()));
+        let (forwarder, pid) = crate::signals::forward_to_workload();
         let attach = Attach {
             pid: Some(pid),
             ..Attach::default()

@@ -46,6 +46,22 @@ const ON_ARM64: &[(&str, &str)] = &[
     ("pause", "ppoll"),
 ];
 
+/// Every pair issue 31 names is in eperm's table and true to the kernel's:
+/// the legacy call is missing on aarch64, the modern one is there.
+#[test]
+fn every_pair_of_the_issue_is_in_the_table_and_true_on_aarch64() {
+    for &(legacy, modern) in ON_ARM64 {
+        assert_eq!(Arch::Aarch64.syscall_nr(legacy), None, "{legacy}");
+        assert!(Arch::Aarch64.syscall_nr(modern).is_some(), "{modern}");
+        assert!(
+            instead_on(legacy, Arch::Aarch64)
+                .iter()
+                .any(|c| c.modern == modern),
+            "{legacy} -> {modern} on aarch64 is missing"
+        );
+    }
+}
+
 /// A private copy of the x86_64+aarch64 profile that allows only x86-only names.
 fn x86_only() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -151,63 +151,6 @@ mod tests {
     use super::*;
     use crate::syscalls::signatures::kinds;
 
-    /// The pairs issue 31 names, each checked against the tables: the legacy
-    /// call is missing on aarch64 and the modern one is there.
-    const ON_ARM64: &[(&str, &str)] = &[
-        ("open", "openat"),
-        ("creat", "openat"),
-        ("stat", "newfstatat"),
-        ("lstat", "newfstatat"),
-        ("mkdir", "mkdirat"),
-        ("access", "faccessat"),
-        ("access", "faccessat2"),
-        ("poll", "ppoll"),
-        ("select", "pselect6"),
-        ("dup2", "dup3"),
-        ("pipe", "pipe2"),
-        ("readlink", "readlinkat"),
-        ("unlink", "unlinkat"),
-        ("rmdir", "unlinkat"),
-        ("rename", "renameat"),
-        ("rename", "renameat2"),
-        ("epoll_wait", "epoll_pwait"),
-        ("epoll_create", "epoll_create1"),
-        ("fork", "clone"),
-        ("vfork", "clone"),
-        ("chmod", "fchmodat"),
-        ("chown", "fchownat"),
-        ("lchown", "fchownat"),
-        ("link", "linkat"),
-        ("symlink", "symlinkat"),
-        ("mknod", "mknodat"),
-        ("inotify_init", "inotify_init1"),
-        ("eventfd", "eventfd2"),
-        ("signalfd", "signalfd4"),
-        ("getdents", "getdents64"),
-        ("utimes", "utimensat"),
-        ("utime", "utimensat"),
-        ("alarm", "setitimer"),
-        ("pause", "ppoll"),
-    ];
-
-    #[test]
-    fn every_pair_of_the_issue_is_in_the_table_and_true_on_aarch64() {
-        for &(legacy, modern) in ON_ARM64 {
-            assert!(
-                replacing(legacy).any(|c| c.modern == modern),
-                "{legacy} -> {modern} is missing"
-            );
-            assert_eq!(Arch::Aarch64.syscall_nr(legacy), None, "{legacy}");
-            assert!(Arch::Aarch64.syscall_nr(modern).is_some(), "{modern}");
-            assert!(
-                instead_on(legacy, Arch::Aarch64)
-                    .iter()
-                    .any(|c| c.modern == modern),
-                "{legacy} on aarch64"
-            );
-        }
-    }
-
     /// Every row is a real portability gap: the legacy call is on x86_64, some
     /// arch lacks it, and every arch that lacks it has a counterpart.
     #[test]

@@ -423,13 +423,7 @@ pub fn narrow_rule(
         return Ok(profile.clone());
     };
     let node = rule_node(profile, rule);
-    let raw: Vec<(&'static str, String)> = ["includes", "excludes"]
-        .into_iter()
-        .filter_map(|key| {
-            let n = node.get(key)?;
-            Some((key, profile.text[n.span.start..n.span.end].to_string()))
-        })
-        .collect();
+    let raw = includes_and_excludes(profile, node);
     let (action, errno) = (rule.action, rule.errno_ret);
     let (splice, mut at) = if rule.names.len() == 1 {
         (remove_rule(profile, rule), rule_index)
@@ -451,6 +445,18 @@ pub fn narrow_rule(
         at = k + 1;
     }
     Ok(out)
+}
+
+/// A rule's `includes` and `excludes` as written, to be copied to a rule made
+/// from it.
+fn includes_and_excludes(profile: &Profile, node: &Node) -> Vec<(&'static str, String)> {
+    ["includes", "excludes"]
+        .into_iter()
+        .filter_map(|key| {
+            let n = node.get(key)?;
+            Some((key, profile.text[n.span.start..n.span.end].to_string()))
+        })
+        .collect()
 }
 
 /// Gives `name` the verdict of rule `syscalls[rule_index]` under `conds`: an
@@ -476,13 +482,7 @@ pub fn add_counterpart(
         }
         return reload(profile, add_name(profile, &style, rule, name));
     }
-    let raw: Vec<(&'static str, String)> = ["includes", "excludes"]
-        .into_iter()
-        .filter_map(|key| {
-            let n = node.get(key)?;
-            Some((key, profile.text[n.span.start..n.span.end].to_string()))
-        })
-        .collect();
+    let raw = includes_and_excludes(profile, node);
     let body = RuleBody {
         action: rule.action,
         errno: rule.errno_ret,
