@@ -74,10 +74,21 @@ fn follow_and_report(
         eprint!("{}", covered.report(&session));
         return Ok(covered.exit.code());
     }
-    let outcome = session.run(common.session.events.as_deref())?;
+    let mut outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;
+    let after = match start_up_line(&session, common.session.enforce, outcome.exit.code()) {
+        // In the summary, in place of "denied nothing": refused with an errno,
+        // the runtime's calls made no event.
+        Some((true, line)) => {
+            outcome.summary.not_started = Some(line);
+            None
+        }
+        other => other.map(|(_, line)| line),
+    };
     eprint!("{}", outcome.report(profile.own_file()));
-    say_start_up(&session, common.session.enforce, outcome.exit.code());
+    if let Some(line) = after {
+        eprintln!("eperm: {line}");
+    }
     let report = common.session.report.as_deref();
     let Some(path) = common.output.as_deref().or(save.as_ref().map(|s| s.0)) else {
         if let Some(report) = report {
@@ -117,19 +128,21 @@ fn follow_and_report(
     Ok(outcome.exit.code())
 }
 
-/// Says when the runtime cannot start a container under the profile: with
-/// `--enforce` the run reproduced it (the container did not start); without,
-/// the runtime's refused calls ran LOG, and plain docker or podman would fail.
-fn say_start_up(session: &Session, enforce: bool, code: u8) {
-    let Some((why, hint)) = session.start_up_refused() else {
-        return;
-    };
+/// What to say when the runtime cannot start a container under the profile,
+/// and whether the container did not start: with `--enforce` the run reproduced
+/// it; without, the runtime's refused calls ran LOG, and plain docker or podman
+/// would fail.
+fn start_up_line(session: &Session, enforce: bool, code: u8) -> Option<(bool, String)> {
+    let (why, hint) = session.start_up_refused()?;
     let what = match (enforce, code) {
         (true, 0) => "note: the container ran, yet",
         (true, _) => "the container did not start, as under the runtime alone:",
         (false, _) => "note: without eperm this container would not start (--enforce shows it):",
     };
-    eprintln!("eperm: {what} {why}\n  hint: {hint}");
+    Some((
+        enforce && code != 0,
+        format!("{what} {why}\n  hint: {hint}"),
+    ))
 }
 
 /// The session flags every container command shares, as the session takes them.

@@ -35,6 +35,9 @@ pub struct Summary {
     /// Events the supervisors dropped, as the queue to the summary was full:
     /// not counted above.
     pub dropped: u64,
+    /// Why the container did not start (its runtime's start-up calls refused,
+    /// with an errno that makes no event): said instead of "denied nothing".
+    pub not_started: Option<String>,
 }
 
 /// Whether the layer watcher ran.
@@ -312,7 +315,9 @@ impl Summary {
                 crate::run::EVENT_QUEUE
             );
         }
-        if self.entries.is_empty() && self.interference.is_empty() {
+        if let Some(why) = &self.not_started {
+            s += &format!("eperm: {why}\n");
+        } else if self.entries.is_empty() && self.interference.is_empty() {
             s += "eperm: the profile would have denied nothing\n";
         }
         if !self.entries.is_empty() {
@@ -469,6 +474,27 @@ mod tests {
             "eperm: the profile would have denied nothing\n"
         );
         assert!(!summary.triage().render().contains("Other layers"));
+    }
+
+    /// A container whose runtime's start-up calls were refused (with an errno,
+    /// which makes no event) did not start: never "denied nothing".
+    #[test]
+    fn a_run_whose_container_did_not_start_says_so_not_denied_nothing() {
+        let mut summary = Summary::joining();
+        summary.watched(Watch::Watching);
+        summary.not_started = Some("the container did not start: runc calls fstatfs".into());
+        assert_eq!(
+            summary.render(None),
+            "eperm: the container did not start: runc calls fstatfs\n"
+        );
+        summary.add(&crate::app::testing::event("mkdir", 1, 0));
+        let text = summary.render(None);
+        assert!(
+            text.starts_with("eperm: the container did not start"),
+            "{text}"
+        );
+        assert!(text.contains("mkdir"), "{text}");
+        assert!(!text.contains("denied nothing"), "{text}");
     }
 
     /// Issue 33: events dropped on the way to the summary, or not written to
