@@ -356,14 +356,17 @@ fn edit_of_a_seccomp_profile_changes_only_the_lines_it_must() {
     assert_eq!(
         changed,
         // `close` joins no commented rule ("what every Go program needs"): it gets
-        // a rule of its own at the end, where `personality`'s was.
+        // a rule of its own at the end, where `personality`'s was. Nor does
+        // `mount` join clone3's, whose comment speaks of glibc's fallback.
         [
-            "-  - names: [clone3]   # glibc falls back to clone on ENOSYS",
-            "+  - names: [clone3, mount]   # glibc falls back to clone on ENOSYS",
             "-    - personality",
             "+    - close",
             "-    args:",
             "-    - {index: 0, value: 0xffffffff, valueTwo: 8, op: SCMP_CMP_MASKED_EQ}",
+            "+  - names:",
+            "+    - mount",
+            "+    action: SCMP_ACT_ERRNO",
+            "+    errnoRet: 38",
         ],
         "{after}"
     );

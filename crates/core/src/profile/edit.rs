@@ -692,10 +692,24 @@ fn best_block<'p>(
         .rules
         .iter()
         .filter(|r| unconditional(r) && target.met_by(r) && has_list(r))
-        .filter(|r| comment.is_none_or(|c| r.comment.as_deref() == c))
+        .filter(|r| match comment {
+            None => true,
+            Some(None) => !commented(profile, r),
+            Some(Some(c)) => r.comment.as_deref() == Some(c),
+        })
         // max_by_key keeps the last of equals: reversed, that is the first.
         .rev()
         .max_by_key(|r| r.names.len())
+}
+
+/// Does `rule` carry a comment: its own, or in YAML one above it or on its
+/// lines (`- names: [clone3]   # glibc falls back to clone on ENOSYS`)? A name
+/// added to it would be said to be there for that reason.
+fn commented(profile: &Profile, rule: &Rule) -> bool {
+    let span = rule_node(profile, rule).span;
+    rule.comment.is_some()
+        || (profile.syntax == Syntax::Yaml
+            && super::yaml::has_comment(&profile.text, span.start, span.end))
 }
 
 fn rule_path(profile: &Profile, index: usize) -> String {
@@ -1086,6 +1100,29 @@ mod tests {
 \t]
 }
 ";
+
+    /// `edit`'s placement: a name joins only an uncommented rule doing the same,
+    /// denials as allowances; a comment on the rule's line counts as one above.
+    #[test]
+    fn uncommented_placement_never_joins_a_commented_rule() {
+        let json = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "comment": "glibc falls back to clone"},
+{"names": ["read"], "action": "SCMP_ACT_ALLOW", "comment": "io"}
+]}"#;
+        let placed = |text: &str, file: &str, e: Edit| {
+            let p = load_str(file, text.to_string()).unwrap();
+            let out = apply_uncommented(&p, &[e]).unwrap().profile;
+            out.rules.iter().map(|r| r.names.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(placed(json, "t.json", deny("mount", Some(38))), [1, 1, 1]);
+        assert_eq!(placed(json, "t.json", allow("write")), [1, 1, 1]);
+        let yaml = "defaultAction: SCMP_ACT_ERRNO\nsyscalls:\n\
+- names: [clone3]   # glibc falls back to clone on ENOSYS\n  action: SCMP_ACT_ERRNO\n  errnoRet: 38\n\
+- names: [ptrace]\n  action: SCMP_ACT_ERRNO\n  errnoRet: 13\n";
+        assert_eq!(placed(yaml, "t.yaml", deny("mount", Some(38))), [1, 1, 1]);
+        // An uncommented rule doing the same still takes the name.
+        assert_eq!(placed(yaml, "t.yaml", deny("kexec_load", Some(13))), [1, 2]);
+    }
 
     #[test]
     fn allow_inserts_in_sorted_position_on_its_own_line() {

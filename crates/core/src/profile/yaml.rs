@@ -274,6 +274,29 @@ pub fn comment_above(text: &str, offset: usize) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
+/// Does a line of `text` holding any of `start..end` carry a `#` comment
+/// (outside quotes)? A rule's trailing comment speaks of it as one above does.
+pub fn has_comment(text: &str, start: usize, end: usize) -> bool {
+    let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    text[from..to].lines().any(line_has_comment)
+}
+
+fn line_has_comment(line: &str) -> bool {
+    let mut quote = None;
+    let mut after_space = true;
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '#') if after_space => return true,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            _ => {}
+        }
+        after_space = c == ' ' || c == '\t';
+    }
+    false
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct ByteSpan {
     start: usize,
@@ -417,6 +440,16 @@ mod tests {
         assert_eq!(comment_above(text, x).as_deref(), Some("first\nsecond"));
         let y = a.items().unwrap()[1].span.start;
         assert_eq!(comment_above(text, y), None);
+    }
+
+    #[test]
+    fn comments_on_a_span_s_lines_are_found_outside_quotes() {
+        let text =
+            "- names: [clone3]   # falls back\n  action: X\n- names: ['a#b', \"c #d\"]\n  x: y#z\n";
+        let second = text.find("- names: ['").unwrap();
+        assert!(has_comment(text, 2, second - 1));
+        assert!(!has_comment(text, second + 2, text.len() - 1));
+        assert!(has_comment("a: 1\n# only\n", 0, 10));
     }
 
     proptest::proptest! {
