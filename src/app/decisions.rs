@@ -99,9 +99,10 @@ impl App {
     }
 
     /// The profile with `edit` applied (the message says what it did), or `None`
-    /// with the message saying why not.
+    /// with the message saying why not. Placed as `eperm edit` places it: a name
+    /// joins no rule whose comment gives another name's reason.
     pub(super) fn edited(&mut self, edit: &Edit) -> Option<Profile> {
-        match edit::apply(&self.profile, std::slice::from_ref(edit)) {
+        match edit::apply_uncommented(&self.profile, std::slice::from_ref(edit)) {
             Ok(applied) => {
                 self.message = applied
                     .reports

@@ -521,13 +521,35 @@ fn allow_on_a_seccomp_profile_saves_yaml_with_its_comments_kept() {
         .any(|r| r.action == crate::profile::Action::Allow
             && r.args.is_empty()
             && r.names.iter().any(|n| n.name == "mkdir")));
-    // One line more, every other line as it was, comments included.
-    let added: Vec<&str> = text
-        .lines()
-        .filter(|l| !yaml.lines().any(|o| o == *l))
-        .collect();
-    assert_eq!(added, ["    - mkdir"], "{text}");
-    assert_eq!(text.lines().count(), yaml.lines().count() + 1, "{text}");
+    // A rule of its own at the end, as `eperm edit --allow` makes (the allow
+    // rule is commented "what every Go program needs"); every other line as it was.
+    let rule = "  - names:\n    - mkdir\n    action: SCMP_ACT_ALLOW\n";
+    assert_eq!(text, format!("{yaml}{rule}"));
+}
+
+/// `a` places a name as `eperm edit --allow` does: never in a rule whose
+/// comment gives the reason for the names already there.
+#[test]
+fn allow_joins_no_commented_rule_as_edit_allow_does() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+{"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW", "comment": "what every program needs"}
+]}"#;
+    let mut app = app_with(text, config(Some("p.json")));
+    app.update(Msg::Event(event("mkdir", 1, 0)));
+    let saved = saved_text(&press(&mut app, 'a'));
+    let by_edit = crate::profile::edit::apply_uncommented(
+        &load_str("p.json", text.into()).unwrap(),
+        &[crate::profile::edit::Edit::Allow("mkdir".into())],
+    )
+    .unwrap();
+    assert_eq!(saved, by_edit.profile.text);
+    let p = load_str("p.json", saved.clone()).unwrap();
+    assert_eq!(p.rules.len(), 2, "{saved}");
+    assert!(
+        !p.rules[0].names.iter().any(|n| n.name == "mkdir"),
+        "{saved}"
+    );
+    assert_eq!(p.rules[1].comment, None, "{saved}");
 }
 
 /// Issue 33: a call that failed because of eperm itself is no row of the

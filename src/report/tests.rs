@@ -29,7 +29,10 @@ fn a_container_session_reports_denials_decisions_diff_and_commands() {
     );
     assert!(report.contains("`mkdir`: allowed"), "{report}");
     assert!(report.contains("`clone3`: denied with ENOSYS"), "{report}");
-    assert!(report.contains("+        \"mkdir\","), "{report}");
+    assert!(
+        report.contains("+      \"names\": [\n+        \"mkdir\"\n+      ],"),
+        "{report}"
+    );
     insta::assert_snapshot!(report);
 }
 

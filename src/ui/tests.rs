@@ -536,7 +536,7 @@ fn session_diff_120x40() {
     let mut app = busy(false);
     press(&mut app, 'a');
     press(&mut app, 'D');
-    snap!(showing(&app, 120, 40, "+        \"mkdir\","));
+    snap!(showing(&app, 120, 40, "+        \"mkdir\""));
 }
 
 #[test]
