@@ -116,7 +116,7 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     tmux.steps(&[("D", "The profile since the session's start", 5)]);
     // The overlay is drawn over the panes: wait for its diff line, not one
     // capture that may catch the frame half written (seen under load).
-    let screen = tmux.wait_for("+        \"mkdir\",", 5);
+    let screen = tmux.wait_for("+        \"mkdir\"", 5);
     assert!(bar(&screen).starts_with("Esc close"), "{screen}");
     // Autosave wrote it: nothing since the last save.
     tmux.steps(&[("Tab", "The profile is as it was at the last save", 5)]);
@@ -126,13 +126,14 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     let report = std::fs::read_to_string(dir.path().join("eperm-report.md")).unwrap();
     assert!(report.starts_with("# eperm triage report"), "{report}");
     assert_has(&report, "- `mkdir`: allowed");
-    assert_has(&report, "+        \"mkdir\",");
+    // In a rule of its own: the default profile's rules are commented.
+    assert_has(&report, "+      \"names\": [\n+        \"mkdir\"\n+      ],");
     assert_has(&report, "eperm run -p ");
     assert_has(&report, "eperm explain ");
     // Quitting prints the session's diff under the restored screen.
     let screen = tmux.steps(&[("q", "EPERM-EXIT=", 10)]);
     assert_has(&screen, "eperm: the profile's changes in this session:");
-    assert_has(&screen, "+        \"mkdir\",");
+    assert_has(&screen, "+        \"mkdir\"");
 }
 
 #[test]
