@@ -657,6 +657,8 @@ pub struct EditArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
     pub allow: Vec<String>,
     /// Deny these syscalls, optionally with an errno: `ptrace`, `clone3:ENOSYS`.
+    /// A name joins only an uncommented rule of the same action and errno
+    /// (a YAML `# …` on the rule's line is a comment too): a rule of its own else.
     #[arg(long, value_delimiter = ',', value_name = "NAME[:ERRNO],..")]
     pub deny: Vec<String>,
     /// Remove these syscalls from every rule, so the default action applies.

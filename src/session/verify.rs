@@ -12,7 +12,7 @@ pub enum Verification {
     /// Nothing denied, and the program ended as expected.
     Passed(WorkloadExit),
     /// Calls the profile still denies.
-    StillDenied(Summary),
+    StillDenied(Box<Summary>),
     /// Nothing denied, but the program ended otherwise: `.0` now, `.1` before.
     EndedOtherwise(WorkloadExit, WorkloadExit),
 }
@@ -34,7 +34,7 @@ pub fn verify(
     let session = Session::local(profile, command.to_vec(), &how)?;
     let verified = session.run(None)?;
     Ok(if !verified.summary.entries.is_empty() {
-        Verification::StillDenied(verified.summary)
+        Verification::StillDenied(Box::new(verified.summary))
     } else if verified.exit != expected {
         Verification::EndedOtherwise(verified.exit, expected)
     } else {

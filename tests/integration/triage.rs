@@ -127,7 +127,10 @@ fn the_session_diff_and_the_report_tell_what_changed() {
     assert!(report.starts_with("# eperm triage report"), "{report}");
     assert_has(&report, "- `mkdir`: allowed");
     // In a rule of its own: the default profile's rules are commented.
-    assert_has(&report, "+      \"names\": [\n+        \"mkdir\"\n+      ],");
+    assert_has(
+        &report,
+        "+      \"names\": [\n+        \"mkdir\"\n+      ],",
+    );
     assert_has(&report, "eperm run -p ");
     assert_has(&report, "eperm explain ");
     // Quitting prints the session's diff under the restored screen.
