@@ -51,7 +51,7 @@ pub enum Command {
     Tighten(TightenArgs),
     /// Stream seccomp records of the whole machine from the kernel log (no workload).
     Watch(WatchArgs),
-    /// Turn saved evidence (audit.log, kmsg, journal, strace) into a profile.
+    /// Turn saved evidence (audit.log, kmsg, journal, strace, JSON events) into a profile.
     Import(ImportArgs),
     /// Open saved kernel logs (audit.log, kmsg, dmesg, syslog, journal) in the UI.
     Replay(ReplayArgs),

@@ -1,6 +1,6 @@
 //! `eperm import`: turn saved evidence into a profile through the edit engine —
 //! the base plus an allowance for every syscall the evidence shows was denied or
-//! logged (kernel logs), or made at all (strace).
+//! logged (kernel logs), refused (events: `import_events`), or made at all (strace).
 
 use crate::arch::Arch;
 use crate::cli::{ImportArgs, ImportFormat};

@@ -12,7 +12,11 @@ use crate::pods::Pod;
 use crate::profile::Action;
 use crate::untrusted::Untrusted;
 use serde_json::Value;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
+
+/// An event is a few hundred bytes, a few KiB with a deep stack: a longer line
+/// is not one (and is not held in memory whole).
+const LINE_MAX: usize = 1 << 20;
 
 /// Which events count: all, one pod's (`--pod`, as `watch --pod` takes it), or
 /// one workload's (`--workload`).
@@ -72,60 +76,94 @@ pub fn read(
     into: &mut Evidence,
     tally: &mut Tally,
 ) -> Result<(), Error> {
-    for (i, line) in from.split(b'\n').enumerate() {
-        let line = line.map_err(|source| Error::Os {
-            op: "read the events",
-            source,
-        })?;
-        let at = |what: String| bad_line(&format!("{name}:{}", i + 1), &line, what);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    let mut from = from;
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let mut limit = (&mut from).take(LINE_MAX as u64 + 1);
+        let read = limit
+            .read_until(b'\n', &mut line)
+            .map_err(|source| Error::Os {
+                op: "read the events",
+                source,
+            })?;
+        if read == 0 {
+            break;
         }
-        let event: Value = serde_json::from_slice(&line).map_err(|e| {
-            // serde says where as "line 1 column N": the line is the file's.
-            let said = e.to_string();
-            let what = said.rfind(" at line ").map_or(&*said, |end| &said[..end]);
-            let place = format!("{name}:{}:{}", i + 1, e.column());
-            bad_line(&place, &line, format!("not JSON: {what}"))
-        })?;
-        if !event.is_object() {
-            return Err(at("not a JSON object".into()));
+        let at = format!("{name}:{number}");
+        let ended = line.last() == Some(&b'\n');
+        if ended {
+            line.pop();
+        } else if line.len() > LINE_MAX {
+            line.truncate(200);
+            return Err(bad_line(
+                &at,
+                &line,
+                format!("a line over {LINE_MAX} bytes"),
+            ));
         }
-        if event.get("source").and_then(Value::as_str) == Some("ebpf") {
-            tally.other_layers += 1;
-            continue;
-        }
-        if !filter.passes(event.get("pod")) {
-            tally.other_pods += 1;
-            continue;
-        }
-        let text = |k: &'static str| match event.get(k) {
-            Some(Value::String(s)) => Ok(s.as_str()),
-            Some(v) => Err(at(format!("`{k}` is {v}, not a string"))),
-            None => Err(at(format!("no `{k}` member"))),
-        };
-        let (syscall, arch, action) = (text("syscall")?, text("arch")?, text("action")?);
-        if Arch::parse(arch).is_none() && u32::from_str_radix(arch, 16).is_err() {
-            return Err(at(format!("`arch` {} is no architecture", quoted(arch))));
-        }
-        let refused = match (action, Action::parse(action)) {
-            // A kernel record's return value no action gives: not an allowance.
-            ("SCMP_ACT_UNKNOWN", _) => true,
-            (_, Some(a)) => !matches!(a, Action::Allow | Action::Log) || softened(&event),
-            (_, None) => {
-                return Err(at(format!(
-                    "`action` {} is no seccomp action",
-                    quoted(action)
-                )))
-            }
-        };
-        if !refused {
-            tally.not_refused += 1;
-            continue;
-        }
-        let word = action.trim_start_matches("SCMP_ACT_").to_string();
-        into.add(syscall.to_string(), Some(word), 1);
+        count(&at, &line, filter, into, tally)?;
     }
+    Ok(())
+}
+
+/// One line's event into `into`, or into `tally` when it does not count; `at`
+/// is its `FILE:LINE`.
+fn count(
+    at: &str,
+    line: &[u8],
+    filter: &Filter,
+    into: &mut Evidence,
+    tally: &mut Tally,
+) -> Result<(), Error> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let event: Value = serde_json::from_slice(line).map_err(|e| {
+        // serde says where as "line 1 column N": the line is the file's.
+        let said = e.to_string();
+        let what = said.rfind(" at line ").map_or(&*said, |end| &said[..end]);
+        let place = format!("{at}:{}", e.column());
+        bad_line(&place, line, format!("not JSON: {what}"))
+    })?;
+    let at = |what: String| bad_line(at, line, what);
+    if !event.is_object() {
+        return Err(at("not a JSON object".into()));
+    }
+    if event.get("source").and_then(Value::as_str) == Some("ebpf") {
+        tally.other_layers += 1;
+        return Ok(());
+    }
+    if !filter.passes(event.get("pod")) {
+        tally.other_pods += 1;
+        return Ok(());
+    }
+    let text = |k: &'static str| match event.get(k) {
+        Some(Value::String(s)) => Ok(s.as_str()),
+        Some(v) => Err(at(format!("`{k}` is {v}, not a string"))),
+        None => Err(at(format!("no `{k}` member"))),
+    };
+    let (syscall, arch, action) = (text("syscall")?, text("arch")?, text("action")?);
+    if Arch::parse(arch).is_none() && u32::from_str_radix(arch, 16).is_err() {
+        return Err(at(format!("`arch` {} is no architecture", quoted(arch))));
+    }
+    let refused = match (action, Action::parse(action)) {
+        // A kernel record's return value no action gives: not an allowance.
+        ("SCMP_ACT_UNKNOWN", _) => true,
+        (_, Some(a)) => !matches!(a, Action::Allow | Action::Log) || softened(&event),
+        (_, None) => {
+            return Err(at(format!(
+                "`action` {} is no seccomp action",
+                quoted(action)
+            )))
+        }
+    };
+    if !refused {
+        tally.not_refused += 1;
+        return Ok(());
+    }
+    let word = action.trim_start_matches("SCMP_ACT_").to_string();
+    into.add(syscall.to_string(), Some(word), 1);
     Ok(())
 }
 

@@ -276,4 +276,14 @@ fn a_bad_line_is_an_error_naming_its_file_line_and_value() {
         assert_lacks(&err, "eperm: wrote");
         assert!(allowed.is_empty(), "nothing is written: {allowed:?}");
     }
+    // A line longer than any event is refused before it is read whole.
+    let long = format!("{{\"comm\":\"{}\"}}\n", "x".repeat(3 << 20));
+    std::fs::write(&file, line("mkdir", "SCMP_ACT_ERRNO", None) + &long).unwrap();
+    let (code, err, _) = import(&base, &[], std::slice::from_ref(&file));
+    assert_eq!(code, 2, "{err}");
+    let said = format!(
+        "{}:2: not an eperm event (a line over 1048576 bytes)",
+        file.display()
+    );
+    assert_has(&err, &said);
 }
