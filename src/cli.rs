@@ -51,7 +51,7 @@ pub enum Command {
     Tighten(TightenArgs),
     /// Stream seccomp records of the whole machine from the kernel log (no workload).
     Watch(WatchArgs),
-    /// Turn saved evidence (audit.log, kmsg, journal, strace) into a profile.
+    /// Turn saved evidence (audit.log, kmsg, journal, strace, JSON events) into a profile.
     Import(ImportArgs),
     /// Open saved kernel logs (audit.log, kmsg, dmesg, syslog, journal) in the UI.
     Replay(ReplayArgs),
@@ -495,6 +495,14 @@ pub struct ImportArgs {
     /// Where to write the profile.
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: PathBuf,
+    /// With `--format events`: only the events of this Kubernetes pod (`NAMESPACE/POD`,
+    /// or `POD` in any namespace).
+    #[arg(long, value_name = "NAMESPACE/POD", conflicts_with = "workload")]
+    pub pod: Option<String>,
+    /// With `--format events`: only the events of pods whose name is PREFIX or
+    /// starts with `PREFIX-` (a Deployment's or DaemonSet's pods, by its name).
+    #[arg(long, value_name = "PREFIX")]
+    pub workload: Option<String>,
     /// The evidence (`-`: stdin).
     #[arg(required = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub files: Vec<PathBuf>,
@@ -761,6 +769,9 @@ pub enum ImportFormat {
     Strace,
     /// The table of `strace -c`.
     StraceSummary,
+    /// JSON events, one a line (`run --events`, `watch --json`, from any number
+    /// of nodes): the calls the profile refused.
+    Events,
 }
 
 /// As written on the command line.

@@ -1,6 +1,6 @@
 //! `eperm import`: turn saved evidence into a profile through the edit engine —
 //! the base plus an allowance for every syscall the evidence shows was denied or
-//! logged (kernel logs), or made at all (strace).
+//! logged (kernel logs), refused (events: `import_events`), or made at all (strace).
 
 use crate::arch::Arch;
 use crate::cli::{ImportArgs, ImportFormat};
@@ -36,7 +36,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    fn add(&mut self, name: String, failure: Option<String>, count: u64) {
+    pub(super) fn add(&mut self, name: String, failure: Option<String>, count: u64) {
         let seen = self.syscalls.entry(name).or_default();
         seen.count += count;
         if let Some(f) = failure {
@@ -73,6 +73,8 @@ pub fn read(
         ImportFormat::Journal => read_log(Format::Journal, data, into, done.take()),
         ImportFormat::Strace => read_strace(name, data, into),
         ImportFormat::StraceSummary => read_strace_summary(data, into),
+        // Read line by line, with errors: see `gather_events`.
+        ImportFormat::Events => {}
     }
 }
 
@@ -188,7 +190,14 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
             "the embedded default profile (--empty starts from nothing)".to_string(),
         ),
     };
-    let evidence = gather(args)?;
+    let evidence =
+        match args.format {
+            ImportFormat::Events => gather_events(args)?,
+            _ if args.pod.is_some() || args.workload.is_some() => return Err(Error::bad_input(
+                "--pod and --workload choose among events\n  hint: use them with --format events",
+            )),
+            _ => gather(args)?,
+        };
     let (known, unknown): (Vec<&String>, Vec<&String>) = evidence
         .syscalls
         .keys()
@@ -247,6 +256,53 @@ fn gather(args: &ImportArgs) -> Result<Evidence, Error> {
         }
     }
     progress.clear();
+    Ok(evidence)
+}
+
+/// The refused calls of every events file named (`-`: standard input), a line
+/// at a time; what was skipped is said.
+fn gather_events(args: &ImportArgs) -> Result<Evidence, Error> {
+    use super::import_events::{read, Filter, Tally};
+    let filter = Filter {
+        pod: args.pod.clone(),
+        workload: args.workload.clone(),
+    };
+    let (mut evidence, mut tally) = (Evidence::default(), Tally::default());
+    for path in &args.files {
+        let name = path.display().to_string();
+        if name == "-" {
+            read(
+                &name,
+                std::io::stdin().lock(),
+                &filter,
+                &mut evidence,
+                &mut tally,
+            )?;
+        } else {
+            let (file, _) = crate::files::open(path).map_err(Error::file(FileOp::Read, path))?;
+            let file = std::io::BufReader::new(file);
+            read(&name, file, &filter, &mut evidence, &mut tally)?;
+        }
+    }
+    if tally.other_layers > 0 {
+        eprintln!(
+            "eperm: skipped {} event(s) of other layers (\"source\":\"ebpf\": capabilities, LSMs, file modes): \
+             not seccomp's, no allowance in the profile can help them",
+            tally.other_layers
+        );
+    }
+    if tally.other_pods > 0 {
+        eprintln!(
+            "eperm: skipped {} event(s) of other pods (or of none)",
+            tally.other_pods
+        );
+    }
+    if tally.not_refused > 0 {
+        eprintln!(
+            "eperm: skipped {} event(s) of calls the profile allowed or only logged",
+            tally.not_refused
+        );
+    }
     Ok(evidence)
 }
 

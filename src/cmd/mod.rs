@@ -9,6 +9,7 @@ pub mod edit;
 pub mod explain;
 pub mod export;
 pub mod import;
+pub mod import_events;
 pub mod man;
 pub mod merge;
 pub mod ready;

@@ -15,6 +15,7 @@ mod faults;
 mod files;
 mod hostile;
 mod import;
+mod import_events;
 mod install;
 mod kubernetes;
 mod layers;
