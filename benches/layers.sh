@@ -42,17 +42,8 @@ C
 cc -O2 -o "$TMP/calls" "$TMP/calls.c"
 chmod 755 "$TMP" "$TMP/calls"
 
-time_one() {
-    name=$1
-    shift
-    start=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || echo "warning: $name failed" >&2
-    end=$(date +%s%N)
-    echo $(((end - start) / 1000)) >>"$TMP/$name"
-}
-median() { sort -n "$TMP/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ms() { awk -v a="$(median "$1")" 'BEGIN {printf "%9.1f ms", a / 1000}'; }
-ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN {printf "%.3f×", a / b}'; }
+# shellcheck source=benches/common/timing.sh
+. "$(dirname "$0")/common/timing.sh"
 
 round=0
 while [ $round -lt "$RUNS" ]; do

@@ -153,6 +153,12 @@ fn among(frames: &[(String, String, String, u64)], names: &[&str]) -> Vec<String
         .collect()
 }
 
+/// The test program's callers, innermost first: make_cache_dir ← do_setup ← main.
+fn assert_called_in_order(frames: &[(String, String, String, u64)]) {
+    let chain = ["make_cache_dir", "do_setup", "main"];
+    assert_eq!(among(frames, &chain), chain, "{frames:?}");
+}
+
 fn the_c_program_s_stack(mode: &str) {
     crate::util::require_root("it installs filters");
     let dir = tempfile::tempdir().unwrap();
@@ -161,11 +167,7 @@ fn the_c_program_s_stack(mode: &str) {
     let (events, summary) = run(mode, &exe, &["--report", report.to_str().unwrap()]);
     assert_eq!(events.len(), 1, "{events:?}");
     let frames = frames(&events[0]);
-    assert_eq!(
-        among(&frames, &["make_cache_dir", "do_setup", "main"]),
-        ["make_cache_dir", "do_setup", "main"],
-        "{frames:?}"
-    );
+    assert_called_in_order(&frames);
     // The first frame is libc's mkdir wrapper, where the system call is made.
     assert!(frames[0].1.contains("libc"), "{frames:?}");
     let call = frames.iter().find(|f| f.0 == "make_cache_dir").unwrap();
@@ -248,11 +250,7 @@ fn a_call_from_a_shared_library_names_the_library() {
     for mode in ["notify", "trace"] {
         let (events, _) = run(mode, &exe, &[]);
         let frames = frames(&events[0]);
-        assert_eq!(
-            among(&frames, &["make_cache_dir", "do_setup", "main"]),
-            ["make_cache_dir", "do_setup", "main"],
-            "{frames:?}"
-        );
+        assert_called_in_order(&frames);
         let in_lib = frames.iter().find(|f| f.0 == "make_cache_dir").unwrap();
         assert_eq!(in_lib.1, lib.to_str().unwrap());
         assert_eq!((in_lib.2.as_str(), in_lib.3), ("lib.c", call_line(LIB_C)));
@@ -418,11 +416,7 @@ fn a_separate_debug_file_is_found_by_build_id() {
     for mode in ["notify", "trace"] {
         let (events, _) = run(mode, &exe, &[]);
         let frames = frames(&events[0]);
-        assert_eq!(
-            among(&frames, &["make_cache_dir", "do_setup", "main"]),
-            ["make_cache_dir", "do_setup", "main"],
-            "{frames:?}"
-        );
+        assert_called_in_order(&frames);
         let call = frames.iter().find(|f| f.0 == "make_cache_dir").unwrap();
         assert_eq!((call.2.as_str(), call.3), ("cache.c", call_line(CACHE_C)));
     }

@@ -27,6 +27,16 @@ fn path(rel: &str) -> String {
     fixture(rel).display().to_string()
 }
 
+/// eperm with `args` and the pinned target, run in the fixtures directory.
+fn targeted(args: &[&str]) -> std::process::Output {
+    crate::util::eperm()
+        .current_dir(fixture(""))
+        .args(args)
+        .args(TARGET)
+        .output()
+        .unwrap()
+}
+
 /// `eperm diff OLD NEW --json` with the test target: the report and the exit code.
 fn diff_json(old: &str, new: &str) -> (serde_json::Value, i32) {
     let mut args = vec!["diff", old, new, "--json"];
@@ -91,13 +101,7 @@ fn docker_defaults_of_two_years_differ_in_verdicts_and_exit_1() {
     assert_eq!(socket["changes"][0]["old"]["action"], "SCMP_ACT_ALLOW");
     assert_eq!(socket["changes"][0]["new"]["errno"], "EPERM");
     // The text form: grouped by change, counted.
-    let mut args = vec!["diff", V20, V28];
-    args.extend(TARGET);
-    let out = crate::util::eperm()
-        .current_dir(fixture(""))
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = targeted(&["diff", V20, V28]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert_has(&text, "SCMP_ACT_ALLOW → SCMP_ACT_ERRNO(EPERM) (3): io_uring_setup, io_uring_enter, io_uring_register");
@@ -139,13 +143,7 @@ fn with_mount(dir: &std::path::Path) -> String {
 fn check_baseline_errs_for_each_arch_on_a_profile_that_adds_mount() {
     let dir = tempfile::tempdir().unwrap();
     let looser = with_mount(dir.path());
-    let mut args = vec!["check", "--baseline", V28, &looser];
-    args.extend(TARGET);
-    let out = crate::util::eperm()
-        .current_dir(fixture(""))
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = targeted(&["check", "--baseline", V28, &looser]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     for arch in ["x86_64", "x86", "x32"] {
@@ -172,25 +170,13 @@ fn check_baseline_is_clean_for_the_same_or_a_tighter_profile() {
         "socket",
     ]);
     for profile in [path(V28), t.to_string()] {
-        let mut args = vec!["check", "--baseline", V28, &profile];
-        args.extend(TARGET);
-        let out = crate::util::eperm()
-            .current_dir(fixture(""))
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = targeted(&["check", "--baseline", V28, &profile]);
         let text = stdout(&out);
         assert_eq!(out.status.code(), Some(0), "{profile}: {text}");
         assert_lacks(&text, "looser-than-baseline");
     }
     // The other way round, the baseline is looser than the tighter profile.
-    let mut args = vec!["check", "--baseline", t, V28];
-    args.extend(TARGET);
-    let out = crate::util::eperm()
-        .current_dir(fixture(""))
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = targeted(&["check", "--baseline", t, V28]);
     assert_eq!(out.status.code(), Some(1));
     assert_has(
         &stdout(&out),
@@ -430,13 +416,7 @@ fn arches_only_one_profile_covers_are_differences() {
     assert_eq!(d["only_new"], serde_json::json!(["x86", "x32"]));
     assert_eq!(d["only_old"], serde_json::json!([]));
     // And check --baseline calls the wider profile looser, at its archMap.
-    let mut args = vec!["check", "--baseline", native.to_str().unwrap(), V28];
-    args.extend(TARGET);
-    let out = crate::util::eperm()
-        .current_dir(fixture(""))
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = targeted(&["check", "--baseline", native.to_str().unwrap(), V28]);
     assert_eq!(out.status.code(), Some(1));
     assert_has(
         &stdout(&out),
