@@ -474,6 +474,15 @@ pub struct WatchArgs {
     /// /var/lib/containers/storage), where the bundles that name pods are.
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub crio_state: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464):
+    /// eperm_denials_total per namespace, pod, container, syscall, arch and the
+    /// profile's action, and each kernel log source's received and lost records.
+    #[arg(long, value_name = "ADDR", value_parser = metrics_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// With --metrics: at most this many eperm_denials_total series; calls of
+    /// further ones are counted in eperm_series_overflow_total.
+    #[arg(long, value_name = "N", requires = "metrics", default_value_t = crate::metrics::MAX_SERIES)]
+    pub metrics_max_series: usize,
     /// No interface: one line per record on stdout.
     #[arg(long)]
     pub no_tui: bool,
@@ -483,6 +492,15 @@ pub struct WatchArgs {
     /// Stop after this many seconds (default: until interrupted).
     #[arg(long, value_name = "S", hide = true)]
     pub duration: Option<f64>,
+}
+
+/// `--metrics ADDR`: an IP address and a port.
+fn metrics_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "{s:?} is not an IP address and port\n  hint: 127.0.0.1:9464 (this machine only), 0.0.0.0:9464 (every interface) or [::1]:9464"
+        )
+    })
 }
 
 #[derive(Args, Debug)]

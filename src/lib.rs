@@ -13,6 +13,7 @@
 //! - [`run`]: one local run (child, watchdog, tracer, listener, coverage).
 //! - [`container`]: one container run (instrumented copy, agent, runtime client).
 //! - [`session`]: what a run is, for every command and the TUI.
+//! - [`metrics`]: `watch --metrics`, Prometheus counters served over HTTP.
 //! - [`coverage`]: what a workload used of a profile, and the file it is kept in.
 //! - [`tighten`]: pruning and narrowing a profile from coverage.
 //! - [`app`]: the TUI's headless state (messages in, effects out); [`ui`] draws it;
@@ -41,6 +42,8 @@ pub mod container;
 pub mod coverage;
 pub mod detect;
 pub mod error;
+#[forbid(unsafe_code)]
+pub mod metrics;
 pub mod progress;
 pub mod report;
 pub mod run;

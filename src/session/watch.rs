@@ -6,11 +6,12 @@
 use crate::arch::Arch;
 use crate::caps::CapSet;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::profile::{load_or_default, KernelVersion, Profile, Target};
 use crate::run::Judge;
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
-use crate::sources::health::Health;
+use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,6 +97,8 @@ pub struct WatchOptions {
     pub judge: Option<Judge>,
     /// Stop after this long.
     pub deadline: Option<Duration>,
+    /// Counts every event emitted (`--metrics`).
+    pub metrics: Option<Metrics>,
 }
 
 /// The machine's kernel log sources, followed until told to stop.
@@ -108,6 +111,7 @@ pub struct Watch {
     namespace: Option<String>,
     judge: Option<Judge>,
     deadline: Option<Duration>,
+    metrics: Option<Metrics>,
 }
 
 impl Watch {
@@ -131,6 +135,7 @@ impl Watch {
             namespace: options.namespace,
             judge: options.judge,
             deadline: options.deadline,
+            metrics: options.metrics,
         })
     }
 
@@ -140,6 +145,11 @@ impl Watch {
 
     pub fn any_active(&self) -> bool {
         self.sources.any_active()
+    }
+
+    /// Each source's health as it changes (a metrics endpoint reads them).
+    pub fn handles(&self) -> Vec<Shared> {
+        self.sources.handles()
     }
 
     /// The sources' health every half second, until the receiver is dropped (a
@@ -185,6 +195,9 @@ impl Watch {
             let event = judged_event(&incoming, self.judge.as_ref(), time_ms);
             if !self.wants(&event) {
                 continue;
+            }
+            if let Some(metrics) = &self.metrics {
+                metrics.count(&event);
             }
             emit(Some(event), false)?;
             shown += 1;

@@ -20,6 +20,19 @@ pub enum Source {
     File,
 }
 
+impl Source {
+    /// The JSON word: `ptrace`, `notify`, `audit`, `kmsg`, `file`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Ptrace => "ptrace",
+            Source::Notify => "notify",
+            Source::Audit => "audit",
+            Source::Kmsg => "kmsg",
+            Source::File => "file",
+        }
+    }
+}
+
 /// What happened to the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -428,6 +441,15 @@ mod tests {
     }
 
     const HEAD: &str = r#"{"time_ms":12,"source":"notify","pid":4242,"tid":4243,"comm":"curl","exe":"/usr/bin/curl","arch":"x86_64","syscall":"mkdir","nr":83,"args":[268435456,493,0,0,0,18446744073709551615],"call":"mkdir(\"/tmp/x\", 0755)","#;
+
+    /// The word metrics and summaries use is the JSON's.
+    #[test]
+    fn a_sources_name_is_its_json_word() {
+        use Source::*;
+        for s in [Ptrace, Notify, Audit, Kmsg, File] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+    }
 
     #[test]
     fn errno_by_an_indexed_rule() {
