@@ -202,7 +202,7 @@ pub const BINDINGS: &[Binding] = {
         on(Syscalls, Key::Home, Home, Above),
         on(Syscalls, Key::End, End, Above),
         on(Syscalls, Key::Tab, NextPane, Line("Tab", "next pane (mouse: click selects, wheel scrolls)")),
-        on(Syscalls, Char('/'), Filter, Line("/", "filter: syscall, arch, verdict or process name; Esc clears")),
+        on(Syscalls, Char('/'), Filter, Line("/", "filter: syscall, arch, verdict, process or pod; Esc clears")),
         on(Syscalls, Key::Esc, ClearFilter, Above),
         on(Syscalls, Char('a'), Allow, Line("a", "allow the selected syscall")),
         on(Syscalls, Char('d'), Deny, Line("d", "deny it again (the profile's verdict)")),

@@ -91,6 +91,9 @@ impl App {
                         || r.pids
                             .iter()
                             .any(|(_, c)| c.to_string().to_lowercase().contains(&needle))
+                        || r.pods
+                            .iter()
+                            .any(|p| p.label().to_lowercase().contains(&needle))
                 }
             })
             .collect();

@@ -146,6 +146,7 @@ mod tests {
             rule: Some(Decider::new(Rule::Default, "")),
             pids: vec![(1, "runc:[2:INIT]".into())],
             comms: Vec::new(),
+            pods: Vec::new(),
             first_ms: 0,
             last_ms: 0,
             example: String::new(),

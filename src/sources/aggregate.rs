@@ -4,10 +4,14 @@
 
 use super::event::{rule_path, CallArch, Decider, Event, Ruling};
 use super::stack::{self, Frame};
+use crate::pods::Pod;
 use crate::untrusted::Untrusted;
 
 /// How many distinct processes (by pid and name, and by name alone) it remembers.
 const PROCESSES: usize = 8;
+
+/// How many distinct pods it remembers.
+pub const PODS: usize = 8;
 
 /// How many distinct call sites of one syscall it tells apart; calls from
 /// further ones are counted in the syscall's hits only.
@@ -40,6 +44,8 @@ pub struct DeniedSyscall {
     pub pids: Vec<(u32, Untrusted)>,
     /// The names of the first processes seen making it, each once.
     pub comms: Vec<Untrusted>,
+    /// The Kubernetes pods (and containers in them) of the first calls, each once.
+    pub pods: Vec<Pod>,
     pub first_ms: u64,
     pub last_ms: u64,
     /// The first call seen, decoded.
@@ -67,6 +73,7 @@ impl DeniedSyscall {
             rule: e.rule,
             pids: Vec::new(),
             comms: Vec::new(),
+            pods: Vec::new(),
             first_ms: e.time_ms,
             last_ms: e.time_ms,
             example: e
@@ -109,6 +116,11 @@ impl DeniedSyscall {
         }
         if self.comms.len() < PROCESSES && !self.comms.contains(&e.comm) {
             self.comms.push(e.comm.clone());
+        }
+        if let Some(pod) = &e.pod {
+            if self.pods.len() < PODS && !self.pods.contains(pod) {
+                self.pods.push(pod.clone());
+            }
         }
         self.add_site(e);
     }

@@ -74,6 +74,10 @@ fn row_lines(app: &App, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
     ]));
     let procs: Vec<String> = row.pids.iter().map(|(p, c)| format!("{c}[{p}]")).collect();
     lines.push(Line::raw(format!("processes: {}", procs.join(" "))));
+    if !row.pods.is_empty() {
+        let pods: Vec<String> = row.pods.iter().map(|p| p.label()).collect();
+        lines.push(Line::raw(format!("pods: {}", pods.join(" "))));
+    }
     lines.push(Line::raw(format!("e.g. {}", row.example)));
     lines.extend(stack_lines(row, app.all_frames, theme));
     lines.push(match narrower(row) {

@@ -2,6 +2,7 @@
 
 use super::{seconds, Theme};
 use crate::app::{layout, App, RunState, Sort, UserDecision};
+use crate::sources::aggregate::PODS;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
@@ -30,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         .map(|&(pos, r)| columns.row(r, pos == app.selected, theme));
     frame.render_widget(
         Table::new(rows, columns.widths())
-            .header(Row::new(columns.names().iter().copied()).style(theme.title()))
+            .header(Row::new(columns.names()).style(theme.title()))
             .column_spacing(1)
             .block(block),
         area,
@@ -88,8 +89,15 @@ fn empty_line(app: &App, theme: &Theme) -> Line<'static> {
     }
 }
 
+/// The pod column's widest: `namespace/pod/container` names run long, and the
+/// processes keep some room.
+const POD_MAX: u16 = 40;
+
+/// The pod column's narrowest: narrower, it is left out.
+const POD_MIN: u16 = 8;
+
 /// The columns' widths, from the rows on screen, so that the processes get the
-/// room left; narrow panes drop the arch and the processes.
+/// room left; narrow panes drop the arch, the pods and the processes.
 struct Columns {
     wide: bool,
     /// The time of the last call fits too.
@@ -100,6 +108,8 @@ struct Columns {
     verdict: u16,
     you: u16,
     you_short: u16,
+    /// 0: no row on screen names a pod (no pod column).
+    pod: u16,
 }
 
 impl Columns {
@@ -121,12 +131,26 @@ impl Columns {
             verdict: widest(&|r| r.verdict().chars().count(), 7),
             you: widest(&|r| r.decision.label().chars().count(), 3),
             you_short: widest(&|r| r.decision.short().chars().count(), 3),
+            pod: 0,
         };
         let procs = widest(&|r| procs_of(r).chars().count(), 5);
         // Six gaps between seven columns, seven for the time of the last call: the
         // processes keep the time's room when both do not fit.
         let fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
-        c.last = fixed + procs + 8 <= width.saturating_sub(2);
+        let room = width.saturating_sub(2);
+        if shown.iter().any(|(_, r)| !r.pods.is_empty()) {
+            // The pods take what the other columns leave (the processes keep 5),
+            // or show nowhere but the Detail pane when that is too little.
+            let left = room.saturating_sub(fixed + 5 + 1);
+            let want = widest(&|r| pods_of(r, usize::MAX).chars().count(), 3);
+            c.pod = if left >= POD_MIN {
+                want.min(POD_MAX).min(left)
+            } else {
+                0
+            };
+        }
+        let pod = if c.pod > 0 { c.pod + 1 } else { 0 };
+        c.last = fixed + pod + procs + 8 <= room;
         c
     }
 
@@ -139,7 +163,6 @@ impl Columns {
                 Constraint::Length(self.hits),
                 Constraint::Length(self.verdict),
                 Constraint::Length(self.you),
-                Constraint::Min(5),
             ]
         } else {
             vec![
@@ -150,20 +173,31 @@ impl Columns {
                 Constraint::Length(self.you_short),
             ]
         };
+        if self.wide {
+            if self.pod > 0 {
+                widths.push(Constraint::Length(self.pod));
+            }
+            widths.push(Constraint::Min(5));
+        }
         if self.wide && self.last {
             widths.push(Constraint::Length(7));
         }
         widths
     }
 
-    fn names(&self) -> &'static [&'static str] {
-        match (self.wide, self.last) {
-            (true, true) => &[
-                "", "syscall", "arch", "hits", "profile", "you", "procs", "last",
-            ],
-            (true, false) => &["", "syscall", "arch", "hits", "profile", "you", "procs"],
-            (false, _) => &["", "syscall", "hits", "profile", "you"],
+    fn names(&self) -> Vec<&'static str> {
+        if !self.wide {
+            return vec!["", "syscall", "hits", "profile", "you"];
         }
+        let mut names = vec!["", "syscall", "arch", "hits", "profile", "you"];
+        if self.pod > 0 {
+            names.push("pod");
+        }
+        names.push("procs");
+        if self.last {
+            names.push("last");
+        }
+        names
     }
 
     fn row(&self, r: &crate::app::Row, selected: bool, theme: &Theme) -> Row<'static> {
@@ -180,8 +214,11 @@ impl Columns {
                 Cell::from(r.hits.to_string()),
                 Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.label()).style(decision_style),
-                Cell::from(procs_of(r)),
             ]);
+            if self.pod > 0 {
+                cells.push(Cell::from(pods_of(r, self.pod as usize)));
+            }
+            cells.push(Cell::from(procs_of(r)));
             if self.last {
                 cells.push(Cell::from(seconds(r.last_ms)));
             }
@@ -231,6 +268,27 @@ fn bootstrap_line(group: &crate::app::BootstrapGroup, shown: bool, room: usize) 
         }
     }
     line + &end
+}
+
+/// The pod of the row's first call (`namespace/pod/container`, escaped), and
+/// how many others made it (`shop/web-1/app +2`), in at most `width`
+/// characters: the name is cut (`shop/web… +2`), the count kept.
+fn pods_of(r: &crate::app::Row, width: usize) -> String {
+    let Some(first) = r.pods.first() else {
+        return String::new();
+    };
+    // The row remembers the first few pods: past them, there may be more.
+    let more = match r.pods.len() {
+        1 => String::new(),
+        n if n >= PODS => format!(" +{}…", n - 1),
+        n => format!(" +{}", n - 1),
+    };
+    let label = first.label();
+    if label.chars().count() + more.chars().count() <= width {
+        return label + &more;
+    }
+    let keep = width.saturating_sub(more.chars().count() + 1);
+    label.chars().take(keep).collect::<String>() + "…" + &more
 }
 
 /// The names of the processes seen making the row's call, each once.

@@ -323,6 +323,94 @@ fn log_sources_health_in_the_status_bar_120x40() {
     assert!(s.contains("audit lost 3 · kmsg off"), "{s}");
 }
 
+/// A pod as containerd's bundle names it.
+fn pod(namespace: &str, name: &str, container: &str) -> crate::pods::Pod {
+    use crate::untrusted::Untrusted;
+    crate::pods::Pod {
+        namespace: Some(Untrusted::from(namespace)),
+        name: Some(Untrusted::from(name)),
+        uid: Some(Untrusted::from("0d1e2f3a")),
+        container: Some(Untrusted::from(container)),
+    }
+}
+
+/// `eperm watch` on a node: calls from two pods and from a process in none.
+fn watching_pods() -> App {
+    let profile = load_str("p.json", default_without(&["mkdir"])).unwrap();
+    let mut app = App::new(
+        profile,
+        Config {
+            command: "eperm watch".into(),
+            mode: "log".into(),
+            watching: true,
+            ..Config::default()
+        },
+    );
+    let calls = [
+        ("mkdir", Some(pod("shop", "web-1", "app"))),
+        ("mkdir", Some(pod("staging", "web-1", "app"))),
+        ("mkdir", Some(pod("shop", "web-1", "app"))),
+        ("unshare", Some(pod("staging", "web-1", "app"))),
+        ("mount", None),
+    ];
+    for (i, (name, pod)) in calls.into_iter().enumerate() {
+        let mut e = event(name, 4242 + i as u32, 2);
+        e.source = crate::sources::event::Source::Audit;
+        e.time_ms = 10 * i as u64;
+        e.pod = pod;
+        app.update(Msg::Event(e));
+    }
+    app
+}
+
+#[test]
+fn watch_with_pods_160x40() {
+    let app = watching_pods();
+    let s = screen(&app, 160, 40);
+    // Each row names the pod of its first call, and how many more made it; the
+    // Detail pane lists them all.
+    assert!(s.contains(" pod "), "{s}");
+    assert!(s.contains("shop/web-1/app +1"), "{s}");
+    assert!(s.contains("pods: shop/web-1/app staging/web-1/app"), "{s}");
+    snap!(s);
+    // Narrower, the name is cut and the count kept.
+    let s = screen(&app, 120, 40);
+    assert!(s.contains(" still denied shop/web-1/… +1 mkdir"), "{s}");
+}
+
+#[test]
+fn the_filter_finds_rows_by_pod_and_narrow_screens_drop_the_pod_column() {
+    let mut app = watching_pods();
+    press(&mut app, '/');
+    for c in "staging".chars() {
+        press(&mut app, c);
+    }
+    let shown: Vec<&str> = app
+        .visible()
+        .iter()
+        .map(|&i| app.rows[i].syscall.as_str())
+        .collect();
+    assert_eq!(shown, ["mkdir", "unshare"]);
+    let s = screen(&watching_pods(), 58, 24);
+    assert!(!s.contains("web-1"), "{s}");
+}
+
+#[test]
+fn a_hostile_pod_name_shows_escaped_and_the_column_keeps_its_width() {
+    let mut app = watching_pods();
+    let mut e = event("chmod", 4300, 0);
+    e.pod = Some(pod(HOSTILE, &"x".repeat(200), "app"));
+    app.update(Msg::Event(e));
+    let s = screen(&app, 160, 40);
+    assert!(inert(&s), "{s:?}");
+    // The pod column is cut to the room left; the processes keep theirs.
+    let chmod = s.lines().find(|l| l.contains("chmod")).unwrap();
+    assert!(
+        chmod.contains("still denied \\33]0;PW\\7\\33[31m/xxxx") && chmod.contains("x… mkdir"),
+        "{chmod}"
+    );
+}
+
 fn coverage_app() -> App {
     let mut app = with_coverage(one_run());
     app.update(Msg::Started { pid: 4242 });
