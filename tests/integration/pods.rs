@@ -1,8 +1,9 @@
 //! Pods by name: containers a private containerd runs in namespace `k8s.io`
 //! with the CRI plugin's annotations and kubepods cgroups (cgroupfs driver), as
 //! a Kubernetes node's containerd does, under a profile from `export --soften
-//! log`. `watch` names each record's pod from its cgroup and the bundle, and
-//! filters by pod and by namespace.
+//! log`. `watch` names each record's pod from its cgroup and the bundle,
+//! filters by pod and by namespace, and counts each pod's calls per syscall on
+//! its Prometheus endpoint (`--metrics`), scraped over 127.0.0.1.
 
 use crate::util::{eperm, fixture, host_rootfs, require_root, stderr};
 use std::io::{BufRead, BufReader};
@@ -120,6 +121,12 @@ impl TestPod {
     /// Runs the container to its end: `sleep 1` under `profile`, with the CRI
     /// plugin's annotations.
     fn run(&self, ctd: &Containerd, rootfs: &Path, profile: &Path) {
+        self.run_command(ctd, rootfs, profile, &["/bin/sleep", "1"]);
+    }
+
+    /// Runs the container to its end: `command` under `profile`, with the CRI
+    /// plugin's annotations.
+    fn run_command(&self, ctd: &Containerd, rootfs: &Path, profile: &Path, command: &[&str]) {
         let cgroup = self.cgroup();
         let annotations = [
             format!("io.kubernetes.cri.sandbox-namespace={}", self.namespace),
@@ -141,7 +148,8 @@ impl TestPod {
         for a in &annotations {
             args.extend(["--annotation", a]);
         }
-        args.extend([rootfs.to_str().unwrap(), &self.id, "/bin/sleep", "1"]);
+        args.extend([rootfs.to_str().unwrap(), &self.id]);
+        args.extend(command);
         let out = ctd.ctr(&args);
         assert!(
             out.status.success(),
@@ -172,6 +180,27 @@ impl TestPod {
             self.uid
         ));
     }
+}
+
+/// A profile that refuses `names` with EPERM, from `export --soften log` (OCI
+/// form): the kernel logs those calls and lets them run.
+fn softened(dir: &Path, names: &[&str]) -> PathBuf {
+    let strict = dir.join("strict.json");
+    let profile = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO", "comment": "refused"}],
+    });
+    std::fs::write(&strict, profile.to_string()).unwrap();
+    let soft = dir.join("soft.json");
+    let out = eperm()
+        .args(["export", "--soften", "log", "--format", "oci"])
+        .arg(&strict)
+        .arg("-o")
+        .arg(&soft)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    soft
 }
 
 /// `eperm watch --json` with `filter`, reading the state of `ctd`, once its
@@ -243,21 +272,7 @@ fn watch_names_the_pod_of_a_containerd_container_and_filters_by_pod_and_namespac
     let rootfs = dir.path().join("rootfs");
     host_rootfs(&rootfs);
     // Sleeping is refused with EPERM; softened, it is logged and the pod runs.
-    let strict = dir.path().join("no-sleep.json");
-    std::fs::write(
-        &strict,
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clock_nanosleep","nanosleep"],"action":"SCMP_ACT_ERRNO","comment":"no sleeping"}]}"#,
-    )
-    .unwrap();
-    let soft = dir.path().join("soft.json");
-    let out = eperm()
-        .args(["export", "--soften", "log", "--format", "oci"])
-        .arg(&strict)
-        .arg("-o")
-        .arg(&soft)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let soft = softened(dir.path(), &["clock_nanosleep", "nanosleep"]);
 
     let ctd = Containerd::start();
     // Pods of one name in two namespaces, run in turn: a filter that let the
@@ -318,5 +333,218 @@ fn a_pod_known_only_by_its_cgroup_is_named_by_uid() {
     assert_eq!(
         serde_json::to_value(&pod).unwrap(),
         serde_json::json!({ "uid": uid })
+    );
+}
+
+/// `eperm watch --json --metrics 127.0.0.1:0` reading the state of `ctd`; the
+/// address its metrics are served at, once it serves them (after its sources
+/// have started).
+fn watch_with_metrics(ctd: &Containerd, profile: &Path) -> (Child, String) {
+    let mut child = eperm()
+        .args(["watch", "--no-tui", "--json", "--duration", "120"])
+        .args(["--metrics", "127.0.0.1:0", "-p"])
+        .arg(profile)
+        .arg("--containerd-state")
+        .arg(ctd.state())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let (mut addr, mut said, mut line) = (None, String::new(), String::new());
+    while addr.is_none() && err.read_line(&mut line).unwrap() > 0 {
+        let at = line.trim().strip_prefix("eperm: metrics at http://");
+        addr = at
+            .and_then(|a| a.strip_suffix("/metrics"))
+            .map(str::to_string);
+        said += &line;
+        line.clear();
+    }
+    let addr = addr.unwrap_or_else(|| panic!("watch did not say where its metrics are: {said}"));
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, addr)
+}
+
+/// A plain HTTP/1.0 GET of `path` from `addr`: the status line, the headers
+/// (lower-cased) and the body.
+fn get(addr: &str, path: &str) -> (String, String, String) {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    // Only a guard against a server that never answers: a passing test is far faster.
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(conn, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    (status.to_string(), headers.to_lowercase(), body.to_string())
+}
+
+/// The value of the sample whose name and labels are `series`.
+fn sample(metrics: &str, series: &str) -> Option<u64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The events of containers `ids` a watch writes until `done` says enough;
+/// then the watch goes on (its end, or the stream's, ends the wait too).
+fn events_while(
+    child: &mut Child,
+    ids: &[&str],
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut events = Vec::new();
+    let mut lines = out.lines();
+    while !done(&events) {
+        let Some(line) = lines.next() else { break };
+        let line = line.unwrap();
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if ids.iter().any(|id| event["container"]["id"] == *id) {
+            events.push(event);
+        }
+    }
+    // The rest of stdout is read to its end, so the watch never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
+    events
+}
+
+/// How many of `events` are calls of `syscall` by container `id`.
+fn calls(events: &[serde_json::Value], id: &str, syscall: &str) -> usize {
+    let of = |e: &&serde_json::Value| e["container"]["id"] == id && e["syscall"] == syscall;
+    events.iter().filter(of).count()
+}
+
+#[test]
+fn the_metrics_endpoint_counts_each_pods_denials_per_syscall_apart() {
+    require_root("it runs containerd, and watch reads the audit log");
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    host_rootfs(&rootfs);
+    let soft = softened(dir.path(), &["clock_nanosleep", "nanosleep", "times"]);
+    let ctd = Containerd::start();
+    // Numbers of their own: the other test of this file runs pods too.
+    let api = TestPod::new("payments", "api-0", 0x11);
+    let indexer = TestPod::new("search", "indexer-0", 0x12);
+    let (mut watch, addr) = watch_with_metrics(&ctd, &soft);
+    let ran = std::panic::catch_unwind(|| {
+        api.run(&ctd, &rootfs, &soft);
+        // dash's `times` is one times(2) each; then the shell becomes sleep.
+        let script = "times; times; exec /bin/sleep 1";
+        indexer.run_command(&ctd, &rootfs, &soft, &["/bin/sh", "-c", script]);
+    });
+    let (a, i) = (api.id.as_str(), indexer.id.as_str());
+    // Every call is counted before it is written: once the events are out,
+    // the endpoint has them.
+    let events = events_while(&mut watch, &[a, i], |ev| {
+        calls(ev, a, "clock_nanosleep") >= 1
+            && calls(ev, i, "times") >= 2
+            && calls(ev, i, "clock_nanosleep") >= 1
+    });
+    let scraped = get(&addr, "/metrics");
+    let missing = get(&addr, "/nope");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    drop(ctd);
+    for pod in [&api, &indexer] {
+        pod.remove_cgroups();
+    }
+    if let Err(e) = ran {
+        std::panic::resume_unwind(e);
+    }
+    let (status, headers, metrics) = scraped;
+    assert!(status.contains(" 200 "), "{status}\n{headers}");
+    assert!(
+        headers.contains("content-type: text/plain; version=0.0.4"),
+        "{headers}"
+    );
+    assert!(missing.0.contains(" 404 "), "{missing:?}");
+    let denials = |ns: &str, pod: &str, syscall: &str| {
+        let series = format!(
+            r#"eperm_denials_total{{namespace="{ns}",pod="{pod}",container="app",syscall="{syscall}",arch="x86_64",action="SCMP_ACT_ERRNO"}}"#
+        );
+        sample(&metrics, &series)
+    };
+    let seen = format!("{metrics}\nevents: {events:?}");
+    assert_eq!(
+        denials("payments", "api-0", "clock_nanosleep"),
+        Some(1),
+        "{seen}"
+    );
+    assert_eq!(denials("search", "indexer-0", "times"), Some(2), "{seen}");
+    assert_eq!(
+        denials("search", "indexer-0", "clock_nanosleep"),
+        Some(1),
+        "{seen}"
+    );
+    // Each pod's series are its own: three in all, none mixing the two.
+    let ours: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.contains(r#"namespace="payments""#) || l.contains(r#"namespace="search""#))
+        .collect();
+    assert_eq!(ours.len(), 3, "{seen}");
+    assert_eq!(denials("payments", "api-0", "times"), None, "{seen}");
+    assert_eq!(
+        denials("search", "api-0", "clock_nanosleep"),
+        None,
+        "{seen}"
+    );
+    // The sources' own counts: audit read at least these four records.
+    assert_eq!(
+        sample(&metrics, r#"eperm_source_up{source="audit"}"#),
+        Some(1),
+        "{seen}"
+    );
+    let received = sample(&metrics, r#"eperm_source_received_total{source="audit"}"#);
+    assert!(received.is_some_and(|n| n >= 4), "{seen}");
+    assert!(
+        sample(&metrics, r#"eperm_source_lost_total{source="audit"}"#).is_some(),
+        "{seen}"
+    );
+    assert_eq!(
+        sample(&metrics, "eperm_series_overflow_total"),
+        Some(0),
+        "{seen}"
+    );
+}
+
+/// `--metrics` refuses what it cannot listen on before any source starts, root or not.
+#[test]
+fn a_metrics_address_that_is_not_one_or_is_taken_is_bad_input() {
+    let out = eperm()
+        .args(["watch", "--no-tui", "--metrics", "localhost"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'localhost'") && err.contains("hint: 127.0.0.1:9464"),
+        "{err}"
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = eperm()
+        .args(["watch", "--no-tui", "--metrics", &addr])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--metrics {addr}: cannot listen there"))
+            && err.contains("hint: another process listens on that port"),
+        "{err}"
+    );
+    let out = eperm()
+        .args(["watch", "--no-tui", "--metrics-max-series", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--metrics <ADDR>"),
+        "{}",
+        stderr(&out)
     );
 }
