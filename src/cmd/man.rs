@@ -134,6 +134,17 @@ fn exit_status(roff: &mut Roff, subcommand: Option<&str>) {
             ("1", "conflicts are left for you to decide (the result is written)"),
             ("2", "bad usage, a profile that cannot be read, or OUT is an input"),
         ],
+        Some("watch") => &[
+            ("0", "success: stopped by SIGINT or SIGTERM, or the terminal interface quit"),
+            (
+                "1",
+                "no kernel log source could be started (e.g. not root), or eperm failed (a kernel mechanism, standard output)",
+            ),
+            (
+                "2",
+                "bad usage or bad input: a profile that cannot be read, or a --metrics ADDR that is not an IP and port or cannot be listened on (in use, not this machine's, below 1024 without root)",
+            ),
+        ],
         Some("run") | None => &[
             ("0", "success"),
             (
