@@ -224,6 +224,9 @@ pub struct RunInfo {
     pub layers: layers::Layers,
     /// Calls other layers refused, one per syscall and finding, with their hits.
     pub refused: Vec<(crate::sources::refusal::Refusal, u64)>,
+    /// Why the container did not start (`--enforce`, its runtime's start-up
+    /// calls refused): then the run is not clean, though it made no event.
+    pub not_started: Option<String>,
 }
 
 /// An earlier run, kept when the workload is restarted.
@@ -418,6 +421,7 @@ impl App {
                 interference: Vec::new(),
                 layers: layers::Layers::Unknown,
                 refused: Vec::new(),
+                not_started: None,
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
@@ -511,6 +515,7 @@ impl App {
                 vec![]
             }
             Msg::Exited(exit) => {
+                self.run.not_started = self.not_started(exit);
                 self.run.state = RunState::Exited(exit);
                 // Nobody answers for a dead workload any more.
                 self.held.clear();
