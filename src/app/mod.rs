@@ -484,6 +484,23 @@ impl App {
         self.config.autosave
     }
 
+    fn exited(&mut self, exit: WorkloadExit) -> Vec<Effect> {
+        self.run.not_started = self.not_started(exit);
+        self.run.state = RunState::Exited(exit);
+        // Nobody answers for a dead workload any more.
+        self.held.clear();
+        vec![]
+    }
+
+    /// Events lost because `who` fell behind; the rows still count them.
+    fn dropped(&mut self, n: u64, who: &str) -> Vec<Effect> {
+        self.message = format!(
+            "{} dropped: {who} fell behind the workload (the rows count what came)",
+            crate::profile::lint::plural(n as usize, "event", "events")
+        );
+        vec![]
+    }
+
     /// Every state change: one message in, what the TUI loop must do out.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
@@ -514,13 +531,7 @@ impl App {
                 self.run.state = RunState::Running;
                 vec![]
             }
-            Msg::Exited(exit) => {
-                self.run.not_started = self.not_started(exit);
-                self.run.state = RunState::Exited(exit);
-                // Nobody answers for a dead workload any more.
-                self.held.clear();
-                vec![]
-            }
+            Msg::Exited(exit) => self.exited(exit),
             Msg::RunFailed(why) => {
                 self.message = format!("the run failed: {why}");
                 self.run.state = RunState::Failed(why);
@@ -535,20 +546,8 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
-            Msg::EventsDropped(n) => {
-                self.message = format!(
-                    "{} dropped: eperm fell behind the workload (the rows count what came)",
-                    crate::profile::lint::plural(n as usize, "event", "events")
-                );
-                vec![]
-            }
-            Msg::ShownDropped(n) => {
-                self.message = format!(
-                    "{} dropped: the screen fell behind the workload (the rows count what came)",
-                    crate::profile::lint::plural(n as usize, "event", "events")
-                );
-                vec![]
-            }
+            Msg::EventsDropped(n) => self.dropped(n, "eperm"),
+            Msg::ShownDropped(n) => self.dropped(n, "the screen"),
             Msg::FileNotReloaded(why) => {
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not reloaded: {first}");
