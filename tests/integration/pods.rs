@@ -338,8 +338,11 @@ fn a_pod_known_only_by_its_cgroup_is_named_by_uid() {
 
 /// `eperm watch --json --metrics 127.0.0.1:0` reading the state of `ctd`; the
 /// address its metrics are served at, once it serves them (after its sources
-/// have started).
-fn watch_with_metrics(ctd: &Containerd, profile: &Path) -> (Child, String) {
+/// have started), and the rest of what it says on stderr, read to its end.
+fn watch_with_metrics(
+    ctd: &Containerd,
+    profile: &Path,
+) -> (Child, String, std::thread::JoinHandle<String>) {
     let mut child = eperm()
         .args(["watch", "--no-tui", "--json", "--duration", "120"])
         .args(["--metrics", "127.0.0.1:0", "-p"])
@@ -361,8 +364,12 @@ fn watch_with_metrics(ctd: &Containerd, profile: &Path) -> (Child, String) {
         line.clear();
     }
     let addr = addr.unwrap_or_else(|| panic!("watch did not say where its metrics are: {said}"));
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    (child, addr)
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+        said + &rest
+    });
+    (child, addr, rest)
 }
 
 /// A plain HTTP/1.0 GET of `path` from `addr`: the status line, the headers
@@ -429,7 +436,7 @@ fn the_metrics_endpoint_counts_each_pods_denials_per_syscall_apart() {
     // Numbers of their own: the other test of this file runs pods too.
     let api = TestPod::new("payments", "api-0", 0x11);
     let indexer = TestPod::new("search", "indexer-0", 0x12);
-    let (mut watch, addr) = watch_with_metrics(&ctd, &soft);
+    let (mut watch, addr, said) = watch_with_metrics(&ctd, &soft);
     let ran = std::panic::catch_unwind(|| {
         api.run(&ctd, &rootfs, &soft);
         // dash's `times` is one times(2) each; then the shell becomes sleep.
@@ -439,13 +446,14 @@ fn the_metrics_endpoint_counts_each_pods_denials_per_syscall_apart() {
     let (a, i) = (api.id.as_str(), indexer.id.as_str());
     // Every call is counted before it is written: once the events are out,
     // the endpoint has them.
-    let events = events_while(&mut watch, &[a, i], |ev| {
+    let all = |ev: &[serde_json::Value]| {
         calls(ev, a, "clock_nanosleep") >= 1
             && calls(ev, i, "times") >= 2
             && calls(ev, i, "clock_nanosleep") >= 1
-    });
-    let scraped = get(&addr, "/metrics");
-    let missing = get(&addr, "/nope");
+    };
+    let events = events_while(&mut watch, &[a, i], all);
+    // Scraped while the watch runs (it ran to its end if the events never came).
+    let scraped = all(&events).then(|| (get(&addr, "/metrics"), get(&addr, "/nope")));
     let _ = watch.kill();
     let _ = watch.wait();
     drop(ctd);
@@ -455,6 +463,10 @@ fn the_metrics_endpoint_counts_each_pods_denials_per_syscall_apart() {
     if let Err(e) = ran {
         std::panic::resume_unwind(e);
     }
+    let Some((scraped, missing)) = scraped else {
+        let said = said.join().unwrap_or_default();
+        panic!("the watch ended before the pods' calls came: {events:?}\n{said}");
+    };
     let (status, headers, metrics) = scraped;
     assert!(status.contains(" 200 "), "{status}\n{headers}");
     assert!(
