@@ -549,6 +549,24 @@ fn a_metrics_address_that_is_not_one_or_is_taken_is_bad_input() {
             && err.contains("hint: another process listens on that port"),
         "{err}"
     );
+    // Without CAP_NET_BIND_SERVICE (root gives it up), a port below 1024 is
+    // refused as such.
+    // SAFETY: plain syscall.
+    let mut unprivileged = if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("setpriv");
+        c.arg("--bounding-set=-net_bind_service")
+            .arg(env!("CARGO_BIN_EXE_eperm"));
+        c
+    } else {
+        eperm()
+    };
+    let out = unprivileged
+        .args(["watch", "--no-tui", "--metrics", "127.0.0.1:80"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("hint: ports below 1024 need root"), "{err}");
     let out = eperm()
         .args(["watch", "--no-tui", "--metrics-max-series", "5"])
         .output()
