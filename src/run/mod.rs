@@ -475,9 +475,9 @@ pub fn decode_live(arch: Arch, nr: u32, args: [u64; 6], tid: u32) -> String {
     }
     // The last call that pointed at nothing, and its text: a workload that traps
     // the same call over and over (a loop) is described once, not at every call.
+    type Described = Option<((Arch, u32, [u64; 6]), String)>;
     thread_local! {
-        static LAST: std::cell::RefCell<Option<((Arch, u32, [u64; 6]), String)>> =
-            const { std::cell::RefCell::new(None) };
+        static LAST: std::cell::RefCell<Described> = const { std::cell::RefCell::new(None) };
     }
     let key = (arch, nr, args);
     let known = LAST.with_borrow(|last| match last {
@@ -576,5 +576,36 @@ mod queue_tests {
         assert_eq!(rx.try_iter().count(), EVENT_QUEUE);
         drop(rx);
         assert!(tx.send(event).is_err());
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::decode_live;
+    use crate::arch::Arch;
+
+    /// The one-entry cache of `decode_live` serves only calls that point at
+    /// nothing: a call whose pointer is read again shows what it points at now.
+    #[test]
+    fn a_repeated_call_is_described_as_it_reads_now() {
+        let arch = Arch::X86_64;
+        let close = arch.syscall_nr("close").unwrap();
+        let a = decode_live(arch, close, [3, 0, 0, 0, 0, 0], 0);
+        let b = decode_live(arch, close, [4, 0, 0, 0, 0, 0], 0);
+        assert_ne!(a, b);
+        assert_eq!(decode_live(arch, close, [3, 0, 0, 0, 0, 0], 0), a);
+        // Our own memory, read as a stopped caller's would be.
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32;
+        let openat = arch.syscall_nr("openat").unwrap();
+        let mut path = *b"/first\0";
+        let args = [libc::AT_FDCWD as u64, path.as_ptr() as u64, 0, 0, 0, 0];
+        let first = decode_live(arch, openat, args, tid);
+        assert!(first.contains("/first"), "{first}");
+        path[..7].copy_from_slice(b"/other\0");
+        std::hint::black_box(&mut path);
+        let again = decode_live(arch, openat, args, tid);
+        assert!(again.contains("/other"), "{again}");
+        std::hint::black_box(&path);
     }
 }
