@@ -15,7 +15,7 @@
 #   EPERM_BASE=path/to/older/eperm  also times that binary, for before/after in one run.
 #   EXTRA=1  also times CPU placements eperm does not use: a supervisor pinned to one
 #            CPU, a tracer that re-pins itself to the tracee's last CPU every stop, a
-#            tracer alone pinned to CPU 0; and trace mode with the calls made by two
+#            tracer alone pinned to CPU 0, a tracer that polls before it sleeps; and trace mode with the calls made by two
 #            processes at once, beside the bare tracer's placements.
 set -eu
 RUNS=${1:-7}
@@ -60,7 +60,8 @@ cat >"$TMP/floor.c" <<'C'
    CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "recv0" (the
    same with only the supervisor pinned to CPU 0), "trace" (each uselib is a seccomp
    stop; the parent resumes it), "trace1" (the same, both pinned to CPU 0), "trace0"
-   (only the tracer pinned to CPU 0), "follow"
+   (only the tracer pinned to CPU 0), "spin" (the tracer polls waitpid up to 20 000
+   times before it sleeps), "follow"
    (only the tracer pinned, at every stop to the CPU the tracee last ran on, read from
    /proc/PID/stat). No decoding, no events: only the kernel round trips. */
 #define _GNU_SOURCE
@@ -177,7 +178,15 @@ int main(int argc, char **argv) {
            PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL);
     ptrace(PTRACE_CONT, child, 0, 0);
     pid_t who;
-    while (alive > 0 && (who = waitpid(-1, &status, __WALL)) > 0) {
+    int spin = !strcmp(argv[1], "spin");
+    for (;;) {
+        who = 0;
+        /* "spin": polls a while before sleeping, so that the tracer's CPU does not
+           go idle between stops (waking an idle CPU is what costs here). */
+        for (int i = 0; spin && i < 20000 && who == 0; i++)
+            who = waitpid(-1, &status, __WALL | WNOHANG);
+        if (who == 0) who = waitpid(-1, &status, __WALL);
+        if (alive <= 0 || who <= 0) break;
         if (!WIFSTOPPED(status)) {
             alive--;
             continue;
@@ -222,6 +231,7 @@ while [ $round -lt "$RUNS" ]; do
         time_one floor_recv0 "$TMP/floor" recv0 "$N"
         time_one floor_follow "$TMP/floor" follow "$N"
         time_one floor_trace0 "$TMP/floor" trace0 "$N"
+        time_one floor_spin "$TMP/floor" spin "$N"
         # The same calls made by two processes at once (a multi-process workload).
         time_one trace_2p "$EPERM" run --no-tui --mode trace -- "$TMP/calls" denied "$N" 2
         time_one floor_trace_2p "$TMP/floor" trace "$N" 2
@@ -253,6 +263,7 @@ if [ -n "${EXTRA:-}" ]; then
     echo "  floor: RECV only, supervisor pinned to CPU 0  $(ms floor_recv0)  $(ratio floor_recv0 strace) strace"
     echo "  floor: tracer following the tracee's CPU      $(ms floor_follow)  $(ratio floor_follow strace) strace"
     echo "  floor: tracer alone pinned to CPU 0           $(ms floor_trace0)  $(ratio floor_trace0 strace) strace"
+    echo "  floor: tracer polling before it sleeps        $(ms floor_spin)  $(ratio floor_spin strace) strace"
     echo "the same calls from 2 processes at once, traced:"
     echo "  eperm --mode trace            $(ms trace_2p)  $(ratio trace_2p floor_trace_2p) the bare tracer, $(ratio trace_2p floor_trace1_2p) the pinned one"
     echo "  floor: bare C tracer          $(ms floor_trace_2p)"
