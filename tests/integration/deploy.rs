@@ -8,8 +8,8 @@
 //! the audit socket without its capability. What stays untested without a
 //! cluster is in the README ("Deploying as a DaemonSet").
 
-use super::podman;
-use super::util::{assert_success, cc, eperm, require_root, stderr, stdout};
+use super::util::{assert_success, cc, eperm, host_rootfs, require_root, stderr, stdout};
+use super::{podman, pods};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -280,16 +280,21 @@ struct Image {
 }
 
 impl Image {
-    fn build(store: &'static Path) -> Image {
+    /// Built with the script's default name, or `tag`; `name` tells this test's
+    /// container from the others'.
+    fn build(store: &'static Path, tag: Option<&str>, name: &str) -> Image {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/build-image.sh");
         let mut build = podman::in_store(Command::new(script), store, None);
         build.args(["--binary", env!("CARGO_BIN_EXE_eperm")]);
+        if let Some(tag) = tag {
+            build.args(["--tag", tag]);
+        }
         let out = build.output().unwrap();
         assert_success(&out);
         Image {
             store,
             tag: stdout(&out).trim().to_string(),
-            container: format!("eperm-deploy-{}", std::process::id()),
+            container: format!("eperm-deploy-{}-{name}", std::process::id()),
         }
     }
 
@@ -394,18 +399,19 @@ fn mebibytes(quantity: &Value) -> String {
     format!("{n}m")
 }
 
-/// The container's eperm watch, started with the DaemonSet's arguments (and a
-/// `--comm` filter, `--duration` bounding a run that goes wrong); returned once
+/// The container's eperm watch, started with the DaemonSet's arguments (and
+/// `filter`, `--duration` bounding a run that goes wrong); returned once
 /// its audit source is open, with its stderr reader.
 fn start_watch(
     image: &Image,
     options: &[String],
-    comm: &str,
+    filter: &[&str],
 ) -> (Child, BufReader<std::process::ChildStderr>) {
     let ds = daemonset();
     let c = container(&ds["spec"]["template"]["spec"]);
     let mut args = strings(&c["args"]);
-    args.extend(["--comm", comm, "--duration", "300"]);
+    args.extend(filter);
+    args.extend(["--duration", "300"]);
     let mut watch = image
         .run(options, &args)
         .stdout(Stdio::piped())
@@ -419,59 +425,117 @@ fn start_watch(
     (watch, err)
 }
 
+/// eperm's embedded default in `dir`: the Docker-compatible profile that stands
+/// for RuntimeDefault, as containerd's is Docker's.
+fn runtime_default(dir: &Path) -> PathBuf {
+    let path = dir.join("default.json");
+    let out = eperm().arg("default").output().unwrap();
+    assert_success(&out);
+    std::fs::write(&path, out.stdout).unwrap();
+    path
+}
+
+/// The first event the watch prints, then the watch stopped by SIGINT, on
+/// which it reports what it showed and exits 0. The pipes are read to their
+/// end (a pipe closed early fails podman's copy of the output).
+fn first_event(image: &Image, mut watch: Child, mut err: impl std::io::Read) -> Value {
+    let mut out = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let event = out.next().map(|line| line.unwrap());
+    let stop = ["kill", "--signal", "INT", &image.container].map(String::from);
+    let stopped = image.podman(&stop).output().unwrap();
+    let more = out.count();
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    let status = watch.wait().unwrap();
+    let event = event.unwrap_or_else(|| panic!("no record: {status}: {rest}"));
+    assert_success(&stopped);
+    assert!(status.success(), "{status}: {rest}");
+    let shown = match more + 1 {
+        1 => "eperm: 1 record shown".to_string(),
+        n => format!("eperm: {n} records shown"),
+    };
+    assert!(rest.contains(&shown), "{rest}");
+    serde_json::from_str(&event).expect("one JSON object per line")
+}
+
 #[test]
 fn the_image_run_as_the_pod_sees_the_log_record_of_a_process_on_the_host() {
     require_root("rootful podman, and the audit socket");
-    let image = Image::build(podman::store());
+    let image = Image::build(podman::store(), None, "host");
     let version = image.run(&[], &["--version"]).output().unwrap();
     assert_success(&version);
     assert_eq!(
         stdout(&version).trim(),
         format!("eperm {}", env!("CARGO_PKG_VERSION"))
     );
-
     let dir = tempfile::tempdir().unwrap();
-    let runtime_default = dir.path().join("default.json");
-    let out = eperm().arg("default").output().unwrap();
-    assert_success(&out);
-    std::fs::write(&runtime_default, out.stdout).unwrap();
     let ds = daemonset();
-    let s = settings(&ds["spec"]["template"]["spec"], &runtime_default);
+    let s = settings(
+        &ds["spec"]["template"]["spec"],
+        &runtime_default(dir.path()),
+    );
 
     let pod = [&s.base[..], &s.caps, &s.seccomp].concat();
-    let (mut watch, mut err) = start_watch(&image, &pod, "k8slogger");
+    let (watch, err) = start_watch(&image, &pod, &["--comm", "k8slogger"]);
     let logger = Logger(Command::new(cc("k8slogger", LOGGER)).spawn().unwrap());
-    let mut out = BufReader::new(watch.stdout.take().unwrap()).lines();
-    let event = out.next().map(|line| line.unwrap());
-    // SIGINT ends eperm watch, which reports and exits 0; the pipes are read to
-    // their end (a pipe closed early fails podman's copy of the output).
-    let stop = ["kill", "--signal", "INT", &image.container].map(String::from);
-    let stopped = image.podman(&stop).output().unwrap();
-    if event.is_some() {
-        assert_success(&stopped);
-    }
-    let more = out.count();
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-    let status = watch.wait().unwrap();
-    let event = event.unwrap_or_else(|| panic!("no record: {status}: {rest}"));
-    let event: Value = serde_json::from_str(&event).expect("one JSON object per line");
-    assert!(status.success(), "{status}: {rest}");
+    let logger_pid = logger.0.id();
+    let event = first_event(&image, watch, err);
+    drop(logger);
     // The host's pid (hostPID), the record's own comm and exe.
-    assert_eq!(event["pid"], logger.0.id());
+    assert_eq!(event["pid"], logger_pid);
     assert_eq!(event["syscall"], "getppid");
     assert_eq!(event["action"], "SCMP_ACT_LOG");
     assert_eq!(event["comm"], "k8slogger");
     assert_eq!(event["exe"], cc("k8slogger", LOGGER).to_str().unwrap());
-    let shown = match more + 1 {
-        1 => "eperm: 1 record shown".to_string(),
-        n => format!("eperm: {n} records shown"),
-    };
-    assert!(rest.contains(&shown), "{rest}");
-    drop(logger);
 
     refused_without_its_capability(&image, &s);
     refused_by_containers_common_s_default(&image, &s);
+}
+
+/// Pods named from inside the image: a private containerd (see pods.rs) runs a
+/// pod's container under a softened profile, and the image, run as the pod with
+/// that containerd's bundles mounted where the manifest mounts containerd's,
+/// names the pod: uid 0 with CAP_AUDIT_READ alone reads root's bundles.
+#[test]
+fn the_image_run_as_the_pod_names_the_pod_of_a_containerd_container() {
+    require_root("rootful podman, containerd, and the audit socket");
+    let image = Image::build(podman::store(), Some("localhost/eperm-pods:test"), "pods");
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    host_rootfs(&rootfs);
+    let soft = pods::soft_profile(dir.path());
+    let ds = daemonset();
+    let spec = &ds["spec"]["template"]["spec"];
+    let s = settings(spec, &runtime_default(dir.path()));
+    let ctd = pods::Containerd::start();
+    let bundles = mounts(spec)
+        .into_iter()
+        .find(|m| m.host.ends_with("io.containerd.runtime.v2.task"))
+        .unwrap();
+    let own_bundles = ctd.state().join("io.containerd.runtime.v2.task");
+    let mut pod = [&s.base[..], &s.caps, &s.seccomp].concat();
+    for (host, at) in [
+        (own_bundles.as_path(), bundles.at.as_path()),
+        (&soft, &soft),
+    ] {
+        pod.extend([
+            "--volume".into(),
+            format!("{}:{}:ro", host.display(), at.display()),
+        ]);
+    }
+    let shop = pods::TestPod::new("shop", "web-1", 7);
+    let filter = ["-p", soft.to_str().unwrap(), "--pod", "shop/web-1"];
+    let (watch, err) = start_watch(&image, &pod, &filter);
+    let ran = std::panic::catch_unwind(|| shop.run(&ctd, &rootfs, &soft));
+    if let Err(e) = ran {
+        drop(ctd);
+        shop.remove_cgroups();
+        std::panic::resume_unwind(e);
+    }
+    let event = first_event(&image, watch, err);
+    drop(ctd);
+    shop.remove_cgroups();
+    pods::assert_names(&event, &shop);
 }
 
 /// The host process, killed when dropped.
