@@ -4,9 +4,11 @@
 //! one capability, nothing privileged, read-only mounts of exactly the
 //! directories eperm reads, arguments eperm's own parser takes — and the image,
 //! built in a private podman store, is run with the pod's settings taken from
-//! the manifest: it sees the LOG record of a process on the host, and is refused
-//! the audit socket without its capability. What stays untested without a
-//! cluster is in the README ("Deploying as a DaemonSet").
+//! the manifest: it sees the LOG record of a process on the host, names the pod
+//! of a container a private containerd runs, and is refused the audit socket
+//! without its capability or under podman's (CRI-O's) default profile. What
+//! stays untested without a cluster is in the README ("Deploying as a
+//! DaemonSet").
 
 use super::util::{assert_success, cc, eperm, host_rootfs, require_root, stderr, stdout};
 use super::{podman, pods};
