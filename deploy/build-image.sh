@@ -42,8 +42,14 @@ install -m 0755 "$binary" "$context/rootfs/usr/bin/eperm"
 # Each library at the path the loader looks for it (the loader itself at the
 # path written in the binary), its links resolved: `lib => /path (addr)` and
 # `/lib64/ld-linux-x86-64.so.2 (addr)`; the vDSO has no file.
-libs=$(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-[ -n "$libs" ] || { echo "build-image.sh: ldd lists no library of '$binary'" >&2; exit 1; }
+# A static binary (musl) links nothing: ldd says so and fails.
+linked=$(ldd "$binary" 2>&1) || linked=""
+if grep -q 'not found' <<<"$linked"; then
+  echo "build-image.sh: '$binary' links libraries this host lacks:" >&2
+  grep 'not found' <<<"$linked" >&2
+  exit 1
+fi
+libs=$(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$linked")
 for lib in $libs; do
   cp -L --parents "$lib" "$context/rootfs"
 done
