@@ -382,15 +382,19 @@ mod tests {
     use crate::caps::CapSet;
     use crate::profile::{load_str, resolve, Target};
 
-    fn gaps_of(text: &str, native: Arch) -> Vec<Gap> {
-        let p = load_str("p.json", text.to_string()).unwrap();
-        let target = Target {
-            arch: native,
+    /// Docker on a host of `arch`, any kernel, eperm loading the filter.
+    fn target(arch: Arch) -> Target {
+        Target {
+            arch,
             caps: CapSet::docker_default(),
             kernel: None,
             runtime: None,
-        };
-        gaps(&p, &resolve(&p, &target))
+        }
+    }
+
+    fn gaps_of(text: &str, native: Arch) -> Vec<Gap> {
+        let p = load_str("p.json", text.to_string()).unwrap();
+        gaps(&p, &resolve(&p, &target(native)))
     }
 
     fn profile(arches: &str, rules: &str) -> String {
@@ -479,13 +483,7 @@ mod tests {
 
     fn made(text: &str) -> Made {
         let p = load_str("p.json", text.to_string()).unwrap();
-        let target = Target {
-            arch: Arch::X86_64,
-            caps: CapSet::docker_default(),
-            kernel: None,
-            runtime: None,
-        };
-        make_portable(&p, &target, &[]).unwrap()
+        make_portable(&p, &target(Arch::X86_64), &[]).unwrap()
     }
 
     #[test]
