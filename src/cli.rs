@@ -376,6 +376,11 @@ pub struct ContainerArgs {
     /// start-up apart); with -p, merged into PROFILE.coverage.json next to it.
     #[arg(long, conflicts_with_all = ["hold", "output", "enforce"])]
     pub coverage: bool,
+    /// With -o (or --save): trap each call the profile would deny (notify, or
+    /// log), as where eBPF is unavailable, instead of counting the container's
+    /// calls in the kernel (eBPF) under a copy of the profile that allows them.
+    #[arg(long, conflicts_with = "coverage")]
+    pub trap: bool,
 }
 
 #[derive(Args, Debug)]

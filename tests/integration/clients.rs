@@ -557,6 +557,73 @@ fn a_container_s_own_listener_is_said_to_fail_because_of_eperm(client: Client) {
     assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
 }
 
+/// A container recorded in the kernel (the default with -o) writes the profile
+/// a trapped recording (--trap, or EPERM_COVERAGE=notify where eBPF is not to
+/// be had) writes for the same workload, the runtime's start-up calls in their
+/// commented rule; each says how it recorded, and the plain client runs the
+/// container under what was written.
+fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let tight = write(dir.path(), "tight.json", DENY_ALL);
+    let record = |name: &str, extra: &[&str], env: Option<(&str, &str)>| {
+        let out_path = dir.path().join(name);
+        let mut command = client.eperm();
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let out = command
+            .args(["-p", tight.to_str().unwrap()])
+            .args(["-o", out_path.to_str().unwrap()])
+            .args(extra)
+            .arg("--")
+            .args(client.run_sh(&[], WORKLOAD))
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "made\n", "{client:?}: {}", stderr(&out));
+        let text = std::fs::read_to_string(&out_path).unwrap();
+        (stderr(&out), text)
+    };
+    let (err, counted) = record("counted.json", &[], None);
+    assert_has(&err, "eperm: recorded in the kernel (eBPF)");
+    assert!(err.contains("mkdir"), "{err}");
+    let (err, trapped) = record("trapped.json", &["--trap"], None);
+    assert_has(&err, "eperm: recorded by trapping each call (notify): --trap");
+    assert_eq!(counted, trapped, "{client:?}: counted vs trapped");
+    let (err, no_ebpf) = record("no-ebpf.json", &[], Some(("EPERM_COVERAGE", "notify")));
+    assert_has(
+        &err,
+        "eperm: recorded by trapping each call (notify): EPERM_COVERAGE=notify",
+    );
+    assert_eq!(counted, no_ebpf, "{client:?}: counted vs trapped without eBPF");
+
+    let profile: Value = serde_json::from_str(&counted).unwrap();
+    let rules = profile["syscalls"].as_array().unwrap();
+    let start_up = rules
+        .iter()
+        .find(|r| {
+            let comment = r["comment"].as_str().unwrap_or("");
+            comment.contains(&format!("container runtime ({})", client.runtime()))
+        })
+        .expect("the runtime's start-up rule, commented");
+    let workload = rules
+        .iter()
+        .find(|r| r["comment"].as_str().unwrap_or("").contains("recorded by eperm"))
+        .expect("the workload's rule");
+    let has = |rule: &Value, name: &str| rule["names"].as_array().unwrap().contains(&name.into());
+    assert!(has(workload, "mkdir") && !has(start_up, "mkdir"), "{counted}");
+    assert!(
+        client.bootstrap_names().iter().any(|n| has(start_up, n)),
+        "{counted}"
+    );
+
+    let opt = format!("seccomp={}", dir.path().join("counted.json").display());
+    let ok = client.client_to_succeed(&client.run_sh(&["--security-opt", &opt], WORKLOAD));
+    assert_success(&ok);
+    assert_eq!(stdout(&ok), "made\n");
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
 /// One #[test] per client for a case: `each_client!(case(args) as name: docker, ...)`
 /// makes `name::docker` and so on, each calling `case(client, args)`.
 macro_rules! each_client {
@@ -608,3 +675,4 @@ each_client!(refuses_runs_it_cannot_follow(): docker, podman);
 each_client!(in_the_tui_allow_then_rerun_is_clean(): docker, podman);
 each_client!(coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(): docker, podman_crun, podman_runc);
 each_client!(a_container_s_own_listener_is_said_to_fail_because_of_eperm(): docker, podman_crun, podman_runc);
+each_client!(a_kernel_recording_writes_the_trapped_profile(): docker, podman_crun, podman_runc);
