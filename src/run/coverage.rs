@@ -189,7 +189,9 @@ pub fn argument_blind_spot(judge: &super::Judge) -> Option<String> {
             return false;
         };
         let one_position = e.conds.iter().all(|c| c.index == first.index);
-        !one_position || !watched(e.arch, &e.name).contains(&(first.index as usize))
+        // The call the kernel sees: `socketcall` for x86's multiplexed `accept`.
+        let called = e.arch.syscall_name(e.nr).unwrap_or(&e.name);
+        !one_position || !watched(e.arch, called).contains(&(first.index as usize))
     })?;
     let positions: Vec<String> = blind
         .conds

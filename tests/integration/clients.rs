@@ -557,36 +557,32 @@ fn a_container_s_own_listener_is_said_to_fail_because_of_eperm(client: Client) {
     assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
 }
 
-/// A container recorded in the kernel (the default with -o) writes the profile
-/// a trapped recording (--trap, or EPERM_COVERAGE=notify where eBPF is not to
-/// be had) writes for the same workload, the runtime's start-up calls in their
-/// commented rule; each says how it recorded, and the plain client runs the
-/// container under what was written.
-fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
-    let dir = tempfile::tempdir().unwrap();
-    let tight = write(dir.path(), "tight.json", DENY_ALL);
+/// Records the container `run` (a client's run arguments) under `profile`
+/// three ways: in the kernel (the default with -o), with --trap, and without
+/// eBPF (EPERM_COVERAGE=notify); each says how it recorded, the container runs
+/// each time (printing `made`), and all three write the same profile, returned.
+fn recorded_alike(client: Client, dir: &Path, profile: &str, run: &[String]) -> String {
+    let base = write(dir, "base.json", profile);
     let record = |name: &str, extra: &[&str], env: Option<(&str, &str)>| {
-        let out_path = dir.path().join(name);
+        let out_path = dir.join(name);
         let mut command = client.eperm();
         if let Some((key, value)) = env {
             command.env(key, value);
         }
         let out = command
-            .args(["-p", tight.to_str().unwrap()])
+            .args(["-p", base.to_str().unwrap()])
             .args(["-o", out_path.to_str().unwrap()])
             .args(extra)
             .arg("--")
-            .args(client.run_sh(&[], WORKLOAD))
+            .args(run)
             .output()
             .unwrap();
         assert_success(&out);
         assert_eq!(stdout(&out), "made\n", "{client:?}: {}", stderr(&out));
-        let text = std::fs::read_to_string(&out_path).unwrap();
-        (stderr(&out), text)
+        (stderr(&out), std::fs::read_to_string(&out_path).unwrap())
     };
     let (err, counted) = record("counted.json", &[], None);
     assert_has(&err, "eperm: recorded in the kernel (eBPF)");
-    assert!(err.contains("mkdir"), "{err}");
     let (err, trapped) = record("trapped.json", &["--trap"], None);
     assert_has(&err, "eperm: recorded by trapping each call (notify): --trap");
     assert_eq!(counted, trapped, "{client:?}: counted vs trapped");
@@ -596,20 +592,27 @@ fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
         "eperm: recorded by trapping each call (notify): EPERM_COVERAGE=notify",
     );
     assert_eq!(counted, no_ebpf, "{client:?}: counted vs trapped without eBPF");
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+    counted
+}
 
+/// Under a deny-everything profile a container recorded in the kernel writes
+/// the profile a trapped recording writes: the workload's calls in one rule,
+/// the runtime's start-up calls in their commented rule; the plain client runs
+/// the container under it.
+fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let counted = recorded_alike(client, dir.path(), DENY_ALL, &client.run_sh(&[], WORKLOAD));
     let profile: Value = serde_json::from_str(&counted).unwrap();
     let rules = profile["syscalls"].as_array().unwrap();
-    let start_up = rules
-        .iter()
-        .find(|r| {
-            let comment = r["comment"].as_str().unwrap_or("");
-            comment.contains(&format!("container runtime ({})", client.runtime()))
-        })
-        .expect("the runtime's start-up rule, commented");
-    let workload = rules
-        .iter()
-        .find(|r| r["comment"].as_str().unwrap_or("").contains("recorded by eperm"))
-        .expect("the workload's rule");
+    let commented = |text: &str| {
+        rules
+            .iter()
+            .find(|r| r["comment"].as_str().unwrap_or("").contains(text))
+            .unwrap_or_else(|| panic!("a rule commented {text:?}: {counted}"))
+    };
+    let start_up = commented(&format!("container runtime ({})", client.runtime()));
+    let workload = commented("recorded by eperm from");
     let has = |rule: &Value, name: &str| rule["names"].as_array().unwrap().contains(&name.into());
     assert!(has(workload, "mkdir") && !has(start_up, "mkdir"), "{counted}");
     assert!(
@@ -621,7 +624,34 @@ fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
     let ok = client.client_to_succeed(&client.run_sh(&["--security-opt", &opt], WORKLOAD));
     assert_success(&ok);
     assert_eq!(stdout(&ok), "made\n");
-    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
+/// Docker's default profile allows personality only with a few values:
+/// `setarch -R` (ADDR_NO_RANDOMIZE) is refused by argument. Counted in the
+/// kernel, the sampled value is judged as the trapped call is, so both
+/// recordings allow personality, and the plain client runs the container
+/// under what was written (and not under the default profile).
+fn a_kernel_recording_judges_argument_values_as_trapping_does(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "setarch -R true && echo made";
+    let run = client.run_args(client.cover_image(), &[], &["sh", "-c", script]);
+    let default = eperm::profile::DEFAULT_PROFILE;
+    let counted = recorded_alike(client, dir.path(), default, &run);
+    let profile: Value = serde_json::from_str(&counted).unwrap();
+    let unconditional = profile["syscalls"].as_array().unwrap().iter().any(|r| {
+        r["names"].as_array().unwrap().contains(&"personality".into()) && r["args"].is_null()
+    });
+    assert!(unconditional, "{client:?}: {counted}");
+
+    let run_under = |profile: &Path| {
+        let opt = format!("seccomp={}", profile.display());
+        let options = ["--security-opt", opt.as_str()];
+        client.client(&client.run_args(client.cover_image(), &options, &["sh", "-c", script]))
+    };
+    assert!(!run_under(&dir.path().join("base.json")).status.success());
+    let ok = run_under(&dir.path().join("counted.json"));
+    assert_success(&ok);
+    assert_eq!(stdout(&ok), "made\n");
 }
 
 /// One #[test] per client for a case: `each_client!(case(args) as name: docker, ...)`
@@ -676,3 +706,4 @@ each_client!(in_the_tui_allow_then_rerun_is_clean(): docker, podman);
 each_client!(coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(): docker, podman_crun, podman_runc);
 each_client!(a_container_s_own_listener_is_said_to_fail_because_of_eperm(): docker, podman_crun, podman_runc);
 each_client!(a_kernel_recording_writes_the_trapped_profile(): docker, podman_crun, podman_runc);
+each_client!(a_kernel_recording_judges_argument_values_as_trapping_does(): docker, podman_crun, podman_runc);

@@ -484,7 +484,7 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }
 
-/// The test image plus the getppid and own-listener helpers, built once on the
+/// The test image plus the getppid and own-listener helpers and setarch, built once on the
 /// wrapper's dockerd.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
@@ -493,6 +493,7 @@ pub(super) fn cover_image() -> &'static str {
         let helpers = [
             cc("getppids", GETPPIDS),
             cc("own-listener", super::run::OWN_LISTENER),
+            PathBuf::from("/usr/bin/setarch"),
         ];
         import_image(docker_host(), image, &helpers);
         image
