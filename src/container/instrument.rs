@@ -630,4 +630,24 @@ mod tests {
             "SCMP_ACT_ALLOW"
         );
     }
+
+    /// The recording copy allows every call of the original's arches and no
+    /// other: its verdicts are ALLOW wherever the original's filter covers, and
+    /// the arches (archMap included) are the original's.
+    #[test]
+    fn the_permissive_copy_allows_every_call_of_the_original_s_arches() {
+        let original = load_str("p.json", DEFAULT_PROFILE.to_string()).unwrap();
+        let copy = permissive(&original);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["syscalls"], json!([]));
+        assert!(parsed.get("defaultErrnoRet").is_none());
+        assert_eq!(parsed["archMap"], original.root.to_serde()["archMap"]);
+        let verdicts = verdicts(&copy);
+        let arches: BTreeSet<Arch> = verdicts.iter().map(|v| v.0).collect();
+        let theirs: BTreeSet<Arch> = resolve(&original, &target()).arches.into_iter().collect();
+        assert_eq!(arches, theirs);
+        assert!(verdicts
+            .iter()
+            .all(|(_, _, low, high)| low.action == Action::Allow && high.action == Action::Allow));
+    }
 }
