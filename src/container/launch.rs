@@ -162,8 +162,8 @@ fn follow(
     attach: Attach,
     progress: Option<&(dyn Fn(Coverage) + Sync)>,
 ) -> Result<(WorkloadExit, Option<Coverage>), RunError> {
-    let (exit, counts) = follow_counted(launch, &sup, logs, attach, progress)?
-        .map_err(no_kernel_counter)?;
+    let (exit, counts) =
+        follow_counted(launch, &sup, logs, attach, progress)?.map_err(no_kernel_counter)?;
     let Some(counts) = counts else {
         return Ok((exit, None));
     };

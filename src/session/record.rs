@@ -8,11 +8,11 @@
 use super::{collect, Session, Workload};
 use crate::compile::Mode;
 use crate::error::{Error, FileOp};
-use std::io::ErrorKind;
 use crate::run::coverage::{argument_blind_spot, denied_calls, Denied};
 use crate::run::local;
 use crate::run::serve::Attach;
 use crate::run::{Policy, WorkloadExit};
+use std::io::ErrorKind;
 
 /// A run recorded in the kernel.
 pub struct KernelRecorded {
@@ -78,7 +78,11 @@ impl Session {
             Err(e) if matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidInput) => {
                 return Ok(Err(e.to_string()))
             }
-            Err(e) => return Err(Error::file(FileOp::PrepareContainerFiles, plan.work_dir())(e)),
+            Err(e) => {
+                return Err(Error::file(FileOp::PrepareContainerFiles, plan.work_dir())(
+                    e,
+                ))
+            }
         };
         let (tx, collector) = collect::collect(None, None)?;
         let sup = self.supervise(judge, Policy::Permissive, tx);

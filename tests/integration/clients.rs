@@ -584,14 +584,20 @@ fn recorded_alike(client: Client, dir: &Path, profile: &str, run: &[String]) -> 
     let (err, counted) = record("counted.json", &[], None);
     assert_has(&err, "eperm: recorded in the kernel (eBPF)");
     let (err, trapped) = record("trapped.json", &["--trap"], None);
-    assert_has(&err, "eperm: recorded by trapping each call (notify): --trap");
+    assert_has(
+        &err,
+        "eperm: recorded by trapping each call (notify): --trap",
+    );
     assert_eq!(counted, trapped, "{client:?}: counted vs trapped");
     let (err, no_ebpf) = record("no-ebpf.json", &[], Some(("EPERM_COVERAGE", "notify")));
     assert_has(
         &err,
         "eperm: recorded by trapping each call (notify): EPERM_COVERAGE=notify",
     );
-    assert_eq!(counted, no_ebpf, "{client:?}: counted vs trapped without eBPF");
+    assert_eq!(
+        counted, no_ebpf,
+        "{client:?}: counted vs trapped without eBPF"
+    );
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
     counted
 }
@@ -614,7 +620,10 @@ fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
     let start_up = commented(&format!("container runtime ({})", client.runtime()));
     let workload = commented("recorded by eperm from");
     let has = |rule: &Value, name: &str| rule["names"].as_array().unwrap().contains(&name.into());
-    assert!(has(workload, "mkdir") && !has(start_up, "mkdir"), "{counted}");
+    assert!(
+        has(workload, "mkdir") && !has(start_up, "mkdir"),
+        "{counted}"
+    );
     assert!(
         client.bootstrap_names().iter().any(|n| has(start_up, n)),
         "{counted}"
@@ -639,7 +648,11 @@ fn a_kernel_recording_judges_argument_values_as_trapping_does(client: Client) {
     let counted = recorded_alike(client, dir.path(), default, &run);
     let profile: Value = serde_json::from_str(&counted).unwrap();
     let unconditional = profile["syscalls"].as_array().unwrap().iter().any(|r| {
-        r["names"].as_array().unwrap().contains(&"personality".into()) && r["args"].is_null()
+        r["names"]
+            .as_array()
+            .unwrap()
+            .contains(&"personality".into())
+            && r["args"].is_null()
     });
     assert!(unconditional, "{client:?}: {counted}");
 
