@@ -7,6 +7,7 @@
 
 use super::{collect, Session, Workload};
 use crate::compile::Mode;
+use crate::container::plan::Plan;
 use crate::error::{Error, FileOp};
 use crate::run::coverage::{argument_blind_spot, denied_calls, Denied};
 use crate::run::local;
@@ -33,8 +34,9 @@ impl Session {
     /// ran when it cannot be (no eBPF here, or a profile whose argument rules
     /// the counter cannot judge): then trap instead.
     pub fn record_in_kernel(&self) -> Result<Result<KernelRecorded, String>, Error> {
-        let Workload::Local { argv, user } = &self.workload else {
-            return self.record_container_in_kernel();
+        let (argv, user) = match &self.workload {
+            Workload::Local { argv, user } => (argv, user),
+            Workload::Container(plan) => return self.record_container_in_kernel(plan),
         };
         if user.is_some() {
             return Ok(Err("--user runs are recorded by trapping".into()));
@@ -63,10 +65,10 @@ impl Session {
     /// A container's recording: run under a copy of the profile that allows
     /// every call, counted below a cgroup of eperm's, its runtime's start-up
     /// (its init's calls before the exec) told apart.
-    fn record_container_in_kernel(&self) -> Result<Result<KernelRecorded, String>, Error> {
-        let Workload::Container(plan) = &self.workload else {
-            unreachable!("called for containers only");
-        };
+    fn record_container_in_kernel(
+        &self,
+        plan: &Plan,
+    ) -> Result<Result<KernelRecorded, String>, Error> {
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
         if let Some(why) = argument_blind_spot(&judge) {
             return Ok(Err(why));
@@ -87,18 +89,15 @@ impl Session {
         let (tx, collector) = collect::collect(None, None)?;
         let sup = self.supervise(judge, Policy::Permissive, tx);
         let result = crate::container::launch::record(launch, &sup, Attach::default());
-        let denied = match &result {
-            Ok(Ok((_, counts))) => Some(denied_calls(counts, &sup.judge)),
-            _ => None,
-        };
+        let judged =
+            result.map(|r| r.map(|(exit, counts)| (exit, denied_calls(&counts, &sup.judge))));
+        // The supervision holds the events' sender: the collector ends without it.
         drop(sup);
         collector.finish()?;
-        let (exit, _) = match result? {
-            Ok(counted) => counted,
-            Err(why) => return Ok(Err(why.0)),
-        };
-        let recorded = recorded(exit, denied.expect("counted"));
-        Ok(Ok(recorded))
+        Ok(match judged? {
+            Ok((exit, denied)) => Ok(recorded(exit, denied)),
+            Err(why) => Err(why.0),
+        })
     }
 }
 
