@@ -128,8 +128,10 @@ impl Plan {
         };
         // Every container runs below a cgroup of eperm's when it can: the layer
         // watcher is scoped there; coverage cannot do without it.
+        let off = crate::run::layers::OFF_ENV;
         let below = match cover {
             true => Ok(self.covering(number, "coverage")?),
+            false if std::env::var_os(off).is_some_and(|v| v == "off") => Err(format!("{off}=off")),
             false => self
                 .covering(number, "the layer watcher")
                 .map_err(|e| e.to_string()),

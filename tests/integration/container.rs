@@ -632,6 +632,27 @@ fn oci_names_the_capability_and_the_device_cgroup_that_refused() {
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
 }
 
+/// With the watcher turned off, a container runs as before (below no cgroup
+/// of eperm's) and the summary says its other layers were not watched.
+#[test]
+fn a_container_s_layers_turned_off_are_said_not_watched() {
+    let mut args = vec!["--no-tui", "--"];
+    args.extend(run_script(&[], "echo ran"));
+    let out = eperm()
+        .env("DOCKER_HOST", docker_host())
+        .env("EPERM_LAYERS", "off")
+        .arg("docker")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(stdout(&out), "ran\n");
+    assert_has(
+        &stderr(&out),
+        "other layers: not watched (EPERM_LAYERS=off)",
+    );
+}
+
 #[test]
 fn docker_coverage_refuses_a_cgroup_parent_of_the_user_s() {
     let args = [
