@@ -37,8 +37,7 @@ pub enum Command {
     /// Calls that fail with EPERM or EACCES for another reason are named too, with
     /// the layer that refused them and its fix: a capability (CAP_SYS_ADMIN…), file
     /// modes, a shut sysctl gate, Landlock, a seccomp filter of the program's own
-    /// (local runs as root, watched in the kernel by eBPF; EPERM_LAYERS=off turns
-    /// it off).
+    /// (as root, watched in the kernel by eBPF; EPERM_LAYERS=off turns it off).
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
     ///
@@ -56,6 +55,10 @@ pub enum Command {
     /// Open saved kernel logs (audit.log, kmsg, dmesg, syslog, journal) in the UI.
     Replay(ReplayArgs),
     /// Run a Docker container under a profile and report every call it would deny.
+    ///
+    /// As for `run`, calls refused by another layer are named: a capability the
+    /// container lacks, or a device its device cgroup does not allow (`--device`).
+    /// The container runs below a cgroup of eperm's, where they are watched.
     Docker(DockerArgs),
     /// Run an OCI bundle with runc under its config.json's profile and report denials.
     Oci(OciArgs),

@@ -12,6 +12,7 @@ use crate::error::Unavailable;
 use crate::progress::Progress;
 use crate::run::contain::Containment;
 use crate::run::coverage;
+use crate::run::layers::{LayerWatch, Scoped};
 use crate::run::notify::Supervisor;
 use crate::run::serve::{serve, Attach, LogFeed, LogOptions, Serve, Served, Server};
 use crate::run::Interception;
@@ -45,11 +46,14 @@ pub struct Launch {
     /// NOTIFY: how long after the container exists the runtime may take to hand
     /// the listener over before the run is given up (see `watch_handoff`).
     pub handoff_timeout: Duration,
-    /// A coverage run: the container runs below this cgroup, counted there.
-    pub coverage: Option<Covering>,
+    /// The cgroup of eperm's the container runs below, watched there for the
+    /// other layers' refusals (and counted, under coverage); or why it has none.
+    pub below: Result<Covering, String>,
+    /// A coverage run: the container's calls are counted below `below`.
+    pub counted: bool,
 }
 
-/// Where a coverage run's container runs and what its runtime's init is called.
+/// Where a container runs and what its runtime's init is called.
 pub struct Covering {
     pub parent: Parent,
     /// The init's `comm` until the workload's exec: its calls are bootstrap.
@@ -121,7 +125,7 @@ pub fn cover(
     attach: Attach,
     progress: Option<&(dyn Fn(Coverage) + Sync)>,
 ) -> Result<(WorkloadExit, Coverage), RunError> {
-    if launch.coverage.is_none() {
+    if !launch.counted || launch.below.is_err() {
         return Err(RunError::Unsupported(
             "this container launch was not prepared for coverage".into(),
         ));
@@ -140,7 +144,7 @@ pub fn record(
     sup: &Supervision,
     attach: Attach,
 ) -> Result<Result<(WorkloadExit, Counts), Unavailable>, RunError> {
-    if launch.coverage.is_none() {
+    if !launch.counted || launch.below.is_err() {
         return Err(RunError::Unsupported(
             "this container launch was not prepared for recording".into(),
         ));
@@ -188,8 +192,8 @@ fn follow_counted(
     let containment = Containment::start_with_cleanup(&launch.cleanup)
         .map_err(RunError::os("start the watchdog"))?;
     // After the watchdog: it must not hold the counter's fds.
-    let counter = match &launch.coverage {
-        Some(c) => match coverage::container_counter(
+    let counter = match &launch.below {
+        Ok(c) if launch.counted => match coverage::container_counter(
             &sup.judge.compiled,
             c.parent.dir(),
             c.parent.level(),
@@ -198,8 +202,10 @@ fn follow_counted(
             Ok(counter) => Some(counter),
             Err(why) => return Ok(Err(why)),
         },
-        None => None,
+        _ => None,
     };
+    // After the watchdog too; before the client, so that no call is missed.
+    let layers = LayerWatch::start(sup, container_scope(&launch.below));
     let feed = log_feed(&launch, logs)?;
     let client = Client::new(&launch, &containment, &attach);
     let server = launch
@@ -218,13 +224,33 @@ fn follow_counted(
             server,
         },
     );
-    // The client is gone, and with it the container's processes: all counted.
+    // The client is gone, and with it the container's processes: all counted,
+    // every refusal drained.
+    drop(layers);
     let exit = served.exit?;
     let counts = served
         .counts
         .transpose()
         .map_err(RunError::os("read the eBPF counts"))?;
     Ok(Ok((exit, counts)))
+}
+
+/// The tasks below the container's parent cgroup, but for the runtime's init
+/// before the workload's exec; the runtime loads the profile as one filter.
+fn container_scope(below: &Result<Covering, String>) -> Result<Scoped, String> {
+    let c = below.as_ref().map_err(Clone::clone)?;
+    let id = crate::bpf::counter::cgroup_id(c.parent.dir())
+        .map_err(|e| format!("{}: {e}", c.parent.dir().display()))?;
+    Ok(Scoped {
+        scope: crate::bpf::Scope::Below {
+            id,
+            level: c.parent.level(),
+        },
+        devices: Some((c.parent.dir().to_path_buf(), c.parent.v1_devices())),
+        skip_comm: Some(c.init_comm),
+        own_filters: 1,
+        container: true,
+    })
 }
 
 /// LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the

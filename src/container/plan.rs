@@ -146,14 +146,20 @@ impl Plan {
             Interception::Notify if !permissive => Some(Agent::bind(&dir.join("agent.sock"))?),
             _ => None,
         };
-        let coverage = match cover {
-            true => Some(self.covering(number)?),
-            false => None,
+        // Every container runs below a cgroup of eperm's when it can: the layer
+        // watcher is scoped there; coverage cannot do without it.
+        let off = crate::run::layers::OFF_ENV;
+        let below = match cover {
+            true => Ok(self.covering(number, "coverage")?),
+            false if std::env::var_os(off).is_some_and(|v| v == "off") => Err(format!("{off}=off")),
+            false => self
+                .covering(number, "the layer watcher")
+                .map_err(|e| e.to_string()),
         };
         let files = RunFiles {
             number,
             dir: &dir,
-            cgroup_parent: coverage.as_ref().map(|c| c.parent.path()),
+            cgroup_parent: below.as_ref().ok().map(|c| c.parent.path()),
             permissive,
         };
         let mut launch = match &self.runtime {
@@ -170,16 +176,22 @@ impl Plan {
                 self.podman(profile, &files, &client, agent)
             }
         }?;
-        launch.coverage = coverage;
+        launch.below = below;
+        launch.counted = cover;
         Ok(launch)
     }
 
-    /// The parent cgroup and the runtime's init name, for a coverage run.
-    fn covering(&self, number: usize) -> std::io::Result<Covering> {
+    /// The parent cgroup and the runtime's init name, for `purpose` (coverage,
+    /// or the layer watcher).
+    fn covering(&self, number: usize, purpose: &str) -> std::io::Result<Covering> {
         let unsupported = |why: &str| std::io::Error::new(std::io::ErrorKind::Unsupported, why);
         let init_comm = self
             .oci_runtime()
-            .ok_or_else(|| unsupported("coverage needs podman's OCI runtime to be runc or crun"))?
+            .ok_or_else(|| {
+                unsupported(&format!(
+                    "{purpose} needs podman's OCI runtime to be runc or crun"
+                ))
+            })?
             .init_comm();
         let users = match &self.runtime {
             Launcher::Docker { run, .. } | Launcher::Podman { run, .. } => &run.args[..],
@@ -192,20 +204,22 @@ impl Plan {
         }) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                "--coverage runs the container below a cgroup parent of eperm's: drop --cgroup-parent",
+                format!(
+                    "{purpose} runs the container below a cgroup parent of eperm's: drop --cgroup-parent"
+                ),
             ));
         }
         if let Launcher::Docker { .. } = self.runtime {
             if super::docker::cgroup_driver().as_deref() == Some("systemd") {
-                return Err(unsupported(
-                    "coverage needs dockerd's cgroupfs driver (this one uses systemd's, which \
-                     takes slices, not a cgroup parent eperm makes)",
-                ));
+                return Err(unsupported(&format!(
+                    "{purpose} needs dockerd's cgroupfs driver (this one uses systemd's, which \
+                     takes slices, not a cgroup parent eperm makes)"
+                )));
             }
         }
         let parent = Parent::create(number).map_err(|e| {
             unsupported(&format!(
-                "coverage runs the container below a cgroup v2 of eperm's, which cannot be made: {e}"
+                "{purpose} runs the container below a cgroup v2 of eperm's, which cannot be made: {e}"
             ))
         })?;
         Ok(Covering { parent, init_comm })
@@ -281,7 +295,8 @@ impl Plan {
                 None => Attribution::Container(id),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
-            coverage: None,
+            below: Err(String::new()),
+            counted: false,
         })
     }
 
@@ -318,7 +333,8 @@ impl Plan {
                 id: ContainerId::Known(id.to_string()),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
-            coverage: None,
+            below: Err(String::new()),
+            counted: false,
         })
     }
 
@@ -383,7 +399,8 @@ impl Plan {
                 id: ContainerId::File(cidfile),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
-            coverage: None,
+            below: Err(String::new()),
+            counted: false,
         })
     }
 }
