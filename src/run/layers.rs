@@ -1,13 +1,19 @@
 //! Watching the other layers during a run: the layer watcher
 //! ([`crate::bpf::refusals`]) attached to the workload's cgroup, and a thread
 //! that drains it every 100 ms into the run's [`Watch`] channel, reading what
-//! /proc still knows of each caller while it may still be there.
+//! /proc still knows of each caller while it may still be there. The LSMs'
+//! audit records (AppArmor, SELinux, Landlock) are read beside it from the
+//! audit socket and joined with the refused call they name.
 
 use super::Supervision;
 use crate::bpf::refusals::Watcher;
 use crate::bpf::Scope;
+use crate::sources::event::Source;
+use crate::sources::health::{Health, Shared};
+use crate::sources::lsm::Live;
 use crate::sources::refusal::{Refusal, Watch};
 use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -28,6 +34,8 @@ pub const OWN_FILTERS: u32 = 1;
 pub struct LayerWatch {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The LSM records' reader: its stop pipe (dropped first) and thread.
+    lsm: Option<(OwnedFd, JoinHandle<()>)>,
 }
 
 impl LayerWatch {
@@ -37,6 +45,7 @@ impl LayerWatch {
         let mut watch = LayerWatch {
             stop: Arc::new(AtomicBool::new(false)),
             thread: None,
+            lsm: None,
         };
         let Some(tx) = sup.layers.clone() else {
             return watch;
@@ -50,11 +59,80 @@ impl LayerWatch {
             }
         };
         let _ = tx.send(Watch::Watching);
+        let records = match lsm_reader() {
+            Some((stop, thread, records)) => {
+                watch.lsm = Some((stop, thread));
+                Some(records)
+            }
+            None => None,
+        };
         let (stop, started) = (watch.stop.clone(), sup.started);
         watch.thread = Some(std::thread::spawn(move || {
-            drain_until(&watcher, &tx, &stop, started)
+            let mut lsm = LsmRecords::new(records);
+            drain_until(&watcher, &tx, &stop, started, &mut lsm)
         }));
         watch
+    }
+}
+
+/// Reads the LSM records of the audit socket on a thread of its own, until its
+/// stop pipe is dropped; `None` where audit cannot be read (then the workload's
+/// own `landlock_restrict_self` is the only LSM evidence).
+fn lsm_reader() -> Option<(OwnedFd, JoinHandle<()>, mpsc::Receiver<Live>)> {
+    let source = crate::sources::audit::start().ok()?;
+    let (stop_read, stop_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    let (tx, records) = mpsc::sync_channel(LSM_QUEUE);
+    let source = source.lsm_only(tx);
+    let thread = std::thread::spawn(move || {
+        let health = Shared::new(Health::new(Source::Audit));
+        source.run(stop_read.as_fd(), &health, |_| {});
+    });
+    Some((stop_write, thread, records))
+}
+
+/// LSM records waiting to be read, at most (more are dropped, not waited for).
+const LSM_QUEUE: usize = 4096;
+
+/// How long an LSM record waits for the refused call it names.
+const LSM_KEPT: Duration = Duration::from_secs(5);
+
+/// The LSM records read so far, each given to the first refused call of its
+/// pid (and syscall, when the record says) that has none.
+struct LsmRecords {
+    from: Option<mpsc::Receiver<Live>>,
+    kept: Vec<(Instant, Live)>,
+}
+
+impl LsmRecords {
+    fn new(from: Option<mpsc::Receiver<Live>>) -> LsmRecords {
+        LsmRecords {
+            from,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Takes what arrived, forgetting records no call claimed in time.
+    fn receive(&mut self) {
+        let now = Instant::now();
+        self.kept
+            .retain(|(at, _)| now.duration_since(*at) < LSM_KEPT);
+        if let Some(from) = &self.from {
+            self.kept.extend(from.try_iter().map(|l| (now, l)));
+        }
+    }
+
+    /// Whether records may still come (an audit reader runs).
+    fn reading(&self) -> bool {
+        self.from.is_some()
+    }
+
+    /// The record of `r`'s call, taken (one record is one call's).
+    fn take_for(&mut self, r: &Refusal) -> Option<crate::layer::lsm::Record> {
+        let at = self
+            .kept
+            .iter()
+            .position(|(_, l)| l.record.pid == Some(r.pid) && l.nr.is_none_or(|nr| nr == r.nr))?;
+        Some(self.kept.remove(at).1.record)
     }
 }
 
@@ -72,13 +150,26 @@ fn attach(cgroup: Option<&Path>) -> Result<Watcher, String> {
     Watcher::attach(Scope::Cgroup(id)).map_err(|e| e.to_string())
 }
 
-fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, started: Instant) {
+fn drain_until(
+    watcher: &Watcher,
+    tx: &mpsc::Sender<Watch>,
+    stop: &AtomicBool,
+    started: Instant,
+    lsm: &mut LsmRecords,
+) {
     // Threads that restricted themselves with Landlock.
     let mut landlocked = HashSet::new();
     let mut seen = HashMap::new();
+    // The last drain's refusals: they wait one drain for their LSM records,
+    // which the kernel's audit thread sends a moment after the call.
+    let mut held: Vec<Refusal> = Vec::new();
     loop {
         // Read the flag first: a drain after it was set sees every call made.
         let last = stop.load(Ordering::Acquire);
+        lsm.receive();
+        for refusal in held.drain(..) {
+            send_joined(tx, refusal, lsm);
+        }
         match watcher.drain() {
             Ok(all) => {
                 for raw in all {
@@ -111,7 +202,11 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
                         }
                     };
                     refusal.failure.landlocked = is_landlocked(&landlocked, raw.tid, raw.pid);
-                    let _ = tx.send(Watch::Refused(Box::new(refusal)));
+                    if lsm.reading() {
+                        held.push(refusal);
+                    } else {
+                        let _ = tx.send(Watch::Refused(Box::new(refusal)));
+                    }
                 }
             }
             Err(e) => {
@@ -122,6 +217,15 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
             }
         }
         if last {
+            if !held.is_empty() {
+                // The workload has ended: the records of its last calls are
+                // in the audit queue or about to be.
+                std::thread::sleep(Duration::from_millis(50));
+                lsm.receive();
+            }
+            for refusal in held.drain(..) {
+                send_joined(tx, refusal, lsm);
+            }
             if let Some(n) = watcher.lost().ok().filter(|&n| n > 0) {
                 let _ = tx.send(Watch::Lost(n));
             }
@@ -129,6 +233,12 @@ fn drain_until(watcher: &Watcher, tx: &mpsc::Sender<Watch>, stop: &AtomicBool, s
         }
         std::thread::park_timeout(Duration::from_millis(100));
     }
+}
+
+/// Sends `refusal` with the LSM's record of its call, when one was read.
+fn send_joined(tx: &mpsc::Sender<Watch>, mut refusal: Refusal, lsm: &mut LsmRecords) {
+    refusal.failure.lsm = lsm.take_for(&refusal);
+    let _ = tx.send(Watch::Refused(Box::new(refusal)));
 }
 
 /// Did the thread, its process or a process it descends from restrict itself?
@@ -157,6 +267,10 @@ impl Drop for LayerWatch {
         self.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
+            let _ = thread.join();
+        }
+        if let Some((stop, thread)) = self.lsm.take() {
+            drop(stop);
             let _ = thread.join();
         }
     }
