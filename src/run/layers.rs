@@ -275,3 +275,81 @@ impl Drop for LayerWatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::lsm::{self, Lsm};
+    use crate::layer::{Failure, Layer, Profile};
+    use crate::sources::event::CallArch;
+
+    fn refusal(pid: u32, nr: u32, syscall: &str) -> Refusal {
+        Refusal {
+            time_ms: 1,
+            pid,
+            tid: pid,
+            comm: "landlocked".into(),
+            arch: CallArch::Known(crate::arch::Arch::X86_64),
+            syscall: syscall.into(),
+            nr,
+            failure: Failure {
+                syscall: syscall.into(),
+                errno: 13,
+                // The workload restricted itself too: the record is preferred.
+                landlocked: true,
+                ..Failure::default()
+            },
+            finding: None,
+        }
+    }
+
+    /// A Landlock record as the audit socket gives it, with its event's
+    /// SYSCALL record (put together by the sources' assembler).
+    fn landlock(pid: u32, nr: u32, serial: u32) -> Live {
+        let mut a = crate::sources::lsm::Assembler::new(Source::Audit);
+        let now = Instant::now();
+        let access = format!(
+            "audit(1.2:{serial}): domain=1a6fdc66f blockers=fs.read_file path=\"/etc/hostname\""
+        );
+        let syscall = format!("audit(1.2:{serial}): arch=c000003e syscall={nr} pid={pid}");
+        assert!(a.message(1423, access.as_bytes(), now).is_empty());
+        a.message(1300, syscall.as_bytes(), now).remove(0)
+    }
+
+    #[test]
+    fn an_lsm_record_goes_to_the_refused_call_of_its_pid_and_syscall_once() {
+        let (tx, rx) = mpsc::sync_channel(8);
+        tx.send(landlock(7, 257, 30)).unwrap();
+        // Another process's record, and one of another call of the same process.
+        tx.send(landlock(8, 257, 31)).unwrap();
+        tx.send(landlock(7, 2, 32)).unwrap();
+        let mut records = LsmRecords::new(Some(rx));
+        records.receive();
+        let (calls_tx, calls) = mpsc::channel();
+        send_joined(&calls_tx, refusal(7, 257, "openat"), &mut records);
+        // A second openat of pid 7 has no record left: it is named by the restriction.
+        send_joined(&calls_tx, refusal(7, 257, "openat"), &mut records);
+        let mut joined: Vec<Refusal> = calls
+            .try_iter()
+            .map(|w| match w {
+                Watch::Refused(r) => *r,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        for r in &mut joined {
+            r.classify(Profile::Allows);
+        }
+        let first = joined[0].finding.as_ref().unwrap();
+        assert_eq!(first.layer, Layer::Lsm);
+        let record = first.lsm.as_ref().unwrap();
+        assert_eq!((record.lsm, record.pid), (Lsm::Landlock, Some(7)));
+        assert_eq!(record.subject, "1a6fdc66f");
+        assert!(first
+            .evidence
+            .contains("Landlock domain 1a6fdc66f blocked fs.read_file"));
+        let second = joined[1].finding.as_ref().unwrap();
+        assert_eq!(second.layer, Layer::Lsm);
+        assert_eq!(second.lsm, Some(lsm::Record::restricted("")));
+        assert_eq!(records.kept.len(), 2, "pid 8's and pid 7's read() are left");
+    }
+}
