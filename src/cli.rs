@@ -367,7 +367,10 @@ pub struct ContainerArgs {
     #[command(flatten)]
     pub session: SessionArgs,
     /// Write the profile plus allowances for every call it would have denied
-    /// (the runtime's own start-up calls get a comment saying so). Without the TUI.
+    /// (the runtime's own start-up calls get a comment saying so). Without the
+    /// TUI. The container's calls are counted in the kernel (eBPF) under a copy
+    /// of the profile that allows them, where eBPF is there (else, and with
+    /// --trap, --enforce, --mode, --events or --report, each call is trapped).
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -376,6 +379,11 @@ pub struct ContainerArgs {
     /// start-up apart); with -p, merged into PROFILE.coverage.json next to it.
     #[arg(long, conflicts_with_all = ["hold", "output", "enforce"])]
     pub coverage: bool,
+    /// With -o (or --save): trap each call the profile would deny (notify, or
+    /// log), as where eBPF is unavailable, instead of counting the container's
+    /// calls in the kernel (eBPF) under a copy of the profile that allows them.
+    #[arg(long, conflicts_with = "coverage")]
+    pub trap: bool,
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,9 @@
 use super::agent::Agent;
 use super::cgroup::Parent;
 use super::marker::{drain, sift_marker};
+use crate::bpf::Counts;
 use crate::coverage::Coverage;
+use crate::error::Unavailable;
 use crate::progress::Progress;
 use crate::run::contain::Containment;
 use crate::run::coverage;
@@ -128,6 +130,28 @@ pub fn cover(
     Ok((exit, coverage.unwrap_or_default()))
 }
 
+/// Runs a recording launch (see [`Plan::launch_record`](super::plan::Plan::launch_record))
+/// to its end: every call made under the container's filter counted in the
+/// kernel below its parent cgroup, the runtime's init's apart (as `before`);
+/// `Ok(Err(why))` before the container is started when the counter cannot be
+/// had here (then the container is recorded by trapping).
+pub fn record(
+    launch: Launch,
+    sup: &Supervision,
+    attach: Attach,
+) -> Result<Result<(WorkloadExit, Counts), Unavailable>, RunError> {
+    if launch.coverage.is_none() {
+        return Err(RunError::Unsupported(
+            "this container launch was not prepared for recording".into(),
+        ));
+    }
+    let logs = LogOptions::default();
+    Ok(match follow_counted(launch, sup, &logs, attach, None)? {
+        Ok((exit, counts)) => Ok((exit, counts.expect("a counter was given"))),
+        Err(why) => Err(why),
+    })
+}
+
 /// Runs the launch through the serve loop ([`crate::run::serve`]): what is
 /// container-specific is the [`Client`], the agent that serves the runtime's
 /// handoffs, and the counter below the container's parent cgroup.
@@ -138,20 +162,42 @@ fn follow(
     attach: Attach,
     progress: Option<&(dyn Fn(Coverage) + Sync)>,
 ) -> Result<(WorkloadExit, Option<Coverage>), RunError> {
+    let (exit, counts) =
+        follow_counted(launch, &sup, logs, attach, progress)?.map_err(no_kernel_counter)?;
+    let Some(counts) = counts else {
+        return Ok((exit, None));
+    };
+    let mut coverage = Coverage {
+        runs: 1,
+        ..Coverage::default()
+    };
+    coverage.add_counts(&counts, &sup.judge);
+    Ok((exit, Some(coverage)))
+}
+
+/// [`follow`]'s run, with the kernel's counts as read (when the launch counts);
+/// `Ok(Err(why))` before the client starts when the counter cannot be had.
+fn follow_counted(
+    launch: Launch,
+    sup: &Supervision,
+    logs: &LogOptions,
+    attach: Attach,
+    progress: Option<&(dyn Fn(Coverage) + Sync)>,
+) -> Result<Result<(WorkloadExit, Option<Counts>), Unavailable>, RunError> {
     // First, before any thread or fd of ours exists (see `Containment::start`).
     let containment = Containment::start_with_cleanup(&launch.cleanup)
         .map_err(RunError::os("start the watchdog"))?;
     // After the watchdog: it must not hold the counter's fds.
     let counter = match &launch.coverage {
-        Some(c) => Some(
-            coverage::container_counter(
-                &sup.judge.compiled,
-                c.parent.dir(),
-                c.parent.level(),
-                c.init_comm,
-            )
-            .map_err(no_kernel_counter)?,
-        ),
+        Some(c) => match coverage::container_counter(
+            &sup.judge.compiled,
+            c.parent.dir(),
+            c.parent.level(),
+            c.init_comm,
+        ) {
+            Ok(counter) => Some(counter),
+            Err(why) => return Ok(Err(why)),
+        },
         None => None,
     };
     let feed = log_feed(&launch, logs)?;
@@ -159,11 +205,11 @@ fn follow(
     let server = launch
         .agent
         .as_ref()
-        .map(|agent| agent_server(agent, &sup, &client));
+        .map(|agent| agent_server(agent, sup, &client));
     let served = serve(
         &client,
         Serve {
-            sup: &sup,
+            sup,
             containment,
             attach,
             logs: feed,
@@ -174,16 +220,11 @@ fn follow(
     );
     // The client is gone, and with it the container's processes: all counted.
     let exit = served.exit?;
-    let Some(counts) = served.counts else {
-        return Ok((exit, None));
-    };
-    let counts = counts.map_err(RunError::os("read the eBPF counts"))?;
-    let mut coverage = Coverage {
-        runs: 1,
-        ..Coverage::default()
-    };
-    coverage.add_counts(&counts, &sup.judge);
-    Ok((exit, Some(coverage)))
+    let counts = served
+        .counts
+        .transpose()
+        .map_err(RunError::os("read the eBPF counts"))?;
+    Ok(Ok((exit, counts)))
 }
 
 /// LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
@@ -346,7 +387,7 @@ impl Served for Client<'_> {
 }
 
 /// Why a container cannot be covered: no notify fallback, unlike a local run.
-fn no_kernel_counter(why: crate::error::Unavailable) -> RunError {
+fn no_kernel_counter(why: Unavailable) -> RunError {
     RunError::Unsupported(format!(
         "coverage of a container counts in the kernel (eBPF), which is not available here: {why}\n  \
          hint: containers have no notify fallback for coverage (their runtime, not eperm, \

@@ -5,7 +5,7 @@
 use super::agent::Agent;
 use super::cgroup::Parent;
 use super::docker::{Client, RunArgs};
-use super::instrument::{instrument, Instrument};
+use super::instrument::{instrument, permissive, Instrument};
 use super::launch::{Attribution, ContainerId, Covering, Launch};
 use super::oci_runtime::OciRuntime;
 use super::{docker, oci, podman, state, wrapper};
@@ -119,11 +119,31 @@ impl Plan {
     /// Run number `number` of `profile`; with `cover`, below a cgroup of
     /// eperm's own for the coverage counter.
     pub fn launch(&self, profile: &Profile, number: usize, cover: bool) -> std::io::Result<Launch> {
+        self.launch_as(profile, number, cover, false)
+    }
+
+    /// A recording in the kernel: the container runs under the permissive copy
+    /// of `profile` (see [`super::instrument::permissive`]), below a cgroup of
+    /// eperm's own for the counter, with no agent and no log sources.
+    pub fn launch_record(&self, profile: &Profile) -> std::io::Result<Launch> {
+        let mut launch = self.launch_as(profile, 1, true, true)?;
+        launch.notify_logs = false;
+        launch.mode = Interception::Notify;
+        Ok(launch)
+    }
+
+    fn launch_as(
+        &self,
+        profile: &Profile,
+        number: usize,
+        cover: bool,
+        permissive: bool,
+    ) -> std::io::Result<Launch> {
         let dir = self.work.path.join(format!("run-{number}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
         let agent = match self.mode {
-            Interception::Notify => Some(Agent::bind(&dir.join("agent.sock"))?),
+            Interception::Notify if !permissive => Some(Agent::bind(&dir.join("agent.sock"))?),
             _ => None,
         };
         let coverage = match cover {
@@ -134,6 +154,7 @@ impl Plan {
             number,
             dir: &dir,
             cgroup_parent: coverage.as_ref().map(|c| c.parent.path()),
+            permissive,
         };
         let mut launch = match &self.runtime {
             Launcher::Docker { run, wrapper } => {
@@ -208,7 +229,7 @@ impl Plan {
             None => Instrument::Log,
         };
         let copy = files.dir.join("profile.json");
-        std::fs::write(&copy, instrument(profile, &self.target, &how))?;
+        std::fs::write(&copy, files.copy(profile, &self.target, &how))?;
         let cidfile = files.dir.join("cid");
         let name = run
             .name
@@ -282,7 +303,7 @@ impl Plan {
         };
         let copy = oci::prepare(
             bundle,
-            &instrument(profile, &self.target, &how),
+            &files.copy(profile, &self.target, &how),
             &files.dir.join("bundle"),
             files.cgroup_parent.map(|p| format!("{p}/{id}")).as_deref(),
         )?;
@@ -328,7 +349,7 @@ impl Plan {
             Instrument::Log => false,
         };
         let copy = files.dir.join("profile.json");
-        std::fs::write(&copy, instrument(profile, &self.target, &how))?;
+        std::fs::write(&copy, files.copy(profile, &self.target, &how))?;
         let cidfile = files.dir.join("cid");
         let name = client
             .run
@@ -373,6 +394,18 @@ struct RunFiles<'a> {
     number: usize,
     dir: &'a Path,
     cgroup_parent: Option<&'a str>,
+    /// A recording in the kernel: the permissive copy, not the instrumented one.
+    permissive: bool,
+}
+
+impl RunFiles<'_> {
+    /// The profile's copy the runtime loads.
+    fn copy(&self, profile: &Profile, target: &Target, how: &Instrument) -> String {
+        match self.permissive {
+            true => permissive(profile),
+            false => instrument(profile, target, how),
+        }
+    }
 }
 
 /// What [`Plan::podman`] needs of [`Launcher::Podman`].

@@ -557,6 +557,116 @@ fn a_container_s_own_listener_is_said_to_fail_because_of_eperm(client: Client) {
     assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
 }
 
+/// Records the container `run` (a client's run arguments) under `profile`
+/// three ways: in the kernel (the default with -o), with --trap, and without
+/// eBPF (EPERM_COVERAGE=notify); each says how it recorded, the container runs
+/// each time (printing `made`), and all three write the same profile, returned.
+fn recorded_alike(client: Client, dir: &Path, profile: &str, run: &[String]) -> String {
+    let base = write(dir, "base.json", profile);
+    let record = |name: &str, extra: &[&str], env: Option<(&str, &str)>| {
+        let out_path = dir.join(name);
+        let mut command = client.eperm();
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let out = command
+            .args(["-p", base.to_str().unwrap()])
+            .args(["-o", out_path.to_str().unwrap()])
+            .args(extra)
+            .arg("--")
+            .args(run)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "made\n", "{client:?}: {}", stderr(&out));
+        (stderr(&out), std::fs::read_to_string(&out_path).unwrap())
+    };
+    let (err, counted) = record("counted.json", &[], None);
+    assert_has(&err, "eperm: recorded in the kernel (eBPF)");
+    let (err, trapped) = record("trapped.json", &["--trap"], None);
+    assert_has(
+        &err,
+        "eperm: recorded by trapping each call (notify): --trap",
+    );
+    assert_eq!(counted, trapped, "{client:?}: counted vs trapped");
+    let (err, no_ebpf) = record("no-ebpf.json", &[], Some(("EPERM_COVERAGE", "notify")));
+    assert_has(
+        &err,
+        "eperm: recorded by trapping each call (notify): EPERM_COVERAGE=notify",
+    );
+    assert_eq!(
+        counted, no_ebpf,
+        "{client:?}: counted vs trapped without eBPF"
+    );
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+    counted
+}
+
+/// Under a deny-everything profile a container recorded in the kernel writes
+/// the profile a trapped recording writes: the workload's calls in one rule,
+/// the runtime's start-up calls in their commented rule; the plain client runs
+/// the container under it.
+fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let counted = recorded_alike(client, dir.path(), DENY_ALL, &client.run_sh(&[], WORKLOAD));
+    let profile: Value = serde_json::from_str(&counted).unwrap();
+    let rules = profile["syscalls"].as_array().unwrap();
+    let commented = |text: &str| {
+        rules
+            .iter()
+            .find(|r| r["comment"].as_str().unwrap_or("").contains(text))
+            .unwrap_or_else(|| panic!("a rule commented {text:?}: {counted}"))
+    };
+    let start_up = commented(&format!("container runtime ({})", client.runtime()));
+    let workload = commented("recorded by eperm from");
+    let has = |rule: &Value, name: &str| rule["names"].as_array().unwrap().contains(&name.into());
+    assert!(
+        has(workload, "mkdir") && !has(start_up, "mkdir"),
+        "{counted}"
+    );
+    assert!(
+        client.bootstrap_names().iter().any(|n| has(start_up, n)),
+        "{counted}"
+    );
+
+    let opt = format!("seccomp={}", dir.path().join("counted.json").display());
+    let ok = client.client_to_succeed(&client.run_sh(&["--security-opt", &opt], WORKLOAD));
+    assert_success(&ok);
+    assert_eq!(stdout(&ok), "made\n");
+}
+
+/// Docker's default profile allows personality only with a few values:
+/// `setarch -R` (ADDR_NO_RANDOMIZE) is refused by argument. Counted in the
+/// kernel, the sampled value is judged as the trapped call is, so both
+/// recordings allow personality, and the plain client runs the container
+/// under what was written (and not under the default profile).
+fn a_kernel_recording_judges_argument_values_as_trapping_does(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "setarch -R true && echo made";
+    let run = client.run_args(client.cover_image(), &[], &["sh", "-c", script]);
+    let default = eperm::profile::DEFAULT_PROFILE;
+    let counted = recorded_alike(client, dir.path(), default, &run);
+    let profile: Value = serde_json::from_str(&counted).unwrap();
+    let unconditional = profile["syscalls"].as_array().unwrap().iter().any(|r| {
+        r["names"]
+            .as_array()
+            .unwrap()
+            .contains(&"personality".into())
+            && r["args"].is_null()
+    });
+    assert!(unconditional, "{client:?}: {counted}");
+
+    let run_under = |profile: &Path| {
+        let opt = format!("seccomp={}", profile.display());
+        let options = ["--security-opt", opt.as_str()];
+        client.client(&client.run_args(client.cover_image(), &options, &["sh", "-c", script]))
+    };
+    assert!(!run_under(&dir.path().join("base.json")).status.success());
+    let ok = run_under(&dir.path().join("counted.json"));
+    assert_success(&ok);
+    assert_eq!(stdout(&ok), "made\n");
+}
+
 /// One #[test] per client for a case: `each_client!(case(args) as name: docker, ...)`
 /// makes `name::docker` and so on, each calling `case(client, args)`.
 macro_rules! each_client {
@@ -608,3 +718,5 @@ each_client!(refuses_runs_it_cannot_follow(): docker, podman);
 each_client!(in_the_tui_allow_then_rerun_is_clean(): docker, podman);
 each_client!(coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(): docker, podman_crun, podman_runc);
 each_client!(a_container_s_own_listener_is_said_to_fail_because_of_eperm(): docker, podman_crun, podman_runc);
+each_client!(a_kernel_recording_writes_the_trapped_profile(): docker, podman_crun, podman_runc);
+each_client!(a_kernel_recording_judges_argument_values_as_trapping_does(): docker, podman_crun, podman_runc);

@@ -168,6 +168,58 @@ fn oci_bundle_reports_and_saves_into_config_json() {
     assert_eq!(stdout(&ok), "made\n");
 }
 
+/// `oci --save` records in the kernel, and writes into config.json what a
+/// trapped recording (`--trap`) of the same bundle writes; runc alone then runs it.
+#[test]
+fn oci_save_records_in_the_kernel_as_trapping_does() {
+    require_root("runc needs root");
+    let deny_all = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": []
+    });
+    let id = format!("eperm-ocik-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let script = "mkdir /tmp/x && rmdir /tmp/x && echo made";
+    let bundle = bundle(dir.path(), script, deny_all);
+    let config = bundle.join("config.json");
+    let original = std::fs::read(&config).unwrap();
+    let mut saved = Vec::new();
+    for (how, extra) in [
+        ("recorded in the kernel (eBPF)", None),
+        (
+            "recorded by trapping each call (notify): --trap",
+            Some("--trap"),
+        ),
+    ] {
+        std::fs::write(&config, &original).unwrap();
+        let out = eperm()
+            .args(["oci", "--save", "--id", &id])
+            .args(extra)
+            .arg(&bundle)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
+        assert_has(&stderr(&out), &format!("eperm: {how}"));
+        let ok = runc_run(&bundle, &id);
+        let _ = Command::new("runc")
+            .args(["delete", "--force", &id])
+            .output();
+        assert_success(&ok);
+        assert_eq!(stdout(&ok), "made\n");
+        saved.push(std::fs::read_to_string(&config).unwrap());
+    }
+    assert_eq!(saved[0], saved[1], "counted vs trapped");
+    let written: Value = serde_json::from_str(&saved[0]).unwrap();
+    let rules = written["linux"]["seccomp"]["syscalls"].to_string();
+    assert!(
+        rules.contains("\"mkdir\"") && rules.contains("\"capset\""),
+        "{rules}"
+    );
+}
+
 /// A runtime that never hands the listener over (here: a client that only
 /// sleeps) must not hang eperm: the run ends with an error naming the cause.
 /// Issue 26's attack on the wrapper, end to end: an image's `ENV
@@ -484,7 +536,7 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }
 
-/// The test image plus the getppid and own-listener helpers, built once on the
+/// The test image plus the getppid and own-listener helpers and setarch, built once on the
 /// wrapper's dockerd.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
@@ -493,6 +545,7 @@ pub(super) fn cover_image() -> &'static str {
         let helpers = [
             cc("getppids", GETPPIDS),
             cc("own-listener", super::run::OWN_LISTENER),
+            PathBuf::from("/usr/bin/setarch"),
         ];
         import_image(docker_host(), image, &helpers);
         image

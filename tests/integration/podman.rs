@@ -453,7 +453,7 @@ fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
     );
 }
 
-/// The test image plus the getppid and own-listener helpers, in the root's store.
+/// The test image plus the getppid and own-listener helpers and setarch, in the root's store.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -461,6 +461,7 @@ pub(super) fn cover_image() -> &'static str {
         let helpers = [
             cc("getppids", GETPPIDS),
             cc("own-listener", super::run::OWN_LISTENER),
+            PathBuf::from("/usr/bin/setarch"),
         ];
         import_image(store(), None, image, &helpers);
         image
