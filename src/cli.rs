@@ -485,10 +485,12 @@ pub struct WatchArgs {
     /// /var/lib/containers/storage), where the bundles that name pods are.
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub crio_state: Option<PathBuf>,
-    /// No interface: one line per record on stdout.
+    /// No interface: one line per record on stdout, each led by its layer
+    /// (`seccomp:`, or `lsm:` for AppArmor/SELinux AVC and Landlock records).
     #[arg(long)]
     pub no_tui: bool,
-    /// One JSON event per line.
+    /// One JSON event per line, each with its `layer` (`seccomp`, or `lsm` with
+    /// the LSM's record, evidence and fix).
     #[arg(long)]
     pub json: bool,
     /// Stop after this many seconds (default: until interrupted).
