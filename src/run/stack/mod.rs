@@ -23,9 +23,9 @@
 //! only its stack and instruction pointers are known (from
 //! `/proc/TID/syscall`), not its frame pointer: a frame whose CFA is computed
 //! from `%rbp` (e.g. after `alloca`) ends the walk there. Go binaries carry no
-//! `.eh_frame`; they are unwound from `.debug_frame` when not built with `-w`,
-//! and named from their symbol table and DWARF — Go's own `.gopclntab` is not
-//! read, so a Go binary built with `-s -w` shows object+offset.
+//! `.eh_frame`; Go code is unwound from Go's own `.gopclntab` (each pc's frame
+//! size, no frame pointer needed) and named from DWARF when it has some, else
+//! from `.gopclntab` (kept by `-s -w` builds), see [`gopclntab`].
 
 mod debug_file;
 mod gopclntab;
