@@ -606,7 +606,7 @@ fn a_container_s_stack_names_the_image_s_program(client: Client) {
     let seen = events(&log);
     let mkdir = seen
         .iter()
-        .find(|e| e["syscall"] == "mkdir" && e["comm"] == &STACK_PROGRAM[..15])
+        .find(|e| e["syscall"] == "mkdir" && e["comm"] == STACK_PROGRAM[..15])
         .unwrap_or_else(|| panic!("{client:?}: no mkdir of the program in {seen:?}"));
     let stack = mkdir["stack"]
         .as_array()

@@ -326,6 +326,7 @@ fn load_dwarf(file: &Arc<[u8]>) -> Option<Dwarf> {
     let load = |id: gimli::SectionId| -> Result<_, gimli::Error> {
         let data = elf
             .section_by_name(id.name())
+            .filter(|_| !unused_for_names(id))
             .and_then(|s| s.uncompressed_data().ok())
             .map(|d| Arc::<[u8]>::from(&*d))
             .unwrap_or_else(|| Arc::from(&[][..]));
@@ -333,4 +334,16 @@ fn load_dwarf(file: &Arc<[u8]>) -> Option<Dwarf> {
     };
     let dwarf = gimli::Dwarf::load(load).ok()?;
     addr2line::Context::from_dwarf(dwarf).ok()
+}
+
+/// Sections naming never reads (variables' locations, macros, type units),
+/// left unloaded: in a distribution's debug file they are compressed, and
+/// their decompression was a good part of the first stack's cost (glibc's
+/// `.debug_loclists` is a sixth of its debug file).
+fn unused_for_names(id: gimli::SectionId) -> bool {
+    use gimli::SectionId::*;
+    matches!(
+        id,
+        DebugLoc | DebugLocLists | DebugMacinfo | DebugMacro | DebugTypes
+    )
 }
