@@ -329,6 +329,7 @@ impl App {
         self.run.denials = 0;
         self.run.interference.clear();
         self.run.refused.clear();
+        self.run.not_started = None;
         self.run.pid = None;
         self.run.state = RunState::Starting;
         // Kept for the report: what earlier runs would have had denied.
@@ -444,19 +445,23 @@ impl App {
         self.message = "reloaded the profile changed on disk (u brings yours back)".into();
     }
 
-    /// For each syscall seen (or decided), its decision as `profile` now reads
-    /// for the call seen, where that differs from the one shown.
-    fn decisions_under(&self, profile: &Profile) -> Vec<(String, UserDecision, UserDecision)> {
-        let target = self
-            .config
+    /// What the profile's verdicts are for: the configured target, or this
+    /// machine with the configured runtime.
+    pub(super) fn target(&self) -> crate::profile::Target {
+        self.config
             .target
             .clone()
             .unwrap_or_else(|| crate::profile::Target {
                 runtime: self.config.runtime.clone(),
                 ..crate::profile::Target::docker_on_host()
-            });
+            })
+    }
+
+    /// For each syscall seen (or decided), its decision as `profile` now reads
+    /// for the call seen, where that differs from the one shown.
+    fn decisions_under(&self, profile: &Profile) -> Vec<(String, UserDecision, UserDecision)> {
         let mode = crate::compile::Mode::Enforce;
-        let Ok(judge) = crate::run::Judge::new(profile.clone(), &target, mode) else {
+        let Ok(judge) = crate::run::Judge::new(profile.clone(), &self.target(), mode) else {
             return vec![];
         };
         let mut changes: Vec<(String, UserDecision, UserDecision)> = Vec::new();

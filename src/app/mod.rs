@@ -224,6 +224,9 @@ pub struct RunInfo {
     pub layers: layers::Layers,
     /// Calls other layers refused, one per syscall and finding, with their hits.
     pub refused: Vec<(crate::sources::refusal::Refusal, u64)>,
+    /// Why the container did not start (`--enforce`, its runtime's start-up
+    /// calls refused): then the run is not clean, though it made no event.
+    pub not_started: Option<String>,
 }
 
 /// An earlier run, kept when the workload is restarted.
@@ -418,6 +421,7 @@ impl App {
                 interference: Vec::new(),
                 layers: layers::Layers::Unknown,
                 refused: Vec::new(),
+                not_started: None,
             },
             past_runs: Vec::new(),
             rows: Vec::new(),
@@ -480,6 +484,23 @@ impl App {
         self.config.autosave
     }
 
+    fn exited(&mut self, exit: WorkloadExit) -> Vec<Effect> {
+        self.run.not_started = self.not_started(exit);
+        self.run.state = RunState::Exited(exit);
+        // Nobody answers for a dead workload any more.
+        self.held.clear();
+        vec![]
+    }
+
+    /// Events lost because `who` fell behind; the rows still count them.
+    fn dropped(&mut self, n: u64, who: &str) -> Vec<Effect> {
+        self.message = format!(
+            "{} dropped: {who} fell behind the workload (the rows count what came)",
+            crate::profile::lint::plural(n as usize, "event", "events")
+        );
+        vec![]
+    }
+
     /// Every state change: one message in, what the TUI loop must do out.
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
@@ -510,12 +531,7 @@ impl App {
                 self.run.state = RunState::Running;
                 vec![]
             }
-            Msg::Exited(exit) => {
-                self.run.state = RunState::Exited(exit);
-                // Nobody answers for a dead workload any more.
-                self.held.clear();
-                vec![]
-            }
+            Msg::Exited(exit) => self.exited(exit),
             Msg::RunFailed(why) => {
                 self.message = format!("the run failed: {why}");
                 self.run.state = RunState::Failed(why);
@@ -530,20 +546,8 @@ impl App {
                 vec![]
             }
             Msg::FileChanged(text) => self.file_changed(text),
-            Msg::EventsDropped(n) => {
-                self.message = format!(
-                    "{} dropped: eperm fell behind the workload (the rows count what came)",
-                    crate::profile::lint::plural(n as usize, "event", "events")
-                );
-                vec![]
-            }
-            Msg::ShownDropped(n) => {
-                self.message = format!(
-                    "{} dropped: the screen fell behind the workload (the rows count what came)",
-                    crate::profile::lint::plural(n as usize, "event", "events")
-                );
-                vec![]
-            }
+            Msg::EventsDropped(n) => self.dropped(n, "eperm"),
+            Msg::ShownDropped(n) => self.dropped(n, "the screen"),
             Msg::FileNotReloaded(why) => {
                 let first = why.lines().next().unwrap_or_default();
                 self.message = format!("not reloaded: {first}");

@@ -4,9 +4,29 @@
 
 use super::{App, Row};
 use crate::profile::{Action, Verdict};
+use crate::run::WorkloadExit;
 use crate::sources::event::Rule;
 
 impl App {
+    /// Why a container that failed under `--enforce` did not start: the
+    /// profile refuses its runtime's start-up calls, which the filter answers
+    /// before eperm sees them, so the run has no event to show for it.
+    pub(super) fn not_started(&self, exit: WorkloadExit) -> Option<String> {
+        let runtime = self.config.runtime.as_ref()?;
+        if !self.config.enforce || exit.code() == 0 {
+            return None;
+        }
+        let resolved = crate::profile::resolve(&self.profile, &self.target());
+        let no_new_privs = crate::startup::no_new_privs(&self.profile);
+        match crate::startup::readiness(&resolved, no_new_privs) {
+            crate::startup::Readiness::Missing(missing) => Some(format!(
+                "the container did not start: {}",
+                crate::startup::missing_text(&runtime.short(), &missing)
+            )),
+            _ => None,
+        }
+    }
+
     /// "allowed by `syscalls[0]`, but runc 1.1.5 here drops the name (unknown to
     /// libseccomp 2.5.4)"; `None` when the runtime reads the row as written,
     /// or eperm itself loads the profile.

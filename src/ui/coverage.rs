@@ -26,17 +26,8 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
     );
     let b = block(title, focused, theme);
     if visible.is_empty() || app.coverage.runs == 0 {
-        let line = if app.coverage.runs == 0 && app.run.coverage {
-            "collecting: the counts come when the run ends"
-        } else if app.coverage.runs == 0 {
-            "no coverage yet: m then r runs the workload collecting it (or eperm run --coverage)"
-        } else if app.allowances.is_empty() {
-            "the profile has no ALLOW rule"
-        } else {
-            "no allowance matches the filter"
-        };
         frame.render_widget(
-            Paragraph::new(Line::styled(line, theme.dim())).block(b),
+            Paragraph::new(Line::styled(empty_line(app), theme.dim())).block(b),
             area,
         );
         return;
@@ -73,43 +64,7 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
                 row
             }
         });
-    let widths: &[Constraint] = if procs {
-        &[
-            Constraint::Length(1),
-            Constraint::Min(12),
-            Constraint::Length(13),
-            Constraint::Length(7),
-            Constraint::Length(5),
-            Constraint::Min(10),
-        ]
-    } else if wide {
-        &[
-            Constraint::Length(1),
-            Constraint::Min(12),
-            Constraint::Length(13),
-            Constraint::Length(7),
-            Constraint::Min(10),
-        ]
-    } else {
-        &[
-            Constraint::Length(1),
-            Constraint::Min(10),
-            Constraint::Length(6),
-            Constraint::Min(8),
-        ]
-    };
-    // `s` sorts by uses: the column says so.
-    let uses = match app.sort {
-        Sort::FirstSeen => "uses",
-        Sort::Hits => "uses▼",
-    };
-    let names: &[&str] = if procs {
-        &["", "allowance", "rule", uses, "procs", ""]
-    } else if wide {
-        &["", "allowance", "rule", uses, ""]
-    } else {
-        &["", "allowance", uses, ""]
-    };
+    let (widths, names) = columns(app, wide, procs);
     frame.render_widget(
         Table::new(rows, widths.iter().copied())
             .header(Row::new(names.iter().copied()).style(theme.title()))
@@ -117,6 +72,56 @@ pub fn draw_table(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focus
             .block(b),
         area,
     );
+}
+
+/// What the table says when it has no row to show.
+fn empty_line(app: &App) -> &'static str {
+    if app.coverage.runs == 0 && app.run.coverage {
+        "collecting: the counts come when the run ends"
+    } else if app.coverage.runs == 0 {
+        "no coverage yet: m then r runs the workload collecting it (or eperm run --coverage)"
+    } else if app.allowances.is_empty() {
+        "the profile has no ALLOW rule"
+    } else {
+        "no allowance matches the filter"
+    }
+}
+
+/// The columns' widths and headers: narrow panes drop the rule and processes.
+fn columns(app: &App, wide: bool, procs: bool) -> (&'static [Constraint], Vec<&'static str>) {
+    // `s` sorts by uses: the column says so.
+    let uses = match app.sort {
+        Sort::FirstSeen => "uses",
+        Sort::Hits => "uses▼",
+    };
+    if procs {
+        let widths = &[
+            Constraint::Length(1),
+            Constraint::Min(12),
+            Constraint::Length(13),
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Min(10),
+        ];
+        (widths, vec!["", "allowance", "rule", uses, "procs", ""])
+    } else if wide {
+        let widths = &[
+            Constraint::Length(1),
+            Constraint::Min(12),
+            Constraint::Length(13),
+            Constraint::Length(7),
+            Constraint::Min(10),
+        ];
+        (widths, vec!["", "allowance", "rule", uses, ""])
+    } else {
+        let widths = &[
+            Constraint::Length(1),
+            Constraint::Min(10),
+            Constraint::Length(6),
+            Constraint::Min(8),
+        ];
+        (widths, vec!["", "allowance", uses, ""])
+    }
 }
 
 /// Whether the coverage counted processes: eBPF counting counts calls only

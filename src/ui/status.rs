@@ -54,7 +54,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Field::new(5, vec![state]),
     ];
     let refused: u64 = run.refused.iter().map(|(_, hits)| hits).sum();
-    if !run.interference.is_empty() {
+    if run.not_started.is_some() {
+        first.push(Field::banner(
+            4,
+            Span::styled(" ⚠ the container did not start ", theme.bad()),
+        ));
+    } else if !run.interference.is_empty() {
         first.push(Field::banner(
             4,
             Span::styled(" ⚠ eperm made calls fail ", theme.bad()),

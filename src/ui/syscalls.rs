@@ -66,7 +66,9 @@ fn titled_block<'a>(
 /// What an empty table says: a clean run, nothing yet, or a filter that hides all.
 fn empty_line(app: &App, theme: &Theme) -> Line<'static> {
     let clean = matches!(app.run.state, RunState::Exited(_)) && app.run.denials == 0;
-    if let Some((_, line)) = app.run.interference.first() {
+    if let Some(why) = &app.run.not_started {
+        Line::styled(format!(" ⚠ {why} "), theme.bad())
+    } else if let Some((_, line)) = app.run.interference.first() {
         Line::styled(format!(" ⚠ {line} "), theme.bad())
     } else if clean {
         Line::styled(

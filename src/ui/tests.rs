@@ -471,6 +471,16 @@ fn no_cell_holds_a_control_character_even_from_text_that_was_not_escaped() {
     assert!(inert(&s), "{s:?}");
 }
 
+/// runc 1.1.5 with libseccomp 2.5.4, named, not looked for on this machine.
+fn runc_1_1_5() -> crate::target::Runtime {
+    crate::target::Runtime::from_args(
+        Some("runc@1.1.5"),
+        Some("2.5.4"),
+        &crate::target::Runtime::nowhere,
+    )
+    .unwrap()
+}
+
 /// A container's run: the runtime drops `mseal`, which the profile's text allows.
 #[test]
 fn the_detail_pane_says_when_the_runtime_drops_the_name() {
@@ -479,12 +489,7 @@ fn the_detail_pane_says_when_the_runtime_drops_the_name() {
         r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "mseal"], "action": "SCMP_ACT_ALLOW"}]}"#.into(),
     )
     .unwrap();
-    let runtime = crate::target::Runtime::from_args(
-        Some("runc@1.1.5"),
-        Some("2.5.4"),
-        &crate::target::Runtime::nowhere,
-    )
-    .unwrap();
+    let runtime = runc_1_1_5();
     let mut app = App::new(
         profile,
         Config {
@@ -501,6 +506,38 @@ fn the_detail_pane_says_when_the_runtime_drops_the_name() {
         ),
         "{text}"
     );
+}
+
+/// `--enforce` on a container whose runtime cannot start under the profile:
+/// the refused start-up calls make no event, yet the run is not clean.
+#[test]
+fn a_container_that_did_not_start_is_not_a_clean_run() {
+    let profile = load_str(
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}"#.into(),
+    )
+    .unwrap();
+    let runtime = runc_1_1_5();
+    let config = |enforce| Config {
+        runtime: Some(runtime.clone()),
+        enforce,
+        ..Config::default()
+    };
+    let mut app = App::new(profile.clone(), config(true));
+    app.update(Msg::Exited(WorkloadExit::Exited(1)));
+    let text = screen(&app, 200, 30);
+    assert!(text.contains("⚠ the container did not start"), "{text}");
+    assert!(
+        text.contains("runc 1.1.5 cannot start a container under this profile"),
+        "{text}"
+    );
+    assert!(!text.contains("clean run"), "{text}");
+    // Without --enforce the runtime's calls ran: nothing to say of its start.
+    let mut app = App::new(profile, config(false));
+    app.update(Msg::Exited(WorkloadExit::Exited(0)));
+    let text = screen(&app, 200, 30);
+    assert!(text.contains("clean run"), "{text}");
+    assert!(!text.contains("did not start"), "{text}");
 }
 
 #[test]

@@ -314,33 +314,26 @@ fn merged_and_exported_profiles_allow_the_start_up_calls_unless_for_plain_proces
         );
     }
 
-    // For crun only; for plain processes only.
-    let crun = dir.path().join("crun.json");
-    let args = [
-        "merge",
-        "--runtime",
-        "crun",
-        "-o",
-        crun.to_str().unwrap(),
-        a,
-        b,
-    ];
-    assert_has(&eperm_ok(&args), "is ready for crun containers");
-    assert_eq!(check(&crun, "crun"), Some(0));
-    assert_eq!(check(&crun, "runc"), Some(1));
-    let bare = dir.path().join("bare.json");
-    let args = [
-        "merge",
-        "--runtime",
-        "none",
-        "-o",
-        bare.to_str().unwrap(),
-        a,
-        b,
-    ];
-    assert_has(&eperm_ok(&args), "is for plain processes only");
-    assert_eq!(check(&bare, "crun"), Some(1));
-    assert_eq!(check(&bare, "none"), Some(0));
+    // For crun only; for plain processes only: (--runtime, what merge says,
+    // the runtime it is ready for, one it is not).
+    for (runtime, said, ready, not) in [
+        ("crun", "is ready for crun containers", "crun", "runc"),
+        ("none", "is for plain processes only", "none", "crun"),
+    ] {
+        let out = dir.path().join(format!("{runtime}.json"));
+        let args = [
+            "merge",
+            "--runtime",
+            runtime,
+            "-o",
+            out.to_str().unwrap(),
+            a,
+            b,
+        ];
+        assert_has(&eperm_ok(&args), said);
+        assert_eq!(check(&out, ready), Some(0), "{runtime}");
+        assert_eq!(check(&out, not), Some(1), "{runtime}");
+    }
 }
 
 /// `rebase` writes a result ready for the runtimes too.

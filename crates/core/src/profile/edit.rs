@@ -464,11 +464,14 @@ fn includes_and_excludes(profile: &Profile, node: &Node) -> Vec<(&'static str, S
 /// apply to it too); a conditional one gets a sibling rule right after it,
 /// with its action, `errnoRet`, `includes` and `excludes` and `conds` as its
 /// `args` (the rule's conditions, rewritten for `name`'s arguments).
+/// `only` (not empty): the sibling is for those arches alone, its
+/// `includes.arches` (the rule has no `includes` or `excludes` then).
 pub fn add_counterpart(
     profile: &Profile,
     rule_index: usize,
     name: &str,
     conds: &[ArgCond],
+    only: &[crate::arch::Arch],
 ) -> Result<Profile, EditError> {
     Edit::Allow(name.to_string()).validate()?;
     let Some(rule) = profile.rules.iter().find(|r| r.index == rule_index) else {
@@ -482,7 +485,19 @@ pub fn add_counterpart(
         }
         return reload(profile, add_name(profile, &style, rule, name));
     }
-    let raw = includes_and_excludes(profile, node);
+    let raw = match only {
+        [] => includes_and_excludes(profile, node),
+        arches => {
+            let names: Vec<String> = arches
+                .iter()
+                .map(|a| format!("\"{}\"", a.go_name()))
+                .collect();
+            vec![(
+                "includes",
+                format!("{{\"arches\": [{}]}}", names.join(", ")),
+            )]
+        }
+    };
     let body = RuleBody {
         action: rule.action,
         errno: rule.errno_ret,

@@ -200,13 +200,8 @@ impl Plain {
         self.to_spo_annotated(meta, header, &[])
     }
 
-    /// [`Plain::to_spo`] with `metadata.annotations` (key, value).
-    pub fn to_spo_annotated(
-        &self,
-        meta: &SpoMeta,
-        header: &str,
-        annotations: &[(&str, &str)],
-    ) -> Result<String, ExportError> {
+    /// What the SeccompProfile CRD refuses, said before anything is written.
+    fn check_spo(&self, meta: &SpoMeta) -> Result<(), ExportError> {
         check_name(&meta.name)?;
         if let Some(ns) = &meta.namespace {
             check_name(ns)?;
@@ -248,7 +243,17 @@ impl Plain {
                 }
             }
         }
+        Ok(())
+    }
 
+    /// [`Plain::to_spo`] with `metadata.annotations` (key, value).
+    pub fn to_spo_annotated(
+        &self,
+        meta: &SpoMeta,
+        header: &str,
+        annotations: &[(&str, &str)],
+    ) -> Result<String, ExportError> {
+        self.check_spo(meta)?;
         let mut y = String::new();
         for line in header.lines() {
             let _ = writeln!(y, "# {line}");

@@ -6,7 +6,7 @@
 //! `not-portable`, and `edit --portable` closes them.
 
 use super::edit::EditError;
-use super::model::{ArgCond, Profile, Rule};
+use super::model::{ArgCond, CmpOp, Profile, Rule};
 use super::resolve::{filtered_out, resolve, Resolved, Target, Verdict};
 use crate::arch::counterparts::{instead_on, replaced_by, Counterpart};
 use crate::arch::Arch;
@@ -32,54 +32,85 @@ pub struct Gap {
 }
 
 /// Every gap of `profile` over the arches `resolved` covers, rule by rule.
+/// A rule's `includes`/`excludes` are judged by the host an arch's programs
+/// run on (runc matches `includes.arches` against the host): arm64's gaps by
+/// the rules an arm64 host keeps, whatever host `resolved` was made for.
 pub fn gaps(profile: &Profile, resolved: &Resolved) -> Vec<Gap> {
-    let live =
-        |r: &Rule| filtered_out(r, &resolved.target).is_none() && verdict(r) != resolved.default;
-    let live_rules: Vec<&Rule> = profile.rules.iter().filter(|r| live(r)).collect();
-    // Once, not per name: a profile may have 200,000 rules.
-    let given: HashSet<(&str, Verdict)> = live_rules
-        .iter()
-        .flat_map(|r| r.names.iter().map(|n| (n.name.as_str(), verdict(r))))
-        .collect();
-    let covered = |name: &str, v: Verdict| given.contains(&(name, v));
+    let native = resolved.target.arch;
     let mut out: Vec<Gap> = Vec::new();
     let mut at: HashMap<(usize, usize, &str), usize> = HashMap::new();
-    for rule in live_rules {
-        for (name_index, n) in rule.names.iter().enumerate() {
-            for (arch, c, missing) in pairs(&n.name, &resolved.arches) {
-                let counterpart = if missing { c.modern } else { c.legacy };
-                // Backwards, one legacy form with the verdict shows the arch
-                // was thought of (open allowed: creat is not asked for).
-                let thought_of = !missing
-                    && replaced_by(&n.name).any(|l| {
-                        arch.syscall_nr(l.legacy).is_some() && covered(l.legacy, verdict(rule))
-                    });
-                if thought_of || covered(counterpart, verdict(rule)) {
-                    continue;
-                }
-                let key = (rule.index, name_index, counterpart);
-                match at.get(&key).map(|&i| &mut out[i]) {
-                    Some(g) if !g.arches.contains(&arch) => g.arches.push(arch),
-                    Some(_) => {}
-                    None => {
-                        at.insert(key, out.len());
-                        out.push(Gap {
-                            rule: rule.index,
-                            name_index,
-                            name: n.name.clone(),
-                            counterpart,
-                            arches: vec![arch],
-                            missing,
-                            verdict: verdict(rule),
-                            conds: carried(&rule.args, c, missing),
+    let mut hosts: Vec<Arch> = Vec::new();
+    for &arch in &resolved.arches {
+        let host = host_of(arch, native);
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    for &host in &hosts {
+        let target = Target {
+            arch: host,
+            ..resolved.target.clone()
+        };
+        let live = |r: &Rule| filtered_out(r, &target).is_none() && verdict(r) != resolved.default;
+        let live_rules: Vec<&Rule> = profile.rules.iter().filter(|r| live(r)).collect();
+        // Once, not per name: a profile may have 200,000 rules.
+        let given: HashSet<(&str, Verdict)> = live_rules
+            .iter()
+            .flat_map(|r| r.names.iter().map(|n| (n.name.as_str(), verdict(r))))
+            .collect();
+        let covered = |name: &str, v: Verdict| given.contains(&(name, v));
+        for rule in live_rules {
+            for (name_index, n) in rule.names.iter().enumerate() {
+                let on_host = pairs(&n.name, &resolved.arches)
+                    .into_iter()
+                    .filter(|&(arch, ..)| host_of(arch, native) == host);
+                for (arch, c, missing) in on_host {
+                    let counterpart = if missing { c.modern } else { c.legacy };
+                    // Backwards, one legacy form with the verdict shows the arch
+                    // was thought of (open allowed: creat is not asked for).
+                    let thought_of = !missing
+                        && replaced_by(&n.name).any(|l| {
+                            arch.syscall_nr(l.legacy).is_some() && covered(l.legacy, verdict(rule))
                         });
+                    if thought_of || covered(counterpart, verdict(rule)) {
+                        continue;
+                    }
+                    let key = (rule.index, name_index, counterpart);
+                    match at.get(&key).map(|&i| &mut out[i]) {
+                        Some(g) if !g.arches.contains(&arch) => g.arches.push(arch),
+                        Some(_) => {}
+                        None => {
+                            at.insert(key, out.len());
+                            out.push(Gap {
+                                rule: rule.index,
+                                name_index,
+                                name: n.name.clone(),
+                                counterpart,
+                                arches: vec![arch],
+                                missing,
+                                verdict: verdict(rule),
+                                conds: carried(&rule.args, c, missing),
+                            });
+                        }
                     }
                 }
             }
         }
     }
+    out.sort_by_key(|g| (g.rule, g.name_index));
     out.iter_mut().for_each(|g| g.arches.sort());
     out
+}
+
+/// The host whose programs make `arch`'s calls: `native` for itself and its
+/// companions (x86 on x86_64), else the arch's own 64-bit parent.
+fn host_of(arch: Arch, native: Arch) -> Arch {
+    match parent(arch) {
+        _ if arch == native => native,
+        Some(p) if p == native => native,
+        Some(p) => p,
+        None => arch,
+    }
 }
 
 fn verdict(rule: &Rule) -> Verdict {
@@ -242,20 +273,98 @@ fn one_round(profile: &Profile, target: &Target, natives: &[Arch]) -> Result<Mad
             made.left.push(format!("{other}: syscalls[{r}] gives it another verdict than {name} has (syscalls[{at}]); left as it is"));
             continue;
         }
-        if done.iter().any(|d| *d == (at, other, conds.clone())) {
+        let from = natives
+            .iter()
+            .copied()
+            .find(|a| a.syscall_nr(name).is_some())
+            .unwrap_or(target.arch);
+        let groups = match read_on(&conds, other, from, &gap.arches) {
+            Ok(groups) => groups,
+            Err(arch) => {
+                made.left.push(format!("{other}: a value in the conditions of {name} (syscalls[{at}]) has no name on {arch}; give {other} a rule of its own there"));
+                continue;
+            }
+        };
+        // Values that mean the same everywhere go to the counterpart on every
+        // arch; moved ones only where they were moved for.
+        let moved = groups.len() > 1 || groups[0].0 != conds;
+        let rule = made.profile.rules.iter().find(|r| r.index == at);
+        if moved
+            && rule.is_some_and(|r| {
+                r.includes != Default::default() || r.excludes != Default::default()
+            })
+        {
+            made.left.push(format!("{other}: the flag values of {name} (syscalls[{at}]) differ on {}, and the rule has includes or excludes of its own; give {other} a rule of its own there", groups.iter().flat_map(|g| &g.1).map(|a| a.name()).collect::<Vec<_>>().join("+")));
             continue;
         }
-        made.profile = super::edit::add_counterpart(&made.profile, at, other, &conds)?;
-        let mut arches = gap.arches.clone();
-        arches.sort();
-        let arches: Vec<&str> = arches.iter().map(|a| a.name()).collect();
-        made.added.push(format!(
-            "{other}, as {name} in syscalls[{at}] (for {})",
-            arches.join("+")
-        ));
-        done.push((at, other, conds));
+        for (conds, mut arches) in groups {
+            if done.iter().any(|d| *d == (at, other, conds.clone())) {
+                continue;
+            }
+            arches.sort();
+            let only = if moved { arches.as_slice() } else { &[] };
+            made.profile = super::edit::add_counterpart(&made.profile, at, other, &conds, only)?;
+            let names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+            made.added.push(format!(
+                "{other}, as {name} in syscalls[{at}] (for {})",
+                names.join("+")
+            ));
+            done.push((at, other, conds));
+        }
     }
     Ok(made)
+}
+
+/// Conditions as some arches read them, and those arches.
+type ReadOn = (Vec<ArgCond>, Vec<Arch>);
+
+/// `conds` (written for `from`) as `other` reads them on each of `arches`,
+/// grouped by result: open's flags move on arm. `Err`: an arch where a
+/// value has no name to carry it.
+fn read_on(
+    conds: &[ArgCond],
+    other: &str,
+    from: Arch,
+    arches: &[Arch],
+) -> Result<Vec<ReadOn>, Arch> {
+    let mut groups: Vec<ReadOn> = Vec::new();
+    for &to in arches {
+        let there = conds
+            .iter()
+            .map(|c| cond_on(c, other, from, to))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(to)?;
+        match groups.iter_mut().find(|g| g.0 == there) {
+            Some(g) => g.1.push(to),
+            None => groups.push((there, vec![to])),
+        }
+    }
+    Ok(groups)
+}
+
+/// One condition of `other` written for `from`, as it reads on `to`.
+fn cond_on(c: &ArgCond, other: &str, from: Arch, to: Arch) -> Option<ArgCond> {
+    use crate::syscalls::signatures::{kinds, ArgKind};
+    use crate::syscalls::symbols::translate;
+    let kind = kinds(to, other).and_then(|k| k.get(usize::from(c.index)).copied());
+    let (Some(ArgKind::Flags(set)) | Some(ArgKind::Enum(set))) = kind else {
+        return Some(*c);
+    };
+    let t = |v| translate(set, from, to, v);
+    match c.op {
+        // `value` is the mask, `valueTwo` the bits wanted under it.
+        CmpOp::MaskedEq => Some(ArgCond {
+            value: t(c.value)?,
+            value_two: t(c.value_two)?,
+            ..*c
+        }),
+        CmpOp::Eq | CmpOp::Ne => Some(ArgCond {
+            value: t(c.value)?,
+            ..*c
+        }),
+        // An order on flags: only where nothing moves.
+        _ => (t(c.value)? == c.value).then_some(*c),
+    }
 }
 
 /// A rule naming `name` with a verdict other than `v`.
@@ -273,15 +382,19 @@ mod tests {
     use crate::caps::CapSet;
     use crate::profile::{load_str, resolve, Target};
 
-    fn gaps_of(text: &str, native: Arch) -> Vec<Gap> {
-        let p = load_str("p.json", text.to_string()).unwrap();
-        let target = Target {
-            arch: native,
+    /// Docker on a host of `arch`, any kernel, eperm loading the filter.
+    fn target(arch: Arch) -> Target {
+        Target {
+            arch,
             caps: CapSet::docker_default(),
             kernel: None,
             runtime: None,
-        };
-        gaps(&p, &resolve(&p, &target))
+        }
+    }
+
+    fn gaps_of(text: &str, native: Arch) -> Vec<Gap> {
+        let p = load_str("p.json", text.to_string()).unwrap();
+        gaps(&p, &resolve(&p, &target(native)))
     }
 
     fn profile(arches: &str, rules: &str) -> String {
@@ -370,13 +483,7 @@ mod tests {
 
     fn made(text: &str) -> Made {
         let p = load_str("p.json", text.to_string()).unwrap();
-        let target = Target {
-            arch: Arch::X86_64,
-            caps: CapSet::docker_default(),
-            kernel: None,
-            runtime: None,
-        };
-        make_portable(&p, &target, &[]).unwrap()
+        make_portable(&p, &target(Arch::X86_64), &[]).unwrap()
     }
 
     #[test]
@@ -403,6 +510,55 @@ mod tests {
             "{:?}",
             m.added
         );
+    }
+
+    /// x86_64's O_DIRECTORY (0o200000) is O_DIRECT on arm64, where
+    /// O_DIRECTORY is 0o40000: the counterpart's condition is arm64's value,
+    /// for arm64 alone (on x86_64 its openat reads the rule's own values).
+    #[test]
+    fn open_flags_that_move_on_arm64_move_in_the_condition_too() {
+        let text = profile(
+            BOTH,
+            r#"{"names": ["open"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 1, "value": 65536, "op": "SCMP_CMP_MASKED_EQ", "valueTwo": 65536}]}"#,
+        );
+        let m = made(&text);
+        let openat = &m.profile.rules[1];
+        assert_eq!(openat.names[0].name, "openat");
+        assert_eq!(
+            (
+                openat.args[0].index,
+                openat.args[0].value,
+                openat.args[0].value_two
+            ),
+            (2, 0o40000, 0o40000)
+        );
+        assert_eq!(openat.includes.arches, ["arm64"]);
+        assert_eq!(m.added, ["openat, as open in syscalls[0] (for aarch64)"]);
+        // The verdicts: O_DIRECTORY opens are allowed on both arches, and
+        // arm64's O_DIRECT (x86_64's O_DIRECTORY bit) is not.
+        let on = |arch, name, flags| {
+            let t = Target {
+                arch,
+                caps: CapSet::docker_default(),
+                kernel: None,
+                runtime: None,
+            };
+            let compiled =
+                crate::compile::compile(&resolve(&m.profile, &t), crate::compile::Mode::Enforce)
+                    .unwrap();
+            let nr = arch.syscall_nr(name).unwrap();
+            compiled
+                .evaluate(arch, nr, [0, 0, flags, 0, 0, 0])
+                .verdict
+                .action
+        };
+        use crate::profile::Action::{Allow, Errno};
+        assert_eq!(on(Arch::Aarch64, "openat", 0o40000), Allow);
+        assert_eq!(on(Arch::Aarch64, "openat", 0o200000), Errno);
+        assert_eq!(on(Arch::X86_64, "openat", 0o200000), Errno);
+        let again = made(&m.profile.text);
+        assert!(again.added.is_empty() && again.left.is_empty(), "{again:?}");
     }
 
     #[test]

@@ -1407,6 +1407,37 @@ pub fn parse_value_for(arch: Arch, s: &str) -> Option<u64> {
     Some(value)
 }
 
+/// `value` of `set` written for `from`, as the same flags or choice read on
+/// `to` (`O_DIRECTORY` is 0o200000 on x86_64 but 0o40000 on aarch64).
+/// `None` when a flag or the choice has no name on `to` to carry it.
+pub fn translate(set: Set, from: Arch, to: Arch, value: u64) -> Option<u64> {
+    let (a, b) = (set.table(from), set.table(to));
+    if std::ptr::eq(a, b) {
+        return Some(value);
+    }
+    let on_to = |name: &str| b.symbols().find(|&(n, _)| n == name).map(|(_, v)| v);
+    if a.bits.is_empty() {
+        // An enumeration: the same choice by name.
+        return match enum_name(a, value) {
+            Some(name) => on_to(name),
+            None => Some(value),
+        };
+    }
+    // Flags: each single bit named on `from` moves to where `to` has the name.
+    let (mut moved_out, mut moved_in) = (0u64, 0u64);
+    for (name, bit) in a.symbols().filter(|&(_, v)| v.count_ones() == 1) {
+        let there = on_to(name);
+        if there == Some(bit) {
+            continue;
+        }
+        moved_out |= bit;
+        if value & bit != 0 {
+            moved_in |= there?;
+        }
+    }
+    Some(value & !moved_out | moved_in)
+}
+
 /// `13` -> `EACCES`; numbers without a name print as `errno N`.
 pub fn errno(value: u64) -> String {
     u32::try_from(value).map_or_else(|_| format!("errno {value}"), crate::errno::describe)
@@ -1415,6 +1446,48 @@ pub fn errno(value: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_flags_move_to_their_places_on_arm() {
+        let x86 = parse_value_for(Arch::X86_64, "O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC");
+        let arm = parse_value_for(Arch::Aarch64, "O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC");
+        let t = |from, to, v| translate(Set::Open, from, to, v);
+        assert_eq!(t(Arch::X86_64, Arch::Aarch64, x86.unwrap()), arm);
+        assert_eq!(t(Arch::Aarch64, Arch::X86_64, arm.unwrap()), x86);
+        // x86's O_DIRECT is arm's O_DIRECTORY bit: it moves, not stays.
+        let direct = |a| parse_value_for(a, "O_DIRECT").unwrap();
+        assert_eq!(
+            t(Arch::X86_64, Arch::Arm, direct(Arch::X86_64)),
+            Some(direct(Arch::Arm))
+        );
+        // O_TMPFILE carries O_DIRECTORY inside it.
+        let tmp = |a| parse_value_for(a, "O_TMPFILE|O_RDWR").unwrap();
+        assert_eq!(
+            t(Arch::X86_64, Arch::Aarch64, tmp(Arch::X86_64)),
+            Some(tmp(Arch::Aarch64))
+        );
+        // Same tables: nothing to do, unnamed bits included.
+        assert_eq!(
+            t(Arch::X86_64, Arch::Riscv64, 0x8000_0000_0000),
+            Some(0x8000_0000_0000)
+        );
+        assert_eq!(
+            translate(Set::Clone, Arch::X86_64, Arch::Aarch64, 0x11),
+            Some(0x11)
+        );
+    }
+
+    #[test]
+    fn choices_move_by_name_and_a_choice_without_one_there_has_no_place() {
+        let getregs = parse_value_for(Arch::X86_64, "PTRACE_GETREGS").unwrap();
+        let on_arm = translate(Set::Ptrace, Arch::X86_64, Arch::Arm, getregs);
+        assert_eq!(on_arm, parse_value_for(Arch::Arm, "PTRACE_GETREGS"));
+        let arch_prctl = parse_value_for(Arch::X86_64, "PTRACE_ARCH_PRCTL").unwrap();
+        assert_eq!(
+            translate(Set::Ptrace, Arch::X86_64, Arch::Aarch64, arch_prctl),
+            None
+        );
+    }
 
     fn fl(set: Set, arch: Arch, v: u64) -> String {
         flags(set.table(arch), v)
