@@ -218,6 +218,30 @@ impl Client {
             Client::Podman { .. } => podman::cover_image(),
         }
     }
+
+    /// The test image plus [`STACK_PROGRAM`] in its /bin.
+    fn stack_image(self) -> &'static str {
+        match self {
+            Client::Docker => docker::stack_image(),
+            Client::Podman { .. } => podman::stack_image(),
+        }
+    }
+}
+
+/// The program whose stack the container test checks: stacks.rs's `main` →
+/// `do_setup` → `make_cache_dir` → `mkdir`, built `-O2 -g -fomit-frame-pointer`,
+/// under a name the host has nowhere.
+pub const STACK_PROGRAM: &str = "eperm-stack-in-image";
+
+/// [`STACK_PROGRAM`], built now in a directory removed once the image is made:
+/// the image's copy is the only one left.
+pub fn stack_program(dir: &Path) -> PathBuf {
+    super::stacks::build(
+        dir,
+        STACK_PROGRAM,
+        &[("cache.c", super::stacks::CACHE_C)],
+        &[],
+    )
 }
 
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -582,6 +606,66 @@ fn a_container_s_own_listener_is_said_to_fail_because_of_eperm(client: Client) {
     assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
 }
 
+/// Issue 29 in a container (notify): a denied mkdir's stack names the image's
+/// program, read through the process (`/proc/PID/map_files`), its functions in
+/// order with the call's file and line, the object being the path inside the
+/// container. The host has no file of that name, and the build directory is gone.
+fn a_container_s_stack_names_the_image_s_program(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.json", DENY_MKDIR);
+    let log = dir.path().join("events.jsonl");
+    let image = client.stack_image();
+    let inside = format!("/bin/{STACK_PROGRAM}");
+    for host in [Path::new(&inside), &Path::new("/usr").join(&inside[1..])] {
+        assert!(!host.exists(), "the host must not have {}", host.display());
+    }
+    let out = client
+        .eperm()
+        .args(["--no-tui", "--mode", "notify", "-p"])
+        .arg(&profile)
+        .args(["--events", log.to_str().unwrap(), "--"])
+        .args(client.run_args(image, &[], &[STACK_PROGRAM, "/cache"]))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let seen = events(&log);
+    let mkdir = seen
+        .iter()
+        .find(|e| e["syscall"] == "mkdir" && e["comm"] == STACK_PROGRAM[..15])
+        .unwrap_or_else(|| panic!("{client:?}: no mkdir of the program in {seen:?}"));
+    let stack = mkdir["stack"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no stack: {mkdir}"));
+    let own: Vec<(&str, &str, u64)> = stack
+        .iter()
+        .filter(|f| f["object"] == inside.as_str())
+        .map(|f| {
+            let file = f["file"].as_str().unwrap_or("");
+            let function = f["function"].as_str().unwrap_or("");
+            (
+                function,
+                file.rsplit('/').next().unwrap(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .filter(|f| !f.0.is_empty() && f.0 != "_start")
+        .collect();
+    let line = super::stacks::call_line(super::stacks::CACHE_C);
+    assert_eq!(
+        own,
+        [
+            ("make_cache_dir", "cache.c", line),
+            ("do_setup", "cache.c", own.get(1).map_or(0, |f| f.2)),
+            ("main", "cache.c", own.get(2).map_or(0, |f| f.2)),
+        ],
+        "{client:?}: {mkdir}"
+    );
+    assert_has(
+        &stderr(&out),
+        &format!("from make_cache_dir (cache.c:{line}) ← do_setup ← main"),
+    );
+}
+
 /// Records the container `run` (a client's run arguments) under `profile`
 /// three ways: in the kernel (the default with -o), with --trap, and without
 /// eBPF (EPERM_COVERAGE=notify); each says how it recorded, the container runs
@@ -833,6 +917,7 @@ each_client!(refuses_runs_it_cannot_follow(): docker, podman);
 each_client!(in_the_tui_allow_then_rerun_is_clean(): docker, podman);
 each_client!(coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(): docker, podman_crun, podman_runc);
 each_client!(a_container_s_own_listener_is_said_to_fail_because_of_eperm(): docker, podman_crun, podman_runc);
+each_client!(a_container_s_stack_names_the_image_s_program(): docker, podman_crun, podman_runc);
 each_client!(a_kernel_recording_writes_the_trapped_profile(): docker, podman_crun, podman_runc);
 each_client!(a_kernel_recording_judges_argument_values_as_trapping_does(): docker, podman_crun, podman_runc);
 each_client!(a_dropped_capability_is_named_with_its_container_fixes(): docker, podman);

@@ -548,6 +548,21 @@ pub(super) fn cover_image() -> &'static str {
     })
 }
 
+/// The test image plus clients.rs's stack program, on the wrapper's dockerd.
+pub(super) fn stack_image() -> &'static str {
+    static BUILT: OnceLock<&'static str> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let image = "eperm-test:stack";
+        let build = tempfile::tempdir().unwrap();
+        import_image(
+            docker_host(),
+            image,
+            &[super::clients::stack_program(build.path())],
+        );
+        image
+    })
+}
+
 /// What runc's init calls under the profile before the exec, wherever it runs
 /// (under Docker it also drops capabilities and groups: see clients.rs).
 const RUNC_INIT: &[&str] = &["epoll_ctl", "getdents64"];

@@ -461,6 +461,18 @@ pub(super) fn cover_image() -> &'static str {
     })
 }
 
+/// The test image plus clients.rs's stack program, in the root's store.
+pub(super) fn stack_image() -> &'static str {
+    static BUILT: OnceLock<&'static str> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let image = "eperm-test:stack";
+        let build = tempfile::tempdir().unwrap();
+        let program = super::clients::stack_program(build.path());
+        import_image(store(), None, image, &[program]);
+        image
+    })
+}
+
 /// podman takes `--runtime` before `run`, after it, or from containers.conf's
 /// `[engine] runtime`; so does eperm. crun after `run` is followed live; crun
 /// under another name, wherever given, is one eperm has not measured (log mode,
