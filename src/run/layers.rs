@@ -211,6 +211,11 @@ fn drain_until(
         match watcher.drain() {
             Ok(all) => {
                 for mut raw in all {
+                    // nr -1: a tracer skipped the call (and set its return);
+                    // it ran nowhere, so no layer refused it.
+                    if raw.nr == u32::MAX {
+                        continue;
+                    }
                     if raw.errno == 0 {
                         landlocked.insert(raw.tid);
                         continue;

@@ -4,7 +4,7 @@
 //! and in the summary, by the kernel's own evidence (eBPF on `sys_exit` and
 //! `cap_capable`). Root only: the workload gets a cgroup, the watcher is BPF.
 
-use super::util::{cc, events, require_root, stderr};
+use super::util::{cc, events, require_root, stderr, stdout};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
@@ -495,6 +495,42 @@ fn an_enforced_run_names_the_other_layers_too() {
     for line in ["permissions: /etc/shadow", "capability: CAP_KILL"] {
         assert!(err.contains(line), "{line:?} in:\n{err}");
     }
+}
+
+/// Under `--mode trace --enforce` eperm fails a denied call by skipping it
+/// (syscall number -1): that is the profile's refusal, never another layer's
+/// (it was once "nr_3221225471 x32 … not seccomp").
+#[test]
+fn a_call_the_tracer_fails_is_the_profile_s_alone() {
+    require_root("a cgroup and BPF for the layer watcher");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let text = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#;
+    std::fs::write(&profile, text).unwrap();
+    let target = dir.path().join("made");
+    let script = format!("mkdir {} || echo refused", target.display());
+    let p = profile.to_str().unwrap();
+    let args = [
+        "--mode",
+        "trace",
+        "--enforce",
+        "-p",
+        p,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let (out, events) = run_watched(dir.path(), &args);
+    assert_eq!(stdout(&out), "refused\n", "{}", stderr(&out));
+    assert!(!target.exists());
+    assert_eq!(layered(&events), Vec::<&Value>::new());
+    let err = stderr(&out);
+    assert!(err.contains("mkdir"), "{err}");
+    assert!(
+        !err.contains("another layer") && !err.contains("nr_"),
+        "{err}"
+    );
 }
 
 /// `watch`'s text lines lead with their layer; `--comm` picks LSM records by
