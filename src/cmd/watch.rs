@@ -4,7 +4,7 @@
 
 use crate::cli::{WatchArgs, WatchSource};
 use crate::error::{Error, Unavailable, EXIT_OK};
-use crate::session::watch::{line, profile_and_judge, view_config, Watch, WatchOptions};
+use crate::session::watch::{line, profile_and_judge, view_config, Shown, Watch, WatchOptions};
 use crate::sources::event::Event;
 use crate::sources::logs;
 use std::io::{IsTerminal, Write};
@@ -47,15 +47,9 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
         })?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         watch
-            .pump(interrupted, &mut |event, flush| {
-                if let Some(event) = event {
-                    if args.json {
-                        // io::Error::from keeps the kind (BrokenPipe) of a failed write.
-                        serde_json::to_writer(&mut out, &event).map_err(std::io::Error::from)?;
-                        out.write_all(b"\n")?;
-                    } else {
-                        writeln!(out, "{}", line(&event))?;
-                    }
+            .pump(interrupted, &mut |shown, flush| {
+                if let Some(shown) = shown {
+                    write_shown(&mut out, &shown, args.json)?;
                 }
                 if flush {
                     out.flush()?;
@@ -74,8 +68,9 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
         let pumping = std::thread::scope(|scope| {
             let watch = &mut watch;
             let pumper = scope.spawn(move || {
-                watch.pump(&STOP, &mut |event, _| {
-                    if let Some(event) = event {
+                // The UI's rows are the profile's: LSM records are shown headless.
+                watch.pump(&STOP, &mut |shown, _| {
+                    if let Some(Shown::Event(event)) = shown {
                         events
                             .send(event)
                             .map_err(|_| std::io::Error::other("the UI has quit"))?;
@@ -106,4 +101,33 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
         logs::render_health(&health)
     );
     Ok(EXIT_OK)
+}
+
+/// One line of headless output: the layer first (`seccomp` for the profile's
+/// records, `lsm` for an LSM's), as JSON or text.
+fn write_shown(out: &mut dyn Write, shown: &Shown, json: bool) -> std::io::Result<()> {
+    match (shown, json) {
+        (Shown::Event(event), true) => {
+            #[derive(serde::Serialize)]
+            struct Layered<'a> {
+                #[serde(flatten)]
+                event: &'a Event,
+                layer: &'static str,
+            }
+            let layered = Layered {
+                event,
+                layer: crate::layer::Layer::Seccomp.word(),
+            };
+            // io::Error::from keeps the kind (BrokenPipe) of a failed write.
+            serde_json::to_writer(&mut *out, &layered).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")
+        }
+        (Shown::Event(event), false) => writeln!(out, "seccomp: {}", line(event)),
+        (Shown::Lsm(live), true) => {
+            let value = crate::sources::lsm::json(&live.record, live.source);
+            serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")
+        }
+        (Shown::Lsm(live), false) => writeln!(out, "{}", crate::sources::lsm::line(&live.record)),
+    }
 }

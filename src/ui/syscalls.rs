@@ -24,13 +24,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         .take(body)
         .map(|(pos, &i)| (pos, &app.rows[i]))
         .collect();
-    let columns = Columns::measure(&shown, area.width);
-    let rows = shown
+    // The layers of each row, once another layer than the profile refused a call.
+    let others: Option<Vec<Vec<String>>> = shown
         .iter()
-        .map(|&(pos, r)| columns.row(r, pos == app.selected, theme));
+        .map(|(_, r)| app.row_layers(&r.syscall))
+        .collect();
+    let (columns, layers) = Columns::measure(&shown, others.as_deref(), area.width);
+    let rows = shown.iter().enumerate().map(|(at, &(pos, r))| {
+        let layer = layers.as_ref().map(|l| l[at].as_str());
+        columns.row(r, layer, pos == app.selected, theme)
+    });
     frame.render_widget(
         Table::new(rows, columns.widths())
-            .header(Row::new(columns.names().iter().copied()).style(theme.title()))
+            .header(Row::new(columns.names()).style(theme.title()))
             .column_spacing(1)
             .block(block),
         area,
@@ -70,6 +76,16 @@ fn empty_line(app: &App, theme: &Theme) -> Line<'static> {
         Line::styled(format!(" ⚠ {why} "), theme.bad())
     } else if let Some((_, line)) = app.run.interference.first() {
         Line::styled(format!(" ⚠ {line} "), theme.bad())
+    } else if clean && !app.run.refused.is_empty() {
+        // The profile is not the cause, but the run is not clean either.
+        let calls: u64 = app.run.refused.iter().map(|(_, hits)| hits).sum();
+        Line::styled(
+            format!(
+                " no seccomp denial; {} refused by other layers (Detail) ",
+                crate::profile::lint::plural(calls as usize, "call", "calls")
+            ),
+            theme.bad(),
+        )
     } else if clean {
         Line::styled(
             format!(
@@ -102,10 +118,19 @@ struct Columns {
     verdict: u16,
     you: u16,
     you_short: u16,
+    /// The layers column, when shown (another layer refused a call, and it fits).
+    layer: Option<u16>,
 }
 
 impl Columns {
-    fn measure(shown: &[(usize, &crate::app::Row)], width: u16) -> Columns {
+    /// The columns, and the layers' cells when their column fits: in full
+    /// (`seccomp+cap:SYS_ADMIN`), else with the profile's share left implied
+    /// (`+cap:SYS_ADMIN`), else not at all.
+    fn measure(
+        shown: &[(usize, &crate::app::Row)],
+        others: Option<&[Vec<String>]>,
+        width: u16,
+    ) -> (Columns, Option<Vec<String>>) {
         let widest = |f: &dyn Fn(&crate::app::Row) -> usize, header: usize| {
             shown
                 .iter()
@@ -123,17 +148,39 @@ impl Columns {
             verdict: widest(&|r| r.verdict().chars().count(), 7),
             you: widest(&|r| r.decision.label().chars().count(), 3),
             you_short: widest(&|r| r.decision.short().chars().count(), 3),
+            layer: None,
         };
         let procs = widest(&|r| procs_of(r).chars().count(), 5);
         // Six gaps between seven columns, seven for the time of the last call: the
         // processes keep the time's room when both do not fit.
-        let fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
-        c.last = fixed + procs + 8 <= width.saturating_sub(2);
-        c
+        let mut fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
+        let room = width.saturating_sub(2);
+        let mut cells = None;
+        for form in [full as fn(&[String]) -> String, compact] {
+            let Some(layers) = others.filter(|_| c.wide).map(|o| o.iter().map(|v| form(v))) else {
+                break;
+            };
+            let layers: Vec<String> = layers.collect();
+            let layer = layers
+                .iter()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(5) as u16;
+            // Shown when the processes keep a few columns beside it.
+            if fixed + layer + 1 + 5 <= room {
+                c.layer = Some(layer);
+                fixed += layer + 1;
+                cells = Some(layers);
+                break;
+            }
+        }
+        c.last = fixed + procs + 8 <= room;
+        (c, cells)
     }
 
     fn widths(&self) -> Vec<Constraint> {
-        let mut widths = if self.wide {
+        let mut widths: Vec<Constraint> = if self.wide {
             vec![
                 Constraint::Length(1),
                 Constraint::Length(self.syscall),
@@ -141,8 +188,11 @@ impl Columns {
                 Constraint::Length(self.hits),
                 Constraint::Length(self.verdict),
                 Constraint::Length(self.you),
-                Constraint::Min(5),
             ]
+            .into_iter()
+            .chain(self.layer.map(Constraint::Length))
+            .chain([Constraint::Min(5)])
+            .collect()
         } else {
             vec![
                 Constraint::Length(1),
@@ -158,17 +208,24 @@ impl Columns {
         widths
     }
 
-    fn names(&self) -> &'static [&'static str] {
-        match (self.wide, self.last) {
-            (true, true) => &[
-                "", "syscall", "arch", "hits", "profile", "you", "procs", "last",
-            ],
-            (true, false) => &["", "syscall", "arch", "hits", "profile", "you", "procs"],
-            (false, _) => &["", "syscall", "hits", "profile", "you"],
+    fn names(&self) -> Vec<&'static str> {
+        if !self.wide {
+            return vec!["", "syscall", "hits", "profile", "you"];
         }
+        let mut names = vec!["", "syscall", "arch", "hits", "profile", "you"];
+        names.extend(self.layer.map(|_| "layer"));
+        names.push("procs");
+        names.extend(self.last.then_some("last"));
+        names
     }
 
-    fn row(&self, r: &crate::app::Row, selected: bool, theme: &Theme) -> Row<'static> {
+    fn row(
+        &self,
+        r: &crate::app::Row,
+        layer: Option<&str>,
+        selected: bool,
+        theme: &Theme,
+    ) -> Row<'static> {
         let decision_style = match r.decision {
             UserDecision::AllowedNow => theme.good(),
             UserDecision::StillDenied => theme.bad(),
@@ -182,8 +239,16 @@ impl Columns {
                 Cell::from(r.hits.to_string()),
                 Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.label()).style(decision_style),
-                Cell::from(procs_of(r)),
             ]);
+            if let (Some(_), Some(layer)) = (self.layer, layer) {
+                let style = if layer.contains('+') {
+                    theme.warn()
+                } else {
+                    theme.dim()
+                };
+                cells.push(Cell::from(layer.to_string()).style(style));
+            }
+            cells.push(Cell::from(procs_of(r)));
             if self.last {
                 cells.push(Cell::from(seconds(r.last_ms)));
             }
@@ -233,6 +298,23 @@ fn bootstrap_line(group: &crate::app::BootstrapGroup, shown: bool, room: usize) 
         }
     }
     line + &end
+}
+
+/// A row's layers in full: `seccomp`, `seccomp+cap:SYS_ADMIN`.
+fn full(others: &[String]) -> String {
+    std::iter::once("seccomp")
+        .chain(others.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// A row's layers in short: `seccomp`, or what refuses it besides (`+cap:SYS_ADMIN`).
+fn compact(others: &[String]) -> String {
+    if others.is_empty() {
+        "seccomp".into()
+    } else {
+        format!("+{}", others.join("+"))
+    }
 }
 
 /// The names of the processes seen making the row's call, each once.
