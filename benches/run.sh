@@ -14,7 +14,9 @@
 # Usage: benches/run.sh [RUNS]   (root; needs cc and strace)
 #   EPERM_BASE=path/to/older/eperm  also times that binary, for before/after in one run.
 #   EXTRA=1  also times CPU placements eperm does not use: a supervisor pinned to one
-#            CPU, and a tracer that re-pins itself to the tracee's last CPU every stop.
+#            CPU, a tracer that re-pins itself to the tracee's last CPU every stop, a
+#            tracer alone pinned to CPU 0, a tracer that polls before it sleeps; and trace mode with the calls made by two
+#            processes at once, beside the bare tracer's placements.
 set -eu
 RUNS=${1:-7}
 N=${DENIED_CALLS:-100000}
@@ -28,6 +30,7 @@ cat >"$TMP/calls.c" <<'C'
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 /* argv[1]: "allowed" (getppid, allowed by the default profile), "filtered" (getppid
    under a one-instruction allow-all filter: what any seccomp filter costs), or
@@ -41,7 +44,12 @@ int main(int argc, char **argv) {
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p)) return 1;
     }
     long n = atol(argv[2]);
-    for (long i = 0; i < n; i++) syscall(nr, 0);
+    /* argv[3]: that many processes (forked after the filter), n / argv[3] calls each. */
+    int procs = argc > 3 ? atoi(argv[3]) : 1;
+    for (int p = 1; p < procs; p++)
+        if (fork() == 0) break;
+    for (long i = 0; i < n / procs; i++) syscall(nr, 0);
+    while (wait(0) > 0) {}
     return 0;
 }
 C
@@ -51,7 +59,9 @@ cat >"$TMP/floor.c" <<'C'
    argv[2] uselib calls, each notified; the parent waits in poll, then RECV, and answers
    CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "recv0" (the
    same with only the supervisor pinned to CPU 0), "trace" (each uselib is a seccomp
-   stop; the parent resumes it), "trace1" (the same, both pinned to CPU 0), "follow"
+   stop; the parent resumes it), "trace1" (the same, both pinned to CPU 0), "trace0"
+   (only the tracer pinned to CPU 0), "spin" (the tracer polls waitpid up to 20 000
+   times before it sleeps), "follow"
    (only the tracer pinned, at every stop to the CPU the tracee last ran on, read from
    /proc/PID/stat). No decoding, no events: only the kernel round trips. */
 #define _GNU_SOURCE
@@ -144,6 +154,9 @@ int main(int argc, char **argv) {
         waitpid(child, 0, 0);
         return 0;
     }
+    /* argv[3]: the tracee forks into that many processes, all traced, n / argv[3]
+       calls each. */
+    int procs = argc > 3 ? atoi(argv[3]) : 1, alive = 1;
     if (!strcmp(argv[1], "trace1")) pin(0); /* the child inherits it */
     int follow = !strcmp(argv[1], "follow"), at = -1, moves = 0;
     pid_t child = fork();
@@ -151,23 +164,45 @@ int main(int argc, char **argv) {
         ptrace(PTRACE_TRACEME, 0, 0, 0);
         kill(getpid(), SIGSTOP);
         filter(SECCOMP_RET_TRACE, 0, -1);
-        for (long i = 0; i < n; i++) syscall(SYS_uselib, 0);
+        for (int p = 1; p < procs; p++)
+            if (fork() == 0) break;
+        for (long i = 0; i < n / procs; i++) syscall(SYS_uselib, 0);
+        while (wait(0) > 0) {}
         _exit(0);
     }
+    /* Only the tracer pinned, after the fork: the tracee keeps every CPU. */
+    if (!strcmp(argv[1], "trace0")) pin(0);
     int status;
     waitpid(child, &status, 0);
-    ptrace(PTRACE_SETOPTIONS, child, 0, PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL);
+    ptrace(PTRACE_SETOPTIONS, child, 0,
+           PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_EXITKILL);
     ptrace(PTRACE_CONT, child, 0, 0);
-    while (waitpid(child, &status, 0) == child && WIFSTOPPED(status)) {
+    pid_t who;
+    int spin = !strcmp(argv[1], "spin");
+    for (;;) {
+        who = 0;
+        /* "spin": polls a while before sleeping, so that the tracer's CPU does not
+           go idle between stops (waking an idle CPU is what costs here). */
+        for (int i = 0; spin && i < 20000 && who == 0; i++)
+            who = waitpid(-1, &status, __WALL | WNOHANG);
+        if (who == 0) who = waitpid(-1, &status, __WALL);
+        if (alive <= 0 || who <= 0) break;
+        if (!WIFSTOPPED(status)) {
+            alive--;
+            continue;
+        }
+        int sig = WSTOPSIG(status);
+        if (status >> 16 == PTRACE_EVENT_FORK) alive++;
         if (follow) {
-            int cpu = last_cpu(child);
+            int cpu = last_cpu(who);
             if (cpu >= 0 && cpu != at) {
                 pin(cpu);
                 at = cpu;
                 moves++;
             }
         }
-        ptrace(PTRACE_CONT, child, 0, 0);
+        /* A new process's first stop, and the event stops, deliver nothing. */
+        ptrace(PTRACE_CONT, who, 0, sig == SIGTRAP || sig == SIGSTOP ? 0 : sig);
     }
     if (follow) fprintf(stderr, "the tracer moved %d times\n", moves);
     return 0;
@@ -195,6 +230,13 @@ while [ $round -lt "$RUNS" ]; do
     if [ -n "${EXTRA:-}" ]; then
         time_one floor_recv0 "$TMP/floor" recv0 "$N"
         time_one floor_follow "$TMP/floor" follow "$N"
+        time_one floor_trace0 "$TMP/floor" trace0 "$N"
+        time_one floor_spin "$TMP/floor" spin "$N"
+        # The same calls made by two processes at once (a multi-process workload).
+        time_one trace_2p "$EPERM" run --no-tui --mode trace -- "$TMP/calls" denied "$N" 2
+        time_one floor_trace_2p "$TMP/floor" trace "$N" 2
+        time_one floor_trace1_2p "$TMP/floor" trace1 "$N" 2
+        time_one floor_trace0_2p "$TMP/floor" trace0 "$N" 2
     fi
     if [ -n "${EPERM_BASE:-}" ]; then
         time_one base_eperm "$EPERM_BASE" run --no-tui -- "$TMP/calls" allowed 1000000
@@ -220,6 +262,13 @@ echo "  floor: bare C tracer, 1 CPU   $(ms floor_trace1)  $(ratio floor_trace1 s
 if [ -n "${EXTRA:-}" ]; then
     echo "  floor: RECV only, supervisor pinned to CPU 0  $(ms floor_recv0)  $(ratio floor_recv0 strace) strace"
     echo "  floor: tracer following the tracee's CPU      $(ms floor_follow)  $(ratio floor_follow strace) strace"
+    echo "  floor: tracer alone pinned to CPU 0           $(ms floor_trace0)  $(ratio floor_trace0 strace) strace"
+    echo "  floor: tracer polling before it sleeps        $(ms floor_spin)  $(ratio floor_spin strace) strace"
+    echo "the same calls from 2 processes at once, traced:"
+    echo "  eperm --mode trace            $(ms trace_2p)  $(ratio trace_2p floor_trace_2p) the bare tracer, $(ratio trace_2p floor_trace1_2p) the pinned one"
+    echo "  floor: bare C tracer          $(ms floor_trace_2p)"
+    echo "  floor: all pinned to one CPU  $(ms floor_trace1_2p)"
+    echo "  floor: tracer alone on CPU 0  $(ms floor_trace0_2p)"
 fi
 if [ -n "${EPERM_BASE:-}" ]; then
     echo "EPERM_BASE ($EPERM_BASE), same rounds:"

@@ -37,8 +37,7 @@ pub enum Command {
     /// Calls that fail with EPERM or EACCES for another reason are named too, with
     /// the layer that refused them and its fix: a capability (CAP_SYS_ADMIN…), file
     /// modes, a shut sysctl gate, Landlock, a seccomp filter of the program's own
-    /// (local runs as root, watched in the kernel by eBPF; EPERM_LAYERS=off turns
-    /// it off).
+    /// (as root, watched in the kernel by eBPF; EPERM_LAYERS=off turns it off).
     Run(RunArgs),
     /// Run a program permissively and write a profile that allows what it needed.
     ///
@@ -56,6 +55,10 @@ pub enum Command {
     /// Open saved kernel logs (audit.log, kmsg, dmesg, syslog, journal) in the UI.
     Replay(ReplayArgs),
     /// Run a Docker container under a profile and report every call it would deny.
+    ///
+    /// As for `run`, calls refused by another layer are named: a capability the
+    /// container lacks, or a device its device cgroup does not allow (`--device`).
+    /// The container runs below a cgroup of eperm's, where they are watched.
     Docker(DockerArgs),
     /// Run an OCI bundle with runc under its config.json's profile and report denials.
     Oci(OciArgs),
@@ -367,7 +370,10 @@ pub struct ContainerArgs {
     #[command(flatten)]
     pub session: SessionArgs,
     /// Write the profile plus allowances for every call it would have denied
-    /// (the runtime's own start-up calls get a comment saying so). Without the TUI.
+    /// (the runtime's own start-up calls get a comment saying so). Without the
+    /// TUI. The container's calls are counted in the kernel (eBPF) under a copy
+    /// of the profile that allows them, where eBPF is there (else, and with
+    /// --trap, --enforce, --mode, --events or --report, each call is trapped).
     #[arg(short = 'o', long = "output", value_name = "OUT", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -376,6 +382,11 @@ pub struct ContainerArgs {
     /// start-up apart); with -p, merged into PROFILE.coverage.json next to it.
     #[arg(long, conflicts_with_all = ["hold", "output", "enforce"])]
     pub coverage: bool,
+    /// With -o (or --save): trap each call the profile would deny (notify, or
+    /// log), as where eBPF is unavailable, instead of counting the container's
+    /// calls in the kernel (eBPF) under a copy of the profile that allows them.
+    #[arg(long, conflicts_with = "coverage")]
+    pub trap: bool,
 }
 
 #[derive(Args, Debug)]
@@ -483,10 +494,12 @@ pub struct WatchArgs {
     /// further ones are counted in eperm_series_overflow_total.
     #[arg(long, value_name = "N", requires = "metrics", default_value_t = crate::metrics::MAX_SERIES)]
     pub metrics_max_series: usize,
-    /// No interface: one line per record on stdout.
+    /// No interface: one line per record on stdout, each led by its layer
+    /// (`seccomp:`, or `lsm:` for AppArmor/SELinux AVC and Landlock records).
     #[arg(long)]
     pub no_tui: bool,
-    /// One JSON event per line.
+    /// One JSON event per line, each with its `layer` (`seccomp`, or `lsm` with
+    /// the LSM's record, evidence and fix).
     #[arg(long)]
     pub json: bool,
     /// Stop after this many seconds (default: until interrupted).

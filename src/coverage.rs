@@ -22,7 +22,7 @@ pub const MAX_PIDS: usize = 64;
 pub const MAX_VALUES: usize = 256;
 
 /// The syscalls of which some argument is sampled (see [`watched`]).
-pub const WATCHED: [&str; 12] = [
+pub const WATCHED: [&str; 14] = [
     "clone",
     "personality",
     "prctl",
@@ -35,6 +35,8 @@ pub const WATCHED: [&str; 12] = [
     "mmap2",
     "mprotect",
     "pkey_mprotect",
+    "socketcall",
+    "ipc",
 ];
 
 /// The argument positions rules commonly constrain, for one call.
@@ -44,6 +46,9 @@ pub fn watched(arch: Arch, name: &str) -> &'static [usize] {
         "clone" | "personality" | "prctl" | "unshare" | "setns" => &[0],
         "socket" | "socketpair" => &[0, 1],
         "ioctl" => &[1],
+        // 32-bit x86's multiplexers: libseccomp rules `accept` there as
+        // socketcall with the call number in args[0].
+        "socketcall" | "ipc" => &[0],
         "mmap" | "mmap2" | "mprotect" | "pkey_mprotect" => &[2],
         _ => &[],
     }

@@ -64,6 +64,29 @@ impl App {
         })
     }
 
+    /// The Syscalls table's layer column for a row of `syscall`: the other
+    /// layers that refused the same call (`cap:SYS_ADMIN`), besides the
+    /// profile, whose row it is. `None` while no other layer refused anything:
+    /// every row is the profile's alone, and the column is not shown.
+    pub fn row_layers(&self, syscall: &str) -> Option<Vec<String>> {
+        let others = |r: &&Refusal| {
+            r.finding
+                .as_ref()
+                .is_some_and(|f| f.layer != Layer::Seccomp)
+        };
+        if !self.run.refused.iter().map(|(r, _)| r).any(|r| others(&r)) {
+            return None;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for r in self.run.refused.iter().map(|(r, _)| r).filter(others) {
+            let short = short(r.finding.as_ref().expect("filtered"));
+            if r.syscall == syscall && !names.contains(&short) {
+                names.push(short);
+            }
+        }
+        Some(names)
+    }
+
     /// For the message line after `a`: why the allowance will not be enough.
     pub(super) fn allowance_note(&self, syscall: &str) -> Option<String> {
         let f = self.also_refused(syscall)?.finding.as_ref()?;
@@ -71,5 +94,21 @@ impl App {
             "; a seccomp allowance will not be enough: {f} refuses it too (fix: {})",
             f.fix
         ))
+    }
+}
+
+/// A layer in a few characters, for the table: `cap:SYS_ADMIN`, `perms`, `lsm`.
+pub fn short(f: &crate::layer::Finding) -> String {
+    match f.layer {
+        Layer::Capability if !f.capabilities.is_empty() => {
+            let bare: Vec<&str> = f
+                .capabilities
+                .iter()
+                .map(|c| c.trim_start_matches("CAP_"))
+                .collect();
+            format!("cap:{}", bare.join(","))
+        }
+        Layer::Permissions => "perms".into(),
+        layer => layer.word().into(),
     }
 }

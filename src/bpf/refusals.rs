@@ -17,7 +17,17 @@
 //!   the six argument registers, `comm`, the uid and gid, and the strings the first two arguments
 //!   point to (a path is the first or the second argument; a number that is no
 //!   pointer reads as empty). A successful `landlock_restrict_self` is recorded
-//!   too, with errno 0: the process is Landlock-restricted from then on.
+//!   too, with errno 0: the process is Landlock-restricted from then on;
+//! - for a container, a device cgroup program (`BPF_PROG_TYPE_CGROUP_DEVICE`,
+//!   attached with `BPF_F_ALLOW_MULTI` to eperm's cgroup above it, so that it
+//!   runs after the runtime's own, and never refuses anything itself): every
+//!   device check of the container's tasks sets `devs[tid]` to the device's
+//!   type, major:minor and access; `sys_exit` takes it into the record of a
+//!   failed call. The verdict is not the program's to see (this kernel has no
+//!   ftrace entries for an fexit on `devcgroup_check_permission`, a device
+//!   program may not call `bpf_get_retval`, and a cgroup v1 device list is
+//!   checked after the programs): the caller compares the device with the
+//!   container's list.
 //!
 //! `sys_exit` fires also for calls seccomp refused (the filter's errno is the
 //! return value), so eperm's own enforced denials come back here too and are
@@ -32,6 +42,7 @@ use super::insn::{
 use super::sys::{self, Map, MapType, ProgType};
 use std::io;
 use std::os::fd::OwnedFd;
+use std::path::Path;
 
 /// Records the queue holds before new ones are dropped (drained every 100 ms).
 const QUEUE: u32 = 8192;
@@ -40,9 +51,12 @@ const THREADS: u32 = 16384;
 /// Bytes of each argument string kept.
 pub const STR: usize = 128;
 /// The record, as the program lays it out on its stack and pushes it.
-const RECORD: usize = STRS + 2 * STR;
+const RECORD: usize = DEV + 16;
 /// Where the strings start in the record.
 const STRS: usize = 112;
+/// Where the device cgroup's refusal is in the record (type, access, major,
+/// minor: a u32 each; type 0 when there was none).
+const DEV: usize = STRS + 2 * STR;
 const TS_COMPAT: i32 = 0x0002;
 const EPERM: i32 = 1;
 const EACCES: i32 = 13;
@@ -76,22 +90,45 @@ pub struct Refused {
     pub gid: u32,
     /// The NUL-terminated strings at the first two arguments (empty: no string).
     pub strings: [Vec<u8>; 2],
+    /// The device cgroup refused a device during the call.
+    pub device: Option<DeviceRefused>,
 }
+
+/// A device the call asked the device cgroup for (the last one, when several).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceRefused {
+    /// A block device (else a character device).
+    pub block: bool,
+    pub major: u32,
+    pub minor: u32,
+    /// `BPF_DEVCG_ACC_*`: 1 mknod, 2 read, 4 write.
+    pub access: u32,
+}
+
+/// `BPF_DEVCG_DEV_BLOCK` and `BPF_DEVCG_DEV_CHAR`.
+const DEV_BLOCK: u32 = 1;
+const DEV_CHAR: u32 = 2;
 
 /// The programs, their maps and attachments; detached when dropped.
 pub struct Watcher {
     queue: Map,
     lost: Map,
     _caps: Map,
+    _devs: Map,
     _progs: Vec<OwnedFd>,
     _links: Vec<OwnedFd>,
+    _devices: Option<sys::DeviceAttach>,
     filter_count: bool,
+    /// Why the device checks are not seen (`None`: they are).
+    pub devices_unseen: Option<String>,
 }
 
 impl Watcher {
-    /// Attaches both programs for the tasks in `scope`; an error says why the
-    /// other layers cannot be watched (no BTF, an old kernel, no privilege).
-    pub fn attach(scope: Scope) -> Result<Watcher, CounterError> {
+    /// Attaches both programs for the tasks in `scope`, and the device program
+    /// to the cgroup v2 directory `devices` (a container's parent); an error
+    /// says why the other layers cannot be watched (no BTF, an old kernel, no
+    /// privilege).
+    pub fn attach(scope: Scope, devices: Option<&Path>) -> Result<Watcher, CounterError> {
         let kernel = btf::kernel().map_err(os("read the kernel's BTF"))?;
         let missing = |what: &str| CounterError::Os {
             op: "find a tracepoint in the kernel's BTF",
@@ -107,6 +144,8 @@ impl Watcher {
             .map_err(os("create the eBPF refusal queue"))?;
         let lost = Map::create(MapType::Array, 4, 8, 1, "eperm_lost")
             .map_err(os("create the eBPF lost-record counter"))?;
+        let devs = Map::create(MapType::LruHash, 4, DEVS_VALUE, THREADS, "eperm_devfail")
+            .map_err(os("create the eBPF device map"))?;
         let on_cap = sys::load(
             ProgType::Tracing,
             &cap_program(scope, raw_fd(&caps)),
@@ -118,7 +157,7 @@ impl Watcher {
             &exit_program(
                 scope,
                 &kernel,
-                raw_fd(&caps),
+                (raw_fd(&caps), raw_fd(&devs)),
                 (raw_fd(&queue), raw_fd(&lost)),
             ),
             "eperm_refused",
@@ -131,13 +170,24 @@ impl Watcher {
                     .map_err(os("attach the layer watcher's tracepoints"))?,
             );
         }
+        // The device checks are a bonus: without them the rest stands.
+        let (device_attach, devices_unseen) = match devices {
+            None => (None, Some("not a container".to_string())),
+            Some(dir) => match attach_devices(dir, raw_fd(&devs)) {
+                Ok(attached) => (Some(attached), None),
+                Err(why) => (None, Some(why)),
+            },
+        };
         Ok(Watcher {
             queue,
             lost,
             _caps: caps,
+            _devs: devs,
             _progs: vec![on_cap, on_exit],
             _links: links,
+            _devices: device_attach,
             filter_count: kernel.filter_count.is_some(),
+            devices_unseen,
         })
     }
 
@@ -175,9 +225,66 @@ impl Watcher {
             comm: cstr(&r[88..104]),
             uid: u32_at(104),
             gid: u32_at(108),
-            strings: [cstr(&r[STRS..STRS + STR]), cstr(&r[STRS + STR..RECORD])],
+            strings: [cstr(&r[STRS..STRS + STR]), cstr(&r[STRS + STR..DEV])],
+            device: match u32_at(DEV) {
+                kind @ (DEV_BLOCK | DEV_CHAR) => Some(DeviceRefused {
+                    block: kind == DEV_BLOCK,
+                    access: u32_at(DEV + 4),
+                    major: u32_at(DEV + 8),
+                    minor: u32_at(DEV + 12),
+                }),
+                _ => None,
+            },
         }
     }
+}
+
+/// The device program, loaded and attached to `dir`.
+fn attach_devices(dir: &Path, devs: i32) -> Result<sys::DeviceAttach, String> {
+    let prog = sys::load(
+        ProgType::CgroupDevice,
+        &dev_program(devs),
+        "eperm_devices",
+        0,
+    )
+    .map_err(|e| e.to_string())?;
+    sys::attach_device_program(dir, prog)
+        .map_err(|e| format!("attach a device program to {}: {e}", dir.display()))
+}
+
+/// The `devs` map's value: type, access, major and minor, a u32 each, as the
+/// record holds them.
+const DEVS_VALUE: usize = 16;
+
+/// On a device check (`struct bpf_cgroup_dev_ctx`: `access_type` = type |
+/// access << 16, major, minor): `devs[tid]` is set to the device. Allows it:
+/// the verdict is the runtime's.
+fn dev_program(devs: i32) -> Vec<Insn> {
+    let mut a = Asm::new();
+    let value = -8 - DEVS_VALUE as i16;
+    a.mov_reg(R6, R1);
+    a.load(Size::W, R7, R6, 0);
+    a.mov_reg(R1, R7);
+    a.alu_imm(Alu::And, R1, 0xffff);
+    a.store(Size::W, FP, value, R1);
+    a.alu_imm(Alu::Rsh, R7, 16);
+    a.store(Size::W, FP, value + 4, R7);
+    for at in [4, 8] {
+        a.load(Size::W, R1, R6, at);
+        a.store(Size::W, FP, value + 4 + at, R1);
+    }
+    a.call(Helper::GetCurrentPidTgid);
+    a.store(Size::W, FP, KEY, R0);
+    a.load_map(R1, devs);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.mov_reg(R3, FP);
+    a.alu_imm(Alu::Add, R3, value as i32);
+    a.mov_imm(R4, 0);
+    a.call(Helper::MapUpdateElem);
+    a.mov_imm(R0, 1);
+    a.exit();
+    a.finish()
 }
 
 /// The call a failed check belongs to: its nr and the caller's instruction and
@@ -249,7 +356,12 @@ fn cap_program(scope: Scope, caps: i32) -> Vec<Insn> {
 /// with the failed checks of that very call (see the module's doc). Every other
 /// call leaves after a few loads and compares, with no helper call: that is
 /// what almost every call costs.
-fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, maps: (i32, i32)) -> Vec<Insn> {
+fn exit_program(
+    scope: Scope,
+    kernel: &btf::Kernel,
+    (caps, devs): (i32, i32),
+    maps: (i32, i32),
+) -> Vec<Insn> {
     let mut a = Asm::new();
     let (out, failed, no_caps) = (a.label(), a.label(), a.label());
     a.mov_reg(R6, R1);
@@ -294,11 +406,36 @@ fn exit_program(scope: Scope, kernel: &btf::Kernel, caps: i32, maps: (i32, i32))
     a.alu_imm(Alu::Add, R2, KEY as i32);
     a.call(Helper::MapDeleteElem);
     a.bind(no_caps);
+    join_device(&mut a, devs);
     record(&mut a, kernel, maps, out);
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
     a.finish()
+}
+
+/// Puts the device this call asked for (from `devs[tid]`, the key at `KEY`)
+/// into the record's device slot, zeros when there was none, and deletes the
+/// entry. Keeps r6, r7, r9.
+fn join_device(a: &mut Asm, devs: i32) {
+    let done = a.label();
+    let slot = REC + DEV as i16;
+    a.store_imm(Size::DW, FP, slot, 0);
+    a.store_imm(Size::DW, FP, slot + 8, 0);
+    a.load_map(R1, devs);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.call(Helper::MapLookupElem);
+    a.jump_imm(Cond::Eq, R0, 0, done);
+    for half in [0, 8] {
+        a.load(Size::DW, R1, R0, half);
+        a.store(Size::DW, FP, slot + half, R1);
+    }
+    a.load_map(R1, devs);
+    a.mov_reg(R2, FP);
+    a.alu_imm(Alu::Add, R2, KEY as i32);
+    a.call(Helper::MapDeleteElem);
+    a.bind(done);
 }
 
 /// Pushes the record of this call (r6 = ctx, r7 = pid_tgid, r9 = failed caps);

@@ -21,6 +21,12 @@ const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 /// `BPF_TRACE_RAW_TP`: a tracing program attached as a BTF-typed raw tracepoint.
 const BPF_TRACE_RAW_TP: u32 = 23;
+const BPF_PROG_ATTACH: libc::c_int = 8;
+const BPF_PROG_DETACH: libc::c_int = 9;
+/// `BPF_CGROUP_DEVICE`, and `BPF_F_ALLOW_MULTI` (programs of the cgroups below
+/// run too, and this one after them).
+const BPF_CGROUP_DEVICE: u32 = 6;
+const BPF_F_ALLOW_MULTI: u32 = 2;
 
 /// Map types (`enum bpf_map_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +48,9 @@ pub enum ProgType {
     /// With `BPF_TRACE_RAW_TP`: a `tp_btf` program, whose context and helpers
     /// are typed by BTF, so that it may read kernel structs directly.
     Tracing = 26,
+    /// Asked by the device cgroup (v2) about every device a task of the cgroup
+    /// opens or makes.
+    CgroupDevice = 15,
 }
 
 /// `BPF_NOEXIST`: create an element only if it is not there yet.
@@ -255,6 +264,21 @@ pub fn load(
     name: &str,
     attach_btf_id: u32,
 ) -> Result<OwnedFd, ProgLoadError> {
+    let attach = if kind == ProgType::Tracing {
+        BPF_TRACE_RAW_TP
+    } else {
+        0
+    };
+    load_as(kind, attach, insns, name, attach_btf_id)
+}
+
+fn load_as(
+    kind: ProgType,
+    expected_attach_type: u32,
+    insns: &[Insn],
+    name: &str,
+    attach_btf_id: u32,
+) -> Result<OwnedFd, ProgLoadError> {
     let license = c"GPL";
     let attempt = |log: &mut [u8], level: u32| {
         let mut attr = ProgLoad {
@@ -270,11 +294,7 @@ pub fn load(
                 log.as_mut_ptr() as u64
             },
             prog_name: name16(name),
-            expected_attach_type: if kind == ProgType::Tracing {
-                BPF_TRACE_RAW_TP
-            } else {
-                0
-            },
+            expected_attach_type,
             attach_btf_id,
             ..ProgLoad::default()
         };
@@ -302,6 +322,53 @@ pub fn load(
             }
         }
     })
+}
+
+#[repr(C)]
+struct ProgAttach {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+}
+
+/// A [`ProgType::CgroupDevice`] program attached to a cgroup (among others:
+/// `BPF_F_ALLOW_MULTI`); detached when dropped.
+pub struct DeviceAttach {
+    cgroup: OwnedFd,
+    prog: OwnedFd,
+}
+
+/// Attaches `prog` to the cgroup v2 directory `cgroup`.
+pub fn attach_device_program(cgroup: &std::path::Path, prog: OwnedFd) -> io::Result<DeviceAttach> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(cgroup)?;
+    let mut attr = ProgAttach {
+        target_fd: dir.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+    };
+    bpf(BPF_PROG_ATTACH, &mut attr)?;
+    Ok(DeviceAttach {
+        cgroup: dir.into(),
+        prog,
+    })
+}
+
+impl Drop for DeviceAttach {
+    fn drop(&mut self) {
+        let mut attr = ProgAttach {
+            target_fd: self.cgroup.as_raw_fd() as u32,
+            attach_bpf_fd: self.prog.as_raw_fd() as u32,
+            attach_type: BPF_CGROUP_DEVICE,
+            attach_flags: 0,
+        };
+        let _ = bpf(BPF_PROG_DETACH, &mut attr);
+    }
 }
 
 #[repr(C)]

@@ -13,6 +13,7 @@ use crate::error::FileOp;
 use crate::files::Pin;
 use crate::profile::load_or_default;
 use crate::run::Interception;
+use crate::session::record::KernelRecorded;
 use crate::session::{allow, Container, Session};
 use std::path::Path;
 
@@ -74,6 +75,15 @@ fn follow_and_report(
         eprint!("{}", covered.report(&session));
         return Ok(covered.exit.code());
     }
+    let recording = common.output.is_some() || save.is_some();
+    let trapped_because = match (recording, trap_reason(common)) {
+        (false, _) => None,
+        (true, Some(why)) => Some(why),
+        (true, None) => match session.record_in_kernel()? {
+            Ok(recorded) => return kernel_recorded(&session, common, save, recorded),
+            Err(why) => Some(why),
+        },
+    };
     let mut outcome = session.run(common.session.events.as_deref())?;
     let profile = &session.profile;
     let after = match start_up_line(&session, common.session.enforce, outcome.exit.code()) {
@@ -98,15 +108,102 @@ fn follow_and_report(
     };
     let runtime = session.oci_runtime();
     let allowed = allow::with_bootstrap(profile, &outcome.summary, &session.command(), runtime)?;
+    if let Some(why) = trapped_because {
+        eprintln!(
+            "eperm: recorded by trapping each call ({}): {why}",
+            session.mode.name()
+        );
+    }
+    write_recorded(&session, common, &mut save, path, &allowed)?;
     let text = allowed.text;
+    let file = path.display().to_string();
+    let triage = session.triage(&outcome, Some((&file, &text)));
+    if !triage.diff.is_empty() {
+        eprint!("{}", triage.diff);
+    }
+    if let Some(report) = report {
+        super::write_report(report, &triage)?;
+    }
+    Ok(outcome.exit.code())
+}
+
+/// Why a container recording (`-o`, `--save`) traps each call rather than
+/// counting in the kernel: what the user asked for needs each call followed.
+fn trap_reason(common: &ContainerArgs) -> Option<String> {
+    let why = if common.trap {
+        "--trap"
+    } else if common.session.enforce {
+        "--enforce refuses the profile's denials"
+    } else if common.mode.is_some() {
+        "--mode chooses how each call is followed"
+    } else if common.session.events.is_some() {
+        "--events writes each call"
+    } else if common.session.report.is_some() {
+        "--report describes each call"
+    } else {
+        return None;
+    };
+    Some(why.into())
+}
+
+/// The end of a container recorded in the kernel: the profile written as a
+/// trapped recording writes it, and what was counted, for stderr.
+fn kernel_recorded(
+    session: &Session,
+    common: &ContainerArgs,
+    mut save: Option<(&Path, Pin)>,
+    recorded: KernelRecorded,
+) -> Result<u8, Error> {
+    for warning in &recorded.warnings {
+        eprintln!("eperm: {warning}");
+    }
+    eprintln!("eperm: recorded in the kernel (eBPF)");
+    if let Some(line) = super::record::other_arches(&recorded.denied_on) {
+        eprintln!("eperm: {line}");
+    }
+    let profile = &session.profile;
+    let allowed = allow::with_start_up(
+        profile,
+        recorded.denied,
+        &recorded.start_up,
+        &session.command(),
+        session.oci_runtime(),
+    )?;
+    if let Some((_, line)) = start_up_line(session, false, recorded.exit.code()) {
+        eprintln!("eperm: {line}");
+    }
+    let path = common.output.as_deref().or(save.as_ref().map(|s| s.0));
+    let path = path.expect("a recording writes a profile");
+    write_recorded(session, common, &mut save, path, &allowed)?;
+    let before = profile.own_file().unwrap_or("embedded default");
+    let diff = crate::report::unified(
+        &profile.text,
+        &allowed.text,
+        before,
+        &path.display().to_string(),
+    );
+    eprint!("{diff}");
+    eprintln!("eperm: {} ({})", session.command(), recorded.exit);
+    Ok(recorded.exit.code())
+}
+
+/// Writes a recording's profile: into the bundle's config (`--save`) or to `-o`.
+fn write_recorded(
+    session: &Session,
+    common: &ContainerArgs,
+    save: &mut Option<(&Path, Pin)>,
+    path: &Path,
+    allowed: &allow::Allowed,
+) -> Result<(), Error> {
+    let profile = &session.profile;
     match save.as_mut() {
         Some((path, pin)) => {
-            crate::profile::save::save(path, pin, &text, &profile.text)
+            crate::profile::save::save(path, pin, &allowed.text, &profile.text)
                 .map_err(|e| Error::bad_input(e.to_string()))?;
         }
         None => {
             let from = format!("a run of {} in a container", session.command());
-            super::write_profile(path, &text, &from, &common.format)?
+            super::write_profile(path, &allowed.text, &from, &common.format)?
         }
     }
     let added = allowed.names.len();
@@ -117,15 +214,7 @@ fn follow_and_report(
         if added == 0 { "" } else { ": " },
         allowed.names.join(", ")
     );
-    let file = path.display().to_string();
-    let triage = session.triage(&outcome, Some((&file, &text)));
-    if !triage.diff.is_empty() {
-        eprint!("{}", triage.diff);
-    }
-    if let Some(report) = report {
-        super::write_report(report, &triage)?;
-    }
-    Ok(outcome.exit.code())
+    Ok(())
 }
 
 /// What to say when the runtime cannot start a container under the profile,

@@ -128,7 +128,7 @@ fn record(base: &Profile, args: &RecordArgs) -> Result<Recorded, Error> {
 
 /// The calls made on an arch other than the native one (ia32 calls from a
 /// 64-bit program, a 32-bit helper), which the profile's names cover too.
-fn other_arches(seen: &[(String, &'static str)]) -> Option<String> {
+pub(super) fn other_arches(seen: &[(String, &'static str)]) -> Option<String> {
     let native = Arch::native().name();
     let mut other: Vec<String> = seen
         .iter()

@@ -161,7 +161,7 @@ fn say_lsm(n: usize) {
 fn print_lsm(out: &mut dyn Write, records: &[LsmRecord], json: bool) -> std::io::Result<()> {
     for r in records {
         if json {
-            let value = crate::sources::lsm::json(r);
+            let value = crate::sources::lsm::json(r, crate::sources::event::Source::File);
             serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         } else {

@@ -5,7 +5,7 @@
 use crate::cli::{WatchArgs, WatchSource};
 use crate::error::{Error, Unavailable, EXIT_OK};
 use crate::metrics::{Endpoint, Metrics};
-use crate::session::watch::{line, profile_and_judge, view_config, Watch, WatchOptions};
+use crate::session::watch::{line, profile_and_judge, view_config, Shown, Watch, WatchOptions};
 use crate::sources::event::Event;
 use crate::sources::logs;
 use std::io::{IsTerminal, Write};
@@ -65,7 +65,7 @@ pub fn run(args: &WatchArgs) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
-/// Every event on stdout, a line (or a JSON object) each, until SIGINT or SIGTERM.
+/// Every record on stdout, a line (or a JSON object) each, until SIGINT or SIGTERM.
 fn print(watch: &mut Watch, json: bool) -> Result<u64, Error> {
     // SIGINT and SIGTERM stop the pump: the readers stop and report.
     let interrupted = crate::signals::catch_interrupts().map_err(|e| Error::Os {
@@ -74,15 +74,9 @@ fn print(watch: &mut Watch, json: bool) -> Result<u64, Error> {
     })?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     watch
-        .pump(interrupted, &mut |event, flush| {
-            if let Some(event) = event {
-                if json {
-                    // io::Error::from keeps the kind (BrokenPipe) of a failed write.
-                    serde_json::to_writer(&mut out, &event).map_err(std::io::Error::from)?;
-                    out.write_all(b"\n")?;
-                } else {
-                    writeln!(out, "{}", line(&event))?;
-                }
+        .pump(interrupted, &mut |shown, flush| {
+            if let Some(shown) = shown {
+                write_shown(&mut out, &shown, json)?;
             }
             if flush {
                 out.flush()?;
@@ -106,8 +100,9 @@ fn view(
     let ui_health = watch.health_updates();
     let pumping = std::thread::scope(|scope| {
         let pumper = scope.spawn(move || {
-            watch.pump(&STOP, &mut |event, _| {
-                if let Some(event) = event {
+            // The UI's rows are the profile's: LSM records are shown headless.
+            watch.pump(&STOP, &mut |shown, _| {
+                if let Some(Shown::Event(event)) = shown {
                     events
                         .send(event)
                         .map_err(|_| std::io::Error::other("the UI has quit"))?;
@@ -130,4 +125,33 @@ fn view(
         source,
     })?;
     Ok(pumping.unwrap_or(0))
+}
+
+/// One line of headless output: the layer first (`seccomp` for the profile's
+/// records, `lsm` for an LSM's), as JSON or text.
+fn write_shown(out: &mut dyn Write, shown: &Shown, json: bool) -> std::io::Result<()> {
+    match (shown, json) {
+        (Shown::Event(event), true) => {
+            #[derive(serde::Serialize)]
+            struct Layered<'a> {
+                #[serde(flatten)]
+                event: &'a Event,
+                layer: &'static str,
+            }
+            let layered = Layered {
+                event,
+                layer: crate::layer::Layer::Seccomp.word(),
+            };
+            // io::Error::from keeps the kind (BrokenPipe) of a failed write.
+            serde_json::to_writer(&mut *out, &layered).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")
+        }
+        (Shown::Event(event), false) => writeln!(out, "seccomp: {}", line(event)),
+        (Shown::Lsm(live), true) => {
+            let value = crate::sources::lsm::json(&live.record, live.source);
+            serde_json::to_writer(&mut *out, &value).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")
+        }
+        (Shown::Lsm(live), false) => writeln!(out, "{}", crate::sources::lsm::line(&live.record)),
+    }
 }

@@ -45,6 +45,15 @@ impl Parent {
         &self.dir
     }
 
+    /// Its directory in the v1 devices hierarchy, when the host has one (the
+    /// runtime makes it there, with the container's below it).
+    pub fn v1_devices(&self) -> Option<PathBuf> {
+        let root = Path::new("/sys/fs/cgroup/devices");
+        root.join("devices.list")
+            .exists()
+            .then(|| root.join(&self.path[1..]))
+    }
+
     /// Its depth below the root (the root is 0): the ancestor level the counter asks for.
     pub fn level(&self) -> u32 {
         1

@@ -416,8 +416,13 @@ fn info_from_cli() -> Option<serde_json::Value> {
 }
 
 /// dockerd's cgroup driver (`cgroupfs` or `systemd`), as `docker info` says;
-/// `None` when it cannot be asked.
+/// `None` when it cannot be asked. Asked once: every run wants it.
 pub fn cgroup_driver() -> Option<String> {
+    static DRIVER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    DRIVER.get_or_init(ask_cgroup_driver).clone()
+}
+
+fn ask_cgroup_driver() -> Option<String> {
     let out = std::process::Command::new("docker")
         .args(["info", "--format", "{{.CgroupDriver}}"])
         .stderr(std::process::Stdio::null())

@@ -170,6 +170,32 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
     text
 }
 
+/// The copy a recording in the kernel runs under: every call of the original's
+/// arches allowed (its `architectures` and `archMap` kept, so a foreign arch's
+/// calls are refused as under the instrumented copy), while eBPF counts them
+/// (see [`crate::run::coverage::container_counter`]). It has no rules, so the
+/// runtime never waits on a listener, and still loads a filter: only calls made
+/// under one are counted, as only those are reported when trapped.
+pub fn permissive(profile: &Profile) -> String {
+    let mut doc = match profile.form {
+        Form::Spo => crate::profile::export::docker_object(profile),
+        _ => profile.root.to_serde(),
+    };
+    let seccomp = match profile.form {
+        Form::Docker | Form::Spo => &mut doc,
+        Form::OciConfig => &mut doc["linux"]["seccomp"],
+    };
+    let object = seccomp.as_object_mut().expect("the seccomp object");
+    object.insert("defaultAction".into(), json!("SCMP_ACT_ALLOW"));
+    for field in ["defaultErrnoRet", "listenerPath", "listenerMetadata"] {
+        object.shift_remove(field);
+    }
+    object.insert("syscalls".into(), Value::Array(Vec::new()));
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+    text.push('\n');
+    text
+}
+
 /// One rule of the original, as it goes into the copy (for runc, a NOTIFY rule
 /// naming `write` or another call of its handoff is split in two).
 fn instrument_rule(mut rule: Value, how: &Instrument) -> Vec<Value> {
@@ -603,5 +629,25 @@ mod tests {
             parsed["linux"]["seccomp"]["syscalls"][0]["action"],
             "SCMP_ACT_ALLOW"
         );
+    }
+
+    /// The recording copy allows every call of the original's arches and no
+    /// other: its verdicts are ALLOW wherever the original's filter covers, and
+    /// the arches (archMap included) are the original's.
+    #[test]
+    fn the_permissive_copy_allows_every_call_of_the_original_s_arches() {
+        let original = load_str("p.json", DEFAULT_PROFILE.to_string()).unwrap();
+        let copy = permissive(&original);
+        let parsed: Value = serde_json::from_str(&copy).unwrap();
+        assert_eq!(parsed["syscalls"], json!([]));
+        assert!(parsed.get("defaultErrnoRet").is_none());
+        assert_eq!(parsed["archMap"], original.root.to_serde()["archMap"]);
+        let verdicts = verdicts(&copy);
+        let arches: BTreeSet<Arch> = verdicts.iter().map(|v| v.0).collect();
+        let theirs: BTreeSet<Arch> = resolve(&original, &target()).arches.into_iter().collect();
+        assert_eq!(arches, theirs);
+        assert!(verdicts
+            .iter()
+            .all(|(_, _, low, high)| low.action == Action::Allow && high.action == Action::Allow));
     }
 }

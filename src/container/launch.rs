@@ -6,10 +6,13 @@
 use super::agent::Agent;
 use super::cgroup::Parent;
 use super::marker::{drain, sift_marker};
+use crate::bpf::Counts;
 use crate::coverage::Coverage;
+use crate::error::Unavailable;
 use crate::progress::Progress;
 use crate::run::contain::Containment;
 use crate::run::coverage;
+use crate::run::layers::{LayerWatch, Scoped};
 use crate::run::notify::Supervisor;
 use crate::run::serve::{serve, Attach, LogFeed, LogOptions, Serve, Served, Server};
 use crate::run::Interception;
@@ -43,11 +46,14 @@ pub struct Launch {
     /// NOTIFY: how long after the container exists the runtime may take to hand
     /// the listener over before the run is given up (see `watch_handoff`).
     pub handoff_timeout: Duration,
-    /// A coverage run: the container runs below this cgroup, counted there.
-    pub coverage: Option<Covering>,
+    /// The cgroup of eperm's the container runs below, watched there for the
+    /// other layers' refusals (and counted, under coverage); or why it has none.
+    pub below: Result<Covering, String>,
+    /// A coverage run: the container's calls are counted below `below`.
+    pub counted: bool,
 }
 
-/// Where a coverage run's container runs and what its runtime's init is called.
+/// Where a container runs and what its runtime's init is called.
 pub struct Covering {
     pub parent: Parent,
     /// The init's `comm` until the workload's exec: its calls are bootstrap.
@@ -119,13 +125,35 @@ pub fn cover(
     attach: Attach,
     progress: Option<&(dyn Fn(Coverage) + Sync)>,
 ) -> Result<(WorkloadExit, Coverage), RunError> {
-    if launch.coverage.is_none() {
+    if !launch.counted || launch.below.is_err() {
         return Err(RunError::Unsupported(
             "this container launch was not prepared for coverage".into(),
         ));
     }
     let (exit, coverage) = follow(launch, sup, logs, attach, progress)?;
     Ok((exit, coverage.unwrap_or_default()))
+}
+
+/// Runs a recording launch (see [`Plan::launch_record`](super::plan::Plan::launch_record))
+/// to its end: every call made under the container's filter counted in the
+/// kernel below its parent cgroup, the runtime's init's apart (as `before`);
+/// `Ok(Err(why))` before the container is started when the counter cannot be
+/// had here (then the container is recorded by trapping).
+pub fn record(
+    launch: Launch,
+    sup: &Supervision,
+    attach: Attach,
+) -> Result<Result<(WorkloadExit, Counts), Unavailable>, RunError> {
+    if !launch.counted || launch.below.is_err() {
+        return Err(RunError::Unsupported(
+            "this container launch was not prepared for recording".into(),
+        ));
+    }
+    let logs = LogOptions::default();
+    Ok(match follow_counted(launch, sup, &logs, attach, None)? {
+        Ok((exit, counts)) => Ok((exit, counts.expect("a counter was given"))),
+        Err(why) => Err(why),
+    })
 }
 
 /// Runs the launch through the serve loop ([`crate::run::serve`]): what is
@@ -138,32 +166,56 @@ fn follow(
     attach: Attach,
     progress: Option<&(dyn Fn(Coverage) + Sync)>,
 ) -> Result<(WorkloadExit, Option<Coverage>), RunError> {
+    let (exit, counts) =
+        follow_counted(launch, &sup, logs, attach, progress)?.map_err(no_kernel_counter)?;
+    let Some(counts) = counts else {
+        return Ok((exit, None));
+    };
+    let mut coverage = Coverage {
+        runs: 1,
+        ..Coverage::default()
+    };
+    coverage.add_counts(&counts, &sup.judge);
+    Ok((exit, Some(coverage)))
+}
+
+/// [`follow`]'s run, with the kernel's counts as read (when the launch counts);
+/// `Ok(Err(why))` before the client starts when the counter cannot be had.
+fn follow_counted(
+    launch: Launch,
+    sup: &Supervision,
+    logs: &LogOptions,
+    attach: Attach,
+    progress: Option<&(dyn Fn(Coverage) + Sync)>,
+) -> Result<Result<(WorkloadExit, Option<Counts>), Unavailable>, RunError> {
     // First, before any thread or fd of ours exists (see `Containment::start`).
     let containment = Containment::start_with_cleanup(&launch.cleanup)
         .map_err(RunError::os("start the watchdog"))?;
     // After the watchdog: it must not hold the counter's fds.
-    let counter = match &launch.coverage {
-        Some(c) => Some(
-            coverage::container_counter(
-                &sup.judge.compiled,
-                c.parent.dir(),
-                c.parent.level(),
-                c.init_comm,
-            )
-            .map_err(no_kernel_counter)?,
-        ),
-        None => None,
+    let counter = match &launch.below {
+        Ok(c) if launch.counted => match coverage::container_counter(
+            &sup.judge.compiled,
+            c.parent.dir(),
+            c.parent.level(),
+            c.init_comm,
+        ) {
+            Ok(counter) => Some(counter),
+            Err(why) => return Ok(Err(why)),
+        },
+        _ => None,
     };
+    // After the watchdog too; before the client, so that no call is missed.
+    let layers = LayerWatch::start(sup, container_scope(&launch.below));
     let feed = log_feed(&launch, logs)?;
     let client = Client::new(&launch, &containment, &attach);
     let server = launch
         .agent
         .as_ref()
-        .map(|agent| agent_server(agent, &sup, &client));
+        .map(|agent| agent_server(agent, sup, &client));
     let served = serve(
         &client,
         Serve {
-            sup: &sup,
+            sup,
             containment,
             attach,
             logs: feed,
@@ -172,18 +224,33 @@ fn follow(
             server,
         },
     );
-    // The client is gone, and with it the container's processes: all counted.
+    // The client is gone, and with it the container's processes: all counted,
+    // every refusal drained.
+    drop(layers);
     let exit = served.exit?;
-    let Some(counts) = served.counts else {
-        return Ok((exit, None));
-    };
-    let counts = counts.map_err(RunError::os("read the eBPF counts"))?;
-    let mut coverage = Coverage {
-        runs: 1,
-        ..Coverage::default()
-    };
-    coverage.add_counts(&counts, &sup.judge);
-    Ok((exit, Some(coverage)))
+    let counts = served
+        .counts
+        .transpose()
+        .map_err(RunError::os("read the eBPF counts"))?;
+    Ok(Ok((exit, counts)))
+}
+
+/// The tasks below the container's parent cgroup, but for the runtime's init
+/// before the workload's exec; the runtime loads the profile as one filter.
+fn container_scope(below: &Result<Covering, String>) -> Result<Scoped, String> {
+    let c = below.as_ref().map_err(Clone::clone)?;
+    let id = crate::bpf::counter::cgroup_id(c.parent.dir())
+        .map_err(|e| format!("{}: {e}", c.parent.dir().display()))?;
+    Ok(Scoped {
+        scope: crate::bpf::Scope::Below {
+            id,
+            level: c.parent.level(),
+        },
+        devices: Some((c.parent.dir().to_path_buf(), c.parent.v1_devices())),
+        skip_comm: Some(c.init_comm),
+        own_filters: 1,
+        container: true,
+    })
 }
 
 /// LOG mode reads the kernel log sources; NOTIFY mode too, for the calls the
@@ -346,7 +413,7 @@ impl Served for Client<'_> {
 }
 
 /// Why a container cannot be covered: no notify fallback, unlike a local run.
-fn no_kernel_counter(why: crate::error::Unavailable) -> RunError {
+fn no_kernel_counter(why: Unavailable) -> RunError {
     RunError::Unsupported(format!(
         "coverage of a container counts in the kernel (eBPF), which is not available here: {why}\n  \
          hint: containers have no notify fallback for coverage (their runtime, not eperm, \

@@ -5,7 +5,7 @@
 use super::agent::Agent;
 use super::cgroup::Parent;
 use super::docker::{Client, RunArgs};
-use super::instrument::{instrument, Instrument};
+use super::instrument::{instrument, permissive, Instrument};
 use super::launch::{Attribution, ContainerId, Covering, Launch};
 use super::oci_runtime::OciRuntime;
 use super::{docker, oci, podman, state, wrapper};
@@ -119,21 +119,48 @@ impl Plan {
     /// Run number `number` of `profile`; with `cover`, below a cgroup of
     /// eperm's own for the coverage counter.
     pub fn launch(&self, profile: &Profile, number: usize, cover: bool) -> std::io::Result<Launch> {
+        self.launch_as(profile, number, cover, false)
+    }
+
+    /// A recording in the kernel: the container runs under the permissive copy
+    /// of `profile` (see [`super::instrument::permissive`]), below a cgroup of
+    /// eperm's own for the counter, with no agent and no log sources.
+    pub fn launch_record(&self, profile: &Profile) -> std::io::Result<Launch> {
+        let mut launch = self.launch_as(profile, 1, true, true)?;
+        launch.notify_logs = false;
+        launch.mode = Interception::Notify;
+        Ok(launch)
+    }
+
+    fn launch_as(
+        &self,
+        profile: &Profile,
+        number: usize,
+        cover: bool,
+        permissive: bool,
+    ) -> std::io::Result<Launch> {
         let dir = self.work.path.join(format!("run-{number}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir)?;
         let agent = match self.mode {
-            Interception::Notify => Some(Agent::bind(&dir.join("agent.sock"))?),
+            Interception::Notify if !permissive => Some(Agent::bind(&dir.join("agent.sock"))?),
             _ => None,
         };
-        let coverage = match cover {
-            true => Some(self.covering(number)?),
-            false => None,
+        // Every container runs below a cgroup of eperm's when it can: the layer
+        // watcher is scoped there; coverage cannot do without it.
+        let off = crate::run::layers::OFF_ENV;
+        let below = match cover {
+            true => Ok(self.covering(number, "coverage")?),
+            false if std::env::var_os(off).is_some_and(|v| v == "off") => Err(format!("{off}=off")),
+            false => self
+                .covering(number, "the layer watcher")
+                .map_err(|e| e.to_string()),
         };
         let files = RunFiles {
             number,
             dir: &dir,
-            cgroup_parent: coverage.as_ref().map(|c| c.parent.path()),
+            cgroup_parent: below.as_ref().ok().map(|c| c.parent.path()),
+            permissive,
         };
         let mut launch = match &self.runtime {
             Launcher::Docker { run, wrapper } => {
@@ -149,16 +176,22 @@ impl Plan {
                 self.podman(profile, &files, &client, agent)
             }
         }?;
-        launch.coverage = coverage;
+        launch.below = below;
+        launch.counted = cover;
         Ok(launch)
     }
 
-    /// The parent cgroup and the runtime's init name, for a coverage run.
-    fn covering(&self, number: usize) -> std::io::Result<Covering> {
+    /// The parent cgroup and the runtime's init name, for `purpose` (coverage,
+    /// or the layer watcher).
+    fn covering(&self, number: usize, purpose: &str) -> std::io::Result<Covering> {
         let unsupported = |why: &str| std::io::Error::new(std::io::ErrorKind::Unsupported, why);
         let init_comm = self
             .oci_runtime()
-            .ok_or_else(|| unsupported("coverage needs podman's OCI runtime to be runc or crun"))?
+            .ok_or_else(|| {
+                unsupported(&format!(
+                    "{purpose} needs podman's OCI runtime to be runc or crun"
+                ))
+            })?
             .init_comm();
         let users = match &self.runtime {
             Launcher::Docker { run, .. } | Launcher::Podman { run, .. } => &run.args[..],
@@ -171,20 +204,22 @@ impl Plan {
         }) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                "--coverage runs the container below a cgroup parent of eperm's: drop --cgroup-parent",
+                format!(
+                    "{purpose} runs the container below a cgroup parent of eperm's: drop --cgroup-parent"
+                ),
             ));
         }
         if let Launcher::Docker { .. } = self.runtime {
             if super::docker::cgroup_driver().as_deref() == Some("systemd") {
-                return Err(unsupported(
-                    "coverage needs dockerd's cgroupfs driver (this one uses systemd's, which \
-                     takes slices, not a cgroup parent eperm makes)",
-                ));
+                return Err(unsupported(&format!(
+                    "{purpose} needs dockerd's cgroupfs driver (this one uses systemd's, which \
+                     takes slices, not a cgroup parent eperm makes)"
+                )));
             }
         }
         let parent = Parent::create(number).map_err(|e| {
             unsupported(&format!(
-                "coverage runs the container below a cgroup v2 of eperm's, which cannot be made: {e}"
+                "{purpose} runs the container below a cgroup v2 of eperm's, which cannot be made: {e}"
             ))
         })?;
         Ok(Covering { parent, init_comm })
@@ -208,7 +243,7 @@ impl Plan {
             None => Instrument::Log,
         };
         let copy = files.dir.join("profile.json");
-        std::fs::write(&copy, instrument(profile, &self.target, &how))?;
+        std::fs::write(&copy, files.copy(profile, &self.target, &how))?;
         let cidfile = files.dir.join("cid");
         let name = run
             .name
@@ -260,7 +295,8 @@ impl Plan {
                 None => Attribution::Container(id),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
-            coverage: None,
+            below: Err(String::new()),
+            counted: false,
         })
     }
 
@@ -282,7 +318,7 @@ impl Plan {
         };
         let copy = oci::prepare(
             bundle,
-            &instrument(profile, &self.target, &how),
+            &files.copy(profile, &self.target, &how),
             &files.dir.join("bundle"),
             files.cgroup_parent.map(|p| format!("{p}/{id}")).as_deref(),
         )?;
@@ -297,7 +333,8 @@ impl Plan {
                 id: ContainerId::Known(id.to_string()),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
-            coverage: None,
+            below: Err(String::new()),
+            counted: false,
         })
     }
 
@@ -328,7 +365,7 @@ impl Plan {
             Instrument::Log => false,
         };
         let copy = files.dir.join("profile.json");
-        std::fs::write(&copy, instrument(profile, &self.target, &how))?;
+        std::fs::write(&copy, files.copy(profile, &self.target, &how))?;
         let cidfile = files.dir.join("cid");
         let name = client
             .run
@@ -362,7 +399,8 @@ impl Plan {
                 id: ContainerId::File(cidfile),
             },
             handoff_timeout: HANDOFF_TIMEOUT,
-            coverage: None,
+            below: Err(String::new()),
+            counted: false,
         })
     }
 }
@@ -373,6 +411,18 @@ struct RunFiles<'a> {
     number: usize,
     dir: &'a Path,
     cgroup_parent: Option<&'a str>,
+    /// A recording in the kernel: the permissive copy, not the instrumented one.
+    permissive: bool,
+}
+
+impl RunFiles<'_> {
+    /// The profile's copy the runtime loads.
+    fn copy(&self, profile: &Profile, target: &Target, how: &Instrument) -> String {
+        match self.permissive {
+            true => permissive(profile),
+            false => instrument(profile, target, how),
+        }
+    }
 }
 
 /// What [`Plan::podman`] needs of [`Launcher::Podman`].

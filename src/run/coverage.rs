@@ -189,7 +189,9 @@ pub fn argument_blind_spot(judge: &super::Judge) -> Option<String> {
             return false;
         };
         let one_position = e.conds.iter().all(|c| c.index == first.index);
-        !one_position || !watched(e.arch, &e.name).contains(&(first.index as usize))
+        // The call the kernel sees: `socketcall` for x86's multiplexed `accept`.
+        let called = e.arch.syscall_name(e.nr).unwrap_or(&e.name);
+        !one_position || !watched(e.arch, called).contains(&(first.index as usize))
     })?;
     let positions: Vec<String> = blind
         .conds
@@ -364,6 +366,9 @@ pub struct Denied {
     /// Syscalls the profile decides by argument of which some calls went
     /// unsampled (the sample map was full): they may have been denied too.
     pub unsure: Vec<String>,
+    /// Those of `calls` made only by the runtime's init before the workload's
+    /// exec (a container's start-up; none for a local run).
+    pub before_exec_only: Vec<(String, Arch)>,
 }
 
 /// The calls of `counts` that `judge`'s profile would not let run: a syscall
@@ -372,7 +377,7 @@ pub struct Denied {
 /// [`argument_blind_spot`] found nothing).
 pub fn denied_calls(counts: &crate::bpf::Counts, judge: &super::Judge) -> Denied {
     let mut denied = Denied::default();
-    for (&(kind, raw), &(calls, _)) in &counts.calls {
+    for (&(kind, raw), &(calls, before)) in &counts.calls {
         let (arch, nr, name) = call_of(kind, raw);
         let denies = |args: [u64; 6]| !allows(judge.judge(arch, nr, args).verdict.action);
         let mut sampled = 0;
@@ -399,6 +404,9 @@ pub fn denied_calls(counts: &crate::bpf::Counts, judge: &super::Judge) -> Denied
             denied.unsure.push(name.clone());
         }
         if any_denied || (sampled == 0 && denies([0; 6])) {
+            if calls == 0 && before > 0 {
+                denied.before_exec_only.push((name.clone(), arch));
+            }
             denied.calls.push((name, arch));
         }
     }

@@ -220,7 +220,7 @@ pub fn run(
     // First, before any thread or listener exists: the watchdog must hold nothing of ours.
     let containment = Containment::start().map_err(RunError::os("start the watchdog"))?;
     // After the watchdog (it must not hold the watcher's fds), before the child.
-    let layers = super::layers::LayerWatch::start(&sup, containment.cgroup());
+    let layers = super::layers::LayerWatch::start(&sup, super::layers::local(containment.cgroup()));
     let flags = match spec.mode {
         Interception::Notify => SECCOMP_FILTER_FLAG_NEW_LISTENER,
         Interception::Trace | Interception::Log => 0,

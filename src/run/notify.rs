@@ -18,7 +18,6 @@ use crate::untrusted::Untrusted;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -312,7 +311,7 @@ impl<'a> Supervisor<'a> {
             &judgement,
             Decision::Allowed,
             comm,
-            exe.as_deref().map(Untrusted::from),
+            exe,
         );
         let holding = matches!(self.sup.policy, Policy::Hold(_));
         // The stack is taken while the caller waits in the call; named after the
@@ -384,7 +383,7 @@ impl<'a> Supervisor<'a> {
             judgement,
             Decision::Denied,
             comm,
-            exe.as_deref().map(Untrusted::from),
+            exe,
         );
         event.interference = Some(match why {
             Interference::Listener if self.container => Interference::ContainerListener,
@@ -418,7 +417,7 @@ impl<'a> Supervisor<'a> {
     }
 
     /// The calling thread's process, comm and exe, from the cache when still current.
-    fn task(&mut self, tid: u32) -> (u32, Untrusted, Option<PathBuf>) {
+    fn task(&mut self, tid: u32) -> (u32, Untrusted, Option<Untrusted>) {
         let now = Instant::now();
         let trusted = |task: &Task, execs: &HashMap<u32, Instant>| {
             now.duration_since(task.read) < IDENTITY_TTL
@@ -712,7 +711,8 @@ struct Task {
     read: Instant,
     tgid: u32,
     comm: Untrusted,
-    exe: Option<PathBuf>,
+    /// Kept as events carry it: converted once, not for every call.
+    exe: Option<Untrusted>,
 }
 
 impl Task {
@@ -726,7 +726,7 @@ impl Task {
             exe: None,
         };
         task.comm = task.read_comm()?;
-        task.exe = std::fs::read_link(format!("/proc/{}/exe", task.tgid)).ok();
+        task.exe = exe_of(task.tgid);
         Some(task)
     }
 
@@ -747,10 +747,16 @@ impl Task {
         self.read = now;
         if comm != self.comm {
             self.comm = comm;
-            self.exe = std::fs::read_link(format!("/proc/{}/exe", self.tgid)).ok();
+            self.exe = exe_of(self.tgid);
         }
         true
     }
+}
+
+/// The program process `tgid` runs.
+fn exe_of(tgid: u32) -> Option<Untrusted> {
+    let path = std::fs::read_link(format!("/proc/{tgid}/exe")).ok()?;
+    Some(Untrusted::from(path.as_path()))
 }
 
 /// The process a thread belongs to, and how many threads that process has.

@@ -62,18 +62,37 @@ pub fn with_bootstrap(
     command: &str,
     runtime: Option<OciRuntime>,
 ) -> Result<Allowed, Error> {
+    let start_up: Vec<String> = summary
+        .names()
+        .into_iter()
+        .filter(|name| {
+            let mut entries = summary.entries.iter().filter(|e| &e.syscall == name);
+            entries.all(|e| e.bootstrap)
+        })
+        .collect();
+    with_start_up(profile, summary.names(), &start_up, command, runtime)
+}
+
+/// [`with_bootstrap`] from the names alone (a container recorded in the
+/// kernel has no summary): `names` the run saw denied, `start_up` those of
+/// them only the runtime's init called before the workload's exec.
+pub fn with_start_up(
+    profile: &Profile,
+    mut names: Vec<String>,
+    start_up: &[String],
+    command: &str,
+    runtime: Option<OciRuntime>,
+) -> Result<Allowed, Error> {
+    // One order however the run saw them: trapped and counted runs write alike.
+    names.sort();
+    names.dedup();
     let mut workload = Vec::new();
     let mut bootstrap = Vec::new();
-    for name in summary.names() {
-        let only_bootstrap = summary
-            .entries
-            .iter()
-            .filter(|e| e.syscall == name)
-            .all(|e| e.bootstrap);
+    for name in names {
         if Edit::Allow(name.clone()).validate().is_err() {
             continue; // a number without a name cannot go into a profile
         }
-        if only_bootstrap {
+        if start_up.contains(&name) {
             bootstrap.push(name);
         } else {
             workload.push(Edit::Allow(name));

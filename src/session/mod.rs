@@ -154,18 +154,10 @@ impl Session {
     pub fn run(&self, events: Option<&str>) -> Result<Outcome, Error> {
         let start = self.prepare_run(&self.profile, 1, false)?;
         let judge = self.judge(self.profile.clone(), self.mode.compile_mode())?;
-        // Local runs: the layer watcher reports the workload's EPERM/EACCES.
-        let (layers, watched) = match self.workload {
-            Workload::Local { .. } => {
-                let (tx, rx) = std::sync::mpsc::channel();
-                (Some(tx), Some(rx))
-            }
-            Workload::Container(_) => {
-                let (tx, rx) = std::sync::mpsc::channel();
-                let why = "containers are not watched yet: only local runs are";
-                let _ = tx.send(crate::sources::refusal::Watch::NotWatched(why.into()));
-                (None, Some(rx))
-            }
+        // The layer watcher reports the workload's EPERM/EACCES.
+        let (layers, watched) = {
+            let (tx, rx) = std::sync::mpsc::channel();
+            (Some(tx), Some(rx))
         };
         let (tx, collector) = collect::collect(events, watched)?;
         let policy = if self.enforce {

@@ -9,10 +9,13 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::profile::{load_or_default, KernelVersion, Profile, Target};
 use crate::run::Judge;
+use crate::sources::audit_record::Record;
 use crate::sources::event::{Event, Source};
 use crate::sources::file::{self, Format};
 use crate::sources::health::{Health, Shared};
 use crate::sources::logs::{self, Dedupe, Filter, Incoming, LogSources, Wanted};
+use crate::sources::lsm::Live;
+use crate::untrusted::Untrusted;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -101,10 +104,20 @@ pub struct WatchOptions {
     pub metrics: Option<Metrics>,
 }
 
+/// What `watch` shows: a seccomp record's event, or an LSM's refusal record.
+// Nearly everything shown is an event: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub enum Shown {
+    Event(Event),
+    Lsm(Live),
+}
+
 /// The machine's kernel log sources, followed until told to stop.
 pub struct Watch {
     sources: LogSources,
     records: mpsc::Receiver<Incoming>,
+    /// The LSMs' refusal records (AppArmor, SELinux, Landlock).
+    lsm: mpsc::Receiver<Live>,
     filter: Filter,
     container: Option<String>,
     pod: Option<String>,
@@ -119,7 +132,8 @@ impl Watch {
     /// [`Watch::any_active`] says whether one is reading).
     pub fn start(options: WatchOptions) -> std::io::Result<Watch> {
         let (tx, records) = logs::channel();
-        let sources = LogSources::start(options.wanted, tx)?;
+        let (lsm_tx, lsm) = mpsc::sync_channel(logs::QUEUE);
+        let sources = LogSources::start_with_lsm(options.wanted, tx, Some(lsm_tx))?;
         let mut filter = match options.pid {
             Some(pid) => Filter::tree(pid),
             None => Filter::default(),
@@ -129,6 +143,7 @@ impl Watch {
         Ok(Watch {
             sources,
             records,
+            lsm,
             filter,
             container: options.container,
             pod: options.pod,
@@ -173,13 +188,21 @@ impl Watch {
     pub fn pump(
         &mut self,
         stop: &AtomicBool,
-        emit: &mut dyn FnMut(Option<Event>, bool) -> std::io::Result<()>,
+        emit: &mut dyn FnMut(Option<Shown>, bool) -> std::io::Result<()>,
     ) -> std::io::Result<u64> {
         let started = Instant::now();
         let mut dedupe = Dedupe::default();
+        let mut lsm_seen = Dedupe::default();
         let mut shown = 0u64;
         let deadline = self.deadline;
         while !stop.load(Ordering::SeqCst) && deadline.is_none_or(|d| started.elapsed() < d) {
+            while let Ok(live) = self.lsm.try_recv() {
+                if self.wants_lsm(&live, &mut lsm_seen) {
+                    // Rare, and worth seeing at once: flushed.
+                    emit(Some(Shown::Lsm(live)), true)?;
+                    shown += 1;
+                }
+            }
             let incoming = match self.records.recv_timeout(Duration::from_millis(100)) {
                 Ok(i) => i,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -199,10 +222,41 @@ impl Watch {
             if let Some(metrics) = &self.metrics {
                 metrics.count(&event);
             }
-            emit(Some(event), false)?;
+            emit(Some(Shown::Event(event)), false)?;
             shown += 1;
         }
         Ok(shown)
+    }
+
+    /// An LSM record is shown once (audit and kmsg may both read it), and
+    /// only when it passes `--pid`, `--comm` and `--exe` as a seccomp record
+    /// of the same process would; `--container`, `--pod` and `--namespace`
+    /// show none (an LSM record names no container).
+    fn wants_lsm(&mut self, live: &Live, seen: &mut Dedupe) -> bool {
+        let stamped = Record {
+            serial: live.serial,
+            ..Record::default()
+        };
+        if !seen.first(&stamped) {
+            return false;
+        }
+        if self.container.is_some() || self.pod.is_some() || self.namespace.is_some() {
+            return false;
+        }
+        let unfiltered =
+            self.filter.root.is_none() && self.filter.comm.is_none() && self.filter.exe.is_none();
+        let Some(pid) = live.record.pid else {
+            return unfiltered;
+        };
+        let field =
+            |name: &str| lsm_field(&live.record.text, name).map(|v| Untrusted::new(v.into_bytes()));
+        let as_seccomp = Record {
+            pid,
+            comm: field("comm"),
+            exe: field("exe"),
+            ..Record::default()
+        };
+        self.filter.matches(&as_seccomp)
     }
 
     /// `--container`, `--pod`, `--namespace`: a record whose process is gone
@@ -223,6 +277,19 @@ impl Watch {
         drop(self.records);
         self.sources.stop()
     }
+}
+
+/// A `name=value` or `name="value"` field of an LSM record's text.
+fn lsm_field(text: &str, name: &str) -> Option<String> {
+    let at = text
+        .split(' ')
+        .position(|w| w.starts_with(&format!("{name}=")))?;
+    let rest: String = text.split(' ').skip(at).collect::<Vec<_>>().join(" ");
+    let value = &rest[name.len() + 1..];
+    Some(match value.strip_prefix('"') {
+        Some(q) => q.split('"').next().unwrap_or("").to_string(),
+        None => value.split(' ').next().unwrap_or("").to_string(),
+    })
 }
 
 /// How many records of one saved log were read, and how many were not whole.

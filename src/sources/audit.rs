@@ -11,6 +11,7 @@ use super::audit_loss::{self, Missing};
 use super::audit_reader::{self, Chunk, Drops};
 use super::audit_record::{self as parse, Record, AUDIT_SECCOMP};
 use super::health::{Health, Shared};
+use super::lsm::{Assembler, Live};
 use super::netlink::{self, bind, set_opt};
 use crate::error::Unavailable;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
@@ -54,6 +55,10 @@ pub struct AuditSource {
     drops: Drops,
     /// The kernel's audit status at open; `None` when unreadable.
     opened: Option<Status>,
+    /// Where LSM refusal records go, when someone wants them.
+    lsm: Option<mpsc::SyncSender<Live>>,
+    /// Seccomp records are parsed and handed on (not for an LSM-only reader).
+    seccomp: bool,
 }
 
 /// Why the audit source cannot run here.
@@ -111,7 +116,22 @@ impl AuditSource {
             sock,
             drops,
             opened: status().ok(),
+            lsm: None,
+            seccomp: true,
         })
+    }
+
+    /// Also sends the LSM refusal records (AppArmor, SELinux, Landlock) to `tx`;
+    /// never waits for it (a record it has no room for is dropped).
+    pub fn with_lsm(mut self, tx: mpsc::SyncSender<Live>) -> AuditSource {
+        self.lsm = Some(tx);
+        self
+    }
+
+    /// Reads the LSM records only: the machine's seccomp records are not parsed.
+    pub fn lsm_only(mut self, tx: mpsc::SyncSender<Live>) -> AuditSource {
+        self.seccomp = false;
+        self.with_lsm(tx)
     }
 
     /// Reads until `stop` becomes readable (or hangs up) and every record queued
@@ -133,6 +153,10 @@ impl AuditSource {
         };
         let baseline = self.opened.map(|s| s.lost);
         let mut serials = Serials::default();
+        let mut lsm = self
+            .lsm
+            .as_ref()
+            .map(|tx| (tx, Assembler::new(super::event::Source::Audit)));
         let (tx, rx) = mpsc::sync_channel::<Chunk>(audit_reader::CHUNKS_QUEUED);
         std::thread::scope(|scope| {
             let sock = &self.sock;
@@ -150,7 +174,12 @@ impl AuditSource {
                         if let Some(s) = serial_of(payload) {
                             missing.gaps += serials.gap_before(s);
                         }
-                        if kind == AUDIT_SECCOMP {
+                        if let Some((tx, assembler)) = lsm.as_mut() {
+                            for live in assembler.message(kind, payload, Instant::now()) {
+                                let _ = tx.try_send(live);
+                            }
+                        }
+                        if kind == AUDIT_SECCOMP && self.seccomp {
                             match parse::parse_payload(payload) {
                                 Ok(r) => {
                                     received += 1;
@@ -160,6 +189,11 @@ impl AuditSource {
                             }
                         }
                     });
+                }
+                if let Some((tx, assembler)) = lsm.as_mut() {
+                    for live in assembler.expired(Instant::now()) {
+                        let _ = tx.try_send(live);
+                    }
                 }
                 let kernel = (last_status.elapsed() >= STATUS_EVERY).then(|| {
                     last_status = Instant::now();
@@ -181,6 +215,11 @@ impl AuditSource {
             }
             let _ = reader.join();
         });
+        if let Some((tx, assembler)) = lsm.as_mut() {
+            for live in assembler.flush() {
+                let _ = tx.try_send(live);
+            }
+        }
         // The end: what the socket dropped, and what the kernel never delivered.
         let last = status().ok();
         missing.overflowed |= health.get().overflows > 0;

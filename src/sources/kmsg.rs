@@ -9,10 +9,14 @@
 
 use super::audit_record::{self as parse, Record};
 use super::health::{Bound, Health, Shared};
+use super::lsm::{Assembler, Live};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Instant;
 
 pub struct KmsgSource {
     fd: OwnedFd,
+    /// Where LSM refusal records go, when someone wants them.
+    lsm: Option<std::sync::mpsc::SyncSender<Live>>,
 }
 
 impl KmsgSource {
@@ -35,7 +39,14 @@ impl KmsgSource {
         if unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_END) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(KmsgSource { fd })
+        Ok(KmsgSource { fd, lsm: None })
+    }
+
+    /// Also sends the LSM refusal records the kernel printed to `tx`, never
+    /// waiting for it.
+    pub fn with_lsm(mut self, tx: std::sync::mpsc::SyncSender<Live>) -> KmsgSource {
+        self.lsm = Some(tx);
+        self
     }
 
     /// Reads until `stop` becomes readable or hangs up.
@@ -44,7 +55,12 @@ impl KmsgSource {
         let mut buf = vec![0u8; 8192];
         let mut last_serial: Option<u64> = None;
         let mut gaps = 0;
+        let mut lsm = self
+            .lsm
+            .as_ref()
+            .map(|tx| (tx, Assembler::new(super::event::Source::Kmsg)));
         while let Ok(ready) = super::wait::wait(fd, stop, 200) {
+            forward(&mut lsm, |a| a.expired(Instant::now()));
             if ready.stop && !ready.data {
                 break;
             }
@@ -93,7 +109,9 @@ impl KmsgSource {
                         each(r);
                     }
                     Err(parse::Skip::Truncated) => truncated += 1,
-                    Err(parse::Skip::NotSeccomp) => {}
+                    Err(parse::Skip::NotSeccomp) => {
+                        forward(&mut lsm, |a| a.line(line, Instant::now()))
+                    }
                 }
             }
             gaps += lost;
@@ -104,6 +122,19 @@ impl KmsgSource {
                 h.truncated += truncated;
                 tally(h, gaps);
             });
+        }
+        forward(&mut lsm, Assembler::flush);
+    }
+}
+
+/// Hands what the assembler gives on to the LSM records' receiver, if any.
+fn forward(
+    lsm: &mut Option<(&std::sync::mpsc::SyncSender<Live>, Assembler)>,
+    take: impl FnOnce(&mut Assembler) -> Vec<Live>,
+) {
+    if let Some((tx, assembler)) = lsm.as_mut() {
+        for live in take(assembler) {
+            let _ = tx.try_send(live);
         }
     }
 }

@@ -55,6 +55,15 @@ impl LogSources {
     /// Opens the wanted sources now (so nothing logged from here on is missed) and
     /// reads them on threads of their own, sending every record to `tx`.
     pub fn start(wanted: Wanted, tx: mpsc::SyncSender<Incoming>) -> std::io::Result<LogSources> {
+        Self::start_with_lsm(wanted, tx, None)
+    }
+
+    /// As [`LogSources::start`], the LSM refusal records sent to `lsm` too.
+    pub fn start_with_lsm(
+        wanted: Wanted,
+        tx: mpsc::SyncSender<Incoming>,
+        lsm: Option<mpsc::SyncSender<super::lsm::Live>>,
+    ) -> std::io::Result<LogSources> {
         let (stop_read, stop_write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
         let mut sources = LogSources {
@@ -66,6 +75,10 @@ impl LogSources {
         if wanted.audit {
             match audit::start() {
                 Ok(source) => {
+                    let source = match lsm.clone() {
+                        Some(lsm) => source.with_lsm(lsm),
+                        None => source,
+                    };
                     let mut h = audit::initial_health();
                     h.warnings.extend(warnings.iter().cloned());
                     sources.read_on_thread(
@@ -84,6 +97,10 @@ impl LogSources {
         if wanted.kmsg {
             match kmsg::KmsgSource::open() {
                 Ok(source) => {
+                    let source = match lsm.clone() {
+                        Some(lsm) => source.with_lsm(lsm),
+                        None => source,
+                    };
                     let mut h = Health::new(Source::Kmsg);
                     // From the start, and even if it never reads a line: see `kmsg::tally`.
                     h.lost_bound = crate::sources::health::Bound::AtLeast;

@@ -47,8 +47,9 @@ const AT_FDCWD: i32 = -100;
 const X32_BIT: u32 = 0x4000_0000;
 
 impl Refusal {
-    /// The record with the facts only /proc still has (read now).
-    pub fn of(raw: &Refused, time_ms: u64, own_filters: u32) -> Refusal {
+    /// The record with the facts only /proc still has (read now); `container`:
+    /// the caller's paths are in its own root (`/proc/PID/root`), not the host's.
+    pub fn of(raw: &Refused, time_ms: u64, own_filters: u32, container: bool) -> Refusal {
         let arch = if raw.ia32 {
             Arch::X86
         } else if raw.nr & X32_BIT != 0 {
@@ -69,7 +70,7 @@ impl Refusal {
             // The record holds the native argument registers: an ia32 call's
             // are others (bx, cx, …), so its strings are not its arguments.
             path: (!raw.ia32)
-                .then(|| path_facts(raw, arch, &syscall))
+                .then(|| path_facts(raw, arch, &syscall, container))
                 .flatten(),
             caller: caller(raw.pid).or(Some(Caller {
                 uid: raw.uid,
@@ -77,6 +78,7 @@ impl Refusal {
             })),
             lsm: None,
             landlocked: false,
+            device: raw.device.map(device),
         };
         Refusal {
             time_ms,
@@ -98,6 +100,24 @@ impl Refusal {
     }
 }
 
+/// The device cgroup's refusal, with the host's node of that device (its
+/// `DEVNAME` in sysfs: the kernel's own name, not the caller's path).
+fn device(d: crate::bpf::refusals::DeviceRefused) -> layer::Device {
+    let kind = if d.block { "block" } else { "char" };
+    let uevent = format!("/sys/dev/{kind}/{}:{}/uevent", d.major, d.minor);
+    let host_path = std::fs::read_to_string(uevent).ok().and_then(|text| {
+        let name = text.lines().find_map(|l| l.strip_prefix("DEVNAME="))?;
+        Some(format!("/dev/{}", Untrusted::new(name.as_bytes().to_vec())))
+    });
+    layer::Device {
+        block: d.block,
+        major: d.major,
+        minor: d.minor,
+        access: d.access,
+        host_path,
+    }
+}
+
 /// A sysctl's value from /proc/sys (`kernel.yama.ptrace_scope`).
 pub fn read_sysctl(name: &str) -> Option<i64> {
     let path = format!("/proc/sys/{}", name.replace('.', "/"));
@@ -106,7 +126,7 @@ pub fn read_sysctl(name: &str) -> Option<i64> {
 
 /// The path argument of a path call, with its mode and owner (the last
 /// component not followed; relative paths through the caller's cwd or dirfd).
-fn path_facts(raw: &Refused, arch: Arch, syscall: &str) -> Option<PathFacts> {
+fn path_facts(raw: &Refused, arch: Arch, syscall: &str, container: bool) -> Option<PathFacts> {
     let kinds = kinds(arch, syscall)?;
     let at = kinds.iter().take(2).position(|k| *k == ArgKind::Path)?;
     let bytes = &raw.strings[at];
@@ -115,7 +135,11 @@ fn path_facts(raw: &Refused, arch: Arch, syscall: &str) -> Option<PathFacts> {
     }
     let text = String::from_utf8_lossy(bytes);
     let base = if text.starts_with('/') {
-        String::new()
+        if container {
+            format!("/proc/{}/root", raw.pid)
+        } else {
+            String::new()
+        }
     } else if at == 1 && kinds[0] == ArgKind::DirFd && raw.args[0] as i32 != AT_FDCWD {
         format!("/proc/{}/fd/{}/", raw.pid, raw.args[0] as i32)
     } else {
@@ -231,6 +255,14 @@ fn serialize_finding<M: SerializeMap>(m: &mut M, f: &Finding) -> Result<(), M::E
             &serde_json::json!({"lsm": r.lsm.to_string(), "operation": r.operation,
                 "subject": r.subject, "object": r.object, "record": r.text}),
         )?;
+    }
+    if let Some(d) = &f.device {
+        let mut device = serde_json::json!({"type": d.kind().to_string(), "major": d.major,
+            "minor": d.minor, "access": d.access_letters()});
+        if let Some(p) = &d.host_path {
+            device["host_path"] = p.clone().into();
+        }
+        m.serialize_entry("device", &device)?;
     }
     if let Some(n) = f.other_filters {
         m.serialize_entry("other_filters", &n)?;

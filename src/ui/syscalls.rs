@@ -25,10 +25,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         .take(body)
         .map(|(pos, &i)| (pos, &app.rows[i]))
         .collect();
-    let columns = Columns::measure(&shown, area.width);
-    let rows = shown
+    // The layers of each row, once another layer than the profile refused a call.
+    let others: Option<Vec<Vec<String>>> = shown
         .iter()
-        .map(|&(pos, r)| columns.row(r, pos == app.selected, theme));
+        .map(|(_, r)| app.row_layers(&r.syscall))
+        .collect();
+    let (columns, layers) = Columns::measure(&shown, others.as_deref(), area.width);
+    let rows = shown.iter().enumerate().map(|(at, &(pos, r))| {
+        let layer = layers.as_ref().map(|l| l[at].as_str());
+        columns.row(r, layer, pos == app.selected, theme)
+    });
     frame.render_widget(
         Table::new(rows, columns.widths())
             .header(Row::new(columns.names()).style(theme.title()))
@@ -71,6 +77,16 @@ fn empty_line(app: &App, theme: &Theme) -> Line<'static> {
         Line::styled(format!(" ⚠ {why} "), theme.bad())
     } else if let Some((_, line)) = app.run.interference.first() {
         Line::styled(format!(" ⚠ {line} "), theme.bad())
+    } else if clean && !app.run.refused.is_empty() {
+        // The profile is not the cause, but the run is not clean either.
+        let calls: u64 = app.run.refused.iter().map(|(_, hits)| hits).sum();
+        Line::styled(
+            format!(
+                " no seccomp denial; {} refused by other layers (Detail) ",
+                crate::profile::lint::plural(calls as usize, "call", "calls")
+            ),
+            theme.bad(),
+        )
     } else if clean {
         Line::styled(
             format!(
@@ -99,7 +115,7 @@ const POD_MAX: u16 = 40;
 const POD_MIN: u16 = 8;
 
 /// The columns' widths, from the rows on screen, so that the processes get the
-/// room left; narrow panes drop the arch, the pods and the processes.
+/// room left; narrow panes drop the arch, the layers, the pods and the processes.
 struct Columns {
     wide: bool,
     /// The time of the last call fits too.
@@ -110,12 +126,21 @@ struct Columns {
     verdict: u16,
     you: u16,
     you_short: u16,
-    /// 0: no row on screen names a pod (no pod column).
+    /// The layers column, when shown (another layer refused a call, and it fits).
+    layer: Option<u16>,
+    /// 0: no row on screen names a pod, or the pods do not fit (no pod column).
     pod: u16,
 }
 
 impl Columns {
-    fn measure(shown: &[(usize, &crate::app::Row)], width: u16) -> Columns {
+    /// The columns, and the layers' cells when their column fits: in full
+    /// (`seccomp+cap:SYS_ADMIN`), else with the profile's share left implied
+    /// (`+cap:SYS_ADMIN`), else not at all.
+    fn measure(
+        shown: &[(usize, &crate::app::Row)],
+        others: Option<&[Vec<String>]>,
+        width: u16,
+    ) -> (Columns, Option<Vec<String>>) {
         let widest = |f: &dyn Fn(&crate::app::Row) -> usize, header: usize| {
             shown
                 .iter()
@@ -133,31 +158,50 @@ impl Columns {
             verdict: widest(&|r| r.verdict().chars().count(), 7),
             you: widest(&|r| r.decision.label().chars().count(), 3),
             you_short: widest(&|r| r.decision.short().chars().count(), 3),
+            layer: None,
             pod: 0,
         };
         let procs = widest(&|r| procs_of(r).chars().count(), 5);
         // Six gaps between seven columns, seven for the time of the last call: the
         // processes keep the time's room when both do not fit.
-        let fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
+        let mut fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
         let room = width.saturating_sub(2);
-        if shown.iter().any(|(_, r)| !r.pods.is_empty()) {
+        let mut cells = None;
+        for form in [full as fn(&[String]) -> String, compact] {
+            let Some(layers) = others.filter(|_| c.wide).map(|o| o.iter().map(|v| form(v))) else {
+                break;
+            };
+            let layers: Vec<String> = layers.collect();
+            let layer = layers
+                .iter()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(5) as u16;
+            // Shown when the processes keep a few columns beside it.
+            if fixed + layer + 1 + 5 <= room {
+                c.layer = Some(layer);
+                fixed += layer + 1;
+                cells = Some(layers);
+                break;
+            }
+        }
+        if c.wide && shown.iter().any(|(_, r)| !r.pods.is_empty()) {
             // The pods take what the other columns leave (the processes keep 5),
             // or show nowhere but the Detail pane when that is too little.
             let left = room.saturating_sub(fixed + 5 + 1);
             let want = widest(&|r| pods_of(r, usize::MAX).chars().count(), 3);
-            c.pod = if left >= POD_MIN {
-                want.min(POD_MAX).min(left)
-            } else {
-                0
-            };
+            if left >= POD_MIN {
+                c.pod = want.min(POD_MAX).min(left);
+                fixed += c.pod + 1;
+            }
         }
-        let pod = if c.pod > 0 { c.pod + 1 } else { 0 };
-        c.last = fixed + pod + procs + 8 <= room;
-        c
+        c.last = fixed + procs + 8 <= room;
+        (c, cells)
     }
 
     fn widths(&self) -> Vec<Constraint> {
-        let mut widths = if self.wide {
+        let mut widths: Vec<Constraint> = if self.wide {
             vec![
                 Constraint::Length(1),
                 Constraint::Length(self.syscall),
@@ -166,6 +210,11 @@ impl Columns {
                 Constraint::Length(self.verdict),
                 Constraint::Length(self.you),
             ]
+            .into_iter()
+            .chain(self.layer.map(Constraint::Length))
+            .chain((self.pod > 0).then_some(Constraint::Length(self.pod)))
+            .chain([Constraint::Min(5)])
+            .collect()
         } else {
             vec![
                 Constraint::Length(1),
@@ -175,12 +224,6 @@ impl Columns {
                 Constraint::Length(self.you_short),
             ]
         };
-        if self.wide {
-            if self.pod > 0 {
-                widths.push(Constraint::Length(self.pod));
-            }
-            widths.push(Constraint::Min(5));
-        }
         if self.wide && self.last {
             widths.push(Constraint::Length(7));
         }
@@ -192,17 +235,20 @@ impl Columns {
             return vec!["", "syscall", "hits", "profile", "you"];
         }
         let mut names = vec!["", "syscall", "arch", "hits", "profile", "you"];
-        if self.pod > 0 {
-            names.push("pod");
-        }
+        names.extend(self.layer.map(|_| "layer"));
+        names.extend((self.pod > 0).then_some("pod"));
         names.push("procs");
-        if self.last {
-            names.push("last");
-        }
+        names.extend(self.last.then_some("last"));
         names
     }
 
-    fn row(&self, r: &crate::app::Row, selected: bool, theme: &Theme) -> Row<'static> {
+    fn row(
+        &self,
+        r: &crate::app::Row,
+        layer: Option<&str>,
+        selected: bool,
+        theme: &Theme,
+    ) -> Row<'static> {
         let decision_style = match r.decision {
             UserDecision::AllowedNow => theme.good(),
             UserDecision::StillDenied => theme.bad(),
@@ -217,6 +263,14 @@ impl Columns {
                 Cell::from(r.verdict()).style(theme.bad()),
                 Cell::from(r.decision.label()).style(decision_style),
             ]);
+            if let (Some(_), Some(layer)) = (self.layer, layer) {
+                let style = if layer.contains('+') {
+                    theme.warn()
+                } else {
+                    theme.dim()
+                };
+                cells.push(Cell::from(layer.to_string()).style(style));
+            }
             if self.pod > 0 {
                 cells.push(Cell::from(pods_of(r, self.pod as usize)));
             }
@@ -270,6 +324,23 @@ fn bootstrap_line(group: &crate::app::BootstrapGroup, shown: bool, room: usize) 
         }
     }
     line + &end
+}
+
+/// A row's layers in full: `seccomp`, `seccomp+cap:SYS_ADMIN`.
+fn full(others: &[String]) -> String {
+    std::iter::once("seccomp")
+        .chain(others.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// A row's layers in short: `seccomp`, or what refuses it besides (`+cap:SYS_ADMIN`).
+fn compact(others: &[String]) -> String {
+    if others.is_empty() {
+        "seccomp".into()
+    } else {
+        format!("+{}", others.join("+"))
+    }
 }
 
 /// The pod of the row's first call (`namespace/pod/container`, escaped), and

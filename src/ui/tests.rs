@@ -790,3 +790,63 @@ fn detail_two_call_sites_each_with_its_count() {
         "{s}"
     );
 }
+
+/// Another layer's refusal, as the run's watcher reports it (`nr` is the
+/// syscall's number on x86_64).
+fn layer_refusal(syscall: &str, nr: u32, failed_caps: u64) -> Msg {
+    let crate::sources::refusal::Watch::Refused(mut r) =
+        crate::app::layers_refused_for_tests(syscall, failed_caps)
+    else {
+        unreachable!()
+    };
+    r.nr = nr;
+    Msg::Layer(crate::sources::refusal::Watch::Refused(r))
+}
+
+/// Once another layer refused a call, the table names each row's layers:
+/// `seccomp` alone, or with the capability that refuses the call too, in full
+/// where there is room, in short where there is less; a narrow screen drops
+/// the column.
+#[test]
+fn the_layer_column_names_each_row_s_layers_160x40() {
+    let mut app = busy(false);
+    let before = screen(&app, 160, 40);
+    assert!(!before.contains(" layer "), "no column yet:\n{before}");
+    app.update(layer_refusal("mount", 165, 1 << 21));
+    app.update(layer_refusal("kill", 62, 1 << 5));
+    let text = screen(&app, 160, 40);
+    for want in [" layer ", "seccomp+cap:SYS_ADMIN", "seccomp "] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    // kill has no row (the profile allows it): its refusal is in the Detail pane.
+    assert!(!text.contains("cap:KILL "), "{text}");
+    assert!(
+        text.contains("kill 1× EPERM: capability: CAP_KILL"),
+        "{text}"
+    );
+    snap!(text);
+    let less = screen(&app, 120, 40);
+    assert!(less.contains(" +cap:SYS_ADMIN "), "{less}");
+    assert!(!less.contains("seccomp+"), "{less}");
+    let narrow = screen(&app, 58, 24);
+    assert!(!narrow.contains(" layer "), "{narrow}");
+    assert!(narrow.contains("mount"), "{narrow}");
+}
+
+/// The profile would deny nothing, but another layer refused calls: the empty
+/// table does not call the run clean.
+#[test]
+fn a_run_only_other_layers_refused_is_not_called_clean() {
+    let mut app = app(false);
+    app.update(Msg::Started { pid: 4242 });
+    app.update(layer_refusal("kill", 62, 1 << 5));
+    app.update(Msg::Exited(WorkloadExit::Exited(1)));
+    let text = screen(&app, 120, 40);
+    assert!(!text.contains("clean run"), "{text}");
+    for want in [
+        "no seccomp denial; 1 call refused by other layers (Detail)",
+        "kill 1× EPERM: capability: CAP_KILL",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+}

@@ -24,6 +24,31 @@ pub const WORKLOAD: &str = "mkdir /tmp/x && echo made";
 /// Calls getppid `argv[1]` times: a known number of calls for coverage to count.
 pub const GETPPIDS: &str = include_str!("../fixtures/getppids.c");
 
+/// `devnode PATH MAJOR MINOR`: makes a char device node, opens it, says how each went.
+pub const DEVNODE: &str = include_str!("../fixtures/devnode.c");
+
+/// What the cover images hold besides the test image: the helpers, and chown.
+pub fn cover_helpers() -> Vec<PathBuf> {
+    vec![
+        super::util::cc("getppids", GETPPIDS),
+        super::util::cc("own-listener", super::run::OWN_LISTENER),
+        super::util::cc("devnode", DEVNODE),
+        PathBuf::from("/usr/bin/chown"),
+        PathBuf::from("/usr/bin/setarch"),
+    ]
+}
+
+/// A host device no container runtime gives by default, and harmless to open:
+/// its path and major:minor.
+pub fn ungiven_device() -> (&'static str, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let path = "/dev/loop-control";
+    let rdev = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("the device tests open {path} (modprobe loop): {e}"))
+        .rdev();
+    (path, libc::major(rdev), libc::minor(rdev))
+}
+
 /// `run --rm --network none OPTIONS IMAGE sh -c SCRIPT`: a client's arguments that
 /// run `script` in the test image.
 pub fn run_script<'a>(options: &[&'a str], script: &'a str) -> Vec<&'a str> {
@@ -193,6 +218,30 @@ impl Client {
             Client::Podman { .. } => podman::cover_image(),
         }
     }
+
+    /// The test image plus [`STACK_PROGRAM`] in its /bin.
+    fn stack_image(self) -> &'static str {
+        match self {
+            Client::Docker => docker::stack_image(),
+            Client::Podman { .. } => podman::stack_image(),
+        }
+    }
+}
+
+/// The program whose stack the container test checks: stacks.rs's `main` →
+/// `do_setup` → `make_cache_dir` → `mkdir`, built `-O2 -g -fomit-frame-pointer`,
+/// under a name the host has nowhere.
+pub const STACK_PROGRAM: &str = "eperm-stack-in-image";
+
+/// [`STACK_PROGRAM`], built now in a directory removed once the image is made:
+/// the image's copy is the only one left.
+pub fn stack_program(dir: &Path) -> PathBuf {
+    super::stacks::build(
+        dir,
+        STACK_PROGRAM,
+        &[("cache.c", super::stacks::CACHE_C)],
+        &[],
+    )
 }
 
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -557,6 +606,266 @@ fn a_container_s_own_listener_is_said_to_fail_because_of_eperm(client: Client) {
     assert!(!stderr(&out).contains("eperm holds"), "{}", stderr(&out));
 }
 
+/// Issue 29 in a container (notify): a denied mkdir's stack names the image's
+/// program, read through the process (`/proc/PID/map_files`), its functions in
+/// order with the call's file and line, the object being the path inside the
+/// container. The host has no file of that name, and the build directory is gone.
+fn a_container_s_stack_names_the_image_s_program(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.json", DENY_MKDIR);
+    let log = dir.path().join("events.jsonl");
+    let image = client.stack_image();
+    let inside = format!("/bin/{STACK_PROGRAM}");
+    for host in [Path::new(&inside), &Path::new("/usr").join(&inside[1..])] {
+        assert!(!host.exists(), "the host must not have {}", host.display());
+    }
+    let out = client
+        .eperm()
+        .args(["--no-tui", "--mode", "notify", "-p"])
+        .arg(&profile)
+        .args(["--events", log.to_str().unwrap(), "--"])
+        .args(client.run_args(image, &[], &[STACK_PROGRAM, "/cache"]))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let seen = events(&log);
+    let mkdir = seen
+        .iter()
+        .find(|e| e["syscall"] == "mkdir" && e["comm"] == STACK_PROGRAM[..15])
+        .unwrap_or_else(|| panic!("{client:?}: no mkdir of the program in {seen:?}"));
+    let stack = mkdir["stack"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no stack: {mkdir}"));
+    let own: Vec<(&str, &str, u64)> = stack
+        .iter()
+        .filter(|f| f["object"] == inside.as_str())
+        .map(|f| {
+            let file = f["file"].as_str().unwrap_or("");
+            let function = f["function"].as_str().unwrap_or("");
+            (
+                function,
+                file.rsplit('/').next().unwrap(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .filter(|f| !f.0.is_empty() && f.0 != "_start")
+        .collect();
+    let line = super::stacks::call_line(super::stacks::CACHE_C);
+    assert_eq!(
+        own,
+        [
+            ("make_cache_dir", "cache.c", line),
+            ("do_setup", "cache.c", own.get(1).map_or(0, |f| f.2)),
+            ("main", "cache.c", own.get(2).map_or(0, |f| f.2)),
+        ],
+        "{client:?}: {mkdir}"
+    );
+    assert_has(
+        &stderr(&out),
+        &format!("from make_cache_dir (cache.c:{line}) ← do_setup ← main"),
+    );
+}
+
+/// Records the container `run` (a client's run arguments) under `profile`
+/// three ways: in the kernel (the default with -o), with --trap, and without
+/// eBPF (EPERM_COVERAGE=notify); each says how it recorded, the container runs
+/// each time (printing `made`), and all three write the same profile, returned.
+fn recorded_alike(client: Client, dir: &Path, profile: &str, run: &[String]) -> String {
+    let base = write(dir, "base.json", profile);
+    let record = |name: &str, extra: &[&str], env: Option<(&str, &str)>| {
+        let out_path = dir.join(name);
+        let mut command = client.eperm();
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let out = command
+            .args(["-p", base.to_str().unwrap()])
+            .args(["-o", out_path.to_str().unwrap()])
+            .args(extra)
+            .arg("--")
+            .args(run)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "made\n", "{client:?}: {}", stderr(&out));
+        (stderr(&out), std::fs::read_to_string(&out_path).unwrap())
+    };
+    let (err, counted) = record("counted.json", &[], None);
+    assert_has(&err, "eperm: recorded in the kernel (eBPF)");
+    let (err, trapped) = record("trapped.json", &["--trap"], None);
+    assert_has(
+        &err,
+        "eperm: recorded by trapping each call (notify): --trap",
+    );
+    assert_eq!(counted, trapped, "{client:?}: counted vs trapped");
+    let (err, no_ebpf) = record("no-ebpf.json", &[], Some(("EPERM_COVERAGE", "notify")));
+    assert_has(
+        &err,
+        "eperm: recorded by trapping each call (notify): EPERM_COVERAGE=notify",
+    );
+    assert_eq!(
+        counted, no_ebpf,
+        "{client:?}: counted vs trapped without eBPF"
+    );
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+    counted
+}
+
+/// Under a deny-everything profile a container recorded in the kernel writes
+/// the profile a trapped recording writes: the workload's calls in one rule,
+/// the runtime's start-up calls in their commented rule; the plain client runs
+/// the container under it.
+fn a_kernel_recording_writes_the_trapped_profile(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let counted = recorded_alike(client, dir.path(), DENY_ALL, &client.run_sh(&[], WORKLOAD));
+    let profile: Value = serde_json::from_str(&counted).unwrap();
+    let rules = profile["syscalls"].as_array().unwrap();
+    let commented = |text: &str| {
+        rules
+            .iter()
+            .find(|r| r["comment"].as_str().unwrap_or("").contains(text))
+            .unwrap_or_else(|| panic!("a rule commented {text:?}: {counted}"))
+    };
+    let start_up = commented(&format!("container runtime ({})", client.runtime()));
+    let workload = commented("recorded by eperm from");
+    let has = |rule: &Value, name: &str| rule["names"].as_array().unwrap().contains(&name.into());
+    assert!(
+        has(workload, "mkdir") && !has(start_up, "mkdir"),
+        "{counted}"
+    );
+    assert!(
+        client.bootstrap_names().iter().any(|n| has(start_up, n)),
+        "{counted}"
+    );
+
+    let opt = format!("seccomp={}", dir.path().join("counted.json").display());
+    let ok = client.client_to_succeed(&client.run_sh(&["--security-opt", &opt], WORKLOAD));
+    assert_success(&ok);
+    assert_eq!(stdout(&ok), "made\n");
+}
+
+/// Docker's default profile allows personality only with a few values:
+/// `setarch -R` (ADDR_NO_RANDOMIZE) is refused by argument. Counted in the
+/// kernel, the sampled value is judged as the trapped call is, so both
+/// recordings allow personality, and the plain client runs the container
+/// under what was written (and not under the default profile).
+fn a_kernel_recording_judges_argument_values_as_trapping_does(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "setarch -R true && echo made";
+    let run = client.run_args(client.cover_image(), &[], &["sh", "-c", script]);
+    let default = eperm::profile::DEFAULT_PROFILE;
+    let counted = recorded_alike(client, dir.path(), default, &run);
+    let profile: Value = serde_json::from_str(&counted).unwrap();
+    let unconditional = profile["syscalls"].as_array().unwrap().iter().any(|r| {
+        r["names"]
+            .as_array()
+            .unwrap()
+            .contains(&"personality".into())
+            && r["args"].is_null()
+    });
+    assert!(unconditional, "{client:?}: {counted}");
+
+    let run_under = |profile: &Path| {
+        let opt = format!("seccomp={}", profile.display());
+        let options = ["--security-opt", opt.as_str()];
+        client.client(&client.run_args(client.cover_image(), &options, &["sh", "-c", script]))
+    };
+    assert!(!run_under(&dir.path().join("base.json")).status.success());
+    let ok = run_under(&dir.path().join("counted.json"));
+    assert_success(&ok);
+    assert_eq!(stdout(&ok), "made\n");
+}
+
+/// `eperm CLIENT --no-tui --events FILE -- run … IMAGE sh -c SCRIPT` of the
+/// cover image: its output and the layer watcher's lines.
+fn run_layered(client: Client, dir: &Path, options: &[&str], script: &str) -> (Output, Vec<Value>) {
+    let log = dir.join("events.jsonl");
+    let out = client
+        .eperm()
+        .args(["--no-tui", "--events", log.to_str().unwrap(), "--"])
+        .args(client.run_args(client.cover_image(), options, &["sh", "-c", script]))
+        .output()
+        .unwrap();
+    let layered = events(&log)
+        .into_iter()
+        .filter(|e| e["source"] == "ebpf")
+        .collect();
+    (out, layered)
+}
+
+/// Issue 27 in a container: a call refused for want of a capability the
+/// container was not given names it, with the fix for docker, podman and
+/// Kubernetes (and not "run as root": the container's root lacks it too).
+fn a_dropped_capability_is_named_with_its_container_fixes(client: Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, layered) = run_layered(client, dir.path(), &["--cap-drop", "ALL"], "chown 1 /tmp");
+    let summary = stderr(&out);
+    assert_eq!(layered.len(), 1, "{client:?}: {layered:#?}\n{summary}");
+    let chown = &layered[0];
+    assert_eq!(chown["syscall"], "fchownat", "{chown}");
+    assert_eq!(chown["layer"], "capability", "{chown}");
+    assert_eq!(chown["capabilities"], serde_json::json!(["CAP_CHOWN"]));
+    assert_eq!(chown["comm"], "chown");
+    assert_eq!(chown["path"]["path"], "/tmp", "{chown}");
+    let fix = chown["fix"].as_str().unwrap();
+    for part in [
+        "docker run --cap-add CHOWN",
+        "podman run --cap-add CHOWN",
+        r#"securityContext.capabilities.add: ["CHOWN"]"#,
+    ] {
+        assert!(fix.contains(part), "{part} in {fix}");
+    }
+    assert!(!fix.contains("run as root"), "{fix}");
+    assert_has(&summary, "capability: CAP_CHOWN");
+    assert!(!summary.contains("not watched"), "{summary}");
+}
+
+/// A device node the container makes but was not given: its open is refused
+/// by the device cgroup, named `devices` with the device and the fixes; given
+/// with `--device`, the same open works and nothing is reported (a clean run).
+fn a_device_it_was_not_given_is_the_device_cgroup_s_refusal(client: Client) {
+    let (host, major, minor) = ungiven_device();
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("devnode /tmp/node {major} {minor}");
+    // podman's default capabilities lack CAP_MKNOD.
+    let (out, layered) = run_layered(client, dir.path(), &["--cap-add", "MKNOD"], &script);
+    let summary = stderr(&out);
+    assert_eq!(
+        stdout(&out),
+        "mknod: ok\nopen: Operation not permitted\n",
+        "{client:?}: {summary}"
+    );
+    assert_eq!(layered.len(), 1, "{client:?}: {layered:#?}\n{summary}");
+    let open = &layered[0];
+    assert_eq!(open["syscall"], "openat", "{open}");
+    assert_eq!(open["errno"], "EPERM");
+    assert_eq!(open["layer"], "devices", "{open}");
+    assert_eq!(
+        open["device"],
+        serde_json::json!({"type": "c", "major": major, "minor": minor, "access": "r",
+            "host_path": host})
+    );
+    let fix = open["fix"].as_str().unwrap();
+    for part in [
+        format!("--device {host}"),
+        format!("--device-cgroup-rule 'c {major}:{minor} r'"),
+        "linux.resources.devices".to_string(),
+    ] {
+        assert!(fix.contains(&part), "{part} in {fix}");
+    }
+    assert_has(&summary, &format!("devices: c {major}:{minor}"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("devnode {host} {major} {minor}");
+    let (out, layered) = run_layered(client, dir.path(), &["--device", host], &script);
+    let summary = stderr(&out);
+    assert_success(&out);
+    assert_eq!(stdout(&out), "open: ok\n", "{client:?}: {summary}");
+    assert_eq!(layered, Vec::<Value>::new(), "{client:?}: {summary}");
+    assert!(!summary.contains("another layer"), "{summary}");
+    assert!(!summary.contains("not watched"), "{summary}");
+}
+
 /// One #[test] per client for a case: `each_client!(case(args) as name: docker, ...)`
 /// makes `name::docker` and so on, each calling `case(client, args)`.
 macro_rules! each_client {
@@ -608,3 +917,8 @@ each_client!(refuses_runs_it_cannot_follow(): docker, podman);
 each_client!(in_the_tui_allow_then_rerun_is_clean(): docker, podman);
 each_client!(coverage_counts_a_container_s_calls_exactly_and_the_runtime_s_apart(): docker, podman_crun, podman_runc);
 each_client!(a_container_s_own_listener_is_said_to_fail_because_of_eperm(): docker, podman_crun, podman_runc);
+each_client!(a_container_s_stack_names_the_image_s_program(): docker, podman_crun, podman_runc);
+each_client!(a_kernel_recording_writes_the_trapped_profile(): docker, podman_crun, podman_runc);
+each_client!(a_kernel_recording_judges_argument_values_as_trapping_does(): docker, podman_crun, podman_runc);
+each_client!(a_dropped_capability_is_named_with_its_container_fixes(): docker, podman);
+each_client!(a_device_it_was_not_given_is_the_device_cgroup_s_refusal(): docker, podman_crun, podman_runc);

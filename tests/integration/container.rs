@@ -168,6 +168,58 @@ fn oci_bundle_reports_and_saves_into_config_json() {
     assert_eq!(stdout(&ok), "made\n");
 }
 
+/// `oci --save` records in the kernel, and writes into config.json what a
+/// trapped recording (`--trap`) of the same bundle writes; runc alone then runs it.
+#[test]
+fn oci_save_records_in_the_kernel_as_trapping_does() {
+    require_root("runc needs root");
+    let deny_all = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": []
+    });
+    let id = format!("eperm-ocik-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let script = "mkdir /tmp/x && rmdir /tmp/x && echo made";
+    let bundle = bundle(dir.path(), script, deny_all);
+    let config = bundle.join("config.json");
+    let original = std::fs::read(&config).unwrap();
+    let mut saved = Vec::new();
+    for (how, extra) in [
+        ("recorded in the kernel (eBPF)", None),
+        (
+            "recorded by trapping each call (notify): --trap",
+            Some("--trap"),
+        ),
+    ] {
+        std::fs::write(&config, &original).unwrap();
+        let out = eperm()
+            .args(["oci", "--save", "--id", &id])
+            .args(extra)
+            .arg(&bundle)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "made\n", "{}", stderr(&out));
+        assert_has(&stderr(&out), &format!("eperm: {how}"));
+        let ok = runc_run(&bundle, &id);
+        let _ = Command::new("runc")
+            .args(["delete", "--force", &id])
+            .output();
+        assert_success(&ok);
+        assert_eq!(stdout(&ok), "made\n");
+        saved.push(std::fs::read_to_string(&config).unwrap());
+    }
+    assert_eq!(saved[0], saved[1], "counted vs trapped");
+    let written: Value = serde_json::from_str(&saved[0]).unwrap();
+    let rules = written["linux"]["seccomp"]["syscalls"].to_string();
+    assert!(
+        rules.contains("\"mkdir\"") && rules.contains("\"capset\""),
+        "{rules}"
+    );
+}
+
 /// A runtime that never hands the listener over (here: a client that only
 /// sleeps) must not hang eperm: the run ends with an error naming the cause.
 /// Issue 26's attack on the wrapper, end to end: an image's `ENV
@@ -279,7 +331,8 @@ fn a_runtime_that_never_hands_over_ends_the_run_with_a_hint() {
             id: ContainerId::Known("never-handed-over".into()),
         },
         handoff_timeout: Duration::from_secs(1),
-        coverage: None,
+        below: Err("not below a cgroup of eperm's".into()),
+        counted: false,
     };
     let started = Instant::now();
     let result = launch::run(launch, sup, &LogOptions::default(), Default::default());
@@ -484,17 +537,28 @@ fn docker_save_prints_its_diff_and_the_report_reruns_it() {
     assert_eq!(stdout(&ran), "made\n", "{rerun}");
 }
 
-/// The test image plus the getppid and own-listener helpers, built once on the
+/// The test image plus the getppid and own-listener helpers and setarch, built once on the
 /// wrapper's dockerd.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
         let image = "eperm-test:cover";
-        let helpers = [
-            cc("getppids", GETPPIDS),
-            cc("own-listener", super::run::OWN_LISTENER),
-        ];
-        import_image(docker_host(), image, &helpers);
+        import_image(docker_host(), image, &super::clients::cover_helpers());
+        image
+    })
+}
+
+/// The test image plus clients.rs's stack program, on the wrapper's dockerd.
+pub(super) fn stack_image() -> &'static str {
+    static BUILT: OnceLock<&'static str> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let image = "eperm-test:stack";
+        let build = tempfile::tempdir().unwrap();
+        import_image(
+            docker_host(),
+            image,
+            &[super::clients::stack_program(build.path())],
+        );
         image
     })
 }
@@ -570,6 +634,90 @@ fn oci_coverage_counts_the_bundle_s_calls_exactly() {
     // The bundle's own config is left as it was.
     assert_eq!(read_json(&config), doc);
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
+/// Issue 27 under runc alone: the bundle's capabilities (runc spec's three,
+/// and CAP_MKNOD) and its device list (runc's defaults) refuse a chown and the
+/// open of a device node it made; both are named, the device cgroup's with
+/// its OCI fix.
+#[test]
+fn oci_names_the_capability_and_the_device_cgroup_that_refused() {
+    require_root("runc needs root");
+    let (_, major, minor) = super::clients::ungiven_device();
+    let dir = tempfile::tempdir().unwrap();
+    let seccomp = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    let script = format!("chown 1 /tmp; devnode /tmp/node {major} {minor}");
+    let bundle = bundle(dir.path(), &script, seccomp);
+    for program in super::clients::cover_helpers() {
+        let to = bundle.join("rootfs/bin").join(program.file_name().unwrap());
+        std::fs::copy(&program, to).unwrap();
+    }
+    let config = bundle.join("config.json");
+    let mut doc = read_json(&config);
+    for set in ["bounding", "effective", "permitted"] {
+        let caps = doc["process"]["capabilities"][set].as_array_mut().unwrap();
+        caps.push("CAP_MKNOD".into());
+        assert!(
+            !caps.contains(&"CAP_CHOWN".into()),
+            "runc spec's caps changed"
+        );
+    }
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let log = dir.path().join("events.jsonl");
+    let out = eperm()
+        .args(["oci", "--no-tui", "--events", log.to_str().unwrap()])
+        .arg(&bundle)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let summary = stderr(&out);
+    assert_eq!(
+        stdout(&out),
+        "mknod: ok\nopen: Operation not permitted\n",
+        "{summary}"
+    );
+    let layered: Vec<Value> = events(&log)
+        .into_iter()
+        .filter(|e| e["source"] == "ebpf")
+        .collect();
+    let layers: Vec<(&str, &str)> = layered
+        .iter()
+        .map(|e| (e["syscall"].as_str().unwrap(), e["layer"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        layers,
+        [("fchownat", "capability"), ("openat", "devices")],
+        "{layered:#?}"
+    );
+    assert_eq!(layered[0]["capabilities"], serde_json::json!(["CAP_CHOWN"]));
+    assert_has(&summary, "capability: CAP_CHOWN");
+    assert_has(&summary, &format!("devices: c {major}:{minor}"));
+    assert_has(
+        &summary,
+        &format!(r#""type": "c", "major": {major}, "minor": {minor}, "access": "r""#),
+    );
+    assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
+}
+
+/// With the watcher turned off, a container runs as before (below no cgroup
+/// of eperm's) and the summary says its other layers were not watched.
+#[test]
+fn a_container_s_layers_turned_off_are_said_not_watched() {
+    let mut args = vec!["--no-tui", "--"];
+    args.extend(run_script(&[], "echo ran"));
+    let out = eperm()
+        .env("DOCKER_HOST", docker_host())
+        .env("EPERM_LAYERS", "off")
+        .arg("docker")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(stdout(&out), "ran\n");
+    assert_has(
+        &stderr(&out),
+        "other layers: not watched (EPERM_LAYERS=off)",
+    );
 }
 
 #[test]

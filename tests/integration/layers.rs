@@ -4,7 +4,7 @@
 //! and in the summary, by the kernel's own evidence (eBPF on `sys_exit` and
 //! `cap_capable`). Root only: the workload gets a cgroup, the watcher is BPF.
 
-use super::util::{cc, events, require_root, stderr};
+use super::util::{cc, events, require_root, stderr, stdout};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
@@ -218,6 +218,23 @@ fn a_program_that_restricts_itself_with_landlock_is_refused_by_landlock() {
     assert_eq!(open["lsm"]["lsm"], "landlock");
     assert_eq!(open["errno"], "EACCES");
     assert!(stderr(&out).contains("lsm: landlock"), "{}", stderr(&out));
+    // Landlock writes its audit record (Linux 6.15) only while audit is enabled
+    // (`auditctl -e 1`): then the record is the evidence, with its domain.
+    if audit_enabled() {
+        assert_eq!(open["lsm"]["operation"], "fs.read_file", "{open}");
+        assert_ne!(open["lsm"]["subject"], "", "the domain: {open}");
+        assert_eq!(open["lsm"]["object"], "/etc/hostname", "{open}");
+    } else {
+        println!(
+            "audit is disabled here: Landlock wrote no record; the restriction was the evidence"
+        );
+        assert_eq!(open["lsm"]["record"], "", "{open}");
+    }
+}
+
+/// The kernel's audit is enabled (eperm's own AUDIT_GET says).
+fn audit_enabled() -> bool {
+    eperm::sources::audit::status().is_ok_and(|s| s.enabled != 0)
 }
 
 const OWN_FILTER: &str = r#"
@@ -349,4 +366,201 @@ fn import_says_lsm_records_are_not_the_profile_s_and_allows_only_seccomp_s() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `watch --no-tui --source kmsg ARGS…` while the fixture's records are
+/// written to the kernel log as the kernel prints them; its stdout lines until
+/// `enough` says so.
+fn watch_kmsg_fixture(args: &[&str], enough: &dyn Fn(&[String]) -> bool) -> Vec<String> {
+    use std::io::{BufRead, Write};
+    require_root("writing records to /dev/kmsg");
+    let mut watch = super::util::eperm()
+        .args(["watch", "--no-tui", "--source", "kmsg", "--duration", "120"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its first line says the source is open: every record from then on is read.
+    let mut err = std::io::BufReader::new(watch.stderr.take().unwrap());
+    let mut ready = String::new();
+    err.read_line(&mut ready).unwrap();
+    assert!(ready.contains("kmsg: active"), "{ready}");
+    let fixture = std::fs::read_to_string(super::util::fixture("lsm/kmsg-avc.txt")).unwrap();
+    let mut kmsg = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/kmsg")
+        .unwrap();
+    for line in fixture.lines() {
+        // One write is one record of the kernel log; without its newline the
+        // kernel holds the last one back for a continuation.
+        kmsg.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(watch.stdout.take().unwrap()).lines() {
+        lines.push(line.unwrap());
+        if enough(&lines) {
+            break;
+        }
+    }
+    // SAFETY: signalling our own child, which ends on SIGINT.
+    unsafe { libc::kill(watch.id() as i32, libc::SIGINT) };
+    assert!(watch.wait().unwrap().success());
+    lines
+}
+
+/// `watch` names the layer of what it sees on the node: AVC records (AppArmor,
+/// SELinux, modelled on their public documentation: neither is active on this
+/// kernel) and a Landlock record with its event's SYSCALL record, written to
+/// the kernel log as the kernel prints them, read back through /dev/kmsg by
+/// `watch --json`. The permissive SELinux grant is no refusal; the seccomp
+/// record among them is the profile's layer.
+#[test]
+fn watch_names_lsm_records_on_the_node_with_their_layer_and_evidence() {
+    let parse = |lines: &[String]| -> (Vec<Value>, Option<Value>) {
+        let (mut lsm, mut seccomp) = (Vec::new(), None);
+        for line in lines {
+            let v: Value = serde_json::from_str(line).expect("one JSON object per line");
+            // Other tests' seccomp records on the node are the profile's layer too.
+            if v["layer"] == "seccomp" {
+                if v["pid"] == 31340 {
+                    seccomp = Some(v);
+                }
+            } else {
+                assert_eq!(v["layer"], "lsm", "{v}");
+                lsm.push(v);
+            }
+        }
+        (lsm, seccomp)
+    };
+    let lines = watch_kmsg_fixture(&["--json"], &|lines| {
+        let (lsm, seccomp) = parse(lines);
+        lsm.len() == 3 && seccomp.is_some()
+    });
+    let (lsm, seccomp) = parse(&lines);
+    let seccomp = seccomp.unwrap();
+    assert_eq!(seccomp["syscall"], "mkdir", "{seccomp}");
+    let by_pid = |pid: u32| {
+        lsm.iter()
+            .find(|v| v["pid"] == pid)
+            .unwrap_or_else(|| panic!("pid {pid} in {lsm:#?}"))
+    };
+    let apparmor = by_pid(31337);
+    assert_eq!(apparmor["source"], "kmsg");
+    assert_eq!(apparmor["lsm"]["lsm"], "apparmor");
+    assert_eq!(apparmor["lsm"]["subject"], "docker-default");
+    assert_eq!(apparmor["lsm"]["operation"], "mount");
+    assert!(
+        apparmor["fix"]
+            .as_str()
+            .unwrap()
+            .contains("apparmor=unconfined"),
+        "{apparmor}"
+    );
+    let selinux = by_pid(31338);
+    assert_eq!(
+        selinux["lsm"]["operation"], "{ write }",
+        "the grant is none"
+    );
+    let landlock = by_pid(31339);
+    assert_eq!(landlock["lsm"]["lsm"], "landlock");
+    assert_eq!(landlock["lsm"]["subject"], "1a6fdc66f");
+    assert_eq!(landlock["lsm"]["object"], "/etc/passwd");
+}
+
+/// `--enforce` runs name the other layers as permissive ones do: the calls the
+/// profile allows still meet the capability and the file mode.
+#[test]
+fn an_enforced_run_names_the_other_layers_too() {
+    require_root("a cgroup and BPF for the layer watcher");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, events) = run_watched(
+        dir.path(),
+        &[
+            "--enforce",
+            "--user",
+            "nobody",
+            "--",
+            "sh",
+            "-c",
+            "cat /etc/shadow; kill -0 1",
+        ],
+    );
+    let shadow = one(&events, "openat");
+    assert_eq!(shadow["layer"], "permissions", "{shadow}");
+    let kill = one(&events, "kill");
+    assert_eq!(kill["layer"], "capability", "{kill}");
+    assert_eq!(kill["capabilities"], serde_json::json!(["CAP_KILL"]));
+    let err = stderr(&out);
+    for line in ["permissions: /etc/shadow", "capability: CAP_KILL"] {
+        assert!(err.contains(line), "{line:?} in:\n{err}");
+    }
+}
+
+/// Under `--mode trace --enforce` eperm fails a denied call by skipping it
+/// (syscall number -1): that is the profile's refusal, never another layer's
+/// (it was once "nr_3221225471 x32 … not seccomp").
+#[test]
+fn a_call_the_tracer_fails_is_the_profile_s_alone() {
+    require_root("a cgroup and BPF for the layer watcher");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.json");
+    let text = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#;
+    std::fs::write(&profile, text).unwrap();
+    let target = dir.path().join("made");
+    let script = format!("mkdir {} || echo refused", target.display());
+    let p = profile.to_str().unwrap();
+    let args = [
+        "--mode",
+        "trace",
+        "--enforce",
+        "-p",
+        p,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let (out, events) = run_watched(dir.path(), &args);
+    assert_eq!(stdout(&out), "refused\n", "{}", stderr(&out));
+    assert!(!target.exists());
+    assert_eq!(layered(&events), Vec::<&Value>::new());
+    let err = stderr(&out);
+    assert!(err.contains("mkdir"), "{err}");
+    assert!(
+        !err.contains("another layer") && !err.contains("nr_"),
+        "{err}"
+    );
+}
+
+/// `watch`'s text lines lead with their layer; `--comm` picks LSM records by
+/// the comm they name, as it picks seccomp records.
+#[test]
+fn watch_text_leads_with_the_layer_and_comm_filters_lsm_records() {
+    let has = |lines: &[String], start: &str, pid: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(start) && l.contains(&format!("pid {pid}")))
+    };
+    let lines = watch_kmsg_fixture(&[], &|lines| {
+        has(lines, "lsm: apparmor", "31337")
+            && has(lines, "lsm: landlock", "31339")
+            && has(lines, "seccomp: kmsg", "31340")
+    });
+    let landlock = lines.iter().find(|l| l.contains("pid 31339")).unwrap();
+    assert!(
+        landlock.contains("Landlock domain 1a6fdc66f blocked fs.read_file on \"/etc/passwd\""),
+        "{landlock}"
+    );
+    let seccomp = lines.iter().find(|l| l.contains("pid 31340")).unwrap();
+    assert!(
+        seccomp.contains("(lsm-fixture /usr/bin/mkdir) x86_64 mkdir"),
+        "{seccomp}"
+    );
+    // The SELinux record is sent after the AppArmor one: by the time it is
+    // shown, every other record the filter let through is shown too.
+    let lines = watch_kmsg_fixture(&["--comm", "certwatch"], &|lines| {
+        has(lines, "lsm: selinux", "31338")
+    });
+    assert_eq!(lines.len(), 1, "{lines:#?}");
 }

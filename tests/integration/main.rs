@@ -9,6 +9,7 @@ mod container;
 mod coverage;
 mod decode;
 mod default_profile;
+mod deploy;
 mod edit;
 mod events;
 mod faults;

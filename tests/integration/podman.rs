@@ -12,11 +12,9 @@
 //! on v1 once, in `store`), and without CAP_SYS_RESOURCE podman's default rlimits
 //! fail (the `--ulimit`s in `ULIMITS`).
 
-use super::clients::{run_script, write, GETPPIDS, IMAGE, WORKLOAD};
+use super::clients::{run_script, write, IMAGE, WORKLOAD};
 use super::util::container_profiles::{DENY_ALL, DENY_MKDIR};
-use super::util::{
-    assert_success, cc, eperm, events, host_rootfs, require_root, stderr, stdout, Tmux,
-};
+use super::util::{assert_success, eperm, events, host_rootfs, require_root, stderr, stdout, Tmux};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -453,16 +451,24 @@ fn podman_in_the_tui_says_why_it_logs_when_it_ends() {
     );
 }
 
-/// The test image plus the getppid and own-listener helpers, in the root's store.
+/// The test image plus the getppid and own-listener helpers and setarch, in the root's store.
 pub(super) fn cover_image() -> &'static str {
     static BUILT: OnceLock<&'static str> = OnceLock::new();
     BUILT.get_or_init(|| {
         let image = "eperm-test:cover";
-        let helpers = [
-            cc("getppids", GETPPIDS),
-            cc("own-listener", super::run::OWN_LISTENER),
-        ];
-        import_image(store(), None, image, &helpers);
+        import_image(store(), None, image, &super::clients::cover_helpers());
+        image
+    })
+}
+
+/// The test image plus clients.rs's stack program, in the root's store.
+pub(super) fn stack_image() -> &'static str {
+    static BUILT: OnceLock<&'static str> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let image = "eperm-test:stack";
+        let build = tempfile::tempdir().unwrap();
+        let program = super::clients::stack_program(build.path());
+        import_image(store(), None, image, &[program]);
         image
     })
 }

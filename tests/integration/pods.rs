@@ -13,13 +13,13 @@ use std::time::Duration;
 
 /// A containerd of the test's own: its root, state, socket and config in a
 /// temporary directory; stopped (and its leftovers removed) when dropped.
-struct Containerd {
+pub(super) struct Containerd {
     dir: tempfile::TempDir,
     daemon: Child,
 }
 
 impl Containerd {
-    fn start() -> Containerd {
+    pub(super) fn start() -> Containerd {
         let dir = tempfile::Builder::new()
             .prefix("ctd-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -70,7 +70,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
         std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
     }
 
-    fn state(&self) -> PathBuf {
+    pub(super) fn state(&self) -> PathBuf {
         self.dir.path().join("state")
     }
 
@@ -95,7 +95,7 @@ impl Drop for Containerd {
 }
 
 /// A pod: its namespace, name, uid, and its one container's id.
-struct TestPod {
+pub(super) struct TestPod {
     namespace: &'static str,
     name: &'static str,
     uid: String,
@@ -103,7 +103,7 @@ struct TestPod {
 }
 
 impl TestPod {
-    fn new(namespace: &'static str, name: &'static str, n: u8) -> TestPod {
+    pub(super) fn new(namespace: &'static str, name: &'static str, n: u8) -> TestPod {
         let tag = std::process::id();
         TestPod {
             namespace,
@@ -120,7 +120,7 @@ impl TestPod {
 
     /// Runs the container to its end: `sleep 1` under `profile`, with the CRI
     /// plugin's annotations.
-    fn run(&self, ctd: &Containerd, rootfs: &Path, profile: &Path) {
+    pub(super) fn run(&self, ctd: &Containerd, rootfs: &Path, profile: &Path) {
         self.run_command(ctd, rootfs, profile, &["/bin/sleep", "1"]);
     }
 
@@ -161,7 +161,7 @@ impl TestPod {
 
     /// The pod's cgroup directories, in every hierarchy (runc removes the
     /// container's own; the pod's and the QoS class's are the test's to remove).
-    fn remove_cgroups(&self) {
+    pub(super) fn remove_cgroups(&self) {
         let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
             return;
         };
@@ -249,7 +249,7 @@ fn events_until(mut child: Child, last: &TestPod) -> Vec<serde_json::Value> {
     events
 }
 
-fn assert_names(event: &serde_json::Value, pod: &TestPod) {
+pub(super) fn assert_names(event: &serde_json::Value, pod: &TestPod) {
     let p = &event["pod"];
     assert_eq!(p["namespace"], pod.namespace, "{event}");
     assert_eq!(p["name"], pod.name, "{event}");
@@ -265,14 +265,19 @@ fn assert_names(event: &serde_json::Value, pod: &TestPod) {
     assert_eq!(event["softened"], "SCMP_ACT_LOG", "{event}");
 }
 
+/// A profile refusing sleep with EPERM, softened (`export --soften log`) into
+/// `dir`: the pods' `sleep 1` is logged and runs.
+pub(super) fn soft_profile(dir: &Path) -> PathBuf {
+    softened(dir, &["clock_nanosleep", "nanosleep"])
+}
+
 #[test]
 fn watch_names_the_pod_of_a_containerd_container_and_filters_by_pod_and_namespace() {
     require_root("it runs containerd, and watch reads the audit log");
     let dir = tempfile::tempdir().unwrap();
     let rootfs = dir.path().join("rootfs");
     host_rootfs(&rootfs);
-    // Sleeping is refused with EPERM; softened, it is logged and the pod runs.
-    let soft = softened(dir.path(), &["clock_nanosleep", "nanosleep"]);
+    let soft = soft_profile(dir.path());
 
     let ctd = Containerd::start();
     // Pods of one name in two namespaces, run in turn: a filter that let the

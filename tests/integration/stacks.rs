@@ -298,8 +298,8 @@ fn no_stacks_leaves_them_out() {
 }
 
 /// `main.main` → `main.doSetup` → `main.makeCacheDir` → `os.Mkdir`: a Go binary
-/// has no `.eh_frame`; it is unwound from its `.debug_frame` and named from its
-/// DWARF, Go's names in Go's spelling.
+/// has no `.eh_frame`; it is unwound from Go's own tables and named from its
+/// DWARF (or Go's tables, without DWARF), Go's names in Go's spelling.
 const CACHE_GO: &str = r#"package main
 
 import (
@@ -324,26 +324,30 @@ func main() {
 }
 "#;
 
-#[test]
-fn a_go_program_s_stack_has_go_s_names_in_order() {
-    crate::util::require_root("it installs filters");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("main.go"), CACHE_GO).unwrap();
-    std::fs::write(dir.path().join("go.mod"), "module cachetest\n\ngo 1.19\n").unwrap();
-    let exe = dir.path().join("cache-go");
+/// Builds CACHE_GO in `dir` with `ldflags`.
+fn build_go(dir: &Path, ldflags: &str) -> PathBuf {
+    std::fs::write(dir.join("main.go"), CACHE_GO).unwrap();
+    std::fs::write(dir.join("go.mod"), "module cachetest\n\ngo 1.18\n").unwrap();
+    let exe = dir.join("cache-go");
     let built = Command::new("go")
-        .args(["build", "-o"])
+        .args(["build", "-ldflags", ldflags, "-o"])
         .arg(&exe)
         .arg(".")
-        .current_dir(dir.path())
+        .current_dir(dir)
         // Its own build cache: nothing of the user's is read or written.
-        .env("GOCACHE", dir.path().join("gocache"))
+        .env("GOCACHE", dir.join("gocache"))
         .env("GOFLAGS", "-mod=mod")
         .status()
         .expect("go is needed for this test (tests/run.sh installs golang-go)");
     assert!(built.success(), "go build failed");
+    exe
+}
+
+/// The Go program's stack in both modes: Go's names in order, and the call's
+/// file and line.
+fn assert_go_stack(exe: &Path) {
     for mode in ["notify", "trace"] {
-        let (events, summary) = run(mode, &exe, &[]);
+        let (events, summary) = run(mode, exe, &[]);
         assert_eq!(events.len(), 1, "{events:?}");
         let frames = frames(&events[0]);
         assert_eq!(
@@ -356,12 +360,41 @@ fn a_go_program_s_stack_has_go_s_names_in_order() {
         );
         let call = frames.iter().find(|f| f.0 == "main.makeCacheDir").unwrap();
         assert_eq!((call.2.as_str(), call.3), ("main.go", call_line(CACHE_GO)));
+        assert_eq!(call.1, exe.to_str().unwrap());
         let line = call_line(CACHE_GO);
         assert_has(
             &summary,
             &format!("from main.makeCacheDir (main.go:{line}) ← main.doSetup ← main.main"),
         );
     }
+}
+
+#[test]
+fn a_go_program_s_stack_has_go_s_names_in_order() {
+    crate::util::require_root("it installs filters");
+    let dir = tempfile::tempdir().unwrap();
+    assert_go_stack(&build_go(dir.path(), ""));
+}
+
+/// Built with `-s -w`: no symbol table, no DWARF, no `.debug_frame`. Go's own
+/// `.gopclntab` still unwinds it (frame sizes; notify mode knows no frame
+/// pointer) and names its frames with file and line.
+#[test]
+fn a_stripped_go_program_is_unwound_and_named_from_go_s_own_tables() {
+    use object::{Object as _, ObjectSection};
+    crate::util::require_root("it installs filters");
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_go(dir.path(), "-s -w");
+    let bytes = std::fs::read(&exe).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    assert_eq!(elf.symbols().count(), 0, "-s leaves no symbol table");
+    assert!(
+        elf.sections()
+            .all(|s| !s.name().unwrap_or("").starts_with(".debug")
+                && !s.name().unwrap_or("").starts_with(".zdebug")),
+        "-w leaves no DWARF"
+    );
+    assert_go_stack(&exe);
 }
 
 /// Removes the files and the directories it made when dropped.

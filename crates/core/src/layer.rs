@@ -9,7 +9,8 @@
 //!
 //! The order of the tests follows where each layer sits on the call's path:
 //! seccomp refuses before the call runs; an LSM record names its own refusal;
-//! another seccomp filter refuses before any capability is checked; a shut
+//! so does the device cgroup's failed check (made after the file modes and
+//! the capability to mknod were granted); another seccomp filter refuses before any capability is checked; a shut
 //! sysctl gate explains a failed capability check better than the capability;
 //! DAC-only failures on a path call are file modes; any other failed
 //! capability is the capability.
@@ -108,6 +109,97 @@ pub struct Failure {
     /// The caller (or a process it descends from) restricted itself with
     /// Landlock (`landlock_restrict_self` succeeded).
     pub landlocked: bool,
+    /// The device cgroup refused a device during the call.
+    pub device: Option<Device>,
+}
+
+/// A device the device cgroup refused: its check's arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// A block device (else a character device).
+    pub block: bool,
+    pub major: u32,
+    pub minor: u32,
+    /// `DEVCG_ACC_*` bits: 1 mknod, 2 read, 4 write.
+    pub access: u32,
+    /// The host's node of that major:minor (`/dev/loop-control`), when it has one.
+    pub host_path: Option<String>,
+}
+
+impl Device {
+    /// `c` or `b`, as device cgroup rules and OCI configs spell it.
+    pub fn kind(&self) -> char {
+        if self.block {
+            'b'
+        } else {
+            'c'
+        }
+    }
+
+    /// The access asked for, as `r`, `w`, `m` letters (`rw`).
+    pub fn access_letters(&self) -> String {
+        [(2, 'r'), (4, 'w'), (1, 'm')]
+            .iter()
+            .filter(|(bit, _)| self.access & bit != 0)
+            .map(|(_, c)| *c)
+            .collect()
+    }
+}
+
+/// A cgroup v1 device list (`devices.list`): `a *:* rwm`, `c 1:3 rwm`,
+/// `c 136:* rw`, one rule a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceList {
+    rules: Vec<(char, Option<u32>, Option<u32>, String)>,
+}
+
+impl DeviceList {
+    /// The rules of `text`; lines that are not rules are skipped.
+    pub fn parse(text: &str) -> DeviceList {
+        let num = |s: &str| {
+            if s == "*" {
+                Some(None)
+            } else {
+                s.parse().ok().map(Some)
+            }
+        };
+        let rules = text
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                let kind = words.next()?.chars().next()?;
+                let (major, minor) = words.next()?.split_once(':')?;
+                let access = words.next()?.to_string();
+                Some((kind, num(major)?, num(minor)?, access))
+            })
+            .collect();
+        DeviceList { rules }
+    }
+
+    /// Every device, every access (`a *:* rwm`): no restriction.
+    pub fn allows_all(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|(k, ma, mi, acc)| *k == 'a' && ma.is_none() && mi.is_none() && acc.len() == 3)
+    }
+
+    /// Does a rule allow all of `d`'s access?
+    pub fn allows(&self, d: &Device) -> bool {
+        let wanted = d.access_letters();
+        self.rules.iter().any(|(kind, major, minor, access)| {
+            (*kind == 'a' || *kind == d.kind())
+                && major.is_none_or(|m| m == d.major)
+                && minor.is_none_or(|m| m == d.minor)
+                && wanted.chars().all(|c| access.contains(c))
+        })
+    }
+}
+
+impl fmt::Display for Device {
+    /// `c 10:237`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}:{}", self.kind(), self.major, self.minor)
+    }
 }
 
 /// A sysctl and its value.
@@ -127,6 +219,7 @@ pub struct Finding {
     pub path: Option<PathFacts>,
     pub lsm: Option<lsm::Record>,
     pub other_filters: Option<u32>,
+    pub device: Option<Device>,
     /// The profile would deny the call too: allowing it there is not enough.
     pub also_seccomp: bool,
     /// The evidence in a sentence.
@@ -149,6 +242,7 @@ pub fn classify(f: &Failure, sysctl: &dyn Fn(&str) -> Option<i64>) -> Finding {
         path: f.path.clone(),
         lsm: None,
         other_filters: f.other_filters.filter(|&n| n > 0),
+        device: None,
         also_seccomp: f.profile == Profile::WouldDeny,
         evidence: String::new(),
         fix: String::new(),
@@ -166,6 +260,9 @@ pub fn classify(f: &Failure, sysctl: &dyn Fn(&str) -> Option<i64>) -> Finding {
         out.fix = record.fix();
         out.lsm = Some(record.clone());
         return out;
+    }
+    if let Some(device) = &f.device {
+        return devices(out, device);
     }
     if caps.is_empty() && f.landlocked {
         let record = lsm::Record::restricted(f.path.as_ref().map_or("", |p| p.path.as_str()));
@@ -199,7 +296,7 @@ pub fn classify(f: &Failure, sysctl: &dyn Fn(&str) -> Option<i64>) -> Finding {
     if only_dac && f.path.is_some() {
         return permissions(out, f);
     }
-    capability(out)
+    capability(out, f)
 }
 
 fn other_filter(mut out: Finding) -> Finding {
@@ -214,7 +311,7 @@ fn other_filter(mut out: Finding) -> Finding {
     out
 }
 
-fn capability(mut out: Finding) -> Finding {
+fn capability(mut out: Finding, f: &Failure) -> Finding {
     // The DAC checks fail along with others (a path lookup on the way): the
     // other capabilities are the ones that decided.
     let decisive: Vec<&'static str> = out
@@ -234,9 +331,15 @@ fn capability(mut out: Finding) -> Finding {
         .collect();
     out.layer = Layer::Capability;
     out.evidence = format!("the caller lacks {list} (its check failed during the call)");
+    // Root without the capability (a container's, once it is dropped) is
+    // refused all the same.
+    let as_root = match &f.caller {
+        Some(c) if c.uid == 0 => "",
+        _ => ", or run as root (without --user)",
+    };
     out.fix = format!(
         "grant it: docker run --cap-add {caps} (podman run --cap-add {caps}; Kubernetes: \
-         securityContext.capabilities.add: [{quoted}]), or run as root (without --user)",
+         securityContext.capabilities.add: [{quoted}]){as_root}",
         caps = bare.join(" --cap-add "),
         quoted = bare
             .iter()
@@ -244,6 +347,34 @@ fn capability(mut out: Finding) -> Finding {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    out
+}
+
+fn devices(mut out: Finding, d: &Device) -> Finding {
+    let access = d.access_letters();
+    let host = d
+        .host_path
+        .as_ref()
+        .map_or(String::new(), |p| format!(" ({p} on the host)"));
+    out.layer = Layer::Devices;
+    out.capabilities.clear();
+    out.evidence = format!(
+        "the call asked the device cgroup for {access} access to {d}{host}, which the \
+         container's device list does not allow"
+    );
+    let given = match &d.host_path {
+        Some(p) => format!("--device {p}, or "),
+        None => String::new(),
+    };
+    out.fix = format!(
+        "give the container the device: docker run {given}--device-cgroup-rule '{d} {access}' \
+         (podman run takes the same); OCI config: linux.resources.devices: [{{\"allow\": true, \
+         \"type\": \"{kind}\", \"major\": {major}, \"minor\": {minor}, \"access\": \"{access}\"}}]",
+        kind = d.kind(),
+        major = d.major,
+        minor = d.minor,
+    );
+    out.device = Some(d.clone());
     out
 }
 
@@ -354,6 +485,10 @@ impl fmt::Display for Finding {
                 .as_ref()
                 .map_or(String::new(), |r| r.lsm.to_string()),
             Layer::SeccompOther => "a filter of the process's own".into(),
+            Layer::Devices => self
+                .device
+                .as_ref()
+                .map_or(String::new(), |d| d.to_string()),
             Layer::Unknown => "not seccomp; no layer identified".into(),
             _ => String::new(),
         };

@@ -78,7 +78,7 @@ fn failed_calls_come_with_the_capability_checks_that_failed_in_them() {
     )));
     std::fs::create_dir(&cg.0).expect("make a cgroup (cgroup2 at /sys/fs/cgroup/unified)");
     let id = super::super::counter::cgroup_id(&cg.0).unwrap();
-    let watcher = match Watcher::attach(Scope::Cgroup(id)) {
+    let watcher = match Watcher::attach(Scope::Cgroup(id), None) {
         Ok(w) => w,
         Err(e) => panic!("attach: {e}"),
     };

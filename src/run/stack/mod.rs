@@ -23,11 +23,12 @@
 //! only its stack and instruction pointers are known (from
 //! `/proc/TID/syscall`), not its frame pointer: a frame whose CFA is computed
 //! from `%rbp` (e.g. after `alloca`) ends the walk there. Go binaries carry no
-//! `.eh_frame`; they are unwound from `.debug_frame` when not built with `-w`,
-//! and named from their symbol table and DWARF — Go's own `.gopclntab` is not
-//! read, so a Go binary built with `-s -w` shows object+offset.
+//! `.eh_frame`; Go code is unwound from Go's own `.gopclntab` (each pc's frame
+//! size, no frame pointer needed) and named from DWARF when it has some, else
+//! from `.gopclntab` (kept by `-s -w` builds), see [`gopclntab`].
 
 mod debug_file;
+mod gopclntab;
 mod maps;
 pub mod object;
 
@@ -385,23 +386,71 @@ fn module(m: &Mapping, object: &Object, base: u64) -> Module<Bytes> {
 }
 
 /// The frames' addresses, innermost first: the call's own, then return
-/// addresses. A panic in the unwinder (hostile unwind info) ends the walk.
+/// addresses. Go code is unwound from Go's own tables, the rest by framehop;
+/// a panic in either (hostile unwind info) ends the walk.
 fn walk(process: &mut Process, regs: Regs, window: &Window) -> Vec<(u64, bool)> {
-    let mut out = Vec::new();
+    let mut out = vec![(regs.ip, false)];
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut read = |addr: u64| window.word(addr);
-        let start = UnwindRegsX86_64::new(regs.ip, regs.sp, regs.bp);
-        let unwinder = &process.unwinder;
-        let mut frames = unwinder.iter_frames(regs.ip, start, &mut process.cache, &mut read);
+        let mut regs = UnwindRegsX86_64::new(regs.ip, regs.sp, regs.bp);
+        let mut address = FrameAddress::InstructionPointer(regs.ip());
         while out.len() < MAX_FRAMES {
-            match frames.next() {
-                Ok(Some(FrameAddress::InstructionPointer(ip))) => out.push((ip, false)),
-                Ok(Some(FrameAddress::ReturnAddress(ra))) => out.push((ra.get(), true)),
-                Ok(None) | Err(_) => break,
-            }
+            let next = match go_step(&process.modules, address, &mut regs, window) {
+                Some(next) => next,
+                None => process
+                    .unwinder
+                    .unwind_frame(address, &mut regs, &mut process.cache, &mut read)
+                    .map_err(|_| ()),
+            };
+            let Ok(Some(ra)) = next else { break };
+            let Some(at) = FrameAddress::from_return_address(ra) else {
+                break;
+            };
+            address = at;
+            out.push((ra, true));
         }
     }));
     out
+}
+
+/// One frame of Go code up, from its size in Go's `pcsp` table: the return
+/// address lies just above the frame. `None`: `address` is not in Go code
+/// these tables know (framehop's turn); `Ok(None)`: the stack's outermost
+/// Go frame.
+fn go_step(
+    modules: &Modules,
+    address: FrameAddress,
+    regs: &mut UnwindRegsX86_64,
+    window: &Window,
+) -> Option<Result<Option<u64>, ()>> {
+    let at = address.address_for_lookup();
+    let (_, _, object, base) = modules.iter().find(|(m, ..)| m.start <= at && at < m.end)?;
+    let go = object.go.as_ref()?;
+    let pc = at.wrapping_sub(*base);
+    let size = go.frame_size(pc)?;
+    if go.is_outermost(pc) {
+        return Some(Ok(None));
+    }
+    let Some(slot) = regs.sp().checked_add(size) else {
+        return Some(Err(()));
+    };
+    let ra = match window.word(slot) {
+        Ok(ra) => ra,
+        Err(()) => return Some(Err(())),
+    };
+    // A Go frame that has one saved its caller's frame pointer just below the
+    // return address: kept for C code further up (cgo).
+    if size >= 8 {
+        if let Ok(bp) = window.word(slot - 8) {
+            regs.set_bp(bp);
+        }
+    }
+    let Some(sp) = slot.checked_add(8) else {
+        return Some(Err(()));
+    };
+    regs.set_sp(sp);
+    regs.set_ip(ra);
+    Some(Ok(Some(ra)))
 }
 
 fn raw_frame(maps: &[Mapping], modules: &Modules, addr: u64, is_return: bool) -> RawFrame {

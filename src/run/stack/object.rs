@@ -7,6 +7,7 @@
 //! size, and every parse of it may fail. A failure leaves a frame without a
 //! name; a panic in a parser is caught and does the same.
 
+use super::gopclntab::GoTable;
 use object::{Object as _, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
 use std::fs::File;
 use std::io::Read;
@@ -58,6 +59,9 @@ pub struct Object {
     pub eh_frame_hdr: Section,
     pub got: Option<Range<u64>>,
     pub debug_frame: Option<Bytes>,
+    /// Go's own tables, in a Go binary: names and frame sizes even when it
+    /// was built without a symbol table and DWARF.
+    pub go: Option<GoTable>,
     /// Its separate debug file, opened, until read by [`Object::names`].
     debug_file: Mutex<Option<File>>,
     /// Its symbols and separate debug file, read on first use.
@@ -176,8 +180,13 @@ impl Object {
                 }
             })
             .collect();
+        let text = window(".text");
+        let go = window(".gopclntab")
+            .data
+            .and_then(|data| GoTable::parse(data, text.svma.as_ref().map_or(0, |t| t.start)));
         Some(Object {
-            text: window(".text"),
+            text,
+            go,
             eh_frame: window(".eh_frame"),
             eh_frame_hdr: window(".eh_frame_hdr"),
             got: window(".got").svma,
@@ -200,12 +209,25 @@ impl Object {
 
     /// Names an address stated in the object (a call site, not a return
     /// address): from DWARF when it has some, inlined callers included, else
-    /// from its symbol table; empty when it knows nothing.
+    /// from Go's own tables, else from its symbol table; empty when it knows
+    /// nothing.
     pub fn name(&self, svma: u64) -> Vec<Named> {
         let from_dwarf =
             catch_unwind(AssertUnwindSafe(|| self.dwarf_names(svma))).unwrap_or_default();
         if from_dwarf.iter().any(|n| n.function.is_some()) {
             return from_dwarf;
+        }
+        let from_go = self.go.as_ref().and_then(|go| {
+            catch_unwind(AssertUnwindSafe(|| go.name(svma)))
+                .ok()
+                .flatten()
+        });
+        if let Some(go) = from_go {
+            return vec![Named {
+                function: Some(go.function),
+                file: go.file,
+                line: go.line,
+            }];
         }
         let function = self.symbol(svma);
         let line = from_dwarf.first().cloned().unwrap_or_default();
@@ -304,6 +326,7 @@ fn load_dwarf(file: &Arc<[u8]>) -> Option<Dwarf> {
     let load = |id: gimli::SectionId| -> Result<_, gimli::Error> {
         let data = elf
             .section_by_name(id.name())
+            .filter(|_| !unused_for_names(id))
             .and_then(|s| s.uncompressed_data().ok())
             .map(|d| Arc::<[u8]>::from(&*d))
             .unwrap_or_else(|| Arc::from(&[][..]));
@@ -311,4 +334,16 @@ fn load_dwarf(file: &Arc<[u8]>) -> Option<Dwarf> {
     };
     let dwarf = gimli::Dwarf::load(load).ok()?;
     addr2line::Context::from_dwarf(dwarf).ok()
+}
+
+/// Sections naming never reads (variables' locations, macros, type units),
+/// left unloaded: in a distribution's debug file they are compressed, and
+/// their decompression was a good part of the first stack's cost (glibc's
+/// `.debug_loclists` is a sixth of its debug file).
+fn unused_for_names(id: gimli::SectionId) -> bool {
+    use gimli::SectionId::*;
+    matches!(
+        id,
+        DebugLoc | DebugLocLists | DebugMacinfo | DebugMacro | DebugTypes
+    )
 }

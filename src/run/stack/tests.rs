@@ -149,3 +149,146 @@ fn mutated_objects_never_panic() {
         "no mutated file parsed at all: the test tested nothing"
     );
 }
+
+/// A small Go program built now with `ldflags`; `None` without go.
+fn go_object(ldflags: &str) -> Option<(tempfile::TempDir, Vec<u8>)> {
+    let dir = tempfile::tempdir().ok()?;
+    std::fs::write(
+        dir.path().join("main.go"),
+        "package main\n\nimport \"os\"\n\n//go:noinline\nfunc makeCacheDir(p string) error {\n\treturn os.Mkdir(p, 0o755)\n}\n\nfunc main() { _ = makeCacheDir(\"/nonexistent/x\") }\n",
+    )
+    .ok()?;
+    std::fs::write(dir.path().join("go.mod"), "module gotab\n\ngo 1.18\n").ok()?;
+    let out = dir.path().join("prog");
+    let ok = Command::new("go")
+        .args(["build", "-ldflags", ldflags, "-o"])
+        .arg(&out)
+        .arg(".")
+        .current_dir(dir.path())
+        .env("GOCACHE", dir.path().join("cache"))
+        .env("GOFLAGS", "-mod=mod")
+        .status()
+        .ok()?
+        .success();
+    if !ok {
+        return None;
+    }
+    let bytes = std::fs::read(&out).ok()?;
+    Some((dir, bytes))
+}
+
+/// Go's tables name every function as Go's own symbol table does (built
+/// without DWARF, `-w`, so the names can only come from `.gopclntab`), and
+/// give the file and line of a call.
+#[test]
+fn go_s_tables_name_functions_as_its_symbol_table_does() {
+    let Some((_dir, bytes)) = go_object("-w") else {
+        println!("go is not installed (tests/run.sh installs golang-go): skipped");
+        return;
+    };
+    use ::object::{Object as _, ObjectSymbol, SymbolKind};
+    let elf = ::object::File::parse(&*bytes).unwrap();
+    let symbols: Vec<(u64, String)> = elf
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+        .map(|s| (s.address(), s.name().unwrap().to_string()))
+        .collect();
+    let object = Object::parse(Arc::from(bytes.clone())).expect("an ELF file");
+    let go = object.go.as_ref().expect("a .gopclntab");
+    let mut checked = 0;
+    for (addr, name) in &symbols {
+        let Some(found) = go.name(*addr) else {
+            continue; // a symbol of no Go function (the linker's, or C's)
+        };
+        // The symbol table marks assembly functions' ABI; Go's tables do not,
+        // and shorten type arguments to `[...]`, as Go's tracebacks show them.
+        let name = name.strip_suffix(".abi0").unwrap_or(name);
+        let found = String::from_utf8_lossy(&found.function);
+        if let Some((before, after)) = found.split_once("[...]") {
+            assert!(
+                name.starts_with(before) && name.ends_with(after),
+                "{name} {found}"
+            );
+        } else {
+            assert_eq!(found, name, "at {addr:#x}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 500, "only {checked} of {} symbols", symbols.len());
+    // Inside makeCacheDir: its name, main.go, and a line of its body (7).
+    let at = symbols
+        .iter()
+        .find(|s| s.1 == "main.makeCacheDir")
+        .unwrap()
+        .0;
+    let mut lines = Vec::new();
+    for pc in at..at + 64 {
+        let named = object.name(pc);
+        assert_eq!(
+            named[0].function.as_deref(),
+            Some(&b"main.makeCacheDir"[..])
+        );
+        assert!(named[0].file.as_deref().unwrap().ends_with(b"/main.go"));
+        lines.push(named[0].line.unwrap());
+    }
+    assert!(lines.contains(&7), "{lines:?}");
+    assert!(lines.iter().all(|l| (6..=8).contains(l)), "{lines:?}");
+    // At its entry nothing is pushed yet: the return address is at the stack pointer.
+    assert_eq!(go.frame_size(at), Some(0));
+    assert!(go.frame_size(at + 40).unwrap() > 0);
+}
+
+/// Mutated Go binaries, the flips falling in `.gopclntab`: names, frame sizes
+/// or nothing, never a panic or a hang.
+#[test]
+fn mutated_go_tables_never_panic() {
+    let Some((_dir, bytes)) = go_object("-s -w") else {
+        println!("go is not installed (tests/run.sh installs golang-go): skipped");
+        return;
+    };
+    use ::object::{Object as _, ObjectSection};
+    let elf = ::object::File::parse(&*bytes).unwrap();
+    let (start, size) = elf
+        .section_by_name(".gopclntab")
+        .and_then(|s| s.file_range())
+        .expect("a -s -w Go binary keeps .gopclntab");
+    let text = elf.section_by_name(".text").unwrap();
+    let (text_start, text_size) = (text.address(), text.size());
+    let (start, size) = (start as usize, size as usize);
+    let mut rng = Lcg(1729);
+    let mut tables = 0;
+    for round in 0..300 {
+        let mut copy = bytes.clone();
+        let flips = 1 + rng.next() % 32;
+        for _ in 0..flips {
+            // Mostly the header and function table, where a flip does most harm.
+            let span = if round % 2 == 0 { size.min(8192) } else { size };
+            let at = start + rng.next() as usize % span;
+            copy[at] = rng.next() as u8;
+        }
+        if round % 10 == 9 {
+            copy.truncate(start + rng.next() as usize % size);
+        }
+        let Some(object) = Object::parse(Arc::from(copy)) else {
+            continue;
+        };
+        let Some(go) = object.go.as_ref() else {
+            continue;
+        };
+        tables += 1;
+        for _ in 0..64 {
+            let pc = text_start + rng.next() % text_size;
+            let _ = object.name(pc);
+            let _ = go.frame_size(pc);
+            let _ = go.is_outermost(pc);
+        }
+        for pc in [0, u64::MAX, text_start, text_start + text_size] {
+            let _ = object.name(pc);
+            let _ = go.frame_size(pc);
+        }
+    }
+    assert!(
+        tables > 0,
+        "no mutated table parsed: the test tested nothing"
+    );
+}

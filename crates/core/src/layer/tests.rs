@@ -222,3 +222,87 @@ fn a_landlocked_caller_with_no_failed_check_is_refused_by_landlock() {
     f.failed_caps = CAP_SYS_ADMIN;
     assert_eq!(classify(&f, &none).layer, Layer::Capability);
 }
+
+fn device(kind: char, major: u32, minor: u32, access: u32) -> Device {
+    Device {
+        block: kind == 'b',
+        major,
+        minor,
+        access,
+        host_path: None,
+    }
+}
+
+#[test]
+fn a_device_list_allows_what_its_rules_name_and_nothing_else() {
+    // Docker's default list, as runc writes it to a v1 devices cgroup.
+    let list =
+        DeviceList::parse("c *:* m\nb *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 136:* rwm\nc 10:200 rwm\n");
+    assert!(!list.allows_all());
+    assert!(list.allows(&device('c', 1, 3, 2 | 4)));
+    assert!(list.allows(&device('c', 136, 7, 2)));
+    assert!(
+        list.allows(&device('c', 10, 237, 1)),
+        "mknod of any char device"
+    );
+    assert!(
+        !list.allows(&device('c', 10, 237, 2)),
+        "read of loop-control"
+    );
+    assert!(
+        !list.allows(&device('b', 1, 3, 2)),
+        "a block device of the same numbers"
+    );
+    assert!(DeviceList::parse("a *:* rwm\n").allows_all());
+    assert!(DeviceList::parse("a *:* rwm\n").allows(&device('b', 7, 0, 6)));
+}
+
+#[test]
+fn a_device_the_device_cgroup_refused_names_it_and_how_to_give_it() {
+    let mut f = failure("openat", 1, 0);
+    f.device = Some(Device {
+        host_path: Some("/dev/loop-control".into()),
+        ..device('c', 10, 237, 2)
+    });
+    let found = classify(&f, &none);
+    assert_eq!(found.layer, Layer::Devices);
+    assert_eq!(found.to_string(), "devices: c 10:237");
+    assert!(
+        found
+            .evidence
+            .contains("for r access to c 10:237 (/dev/loop-control on the host)"),
+        "{}",
+        found.evidence
+    );
+    for part in [
+        "docker run --device /dev/loop-control",
+        "--device-cgroup-rule 'c 10:237 r'",
+        r#"linux.resources.devices: [{"allow": true, "type": "c", "major": 10, "minor": 237, "access": "r"}]"#,
+    ] {
+        assert!(found.fix.contains(part), "{part} in {}", found.fix);
+    }
+}
+
+#[test]
+fn root_without_the_capability_is_not_told_to_run_as_root() {
+    let mut f = failure("fchownat", 1, 1 << 0);
+    f.caller = Some(Caller {
+        uid: 0,
+        gids: vec![0],
+    });
+    let found = classify(&f, &none);
+    assert_eq!(found.capabilities, ["CAP_CHOWN"]);
+    assert!(
+        found.fix.contains("docker run --cap-add CHOWN"),
+        "{}",
+        found.fix
+    );
+    assert!(!found.fix.contains("run as root"), "{}", found.fix);
+    f.caller = Some(Caller {
+        uid: 65534,
+        gids: vec![65534],
+    });
+    assert!(classify(&f, &none)
+        .fix
+        .ends_with("or run as root (without --user)"));
+}

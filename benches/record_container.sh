@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# What recording a container's profile costs (issue 30): `eperm docker -o` counting
+# the container's calls in the kernel (eBPF) beside `--trap` (each call the base
+# profile would deny trapped by seccomp notification), from a base that denies
+# everything (the "make me a profile" case, as `eperm record --empty`), and the
+# same container under plain docker with Docker's default profile as the floor.
+#
+# Needs: root; Debian's docker.io (dockerd, docker) and runc; cargo. It installs
+# nothing and uses no network. Like container.sh it starts a private dockerd (own
+# data-root, exec-root, pidfile and socket, no bridge, no iptables) with eperm's
+# runc wrapper registered (so that --trap is notify, not log), and stops it at the end.
+#
+# Each round runs, interleaved (drift on a noisy machine hits every variant alike):
+#   A  docker run --security-opt seccomp=DEFAULT …          the floor
+#   B  eperm docker -p DENY-ALL -o OUT -- run …             recorded in the kernel
+#   C  eperm docker -p DENY-ALL -o OUT --trap -- run …      recorded by trapping
+# The workload lists the image's files and stats them, 30 times over (syscall-bound).
+# Wall-clock times from starting the client to its exit; ratios against A.
+#
+# Usage: benches/record_container.sh [ROUNDS]   (default 9)
+# EPERM_BENCH_BUILD=debug measures the debug build (no release build first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-9}
+
+need() { command -v "$1" >/dev/null || { echo "record_container.sh: $1 not found: $2" >&2; exit 2; }; }
+[ "$(id -u)" -eq 0 ] || { echo "record_container.sh: run as root (it starts a dockerd)" >&2; exit 2; }
+need dockerd "apt-get install docker.io"
+need runc "apt-get install runc"
+need cargo "install Rust (https://rustup.rs)"
+
+build=${EPERM_BENCH_BUILD:-release}
+if [ "$build" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+target=$(cd "${CARGO_TARGET_DIR:-target}/$build" && pwd)
+eperm=$target/eperm
+ln -sf "$eperm" "$target/eperm-runc"
+
+work=$(mktemp -d /tmp/eperm-rbench.XXXXXX)
+stop() {
+  if [ -f "$work/pid" ]; then
+    kill "$(cat "$work/pid")" 2>/dev/null || true
+    for _ in $(seq 100); do [ -f "$work/pid" ] || break; sleep 0.1; done
+  fi
+  rm -rf "$work" 2>/dev/null || true
+}
+trap stop EXIT
+export DOCKER_HOST="unix://$work/docker.sock"
+dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/pid" \
+  -H "$DOCKER_HOST" --bridge none --iptables=false \
+  --add-runtime "eperm=$target/eperm-runc" >"$work/dockerd.log" 2>&1 &
+for _ in $(seq 150); do
+  docker version >/dev/null 2>&1 && break
+  sleep 0.2
+done
+docker version >/dev/null || { cat "$work/dockerd.log"; exit 1; }
+
+image=eperm-bench:record
+root=$work/rootfs
+for program in /bin/sh /bin/ls /usr/bin/find /usr/bin/stat /usr/bin/xargs /usr/bin/seq; do
+  for file in "$program" $(ldd "$program" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$file")"
+    cp "$file" "$root$file"
+  done
+done
+mkdir -p "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/etc"
+tar -C "$root" -c . | docker import - "$image" >/dev/null
+
+default=$work/default.json
+"$eperm" default >"$default"
+deny_all=$work/deny-all.json
+cat >"$deny_all" <<'JSON'
+{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+  "syscalls": []
+}
+JSON
+workload=(sh -c 'for i in $(seq 30); do find / -xdev -type f | xargs stat -c %s; done >/dev/null')
+run=(run --rm --network none)
+
+variant_A() { docker "${run[@]}" --security-opt "seccomp=$default" "$image" "${workload[@]}"; }
+variant_B() { "$eperm" docker -p "$deny_all" -o "$work/counted.json" -- "${run[@]}" "$image" "${workload[@]}"; }
+variant_C() {
+  "$eperm" docker -p "$deny_all" -o "$work/trapped.json" --trap -- "${run[@]}" "$image" "${workload[@]}"
+}
+variants=(A B C)
+label_A="docker run, default profile"
+label_B="eperm docker -o (in the kernel)"
+label_C="eperm docker -o --trap (notify)"
+
+# Checked once: each recording says how it recorded, and both write one profile.
+variant_B >/dev/null 2>"$work/b.err" || { cat "$work/b.err"; exit 1; }
+grep -q "recorded in the kernel" "$work/b.err" || { echo "B did not count:"; cat "$work/b.err"; exit 1; }
+variant_C >/dev/null 2>"$work/c.err" || { cat "$work/c.err"; exit 1; }
+grep -q "recorded by trapping each call (notify)" "$work/c.err" || { cat "$work/c.err"; exit 1; }
+cmp -s "$work/counted.json" "$work/trapped.json" || echo "warning: the two recordings differ" >&2
+variant_A >/dev/null 2>&1 || true
+
+for r in $(seq "$rounds"); do
+  for v in "${variants[@]}"; do
+    t0=$(date +%s%N)
+    "variant_$v" >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000)) >>"$work/times.$v"
+  done
+  printf '\rround %d/%d' "$r" "$rounds" >&2
+done
+echo >&2
+
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+base=$(median "$work/times.A")
+echo "container start to exit, median of $rounds interleaved rounds (ms)"
+for v in "${variants[@]}"; do
+  label="label_$v"
+  m=$(median "$work/times.$v")
+  printf '  %s  %-36s %7s ms  %5.2f×\n' "$v" "${!label}" "$m" \
+    "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')"
+done
