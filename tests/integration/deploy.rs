@@ -411,7 +411,18 @@ fn start_watch(
 ) -> (Child, BufReader<std::process::ChildStderr>) {
     let ds = daemonset();
     let c = container(&ds["spec"]["template"]["spec"]);
-    let mut args = strings(&c["args"]);
+    // The metrics on a free port of the loopback: the host's 9464 may be taken,
+    // and the tests that run the image run side by side.
+    let mut args: Vec<&str> = strings(&c["args"])
+        .into_iter()
+        .map(|a| {
+            if a.starts_with("--metrics=") {
+                "--metrics=127.0.0.1:0"
+            } else {
+                a
+            }
+        })
+        .collect();
     args.extend(filter);
     args.extend(["--duration", "300"]);
     let mut watch = image
