@@ -132,7 +132,7 @@ struct Loop {
     runs: Option<Runner>,
     app: App,
     tx: queue::Sender,
-    rx: mpsc::Receiver<Incoming>,
+    rx: queue::Receiver,
     /// Events the queue dropped that the App was told of.
     dropped_told: u64,
     /// The current run; reports of earlier ones are dropped.
@@ -157,7 +157,7 @@ impl Loop {
         runs: Option<Runner>,
         app: App,
         tx: queue::Sender,
-        rx: mpsc::Receiver<Incoming>,
+        rx: queue::Receiver,
         live: Live,
     ) -> Loop {
         let pin = match app.path_pending {
@@ -567,11 +567,7 @@ enum Flow {
 /// While a run is being stopped: held calls on their way are answered (kill: the
 /// workload is being killed anyway), so that their supervisor can end; what else
 /// arrives goes to `kept`, in order, for the loop.
-fn stash_while_stopping(
-    rx: &mpsc::Receiver<Incoming>,
-    kept: &mut VecDeque<Incoming>,
-    timeout: Duration,
-) {
+fn stash_while_stopping(rx: &queue::Receiver, kept: &mut VecDeque<Incoming>, timeout: Duration) {
     match rx.recv_timeout(timeout) {
         Ok(Incoming::Run(LiveReport::Hold(_, req))) => {
             let _ = req.reply.send(HoldAnswer::Kill);

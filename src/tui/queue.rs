@@ -7,6 +7,7 @@ use super::Incoming;
 use crate::session::live::LiveReport;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 /// What waits for the loop at most.
 pub(super) const TUI_QUEUE: usize = 65_536;
@@ -14,8 +15,33 @@ pub(super) const TUI_QUEUE: usize = 65_536;
 /// The sending side; cloned for every thread that feeds the loop.
 #[derive(Clone)]
 pub(super) struct Sender {
-    tx: mpsc::SyncSender<Incoming>,
+    tx: mpsc::SyncSender<Box<Incoming>>,
     dropped: Arc<AtomicU64>,
+}
+
+/// The loop's side. Items travel boxed: a bounded channel allocates all its
+/// slots at once, and 65,536 whole events would be 32 MB, written at start
+/// and copied on write after a workload's fork.
+pub(super) struct Receiver(mpsc::Receiver<Box<Incoming>>);
+
+impl Receiver {
+    #[cfg(test)]
+    pub(super) fn recv(&self) -> Result<Incoming, mpsc::RecvError> {
+        self.0.recv().map(|b| *b)
+    }
+
+    pub(super) fn recv_timeout(&self, d: Duration) -> Result<Incoming, mpsc::RecvTimeoutError> {
+        self.0.recv_timeout(d).map(|b| *b)
+    }
+
+    pub(super) fn try_recv(&self) -> Result<Incoming, mpsc::TryRecvError> {
+        self.0.try_recv().map(|b| *b)
+    }
+
+    #[cfg(test)]
+    pub(super) fn try_iter(&self) -> impl Iterator<Item = Incoming> + '_ {
+        self.0.try_iter().map(|b| *b)
+    }
 }
 
 /// [`Sender::send`]'s error: the loop has ended.
@@ -23,10 +49,10 @@ pub(super) struct Sender {
 pub(super) struct LoopEnded;
 
 /// A new queue, of room for `room`.
-pub(super) fn queue(room: usize) -> (Sender, mpsc::Receiver<Incoming>) {
+pub(super) fn queue(room: usize) -> (Sender, Receiver) {
     let (tx, rx) = mpsc::sync_channel(room);
     let dropped = Arc::default();
-    (Sender { tx, dropped }, rx)
+    (Sender { tx, dropped }, Receiver(rx))
 }
 
 impl Sender {
@@ -37,9 +63,9 @@ impl Sender {
     /// room: the loop drains the queue all the time, also while a run stops.
     pub(super) fn send(&self, item: Incoming) -> Result<(), LoopEnded> {
         if !matches!(item, Incoming::Run(LiveReport::Event(..))) {
-            return self.tx.send(item).map_err(|_| LoopEnded);
+            return self.tx.send(Box::new(item)).map_err(|_| LoopEnded);
         }
-        match self.tx.try_send(item) {
+        match self.tx.try_send(Box::new(item)) {
             Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
