@@ -5,7 +5,8 @@
 #   allowed: 1M getppid the profile allows: native, under a 1-instruction allow-all
 #            filter (what any seccomp filter costs), under eperm   (goal ≤ 1.05× native)
 #   denied:  100k uselib the profile denies, run permissively: eperm notify and trace
-#            vs `strace -f -o /dev/null`         (goals: notify ≤ 0.15×, trace ≤ 0.6×)
+#            vs `strace -f -o /dev/null`         (goals: notify ≤ 0.15×, trace ≤ 0.6×),
+#            with stacks (the default) and --no-stacks
 #            and the floor: a bare C supervisor (poll + RECV + SEND per call, with
 #            SYNC_WAKE_UP; and RECV + SEND only, as eperm waits) and a bare C tracer
 #            (waitpid + PTRACE_CONT per stop), also with tracer and tracee pinned to
@@ -223,6 +224,8 @@ while [ $round -lt "$RUNS" ]; do
     time_one strace strace -f -o /dev/null "$TMP/calls" denied "$N"
     time_one notify "$EPERM" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
     time_one trace "$EPERM" run --no-tui --mode trace -- "$TMP/calls" denied "$N"
+    time_one notify_ns "$EPERM" run --no-tui --no-stacks --mode notify -- "$TMP/calls" denied "$N"
+    time_one trace_ns "$EPERM" run --no-tui --no-stacks --mode trace -- "$TMP/calls" denied "$N"
     time_one floor_notify "$TMP/floor" notify "$N"
     time_one floor_recv "$TMP/floor" recv "$N"
     time_one floor_trace "$TMP/floor" trace "$N"
@@ -255,6 +258,7 @@ echo "$N would-be-denied uselib, permissive:"
 echo "  strace -f -o /dev/null        $(ms strace)"
 echo "  eperm --mode notify           $(ms notify)  $(ratio notify strace) strace (goal ≤ 0.15×)"
 echo "  eperm --mode trace            $(ms trace)  $(ratio trace strace) strace (goal ≤ 0.6×)"
+echo "  the same, --no-stacks         $(ms notify_ns) / $(ms trace_ns)  notify $(ratio notify_ns floor_recv) the RECV-only floor, trace $(ratio trace_ns floor_trace) the bare tracer"
 echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify strace) strace (poll, then RECV)"
 echo "  floor: the same, RECV only    $(ms floor_recv)  $(ratio floor_recv strace) strace; eperm notify = $(ratio notify floor_recv) of it"
 echo "  floor: bare C tracer          $(ms floor_trace)  $(ratio floor_trace strace) strace; eperm trace = $(ratio trace floor_trace) of it"
