@@ -6,7 +6,8 @@
 #
 #   allowed: 1M getppid + 1M stat("/"), all succeeding: native, under `eperm run`
 #            with EPERM_LAYERS=off, and under `eperm run` watching  (goal ≤ 1.10×
-#            of the run without watching)
+#            of the run without watching); the floor: the run without watching
+#            while a do-nothing program sits on sys_exit (benches/exit_floor.rs)
 #   refused: 100k open("/etc/shadow") as nobody, each EACCES and recorded: the
 #            same two eperm runs
 #
@@ -40,6 +41,9 @@ int main(int argc, char **argv) {
 }
 C
 cc -O2 -o "$TMP/calls" "$TMP/calls.c"
+# The floor: a do-nothing program on sys_exit while eperm runs without watching.
+FLOOR=$(cargo bench --quiet --no-run --bench exit_floor --manifest-path "$ROOT/Cargo.toml" \
+    --message-format=json | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 chmod 755 "$TMP" "$TMP/calls"
 
 # shellcheck source=benches/common/timing.sh
@@ -50,6 +54,7 @@ while [ $round -lt "$RUNS" ]; do
     time_one native "$TMP/calls" allowed 1000000
     time_one off env EPERM_LAYERS=off "$EPERM" run --no-tui -- "$TMP/calls" allowed 1000000
     time_one on "$EPERM" run --no-tui -- "$TMP/calls" allowed 1000000
+    time_one floor env EPERM_LAYERS=off "$FLOOR" "$EPERM" run --no-tui -- "$TMP/calls" allowed 1000000
     time_one refused_off env EPERM_LAYERS=off "$EPERM" run --no-tui --user nobody -- "$TMP/calls" refused 100000
     time_one refused_on "$EPERM" run --no-tui --user nobody -- "$TMP/calls" refused 100000
     round=$((round + 1))
@@ -58,6 +63,7 @@ done
 echo "median of $RUNS rounds, $(nproc) CPUs, kernel $(uname -r)"
 echo "allowed  native            $(ms native)"
 echo "         eperm, not watched $(ms off)"
-echo "         eperm, watched     $(ms on)   $(ratio on off) of not watched (goal ≤ 1.10×)"
+echo "         the same, a do-nothing program on sys_exit (the floor) $(ms floor)   $(ratio floor off) of not watched"
+echo "         eperm, watched     $(ms on)   $(ratio on off) of not watched (goal ≤ 1.10×), $(ratio on floor) of the floor"
 echo "refused  eperm, not watched $(ms refused_off)"
 echo "         eperm, watched     $(ms refused_on)   $(ratio refused_on refused_off) of not watched"

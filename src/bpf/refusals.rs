@@ -352,6 +352,22 @@ fn cap_program(scope: Scope, caps: i32) -> Vec<Insn> {
     a.finish()
 }
 
+/// A do-nothing program on `sys_exit`, where the watcher's is: the floor of
+/// what watching can cost (benches/layers.sh). Detached when the fds are dropped.
+pub fn attach_empty_exit() -> Result<Vec<OwnedFd>, CounterError> {
+    let kernel = btf::kernel().map_err(os("read the kernel's BTF"))?;
+    let Some(btf_id) = kernel.sys_exit else {
+        return Err(os("find sys_exit in the kernel's BTF")(
+            io::ErrorKind::NotFound.into(),
+        ));
+    };
+    let mut a = Asm::new();
+    a.mov_imm(R0, 0).exit();
+    let prog = sys::load(ProgType::Tracing, &a.finish(), "eperm_empty", btf_id)?;
+    let link = sys::attach_raw_tracepoint(&prog, None).map_err(os("attach to sys_exit"))?;
+    Ok(vec![link, prog])
+}
+
 /// On `sys_exit(regs, ret)`: a call that returned -EPERM or -EACCES is recorded
 /// with the failed checks of that very call (see the module's doc). Every other
 /// call leaves after a few loads and compares, with no helper call: that is
