@@ -68,11 +68,13 @@ const MAX_PROCESSES: usize = 256;
 const MAX_NAMES: usize = 1 << 16;
 
 /// Every call of a (process, syscall) gets its stack up to this many; past it,
-/// one in [`SAMPLE_EVERY`]: a workload that floods eperm with one denied call
-/// pays for its stacks at most ~1.5× (benches/stacks.rs), and distinct call
-/// sites still show, with counts from the calls whose stack was taken.
-pub const ALL_UP_TO: u64 = 1000;
-pub const SAMPLE_EVERY: u64 = 32;
+/// one in [`SAMPLE_EVERY`]: each stack is a hand-off to a reader thread while
+/// the caller waits, so a workload that floods eperm with one denied call would
+/// otherwise pay for its stacks ~1.6× (1000 then 1 in 32, benches/stacks.rs
+/// on a quiet machine; 1.3× now), and a call site making more than ~2% of
+/// the calls still shows, with counts from the calls whose stack was taken.
+pub const ALL_UP_TO: u64 = 256;
+pub const SAMPLE_EVERY: u64 = 64;
 
 /// The registers an unwind starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
