@@ -249,7 +249,7 @@ impl Runner {
             Policy::Hold(forward_holds(number, sink.clone()))
         };
         let mut sup = session.supervise(judge, policy, events);
-        sup.layers = Some(forward_layers(number, sink.clone()));
+        sup.layers = session.layers_to(forward_layers(number, sink.clone()));
         let attach = Attach {
             stdio: Some(stdio),
             keep_terminal: true,

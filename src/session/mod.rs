@@ -76,6 +76,8 @@ pub struct Session {
     /// `podman`, `oci` unless `--no-stacks`; not for record, cover or verify runs,
     /// which never show one).
     pub stacks: bool,
+    /// Whether the other layers are watched (all runs unless `--no-layers`).
+    pub layers: bool,
 }
 
 /// How one headless run ended.
@@ -157,7 +159,7 @@ impl Session {
         // The layer watcher reports the workload's EPERM/EACCES.
         let (layers, watched) = {
             let (tx, rx) = std::sync::mpsc::channel();
-            (Some(tx), Some(rx))
+            (self.layers_to(tx), Some(rx))
         };
         let (tx, collector) = collect::collect(events, watched)?;
         let policy = if self.enforce {
@@ -213,6 +215,21 @@ impl Session {
                     _ => Error::file(FileOp::PrepareContainerFiles, plan.work_dir())(source),
                 }),
         }
+    }
+
+    /// `tx`, where the layer watcher is to report; `None` after telling it
+    /// why not when the user turned watching off.
+    pub(crate) fn layers_to(
+        &self,
+        tx: std::sync::mpsc::Sender<crate::sources::refusal::Watch>,
+    ) -> Option<std::sync::mpsc::Sender<crate::sources::refusal::Watch>> {
+        if self.layers {
+            return Some(tx);
+        }
+        let _ = tx.send(crate::sources::refusal::Watch::NotWatched(
+            "--no-layers".into(),
+        ));
+        None
     }
 
     /// `profile` resolved for the target and compiled with denials turned into `mode`.

@@ -66,6 +66,7 @@ impl Session {
             sources: how.sources,
             notes: Vec::new(),
             stacks: false,
+            layers: true,
         })
     }
 
@@ -236,6 +237,7 @@ impl Session {
             sources: how.sources,
             notes: Vec::new(),
             stacks: false,
+            layers: true,
         })
     }
 

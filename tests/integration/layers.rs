@@ -497,6 +497,31 @@ fn an_enforced_run_names_the_other_layers_too() {
     }
 }
 
+/// `--no-layers`: nothing is watched (no hook on every call's exit), and the
+/// summary says so rather than calling the refused read clean.
+#[test]
+fn no_layers_watches_nothing_and_says_so() {
+    require_root("a cgroup and BPF for the layer watcher");
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--no-layers",
+        "--user",
+        "nobody",
+        "--",
+        "cat",
+        "/etc/shadow",
+    ];
+    let (out, events) = run_watched(dir.path(), &args);
+    assert!(!out.status.success());
+    assert_eq!(layered(&events), Vec::<&Value>::new());
+    let err = stderr(&out);
+    assert!(
+        err.contains("other layers: not watched (--no-layers)"),
+        "{err}"
+    );
+    assert!(!err.contains("permissions: /etc/shadow"), "{err}");
+}
+
 /// Under `--mode trace --enforce` eperm fails a denied call by skipping it
 /// (syscall number -1): that is the profile's refusal, never another layer's
 /// (it was once "nr_3221225471 x32 … not seccomp").
