@@ -904,5 +904,18 @@ fn a_call_only_another_layer_refused_has_a_row_of_its_own_160x40() {
     ] {
         assert!(text.contains(want), "{want:?} in:\n{text}");
     }
+    // The key line offers no edit of the profile on such a row.
+    let keys = text.lines().last().expect("the key line");
+    assert!(keys.contains("/ filter"), "{keys}");
+    for edit in ["a allow", "d deny", "e errno"] {
+        assert!(!keys.contains(edit), "{edit:?} in {keys:?}");
+    }
     snap!(text);
+    let narrow = screen(&app, 58, 24);
+    assert!(
+        narrow
+            .lines()
+            .any(|l| l.contains("▶ sethostname 2") && l.contains(" —")),
+        "{narrow}"
+    );
 }
