@@ -8,7 +8,7 @@
 mod devices;
 
 use super::Supervision;
-use crate::bpf::refusals::Watcher;
+use crate::bpf::refusals::{Refused, Watcher};
 use crate::bpf::Scope;
 use crate::sources::event::Source;
 use crate::sources::health::{Health, Shared};
@@ -197,7 +197,7 @@ fn drain_until(
         .map(devices::Lists::watch);
     // Threads that restricted themselves with Landlock.
     let mut landlocked = HashSet::new();
-    let mut seen = HashMap::new();
+    let mut seen = Seen::new();
     // The last drain's refusals: they wait one drain for their LSM records,
     // which the kernel's audit thread sends a moment after the call.
     let mut held: Vec<Refusal> = Vec::new();
@@ -227,30 +227,7 @@ fn drain_until(
                         raw.device = None;
                     }
                     let time_ms = started.elapsed().as_millis() as u64;
-                    // A call repeated in a loop is read from /proc once.
-                    let key = (
-                        raw.pid,
-                        raw.nr,
-                        raw.errno,
-                        raw.failed_caps,
-                        raw.strings.clone(),
-                    );
-                    let mut refusal = match seen.get(&key) {
-                        Some(known) => Refusal {
-                            time_ms,
-                            tid: raw.tid,
-                            ..Refusal::clone(known)
-                        },
-                        None => {
-                            let r =
-                                Refusal::of(&raw, time_ms, scoped.own_filters, scoped.container);
-                            if seen.len() >= SEEN_MAX {
-                                seen.clear();
-                            }
-                            seen.insert(key, r.clone());
-                            r
-                        }
-                    };
+                    let mut refusal = classified(&mut seen, &raw, time_ms, scoped);
                     refusal.failure.landlocked = is_landlocked(&landlocked, raw.tid, raw.pid);
                     if lsm.reading() {
                         held.push(refusal);
@@ -285,6 +262,34 @@ fn drain_until(
     }
 }
 
+/// The same call from the same process, with the same failed checks and
+/// strings: the refusal already read.
+type Seen = HashMap<(u32, u32, u32, u64, [Vec<u8>; 2]), Refusal>;
+
+/// `raw` as a refusal, read from /proc once for a call repeated in a loop.
+fn classified(seen: &mut Seen, raw: &Refused, time_ms: u64, scoped: &Scoped) -> Refusal {
+    let key = (
+        raw.pid,
+        raw.nr,
+        raw.errno,
+        raw.failed_caps,
+        raw.strings.clone(),
+    );
+    if let Some(known) = seen.get(&key) {
+        return Refusal {
+            time_ms,
+            tid: raw.tid,
+            ..Refusal::clone(known)
+        };
+    }
+    let r = Refusal::of(raw, time_ms, scoped.own_filters, scoped.container);
+    if seen.len() >= SEEN_MAX {
+        seen.clear();
+    }
+    seen.insert(key, r.clone());
+    r
+}
+
 /// The calls that open or make a device node (a device check's verdict is
 /// theirs; any other call's entry is a leftover of an earlier one).
 const DEVICE_CALLS: [&str; 6] = ["open", "openat", "openat2", "creat", "mknod", "mknodat"];
@@ -292,7 +297,7 @@ const DEVICE_CALLS: [&str; 6] = ["open", "openat", "openat2", "creat", "mknod", 
 /// Did the device cgroup refuse the device this call asked for: is it not in
 /// the container's (v1) list? Not known on a cgroup v2 host (the runtime's
 /// program decides there, and eperm cannot see its verdict).
-fn device_refused(raw: &crate::bpf::refusals::Refused, lists: Option<&devices::Lists>) -> bool {
+fn device_refused(raw: &Refused, lists: Option<&devices::Lists>) -> bool {
     let Some(d) = raw.device else {
         return false;
     };
