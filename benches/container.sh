@@ -29,49 +29,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
 
-need() { command -v "$1" >/dev/null || { echo "container.sh: $1 not found: $2" >&2; exit 2; }; }
-[ "$(id -u)" -eq 0 ] || { echo "container.sh: run as root (it starts a dockerd)" >&2; exit 2; }
-need dockerd "apt-get install docker.io"
-need docker "apt-get install docker.io"
-need runc "apt-get install runc"
-need cargo "install Rust (https://rustup.rs)"
-
-build=${EPERM_BENCH_BUILD:-release}
-if [ "$build" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
-target=$(cd "${CARGO_TARGET_DIR:-target}/$build" && pwd)
-eperm=$target/eperm
-ln -sf "$eperm" "$target/eperm-runc"
-
-work=$(mktemp -d /tmp/eperm-cbench.XXXXXX)
-stop() {
-  if [ -f "$work/pid" ]; then
-    kill "$(cat "$work/pid")" 2>/dev/null || true
-    for _ in $(seq 100); do [ -f "$work/pid" ] || break; sleep 0.1; done
-  fi
-  rm -rf "$work" 2>/dev/null || true
-}
-trap stop EXIT
-export DOCKER_HOST="unix://$work/docker.sock"
-dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/pid" \
-  -H "$DOCKER_HOST" --bridge none --iptables=false \
-  --add-runtime "eperm=$target/eperm-runc" >"$work/dockerd.log" 2>&1 &
-for _ in $(seq 150); do
-  docker version >/dev/null 2>&1 && break
-  sleep 0.2
-done
-docker version >/dev/null || { cat "$work/dockerd.log"; exit 1; }
+# shellcheck source=benches/common/dockerd.sh
+. benches/common/dockerd.sh
+bench_dockerd container.sh
 
 # The image: a few host programs and the libraries they load.
 image=eperm-bench:host
-root=$work/rootfs
-for program in /bin/sh /bin/ls /bin/mkdir /usr/bin/seq; do
-  for file in "$program" $(ldd "$program" | grep -o '/[^ ]*'); do
-    mkdir -p "$root$(dirname "$file")"
-    cp "$file" "$root$file"
-  done
-done
-mkdir -p "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/etc"
-tar -C "$root" -c . | docker import - "$image" >/dev/null
+bench_image "$image" /bin/sh /bin/ls /bin/mkdir /usr/bin/seq
 
 original=$work/original.json
 "$eperm" default >"$original"

@@ -35,6 +35,9 @@ impl Step {
 
 impl App {
     pub(super) fn allow_selected(&mut self) -> Vec<Effect> {
+        if self.not_the_profiles() {
+            return vec![];
+        }
         let Some(row) = self.selected_row() else {
             return vec![];
         };
@@ -49,6 +52,9 @@ impl App {
 
     /// Back to the profile's verdict: the errno it gave, or the default action.
     pub(super) fn deny_selected(&mut self) -> Vec<Effect> {
+        if self.not_the_profiles() {
+            return vec![];
+        }
         let Some(row) = self.selected_row() else {
             return vec![];
         };
@@ -70,6 +76,9 @@ impl App {
     }
 
     pub(super) fn set_errno(&mut self, errno: u32) -> Vec<Effect> {
+        if self.not_the_profiles() {
+            return vec![];
+        }
         let Some(row) = self.selected_row() else {
             return vec![];
         };

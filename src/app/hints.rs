@@ -246,12 +246,13 @@ impl App {
         let watching = self.run.state == super::RunState::Watching;
         let bootstrap = self.rows.iter().any(|r| r.bootstrap);
         of_mode(KeyMode::Syscalls, |a| match a {
-            // They act on the selected row: live where the rows are.
-            KeyAction::Allow
-            | KeyAction::Deny
-            | KeyAction::Errno
-            | KeyAction::Filter
-            | KeyAction::Sort => on_rows,
+            // They edit the profile for the selected row: not offered on a
+            // row only another layer refused, which the profile cannot help.
+            KeyAction::Allow | KeyAction::Deny | KeyAction::Errno => {
+                on_rows && self.selected_refusal().is_none()
+            }
+            // They act on the rows: live where the rows are.
+            KeyAction::Filter | KeyAction::Sort => on_rows,
             // Only where some row has a stack to unfold.
             KeyAction::Frames => self.rows.iter().any(|r| !r.sites.is_empty()),
             KeyAction::ClearFilter => filtered,

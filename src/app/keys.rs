@@ -357,7 +357,7 @@ impl App {
             KeyAction::PageUp => self.scroll(-10),
             KeyAction::PageDown => self.scroll(10),
             KeyAction::Home => self.selected = 0,
-            KeyAction::End => self.selected = self.visible().len().saturating_sub(1),
+            KeyAction::End => self.selected = self.table_lines().len().saturating_sub(1),
             KeyAction::NextPane => self.next_pane(),
             KeyAction::Filter => {
                 self.filtering = true;

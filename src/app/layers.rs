@@ -49,7 +49,11 @@ impl App {
                     == r.finding.as_ref().map(ToString::to_string)
         });
         match known {
-            Some((_, hits)) => *hits += 1,
+            Some((known, hits)) => {
+                *hits += 1;
+                // The row's `last` column.
+                known.time_ms = known.time_ms.max(r.time_ms);
+            }
             None => self.run.refused.push((r, 1)),
         }
     }
@@ -110,5 +114,70 @@ pub fn short(f: &crate::layer::Finding) -> String {
         }
         Layer::Permissions => "perms".into(),
         layer => layer.word().into(),
+    }
+}
+
+/// A line of the Syscalls table: a row of the profile (an index into
+/// `App::rows`), or a call only another layer refused (an index into
+/// `run.refused`), which has a row of its own but no decision to make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableLine {
+    Profile(usize),
+    Layer(usize),
+}
+
+impl App {
+    /// The refusals that get a row of their own: another layer than the profile
+    /// refused the call, and the profile has no row of that syscall (its row
+    /// names the layer in its layer column then). Filtered as the rows are.
+    pub fn layer_rows(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        let profiles: std::collections::HashSet<&str> =
+            self.rows.iter().map(|r| r.syscall.as_str()).collect();
+        let mut v: Vec<usize> = (0..self.run.refused.len())
+            .filter(|&i| {
+                let r = &self.run.refused[i].0;
+                let Some(f) = r.finding.as_ref().filter(|f| f.layer != Layer::Seccomp) else {
+                    return false;
+                };
+                !profiles.contains(r.syscall.as_str())
+                    && (needle.is_empty()
+                        || r.syscall.contains(&needle)
+                        || r.arch.to_string().contains(&needle)
+                        || short(f).to_lowercase().contains(&needle)
+                        || f.layer.word().contains(&needle)
+                        || r.comm.to_string().to_lowercase().contains(&needle))
+            })
+            .collect();
+        if self.sort == super::Sort::Hits {
+            let hits = |i: usize| self.run.refused[i].1;
+            v.sort_by(|&a, &b| hits(b).cmp(&hits(a)).then(a.cmp(&b)));
+        }
+        v
+    }
+
+    /// The selected line's refusal, when it is a row only another layer refused.
+    pub fn selected_refusal(&self) -> Option<(&Refusal, u64)> {
+        match self.table_lines().get(self.selected)? {
+            TableLine::Layer(i) => self.run.refused.get(*i).map(|(r, hits)| (r, *hits)),
+            TableLine::Profile(_) => None,
+        }
+    }
+
+    /// `a`, `d` or `e` on a row only another layer refused: the profile is not
+    /// edited, and the message says why and what would help. False on any
+    /// other row.
+    pub(super) fn not_the_profiles(&mut self) -> bool {
+        let Some((r, _)) = self.selected_refusal() else {
+            return false;
+        };
+        let Some(f) = r.finding.as_ref() else {
+            return false;
+        };
+        self.message = format!(
+            "{}: {f} refused it, not the profile's: a seccomp allowance will not help; fix: {}",
+            r.syscall, f.fix
+        );
+        true
     }
 }

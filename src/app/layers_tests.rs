@@ -1,9 +1,10 @@
 //! The other layers in the App: a refusal joined with the profile's row of the
 //! same syscall, what `a` says then, and what a run that does not watch says.
 
+use super::layers::TableLine;
 use super::testing::{app_with, config, event, press, PROFILE};
 use super::Msg;
-use crate::layer::{Failure, Layer, Profile};
+use crate::layer::{Caller, Failure, Layer, PathFacts, Profile};
 use crate::sources::event::CallArch;
 use crate::sources::refusal::{Refusal, Watch};
 
@@ -28,6 +29,29 @@ pub fn refused(syscall: &str, failed_caps: u64) -> Watch {
     };
     r.classify(Profile::Allows);
     Watch::Refused(Box::new(r))
+}
+
+/// openat of /etc/shadow as nobody: only the DAC capabilities failed, on a
+/// path call (file permissions).
+pub fn shadow_refusal() -> Refusal {
+    let Watch::Refused(mut r) = refused("openat", (1 << 1) | (1 << 2)) else {
+        unreachable!()
+    };
+    r.nr = 257;
+    r.comm = "cat".into();
+    r.failure.errno = 13;
+    r.failure.path = Some(PathFacts {
+        path: "/etc/shadow".into(),
+        mode: Some(0o640),
+        uid: Some(0),
+        gid: Some(42),
+    });
+    r.failure.caller = Some(Caller {
+        uid: 65534,
+        gids: vec![65534],
+    });
+    r.classify(Profile::Allows);
+    *r
 }
 
 #[test]
@@ -66,4 +90,93 @@ fn under_enforce_the_profile_s_denial_is_its_own() {
     // A call the profile allows, refused elsewhere, is kept.
     app.update(Msg::Layer(refused("kill", 1 << 5)));
     assert_eq!(app.run.refused.len(), 1);
+}
+
+/// A call only another layer refused has a row of its own, its hits counted;
+/// `a`, `d` and `e` on it leave the profile alone and say why, with the fix;
+/// the rows of the profile, the report's and the session diff's source, do
+/// not change.
+#[test]
+fn a_row_only_another_layer_refused_is_not_the_profile_s_to_edit() {
+    let mut app = app_with(PROFILE, config(None));
+    app.update(Msg::Layer(Watch::Watching));
+    app.update(Msg::Event(event("mkdir", 7, 0)));
+    app.update(Msg::Layer(refused("sethostname", 1 << 21)));
+    app.update(Msg::Layer(refused("sethostname", 1 << 21)));
+    app.update(Msg::Layer(Watch::Refused(Box::new(shadow_refusal()))));
+    assert_eq!(
+        app.table_lines(),
+        vec![
+            TableLine::Profile(0),
+            TableLine::Layer(0),
+            TableLine::Layer(1)
+        ]
+    );
+    assert_eq!(app.run.refused[0].1, 2, "sethostname's hits");
+    assert_eq!(
+        app.run.refused[1].0.finding.as_ref().map(|f| f.layer),
+        Some(Layer::Permissions)
+    );
+    let before = app.profile.text.clone();
+    press(&mut app, 'j');
+    let (r, hits) = app.selected_refusal().expect("sethostname's row");
+    assert_eq!((r.syscall.as_str(), hits), ("sethostname", 2));
+    assert!(app.selected_row().is_none());
+    for key in ['a', 'd', 'e'] {
+        app.message.clear();
+        let effects = press(&mut app, key);
+        assert!(effects.is_empty(), "{key}: {effects:?}");
+        assert!(app.prompt.is_none(), "{key} opened a prompt");
+        assert_eq!(
+            app.message,
+            "sethostname: capability: CAP_SYS_ADMIN refused it, not the profile's: \
+             a seccomp allowance will not help; fix: grant it: docker run --cap-add SYS_ADMIN \
+             (podman run --cap-add SYS_ADMIN; Kubernetes: securityContext.capabilities.add: \
+             [\"SYS_ADMIN\"]), or run as root (without --user)",
+            "after {key}"
+        );
+    }
+    assert_eq!(app.profile.text.clone(), before, "the profile is unchanged");
+    assert!(app.decided.is_empty() && app.undo.is_empty());
+    assert_eq!((app.rows.len(), app.hits()), (1, 1));
+    let report = app.triage();
+    assert_eq!(report.denials.len(), 1, "mkdir alone");
+    assert!(report.decisions.is_empty() && report.diff.is_empty());
+    // The permissions row says its own fix.
+    press(&mut app, 'j');
+    press(&mut app, 'a');
+    assert!(
+        app.message.starts_with(
+            "openat: permissions: /etc/shadow refused it, not the profile's: \
+             a seccomp allowance will not help; fix: "
+        ),
+        "{}",
+        app.message
+    );
+    // Back on the profile's row, `a` allows it as before.
+    app.update(Msg::Key(super::Key::Home, super::Mods::NONE));
+    press(&mut app, 'a');
+    assert_eq!(
+        app.decided.get("mkdir"),
+        Some(&super::UserDecision::AllowedNow)
+    );
+}
+
+/// Once the profile denies the call too, the refusal joins the profile's row
+/// (its layer column) and has no row of its own.
+#[test]
+fn a_refusal_joins_the_profile_s_row_when_one_comes() {
+    let mut app = app_with(PROFILE, config(None));
+    app.update(Msg::Layer(refused("sethostname", 1 << 21)));
+    assert_eq!(app.table_lines(), vec![TableLine::Layer(0)]);
+    app.update(Msg::Event(event("sethostname", 7, 0)));
+    assert_eq!(app.table_lines(), vec![TableLine::Profile(0)]);
+    assert_eq!(
+        app.row_layers("sethostname"),
+        Some(vec!["cap:SYS_ADMIN".to_string()])
+    );
+    // The filter finds a layer's row by its layer.
+    app.update(Msg::Layer(Watch::Refused(Box::new(shadow_refusal()))));
+    app.filter = "perms".into();
+    assert_eq!(app.table_lines(), vec![TableLine::Layer(1)]);
 }

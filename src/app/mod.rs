@@ -28,6 +28,8 @@ pub mod layers;
 mod layers_tests;
 #[cfg(test)]
 pub(crate) use layers_tests::refused as layers_refused_for_tests;
+#[cfg(test)]
+pub(crate) use layers_tests::shadow_refusal as layers_shadow_refusal_for_tests;
 pub mod layout;
 pub mod narrowing;
 mod prompts;

@@ -97,6 +97,9 @@ impl App {
 
     /// `e`: the errno prompt for the selected row.
     pub(super) fn errno_prompt(&mut self) {
+        if self.not_the_profiles() {
+            return;
+        }
         if let Some(row) = self.selected_row() {
             self.prompt = Some(Prompt::Errno {
                 syscall: row.syscall.clone(),

@@ -3,6 +3,7 @@
 //! visible; and moving the selection by keys, wheel and clicks (for the
 //! Coverage view's rows too, which share the top pane).
 
+use super::layers::TableLine;
 use super::{layout, App, Pane, Sort, View, RING_CAPACITY};
 use crate::sources::aggregate::{raw_call, DeniedSyscall};
 use crate::sources::event::{CallArch, Event, Source};
@@ -110,6 +111,21 @@ impl App {
         v
     }
 
+    /// The lines of the Syscalls table, top to bottom: the workload's rows, the
+    /// calls only other layers refused, then the runtime's start-up when shown.
+    pub fn table_lines(&self) -> Vec<TableLine> {
+        let visible = self.visible();
+        let workload = visible
+            .iter()
+            .take_while(|&&i| !self.rows[i].bootstrap)
+            .count();
+        let profile = |&i: &usize| TableLine::Profile(i);
+        let mut lines: Vec<TableLine> = visible[..workload].iter().map(profile).collect();
+        lines.extend(self.layer_rows().into_iter().map(TableLine::Layer));
+        lines.extend(visible[workload..].iter().map(profile));
+        lines
+    }
+
     /// The runtime's start-up rows (every call made before the workload's exec),
     /// as the collapsed group tells them; `None`: there are none.
     pub fn bootstrap_group(&self) -> Option<BootstrapGroup> {
@@ -134,7 +150,9 @@ impl App {
             return;
         };
         self.show_bootstrap = !self.show_bootstrap;
-        self.selected = self.selected.min(self.visible().len().saturating_sub(1));
+        self.selected = self
+            .selected
+            .min(self.table_lines().len().saturating_sub(1));
         self.message = if self.show_bootstrap {
             format!(
                 "the runtime's start-up: {} after the workload's",
@@ -145,9 +163,13 @@ impl App {
         };
     }
 
-    /// The selected row, if any.
+    /// The selected row of the profile, if any (not a row only another layer
+    /// refused: `selected_refusal`).
     pub fn selected_row(&self) -> Option<&Row> {
-        self.visible().get(self.selected).map(|&i| &self.rows[i])
+        match self.table_lines().get(self.selected)? {
+            TableLine::Profile(i) => self.rows.get(*i),
+            TableLine::Layer(_) => None,
+        }
     }
 
     /// Total hits over the rows: equals the events received in this run.
@@ -211,7 +233,7 @@ impl App {
                 self.cov_selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
             }
             Pane::Syscalls => {
-                let n = self.visible().len();
+                let n = self.table_lines().len();
                 let s = self.selected as i64 + d as i64;
                 self.selected = s.clamp(0, n.saturating_sub(1) as i64) as usize;
             }
@@ -240,7 +262,7 @@ impl App {
             let (selected, n) = if coverage {
                 (self.cov_selected, self.coverage_visible().len())
             } else {
-                (self.selected, self.visible().len())
+                (self.selected, self.table_lines().len())
             };
             let offset = layout::offset(selected, body);
             if row >= areas.syscalls.y + 2 && offset + line < n {
@@ -259,11 +281,10 @@ impl App {
 
     pub(super) fn select_syscall(&mut self, syscall: &str, arch: CallArch) {
         self.filter.clear();
-        if let Some(pos) = self
-            .visible()
-            .iter()
-            .position(|&i| self.rows[i].syscall == syscall && self.rows[i].arch == arch)
-        {
+        if let Some(pos) = self.table_lines().iter().position(|line| {
+            matches!(line, TableLine::Profile(i)
+                if self.rows[*i].syscall == syscall && self.rows[*i].arch == arch)
+        }) {
             self.selected = pos;
         }
     }

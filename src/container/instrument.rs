@@ -91,6 +91,13 @@ pub fn denies(action: Action) -> bool {
 /// SeccompProfile's spec), the whole config.json with its `linux.seccomp`
 /// replaced for [`Form::OciConfig`].
 pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> String {
+    rewritten(profile, |object| {
+        instrument_object(object, profile, target, how)
+    })
+}
+
+/// `profile`'s document with its seccomp object changed by `edit`, as JSON text.
+fn rewritten(profile: &Profile, edit: impl FnOnce(&mut Map<String, Value>)) -> String {
     // From the tree, not the text: a SeccompProfile may be YAML.
     let mut doc = match profile.form {
         Form::Spo => crate::profile::export::docker_object(profile),
@@ -100,7 +107,18 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
         Form::Docker | Form::Spo => &mut doc,
         Form::OciConfig => &mut doc["linux"]["seccomp"],
     };
-    let object = seccomp.as_object_mut().expect("the seccomp object");
+    edit(seccomp.as_object_mut().expect("the seccomp object"));
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+    text.push('\n');
+    text
+}
+
+fn instrument_object(
+    object: &mut Map<String, Value>,
+    profile: &Profile,
+    target: &Target,
+    how: &Instrument,
+) {
     let default_denies = denies(profile.default_action);
     if default_denies {
         let action = match how {
@@ -165,9 +183,6 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
         }
     }
     object.insert("syscalls".into(), Value::Array(out));
-    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
-    text.push('\n');
-    text
 }
 
 /// The copy a recording in the kernel runs under: every call of the original's
@@ -177,23 +192,13 @@ pub fn instrument(profile: &Profile, target: &Target, how: &Instrument) -> Strin
 /// runtime never waits on a listener, and still loads a filter: only calls made
 /// under one are counted, as only those are reported when trapped.
 pub fn permissive(profile: &Profile) -> String {
-    let mut doc = match profile.form {
-        Form::Spo => crate::profile::export::docker_object(profile),
-        _ => profile.root.to_serde(),
-    };
-    let seccomp = match profile.form {
-        Form::Docker | Form::Spo => &mut doc,
-        Form::OciConfig => &mut doc["linux"]["seccomp"],
-    };
-    let object = seccomp.as_object_mut().expect("the seccomp object");
-    object.insert("defaultAction".into(), json!("SCMP_ACT_ALLOW"));
-    for field in ["defaultErrnoRet", "listenerPath", "listenerMetadata"] {
-        object.shift_remove(field);
-    }
-    object.insert("syscalls".into(), Value::Array(Vec::new()));
-    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
-    text.push('\n');
-    text
+    rewritten(profile, |object| {
+        object.insert("defaultAction".into(), json!("SCMP_ACT_ALLOW"));
+        for field in ["defaultErrnoRet", "listenerPath", "listenerMetadata"] {
+            object.shift_remove(field);
+        }
+        object.insert("syscalls".into(), Value::Array(Vec::new()));
+    })
 }
 
 /// One rule of the original, as it goes into the copy (for runc, a NOTIFY rule

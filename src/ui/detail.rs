@@ -3,18 +3,21 @@
 
 use super::{block, seconds, Theme};
 use crate::app::{describe::describe, narrowing::narrower, App, Row};
+use crate::layer::Finding;
 use crate::profile::lint::plural;
 use crate::profile::risk::risk;
 use crate::sources::event::Rule;
+use crate::sources::refusal::Refusal;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let lines = match app.selected_row() {
-        Some(row) => row_lines(app, row, theme),
-        None => {
+    let lines = match (app.selected_row(), app.selected_refusal()) {
+        (Some(row), _) => row_lines(app, row, theme),
+        (None, Some((r, hits))) => refusal_lines(app, r, hits, theme),
+        (None, None) => {
             let mut lines = vec![Line::styled("select a syscall to see why", theme.dim())];
             lines.extend(other_layers(app, None, theme));
             lines
@@ -99,15 +102,56 @@ fn also_refused(app: &App, row: &Row, theme: &Theme) -> Vec<Line<'static>> {
     else {
         return Vec::new();
     };
+    finding_lines(
+        f,
+        "also refused by ",
+        "a seccomp allowance will not be enough",
+        theme,
+    )
+}
+
+/// A layer's refusal: which layer and what that means, its evidence, its fix.
+fn finding_lines(f: &Finding, head: &str, meaning: &str, theme: &Theme) -> Vec<Line<'static>> {
     vec![
         Line::from(vec![
-            Span::styled("also refused by ", theme.bad()),
+            Span::styled(head.to_string(), theme.bad()),
             Span::styled(f.to_string(), theme.bad()),
-            Span::raw(": a seccomp allowance will not be enough"),
+            Span::raw(format!(": {meaning}")),
         ]),
         Line::raw(format!("  {}", f.evidence)),
         Line::raw(format!("  fix: {}", f.fix)),
     ]
+}
+
+/// A row only another layer refused: the call, that layer's evidence and fix,
+/// what was seen, and the other layers' other refusals below.
+fn refusal_lines(app: &App, r: &Refusal, hits: u64, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(vec![
+        Span::styled(r.syscall.clone(), theme.title()),
+        Span::raw(format!(" ({}, nr {}) — ", r.arch, r.nr)),
+        Span::raw(describe(&r.syscall).unwrap_or("no description yet")),
+    ])];
+    if let Some(f) = r.finding.as_ref() {
+        lines.extend(finding_lines(
+            f,
+            "refused by ",
+            "not the profile's (it allows the call): a seccomp allowance will not help",
+            theme,
+        ));
+    }
+    lines.push(Line::raw(format!(
+        "{} · {} · last {}",
+        crate::errno::describe(r.failure.errno),
+        plural(hits as usize, "hit", "hits"),
+        seconds(r.time_ms)
+    )));
+    lines.push(Line::raw(format!("processes: {}[{}]", r.comm, r.pid)));
+    lines.push(Line::styled(
+        "a, d and e do not apply: the profile is not what refused it",
+        theme.dim(),
+    ));
+    lines.extend(other_layers(app, Some(&r.syscall), theme));
+    lines
 }
 
 /// The profile's other rules that name the row's syscall.

@@ -1,39 +1,49 @@
 //! The main table: one row per would-be-denied syscall and arch.
 
 use super::{seconds, Theme};
+use crate::app::layers::short;
+use crate::app::layers::TableLine;
 use crate::app::{layout, App, RunState, Sort, UserDecision};
 use crate::sources::aggregate::PODS;
+use crate::sources::refusal::Refusal;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let visible = app.visible();
-    let block = titled_block(app, visible.len(), area, theme, focused);
-    if visible.is_empty() {
+    let lines = app.table_lines();
+    let block = titled_block(app, lines.len(), area, theme, focused);
+    if lines.is_empty() {
         frame.render_widget(Paragraph::new(empty_line(app, theme)).block(block), area);
         return;
     }
     // Only the rows on screen are built: thousands of rows cost nothing to draw.
     let body = area.height.saturating_sub(3) as usize;
     let offset = layout::offset(app.selected, body);
-    let shown: Vec<(usize, &crate::app::Row)> = visible
+    let shown: Vec<(usize, Shown)> = lines
         .iter()
         .enumerate()
         .skip(offset)
         .take(body)
-        .map(|(pos, &i)| (pos, &app.rows[i]))
+        .map(|(pos, line)| (pos, Shown::of(app, *line)))
         .collect();
     // The layers of each row, once another layer than the profile refused a call.
     let others: Option<Vec<Vec<String>>> = shown
         .iter()
-        .map(|(_, r)| app.row_layers(&r.syscall))
+        .map(|(_, s)| match s {
+            Shown::Profile(r) => app.row_layers(&r.syscall),
+            Shown::Layer(..) => Some(Vec::new()),
+        })
         .collect();
     let (columns, layers) = Columns::measure(&shown, others.as_deref(), area.width);
-    let rows = shown.iter().enumerate().map(|(at, &(pos, r))| {
+    let rows = shown.iter().enumerate().map(|(at, (pos, s))| {
         let layer = layers.as_ref().map(|l| l[at].as_str());
-        columns.row(r, layer, pos == app.selected, theme)
+        let selected = *pos == app.selected;
+        match s {
+            Shown::Profile(r) => columns.row(r, layer, selected, theme),
+            Shown::Layer(r, hits) => columns.layer_row(r, *hits, layer, selected, theme),
+        }
     });
     frame.render_widget(
         Table::new(rows, columns.widths())
@@ -42,6 +52,56 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             .block(block),
         area,
     );
+}
+
+/// A line of the table on screen: the profile's row, or a call only another
+/// layer refused (with its hits), which the profile allows.
+enum Shown<'a> {
+    Profile(&'a crate::app::Row),
+    Layer(&'a Refusal, u64),
+}
+
+/// What a row only another layer refused shows in the profile's column.
+const ALLOWS: &str = "allows";
+
+/// And in the user's: there is nothing to decide.
+const NOTHING: &str = "—";
+
+impl<'a> Shown<'a> {
+    fn of(app: &'a App, line: TableLine) -> Shown<'a> {
+        match line {
+            TableLine::Profile(i) => Shown::Profile(&app.rows[i]),
+            TableLine::Layer(i) => {
+                let (r, hits) = &app.run.refused[i];
+                Shown::Layer(r, *hits)
+            }
+        }
+    }
+
+    /// The widths of the cells the columns are measured by: syscall, arch,
+    /// hits, profile, you, you in short, processes.
+    fn widths(&self) -> [usize; 7] {
+        match self {
+            Shown::Profile(r) => [
+                r.syscall.chars().count(),
+                r.arch.to_string().chars().count(),
+                r.hits.to_string().len(),
+                r.verdict().chars().count(),
+                r.decision.label().chars().count(),
+                r.decision.short().chars().count(),
+                procs_of(r).chars().count(),
+            ],
+            Shown::Layer(r, hits) => [
+                r.syscall.chars().count(),
+                r.arch.to_string().chars().count(),
+                hits.to_string().len(),
+                ALLOWS.len(),
+                1,
+                1,
+                r.comm.to_string().chars().count(),
+            ],
+        }
+    }
 }
 
 /// The pane's frame: how many rows, their order, and the start-up fold.
@@ -137,41 +197,56 @@ impl Columns {
     /// (`seccomp+cap:SYS_ADMIN`), else with the profile's share left implied
     /// (`+cap:SYS_ADMIN`), else not at all.
     fn measure(
-        shown: &[(usize, &crate::app::Row)],
+        shown: &[(usize, Shown)],
         others: Option<&[Vec<String>]>,
         width: u16,
     ) -> (Columns, Option<Vec<String>>) {
-        let widest = |f: &dyn Fn(&crate::app::Row) -> usize, header: usize| {
-            shown
+        let measured: Vec<[usize; 7]> = shown.iter().map(|(_, s)| s.widths()).collect();
+        let widest = |at: usize, header: usize| {
+            measured
                 .iter()
-                .map(|(_, r)| f(r))
+                .map(|w| w[at])
                 .max()
                 .unwrap_or(0)
                 .max(header) as u16
         };
+        let profile_rows = || {
+            shown.iter().filter_map(|(_, s)| match s {
+                Shown::Profile(r) => Some(*r),
+                Shown::Layer(..) => None,
+            })
+        };
         let mut c = Columns {
             wide: width >= 60,
             last: false,
-            syscall: widest(&|r| r.syscall.chars().count(), 7),
-            arch: widest(&|r| r.arch.to_string().chars().count(), 4),
-            hits: widest(&|r| r.hits.to_string().len(), 4),
-            verdict: widest(&|r| r.verdict().chars().count(), 7),
-            you: widest(&|r| r.decision.label().chars().count(), 3),
-            you_short: widest(&|r| r.decision.short().chars().count(), 3),
+            syscall: widest(0, 7),
+            arch: widest(1, 4),
+            hits: widest(2, 4),
+            verdict: widest(3, 7),
+            you: widest(4, 3),
+            you_short: widest(5, 3),
             layer: None,
             pod: 0,
         };
-        let procs = widest(&|r| procs_of(r).chars().count(), 5);
+        let procs = widest(6, 5);
         // Six gaps between seven columns, seven for the time of the last call: the
         // processes keep the time's room when both do not fit.
         let mut fixed = 1 + c.syscall + c.arch + c.hits + c.verdict + c.you + 6;
         let room = width.saturating_sub(2);
         let mut cells = None;
         for form in [full as fn(&[String]) -> String, compact] {
-            let Some(layers) = others.filter(|_| c.wide).map(|o| o.iter().map(|v| form(v))) else {
+            let Some(others) = others.filter(|_| c.wide) else {
                 break;
             };
-            let layers: Vec<String> = layers.collect();
+            // A row only another layer refused names that layer alone.
+            let layers: Vec<String> = shown
+                .iter()
+                .zip(others)
+                .map(|((_, s), o)| match s {
+                    Shown::Profile(_) => form(o),
+                    Shown::Layer(r, _) => r.finding.as_ref().map(short).unwrap_or_default(),
+                })
+                .collect();
             let layer = layers
                 .iter()
                 .map(|l| l.chars().count())
@@ -186,11 +261,15 @@ impl Columns {
                 break;
             }
         }
-        if c.wide && shown.iter().any(|(_, r)| !r.pods.is_empty()) {
+        if c.wide && profile_rows().any(|r| !r.pods.is_empty()) {
             // The pods take what the other columns leave (the processes keep 5),
             // or show nowhere but the Detail pane when that is too little.
             let left = room.saturating_sub(fixed + 5 + 1);
-            let want = widest(&|r| pods_of(r, usize::MAX).chars().count(), 3);
+            let want = profile_rows()
+                .map(|r| pods_of(r, usize::MAX).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(3) as u16;
             if left >= POD_MIN {
                 c.pod = want.min(POD_MAX).min(left);
                 fixed += c.pod + 1;
@@ -290,6 +369,52 @@ impl Columns {
             row.style(theme.selected())
         } else if r.bootstrap {
             row.style(theme.dim())
+        } else {
+            row
+        }
+    }
+}
+
+impl Columns {
+    /// A row only another layer refused: the profile allows the call, the user
+    /// has nothing to decide, and the layer column names the layer.
+    fn layer_row(
+        &self,
+        r: &Refusal,
+        hits: u64,
+        layer: Option<&str>,
+        selected: bool,
+        theme: &Theme,
+    ) -> Row<'static> {
+        let marker = if selected { "▶" } else { " " };
+        let mut cells = vec![Cell::from(marker), Cell::from(r.syscall.clone())];
+        if self.wide {
+            cells.extend([
+                Cell::from(r.arch.to_string()),
+                Cell::from(hits.to_string()),
+                Cell::from(ALLOWS).style(theme.dim()),
+                Cell::from(NOTHING).style(theme.dim()),
+            ]);
+            if let (Some(_), Some(layer)) = (self.layer, layer) {
+                cells.push(Cell::from(layer.to_string()).style(theme.bad()));
+            }
+            if self.pod > 0 {
+                cells.push(Cell::from(""));
+            }
+            cells.push(Cell::from(r.comm.to_string()));
+            if self.last {
+                cells.push(Cell::from(seconds(r.time_ms)));
+            }
+        } else {
+            cells.extend([
+                Cell::from(hits.to_string()),
+                Cell::from(ALLOWS).style(theme.dim()),
+                Cell::from(NOTHING).style(theme.dim()),
+            ]);
+        }
+        let row = Row::new(cells);
+        if selected {
+            row.style(theme.selected())
         } else {
             row
         }

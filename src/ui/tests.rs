@@ -818,8 +818,16 @@ fn the_layer_column_names_each_row_s_layers_160x40() {
     for want in [" layer ", "seccomp+cap:SYS_ADMIN", "seccomp "] {
         assert!(text.contains(want), "{want:?} in:\n{text}");
     }
-    // kill has no row (the profile allows it): its refusal is in the Detail pane.
-    assert!(!text.contains("cap:KILL "), "{text}");
+    // kill, which the profile allows, has a row of its own, after the
+    // workload's profile rows, marked by its layer alone.
+    let kill = text
+        .lines()
+        .find(|l| l.contains(" kill "))
+        .expect("kill's row");
+    for want in ["allows", "—", "cap:KILL"] {
+        assert!(kill.contains(want), "{want:?} in {kill:?}");
+    }
+    assert!(!kill.contains("seccomp"), "{kill}");
     assert!(
         text.contains("kill 1× EPERM: capability: CAP_KILL"),
         "{text}"
@@ -833,8 +841,9 @@ fn the_layer_column_names_each_row_s_layers_160x40() {
     assert!(narrow.contains("mount"), "{narrow}");
 }
 
-/// The profile would deny nothing, but another layer refused calls: the empty
-/// table does not call the run clean.
+/// The profile would deny nothing, but another layer refused calls: they
+/// have rows, and the run is not called clean, even when the filter hides
+/// their rows.
 #[test]
 fn a_run_only_other_layers_refused_is_not_called_clean() {
     let mut app = app(false);
@@ -844,9 +853,69 @@ fn a_run_only_other_layers_refused_is_not_called_clean() {
     let text = screen(&app, 120, 40);
     assert!(!text.contains("clean run"), "{text}");
     for want in [
-        "no seccomp denial; 1 call refused by other layers (Detail)",
-        "kill 1× EPERM: capability: CAP_KILL",
+        "Syscalls (1)",
+        "⚠ 1 refused by other layers",
+        "refused by capability: CAP_KILL: not the profile's",
     ] {
         assert!(text.contains(want), "{want:?} in:\n{text}");
     }
+    app.filter = "nothing-matches".into();
+    let hidden = screen(&app, 120, 40);
+    assert!(!hidden.contains("clean run"), "{hidden}");
+    assert!(
+        hidden.contains("no seccomp denial; 1 call refused by other layers (Detail)"),
+        "{hidden}"
+    );
+}
+
+/// A call only another layer refused (the profile allows it) has a row of its
+/// own, with its hits and its layer; selected, the Detail pane shows that
+/// layer's evidence and fix, and says the profile cannot help.
+#[test]
+fn a_call_only_another_layer_refused_has_a_row_of_its_own_160x40() {
+    let mut app = busy(false);
+    app.update(layer_refusal("sethostname", 170, 1 << 21));
+    app.update(layer_refusal("sethostname", 170, 1 << 21));
+    let perms = crate::sources::refusal::Watch::Refused(Box::new(
+        crate::app::layers_shadow_refusal_for_tests(),
+    ));
+    app.update(Msg::Layer(perms));
+    // The workload's four rows, then the two refused elsewhere.
+    assert_eq!(app.table_lines().len(), 6);
+    app.update(Msg::Key(crate::app::Key::End, crate::app::Mods::NONE));
+    app.update(Msg::Key(crate::app::Key::Up, crate::app::Mods::NONE));
+    let text = screen(&app, 160, 40);
+    let row = text
+        .lines()
+        .find(|l| l.contains("▶"))
+        .expect("a selected row");
+    for want in ["sethostname", " 2 ", "allows", "cap:SYS_ADMIN"] {
+        assert!(row.contains(want), "{want:?} in {row:?}");
+    }
+    let openat = text
+        .lines()
+        .find(|l| l.contains(" openat "))
+        .expect("openat's row");
+    assert!(openat.contains(" perms"), "{openat}");
+    for want in [
+        "refused by capability: CAP_SYS_ADMIN: not the profile's",
+        "fix: grant it: docker run --cap-add SYS_ADMIN",
+        "a, d and e do not apply",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+    // The key line offers no edit of the profile on such a row.
+    let keys = text.lines().last().expect("the key line");
+    assert!(keys.contains("/ filter"), "{keys}");
+    for edit in ["a allow", "d deny", "e errno"] {
+        assert!(!keys.contains(edit), "{edit:?} in {keys:?}");
+    }
+    snap!(text);
+    let narrow = screen(&app, 58, 24);
+    assert!(
+        narrow
+            .lines()
+            .any(|l| l.contains("▶ sethostname 2") && l.contains(" —")),
+        "{narrow}"
+    );
 }
