@@ -257,6 +257,14 @@ impl EventSender {
     }
 }
 
+/// Who made a call: what its event tells of the caller.
+pub struct Caller {
+    pub comm: crate::untrusted::Untrusted,
+    pub exe: Option<crate::untrusted::Untrusted>,
+    /// Its container (see [`crate::sources::cgroup::of_pid`]).
+    pub container: Option<crate::sources::cgroup::Container>,
+}
+
 /// What both interception modes share: the judge, the policy, where events go.
 pub struct Supervision {
     pub judge: Judge,
@@ -306,21 +314,27 @@ impl Supervision {
         decision: crate::sources::event::Decision,
     ) -> crate::sources::event::Event {
         use crate::sources::procinfo;
-        let exe = procinfo::exe(call.pid);
-        let comm = procinfo::comm(call.tid).unwrap_or_default();
-        self.event_from(source, call, judgement, decision, comm, exe)
+        let caller = Caller {
+            comm: procinfo::comm(call.tid).unwrap_or_default(),
+            exe: procinfo::exe(call.pid),
+            // Stopped in the call, the caller is still there to be looked up.
+            container: crate::sources::cgroup::of_pid(call.pid),
+        };
+        let at = std::time::Instant::now();
+        self.event_from(source, call, judgement, decision, caller, at)
     }
 
-    /// Like [`Supervision::event`], with the caller's `comm` and `exe` already known
-    /// (a supervisor that caches them per thread saves three /proc reads per call).
+    /// Like [`Supervision::event`], with the caller already known and the clock
+    /// already read at `at` (a supervisor that caches callers per thread saves
+    /// three /proc reads, a lock and a clock read per call).
     pub fn event_from(
         &self,
         source: crate::sources::event::Source,
         call: &Call,
         judgement: &Judgement,
         decision: crate::sources::event::Decision,
-        comm: crate::untrusted::Untrusted,
-        exe: Option<crate::untrusted::Untrusted>,
+        caller: Caller,
+        at: std::time::Instant,
     ) -> crate::sources::event::Event {
         let Call {
             pid,
@@ -329,6 +343,11 @@ impl Supervision {
             nr,
             args,
         } = *call;
+        let Caller {
+            comm,
+            exe,
+            container,
+        } = caller;
         let own_exe = match (&exe, &self.own_exe) {
             (Some(exe), Some(own)) => {
                 use std::os::unix::ffi::OsStrExt;
@@ -340,7 +359,7 @@ impl Supervision {
         let call_text = decode_live(arch, nr, args, tid);
         let verdict = judgement.verdict;
         crate::sources::event::Event {
-            time_ms: self.started.elapsed().as_millis() as u64,
+            time_ms: at.saturating_duration_since(self.started).as_millis() as u64,
             source,
             pid,
             tid,
@@ -357,8 +376,7 @@ impl Supervision {
             rule: Some(judgement.decider),
             bootstrap,
             decision,
-            // Stopped in the call, the caller is still there to be looked up.
-            container: crate::sources::cgroup::of_pid(pid),
+            container,
             interference: None,
             stack: None,
             pod: None,
@@ -576,6 +594,80 @@ mod queue_tests {
         assert_eq!(rx.try_iter().count(), EVENT_QUEUE);
         drop(rx);
         assert!(tx.send(event).is_err());
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::{event_channel, Call, Caller, Judge, Policy, Supervision};
+    use crate::arch::Arch;
+    use crate::compile::Mode;
+    use crate::profile::{load_str, Target, DEFAULT_PROFILE};
+    use crate::sources::event::{Decision, Source};
+    use crate::untrusted::Untrusted;
+    use std::time::{Duration, Instant};
+
+    /// An event's time is when its supervisor read the clock for the call
+    /// (once, for its caches too), and its caller is as the supervisor knew it.
+    #[test]
+    fn an_event_is_timed_at_the_clock_read_for_its_call() {
+        let profile = load_str("default.json", DEFAULT_PROFILE.to_string()).unwrap();
+        let judge = Judge::new(profile, &Target::docker_on_host(), Mode::Notify).unwrap();
+        let sup = Supervision {
+            judge,
+            policy: Policy::Permissive,
+            events: event_channel().0,
+            started: Instant::now(),
+            own_exe: None,
+            layers: None,
+            stacks: None,
+        };
+        let arch = Arch::X86_64;
+        let nr = arch.syscall_nr("uselib").unwrap();
+        let call = Call {
+            pid: 7,
+            tid: 8,
+            arch,
+            nr,
+            args: [0; 6],
+        };
+        let judgement = sup.judge.judge(arch, nr, call.args);
+        let caller = Caller {
+            comm: Untrusted::from("worker"),
+            exe: Some(Untrusted::from("/bin/worker")),
+            container: None,
+        };
+        let at = sup.started + Duration::from_millis(1500);
+        let event = sup.event_from(
+            Source::Notify,
+            &call,
+            &judgement,
+            Decision::Allowed,
+            caller,
+            at,
+        );
+        assert_eq!(event.time_ms, 1500);
+        assert_eq!(event.comm, Untrusted::from("worker"));
+        assert_eq!(event.syscall, "uselib");
+        assert_eq!((event.pid, event.tid), (7, 8));
+        assert!(event.container.is_none());
+        // A clock read before the run started (another thread's) is time 0.
+        if let Some(early) = sup.started.checked_sub(Duration::from_millis(5)) {
+            let caller = Caller {
+                comm: Untrusted::default(),
+                exe: None,
+                container: None,
+            };
+            let event = sup.event_from(
+                Source::Notify,
+                &call,
+                &judgement,
+                Decision::Allowed,
+                caller,
+                early,
+            );
+            assert_eq!(event.time_ms, 0);
+        }
     }
 }
 

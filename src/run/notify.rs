@@ -7,12 +7,14 @@
 //! the child waits (see [`super::child`]).
 
 use super::{
-    interference, stack, Answer, Call, HoldAnswer, Interception, Judgement, Policy, Supervision,
+    interference, stack, Answer, Call, Caller, HoldAnswer, Interception, Judgement, Policy,
+    Supervision,
 };
 use crate::arch::Arch;
 use crate::compile::bpf::{self, SockFilter};
 use crate::compile::Compiled;
 use crate::profile::Action;
+use crate::sources::cgroup::{self, Container};
 use crate::sources::event::{Decision, Interference, Source};
 use crate::untrusted::Untrusted;
 use std::collections::{HashMap, HashSet};
@@ -292,7 +294,9 @@ impl<'a> Supervisor<'a> {
                 return;
             }
         }
-        let (pid, comm, exe) = self.task(tid);
+        // The clock read once for the call: the caller's cache and the event's time.
+        let now = Instant::now();
+        let (pid, caller) = self.task(tid, now);
         let call = Call {
             pid,
             tid,
@@ -310,8 +314,8 @@ impl<'a> Supervisor<'a> {
             &call,
             &judgement,
             Decision::Allowed,
-            comm,
-            exe,
+            caller,
+            now,
         );
         let holding = matches!(self.sup.policy, Policy::Hold(_));
         // The stack is taken while the caller waits in the call; named after the
@@ -369,7 +373,8 @@ impl<'a> Supervisor<'a> {
     /// A call that fails because of eperm's listener: let it run (the kernel
     /// fails it), and report whose doing that is.
     fn interfered(&mut self, notif: &Notif, arch: Arch, judgement: &Judgement, why: Interference) {
-        let (pid, comm, exe) = self.task(notif.pid);
+        let now = Instant::now();
+        let (pid, caller) = self.task(notif.pid, now);
         let call = Call {
             pid,
             tid: notif.pid,
@@ -382,8 +387,8 @@ impl<'a> Supervisor<'a> {
             &call,
             judgement,
             Decision::Denied,
-            comm,
-            exe,
+            caller,
+            now,
         );
         event.interference = Some(match why {
             Interference::Listener if self.container => Interference::ContainerListener,
@@ -416,9 +421,9 @@ impl<'a> Supervisor<'a> {
         self.execs.insert(tgid, now);
     }
 
-    /// The calling thread's process, comm and exe, from the cache when still current.
-    fn task(&mut self, tid: u32) -> (u32, Untrusted, Option<Untrusted>) {
-        let now = Instant::now();
+    /// The calling thread's process and what its events tell of it, from the
+    /// cache when still current (`now`: the clock as the call is handled).
+    fn task(&mut self, tid: u32, now: Instant) -> (u32, Caller) {
         let trusted = |task: &Task, execs: &HashMap<u32, Instant>| {
             now.duration_since(task.read) < IDENTITY_TTL
                 // An exec under way may finish after this read: distrust for a while.
@@ -435,18 +440,33 @@ impl<'a> Supervisor<'a> {
             if self.tasks.len() >= MAX_TASKS {
                 self.tasks.clear(); // most are dead threads; the live ones come back
             }
-            match Task::open(tid) {
+            match Task::open(tid, now) {
                 Some(task) => {
                     self.tasks.insert(tid, task);
                 }
                 None => {
                     self.tasks.remove(&tid);
-                    return (tid, Untrusted::default(), None);
+                    let container = cgroup::of_pid(tid);
+                    let caller = Caller {
+                        comm: Untrusted::default(),
+                        exe: None,
+                        container,
+                    };
+                    return (tid, caller);
                 }
             }
         }
-        let task = &self.tasks[&tid];
-        (task.tgid, task.comm.clone(), task.exe.clone())
+        let task = self
+            .tasks
+            .get_mut(&tid)
+            .expect("inserted above or found fresh");
+        task.container_at(now);
+        let caller = Caller {
+            comm: task.comm.clone(),
+            exe: task.exe.clone(),
+            container: task.container.clone(),
+        };
+        (task.tgid, caller)
     }
 
     /// Kills process `pid`, which made notification `id`, unless the caller is gone:
@@ -713,21 +733,37 @@ struct Task {
     comm: Untrusted,
     /// Kept as events carry it: converted once, not for every call.
     exe: Option<Untrusted>,
+    /// Its process's container, and when that was looked up: kept here as long
+    /// as [`cgroup::of_pid`] would keep it, which saves its lock and lookup.
+    container: Option<Container>,
+    container_read: Instant,
 }
 
 impl Task {
-    fn open(tid: u32) -> Option<Task> {
+    fn open(tid: u32, now: Instant) -> Option<Task> {
         let comm_file = std::fs::File::open(format!("/proc/{tid}/comm")).ok()?;
         let mut task = Task {
             comm_file,
-            read: Instant::now(),
+            read: now,
             tgid: tgid(tid).unwrap_or(tid),
             comm: Untrusted::default(),
             exe: None,
+            container: None,
+            container_read: now,
         };
         task.comm = task.read_comm()?;
         task.exe = exe_of(task.tgid);
+        task.container = cgroup::of_pid(task.tgid);
         Some(task)
+    }
+
+    /// Looks its container up again once [`cgroup::PID_TTL`] has passed (a
+    /// process can be moved to another cgroup).
+    fn container_at(&mut self, now: Instant) {
+        if now.duration_since(self.container_read) >= cgroup::PID_TTL {
+            self.container = cgroup::of_pid(self.tgid);
+            self.container_read = now;
+        }
     }
 
     fn read_comm(&self) -> Option<Untrusted> {
@@ -942,5 +978,31 @@ mod tests {
                 "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_LOG"}]}"#,
         );
         assert_eq!(notify_execs(&c), None);
+    }
+
+    /// A thread's container is kept with it only as long as `cgroup::of_pid`
+    /// keeps a process's: past that it is looked up again (a process can be
+    /// moved to another cgroup), before it the cached one is used.
+    #[test]
+    fn a_threads_container_is_looked_up_again_after_its_ttl() {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32;
+        let start = Instant::now();
+        let mut task = Task::open(tid, start).expect("our own thread");
+        assert_eq!(task.tgid, std::process::id());
+        assert_eq!(task.container, cgroup::of_pid(task.tgid));
+        let stale = Container {
+            runtime: "docker",
+            id: "ab".repeat(32),
+            name: Some("moved-away".into()),
+            pod: None,
+            kube: None,
+        };
+        task.container = Some(stale.clone());
+        task.container_at(start + cgroup::PID_TTL / 2);
+        assert_eq!(task.container.as_ref(), Some(&stale));
+        task.container_at(start + cgroup::PID_TTL);
+        assert_eq!(task.container, cgroup::of_pid(task.tgid));
+        assert_ne!(task.container.as_ref(), Some(&stale));
     }
 }

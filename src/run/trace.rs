@@ -430,16 +430,15 @@ impl Tracer<'_> {
         let now = Instant::now();
         if let Some((at, last)) = &tracee.last {
             if now.duration_since(*at) < IDENTITY_TTL && last.pid == call.pid {
-                let exe = last.exe.clone();
+                let caller = super::Caller {
+                    comm: last.comm.clone(),
+                    exe: last.exe.clone(),
+                    container: last.container.clone(),
+                };
                 let decision = event::Decision::Allowed;
-                return self.sup.event_from(
-                    Source::Ptrace,
-                    call,
-                    judgement,
-                    decision,
-                    last.comm.clone(),
-                    exe,
-                );
+                return self
+                    .sup
+                    .event_from(Source::Ptrace, call, judgement, decision, caller, now);
             }
         }
         let ev = self

@@ -287,7 +287,7 @@ struct Cache {
 type Named = (Option<String>, Option<String>, Option<Pod>);
 
 /// How long a process's container is taken as known.
-const PID_TTL: Duration = Duration::from_secs(1);
+pub const PID_TTL: Duration = Duration::from_secs(1);
 
 /// The container of live process `pid`, named where the runtime's state says so.
 pub fn of_pid(pid: u32) -> Option<Container> {
