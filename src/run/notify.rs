@@ -275,24 +275,8 @@ impl<'a> Supervisor<'a> {
         };
         let tid = notif.pid;
         let judgement = self.sup.judge.judge(arch, nr, notif.data.args);
-        if matches!(judgement.verdict.action, Action::Allow | Action::Log)
-            && arch.syscall_name(nr) == Some("seccomp")
-        {
-            // Notified only to see whether eperm's own listener breaks it.
-            let args = notif.data.args;
-            match interference::of(Interception::Notify, arch, nr, &args, |_| false) {
-                Some(why) => self.interfered(notif, arch, &judgement, why),
-                None => self.answer(notif.id, Answer::Continue),
-            }
+        if self.answered_early(notif, arch, &judgement) {
             return;
-        }
-        if self.execs_notified && is_exec(arch, nr) {
-            self.exec_seen(tid);
-            if matches!(judgement.verdict.action, Action::Allow | Action::Log) {
-                // Notified only so that we know: the profile lets it run.
-                self.answer(notif.id, Answer::Continue);
-                return;
-            }
         }
         // The clock read once for the call: the caller's cache and the event's time.
         let now = Instant::now();
@@ -368,6 +352,30 @@ impl<'a> Supervisor<'a> {
             self.sup.name_stack(&mut event, stack);
             let _ = self.sup.events.send(event);
         }
+    }
+
+    /// Calls notified for eperm's own sake, not the profile's: a `seccomp` call
+    /// (does eperm's listener break it?) and an exec the profile lets run (a
+    /// new program in the thread). Answered here; `true` when so.
+    fn answered_early(&mut self, notif: &Notif, arch: Arch, judgement: &Judgement) -> bool {
+        let nr = notif.data.nr as u32;
+        let allowed = matches!(judgement.verdict.action, Action::Allow | Action::Log);
+        if allowed && arch.syscall_name(nr) == Some("seccomp") {
+            let args = notif.data.args;
+            match interference::of(Interception::Notify, arch, nr, &args, |_| false) {
+                Some(why) => self.interfered(notif, arch, judgement, why),
+                None => self.answer(notif.id, Answer::Continue),
+            }
+            return true;
+        }
+        if self.execs_notified && is_exec(arch, nr) {
+            self.exec_seen(notif.pid);
+            if allowed {
+                self.answer(notif.id, Answer::Continue);
+                return true;
+            }
+        }
+        false
     }
 
     /// A call that fails because of eperm's listener: let it run (the kernel
