@@ -93,28 +93,17 @@ grep -q mkdir "$work/d.err" || { echo "D did not report mkdir:"; cat "$work/d.er
 variant_F >/dev/null 2>"$work/f.err" || true
 grep -q "counted in the kernel" "$work/f.err" || { echo "F did not count:"; cat "$work/f.err"; exit 1; }
 
-for r in $(seq "$rounds"); do
-  for v in "${variants[@]}"; do
-    t0=$(date +%s%N)
-    "variant_$v" >/dev/null 2>&1 || true
-    t1=$(date +%s%N)
-    echo $(((t1 - t0) / 1000000)) >>"$work/times.$v"
-  done
-  printf '\rround %d/%d' "$r" "$rounds" >&2
-done
-echo >&2
-
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+bench_rounds "$rounds" "${variants[@]}"
 quartile() { sort -n "$1" | awk -v q="$2" '{ a[NR] = $1 } END { i = int(q * (NR - 1) + 1.5); print a[i] }'; }
-base=$(median "$work/times.A")
+base=$(bench_median "$work/times.A")
 echo "container start to exit, median of $rounds interleaved rounds (ms; p25–p75 in brackets)"
 for v in "${variants[@]}"; do
   label="label_$v"
-  m=$(median "$work/times.$v")
+  m=$(bench_median "$work/times.$v")
   printf '  %s  %-38s %6s ms  [%s–%s]  %5.2f×\n' "$v" "${!label}" "$m" \
     "$(quartile "$work/times.$v" 0.25)" "$(quartile "$work/times.$v" 0.75)" \
     "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')"
 done
 echo "goal: C (and D) ≤ 1.2× A"
-ratio() { awk -v a="$(median "$work/times.$1")" -v b="$(median "$work/times.$2")" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$(bench_median "$work/times.$1")" -v b="$(bench_median "$work/times.$2")" 'BEGIN { printf "%.2f", a / b }'; }
 echo "coverage's cost: F/D $(ratio F D)×, G/C $(ratio G C)× (goal ≤ 1.1×)"

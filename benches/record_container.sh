@@ -62,23 +62,12 @@ grep -q "recorded by trapping each call (notify)" "$work/c.err" || { cat "$work/
 cmp -s "$work/counted.json" "$work/trapped.json" || echo "warning: the two recordings differ" >&2
 variant_A >/dev/null 2>&1 || true
 
-for r in $(seq "$rounds"); do
-  for v in "${variants[@]}"; do
-    t0=$(date +%s%N)
-    "variant_$v" >/dev/null 2>&1 || true
-    t1=$(date +%s%N)
-    echo $(((t1 - t0) / 1000000)) >>"$work/times.$v"
-  done
-  printf '\rround %d/%d' "$r" "$rounds" >&2
-done
-echo >&2
-
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-base=$(median "$work/times.A")
+bench_rounds "$rounds" "${variants[@]}"
+base=$(bench_median "$work/times.A")
 echo "container start to exit, median of $rounds interleaved rounds (ms)"
 for v in "${variants[@]}"; do
   label="label_$v"
-  m=$(median "$work/times.$v")
+  m=$(bench_median "$work/times.$v")
   printf '  %s  %-36s %7s ms  %5.2f×\n' "$v" "${!label}" "$m" \
     "$(awk -v a="$m" -v b="$base" 'BEGIN { print a / b }')"
 done

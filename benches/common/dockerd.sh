@@ -4,7 +4,9 @@
 # iptables, eperm's runc wrapper registered as the runtime "eperm"; it is stopped
 # and its directory removed when the bench exits. Sets eperm, target, work and
 # DOCKER_HOST. `bench_image IMAGE PROGRAM…` imports an image of those host
-# programs and the libraries they load.
+# programs and the libraries they load. `bench_rounds ROUNDS V…` runs the
+# functions variant_V once per round, interleaved, appending each wall time
+# (ms) to $work/times.V; `bench_median FILE` prints a file's median.
 
 bench_dockerd() {
   local me=$1
@@ -53,4 +55,23 @@ bench_image() {
   done
   mkdir -p "$root/proc" "$root/dev" "$root/sys" "$root/tmp" "$root/etc"
   tar -C "$root" -c . | docker import - "$image" >/dev/null
+}
+
+bench_rounds() {
+  local rounds=$1 r v t0 t1
+  shift
+  for r in $(seq "$rounds"); do
+    for v in "$@"; do
+      t0=$(date +%s%N)
+      "variant_$v" >/dev/null 2>&1 || true
+      t1=$(date +%s%N)
+      echo $(((t1 - t0) / 1000000)) >>"$work/times.$v"
+    done
+    printf '\rround %d/%d' "$r" "$rounds" >&2
+  done
+  echo >&2
+}
+
+bench_median() {
+  sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
