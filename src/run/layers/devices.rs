@@ -2,18 +2,23 @@
 //! controller is cgroup v1 (runc and crun write the container's rules to its
 //! `devices.list` there, and the kernel checks them after the v2 programs, so
 //! the device program cannot see that verdict): read from the kernel's own
-//! files, while the container runs, and kept after it is gone.
+//! files, while the container runs, and kept after it is gone. The reads follow
+//! the kernel's own events (inotify: a cgroup made below, a rule written into
+//! one), so that a container living a few milliseconds is still read; a
+//! periodic read covers what the events may not say.
 
 use crate::layer::{Device, DeviceList};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How often the lists are read: a container lives at least as long as its
-/// runtime's start-up after the rules are written (tens of milliseconds).
+/// How often the lists are read without an event.
 const POLL: Duration = Duration::from_millis(10);
 /// How deep below the parent a container's cgroup is (podman nests one level).
 const DEPTH: usize = 3;
@@ -28,16 +33,21 @@ pub struct Lists {
 }
 
 impl Lists {
-    /// Reads the lists below `dir` every [`POLL`] until dropped.
+    /// Reads the lists below `dir` at each change there, and every [`POLL`],
+    /// until dropped.
     pub fn watch(dir: PathBuf) -> Lists {
         let seen = Seen::default();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (seen, stop) = (seen.clone(), stop.clone());
             std::thread::spawn(move || {
+                let events = Events::new(&dir);
                 while !stop.load(Ordering::Acquire) {
-                    read_below(&dir, DEPTH, &seen);
-                    std::thread::park_timeout(POLL);
+                    read_below(&dir, DEPTH, &seen, events.as_ref());
+                    match &events {
+                        Some(e) => e.wait(POLL),
+                        None => std::thread::park_timeout(POLL),
+                    }
                 }
             })
         };
@@ -69,6 +79,36 @@ impl Lists {
     }
 }
 
+/// The kernel's events of the cgroups below the watched directory: a cgroup
+/// made, a rule written (cgroupfs reports both through inotify).
+struct Events(Inotify);
+
+impl Events {
+    fn new(dir: &Path) -> Option<Events> {
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+        let events = Events(inotify);
+        events.follow(dir);
+        Some(events)
+    }
+
+    /// Watches `dir` (a cgroup) for cgroups made in it and files written.
+    fn follow(&self, dir: &Path) {
+        let mask = AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MODIFY;
+        // A cgroup gone meanwhile: nothing to watch.
+        let _ = self.0.add_watch(dir, mask);
+    }
+
+    /// Until an event comes, or `timeout`; the events themselves are dropped:
+    /// what changed is read again whole.
+    fn wait(&self, timeout: Duration) {
+        let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        if let Ok(1..) = poll(&mut fds, PollTimeout::from(ms)) {
+            while self.0.read_events().is_ok_and(|e| !e.is_empty()) {}
+        }
+    }
+}
+
 impl Drop for Lists {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
@@ -79,8 +119,9 @@ impl Drop for Lists {
     }
 }
 
-/// The `devices.list` of every cgroup below `dir`, `depth` levels down.
-fn read_below(dir: &Path, depth: usize, seen: &Seen) {
+/// The `devices.list` of every cgroup below `dir`, `depth` levels down; each
+/// one followed by `events` too (watching a directory twice is one watch).
+fn read_below(dir: &Path, depth: usize, seen: &Seen, events: Option<&Events>) {
     if depth == 0 {
         return;
     }
@@ -93,12 +134,15 @@ fn read_below(dir: &Path, depth: usize, seen: &Seen) {
             continue;
         }
         let path = entry.path();
+        if let Some(events) = events.filter(|_| depth > 1) {
+            events.follow(&path);
+        }
         if let Ok(text) = std::fs::read_to_string(path.join("devices.list")) {
             seen.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(path.clone(), text);
         }
-        read_below(&path, depth - 1, seen);
+        read_below(&path, depth - 1, seen, events);
     }
 }
 
