@@ -74,7 +74,12 @@ cargo test --features differential --test integration "$@" -- --exact --test-thr
 for store in /run/eperm-tests/podman-*; do
   pid=${store##*/podman-}
   pid=${pid%%-*}
-  if [ -e "$store" ] && [ ! -e "/proc/$pid" ]; then rm -rf "$store"; fi
+  if [ -e "$store" ] && [ ! -e "/proc/$pid" ]; then
+    # A run that failed may have left a container's mounts (its shm) inside.
+    awk -v s="$store/" 'index($2, s) == 1 { print $2 }' /proc/mounts | sort -r |
+      xargs -r -n1 umount -l
+    rm -rf "$store"
+  fi
 done
 rmdir /run/eperm-tests 2>/dev/null || true
 
