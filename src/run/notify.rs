@@ -305,7 +305,7 @@ impl<'a> Supervisor<'a> {
         // The stack is taken while the caller waits in the call; named after the
         // answer, or now when the user is asked (the prompt shows it).
         let regs = match self.sup.wants_stack(pid, nr) {
-            true => stack::blocked_regs(tid),
+            true => self.blocked_regs(tid),
             false => None,
         };
         let mut stack = regs.and_then(|regs| self.sup.take_stack(pid, regs));
@@ -475,6 +475,22 @@ impl<'a> Supervisor<'a> {
             container: task.container.clone(),
         };
         (task.tgid, caller)
+    }
+
+    /// Where thread `tid`, waiting in a call, is stopped: through its cached
+    /// `/proc/TID/syscall`, opened afresh when that fails (a cached thread gone and
+    /// its tid now the caller's).
+    fn blocked_regs(&mut self, tid: u32) -> Option<stack::Regs> {
+        let Some(task) = self.tasks.get_mut(&tid) else {
+            return stack::blocked_regs(tid);
+        };
+        if let Some(Ok(regs)) = task.syscall_file.as_ref().map(stack::blocked_regs_in) {
+            return regs;
+        }
+        let file = std::fs::File::open(format!("/proc/{tid}/syscall")).ok()?;
+        let regs = stack::blocked_regs_in(&file).ok().flatten();
+        task.syscall_file = Some(file);
+        regs
     }
 
     /// Kills process `pid`, which made notification `id`, unless the caller is gone:
@@ -745,6 +761,9 @@ struct Task {
     /// as [`cgroup::of_pid`] would keep it, which saves its lock and lookup.
     container: Option<Container>,
     container_read: Instant,
+    /// Its `/proc/TID/syscall`, once a stack of it was taken (see
+    /// [`stack::blocked_regs_in`]).
+    syscall_file: Option<std::fs::File>,
 }
 
 impl Task {
@@ -758,6 +777,7 @@ impl Task {
             exe: None,
             container: None,
             container_read: now,
+            syscall_file: None,
         };
         task.comm = task.read_comm()?;
         task.exe = exe_of(task.tgid);

@@ -292,3 +292,40 @@ fn mutated_go_tables_never_panic() {
         "no mutated table parsed: the test tested nothing"
     );
 }
+
+/// `/proc/TID/syscall` opened once: each read at offset 0 shows where the thread
+/// waits now, and once the thread is gone the file fails rather than show another.
+#[test]
+fn a_kept_syscall_file_follows_its_thread_only() {
+    use std::io::Write;
+    let mut child = Command::new("sh")
+        .args(["-c", "read x; sleep 30"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let file = std::fs::File::open(format!("/proc/{pid}/syscall")).unwrap();
+    // Where it waits, once it waits: first in read, then in wait4 for its sleep.
+    let blocked = |file: &std::fs::File| loop {
+        if let Some(regs) = blocked_regs_in(file).unwrap() {
+            return regs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let reading = blocked(&file);
+    assert_eq!(blocked_regs(pid), Some(reading));
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut waiting = blocked(&file);
+    for _ in 0..1000 {
+        if waiting != reading {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        waiting = blocked(&file);
+    }
+    assert_ne!(waiting, reading, "the same file shows its new call");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = blocked_regs_in(&file).unwrap_err();
+    assert_eq!(gone.raw_os_error(), Some(libc::ESRCH));
+}
