@@ -11,6 +11,10 @@
 #            SYNC_WAKE_UP; and RECV + SEND only, as eperm waits) and a bare C tracer
 #            (waitpid + PTRACE_CONT per stop), also with tracer and tracee pinned to
 #            one CPU.
+#   path:    the same calls of uselib("/nonexistent/lib.so"), notify and trace, --no-stacks:
+#            the path read from the caller's memory and shown, as every decoded
+#            argument is; beside a bare C supervisor that reads it too
+#            (process_vm_readv per call)
 #
 # Usage: benches/run.sh [RUNS]   (root; needs cc and strace)
 #   EPERM_BASE=path/to/older/eperm  also times that binary, for before/after in one run.
@@ -34,10 +38,13 @@ cat >"$TMP/calls.c" <<'C'
 #include <sys/wait.h>
 #include <unistd.h>
 /* argv[1]: "allowed" (getppid, allowed by the default profile), "filtered" (getppid
-   under a one-instruction allow-all filter: what any seccomp filter costs), or
-   "denied" (uselib, denied whatever the capabilities); argv[2]: how many calls. */
+   under a one-instruction allow-all filter: what any seccomp filter costs), "denied"
+   (uselib, denied whatever the capabilities, of NULL: nothing to read), or "path"
+   (uselib of a path, which eperm reads from the caller's memory to show it);
+   argv[2]: how many calls. */
 int main(int argc, char **argv) {
-    long nr = argv[1][0] == 'd' ? SYS_uselib : SYS_getppid;
+    long nr = argv[1][0] == 'd' || argv[1][0] == 'p' ? SYS_uselib : SYS_getppid;
+    const char *arg = argv[1][0] == 'p' ? "/nonexistent/lib.so" : 0;
     if (argv[1][0] == 'f') {
         struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
         struct sock_fprog p = { 1, f };
@@ -49,7 +56,7 @@ int main(int argc, char **argv) {
     int procs = argc > 3 ? atoi(argv[3]) : 1;
     for (int p = 1; p < procs; p++)
         if (fork() == 0) break;
-    for (long i = 0; i < n / procs; i++) syscall(nr, 0);
+    for (long i = 0; i < n / procs; i++) syscall(nr, arg);
     while (wait(0) > 0) {}
     return 0;
 }
@@ -58,7 +65,9 @@ C
 cat >"$TMP/floor.c" <<'C'
 /* The least any supervisor or tracer can cost here: argv[1] "notify" (a child makes
    argv[2] uselib calls, each notified; the parent waits in poll, then RECV, and answers
-   CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "recv0" (the
+   CONTINUE), "recv" (the same, waiting in RECV itself, as eperm does), "recvpath" (the
+   same with uselib of a path, which the supervisor reads with process_vm_readv: what
+   showing an argument costs at least), "recv0" (the
    same with only the supervisor pinned to CPU 0), "trace" (each uselib is a seccomp
    stop; the parent resumes it), "trace1" (the same, both pinned to CPU 0), "trace0"
    (only the tracer pinned to CPU 0), "spin" (the tracer polls waitpid up to 20 000
@@ -78,6 +87,7 @@ cat >"$TMP/floor.c" <<'C'
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -124,13 +134,13 @@ int main(int argc, char **argv) {
     if (argc < 3) return 2;
     long n = atol(argv[2]);
     if (!strcmp(argv[1], "notify") || !strncmp(argv[1], "recv", 4)) {
-        int polling = !strcmp(argv[1], "notify");
+        int polling = !strcmp(argv[1], "notify"), path = !strcmp(argv[1], "recvpath");
         int pipefd[2], fd;
         if (pipe(pipefd)) return 1;
         pid_t child = fork();
         if (child == 0) {
             filter(SECCOMP_RET_USER_NOTIF, SECCOMP_FILTER_FLAG_NEW_LISTENER, pipefd[1]);
-            for (long i = 0; i < n; i++) syscall(SYS_uselib, 0);
+            for (long i = 0; i < n; i++) syscall(SYS_uselib, path ? "/nonexistent/lib.so" : 0);
             _exit(0);
         }
         if (read(pipefd[0], &fd, sizeof fd) != sizeof fd) return 1;
@@ -147,6 +157,12 @@ int main(int argc, char **argv) {
             struct seccomp_notif_resp resp;
             memset(&req, 0, sizeof req);
             if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req)) continue;
+            if (path) {
+                char buf[256];
+                struct iovec local = { buf, sizeof buf };
+                struct iovec remote = { (void *)req.data.args[0], sizeof buf };
+                process_vm_readv(req.pid, &local, 1, &remote, 1, 0);
+            }
             memset(&resp, 0, sizeof resp);
             resp.id = req.id;
             resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -230,6 +246,9 @@ while [ $round -lt "$RUNS" ]; do
     time_one floor_recv "$TMP/floor" recv "$N"
     time_one floor_trace "$TMP/floor" trace "$N"
     time_one floor_trace1 "$TMP/floor" trace1 "$N"
+    time_one notify_path "$EPERM" run --no-tui --no-stacks --mode notify -- "$TMP/calls" path "$N"
+    time_one trace_path "$EPERM" run --no-tui --no-stacks --mode trace -- "$TMP/calls" path "$N"
+    time_one floor_recvpath "$TMP/floor" recvpath "$N"
     if [ -n "${EXTRA:-}" ]; then
         time_one floor_recv0 "$TMP/floor" recv0 "$N"
         time_one floor_follow "$TMP/floor" follow "$N"
@@ -245,6 +264,7 @@ while [ $round -lt "$RUNS" ]; do
         time_one base_eperm "$EPERM_BASE" run --no-tui -- "$TMP/calls" allowed 1000000
         time_one base_notify "$EPERM_BASE" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
         time_one base_trace "$EPERM_BASE" run --no-tui --mode trace -- "$TMP/calls" denied "$N"
+        time_one base_notify_path "$EPERM_BASE" run --no-tui --no-stacks --mode notify -- "$TMP/calls" path "$N"
     fi
     round=$((round + 1))
 done
@@ -263,6 +283,10 @@ echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify s
 echo "  floor: the same, RECV only    $(ms floor_recv)  $(ratio floor_recv strace) strace; eperm notify = $(ratio notify floor_recv) of it"
 echo "  floor: bare C tracer          $(ms floor_trace)  $(ratio floor_trace strace) strace; eperm trace = $(ratio trace floor_trace) of it"
 echo "  floor: bare C tracer, 1 CPU   $(ms floor_trace1)  $(ratio floor_trace1 strace) strace (tracer and tracee pinned together)"
+echo "$N would-be-denied uselib of a path, shown decoded (--no-stacks):"
+echo "  eperm --mode notify           $(ms notify_path)  $(ratio notify_path floor_recvpath) the floor reading the path, $(ratio notify_path floor_recv) the RECV-only floor"
+echo "  eperm --mode trace            $(ms trace_path)  $(ratio trace_path floor_trace) the bare tracer"
+echo "  floor: RECV only, path read   $(ms floor_recvpath)  $(ratio floor_recvpath floor_recv) the RECV-only floor (process_vm_readv per call)"
 if [ -n "${EXTRA:-}" ]; then
     echo "  floor: RECV only, supervisor pinned to CPU 0  $(ms floor_recv0)  $(ratio floor_recv0 strace) strace"
     echo "  floor: tracer following the tracee's CPU      $(ms floor_follow)  $(ratio floor_follow strace) strace"
@@ -279,4 +303,5 @@ if [ -n "${EPERM_BASE:-}" ]; then
     echo "  allowed                       $(ms base_eperm)  $(ratio base_eperm native) native"
     echo "  --mode notify                 $(ms base_notify)  $(ratio base_notify strace) strace"
     echo "  --mode trace                  $(ms base_trace)  $(ratio base_trace strace) strace"
+    echo "  --mode notify, a path shown   $(ms base_notify_path)  $(ratio base_notify_path floor_recvpath) the floor reading the path"
 fi
