@@ -1,5 +1,5 @@
 //! The caller's user-space stack, taken while its thread is stopped anyway (in
-//! the seccomp notification or the ptrace stop), named after the answer.
+//! the seccomp notification or the ptrace stop), named by the events' receiver.
 //!
 //! Crates: `framehop` unwinds (x86_64 and aarch64 rules from `.eh_frame`,
 //! `.debug_frame` and instruction analysis of prologues and epilogues, with
@@ -16,8 +16,9 @@
 //! object, read through `/proc/PID/map_files` (the file the process really
 //! maps, in a container its image's, never a path the workload names). Reads
 //! of the workload run on reader threads with a deadline
-//! (`sources::memory::within`). Naming ([`Stacks::name`]) happens after the
-//! answer, with each object's symbols and DWARF kept for the whole run.
+//! (`sources::memory::within`). Naming ([`Stacks::name`]) happens on the side
+//! that receives the events, not the supervisor's (see [`Unnamed`]), with each
+//! object's symbols and DWARF kept for the whole run.
 //!
 //! Limits, said plainly: in notify mode the thread is not ptrace-stopped, so
 //! only its stack and instruction pointers are known (from
@@ -98,6 +99,29 @@ impl RawStack {
 
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
+    }
+}
+
+/// A stack taken for an event and not named yet: what a supervisor sends with
+/// the event (`run::EventSender::send_with_stack`). The receiver names it
+/// (`run::EventReceiver`) before anyone reads the event's `stack`, on its own
+/// thread: naming a first-seen object parses its symbols and DWARF (up to
+/// [`OBJECT_DEADLINE`]), and the supervisor, whose caller's next call waits
+/// for it, only captures.
+pub struct Unnamed {
+    stacks: Arc<Stacks>,
+    raw: RawStack,
+}
+
+impl Unnamed {
+    /// `raw`, to be named by `stacks` (where it was taken, and its names kept).
+    pub fn new(stacks: Arc<Stacks>, raw: RawStack) -> Unnamed {
+        Unnamed { stacks, raw }
+    }
+
+    /// Its frames, named: see [`Stacks::name`].
+    pub fn name(&self) -> Vec<Frame> {
+        self.stacks.name(&self.raw)
     }
 }
 
@@ -221,7 +245,9 @@ impl Stacks {
 
     /// Names a stack's frames; each physical frame gives one frame per inlined
     /// call in it, innermost first. Addresses named before are not looked up
-    /// again; the others are, together, on a reader thread with a deadline.
+    /// again; the others are, together, on a reader thread with a deadline,
+    /// the cache unlocked meanwhile (a held call's prompt names on the
+    /// supervisor's thread while the receiver may be naming too).
     pub fn name(&self, raw: &RawStack) -> Vec<Frame> {
         let lookup = |f: &RawFrame| {
             if f.is_return {
@@ -230,28 +256,33 @@ impl Stacks {
                 f.svma
             }
         };
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let unknown: Vec<(Key, Arc<Object>, u64)> = raw
-            .frames
-            .iter()
-            .filter_map(|f| {
-                let (key, object) = f.object.clone()?;
-                let at = lookup(f);
-                (!names.contains_key(&(key.clone(), at))).then_some((key, object, at))
-            })
-            .collect();
-        if !unknown.is_empty() {
-            let found = memory::within(OBJECT_DEADLINE, move || {
+        let lock = || self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let unknown: Vec<(Key, Arc<Object>, u64)> = {
+            let names = lock();
+            raw.frames
+                .iter()
+                .filter_map(|f| {
+                    let (key, object) = f.object.clone()?;
+                    let at = lookup(f);
+                    (!names.contains_key(&(key.clone(), at))).then_some((key, object, at))
+                })
+                .collect()
+        };
+        let found = match unknown.is_empty() {
+            true => Vec::new(),
+            false => memory::within(OBJECT_DEADLINE, move || {
                 unknown
                     .into_iter()
                     .map(|(key, object, at)| ((key, at), object.name(at)))
                     .collect::<Vec<_>>()
-            });
-            if names.len() >= MAX_NAMES {
-                names.clear();
-            }
-            names.extend(found.unwrap_or_default());
+            })
+            .unwrap_or_default(),
+        };
+        let mut names = lock();
+        if !found.is_empty() && names.len() >= MAX_NAMES {
+            names.clear();
         }
+        names.extend(found);
         let mut out = Vec::new();
         for f in &raw.frames {
             let named = f
