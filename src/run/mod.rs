@@ -201,8 +201,8 @@ struct Queued {
 
 impl Queued {
     /// The event, its stack named: what every receiver gets.
-    fn named(self: Box<Queued>) -> crate::sources::event::Event {
-        let Queued { mut event, stack } = *self;
+    fn named(self) -> crate::sources::event::Event {
+        let Queued { mut event, stack } = self;
         if let Some(stack) = stack {
             event.stack = Some(stack.name());
         }
@@ -219,24 +219,24 @@ pub struct EventReceiver {
 
 impl EventReceiver {
     pub fn try_recv(&self) -> Result<crate::sources::event::Event, mpsc::TryRecvError> {
-        self.rx.try_recv().map(Queued::named)
+        self.rx.try_recv().map(|q| q.named())
     }
 
     pub fn recv_timeout(
         &self,
         timeout: std::time::Duration,
     ) -> Result<crate::sources::event::Event, mpsc::RecvTimeoutError> {
-        self.rx.recv_timeout(timeout).map(Queued::named)
+        self.rx.recv_timeout(timeout).map(|q| q.named())
     }
 
     /// The events queued now, without waiting.
     pub fn try_iter(&self) -> impl Iterator<Item = crate::sources::event::Event> + '_ {
-        self.rx.try_iter().map(Queued::named)
+        self.rx.try_iter().map(|q| q.named())
     }
 
     /// Every event, waiting for each, until the senders are gone.
     pub fn iter(&self) -> impl Iterator<Item = crate::sources::event::Event> + '_ {
-        self.rx.iter().map(Queued::named)
+        self.rx.iter().map(|q| q.named())
     }
 }
 

@@ -18,7 +18,7 @@ const PROFILE: &str = r#"{
 }"#;
 
 /// The mkdir events of `mkdir` run under `mode`, as they wait in the queue.
-fn queued_mkdirs(mode: Interception) -> Vec<Box<Queued>> {
+fn queued_mkdirs(mode: Interception) -> Vec<Queued> {
     let profile = load_str("deny-mkdir.json", PROFILE.to_string()).unwrap();
     let judge = Judge::new(profile, &Target::docker_on_host(), mode.compile_mode()).unwrap();
     let (tx, rx) = event_channel();
@@ -33,9 +33,13 @@ fn queued_mkdirs(mode: Interception) -> Vec<Box<Queued>> {
     };
     let spec = RunSpec {
         // mkdir's complaint kept off the test's output.
-        argv: ["/bin/sh", "-c", "exec /bin/mkdir /nonexistent-eperm-naming/x 2>/dev/null"]
-            .map(Into::into)
-            .to_vec(),
+        argv: [
+            "/bin/sh",
+            "-c",
+            "exec /bin/mkdir /nonexistent-eperm-naming/x 2>/dev/null",
+        ]
+        .map(Into::into)
+        .to_vec(),
         mode,
         user: None,
     };
@@ -43,6 +47,7 @@ fn queued_mkdirs(mode: Interception) -> Vec<Box<Queued>> {
     assert_eq!(exit.code(), 1, "mkdir of a missing parent fails");
     rx.rx
         .try_iter()
+        .map(|q| *q)
         .filter(|q| q.event.syscall.starts_with("mkdir"))
         .collect()
 }
@@ -72,7 +77,9 @@ fn the_receiver_names_the_stack(mode: Interception) {
             "no frame named: {frames:?}"
         );
         assert!(
-            frames.iter().any(|f| f.object.as_bytes().ends_with(b"mkdir")),
+            frames
+                .iter()
+                .any(|f| f.object.as_bytes().ends_with(b"mkdir")),
             "mkdir's own frames: {frames:?}"
         );
     }
