@@ -107,7 +107,9 @@ impl RawStack {
 /// (`run::EventReceiver`) before anyone reads the event's `stack`, on its own
 /// thread: naming a first-seen object parses its symbols and DWARF (up to
 /// [`OBJECT_DEADLINE`]), and the supervisor, whose caller's next call waits
-/// for it, only captures.
+/// for it, only captures. Meanwhile the workload runs on and its events wait
+/// in the run's bounded queue (dropped and counted past it, as for any
+/// consumer that falls behind), where they used to hold the workload up.
 pub struct Unnamed {
     stacks: Arc<Stacks>,
     raw: RawStack,
@@ -246,8 +248,8 @@ impl Stacks {
     /// Names a stack's frames; each physical frame gives one frame per inlined
     /// call in it, innermost first. Addresses named before are not looked up
     /// again; the others are, together, on a reader thread with a deadline,
-    /// the cache unlocked meanwhile (a held call's prompt names on the
-    /// supervisor's thread while the receiver may be naming too).
+    /// the cache unlocked meanwhile: the supervisor locks it too (a held call's
+    /// prompt, a cache started again), and must not wait for the receiver.
     pub fn name(&self, raw: &RawStack) -> Vec<Frame> {
         let lookup = |f: &RawFrame| {
             if f.is_return {
@@ -257,40 +259,44 @@ impl Stacks {
             }
         };
         let lock = || self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let unknown: Vec<(Key, Arc<Object>, u64)> = {
+        // Each frame's names where known; the others, by frame, to look up.
+        let mut named: Vec<Vec<Named>> = Vec::with_capacity(raw.frames.len());
+        let mut unknown: Vec<(usize, Key, Arc<Object>, u64)> = Vec::new();
+        {
             let names = lock();
-            raw.frames
-                .iter()
-                .filter_map(|f| {
-                    let (key, object) = f.object.clone()?;
-                    let at = lookup(f);
-                    (!names.contains_key(&(key.clone(), at))).then_some((key, object, at))
-                })
-                .collect()
-        };
-        let found = match unknown.is_empty() {
-            true => Vec::new(),
-            false => memory::within(OBJECT_DEADLINE, move || {
+            for (i, f) in raw.frames.iter().enumerate() {
+                let Some((key, object)) = &f.object else {
+                    named.push(Vec::new());
+                    continue;
+                };
+                let at = lookup(f);
+                match names.get(&(key.clone(), at)) {
+                    Some(known) => named.push(known.clone()),
+                    None => {
+                        unknown.push((i, key.clone(), object.clone(), at));
+                        named.push(Vec::new());
+                    }
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let found = memory::within(OBJECT_DEADLINE, move || {
                 unknown
                     .into_iter()
-                    .map(|(key, object, at)| ((key, at), object.name(at)))
+                    .map(|(i, key, object, at)| (i, (key, at), object.name(at)))
                     .collect::<Vec<_>>()
-            })
-            .unwrap_or_default(),
-        };
-        let mut names = lock();
-        if !found.is_empty() && names.len() >= MAX_NAMES {
-            names.clear();
+            });
+            let mut names = lock();
+            if names.len() >= MAX_NAMES {
+                names.clear();
+            }
+            for (i, key, found) in found.unwrap_or_default() {
+                named[i].clone_from(&found);
+                names.insert(key, found);
+            }
         }
-        names.extend(found);
         let mut out = Vec::new();
-        for f in &raw.frames {
-            let named = f
-                .object
-                .as_ref()
-                .and_then(|(key, _)| names.get(&(key.clone(), lookup(f))))
-                .cloned()
-                .unwrap_or_default();
+        for (f, named) in raw.frames.iter().zip(named) {
             if named.is_empty() {
                 out.push(Frame {
                     function: None,
