@@ -22,7 +22,7 @@ pub fn docker(args: &DockerArgs) -> Result<u8, Error> {
     let common = &args.common;
     let mut session = Session::docker(profile, &args.docker, how(common))?;
     session.stacks = !common.session.no_stacks;
-    session.layers = !common.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(common.session.no_layers);
     follow_and_report(session, common, None)
 }
 
@@ -31,7 +31,7 @@ pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
     let common = &args.common;
     let mut session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
     session.stacks = !common.session.no_stacks;
-    session.layers = !common.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(common.session.no_layers);
     follow_and_report(session, common, None)
 }
 
@@ -45,7 +45,7 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
     };
     let mut session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
     session.stacks = !common.session.no_stacks;
-    session.layers = !common.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(common.session.no_layers);
     follow_and_report(session, common, pin.map(|pin| (config.as_path(), pin)))
 }
 

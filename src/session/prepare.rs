@@ -66,7 +66,7 @@ impl Session {
             sources: how.sources,
             notes: Vec::new(),
             stacks: false,
-            layers: true,
+            unwatched: None,
         })
     }
 
@@ -237,7 +237,7 @@ impl Session {
             sources: how.sources,
             notes: Vec::new(),
             stacks: false,
-            layers: true,
+            unwatched: None,
         })
     }
 

@@ -699,25 +699,28 @@ fn oci_names_the_capability_and_the_device_cgroup_that_refused() {
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
 }
 
-/// With the watcher turned off, a container runs as before (below no cgroup
-/// of eperm's) and the summary says its other layers were not watched.
+/// With the watcher turned off (by the flag or the environment), a container
+/// runs as before and the summary says its other layers were not watched, and why.
 #[test]
 fn a_container_s_layers_turned_off_are_said_not_watched() {
-    let mut args = vec!["--no-tui", "--"];
-    args.extend(run_script(&[], "echo ran"));
-    let out = eperm()
-        .env("DOCKER_HOST", docker_host())
-        .env("EPERM_LAYERS", "off")
-        .arg("docker")
-        .args(&args)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    assert_eq!(stdout(&out), "ran\n");
-    assert_has(
-        &stderr(&out),
-        "other layers: not watched (EPERM_LAYERS=off)",
-    );
+    for (env, flag, why) in [
+        ("on", "--no-layers", "--no-layers"),
+        ("off", "--no-tui", "EPERM_LAYERS=off"),
+    ] {
+        let mut args = vec!["--no-tui", flag, "--"];
+        args.extend(run_script(&[], "echo ran"));
+        let out = eperm()
+            .env("DOCKER_HOST", docker_host())
+            .env("EPERM_LAYERS", env)
+            .arg("docker")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "ran\n");
+        let err = stderr(&out);
+        assert_has(&err, &format!("other layers: not watched ({why})"));
+    }
 }
 
 #[test]
