@@ -42,8 +42,7 @@ int main(int argc, char **argv) {
 C
 cc -O2 -o "$TMP/calls" "$TMP/calls.c"
 # The floor: a do-nothing program on sys_exit while eperm runs without watching.
-FLOOR=$(cargo bench --quiet --no-run --bench exit_floor --manifest-path "$ROOT/Cargo.toml" \
-    --message-format=json | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+FLOOR=$(bench_binary exit_floor)
 chmod 755 "$TMP" "$TMP/calls"
 
 # shellcheck source=benches/common/timing.sh

@@ -8,7 +8,10 @@
 #            vs `strace -f -o /dev/null`         (goals: notify ≤ 0.15×, trace ≤ 0.6×),
 #            with stacks (the default) and --no-stacks
 #            and the floor: a bare C supervisor (poll + RECV + SEND per call, with
-#            SYNC_WAKE_UP; and RECV + SEND only, as eperm waits) and a bare C tracer
+#            SYNC_WAKE_UP; and RECV + SEND only, as eperm waits; and the latter
+#            with a do-nothing program on sys_exit, which eperm's layer watcher
+#            puts on every call of the machine: the floor for a run that watches
+#            the other layers, beside `--no-layers` on the bare floor) and a bare C tracer
 #            (waitpid + PTRACE_CONT per stop), also with tracer and tracee pinned to
 #            one CPU.
 #   path:    the same calls of uselib("/nonexistent/lib.so"), notify and trace, --no-stacks:
@@ -227,6 +230,9 @@ int main(int argc, char **argv) {
 C
 cc -O2 -o "$TMP/calls" "$TMP/calls.c"
 cc -O2 -o "$TMP/floor" "$TMP/floor.c"
+# A do-nothing eBPF program on sys_exit, where eperm's layer watcher has its own:
+# the floor of a run that watches the other layers (see benches/layers.sh).
+EXIT_FLOOR=$(bench_binary exit_floor)
 
 # Runs "$@" once and appends its wall time in microseconds to $TMP/$name.
 # shellcheck source=benches/common/timing.sh
@@ -241,9 +247,11 @@ while [ $round -lt "$RUNS" ]; do
     time_one notify "$EPERM" run --no-tui --mode notify -- "$TMP/calls" denied "$N"
     time_one trace "$EPERM" run --no-tui --mode trace -- "$TMP/calls" denied "$N"
     time_one notify_ns "$EPERM" run --no-tui --no-stacks --mode notify -- "$TMP/calls" denied "$N"
+    time_one notify_nl "$EPERM" run --no-tui --no-layers --mode notify -- "$TMP/calls" denied "$N"
     time_one trace_ns "$EPERM" run --no-tui --no-stacks --mode trace -- "$TMP/calls" denied "$N"
     time_one floor_notify "$TMP/floor" notify "$N"
     time_one floor_recv "$TMP/floor" recv "$N"
+    time_one floor_recv_exit "$EXIT_FLOOR" "$TMP/floor" recv "$N"
     time_one floor_trace "$TMP/floor" trace "$N"
     time_one floor_trace1 "$TMP/floor" trace1 "$N"
     time_one notify_path "$EPERM" run --no-tui --no-stacks --mode notify -- "$TMP/calls" path "$N"
@@ -281,6 +289,8 @@ echo "  eperm --mode trace            $(ms trace)  $(ratio trace strace) strace 
 echo "  the same, --no-stacks         $(ms notify_ns) / $(ms trace_ns)  notify $(ratio notify_ns floor_recv) the RECV-only floor, trace $(ratio trace_ns floor_trace) the bare tracer"
 echo "  floor: bare C supervisor      $(ms floor_notify)  $(ratio floor_notify strace) strace (poll, then RECV)"
 echo "  floor: the same, RECV only    $(ms floor_recv)  $(ratio floor_recv strace) strace; eperm notify = $(ratio notify floor_recv) of it"
+echo "  floor: RECV only + exit hook  $(ms floor_recv_exit)  eperm notify = $(ratio notify floor_recv_exit) of it (goal ≤ 1.25×)"
+echo "  eperm notify --no-layers      $(ms notify_nl)  $(ratio notify_nl floor_recv) the RECV-only floor (goal ≤ 1.25×)"
 echo "  floor: bare C tracer          $(ms floor_trace)  $(ratio floor_trace strace) strace; eperm trace = $(ratio trace floor_trace) of it"
 echo "  floor: bare C tracer, 1 CPU   $(ms floor_trace1)  $(ratio floor_trace1 strace) strace (tracer and tracee pinned together)"
 echo "$N would-be-denied uselib of a path, shown decoded (--no-stacks):"

@@ -77,7 +77,9 @@ impl Forwarder {
             std::thread::spawn(move || {
                 let mut sent = 0;
                 while !done.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
+                    // Parked, not slept: dropping the forwarder unparks it, so a
+                    // run's end does not wait out the rest of a 20 ms nap.
+                    std::thread::park_timeout(Duration::from_millis(20));
                     let count = COUNT.load(Ordering::SeqCst);
                     let target = pid.load(Ordering::SeqCst);
                     if count == sent || target <= 0 {
@@ -104,6 +106,7 @@ impl Drop for Forwarder {
     fn drop(&mut self) {
         self.done.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }

@@ -20,18 +20,19 @@ use std::path::Path;
 pub fn docker(args: &DockerArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let mut session = Session::docker(profile, &args.docker, how(common))?;
+    let mut session = Session::docker(profile, &args.docker, how(common, false))?;
     session.stacks = !common.session.no_stacks;
-    session.layers = !common.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(common.session.no_layers);
     follow_and_report(session, common, None)
 }
 
 pub fn podman(args: &PodmanArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let common = &args.common;
-    let mut session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how(common))?;
+    let how = how(common, false);
+    let mut session = Session::podman(profile, &args.podman, args.runtime.as_deref(), how)?;
     session.stacks = !common.session.no_stacks;
-    session.layers = !common.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(common.session.no_layers);
     follow_and_report(session, common, None)
 }
 
@@ -43,9 +44,9 @@ pub fn oci(args: &OciArgs) -> Result<u8, Error> {
         true => Some(Pin::take(&config).map_err(Error::file(FileOp::Read, &config))?),
         false => None,
     };
-    let mut session = Session::oci(&args.bundle, args.id.clone(), how(common))?;
+    let mut session = Session::oci(&args.bundle, args.id.clone(), how(common, args.save))?;
     session.stacks = !common.session.no_stacks;
-    session.layers = !common.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(common.session.no_layers);
     follow_and_report(session, common, pin.map(|pin| (config.as_path(), pin)))
 }
 
@@ -237,11 +238,14 @@ fn start_up_line(session: &Session, enforce: bool, code: u8) -> Option<(bool, St
     ))
 }
 
-/// The session flags every container command shares, as the session takes them.
-fn how(common: &ContainerArgs) -> Container {
+/// The session flags every container command shares, as the session takes them
+/// (`saving`: `oci --save`, a recording as `-o` is).
+fn how(common: &ContainerArgs, saving: bool) -> Container {
+    let recording = common.output.is_some() || saving;
     Container {
         mode: common.mode.map(Interception::from),
         enforce: common.session.enforce,
         sources: common.session.log_sources(),
+        records_in_kernel: recording && !common.coverage && trap_reason(common).is_none(),
     }
 }

@@ -30,7 +30,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
     let profile = load_or_default(args.profile.as_deref())?;
     let mut session = Session::local(profile, args.command.clone(), &how)?;
     session.stacks = !args.session.no_stacks;
-    session.layers = !args.session.no_layers;
+    session.unwatched = crate::run::layers::turned_off(args.session.no_layers);
     if tui {
         // Fail before the screen changes when the command cannot be found.
         session.check_program()?;

@@ -116,17 +116,23 @@ impl Plan {
         }
     }
 
-    /// Run number `number` of `profile`; with `cover`, below a cgroup of
-    /// eperm's own for the coverage counter.
-    pub fn launch(&self, profile: &Profile, number: usize, cover: bool) -> std::io::Result<Launch> {
-        self.launch_as(profile, number, cover, false)
+    /// Run number `number` of `profile`; with `cover` (the coverage counter) or
+    /// `layers` (the layer watcher), below a cgroup of eperm's own.
+    pub fn launch(
+        &self,
+        profile: &Profile,
+        number: usize,
+        cover: bool,
+        layers: bool,
+    ) -> std::io::Result<Launch> {
+        self.launch_as(profile, number, cover, layers, false)
     }
 
     /// A recording in the kernel: the container runs under the permissive copy
     /// of `profile` (see [`super::instrument::permissive`]), below a cgroup of
     /// eperm's own for the counter, with no agent and no log sources.
     pub fn launch_record(&self, profile: &Profile) -> std::io::Result<Launch> {
-        let mut launch = self.launch_as(profile, 1, true, true)?;
+        let mut launch = self.launch_as(profile, 1, true, false, true)?;
         launch.notify_logs = false;
         launch.mode = Interception::Notify;
         Ok(launch)
@@ -137,6 +143,7 @@ impl Plan {
         profile: &Profile,
         number: usize,
         cover: bool,
+        layers: bool,
         permissive: bool,
     ) -> std::io::Result<Launch> {
         let dir = self.work.path.join(format!("run-{number}"));
@@ -146,15 +153,14 @@ impl Plan {
             Interception::Notify if !permissive => Some(Agent::bind(&dir.join("agent.sock"))?),
             _ => None,
         };
-        // Every container runs below a cgroup of eperm's when it can: the layer
+        // The container runs below a cgroup of eperm's when it can: the layer
         // watcher is scoped there; coverage cannot do without it.
-        let off = crate::run::layers::OFF_ENV;
-        let below = match cover {
-            true => Ok(self.covering(number, "coverage")?),
-            false if std::env::var_os(off).is_some_and(|v| v == "off") => Err(format!("{off}=off")),
-            false => self
+        let below = match (cover, layers) {
+            (true, _) => Ok(self.covering(number, "coverage")?),
+            (false, true) => self
                 .covering(number, "the layer watcher")
                 .map_err(|e| e.to_string()),
+            (false, false) => Err("the other layers are not watched".into()),
         };
         let files = RunFiles {
             number,

@@ -26,6 +26,17 @@ use std::time::{Duration, Instant};
 /// where the watcher misbehaves).
 pub const OFF_ENV: &str = "EPERM_LAYERS";
 
+/// Why the other layers go unwatched when the user said so: `--no-layers`, or
+/// [`OFF_ENV`] (read here only) set to `off`; `None`: they are watched.
+pub fn turned_off(no_layers: bool) -> Option<String> {
+    if no_layers {
+        return Some("--no-layers".into());
+    }
+    std::env::var_os(OFF_ENV)
+        .is_some_and(|v| v == "off")
+        .then(|| format!("{OFF_ENV}=off"))
+}
+
 /// Distinct failed calls whose facts are kept for their repeats.
 const SEEN_MAX: usize = 1024;
 
@@ -173,9 +184,6 @@ impl LsmRecords {
 }
 
 fn attach(scope: Scope, devices: Option<&Path>) -> Result<Watcher, String> {
-    if std::env::var_os(OFF_ENV).is_some_and(|v| v == "off") {
-        return Err(format!("{OFF_ENV}=off"));
-    }
     if !cfg!(target_arch = "x86_64") {
         return Err("the layer watcher is built for x86_64 only".into());
     }

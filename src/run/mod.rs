@@ -188,35 +188,55 @@ pub const EVENT_QUEUE: usize = 65_536;
 /// event's memory comes from the allocator, warm.
 #[derive(Clone)]
 pub struct EventSender {
-    tx: mpsc::SyncSender<Box<crate::sources::event::Event>>,
+    tx: mpsc::SyncSender<Box<Queued>>,
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// The receiving end of [`event_channel`]: `mpsc::Receiver`'s methods, unboxed.
+/// An event as it waits in the queue: with the caller's stack as taken, named
+/// only when it is received (see [`stack::Unnamed`]).
+struct Queued {
+    event: crate::sources::event::Event,
+    stack: Option<stack::Unnamed>,
+}
+
+impl Queued {
+    /// The event, its stack named: what every receiver gets.
+    fn named(self) -> crate::sources::event::Event {
+        let Queued { mut event, stack } = self;
+        if let Some(stack) = stack {
+            event.stack = Some(stack.name());
+        }
+        event
+    }
+}
+
+/// The receiving end of [`event_channel`]: `mpsc::Receiver`'s methods, each
+/// event unboxed and its stack named (on the receiver's thread, which is never
+/// the UI's: the TUI's events come through `session::live`'s forwarder).
 pub struct EventReceiver {
-    rx: mpsc::Receiver<Box<crate::sources::event::Event>>,
+    rx: mpsc::Receiver<Box<Queued>>,
 }
 
 impl EventReceiver {
     pub fn try_recv(&self) -> Result<crate::sources::event::Event, mpsc::TryRecvError> {
-        self.rx.try_recv().map(|e| *e)
+        self.rx.try_recv().map(|q| q.named())
     }
 
     pub fn recv_timeout(
         &self,
         timeout: std::time::Duration,
     ) -> Result<crate::sources::event::Event, mpsc::RecvTimeoutError> {
-        self.rx.recv_timeout(timeout).map(|e| *e)
+        self.rx.recv_timeout(timeout).map(|q| q.named())
     }
 
     /// The events queued now, without waiting.
     pub fn try_iter(&self) -> impl Iterator<Item = crate::sources::event::Event> + '_ {
-        self.rx.try_iter().map(|e| *e)
+        self.rx.try_iter().map(|q| q.named())
     }
 
     /// Every event, waiting for each, until the senders are gone.
     pub fn iter(&self) -> impl Iterator<Item = crate::sources::event::Event> + '_ {
-        self.rx.iter().map(|e| *e)
+        self.rx.iter().map(|q| q.named())
     }
 }
 
@@ -235,7 +255,17 @@ impl EventSender {
     /// Queues `event`, or counts it dropped when the queue is full; `Err` only
     /// when nobody receives any more.
     pub fn send(&self, event: crate::sources::event::Event) -> Result<(), NobodyReceives> {
-        match self.tx.try_send(Box::new(event)) {
+        self.send_with_stack(event, None)
+    }
+
+    /// Like [`EventSender::send`], with the caller's stack as taken: the
+    /// receiver names it into the event's `stack`.
+    pub fn send_with_stack(
+        &self,
+        event: crate::sources::event::Event,
+        stack: Option<stack::Unnamed>,
+    ) -> Result<(), NobodyReceives> {
+        match self.tx.try_send(Box::new(Queued { event, stack })) {
             Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(_)) => {
                 self.dropped
@@ -276,7 +306,8 @@ pub struct Supervision {
     /// Where the layer watcher reports the workload's EPERM/EACCES calls
     /// (`None`: nobody listens, the watcher is not attached).
     pub layers: Option<mpsc::Sender<crate::sources::refusal::Watch>>,
-    /// Where callers' stacks are taken and named; `None`: `--no-stacks`.
+    /// Where callers' stacks are taken (and named, by the events' receiver);
+    /// `None`: `--no-stacks`.
     pub stacks: Option<std::sync::Arc<stack::Stacks>>,
 }
 
@@ -288,21 +319,13 @@ impl Supervision {
     }
 
     /// The caller's stack, taken now while it waits (see [`stack`]); `None` with
-    /// `--no-stacks` or when it cannot be read.
-    pub fn take_stack(&self, pid: u32, regs: stack::Regs) -> Option<stack::RawStack> {
-        self.stacks.as_ref()?.capture(pid, regs)
-    }
-
-    /// Names a stack taken by [`Supervision::take_stack`] into the event: after the
-    /// caller has its answer, so naming never holds the workload up.
-    pub fn name_stack(
-        &self,
-        event: &mut crate::sources::event::Event,
-        raw: Option<stack::RawStack>,
-    ) {
-        if let (Some(stacks), Some(raw)) = (&self.stacks, raw) {
-            event.stack = Some(stacks.name(&raw));
-        }
+    /// `--no-stacks` or when it cannot be read. Sent unnamed with the event
+    /// ([`EventSender::send_with_stack`]); named here only for a held call,
+    /// whose prompt shows it.
+    pub fn take_stack(&self, pid: u32, regs: stack::Regs) -> Option<stack::Unnamed> {
+        let stacks = self.stacks.as_ref()?;
+        let raw = stacks.capture(pid, regs)?;
+        Some(stack::Unnamed::new(stacks.clone(), raw))
     }
 
     /// The event for an intercepted call, with what the profile says and what was done.
@@ -576,6 +599,9 @@ impl RunError {
         move |source| RunError::Os { op, source }
     }
 }
+
+#[cfg(test)]
+mod naming_tests;
 
 #[cfg(test)]
 mod queue_tests {

@@ -302,15 +302,15 @@ impl<'a> Supervisor<'a> {
             now,
         );
         let holding = matches!(self.sup.policy, Policy::Hold(_));
-        // The stack is taken while the caller waits in the call; named after the
-        // answer, or now when the user is asked (the prompt shows it).
+        // The stack is taken while the caller waits in the call; named by the
+        // events' receiver, or now when the user is asked (the prompt shows it).
         let regs = match self.sup.wants_stack(pid, nr) {
             true => self.blocked_regs(tid),
             false => None,
         };
         let mut stack = regs.and_then(|regs| self.sup.take_stack(pid, regs));
         if holding {
-            self.sup.name_stack(&mut event, stack.take());
+            event.stack = stack.take().map(|s| s.name());
         }
         // Before asking the user about it, make sure the caller still waits (and that
         // what was read from its memory was really its own, not a reused pid's).
@@ -349,8 +349,7 @@ impl<'a> Supervisor<'a> {
             self.stats.vanished += 1;
         }
         if answered || decision == Answer::Kill || holding {
-            self.sup.name_stack(&mut event, stack);
-            let _ = self.sup.events.send(event);
+            let _ = self.sup.events.send_with_stack(event, stack);
         }
     }
 

@@ -372,9 +372,11 @@ impl Tracer<'_> {
             sp: info.stack_pointer,
             bp: frame_pointer(tid),
         });
-        let mut raw = regs.and_then(|regs| self.sup.take_stack(call.pid, regs));
+        // Named by the events' receiver, or now when the user is asked (the
+        // prompt shows it).
+        let mut stack = regs.and_then(|regs| self.sup.take_stack(call.pid, regs));
         if matches!(self.sup.policy, super::Policy::Hold(_)) {
-            self.sup.name_stack(&mut ev, raw.take()); // the prompt shows it
+            ev.stack = stack.take().map(|s| s.name());
         }
         // A caller killed while held is withdrawn, not asked until the timeout.
         let decision = self
@@ -391,7 +393,7 @@ impl Tracer<'_> {
                     // Let the call go rather than leave the thread stopped; say so.
                     resume(tid, 0);
                     ev.decision = event::Decision::Allowed;
-                    let _ = self.sup.events.send(ev);
+                    let _ = self.sup.events.send_with_stack(ev, stack);
                     return Err(e);
                 }
                 resume(tid, 0);
@@ -404,8 +406,7 @@ impl Tracer<'_> {
             }
         };
         ev.decision = outcome;
-        self.sup.name_stack(&mut ev, raw);
-        let _ = self.sup.events.send(ev);
+        let _ = self.sup.events.send_with_stack(ev, stack);
         Ok(())
     }
 

@@ -119,7 +119,7 @@ pub fn collect(
 }
 
 /// The layer watcher's reports, held for [`JOIN_GRACE`]: a supervisor sends the
-/// profile's event after it answered the call (and named its stack), so the
+/// profile's event after it answered the call (and this thread names its stack), so the
 /// watcher may see the call end first. Once everything is in they all go, so
 /// the summary of a run shorter than the grace is always joined right.
 struct Layers {

@@ -76,8 +76,9 @@ pub struct Session {
     /// `podman`, `oci` unless `--no-stacks`; not for record, cover or verify runs,
     /// which never show one).
     pub stacks: bool,
-    /// Whether the other layers are watched (all runs unless `--no-layers`).
-    pub layers: bool,
+    /// Why the other layers are not watched, when the user turned that off
+    /// (see [`crate::run::layers::turned_off`]); `None`: they are.
+    pub unwatched: Option<String>,
 }
 
 /// How one headless run ended.
@@ -205,7 +206,7 @@ impl Session {
                 user: user.clone(),
             })),
             Workload::Container(plan) => plan
-                .launch(profile, number, cover)
+                .launch(profile, number, cover, self.unwatched.is_none())
                 .map(Start::Container)
                 .map_err(|source| match source.kind() {
                     std::io::ErrorKind::Unsupported => {
@@ -223,12 +224,10 @@ impl Session {
         &self,
         tx: std::sync::mpsc::Sender<crate::sources::refusal::Watch>,
     ) -> Option<std::sync::mpsc::Sender<crate::sources::refusal::Watch>> {
-        if self.layers {
+        let Some(why) = &self.unwatched else {
             return Some(tx);
-        }
-        let _ = tx.send(crate::sources::refusal::Watch::NotWatched(
-            "--no-layers".into(),
-        ));
+        };
+        let _ = tx.send(crate::sources::refusal::Watch::NotWatched(why.clone()));
         None
     }
 

@@ -34,6 +34,9 @@ pub struct Container {
     pub mode: Option<Interception>,
     pub enforce: bool,
     pub sources: Wanted,
+    /// A recording (`-o`, `--save`) that counts in the kernel unless it cannot
+    /// (then it says so, and traps in `mode`): no note on the mode up front.
+    pub records_in_kernel: bool,
 }
 
 const DOCKER_NOTIFY_HINT: &str = "dockerd 20.10 drops listenerPath from profiles: register eperm's runc wrapper as a runtime,\n    ln -s $(command -v eperm) /usr/local/bin/eperm-runc\n    dockerd --add-runtime eperm=/usr/local/bin/eperm-runc   (or \"runtimes\" in daemon.json)\n  or use --mode log";
@@ -66,7 +69,7 @@ impl Session {
             sources: how.sources,
             notes: Vec::new(),
             stacks: false,
-            layers: true,
+            unwatched: None,
         })
     }
 
@@ -237,7 +240,7 @@ impl Session {
             sources: how.sources,
             notes: Vec::new(),
             stacks: false,
-            layers: true,
+            unwatched: None,
         })
     }
 
@@ -316,7 +319,8 @@ fn container_mode(
             "--enforce needs --mode notify: in log mode the kernel lets every call run",
         ));
     }
-    if mode == Interception::Log && !notify_possible && how.mode.is_none() && !hint.is_empty() {
+    let noted = how.mode.is_none() && !how.records_in_kernel && !hint.is_empty();
+    if mode == Interception::Log && !notify_possible && noted {
         eprintln!("eperm: no live decisions for this runtime, using --mode log\n  hint: {hint}");
     }
     Ok(mode)

@@ -373,6 +373,39 @@ fn docker_log_without_the_wrapper_sees_every_short_lived_process() {
     assert_eq!(mkdirs, 8, "one record per mkdir process: {}", stderr(&out));
 }
 
+/// A recording (`-o`) with a plain dockerd counts in the kernel: no live
+/// decisions are needed, so no note about falling back to log mode comes first.
+#[test]
+fn docker_records_in_the_kernel_without_the_wrapper_and_without_a_mode_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "mkdir.json", DENY_MKDIR);
+    let recorded = dir.path().join("recorded.json");
+    let out = eperm()
+        .env("DOCKER_HOST", plain_docker_host())
+        .args(["docker", "-p", profile.to_str().unwrap()])
+        .args(["-o", recorded.to_str().unwrap(), "--"])
+        .args(run_script(&[], "mkdir /tmp/made && echo made"))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(stdout(&out), "made\n");
+    let err = stderr(&out);
+    assert_has(&err, "eperm: recorded in the kernel (eBPF)");
+    assert!(!err.contains("--mode log"), "{err}");
+    // The mkdir the profile refused is allowed in what was written.
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&recorded).unwrap()).unwrap();
+    let refusing_mkdir = written["syscalls"].as_array().unwrap().iter().any(|rule| {
+        rule["action"] != "SCMP_ACT_ALLOW"
+            && rule["names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == "mkdir")
+    });
+    assert!(!refusing_mkdir, "{written:#}");
+}
+
 /// A container slow to be created (here: a `docker` that waits for the test
 /// before it runs the real one, as a pull would): on a terminal, eperm says what
 /// it waits for, then that the container started; piped, it says nothing.
@@ -699,25 +732,28 @@ fn oci_names_the_capability_and_the_device_cgroup_that_refused() {
     assert_eq!(leaked_coverage_cgroups(), Vec::<String>::new());
 }
 
-/// With the watcher turned off, a container runs as before (below no cgroup
-/// of eperm's) and the summary says its other layers were not watched.
+/// With the watcher turned off (by the flag or the environment), a container
+/// runs as before and the summary says its other layers were not watched, and why.
 #[test]
 fn a_container_s_layers_turned_off_are_said_not_watched() {
-    let mut args = vec!["--no-tui", "--"];
-    args.extend(run_script(&[], "echo ran"));
-    let out = eperm()
-        .env("DOCKER_HOST", docker_host())
-        .env("EPERM_LAYERS", "off")
-        .arg("docker")
-        .args(&args)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    assert_eq!(stdout(&out), "ran\n");
-    assert_has(
-        &stderr(&out),
-        "other layers: not watched (EPERM_LAYERS=off)",
-    );
+    for (env, flags, why) in [
+        ("on", &["--no-tui", "--no-layers", "--"][..], "--no-layers"),
+        ("off", &["--no-tui", "--"][..], "EPERM_LAYERS=off"),
+    ] {
+        let mut args = flags.to_vec();
+        args.extend(run_script(&[], "echo ran"));
+        let out = eperm()
+            .env("DOCKER_HOST", docker_host())
+            .env("EPERM_LAYERS", env)
+            .arg("docker")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        assert_eq!(stdout(&out), "ran\n");
+        let err = stderr(&out);
+        assert_has(&err, &format!("other layers: not watched ({why})"));
+    }
 }
 
 #[test]

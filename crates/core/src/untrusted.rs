@@ -22,18 +22,20 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// At most this many characters of an [`Untrusted`] are shown; longer text ends in `…`.
 pub const SHOWN_MAX: usize = 256;
 
 /// Text from outside eperm, kept as the bytes it came as. Shown, it is escaped
-/// ([`escape_into`]); in JSON, it is the text itself.
+/// ([`escape_into`]); in JSON, it is the text itself. Shared, not copied, when
+/// cloned: a supervisor gives every event of a thread the same comm and exe.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Untrusted(Box<[u8]>);
+pub struct Untrusted(Arc<[u8]>);
 
 impl Untrusted {
     pub fn new(bytes: impl Into<Vec<u8>>) -> Untrusted {
-        Untrusted(bytes.into().into_boxed_slice())
+        Untrusted(Arc::from(bytes.into()))
     }
 
     /// The bytes as they came: for comparisons, never for a terminal.

@@ -1,5 +1,5 @@
 //! The caller's user-space stack, taken while its thread is stopped anyway (in
-//! the seccomp notification or the ptrace stop), named after the answer.
+//! the seccomp notification or the ptrace stop), named by the events' receiver.
 //!
 //! Crates: `framehop` unwinds (x86_64 and aarch64 rules from `.eh_frame`,
 //! `.debug_frame` and instruction analysis of prologues and epilogues, with
@@ -16,8 +16,9 @@
 //! object, read through `/proc/PID/map_files` (the file the process really
 //! maps, in a container its image's, never a path the workload names). Reads
 //! of the workload run on reader threads with a deadline
-//! (`sources::memory::within`). Naming ([`Stacks::name`]) happens after the
-//! answer, with each object's symbols and DWARF kept for the whole run.
+//! (`sources::memory::within`). Naming ([`Stacks::name`]) happens on the side
+//! that receives the events, not the supervisor's (see [`Unnamed`]), with each
+//! object's symbols and DWARF kept for the whole run.
 //!
 //! Limits, said plainly: in notify mode the thread is not ptrace-stopped, so
 //! only its stack and instruction pointers are known (from
@@ -98,6 +99,31 @@ impl RawStack {
 
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
+    }
+}
+
+/// A stack taken for an event and not named yet: what a supervisor sends with
+/// the event (`run::EventSender::send_with_stack`). The receiver names it
+/// (`run::EventReceiver`) before anyone reads the event's `stack`, on its own
+/// thread: naming a first-seen object parses its symbols and DWARF (up to
+/// [`OBJECT_DEADLINE`]), and the supervisor, whose caller's next call waits
+/// for it, only captures. Meanwhile the workload runs on and its events wait
+/// in the run's bounded queue (dropped and counted past it, as for any
+/// consumer that falls behind), where they used to hold the workload up.
+pub struct Unnamed {
+    stacks: Arc<Stacks>,
+    raw: RawStack,
+}
+
+impl Unnamed {
+    /// `raw`, to be named by `stacks` (where it was taken, and its names kept).
+    pub fn new(stacks: Arc<Stacks>, raw: RawStack) -> Unnamed {
+        Unnamed { stacks, raw }
+    }
+
+    /// Its frames, named: see [`Stacks::name`].
+    pub fn name(&self) -> Vec<Frame> {
+        self.stacks.name(&self.raw)
     }
 }
 
@@ -221,7 +247,9 @@ impl Stacks {
 
     /// Names a stack's frames; each physical frame gives one frame per inlined
     /// call in it, innermost first. Addresses named before are not looked up
-    /// again; the others are, together, on a reader thread with a deadline.
+    /// again; the others are, together, on a reader thread with a deadline,
+    /// the cache unlocked meanwhile: the supervisor locks it too (a held call's
+    /// prompt, a cache started again), and must not wait for the receiver.
     pub fn name(&self, raw: &RawStack) -> Vec<Frame> {
         let lookup = |f: &RawFrame| {
             if f.is_return {
@@ -230,36 +258,45 @@ impl Stacks {
                 f.svma
             }
         };
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let unknown: Vec<(Key, Arc<Object>, u64)> = raw
-            .frames
-            .iter()
-            .filter_map(|f| {
-                let (key, object) = f.object.clone()?;
+        let lock = || self.names.lock().unwrap_or_else(|e| e.into_inner());
+        // Each frame's names where known; the others, by frame, to look up.
+        let mut named: Vec<Vec<Named>> = Vec::with_capacity(raw.frames.len());
+        let mut unknown: Vec<(usize, Key, Arc<Object>, u64)> = Vec::new();
+        {
+            let names = lock();
+            for (i, f) in raw.frames.iter().enumerate() {
+                let Some((key, object)) = &f.object else {
+                    named.push(Vec::new());
+                    continue;
+                };
                 let at = lookup(f);
-                (!names.contains_key(&(key.clone(), at))).then_some((key, object, at))
-            })
-            .collect();
+                match names.get(&(key.clone(), at)) {
+                    Some(known) => named.push(known.clone()),
+                    None => {
+                        unknown.push((i, key.clone(), object.clone(), at));
+                        named.push(Vec::new());
+                    }
+                }
+            }
+        }
         if !unknown.is_empty() {
             let found = memory::within(OBJECT_DEADLINE, move || {
                 unknown
                     .into_iter()
-                    .map(|(key, object, at)| ((key, at), object.name(at)))
+                    .map(|(i, key, object, at)| (i, (key, at), object.name(at)))
                     .collect::<Vec<_>>()
             });
+            let mut names = lock();
             if names.len() >= MAX_NAMES {
                 names.clear();
             }
-            names.extend(found.unwrap_or_default());
+            for (i, key, found) in found.unwrap_or_default() {
+                named[i].clone_from(&found);
+                names.insert(key, found);
+            }
         }
         let mut out = Vec::new();
-        for f in &raw.frames {
-            let named = f
-                .object
-                .as_ref()
-                .and_then(|(key, _)| names.get(&(key.clone(), lookup(f))))
-                .cloned()
-                .unwrap_or_default();
+        for (f, named) in raw.frames.iter().zip(named) {
             if named.is_empty() {
                 out.push(Frame {
                     function: None,
