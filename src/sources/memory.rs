@@ -139,7 +139,7 @@ struct Slot {
 /// Where a reader runs. Waking a thread on another, idle CPU costs tens of µs on a
 /// VM (measured: 28 µs per read on 2 vCPUs, more than the whole seccomp round
 /// trip); a reader on the caller's own CPU is two local context switches, the
-/// caller sleeping while it reads.
+/// caller yielding to it while it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Placement {
     /// Wherever it was spawned (eperm's own CPU set).
@@ -152,9 +152,9 @@ enum Placement {
 /// How long a caller yields its CPU to the reader before it sleeps until woken.
 /// The reader, on the same CPU, then runs at once, and its answer is there when
 /// the caller runs again: two context switches per read, where waking each other
-/// took four (the reader, woken, preempted the caller; the caller, woken, the
-/// reader before it slept). A read that takes longer (a fault served from disk)
-/// costs this much CPU before the caller sleeps.
+/// took 2.6 on average (the caller, woken, at times preempted the reader before it
+/// slept). A read that takes longer (a fault served from disk) costs this much CPU
+/// before the caller sleeps.
 const SPIN: Duration = Duration::from_micros(50);
 
 /// Reader threads waiting for work.
