@@ -88,6 +88,23 @@ pub struct OtherLayer {
     pub also_seccomp: bool,
 }
 
+impl OtherLayer {
+    /// The row for `hits` calls like `r`, once the watcher's thread classified
+    /// it (`None` before).
+    pub fn of(r: &crate::sources::refusal::Refusal, hits: u64) -> Option<OtherLayer> {
+        let f = r.finding.as_ref()?;
+        Some(OtherLayer {
+            syscall: r.syscall.clone(),
+            errno: crate::errno::describe(r.failure.errno),
+            hits,
+            layer: f.to_string(),
+            evidence: f.evidence.clone(),
+            fix: f.fix.clone(),
+            also_seccomp: f.also_seccomp,
+        })
+    }
+}
+
 /// `--- a/BEFORE` / `+++ b/AFTER` (no `a/` before an absolute path) with three
 /// lines of context; empty when the texts agree.
 pub fn unified(before: &str, after: &str, before_name: &str, after_name: &str) -> String {

@@ -180,3 +180,30 @@ fn a_refusal_joins_the_profile_s_row_when_one_comes() {
     app.filter = "perms".into();
     assert_eq!(app.table_lines(), vec![TableLine::Layer(1)]);
 }
+
+/// `R`'s report has the run's other layers, as the headless one has: the
+/// refusals with their layer and fix, or why they were not watched.
+#[test]
+fn the_report_names_the_other_layers_or_why_they_were_not_watched() {
+    let mut app = app_with(PROFILE, config(None));
+    app.update(Msg::Layer(Watch::Watching));
+    app.update(Msg::Layer(refused("sethostname", 1 << 21)));
+    app.update(Msg::Layer(refused("sethostname", 1 << 21)));
+    let report = app.triage();
+    assert_eq!(report.other_layers.len(), 1, "{:?}", report.other_layers);
+    let row = &report.other_layers[0];
+    assert_eq!((row.syscall.as_str(), row.hits), ("sethostname", 2));
+    assert_eq!(row.layer, "capability: CAP_SYS_ADMIN");
+    assert!(row.fix.contains("--cap-add SYS_ADMIN"), "{}", row.fix);
+    let text = report.render();
+    assert!(text.contains("\n## Other layers\n"), "{text}");
+    assert!(text.contains("| `sethostname` | `EPERM` | 2 |"), "{text}");
+
+    let mut app = app_with(PROFILE, config(None));
+    app.update(Msg::Layer(Watch::NotWatched("--no-layers".into())));
+    let text = app.triage().render();
+    assert!(
+        text.contains("## Other layers\n\nNot watched: --no-layers.\n"),
+        "{text}"
+    );
+}

@@ -2,8 +2,10 @@
 //! what it knows (the rows, the decisions, the diff); the TUI loop adds the line
 //! that reruns the workload outside eperm, writes the file and says how it went.
 
+use super::layers::Layers;
 use super::{App, Effect, RunState, UserDecision};
-use crate::report::{Denial, Triage};
+use crate::layer::Layer;
+use crate::report::{Denial, OtherLayer, Triage};
 use std::path::PathBuf;
 
 /// Where `R` writes when no `--report` names a file: next to the profile.
@@ -99,9 +101,22 @@ impl App {
             decisions,
             diff: self.session_diff(false),
             rerun: None,
-            // The TUI's runs do not watch the other layers yet.
-            other_layers: Vec::new(),
-            layers_not_watched: None,
+            // This run's: the table shows no earlier run's refusals either.
+            other_layers: self
+                .run
+                .refused
+                .iter()
+                .filter(|(r, _)| {
+                    r.finding
+                        .as_ref()
+                        .is_some_and(|f| f.layer != Layer::Seccomp)
+                })
+                .filter_map(|(r, hits)| OtherLayer::of(r, *hits))
+                .collect(),
+            layers_not_watched: match &self.run.layers {
+                Layers::NotWatched(why) => Some(why.clone()),
+                _ => None,
+            },
         }
     }
 

@@ -205,6 +205,9 @@ pub struct Stats {
     pub vanished: u64,
 }
 
+/// A call as the profile sees it: its arch, number and arguments.
+type CallKey = (Arch, u32, [u64; 6]);
+
 /// The supervisor for one listener.
 pub struct Supervisor<'a> {
     listener: OwnedFd,
@@ -220,6 +223,9 @@ pub struct Supervisor<'a> {
     container: bool,
     /// Processes whose last exec notification came less than [`IDENTITY_TTL`] ago.
     execs: HashMap<u32, Instant>,
+    /// The last call judged and its judgement: a flood of one call (where the
+    /// supervisor's own cost shows most) is judged once, not at every call.
+    last_judged: Option<(CallKey, Judgement)>,
     stats: Stats,
 }
 
@@ -234,6 +240,7 @@ impl<'a> Supervisor<'a> {
             execs_notified: false,
             container: false,
             execs: HashMap::new(),
+            last_judged: None,
             stats: Stats::default(),
         }
     }
@@ -274,7 +281,7 @@ impl<'a> Supervisor<'a> {
             return;
         };
         let tid = notif.pid;
-        let judgement = self.sup.judge.judge(arch, nr, notif.data.args);
+        let judgement = self.judge(arch, nr, notif.data.args);
         if self.answered_early(notif, arch, &judgement) {
             return;
         }
@@ -350,6 +357,20 @@ impl<'a> Supervisor<'a> {
         }
         if answered || decision == Answer::Kill || holding {
             let _ = self.sup.events.send_with_stack(event, stack);
+        }
+    }
+
+    /// What the profile says of the call: the judge's word, kept for the same
+    /// call again (the judge never changes during a run).
+    fn judge(&mut self, arch: Arch, nr: u32, args: [u64; 6]) -> Judgement {
+        let key = (arch, nr, args);
+        match &self.last_judged {
+            Some((last, judgement)) if *last == key => judgement.clone(),
+            _ => {
+                let judgement = self.sup.judge.judge(arch, nr, args);
+                self.last_judged = Some((key, judgement.clone()));
+                judgement
+            }
         }
     }
 

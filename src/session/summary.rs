@@ -263,18 +263,7 @@ impl Summary {
         let other_layers = self
             .refusals
             .iter()
-            .filter_map(|r| {
-                let f = r.first.finding.as_ref()?;
-                Some(crate::report::OtherLayer {
-                    syscall: r.first.syscall.clone(),
-                    errno: crate::errno::describe(r.first.failure.errno),
-                    hits: r.hits,
-                    layer: f.to_string(),
-                    evidence: f.evidence.clone(),
-                    fix: f.fix.clone(),
-                    also_seccomp: f.also_seccomp,
-                })
-            })
+            .filter_map(|r| crate::report::OtherLayer::of(&r.first, r.hits))
             .collect();
         crate::report::Triage {
             denials,
