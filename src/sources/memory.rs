@@ -361,6 +361,10 @@ fn serve(slot: &Mutex<Slot>) {
 mod tests {
     use super::*;
 
+    /// The tests that count stuck readers run one at a time: another's reader
+    /// ending meanwhile would move the count they compare with.
+    static STUCK_TESTS: Mutex<()> = Mutex::new(());
+
     fn readers() -> [Box<dyn TraceeMemory>; 2] {
         let pid = std::process::id();
         [Box::new(ProcessMemory { pid }), Box::new(ProcMem { pid })]
@@ -426,6 +430,7 @@ mod tests {
     fn a_stuck_read_is_given_up_and_replaced() {
         let (release, blocked) = mpsc::channel::<()>();
         // Other tests may leave a reader stuck for a moment: count from here.
+        let _one_at_a_time = lock(&STUCK_TESTS);
         let before = stuck_readers();
         let start = std::time::Instant::now();
         let got = within(Duration::from_millis(50), move || blocked.recv().is_ok());
@@ -486,6 +491,7 @@ mod tests {
         // SAFETY: the kernel reads and writes that struct (4 u64s).
         let registered = unsafe { libc::ioctl(uffd, UFFDIO_REGISTER, reg.as_mut_ptr()) } == 0;
         assert!(registered, "{}", std::io::Error::last_os_error());
+        let _one_at_a_time = lock(&STUCK_TESTS);
         let before = stuck_readers();
         let mem = ProcessMemory {
             pid: std::process::id(),
@@ -577,6 +583,7 @@ mod tests {
     #[test]
     fn a_stuck_pinned_reader_is_given_up_and_its_answer_lost() {
         let (release, blocked) = mpsc::channel::<()>();
+        let _one_at_a_time = lock(&STUCK_TESTS);
         let before = stuck_readers();
         on_one_cpu(|cpu| {
             let got = within(Duration::from_millis(50), move || {
