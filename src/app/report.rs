@@ -14,46 +14,7 @@ pub const DEFAULT_REPORT: &str = "eperm-report.md";
 impl App {
     /// The session as the report tells it.
     pub fn triage(&self) -> Triage {
-        // Every run of the session, a syscall once: the first run's row, the hits of all.
-        let mut denials: Vec<Denial> = Vec::new();
-        for r in self.earlier_rows.iter().chain(&self.rows) {
-            let processes = r.pids.iter().map(|(_, comm)| comm.clone());
-            let arch = r.arch.to_string();
-            match denials
-                .iter_mut()
-                .find(|d| d.syscall == r.syscall && d.arch == arch)
-            {
-                Some(d) => {
-                    d.hits += r.hits;
-                    d.bootstrap &= r.bootstrap;
-                    for comm in processes {
-                        if !d.processes.contains(&comm) {
-                            d.processes.push(comm);
-                        }
-                    }
-                }
-                None => {
-                    let mut unique = Vec::new();
-                    for comm in processes {
-                        if !unique.contains(&comm) {
-                            unique.push(comm);
-                        }
-                    }
-                    denials.push(Denial {
-                        syscall: r.syscall.clone(),
-                        arch,
-                        hits: r.hits,
-                        verdict: r.verdict().to_string(),
-                        rule: r.rule_path(),
-                        example: r.example.clone(),
-                        args: r.example_args,
-                        processes: unique,
-                        bootstrap: r.bootstrap,
-                        sites: Denial::sites_of(r),
-                    })
-                }
-            }
-        }
+        let denials = self.session_denials();
         let earlier = self
             .past_runs
             .iter()
@@ -118,6 +79,50 @@ impl App {
                 _ => None,
             },
         }
+    }
+
+    /// Every run of the session, a syscall once: the first run's row, the hits of all.
+    fn session_denials(&self) -> Vec<Denial> {
+        let mut denials: Vec<Denial> = Vec::new();
+        for r in self.earlier_rows.iter().chain(&self.rows) {
+            let processes = r.pids.iter().map(|(_, comm)| comm.clone());
+            let arch = r.arch.to_string();
+            match denials
+                .iter_mut()
+                .find(|d| d.syscall == r.syscall && d.arch == arch)
+            {
+                Some(d) => {
+                    d.hits += r.hits;
+                    d.bootstrap &= r.bootstrap;
+                    for comm in processes {
+                        if !d.processes.contains(&comm) {
+                            d.processes.push(comm);
+                        }
+                    }
+                }
+                None => {
+                    let mut unique = Vec::new();
+                    for comm in processes {
+                        if !unique.contains(&comm) {
+                            unique.push(comm);
+                        }
+                    }
+                    denials.push(Denial {
+                        syscall: r.syscall.clone(),
+                        arch,
+                        hits: r.hits,
+                        verdict: r.verdict().to_string(),
+                        rule: r.rule_path(),
+                        example: r.example.clone(),
+                        args: r.example_args,
+                        processes: unique,
+                        bootstrap: r.bootstrap,
+                        sites: Denial::sites_of(r),
+                    })
+                }
+            }
+        }
+        denials
     }
 
     /// `R`: write the report (to `--report`'s file, else next to the profile).
