@@ -93,12 +93,15 @@ impl TraceeMemory for ProcMem {
 /// working: the reader thread being scheduled on a loaded machine (a few
 /// scheduler slices of ~3 ms each with a build on both CPUs: tens of ms at worst)
 /// and a major fault on a page the workload has swapped out or mapped from a
-/// file (a disk read: milliseconds, tens on a slow disk). Measured here, a read
-/// of a 257-byte string through the reader thread, 20,000 times with a load
-/// average of 5 to 7 on 2 CPUs: median 7 µs, 99.9th percentile 0.5 ms, worst
-/// 4.3 ms. 250 ms is several times the worst of those, yet short enough that a hostile workload which
-/// makes every read stall costs the supervisor a quarter of a second per read,
-/// and at most [`MAX_STUCK`] of them before reads are not attempted at all.
+/// file (a disk read: milliseconds, tens on a slow disk). Measured here with the
+/// earlier hand-off (a channel to a reader the scheduler placed), a read of a
+/// 257-byte string, 20,000 times with a load average of 5 to 7 on 2 CPUs: median
+/// 7 µs, 99.9th percentile 0.5 ms, worst 4.3 ms; the reader on its caller's CPU
+/// (see [`Placement`]) takes ~3.5 µs a read on a quiet machine, its tail under
+/// load not measured apart. 250 ms is many times the worst of those, yet short
+/// enough that a hostile workload which makes every read stall costs the
+/// supervisor a quarter of a second per read, and at most [`MAX_STUCK`] of them
+/// before reads are not attempted at all.
 pub const READ_DEADLINE: Duration = Duration::from_millis(250);
 
 /// At most this many reader threads may be left stuck in a read at once, in the
