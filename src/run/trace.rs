@@ -461,6 +461,12 @@ impl Tracer<'_> {
         for &tid in self.tracees.keys() {
             kill(tid);
         }
+        // Never a blocking wait here: a killed tracee its own parent reaped first is
+        // never reported to us, and eperm's watchdog, a child of this thread, keeps
+        // such a wait from ever failing with ECHILD (seen: a run hung for good after
+        // its workload had died). What is still there past the deadline dies with
+        // the workload's cgroup (`Containment::finish`).
+        let deadline = Instant::now() + FINISH_WAIT;
         loop {
             // Drop the ones that are gone for good (reaped, or released by an exec).
             // No signal only checks that the task exists.
@@ -471,9 +477,17 @@ impl Tracer<'_> {
             if self.tracees.is_empty() {
                 break;
             }
-            let Ok(Some((tid, status))) = wait(-1, 0) else {
+            let Ok(Some((tid, status))) = wait(-1, libc::WNOHANG) else {
                 break;
             };
+            if tid == 0 {
+                // Nothing reported yet.
+                if Instant::now() >= deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
             if libc::WIFSTOPPED(status) {
                 // Still arriving (a child attached while we killed its parent).
                 self.tracees.entry(tid).or_default();
@@ -485,6 +499,10 @@ impl Tracer<'_> {
         }
     }
 }
+
+/// How long the tracer waits, at the end, for the tracees it killed to be
+/// reported gone.
+const FINISH_WAIT: Duration = Duration::from_secs(2);
 
 /// SIGKILL to `tid`'s process; a stale id fails harmlessly with ESRCH.
 fn kill(tid: i32) {
