@@ -68,6 +68,18 @@ pub fn press(app: &mut App, c: char) -> Vec<Effect> {
     app.update(Msg::Key(Key::Char(c), Mods::NONE))
 }
 
+/// `/` and `text` typed: the syscalls of the rows the filter leaves shown.
+pub fn filtered(app: &mut App, text: &str) -> Vec<String> {
+    press(app, '/');
+    for c in text.chars() {
+        press(app, c);
+    }
+    app.visible()
+        .iter()
+        .map(|&i| app.rows[i].syscall.clone())
+        .collect()
+}
+
 /// The text of the one save among `effects`; panics when there is not just one.
 pub fn saved_text(effects: &[Effect]) -> String {
     match effects {

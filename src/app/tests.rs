@@ -1,5 +1,5 @@
 use super::testing::{
-    app_with, config, confirm, default_without, event, press, saved_text, PROFILE,
+    app_with, config, confirm, default_without, event, filtered, press, saved_text, PROFILE,
 };
 use super::*;
 use crate::profile::{load_str, Action, Verdict};
@@ -163,16 +163,7 @@ fn the_filter_matches_process_names() {
     let mut by_worker = event("chmod", 2, 0);
     by_worker.comm = "worker".into();
     app.update(Msg::Event(by_worker));
-    press(&mut app, '/');
-    for c in "work".chars() {
-        press(&mut app, c);
-    }
-    let shown: Vec<&str> = app
-        .visible()
-        .iter()
-        .map(|&i| app.rows[i].syscall.as_str())
-        .collect();
-    assert_eq!(shown, ["chmod"]);
+    assert_eq!(filtered(&mut app, "work"), ["chmod"]);
 }
 
 #[test]

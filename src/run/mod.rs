@@ -658,20 +658,22 @@ mod event_tests {
             args: [0; 6],
         };
         let judgement = sup.judge.judge(arch, nr, call.args);
+        let event_at = |caller, at| {
+            sup.event_from(
+                Source::Notify,
+                &call,
+                &judgement,
+                Decision::Allowed,
+                caller,
+                at,
+            )
+        };
         let caller = Caller {
             comm: Untrusted::from("worker"),
             exe: Some(Untrusted::from("/bin/worker")),
             container: None,
         };
-        let at = sup.started + Duration::from_millis(1500);
-        let event = sup.event_from(
-            Source::Notify,
-            &call,
-            &judgement,
-            Decision::Allowed,
-            caller,
-            at,
-        );
+        let event = event_at(caller, sup.started + Duration::from_millis(1500));
         assert_eq!(event.time_ms, 1500);
         assert_eq!(event.comm, Untrusted::from("worker"));
         assert_eq!(event.syscall, "uselib");
@@ -684,15 +686,7 @@ mod event_tests {
                 exe: None,
                 container: None,
             };
-            let event = sup.event_from(
-                Source::Notify,
-                &call,
-                &judgement,
-                Decision::Allowed,
-                caller,
-                early,
-            );
-            assert_eq!(event.time_ms, 0);
+            assert_eq!(event_at(caller, early).time_ms, 0);
         }
     }
 }

@@ -381,16 +381,10 @@ fn watch_with_pods_160x40() {
 #[test]
 fn the_filter_finds_rows_by_pod_and_narrow_screens_drop_the_pod_column() {
     let mut app = watching_pods();
-    press(&mut app, '/');
-    for c in "staging".chars() {
-        press(&mut app, c);
-    }
-    let shown: Vec<&str> = app
-        .visible()
-        .iter()
-        .map(|&i| app.rows[i].syscall.as_str())
-        .collect();
-    assert_eq!(shown, ["mkdir", "unshare"]);
+    assert_eq!(
+        crate::app::testing::filtered(&mut app, "staging"),
+        ["mkdir", "unshare"]
+    );
     let s = screen(&watching_pods(), 58, 24);
     assert!(!s.contains("web-1"), "{s}");
 }

@@ -52,17 +52,24 @@ fn c_object() -> Option<(tempfile::TempDir, Vec<u8>)> {
     )
     .ok()?;
     let out = dir.path().join("f");
-    let ok = Command::new("gcc")
-        .args(["-O2", "-g", "-fomit-frame-pointer", "-o"])
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-O2", "-g", "-fomit-frame-pointer", "-o"])
         .arg(&out)
-        .arg(&src)
-        .status()
-        .ok()?
-        .success();
-    if !ok {
+        .arg(&src);
+    built(gcc, dir, &out)
+}
+
+/// Runs the compiler `command` and reads what it wrote to `out` (in `dir`,
+/// kept alive with it); `None` when it failed.
+fn built(
+    mut command: Command,
+    dir: tempfile::TempDir,
+    out: &std::path::Path,
+) -> Option<(tempfile::TempDir, Vec<u8>)> {
+    if !command.status().ok()?.success() {
         return None;
     }
-    let bytes = std::fs::read(&out).ok()?;
+    let bytes = std::fs::read(out).ok()?;
     Some((dir, bytes))
 }
 
@@ -160,21 +167,14 @@ fn go_object(ldflags: &str) -> Option<(tempfile::TempDir, Vec<u8>)> {
     .ok()?;
     std::fs::write(dir.path().join("go.mod"), "module gotab\n\ngo 1.18\n").ok()?;
     let out = dir.path().join("prog");
-    let ok = Command::new("go")
-        .args(["build", "-ldflags", ldflags, "-o"])
+    let mut go = Command::new("go");
+    go.args(["build", "-ldflags", ldflags, "-o"])
         .arg(&out)
         .arg(".")
         .current_dir(dir.path())
         .env("GOCACHE", dir.path().join("cache"))
-        .env("GOFLAGS", "-mod=mod")
-        .status()
-        .ok()?
-        .success();
-    if !ok {
-        return None;
-    }
-    let bytes = std::fs::read(&out).ok()?;
-    Some((dir, bytes))
+        .env("GOFLAGS", "-mod=mod");
+    built(go, dir, &out)
 }
 
 /// Go's tables name every function as Go's own symbol table does (built
